@@ -1,0 +1,44 @@
+/*!
+ * hash.ts - tagged hashes: every signed or committed CloudCoin hash.
+ *
+ * TH(tag, m) = SHA256(SHA256(tag) || SHA256(tag) || m) (BIP340 style), so
+ * no CloudCoin signature can double as a Bitcoin sighash signature and no
+ * two kinds of object can collide.
+ */
+
+import { createHash, Hash } from 'crypto';
+
+const prefixes = new Map<string, Buffer>();
+
+function tagPrefix(tag: string): Buffer {
+  let prefix = prefixes.get(tag);
+  if (!prefix) {
+    const t = createHash('sha256').update(tag, 'utf8').digest();
+    prefix = Buffer.concat([t, t]);
+    prefixes.set(tag, prefix);
+  }
+  return prefix;
+}
+
+/** TH(tag, ...parts). */
+export function taggedHash(tag: string, ...parts: Buffer[]): Buffer {
+  const h = createHash('sha256').update(tagPrefix(tag));
+  for (const part of parts)
+    h.update(part);
+  return h.digest();
+}
+
+/** A streaming tagged hash, for messages built piece by piece. */
+export function taggedHasher(tag: string): Hash {
+  return createHash('sha256').update(tagPrefix(tag));
+}
+
+/** Tags in use; each names what it commits to. */
+export const tags = {
+  CONTRACT: 'cc/contract/0',
+  ENVELOPE: 'cc/env/0',
+  RESPONSE: 'cc/res/0',
+  ANNOUNCE: 'cc/announce/0',
+  LEAF: 'cc/leaf',
+  NODE: 'cc/node'
+} as const;

@@ -1,0 +1,510 @@
+// Ambient declarations for the slice of bcoin 1.0.2 that CloudCoin uses.
+// bcoin ships no .d.ts; declare only what lib/ touches, precisely enough that
+// strict mode catches misuse. Add members here (never `any` in lib/).
+
+declare module 'bcoin' {
+  import { EventEmitter } from 'events';
+
+  namespace bcoin {
+    type Hash = string; // internal-order hex unless noted
+
+    function set(network: string): typeof bcoin;
+
+    class Network {
+      type: string;
+      magic: number;
+      port: number;
+      rpcPort: number;
+      walletPort: number;
+      minRelay: number;
+      feeRate: number;
+      addressPrefix: { bech32: string };
+      static get(type: string | Network): Network;
+      static readonly types: string[];
+    }
+
+    class Logger {
+      level: number;
+      info(fmt: string, ...args: unknown[]): void;
+      warning(fmt: string, ...args: unknown[]): void;
+      error(fmt: string | Error, ...args: unknown[]): void;
+      debug(fmt: string, ...args: unknown[]): void;
+      spam(fmt: string, ...args: unknown[]): void;
+      context(name: string): Logger;
+    }
+
+    class Config {
+      prefix: string;
+      data: Record<string, unknown>;
+      str(key: string, fallback?: string): string | null;
+      uint(key: string, fallback?: number): number | null;
+      bool(key: string, fallback?: boolean): boolean | null;
+      array(key: string, fallback?: string[]): string[] | null;
+      filter(name: string): Config;
+    }
+
+    interface Opcode {
+      value: number;
+      data: Buffer | null;
+      toNum(): number;
+    }
+
+    class Script {
+      raw: Buffer;
+      code: Opcode[];
+      static readonly hashType: { ALL: number; NONE: number; SINGLE: number; ANYONECANPAY: number };
+      static readonly flags: Record<string, number> & {
+        STANDARD_VERIFY_FLAGS: number;
+        MANDATORY_VERIFY_FLAGS: number;
+      };
+      constructor(code?: Opcode[]);
+      static fromNulldata(data: Buffer): Script;
+      static fromAddress(addr: Address | string): Script;
+      static fromRaw(raw: Buffer): Script;
+      static fromProgram(version: number, data: Buffer): Script;
+      static fromPubkeyhash(hash: Buffer): Script;
+      pushSym(sym: string): this;
+      pushData(data: Buffer): this;
+      pushInt(num: number): this;
+      pushOp(op: number): this;
+      compile(): this;
+      toRaw(): Buffer;
+      sha256(): Buffer;
+      hash160(): Buffer;
+      isNulldata(minimal?: boolean): boolean;
+      isCommitment(): boolean;
+      getNulldata(): Buffer | null;
+      getData(index: number): Buffer | null;
+      isWitnessPubkeyhash(): boolean;
+      isWitnessScripthash(): boolean;
+      getWitnessPubkeyhash(): Buffer | null;
+      getWitnessScripthash(): Buffer | null;
+      getAddress(): Address | null;
+      toString(): string;
+      toJSON(): string;
+    }
+
+    class Witness {
+      items: Buffer[];
+      length: number;
+      get(i: number): Buffer;
+      fromItems(items: Buffer[]): this;
+      toItems(): Buffer[];
+      getRedeem(): Script | null;
+    }
+
+    class Address {
+      type: number;
+      version: number;
+      hash: Buffer;
+      static fromString(str: string, network?: string | Network): Address;
+      static fromWitnessScripthash(hash: Buffer): Address;
+      static fromWitnessPubkeyhash(hash: Buffer): Address;
+      static fromScript(script: Script): Address | null;
+      static fromHash(hash: Buffer, type?: number, version?: number): Address;
+      toString(network?: string | Network): string;
+      isProgram(): boolean;
+      getHash(enc?: 'hex'): Buffer | string;
+    }
+
+    class Outpoint {
+      hash: Hash;
+      index: number;
+      constructor(hash?: Hash, index?: number);
+      toKey(): Buffer;
+      txid(): string;
+      isNull(): boolean;
+    }
+
+    class Input {
+      prevout: Outpoint;
+      script: Script;
+      sequence: number;
+      witness: Witness;
+      getAddress(coin?: Coin): Address | null;
+    }
+
+    class Output {
+      value: number;
+      script: Script;
+      constructor(options?: { value?: number; script?: Script; address?: Address | string });
+      getAddress(): Address | null;
+      isDust(rate?: number): boolean;
+    }
+
+    class TX {
+      version: number;
+      inputs: Input[];
+      outputs: Output[];
+      locktime: number;
+      hash(): Buffer;
+      hash(enc: 'hex'): Hash;
+      witnessHash(): Buffer;
+      txid(): string;
+      wtxid(): string;
+      isCoinbase(): boolean;
+      toRaw(): Buffer;
+      getSize(): number;
+      getVirtualSize(): number;
+      getWeight(): number;
+      static fromRaw(data: Buffer | string, enc?: 'hex'): TX;
+      toJSON(): unknown;
+      inspect(): unknown;
+    }
+
+    class MTX extends TX {
+      view: CoinView;
+      constructor(options?: object);
+      addCoin(coin: Coin): Input;
+      addOutput(script: Script | Address | string, value: number): Output;
+      addOutpoint(outpoint: Outpoint): Input;
+      setLocktime(locktime: number): void;
+      signature(index: number, prev: Script, value: number, key: Buffer, type: number, version: number): Buffer;
+      sign(ring: KeyRing | KeyRing[], type?: number): number;
+      check(flags?: number): void;
+      verify(flags?: number): boolean;
+      getFee(): number;
+      getInputValue(): number;
+      getOutputValue(): number;
+      fund(coins: Coin[], options?: object): Promise<unknown>;
+      toTX(): TX;
+      static fromRaw(data: Buffer | string, enc?: 'hex'): MTX;
+    }
+
+    class Coin {
+      version: number;
+      height: number;
+      value: number;
+      script: Script;
+      coinbase: boolean;
+      hash: Hash;
+      index: number;
+      static fromTX(tx: TX, index: number, height: number): Coin;
+      getAddress(): Address | null;
+    }
+
+    class CoinView {
+      getCoin(prevout: Outpoint): Coin | null;
+      getOutput(prevout: Outpoint): Output | null;
+      addCoin(coin: Coin): unknown;
+    }
+
+    class KeyRing {
+      publicKey: Buffer;
+      privateKey: Buffer;
+      witness: boolean;
+      nested: boolean;
+      static generate(compressed?: boolean): KeyRing;
+      static fromPrivate(key: Buffer, compressed?: boolean): KeyRing;
+      static fromPublic(key: Buffer): KeyRing;
+      getAddress(): Address;
+      getAddress(enc: 'string', network?: string | Network): string;
+      getKeyHash(): Buffer;
+      getProgram(): Script;
+    }
+
+    class AbstractBlock {
+      version: number;
+      prevBlock: Hash;
+      merkleRoot: Hash;
+      time: number;
+      bits: number;
+      nonce: number;
+      hash(): Buffer;
+      hash(enc: 'hex'): Hash;
+      rhash(): string;
+    }
+
+    class Block extends AbstractBlock {
+      txs: TX[];
+      toRaw(): Buffer;
+      static fromRaw(data: Buffer): Block;
+    }
+
+    class ChainEntry {
+      hash: Hash;
+      height: number;
+      version: number;
+      prevBlock: Hash;
+      time: number;
+      rhash(): string;
+    }
+
+    class ChainDB {
+      getHashes(start?: number, end?: number): Promise<Hash[]>;
+      getCoin(hash: Hash, index: number): Promise<Coin | null>;
+      getEntryByHeight(height: number): Promise<ChainEntry | null>;
+      getEntryByHash(hash: Hash): Promise<ChainEntry | null>;
+      getTips(): Promise<Hash[]>;
+      state: { tx: number; coin: number; value: number };
+    }
+
+    interface DeploymentState {
+      hasWitness(): boolean;
+      hasCSV(): boolean;
+    }
+
+    class Chain extends EventEmitter {
+      db: ChainDB;
+      tip: ChainEntry;
+      height: number;
+      network: Network;
+      state: DeploymentState;
+      synced: boolean;
+      getBlock(hash: Hash | number): Promise<Block | null>;
+      getEntry(hash: Hash | number): Promise<ChainEntry | null>;
+      getEntryByHeight(height: number): Promise<ChainEntry | null>;
+      getCoin(hash: Hash, index: number): Promise<Coin | null>;
+      getHashes(start?: number, end?: number): Promise<Hash[]>;
+      isMainChain(entry: ChainEntry): Promise<boolean>;
+      on(event: 'connect' | 'disconnect', listener: (entry: ChainEntry, block: Block, view: CoinView) => void): this;
+      on(event: 'reset', listener: (tip: ChainEntry) => void): this;
+      on(event: 'tip' | 'full', listener: (tip?: ChainEntry) => void): this;
+      on(event: string, listener: (...args: unknown[]) => void): this;
+    }
+
+    class VerifyError extends Error {
+      type: 'VerifyError';
+      code: string;
+      reason: string;
+      score: number;
+    }
+
+    class Mempool extends EventEmitter {
+      addTX(tx: TX, id?: number): Promise<unknown>;
+      hasEntry(hash: Hash): boolean;
+      has(hash: Hash): boolean;
+      getTX(hash: Hash): TX | null;
+      map: Map<Hash, unknown>;
+      options: { minRelay: number; requireStandard: boolean };
+    }
+
+    class Miner {
+      mineBlock(tip?: ChainEntry, address?: Address): Promise<Block>;
+      addAddress(address: Address | string): void;
+    }
+
+    namespace packets {
+      const types: Record<string, number> & { UNKNOWN: number };
+      class Packet {
+        cmd: string;
+        type: number;
+        toRaw(): Buffer;
+      }
+      class UnknownPacket extends Packet {
+        data: Buffer;
+        constructor(cmd: string, data: Buffer);
+      }
+    }
+
+    class NetAddress {
+      host: string;
+      port: number;
+      services: number;
+      hostname: string;
+      static fromHostname(hostname: string, network?: string | Network): NetAddress;
+    }
+
+    class Peer extends EventEmitter {
+      id: number;
+      address: NetAddress;
+      outbound: boolean;
+      handshake: boolean;
+      version: number;
+      services: number;
+      agent: string | null;
+      height: number;
+      banScore: number;
+      connected: boolean;
+      destroyed: boolean;
+      next: Peer | null;
+      hostname(): string;
+      send(packet: packets.Packet): void;
+      increaseBan(score: number): boolean;
+      destroy(): void;
+    }
+
+    class PeerList {
+      head(): Peer | null;
+      inbound: number;
+      outbound: number;
+      size(): number;
+      get(hostname: string): Peer | null;
+    }
+
+    interface HostEntry {
+      addr: NetAddress;
+      services: number;
+    }
+
+    class HostList {
+      map: Map<string, HostEntry>;
+      add(addr: NetAddress, src?: NetAddress): boolean;
+      totalFresh: number;
+      totalUsed: number;
+    }
+
+    class Pool extends EventEmitter {
+      options: {
+        services: number;
+        agent: string;
+        maxOutbound: number;
+        host: string;
+        port: number;
+        listen: boolean;
+      };
+      peers: PeerList;
+      hosts: HostList;
+      server: { address(): { port: number; address: string } | null } | null;
+      opened: boolean;
+      connected: boolean;
+      discoverExternal(): Promise<void>;
+      handleUnknown(peer: Peer, packet: packets.UnknownPacket): Promise<void>;
+      startSync(): void;
+      ban(addr: NetAddress): void;
+      isBanned(host: string): boolean;
+      on(event: 'packet', listener: (packet: packets.Packet, peer: Peer) => void): this;
+      on(event: 'peer open' | 'peer close' | 'peer connect' | 'ban', listener: (peer: Peer) => void): this;
+      on(event: string, listener: (...args: unknown[]) => void): this;
+    }
+
+    type RPCHandler = (args: unknown[], help: boolean) => unknown | Promise<unknown>;
+
+    class RPCError extends Error {
+      code: number;
+      constructor(code: number, msg: string);
+    }
+
+    class RPCBase extends EventEmitter {
+      calls: Record<string, RPCHandler>;
+      mounts: RPCBase[];
+      add(name: string, func: RPCHandler, ctx?: object): void;
+      mount(rpc: RPCBase): void;
+      call(body: object, query: object): Promise<{ result: unknown; error: { message: string; code: number } | null; id: unknown }>;
+      execute(json: { method: string; params: unknown[] }, help?: boolean): Promise<unknown>;
+    }
+
+    class HTTP extends EventEmitter {
+      server: { address(): { port: number; address: string } | null } | null;
+    }
+
+    interface Plugin<T> {
+      id: string;
+      init(node: FullNode): T;
+    }
+
+    class Path {
+      branch: number;
+      index: number;
+      account: number;
+    }
+
+    class Wallet extends EventEmitter {
+      id: string;
+      wid: number;
+      master: { key: HDPrivateKey | null; mnemonic: Mnemonic | null; encrypted: boolean };
+      receiveAddress(acct?: number | string): Promise<Address>;
+      changeAddress(acct?: number | string): Promise<Address>;
+      createReceive(acct?: number | string): Promise<WalletKey>;
+      createAccount(options: object, passphrase?: string): Promise<Account>;
+      getAccount(acct: number | string): Promise<Account | null>;
+      hasAccount(acct: number | string): Promise<boolean>;
+      createTX(options: object, force?: boolean): Promise<MTX>;
+      sign(mtx: MTX, passphrase?: string): Promise<number>;
+      send(options: object, passphrase?: string): Promise<TX>;
+      add(tx: TX): Promise<unknown>;
+      getBalance(acct?: number | string): Promise<{ confirmed: number; unconfirmed: number }>;
+      getCoins(acct?: number | string): Promise<Coin[]>;
+      getKey(address: Address | Buffer): Promise<WalletKey | null>;
+      getPrivateKey(address: Address | Buffer, passphrase?: string): Promise<WalletKey | null>;
+      getPath(address: Address | Buffer): Promise<Path | null>;
+      fund(mtx: MTX, options?: object, force?: boolean): Promise<void>;
+    }
+
+    class Account {
+      name: string;
+      accountIndex: number;
+      witness: boolean;
+      receiveDepth: number;
+      deriveReceive(index: number, master?: unknown): WalletKey;
+    }
+
+    class WalletKey extends KeyRing {
+      account: number;
+      branch: number;
+      index: number;
+    }
+
+    class HDPrivateKey {
+      privateKey: Buffer;
+      publicKey: Buffer;
+      chainCode: Buffer;
+      derive(index: number, hardened?: boolean): HDPrivateKey;
+      derivePath(path: string): HDPrivateKey;
+      toRaw(network?: string | Network): Buffer;
+    }
+
+    class Mnemonic {
+      getPhrase(): string;
+    }
+
+    class WalletDB extends EventEmitter {
+      primary: Wallet;
+      state: { height: number; startHeight: number };
+      height: number;
+      get(id: string | number): Promise<Wallet | null>;
+    }
+
+    interface WalletPlugin {
+      wdb: WalletDB;
+      rpc: RPCBase;
+      http: HTTP;
+    }
+
+    const wallet: {
+      plugin: Plugin<WalletPlugin>;
+      WalletDB: typeof WalletDB;
+      Wallet: typeof Wallet;
+    };
+
+    class FullNode extends EventEmitter {
+      network: Network;
+      logger: Logger;
+      config: Config;
+      chain: Chain;
+      mempool: Mempool;
+      miner: Miner;
+      pool: Pool;
+      rpc: RPCBase;
+      http: HTTP;
+      memory: boolean;
+      plugins: Record<string, unknown>;
+      constructor(options: object);
+      use<T>(plugin: Plugin<T>): T;
+      require<T = unknown>(name: string): T;
+      has(name: string): boolean;
+      ensure(): Promise<void>;
+      open(): Promise<void>;
+      close(): Promise<void>;
+      connect(): Promise<void>;
+      disconnect(): Promise<void>;
+      startSync(): void;
+      getMeta(hash: Hash): Promise<{ height: number; block: Hash; tx: TX } | null>;
+      getCoin(hash: Hash, index: number): Promise<Coin | null>;
+      sendTX(tx: TX): Promise<void>;
+      relay(tx: TX): Promise<void>;
+    }
+
+    namespace consensus {
+      const COIN: number;
+    }
+
+    namespace policy {
+      const MIN_RELAY: number;
+      const MAX_OP_RETURN: number;
+      function getMinFee(size: number, rate?: number): number;
+    }
+  }
+
+  export = bcoin;
+}

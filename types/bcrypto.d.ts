@@ -1,0 +1,18 @@
+// Ambient declarations for the bcrypto 0.3.7 modules CloudCoin uses.
+
+declare module 'bcrypto/lib/secp256k1' {
+  const secp256k1: {
+    privateKeyGenerate(): Buffer;
+    privateKeyVerify(key: Buffer): boolean;
+    publicKeyCreate(key: Buffer, compress?: boolean): Buffer;
+    publicKeyVerify(key: Buffer): boolean;
+    /** 64-byte compact signature, low S. */
+    sign(msg: Buffer, key: Buffer): Buffer;
+    signDER(msg: Buffer, key: Buffer): Buffer;
+    verify(msg: Buffer, sig: Buffer, key: Buffer): boolean;
+    verifyDER(msg: Buffer, sig: Buffer, key: Buffer): boolean;
+    /** Shared point (compressed by default). */
+    ecdh(pub: Buffer, priv: Buffer, compress?: boolean): Buffer;
+  };
+  export = secp256k1;
+}
