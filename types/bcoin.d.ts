@@ -385,7 +385,8 @@ declare module 'bcoin' {
     }
 
     class HTTP extends EventEmitter {
-      server: { address(): { port: number; address: string } | null } | null;
+      /** bweb keeps the node:http server here. */
+      http: { address(): { port: number; address: string } | string | null };
     }
 
     interface Plugin<T> {

@@ -1,0 +1,430 @@
+/*!
+ * cloudnode.ts - cloudcoind: a bcoin FullNode with a wallet and extensions.
+ *
+ * CloudNode owns the bcoin node and implements the narrow NodeAPI handed to
+ * extensions. It is where bcoin 1.0.2's sharp edges are filed off once:
+ * packet handlers cannot throw into the pool, chain hooks run one at a time
+ * and never throw into the chain, wallet and node RPC share one endpoint,
+ * and RPC auth works like bitcoind's cookie file.
+ */
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import { EventEmitter } from 'events';
+import bcoin = require('../bcoin');
+import { Config } from './config';
+import { PacketError, RPCError, rpcCodes } from './errors';
+import type {
+  ChainHook, Extension, ExtensionModule, NodeAPI, PacketHandler, RPCMethod
+} from './extension';
+
+/** Ban score for a `cs*` command no extension handles (a protocol violation). */
+const UNKNOWN_CS_SCORE = 10;
+/** Ban score when a handler fails for a reason that is not a PacketError. */
+const HANDLER_FAILURE_SCORE = 1;
+/** P2P commands are at most 11 ASCII chars (bcoin's framer asserts < 12). */
+const MAX_CMD_LENGTH = 11;
+
+export interface CloudNodeOptions {
+  network: string;
+  /** Network-specific data directory; created if missing. */
+  datadir: string;
+  memory?: boolean;
+  /** P2P bind host and port (port defaults to the network's). */
+  host?: string;
+  port?: number;
+  listen?: boolean;
+  /** Address other peers should dial (defaults to host:port). */
+  publicHost?: string;
+  /** Only connect to these `host:port` peers (bitcoind -connect). */
+  connect?: string[];
+  /** Also connect to these peers (bitcoind -addnode). */
+  addnode?: string[];
+  rpcHost?: string;
+  rpcPort?: number;
+  /** RPC password; when absent a random cookie is written to the datadir. */
+  apiKey?: string;
+  logLevel?: string;
+  /** Also log to the console (the daemon logs to `<datadir>/debug.log`). */
+  logConsole?: boolean;
+  logFile?: boolean;
+  extensions?: ExtensionModule[];
+  /** Values (flags and cloudcoin.conf) extensions read through api.config. */
+  config?: Config;
+}
+
+/** Serial queue: chain hooks run in event order, one at a time. */
+class HookQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private readonly idleWaiters: Array<() => void> = [];
+
+  push(job: () => Promise<void>): void {
+    this.pending += 1;
+    this.tail = this.tail.then(job).finally(() => {
+      this.pending -= 1;
+      if (this.pending === 0) {
+        for (const wake of this.idleWaiters.splice(0))
+          wake();
+      }
+    });
+  }
+
+  idle(): Promise<void> {
+    if (this.pending === 0)
+      return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}
+
+export class CloudNode extends EventEmitter implements NodeAPI {
+  readonly options: CloudNodeOptions;
+  readonly node: bcoin.FullNode;
+  readonly network: bcoin.Network;
+  readonly logger: bcoin.Logger;
+  readonly chain: bcoin.Chain;
+  readonly mempool: bcoin.Mempool;
+  readonly pool: bcoin.Pool;
+  readonly config: Config;
+  readonly datadir: string;
+  readonly memory: boolean;
+  readonly apiKey: string;
+  readonly cookieFile: string | null;
+
+  private readonly walletPlugin: bcoin.WalletPlugin;
+  private readonly modules: ExtensionModule[];
+  private readonly extensions = new Map<string, Extension>();
+  private readonly packets = new Map<string, PacketHandler>();
+  private readonly helps = new Map<string, string>();
+  private readonly connectHooks: ChainHook[] = [];
+  private readonly disconnectHooks: ChainHook[] = [];
+  private readonly hooks = new HookQueue();
+  private opened = false;
+
+  constructor(options: CloudNodeOptions) {
+    super();
+    this.options = options;
+    this.datadir = options.datadir;
+    this.memory = options.memory === true;
+    this.config = options.config || new Config();
+    this.modules = options.extensions || [];
+
+    // bcoin renders wallet addresses with the process-wide network.
+    bcoin.set(options.network);
+
+    const cookie = !options.apiKey;
+    this.apiKey = options.apiKey || randomBytes(32).toString('hex');
+    this.cookieFile = cookie ? path.join(this.datadir, '.cookie') : null;
+
+    const isRegtest = options.network === 'regtest';
+
+    this.node = new bcoin.FullNode({
+      network: options.network,
+      prefix: this.datadir,
+      memory: this.memory,
+      workers: false,
+      // Mainnet standardness: our commitments must relay on mainnet too.
+      requireStandard: true,
+      indexTX: true,
+      indexAddress: false,
+      listen: options.listen !== false,
+      host: options.host || '0.0.0.0',
+      port: options.port,
+      publicHost: options.publicHost || (options.host && options.host !== '0.0.0.0' ? options.host : undefined),
+      publicPort: options.port,
+      only: options.connect && options.connect.length ? options.connect : undefined,
+      nodes: options.addnode && options.addnode.length ? options.addnode : undefined,
+      // The regtest seed is 127.0.0.1:48444: never dial it implicitly.
+      seeds: isRegtest ? [] : undefined,
+      httpHost: options.rpcHost || '127.0.0.1',
+      httpPort: options.rpcPort,
+      apiKey: this.apiKey,
+      walletPrefix: this.datadir,
+      walletWitness: true,
+      // The wallet is reached through the node's RPC endpoint; its own
+      // HTTP server listens on an ephemeral loopback port nobody needs.
+      walletHttpHost: '127.0.0.1',
+      walletHttpPort: 0,
+      logLevel: options.logLevel || 'info',
+      logConsole: options.logConsole === true,
+      logFile: options.logFile === true && !this.memory
+    });
+
+    this.network = this.node.network;
+    this.logger = this.node.logger.context('cloudcoind');
+    this.chain = this.node.chain;
+    this.mempool = this.node.mempool;
+    this.pool = this.node.pool;
+    this.walletPlugin = this.node.use(bcoin.wallet.plugin);
+
+    if (isRegtest) {
+      // connect() otherwise spends ~2 s on a DNS lookup of myip.opendns.com.
+      this.pool.discoverExternal = async () => {};
+    }
+
+    this.init();
+
+    for (const mod of this.modules) {
+      if (this.extensions.has(mod.id))
+        throw new Error(`Duplicate extension id: ${mod.id}.`);
+      this.extensions.set(mod.id, mod.init(this));
+    }
+  }
+
+  private init(): void {
+    const handleUnknown = this.pool.handleUnknown.bind(this.pool);
+    this.pool.handleUnknown = async (peer, packet) => {
+      if (packet.cmd.startsWith('cs'))
+        return; // ours: dispatched from the 'packet' listener below
+      return handleUnknown(peer, packet);
+    };
+
+    this.pool.on('packet', (packet, peer) => {
+      if (packet.type !== bcoin.packets.types.UNKNOWN)
+        return;
+      if (!packet.cmd.startsWith('cs'))
+        return;
+      this.dispatchPacket(peer, packet as bcoin.packets.UnknownPacket);
+    });
+
+    this.chain.on('connect', (entry: bcoin.ChainEntry, block: bcoin.Block) => {
+      this.runHooks(this.connectHooks, 'connect', entry, block);
+    });
+
+    this.chain.on('disconnect', (entry: bcoin.ChainEntry, block: bcoin.Block) => {
+      this.runHooks(this.disconnectHooks, 'disconnect', entry, block);
+    });
+
+    this.node.on('error', (err: Error) => {
+      this.logger.error(err);
+    });
+
+    // One endpoint for node and wallet methods, as with bitcoind.
+    this.node.rpc.mount(this.walletPlugin.rpc);
+    this.fixWalletRPC(this.walletPlugin.rpc);
+    this.node.rpc.calls.help = (args: unknown[]) => this.help(args);
+    this.node.rpc.calls.stop = async (args: unknown[], help: boolean) => {
+      if (help || args.length !== 0)
+        throw new RPCError(rpcCodes.MISC_ERROR, 'stop\nStop cloudcoind.');
+      setImmediate(() => this.emit('stop requested'));
+      return 'CloudCoin server stopping';
+    };
+  }
+
+  /**
+   * bcoin 1.0.2's wallet RPC reads an omitted account name as null, which
+   * no account matches ("Account not found"): bitcoind means "default".
+   */
+  private fixWalletRPC(rpc: bcoin.RPCBase): void {
+    for (const name of ['getnewaddress', 'getrawchangeaddress']) {
+      const call = rpc.calls[name];
+      if (!call)
+        continue;
+      rpc.calls[name] = function withDefaultAccount(this: unknown, args: unknown[], help: boolean) {
+        const params = Array.isArray(args) && args.length === 0 && !help ? ['default'] : args;
+        return call.call(this, params, help);
+      };
+    }
+  }
+
+  private dispatchPacket(peer: bcoin.Peer, packet: bcoin.packets.UnknownPacket): void {
+    const handler = this.packets.get(packet.cmd);
+    if (!handler) {
+      this.punish(peer, new PacketError('unknown-command', 'reject', UNKNOWN_CS_SCORE), packet.cmd);
+      return;
+    }
+    try {
+      const result = handler(peer, packet.data);
+      if (result && typeof result.then === 'function')
+        result.catch((err: unknown) => this.punish(peer, err, packet.cmd));
+    } catch (err) {
+      this.punish(peer, err, packet.cmd);
+    }
+  }
+
+  /** Map a handler failure to a ban score; never throws. */
+  private punish(peer: bcoin.Peer, err: unknown, cmd: string): void {
+    try {
+      if (err instanceof PacketError) {
+        this.logger.debug('Bad %s from %s: %s.', cmd, peer.hostname(), err.code);
+        if (err.verdict === 'reject')
+          peer.increaseBan(err.score);
+        return;
+      }
+      this.logger.warning('Handler for %s from %s failed: %s', cmd, peer.hostname(),
+        err instanceof Error ? err.stack || err.message : String(err));
+      peer.increaseBan(HANDLER_FAILURE_SCORE);
+    } catch (e) {
+      this.logger.error(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  private runHooks(hooks: ChainHook[], kind: string, entry: bcoin.ChainEntry, block: bcoin.Block): void {
+    if (hooks.length === 0)
+      return;
+    this.hooks.push(async () => {
+      for (const hook of hooks) {
+        try {
+          await hook(entry, block);
+        } catch (err) {
+          this.logger.error('Chain %s hook failed at height %d: %s', kind, entry.height,
+            err instanceof Error ? err.stack || err.message : String(err));
+        }
+      }
+    });
+  }
+
+  /** Resolves once every queued chain hook has run (tests, shutdown). */
+  hooksIdle(): Promise<void> {
+    return this.hooks.idle();
+  }
+
+  private async help(args: unknown[]): Promise<string> {
+    if (args.length > 0) {
+      const method = String(args[0]);
+      const own = this.helps.get(method);
+      if (own)
+        return own;
+      try {
+        await this.node.rpc.execute({ method, params: [] }, true);
+      } catch (err) {
+        if (err instanceof Error && (err as RPCError).code === rpcCodes.METHOD_NOT_FOUND)
+          throw err;
+        return err instanceof Error ? err.message : String(err);
+      }
+      return method;
+    }
+    return this.listMethods().join('\n');
+  }
+
+  /** Every RPC method name the endpoint answers, sorted. */
+  listMethods(): string[] {
+    const names = new Set<string>(Object.keys(this.node.rpc.calls));
+    for (const mount of this.node.rpc.mounts) {
+      for (const name of Object.keys(mount.calls))
+        names.add(name);
+    }
+    return [...names].sort();
+  }
+
+  /*
+   * NodeAPI
+   */
+
+  wallet(): bcoin.WalletPlugin {
+    return this.walletPlugin;
+  }
+
+  require<T>(id: string): T {
+    const ext = this.extensions.get(id);
+    if (!ext)
+      throw new Error(`Extension not loaded: ${id}.`);
+    return ext as unknown as T;
+  }
+
+  has(id: string): boolean {
+    return this.extensions.has(id);
+  }
+
+  addPacket(cmd: string, handler: PacketHandler): void {
+    if (!/^cs[a-z0-9]+$/.test(cmd) || cmd.length > MAX_CMD_LENGTH)
+      throw new Error(`Bad packet command "${cmd}": cs + [a-z0-9], at most 11 chars.`);
+    if (this.packets.has(cmd))
+      throw new Error(`Duplicate packet command: ${cmd}.`);
+    this.packets.set(cmd, handler);
+  }
+
+  sendPacket(peer: bcoin.Peer, cmd: string, payload: Buffer): void {
+    if (!this.packets.has(cmd) && !cmd.startsWith('cs'))
+      throw new Error(`Not a CloudCoin command: ${cmd}.`);
+    if (peer.destroyed)
+      return;
+    peer.send(new bcoin.packets.UnknownPacket(cmd, payload));
+  }
+
+  addServiceBit(bit: number): void {
+    this.pool.options.services = (this.pool.options.services | bit) >>> 0;
+  }
+
+  addRPC(name: string, help: string, method: RPCMethod): void {
+    if (!/^[a-z][a-z0-9]*$/.test(name))
+      throw new Error(`Bad RPC name "${name}": lowercase, run together.`);
+    this.helps.set(name, help);
+    this.node.rpc.add(name, async (args: unknown[], isHelp: boolean) => {
+      if (isHelp)
+        throw new RPCError(rpcCodes.MISC_ERROR, help);
+      if (!Array.isArray(args))
+        throw new RPCError(rpcCodes.INVALID_PARAMS, 'Params must be an array.');
+      return method(args);
+    });
+  }
+
+  onConnect(hook: ChainHook): void {
+    this.connectHooks.push(hook);
+  }
+
+  onDisconnect(hook: ChainHook): void {
+    this.disconnectHooks.push(hook);
+  }
+
+  /*
+   * Lifecycle
+   */
+
+  async open(): Promise<void> {
+    // Even with --memory the datadir holds the RPC cookie and debug.log.
+    fs.mkdirSync(this.datadir, { recursive: true });
+    if (!this.memory)
+      await this.node.ensure();
+    await this.node.open();
+    for (const ext of this.extensions.values())
+      await ext.open();
+    this.opened = true;
+    if (this.cookieFile)
+      fs.writeFileSync(this.cookieFile, `__cookie__:${this.apiKey}`, { mode: 0o600 });
+  }
+
+  /** Start P2P: listen, dial and sync. */
+  async connect(): Promise<void> {
+    await this.node.connect();
+    this.node.startSync();
+  }
+
+  async close(): Promise<void> {
+    if (this.cookieFile) {
+      try {
+        fs.unlinkSync(this.cookieFile);
+      } catch {
+        // already gone
+      }
+    }
+    if (this.opened) {
+      this.opened = false;
+      await this.hooks.idle();
+      for (const ext of [...this.extensions.values()].reverse())
+        await ext.close();
+    }
+    await this.waitWalletSynced();
+    await this.node.close();
+  }
+
+  /** Resolves when the wallet has caught up with the chain tip. */
+  async waitWalletSynced(timeoutMs = 10000): Promise<void> {
+    const wdb = this.walletPlugin.wdb;
+    const deadline = Date.now() + timeoutMs;
+    while (wdb.state.height < this.chain.height && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Bound addresses, for the startup banner and tests. */
+  addresses(): { p2p: string | null; rpc: string | null } {
+    const p2p = this.pool.server && this.pool.server.address();
+    const bound = this.node.http.http.address();
+    const rpc = bound && typeof bound === 'object' ? bound : null;
+    return {
+      p2p: p2p ? `${p2p.address}:${p2p.port}` : null,
+      rpc: rpc ? `${rpc.address}:${rpc.port}` : null
+    };
+  }
+}
