@@ -119,9 +119,16 @@ export class CloudNode extends EventEmitter implements NodeAPI {
 
     const isRegtest = options.network === 'regtest';
 
+    // bcoin appends the network name to `prefix` for every network but
+    // main, so hand it the base directory and let it land in ours.
+    const isMain = options.network === 'main';
+    if (!isMain && path.basename(this.datadir) !== options.network)
+      throw new Error(`datadir must end in /${options.network} (see networkDir()).`);
+    const prefix = isMain ? this.datadir : path.dirname(this.datadir);
+
     this.node = new bcoin.FullNode({
       network: options.network,
-      prefix: this.datadir,
+      prefix,
       memory: this.memory,
       workers: false,
       // Mainnet standardness: our commitments must relay on mainnet too.
@@ -321,6 +328,11 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     if (!ext)
       throw new Error(`Extension not loaded: ${id}.`);
     return ext as unknown as T;
+  }
+
+  /** Loaded extension ids, in load order. */
+  extensionIds(): string[] {
+    return [...this.extensions.keys()];
   }
 
   has(id: string): boolean {

@@ -1,0 +1,113 @@
+/*!
+ * cloudcoincli.ts - cloudcoin-cli: bitcoin-cli for cloudcoind.
+ *
+ * `cloudcoin-cli [options] METHOD [PARAMS...]` calls any RPC method, node
+ * and wallet alike. Params parse as JSON where they can, else as strings.
+ * Results print as JSON, strings raw. Any failure prints one line on stderr
+ * and exits non-zero.
+ */
+
+import * as path from 'path';
+import { Command } from 'commander';
+import { Config, ConfigError } from '../node/config';
+import { defaultDatadir, isNetwork, networkDir, RPC_PORTS, type NetworkName } from '../node/datadir';
+import { ClientError, cookiePath, RPCClient } from './rpcclient';
+
+const VERSION = '0.1.0';
+
+/** bitcoin-cli semantics: JSON where it parses, else the raw string. */
+export function parseParam(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** bitcoin-cli output: strings raw, null as nothing, the rest as JSON. */
+export function formatResult(result: unknown): string | null {
+  if (result === null || result === undefined)
+    return null;
+  if (typeof result === 'string')
+    return result;
+  return JSON.stringify(result, null, 2);
+}
+
+export interface CLIContext {
+  network: NetworkName;
+  client: RPCClient;
+  json: boolean;
+}
+
+function buildProgram(): Command {
+  return new Command('cloudcoin-cli')
+    .description('Call cloudcoind over RPC: cloudcoin-cli [options] METHOD [PARAMS...]\n'
+      + 'Run `cloudcoin-cli help` for the list of methods.')
+    .version(VERSION)
+    .option('--regtest', 'use the regression test network')
+    .option('--testnet', 'use the test network')
+    .option('--network <name>', 'main, testnet, regtest or simnet')
+    .option('--datadir <dir>', 'data directory holding the RPC cookie (default ~/.cloudcoin)')
+    .option('--rpcconnect <host>', 'cloudcoind RPC host (default 127.0.0.1)')
+    .option('--rpcport <port>', 'cloudcoind RPC port')
+    .option('--api-key <key>', 'RPC password (default: read the cookie)')
+    .option('--json', 'print JSON for friendly commands')
+    .argument('<method>', 'RPC method')
+    .argument('[params...]', 'parameters (JSON or strings)')
+    .enablePositionalOptions()
+    .passThroughOptions()
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) });
+}
+
+function networkOf(opts: Record<string, unknown>): NetworkName {
+  const flags = [opts.regtest && 'regtest', opts.testnet && 'testnet'].filter(Boolean) as string[];
+  if (flags.length > 1 || (flags.length && opts.network))
+    throw new ConfigError('give one of --regtest, --testnet or --network');
+  const name = (opts.network as string | undefined) || flags[0] || 'main';
+  if (!isNetwork(name))
+    throw new ConfigError(`unknown network "${name}"`);
+  return name;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  let method: string;
+  let params: string[];
+  try {
+    program.parse(argv, { from: 'user' });
+    method = program.args[0];
+    params = program.args.slice(1);
+  } catch (e) {
+    const err = e as { code?: string };
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
+      return 0;
+    return 1; // commander printed the reason
+  }
+
+  try {
+    const opts = program.opts();
+    const network = networkOf(opts);
+    const portCfg = new Config({ rpcport: opts.rpcport as string | undefined });
+    const port = portCfg.port('rpcport') ?? RPC_PORTS[network];
+    const base = path.resolve((opts.datadir as string | undefined) || defaultDatadir());
+    const client = new RPCClient({
+      host: (opts.rpcconnect as string | undefined) || '127.0.0.1',
+      port,
+      apiKey: opts.apiKey as string | undefined,
+      cookieFile: cookiePath(networkDir(base, network))
+    });
+    const result = await client.call(method, params.map(parseParam));
+    const out = formatResult(result);
+    if (out !== null)
+      process.stdout.write(out + '\n');
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    if (err instanceof ClientError && err.code === 'rpc')
+      process.stderr.write(`error: ${err.message.split('\n')[0]} (code ${err.rpcCode})\n`);
+    else
+      process.stderr.write(`error: ${err.message}\n`);
+    return 1;
+  }
+}

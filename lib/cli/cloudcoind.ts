@@ -1,0 +1,217 @@
+/*!
+ * cloudcoind.ts - command line of the daemon: flags, config, signals.
+ */
+
+import * as path from 'path';
+import { Command, Option } from 'commander';
+import { CloudNode } from '../node/cloudnode';
+import { Config, ConfigError, readConfigFile, type ConfigValue } from '../node/config';
+import { defaultDatadir, isNetwork, networkDir, RPC_PORTS, type NetworkName } from '../node/datadir';
+import type { ExtensionModule } from '../node/extension';
+import { defaultExtensions, loadExtension } from '../node/extensions';
+
+const VERSION = '0.1.0';
+
+/** Core flags: [flags, description, kind]. Names double as conf keys. */
+const CORE_OPTIONS: Array<[string, string]> = [
+  ['--regtest', 'use the regression test network'],
+  ['--testnet', 'use the test network'],
+  ['--network <name>', 'network: main, testnet, regtest or simnet'],
+  ['--datadir <dir>', 'data directory (default ~/.cloudcoin, per-network subfolder)'],
+  ['--conf <file>', 'config file (default <datadir>/cloudcoin.conf)'],
+  ['--port <port>', 'P2P port'],
+  ['--bind <host>', 'P2P bind address (default 0.0.0.0)'],
+  ['--externalip <host>', 'address peers should dial'],
+  ['--listen', 'accept inbound P2P connections (default)'],
+  ['--nolisten', 'do not accept inbound P2P connections'],
+  ['--connect <host:port>', 'connect only to this peer (repeatable)'],
+  ['--addnode <host:port>', 'also connect to this peer (repeatable)'],
+  ['--rpcport <port>', 'RPC port'],
+  ['--rpcbind <host>', 'RPC bind address (default 127.0.0.1)'],
+  ['--api-key <key>', 'RPC password (default: a cookie file in the datadir)'],
+  ['--memory', 'keep chain and wallet in memory only'],
+  ['--log-level <level>', 'error, warning, info, debug or spam (default info)'],
+  ['--printtoconsole', 'log to the console as well as debug.log'],
+  ['--extension <path>', 'load an extension module (repeatable)']
+];
+
+const REPEATABLE = new Set(['connect', 'addnode', 'extension']);
+
+function collect(value: string, prev: string[] | undefined): string[] {
+  return prev ? [...prev, value] : [value];
+}
+
+/** Pre-scan argv for --extension so their options can be declared. */
+function scanExtensions(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--extension' && i + 1 < argv.length)
+      out.push(argv[++i]);
+    else if (arg.startsWith('--extension='))
+      out.push(arg.slice('--extension='.length));
+  }
+  return out;
+}
+
+function buildProgram(extensions: ExtensionModule[]): Command {
+  const program = new Command('cloudcoind')
+    .description('CloudCoin full node: Bitcoin plus a storage market.')
+    .version(VERSION)
+    .allowExcessArguments(false)
+    .configureOutput({ outputError: (str, write) => write(str) });
+  for (const [flags, desc] of CORE_OPTIONS) {
+    const opt = new Option(flags, desc);
+    const name = opt.long!.slice(2);
+    if (REPEATABLE.has(name))
+      opt.argParser(collect);
+    program.addOption(opt);
+  }
+  for (const ext of extensions) {
+    for (const spec of ext.options || []) {
+      const flags = spec.type === 'bool' ? `--${spec.name}` : `--${spec.name} <value>`;
+      const desc = `[${ext.id}] ${spec.description}${spec.defaultText ? ` (default ${spec.defaultText})` : ''}`;
+      const opt = new Option(flags, desc);
+      if (spec.type === 'list')
+        opt.argParser(collect);
+      program.addOption(opt);
+    }
+  }
+  return program;
+}
+
+/** Values given on the command line, keyed by long flag name. */
+function cliValues(program: Command): Map<string, ConfigValue> {
+  const out = new Map<string, ConfigValue>();
+  for (const opt of program.options) {
+    const key = opt.attributeName();
+    if (program.getOptionValueSource(key) !== 'cli')
+      continue;
+    const value = program.getOptionValue(key) as string | boolean | string[];
+    out.set(opt.long!.slice(2), value);
+  }
+  return out;
+}
+
+function pickNetwork(cfg: Config): NetworkName {
+  const named = cfg.str('network');
+  const flags = [cfg.bool('regtest') && 'regtest', cfg.bool('testnet') && 'testnet'].filter(Boolean);
+  if (named && flags.length)
+    throw new ConfigError('Give either --network or --regtest/--testnet, not both.');
+  if (flags.length > 1)
+    throw new ConfigError('--regtest and --testnet are mutually exclusive.');
+  const name = named || (flags[0] as string | undefined) || 'main';
+  if (!isNetwork(name))
+    throw new ConfigError(`Unknown network "${name}": use main, testnet, regtest or simnet.`);
+  return name;
+}
+
+function hostPort(value: string, flag: string): string {
+  if (!/^[a-zA-Z0-9.\-:[\]]+:\d{1,5}$/.test(value))
+    throw new ConfigError(`--${flag} must be host:port, got "${value}".`);
+  return value;
+}
+
+/** Parse argv into node options. Throws ConfigError on bad input. */
+export function parseDaemonArgs(argv: string[]): { node: CloudNode; network: NetworkName; conf: string } {
+  const extensions = [...defaultExtensions(), ...scanExtensions(argv).map(loadExtension)];
+  const program = buildProgram(extensions);
+  program.exitOverride();
+  program.parse(argv, { from: 'user' });
+
+  const flags = new Config(cliValues(program));
+  const base = path.resolve(flags.str('datadir') || defaultDatadir());
+  // The network may come from the file, so read it for every section once.
+  const confFile = path.resolve(flags.str('conf') || path.join(base, 'cloudcoin.conf'));
+  const probe = new Config(cliValues(program)).fallback(readConfigFile(confFile, ''));
+  const network = pickNetwork(probe);
+  const cfg = new Config(cliValues(program)).fallback(readConfigFile(confFile, network));
+
+  const datadir = networkDir(base, network);
+  const listen = cfg.has('nolisten') ? !cfg.bool('nolisten') : cfg.bool('listen', true);
+  const node = new CloudNode({
+    network,
+    datadir,
+    memory: cfg.bool('memory'),
+    host: cfg.str('bind') || undefined,
+    port: cfg.port('port') ?? undefined,
+    publicHost: cfg.str('externalip') || undefined,
+    listen,
+    connect: cfg.list('connect').map((v) => hostPort(v, 'connect')),
+    addnode: cfg.list('addnode').map((v) => hostPort(v, 'addnode')),
+    rpcHost: cfg.str('rpcbind') || undefined,
+    rpcPort: cfg.port('rpcport') ?? RPC_PORTS[network],
+    apiKey: cfg.str('api-key') || undefined,
+    logLevel: cfg.str('log-level') || 'info',
+    logConsole: cfg.bool('printtoconsole'),
+    logFile: true,
+    extensions,
+    config: cfg
+  });
+  return { node, network, conf: confFile };
+}
+
+/** Run the daemon until SIGINT/SIGTERM or the `stop` RPC. */
+export async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseDaemonArgs(argv);
+  } catch (e) {
+    const err = e as Error & { code?: string; exitCode?: number };
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
+      process.exit(0);
+    if (err.code && err.code.startsWith('commander.'))
+      process.exit(1); // commander already printed one line
+    process.stderr.write(`cloudcoind: ${err.message}\n`);
+    process.exit(1);
+  }
+
+  const { node, network } = parsed;
+  let stopping = false;
+  const shutdown = async (why: string) => {
+    if (stopping) {
+      process.stderr.write('cloudcoind: forced exit\n');
+      process.exit(1);
+    }
+    stopping = true;
+    process.stdout.write(`cloudcoind: ${why}, shutting down\n`);
+    try {
+      await node.close();
+    } catch (e) {
+      process.stderr.write(`cloudcoind: error while closing: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
+    process.stdout.write('cloudcoind: stopped\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  node.on('stop requested', () => void shutdown('stop requested'));
+
+  try {
+    await node.open();
+    await node.connect();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const hint = err.code === 'EADDRINUSE' ? ' (port in use: is another cloudcoind running? try --port/--rpcport)' : '';
+    process.stderr.write(`cloudcoind: cannot start: ${err.message}${hint}\n`);
+    try {
+      await node.close();
+    } catch {
+      // nothing more to do
+    }
+    process.exit(1);
+  }
+
+  const addr = node.addresses();
+  const lines = [
+    `cloudcoind ${VERSION} started`,
+    `network:    ${network}`,
+    `datadir:    ${node.datadir}${node.memory ? ' (chain and wallet in memory)' : ''}`,
+    `p2p:        ${addr.p2p || 'not listening'}`,
+    `rpc:        ${addr.rpc}${node.cookieFile ? ` (cookie ${node.cookieFile})` : ' (api key)'}`,
+    `height:     ${node.chain.height}`,
+    `extensions: ${node.extensionIds().join(', ') || 'none'}`
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}

@@ -1,0 +1,124 @@
+/*!
+ * rpcclient.ts - JSON-RPC over HTTP to cloudcoind, with bitcoind-style auth.
+ */
+
+import * as fs from 'fs';
+import * as http from 'http';
+import * as path from 'path';
+
+/** How long one RPC call may take before the client gives up. */
+export const RPC_TIMEOUT_MS = 10 * 60 * 1000;
+
+/** A failure the user can act on; `code` is stable for tests. */
+export class ClientError extends Error {
+  readonly code: string;
+  readonly rpcCode: number | null;
+  constructor(code: string, message: string, rpcCode: number | null = null) {
+    super(message);
+    this.name = 'ClientError';
+    this.code = code;
+    this.rpcCode = rpcCode;
+  }
+}
+
+export interface RPCClientOptions {
+  host: string;
+  port: number;
+  /** Explicit key; else read from `cookieFile`. */
+  apiKey?: string;
+  cookieFile?: string;
+  timeoutMs?: number;
+}
+
+/** Read `__cookie__:<key>` from a cookie file. */
+export function readCookie(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    throw new ClientError('no-cookie',
+      `cannot read the RPC cookie ${file}: is cloudcoind running with this --datadir? (or pass --api-key)`);
+  }
+  const i = text.indexOf(':');
+  if (i < 0)
+    throw new ClientError('bad-cookie', `malformed cookie file ${file}`);
+  return text.slice(i + 1);
+}
+
+export class RPCClient {
+  readonly options: RPCClientOptions;
+  private id = 0;
+
+  constructor(options: RPCClientOptions) {
+    this.options = options;
+  }
+
+  private key(): string {
+    if (this.options.apiKey)
+      return this.options.apiKey;
+    if (this.options.cookieFile)
+      return readCookie(this.options.cookieFile);
+    return '';
+  }
+
+  /** Call one method; resolves to its result or throws ClientError. */
+  call(method: string, params: unknown[] = []): Promise<unknown> {
+    const body = JSON.stringify({ method, params, id: ++this.id });
+    const key = this.key();
+    const where = `${this.options.host}:${this.options.port}`;
+    return new Promise((resolve, reject) => {
+      const req = http.request({
+        host: this.options.host,
+        port: this.options.port,
+        method: 'POST',
+        path: '/',
+        headers: {
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(body),
+          Authorization: 'Basic ' + Buffer.from(`cloudcoin:${key}`).toString('base64')
+        },
+        timeout: this.options.timeoutMs ?? RPC_TIMEOUT_MS
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => reject(new ClientError('io', `connection to ${where} failed: ${e.message}`)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode === 401 || res.statusCode === 403) {
+            reject(new ClientError('unauthorized',
+              `authorization failed at ${where}: wrong --api-key or cookie`));
+            return;
+          }
+          let json: { result?: unknown; error?: { message: string; code: number } | null };
+          try {
+            json = JSON.parse(text);
+          } catch {
+            reject(new ClientError('bad-response',
+              `unexpected HTTP ${res.statusCode} from ${where}: ${text.slice(0, 200)}`));
+            return;
+          }
+          if (json.error) {
+            reject(new ClientError('rpc', json.error.message, json.error.code));
+            return;
+          }
+          resolve(json.result ?? null);
+        });
+      });
+      req.on('timeout', () => {
+        req.destroy(new Error('timed out'));
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ECONNREFUSED')
+          reject(new ClientError('no-connection', `cannot connect to cloudcoind at ${where}: is it running?`));
+        else
+          reject(new ClientError('io', `RPC to ${where} failed: ${e.message}`));
+      });
+      req.end(body);
+    });
+  }
+}
+
+/** Cookie file location for a base datadir and network. */
+export function cookiePath(networkDir: string): string {
+  return path.join(networkDir, '.cookie');
+}

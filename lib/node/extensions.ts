@@ -1,0 +1,41 @@
+/*!
+ * extensions.ts - the extensions cloudcoind loads, and loading by path.
+ */
+
+import * as path from 'path';
+import type { ExtensionModule } from './extension';
+
+/** Extensions every cloudcoind loads, in dependency order. */
+export function defaultExtensions(): ExtensionModule[] {
+  return [];
+}
+
+/** Check that a loaded module has the shape of an extension. */
+export function asExtension(mod: unknown, where: string): ExtensionModule {
+  const m = (mod && typeof mod === 'object' && 'default' in mod && !('init' in mod))
+    ? (mod as { default: unknown }).default
+    : mod;
+  if (!m || typeof m !== 'object')
+    throw new Error(`${where} is not an extension: it exports nothing.`);
+  const ext = m as Partial<ExtensionModule>;
+  if (typeof ext.id !== 'string' || !/^[a-z][a-z0-9-]*$/.test(ext.id))
+    throw new Error(`${where} is not an extension: missing or bad \`id\`.`);
+  if (typeof ext.init !== 'function')
+    throw new Error(`${where} is not an extension: missing \`init(node)\`.`);
+  if (ext.options !== undefined && !Array.isArray(ext.options))
+    throw new Error(`${where} is not an extension: \`options\` must be an array.`);
+  return ext as ExtensionModule;
+}
+
+/** Load an extension module from a file path (`--extension PATH`). */
+export function loadExtension(file: string): ExtensionModule {
+  const resolved = path.resolve(file);
+  let mod: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(resolved);
+  } catch (e) {
+    throw new Error(`Cannot load extension ${file}: ${(e as Error).message}`);
+  }
+  return asExtension(mod, file);
+}
