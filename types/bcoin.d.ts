@@ -454,6 +454,7 @@ declare module 'bcoin' {
       state: { height: number; startHeight: number };
       height: number;
       get(id: string | number): Promise<Wallet | null>;
+      addTX(tx: TX): Promise<unknown>;
     }
 
     interface WalletPlugin {

@@ -1,0 +1,199 @@
+/*!
+ * builders.ts - commitment, refund and rating transactions.
+ *
+ * Every transaction is version 2 (bcoin 1.0.2 rejects v1 txs that signal
+ * RBF), pays at least 1 sat/vB (the miner skips cheaper ones), keeps every
+ * output above dust, and is submitted with `mempool.addTX` so a rejection
+ * surfaces as a VerifyError instead of vanishing inside `wallet.send`.
+ */
+
+import bcoin = require('../bcoin');
+import type { Identity } from '../node/identity';
+import { batchRoot } from './batchtree';
+import * as common from './common';
+import { enforce } from './errors';
+import { escrowOutputScript, refundWitness } from './escrow';
+import { getEscrowRing } from './escrowkeys';
+import { Mutex } from './mutex';
+import { CommitPayload, RatingPayload } from './payload';
+import { StorageContract, verifyContract } from './storagecontract';
+
+const { MTX, Script } = bcoin;
+
+/** What the builders need from the node. */
+export interface WalletContext {
+  network: bcoin.Network;
+  chain: bcoin.Chain;
+  mempool: bcoin.Mempool;
+  wdb: bcoin.WalletDB;
+  wallet: bcoin.Wallet;
+  /** sat/kvB; defaults to the network's contract fee rate. */
+  feeRate?: number;
+}
+
+// Coin selection and mempool submission must not interleave, or two
+// builders pick the same coins before the wallet sees the first tx.
+const locks = new WeakMap<bcoin.Wallet, Mutex>();
+
+function walletLock(wallet: bcoin.Wallet): Mutex {
+  let lock = locks.get(wallet);
+  if (!lock) {
+    lock = new Mutex();
+    locks.set(wallet, lock);
+  }
+  return lock;
+}
+
+function feeRate(ctx: { network: bcoin.Network; feeRate?: number }): number {
+  const rate = ctx.feeRate ?? common.getParams(ctx.network).feeRate;
+  return Math.max(rate, ctx.network.minRelay);
+}
+
+/** Fee for `vsize` at `rate` sat/kvB, never below 1 sat/vB. */
+export function feeFor(vsize: number, rate: number): number {
+  return Math.max(Math.ceil(vsize * rate / 1000), vsize);
+}
+
+/** Submit to our mempool (throws VerifyError) and tell the wallet at once. */
+export async function submitTX(ctx: WalletContext, tx: bcoin.TX): Promise<void> {
+  await ctx.mempool.addTX(tx);
+  await ctx.wdb.addTX(tx);
+}
+
+/**
+ * The outputs of a commitment: escrows at vout 0..n-1, then the OP_RETURN.
+ * Change is appended by funding.
+ */
+export function commitOutputs(contracts: StorageContract[]): bcoin.Output[] {
+  enforce(contracts.length >= 1 && contracts.length <= common.MAX_BATCH, 'bad-batch-size');
+  const outputs: bcoin.Output[] = [];
+  for (const c of contracts)
+    outputs.push(new bcoin.Output({ script: escrowOutputScript(c.escrowScript()), value: c.escrowValue }));
+  const payload = new CommitPayload({
+    count: contracts.length,
+    vout0: 0,
+    root: batchRoot(contracts.map(c => c.hash()))
+  });
+  outputs.push(new bcoin.Output({ script: Script.fromNulldata(payload.encode()), value: 0 }));
+  return outputs;
+}
+
+/** Build, fund (account 0) and sign a commitment; does not submit it. */
+export async function createCommitTX(ctx: WalletContext, contracts: StorageContract[]): Promise<bcoin.MTX> {
+  const height = ctx.chain.height + 1;
+  const seen = new Set<string>();
+  for (const c of contracts) {
+    verifyContract(c, height, ctx.network);
+    // [REJECT] the same contract twice in one batch
+    enforce(!seen.has(c.id()), 'duplicate-contract');
+    seen.add(c.id());
+  }
+  const mtx = new MTX();
+  mtx.version = 2;
+  for (const output of commitOutputs(contracts))
+    mtx.outputs.push(output);
+  await ctx.wallet.fund(mtx, { account: 0, rate: feeRate(ctx) });
+  await ctx.wallet.sign(mtx);
+  return mtx;
+}
+
+/** Fund, sign and submit one commitment tx for up to 16 signed contracts. */
+export async function commitContracts(ctx: WalletContext, contracts: StorageContract[]): Promise<bcoin.TX> {
+  return walletLock(ctx.wallet).run(async () => {
+    const mtx = await createCommitTX(ctx, contracts);
+    const tx = mtx.toTX();
+    await submitTX(ctx, tx);
+    return tx;
+  });
+}
+
+/**
+ * The renter's refund through the CLTV branch: witness
+ * [renterSig, <empty>, script], locktime = refund height, sequence
+ * 0xfffffffe. Minable from block refundHeight + 1.
+ */
+export function buildRefundTX(contract: StorageContract, coin: bcoin.Coin, ring: bcoin.KeyRing,
+  address: bcoin.Address, rate: number): bcoin.MTX {
+  const script = contract.escrowScript();
+  const build = (fee: number): bcoin.MTX => {
+    const mtx = new MTX();
+    mtx.version = 2;
+    mtx.addCoin(coin);
+    mtx.inputs[0].sequence = 0xfffffffe;
+    mtx.setLocktime(contract.refundHeight);
+    mtx.addOutput(address, coin.value - fee);
+    const sig = mtx.signature(0, script, coin.value, ring.privateKey, Script.hashType.ALL, 1);
+    mtx.inputs[0].witness.fromItems(refundWitness(sig, script));
+    return mtx;
+  };
+  // Sign once to measure, then again with the exact fee (+1 for DER jitter).
+  const fee = feeFor(build(0).getVirtualSize() + 1, rate);
+  const mtx = build(fee);
+  enforce(!mtx.outputs[0].isDust(bcoin.policy.MIN_RELAY), 'refund-dust');
+  return mtx;
+}
+
+/** Refund a contract's escrow to our wallet; we must hold the renter key. */
+export async function refundContract(ctx: WalletContext, contract: StorageContract,
+  coin: bcoin.Coin): Promise<bcoin.TX> {
+  const ring = await getEscrowRing(ctx.wallet, contract.renterEscrowKey);
+  enforce(ring !== null, 'not-renter', 'the wallet does not hold the renter escrow key');
+  // [REJECT] the CLTV branch is not spendable before the refund height
+  enforce(ctx.chain.height >= contract.refundHeight, 'refund-too-early');
+  return walletLock(ctx.wallet).run(async () => {
+    const address = await ctx.wallet.receiveAddress(0);
+    const tx = buildRefundTX(contract, coin, ring, address, feeRate(ctx)).toTX();
+    await submitTX(ctx, tx);
+    return tx;
+  });
+}
+
+/**
+ * A rating tx: input 0 spends `coin` (P2WPKH of the rater's identity), the
+ * 50-byte OP_RETURN, change back to the identity address.
+ */
+export function buildRatingTX(coin: bcoin.Coin, identity: Identity, payload: RatingPayload,
+  rate: number): bcoin.MTX {
+  payload.check();
+  const build = (fee: number): bcoin.MTX => {
+    const mtx = new MTX();
+    mtx.version = 2;
+    mtx.addCoin(coin);
+    mtx.addOutput(Script.fromNulldata(payload.encode()), 0);
+    mtx.addOutput(identity.ring.getAddress(), coin.value - fee);
+    mtx.sign(identity.ring);
+    return mtx;
+  };
+  const fee = feeFor(build(0).getVirtualSize() + 1, rate);
+  const mtx = build(fee);
+  enforce(!mtx.outputs[1].isDust(bcoin.policy.MIN_RELAY), 'rating-dust');
+  return mtx;
+}
+
+/** Send a rating, funding the identity address from account 0 if needed. */
+export async function sendRating(ctx: WalletContext, identity: Identity,
+  payload: RatingPayload): Promise<bcoin.TX> {
+  const rate = feeRate(ctx);
+  // 171 vB measured; a margin covers DER jitter, plus dust for the change.
+  const needed = feeFor(200, rate) + 330;
+  const program = identity.ring.getProgram().toRaw();
+  return walletLock(ctx.wallet).run(async () => {
+    const coins = (await ctx.wallet.getCoins()).filter(
+      coin => coin.script.toRaw().equals(program) && coin.value >= needed);
+    coins.sort((a, b) => b.value - a.value);
+    let coin = coins[0] ?? null;
+    if (!coin) {
+      const fund = new MTX();
+      fund.version = 2;
+      fund.addOutput(identity.ring.getAddress(), Math.max(common.getParams(ctx.network).ratingFund, needed));
+      await ctx.wallet.fund(fund, { account: 0, rate });
+      await ctx.wallet.sign(fund);
+      const tx = fund.toTX();
+      await submitTX(ctx, tx);
+      coin = bcoin.Coin.fromTX(tx, 0, -1);
+    }
+    const tx = buildRatingTX(coin, identity, payload, rate).toTX();
+    await submitTX(ctx, tx);
+    return tx;
+  });
+}
