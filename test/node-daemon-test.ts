@@ -1,0 +1,125 @@
+// cloudcoind + cloudcoin-cli as a user runs them: real processes, on disk.
+import t from 'tap';
+import * as fs from 'fs';
+import * as path from 'path';
+import { DaemonProcess, runCLI } from './util/nodes-context';
+
+t.test('cloudcoind', async (t) => {
+  const d = await DaemonProcess.create();
+  t.teardown(async () => {
+    await d.stop('SIGKILL');
+    d.cleanup();
+  });
+
+  await t.test('should start on regtest and print where it is', async (t) => {
+    await d.start();
+    t.match(d.stdout, /network:\s+regtest/);
+    t.match(d.stdout, new RegExp(`p2p:\\s+127\\.0\\.0\\.1:${d.port}`));
+    t.match(d.stdout, new RegExp(`rpc:\\s+127\\.0\\.0\\.1:${d.rpcPort}`));
+    t.ok(fs.existsSync(path.join(d.datadir, '.cookie')), 'cookie written');
+    const r = await d.cli(['getblockcount']);
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stdout, '0\n');
+  });
+
+  let address = '';
+  await t.test('should mine 101 blocks to a wallet address through cloudcoin-cli', async (t) => {
+    const a = await d.cli(['getnewaddress']);
+    t.equal(a.code, 0, a.stderr);
+    address = a.stdout.trim();
+    t.match(address, /^rb1q/, 'a witness address, printed raw');
+    const g = await d.cli(['generatetoaddress', '101', address]);
+    t.equal(g.code, 0, g.stderr);
+    t.equal((JSON.parse(g.stdout) as string[]).length, 101);
+    t.equal((await d.cli(['getblockcount'])).stdout, '101\n');
+  });
+
+  let hash50 = '';
+  await t.test('should survive SIGTERM and restart with chain and wallet intact', async (t) => {
+    hash50 = (await d.cli(['getblockhash', '50'])).stdout.trim();
+    const balance = Number((await d.cli(['getbalance'])).stdout);
+    t.ok(balance > 0, 'wallet has a balance');
+    t.equal(await d.stop('SIGTERM'), 0, 'clean exit');
+    t.notOk(fs.existsSync(path.join(d.datadir, '.cookie')), 'cookie removed at stop');
+    await d.start();
+    t.equal((await d.cli(['getblockcount'])).stdout, '101\n');
+    // Range scans on disk (the leveldown trap): hashes and tips must be there.
+    t.equal((await d.cli(['getblockhash', '50'])).stdout.trim(), hash50);
+    const tips = JSON.parse((await d.cli(['getchaintips'])).stdout) as Array<{ height: number; status: string }>;
+    t.same(tips.map((x) => [x.height, x.status]), [[101, 'active']]);
+    t.equal(Number((await d.cli(['getbalance'])).stdout), balance, 'wallet balance after restart');
+    const again = await d.cli(['getnewaddress']);
+    t.equal(again.code, 0, 'wallet accounts readable after restart');
+  });
+
+  await t.test('should answer help with the method list', async (t) => {
+    const r = await d.cli(['help']);
+    t.equal(r.code, 0);
+    const methods = r.stdout.trim().split('\n');
+    for (const m of ['getblockcount', 'getnewaddress', 'sendtoaddress', 'generatetoaddress', 'stop'])
+      t.ok(methods.includes(m), `lists ${m}`);
+  });
+
+  await t.test('should send to an address (wallet method via the one endpoint)', async (t) => {
+    const to = (await d.cli(['getnewaddress'])).stdout.trim();
+    const r = await d.cli(['sendtoaddress', to, '1.5']);
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout.trim(), /^[0-9a-f]{64}$/);
+  });
+
+  await t.test('should print one line and exit non-zero on each user error', async (t) => {
+    const cases: Array<[string, string[], string[], RegExp]> = [
+      ['unknown method', ['nosuchmethod'], [], /Method not found/],
+      ['bad params', ['getblockhash', 'abc'], [], /Param #0/],
+      ['wrong key', ['getblockcount'], ['--api-key', 'wrong'], /authorization failed/],
+      ['node not running', ['getblockcount'], ['--rpcport', '1'], /cannot connect|cookie/]
+    ];
+    for (const [name, args, extra, re] of cases) {
+      const r = await d.cli(args, extra);
+      t.not(r.code, 0, `${name}: non-zero exit`);
+      t.equal(r.stdout, '', `${name}: nothing on stdout`);
+      t.equal(r.stderr.trim().split('\n').length, 1, `${name}: one line`);
+      t.match(r.stderr, re, name);
+    }
+    const none = await runCLI(['--regtest', '--datadir', '/nonexistent-cc', 'getblockcount']);
+    t.not(none.code, 0);
+    t.equal(none.stderr.trim().split('\n').length, 1);
+  });
+
+  await t.test('should stop on the stop RPC', async (t) => {
+    const r = await d.cli(['stop']);
+    t.equal(r.code, 0);
+    const code = await new Promise<number | null>((resolve) => {
+      if (d.proc && d.proc.exitCode === null)
+        d.proc.on('exit', (c) => resolve(c));
+      else
+        resolve(d.proc ? d.proc.exitCode : 0);
+    });
+    t.equal(code, 0);
+  });
+});
+
+t.test('cloudcoind flags', async (t) => {
+  await t.test('should reject bad flags with one line', async (t) => {
+    const d = await DaemonProcess.create();
+    t.teardown(() => d.cleanup());
+    for (const bad of [['--rpcport', 'x'], ['--network', 'nope'], ['--connect', 'nohostport'], ['--bogus']]) {
+      const err = await d.start(bad).then(() => null, (e: Error) => e);
+      t.ok(err, `${bad.join(' ')} fails`);
+      await d.stop('SIGKILL');
+    }
+  });
+
+  await t.test('should read cloudcoin.conf with per-network sections', async (t) => {
+    const d = await DaemonProcess.create();
+    t.teardown(async () => {
+      await d.stop('SIGKILL');
+      d.cleanup();
+    });
+    fs.writeFileSync(path.join(d.base, 'cloudcoin.conf'), '# test\n[regtest]\napi-key=fromconf\n[main]\napi-key=nope\n');
+    await d.start();
+    t.match(d.stdout, /\(api key\)/);
+    const r = await d.cli(['getblockcount'], ['--api-key', 'fromconf']);
+    t.equal(r.stdout, '0\n', r.stderr);
+  });
+});

@@ -1,0 +1,59 @@
+// The extension interface, exercised with examples/hello-extension.js across two daemons.
+import t from 'tap';
+import * as path from 'path';
+import { DaemonProcess, ROOT } from './util/nodes-context';
+import { forValue } from './util/wait';
+import { loadExtension, asExtension } from '../lib/node/extensions';
+
+const HELLO = path.join(ROOT, 'examples', 'hello-extension.js');
+
+t.test('extension loading', async (t) => {
+  t.test('should reject modules that are not extensions', async (t) => {
+    t.throws(() => asExtension({}, 'x'), /missing or bad `id`/);
+    t.throws(() => asExtension({ id: 'a' }, 'x'), /missing `init/);
+    t.throws(() => asExtension({ id: 'a', init() {}, options: 1 }, 'x'), /options/);
+    t.throws(() => loadExtension('/nonexistent/ext.js'), /Cannot load extension/);
+    t.equal(loadExtension(HELLO).id, 'hello');
+  });
+});
+
+t.test('hello extension in two cloudcoind processes', async (t) => {
+  const a = await DaemonProcess.create(['--extension', HELLO, '--hello-greeting', 'hi']);
+  const b = await DaemonProcess.create(['--extension', HELLO]);
+  t.teardown(async () => {
+    await a.stop('SIGKILL');
+    await b.stop('SIGKILL');
+    a.cleanup();
+    b.cleanup();
+  });
+  await a.start();
+  await b.start(['--connect', a.addr]);
+  t.match(a.stdout, /extensions:.*hello/);
+
+  await t.test('should advertise the service bit to the peer', async (t) => {
+    const peers = await forValue(async () => JSON.parse((await b.cli(['getpeerinfo'])).stdout) as Array<{ services: string }>,
+      (p) => p.length === 1, 20000, 'peer');
+    t.ok((parseInt(peers[0].services, 16) & (1 << 25)) !== 0, `services ${peers[0].services}`);
+  });
+
+  await t.test('should exchange custom packets and answer its RPC', async (t) => {
+    const r = await b.cli(['hellosend', a.addr, 'bob']);
+    t.equal(r.code, 0, r.stderr);
+    await forValue(async () => JSON.parse((await b.cli(['hellocount'])).stdout).hellos, 1, 20000, 'ack at b');
+    t.equal(JSON.parse((await a.cli(['hellocount'])).stdout).hellos, 1, 'hello at a');
+  });
+
+  await t.test('should run chain hooks for connected blocks', async (t) => {
+    const addr = (await a.cli(['getnewaddress'])).stdout.trim();
+    await a.cli(['generatetoaddress', '3', addr]);
+    await forValue(async () => JSON.parse((await a.cli(['hellocount'])).stdout).blocks, 3, 20000, 'blocks at a');
+    await forValue(async () => JSON.parse((await b.cli(['hellocount'])).stdout).blocks, 3, 20000, 'blocks at b');
+  });
+
+  await t.test('should show help and reject bad params with one line', async (t) => {
+    t.match((await a.cli(['help', 'hellocount'])).stdout, /Count blocks/);
+    const bad = await a.cli(['hellosend', '1']);
+    t.not(bad.code, 0);
+    t.match(bad.stderr, /usage: hellosend/);
+  });
+});

@@ -1,0 +1,270 @@
+// Start N regtest cloudcoind nodes for tests: in-process (CloudNode) or as
+// child processes (bin/cloudcoind), on free loopback ports in temp datadirs.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ChildProcess, spawn, execFile } from 'child_process';
+import { CloudNode, type CloudNodeOptions } from '../../lib/node/cloudnode';
+import { Config } from '../../lib/node/config';
+import { networkDir } from '../../lib/node/datadir';
+import type { ExtensionModule } from '../../lib/node/extension';
+import { defaultExtensions } from '../../lib/node/extensions';
+import { freePorts } from '../../lib/node/ports';
+import { RPCClient } from '../../lib/cli/rpcclient';
+import { forValue, WAIT_TIMEOUT_MS } from './wait';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const CLOUDCOIND = path.join(ROOT, 'bin', 'cloudcoind');
+export const CLOUDCOIN_CLI = path.join(ROOT, 'bin', 'cloudcoin-cli');
+
+/** A fresh temp directory, removed by `cleanup`. */
+export function tempDir(prefix = 'cc-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface NodeSpec {
+  memory?: boolean;
+  extensions?: ExtensionModule[];
+  /** Flags/conf values extensions read, e.g. `{ host: true }`. */
+  config?: Record<string, string | boolean | string[]>;
+  /** Extra cloudcoind flags (process mode). */
+  args?: string[];
+}
+
+/** One in-process node with its ports and datadir. */
+export class TestNode {
+  readonly base: string;
+  readonly datadir: string;
+  readonly port: number;
+  readonly rpcPort: number;
+  readonly spec: NodeSpec;
+  node!: CloudNode;
+
+  constructor(base: string, port: number, rpcPort: number, spec: NodeSpec) {
+    this.base = base;
+    this.datadir = networkDir(base, 'regtest');
+    this.port = port;
+    this.rpcPort = rpcPort;
+    this.spec = spec;
+  }
+
+  get addr(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  async open(extra: Partial<CloudNodeOptions> = {}): Promise<CloudNode> {
+    const cfg = new Config(new Map(Object.entries(this.spec.config || {})));
+    this.node = new CloudNode({
+      network: 'regtest',
+      datadir: this.datadir,
+      memory: this.spec.memory === true,
+      host: '127.0.0.1',
+      port: this.port,
+      rpcPort: this.rpcPort,
+      apiKey: 'test',
+      logLevel: process.env.CC_LOG_LEVEL || 'error',
+      extensions: this.spec.extensions ?? defaultExtensions(),
+      config: cfg,
+      ...extra
+    });
+    await this.node.open();
+    await this.node.connect();
+    return this.node;
+  }
+
+  async close(): Promise<void> {
+    if (this.node)
+      await this.node.close();
+  }
+
+  /** Call an RPC method in-process; throws on RPC error. */
+  async rpc(method: string, params: unknown[] = []): Promise<unknown> {
+    const res = await this.node.node.rpc.call({ method, params }, {});
+    if (res.error)
+      throw Object.assign(new Error(res.error.message), { code: res.error.code });
+    return res.result;
+  }
+
+  async address(): Promise<string> {
+    return await this.rpc('getnewaddress') as string;
+  }
+
+  /** Mine `n` blocks to this node's wallet; waits for the wallet. */
+  async mine(n: number): Promise<void> {
+    await this.rpc('generatetoaddress', [n, await this.address()]);
+    await this.node.waitWalletSynced();
+    await this.node.hooksIdle();
+  }
+
+  get height(): number {
+    return this.node.chain.height;
+  }
+}
+
+/** N in-process nodes. */
+export class NodesContext {
+  readonly nodes: TestNode[] = [];
+  readonly dirs: string[] = [];
+
+  static async create(specs: NodeSpec[]): Promise<NodesContext> {
+    const ctx = new NodesContext();
+    const ports = await freePorts(specs.length * 2);
+    specs.forEach((spec, i) => {
+      const base = tempDir();
+      ctx.dirs.push(base);
+      ctx.nodes.push(new TestNode(base, ports[2 * i], ports[2 * i + 1], spec));
+    });
+    return ctx;
+  }
+
+  async open(): Promise<void> {
+    for (const n of this.nodes)
+      await n.open();
+  }
+
+  /** Connect node i to node j (outbound from i) and wait for the handshake. */
+  async connect(i: number, j: number): Promise<void> {
+    const a = this.nodes[i];
+    const b = this.nodes[j];
+    await a.rpc('addnode', [b.addr, 'onetry']);
+    await forValue(() => peerCount(a.node) > 0 && peerCount(b.node) > 0, true,
+      WAIT_TIMEOUT_MS, `handshake ${i} -> ${j}`);
+  }
+
+  /** Connect every node to node 0. */
+  async connectAll(): Promise<void> {
+    for (let i = 1; i < this.nodes.length; i++)
+      await this.connect(i, 0);
+  }
+
+  /** Wait until every node has the same tip as node 0. */
+  async sync(timeoutMs = WAIT_TIMEOUT_MS): Promise<void> {
+    const want = () => this.nodes[0].node.chain.tip.hash;
+    for (const n of this.nodes) {
+      await forValue(() => n.node.chain.tip.hash, (h) => h === want(), timeoutMs, 'chain sync');
+      await n.node.waitWalletSynced();
+      await n.node.hooksIdle();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const n of [...this.nodes].reverse()) {
+      try {
+        await n.close();
+      } catch {
+        // keep closing the rest
+      }
+    }
+    for (const d of this.dirs)
+      fs.rmSync(d, { recursive: true, force: true });
+  }
+}
+
+function peerCount(node: CloudNode): number {
+  let n = 0;
+  for (let p = node.pool.peers.head(); p; p = p.next) {
+    if (p.handshake)
+      n += 1;
+  }
+  return n;
+}
+
+/** A cloudcoind child process, driven through cloudcoin-cli. */
+export class DaemonProcess {
+  readonly base: string;
+  readonly port: number;
+  readonly rpcPort: number;
+  readonly args: string[];
+  proc: ChildProcess | null = null;
+  stdout = '';
+  stderr = '';
+
+  constructor(base: string, port: number, rpcPort: number, args: string[] = []) {
+    this.base = base;
+    this.port = port;
+    this.rpcPort = rpcPort;
+    this.args = args;
+  }
+
+  static async create(args: string[] = []): Promise<DaemonProcess> {
+    const [port, rpcPort] = await freePorts(2);
+    return new DaemonProcess(tempDir(), port, rpcPort, args);
+  }
+
+  get addr(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get datadir(): string {
+    return networkDir(this.base, 'regtest');
+  }
+
+  /** Start and wait until the banner says it started. */
+  async start(extra: string[] = []): Promise<void> {
+    this.stdout = '';
+    this.stderr = '';
+    const proc = spawn(process.execPath, [CLOUDCOIND, '--regtest', '--datadir', this.base,
+      '--bind', '127.0.0.1', '--port', String(this.port), '--rpcport', String(this.rpcPort),
+      ...this.args, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    proc.stdout!.on('data', (d: Buffer) => { this.stdout += d.toString(); });
+    proc.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`cloudcoind did not start in time: ${this.stdout}${this.stderr}`)),
+        WAIT_TIMEOUT_MS);
+      const check = () => {
+        if (this.stdout.includes('extensions:')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      proc.stdout!.on('data', check);
+      proc.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`cloudcoind exited with ${code}: ${this.stderr || this.stdout}`));
+      });
+    });
+  }
+
+  /** SIGTERM (or another signal) and wait for the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null)
+      return proc ? proc.exitCode : null;
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    proc.kill(signal);
+    const code = await exited;
+    this.proc = null;
+    return code;
+  }
+
+  client(): RPCClient {
+    return new RPCClient({ host: '127.0.0.1', port: this.rpcPort, cookieFile: path.join(this.datadir, '.cookie') });
+  }
+
+  /** Run cloudcoin-cli against this daemon (async: never block the loop). */
+  cli(args: string[], extra: string[] = []): Promise<CLIResult> {
+    return runCLI(['--regtest', '--datadir', this.base, '--rpcport', String(this.rpcPort), ...extra, ...args]);
+  }
+
+  cleanup(): void {
+    fs.rmSync(this.base, { recursive: true, force: true });
+  }
+}
+
+export interface CLIResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run bin/cloudcoin-cli with arguments. */
+export function runCLI(args: string[], timeoutMs = 120000): Promise<CLIResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLOUDCOIN_CLI, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
+      });
+  });
+}
