@@ -1,0 +1,30 @@
+/*!
+ * errors.ts - typed errors of the data path.
+ *
+ * Callers and tests branch on `code` (kebab-case, stable), never on the
+ * message, as STYLE.md asks.
+ */
+
+/** Stable reasons a data-path operation fails. */
+export type StorageErrorCode =
+  | 'bad-key'
+  | 'bad-tag'
+  | 'truncated'
+  | 'trailing-data'
+  | 'bad-size'
+  | 'bad-proof'
+  | 'bad-tree'
+  | 'bad-manifest'
+  | 'bad-token'
+  | 'io-error';
+
+/** A data-path failure: tampered ciphertext, malformed proof or manifest. */
+export class StorageError extends Error {
+  readonly code: StorageErrorCode;
+
+  constructor(code: StorageErrorCode, message: string) {
+    super(message);
+    this.name = 'StorageError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,276 @@
+/*!
+ * fileops.ts - whole-file operations: hash, encrypt, decrypt, all streaming.
+ *
+ * Nothing here holds more than a few chunks in memory. Leaf hashing runs on
+ * a LeafHasherPool (worker threads) while the main thread reads, encrypts
+ * and writes, so a large file keeps every core busy. Outputs are written to
+ * temp files and renamed into place only when complete.
+ */
+
+import * as fs from 'fs';
+import { CHUNK_SIZE, LEAF_SIZE, LEAVES_PER_CHUNK, PLAIN_CHUNK_SIZE, cipherSize, plainSize } from './common';
+import { StorageError } from './errors';
+import { decryptChunk, encryptChunk } from './cipher';
+import { LeafHasherPool } from './hashpool';
+import { TreeBuilder, hashLeaves } from './merkle';
+import { TreeWriter, treeFileSize } from './treefile';
+import { fsyncDir, tempPath } from './fsutil';
+import * as path from 'path';
+
+/** Options shared by the file operations. */
+export interface FileOpOptions {
+  /** Write the object's tree file here (see treefile.ts). */
+  treePath?: string;
+  /** Hash on this pool; otherwise a temporary pool is made and closed. */
+  pool?: LeafHasherPool;
+  /** Hash on the calling thread (small files, tests). */
+  inline?: boolean;
+}
+
+/** What hashing or encrypting a file produced. */
+export interface FileDigest {
+  /** Object (ciphertext) size in bytes. */
+  size: number;
+  /** Merkle root of the object. */
+  root: Buffer;
+}
+
+/** Feeds ordered leaf-hash runs into a tree builder and an optional tree file. */
+class TreeSink {
+  private readonly builder: TreeBuilder;
+  private readonly writer: TreeWriter | null;
+  private readonly fd: number | null;
+  private readonly tmp: string | null;
+  private readonly dest: string | null;
+
+  constructor(size: number, treePath?: string) {
+    if (treePath) {
+      this.dest = treePath;
+      this.tmp = tempPath(treePath);
+      this.fd = fs.openSync(this.tmp, 'w');
+      fs.ftruncateSync(this.fd, treeFileSize(size));
+      this.writer = new TreeWriter(this.fd, size);
+    } else {
+      this.dest = this.tmp = null;
+      this.fd = null;
+      this.writer = null;
+    }
+    this.builder = new TreeBuilder(this.writer ? this.writer.sink() : null);
+  }
+
+  add(first: number, hashes: Buffer): void {
+    if (this.writer)
+      this.writer.putLeaves(first, hashes);
+    for (let i = 0; i < hashes.length; i += 32)
+      this.builder.push(Buffer.from(hashes.subarray(i, i + 32)));
+  }
+
+  finish(): Buffer {
+    const root = this.builder.finish();
+    if (this.writer && this.fd !== null && this.tmp && this.dest) {
+      this.writer.finish(root);
+      fs.fsyncSync(this.fd);
+      fs.closeSync(this.fd);
+      fs.renameSync(this.tmp, this.dest);
+      fsyncDir(path.dirname(this.dest));
+    }
+    return root;
+  }
+
+  abort(): void {
+    if (this.fd !== null && this.tmp) {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        // already closed by finish()
+      }
+      fs.rmSync(this.tmp, { force: true });
+    }
+  }
+}
+
+/** Runs hashing jobs with bounded concurrency, delivering results in order. */
+class OrderedQueue {
+  private readonly queue: { first: number; p: Promise<Buffer> }[] = [];
+  constructor(private readonly sink: TreeSink, private readonly depth: number) {}
+
+  async push(first: number, p: Promise<Buffer>): Promise<void> {
+    // Attach a no-op catch so a rejection is never "unhandled" while queued.
+    p.catch(() => {});
+    this.queue.push({ first, p });
+    while (this.queue.length > this.depth)
+      await this.shift();
+  }
+
+  private async shift(): Promise<void> {
+    const job = this.queue.shift();
+    if (job)
+      this.sink.add(job.first, await job.p);
+  }
+
+  async drain(): Promise<void> {
+    while (this.queue.length > 0)
+      await this.shift();
+  }
+}
+
+async function withPool<T>(opts: FileOpOptions, fn: (pool: LeafHasherPool | null) => Promise<T>): Promise<T> {
+  if (opts.inline)
+    return fn(null);
+  if (opts.pool)
+    return fn(opts.pool);
+  const pool = new LeafHasherPool();
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+/** Segment handed to one worker when hashing a file in place. */
+const HASH_SEGMENT = 8 * CHUNK_SIZE;
+
+/** Merkle root (and optionally the tree file) of the file at `file`. */
+export async function hashFile(file: string, opts: FileOpOptions = {}): Promise<FileDigest> {
+  const size = fs.statSync(file).size;
+  if (size < 1)
+    throw new StorageError('bad-size', 'cannot hash an empty object');
+  return withPool(opts, async (pool) => {
+    const sink = new TreeSink(size, opts.treePath);
+    try {
+      const q = new OrderedQueue(sink, pool ? pool.size * 2 : 0);
+      const fd = pool ? null : fs.openSync(file, 'r');
+      try {
+        for (let off = 0; off < size; off += HASH_SEGMENT) {
+          const len = Math.min(HASH_SEGMENT, size - off);
+          const first = off / LEAF_SIZE;
+          if (pool) {
+            await q.push(first, pool.hashFileRange(file, off, len, first));
+          } else if (fd !== null) {
+            const buf = Buffer.allocUnsafe(len);
+            readFull(fd, buf, off);
+            await q.push(first, Promise.resolve(hashLeaves(buf, first)));
+          }
+        }
+      } finally {
+        if (fd !== null)
+          fs.closeSync(fd);
+      }
+      await q.drain();
+      return { size, root: sink.finish() };
+    } catch (e) {
+      sink.abort();
+      throw e;
+    }
+  });
+}
+
+function readFull(fd: number, buf: Buffer, pos: number): void {
+  let off = 0;
+  while (off < buf.length) {
+    const n = fs.readSync(fd, buf, off, buf.length - off, pos + off);
+    if (n === 0)
+      throw new StorageError('truncated', 'file shrank while reading');
+    off += n;
+  }
+}
+
+/** Result of encrypting a file. */
+export interface EncryptResult extends FileDigest {
+  plainSize: number;
+}
+
+/**
+ * Encrypts `input` into `output` (see cipher.ts for the layout) and hashes
+ * the ciphertext as it goes; returns the object's size and root.
+ */
+export async function encryptFile(key: Buffer, input: string, output: string, opts: FileOpOptions = {}): Promise<EncryptResult> {
+  const plain = fs.statSync(input).size;
+  const size = cipherSize(plain);
+  const chunks = Math.max(1, Math.ceil(plain / PLAIN_CHUNK_SIZE));
+  return withPool(opts, async (pool) => {
+    const sink = new TreeSink(size, opts.treePath);
+    const tmp = tempPath(output);
+    const inFh = await fs.promises.open(input, 'r');
+    const outFh = await fs.promises.open(tmp, 'w');
+    try {
+      const q = new OrderedQueue(sink, pool ? pool.size * 2 : 0);
+      let pendingWrite: Promise<unknown> = Promise.resolve();
+      for (let i = 0; i < chunks; i++) {
+        const len = Math.min(PLAIN_CHUNK_SIZE, plain - i * PLAIN_CHUNK_SIZE);
+        const buf = Buffer.allocUnsafe(len);
+        let got = 0;
+        while (got < len) {
+          const { bytesRead } = await inFh.read(buf, got, len - got, i * PLAIN_CHUNK_SIZE + got);
+          if (bytesRead === 0)
+            throw new StorageError('truncated', 'input shrank while encrypting');
+          got += bytesRead;
+        }
+        const ct = encryptChunk(key, i, i === chunks - 1, buf);
+        const first = i * LEAVES_PER_CHUNK;
+        // Overlap: this chunk's write and hash run while the next is read.
+        await pendingWrite;
+        pendingWrite = outFh.write(ct, 0, ct.length, i * CHUNK_SIZE);
+        await q.push(first, pool ? pool.hashBuffer(ct, first) : Promise.resolve(hashLeaves(ct, first)));
+      }
+      await pendingWrite;
+      await q.drain();
+      await outFh.sync();
+      await outFh.close();
+      await inFh.close();
+      const root = sink.finish();
+      fs.renameSync(tmp, output);
+      fsyncDir(path.dirname(output));
+      return { size, plainSize: plain, root };
+    } catch (e) {
+      sink.abort();
+      await outFh.close().catch(() => {});
+      await inFh.close().catch(() => {});
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+  });
+}
+
+/**
+ * Decrypts the object at `input` into `output`. Every chunk is
+ * authenticated before anything is renamed into place: on any tampering
+ * the call throws StorageError (`bad-tag`, `bad-size`) and `output` is not
+ * created.
+ */
+export async function decryptFile(key: Buffer, input: string, output: string): Promise<{ plainSize: number }> {
+  const size = fs.statSync(input).size;
+  const plain = plainSize(size);
+  if (plain < 0)
+    throw new StorageError('truncated', `object size ${size} is not a valid ciphertext size`);
+  const chunks = Math.max(1, Math.ceil(size / CHUNK_SIZE));
+  const tmp = tempPath(output);
+  const inFh = await fs.promises.open(input, 'r');
+  const outFh = await fs.promises.open(tmp, 'w');
+  try {
+    for (let i = 0; i < chunks; i++) {
+      const len = Math.min(CHUNK_SIZE, size - i * CHUNK_SIZE);
+      const buf = Buffer.allocUnsafe(len);
+      let got = 0;
+      while (got < len) {
+        const { bytesRead } = await inFh.read(buf, got, len - got, i * CHUNK_SIZE + got);
+        if (bytesRead === 0)
+          throw new StorageError('truncated', 'object shrank while decrypting');
+        got += bytesRead;
+      }
+      const pt = decryptChunk(key, i, i === chunks - 1, buf);
+      await outFh.write(pt, 0, pt.length, i * PLAIN_CHUNK_SIZE);
+    }
+    await outFh.sync();
+    await outFh.close();
+    await inFh.close();
+    fs.renameSync(tmp, output);
+    fsyncDir(path.dirname(output));
+    return { plainSize: plain };
+  } catch (e) {
+    await outFh.close().catch(() => {});
+    await inFh.close().catch(() => {});
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,75 @@
+/*!
+ * fsutil.ts - crash-safe file writes: temp file, fsync, rename, fsync dir.
+ *
+ * After a crash a reader sees either the old file or the complete new one,
+ * never a torn write; leftover temp files carry a `.tmp-` infix and are
+ * swept by their owners.
+ */
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+
+/** A unique temp path next to `file` (same directory, so rename is atomic). */
+export function tempPath(file: string): string {
+  return `${file}.tmp-${randomBytes(6).toString('hex')}`;
+}
+
+/** fsync a directory so a rename or unlink in it is durable. */
+export function fsyncDir(dir: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    fs.fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename still happened.
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes `data` to `file` atomically and durably. */
+export function writeFileAtomic(file: string, data: Buffer | string, mode = 0o644): void {
+  const tmp = tempPath(file);
+  const fd = fs.openSync(tmp, 'w', mode);
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fsyncDir(path.dirname(file));
+}
+
+/** fsync an open file by path. */
+export function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads a JSON file, or null when it does not exist. */
+export function readJSON(file: string): unknown {
+  let raw: string;
+  try {
+    raw = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      return null;
+    throw e;
+  }
+  return JSON.parse(raw) as unknown;
+}

@@ -1,0 +1,159 @@
+/*!
+ * hashpool.ts - leaf hashing on worker threads, so a large file is hashed
+ * on every core while the main thread reads, encrypts and writes.
+ *
+ * The worker is inline CommonJS source (eval mode) rather than a file:
+ * it then runs unchanged under tsx in tests and from dist/ after a build,
+ * and needs nothing but Node built-ins. It must hash exactly as
+ * merkle.ts#leafHash does; test/storage-merkle-test.ts checks that.
+ */
+
+import { Worker } from 'worker_threads';
+import { availableParallelism } from 'os';
+
+const WORKER_SOURCE = `
+'use strict';
+const { parentPort } = require('worker_threads');
+const crypto = require('crypto');
+const fs = require('fs');
+const LEAF = 4096;
+const tag = crypto.createHash('sha256').update('cc/leaf').digest();
+const base = crypto.createHash('sha256').update(tag).update(tag);
+const idx = Buffer.alloc(4);
+function hashInto(data, first, out, outOff) {
+  const n = Math.ceil(data.length / LEAF);
+  for (let i = 0; i < n; i++) {
+    idx.writeUInt32LE(first + i, 0);
+    const h = base.copy().update(idx).update(data.subarray(i * LEAF, Math.min((i + 1) * LEAF, data.length))).digest();
+    h.copy(out, outOff + i * 32);
+  }
+  return n;
+}
+let scratch = null;
+parentPort.on('message', (m) => {
+  try {
+    let out;
+    if (m.path) {
+      const n = Math.ceil(m.length / LEAF);
+      out = Buffer.allocUnsafe(n * 32);
+      if (!scratch) scratch = Buffer.allocUnsafe(1 << 20);
+      const fd = fs.openSync(m.path, 'r');
+      try {
+        let done = 0, leaf = 0;
+        while (done < m.length) {
+          const want = Math.min(scratch.length, m.length - done);
+          let got = 0;
+          while (got < want) {
+            const r = fs.readSync(fd, scratch, got, want - got, m.offset + done + got);
+            if (r === 0) throw new Error('file shrank while hashing');
+            got += r;
+          }
+          leaf += hashInto(scratch.subarray(0, want), m.first + leaf, out, leaf * 32);
+          done += want;
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    } else {
+      const data = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength);
+      out = Buffer.allocUnsafe(Math.ceil(data.length / LEAF) * 32);
+      hashInto(data, m.first, out, 0);
+    }
+    parentPort.postMessage({ id: m.id, hashes: out });
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, error: String(e && e.message || e) });
+  }
+});
+`;
+
+interface Reply {
+  id: number;
+  hashes?: Uint8Array;
+  error?: string;
+}
+
+interface Job {
+  resolve: (b: Buffer) => void;
+  reject: (e: Error) => void;
+}
+
+/** A fixed pool of leaf-hashing workers. Close it when done. */
+export class LeafHasherPool {
+  private readonly workers: Worker[] = [];
+  private readonly load: number[] = [];
+  private readonly jobs = new Map<number, Job>();
+  private nextId = 1;
+  private closed = false;
+
+  /** @param size worker count; defaults to the machine's parallelism */
+  constructor(size = availableParallelism()) {
+    for (let i = 0; i < Math.max(1, size); i++) {
+      const w = new Worker(WORKER_SOURCE, { eval: true });
+      const slot = i;
+      this.load.push(0);
+      w.on('message', (r: Reply) => {
+        this.load[slot] -= 1;
+        // An idle pool must not keep the process alive; a busy one must.
+        if (this.load[slot] === 0)
+          w.unref();
+        const job = this.jobs.get(r.id);
+        if (!job)
+          return;
+        this.jobs.delete(r.id);
+        if (r.error || !r.hashes)
+          job.reject(new Error(r.error || 'hash worker failed'));
+        else
+          job.resolve(Buffer.from(r.hashes.buffer, r.hashes.byteOffset, r.hashes.byteLength));
+      });
+      w.on('error', (e) => this.failAll(e));
+      w.unref();
+      this.workers.push(w);
+    }
+  }
+
+  /** Number of workers. */
+  get size(): number {
+    return this.workers.length;
+  }
+
+  private failAll(e: Error): void {
+    for (const job of this.jobs.values())
+      job.reject(e);
+    this.jobs.clear();
+  }
+
+  private submit(msg: object): Promise<Buffer> {
+    if (this.closed)
+      return Promise.reject(new Error('hash pool closed'));
+    let slot = 0;
+    for (let i = 1; i < this.load.length; i++) {
+      if (this.load[i] < this.load[slot])
+        slot = i;
+    }
+    const id = this.nextId++;
+    this.load[slot] += 1;
+    this.workers[slot].ref();
+    return new Promise<Buffer>((resolve, reject) => {
+      this.jobs.set(id, { resolve, reject });
+      this.workers[slot].postMessage({ id, ...msg });
+    });
+  }
+
+  /** Leaf hashes (n * 32 bytes) of `data`, whose first leaf is leaf `first`. */
+  hashBuffer(data: Buffer, first: number): Promise<Buffer> {
+    return this.submit({ buf: data, first });
+  }
+
+  /** Leaf hashes of `length` bytes of the file at `path` from `offset` (leaf-aligned). */
+  hashFileRange(path: string, offset: number, length: number, first: number): Promise<Buffer> {
+    return this.submit({ path, offset, length, first });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed)
+      return;
+    this.closed = true;
+    this.failAll(new Error('hash pool closed'));
+    await Promise.all(this.workers.map(w => w.terminate()));
+  }
+}

@@ -1,0 +1,18 @@
+/*!
+ * index.ts - the storage data path: chunked encryption, keys, Merkle tree
+ * and proofs, manifests, data tokens, admin signatures and the object store.
+ */
+
+export * from './common';
+export * from './errors';
+export * from './keys';
+export * from './cipher';
+export * from './merkle';
+export * from './treefile';
+export * from './hashpool';
+export * from './fileops';
+export * from './manifest';
+export * from './token';
+export * from './adminauth';
+export * from './store';
+export { writeFileAtomic, fsyncDir } from './fsutil';

@@ -1,0 +1,498 @@
+/*!
+ * store.ts - the on-disk object store shared by the file server and the
+ * node's local hosting backend (one layout, one implementation).
+ *
+ * Layout under the store directory:
+ *   contracts/<id>.json        contract record {id, root, size, expiry, registered}
+ *   uploads/<id>/1/data        object being uploaded (written part by part)
+ *   uploads/<id>/1/tree        its tree file; level 0 filled part by part
+ *   uploads/<id>/1/state.json  {received}: bytes durably written so far
+ *   objects/<id>/1/{data,tree} complete object; the directory is renamed in
+ *                              whole from uploads/, so it appears atomically
+ *   objects/<id>/0             sealed manifest (replaced atomically)
+ * Names are always validated ids (hex) or fixed words, never caller paths.
+ * No state is kept in memory between calls except per-object upload locks,
+ * so every call works from disk alone (as a PHP port must).
+ */
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { LEAF_SIZE, MAX_MANIFEST_SIZE, MAX_OBJECT_SIZE, leafCount } from './common';
+import { hashLeaves } from './merkle';
+import { MerkleProof } from './merkle';
+import { TreeWriter, completeTreeFile, proofFromTreePath, treeFileSize } from './treefile';
+import { fsyncDir, readJSON, writeFileAtomic } from './fsutil';
+
+/** Largest part a single upload request may carry (PHP-shaped requests). */
+export const MAX_PART_SIZE = 8 << 20;
+
+/** Objects of a contract: 0 holds the sealed manifest, 1 the contract data. */
+export const objects = {
+  MANIFEST: 0,
+  DATA: 1
+} as const;
+
+/** Stable reasons a store call fails. */
+export type StoreErrorCode =
+  | 'bad-contract'
+  | 'contract-exists'
+  | 'unknown-contract'
+  | 'contract-expired'
+  | 'no-capacity'
+  | 'unknown-object'
+  | 'object-not-found'
+  | 'bad-offset'
+  | 'unaligned-part'
+  | 'too-large'
+  | 'truncated-body'
+  | 'root-mismatch'
+  | 'already-complete'
+  | 'upload-incomplete'
+  | 'bad-leaf'
+  | 'busy';
+
+/** A store failure; `detail` carries machine-readable extras (e.g. `received`). */
+export class StoreError extends Error {
+  readonly code: StoreErrorCode;
+  readonly detail: Record<string, unknown>;
+
+  constructor(code: StoreErrorCode, message: string, detail: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'StoreError';
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+/** A registered contract as the store knows it. */
+export interface ContractRecord {
+  id: string;
+  /** Merkle root of object 1, 64 hex. */
+  root: string;
+  /** Size of object 1 in bytes. */
+  size: number;
+  /** Unix seconds after which the data may be purged. */
+  expiry: number;
+  /** Unix seconds when registered. */
+  registered: number;
+}
+
+/** Progress and completion of a contract's objects. */
+export interface ContractState extends ContractRecord {
+  received: number;
+  complete: boolean;
+  manifestSize: number;
+}
+
+/** Totals for capacity planning. */
+export interface StoreStatus {
+  capacity: number;
+  /** Sum of registered contract sizes. */
+  reserved: number;
+  /** Bytes actually held (objects, uploads in progress, manifests). */
+  used: number;
+  free: number;
+  contracts: number;
+}
+
+/** Options of an ObjectStore. */
+export interface StoreOptions {
+  dir: string;
+  /** Bytes of contract data this store accepts in total. */
+  capacity: number;
+  /** Clock in unix seconds; tests inject one. */
+  now?: () => number;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Checks that `id` is a contract id (64 lowercase hex). */
+export function isId(id: unknown): id is string {
+  return typeof id === 'string' && HEX64.test(id);
+}
+
+/** The object store. */
+export class ObjectStore {
+  readonly dir: string;
+  readonly capacity: number;
+  private readonly now: () => number;
+  private readonly locks = new Set<string>();
+
+  constructor(options: StoreOptions) {
+    this.dir = options.dir;
+    this.capacity = options.capacity;
+    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  /** Creates the layout and sweeps leftovers of interrupted calls. */
+  open(): void {
+    for (const sub of ['contracts', 'uploads', 'objects'])
+      fs.mkdirSync(path.join(this.dir, sub), { recursive: true });
+    // Temp files of interrupted atomic writes, and data of contracts whose
+    // record is gone (unregister removes the record first).
+    for (const name of fs.readdirSync(path.join(this.dir, 'contracts'))) {
+      if (name.includes('.tmp-'))
+        fs.rmSync(path.join(this.dir, 'contracts', name), { force: true });
+    }
+    for (const sub of ['uploads', 'objects']) {
+      for (const name of fs.readdirSync(path.join(this.dir, sub))) {
+        if (!isId(name) || !fs.existsSync(this.recordPath(name)))
+          fs.rmSync(path.join(this.dir, sub, name), { recursive: true, force: true });
+        else if (sub === 'objects')
+          this.sweepTemps(path.join(this.dir, sub, name));
+      }
+    }
+  }
+
+  private sweepTemps(dir: string): void {
+    for (const name of fs.readdirSync(dir)) {
+      if (name.includes('.tmp-'))
+        fs.rmSync(path.join(dir, name), { force: true });
+    }
+  }
+
+  private recordPath(id: string): string {
+    return path.join(this.dir, 'contracts', `${id}.json`);
+  }
+
+  private uploadDir(id: string): string {
+    return path.join(this.dir, 'uploads', id, String(objects.DATA));
+  }
+
+  private objectDir(id: string): string {
+    return path.join(this.dir, 'objects', id, String(objects.DATA));
+  }
+
+  private manifestPath(id: string): string {
+    return path.join(this.dir, 'objects', id, String(objects.MANIFEST));
+  }
+
+  /** A contract record, or null. */
+  getContract(id: string): ContractRecord | null {
+    if (!isId(id))
+      return null;
+    const json = readJSON(this.recordPath(id));
+    if (!json || typeof json !== 'object')
+      return null;
+    return json as ContractRecord;
+  }
+
+  private mustContract(id: string): ContractRecord {
+    const rec = this.getContract(id);
+    if (!rec)
+      throw new StoreError('unknown-contract', 'no such contract');
+    return rec;
+  }
+
+  private liveContract(id: string): ContractRecord {
+    const rec = this.mustContract(id);
+    // [REJECT] data calls after expiry: the host is no longer paid to keep it
+    if (rec.expiry <= this.now())
+      throw new StoreError('contract-expired', 'contract has expired');
+    return rec;
+  }
+
+  /** Every contract record. */
+  listContracts(): ContractRecord[] {
+    const out: ContractRecord[] = [];
+    for (const name of fs.readdirSync(path.join(this.dir, 'contracts'))) {
+      const m = /^([0-9a-f]{64})\.json$/.exec(name);
+      if (!m)
+        continue;
+      const rec = this.getContract(m[1]);
+      if (rec)
+        out.push(rec);
+    }
+    return out;
+  }
+
+  /**
+   * Registers a contract: reserves `size` bytes for object 1 with `root`.
+   * Registering the same contract again is a no-op.
+   */
+  register(input: { id: unknown; root: unknown; size: unknown; expiry: unknown }): ContractRecord {
+    const { id, root, size, expiry } = input;
+    if (!isId(id))
+      throw new StoreError('bad-contract', 'id must be 64 lowercase hex');
+    if (typeof root !== 'string' || !HEX64.test(root))
+      throw new StoreError('bad-contract', 'root must be 64 lowercase hex');
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1 || size > MAX_OBJECT_SIZE)
+      throw new StoreError('bad-contract', `size must be an integer in 1..${MAX_OBJECT_SIZE}`);
+    if (typeof expiry !== 'number' || !Number.isSafeInteger(expiry) || expiry <= this.now())
+      throw new StoreError('bad-contract', 'expiry must be unix seconds in the future');
+    const old = this.getContract(id);
+    if (old) {
+      if (old.root === root && old.size === size && old.expiry === expiry)
+        return old;
+      throw new StoreError('contract-exists', 'contract already registered with other terms');
+    }
+    const reserved = this.listContracts().reduce((a, c) => a + c.size, 0);
+    // [REJECT] more than the operator offered
+    if (reserved + size > this.capacity)
+      throw new StoreError('no-capacity', 'not enough capacity', { free: this.capacity - reserved });
+    const rec: ContractRecord = { id, root, size, expiry, registered: this.now() };
+    writeFileAtomic(this.recordPath(id), JSON.stringify(rec));
+    return rec;
+  }
+
+  /** Removes a contract and all its data. Returns false if it was unknown. */
+  unregister(id: string): boolean {
+    if (!isId(id) || !this.getContract(id))
+      return false;
+    // Record first: without it the data is unreachable, and open() sweeps it.
+    fs.rmSync(this.recordPath(id), { force: true });
+    fsyncDir(path.join(this.dir, 'contracts'));
+    fs.rmSync(path.join(this.dir, 'uploads', id), { recursive: true, force: true });
+    fs.rmSync(path.join(this.dir, 'objects', id), { recursive: true, force: true });
+    return true;
+  }
+
+  /** Removes every contract whose expiry has passed; returns their ids. */
+  purge(now = this.now()): string[] {
+    const out: string[] = [];
+    for (const rec of this.listContracts()) {
+      if (rec.expiry <= now && this.unregister(rec.id))
+        out.push(rec.id);
+    }
+    return out;
+  }
+
+  private received(id: string): number {
+    const st = readJSON(path.join(this.uploadDir(id), 'state.json'));
+    if (st && typeof st === 'object' && typeof (st as { received?: unknown }).received === 'number')
+      return (st as { received: number }).received;
+    return 0;
+  }
+
+  private isComplete(id: string): boolean {
+    return fs.existsSync(path.join(this.objectDir(id), 'data'));
+  }
+
+  private fileSize(file: string): number {
+    try {
+      return fs.statSync(file).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Upload progress and completion. */
+  state(id: string): ContractState {
+    const rec = this.mustContract(id);
+    const complete = this.isComplete(id);
+    return {
+      ...rec,
+      complete,
+      received: complete ? rec.size : this.received(id),
+      manifestSize: this.fileSize(this.manifestPath(id))
+    };
+  }
+
+  /** Capacity and usage. */
+  status(): StoreStatus {
+    let reserved = 0;
+    let used = 0;
+    const list = this.listContracts();
+    for (const rec of list) {
+      reserved += rec.size;
+      used += this.isComplete(rec.id) ? rec.size : this.received(rec.id);
+      used += this.fileSize(this.manifestPath(rec.id));
+    }
+    return { capacity: this.capacity, reserved, used, free: Math.max(0, this.capacity - reserved), contracts: list.length };
+  }
+
+  /**
+   * What a host signs a receipt over: only for a complete upload whose
+   * size and root matched the contract (checked when it completed).
+   */
+  receipt(id: string): { id: string; root: string; size: number; complete: true } {
+    const rec = this.mustContract(id);
+    if (!this.isComplete(id))
+      throw new StoreError('upload-incomplete', 'upload is not complete', { received: this.received(id), size: rec.size });
+    return { id: rec.id, root: rec.root, size: rec.size, complete: true };
+  }
+
+  private lock(key: string): () => void {
+    // [REJECT] concurrent writes to one object: parts must arrive in order
+    if (this.locks.has(key))
+      throw new StoreError('busy', 'another request is writing this object');
+    this.locks.add(key);
+    return () => this.locks.delete(key);
+  }
+
+  /**
+   * Writes one part of object 1 at `offset` (which must equal the bytes
+   * received so far, so a client resumes by asking state()). Parts are
+   * whole leaves except the last. The part counts only once it is durable;
+   * the part that completes the object checks the root and either moves
+   * the object into place or deletes the upload.
+   */
+  async writePart(id: string, offset: number, length: number, body: AsyncIterable<Buffer>): Promise<ContractState> {
+    const rec = this.liveContract(id);
+    const unlock = this.lock(`${id}/1`);
+    try {
+      if (this.isComplete(id))
+        throw new StoreError('already-complete', 'object already uploaded');
+      const received = this.received(id);
+      // [REJECT] parts out of order: tell the client where to resume
+      if (offset !== received)
+        throw new StoreError('bad-offset', `expected offset ${received}`, { received });
+      // [REJECT] beyond the contract size (per-contract quota)
+      if (offset + length > rec.size)
+        throw new StoreError('too-large', 'part goes beyond the contract size', { size: rec.size });
+      if (length < 1 || length > MAX_PART_SIZE)
+        throw new StoreError('too-large', `part must be 1..${MAX_PART_SIZE} bytes`);
+      const last = offset + length === rec.size;
+      // [REJECT] a middle part must end on a leaf boundary to be hashed alone
+      if (!last && length % LEAF_SIZE !== 0)
+        throw new StoreError('unaligned-part', `parts other than the last must be a multiple of ${LEAF_SIZE} bytes`);
+
+      const dir = this.uploadDir(id);
+      fs.mkdirSync(dir, { recursive: true });
+      const data = await fs.promises.open(path.join(dir, 'data'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+      const treeFile = path.join(dir, 'tree');
+      const fresh = !fs.existsSync(treeFile);
+      const tree = await fs.promises.open(treeFile, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+      try {
+        if (fresh)
+          await tree.truncate(treeFileSize(rec.size));
+        const hashes = await this.receivePart(data, offset, length, body);
+        const writer = new TreeWriter(tree.fd, rec.size);
+        writer.putLeaves(offset / LEAF_SIZE, hashes);
+        await data.sync();
+        await tree.sync();
+      } finally {
+        await data.close();
+        await tree.close();
+      }
+      writeFileAtomic(path.join(dir, 'state.json'), JSON.stringify({ received: offset + length }));
+      if (last)
+        this.finish(rec);
+      return this.state(id);
+    } finally {
+      unlock();
+    }
+  }
+
+  /** Streams a part to disk at `offset`, hashing its leaves; returns the leaf hashes. */
+  private async receivePart(fh: fs.promises.FileHandle, offset: number, length: number, body: AsyncIterable<Buffer>): Promise<Buffer> {
+    const hashes = Buffer.allocUnsafe(leafCount(length) * 32);
+    const leaf = Buffer.allocUnsafe(LEAF_SIZE);
+    let fill = 0;
+    let leaves = 0;
+    let got = 0;
+    const first = offset / LEAF_SIZE;
+    try {
+      for await (const piece of body) {
+        if (got + piece.length > length)
+          throw new StoreError('too-large', 'body longer than declared');
+        await fh.write(piece, 0, piece.length, offset + got);
+        got += piece.length;
+        let p = 0;
+        while (p < piece.length) {
+          const take = Math.min(LEAF_SIZE - fill, piece.length - p);
+          piece.copy(leaf, fill, p, p + take);
+          fill += take;
+          p += take;
+          if (fill === LEAF_SIZE) {
+            hashLeaves(leaf, first + leaves).copy(hashes, leaves * 32);
+            leaves += 1;
+            fill = 0;
+          }
+        }
+      }
+    } catch (e) {
+      if (e instanceof StoreError)
+        throw e;
+      throw new StoreError('truncated-body', 'request body ended early');
+    }
+    if (got !== length)
+      throw new StoreError('truncated-body', `body had ${got} of ${length} bytes`, { got });
+    if (fill > 0) {
+      hashLeaves(leaf.subarray(0, fill), first + leaves).copy(hashes, leaves * 32);
+      leaves += 1;
+    }
+    return hashes;
+  }
+
+  private finish(rec: ContractRecord): void {
+    const dir = this.uploadDir(rec.id);
+    const fd = fs.openSync(path.join(dir, 'tree'), 'r+');
+    let root: Buffer;
+    try {
+      root = completeTreeFile(fd, rec.size);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    // [REJECT] wrong root: the upload is deleted and leaves nothing
+    if (root.toString('hex') !== rec.root) {
+      fs.rmSync(path.join(this.dir, 'uploads', rec.id), { recursive: true, force: true });
+      throw new StoreError('root-mismatch', 'uploaded data does not match the contract root', { root: root.toString('hex') });
+    }
+    fs.rmSync(path.join(dir, 'state.json'), { force: true });
+    const dest = this.objectDir(rec.id);
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.renameSync(dir, dest);
+    fsyncDir(path.dirname(dest));
+    fs.rmSync(path.join(this.dir, 'uploads', rec.id), { recursive: true, force: true });
+  }
+
+  /** Replaces the sealed manifest (object 0). */
+  async writeManifest(id: string, length: number, body: AsyncIterable<Buffer>): Promise<number> {
+    this.liveContract(id);
+    if (length < 1 || length > MAX_MANIFEST_SIZE)
+      throw new StoreError('too-large', `manifest must be 1..${MAX_MANIFEST_SIZE} bytes`);
+    const unlock = this.lock(`${id}/0`);
+    try {
+      const parts: Buffer[] = [];
+      let got = 0;
+      try {
+        for await (const piece of body) {
+          got += piece.length;
+          if (got > length)
+            throw new StoreError('too-large', 'body longer than declared');
+          parts.push(piece);
+        }
+      } catch (e) {
+        if (e instanceof StoreError)
+          throw e;
+        throw new StoreError('truncated-body', 'request body ended early');
+      }
+      if (got !== length)
+        throw new StoreError('truncated-body', `body had ${got} of ${length} bytes`, { got });
+      const file = this.manifestPath(id);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      writeFileAtomic(file, Buffer.concat(parts, length));
+      return length;
+    } finally {
+      unlock();
+    }
+  }
+
+  /** Where to read an object from; throws if it is not (completely) stored. */
+  locate(id: string, object: number): { file: string; size: number } {
+    this.liveContract(id);
+    if (object === objects.MANIFEST) {
+      const file = this.manifestPath(id);
+      const size = this.fileSize(file);
+      if (!fs.existsSync(file))
+        throw new StoreError('object-not-found', 'no manifest stored');
+      return { file, size };
+    }
+    if (object !== objects.DATA)
+      throw new StoreError('unknown-object', 'objects are 0 (manifest) and 1 (data)');
+    if (!this.isComplete(id))
+      throw new StoreError('object-not-found', 'object not (completely) uploaded');
+    const file = path.join(this.objectDir(id), 'data');
+    return { file, size: this.fileSize(file) };
+  }
+
+  /** Proof for leaf `index` of object 1, from the stored tree (O(log n) reads). */
+  proof(id: string, index: number): MerkleProof {
+    const { size } = this.locate(id, objects.DATA);
+    if (!Number.isSafeInteger(index) || index < 0 || index >= leafCount(size))
+      throw new StoreError('bad-leaf', `leaf must be in 0..${leafCount(size) - 1}`);
+    return proofFromTreePath(path.join(this.objectDir(id), 'tree'), index);
+  }
+}

@@ -1,0 +1,101 @@
+/*!
+ * token.ts - data tokens: what a renter shows the file server.
+ *
+ *   v1.<contract>.<op>.<object>.<notAfter>.<maxBytes>.<renterPkHash>.<mac>
+ * contract: 64 hex (contract id); op: `get` or `put`; object: decimal u32
+ * (0 = manifest, 1 = contract data); notAfter: decimal unix seconds;
+ * maxBytes: decimal, every byte offset the request touches must be below it
+ * (a stateless server cannot meter, so it bounds offsets instead);
+ * renterPkHash: 40 hex (HASH160 of the renter identity key, for audit
+ * logs); mac: 64 hex HMAC-SHA256(K_tok, everything before ".<mac>").
+ * K_tok = HKDF-SHA256(ikm = K_admin, salt = "", info = "cc/token"), so
+ * whoever holds the admin key (the negotiator) mints tokens offline.
+ */
+
+import { createHmac, hkdfSync, timingSafeEqual } from 'crypto';
+import { StorageError } from './errors';
+
+/** Operations a token can grant. */
+export type TokenOp = 'get' | 'put';
+
+/** The fields of a token. */
+export interface TokenFields {
+  contract: string;
+  op: TokenOp;
+  object: number;
+  notAfter: number;
+  maxBytes: number;
+  renterPkHash: string;
+}
+
+/** Longest token string we parse (bounds work on hostile headers). */
+export const MAX_TOKEN_LENGTH = 256;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX40 = /^[0-9a-f]{40}$/;
+const DEC = /^(0|[1-9][0-9]{0,15})$/;
+
+/** K_tok from the file server's admin key. */
+export function deriveTokenKey(adminKey: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', adminKey, Buffer.alloc(0), Buffer.from('cc/token', 'ascii'), 32));
+}
+
+function body(f: TokenFields): string {
+  return ['v1', f.contract, f.op, f.object, f.notAfter, f.maxBytes, f.renterPkHash].join('.');
+}
+
+function checkFields(f: TokenFields): void {
+  if (!HEX64.test(f.contract))
+    throw new StorageError('bad-token', 'contract must be 64 lowercase hex');
+  if (f.op !== 'get' && f.op !== 'put')
+    throw new StorageError('bad-token', 'op must be get or put');
+  if (!Number.isSafeInteger(f.object) || f.object < 0 || f.object > 0xffffffff)
+    throw new StorageError('bad-token', 'object must be a u32');
+  if (!Number.isSafeInteger(f.notAfter) || f.notAfter < 0)
+    throw new StorageError('bad-token', 'notAfter must be unix seconds');
+  if (!Number.isSafeInteger(f.maxBytes) || f.maxBytes < 0)
+    throw new StorageError('bad-token', 'maxBytes must be a non-negative integer');
+  if (!HEX40.test(f.renterPkHash))
+    throw new StorageError('bad-token', 'renterPkHash must be 40 lowercase hex');
+}
+
+/** Mints a token with K_tok. */
+export function mintToken(tokenKey: Buffer, fields: TokenFields): string {
+  checkFields(fields);
+  const b = body(fields);
+  return `${b}.${createHmac('sha256', tokenKey).update(b).digest('hex')}`;
+}
+
+/** Parses a token's fields without checking its MAC. */
+export function parseToken(token: string): TokenFields & { mac: string } {
+  if (token.length > MAX_TOKEN_LENGTH)
+    throw new StorageError('bad-token', 'token too long');
+  const parts = token.split('.');
+  if (parts.length !== 8 || parts[0] !== 'v1')
+    throw new StorageError('bad-token', 'token is not v1 with 8 fields');
+  const [, contract, op, object, notAfter, maxBytes, renterPkHash, mac] = parts;
+  if (!DEC.test(object) || !DEC.test(notAfter) || !DEC.test(maxBytes))
+    throw new StorageError('bad-token', 'token numbers must be decimal');
+  if (!HEX64.test(mac))
+    throw new StorageError('bad-token', 'token mac must be 64 hex');
+  const fields = {
+    contract,
+    op: op as TokenOp,
+    object: Number(object),
+    notAfter: Number(notAfter),
+    maxBytes: Number(maxBytes),
+    renterPkHash
+  };
+  checkFields(fields);
+  return { ...fields, mac };
+}
+
+/** Parses and authenticates a token; throws StorageError `bad-token`. Expiry is the caller's check. */
+export function verifyToken(tokenKey: Buffer, token: string): TokenFields {
+  const t = parseToken(token);
+  const want = createHmac('sha256', tokenKey).update(body(t)).digest();
+  if (!timingSafeEqual(want, Buffer.from(t.mac, 'hex')))
+    throw new StorageError('bad-token', 'token mac does not verify');
+  const { mac: _mac, ...fields } = t;
+  return fields;
+}
