@@ -54,29 +54,10 @@ declare module 'bufio' {
       fill(value: number, size: number): this;
     }
 
-    class StaticWriter implements Writer {
+    // Class + interface merge: StaticWriter has every Writer method.
+    interface StaticWriter extends Writer {}
+    class StaticWriter {
       constructor(size: number);
-      render(): Buffer;
-      slice(): Buffer;
-      getSize(): number;
-      writeU8(value: number): this;
-      writeU16(value: number): this;
-      writeU16BE(value: number): this;
-      writeU32(value: number): this;
-      writeU32BE(value: number): this;
-      writeU64(value: number): this;
-      writeU64BE(value: number): this;
-      writeI8(value: number): this;
-      writeI16(value: number): this;
-      writeI32(value: number): this;
-      writeI64(value: number): this;
-      writeVarint(value: number): this;
-      writeBytes(value: Buffer): this;
-      writeVarBytes(value: Buffer): this;
-      writeString(value: string, enc?: BufferEncoding): this;
-      writeHash(value: Buffer | string): this;
-      writeVarString(value: string, enc?: BufferEncoding): this;
-      fill(value: number, size: number): this;
     }
 
     class Struct {
