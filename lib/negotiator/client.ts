@@ -1,0 +1,243 @@
+/*!
+ * client.ts - the requesting side of the OpenCloud envelope.
+ *
+ * `request` signs a csreq, sends it and awaits the matching csres (by
+ * request hash) until a timeout or an abort signal. It reacts to declined
+ * statuses as decloud does: refresh the nonce and retry, raise the bid on
+ * `too-low` up to the caller's maximum, switch to `attached` on `no-defer`,
+ * and pay what is owed on `please-pay` through the payment hook.
+ */
+
+import {
+  MAX_PENDING_REQUESTS, MAX_REQUEST_ROUNDS, REQUEST_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS, MAX_MONEY
+} from './common';
+import { NonceCache } from './nonces';
+import { Payment, PaymentType, RequestPacket, ResponsePacket, Signer, paymentTypes } from './packets';
+import { PaymentHooks } from './payment';
+import { statuses, readAmountBody } from './status';
+
+/** Client failure codes (ClientError.code). */
+export const clientCodes = {
+  TIMEOUT: 'timeout',
+  ABORTED: 'aborted',
+  PEER_CLOSED: 'peer-closed',
+  UNKNOWN_PEER: 'unknown-peer',
+  BAD_RESPONSE: 'bad-response',
+  TOO_MANY_PENDING: 'too-many-pending',
+  PAYMENT_UNAVAILABLE: 'payment-unavailable',
+  TOO_MANY_ROUNDS: 'too-many-rounds',
+  BAD_OPTIONS: 'bad-options'
+} as const;
+
+export type ClientCode = typeof clientCodes[keyof typeof clientCodes];
+
+export class ClientError extends Error {
+  readonly code: ClientCode;
+  constructor(code: ClientCode, message?: string) {
+    super(message ?? code);
+    this.name = 'ClientError';
+    this.code = code;
+  }
+}
+
+export interface RequestOptions {
+  /** Most the caller will pay for this call, in satoshis (default 0: free calls only). */
+  maxPayment?: number;
+  /** First payment type to try when paying: `defer` (default) or `attached`. */
+  prefer?: 'defer' | 'attached';
+  /** Milliseconds for the whole call, all round trips (default REQUEST_TIMEOUT_MS). */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+/** Outcome of a call: the final (verified) response and what it cost. */
+export interface CallResult {
+  status: string;
+  body: Buffer;
+  /** Amount offered in the final round. */
+  paid: number;
+  paymentType: PaymentType;
+  rounds: number;
+  response: ResponsePacket;
+}
+
+/** Where a request goes: a connection and the identity expected to answer. */
+export interface Route {
+  peerId: number;
+  serverKey: Buffer;
+  send(req: RequestPacket): void;
+}
+
+interface Pending {
+  peerId: number;
+  resolve(res: ResponsePacket): void;
+  reject(err: Error): void;
+}
+
+export interface ClientOptions {
+  magic: number;
+  signer: () => Signer;
+  payments: () => PaymentHooks;
+}
+
+export class Client {
+  readonly nonces = new NonceCache();
+  private readonly pending = new Map<string, Pending>();
+  private readonly options: ClientOptions;
+
+  constructor(options: ClientOptions) {
+    this.options = options;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Feed a csres from `peerId`; false when nothing waited for it. */
+  receive(peerId: number, res: ResponsePacket): boolean {
+    const key = res.requestHash.toString('hex');
+    const p = this.pending.get(key);
+    if (!p || p.peerId !== peerId)
+      return false;
+    this.pending.delete(key);
+    p.resolve(res);
+    return true;
+  }
+
+  /** Fail every call waiting on a closed connection. */
+  peerClosed(peerId: number): void {
+    for (const [key, p] of this.pending) {
+      if (p.peerId === peerId) {
+        this.pending.delete(key);
+        p.reject(new ClientError(clientCodes.PEER_CLOSED));
+      }
+    }
+  }
+
+  close(): void {
+    for (const [key, p] of this.pending) {
+      this.pending.delete(key);
+      p.reject(new ClientError(clientCodes.ABORTED, 'negotiator closed'));
+    }
+  }
+
+  private roundTrip(route: Route, req: RequestPacket, signal: AbortSignal): Promise<ResponsePacket> {
+    if (this.pending.size >= MAX_PENDING_REQUESTS)
+      return Promise.reject(new ClientError(clientCodes.TOO_MANY_PENDING));
+    const key = req.hash(this.options.magic).toString('hex');
+    return new Promise<ResponsePacket>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.pending.delete(key);
+        const reason: unknown = signal.reason;
+        const timeout = reason instanceof Error && reason.name === 'TimeoutError';
+        reject(new ClientError(timeout ? clientCodes.TIMEOUT : clientCodes.ABORTED));
+      };
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => signal.removeEventListener('abort', onAbort);
+      this.pending.set(key, {
+        peerId: route.peerId,
+        resolve: (res) => { done(); resolve(res); },
+        reject: (err) => { done(); reject(err); }
+      });
+      try {
+        route.send(req);
+      } catch (e) {
+        this.pending.delete(key);
+        done();
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+  }
+
+  async request(route: Route, service: string, method: string, args: Buffer,
+    options: RequestOptions = {}): Promise<CallResult> {
+    const maxPayment = options.maxPayment ?? 0;
+    const timeout = options.timeout ?? REQUEST_TIMEOUT_MS;
+    if (!Number.isSafeInteger(maxPayment) || maxPayment < 0 || maxPayment > MAX_MONEY)
+      throw new ClientError(clientCodes.BAD_OPTIONS, 'maxPayment must be 0 to 21e14 sat');
+    if (!Number.isSafeInteger(timeout) || timeout < 1 || timeout > MAX_REQUEST_TIMEOUT_MS)
+      throw new ClientError(clientCodes.BAD_OPTIONS, `timeout must be 1 to ${MAX_REQUEST_TIMEOUT_MS} ms`);
+    const timer = AbortSignal.timeout(timeout);
+    const signal = options.signal ? AbortSignal.any([timer, options.signal]) : timer;
+    const { magic } = this.options;
+
+    let type: PaymentType = paymentTypes.NONE;
+    let amount = 0;
+    let noDefer = options.prefer === 'attached';
+    let data: Buffer = Buffer.alloc(0);
+    const payType = (): PaymentType => noDefer ? paymentTypes.ATTACHED : paymentTypes.DEFER;
+
+    for (let round = 1; round <= MAX_REQUEST_ROUNDS; round++) {
+      if (type === paymentTypes.ATTACHED) {
+        try {
+          data = await this.options.payments().attach(route.serverKey, amount);
+        } catch (e) {
+          throw new ClientError(clientCodes.PAYMENT_UNAVAILABLE, (e as Error).message);
+        }
+      } else {
+        data = Buffer.alloc(0);
+      }
+      const req = new RequestPacket();
+      req.to = route.serverKey;
+      req.nonce = this.nonces.take(route.serverKey);
+      req.service = service;
+      req.method = method;
+      req.args = args;
+      req.payment = type === paymentTypes.NONE ? Payment.none() : Payment.from(type, amount, data);
+      req.sign(this.options.signer(), magic);
+
+      const res = await this.roundTrip(route, req, signal);
+      // [REJECT] response not signed by the identity we addressed
+      if (!res.verify(magic, route.serverKey))
+        throw new ClientError(clientCodes.BAD_RESPONSE, 'response signature does not verify');
+      if (res.hasNextNonce())
+        this.nonces.add(route.serverKey, res.nextNonce);
+
+      const result: CallResult = { status: res.status, body: res.body, paid: amount, paymentType: type, rounds: round, response: res };
+      switch (res.status) {
+        case statuses.REFRESH_NONCE:
+          // [REJECT] a refresh without a nonce would loop
+          if (!res.hasNextNonce())
+            throw new ClientError(clientCodes.BAD_RESPONSE, 'refresh-nonce without a nonce');
+          continue;
+        case statuses.TOO_LOW: {
+          const want = readBody(res.body);
+          if (want > maxPayment || want <= amount && type !== paymentTypes.NONE)
+            return result;
+          amount = want;
+          type = payType();
+          continue;
+        }
+        case statuses.NO_DEFER:
+          if (noDefer || amount === 0 && maxPayment === 0)
+            return result;
+          noDefer = true;
+          type = paymentTypes.ATTACHED;
+          continue;
+        case statuses.PLEASE_PAY: {
+          const owed = readBody(res.body);
+          if (type === paymentTypes.ATTACHED || owed + amount > maxPayment)
+            return result;
+          amount += owed;
+          type = paymentTypes.ATTACHED;
+          continue;
+        }
+        default:
+          return result;
+      }
+    }
+    throw new ClientError(clientCodes.TOO_MANY_ROUNDS);
+  }
+}
+
+function readBody(body: Buffer): number {
+  try {
+    return readAmountBody(body);
+  } catch {
+    throw new ClientError(clientCodes.BAD_RESPONSE, 'malformed amount body');
+  }
+}

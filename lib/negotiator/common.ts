@@ -1,0 +1,127 @@
+/*!
+ * common.ts - constants of the CloudStorage P2P layer: service bit,
+ * protocol version, every wire limit, timeouts and memory bounds.
+ *
+ * Every length and count a peer controls is checked against one of these
+ * before anything is allocated; every map a peer can grow is bounded here.
+ */
+
+/** Service bit advertised in `version` by CloudStorage nodes (DESIGN 4). */
+export const NODE_CLOUDSTORAGE = (1 << 24) >>> 0;
+
+/** Version of the cs* packet set; sent in `cshello`. */
+export const PROTOCOL_VERSION = 1;
+
+/** Lowest peer protocol version we talk to (the first one). */
+export const MIN_PROTOCOL_VERSION = 1;
+
+/** Compressed secp256k1 public key: identities are always compressed. */
+export const PUBKEY_SIZE = 33;
+
+/** Compact signature r || s (lib/node/identity.ts). */
+export const SIG_SIZE = 64;
+
+/** SHA256 / tagged hash size. */
+export const HASH_SIZE = 32;
+
+/** Server nonce: HMAC-SHA256 truncated to 128 bits (DESIGN 4). */
+export const NONCE_SIZE = 16;
+
+/** Service and method names: short ASCII identifiers, not data. */
+export const MAX_NAME_SIZE = 32;
+
+/** Name syntax: lowercase, starts with a letter, digits and dashes after. */
+export const NAME_RE = /^[a-z][a-z0-9-]*$/;
+
+/** Request args carry parameters, not file data (bulk goes to the file server). */
+export const MAX_ARGS_SIZE = 64 * 1024;
+
+/** Response bodies: lists, quotes, tokens, proofs; far under bcoin's 4 MB message cap. */
+export const MAX_BODY_SIZE = 512 * 1024;
+
+/** Attached payment: one channel-state tx (~300 B) with room for a few fee inputs. */
+export const MAX_PAYMENT_SIZE = 4096;
+
+/** Hierarchical status strings are a few path segments. */
+export const MAX_STATUS_SIZE = 64;
+
+/** Status syntax: lowercase segments separated by `/`. */
+export const STATUS_RE = /^[a-z0-9-]+(\/[a-z0-9-]+)*$/;
+
+/** 21M BTC in satoshis: no amount on the wire may exceed the money supply. */
+export const MAX_MONEY = 21e6 * 1e8;
+
+/** Nonce epoch: nonces of the current and previous epoch are accepted (DESIGN 4). */
+export const NONCE_EPOCH_MS = 10 * 60 * 1000;
+
+/** Outstanding nonces per client identity; beyond this the oldest is forgotten. */
+export const MAX_NONCES_PER_CLIENT = 16;
+
+/** Client identities with outstanding nonces; beyond this the oldest is forgotten. */
+export const MAX_NONCE_CLIENTS = 4096;
+
+/** Nonces a client keeps per server (more than the per-server concurrency). */
+export const MAX_CACHED_NONCES = 8;
+
+/** Servers a client keeps nonces for. */
+export const MAX_NONCE_SERVERS = 1024;
+
+/** Default time to wait for one `csres`; AbortSignal-style timeout. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+/** Upper bound a caller may ask for, so a pending entry cannot live forever. */
+export const MAX_REQUEST_TIMEOUT_MS = 10 * 60 * 1000;
+
+/** Round trips one `request()` may take (nonce refresh, bid raise, switch to attached, pay). */
+export const MAX_REQUEST_ROUNDS = 6;
+
+/** Our own requests awaiting a response, over all peers. */
+export const MAX_PENDING_REQUESTS = 1024;
+
+/** Requests one peer may have in progress on our server at once. */
+export const MAX_INFLIGHT_PER_PEER = 16;
+
+/** Connected CloudStorage peers tracked (bcoin's own limits are far lower). */
+export const MAX_CLOUD_PEERS = 1024;
+
+/** Identities with a deferred-payment credit counter. */
+export const MAX_CREDIT_ACCOUNTS = 4096;
+
+/** Default credit (sat) an identity may run up with `defer` before `please-pay`. */
+export const DEFAULT_DEFER_LIMIT = 10_000;
+
+/** Rate-limit buckets (rule x credential). */
+export const MAX_RATE_BUCKETS = 8192;
+
+/** Policy rules accepted from config and the policy file. */
+export const MAX_POLICY_RULES = 1024;
+
+/** Promise/fulfilment records kept in memory (the newest). */
+export const MAX_LEDGER_RECORDS = 1024;
+
+/** Flood limit: sustained cs* packets per second from one peer. */
+export const FLOOD_RATE = 100;
+
+/** Flood limit: burst of cs* packets one peer may send at once. */
+export const FLOOD_BURST = 400;
+
+/** Ban score for a packet over the flood limit (dropped). */
+export const FLOOD_SCORE = 1;
+
+/** Ban score for a malformed packet: five of them ban (bcoin bans at 100). */
+export const MALFORMED_SCORE = 20;
+
+/** Ban score for a well-formed packet that breaks the protocol (second hello...). */
+export const MISBEHAVE_SCORE = 10;
+
+/** Entries `peers list` returns at most. */
+export const MAX_PEERS_LISTED = 256;
+
+/** Services one node registers (and an `info services` body may list). */
+export const MAX_SERVICES = 64;
+
+/** Methods per service. */
+export const MAX_METHODS = 64;
+
+/** A peer address in a `peers list` body: `[ipv6]:port` fits easily. */
+export const MAX_ADDR_SIZE = 64;

@@ -1,0 +1,332 @@
+/*!
+ * negotiator.ts - the CloudStorage P2P layer as one object.
+ *
+ * Tracks NODE_CLOUDSTORAGE peers and their identities (cshello), serves
+ * csreq through the Server pipeline and the service registry, and makes
+ * requests through the Client. It knows the node only through the narrow
+ * NegotiatorOptions (send a packet, a network, a logger), so unit tests
+ * drive it with an in-memory peer pair; index.ts wires it to cloudcoind.
+ */
+
+import { EventEmitter } from 'events';
+import secp256k1 = require('bcrypto/lib/secp256k1');
+import type bcoin from 'bcoin';
+import { PacketError } from '../node/errors';
+import { Identity, identityAddress } from '../node/identity';
+import { BoundedMap } from './boundedmap';
+import { Client, ClientError, clientCodes, CallResult, RequestOptions, Route } from './client';
+import {
+  DEFAULT_DEFER_LIMIT, FLOOD_SCORE, MAX_INFLIGHT_PER_PEER, MIN_PROTOCOL_VERSION, MISBEHAVE_SCORE,
+  PROTOCOL_VERSION, MAX_CLOUD_PEERS, MALFORMED_SCORE
+} from './common';
+import { infoService, peersService } from './coreservices';
+import { CreditLedger } from './credit';
+import { NonceManager } from './nonces';
+import { HelloPacket, Packet, RequestPacket, ResponsePacket, decode, types } from './packets';
+import { PaymentHooks, defaultPaymentHooks } from './payment';
+import { CloudPeer, CloudPeerInfo, CloudPeers, PeerLike, hasCloudBit } from './peers';
+import { Policy } from './policy';
+import { Server, serverCodes, LedgerRecord } from './server';
+import { Service, ServiceRegistry } from './services';
+import { decodeCodes } from './wire';
+
+export type LoggerLike = Pick<bcoin.Logger, 'info' | 'warning' | 'debug' | 'error'>;
+
+/** Codes of PacketErrors raised by the negotiator beyond decoding. */
+export const packetCodes = {
+  FLOOD: 'flood',
+  NOT_CLOUD_PEER: 'not-cloud-peer',
+  NOT_READY: 'not-ready',
+  DUPLICATE_HELLO: 'duplicate-hello',
+  BAD_HELLO_KEY: 'bad-pubkey',
+  BAD_SIGNATURE: serverCodes.BAD_SIGNATURE,
+  WRONG_RECIPIENT: serverCodes.WRONG_RECIPIENT
+} as const;
+
+export interface NegotiatorOptions {
+  network: bcoin.Network;
+  /** Send a cs* packet to a peer (NodeAPI.sendPacket). */
+  send: (peer: PeerLike, cmd: string, payload: Buffer) => void;
+  logger?: LoggerLike;
+  /** Our identity; or give `loadIdentity`, called by `open()`. */
+  identity?: Identity;
+  loadIdentity?: () => Promise<Identity>;
+  policy?: Policy;
+  /** Credit (sat) an identity may defer; 0 refuses `defer`. */
+  deferLimit?: number;
+  payments?: PaymentHooks;
+  /** HMAC key for nonces (random by default; nonces die with the process). */
+  nonceKey?: Buffer;
+  clock?: () => number;
+}
+
+/** A peer as a request target: the peer object, an identity address or pubkey, or `host:port`. */
+export type Target = PeerLike | Buffer | string;
+
+const nullLogger: LoggerLike = {
+  info(): void {}, warning(): void {}, debug(): void {}, error(): void {}
+};
+
+export class Negotiator extends EventEmitter {
+  readonly network: bcoin.Network;
+  readonly registry = new ServiceRegistry();
+  readonly policy: Policy;
+  readonly peers = new CloudPeers();
+  readonly server: Server;
+  readonly client: Client;
+  private readonly options: NegotiatorOptions;
+  private readonly logger: LoggerLike;
+  private readonly addresses = new BoundedMap<string, string>(MAX_CLOUD_PEERS);
+  private id: Identity | null;
+  private payments: PaymentHooks;
+  private opened = false;
+
+  constructor(options: NegotiatorOptions) {
+    super();
+    this.options = options;
+    this.network = options.network;
+    this.logger = options.logger ?? nullLogger;
+    this.id = options.identity ?? null;
+    this.policy = options.policy ?? new Policy();
+    this.payments = options.payments ?? defaultPaymentHooks(options.network.type);
+    const magic = options.network.magic;
+    this.server = new Server({
+      magic,
+      signer: () => this.identity,
+      registry: this.registry,
+      policy: this.policy,
+      nonces: new NonceManager({ key: options.nonceKey, clock: options.clock }),
+      credits: new CreditLedger(options.deferLimit ?? DEFAULT_DEFER_LIMIT),
+      payments: () => this.payments,
+      addressOf: pk => this.addressOf(pk),
+      onError: (err, req) => this.logger.error('negotiator: %s.%s failed: %s',
+        req.service, req.method, err instanceof Error ? err.stack ?? err.message : String(err)),
+      clock: options.clock
+    });
+    this.server.on('promise', (r: LedgerRecord) => this.emit('promise', r));
+    this.server.on('fulfil', (r: LedgerRecord) => this.emit('fulfil', r));
+    this.client = new Client({ magic, signer: () => this.identity, payments: () => this.payments });
+
+    this.registerService(infoService(this.registry, (s, m) => Math.max(
+      s.methods[m].price ?? 0,
+      this.policy.decide({ service: s.name, method: m, publicKey: Buffer.alloc(33), address: '' }).minPayment)));
+    this.registerService(peersService(
+      () => this.peers.all().filter(cp => cp.publicKey !== null)
+        .map(cp => ({ pubkey: cp.publicKey as Buffer, addr: cp.peer.hostname() })),
+      pk => this.addressOf(pk)));
+  }
+
+  /** This node's identity (throws before open()). */
+  get identity(): Identity {
+    if (!this.id)
+      throw new Error('Negotiator identity not loaded yet (call open()).');
+    return this.id;
+  }
+
+  get ready(): boolean {
+    return this.id !== null;
+  }
+
+  async open(): Promise<void> {
+    if (!this.id && this.options.loadIdentity)
+      this.id = await this.options.loadIdentity();
+    if (!this.id)
+      throw new Error('Negotiator has no identity.');
+    this.opened = true;
+    this.logger.info('negotiator: identity %s', this.id.address);
+    for (const cp of this.peers.all())
+      this.sendHello(cp);
+  }
+
+  async close(): Promise<void> {
+    this.opened = false;
+    this.client.close();
+  }
+
+  /** Offer a service over csreq (storage, reputation, market plug in here). */
+  registerService(service: Service): void {
+    this.registry.register(service);
+  }
+
+  /** Install the payment-channel hooks (replaces the regtest placeholder). */
+  setPaymentHooks(hooks: PaymentHooks): void {
+    this.payments = hooks;
+  }
+
+  addressOf(pk: Buffer): string {
+    const hex = pk.toString('hex');
+    let addr = this.addresses.get(hex);
+    if (!addr) {
+      addr = identityAddress(pk, this.network);
+      this.addresses.set(hex, addr);
+    }
+    return addr;
+  }
+
+  /** A peer finished the version handshake (pool 'peer open'). */
+  peerOpen(peer: PeerLike): void {
+    if (!hasCloudBit(peer))
+      return;
+    const cp = this.peers.add(peer);
+    this.logger.debug('negotiator: cloud peer %s', peer.hostname());
+    if (this.opened)
+      this.sendHello(cp);
+  }
+
+  /** A peer disconnected (pool 'peer close'). */
+  peerClose(peer: PeerLike): void {
+    const cp = this.peers.remove(peer);
+    if (cp)
+      this.emit('peer close', cp);
+    this.client.peerClosed(peer.id);
+  }
+
+  private sendPacket(peer: PeerLike, packet: Packet): void {
+    this.options.send(peer, packet.cmd, packet.encode());
+  }
+
+  private sendHello(cp: CloudPeer): void {
+    if (cp.helloSent || !this.id)
+      return;
+    cp.helloSent = true;
+    this.sendPacket(cp.peer, HelloPacket.fromOptions(PROTOCOL_VERSION, this.id.publicKey));
+  }
+
+  /**
+   * Handle one cs* packet. Throws PacketError for anything the sender
+   * should be scored for; the node turns that into a ban score.
+   */
+  async handlePacket(peer: PeerLike, cmd: string, payload: Buffer): Promise<void> {
+    const cp = this.peers.get(peer);
+    // [REJECT] more cs* packets than the flood limit allows
+    if (cp && !cp.flood.take())
+      throw new PacketError(packetCodes.FLOOD, 'reject', FLOOD_SCORE);
+    const packet = decode(cmd, payload);
+    // [IGNORE] peer does not advertise NODE_CLOUDSTORAGE: we do not talk to it
+    if (!cp)
+      throw new PacketError(packetCodes.NOT_CLOUD_PEER, 'ignore', 0);
+    switch (packet.type) {
+      case types.HELLO:
+        return this.handleHello(cp, packet);
+      case types.REQUEST:
+        return this.handleRequest(cp, packet);
+      case types.RESPONSE:
+        return this.handleResponse(cp, packet);
+    }
+  }
+
+  private handleHello(cp: CloudPeer, hello: HelloPacket): void {
+    // [REJECT] hello key is not a point on the curve
+    if (!secp256k1.publicKeyVerify(hello.publicKey))
+      throw new PacketError(packetCodes.BAD_HELLO_KEY, 'reject', MALFORMED_SCORE);
+    if (cp.publicKey) {
+      // [REJECT] a connection keeps the identity it announced
+      if (!cp.publicKey.equals(hello.publicKey))
+        throw new PacketError(packetCodes.DUPLICATE_HELLO, 'reject', MISBEHAVE_SCORE);
+      return;
+    }
+    // [IGNORE] protocol too old to talk to
+    if (hello.version < MIN_PROTOCOL_VERSION)
+      return;
+    cp.publicKey = hello.publicKey;
+    cp.csVersion = hello.version;
+    this.sendHello(cp);
+    this.emit('peer hello', cp);
+  }
+
+  private async handleRequest(cp: CloudPeer, req: RequestPacket): Promise<void> {
+    // [IGNORE] not serving before our identity is loaded
+    if (!this.opened)
+      throw new PacketError(packetCodes.NOT_READY, 'ignore', 0);
+    if (cp.inflight >= MAX_INFLIGHT_PER_PEER) {
+      this.sendPacket(cp.peer, this.server.busy(req).response);
+      return;
+    }
+    cp.inflight += 1;
+    let code: string;
+    try {
+      const handled = await this.server.handle(req, cp.peer);
+      code = handled.code;
+      if (this.peers.get(cp.peer))
+        this.sendPacket(cp.peer, handled.response);
+    } finally {
+      cp.inflight -= 1;
+    }
+    this.logger.debug('negotiator: %s.%s from %s: %s', req.service, req.method, cp.peer.hostname(), code);
+    // [REJECT] a peer relaying forged or misaddressed envelopes misbehaves
+    if (code === serverCodes.BAD_SIGNATURE || code === serverCodes.WRONG_RECIPIENT)
+      throw new PacketError(code, 'reject', MISBEHAVE_SCORE);
+  }
+
+  private handleResponse(cp: CloudPeer, res: ResponsePacket): void {
+    // Late or unsolicited responses are dropped quietly: timeouts race them.
+    this.client.receive(cp.peer.id, res);
+  }
+
+  /** Find a connected CloudStorage peer that has said hello. */
+  resolve(target: Target): CloudPeer {
+    let cp: CloudPeer | null = null;
+    if (Buffer.isBuffer(target)) {
+      cp = this.peers.byKey(target);
+    } else if (typeof target === 'string') {
+      if (/^(02|03)[0-9a-f]{64}$/i.test(target))
+        cp = this.peers.byKey(Buffer.from(target, 'hex'));
+      if (!cp) {
+        for (const p of this.peers.all()) {
+          if (p.publicKey && this.addressOf(p.publicKey) === target) {
+            cp = p;
+            break;
+          }
+        }
+      }
+      cp ??= this.peers.byHostname(target);
+    } else {
+      cp = this.peers.get(target);
+    }
+    if (!cp || !cp.publicKey)
+      throw new ClientError(clientCodes.UNKNOWN_PEER, `No CloudStorage peer ${describe(target)}.`);
+    return cp;
+  }
+
+  /**
+   * Call `service.method` on a peer and await its verified response.
+   * Resolves for every status (check `status`); rejects with ClientError on
+   * timeout, abort, disconnect or a bad response.
+   */
+  async request(target: Target, service: string, method: string, args: Buffer = Buffer.alloc(0),
+    options: RequestOptions = {}): Promise<CallResult> {
+    if (!this.opened)
+      throw new ClientError(clientCodes.UNKNOWN_PEER, 'Negotiator not open.');
+    const cp = this.resolve(target);
+    const route: Route = {
+      peerId: cp.peer.id,
+      serverKey: cp.publicKey as Buffer,
+      send: req => this.sendPacket(cp.peer, req)
+    };
+    return this.client.request(route, service, method, args, options);
+  }
+
+  /** Connected CloudStorage peers, as `getcloudpeers` prints them. */
+  cloudPeers(): CloudPeerInfo[] {
+    return this.peers.all().map(cp => ({
+      identity: cp.publicKey ? this.addressOf(cp.publicKey) : null,
+      pubkey: cp.publicKey ? cp.publicKey.toString('hex') : null,
+      addr: cp.peer.hostname(),
+      services: (cp.peer.services >>> 0).toString(16).padStart(16, '0'),
+      version: cp.peer.version,
+      csversion: cp.csVersion,
+      agent: cp.peer.agent,
+      inbound: !cp.peer.outbound
+    }));
+  }
+}
+
+function describe(target: Target): string {
+  if (Buffer.isBuffer(target))
+    return target.toString('hex');
+  if (typeof target === 'string')
+    return target;
+  return target.hostname();
+}
+
+export { decodeCodes };

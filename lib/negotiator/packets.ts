@@ -1,0 +1,403 @@
+/*!
+ * packets.ts - the cs* P2P packets of the CloudStorage layer.
+ *
+ * Each packet is a bio.Struct carried as the payload of a bcoin
+ * UnknownPacket whose command starts with `cs` (at most 11 chars). Layouts
+ * are in docs/PROTOCOL.md section 2. Decoders check every length against
+ * common.ts before allocating and reject trailing bytes.
+ */
+
+import bio = require('bufio');
+import { taggedHash, tags } from '../hash';
+import { verifyIdentitySig } from '../node/identity';
+import {
+  PUBKEY_SIZE, SIG_SIZE, HASH_SIZE, NONCE_SIZE, MAX_ARGS_SIZE, MAX_BODY_SIZE,
+  MAX_PAYMENT_SIZE, MAX_STATUS_SIZE, STATUS_RE
+} from './common';
+import {
+  decodeCodes, malformed, readU8, readU32, readAmount, writeAmount, readFixed,
+  readVarBytes, readName, readPubkey, checkEnd, sizeVarBytes, readLength
+} from './wire';
+import { PacketError } from '../node/errors';
+
+/** Packet types. */
+export const types = {
+  HELLO: 0,
+  REQUEST: 1,
+  RESPONSE: 2
+} as const;
+
+export type PacketType = typeof types[keyof typeof types];
+
+/** Packet type names by value. */
+export const typesByVal: Record<PacketType, keyof typeof types> = {
+  [types.HELLO]: 'HELLO',
+  [types.REQUEST]: 'REQUEST',
+  [types.RESPONSE]: 'RESPONSE'
+};
+
+/** P2P command of each packet type. */
+export const commands: Record<PacketType, string> = {
+  [types.HELLO]: 'cshello',
+  [types.REQUEST]: 'csreq',
+  [types.RESPONSE]: 'csres'
+};
+
+/** Payment types of a request. */
+export const paymentTypes = {
+  /** Nothing offered. */
+  NONE: 0,
+  /** A new payment-channel state travels inside the request. */
+  ATTACHED: 1,
+  /** Charge to the client's credit counter, up to the server's limit. */
+  DEFER: 2
+} as const;
+
+export type PaymentType = typeof paymentTypes[keyof typeof paymentTypes];
+
+export const paymentTypesByVal: Record<PaymentType, keyof typeof paymentTypes> = {
+  [paymentTypes.NONE]: 'NONE',
+  [paymentTypes.ATTACHED]: 'ATTACHED',
+  [paymentTypes.DEFER]: 'DEFER'
+};
+
+const ZERO_KEY = Buffer.alloc(PUBKEY_SIZE);
+const ZERO_SIG = Buffer.alloc(SIG_SIZE);
+const ZERO_HASH = Buffer.alloc(HASH_SIZE);
+const ZERO_NONCE = Buffer.alloc(NONCE_SIZE);
+
+/** Anything that can sign a 32-byte hash (lib/node/identity.ts Identity). */
+export interface Signer {
+  readonly publicKey: Buffer;
+  sign(hash: Buffer): Buffer;
+}
+
+function magicBytes(magic: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(magic >>> 0, 0);
+  return b;
+}
+
+/** Decode a whole payload into a Struct, rejecting trailing bytes. */
+function decodeStrict<T extends bio.Struct>(obj: T, data: Buffer): T {
+  const br = bio.read(data);
+  obj.read(br);
+  checkEnd(br);
+  return obj;
+}
+
+/**
+ * `cshello`: sent once per connection by each side after the version
+ * handshake, when the other side advertises NODE_CLOUDSTORAGE. It names the
+ * sender's identity key; envelopes are authenticated by their own
+ * signatures, so hello is a claim used for addressing and listing.
+ */
+export class HelloPacket extends bio.Struct {
+  readonly type = types.HELLO;
+  version = 0;
+  publicKey: Buffer = ZERO_KEY;
+
+  get cmd(): string {
+    return commands[this.type];
+  }
+
+  getSize(): number {
+    return 4 + PUBKEY_SIZE;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    bw.writeU32(this.version);
+    bw.writeBytes(this.publicKey);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.version = readU32(br);
+    this.publicKey = readPubkey(br);
+    return this;
+  }
+
+  getJSON(): object {
+    return { version: this.version, publicKey: this.publicKey.toString('hex') };
+  }
+
+  static fromOptions(version: number, publicKey: Buffer): HelloPacket {
+    const p = new HelloPacket();
+    p.version = version;
+    p.publicKey = publicKey;
+    return p;
+  }
+
+  static decodeStrict(data: Buffer): HelloPacket {
+    return decodeStrict(new HelloPacket(), data);
+  }
+}
+
+/** Payment field of a request. */
+export class Payment extends bio.Struct {
+  type: PaymentType = paymentTypes.NONE;
+  /** Satoshis offered (attached, defer); 0 with none. */
+  amount = 0;
+  /** Opaque channel-state bytes (attached only); checked by the payment hook. */
+  data: Buffer = Buffer.alloc(0);
+
+  getSize(): number {
+    return 1 + 8 + sizeVarBytes(this.data.length);
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    bw.writeU8(this.type);
+    writeAmount(bw, this.amount);
+    bw.writeVarBytes(this.data);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    const type = readU8(br);
+    // [REJECT] unknown payment type
+    if (type !== paymentTypes.NONE && type !== paymentTypes.ATTACHED && type !== paymentTypes.DEFER)
+      throw malformed(decodeCodes.BAD_PAYMENT);
+    this.type = type;
+    this.amount = readAmount(br);
+    this.data = readVarBytes(br, MAX_PAYMENT_SIZE);
+    // [REJECT] `none` offers nothing
+    if (type === paymentTypes.NONE && (this.amount !== 0 || this.data.length !== 0))
+      throw malformed(decodeCodes.BAD_PAYMENT);
+    // [REJECT] only `attached` carries channel-state bytes
+    if (type === paymentTypes.DEFER && this.data.length !== 0)
+      throw malformed(decodeCodes.BAD_PAYMENT);
+    return this;
+  }
+
+  getJSON(): object {
+    return {
+      type: paymentTypesByVal[this.type].toLowerCase(),
+      amount: this.amount,
+      data: this.data.toString('hex')
+    };
+  }
+
+  static none(): Payment {
+    return new Payment();
+  }
+
+  static from(type: PaymentType, amount: number, data?: Buffer): Payment {
+    const p = new Payment();
+    p.type = type;
+    p.amount = amount;
+    p.data = data ?? Buffer.alloc(0);
+    return p;
+  }
+}
+
+/**
+ * `csreq`: the OpenCloud request envelope. Signed by `from` over
+ * TH('cc/env/0', magic u32 LE || every field but sig); that hash is also the
+ * request's id, which the response quotes.
+ */
+export class RequestPacket extends bio.Struct {
+  readonly type = types.REQUEST;
+  from: Buffer = ZERO_KEY;
+  to: Buffer = ZERO_KEY;
+  nonce: Buffer = ZERO_NONCE;
+  service = '';
+  method = '';
+  args: Buffer = Buffer.alloc(0);
+  payment: Payment = new Payment();
+  sig: Buffer = ZERO_SIG;
+
+  get cmd(): string {
+    return commands[this.type];
+  }
+
+  getUnsignedSize(): number {
+    return PUBKEY_SIZE * 2 + NONCE_SIZE
+      + sizeVarBytes(this.service.length) + sizeVarBytes(this.method.length)
+      + sizeVarBytes(this.args.length) + this.payment.getSize();
+  }
+
+  getSize(): number {
+    return this.getUnsignedSize() + SIG_SIZE;
+  }
+
+  writeUnsigned(bw: bio.Writer): bio.Writer {
+    bw.writeBytes(this.from);
+    bw.writeBytes(this.to);
+    bw.writeBytes(this.nonce);
+    bw.writeVarString(this.service, 'latin1');
+    bw.writeVarString(this.method, 'latin1');
+    bw.writeVarBytes(this.args);
+    this.payment.write(bw);
+    return bw;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    this.writeUnsigned(bw);
+    bw.writeBytes(this.sig);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.from = readPubkey(br);
+    this.to = readPubkey(br);
+    this.nonce = readFixed(br, NONCE_SIZE);
+    this.service = readName(br);
+    this.method = readName(br);
+    this.args = readVarBytes(br, MAX_ARGS_SIZE);
+    this.payment = new Payment().read(br);
+    this.sig = readFixed(br, SIG_SIZE);
+    return this;
+  }
+
+  /** Request id and signing hash. */
+  hash(magic: number): Buffer {
+    const bw = bio.write(this.getUnsignedSize());
+    this.writeUnsigned(bw);
+    return taggedHash(tags.ENVELOPE, magicBytes(magic), bw.render());
+  }
+
+  sign(signer: Signer, magic: number): this {
+    this.from = signer.publicKey;
+    this.sig = signer.sign(this.hash(magic));
+    return this;
+  }
+
+  verify(magic: number): boolean {
+    return verifyIdentitySig(this.hash(magic), this.sig, this.from);
+  }
+
+  getJSON(): object {
+    return {
+      from: this.from.toString('hex'),
+      to: this.to.toString('hex'),
+      nonce: this.nonce.toString('hex'),
+      service: this.service,
+      method: this.method,
+      args: this.args.toString('hex'),
+      payment: this.payment.getJSON(),
+      sig: this.sig.toString('hex')
+    };
+  }
+
+  static decodeStrict(data: Buffer): RequestPacket {
+    return decodeStrict(new RequestPacket(), data);
+  }
+}
+
+/**
+ * `csres`: the response. Signed by the request's `to` over
+ * TH('cc/res/0', magic u32 LE || every field but sig), which covers the
+ * request hash, so a response cannot be replayed for another request.
+ */
+export class ResponsePacket extends bio.Struct {
+  readonly type = types.RESPONSE;
+  requestHash: Buffer = ZERO_HASH;
+  status = '';
+  body: Buffer = Buffer.alloc(0);
+  /** The next nonce the client may use with this server; zero if none issued. */
+  nextNonce: Buffer = ZERO_NONCE;
+  sig: Buffer = ZERO_SIG;
+
+  get cmd(): string {
+    return commands[this.type];
+  }
+
+  getUnsignedSize(): number {
+    return HASH_SIZE + sizeVarBytes(this.status.length)
+      + sizeVarBytes(this.body.length) + NONCE_SIZE;
+  }
+
+  getSize(): number {
+    return this.getUnsignedSize() + SIG_SIZE;
+  }
+
+  writeUnsigned(bw: bio.Writer): bio.Writer {
+    bw.writeBytes(this.requestHash);
+    bw.writeVarString(this.status, 'latin1');
+    bw.writeVarBytes(this.body);
+    bw.writeBytes(this.nextNonce);
+    return bw;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    this.writeUnsigned(bw);
+    bw.writeBytes(this.sig);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.requestHash = readFixed(br, HASH_SIZE);
+    const status = br.readBytes(readLength(br, MAX_STATUS_SIZE)).toString('latin1');
+    // [REJECT] statuses are lowercase `/`-separated segments
+    if (!STATUS_RE.test(status))
+      throw malformed(decodeCodes.BAD_STATUS);
+    this.status = status;
+    this.body = readVarBytes(br, MAX_BODY_SIZE);
+    this.nextNonce = readFixed(br, NONCE_SIZE);
+    this.sig = readFixed(br, SIG_SIZE);
+    return this;
+  }
+
+  hash(magic: number): Buffer {
+    const bw = bio.write(this.getUnsignedSize());
+    this.writeUnsigned(bw);
+    return taggedHash(tags.RESPONSE, magicBytes(magic), bw.render());
+  }
+
+  sign(signer: Signer, magic: number): this {
+    this.sig = signer.sign(this.hash(magic));
+    return this;
+  }
+
+  verify(magic: number, publicKey: Buffer): boolean {
+    return verifyIdentitySig(this.hash(magic), this.sig, publicKey);
+  }
+
+  hasNextNonce(): boolean {
+    return !this.nextNonce.equals(ZERO_NONCE);
+  }
+
+  getJSON(): object {
+    return {
+      requestHash: this.requestHash.toString('hex'),
+      status: this.status,
+      body: this.body.toString('hex'),
+      nextNonce: this.nextNonce.toString('hex'),
+      sig: this.sig.toString('hex')
+    };
+  }
+
+  static decodeStrict(data: Buffer): ResponsePacket {
+    return decodeStrict(new ResponsePacket(), data);
+  }
+}
+
+export type Packet = HelloPacket | RequestPacket | ResponsePacket;
+
+/** True for commands this layer owns. */
+export function isCloudCommand(cmd: string): boolean {
+  return cmd.startsWith('cs');
+}
+
+/**
+ * Decode the payload of cs* command `cmd`. Throws PacketError: `reject`
+ * for malformed payloads, `ignore` (score 0) for cs commands we do not know,
+ * which a newer peer may send.
+ */
+export function decode(cmd: string, data: Buffer): Packet {
+  switch (cmd) {
+    case commands[types.HELLO]:
+      return HelloPacket.decodeStrict(data);
+    case commands[types.REQUEST]:
+      return RequestPacket.decodeStrict(data);
+    case commands[types.RESPONSE]:
+      return ResponsePacket.decodeStrict(data);
+  }
+  throw new PacketError(decodeCodes.UNKNOWN_COMMAND, 'ignore', 0);
+}
+
+/** Check a status string before putting it on the wire (programmer errors). */
+export function isValidStatus(status: string): boolean {
+  return status.length <= MAX_STATUS_SIZE && STATUS_RE.test(status);
+}
+

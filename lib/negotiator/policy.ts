@@ -1,0 +1,301 @@
+/*!
+ * policy.ts - access policies: allow, deny, min-payment, rate-limit.
+ *
+ * A rule applies at global, service, method or credential scope (a
+ * credential is a client identity address or public key hex, and may be
+ * combined with a service or method). For each kind of rule the most
+ * specific matching scope wins; among allow/deny at the same scope deny
+ * beats allow. No matching allow/deny rule means allow.
+ *
+ * Text syntax (cloudcoin.conf `policy=` lines, `--policy` flags, strings in
+ * the policy file):  ACTION SCOPE [VALUE]
+ *   ACTION  allow | deny | min-payment | rate-limit
+ *   SCOPE   * | SERVICE | SERVICE.METHOD, optionally followed by @CREDENTIAL
+ *   VALUE   min-payment: amount (`500`, `500sat`); rate-limit: COUNT/PERIOD
+ *           (`10/60s`, `100/1m`, `5/500ms`, `1000/1h`)
+ * The policy file (`--policy-file`) is JSON: an array (or `{"rules": [...]}`)
+ * of such strings or of objects {action, service?, method?, credential?,
+ * amount?, count?, seconds?}.
+ */
+
+import * as fs from 'fs';
+import { parseAmount } from '../node/units';
+import { BoundedMap } from './boundedmap';
+import { MAX_POLICY_RULES, MAX_RATE_BUCKETS, MAX_MONEY } from './common';
+import { isName } from './wire';
+
+/** Rule actions. */
+export const actions = {
+  ALLOW: 'allow',
+  DENY: 'deny',
+  MIN_PAYMENT: 'min-payment',
+  RATE_LIMIT: 'rate-limit'
+} as const;
+
+export type Action = typeof actions[keyof typeof actions];
+
+/** A policy the node cannot parse: cloudcoind prints it and exits. */
+export class PolicyError extends Error {
+  readonly code = 'bad-policy';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PolicyError';
+  }
+}
+
+export interface PolicyRule {
+  action: Action;
+  /** null = any service (global scope). */
+  service: string | null;
+  /** null = any method; requires `service`. */
+  method: string | null;
+  /** Identity address or lowercase pubkey hex; null = any client. */
+  credential: string | null;
+  /** min-payment: satoshis. */
+  amount: number;
+  /** rate-limit: requests per `periodMs`. */
+  count: number;
+  periodMs: number;
+  /** The rule as written, for logs and decisions. */
+  text: string;
+}
+
+/** Who is asking for what. */
+export interface PolicySubject {
+  service: string;
+  method: string;
+  /** Client identity public key. */
+  publicKey: Buffer;
+  /** Client identity address. */
+  address: string;
+}
+
+export interface Decision {
+  allowed: boolean;
+  /** The deciding allow/deny rule, or null for the default allow. */
+  rule: string | null;
+  /** Minimum payment the policies ask for (sat). */
+  minPayment: number;
+  /** The rate limit that applies, if any. */
+  rateLimit: PolicyRule | null;
+}
+
+const ACTIONS: readonly string[] = Object.values(actions);
+
+function scopeRank(rule: PolicyRule): number {
+  return (rule.credential ? 4 : 0) + (rule.method ? 2 : rule.service ? 1 : 0);
+}
+
+function parsePeriod(count: string, num: string, unit: string): { count: number; periodMs: number } {
+  const scale = unit === 'ms' ? 1 : unit === 'm' ? 60e3 : unit === 'h' ? 3600e3 : 1e3;
+  const c = Number(count);
+  const periodMs = Number(num) * scale;
+  if (!Number.isSafeInteger(c) || c < 1 || !Number.isSafeInteger(periodMs) || periodMs < 1)
+    throw new PolicyError(`Bad rate "${count}/${num}${unit}".`);
+  return { count: c, periodMs };
+}
+
+function checkScope(service: string | null, method: string | null, text: string): void {
+  if (service !== null && !isName(service))
+    throw new PolicyError(`Bad service name in policy "${text}".`);
+  if (method !== null && (service === null || !isName(method)))
+    throw new PolicyError(`Bad method name in policy "${text}".`);
+}
+
+/** Parse one rule in text syntax. */
+export function parseRule(text: string): PolicyRule {
+  const parts = text.trim().split(/\s+/);
+  if (parts.length < 2 || parts.length > 3)
+    throw new PolicyError(`Policy "${text}" must be ACTION SCOPE [VALUE].`);
+  const [action, scope, value] = parts;
+  if (!ACTIONS.includes(action))
+    throw new PolicyError(`Unknown policy action "${action}" in "${text}".`);
+  const at = scope.indexOf('@');
+  const where = at === -1 ? scope : scope.slice(0, at);
+  const credential = at === -1 ? null : scope.slice(at + 1);
+  if (credential !== null && !/^[a-zA-Z0-9]{1,100}$/.test(credential))
+    throw new PolicyError(`Bad credential in policy "${text}".`);
+  let service: string | null = null;
+  let method: string | null = null;
+  if (where !== '*' && where !== '') {
+    const dot = where.indexOf('.');
+    service = dot === -1 ? where : where.slice(0, dot);
+    method = dot === -1 ? null : where.slice(dot + 1);
+  } else if (where === '' && credential === null) {
+    throw new PolicyError(`Empty scope in policy "${text}".`);
+  }
+  checkScope(service, method, text);
+  const rule: PolicyRule = {
+    action: action as Action, service, method,
+    credential: credential === null ? null : normalizeCredential(credential),
+    amount: 0, count: 0, periodMs: 0, text: text.trim()
+  };
+  switch (rule.action) {
+    case actions.MIN_PAYMENT: {
+      const amount = value === undefined ? null : parseAmount(value);
+      if (amount === null || amount > MAX_MONEY)
+        throw new PolicyError(`min-payment needs an amount such as 500sat: "${text}".`);
+      rule.amount = amount;
+      break;
+    }
+    case actions.RATE_LIMIT: {
+      const m = value === undefined ? null : /^(\d+)\/(\d+)(ms|s|m|h)?$/.exec(value);
+      if (!m)
+        throw new PolicyError(`rate-limit needs COUNT/PERIOD such as 10/60s: "${text}".`);
+      Object.assign(rule, parsePeriod(m[1], m[2], m[3] ?? 's'));
+      break;
+    }
+    default:
+      if (value !== undefined)
+        throw new PolicyError(`${rule.action} takes no value: "${text}".`);
+  }
+  return rule;
+}
+
+function normalizeCredential(credential: string): string {
+  // Public keys compare as lowercase hex; bech32 addresses are lowercase too.
+  return credential.toLowerCase();
+}
+
+/** Parse a rule given as a JSON object or string (policy file). */
+export function parseRuleJSON(json: unknown): PolicyRule {
+  if (typeof json === 'string')
+    return parseRule(json);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new PolicyError('Policy file rules must be strings or objects.');
+  const o = json as Record<string, unknown>;
+  const str = (k: string): string | null => {
+    const v = o[k];
+    if (v === undefined || v === null)
+      return null;
+    if (typeof v !== 'string')
+      throw new PolicyError(`Policy field "${k}" must be a string.`);
+    return v;
+  };
+  const action = str('action');
+  if (action === null)
+    throw new PolicyError('Policy rule without "action".');
+  const service = str('service');
+  const method = str('method');
+  const credential = str('credential');
+  let scope = service === null ? '*' : method === null ? service : `${service}.${method}`;
+  if (credential !== null)
+    scope += '@' + credential;
+  let value = '';
+  if (action === actions.MIN_PAYMENT)
+    value = ' ' + String(o.amount ?? '');
+  else if (action === actions.RATE_LIMIT)
+    value = ` ${String(o.count ?? '')}/${String(o.seconds ?? '')}s`;
+  return parseRule(`${action} ${scope}${value}`);
+}
+
+/** The node's policy set. */
+export class Policy {
+  readonly rules: PolicyRule[] = [];
+
+  add(rule: PolicyRule): this {
+    if (this.rules.length >= MAX_POLICY_RULES)
+      throw new PolicyError(`At most ${MAX_POLICY_RULES} policy rules.`);
+    this.rules.push(rule);
+    return this;
+  }
+
+  static fromStrings(lines: string[]): Policy {
+    const policy = new Policy();
+    for (const line of lines)
+      policy.add(parseRule(line));
+    return policy;
+  }
+
+  /** Add the rules of a JSON policy file. */
+  loadFile(file: string): this {
+    let json: unknown;
+    try {
+      json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new PolicyError(`Cannot read policy file ${file}: ${(e as Error).message}`);
+    }
+    const list = Array.isArray(json) ? json
+      : (typeof json === 'object' && json !== null && Array.isArray((json as { rules?: unknown }).rules))
+        ? (json as { rules: unknown[] }).rules : null;
+    if (!list)
+      throw new PolicyError(`Policy file ${file} must hold an array of rules.`);
+    for (const item of list)
+      this.add(parseRuleJSON(item));
+    return this;
+  }
+
+  private matches(rule: PolicyRule, s: PolicySubject): boolean {
+    if (rule.service !== null && rule.service !== s.service)
+      return false;
+    if (rule.method !== null && rule.method !== s.method)
+      return false;
+    if (rule.credential !== null
+        && rule.credential !== s.address.toLowerCase()
+        && rule.credential !== s.publicKey.toString('hex'))
+      return false;
+    return true;
+  }
+
+  /** Most specific matching rules of the given actions. */
+  private best(s: PolicySubject, kinds: Action[]): PolicyRule[] {
+    let rank = -1;
+    let found: PolicyRule[] = [];
+    for (const rule of this.rules) {
+      if (!kinds.includes(rule.action) || !this.matches(rule, s))
+        continue;
+      const r = scopeRank(rule);
+      if (r > rank) {
+        rank = r;
+        found = [rule];
+      } else if (r === rank) {
+        found.push(rule);
+      }
+    }
+    return found;
+  }
+
+  decide(s: PolicySubject): Decision {
+    const access = this.best(s, [actions.ALLOW, actions.DENY]);
+    const deny = access.find(r => r.action === actions.DENY);
+    const allow = access.find(r => r.action === actions.ALLOW);
+    const pay = this.best(s, [actions.MIN_PAYMENT]);
+    const rate = this.best(s, [actions.RATE_LIMIT]);
+    // At the same scope the strictest rate wins.
+    let rateLimit: PolicyRule | null = null;
+    for (const r of rate) {
+      if (!rateLimit || r.count / r.periodMs < rateLimit.count / rateLimit.periodMs)
+        rateLimit = r;
+    }
+    return {
+      allowed: !deny,
+      rule: deny ? deny.text : allow ? allow.text : null,
+      minPayment: pay.reduce((m, r) => Math.max(m, r.amount), 0),
+      rateLimit
+    };
+  }
+}
+
+/** Token buckets per (rule, client); bounded. */
+export class RateLimiter {
+  private readonly buckets = new BoundedMap<string, { tokens: number; at: number }>(MAX_RATE_BUCKETS);
+  private readonly clock: () => number;
+
+  constructor(clock: () => number = Date.now) {
+    this.clock = clock;
+  }
+
+  /** Take one token; false when the client is over the rule's rate. */
+  take(rule: PolicyRule, client: string): boolean {
+    const now = this.clock();
+    const key = `${rule.text}|${client}`;
+    const b = this.buckets.touch(key) ?? { tokens: rule.count, at: now };
+    b.tokens = Math.min(rule.count, b.tokens + ((now - b.at) * rule.count) / rule.periodMs);
+    b.at = now;
+    const ok = b.tokens >= 1;
+    if (ok)
+      b.tokens -= 1;
+    this.buckets.set(key, b);
+    return ok;
+  }
+}

@@ -1,0 +1,241 @@
+/*!
+ * server.ts - the csreq pipeline, in DESIGN 4 order:
+ *
+ *   decode and validate (recipient, signature, nonce, service, method)
+ *   -> access control (policies, rate limits, payment)
+ *   -> record the promise -> run the service -> record fulfilment.
+ *
+ * Every outcome is a signed csres with a status; every response to a
+ * correctly signed request carries a fresh nonce. `handle` also returns a
+ * kebab-case code naming the outcome, for logs and tests.
+ */
+
+import { EventEmitter } from 'events';
+import { BoundedMap } from './boundedmap';
+import { MAX_BODY_SIZE, MAX_LEDGER_RECORDS, NONCE_SIZE } from './common';
+import { NonceManager, nonceResults } from './nonces';
+import { RequestPacket, ResponsePacket, Signer, paymentTypes } from './packets';
+import { PaymentHooks } from './payment';
+import { Policy, RateLimiter } from './policy';
+import { ServiceError, ServiceRegistry, RequestContext } from './services';
+import { CreditLedger } from './credit';
+import { statuses, amountBody } from './status';
+import type { PeerLike } from './peers';
+
+/** Outcome codes of the server pipeline. */
+export const serverCodes = {
+  OK: 'ok',
+  WRONG_RECIPIENT: 'wrong-recipient',
+  BAD_SIGNATURE: 'bad-signature',
+  REPLAYED_NONCE: nonceResults.REPLAYED,
+  UNKNOWN_NONCE: nonceResults.UNKNOWN,
+  EXPIRED_NONCE: nonceResults.EXPIRED,
+  UNKNOWN_SERVICE: 'unknown-service',
+  UNKNOWN_METHOD: 'unknown-method',
+  DENIED: 'denied',
+  RATE_LIMITED: 'rate-limited',
+  TOO_LOW: 'too-low',
+  NO_DEFER: 'no-defer',
+  PLEASE_PAY: 'please-pay',
+  PAYMENT_INVALID: 'payment-invalid',
+  SERVICE_ERROR: 'service-error',
+  BUSY: 'busy'
+} as const;
+
+export type ServerCode = typeof serverCodes[keyof typeof serverCodes] | string;
+
+/** One promise / fulfilment record. */
+export interface LedgerRecord {
+  requestHash: string;
+  from: string;
+  service: string;
+  method: string;
+  paid: number;
+  paymentType: number;
+  promisedAt: number;
+  status: string | null;
+  fulfilledAt: number | null;
+}
+
+export interface ServerOptions {
+  magic: number;
+  signer: () => Signer;
+  registry: ServiceRegistry;
+  policy: Policy;
+  nonces: NonceManager;
+  credits: CreditLedger;
+  payments: () => PaymentHooks;
+  addressOf: (pk: Buffer) => string;
+  onError?: (err: unknown, req: RequestPacket) => void;
+  clock?: () => number;
+}
+
+export interface Handled {
+  response: ResponsePacket;
+  code: ServerCode;
+}
+
+export class Server extends EventEmitter {
+  readonly registry: ServiceRegistry;
+  readonly policy: Policy;
+  readonly nonces: NonceManager;
+  readonly credits: CreditLedger;
+  readonly limiter: RateLimiter;
+  /** Newest promise / fulfilment records by request hash. */
+  readonly ledger = new BoundedMap<string, LedgerRecord>(MAX_LEDGER_RECORDS);
+  private readonly options: ServerOptions;
+  private readonly clock: () => number;
+
+  constructor(options: ServerOptions) {
+    super();
+    this.options = options;
+    this.registry = options.registry;
+    this.policy = options.policy;
+    this.nonces = options.nonces;
+    this.credits = options.credits;
+    this.clock = options.clock ?? Date.now;
+    this.limiter = new RateLimiter(this.clock);
+  }
+
+  private respond(req: RequestPacket, reqHash: Buffer, status: string,
+    code: ServerCode, body?: Buffer, nonce = true): Handled {
+    const res = new ResponsePacket();
+    res.requestHash = reqHash;
+    res.status = status;
+    res.body = body ?? Buffer.alloc(0);
+    res.nextNonce = nonce ? this.nonces.issue(req.from) : Buffer.alloc(NONCE_SIZE);
+    res.sign(this.options.signer(), this.options.magic);
+    return { response: res, code };
+  }
+
+  /** Answer without looking at the request (too many in flight). */
+  busy(req: RequestPacket): Handled {
+    return this.respond(req, req.hash(this.options.magic), statuses.BUSY, serverCodes.BUSY, undefined, false);
+  }
+
+  async handle(req: RequestPacket, peer: PeerLike): Promise<Handled> {
+    const { magic } = this.options;
+    const me = this.options.signer().publicKey;
+    const reqHash = req.hash(magic);
+
+    // 1. Decode and validate.
+    // [REJECT] envelope addressed to another identity
+    if (!req.to.equals(me))
+      return this.respond(req, reqHash, statuses.BAD_REQUEST, serverCodes.WRONG_RECIPIENT, undefined, false);
+    // [REJECT] signature by `from` does not verify
+    if (!req.verify(magic))
+      return this.respond(req, reqHash, statuses.INVALID_SIGNATURE, serverCodes.BAD_SIGNATURE, undefined, false);
+    // [REJECT] nonce not outstanding for `from` (unknown, expired or replayed)
+    const nonce = this.nonces.consume(req.from, req.nonce);
+    if (nonce !== nonceResults.OK)
+      return this.respond(req, reqHash, statuses.REFRESH_NONCE, nonce);
+    const service = this.registry.get(req.service);
+    // [REJECT] service not offered
+    if (!service)
+      return this.respond(req, reqHash, statuses.SERVICE_UNSUPPORTED, serverCodes.UNKNOWN_SERVICE);
+    const spec = this.registry.method(req.service, req.method);
+    // [REJECT] method not offered by the service
+    if (!spec)
+      return this.respond(req, reqHash, statuses.METHOD_UNSUPPORTED, serverCodes.UNKNOWN_METHOD);
+
+    // 2. Access control.
+    const address = this.options.addressOf(req.from);
+    const decision = this.policy.decide({
+      service: req.service, method: req.method, publicKey: req.from, address
+    });
+    // [REJECT] a deny policy is the most specific match
+    if (!decision.allowed)
+      return this.respond(req, reqHash, statuses.DENIED, serverCodes.DENIED);
+    // [REJECT] client over the rate limit of the most specific rate-limit policy
+    if (decision.rateLimit && !this.limiter.take(decision.rateLimit, req.from.toString('hex')))
+      return this.respond(req, reqHash, statuses.RATE_LIMITED, serverCodes.RATE_LIMITED);
+
+    let price: number;
+    try {
+      price = Math.max(decision.minPayment,
+        await this.registry.quote(service, req.method, req.args, req.from));
+    } catch (e) {
+      this.options.onError?.(e, req);
+      return this.respond(req, reqHash, statuses.SERVER_ERROR, serverCodes.SERVICE_ERROR);
+    }
+    const pay = req.payment;
+    let deferred = 0;
+    if (pay.type === paymentTypes.NONE) {
+      // [REJECT] nothing offered for a priced call
+      if (price > 0)
+        return this.respond(req, reqHash, statuses.TOO_LOW, serverCodes.TOO_LOW, amountBody(price));
+    } else if (pay.type === paymentTypes.DEFER) {
+      // [REJECT] deferred payment not accepted at all, or the price alone exceeds the credit limit
+      if (this.credits.limit === 0 || price > this.credits.limit)
+        return this.respond(req, reqHash, statuses.NO_DEFER, serverCodes.NO_DEFER);
+      // [REJECT] bid below the price
+      if (pay.amount < price)
+        return this.respond(req, reqHash, statuses.TOO_LOW, serverCodes.TOO_LOW, amountBody(price));
+      // [REJECT] credit exhausted: pay what is owed first
+      if (!this.credits.canDefer(req.from, pay.amount))
+        return this.respond(req, reqHash, statuses.PLEASE_PAY, serverCodes.PLEASE_PAY,
+          amountBody(this.credits.get(req.from)));
+      deferred = pay.amount;
+    } else {
+      // [REJECT] bid below the price
+      if (pay.amount < price)
+        return this.respond(req, reqHash, statuses.TOO_LOW, serverCodes.TOO_LOW, amountBody(price));
+      let ok = false;
+      try {
+        ok = await this.options.payments().verify(req.from, pay.amount, pay.data);
+      } catch (e) {
+        this.options.onError?.(e, req);
+      }
+      // [REJECT] attached channel state does not pay the amount
+      if (!ok)
+        return this.respond(req, reqHash, statuses.PAYMENT_INVALID, serverCodes.PAYMENT_INVALID);
+      this.credits.settle(req.from, pay.amount - price);
+    }
+
+    // 3. Record the promise (deferred amounts are charged now, refunded on failure).
+    this.credits.charge(req.from, deferred);
+    const record: LedgerRecord = {
+      requestHash: reqHash.toString('hex'),
+      from: req.from.toString('hex'),
+      service: req.service,
+      method: req.method,
+      paid: pay.amount,
+      paymentType: pay.type,
+      promisedAt: this.clock(),
+      status: null,
+      fulfilledAt: null
+    };
+    this.ledger.set(record.requestHash, record);
+    this.emit('promise', record);
+
+    // 4. Run the service.
+    const ctx: RequestContext = { from: req.from, address, peer, request: req, paid: pay.amount };
+    let status: string = statuses.OK;
+    let code: ServerCode = serverCodes.OK;
+    let body: Buffer;
+    try {
+      body = await spec.handler(req.args, ctx);
+      if (body.length > MAX_BODY_SIZE)
+        throw new Error(`${req.service}.${req.method} body exceeds ${MAX_BODY_SIZE} bytes.`);
+    } catch (e) {
+      if (e instanceof ServiceError) {
+        status = e.status;
+        code = e.code;
+        body = e.body;
+      } else {
+        this.options.onError?.(e, req);
+        status = statuses.SERVER_ERROR;
+        code = serverCodes.SERVICE_ERROR;
+        body = Buffer.alloc(0);
+      }
+      if (deferred > 0)
+        this.credits.settle(req.from, deferred);
+    }
+
+    // 5. Record fulfilment.
+    record.status = status;
+    record.fulfilledAt = this.clock();
+    this.emit('fulfil', record);
+    return this.respond(req, reqHash, status, code, body);
+  }
+}

@@ -1,0 +1,55 @@
+/*!
+ * status.ts - hierarchical response statuses (OpenCloud / decloud style).
+ *
+ * A status is a `/`-separated path; clients branch on prefixes, so new
+ * leaves can be added without breaking old clients. Some declined statuses
+ * carry an amount in the response body (see `amountBody`).
+ */
+
+import bio = require('bufio');
+import { readAmount, writeAmount, checkEnd } from './wire';
+
+export const statuses = {
+  OK: 'ok',
+  CLIENT_ERROR: 'client-error',
+  BAD_REQUEST: 'client-error/bad-request',
+  INVALID_SIGNATURE: 'client-error/invalid-signature',
+  SERVICE_UNSUPPORTED: 'client-error/service-unsupported',
+  METHOD_UNSUPPORTED: 'client-error/method-unsupported',
+  SERVER_ERROR: 'server-error',
+  DECLINED: 'request-declined',
+  REFRESH_NONCE: 'request-declined/refresh-nonce',
+  /** Body: u64 amount owed (deferred credit over the limit). */
+  PLEASE_PAY: 'request-declined/please-pay',
+  PAYMENT_DECLINED: 'request-declined/payment-declined',
+  /** Body: u64 acceptable payment. */
+  TOO_LOW: 'request-declined/payment-declined/too-low',
+  NO_DEFER: 'request-declined/payment-declined/no-defer',
+  /** The attached payment did not verify. */
+  PAYMENT_INVALID: 'request-declined/payment-declined/invalid',
+  DENIED: 'request-declined/denied',
+  RATE_LIMITED: 'request-declined/rate-limited',
+  BUSY: 'request-declined/busy'
+} as const;
+
+export type Status = typeof statuses[keyof typeof statuses];
+
+/** True when `status` is `prefix` or below it. */
+export function isUnder(status: string, prefix: string): boolean {
+  return status === prefix || status.startsWith(prefix + '/');
+}
+
+/** Body of `too-low` / `please-pay`: one u64 amount in satoshis. */
+export function amountBody(amount: number): Buffer {
+  const bw = bio.write(8);
+  writeAmount(bw, amount);
+  return bw.render();
+}
+
+/** Read an amount body; throws PacketError on a malformed one. */
+export function readAmountBody(body: Buffer): number {
+  const br = bio.read(body);
+  const amount = readAmount(br);
+  checkEnd(br);
+  return amount;
+}
