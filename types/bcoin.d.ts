@@ -233,6 +233,7 @@ declare module 'bcoin' {
     class ChainDB {
       getHashes(start?: number, end?: number): Promise<Hash[]>;
       getCoin(hash: Hash, index: number): Promise<Coin | null>;
+      getTX(hash: Hash): Promise<TX | null>;
       getEntryByHeight(height: number): Promise<ChainEntry | null>;
       getEntryByHash(hash: Hash): Promise<ChainEntry | null>;
       getTips(): Promise<Hash[]>;

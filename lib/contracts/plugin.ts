@@ -1,0 +1,268 @@
+/*!
+ * plugin.ts - the `contracts` cloudcoind extension.
+ *
+ * Wires the contract index to the chain (hooks), to peers (csgetctr /
+ * csctr, relayed only once a commit confirms or a rating cites a record)
+ * and to the wallet (commitments, refunds, ratings). Its public methods are
+ * the programmatic API the negotiator uses for deals:
+ * `api.require<ContractsPlugin>('contracts')`.
+ */
+
+import bcoin = require('../bcoin');
+import { Identity } from '../node/identity';
+import type { Extension, NodeAPI } from '../node/extension';
+import { PacketError } from '../node/errors';
+import * as builders from './builders';
+import * as common from './common';
+import { ContractError, enforce } from './errors';
+import { createEscrowKey, getEscrowRing } from './escrowkeys';
+import { ContractIndex, ContractInfo } from './contractindex';
+import { decodeContractRecord, decodeGetContract, encodeContractRecord, encodeGetContract } from './packets';
+import { RatingPayload } from './payload';
+import { ContractRecord } from './records';
+import {
+  StorageContract, StorageContractOptions, verifyContract, VerifyContractOptions
+} from './storagecontract';
+
+/** Optional fields of a rating besides the score. */
+export interface RatingOptions {
+  passed?: number;
+  failed?: number;
+  flags?: number;
+}
+
+/** The contracts extension instance. */
+export class ContractsPlugin implements Extension {
+  readonly api: NodeAPI;
+  readonly network: bcoin.Network;
+  readonly index: ContractIndex;
+  private opened = false;
+  private identityCache: Identity | null = null;
+
+  constructor(api: NodeAPI) {
+    this.api = api;
+    this.network = api.network;
+    this.index = new ContractIndex({
+      network: api.network,
+      chain: api.chain,
+      logger: api.logger,
+      memory: api.memory,
+      datadir: api.datadir
+    });
+    // Records go only to CloudStorage peers; advertise that we are one.
+    api.addServiceBit(common.NODE_CLOUDSTORAGE);
+    api.onConnect(async (entry, block) => {
+      if (this.opened)
+        await this.index.handleConnect(entry, block);
+    });
+    api.onDisconnect(async (entry) => {
+      if (this.opened)
+        await this.index.handleDisconnect(entry);
+    });
+    api.addPacket(common.packetCmds.GETCONTRACT, (peer, payload) => this.handleGetContract(peer, payload));
+    api.addPacket(common.packetCmds.CONTRACT, (peer, payload) => this.handleContract(peer, payload));
+  }
+
+  async open(): Promise<void> {
+    this.index.on('resolve', (record: ContractRecord) => this.relay(record));
+    this.index.on('rated', (record: ContractRecord) => this.relay(record));
+    this.index.on('missing', (id: Buffer) => this.request(id));
+    this.index.on('error', () => { /* logged by the index; marked dirty */ });
+    await this.index.open();
+    this.opened = true;
+  }
+
+  async close(): Promise<void> {
+    this.opened = false;
+    await this.index.close();
+  }
+
+  /*
+   * P2P
+   */
+
+  private *cloudPeers(): Generator<bcoin.Peer> {
+    for (let peer = this.api.pool.peers.head(); peer; peer = peer.next) {
+      if (peer.handshake && !peer.destroyed && (peer.services & common.NODE_CLOUDSTORAGE))
+        yield peer;
+    }
+  }
+
+  private relay(record: ContractRecord): void {
+    const payload = encodeContractRecord(record);
+    for (const peer of this.cloudPeers())
+      this.api.sendPacket(peer, common.packetCmds.CONTRACT, payload);
+  }
+
+  private request(id: Buffer): void {
+    const payload = encodeGetContract(id);
+    for (const peer of this.cloudPeers())
+      this.api.sendPacket(peer, common.packetCmds.GETCONTRACT, payload);
+  }
+
+  private async handleGetContract(peer: bcoin.Peer, payload: Buffer): Promise<void> {
+    const id = decodeGetContract(payload);
+    if (!this.opened)
+      return;
+    // Only resolved records exist in c[]: never relay before the commit confirms.
+    const record = await this.index.getRecord(id);
+    if (record)
+      this.api.sendPacket(peer, common.packetCmds.CONTRACT, encodeContractRecord(record));
+  }
+
+  private async handleContract(peer: bcoin.Peer, payload: Buffer): Promise<void> {
+    const record = decodeContractRecord(payload);
+    if (!this.opened)
+      return;
+    try {
+      await this.index.addRecord(record);
+    } catch (e) {
+      if (e instanceof ContractError)
+        throw new PacketError(e.code, 'reject', common.BAD_RECORD_SCORE);
+      throw e;
+    }
+  }
+
+  /*
+   * Programmatic API (negotiator, RPC)
+   */
+
+  /** The primary wallet and what the tx builders need. */
+  walletContext(): builders.WalletContext {
+    const wdb = this.api.wallet().wdb;
+    return {
+      network: this.network,
+      chain: this.api.chain,
+      mempool: this.api.mempool,
+      wdb,
+      wallet: wdb.primary
+    };
+  }
+
+  /** This node's identity (key 0 of the wallet's `identity` account). */
+  async identity(): Promise<Identity> {
+    if (!this.identityCache) {
+      const wallet = this.api.wallet().wdb.primary;
+      try {
+        this.identityCache = await Identity.fromWallet(wallet, this.network);
+      } catch {
+        // Another extension may have created the account concurrently.
+        this.identityCache = await Identity.fromWallet(wallet, this.network);
+      }
+    }
+    return this.identityCache;
+  }
+
+  /** A fresh escrow key for a new contract (one HD index per contract). */
+  async createEscrowKey(): Promise<Buffer> {
+    return createEscrowKey(this.api.wallet().wdb.primary);
+  }
+
+  /** Our key ring for an escrow public key, or null if not ours. */
+  async getEscrowRing(publicKey: Buffer): Promise<bcoin.KeyRing | null> {
+    return getEscrowRing(this.api.wallet().wdb.primary, publicKey);
+  }
+
+  /** A contract on this network from options (signatures left empty). */
+  buildContract(options: StorageContractOptions): StorageContract {
+    return new StorageContract({ ...options, network: this.network.magic });
+  }
+
+  /** Sign with our identity (as renter or host, whichever we are). */
+  async signContract(contract: StorageContract): Promise<StorageContract> {
+    return contract.sign(await this.identity());
+  }
+
+  /** Contextual validity for a commit in the next block; throws ContractError. */
+  verifyContract(contract: StorageContract, options?: VerifyContractOptions): void {
+    verifyContract(contract, this.api.chain.height + 1, this.network, options);
+  }
+
+  /**
+   * Fund, sign and broadcast commitments for fully signed contracts, 16 per
+   * tx. Returns the txs (in order); the contracts resolve in the index as
+   * soon as their commit confirms.
+   */
+  async commit(contracts: StorageContract[]): Promise<bcoin.TX[]> {
+    enforce(contracts.length >= 1, 'bad-batch-size');
+    for (const c of contracts)
+      this.verifyContract(c);
+    const txs: bcoin.TX[] = [];
+    for (let i = 0; i < contracts.length; i += common.MAX_BATCH) {
+      const batch = contracts.slice(i, i + common.MAX_BATCH);
+      const tx = await builders.commitContracts(this.walletContext(), batch);
+      await this.index.addPending(tx.hash(), batch);
+      txs.push(tx);
+    }
+    return txs;
+  }
+
+  async getContract(id: Buffer): Promise<ContractInfo | null> {
+    return this.index.getContract(id);
+  }
+
+  async getState(id: Buffer): Promise<common.ContractStateName | null> {
+    return this.index.getState(id);
+  }
+
+  async listContracts(state?: common.ContractStateName): Promise<ContractInfo[]> {
+    return this.index.listContracts(state);
+  }
+
+  /** Our role in a contract, or null if we are not a party. */
+  async roleOf(contract: StorageContract): Promise<'renter' | 'host' | null> {
+    const me = (await this.identity()).publicKey;
+    if (contract.renterKey.equals(me))
+      return 'renter';
+    if (contract.hostKey.equals(me))
+      return 'host';
+    return null;
+  }
+
+  /** Recover a contract's escrow through the CLTV branch (renter only). */
+  async refund(id: Buffer): Promise<bcoin.TX> {
+    const info = await this.index.getContract(id);
+    enforce(info !== null, 'unknown-contract');
+    // [REJECT] escrow already spent
+    enforce(info.spend === null, 'escrow-spent');
+    const record = await this.index.getRecord(id);
+    enforce(record !== null, 'unknown-contract');
+    const ce = await this.index.getCommit(record.txid);
+    enforce(ce !== null, 'unknown-contract');
+    const coin = new bcoin.Coin();
+    coin.version = 2;
+    coin.height = ce.height;
+    coin.value = ce.leaves[record.leaf].value;
+    coin.script = record.contract.escrowOutputScript();
+    coin.hash = ce.txid.toString('hex');
+    coin.index = ce.vout0 + record.leaf;
+    return builders.refundContract(this.walletContext(), record.contract, coin);
+  }
+
+  /** Rate the other party of a contract we are in. */
+  async rate(id: Buffer, score: number, options: RatingOptions = {}): Promise<bcoin.TX> {
+    const record = await this.index.getRecord(id);
+    enforce(record !== null, 'unknown-contract');
+    const ce = await this.index.getCommit(record.txid);
+    enforce(ce !== null, 'unknown-contract');
+    const role = await this.roleOf(record.contract);
+    enforce(role !== null, 'contract-not-party');
+    const payload = new RatingPayload({
+      id,
+      role: role === 'renter' ? common.roles.RENTER : common.roles.HOST,
+      score,
+      passed: options.passed ?? 0,
+      failed: options.failed ?? 0,
+      flags: options.flags ?? 0,
+      commitHeight: ce.height,
+      commitIndex: ce.txIndex,
+      leafIndex: record.leaf
+    });
+    return builders.sendRating(this.walletContext(), await this.identity(), payload);
+  }
+
+  /** Effective ratings an identity received and gave. */
+  async getRatings(identityKey: Buffer): ReturnType<ContractIndex['getIdentityRatings']> {
+    return this.index.getIdentityRatings(identityKey);
+  }
+}

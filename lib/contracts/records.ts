@@ -1,0 +1,246 @@
+/*!
+ * records.ts - what the contract index stores: commit entries, contract
+ * records, rating entries and per-block undo.
+ */
+
+import bio = require('bufio');
+import * as common from './common';
+import { enforce } from './errors';
+import { StorageContract } from './storagecontract';
+
+const ZERO32 = Buffer.alloc(32);
+
+/** How an escrow output was spent. */
+export const spendTypes = {
+  NONE: 0,
+  SETTLED: 1,
+  REFUNDED: 2
+} as const;
+
+/** One escrow slot of a commit. */
+export class LeafEntry {
+  /** Escrow output value. */
+  value = 0;
+  /** P2WSH program (sha256 of the witness script). */
+  scriptHash: Buffer = ZERO32;
+  /** Contract id once its record is known, else zeros. */
+  id: Buffer = ZERO32;
+  spendType: number = spendTypes.NONE;
+  spendHeight = 0;
+  spendTxid: Buffer = ZERO32;
+
+  isResolved(): boolean {
+    return !this.id.equals(ZERO32);
+  }
+
+  static readonly SIZE = 8 + 32 + 32 + 1 + 4 + 32;
+}
+
+/** A confirmed commitment transaction as the index sees it. */
+export class CommitEntry extends bio.Struct {
+  txid: Buffer = ZERO32;
+  height = 0;
+  block: Buffer = ZERO32;
+  txIndex = 0;
+  count = 0;
+  vout0 = 0;
+  root: Buffer = ZERO32;
+  leaves: LeafEntry[] = [];
+
+  getSize(): number {
+    return 32 + 4 + 32 + 2 + 1 + 1 + 32 + this.leaves.length * LeafEntry.SIZE;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    bw.writeBytes(this.txid);
+    bw.writeU32(this.height);
+    bw.writeBytes(this.block);
+    bw.writeU16(this.txIndex);
+    bw.writeU8(this.count);
+    bw.writeU8(this.vout0);
+    bw.writeBytes(this.root);
+    for (const leaf of this.leaves) {
+      bw.writeU64(leaf.value);
+      bw.writeBytes(leaf.scriptHash);
+      bw.writeBytes(leaf.id);
+      bw.writeU8(leaf.spendType);
+      bw.writeU32(leaf.spendHeight);
+      bw.writeBytes(leaf.spendTxid);
+    }
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.txid = br.readBytes(32);
+    this.height = br.readU32();
+    this.block = br.readBytes(32);
+    this.txIndex = br.readU16();
+    this.count = br.readU8();
+    this.vout0 = br.readU8();
+    this.root = br.readBytes(32);
+    enforce(this.count >= 1 && this.count <= common.MAX_BATCH, 'bad-commit-entry');
+    this.leaves = [];
+    for (let i = 0; i < this.count; i++) {
+      const leaf = new LeafEntry();
+      leaf.value = br.readU64();
+      leaf.scriptHash = br.readBytes(32);
+      leaf.id = br.readBytes(32);
+      leaf.spendType = br.readU8();
+      leaf.spendHeight = br.readU32();
+      leaf.spendTxid = br.readBytes(32);
+      this.leaves.push(leaf);
+    }
+    return this;
+  }
+
+  /** Outpoint key (`txid-hex:vout`) of leaf i's escrow. */
+  outpointKey(i: number): string {
+    return `${this.txid.toString('hex')}:${this.vout0 + i}`;
+  }
+}
+
+/**
+ * A contract record: the signed contract plus where it is committed and
+ * the inclusion branch, so any node holding the commit can check it. The
+ * same encoding is the body of the `csctr` packet.
+ */
+export class ContractRecord extends bio.Struct {
+  contract = new StorageContract();
+  txid: Buffer = ZERO32;
+  leaf = 0;
+  branch: Buffer[] = [];
+
+  constructor(options?: { contract: StorageContract; txid: Buffer; leaf: number; branch: Buffer[] }) {
+    super();
+    if (options) {
+      this.contract = options.contract;
+      this.txid = options.txid;
+      this.leaf = options.leaf;
+      this.branch = options.branch;
+    }
+  }
+
+  getSize(): number {
+    return common.CONTRACT_SIZE + 32 + 1 + 1 + 32 * this.branch.length;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    this.contract.write(bw);
+    bw.writeBytes(this.txid);
+    bw.writeU8(this.leaf);
+    bw.writeU8(this.branch.length);
+    for (const hash of this.branch)
+      bw.writeBytes(hash);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    // [REJECT] shorter than the fixed part
+    enforce(br.left() >= common.CONTRACT_SIZE + 34, 'bad-record-size');
+    this.contract = new StorageContract().read(br);
+    this.txid = br.readBytes(32);
+    this.leaf = br.readU8();
+    const count = br.readU8();
+    // [REJECT] leaf or branch longer than a 16-leaf tree allows
+    enforce(this.leaf < common.MAX_BATCH && count <= common.MAX_BRANCH, 'bad-record-branch');
+    // [REJECT] length does not match the branch count
+    enforce(br.left() === 32 * count, 'bad-record-size');
+    this.branch = [];
+    for (let i = 0; i < count; i++)
+      this.branch.push(br.readBytes(32));
+    return this;
+  }
+
+  decode(data: Buffer): this {
+    return this.read(new bio.BufferReader(data));
+  }
+}
+
+/** A rating seen on chain, valid or not (validity needs the record). */
+export class RatingEntry extends bio.Struct {
+  /** Witness pubkey of input 0 if it spends P2WPKH, else zeros. */
+  raterKey: Buffer = Buffer.alloc(33);
+  payload: Buffer = Buffer.alloc(common.RATING_SIZE);
+  txid: Buffer = ZERO32;
+  height = 0;
+  txIndex = 0;
+
+  getSize(): number {
+    return 33 + common.RATING_SIZE + 32 + 4 + 2;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    bw.writeBytes(this.raterKey);
+    bw.writeBytes(this.payload);
+    bw.writeBytes(this.txid);
+    bw.writeU32(this.height);
+    bw.writeU16(this.txIndex);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.raterKey = br.readBytes(33);
+    this.payload = br.readBytes(common.RATING_SIZE);
+    this.txid = br.readBytes(32);
+    this.height = br.readU32();
+    this.txIndex = br.readU16();
+    return this;
+  }
+}
+
+/** Rating key parts stored in an undo record. */
+export interface RatingKey {
+  id: Buffer;
+  role: number;
+  txIndex: number;
+}
+
+/** Everything one block changed, to be reverted on disconnect. */
+export class BlockUndo extends bio.Struct {
+  hash: Buffer = ZERO32;
+  commits: Buffer[] = [];
+  spends: Array<{ txid: Buffer; leaf: number }> = [];
+  ratings: RatingKey[] = [];
+
+  getSize(): number {
+    return 32 + 2 + 32 * this.commits.length + 2 + 33 * this.spends.length
+      + 2 + 35 * this.ratings.length;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    bw.writeBytes(this.hash);
+    bw.writeU16(this.commits.length);
+    for (const txid of this.commits)
+      bw.writeBytes(txid);
+    bw.writeU16(this.spends.length);
+    for (const s of this.spends) {
+      bw.writeBytes(s.txid);
+      bw.writeU8(s.leaf);
+    }
+    bw.writeU16(this.ratings.length);
+    for (const r of this.ratings) {
+      bw.writeBytes(r.id);
+      bw.writeU8(r.role);
+      bw.writeU16(r.txIndex);
+    }
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.hash = br.readBytes(32);
+    this.commits = [];
+    for (let n = br.readU16(); n > 0; n--)
+      this.commits.push(br.readBytes(32));
+    this.spends = [];
+    for (let n = br.readU16(); n > 0; n--)
+      this.spends.push({ txid: br.readBytes(32), leaf: br.readU8() });
+    this.ratings = [];
+    for (let n = br.readU16(); n > 0; n--)
+      this.ratings.push({ id: br.readBytes(32), role: br.readU8(), txIndex: br.readU16() });
+    return this;
+  }
+
+  isEmpty(): boolean {
+    return this.commits.length === 0 && this.spends.length === 0 && this.ratings.length === 0;
+  }
+}

@@ -1,0 +1,172 @@
+/*!
+ * rpc.ts - the contracts RPC methods, bitcoind style.
+ *
+ * Errors are translated here, once: bad arguments -> -8, undecodable hex
+ * -> -22, unknown contract -> -5, a contract rule -> -25 (the code names
+ * the rule), a mempool rejection -> -26, not enough funds -> -6.
+ */
+
+import bcoin = require('../bcoin');
+import { RPCError, rpcCodes, invalidParam } from '../node/errors';
+import type { NodeAPI } from '../node/extension';
+import * as common from './common';
+import type { ContractInfo } from './contractindex';
+import { ContractError } from './errors';
+import type { ContractsPlugin } from './plugin';
+import { StorageContract, checkSaneContract, verifyContract } from './storagecontract';
+
+function hexArg(value: unknown, name: string, size?: number): Buffer {
+  if (typeof value !== 'string' || value.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(value))
+    throw invalidParam(`${name} must be a hex string.`);
+  if (size !== undefined && value.length !== size * 2)
+    throw invalidParam(`${name} must be ${size} bytes of hex.`);
+  return Buffer.from(value, 'hex');
+}
+
+function decodeContract(hex: unknown): StorageContract {
+  if (typeof hex !== 'string' || hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex))
+    throw new RPCError(rpcCodes.DESERIALIZATION_ERROR, 'Contract decode failed: not hex.');
+  try {
+    return new StorageContract().decode(Buffer.from(hex, 'hex'));
+  } catch (e) {
+    const code = e instanceof ContractError ? e.code : 'bad-contract-encoding';
+    throw new RPCError(rpcCodes.DESERIALIZATION_ERROR, `Contract decode failed: ${code}.`);
+  }
+}
+
+/** Map library errors to RPC errors; RPCErrors pass through. */
+export function toRPCError(e: unknown): Error {
+  if (e instanceof RPCError)
+    return e;
+  if (e instanceof ContractError) {
+    if (e.code === 'unknown-contract')
+      return new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.');
+    return new RPCError(rpcCodes.VERIFY_ERROR, e.message);
+  }
+  const err = e as { type?: string; code?: string; reason?: string; message?: string };
+  if (err && err.type === 'VerifyError')
+    return new RPCError(rpcCodes.VERIFY_REJECTED, `${err.code}: ${err.reason}`);
+  if (err && typeof err.message === 'string' && /not enough funds/i.test(err.message))
+    return new RPCError(rpcCodes.WALLET_INSUFFICIENT_FUNDS, err.message);
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/** JSON for a contract as returned by getcontract and listcontracts. */
+export function contractInfoJSON(info: ContractInfo, role: string | null): Record<string, unknown> {
+  return {
+    id: info.id,
+    state: info.state,
+    role,
+    contract: info.contract.getJSON(),
+    commit: info.commit,
+    spend: info.spend,
+    ratings: info.ratings
+  };
+}
+
+/** Register every contracts RPC method. */
+export function addRPCs(api: NodeAPI, plugin: ContractsPlugin): void {
+  const add = (name: string, help: string, fn: (params: unknown[]) => Promise<unknown>) => {
+    api.addRPC(name, help, async (params) => {
+      try {
+        return await fn(params);
+      } catch (e) {
+        throw toRPCError(e);
+      }
+    });
+  };
+
+  add('decodecontract', 'decodecontract "hex"\nDecode a storage contract and check it at the next height.',
+    async (params) => {
+      if (params.length !== 1)
+        throw invalidParam('Usage: decodecontract "hex"');
+      const c = decodeContract(params[0]);
+      let error: string | null = null;
+      try {
+        checkSaneContract(c);
+        verifyContract(c, api.chain.height + 1, api.network, { requireSigs: false });
+      } catch (e) {
+        if (!(e instanceof ContractError))
+          throw e;
+        error = e.code;
+      }
+      return { ...c.getJSON(), signed: c.isSigned(), valid: error === null, error };
+    });
+
+  add('getcontract', 'getcontract "id"\nA committed contract: state, commit, spend, ratings.',
+    async (params) => {
+      if (params.length !== 1)
+        throw invalidParam('Usage: getcontract "id"');
+      const info = await plugin.getContract(hexArg(params[0], 'id', 32));
+      if (!info)
+        throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.');
+      return contractInfoJSON(info, await plugin.roleOf(info.contract));
+    });
+
+  add('listcontracts', `listcontracts ( "state" )\nIndexed contracts, optionally in one state (${common.stateNames.join(', ')}).`,
+    async (params) => {
+      if (params.length > 1)
+        throw invalidParam('Usage: listcontracts ( "state" )');
+      let state: common.ContractStateName | undefined;
+      if (params.length === 1 && params[0] !== null) {
+        if (!common.stateNames.includes(params[0] as common.ContractStateName))
+          throw invalidParam(`state must be one of ${common.stateNames.join(', ')}.`);
+        state = params[0] as common.ContractStateName;
+      }
+      const out = [];
+      for (const info of await plugin.listContracts(state))
+        out.push(contractInfoJSON(info, await plugin.roleOf(info.contract)));
+      return out;
+    });
+
+  add('commitcontracts', 'commitcontracts "hex" ...\nFund and broadcast commitments (16 per tx) for fully signed contracts.',
+    async (params) => {
+      const args = params.length === 1 && Array.isArray(params[0]) ? params[0] as unknown[] : params;
+      if (args.length < 1)
+        throw invalidParam('Usage: commitcontracts "hex" ...');
+      const contracts = args.map(decodeContract);
+      const txs = await plugin.commit(contracts);
+      return {
+        txids: txs.map(tx => tx.txid()),
+        ids: contracts.map(c => c.id())
+      };
+    });
+
+  add('refundcontract', 'refundcontract "id"\nAfter the refund height, recover the escrow to the wallet (renter).',
+    async (params) => {
+      if (params.length !== 1)
+        throw invalidParam('Usage: refundcontract "id"');
+      const tx = await plugin.refund(hexArg(params[0], 'id', 32));
+      return tx.txid();
+    });
+
+  add('sendrating', 'sendrating "id" score ( passed failed flags )\nRate the other party of a contract on chain.',
+    async (params) => {
+      if (params.length < 2 || params.length > 5)
+        throw invalidParam('Usage: sendrating "id" score ( passed failed flags )');
+      const id = hexArg(params[0], 'id', 32);
+      const num = (v: unknown, name: string, min: number, max: number): number => {
+        const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
+          throw invalidParam(`${name} must be an integer in ${min}..${max}.`);
+        return n;
+      };
+      const score = num(params[1], 'score', common.MIN_SCORE, common.MAX_SCORE);
+      const passed = params.length > 2 ? num(params[2], 'passed', 0, 0xffff) : 0;
+      const failed = params.length > 3 ? num(params[3], 'failed', 0, 0xffff) : 0;
+      const flags = params.length > 4 ? num(params[4], 'flags', 0, common.RATING_FLAGS_MASK) : 0;
+      const tx = await plugin.rate(id, score, { passed, failed, flags });
+      return tx.txid();
+    });
+
+  add('getratings', 'getratings "identity"\nEffective on-chain ratings an identity (33-byte pubkey hex) received and gave.',
+    async (params) => {
+      if (params.length !== 1)
+        throw invalidParam('Usage: getratings "identity"');
+      const pk = hexArg(params[0], 'identity', 33);
+      if (!bcoin.KeyRing.fromPublic(pk))
+        throw invalidParam('identity must be a public key.');
+      const ratings = await plugin.getRatings(pk);
+      return { identity: pk.toString('hex'), ...ratings };
+    });
+}
