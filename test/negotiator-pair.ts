@@ -1,0 +1,116 @@
+// Test helpers for the negotiator: fixed identities and an in-memory peer
+// pair that delivers cs* packets asynchronously, scoring PacketErrors the
+// way cloudcoind does. Not a test file itself (tap runs test/*-test.ts).
+import bcoin = require('../lib/bcoin');
+import { PacketError } from '../lib/node/errors';
+import { Identity } from '../lib/node/identity';
+import { Negotiator, NegotiatorOptions } from '../lib/negotiator/negotiator';
+import { NODE_CLOUDSTORAGE } from '../lib/negotiator/common';
+import type { PeerLike } from '../lib/negotiator/peers';
+
+export const network = bcoin.Network.get('regtest');
+
+/** A deterministic identity: private key = 32 bytes of `byte`. */
+export function fixedIdentity(byte: number): Identity {
+  return new Identity(bcoin.KeyRing.fromPrivate(Buffer.alloc(32, byte), true), network);
+}
+
+let nextId = 1;
+
+/** One side's view of a connection. */
+export class FakePeer implements PeerLike {
+  readonly id = nextId++;
+  services = (NODE_CLOUDSTORAGE | 9) >>> 0;
+  outbound: boolean;
+  agent: string | null = '/cloudcoin-test/';
+  version = 70015;
+  banScore = 0;
+  closed = false;
+  readonly host: string;
+  /** The negotiator that receives what is sent to this peer. */
+  remote: Negotiator | null = null;
+  /** The remote's view of us. */
+  back: FakePeer | null = null;
+  /** PacketError codes raised by the remote when handling our packets. */
+  readonly errors: string[] = [];
+  /** Packets sent to this peer: [cmd, payload]. */
+  readonly sent: Array<[string, Buffer]> = [];
+  /** Drop instead of delivering (a silent server). */
+  blackhole = false;
+
+  constructor(host: string, outbound: boolean) {
+    this.host = host;
+    this.outbound = outbound;
+  }
+
+  hostname(): string {
+    return this.host;
+  }
+}
+
+/** Deliver `payload` to the negotiator behind `to`, as if sent by `to.back`. */
+export function deliver(to: FakePeer, cmd: string, payload: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    setImmediate(() => {
+      const remote = to.remote;
+      const from = to.back;
+      if (!remote || !from || to.closed || to.blackhole) {
+        resolve();
+        return;
+      }
+      remote.handlePacket(from, cmd, payload).then(resolve, (err: unknown) => {
+        const code = err instanceof PacketError ? err.code : 'handler-failure';
+        from.errors.push(code);
+        if (err instanceof PacketError && err.verdict === 'reject')
+          from.banScore += err.score;
+        else if (!(err instanceof PacketError))
+          from.banScore += 100;
+        resolve();
+      });
+    });
+  });
+}
+
+export interface Pair {
+  a: Negotiator;
+  b: Negotiator;
+  /** a's peer object for b. */
+  ab: FakePeer;
+  /** b's peer object for a. */
+  ba: FakePeer;
+}
+
+export type SideOptions = Partial<Omit<NegotiatorOptions, 'network' | 'send'>>;
+
+/** Two open negotiators connected by an in-memory link; hellos exchanged. */
+export async function makePair(aOpts: SideOptions = {}, bOpts: SideOptions = {}): Promise<Pair> {
+  const ab = new FakePeer('10.0.0.2:18444', true);
+  const ba = new FakePeer('10.0.0.1:50000', false);
+  const send = (peer: PeerLike, cmd: string, payload: Buffer): void => {
+    const p = peer as FakePeer;
+    p.sent.push([cmd, payload]);
+    void deliver(p, cmd, payload);
+  };
+  const a = new Negotiator({ network, send, identity: fixedIdentity(1), ...aOpts });
+  const b = new Negotiator({ network, send, identity: fixedIdentity(2), ...bOpts });
+  ab.remote = b;
+  ab.back = ba;
+  ba.remote = a;
+  ba.back = ab;
+  await a.open();
+  await b.open();
+  const hellos = Promise.all([
+    new Promise((r) => a.once('peer hello', r)),
+    new Promise((r) => b.once('peer hello', r))
+  ]);
+  a.peerOpen(ab);
+  b.peerOpen(ba);
+  await hellos;
+  return { a, b, ab, ba };
+}
+
+/** Wait for `n` more errors on a peer (the remote scored our packets). */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++)
+    await new Promise((r) => setImmediate(r));
+}
