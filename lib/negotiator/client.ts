@@ -125,6 +125,9 @@ export class Client {
     if (this.pending.size >= MAX_PENDING_REQUESTS)
       return Promise.reject(new ClientError(clientCodes.TOO_MANY_PENDING));
     const key = req.hash(this.options.magic).toString('hex');
+    // Requests differ by nonce; an equal hash would mean a reused nonce.
+    if (this.pending.has(key))
+      return Promise.reject(new ClientError(clientCodes.BAD_OPTIONS, 'duplicate request'));
     return new Promise<ResponsePacket>((resolve, reject) => {
       const onAbort = (): void => {
         this.pending.delete(key);
@@ -161,8 +164,20 @@ export class Client {
       throw new ClientError(clientCodes.BAD_OPTIONS, 'maxPayment must be 0 to 21e14 sat');
     if (!Number.isSafeInteger(timeout) || timeout < 1 || timeout > MAX_REQUEST_TIMEOUT_MS)
       throw new ClientError(clientCodes.BAD_OPTIONS, `timeout must be 1 to ${MAX_REQUEST_TIMEOUT_MS} ms`);
-    const timer = AbortSignal.timeout(timeout);
-    const signal = options.signal ? AbortSignal.any([timer, options.signal]) : timer;
+    // Like AbortSignal.timeout, but the timer keeps the process alive while a
+    // call waits (AbortSignal.timeout's timer is unref'd).
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException('request timed out', 'TimeoutError')), timeout);
+    const signal = options.signal ? AbortSignal.any([deadline.signal, options.signal]) : deadline.signal;
+    try {
+      return await this.rounds(route, service, method, args, maxPayment, options, signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async rounds(route: Route, service: string, method: string, args: Buffer,
+    maxPayment: number, options: RequestOptions, signal: AbortSignal): Promise<CallResult> {
     const { magic } = this.options;
 
     let type: PaymentType = paymentTypes.NONE;

@@ -54,11 +54,15 @@ export const MAX_MONEY = 21e6 * 1e8;
 /** Nonce epoch: nonces of the current and previous epoch are accepted (DESIGN 4). */
 export const NONCE_EPOCH_MS = 10 * 60 * 1000;
 
-/** Outstanding nonces per client identity; beyond this the oldest is forgotten. */
-export const MAX_NONCES_PER_CLIENT = 16;
+/**
+ * Outstanding nonces per client identity; beyond this the oldest is
+ * forgotten. Well above MAX_INFLIGHT_PER_PEER + MAX_CACHED_NONCES so a burst
+ * of pipelined requests does not evict its own nonces.
+ */
+export const MAX_NONCES_PER_CLIENT = 64;
 
-/** Client identities with outstanding nonces; beyond this the oldest is forgotten. */
-export const MAX_NONCE_CLIENTS = 4096;
+/** Client identities with outstanding nonces (x64 x ~100 B = ~6.5 MB at most). */
+export const MAX_NONCE_CLIENTS = 1024;
 
 /** Nonces a client keeps per server (more than the per-server concurrency). */
 export const MAX_CACHED_NONCES = 8;

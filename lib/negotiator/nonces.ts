@@ -168,11 +168,15 @@ export class NonceCache {
     this.servers.set(id, list);
   }
 
-  /** Take the newest nonce for a server, or a zero nonce (asks for one). */
+  /**
+   * Take the newest nonce for a server, or a random one, which the server
+   * answers with refresh-nonce (random, not zero, so that concurrent first
+   * requests still differ and have distinct request hashes).
+   */
   take(serverPk: Buffer): Buffer {
     const list = this.servers.get(serverPk.toString('hex'));
     const nonce = list ? list.pop() : undefined;
-    return nonce ?? Buffer.alloc(NONCE_SIZE);
+    return nonce ?? randomBytes(NONCE_SIZE);
   }
 
   count(serverPk: Buffer): number {
