@@ -1,0 +1,140 @@
+// Helpers shared by the multi-node contracts tests (not a test file).
+import * as contracts from '../lib/contracts';
+import type { ContractsPlugin } from '../lib/contracts/plugin';
+import type { StorageContract } from '../lib/contracts/storagecontract';
+import { NodesContext, TestNode, type NodeSpec } from './util/nodes-context';
+import { forValue } from './util/wait';
+
+/** Segwit activates at regtest height 432 (notes/bcoin-1.0.2.md). */
+export const SEGWIT_HEIGHT = 432;
+
+export function plugin(n: TestNode): ContractsPlugin {
+  return n.node.require<ContractsPlugin>('contracts');
+}
+
+/** Start `count` nodes with the contracts extension, connected to node 0. */
+export async function startNodes(count: number, spec: NodeSpec = { memory: true }): Promise<NodesContext> {
+  const ctx = await NodesContext.create(Array.from({ length: count }, () => ({
+    ...spec, extensions: [contracts.extension]
+  })));
+  await ctx.open();
+  await ctx.connectAll();
+  return ctx;
+}
+
+/**
+ * Give every node mature coins and take the chain past segwit activation:
+ * each node mines a few blocks, node 0 mines the rest.
+ */
+export async function fundAll(ctx: NodesContext): Promise<void> {
+  for (const n of ctx.nodes.slice(1)) {
+    await n.mine(3);
+    await ctx.sync();
+  }
+  const n0 = ctx.nodes[0];
+  await n0.mine(SEGWIT_HEIGHT + 8 - n0.height);
+  await ctx.sync();
+  await waitIndexed(ctx);
+}
+
+/** Wait until every node's contract index has reached its chain tip. */
+export async function waitIndexed(ctx: NodesContext): Promise<void> {
+  for (const n of ctx.nodes) {
+    await n.node.hooksIdle();
+    await forValue(() => plugin(n).index.tip.hash, h => h === n.node.chain.tip.hash, 20000,
+      `contract index tip of ${n.addr}`);
+  }
+}
+
+/** Mine on `n`, then wait for every node's chain, wallet and index. */
+export async function mineSync(ctx: NodesContext, n: TestNode, blocks = 1): Promise<void> {
+  await n.mine(blocks);
+  await ctx.sync();
+  await waitIndexed(ctx);
+}
+
+/**
+ * Negotiate a contract the way the deal flow will: the renter builds and
+ * signs, the host checks and countersigns (hex between them, as on the wire).
+ */
+export async function makeDeal(renter: TestNode, host: TestNode,
+  overrides: Partial<StorageContract> = {}): Promise<StorageContract> {
+  const r = plugin(renter);
+  const h = plugin(host);
+  const start = renter.height;
+  const c = r.buildContract({
+    renterKey: (await r.identity()).publicKey,
+    hostKey: (await h.identity()).publicKey,
+    renterEscrowKey: await r.createEscrowKey(),
+    hostEscrowKey: await h.createEscrowKey(),
+    root: Buffer.alloc(32, 0x11),
+    size: 1 << 20,
+    startHeight: start,
+    endHeight: start + 20,
+    auditInterval: 5,
+    escrowValue: 30000,
+    auditAmount: 5000,
+    holdback: 2500,
+    refundHeight: start + 32,
+    expiryHeight: start + 10,
+    storagePrice: 1000,
+    uploadPrice: 10,
+    downloadPrice: 20
+  });
+  Object.assign(c, overrides);
+  await r.signContract(c);
+  const offer = contracts.StorageContract.decode(c.encode());
+  h.verifyContract(offer, { requireSigs: false });
+  await h.signContract(offer);
+  const signed = contracts.StorageContract.decode(offer.encode());
+  r.verifyContract(signed);
+  return signed;
+}
+
+/** getcontract, or null when the node does not know the contract (-5). */
+export async function getContract(n: TestNode, id: string): Promise<Record<string, unknown> | null> {
+  try {
+    return await n.rpc('getcontract', [id]) as Record<string, unknown>;
+  } catch (e) {
+    if ((e as { code?: number }).code === -5)
+      return null;
+    throw e;
+  }
+}
+
+/** The state of a contract on a node ('unknown' when not indexed). */
+export async function stateOf(n: TestNode, id: string): Promise<string> {
+  const info = await getContract(n, id);
+  return info ? info.state as string : 'unknown';
+}
+
+/** Node-independent view of a node's index (no `role`), for comparisons. */
+export async function indexView(n: TestNode): Promise<unknown> {
+  const list = await n.rpc('listcontracts') as Array<Record<string, unknown>>;
+  return list.map(({ role: _role, ...rest }) => rest)
+    .sort((a, b) => String(a.id).localeCompare(String(b.id)));
+}
+
+/** Internal-order hex of a display txid. */
+export function internal(txid: string): string {
+  return Buffer.from(txid, 'hex').reverse().toString('hex');
+}
+
+/**
+ * Copy a mempool tx from one node to another now, instead of waiting up to
+ * 5 s for bcoin's inv flush (the relay itself is not what these tests check).
+ */
+export async function shareTX(from: TestNode, to: TestNode, txid: string): Promise<void> {
+  const tx = from.node.mempool.getTX(internal(txid));
+  if (!tx)
+    throw new Error(`tx ${txid} not in the mempool of ${from.addr}`);
+  if (to.node.mempool.has(internal(txid)))
+    return;
+  // Unconfirmed parents first (a rating spends its fresh funding tx).
+  for (const input of tx.inputs) {
+    const parent = from.node.mempool.getTX(input.prevout.hash);
+    if (parent)
+      await shareTX(from, to, parent.txid());
+  }
+  await to.node.mempool.addTX(tx);
+}
