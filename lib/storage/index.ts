@@ -16,3 +16,4 @@ export * from './token';
 export * from './adminauth';
 export * from './store';
 export { writeFileAtomic, fsyncDir } from './fsutil';
+export * from './client';

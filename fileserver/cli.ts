@@ -1,0 +1,112 @@
+/*!
+ * cli.ts - `cloudcoin-fileserver --data-dir D --port P [--host H]
+ * [--admin-key K] [--capacity SIZE]`.
+ *
+ * Without --admin-key the key is read from D/admin.key, or created there
+ * (mode 0600) and printed once on first start: the operator hands it to
+ * the negotiator as --fileserver-key.
+ */
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import { parseArgs } from 'util';
+import { parseAdminKey, writeFileAtomic } from '../lib/storage';
+import { DEFAULT_CAPACITY } from './common';
+import { FileServer } from './server';
+import { parseSize } from './units';
+
+const USAGE = `Usage: cloudcoin-fileserver --data-dir DIR [--port PORT] [--host HOST]
+                            [--admin-key HEX64] [--capacity SIZE]
+  --data-dir   where contracts and objects are stored (created if missing)
+  --port       TCP port (default 8480; 0 picks a free one)
+  --host       address to bind (default 127.0.0.1; 0.0.0.0 for all)
+  --admin-key  64 hex admin key; default: read or create DATA_DIR/admin.key
+  --capacity   bytes of contract data to accept, e.g. 50GB (default 10GiB)`;
+
+/** Thrown for user errors: printed as one line, exit code 1. */
+class UsageError extends Error {}
+
+/** Reads, or creates and announces, the admin key. */
+export function loadAdminKey(dataDir: string, given: string | undefined, print: (s: string) => void): Buffer {
+  if (given !== undefined) {
+    const key = parseAdminKey(given);
+    if (!key)
+      throw new UsageError('--admin-key must be 64 hex characters');
+    return key;
+  }
+  const file = path.join(dataDir, 'admin.key');
+  if (fs.existsSync(file)) {
+    const key = parseAdminKey(fs.readFileSync(file, 'utf8'));
+    if (!key)
+      throw new UsageError(`${file} does not hold a 64 hex admin key`);
+    return key;
+  }
+  const key = randomBytes(32);
+  writeFileAtomic(file, `${key.toString('hex')}\n`, 0o600);
+  print(`admin key (stored in ${file}; give it to the negotiator as --fileserver-key):`);
+  print(`  ${key.toString('hex')}`);
+  return key;
+}
+
+/** Parses flags, starts the server; resolves with it (tests) once listening. */
+export async function main(argv: string[]): Promise<FileServer | null> {
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        'data-dir': { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'admin-key': { type: 'string' },
+        capacity: { type: 'string' },
+        help: { type: 'boolean', short: 'h' }
+      },
+      strict: true
+    });
+    if (values.help) {
+      out(USAGE);
+      return null;
+    }
+    const dataDir = values['data-dir'];
+    if (!dataDir)
+      throw new UsageError('--data-dir is required');
+    const portText = values.port ?? '8480';
+    if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65535)
+      throw new UsageError('--port must be 0..65535');
+    let capacity = DEFAULT_CAPACITY;
+    if (values.capacity !== undefined) {
+      const n = parseSize(values.capacity);
+      if (n === null || n < 1)
+        throw new UsageError('--capacity must be a size such as 50GB');
+      capacity = n;
+    }
+    fs.mkdirSync(dataDir, { recursive: true });
+    const adminKey = loadAdminKey(dataDir, values['admin-key'], out);
+    const server = new FileServer({ dataDir, adminKey, capacity, host: values.host ?? '127.0.0.1', port: Number(portText) });
+    const addr = await server.open();
+    out(`cloudcoin-fileserver listening on http://${addr.host}:${addr.port} (data ${path.resolve(dataDir)})`);
+    const stop = () => {
+      server.close().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    // The server must outlive any single bad request; log and carry on.
+    process.on('uncaughtException', (e) => {
+      process.stderr.write(`cloudcoin-fileserver: uncaught: ${e instanceof Error ? e.stack : String(e)}\n`);
+    });
+    return server;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`cloudcoin-fileserver: ${msg}\n`);
+    // Unknown or malformed flags (parseArgs throws TypeError): show usage.
+    if (e instanceof TypeError)
+      process.stderr.write(`${USAGE}\n`);
+    process.exitCode = 1;
+    return null;
+  }
+}
+
+if (require.main === module)
+  void main(process.argv.slice(2));

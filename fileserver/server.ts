@@ -1,0 +1,406 @@
+/*!
+ * server.ts - the light file server: node:http, files on local disk,
+ * stateless per request (everything is re-read from the data directory),
+ * every request small and short, so the same API can be served by PHP.
+ *
+ * Data API (renters, data tokens):
+ *   PUT  /v1/<contract>/<object>?offset=N   upload a part (object 1) or the manifest (object 0)
+ *   GET  /v1/<contract>/<object>/status     upload progress, to resume
+ *   GET  /v1/<contract>/<object>            download; Range; HEAD
+ *   GET  /v1/<contract>/1/proof/<leaf>      Merkle proof of one leaf (binary)
+ * Admin API (negotiator, HMAC with K_admin):
+ *   GET /admin/status, PUT|GET|DELETE /admin/contracts/<id>,
+ *   GET /admin/contracts/<id>/receipt, POST /admin/purge, POST /admin/tokens
+ * docs/FILESERVER.md is the reference.
+ */
+
+import * as fs from 'fs';
+import * as http from 'http';
+import * as path from 'path';
+import {
+  ObjectStore, StoreError, StorageError, MAX_MANIFEST_SIZE, checkAdmin, adminHeaders,
+  deriveTokenKey, mintToken, verifyToken, isId, objects, TokenFields, leafCount
+} from '../lib/storage';
+import {
+  DEFAULT_CAPACITY, HEADERS_TIMEOUT_MS, MAX_ADMIN_BODY, MAX_BODY_SIZE, MAX_RESPONSE_SIZE,
+  REQUEST_TIMEOUT_MS, VERSION
+} from './common';
+import { HTTPError } from './errors';
+import { ReplayCache } from './replay';
+import { parseRange } from './range';
+
+/** Options of a FileServer. */
+export interface FileServerOptions {
+  dataDir: string;
+  adminKey: Buffer;
+  capacity?: number;
+  host?: string;
+  port?: number;
+  /** Clock in unix seconds (tests). */
+  now?: () => number;
+  /** Error log; defaults to stderr. */
+  log?: (msg: string) => void;
+}
+
+type Headers = Record<string, string | number>;
+
+/** The file server. */
+export class FileServer {
+  readonly store: ObjectStore;
+  readonly server: http.Server;
+  private readonly adminKey: Buffer;
+  private readonly tokenKey: Buffer;
+  private readonly replay: ReplayCache;
+  private readonly now: () => number;
+  private readonly log: (msg: string) => void;
+  private readonly host: string;
+  private readonly port: number;
+
+  constructor(options: FileServerOptions) {
+    if (options.adminKey.length !== 32)
+      throw new Error('admin key must be 32 bytes');
+    this.adminKey = options.adminKey;
+    this.tokenKey = deriveTokenKey(options.adminKey);
+    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.log = options.log ?? ((msg) => process.stderr.write(`${msg}\n`));
+    this.host = options.host ?? '127.0.0.1';
+    this.port = options.port ?? 0;
+    this.store = new ObjectStore({ dir: options.dataDir, capacity: options.capacity ?? DEFAULT_CAPACITY, now: this.now });
+    this.replay = new ReplayCache(path.join(options.dataDir, 'nonces'));
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => this.fail(res, e));
+    });
+    this.server.requestTimeout = REQUEST_TIMEOUT_MS;
+    this.server.headersTimeout = HEADERS_TIMEOUT_MS;
+    this.server.keepAliveTimeout = 5000;
+    this.server.on('clientError', (_e, socket) => {
+      if (socket.writable)
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else
+        socket.destroy();
+    });
+  }
+
+  /** Opens the data directory and listens; resolves with the bound address. */
+  async open(): Promise<{ host: string; port: number }> {
+    this.store.open();
+    this.replay.open();
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, this.host, () => {
+        this.server.removeListener('error', reject);
+        resolve();
+      });
+    });
+    const addr = this.server.address();
+    if (!addr || typeof addr === 'string')
+      throw new Error('server has no TCP address');
+    return { host: addr.address, port: addr.port };
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private send(res: http.ServerResponse, status: number, json: unknown, headers: Headers = {}): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = Buffer.from(JSON.stringify(json));
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length, ...headers });
+    res.end(body);
+  }
+
+  private fail(res: http.ServerResponse, e: unknown): void {
+    let err: HTTPError;
+    if (e instanceof HTTPError) {
+      err = e;
+    } else if (e instanceof StoreError) {
+      err = new HTTPError(e.code, e.message, e.detail);
+    } else if (e instanceof StorageError) {
+      err = new HTTPError(e.code === 'bad-token' ? 'bad-token' : 'bad-request', e.message);
+    } else {
+      this.log(`fileserver: internal error: ${e instanceof Error ? e.stack : String(e)}`);
+      err = new HTTPError('server-error', 'internal error');
+    }
+    // A request whose body we did not read cannot keep its connection.
+    const req = res.req;
+    const headers: Headers = {};
+    if (req && !req.complete)
+      headers.connection = 'close';
+    this.send(res, err.status, { error: { code: err.code, message: err.message, ...err.detail } }, headers);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const parts = url.pathname.split('/').filter(p => p !== '');
+    if (parts[0] === 'v1')
+      return this.handleData(req, res, url, parts.slice(1));
+    if (parts[0] === 'admin')
+      return this.handleAdmin(req, res, url, parts.slice(1));
+    throw new HTTPError('not-found', 'no such endpoint');
+  }
+
+  // ---- data API ----
+
+  private authorize(req: http.IncomingMessage, url: URL, contract: string, object: number, op: 'get' | 'put'): TokenFields {
+    let token = url.searchParams.get('token');
+    const auth = req.headers.authorization;
+    if (auth) {
+      const m = /^CC-Token\s+(\S+)$/.exec(auth);
+      if (!m)
+        throw new HTTPError('bad-token', 'Authorization must be "CC-Token <token>"');
+      token = m[1];
+    }
+    if (!token)
+      throw new HTTPError('missing-token', 'a data token is required');
+    let fields: TokenFields;
+    try {
+      fields = verifyToken(this.tokenKey, token);
+    } catch (e) {
+      throw new HTTPError('bad-token', e instanceof Error ? e.message : 'bad token');
+    }
+    // [REJECT] expired token
+    if (fields.notAfter < this.now())
+      throw new HTTPError('token-expired', 'token has expired');
+    // [REJECT] token for another contract, object or operation
+    if (fields.contract !== contract || fields.object !== object || fields.op !== op)
+      throw new HTTPError('token-scope', `token grants ${fields.op} on ${fields.contract.slice(0, 8)}../${fields.object}`);
+    return fields;
+  }
+
+  private async handleData(req: http.IncomingMessage, res: http.ServerResponse, url: URL, parts: string[]): Promise<void> {
+    const [contract, objText, sub, leafText] = parts;
+    if (!isId(contract))
+      throw new HTTPError('not-found', 'contract ids are 64 lowercase hex');
+    if (objText === undefined || !/^(0|[1-9][0-9]{0,9})$/.test(objText))
+      throw new HTTPError('not-found', 'object ids are decimal');
+    const object = Number(objText);
+    if (object !== objects.MANIFEST && object !== objects.DATA)
+      throw new HTTPError('unknown-object', 'objects are 0 (manifest) and 1 (data)');
+    const method = req.method ?? 'GET';
+
+    if (sub === undefined) {
+      if (method === 'PUT')
+        return this.put(req, res, url, contract, object);
+      if (method === 'GET' || method === 'HEAD')
+        return this.get(req, res, url, contract, object, method === 'HEAD');
+      throw new HTTPError('method-not-allowed', 'use PUT, GET or HEAD');
+    }
+    if (sub === 'status' && parts.length === 3) {
+      if (method !== 'GET')
+        throw new HTTPError('method-not-allowed', 'use GET');
+      this.authorizeEither(req, url, contract, object);
+      const st = this.store.state(contract);
+      const size = object === objects.DATA ? st.size : st.manifestSize;
+      const received = object === objects.DATA ? st.received : st.manifestSize;
+      return this.send(res, 200, { contract, object, size, received, complete: object === objects.DATA ? st.complete : st.manifestSize > 0 });
+    }
+    if (sub === 'proof' && parts.length === 4 && object === objects.DATA) {
+      if (method !== 'GET')
+        throw new HTTPError('method-not-allowed', 'use GET');
+      this.authorize(req, url, contract, object, 'get');
+      if (!/^(0|[1-9][0-9]{0,12})$/.test(leafText ?? ''))
+        throw new HTTPError('bad-leaf', 'leaf index must be decimal');
+      const raw = this.store.proof(contract, Number(leafText)).encode();
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': raw.length });
+      res.end(raw);
+      return;
+    }
+    throw new HTTPError('not-found', 'no such endpoint');
+  }
+
+  private authorizeEither(req: http.IncomingMessage, url: URL, contract: string, object: number): void {
+    try {
+      this.authorize(req, url, contract, object, 'put');
+    } catch (e) {
+      if (e instanceof HTTPError && e.code === 'token-scope') {
+        this.authorize(req, url, contract, object, 'get');
+        return;
+      }
+      throw e;
+    }
+  }
+
+  private contentLength(req: http.IncomingMessage, max: number): number {
+    const text = req.headers['content-length'];
+    // [REJECT] chunked bodies: the size must be known before accepting
+    if (text === undefined || req.headers['transfer-encoding'] !== undefined)
+      throw new HTTPError('length-required', 'Content-Length is required');
+    if (!/^[0-9]{1,16}$/.test(text))
+      throw new HTTPError('bad-request', 'bad Content-Length');
+    const length = Number(text);
+    if (length > max)
+      throw new HTTPError('too-large', `body limit is ${max} bytes`, { limit: max });
+    return length;
+  }
+
+  private async put(req: http.IncomingMessage, res: http.ServerResponse, url: URL, contract: string, object: number): Promise<void> {
+    const token = this.authorize(req, url, contract, object, 'put');
+    const offText = url.searchParams.get('offset') ?? '0';
+    if (!/^(0|[1-9][0-9]{0,15})$/.test(offText))
+      throw new HTTPError('bad-request', 'offset must be decimal');
+    const offset = Number(offText);
+    if (object === objects.MANIFEST) {
+      const length = this.contentLength(req, MAX_MANIFEST_SIZE);
+      if (offset !== 0)
+        throw new HTTPError('bad-offset', 'the manifest is written whole', { received: 0 });
+      // [REJECT] beyond what the token allows
+      if (length > token.maxBytes)
+        throw new HTTPError('token-scope', 'body beyond token maxBytes');
+      const size = await this.store.writeManifest(contract, length, req);
+      return this.send(res, 200, { contract, object, size, received: size, complete: true });
+    }
+    const length = this.contentLength(req, MAX_BODY_SIZE);
+    // [REJECT] beyond what the token allows
+    if (offset + length > token.maxBytes)
+      throw new HTTPError('token-scope', 'part beyond token maxBytes');
+    const st = await this.store.writePart(contract, offset, length, req);
+    this.send(res, 200, { contract, object, size: st.size, received: st.received, complete: st.complete });
+  }
+
+  private async get(req: http.IncomingMessage, res: http.ServerResponse, url: URL, contract: string, object: number, head: boolean): Promise<void> {
+    const token = this.authorize(req, url, contract, object, 'get');
+    const { file, size } = this.store.locate(contract, object);
+    const headers: Headers = { 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
+    if (object === objects.DATA) {
+      const rec = this.store.getContract(contract);
+      if (rec) {
+        headers['x-cc-root'] = rec.root;
+        headers['x-cc-leaves'] = leafCount(rec.size);
+      }
+    }
+    const range = parseRange(req.headers.range, size);
+    if (range === 'bad-range')
+      throw new HTTPError('bad-range', 'one satisfiable byte range is required', { size });
+    let start = 0;
+    let end = size - 1;
+    let status = 200;
+    if (range) {
+      start = range.start;
+      end = range.end;
+      status = 206;
+      headers['content-range'] = `bytes ${start}-${end}/${size}`;
+    }
+    const length = end - start + 1;
+    if (!head && length > MAX_RESPONSE_SIZE)
+      throw new HTTPError(range ? 'bad-range' : 'range-required', `responses are at most ${MAX_RESPONSE_SIZE} bytes; use Range`, { size });
+    // [REJECT] beyond what the token allows
+    if (end + 1 > token.maxBytes && !head)
+      throw new HTTPError('token-scope', 'range beyond token maxBytes');
+    headers['content-length'] = head && !range ? size : length;
+    if (head) {
+      res.writeHead(status, headers);
+      res.end();
+      return;
+    }
+    const stream = fs.createReadStream(file, { start, end, highWaterMark: 256 * 1024 });
+    await new Promise<void>((resolve) => {
+      stream.once('open', () => {
+        res.writeHead(status, headers);
+        stream.pipe(res);
+      });
+      stream.once('error', (e) => {
+        this.fail(res, e);
+        resolve();
+      });
+      stream.once('end', () => resolve());
+      res.once('close', () => {
+        stream.destroy();
+        resolve();
+      });
+    });
+  }
+
+  // ---- admin API ----
+
+  private async readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+    const length = req.headers['content-length'];
+    if (length !== undefined && (!/^[0-9]{1,10}$/.test(length) || Number(length) > max))
+      throw new HTTPError('too-large', `admin bodies are at most ${max} bytes`);
+    const parts: Buffer[] = [];
+    let got = 0;
+    try {
+      for await (const piece of req) {
+        got += (piece as Buffer).length;
+        if (got > max)
+          throw new HTTPError('too-large', `admin bodies are at most ${max} bytes`);
+        parts.push(piece as Buffer);
+      }
+    } catch (e) {
+      if (e instanceof HTTPError)
+        throw e;
+      throw new HTTPError('truncated-body', 'request body ended early');
+    }
+    return Buffer.concat(parts);
+  }
+
+  private parseJSON(body: Buffer): Record<string, unknown> {
+    if (body.length === 0)
+      return {};
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new HTTPError('bad-json', 'body is not JSON');
+    }
+    if (!json || typeof json !== 'object' || Array.isArray(json))
+      throw new HTTPError('bad-json', 'body must be a JSON object');
+    return json as Record<string, unknown>;
+  }
+
+  private async handleAdmin(req: http.IncomingMessage, res: http.ServerResponse, url: URL, parts: string[]): Promise<void> {
+    const method = req.method ?? 'GET';
+    const body = await this.readBody(req, MAX_ADMIN_BODY);
+    const now = this.now();
+    const failure = checkAdmin(this.adminKey, method, req.url ?? '/', body, req.headers, now);
+    if (failure)
+      throw new HTTPError(failure, failure === 'stale-request' ? 'request time is outside the 120 s window' : 'admin authentication failed');
+    // [REJECT] a replayed admin call (same nonce within the window)
+    if (!this.replay.check(String(req.headers[adminHeaders.NONCE]), Number(req.headers[adminHeaders.TIME]), now))
+      throw new HTTPError('replayed-nonce', 'nonce already used');
+    const json = this.parseJSON(body);
+    const [what, id, sub] = parts;
+
+    if (what === 'status' && parts.length === 1 && method === 'GET')
+      return this.send(res, 200, { version: VERSION, time: now, ...this.store.status() });
+
+    if (what === 'purge' && parts.length === 1 && method === 'POST')
+      return this.send(res, 200, { purged: this.store.purge() });
+
+    if (what === 'tokens' && parts.length === 1 && method === 'POST') {
+      try {
+        const token = mintToken(this.tokenKey, json as unknown as TokenFields);
+        return this.send(res, 200, { token });
+      } catch (e) {
+        throw new HTTPError('bad-request', e instanceof Error ? e.message : 'bad token fields');
+      }
+    }
+
+    if (what === 'contracts' && id !== undefined) {
+      if (!isId(id))
+        throw new HTTPError('bad-contract', 'contract ids are 64 lowercase hex');
+      if (parts.length === 2) {
+        if (method === 'PUT') {
+          const rec = this.store.register({ id, root: json.root, size: json.size, expiry: json.expiry });
+          return this.send(res, 200, rec);
+        }
+        if (method === 'GET')
+          return this.send(res, 200, this.store.state(id));
+        if (method === 'DELETE') {
+          if (!this.store.unregister(id))
+            throw new HTTPError('unknown-contract', 'no such contract');
+          return this.send(res, 200, { removed: id });
+        }
+        throw new HTTPError('method-not-allowed', 'use PUT, GET or DELETE');
+      }
+      if (parts.length === 3 && sub === 'receipt' && method === 'GET')
+        return this.send(res, 200, this.store.receipt(id));
+    }
+    throw new HTTPError('not-found', 'no such admin endpoint');
+  }
+}

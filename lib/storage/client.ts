@@ -1,0 +1,248 @@
+/*!
+ * client.ts - an HTTP client for the file server: the admin side (signed
+ * with K_admin, used by a negotiator's remote backend) and the data side
+ * (used by renters with tokens). Built on fetch; every call has a deadline.
+ */
+
+import * as fs from 'fs';
+import { randomBytes } from 'crypto';
+import { signAdmin } from './adminauth';
+import { MerkleProof } from './merkle';
+import { TokenFields, deriveTokenKey, mintToken } from './token';
+import { MAX_PART_SIZE } from './store';
+import { LEAF_SIZE } from './common';
+
+/** Default deadline of one HTTP call; the server caps requests at 30 s. */
+export const CLIENT_TIMEOUT_MS = 30000;
+
+/** An error answer from a file server, or a transport failure (`code` = `unreachable`). */
+export class FileServerError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly detail: Record<string, unknown>;
+
+  constructor(code: string, status: number, message: string, detail: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'FileServerError';
+    this.code = code;
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+/** Capacity and usage as /admin/status reports them. */
+export interface ServerStatus {
+  version: string;
+  time: number;
+  capacity: number;
+  reserved: number;
+  used: number;
+  free: number;
+  contracts: number;
+}
+
+/** Upload progress of one object. */
+export interface UploadStatus {
+  contract: string;
+  object: number;
+  size: number;
+  received: number;
+  complete: boolean;
+}
+
+/** Client options. */
+export interface ClientOptions {
+  adminKey?: Buffer;
+  timeoutMs?: number;
+}
+
+/** A file server, seen from a negotiator or a renter. */
+export class FileServerClient {
+  readonly url: string;
+  private readonly adminKey: Buffer | null;
+  private readonly timeoutMs: number;
+
+  constructor(url: string, options: ClientOptions = {}) {
+    this.url = url.replace(/\/+$/, '');
+    this.adminKey = options.adminKey ?? null;
+    this.timeoutMs = options.timeoutMs ?? CLIENT_TIMEOUT_MS;
+  }
+
+  private async request(method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<Response> {
+    try {
+      return await fetch(this.url + path, {
+        method,
+        headers,
+        // fetch's typings want a plain Uint8Array view over an ArrayBuffer.
+        body: body ? new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength) : undefined,
+        signal: AbortSignal.timeout(this.timeoutMs)
+      });
+    } catch (e) {
+      const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
+      throw new FileServerError('unreachable', 0, `cannot reach file server ${this.url} (${e instanceof Error ? e.message : String(e)}${cause})`);
+    }
+  }
+
+  private async check(res: Response): Promise<Response> {
+    if (res.ok)
+      return res;
+    let code = 'http-error';
+    let message = `HTTP ${res.status}`;
+    let detail: Record<string, unknown> = {};
+    try {
+      const json = await res.json() as { error?: { code?: unknown; message?: unknown } & Record<string, unknown> };
+      if (json.error && typeof json.error.code === 'string') {
+        code = json.error.code;
+        message = typeof json.error.message === 'string' ? json.error.message : message;
+        detail = json.error;
+      }
+    } catch {
+      // not JSON (a proxy's error page): keep the HTTP status
+    }
+    throw new FileServerError(code, res.status, message, detail);
+  }
+
+  // ---- admin ----
+
+  /** A signed admin call; returns the JSON answer. */
+  async admin(method: string, path: string, json?: unknown): Promise<unknown> {
+    if (!this.adminKey)
+      throw new FileServerError('missing-auth', 0, 'no admin key configured');
+    const body = json === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(json));
+    const headers = signAdmin(this.adminKey, method, path, body);
+    if (json !== undefined)
+      headers['content-type'] = 'application/json';
+    const res = await this.check(await this.request(method, path, headers, json === undefined ? undefined : body));
+    return res.json() as Promise<unknown>;
+  }
+
+  status(): Promise<ServerStatus> {
+    return this.admin('GET', '/admin/status') as Promise<ServerStatus>;
+  }
+
+  register(c: { id: string; root: string; size: number; expiry: number }): Promise<unknown> {
+    return this.admin('PUT', `/admin/contracts/${c.id}`, { root: c.root, size: c.size, expiry: c.expiry });
+  }
+
+  unregister(id: string): Promise<unknown> {
+    return this.admin('DELETE', `/admin/contracts/${id}`);
+  }
+
+  contract(id: string): Promise<unknown> {
+    return this.admin('GET', `/admin/contracts/${id}`);
+  }
+
+  receipt(id: string): Promise<{ id: string; root: string; size: number; complete: true }> {
+    return this.admin('GET', `/admin/contracts/${id}/receipt`) as Promise<{ id: string; root: string; size: number; complete: true }>;
+  }
+
+  async purge(): Promise<string[]> {
+    const res = await this.admin('POST', '/admin/purge', {}) as { purged: string[] };
+    return res.purged;
+  }
+
+  /** Mints a data token locally (K_tok derives from the admin key). */
+  mintToken(fields: TokenFields): string {
+    if (!this.adminKey)
+      throw new FileServerError('missing-auth', 0, 'no admin key configured');
+    return mintToken(deriveTokenKey(this.adminKey), fields);
+  }
+
+  // ---- data ----
+
+  private auth(token: string): Record<string, string> {
+    return { authorization: `CC-Token ${token}` };
+  }
+
+  /** Uploads one part of object 1 at `offset`. */
+  async putPart(token: string, contract: string, offset: number, data: Buffer): Promise<UploadStatus> {
+    const res = await this.check(await this.request('PUT', `/v1/${contract}/1?offset=${offset}`,
+      { ...this.auth(token), 'content-type': 'application/octet-stream' }, data));
+    return res.json() as Promise<UploadStatus>;
+  }
+
+  /** Replaces the sealed manifest (object 0). */
+  async putManifest(token: string, contract: string, data: Buffer): Promise<UploadStatus> {
+    const res = await this.check(await this.request('PUT', `/v1/${contract}/0`,
+      { ...this.auth(token), 'content-type': 'application/octet-stream' }, data));
+    return res.json() as Promise<UploadStatus>;
+  }
+
+  async uploadStatus(token: string, contract: string, object = 1): Promise<UploadStatus> {
+    const res = await this.check(await this.request('GET', `/v1/${contract}/${object}/status`, this.auth(token)));
+    return res.json() as Promise<UploadStatus>;
+  }
+
+  /**
+   * Uploads a whole file as object 1 in parts, resuming from what the
+   * server already holds. Reads one part at a time from disk.
+   */
+  async uploadFile(token: string, contract: string, file: string, partSize = MAX_PART_SIZE,
+    progress?: (done: number, size: number) => void): Promise<UploadStatus> {
+    if (partSize % LEAF_SIZE !== 0 || partSize > MAX_PART_SIZE)
+      throw new RangeError('part size must be a multiple of 4096 up to 8 MiB');
+    const size = fs.statSync(file).size;
+    let st = await this.uploadStatus(token, contract, 1);
+    const fh = await fs.promises.open(file, 'r');
+    try {
+      while (!st.complete) {
+        const len = Math.min(partSize, size - st.received);
+        const buf = Buffer.allocUnsafe(len);
+        const { bytesRead } = await fh.read(buf, 0, len, st.received);
+        if (bytesRead !== len)
+          throw new FileServerError('truncated-body', 0, 'local file shrank during upload');
+        st = await this.putPart(token, contract, st.received, buf);
+        if (progress)
+          progress(st.received, size);
+      }
+    } finally {
+      await fh.close();
+    }
+    return st;
+  }
+
+  /** Reads bytes [start, end] (inclusive) of an object; both omitted = whole object. */
+  async download(token: string, contract: string, object: number, start?: number, end?: number): Promise<Buffer> {
+    const headers = this.auth(token);
+    if (start !== undefined)
+      headers.range = `bytes=${start}-${end ?? ''}`;
+    const res = await this.check(await this.request('GET', `/v1/${contract}/${object}`, headers));
+    return Buffer.from(await res.arrayBuffer());
+  }
+
+  /** Size and root of an object (HEAD). */
+  async head(token: string, contract: string, object = 1): Promise<{ size: number; root: string | null }> {
+    const res = await this.check(await this.request('HEAD', `/v1/${contract}/${object}`, this.auth(token)));
+    return { size: Number(res.headers.get('content-length')), root: res.headers.get('x-cc-root') };
+  }
+
+  /** Downloads object 1 to `file` with Range requests of at most 8 MiB. */
+  async downloadFile(token: string, contract: string, file: string, rangeSize = MAX_PART_SIZE): Promise<number> {
+    const { size } = await this.head(token, contract, 1);
+    const fh = await fs.promises.open(file, 'w');
+    try {
+      for (let off = 0; off < size; off += rangeSize) {
+        const end = Math.min(off + rangeSize, size) - 1;
+        const buf = await this.download(token, contract, 1, off, end);
+        if (buf.length !== end - off + 1)
+          throw new FileServerError('truncated-body', 0, 'short range response');
+        await fh.write(buf, 0, buf.length, off);
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    return size;
+  }
+
+  /** Merkle proof of one leaf of object 1. */
+  async proof(token: string, contract: string, leaf: number): Promise<MerkleProof> {
+    const res = await this.check(await this.request('GET', `/v1/${contract}/1/proof/${leaf}`, this.auth(token)));
+    return MerkleProof.decode(Buffer.from(await res.arrayBuffer()));
+  }
+}
+
+/** A random 16-byte admin nonce, hex (exported for tests and other clients). */
+export function adminNonce(): string {
+  return randomBytes(16).toString('hex');
+}

@@ -1,0 +1,285 @@
+// File server HTTP API against a real server on loopback: happy paths and
+// every kind of bad input, asserted by stable error codes.
+import t from 'tap';
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import {
+  FileServerClient, LEAF_SIZE, MerkleProof, MerkleTree, deriveTokenKey, mintToken, verifyLeaf, signAdmin, TokenFields
+} from '../lib/storage';
+import { admin, raw, startServer, tempDir } from './util/fileserver';
+import type { FileServer } from '../fileserver/server';
+
+const KEY = randomBytes(32);
+const KTOK = deriveTokenKey(KEY);
+let clock = Math.floor(Date.now() / 1000);
+const now = (): number => clock;
+const MiB = 1 << 20;
+
+const dir = tempDir('cc-fs-http-');
+let port = 0;
+let server: FileServer;
+
+function cid(): string {
+  return randomBytes(32).toString('hex');
+}
+
+function token(contract: string, op: 'get' | 'put', object = 1, extra: Partial<TokenFields> = {}): string {
+  return mintToken(KTOK, {
+    contract, op, object, notAfter: clock + 600, maxBytes: 2 ** 40, renterPkHash: '11'.repeat(20), ...extra
+  });
+}
+
+function put(contract: string, offset: number, body: Buffer, tok = token(contract, 'put'), extra: Record<string, string | number> = {}) {
+  return raw(port, 'PUT', `/v1/${contract}/1?offset=${offset}`, {
+    headers: { authorization: `CC-Token ${tok}`, 'content-length': body.length, ...extra }, body
+  });
+}
+
+function get(contract: string, object: number, headers: Record<string, string> = {}, tok = token(contract, 'get', object), method = 'GET') {
+  return raw(port, method, `/v1/${contract}/${object}`, { headers: { authorization: `CC-Token ${tok}`, ...headers } });
+}
+
+async function register(size: number, root: Buffer, id = cid(), expiry = clock + 3600) {
+  const r = await admin(port, KEY, 'PUT', `/admin/contracts/${id}`, { root: root.toString('hex'), size, expiry }, { time: clock });
+  return { id, r };
+}
+
+t.before(async () => {
+  ({ port, server } = await startServer(dir, KEY, { capacity: 64 * MiB, now }));
+});
+t.teardown(async () => {
+  await server.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+t.test('admin API', async (t) => {
+  t.test('should report status with a good signature', async (t) => {
+    const r = await admin(port, KEY, 'GET', '/admin/status', undefined, { time: clock });
+    t.equal(r.status, 200);
+    t.equal(r.json.capacity, 64 * MiB);
+  });
+
+  t.test('should refuse bad, stale, replayed and missing signatures', async (t) => {
+    t.equal((await admin(port, randomBytes(32), 'GET', '/admin/status', undefined, { time: clock })).json.error?.code, 'bad-signature');
+    t.equal((await admin(port, KEY, 'GET', '/admin/status', undefined, { time: clock - 121 })).json.error?.code, 'stale-request');
+    t.equal((await admin(port, KEY, 'GET', '/admin/status', undefined, { time: clock + 121 })).json.error?.code, 'stale-request');
+    const nonce = randomBytes(16).toString('hex');
+    t.equal((await admin(port, KEY, 'GET', '/admin/status', undefined, { time: clock, nonce })).status, 200);
+    const again = await admin(port, KEY, 'GET', '/admin/status', undefined, { time: clock, nonce });
+    t.equal(again.status, 401);
+    t.equal(again.json.error?.code, 'replayed-nonce');
+    const none = await raw(port, 'GET', '/admin/status');
+    t.equal(none.status, 401);
+    t.equal(none.json.error?.code, 'missing-auth');
+  });
+
+  t.test('should validate contract registrations', async (t) => {
+    const root = randomBytes(32);
+    const cases: [unknown, string][] = [
+      [{ root: 'zz', size: 10, expiry: clock + 10 }, 'bad-contract'],
+      [{ root: root.toString('hex'), size: 0, expiry: clock + 10 }, 'bad-contract'],
+      [{ root: root.toString('hex'), size: 1.5, expiry: clock + 10 }, 'bad-contract'],
+      [{ root: root.toString('hex'), size: '10', expiry: clock + 10 }, 'bad-contract'],
+      [{ root: root.toString('hex'), size: 10, expiry: clock - 1 }, 'bad-contract'],
+      [{ root: root.toString('hex'), size: 65 * MiB, expiry: clock + 10 }, 'no-capacity']
+    ];
+    for (const [body, code] of cases) {
+      const r = await admin(port, KEY, 'PUT', `/admin/contracts/${cid()}`, body, { time: clock });
+      t.equal(r.json.error?.code, code, JSON.stringify(body));
+    }
+    t.equal((await admin(port, KEY, 'PUT', '/admin/contracts/../etc', { root: root.toString('hex'), size: 1, expiry: clock + 9 }, { time: clock })).status, 404,
+      'paths are never names');
+    t.equal((await admin(port, KEY, 'PUT', '/admin/contracts/ABC', { root: root.toString('hex'), size: 1, expiry: clock + 9 }, { time: clock })).json.error?.code, 'bad-contract');
+    const bad = await raw(port, 'PUT', `/admin/contracts/${cid()}`, {
+      headers: { ...signAdmin(KEY, 'PUT', '/x', Buffer.from('{')), 'content-length': 1 }, body: Buffer.from('{')
+    });
+    t.equal(bad.json.error?.code, 'bad-signature');
+    const { id, r } = await register(100, root);
+    t.equal(r.status, 200);
+    t.equal((await register(100, root, id, r.json.expiry as number)).r.status, 200, 'idempotent');
+    t.equal((await register(101, root, id)).r.json.error?.code, 'contract-exists');
+    t.equal((await admin(port, KEY, 'GET', `/admin/contracts/${cid()}`, undefined, { time: clock })).json.error?.code, 'unknown-contract');
+    t.equal((await admin(port, KEY, 'DELETE', `/admin/contracts/${id}`, undefined, { time: clock })).status, 200);
+    t.equal((await admin(port, KEY, 'DELETE', `/admin/contracts/${id}`, undefined, { time: clock })).json.error?.code, 'unknown-contract');
+    t.equal((await admin(port, KEY, 'POST', '/admin/nothing', {}, { time: clock })).json.error?.code, 'not-found');
+  });
+
+  t.test('should mint working tokens on request', async (t) => {
+    const c = cid();
+    const r = await admin(port, KEY, 'POST', '/admin/tokens', {
+      contract: c, op: 'get', object: 1, notAfter: clock + 60, maxBytes: 100, renterPkHash: '22'.repeat(20)
+    }, { time: clock });
+    t.equal(r.status, 200);
+    t.equal(r.json.token, token(c, 'get', 1, { notAfter: clock + 60, maxBytes: 100, renterPkHash: '22'.repeat(20) }));
+    t.equal((await admin(port, KEY, 'POST', '/admin/tokens', { contract: c }, { time: clock })).json.error?.code, 'bad-request');
+  });
+});
+
+t.test('upload and download', async (t) => {
+  // 9 MiB + a short leaf: two parts, and more than one response's worth.
+  const data = randomBytes(9 * MiB + 1000);
+  const tree = MerkleTree.fromData(data);
+  const { id } = await register(data.length, tree.root);
+
+  t.test('should accept parts in order, resume, and refuse a receipt until complete', async (t) => {
+    const r0 = await admin(port, KEY, 'GET', `/admin/contracts/${id}/receipt`, undefined, { time: clock });
+    t.equal(r0.json.error?.code, 'upload-incomplete');
+    const p1 = await put(id, 0, data.subarray(0, 4 * MiB));
+    t.equal(p1.status, 200);
+    t.same([p1.json.received, p1.json.complete], [4 * MiB, false]);
+    const st = await raw(port, 'GET', `/v1/${id}/1/status`, { headers: { authorization: `CC-Token ${token(id, 'put')}` } });
+    t.equal(st.json.received, 4 * MiB);
+    t.equal((await get(id, 1)).json.error?.code, 'object-not-found', 'nothing visible before completion');
+    // The rest through the client, which resumes from the server's status.
+    const file = path.join(dir, 'upload.bin');
+    fs.writeFileSync(file, data);
+    const client = new FileServerClient(`http://127.0.0.1:${port}`, { adminKey: KEY });
+    const done = await client.uploadFile(token(id, 'put'), id, file, 4 * MiB);
+    t.equal(done.complete, true);
+    const rc = await admin(port, KEY, 'GET', `/admin/contracts/${id}/receipt`, undefined, { time: clock });
+    t.same(rc.json, { id, root: tree.root.toString('hex'), size: data.length, complete: true });
+    t.equal((await put(id, 0, data.subarray(0, 4096))).json.error?.code, 'already-complete');
+  });
+
+  t.test('should serve HEAD, ranges, and proofs that verify', async (t) => {
+    const h = await get(id, 1, {}, undefined, 'HEAD');
+    t.equal(h.status, 200);
+    t.equal(Number(h.headers['content-length']), data.length);
+    t.equal(h.headers['x-cc-root'], tree.root.toString('hex'));
+    const r = await get(id, 1, { range: 'bytes=100-4195' });
+    t.equal(r.status, 206);
+    t.equal(r.headers['content-range'], `bytes 100-4195/${data.length}`);
+    t.same(r.body, data.subarray(100, 4196));
+    const tail = await get(id, 1, { range: 'bytes=-10' });
+    t.same(tail.body, data.subarray(data.length - 10));
+    const open = await get(id, 1, { range: `bytes=${data.length - 5}-` });
+    t.same(open.body, data.subarray(data.length - 5));
+    const client = new FileServerClient(`http://127.0.0.1:${port}`);
+    const out = path.join(dir, 'download.bin');
+    await client.downloadFile(token(id, 'get'), id, out, 3 * MiB);
+    t.ok(fs.readFileSync(out).equals(data), 'bytes identical');
+    const leaves = Math.ceil(data.length / LEAF_SIZE);
+    for (const i of [0, leaves - 1, Math.floor(Math.random() * leaves)]) {
+      const pr = await raw(port, 'GET', `/v1/${id}/1/proof/${i}`, { headers: { authorization: `CC-Token ${token(id, 'get')}` } });
+      const proof = MerkleProof.decode(pr.body);
+      const leaf = (await get(id, 1, { range: `bytes=${i * LEAF_SIZE}-${Math.min((i + 1) * LEAF_SIZE, data.length) - 1}` })).body;
+      t.ok(verifyLeaf(tree.root, data.length, proof, leaf), `leaf ${i} verifies`);
+    }
+    const pbad = await raw(port, 'GET', `/v1/${id}/1/proof/${leaves}`, { headers: { authorization: `CC-Token ${token(id, 'get')}` } });
+    t.equal(pbad.json.error?.code, 'bad-leaf');
+  });
+
+  t.test('should refuse bad ranges and oversized responses', async (t) => {
+    for (const range of ['bytes=5-2', `bytes=${data.length}-`, 'bytes=0-1,5-6', 'items=0-1', 'bytes=-0', 'bytes=-']) {
+      const r = await get(id, 1, { range });
+      t.equal(r.status, 416, range);
+      t.equal(r.json.error?.code, 'bad-range', range);
+    }
+    t.equal((await get(id, 1)).json.error?.code, 'range-required', 'whole 9 MiB object needs Range');
+    t.equal((await get(id, 1, { range: 'bytes=0-' })).json.error?.code, 'bad-range', 'range over 8 MiB');
+  });
+
+  t.test('should refuse missing, forged, expired and out-of-scope tokens', async (t) => {
+    const path1 = `/v1/${id}/1`;
+    t.equal((await raw(port, 'GET', path1)).json.error?.code, 'missing-token');
+    t.equal((await get(id, 1, {}, token(id, 'get').replace(/.$/, 'x'))).json.error?.code, 'bad-token');
+    t.equal((await get(id, 1, {}, mintToken(deriveTokenKey(randomBytes(32)), {
+      contract: id, op: 'get', object: 1, notAfter: clock + 60, maxBytes: 1e9, renterPkHash: '11'.repeat(20)
+    }))).json.error?.code, 'bad-token');
+    const expired = await get(id, 1, { range: 'bytes=0-9' }, token(id, 'get', 1, { notAfter: clock - 1 }));
+    t.same([expired.status, expired.json.error?.code], [401, 'token-expired']);
+    t.equal((await get(id, 1, { range: 'bytes=0-9' }, token(id, 'put'))).json.error?.code, 'token-scope', 'put token cannot read');
+    t.equal((await get(id, 1, { range: 'bytes=0-9' }, token(cid(), 'get'))).json.error?.code, 'token-scope', 'other contract');
+    t.equal((await get(id, 1, { range: 'bytes=0-9' }, token(id, 'get', 0))).json.error?.code, 'token-scope', 'other object');
+    t.equal((await get(id, 1, { range: 'bytes=0-99' }, token(id, 'get', 1, { maxBytes: 50 }))).json.error?.code, 'token-scope', 'maxBytes');
+    const ok = await raw(port, 'GET', `${path1}?token=${token(id, 'get')}`, { headers: { range: 'bytes=0-9' } });
+    t.equal(ok.status, 206, 'token in the query string');
+    t.equal((await raw(port, 'GET', path1, { headers: { authorization: 'Bearer x' } })).json.error?.code, 'bad-token');
+  });
+});
+
+t.test('bad uploads', async (t) => {
+  t.test('should reject bad offsets, unaligned parts, oversized and chunked bodies', async (t) => {
+    const data = randomBytes(3 * LEAF_SIZE + 5);
+    const { id } = await register(data.length, MerkleTree.fromData(data).root);
+    const r1 = await put(id, 4096, data.subarray(4096, 8192));
+    t.same([r1.status, r1.json.error?.code, r1.json.error?.received], [409, 'bad-offset', 0]);
+    t.equal((await put(id, 0, data.subarray(0, 100))).json.error?.code, 'unaligned-part');
+    t.equal((await put(id, 0, Buffer.concat([data, Buffer.alloc(1)]))).json.error?.code, 'too-large', 'beyond contract size');
+    const big = await put(id, 0, Buffer.alloc(16), undefined, { 'content-length': 8 * MiB + 1 });
+    t.same([big.status, big.json.error?.code], [413, 'too-large']);
+    const chunked = await raw(port, 'PUT', `/v1/${id}/1?offset=0`, {
+      headers: { authorization: `CC-Token ${token(id, 'put')}`, 'transfer-encoding': 'chunked' }, body: data
+    });
+    t.equal(chunked.json.error?.code, 'length-required');
+    t.equal((await put(id, 0, data.subarray(0, 4096), undefined, {}).then(() => put(id, 4096, data.subarray(4096), token(id, 'put', 1, { maxBytes: 5000 })))).json.error?.code,
+      'token-scope', 'beyond token maxBytes');
+    t.equal((await raw(port, 'PUT', `/v1/${id}/1?offset=-1`, { headers: { authorization: `CC-Token ${token(id, 'put')}`, 'content-length': 0 } })).json.error?.code, 'bad-request');
+    t.equal((await raw(port, 'PUT', `/v1/${id}/7`, { headers: { authorization: `CC-Token ${token(id, 'put', 7)}`, 'content-length': 0 } })).json.error?.code, 'unknown-object');
+    t.equal((await raw(port, 'DELETE', `/v1/${id}/1`, { headers: { authorization: `CC-Token ${token(id, 'put')}` } })).json.error?.code, 'method-not-allowed');
+    t.equal((await raw(port, 'GET', '/v1/../../etc/passwd')).status, 404);
+  });
+
+  t.test('should ignore a truncated part and accept it again', async (t) => {
+    const data = randomBytes(4 * LEAF_SIZE);
+    const { id } = await register(data.length, MerkleTree.fromData(data).root);
+    await raw(port, 'PUT', `/v1/${id}/1?offset=0`, {
+      headers: { authorization: `CC-Token ${token(id, 'put')}`, 'content-length': data.length }, body: data, cutAfter: 5000
+    });
+    const st = async () => (await raw(port, 'GET', `/v1/${id}/1/status`, { headers: { authorization: `CC-Token ${token(id, 'get')}` } })).json;
+    t.equal((await st()).received, 0, 'truncated part not counted');
+    // The server may still hold the lock for a moment while it notices the abort.
+    let r = await put(id, 0, data);
+    for (let i = 0; i < 100 && r.json.error?.code === 'busy'; i++)
+      r = await put(id, 0, data);
+    t.equal(r.json.complete, true);
+  });
+
+  t.test('should reject a wrong root and leave nothing behind', async (t) => {
+    const data = randomBytes(2 * LEAF_SIZE + 1);
+    const { id } = await register(data.length, randomBytes(32));
+    t.equal((await put(id, 0, data.subarray(0, 4096))).status, 200);
+    const r = await put(id, 4096, data.subarray(4096));
+    t.same([r.status, r.json.error?.code], [422, 'root-mismatch']);
+    t.notOk(fs.existsSync(path.join(dir, 'uploads', id)), 'upload deleted');
+    t.notOk(fs.existsSync(path.join(dir, 'objects', id, '1')), 'no object');
+    const st = await admin(port, KEY, 'GET', `/admin/contracts/${id}`, undefined, { time: clock });
+    t.same([st.json.received, st.json.complete], [0, false]);
+    t.equal((await admin(port, KEY, 'GET', `/admin/contracts/${id}/receipt`, undefined, { time: clock })).json.error?.code, 'upload-incomplete');
+  });
+
+  t.test('should reject data calls for unknown contracts', async (t) => {
+    const c = cid();
+    t.equal((await put(c, 0, Buffer.alloc(10))).json.error?.code, 'unknown-contract');
+    t.equal((await get(c, 1, { range: 'bytes=0-1' })).json.error?.code, 'unknown-contract');
+  });
+});
+
+t.test('manifest object', async (t) => {
+  const { id } = await register(10, randomBytes(32));
+  const m = randomBytes(5000);
+  const putM = (body: Buffer, len = body.length) => raw(port, 'PUT', `/v1/${id}/0`, {
+    headers: { authorization: `CC-Token ${token(id, 'put', 0)}`, 'content-length': len }, body
+  });
+  t.equal((await get(id, 0)).json.error?.code, 'object-not-found');
+  t.equal((await putM(m)).status, 200);
+  t.same((await get(id, 0)).body, m);
+  const m2 = randomBytes(100);
+  t.equal((await putM(m2)).status, 200, 'replaced');
+  t.same((await get(id, 0)).body, m2);
+  t.equal((await putM(Buffer.alloc(10), (1 << 20) + 1)).json.error?.code, 'too-large');
+  t.equal((await raw(port, 'PUT', `/v1/${id}/0?offset=5`, { headers: { authorization: `CC-Token ${token(id, 'put', 0)}`, 'content-length': 1 }, body: Buffer.alloc(1) })).json.error?.code, 'bad-offset');
+});
+
+t.test('expiry and purge', async (t) => {
+  const { id } = await register(10, randomBytes(32), cid(), clock + 100);
+  const status0 = await admin(port, KEY, 'GET', '/admin/status', undefined, { time: clock });
+  clock += 101;
+  t.equal((await get(id, 1, { range: 'bytes=0-1' })).json.error?.code, 'contract-expired');
+  const p = await admin(port, KEY, 'POST', '/admin/purge', {}, { time: clock });
+  t.ok((p.json.purged as string[]).includes(id));
+  t.equal((await get(id, 1, { range: 'bytes=0-1' })).json.error?.code, 'unknown-contract');
+  const status1 = await admin(port, KEY, 'GET', '/admin/status', undefined, { time: clock });
+  t.ok((status1.json.contracts as number) < (status0.json.contracts as number));
+});
