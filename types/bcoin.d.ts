@@ -341,6 +341,7 @@ declare module 'bcoin' {
     class HostList {
       map: Map<string, HostEntry>;
       add(addr: NetAddress, src?: NetAddress): boolean;
+      isBanned(host: string): boolean;
       totalFresh: number;
       totalUsed: number;
     }
