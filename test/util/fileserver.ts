@@ -95,6 +95,7 @@ export class ServerProcess {
 
   start(timeoutMs = 20000): Promise<number> {
     this.stdout = '';
+    this.port = 0;
     this.proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'fileserver', 'cli.ts'),
       '--data-dir', this.dataDir, '--port', '0', ...this.args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
     let stderr = '';
