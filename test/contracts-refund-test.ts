@@ -1,0 +1,87 @@
+// Escrow spends: after the CLTV height the renter alone recovers the
+// escrow (state `refunded` on both nodes); a two-party spend reads as
+// `settled`.
+import t from 'tap';
+import bcoin = require('../lib/bcoin');
+import { cooperativeWitness } from '../lib/contracts/escrow';
+import { submitTX } from '../lib/contracts/builders';
+import { forValue } from './util/wait';
+import {
+  fundAll, getContract, makeDeal, mineSync, plugin, startNodes, stateOf
+} from './contracts-util';
+
+t.test('escrow spends', async (t) => {
+  const ctx = await startNodes(2);
+  t.teardown(() => ctx.close());
+  const [renter, host] = ctx.nodes;
+  await fundAll(ctx);
+
+  const start = renter.height;
+  // Short periods: end at +13, refund at end + W (12) = +25.
+  const refundable = await makeDeal(renter, host, { endHeight: start + 13, refundHeight: start + 25 });
+  const settled = await makeDeal(renter, host, { endHeight: start + 13, refundHeight: start + 25, size: 2 << 20 });
+  const res = await renter.rpc('commitcontracts',
+    [refundable.encode().toString('hex'), settled.encode().toString('hex')]) as { txids: string[] };
+  t.equal(res.txids.length, 1, 'one commitment for both');
+  await mineSync(ctx, renter);
+  for (const n of ctx.nodes) {
+    await forValue(() => stateOf(n, refundable.id()), 'active', 20000, 'active');
+    await forValue(() => stateOf(n, settled.id()), 'active', 20000, 'active');
+  }
+
+  t.test('should refuse a refund before the refund height', async (t) => {
+    await mineSync(ctx, renter, refundable.refundHeight - 1 - renter.height);
+    t.equal(await stateOf(host, refundable.id()), 'expired');
+    await t.rejects(renter.rpc('refundcontract', [refundable.id()]), { code: -25, message: /refund-too-early/ });
+  });
+
+  t.test('should let the renter alone recover the escrow after it', async (t) => {
+    await mineSync(ctx, renter);
+    t.equal(renter.height, refundable.refundHeight);
+    await t.rejects(host.rpc('refundcontract', [refundable.id()]), { code: -25, message: /not-renter/ });
+    const wallet = plugin(renter).walletContext().wallet;
+    const before = (await wallet.getBalance()).unconfirmed;
+    const txid = await renter.rpc('refundcontract', [refundable.id()]) as string;
+    const tx = renter.node.mempool.getTX(Buffer.from(txid, 'hex').reverse().toString('hex'))!;
+    t.equal(tx.locktime, refundable.refundHeight);
+    t.equal(tx.inputs[0].sequence, 0xfffffffe);
+    t.equal(tx.inputs[0].witness.items.length, 3);
+    t.equal(tx.inputs[0].witness.items[1].length, 0);
+    const fee = refundable.escrowValue - tx.outputs[0].value;
+    t.ok(fee >= tx.getVirtualSize(), 'pays at least 1 sat/vB');
+    await forValue(async () => (await wallet.getBalance()).unconfirmed, before + tx.outputs[0].value,
+      20000, 'refund credited to the wallet');
+    await mineSync(ctx, renter);
+    for (const n of ctx.nodes) {
+      await forValue(() => stateOf(n, refundable.id()), 'refunded', 20000, 'refunded');
+      const info = await getContract(n, refundable.id()) as Record<string, any>;
+      t.equal(info.spend.txid, txid);
+      t.equal(info.spend.height, host.height);
+    }
+    await t.rejects(renter.rpc('refundcontract', [refundable.id()]), { code: -25, message: /escrow-spent/ });
+  });
+
+  t.test('should read a two-party spend as settled', async (t) => {
+    const info = await getContract(renter, settled.id()) as Record<string, any>;
+    const rRing = (await plugin(renter).getEscrowRing(settled.renterEscrowKey))!;
+    const hRing = (await plugin(host).getEscrowRing(settled.hostEscrowKey))!;
+    t.ok(rRing && hRing, 'each side holds its escrow key');
+    t.equal(await plugin(renter).getEscrowRing(settled.hostEscrowKey), null);
+    const commitTX = await renter.node.chain.db.getTX(Buffer.from(info.commit.txid, 'hex').reverse().toString('hex'));
+    const coin = bcoin.Coin.fromTX(commitTX!, info.commit.vout, info.commit.height);
+    const script = settled.escrowScript();
+    const mtx = new bcoin.MTX();
+    mtx.version = 2;
+    mtx.addCoin(coin);
+    mtx.addOutput(await plugin(host).walletContext().wallet.receiveAddress(0), coin.value - 1000);
+    const sig = (ring: bcoin.KeyRing) =>
+      mtx.signature(0, script, coin.value, ring.privateKey, bcoin.Script.hashType.ALL, 1);
+    mtx.inputs[0].witness.fromItems(cooperativeWitness(sig(rRing), sig(hRing), script));
+    await submitTX(plugin(host).walletContext(), mtx.toTX());
+    await mineSync(ctx, host);
+    for (const n of ctx.nodes)
+      await forValue(() => stateOf(n, settled.id()), 'settled', 20000, 'settled');
+    const list = await host.rpc('listcontracts', ['settled']) as unknown[];
+    t.equal(list.length, 1);
+  });
+});
