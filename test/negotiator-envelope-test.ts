@@ -3,7 +3,7 @@
 // timeouts, robustness, and the RPC methods.
 import t from 'tap';
 import { PacketError, RPCError, rpcCodes } from '../lib/node/errors';
-import { RequestPacket, ResponsePacket, Payment, paymentTypes, HelloPacket } from '../lib/negotiator/packets';
+import { RequestPacket, ResponsePacket, Payment, paymentTypes, HelloPacket, AuthPacket } from '../lib/negotiator/packets';
 import { NonceManager, nonceResults } from '../lib/negotiator/nonces';
 import { Policy } from '../lib/negotiator/policy';
 import { ServiceError, Service } from '../lib/negotiator/services';
@@ -282,6 +282,31 @@ t.test('Robustness', async (t) => {
     t.equal(res.status, statuses.OK, 'still serving');
   });
 
+  t.test('should prove identities with csauth before listing them', async (t) => {
+    const p = await pair();
+    const c = new FakePeer('10.0.0.3:1', false);
+    const cBack = new FakePeer('10.0.0.1:2', true);
+    c.remote = p.b;
+    c.back = cBack;
+    p.b.peerOpen(cBack);
+    // The third node claims a's identity but cannot sign b's challenge.
+    await deliver(c, 'cshello', HelloPacket.fromOptions(1, p.a.identity.publicKey, Buffer.alloc(16, 3)).encode());
+    const listed = (): Array<string | null> => p.b.cloudPeers().map((x) => x.identity);
+    t.same(listed(), [p.a.identity.address, null], 'a claim alone is not listed');
+    await deliver(c, 'csauth', AuthPacket.create(fixedIdentity(6), magic, Buffer.alloc(16)).encode());
+    t.same(cBack.errors, ['bad-auth-sig']);
+    t.equal(cBack.banScore, 50);
+    t.same(listed(), [p.a.identity.address, null]);
+    const d = new FakePeer('10.0.0.4:1', false);
+    const dBack = new FakePeer('10.0.0.1:3', true);
+    d.remote = p.b;
+    d.back = dBack;
+    p.b.peerOpen(dBack);
+    await deliver(d, 'csauth', AuthPacket.create(fixedIdentity(6), magic, Buffer.alloc(16)).encode());
+    t.same(dBack.errors, ['unexpected-auth'], 'auth before hello');
+    t.equal((await p.a.request(p.b.identity.address, 'info', 'services')).status, statuses.OK, 'routing uses the proven peer');
+  });
+
   t.test('should score a forged envelope and a changed hello', async (t) => {
     const p = await pair();
     const req = request(p);
@@ -291,9 +316,9 @@ t.test('Robustness', async (t) => {
     t.same(p.ba.errors, [serverCodes.BAD_SIGNATURE]);
     const answered = p.ba.sent.filter(([cmd]) => cmd === 'csres').length;
     t.equal(answered, 1, 'still answered with invalid-signature');
-    await deliver(p.ab, 'cshello', HelloPacket.fromOptions(1, fixedIdentity(7).publicKey).encode());
+    await deliver(p.ab, 'cshello', HelloPacket.fromOptions(1, fixedIdentity(7).publicKey, Buffer.alloc(16)).encode());
     t.same(p.ba.errors, [serverCodes.BAD_SIGNATURE, 'duplicate-hello']);
-    await deliver(p.ab, 'cshello', HelloPacket.fromOptions(1, p.a.identity.publicKey).encode());
+    await deliver(p.ab, 'cshello', HelloPacket.fromOptions(1, p.a.identity.publicKey, Buffer.alloc(16)).encode());
     t.equal(p.ba.errors.length, 2, 'repeating the same hello is harmless');
     const unsolicited = new ResponsePacket();
     unsolicited.status = 'ok';
@@ -303,7 +328,7 @@ t.test('Robustness', async (t) => {
 
   t.test('should rate-limit a packet flood', async (t) => {
     const p = await pair();
-    const hello = HelloPacket.fromOptions(1, p.a.identity.publicKey).encode();
+    const hello = HelloPacket.fromOptions(1, p.a.identity.publicKey, Buffer.alloc(16)).encode();
     await Promise.all(Array.from({ length: FLOOD_BURST + 50 }, () => deliver(p.ab, 'cshello', hello)));
     const floods = p.ba.errors.filter((c) => c === 'flood').length;
     t.ok(floods >= 40 && floods <= 50, `flood errors ${floods}`);
@@ -325,7 +350,7 @@ t.test('Robustness', async (t) => {
     const plain = new FakePeer('10.0.0.9:1', false);
     plain.services = 9;
     p.b.peerOpen(plain);
-    await t.rejects(p.b.handlePacket(plain, 'cshello', HelloPacket.fromOptions(1, fixedIdentity(4).publicKey).encode()),
+    await t.rejects(p.b.handlePacket(plain, 'cshello', HelloPacket.fromOptions(1, fixedIdentity(4).publicKey, Buffer.alloc(16)).encode()),
       { code: 'not-cloud-peer', verdict: 'ignore' });
     await t.rejects(p.b.handlePacket(plain, 'csreq', Buffer.alloc(2)), { code: 'truncated', verdict: 'reject' });
     t.equal(p.b.cloudPeers().length, 1);

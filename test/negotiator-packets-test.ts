@@ -5,7 +5,7 @@ import * as path from 'path';
 import bio = require('bufio');
 import { PacketError } from '../lib/node/errors';
 import {
-  HelloPacket, RequestPacket, ResponsePacket, Payment, decode, types, typesByVal, commands,
+  HelloPacket, AuthPacket, RequestPacket, ResponsePacket, Payment, decode, types, typesByVal, commands,
   paymentTypes
 } from '../lib/negotiator/packets';
 import {
@@ -75,6 +75,12 @@ t.test('round trips', async (t) => {
     res.sign(fixedIdentity(2), magic);
     t.ok(res.verify(magic, fixedIdentity(2).publicKey));
     t.notOk(res.verify(magic, fixedIdentity(1).publicKey));
+    const challenge = Buffer.alloc(16, 9);
+    const auth = AuthPacket.create(fixedIdentity(1), magic, challenge);
+    t.ok(auth.verify(magic, challenge, fixedIdentity(1).publicKey));
+    t.notOk(auth.verify(magic, Buffer.alloc(16, 8), fixedIdentity(1).publicKey), 'bound to the challenge');
+    t.notOk(auth.verify(magic, challenge, fixedIdentity(2).publicKey), 'bound to the key');
+    t.notOk(auth.verify(magic + 1, challenge, fixedIdentity(1).publicKey), 'bound to the network');
   });
   t.test('should round-trip bodies', async (t) => {
     const services = [{ name: 'info', version: 3, methods: [{ name: 'services', price: 0 }, { name: 'x', price: MAX_MONEY }] }];
@@ -105,7 +111,8 @@ t.test('pinned vectors', async (t) => {
 
 t.test('invalid input', async (t) => {
   const req = signedRequest().encode();
-  const hello = HelloPacket.fromOptions(1, fixedIdentity(1).publicKey).encode();
+  const hello = HelloPacket.fromOptions(1, fixedIdentity(1).publicKey, Buffer.alloc(16, 1)).encode();
+  const auth = AuthPacket.create(fixedIdentity(1), magic, Buffer.alloc(16, 2)).encode();
   const res = new ResponsePacket();
   res.status = 'ok';
   const resRaw = res.encode();
@@ -135,6 +142,9 @@ t.test('invalid input', async (t) => {
   const table: Array<[string, string, () => unknown]> = [
     [decodeCodes.TRUNCATED, 'empty hello', () => decode('cshello', Buffer.alloc(0))],
     [decodeCodes.TRUNCATED, 'hello cut', () => decode('cshello', hello.subarray(0, 20))],
+    [decodeCodes.TRUNCATED, 'hello without challenge', () => decode('cshello', hello.subarray(0, 37))],
+    [decodeCodes.TRUNCATED, 'auth cut', () => decode('csauth', auth.subarray(0, 63))],
+    [decodeCodes.TRAILING, 'auth + 1 byte', () => decode('csauth', Buffer.concat([auth, Buffer.alloc(1)]))],
     [decodeCodes.TRUNCATED, 'request cut in sig', () => decode('csreq', req.subarray(0, req.length - 1))],
     [decodeCodes.TRUNCATED, 'request cut in every field', () => {
       for (let i = 0; i < req.length; i++) {

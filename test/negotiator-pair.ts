@@ -82,7 +82,7 @@ export interface Pair {
 
 export type SideOptions = Partial<Omit<NegotiatorOptions, 'network' | 'send'>>;
 
-/** Two open negotiators connected by an in-memory link; hellos exchanged. */
+/** Two open negotiators connected by an in-memory link; identities proven. */
 export async function makePair(aOpts: SideOptions = {}, bOpts: SideOptions = {}): Promise<Pair> {
   const ab = new FakePeer('10.0.0.2:18444', true);
   const ba = new FakePeer('10.0.0.1:50000', false);
@@ -100,8 +100,8 @@ export async function makePair(aOpts: SideOptions = {}, bOpts: SideOptions = {})
   await a.open();
   await b.open();
   const hellos = Promise.all([
-    new Promise((r) => a.once('peer hello', r)),
-    new Promise((r) => b.once('peer hello', r))
+    new Promise((r) => a.once('peer identity', r)),
+    new Promise((r) => b.once('peer identity', r))
   ]);
   a.peerOpen(ab);
   b.peerOpen(ba);

@@ -27,6 +27,15 @@ export const HASH_SIZE = 32;
 /** Server nonce: HMAC-SHA256 truncated to 128 bits (DESIGN 4). */
 export const NONCE_SIZE = 16;
 
+/** Hello challenge: 128 random bits, fresh per connection. */
+export const CHALLENGE_SIZE = 16;
+
+/**
+ * Tag of the identity proof in `csauth`: TH(tag, magic || challenge || pk).
+ * Kept here until lib/hash.ts lists it (distinct from every other tag).
+ */
+export const AUTH_TAG = 'cc/auth/0';
+
 /** Service and method names: short ASCII identifiers, not data. */
 export const MAX_NAME_SIZE = 32;
 
@@ -117,6 +126,9 @@ export const MALFORMED_SCORE = 20;
 
 /** Ban score for a well-formed packet that breaks the protocol (second hello...). */
 export const MISBEHAVE_SCORE = 10;
+
+/** Ban score for a `csauth` that does not prove the claimed identity: two ban. */
+export const BAD_AUTH_SCORE = 50;
 
 /** Entries `peers list` returns at most. */
 export const MAX_PEERS_LISTED = 256;

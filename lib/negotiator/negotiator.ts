@@ -1,7 +1,7 @@
 /*!
  * negotiator.ts - the CloudStorage P2P layer as one object.
  *
- * Tracks NODE_CLOUDSTORAGE peers and their identities (cshello), serves
+ * Tracks NODE_CLOUDSTORAGE peers and their identities (cshello/csauth), serves
  * csreq through the Server pipeline and the service registry, and makes
  * requests through the Client. It knows the node only through the narrow
  * NegotiatorOptions (send a packet, a network, a logger), so unit tests
@@ -9,6 +9,7 @@
  */
 
 import { EventEmitter } from 'events';
+import { randomBytes } from 'crypto';
 import secp256k1 = require('bcrypto/lib/secp256k1');
 import type bcoin from 'bcoin';
 import { PacketError } from '../node/errors';
@@ -17,12 +18,12 @@ import { BoundedMap } from './boundedmap';
 import { Client, ClientError, clientCodes, CallResult, RequestOptions, Route } from './client';
 import {
   DEFAULT_DEFER_LIMIT, FLOOD_SCORE, MAX_INFLIGHT_PER_PEER, MIN_PROTOCOL_VERSION, MISBEHAVE_SCORE,
-  PROTOCOL_VERSION, MAX_CLOUD_PEERS, MALFORMED_SCORE
+  PROTOCOL_VERSION, MAX_CLOUD_PEERS, MALFORMED_SCORE, CHALLENGE_SIZE, BAD_AUTH_SCORE
 } from './common';
 import { infoService, peersService } from './coreservices';
 import { CreditLedger } from './credit';
 import { NonceManager } from './nonces';
-import { HelloPacket, Packet, RequestPacket, ResponsePacket, decode, types } from './packets';
+import { AuthPacket, HelloPacket, Packet, RequestPacket, ResponsePacket, decode, types } from './packets';
 import { PaymentHooks, defaultPaymentHooks } from './payment';
 import { CloudPeer, CloudPeerInfo, CloudPeers, PeerLike, hasCloudBit } from './peers';
 import { Policy } from './policy';
@@ -39,6 +40,8 @@ export const packetCodes = {
   NOT_READY: 'not-ready',
   DUPLICATE_HELLO: 'duplicate-hello',
   BAD_HELLO_KEY: 'bad-pubkey',
+  UNEXPECTED_AUTH: 'unexpected-auth',
+  BAD_AUTH: 'bad-auth-sig',
   BAD_SIGNATURE: serverCodes.BAD_SIGNATURE,
   WRONG_RECIPIENT: serverCodes.WRONG_RECIPIENT
 } as const;
@@ -134,8 +137,10 @@ export class Negotiator extends EventEmitter {
       throw new Error('Negotiator has no identity.');
     this.opened = true;
     this.logger.info('negotiator: identity %s', this.id.address);
-    for (const cp of this.peers.all())
+    for (const cp of this.peers.all()) {
       this.sendHello(cp);
+      this.sendAuth(cp);
+    }
   }
 
   async close(): Promise<void> {
@@ -189,7 +194,15 @@ export class Negotiator extends EventEmitter {
     if (cp.helloSent || !this.id)
       return;
     cp.helloSent = true;
-    this.sendPacket(cp.peer, HelloPacket.fromOptions(PROTOCOL_VERSION, this.id.publicKey));
+    cp.challenge = randomBytes(CHALLENGE_SIZE);
+    this.sendPacket(cp.peer, HelloPacket.fromOptions(PROTOCOL_VERSION, this.id.publicKey, cp.challenge));
+  }
+
+  private sendAuth(cp: CloudPeer): void {
+    if (cp.authSent || !this.id || !cp.peerChallenge)
+      return;
+    cp.authSent = true;
+    this.sendPacket(cp.peer, AuthPacket.create(this.id, this.network.magic, cp.peerChallenge));
   }
 
   /**
@@ -208,6 +221,8 @@ export class Negotiator extends EventEmitter {
     switch (packet.type) {
       case types.HELLO:
         return this.handleHello(cp, packet);
+      case types.AUTH:
+        return this.handleAuth(cp, packet);
       case types.REQUEST:
         return this.handleRequest(cp, packet);
       case types.RESPONSE:
@@ -219,19 +234,35 @@ export class Negotiator extends EventEmitter {
     // [REJECT] hello key is not a point on the curve
     if (!secp256k1.publicKeyVerify(hello.publicKey))
       throw new PacketError(packetCodes.BAD_HELLO_KEY, 'reject', MALFORMED_SCORE);
-    if (cp.publicKey) {
+    if (cp.claimedKey) {
       // [REJECT] a connection keeps the identity it announced
-      if (!cp.publicKey.equals(hello.publicKey))
+      if (!cp.claimedKey.equals(hello.publicKey))
         throw new PacketError(packetCodes.DUPLICATE_HELLO, 'reject', MISBEHAVE_SCORE);
       return;
     }
     // [IGNORE] protocol too old to talk to
     if (hello.version < MIN_PROTOCOL_VERSION)
       return;
-    cp.publicKey = hello.publicKey;
+    cp.claimedKey = hello.publicKey;
+    cp.peerChallenge = hello.challenge;
     cp.csVersion = hello.version;
+    // Our hello first (it carries the challenge the peer must sign), then our proof.
     this.sendHello(cp);
-    this.emit('peer hello', cp);
+    this.sendAuth(cp);
+  }
+
+  private handleAuth(cp: CloudPeer, auth: AuthPacket): void {
+    // [REJECT] csauth before the peer's hello or before we sent a challenge
+    if (!cp.claimedKey || !cp.challenge)
+      throw new PacketError(packetCodes.UNEXPECTED_AUTH, 'reject', MISBEHAVE_SCORE);
+    // [IGNORE] already proven
+    if (cp.publicKey)
+      return;
+    // [REJECT] signature does not prove the claimed identity on this connection
+    if (!auth.verify(this.network.magic, cp.challenge, cp.claimedKey))
+      throw new PacketError(packetCodes.BAD_AUTH, 'reject', BAD_AUTH_SCORE);
+    cp.publicKey = cp.claimedKey;
+    this.emit('peer identity', cp);
   }
 
   private async handleRequest(cp: CloudPeer, req: RequestPacket): Promise<void> {
@@ -263,7 +294,7 @@ export class Negotiator extends EventEmitter {
     this.client.receive(cp.peer.id, res);
   }
 
-  /** Find a connected CloudStorage peer that has said hello. */
+  /** Find a connected CloudStorage peer whose identity is proven. */
   resolve(target: Target): CloudPeer {
     let cp: CloudPeer | null = null;
     if (Buffer.isBuffer(target)) {

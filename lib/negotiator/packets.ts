@@ -11,7 +11,7 @@ import bio = require('bufio');
 import { taggedHash, tags } from '../hash';
 import { verifyIdentitySig } from '../node/identity';
 import {
-  PUBKEY_SIZE, SIG_SIZE, HASH_SIZE, NONCE_SIZE, MAX_ARGS_SIZE, MAX_BODY_SIZE,
+  PUBKEY_SIZE, SIG_SIZE, HASH_SIZE, NONCE_SIZE, CHALLENGE_SIZE, AUTH_TAG, MAX_ARGS_SIZE, MAX_BODY_SIZE,
   MAX_PAYMENT_SIZE, MAX_STATUS_SIZE, STATUS_RE
 } from './common';
 import {
@@ -23,8 +23,9 @@ import { PacketError } from '../node/errors';
 /** Packet types. */
 export const types = {
   HELLO: 0,
-  REQUEST: 1,
-  RESPONSE: 2
+  AUTH: 1,
+  REQUEST: 2,
+  RESPONSE: 3
 } as const;
 
 export type PacketType = typeof types[keyof typeof types];
@@ -32,6 +33,7 @@ export type PacketType = typeof types[keyof typeof types];
 /** Packet type names by value. */
 export const typesByVal: Record<PacketType, keyof typeof types> = {
   [types.HELLO]: 'HELLO',
+  [types.AUTH]: 'AUTH',
   [types.REQUEST]: 'REQUEST',
   [types.RESPONSE]: 'RESPONSE'
 };
@@ -39,6 +41,7 @@ export const typesByVal: Record<PacketType, keyof typeof types> = {
 /** P2P command of each packet type. */
 export const commands: Record<PacketType, string> = {
   [types.HELLO]: 'cshello',
+  [types.AUTH]: 'csauth',
   [types.REQUEST]: 'csreq',
   [types.RESPONSE]: 'csres'
 };
@@ -88,48 +91,108 @@ function decodeStrict<T extends bio.Struct>(obj: T, data: Buffer): T {
 
 /**
  * `cshello`: sent once per connection by each side after the version
- * handshake, when the other side advertises NODE_CLOUDSTORAGE. It names the
- * sender's identity key; envelopes are authenticated by their own
- * signatures, so hello is a claim used for addressing and listing.
+ * handshake, when the other side advertises NODE_CLOUDSTORAGE. It claims an
+ * identity key and carries a fresh random challenge; the other side proves
+ * its own claim by signing our challenge in `csauth`.
  */
 export class HelloPacket extends bio.Struct {
   readonly type = types.HELLO;
   version = 0;
   publicKey: Buffer = ZERO_KEY;
+  challenge: Buffer = Buffer.alloc(CHALLENGE_SIZE);
 
   get cmd(): string {
     return commands[this.type];
   }
 
   getSize(): number {
-    return 4 + PUBKEY_SIZE;
+    return 4 + PUBKEY_SIZE + CHALLENGE_SIZE;
   }
 
   write(bw: bio.Writer): bio.Writer {
     bw.writeU32(this.version);
     bw.writeBytes(this.publicKey);
+    bw.writeBytes(this.challenge);
     return bw;
   }
 
   read(br: bio.BufferReader): this {
     this.version = readU32(br);
     this.publicKey = readPubkey(br);
+    this.challenge = readFixed(br, CHALLENGE_SIZE);
     return this;
   }
 
   getJSON(): object {
-    return { version: this.version, publicKey: this.publicKey.toString('hex') };
+    return {
+      version: this.version,
+      publicKey: this.publicKey.toString('hex'),
+      challenge: this.challenge.toString('hex')
+    };
   }
 
-  static fromOptions(version: number, publicKey: Buffer): HelloPacket {
+  static fromOptions(version: number, publicKey: Buffer, challenge: Buffer): HelloPacket {
     const p = new HelloPacket();
     p.version = version;
     p.publicKey = publicKey;
+    p.challenge = challenge;
     return p;
   }
 
   static decodeStrict(data: Buffer): HelloPacket {
     return decodeStrict(new HelloPacket(), data);
+  }
+}
+
+/**
+ * `csauth`: proof of the identity claimed in our hello. `sig` is the
+ * sender's signature over TH('cc/auth/0', magic u32 LE || the receiver's
+ * hello challenge || the sender's identity key), so it cannot be replayed
+ * on another connection or network.
+ */
+export class AuthPacket extends bio.Struct {
+  readonly type = types.AUTH;
+  sig: Buffer = ZERO_SIG;
+
+  get cmd(): string {
+    return commands[this.type];
+  }
+
+  getSize(): number {
+    return SIG_SIZE;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    bw.writeBytes(this.sig);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.sig = readFixed(br, SIG_SIZE);
+    return this;
+  }
+
+  getJSON(): object {
+    return { sig: this.sig.toString('hex') };
+  }
+
+  static hash(magic: number, challenge: Buffer, publicKey: Buffer): Buffer {
+    return taggedHash(AUTH_TAG, magicBytes(magic), challenge, publicKey);
+  }
+
+  /** Prove `signer`'s identity against the peer's `challenge`. */
+  static create(signer: Signer, magic: number, challenge: Buffer): AuthPacket {
+    const p = new AuthPacket();
+    p.sig = signer.sign(AuthPacket.hash(magic, challenge, signer.publicKey));
+    return p;
+  }
+
+  verify(magic: number, challenge: Buffer, publicKey: Buffer): boolean {
+    return verifyIdentitySig(AuthPacket.hash(magic, challenge, publicKey), this.sig, publicKey);
+  }
+
+  static decodeStrict(data: Buffer): AuthPacket {
+    return decodeStrict(new AuthPacket(), data);
   }
 }
 
@@ -372,7 +435,7 @@ export class ResponsePacket extends bio.Struct {
   }
 }
 
-export type Packet = HelloPacket | RequestPacket | ResponsePacket;
+export type Packet = HelloPacket | AuthPacket | RequestPacket | ResponsePacket;
 
 /** True for commands this layer owns. */
 export function isCloudCommand(cmd: string): boolean {
@@ -388,6 +451,8 @@ export function decode(cmd: string, data: Buffer): Packet {
   switch (cmd) {
     case commands[types.HELLO]:
       return HelloPacket.decodeStrict(data);
+    case commands[types.AUTH]:
+      return AuthPacket.decodeStrict(data);
     case commands[types.REQUEST]:
       return RequestPacket.decodeStrict(data);
     case commands[types.RESPONSE]:

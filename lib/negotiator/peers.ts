@@ -2,8 +2,9 @@
  * peers.ts - connected peers that advertise NODE_CLOUDSTORAGE.
  *
  * bcoin's `peer.hostname()` is only the socket address (the ephemeral port
- * for inbound peers), so each peer is also known by the identity key it
- * sent in `cshello`. Only peers tracked here are ever sent cs* packets.
+ * for inbound peers), so each peer is also known by its identity key: claimed
+ * in `cshello`, proven in `csauth` by a signature over our fresh challenge.
+ * Only peers tracked here are ever sent cs* packets.
  */
 
 import { BoundedMap } from './boundedmap';
@@ -48,11 +49,18 @@ export class FloodGuard {
 
 export class CloudPeer {
   readonly peer: PeerLike;
-  /** Identity key from the peer's hello; null until it arrives. */
+  /** Identity key, once proven by csauth; null until then. */
   publicKey: Buffer | null = null;
+  /** Identity key claimed in the peer's hello. */
+  claimedKey: Buffer | null = null;
+  /** Challenge from the peer's hello, which our csauth signs. */
+  peerChallenge: Buffer | null = null;
+  /** Challenge we sent in our hello, which the peer's csauth signs. */
+  challenge: Buffer | null = null;
   /** cs protocol version from the peer's hello. */
   csVersion = 0;
   helloSent = false;
+  authSent = false;
   /** Requests of this peer our server is working on. */
   inflight = 0;
   readonly flood: FloodGuard;

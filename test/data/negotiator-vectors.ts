@@ -5,7 +5,7 @@
 import bcoin = require('../../lib/bcoin');
 import { Identity } from '../../lib/node/identity';
 import {
-  HelloPacket, RequestPacket, ResponsePacket, Payment, paymentTypes, Packet
+  HelloPacket, AuthPacket, RequestPacket, ResponsePacket, Payment, paymentTypes, Packet
 } from '../../lib/negotiator/packets';
 import { statuses, amountBody } from '../../lib/negotiator/status';
 import { encodeServices, encodePeers } from '../../lib/negotiator/coreservices';
@@ -28,7 +28,8 @@ export function buildPackets(): Array<[string, Packet]> {
   const server = key(2);
   const out: Array<[string, Packet]> = [];
 
-  out.push(['hello', HelloPacket.fromOptions(1, client.publicKey)]);
+  out.push(['hello', HelloPacket.fromOptions(1, client.publicKey, Buffer.alloc(16, 0x5a))]);
+  out.push(['auth', AuthPacket.create(server, magic, Buffer.alloc(16, 0x5a))]);
 
   const req = new RequestPacket();
   req.to = server.publicKey;
