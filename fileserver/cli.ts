@@ -9,9 +9,8 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
-import { randomBytes } from 'crypto';
 import { parseArgs } from 'util';
-import { parseAdminKey, writeFileAtomic } from '../lib/storage';
+import { parseAdminKey, readOrCreateAdminKey } from '../lib/storage';
 import { DEFAULT_CAPACITY } from './common';
 import { FileServer } from './server';
 import { parseSize } from './units';
@@ -35,18 +34,17 @@ export function loadAdminKey(dataDir: string, given: string | undefined, print: 
       throw new UsageError('--admin-key must be 64 hex characters');
     return key;
   }
-  const file = path.join(dataDir, 'admin.key');
-  if (fs.existsSync(file)) {
-    const key = parseAdminKey(fs.readFileSync(file, 'utf8'));
-    if (!key)
-      throw new UsageError(`${file} does not hold a 64 hex admin key`);
-    return key;
+  let res: { key: Buffer; created: boolean; file: string };
+  try {
+    res = readOrCreateAdminKey(dataDir);
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
   }
-  const key = randomBytes(32);
-  writeFileAtomic(file, `${key.toString('hex')}\n`, 0o600);
-  print(`admin key (stored in ${file}; give it to the negotiator as --fileserver-key):`);
-  print(`  ${key.toString('hex')}`);
-  return key;
+  if (res.created) {
+    print(`admin key (stored in ${res.file}; give it to the negotiator as --fileserver-key):`);
+    print(`  ${res.key.toString('hex')}`);
+  }
+  return res.key;
 }
 
 /** Parses flags, starts the server; resolves with it (tests) once listening. */

@@ -17,3 +17,4 @@ export * from './adminauth';
 export * from './store';
 export { writeFileAtomic, fsyncDir } from './fsutil';
 export * from './client';
+export * from './keyfile';

@@ -1,0 +1,144 @@
+/*!
+ * hosting.ts - the host side of storage deals inside cloudcoind: which
+ * backend holds renters' bytes, built from explicit options.
+ *
+ * `--host` alone keeps data in a local directory; with `--fileserver URL
+ * --fileserver-key K` a standalone file server holds it instead. The
+ * negotiator (issue 7) reaches the active backend through `backend`.
+ */
+
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseAdminKey } from '../storage';
+import type { BackendInfo, StorageBackend } from './backend';
+import { LocalBackend } from './localbackend';
+import { RemoteBackend } from './remotebackend';
+
+/** Capacity offered when --host-capacity is not given. */
+export const DEFAULT_HOST_CAPACITY = 10 * 2 ** 30;
+
+/** A hosting configuration problem: printed as one line by cloudcoind. */
+export class HostingConfigError extends Error {
+  readonly code = 'bad-config';
+  constructor(message: string) {
+    super(message);
+    this.name = 'HostingConfigError';
+  }
+}
+
+/** Validated hosting options. */
+export class HostingOptions {
+  host = false;
+  hostDir = '';
+  /** True if hostDir is a throwaway directory (--memory without --host-dir). */
+  tempDir = false;
+  capacity = DEFAULT_HOST_CAPACITY;
+  fileserver: string | null = null;
+  fileserverKey: Buffer | null = null;
+
+  /**
+   * @param raw values as read from flags / cloudcoin.conf
+   * @param datadir the node's network datadir (default host-dir is under it)
+   * @param memory true with --memory: a default host-dir goes to a temp dir
+   */
+  static from(raw: { host: boolean; hostDir: string | null; capacity: number | null; fileserver: string | null; fileserverKey: string | null },
+    datadir: string, memory: boolean): HostingOptions {
+    const o = new HostingOptions();
+    o.host = raw.host;
+    if (!o.host) {
+      if (raw.fileserver !== null || raw.fileserverKey !== null)
+        throw new HostingConfigError('--fileserver and --fileserver-key need --host.');
+      return o;
+    }
+    if (raw.capacity !== null) {
+      if (raw.capacity < 1)
+        throw new HostingConfigError('--host-capacity must be a size such as 10GB.');
+      o.capacity = raw.capacity;
+    }
+    if (raw.hostDir !== null) {
+      o.hostDir = path.resolve(datadir, raw.hostDir);
+    } else if (memory) {
+      o.hostDir = path.join(os.tmpdir(), `cloudcoin-hostdata-${process.pid}-${Date.now()}`);
+      o.tempDir = true;
+    } else {
+      o.hostDir = path.join(datadir, 'hostdata');
+    }
+    if (raw.fileserver !== null) {
+      let url: URL;
+      try {
+        url = new URL(raw.fileserver);
+      } catch {
+        throw new HostingConfigError(`--fileserver must be a URL such as https://files.example.com, got "${raw.fileserver}".`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new HostingConfigError('--fileserver must be an http:// or https:// URL.');
+      if (raw.fileserverKey === null)
+        throw new HostingConfigError('--fileserver needs --fileserver-key (the file server prints it on first start).');
+      const key = parseAdminKey(raw.fileserverKey);
+      if (!key)
+        throw new HostingConfigError('--fileserver-key must be 64 hex characters.');
+      o.fileserver = url.toString().replace(/\/+$/, '');
+      o.fileserverKey = key;
+    } else if (raw.fileserverKey !== null) {
+      throw new HostingConfigError('--fileserver-key needs --fileserver.');
+    }
+    return o;
+  }
+}
+
+/** Minimal logger the hosting extension needs. */
+export interface HostingLogger {
+  info(fmt: string, ...args: unknown[]): void;
+  warning(fmt: string, ...args: unknown[]): void;
+}
+
+/** The running hosting extension. */
+export class Hosting {
+  readonly options: HostingOptions;
+  readonly backends: StorageBackend[] = [];
+  private readonly logger: HostingLogger;
+
+  constructor(options: HostingOptions, logger: HostingLogger) {
+    this.options = options;
+    this.logger = logger;
+    if (!options.host)
+      return;
+    if (options.fileserver && options.fileserverKey)
+      this.backends.push(new RemoteBackend({ url: options.fileserver, adminKey: options.fileserverKey }));
+    else
+      this.backends.push(new LocalBackend({ dir: options.hostDir, capacity: options.capacity }));
+  }
+
+  /** The backend new contracts go to, or null when not hosting. */
+  get backend(): StorageBackend | null {
+    return this.backends[0] ?? null;
+  }
+
+  async open(): Promise<void> {
+    for (const b of this.backends)
+      await b.open();
+    for (const info of await this.info()) {
+      const where = info.url ?? info.dir;
+      if (info.healthy)
+        this.logger.info('hosting: %s backend %s ready (capacity %d bytes)', info.kind, where, info.capacity);
+      else
+        this.logger.warning('hosting: %s backend %s unhealthy: %s', info.kind, where, info.error);
+    }
+    if (this.options.fileserver && new URL(this.options.fileserver).protocol === 'http:'
+      && !/^(localhost|127\.[0-9.]+|\[::1\])$/.test(new URL(this.options.fileserver).hostname))
+      this.logger.warning('hosting: %s is plain http: renters need https except on localhost', this.options.fileserver);
+  }
+
+  async close(): Promise<void> {
+    for (const b of this.backends)
+      await b.close();
+    if (this.options.tempDir)
+      fs.rmSync(this.options.hostDir, { recursive: true, force: true });
+  }
+
+  /** Health and usage of every backend (each checked now). */
+  info(): Promise<BackendInfo[]> {
+    return Promise.all(this.backends.map(b => b.check()));
+  }
+}
