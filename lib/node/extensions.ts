@@ -4,10 +4,11 @@
 
 import * as path from 'path';
 import type { ExtensionModule } from './extension';
+import * as hosting from '../hosting';
 
 /** Extensions every cloudcoind loads, in dependency order. */
 export function defaultExtensions(): ExtensionModule[] {
-  return [];
+  return [hosting];
 }
 
 /** Check that a loaded module has the shape of an extension. */

@@ -1,0 +1,67 @@
+// The hosting extension inside cloudcoind: `getfileservers` lists the
+// local directory or a remote file server with its capacity; a wrong
+// --fileserver-key shows it unhealthy with a clear reason. Runs one
+// in-process node per case and one cloudcoind process with real flags.
+import t from 'tap';
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import * as hostingModule from '../lib/hosting';
+import type { BackendInfo } from '../lib/hosting';
+import type { ExtensionModule } from '../lib/node/extension';
+import { DaemonProcess, NodesContext, ROOT } from './util/nodes-context';
+import { startServer, tempDir } from './util/fileserver';
+
+const KEY = randomBytes(32);
+
+t.test('hosting extension', async (t) => {
+  const dir = tempDir('cc-host-node-');
+  const { server, port } = await startServer(dir, KEY, { capacity: 123456789 });
+  const url = `http://127.0.0.1:${port}`;
+  t.teardown(async () => {
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const ext = [hostingModule as ExtensionModule];
+
+  t.test('should list a remote file server, and a wrong key as unhealthy', async (t) => {
+    const ctx = await NodesContext.create([
+      { memory: true, extensions: ext, config: { host: true, fileserver: url, 'fileserver-key': KEY.toString('hex') } },
+      { memory: true, extensions: ext, config: { host: true, fileserver: url, 'fileserver-key': randomBytes(32).toString('hex') } },
+      { memory: true, extensions: ext, config: { host: true, 'host-capacity': '5MB' } },
+      { memory: true, extensions: ext }
+    ]);
+    t.teardown(() => ctx.close());
+    await ctx.open();
+    const [good] = await ctx.nodes[0].rpc('getfileservers') as BackendInfo[];
+    t.match(good, { kind: 'remote', url, capacity: 123456789, healthy: true, error: null });
+    t.ok(good.lastOk && good.lastOk > 0, 'lastOk set');
+    const [bad] = await ctx.nodes[1].rpc('getfileservers') as BackendInfo[];
+    t.match(bad, { kind: 'remote', url, healthy: false, capacity: null, lastOk: null });
+    t.match(bad.error, /rejected the admin key \(bad-signature\)/);
+    const [local] = await ctx.nodes[2].rpc('getfileservers') as BackendInfo[];
+    t.match(local, { kind: 'local', capacity: 5000000, used: 0, healthy: true });
+    t.same(await ctx.nodes[3].rpc('getfileservers'), [], 'not hosting: no backends');
+  });
+
+  // The daemon runs from dist/: `npm test` builds first.
+  const built = fs.existsSync(path.join(ROOT, 'dist', 'lib', 'hosting', 'index.js'));
+  t.test('should work from cloudcoind flags (cloudcoind --regtest --host --fileserver URL --fileserver-key K)',
+    { skip: built ? false : 'dist/ not built (npm run build)' }, async (t) => {
+    const d = await DaemonProcess.create(['--host', '--fileserver', url, '--fileserver-key', KEY.toString('hex')]);
+    t.teardown(async () => {
+      await d.stop();
+      d.cleanup();
+    });
+    await d.start();
+    t.match(d.stdout, /extensions:.*hosting/);
+    const res = await d.cli(['getfileservers']);
+    t.equal(res.code, 0, res.stderr);
+    const list = JSON.parse(res.stdout) as BackendInfo[];
+    t.match(list, [{ kind: 'remote', url, capacity: 123456789, healthy: true }]);
+
+    const bad = await DaemonProcess.create(['--fileserver', url]);
+    t.teardown(() => bad.cleanup());
+    await t.rejects(bad.start(), /need --host/, 'a bad combination is one clear line');
+  });
+});
