@@ -3,6 +3,8 @@
 // RPC; a peer sending garbage cs* packets is banned while honest peers keep
 // being served; a plain bcoin node never sees a cs* packet.
 import t from 'tap';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import bcoin = require('../lib/bcoin');
 import * as negotiatorModule from '../lib/negotiator';
@@ -48,7 +50,10 @@ function plainNode(port: number, httpPort: number, services?: number): bcoin.Ful
 }
 
 t.test('negotiator over P2P (in-process nodes)', async (t) => {
-  const ctx = await NodesContext.create([{ memory: true, extensions: extensions() }, { memory: true, extensions: extensions() }]);
+  const ctx = await NodesContext.create([
+    { memory: true, extensions: extensions() },
+    { memory: true, extensions: extensions(), config: { policy: ['deny peers.list'] } }
+  ]);
   const [p1, h1, p2, h2] = await freePorts(4);
   const plain = plainNode(p1, h1);
   const garbage = plainNode(p2, h2, plain.pool.options.services | NODE_CLOUDSTORAGE);
@@ -93,6 +98,8 @@ t.test('negotiator over P2P (in-process nodes)', async (t) => {
     t.comment(`steady-state cloudrequest ${Date.now() - t1} ms`);
     t.equal(again.status, 'ok');
     t.same(again.body.map((p) => p.identity), [idB.identity]);
+    const denied = await a.rpc('cloudrequest', [idB.identity, 'peers', 'list']) as { status: string };
+    t.equal(denied.status, 'request-declined/denied', 'policy from the node config');
     const neg = a.node.require<Negotiator>('negotiator');
     t.ok(neg instanceof Negotiator, 'other extensions get the Negotiator by id');
   });
@@ -143,13 +150,17 @@ t.test('negotiator over P2P (in-process nodes)', async (t) => {
 t.test('negotiator in two cloudcoind processes', async (t) => {
   const extra = defaultExtensions().some((e) => e.id === negotiatorModule.id)
     ? [] : ['--extension', path.join(ROOT, 'dist', 'lib', 'negotiator', 'index.js')];
-  const d1 = await DaemonProcess.create(extra);
+  const policyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-policy-'));
+  const policyFile = path.join(policyDir, 'policy.json');
+  fs.writeFileSync(policyFile, JSON.stringify(['deny peers.list']));
+  const d1 = await DaemonProcess.create([...extra, '--policy-file', policyFile, '--policy', 'rate-limit info 100/1s']);
   const d2 = await DaemonProcess.create(extra);
   t.teardown(async () => {
     await d2.stop('SIGKILL');
     await d1.stop('SIGKILL');
     d1.cleanup();
     d2.cleanup();
+    fs.rmSync(policyDir, { recursive: true, force: true });
   });
   await d1.start();
   await d2.start(['--connect', d1.addr]);
@@ -168,6 +179,8 @@ t.test('negotiator in two cloudcoind processes', async (t) => {
     const res = JSON.parse(r.stdout) as ServicesJSON;
     t.equal(res.status, 'ok');
     t.same(res.body.find((s) => s.name === 'peers'), { name: 'peers', version: 1, methods: [{ name: 'list', price: 0 }] });
+    const denied = await d2.cli(['cloudrequest', id1.identity, 'peers', 'list']);
+    t.equal((JSON.parse(denied.stdout) as { status: string }).status, 'request-declined/denied', '--policy-file applies');
     const bad = await d2.cli(['cloudrequest', 'rb1qnotconnected', 'info', 'services']);
     t.not(bad.code, 0, 'unknown peer is an error');
     t.match(bad.stderr, /CloudStorage peer/);

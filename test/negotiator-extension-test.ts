@@ -1,0 +1,85 @@
+// The negotiator as a cloudcoind extension, against a stub NodeAPI: what it
+// registers, and how it reads its options (policy, policy-file, defer-limit).
+import t from 'tap';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { EventEmitter } from 'events';
+import * as negotiatorModule from '../lib/negotiator';
+import { Negotiator, NODE_CLOUDSTORAGE } from '../lib/negotiator';
+import { Config, type ConfigValue } from '../lib/node/config';
+import type { NodeAPI, PacketHandler, RPCMethod } from '../lib/node/extension';
+import { network } from './negotiator-pair';
+
+interface Stub {
+  api: NodeAPI;
+  packets: Map<string, PacketHandler>;
+  rpcs: Map<string, RPCMethod>;
+  bits: number[];
+  warnings: string[];
+}
+
+function stub(values: Record<string, ConfigValue>, datadir = os.tmpdir()): Stub {
+  const s: Stub = { api: null as unknown as NodeAPI, packets: new Map(), rpcs: new Map(), bits: [], warnings: [] };
+  const logger = {
+    info(): void {}, debug(): void {}, error(): void {}, spam(): void {},
+    warning(fmt: string): void { s.warnings.push(fmt); }
+  };
+  s.api = {
+    network, logger, pool: new EventEmitter(), config: new Config(new Map(Object.entries(values))),
+    datadir, memory: true,
+    wallet(): never { throw new Error('no wallet'); },
+    require(): never { throw new Error('none'); },
+    addPacket(cmd: string, h: PacketHandler): void { s.packets.set(cmd, h); },
+    sendPacket(): void {},
+    addServiceBit(bit: number): void { s.bits.push(bit); },
+    addRPC(name: string, _help: string, fn: RPCMethod): void { s.rpcs.set(name, fn); },
+    onConnect(): void {}, onDisconnect(): void {}
+  } as unknown as NodeAPI;
+  return s;
+}
+
+t.test('negotiator extension', async (t) => {
+  t.test('should export id, options and init', async (t) => {
+    t.equal(negotiatorModule.id, 'negotiator');
+    t.same(negotiatorModule.options.map((o) => o.name), ['policy', 'policy-file', 'defer-limit']);
+  });
+
+  t.test('should register packets, the service bit and RPC methods', async (t) => {
+    const s = stub({});
+    const neg = negotiatorModule.init(s.api);
+    t.ok(neg instanceof Negotiator);
+    t.same([...s.packets.keys()].sort(), ['csauth', 'cshello', 'csreq', 'csres']);
+    t.same(s.bits, [NODE_CLOUDSTORAGE]);
+    t.same([...s.rpcs.keys()].sort(), ['cloudrequest', 'getcloudpeers', 'getidentity']);
+    await neg.open();
+    t.ok(s.warnings.some((w) => /throwaway identity/.test(w)), 'no wallet: throwaway identity, with a warning');
+    const id = await (s.rpcs.get('getidentity') as RPCMethod)([]) as { identity: string };
+    t.match(id.identity, /^rb1q/);
+    t.same(await (s.rpcs.get('getcloudpeers') as RPCMethod)([]), []);
+    await neg.close();
+  });
+
+  t.test('should read policy lines, a policy file and defer-limit', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-neg-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.writeFileSync(path.join(dir, 'policy.json'), JSON.stringify(['deny peers', { action: 'min-payment', service: 'info', amount: 3 }]));
+    const s = stub({ policy: ['rate-limit * 10/1s', 'allow peers.list'], 'policy-file': 'policy.json', 'defer-limit': '0' }, dir);
+    const neg = negotiatorModule.init(s.api);
+    t.same(neg.policy.rules.map((r) => r.text), ['rate-limit * 10/1s', 'allow peers.list', 'deny peers', 'min-payment info 3']);
+    t.equal(neg.server.credits.limit, 0);
+    const single = negotiatorModule.init(stub({ policy: 'deny info', 'defer-limit': '5000sat' }).api);
+    t.same(single.policy.rules.map((r) => r.text), ['deny info']);
+    t.equal(single.server.credits.limit, 5000);
+  });
+
+  t.test('should refuse bad options with bad-policy', async (t) => {
+    const bad: Array<Record<string, ConfigValue>> = [
+      { policy: 'forbid everything' },
+      { 'policy-file': '/nonexistent/policy.json' },
+      { 'defer-limit': 'lots' }
+    ];
+    for (const values of bad)
+      t.throws(() => negotiatorModule.init(stub(values).api), { code: 'bad-policy' }, JSON.stringify(values));
+  });
+});
