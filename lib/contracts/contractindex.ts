@@ -517,7 +517,7 @@ export class ContractIndex extends EventEmitter {
     // [REJECT] leaf outside the batch
     enforce(record.leaf < ce.count, 'bad-record-leaf');
     const leaf = ce.leaves[record.leaf];
-    if (leaf.isResolved())
+    if (leaf.isResolved() && leaf.id.equals(id))
       return 'known';
     // [REJECT] the branch does not lead from the id to the committed root
     enforce(verifyBranch(ce.root, id, record.leaf, ce.count, record.branch), 'bad-record-branch');
@@ -527,7 +527,7 @@ export class ContractIndex extends EventEmitter {
     // [REJECT] contract invalid at the commit height (offer expired, sigs...)
     verifyContract(contract, ce.height, this.network);
     // [IGNORE] already committed elsewhere: the first commit wins
-    if (await this.db.has(layout.c(id)))
+    if (leaf.isResolved() || await this.db.has(layout.c(id)))
       return 'known';
     leaf.id = id;
     const b = this.db.batch();
