@@ -112,11 +112,11 @@ export const MAX_POLICY_RULES = 1024;
 /** Promise/fulfilment records kept in memory (the newest). */
 export const MAX_LEDGER_RECORDS = 1024;
 
-/** Flood limit: sustained cs* packets per second from one peer. */
-export const FLOOD_RATE = 100;
+/** Flood limit: sustained cs* packets per second from one peer (a csreq costs ~3 ms of signature work). */
+export const FLOOD_RATE = 50;
 
 /** Flood limit: burst of cs* packets one peer may send at once. */
-export const FLOOD_BURST = 400;
+export const FLOOD_BURST = 200;
 
 /** Ban score for a packet over the flood limit (dropped). */
 export const FLOOD_SCORE = 1;
