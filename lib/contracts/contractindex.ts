@@ -246,7 +246,9 @@ export class ContractIndex extends EventEmitter {
     this.dirty = true;
     if (this.logger)
       this.logger.error('Contract index %s failed: %s', what, e instanceof Error ? e.stack || e.message : String(e));
-    this.emit('error', e instanceof Error ? e : new Error(String(e)));
+    // An unhandled 'error' event would throw: only emit to listeners.
+    if (this.listenerCount('error') > 0)
+      this.emit('error', e instanceof Error ? e : new Error(String(e)));
   }
 
   private async syncUnlocked(): Promise<void> {

@@ -1,0 +1,109 @@
+// ContractIndex on one node: unresolved commits wait for their record, a
+// commit confirmed after offer expiry voids the contract, concurrent
+// commitments do not collide, and states follow the activation depth.
+import t from 'tap';
+import bcoin = require('../lib/bcoin');
+import * as common from '../lib/contracts/common';
+import { commitContracts, createCommitTX, submitTX } from '../lib/contracts/builders';
+import { batchBranch } from '../lib/contracts/batchtree';
+import { contractState } from '../lib/contracts/contractindex';
+import { CommitEntry, ContractRecord, LeafEntry } from '../lib/contracts/records';
+import type { StorageContract } from '../lib/contracts/storagecontract';
+import { SEGWIT_HEIGHT, mineSync, plugin, startNodes, stateOf } from './contracts-util';
+import { testIdentity, testKey } from './data/contracts-fixtures';
+
+t.test('ContractIndex', async (t) => {
+  const ctx = await startNodes(1);
+  t.teardown(() => ctx.close());
+  const [node] = ctx.nodes;
+  const p = plugin(node);
+  await mineSync(ctx, node, SEGWIT_HEIGHT + 4);
+  let n = 0;
+
+  // The node rents from a throwaway host identity.
+  async function deal(expiryIn = 10): Promise<StorageContract> {
+    const start = node.height;
+    const c = p.buildContract({
+      renterKey: (await p.identity()).publicKey,
+      hostKey: testIdentity('host').publicKey,
+      renterEscrowKey: await p.createEscrowKey(),
+      hostEscrowKey: testKey(`host escrow ${n++}`).publicKey,
+      root: Buffer.alloc(32, n),
+      size: 4096,
+      startHeight: start,
+      endHeight: start + 30,
+      auditInterval: 10,
+      escrowValue: 12000,
+      auditAmount: 1000,
+      refundHeight: start + 42,
+      expiryHeight: start + expiryIn
+    });
+    await p.signContract(c);
+    return c.sign(testIdentity('host'));
+  }
+
+  t.test('should keep a commit unresolved until its record arrives', async (t) => {
+    const c = await deal();
+    // Commit through the builders only: the index is not told the record.
+    const tx = await commitContracts(p.walletContext(), [c]);
+    await mineSync(ctx, node);
+    t.equal(await stateOf(node, c.id()), 'unknown');
+    const ce = await p.index.getCommit(tx.hash());
+    t.ok(ce, 'commit indexed');
+    t.notOk(ce!.leaves[0].isResolved());
+    t.same(ce!.root, c.hash());
+    const record = new ContractRecord({ contract: c, txid: tx.hash(), leaf: 0, branch: [] });
+    t.equal(await p.index.addRecord(record), 'added');
+    t.equal(await p.index.addRecord(record), 'known');
+    t.equal(await stateOf(node, c.id()), 'active');
+  });
+
+  t.test('should void a contract whose commit confirms after offer expiry', async (t) => {
+    const c = await deal(1);
+    const mtx = await createCommitTX(p.walletContext(), [c]);
+    await mineSync(ctx, node, 2);
+    t.ok(node.height + 1 > c.expiryHeight);
+    const tx = mtx.toTX();
+    await submitTX(p.walletContext(), tx);
+    await p.index.addPending(tx.hash(), [c]);
+    await mineSync(ctx, node);
+    t.ok(await p.index.getCommit(tx.hash()), 'commit indexed');
+    t.equal(await stateOf(node, c.id()), 'unknown', 'record refused');
+    const record = new ContractRecord({ contract: c, txid: tx.hash(), leaf: 0, branch: [] });
+    await t.rejects(p.index.addRecord(record), { code: 'contract-offer-expired' });
+  });
+
+  t.test('should commit concurrent batches without coin collisions', async (t) => {
+    const batch = await Promise.all([deal(), deal(), deal()]);
+    const [a, b] = await Promise.all([p.commit(batch.slice(0, 2)), p.commit(batch.slice(2))]);
+    t.equal(a.length + b.length, 2);
+    await mineSync(ctx, node);
+    for (const c of batch)
+      t.equal(await stateOf(node, c.id()), 'active');
+    const info = await p.getContract(batch[1].hash());
+    t.equal(info!.commit.count, 2);
+    t.equal(info!.commit.leaf, 1);
+    const record = await p.index.getRecord(batch[1].hash());
+    t.same(record!.branch, batchBranch(batch.slice(0, 2).map(c => c.hash()), 1));
+    const listed = await node.rpc('listcontracts', ['active']) as unknown[];
+    t.equal(listed.length, 4);
+  });
+
+  t.test('should derive states from depth and heights', async (t) => {
+    const main = common.getParams('main');
+    const c = await deal();
+    const ce = new CommitEntry();
+    ce.height = 100;
+    const leaf = new LeafEntry();
+    c.endHeight = 200;
+    t.equal(contractState(ce, leaf, c, 100, main), 'committed');
+    t.equal(contractState(ce, leaf, c, 101, main), 'committed');
+    t.equal(contractState(ce, leaf, c, 102, main), 'active');
+    t.equal(contractState(ce, leaf, c, 200, main), 'expired');
+    leaf.spendType = 2;
+    t.equal(contractState(ce, leaf, c, 150, main), 'refunded');
+    leaf.spendType = 1;
+    t.equal(contractState(ce, leaf, c, 150, main), 'settled');
+    t.equal(common.minEscrowValue(bcoin.Network.get('main')), 10000);
+  });
+});
