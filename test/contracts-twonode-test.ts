@@ -90,6 +90,8 @@ t.test('contracts on two nodes', async (t) => {
     t.equal(got.given.length, 1);
     t.equal(got.given[0].score, -5);
     await t.rejects(renter.rpc('sendrating', [id, 101]), { code: -8 });
+    await t.rejects(renter.rpc('getratings', ['02' + 'ff'.repeat(32)]), { code: -8 });
+    await t.rejects(renter.rpc('sendrating', ['00'.repeat(32), 1]), { code: -5 });
   });
 
   t.test('should replace a rating by a later one and ignore non-parties', async (t) => {

@@ -6,7 +6,7 @@
  * the rule), a mempool rejection -> -26, not enough funds -> -6.
  */
 
-import bcoin = require('../bcoin');
+import secp256k1 = require('bcrypto/lib/secp256k1');
 import { RPCError, rpcCodes, invalidParam } from '../node/errors';
 import type { NodeAPI } from '../node/extension';
 import * as common from './common';
@@ -164,8 +164,8 @@ export function addRPCs(api: NodeAPI, plugin: ContractsPlugin): void {
       if (params.length !== 1)
         throw invalidParam('Usage: getratings "identity"');
       const pk = hexArg(params[0], 'identity', 33);
-      if (!bcoin.KeyRing.fromPublic(pk))
-        throw invalidParam('identity must be a public key.');
+      if (!secp256k1.publicKeyVerify(pk))
+        throw invalidParam('identity must be a compressed public key.');
       const ratings = await plugin.getRatings(pk);
       return { identity: pk.toString('hex'), ...ratings };
     });
