@@ -26,7 +26,7 @@ function stub(values: Record<string, ConfigValue>, datadir = os.tmpdir()): Stub 
     warning(fmt: string): void { s.warnings.push(fmt); }
   };
   s.api = {
-    network, logger, pool: new EventEmitter(), config: new Config(new Map(Object.entries(values))),
+    network, logger, pool: new EventEmitter(), chain: { height: 0 }, config: new Config(new Map(Object.entries(values))),
     datadir, memory: true,
     wallet(): never { throw new Error('no wallet'); },
     require(): never { throw new Error('none'); },
@@ -49,9 +49,9 @@ t.test('negotiator extension', async (t) => {
     const s = stub({});
     const neg = negotiatorModule.init(s.api);
     t.ok(neg instanceof Negotiator);
-    t.same([...s.packets.keys()].sort(), ['csauth', 'cshello', 'csreq', 'csres']);
+    t.same([...s.packets.keys()].sort(), ['csannounce', 'csauth', 'cshello', 'csreq', 'csres']);
     t.same(s.bits, [NODE_CLOUDSTORAGE]);
-    t.same([...s.rpcs.keys()].sort(), ['cloudrequest', 'getcloudpeers', 'getidentity']);
+    t.same([...s.rpcs.keys()].sort(), ['cloudrequest', 'getcloudpeers', 'gethostannouncements', 'getidentity']);
     await neg.open();
     t.ok(s.warnings.some((w) => /throwaway identity/.test(w)), 'no wallet: throwaway identity, with a warning');
     const id = await (s.rpcs.get('getidentity') as RPCMethod)([]) as { identity: string };

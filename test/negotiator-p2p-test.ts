@@ -25,6 +25,10 @@ function extensions(): ExtensionModule[] {
   return [...list, negotiatorModule as ExtensionModule];
 }
 
+function neg0(n: { node: { require<T>(id: string): T } }): Negotiator {
+  return n.node.require<Negotiator>('negotiator');
+}
+
 interface CloudPeerJSON {
   identity: string | null;
   addr: string;
@@ -98,6 +102,13 @@ t.test('negotiator over P2P (in-process nodes)', async (t) => {
     t.comment(`steady-state cloudrequest ${Date.now() - t1} ms`);
     t.equal(again.status, 'ok');
     t.same(again.body.map((p) => p.identity), [idB.identity]);
+    neg0(a).announce({
+      url: 'http://127.0.0.1:1/files', storagePrice: 1, uploadPrice: 2, downloadPrice: 3,
+      capacity: 1e9, maxDuration: 100, expiry: a.height + 50
+    });
+    const hosts = await forValue(async () => await b.rpc('gethostannouncements') as Array<{ identity: string; url: string }>,
+      (v) => v.length === 1, WAIT_MS, 'announcement gossiped to B');
+    t.same([hosts[0].identity, hosts[0].url], [idA.identity, 'http://127.0.0.1:1/files']);
     const denied = await a.rpc('cloudrequest', [idB.identity, 'peers', 'list']) as { status: string };
     t.equal(denied.status, 'request-declined/denied', 'policy from the node config');
     const neg = a.node.require<Negotiator>('negotiator');

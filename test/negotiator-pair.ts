@@ -82,30 +82,53 @@ export interface Pair {
 
 export type SideOptions = Partial<Omit<NegotiatorOptions, 'network' | 'send'>>;
 
+function send(peer: PeerLike, cmd: string, payload: Buffer): void {
+  const p = peer as FakePeer;
+  p.sent.push([cmd, payload]);
+  void deliver(p, cmd, payload);
+}
+
+/** An open negotiator with a fixed identity, sending over FakePeers. */
+export async function makeNode(byte: number, opts: SideOptions = {}): Promise<Negotiator> {
+  const n = new Negotiator({ network, send, identity: fixedIdentity(byte), ...opts });
+  await n.open();
+  return n;
+}
+
+let nextHost = 1;
+
+/**
+ * Connect two open negotiators (x dials y) and wait until both proved
+ * their identities. Returns [x's peer for y, y's peer for x].
+ */
+export async function link(x: Negotiator, y: Negotiator): Promise<[FakePeer, FakePeer]> {
+  const xy = new FakePeer(`10.0.1.${nextHost++}:18444`, true);
+  const yx = new FakePeer(`10.0.2.${nextHost++}:50000`, false);
+  xy.remote = y;
+  xy.back = yx;
+  yx.remote = x;
+  yx.back = xy;
+  const provenOn = (n: Negotiator, peer: FakePeer): Promise<void> => new Promise((resolve) => {
+    const on = (cp: { peer: PeerLike }): void => {
+      if (cp.peer !== peer)
+        return;
+      n.removeListener('peer identity', on);
+      resolve();
+    };
+    n.on('peer identity', on);
+  });
+  const proven = Promise.all([provenOn(x, xy), provenOn(y, yx)]);
+  x.peerOpen(xy);
+  y.peerOpen(yx);
+  await proven;
+  return [xy, yx];
+}
+
 /** Two open negotiators connected by an in-memory link; identities proven. */
 export async function makePair(aOpts: SideOptions = {}, bOpts: SideOptions = {}): Promise<Pair> {
-  const ab = new FakePeer('10.0.0.2:18444', true);
-  const ba = new FakePeer('10.0.0.1:50000', false);
-  const send = (peer: PeerLike, cmd: string, payload: Buffer): void => {
-    const p = peer as FakePeer;
-    p.sent.push([cmd, payload]);
-    void deliver(p, cmd, payload);
-  };
-  const a = new Negotiator({ network, send, identity: fixedIdentity(1), ...aOpts });
-  const b = new Negotiator({ network, send, identity: fixedIdentity(2), ...bOpts });
-  ab.remote = b;
-  ab.back = ba;
-  ba.remote = a;
-  ba.back = ab;
-  await a.open();
-  await b.open();
-  const hellos = Promise.all([
-    new Promise((r) => a.once('peer identity', r)),
-    new Promise((r) => b.once('peer identity', r))
-  ]);
-  a.peerOpen(ab);
-  b.peerOpen(ba);
-  await hellos;
+  const a = await makeNode(1, aOpts);
+  const b = await makeNode(2, bOpts);
+  const [ab, ba] = await link(a, b);
   return { a, b, ab, ba };
 }
 

@@ -141,3 +141,18 @@ export const MAX_METHODS = 64;
 
 /** A peer address in a `peers list` body: `[ipv6]:port` fits easily. */
 export const MAX_ADDR_SIZE = 64;
+
+/** File-server URL in an announcement: an http(s) URL, not a document. */
+export const MAX_URL_SIZE = 200;
+
+/** Announcements kept, one per identity (newest `seq` wins). */
+export const MAX_ANNOUNCEMENTS = 4096;
+
+/** An announcement may not claim to live longer than two weeks of blocks. */
+export const MAX_ANNOUNCE_BLOCKS = 2016;
+
+/** Minimum time between two accepted announcements of one identity (gossip storm guard). */
+export const ANNOUNCE_INTERVAL_MS = 60_000;
+
+/** Announcements sent to a newly proven peer (below its flood burst). */
+export const ANNOUNCE_SYNC_LIMIT = 100;

@@ -79,7 +79,8 @@ export function init(api: NodeAPI): Negotiator {
     send: (peer, cmd, payload) => api.sendPacket(peer as bcoin.Peer, cmd, payload),
     loadIdentity: () => loadIdentity(api),
     policy: loadPolicy(api),
-    deferLimit: deferLimit(api)
+    deferLimit: deferLimit(api),
+    height: () => api.chain.height
   });
 
   api.addServiceBit(NODE_CLOUDSTORAGE);
@@ -101,3 +102,5 @@ export type { PaymentHooks } from './payment';
 export { statuses, isUnder } from './status';
 export { NODE_CLOUDSTORAGE } from './common';
 export { Policy, PolicyError } from './policy';
+export type { HostOffer } from './announce';
+export { AnnouncePacket } from './packets';

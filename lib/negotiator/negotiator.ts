@@ -18,12 +18,15 @@ import { BoundedMap } from './boundedmap';
 import { Client, ClientError, clientCodes, CallResult, RequestOptions, Route } from './client';
 import {
   DEFAULT_DEFER_LIMIT, FLOOD_SCORE, MAX_INFLIGHT_PER_PEER, MIN_PROTOCOL_VERSION, MISBEHAVE_SCORE,
-  PROTOCOL_VERSION, MAX_CLOUD_PEERS, MALFORMED_SCORE, CHALLENGE_SIZE, BAD_AUTH_SCORE
+  PROTOCOL_VERSION, MAX_CLOUD_PEERS, MALFORMED_SCORE, CHALLENGE_SIZE, BAD_AUTH_SCORE, ANNOUNCE_SYNC_LIMIT
 } from './common';
 import { infoService, peersService } from './coreservices';
 import { CreditLedger } from './credit';
 import { NonceManager } from './nonces';
-import { AuthPacket, HelloPacket, Packet, RequestPacket, ResponsePacket, decode, types } from './packets';
+import {
+  AnnouncePacket, AuthPacket, HelloPacket, Packet, RequestPacket, ResponsePacket, decode, types
+} from './packets';
+import { AnnouncementStore, HostOffer, announcement, announceResults } from './announce';
 import { PaymentHooks, defaultPaymentHooks } from './payment';
 import { CloudPeer, CloudPeerInfo, CloudPeers, PeerLike, hasCloudBit } from './peers';
 import { Policy } from './policy';
@@ -42,6 +45,7 @@ export const packetCodes = {
   BAD_HELLO_KEY: 'bad-pubkey',
   UNEXPECTED_AUTH: 'unexpected-auth',
   BAD_AUTH: 'bad-auth-sig',
+  BAD_ANNOUNCE: announceResults.BAD_SIG,
   BAD_SIGNATURE: serverCodes.BAD_SIGNATURE,
   WRONG_RECIPIENT: serverCodes.WRONG_RECIPIENT
 } as const;
@@ -61,6 +65,10 @@ export interface NegotiatorOptions {
   /** HMAC key for nonces (random by default; nonces die with the process). */
   nonceKey?: Buffer;
   clock?: () => number;
+  /** Current chain height (announcement expiry); NodeAPI chain.height. */
+  height?: () => number;
+  /** Minimum time between accepted announcements of one identity (tests shorten it). */
+  announceIntervalMs?: number;
 }
 
 /** A peer as a request target: the peer object, an identity address or pubkey, or `host:port`. */
@@ -77,6 +85,7 @@ export class Negotiator extends EventEmitter {
   readonly peers = new CloudPeers();
   readonly server: Server;
   readonly client: Client;
+  readonly announcements: AnnouncementStore;
   private readonly options: NegotiatorOptions;
   private readonly logger: LoggerLike;
   private readonly addresses = new BoundedMap<string, string>(MAX_CLOUD_PEERS);
@@ -109,6 +118,7 @@ export class Negotiator extends EventEmitter {
     this.server.on('promise', (r: LedgerRecord) => this.emit('promise', r));
     this.server.on('fulfil', (r: LedgerRecord) => this.emit('fulfil', r));
     this.client = new Client({ magic, signer: () => this.identity, payments: () => this.payments });
+    this.announcements = new AnnouncementStore(magic, { clock: options.clock, intervalMs: options.announceIntervalMs });
 
     this.registerService(infoService(this.registry, (s, m) => Math.max(
       s.methods[m].price ?? 0,
@@ -227,6 +237,8 @@ export class Negotiator extends EventEmitter {
         return this.handleRequest(cp, packet);
       case types.RESPONSE:
         return this.handleResponse(cp, packet);
+      case types.ANNOUNCE:
+        return this.handleAnnounce(cp, packet);
     }
   }
 
@@ -263,6 +275,52 @@ export class Negotiator extends EventEmitter {
       throw new PacketError(packetCodes.BAD_AUTH, 'reject', BAD_AUTH_SCORE);
     cp.publicKey = cp.claimedKey;
     this.emit('peer identity', cp);
+    // Bring the new peer up to date with the newest announcements we hold.
+    for (const ann of this.announcements.list(this.height()).slice(0, ANNOUNCE_SYNC_LIMIT))
+      this.sendPacket(cp.peer, ann);
+  }
+
+  private handleAnnounce(cp: CloudPeer, ann: AnnouncePacket): void {
+    const result = this.announcements.add(ann, this.height());
+    // [REJECT] announcement not signed by the identity it announces
+    if (result === announceResults.BAD_SIG)
+      throw new PacketError(packetCodes.BAD_ANNOUNCE, 'reject', MALFORMED_SCORE);
+    if (result !== announceResults.ACCEPTED)
+      return;
+    this.emit('announcement', ann);
+    this.relay(ann, cp);
+  }
+
+  private relay(ann: AnnouncePacket, source: CloudPeer | null): void {
+    for (const other of this.peers.all()) {
+      if (other !== source && other.publicKey && !other.publicKey.equals(ann.publicKey))
+        this.sendPacket(other.peer, ann);
+    }
+  }
+
+  private height(): number {
+    return this.options.height ? this.options.height() : 0;
+  }
+
+  /**
+   * Sign and gossip our host offer. A later call replaces it everywhere
+   * (higher seq). Returns the announcement.
+   */
+  announce(offer: HostOffer): AnnouncePacket {
+    const prev = this.announcements.get(this.identity.publicKey);
+    const seconds = Math.floor((this.options.clock ?? Date.now)() / 1000);
+    const seq = Math.min(0xffffffff, Math.max(prev ? prev.seq + 1 : 0, seconds));
+    const ann = announcement(offer, seq).sign(this.identity, this.network.magic);
+    const result = this.announcements.add(ann, this.height(), true);
+    if (result !== announceResults.ACCEPTED)
+      throw new RangeError(`Announcement not accepted: ${result}.`);
+    this.relay(ann, null);
+    return ann;
+  }
+
+  /** Valid host announcements we know (ours included), newest first. */
+  hosts(): AnnouncePacket[] {
+    return this.announcements.list(this.height());
   }
 
   private async handleRequest(cp: CloudPeer, req: RequestPacket): Promise<void> {

@@ -12,7 +12,7 @@ import { taggedHash, tags } from '../hash';
 import { verifyIdentitySig } from '../node/identity';
 import {
   PUBKEY_SIZE, SIG_SIZE, HASH_SIZE, NONCE_SIZE, CHALLENGE_SIZE, AUTH_TAG, MAX_ARGS_SIZE, MAX_BODY_SIZE,
-  MAX_PAYMENT_SIZE, MAX_STATUS_SIZE, STATUS_RE
+  MAX_PAYMENT_SIZE, MAX_STATUS_SIZE, STATUS_RE, MAX_URL_SIZE
 } from './common';
 import {
   decodeCodes, malformed, readU8, readU32, readAmount, writeAmount, readFixed,
@@ -25,7 +25,8 @@ export const types = {
   HELLO: 0,
   AUTH: 1,
   REQUEST: 2,
-  RESPONSE: 3
+  RESPONSE: 3,
+  ANNOUNCE: 4
 } as const;
 
 export type PacketType = typeof types[keyof typeof types];
@@ -35,7 +36,8 @@ export const typesByVal: Record<PacketType, keyof typeof types> = {
   [types.HELLO]: 'HELLO',
   [types.AUTH]: 'AUTH',
   [types.REQUEST]: 'REQUEST',
-  [types.RESPONSE]: 'RESPONSE'
+  [types.RESPONSE]: 'RESPONSE',
+  [types.ANNOUNCE]: 'ANNOUNCE'
 };
 
 /** P2P command of each packet type. */
@@ -43,7 +45,8 @@ export const commands: Record<PacketType, string> = {
   [types.HELLO]: 'cshello',
   [types.AUTH]: 'csauth',
   [types.REQUEST]: 'csreq',
-  [types.RESPONSE]: 'csres'
+  [types.RESPONSE]: 'csres',
+  [types.ANNOUNCE]: 'csannounce'
 };
 
 /** Payment types of a request. */
@@ -435,7 +438,131 @@ export class ResponsePacket extends bio.Struct {
   }
 }
 
-export type Packet = HelloPacket | AuthPacket | RequestPacket | ResponsePacket;
+/** URL syntax: http(s), printable ASCII, no spaces. */
+export const URL_RE = /^https?:\/\/[\x21-\x7e]+$/;
+
+/** What a host announces. */
+export interface HostOffer {
+  /** File-server base URL. */
+  url: string;
+  /** Sat per GiB per 1000 blocks. */
+  storagePrice: number;
+  /** Sat per GiB uploaded. */
+  uploadPrice: number;
+  /** Sat per GiB downloaded. */
+  downloadPrice: number;
+  /** Free bytes offered. */
+  capacity: number;
+  /** Longest contract, in blocks. */
+  maxDuration: number;
+  /** Last block height at which the announcement holds. */
+  expiry: number;
+}
+
+/**
+ * `csannounce`: signed by `publicKey` over
+ * TH('cc/announce/0', magic u32 LE || every field but sig).
+ */
+export class AnnouncePacket extends bio.Struct implements HostOffer {
+  readonly type = types.ANNOUNCE;
+  publicKey: Buffer = Buffer.alloc(PUBKEY_SIZE);
+  seq = 0;
+  expiry = 0;
+  url = '';
+  storagePrice = 0;
+  uploadPrice = 0;
+  downloadPrice = 0;
+  capacity = 0;
+  maxDuration = 0;
+  sig: Buffer = Buffer.alloc(SIG_SIZE);
+
+  get cmd(): string {
+    return commands[this.type];
+  }
+
+  getUnsignedSize(): number {
+    return PUBKEY_SIZE + 4 + 4 + sizeVarBytes(this.url.length) + 8 * 4 + 4;
+  }
+
+  getSize(): number {
+    return this.getUnsignedSize() + SIG_SIZE;
+  }
+
+  writeUnsigned(bw: bio.Writer): bio.Writer {
+    bw.writeBytes(this.publicKey);
+    bw.writeU32(this.seq);
+    bw.writeU32(this.expiry);
+    bw.writeVarString(this.url, 'latin1');
+    writeAmount(bw, this.storagePrice);
+    writeAmount(bw, this.uploadPrice);
+    writeAmount(bw, this.downloadPrice);
+    writeAmount(bw, this.capacity);
+    bw.writeU32(this.maxDuration);
+    return bw;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    this.writeUnsigned(bw);
+    bw.writeBytes(this.sig);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.publicKey = readPubkey(br);
+    this.seq = readU32(br);
+    this.expiry = readU32(br);
+    const url = br.readBytes(readLength(br, MAX_URL_SIZE)).toString('latin1');
+    // [REJECT] file-server URL is not an http(s) URL
+    if (!URL_RE.test(url))
+      throw malformed(decodeCodes.BAD_URL);
+    this.url = url;
+    this.storagePrice = readAmount(br);
+    this.uploadPrice = readAmount(br);
+    this.downloadPrice = readAmount(br);
+    // Capacity is bytes, not sat, but 2.1e15 bytes (2 PB) is a fine cap too.
+    this.capacity = readAmount(br);
+    this.maxDuration = readU32(br);
+    this.sig = readFixed(br, SIG_SIZE);
+    return this;
+  }
+
+  hash(magic: number): Buffer {
+    const bw = bio.write(this.getUnsignedSize());
+    this.writeUnsigned(bw);
+    return taggedHash(tags.ANNOUNCE, magicBytes(magic), bw.render());
+  }
+
+  sign(signer: Signer, magic: number): this {
+    this.publicKey = signer.publicKey;
+    this.sig = signer.sign(this.hash(magic));
+    return this;
+  }
+
+  verify(magic: number): boolean {
+    return verifyIdentitySig(this.hash(magic), this.sig, this.publicKey);
+  }
+
+  getJSON(): object {
+    return {
+      publicKey: this.publicKey.toString('hex'),
+      seq: this.seq,
+      expiry: this.expiry,
+      url: this.url,
+      storagePrice: this.storagePrice,
+      uploadPrice: this.uploadPrice,
+      downloadPrice: this.downloadPrice,
+      capacity: this.capacity,
+      maxDuration: this.maxDuration,
+      sig: this.sig.toString('hex')
+    };
+  }
+
+  static decodeStrict(data: Buffer): AnnouncePacket {
+    return decodeStrict(new AnnouncePacket(), data);
+  }
+}
+
+export type Packet = HelloPacket | AuthPacket | RequestPacket | ResponsePacket | AnnouncePacket;
 
 /** True for commands this layer owns. */
 export function isCloudCommand(cmd: string): boolean {
@@ -457,6 +584,8 @@ export function decode(cmd: string, data: Buffer): Packet {
       return RequestPacket.decodeStrict(data);
     case commands[types.RESPONSE]:
       return ResponsePacket.decodeStrict(data);
+    case commands[types.ANNOUNCE]:
+      return AnnouncePacket.decodeStrict(data);
   }
   throw new PacketError(decodeCodes.UNKNOWN_COMMAND, 'ignore', 0);
 }

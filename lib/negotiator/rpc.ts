@@ -81,6 +81,18 @@ export function addRPCMethods(addRPC: AddRPC, neg: Negotiator): void {
 
   addRPC('getcloudpeers', 'getcloudpeers', () => neg.cloudPeers());
 
+  addRPC('gethostannouncements', 'gethostannouncements', () => neg.hosts().map((a) => ({
+    identity: neg.addressOf(a.publicKey),
+    url: a.url,
+    storageprice: a.storagePrice,
+    uploadprice: a.uploadPrice,
+    downloadprice: a.downloadPrice,
+    capacity: a.capacity,
+    maxduration: a.maxDuration,
+    expiry: a.expiry,
+    seq: a.seq
+  })));
+
   addRPC('cloudrequest', 'cloudrequest PEER SERVICE METHOD [ARGS_JSON]', async (params) => {
     if (params.length < 3 || params.length > 4)
       throw invalidParam('Usage: cloudrequest PEER SERVICE METHOD [ARGS_JSON]');

@@ -22,6 +22,7 @@ export const decodeCodes = {
   BAD_AMOUNT: 'bad-amount',
   BAD_PAYMENT: 'bad-payment',
   BAD_VERSION: 'bad-version',
+  BAD_URL: 'bad-url',
   UNKNOWN_COMMAND: 'unknown-command'
 } as const;
 

@@ -5,10 +5,11 @@
 import bcoin = require('../../lib/bcoin');
 import { Identity } from '../../lib/node/identity';
 import {
-  HelloPacket, AuthPacket, RequestPacket, ResponsePacket, Payment, paymentTypes, Packet
+  HelloPacket, AuthPacket, RequestPacket, ResponsePacket, AnnouncePacket, Payment, paymentTypes, Packet
 } from '../../lib/negotiator/packets';
 import { statuses, amountBody } from '../../lib/negotiator/status';
 import { encodeServices, encodePeers } from '../../lib/negotiator/coreservices';
+import { announcement } from '../../lib/negotiator/announce';
 
 export interface Vector {
   name: string;
@@ -81,6 +82,11 @@ export function buildPackets(): Array<[string, Packet]> {
   peers.body = encodePeers([{ pubkey: client.publicKey, addr: '127.0.0.1:18444' }]);
   peers.sign(server, magic);
   out.push(['response-peers-no-nonce', peers]);
+
+  out.push(['announce', announcement({
+    url: 'https://files.example.com/cc', storagePrice: 5000, uploadPrice: 100, downloadPrice: 200,
+    capacity: 10e9, maxDuration: 1000, expiry: 1150
+  }, 1767225600).sign(server, magic)]);
   return out;
 }
 
@@ -88,7 +94,7 @@ export function buildVectors(): Vector[] {
   const magic = bcoin.Network.get('regtest').magic;
   return buildPackets().map(([name, p]) => {
     const v: Vector = { name, cmd: p.cmd, hex: p.encode().toString('hex') };
-    if (p instanceof RequestPacket || p instanceof ResponsePacket)
+    if (p instanceof RequestPacket || p instanceof ResponsePacket || p instanceof AnnouncePacket)
       v.hash = p.hash(magic).toString('hex');
     return v;
   });
