@@ -9,6 +9,8 @@ import { batchBranch } from '../lib/contracts/batchtree';
 import { contractState } from '../lib/contracts/contractindex';
 import { CommitEntry, ContractRecord, LeafEntry } from '../lib/contracts/records';
 import type { StorageContract } from '../lib/contracts/storagecontract';
+import { forEvent } from './util/wait';
+import { layout, prefixRange } from '../lib/contracts/layout';
 import { SEGWIT_HEIGHT, mineSync, plugin, startNodes, stateOf } from './contracts-util';
 import { testIdentity, testKey } from './data/contracts-fixtures';
 
@@ -66,11 +68,22 @@ t.test('ContractIndex', async (t) => {
     const tx = mtx.toTX();
     await submitTX(p.walletContext(), tx);
     await p.index.addPending(tx.hash(), [c]);
+    const voided = forEvent<ContractRecord>(p.index, 'void');
     await mineSync(ctx, node);
+    t.equal((await voided).contract.id(), c.id(), 'void event for our own contract');
     t.ok(await p.index.getCommit(tx.hash()), 'commit indexed');
     t.equal(await stateOf(node, c.id()), 'unknown', 'record refused');
     const record = new ContractRecord({ contract: c, txid: tx.hash(), leaf: 0, branch: [] });
     await t.rejects(p.index.addRecord(record), { code: 'contract-offer-expired' });
+  });
+
+  t.test('should drop pending records once no commit can be valid', async (t) => {
+    const c = await deal(1);
+    await p.index.addPending(Buffer.alloc(32, 0xee), [c]);
+    const voided = forEvent<ContractRecord>(p.index, 'void', 20000);
+    await mineSync(ctx, node, common.getParams('regtest').window + 2);
+    t.equal((await voided).contract.id(), c.id());
+    t.same(await p.index.db.keys(prefixRange(layout.prefix.qAll)), []);
   });
 
   t.test('should commit concurrent batches without coin collisions', async (t) => {

@@ -13,6 +13,13 @@
  * Ratings are kept as seen; which one counts is decided at query time
  * against the record: the latest rating for (id, role) whose input 0 was
  * signed by that role's identity key.
+ *
+ * Events: 'resolve' (record) when a record becomes valid and relayable;
+ * 'void' (record, code) when one of our pending records can no longer
+ * become valid; 'rated' (record) when a confirmed rating cites a record;
+ * 'missing' (id) when the chain names an id we hold no record for;
+ * 'unresolve' (record) when a reorg removes its commit; 'connect' and
+ * 'disconnect' (tip) after each block.
  */
 
 import * as path from 'path';
@@ -358,6 +365,8 @@ export class ContractIndex extends EventEmitter {
     for (const ce of added)
       await this.resolvePending(ce);
 
+    await this.pruneExpired();
+
     for (const ce of added) {
       // A single commit names its id: ask peers if we lack the record.
       if (ce.count === 1 && !ce.leaves[0].isResolved())
@@ -552,14 +561,45 @@ export class ContractIndex extends EventEmitter {
     const orphans = this.orphans.get(hex) ?? [];
     this.orphans.delete(hex);
     this.orphanCount -= orphans.length;
-    for (const record of [...pending, ...orphans]) {
+    for (const record of pending) {
       try {
         await this.resolve(ce, record);
       } catch (e) {
         if (!(e instanceof ContractError))
           throw e;
-        this.logger?.warning('Dropping record %s: %s', record.contract.id(), e.code);
+        // Our own record, refused by its own commit (e.g. confirmed after
+        // offer expiry): the contract is void. Tell whoever waits on it.
+        this.logger?.warning('Contract %s void: %s', record.contract.id(), e.code);
+        await this.db.del(layout.q(ce.txid, record.leaf));
+        this.emit('void', record, e.code);
       }
+    }
+    for (const record of orphans) {
+      try {
+        await this.resolve(ce, record);
+      } catch (e) {
+        if (!(e instanceof ContractError))
+          throw e;
+        this.logger?.debug('Dropping orphan record %s: %s', record.contract.id(), e.code);
+      }
+    }
+  }
+
+  /**
+   * Drop pending records whose offer expired more than W blocks ago without
+   * a commit: no commit can confirm validly any more (the margin keeps them
+   * through shallow reorgs). Emits 'void' for each.
+   */
+  private async pruneExpired(): Promise<void> {
+    const rows = await this.db.range({
+      ...prefixRange(layout.prefix.qAll),
+      parse: (key: Buffer, value: Buffer) => ({ key, record: new ContractRecord().decode(value) })
+    });
+    for (const { key, record } of rows) {
+      if (record.contract.expiryHeight + this.params.window >= this.tip.height)
+        continue;
+      await this.db.del(key);
+      this.emit('void', record, 'contract-offer-expired');
     }
   }
 

@@ -51,7 +51,8 @@ export const layout = {
     c: ch('c'),
     i: (pk: Buffer): Buffer => Buffer.concat([ch('i'), pk]),
     r: (id: Buffer, role: number): Buffer => Buffer.concat([ch('r'), id, Buffer.from([role])]),
-    q: (txid: Buffer): Buffer => Buffer.concat([ch('q'), txid])
+    q: (txid: Buffer): Buffer => Buffer.concat([ch('q'), txid]),
+    qAll: ch('q')
   }
 };
 
