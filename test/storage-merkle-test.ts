@@ -7,7 +7,8 @@ import { randomBytes } from 'crypto';
 import { taggedHash, tags } from '../lib/hash';
 import {
   LEAF_SIZE, LeafHasherPool, MerkleProof, MerkleTree, TreeBuilder, hashFile, hashLeaves,
-  leafHash, levelSizes, nodeHash, proofFromTreePath, readTreeHeader, verifyLeaf
+  leafHash, levelSizes, nodeHash, proofFromTreePath, readTreeHeader, verifyLeaf,
+  TreeWriter, completeTreeFile, treeFileSize, subtreeLevels
 } from '../lib/storage';
 
 function tmpdir(t: Test): string {
@@ -98,6 +99,7 @@ t.test('hashFile', async (t) => {
     const data = randomBytes(9 * LEAF_SIZE + 17);
     const w = await pool.hashBuffer(data, 100);
     t.same(w, hashLeaves(data, 100));
+    t.same(await pool.hashBuffer(data, 96, 3), subtreeLevels(hashLeaves(data, 96), 3), 'subtree levels too');
   });
 
   t.test('should write a tree file whose proofs verify, and detect a flipped byte', async (t) => {
@@ -139,6 +141,28 @@ t.test('hashFile', async (t) => {
     t.notOk(verifyLeaf(a.root, size, proofFromTreePath(treePath, i), readLeaf(i)), 'flipped byte fails');
     const c = await hashFile(file, { pool });
     t.not(c.root.toString('hex'), a.root.toString('hex'), 'root changes');
+  });
+
+  t.test('should write byte-identical tree files on workers, inline and part by part', async (t) => {
+    const dir = tmpdir(t);
+    for (const size of [5 * LEAF_SIZE - 3, 2048 * LEAF_SIZE, 2049 * LEAF_SIZE, 4097 * LEAF_SIZE + 1]) {
+      const file = path.join(dir, `obj-${size}`);
+      fs.writeFileSync(file, randomBytes(size));
+      const a = path.join(dir, 'a.tree');
+      const b = path.join(dir, 'b.tree');
+      const c = path.join(dir, 'c.tree');
+      const ra = await hashFile(file, { pool, treePath: a });
+      const rb = await hashFile(file, { inline: true, treePath: b });
+      // The file server's way: leaf hashes first, upper levels at the end.
+      const fd = fs.openSync(c, 'w+');
+      fs.ftruncateSync(fd, treeFileSize(size));
+      new TreeWriter(fd, size).putLeaves(0, hashLeaves(fs.readFileSync(file), 0));
+      const rc = completeTreeFile(fd, size);
+      fs.closeSync(fd);
+      t.same([ra.root, rb.root], [rc, rc], `roots agree (${size})`);
+      t.ok(fs.readFileSync(a).equals(fs.readFileSync(c)) && fs.readFileSync(b).equals(fs.readFileSync(c)), `tree files identical (${size})`);
+      t.same(ra.root, naiveRoot(fs.readFileSync(file)), `naive root (${size})`);
+    }
   });
 
   t.test('should refuse an empty file', async (t) => {

@@ -8,11 +8,11 @@
  */
 
 import * as fs from 'fs';
-import { CHUNK_SIZE, LEAF_SIZE, LEAVES_PER_CHUNK, PLAIN_CHUNK_SIZE, cipherSize, plainSize } from './common';
+import { CHUNK_SIZE, LEAF_SIZE, LEAVES_PER_CHUNK, PLAIN_CHUNK_SIZE, cipherSize, leafCount, plainSize } from './common';
 import { StorageError } from './errors';
 import { decryptChunk, encryptChunk } from './cipher';
 import { LeafHasherPool } from './hashpool';
-import { TreeBuilder, hashLeaves } from './merkle';
+import { TreeBuilder, hashLeaves, levelSizes, subtreeLevels } from './merkle';
 import { TreeWriter, treeFileSize } from './treefile';
 import { fsyncDir, tempPath } from './fsutil';
 import * as path from 'path';
@@ -35,15 +35,22 @@ export interface FileDigest {
   root: Buffer;
 }
 
-/** Feeds ordered leaf-hash runs into a tree builder and an optional tree file. */
+/**
+ * Takes the subtrees of consecutive aligned runs of leaves, in order: each
+ * run's levels 0..height go straight to the tree file, and only its top
+ * node goes through the builder, so the main thread does little per leaf.
+ */
 class TreeSink {
+  readonly height: number;
   private readonly builder: TreeBuilder;
   private readonly writer: TreeWriter | null;
   private readonly fd: number | null;
   private readonly tmp: string | null;
   private readonly dest: string | null;
 
-  constructor(size: number, treePath?: string) {
+  /** @param runLeaves leaves per run (a power of two) */
+  constructor(size: number, runLeaves: number, treePath?: string) {
+    this.height = Math.min(Math.log2(runLeaves), levelSizes(leafCount(size)).length - 1);
     if (treePath) {
       this.dest = treePath;
       this.tmp = tempPath(treePath);
@@ -55,14 +62,31 @@ class TreeSink {
       this.fd = null;
       this.writer = null;
     }
-    this.builder = new TreeBuilder(this.writer ? this.writer.sink() : null);
+    this.builder = new TreeBuilder(this.writer ? this.writer.sink() : null, this.height);
   }
 
-  add(first: number, hashes: Buffer): void {
-    if (this.writer)
-      this.writer.putLeaves(first, hashes);
-    for (let i = 0; i < hashes.length; i += 32)
-      this.builder.push(Buffer.from(hashes.subarray(i, i + 32)));
+  /** Adds a run starting at leaf `first`: levels 0..height concatenated. */
+  add(first: number, levels: Buffer): void {
+    let off = 0;
+    // Recover the level-0 count: levels hold n + ceil(n/2) + ... nodes.
+    let n = leavesOf(levels.length / 32, this.height);
+    for (let k = 0; k <= this.height; k++) {
+      const run = levels.subarray(off, off + n * 32);
+      if (this.writer)
+        this.writer.putRun(k, first >>> k, run);
+      off += n * 32;
+      if (k === this.height) {
+        if (n !== 1)
+          throw new StorageError('bad-tree', 'run did not reduce to one node');
+        this.builder.push(Buffer.from(run));
+      }
+      n = Math.ceil(n / 2);
+    }
+  }
+
+  /** Computes a run's levels on this thread (no pool). */
+  inline(data: Buffer, first: number): Buffer {
+    return subtreeLevels(hashLeaves(data, first), this.height);
   }
 
   finish(): Buffer {
@@ -87,6 +111,27 @@ class TreeSink {
       fs.rmSync(this.tmp, { force: true });
     }
   }
+}
+
+/** Leaf count of a run whose levels 0..height hold `total` nodes. */
+function leavesOf(total: number, height: number): number {
+  // total is increasing in n, so search the smallest n that matches.
+  let lo = 1;
+  let hi = total;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    let t = 0;
+    let m = mid;
+    for (let k = 0; k <= height; k++) {
+      t += m;
+      m = Math.ceil(m / 2);
+    }
+    if (t < total)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
 }
 
 /** Runs hashing jobs with bounded concurrency, delivering results in order. */
@@ -136,20 +181,20 @@ export async function hashFile(file: string, opts: FileOpOptions = {}): Promise<
   if (size < 1)
     throw new StorageError('bad-size', 'cannot hash an empty object');
   return withPool(opts, async (pool) => {
-    const sink = new TreeSink(size, opts.treePath);
+    const sink = new TreeSink(size, HASH_SEGMENT / LEAF_SIZE, opts.treePath);
     try {
-      const q = new OrderedQueue(sink, pool ? pool.size * 2 : 0);
+      const q = new OrderedQueue(sink, pool ? pool.size * 4 : 0);
       const fd = pool ? null : fs.openSync(file, 'r');
       try {
         for (let off = 0; off < size; off += HASH_SEGMENT) {
           const len = Math.min(HASH_SEGMENT, size - off);
           const first = off / LEAF_SIZE;
           if (pool) {
-            await q.push(first, pool.hashFileRange(file, off, len, first));
+            await q.push(first, pool.hashFileRange(file, off, len, first, sink.height));
           } else if (fd !== null) {
             const buf = Buffer.allocUnsafe(len);
             readFull(fd, buf, off);
-            await q.push(first, Promise.resolve(hashLeaves(buf, first)));
+            await q.push(first, Promise.resolve(sink.inline(buf, first)));
           }
         }
       } finally {
@@ -175,6 +220,9 @@ function readFull(fd: number, buf: Buffer, pos: number): void {
   }
 }
 
+/** Chunks read, encrypted and written per batch by encryptFile. */
+const ENCRYPT_BATCH = 8;
+
 /** Result of encrypting a file. */
 export interface EncryptResult extends FileDigest {
   plainSize: number;
@@ -189,29 +237,39 @@ export async function encryptFile(key: Buffer, input: string, output: string, op
   const size = cipherSize(plain);
   const chunks = Math.max(1, Math.ceil(plain / PLAIN_CHUNK_SIZE));
   return withPool(opts, async (pool) => {
-    const sink = new TreeSink(size, opts.treePath);
+    const sink = new TreeSink(size, LEAVES_PER_CHUNK, opts.treePath);
     const tmp = tempPath(output);
     const inFh = await fs.promises.open(input, 'r');
     const outFh = await fs.promises.open(tmp, 'w');
     try {
-      const q = new OrderedQueue(sink, pool ? pool.size * 2 : 0);
+      // Enough runs in flight to keep every worker busy while we read.
+      const q = new OrderedQueue(sink, pool ? pool.size * 4 : 0);
       let pendingWrite: Promise<unknown> = Promise.resolve();
-      for (let i = 0; i < chunks; i++) {
-        const len = Math.min(PLAIN_CHUNK_SIZE, plain - i * PLAIN_CHUNK_SIZE);
+      // Read and write ENCRYPT_BATCH chunks per system call; one batch is
+      // written while the next is read and encrypted.
+      for (let b = 0; b < chunks; b += ENCRYPT_BATCH) {
+        const n = Math.min(ENCRYPT_BATCH, chunks - b);
+        const start = b * PLAIN_CHUNK_SIZE;
+        const len = Math.min(n * PLAIN_CHUNK_SIZE, plain - start);
         const buf = Buffer.allocUnsafe(len);
         let got = 0;
         while (got < len) {
-          const { bytesRead } = await inFh.read(buf, got, len - got, i * PLAIN_CHUNK_SIZE + got);
+          const { bytesRead } = await inFh.read(buf, got, len - got, start + got);
           if (bytesRead === 0)
             throw new StorageError('truncated', 'input shrank while encrypting');
           got += bytesRead;
         }
-        const ct = encryptChunk(key, i, i === chunks - 1, buf);
-        const first = i * LEAVES_PER_CHUNK;
-        // Overlap: this chunk's write and hash run while the next is read.
+        const out: Buffer[] = [];
+        for (let j = 0; j < n; j++) {
+          const i = b + j;
+          const ct = encryptChunk(key, i, i === chunks - 1, buf.subarray(j * PLAIN_CHUNK_SIZE, Math.min((j + 1) * PLAIN_CHUNK_SIZE, len)));
+          const first = i * LEAVES_PER_CHUNK;
+          await q.push(first, pool ? pool.hashBuffer(ct, first, sink.height) : Promise.resolve(sink.inline(ct, first)));
+          out.push(ct);
+        }
+        const block = Buffer.concat(out);
         await pendingWrite;
-        pendingWrite = outFh.write(ct, 0, ct.length, i * CHUNK_SIZE);
-        await q.push(first, pool ? pool.hashBuffer(ct, first) : Promise.resolve(hashLeaves(ct, first)));
+        pendingWrite = outFh.write(block, 0, block.length, b * CHUNK_SIZE);
       }
       await pendingWrite;
       await q.drain();

@@ -17,17 +17,32 @@ const { parentPort } = require('worker_threads');
 const crypto = require('crypto');
 const fs = require('fs');
 const LEAF = 4096;
-const tag = crypto.createHash('sha256').update('cc/leaf').digest();
-const base = crypto.createHash('sha256').update(tag).update(tag);
+const prefix = (tag) => { const t = crypto.createHash('sha256').update(tag).digest(); return Buffer.concat([t, t]); };
+const LP = prefix('cc/leaf');
+const NP = prefix('cc/node');
 const idx = Buffer.alloc(4);
 function hashInto(data, first, out, outOff) {
   const n = Math.ceil(data.length / LEAF);
   for (let i = 0; i < n; i++) {
     idx.writeUInt32LE(first + i, 0);
-    const h = base.copy().update(idx).update(data.subarray(i * LEAF, Math.min((i + 1) * LEAF, data.length))).digest();
-    h.copy(out, outOff + i * 32);
+    crypto.createHash('sha256').update(LP).update(idx)
+      .update(data.subarray(i * LEAF, Math.min((i + 1) * LEAF, data.length))).digest().copy(out, outOff + i * 32);
   }
   return n;
+}
+function levels(leaves, height) {
+  const parts = [leaves];
+  let level = leaves;
+  for (let k = 0; k < height; k++) {
+    const n = level.length / 32;
+    const next = Buffer.allocUnsafe(Math.ceil(n / 2) * 32);
+    for (let i = 0; i + 1 < n; i += 2)
+      crypto.createHash('sha256').update(NP).update(level.subarray(i * 32, i * 32 + 64)).digest().copy(next, i * 16);
+    if (n & 1) level.copy(next, next.length - 32, (n - 1) * 32);
+    parts.push(next);
+    level = next;
+  }
+  return parts.length === 1 ? leaves : Buffer.concat(parts);
 }
 let scratch = null;
 parentPort.on('message', (m) => {
@@ -59,7 +74,7 @@ parentPort.on('message', (m) => {
       out = Buffer.allocUnsafe(Math.ceil(data.length / LEAF) * 32);
       hashInto(data, m.first, out, 0);
     }
-    parentPort.postMessage({ id: m.id, hashes: out });
+    parentPort.postMessage({ id: m.id, hashes: levels(out, m.height) });
   } catch (e) {
     parentPort.postMessage({ id: m.id, error: String(e && e.message || e) });
   }
@@ -139,14 +154,18 @@ export class LeafHasherPool {
     });
   }
 
-  /** Leaf hashes (n * 32 bytes) of `data`, whose first leaf is leaf `first`. */
-  hashBuffer(data: Buffer, first: number): Promise<Buffer> {
-    return this.submit({ buf: data, first });
+  /**
+   * Hashes of `data`, whose first leaf is leaf `first`: levels 0..height
+   * of its subtree concatenated (see merkle.ts#subtreeLevels); height 0
+   * gives just the leaf hashes.
+   */
+  hashBuffer(data: Buffer, first: number, height = 0): Promise<Buffer> {
+    return this.submit({ buf: data, first, height });
   }
 
-  /** Leaf hashes of `length` bytes of the file at `path` from `offset` (leaf-aligned). */
-  hashFileRange(path: string, offset: number, length: number, first: number): Promise<Buffer> {
-    return this.submit({ path, offset, length, first });
+  /** As hashBuffer, for `length` bytes of the file at `path` from `offset` (leaf-aligned). */
+  hashFileRange(path: string, offset: number, length: number, first: number, height = 0): Promise<Buffer> {
+    return this.submit({ path, offset, length, first, height });
   }
 
   async close(): Promise<void> {

@@ -9,22 +9,15 @@
  */
 
 import bio = require('bufio');
-import { Hash } from 'crypto';
 import { taggedHash, taggedHasher, tags } from '../hash';
 import { LEAF_SIZE, MAX_PROOF_DEPTH, leafCount } from './common';
 import { StorageError } from './errors';
 
-let leafBase: Hash | null = null;
-
 /** Hash of leaf `index` holding `data` (at most LEAF_SIZE bytes). */
 export function leafHash(index: number, data: Buffer): Buffer {
-  // Copying a hasher that already absorbed the 64-byte tag prefix saves a
-  // compression per leaf; a file has hundreds of thousands of leaves.
-  if (!leafBase)
-    leafBase = taggedHasher(tags.LEAF);
   const idx = Buffer.allocUnsafe(4);
   idx.writeUInt32LE(index, 0);
-  return leafBase.copy().update(idx).update(data).digest();
+  return taggedHasher(tags.LEAF).update(idx).update(data).digest();
 }
 
 /** Inner node hash. */
@@ -64,27 +57,31 @@ export function levelSizes(leaves: number): number[] {
 export type NodeSink = (level: number, index: number, hash: Buffer) => void;
 
 /**
- * Streaming tree builder: push leaf hashes in order, then finish(). Keeps
- * one pending node per level, so memory is O(log n) whatever the file size.
+ * Streaming tree builder: push nodes of level `base` (leaf hashes when
+ * base = 0, or roots of aligned 2^base-leaf subtrees built elsewhere) in
+ * order, then finish(). Keeps one pending node per level, so memory is
+ * O(log n) whatever the file size. The sink sees every node above `base`.
  */
 export class TreeBuilder {
   private readonly pending: (Buffer | null)[] = [];
   private readonly counts: number[] = [];
   private readonly sink: NodeSink | null;
-  private leaves = 0;
+  private readonly base: number;
+  private nodes = 0;
 
-  constructor(sink: NodeSink | null = null) {
+  constructor(sink: NodeSink | null = null, base = 0) {
     this.sink = sink;
+    this.base = base;
   }
 
-  /** Adds the next leaf hash. */
+  /** Adds the next node of the base level. */
   push(hash: Buffer): void {
-    this.leaves += 1;
-    this.add(0, hash);
+    this.nodes += 1;
+    this.add(this.base, hash);
   }
 
   private add(level: number, hash: Buffer): void {
-    if (level > 0) {
+    if (level > this.base) {
       const index = this.counts[level] ?? 0;
       this.counts[level] = index + 1;
       if (this.sink)
@@ -101,12 +98,12 @@ export class TreeBuilder {
 
   /** Completes the tree and returns the root. */
   finish(): Buffer {
-    if (this.leaves === 0)
+    if (this.nodes === 0)
       throw new StorageError('bad-size', 'a tree needs at least one leaf');
-    const top = levelSizes(this.leaves).length - 1;
+    const top = this.base + levelSizes(this.nodes).length - 1;
     // Bottom-up: a level's leftover odd node is promoted unchanged to the
     // next level, where it may complete a pair.
-    for (let level = 0; level < top; level++) {
+    for (let level = this.base; level < top; level++) {
       const odd = this.pending[level];
       if (odd) {
         this.pending[level] = null;
@@ -118,6 +115,29 @@ export class TreeBuilder {
       throw new StorageError('bad-tree', 'tree builder lost its root');
     return root;
   }
+}
+
+/**
+ * Levels 0..height of the subtree over `leafHashes` (n * 32 bytes), which
+ * starts at an index aligned to 2^height. Odd last nodes are promoted, so
+ * the result equals those nodes of the whole tree when the subtree is full
+ * or is the last one. Returns the levels concatenated, leaves first.
+ * (hashpool.ts runs the same algorithm on workers.)
+ */
+export function subtreeLevels(leafHashes: Buffer, height: number): Buffer {
+  const parts: Buffer[] = [leafHashes];
+  let level = leafHashes;
+  for (let k = 0; k < height; k++) {
+    const n = level.length / 32;
+    const next = Buffer.allocUnsafe(Math.ceil(n / 2) * 32);
+    for (let i = 0; i + 1 < n; i += 2)
+      nodeHash(level.subarray(i * 32, i * 32 + 32), level.subarray(i * 32 + 32, i * 32 + 64)).copy(next, (i / 2) * 32);
+    if (n & 1)
+      level.copy(next, next.length - 32, (n - 1) * 32);
+    parts.push(next);
+    level = next;
+  }
+  return Buffer.concat(parts);
 }
 
 /** Root over an array of leaf hashes (tests, small objects). */

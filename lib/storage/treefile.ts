@@ -105,11 +105,16 @@ export class TreeWriter {
       this.flush(level);
   }
 
-  /** Writes a run of consecutive leaf hashes (n * 32 bytes) starting at `first`. */
+  /** Writes a run of consecutive nodes of `level` (n * 32 bytes) starting at `first`. */
+  putRun(level: number, first: number, hashes: Buffer): void {
+    this.flush(level);
+    writeFull(this.fd, hashes, this.offsets[level] + first * 32);
+    this.next[level] = first + hashes.length / 32;
+  }
+
+  /** Writes a run of consecutive leaf hashes starting at leaf `first`. */
   putLeaves(first: number, hashes: Buffer): void {
-    this.flush(0);
-    writeFull(this.fd, hashes, this.offsets[0] + first * 32);
-    this.next[0] = first + hashes.length / 32;
+    this.putRun(0, first, hashes);
   }
 
   private flush(level: number): void {

@@ -1,0 +1,44 @@
+// Merkle hashing (and encryption) throughput of a file, as ratios against
+// one pass of `openssl dgst -sha256` over the same file in the same run.
+//   npx tsx bench/merkle.ts [--size 256MB]      (the issue's check: --size 1GB)
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { execFileSync } from 'child_process';
+import { randomBytes } from 'crypto';
+import { LeafHasherPool, deriveFileKey, encryptFile, hashFile } from '../lib/storage';
+import { mbps, randomFile, sizeFlag, timed } from './util';
+
+async function main(): Promise<void> {
+  const size = sizeFlag(process.argv, 'size', 256e6);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-bench-merkle-'));
+  const file = path.join(dir, 'data');
+  try {
+    randomFile(file, size);
+    console.log(`file: ${(size / 1e6).toFixed(0)} MB, ${os.availableParallelism()} cores`);
+    // Warm the page cache so both sides read from memory.
+    execFileSync('openssl', ['dgst', '-sha256', file]);
+    const base = await timed(() => execFileSync('openssl', ['dgst', '-sha256', file]));
+    console.log(`openssl dgst -sha256:        ${mbps(size, base)} (baseline)`);
+    const pool = new LeafHasherPool();
+    try {
+      const tree = path.join(dir, 'tree');
+      const par = await timed(() => hashFile(file, { pool, treePath: tree }));
+      console.log(`merkle root + tree file (${pool.size} workers): ${mbps(size, par)}  ratio ${(base / par).toFixed(2)} x openssl`);
+      const one = await timed(() => hashFile(file, { inline: true }));
+      console.log(`merkle root, main thread only: ${mbps(size, one)}  ratio ${(base / one).toFixed(2)} x openssl`);
+      const key = deriveFileKey(randomBytes(32), randomBytes(32), 0, randomBytes(32));
+      const enc = await timed(() => encryptFile(key, file, path.join(dir, 'enc'), { pool, treePath: path.join(dir, 'enc.tree') }));
+      console.log(`encrypt + merkle + tree (pipelined): ${mbps(size, enc)}  ratio ${(base / enc).toFixed(2)} x openssl`);
+    } finally {
+      await pool.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

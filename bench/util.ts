@@ -1,0 +1,39 @@
+// Shared bench helpers: size flags, a random test file, timing, printing.
+import * as fs from 'fs';
+import { randomFillSync } from 'crypto';
+
+/** Parses `--size 1GB` style flags (decimal and binary units). */
+export function sizeFlag(argv: string[], name: string, fallback: number): number {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0 || i + 1 >= argv.length)
+    return fallback;
+  const m = /^([0-9.]+)\s*(b|kb|mb|gb|kib|mib|gib)?$/i.exec(argv[i + 1]);
+  if (!m)
+    throw new Error(`--${name} must be a size such as 256MB`);
+  const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 2 ** 20, gib: 2 ** 30 };
+  return Math.floor(Number(m[1]) * units[(m[2] || 'b').toLowerCase()]);
+}
+
+/** Writes `size` random bytes to `file`, 1 MiB at a time. */
+export function randomFile(file: string, size: number): void {
+  const fd = fs.openSync(file, 'w');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (let off = 0; off < size; off += buf.length) {
+    const n = Math.min(buf.length, size - off);
+    randomFillSync(buf, 0, n);
+    fs.writeSync(fd, buf, 0, n);
+  }
+  fs.closeSync(fd);
+}
+
+/** Runs `fn` and returns seconds taken. */
+export async function timed(fn: () => unknown): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/** MB/s for `bytes` in `secs`. */
+export function mbps(bytes: number, secs: number): string {
+  return `${(bytes / 1e6 / secs).toFixed(0)} MB/s`;
+}
