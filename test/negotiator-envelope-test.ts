@@ -32,6 +32,7 @@ function testService(): Service {
       free: { handler: (args) => Buffer.concat([Buffer.from('free:'), args]) },
       fail: { handler: () => { throw new Error('boom'); } },
       bad: { handler: () => { throw ServiceError.badRequest('bad-args'); } },
+      weird: { handler: () => { throw new ServiceError('Not A Status', 'weird'); } },
       slow: { handler: () => new Promise<Buffer>((r) => setTimeout(() => r(Buffer.alloc(0)), 200)) }
     }
   };
@@ -85,7 +86,8 @@ t.test('Server pipeline', async (t) => {
       r.payment = Payment.from(paymentTypes.ATTACHED, 500, Buffer.from('x'));
     }), { payments: noPayments }],
     [serverCodes.SERVICE_ERROR, statuses.SERVER_ERROR, (p) => request(p, (r) => { r.method = 'fail'; })],
-    ['bad-args', statuses.BAD_REQUEST, (p) => request(p, (r) => { r.method = 'bad'; })]
+    ['bad-args', statuses.BAD_REQUEST, (p) => request(p, (r) => { r.method = 'bad'; })],
+    [serverCodes.SERVICE_ERROR, statuses.SERVER_ERROR, (p) => request(p, (r) => { r.method = 'weird'; })]
   ];
   for (const [code, status, make, opts] of table) {
     t.test(`should answer ${code} with ${status}`, async (t) => {
@@ -191,7 +193,7 @@ t.test('Client', async (t) => {
     t.same(list.map((s) => s.name), ['info', 'peers', 'echo']);
     t.same(list[2], {
       name: 'echo', version: 7,
-      methods: ['echo', 'free', 'fail', 'bad', 'slow'].map((name) => ({ name, price: name === 'echo' ? 500 : 0 }))
+      methods: ['echo', 'free', 'fail', 'bad', 'weird', 'slow'].map((name) => ({ name, price: name === 'echo' ? 500 : 0 }))
     });
     const second = await p.a.request(p.b.identity.address, 'info', 'services');
     t.equal(second.rounds, 1, 'steady state: one round trip');

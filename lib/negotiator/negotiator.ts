@@ -32,7 +32,6 @@ import { CloudPeer, CloudPeerInfo, CloudPeers, PeerLike, hasCloudBit } from './p
 import { Policy } from './policy';
 import { Server, serverCodes, LedgerRecord } from './server';
 import { Service, ServiceRegistry } from './services';
-import { decodeCodes } from './wire';
 
 export type LoggerLike = Pick<bcoin.Logger, 'info' | 'warning' | 'debug' | 'error'>;
 
@@ -418,4 +417,3 @@ function describe(target: Target): string {
   return target.hostname();
 }
 
-export { decodeCodes };

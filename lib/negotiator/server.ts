@@ -14,7 +14,7 @@ import { EventEmitter } from 'events';
 import { BoundedMap } from './boundedmap';
 import { MAX_BODY_SIZE, MAX_LEDGER_RECORDS, NONCE_SIZE } from './common';
 import { NonceManager, nonceResults } from './nonces';
-import { RequestPacket, ResponsePacket, Signer, paymentTypes } from './packets';
+import { RequestPacket, ResponsePacket, Signer, paymentTypes, isValidStatus } from './packets';
 import { PaymentHooks } from './payment';
 import { Policy, RateLimiter } from './policy';
 import { ServiceError, ServiceRegistry, RequestContext } from './services';
@@ -218,7 +218,8 @@ export class Server extends EventEmitter {
       if (body.length > MAX_BODY_SIZE)
         throw new Error(`${req.service}.${req.method} body exceeds ${MAX_BODY_SIZE} bytes.`);
     } catch (e) {
-      if (e instanceof ServiceError) {
+      // A ServiceError's status and body go on the wire: they must decode at the peer.
+      if (e instanceof ServiceError && isValidStatus(e.status) && e.body.length <= MAX_BODY_SIZE) {
         status = e.status;
         code = e.code;
         body = e.body;
