@@ -40,6 +40,8 @@ export interface FileServerOptions {
   now?: () => number;
   /** Error log; defaults to stderr. */
   log?: (msg: string) => void;
+  /** Serve this already-built store (cloudcoind's local backend shares one). */
+  store?: ObjectStore;
 }
 
 type Headers = Record<string, string | number>;
@@ -65,7 +67,8 @@ export class FileServer {
     this.log = options.log ?? ((msg) => process.stderr.write(`${msg}\n`));
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? 0;
-    this.store = new ObjectStore({ dir: options.dataDir, capacity: options.capacity ?? DEFAULT_CAPACITY, now: this.now });
+    this.store = options.store
+      ?? new ObjectStore({ dir: options.dataDir, capacity: options.capacity ?? DEFAULT_CAPACITY, now: this.now });
     this.replay = new ReplayCache(path.join(options.dataDir, 'nonces'));
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => this.fail(res, e));

@@ -22,6 +22,8 @@ t.test('HostingOptions', async (t) => {
     t.equal(HostingOptions.from({ ...base, hostDir: 'x' }, '/d', false).hostDir, '/d/x');
     t.equal(HostingOptions.from({ ...base, host: false }, '/d', false).host, false);
     t.ok(HostingOptions.from(base, '/d', true).tempDir, 'memory mode uses a temp dir');
+    const h = HostingOptions.from({ ...base, hostHTTP: '[::1]:8480', hostURL: 'https://files.example.com/cc/' }, '/d', false);
+    t.same([h.http, h.publicURL], [{ host: '::1', port: 8480 }, 'https://files.example.com/cc']);
   });
   t.test('should reject bad combinations with one clear line', async (t) => {
     const cases: [Partial<Raw>, RegExp][] = [
@@ -31,7 +33,13 @@ t.test('HostingOptions', async (t) => {
       [{ fileserver: 'ftp://x', fileserverKey: HEXKEY }, /http/],
       [{ fileserver: 'not a url', fileserverKey: HEXKEY }, /must be a URL/],
       [{ fileserver: 'http://x', fileserverKey: 'abc' }, /64 hex/],
-      [{ capacity: 0 }, /host-capacity/]
+      [{ capacity: 0 }, /host-capacity/],
+      [{ host: false, hostHTTP: '127.0.0.1:0' }, /need --host/],
+      [{ hostHTTP: 'nope' }, /host:port/],
+      [{ hostHTTP: '127.0.0.1:70000' }, /host:port/],
+      [{ hostURL: 'https://x' }, /needs --host-http/],
+      [{ hostHTTP: '127.0.0.1:0', hostURL: 'ftp://x' }, /http/],
+      [{ hostHTTP: '127.0.0.1:0', fileserver: 'http://x', fileserverKey: HEXKEY }, /file server serves renters/]
     ];
     for (const [raw, msg] of cases)
       t.throws(() => HostingOptions.from({ ...base, ...raw }, '/d', false), { code: 'bad-config', message: msg }, JSON.stringify(raw));

@@ -7,7 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import * as hostingModule from '../lib/hosting';
-import type { BackendInfo } from '../lib/hosting';
+import type { BackendInfo, Hosting } from '../lib/hosting';
+import { FileServerClient, MerkleTree } from '../lib/storage';
 import type { ExtensionModule } from '../lib/node/extension';
 import { DaemonProcess, NodesContext, ROOT } from './util/nodes-context';
 import { startServer, tempDir } from './util/fileserver';
@@ -42,6 +43,30 @@ t.test('hosting extension', async (t) => {
     const [local] = await ctx.nodes[2].rpc('getfileservers') as BackendInfo[];
     t.match(local, { kind: 'local', capacity: 5000000, used: 0, healthy: true });
     t.same(await ctx.nodes[3].rpc('getfileservers'), [], 'not hosting: no backends');
+  });
+
+  t.test('should serve the data API of the local directory with --host-http', async (t) => {
+    const ctx = await NodesContext.create([
+      { memory: true, extensions: ext, config: { host: true, 'host-http': '127.0.0.1:0', 'host-capacity': '1MB' } }
+    ]);
+    t.teardown(() => ctx.close());
+    await ctx.open();
+    const [info] = await ctx.nodes[0].rpc('getfileservers') as BackendInfo[];
+    t.match(info, { kind: 'local', url: /^http:\/\/127\.0\.0\.1:\d+$/, capacity: 1000000, healthy: true });
+    const backend = ctx.nodes[0].node.require<Hosting>('hosting').backend!;
+    t.equal(backend.dataURL(), info.url);
+    const data = randomBytes(50000);
+    const id = randomBytes(32).toString('hex');
+    const root = MerkleTree.fromData(data).root.toString('hex');
+    const notAfter = Math.floor(Date.now() / 1000) + 60;
+    await backend.register({ id, root, size: data.length, expiry: notAfter });
+    const renter = new FileServerClient(info.url!);
+    const fields = { contract: id, object: 1, notAfter, maxBytes: data.length, renterPkHash: 'ee'.repeat(20) };
+    await renter.putPart(backend.mintToken({ ...fields, op: 'put' }), id, 0, data);
+    t.same(await backend.receipt(id), { id, root, size: data.length, complete: true });
+    t.same(await renter.download(backend.mintToken({ ...fields, op: 'get' }), id, 1, 10, 19), data.subarray(10, 20));
+    const [after] = await ctx.nodes[0].rpc('getfileservers') as BackendInfo[];
+    t.equal(after.used, data.length);
   });
 
   // The daemon runs from dist/: `npm test` builds first.

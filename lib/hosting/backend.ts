@@ -33,7 +33,7 @@ export interface UploadReceipt {
 /** One backend as `getfileservers` shows it. */
 export interface BackendInfo {
   kind: 'local' | 'remote';
-  /** File server base URL (remote). */
+  /** Data API base URL: the file server (remote), or --host-http (local). */
   url?: string;
   /** Store directory (local). */
   dir?: string;

@@ -36,20 +36,41 @@ export class HostingOptions {
   capacity = DEFAULT_HOST_CAPACITY;
   fileserver: string | null = null;
   fileserverKey: Buffer | null = null;
+  /** Where the local backend serves the data API, or null. */
+  http: { host: string; port: number } | null = null;
+  /** URL advertised to renters for the local data API. */
+  publicURL: string | null = null;
 
   /**
    * @param raw values as read from flags / cloudcoin.conf
    * @param datadir the node's network datadir (default host-dir is under it)
    * @param memory true with --memory: a default host-dir goes to a temp dir
    */
-  static from(raw: { host: boolean; hostDir: string | null; capacity: number | null; fileserver: string | null; fileserverKey: string | null },
-    datadir: string, memory: boolean): HostingOptions {
+  static from(raw: {
+    host: boolean; hostDir: string | null; capacity: number | null; fileserver: string | null;
+    fileserverKey: string | null; hostHTTP?: string | null; hostURL?: string | null;
+  }, datadir: string, memory: boolean): HostingOptions {
     const o = new HostingOptions();
     o.host = raw.host;
+    const hostHTTP = raw.hostHTTP ?? null;
+    const hostURL = raw.hostURL ?? null;
     if (!o.host) {
-      if (raw.fileserver !== null || raw.fileserverKey !== null)
-        throw new HostingConfigError('--fileserver and --fileserver-key need --host.');
+      if (raw.fileserver !== null || raw.fileserverKey !== null || hostHTTP !== null || hostURL !== null)
+        throw new HostingConfigError('--fileserver, --fileserver-key, --host-http and --host-url need --host.');
       return o;
+    }
+    if (hostHTTP !== null) {
+      const m = /^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):([0-9]{1,5})$/.exec(hostHTTP);
+      if (!m || Number(m[2]) > 65535)
+        throw new HostingConfigError(`--host-http must be host:port such as 0.0.0.0:8480, got "${hostHTTP}".`);
+      o.http = { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+    }
+    if (hostURL !== null) {
+      if (hostHTTP === null)
+        throw new HostingConfigError('--host-url needs --host-http.');
+      if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(hostURL))
+        throw new HostingConfigError('--host-url must be an http:// or https:// URL.');
+      o.publicURL = hostURL.replace(/\/+$/, '');
     }
     if (raw.capacity !== null) {
       if (raw.capacity < 1)
@@ -80,6 +101,8 @@ export class HostingOptions {
         throw new HostingConfigError('--fileserver-key must be 64 hex characters.');
       o.fileserver = url.toString().replace(/\/+$/, '');
       o.fileserverKey = key;
+      if (hostHTTP !== null)
+        throw new HostingConfigError('--host-http serves --host-dir; with --fileserver the file server serves renters.');
     } else if (raw.fileserverKey !== null) {
       throw new HostingConfigError('--fileserver-key needs --fileserver.');
     }
@@ -107,7 +130,7 @@ export class Hosting {
     if (options.fileserver && options.fileserverKey)
       this.backends.push(new RemoteBackend({ url: options.fileserver, adminKey: options.fileserverKey }));
     else
-      this.backends.push(new LocalBackend({ dir: options.hostDir, capacity: options.capacity }));
+      this.backends.push(new LocalBackend({ dir: options.hostDir, capacity: options.capacity, http: options.http, publicURL: options.publicURL }));
   }
 
   /** The backend new contracts go to, or null when not hosting. */
@@ -119,7 +142,7 @@ export class Hosting {
     for (const b of this.backends)
       await b.open();
     for (const info of await this.info()) {
-      const where = info.url ?? info.dir;
+      const where = info.kind === 'local' ? `${info.dir}${info.url ? ` (data API ${info.url})` : ''}` : info.url;
       if (info.healthy)
         this.logger.info('hosting: %s backend %s ready (capacity %d bytes)', info.kind, where, info.capacity);
       else

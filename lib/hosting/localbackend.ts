@@ -2,10 +2,13 @@
  * localbackend.ts - contract data in a local directory (`cloudcoind --host`),
  * using the file server's own ObjectStore: one layout, one implementation,
  * so `cloudcoin-fileserver --data-dir <host-dir>` can serve the same
- * directory (its admin key is kept in `<host-dir>/admin.key`).
+ * directory (its admin key is kept in `<host-dir>/admin.key`). With
+ * --host-http the node also serves the renters' data API itself, with the
+ * file server's HTTP code over the same store.
  */
 
 import { ObjectStore, StoreError, deriveTokenKey, mintToken, readOrCreateAdminKey } from '../storage';
+import { FileServer } from '../../fileserver/server';
 import type { ContractRecord, ContractState, StoreStatus, TokenFields } from '../storage';
 import { BackendInfo, ContractTerms, Health, StorageBackend, UploadReceipt } from './backend';
 
@@ -13,6 +16,10 @@ import { BackendInfo, ContractTerms, Health, StorageBackend, UploadReceipt } fro
 export interface LocalBackendOptions {
   dir: string;
   capacity: number;
+  /** Serve the renters' data API from this process on host:port (port 0 = any free port). */
+  http?: { host: string; port: number } | null;
+  /** URL renters are told to use (e.g. behind a reverse proxy); default: the bound address. */
+  publicURL?: string | null;
 }
 
 export class LocalBackend implements StorageBackend {
@@ -20,20 +27,38 @@ export class LocalBackend implements StorageBackend {
   readonly dir: string;
   readonly store: ObjectStore;
   private readonly health = new Health();
+  private readonly options: LocalBackendOptions;
   private tokenKey: Buffer | null = null;
+  private server: FileServer | null = null;
+  private url: string | null = null;
 
   constructor(options: LocalBackendOptions) {
+    this.options = options;
     this.dir = options.dir;
     this.store = new ObjectStore({ dir: options.dir, capacity: options.capacity });
   }
 
   async open(): Promise<void> {
     this.store.open();
-    this.tokenKey = deriveTokenKey(readOrCreateAdminKey(this.dir).key);
+    const adminKey = readOrCreateAdminKey(this.dir).key;
+    this.tokenKey = deriveTokenKey(adminKey);
+    if (this.options.http) {
+      // The same HTTP server as cloudcoin-fileserver, over this very store.
+      this.server = new FileServer({
+        dataDir: this.dir, adminKey, store: this.store,
+        host: this.options.http.host, port: this.options.http.port
+      });
+      const addr = await this.server.open();
+      const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
+      this.url = this.options.publicURL ?? `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+    }
   }
 
   async close(): Promise<void> {
-    // Nothing held open between calls.
+    if (this.server) {
+      await this.server.close();
+      this.server = null;
+    }
   }
 
   private explain(e: unknown): string {
@@ -76,13 +101,14 @@ export class LocalBackend implements StorageBackend {
     return mintToken(this.tokenKey, fields);
   }
 
+  /** The data API URL when this process serves one (--host-http), else null. */
   dataURL(): string | null {
-    return null;
+    return this.url;
   }
 
   async check(): Promise<BackendInfo> {
     const info: BackendInfo = {
-      kind: 'local', dir: this.dir, capacity: this.store.capacity, reserved: null, used: null,
+      kind: 'local', dir: this.dir, ...(this.url ? { url: this.url } : {}), capacity: this.store.capacity, reserved: null, used: null,
       contracts: null, healthy: false, lastOk: null, error: null
     };
     try {
