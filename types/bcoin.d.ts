@@ -253,6 +253,7 @@ declare module 'bcoin' {
       state: DeploymentState;
       synced: boolean;
       getBlock(hash: Hash | number): Promise<Block | null>;
+      getBlockView(block: Block): Promise<CoinView>;
       getEntry(hash: Hash | number): Promise<ChainEntry | null>;
       getEntryByHeight(height: number): Promise<ChainEntry | null>;
       getCoin(hash: Hash, index: number): Promise<Coin | null>;

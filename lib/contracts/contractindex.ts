@@ -324,7 +324,7 @@ export class ContractIndex extends EventEmitter {
         } else {
           const payload = decodeRating(found.data);
           const re = new RatingEntry();
-          re.raterKey = await this.getRaterKey(tx);
+          re.raterKey = await this.getRaterKey(tx, block);
           re.payload = found.data;
           re.txid = tx.hash();
           re.height = entry.height;
@@ -409,18 +409,19 @@ export class ContractIndex extends EventEmitter {
   }
 
   /** Witness pubkey of input 0 if it spends a P2WPKH output, else zeros. */
-  private async getRaterKey(tx: bcoin.TX): Promise<Buffer> {
+  private async getRaterKey(tx: bcoin.TX, block: bcoin.Block): Promise<Buffer> {
     const input = tx.inputs[0];
     const items = input.witness.items;
     if (input.script.raw.length !== 0 || items.length !== 2 || items[1].length !== 33)
       return ZERO_KEY;
-    // The prevout decides P2WPKH vs a P2WSH with a 33-byte script.
+    // The prevout decides P2WPKH vs a P2WSH with a 33-byte script: from
+    // the tx index when it is on, else from the block's undo coins.
+    let out: bcoin.Output | null = null;
     const prev = await this.chain.db.getTX(input.prevout.hash);
-    if (!prev) {
-      this.logger?.warning('Rating %s: prevout tx not found (is indexTX on?).', tx.txid());
-      return ZERO_KEY;
-    }
-    const out = prev.outputs[input.prevout.index];
+    if (prev)
+      out = prev.outputs[input.prevout.index] ?? null;
+    else
+      out = (await this.chain.getBlockView(block)).getOutput(input.prevout);
     if (!out || !out.script.isWitnessPubkeyhash())
       return ZERO_KEY;
     const program = out.script.getWitnessPubkeyhash();
