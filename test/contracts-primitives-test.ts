@@ -93,7 +93,7 @@ t.test('StorageContract', async (t) => {
       ['bad-contract-price', bad(c => { c.storagePrice = common.MAX_MONEY + 1; })],
       ['bad-contract-network', bad(c => { c.network = bcoin.Network.get('main').magic; })],
       ['bad-contract-refund-height', bad(c => { c.refundHeight = c.endHeight + 11; })],
-      ['contract-too-long', bad(c => { c.endHeight = c.startHeight + 985; c.refundHeight = c.startHeight + 1001; c.auditAmount = 100; })],
+      ['contract-too-long', bad(c => { c.endHeight = c.startHeight + 4300; c.refundHeight = c.startHeight + 4321; c.auditAmount = 1; })],
       ['bad-contract-escrow-value', bad(c => { c.escrowValue = 9999; c.auditAmount = 100; })],
       ['contract-offer-expired', signBoth(testContract()), 511],
       ['contract-unsigned', testContract()],

@@ -146,7 +146,8 @@ const params: Record<string, ContractParams> = {
   testnet: { ...main, startHeight: 4700000, feeRate: 2000 },
   regtest: {
     window: 12,
-    maxSpan: 1000,
+    // Same cap as main: the CLI's example durations must work on regtest.
+    maxSpan: 4320,
     minEscrow: 10000,
     closeFeeMultiple: 20,
     closeSize: 270,
@@ -157,7 +158,7 @@ const params: Record<string, ContractParams> = {
   },
   simnet: {
     window: 12,
-    maxSpan: 1000,
+    maxSpan: 4320,
     minEscrow: 10000,
     closeFeeMultiple: 20,
     closeSize: 270,
