@@ -12,6 +12,7 @@ import { Command } from 'commander';
 import { Config, ConfigError } from '../node/config';
 import { defaultDatadir, isNetwork, networkDir, RPC_PORTS, type NetworkName } from '../node/datadir';
 import { ClientError, cookiePath, RPCClient } from './rpcclient';
+import { CommandError, storageCommands } from './storagecmds';
 
 const VERSION = '0.1.0';
 
@@ -42,7 +43,12 @@ export interface CLIContext {
 function buildProgram(): Command {
   return new Command('cloudcoin-cli')
     .description('Call cloudcoind over RPC: cloudcoin-cli [options] METHOD [PARAMS...]\n'
-      + 'Run `cloudcoin-cli help` for the list of methods.')
+      + 'Run `cloudcoin-cli help` for the list of methods. Storage commands:\n'
+      + '  negotiate-storage --size S --max-price P [--duration B] [--hosts N] [--json]\n'
+      + '  put FILE [--hosts N] [--duration B] [--max-price P] [--wait] [--json]\n'
+      + '  get FILE_ID OUT [--json]\n'
+      + '  ls [--json]\n'
+      + 'Run `cloudcoin-cli COMMAND --help` for one command.')
     .version(VERSION)
     .option('--regtest', 'use the regression test network')
     .option('--testnet', 'use the test network')
@@ -97,14 +103,25 @@ export async function main(argv: string[]): Promise<number> {
       apiKey: opts.apiKey as string | undefined,
       cookieFile: cookiePath(networkDir(base, network))
     });
+    const command = storageCommands[method];
+    if (command) {
+      await command({ client, out: (line) => process.stdout.write(line + '\n'), err: process.stderr }, params);
+      return 0;
+    }
     const result = await client.call(method, params.map(parseParam));
     const out = formatResult(result);
     if (out !== null)
       process.stdout.write(out + '\n');
     return 0;
   } catch (e) {
-    const err = e as Error;
-    if (err instanceof ClientError && err.code === 'rpc')
+    const err = e as Error & { code?: string };
+    if (err.code === 'commander.helpDisplayed')
+      return 0;
+    if (err.code && err.code.startsWith('commander.'))
+      return 1; // commander printed the reason
+    if (err instanceof CommandError)
+      process.stderr.write(`error: ${err.message}\n`);
+    else if (err instanceof ClientError && err.code === 'rpc')
       process.stderr.write(`error: ${err.message.split('\n')[0]} (code ${err.rpcCode})\n`);
     else
       process.stderr.write(`error: ${err.message}\n`);

@@ -37,7 +37,12 @@ export class ProgressBar {
 
   /** Add `n` bytes done. */
   tick(n: number): void {
-    this.done = Math.min(this.total, this.done + n);
+    this.update(this.done + n);
+  }
+
+  /** Set the bytes done so far. */
+  update(done: number): void {
+    this.done = Math.min(this.total, Math.max(0, done));
     const now = Date.now();
     if (this.enabled && now - this.lastRender >= RENDER_INTERVAL_MS) {
       this.lastRender = now;

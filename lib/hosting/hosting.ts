@@ -106,6 +106,10 @@ export class HostingOptions {
     } else if (raw.fileserverKey !== null) {
       throw new HostingConfigError('--fileserver-key needs --fileserver.');
     }
+    // Renters need a data API: without --host-http a local host dir is
+    // served on a free loopback port, so `cloudcoind --host` works as is.
+    if (!o.fileserver && !o.http)
+      o.http = { host: '127.0.0.1', port: 0 };
     return o;
   }
 }

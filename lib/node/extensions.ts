@@ -4,11 +4,14 @@
 
 import * as path from 'path';
 import type { ExtensionModule } from './extension';
+import * as negotiator from '../negotiator';
+import * as contracts from '../contracts';
 import * as hosting from '../hosting';
+import * as deals from '../deals';
 
 /** Extensions every cloudcoind loads, in dependency order. */
 export function defaultExtensions(): ExtensionModule[] {
-  return [hosting];
+  return [negotiator, contracts, hosting, deals];
 }
 
 /** Check that a loaded module has the shape of an extension. */

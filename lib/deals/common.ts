@@ -1,0 +1,73 @@
+/*!
+ * common.ts - constants of storage deals (quote, offer, propose, receipt).
+ */
+
+import type bcoin from 'bcoin';
+
+/** Name and version of the storage service on the OpenCloud envelope. */
+export const SERVICE_NAME = 'storage';
+export const SERVICE_VERSION = 1;
+
+/** Bytes in a GiB: prices are per GiB (DESIGN 5). */
+export const GIB = 2 ** 30;
+/** Storage prices are per GiB per this many blocks. */
+export const PRICE_BLOCKS = 1000;
+
+/** Hosts' default prices when not configured (sat). */
+export const DEFAULT_STORAGE_PRICE = 1000;
+export const DEFAULT_UPLOAD_PRICE = 100;
+export const DEFAULT_DOWNLOAD_PRICE = 200;
+
+/** Holdback of each audit payment, released at the end (DESIGN 5). */
+export const DEFAULT_HOLDBACK_BPS = 2500;
+
+/** Most hosts one `put` or `negotiatestorage` may use (one commit batch). */
+export const MAX_HOSTS = 16;
+/** Most hosts asked for a quote in one negotiation. */
+export const MAX_QUOTES = 64;
+/** Most open offers a host keeps (bounded memory against offer floods). */
+export const MAX_RESERVATIONS = 1024;
+/** Largest object one contract may hold: 1 TiB. */
+export const MAX_OBJECT_SIZE = 2 ** 40;
+/** Longest data URL a host may announce. */
+export const MAX_URL_SIZE = 256;
+/** Longest sealed token blob. */
+export const MAX_SEALED_SIZE = 1024;
+/** How long a renter waits for each storage call (ms). */
+export const CALL_TIMEOUT_MS = 20000;
+
+/** Tags of the tagged hashes signed in deals. */
+export const OFFER_TAG = 'cc/offer/0';
+export const RECEIPT_TAG = 'cc/receipt/0';
+export const SEAL_TAG = 'cc/seal/0';
+
+/** Status a host answers when a bid is under its price (body: u64 price). */
+export const PRICE_TOO_LOW = 'request-declined/price-too-low';
+/** Status when the host has no room or the terms are outside its limits. */
+export const NO_CAPACITY = 'request-declined/no-capacity';
+export const BAD_TERMS = 'request-declined/bad-terms';
+
+/** Per-network deal parameters: regtest uses tiny periods. */
+export interface DealParams {
+  /** Blocks an offer (and its capacity reservation) stays open. */
+  offerWindow: number;
+  /** Audit interval in blocks (audits arrive with a later issue). */
+  auditInterval: number;
+  /** Seconds per block, to turn heights into file-server expiry times. */
+  blockSeconds: number;
+}
+
+const params: Record<string, DealParams> = {
+  main: { offerWindow: 12, auditInterval: 144, blockSeconds: 600 },
+  testnet: { offerWindow: 12, auditInterval: 144, blockSeconds: 600 },
+  regtest: { offerWindow: 20, auditInterval: 10, blockSeconds: 600 },
+  simnet: { offerWindow: 20, auditInterval: 10, blockSeconds: 600 }
+};
+
+export function getDealParams(network: bcoin.Network | string): DealParams {
+  const type = typeof network === 'string' ? network : network.type;
+  const p = params[type];
+  if (!p)
+    throw new Error(`No deal parameters for network ${type}.`);
+  return p;
+}

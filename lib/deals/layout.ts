@@ -1,0 +1,17 @@
+/*!
+ * layout.ts - keys of the deals database (`<datadir>/deals`).
+ *
+ *   V          -> u32 version
+ *   h[id]      -> StorageContract a host countersigned (raw)
+ *   f[fileId]  -> ManifestFile (raw), the renter's files
+ */
+
+import bdb = require('../bdb');
+
+export const layout = {
+  V: bdb.key('V'),
+  h: bdb.key('h', ['hash256']),
+  f: bdb.key('f', ['hash256'])
+};
+
+export const DB_VERSION = 0;

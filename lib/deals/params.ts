@@ -1,0 +1,36 @@
+/*!
+ * params.ts - validate RPC params of the deals methods.
+ */
+
+import { invalidParam } from '../node/errors';
+import { parseAmount, parseSize } from '../node/units';
+
+export function hexParam(v: unknown, name: string, bytes?: number): Buffer {
+  if (typeof v !== 'string' || !/^([0-9a-f]{2})+$/i.test(v) || (bytes !== undefined && v.length !== bytes * 2))
+    throw invalidParam(`${name} must be ${bytes ? `${bytes} bytes of ` : ''}hex.`);
+  return Buffer.from(v, 'hex');
+}
+
+export function uintParam(v: unknown, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max)
+    throw invalidParam(`${name} must be a whole number from ${min} to ${max}.`);
+  return n;
+}
+
+/** A size in bytes: a number or text with units (`10MB`). */
+export function sizeParam(v: unknown, name: string): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? parseSize(v) : null;
+  if (n === null || !Number.isSafeInteger(n) || n <= 0)
+    throw invalidParam(`${name} must be a size such as 10MB or 4096.`);
+  return n;
+}
+
+/** An amount in sat: a number or text with units (`5000sat`). */
+export function amountParam(v: unknown, name: string): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? parseAmount(v) : null;
+  if (n === null || !Number.isSafeInteger(n) || n < 0)
+    throw invalidParam(`${name} must be an amount in sat such as 5000 or 5000sat.`);
+  return n;
+}
+

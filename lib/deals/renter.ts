@@ -1,0 +1,295 @@
+/*!
+ * renter.ts - the renter's side of a deal: find hosts, quote, bid, propose,
+ * collect receipts and tokens.
+ *
+ * Bidding: the renter asks every host for a quote, keeps those within its
+ * maximum storage price, and opens each chosen host at the lowest price any
+ * candidate quoted. A host that cannot match answers `price-too-low` with
+ * its asking prices; the renter raises to them while they stay within the
+ * maximum, else moves on to the next candidate.
+ */
+
+import bio = require('bufio');
+import type bcoin from 'bcoin';
+import { StorageContract } from '../contracts/storagecontract';
+import { getParams, minEscrowValue } from '../contracts/common';
+import type { Identity } from '../node/identity';
+import type { Negotiator } from '../negotiator/negotiator';
+import { statuses, isUnder } from '../negotiator/status';
+import {
+  CALL_TIMEOUT_MS, DEFAULT_HOLDBACK_BPS, MAX_QUOTES, PRICE_TOO_LOW, SERVICE_NAME, getDealParams
+} from './common';
+import { chooseHosts, contractCost, escrowValue, type Prices, type QuotedHost } from './pricing';
+import { unseal } from './seal';
+import { ContractArgs, Offer, OfferArgs, ProposeResult, Quote, QuoteArgs, Receipt, TokenResult } from './wire';
+
+/** A deal failure the user should read; `code` is stable for tests. */
+export class DealError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'DealError';
+    this.code = code;
+  }
+}
+
+export interface RenterContext {
+  network: bcoin.Network;
+  negotiator: Negotiator;
+  identity(): Identity;
+  height(): number;
+  createEscrowKey(): Promise<Buffer>;
+}
+
+/** A host as the renter knows it. */
+export interface HostRef {
+  pubkey: Buffer;
+  identity: string;
+  addr: string;
+}
+
+/** One quote, or why a peer gave none. */
+export interface QuoteResult {
+  host: HostRef;
+  quote: Quote | null;
+  status: string;
+}
+
+/** An accepted offer and how we got it. */
+export interface NegotiatedOffer {
+  host: HostRef;
+  offer: Offer;
+  /** Bids made, in order (storage price), for the record. */
+  bids: number[];
+  cost: number;
+}
+
+export interface NegotiateResult {
+  quotes: QuoteResult[];
+  offers: NegotiatedOffer[];
+  /** Hosts that declined and why. */
+  declined: Array<{ host: HostRef; reason: string }>;
+}
+
+function readPrices(body: Buffer): Prices | null {
+  try {
+    const br = bio.read(body);
+    const v = () => br.readU32() + br.readU32() * 0x100000000;
+    return { storage: v(), upload: v(), download: v() };
+  } catch {
+    return null;
+  }
+}
+
+export class Renter {
+  readonly ctx: RenterContext;
+
+  constructor(ctx: RenterContext) {
+    this.ctx = ctx;
+  }
+
+  /** Connected CloudStorage peers with a proven identity. */
+  peers(): HostRef[] {
+    const out: HostRef[] = [];
+    for (const p of this.ctx.negotiator.cloudPeers()) {
+      if (p.pubkey && p.identity)
+        out.push({ pubkey: Buffer.from(p.pubkey, 'hex'), identity: p.identity, addr: p.addr });
+    }
+    return out.slice(0, MAX_QUOTES);
+  }
+
+  private async call(host: HostRef, method: string, args: Buffer) {
+    return this.ctx.negotiator.request(host.pubkey, SERVICE_NAME, method, args, { timeout: CALL_TIMEOUT_MS });
+  }
+
+  /** Ask every peer for a quote; peers that do not host answer nothing useful. */
+  async quoteAll(size: number, duration: number): Promise<QuoteResult[]> {
+    const args = new QuoteArgs();
+    args.size = size;
+    args.duration = duration;
+    const raw = args.encode();
+    return Promise.all(this.peers().map(async (host): Promise<QuoteResult> => {
+      try {
+        const res = await this.call(host, 'quote', raw);
+        if (res.status !== statuses.OK)
+          return { host, quote: null, status: res.status };
+        return { host, quote: Quote.decode(res.body), status: res.status };
+      } catch (e) {
+        return { host, quote: null, status: `error: ${(e as Error).message}` };
+      }
+    }));
+  }
+
+  /** Negotiate offers from up to `count` hosts within `maxPrice`. */
+  async negotiate(size: number, duration: number, maxPrice: number, count: number): Promise<NegotiateResult> {
+    const quotes = await this.quoteAll(size, duration);
+    const usable: QuotedHost<HostRef>[] = [];
+    for (const q of quotes) {
+      if (q.quote)
+        usable.push({ host: q.host, prices: q.quote.prices, freeCapacity: q.quote.freeCapacity, maxDuration: q.quote.maxDuration });
+    }
+    const candidates = chooseHosts(usable, usable.length, size, duration, maxPrice);
+    const declined: Array<{ host: HostRef; reason: string }> = [];
+    for (const q of usable) {
+      if (!candidates.includes(q))
+        declined.push({ host: q.host, reason: describeUnfit(q, size, duration, maxPrice) });
+    }
+    const opening = candidates.length ? candidates[0].prices.storage : 0;
+    const offers: NegotiatedOffer[] = [];
+    for (const cand of candidates) {
+      if (offers.length >= count)
+        break;
+      const got = await this.bid(cand.host, size, duration, { ...cand.prices, storage: opening }, maxPrice);
+      if ('offer' in got)
+        offers.push(got.offer);
+      else
+        declined.push({ host: cand.host, reason: got.reason });
+    }
+    return { quotes, offers, declined };
+  }
+
+  /** Bid, raising on price-too-low up to `maxPrice`. */
+  async bid(host: HostRef, size: number, duration: number, start: Prices, maxPrice: number)
+    : Promise<{ offer: NegotiatedOffer } | { reason: string }> {
+    let bid = { ...start };
+    const bids: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      bids.push(bid.storage);
+      const args = new OfferArgs();
+      args.size = size;
+      args.duration = duration;
+      args.bid = bid;
+      let res;
+      try {
+        res = await this.call(host, 'offer', args.encode());
+      } catch (e) {
+        return { reason: `no answer: ${(e as Error).message}` };
+      }
+      if (res.status === statuses.OK) {
+        let offer: Offer;
+        try {
+          offer = Offer.decode(res.body);
+        } catch {
+          return { reason: 'malformed offer' };
+        }
+        if (!offer.verify() || !offer.hostKey.equals(host.pubkey)
+          || !offer.renterKey.equals(this.ctx.identity().publicKey) || offer.size !== size
+          || offer.duration !== duration || offer.prices.storage !== bid.storage) {
+          return { reason: 'offer does not match the bid or is badly signed' };
+        }
+        return { offer: { host, offer, bids, cost: contractCost(size, duration, offer.prices) } };
+      }
+      if (res.status === PRICE_TOO_LOW) {
+        const asking = readPrices(res.body);
+        if (!asking)
+          return { reason: 'malformed price-too-low answer' };
+        if (asking.storage > maxPrice)
+          return { reason: `asks ${asking.storage} sat/GiB/1000 blocks, above the maximum ${maxPrice}` };
+        if (asking.storage <= bid.storage && asking.upload <= bid.upload && asking.download <= bid.download)
+          return { reason: 'declined a bid at its own asking price' };
+        bid = { storage: Math.max(bid.storage, asking.storage), upload: Math.max(bid.upload, asking.upload),
+          download: Math.max(bid.download, asking.download) };
+        continue;
+      }
+      return { reason: isUnder(res.status, statuses.DECLINED) ? `declined (${res.status})` : res.status };
+    }
+    return { reason: 'no agreement after 3 bids' };
+  }
+
+  /** Build and sign the contract for an offer and a prepared object. */
+  async buildContract(offer: Offer, root: Buffer, objectSize: number): Promise<StorageContract> {
+    const cp = getParams(this.ctx.network);
+    const dp = getDealParams(this.ctx.network);
+    if (objectSize > offer.size)
+      throw new DealError('object-too-large', `object is ${objectSize} bytes, the offer is for ${offer.size}`);
+    const start = this.ctx.height();
+    const end = start + offer.duration;
+    const cost = contractCost(objectSize, offer.duration, offer.prices);
+    const value = escrowValue(cost, minEscrowValue(this.ctx.network));
+    const interval = Math.min(dp.auditInterval, offer.duration);
+    const audits = Math.floor(offer.duration / interval);
+    const c = new StorageContract({
+      network: this.ctx.network.magic,
+      renterKey: this.ctx.identity().publicKey,
+      hostKey: offer.hostKey,
+      renterEscrowKey: await this.ctx.createEscrowKey(),
+      hostEscrowKey: offer.hostEscrowKey,
+      root,
+      size: objectSize,
+      startHeight: start,
+      endHeight: end,
+      auditInterval: interval,
+      escrowValue: value,
+      auditAmount: Math.floor(value / Math.max(1, audits)),
+      holdback: DEFAULT_HOLDBACK_BPS,
+      refundHeight: end + cp.window,
+      expiryHeight: offer.expiryHeight,
+      storagePrice: offer.prices.storage,
+      uploadPrice: offer.prices.upload,
+      downloadPrice: offer.prices.download
+    });
+    c.sign(this.ctx.identity());
+    return c;
+  }
+
+  /** Propose a signed contract; returns it countersigned with upload tokens. */
+  async propose(host: HostRef, contract: StorageContract)
+    : Promise<{ contract: StorageContract; dataURL: string; dataToken: string; manifestToken: string }> {
+    const res = await this.call(host, 'propose', contract.encode());
+    if (res.status !== statuses.OK)
+      throw new DealError('proposal-declined', `host ${host.identity} declined the contract: ${res.status}`);
+    let pr: ProposeResult;
+    try {
+      pr = ProposeResult.decode(res.body);
+    } catch {
+      throw new DealError('bad-host-answer', `host ${host.identity} sent a malformed proposal answer`);
+    }
+    contract.hostSig = pr.hostSig;
+    if (!contract.verifyHostSig())
+      throw new DealError('bad-host-sig', `host ${host.identity} countersigned with a bad signature`);
+    const id = contract.hash();
+    const me = this.ctx.identity();
+    const dataToken = unseal(me, host.pubkey, id, pr.dataToken).toString('ascii');
+    const manifestToken = unseal(me, host.pubkey, id, pr.manifestToken).toString('ascii');
+    return { contract, dataURL: pr.dataURL, dataToken, manifestToken };
+  }
+
+  /** Ask for the host's receipt of a complete upload and check it. */
+  async receipt(host: HostRef, contract: StorageContract): Promise<Receipt> {
+    const args = new ContractArgs();
+    args.id = contract.hash();
+    const res = await this.call(host, 'receipt', args.encode());
+    if (res.status !== statuses.OK)
+      throw new DealError('no-receipt', `host ${host.identity} gave no receipt: ${res.status}`);
+    const r = Receipt.decode(res.body);
+    if (!r.id.equals(args.id) || !r.root.equals(contract.root) || r.size !== contract.size || !r.verify(host.pubkey))
+      throw new DealError('bad-receipt', `host ${host.identity} sent a receipt that does not match the contract`);
+    return r;
+  }
+
+  /** A download token for a contract's object. */
+  async token(host: HostRef, contractId: Buffer): Promise<{ dataURL: string; token: string }> {
+    const args = new ContractArgs();
+    args.id = contractId;
+    const res = await this.call(host, 'token', args.encode());
+    if (res.status !== statuses.OK)
+      throw new DealError('no-token', `host ${host.identity} gave no download token: ${res.status}`);
+    const t = TokenResult.decode(res.body);
+    return { dataURL: t.dataURL, token: unseal(this.ctx.identity(), host.pubkey, contractId, t.token).toString('ascii') };
+  }
+
+  /** Find a connected host by identity key. */
+  hostByKey(pubkey: Buffer): HostRef | null {
+    return this.peers().find((h) => h.pubkey.equals(pubkey)) ?? null;
+  }
+}
+
+function describeUnfit(q: QuotedHost<HostRef>, size: number, duration: number, maxPrice: number): string {
+  if (q.prices.storage > maxPrice)
+    return `asks ${q.prices.storage} sat/GiB/1000 blocks, above the maximum ${maxPrice}`;
+  if (q.freeCapacity < size)
+    return `has ${q.freeCapacity} bytes free, needs ${size}`;
+  if (q.maxDuration < duration)
+    return `serves at most ${q.maxDuration} blocks`;
+  return 'not chosen';
+}
