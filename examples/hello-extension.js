@@ -2,10 +2,10 @@
  * hello-extension.js - the smallest useful cloudcoind extension.
  *
  * Run: cloudcoind --regtest --extension examples/hello-extension.js
- * It advertises service bit 1 << 25, answers `cshello NAME` packets with
- * `cshelloack`, counts connected blocks, and adds two RPC methods:
+ * It advertises service bit 1 << 25, answers `csgreet NAME` packets with
+ * `csgreetack`, counts connected blocks, and adds two RPC methods:
  *   hellocount          -> {"blocks": N, "hellos": N}
- *   hellosend ADDR NAME -> sends cshello to the connected peer ADDR
+ *   hellosend ADDR NAME -> sends csgreet to the connected peer ADDR
  */
 
 'use strict';
@@ -23,15 +23,15 @@ exports.init = function init(node) {
 
   node.addServiceBit(1 << 25);
 
-  node.addPacket('cshello', (peer, payload) => {
+  node.addPacket('csgreet', (peer, payload) => {
     // A packet handler may throw: the node catches it and bans the sender.
     if (payload.length === 0 || payload.length > 64)
       throw Object.assign(new Error('bad-hello'), { name: 'PacketError' });
     hellos += 1;
-    node.sendPacket(peer, 'cshelloack', Buffer.from(`${greeting} ${payload.toString('utf8')}`));
+    node.sendPacket(peer, 'csgreetack', Buffer.from(`${greeting} ${payload.toString('utf8')}`));
   });
 
-  node.addPacket('cshelloack', () => {
+  node.addPacket('csgreetack', () => {
     hellos += 1;
   });
 
@@ -49,7 +49,7 @@ exports.init = function init(node) {
       throw Object.assign(new Error('usage: hellosend "host:port" "name"'), { type: 'RPCError', code: -8 });
     for (let peer = node.pool.peers.head(); peer; peer = peer.next) {
       if (peer.hostname() === addr) {
-        node.sendPacket(peer, 'cshello', Buffer.from(name, 'utf8'));
+        node.sendPacket(peer, 'csgreet', Buffer.from(name, 'utf8'));
         return true;
       }
     }
