@@ -1,0 +1,150 @@
+// Storage deals end to end, as a user runs them: a renter and hosts as
+// cloudcoind processes on loopback, driven by cloudcoin-cli.
+import t from 'tap';
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import { DaemonProcess, tempDir } from './util/nodes-context';
+import { forValue } from './util/wait';
+
+interface PutSummary {
+  fileId: string;
+  txids: string[];
+  contracts: Array<{ id: string; host: string; prices: { storage: number }; state: string }>;
+  failed: string[];
+}
+
+async function json<T>(p: Promise<{ code: number; stdout: string; stderr: string }>): Promise<T> {
+  const r = await p;
+  if (r.code !== 0)
+    throw new Error(`cloudcoin-cli failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+async function identity(d: DaemonProcess): Promise<string> {
+  return (await json<{ identity: string }>(d.cli(['getidentity']))).identity;
+}
+
+async function startNetwork(t: { teardown(fn: () => unknown): void }, hostArgs: string[][]): Promise<{ renter: DaemonProcess; hosts: DaemonProcess[] }> {
+  const renter = await DaemonProcess.create();
+  const hosts: DaemonProcess[] = [];
+  for (const args of hostArgs)
+    hosts.push(await DaemonProcess.create(['--host', ...args]));
+  t.teardown(async () => {
+    for (const d of [renter, ...hosts]) {
+      await d.stop('SIGKILL');
+      d.cleanup();
+    }
+  });
+  await renter.start();
+  await Promise.all(hosts.map((h) => h.start(['--connect', renter.addr])));
+  await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, hosts.length,
+    30000, 'hosts connected to the renter');
+  // Segwit (our witness wallet's inputs) is active from height 432.
+  const addr = (await renter.cli(['getnewaddress'])).stdout.trim();
+  await json(renter.cli(['generatetoaddress', '440', addr]));
+  return { renter, hosts };
+}
+
+async function mine(d: DaemonProcess, n = 1): Promise<void> {
+  const addr = (await d.cli(['getnewaddress'])).stdout.trim();
+  await json(d.cli(['generatetoaddress', String(n), addr]));
+}
+
+t.test('put and get across hosts', async (t) => {
+  const { renter, hosts } = await startNetwork(t, [
+    ['--host-storage-price', '500sat'],
+    ['--host-storage-price', '900sat'],
+    ['--host-storage-price', '3000sat'],
+    ['--host-storage-price', '100sat', '--host-capacity', '1MB']
+  ]);
+  const ids = await Promise.all(hosts.map(identity));
+  const work = tempDir();
+  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  const file = path.join(work, 'data.bin');
+  fs.writeFileSync(file, randomBytes(3 * 1024 * 1024 + 12345));
+
+  await t.test('should show offers from the cheapest hosts, raising a bid a host declined', async (t) => {
+    const res = await json<{
+      offers: Array<{ host: string; prices: { storage: number }; bids: number[] }>;
+      declined: Array<{ host: string; reason: string }>;
+    }>(renter.cli(['negotiate-storage', '--size', '4MB', '--max-price', '2000sat', '--hosts', '2', '--json']));
+    t.same(res.offers.map((o) => o.host), [ids[0], ids[1]], 'the two cheapest that fit, cheapest first');
+    t.same(res.offers[1].bids, [500, 900], 'opened at the best quote, raised to the asking price');
+    const why = new Map(res.declined.map((d) => [d.host, d.reason]));
+    t.match(why.get(ids[2]), /above the maximum/, 'too expensive');
+    t.match(why.get(ids[3]), /free/, 'no capacity');
+    const table = await renter.cli(['negotiate-storage', '--size', '4MB', '--max-price', '2000sat', '--hosts', '2']);
+    t.equal(table.code, 0);
+    t.match(table.stdout, /host\s+addr\s+storage/, 'a table for people');
+  });
+
+  let put: PutSummary;
+  await t.test('should put a file on two hosts with one commitment', async (t) => {
+    put = await json<PutSummary>(renter.cli(['put', file, '--hosts', '2', '--max-price', '2000sat', '--json']));
+    t.equal(put.contracts.length, 2);
+    t.same(put.contracts.map((c) => c.host).sort(), [ids[0], ids[1]].sort());
+    t.equal(put.txids.length, 1, 'one commitment tx for both hosts');
+    t.same(put.failed, []);
+    await mine(renter);
+    for (const [i, c] of put.contracts.entries()) {
+      const host = hosts[ids.indexOf(c.host)];
+      await forValue(async () => {
+        const r = await host.cli(['getcontract', c.id]);
+        return r.code === 0 ? (JSON.parse(r.stdout) as { state: string }).state : r.stderr.trim();
+      }, 'active', 30000, `contract ${i} active on its host`);
+    }
+    const files = await json<Array<{ fileId: string; replicas: Array<{ state: string }> }>>(renter.cli(['ls', '--json']));
+    t.equal(files.length, 1);
+    t.same(files[0].replicas.map((r) => r.state), ['active', 'active']);
+  });
+
+  await t.test('should get identical bytes back', async (t) => {
+    const out = path.join(work, 'out.bin');
+    const r = await renter.cli(['get', put.fileId, out]);
+    t.equal(r.code, 0, r.stderr);
+    t.ok(fs.readFileSync(out).equals(fs.readFileSync(file)), 'bytes identical');
+  });
+
+  await t.test('should fail clearly on bad input', async (t) => {
+    const cases: Array<[string[], RegExp]> = [
+      [['put', path.join(work, 'missing')], /cannot read/],
+      [['get', 'xyz', path.join(work, 'o')], /64 hex/],
+      [['get', '00'.repeat(32), path.join(work, 'o')], /No such file/],
+      [['negotiate-storage', '--size', 'lots', '--max-price', '1'], /--size/],
+      [['put', file, '--max-price', '1sat'], /no storage offers/]
+    ];
+    for (const [args, re] of cases) {
+      const r = await renter.cli(args);
+      t.not(r.code, 0, args.join(' '));
+      t.match(r.stderr, re, args.join(' '));
+      t.equal(r.stderr.trim().split('\n').length, 1, `${args[0]}: one line`);
+    }
+  });
+});
+
+t.test('a host killed mid-upload', async (t) => {
+  const { renter, hosts } = await startNetwork(t, [[], []]);
+  const work = tempDir();
+  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  const file = path.join(work, 'big.bin');
+  fs.writeFileSync(file, randomBytes(40 * 1024 * 1024));
+
+  const putting = renter.cli(['put', file, '--hosts', '2', '--json']);
+  // Kill whichever host first shows bytes of an upload in progress.
+  const victim = await forValue(() => hosts.findIndex((h) => {
+    const dir = path.join(h.datadir, 'hostdata', 'uploads');
+    return fs.existsSync(dir) && fs.readdirSync(dir).length > 0;
+  }), (i) => i >= 0, 60000, 'an upload to start');
+  await hosts[victim].stop('SIGKILL');
+  const r = await putting;
+  t.equal(r.code, 0, `put completes with the other host: ${r.stderr}`);
+  const put = JSON.parse(r.stdout) as PutSummary;
+  t.equal(put.contracts.length, 1, 'one contract committed');
+  t.equal(put.failed.length, 1, 'the dead host is reported');
+  t.match(r.stderr, /warning: host .* failed, nothing committed to it/);
+  await mine(renter);
+  const contracts = await forValue(async () => json<Array<{ id: string }>>(renter.cli(['listcontracts'])),
+    (c) => c.length > 0, 30000, 'the commitment indexed');
+  t.same(contracts.map((c) => c.id), [put.contracts[0].id], 'nothing locked for the dead host');
+});
