@@ -1,0 +1,226 @@
+// Deals without a network: wire formats, pricing, sealing, and the host's
+// storage service against a real local store, keyed by decline codes.
+import t from 'tap';
+import * as fs from 'fs';
+import bcoin = require('../lib/bcoin');
+import { Identity } from '../lib/node/identity';
+import { PacketError } from '../lib/node/errors';
+import { ServiceError, type RequestContext } from '../lib/negotiator/services';
+import { LocalBackend } from '../lib/hosting/localbackend';
+import { DealStore } from '../lib/deals/dealstore';
+import { HostService } from '../lib/deals/hostservice';
+import { Renter } from '../lib/deals/renter';
+import { seal, unseal } from '../lib/deals/seal';
+import { chooseHosts, contractCost, costFormula } from '../lib/deals/pricing';
+import { BAD_TERMS, NO_CAPACITY, PRICE_TOO_LOW } from '../lib/deals/common';
+import { ContractArgs, Offer, OfferArgs, ProposeResult, Quote, QuoteArgs, Receipt, TokenResult } from '../lib/deals/wire';
+import { StorageContract } from '../lib/contracts/storagecontract';
+import { verifyToken, deriveTokenKey } from '../lib/storage/token';
+import { readOrCreateAdminKey } from '../lib/storage/keyfile';
+import { tempDir } from './util/nodes-context';
+
+const network = bcoin.Network.get('regtest');
+const ident = (b: number) => new Identity(bcoin.KeyRing.fromPrivate(Buffer.alloc(32, b), true), network);
+const host = ident(1);
+const renter = ident(2);
+const other = ident(3);
+
+t.test('wire', async (t) => {
+  t.test('should round-trip every struct', async (t) => {
+    const q = new Quote();
+    q.prices = { storage: 1, upload: 2, download: 3 };
+    q.maxDuration = 4;
+    q.freeCapacity = 2 ** 40;
+    const o = new Offer();
+    o.hostKey = host.publicKey;
+    o.renterKey = renter.publicKey;
+    o.hostEscrowKey = other.publicKey;
+    o.size = 12345;
+    o.duration = 100;
+    o.prices = { storage: 500, upload: 1, download: 2 };
+    o.expiryHeight = 99;
+    o.dataURL = 'http://127.0.0.1:8480';
+    o.sign(host);
+    const pr = new ProposeResult();
+    pr.dataURL = 'http://x';
+    pr.dataToken = Buffer.alloc(40, 1);
+    const r = new Receipt();
+    r.size = 77;
+    r.sign(host);
+    const tr = new TokenResult();
+    tr.token = Buffer.alloc(50, 2);
+    const structs = [new QuoteArgs(), q, new OfferArgs(), o, pr, new ContractArgs(), r, tr];
+    for (const s of structs) {
+      const raw = s.encode();
+      t.equal(raw.length, s.getSize(), `${s.constructor.name} size`);
+      const back = (s.constructor as typeof Quote).decode(raw);
+      t.same(back.encode(), raw, `${s.constructor.name} round trip`);
+    }
+    t.ok(Offer.decode(o.encode()).verify(), 'offer signature survives');
+    t.ok(Receipt.decode(r.encode()).verify(host.publicKey), 'receipt signature survives');
+    const forged = Offer.decode(o.encode());
+    forged.prices.storage += 1;
+    t.notOk(forged.verify(), 'a changed price breaks the offer signature');
+  });
+
+  t.test('should reject malformed encodings with codes', async (t) => {
+    const o = new Offer();
+    o.hostKey = host.publicKey;
+    o.renterKey = renter.publicKey;
+    o.hostEscrowKey = other.publicKey;
+    const good = o.encode();
+    const table: Array<[string, () => unknown]> = [
+      ['truncated', () => Offer.decode(good.subarray(0, good.length - 1))],
+      ['trailing-bytes', () => Offer.decode(Buffer.concat([good, Buffer.alloc(1)]))],
+      ['bad-pubkey', () => Offer.decode(Buffer.concat([Buffer.from([5]), good.subarray(1)]))],
+      ['oversized-field', () => QuoteArgs.decode(Buffer.from('0000000000020000' + '00000000', 'hex'))],
+      ['bad-amount', () => QuoteArgs.decode(Buffer.from('ffffffffffffff00' + '00000000', 'hex'))],
+      ['truncated', () => ContractArgs.decode(Buffer.alloc(31))]
+    ];
+    for (const [code, fn] of table) {
+      try {
+        fn();
+        t.fail(`${code}: accepted`);
+      } catch (e) {
+        t.equal((e as PacketError).code, code, code);
+      }
+    }
+  });
+});
+
+t.test('pricing', async (t) => {
+  t.equal(contractCost(2 ** 30, 1000, { storage: 1000, upload: 100, download: 0 }), 1100);
+  t.equal(contractCost(1, 1, { storage: 1, upload: 1, download: 1 }), 1, 'rounds up');
+  t.match(costFormula(2 ** 30, 1000, { storage: 1000, upload: 100, download: 0 }), /= 1100 sat$/);
+  const q = (host: string, storage: number, free = 1e9, maxDuration = 1000) =>
+    ({ host, prices: { storage, upload: 1, download: 1 }, freeCapacity: free, maxDuration });
+  const chosen = chooseHosts([q('a', 900), q('b', 500), q('c', 100, 10), q('d', 3000), q('e', 200, 1e9, 10)], 2, 1000, 100, 2000);
+  t.same(chosen.map((c) => c.host), ['b', 'a'], 'cheapest that fit: c too small, d too dear, e too short');
+});
+
+t.test('seal', async (t) => {
+  const id = Buffer.alloc(32, 9);
+  const sealed = seal(host, renter.publicKey, id, Buffer.from('v1.token'));
+  t.equal(unseal(renter, host.publicKey, id, sealed).toString(), 'v1.token');
+  const bad = Buffer.from(sealed);
+  bad[bad.length - 1] ^= 1;
+  for (const [name, fn] of [
+    ['tampered', () => unseal(renter, host.publicKey, id, bad)],
+    ['other context', () => unseal(renter, host.publicKey, Buffer.alloc(32, 8), sealed)],
+    ['other identity', () => unseal(other, host.publicKey, id, sealed)],
+    ['short', () => unseal(renter, host.publicKey, id, Buffer.alloc(10))]
+  ] as Array<[string, () => unknown]>) {
+    t.throws(fn, { code: 'bad-seal' }, name);
+  }
+});
+
+t.test('HostService', async (t) => {
+  const dir = tempDir();
+  const backend = new LocalBackend({ dir, capacity: 10 * 2 ** 20 });
+  await backend.open();
+  const store = new DealStore({ datadir: dir, memory: true });
+  await store.open();
+  t.teardown(async () => {
+    await store.close();
+    await backend.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  let height = 500;
+  const svc = new HostService({
+    network,
+    identity: () => host,
+    height: () => height,
+    backend: () => backend,
+    dataURL: () => 'http://127.0.0.1:1',
+    createEscrowKey: async () => bcoin.KeyRing.generate(true).publicKey,
+    store
+  }, { prices: { storage: 900, upload: 100, download: 200 }, maxDuration: 300 });
+  const ctxOf = (id: Identity) => ({ from: id.publicKey } as unknown as RequestContext);
+  const renterSide = new Renter({
+    network,
+    negotiator: null as never,
+    identity: () => renter,
+    height: () => height,
+    createEscrowKey: async () => bcoin.KeyRing.generate(true).publicKey
+  });
+  const offerArgs = (size: number, duration: number, storage: number) => {
+    const a = new OfferArgs();
+    a.size = size;
+    a.duration = duration;
+    a.bid = { storage, upload: 100, download: 200 };
+    return a.encode();
+  };
+  const declined = async (p: Promise<unknown>): Promise<[string, string]> => {
+    try {
+      await p;
+    } catch (e) {
+      if (e instanceof ServiceError)
+        return [e.status, e.code];
+      throw e;
+    }
+    return ['ok', 'ok'];
+  };
+
+  await t.test('should quote its prices and free capacity', async (t) => {
+    const args = new QuoteArgs();
+    args.size = 1000;
+    args.duration = 100;
+    const q = Quote.decode(await svc.quote(args.encode(), ctxOf(renter)));
+    t.same(q.prices, { storage: 900, upload: 100, download: 200 });
+    t.equal(q.freeCapacity, 10 * 2 ** 20);
+  });
+
+  await t.test('should decline offers by code', async (t) => {
+    const table: Array<[string, Buffer, string, string]> = [
+      ['bid under price', offerArgs(1000, 100, 500), PRICE_TOO_LOW, 'price-too-low'],
+      ['longer than served', offerArgs(1000, 301, 900), BAD_TERMS, 'bad-duration'],
+      ['shorter than the offer window', offerArgs(1000, 5, 900), BAD_TERMS, 'bad-duration'],
+      ['larger than free space', offerArgs(11 * 2 ** 20, 100, 900), NO_CAPACITY, 'no-capacity'],
+      ['malformed', Buffer.alloc(3), 'client-error/bad-request', 'bad-args']
+    ];
+    for (const [name, args, status, code] of table)
+      t.same(await declined(svc.offer(args, ctxOf(renter))), [status, code], name);
+    const err = await svc.offer(offerArgs(1000, 100, 500), ctxOf(renter)).catch((e: ServiceError) => e);
+    t.equal((err as ServiceError).body.readUInt32LE(0), 900, 'too-low carries the asking price');
+  });
+
+  await t.test('should reserve capacity, countersign, and serve receipt and token', async (t) => {
+    const offer = Offer.decode(await svc.offer(offerArgs(8192, 100, 900), ctxOf(renter)));
+    t.ok(offer.verify());
+    t.equal(svc.reservedByOffers(), 8192, 'capacity reserved until the offer expires');
+    const root = Buffer.alloc(32, 7);
+    const contract = await renterSide.buildContract(offer, root, 8192);
+
+    const forged = StorageContract.decode(contract.encode());
+    forged.storagePrice = 800;
+    forged.sign(renter);
+    t.same(await declined(svc.propose(forged.encode(), ctxOf(renter))), [BAD_TERMS, 'terms-differ-from-offer'], 'lower price than offered');
+    t.same(await declined(svc.propose(contract.encode(), ctxOf(other))), [BAD_TERMS, 'terms-differ-from-offer'], 'someone else');
+
+    const res = ProposeResult.decode(await svc.propose(contract.encode(), ctxOf(renter)));
+    contract.hostSig = res.hostSig;
+    t.ok(contract.verifyHostSig(), 'countersigned');
+    t.equal(svc.reservedByOffers(), 0, 'the reservation became a contract');
+    const token = unseal(renter, host.publicKey, contract.hash(), res.dataToken).toString();
+    const fields = verifyToken(deriveTokenKey(readOrCreateAdminKey(dir).key), token);
+    t.same([fields.op, fields.object, fields.maxBytes], ['put', 1, 8192]);
+    t.same(await declined(svc.propose(contract.encode(), ctxOf(renter))), [BAD_TERMS, 'no-offer'], 'an offer is used once');
+
+    const args = new ContractArgs();
+    args.id = contract.hash();
+    t.same(await declined(svc.receipt(args.encode(), ctxOf(renter))), [BAD_TERMS, 'upload-incomplete'], 'no receipt before the upload');
+    t.same(await declined(svc.receipt(args.encode(), ctxOf(other))), ['client-error/bad-request', 'unknown-contract'], 'only the renter');
+    const tok = TokenResult.decode(await svc.token(args.encode(), ctxOf(renter)));
+    const get = verifyToken(deriveTokenKey(readOrCreateAdminKey(dir).key),
+      unseal(renter, host.publicKey, contract.hash(), tok.token).toString());
+    t.same([get.op, get.object], ['get', 1]);
+  });
+
+  await t.test('should let unused offers expire', async (t) => {
+    await svc.offer(offerArgs(4096, 100, 900), ctxOf(renter));
+    t.equal(svc.openOffers(), 1);
+    height += 100;
+    t.equal(svc.openOffers(), 0);
+    t.equal(svc.reservedByOffers(), 0);
+  });
+});
