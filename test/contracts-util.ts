@@ -1,5 +1,6 @@
 // Helpers shared by the multi-node contracts tests (not a test file).
 import * as contracts from '../lib/contracts';
+import { walletIdle } from '../lib/contracts/builders';
 import type { ContractsPlugin } from '../lib/contracts/plugin';
 import type { StorageContract } from '../lib/contracts/storagecontract';
 import { NodesContext, TestNode, type NodeSpec } from './util/nodes-context';
@@ -51,6 +52,9 @@ export async function mineSync(ctx: NodesContext, n: TestNode, blocks = 1): Prom
   await n.mine(blocks);
   await ctx.sync();
   await waitIndexed(ctx);
+  // waitWalletSynced sees the wallet tip, which moves before its txs land.
+  for (const node of ctx.nodes)
+    await walletIdle(node.node.wallet().wdb);
 }
 
 /**

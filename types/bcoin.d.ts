@@ -458,6 +458,7 @@ declare module 'bcoin' {
       height: number;
       get(id: string | number): Promise<Wallet | null>;
       addTX(tx: TX): Promise<unknown>;
+      txLock: { lock(force?: boolean): Promise<() => void> };
     }
 
     interface WalletPlugin {

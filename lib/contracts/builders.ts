@@ -54,6 +54,23 @@ export function feeFor(vsize: number, rate: number): number {
   return Math.max(Math.ceil(vsize * rate / 1000), vsize);
 }
 
+/**
+ * Wait until the wallet has finished what it queued (block and tx adds).
+ * bcoin's walletdb moves its tip before it adds a block's txs, and its coin
+ * reads are not atomic with those writes: funding in that window fails an
+ * assert in TXDB#getAccountCredits or picks coins just spent.
+ */
+export async function walletIdle(wdb: bcoin.WalletDB): Promise<void> {
+  const unlock = await wdb.txLock.lock();
+  unlock();
+}
+
+/** Fund from account 0 once the wallet is idle. */
+async function fund(ctx: WalletContext, mtx: bcoin.MTX, rate: number): Promise<void> {
+  await walletIdle(ctx.wdb);
+  await ctx.wallet.fund(mtx, { account: 0, rate });
+}
+
 /** Submit to our mempool (throws VerifyError) and tell the wallet at once. */
 export async function submitTX(ctx: WalletContext, tx: bcoin.TX): Promise<void> {
   await ctx.mempool.addTX(tx);
@@ -92,7 +109,7 @@ export async function createCommitTX(ctx: WalletContext, contracts: StorageContr
   mtx.version = 2;
   for (const output of commitOutputs(contracts))
     mtx.outputs.push(output);
-  await ctx.wallet.fund(mtx, { account: 0, rate: feeRate(ctx) });
+  await fund(ctx, mtx, feeRate(ctx));
   await ctx.wallet.sign(mtx);
   return mtx;
 }
@@ -178,17 +195,18 @@ export async function sendRating(ctx: WalletContext, identity: Identity,
   const needed = feeFor(200, rate) + 330;
   const program = identity.ring.getProgram().toRaw();
   return walletLock(ctx.wallet).run(async () => {
+    await walletIdle(ctx.wdb);
     const coins = (await ctx.wallet.getCoins()).filter(
       coin => coin.script.toRaw().equals(program) && coin.value >= needed);
     coins.sort((a, b) => b.value - a.value);
     let coin = coins[0] ?? null;
     if (!coin) {
-      const fund = new MTX();
-      fund.version = 2;
-      fund.addOutput(identity.ring.getAddress(), Math.max(common.getParams(ctx.network).ratingFund, needed));
-      await ctx.wallet.fund(fund, { account: 0, rate });
-      await ctx.wallet.sign(fund);
-      const tx = fund.toTX();
+      const funding = new MTX();
+      funding.version = 2;
+      funding.addOutput(identity.ring.getAddress(), Math.max(common.getParams(ctx.network).ratingFund, needed));
+      await fund(ctx, funding, rate);
+      await ctx.wallet.sign(funding);
+      const tx = funding.toTX();
       await submitTX(ctx, tx);
       coin = bcoin.Coin.fromTX(tx, 0, -1);
     }
