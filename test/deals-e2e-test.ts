@@ -64,6 +64,13 @@ t.test('put and get across hosts', async (t) => {
   const file = path.join(work, 'data.bin');
   fs.writeFileSync(file, randomBytes(3 * 1024 * 1024 + 12345));
 
+  await t.test('should hear every host\'s announcement', async (t) => {
+    const anns = await forValue(async () => json<Array<{ identity: string; storageprice: number }>>(
+      renter.cli(['gethostannouncements'])), (a) => a.length === 4, 30000, 'announcements');
+    const price = new Map(anns.map((a) => [a.identity, a.storageprice]));
+    t.same(ids.map((id) => price.get(id)), [500, 900, 3000, 100]);
+  });
+
   await t.test('should show offers from the cheapest hosts, raising a bid a host declined', async (t) => {
     const res = await json<{
       offers: Array<{ host: string; prices: { storage: number }; bids: number[] }>;

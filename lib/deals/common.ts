@@ -55,13 +55,15 @@ export interface DealParams {
   auditInterval: number;
   /** Seconds per block, to turn heights into file-server expiry times. */
   blockSeconds: number;
+  /** Hosts re-announce every this many blocks; an announcement holds for 10 intervals. */
+  announceInterval: number;
 }
 
 const params: Record<string, DealParams> = {
-  main: { offerWindow: 12, auditInterval: 144, blockSeconds: 600 },
-  testnet: { offerWindow: 12, auditInterval: 144, blockSeconds: 600 },
-  regtest: { offerWindow: 20, auditInterval: 10, blockSeconds: 600 },
-  simnet: { offerWindow: 20, auditInterval: 10, blockSeconds: 600 }
+  main: { offerWindow: 12, auditInterval: 144, blockSeconds: 600, announceInterval: 144 },
+  testnet: { offerWindow: 12, auditInterval: 144, blockSeconds: 600, announceInterval: 144 },
+  regtest: { offerWindow: 20, auditInterval: 10, blockSeconds: 600, announceInterval: 50 },
+  simnet: { offerWindow: 20, auditInterval: 10, blockSeconds: 600, announceInterval: 50 }
 };
 
 export function getDealParams(network: bcoin.Network | string): DealParams {

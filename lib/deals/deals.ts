@@ -14,7 +14,7 @@ import type { Negotiator } from '../negotiator/negotiator';
 import { taggedHash } from '../hash';
 import { deriveFileKey } from '../storage/keys';
 import { ManifestFile } from '../storage/manifest';
-import { DEFAULT_DOWNLOAD_PRICE, DEFAULT_STORAGE_PRICE, DEFAULT_UPLOAD_PRICE, MAX_HOSTS } from './common';
+import { DEFAULT_DOWNLOAD_PRICE, DEFAULT_STORAGE_PRICE, DEFAULT_UPLOAD_PRICE, MAX_HOSTS, getDealParams } from './common';
 import { getParams } from '../contracts/common';
 import { DealStore } from './dealstore';
 import { HostService } from './hostservice';
@@ -95,6 +95,11 @@ export class Deals implements Extension {
         store: this.store
       }, { prices: this.prices, maxDuration: this.maxDuration });
       this.negotiator.registerService(this.host.service());
+      await this.announce();
+      this.api.onConnect(async (entry) => {
+        if (entry.height % getDealParams(this.api.network).announceInterval === 0)
+          await this.announce();
+      });
     }
     this.renter = new Renter({
       network: this.api.network,
@@ -103,6 +108,26 @@ export class Deals implements Extension {
       height: () => this.api.chain.height,
       createEscrowKey: () => this.contracts.createEscrowKey()
     });
+  }
+
+  /** Gossip our terms (csannounce); a failure is logged, never fatal. */
+  private async announce(): Promise<void> {
+    if (!this.host)
+      return;
+    const interval = getDealParams(this.api.network).announceInterval;
+    try {
+      this.negotiator.announce({
+        url: this.dataURL(),
+        storagePrice: this.prices.storage,
+        uploadPrice: this.prices.upload,
+        downloadPrice: this.prices.download,
+        capacity: await this.host.freeCapacity(),
+        maxDuration: this.maxDuration,
+        expiry: this.api.chain.height + 10 * interval
+      });
+    } catch (e) {
+      this.api.logger.warning('deals: announcement failed: %s', (e as Error).message);
+    }
   }
 
   async close(): Promise<void> {
