@@ -421,12 +421,18 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     await this.node.close();
   }
 
-  /** Resolves when the wallet has caught up with the chain tip. */
+  /**
+   * Resolves when the wallet has caught up with the chain tip. bcoin's
+   * wallet moves its tip before it adds the block's txs, so also wait for
+   * its tx lock: only then are balances and coins complete.
+   */
   async waitWalletSynced(timeoutMs = 10000): Promise<void> {
     const wdb = this.walletPlugin.wdb;
     const deadline = Date.now() + timeoutMs;
     while (wdb.state.height < this.chain.height && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 10));
+    const unlock = await wdb.txLock.lock();
+    unlock();
   }
 
   /** Bound addresses, for the startup banner and tests. */
