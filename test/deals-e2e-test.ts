@@ -130,6 +130,29 @@ t.test('put and get across hosts', async (t) => {
   });
 });
 
+t.test('an unfunded renter', async (t) => {
+  const renter = await DaemonProcess.create();
+  const host = await DaemonProcess.create(['--host']);
+  t.teardown(async () => {
+    for (const d of [renter, host]) {
+      await d.stop('SIGKILL');
+      d.cleanup();
+    }
+  });
+  await renter.start();
+  await host.start(['--connect', renter.addr]);
+  await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, 1, 30000, 'host');
+  const work = tempDir();
+  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  const file = path.join(work, 'f.bin');
+  fs.writeFileSync(file, randomBytes(10000));
+  const r = await renter.cli(['put', file]);
+  t.not(r.code, 0);
+  t.match(r.stderr, /^error: insufficient funds: the escrows need \d+ sat with fees, the wallet has 0 sat\n$/);
+  const info = await json<{ contracts: number }>(host.cli(['getstorageinfo']));
+  t.equal(info.contracts, 0, 'nothing uploaded or signed');
+});
+
 t.test('a host killed mid-upload', async (t) => {
   const { renter, hosts } = await startNetwork(t, [[], []]);
   const work = tempDir();

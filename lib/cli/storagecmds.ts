@@ -25,6 +25,8 @@ const DEFAULT_MAX_PRICE = 5000;
 /** How long `put --wait` waits for the commitment to reach depth. */
 const WAIT_ACTIVE_MS = 10 * 60 * 1000;
 const POLL_MS = 500;
+/** Fee headroom checked before a put: a 16-contract commitment is ~850 vB. */
+const FEE_MARGIN = 10000;
 
 /** A user-facing failure: printed as one line, exit 1. */
 export class CommandError extends Error {
@@ -49,6 +51,7 @@ interface OfferRow {
   prices: { storage: number; upload: number; download: number };
   bids: number[];
   cost: number;
+  escrow: number;
   formula: string;
   reservedUntil: number;
   dataURL: string;
@@ -191,6 +194,11 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
   const objectSize = cipherSize(stat.size);
 
   const neg = await negotiate(ctx, objectSize, duration, maxPrice, hosts);
+  // Check funds before any byte moves: escrows plus a fee margin.
+  const needed = neg.offers.reduce((sum, x) => sum + x.escrow, 0) + FEE_MARGIN;
+  const balance = Math.round(Number(await ctx.client.call('getbalance', [])) * 1e8);
+  if (balance < needed)
+    throw new CommandError('insufficient-funds', `insufficient funds: the escrows need ${needed} sat with fees, the wallet has ${balance} sat`);
   const fileId = randomBytes(32);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudcoin-put-'));
   const placed: Placed[] = [];

@@ -15,11 +15,11 @@ import { taggedHash } from '../hash';
 import { deriveFileKey } from '../storage/keys';
 import { ManifestFile } from '../storage/manifest';
 import { DEFAULT_DOWNLOAD_PRICE, DEFAULT_STORAGE_PRICE, DEFAULT_UPLOAD_PRICE, MAX_HOSTS, getDealParams } from './common';
-import { getParams } from '../contracts/common';
+import { getParams, minEscrowValue } from '../contracts/common';
 import { DealStore } from './dealstore';
 import { HostService } from './hostservice';
 import { amountParam, hexParam, sizeParam, uintParam } from './params';
-import { contractCost, costFormula, type Prices } from './pricing';
+import { contractCost, costFormula, escrowValue, type Prices } from './pricing';
 import { DealError, Renter, type HostRef } from './renter';
 import { Offer } from './wire';
 
@@ -211,6 +211,7 @@ export class Deals implements Extension {
             prices: o.offer.prices,
             bids: o.bids,
             cost: o.cost,
+            escrow: escrowValue(o.cost, minEscrowValue(this.api.network)),
             formula: costFormula(size, duration, o.offer.prices),
             reservedUntil: o.offer.expiryHeight,
             dataURL: o.offer.dataURL,
