@@ -93,6 +93,11 @@ t.test('put and get across hosts', async (t) => {
     t.same(put.contracts.map((c) => c.host).sort(), [ids[0], ids[1]].sort());
     t.equal(put.txids.length, 1, 'one commitment tx for both hosts');
     t.same(put.failed, []);
+    // The OP_RETURN binds both contracts (count 2, vout0 0) to escrows at vout 0 and 1.
+    const tx = await json<{ vout: Array<{ value: number; scriptPubKey: { type: string; hex: string } }> }>(
+      renter.cli(['getrawtransaction', put.txids[0], 'true']));
+    t.same(tx.vout.slice(0, 3).map((o) => o.scriptPubKey.type), ['WITNESSSCRIPTHASH', 'WITNESSSCRIPTHASH', 'NULLDATA']);
+    t.match(tx.vout[2].scriptPubKey.hex, /^6a26434300010200[0-9a-f]{64}$/, 'commit payload: CC v0 type 1, n=2, vout0=0');
     await mine(renter);
     for (const [i, c] of put.contracts.entries()) {
       const host = hosts[ids.indexOf(c.host)];
