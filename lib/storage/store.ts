@@ -26,6 +26,9 @@ import { fsyncDir, readJSON, writeFileAtomic } from './fsutil';
 /** Largest part a single upload request may carry (PHP-shaped requests). */
 export const MAX_PART_SIZE = 8 << 20;
 
+/** Bytes gathered per disk write while receiving a part (a whole number of leaves). */
+const WRITE_BLOCK = 1 << 20;
+
 /** Objects of a contract: 0 holds the sealed manifest, 1 the contract data. */
 export const objects = {
   MANIFEST: 0,
@@ -374,31 +377,43 @@ export class ObjectStore {
     }
   }
 
-  /** Streams a part to disk at `offset`, hashing its leaves; returns the leaf hashes. */
+  /**
+   * Streams a part to disk at `offset`, hashing its leaves; returns the
+   * leaf hashes. Pieces are gathered into 1 MiB blocks (whole leaves) so
+   * each block is one write and one hashing pass.
+   */
   private async receivePart(fh: fs.promises.FileHandle, offset: number, length: number, body: AsyncIterable<Buffer>): Promise<Buffer> {
     const hashes = Buffer.allocUnsafe(leafCount(length) * 32);
-    const leaf = Buffer.allocUnsafe(LEAF_SIZE);
+    const block = Buffer.allocUnsafe(Math.min(WRITE_BLOCK, length));
     let fill = 0;
-    let leaves = 0;
+    let written = 0;
     let got = 0;
-    const first = offset / LEAF_SIZE;
+    const flush = async (): Promise<void> => {
+      if (fill === 0)
+        return;
+      const data = block.subarray(0, fill);
+      hashLeaves(data, (offset + written) / LEAF_SIZE).copy(hashes, (written / LEAF_SIZE) * 32);
+      let off = 0;
+      while (off < fill) {
+        const { bytesWritten } = await fh.write(data, off, fill - off, offset + written + off);
+        off += bytesWritten;
+      }
+      written += fill;
+      fill = 0;
+    };
     try {
       for await (const piece of body) {
         if (got + piece.length > length)
           throw new StoreError('too-large', 'body longer than declared');
-        await fh.write(piece, 0, piece.length, offset + got);
         got += piece.length;
         let p = 0;
         while (p < piece.length) {
-          const take = Math.min(LEAF_SIZE - fill, piece.length - p);
-          piece.copy(leaf, fill, p, p + take);
+          const take = Math.min(block.length - fill, piece.length - p);
+          piece.copy(block, fill, p, p + take);
           fill += take;
           p += take;
-          if (fill === LEAF_SIZE) {
-            hashLeaves(leaf, first + leaves).copy(hashes, leaves * 32);
-            leaves += 1;
-            fill = 0;
-          }
+          if (fill === block.length)
+            await flush();
         }
       }
     } catch (e) {
@@ -408,10 +423,8 @@ export class ObjectStore {
     }
     if (got !== length)
       throw new StoreError('truncated-body', `body had ${got} of ${length} bytes`, { got });
-    if (fill > 0) {
-      hashLeaves(leaf.subarray(0, fill), first + leaves).copy(hashes, leaves * 32);
-      leaves += 1;
-    }
+    // The last block may end in a short leaf: only the object's last part can.
+    await flush();
     return hashes;
   }
 

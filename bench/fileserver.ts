@@ -1,0 +1,95 @@
+// File server throughput and memory: a 200 MB object uploaded in 8 MiB
+// parts and downloaded with 8 MiB Range requests through a real
+// cloudcoin-fileserver process, against a plain streamed file copy (read,
+// write, fsync) of the same file in the same run. Prints the server's peak
+// RSS (VmHWM), which the issue requires to stay under 150 MB.
+//   npx tsx bench/fileserver.ts [--size 200MB] [--dist]   (--dist: run dist/ build, not tsx)
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawn } from 'child_process';
+import { createHash, randomBytes } from 'crypto';
+import { pipeline } from 'stream/promises';
+import { FileServerClient, hashFile } from '../lib/storage';
+import { mbps, randomFile, sizeFlag, timed } from './util';
+
+const ROOT = path.resolve(__dirname, '..');
+
+function procStatus(pid: number, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+async function sha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(fs.createReadStream(file), h);
+  return h.digest('hex');
+}
+
+async function main(): Promise<void> {
+  const size = sizeFlag(process.argv, 'size', 200e6);
+  const useDist = process.argv.includes('--dist');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-bench-fs-'));
+  const key = randomBytes(32);
+  const args = useDist
+    ? [path.join(ROOT, 'dist', 'fileserver', 'cli.js')]
+    : ['--import', 'tsx', path.join(ROOT, 'fileserver', 'cli.ts')];
+  const proc = spawn(process.execPath, [...args, '--data-dir', path.join(dir, 'server'), '--port', '0',
+    '--admin-key', key.toString('hex'), '--capacity', `${size * 2}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const input = path.join(dir, 'input');
+    randomFile(input, size);
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      proc.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+        if (m)
+          resolve(Number(m[1]));
+      });
+      proc.once('exit', (code) => reject(new Error(`file server exited with ${code}`)));
+    });
+    const pid = proc.pid!;
+    console.log(`object: ${(size / 1e6).toFixed(0)} MB, server: ${useDist ? 'dist/' : 'tsx'} pid ${pid}, RSS at start ${(procStatus(pid, 'VmRSS') / 1e6).toFixed(0)} MB`);
+
+    const copy = await timed(async () => {
+      const out = path.join(dir, 'copy');
+      await pipeline(fs.createReadStream(input, { highWaterMark: 1 << 20 }), fs.createWriteStream(out));
+      const fd = fs.openSync(out, 'r+');
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+    });
+    console.log(`raw streamed copy + fsync:     ${mbps(size, copy)} (baseline)`);
+
+    const { root } = await hashFile(input);
+    const client = new FileServerClient(`http://127.0.0.1:${port}`, { adminKey: key });
+    const id = randomBytes(32).toString('hex');
+    const expiry = Math.floor(Date.now() / 1000) + 3600;
+    await client.register({ id, root: root.toString('hex'), size, expiry });
+    const token = (op: 'get' | 'put') => client.mintToken({ contract: id, op, object: 1, notAfter: expiry, maxBytes: size, renterPkHash: '00'.repeat(20) });
+
+    let peak = 0;
+    const sampler = setInterval(() => { peak = Math.max(peak, procStatus(pid, 'VmRSS')); }, 20);
+    const up = await timed(() => client.uploadFile(token('put'), id, input));
+    console.log(`upload (8 MiB parts, fsync each): ${mbps(size, up)}  ratio ${(copy / up).toFixed(2)} x copy`);
+    const receipt = await client.receipt(id);
+    const output = path.join(dir, 'output');
+    const down = await timed(() => client.downloadFile(token('get'), id, output));
+    clearInterval(sampler);
+    console.log(`download (8 MiB Range requests): ${mbps(size, down)}  ratio ${(copy / down).toFixed(2)} x copy`);
+    const same = (await sha256(input)) === (await sha256(output));
+    const hwm = procStatus(pid, 'VmHWM');
+    console.log(`receipt root matches: ${receipt.root === root.toString('hex')}; bytes identical: ${same}`);
+    console.log(`server RSS: peak sampled ${(peak / 1e6).toFixed(0)} MB, VmHWM ${(hwm / 1e6).toFixed(0)} MB (limit 150 MB): ${hwm < 150e6 ? 'OK' : 'OVER'}`);
+    if (!same || hwm >= 150e6)
+      process.exitCode = 1;
+  } finally {
+    proc.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
