@@ -18,7 +18,7 @@ import { DEFAULT_DOWNLOAD_PRICE, DEFAULT_STORAGE_PRICE, DEFAULT_UPLOAD_PRICE, MA
 import { getParams, minEscrowValue } from '../contracts/common';
 import { DealStore } from './dealstore';
 import { HostService } from './hostservice';
-import { amountParam, hexParam, sizeParam, uintParam } from './params';
+import { amountParam, decodedParam, hexParam, sizeParam, uintParam } from './params';
 import { contractCost, costFormula, escrowValue, type Prices } from './pricing';
 import { DealError, Renter, type HostRef } from './renter';
 import { Offer } from './wire';
@@ -229,14 +229,7 @@ export class Deals implements Extension {
       async (params) => {
         if (params.length !== 3)
           throw invalidParam('usage: proposestorage offer root objectsize');
-        let offer: Offer;
-        try {
-          offer = Offer.decode(hexParam(params[0], 'offer'));
-        } catch (e) {
-          if (e instanceof RPCError)
-            throw e;
-          throw invalidParam('offer is not a valid offer encoding.');
-        }
+        const offer = decodedParam(params[0], 'offer', 'offer', (raw) => Offer.decode(raw));
         if (!offer.verify())
           throw invalidParam('offer signature does not verify.');
         const root = hexParam(params[1], 'root', 32);
@@ -267,7 +260,7 @@ export class Deals implements Extension {
       async (params) => {
         if (params.length !== 1)
           throw invalidParam('usage: getstoragereceipt contract');
-        const contract = decodeContract(params[0]);
+        const contract = decodedParam(params[0], 'contract', 'contract', (raw) => StorageContract.decode(raw));
         const host = this.hostRef(contract.hostKey.toString('hex'));
         try {
           const r = await this.mustRenter().receipt(host, contract);
@@ -282,8 +275,8 @@ export class Deals implements Extension {
       async (params) => {
         if (params.length !== 2)
           throw invalidParam('usage: getstoragetoken hostkey contractid');
-        const host = this.hostRef(params[0]);
         const id = hexParam(params[1], 'contractid', 32);
+        const host = this.hostRef(params[0]);
         try {
           return await this.mustRenter().token(host, id);
         } catch (e) {
@@ -307,14 +300,7 @@ export class Deals implements Extension {
       async (params) => {
         if (params.length !== 1)
           throw invalidParam('usage: addfile file');
-        let file: ManifestFile;
-        try {
-          file = ManifestFile.decode(hexParam(params[0], 'file'));
-        } catch (e) {
-          if (e instanceof RPCError)
-            throw e;
-          throw invalidParam('file is not a valid ManifestFile encoding.');
-        }
+        const file = decodedParam(params[0], 'file', 'ManifestFile', (raw) => ManifestFile.decode(raw));
         await this.store.putFile(file);
         const manifest = await this.store.manifest();
         return { fileId: file.fileId.toString('hex'), manifest: manifest.seal(this.storageMaster()).toString('hex') };
@@ -351,14 +337,6 @@ export class Deals implements Extension {
   }
 }
 
-function decodeContract(v: unknown): StorageContract {
-  const raw = hexParam(v, 'contract');
-  try {
-    return StorageContract.decode(raw);
-  } catch {
-    throw invalidParam('contract is not a valid contract encoding.');
-  }
-}
 
 function dealRPCError(e: unknown): Error {
   if (e instanceof RPCError)

@@ -34,3 +34,12 @@ export function amountParam(v: unknown, name: string): number {
   return n;
 }
 
+/** Hex param decoded by `decode`; any decode failure is a bad parameter. */
+export function decodedParam<T>(v: unknown, name: string, what: string, decode: (raw: Buffer) => T): T {
+  const raw = hexParam(v, name);
+  try {
+    return decode(raw);
+  } catch {
+    throw invalidParam(`${name} is not a valid ${what} encoding.`);
+  }
+}

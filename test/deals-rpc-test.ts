@@ -1,0 +1,51 @@
+// Deals RPC methods reject bad params with bitcoind codes, never crash.
+import t from 'tap';
+import { NodesContext } from './util/nodes-context';
+
+t.test('deals RPC params', async (t) => {
+  const ctx = await NodesContext.create([{ config: { host: true } }]);
+  t.teardown(() => ctx.close());
+  await ctx.open();
+  const n = ctx.nodes[0];
+  const code = async (method: string, params: unknown[]) => {
+    try {
+      await n.rpc(method, params);
+      return 0;
+    } catch (e) {
+      return (e as { code: number }).code;
+    }
+  };
+  const table: Array<[string, unknown[], number]> = [
+    ['negotiatestorage', [], -8],
+    ['negotiatestorage', ['lots', 100, 1000], -8],
+    ['negotiatestorage', ['10MB', -1, 1000], -8],
+    ['negotiatestorage', ['10MB', 100, 'cheap'], -8],
+    ['negotiatestorage', ['10MB', 100, 1000, 17], -8],
+    ['proposestorage', ['zz', '00'.repeat(32), 10], -8],
+    ['proposestorage', ['00'.repeat(10), '00'.repeat(32), 10], -8],
+    ['getstoragereceipt', ['beef'], -8],
+    ['getstoragetoken', ['02'.repeat(33), 'xx'], -8],
+    ['getstoragetoken', ['02' + '11'.repeat(32), '00'.repeat(32)], -29],
+    ['derivefilekey', ['00'.repeat(32), 0, '00'.repeat(31)], -8],
+    ['derivefilekey', ['00'.repeat(32), 2 ** 32, '00'.repeat(32)], -8],
+    ['addfile', ['00'], -8],
+    ['getfile', ['00'.repeat(32)], -5],
+    ['listfiles', [1], -8]
+  ];
+  for (const [method, params, want] of table)
+    t.equal(await code(method, params), want, `${method} ${JSON.stringify(params).slice(0, 60)}`);
+
+  t.test('should derive stable, distinct file keys', async (t) => {
+    const a = await n.rpc('derivefilekey', ['01'.repeat(32), 0, '02'.repeat(32)]);
+    t.equal(await n.rpc('derivefilekey', ['01'.repeat(32), 0, '02'.repeat(32)]), a);
+    t.not(await n.rpc('derivefilekey', ['01'.repeat(32), 1, '02'.repeat(32)]), a, 'per revision');
+    t.not(await n.rpc('derivefilekey', ['01'.repeat(32), 0, '03'.repeat(32)]), a, 'per replica');
+  });
+
+  t.test('should report hosting', async (t) => {
+    const info = await n.rpc('getstorageinfo') as { hosting: boolean; backend: string; dataURL: string };
+    t.equal(info.hosting, true);
+    t.equal(info.backend, 'local');
+    t.match(info.dataURL, /^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+});
