@@ -118,6 +118,19 @@ t.test('put and get across hosts', async (t) => {
     t.ok(fs.readFileSync(out).equals(fs.readFileSync(file)), 'bytes identical');
   });
 
+  await t.test('should wait for activation with --wait', async (t) => {
+    const small = path.join(work, 'small.txt');
+    fs.writeFileSync(small, 'hello, storage\n');
+    const putting = renter.cli(['put', small, '--wait', '--json', '--max-price', '2000sat']);
+    await forValue(async () => (await json<string[]>(renter.cli(['getrawmempool']))).length, (n) => n > 0,
+      30000, 'the commitment in the mempool');
+    await mine(renter);
+    const r = await putting;
+    t.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as PutSummary;
+    t.same(res.contracts.map((c) => c.state), ['active']);
+  });
+
   await t.test('should fail clearly on bad input', async (t) => {
     const cases: Array<[string[], RegExp]> = [
       [['put', path.join(work, 'missing')], /cannot read/],
