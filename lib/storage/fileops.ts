@@ -25,6 +25,11 @@ export interface FileOpOptions {
   pool?: LeafHasherPool;
   /** Hash on the calling thread (small files, tests). */
   inline?: boolean;
+  /**
+   * fsync outputs before renaming them into place (default true). A
+   * renter's staging ciphertext can skip it: it is re-derivable.
+   */
+  sync?: boolean;
 }
 
 /** What hashing or encrypting a file produced. */
@@ -220,6 +225,18 @@ function readFull(fd: number, buf: Buffer, pos: number): void {
   }
 }
 
+/** Writes buffers back to back at `pos`, finishing short writes. */
+async function writeAll(fh: fs.promises.FileHandle, bufs: Buffer[], pos: number): Promise<void> {
+  const total = bufs.reduce((a, b) => a + b.length, 0);
+  const { bytesWritten } = await fh.writev(bufs, pos);
+  if (bytesWritten < total) {
+    const rest = Buffer.concat(bufs).subarray(bytesWritten);
+    let off = 0;
+    while (off < rest.length)
+      off += (await fh.write(rest, off, rest.length - off, pos + bytesWritten + off)).bytesWritten;
+  }
+}
+
 /** Chunks read, encrypted and written per batch by encryptFile. */
 const ENCRYPT_BATCH = 8;
 
@@ -267,13 +284,14 @@ export async function encryptFile(key: Buffer, input: string, output: string, op
           await q.push(first, pool ? pool.hashBuffer(ct, first, sink.height) : Promise.resolve(sink.inline(ct, first)));
           out.push(ct);
         }
-        const block = Buffer.concat(out);
         await pendingWrite;
-        pendingWrite = outFh.write(block, 0, block.length, b * CHUNK_SIZE);
+        // writev: no copy into one block (the chunks are 8 MiB together).
+        pendingWrite = writeAll(outFh, out, b * CHUNK_SIZE);
       }
       await pendingWrite;
       await q.drain();
-      await outFh.sync();
+      if (opts.sync !== false)
+        await outFh.sync();
       await outFh.close();
       await inFh.close();
       const root = sink.finish();
