@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     let peak = 0;
     const sampler = setInterval(() => { peak = Math.max(peak, procStatus(pid, 'VmRSS')); }, 20);
     const up = await timed(() => client.uploadFile(token('put'), id, input));
-    console.log(`upload (8 MiB parts, fsync each): ${mbps(size, up)}  ratio ${(copy / up).toFixed(2)} x copy`);
+    console.log(`upload (8 MiB parts, fsync each): ${mbps(size, up)}  ratio ${(copy / up).toFixed(2)} x copy; server VmHWM so far ${(procStatus(pid, 'VmHWM') / 1e6).toFixed(0)} MB`);
     const receipt = await client.receipt(id);
     const output = path.join(dir, 'output');
     const down = await timed(() => client.downloadFile(token('get'), id, output));
@@ -79,6 +79,8 @@ async function main(): Promise<void> {
     console.log(`download (8 MiB Range requests): ${mbps(size, down)}  ratio ${(copy / down).toFixed(2)} x copy`);
     const same = (await sha256(input)) === (await sha256(output));
     const hwm = procStatus(pid, 'VmHWM');
+    const mem = (await client.status() as unknown as { memory: Record<string, number> }).memory;
+    console.log(`server memory now: ${Object.entries(mem).map(([k, v]) => `${k} ${(v / 1e6).toFixed(0)} MB`).join(', ')}`);
     console.log(`receipt root matches: ${receipt.root === root.toString('hex')}; bytes identical: ${same}`);
     console.log(`server RSS: peak sampled ${(peak / 1e6).toFixed(0)} MB, VmHWM ${(hwm / 1e6).toFixed(0)} MB (limit 150 MB): ${hwm < 150e6 ? 'OK' : 'OVER'}`);
     if (!same || hwm >= 150e6)

@@ -301,7 +301,7 @@ export class FileServer {
       res.end();
       return;
     }
-    const stream = fs.createReadStream(file, { start, end, highWaterMark: 256 * 1024 });
+    const stream = fs.createReadStream(file, { start, end, highWaterMark: 64 * 1024 });
     await new Promise<void>((resolve) => {
       stream.once('open', () => {
         res.writeHead(status, headers);
@@ -370,7 +370,7 @@ export class FileServer {
     const [what, id, sub] = parts;
 
     if (what === 'status' && parts.length === 1 && method === 'GET')
-      return this.send(res, 200, { version: VERSION, time: now, ...this.store.status() });
+      return this.send(res, 200, { version: VERSION, time: now, ...this.store.status(), memory: process.memoryUsage() });
 
     if (what === 'purge' && parts.length === 1 && method === 'POST')
       return this.send(res, 200, { purged: this.store.purge() });

@@ -91,13 +91,20 @@ export class ServerProcess {
   port = 0;
   stdout = '';
 
-  constructor(readonly dataDir: string, readonly args: string[] = []) {}
+  /** @param dist run the built dist/fileserver/cli.js (what bin/ runs) instead of the source under tsx */
+  constructor(readonly dataDir: string, readonly args: string[] = [], readonly dist = false) {}
 
   start(timeoutMs = 20000): Promise<number> {
     this.stdout = '';
     this.port = 0;
-    this.proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'fileserver', 'cli.ts'),
-      '--data-dir', this.dataDir, '--port', '0', ...this.args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+    const entry = this.dist ? [path.join(ROOT, 'dist', 'fileserver', 'cli.js')]
+      : ['--import', 'tsx', path.join(ROOT, 'fileserver', 'cli.ts')];
+    this.proc = spawn(process.execPath, [...entry,
+      '--data-dir', this.dataDir, '--port', '0', ...this.args], {
+      stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT,
+      // tap's NODE_OPTIONS loaders are for the test process, not the server.
+      env: { ...process.env, NODE_OPTIONS: '' }
+    });
     let stderr = '';
     this.proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     return new Promise((resolve, reject) => {
@@ -116,6 +123,12 @@ export class ServerProcess {
         reject(new Error(`file server exited with ${code}: ${stderr}`));
       });
     });
+  }
+
+  /** A field of /proc/<pid>/status in bytes (VmRSS, VmHWM). */
+  memory(field: 'VmRSS' | 'VmHWM'): number {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${this.proc.pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
   }
 
   /** Kills with SIGKILL and waits for the exit. */
