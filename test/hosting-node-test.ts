@@ -4,6 +4,7 @@
 // in-process node per case and one cloudcoind process with real flags.
 import t from 'tap';
 import * as fs from 'fs';
+import * as http from 'http';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import * as hostingModule from '../lib/hosting';
@@ -24,13 +25,24 @@ t.test('hosting extension', async (t) => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const ext = [hostingModule as ExtensionModule];
+  // A stand-in file server that records what a node sends it.
+  const seen: http.IncomingHttpHeaders[] = [];
+  const capture = http.createServer((req, res) => {
+    seen.push(req.headers);
+    res.writeHead(401, { 'content-type': 'application/json' });
+    res.end('{"error":{"code":"bad-signature","message":"x"}}');
+  });
+  await new Promise<void>((resolve) => capture.listen(0, '127.0.0.1', () => resolve()));
+  const capturePort = (capture.address() as { port: number }).port;
+  t.teardown(() => new Promise<void>((resolve) => { capture.closeAllConnections(); capture.close(() => resolve()); }));
 
   t.test('should list a remote file server, and a wrong key as unhealthy', async (t) => {
     const ctx = await NodesContext.create([
       { memory: true, extensions: ext, config: { host: true, fileserver: url, 'fileserver-key': KEY.toString('hex') } },
       { memory: true, extensions: ext, config: { host: true, fileserver: url, 'fileserver-key': randomBytes(32).toString('hex') } },
       { memory: true, extensions: ext, config: { host: true, 'host-capacity': '5MB' } },
-      { memory: true, extensions: ext }
+      { memory: true, extensions: ext },
+      { memory: true, extensions: ext, config: { host: true, fileserver: `http://127.0.0.1:${capturePort}`, 'fileserver-key': KEY.toString('hex') } }
     ]);
     t.teardown(() => ctx.close());
     await ctx.open();
@@ -43,6 +55,15 @@ t.test('hosting extension', async (t) => {
     const [local] = await ctx.nodes[2].rpc('getfileservers') as BackendInfo[];
     t.match(local, { kind: 'local', capacity: 5000000, used: 0, healthy: true });
     t.same(await ctx.nodes[3].rpc('getfileservers'), [], 'not hosting: no backends');
+    // The node's RPC key ('test' in NodesContext) never reaches a file server:
+    // admin calls carry only the HMAC headers.
+    await ctx.nodes[4].rpc('getfileservers');
+    t.ok(seen.length > 0, 'the capture server saw admin calls');
+    for (const h of seen) {
+      t.notOk('authorization' in h, 'no Authorization header');
+      t.notMatch(JSON.stringify(h), /test/, 'no RPC key in any header');
+      t.same(Object.keys(h).sort(), ['connection', 'content-length', 'host', 'x-cc-auth', 'x-cc-nonce', 'x-cc-time'], 'only HMAC headers');
+    }
   });
 
   t.test('should serve the data API of the local directory with --host-http', async (t) => {
