@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import {
-  FileServerClient, LEAF_SIZE, MerkleProof, MerkleTree, deriveTokenKey, mintToken, verifyLeaf, signAdmin, TokenFields
+  FileServerClient, LEAF_SIZE, MerkleProof, hashFile, MerkleTree, deriveTokenKey, mintToken, verifyLeaf, signAdmin, TokenFields
 } from '../lib/storage';
 import { admin, raw, startServer, tempDir } from './util/fileserver';
 import type { FileServer } from '../fileserver/server';
@@ -166,6 +166,10 @@ t.test('upload and download', async (t) => {
       const leaf = (await get(id, 1, { range: `bytes=${i * LEAF_SIZE}-${Math.min((i + 1) * LEAF_SIZE, data.length) - 1}` })).body;
       t.ok(verifyLeaf(tree.root, data.length, proof, leaf), `leaf ${i} verifies`);
     }
+    // The tree the server built part by part equals the one built in one pass.
+    const ref = path.join(dir, 'ref.tree');
+    await hashFile(path.join(dir, 'upload.bin'), { inline: true, treePath: ref });
+    t.ok(fs.readFileSync(path.join(dir, 'objects', id, '1', 'tree')).equals(fs.readFileSync(ref)), 'stored tree file identical');
     const pbad = await raw(port, 'GET', `/v1/${id}/1/proof/${leaves}`, { headers: { authorization: `CC-Token ${token(id, 'get')}` } });
     t.equal(pbad.json.error?.code, 'bad-leaf');
   });

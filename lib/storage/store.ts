@@ -18,9 +18,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { LEAF_SIZE, MAX_MANIFEST_SIZE, MAX_OBJECT_SIZE, leafCount } from './common';
-import { hashLeaves } from './merkle';
-import { MerkleProof } from './merkle';
-import { TreeWriter, completeTreeFile, proofFromTreePath, treeFileSize } from './treefile';
+import { MerkleProof, hashLeaves } from './merkle';
+import { TreeWriter, buildTreeBlocks, completeTreeFile, fullTreeBlocks, proofFromTreePath, treeFileSize } from './treefile';
 import { fsyncDir, readJSON, writeFileAtomic } from './fsutil';
 
 /** Largest part a single upload request may carry (PHP-shaped requests). */
@@ -362,6 +361,9 @@ export class ObjectStore {
         const hashes = await this.receivePart(data, offset, length, body);
         const writer = new TreeWriter(tree.fd, rec.size);
         writer.putLeaves(offset / LEAF_SIZE, hashes);
+        // Upper levels of every block this part completed, so the final
+        // part only combines block roots however large the object.
+        buildTreeBlocks(tree.fd, rec.size, fullTreeBlocks(rec.size, offset), fullTreeBlocks(rec.size, offset + length));
         await data.sync();
         await tree.sync();
       } finally {
@@ -433,7 +435,7 @@ export class ObjectStore {
     const fd = fs.openSync(path.join(dir, 'tree'), 'r+');
     let root: Buffer;
     try {
-      root = completeTreeFile(fd, rec.size);
+      root = completeTreeFile(fd, rec.size, fullTreeBlocks(rec.size, rec.size));
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);

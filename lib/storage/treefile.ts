@@ -11,11 +11,14 @@
 
 import bio = require('bufio');
 import * as fs from 'fs';
-import { leafCount } from './common';
+import { LEAF_SIZE, leafCount } from './common';
 import { StorageError } from './errors';
-import { MerkleProof, TreeBuilder, levelSizes, proofPath } from './merkle';
+import { MerkleProof, TreeBuilder, levelSizes, proofPath, subtreeLevels } from './merkle';
 
 const MAGIC = Buffer.from('cct1', 'ascii');
+
+/** completeTreeFile builds subtrees of 2^11 leaves (64 KiB of leaf hashes) at a time. */
+const COMPLETE_BLOCK_HEIGHT = 11;
 
 /** Size of the tree header. */
 export const TREE_HEADER_SIZE = 44;
@@ -159,20 +162,71 @@ function readFull(fd: number, buf: Buffer, pos: number): void {
 }
 
 /**
- * Completes a tree file whose level 0 is already written (the file server
- * writes leaf hashes part by part during an upload): reads the leaf hashes
- * sequentially, writes every upper level and the header, returns the root.
+ * Height of the aligned blocks the upper levels are built in: 2^11 leaves
+ * (8 MiB of object, 64 KiB of leaf hashes), or the whole tree if smaller.
  */
-export function completeTreeFile(fd: number, size: number): Buffer {
+export function treeBlockHeight(size: number): number {
+  return Math.min(COMPLETE_BLOCK_HEIGHT, levelSizes(leafCount(size)).length - 1);
+}
+
+/** Number of blocks whose leaves are all within the first `bytes` bytes. */
+export function fullTreeBlocks(size: number, bytes: number): number {
+  const per = 2 ** treeBlockHeight(size);
+  return Math.floor(Math.floor(bytes / LEAF_SIZE) / per);
+}
+
+/**
+ * Builds levels 1..blockHeight of blocks [from, to) from their leaf
+ * hashes (level 0, already in the file). The file server calls this as
+ * each part lands, so completing even a huge object only has to combine
+ * block roots: every request stays short.
+ */
+export function buildTreeBlocks(fd: number, size: number, from: number, to: number): void {
   const n = leafCount(size);
+  const height = treeBlockHeight(size);
+  const per = 2 ** height;
   const writer = new TreeWriter(fd, size);
-  const builder = new TreeBuilder(writer.sink());
+  const offsets = levelOffsets(size);
+  const buf = Buffer.allocUnsafe(per * 32);
+  for (let b = from; b < to; b++) {
+    const first = b * per;
+    const count = Math.min(per, n - first);
+    if (count <= 0)
+      break;
+    const leaves = buf.subarray(0, count * 32);
+    readFull(fd, leaves, offsets[0] + first * 32);
+    const levels = subtreeLevels(leaves, height);
+    let off = count * 32;
+    let m = count;
+    for (let k = 1; k <= height; k++) {
+      m = Math.ceil(m / 2);
+      writer.putRun(k, first >>> k, levels.subarray(off, off + m * 32));
+      off += m * 32;
+    }
+  }
+}
+
+/**
+ * Completes a tree file whose level 0 is written (and whose first `built`
+ * blocks already have their levels, see buildTreeBlocks): builds the other
+ * blocks, then every level above the blocks, writes the header, returns
+ * the root.
+ */
+export function completeTreeFile(fd: number, size: number, built = 0): Buffer {
+  const n = leafCount(size);
+  const height = treeBlockHeight(size);
+  const per = 2 ** height;
+  const blocks = Math.ceil(n / per);
+  buildTreeBlocks(fd, size, built, blocks);
+  // Block roots are consecutive nodes of level `height`.
+  const writer = new TreeWriter(fd, size);
+  const builder = new TreeBuilder(writer.sink(), height);
   const offsets = levelOffsets(size);
   const buf = Buffer.allocUnsafe(TreeWriter.BUF);
-  for (let i = 0; i < n;) {
-    const count = Math.min(n - i, TreeWriter.BUF / 32);
+  for (let i = 0; i < blocks;) {
+    const count = Math.min(blocks - i, TreeWriter.BUF / 32);
     const part = buf.subarray(0, count * 32);
-    readFull(fd, part, offsets[0] + i * 32);
+    readFull(fd, part, offsets[height] + i * 32);
     for (let j = 0; j < count; j++)
       builder.push(Buffer.from(part.subarray(j * 32, j * 32 + 32)));
     i += count;
