@@ -92,6 +92,8 @@ export class FileServer {
       this.server.once('error', reject);
       this.server.listen(this.port, this.host, () => {
         this.server.removeListener('error', reject);
+        // Later server errors (EMFILE on accept, ...) are logged, never fatal.
+        this.server.on('error', (e) => this.log(`fileserver: server error: ${e.message}`));
         resolve();
       });
     });
@@ -124,9 +126,11 @@ export class FileServer {
       err = e;
     } else if (e instanceof StoreError) {
       err = new HTTPError(e.code, e.message, e.detail);
-    } else if (e instanceof StorageError) {
-      err = new HTTPError(e.code === 'bad-token' ? 'bad-token' : 'bad-request', e.message);
+    } else if (e instanceof StorageError && e.code === 'bad-token') {
+      err = new HTTPError('bad-token', e.message);
     } else {
+      // Anything else (including a StorageError from a damaged tree file)
+      // is the server's problem, not the client's.
       this.log(`fileserver: internal error: ${e instanceof Error ? e.stack : String(e)}`);
       err = new HTTPError('server-error', 'internal error');
     }

@@ -8,7 +8,6 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
-import { randomBytes } from 'crypto';
 import { signAdmin } from './adminauth';
 import { MerkleProof } from './merkle';
 import { TokenFields, deriveTokenKey, mintToken } from './token';
@@ -53,6 +52,8 @@ export interface ServerStatus {
   used: number;
   free: number;
   contracts: number;
+  /** The server process's memory use (process.memoryUsage()). */
+  memory?: Record<string, number>;
 }
 
 /** Upload progress of one object. */
@@ -264,9 +265,4 @@ export class FileServerClient {
   async proof(token: string, contract: string, leaf: number): Promise<MerkleProof> {
     return MerkleProof.decode(this.check(await this.request('GET', `/v1/${contract}/1/proof/${leaf}`, this.auth(token))).body);
   }
-}
-
-/** A random 16-byte admin nonce, hex (exported for tests and other clients). */
-export function adminNonce(): string {
-  return randomBytes(16).toString('hex');
 }
