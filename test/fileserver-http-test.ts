@@ -166,6 +166,20 @@ t.test('upload and download', async (t) => {
       const leaf = (await get(id, 1, { range: `bytes=${i * LEAF_SIZE}-${Math.min((i + 1) * LEAF_SIZE, data.length) - 1}` })).body;
       t.ok(verifyLeaf(tree.root, data.length, proof, leaf), `leaf ${i} verifies`);
     }
+    // A host that lost or altered one byte fails the audit of that leaf.
+    const victim = 1 + Math.floor(Math.random() * (leaves - 2));
+    const stored = path.join(dir, 'objects', id, '1', 'data');
+    const fd = fs.openSync(stored, 'r+');
+    const one = Buffer.alloc(1);
+    fs.readSync(fd, one, 0, 1, victim * LEAF_SIZE + 7);
+    fs.writeSync(fd, Buffer.from([one[0] ^ 0x01]), 0, 1, victim * LEAF_SIZE + 7);
+    fs.closeSync(fd);
+    const vp = await raw(port, 'GET', `/v1/${id}/1/proof/${victim}`, { headers: { authorization: `CC-Token ${token(id, 'get')}` } });
+    const vleaf = (await get(id, 1, { range: `bytes=${victim * LEAF_SIZE}-${(victim + 1) * LEAF_SIZE - 1}` })).body;
+    t.notOk(verifyLeaf(tree.root, data.length, MerkleProof.decode(vp.body), vleaf), 'flipped byte on the host fails');
+    const fd2 = fs.openSync(stored, 'r+');
+    fs.writeSync(fd2, one, 0, 1, victim * LEAF_SIZE + 7);
+    fs.closeSync(fd2);
     // The tree the server built part by part equals the one built in one pass.
     const ref = path.join(dir, 'ref.tree');
     await hashFile(path.join(dir, 'upload.bin'), { inline: true, treePath: ref });
