@@ -126,6 +126,8 @@ t.test('HostService', async (t) => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
   let height = 500;
+  const committed = new Set<string>();
+  let fundedId = '';
   const svc = new HostService({
     network,
     identity: () => host,
@@ -133,6 +135,7 @@ t.test('HostService', async (t) => {
     backend: () => backend,
     dataURL: () => 'http://127.0.0.1:1',
     createEscrowKey: async () => bcoin.KeyRing.generate(true).publicKey,
+    contractState: async (id: Buffer) => (committed.has(id.toString('hex')) ? 'committed' : null),
     store
   }, { prices: { storage: 900, upload: 100, download: 200 }, maxDuration: 300 });
   const ctxOf = (id: Identity) => ({ from: id.publicKey } as unknown as RequestContext);
@@ -210,10 +213,72 @@ t.test('HostService', async (t) => {
     args.id = contract.hash();
     t.same(await declined(svc.receipt(args.encode(), ctxOf(renter))), [BAD_TERMS, 'upload-incomplete'], 'no receipt before the upload');
     t.same(await declined(svc.receipt(args.encode(), ctxOf(other))), ['client-error/bad-request', 'unknown-contract'], 'only the renter');
+    t.same(await declined(svc.token(args.encode(), ctxOf(renter))), [BAD_TERMS, 'not-committed'], 'no downloads before the commitment');
+    committed.add(contract.id());
     const tok = TokenResult.decode(await svc.token(args.encode(), ctxOf(renter)));
     const get = verifyToken(deriveTokenKey(readOrCreateAdminKey(dir).key),
       unseal(renter, host.publicKey, contract.hash(), tok.token).toString());
     t.same([get.op, get.object], ['get', 1]);
+  });
+
+  await t.test('should refuse contracts whose audits pay nothing', async (t) => {
+    const offer = Offer.decode(await svc.offer(offerArgs(4096, 100, 900), ctxOf(renter)));
+    const c = await renterSide.buildContract(offer, Buffer.alloc(32, 1), 4096);
+    c.auditAmount = 0;
+    c.holdback = 10000;
+    c.sign(renter);
+    t.same(await declined(svc.propose(c.encode(), ctxOf(renter))), [BAD_TERMS, 'bad-audit-terms']);
+  });
+
+  await t.test('should use an offer once, even under concurrent proposals', async (t) => {
+    const offer = Offer.decode(await svc.offer(offerArgs(4096, 100, 900), ctxOf(renter)));
+    const a = await renterSide.buildContract(offer, Buffer.alloc(32, 2), 4096);
+    const b = await renterSide.buildContract(offer, Buffer.alloc(32, 3), 4096);
+    const results = await Promise.all([a, b].map((c) => declined(svc.propose(c.encode(), ctxOf(renter)).then(() => {}))));
+    t.same(results.map((r) => r[1]).sort(), ['no-offer', 'ok']);
+  });
+
+  await t.test('should not overcommit capacity under concurrent offers', async (t) => {
+    const free = await svc.freeCapacity();
+    const each = Math.floor(free / 3) + 1;
+    const results = await Promise.all([1, 2, 3, 4].map(() => declined(svc.offer(offerArgs(each, 100, 900), ctxOf(other)).then(() => {}))));
+    t.same(results.map((r) => r[1]).sort(), ['no-capacity', 'no-capacity', 'ok', 'ok']);
+    t.ok(svc.reservedByOffers() <= free + 8192);
+  });
+
+  await t.test('should cap open offers per renter', async (t) => {
+    height += 100; // expire earlier offers
+    const got = [];
+    for (let i = 0; i < 10; i++)
+      got.push((await declined(svc.offer(offerArgs(4096, 100, 900), ctxOf(renter)).then(() => {})))[1]);
+    t.equal(got.filter((c) => c === 'ok').length, 8);
+    t.equal(got.filter((c) => c === 'too-many-offers').length, 2);
+    height += 100;
+  });
+
+  await t.test('should see its escrows funded on chain without the record', async (t) => {
+    const offer = Offer.decode(await svc.offer(offerArgs(4096, 100, 900), ctxOf(renter)));
+    const c = await renterSide.buildContract(offer, Buffer.alloc(32, 4), 4096);
+    await svc.propose(c.encode(), ctxOf(renter));
+    const wrongValue = { outputs: [{ script: c.escrowOutputScript(), value: c.escrowValue - 1 }] };
+    const funded = { outputs: [{ script: c.escrowOutputScript(), value: c.escrowValue }] };
+    t.same(await svc.scanBlock({ txs: [wrongValue] } as unknown as bcoin.Block, height), [], 'wrong value: not ours');
+    const seen = await svc.scanBlock({ txs: [funded] } as unknown as bcoin.Block, height);
+    t.same(seen.map((id) => id.toString('hex')), [c.id()]);
+    t.ok(await store.isFunded(c.hash()));
+    fundedId = c.id();
+  });
+
+  await t.test('should drop contracts never committed, keep committed ones', async (t) => {
+    const hosted = await store.listHosted();
+    t.ok(hosted.length >= 2, 'some countersigned contracts');
+    height += 1000;
+    const dropped = await svc.maintain();
+    const left = (await store.listHosted()).map((c) => c.id());
+    t.ok(left.every((id) => committed.has(id) || id === fundedId), 'only committed or funded contracts remain');
+    t.ok(left.includes(fundedId), 'a contract whose escrow was seen funded stays');
+    t.equal(dropped.length, hosted.length - left.length);
+    t.ok(dropped.length > 0);
   });
 
   await t.test('should let unused offers expire', async (t) => {

@@ -94,6 +94,11 @@ export class ContractsPlugin implements Extension {
       this.api.sendPacket(peer, common.packetCmds.CONTRACT, payload);
   }
 
+  /** Ask CloudStorage peers for a contract record (csgetctr). */
+  requestRecord(id: Buffer): void {
+    this.request(id);
+  }
+
   private request(id: Buffer): void {
     const payload = encodeGetContract(id);
     for (const peer of this.cloudPeers())

@@ -27,6 +27,8 @@ export const MAX_HOSTS = 16;
 export const MAX_QUOTES = 64;
 /** Most open offers a host keeps (bounded memory against offer floods). */
 export const MAX_RESERVATIONS = 1024;
+/** Most open offers per renter identity, so one renter cannot starve others. */
+export const MAX_OFFERS_PER_RENTER = 8;
 /** Largest object one contract may hold: 1 TiB. */
 export const MAX_OBJECT_SIZE = 2 ** 40;
 /** Longest data URL a host may announce. */
@@ -41,7 +43,7 @@ export const OFFER_TAG = 'cc/offer/0';
 export const RECEIPT_TAG = 'cc/receipt/0';
 export const SEAL_TAG = 'cc/seal/0';
 
-/** Status a host answers when a bid is under its price (body: u64 price). */
+/** Status a host answers when a bid is under its price (body: its 3 prices, 24 bytes). */
 export const PRICE_TOO_LOW = 'request-declined/price-too-low';
 /** Status when the host has no room or the terms are outside its limits. */
 export const NO_CAPACITY = 'request-declined/no-capacity';

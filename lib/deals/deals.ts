@@ -92,12 +92,24 @@ export class Deals implements Extension {
         backend: () => this.backend(),
         dataURL: () => this.dataURL(),
         createEscrowKey: () => this.contracts.createEscrowKey(),
+        contractState: (id) => this.contracts.getState(id),
         store: this.store
       }, { prices: this.prices, maxDuration: this.maxDuration });
       this.negotiator.registerService(this.host.service());
       await this.announce();
-      this.api.onConnect(async (entry) => {
-        if (entry.height % getDealParams(this.api.network).announceInterval === 0)
+      const host = this.host;
+      this.api.onConnect(async (entry, block) => {
+        const params = getDealParams(this.api.network);
+        for (const id of await host.scanBlock(block, entry.height)) {
+          if (await this.contracts.getState(id) === null)
+            this.contracts.requestRecord(id);
+        }
+        if (entry.height % params.offerWindow === 0) {
+          const dropped = await host.maintain();
+          if (dropped.length)
+            this.api.logger.info('deals: dropped %d contracts never committed', dropped.length);
+        }
+        if (entry.height % params.announceInterval === 0)
           await this.announce();
       });
     }

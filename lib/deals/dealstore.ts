@@ -38,6 +38,32 @@ export class DealStore {
     return raw ? StorageContract.decode(raw) : null;
   }
 
+  async deleteHosted(id: Buffer): Promise<void> {
+    const b = this.db.batch();
+    b.del(layout.h.build(id));
+    b.del(layout.s.build(id));
+    await b.write();
+  }
+
+  /** Record that a hosted contract's escrow output was seen in a block. */
+  async markFunded(id: Buffer, height: number): Promise<void> {
+    const v = Buffer.alloc(4);
+    v.writeUInt32LE(height, 0);
+    await this.db.put(layout.s.build(id), v);
+  }
+
+  async isFunded(id: Buffer): Promise<boolean> {
+    return (await this.db.get(layout.s.build(id))) !== null;
+  }
+
+  async listHosted(): Promise<StorageContract[]> {
+    return this.db.values({
+      gte: layout.h.min(),
+      lte: layout.h.max(),
+      parse: (raw: Buffer) => StorageContract.decode(raw)
+    });
+  }
+
   async countHosted(): Promise<number> {
     const keys = await this.db.keys({ gte: layout.h.min(), lte: layout.h.max() });
     return keys.length;

@@ -17,15 +17,17 @@
 import bio = require('bufio');
 import bcoin = require('../bcoin');
 import { StorageContract, verifyContract } from '../contracts/storagecontract';
+import { getParams as getContractParams } from '../contracts/common';
 import type { Identity } from '../node/identity';
 import { ServiceError, type RequestContext, type Service } from '../negotiator/services';
 import { statuses } from '../negotiator/status';
 import type { StorageBackend } from '../hosting/backend';
 import { MAX_MANIFEST_SIZE } from '../storage/common';
 import {
-  BAD_TERMS, MAX_RESERVATIONS, NO_CAPACITY, PRICE_TOO_LOW, SERVICE_NAME, SERVICE_VERSION, getDealParams
+  BAD_TERMS, DEFAULT_HOLDBACK_BPS, MAX_OFFERS_PER_RENTER, MAX_RESERVATIONS, NO_CAPACITY, PRICE_TOO_LOW,
+  SERVICE_NAME, SERVICE_VERSION, getDealParams
 } from './common';
-import { contractCost, escrowValue, type Prices } from './pricing';
+import { auditTerms, contractCost, type Prices } from './pricing';
 import { seal } from './seal';
 import { ContractArgs, Offer, OfferArgs, ProposeResult, Quote, QuoteArgs, Receipt, TokenResult } from './wire';
 import type { DealStore } from './dealstore';
@@ -39,6 +41,8 @@ export interface HostContext {
   /** Base URL of the data API renters upload to and download from. */
   dataURL(): string;
   createEscrowKey(): Promise<Buffer>;
+  /** State of a contract in the chain index, or null if no commit is known. */
+  contractState(id: Buffer): Promise<string | null>;
   store: DealStore;
   now?: () => number;
 }
@@ -58,6 +62,8 @@ interface Reservation {
   expiryHeight: number;
 }
 
+const ZERO_HASH = Buffer.alloc(32);
+
 /** Upload tokens stay valid this long past the offer's last block. */
 const UPLOAD_GRACE_SECONDS = 3600;
 /** Download tokens: short-lived, renewed through `token`. */
@@ -76,11 +82,16 @@ function pricesBody(p: Prices): Buffer {
   return bw.render();
 }
 
+/** A decline whose body carries its code, so the renter can tell the user why. */
+function decline(status: string, code: string): ServiceError {
+  return new ServiceError(status, code, Buffer.from(code, 'ascii'));
+}
+
 function parse<T>(fn: () => T): T {
   try {
     return fn();
   } catch {
-    throw ServiceError.badRequest('bad-args');
+    throw decline(statuses.BAD_REQUEST, 'bad-args');
   }
 }
 
@@ -88,6 +99,8 @@ export class HostService {
   readonly ctx: HostContext;
   terms: HostTerms;
   private readonly reservations = new Map<string, Reservation>();
+  /** offer() checks capacity, then awaits: one at a time, or offers overcommit. */
+  private offerLock: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: HostContext, terms: HostTerms) {
     this.ctx = ctx;
@@ -101,7 +114,7 @@ export class HostService {
   private mustBackend(): StorageBackend {
     const backend = this.ctx.backend();
     if (!backend)
-      throw new ServiceError(statuses.SERVICE_UNSUPPORTED, 'not-hosting');
+      throw decline(statuses.SERVICE_UNSUPPORTED, 'not-hosting');
     return backend;
   }
 
@@ -155,31 +168,41 @@ export class HostService {
     return q.encode();
   }
 
-  async offer(args: Buffer, ctx: RequestContext): Promise<Buffer> {
+  offer(args: Buffer, ctx: RequestContext): Promise<Buffer> {
+    const run = this.offerLock.then(() => this.makeOffer(args, ctx));
+    this.offerLock = run.catch(() => {});
+    return run;
+  }
+
+  private async makeOffer(args: Buffer, ctx: RequestContext): Promise<Buffer> {
     const a = parse(() => OfferArgs.decode(args));
     const terms = this.terms;
     const window = getDealParams(this.ctx.network).offerWindow;
     // [DECLINE] nothing to store, shorter than the offer window, or longer
     // than this host serves
     if (a.size === 0 || a.duration <= window || a.duration > terms.maxDuration)
-      throw new ServiceError(BAD_TERMS, 'bad-duration');
+      throw decline(BAD_TERMS, 'bad-duration');
     // [DECLINE] a bid under any of the host's prices: answer with the prices
     if (a.bid.storage < terms.prices.storage || a.bid.upload < terms.prices.upload
       || a.bid.download < terms.prices.download) {
       throw new ServiceError(PRICE_TOO_LOW, 'price-too-low', pricesBody(terms.prices));
     }
-    if (this.reservations.size >= MAX_RESERVATIONS)
-      this.prune();
-    // [DECLINE] too many open offers (bounded memory)
-    if (this.reservations.size >= MAX_RESERVATIONS)
-      throw new ServiceError(statuses.BUSY, 'too-many-offers');
+    this.prune();
+    // [DECLINE] too many open offers, in all (bounded memory) or for this renter
+    let mine = 0;
+    for (const r of this.reservations.values()) {
+      if (r.renterKey.equals(ctx.from))
+        mine += 1;
+    }
+    if (this.reservations.size >= MAX_RESERVATIONS || mine >= MAX_OFFERS_PER_RENTER)
+      throw decline(statuses.BUSY, 'too-many-offers');
     // [DECLINE] not enough room
     if (a.size > await this.freeCapacity())
-      throw new ServiceError(NO_CAPACITY, 'no-capacity');
+      throw decline(NO_CAPACITY, 'no-capacity');
 
     // [DECLINE] no data API renters could upload to
     if (!this.ctx.dataURL())
-      throw new ServiceError(statuses.SERVER_ERROR, 'no-data-api');
+      throw decline(statuses.SERVER_ERROR, 'no-data-api');
 
     const height = this.ctx.height();
     const offer = new Offer();
@@ -211,7 +234,7 @@ export class HostService {
     const height = this.ctx.height();
     // [DECLINE] no open offer with this escrow key (expired, used or never made)
     if (!r || r.expiryHeight < height)
-      throw new ServiceError(BAD_TERMS, 'no-offer');
+      throw decline(BAD_TERMS, 'no-offer');
     // [DECLINE] the contract must match the offer it claims
     const bad = !c.hostKey.equals(me.publicKey) || !c.renterKey.equals(ctx.from)
       || !r.renterKey.equals(ctx.from) || c.size > r.size
@@ -220,33 +243,41 @@ export class HostService {
       || c.downloadPrice < r.prices.download || c.startHeight > height + 1
       || c.startHeight + 2 * getDealParams(this.ctx.network).offerWindow < height;
     if (bad)
-      throw new ServiceError(BAD_TERMS, 'terms-differ-from-offer');
+      throw decline(BAD_TERMS, 'terms-differ-from-offer');
     const prices = { storage: c.storagePrice, upload: c.uploadPrice, download: c.downloadPrice };
-    const min = escrowValue(contractCost(c.size, r.duration, prices), 0);
     // [DECLINE] escrow does not cover the price
-    if (c.escrowValue < min)
-      throw new ServiceError(BAD_TERMS, 'escrow-too-small');
+    if (c.escrowValue < contractCost(c.size, r.duration, prices))
+      throw decline(BAD_TERMS, 'escrow-too-small');
+    // [DECLINE] the audit schedule must pay out the escrow as the protocol
+    // derives it (else a renter could sign audits worth nothing), with the
+    // standard holdback and no renewal (renewals come with their own issue)
+    const audit = auditTerms(r.duration, c.escrowValue, getDealParams(this.ctx.network).auditInterval);
+    if (c.auditInterval !== audit.auditInterval || c.auditAmount !== audit.auditAmount
+      || c.holdback !== DEFAULT_HOLDBACK_BPS || !c.prevId.equals(ZERO_HASH))
+      throw decline(BAD_TERMS, 'bad-audit-terms');
     try {
       verifyContract(c, height + 1, this.ctx.network, { requireSigs: false });
     } catch (e) {
-      throw new ServiceError(BAD_TERMS, (e as { code?: string }).code || 'bad-contract');
+      throw decline(BAD_TERMS, (e as { code?: string }).code || 'bad-contract');
     }
     // [DECLINE] the renter must have signed
     if (!c.hasRenterSig())
-      throw new ServiceError(statuses.BAD_REQUEST, 'contract-unsigned');
+      throw decline(statuses.BAD_REQUEST, 'contract-unsigned');
 
     const id = c.hash();
     const idHex = id.toString('hex');
     const backend = this.mustBackend();
     const blockSeconds = getDealParams(this.ctx.network).blockSeconds;
     const expiry = this.now() + (c.refundHeight - height) * blockSeconds;
+    // An offer is used once: take it before the first await.
+    this.reservations.delete(key);
     try {
       await backend.register({ id: idHex, root: c.root.toString('hex'), size: c.size, expiry });
     } catch {
-      throw new ServiceError(statuses.SERVER_ERROR, 'backend-failed');
+      this.reservations.set(key, r);
+      throw decline(statuses.SERVER_ERROR, 'backend-failed');
     }
     c.sign(me);
-    this.reservations.delete(key);
     await this.ctx.store.putHosted(c);
 
     const notAfter = this.now() + (c.expiryHeight - height) * blockSeconds + UPLOAD_GRACE_SECONDS;
@@ -268,7 +299,7 @@ export class HostService {
     const c = await this.ctx.store.getHosted(a.id);
     // [DECLINE] only the contract's renter may ask (unknown ids look the same)
     if (!c || !c.renterKey.equals(ctx.from))
-      throw new ServiceError(statuses.BAD_REQUEST, 'unknown-contract');
+      throw decline(statuses.BAD_REQUEST, 'unknown-contract');
     return c;
   }
 
@@ -279,11 +310,11 @@ export class HostService {
     try {
       got = await this.mustBackend().receipt(id.toString('hex'));
     } catch {
-      throw new ServiceError(BAD_TERMS, 'upload-incomplete');
+      throw decline(BAD_TERMS, 'upload-incomplete');
     }
     // [DECLINE] the stored object must be exactly what the contract names
     if (got.root !== c.root.toString('hex') || got.size !== c.size)
-      throw new ServiceError(BAD_TERMS, 'upload-mismatch');
+      throw decline(BAD_TERMS, 'upload-mismatch');
     const r = new Receipt();
     r.id = id;
     r.root = c.root;
@@ -295,6 +326,9 @@ export class HostService {
   async token(args: Buffer, ctx: RequestContext): Promise<Buffer> {
     const c = await this.renterContract(args, ctx);
     const id = c.hash();
+    // [DECLINE] downloads are for paid storage: the commitment must be on chain
+    if (!await this.isCommitted(id))
+      throw decline(BAD_TERMS, 'not-committed');
     const backend = this.mustBackend();
     const res = new TokenResult();
     res.dataURL = this.ctx.dataURL();
@@ -303,6 +337,68 @@ export class HostService {
       maxBytes: c.size, renterPkHash: keyHash(c.renterKey)
     }), 'ascii'));
     return res.encode();
+  }
+
+  /**
+   * Forget contracts whose commitment never came (DESIGN 5: pending data
+   * is deleted at offer expiry) and purge stored data past its expiry, so
+   * capacity returns. Called from a chain hook.
+   */
+  async maintain(): Promise<string[]> {
+    const height = this.ctx.height();
+    const window = getContractParams(this.ctx.network).window;
+    const backend = this.mustBackend();
+    const dropped: string[] = [];
+    for (const c of await this.ctx.store.listHosted()) {
+      // Keep a margin of W blocks past the offer so a shallow reorg of the
+      // commitment cannot make us delete paid data.
+      if (c.expiryHeight + window >= height)
+        continue;
+      const id = c.hash();
+      if (await this.isCommitted(id))
+        continue;
+      await backend.unregister(id.toString('hex'));
+      await this.ctx.store.deleteHosted(id);
+      dropped.push(id.toString('hex'));
+    }
+    await backend.purge();
+    return dropped;
+  }
+
+  /**
+   * Watch a connected block for the escrow outputs of contracts we
+   * countersigned: we may never get the renter's record (it is relayed
+   * by peers), but the funded escrow on chain is proof enough to keep the
+   * data; returns the ids seen so the caller can fetch their records.
+   */
+  async scanBlock(block: bcoin.Block, height: number): Promise<Buffer[]> {
+    const pending = new Map<string, Buffer>();
+    for (const c of await this.ctx.store.listHosted()) {
+      const id = c.hash();
+      if (c.expiryHeight + getContractParams(this.ctx.network).window < height - 1 || await this.ctx.store.isFunded(id))
+        continue;
+      pending.set(c.escrowOutputScript().toRaw().toString('hex') + ':' + c.escrowValue, id);
+    }
+    if (pending.size === 0)
+      return [];
+    const seen: Buffer[] = [];
+    for (const tx of block.txs) {
+      for (const out of tx.outputs) {
+        if (!out.script.isWitnessScripthash())
+          continue;
+        const id = pending.get(out.script.toRaw().toString('hex') + ':' + out.value);
+        if (id) {
+          await this.ctx.store.markFunded(id, height);
+          seen.push(id);
+        }
+      }
+    }
+    return seen;
+  }
+
+  /** Committed on chain: known to the index, or its escrow seen funded. */
+  private async isCommitted(id: Buffer): Promise<boolean> {
+    return (await this.ctx.contractState(id)) !== null || await this.ctx.store.isFunded(id);
   }
 
   /** Reservations for getstorageinfo. */

@@ -3,6 +3,7 @@
  *
  *   V          -> u32 version
  *   h[id]      -> StorageContract a host countersigned (raw)
+ *   s[id]      -> u32 height at which the host saw its escrow funded
  *   f[fileId]  -> ManifestFile (raw), the renter's files
  */
 
@@ -11,6 +12,7 @@ import bdb = require('../bdb');
 export const layout = {
   V: bdb.key('V'),
   h: bdb.key('h', ['hash256']),
+  s: bdb.key('s', ['hash256']),
   f: bdb.key('f', ['hash256'])
 };
 

@@ -40,15 +40,30 @@ export interface QuotedHost<T> {
 }
 
 /**
+ * The renter's cap applies to every price a host charges (storage, upload,
+ * download), so no price component can run away with the escrow.
+ */
+export function withinPrice(p: Prices, maxPrice: number): boolean {
+  return p.storage <= maxPrice && p.upload <= maxPrice && p.download <= maxPrice;
+}
+
+/**
  * Choose up to `count` hosts: those that can hold `size` for `duration`
- * with a storage price within `maxPrice`, cheapest first. A single function
+ * with every price within `maxPrice`, cheapest total cost first. A single function
  * so reputation can join the choice later without touching the callers.
  */
 export function chooseHosts<T>(quotes: QuotedHost<T>[], count: number, size: number, duration: number,
   maxPrice: number): QuotedHost<T>[] {
   return quotes
-    .filter((q) => q.freeCapacity >= size && q.maxDuration >= duration && q.prices.storage <= maxPrice)
-    .sort((a, b) => a.prices.storage - b.prices.storage
-      || contractCost(size, duration, a.prices) - contractCost(size, duration, b.prices))
+    .filter((q) => q.freeCapacity >= size && q.maxDuration >= duration && withinPrice(q.prices, maxPrice))
+    .sort((a, b) => contractCost(size, duration, a.prices) - contractCost(size, duration, b.prices)
+      || a.prices.storage - b.prices.storage)
     .slice(0, count);
+}
+
+/** Audit schedule both sides derive from the duration and escrow. */
+export function auditTerms(duration: number, escrow: number, interval: number): { auditInterval: number; auditAmount: number } {
+  const auditInterval = Math.max(1, Math.min(interval, duration));
+  const audits = Math.max(1, Math.floor(duration / auditInterval));
+  return { auditInterval, auditAmount: Math.floor(escrow / audits) };
 }

@@ -15,11 +15,11 @@ import { StorageContract } from '../contracts/storagecontract';
 import { getParams, minEscrowValue } from '../contracts/common';
 import type { Identity } from '../node/identity';
 import type { Negotiator } from '../negotiator/negotiator';
-import { statuses, isUnder } from '../negotiator/status';
+import { statuses } from '../negotiator/status';
 import {
   CALL_TIMEOUT_MS, DEFAULT_HOLDBACK_BPS, MAX_QUOTES, PRICE_TOO_LOW, SERVICE_NAME, getDealParams
 } from './common';
-import { chooseHosts, contractCost, escrowValue, type Prices, type QuotedHost } from './pricing';
+import { auditTerms, chooseHosts, contractCost, escrowValue, withinPrice, type Prices, type QuotedHost } from './pricing';
 import { unseal } from './seal';
 import { ContractArgs, Offer, OfferArgs, ProposeResult, Quote, QuoteArgs, Receipt, TokenResult } from './wire';
 
@@ -174,24 +174,28 @@ export class Renter {
         }
         if (!offer.verify() || !offer.hostKey.equals(host.pubkey)
           || !offer.renterKey.equals(this.ctx.identity().publicKey) || offer.size !== size
-          || offer.duration !== duration || offer.prices.storage !== bid.storage) {
-          return { reason: 'offer does not match the bid or is badly signed' };
+          || offer.duration !== duration || offer.prices.storage !== bid.storage
+          || offer.prices.upload !== bid.upload || offer.prices.download !== bid.download
+          || offer.expiryHeight <= this.ctx.height()) {
+          return { reason: 'offer does not match the bid, is expired or is badly signed' };
         }
+        if (!isAllowedURL(offer.dataURL))
+          return { reason: `data URL ${offer.dataURL || '(none)'} is not https (plain http only on loopback)` };
         return { offer: { host, offer, bids, cost: contractCost(size, duration, offer.prices) } };
       }
       if (res.status === PRICE_TOO_LOW) {
         const asking = readPrices(res.body);
         if (!asking)
           return { reason: 'malformed price-too-low answer' };
-        if (asking.storage > maxPrice)
-          return { reason: `asks ${asking.storage} sat/GiB/1000 blocks, above the maximum ${maxPrice}` };
+        if (!withinPrice(asking, maxPrice))
+          return { reason: `asks ${priceText(asking)}, above the maximum ${maxPrice}` };
         if (asking.storage <= bid.storage && asking.upload <= bid.upload && asking.download <= bid.download)
           return { reason: 'declined a bid at its own asking price' };
         bid = { storage: Math.max(bid.storage, asking.storage), upload: Math.max(bid.upload, asking.upload),
           download: Math.max(bid.download, asking.download) };
         continue;
       }
-      return { reason: isUnder(res.status, statuses.DECLINED) ? `declined (${res.status})` : res.status };
+      return { reason: `declined: ${explain(res.status, res.body)}` };
     }
     return { reason: 'no agreement after 3 bids' };
   }
@@ -206,8 +210,7 @@ export class Renter {
     const end = start + offer.duration;
     const cost = contractCost(objectSize, offer.duration, offer.prices);
     const value = escrowValue(cost, minEscrowValue(this.ctx.network));
-    const interval = Math.min(dp.auditInterval, offer.duration);
-    const audits = Math.floor(offer.duration / interval);
+    const audit = auditTerms(offer.duration, value, dp.auditInterval);
     const c = new StorageContract({
       network: this.ctx.network.magic,
       renterKey: this.ctx.identity().publicKey,
@@ -218,9 +221,9 @@ export class Renter {
       size: objectSize,
       startHeight: start,
       endHeight: end,
-      auditInterval: interval,
+      auditInterval: audit.auditInterval,
       escrowValue: value,
-      auditAmount: Math.floor(value / Math.max(1, audits)),
+      auditAmount: audit.auditAmount,
       holdback: DEFAULT_HOLDBACK_BPS,
       refundHeight: end + cp.window,
       expiryHeight: offer.expiryHeight,
@@ -237,13 +240,15 @@ export class Renter {
     : Promise<{ contract: StorageContract; dataURL: string; dataToken: string; manifestToken: string }> {
     const res = await this.call(host, 'propose', contract.encode());
     if (res.status !== statuses.OK)
-      throw new DealError('proposal-declined', `host ${host.identity} declined the contract: ${res.status}`);
+      throw new DealError('proposal-declined', `host ${host.identity} declined the contract: ${explain(res.status, res.body)}`);
     let pr: ProposeResult;
     try {
       pr = ProposeResult.decode(res.body);
     } catch {
       throw new DealError('bad-host-answer', `host ${host.identity} sent a malformed proposal answer`);
     }
+    if (!isAllowedURL(pr.dataURL))
+      throw new DealError('bad-data-url', `host ${host.identity} gave data URL ${pr.dataURL}: https required except on loopback`);
     contract.hostSig = pr.hostSig;
     if (!contract.verifyHostSig())
       throw new DealError('bad-host-sig', `host ${host.identity} countersigned with a bad signature`);
@@ -260,7 +265,7 @@ export class Renter {
     args.id = contract.hash();
     const res = await this.call(host, 'receipt', args.encode());
     if (res.status !== statuses.OK)
-      throw new DealError('no-receipt', `host ${host.identity} gave no receipt: ${res.status}`);
+      throw new DealError('no-receipt', `host ${host.identity} gave no receipt: ${explain(res.status, res.body)}`);
     const r = Receipt.decode(res.body);
     if (!r.id.equals(args.id) || !r.root.equals(contract.root) || r.size !== contract.size || !r.verify(host.pubkey))
       throw new DealError('bad-receipt', `host ${host.identity} sent a receipt that does not match the contract`);
@@ -273,8 +278,10 @@ export class Renter {
     args.id = contractId;
     const res = await this.call(host, 'token', args.encode());
     if (res.status !== statuses.OK)
-      throw new DealError('no-token', `host ${host.identity} gave no download token: ${res.status}`);
+      throw new DealError('no-token', `host ${host.identity} gave no download token: ${explain(res.status, res.body)}`);
     const t = TokenResult.decode(res.body);
+    if (!isAllowedURL(t.dataURL))
+      throw new DealError('bad-data-url', `host ${host.identity} gave data URL ${t.dataURL}: https required except on loopback`);
     return { dataURL: t.dataURL, token: unseal(this.ctx.identity(), host.pubkey, contractId, t.token).toString('ascii') };
   }
 
@@ -284,9 +291,34 @@ export class Renter {
   }
 }
 
+function priceText(p: Prices): string {
+  return `storage ${p.storage}, upload ${p.upload}, download ${p.download}`;
+}
+
+/** A status plus the host's decline code (ASCII in the body), for people. */
+function explain(status: string, body: Buffer): string {
+  const code = body.length > 0 && body.length <= 64 && /^[a-z0-9-]+$/.test(body.toString('latin1'))
+    ? ` (${body.toString('latin1')})` : '';
+  return `${status}${code}`;
+}
+
+/** DESIGN 7: data URLs are https, except plain http on a loopback host. */
+export function isAllowedURL(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:')
+    return true;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return url.protocol === 'http:' && (host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host));
+}
+
 function describeUnfit(q: QuotedHost<HostRef>, size: number, duration: number, maxPrice: number): string {
-  if (q.prices.storage > maxPrice)
-    return `asks ${q.prices.storage} sat/GiB/1000 blocks, above the maximum ${maxPrice}`;
+  if (!withinPrice(q.prices, maxPrice))
+    return `asks ${priceText(q.prices)}, above the maximum ${maxPrice}`;
   if (q.freeCapacity < size)
     return `has ${q.freeCapacity} bytes free, needs ${size}`;
   if (q.maxDuration < duration)
