@@ -18,13 +18,26 @@ async function main(): Promise<void> {
     console.log(`file: ${(size / 1e6).toFixed(0)} MB, ${os.availableParallelism()} cores`);
     // Warm the page cache so both sides read from memory.
     execFileSync('openssl', ['dgst', '-sha256', file]);
+    let opensslCPU = 0;
     const base = await timed(() => execFileSync('openssl', ['dgst', '-sha256', file]));
-    console.log(`openssl dgst -sha256:        ${mbps(size, base)} (baseline)`);
+    // /usr/bin/time reports the child's CPU seconds (user + system).
+    try {
+      const err = execFileSync('sh', ['-c', `/usr/bin/time -f 'cpu %U %S' openssl dgst -sha256 '${file}' 2>&1 >/dev/null`]).toString();
+      const m = /cpu ([0-9.]+) ([0-9.]+)/.exec(err);
+      opensslCPU = m ? Number(m[1]) + Number(m[2]) : 0;
+    } catch {
+      opensslCPU = 0;
+    }
+    console.log(`openssl dgst -sha256:        ${mbps(size, base)} (baseline)${opensslCPU ? `, ${mbps(size, opensslCPU)} per CPU-second` : ''}`);
     const pool = new LeafHasherPool();
     try {
       const tree = path.join(dir, 'tree');
+      const cpu0 = process.cpuUsage();
       const par = await timed(() => hashFile(file, { pool, treePath: tree }));
-      console.log(`merkle root + tree file (${pool.size} workers): ${mbps(size, par)}  ratio ${(base / par).toFixed(2)} x openssl`);
+      const cpu = process.cpuUsage(cpu0);
+      const cpuSecs = (cpu.user + cpu.system) / 1e6;
+      console.log(`merkle root + tree file (${pool.size} workers): ${mbps(size, par)}  ratio ${(base / par).toFixed(2)} x openssl`
+        + (opensslCPU ? `; ${mbps(size, cpuSecs)} per CPU-second, ratio ${(opensslCPU / cpuSecs).toFixed(2)} (load-independent)` : ''));
       const one = await timed(() => hashFile(file, { inline: true }));
       console.log(`merkle root, main thread only: ${mbps(size, one)}  ratio ${(base / one).toFixed(2)} x openssl`);
       const key = deriveFileKey(randomBytes(32), randomBytes(32), 0, randomBytes(32));

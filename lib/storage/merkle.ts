@@ -9,6 +9,7 @@
  */
 
 import bio = require('bufio');
+import * as crypto from 'crypto';
 import { createHash } from 'crypto';
 import { taggedHash, taggedHasher, tags } from '../hash';
 import { LEAF_SIZE, MAX_PROOF_DEPTH, leafCount } from './common';
@@ -19,6 +20,14 @@ export function leafHash(index: number, data: Buffer): Buffer {
   const idx = Buffer.allocUnsafe(4);
   idx.writeUInt32LE(index, 0);
   return taggedHasher(tags.LEAF).update(idx).update(data).digest();
+}
+
+/** One-shot SHA-256: crypto.hash (Node >= 20.12) is one native call. */
+const oneShot: ((alg: string, data: Buffer, enc: 'buffer') => Buffer) | null =
+  typeof crypto.hash === 'function' ? crypto.hash : null;
+
+function sha256(data: Buffer): Buffer {
+  return oneShot ? oneShot('sha256', data, 'buffer') : createHash('sha256').update(data).digest();
 }
 
 /** SHA256(tag) || SHA256(tag): the 64 bytes a tagged hash starts with. */
@@ -39,10 +48,15 @@ export function nodeHash(left: Buffer, right: Buffer): Buffer {
 export function hashLeaves(data: Buffer, first: number): Buffer {
   const n = leafCount(data.length);
   const out = Buffer.allocUnsafe(n * 32);
+  // prefix || u32 index || leaf in one buffer: one native hash call per leaf.
+  const scratch = Buffer.allocUnsafe(64 + 4 + LEAF_SIZE);
+  taggedHashPrefix(tags.LEAF).copy(scratch, 0);
   for (let i = 0; i < n; i++) {
     const start = i * LEAF_SIZE;
     const end = Math.min(start + LEAF_SIZE, data.length);
-    leafHash(first + i, data.subarray(start, end)).copy(out, i * 32);
+    scratch.writeUInt32LE(first + i, 64);
+    data.copy(scratch, 68, start, end);
+    sha256(scratch.subarray(0, 68 + end - start)).copy(out, i * 32);
   }
   return out;
 }
@@ -142,7 +156,7 @@ export function subtreeLevels(leafHashes: Buffer, height: number): Buffer {
     const next = Buffer.allocUnsafe(Math.ceil(n / 2) * 32);
     for (let i = 0; i + 1 < n; i += 2) {
       level.copy(scratch, 64, i * 32, i * 32 + 64);
-      createHash('sha256').update(scratch).digest().copy(next, (i / 2) * 32);
+      sha256(scratch).copy(next, (i / 2) * 32);
     }
     if (n & 1)
       level.copy(next, next.length - 32, (n - 1) * 32);
