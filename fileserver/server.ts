@@ -19,7 +19,7 @@ import * as http from 'http';
 import * as path from 'path';
 import {
   ObjectStore, StoreError, StorageError, MAX_MANIFEST_SIZE, checkAdmin, adminHeaders,
-  deriveTokenKey, mintToken, verifyToken, isId, objects, TokenFields, leafCount
+  deriveTokenKey, mintToken, verifyToken, isId, objects, TokenFields, leafCount, LEAF_SIZE
 } from '../lib/storage';
 import {
   DEFAULT_CAPACITY, HEADERS_TIMEOUT_MS, MAX_ADMIN_BODY, MAX_BODY_SIZE, MAX_RESPONSE_SIZE,
@@ -300,6 +300,11 @@ export class FileServer {
     if (end + 1 > token.maxBytes && !head)
       throw new HTTPError('token-scope', 'range beyond token maxBytes');
     headers['content-length'] = head && !range ? size : length;
+    // A read of exactly one leaf carries that leaf's Merkle proof, so an
+    // audit (16 random leaves) looks like any other small read.
+    if (object === objects.DATA && range && start % LEAF_SIZE === 0
+      && (length === LEAF_SIZE || (end === size - 1 && length < LEAF_SIZE)))
+      headers['x-cc-proof'] = this.store.proof(contract, start / LEAF_SIZE).encode().toString('hex');
     if (head) {
       res.writeHead(status, headers);
       res.end();

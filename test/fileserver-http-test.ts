@@ -166,6 +166,13 @@ t.test('upload and download', async (t) => {
       const leaf = (await get(id, 1, { range: `bytes=${i * LEAF_SIZE}-${Math.min((i + 1) * LEAF_SIZE, data.length) - 1}` })).body;
       t.ok(verifyLeaf(tree.root, data.length, proof, leaf), `leaf ${i} verifies`);
     }
+    // Audit-style reads: leaf + proof in one request, indistinguishable from a read.
+    const reader = new FileServerClient(`http://127.0.0.1:${port}`);
+    for (const i of [0, leaves - 1, 1 + Math.floor(Math.random() * (leaves - 2))]) {
+      const { data: leaf, proof } = await reader.readLeaf(token(id, 'get'), id, i, data.length);
+      t.ok(verifyLeaf(tree.root, data.length, proof, leaf), `readLeaf ${i} verifies`);
+    }
+    t.notOk('x-cc-proof' in (await get(id, 1, { range: 'bytes=1-4096' })).headers, 'no proof on unaligned reads');
     // A host that lost or altered one byte fails the audit of that leaf.
     const victim = 1 + Math.floor(Math.random() * (leaves - 2));
     const stored = path.join(dir, 'objects', id, '1', 'data');
@@ -177,6 +184,8 @@ t.test('upload and download', async (t) => {
     const vp = await raw(port, 'GET', `/v1/${id}/1/proof/${victim}`, { headers: { authorization: `CC-Token ${token(id, 'get')}` } });
     const vleaf = (await get(id, 1, { range: `bytes=${victim * LEAF_SIZE}-${(victim + 1) * LEAF_SIZE - 1}` })).body;
     t.notOk(verifyLeaf(tree.root, data.length, MerkleProof.decode(vp.body), vleaf), 'flipped byte on the host fails');
+    const audited = await reader.readLeaf(token(id, 'get'), id, victim, data.length);
+    t.notOk(verifyLeaf(tree.root, data.length, audited.proof, audited.data), 'and fails through readLeaf');
     const fd2 = fs.openSync(stored, 'r+');
     fs.writeSync(fd2, one, 0, 1, victim * LEAF_SIZE + 7);
     fs.closeSync(fd2);

@@ -261,6 +261,21 @@ export class FileServerClient {
     return size;
   }
 
+  /**
+   * Reads leaf `index` of object 1 with its Merkle proof in one request
+   * (the proof rides in `X-CC-Proof`): what an audit does, and what any
+   * single-leaf read looks like to the host. `size` is the object size.
+   */
+  async readLeaf(token: string, contract: string, index: number, size: number): Promise<{ data: Buffer; proof: MerkleProof }> {
+    const start = index * LEAF_SIZE;
+    const end = Math.min(start + LEAF_SIZE, size) - 1;
+    const res = this.check(await this.request('GET', `/v1/${contract}/1`, { ...this.auth(token), range: `bytes=${start}-${end}` }));
+    const hex = res.headers['x-cc-proof'];
+    if (typeof hex !== 'string' || !/^[0-9a-f]+$/.test(hex))
+      throw new FileServerError('bad-proof', res.status, 'file server sent no leaf proof');
+    return { data: res.body, proof: MerkleProof.decode(Buffer.from(hex, 'hex')) };
+  }
+
   /** Merkle proof of one leaf of object 1. */
   async proof(token: string, contract: string, leaf: number): Promise<MerkleProof> {
     return MerkleProof.decode(this.check(await this.request('GET', `/v1/${contract}/1/proof/${leaf}`, this.auth(token))).body);
