@@ -84,7 +84,7 @@ async function main(): Promise<void> {
 
     const raw = await rawCopy(file, net.dir);
     let t = process.hrtime.bigint();
-    const put = await net.json<{ fileId: string }>(renter, ['put', file, '--json']);
+    const put = await net.json<{ fileId: string }>(renter, ['put', file, '--no-wait', '--json']);
     const putSecs = Number(process.hrtime.bigint() - t) / 1e9;
     await net.mine(renter, 1, addr);
     t = process.hrtime.bigint();
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
       { title: 'ratio', value: (r) => (r.raw / r.ours).toFixed(2), align: 'right' }
     ], rows) + '\n');
   } finally {
-    net.cleanup();
+    await net.cleanup();
   }
 }
 

@@ -27,11 +27,12 @@ function say(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-process.on('SIGINT', () => {
-  say('\ninterrupted: stopping the demo network');
-  net.cleanup();
-  process.exit(130);
-});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    say(`\n${signal}: stopping the demo network`);
+    void net.cleanup().finally(() => process.exit(130));
+  });
+}
 
 /** SHA-256 of a file, streamed. */
 async function sha256(file: string): Promise<string> {
@@ -75,14 +76,18 @@ async function main(): Promise<void> {
   fs.writeFileSync(file, randomBytes(FILE_SIZE));
   say(`3. cloudcoin-cli put ${path.basename(file)} --hosts 2  (${formatSize(FILE_SIZE)}, encrypted here first)`);
   const tPut = Date.now();
-  const put = JSON.parse(await cli(renter, ['put', file, '--hosts', '2', '--max-price', '5000sat', '--json'])) as {
+  // put waits for its commitment to confirm: be the miner meanwhile.
+  const putting = cli(renter, ['put', file, '--hosts', '2', '--max-price', '5000sat', '--json']);
+  putting.catch(() => {});
+  await net.until('the commitment in the mempool', async () => JSON.parse(await cli(renter, ['getrawmempool'])) as string[],
+    (txs) => txs.length > 0);
+  const putSecs = (Date.now() - tPut) / 1000;
+  say('4. mining the commitment');
+  await cli(renter, ['generatetoaddress', '1', addr]);
+  const put = JSON.parse(await putting) as {
     fileId: string; objectSize: number; txids: string[];
     contracts: Array<{ id: string; host: string; prices: { storage: number }; cost: number; escrowValue: number; formula: string }>;
   };
-  const putSecs = (Date.now() - tPut) / 1000;
-
-  say('4. mining the commitment');
-  await cli(renter, ['generatetoaddress', '1', addr]);
   const files = await net.until('contracts to become active',
     async () => JSON.parse(await cli(renter, ['ls', '--json'])) as Array<{ fileId: string; replicas: Array<{ contractId: string; state: string }> }>,
     (f) => f.length > 0 && f[0].replicas.every((r) => r.state === 'active'));
@@ -120,13 +125,13 @@ async function main(): Promise<void> {
     throw new Error('downloaded bytes differ from the uploaded file');
 }
 
-main().then(() => {
-  net.cleanup();
+main().then(async () => {
+  await net.cleanup();
   process.exit(0);
-}, (e: unknown) => {
+}, async (e: unknown) => {
   process.stderr.write(`demo failed: ${e instanceof Error ? e.message : String(e)}\n`);
   net.keep = true;
-  net.cleanup();
+  await net.cleanup();
   process.stderr.write(`logs kept in ${work}\n`);
   process.exit(1);
 });

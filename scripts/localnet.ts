@@ -23,6 +23,8 @@ export const ROOT = findRoot(__dirname);
 export const BIN = (name: string): string => path.join(ROOT, 'bin', name);
 /** How long one start-up or wait may take. */
 export const STEP_TIMEOUT_MS = 60000;
+/** How long a node may take to shut down cleanly before it is killed. */
+const STOP_GRACE_MS = 10000;
 
 export interface LocalNode {
   name: string;
@@ -38,6 +40,8 @@ export class LocalNet {
 
   constructor(prefix = 'cloudcoin-net-') {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    // Whatever happens to this process, its nodes must not outlive it.
+    process.on('exit', () => this.killAll());
   }
 
   /** Start a process logging to `<dir>/<name>.log`; resolves when `ready` shows on stdout. */
@@ -113,13 +117,35 @@ export class LocalNet {
     return addr;
   }
 
-  /** Stop every process; remove the dir unless `keep`. */
-  cleanup(): void {
-    for (const c of this.children) {
-      if (c.exitCode === null)
-        c.kill('SIGTERM');
+  /** Processes still running. */
+  private running(): ChildProcess[] {
+    return this.children.filter((c) => c.exitCode === null && c.signalCode === null);
+  }
+
+  /** Kill every process now (for an 'exit' handler: no waiting there). */
+  killAll(): void {
+    for (const c of this.running())
+      c.kill('SIGKILL');
+  }
+
+  /**
+   * Stop every process (SIGTERM, then SIGKILL after STOP_GRACE_MS), wait
+   * for them to exit, then remove the dir unless `keep`.
+   */
+  async cleanup(): Promise<void> {
+    const live = this.running();
+    const exits = live.map((c) => new Promise<void>((resolve) => c.once('exit', () => resolve())));
+    for (const c of live)
+      c.kill('SIGTERM');
+    const timer = setTimeout(() => this.killAll(), STOP_GRACE_MS);
+    await Promise.all(exits);
+    clearTimeout(timer);
+    if (!this.keep) {
+      try {
+        fs.rmSync(this.dir, { recursive: true, force: true });
+      } catch (e) {
+        process.stderr.write(`could not remove ${this.dir}: ${(e as Error).message}\n`);
+      }
     }
-    if (!this.keep)
-      fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -88,7 +88,7 @@ t.test('put and get across hosts', async (t) => {
 
   let put: PutSummary;
   await t.test('should put a file on two hosts with one commitment', async (t) => {
-    put = await json<PutSummary>(renter.cli(['put', file, '--hosts', '2', '--max-price', '2000sat', '--json']));
+    put = await json<PutSummary>(renter.cli(['put', file, '--hosts', '2', '--max-price', '2000sat', '--no-wait', '--json']));
     t.equal(put.contracts.length, 2);
     t.same(put.contracts.map((c) => c.host).sort(), [ids[0], ids[1]].sort());
     t.equal(put.txids.length, 1, 'one commitment tx for both hosts');
@@ -118,10 +118,10 @@ t.test('put and get across hosts', async (t) => {
     t.ok(fs.readFileSync(out).equals(fs.readFileSync(file)), 'bytes identical');
   });
 
-  await t.test('should wait for activation with --wait', async (t) => {
+  await t.test('should wait for activation by default', async (t) => {
     const small = path.join(work, 'small.txt');
     fs.writeFileSync(small, 'hello, storage\n');
-    const putting = renter.cli(['put', small, '--wait', '--json', '--max-price', '2000sat']);
+    const putting = renter.cli(['put', small, '--json', '--max-price', '2000sat']);
     await forValue(async () => (await json<string[]>(renter.cli(['getrawmempool']))).length, (n) => n > 0,
       30000, 'the commitment in the mempool');
     await mine(renter);
@@ -131,13 +131,26 @@ t.test('put and get across hosts', async (t) => {
     t.same(res.contracts.map((c) => c.state), ['active']);
   });
 
+  await t.test('should get from the other host when one is gone', async (t) => {
+    const info = await json<{ replicas: Array<{ hostPk: string }> }>(renter.cli(['getfile', put.fileId]));
+    const first = await json<{ pubkey: string }>(hosts[0].cli(['getidentity']));
+    const victim = info.replicas[0].hostPk === first.pubkey ? 0 : 1;
+    await hosts[victim].stop('SIGKILL');
+    const out = path.join(work, 'out2.bin');
+    const r = await renter.cli(['get', put.fileId, out]);
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stderr, /warning: replica .* failed .*trying the next/);
+    t.ok(fs.readFileSync(out).equals(fs.readFileSync(file)), 'bytes identical from the surviving host');
+  });
+
   await t.test('should fail clearly on bad input', async (t) => {
     const cases: Array<[string[], RegExp]> = [
       [['put', path.join(work, 'missing')], /cannot read/],
       [['get', 'xyz', path.join(work, 'o')], /64 hex/],
       [['get', '00'.repeat(32), path.join(work, 'o')], /No such file/],
       [['negotiate-storage', '--size', 'lots', '--max-price', '1'], /--size/],
-      [['put', file, '--max-price', '1sat'], /no storage offers/]
+      [['put', file, '--max-price', '1sat'], /no storage offers/],
+      [['constructor'], /Method not found/]
     ];
     for (const [args, re] of cases) {
       const r = await renter.cli(args);
@@ -178,7 +191,7 @@ t.test('a host killed mid-upload', async (t) => {
   const file = path.join(work, 'big.bin');
   fs.writeFileSync(file, randomBytes(40 * 1024 * 1024));
 
-  const putting = renter.cli(['put', file, '--hosts', '2', '--json']);
+  const putting = renter.cli(['put', file, '--hosts', '2', '--no-wait', '--json']);
   // Kill whichever host first shows bytes of an upload in progress.
   const victim = await forValue(() => hosts.findIndex((h) => {
     const dir = path.join(h.datadir, 'hostdata', 'uploads');

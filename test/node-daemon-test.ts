@@ -2,7 +2,8 @@
 import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DaemonProcess, runCLI } from './util/nodes-context';
+import { execFile } from 'child_process';
+import { CLOUDCOIND, DaemonProcess, runCLI, tempDir } from './util/nodes-context';
 
 t.test('cloudcoind', async (t) => {
   const d = await DaemonProcess.create();
@@ -100,13 +101,18 @@ t.test('cloudcoind', async (t) => {
 });
 
 t.test('cloudcoind flags', async (t) => {
-  await t.test('should reject bad flags with one line', async (t) => {
-    const d = await DaemonProcess.create();
-    t.teardown(() => d.cleanup());
-    for (const bad of [['--rpcport', 'x'], ['--network', 'nope'], ['--connect', 'nohostport'], ['--bogus']]) {
-      const err = await d.start(bad).then(() => null, (e: Error) => e);
-      t.ok(err, `${bad.join(' ')} fails`);
-      await d.stop('SIGKILL');
+  await t.test('should reject bad flags with one line and exit 1', async (t) => {
+    const base = tempDir();
+    t.teardown(() => fs.rmSync(base, { recursive: true, force: true }));
+    const bad = [['--rpcport', 'x'], ['--network', 'nope'], ['--connect', 'nohostport'], ['--bogus'],
+      ['--regtest', '--testnet'], ['--host-storage-price', 'cheap'], ['--fileserver', 'http://x']];
+    for (const args of bad) {
+      const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [CLOUDCOIND, '--regtest', '--datadir', base, ...args], { timeout: 30000 },
+          (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
+      });
+      t.equal(r.code, 1, `${args.join(' ')}: exit 1`);
+      t.equal(r.stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line (${r.stderr.trim()})`);
     }
   });
 

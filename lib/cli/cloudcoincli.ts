@@ -103,7 +103,7 @@ export async function main(argv: string[]): Promise<number> {
       apiKey: opts.apiKey as string | undefined,
       cookieFile: cookiePath(networkDir(base, network))
     });
-    const command = storageCommands[method];
+    const command = Object.hasOwn(storageCommands, method) ? storageCommands[method] : null;
     if (command) {
       await command({ client, out: (line) => process.stdout.write(line + '\n'), err: process.stderr }, params);
       return 0;

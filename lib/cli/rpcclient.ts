@@ -8,6 +8,8 @@ import * as path from 'path';
 
 /** How long one RPC call may take before the client gives up. */
 export const RPC_TIMEOUT_MS = 10 * 60 * 1000;
+/** Largest RPC response the client reads (a block with all txs is far less). */
+export const MAX_RESPONSE_SIZE = 64 << 20;
 
 /** A failure the user can act on; `code` is stable for tests. */
 export class ClientError extends Error {
@@ -80,7 +82,16 @@ export class RPCClient {
         timeout: this.options.timeoutMs ?? RPC_TIMEOUT_MS
       }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_RESPONSE_SIZE) {
+            req.destroy();
+            reject(new ClientError('bad-response', `response from ${where} exceeds ${MAX_RESPONSE_SIZE} bytes`));
+            return;
+          }
+          chunks.push(c);
+        });
         res.on('error', (e) => reject(new ClientError('io', `connection to ${where} failed: ${e.message}`)));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
@@ -93,6 +104,9 @@ export class RPCClient {
           try {
             json = JSON.parse(text);
           } catch {
+            json = null as unknown as typeof json;
+          }
+          if (!json || typeof json !== 'object' || Array.isArray(json)) {
             reject(new ClientError('bad-response',
               `unexpected HTTP ${res.statusCode} from ${where}: ${text.slice(0, 200)}`));
             return;

@@ -173,7 +173,7 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
     .option('--hosts <n>', 'how many hosts (replicas)', '1')
     .option('--duration <blocks>', 'contract length in blocks', String(DEFAULT_DURATION))
     .option('--max-price <price>', 'highest storage price, sat per GiB per 1000 blocks', String(DEFAULT_MAX_PRICE))
-    .option('--wait', 'wait until the contracts are active (the commitment confirmed)')
+    .option('--no-wait', 'return once the commitment is broadcast, without waiting for it to confirm')
     .option('--json', 'print JSON')
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
@@ -217,22 +217,37 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
-  if (placed.length === 0)
+  // An offer's contract must confirm by its expiry: drop any that ran out
+  // while other hosts were uploading, rather than fail the whole batch.
+  const height = Number(await ctx.client.call('getblockcount', []));
+  for (const p of placed.filter((p) => p.offer.reservedUntil <= height)) {
+    failed.push(`${p.offer.host}: offer expired at block ${p.offer.reservedUntil} during the upload`);
+    ctx.err.write(`warning: host ${p.offer.host}'s offer expired during the upload, nothing committed to it\n`);
+  }
+  const live = placed.filter((p) => p.offer.reservedUntil > height);
+  if (live.length === 0)
     throw new CommandError('put-failed', `no host stored the file; nothing was paid (${failed.join('; ')})`);
 
-  // Every receipt is in: only now is money locked.
-  const commit = await ctx.client.call('commitcontracts', placed.map((p) => p.proposal.contract)) as
-    { txids: string[]; ids: string[] };
-
+  // Save the keys' salts before any money moves, so a crash after the
+  // commitment never leaves paid-for data nobody can decrypt.
   const entry = new ManifestFile();
   entry.fileId = fileId;
   entry.revision = 0;
   entry.name = path.basename(file);
   entry.size = stat.size;
-  entry.replicas = placed.map((p) => p.replica);
+  entry.replicas = live.map((p) => p.replica);
   const added = await ctx.client.call('addfile', [entry.encode().toString('hex')]) as { fileId: string; manifest: string };
+
+  // Every receipt is in: only now is money locked.
+  let commit: { txids: string[]; ids: string[] };
+  try {
+    commit = await ctx.client.call('commitcontracts', live.map((p) => p.proposal.contract)) as { txids: string[]; ids: string[] };
+  } catch (e) {
+    await ctx.client.call('removefile', [added.fileId]);
+    throw new CommandError('commit-failed', `the commitment failed, nothing was paid: ${(e as Error).message}`);
+  }
   const manifest = Buffer.from(added.manifest, 'hex');
-  for (const p of placed) {
+  for (const p of live) {
     try {
       await new FileServerClient(p.proposal.dataURL).putManifest(p.proposal.manifestToken, p.proposal.id, manifest);
     } catch (e) {
@@ -241,8 +256,10 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
   }
 
   let states: string[] = [];
-  if (o.wait)
+  if (o.wait) {
+    ctx.err.write(`waiting for commitment ${commit.txids.join(', ')} to confirm (use --no-wait to return now)\n`);
     states = await waitActive(ctx, commit.ids);
+  }
 
   const summary = {
     fileId: added.fileId,
@@ -250,7 +267,7 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
     size: stat.size,
     objectSize,
     txids: commit.txids,
-    contracts: placed.map((p, i) => ({
+    contracts: live.map((p, i) => ({
       id: p.proposal.id,
       host: p.offer.host,
       addr: p.offer.addr,
@@ -353,8 +370,13 @@ export async function get(ctx: CommandContext, argv: string[]): Promise<void> {
       try {
         const t = await ctx.client.call('getstoragetoken', [r.hostPk, r.contractId]) as { dataURL: string; token: string };
         const enc = path.join(work, 'object');
+        const client = new FileServerClient(t.dataURL);
+        // Never let a host make us fetch more than the contract's object.
+        const head = await client.head(t.token, r.contractId, 1);
+        if (head.size !== r.objectSize)
+          throw new Error(`host reports ${head.size} bytes, the contract holds ${r.objectSize}`);
         const bar = new ProgressBar('download', r.objectSize, ctx.err);
-        const size = await new FileServerClient(t.dataURL).downloadFile(t.token, r.contractId, enc);
+        const size = await client.downloadFile(t.token, r.contractId, enc);
         bar.tick(size);
         bar.finish();
         const digest = await hashFile(enc);

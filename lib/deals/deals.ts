@@ -10,6 +10,7 @@ import type { Hosting } from '../hosting/hosting';
 import type { StorageBackend } from '../hosting/backend';
 import type { Extension, NodeAPI } from '../node/extension';
 import { RPCError, rpcCodes, invalidParam } from '../node/errors';
+import { ConfigError } from '../node/config';
 import type { Negotiator } from '../negotiator/negotiator';
 import { taggedHash } from '../hash';
 import { deriveFileKey } from '../storage/keys';
@@ -44,7 +45,7 @@ export class Deals implements Extension {
       try {
         return amountParam(text, `--${name}`);
       } catch (e) {
-        throw new Error((e as Error).message);
+        throw new ConfigError((e as Error).message);
       }
     };
     this.prices = {
@@ -56,7 +57,7 @@ export class Deals implements Extension {
     const longest = cp.maxSpan - cp.window;
     this.maxDuration = api.config.uint('host-max-duration') ?? longest;
     if (this.maxDuration < 1 || this.maxDuration > longest)
-      throw new Error(`--host-max-duration must be from 1 to ${longest} blocks on ${api.network.type}.`);
+      throw new ConfigError(`--host-max-duration must be from 1 to ${longest} blocks on ${api.network.type}.`);
     this.registerRPC();
   }
 
@@ -317,6 +318,12 @@ export class Deals implements Extension {
         const manifest = await this.store.manifest();
         return { fileId: file.fileId.toString('hex'), manifest: manifest.seal(this.storageMaster()).toString('hex') };
       });
+
+    api.addRPC('removefile', 'removefile fileid\nForget a file (e.g. a put whose commitment failed).', async (params) => {
+      if (params.length !== 1)
+        throw invalidParam('usage: removefile fileid');
+      return this.store.deleteFile(hexParam(params[0], 'fileid', 32));
+    });
 
     api.addRPC('getfile', 'getfile fileid\nA stored file: name, size and replicas.', async (params) => {
       if (params.length !== 1)

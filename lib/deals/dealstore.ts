@@ -73,6 +73,15 @@ export class DealStore {
     await this.db.put(layout.f.build(file.fileId), file.encode());
   }
 
+  /** Forget a file; true if it was there. */
+  async deleteFile(fileId: Buffer): Promise<boolean> {
+    const key = layout.f.build(fileId);
+    if (!(await this.db.has(key)))
+      return false;
+    await this.db.del(key);
+    return true;
+  }
+
   async getFile(fileId: Buffer): Promise<ManifestFile | null> {
     const raw = await this.db.get(layout.f.build(fileId));
     return raw ? ManifestFile.decode(raw) : null;

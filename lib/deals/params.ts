@@ -4,6 +4,8 @@
 
 import { invalidParam } from '../node/errors';
 import { parseAmount, parseSize } from '../node/units';
+import { MAX_MONEY } from '../contracts/common';
+import { MAX_OBJECT_SIZE } from './common';
 
 export function hexParam(v: unknown, name: string, bytes?: number): Buffer {
   if (typeof v !== 'string' || !/^([0-9a-f]{2})+$/i.test(v) || (bytes !== undefined && v.length !== bytes * 2))
@@ -21,16 +23,16 @@ export function uintParam(v: unknown, name: string, min = 0, max = Number.MAX_SA
 /** A size in bytes: a number or text with units (`10MB`). */
 export function sizeParam(v: unknown, name: string): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' ? parseSize(v) : null;
-  if (n === null || !Number.isSafeInteger(n) || n <= 0)
-    throw invalidParam(`${name} must be a size such as 10MB or 4096.`);
+  if (n === null || !Number.isSafeInteger(n) || n <= 0 || n > MAX_OBJECT_SIZE)
+    throw invalidParam(`${name} must be a size such as 10MB or 4096, at most 1TiB.`);
   return n;
 }
 
 /** An amount in sat: a number or text with units (`5000sat`). */
 export function amountParam(v: unknown, name: string): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' ? parseAmount(v) : null;
-  if (n === null || !Number.isSafeInteger(n) || n < 0)
-    throw invalidParam(`${name} must be an amount in sat such as 5000 or 5000sat.`);
+  if (n === null || !Number.isSafeInteger(n) || n < 0 || n > MAX_MONEY)
+    throw invalidParam(`${name} must be an amount in sat such as 5000 or 5000sat, at most 21e14.`);
   return n;
 }
 

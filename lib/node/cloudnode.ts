@@ -19,8 +19,6 @@ import type {
   ChainHook, Extension, ExtensionModule, NodeAPI, PacketHandler, RPCMethod
 } from './extension';
 
-/** Ban score for a `cs*` command no extension handles (a protocol violation). */
-const UNKNOWN_CS_SCORE = 10;
 /** Ban score when a handler fails for a reason that is not a PacketError. */
 const HANDLER_FAILURE_SCORE = 1;
 /** P2P commands are at most 11 ASCII chars (bcoin's framer asserts < 12). */
@@ -100,6 +98,7 @@ export class CloudNode extends EventEmitter implements NodeAPI {
   private readonly connectHooks: ChainHook[] = [];
   private readonly disconnectHooks: ChainHook[] = [];
   private readonly hooks = new HookQueue();
+  private readonly openExtensions: Extension[] = [];
   private opened = false;
 
   constructor(options: CloudNodeOptions) {
@@ -238,7 +237,9 @@ export class CloudNode extends EventEmitter implements NodeAPI {
   private dispatchPacket(peer: bcoin.Peer, packet: bcoin.packets.UnknownPacket): void {
     const handler = this.packets.get(packet.cmd);
     if (!handler) {
-      this.punish(peer, new PacketError('unknown-command', 'reject', UNKNOWN_CS_SCORE), packet.cmd);
+      // A newer peer may speak commands we do not know yet: ignore, like
+      // bitcoind ignores unknown messages. Malformed known ones are banned.
+      this.punish(peer, new PacketError('unknown-command', 'ignore', 0), packet.cmd);
       return;
     }
     try {
@@ -390,9 +391,11 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     if (!this.memory)
       await this.node.ensure();
     await this.node.open();
-    for (const ext of this.extensions.values())
-      await ext.open();
     this.opened = true;
+    for (const ext of this.extensions.values()) {
+      await ext.open();
+      this.openExtensions.push(ext);
+    }
     if (this.cookieFile)
       fs.writeFileSync(this.cookieFile, `__cookie__:${this.apiKey}`, { mode: 0o600 });
   }
@@ -411,14 +414,21 @@ export class CloudNode extends EventEmitter implements NodeAPI {
         // already gone
       }
     }
+    await this.hooks.idle();
+    // Close exactly the extensions that opened, last first, even after a
+    // failed start.
+    for (const ext of this.openExtensions.splice(0).reverse()) {
+      try {
+        await ext.close();
+      } catch (e) {
+        this.logger.error(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
     if (this.opened) {
       this.opened = false;
-      await this.hooks.idle();
-      for (const ext of [...this.extensions.values()].reverse())
-        await ext.close();
+      await this.waitWalletSynced();
+      await this.node.close();
     }
-    await this.waitWalletSynced();
-    await this.node.close();
   }
 
   /**

@@ -229,7 +229,7 @@ export class DaemonProcess {
   /** SIGTERM (or another signal) and wait for the exit code. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     const proc = this.proc;
-    if (!proc || proc.exitCode !== null)
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null)
       return proc ? proc.exitCode : null;
     const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
     proc.kill(signal);
