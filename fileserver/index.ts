@@ -5,6 +5,7 @@
 
 export * from './common';
 export * from './errors';
-export { FileServer, FileServerOptions } from './server';
+export { FileServer } from './server';
+export type { FileServerOptions } from './server';
 export { parseRange } from './range';
 export { main, loadAdminKey } from './cli';
