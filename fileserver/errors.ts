@@ -36,7 +36,8 @@ export const statusOf: Record<string, number> = {
   'unaligned-part': 422,
   'root-mismatch': 422,
   'server-error': 500,
-  'no-capacity': 507
+  'no-capacity': 507,
+  'disk-full': 507
 };
 
 /** An error to send to the client. */

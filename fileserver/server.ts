@@ -126,6 +126,9 @@ export class FileServer {
       err = e;
     } else if (e instanceof StoreError) {
       err = new HTTPError(e.code, e.message, e.detail);
+    } else if ((e as NodeJS.ErrnoException | null)?.code === 'ENOSPC') {
+      this.log('fileserver: disk full');
+      err = new HTTPError('disk-full', 'the server\'s disk is full');
     } else if (e instanceof StorageError && e.code === 'bad-token') {
       err = new HTTPError('bad-token', e.message);
     } else {
