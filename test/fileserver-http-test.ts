@@ -5,7 +5,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import {
-  FileServerClient, LEAF_SIZE, MerkleProof, hashFile, MerkleTree, deriveTokenKey, mintToken, verifyLeaf, signAdmin, TokenFields
+  FileServerClient, LEAF_SIZE, MerkleProof, hashFile, deriveFileKey, encryptFile, decryptFile,
+  Manifest, ManifestFile, Replica, MerkleTree, deriveTokenKey, mintToken, verifyLeaf, signAdmin, TokenFields
 } from '../lib/storage';
 import { admin, raw, startServer, tempDir } from './util/fileserver';
 import type { FileServer } from '../fileserver/server';
@@ -309,4 +310,44 @@ t.test('expiry and purge', async (t) => {
   t.equal((await get(id, 1, { range: 'bytes=0-1' })).json.error?.code, 'unknown-contract');
   const status1 = await admin(port, KEY, 'GET', '/admin/status', undefined, { time: clock });
   t.ok((status1.json.contracts as number) < (status0.json.contracts as number));
+});
+
+t.test('renter round trip', async (t) => {
+  // encrypt -> register root -> upload -> receipt -> download -> decrypt,
+  // plus the sealed manifest as object 0: the path issue 7 drives.
+  const master = randomBytes(64);
+  const fileId = randomBytes(32);
+  const salt = randomBytes(32);
+  const plain = randomBytes(3 * MiB + 12345);
+  const src = path.join(dir, 'plain.bin');
+  fs.writeFileSync(src, plain);
+  const enc = path.join(dir, 'plain.enc');
+  const key = deriveFileKey(master, fileId, 0, salt);
+  const { root, size } = await encryptFile(key, src, enc, { inline: true });
+  const { id } = await register(size, root);
+  const client = new FileServerClient(`http://127.0.0.1:${port}`, { adminKey: KEY });
+  await client.uploadFile(token(id, 'put'), id, enc, 1 << 20);
+  t.equal((await client.receipt(id)).root, root.toString('hex'));
+  const m = new Manifest();
+  const f = new ManifestFile();
+  f.fileId = fileId;
+  f.name = 'plain.bin';
+  f.size = plain.length;
+  const r = new Replica();
+  r.contractId = Buffer.from(id, 'hex');
+  r.salt = salt;
+  r.root = root;
+  r.objectSize = size;
+  f.replicas.push(r);
+  m.files.push(f);
+  await client.putManifest(token(id, 'put', 0), id, m.seal(master));
+  // Recovery from the seed and this one host.
+  const back = Manifest.open(master, await client.download(token(id, 'get', 0), id, 0));
+  const rf = back.files[0];
+  const got = path.join(dir, 'got.enc');
+  await client.downloadFile(token(id, 'get'), id, got);
+  const out = path.join(dir, 'got.bin');
+  await decryptFile(deriveFileKey(master, rf.fileId, rf.revision, rf.replicas[0].salt), got, out);
+  t.ok(fs.readFileSync(out).equals(plain), 'plaintext recovered');
+  t.equal(rf.name, 'plain.bin');
 });
