@@ -141,32 +141,25 @@ const main: ContractParams = {
   ratingFund: 20000
 };
 
+/** Regtest (and simnet): tiny windows, instant activation. */
+const regtest: ContractParams = {
+  window: 12,
+  // Same cap as main: the CLI's example durations must work on regtest.
+  maxSpan: 4320,
+  minEscrow: 10000,
+  closeFeeMultiple: 20,
+  closeSize: 270,
+  activationDepth: 1,
+  startHeight: 0,
+  feeRate: 2000,
+  ratingFund: 20000
+};
+
 const params: Record<string, ContractParams> = {
   main,
   testnet: { ...main, startHeight: 4700000, feeRate: 2000 },
-  regtest: {
-    window: 12,
-    // Same cap as main: the CLI's example durations must work on regtest.
-    maxSpan: 4320,
-    minEscrow: 10000,
-    closeFeeMultiple: 20,
-    closeSize: 270,
-    activationDepth: 1,
-    startHeight: 0,
-    feeRate: 2000,
-    ratingFund: 20000
-  },
-  simnet: {
-    window: 12,
-    maxSpan: 4320,
-    minEscrow: 10000,
-    closeFeeMultiple: 20,
-    closeSize: 270,
-    activationDepth: 1,
-    startHeight: 0,
-    feeRate: 2000,
-    ratingFund: 20000
-  }
+  regtest,
+  simnet: { ...regtest }
 };
 
 /** Parameters for a network (by object or name). */

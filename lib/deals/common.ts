@@ -61,11 +61,14 @@ export interface DealParams {
   announceInterval: number;
 }
 
+const main: DealParams = { offerWindow: 12, auditInterval: 144, blockSeconds: 600, announceInterval: 144 };
+const regtest: DealParams = { offerWindow: 20, auditInterval: 10, blockSeconds: 600, announceInterval: 50 };
+
 const params: Record<string, DealParams> = {
-  main: { offerWindow: 12, auditInterval: 144, blockSeconds: 600, announceInterval: 144 },
-  testnet: { offerWindow: 12, auditInterval: 144, blockSeconds: 600, announceInterval: 144 },
-  regtest: { offerWindow: 20, auditInterval: 10, blockSeconds: 600, announceInterval: 50 },
-  simnet: { offerWindow: 20, auditInterval: 10, blockSeconds: 600, announceInterval: 50 }
+  main,
+  testnet: { ...main },
+  regtest,
+  simnet: { ...regtest }
 };
 
 export function getDealParams(network: bcoin.Network | string): DealParams {
