@@ -204,16 +204,22 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
   const placed: Placed[] = [];
   const failed: string[] = [];
   try {
-    for (let i = 0; i < neg.offers.length; i++) {
-      const offer = neg.offers[i];
-      try {
-        placed.push(await placeReplica(ctx, file, fileId, offer, path.join(work, `replica-${i}`), i, neg.offers.length));
-      } catch (e) {
-        const msg = e instanceof Error ? e.message : String(e);
-        failed.push(`${offer.host}: ${msg}`);
-        ctx.err.write(`warning: host ${offer.host} failed, nothing committed to it: ${msg}\n`);
+    // Every host at once: encryption keeps both cores busy, and a slow or
+    // dead host does not hold up the others. One bar for all bytes.
+    const bar = new ProgressBar(`upload to ${neg.offers.length} host(s)`, objectSize * neg.offers.length, ctx.err);
+    const results = await Promise.allSettled(neg.offers.map((offer, i) =>
+      placeReplica(ctx, file, fileId, offer, path.join(work, `replica-${i}`), bar)));
+    bar.finish();
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') {
+        placed.push(r.value);
+        return;
       }
-    }
+      const host = neg.offers[i].host;
+      const msg = r.reason instanceof Error ? r.reason.message : String(r.reason);
+      failed.push(`${host}: ${msg}`);
+      ctx.err.write(`warning: host ${host} failed, nothing committed to it: ${msg}\n`);
+    });
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -299,18 +305,17 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
 
 /** Encrypt, propose, upload and get a receipt for one host. */
 async function placeReplica(ctx: CommandContext, file: string, fileId: Buffer, offer: OfferRow, work: string,
-  index: number, total: number): Promise<Placed> {
+  bar: ProgressBar): Promise<Placed> {
   const salt = randomBytes(32);
   const key = Buffer.from(await ctx.client.call('derivefilekey', [fileId.toString('hex'), 0, salt.toString('hex')]) as string, 'hex');
   const enc = await encryptFile(key, file, work);
   const proposal = await ctx.client.call('proposestorage', [offer.offer, enc.root.toString('hex'), enc.size]) as ProposeResult;
-  const bar = new ProgressBar(`upload ${index + 1}/${total}`, enc.size, ctx.err);
-  try {
-    await new FileServerClient(proposal.dataURL).uploadFile(proposal.dataToken, proposal.id, work, undefined,
-      (done) => bar.update(done));
-  } finally {
-    bar.finish();
-  }
+  let sent = 0;
+  await new FileServerClient(proposal.dataURL).uploadFile(proposal.dataToken, proposal.id, work, undefined,
+    (done) => {
+      bar.tick(done - sent);
+      sent = done;
+    });
   await ctx.client.call('getstoragereceipt', [proposal.contract]);
   const replica = new Replica();
   replica.contractId = Buffer.from(proposal.id, 'hex');
