@@ -10,7 +10,7 @@ import { formatSize } from '../node/units';
 
 /** Redraw at most this often: enough to look live, cheap on CPU. */
 const RENDER_INTERVAL_MS = 100;
-const BAR_WIDTH = 28;
+const BAR_WIDTH = 20;
 
 export interface ProgressStream {
   isTTY?: boolean;

@@ -206,7 +206,7 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
   try {
     // Every host at once: encryption keeps both cores busy, and a slow or
     // dead host does not hold up the others. One bar for all bytes.
-    const bar = new ProgressBar(`upload to ${neg.offers.length} host(s)`, objectSize * neg.offers.length, ctx.err);
+    const bar = new ProgressBar(`upload x${neg.offers.length}`, objectSize * neg.offers.length, ctx.err);
     const results = await Promise.allSettled(neg.offers.map((offer, i) =>
       placeReplica(ctx, file, fileId, offer, path.join(work, `replica-${i}`), bar)));
     bar.finish();
