@@ -12,16 +12,11 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
-import { randomBytes } from 'crypto';
 import { pipeline } from 'stream/promises';
-import { parseSize, formatSize } from '../lib/node/units';
+import { formatSize } from '../lib/node/units';
 import { renderTable } from '../lib/cli/table';
 import { LocalNet } from '../scripts/localnet';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
+import { randomFile, sizeFlag, timed } from './util';
 
 /** Baseline: stream the file over loopback HTTP into a file (fsync), and back. */
 async function rawCopy(file: string, dir: string): Promise<{ up: number; down: number }> {
@@ -64,9 +59,7 @@ async function rawCopy(file: string, dir: string): Promise<{ up: number; down: n
 }
 
 async function main(): Promise<void> {
-  const size = parseSize(arg('--size', '64MB'));
-  if (!size)
-    throw new Error('--size must be a size such as 64MB');
+  const size = sizeFlag(process.argv, 'size', 64 * 2 ** 20);
   const net = new LocalNet('cloudcoin-bench-');
   try {
     const renter = await net.node('renter');
@@ -77,19 +70,15 @@ async function main(): Promise<void> {
     const addr = await net.mine(renter, 440);
 
     const file = path.join(net.dir, 'bench.bin');
-    const fd = fs.openSync(file, 'w');
-    for (let done = 0; done < size; done += 1 << 20)
-      fs.writeSync(fd, randomBytes(Math.min(1 << 20, size - done)));
-    fs.closeSync(fd);
+    randomFile(file, size);
 
     const raw = await rawCopy(file, net.dir);
-    let t = process.hrtime.bigint();
-    const put = await net.json<{ fileId: string }>(renter, ['put', file, '--no-wait', '--json']);
-    const putSecs = Number(process.hrtime.bigint() - t) / 1e9;
+    let put = { fileId: '' };
+    const putSecs = await timed(async () => {
+      put = await net.json<{ fileId: string }>(renter, ['put', file, '--no-wait', '--json']);
+    });
     await net.mine(renter, 1, addr);
-    t = process.hrtime.bigint();
-    await net.cli(renter, ['get', put.fileId, path.join(net.dir, 'back.bin')]);
-    const getSecs = Number(process.hrtime.bigint() - t) / 1e9;
+    const getSecs = await timed(() => net.cli(renter, ['get', put.fileId, path.join(net.dir, 'back.bin')]));
 
     const rate = (secs: number) => `${formatSize(Math.round(size / secs))}/s`;
     const rows = [

@@ -1,17 +1,17 @@
 // Shared bench helpers: size flags, a random test file, timing, printing.
 import * as fs from 'fs';
 import { randomFillSync } from 'crypto';
+import { parseSize } from '../lib/node/units';
 
-/** Parses `--size 1GB` style flags (decimal and binary units). */
+/** Parses `--size 1GB` style flags (decimal and binary units, lib/node/units). */
 export function sizeFlag(argv: string[], name: string, fallback: number): number {
   const i = argv.indexOf(`--${name}`);
   if (i < 0 || i + 1 >= argv.length)
     return fallback;
-  const m = /^([0-9.]+)\s*(b|kb|mb|gb|kib|mib|gib)?$/i.exec(argv[i + 1]);
-  if (!m)
+  const size = parseSize(argv[i + 1]);
+  if (size === null || size < 1)
     throw new Error(`--${name} must be a size such as 256MB`);
-  const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 2 ** 20, gib: 2 ** 30 };
-  return Math.floor(Number(m[1]) * units[(m[2] || 'b').toLowerCase()]);
+  return size;
 }
 
 /** Writes `size` random bytes to `file`, 1 MiB at a time. */
