@@ -13,6 +13,7 @@ import { Command } from 'commander';
 import { FileServerClient } from '../storage/client';
 import { cipherSize } from '../storage/common';
 import { decryptFile, encryptFile, hashFile } from '../storage/fileops';
+import { LeafHasherPool } from '../storage/hashpool';
 import { ManifestFile, Replica } from '../storage/manifest';
 import { formatSize, parseAmount, parseSize } from '../node/units';
 import { ProgressBar } from './progress';
@@ -207,8 +208,14 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
     // Every host at once: encryption keeps both cores busy, and a slow or
     // dead host does not hold up the others. One bar for all bytes.
     const bar = new ProgressBar(`upload x${neg.offers.length}`, objectSize * neg.offers.length, ctx.err);
-    const results = await Promise.allSettled(neg.offers.map((offer, i) =>
-      placeReplica(ctx, file, fileId, offer, path.join(work, `replica-${i}`), bar)));
+    const pool = new LeafHasherPool();
+    let results: PromiseSettledResult<Placed>[];
+    try {
+      results = await Promise.allSettled(neg.offers.map((offer, i) =>
+        placeReplica(ctx, file, fileId, offer, path.join(work, `replica-${i}`), bar, pool)));
+    } finally {
+      await pool.close();
+    }
     bar.finish();
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') {
@@ -305,10 +312,11 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
 
 /** Encrypt, propose, upload and get a receipt for one host. */
 async function placeReplica(ctx: CommandContext, file: string, fileId: Buffer, offer: OfferRow, work: string,
-  bar: ProgressBar): Promise<Placed> {
+  bar: ProgressBar, pool: LeafHasherPool): Promise<Placed> {
   const salt = randomBytes(32);
   const key = Buffer.from(await ctx.client.call('derivefilekey', [fileId.toString('hex'), 0, salt.toString('hex')]) as string, 'hex');
-  const enc = await encryptFile(key, file, work);
+  // A scratch copy deleted after the upload: no fsync needed.
+  const enc = await encryptFile(key, file, work, { pool, sync: false });
   const proposal = await ctx.client.call('proposestorage', [offer.offer, enc.root.toString('hex'), enc.size]) as ProposeResult;
   let sent = 0;
   await new FileServerClient(proposal.dataURL).uploadFile(proposal.dataToken, proposal.id, work, undefined,
