@@ -19,6 +19,13 @@ import type {
   ChainHook, Extension, ExtensionModule, NodeAPI, PacketHandler, RPCMethod
 } from './extension';
 
+/**
+ * Every peer's cs* packets pass one token bucket before any handler runs:
+ * a backstop under the extensions' own, finer limits. Over it, packets are
+ * dropped without a ban score (relayed gossip must not get relayers banned).
+ */
+const CS_RATE_PER_SEC = 200;
+const CS_BURST = 1000;
 /** Ban score when a handler fails for a reason that is not a PacketError. */
 const HANDLER_FAILURE_SCORE = 1;
 /** P2P commands are at most 11 ASCII chars (bcoin's framer asserts < 12). */
@@ -99,6 +106,10 @@ export class CloudNode extends EventEmitter implements NodeAPI {
   private readonly disconnectHooks: ChainHook[] = [];
   private readonly hooks = new HookQueue();
   private readonly openExtensions: Extension[] = [];
+  /** Service bits extensions advertise; cs* packets need a peer with one. */
+  private serviceBits = 0;
+  /** cs* token buckets by peer id, dropped when the peer closes. */
+  private readonly buckets = new Map<number, { tokens: number; at: number }>();
   private opened = false;
 
   constructor(options: CloudNodeOptions) {
@@ -194,6 +205,10 @@ export class CloudNode extends EventEmitter implements NodeAPI {
       this.dispatchPacket(peer, packet as bcoin.packets.UnknownPacket);
     });
 
+    this.pool.on('peer close', (peer: bcoin.Peer) => {
+      this.buckets.delete(peer.id);
+    });
+
     this.chain.on('connect', (entry: bcoin.ChainEntry, block: bcoin.Block) => {
       this.runHooks(this.connectHooks, 'connect', entry, block);
     });
@@ -235,6 +250,13 @@ export class CloudNode extends EventEmitter implements NodeAPI {
   }
 
   private dispatchPacket(peer: bcoin.Peer, packet: bcoin.packets.UnknownPacket): void {
+    // [IGNORE] cs* packets from peers that advertise none of our service
+    // bits: they are not CloudCoin peers (DESIGN 4).
+    if (this.serviceBits !== 0 && (peer.services & this.serviceBits) === 0)
+      return;
+    // [IGNORE] over the per-peer cs* budget
+    if (!this.takeToken(peer))
+      return;
     const handler = this.packets.get(packet.cmd);
     if (!handler) {
       // A newer peer may speak commands we do not know yet: ignore, like
@@ -249,6 +271,22 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     } catch (err) {
       this.punish(peer, err, packet.cmd);
     }
+  }
+
+  /** Token bucket per peer for cs* packets; true if the packet may pass. */
+  private takeToken(peer: bcoin.Peer): boolean {
+    const now = Date.now();
+    let b = this.buckets.get(peer.id);
+    if (!b) {
+      b = { tokens: CS_BURST, at: now };
+      this.buckets.set(peer.id, b);
+    }
+    b.tokens = Math.min(CS_BURST, b.tokens + (now - b.at) * CS_RATE_PER_SEC / 1000);
+    b.at = now;
+    if (b.tokens < 1)
+      return false;
+    b.tokens -= 1;
+    return true;
   }
 
   /** Map a handler failure to a ban score; never throws. */
@@ -357,6 +395,7 @@ export class CloudNode extends EventEmitter implements NodeAPI {
   }
 
   addServiceBit(bit: number): void {
+    this.serviceBits = (this.serviceBits | bit) >>> 0;
     this.pool.options.services = (this.pool.options.services | bit) >>> 0;
   }
 

@@ -1,0 +1,107 @@
+// The node's guard in front of every extension packet handler: service
+// bits, a per-peer budget, and ban scores that follow PacketError verdicts.
+import t from 'tap';
+import bcoin = require('../lib/bcoin');
+import { NodesContext } from './util/nodes-context';
+import { freePorts } from '../lib/node/ports';
+import { PacketError } from '../lib/node/errors';
+import { forValue } from './util/wait';
+import type { ExtensionModule, NodeAPI } from '../lib/node/extension';
+
+const BIT = (1 << 26) >>> 0;
+const seen: string[] = [];
+const probe: ExtensionModule = {
+  id: 'probe',
+  init(api: NodeAPI) {
+    api.addServiceBit(BIT);
+    api.addPacket('csprobe', (_peer, payload) => {
+      if (payload.length === 0)
+        throw new PacketError('empty-probe', 'reject', 40);
+      seen.push(payload.toString());
+    });
+    return { async open() {}, async close() {} };
+  }
+};
+
+async function rawPeer(services: number, target: string): Promise<{ node: bcoin.FullNode; peer: () => bcoin.Peer | null }> {
+  const [port, http] = await freePorts(2);
+  const node = new bcoin.FullNode({
+    network: 'regtest', memory: true, workers: false, listen: false, host: '127.0.0.1', port,
+    httpPort: http, seeds: [], only: [target], logLevel: 'error'
+  });
+  node.pool.options.services = (node.pool.options.services | services) >>> 0;
+  node.pool.discoverExternal = async () => {};
+  await node.open();
+  await node.connect();
+  const peer = () => {
+    for (let p = node.pool.peers.head(); p; p = p.next) {
+      if (p.handshake)
+        return p;
+    }
+    return null;
+  };
+  await forValue(() => peer() !== null, true, 20000, 'raw peer handshake');
+  return { node, peer };
+}
+
+t.test('cs* packet guard', async (t) => {
+  const ctx = await NodesContext.create([{ extensions: [probe] }]);
+  await ctx.open();
+  const target = ctx.nodes[0].addr;
+  const opened: bcoin.FullNode[] = [];
+  t.teardown(async () => {
+    for (const n of opened)
+      await n.close();
+    await ctx.close();
+  });
+  const send = (p: bcoin.Peer, text: string) => p.send(new bcoin.packets.UnknownPacket('csprobe', Buffer.from(text)));
+  const remoteScore = () => {
+    let max = 0;
+    for (let p = ctx.nodes[0].node.pool.peers.head(); p; p = p.next)
+      max = Math.max(max, p.banScore);
+    return max;
+  };
+
+  await t.test('should ignore cs* packets from peers without our service bits', async (t) => {
+    const plain = await rawPeer(0, target);
+    opened.push(plain.node);
+    send(plain.peer()!, 'from-plain');
+    send(plain.peer()!, '');
+    // A later packet from a CloudCoin peer proves the earlier ones were processed (or not).
+    const cc = await rawPeer(BIT, target);
+    opened.push(cc.node);
+    send(cc.peer()!, 'from-cc');
+    await forValue(() => seen.includes('from-cc'), true, 20000, 'packet from the CloudCoin peer');
+    t.notOk(seen.includes('from-plain'), 'plain peer ignored');
+    t.equal(remoteScore(), 0, 'and not scored');
+    await plain.node.close();
+    opened.splice(opened.indexOf(plain.node), 1);
+    await t.test('should score a PacketError with its verdict', async (t) => {
+      send(cc.peer()!, '');
+      await forValue(remoteScore, 40, 20000, 'ban score 40');
+      t.pass();
+    });
+  });
+
+  await t.test('should drop a flood above the per-peer budget without banning', async (t) => {
+    const flood = await rawPeer(BIT, target);
+    opened.push(flood.node);
+    const before = seen.length;
+    for (let i = 0; i < 3000; i++)
+      send(flood.peer()!, `f${i}`);
+    send(flood.peer()!, 'last');
+    await forValue(() => seen.length - before >= 1000, true, 20000, 'the burst');
+    // Give the tail time to arrive: wait until the count stops moving.
+    let last = -1;
+    await forValue(async () => {
+      const n = seen.length;
+      const still = n === last;
+      last = n;
+      await new Promise((r) => setTimeout(r, 50));
+      return still;
+    }, true, 20000, 'the flood to settle');
+    const got = seen.length - before;
+    t.ok(got < 2000, `dropped most of the flood (${got} of 3001 passed)`);
+    t.ok(flood.peer() !== null, 'still connected');
+  });
+});
