@@ -12,7 +12,7 @@ import { serverCodes } from '../lib/negotiator/server';
 import { ClientError, clientCodes } from '../lib/negotiator/client';
 import { noPayments } from '../lib/negotiator/payment';
 import {
-  NONCE_EPOCH_MS, MAX_NONCES_PER_CLIENT, FLOOD_BURST, MAX_INFLIGHT_PER_PEER
+  NONCE_EPOCH_MS, MAX_NONCES_PER_CLIENT, MAX_NONCE_CLIENTS, FLOOD_BURST, MAX_INFLIGHT_PER_PEER
 } from '../lib/negotiator/common';
 import { addRPCMethods } from '../lib/negotiator/rpc';
 import type { RPCMethod } from '../lib/node/extension';
@@ -180,6 +180,23 @@ t.test('NonceManager', async (t) => {
     m.issue(pk);
     t.equal(m.usedCount(), 0, 'used set pruned per epoch');
     t.equal(m.outstanding(), 1);
+  });
+  t.test('should never reissue a used nonce after forgetting its client', async (t) => {
+    // Regression: the counter was per client and restarted at 0 when the
+    // client was evicted and seen again in the same epoch.
+    const m = new NonceManager({ key: Buffer.alloc(32, 2), clock: () => 1_700_000_000_000 });
+    const victim = fixedIdentity(1).publicKey;
+    const n0 = m.issue(victim);
+    t.equal(m.consume(victim, n0), nonceResults.OK);
+    t.equal(m.consume(victim, n0), nonceResults.REPLAYED);
+    for (let i = 0; i < MAX_NONCE_CLIENTS; i++)
+      m.issue(Buffer.concat([Buffer.from([3]), Buffer.alloc(28), Buffer.from([i >> 24, i >> 16, i >> 8, i])]));
+    const again = m.issue(victim);
+    t.notOk(again.equals(n0), 'a fresh nonce, not the used one');
+    t.equal(m.consume(victim, n0), nonceResults.REPLAYED, 'the used nonce stays refused');
+    t.equal(m.check(victim, again), nonceResults.OK, 'check does not consume');
+    t.equal(m.consume(victim, again), nonceResults.OK);
+    t.equal(m.check(victim, again), nonceResults.REPLAYED);
   });
 });
 

@@ -2,7 +2,9 @@
  * nonces.ts - server-issued single-use request nonces (DESIGN 4).
  *
  * nonce = HMAC-SHA256(serverKey, clientPk || u32 epoch || u32 counter)[:16]
- * with 10-minute epochs. A server hands one out in every response
+ * with 10-minute epochs and one process-wide counter: per-client state may be
+ * forgotten (bounded maps), but the (epoch, counter) pair of a nonce is never
+ * issued twice, so a nonce once used can never come back. A server hands one out in every response
  * (`nextNonce`); a request must carry an outstanding nonce issued to its
  * `from` key in the current or previous epoch, and using it removes it.
  * Outstanding nonces are capped per client and in total, and the used set
@@ -31,8 +33,8 @@ export const nonceResults = {
 export type NonceResult = typeof nonceResults[keyof typeof nonceResults];
 
 interface ClientNonces {
+  /** Epoch of the newest nonce issued (prune skips recently active clients). */
   epoch: number;
-  counter: number;
   /** nonce hex -> epoch issued, oldest first. */
   outstanding: Map<string, number>;
 }
@@ -48,6 +50,12 @@ export class NonceManager {
   private readonly used = new Map<number, Set<string>>();
   private readonly maxUsed: number;
   private prunedAt = -1;
+  /**
+   * Epoch and counter of the next nonce, for all clients. The epoch never goes
+   * back (a clock stepping back keeps the later epoch), so no pair repeats.
+   */
+  private issueEpoch = -1;
+  private counter = 0;
 
   constructor(options: { key?: Buffer; clock?: Clock; maxUsed?: number } = {}) {
     this.key = options.key ?? randomBytes(32);
@@ -74,16 +82,19 @@ export class NonceManager {
     const id = clientPk.toString('hex');
     let state = this.clients.touch(id);
     if (!state) {
-      state = { epoch, counter: 0, outstanding: new Map() };
+      state = { epoch, outstanding: new Map() };
       this.clients.set(id, state);
     }
-    if (state.epoch !== epoch) {
-      state.epoch = epoch;
-      state.counter = 0;
+    // Only a fresh epoch restarts the counter; a client forgotten and seen
+    // again in the same epoch continues from the shared counter (no reissue).
+    if (epoch > this.issueEpoch || this.counter > 0xffffffff) {
+      this.issueEpoch = Math.max(epoch, this.issueEpoch + 1);
+      this.counter = 0;
     }
-    const nonce = this.derive(clientPk, epoch, state.counter);
-    state.counter += 1;
-    state.outstanding.set(nonce.toString('hex'), epoch);
+    const nonce = this.derive(clientPk, this.issueEpoch, this.counter);
+    this.counter += 1;
+    state.epoch = this.issueEpoch;
+    state.outstanding.set(nonce.toString('hex'), this.issueEpoch);
     while (state.outstanding.size > MAX_NONCES_PER_CLIENT) {
       const oldest = state.outstanding.keys().next();
       if (oldest.done)
@@ -98,15 +109,17 @@ export class NonceManager {
     const epoch = this.epoch();
     this.prune(epoch);
     const hex = nonce.toString('hex');
+    const usedKey = clientPk.toString('hex') + hex;
+    // [REJECT] used before: a replay, whatever the outstanding set says
+    for (const set of this.used.values()) {
+      if (set.has(usedKey))
+        return nonceResults.REPLAYED;
+    }
     const state = this.clients.get(clientPk.toString('hex'));
     const issued = state ? state.outstanding.get(hex) : undefined;
-    if (!state || issued === undefined) {
-      for (const set of this.used.values()) {
-        if (set.has(clientPk.toString('hex') + hex))
-          return nonceResults.REPLAYED;
-      }
+    // [REJECT] never issued to this key, or forgotten
+    if (!state || issued === undefined)
       return nonceResults.UNKNOWN;
-    }
     state.outstanding.delete(hex);
     if (issued < epoch - 1)
       return nonceResults.EXPIRED;
@@ -116,7 +129,27 @@ export class NonceManager {
       this.used.set(epoch, set);
     }
     if (set.size < this.maxUsed)
-      set.add(clientPk.toString('hex') + hex);
+      set.add(usedKey);
+    return nonceResults.OK;
+  }
+
+  /**
+   * What `consume` would answer, without consuming: a map lookup, so the
+   * server can decline a stale nonce before paying for a signature check.
+   */
+  check(clientPk: Buffer, nonce: Buffer): NonceResult {
+    const epoch = this.epoch();
+    const hex = nonce.toString('hex');
+    const usedKey = clientPk.toString('hex') + hex;
+    for (const set of this.used.values()) {
+      if (set.has(usedKey))
+        return nonceResults.REPLAYED;
+    }
+    const issued = this.clients.get(clientPk.toString('hex'))?.outstanding.get(hex);
+    if (issued === undefined)
+      return nonceResults.UNKNOWN;
+    if (issued < epoch - 1)
+      return nonceResults.EXPIRED;
     return nonceResults.OK;
   }
 
