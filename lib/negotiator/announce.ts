@@ -4,11 +4,15 @@
  * A host signs what a renter needs to pick it: its file-server URL, prices,
  * free capacity, longest contract and an expiry height. Announcements are
  * gossiped among CloudStorage peers; per identity the highest `seq` wins,
- * an identity is accepted at most once per ANNOUNCE_INTERVAL_MS, and the
- * store is bounded, so gossip cannot grow memory or traffic without bound.
+ * an identity is accepted at most once per ANNOUNCE_INTERVAL_MS, the peer
+ * that brings identities we never saw has a budget for them, and the store is
+ * bounded, so gossip cannot grow memory or traffic without bound. When full,
+ * a new identity evicts one of the most recently first-seen half: a flood of
+ * fresh keys churns among itself and cannot push out long-known hosts.
  */
 
-import { BoundedMap } from './boundedmap';
+import { randomInt } from 'crypto';
+
 import {
   MAX_URL_SIZE, MAX_ANNOUNCEMENTS, MAX_ANNOUNCE_BLOCKS, ANNOUNCE_INTERVAL_MS, MAX_MONEY
 } from './common';
@@ -52,7 +56,9 @@ export const announceResults = {
   EXPIRED: 'expired',
   TOO_FAR: 'expiry-too-far',
   STALE: 'stale-seq',
-  TOO_SOON: 'too-soon'
+  TOO_SOON: 'too-soon',
+  /** The peer that sent it brought too many new identities lately. */
+  TOO_MANY_NEW: 'too-many-new-hosts'
 } as const;
 
 export type AnnounceResult = typeof announceResults[keyof typeof announceResults];
@@ -62,21 +68,31 @@ interface Entry {
   acceptedAt: number;
 }
 
+export interface AddOptions {
+  /** Our own announcement: no interval, no new-identity budget. */
+  own?: boolean;
+  /** Budget for identities we never saw; taken before the signature check. */
+  newHosts?: { take(): boolean };
+}
+
 /** The newest valid announcement per identity. */
 export class AnnouncementStore {
-  private readonly entries = new BoundedMap<string, Entry>(MAX_ANNOUNCEMENTS);
+  /** Identity hex -> entry, in first-seen order (replacing keeps the place). */
+  private readonly entries = new Map<string, Entry>();
   private readonly magic: number;
   private readonly clock: () => number;
   readonly intervalMs: number;
+  readonly limit: number;
 
-  constructor(magic: number, options: { clock?: () => number; intervalMs?: number } = {}) {
+  constructor(magic: number, options: { clock?: () => number; intervalMs?: number; limit?: number } = {}) {
     this.magic = magic;
     this.clock = options.clock ?? Date.now;
     this.intervalMs = options.intervalMs ?? ANNOUNCE_INTERVAL_MS;
+    this.limit = options.limit ?? MAX_ANNOUNCEMENTS;
   }
 
   /** Check and store; only `accepted` announcements are relayed. */
-  add(ann: AnnouncePacket, height: number, own = false): AnnounceResult {
+  add(ann: AnnouncePacket, height: number, options: AddOptions = {}): AnnounceResult {
     // [IGNORE] expired: the host no longer stands by it
     if (ann.expiry < height)
       return announceResults.EXPIRED;
@@ -89,29 +105,64 @@ export class AnnouncementStore {
     if (prev && ann.seq <= prev.packet.seq)
       return announceResults.STALE;
     // [IGNORE] the identity re-announced too soon after its last accepted announcement
-    if (prev && !own && this.clock() - prev.acceptedAt < this.intervalMs)
+    if (prev && !options.own && this.clock() - prev.acceptedAt < this.intervalMs)
       return announceResults.TOO_SOON;
+    // [IGNORE] the sending peer used up its budget of new identities (no
+    // interval applies to those, so this is what bounds a fresh-key flood)
+    if (!prev && !options.own && options.newHosts && !options.newHosts.take())
+      return announceResults.TOO_MANY_NEW;
     // [REJECT] signature by the announced identity does not verify
     if (!ann.verify(this.magic))
       return announceResults.BAD_SIG;
-    this.entries.set(id, { packet: ann, acceptedAt: this.clock() });
+    if (prev) {
+      prev.packet = ann;
+      prev.acceptedAt = this.clock();
+    } else {
+      if (this.entries.size >= this.limit)
+        this.evict(height);
+      this.entries.set(id, { packet: ann, acceptedAt: this.clock() });
+    }
     return announceResults.ACCEPTED;
+  }
+
+  /** Make room for one: drop expired entries, else a random one of the newer half. */
+  private evict(height: number): void {
+    for (const [id, e] of this.entries) {
+      if (e.packet.expiry < height)
+        this.entries.delete(id);
+    }
+    if (this.entries.size < this.limit)
+      return;
+    const half = Math.floor(this.entries.size / 2);
+    const victim = half + randomInt(this.entries.size - half);
+    let i = 0;
+    for (const id of this.entries.keys()) {
+      if (i++ === victim) {
+        this.entries.delete(id);
+        return;
+      }
+    }
   }
 
   get(publicKey: Buffer): AnnouncePacket | null {
     return this.entries.get(publicKey.toString('hex'))?.packet ?? null;
   }
 
-  /** Valid announcements at `height`, newest first; drops expired ones. */
+  has(publicKey: Buffer): boolean {
+    return this.entries.has(publicKey.toString('hex'));
+  }
+
+  /** Valid announcements at `height`, newest accepted first; drops expired ones. */
   list(height: number): AnnouncePacket[] {
-    const out: AnnouncePacket[] = [];
-    for (const [id, e] of [...this.entries.entries()]) {
+    const out: Entry[] = [];
+    for (const [id, e] of this.entries) {
       if (e.packet.expiry < height)
         this.entries.delete(id);
       else
-        out.push(e.packet);
+        out.push(e);
     }
-    return out.reverse();
+    // Stable sort: among equal times, the later first seen comes first.
+    return out.reverse().sort((a, b) => b.acceptedAt - a.acceptedAt).map(e => e.packet);
   }
 
   get size(): number {

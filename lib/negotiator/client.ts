@@ -70,6 +70,8 @@ export interface Route {
 
 interface Pending {
   peerId: number;
+  /** The identity that must sign the answer. */
+  serverKey: Buffer;
   resolve(res: ResponsePacket): void;
   reject(err: Error): void;
 }
@@ -93,11 +95,18 @@ export class Client {
     return this.pending.size;
   }
 
-  /** Feed a csres from `peerId`; false when nothing waited for it. */
+  /**
+   * Feed a csres from `peerId`; false when nothing waited for it. A response
+   * not signed by the addressed identity is dropped and the call keeps
+   * waiting: anyone on the path could inject one, so it must not fail the call.
+   */
   receive(peerId: number, res: ResponsePacket): boolean {
     const key = res.requestHash.toString('hex');
     const p = this.pending.get(key);
     if (!p || p.peerId !== peerId)
+      return false;
+    // [IGNORE] not signed by the identity we addressed
+    if (!res.verify(this.options.magic, p.serverKey))
       return false;
     this.pending.delete(key);
     p.resolve(res);
@@ -143,6 +152,7 @@ export class Client {
       const done = (): void => signal.removeEventListener('abort', onAbort);
       this.pending.set(key, {
         peerId: route.peerId,
+        serverKey: route.serverKey,
         resolve: (res) => { done(); resolve(res); },
         reject: (err) => { done(); reject(err); }
       });
@@ -205,10 +215,8 @@ export class Client {
       req.payment = type === paymentTypes.NONE ? Payment.none() : Payment.from(type, amount, data);
       req.sign(this.options.signer(), magic);
 
+      // Resolves only with a response signed by route.serverKey (see receive).
       const res = await this.roundTrip(route, req, signal);
-      // [REJECT] response not signed by the identity we addressed
-      if (!res.verify(magic, route.serverKey))
-        throw new ClientError(clientCodes.BAD_RESPONSE, 'response signature does not verify');
       if (res.hasNextNonce())
         this.nonces.add(route.serverKey, res.nextNonce);
 

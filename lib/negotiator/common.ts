@@ -112,14 +112,52 @@ export const MAX_POLICY_RULES = 1024;
 /** Promise/fulfilment records kept in memory (the newest). */
 export const MAX_LEDGER_RECORDS = 1024;
 
-/** Flood limit: sustained cs* packets per second from one peer (a csreq costs ~3 ms of signature work). */
+/** Flood limit: sustained cshello/csauth/csres (and unknown cs*) packets per second from one peer. */
 export const FLOOD_RATE = 50;
 
-/** Flood limit: burst of cs* packets one peer may send at once. */
+/** Flood limit: burst of those packets one peer may send at once. */
 export const FLOOD_BURST = 200;
 
-/** Ban score for a packet over the flood limit (dropped). */
+/** Ban score for a packet over the flood limit (dropped); csannounce excess is never scored. */
 export const FLOOD_SCORE = 1;
+
+/** csreq per second from one peer: each costs a signature check (~3 ms), so far fewer than other packets. */
+export const REQ_FLOOD_RATE = 10;
+
+/** csreq burst from one peer (above MAX_INFLIGHT_PER_PEER, so a pipelining client fits). */
+export const REQ_FLOOD_BURST = 40;
+
+/** Our csreq to one peer per second: below REQ_FLOOD_RATE so an honest client is never dropped. */
+export const REQ_SEND_RATE = 8;
+
+/** Our csreq burst to one peer: below REQ_FLOOD_BURST. */
+export const REQ_SEND_BURST = 32;
+
+/** csannounce per second from one peer; excess dropped silently (relayed gossip is never scored). */
+export const ANNOUNCE_FLOOD_RATE = 20;
+
+/** csannounce burst from one peer (a sync of ANNOUNCE_SYNC_LIMIT fits twice). */
+export const ANNOUNCE_FLOOD_BURST = 200;
+
+/** csannounce (relays and sync) we send one peer per second: half its ANNOUNCE_FLOOD_RATE. */
+export const ANNOUNCE_SEND_RATE = 10;
+
+/** csannounce burst we send one peer: one sync (ANNOUNCE_SYNC_LIMIT). */
+export const ANNOUNCE_SEND_BURST = 100;
+
+/** Packets queued for pacing per peer and kind; past it relays are dropped, requests fail. */
+export const MAX_SEND_QUEUE = 256;
+
+/**
+ * Identities we never saw that one peer may add to our announcement store:
+ * a sync's worth at once, then this many per minute. Only new identities
+ * escape the per-identity interval, so this bounds what one peer makes us
+ * verify, store and relay.
+ */
+export const NEW_HOSTS_PER_MIN = 60;
+
+/** Burst of new identities one peer may add (one sync). */
+export const NEW_HOSTS_BURST = 100;
 
 /** Ban score for a malformed packet: five of them ban (bcoin bans at 100). */
 export const MALFORMED_SCORE = 20;

@@ -24,7 +24,7 @@ import { infoService, peersService } from './coreservices';
 import { CreditLedger } from './credit';
 import { NonceManager } from './nonces';
 import {
-  AnnouncePacket, AuthPacket, HelloPacket, Packet, RequestPacket, ResponsePacket, decode, types
+  AnnouncePacket, AuthPacket, HelloPacket, Packet, RequestPacket, ResponsePacket, commands, decode, types
 } from './packets';
 import { AnnouncementStore, HostOffer, announcement, announceResults } from './announce';
 import { PaymentHooks, defaultPaymentHooks } from './payment';
@@ -46,7 +46,9 @@ export const packetCodes = {
   BAD_AUTH: 'bad-auth-sig',
   BAD_ANNOUNCE: announceResults.BAD_SIG,
   BAD_SIGNATURE: serverCodes.BAD_SIGNATURE,
-  WRONG_RECIPIENT: serverCodes.WRONG_RECIPIENT
+  WRONG_RECIPIENT: serverCodes.WRONG_RECIPIENT,
+  NOT_PROVEN: 'not-proven',
+  WRONG_SENDER: 'wrong-sender'
 } as const;
 
 export interface NegotiatorOptions {
@@ -154,6 +156,8 @@ export class Negotiator extends EventEmitter {
 
   async close(): Promise<void> {
     this.opened = false;
+    for (const cp of this.peers.all())
+      cp.close();
     this.client.close();
   }
 
@@ -220,9 +224,15 @@ export class Negotiator extends EventEmitter {
    */
   async handlePacket(peer: PeerLike, cmd: string, payload: Buffer): Promise<void> {
     const cp = this.peers.get(peer);
-    // [REJECT] more cs* packets than the flood limit allows
-    if (cp && !cp.flood.take())
+    if (cp && cmd === commands[types.ANNOUNCE]) {
+      // [IGNORE] more csannounce than the budget: gossip relays other nodes'
+      // announcements, so an honest relayer is never scored for their volume
+      if (!cp.announceFlood.take())
+        throw new PacketError(packetCodes.FLOOD, 'ignore', 0);
+    } else if (cp && !(cmd === commands[types.REQUEST] ? cp.reqFlood : cp.flood).take()) {
+      // [REJECT] more cs* packets than the flood limit allows (csreq has its own, lower one)
       throw new PacketError(packetCodes.FLOOD, 'reject', FLOOD_SCORE);
+    }
     const packet = decode(cmd, payload);
     // [IGNORE] peer does not advertise NODE_CLOUDSTORAGE: we do not talk to it
     if (!cp)
@@ -276,11 +286,19 @@ export class Negotiator extends EventEmitter {
     this.emit('peer identity', cp);
     // Bring the new peer up to date with the newest announcements we hold.
     for (const ann of this.announcements.list(this.height()).slice(0, ANNOUNCE_SYNC_LIMIT))
-      this.sendPacket(cp.peer, ann);
+      this.sendAnnounce(cp, ann);
+  }
+
+  /** Send an announcement paced under the peer's csannounce budget; dropped when too much is queued. */
+  private sendAnnounce(cp: CloudPeer, ann: AnnouncePacket): void {
+    cp.announcePacer.push(() => {
+      if (this.peers.get(cp.peer) === cp)
+        this.sendPacket(cp.peer, ann);
+    });
   }
 
   private handleAnnounce(cp: CloudPeer, ann: AnnouncePacket): void {
-    const result = this.announcements.add(ann, this.height());
+    const result = this.announcements.add(ann, this.height(), { newHosts: cp.newHosts });
     // [REJECT] announcement not signed by the identity it announces
     if (result === announceResults.BAD_SIG)
       throw new PacketError(packetCodes.BAD_ANNOUNCE, 'reject', MALFORMED_SCORE);
@@ -293,7 +311,7 @@ export class Negotiator extends EventEmitter {
   private relay(ann: AnnouncePacket, source: CloudPeer | null): void {
     for (const other of this.peers.all()) {
       if (other !== source && other.publicKey && !other.publicKey.equals(ann.publicKey))
-        this.sendPacket(other.peer, ann);
+        this.sendAnnounce(other, ann);
     }
   }
 
@@ -310,7 +328,7 @@ export class Negotiator extends EventEmitter {
     const seconds = Math.floor((this.options.clock ?? Date.now)() / 1000);
     const seq = Math.min(0xffffffff, Math.max(prev ? prev.seq + 1 : 0, seconds));
     const ann = announcement(offer, seq).sign(this.identity, this.network.magic);
-    const result = this.announcements.add(ann, this.height(), true);
+    const result = this.announcements.add(ann, this.height(), { own: true });
     if (result !== announceResults.ACCEPTED)
       throw new RangeError(`Announcement not accepted: ${result}.`);
     this.relay(ann, null);
@@ -326,6 +344,13 @@ export class Negotiator extends EventEmitter {
     // [IGNORE] not serving before our identity is loaded
     if (!this.opened)
       throw new PacketError(packetCodes.NOT_READY, 'ignore', 0);
+    // [IGNORE] identity not proven yet: nothing to hold the sender to
+    if (!cp.publicKey)
+      throw new PacketError(packetCodes.NOT_PROVEN, 'ignore', 0);
+    // [REJECT] a connection only carries requests of the identity it proved
+    // (checked before any signature work: relayed or forged envelopes cost us nothing)
+    if (!req.from.equals(cp.publicKey))
+      throw new PacketError(packetCodes.WRONG_SENDER, 'reject', MISBEHAVE_SCORE);
     if (cp.inflight >= MAX_INFLIGHT_PER_PEER) {
       this.sendPacket(cp.peer, this.server.busy(req).response);
       return;
@@ -389,7 +414,15 @@ export class Negotiator extends EventEmitter {
     const route: Route = {
       peerId: cp.peer.id,
       serverKey: cp.publicKey as Buffer,
-      send: req => this.sendPacket(cp.peer, req)
+      send: (req) => {
+        // Paced under the server's csreq budget; the call's timeout covers the wait.
+        const queued = cp.reqPacer.push(() => {
+          if (this.peers.get(cp.peer) === cp)
+            this.sendPacket(cp.peer, req);
+        });
+        if (!queued)
+          throw new ClientError(clientCodes.TOO_MANY_PENDING, 'Too many requests queued for this peer.');
+      }
     };
     return this.client.request(route, service, method, args, options);
   }

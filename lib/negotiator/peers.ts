@@ -8,7 +8,11 @@
  */
 
 import { BoundedMap } from './boundedmap';
-import { FLOOD_BURST, FLOOD_RATE, MAX_CLOUD_PEERS, NODE_CLOUDSTORAGE } from './common';
+import {
+  ANNOUNCE_FLOOD_BURST, ANNOUNCE_FLOOD_RATE, ANNOUNCE_SEND_BURST, ANNOUNCE_SEND_RATE, FLOOD_BURST, FLOOD_RATE,
+  MAX_CLOUD_PEERS, MAX_SEND_QUEUE, NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, NODE_CLOUDSTORAGE, REQ_FLOOD_BURST,
+  REQ_FLOOD_RATE, REQ_SEND_BURST, REQ_SEND_RATE
+} from './common';
 
 /** The part of bcoin's Peer this layer uses (stubbed in unit tests). */
 export interface PeerLike {
@@ -24,26 +28,99 @@ export function hasCloudBit(peer: PeerLike): boolean {
   return ((peer.services >>> 0) & NODE_CLOUDSTORAGE) !== 0;
 }
 
-/** A token bucket against packet floods. */
-export class FloodGuard {
+/** A token bucket: `rate` tokens per second, at most `burst` saved up. */
+export class TokenBucket {
   private tokens: number;
   private at: number;
+  private readonly rate: number;
+  private readonly burst: number;
   private readonly clock: () => number;
 
-  constructor(clock: () => number = Date.now) {
+  constructor(rate: number, burst: number, clock: () => number = Date.now) {
+    this.rate = rate;
+    this.burst = burst;
     this.clock = clock;
-    this.tokens = FLOOD_BURST;
+    this.tokens = burst;
     this.at = clock();
   }
 
-  take(): boolean {
+  private refill(): void {
     const now = this.clock();
-    this.tokens = Math.min(FLOOD_BURST, this.tokens + ((now - this.at) * FLOOD_RATE) / 1000);
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) * this.rate) / 1000);
     this.at = now;
+  }
+
+  take(): boolean {
+    this.refill();
     if (this.tokens < 1)
       return false;
     this.tokens -= 1;
     return true;
+  }
+
+  /** Milliseconds until a token is available (0: now). */
+  wait(): number {
+    this.refill();
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.rate);
+  }
+}
+
+/**
+ * Outgoing pacing for one kind of packet to one peer: sends at once while
+ * the bucket allows, queues the rest (at most `limit`) and drains them on a
+ * timer, so we never exceed the budget the receiver enforces.
+ */
+export class Pacer {
+  private readonly bucket: TokenBucket;
+  private readonly queue: Array<() => void> = [];
+  private readonly limit: number;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(rate: number, burst: number, limit: number) {
+    // Wall clock on purpose: pacing waits on real timers.
+    this.bucket = new TokenBucket(rate, burst);
+    this.limit = limit;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Run `send` now or later; false (and never run) when the queue is full. */
+  push(send: () => void): boolean {
+    if (this.queue.length === 0 && this.bucket.take()) {
+      send();
+      return true;
+    }
+    if (this.queue.length >= this.limit)
+      return false;
+    this.queue.push(send);
+    this.schedule();
+    return true;
+  }
+
+  /** Drop what is queued (the peer is gone). */
+  close(): void {
+    this.queue.length = 0;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private schedule(): void {
+    if (this.timer)
+      return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      while (this.queue.length > 0 && this.bucket.take())
+        (this.queue.shift() as () => void)();
+      if (this.queue.length > 0)
+        this.schedule();
+    }, Math.max(1, this.bucket.wait()));
+    // Queued gossip must not keep the process alive; a queued request's own
+    // timeout timer does.
+    this.timer.unref?.();
   }
 }
 
@@ -63,11 +140,31 @@ export class CloudPeer {
   authSent = false;
   /** Requests of this peer our server is working on. */
   inflight = 0;
-  readonly flood: FloodGuard;
+  /** Inbound budget of cshello, csauth, csres (and unknown cs* commands). */
+  readonly flood: TokenBucket;
+  /** Inbound csreq budget: each costs a signature check. */
+  readonly reqFlood: TokenBucket;
+  /** Inbound csannounce budget (excess dropped unscored: it is relayed gossip). */
+  readonly announceFlood: TokenBucket;
+  /** Identities not known before that this peer may add to our store. */
+  readonly newHosts: TokenBucket;
+  /** Our csreq to this peer, paced under its reqFlood. */
+  readonly reqPacer = new Pacer(REQ_SEND_RATE, REQ_SEND_BURST, MAX_SEND_QUEUE);
+  /** Our csannounce (relays, sync) to this peer, paced under its announceFlood. */
+  readonly announcePacer = new Pacer(ANNOUNCE_SEND_RATE, ANNOUNCE_SEND_BURST, MAX_SEND_QUEUE);
 
   constructor(peer: PeerLike, clock?: () => number) {
     this.peer = peer;
-    this.flood = new FloodGuard(clock);
+    this.flood = new TokenBucket(FLOOD_RATE, FLOOD_BURST, clock);
+    this.reqFlood = new TokenBucket(REQ_FLOOD_RATE, REQ_FLOOD_BURST, clock);
+    this.announceFlood = new TokenBucket(ANNOUNCE_FLOOD_RATE, ANNOUNCE_FLOOD_BURST, clock);
+    this.newHosts = new TokenBucket(NEW_HOSTS_PER_MIN / 60, NEW_HOSTS_BURST, clock);
+  }
+
+  /** Stop sending anything queued (the connection closed). */
+  close(): void {
+    this.reqPacer.close();
+    this.announcePacer.close();
   }
 }
 
@@ -102,8 +199,10 @@ export class CloudPeers {
 
   remove(peer: PeerLike): CloudPeer | null {
     const cp = this.get(peer);
-    if (cp)
+    if (cp) {
       this.peers.delete(peer.id);
+      cp.close();
+    }
     return cp;
   }
 

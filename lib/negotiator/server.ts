@@ -5,8 +5,10 @@
  *   -> access control (policies, rate limits, payment)
  *   -> record the promise -> run the service -> record fulfilment.
  *
- * Every outcome is a signed csres with a status; every response to a
- * correctly signed request carries a fresh nonce. `handle` also returns a
+ * Every outcome is a signed csres with a status; every response carries a
+ * fresh nonce except those to a misaddressed or badly signed request and
+ * `busy`. The nonce is peeked before the signature is checked, so a stale
+ * nonce costs a lookup, not a verify. `handle` also returns a
  * kebab-case code naming the outcome, for logs and tests.
  */
 
@@ -122,10 +124,16 @@ export class Server extends EventEmitter {
     // [REJECT] envelope addressed to another identity
     if (!req.to.equals(me))
       return this.respond(req, reqHash, statuses.BAD_REQUEST, serverCodes.WRONG_RECIPIENT, undefined, false);
+    // [REJECT] nonce not outstanding for `from` (unknown, expired or replayed);
+    // peeked before the signature: a map lookup is cheaper than a verify.
+    // The nonce goes to `from`, the identity the connection proved (negotiator).
+    const peek = this.nonces.check(req.from, req.nonce);
+    if (peek !== nonceResults.OK)
+      return this.respond(req, reqHash, statuses.REFRESH_NONCE, peek);
     // [REJECT] signature by `from` does not verify
     if (!req.verify(magic))
       return this.respond(req, reqHash, statuses.INVALID_SIGNATURE, serverCodes.BAD_SIGNATURE, undefined, false);
-    // [REJECT] nonce not outstanding for `from` (unknown, expired or replayed)
+    // [REJECT] nonce consumed by a concurrent request since the peek
     const nonce = this.nonces.consume(req.from, req.nonce);
     if (nonce !== nonceResults.OK)
       return this.respond(req, reqHash, statuses.REFRESH_NONCE, nonce);
