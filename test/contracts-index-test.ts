@@ -94,8 +94,8 @@ t.test('ContractIndex', async (t) => {
     for (const c of batch)
       t.equal(await stateOf(node, c.id()), 'active');
     const info = await p.getContract(batch[1].hash());
-    t.equal(info!.commit.count, 2);
-    t.equal(info!.commit.leaf, 1);
+    t.equal(info!.commit!.count, 2);
+    t.equal(info!.commit!.leaf, 1);
     const record = await p.index.getRecord(batch[1].hash());
     t.same(record!.branch, batchBranch(batch.slice(0, 2).map(c => c.hash()), 1));
     const listed = await node.rpc('listcontracts', ['active']) as unknown[];

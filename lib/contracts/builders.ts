@@ -114,12 +114,34 @@ export async function createCommitTX(ctx: WalletContext, contracts: StorageContr
   return mtx;
 }
 
-/** Fund, sign and submit one commitment tx for up to 16 signed contracts. */
-export async function commitContracts(ctx: WalletContext, contracts: StorageContract[]): Promise<bcoin.TX> {
+/** Called around the submission of a commitment (see commitContracts). */
+export interface CommitHooks {
+  /** After signing, before the mempool sees the tx: persist what it commits. */
+  beforeSubmit?(tx: bcoin.TX): Promise<void>;
+  /** The mempool refused the tx: it was never broadcast. */
+  onReject?(tx: bcoin.TX): Promise<void>;
+}
+
+/**
+ * Fund, sign and submit one commitment tx for up to 16 signed contracts.
+ * The txid is final once signed, so `hooks.beforeSubmit` can record the
+ * commitment first: a crash after the broadcast then loses nothing.
+ */
+export async function commitContracts(ctx: WalletContext, contracts: StorageContract[],
+  hooks: CommitHooks = {}): Promise<bcoin.TX> {
   return walletLock(ctx.wallet).run(async () => {
     const mtx = await createCommitTX(ctx, contracts);
     const tx = mtx.toTX();
-    await submitTX(ctx, tx);
+    if (hooks.beforeSubmit)
+      await hooks.beforeSubmit(tx);
+    try {
+      await ctx.mempool.addTX(tx);
+    } catch (e) {
+      if (hooks.onReject)
+        await hooks.onReject(tx);
+      throw e;
+    }
+    await ctx.wdb.addTX(tx);
     return tx;
   });
 }

@@ -82,7 +82,9 @@ export const states = {
   ACTIVE: 'active',
   EXPIRED: 'expired',
   SETTLED: 'settled',
-  REFUNDED: 'refunded'
+  REFUNDED: 'refunded',
+  /** One of our own records that can never resolve (kept for the refund). */
+  VOID: 'void'
 } as const;
 
 export type ContractStateName = typeof states[keyof typeof states];
@@ -100,6 +102,18 @@ export const packetCmds = {
 
 /** Records kept in memory while their commit is not yet known. */
 export const MAX_ORPHAN_RECORDS = 256;
+
+/**
+ * Orphan records kept per sending peer: two full batches; a peer sends
+ * orphans only for commits in a block we have not connected yet.
+ */
+export const MAX_ORPHANS_PER_PEER = 32;
+
+/**
+ * Ban score for an orphan record whose commit never confirms in time
+ * (the tip passed its expiryHeight + W): peers relay only confirmed ones.
+ */
+export const ORPHAN_EXPIRED_SCORE = 5;
 
 /** Ban score for a record that fails validation against its commit. */
 export const BAD_RECORD_SCORE = 20;

@@ -14,9 +14,16 @@
  * against the record: the latest rating for (id, role) whose input 0 was
  * signed by that role's identity key.
  *
+ * Records from peers whose commit is not indexed yet (orphans) get only
+ * cheap checks and wait in memory, a bounded number per sending peer;
+ * their signatures are verified when the commit resolves them.
+ *
  * Events: 'resolve' (record) when a record becomes valid and relayable;
- * 'void' (record, code) when one of our pending records can no longer
- * become valid; 'rated' (record) when a confirmed rating cites a record;
+ * 'void' (record, code) when a pending record can no longer become valid
+ * (ours are kept in the void table, so their escrow can be refunded);
+ * 'bad orphan' (peer id, code) when an orphan from that peer fails
+ * against its commit or its commit never comes in time;
+ * 'rated' (record) when a confirmed rating cites a record;
  * 'missing' (id) when the chain names an id we hold no record for;
  * 'unresolve' (record) when a reorg removes its commit; 'connect' and
  * 'disconnect' (tip) after each block.
@@ -34,11 +41,14 @@ import { layout, prefixRange, DB_VERSION } from './layout';
 import { Mutex } from './mutex';
 import { decodeCommit, decodeRating, findPayload, RatingPayload } from './payload';
 import {
-  BlockUndo, CommitEntry, ContractRecord, LeafEntry, RatingEntry, spendTypes
+  BlockUndo, CommitEntry, ContractRecord, LeafEntry, RatingEntry, VoidRecord, spendTypes
 } from './records';
-import { StorageContract, verifyContract } from './storagecontract';
+import { StorageContract, checkContractCheap, verifyContract } from './storagecontract';
 
 const ZERO_KEY = Buffer.alloc(33);
+
+/** Peer id of records offered locally (RPC, tests): bcoin's ids start at 0. */
+export const LOCAL_PEER = -1;
 
 /** Options for ContractIndex. */
 export interface ContractIndexOptions {
@@ -76,6 +86,7 @@ export interface ContractInfo {
   id: string;
   state: common.ContractStateName;
   contract: StorageContract;
+  /** Null only for a void record whose commit is not on chain. */
   commit: {
     txid: string;
     height: number;
@@ -84,13 +95,31 @@ export interface ContractInfo {
     leaf: number;
     vout: number;
     count: number;
-  };
+  } | null;
   spend: { type: 'settled' | 'refunded'; txid: string; height: number } | null;
   ratings: { renter: RatingInfo | null; host: RatingInfo | null };
+  /** Why the record is void (state `void`), else null. */
+  void: string | null;
 }
 
-/** Result of offering a record to the index. */
-export type AddResult = 'added' | 'known' | 'orphan';
+/** An escrow output on chain that funds a contract. */
+export interface EscrowInfo {
+  record: ContractRecord;
+  commit: CommitEntry;
+  leaf: LeafEntry;
+}
+
+/**
+ * Result of offering a record to the index; 'stale' means dropped because
+ * its commit can no longer be valid.
+ */
+export type AddResult = 'added' | 'known' | 'orphan' | 'stale';
+
+/** A record kept until its commit is indexed, and who sent it. */
+interface Orphan {
+  record: ContractRecord;
+  peer: number;
+}
 
 /** Display (reversed) hex of an internal-order hash. */
 export function revHex(hash: Buffer): string {
@@ -135,9 +164,13 @@ export class ContractIndex extends EventEmitter {
   private readonly lock = new Mutex();
   /** Unspent escrow outpoints of indexed commits (`txid:vout`). */
   private readonly watched = new Set<string>();
-  /** Records from peers whose commit we have not indexed yet (by txid). */
-  private readonly orphans = new Map<string, ContractRecord[]>();
-  private orphanCount = 0;
+  /**
+   * Records from peers whose commit we have not indexed yet, by
+   * `txid:leaf:id`, oldest first (Map keeps insertion order).
+   */
+  private readonly orphans = new Map<string, Orphan>();
+  /** Orphans held per sending peer id. */
+  private readonly orphanPeers = new Map<number, number>();
 
   constructor(options: ContractIndexOptions) {
     super();
@@ -276,6 +309,9 @@ export class ContractIndex extends EventEmitter {
         break;
       await this.connectBlock(entry, block);
     }
+    // A failure (or crash) between a block's batch and resolvePending
+    // leaves pending records for an indexed commit: resolve them now.
+    await this.resolveAllPending();
     this.dirty = false;
   }
 
@@ -285,8 +321,8 @@ export class ContractIndex extends EventEmitter {
     const touched = new Map<string, CommitEntry>();
     const added: CommitEntry[] = [];
     const ratings: Array<{ key: Buffer; entry: RatingEntry; payload: RatingPayload }> = [];
-    const watchAdd: string[] = [];
-    const watchDel: string[] = [];
+    const watchAdd = new Set<string>();
+    const watchDel = new Set<string>();
 
     for (let i = 0; i < block.txs.length; i++) {
       const tx = block.txs[i];
@@ -296,7 +332,8 @@ export class ContractIndex extends EventEmitter {
 
       for (const input of tx.inputs) {
         const key = `${input.prevout.hash}:${input.prevout.index}`;
-        if (!this.watched.has(key) || watchDel.includes(key))
+        // An escrow committed earlier in this block is not in `watched` yet.
+        if (!(this.watched.has(key) || watchAdd.has(key)) || watchDel.has(key))
           continue;
         const ce = touched.get(input.prevout.hash) ?? await this.getCommit(hashToBuf(input.prevout.hash));
         if (!ce)
@@ -308,7 +345,7 @@ export class ContractIndex extends EventEmitter {
         leaf.spendTxid = tx.hash();
         touched.set(input.prevout.hash, ce);
         undo.spends.push({ txid: ce.txid, leaf: leafIndex });
-        watchDel.push(key);
+        watchDel.add(key);
       }
 
       const found = findPayload(tx);
@@ -320,7 +357,7 @@ export class ContractIndex extends EventEmitter {
           touched.set(tx.hash('hex'), ce);
           added.push(ce);
           undo.commits.push(ce.txid);
-          ce.leaves.forEach((_, j) => watchAdd.push(ce.outpointKey(j)));
+          ce.leaves.forEach((_, j) => watchAdd.add(ce.outpointKey(j)));
         } else {
           const payload = decodeRating(found.data);
           const re = new RatingEntry();
@@ -364,8 +401,10 @@ export class ContractIndex extends EventEmitter {
     // Records waiting for these commits (ours, orphans from peers).
     for (const ce of added)
       await this.resolvePending(ce);
+    await this.retryVoid(added);
 
     await this.pruneExpired();
+    this.pruneOrphans();
 
     for (const ce of added) {
       // A single commit names its id: ask peers if we lack the record.
@@ -508,8 +547,12 @@ export class ContractIndex extends EventEmitter {
     }
     for (const key of watchDel)
       this.watched.delete(key);
-    for (const key of watchAdd)
-      this.watched.add(key);
+    for (const key of watchAdd) {
+      // Not for an escrow whose commit this block also removed (a commit
+      // and its spend in the same block).
+      if (!watchDel.includes(key))
+        this.watched.add(key);
+    }
     for (const record of unresolved)
       this.emit('unresolve', record);
     this.emit('disconnect', this.tip);
@@ -553,90 +596,214 @@ export class ContractIndex extends EventEmitter {
     return 'added';
   }
 
+  /**
+   * Resolve the pending records of a commit that just got indexed, then the
+   * orphans waiting for it (verified in full only now).
+   */
   private async resolvePending(ce: CommitEntry): Promise<void> {
     const pending = await this.db.values({
       ...prefixRange(layout.prefix.q(ce.txid)),
       parse: (value: Buffer) => new ContractRecord().decode(value)
     });
-    const hex = ce.txid.toString('hex');
-    const orphans = this.orphans.get(hex) ?? [];
-    this.orphans.delete(hex);
-    this.orphanCount -= orphans.length;
     for (const record of pending) {
+      let code: string | null = null;
       try {
-        await this.resolve(ce, record);
+        if (await this.resolve(ce, record) === 'known') {
+          if (ce.leaves[record.leaf].id.equals(record.contract.hash()))
+            await this.db.del(layout.q(ce.txid, record.leaf)); // resolved already (a peer's copy)
+          else
+            code = 'contract-already-committed'; // another commit won the id
+        }
       } catch (e) {
         if (!(e instanceof ContractError))
           throw e;
-        // Our own record, refused by its own commit (e.g. confirmed after
-        // offer expiry): the contract is void. Tell whoever waits on it.
-        this.logger?.warning('Contract %s void: %s', record.contract.id(), e.code);
-        await this.db.del(layout.q(ce.txid, record.leaf));
-        this.emit('void', record, e.code);
+        // Refused by its own commit (e.g. confirmed after offer expiry).
+        code = e.code;
+      }
+      if (code)
+        await this.voidPending(record, code);
+    }
+    for (const [key, orphan] of this.orphans) {
+      if (!orphan.record.txid.equals(ce.txid))
+        continue;
+      this.dropOrphan(key, orphan);
+      try {
+        await this.resolve(ce, orphan.record);
+      } catch (e) {
+        if (!(e instanceof ContractError))
+          throw e;
+        this.logger?.debug('Dropping orphan record %s: %s', orphan.record.contract.id(), e.code);
+        this.emit('bad orphan', orphan.peer, e.code);
       }
     }
-    for (const record of orphans) {
+  }
+
+  /** Resolve every pending record whose commit is indexed. */
+  private async resolveAllPending(): Promise<void> {
+    const txids = await this.db.keys({
+      ...prefixRange(layout.prefix.qAll),
+      parse: (key: Buffer) => key.subarray(1, 33)
+    });
+    const seen = new Set<string>();
+    for (const txid of txids) {
+      const hex = txid.toString('hex');
+      if (seen.has(hex))
+        continue;
+      seen.add(hex);
+      const ce = await this.getCommit(txid);
+      if (ce)
+        await this.resolvePending(ce);
+    }
+  }
+
+  /**
+   * A pending record can no longer resolve: drop it, keeping ours in the
+   * void table (its escrow may be on chain, and only the renter's refund
+   * recovers it). Emits 'void'.
+   */
+  private async voidPending(record: ContractRecord, code: string): Promise<void> {
+    const id = record.contract.hash();
+    const b = this.db.batch();
+    b.del(layout.q(record.txid, record.leaf));
+    if (await this.db.has(layout.o(id))) {
+      const v = new VoidRecord({ record, code, height: this.tip.height });
+      b.put(layout.v(id, record.txid, record.leaf), v.encode());
+    }
+    await b.write();
+    this.logger?.warning('Contract %s void: %s', record.contract.id(), code);
+    this.emit('void', record, code);
+  }
+
+  /**
+   * A void record whose commit connects again, now at a height where the
+   * contract is valid (a reorg moved it), resolves after all.
+   */
+  private async retryVoid(added: CommitEntry[]): Promise<void> {
+    if (added.length === 0)
+      return;
+    const byTxid = new Map(added.map(ce => [ce.txid.toString('hex'), ce]));
+    const rows = await this.db.range({
+      ...prefixRange(layout.prefix.vAll),
+      parse: (key: Buffer, value: Buffer) => ({ key, v: new VoidRecord().decode(value) })
+    });
+    for (const { key, v } of rows) {
+      const ce = byTxid.get(v.record.txid.toString('hex'));
+      if (!ce)
+        continue;
       try {
-        await this.resolve(ce, record);
+        if (await this.resolve(ce, v.record) === 'added')
+          await this.db.del(key);
       } catch (e) {
         if (!(e instanceof ContractError))
           throw e;
-        this.logger?.debug('Dropping orphan record %s: %s', record.contract.id(), e.code);
       }
     }
   }
 
   /**
-   * Drop pending records whose offer expired more than W blocks ago without
-   * a commit: no commit can confirm validly any more (the margin keeps them
-   * through shallow reorgs). Emits 'void' for each.
+   * Void pending records whose offer expired more than W blocks ago
+   * without a commit: no commit can confirm validly any more (the margin
+   * keeps them through shallow reorgs).
    */
   private async pruneExpired(): Promise<void> {
-    const rows = await this.db.range({
+    const rows = await this.db.values({
       ...prefixRange(layout.prefix.qAll),
-      parse: (key: Buffer, value: Buffer) => ({ key, record: new ContractRecord().decode(value) })
+      parse: (value: Buffer) => new ContractRecord().decode(value)
     });
-    for (const { key, record } of rows) {
+    for (const record of rows) {
       if (record.contract.expiryHeight + this.params.window >= this.tip.height)
         continue;
-      await this.db.del(key);
-      this.emit('void', record, 'contract-offer-expired');
+      // Its commit is indexed: resolvePending decides, not the clock.
+      if (await this.db.has(layout.t(record.txid)))
+        continue;
+      await this.voidPending(record, 'contract-offer-expired');
     }
   }
 
+  /** Drop orphans whose commit can no longer be valid; blame the sender. */
+  private pruneOrphans(): void {
+    for (const [key, orphan] of this.orphans) {
+      if (orphan.record.contract.expiryHeight + this.params.window >= this.tip.height)
+        continue;
+      this.dropOrphan(key, orphan);
+      this.emit('bad orphan', orphan.peer, 'orphan-expired');
+    }
+  }
+
+  private dropOrphan(key: string, orphan: Orphan): void {
+    this.orphans.delete(key);
+    const n = (this.orphanPeers.get(orphan.peer) ?? 1) - 1;
+    if (n > 0)
+      this.orphanPeers.set(orphan.peer, n);
+    else
+      this.orphanPeers.delete(orphan.peer);
+  }
+
+  /** Drop the oldest orphan sent by `peer`. */
+  private evictOrphan(peer: number): void {
+    for (const [key, orphan] of this.orphans) {
+      if (orphan.peer === peer) {
+        this.dropOrphan(key, orphan);
+        return;
+      }
+    }
+  }
+
+  /** The peer holding the most orphans. */
+  private busiestPeer(): number {
+    let peer = LOCAL_PEER;
+    let most = -1;
+    for (const [id, n] of this.orphanPeers) {
+      if (n > most) {
+        peer = id;
+        most = n;
+      }
+    }
+    return peer;
+  }
+
+  /** Orphans held, in all or from one peer. */
+  orphanCount(peer?: number): number {
+    return peer === undefined ? this.orphans.size : this.orphanPeers.get(peer) ?? 0;
+  }
+
   /**
-   * Offer a record (from a peer or a local caller). Returns 'orphan' if its
-   * commit is not indexed yet (kept in memory, bounded); throws
-   * ContractError if it contradicts its commit.
+   * Offer a record from `peer` (LOCAL_PEER for local callers). If its
+   * commit is indexed, the record is verified in full and stored; throws
+   * ContractError if it contradicts the commit. Otherwise it gets only
+   * cheap checks and waits in memory ('orphan'): at most
+   * MAX_ORPHANS_PER_PEER per peer (the peer's oldest goes first) and
+   * MAX_ORPHAN_RECORDS in all (the busiest peer's oldest goes first).
    */
-  async addRecord(record: ContractRecord): Promise<AddResult> {
+  async addRecord(record: ContractRecord, peer = LOCAL_PEER): Promise<AddResult> {
     return this.lock.run(async () => {
       const ce = await this.getCommit(record.txid);
       if (ce)
         return this.resolve(ce, record);
-      // Sanity before we spend memory on it.
-      verifyContract(record.contract, record.contract.expiryHeight, this.network);
-      const hex = record.txid.toString('hex');
-      const list = this.orphans.get(hex) ?? [];
-      if (list.some(r => r.leaf === record.leaf))
+      // [REJECT] fails what can be checked without the commit, cheaply: no
+      // curve points, no signatures (a few microseconds; the txid is not
+      // signed, so one signed contract can be replayed under any txid)
+      checkContractCheap(record.contract, this.network);
+      // [IGNORE] its commit could not be valid any more (see pruneExpired)
+      if (record.contract.expiryHeight + this.params.window < this.tip.height)
+        return 'stale';
+      const key = `${record.txid.toString('hex')}:${record.leaf}:${record.contract.id()}`;
+      if (this.orphans.has(key))
         return 'orphan';
-      if (this.orphanCount >= common.MAX_ORPHAN_RECORDS) {
-        const first = this.orphans.keys().next();
-        if (!first.done) {
-          this.orphanCount -= (this.orphans.get(first.value) ?? []).length;
-          this.orphans.delete(first.value);
-        }
-      }
-      list.push(record);
-      this.orphans.set(hex, list);
-      this.orphanCount += 1;
+      if (this.orphanCount(peer) >= common.MAX_ORPHANS_PER_PEER)
+        this.evictOrphan(peer);
+      else if (this.orphans.size >= common.MAX_ORPHAN_RECORDS)
+        this.evictOrphan(this.busiestPeer());
+      this.orphans.set(key, { record, peer });
+      this.orphanPeers.set(peer, this.orphanCount(peer) + 1);
       return 'orphan';
     });
   }
 
   /**
-   * Remember the contracts of a commitment we just broadcast, so they
-   * resolve as soon as it confirms (persisted: survives a restart).
+   * Remember the contracts of a commitment we are about to broadcast, so
+   * they resolve as soon as it confirms (persisted: survives a restart),
+   * and mark them ours.
    */
   async addPending(txid: Buffer, contracts: StorageContract[]): Promise<void> {
     const ids = contracts.map(c => c.hash());
@@ -644,13 +811,48 @@ export class ContractIndex extends EventEmitter {
       new ContractRecord({ contract, txid, leaf, branch: batchBranch(ids, leaf) }));
     await this.lock.run(async () => {
       const b = this.db.batch();
-      for (const record of records)
+      for (const record of records) {
         b.put(layout.q(txid, record.leaf), record.encode());
+        b.put(layout.o(ids[record.leaf]), Buffer.concat([txid, Buffer.from([record.leaf])]));
+      }
       await b.write();
       const ce = await this.getCommit(txid);
       if (ce)
         await this.resolvePending(ce);
     });
+  }
+
+  /** Forget a commitment that was never broadcast (the mempool refused it). */
+  async removePending(txid: Buffer): Promise<void> {
+    await this.lock.run(async () => {
+      const rows = await this.db.range({
+        ...prefixRange(layout.prefix.q(txid)),
+        parse: (key: Buffer, value: Buffer) => ({ key, record: new ContractRecord().decode(value) })
+      });
+      const b = this.db.batch();
+      for (const { key, record } of rows) {
+        b.del(key);
+        const id = record.contract.hash();
+        const own = await this.db.get(layout.o(id));
+        if (own && own.subarray(0, 32).equals(txid))
+          b.del(layout.o(id));
+      }
+      await b.write();
+    });
+  }
+
+  /**
+   * Whether a contract is committed, pending or ours already: committing
+   * it again would fund a second escrow.
+   */
+  async hasCommitment(id: Buffer): Promise<boolean> {
+    if (await this.db.has(layout.c(id)) || await this.db.has(layout.o(id)))
+      return true;
+    const pending = await this.db.values({
+      ...prefixRange(layout.prefix.qAll),
+      parse: (value: Buffer) => new ContractRecord().decode(value)
+    });
+    return pending.some(r => r.contract.hash().equals(id));
   }
 
   /*
@@ -716,11 +918,94 @@ export class ContractIndex extends EventEmitter {
     return null;
   }
 
-  /** Everything known about a contract, or null if no record is stored. */
+  /** Our void records of a contract (usually none or one). */
+  async getVoids(id: Buffer): Promise<VoidRecord[]> {
+    return this.db.values({
+      ...prefixRange(layout.prefix.v(id)),
+      parse: (value: Buffer) => new VoidRecord().decode(value)
+    });
+  }
+
+  /** Ids of our void records that are not resolved elsewhere. */
+  async getVoidIds(): Promise<Buffer[]> {
+    const keys = await this.db.keys({
+      ...prefixRange(layout.prefix.vAll),
+      parse: (key: Buffer) => key.subarray(1, 33)
+    });
+    const out: Buffer[] = [];
+    const seen = new Set<string>();
+    for (const id of keys) {
+      const hex = id.toString('hex');
+      if (seen.has(hex) || await this.db.has(layout.c(id)))
+        continue;
+      seen.add(hex);
+      out.push(id);
+    }
+    return out;
+  }
+
+  /**
+   * Escrow outputs on chain that fund a contract: the resolved commit's,
+   * then those of our void records whose commit is indexed.
+   */
+  async getEscrows(id: Buffer): Promise<EscrowInfo[]> {
+    const records: ContractRecord[] = [];
+    const record = await this.getRecord(id);
+    if (record)
+      records.push(record);
+    for (const v of await this.getVoids(id))
+      records.push(v.record);
+    const out: EscrowInfo[] = [];
+    for (const r of records) {
+      const ce = await this.getCommit(r.txid);
+      const leaf = ce ? ce.leaves[r.leaf] : undefined;
+      // Only an output that is this contract's escrow script and value.
+      if (!ce || !leaf || leaf.value !== r.contract.escrowValue
+        || !leaf.scriptHash.equals(r.contract.escrowScript().sha256()))
+        continue;
+      out.push({ record: r, commit: ce, leaf });
+    }
+    return out;
+  }
+
+  /** Query form of a void record: state `void`, commit and spend if on chain. */
+  private async getVoidInfo(id: Buffer, v: VoidRecord): Promise<ContractInfo> {
+    const record = v.record;
+    const ce = await this.getCommit(record.txid);
+    const leaf = ce ? ce.leaves[record.leaf] : undefined;
+    return {
+      id: id.toString('hex'),
+      state: common.states.VOID,
+      contract: record.contract,
+      commit: ce && leaf ? {
+        txid: revHex(ce.txid),
+        height: ce.height,
+        block: revHex(ce.block),
+        txIndex: ce.txIndex,
+        leaf: record.leaf,
+        vout: ce.vout0 + record.leaf,
+        count: ce.count
+      } : null,
+      spend: !leaf || leaf.spendType === spendTypes.NONE ? null : {
+        type: leaf.spendType === spendTypes.SETTLED ? 'settled' : 'refunded',
+        txid: revHex(leaf.spendTxid),
+        height: leaf.spendHeight
+      },
+      ratings: { renter: null, host: null },
+      void: v.code
+    };
+  }
+
+  /**
+   * Everything known about a contract: its resolved record, else our void
+   * record; null if neither is stored.
+   */
   async getContract(id: Buffer): Promise<ContractInfo | null> {
     const record = await this.getRecord(id);
-    if (!record)
-      return null;
+    if (!record) {
+      const voids = await this.getVoids(id);
+      return voids.length > 0 ? this.getVoidInfo(id, voids[0]) : null;
+    }
     const ce = await this.getCommit(record.txid);
     if (!ce)
       return null;
@@ -747,7 +1032,8 @@ export class ContractIndex extends EventEmitter {
       ratings: {
         renter: await this.getRating(record, ce, common.roles.RENTER),
         host: await this.getRating(record, ce, common.roles.HOST)
-      }
+      },
+      void: null
     };
   }
 
@@ -757,10 +1043,10 @@ export class ContractIndex extends EventEmitter {
     return info ? info.state : null;
   }
 
-  /** Every resolved contract, optionally only those in `state`. */
+  /** Every resolved contract, then our void ones, optionally only those in `state`. */
   async listContracts(state?: common.ContractStateName): Promise<ContractInfo[]> {
     const out: ContractInfo[] = [];
-    for (const id of await this.getIds()) {
+    for (const id of [...await this.getIds(), ...await this.getVoidIds()]) {
       const info = await this.getContract(id);
       if (info && (!state || info.state === state))
         out.push(info);

@@ -51,17 +51,20 @@ export function cooperativeWitness(renterSig: Buffer, hostSig: Buffer, script: b
 /** How an escrow outpoint was spent, read from the spending input's witness. */
 export type SpendKind = 'settled' | 'refunded';
 
+/** Witness items of a two-party spend: renterSig, hostSig, selector, script. */
+export const COOPERATIVE_ITEMS = 4;
+
+/** Witness items of a refund: renterSig, selector, script. */
+export const REFUND_ITEMS = 3;
+
 /**
- * Classify a spend of an escrow output. The OP_IF selector sits right under
- * the witness script: `01` takes the two-party branch, empty the refund.
- * Consensus already ran the script, so the shape is all that is left.
+ * Classify a spend of an escrow output by its witness item count. The
+ * selector's value (`01` or empty) is relay policy only (MINIMALIF), so a
+ * miner could take the two-party branch with `02`; the count is consensus:
+ * witness scripts must leave a clean stack, so the IF branch (two
+ * signatures) needs exactly 4 items and the ELSE branch exactly 3. The
+ * spend already passed consensus, so no other count reaches us.
  */
 export function classifySpend(witness: bcoin.Witness): SpendKind {
-  const items = witness.items;
-  if (items.length >= 2) {
-    const selector = items[items.length - 2];
-    if (selector.length === 1 && selector[0] === 1)
-      return 'settled';
-  }
-  return 'refunded';
+  return witness.items.length === COOPERATIVE_ITEMS ? 'settled' : 'refunded';
 }

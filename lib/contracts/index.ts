@@ -24,17 +24,19 @@ export { ContractsPlugin } from './plugin';
 export type { RatingOptions } from './plugin';
 export * as common from './common';
 export { ContractError } from './errors';
-export { StorageContract, checkSaneContract, hasSaneContract, verifyContract } from './storagecontract';
-export type { StorageContractOptions, StorageContractJSON, VerifyContractOptions } from './storagecontract';
+export { StorageContract, checkSaneContract, checkContractCheap, hasSaneContract, verifyContract } from './storagecontract';
+export type {
+  StorageContractOptions, StorageContractJSON, SaneContractOptions, VerifyContractOptions
+} from './storagecontract';
 export { escrowScript, escrowAddress, escrowOutputScript, refundWitness, cooperativeWitness, classifySpend } from './escrow';
 export { batchLeaf, batchRoot, batchBranch, branchRoot, verifyBranch } from './batchtree';
 export { CommitPayload, RatingPayload, findPayload, decodeCommit, decodeRating, payloadType } from './payload';
-export type { WalletContext } from './builders';
+export type { CommitHooks, WalletContext } from './builders';
 export {
   commitOutputs, createCommitTX, commitContracts, buildRefundTX, refundContract,
   buildRatingTX, sendRating, feeFor, submitTX
 } from './builders';
 export { ESCROW_ACCOUNT, createEscrowKey, getEscrowRing, ownsEscrowKey } from './escrowkeys';
-export { ContractIndex, contractState, revHex } from './contractindex';
-export type { ContractInfo, RatingInfo } from './contractindex';
-export { ContractRecord, CommitEntry, RatingEntry, BlockUndo } from './records';
+export { ContractIndex, LOCAL_PEER, contractState, revHex } from './contractindex';
+export type { AddResult, ContractInfo, EscrowInfo, RatingInfo } from './contractindex';
+export { ContractRecord, CommitEntry, RatingEntry, BlockUndo, VoidRecord } from './records';

@@ -12,6 +12,11 @@
  *   q[txid][leaf u8]           -> ContractRecord waiting for its commit
  *                                 (our own commits, and records whose
  *                                 commit a reorg removed)
+ *   o[id]                      -> txid (32) || leaf u8: we broadcast a
+ *                                 commitment of this contract
+ *   v[id][txid][leaf u8]       -> VoidRecord: one of our own records that
+ *                                 can no longer resolve; its escrow, if
+ *                                 it confirmed, is still the renter's
  *
  * txids and block hashes are in internal byte order. Heights and indexes
  * are big-endian so range scans run in chain order.
@@ -45,6 +50,8 @@ export const layout = {
   r: (id: Buffer, role: number, height: number, index: number): Buffer =>
     Buffer.concat([ch('r'), id, Buffer.from([role]), u32(height), u16(index)]),
   q: (txid: Buffer, leaf: number): Buffer => Buffer.concat([ch('q'), txid, Buffer.from([leaf])]),
+  o: (id: Buffer): Buffer => Buffer.concat([ch('o'), id]),
+  v: (id: Buffer, txid: Buffer, leaf: number): Buffer => Buffer.concat([ch('v'), id, txid, Buffer.from([leaf])]),
   /** Prefixes for range scans. */
   prefix: {
     t: ch('t'),
@@ -52,7 +59,9 @@ export const layout = {
     i: (pk: Buffer): Buffer => Buffer.concat([ch('i'), pk]),
     r: (id: Buffer, role: number): Buffer => Buffer.concat([ch('r'), id, Buffer.from([role])]),
     q: (txid: Buffer): Buffer => Buffer.concat([ch('q'), txid]),
-    qAll: ch('q')
+    qAll: ch('q'),
+    v: (id: Buffer): Buffer => Buffer.concat([ch('v'), id]),
+    vAll: ch('v')
   }
 };
 

@@ -19,7 +19,7 @@ import { createEscrowKey, getEscrowRing } from './escrowkeys';
 import { ContractIndex, ContractInfo } from './contractindex';
 import { decodeContractRecord, decodeGetContract, encodeContractRecord, encodeGetContract } from './packets';
 import { RatingPayload } from './payload';
-import { ContractRecord } from './records';
+import { ContractRecord, spendTypes } from './records';
 import {
   StorageContract, StorageContractOptions, verifyContract, VerifyContractOptions
 } from './storagecontract';
@@ -38,6 +38,8 @@ export class ContractsPlugin implements Extension {
   readonly index: ContractIndex;
   private opened = false;
   private identityCache: Identity | null = null;
+  /** Ids inside a commit() call right now (two calls must not both fund one). */
+  private readonly committing = new Set<string>();
 
   constructor(api: NodeAPI) {
     this.api = api;
@@ -67,6 +69,7 @@ export class ContractsPlugin implements Extension {
     this.index.on('resolve', (record: ContractRecord) => this.relay(record));
     this.index.on('rated', (record: ContractRecord) => this.relay(record));
     this.index.on('missing', (id: Buffer) => this.request(id));
+    this.index.on('bad orphan', (peer: number, code: string) => this.punish(peer, code));
     this.index.on('error', () => { /* logged by the index; marked dirty */ });
     await this.index.open();
     this.opened = true;
@@ -105,6 +108,17 @@ export class ContractsPlugin implements Extension {
       this.api.sendPacket(peer, common.packetCmds.GETCONTRACT, payload);
   }
 
+  /** An orphan record from `id` failed later: raise its sender's ban score. */
+  private punish(id: number, code: string): void {
+    for (let peer = this.api.pool.peers.head(); peer; peer = peer.next) {
+      if (peer.id !== id)
+        continue;
+      this.api.logger.debug('Bad orphan record from %s: %s.', peer.hostname(), code);
+      peer.increaseBan(code === 'orphan-expired' ? common.ORPHAN_EXPIRED_SCORE : common.BAD_RECORD_SCORE);
+      return;
+    }
+  }
+
   private async handleGetContract(peer: bcoin.Peer, payload: Buffer): Promise<void> {
     const id = decodeGetContract(payload);
     if (!this.opened)
@@ -120,7 +134,7 @@ export class ContractsPlugin implements Extension {
     if (!this.opened)
       return;
     try {
-      await this.index.addRecord(record);
+      await this.index.addRecord(record, peer.id);
     } catch (e) {
       if (e instanceof ContractError)
         throw new PacketError(e.code, 'reject', common.BAD_RECORD_SCORE);
@@ -186,20 +200,41 @@ export class ContractsPlugin implements Extension {
   /**
    * Fund, sign and broadcast commitments for fully signed contracts, 16 per
    * tx. Returns the txs (in order); the contracts resolve in the index as
-   * soon as their commit confirms.
+   * soon as their commit confirms. Each batch is recorded as pending before
+   * it is broadcast, and forgotten if the mempool refuses it.
    */
   async commit(contracts: StorageContract[]): Promise<bcoin.TX[]> {
     enforce(contracts.length >= 1, 'bad-batch-size');
-    for (const c of contracts)
+    const ids = new Set<string>();
+    for (const c of contracts) {
       this.verifyContract(c);
-    const txs: bcoin.TX[] = [];
-    for (let i = 0; i < contracts.length; i += common.MAX_BATCH) {
-      const batch = contracts.slice(i, i + common.MAX_BATCH);
-      const tx = await builders.commitContracts(this.walletContext(), batch);
-      await this.index.addPending(tx.hash(), batch);
-      txs.push(tx);
+      // [REJECT] the same contract twice in one call
+      enforce(!ids.has(c.id()), 'duplicate-contract');
+      ids.add(c.id());
     }
-    return txs;
+    // [REJECT] a contract being committed by a concurrent call
+    for (const id of ids)
+      enforce(!this.committing.has(id), 'contract-already-committed', id);
+    for (const id of ids)
+      this.committing.add(id);
+    try {
+      // [REJECT] a contract committed, pending or ever committed by us: a
+      // retry would fund a second escrow
+      for (const c of contracts)
+        enforce(!await this.index.hasCommitment(c.hash()), 'contract-already-committed', c.id());
+      const txs: bcoin.TX[] = [];
+      for (let i = 0; i < contracts.length; i += common.MAX_BATCH) {
+        const batch = contracts.slice(i, i + common.MAX_BATCH);
+        txs.push(await builders.commitContracts(this.walletContext(), batch, {
+          beforeSubmit: tx => this.index.addPending(tx.hash(), batch),
+          onReject: tx => this.index.removePending(tx.hash())
+        }));
+      }
+      return txs;
+    } finally {
+      for (const id of ids)
+        this.committing.delete(id);
+    }
   }
 
   async getContract(id: Buffer): Promise<ContractInfo | null> {
@@ -224,20 +259,26 @@ export class ContractsPlugin implements Extension {
     return null;
   }
 
-  /** Recover a contract's escrow through the CLTV branch (renter only). */
+  /**
+   * Recover a contract's escrow through the CLTV branch (renter only): the
+   * escrow of its resolved commit, else of one of our void records (a
+   * commit that confirmed after offer expiry). One unspent escrow per call.
+   */
   async refund(id: Buffer): Promise<bcoin.TX> {
-    const info = await this.index.getContract(id);
-    enforce(info !== null, 'unknown-contract');
-    // [REJECT] escrow already spent
-    enforce(info.spend === null, 'escrow-spent');
-    const record = await this.index.getRecord(id);
-    enforce(record !== null, 'unknown-contract');
-    const ce = await this.index.getCommit(record.txid);
-    enforce(ce !== null, 'unknown-contract');
+    const escrows = await this.index.getEscrows(id);
+    if (escrows.length === 0) {
+      enforce(await this.index.getContract(id) !== null, 'unknown-contract');
+      // [REJECT] a void record whose commit never confirmed: nothing to refund
+      throw new ContractError('no-escrow', 'no commitment of this contract is on chain');
+    }
+    const open = escrows.find(e => e.leaf.spendType === spendTypes.NONE);
+    // [REJECT] every escrow of the contract already spent
+    enforce(open !== undefined, 'escrow-spent');
+    const { record, commit: ce, leaf } = open;
     const coin = new bcoin.Coin();
     coin.version = 2;
     coin.height = ce.height;
-    coin.value = ce.leaves[record.leaf].value;
+    coin.value = leaf.value;
     coin.script = record.contract.escrowOutputScript();
     coin.hash = ce.txid.toString('hex');
     coin.index = ce.vout0 + record.leaf;

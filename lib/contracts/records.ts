@@ -156,6 +156,50 @@ export class ContractRecord extends bio.Struct {
   }
 }
 
+/**
+ * One of our own records that can no longer resolve: its commit confirmed
+ * after the offer expired, never confirmed in time, or funds a contract
+ * already committed elsewhere. Kept so the renter can still refund the
+ * escrow once its commit is indexed.
+ */
+export class VoidRecord extends bio.Struct {
+  /** Index height when it was voided. */
+  height = 0;
+  /** Why (a ContractError code, e.g. `contract-offer-expired`). */
+  code = '';
+  record = new ContractRecord();
+
+  constructor(options?: { record: ContractRecord; code: string; height: number }) {
+    super();
+    if (options) {
+      this.record = options.record;
+      this.code = options.code;
+      this.height = options.height;
+    }
+  }
+
+  getSize(): number {
+    return 4 + 1 + Buffer.byteLength(this.code, 'ascii') + this.record.getSize();
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    const code = Buffer.from(this.code, 'ascii');
+    bw.writeU32(this.height);
+    bw.writeU8(code.length);
+    bw.writeBytes(code);
+    // Last: the record's reader checks the bytes left against its branch.
+    this.record.write(bw);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.height = br.readU32();
+    this.code = br.readBytes(br.readU8()).toString('ascii');
+    this.record = new ContractRecord().read(br);
+    return this;
+  }
+}
+
 /** A rating seen on chain, valid or not (validity needs the record). */
 export class RatingEntry extends bio.Struct {
   /** Witness pubkey of input 0 if it spends P2WPKH, else zeros. */

@@ -60,7 +60,8 @@ export function contractInfoJSON(info: ContractInfo, role: string | null): Recor
     contract: info.contract.getJSON(),
     commit: info.commit,
     spend: info.spend,
-    ratings: info.ratings
+    ratings: info.ratings,
+    void: info.void
   };
 }
 
@@ -93,7 +94,7 @@ export function addRPCs(api: NodeAPI, plugin: ContractsPlugin): void {
       return { ...c.getJSON(), signed: c.isSigned(), valid: error === null, error };
     });
 
-  add('getcontract', 'getcontract "id"\nA committed contract: state, commit, spend, ratings.',
+  add('getcontract', 'getcontract "id"\nA committed (or our own void) contract: state, commit, spend, ratings.',
     async (params) => {
       if (params.length !== 1)
         throw invalidParam('Usage: getcontract "id"');
