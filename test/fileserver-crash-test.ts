@@ -86,3 +86,98 @@ t.test('file server crash safety', async (t) => {
   const tail = await client.download(tok(bId, 'get'), bId, 1, b.length - 100);
   t.same(tail, b.subarray(b.length - 100));
 });
+
+t.test('ObjectStore completion and removal', async (t) => {
+  const { ObjectStore } = await import('../lib/storage');
+  const { PassThrough, Readable } = await import('stream');
+  const expiry = Math.floor(Date.now() / 1000) + 3600;
+  const setup = (size: number) => {
+    const dir = tempDir('cc-store-');
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const store = new ObjectStore({ dir, capacity: 1 << 30 });
+    store.open();
+    const data = randomBytes(size);
+    const id = randomBytes(32).toString('hex');
+    store.register({ id, root: MerkleTree.fromData(data).root.toString('hex'), size, expiry });
+    return { dir, store, data, id };
+  };
+  const part = (buf: Buffer) => Readable.from(buf.length ? [buf] : []);
+
+  t.test('should let the client re-send a last part whose completion failed', async (t) => {
+    const { dir, store, data, id } = setup(3 * 4096 + 10);
+    await store.writePart(id, 0, 8192, part(data.subarray(0, 8192)));
+    // A file where objects/<id> must go: the rename into place fails.
+    fs.writeFileSync(path.join(dir, 'objects', id), '');
+    await t.rejects(store.writePart(id, 8192, data.length - 8192, part(data.subarray(8192))), { code: 'ENOTDIR' });
+    t.same([store.state(id).received, store.state(id).complete], [8192, false], 'the last part is not recorded');
+    fs.rmSync(path.join(dir, 'objects', id));
+    const st = await store.writePart(id, 8192, data.length - 8192, part(data.subarray(8192)));
+    t.same([st.received, st.complete], [data.length, true], 'sent again, it completes');
+    t.equal(store.receipt(id).size, data.length);
+    t.notOk(fs.existsSync(path.join(dir, 'objects', id, '1', 'state.json')), 'no state.json in the object');
+    t.notOk(fs.existsSync(path.join(dir, 'uploads', id)), 'upload directory gone');
+  });
+
+  t.test('should finish an upload left with every byte on open, receipt and writePart', async (t) => {
+    // What an older version left when it died between recording the last
+    // part and moving the object into place.
+    const wedge = async (s: { dir: string; store: InstanceType<typeof ObjectStore>; data: Buffer; id: string }) => {
+      await s.store.writePart(s.id, 0, 4096, part(s.data.subarray(0, 4096)));
+      const up = path.join(s.dir, 'uploads', s.id, '1');
+      const fd = fs.openSync(path.join(up, 'data'), 'r+');
+      fs.writeSync(fd, s.data.subarray(4096), 0, s.data.length - 4096, 4096);
+      fs.closeSync(fd);
+      const { buildTreeBlocks, fullTreeBlocks, hashLeaves, TreeWriter } = await import('../lib/storage');
+      const tfd = fs.openSync(path.join(up, 'tree'), 'r+');
+      new TreeWriter(tfd, s.data.length).putLeaves(1, hashLeaves(s.data.subarray(4096), 1));
+      buildTreeBlocks(tfd, s.data.length, fullTreeBlocks(s.data.length, 4096), fullTreeBlocks(s.data.length, s.data.length));
+      fs.closeSync(tfd);
+      fs.writeFileSync(path.join(up, 'state.json'), JSON.stringify({ received: s.data.length }));
+    };
+    const a = setup(2 * 4096 + 3);
+    await wedge(a);
+    const reopened = new ObjectStore({ dir: a.dir, capacity: 1 << 30 });
+    reopened.open();
+    t.equal(reopened.state(a.id).complete, true, 'open() finished it');
+    t.equal(reopened.receipt(a.id).root, MerkleTree.fromData(a.data).root.toString('hex'));
+
+    const b = setup(2 * 4096 + 3);
+    await wedge(b);
+    t.equal(b.store.receipt(b.id).size, b.data.length, 'receipt() finished it');
+
+    const c = setup(2 * 4096 + 3);
+    await wedge(c);
+    await t.rejects(c.store.writePart(c.id, 4096, c.data.length - 4096, part(c.data.subarray(4096))), { code: 'already-complete' },
+      'writePart() finished it');
+    t.equal(c.store.state(c.id).complete, true);
+  });
+
+  t.test('should not remove a contract while a part is being written', async (t) => {
+    const { dir, store, data, id } = setup(2 * 4096);
+    const body = new PassThrough();
+    const p = store.writePart(id, 0, data.length, body);
+    body.write(data.subarray(0, 4096));
+    await new Promise((resolve) => setImmediate(resolve));
+    t.throws(() => store.unregister(id), { code: 'busy' });
+    store.register({ id: randomBytes(32).toString('hex'), root: '00'.repeat(32), size: 1, expiry });
+    t.same(store.purge(expiry + 1).includes(id), false, 'purge skips it');
+    body.end(data.subarray(4096));
+    t.equal((await p).complete, true, 'the upload finishes');
+    t.equal(store.unregister(id), true, 'then it can go');
+    t.notOk(fs.existsSync(path.join(dir, 'objects', id)));
+  });
+
+  t.test('should answer unknown-contract when the record vanishes mid-body', async (t) => {
+    // Another process serving the same directory removed the contract.
+    const { dir, store, data, id } = setup(3 * 4096);
+    const body = new PassThrough();
+    const p = store.writePart(id, 0, 8192, body);
+    body.write(data.subarray(0, 4096));
+    await new Promise((resolve) => setImmediate(resolve));
+    fs.rmSync(path.join(dir, 'contracts', `${id}.json`));
+    fs.rmSync(path.join(dir, 'uploads', id), { recursive: true, force: true });
+    body.end(data.subarray(4096, 8192));
+    await t.rejects(p, { code: 'unknown-contract' });
+    t.notOk(fs.existsSync(path.join(dir, 'uploads', id)), 'nothing left behind');
+  });
+});

@@ -32,6 +32,32 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/**
+ * Creates `dir` and any missing parents, fsyncing the parent of each one
+ * created: otherwise a crash can lose a fresh directory, and everything
+ * renamed into it, after the rename was reported durable.
+ */
+export function mkdirDurable(dir: string): void {
+  const missing: string[] = [];
+  let d = path.resolve(dir);
+  while (!fs.existsSync(d)) {
+    missing.push(d);
+    const up = path.dirname(d);
+    if (up === d)
+      break;
+    d = up;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      fs.mkdirSync(m);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw e;
+    }
+    fsyncDir(path.dirname(m));
+  }
+}
+
 /** Writes `data` to `file` atomically and durably. */
 export function writeFileAtomic(file: string, data: Buffer | string, mode = 0o644): void {
   const tmp = tempPath(file);

@@ -6,7 +6,9 @@
  *   contracts/<id>.json        contract record {id, root, size, expiry, registered}
  *   uploads/<id>/1/data        object being uploaded (written part by part)
  *   uploads/<id>/1/tree        its tree file; level 0 filled part by part
- *   uploads/<id>/1/state.json  {received}: bytes durably written so far
+ *   uploads/<id>/1/state.json  {received}: bytes durably written so far; never
+ *                              the full size (the last part completes the
+ *                              object before anything records it)
  *   objects/<id>/1/{data,tree} complete object; the directory is renamed in
  *                              whole from uploads/, so it appears atomically
  *   objects/<id>/0             sealed manifest (replaced atomically)
@@ -20,7 +22,7 @@ import * as path from 'path';
 import { LEAF_SIZE, MAX_MANIFEST_SIZE, MAX_OBJECT_SIZE, leafCount } from './common';
 import { MerkleProof, hashLeaves } from './merkle';
 import { TreeWriter, buildTreeBlocks, completeTreeFile, fullTreeBlocks, proofFromTreePath, treeFileSize } from './treefile';
-import { fsyncDir, readJSON, writeFileAtomic } from './fsutil';
+import { fsyncDir, mkdirDurable, readJSON, writeFileAtomic } from './fsutil';
 
 /** Largest part a single upload request may carry (PHP-shaped requests). */
 export const MAX_PART_SIZE = 8 << 20;
@@ -126,10 +128,13 @@ export class ObjectStore {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
   }
 
-  /** Creates the layout and sweeps leftovers of interrupted calls. */
+  /**
+   * Creates the layout, sweeps leftovers of interrupted calls and finishes
+   * uploads that received every byte but were not moved into place.
+   */
   open(): void {
     for (const sub of ['contracts', 'uploads', 'objects'])
-      fs.mkdirSync(path.join(this.dir, sub), { recursive: true });
+      mkdirDurable(path.join(this.dir, sub));
     // Temp files of interrupted atomic writes, and data of contracts whose
     // record is gone (unregister removes the record first).
     for (const name of fs.readdirSync(path.join(this.dir, 'contracts'))) {
@@ -142,6 +147,20 @@ export class ObjectStore {
           fs.rmSync(path.join(this.dir, sub, name), { recursive: true, force: true });
         else if (sub === 'objects')
           this.sweepTemps(path.join(this.dir, sub, name));
+      }
+    }
+    for (const rec of this.listContracts()) {
+      if (this.isComplete(rec.id)) {
+        // Interrupted after the rename: the rest of the upload is litter.
+        fs.rmSync(path.join(this.dir, 'uploads', rec.id), { recursive: true, force: true });
+        fs.rmSync(path.join(this.objectDir(rec.id), 'state.json'), { force: true });
+        continue;
+      }
+      try {
+        this.salvage(rec);
+      } catch {
+        // root-mismatch deleted the upload; anything else is retried by
+        // the next writePart() or receipt().
       }
     }
   }
@@ -237,10 +256,21 @@ export class ObjectStore {
     return rec;
   }
 
-  /** Removes a contract and all its data. Returns false if it was unknown. */
+  /** True while a request is writing one of the contract's objects. */
+  private busy(id: string): boolean {
+    return this.locks.has(`${id}/${objects.DATA}`) || this.locks.has(`${id}/${objects.MANIFEST}`);
+  }
+
+  /**
+   * Removes a contract and all its data. Returns false if it was unknown;
+   * throws `busy` while a part or manifest is being written (retry later).
+   */
   unregister(id: string): boolean {
     if (!isId(id) || !this.getContract(id))
       return false;
+    // [REJECT] a write in flight: its bytes would land in a deleted directory
+    if (this.busy(id))
+      throw new StoreError('busy', 'a write to this contract is in progress; retry');
     // Record first: without it the data is unreachable, and open() sweeps it.
     fs.rmSync(this.recordPath(id), { force: true });
     fsyncDir(path.join(this.dir, 'contracts'));
@@ -249,11 +279,14 @@ export class ObjectStore {
     return true;
   }
 
-  /** Removes every contract whose expiry has passed; returns their ids. */
+  /**
+   * Removes every contract whose expiry has passed; returns their ids.
+   * Contracts being written to are skipped: the next purge takes them.
+   */
   purge(now = this.now()): string[] {
     const out: string[] = [];
     for (const rec of this.listContracts()) {
-      if (rec.expiry <= now && this.unregister(rec.id))
+      if (rec.expiry <= now && !this.busy(rec.id) && this.unregister(rec.id))
         out.push(rec.id);
     }
     return out;
@@ -309,6 +342,19 @@ export class ObjectStore {
    */
   receipt(id: string): { id: string; root: string; size: number; complete: true } {
     const rec = this.mustContract(id);
+    // A legacy upload that holds every byte is finished here, unless a
+    // part is being written right now (then it is not complete anyway).
+    if (!this.isComplete(id) && !this.locks.has(`${id}/${objects.DATA}`)) {
+      const unlock = this.lock(`${id}/${objects.DATA}`);
+      try {
+        this.salvage(rec);
+      } catch (e) {
+        if (!(e instanceof StoreError && e.code === 'root-mismatch'))
+          throw e;
+      } finally {
+        unlock();
+      }
+    }
     if (!this.isComplete(id))
       throw new StoreError('upload-incomplete', 'upload is not complete', { received: this.received(id), size: rec.size });
     return { id: rec.id, root: rec.root, size: rec.size, complete: true };
@@ -323,16 +369,29 @@ export class ObjectStore {
   }
 
   /**
+   * Finishes an upload that holds every byte but was never moved into
+   * place (written by a version that recorded the last part first, then
+   * died). Call with the object's lock held, or before serving.
+   */
+  private salvage(rec: ContractRecord): void {
+    if (!this.isComplete(rec.id) && this.received(rec.id) === rec.size)
+      this.finish(rec);
+  }
+
+  /**
    * Writes one part of object 1 at `offset` (which must equal the bytes
    * received so far, so a client resumes by asking state()). Parts are
    * whole leaves except the last. The part counts only once it is durable;
    * the part that completes the object checks the root and either moves
-   * the object into place or deletes the upload.
+   * the object into place or deletes the upload, before state.json could
+   * ever say the upload is whole: if completing fails or the process dies,
+   * the client simply sends the last part again.
    */
   async writePart(id: string, offset: number, length: number, body: AsyncIterable<Buffer>): Promise<ContractState> {
     const rec = this.liveContract(id);
     const unlock = this.lock(`${id}/1`);
     try {
+      this.salvage(rec);
       if (this.isComplete(id))
         throw new StoreError('already-complete', 'object already uploaded');
       const received = this.received(id);
@@ -350,7 +409,7 @@ export class ObjectStore {
         throw new StoreError('unaligned-part', `parts other than the last must be a multiple of ${LEAF_SIZE} bytes`);
 
       const dir = this.uploadDir(id);
-      fs.mkdirSync(dir, { recursive: true });
+      mkdirDurable(dir);
       const data = await fs.promises.open(path.join(dir, 'data'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
       const treeFile = path.join(dir, 'tree');
       const fresh = !fs.existsSync(treeFile);
@@ -370,13 +429,37 @@ export class ObjectStore {
         await data.close();
         await tree.close();
       }
-      writeFileAtomic(path.join(dir, 'state.json'), JSON.stringify({ received: offset + length }));
+      this.stillRegistered(id);
       if (last)
         this.finish(rec);
+      else
+        writeFileAtomic(path.join(dir, 'state.json'), JSON.stringify({ received: offset + length }));
       return this.state(id);
+    } catch (e) {
+      throw this.orphaned(id, e);
     } finally {
       unlock();
     }
+  }
+
+  /**
+   * After a body arrived: the record may have gone meanwhile (another
+   * process serving the same directory unregistered it). Then the bytes
+   * just written are litter, and the client hears `unknown-contract`.
+   */
+  private stillRegistered(id: string): void {
+    // [REJECT] contract removed while the body was in flight
+    if (!this.getContract(id)) {
+      fs.rmSync(path.join(this.dir, 'uploads', id), { recursive: true, force: true });
+      throw new StoreError('unknown-contract', 'contract was removed during the upload');
+    }
+  }
+
+  /** Turns a file-system error caused by a vanished contract into `unknown-contract`. */
+  private orphaned(id: string, e: unknown): unknown {
+    if ((e as NodeJS.ErrnoException | null)?.code === 'ENOENT' && !this.getContract(id))
+      return new StoreError('unknown-contract', 'contract was removed during the upload');
+    return e;
   }
 
   /**
@@ -445,11 +528,12 @@ export class ObjectStore {
       fs.rmSync(path.join(this.dir, 'uploads', rec.id), { recursive: true, force: true });
       throw new StoreError('root-mismatch', 'uploaded data does not match the contract root', { root: root.toString('hex') });
     }
-    fs.rmSync(path.join(dir, 'state.json'), { force: true });
     const dest = this.objectDir(rec.id);
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    mkdirDurable(path.dirname(dest));
     fs.renameSync(dir, dest);
     fsyncDir(path.dirname(dest));
+    // Only now: until the rename, state.json must not say more than it did.
+    fs.rmSync(path.join(dest, 'state.json'), { force: true });
     fs.rmSync(path.join(this.dir, 'uploads', rec.id), { recursive: true, force: true });
   }
 
@@ -476,10 +560,13 @@ export class ObjectStore {
       }
       if (got !== length)
         throw new StoreError('truncated-body', `body had ${got} of ${length} bytes`, { got });
+      this.stillRegistered(id);
       const file = this.manifestPath(id);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
+      mkdirDurable(path.dirname(file));
       writeFileAtomic(file, Buffer.concat(parts, length));
       return length;
+    } catch (e) {
+      throw this.orphaned(id, e);
     } finally {
       unlock();
     }
