@@ -119,6 +119,35 @@ t.test('cipher', async (t) => {
     fs.truncateSync(obj, res.size - 20);
     await t.rejects(decryptFile(key, obj, out2), { code: /bad-tag|truncated/ });
   });
+
+  t.test('should reject cleanly when a batch write fails (disk full)', async (t) => {
+    // The write of one batch runs while the next is encrypted; its failure
+    // must reach the caller and the cleanup, not crash the process as an
+    // unhandled rejection.
+    const dir = tmpdir(t);
+    const input = path.join(dir, 'in');
+    fs.writeFileSync(input, randomBytes(17 * PLAIN_CHUNK_SIZE));
+    const open = fs.promises.open;
+    const failing = async (...args: Parameters<typeof open>): Promise<fs.promises.FileHandle> => {
+      const fh = await open(...args);
+      if (String(args[0]).includes('.tmp-')) {
+        fh.writev = async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        };
+      }
+      return fh;
+    };
+    fs.promises.open = failing as typeof open;
+    try {
+      const out = path.join(dir, 'out');
+      await t.rejects(encryptFile(key, input, out, { inline: true, treePath: path.join(dir, 'out.tree') }), { code: 'ENOSPC' });
+      t.notOk(fs.existsSync(out), 'no output');
+      t.same(fs.readdirSync(dir).filter(n => n.includes('.tmp-')), [], 'no temp files');
+    } finally {
+      fs.promises.open = open;
+    }
+  });
 });
 
 t.test('Manifest', async (t) => {

@@ -165,6 +165,20 @@ t.test('hashFile', async (t) => {
     }
   });
 
+  t.test('should fail the jobs of a dead worker and replace it', async (t) => {
+    const one = new LeafHasherPool(1);
+    t.teardown(() => one.close());
+    const data = randomBytes(4 * LEAF_SIZE);
+    t.same(await one.hashBuffer(data, 0), hashLeaves(data, 0));
+    const within = <T>(p: Promise<T>): Promise<T> => Promise.race([p,
+      new Promise<T>((_resolve, reject) => setTimeout(() => reject(new Error('hung')), 5000).unref())]);
+    // The worker dies (killed, out of memory) with a job in hand.
+    const inFlight = one.hashBuffer(randomBytes(32 << 20), 0);
+    await (one as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0].terminate();
+    await t.rejects(within(inFlight), { message: /exited/ }, 'its job fails instead of hanging');
+    t.same(await within(one.hashBuffer(data, 7)), hashLeaves(data, 7), 'later jobs run on a new worker');
+  });
+
   t.test('should refuse an empty file', async (t) => {
     const dir = tmpdir(t);
     const file = path.join(dir, 'empty');

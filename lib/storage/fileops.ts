@@ -258,10 +258,15 @@ export async function encryptFile(key: Buffer, input: string, output: string, op
     const tmp = tempPath(output);
     const inFh = await fs.promises.open(input, 'r');
     const outFh = await fs.promises.open(tmp, 'w');
+    // The write of the previous batch, running while the next is read and
+    // encrypted. Its failure (ENOSPC) is kept in `writeError` the moment it
+    // happens, so it is never an unhandled rejection, and the next batch
+    // (or the end) throws it into the cleanup below.
+    let pendingWrite: Promise<void> = Promise.resolve();
+    let writeError: unknown = null;
     try {
       // Enough runs in flight to keep every worker busy while we read.
       const q = new OrderedQueue(sink, pool ? pool.size * 4 : 0);
-      let pendingWrite: Promise<unknown> = Promise.resolve();
       // Read and write ENCRYPT_BATCH chunks per system call; one batch is
       // written while the next is read and encrypted.
       for (let b = 0; b < chunks; b += ENCRYPT_BATCH) {
@@ -276,6 +281,8 @@ export async function encryptFile(key: Buffer, input: string, output: string, op
             throw new StorageError('truncated', 'input shrank while encrypting');
           got += bytesRead;
         }
+        if (writeError)
+          throw writeError;
         const out: Buffer[] = [];
         for (let j = 0; j < n; j++) {
           const i = b + j;
@@ -285,10 +292,16 @@ export async function encryptFile(key: Buffer, input: string, output: string, op
           out.push(ct);
         }
         await pendingWrite;
+        if (writeError)
+          throw writeError;
         // writev: no copy into one block (the chunks are 8 MiB together).
-        pendingWrite = writeAll(outFh, out, b * CHUNK_SIZE);
+        pendingWrite = writeAll(outFh, out, b * CHUNK_SIZE).catch((e: unknown) => {
+          writeError = e;
+        });
       }
       await pendingWrite;
+      if (writeError)
+        throw writeError;
       await q.drain();
       if (opts.sync !== false)
         await outFh.sync();
@@ -299,6 +312,8 @@ export async function encryptFile(key: Buffer, input: string, output: string, op
       fsyncDir(path.dirname(output));
       return { size, plainSize: plain, root };
     } catch (e) {
+      // Let an in-flight write settle before closing its file under it.
+      await pendingWrite;
       sink.abort();
       await outFh.close().catch(() => {});
       await inFh.close().catch(() => {});

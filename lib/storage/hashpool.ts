@@ -102,11 +102,16 @@ interface Reply {
 }
 
 interface Job {
+  slot: number;
   resolve: (b: Buffer) => void;
   reject: (e: Error) => void;
 }
 
-/** A fixed pool of leaf-hashing workers. Close it when done. */
+/**
+ * A fixed pool of leaf-hashing workers. Close it when done. A worker that
+ * dies (out of memory, killed) fails only the jobs it held and is
+ * replaced, so later jobs never wait on a dead thread.
+ */
 export class LeafHasherPool {
   private readonly workers: Worker[] = [];
   private readonly load: number[] = [];
@@ -117,26 +122,48 @@ export class LeafHasherPool {
   /** @param size worker count; defaults to the machine's parallelism */
   constructor(size = availableParallelism()) {
     for (let i = 0; i < Math.max(1, size); i++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
-      const slot = i;
       this.load.push(0);
-      w.on('message', (r: Reply) => {
-        this.load[slot] -= 1;
-        // An idle pool must not keep the process alive; a busy one must.
-        if (this.load[slot] === 0)
-          w.unref();
-        const job = this.jobs.get(r.id);
-        if (!job)
-          return;
-        this.jobs.delete(r.id);
-        if (r.error || !r.hashes)
-          job.reject(new Error(r.error || 'hash worker failed'));
-        else
-          job.resolve(Buffer.from(r.hashes.buffer, r.hashes.byteOffset, r.hashes.byteLength));
-      });
-      w.on('error', (e) => this.failAll(e));
-      w.unref();
-      this.workers.push(w);
+      this.workers.push(this.spawn(i));
+    }
+  }
+
+  private spawn(slot: number): Worker {
+    const w = new Worker(WORKER_SOURCE, { eval: true });
+    let failure: Error | null = null;
+    w.on('message', (r: Reply) => {
+      this.load[slot] -= 1;
+      // An idle pool must not keep the process alive; a busy one must.
+      if (this.load[slot] === 0)
+        w.unref();
+      const job = this.jobs.get(r.id);
+      if (!job)
+        return;
+      this.jobs.delete(r.id);
+      if (r.error || !r.hashes)
+        job.reject(new Error(r.error || 'hash worker failed'));
+      else
+        job.resolve(Buffer.from(r.hashes.buffer, r.hashes.byteOffset, r.hashes.byteLength));
+    });
+    w.on('error', (e) => {
+      failure = e;
+    });
+    w.on('exit', (code) => {
+      if (this.closed || this.workers[slot] !== w)
+        return;
+      this.failSlot(slot, failure ?? new Error(`hash worker exited with code ${code}`));
+      this.load[slot] = 0;
+      this.workers[slot] = this.spawn(slot);
+    });
+    w.unref();
+    return w;
+  }
+
+  private failSlot(slot: number, e: Error): void {
+    for (const [id, job] of this.jobs) {
+      if (job.slot === slot) {
+        this.jobs.delete(id);
+        job.reject(e);
+      }
     }
   }
 
@@ -163,7 +190,7 @@ export class LeafHasherPool {
     this.load[slot] += 1;
     this.workers[slot].ref();
     return new Promise<Buffer>((resolve, reject) => {
-      this.jobs.set(id, { resolve, reject });
+      this.jobs.set(id, { slot, resolve, reject });
       this.workers[slot].postMessage({ id, ...msg });
     });
   }
