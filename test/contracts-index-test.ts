@@ -1,6 +1,8 @@
 // ContractIndex on one node: unresolved commits wait for their record, a
-// commit confirmed after offer expiry voids the contract, concurrent
-// commitments do not collide, and states follow the activation depth.
+// commit confirmed after offer expiry voids the contract (and its escrow
+// stays refundable), a contract is never committed twice, a commitment is
+// recorded before it is broadcast, concurrent commitments do not collide,
+// and states follow the activation depth.
 import t from 'tap';
 import bcoin = require('../lib/bcoin');
 import * as common from '../lib/contracts/common';
@@ -21,6 +23,7 @@ t.test('ContractIndex', async (t) => {
   const p = plugin(node);
   await mineSync(ctx, node, SEGWIT_HEIGHT + 4);
   let n = 0;
+  let lateVoid: StorageContract | null = null;
 
   // The node rents from a throwaway host identity.
   async function deal(expiryIn = 10): Promise<StorageContract> {
@@ -72,9 +75,17 @@ t.test('ContractIndex', async (t) => {
     await mineSync(ctx, node);
     t.equal((await voided).contract.id(), c.id(), 'void event for our own contract');
     t.ok(await p.index.getCommit(tx.hash()), 'commit indexed');
-    t.equal(await stateOf(node, c.id()), 'unknown', 'record refused');
+    t.equal(await stateOf(node, c.id()), 'void', 'kept as our void record');
+    t.equal(await p.index.getRecord(c.hash()), null, 'not resolved, never relayed');
+    const info = await node.rpc('getcontract', [c.id()]) as Record<string, any>;
+    t.equal(info.void, 'contract-offer-expired');
+    t.equal(info.commit.txid, tx.txid(), 'the escrow it funded is shown');
+    t.equal(info.spend, null);
+    const listed = await node.rpc('listcontracts', ['void']) as Array<Record<string, unknown>>;
+    t.same(listed.map(i => i.id), [c.id()]);
     const record = new ContractRecord({ contract: c, txid: tx.hash(), leaf: 0, branch: [] });
     await t.rejects(p.index.addRecord(record), { code: 'contract-offer-expired' });
+    lateVoid = c;
   });
 
   t.test('should drop pending records once no commit can be valid', async (t) => {
@@ -84,6 +95,49 @@ t.test('ContractIndex', async (t) => {
     await mineSync(ctx, node, common.getParams('regtest').window + 2);
     t.equal((await voided).contract.id(), c.id());
     t.same(await p.index.db.keys(prefixRange(layout.prefix.qAll)), []);
+    const info = await node.rpc('getcontract', [c.id()]) as Record<string, any>;
+    t.equal(info.state, 'void');
+    t.equal(info.commit, null, 'its commit never confirmed');
+    await t.rejects(node.rpc('refundcontract', [c.id()]), { code: -25, message: /no-escrow/ });
+  });
+
+  t.test('should refuse to commit a contract twice', async (t) => {
+    const c = await deal();
+    const hex = c.encode().toString('hex');
+    await t.rejects(node.rpc('commitcontracts', [hex, hex]), { code: -25, message: /duplicate-contract/ });
+    // Two calls at once: one funds the escrow, the other is refused.
+    const both = await Promise.allSettled([p.commit([c]), p.commit([c])]);
+    t.same(both.map(r => r.status).sort(), ['fulfilled', 'rejected']);
+    const refused = both.find(r => r.status === 'rejected') as PromiseRejectedResult;
+    t.equal(refused.reason.code, 'contract-already-committed');
+    // A retry while pending, and after it confirmed.
+    await t.rejects(node.rpc('commitcontracts', [hex]), { code: -25, message: /contract-already-committed/ });
+    await mineSync(ctx, node);
+    t.equal(await stateOf(node, c.id()), 'active');
+    await t.rejects(node.rpc('commitcontracts', [hex]), { code: -25, message: /contract-already-committed/ });
+  });
+
+  t.test('should record a commitment before broadcasting it, and forget it if refused', async (t) => {
+    const c = await deal();
+    const mempool = node.node.mempool;
+    const addTX = mempool.addTX;
+    let recorded = false;
+    mempool.addTX = async (tx: bcoin.TX) => {
+      recorded = await p.index.db.has(layout.q(tx.hash(), 0));
+      throw Object.assign(new Error('refused'), { type: 'VerifyError', code: 'invalid', reason: 'test', score: 0 });
+    };
+    try {
+      await t.rejects(p.commit([c]), { message: /refused/ });
+    } finally {
+      mempool.addTX = addTX;
+    }
+    t.ok(recorded, 'pending record written before the mempool saw the tx');
+    t.notOk(await p.index.hasCommitment(c.hash()), 'forgotten after the refusal');
+    t.same(await p.index.db.keys(prefixRange(layout.prefix.qAll)), []);
+    // So the retry goes through.
+    await p.commit([c]);
+    await mineSync(ctx, node);
+    t.equal(await stateOf(node, c.id()), 'active');
   });
 
   t.test('should commit concurrent batches without coin collisions', async (t) => {
@@ -99,7 +153,7 @@ t.test('ContractIndex', async (t) => {
     const record = await p.index.getRecord(batch[1].hash());
     t.same(record!.branch, batchBranch(batch.slice(0, 2).map(c => c.hash()), 1));
     const listed = await node.rpc('listcontracts', ['active']) as unknown[];
-    t.equal(listed.length, 4);
+    t.equal(listed.length, 6);
   });
 
   t.test('should derive states from depth and heights', async (t) => {
@@ -118,5 +172,16 @@ t.test('ContractIndex', async (t) => {
     leaf.spendType = 1;
     t.equal(contractState(ce, leaf, c, 150, main), 'settled');
     t.equal(common.minEscrowValue(bcoin.Network.get('main')), 10000);
+  });
+
+  t.test('should refund the escrow of a contract voided by a late commit', async (t) => {
+    const c = lateVoid!;
+    await mineSync(ctx, node, c.refundHeight - node.height);
+    const txid = await node.rpc('refundcontract', [c.id()]) as string;
+    await mineSync(ctx, node);
+    const info = await node.rpc('getcontract', [c.id()]) as Record<string, any>;
+    t.equal(info.state, 'void');
+    t.same(info.spend, { type: 'refunded', txid, height: node.height });
+    await t.rejects(node.rpc('refundcontract', [c.id()]), { code: -25, message: /escrow-spent/ });
   });
 });

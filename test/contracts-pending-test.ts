@@ -103,4 +103,28 @@ t.test('pending records', async (t) => {
     t.equal(await index.getState(refunded.hash()), 'refunded');
     t.equal(watched.size, 0);
   });
+
+  t.test('should keep our second escrow of a contract committed elsewhere refundable', async (t) => {
+    const chain = new StubChain();
+    const index = await chain.index();
+    t.teardown(() => index.close());
+    const c = contract(5);
+    const theirs = fundTX(commitOutputs([c]));
+    const ours = fundTX(commitOutputs([c]));
+    await index.addPending(ours.hash(), [c]);
+    t.ok(await index.hasCommitment(c.hash()));
+    const voids: string[] = [];
+    index.on('void', (_r: ContractRecord, code: string) => voids.push(code));
+    // Their commit confirms first and its record arrives; then ours.
+    await chain.connect(index, [theirs]);
+    t.equal(await index.addRecord(new ContractRecord({ contract: c, txid: theirs.hash(), leaf: 0, branch: [] })), 'added');
+    await chain.connect(index, [ours]);
+    t.same(voids, ['contract-already-committed'], 'the first commit wins the id');
+    const info = await index.getContract(c.hash());
+    t.equal(info!.state, 'active');
+    t.equal(info!.commit!.txid, theirs.txid());
+    const escrows = await index.getEscrows(c.hash());
+    t.same(escrows.map(e => e.commit.txid), [theirs.hash(), ours.hash()], 'both escrows, theirs first');
+    t.equal(await index.db.get(layout.q(ours.hash(), 0)), null);
+  });
 });

@@ -9,7 +9,7 @@ import { ContractError } from '../lib/contracts/errors';
 import * as common from '../lib/contracts/common';
 import { batchBranch, batchRoot, branchRoot, verifyBranch } from '../lib/contracts/batchtree';
 import { CommitPayload, RatingPayload, decodeCommit, decodeRating, findPayload, payloadType } from '../lib/contracts/payload';
-import { ContractRecord, CommitEntry, LeafEntry, BlockUndo } from '../lib/contracts/records';
+import { ContractRecord, CommitEntry, LeafEntry, BlockUndo, VoidRecord } from '../lib/contracts/records';
 import { decodeContractRecord, decodeGetContract, MAX_RECORD_PACKET, MIN_RECORD_PACKET } from '../lib/contracts/packets';
 import { classifySpend, refundWitness, cooperativeWitness } from '../lib/contracts/escrow';
 import { buildRefundTX, buildRatingTX, commitOutputs } from '../lib/contracts/builders';
@@ -96,6 +96,9 @@ t.test('StorageContract', async (t) => {
       ['contract-too-long', bad(c => { c.endHeight = c.startHeight + 4300; c.refundHeight = c.startHeight + 4321; c.auditAmount = 1; })],
       ['bad-contract-escrow-value', bad(c => { c.escrowValue = 9999; c.auditAmount = 100; })],
       ['contract-offer-expired', signBoth(testContract()), 511],
+      // refund - start is within maxSpan, but the lock runs from the commit
+      ['contract-too-long', signBoth(testContract(5000)), 501],
+      ['contract-too-long', signBoth(testContract(5000)), 5052 - 4321],
       ['contract-unsigned', testContract()],
       ['contract-unsigned', testContract().sign(testIdentity('renter'))]
     ];
@@ -108,6 +111,8 @@ t.test('StorageContract', async (t) => {
     const d = signBoth(testContract());
     d.hostSig = signBoth(testContract(501)).hostSig;
     t.equal(codeOf(() => verifyContract(d, 501, network)), 'bad-contract-host-sig');
+    t.equal(codeOf(() => verifyContract(signBoth(testContract(5000)), 5052 - 4320, network)), null,
+      'refund exactly maxSpan after the commit');
     // Partially signed offers pass with requireSigs false.
     t.equal(codeOf(() => verifyContract(testContract().sign(testIdentity('renter')), 501, network,
       { requireSigs: false })), null);
@@ -137,7 +142,7 @@ t.test('escrow script', async (t) => {
     t.ok(c.escrowOutputScript().isWitnessScripthash());
   });
 
-  t.test('should classify spends by the OP_IF selector', async (t) => {
+  t.test('should classify spends by witness item count', async (t) => {
     const script = testContract().escrowScript();
     const sig = Buffer.alloc(71, 1);
     const w = new bcoin.Witness();
@@ -145,6 +150,49 @@ t.test('escrow script', async (t) => {
     t.equal(classifySpend(w), 'refunded');
     w.fromItems(cooperativeWitness(sig, sig, script));
     t.equal(classifySpend(w), 'settled');
+  });
+
+  t.test('should classify by what consensus allows, not by relay policy', async (t) => {
+    // Block validation flags once segwit is active (bcoin's
+    // MANDATORY_VERIFY_FLAGS is P2SH alone: it skips witnesses entirely).
+    const f = bcoin.Script.flags;
+    const consensus = f.VERIFY_P2SH | f.VERIFY_WITNESS | f.VERIFY_DERSIG | f.VERIFY_NULLDUMMY
+      | f.VERIFY_CHECKLOCKTIMEVERIFY | f.VERIFY_CHECKSEQUENCEVERIFY;
+    const c = signBoth(testContract());
+    const script = c.escrowScript();
+    const fund = new bcoin.MTX();
+    fund.addOutpoint(new bcoin.Outpoint(Buffer.alloc(32, 2).toString('hex'), 0));
+    fund.addOutput(c.escrowOutputScript(), c.escrowValue);
+    const coin = bcoin.Coin.fromTX(fund.toTX(), 0, 100);
+    const spend = (refund: boolean, items: (sig: (label: string) => Buffer) => Buffer[]): bcoin.MTX => {
+      const mtx = new bcoin.MTX();
+      mtx.version = 2;
+      mtx.addCoin(coin);
+      if (refund) {
+        mtx.inputs[0].sequence = 0xfffffffe;
+        mtx.setLocktime(c.refundHeight);
+      }
+      mtx.addOutput(testKey('dest').getAddress(), c.escrowValue - 1000);
+      const sig = (label: string) => mtx.signature(0, script, coin.value, testKey(label).privateKey,
+        bcoin.Script.hashType.ALL, 1);
+      mtx.inputs[0].witness.fromItems(items(sig));
+      return mtx;
+    };
+    // `02` under the script takes the IF branch: MINIMALIF (relay policy)
+    // refuses it, consensus does not, so a miner may include it.
+    const odd = spend(false, sig => [sig('renter escrow'), sig('host escrow'), Buffer.from([2]), script.toRaw()]);
+    t.ok(odd.verify(consensus), 'valid by consensus');
+    t.notOk(odd.verify(f.STANDARD_VERIFY_FLAGS), 'non-standard');
+    t.equal(classifySpend(odd.inputs[0].witness), 'settled');
+    // Each branch needs its exact count: witness scripts must leave a
+    // clean stack (consensus), so a spare item fails either branch.
+    const refund = spend(true, sig => [sig('renter escrow'), Buffer.alloc(0), script.toRaw()]);
+    t.ok(refund.verify(consensus));
+    t.equal(classifySpend(refund.inputs[0].witness), 'refunded');
+    const padded = spend(true, sig => [Buffer.from([9]), sig('renter escrow'), Buffer.alloc(0), script.toRaw()]);
+    t.notOk(padded.verify(consensus), '4 items cannot take the refund branch');
+    const short = spend(false, sig => [sig('host escrow'), Buffer.from([1]), script.toRaw()]);
+    t.notOk(short.verify(consensus), '3 items cannot take the two-party branch');
   });
 
   t.test('should build a refund that passes script checks', async (t) => {
@@ -283,6 +331,10 @@ t.test('records and packets', async (t) => {
     undo.spends.push({ txid: Buffer.alloc(32, 3), leaf: 4 });
     undo.ratings.push({ id: Buffer.alloc(32, 5), role: 1, txIndex: 7 });
     t.same(new BlockUndo().decode(undo.encode()).encode(), undo.encode());
+    const v = new VoidRecord({ record: r, code: 'contract-offer-expired', height: 440 });
+    const v2 = new VoidRecord().decode(v.encode());
+    t.equal(v.encode().length, v.getSize());
+    t.same([v2.code, v2.height, v2.record.encode()], ['contract-offer-expired', 440, raw]);
   });
 
   t.test('should reject malformed packets with PacketError codes', async (t) => {
