@@ -1,6 +1,7 @@
 // Record packets: a node that joins after a commit confirmed fetches the
 // record with csgetctr; malformed or lying csctr packets raise the sender's
-// ban score; records are never served before their commit confirms.
+// ban score, an orphan one only once its commit shows the lie; records are
+// never served before their commit confirms.
 import t from 'tap';
 import * as contracts from '../lib/contracts';
 import * as common from '../lib/contracts/common';
@@ -86,5 +87,29 @@ t.test('contract record packets', async (t) => {
     const want = before + 3 * common.MALFORMED_SCORE + common.BAD_RECORD_SCORE;
     await forValue(() => peer.banScore, (v) => v >= want, 20000, 'marker packet');
     t.equal(peer.banScore, want, 'known record and unknown id cost nothing');
+  });
+
+  t.test('should park an orphan for free and blame its sender when its commit contradicts it', async (t) => {
+    const score = () => banTotal(renter);
+    const bad = peerOf(late, renter)!;
+    const before = score();
+    // A commitment in the renter's mempool, not yet mined; a record for
+    // another contract that claims it.
+    const c3 = await makeDeal(renter, host, { size: 777 });
+    const res = await renter.rpc('commitcontracts', [c3.encode().toString('hex')]) as { txids: string[] };
+    const other = await makeDeal(renter, host, { size: 778 });
+    const txid = Buffer.from(res.txids[0], 'hex').reverse();
+    const lie = new ContractRecord({ contract: other, txid, leaf: 0, branch: [] });
+    late.node.sendPacket(bad, common.packetCmds.CONTRACT, lie.encode());
+    late.node.sendPacket(bad, common.packetCmds.CONTRACT, Buffer.alloc(10)); // marker
+    await forValue(score, (v) => v >= before + common.MALFORMED_SCORE, 20000, 'marker packet');
+    t.equal(score(), before + common.MALFORMED_SCORE, 'the orphan itself cost nothing');
+    t.equal(plugin(renter).index.orphanCount(), 1);
+    await mineSync(ctx, renter);
+    await forValue(score, before + common.MALFORMED_SCORE + common.BAD_RECORD_SCORE, 20000,
+      'ban score once the commit confirmed');
+    t.equal(plugin(renter).index.orphanCount(), 0);
+    t.equal(await stateOf(renter, c3.id()), 'active');
+    t.equal(await stateOf(renter, other.id()), 'unknown');
   });
 });
