@@ -1,6 +1,6 @@
 /*!
  * cli.ts - `cloudcoin-fileserver --data-dir D --port P [--host H]
- * [--admin-key K] [--capacity SIZE]`.
+ * [--admin-key K] [--capacity SIZE] [--base-path /PREFIX]`.
  *
  * Without --admin-key the key is read from D/admin.key, or created there
  * (mode 0600) and printed once on first start: the operator hands it to
@@ -12,16 +12,18 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { parseAdminKey, readOrCreateAdminKey } from '../lib/storage';
 import { DEFAULT_CAPACITY } from './common';
-import { FileServer } from './server';
+import { FileServer, parseBasePath } from './server';
 import { parseSize } from './units';
 
 const USAGE = `Usage: cloudcoin-fileserver --data-dir DIR [--port PORT] [--host HOST]
-                            [--admin-key HEX64] [--capacity SIZE]
+                            [--admin-key HEX64] [--capacity SIZE] [--base-path /PREFIX]
   --data-dir   where contracts and objects are stored (created if missing)
   --port       TCP port (default 8480; 0 picks a free one)
   --host       address to bind (default 127.0.0.1; 0.0.0.0 for all)
   --admin-key  64 hex admin key; default: read or create DATA_DIR/admin.key
-  --capacity   bytes of contract data to accept, e.g. 50GB (default 10GiB)`;
+  --capacity   bytes of contract data to accept, e.g. 50GB (default 10GiB)
+  --base-path  path prefix a reverse proxy forwards unchanged, e.g. /cc for
+               https://host/cc (default none: the proxy strips it)`;
 
 /** Thrown for user errors: printed as one line, exit code 1. */
 class UsageError extends Error {}
@@ -59,6 +61,7 @@ export async function main(argv: string[]): Promise<FileServer | null> {
         host: { type: 'string' },
         'admin-key': { type: 'string' },
         capacity: { type: 'string' },
+        'base-path': { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       },
       strict: true
@@ -80,11 +83,14 @@ export async function main(argv: string[]): Promise<FileServer | null> {
         throw new UsageError('--capacity must be a size such as 50GB');
       capacity = n;
     }
+    const basePath = parseBasePath(values['base-path'] ?? '');
+    if (basePath === null)
+      throw new UsageError('--base-path must be a path such as /cc');
     fs.mkdirSync(dataDir, { recursive: true });
     const adminKey = loadAdminKey(dataDir, values['admin-key'], out);
-    const server = new FileServer({ dataDir, adminKey, capacity, host: values.host ?? '127.0.0.1', port: Number(portText) });
+    const server = new FileServer({ dataDir, adminKey, capacity, host: values.host ?? '127.0.0.1', port: Number(portText), basePath });
     const addr = await server.open();
-    out(`cloudcoin-fileserver listening on http://${addr.host}:${addr.port} (data ${path.resolve(dataDir)})`);
+    out(`cloudcoin-fileserver listening on http://${addr.host}:${addr.port}${basePath} (data ${path.resolve(dataDir)})`);
     const stop = () => {
       server.close().then(() => process.exit(0), () => process.exit(1));
     };

@@ -18,6 +18,15 @@ export const REQUEST_TIMEOUT_MS = 30000;
 /** Headers must arrive within this. */
 export const HEADERS_TIMEOUT_MS = 10000;
 
+/** How often Node checks the two deadlines above (its default, 30 s, let a request live 60 s). */
+export const CONNECTIONS_CHECK_MS = 1000;
+
+/** An idle keep-alive connection is closed after this. */
+export const KEEP_ALIVE_TIMEOUT_MS = 5000;
+
+/** Concurrent connections: a PHP host's worker pool is of this order, and it bounds memory and file descriptors. */
+export const MAX_CONNECTIONS = 256;
+
 /** Default capacity when --capacity is not given. */
 export const DEFAULT_CAPACITY = 10 * 2 ** 30;
 

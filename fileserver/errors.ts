@@ -28,6 +28,7 @@ export const statusOf: Record<string, number> = {
   'already-complete': 409,
   'contract-exists': 409,
   'upload-incomplete': 409,
+  'request-timeout': 408,
   'contract-expired': 410,
   'length-required': 411,
   'too-large': 413,
@@ -35,6 +36,7 @@ export const statusOf: Record<string, number> = {
   'bad-range': 416,
   'unaligned-part': 422,
   'root-mismatch': 422,
+  'headers-too-large': 431,
   'server-error': 500,
   'no-capacity': 507,
   'disk-full': 507

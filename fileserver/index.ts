@@ -5,7 +5,7 @@
 
 export * from './common';
 export * from './errors';
-export { FileServer } from './server';
+export { FileServer, parseBasePath } from './server';
 export type { FileServerOptions } from './server';
 export { parseRange } from './range';
 export { main, loadAdminKey } from './cli';

@@ -18,12 +18,12 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import {
-  ObjectStore, StoreError, StorageError, MAX_MANIFEST_SIZE, checkAdmin, adminHeaders,
+  ObjectStore, StoreError, StorageError, MAX_MANIFEST_SIZE, checkAdmin, precheckAdmin, adminHeaders,
   deriveTokenKey, mintToken, verifyToken, isId, objects, TokenFields, leafCount, LEAF_SIZE
 } from '../lib/storage';
 import {
-  DEFAULT_CAPACITY, HEADERS_TIMEOUT_MS, MAX_ADMIN_BODY, MAX_BODY_SIZE, MAX_RESPONSE_SIZE,
-  REQUEST_TIMEOUT_MS, VERSION
+  CONNECTIONS_CHECK_MS, DEFAULT_CAPACITY, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_ADMIN_BODY, MAX_BODY_SIZE,
+  MAX_CONNECTIONS, MAX_RESPONSE_SIZE, REQUEST_TIMEOUT_MS, VERSION
 } from './common';
 import { HTTPError } from './errors';
 import { ReplayCache } from './replay';
@@ -42,6 +42,26 @@ export interface FileServerOptions {
   log?: (msg: string) => void;
   /** Serve this already-built store (cloudcoind's local backend shares one). */
   store?: ObjectStore;
+  /**
+   * Path prefix the server is reached under when a reverse proxy forwards
+   * it unchanged (`/cc` for https://host/cc); default none. It is stripped
+   * before routing and before the admin MAC is checked.
+   */
+  basePath?: string;
+  /** Whole-request deadline (default REQUEST_TIMEOUT_MS; tests shorten it). */
+  requestTimeoutMs?: number;
+  /** Deadline for the request headers (default HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs?: number;
+  /** Concurrent connections accepted (default MAX_CONNECTIONS). */
+  maxConnections?: number;
+}
+
+/** Checks a --base-path value: '' or `/seg[/seg...]`; returns it without a trailing slash, or null. */
+export function parseBasePath(text: string): string | null {
+  const p = text.replace(/\/+$/, '');
+  if (p === '')
+    return '';
+  return /^(\/[A-Za-z0-9._~-]+)+$/.test(p) ? p : null;
 }
 
 type Headers = Record<string, string | number>;
@@ -57,6 +77,7 @@ export class FileServer {
   private readonly log: (msg: string) => void;
   private readonly host: string;
   private readonly port: number;
+  private readonly basePath: string;
 
   constructor(options: FileServerOptions) {
     if (options.adminKey.length !== 32)
@@ -69,18 +90,36 @@ export class FileServer {
     this.port = options.port ?? 0;
     this.store = options.store
       ?? new ObjectStore({ dir: options.dataDir, capacity: options.capacity ?? DEFAULT_CAPACITY, now: this.now });
+    const basePath = parseBasePath(options.basePath ?? '');
+    if (basePath === null)
+      throw new Error('base path must look like /cc');
+    this.basePath = basePath;
     this.replay = new ReplayCache(path.join(options.dataDir, 'nonces'));
-    this.server = http.createServer((req, res) => {
+    this.server = http.createServer({
+      requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+      headersTimeout: options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      // Node checks the two timeouts above only this often (default 30 s,
+      // which let a request live up to 60 s).
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS
+    }, (req, res) => {
       this.handle(req, res).catch((e: unknown) => this.fail(res, e));
     });
-    this.server.requestTimeout = REQUEST_TIMEOUT_MS;
-    this.server.headersTimeout = HEADERS_TIMEOUT_MS;
-    this.server.keepAliveTimeout = 5000;
-    this.server.on('clientError', (_e, socket) => {
-      if (socket.writable)
-        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else
+    this.server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+    this.server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
+      // Node's own answers, as JSON: 408 for a request that ran out of
+      // time, 431 for oversized headers, else 400.
+      const code = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request-timeout'
+        : e.code === 'HPE_HEADER_OVERFLOW' ? 'headers-too-large' : 'bad-request';
+      const started = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage?.headersSent === true;
+      if (!socket.writable || started) {
         socket.destroy();
+        return;
+      }
+      const err = new HTTPError(code, 'request rejected');
+      const body = JSON.stringify({ error: { code, message: err.message } });
+      socket.end(`HTTP/1.1 ${err.status} ${http.STATUS_CODES[err.status] ?? 'Error'}\r\nContent-Type: application/json\r\n`
+        + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     });
   }
 
@@ -145,13 +184,38 @@ export class FileServer {
     this.send(res, err.status, { error: { code: err.code, message: err.message, ...err.detail } }, headers);
   }
 
+  /**
+   * The request target relative to the mount point (what admin calls
+   * sign, docs/PROTOCOL.md 4.7) and its parsed form.
+   */
+  private target(req: http.IncomingMessage): { target: string; url: URL } {
+    let target = req.url ?? '/';
+    // [REJECT] anything but an origin-form target ("/path?query")
+    if (!target.startsWith('/'))
+      throw new HTTPError('bad-request', 'request target must be a path');
+    if (this.basePath !== '') {
+      const rest = target.slice(this.basePath.length);
+      if (!target.startsWith(this.basePath) || !(rest === '' || rest.startsWith('/') || rest.startsWith('?')))
+        throw new HTTPError('not-found', 'no such endpoint');
+      target = rest.startsWith('/') ? rest : `/${rest}`;
+    }
+    let url: URL;
+    try {
+      // Prefixing the origin keeps "//host/..." a path, never an authority.
+      url = new URL(`http://x${target}`);
+    } catch {
+      throw new HTTPError('bad-request', 'malformed request target');
+    }
+    return { target, url };
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
+    const { target, url } = this.target(req);
     const parts = url.pathname.split('/').filter(p => p !== '');
     if (parts[0] === 'v1')
       return this.handleData(req, res, url, parts.slice(1));
     if (parts[0] === 'admin')
-      return this.handleAdmin(req, res, url, parts.slice(1));
+      return this.handleAdmin(req, res, target, parts.slice(1));
     throw new HTTPError('not-found', 'no such endpoint');
   }
 
@@ -213,10 +277,15 @@ export class FileServer {
     if (sub === 'proof' && parts.length === 4 && object === objects.DATA) {
       if (method !== 'GET')
         throw new HTTPError('method-not-allowed', 'use GET');
-      this.authorize(req, url, contract, object, 'get');
+      const token = this.authorize(req, url, contract, object, 'get');
       if (!/^(0|[1-9][0-9]{0,12})$/.test(leafText ?? ''))
         throw new HTTPError('bad-leaf', 'leaf index must be decimal');
-      const raw = this.store.proof(contract, Number(leafText)).encode();
+      const leaf = Number(leafText);
+      const { size } = this.store.locate(contract, object);
+      // [REJECT] a leaf beyond what the token allows (its bytes are what the proof covers)
+      if (leaf < leafCount(size) && Math.min((leaf + 1) * LEAF_SIZE, size) > token.maxBytes)
+        throw new HTTPError('token-scope', 'leaf beyond token maxBytes');
+      const raw = this.store.proof(contract, leaf).encode();
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': raw.length });
       res.end(raw);
       return;
@@ -299,8 +368,9 @@ export class FileServer {
     const length = end - start + 1;
     if (!head && length > MAX_RESPONSE_SIZE)
       throw new HTTPError(range ? 'bad-range' : 'range-required', `responses are at most ${MAX_RESPONSE_SIZE} bytes; use Range`, { size });
-    // [REJECT] beyond what the token allows
-    if (end + 1 > token.maxBytes && !head)
+    // [REJECT] beyond what the token allows: a HEAD with Range touches its
+    // range too (it may carry that leaf's proof); a plain HEAD touches none
+    if (end + 1 > token.maxBytes && (!head || range))
       throw new HTTPError('token-scope', 'range beyond token maxBytes');
     headers['content-length'] = head && !range ? size : length;
     // A read of exactly one leaf carries that leaf's Merkle proof, so an
@@ -368,11 +438,15 @@ export class FileServer {
     return json as Record<string, unknown>;
   }
 
-  private async handleAdmin(req: http.IncomingMessage, res: http.ServerResponse, url: URL, parts: string[]): Promise<void> {
+  private async handleAdmin(req: http.IncomingMessage, res: http.ServerResponse, target: string, parts: string[]): Promise<void> {
     const method = req.method ?? 'GET';
+    // [REJECT] no, malformed or stale admin headers: before reading any body
+    const early = precheckAdmin(req.headers, this.now());
+    if (early)
+      throw new HTTPError(early, early === 'stale-request' ? 'request time is outside the 120 s window' : 'admin authentication failed');
     const body = await this.readBody(req, MAX_ADMIN_BODY);
     const now = this.now();
-    const failure = checkAdmin(this.adminKey, method, req.url ?? '/', body, req.headers, now);
+    const failure = checkAdmin(this.adminKey, method, target, body, req.headers, now);
     if (failure)
       throw new HTTPError(failure, failure === 'stale-request' ? 'request time is outside the 120 s window' : 'admin authentication failed');
     // [REJECT] a replayed admin call (same nonce within the window)

@@ -7,7 +7,10 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { FileServerClient, MerkleTree, TokenFields } from '../lib/storage';
+import { PassThrough, Readable } from 'stream';
+import {
+  FileServerClient, MerkleTree, ObjectStore, TokenFields, TreeWriter, buildTreeBlocks, fullTreeBlocks, hashLeaves
+} from '../lib/storage';
 import { ServerProcess, raw, tempDir } from './util/fileserver';
 import { forValue } from './util/wait';
 
@@ -88,8 +91,6 @@ t.test('file server crash safety', async (t) => {
 });
 
 t.test('ObjectStore completion and removal', async (t) => {
-  const { ObjectStore } = await import('../lib/storage');
-  const { PassThrough, Readable } = await import('stream');
   const expiry = Math.floor(Date.now() / 1000) + 3600;
   const setup = (size: number) => {
     const dir = tempDir('cc-store-');
@@ -121,13 +122,12 @@ t.test('ObjectStore completion and removal', async (t) => {
   t.test('should finish an upload left with every byte on open, receipt and writePart', async (t) => {
     // What an older version left when it died between recording the last
     // part and moving the object into place.
-    const wedge = async (s: { dir: string; store: InstanceType<typeof ObjectStore>; data: Buffer; id: string }) => {
+    const wedge = async (s: { dir: string; store: ObjectStore; data: Buffer; id: string }) => {
       await s.store.writePart(s.id, 0, 4096, part(s.data.subarray(0, 4096)));
       const up = path.join(s.dir, 'uploads', s.id, '1');
       const fd = fs.openSync(path.join(up, 'data'), 'r+');
       fs.writeSync(fd, s.data.subarray(4096), 0, s.data.length - 4096, 4096);
       fs.closeSync(fd);
-      const { buildTreeBlocks, fullTreeBlocks, hashLeaves, TreeWriter } = await import('../lib/storage');
       const tfd = fs.openSync(path.join(up, 'tree'), 'r+');
       new TreeWriter(tfd, s.data.length).putLeaves(1, hashLeaves(s.data.subarray(4096), 1));
       buildTreeBlocks(tfd, s.data.length, fullTreeBlocks(s.data.length, 4096), fullTreeBlocks(s.data.length, s.data.length));

@@ -2,6 +2,8 @@
 // every kind of bad input, asserted by stable error codes.
 import t from 'tap';
 import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import {
@@ -9,7 +11,7 @@ import {
   Manifest, ManifestFile, Replica, MerkleTree, deriveTokenKey, mintToken, verifyLeaf, signAdmin, TokenFields
 } from '../lib/storage';
 import { admin, raw, startServer, tempDir } from './util/fileserver';
-import type { FileServer } from '../fileserver/server';
+import { FileServer } from '../fileserver/server';
 
 const KEY = randomBytes(32);
 const KTOK = deriveTokenKey(KEY);
@@ -158,7 +160,7 @@ t.test('upload and download', async (t) => {
     t.same(open.body, data.subarray(data.length - 5));
     const client = new FileServerClient(`http://127.0.0.1:${port}`);
     const out = path.join(dir, 'download.bin');
-    await client.downloadFile(token(id, 'get'), id, out, 3 * MiB);
+    await client.downloadFile(token(id, 'get'), id, out, { size: data.length, rangeSize: 3 * MiB });
     t.ok(fs.readFileSync(out).equals(data), 'bytes identical');
     const leaves = Math.ceil(data.length / LEAF_SIZE);
     for (const i of [0, leaves - 1, Math.floor(Math.random() * leaves)]) {
@@ -350,4 +352,219 @@ t.test('renter round trip', async (t) => {
   await decryptFile(deriveFileKey(master, rf.fileId, rf.revision, rf.replicas[0].salt), got, out);
   t.ok(fs.readFileSync(out).equals(plain), 'plaintext recovered');
   t.equal(rf.name, 'plain.bin');
+});
+
+/** Writes `head` on a raw socket, then `drip` every 200 ms; resolves on close with what came back. */
+function rawSocket(p: number, head: string, drip?: string, limitMs = 15000): Promise<{ text: string; ms: number }> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const s = net.connect(p, '127.0.0.1');
+    let text = '';
+    const iv = drip === undefined ? null : setInterval(() => {
+      if (!s.destroyed)
+        s.write(drip);
+    }, 200);
+    const stop = setTimeout(() => s.destroy(), limitMs);
+    s.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+    });
+    s.on('error', () => {});
+    s.on('close', () => {
+      if (iv)
+        clearInterval(iv);
+      clearTimeout(stop);
+      resolve({ text, ms: Date.now() - t0 });
+    });
+    s.write(head);
+  });
+}
+
+t.test('request limits', async (t) => {
+  const logs: string[] = [];
+  const sdir = tempDir('cc-fs-limits-');
+  const strict = new FileServer({
+    dataDir: sdir, adminKey: KEY, now, port: 0, log: (m) => logs.push(m), requestTimeoutMs: 2000, headersTimeoutMs: 1000
+  });
+  const sport = (await strict.open()).port;
+  t.teardown(async () => {
+    await strict.close();
+    fs.rmSync(sdir, { recursive: true, force: true });
+  });
+
+  t.test('should cap connections', async (t) => {
+    t.equal(strict.server.maxConnections, 256);
+  });
+
+  t.test('should time out slow headers and bodies within about a second of the deadline', async (t) => {
+    const [hdr, body] = await Promise.all([
+      rawSocket(sport, 'GET /admin/status HTTP/1.1\r\nHost: x\r\n', 'X-a: b\r\n'),
+      rawSocket(sport, `POST /admin/purge HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n${adminHeaderText('POST', '/admin/purge')}\r\n`, 'a')
+    ]);
+    t.match(hdr.text, /^HTTP\/1\.1 408 /, 'headers too slow: 408');
+    t.ok(hdr.ms < 3500, `closed after ${hdr.ms} ms`);
+    t.match(body.text, /^HTTP\/1\.1 408 /, 'body too slow: 408');
+    t.ok(body.ms < 4500, `closed after ${body.ms} ms`);
+  });
+
+  t.test('should refuse an unauthenticated admin call before reading its body', async (t) => {
+    const r = await rawSocket(sport, 'POST /admin/purge HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n', undefined, 1500);
+    t.match(r.text, /^HTTP\/1\.1 401 /);
+    t.match(r.text, /"missing-auth"/);
+    t.ok(r.ms < 1000, `answered and closed after ${r.ms} ms without any body sent`);
+    const stale = await rawSocket(sport, `POST /admin/purge HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n${adminHeaderText('POST', '/admin/purge', clock - 500)}\r\n`,
+      undefined, 1500);
+    t.match(stale.text, /"stale-request"/);
+    t.ok(stale.ms < 1000);
+  });
+
+  t.test('should answer oversized headers with 431', async (t) => {
+    const r = await rawSocket(sport, `GET /v1/x HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100000)}\r\n\r\n`, undefined, 3000);
+    t.match(r.text, /^HTTP\/1\.1 431 /);
+  });
+
+  t.test('should answer a target URL cannot parse with bad-request, logging nothing', async (t) => {
+    logs.length = 0;
+    for (const target of ['//[', '//[::1/admin/status', '*']) {
+      const r = await rawSocket(sport, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, undefined, 3000);
+      t.match(r.text, /^HTTP\/1\.1 (400|404) /, target);
+    }
+    t.same(logs, [], 'no stack in the log');
+    const routed = await rawSocket(sport, `GET //evil/admin/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, undefined, 3000);
+    t.match(routed.text, /"not-found"/, 'a "//host" target stays a path');
+  });
+});
+
+function adminHeaderText(method: string, p: string, time = clock): string {
+  // Well-formed headers; the MAC is never reached by these tests.
+  const h = signAdmin(KEY, method, p, Buffer.alloc(0), time);
+  return Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+}
+
+t.test('token maxBytes on HEAD with Range and on proofs', async (t) => {
+  const data = randomBytes(5 * LEAF_SIZE + 100);
+  const { id } = await register(data.length, MerkleTree.fromData(data).root);
+  t.equal((await put(id, 0, data)).json.complete, true);
+  const small = token(id, 'get', 1, { maxBytes: LEAF_SIZE });
+  const h = await get(id, 1, { range: `bytes=${5 * LEAF_SIZE}-${data.length - 1}` }, small, 'HEAD');
+  t.equal(h.status, 403, 'HEAD of a range beyond maxBytes');
+  t.notOk('x-cc-proof' in h.headers, 'and no proof of that leaf');
+  t.equal((await get(id, 1, { range: 'bytes=0-4095' }, small, 'HEAD')).status, 206, 'HEAD within maxBytes');
+  t.equal((await get(id, 1, {}, small, 'HEAD')).status, 200, 'a plain HEAD touches no bytes');
+  const proof = (leaf: number) => raw(port, 'GET', `/v1/${id}/1/proof/${leaf}`, { headers: { authorization: `CC-Token ${small}` } });
+  t.equal((await proof(0)).status, 200);
+  t.equal((await proof(5)).json.error?.code, 'token-scope', 'proof of a leaf beyond maxBytes');
+  t.equal((await proof(6)).json.error?.code, 'bad-leaf');
+});
+
+t.test('server mounted under a path prefix', async (t) => {
+  const pdir = tempDir('cc-fs-prefix-');
+  const mounted = new FileServer({ dataDir: pdir, adminKey: KEY, now, port: 0, log: () => {}, basePath: '/cc/' });
+  const pport = (await mounted.open()).port;
+  t.teardown(async () => {
+    await mounted.close();
+    fs.rmSync(pdir, { recursive: true, force: true });
+  });
+  // The client signs the path relative to its base URL; the server strips its mount point.
+  const client = new FileServerClient(`http://127.0.0.1:${pport}/cc`, { adminKey: KEY });
+  t.equal((await client.status()).contracts, 0);
+  const data = randomBytes(3 * LEAF_SIZE + 1);
+  const id = cid();
+  await client.register({ id, root: MerkleTree.fromData(data).root.toString('hex'), size: data.length, expiry: clock + 3600 });
+  t.equal((await client.putPart(token(id, 'put'), id, 0, data)).complete, true);
+  t.same(await client.download(token(id, 'get'), id, 1, 0, 99), data.subarray(0, 100));
+  t.equal((await client.receipt(id)).size, data.length);
+  t.equal((await admin(pport, KEY, 'GET', '/cc/admin/status', undefined, { time: clock })).json.error?.code, 'bad-signature',
+    'a MAC over the prefixed path does not verify');
+  t.equal((await admin(pport, KEY, 'GET', '/admin/status', undefined, { time: clock })).json.error?.code, 'not-found',
+    'outside the mount point');
+  t.throws(() => new FileServer({ dataDir: pdir, adminKey: KEY, basePath: 'cc' }), /base path/);
+});
+
+t.test('FileServerClient against a hostile host', async (t) => {
+  // A fake host that answers every read with what `mode` says.
+  let mode = '';
+  let gets = 0;
+  let sent = 0;
+  const fake = http.createServer((req, res) => {
+    if (req.method === 'GET')
+      gets++;
+    const mib = Buffer.alloc(1 << 20);
+    const endless = () => {
+      const pump = () => {
+        while (sent < 100 * MiB) {
+          sent += mib.length;
+          if (!res.write(mib))
+            return;
+        }
+        res.end();
+      };
+      res.on('drain', pump);
+      pump();
+    };
+    switch (mode) {
+      case 'endless range':
+        res.writeHead(206, { 'content-range': 'bytes 0-4095/1000000000' });
+        return endless();
+      case 'huge length':
+        res.writeHead(206, { 'content-range': 'bytes 0-4095/1000000000', 'content-length': 100 * MiB });
+        return endless();
+      case 'other range':
+        res.writeHead(206, { 'content-range': 'bytes 4096-8191/1000000000', 'content-length': 4096 });
+        return res.end(Buffer.alloc(4096));
+      case 'endless json':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return endless();
+      case 'drip': {
+        res.writeHead(206, { 'content-range': 'bytes 0-4095/1000000000', 'content-length': 4096 });
+        const iv = setInterval(() => res.write('a'), 100);
+        res.on('close', () => clearInterval(iv));
+        return;
+      }
+      case 'big head':
+        res.writeHead(200, { 'content-length': 10 * 2 ** 30 });
+        return res.end();
+    }
+  });
+  await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', () => resolve()));
+  t.teardown(() => {
+    fake.closeAllConnections();
+    fake.close();
+  });
+  const url = `http://127.0.0.1:${(fake.address() as net.AddressInfo).port}`;
+  const client = new FileServerClient(url, { adminKey: KEY, timeoutMs: 1000 });
+  const c = cid();
+
+  t.test('should stop reading a range answer at the range length', async (t) => {
+    for (const m of ['endless range', 'huge length', 'other range']) {
+      mode = m;
+      sent = 0;
+      await t.rejects(client.download('v1.x', c, 1, 0, 4095), { code: 'bad-response' }, m);
+      t.ok(sent < 16 * MiB, `${m}: stopped after the server pushed ${sent >> 20} MiB into the socket`);
+    }
+    mode = 'endless range';
+    await t.rejects(client.readLeaf('v1.x', c, 0, 1e9), { code: 'bad-response' }, 'an audit read too');
+  });
+
+  t.test('should cap JSON answers at 64 KiB', async (t) => {
+    mode = 'endless json';
+    sent = 0;
+    await t.rejects(client.status(), { code: 'bad-response' });
+    await t.rejects(client.uploadStatus('v1.x', c), { code: 'bad-response' });
+    t.ok(sent < 16 * MiB);
+  });
+
+  t.test('should give every call a deadline, not just an idle timeout', async (t) => {
+    mode = 'drip';
+    const t0 = Date.now();
+    await t.rejects(client.download('v1.x', c, 1, 0, 4095), { code: 'unreachable', message: /within 1000 ms/ });
+    t.ok(Date.now() - t0 < 2500, `gave up after ${Date.now() - t0} ms`);
+  });
+
+  t.test('should refuse a HEAD size other than the contract size before any range', async (t) => {
+    mode = 'big head';
+    gets = 0;
+    const out = path.join(dir, 'hostile.out');
+    await t.rejects(client.downloadFile('v1.x', c, out, { size: 4096 }), { code: 'bad-size' });
+    t.equal(gets, 0, 'no range was requested');
+  });
 });

@@ -2,6 +2,8 @@
 // remote backend against a real file server (good key, wrong key, down).
 import t from 'tap';
 import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { FileServerClient, MerkleTree, TokenFields } from '../lib/storage';
@@ -109,6 +111,26 @@ t.test('RemoteBackend', async (t) => {
     const info = await b.check();
     t.match(info, { healthy: false, capacity: null, lastOk: null });
     t.match(info.error, /rejected the admin key \(bad-signature\): check --fileserver-key/);
+  });
+
+  t.test('should show a server that floods or stalls an admin answer as unhealthy, in time', async (t) => {
+    // An endless JSON answer is cut at 64 KiB; a dripped one at the deadline.
+    const flood = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const iv = setInterval(() => res.write(Buffer.alloc(16 << 10, 0x20)), 20);
+      res.on('close', () => clearInterval(iv));
+    });
+    await new Promise<void>((resolve) => flood.listen(0, '127.0.0.1', () => resolve()));
+    t.teardown(() => {
+      flood.closeAllConnections();
+      flood.close();
+    });
+    const furl = `http://127.0.0.1:${(flood.address() as net.AddressInfo).port}`;
+    const t0 = Date.now();
+    const info = await new RemoteBackend({ url: furl, adminKey: KEY, timeoutMs: 5000 }).check();
+    t.equal(info.healthy, false);
+    t.match(info.error, /more than the 65536 bytes expected/);
+    t.ok(Date.now() - t0 < 2000, 'cut off at the size limit, not the deadline');
   });
 
   t.test('should show an unreachable server as unhealthy', async (t) => {

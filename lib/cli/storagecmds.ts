@@ -389,7 +389,7 @@ export async function get(ctx: CommandContext, argv: string[]): Promise<void> {
         if (head.size !== r.objectSize)
           throw new Error(`host reports ${head.size} bytes, the contract holds ${r.objectSize}`);
         const bar = new ProgressBar('download', r.objectSize, ctx.err);
-        const size = await client.downloadFile(t.token, r.contractId, enc);
+        const size = await client.downloadFile(t.token, r.contractId, enc, { size: r.objectSize });
         bar.tick(size);
         bar.finish();
         const digest = await hashFile(enc);

@@ -31,6 +31,7 @@ export function explainRemote(url: string, e: unknown): string {
       case 'stale-request':
         return `file server ${url} rejected the request time (stale-request): node and server clocks differ by more than 120 s`;
       case 'unreachable':
+      case 'bad-response':
         return e.message;
       default:
         return `file server ${url} answered ${e.status} ${e.code}: ${e.message}`;

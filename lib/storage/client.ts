@@ -2,7 +2,12 @@
  * client.ts - an HTTP client for the file server: the admin side (signed
  * with K_admin, used by a negotiator's remote backend) and the data side
  * (used by renters with tokens). Built on node:http (about twice fetch's
- * throughput for 8 MiB bodies); every call has a deadline.
+ * throughput for 8 MiB bodies).
+ *
+ * A file server is not trusted: every call has a deadline for the whole
+ * exchange (not just idle time), and no answer is read past the size the
+ * call expects (the range asked for, a JSON answer's cap), so a hostile
+ * host can neither stall a renter nor make it buffer more than it asked.
  */
 
 import * as fs from 'fs';
@@ -12,10 +17,19 @@ import { signAdmin } from './adminauth';
 import { MerkleProof } from './merkle';
 import { TokenFields, deriveTokenKey, mintToken } from './token';
 import { MAX_PART_SIZE } from './store';
-import { LEAF_SIZE } from './common';
+import { LEAF_SIZE, MAX_MANIFEST_SIZE, MAX_PROOF_DEPTH } from './common';
 
-/** Default deadline of one HTTP call; the server caps requests at 30 s. */
+/** Default deadline of one HTTP call, start to last byte; the server caps requests at 30 s. */
 export const CLIENT_TIMEOUT_MS = 30000;
+
+/** Largest JSON answer read (admin calls, upload status, any error body); the server's admin cap. */
+export const MAX_JSON_RESPONSE = 64 << 10;
+
+/** Largest data response the server sends (docs/FILESERVER.md): bigger reads use Range. */
+export const MAX_READ_SIZE = 8 << 20;
+
+/** Largest encoded MerkleProof: u32 + u32 + u8 + MAX_PROOF_DEPTH hashes. */
+const MAX_PROOF_SIZE = 9 + MAX_PROOF_DEPTH * 32;
 
 /** Keep-alive agents: a multi-part upload reuses one connection. */
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
@@ -26,6 +40,14 @@ interface Reply {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
+}
+
+/** What a call accepts as a successful (2xx) answer. */
+interface Expect {
+  /** Most body bytes read. */
+  max: number;
+  /** The range asked for: the answer must be 206 with this Content-Range and exactly its length. */
+  range?: { start: number; end?: number };
 }
 
 /** An error answer from a file server, or a transport failure (`code` = `unreachable`). */
@@ -83,24 +105,80 @@ export class FileServerClient {
     this.timeoutMs = options.timeoutMs ?? CLIENT_TIMEOUT_MS;
   }
 
-  private request(method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<Reply> {
+  /**
+   * One call. The deadline covers the whole exchange; a body longer than
+   * `expect` allows (or than an error answer needs) is cut off unread.
+   */
+  private request(method: string, path: string, headers: Record<string, string>, body: Buffer | undefined,
+    expect: Expect): Promise<Reply> {
     const url = new URL(this.url + path);
     const mod = url.protocol === 'https:' ? https : http;
     const agent = url.protocol === 'https:' ? httpsAgent : httpAgent;
+    const signal = AbortSignal.timeout(this.timeoutMs);
     return new Promise<Reply>((resolve, reject) => {
-      const fail = (e: Error) => reject(new FileServerError('unreachable', 0,
+      let settled = false;
+      let req: http.ClientRequest | null = null;
+      const settle = (err: FileServerError | null, reply?: Reply): void => {
+        if (settled)
+          return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        if (err) {
+          // Never reuse a connection whose answer was not read to its end.
+          req?.destroy();
+          reject(err);
+        } else if (reply) {
+          resolve(reply);
+        }
+      };
+      const unreachable = (e: Error) => settle(new FileServerError('unreachable', 0,
         `cannot reach file server ${this.url} (${e.message})`));
-      const req = mod.request(url, {
-        method, agent, headers: { ...headers, 'content-length': body ? body.length : 0 },
-        timeout: this.timeoutMs
+      const onAbort = () => settle(new FileServerError('unreachable', 0,
+        `cannot reach file server ${this.url} (no complete answer within ${this.timeoutMs} ms)`));
+      signal.addEventListener('abort', onAbort, { once: true });
+      req = mod.request(url, {
+        method, agent, headers: { ...headers, 'content-length': body ? body.length : 0 }
       }, (res) => {
+        const status = res.statusCode ?? 0;
+        const ok = status >= 200 && status < 300;
+        const bad = (msg: string) => settle(new FileServerError('bad-response', status, `file server ${this.url}: ${msg}`));
+        const max = ok ? expect.max : MAX_JSON_RESPONSE;
+        let exact: number | null = null;
+        if (ok && expect.range && method !== 'HEAD') {
+          // [REJECT] anything but the range asked for
+          const m = /^bytes ([0-9]{1,16})-([0-9]{1,16})\/([0-9]{1,16})$/.exec(res.headers['content-range'] ?? '');
+          if (status !== 206 || !m || Number(m[1]) !== expect.range.start
+            || (expect.range.end !== undefined && Number(m[2]) !== expect.range.end) || Number(m[2]) < Number(m[1]))
+            return bad(`answered ${status} ${res.headers['content-range'] ?? '(no Content-Range)'} to a request for bytes ${expect.range.start}-${expect.range.end ?? ''}`);
+          exact = Number(m[2]) - Number(m[1]) + 1;
+          if (exact > max)
+            return bad(`range of ${exact} bytes is over the ${max}-byte limit`);
+        }
+        const lengthText = res.headers['content-length'];
+        if (lengthText !== undefined && method !== 'HEAD') {
+          const length = /^[0-9]{1,16}$/.test(lengthText) ? Number(lengthText) : -1;
+          // [REJECT] a declared length over what this call reads, or not the range's
+          if (length < 0 || length > max || (exact !== null && length !== exact))
+            return bad(`Content-Length ${lengthText} where at most ${exact ?? max} bytes were expected`);
+        }
         const parts: Buffer[] = [];
-        res.on('data', (d: Buffer) => parts.push(d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
-        res.on('error', fail);
+        let got = 0;
+        res.on('data', (d: Buffer) => {
+          got += d.length;
+          // [REJECT] a body longer than expected (chunked or lying): stop reading
+          if (got > (exact ?? max))
+            return bad(`sent more than the ${exact ?? max} bytes expected`);
+          parts.push(d);
+        });
+        res.on('end', () => {
+          if (exact !== null && got !== exact)
+            return settle(new FileServerError('truncated-body', status, `file server ${this.url} sent ${got} of ${exact} bytes`));
+          settle(null, { status, headers: res.headers, body: Buffer.concat(parts, got) });
+        });
+        res.on('error', unreachable);
+        res.on('aborted', () => unreachable(new Error('connection closed mid-answer')));
       });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      req.on('error', fail);
+      req.on('error', unreachable);
       req.end(body);
     });
   }
@@ -142,7 +220,8 @@ export class FileServerClient {
     const headers = signAdmin(this.adminKey, method, path, body);
     if (json !== undefined)
       headers['content-type'] = 'application/json';
-    return this.json<unknown>(this.check(await this.request(method, path, headers, json === undefined ? undefined : body)));
+    return this.json<unknown>(this.check(await this.request(method, path, headers, json === undefined ? undefined : body,
+      { max: MAX_JSON_RESPONSE })));
   }
 
   status(): Promise<ServerStatus> {
@@ -186,22 +265,24 @@ export class FileServerClient {
   /** Uploads one part of object 1 at `offset`. */
   async putPart(token: string, contract: string, offset: number, data: Buffer): Promise<UploadStatus> {
     return this.json<UploadStatus>(this.check(await this.request('PUT', `/v1/${contract}/1?offset=${offset}`,
-      { ...this.auth(token), 'content-type': 'application/octet-stream' }, data)));
+      { ...this.auth(token), 'content-type': 'application/octet-stream' }, data, { max: MAX_JSON_RESPONSE })));
   }
 
   /** Replaces the sealed manifest (object 0). */
   async putManifest(token: string, contract: string, data: Buffer): Promise<UploadStatus> {
     return this.json<UploadStatus>(this.check(await this.request('PUT', `/v1/${contract}/0`,
-      { ...this.auth(token), 'content-type': 'application/octet-stream' }, data)));
+      { ...this.auth(token), 'content-type': 'application/octet-stream' }, data, { max: MAX_JSON_RESPONSE })));
   }
 
   async uploadStatus(token: string, contract: string, object = 1): Promise<UploadStatus> {
-    return this.json<UploadStatus>(this.check(await this.request('GET', `/v1/${contract}/${object}/status`, this.auth(token))));
+    return this.json<UploadStatus>(this.check(await this.request('GET', `/v1/${contract}/${object}/status`, this.auth(token),
+      undefined, { max: MAX_JSON_RESPONSE })));
   }
 
   /**
    * Uploads a whole file as object 1 in parts, resuming from what the
-   * server already holds. Reads one part at a time from disk.
+   * server already holds. Reads one part at a time from disk. A last part
+   * whose answer was lost (`already-complete` on the retry) counts as done.
    */
   async uploadFile(token: string, contract: string, file: string, partSize = MAX_PART_SIZE,
     progress?: (done: number, size: number) => void): Promise<UploadStatus> {
@@ -209,6 +290,8 @@ export class FileServerClient {
       throw new RangeError('part size must be a multiple of 4096 up to 8 MiB');
     const size = fs.statSync(file).size;
     let st = await this.uploadStatus(token, contract, 1);
+    if (!st.complete && (st.size !== size || !(st.received >= 0 && st.received < size)))
+      throw new FileServerError('bad-size', 0, `file is ${size} bytes; the server expects ${st.size} and holds ${st.received}`);
     const fh = await fs.promises.open(file, 'r');
     try {
       while (!st.complete) {
@@ -217,7 +300,15 @@ export class FileServerClient {
         const { bytesRead } = await fh.read(buf, 0, len, st.received);
         if (bytesRead !== len)
           throw new FileServerError('truncated-body', 0, 'local file shrank during upload');
-        st = await this.putPart(token, contract, st.received, buf);
+        try {
+          st = await this.putPart(token, contract, st.received, buf);
+        } catch (e) {
+          if (!(e instanceof FileServerError && e.code === 'already-complete'))
+            throw e;
+          st = await this.uploadStatus(token, contract, 1);
+          if (!st.complete)
+            throw e;
+        }
         if (progress)
           progress(st.received, size);
       }
@@ -227,31 +318,56 @@ export class FileServerClient {
     return st;
   }
 
-  /** Reads bytes [start, end] (inclusive) of an object; both omitted = whole object. */
+  /**
+   * Reads bytes [start, end] (inclusive) of an object; both omitted = whole
+   * object. Never reads more than asked for, nor more than 8 MiB (1 MiB
+   * for the manifest); a range answer must be exactly that range.
+   */
   async download(token: string, contract: string, object: number, start?: number, end?: number): Promise<Buffer> {
     const headers = this.auth(token);
-    if (start !== undefined)
+    const max = object === 0 ? MAX_MANIFEST_SIZE : MAX_READ_SIZE;
+    let expect: Expect = { max };
+    if (start !== undefined) {
+      if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start)))
+        throw new RangeError('bad byte range');
       headers.range = `bytes=${start}-${end ?? ''}`;
-    return this.check(await this.request('GET', `/v1/${contract}/${object}`, headers)).body;
+      expect = { max, range: { start, end } };
+    }
+    return this.check(await this.request('GET', `/v1/${contract}/${object}`, headers, undefined, expect)).body;
   }
 
   /** Size and root of an object (HEAD). */
   async head(token: string, contract: string, object = 1): Promise<{ size: number; root: string | null }> {
-    const res = this.check(await this.request('HEAD', `/v1/${contract}/${object}`, this.auth(token)));
+    const res = this.check(await this.request('HEAD', `/v1/${contract}/${object}`, this.auth(token), undefined, { max: 0 }));
     const root = res.headers['x-cc-root'];
-    return { size: Number(res.headers['content-length']), root: typeof root === 'string' ? root : null };
+    const length = res.headers['content-length'] ?? '';
+    if (!/^[0-9]{1,16}$/.test(length))
+      throw new FileServerError('bad-response', res.status, `file server ${this.url}: HEAD without a valid Content-Length`);
+    return { size: Number(length), root: typeof root === 'string' ? root : null };
   }
 
-  /** Downloads object 1 to `file` with Range requests of at most 8 MiB. */
-  async downloadFile(token: string, contract: string, file: string, rangeSize = MAX_PART_SIZE): Promise<number> {
+  /**
+   * Downloads object 1 to `file` with Range requests of at most 8 MiB.
+   * Renters pass `size`, the contract's object size: a host whose HEAD
+   * reports another size is refused (`bad-size`) before any range is read.
+   * Without it the HEAD size is believed (tools, benchmarks).
+   */
+  async downloadFile(token: string, contract: string, file: string,
+    opts: { size?: number; rangeSize?: number } = {}): Promise<number> {
+    const rangeSize = opts.rangeSize ?? MAX_PART_SIZE;
+    if (opts.size !== undefined && (!Number.isSafeInteger(opts.size) || opts.size < 1))
+      throw new RangeError('expected size must be a positive integer');
+    if (!Number.isSafeInteger(rangeSize) || rangeSize < 1 || rangeSize > MAX_READ_SIZE)
+      throw new RangeError('range size must be 1 byte to 8 MiB');
     const { size } = await this.head(token, contract, 1);
+    // [REJECT] a host claiming another size than the contract's
+    if (opts.size !== undefined && size !== opts.size)
+      throw new FileServerError('bad-size', 0, `file server ${this.url} reports ${size} bytes, the contract holds ${opts.size}`);
     const fh = await fs.promises.open(file, 'w');
     try {
       for (let off = 0; off < size; off += rangeSize) {
         const end = Math.min(off + rangeSize, size) - 1;
         const buf = await this.download(token, contract, 1, off, end);
-        if (buf.length !== end - off + 1)
-          throw new FileServerError('truncated-body', 0, 'short range response');
         await fh.write(buf, 0, buf.length, off);
       }
       await fh.sync();
@@ -269,7 +385,8 @@ export class FileServerClient {
   async readLeaf(token: string, contract: string, index: number, size: number): Promise<{ data: Buffer; proof: MerkleProof }> {
     const start = index * LEAF_SIZE;
     const end = Math.min(start + LEAF_SIZE, size) - 1;
-    const res = this.check(await this.request('GET', `/v1/${contract}/1`, { ...this.auth(token), range: `bytes=${start}-${end}` }));
+    const res = this.check(await this.request('GET', `/v1/${contract}/1`, { ...this.auth(token), range: `bytes=${start}-${end}` },
+      undefined, { max: LEAF_SIZE, range: { start, end } }));
     const hex = res.headers['x-cc-proof'];
     if (typeof hex !== 'string' || !/^[0-9a-f]+$/.test(hex))
       throw new FileServerError('bad-proof', res.status, 'file server sent no leaf proof');
@@ -278,6 +395,7 @@ export class FileServerClient {
 
   /** Merkle proof of one leaf of object 1. */
   async proof(token: string, contract: string, leaf: number): Promise<MerkleProof> {
-    return MerkleProof.decode(this.check(await this.request('GET', `/v1/${contract}/1/proof/${leaf}`, this.auth(token))).body);
+    return MerkleProof.decode(this.check(await this.request('GET', `/v1/${contract}/1/proof/${leaf}`, this.auth(token),
+      undefined, { max: MAX_PROOF_SIZE })).body);
   }
 }
