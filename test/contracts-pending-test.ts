@@ -127,4 +127,30 @@ t.test('pending records', async (t) => {
     t.same(escrows.map(e => e.commit.txid), [theirs.hash(), ours.hash()], 'both escrows, theirs first');
     t.equal(await index.db.get(layout.q(ours.hash(), 0)), null);
   });
+
+  t.test('should keep our void record and resolve it if a reorg moves its commit in time', async (t) => {
+    const chain = new StubChain();
+    const index = await chain.index();
+    t.teardown(() => index.close());
+    const c = contract(6);
+    const commit = fundTX(commitOutputs([c]));
+    await index.addPending(commit.hash(), [c]);
+    while (chain.height < c.expiryHeight)
+      await chain.connect(index);
+    await chain.connect(index, [commit]); // one block too late
+    let info = await index.getContract(c.hash());
+    t.equal(info!.state, 'void');
+    t.equal(info!.void, 'contract-offer-expired');
+    t.equal(info!.commit!.height, c.expiryHeight + 1);
+    t.equal((await index.getEscrows(c.hash())).length, 1, 'its escrow stays findable');
+    // A reorg re-mines it at expiryHeight: valid after all.
+    await chain.disconnect(index);
+    await chain.disconnect(index);
+    t.equal((await index.getContract(c.hash()))!.commit, null, 'commit gone, void record kept');
+    await chain.connect(index, [commit]);
+    info = await index.getContract(c.hash());
+    t.equal(info!.state, 'active');
+    t.equal(info!.void, null);
+    t.same(await index.getVoids(c.hash()), []);
+  });
 });

@@ -691,7 +691,8 @@ export class ContractIndex extends EventEmitter {
       if (!ce)
         continue;
       try {
-        if (await this.resolve(ce, v.record) === 'added')
+        await this.resolve(ce, v.record);
+        if (ce.leaves[v.record.leaf].id.equals(v.record.contract.hash()))
           await this.db.del(key);
       } catch (e) {
         if (!(e instanceof ContractError))
@@ -956,7 +957,12 @@ export class ContractIndex extends EventEmitter {
     for (const v of await this.getVoids(id))
       records.push(v.record);
     const out: EscrowInfo[] = [];
+    const seen = new Set<string>();
     for (const r of records) {
+      const outpoint = `${r.txid.toString('hex')}:${r.leaf}`;
+      if (seen.has(outpoint))
+        continue;
+      seen.add(outpoint);
       const ce = await this.getCommit(r.txid);
       const leaf = ce ? ce.leaves[r.leaf] : undefined;
       // Only an output that is this contract's escrow script and value.
