@@ -6,7 +6,7 @@ import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { FileServerClient, MerkleTree, TokenFields } from '../lib/storage';
+import { FileServerClient, MerkleTree, TokenFields, footprint } from '../lib/storage';
 import { HostingOptions, LocalBackend, RemoteBackend } from '../lib/hosting';
 import { startServer, tempDir } from './util/fileserver';
 
@@ -59,7 +59,9 @@ t.test('LocalBackend', async (t) => {
   await b.register({ id, root, size: data.length, expiry: Math.floor(Date.now() / 1000) + 60 });
   await t.rejects(b.receipt(id), { code: 'upload-incomplete' });
   let info = await b.check();
-  t.match(info, { kind: 'local', dir, capacity: 1 << 20, reserved: 10000, used: 0, healthy: true, error: null });
+  // Capacity counts the tree file next to the object (PROTOCOL 4.3).
+  t.match(info, { kind: 'local', dir, capacity: 1 << 20, reserved: footprint(10000), used: 0, healthy: true, error: null });
+  t.equal(footprint(10000), 10000 + 44 + 32 * (3 + 2 + 1));
   await t.rejects(b.register({ id: randomBytes(32).toString('hex'), root, size: 2 << 20, expiry: Math.floor(Date.now() / 1000) + 60 }), { code: 'no-capacity' });
   t.match((await b.check()).error, null, 'a refused call is not a health problem once the next succeeds');
   // Same layout as the file server: an admin key file and a store it can serve.
@@ -67,7 +69,14 @@ t.test('LocalBackend', async (t) => {
   await b.store.writePart(id, 0, data.length, (async function* () { yield data; })());
   t.same(await b.receipt(id), { id, root, size: data.length, complete: true });
   info = await b.check();
-  t.equal(info.used, 10000);
+  t.equal(info.used, footprint(10000));
+  await b.store.writeManifest(id, 500, (async function* () { yield randomBytes(500); })());
+  info = await b.check();
+  t.same([info.used, info.reserved], [footprint(10000) + 500, footprint(10000) + 500], 'and manifests');
+  const free = (1 << 20) - footprint(10000) - 500;
+  const big = Math.floor(free * 0.99);
+  await t.rejects(b.register({ id: randomBytes(32).toString('hex'), root, size: big, expiry: Math.floor(Date.now() / 1000) + 60 }),
+    { code: 'no-capacity' }, 'a contract whose data fits but whose tree file does not');
   const tok = b.mintToken({ contract: id, op: 'get', object: 1, notAfter: 2e9, maxBytes: 1e9, renterPkHash: '00'.repeat(20) });
   t.match(tok, /^v1\./);
   t.equal(b.dataURL(), null);

@@ -91,9 +91,12 @@ export interface ContractState extends ContractRecord {
 /** Totals for capacity planning. */
 export interface StoreStatus {
   capacity: number;
-  /** Sum of registered contract sizes. */
+  /**
+   * Disk the registered contracts may fill: each object with its tree file
+   * (see footprint()), plus the manifests stored.
+   */
   reserved: number;
-  /** Bytes actually held (objects, uploads in progress, manifests). */
+  /** Bytes actually held (objects, their tree files, uploads in progress, manifests). */
   used: number;
   free: number;
   contracts: number;
@@ -109,6 +112,15 @@ export interface StoreOptions {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * Disk bytes a contract of object size `size` reserves: the object and its
+ * tree file (about 1.6 % more). Capacity is checked against this, so
+ * --capacity bounds the disk the store fills.
+ */
+export function footprint(size: number): number {
+  return size + treeFileSize(size);
+}
 
 /** Checks that `id` is a contract id (64 lowercase hex). */
 export function isId(id: unknown): id is string {
@@ -247,10 +259,11 @@ export class ObjectStore {
         return old;
       throw new StoreError('contract-exists', 'contract already registered with other terms');
     }
-    const reserved = this.listContracts().reduce((a, c) => a + c.size, 0);
-    // [REJECT] more than the operator offered
-    if (reserved + size > this.capacity)
-      throw new StoreError('no-capacity', 'not enough capacity', { free: this.capacity - reserved });
+    const { reserved } = this.status();
+    // [REJECT] more than the operator offered: the object, its tree file,
+    // and what manifests already take
+    if (reserved + footprint(size) > this.capacity)
+      throw new StoreError('no-capacity', 'not enough capacity', { free: Math.max(0, this.capacity - reserved) });
     const rec: ContractRecord = { id, root, size, expiry, registered: this.now() };
     writeFileAtomic(this.recordPath(id), JSON.stringify(rec));
     return rec;
@@ -329,9 +342,13 @@ export class ObjectStore {
     let used = 0;
     const list = this.listContracts();
     for (const rec of list) {
-      reserved += rec.size;
-      used += this.isComplete(rec.id) ? rec.size : this.received(rec.id);
-      used += this.fileSize(this.manifestPath(rec.id));
+      const manifest = this.fileSize(this.manifestPath(rec.id));
+      reserved += footprint(rec.size) + manifest;
+      if (this.isComplete(rec.id))
+        used += footprint(rec.size);
+      else if (fs.existsSync(path.join(this.uploadDir(rec.id), 'tree')))
+        used += this.received(rec.id) + treeFileSize(rec.size);
+      used += manifest;
     }
     return { capacity: this.capacity, reserved, used, free: Math.max(0, this.capacity - reserved), contracts: list.length };
   }
