@@ -24,6 +24,8 @@ t.test('cloudcoin-fileserver flags', async (t) => {
     [['--data-dir', dir, '--admin-key', 'abc'], /^cloudcoin-fileserver: --admin-key must be 64 hex characters\n$/],
     [['--data-dir', dir, '--port', '99999'], /^cloudcoin-fileserver: --port must be 0\.\.65535\n$/],
     [['--data-dir', dir, '--capacity', 'lots'], /^cloudcoin-fileserver: --capacity must be a size such as 50GB\n$/],
+    [['--data-dir', dir, '--base-path', 'cc'], /^cloudcoin-fileserver: --base-path must be a path such as \/cc\n$/],
+    [['--data-dir', dir, '--base-path', '/a b'], /^cloudcoin-fileserver: --base-path must be a path such as \/cc\n$/],
     [['--data-dir', dir, '--bogus'], /^cloudcoin-fileserver: Unknown option '--bogus'/]
   ];
   const results = await Promise.all(cases.map(([args]) => run(args)));
@@ -34,6 +36,7 @@ t.test('cloudcoin-fileserver flags', async (t) => {
   const help = await run(['--help']);
   t.equal(help.code, 0);
   t.match(help.stdout, /Usage: cloudcoin-fileserver --data-dir DIR/);
+  t.match(help.stdout, /--base-path/);
   fs.writeFileSync(path.join(dir, 'admin.key'), 'not hex\n');
   const badKey = await run(['--data-dir', dir]);
   t.equal(badKey.code, 1);
