@@ -348,6 +348,11 @@ async function waitActive(ctx: CommandContext, ids: string[]): Promise<string[]>
     }
     if (states.every((s) => s === 'active'))
       return states;
+    // A commitment that confirmed after its offer expired voids the
+    // contracts: say so now (the escrow comes back with refundcontract).
+    const voided = ids.filter((_, i) => states[i] === 'void');
+    if (voided.length)
+      throw new CommandError('contract-void', `contract ${voided.map(short).join(', ')} is void (its commitment confirmed after the offer expired); recover the escrow with refundcontract after its refund height`);
     if (Date.now() > deadline)
       throw new CommandError('wait-timeout', `contracts not active after ${WAIT_ACTIVE_MS / 60000} min: ${states.join(', ')}`);
     await new Promise((r) => setTimeout(r, POLL_MS));
