@@ -109,15 +109,15 @@ export class FileServer {
     this.server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
       // Node's own answers, as JSON: 408 for a request that ran out of
       // time, 431 for oversized headers, else 400.
-      const code = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request-timeout'
-        : e.code === 'HPE_HEADER_OVERFLOW' ? 'headers-too-large' : 'bad-request';
+      const [code, message] = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['request-timeout', 'request not received in time']
+        : e.code === 'HPE_HEADER_OVERFLOW' ? ['headers-too-large', 'request headers too large'] : ['bad-request', 'malformed request'];
       const started = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage?.headersSent === true;
       if (!socket.writable || started) {
         socket.destroy();
         return;
       }
-      const err = new HTTPError(code, 'request rejected');
-      const body = JSON.stringify({ error: { code, message: err.message } });
+      const err = new HTTPError(code, message);
+      const body = JSON.stringify({ error: { code, message } });
       socket.end(`HTTP/1.1 ${err.status} ${http.STATUS_CODES[err.status] ?? 'Error'}\r\nContent-Type: application/json\r\n`
         + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     });

@@ -266,6 +266,30 @@ t.test('bad uploads', async (t) => {
     t.equal(r.json.complete, true);
   });
 
+  t.test('should count an upload whose last answer was lost as done', async (t) => {
+    const data = randomBytes(2 * LEAF_SIZE + 9);
+    const { id } = await register(data.length, MerkleTree.fromData(data).root);
+    t.equal((await put(id, 0, data)).json.complete, true, 'the server completed it; the client never heard');
+    // The client still believes nothing arrived, as after a lost answer.
+    class Forgetful extends FileServerClient {
+      private stale = true;
+      override async uploadStatus(tok: string, contract: string, object = 1) {
+        if (this.stale) {
+          this.stale = false;
+          return { contract, object, size: data.length, received: 0, complete: false };
+        }
+        return super.uploadStatus(tok, contract, object);
+      }
+    }
+    const file = path.join(dir, 'lost.bin');
+    fs.writeFileSync(file, data);
+    const st = await new Forgetful(`http://127.0.0.1:${port}`).uploadFile(token(id, 'put'), id, file);
+    t.same([st.received, st.complete], [data.length, true], 'already-complete on the retry, then status says done');
+    const other = (await register(data.length + 1, randomBytes(32))).id;
+    await t.rejects(new FileServerClient(`http://127.0.0.1:${port}`).uploadFile(token(other, 'put'), other, file),
+      { code: 'bad-size' }, 'a local file of another size than the contract is refused');
+  });
+
   t.test('should reject a wrong root and leave nothing behind', async (t) => {
     const data = randomBytes(2 * LEAF_SIZE + 1);
     const { id } = await register(data.length, randomBytes(32));

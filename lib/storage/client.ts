@@ -290,7 +290,7 @@ export class FileServerClient {
       throw new RangeError('part size must be a multiple of 4096 up to 8 MiB');
     const size = fs.statSync(file).size;
     let st = await this.uploadStatus(token, contract, 1);
-    if (!st.complete && (st.size !== size || !(st.received >= 0 && st.received < size)))
+    if (!st.complete && (st.size !== size || !(st.received >= 0 && st.received <= size)))
       throw new FileServerError('bad-size', 0, `file is ${size} bytes; the server expects ${st.size} and holds ${st.received}`);
     const fh = await fs.promises.open(file, 'r');
     try {
