@@ -23,6 +23,7 @@ import { ServiceError, type RequestContext, type Service } from '../negotiator/s
 import { statuses } from '../negotiator/status';
 import type { StorageBackend } from '../hosting/backend';
 import { MAX_MANIFEST_SIZE } from '../storage/common';
+import { footprint } from '../storage/store';
 import {
   BAD_TERMS, DEFAULT_HOLDBACK_BPS, MAX_OFFERS_PER_RENTER, MAX_RESERVATIONS, NO_CAPACITY, PRICE_TOO_LOW,
   SERVICE_NAME, SERVICE_VERSION, getDealParams
@@ -132,7 +133,7 @@ export class HostService {
     this.prune();
     let sum = 0;
     for (const r of this.reservations.values())
-      sum += r.size;
+      sum += footprint(r.size);
     return sum;
   }
 
@@ -196,8 +197,8 @@ export class HostService {
     }
     if (this.reservations.size >= MAX_RESERVATIONS || mine >= MAX_OFFERS_PER_RENTER)
       throw decline(statuses.BUSY, 'too-many-offers');
-    // [DECLINE] not enough room
-    if (a.size > await this.freeCapacity())
+    // [DECLINE] not enough room for the object and its tree file
+    if (footprint(a.size) > await this.freeCapacity())
       throw decline(NO_CAPACITY, 'no-capacity');
 
     // [DECLINE] no data API renters could upload to
@@ -357,7 +358,11 @@ export class HostService {
       const id = c.hash();
       if (await this.isCommitted(id))
         continue;
-      await backend.unregister(id.toString('hex'));
+      try {
+        await backend.unregister(id.toString('hex'));
+      } catch {
+        continue; // busy (a part being written): next time
+      }
       await this.ctx.store.deleteHosted(id);
       dropped.push(id.toString('hex'));
     }
