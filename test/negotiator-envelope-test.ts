@@ -350,7 +350,9 @@ t.test('Robustness', async (t) => {
     const hello = HelloPacket.fromOptions(1, p.a.identity.publicKey, Buffer.alloc(16)).encode();
     await Promise.all(Array.from({ length: FLOOD_BURST + 50 }, () => deliver(p.ab, 'cshello', hello)));
     const floods = p.ba.errors.filter((c) => c === 'flood').length;
-    t.ok(floods >= 40 && floods <= 50, `flood errors ${floods}`);
+    // The pair's own handshake packets (hello, auth) drew from the same
+    // bucket, so up to 52 may be over; refill during the burst lowers it.
+    t.ok(floods >= 40 && floods <= 52, `flood errors ${floods}`);
   });
 
   t.test('should answer busy past the in-flight limit', async (t) => {
