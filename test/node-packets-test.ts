@@ -87,6 +87,7 @@ t.test('cs* packet guard', async (t) => {
     const flood = await rawPeer(BIT, target);
     opened.push(flood.node);
     const before = seen.length;
+    const started = Date.now();
     for (let i = 0; i < 3000; i++)
       send(flood.peer()!, `f${i}`);
     send(flood.peer()!, 'last');
@@ -101,7 +102,10 @@ t.test('cs* packet guard', async (t) => {
       return still;
     }, true, 20000, 'the flood to settle');
     const got = seen.length - before;
-    t.ok(got < 2000, `dropped most of the flood (${got} of 3001 passed)`);
+    // The bucket holds 1000 and refills 200/s: nothing beyond that passes,
+    // however slowly a loaded machine delivers.
+    const allowed = 1000 + Math.ceil(200 * (Date.now() - started) / 1000);
+    t.ok(got <= allowed && got < 3001, `dropped the excess (${got} of 3001 passed, budget ${allowed})`);
     t.ok(flood.peer() !== null, 'still connected');
   });
 });
