@@ -51,6 +51,8 @@ t.test('escrow spends', async (t) => {
     t.ok(fee >= tx.getVirtualSize(), 'pays at least 1 sat/vB');
     await forValue(async () => (await wallet.getBalance()).unconfirmed, before + tx.outputs[0].value,
       20000, 'refund credited to the wallet');
+    await t.rejects(renter.rpc('refundcontract', [refundable.id()]), { code: -25, message: /escrow-spent/ },
+      'a second refund while the first waits in the mempool');
     await mineSync(ctx, renter);
     for (const n of ctx.nodes) {
       await forValue(() => stateOf(n, refundable.id()), 'refunded', 20000, 'refunded');

@@ -275,6 +275,8 @@ declare module 'bcoin' {
     class Mempool extends EventEmitter {
       addTX(tx: TX, id?: number): Promise<unknown>;
       hasEntry(hash: Hash): boolean;
+      /** True if a mempool tx spends this outpoint (internal-order txid). */
+      isSpent(hash: Hash, index: number): boolean;
       has(hash: Hash): boolean;
       getTX(hash: Hash): TX | null;
       map: Map<Hash, unknown>;

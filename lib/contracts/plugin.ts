@@ -271,8 +271,11 @@ export class ContractsPlugin implements Extension {
       // [REJECT] a void record whose commit never confirmed: nothing to refund
       throw new ContractError('no-escrow', 'no commitment of this contract is on chain');
     }
-    const open = escrows.find(e => e.leaf.spendType === spendTypes.NONE);
-    // [REJECT] every escrow of the contract already spent
+    // An escrow whose refund already waits in our mempool counts as spent:
+    // a second refundcontract moves on to the next escrow, if any.
+    const open = escrows.find(e => e.leaf.spendType === spendTypes.NONE
+      && !this.api.mempool.isSpent(e.commit.txid.toString('hex'), e.commit.vout0 + e.record.leaf));
+    // [REJECT] every escrow of the contract already spent (or being spent)
     enforce(open !== undefined, 'escrow-spent');
     const { record, commit: ce, leaf } = open;
     const coin = new bcoin.Coin();
