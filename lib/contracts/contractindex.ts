@@ -315,6 +315,19 @@ export class ContractIndex extends EventEmitter {
     this.dirty = false;
   }
 
+  /** Write a block's batch together with the new tip; on failure keep the old tip. */
+  private async writeWithTip(b: bdb.Batch, tip: IndexTip): Promise<void> {
+    const prev = this.tip;
+    this.tip = tip;
+    b.put(layout.R, this.tipRaw());
+    try {
+      await b.write();
+    } catch (e) {
+      this.tip = prev;
+      throw e;
+    }
+  }
+
   private async connectBlock(entry: bcoin.ChainEntry, block: bcoin.Block): Promise<void> {
     const undo = new BlockUndo();
     undo.hash = hashToBuf(entry.hash);
@@ -384,15 +397,7 @@ export class ContractIndex extends EventEmitter {
       b.put(r.key, r.entry.encode());
     b.put(layout.u(entry.height), undo.encode());
     b.put(layout.h(entry.height), hashToBuf(entry.hash));
-    const prevTip = this.tip;
-    this.tip = { height: entry.height, hash: entry.hash };
-    b.put(layout.R, this.tipRaw());
-    try {
-      await b.write();
-    } catch (e) {
-      this.tip = prevTip;
-      throw e;
-    }
+    await this.writeWithTip(b, { height: entry.height, hash: entry.hash });
     for (const key of watchAdd)
       this.watched.add(key);
     for (const key of watchDel)
@@ -536,15 +541,7 @@ export class ContractIndex extends EventEmitter {
       prevHash = prev.hash;
       b.put(layout.h(height - 1), hashToBuf(prevHash));
     }
-    const oldTip = this.tip;
-    this.tip = { height: height - 1, hash: prevHash };
-    b.put(layout.R, this.tipRaw());
-    try {
-      await b.write();
-    } catch (e) {
-      this.tip = oldTip;
-      throw e;
-    }
+    await this.writeWithTip(b, { height: height - 1, hash: prevHash });
     for (const key of watchDel)
       this.watched.delete(key);
     for (const key of watchAdd) {
