@@ -261,11 +261,18 @@ t.test('HostService', async (t) => {
     const offer = Offer.decode(await svc.offer(offerArgs(4096, 100, 900), ctxOf(renter)));
     const c = await renterSide.buildContract(offer, Buffer.alloc(32, 4), 4096);
     await svc.propose(c.encode(), ctxOf(renter));
-    const wrongValue = { outputs: [{ script: c.escrowOutputScript(), value: c.escrowValue - 1 }] };
-    const funded = { outputs: [{ script: c.escrowOutputScript(), value: c.escrowValue }] };
-    t.same(await svc.scanBlock({ txs: [wrongValue] } as unknown as bcoin.Block, height), [], 'wrong value: not ours');
-    const seen = await svc.scanBlock({ txs: [funded] } as unknown as bcoin.Block, height);
+    const commitOut = { script: bcoin.Script.fromNulldata(Buffer.concat([Buffer.from('4343000101', 'hex'), Buffer.alloc(33)])), value: 0 };
+    const escrow = { script: c.escrowOutputScript(), value: c.escrowValue };
+    const block = (...outputs: unknown[]) => ({ txs: [{ outputs }] } as unknown as bcoin.Block);
+    t.same(await svc.scanBlock(block({ ...escrow, value: c.escrowValue - 1 }, commitOut), height), [], 'wrong value: not ours');
+    t.same(await svc.scanBlock(block(escrow), height), [], 'no commit OP_RETURN: a payment, not a commitment');
+    t.same(await svc.scanBlock(block(escrow, commitOut), c.expiryHeight + 1), [], 'after the offer expired: void');
+    const seen = await svc.scanBlock(block(escrow, commitOut), height);
     t.same(seen.map((id) => id.toString('hex')), [c.id()]);
+    t.ok(await store.isFunded(c.hash()));
+    await svc.unscanBlock(height);
+    t.notOk(await store.isFunded(c.hash()), 'a disconnected block takes its marks with it');
+    await svc.scanBlock(block(escrow, commitOut), height);
     t.ok(await store.isFunded(c.hash()));
     fundedId = c.id();
   });
@@ -273,13 +280,26 @@ t.test('HostService', async (t) => {
   await t.test('should drop contracts never committed, keep committed ones', async (t) => {
     const hosted = await store.listHosted();
     t.ok(hosted.length >= 2, 'some countersigned contracts');
-    height += 1000;
-    const dropped = await svc.maintain();
+    const funded = hosted.find((c) => c.id() === fundedId)!;
+    // Past the funded contract's offer (plus W), before its refund height.
+    height = funded.expiryHeight + 13;
+    t.ok(height < funded.refundHeight);
+    const dropped = await svc.maintain(height);
     const left = (await store.listHosted()).map((c) => c.id());
-    t.ok(left.every((id) => committed.has(id) || id === fundedId), 'only committed or funded contracts remain');
+    const keep = (c: StorageContract) => c.refundHeight >= height && (committed.has(c.id()) || c.id() === fundedId);
+    t.same(left.sort(), hosted.filter(keep).map((c) => c.id()).sort(),
+      'left: committed or seen-funded contracts not yet past their refund height');
     t.ok(left.includes(fundedId), 'a contract whose escrow was seen funded stays');
     t.equal(dropped.length, hosted.length - left.length);
     t.ok(dropped.length > 0);
+  });
+
+  await t.test('should drop everything after its refund height', async (t) => {
+    t.ok((await store.listHosted()).length > 0);
+    height += 10000;
+    await svc.maintain(height);
+    t.same(await store.listHosted(), [], 'ended contracts leave the store');
+    height -= 10000;
   });
 
   await t.test('should let unused offers expire', async (t) => {

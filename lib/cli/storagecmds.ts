@@ -26,6 +26,8 @@ const DEFAULT_MAX_PRICE = 5000;
 /** How long `put --wait` waits for the commitment to reach depth. */
 const WAIT_ACTIVE_MS = 10 * 60 * 1000;
 const POLL_MS = 500;
+/** Blocks of slack an offer must have left for its commitment to confirm in. */
+const COMMIT_MARGIN = 2;
 /** Fee headroom checked before a put: a 16-contract commitment is ~850 vB. */
 const FEE_MARGIN = 10000;
 
@@ -232,12 +234,15 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
   }
   // An offer's contract must confirm by its expiry: drop any that ran out
   // while other hosts were uploading, rather than fail the whole batch.
+  // Keep COMMIT_MARGIN blocks of slack so the commitment need not make the
+  // very next block.
   const height = Number(await ctx.client.call('getblockcount', []));
-  for (const p of placed.filter((p) => p.offer.reservedUntil <= height)) {
-    failed.push(`${p.offer.host}: offer expired at block ${p.offer.reservedUntil} during the upload`);
-    ctx.err.write(`warning: host ${p.offer.host}'s offer expired during the upload, nothing committed to it\n`);
+  const inTime = (p: Placed) => p.offer.reservedUntil >= height + COMMIT_MARGIN;
+  for (const p of placed.filter((p) => !inTime(p))) {
+    failed.push(`${p.offer.host}: offer expires at block ${p.offer.reservedUntil}, too soon to commit at ${height}`);
+    ctx.err.write(`warning: host ${p.offer.host}'s offer expires too soon to commit, nothing committed to it\n`);
   }
-  const live = placed.filter((p) => p.offer.reservedUntil > height);
+  const live = placed.filter(inTime);
   if (live.length === 0)
     throw new CommandError('put-failed', `no host stored the file; nothing was paid (${failed.join('; ')})`);
 
@@ -256,6 +261,11 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
   try {
     commit = await ctx.client.call('commitcontracts', live.map((p) => p.proposal.contract)) as { txids: string[]; ids: string[] };
   } catch (e) {
+    // Forget the file only if no contract of it reached the node's index
+    // or mempool: an RPC error after the broadcast must not lose the keys.
+    const known = await Promise.all(live.map((p) => ctx.client.call('getcontract', [p.proposal.id]).then(() => true, () => false)));
+    if (known.some(Boolean))
+      throw new CommandError('commit-unclear', `the commitment call failed (${(e as Error).message}) but the node knows some of its contracts: check \`cloudcoin-cli ls\` before retrying; file ${added.fileId}`);
     await ctx.client.call('removefile', [added.fileId]);
     throw new CommandError('commit-failed', `the commitment failed, nothing was paid: ${(e as Error).message}`);
   }
@@ -353,8 +363,12 @@ async function waitActive(ctx: CommandContext, ids: string[]): Promise<string[]>
     const voided = ids.filter((_, i) => states[i] === 'void');
     if (voided.length)
       throw new CommandError('contract-void', `contract ${voided.map(short).join(', ')} is void (its commitment confirmed after the offer expired); recover the escrow with refundcontract after its refund height`);
-    if (Date.now() > deadline)
-      throw new CommandError('wait-timeout', `contracts not active after ${WAIT_ACTIVE_MS / 60000} min: ${states.join(', ')}`);
+    // Committed is committed: report it (exit 0) rather than fail and
+    // tempt a retry that would pay twice.
+    if (Date.now() > deadline) {
+      ctx.err.write(`warning: not active after ${WAIT_ACTIVE_MS / 60000} min (${states.join(', ')}); \`cloudcoin-cli ls\` shows when they are\n`);
+      return states;
+    }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

@@ -106,12 +106,15 @@ export class Deals implements Extension {
             this.contracts.requestRecord(id);
         }
         if (entry.height % params.offerWindow === 0) {
-          const dropped = await host.maintain();
+          const dropped = await host.maintain(entry.height);
           if (dropped.length)
             this.api.logger.info('deals: dropped %d contracts never committed', dropped.length);
         }
         if (entry.height % params.announceInterval === 0)
           await this.announce();
+      });
+      this.api.onDisconnect(async (entry) => {
+        await host.unscanBlock(entry.height);
       });
     }
     this.renter = new Renter({

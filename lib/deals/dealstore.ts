@@ -52,6 +52,17 @@ export class DealStore {
     await this.db.put(layout.s.build(id), v);
   }
 
+  /** Drop funded marks made at `height` (its block was disconnected). */
+  async unmarkFundedAt(height: number): Promise<void> {
+    const rows = await this.db.range({ gte: layout.s.min(), lte: layout.s.max() });
+    const b = this.db.batch();
+    for (const { key, value } of rows) {
+      if (value.readUInt32LE(0) === height)
+        b.del(key);
+    }
+    await b.write();
+  }
+
   async isFunded(id: Buffer): Promise<boolean> {
     return (await this.db.get(layout.s.build(id))) !== null;
   }

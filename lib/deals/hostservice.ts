@@ -61,9 +61,19 @@ interface Reservation {
   duration: number;
   prices: Prices;
   expiryHeight: number;
+  /** A proposal is registering it: still counted, no longer usable. */
+  used?: boolean;
 }
 
 const ZERO_HASH = Buffer.alloc(32);
+
+/** OP_RETURN carrying a CloudCoin commit (43 43, version 0, type 1). */
+function isCommitScript(script: bcoin.Script): boolean {
+  if (!script.isNulldata())
+    return false;
+  const data = script.getNulldata();
+  return data !== null && data.length >= 4 && data[0] === 0x43 && data[1] === 0x43 && data[2] === 0 && data[3] === 1;
+}
 
 /** Upload tokens stay valid this long past the offer's last block. */
 const UPLOAD_GRACE_SECONDS = 3600;
@@ -234,7 +244,7 @@ export class HostService {
     const r = this.reservations.get(key);
     const height = this.ctx.height();
     // [DECLINE] no open offer with this escrow key (expired, used or never made)
-    if (!r || r.expiryHeight < height)
+    if (!r || r.used || r.expiryHeight < height)
       throw decline(BAD_TERMS, 'no-offer');
     // [DECLINE] the contract must match the offer it claims
     const bad = !c.hostKey.equals(me.publicKey) || !c.renterKey.equals(ctx.from)
@@ -269,15 +279,20 @@ export class HostService {
     const idHex = id.toString('hex');
     const backend = this.mustBackend();
     const blockSeconds = getDealParams(this.ctx.network).blockSeconds;
-    const expiry = this.now() + (c.refundHeight - height) * blockSeconds;
-    // An offer is used once: take it before the first await.
-    this.reservations.delete(key);
+    // Wall-clock expiry is only the file server's backstop (blocks can be
+    // slow): twice the time to the refund height plus a day. The host
+    // removes data by height in maintain().
+    const expiry = this.now() + 2 * (c.refundHeight - height) * blockSeconds + 86400;
+    // An offer is used once: mark it before the first await, but keep its
+    // bytes counted until the backend has registered them.
+    r.used = true;
     try {
       await backend.register({ id: idHex, root: c.root.toString('hex'), size: c.size, expiry });
     } catch {
-      this.reservations.set(key, r);
+      r.used = false;
       throw decline(statuses.SERVER_ERROR, 'backend-failed');
     }
+    this.reservations.delete(key);
     c.sign(me);
     await this.ctx.store.putHosted(c);
 
@@ -342,21 +357,22 @@ export class HostService {
 
   /**
    * Forget contracts whose commitment never came (DESIGN 5: pending data
-   * is deleted at offer expiry) and purge stored data past its expiry, so
-   * capacity returns. Called from a chain hook.
+   * is deleted at offer expiry) or whose refund height has passed, and
+   * purge what the backend holds past its expiry, so capacity returns.
+   * Called from the chain hook with that block's height: hooks run in
+   * order, so every block up to `height` has been scanned.
    */
-  async maintain(): Promise<string[]> {
-    const height = this.ctx.height();
+  async maintain(height: number): Promise<string[]> {
     const window = getContractParams(this.ctx.network).window;
     const backend = this.mustBackend();
     const dropped: string[] = [];
     for (const c of await this.ctx.store.listHosted()) {
-      // Keep a margin of W blocks past the offer so a shallow reorg of the
-      // commitment cannot make us delete paid data.
-      if (c.expiryHeight + window >= height)
-        continue;
       const id = c.hash();
-      if (await this.isCommitted(id))
+      // Past the refund height the contract is over either way: the data
+      // and the record go. Before that, keep a margin of W blocks past the
+      // offer so a shallow reorg of the commitment cannot delete paid data.
+      const over = c.refundHeight < height;
+      if (!over && (c.expiryHeight + window >= height || await this.isCommitted(id)))
         continue;
       try {
         await backend.unregister(id.toString('hex'));
@@ -380,7 +396,8 @@ export class HostService {
     const pending = new Map<string, Buffer>();
     for (const c of await this.ctx.store.listHosted()) {
       const id = c.hash();
-      if (c.expiryHeight + getContractParams(this.ctx.network).window < height - 1 || await this.ctx.store.isFunded(id))
+      // [IGNORE] a commit after the offer expired voids the contract
+      if (c.expiryHeight < height || await this.ctx.store.isFunded(id))
         continue;
       pending.set(c.escrowOutputScript().toRaw().toString('hex') + ':' + c.escrowValue, id);
     }
@@ -388,6 +405,10 @@ export class HostService {
       return [];
     const seen: Buffer[] = [];
     for (const tx of block.txs) {
+      // Only a commitment (a tx with a CloudCoin commit OP_RETURN) funds a
+      // contract; a payment that happens to reuse the script does not.
+      if (!tx.outputs.some((o) => isCommitScript(o.script)))
+        continue;
       for (const out of tx.outputs) {
         if (!out.script.isWitnessScripthash())
           continue;
@@ -401,9 +422,15 @@ export class HostService {
     return seen;
   }
 
-  /** Committed on chain: known to the index, or its escrow seen funded. */
+  /** Forget escrows seen funded in a block that was disconnected. */
+  async unscanBlock(height: number): Promise<void> {
+    await this.ctx.store.unmarkFundedAt(height);
+  }
+
+  /** Committed on chain: known to the index (not void), or its escrow seen funded in time. */
   private async isCommitted(id: Buffer): Promise<boolean> {
-    return (await this.ctx.contractState(id)) !== null || await this.ctx.store.isFunded(id);
+    const state = await this.ctx.contractState(id);
+    return (state !== null && state !== 'void') || await this.ctx.store.isFunded(id);
   }
 
   /** Reservations for getstorageinfo. */

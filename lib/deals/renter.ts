@@ -134,7 +134,8 @@ export class Renter {
       if (!candidates.includes(q))
         declined.push({ host: q.host, reason: describeUnfit(q, size, duration, maxPrice) });
     }
-    const opening = candidates.length ? candidates[0].prices.storage : 0;
+    // Open every host at the lowest storage price any candidate quoted.
+    const opening = candidates.length ? Math.min(...candidates.map((c) => c.prices.storage)) : 0;
     const offers: NegotiatedOffer[] = [];
     for (const cand of candidates) {
       if (offers.length >= count)
