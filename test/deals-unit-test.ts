@@ -266,14 +266,16 @@ t.test('HostService', async (t) => {
     const block = (...outputs: unknown[]) => ({ txs: [{ outputs }] } as unknown as bcoin.Block);
     t.same(await svc.scanBlock(block({ ...escrow, value: c.escrowValue - 1 }, commitOut), height), [], 'wrong value: not ours');
     t.same(await svc.scanBlock(block(escrow), height), [], 'no commit OP_RETURN: a payment, not a commitment');
-    t.same(await svc.scanBlock(block(escrow, commitOut), c.expiryHeight + 1), [], 'after the offer expired: void');
     const seen = await svc.scanBlock(block(escrow, commitOut), height);
     t.same(seen.map((id) => id.toString('hex')), [c.id()]);
     t.ok(await store.isFunded(c.hash()));
     await svc.unscanBlock(height);
     t.notOk(await store.isFunded(c.hash()), 'a disconnected block takes its marks with it');
+    t.same(await svc.scanBlock(block(escrow, commitOut), c.expiryHeight + 1), [], 'after the offer expired: void');
+    t.notOk(await store.isFunded(c.hash()));
+    await svc.unscanBlock(c.expiryHeight + 1); // that block goes too: back before the expiry
     await svc.scanBlock(block(escrow, commitOut), height);
-    t.ok(await store.isFunded(c.hash()));
+    t.ok(await store.isFunded(c.hash()), 'seen again when re-mined in time');
     fundedId = c.id();
   });
 

@@ -67,6 +67,17 @@ interface Reservation {
 
 const ZERO_HASH = Buffer.alloc(32);
 
+/** A countersigned contract whose escrow is awaited on chain. */
+interface Watched {
+  id: Buffer;
+  expiryHeight: number;
+}
+
+/** How an escrow output is recognised: its script and exact value. */
+function watchKey(c: StorageContract): string {
+  return c.escrowOutputScript().toRaw().toString('hex') + ':' + c.escrowValue;
+}
+
 /** OP_RETURN carrying a CloudCoin commit (43 43, version 0, type 1). */
 function isCommitScript(script: bcoin.Script): boolean {
   if (!script.isNulldata())
@@ -110,6 +121,8 @@ export class HostService {
   readonly ctx: HostContext;
   terms: HostTerms;
   private readonly reservations = new Map<string, Reservation>();
+  /** Escrows awaited on chain (see unfunded()); null = load from the store. */
+  private watch: Map<string, Watched> | null = null;
   /** offer() checks capacity, then awaits: one at a time, or offers overcommit. */
   private offerLock: Promise<unknown> = Promise.resolve();
 
@@ -295,6 +308,8 @@ export class HostService {
     this.reservations.delete(key);
     c.sign(me);
     await this.ctx.store.putHosted(c);
+    if (this.watch)
+      this.watch.set(watchKey(c), { id, expiryHeight: c.expiryHeight });
 
     const notAfter = this.now() + (c.expiryHeight - height) * blockSeconds + UPLOAD_GRACE_SECONDS;
     const renterPkHash = keyHash(c.renterKey);
@@ -380,6 +395,7 @@ export class HostService {
         continue; // busy (a part being written): next time
       }
       await this.ctx.store.deleteHosted(id);
+      this.watch?.delete(watchKey(c));
       dropped.push(id.toString('hex'));
     }
     await backend.purge();
@@ -393,13 +409,11 @@ export class HostService {
    * data; returns the ids seen so the caller can fetch their records.
    */
   async scanBlock(block: bcoin.Block, height: number): Promise<Buffer[]> {
-    const pending = new Map<string, Buffer>();
-    for (const c of await this.ctx.store.listHosted()) {
-      const id = c.hash();
+    const pending = await this.unfunded();
+    for (const [key, w] of pending) {
       // [IGNORE] a commit after the offer expired voids the contract
-      if (c.expiryHeight < height || await this.ctx.store.isFunded(id))
-        continue;
-      pending.set(c.escrowOutputScript().toRaw().toString('hex') + ':' + c.escrowValue, id);
+      if (w.expiryHeight < height)
+        pending.delete(key);
     }
     if (pending.size === 0)
       return [];
@@ -412,10 +426,12 @@ export class HostService {
       for (const out of tx.outputs) {
         if (!out.script.isWitnessScripthash())
           continue;
-        const id = pending.get(out.script.toRaw().toString('hex') + ':' + out.value);
-        if (id) {
-          await this.ctx.store.markFunded(id, height);
-          seen.push(id);
+        const key = out.script.toRaw().toString('hex') + ':' + out.value;
+        const w = pending.get(key);
+        if (w) {
+          await this.ctx.store.markFunded(w.id, height);
+          pending.delete(key);
+          seen.push(w.id);
         }
       }
     }
@@ -425,6 +441,24 @@ export class HostService {
   /** Forget escrows seen funded in a block that was disconnected. */
   async unscanBlock(height: number): Promise<void> {
     await this.ctx.store.unmarkFundedAt(height);
+    this.watch = null; // rebuilt from the store on the next block
+  }
+
+  /**
+   * Escrow outputs still awaited, by `script:value`: loaded from the store
+   * once, then kept in step, so a block costs O(awaited), not O(hosted).
+   */
+  private async unfunded(): Promise<Map<string, Watched>> {
+    if (!this.watch) {
+      const watch = new Map<string, Watched>();
+      for (const c of await this.ctx.store.listHosted()) {
+        const id = c.hash();
+        if (!await this.ctx.store.isFunded(id))
+          watch.set(watchKey(c), { id, expiryHeight: c.expiryHeight });
+      }
+      this.watch = watch;
+    }
+    return this.watch;
   }
 
   /** Committed on chain: known to the index (not void), or its escrow seen funded in time. */
