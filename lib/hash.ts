@@ -7,6 +7,7 @@
  */
 
 import { createHash, Hash } from 'crypto';
+import bio = require('bufio');
 
 const prefixes = new Map<string, Buffer>();
 
@@ -31,6 +32,19 @@ export function taggedHash(tag: string, ...parts: Buffer[]): Buffer {
 /** A streaming tagged hash, for messages built piece by piece. */
 export function taggedHasher(tag: string): Hash {
   return createHash('sha256').update(tagPrefix(tag));
+}
+
+/** An object with a canonical unsigned encoding (packets, offers). */
+export interface UnsignedEncoding {
+  getUnsignedSize(): number;
+  writeUnsigned(bw: bio.Writer): bio.Writer;
+}
+
+/** TH(tag, ...prefix || unsigned encoding): the hash an object's signature covers. */
+export function signingHash(obj: UnsignedEncoding, tag: string, ...prefix: Buffer[]): Buffer {
+  const bw = bio.write(obj.getUnsignedSize());
+  obj.writeUnsigned(bw);
+  return taggedHash(tag, ...prefix, bw.render());
 }
 
 /** Tags in use; each names what it commits to. */

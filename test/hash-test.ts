@@ -1,7 +1,8 @@
 // Tagged hashes: pinned vectors so no tag or construction drifts silently.
 import t from 'tap';
 import { createHash } from 'crypto';
-import { taggedHash, tags } from '../lib/hash';
+import bio = require('bufio');
+import { signingHash, taggedHash, tags } from '../lib/hash';
 
 t.test('taggedHash', async (t) => {
   t.test('should match the BIP340-style construction', async (t) => {
@@ -23,3 +24,15 @@ t.test('taggedHash', async (t) => {
         createHash('sha256').update('cc/contract/0').digest()])).digest('hex'));
   });
 });
+
+t.test('signingHash', async (t) => {
+  t.test('should hash prefix and unsigned encoding under the tag', async (t) => {
+    const obj = {
+      getUnsignedSize: () => 3,
+      writeUnsigned: (bw: bio.Writer) => bw.writeU8(1).writeU16(0x0302)
+    };
+    const prefix = Buffer.from('aabbccdd', 'hex');
+    t.same(signingHash(obj, tags.ANNOUNCE, prefix), taggedHash(tags.ANNOUNCE, prefix, Buffer.from('010203', 'hex')));
+  });
+});
+

@@ -8,7 +8,7 @@
  */
 
 import bio = require('bufio');
-import { taggedHash } from '../hash';
+import { signingHash, taggedHash } from '../hash';
 import { Identity, verifyIdentitySig } from '../node/identity';
 import {
   checkEnd, readAmount, readFixed, readLength, readPubkey, readU32, readU8, writeAmount, sizeVarBytes,
@@ -154,8 +154,12 @@ export class Offer extends WireStruct {
   dataURL = '';
   sig: Buffer = Buffer.alloc(64);
 
+  getUnsignedSize(): number {
+    return 99 + 12 + 24 + 8 + sizeVarBytes(Buffer.byteLength(this.dataURL));
+  }
+
   getSize(): number {
-    return 99 + 12 + 24 + 8 + sizeVarBytes(Buffer.byteLength(this.dataURL)) + 64;
+    return this.getUnsignedSize() + 64;
   }
 
   writeUnsigned(bw: bio.Writer): bio.Writer {
@@ -192,9 +196,7 @@ export class Offer extends WireStruct {
   }
 
   hash(): Buffer {
-    const bw = bio.write(this.getSize() - 64);
-    this.writeUnsigned(bw);
-    return taggedHash(OFFER_TAG, bw.render());
+    return signingHash(this, OFFER_TAG);
   }
 
   sign(identity: Identity): this {

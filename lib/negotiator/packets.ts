@@ -8,7 +8,7 @@
  */
 
 import bio = require('bufio');
-import { taggedHash, tags } from '../hash';
+import { signingHash, taggedHash, tags } from '../hash';
 import { verifyIdentitySig } from '../node/identity';
 import {
   PUBKEY_SIZE, SIG_SIZE, HASH_SIZE, NONCE_SIZE, CHALLENGE_SIZE, AUTH_TAG, MAX_ARGS_SIZE, MAX_BODY_SIZE,
@@ -317,9 +317,7 @@ export class RequestPacket extends bio.Struct {
 
   /** Request id and signing hash. */
   hash(magic: number): Buffer {
-    const bw = bio.write(this.getUnsignedSize());
-    this.writeUnsigned(bw);
-    return taggedHash(tags.ENVELOPE, magicBytes(magic), bw.render());
+    return signingHash(this, tags.ENVELOPE, magicBytes(magic));
   }
 
   sign(signer: Signer, magic: number): this {
@@ -405,9 +403,7 @@ export class ResponsePacket extends bio.Struct {
   }
 
   hash(magic: number): Buffer {
-    const bw = bio.write(this.getUnsignedSize());
-    this.writeUnsigned(bw);
-    return taggedHash(tags.RESPONSE, magicBytes(magic), bw.render());
+    return signingHash(this, tags.RESPONSE, magicBytes(magic));
   }
 
   sign(signer: Signer, magic: number): this {
@@ -527,9 +523,7 @@ export class AnnouncePacket extends bio.Struct implements HostOffer {
   }
 
   hash(magic: number): Buffer {
-    const bw = bio.write(this.getUnsignedSize());
-    this.writeUnsigned(bw);
-    return taggedHash(tags.ANNOUNCE, magicBytes(magic), bw.render());
+    return signingHash(this, tags.ANNOUNCE, magicBytes(magic));
   }
 
   sign(signer: Signer, magic: number): this {
