@@ -131,6 +131,29 @@ t.test('put and get across hosts', async (t) => {
     t.same(res.contracts.map((c) => c.state), ['active']);
   });
 
+  await t.test('should refuse a replica a host corrupted and use the other', async (t) => {
+    const info = await json<{ replicas: Array<{ contractId: string; hostPk: string }> }>(renter.cli(['getfile', put.fileId]));
+    const r0 = info.replicas[0];
+    const keys = await Promise.all(hosts.map(async (h) => (await json<{ pubkey: string }>(h.cli(['getidentity']))).pubkey));
+    const host = hosts[keys.indexOf(r0.hostPk)];
+    const data = path.join(host.datadir, 'hostdata', 'objects', r0.contractId, '1', 'data');
+    const fd = fs.openSync(data, 'r+');
+    const byte = Buffer.alloc(1);
+    fs.readSync(fd, byte, 0, 1, 5000);
+    byte[0] ^= 0xff;
+    fs.writeSync(fd, byte, 0, 1, 5000);
+    fs.closeSync(fd);
+    const out = path.join(work, 'out-corrupt.bin');
+    const r = await renter.cli(['get', put.fileId, out]);
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stderr, /do not match the contract root/);
+    t.ok(fs.readFileSync(out).equals(fs.readFileSync(file)), 'bytes identical from the honest host');
+    byte[0] ^= 0xff;
+    const fd2 = fs.openSync(data, 'r+');
+    fs.writeSync(fd2, byte, 0, 1, 5000);
+    fs.closeSync(fd2);
+  });
+
   await t.test('should get from the other host when one is gone', async (t) => {
     const info = await json<{ replicas: Array<{ hostPk: string }> }>(renter.cli(['getfile', put.fileId]));
     const first = await json<{ pubkey: string }>(hosts[0].cli(['getidentity']));
