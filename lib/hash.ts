@@ -53,6 +53,11 @@ export const tags = {
   ENVELOPE: 'cc/env/0',
   RESPONSE: 'cc/res/0',
   ANNOUNCE: 'cc/announce/0',
+  AUTH: 'cc/auth/0',
   LEAF: 'cc/leaf',
-  NODE: 'cc/node'
+  NODE: 'cc/node',
+  OFFER: 'cc/offer/0',
+  RECEIPT: 'cc/receipt/0',
+  SEAL: 'cc/seal/0',
+  STORAGE_MASTER: 'cc/storage-master/0'
 } as const;

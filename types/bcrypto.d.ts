@@ -11,6 +11,8 @@ declare module 'bcrypto/lib/secp256k1' {
     signDER(msg: Buffer, key: Buffer): Buffer;
     verify(msg: Buffer, sig: Buffer, key: Buffer): boolean;
     verifyDER(msg: Buffer, sig: Buffer, key: Buffer): boolean;
+    /** True if a 64-byte compact signature's S is at most n/2 (and not zero). */
+    isLowS(sig: Buffer): boolean;
     /** Shared point (compressed by default). */
     ecdh(pub: Buffer, priv: Buffer, compress?: boolean): Buffer;
   };

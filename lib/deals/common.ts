@@ -3,6 +3,7 @@
  */
 
 import type bcoin from 'bcoin';
+import { tags } from '../hash';
 
 /** Name and version of the storage service on the OpenCloud envelope. */
 export const SERVICE_NAME = 'storage';
@@ -31,17 +32,17 @@ export const MAX_RESERVATIONS = 1024;
 export const MAX_OFFERS_PER_RENTER = 8;
 /** Largest object one contract may hold: 1 TiB. */
 export const MAX_OBJECT_SIZE = 2 ** 40;
-/** Longest data URL a host may announce. */
-export const MAX_URL_SIZE = 256;
+/** Longest data URL (the same limit as csannounce's URL, so every host can announce). */
+export const MAX_URL_SIZE = 200;
 /** Longest sealed token blob. */
 export const MAX_SEALED_SIZE = 1024;
 /** How long a renter waits for each storage call (ms). */
 export const CALL_TIMEOUT_MS = 20000;
 
 /** Tags of the tagged hashes signed in deals. */
-export const OFFER_TAG = 'cc/offer/0';
-export const RECEIPT_TAG = 'cc/receipt/0';
-export const SEAL_TAG = 'cc/seal/0';
+export const OFFER_TAG = tags.OFFER;
+export const RECEIPT_TAG = tags.RECEIPT;
+export const SEAL_TAG = tags.SEAL;
 
 /** Status a host answers when a bid is under its price (body: its 3 prices, 24 bytes). */
 export const PRICE_TOO_LOW = 'request-declined/price-too-low';

@@ -12,7 +12,7 @@ import type { Extension, NodeAPI } from '../node/extension';
 import { RPCError, rpcCodes, invalidParam } from '../node/errors';
 import { ConfigError } from '../node/config';
 import type { Negotiator } from '../negotiator/negotiator';
-import { taggedHash } from '../hash';
+import { taggedHash, tags } from '../hash';
 import { deriveFileKey } from '../storage/keys';
 import { ManifestFile } from '../storage/manifest';
 import { DEFAULT_DOWNLOAD_PRICE, DEFAULT_STORAGE_PRICE, DEFAULT_UPLOAD_PRICE, MAX_HOSTS, getDealParams } from './common';
@@ -24,8 +24,6 @@ import { contractCost, costFormula, escrowValue, type Prices } from './pricing';
 import { DealError, Renter, type HostRef } from './renter';
 import { Offer } from './wire';
 
-/** Tag of the storage master secret derived from the wallet's HD master. */
-const STORAGE_MASTER_TAG = 'cc/storage-master/0';
 
 export class Deals implements Extension {
   readonly api: NodeAPI;
@@ -162,7 +160,7 @@ export class Deals implements Extension {
     const key = wallet.master.key;
     if (!key)
       throw new RPCError(rpcCodes.MISC_ERROR, 'The wallet is locked or watch-only: cannot derive file keys.');
-    return taggedHash(STORAGE_MASTER_TAG, key.privateKey, key.chainCode);
+    return taggedHash(tags.STORAGE_MASTER, key.privateKey, key.chainCode);
   }
 
   private hostRef(pubkeyHex: unknown): HostRef {

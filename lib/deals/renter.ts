@@ -16,6 +16,7 @@ import { getParams, minEscrowValue } from '../contracts/common';
 import type { Identity } from '../node/identity';
 import type { Negotiator } from '../negotiator/negotiator';
 import { statuses } from '../negotiator/status';
+import { checkEnd, readAmount } from '../negotiator/wire';
 import {
   CALL_TIMEOUT_MS, DEFAULT_HOLDBACK_BPS, MAX_QUOTES, PRICE_TOO_LOW, SERVICE_NAME, getDealParams
 } from './common';
@@ -71,11 +72,13 @@ export interface NegotiateResult {
   declined: Array<{ host: HostRef; reason: string }>;
 }
 
+/** The `price-too-low` body: three checked amounts, nothing after. */
 function readPrices(body: Buffer): Prices | null {
   try {
     const br = bio.read(body);
-    const v = () => br.readU32() + br.readU32() * 0x100000000;
-    return { storage: v(), upload: v(), download: v() };
+    const prices = { storage: readAmount(br), upload: readAmount(br), download: readAmount(br) };
+    checkEnd(br);
+    return prices;
   } catch {
     return null;
   }

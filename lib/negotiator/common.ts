@@ -6,6 +6,8 @@
  * before anything is allocated; every map a peer can grow is bounded here.
  */
 
+import { tags } from '../hash';
+
 /** Service bit advertised in `version` by CloudStorage nodes (DESIGN 4). */
 export const NODE_CLOUDSTORAGE = (1 << 24) >>> 0;
 
@@ -34,7 +36,7 @@ export const CHALLENGE_SIZE = 16;
  * Tag of the identity proof in `csauth`: TH(tag, magic || challenge || pk).
  * Kept here until lib/hash.ts lists it (distinct from every other tag).
  */
-export const AUTH_TAG = 'cc/auth/0';
+export const AUTH_TAG = tags.AUTH;
 
 /** Service and method names: short ASCII identifiers, not data. */
 export const MAX_NAME_SIZE = 32;
@@ -112,7 +114,7 @@ export const MAX_POLICY_RULES = 1024;
 /** Promise/fulfilment records kept in memory (the newest). */
 export const MAX_LEDGER_RECORDS = 1024;
 
-/** Flood limit: sustained cshello/csauth/csres (and unknown cs*) packets per second from one peer. */
+/** Flood limit: sustained cshello/csauth/csres packets per second from one peer (unknown cs* never reach the negotiator). */
 export const FLOOD_RATE = 50;
 
 /** Flood limit: burst of those packets one peer may send at once. */

@@ -59,9 +59,13 @@ export class Identity {
   }
 }
 
-/** Verify a compact signature by an identity public key; never throws. */
+/** Verify a compact (r || s, low S) signature by an identity key; never throws. */
 export function verifyIdentitySig(hash: Buffer, sig: Buffer, publicKey: Buffer): boolean {
   if (hash.length !== 32 || sig.length !== 64 || publicKey.length !== 33)
+    return false;
+  // [REJECT] high S: bcrypto's verify normalises S, which would make every
+  // signature malleable; PROTOCOL §1 requires low S.
+  if (!secp256k1.isLowS(sig))
     return false;
   try {
     return secp256k1.verify(hash, sig, publicKey);
