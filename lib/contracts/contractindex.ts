@@ -102,6 +102,30 @@ export interface ContractInfo {
   void: string | null;
 }
 
+/** ContractInfo.commit for leaf `leaf` of a commitment. */
+function commitInfo(ce: CommitEntry, leaf: number): NonNullable<ContractInfo['commit']> {
+  return {
+    txid: revHex(ce.txid),
+    height: ce.height,
+    block: revHex(ce.block),
+    txIndex: ce.txIndex,
+    leaf,
+    vout: ce.vout0 + leaf,
+    count: ce.count
+  };
+}
+
+/** ContractInfo.spend of an escrow leaf, null while unspent. */
+function spendInfo(leaf: LeafEntry): ContractInfo['spend'] {
+  if (leaf.spendType === spendTypes.NONE)
+    return null;
+  return {
+    type: leaf.spendType === spendTypes.SETTLED ? 'settled' : 'refunded',
+    txid: revHex(leaf.spendTxid),
+    height: leaf.spendHeight
+  };
+}
+
 /** An escrow output on chain that funds a contract. */
 export interface EscrowInfo {
   record: ContractRecord;
@@ -980,20 +1004,8 @@ export class ContractIndex extends EventEmitter {
       id: id.toString('hex'),
       state: common.states.VOID,
       contract: record.contract,
-      commit: ce && leaf ? {
-        txid: revHex(ce.txid),
-        height: ce.height,
-        block: revHex(ce.block),
-        txIndex: ce.txIndex,
-        leaf: record.leaf,
-        vout: ce.vout0 + record.leaf,
-        count: ce.count
-      } : null,
-      spend: !leaf || leaf.spendType === spendTypes.NONE ? null : {
-        type: leaf.spendType === spendTypes.SETTLED ? 'settled' : 'refunded',
-        txid: revHex(leaf.spendTxid),
-        height: leaf.spendHeight
-      },
+      commit: ce && leaf ? commitInfo(ce, record.leaf) : null,
+      spend: leaf ? spendInfo(leaf) : null,
       ratings: { renter: null, host: null },
       void: v.code
     };
@@ -1018,20 +1030,8 @@ export class ContractIndex extends EventEmitter {
       id: id.toString('hex'),
       state,
       contract: record.contract,
-      commit: {
-        txid: revHex(ce.txid),
-        height: ce.height,
-        block: revHex(ce.block),
-        txIndex: ce.txIndex,
-        leaf: record.leaf,
-        vout: ce.vout0 + record.leaf,
-        count: ce.count
-      },
-      spend: leaf.spendType === spendTypes.NONE ? null : {
-        type: leaf.spendType === spendTypes.SETTLED ? 'settled' : 'refunded',
-        txid: revHex(leaf.spendTxid),
-        height: leaf.spendHeight
-      },
+      commit: commitInfo(ce, record.leaf),
+      spend: spendInfo(leaf),
       ratings: {
         renter: await this.getRating(record, ce, common.roles.RENTER),
         host: await this.getRating(record, ce, common.roles.HOST)
