@@ -6,9 +6,10 @@
 import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
-import { createHash, randomBytes, randomFillSync } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import { FileServerClient, hashFile } from '../lib/storage';
 import { ROOT, ServerProcess, tempDir } from './util/fileserver';
+import { randomFile } from '../bench/util';
 
 const SIZE = Number(process.env.CC_BIG_MB || 200) * 1e6;
 const built = fs.existsSync(path.join(ROOT, 'dist', 'fileserver', 'cli.js'));
@@ -32,14 +33,7 @@ t.test('200 MB through a file server process', { skip: built ? false : 'dist/ no
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const input = path.join(dir, 'input');
-  const fd = fs.openSync(input, 'w');
-  const chunk = Buffer.allocUnsafe(1 << 20);
-  for (let off = 0; off < SIZE; off += chunk.length) {
-    const n = Math.min(chunk.length, SIZE - off);
-    randomFillSync(chunk, 0, n);
-    fs.writeSync(fd, chunk, 0, n);
-  }
-  fs.closeSync(fd);
+  randomFile(input, SIZE);
   const port = await sp.start();
   const client = new FileServerClient(`http://127.0.0.1:${port}`, { adminKey: key });
   const { root } = await hashFile(input);
