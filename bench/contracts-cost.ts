@@ -17,7 +17,7 @@ import { buildRatingTX, buildRefundTX, commitOutputs } from '../lib/contracts/bu
 import { MAX_BATCH } from '../lib/contracts/common';
 import { RatingPayload } from '../lib/contracts/payload';
 import { StorageContract } from '../lib/contracts/storagecontract';
-import { Identity } from '../lib/node/identity';
+import { Identity } from '../lib/base/identity';
 
 const network = bcoin.Network.get('regtest');
 

@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import { pipeline } from 'stream/promises';
-import { formatSize } from '../lib/node/units';
+import { formatSize } from '../lib/base/units';
 import { renderTable } from '../lib/cli/table';
 import { LocalNet } from '../scripts/localnet';
 import { randomFile, sizeFlag, timed } from './util';

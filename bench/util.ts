@@ -1,9 +1,9 @@
 // Shared bench helpers: size flags, a random test file, timing, printing.
 import * as fs from 'fs';
 import { randomFillSync } from 'crypto';
-import { parseSize } from '../lib/node/units';
+import { parseSize } from '../lib/base/units';
 
-/** Parses `--size 1GB` style flags (decimal and binary units, lib/node/units). */
+/** Parses `--size 1GB` style flags (decimal and binary units, lib/base/units). */
 export function sizeFlag(argv: string[], name: string, fallback: number): number {
   const i = argv.indexOf(`--${name}`);
   if (i < 0 || i + 1 >= argv.length)

@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createHash, randomBytes } from 'crypto';
 import { freePorts } from '../lib/node/ports';
-import { formatSize } from '../lib/node/units';
+import { formatSize } from '../lib/base/units';
 import { renderTable } from '../lib/cli/table';
 import { BIN, LocalNet } from './localnet';
 

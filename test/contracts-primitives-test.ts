@@ -13,7 +13,7 @@ import { ContractRecord, CommitEntry, LeafEntry, BlockUndo, VoidRecord } from '.
 import { decodeContractRecord, decodeGetContract, MAX_RECORD_PACKET, MIN_RECORD_PACKET } from '../lib/contracts/packets';
 import { classifySpend, refundWitness, cooperativeWitness } from '../lib/contracts/escrow';
 import { buildRefundTX, buildRatingTX, commitOutputs } from '../lib/contracts/builders';
-import { PacketError } from '../lib/node/errors';
+import { PacketError } from '../lib/base/errors';
 import { makeVectors, signBoth, testContract, testIdentity, testKey, Vectors } from './data/contracts-fixtures';
 
 const network = bcoin.Network.get('regtest');

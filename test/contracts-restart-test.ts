@@ -8,7 +8,6 @@ import * as contracts from '../lib/contracts';
 import { ContractIndex } from '../lib/contracts/contractindex';
 import { RatingPayload } from '../lib/contracts/payload';
 import { sendRating, type WalletContext } from '../lib/contracts/builders';
-import { Identity } from '../lib/node/identity';
 import { NodesContext } from './util/nodes-context';
 import { forValue } from './util/wait';
 import { SEGWIT_HEIGHT, getContract, internal, plugin, waitIndexed } from './contracts-util';
@@ -87,7 +86,7 @@ t.test('contract index on disk', async (t) => {
     const commitHeight = start + 1;
     const block = await node.node.chain.getBlock((await node.node.chain.getEntryByHeight(commitHeight))!.hash);
     const txIndex = block!.txs.findIndex(tx => tx.outputs.some(o => o.script.isWitnessScripthash()));
-    await sendRating(wctx, await Identity.fromWallet(wdb.primary, node.node.network), new RatingPayload({
+    await sendRating(wctx, await node.node.identity(), new RatingPayload({
       id: Buffer.from(id, 'hex'), role: 0, score: -20, commitHeight, commitIndex: txIndex, leafIndex: 0
     }));
     await node.mine(2);

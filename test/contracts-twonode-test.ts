@@ -3,7 +3,7 @@
 // rating by a non-party is ignored. Also exercises every contracts RPC.
 import t from 'tap';
 import bcoin = require('../lib/bcoin');
-import { Identity } from '../lib/node/identity';
+import { Identity } from '../lib/base/identity';
 import { buildRatingTX, submitTX } from '../lib/contracts/builders';
 import { RatingPayload } from '../lib/contracts/payload';
 import * as common from '../lib/contracts/common';

@@ -3,8 +3,8 @@
 import t from 'tap';
 import * as fs from 'fs';
 import bcoin = require('../lib/bcoin');
-import { Identity } from '../lib/node/identity';
-import { PacketError } from '../lib/node/errors';
+import { Identity } from '../lib/base/identity';
+import { PacketError } from '../lib/base/errors';
 import { ServiceError, type RequestContext } from '../lib/negotiator/services';
 import { LocalBackend } from '../lib/hosting/localbackend';
 import { DealStore } from '../lib/deals/dealstore';

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { createHash } from 'crypto';
 import bio = require('bufio');
-import { signingHash, taggedHash, tags } from '../lib/hash';
+import { signingHash, taggedHash, tags } from '../lib/base/hash';
 
 t.test('taggedHash', async (t) => {
   t.test('should match the BIP340-style construction', async (t) => {

@@ -10,7 +10,7 @@ import { randomBytes } from 'crypto';
 import * as hostingModule from '../lib/hosting';
 import type { BackendInfo, Hosting } from '../lib/hosting';
 import { FileServerClient, MerkleTree, footprint } from '../lib/storage';
-import type { ExtensionModule } from '../lib/node/extension';
+import type { ExtensionModule } from '../lib/base/extension';
 import { DaemonProcess, NodesContext, ROOT } from './util/nodes-context';
 import { startServer, tempDir } from './util/fileserver';
 

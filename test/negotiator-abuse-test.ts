@@ -6,7 +6,7 @@
 import t from 'tap';
 import { randomBytes } from 'crypto';
 import bcoin = require('../lib/bcoin');
-import { Identity } from '../lib/node/identity';
+import { Identity } from '../lib/base/identity';
 import { AnnouncePacket, HelloPacket, RequestPacket, ResponsePacket } from '../lib/negotiator/packets';
 import { AnnouncementStore, announcement, announceResults, type HostOffer } from '../lib/negotiator/announce';
 import { TokenBucket } from '../lib/negotiator/peers';

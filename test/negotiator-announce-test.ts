@@ -6,9 +6,9 @@ import { AnnouncementStore, announcement, announceResults, type HostOffer } from
 import { BoundedMap } from '../lib/negotiator/boundedmap';
 import { MAX_ANNOUNCE_BLOCKS, MAX_URL_SIZE } from '../lib/negotiator/common';
 import { decodeCodes } from '../lib/negotiator/wire';
-import { PacketError } from '../lib/node/errors';
+import { PacketError } from '../lib/base/errors';
 import { addRPCMethods } from '../lib/negotiator/rpc';
-import type { RPCMethod } from '../lib/node/extension';
+import type { RPCMethod } from '../lib/base/extension';
 import { fixedIdentity, network, makeNode, link, deliver, settle } from './negotiator-pair';
 import { forValue } from './util/wait';
 

@@ -2,7 +2,7 @@
 // pipeline outcomes keyed by code, nonces, bidding, payment switches,
 // timeouts, robustness, and the RPC methods.
 import t from 'tap';
-import { PacketError, RPCError, rpcCodes } from '../lib/node/errors';
+import { PacketError, RPCError, rpcCodes } from '../lib/base/errors';
 import { RequestPacket, ResponsePacket, Payment, paymentTypes, HelloPacket, AuthPacket } from '../lib/negotiator/packets';
 import { NonceManager, nonceResults } from '../lib/negotiator/nonces';
 import { Policy } from '../lib/negotiator/policy';
@@ -15,7 +15,7 @@ import {
   NONCE_EPOCH_MS, MAX_NONCES_PER_CLIENT, MAX_NONCE_CLIENTS, FLOOD_BURST, MAX_INFLIGHT_PER_PEER
 } from '../lib/negotiator/common';
 import { addRPCMethods } from '../lib/negotiator/rpc';
-import type { RPCMethod } from '../lib/node/extension';
+import type { RPCMethod } from '../lib/base/extension';
 import { makePair, fixedIdentity, network, deliver, settle, FakePeer, Pair } from './negotiator-pair';
 import { decodeServices } from '../lib/negotiator/coreservices';
 import { forValue } from './util/wait';

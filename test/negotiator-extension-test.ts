@@ -8,7 +8,7 @@ import { EventEmitter } from 'events';
 import * as negotiatorModule from '../lib/negotiator';
 import { Negotiator, NODE_CLOUDSTORAGE } from '../lib/negotiator';
 import { Config, type ConfigValue } from '../lib/node/config';
-import type { NodeAPI, PacketHandler, RPCMethod } from '../lib/node/extension';
+import type { NodeAPI, PacketHandler, RPCMethod } from '../lib/base/extension';
 import { network } from './negotiator-pair';
 
 interface Stub {

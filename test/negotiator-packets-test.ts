@@ -3,7 +3,7 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import bio = require('bufio');
-import { PacketError } from '../lib/node/errors';
+import { PacketError } from '../lib/base/errors';
 import {
   HelloPacket, AuthPacket, RequestPacket, ResponsePacket, Payment, decode, types, typesByVal, commands,
   paymentTypes

@@ -2,8 +2,8 @@
 // pair that delivers cs* packets asynchronously, scoring PacketErrors the
 // way cloudcoind does. Not a test file itself (tap runs test/*-test.ts).
 import bcoin = require('../lib/bcoin');
-import { PacketError } from '../lib/node/errors';
-import { Identity } from '../lib/node/identity';
+import { PacketError } from '../lib/base/errors';
+import { Identity } from '../lib/base/identity';
 import { Negotiator, NegotiatorOptions } from '../lib/negotiator/negotiator';
 import { NODE_CLOUDSTORAGE } from '../lib/negotiator/common';
 import type { PeerLike } from '../lib/negotiator/peers';

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Policy, PolicyError, RateLimiter, parseRule } from '../lib/negotiator/policy';
-import { identityAddress } from '../lib/node/identity';
+import { identityAddress } from '../lib/base/identity';
 import { fixedIdentity, network } from './negotiator-pair';
 
 const alice = fixedIdentity(1).publicKey;

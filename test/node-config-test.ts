@@ -1,7 +1,7 @@
 // Config parsing: cloudcoin.conf format, typed getters, units.
 import t from 'tap';
 import { Config, ConfigError, parseConfigFile } from '../lib/node/config';
-import { formatSize, parseAmount, parseSize } from '../lib/node/units';
+import { formatSize, parseAmount, parseSize } from '../lib/base/units';
 
 t.test('parseConfigFile', async (t) => {
   t.test('should read keys, bare flags, lists and network sections', async (t) => {

@@ -3,7 +3,7 @@ import t from 'tap';
 import * as path from 'path';
 import { DaemonProcess, ROOT } from './util/nodes-context';
 import { forValue } from './util/wait';
-import { loadExtension, asExtension } from '../lib/node/extensions';
+import { loadExtension, asExtension } from '../lib/cli/extensions';
 
 const HELLO = path.join(ROOT, 'examples', 'hello-extension.js');
 

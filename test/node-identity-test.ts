@@ -1,7 +1,7 @@
 // Identity signatures: compact, low S, and never throwing on junk.
 import t from 'tap';
 import bcoin = require('../lib/bcoin');
-import { Identity, verifyIdentitySig, identityAddress } from '../lib/node/identity';
+import { Identity, verifyIdentitySig, identityAddress } from '../lib/base/identity';
 
 const N = BigInt('0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141');
 const network = bcoin.Network.get('regtest');

@@ -4,9 +4,9 @@ import t from 'tap';
 import bcoin = require('../lib/bcoin');
 import { NodesContext } from './util/nodes-context';
 import { freePorts } from '../lib/node/ports';
-import { PacketError } from '../lib/node/errors';
+import { PacketError } from '../lib/base/errors';
 import { forValue } from './util/wait';
-import type { ExtensionModule, NodeAPI } from '../lib/node/extension';
+import type { ExtensionModule, NodeAPI } from '../lib/base/extension';
 
 const BIT = (1 << 26) >>> 0;
 const seen: string[] = [];

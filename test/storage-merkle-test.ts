@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { taggedHash, tags } from '../lib/hash';
+import { taggedHash, tags } from '../lib/base/hash';
 import {
   LEAF_SIZE, LeafHasherPool, MerkleProof, MerkleTree, TreeBuilder, hashFile, hashLeaves,
   leafHash, levelSizes, nodeHash, proofFromTreePath, readTreeHeader, verifyLeaf,

@@ -7,8 +7,8 @@ import { Command, Option } from 'commander';
 import { CloudNode } from '../node/cloudnode';
 import { Config, ConfigError, readConfigFile, type ConfigValue } from '../node/config';
 import { defaultDatadir, isNetwork, networkDir, RPC_PORTS, type NetworkName } from '../node/datadir';
-import type { ExtensionModule } from '../node/extension';
-import { defaultExtensions, loadExtension } from '../node/extensions';
+import type { ExtensionModule } from '../base/extension';
+import { defaultExtensions, loadExtension } from '../cli/extensions';
 
 const VERSION = '0.1.0';
 

@@ -6,7 +6,7 @@
  * a TTY (CI, pipes, tests) it prints nothing so output stays comparable.
  */
 
-import { formatSize } from '../node/units';
+import { formatSize } from '../base/units';
 
 /** Redraw at most this often: enough to look live, cheap on CPU. */
 const RENDER_INTERVAL_MS = 100;

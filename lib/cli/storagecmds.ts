@@ -15,7 +15,7 @@ import { cipherSize } from '../storage/common';
 import { decryptFile, encryptFile, hashFile } from '../storage/fileops';
 import { LeafHasherPool } from '../storage/hashpool';
 import { ManifestFile, Replica } from '../storage/manifest';
-import { formatSize, parseAmount, parseSize } from '../node/units';
+import { formatSize, parseAmount, parseSize } from '../base/units';
 import { ProgressBar } from './progress';
 import { ClientError, type RPCClient } from './rpcclient';
 import { renderTable } from './table';

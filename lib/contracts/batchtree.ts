@@ -8,7 +8,7 @@
  * the leaf up; the shape follows from (index, count), so no direction bits.
  */
 
-import { taggedHash, tags } from '../hash';
+import { taggedHash, tags } from '../base/hash';
 import { MAX_BATCH } from './common';
 import { enforce } from './errors';
 

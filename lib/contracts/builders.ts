@@ -8,7 +8,7 @@
  */
 
 import bcoin = require('../bcoin');
-import type { Identity } from '../node/identity';
+import type { Identity } from '../base/identity';
 import { batchRoot } from './batchtree';
 import * as common from './common';
 import { enforce } from './errors';

@@ -44,8 +44,7 @@ export const MAX_BRANCH = 4;
 /** Standard OP_RETURN limit (bcoin policy.MAX_OP_RETURN). */
 export const MAX_OP_RETURN = 80;
 
-/** Bitcoin's MAX_MONEY: no amount in a contract may exceed it. */
-export const MAX_MONEY = 21e6 * 1e8;
+export { MAX_MONEY, NODE_CLOUDSTORAGE } from '../base/consts';
 
 /** Holdback is in basis points of each payment. */
 export const MAX_HOLDBACK_BPS = 10000;
@@ -91,8 +90,6 @@ export type ContractStateName = typeof states[keyof typeof states];
 
 export const stateNames: readonly ContractStateName[] = Object.values(states);
 
-/** Service bit of CloudStorage peers (DESIGN 4); records go only to them. */
-export const NODE_CLOUDSTORAGE = (1 << 24) >>> 0;
 
 /** P2P commands (start with `cs`, at most 11 chars). */
 export const packetCmds = {

@@ -34,6 +34,7 @@ import { EventEmitter } from 'events';
 import bcoin = require('../bcoin');
 import bdb = require('../bdb');
 import { batchBranch, batchRoot, verifyBranch } from './batchtree';
+import { ZERO_KEY } from '../base/consts';
 import * as common from './common';
 import { ContractError, enforce } from './errors';
 import { classifySpend } from './escrow';
@@ -44,8 +45,6 @@ import {
   BlockUndo, CommitEntry, ContractRecord, LeafEntry, RatingEntry, VoidRecord, spendTypes
 } from './records';
 import { StorageContract, checkContractCheap, verifyContract } from './storagecontract';
-
-const ZERO_KEY = Buffer.alloc(33);
 
 /** Peer id of records offered locally (RPC, tests): bcoin's ids start at 0. */
 export const LOCAL_PEER = -1;

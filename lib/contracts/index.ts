@@ -3,7 +3,7 @@
  * library behind it (contract primitive, payloads, tx builders, index).
  */
 
-import type { ExtensionModule, NodeAPI } from '../node/extension';
+import type { ExtensionModule, NodeAPI } from '../base/extension';
 import { ContractsPlugin } from './plugin';
 import { addRPCs } from './rpc';
 

@@ -12,7 +12,7 @@
 import * as common from './common';
 import { ContractError } from './errors';
 import { ContractRecord } from './records';
-import { PacketError } from '../node/errors';
+import { PacketError } from '../base/errors';
 
 /** Smallest and largest csctr payloads (branch of 0..4 hashes). */
 export const MIN_RECORD_PACKET = common.CONTRACT_SIZE + 32 + 1 + 1;

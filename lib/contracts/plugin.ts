@@ -9,9 +9,9 @@
  */
 
 import bcoin = require('../bcoin');
-import { Identity } from '../node/identity';
-import type { Extension, NodeAPI } from '../node/extension';
-import { PacketError } from '../node/errors';
+import type { Identity } from '../base/identity';
+import type { Extension, NodeAPI } from '../base/extension';
+import { PacketError } from '../base/errors';
 import * as builders from './builders';
 import * as common from './common';
 import { ContractError, enforce } from './errors';
@@ -37,7 +37,6 @@ export class ContractsPlugin implements Extension {
   readonly network: bcoin.Network;
   readonly index: ContractIndex;
   private opened = false;
-  private identityCache: Identity | null = null;
   /** Ids inside a commit() call right now (two calls must not both fund one). */
   private readonly committing = new Set<string>();
 
@@ -159,17 +158,8 @@ export class ContractsPlugin implements Extension {
   }
 
   /** This node's identity (key 0 of the wallet's `identity` account). */
-  async identity(): Promise<Identity> {
-    if (!this.identityCache) {
-      const wallet = this.api.wallet().wdb.primary;
-      try {
-        this.identityCache = await Identity.fromWallet(wallet, this.network);
-      } catch {
-        // Another extension may have created the account concurrently.
-        this.identityCache = await Identity.fromWallet(wallet, this.network);
-      }
-    }
-    return this.identityCache;
+  identity(): Promise<Identity> {
+    return this.api.identity();
   }
 
   /** A fresh escrow key for a new contract (one HD index per contract). */

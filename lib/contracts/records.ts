@@ -4,11 +4,10 @@
  */
 
 import bio = require('bufio');
+import { ZERO_HASH } from '../base/consts';
 import * as common from './common';
 import { enforce } from './errors';
 import { StorageContract } from './storagecontract';
-
-const ZERO32 = Buffer.alloc(32);
 
 /** How an escrow output was spent. */
 export const spendTypes = {
@@ -22,15 +21,15 @@ export class LeafEntry {
   /** Escrow output value. */
   value = 0;
   /** P2WSH program (sha256 of the witness script). */
-  scriptHash: Buffer = ZERO32;
+  scriptHash: Buffer = ZERO_HASH;
   /** Contract id once its record is known, else zeros. */
-  id: Buffer = ZERO32;
+  id: Buffer = ZERO_HASH;
   spendType: number = spendTypes.NONE;
   spendHeight = 0;
-  spendTxid: Buffer = ZERO32;
+  spendTxid: Buffer = ZERO_HASH;
 
   isResolved(): boolean {
-    return !this.id.equals(ZERO32);
+    return !this.id.equals(ZERO_HASH);
   }
 
   static readonly SIZE = 8 + 32 + 32 + 1 + 4 + 32;
@@ -38,13 +37,13 @@ export class LeafEntry {
 
 /** A confirmed commitment transaction as the index sees it. */
 export class CommitEntry extends bio.Struct {
-  txid: Buffer = ZERO32;
+  txid: Buffer = ZERO_HASH;
   height = 0;
-  block: Buffer = ZERO32;
+  block: Buffer = ZERO_HASH;
   txIndex = 0;
   count = 0;
   vout0 = 0;
-  root: Buffer = ZERO32;
+  root: Buffer = ZERO_HASH;
   leaves: LeafEntry[] = [];
 
   getSize(): number {
@@ -106,7 +105,7 @@ export class CommitEntry extends bio.Struct {
  */
 export class ContractRecord extends bio.Struct {
   contract = new StorageContract();
-  txid: Buffer = ZERO32;
+  txid: Buffer = ZERO_HASH;
   leaf = 0;
   branch: Buffer[] = [];
 
@@ -205,7 +204,7 @@ export class RatingEntry extends bio.Struct {
   /** Witness pubkey of input 0 if it spends P2WPKH, else zeros. */
   raterKey: Buffer = Buffer.alloc(33);
   payload: Buffer = Buffer.alloc(common.RATING_SIZE);
-  txid: Buffer = ZERO32;
+  txid: Buffer = ZERO_HASH;
   height = 0;
   txIndex = 0;
 
@@ -241,7 +240,7 @@ export interface RatingKey {
 
 /** Everything one block changed, to be reverted on disconnect. */
 export class BlockUndo extends bio.Struct {
-  hash: Buffer = ZERO32;
+  hash: Buffer = ZERO_HASH;
   commits: Buffer[] = [];
   spends: Array<{ txid: Buffer; leaf: number }> = [];
   ratings: RatingKey[] = [];

@@ -7,8 +7,8 @@
  */
 
 import secp256k1 = require('bcrypto/lib/secp256k1');
-import { RPCError, rpcCodes, invalidParam } from '../node/errors';
-import type { NodeAPI } from '../node/extension';
+import { RPCError, rpcCodes, invalidParam } from '../base/errors';
+import type { NodeAPI } from '../base/extension';
 import * as common from './common';
 import type { ContractInfo } from './contractindex';
 import { ContractError } from './errors';

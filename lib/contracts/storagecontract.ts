@@ -9,15 +9,12 @@
 import bio = require('bufio');
 import secp256k1 = require('bcrypto/lib/secp256k1');
 import bcoin = require('../bcoin');
-import { taggedHash, tags } from '../hash';
-import { Identity, verifyIdentitySig } from '../node/identity';
+import { taggedHash, tags } from '../base/hash';
+import { Identity, verifyIdentitySig } from '../base/identity';
+import { ZERO_HASH, ZERO_KEY, ZERO_SIG } from '../base/consts';
 import * as common from './common';
 import { ContractError, enforce } from './errors';
 import { escrowScript, escrowOutputScript } from './escrow';
-
-const ZERO_KEY = Buffer.alloc(33);
-const ZERO_HASH = Buffer.alloc(32);
-const ZERO_SIG = Buffer.alloc(64);
 
 /** Options accepted by the constructor and fromOptions. */
 export interface StorageContractOptions {

@@ -3,7 +3,7 @@
  */
 
 import type bcoin from 'bcoin';
-import { tags } from '../hash';
+import { tags } from '../base/hash';
 
 /** Name and version of the storage service on the OpenCloud envelope. */
 export const SERVICE_NAME = 'storage';

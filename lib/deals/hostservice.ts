@@ -18,7 +18,8 @@ import bio = require('bufio');
 import bcoin = require('../bcoin');
 import { StorageContract, verifyContract } from '../contracts/storagecontract';
 import { getParams as getContractParams } from '../contracts/common';
-import type { Identity } from '../node/identity';
+import type { Identity } from '../base/identity';
+import { ZERO_HASH } from '../base/consts';
 import { ServiceError, type RequestContext, type Service } from '../negotiator/services';
 import { statuses } from '../negotiator/status';
 import type { StorageBackend } from '../hosting/backend';
@@ -64,8 +65,6 @@ interface Reservation {
   /** A proposal is registering it: still counted, no longer usable. */
   used?: boolean;
 }
-
-const ZERO_HASH = Buffer.alloc(32);
 
 /** A countersigned contract whose escrow is awaited on chain. */
 interface Watched {

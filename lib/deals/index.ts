@@ -2,7 +2,7 @@
  * index.ts - the deals extension: storage deals between renters and hosts.
  */
 
-import type { NodeAPI, OptionSpec } from '../node/extension';
+import type { NodeAPI, OptionSpec } from '../base/extension';
 import { Deals } from './deals';
 
 export const id = 'deals';

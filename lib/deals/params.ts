@@ -2,8 +2,8 @@
  * params.ts - validate RPC params of the deals methods.
  */
 
-import { invalidParam } from '../node/errors';
-import { parseAmount, parseSize } from '../node/units';
+import { invalidParam } from '../base/errors';
+import { parseAmount, parseSize } from '../base/units';
 import { MAX_MONEY } from '../contracts/common';
 import { MAX_OBJECT_SIZE } from './common';
 

@@ -13,7 +13,7 @@ import bio = require('bufio');
 import type bcoin from 'bcoin';
 import { StorageContract } from '../contracts/storagecontract';
 import { getParams, minEscrowValue } from '../contracts/common';
-import type { Identity } from '../node/identity';
+import type { Identity } from '../base/identity';
 import type { Negotiator } from '../negotiator/negotiator';
 import { statuses } from '../negotiator/status';
 import { checkEnd, readAmount } from '../negotiator/wire';

@@ -9,9 +9,9 @@
  */
 
 import { createCipheriv, createDecipheriv, randomBytes } from 'crypto';
-import { taggedHash } from '../hash';
-import type { Identity } from '../node/identity';
-import { PacketError } from '../node/errors';
+import { taggedHash } from '../base/hash';
+import type { Identity } from '../base/identity';
+import { PacketError } from '../base/errors';
 import { SEAL_TAG } from './common';
 
 const NONCE = 12;

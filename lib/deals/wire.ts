@@ -8,8 +8,8 @@
  */
 
 import bio = require('bufio');
-import { signingHash, taggedHash } from '../hash';
-import { Identity, verifyIdentitySig } from '../node/identity';
+import { signingHash, taggedHash } from '../base/hash';
+import { Identity, verifyIdentitySig } from '../base/identity';
 import {
   checkEnd, readAmount, readFixed, readLength, readPubkey, readU32, readU8, writeAmount, sizeVarBytes,
   malformed, decodeCodes

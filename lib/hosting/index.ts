@@ -7,7 +7,7 @@
  * Other extensions get the instance with `api.require<Hosting>('hosting')`.
  */
 
-import type { NodeAPI, OptionSpec } from '../node/extension';
+import type { NodeAPI, OptionSpec } from '../base/extension';
 import { Hosting, HostingOptions } from './hosting';
 
 export * from './backend';

@@ -6,10 +6,9 @@
  * before anything is allocated; every map a peer can grow is bounded here.
  */
 
-import { tags } from '../hash';
+import { tags } from '../base/hash';
 
-/** Service bit advertised in `version` by CloudStorage nodes (DESIGN 4). */
-export const NODE_CLOUDSTORAGE = (1 << 24) >>> 0;
+export { NODE_CLOUDSTORAGE, MAX_MONEY } from '../base/consts';
 
 /** Version of the cs* packet set; sent in `cshello`. */
 export const PROTOCOL_VERSION = 1;
@@ -20,7 +19,7 @@ export const MIN_PROTOCOL_VERSION = 1;
 /** Compressed secp256k1 public key: identities are always compressed. */
 export const PUBKEY_SIZE = 33;
 
-/** Compact signature r || s (lib/node/identity.ts). */
+/** Compact signature r || s (lib/base/identity.ts). */
 export const SIG_SIZE = 64;
 
 /** SHA256 / tagged hash size. */
@@ -32,10 +31,7 @@ export const NONCE_SIZE = 16;
 /** Hello challenge: 128 random bits, fresh per connection. */
 export const CHALLENGE_SIZE = 16;
 
-/**
- * Tag of the identity proof in `csauth`: TH(tag, magic || challenge || pk).
- * Kept here until lib/hash.ts lists it (distinct from every other tag).
- */
+/** Tag of the identity proof in `csauth`: TH(tag, magic || challenge || pk). */
 export const AUTH_TAG = tags.AUTH;
 
 /** Service and method names: short ASCII identifiers, not data. */
@@ -58,9 +54,6 @@ export const MAX_STATUS_SIZE = 64;
 
 /** Status syntax: lowercase segments separated by `/`. */
 export const STATUS_RE = /^[a-z0-9-]+(\/[a-z0-9-]+)*$/;
-
-/** 21M BTC in satoshis: no amount on the wire may exceed the money supply. */
-export const MAX_MONEY = 21e6 * 1e8;
 
 /** Nonce epoch: nonces of the current and previous epoch are accepted (DESIGN 4). */
 export const NONCE_EPOCH_MS = 10 * 60 * 1000;

@@ -9,9 +9,9 @@
 
 import * as path from 'path';
 import type bcoin from 'bcoin';
-import type { NodeAPI, OptionSpec } from '../node/extension';
-import { Identity } from '../node/identity';
-import { parseAmount } from '../node/units';
+import type { NodeAPI, OptionSpec } from '../base/extension';
+import { Identity } from '../base/identity';
+import { parseAmount } from '../base/units';
 import { NODE_CLOUDSTORAGE, DEFAULT_DEFER_LIMIT, MAX_MONEY } from './common';
 import { Negotiator } from './negotiator';
 import { commands } from './packets';
@@ -69,7 +69,7 @@ async function loadIdentity(api: NodeAPI): Promise<Identity> {
     api.logger.warning('negotiator: no wallet, using a throwaway identity');
     return Identity.generate(api.network);
   }
-  return Identity.fromWallet(wallet.wdb.primary, api.network);
+  return api.identity();
 }
 
 export function init(api: NodeAPI): Negotiator {

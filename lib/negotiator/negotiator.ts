@@ -12,8 +12,8 @@ import { EventEmitter } from 'events';
 import { randomBytes } from 'crypto';
 import secp256k1 = require('bcrypto/lib/secp256k1');
 import type bcoin from 'bcoin';
-import { PacketError } from '../node/errors';
-import { Identity, identityAddress } from '../node/identity';
+import { PacketError } from '../base/errors';
+import { Identity, identityAddress } from '../base/identity';
 import { BoundedMap } from './boundedmap';
 import { Client, ClientError, clientCodes, CallResult, RequestOptions, Route } from './client';
 import {

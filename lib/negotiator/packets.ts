@@ -8,8 +8,8 @@
  */
 
 import bio = require('bufio');
-import { signingHash, taggedHash, tags } from '../hash';
-import { verifyIdentitySig } from '../node/identity';
+import { signingHash, taggedHash, tags } from '../base/hash';
+import { verifyIdentitySig } from '../base/identity';
 import {
   PUBKEY_SIZE, SIG_SIZE, HASH_SIZE, NONCE_SIZE, CHALLENGE_SIZE, AUTH_TAG, MAX_ARGS_SIZE, MAX_BODY_SIZE,
   MAX_PAYMENT_SIZE, MAX_STATUS_SIZE, STATUS_RE, MAX_URL_SIZE
@@ -18,7 +18,8 @@ import {
   decodeCodes, malformed, readU8, readU32, readAmount, writeAmount, readFixed,
   readVarBytes, readName, readPubkey, checkEnd, sizeVarBytes, readLength
 } from './wire';
-import { PacketError } from '../node/errors';
+import { PacketError } from '../base/errors';
+import { ZERO_HASH, ZERO_KEY, ZERO_NONCE, ZERO_SIG } from '../base/consts';
 
 /** Packet types. */
 export const types = {
@@ -67,12 +68,7 @@ export const paymentTypesByVal: Record<PaymentType, keyof typeof paymentTypes> =
   [paymentTypes.DEFER]: 'DEFER'
 };
 
-const ZERO_KEY = Buffer.alloc(PUBKEY_SIZE);
-const ZERO_SIG = Buffer.alloc(SIG_SIZE);
-const ZERO_HASH = Buffer.alloc(HASH_SIZE);
-const ZERO_NONCE = Buffer.alloc(NONCE_SIZE);
-
-/** Anything that can sign a 32-byte hash (lib/node/identity.ts Identity). */
+/** Anything that can sign a 32-byte hash (lib/base/identity.ts Identity). */
 export interface Signer {
   readonly publicKey: Buffer;
   sign(hash: Buffer): Buffer;

@@ -19,7 +19,7 @@
  */
 
 import * as fs from 'fs';
-import { parseAmount } from '../node/units';
+import { parseAmount } from '../base/units';
 import { BoundedMap } from './boundedmap';
 import { MAX_POLICY_RULES, MAX_RATE_BUCKETS, MAX_MONEY } from './common';
 import { isName } from './wire';

@@ -3,8 +3,8 @@
  * cloudrequest. Client failures become bitcoind-style RPC errors here.
  */
 
-import { RPCError, rpcCodes, invalidParam } from '../node/errors';
-import type { RPCMethod } from '../node/extension';
+import { RPCError, rpcCodes, invalidParam } from '../base/errors';
+import type { RPCMethod } from '../base/extension';
 import { ClientError, clientCodes } from './client';
 import type { Negotiator } from './negotiator';
 import { statuses, readAmountBody } from './status';

@@ -7,7 +7,7 @@
  */
 
 import bio = require('bufio');
-import { PacketError } from '../node/errors';
+import { PacketError } from '../base/errors';
 import { MALFORMED_SCORE, MAX_MONEY, NAME_RE, MAX_NAME_SIZE, PUBKEY_SIZE } from './common';
 
 /** Decode error codes (PacketError.code) raised by packet decoders. */

@@ -14,10 +14,11 @@ import { randomBytes } from 'crypto';
 import { EventEmitter } from 'events';
 import bcoin = require('../bcoin');
 import { Config } from './config';
-import { PacketError, RPCError, rpcCodes } from './errors';
+import { PacketError, RPCError, rpcCodes } from '../base/errors';
+import { Identity } from '../base/identity';
 import type {
   ChainHook, Extension, ExtensionModule, NodeAPI, PacketHandler, RPCMethod
-} from './extension';
+} from '../base/extension';
 
 /**
  * Every peer's cs* packets pass one token bucket before any handler runs:
@@ -111,6 +112,7 @@ export class CloudNode extends EventEmitter implements NodeAPI {
   /** cs* token buckets by peer id, dropped when the peer closes. */
   private readonly buckets = new Map<number, { tokens: number; at: number }>();
   private opened = false;
+  private identityLoad: Promise<Identity> | null = null;
 
   constructor(options: CloudNodeOptions) {
     super();
@@ -360,6 +362,16 @@ export class CloudNode extends EventEmitter implements NodeAPI {
 
   wallet(): bcoin.WalletPlugin {
     return this.walletPlugin;
+  }
+
+  identity(): Promise<Identity> {
+    // One load per node: extensions asking at once must not both create
+    // the wallet's identity account. A failure (locked wallet) is retried.
+    if (!this.identityLoad) {
+      this.identityLoad = Identity.fromWallet(this.walletPlugin.wdb.primary, this.network);
+      this.identityLoad.catch(() => { this.identityLoad = null; });
+    }
+    return this.identityLoad;
   }
 
   require<T>(id: string): T {

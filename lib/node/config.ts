@@ -8,8 +8,8 @@
  */
 
 import * as fs from 'fs';
-import type { ConfigReader } from './extension';
-import { parseSize } from './units';
+import type { ConfigReader } from '../base/extension';
+import { parseSize } from '../base/units';
 
 export type ConfigValue = string | boolean | string[];
 

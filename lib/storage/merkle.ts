@@ -11,7 +11,7 @@
 import bio = require('bufio');
 import * as crypto from 'crypto';
 import { createHash } from 'crypto';
-import { taggedHash, taggedHasher, tags } from '../hash';
+import { taggedHash, taggedHasher, tags } from '../base/hash';
 import { LEAF_SIZE, MAX_PROOF_DEPTH, leafCount } from './common';
 import { StorageError } from './errors';
 

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
 import bcoin = require('../../lib/bcoin');
-import { Identity } from '../../lib/node/identity';
+import { Identity } from '../../lib/base/identity';
 import { StorageContract } from '../../lib/contracts/storagecontract';
 import { CommitPayload, RatingPayload } from '../../lib/contracts/payload';
 import { batchBranch, batchRoot } from '../../lib/contracts/batchtree';

@@ -3,7 +3,7 @@
 // wire format changes on purpose) with:
 //   npx tsx test/data/negotiator-vectors.ts > test/data/negotiator-packets.json
 import bcoin = require('../../lib/bcoin');
-import { Identity } from '../../lib/node/identity';
+import { Identity } from '../../lib/base/identity';
 import {
   HelloPacket, AuthPacket, RequestPacket, ResponsePacket, AnnouncePacket, Payment, paymentTypes, Packet
 } from '../../lib/negotiator/packets';

@@ -1,9 +1,14 @@
 /*!
  * extensions.ts - the extensions cloudcoind loads, and loading by path.
+ *
+ * The composition root: the one module in lib/ that imports every
+ * extension. It sits beside the daemon's entry point (as bcoin's bin/node
+ * picks its plugins) so that lib/node and lib/base, which extensions build
+ * on, never import an extension.
  */
 
 import * as path from 'path';
-import type { ExtensionModule } from './extension';
+import type { ExtensionModule } from '../base/extension';
 import * as negotiator from '../negotiator';
 import * as contracts from '../contracts';
 import * as hosting from '../hosting';

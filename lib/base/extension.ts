@@ -11,6 +11,7 @@
  */
 
 import type bcoin from 'bcoin';
+import type { Identity } from './identity';
 
 /** Value kinds an extension option can declare; parsed by the node. */
 export type OptionType = 'string' | 'bool' | 'uint' | 'size' | 'list';
@@ -64,6 +65,12 @@ export interface NodeAPI {
 
   /** The wallet plugin (walletdb). Available from `open()` on. */
   wallet(): bcoin.WalletPlugin;
+  /**
+   * This node's identity: key 0 of the primary wallet's `identity` account,
+   * created on first use, loaded once per node. Available from `open()` on;
+   * rejects when the wallet is watch-only or locked.
+   */
+  identity(): Promise<Identity>;
   /** Another extension's instance by id (load order = dependency order). */
   require<T>(id: string): T;
 
