@@ -8,7 +8,7 @@ import bcoin = require('../lib/bcoin');
 import * as common from '../lib/contracts/common';
 import { commitContracts, createCommitTX, submitTX } from '../lib/contracts/builders';
 import { batchBranch } from '../lib/contracts/batchtree';
-import { contractState } from '../lib/contracts/contractindex';
+import { contractState } from '../lib/contracts/contractqueries';
 import { CommitEntry, ContractRecord, LeafEntry } from '../lib/contracts/records';
 import type { StorageContract } from '../lib/contracts/storagecontract';
 import { forEvent } from './util/wait';

@@ -37,6 +37,12 @@ export {
   buildRatingTX, sendRating, feeFor, submitTX
 } from './builders';
 export { ESCROW_ACCOUNT, createEscrowKey, getEscrowRing, ownsEscrowKey } from './escrowkeys';
-export { ContractIndex, LOCAL_PEER, contractState, revHex } from './contractindex';
-export type { AddResult, ContractInfo, EscrowInfo, RatingInfo } from './contractindex';
+export { Indexer, indexerLayout } from './indexer';
+export type { BlockStep, IndexTip, IndexerOptions } from './indexer';
+export { ContractIndex, LOCAL_PEER } from './contractindex';
+export type { AddResult, ContractIndexOptions } from './contractindex';
+export { ContractQueries, contractState, revHex } from './contractqueries';
+export type { ContractInfo, EscrowInfo, RatingInfo } from './contractqueries';
+export { OrphanPool } from './orphanpool';
+export type { Orphan } from './orphanpool';
 export { ContractRecord, CommitEntry, RatingEntry, BlockUndo, VoidRecord } from './records';

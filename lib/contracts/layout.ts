@@ -1,10 +1,12 @@
 /*!
  * layout.ts - contract index database keys (`<datadir>/contracts`).
  *
+ * Owned by the indexer base (indexer.ts, `indexerLayout`):
  *   V                          -> db version (u32)
- *   R                          -> index tip: height u32, block hash (32)
+ *   R                          -> index tip: height u32 LE, block hash (32)
  *   h[height u32 BE]           -> block hash the index connected there
  *   u[height u32 BE]           -> BlockUndo of that block
+ * Owned by ContractIndex:
  *   t[txid]                    -> CommitEntry (a confirmed commitment tx)
  *   c[id]                      -> ContractRecord (resolved, relayable)
  *   i[identity pk][id]         -> role u8 (0 renter, 1 host)
@@ -40,10 +42,6 @@ function u16(n: number): Buffer {
 export const DB_VERSION = 0;
 
 export const layout = {
-  V: ch('V'),
-  R: ch('R'),
-  h: (height: number): Buffer => Buffer.concat([ch('h'), u32(height)]),
-  u: (height: number): Buffer => Buffer.concat([ch('u'), u32(height)]),
   t: (txid: Buffer): Buffer => Buffer.concat([ch('t'), txid]),
   c: (id: Buffer): Buffer => Buffer.concat([ch('c'), id]),
   i: (pk: Buffer, id: Buffer): Buffer => Buffer.concat([ch('i'), pk, id]),

@@ -10,7 +10,7 @@ import secp256k1 = require('bcrypto/lib/secp256k1');
 import { RPCError, rpcCodes, invalidParam } from '../base/errors';
 import type { NodeAPI } from '../base/extension';
 import * as common from './common';
-import type { ContractInfo } from './contractindex';
+import type { ContractInfo } from './contractqueries';
 import { ContractError } from './errors';
 import type { ContractsPlugin } from './plugin';
 import { StorageContract, checkSaneContract, verifyContract } from './storagecontract';
