@@ -26,6 +26,7 @@
 
 import bcoin = require('../bcoin');
 import type bdb = require('../bdb');
+import { ZERO_HASH } from '../base/consts';
 import { batchBranch, verifyBranch } from './batchtree';
 import { getRaterKey, parseCommit } from './blockscan';
 import * as common from './common';
@@ -269,7 +270,7 @@ export class ContractIndex extends Indexer {
       const leaf = ce.leaves[s.leaf];
       leaf.spendType = spendTypes.NONE;
       leaf.spendHeight = 0;
-      leaf.spendTxid = Buffer.alloc(32);
+      leaf.spendTxid = ZERO_HASH;
       touched.set(hex, ce);
       watchAdd.push(ce.outpointKey(s.leaf));
     }
