@@ -147,6 +147,8 @@ declare module 'bcoin' {
       getSize(): number;
       getVirtualSize(): number;
       getWeight(): number;
+      /** BIP143 (version 1) or legacy (version 0) sighash of input `index`. */
+      signatureHash(index: number, prev: Script, value: number, type: number, version: number): Buffer;
       static fromRaw(data: Buffer | string, enc?: 'hex'): TX;
       toJSON(): unknown;
       inspect(): unknown;

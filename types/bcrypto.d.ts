@@ -11,6 +11,10 @@ declare module 'bcrypto/lib/secp256k1' {
     signDER(msg: Buffer, key: Buffer): Buffer;
     verify(msg: Buffer, sig: Buffer, key: Buffer): boolean;
     verifyDER(msg: Buffer, sig: Buffer, key: Buffer): boolean;
+    /** DER signature (no sighash byte) from a 64-byte compact one. */
+    toDER(sig: Buffer): Buffer;
+    /** 64-byte compact signature from a DER one. */
+    fromDER(sig: Buffer): Buffer;
     /** True if a 64-byte compact signature's S is at most n/2 (and not zero). */
     isLowS(sig: Buffer): boolean;
     /** Shared point (compressed by default). */

@@ -59,5 +59,7 @@ export const tags = {
   OFFER: 'cc/offer/0',
   RECEIPT: 'cc/receipt/0',
   SEAL: 'cc/seal/0',
-  STORAGE_MASTER: 'cc/storage-master/0'
+  STORAGE_MASTER: 'cc/storage-master/0',
+  OBJECT: 'cc/object/0',
+  REVISION: 'cc/revision/0'
 } as const;
