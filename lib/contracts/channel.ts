@@ -18,6 +18,7 @@
 import bio = require('bufio');
 import secp256k1 = require('bcrypto/lib/secp256k1');
 import bcoin = require('../bcoin');
+import { ZERO_HASH, ZERO_SIG } from '../base/consts';
 import * as common from './common';
 import { ContractError, enforce } from './errors';
 import { cooperativeWitness } from './escrow';
@@ -39,8 +40,6 @@ export const stateSighash = {
 /** Smallest P2WPKH output relayed (bcoin policy at 1 sat/vB, notes section 7). */
 export const P2WPKH_DUST = 294;
 
-const ZERO_HASH = Buffer.alloc(32);
-const ZERO_SIG = Buffer.alloc(64);
 
 /** One signed state of a contract's channel. */
 export class ChannelState extends bio.Struct {

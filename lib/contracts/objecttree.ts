@@ -13,7 +13,8 @@
  * token or proof for a removed object can never be taken for a new one.
  */
 
-import { taggedHash, tags } from '../hash';
+import { ZERO_HASH } from '../base/consts';
+import { taggedHash, tags } from '../base/hash';
 import { ContractError, enforce } from './errors';
 
 /** One object as a revision commits to it. */
@@ -33,7 +34,6 @@ export const MAX_OBJECT_ID = 0xfffffffe;
 /** Most objects one contract may hold (bounds every list a peer can send). */
 export const MAX_OBJECTS = 1 << 16;
 
-const EMPTY_ROOT = Buffer.alloc(32);
 
 /** Leaf hash of one object. */
 export function objectLeaf(entry: ObjectEntry): Buffer {
@@ -67,7 +67,7 @@ export function checkObjectList(entries: readonly ObjectEntry[]): void {
 export function objectTreeRoot(entries: readonly ObjectEntry[]): Buffer {
   checkObjectList(entries);
   if (entries.length === 0)
-    return EMPTY_ROOT;
+    return ZERO_HASH;
   let level = entries.map(objectLeaf);
   while (level.length > 1) {
     const next: Buffer[] = [];

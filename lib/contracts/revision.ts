@@ -15,8 +15,9 @@
  */
 
 import bio = require('bufio');
-import { taggedHash, tags } from '../hash';
-import { Identity, verifyIdentitySig } from '../node/identity';
+import { taggedHash, tags } from '../base/hash';
+import { Identity, verifyIdentitySig } from '../base/identity';
+import { ZERO_HASH, ZERO_SIG } from '../base/consts';
 import * as common from './common';
 import { ContractError, enforce } from './errors';
 import { MAX_OBJECTS, type ObjectEntry, objectTreeRoot, objectsSize } from './objecttree';
@@ -27,8 +28,6 @@ export const REVISION_UNSIGNED_SIZE = 32 + 8 + 4 + 32 + 8 + 4 + 4 + 8;
 /** Signed revision encoding (bytes). */
 export const REVISION_SIZE = REVISION_UNSIGNED_SIZE + 64 + 64;
 
-const ZERO_HASH = Buffer.alloc(32);
-const ZERO_SIG = Buffer.alloc(64);
 
 /** Fields of a revision (constructor options; every field defaults to zero). */
 export interface RevisionOptions {
