@@ -10,6 +10,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
+import { CodedError } from '../lib/base/errors';
 import { parseAdminKey, readOrCreateAdminKey } from '../lib/storage';
 import { DEFAULT_CAPACITY } from './common';
 import { FileServer, parseBasePath } from './server';
@@ -26,7 +27,11 @@ const USAGE = `Usage: cloudcoin-fileserver --data-dir DIR [--port PORT] [--host 
                https://host/cc (default none: the proxy strips it)`;
 
 /** Thrown for user errors: printed as one line, exit code 1. */
-class UsageError extends Error {}
+class UsageError extends CodedError<'usage'> {
+  constructor(message: string) {
+    super('usage', message);
+  }
+}
 
 /** Reads, or creates and announces, the admin key. */
 export function loadAdminKey(dataDir: string, given: string | undefined, print: (s: string) => void): Buffer {

@@ -3,8 +3,10 @@
  * mapped to one status, always sent as JSON {error: {code, message, ...}}.
  */
 
+import { CodedError } from '../lib/base/errors';
+
 /** Every error code the file server sends, with its HTTP status. */
-export const statusOf: Record<string, number> = {
+export const statusOf = {
   'bad-request': 400,
   'bad-contract': 400,
   'bad-leaf': 400,
@@ -40,19 +42,17 @@ export const statusOf: Record<string, number> = {
   'server-error': 500,
   'no-capacity': 507,
   'disk-full': 507
-};
+} as const satisfies Record<string, number>;
+
+/** A code the file server sends. */
+export type HTTPErrorCode = keyof typeof statusOf;
 
 /** An error to send to the client. */
-export class HTTPError extends Error {
-  readonly code: string;
+export class HTTPError extends CodedError<HTTPErrorCode> {
   readonly status: number;
-  readonly detail: Record<string, unknown>;
 
-  constructor(code: string, message: string, detail: Record<string, unknown> = {}) {
-    super(message);
-    this.name = 'HTTPError';
-    this.code = code;
-    this.status = statusOf[code] ?? 500;
-    this.detail = detail;
+  constructor(code: HTTPErrorCode, message: string, detail: Record<string, unknown> = {}) {
+    super(code, message, detail);
+    this.status = statusOf[code];
   }
 }

@@ -25,7 +25,7 @@ import {
   CONNECTIONS_CHECK_MS, DEFAULT_CAPACITY, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_ADMIN_BODY, MAX_BODY_SIZE,
   MAX_CONNECTIONS, MAX_RESPONSE_SIZE, REQUEST_TIMEOUT_MS, VERSION
 } from './common';
-import { HTTPError } from './errors';
+import { HTTPError, type HTTPErrorCode } from './errors';
 import { ReplayCache } from './replay';
 import { parseRange } from './range';
 
@@ -109,7 +109,7 @@ export class FileServer {
     this.server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
       // Node's own answers, as JSON: 408 for a request that ran out of
       // time, 431 for oversized headers, else 400.
-      const [code, message] = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['request-timeout', 'request not received in time']
+      const [code, message]: [HTTPErrorCode, string] = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['request-timeout', 'request not received in time']
         : e.code === 'HPE_HEADER_OVERFLOW' ? ['headers-too-large', 'request headers too large'] : ['bad-request', 'malformed request'];
       const started = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage?.headersSent === true;
       if (!socket.writable || started) {

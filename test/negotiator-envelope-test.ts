@@ -9,7 +9,7 @@ import { Policy } from '../lib/negotiator/policy';
 import { ServiceError, Service } from '../lib/negotiator/services';
 import { statuses, readAmountBody } from '../lib/negotiator/status';
 import { serverCodes } from '../lib/negotiator/server';
-import { ClientError, clientCodes } from '../lib/negotiator/client';
+import { RequestError, requestCodes } from '../lib/negotiator/client';
 import { noPayments } from '../lib/negotiator/payment';
 import {
   NONCE_EPOCH_MS, MAX_NONCES_PER_CLIENT, MAX_NONCE_CLIENTS, FLOOD_BURST, MAX_INFLIGHT_PER_PEER
@@ -255,26 +255,26 @@ t.test('Client', async (t) => {
     const p = await makePair({ payments: noPayments }, { deferLimit: 0 });
     p.b.registerService(testService());
     await t.rejects(p.a.request(p.ab, 'echo', 'echo', Buffer.alloc(0), { maxPayment: 600 }),
-      { code: clientCodes.PAYMENT_UNAVAILABLE });
+      { code: requestCodes.PAYMENT_UNAVAILABLE });
   });
 
   t.test('should time out, abort and fail on disconnect', async (t) => {
     const p = await pair();
     p.ab.blackhole = true;
     const t0 = Date.now();
-    await t.rejects(p.a.request(p.ab, 'info', 'services', Buffer.alloc(0), { timeout: 100 }), { code: clientCodes.TIMEOUT });
+    await t.rejects(p.a.request(p.ab, 'info', 'services', Buffer.alloc(0), { timeout: 100 }), { code: requestCodes.TIMEOUT });
     t.ok(Date.now() - t0 < 2000);
     const ac = new AbortController();
     const aborted = p.a.request(p.ab, 'info', 'services', Buffer.alloc(0), { signal: ac.signal });
     ac.abort();
-    await t.rejects(aborted, { code: clientCodes.ABORTED });
+    await t.rejects(aborted, { code: requestCodes.ABORTED });
     const closed = p.a.request(p.ab, 'info', 'services');
     p.a.peerClose(p.ab);
-    await t.rejects(closed, { code: clientCodes.PEER_CLOSED });
+    await t.rejects(closed, { code: requestCodes.PEER_CLOSED });
     t.equal(p.a.client.pendingCount, 0, 'nothing left pending');
-    await t.rejects(p.a.request(p.ab, 'info', 'services'), { code: clientCodes.UNKNOWN_PEER });
-    await t.rejects(p.a.request('rb1qnosuchpeer', 'info', 'services'), { code: clientCodes.UNKNOWN_PEER });
-    await t.rejects(p.a.request(p.b.identity.publicKey, 'info', 'services', Buffer.alloc(0), { timeout: 0 }), ClientError);
+    await t.rejects(p.a.request(p.ab, 'info', 'services'), { code: requestCodes.UNKNOWN_PEER });
+    await t.rejects(p.a.request('rb1qnosuchpeer', 'info', 'services'), { code: requestCodes.UNKNOWN_PEER });
+    await t.rejects(p.a.request(p.b.identity.publicKey, 'info', 'services', Buffer.alloc(0), { timeout: 0 }), RequestError);
   });
 
   t.test('should serve concurrent requests', async (t) => {

@@ -3,16 +3,22 @@ import t from 'tap';
 import * as path from 'path';
 import { DaemonProcess, ROOT } from './util/nodes-context';
 import { forValue } from './util/wait';
-import { loadExtension, asExtension } from '../lib/cli/extensions';
+import { loadExtension, asExtension, type ExtensionCode } from '../lib/cli/extensions';
 
 const HELLO = path.join(ROOT, 'examples', 'hello-extension.js');
 
 t.test('extension loading', async (t) => {
   t.test('should reject modules that are not extensions', async (t) => {
-    t.throws(() => asExtension({}, 'x'), /missing or bad `id`/);
-    t.throws(() => asExtension({ id: 'a' }, 'x'), /missing `init/);
-    t.throws(() => asExtension({ id: 'a', init() {}, options: 1 }, 'x'), /options/);
-    t.throws(() => loadExtension('/nonexistent/ext.js'), /Cannot load extension/);
+    const cases: Array<[ExtensionCode, () => unknown]> = [
+      ['no-exports', () => asExtension(null, 'x')],
+      ['bad-id', () => asExtension({}, 'x')],
+      ['bad-id', () => asExtension({ id: 'Bad Id', init() {} }, 'x')],
+      ['no-init', () => asExtension({ id: 'a' }, 'x')],
+      ['bad-options', () => asExtension({ id: 'a', init() {}, options: 1 }, 'x')],
+      ['load-failed', () => loadExtension('/nonexistent/ext.js')]
+    ];
+    for (const [code, fn] of cases)
+      t.throws(fn, { name: 'ExtensionError', code }, code);
     t.equal(loadExtension(HELLO).id, 'hello');
   });
 });

@@ -1,11 +1,41 @@
 /*!
- * errors.ts - error types shared by cloudcoind and its extensions.
+ * errors.ts - the error base every CloudCoin error class derives from.
  *
- * RPCError carries a bitcoind-style code (bweb reads `type === 'RPCError'`
- * and passes `code` through). PacketError carries a lodestar-style verdict
- * for a bad P2P packet: `reject` raises the sender's ban score by `score`,
- * `ignore` drops the packet silently.
+ * CodedError follows lodestar's LodestarError: `code` is a literal union per
+ * domain (`ContractError` has `ContractCode`, `StoreError` has
+ * `StoreErrorCode`...), `name` is the class name, and `detail` carries
+ * machine-readable extras. Callers and tests branch on the class and the
+ * code, never on the message, which is for people and may change.
+ *
+ * RPCError carries a bitcoind-style numeric code (bweb reads
+ * `type === 'RPCError'` and passes `code` through); lib/base/rpc.ts turns
+ * domain errors into it at the RPC boundary. PacketError carries a
+ * lodestar-style verdict for a bad P2P packet: `reject` raises the sender's
+ * ban score by `score`, `ignore` drops the packet silently.
  */
+
+/**
+ * An error with a stable code.
+ * @typeParam C the domain's codes: kebab-case strings (`bad-contract-sig`),
+ *   or bitcoind's numeric codes for RPCError
+ * @typeParam D shape of `detail` (default: a plain record, empty when unset)
+ */
+export class CodedError<C extends string | number = string, D extends object = Record<string, unknown>> extends Error {
+  readonly code: C;
+  readonly detail: D;
+
+  /**
+   * @param code stable reason, what callers and tests branch on
+   * @param message one line for people (default: the code)
+   * @param detail machine-readable extras (`{received: 12}`)
+   */
+  constructor(code: C, message?: string, detail?: D) {
+    super(message ?? String(code));
+    this.name = new.target.name;
+    this.code = code;
+    this.detail = detail ?? ({} as D);
+  }
+}
 
 /** bitcoind RPC error codes (src/rpc/protocol.h) used by CloudCoin. */
 export const rpcCodes = {
@@ -32,14 +62,12 @@ export const rpcCodes = {
 export type RPCCode = typeof rpcCodes[keyof typeof rpcCodes];
 
 /** An error an RPC caller caused or should see as-is. */
-export class RPCError extends Error {
+export class RPCError extends CodedError<RPCCode> {
+  /** What bweb's RPC#getCode looks for to pass `code` through. */
   readonly type = 'RPCError';
-  readonly code: number;
 
-  constructor(code: number, message: string) {
-    super(message);
-    this.name = 'RPCError';
-    this.code = code;
+  constructor(code: RPCCode, message: string) {
+    super(code, message);
   }
 }
 
@@ -51,9 +79,12 @@ export function invalidParam(message: string): RPCError {
 /** What to do with a peer that sent a bad packet. */
 export type Verdict = 'ignore' | 'reject';
 
-/** A P2P packet that failed decoding or validation. */
-export class PacketError extends Error {
-  readonly code: string;
+/**
+ * A P2P packet that failed decoding or validation. The code is the
+ * kebab-case rule that failed; each extension has its own set, so the
+ * type parameter defaults to any string.
+ */
+export class PacketError<C extends string = string> extends CodedError<C> {
   readonly verdict: Verdict;
   readonly score: number;
 
@@ -62,10 +93,8 @@ export class PacketError extends Error {
    * @param verdict `reject` bans by `score`; `ignore` drops silently
    * @param score ban score increase (100 bans at once)
    */
-  constructor(code: string, verdict: Verdict = 'reject', score = 10) {
+  constructor(code: C, verdict: Verdict = 'reject', score = 10) {
     super(code);
-    this.name = 'PacketError';
-    this.code = code;
     this.verdict = verdict;
     this.score = score;
   }

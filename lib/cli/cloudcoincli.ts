@@ -11,7 +11,7 @@ import * as path from 'path';
 import { Command } from 'commander';
 import { Config, ConfigError } from '../node/config';
 import { defaultDatadir, isNetwork, networkDir, RPC_PORTS, type NetworkName } from '../node/datadir';
-import { ClientError, cookiePath, RPCClient } from './rpcclient';
+import { RPCClientError, cookiePath, RPCClient } from './rpcclient';
 import { CommandError, storageCommands } from './storagecmds';
 
 const VERSION = '0.1.0';
@@ -121,7 +121,7 @@ export async function main(argv: string[]): Promise<number> {
       return 1; // commander printed the reason
     if (err instanceof CommandError)
       process.stderr.write(`error: ${err.message}\n`);
-    else if (err instanceof ClientError && err.code === 'rpc')
+    else if (err instanceof RPCClientError && err.code === 'rpc')
       process.stderr.write(`error: ${err.message.split('\n')[0]} (code ${err.rpcCode})\n`);
     else
       process.stderr.write(`error: ${err.message}\n`);

@@ -8,11 +8,18 @@
  */
 
 import * as path from 'path';
+import { CodedError } from '../base/errors';
 import type { ExtensionModule } from '../base/extension';
 import * as negotiator from '../negotiator';
 import * as contracts from '../contracts';
 import * as hosting from '../hosting';
 import * as deals from '../deals';
+
+/** Why a module cannot be loaded as an extension. */
+export type ExtensionCode = 'load-failed' | 'no-exports' | 'bad-id' | 'no-init' | 'bad-options';
+
+/** A module given with --extension that is not an extension. */
+export class ExtensionError extends CodedError<ExtensionCode> {}
 
 /** Extensions every cloudcoind loads, in dependency order. */
 export function defaultExtensions(): ExtensionModule[] {
@@ -25,14 +32,14 @@ export function asExtension(mod: unknown, where: string): ExtensionModule {
     ? (mod as { default: unknown }).default
     : mod;
   if (!m || typeof m !== 'object')
-    throw new Error(`${where} is not an extension: it exports nothing.`);
+    throw new ExtensionError('no-exports', `${where} is not an extension: it exports nothing.`);
   const ext = m as Partial<ExtensionModule>;
   if (typeof ext.id !== 'string' || !/^[a-z][a-z0-9-]*$/.test(ext.id))
-    throw new Error(`${where} is not an extension: missing or bad \`id\`.`);
+    throw new ExtensionError('bad-id', `${where} is not an extension: missing or bad \`id\`.`);
   if (typeof ext.init !== 'function')
-    throw new Error(`${where} is not an extension: missing \`init(node)\`.`);
+    throw new ExtensionError('no-init', `${where} is not an extension: missing \`init(node)\`.`);
   if (ext.options !== undefined && !Array.isArray(ext.options))
-    throw new Error(`${where} is not an extension: \`options\` must be an array.`);
+    throw new ExtensionError('bad-options', `${where} is not an extension: \`options\` must be an array.`);
   return ext as ExtensionModule;
 }
 
@@ -44,7 +51,7 @@ export function loadExtension(file: string): ExtensionModule {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require(resolved);
   } catch (e) {
-    throw new Error(`Cannot load extension ${file}: ${(e as Error).message}`);
+    throw new ExtensionError('load-failed', `Cannot load extension ${file}: ${(e as Error).message}`);
   }
   return asExtension(mod, file);
 }

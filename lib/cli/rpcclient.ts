@@ -5,20 +5,23 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
+import { CodedError } from '../base/errors';
 
 /** How long one RPC call may take before the client gives up. */
 export const RPC_TIMEOUT_MS = 10 * 60 * 1000;
 /** Largest RPC response the client reads (a block with all txs is far less). */
 export const MAX_RESPONSE_SIZE = 64 << 20;
 
+/** Why an RPC call failed; `rpc` means the node answered with an error. */
+export type RPCClientCode = 'bad-cookie' | 'bad-response' | 'io' | 'no-connection' | 'no-cookie' | 'rpc' | 'unauthorized';
+
 /** A failure the user can act on; `code` is stable for tests. */
-export class ClientError extends Error {
-  readonly code: string;
+export class RPCClientError extends CodedError<RPCClientCode> {
+  /** The node's bitcoind-style error code when `code` is `rpc`. */
   readonly rpcCode: number | null;
-  constructor(code: string, message: string, rpcCode: number | null = null) {
-    super(message);
-    this.name = 'ClientError';
-    this.code = code;
+
+  constructor(code: RPCClientCode, message: string, rpcCode: number | null = null) {
+    super(code, message);
     this.rpcCode = rpcCode;
   }
 }
@@ -38,12 +41,12 @@ export function readCookie(file: string): string {
   try {
     text = fs.readFileSync(file, 'utf8').trim();
   } catch {
-    throw new ClientError('no-cookie',
+    throw new RPCClientError('no-cookie',
       `cannot read the RPC cookie ${file}: is cloudcoind running with this --datadir? (or pass --api-key)`);
   }
   const i = text.indexOf(':');
   if (i < 0)
-    throw new ClientError('bad-cookie', `malformed cookie file ${file}`);
+    throw new RPCClientError('bad-cookie', `malformed cookie file ${file}`);
   return text.slice(i + 1);
 }
 
@@ -63,7 +66,7 @@ export class RPCClient {
     return '';
   }
 
-  /** Call one method; resolves to its result or throws ClientError. */
+  /** Call one method; resolves to its result or throws RPCClientError. */
   call(method: string, params: unknown[] = []): Promise<unknown> {
     const body = JSON.stringify({ method, params, id: ++this.id });
     const key = this.key();
@@ -87,16 +90,16 @@ export class RPCClient {
           size += c.length;
           if (size > MAX_RESPONSE_SIZE) {
             req.destroy();
-            reject(new ClientError('bad-response', `response from ${where} exceeds ${MAX_RESPONSE_SIZE} bytes`));
+            reject(new RPCClientError('bad-response', `response from ${where} exceeds ${MAX_RESPONSE_SIZE} bytes`));
             return;
           }
           chunks.push(c);
         });
-        res.on('error', (e) => reject(new ClientError('io', `connection to ${where} failed: ${e.message}`)));
+        res.on('error', (e) => reject(new RPCClientError('io', `connection to ${where} failed: ${e.message}`)));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           if (res.statusCode === 401 || res.statusCode === 403) {
-            reject(new ClientError('unauthorized',
+            reject(new RPCClientError('unauthorized',
               `authorization failed at ${where}: wrong --api-key or cookie`));
             return;
           }
@@ -107,12 +110,12 @@ export class RPCClient {
             json = null as unknown as typeof json;
           }
           if (!json || typeof json !== 'object' || Array.isArray(json)) {
-            reject(new ClientError('bad-response',
+            reject(new RPCClientError('bad-response',
               `unexpected HTTP ${res.statusCode} from ${where}: ${text.slice(0, 200)}`));
             return;
           }
           if (json.error) {
-            reject(new ClientError('rpc', json.error.message, json.error.code));
+            reject(new RPCClientError('rpc', json.error.message, json.error.code));
             return;
           }
           resolve(json.result ?? null);
@@ -123,9 +126,9 @@ export class RPCClient {
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e.code === 'ECONNREFUSED')
-          reject(new ClientError('no-connection', `cannot connect to cloudcoind at ${where}: is it running?`));
+          reject(new RPCClientError('no-connection', `cannot connect to cloudcoind at ${where}: is it running?`));
         else
-          reject(new ClientError('io', `RPC to ${where} failed: ${e.message}`));
+          reject(new RPCClientError('io', `RPC to ${where} failed: ${e.message}`));
       });
       req.end(body);
     });

@@ -15,9 +15,10 @@ import { cipherSize } from '../storage/common';
 import { decryptFile, encryptFile, hashFile } from '../storage/fileops';
 import { LeafHasherPool } from '../storage/hashpool';
 import { ManifestFile, Replica } from '../storage/manifest';
+import { CodedError } from '../base/errors';
 import { formatSize, parseAmount, parseSize } from '../base/units';
 import { ProgressBar } from './progress';
-import { ClientError, type RPCClient } from './rpcclient';
+import { RPCClientError, type RPCClient } from './rpcclient';
 import { renderTable } from './table';
 
 /** Defaults a renter would pick for a first try on regtest. */
@@ -31,13 +32,25 @@ const COMMIT_MARGIN = 2;
 /** Fee headroom checked before a put: a 16-contract commitment is ~850 vB. */
 const FEE_MARGIN = 10000;
 
+/** Why a storage command failed. */
+export type CommandCode =
+  | 'bad-arg'
+  | 'bad-file-id'
+  | 'bad-price'
+  | 'bad-size'
+  | 'commit-failed'
+  | 'commit-unclear'
+  | 'contract-void'
+  | 'get-failed'
+  | 'insufficient-funds'
+  | 'no-file'
+  | 'no-hosts'
+  | 'put-failed';
+
 /** A user-facing failure: printed as one line, exit 1. */
-export class CommandError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'CommandError';
-    this.code = code;
+export class CommandError extends CodedError<CommandCode> {
+  constructor(code: CommandCode, message: string) {
+    super(code, message);
   }
 }
 
@@ -423,7 +436,7 @@ export async function get(ctx: CommandContext, argv: string[]): Promise<void> {
           : `wrote ${out} (${formatSize(f.size)}) from contract ${short(r.contractId)}, root verified`);
         return;
       } catch (e) {
-        const msg = e instanceof ClientError ? e.message : (e as Error).message;
+        const msg = e instanceof RPCClientError ? e.message : (e as Error).message;
         errors.push(`${short(r.contractId)}: ${msg}`);
         ctx.err.write(`warning: replica ${short(r.contractId)} failed (${msg}); trying the next\n`);
       }

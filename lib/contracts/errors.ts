@@ -5,20 +5,72 @@
  * branch on it, never on the message.
  */
 
-/** A contract, payload or transaction failed a CloudCoin rule. */
-export class ContractError extends Error {
-  readonly type = 'ContractError';
-  readonly code: string;
+import { CodedError } from '../base/errors';
 
-  constructor(code: string, message?: string) {
-    super(message ? `${code}: ${message}` : code);
-    this.name = 'ContractError';
-    this.code = code;
+/** Every rule a contract, payload, record or contract transaction can fail. */
+export type ContractCode =
+  | 'bad-batch-index'
+  | 'bad-batch-size'
+  | 'bad-commit-count'
+  | 'bad-commit-entry'
+  | 'bad-commit-escrow'
+  | 'bad-commit-root'
+  | 'bad-commit-size'
+  | 'bad-commit-vout'
+  | 'bad-contract-audit-interval'
+  | 'bad-contract-encoding'
+  | 'bad-contract-escrow-keys'
+  | 'bad-contract-escrow-value'
+  | 'bad-contract-expiry'
+  | 'bad-contract-holdback'
+  | 'bad-contract-host-sig'
+  | 'bad-contract-json'
+  | 'bad-contract-key'
+  | 'bad-contract-network'
+  | 'bad-contract-parties'
+  | 'bad-contract-payments'
+  | 'bad-contract-period'
+  | 'bad-contract-prev'
+  | 'bad-contract-price'
+  | 'bad-contract-refund-height'
+  | 'bad-contract-renter-sig'
+  | 'bad-contract-size'
+  | 'bad-contract-version'
+  | 'bad-rating-flags'
+  | 'bad-rating-leaf'
+  | 'bad-rating-role'
+  | 'bad-rating-score'
+  | 'bad-rating-size'
+  | 'bad-record-branch'
+  | 'bad-record-escrow'
+  | 'bad-record-escrow-value'
+  | 'bad-record-leaf'
+  | 'bad-record-size'
+  | 'contract-already-committed'
+  | 'contract-not-party'
+  | 'contract-offer-expired'
+  | 'contract-too-long'
+  | 'contract-unsigned'
+  | 'duplicate-contract'
+  | 'escrow-spent'
+  | 'no-escrow'
+  | 'not-renter'
+  | 'rating-dust'
+  | 'refund-dust'
+  | 'refund-too-early'
+  | 'unknown-contract';
+
+/** A contract, payload or transaction failed a CloudCoin rule. */
+export class ContractError extends CodedError<ContractCode> {
+  readonly type = 'ContractError';
+
+  constructor(code: ContractCode, message?: string) {
+    super(code, message ? `${code}: ${message}` : code);
   }
 }
 
 /** Throw a ContractError unless `ok`. */
-export function enforce(ok: boolean, code: string, message?: string): asserts ok {
+export function enforce(ok: boolean, code: ContractCode, message?: string): asserts ok {
   if (!ok)
     throw new ContractError(code, message);
 }

@@ -14,6 +14,7 @@ import type { ContractInfo } from './contractqueries';
 import { ContractError } from './errors';
 import type { ContractsPlugin } from './plugin';
 import { StorageContract, checkSaneContract, verifyContract } from './storagecontract';
+import { errorRule, rpcErrors } from '../base/rpc';
 
 function hexArg(value: unknown, name: string, size?: number): Buffer {
   if (typeof value !== 'string' || value.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(value))
@@ -35,21 +36,10 @@ function decodeContract(hex: unknown): StorageContract {
 }
 
 /** Map library errors to RPC errors; RPCErrors pass through. */
-export function toRPCError(e: unknown): Error {
-  if (e instanceof RPCError)
-    return e;
-  if (e instanceof ContractError) {
-    if (e.code === 'unknown-contract')
-      return new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.');
-    return new RPCError(rpcCodes.VERIFY_ERROR, e.message);
-  }
-  const err = e as { type?: string; code?: string; reason?: string; message?: string };
-  if (err && err.type === 'VerifyError')
-    return new RPCError(rpcCodes.VERIFY_REJECTED, `${err.code}: ${err.reason}`);
-  if (err && typeof err.message === 'string' && /not enough funds/i.test(err.message))
-    return new RPCError(rpcCodes.WALLET_INSUFFICIENT_FUNDS, err.message);
-  return e instanceof Error ? e : new Error(String(e));
-}
+export const toRPCError = rpcErrors([
+  errorRule(ContractError, { 'unknown-contract': [rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.'] },
+    rpcCodes.VERIFY_ERROR)
+]);
 
 /** JSON for a contract as returned by getcontract and listcontracts. */
 export function contractInfoJSON(info: ContractInfo, role: string | null): Record<string, unknown> {

@@ -30,8 +30,8 @@ export const MAX_QUOTES = 64;
 export const MAX_RESERVATIONS = 1024;
 /** Most open offers per renter identity, so one renter cannot starve others. */
 export const MAX_OFFERS_PER_RENTER = 8;
-/** Largest object one contract may hold: 1 TiB. */
-export const MAX_OBJECT_SIZE = 2 ** 40;
+/** Largest object one contract may hold (lib/storage: leaf counts fit a u32). */
+export { MAX_OBJECT_SIZE } from '../storage/common';
 /** Longest data URL (the same limit as csannounce's URL, so every host can announce). */
 export const MAX_URL_SIZE = 200;
 /** Longest sealed token blob. */

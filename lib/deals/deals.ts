@@ -15,11 +15,11 @@ import type { Negotiator } from '../negotiator/negotiator';
 import { taggedHash, tags } from '../base/hash';
 import { deriveFileKey } from '../storage/keys';
 import { ManifestFile } from '../storage/manifest';
-import { DEFAULT_DOWNLOAD_PRICE, DEFAULT_STORAGE_PRICE, DEFAULT_UPLOAD_PRICE, MAX_HOSTS, getDealParams } from './common';
+import { DEFAULT_DOWNLOAD_PRICE, DEFAULT_STORAGE_PRICE, DEFAULT_UPLOAD_PRICE, MAX_HOSTS, MAX_OBJECT_SIZE, getDealParams } from './common';
 import { getParams, minEscrowValue } from '../contracts/common';
 import { DealStore } from './dealstore';
 import { HostService } from './hostservice';
-import { amountParam, decodedParam, hexParam, sizeParam, uintParam } from './params';
+import { amountParam, decodedParam, errorRule, hexParam, rpcErrors, sizeParam, uintParam } from '../base/rpc';
 import { contractCost, costFormula, escrowValue, type Prices } from './pricing';
 import { DealError, Renter, type HostRef } from './renter';
 import { Offer } from './wire';
@@ -209,7 +209,7 @@ export class Deals implements Extension {
       async (params) => {
         if (params.length < 3 || params.length > 4)
           throw invalidParam('usage: negotiatestorage size duration maxprice ( hosts )');
-        const size = sizeParam(params[0], 'size');
+        const size = sizeParam(params[0], 'size', MAX_OBJECT_SIZE);
         const duration = uintParam(params[1], 'duration', 1, 0xffffffff);
         const maxPrice = amountParam(params[2], 'maxprice');
         const count = params.length > 3 ? uintParam(params[3], 'hosts', 1, MAX_HOSTS) : 1;
@@ -358,12 +358,6 @@ export class Deals implements Extension {
 }
 
 
-function dealRPCError(e: unknown): Error {
-  if (e instanceof RPCError)
-    return e;
-  if (e instanceof DealError)
-    return new RPCError(rpcCodes.MISC_ERROR, e.message);
-  const err = e as { code?: string; message?: string };
-  return new RPCError(rpcCodes.MISC_ERROR, err.message || String(e));
-}
+/** Deal failures are the host's or the network's, not the caller's: MISC_ERROR. */
+const dealRPCError = rpcErrors([errorRule(DealError, {}, rpcCodes.MISC_ERROR)], { other: rpcCodes.MISC_ERROR });
 

@@ -13,6 +13,7 @@ import bio = require('bufio');
 import type bcoin from 'bcoin';
 import { StorageContract } from '../contracts/storagecontract';
 import { getParams, minEscrowValue } from '../contracts/common';
+import { CodedError } from '../base/errors';
 import type { Identity } from '../base/identity';
 import type { Negotiator } from '../negotiator/negotiator';
 import { statuses } from '../negotiator/status';
@@ -24,13 +25,21 @@ import { auditTerms, chooseHosts, contractCost, escrowValue, withinPrice, type P
 import { unseal } from './seal';
 import { ContractArgs, Offer, OfferArgs, ProposeResult, Quote, QuoteArgs, Receipt, TokenResult } from './wire';
 
+/** Why a deal with one host failed. */
+export type DealCode =
+  | 'bad-data-url'
+  | 'bad-host-answer'
+  | 'bad-host-sig'
+  | 'bad-receipt'
+  | 'no-receipt'
+  | 'no-token'
+  | 'object-too-large'
+  | 'proposal-declined';
+
 /** A deal failure the user should read; `code` is stable for tests. */
-export class DealError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'DealError';
-    this.code = code;
+export class DealError extends CodedError<DealCode> {
+  constructor(code: DealCode, message: string) {
+    super(code, message);
   }
 }
 

@@ -10,6 +10,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { CodedError } from '../base/errors';
 import { parseAdminKey } from '../storage';
 import type { BackendInfo, StorageBackend } from './backend';
 import { LocalBackend } from './localbackend';
@@ -19,11 +20,9 @@ import { RemoteBackend } from './remotebackend';
 export const DEFAULT_HOST_CAPACITY = 10 * 2 ** 30;
 
 /** A hosting configuration problem: printed as one line by cloudcoind. */
-export class HostingConfigError extends Error {
-  readonly code = 'bad-config';
+export class HostingConfigError extends CodedError<'bad-config'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'HostingConfigError';
+    super('bad-config', message);
   }
 }
 

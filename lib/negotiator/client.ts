@@ -11,13 +11,14 @@
 import {
   MAX_PENDING_REQUESTS, MAX_REQUEST_ROUNDS, REQUEST_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS, MAX_MONEY
 } from './common';
+import { CodedError } from '../base/errors';
 import { NonceCache } from './nonces';
 import { Payment, PaymentType, RequestPacket, ResponsePacket, Signer, paymentTypes } from './packets';
 import { PaymentHooks } from './payment';
 import { statuses, readAmountBody } from './status';
 
-/** Client failure codes (ClientError.code). */
-export const clientCodes = {
+/** Why a cloud request failed (RequestError.code). */
+export const requestCodes = {
   TIMEOUT: 'timeout',
   ABORTED: 'aborted',
   PEER_CLOSED: 'peer-closed',
@@ -29,14 +30,11 @@ export const clientCodes = {
   BAD_OPTIONS: 'bad-options'
 } as const;
 
-export type ClientCode = typeof clientCodes[keyof typeof clientCodes];
+export type RequestCode = typeof requestCodes[keyof typeof requestCodes];
 
-export class ClientError extends Error {
-  readonly code: ClientCode;
-  constructor(code: ClientCode, message?: string) {
-    super(message ?? code);
-    this.name = 'ClientError';
-    this.code = code;
+export class RequestError extends CodedError<RequestCode> {
+  constructor(code: RequestCode, message?: string) {
+    super(code, message);
   }
 }
 
@@ -118,7 +116,7 @@ export class Client {
     for (const [key, p] of this.pending) {
       if (p.peerId === peerId) {
         this.pending.delete(key);
-        p.reject(new ClientError(clientCodes.PEER_CLOSED));
+        p.reject(new RequestError(requestCodes.PEER_CLOSED));
       }
     }
   }
@@ -126,23 +124,23 @@ export class Client {
   close(): void {
     for (const [key, p] of this.pending) {
       this.pending.delete(key);
-      p.reject(new ClientError(clientCodes.ABORTED, 'negotiator closed'));
+      p.reject(new RequestError(requestCodes.ABORTED, 'negotiator closed'));
     }
   }
 
   private roundTrip(route: Route, req: RequestPacket, signal: AbortSignal): Promise<ResponsePacket> {
     if (this.pending.size >= MAX_PENDING_REQUESTS)
-      return Promise.reject(new ClientError(clientCodes.TOO_MANY_PENDING));
+      return Promise.reject(new RequestError(requestCodes.TOO_MANY_PENDING));
     const key = req.hash(this.options.magic).toString('hex');
     // Requests differ by nonce; an equal hash would mean a reused nonce.
     if (this.pending.has(key))
-      return Promise.reject(new ClientError(clientCodes.BAD_OPTIONS, 'duplicate request'));
+      return Promise.reject(new RequestError(requestCodes.BAD_OPTIONS, 'duplicate request'));
     return new Promise<ResponsePacket>((resolve, reject) => {
       const onAbort = (): void => {
         this.pending.delete(key);
         const reason: unknown = signal.reason;
         const timeout = reason instanceof Error && reason.name === 'TimeoutError';
-        reject(new ClientError(timeout ? clientCodes.TIMEOUT : clientCodes.ABORTED));
+        reject(new RequestError(timeout ? requestCodes.TIMEOUT : requestCodes.ABORTED));
       };
       if (signal.aborted) {
         onAbort();
@@ -171,9 +169,9 @@ export class Client {
     const maxPayment = options.maxPayment ?? 0;
     const timeout = options.timeout ?? REQUEST_TIMEOUT_MS;
     if (!Number.isSafeInteger(maxPayment) || maxPayment < 0 || maxPayment > MAX_MONEY)
-      throw new ClientError(clientCodes.BAD_OPTIONS, 'maxPayment must be 0 to 21e14 sat');
+      throw new RequestError(requestCodes.BAD_OPTIONS, 'maxPayment must be 0 to 21e14 sat');
     if (!Number.isSafeInteger(timeout) || timeout < 1 || timeout > MAX_REQUEST_TIMEOUT_MS)
-      throw new ClientError(clientCodes.BAD_OPTIONS, `timeout must be 1 to ${MAX_REQUEST_TIMEOUT_MS} ms`);
+      throw new RequestError(requestCodes.BAD_OPTIONS, `timeout must be 1 to ${MAX_REQUEST_TIMEOUT_MS} ms`);
     // Like AbortSignal.timeout, but the timer keeps the process alive while a
     // call waits (AbortSignal.timeout's timer is unref'd).
     const deadline = new AbortController();
@@ -201,7 +199,7 @@ export class Client {
         try {
           data = await this.options.payments().attach(route.serverKey, amount);
         } catch (e) {
-          throw new ClientError(clientCodes.PAYMENT_UNAVAILABLE, (e as Error).message);
+          throw new RequestError(requestCodes.PAYMENT_UNAVAILABLE, (e as Error).message);
         }
       } else {
         data = Buffer.alloc(0);
@@ -225,7 +223,7 @@ export class Client {
         case statuses.REFRESH_NONCE:
           // [REJECT] a refresh without a nonce would loop
           if (!res.hasNextNonce())
-            throw new ClientError(clientCodes.BAD_RESPONSE, 'refresh-nonce without a nonce');
+            throw new RequestError(requestCodes.BAD_RESPONSE, 'refresh-nonce without a nonce');
           continue;
         case statuses.TOO_LOW: {
           const want = readBody(res.body);
@@ -253,7 +251,7 @@ export class Client {
           return result;
       }
     }
-    throw new ClientError(clientCodes.TOO_MANY_ROUNDS);
+    throw new RequestError(requestCodes.TOO_MANY_ROUNDS);
   }
 }
 
@@ -261,6 +259,6 @@ function readBody(body: Buffer): number {
   try {
     return readAmountBody(body);
   } catch {
-    throw new ClientError(clientCodes.BAD_RESPONSE, 'malformed amount body');
+    throw new RequestError(requestCodes.BAD_RESPONSE, 'malformed amount body');
   }
 }

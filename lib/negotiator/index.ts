@@ -97,7 +97,7 @@ export type { Target, NegotiatorOptions } from './negotiator';
 export type { Service, MethodSpec, RequestContext } from './services';
 export { ServiceError } from './services';
 export type { RequestOptions, CallResult } from './client';
-export { ClientError, clientCodes } from './client';
+export { RequestError, requestCodes } from './client';
 export type { PaymentHooks } from './payment';
 export { statuses, isUnder } from './status';
 export { NODE_CLOUDSTORAGE } from './common';

@@ -15,7 +15,7 @@ import type bcoin from 'bcoin';
 import { PacketError } from '../base/errors';
 import { Identity, identityAddress } from '../base/identity';
 import { BoundedMap } from './boundedmap';
-import { Client, ClientError, clientCodes, CallResult, RequestOptions, Route } from './client';
+import { Client, RequestError, requestCodes, CallResult, RequestOptions, Route } from './client';
 import {
   DEFAULT_DEFER_LIMIT, FLOOD_SCORE, MAX_INFLIGHT_PER_PEER, MIN_PROTOCOL_VERSION, MISBEHAVE_SCORE,
   PROTOCOL_VERSION, MAX_CLOUD_PEERS, MALFORMED_SCORE, CHALLENGE_SIZE, BAD_AUTH_SCORE, ANNOUNCE_SYNC_LIMIT
@@ -397,19 +397,19 @@ export class Negotiator extends EventEmitter {
       cp = this.peers.get(target);
     }
     if (!cp || !cp.publicKey)
-      throw new ClientError(clientCodes.UNKNOWN_PEER, `No CloudStorage peer ${describe(target)}.`);
+      throw new RequestError(requestCodes.UNKNOWN_PEER, `No CloudStorage peer ${describe(target)}.`);
     return cp;
   }
 
   /**
    * Call `service.method` on a peer and await its verified response.
-   * Resolves for every status (check `status`); rejects with ClientError on
+   * Resolves for every status (check `status`); rejects with RequestError on
    * timeout, abort, disconnect or a bad response.
    */
   async request(target: Target, service: string, method: string, args: Buffer = Buffer.alloc(0),
     options: RequestOptions = {}): Promise<CallResult> {
     if (!this.opened)
-      throw new ClientError(clientCodes.UNKNOWN_PEER, 'Negotiator not open.');
+      throw new RequestError(requestCodes.UNKNOWN_PEER, 'Negotiator not open.');
     const cp = this.resolve(target);
     const route: Route = {
       peerId: cp.peer.id,
@@ -421,7 +421,7 @@ export class Negotiator extends EventEmitter {
             this.sendPacket(cp.peer, req);
         });
         if (!queued)
-          throw new ClientError(clientCodes.TOO_MANY_PENDING, 'Too many requests queued for this peer.');
+          throw new RequestError(requestCodes.TOO_MANY_PENDING, 'Too many requests queued for this peer.');
       }
     };
     return this.client.request(route, service, method, args, options);

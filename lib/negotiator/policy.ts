@@ -19,6 +19,7 @@
  */
 
 import * as fs from 'fs';
+import { CodedError } from '../base/errors';
 import { parseAmount } from '../base/units';
 import { BoundedMap } from './boundedmap';
 import { MAX_POLICY_RULES, MAX_RATE_BUCKETS, MAX_MONEY } from './common';
@@ -35,11 +36,9 @@ export const actions = {
 export type Action = typeof actions[keyof typeof actions];
 
 /** A policy the node cannot parse: cloudcoind prints it and exits. */
-export class PolicyError extends Error {
-  readonly code = 'bad-policy';
+export class PolicyError extends CodedError<'bad-policy'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'PolicyError';
+    super('bad-policy', message);
   }
 }
 

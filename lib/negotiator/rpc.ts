@@ -5,7 +5,7 @@
 
 import { RPCError, rpcCodes, invalidParam } from '../base/errors';
 import type { RPCMethod } from '../base/extension';
-import { ClientError, clientCodes } from './client';
+import { RequestError, requestCodes } from './client';
 import type { Negotiator } from './negotiator';
 import { statuses, readAmountBody } from './status';
 import { isName } from './wire';
@@ -60,13 +60,13 @@ function bodyJSON(neg: Negotiator, service: string, method: string, status: stri
 }
 
 function rpcError(e: unknown): unknown {
-  if (!(e instanceof ClientError))
+  if (!(e instanceof RequestError))
     return e;
   switch (e.code) {
-    case clientCodes.UNKNOWN_PEER:
-    case clientCodes.PEER_CLOSED:
+    case requestCodes.UNKNOWN_PEER:
+    case requestCodes.PEER_CLOSED:
       return new RPCError(rpcCodes.CLIENT_NODE_NOT_CONNECTED, e.message);
-    case clientCodes.BAD_OPTIONS:
+    case requestCodes.BAD_OPTIONS:
       return invalidParam(e.message);
     default:
       return new RPCError(rpcCodes.MISC_ERROR, `cloudrequest failed: ${e.code}`);

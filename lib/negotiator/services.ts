@@ -8,6 +8,7 @@
  * ServiceError to answer with another status.
  */
 
+import { CodedError } from '../base/errors';
 import { MAX_METHODS, MAX_SERVICES, MAX_MONEY } from './common';
 import { isName } from './wire';
 import { statuses } from './status';
@@ -48,16 +49,13 @@ export interface Service {
 }
 
 /** Thrown by a handler to answer with a status other than ok. */
-export class ServiceError extends Error {
-  readonly code: string;
+export class ServiceError<C extends string = string> extends CodedError<C> {
   readonly status: string;
   readonly body: Buffer;
 
-  constructor(status: string, code = 'service-error', body: Buffer = Buffer.alloc(0)) {
+  constructor(status: string, code: C = 'service-error' as C, body: Buffer = Buffer.alloc(0)) {
     super(code);
-    this.name = 'ServiceError';
     this.status = status;
-    this.code = code;
     this.body = body;
   }
 

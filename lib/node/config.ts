@@ -8,17 +8,16 @@
  */
 
 import * as fs from 'fs';
+import { CodedError } from '../base/errors';
 import type { ConfigReader } from '../base/extension';
 import { parseSize } from '../base/units';
 
 export type ConfigValue = string | boolean | string[];
 
 /** An invalid flag or config value: the daemon prints it and exits 1. */
-export class ConfigError extends Error {
-  readonly code = 'bad-config';
+export class ConfigError extends CodedError<'bad-config'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+    super('bad-config', message);
   }
 }
 

@@ -13,6 +13,7 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
+import { CodedError } from '../base/errors';
 import { signAdmin } from './adminauth';
 import { MerkleProof } from './merkle';
 import { TokenFields, deriveTokenKey, mintToken } from './token';
@@ -50,18 +51,19 @@ interface Expect {
   range?: { start: number; end?: number };
 }
 
-/** An error answer from a file server, or a transport failure (`code` = `unreachable`). */
-export class FileServerError extends Error {
-  readonly code: string;
+/**
+ * An error answer from a file server, or a failure on our side. `code` is
+ * the server's (PROTOCOL 4 lists them; a newer server may send others) or
+ * one of ours: `unreachable`, `bad-response`, `bad-json`, `bad-size`,
+ * `bad-proof`, `truncated-body`, `missing-auth`.
+ */
+export class FileServerError extends CodedError<string> {
+  /** HTTP status, 0 when no answer came. */
   readonly status: number;
-  readonly detail: Record<string, unknown>;
 
   constructor(code: string, status: number, message: string, detail: Record<string, unknown> = {}) {
-    super(message);
-    this.name = 'FileServerError';
-    this.code = code;
+    super(code, message, detail);
     this.status = status;
-    this.detail = detail;
   }
 }
 

@@ -5,6 +5,8 @@
  * message, as STYLE.md asks.
  */
 
+import { CodedError } from '../base/errors';
+
 /** Stable reasons a data-path operation fails. */
 export type StorageErrorCode =
   | 'bad-key'
@@ -19,12 +21,8 @@ export type StorageErrorCode =
   | 'io-error';
 
 /** A data-path failure: tampered ciphertext, malformed proof or manifest. */
-export class StorageError extends Error {
-  readonly code: StorageErrorCode;
-
+export class StorageError extends CodedError<StorageErrorCode> {
   constructor(code: StorageErrorCode, message: string) {
-    super(message);
-    this.name = 'StorageError';
-    this.code = code;
+    super(code, message);
   }
 }

@@ -19,6 +19,7 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
+import { CodedError } from '../base/errors';
 import { LEAF_SIZE, MAX_MANIFEST_SIZE, MAX_OBJECT_SIZE, leafCount } from './common';
 import { MerkleProof, hashLeaves } from './merkle';
 import { TreeWriter, buildTreeBlocks, completeTreeFile, fullTreeBlocks, proofFromTreePath, treeFileSize } from './treefile';
@@ -56,15 +57,9 @@ export type StoreErrorCode =
   | 'busy';
 
 /** A store failure; `detail` carries machine-readable extras (e.g. `received`). */
-export class StoreError extends Error {
-  readonly code: StoreErrorCode;
-  readonly detail: Record<string, unknown>;
-
+export class StoreError extends CodedError<StoreErrorCode> {
   constructor(code: StoreErrorCode, message: string, detail: Record<string, unknown> = {}) {
-    super(message);
-    this.name = 'StoreError';
-    this.code = code;
-    this.detail = detail;
+    super(code, message, detail);
   }
 }
 
