@@ -65,16 +65,17 @@ async function main(): Promise<void> {
     const client = new FileServerClient(`http://127.0.0.1:${port}`, { adminKey: key });
     const id = randomBytes(32).toString('hex');
     const expiry = Math.floor(Date.now() / 1000) + 3600;
-    await client.register({ id, root: root.toString('hex'), size, expiry });
+    await client.register({ id, expiry });
+    await client.registerObject(id, 1, { root: root.toString('hex'), size });
     const token = (op: 'get' | 'put') => client.mintToken({ contract: id, op, object: 1, notAfter: expiry, maxBytes: size, renterPkHash: '00'.repeat(20) });
 
     let peak = 0;
     const sampler = setInterval(() => { peak = Math.max(peak, procStatus(pid, 'VmRSS')); }, 20);
-    const up = await timed(() => client.uploadFile(token('put'), id, input));
+    const up = await timed(() => client.uploadFile(token('put'), id, 1, input));
     console.log(`upload (8 MiB parts, fsync each): ${mbps(size, up)}  ratio ${(copy / up).toFixed(2)} x copy; server VmHWM so far ${(procStatus(pid, 'VmHWM') / 1e6).toFixed(0)} MB`);
-    const receipt = await client.receipt(id);
+    const receipt = await client.receipt(id, 1);
     const output = path.join(dir, 'output');
-    const down = await timed(() => client.downloadFile(token('get'), id, output));
+    const down = await timed(() => client.downloadFile(token('get'), id, 1, output));
     clearInterval(sampler);
     console.log(`download (8 MiB Range requests): ${mbps(size, down)}  ratio ${(copy / down).toFixed(2)} x copy`);
     const same = (await sha256(input)) === (await sha256(output));

@@ -9,6 +9,8 @@ import { CodedError } from '../lib/base/errors';
 export const statusOf = {
   'bad-request': 400,
   'bad-contract': 400,
+  'bad-object': 400,
+  'empty-body': 400,
   'bad-leaf': 400,
   'bad-json': 400,
   'truncated-body': 400,
@@ -29,6 +31,8 @@ export const statusOf = {
   'busy': 409,
   'already-complete': 409,
   'contract-exists': 409,
+  'object-exists': 409,
+  'too-many-objects': 409,
   'upload-incomplete': 409,
   'request-timeout': 408,
   'contract-expired': 410,
@@ -40,6 +44,8 @@ export const statusOf = {
   'root-mismatch': 422,
   'headers-too-large': 431,
   'server-error': 500,
+  'not-writable': 500,
+  'io-error': 500,
   'no-capacity': 507,
   'disk-full': 507
 } as const satisfies Record<string, number>;

@@ -3,14 +3,15 @@
  * stateless per request (everything is re-read from the data directory),
  * every request small and short, so the same API can be served by PHP.
  *
- * Data API (renters, data tokens):
- *   PUT  /v1/<contract>/<object>?offset=N   upload a part (object 1) or the manifest (object 0)
+ * Data API (renters, data tokens; object 0 is the manifest, 1..2^32-1 data):
+ *   PUT  /v1/<contract>/<object>?offset=N   upload a part of a data object, or the manifest
  *   GET  /v1/<contract>/<object>/status     upload progress, to resume
  *   GET  /v1/<contract>/<object>            download; Range; HEAD
- *   GET  /v1/<contract>/1/proof/<leaf>      Merkle proof of one leaf (binary)
+ *   GET  /v1/<contract>/<object>/proof/<leaf>  Merkle proof of one leaf (binary)
  * Admin API (negotiator, HMAC with K_admin):
  *   GET /admin/status, PUT|GET|DELETE /admin/contracts/<id>,
- *   GET /admin/contracts/<id>/receipt, POST /admin/purge, POST /admin/tokens
+ *   PUT|GET|DELETE /admin/contracts/<id>/objects/<n>,
+ *   GET /admin/contracts/<id>/objects/<n>/receipt, POST /admin/purge, POST /admin/tokens
  * docs/FILESERVER.md is the reference.
  */
 
@@ -19,7 +20,7 @@ import * as http from 'http';
 import * as path from 'path';
 import {
   ObjectStore, StoreError, StorageError, MAX_MANIFEST_SIZE, checkAdmin, precheckAdmin, adminHeaders,
-  deriveTokenKey, mintToken, verifyToken, isId, objects, TokenFields, leafCount, LEAF_SIZE
+  deriveTokenKey, mintToken, verifyToken, isId, ioError, objects, TokenFields, leafCount, LEAF_SIZE
 } from '../lib/storage';
 import {
   CONNECTIONS_CHECK_MS, DEFAULT_CAPACITY, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_ADMIN_BODY, MAX_BODY_SIZE,
@@ -65,6 +66,14 @@ export function parseBasePath(text: string): string | null {
 }
 
 type Headers = Record<string, string | number>;
+
+/** Parses a decimal object id of a request path (no leading zeros, at most 2^32-1), or null. */
+export function parseObjectId(text: string | undefined): number | null {
+  if (text === undefined || !/^(0|[1-9][0-9]{0,9})$/.test(text))
+    return null;
+  const n = Number(text);
+  return n <= objects.MAX ? n : null;
+}
 
 /** The file server. */
 export class FileServer {
@@ -161,13 +170,13 @@ export class FileServer {
 
   private fail(res: http.ServerResponse, e: unknown): void {
     let err: HTTPError;
+    e = ioError(e);
+    if (e instanceof StoreError && (e.code === 'disk-full' || e.code === 'not-writable' || e.code === 'io-error'))
+      this.log(`fileserver: ${e.message}`);
     if (e instanceof HTTPError) {
       err = e;
     } else if (e instanceof StoreError) {
       err = new HTTPError(e.code, e.message, e.detail);
-    } else if ((e as NodeJS.ErrnoException | null)?.code === 'ENOSPC') {
-      this.log('fileserver: disk full');
-      err = new HTTPError('disk-full', 'the server\'s disk is full');
     } else if (e instanceof StorageError && e.code === 'bad-token') {
       err = new HTTPError('bad-token', e.message);
     } else {
@@ -251,11 +260,9 @@ export class FileServer {
     const [contract, objText, sub, leafText] = parts;
     if (!isId(contract))
       throw new HTTPError('not-found', 'contract ids are 64 lowercase hex');
-    if (objText === undefined || !/^(0|[1-9][0-9]{0,9})$/.test(objText))
-      throw new HTTPError('not-found', 'object ids are decimal');
-    const object = Number(objText);
-    if (object !== objects.MANIFEST && object !== objects.DATA)
-      throw new HTTPError('unknown-object', 'objects are 0 (manifest) and 1 (data)');
+    const object = parseObjectId(objText);
+    if (object === null)
+      throw new HTTPError('not-found', 'object ids are decimal 0..4294967295');
     const method = req.method ?? 'GET';
 
     if (sub === undefined) {
@@ -269,12 +276,14 @@ export class FileServer {
       if (method !== 'GET')
         throw new HTTPError('method-not-allowed', 'use GET');
       this.authorizeEither(req, url, contract, object);
-      const st = this.store.state(contract);
-      const size = object === objects.DATA ? st.size : st.manifestSize;
-      const received = object === objects.DATA ? st.received : st.manifestSize;
-      return this.send(res, 200, { contract, object, size, received, complete: object === objects.DATA ? st.complete : st.manifestSize > 0 });
+      if (object === objects.MANIFEST) {
+        const st = this.store.state(contract);
+        return this.send(res, 200, { contract, object, size: st.manifestSize, received: st.manifestSize, complete: st.manifestSize > 0 });
+      }
+      const st = this.store.objectState(contract, object);
+      return this.send(res, 200, { contract, object, size: st.size, received: st.received, complete: st.complete });
     }
-    if (sub === 'proof' && parts.length === 4 && object === objects.DATA) {
+    if (sub === 'proof' && parts.length === 4 && object !== objects.MANIFEST) {
       if (method !== 'GET')
         throw new HTTPError('method-not-allowed', 'use GET');
       const token = this.authorize(req, url, contract, object, 'get');
@@ -285,7 +294,7 @@ export class FileServer {
       // [REJECT] a leaf beyond what the token allows (its bytes are what the proof covers)
       if (leaf < leafCount(size) && Math.min((leaf + 1) * LEAF_SIZE, size) > token.maxBytes)
         throw new HTTPError('token-scope', 'leaf beyond token maxBytes');
-      const raw = this.store.proof(contract, leaf).encode();
+      const raw = this.store.proof(contract, object, leaf).encode();
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': raw.length });
       res.end(raw);
       return;
@@ -338,20 +347,17 @@ export class FileServer {
     // [REJECT] beyond what the token allows
     if (offset + length > token.maxBytes)
       throw new HTTPError('token-scope', 'part beyond token maxBytes');
-    const st = await this.store.writePart(contract, offset, length, req);
+    const st = await this.store.writePart(contract, object, offset, length, req);
     this.send(res, 200, { contract, object, size: st.size, received: st.received, complete: st.complete });
   }
 
   private async get(req: http.IncomingMessage, res: http.ServerResponse, url: URL, contract: string, object: number, head: boolean): Promise<void> {
     const token = this.authorize(req, url, contract, object, 'get');
-    const { file, size } = this.store.locate(contract, object);
+    const { file, size, record } = this.store.locate(contract, object);
     const headers: Headers = { 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
-    if (object === objects.DATA) {
-      const rec = this.store.getContract(contract);
-      if (rec) {
-        headers['x-cc-root'] = rec.root;
-        headers['x-cc-leaves'] = leafCount(rec.size);
-      }
+    if (record) {
+      headers['x-cc-root'] = record.root;
+      headers['x-cc-leaves'] = leafCount(record.size);
     }
     const range = parseRange(req.headers.range, size);
     if (range === 'bad-range')
@@ -375,9 +381,9 @@ export class FileServer {
     headers['content-length'] = head && !range ? size : length;
     // A read of exactly one leaf carries that leaf's Merkle proof, so an
     // audit (16 random leaves) looks like any other small read.
-    if (object === objects.DATA && range && start % LEAF_SIZE === 0
+    if (record && range && start % LEAF_SIZE === 0
       && (length === LEAF_SIZE || (end === size - 1 && length < LEAF_SIZE)))
-      headers['x-cc-proof'] = this.store.proof(contract, start / LEAF_SIZE).encode().toString('hex');
+      headers['x-cc-proof'] = this.store.proof(contract, object, start / LEAF_SIZE).encode().toString('hex');
     if (head) {
       res.writeHead(status, headers);
       res.end();
@@ -453,7 +459,7 @@ export class FileServer {
     if (!this.replay.check(String(req.headers[adminHeaders.NONCE]), Number(req.headers[adminHeaders.TIME]), now))
       throw new HTTPError('replayed-nonce', 'nonce already used');
     const json = this.parseJSON(body);
-    const [what, id, sub] = parts;
+    const [what, id, sub, objText, objSub] = parts;
 
     if (what === 'status' && parts.length === 1 && method === 'GET')
       return this.send(res, 200, { version: VERSION, time: now, ...this.store.status(), memory: process.memoryUsage() });
@@ -475,7 +481,7 @@ export class FileServer {
         throw new HTTPError('bad-contract', 'contract ids are 64 lowercase hex');
       if (parts.length === 2) {
         if (method === 'PUT') {
-          const rec = this.store.register({ id, root: json.root, size: json.size, expiry: json.expiry });
+          const rec = this.store.register({ id, expiry: json.expiry, manifestLimit: json.manifestLimit });
           return this.send(res, 200, rec);
         }
         if (method === 'GET')
@@ -487,8 +493,27 @@ export class FileServer {
         }
         throw new HTTPError('method-not-allowed', 'use PUT, GET or DELETE');
       }
-      if (parts.length === 3 && sub === 'receipt' && method === 'GET')
-        return this.send(res, 200, this.store.receipt(id));
+      if (sub === 'objects' && parts.length >= 4) {
+        const n = parseObjectId(objText);
+        if (n === null || n === objects.MANIFEST)
+          throw new HTTPError('bad-object', `data object ids are 1..${objects.MAX}`);
+        if (parts.length === 4) {
+          if (method === 'PUT')
+            return this.send(res, 200, this.store.registerObject(id, n, { root: json.root, size: json.size }));
+          if (method === 'GET')
+            return this.send(res, 200, this.store.objectState(id, n));
+          if (method === 'DELETE') {
+            this.store.deleteObject(id, n);
+            return this.send(res, 200, { removed: n });
+          }
+          throw new HTTPError('method-not-allowed', 'use PUT, GET or DELETE');
+        }
+        if (parts.length === 5 && objSub === 'receipt') {
+          if (method !== 'GET')
+            throw new HTTPError('method-not-allowed', 'use GET');
+          return this.send(res, 200, this.store.receipt(id, n));
+        }
+      }
     }
     throw new HTTPError('not-found', 'no such admin endpoint');
   }

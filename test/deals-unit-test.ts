@@ -18,7 +18,7 @@ import { StorageContract } from '../lib/contracts/storagecontract';
 import { verifyToken, deriveTokenKey } from '../lib/storage/token';
 import { readOrCreateAdminKey } from '../lib/storage/keyfile';
 import { tempDir } from './util/nodes-context';
-import { footprint } from '../lib/storage/store';
+import { contractFootprint } from '../lib/storage/store';
 
 const network = bcoin.Network.get('regtest');
 const ident = (b: number) => new Identity(bcoin.KeyRing.fromPrivate(Buffer.alloc(32, b), true), network);
@@ -117,7 +117,7 @@ t.test('seal', async (t) => {
 
 t.test('HostService', async (t) => {
   const dir = tempDir();
-  const backend = new LocalBackend({ dir, capacity: 10 * 2 ** 20 });
+  const backend = new LocalBackend({ dir, capacity: 64 * 2 ** 20 });
   await backend.open();
   const store = new DealStore({ datadir: dir, memory: true });
   await store.open();
@@ -171,7 +171,7 @@ t.test('HostService', async (t) => {
     args.duration = 100;
     const q = Quote.decode(await svc.quote(args.encode(), ctxOf(renter)));
     t.same(q.prices, { storage: 900, upload: 100, download: 200 });
-    t.equal(q.freeCapacity, 10 * 2 ** 20);
+    t.equal(q.freeCapacity, 64 * 2 ** 20);
   });
 
   await t.test('should decline offers by code', async (t) => {
@@ -179,7 +179,7 @@ t.test('HostService', async (t) => {
       ['bid under price', offerArgs(1000, 100, 500), PRICE_TOO_LOW, 'price-too-low'],
       ['longer than served', offerArgs(1000, 301, 900), BAD_TERMS, 'bad-duration'],
       ['shorter than the offer window', offerArgs(1000, 5, 900), BAD_TERMS, 'bad-duration'],
-      ['larger than free space', offerArgs(11 * 2 ** 20, 100, 900), NO_CAPACITY, 'no-capacity'],
+      ['larger than free space', offerArgs(65 * 2 ** 20, 100, 900), NO_CAPACITY, 'no-capacity'],
       ['malformed', Buffer.alloc(3), 'client-error/bad-request', 'bad-args']
     ];
     for (const [name, args, status, code] of table)
@@ -191,7 +191,7 @@ t.test('HostService', async (t) => {
   await t.test('should reserve capacity, countersign, and serve receipt and token', async (t) => {
     const offer = Offer.decode(await svc.offer(offerArgs(8192, 100, 900), ctxOf(renter)));
     t.ok(offer.verify());
-    t.equal(svc.reservedByOffers(), footprint(8192), 'object and tree file reserved until the offer expires');
+    t.equal(svc.reservedByOffers(), contractFootprint(8192), 'object, tree file and manifest reserved until the offer expires');
     const root = Buffer.alloc(32, 7);
     const contract = await renterSide.buildContract(offer, root, 8192);
 

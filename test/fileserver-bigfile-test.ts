@@ -39,13 +39,14 @@ t.test('200 MB through a file server process', { skip: built ? false : 'dist/ no
   const { root } = await hashFile(input);
   const id = randomBytes(32).toString('hex');
   const expiry = Math.floor(Date.now() / 1000) + 3600;
-  await client.register({ id, root: root.toString('hex'), size: SIZE, expiry });
+  await client.register({ id, expiry });
+  await client.registerObject(id, 1, { root: root.toString('hex'), size: SIZE });
   const token = (op: 'get' | 'put') => client.mintToken({ contract: id, op, object: 1, notAfter: expiry, maxBytes: SIZE, renterPkHash: '44'.repeat(20) });
-  const st = await client.uploadFile(token('put'), id, input);
+  const st = await client.uploadFile(token('put'), id, 1, input);
   t.equal(st.complete, true);
-  t.equal((await client.receipt(id)).root, root.toString('hex'), 'receipt for the matching root');
+  t.equal((await client.receipt(id, 1)).root, root.toString('hex'), 'receipt for the matching root');
   const output = path.join(dir, 'output');
-  t.equal(await client.downloadFile(token('get'), id, output), SIZE);
+  t.equal(await client.downloadFile(token('get'), id, 1, output), SIZE);
   t.equal(sha256(output), sha256(input), 'bytes identical');
   const hwm = sp.memory('VmHWM');
   t.ok(hwm < 150e6, `server peak RSS ${(hwm / 1e6).toFixed(0)} MB < 150 MB`);

@@ -37,19 +37,21 @@ t.test('file server crash safety', async (t) => {
   // Earlier data: contract A complete, with a manifest.
   const a = randomBytes(3 * MiB + 17);
   const aId = randomBytes(32).toString('hex');
-  await client.register({ id: aId, root: MerkleTree.fromData(a).root.toString('hex'), size: a.length, expiry });
+  await client.register({ id: aId, expiry });
+  await client.registerObject(aId, 1, { root: MerkleTree.fromData(a).root.toString('hex'), size: a.length });
   const aFile = path.join(dir, '..', `${path.basename(dir)}-a.bin`);
   fs.writeFileSync(aFile, a);
   t.teardown(() => fs.rmSync(aFile, { force: true }));
-  await client.uploadFile(tok(aId, 'put'), aId, aFile);
+  await client.uploadFile(tok(aId, 'put'), aId, 1, aFile);
   const manifest = randomBytes(777);
   await client.putManifest(tok(aId, 'put', 0), aId, manifest);
 
   // Contract B: one part durable, the second in flight when the server dies.
   const b = randomBytes(20 * MiB + 5);
   const bId = randomBytes(32).toString('hex');
-  await client.register({ id: bId, root: MerkleTree.fromData(b).root.toString('hex'), size: b.length, expiry });
-  await client.putPart(tok(bId, 'put'), bId, 0, b.subarray(0, 8 * MiB));
+  await client.register({ id: bId, expiry });
+  await client.registerObject(bId, 1, { root: MerkleTree.fromData(b).root.toString('hex'), size: b.length });
+  await client.putPart(tok(bId, 'put'), bId, 1, 0, b.subarray(0, 8 * MiB));
   const req = http.request({
     host: '127.0.0.1', port: sp.port, method: 'PUT', path: `/v1/${bId}/1?offset=${8 * MiB}`,
     headers: { authorization: `CC-Token ${tok(bId, 'put')}`, 'content-length': 8 * MiB }
@@ -65,27 +67,27 @@ t.test('file server crash safety', async (t) => {
   await sp.start();
   t.notMatch(sp.stdout, /admin key/, 'no new key on restart');
   client = new FileServerClient(`http://127.0.0.1:${sp.port}`, { adminKey: key });
-  const st = await client.uploadStatus(tok(bId, 'put'), bId);
+  const st = await client.uploadStatus(tok(bId, 'put'), bId, 1);
   t.same([st.received, st.complete], [8 * MiB, false], 'only the durable part counts');
   const get = await raw(sp.port, 'GET', `/v1/${bId}/1`, { headers: { authorization: `CC-Token ${tok(bId, 'get')}`, range: 'bytes=0-9' } });
   t.equal(get.json.error?.code, 'object-not-found', 'no partial object visible');
-  await t.rejects(client.receipt(bId), { code: 'upload-incomplete' });
+  await t.rejects(client.receipt(bId, 1), { code: 'upload-incomplete' });
 
   // Earlier data intact.
   const outA = `${aFile}.out`;
   t.teardown(() => fs.rmSync(outA, { force: true }));
-  await client.downloadFile(tok(aId, 'get'), aId, outA);
+  await client.downloadFile(tok(aId, 'get'), aId, 1, outA);
   t.ok(fs.readFileSync(outA).equals(a), 'contract A bytes intact');
   t.same(await client.download(tok(aId, 'get', 0), aId, 0), manifest, 'manifest intact');
-  t.equal((await client.receipt(aId)).root, MerkleTree.fromData(a).root.toString('hex'));
+  t.equal((await client.receipt(aId, 1)).root, MerkleTree.fromData(a).root.toString('hex'));
 
   // Resume B to completion.
   const bFile = `${aFile}.b`;
   t.teardown(() => fs.rmSync(bFile, { force: true }));
   fs.writeFileSync(bFile, b);
-  const done = await client.uploadFile(tok(bId, 'put'), bId, bFile);
+  const done = await client.uploadFile(tok(bId, 'put'), bId, 1, bFile);
   t.equal(done.complete, true, 'upload resumed and completed');
-  t.equal((await client.receipt(bId)).size, b.length);
+  t.equal((await client.receipt(bId, 1)).size, b.length);
   const tail = await client.download(tok(bId, 'get'), bId, 1, b.length - 100);
   t.same(tail, b.subarray(b.length - 100));
 });
@@ -99,22 +101,23 @@ t.test('ObjectStore completion and removal', async (t) => {
     store.open();
     const data = randomBytes(size);
     const id = randomBytes(32).toString('hex');
-    store.register({ id, root: MerkleTree.fromData(data).root.toString('hex'), size, expiry });
+    store.register({ id, expiry });
+    store.registerObject(id, 1, { root: MerkleTree.fromData(data).root.toString('hex'), size });
     return { dir, store, data, id };
   };
   const part = (buf: Buffer) => Readable.from(buf.length ? [buf] : []);
 
   t.test('should let the client re-send a last part whose completion failed', async (t) => {
     const { dir, store, data, id } = setup(3 * 4096 + 10);
-    await store.writePart(id, 0, 8192, part(data.subarray(0, 8192)));
-    // A file where objects/<id> must go: the rename into place fails.
-    fs.writeFileSync(path.join(dir, 'objects', id), '');
-    await t.rejects(store.writePart(id, 8192, data.length - 8192, part(data.subarray(8192))), { code: 'ENOTDIR' });
-    t.same([store.state(id).received, store.state(id).complete], [8192, false], 'the last part is not recorded');
-    fs.rmSync(path.join(dir, 'objects', id));
-    const st = await store.writePart(id, 8192, data.length - 8192, part(data.subarray(8192)));
+    await store.writePart(id, 1, 0, 8192, part(data.subarray(0, 8192)));
+    // A file where objects/<id>/1 must go: the rename into place fails.
+    fs.writeFileSync(path.join(dir, 'objects', id, '1'), '');
+    await t.rejects(store.writePart(id, 1, 8192, data.length - 8192, part(data.subarray(8192))), { code: 'ENOTDIR' });
+    t.same([store.objectState(id, 1).received, store.objectState(id, 1).complete], [8192, false], 'the last part is not recorded');
+    fs.rmSync(path.join(dir, 'objects', id, '1'));
+    const st = await store.writePart(id, 1, 8192, data.length - 8192, part(data.subarray(8192)));
     t.same([st.received, st.complete], [data.length, true], 'sent again, it completes');
-    t.equal(store.receipt(id).size, data.length);
+    t.equal(store.receipt(id, 1).size, data.length);
     t.notOk(fs.existsSync(path.join(dir, 'objects', id, '1', 'state.json')), 'no state.json in the object');
     t.notOk(fs.existsSync(path.join(dir, 'uploads', id)), 'upload directory gone');
   });
@@ -123,7 +126,7 @@ t.test('ObjectStore completion and removal', async (t) => {
     // What an older version left when it died between recording the last
     // part and moving the object into place.
     const wedge = async (s: { dir: string; store: ObjectStore; data: Buffer; id: string }) => {
-      await s.store.writePart(s.id, 0, 4096, part(s.data.subarray(0, 4096)));
+      await s.store.writePart(s.id, 1, 0, 4096, part(s.data.subarray(0, 4096)));
       const up = path.join(s.dir, 'uploads', s.id, '1');
       const fd = fs.openSync(path.join(up, 'data'), 'r+');
       fs.writeSync(fd, s.data.subarray(4096), 0, s.data.length - 4096, 4096);
@@ -138,28 +141,28 @@ t.test('ObjectStore completion and removal', async (t) => {
     await wedge(a);
     const reopened = new ObjectStore({ dir: a.dir, capacity: 1 << 30 });
     reopened.open();
-    t.equal(reopened.state(a.id).complete, true, 'open() finished it');
-    t.equal(reopened.receipt(a.id).root, MerkleTree.fromData(a.data).root.toString('hex'));
+    t.equal(reopened.objectState(a.id, 1).complete, true, 'open() finished it');
+    t.equal(reopened.receipt(a.id, 1).root, MerkleTree.fromData(a.data).root.toString('hex'));
 
     const b = setup(2 * 4096 + 3);
     await wedge(b);
-    t.equal(b.store.receipt(b.id).size, b.data.length, 'receipt() finished it');
+    t.equal(b.store.receipt(b.id, 1).size, b.data.length, 'receipt() finished it');
 
     const c = setup(2 * 4096 + 3);
     await wedge(c);
-    await t.rejects(c.store.writePart(c.id, 4096, c.data.length - 4096, part(c.data.subarray(4096))), { code: 'already-complete' },
+    await t.rejects(c.store.writePart(c.id, 1, 4096, c.data.length - 4096, part(c.data.subarray(4096))), { code: 'already-complete' },
       'writePart() finished it');
-    t.equal(c.store.state(c.id).complete, true);
+    t.equal(c.store.objectState(c.id, 1).complete, true);
   });
 
   t.test('should not remove a contract while a part is being written', async (t) => {
     const { dir, store, data, id } = setup(2 * 4096);
     const body = new PassThrough();
-    const p = store.writePart(id, 0, data.length, body);
+    const p = store.writePart(id, 1, 0, data.length, body);
     body.write(data.subarray(0, 4096));
     await new Promise((resolve) => setImmediate(resolve));
     t.throws(() => store.unregister(id), { code: 'busy' });
-    store.register({ id: randomBytes(32).toString('hex'), root: '00'.repeat(32), size: 1, expiry });
+    store.register({ id: randomBytes(32).toString('hex'), expiry });
     t.same(store.purge(expiry + 1).includes(id), false, 'purge skips it');
     body.end(data.subarray(4096));
     t.equal((await p).complete, true, 'the upload finishes');
@@ -171,7 +174,7 @@ t.test('ObjectStore completion and removal', async (t) => {
     // Another process serving the same directory removed the contract.
     const { dir, store, data, id } = setup(3 * 4096);
     const body = new PassThrough();
-    const p = store.writePart(id, 0, 8192, body);
+    const p = store.writePart(id, 1, 0, 8192, body);
     body.write(data.subarray(0, 4096));
     await new Promise((resolve) => setImmediate(resolve));
     fs.rmSync(path.join(dir, 'contracts', `${id}.json`));

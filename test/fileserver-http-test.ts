@@ -7,7 +7,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import {
-  FileServerClient, LEAF_SIZE, MerkleProof, hashFile, deriveFileKey, encryptFile, decryptFile,
+  FileServerClient, LEAF_SIZE, footprint, MerkleProof, hashFile, deriveFileKey, encryptFile, decryptFile,
   Manifest, ManifestFile, Replica, MerkleTree, deriveTokenKey, mintToken, verifyLeaf, signAdmin, TokenFields
 } from '../lib/storage';
 import { admin, raw, startServer, tempDir } from './util/fileserver';
@@ -43,8 +43,12 @@ function get(contract: string, object: number, headers: Record<string, string> =
   return raw(port, method, `/v1/${contract}/${object}`, { headers: { authorization: `CC-Token ${tok}`, ...headers } });
 }
 
+/** Registers a contract (manifest limit 64 KiB) and its data object 1. */
 async function register(size: number, root: Buffer, id = cid(), expiry = clock + 3600) {
-  const r = await admin(port, KEY, 'PUT', `/admin/contracts/${id}`, { root: root.toString('hex'), size, expiry }, { time: clock });
+  const c = await admin(port, KEY, 'PUT', `/admin/contracts/${id}`, { expiry, manifestLimit: 64 << 10 }, { time: clock });
+  if (c.status !== 200)
+    return { id, r: c };
+  const r = await admin(port, KEY, 'PUT', `/admin/contracts/${id}/objects/1`, { root: root.toString('hex'), size }, { time: clock });
   return { id, r };
 }
 
@@ -79,18 +83,40 @@ t.test('admin API', async (t) => {
 
   t.test('should validate contract registrations', async (t) => {
     const root = randomBytes(32);
-    const cases: [unknown, string][] = [
-      [{ root: 'zz', size: 10, expiry: clock + 10 }, 'bad-contract'],
-      [{ root: root.toString('hex'), size: 0, expiry: clock + 10 }, 'bad-contract'],
-      [{ root: root.toString('hex'), size: 1.5, expiry: clock + 10 }, 'bad-contract'],
-      [{ root: root.toString('hex'), size: '10', expiry: clock + 10 }, 'bad-contract'],
-      [{ root: root.toString('hex'), size: 10, expiry: clock - 1 }, 'bad-contract'],
-      [{ root: root.toString('hex'), size: 65 * MiB, expiry: clock + 10 }, 'no-capacity']
+    const contracts: [unknown, string][] = [
+      [{ expiry: clock - 1 }, 'bad-contract'],
+      [{ expiry: '9999999999' }, 'bad-contract'],
+      [{}, 'bad-contract'],
+      [{ expiry: clock + 10, manifestLimit: 0 }, 'bad-contract'],
+      [{ expiry: clock + 10, manifestLimit: MiB + 1 }, 'bad-contract'],
+      [{ expiry: clock + 10, manifestLimit: 1.5 }, 'bad-contract']
     ];
-    for (const [body, code] of cases) {
+    for (const [body, code] of contracts) {
       const r = await admin(port, KEY, 'PUT', `/admin/contracts/${cid()}`, body, { time: clock });
       t.equal(r.json.error?.code, code, JSON.stringify(body));
     }
+    const holder = cid();
+    t.equal((await admin(port, KEY, 'PUT', `/admin/contracts/${holder}`, { expiry: clock + 100 }, { time: clock })).status, 200);
+    const objs: [string, unknown, string][] = [
+      ['1', { root: 'zz', size: 10 }, 'bad-object'],
+      ['1', { root: root.toString('hex'), size: 0 }, 'bad-object'],
+      ['1', { root: root.toString('hex'), size: 1.5 }, 'bad-object'],
+      ['1', { root: root.toString('hex'), size: '10' }, 'bad-object'],
+      ['0', { root: root.toString('hex'), size: 10 }, 'bad-object'],
+      ['01', { root: root.toString('hex'), size: 10 }, 'bad-object'],
+      ['4294967296', { root: root.toString('hex'), size: 10 }, 'bad-object'],
+      ['x', { root: root.toString('hex'), size: 10 }, 'bad-object'],
+      ['1', { root: root.toString('hex'), size: 65 * MiB }, 'no-capacity']
+    ];
+    for (const [n, body, code] of objs) {
+      const r = await admin(port, KEY, 'PUT', `/admin/contracts/${holder}/objects/${n}`, body, { time: clock });
+      t.equal(r.json.error?.code, code, `${n} ${JSON.stringify(body)}`);
+    }
+    const top = await admin(port, KEY, 'PUT', `/admin/contracts/${holder}/objects/4294967295`, { root: root.toString('hex'), size: 10 }, { time: clock });
+    t.same([top.status, top.json.object], [200, 4294967295], 'the largest u32 is an object id');
+    t.equal((await admin(port, KEY, 'PUT', `/admin/contracts/${cid()}/objects/1`, { root: root.toString('hex'), size: 10 }, { time: clock })).json.error?.code,
+      'unknown-contract');
+    t.equal((await admin(port, KEY, 'DELETE', `/admin/contracts/${holder}`, undefined, { time: clock })).status, 200);
     t.equal((await admin(port, KEY, 'PUT', '/admin/contracts/../etc', { root: root.toString('hex'), size: 1, expiry: clock + 9 }, { time: clock })).status, 404,
       'paths are never names');
     t.equal((await admin(port, KEY, 'PUT', '/admin/contracts/ABC', { root: root.toString('hex'), size: 1, expiry: clock + 9 }, { time: clock })).json.error?.code, 'bad-contract');
@@ -100,8 +126,10 @@ t.test('admin API', async (t) => {
     t.equal(bad.json.error?.code, 'bad-signature');
     const { id, r } = await register(100, root);
     t.equal(r.status, 200);
-    t.equal((await register(100, root, id, r.json.expiry as number)).r.status, 200, 'idempotent');
-    t.equal((await register(101, root, id)).r.json.error?.code, 'contract-exists');
+    const expiry = clock + 3600;
+    t.equal((await register(100, root, id, expiry)).r.status, 200, 'idempotent');
+    t.equal((await register(101, root, id, expiry)).r.json.error?.code, 'object-exists', 'object 1 with other terms');
+    t.equal((await register(100, root, id, expiry + 1)).r.json.error?.code, 'contract-exists', 'another expiry');
     t.equal((await admin(port, KEY, 'GET', `/admin/contracts/${cid()}`, undefined, { time: clock })).json.error?.code, 'unknown-contract');
     t.equal((await admin(port, KEY, 'DELETE', `/admin/contracts/${id}`, undefined, { time: clock })).status, 200);
     t.equal((await admin(port, KEY, 'DELETE', `/admin/contracts/${id}`, undefined, { time: clock })).json.error?.code, 'unknown-contract');
@@ -126,7 +154,7 @@ t.test('upload and download', async (t) => {
   const { id } = await register(data.length, tree.root);
 
   t.test('should accept parts in order, resume, and refuse a receipt until complete', async (t) => {
-    const r0 = await admin(port, KEY, 'GET', `/admin/contracts/${id}/receipt`, undefined, { time: clock });
+    const r0 = await admin(port, KEY, 'GET', `/admin/contracts/${id}/objects/1/receipt`, undefined, { time: clock });
     t.equal(r0.json.error?.code, 'upload-incomplete');
     const p1 = await put(id, 0, data.subarray(0, 4 * MiB));
     t.equal(p1.status, 200);
@@ -138,10 +166,10 @@ t.test('upload and download', async (t) => {
     const file = path.join(dir, 'upload.bin');
     fs.writeFileSync(file, data);
     const client = new FileServerClient(`http://127.0.0.1:${port}`, { adminKey: KEY });
-    const done = await client.uploadFile(token(id, 'put'), id, file, 4 * MiB);
+    const done = await client.uploadFile(token(id, 'put'), id, 1, file, 4 * MiB);
     t.equal(done.complete, true);
-    const rc = await admin(port, KEY, 'GET', `/admin/contracts/${id}/receipt`, undefined, { time: clock });
-    t.same(rc.json, { id, root: tree.root.toString('hex'), size: data.length, complete: true });
+    const rc = await admin(port, KEY, 'GET', `/admin/contracts/${id}/objects/1/receipt`, undefined, { time: clock });
+    t.same(rc.json, { contract: id, object: 1, root: tree.root.toString('hex'), size: data.length, complete: true });
     t.equal((await put(id, 0, data.subarray(0, 4096))).json.error?.code, 'already-complete');
   });
 
@@ -160,7 +188,7 @@ t.test('upload and download', async (t) => {
     t.same(open.body, data.subarray(data.length - 5));
     const client = new FileServerClient(`http://127.0.0.1:${port}`);
     const out = path.join(dir, 'download.bin');
-    await client.downloadFile(token(id, 'get'), id, out, { size: data.length, rangeSize: 3 * MiB });
+    await client.downloadFile(token(id, 'get'), id, 1, out, { size: data.length, rangeSize: 3 * MiB });
     t.ok(fs.readFileSync(out).equals(data), 'bytes identical');
     const leaves = Math.ceil(data.length / LEAF_SIZE);
     for (const i of [0, leaves - 1, Math.floor(Math.random() * leaves)]) {
@@ -172,7 +200,7 @@ t.test('upload and download', async (t) => {
     // Audit-style reads: leaf + proof in one request, indistinguishable from a read.
     const reader = new FileServerClient(`http://127.0.0.1:${port}`);
     for (const i of [0, leaves - 1, 1 + Math.floor(Math.random() * (leaves - 2))]) {
-      const { data: leaf, proof } = await reader.readLeaf(token(id, 'get'), id, i, data.length);
+      const { data: leaf, proof } = await reader.readLeaf(token(id, 'get'), id, 1, i, data.length);
       t.ok(verifyLeaf(tree.root, data.length, proof, leaf), `readLeaf ${i} verifies`);
     }
     t.notOk('x-cc-proof' in (await get(id, 1, { range: 'bytes=1-4096' })).headers, 'no proof on unaligned reads');
@@ -187,7 +215,7 @@ t.test('upload and download', async (t) => {
     const vp = await raw(port, 'GET', `/v1/${id}/1/proof/${victim}`, { headers: { authorization: `CC-Token ${token(id, 'get')}` } });
     const vleaf = (await get(id, 1, { range: `bytes=${victim * LEAF_SIZE}-${(victim + 1) * LEAF_SIZE - 1}` })).body;
     t.notOk(verifyLeaf(tree.root, data.length, MerkleProof.decode(vp.body), vleaf), 'flipped byte on the host fails');
-    const audited = await reader.readLeaf(token(id, 'get'), id, victim, data.length);
+    const audited = await reader.readLeaf(token(id, 'get'), id, 1, victim, data.length);
     t.notOk(verifyLeaf(tree.root, data.length, audited.proof, audited.data), 'and fails through readLeaf');
     const fd2 = fs.openSync(stored, 'r+');
     fs.writeSync(fd2, one, 0, 1, victim * LEAF_SIZE + 7);
@@ -283,10 +311,10 @@ t.test('bad uploads', async (t) => {
     }
     const file = path.join(dir, 'lost.bin');
     fs.writeFileSync(file, data);
-    const st = await new Forgetful(`http://127.0.0.1:${port}`).uploadFile(token(id, 'put'), id, file);
+    const st = await new Forgetful(`http://127.0.0.1:${port}`).uploadFile(token(id, 'put'), id, 1, file);
     t.same([st.received, st.complete], [data.length, true], 'already-complete on the retry, then status says done');
     const other = (await register(data.length + 1, randomBytes(32))).id;
-    await t.rejects(new FileServerClient(`http://127.0.0.1:${port}`).uploadFile(token(other, 'put'), other, file),
+    await t.rejects(new FileServerClient(`http://127.0.0.1:${port}`).uploadFile(token(other, 'put'), other, 1, file),
       { code: 'bad-size' }, 'a local file of another size than the contract is refused');
   });
 
@@ -298,9 +326,9 @@ t.test('bad uploads', async (t) => {
     t.same([r.status, r.json.error?.code], [422, 'root-mismatch']);
     t.notOk(fs.existsSync(path.join(dir, 'uploads', id)), 'upload deleted');
     t.notOk(fs.existsSync(path.join(dir, 'objects', id, '1')), 'no object');
-    const st = await admin(port, KEY, 'GET', `/admin/contracts/${id}`, undefined, { time: clock });
+    const st = await admin(port, KEY, 'GET', `/admin/contracts/${id}/objects/1`, undefined, { time: clock });
     t.same([st.json.received, st.json.complete], [0, false]);
-    t.equal((await admin(port, KEY, 'GET', `/admin/contracts/${id}/receipt`, undefined, { time: clock })).json.error?.code, 'upload-incomplete');
+    t.equal((await admin(port, KEY, 'GET', `/admin/contracts/${id}/objects/1/receipt`, undefined, { time: clock })).json.error?.code, 'upload-incomplete');
   });
 
   t.test('should reject data calls for unknown contracts', async (t) => {
@@ -323,7 +351,76 @@ t.test('manifest object', async (t) => {
   t.equal((await putM(m2)).status, 200, 'replaced');
   t.same((await get(id, 0)).body, m2);
   t.equal((await putM(Buffer.alloc(10), (1 << 20) + 1)).json.error?.code, 'too-large');
+  t.equal((await putM(randomBytes((64 << 10) + 1))).json.error?.code, 'too-large', 'over the contract\'s manifest limit');
+  t.same([(await putM(Buffer.alloc(0))).status, (await putM(Buffer.alloc(0))).json.error?.code], [400, 'empty-body']);
   t.equal((await raw(port, 'PUT', `/v1/${id}/0?offset=5`, { headers: { authorization: `CC-Token ${token(id, 'put', 0)}`, 'content-length': 1 }, body: Buffer.alloc(1) })).json.error?.code, 'bad-offset');
+});
+
+t.test('many objects per contract', async (t) => {
+  const id = cid();
+  const reg = (body: unknown, p = `/admin/contracts/${id}`) => admin(port, KEY, 'PUT', p, body, { time: clock });
+  const status = async () => (await admin(port, KEY, 'GET', '/admin/status', undefined, { time: clock })).json;
+  const before = await status();
+  t.equal((await reg({ expiry: clock + 3600 })).status, 200);
+  t.equal((await status()).reserved as number, (before.reserved as number) + MiB, 'the contract reserves its 1 MiB manifest limit');
+  const datas = new Map<number, Buffer>([[1, randomBytes(5 * LEAF_SIZE + 7)], [2, randomBytes(3 * LEAF_SIZE)], [70000, randomBytes(100)]]);
+  for (const [n, d] of datas) {
+    const r = await reg({ root: MerkleTree.fromData(d).root.toString('hex'), size: d.length }, `/admin/contracts/${id}/objects/${n}`);
+    t.same([r.status, r.json.object, r.json.size], [200, n, d.length], `object ${n} registered`);
+  }
+  const client = new FileServerClient(`http://127.0.0.1:${port}`, { adminKey: KEY });
+  t.equal((await client.contract(id)).objects, 3);
+  for (const [n, d] of datas) {
+    t.equal((await client.putPart(token(id, 'put', n), id, n, 0, d)).complete, true, `object ${n} uploaded`);
+    t.same(await client.receipt(id, n), { contract: id, object: n, root: MerkleTree.fromData(d).root.toString('hex'), size: d.length, complete: true });
+  }
+  t.equal((await client.putPart(token(id, 'put', 1), id, 2, 0, datas.get(2)!).catch((e) => e)).code, 'token-scope', 'a token names its object');
+  const d2 = datas.get(2)!;
+  const leaf = await client.readLeaf(token(id, 'get', 2), id, 2, 1, d2.length);
+  t.ok(verifyLeaf(MerkleTree.fromData(d2).root, d2.length, leaf.proof, leaf.data), 'a single-leaf read of object 2 carries its proof');
+  const small = await client.readLeaf(token(id, 'get', 70000), id, 70000, 0, 100);
+  t.ok(verifyLeaf(MerkleTree.fromData(datas.get(70000)!).root, 100, small.proof, small.data), 'and of a one-leaf object');
+  t.same(await client.download(token(id, 'get', 70000), id, 70000), datas.get(70000));
+  // Deleting: refused while written, then frees the object's reservation; the id stays used.
+  const d9 = randomBytes(2 * LEAF_SIZE);
+  await client.registerObject(id, 9, { root: MerkleTree.fromData(d9).root.toString('hex'), size: d9.length });
+  const mid = await status();
+  const slow = http.request({ host: '127.0.0.1', port, method: 'PUT', path: `/v1/${id}/9?offset=0`,
+    headers: { authorization: `CC-Token ${token(id, 'put', 9)}`, 'content-length': d9.length } });
+  slow.on('error', () => {});
+  const answered = new Promise<number>((resolve) => slow.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); }));
+  slow.write(d9.subarray(0, LEAF_SIZE));
+  let busy = '';
+  for (let i = 0; i < 200 && busy !== 'busy'; i++) {
+    busy = (await admin(port, KEY, 'DELETE', `/admin/contracts/${id}/objects/9`, undefined, { time: clock })).json.error?.code ?? 'removed';
+    if (busy === 'removed')
+      break;
+  }
+  t.equal(busy, 'busy', 'an object being written is not deleted');
+  slow.end(d9.subarray(LEAF_SIZE));
+  t.equal(await answered, 200);
+  t.same((await admin(port, KEY, 'DELETE', `/admin/contracts/${id}/objects/9`, undefined, { time: clock })).json, { removed: 9 });
+  t.equal((await status()).reserved as number, (mid.reserved as number) - footprint(d9.length), 'deleting frees the reservation');
+  t.equal((await get(id, 9, {}, token(id, 'get', 9))).json.error?.code, 'unknown-object');
+  t.equal((await reg({ root: MerkleTree.fromData(d9).root.toString('hex'), size: d9.length }, `/admin/contracts/${id}/objects/9`)).json.error?.code,
+    'object-exists', 'a deleted id is never reused');
+  t.equal((await admin(port, KEY, 'DELETE', `/admin/contracts/${id}/objects/9`, undefined, { time: clock })).json.error?.code, 'unknown-object');
+  t.equal((await raw(port, 'GET', `/v1/${id}/4294967296`, { headers: { authorization: `CC-Token ${token(id, 'get', 1)}` } })).status, 404);
+  t.equal((await admin(port, KEY, 'DELETE', `/admin/contracts/${id}`, undefined, { time: clock })).status, 200);
+});
+
+t.test('capacity counts manifests', async (t) => {
+  const cdir = tempDir('cc-fs-cap-');
+  const small = new FileServer({ dataDir: cdir, adminKey: KEY, now, port: 0, capacity: MiB, log: () => {} });
+  const cport = (await small.open()).port;
+  t.teardown(async () => {
+    await small.close();
+    fs.rmSync(cdir, { recursive: true, force: true });
+  });
+  const reg = (body: unknown) => admin(cport, KEY, 'PUT', `/admin/contracts/${cid()}`, body, { time: clock });
+  t.equal((await reg({ expiry: clock + 60 })).status, 200, 'one contract with a 1 MiB manifest fills 1 MiB');
+  const second = await reg({ expiry: clock + 60, manifestLimit: 1 });
+  t.same([second.status, second.json.error?.code, second.json.error?.free], [507, 'no-capacity', 0], 'a second one does not fit');
 });
 
 t.test('expiry and purge', async (t) => {
@@ -352,8 +449,8 @@ t.test('renter round trip', async (t) => {
   const { root, size } = await encryptFile(key, src, enc, { inline: true });
   const { id } = await register(size, root);
   const client = new FileServerClient(`http://127.0.0.1:${port}`, { adminKey: KEY });
-  await client.uploadFile(token(id, 'put'), id, enc, 1 << 20);
-  t.equal((await client.receipt(id)).root, root.toString('hex'));
+  await client.uploadFile(token(id, 'put'), id, 1, enc, 1 << 20);
+  t.equal((await client.receipt(id, 1)).root, root.toString('hex'));
   const m = new Manifest();
   const f = new ManifestFile();
   f.fileId = fileId;
@@ -371,7 +468,7 @@ t.test('renter round trip', async (t) => {
   const back = Manifest.open(master, await client.download(token(id, 'get', 0), id, 0));
   const rf = back.files[0];
   const got = path.join(dir, 'got.enc');
-  await client.downloadFile(token(id, 'get'), id, got);
+  await client.downloadFile(token(id, 'get'), id, 1, got);
   const out = path.join(dir, 'got.bin');
   await decryptFile(deriveFileKey(master, rf.fileId, rf.revision, rf.replicas[0].salt), got, out);
   t.ok(fs.readFileSync(out).equals(plain), 'plaintext recovered');
@@ -493,10 +590,11 @@ t.test('server mounted under a path prefix', async (t) => {
   t.equal((await client.status()).contracts, 0);
   const data = randomBytes(3 * LEAF_SIZE + 1);
   const id = cid();
-  await client.register({ id, root: MerkleTree.fromData(data).root.toString('hex'), size: data.length, expiry: clock + 3600 });
-  t.equal((await client.putPart(token(id, 'put'), id, 0, data)).complete, true);
+  await client.register({ id, expiry: clock + 3600 });
+  await client.registerObject(id, 1, { root: MerkleTree.fromData(data).root.toString('hex'), size: data.length });
+  t.equal((await client.putPart(token(id, 'put'), id, 1, 0, data)).complete, true);
   t.same(await client.download(token(id, 'get'), id, 1, 0, 99), data.subarray(0, 100));
-  t.equal((await client.receipt(id)).size, data.length);
+  t.equal((await client.receipt(id, 1)).size, data.length);
   t.equal((await admin(pport, KEY, 'GET', '/cc/admin/status', undefined, { time: clock })).json.error?.code, 'bad-signature',
     'a MAC over the prefixed path does not verify');
   t.equal((await admin(pport, KEY, 'GET', '/admin/status', undefined, { time: clock })).json.error?.code, 'not-found',
@@ -566,14 +664,14 @@ t.test('FileServerClient against a hostile host', async (t) => {
       t.ok(sent < 16 * MiB, `${m}: stopped after the server pushed ${sent >> 20} MiB into the socket`);
     }
     mode = 'endless range';
-    await t.rejects(client.readLeaf('v1.x', c, 0, 1e9), { code: 'bad-response' }, 'an audit read too');
+    await t.rejects(client.readLeaf('v1.x', c, 1, 0, 1e9), { code: 'bad-response' }, 'an audit read too');
   });
 
   t.test('should cap JSON answers at 64 KiB', async (t) => {
     mode = 'endless json';
     sent = 0;
     await t.rejects(client.status(), { code: 'bad-response' });
-    await t.rejects(client.uploadStatus('v1.x', c), { code: 'bad-response' });
+    await t.rejects(client.uploadStatus('v1.x', c, 1), { code: 'bad-response' });
     t.ok(sent < 16 * MiB);
   });
 
@@ -588,7 +686,7 @@ t.test('FileServerClient against a hostile host', async (t) => {
     mode = 'big head';
     gets = 0;
     const out = path.join(dir, 'hostile.out');
-    await t.rejects(client.downloadFile('v1.x', c, out, { size: 4096 }), { code: 'bad-size' });
+    await t.rejects(client.downloadFile('v1.x', c, 1, out, { size: 4096 }), { code: 'bad-size' });
     t.equal(gets, 0, 'no range was requested');
   });
 });

@@ -56,27 +56,37 @@ t.test('LocalBackend', async (t) => {
   const data = randomBytes(10000);
   const id = randomBytes(32).toString('hex');
   const root = MerkleTree.fromData(data).root.toString('hex');
-  await b.register({ id, root, size: data.length, expiry: Math.floor(Date.now() / 1000) + 60 });
-  await t.rejects(b.receipt(id), { code: 'upload-incomplete' });
+  const expiry = Math.floor(Date.now() / 1000) + 60;
+  await b.register({ id, expiry, manifestLimit: 1000 });
+  await t.rejects(b.register({ id: randomBytes(32).toString('hex'), expiry }), { code: 'no-capacity' },
+    'the default 1 MiB manifest limit counts');
+  await b.registerObject(id, 1, { root, size: data.length });
+  await t.rejects(b.receipt(id, 1), { code: 'upload-incomplete' });
   let info = await b.check();
-  // Capacity counts the tree file next to the object (PROTOCOL 4.3).
-  t.match(info, { kind: 'local', dir, capacity: 1 << 20, reserved: footprint(10000), used: 0, healthy: true, error: null });
+  // Capacity counts the manifest limit and the tree file next to the object (PROTOCOL 4.3).
+  t.match(info, { kind: 'local', dir, capacity: 1 << 20, reserved: footprint(10000) + 1000, used: 0, healthy: true, error: null });
   t.equal(footprint(10000), 10000 + 44 + 32 * (3 + 2 + 1));
-  await t.rejects(b.register({ id: randomBytes(32).toString('hex'), root, size: 2 << 20, expiry: Math.floor(Date.now() / 1000) + 60 }), { code: 'no-capacity' });
+  await t.rejects(b.registerObject(id, 2, { root, size: 2 << 20 }), { code: 'no-capacity' });
   t.match((await b.check()).error, null, 'a refused call is not a health problem once the next succeeds');
   // Same layout as the file server: an admin key file and a store it can serve.
   t.ok(fs.existsSync(path.join(dir, 'admin.key')));
-  await b.store.writePart(id, 0, data.length, (async function* () { yield data; })());
-  t.same(await b.receipt(id), { id, root, size: data.length, complete: true });
+  await b.store.writePart(id, 1, 0, data.length, (async function* () { yield data; })());
+  t.same(await b.receipt(id, 1), { contract: id, object: 1, root, size: data.length, complete: true });
   info = await b.check();
   t.equal(info.used, footprint(10000));
   await b.store.writeManifest(id, 500, (async function* () { yield randomBytes(500); })());
   info = await b.check();
-  t.same([info.used, info.reserved], [footprint(10000) + 500, footprint(10000) + 500], 'and manifests');
-  const free = (1 << 20) - footprint(10000) - 500;
+  t.same([info.used, info.reserved], [footprint(10000) + 500, footprint(10000) + 1000], 'manifests: stored bytes used, the limit reserved');
+  const free = (1 << 20) - footprint(10000) - 1000;
   const big = Math.floor(free * 0.99);
-  await t.rejects(b.register({ id: randomBytes(32).toString('hex'), root, size: big, expiry: Math.floor(Date.now() / 1000) + 60 }),
-    { code: 'no-capacity' }, 'a contract whose data fits but whose tree file does not');
+  await t.rejects(b.registerObject(id, 2, { root, size: big }),
+    { code: 'no-capacity' }, 'an object whose data fits but whose tree file does not');
+  await b.registerObject(id, 3, { root, size: 4096 });
+  t.equal((await b.state(id)).objects, 2);
+  await b.deleteObject(id, 3);
+  t.equal((await b.check()).reserved, footprint(10000) + 1000, 'deleting an object frees its reservation');
+  await t.rejects(b.registerObject(id, 3, { root, size: 4096 }), { code: 'object-exists' }, 'ids are never reused');
+  await t.rejects(b.deleteObject(id, 3), { code: 'unknown-object' });
   const tok = b.mintToken({ contract: id, op: 'get', object: 1, notAfter: 2e9, maxBytes: 1e9, renterPkHash: '00'.repeat(20) });
   t.match(tok, /^v1\./);
   t.equal(b.dataURL(), null);
@@ -102,14 +112,16 @@ t.test('RemoteBackend', async (t) => {
     const data = randomBytes(70000);
     const id = randomBytes(32).toString('hex');
     const root = MerkleTree.fromData(data).root.toString('hex');
-    await b.register({ id, root, size: data.length, expiry: Math.floor(Date.now() / 1000) + 60 });
-    await t.rejects(b.receipt(id), { code: 'upload-incomplete' });
+    await b.register({ id, expiry: Math.floor(Date.now() / 1000) + 60 });
+    await b.registerObject(id, 1, { root, size: data.length });
+    await t.rejects(b.receipt(id, 1), { code: 'upload-incomplete' });
     // The renter uploads with a token the backend minted.
     const fields: TokenFields = { contract: id, op: 'put', object: 1, notAfter: Math.floor(Date.now() / 1000) + 60, maxBytes: data.length, renterPkHash: 'aa'.repeat(20) };
     const renter = new FileServerClient(b.dataURL());
-    await renter.putPart(b.mintToken(fields), id, 0, data);
-    t.same(await b.receipt(id), { id, root, size: data.length, complete: true });
-    t.equal((await b.state(id)).complete, true);
+    await renter.putPart(b.mintToken(fields), id, 1, 0, data);
+    t.same(await b.receipt(id, 1), { contract: id, object: 1, root, size: data.length, complete: true });
+    t.equal((await b.objectState(id, 1)).complete, true);
+    t.equal((await b.state(id)).objects, 1);
     t.same(await b.purge(), []);
     t.equal(await b.unregister(id), true);
     t.equal(await b.unregister(id), false);

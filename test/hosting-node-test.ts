@@ -80,11 +80,12 @@ t.test('hosting extension', async (t) => {
     const id = randomBytes(32).toString('hex');
     const root = MerkleTree.fromData(data).root.toString('hex');
     const notAfter = Math.floor(Date.now() / 1000) + 60;
-    await backend.register({ id, root, size: data.length, expiry: notAfter });
+    await backend.register({ id, expiry: notAfter, manifestLimit: 1000 });
+    await backend.registerObject(id, 1, { root, size: data.length });
     const renter = new FileServerClient(info.url!);
     const fields = { contract: id, object: 1, notAfter, maxBytes: data.length, renterPkHash: 'ee'.repeat(20) };
-    await renter.putPart(backend.mintToken({ ...fields, op: 'put' }), id, 0, data);
-    t.same(await backend.receipt(id), { id, root, size: data.length, complete: true });
+    await renter.putPart(backend.mintToken({ ...fields, op: 'put' }), id, 1, 0, data);
+    t.same(await backend.receipt(id, 1), { contract: id, object: 1, root, size: data.length, complete: true });
     t.same(await renter.download(backend.mintToken({ ...fields, op: 'get' }), id, 1, 10, 19), data.subarray(10, 20));
     const [after] = await ctx.nodes[0].rpc('getfileservers') as BackendInfo[];
     t.equal(after.used, footprint(data.length), 'the object and its tree file');

@@ -342,7 +342,7 @@ async function placeReplica(ctx: CommandContext, file: string, fileId: Buffer, o
   const enc = await encryptFile(key, file, work, { pool, sync: false });
   const proposal = await ctx.client.call('proposestorage', [offer.offer, enc.root.toString('hex'), enc.size]) as ProposeResult;
   let sent = 0;
-  await new FileServerClient(proposal.dataURL).uploadFile(proposal.dataToken, proposal.id, work, undefined,
+  await new FileServerClient(proposal.dataURL).uploadFile(proposal.dataToken, proposal.id, 1, work, undefined,
     (done) => {
       bar.tick(done - sent);
       sent = done;
@@ -421,7 +421,7 @@ export async function get(ctx: CommandContext, argv: string[]): Promise<void> {
         if (head.size !== r.objectSize)
           throw new Error(`host reports ${head.size} bytes, the contract holds ${r.objectSize}`);
         const bar = new ProgressBar('download', r.objectSize, ctx.err);
-        const size = await client.downloadFile(t.token, r.contractId, enc, { size: r.objectSize });
+        const size = await client.downloadFile(t.token, r.contractId, 1, enc, { size: r.objectSize });
         bar.tick(size);
         bar.finish();
         const digest = await hashFile(enc);

@@ -24,7 +24,7 @@ import { ServiceError, type RequestContext, type Service } from '../negotiator/s
 import { statuses } from '../negotiator/status';
 import type { StorageBackend } from '../hosting/backend';
 import { MAX_MANIFEST_SIZE } from '../storage/common';
-import { footprint } from '../storage/store';
+import { contractFootprint, objects } from '../storage/store';
 import {
   BAD_TERMS, DEFAULT_HOLDBACK_BPS, MAX_OFFERS_PER_RENTER, MAX_RESERVATIONS, NO_CAPACITY, PRICE_TOO_LOW,
   SERVICE_NAME, SERVICE_VERSION, getDealParams
@@ -155,7 +155,7 @@ export class HostService {
     this.prune();
     let sum = 0;
     for (const r of this.reservations.values())
-      sum += footprint(r.size);
+      sum += contractFootprint(r.size);
     return sum;
   }
 
@@ -220,7 +220,7 @@ export class HostService {
     if (this.reservations.size >= MAX_RESERVATIONS || mine >= MAX_OFFERS_PER_RENTER)
       throw decline(statuses.BUSY, 'too-many-offers');
     // [DECLINE] not enough room for the object and its tree file
-    if (footprint(a.size) > await this.freeCapacity())
+    if (contractFootprint(a.size) > await this.freeCapacity())
       throw decline(NO_CAPACITY, 'no-capacity');
 
     // [DECLINE] no data API renters could upload to
@@ -298,10 +298,13 @@ export class HostService {
     // An offer is used once: mark it before the first await, but keep its
     // bytes counted until the backend has registered them.
     r.used = true;
+    // Today's deals store their one file as data object 1 of the contract.
     try {
-      await backend.register({ id: idHex, root: c.root.toString('hex'), size: c.size, expiry });
+      await backend.register({ id: idHex, expiry });
+      await backend.registerObject(idHex, objects.DATA, { root: c.root.toString('hex'), size: c.size });
     } catch {
       r.used = false;
+      await backend.unregister(idHex).catch(() => false);
       throw decline(statuses.SERVER_ERROR, 'backend-failed');
     }
     this.reservations.delete(key);
@@ -338,7 +341,7 @@ export class HostService {
     const id = c.hash();
     let got;
     try {
-      got = await this.mustBackend().receipt(id.toString('hex'));
+      got = await this.mustBackend().receipt(id.toString('hex'), objects.DATA);
     } catch {
       throw decline(BAD_TERMS, 'upload-incomplete');
     }

@@ -2,33 +2,36 @@
  * backend.ts - where a host's negotiator keeps renters' bytes.
  *
  * The negotiator drives storage, never the reverse (DESIGN 7): it registers
- * a contract's terms before an upload, asks for a receipt after it, and
- * purges at expiry. Two implementations share this interface: a local
+ * a contract (object 0, the renter's manifest, is reserved with it), then
+ * each data object (ids 1..2^32-1, allocated by the renter) before its
+ * upload, asks for a receipt per object after it, deletes objects a
+ * revision drops, and purges at expiry. Two implementations share this interface: a local
  * directory (in-process, same layout and code as the file server) and a
  * remote file server driven over its signed admin API.
  */
 
-import type { ContractRecord, ContractState, StoreStatus, TokenFields } from '../storage';
+import type { ContractRecord, ContractState, ObjectReceipt, ObjectRecord, ObjectState, StoreStatus, TokenFields } from '../storage';
 
-/** What the negotiator registers before a renter uploads. */
+/** What the negotiator registers for a contract, before any object. */
 export interface ContractTerms {
   /** Contract id, 64 hex. */
   id: string;
+  /** Unix seconds after which the data may be purged. */
+  expiry: number;
+  /** Largest manifest (object 0) in bytes, reserved now; default 1 MiB. */
+  manifestLimit?: number;
+}
+
+/** What the negotiator registers for one data object before its upload. */
+export interface ObjectTerms {
   /** Merkle root of the object, 64 hex. */
   root: string;
   /** Object size in bytes. */
   size: number;
-  /** Unix seconds after which the data may be purged. */
-  expiry: number;
 }
 
-/** What the file server confirms before the host signs a receipt. */
-export interface UploadReceipt {
-  id: string;
-  root: string;
-  size: number;
-  complete: true;
-}
+/** What the file server confirms before the host signs a receipt for an object. */
+export type UploadReceipt = ObjectReceipt;
 
 /** One backend as `getfileservers` shows it. */
 export interface BackendInfo {
@@ -54,10 +57,18 @@ export interface StorageBackend {
   open(): Promise<void>;
   close(): Promise<void>;
   status(): Promise<StoreStatus>;
+  /** Registers a contract (idempotent); `no-capacity` when its manifest limit does not fit. */
   register(terms: ContractTerms): Promise<ContractRecord>;
+  /** Registers data object `object` of a contract (idempotent); `no-capacity`, `object-exists`. */
+  registerObject(id: string, object: number, terms: ObjectTerms): Promise<ObjectRecord>;
+  /** Deletes a data object, freeing its capacity; `busy` while written, `unknown-object`. */
+  deleteObject(id: string, object: number): Promise<void>;
+  /** Removes a contract and all its objects; false if it was unknown; `busy` while written. */
   unregister(id: string): Promise<boolean>;
   state(id: string): Promise<ContractState>;
-  receipt(id: string): Promise<UploadReceipt>;
+  objectState(id: string, object: number): Promise<ObjectState>;
+  /** The complete object's root and size, or `upload-incomplete`. */
+  receipt(id: string, object: number): Promise<UploadReceipt>;
   purge(): Promise<string[]>;
   /** Mints a data token a renter presents to this backend's data API. */
   mintToken(fields: TokenFields): string;

@@ -9,8 +9,8 @@
 
 import { ObjectStore, StoreError, deriveTokenKey, mintToken, readOrCreateAdminKey } from '../storage';
 import { FileServer } from '../../fileserver/server';
-import type { ContractRecord, ContractState, StoreStatus, TokenFields } from '../storage';
-import { BackendInfo, ContractTerms, Health, StorageBackend, UploadReceipt } from './backend';
+import type { ContractRecord, ContractState, ObjectRecord, ObjectState, StoreStatus, TokenFields } from '../storage';
+import { BackendInfo, ContractTerms, Health, ObjectTerms, StorageBackend, UploadReceipt } from './backend';
 
 /** Options of a LocalBackend. */
 export interface LocalBackendOptions {
@@ -79,6 +79,14 @@ export class LocalBackend implements StorageBackend {
     return this.run(() => this.store.register(terms));
   }
 
+  registerObject(id: string, object: number, terms: ObjectTerms): Promise<ObjectRecord> {
+    return this.run(() => this.store.registerObject(id, object, terms));
+  }
+
+  deleteObject(id: string, object: number): Promise<void> {
+    return this.run(() => this.store.deleteObject(id, object));
+  }
+
   unregister(id: string): Promise<boolean> {
     return this.run(() => this.store.unregister(id));
   }
@@ -87,8 +95,12 @@ export class LocalBackend implements StorageBackend {
     return this.run(() => this.store.state(id));
   }
 
-  receipt(id: string): Promise<UploadReceipt> {
-    return this.run(() => this.store.receipt(id));
+  objectState(id: string, object: number): Promise<ObjectState> {
+    return this.run(() => this.store.objectState(id, object));
+  }
+
+  receipt(id: string, object: number): Promise<UploadReceipt> {
+    return this.run(() => this.store.receipt(id, object));
   }
 
   purge(): Promise<string[]> {

@@ -8,8 +8,8 @@
  */
 
 import { FileServerClient, FileServerError, deriveTokenKey, mintToken } from '../storage';
-import type { ContractRecord, ContractState, ServerStatus, TokenFields } from '../storage';
-import { BackendInfo, ContractTerms, Health, StorageBackend, UploadReceipt } from './backend';
+import type { ContractRecord, ContractState, ObjectRecord, ObjectState, ServerStatus, TokenFields } from '../storage';
+import { BackendInfo, ContractTerms, Health, ObjectTerms, StorageBackend, UploadReceipt } from './backend';
 
 /** Deadline of one admin call from the node (the server caps requests at 30 s). */
 export const ADMIN_TIMEOUT_MS = 10000;
@@ -74,7 +74,15 @@ export class RemoteBackend implements StorageBackend {
   }
 
   register(terms: ContractTerms): Promise<ContractRecord> {
-    return this.run(() => this.client.register(terms) as Promise<ContractRecord>);
+    return this.run(() => this.client.register(terms));
+  }
+
+  registerObject(id: string, object: number, terms: ObjectTerms): Promise<ObjectRecord> {
+    return this.run(() => this.client.registerObject(id, object, terms));
+  }
+
+  async deleteObject(id: string, object: number): Promise<void> {
+    await this.run(() => this.client.deleteObject(id, object));
   }
 
   async unregister(id: string): Promise<boolean> {
@@ -89,11 +97,15 @@ export class RemoteBackend implements StorageBackend {
   }
 
   state(id: string): Promise<ContractState> {
-    return this.run(() => this.client.contract(id) as Promise<ContractState>);
+    return this.run(() => this.client.contract(id));
   }
 
-  receipt(id: string): Promise<UploadReceipt> {
-    return this.run(() => this.client.receipt(id));
+  objectState(id: string, object: number): Promise<ObjectState> {
+    return this.run(() => this.client.object(id, object));
+  }
+
+  receipt(id: string, object: number): Promise<UploadReceipt> {
+    return this.run(() => this.client.receipt(id, object));
   }
 
   purge(): Promise<string[]> {

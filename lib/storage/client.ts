@@ -18,6 +18,7 @@ import { signAdmin } from './adminauth';
 import { MerkleProof } from './merkle';
 import { TokenFields, deriveTokenKey, mintToken } from './token';
 import { MAX_PART_SIZE } from './store';
+import type { ContractRecord, ContractState, ObjectReceipt, ObjectRecord, ObjectState } from './store';
 import { LEAF_SIZE, MAX_MANIFEST_SIZE, MAX_PROOF_DEPTH } from './common';
 
 /** Default deadline of one HTTP call, start to last byte; the server caps requests at 30 s. */
@@ -76,6 +77,8 @@ export interface ServerStatus {
   used: number;
   free: number;
   contracts: number;
+  /** Data objects registered over all contracts. */
+  objects: number;
   /** The server process's memory use (process.memoryUsage()). */
   memory?: Record<string, number>;
 }
@@ -230,20 +233,42 @@ export class FileServerClient {
     return this.admin('GET', '/admin/status') as Promise<ServerStatus>;
   }
 
-  register(c: { id: string; root: string; size: number; expiry: number }): Promise<unknown> {
-    return this.admin('PUT', `/admin/contracts/${c.id}`, { root: c.root, size: c.size, expiry: c.expiry });
+  /** Registers a contract until `expiry` (unix s), reserving `manifestLimit` bytes (default 1 MiB) for object 0. */
+  register(c: { id: string; expiry: number; manifestLimit?: number }): Promise<ContractRecord> {
+    const body: Record<string, number> = { expiry: c.expiry };
+    if (c.manifestLimit !== undefined)
+      body.manifestLimit = c.manifestLimit;
+    return this.admin('PUT', `/admin/contracts/${c.id}`, body) as Promise<ContractRecord>;
   }
 
+  /** Removes a contract with all its objects. */
   unregister(id: string): Promise<unknown> {
     return this.admin('DELETE', `/admin/contracts/${id}`);
   }
 
-  contract(id: string): Promise<unknown> {
-    return this.admin('GET', `/admin/contracts/${id}`);
+  /** A contract with its manifest size, object count, reserved and used bytes. */
+  contract(id: string): Promise<ContractState> {
+    return this.admin('GET', `/admin/contracts/${id}`) as Promise<ContractState>;
   }
 
-  receipt(id: string): Promise<{ id: string; root: string; size: number; complete: true }> {
-    return this.admin('GET', `/admin/contracts/${id}/receipt`) as Promise<{ id: string; root: string; size: number; complete: true }>;
+  /** Registers data object `object` (1..2^32-1) of a contract with its Merkle root and size (reserves capacity). */
+  registerObject(id: string, object: number, o: { root: string; size: number }): Promise<ObjectRecord> {
+    return this.admin('PUT', `/admin/contracts/${id}/objects/${object}`, { root: o.root, size: o.size }) as Promise<ObjectRecord>;
+  }
+
+  /** Deletes a data object and frees its capacity (`busy` while it is being written). */
+  deleteObject(id: string, object: number): Promise<unknown> {
+    return this.admin('DELETE', `/admin/contracts/${id}/objects/${object}`);
+  }
+
+  /** A data object's record with its upload progress. */
+  object(id: string, object: number): Promise<ObjectState> {
+    return this.admin('GET', `/admin/contracts/${id}/objects/${object}`) as Promise<ObjectState>;
+  }
+
+  /** What a host signs a receipt over: a complete object (`upload-incomplete` otherwise). */
+  receipt(id: string, object: number): Promise<ObjectReceipt> {
+    return this.admin('GET', `/admin/contracts/${id}/objects/${object}/receipt`) as Promise<ObjectReceipt>;
   }
 
   async purge(): Promise<string[]> {
@@ -264,9 +289,9 @@ export class FileServerClient {
     return { authorization: `CC-Token ${token}` };
   }
 
-  /** Uploads one part of object 1 at `offset`. */
-  async putPart(token: string, contract: string, offset: number, data: Buffer): Promise<UploadStatus> {
-    return this.json<UploadStatus>(this.check(await this.request('PUT', `/v1/${contract}/1?offset=${offset}`,
+  /** Uploads one part of a data object at `offset`. */
+  async putPart(token: string, contract: string, object: number, offset: number, data: Buffer): Promise<UploadStatus> {
+    return this.json<UploadStatus>(this.check(await this.request('PUT', `/v1/${contract}/${object}?offset=${offset}`,
       { ...this.auth(token), 'content-type': 'application/octet-stream' }, data, { max: MAX_JSON_RESPONSE })));
   }
 
@@ -276,22 +301,22 @@ export class FileServerClient {
       { ...this.auth(token), 'content-type': 'application/octet-stream' }, data, { max: MAX_JSON_RESPONSE })));
   }
 
-  async uploadStatus(token: string, contract: string, object = 1): Promise<UploadStatus> {
+  async uploadStatus(token: string, contract: string, object: number): Promise<UploadStatus> {
     return this.json<UploadStatus>(this.check(await this.request('GET', `/v1/${contract}/${object}/status`, this.auth(token),
       undefined, { max: MAX_JSON_RESPONSE })));
   }
 
   /**
-   * Uploads a whole file as object 1 in parts, resuming from what the
+   * Uploads a whole file as a data object in parts, resuming from what the
    * server already holds. Reads one part at a time from disk. A last part
    * whose answer was lost (`already-complete` on the retry) counts as done.
    */
-  async uploadFile(token: string, contract: string, file: string, partSize = MAX_PART_SIZE,
+  async uploadFile(token: string, contract: string, object: number, file: string, partSize = MAX_PART_SIZE,
     progress?: (done: number, size: number) => void): Promise<UploadStatus> {
     if (partSize % LEAF_SIZE !== 0 || partSize > MAX_PART_SIZE)
       throw new RangeError('part size must be a multiple of 4096 up to 8 MiB');
     const size = fs.statSync(file).size;
-    let st = await this.uploadStatus(token, contract, 1);
+    let st = await this.uploadStatus(token, contract, object);
     if (!st.complete && (st.size !== size || !(st.received >= 0 && st.received <= size)))
       throw new FileServerError('bad-size', 0, `file is ${size} bytes; the server expects ${st.size} and holds ${st.received}`);
     const fh = await fs.promises.open(file, 'r');
@@ -303,11 +328,11 @@ export class FileServerClient {
         if (bytesRead !== len)
           throw new FileServerError('truncated-body', 0, 'local file shrank during upload');
         try {
-          st = await this.putPart(token, contract, st.received, buf);
+          st = await this.putPart(token, contract, object, st.received, buf);
         } catch (e) {
           if (!(e instanceof FileServerError && e.code === 'already-complete'))
             throw e;
-          st = await this.uploadStatus(token, contract, 1);
+          st = await this.uploadStatus(token, contract, object);
           if (!st.complete)
             throw e;
         }
@@ -339,7 +364,7 @@ export class FileServerClient {
   }
 
   /** Size and root of an object (HEAD). */
-  async head(token: string, contract: string, object = 1): Promise<{ size: number; root: string | null }> {
+  async head(token: string, contract: string, object: number): Promise<{ size: number; root: string | null }> {
     const res = this.check(await this.request('HEAD', `/v1/${contract}/${object}`, this.auth(token), undefined, { max: 0 }));
     const root = res.headers['x-cc-root'];
     const length = res.headers['content-length'] ?? '';
@@ -349,19 +374,19 @@ export class FileServerClient {
   }
 
   /**
-   * Downloads object 1 to `file` with Range requests of at most 8 MiB.
+   * Downloads a data object to `file` with Range requests of at most 8 MiB.
    * Renters pass `size`, the contract's object size: a host whose HEAD
    * reports another size is refused (`bad-size`) before any range is read.
    * Without it the HEAD size is believed (tools, benchmarks).
    */
-  async downloadFile(token: string, contract: string, file: string,
+  async downloadFile(token: string, contract: string, object: number, file: string,
     opts: { size?: number; rangeSize?: number } = {}): Promise<number> {
     const rangeSize = opts.rangeSize ?? MAX_PART_SIZE;
     if (opts.size !== undefined && (!Number.isSafeInteger(opts.size) || opts.size < 1))
       throw new RangeError('expected size must be a positive integer');
     if (!Number.isSafeInteger(rangeSize) || rangeSize < 1 || rangeSize > MAX_READ_SIZE)
       throw new RangeError('range size must be 1 byte to 8 MiB');
-    const { size } = await this.head(token, contract, 1);
+    const { size } = await this.head(token, contract, object);
     // [REJECT] a host claiming another size than the contract's
     if (opts.size !== undefined && size !== opts.size)
       throw new FileServerError('bad-size', 0, `file server ${this.url} reports ${size} bytes, the contract holds ${opts.size}`);
@@ -369,7 +394,7 @@ export class FileServerClient {
     try {
       for (let off = 0; off < size; off += rangeSize) {
         const end = Math.min(off + rangeSize, size) - 1;
-        const buf = await this.download(token, contract, 1, off, end);
+        const buf = await this.download(token, contract, object, off, end);
         await fh.write(buf, 0, buf.length, off);
       }
       await fh.sync();
@@ -380,14 +405,14 @@ export class FileServerClient {
   }
 
   /**
-   * Reads leaf `index` of object 1 with its Merkle proof in one request
+   * Reads leaf `index` of a data object with its Merkle proof in one request
    * (the proof rides in `X-CC-Proof`): what an audit does, and what any
    * single-leaf read looks like to the host. `size` is the object size.
    */
-  async readLeaf(token: string, contract: string, index: number, size: number): Promise<{ data: Buffer; proof: MerkleProof }> {
+  async readLeaf(token: string, contract: string, object: number, index: number, size: number): Promise<{ data: Buffer; proof: MerkleProof }> {
     const start = index * LEAF_SIZE;
     const end = Math.min(start + LEAF_SIZE, size) - 1;
-    const res = this.check(await this.request('GET', `/v1/${contract}/1`, { ...this.auth(token), range: `bytes=${start}-${end}` },
+    const res = this.check(await this.request('GET', `/v1/${contract}/${object}`, { ...this.auth(token), range: `bytes=${start}-${end}` },
       undefined, { max: LEAF_SIZE, range: { start, end } }));
     const hex = res.headers['x-cc-proof'];
     if (typeof hex !== 'string' || !/^[0-9a-f]+$/.test(hex))
@@ -395,9 +420,9 @@ export class FileServerClient {
     return { data: res.body, proof: MerkleProof.decode(Buffer.from(hex, 'hex')) };
   }
 
-  /** Merkle proof of one leaf of object 1. */
-  async proof(token: string, contract: string, leaf: number): Promise<MerkleProof> {
-    return MerkleProof.decode(this.check(await this.request('GET', `/v1/${contract}/1/proof/${leaf}`, this.auth(token),
+  /** Merkle proof of one leaf of a data object. */
+  async proof(token: string, contract: string, object: number, leaf: number): Promise<MerkleProof> {
+    return MerkleProof.decode(this.check(await this.request('GET', `/v1/${contract}/${object}/proof/${leaf}`, this.auth(token),
       undefined, { max: MAX_PROOF_SIZE })).body);
   }
 }

@@ -63,12 +63,12 @@ export function writeFileAtomic(file: string, data: Buffer | string, mode = 0o64
   const tmp = tempPath(file);
   const fd = fs.openSync(tmp, 'w', mode);
   try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
