@@ -9,6 +9,7 @@ import * as negotiatorModule from '../lib/negotiator';
 import { Negotiator, NODE_CLOUDSTORAGE } from '../lib/negotiator';
 import { Config, type ConfigValue } from '../lib/node/config';
 import type { NodeAPI, PacketHandler, RPCMethod } from '../lib/base/extension';
+import bcoin = require('../lib/bcoin');
 import { network } from './negotiator-pair';
 
 interface Stub {
@@ -63,14 +64,45 @@ t.test('negotiator extension', async (t) => {
   t.test('should read policy lines, a policy file and defer-limit', async (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-neg-'));
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    // The policy file sits next to cloudcoin.conf, in the base datadir; the
+    // extension's datadir is the network's subfolder.
     fs.writeFileSync(path.join(dir, 'policy.json'), JSON.stringify(['deny peers', { action: 'min-payment', service: 'info', amount: 3 }]));
-    const s = stub({ policy: ['rate-limit * 10/1s', 'allow peers.list'], 'policy-file': 'policy.json', 'defer-limit': '0' }, dir);
+    const s = stub({ policy: ['rate-limit * 10/1s', 'allow peers.list'], 'policy-file': 'policy.json', 'defer-limit': '0' },
+      path.join(dir, 'regtest'));
     const neg = negotiatorModule.init(s.api);
     t.same(neg.policy.rules.map((r) => r.text), ['rate-limit * 10/1s', 'allow peers.list', 'deny peers', 'min-payment info 3']);
     t.equal(neg.server.credits.limit, 0);
     const single = negotiatorModule.init(stub({ policy: 'deny info', 'defer-limit': '5000sat' }).api);
     t.same(single.policy.rules.map((r) => r.text), ['deny info']);
     t.equal(single.server.credits.limit, 5000);
+  });
+
+  t.test('should resolve a relative policy file against the datadir, as bitcoind does', async (t) => {
+    const base = '/data/cc';
+    const regtest = { datadir: path.join(base, 'regtest'), network };
+    const main = { datadir: base, network: bcoin.Network.get('main') };
+    // [api, --policy-file, resolved]
+    const table: Array<[typeof regtest, string, string]> = [
+      [regtest, 'policy.json', '/data/cc/policy.json'],
+      [regtest, 'rules/p.json', '/data/cc/rules/p.json'],
+      [regtest, '../p.json', '/data/p.json'],
+      [regtest, '/etc/cc/p.json', '/etc/cc/p.json'],
+      [main, 'policy.json', '/data/cc/policy.json']
+    ];
+    for (const [api, file, want] of table)
+      t.equal(negotiatorModule.policyFilePath(api, file), want, `${api.network.type} ${file}`);
+  });
+
+  t.test('should warn about policy rules that can never match once every extension is open', async (t) => {
+    const s = stub({ policy: ['deny nosuchservice', 'deny info.nosuchmethod', 'deny info', 'deny storage.quote'] });
+    const neg = negotiatorModule.init(s.api);
+    await neg.open();
+    neg.registerService({ name: 'storage', version: 1, methods: { quote: { handler: () => Buffer.alloc(0) } } });
+    t.same(neg.policyWarnings(), [
+      'policy "deny nosuchservice" can never match: no service "nosuchservice" is offered',
+      'policy "deny info.nosuchmethod" can never match: service "info" has no method "nosuchmethod" (it has services)'
+    ]);
+    await neg.close();
   });
 
   t.test('should refuse bad options with bad-policy', async (t) => {

@@ -101,14 +101,17 @@ t.test('negotiator over P2P (in-process nodes)', async (t) => {
     const again = await b.rpc('cloudrequest', [a.addr, 'peers', 'list']) as { status: string; body: Array<{ identity: string }> };
     t.comment(`steady-state cloudrequest ${Date.now() - t1} ms`);
     t.equal(again.status, 'ok');
-    t.same(again.body.map((p) => p.identity), [idB.identity]);
-    neg0(a).announce({
+    t.same(again.body, [], 'B announces nothing: A does not name it');
+    neg0(b).announce({
       url: 'http://127.0.0.1:1/files', storagePrice: 1, uploadPrice: 2, downloadPrice: 3,
-      capacity: 1e9, maxDuration: 100, expiry: a.height + 50
+      capacity: 1e9, maxDuration: 100, expiry: b.height + 50
     });
-    const hosts = await forValue(async () => await b.rpc('gethostannouncements') as Array<{ identity: string; url: string }>,
-      (v) => v.length === 1, WAIT_MS, 'announcement gossiped to B');
-    t.same([hosts[0].identity, hosts[0].url], [idA.identity, 'http://127.0.0.1:1/files']);
+    const hosts = await forValue(async () => await a.rpc('gethostannouncements') as Array<{ identity: string; url: string }>,
+      (v) => v.length === 1, WAIT_MS, 'announcement gossiped to A');
+    t.same([hosts[0].identity, hosts[0].url], [idB.identity, 'http://127.0.0.1:1/files']);
+    const listed = await b.rpc('cloudrequest', [a.addr, 'peers', 'list']) as { body: Array<{ identity: string; addr: string }> };
+    t.same(listed.body.map((p) => [p.identity, p.addr]), [[idB.identity, '']],
+      'a host is named, with no socket address');
     const denied = await a.rpc('cloudrequest', [idB.identity, 'peers', 'list']) as { status: string };
     t.equal(denied.status, 'request-declined/denied', 'policy from the node config');
     const neg = a.node.require<Negotiator>('negotiator');

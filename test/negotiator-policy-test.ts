@@ -6,6 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Policy, PolicyError, RateLimiter, parseRule } from '../lib/negotiator/policy';
 import { identityAddress } from '../lib/base/identity';
+import bcoin = require('../lib/bcoin');
 import { fixedIdentity, network } from './negotiator-pair';
 
 const alice = fixedIdentity(1).publicKey;
@@ -68,23 +69,34 @@ t.test('Policy decisions', async (t) => {
 
 t.test('Policy parsing', async (t) => {
   t.test('should parse scopes and values', async (t) => {
-    const r = parseRule('rate-limit storage.put@RB1QABC 10/2m');
+    const r = parseRule(`rate-limit storage.put@${aliceAddr.toUpperCase()} 10/2m`, network);
     t.equal(r.service, 'storage');
     t.equal(r.method, 'put');
-    t.equal(r.credential, 'rb1qabc');
+    t.equal(r.credential, aliceAddr, 'addresses compare in lowercase');
     t.equal(r.count, 10);
     t.equal(r.periodMs, 120000);
     t.equal(parseRule('min-payment * 0.00001btc').amount, 1000);
   });
   const bad = [
     'deny', 'forbid *', 'deny * 5', 'min-payment *', 'min-payment * lots', 'rate-limit * 10',
-    'rate-limit * 0/1s', 'deny Info', 'deny info.', 'deny *@', 'deny a b c d'
+    'rate-limit * 0/1s', 'deny Info', 'deny info.', 'deny *@', 'deny a b c d',
+    // credentials no client can present
+    'deny *@foo', 'deny info@12345', `deny *@${alice.toString('hex').slice(2)}`, `deny *@04${alice.toString('hex').slice(2)}`,
+    `deny *@${aliceAddr.slice(0, -1)}x`
   ];
   for (const text of bad) {
     t.test(`should reject "${text}" with bad-policy`, async (t) => {
-      t.throws(() => parseRule(text), { code: 'bad-policy' });
+      t.throws(() => parseRule(text, network), { code: 'bad-policy' });
     });
   }
+  t.test('should take identities of the node\'s network only', async (t) => {
+    const mainAddr = identityAddress(alice, bcoin.Network.get('main'));
+    t.throws(() => parseRule(`deny *@${mainAddr}`, network), { code: 'bad-policy' }, 'a mainnet address on regtest');
+    t.equal(parseRule(`deny *@${mainAddr}`, bcoin.Network.get('main')).credential, mainAddr);
+    t.equal(parseRule(`deny *@${alice.toString('hex').toUpperCase()}`, network).credential, alice.toString('hex'));
+    t.throws(() => parseRule(`deny *@${identityAddress(alice, network).replace(/^rb1q/, 'rb1p')}`, network),
+      { code: 'bad-policy' }, 'not a P2WPKH program');
+  });
   t.test('should load a JSON policy file of strings and objects', async (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-policy-'));
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -107,6 +119,46 @@ t.test('Policy parsing', async (t) => {
     t.throws(() => new Policy().loadFile(file), PolicyError);
     fs.writeFileSync(file, '[{"action": "deny", "service": 7}]');
     t.throws(() => new Policy().loadFile(file), { code: 'bad-policy' });
+  });
+  t.test('should name the bad key and the rule in a policy file', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-policy-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'policy.json');
+    // [rules, what the one-line error must say]
+    const table: Array<[unknown[], RegExp]> = [
+      [['deny peers', { action: 'deny', servce: 'info' }], /rule 2: Unknown key "servce" .*expected action, service, method/],
+      [[{ action: 'min-payment', service: 'info', ammount: 5 }], /rule 1: Unknown key "ammount"/],
+      [[{ action: 'deny', credential: 'foo' }], /rule 1: Credential "foo" .* is not an identity/],
+      [[{ action: 'allow', method: 'list' }], /rule 1: Bad method name/],
+      [['deny peers', 'deny *@bar'], /rule 2: Credential "bar"/]
+    ];
+    for (const [rules, message] of table) {
+      fs.writeFileSync(file, JSON.stringify(rules));
+      t.throws(() => new Policy().loadFile(file, network), { code: 'bad-policy', message }, JSON.stringify(rules));
+    }
+  });
+  t.test('should name rules that can never match', async (t) => {
+    const catalog = {
+      methods: (s: string): string[] | null => ({ info: ['services'], peers: ['list'] } as Record<string, string[]>)[s] ?? null
+    };
+    // [rule, warning or null]
+    const table: Array<[string, RegExp | null]> = [
+      ['deny nosuchservice', /"deny nosuchservice" can never match: no service "nosuchservice"/],
+      ['deny info.nosuchmethod', /"deny info.nosuchmethod" can never match: service "info" has no method "nosuchmethod" \(it has services\)/],
+      ['min-payment storage.quote 5', /no service "storage"/],
+      ['deny info', null],
+      ['deny info.services', null],
+      ['rate-limit * 10/1s', null],
+      [`deny *@${aliceAddr}`, null],
+      [`allow peers.list@${aliceAddr}`, null]
+    ];
+    for (const [rule, warning] of table) {
+      const got = Policy.fromStrings([rule], network).unmatched(catalog);
+      if (warning)
+        t.match(got, [warning], rule);
+      else
+        t.same(got, [], rule);
+    }
   });
 });
 

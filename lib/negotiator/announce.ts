@@ -4,15 +4,23 @@
  * A host signs what a renter needs to pick it: its file-server URL, prices,
  * free capacity, longest contract and an expiry height. Announcements are
  * gossiped among CloudStorage peers; per identity the highest `seq` wins,
- * an identity is accepted at most once per ANNOUNCE_INTERVAL_MS, the peer
- * that brings identities we never saw has a budget for them, and the store is
- * bounded, so gossip cannot grow memory or traffic without bound. When full,
- * a new identity evicts one of the most recently first-seen half: a flood of
- * fresh keys churns among itself and cannot push out long-known hosts.
+ * an identity is accepted at most once per ANNOUNCE_INTERVAL_MS, the source
+ * address that brings identities we never saw has a budget for them (across
+ * its connections), and the store is bounded, so gossip cannot grow memory
+ * or traffic without bound.
+ *
+ * Identities are `verified` once they proved their key on a connection to
+ * us (csauth) or are our contract counterparties. When full, a new identity
+ * evicts an unverified one of the most recently first-seen half: a flood of
+ * fresh keys churns among itself and cannot push out long-known or verified
+ * hosts. What a newly connected peer receives (`forSync`) lists verified
+ * hosts first and unverified ones longest-known first, so newcomers never
+ * displace them there either.
  */
 
 import { randomInt } from 'crypto';
 
+import { BoundedMap } from './boundedmap';
 import {
   MAX_URL_SIZE, MAX_ANNOUNCEMENTS, MAX_ANNOUNCE_BLOCKS, ANNOUNCE_INTERVAL_MS, MAX_MONEY
 } from './common';
@@ -57,8 +65,10 @@ export const announceResults = {
   TOO_FAR: 'expiry-too-far',
   STALE: 'stale-seq',
   TOO_SOON: 'too-soon',
-  /** The peer that sent it brought too many new identities lately. */
-  TOO_MANY_NEW: 'too-many-new-hosts'
+  /** The sending peer's source address brought too many new identities lately. */
+  TOO_MANY_NEW: 'too-many-new-hosts',
+  /** Store full of verified or long-known hosts: an unverified newcomer has no room. */
+  STORE_FULL: 'store-full'
 } as const;
 
 export type AnnounceResult = typeof announceResults[keyof typeof announceResults];
@@ -79,6 +89,10 @@ export interface AddOptions {
 export class AnnouncementStore {
   /** Identity hex -> entry, in first-seen order (replacing keeps the place). */
   private readonly entries = new Map<string, Entry>();
+  /** Identities proven to us (csauth) or contract counterparties; bounded like the store. */
+  private readonly verified: BoundedMap<string, true>;
+  /** Our own identity, never evicted and synced first. */
+  private own: string | null = null;
   private readonly magic: number;
   private readonly clock: () => number;
   readonly intervalMs: number;
@@ -89,6 +103,16 @@ export class AnnouncementStore {
     this.clock = options.clock ?? Date.now;
     this.intervalMs = options.intervalMs ?? ANNOUNCE_INTERVAL_MS;
     this.limit = options.limit ?? MAX_ANNOUNCEMENTS;
+    this.verified = new BoundedMap(this.limit);
+  }
+
+  /** Mark an identity verified: it proved its key to us, or we hold a contract with it. */
+  verify(publicKey: Buffer): void {
+    this.verified.set(publicKey.toString('hex'), true);
+  }
+
+  isVerified(publicKey: Buffer): boolean {
+    return this.verified.has(publicKey.toString('hex'));
   }
 
   /** Check and store; only `accepted` announcements are relayed. */
@@ -107,41 +131,48 @@ export class AnnouncementStore {
     // [IGNORE] the identity re-announced too soon after its last accepted announcement
     if (prev && !options.own && this.clock() - prev.acceptedAt < this.intervalMs)
       return announceResults.TOO_SOON;
-    // [IGNORE] the sending peer used up its budget of new identities (no
+    // [IGNORE] the sending source used up its budget of new identities (no
     // interval applies to those, so this is what bounds a fresh-key flood)
     if (!prev && !options.own && options.newHosts && !options.newHosts.take())
       return announceResults.TOO_MANY_NEW;
     // [REJECT] signature by the announced identity does not verify
     if (!ann.verify(this.magic))
       return announceResults.BAD_SIG;
+    // [IGNORE] the store is full and nothing may make room for an unverified newcomer
+    if (!prev && this.entries.size >= this.limit && !this.evict(height, options.own === true || this.verified.has(id)))
+      return announceResults.STORE_FULL;
+    if (options.own)
+      this.own = id;
     if (prev) {
       prev.packet = ann;
       prev.acceptedAt = this.clock();
     } else {
-      if (this.entries.size >= this.limit)
-        this.evict(height);
       this.entries.set(id, { packet: ann, acceptedAt: this.clock() });
     }
     return announceResults.ACCEPTED;
   }
 
-  /** Make room for one: drop expired entries, else a random one of the newer half. */
-  private evict(height: number): void {
+  /**
+   * Make room for one newcomer: drop expired entries, else a random
+   * unverified entry of the newer half (by first seen). A verified
+   * newcomer (`anyRecent`) may also take a verified one's place there.
+   * False when nothing may go.
+   */
+  private evict(height: number, anyRecent: boolean): boolean {
     for (const [id, e] of this.entries) {
       if (e.packet.expiry < height)
         this.entries.delete(id);
     }
     if (this.entries.size < this.limit)
-      return;
-    const half = Math.floor(this.entries.size / 2);
-    const victim = half + randomInt(this.entries.size - half);
-    let i = 0;
-    for (const id of this.entries.keys()) {
-      if (i++ === victim) {
-        this.entries.delete(id);
-        return;
-      }
-    }
+      return true;
+    const recent = [...this.entries.keys()].slice(Math.floor(this.entries.size / 2))
+      .filter(id => id !== this.own);
+    const unverified = recent.filter(id => !this.verified.has(id));
+    const pool = unverified.length ? unverified : anyRecent ? recent : [];
+    if (pool.length === 0)
+      return false;
+    this.entries.delete(pool[randomInt(pool.length)]);
+    return true;
   }
 
   get(publicKey: Buffer): AnnouncePacket | null {
@@ -152,17 +183,38 @@ export class AnnouncementStore {
     return this.entries.has(publicKey.toString('hex'));
   }
 
-  /** Valid announcements at `height`, newest accepted first; drops expired ones. */
-  list(height: number): AnnouncePacket[] {
-    const out: Entry[] = [];
+  /** Valid entries at `height` with their identity hex, in first-seen order; drops expired ones. */
+  private live(height: number): Array<[string, Entry]> {
+    const out: Array<[string, Entry]> = [];
     for (const [id, e] of this.entries) {
       if (e.packet.expiry < height)
         this.entries.delete(id);
       else
-        out.push(e);
+        out.push([id, e]);
     }
+    return out;
+  }
+
+  /** Valid announcements at `height`, newest accepted first; drops expired ones. */
+  list(height: number): AnnouncePacket[] {
+    const out = this.live(height).map(([, e]) => e);
     // Stable sort: among equal times, the later first seen comes first.
     return out.reverse().sort((a, b) => b.acceptedAt - a.acceptedAt).map(e => e.packet);
+  }
+
+  /**
+   * What a newly connected peer receives, at most `limit`: our own, then
+   * verified hosts (newest accepted first), then unverified ones
+   * longest-known first, so fresh unverified identities come last.
+   */
+  forSync(height: number, limit: number): AnnouncePacket[] {
+    const own: Entry[] = [];
+    const verified: Entry[] = [];
+    const rest: Entry[] = [];
+    for (const [id, e] of this.live(height))
+      (id === this.own ? own : this.verified.has(id) ? verified : rest).push(e);
+    verified.reverse().sort((a, b) => b.acceptedAt - a.acceptedAt);
+    return [...own, ...verified, ...rest].slice(0, limit).map(e => e.packet);
   }
 
   get size(): number {

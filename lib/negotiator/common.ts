@@ -144,15 +144,19 @@ export const ANNOUNCE_SEND_BURST = 100;
 export const MAX_SEND_QUEUE = 256;
 
 /**
- * Identities we never saw that one peer may add to our announcement store:
- * a sync's worth at once, then this many per minute. Only new identities
- * escape the per-identity interval, so this bounds what one peer makes us
- * verify, store and relay.
+ * Identities we never saw that one source address (sourceOf in peers.ts:
+ * the IP, or an IPv6 /64, over all its connections) may add to our
+ * announcement store: a sync's worth at once, then this many per minute.
+ * Only new identities escape the per-identity interval, so this bounds what
+ * one source makes us verify, store and relay; reconnecting earns nothing.
  */
 export const NEW_HOSTS_PER_MIN = 60;
 
-/** Burst of new identities one peer may add (one sync). */
+/** Burst of new identities one source address may add (one sync). */
 export const NEW_HOSTS_BURST = 100;
+
+/** Source addresses with a new-identity budget (oldest forgotten: it then starts full again). */
+export const MAX_ANNOUNCE_SOURCES = 4096;
 
 /** Ban score for a malformed packet: five of them ban (bcoin bans at 100). */
 export const MALFORMED_SCORE = 20;

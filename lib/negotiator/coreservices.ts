@@ -2,7 +2,7 @@
  * coreservices.ts - the services every CloudStorage node offers:
  *
  *   info.services  -> the services with versions, methods and prices
- *   peers.list     -> connected CloudStorage peers with known identities
+ *   peers.list     -> connected peers that announce themselves as hosts
  *
  * Bodies are binary (JSON never goes on the wire); each method carries a
  * decoder so `cloudrequest` can print them as JSON.
@@ -138,7 +138,11 @@ export function infoService(registry: ServiceRegistry,
   };
 }
 
-/** `peers`: the CloudStorage peers this node is connected to. */
+/**
+ * `peers`: the connected CloudStorage peers whose identity is public (they
+ * announce themselves as hosts), each with the address it published; never
+ * a renter, never a socket address.
+ */
 export function peersService(list: () => PeerEntry[],
   addressOf: (pk: Buffer) => string): Service {
   return {
@@ -146,7 +150,7 @@ export function peersService(list: () => PeerEntry[],
     version: PEERS_VERSION,
     methods: {
       list: {
-        description: 'connected CloudStorage peers (identity, address)',
+        description: 'connected hosts (identity, announced address)',
         handler(args: Buffer): Buffer {
           noArgs(args);
           return encodePeers(list().filter(p => Buffer.byteLength(p.addr, 'latin1') <= MAX_ADDR_SIZE));

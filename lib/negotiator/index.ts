@@ -29,7 +29,7 @@ export const options: OptionSpec[] = [
   {
     name: 'policy-file',
     type: 'string',
-    description: 'JSON file of policy rules (relative to the datadir)'
+    description: 'JSON file of policy rules; a relative path is relative to the datadir (where cloudcoin.conf is)'
   },
   {
     name: 'defer-limit',
@@ -39,12 +39,22 @@ export const options: OptionSpec[] = [
   }
 ];
 
+/**
+ * Where a relative `--policy-file` lives: the base datadir, next to
+ * cloudcoin.conf, as bitcoind resolves a relative `-conf` (not the
+ * network's subfolder, and not the working directory).
+ */
+export function policyFilePath(api: Pick<NodeAPI, 'datadir' | 'network'>, file: string): string {
+  const base = api.network.type === 'main' ? api.datadir : path.dirname(api.datadir);
+  return path.resolve(base, file);
+}
+
 /** Build the policy from `policy` lines and `policy-file`. */
-export function loadPolicy(api: Pick<NodeAPI, 'config' | 'datadir'>): Policy {
-  const policy = Policy.fromStrings(api.config.list('policy'));
+export function loadPolicy(api: Pick<NodeAPI, 'config' | 'datadir' | 'network'>): Policy {
+  const policy = Policy.fromStrings(api.config.list('policy'), api.network);
   const file = api.config.str('policy-file');
   if (file)
-    policy.loadFile(path.resolve(api.datadir, file));
+    policy.loadFile(policyFilePath(api, file), api.network);
   return policy;
 }
 

@@ -18,9 +18,10 @@ import { BoundedMap } from './boundedmap';
 import { Client, RequestError, requestCodes, CallResult, RequestOptions, Route } from './client';
 import {
   DEFAULT_DEFER_LIMIT, FLOOD_SCORE, MAX_INFLIGHT_PER_PEER, MIN_PROTOCOL_VERSION, MISBEHAVE_SCORE,
-  PROTOCOL_VERSION, MAX_CLOUD_PEERS, MALFORMED_SCORE, CHALLENGE_SIZE, BAD_AUTH_SCORE, ANNOUNCE_SYNC_LIMIT
+  PROTOCOL_VERSION, MAX_CLOUD_PEERS, MALFORMED_SCORE, CHALLENGE_SIZE, BAD_AUTH_SCORE, ANNOUNCE_SYNC_LIMIT,
+  NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_ANNOUNCE_SOURCES
 } from './common';
-import { infoService, peersService } from './coreservices';
+import { infoService, peersService, type PeerEntry } from './coreservices';
 import { CreditLedger } from './credit';
 import { NonceManager } from './nonces';
 import {
@@ -28,7 +29,7 @@ import {
 } from './packets';
 import { AnnouncementStore, HostOffer, announcement, announceResults } from './announce';
 import { PaymentHooks, defaultPaymentHooks } from './payment';
-import { CloudPeer, CloudPeerInfo, CloudPeers, PeerLike, hasCloudBit } from './peers';
+import { CloudPeer, CloudPeerInfo, CloudPeers, KeyedBuckets, PeerLike, hasCloudBit, sourceOf } from './peers';
 import { Policy } from './policy';
 import { Server, serverCodes, LedgerRecord } from './server';
 import { Service, ServiceRegistry } from './services';
@@ -70,6 +71,8 @@ export interface NegotiatorOptions {
   height?: () => number;
   /** Minimum time between accepted announcements of one identity (tests shorten it). */
   announceIntervalMs?: number;
+  /** Announcements kept (default MAX_ANNOUNCEMENTS; tests fill a smaller store). */
+  announceLimit?: number;
 }
 
 /** A peer as a request target: the peer object, an identity address or pubkey, or `host:port`. */
@@ -83,13 +86,15 @@ export class Negotiator extends EventEmitter {
   readonly network: bcoin.Network;
   readonly registry = new ServiceRegistry();
   readonly policy: Policy;
-  readonly peers = new CloudPeers();
+  readonly peers: CloudPeers;
   readonly server: Server;
   readonly client: Client;
   readonly announcements: AnnouncementStore;
   private readonly options: NegotiatorOptions;
   private readonly logger: LoggerLike;
   private readonly addresses = new BoundedMap<string, string>(MAX_CLOUD_PEERS);
+  /** New-identity budgets per source address, across that source's connections. */
+  private readonly newHosts: KeyedBuckets;
   private id: Identity | null;
   private payments: PaymentHooks;
   private opened = false;
@@ -102,6 +107,9 @@ export class Negotiator extends EventEmitter {
     this.id = options.identity ?? null;
     this.policy = options.policy ?? new Policy();
     this.payments = options.payments ?? defaultPaymentHooks(options.network.type);
+    const clock = options.clock ?? Date.now;
+    this.peers = new CloudPeers(clock);
+    this.newHosts = new KeyedBuckets(NEW_HOSTS_PER_MIN / 60, NEW_HOSTS_BURST, MAX_ANNOUNCE_SOURCES, clock);
     const magic = options.network.magic;
     this.server = new Server({
       magic,
@@ -119,15 +127,13 @@ export class Negotiator extends EventEmitter {
     this.server.on('promise', (r: LedgerRecord) => this.emit('promise', r));
     this.server.on('fulfil', (r: LedgerRecord) => this.emit('fulfil', r));
     this.client = new Client({ magic, signer: () => this.identity, payments: () => this.payments });
-    this.announcements = new AnnouncementStore(magic, { clock: options.clock, intervalMs: options.announceIntervalMs });
+    this.announcements = new AnnouncementStore(magic,
+      { clock, intervalMs: options.announceIntervalMs, limit: options.announceLimit });
 
     this.registerService(infoService(this.registry, (s, m) => Math.max(
       s.methods[m].price ?? 0,
       this.policy.decide({ service: s.name, method: m, publicKey: Buffer.alloc(33), address: '' }).minPayment)));
-    this.registerService(peersService(
-      () => this.peers.all().filter(cp => cp.publicKey !== null)
-        .map(cp => ({ pubkey: cp.publicKey as Buffer, addr: cp.peer.hostname() })),
-      pk => this.addressOf(pk)));
+    this.registerService(peersService(() => this.publicPeers(), pk => this.addressOf(pk)));
   }
 
   /** This node's identity (throws before open()). */
@@ -164,6 +170,19 @@ export class Negotiator extends EventEmitter {
   /** Offer a service over csreq (storage, reputation, market plug in here). */
   registerService(service: Service): void {
     this.registry.register(service);
+  }
+
+  /**
+   * Policy rules that can never match the services registered now; the
+   * extension logs them once every extension is open.
+   */
+  policyWarnings(): string[] {
+    return this.policy.unmatched({
+      methods: (name) => {
+        const service = this.registry.get(name);
+        return service ? Object.keys(service.methods) : null;
+      }
+    });
   }
 
   /** Install the payment-channel hooks (replaces the regtest placeholder). */
@@ -283,10 +302,33 @@ export class Negotiator extends EventEmitter {
     if (!auth.verify(this.network.magic, cp.challenge, cp.claimedKey))
       throw new PacketError(packetCodes.BAD_AUTH, 'reject', BAD_AUTH_SCORE);
     cp.publicKey = cp.claimedKey;
+    this.announcements.verify(cp.publicKey);
     this.emit('peer identity', cp);
-    // Bring the new peer up to date with the newest announcements we hold.
-    for (const ann of this.announcements.list(this.height()).slice(0, ANNOUNCE_SYNC_LIMIT))
+    // Bring the new peer up to date: verified and long-known hosts first.
+    for (const ann of this.announcements.forSync(this.height(), ANNOUNCE_SYNC_LIMIT))
       this.sendAnnounce(cp, ann);
+  }
+
+  /**
+   * Connected peers `peers.list` may name: those announcing themselves as
+   * hosts, whose identity is public by their own choice, with no socket
+   * address (it would tie an identity to an IP the peer never published).
+   */
+  private publicPeers(): PeerEntry[] {
+    const out: PeerEntry[] = [];
+    for (const cp of this.peers.all()) {
+      if (cp.publicKey && this.announcements.has(cp.publicKey))
+        out.push({ pubkey: cp.publicKey, addr: '' });
+    }
+    return out;
+  }
+
+  /**
+   * Count `publicKey` as a verified host (a contract counterparty): its
+   * announcement is then kept and synced ahead of unverified ones.
+   */
+  verifyHost(publicKey: Buffer): void {
+    this.announcements.verify(publicKey);
   }
 
   /** Send an announcement paced under the peer's csannounce budget; dropped when too much is queued. */
@@ -298,7 +340,8 @@ export class Negotiator extends EventEmitter {
   }
 
   private handleAnnounce(cp: CloudPeer, ann: AnnouncePacket): void {
-    const result = this.announcements.add(ann, this.height(), { newHosts: cp.newHosts });
+    const result = this.announcements.add(ann, this.height(),
+      { newHosts: this.newHosts.get(sourceOf(cp.peer.hostname())) });
     // [REJECT] announcement not signed by the identity it announces
     if (result === announceResults.BAD_SIG)
       throw new PacketError(packetCodes.BAD_ANNOUNCE, 'reject', MALFORMED_SCORE);

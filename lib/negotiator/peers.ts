@@ -10,8 +10,8 @@
 import { BoundedMap } from './boundedmap';
 import {
   ANNOUNCE_FLOOD_BURST, ANNOUNCE_FLOOD_RATE, ANNOUNCE_SEND_BURST, ANNOUNCE_SEND_RATE, FLOOD_BURST, FLOOD_RATE,
-  MAX_CLOUD_PEERS, MAX_SEND_QUEUE, NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, NODE_CLOUDSTORAGE, REQ_FLOOD_BURST,
-  REQ_FLOOD_RATE, REQ_SEND_BURST, REQ_SEND_RATE
+  MAX_CLOUD_PEERS, MAX_SEND_QUEUE, NODE_CLOUDSTORAGE, REQ_FLOOD_BURST, REQ_FLOOD_RATE, REQ_SEND_BURST,
+  REQ_SEND_RATE
 } from './common';
 
 /** The part of bcoin's Peer this layer uses (stubbed in unit tests). */
@@ -63,6 +63,67 @@ export class TokenBucket {
     this.refill();
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.rate);
   }
+}
+
+/**
+ * Token buckets keyed by a string (a source address), bounded: forgetting
+ * the oldest key only refills that key, so memory stays bounded.
+ */
+export class KeyedBuckets {
+  private readonly buckets: BoundedMap<string, TokenBucket>;
+  private readonly rate: number;
+  private readonly burst: number;
+  private readonly clock: () => number;
+
+  constructor(rate: number, burst: number, limit: number, clock: () => number = Date.now) {
+    this.buckets = new BoundedMap(limit);
+    this.rate = rate;
+    this.burst = burst;
+    this.clock = clock;
+  }
+
+  /** The bucket of `key`, created full. */
+  get(key: string): TokenBucket {
+    let b = this.buckets.touch(key);
+    if (!b) {
+      b = new TokenBucket(this.rate, this.burst, this.clock);
+      this.buckets.set(key, b);
+    }
+    return b;
+  }
+}
+
+/**
+ * The source a peer's traffic is charged to: its IP address, or the /64
+ * of an IPv6 address (one machine is commonly given a whole /64), without
+ * the port, so reconnecting does not earn a fresh budget.
+ */
+export function sourceOf(hostname: string): string {
+  const v6 = /^\[([0-9a-fA-F:.]+)\]:\d+$/.exec(hostname);
+  if (v6) {
+    // An IPv4-mapped address is that IPv4 address.
+    if (v6[1].includes('.'))
+      return v6[1].slice(v6[1].lastIndexOf(':') + 1);
+    const groups = expandIPv6(v6[1]);
+    return groups ? groups.slice(0, 4).join(':') + '::/64' : v6[1].toLowerCase();
+  }
+  const colon = hostname.lastIndexOf(':');
+  return colon === -1 ? hostname : hostname.slice(0, colon);
+}
+
+/** The eight 16-bit groups of an IPv6 address as lowercase hex, or null. */
+function expandIPv6(addr: string): string[] | null {
+  const halves = addr.toLowerCase().split('::');
+  if (halves.length > 2)
+    return null;
+  const parse = (part: string): string[] => part === '' ? [] : part.split(':');
+  const head = parse(halves[0]);
+  const tail = halves.length === 2 ? parse(halves[1]) : [];
+  const fill = 8 - head.length - tail.length;
+  if (fill < 0 || (halves.length === 1 && fill !== 0))
+    return null;
+  const groups = [...head, ...Array<string>(fill).fill('0'), ...tail];
+  return groups.every(g => /^[0-9a-f]{1,4}$/.test(g)) ? groups.map(g => g.replace(/^0+(?=.)/, '')) : null;
 }
 
 /**
@@ -146,8 +207,6 @@ export class CloudPeer {
   readonly reqFlood: TokenBucket;
   /** Inbound csannounce budget (excess dropped unscored: it is relayed gossip). */
   readonly announceFlood: TokenBucket;
-  /** Identities not known before that this peer may add to our store. */
-  readonly newHosts: TokenBucket;
   /** Our csreq to this peer, paced under its reqFlood. */
   readonly reqPacer = new Pacer(REQ_SEND_RATE, REQ_SEND_BURST, MAX_SEND_QUEUE);
   /** Our csannounce (relays, sync) to this peer, paced under its announceFlood. */
@@ -158,7 +217,6 @@ export class CloudPeer {
     this.flood = new TokenBucket(FLOOD_RATE, FLOOD_BURST, clock);
     this.reqFlood = new TokenBucket(REQ_FLOOD_RATE, REQ_FLOOD_BURST, clock);
     this.announceFlood = new TokenBucket(ANNOUNCE_FLOOD_RATE, ANNOUNCE_FLOOD_BURST, clock);
-    this.newHosts = new TokenBucket(NEW_HOSTS_PER_MIN / 60, NEW_HOSTS_BURST, clock);
   }
 
   /** Stop sending anything queued (the connection closed). */
@@ -182,12 +240,18 @@ export interface CloudPeerInfo {
 
 export class CloudPeers {
   private readonly peers = new BoundedMap<number, CloudPeer>(MAX_CLOUD_PEERS);
+  private readonly clock: () => number;
+
+  /** `clock` drives every inbound budget (tests freeze it to count exactly). */
+  constructor(clock: () => number = Date.now) {
+    this.clock = clock;
+  }
 
   add(peer: PeerLike): CloudPeer {
     const existing = this.peers.get(peer.id);
     if (existing)
       return existing;
-    const cp = new CloudPeer(peer);
+    const cp = new CloudPeer(peer, this.clock);
     this.peers.set(peer.id, cp);
     return cp;
   }

@@ -15,11 +15,18 @@
  *           (`10/60s`, `100/1m`, `5/500ms`, `1000/1h`)
  * The policy file (`--policy-file`) is JSON: an array (or `{"rules": [...]}`)
  * of such strings or of objects {action, service?, method?, credential?,
- * amount?, count?, seconds?}.
+ * amount?, count?, seconds?}; any other key is an error naming it.
+ *
+ * A credential must be an identity (a P2WPKH address of the node's network
+ * or a compressed public key in hex): anything else could never match and
+ * is refused. A service or method no extension registered is accepted (it
+ * may belong to an extension not loaded) but `unmatched` names it, and the
+ * node logs a warning once every extension is open.
  */
 
 import * as fs from 'fs';
 import { CodedError } from '../base/errors';
+import bcoin = require('../bcoin');
 import { parseAmount } from '../base/units';
 import { BoundedMap } from './boundedmap';
 import { MAX_POLICY_RULES, MAX_RATE_BUCKETS, MAX_MONEY } from './common';
@@ -101,8 +108,35 @@ function checkScope(service: string | null, method: string | null, text: string)
     throw new PolicyError(`Bad method name in policy "${text}".`);
 }
 
-/** Parse one rule in text syntax. */
-export function parseRule(text: string): PolicyRule {
+/** Compressed public key in hex. */
+const PUBKEY_HEX_RE = /^0[23][0-9a-f]{64}$/;
+
+/** Shape of a bech32 address (human part, separator, data), checked fully with a network. */
+const BECH32_RE = /^[a-z0-9]{1,83}1[02-9ac-hj-np-z]{6,}$/;
+
+/**
+ * Refuse a credential no client could ever present: not a compressed public
+ * key, and not a P2WPKH (identity) address of `network` when one is given.
+ */
+function checkCredential(credential: string, text: string, network?: bcoin.Network): void {
+  if (PUBKEY_HEX_RE.test(credential))
+    return;
+  let ok = BECH32_RE.test(credential);
+  if (ok && network) {
+    try {
+      const addr = bcoin.Address.fromString(credential, network);
+      ok = addr.isProgram() && addr.version === 0 && addr.hash.length === 20;
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok)
+    throw new PolicyError(`Credential "${credential}" in policy "${text}" is not an identity `
+      + `(a ${network ? network.type + ' ' : ''}P2WPKH address or a compressed public key in hex).`);
+}
+
+/** Parse one rule in text syntax; `network` checks identity addresses fully. */
+export function parseRule(text: string, network?: bcoin.Network): PolicyRule {
   const parts = text.trim().split(/\s+/);
   if (parts.length < 2 || parts.length > 3)
     throw new PolicyError(`Policy "${text}" must be ACTION SCOPE [VALUE].`);
@@ -111,9 +145,9 @@ export function parseRule(text: string): PolicyRule {
     throw new PolicyError(`Unknown policy action "${action}" in "${text}".`);
   const at = scope.indexOf('@');
   const where = at === -1 ? scope : scope.slice(0, at);
-  const credential = at === -1 ? null : scope.slice(at + 1);
-  if (credential !== null && !/^[a-zA-Z0-9]{1,100}$/.test(credential))
-    throw new PolicyError(`Bad credential in policy "${text}".`);
+  const credential = at === -1 ? null : normalizeCredential(scope.slice(at + 1));
+  if (credential !== null)
+    checkCredential(credential, text, network);
   let service: string | null = null;
   let method: string | null = null;
   if (where !== '*' && where !== '') {
@@ -125,8 +159,7 @@ export function parseRule(text: string): PolicyRule {
   }
   checkScope(service, method, text);
   const rule: PolicyRule = {
-    action: action as Action, service, method,
-    credential: credential === null ? null : normalizeCredential(credential),
+    action: action as Action, service, method, credential,
     amount: 0, count: 0, periodMs: 0, text: text.trim()
   };
   switch (rule.action) {
@@ -156,13 +189,20 @@ function normalizeCredential(credential: string): string {
   return credential.toLowerCase();
 }
 
+/** Keys a policy-file rule object may have. */
+const RULE_KEYS = ['action', 'service', 'method', 'credential', 'amount', 'count', 'seconds'] as const;
+
 /** Parse a rule given as a JSON object or string (policy file). */
-export function parseRuleJSON(json: unknown): PolicyRule {
+export function parseRuleJSON(json: unknown, network?: bcoin.Network): PolicyRule {
   if (typeof json === 'string')
-    return parseRule(json);
+    return parseRule(json, network);
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw new PolicyError('Policy file rules must be strings or objects.');
   const o = json as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!(RULE_KEYS as readonly string[]).includes(key))
+      throw new PolicyError(`Unknown key "${key}" in policy rule (expected ${RULE_KEYS.join(', ')}).`);
+  }
   const str = (k: string): string | null => {
     const v = o[k];
     if (v === undefined || v === null)
@@ -177,6 +217,8 @@ export function parseRuleJSON(json: unknown): PolicyRule {
   const service = str('service');
   const method = str('method');
   const credential = str('credential');
+  if (method !== null && service === null)
+    throw new PolicyError(`Bad method name: "method" "${method}" needs a "service".`);
   let scope = service === null ? '*' : method === null ? service : `${service}.${method}`;
   if (credential !== null)
     scope += '@' + credential;
@@ -185,7 +227,13 @@ export function parseRuleJSON(json: unknown): PolicyRule {
     value = ' ' + String(o.amount ?? '');
   else if (action === actions.RATE_LIMIT)
     value = ` ${String(o.count ?? '')}/${String(o.seconds ?? '')}s`;
-  return parseRule(`${action} ${scope}${value}`);
+  return parseRule(`${action} ${scope}${value}`, network);
+}
+
+/** The services and methods a node offers, for `Policy#unmatched`. */
+export interface ServiceCatalog {
+  /** Method names of `service`, or null when no such service is registered. */
+  methods(service: string): string[] | null;
 }
 
 /** The node's policy set. */
@@ -199,15 +247,15 @@ export class Policy {
     return this;
   }
 
-  static fromStrings(lines: string[]): Policy {
+  static fromStrings(lines: string[], network?: bcoin.Network): Policy {
     const policy = new Policy();
     for (const line of lines)
-      policy.add(parseRule(line));
+      policy.add(parseRule(line, network));
     return policy;
   }
 
-  /** Add the rules of a JSON policy file. */
-  loadFile(file: string): this {
+  /** Add the rules of a JSON policy file; errors name the file and the rule. */
+  loadFile(file: string, network?: bcoin.Network): this {
     let json: unknown;
     try {
       json = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -219,9 +267,35 @@ export class Policy {
         ? (json as { rules: unknown[] }).rules : null;
     if (!list)
       throw new PolicyError(`Policy file ${file} must hold an array of rules.`);
-    for (const item of list)
-      this.add(parseRuleJSON(item));
+    list.forEach((item, i) => {
+      try {
+        this.add(parseRuleJSON(item, network));
+      } catch (e) {
+        if (!(e instanceof PolicyError))
+          throw e;
+        throw new PolicyError(`Policy file ${file}, rule ${i + 1}: ${e.message}`);
+      }
+    });
     return this;
+  }
+
+  /**
+   * Warnings for rules that can never match: a service no extension
+   * registered, or a method its service does not have.
+   */
+  unmatched(catalog: ServiceCatalog): string[] {
+    const out: string[] = [];
+    for (const rule of this.rules) {
+      if (rule.service === null)
+        continue;
+      const methods = catalog.methods(rule.service);
+      if (methods === null)
+        out.push(`policy "${rule.text}" can never match: no service "${rule.service}" is offered`);
+      else if (rule.method !== null && !methods.includes(rule.method))
+        out.push(`policy "${rule.text}" can never match: service "${rule.service}" has no method "${rule.method}"`
+          + ` (it has ${methods.join(', ')})`);
+    }
+    return out;
   }
 
   private matches(rule: PolicyRule, s: PolicySubject): boolean {
