@@ -4,7 +4,6 @@
 // being served; a plain bcoin node never sees a cs* packet.
 import t from 'tap';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import bcoin = require('../lib/bcoin');
 import * as negotiatorModule from '../lib/negotiator';
@@ -164,19 +163,21 @@ t.test('negotiator over P2P (in-process nodes)', async (t) => {
 t.test('negotiator in two cloudcoind processes', async (t) => {
   const extra = defaultExtensions().some((e) => e.id === negotiatorModule.id)
     ? [] : ['--extension', path.join(ROOT, 'dist', 'lib', 'negotiator', 'index.js')];
-  const policyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-policy-'));
-  const policyFile = path.join(policyDir, 'policy.json');
-  fs.writeFileSync(policyFile, JSON.stringify(['deny peers.list']));
-  const d1 = await DaemonProcess.create([...extra, '--policy-file', policyFile, '--policy', 'rate-limit info 100/1s']);
+  // A relative --policy-file lives in the datadir, next to cloudcoin.conf.
+  const d1 = await DaemonProcess.create([...extra, '--policy-file', 'policy.json', '--policy', 'rate-limit info 100/1s',
+    '--policy', 'deny info.nosuchmethod']);
+  fs.writeFileSync(path.join(d1.base, 'policy.json'), JSON.stringify(['deny peers.list']));
   const d2 = await DaemonProcess.create(extra);
   t.teardown(async () => {
     await d2.stop('SIGKILL');
     await d1.stop('SIGKILL');
     d1.cleanup();
     d2.cleanup();
-    fs.rmSync(policyDir, { recursive: true, force: true });
   });
   await d1.start();
+  await forValue(() => d1.stderr, (v) => v.includes('warning'), WAIT_MS, 'start-up warnings');
+  t.match(d1.stderr, /cloudcoind: warning: negotiator: policy "deny info.nosuchmethod" can never match: service "info" has no method "nosuchmethod"/,
+    'a rule that can never match is named when the node starts');
   await d2.start(['--connect', d1.addr]);
   const id1 = JSON.parse((await d1.cli(['getidentity'])).stdout) as { identity: string };
   const id2 = JSON.parse((await d2.cli(['getidentity'])).stdout) as { identity: string };

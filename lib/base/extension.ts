@@ -91,6 +91,13 @@ export interface NodeAPI {
 export interface Extension {
   open(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Optional: runs once every extension's `open()` returned, before P2P
+   * starts, for checks across extensions (a policy naming a service no
+   * extension registered). Returns warnings for the user, one line each;
+   * cloudcoind logs them and prints them when it starts.
+   */
+  ready?(): string[];
 }
 
 /** What an extension module exports. */

@@ -214,4 +214,6 @@ export async function main(argv: string[]): Promise<void> {
     `extensions: ${node.extensionIds().join(', ') || 'none'}`
   ];
   process.stdout.write(lines.join('\n') + '\n');
+  for (const warning of node.warnings)
+    process.stderr.write(`cloudcoind: warning: ${warning}\n`);
 }

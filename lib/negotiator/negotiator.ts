@@ -143,10 +143,6 @@ export class Negotiator extends EventEmitter {
     return this.id;
   }
 
-  get ready(): boolean {
-    return this.id !== null;
-  }
-
   async open(): Promise<void> {
     if (!this.id && this.options.loadIdentity)
       this.id = await this.options.loadIdentity();
@@ -173,9 +169,14 @@ export class Negotiator extends EventEmitter {
   }
 
   /**
-   * Policy rules that can never match the services registered now; the
-   * extension logs them once every extension is open.
+   * Policy rules that can never match the services registered now; asked
+   * once every extension is open (Extension#ready), when all are registered.
    */
+  ready(): string[] {
+    return this.policyWarnings();
+  }
+
+  /** Policy rules that can never match the services registered now. */
   policyWarnings(): string[] {
     return this.policy.unmatched({
       methods: (name) => {

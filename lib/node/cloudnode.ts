@@ -112,6 +112,8 @@ export class CloudNode extends EventEmitter implements NodeAPI {
   /** cs* token buckets by peer id, dropped when the peer closes. */
   private readonly buckets = new Map<number, { tokens: number; at: number }>();
   private opened = false;
+  /** Warnings extensions gave once all were open (Extension#ready), for the start-up banner. */
+  readonly warnings: string[] = [];
   private identityLoad: Promise<Identity> | null = null;
 
   constructor(options: CloudNodeOptions) {
@@ -446,6 +448,12 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     for (const ext of this.extensions.values()) {
       await ext.open();
       this.openExtensions.push(ext);
+    }
+    for (const [id, ext] of this.extensions) {
+      for (const warning of ext.ready?.() ?? []) {
+        this.logger.warning('%s: %s', id, warning);
+        this.warnings.push(`${id}: ${warning}`);
+      }
     }
     if (this.cookieFile)
       fs.writeFileSync(this.cookieFile, `__cookie__:${this.apiKey}`, { mode: 0o600 });
