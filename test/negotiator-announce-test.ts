@@ -7,7 +7,7 @@ import { BoundedMap } from '../lib/negotiator/boundedmap';
 import { MAX_ANNOUNCE_BLOCKS, MAX_URL_SIZE } from '../lib/negotiator/common';
 import { decodeCodes } from '../lib/negotiator/wire';
 import { PacketError } from '../lib/base/errors';
-import { addRPCMethods } from '../lib/negotiator/rpc';
+import { addRPCs } from '../lib/negotiator/rpc';
 import type { RPCMethod } from '../lib/base/extension';
 import { fixedIdentity, network, makeNode, link, deliver, settle } from './negotiator-pair';
 import { forValue } from './util/wait';
@@ -146,7 +146,7 @@ t.test('gossip', async (t) => {
 
   t.test('should list announcements in the RPC', async (t) => {
     const rpc = new Map<string, RPCMethod>();
-    addRPCMethods((name, _help, fn) => rpc.set(name, fn), c);
+    addRPCs({ addRPC: (name, _help, fn) => { rpc.set(name, fn); } }, c);
     const list = await (rpc.get('gethostannouncements') as RPCMethod)([]) as Array<Record<string, unknown>>;
     t.match(list[0], {
       identity: a.identity.address, url: 'https://files.example.com/cc', storageprice: 5000,

@@ -14,7 +14,7 @@ import { noPayments } from '../lib/negotiator/payment';
 import {
   NONCE_EPOCH_MS, MAX_NONCES_PER_CLIENT, MAX_NONCE_CLIENTS, FLOOD_BURST, MAX_INFLIGHT_PER_PEER, REQUEST_TIMEOUT_MS
 } from '../lib/negotiator/common';
-import { addRPCMethods } from '../lib/negotiator/rpc';
+import { addRPCs } from '../lib/negotiator/rpc';
 import type { RPCMethod } from '../lib/base/extension';
 import { makePair, fixedIdentity, network, deliver, settle, FakePeer, Pair } from './negotiator-pair';
 import { decodeServices } from '../lib/negotiator/coreservices';
@@ -381,7 +381,7 @@ t.test('Robustness', async (t) => {
 t.test('RPC', async (t) => {
   const p = await pair();
   const rpc = new Map<string, RPCMethod>();
-  addRPCMethods((name, _help, fn) => rpc.set(name, fn), p.a);
+  addRPCs({ addRPC: (name, _help, fn) => { rpc.set(name, fn); } }, p.a);
   const call = async (name: string, params: unknown[] = []): Promise<unknown> => await (rpc.get(name) as RPCMethod)(params);
 
   t.test('getidentity', async (t) => {

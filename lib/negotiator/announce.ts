@@ -21,6 +21,7 @@
 import { randomInt } from 'crypto';
 
 import { BoundedMap } from './boundedmap';
+import { packetCodes } from './errors';
 import {
   MAX_URL_SIZE, MAX_ANNOUNCEMENTS, MAX_ANNOUNCE_BLOCKS, ANNOUNCE_INTERVAL_MS, MAX_MONEY
 } from './common';
@@ -60,7 +61,7 @@ export function checkOffer(offer: HostOffer): void {
 /** Outcome of offering an announcement to the store. */
 export const announceResults = {
   ACCEPTED: 'accepted',
-  BAD_SIG: 'bad-announce-sig',
+  BAD_SIG: packetCodes.BAD_ANNOUNCE,
   EXPIRED: 'expired',
   TOO_FAR: 'expiry-too-far',
   STALE: 'stale-seq',

@@ -11,32 +11,15 @@
 import {
   MAX_PENDING_REQUESTS, MAX_REQUEST_ROUNDS, REQUEST_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS, MAX_MONEY
 } from './common';
-import { CodedError } from '../base/errors';
+import { RequestError, requestCodes, type RequestCode } from './errors';
 import { NonceCache } from './nonces';
 import { Payment, PaymentType, RequestPacket, ResponsePacket, Signer, paymentTypes } from './packets';
 import { PaymentHooks } from './payment';
 import { statuses, readAmountBody } from './status';
 
-/** Why a cloud request failed (RequestError.code). */
-export const requestCodes = {
-  TIMEOUT: 'timeout',
-  ABORTED: 'aborted',
-  PEER_CLOSED: 'peer-closed',
-  UNKNOWN_PEER: 'unknown-peer',
-  BAD_RESPONSE: 'bad-response',
-  TOO_MANY_PENDING: 'too-many-pending',
-  PAYMENT_UNAVAILABLE: 'payment-unavailable',
-  TOO_MANY_ROUNDS: 'too-many-rounds',
-  BAD_OPTIONS: 'bad-options'
-} as const;
-
-export type RequestCode = typeof requestCodes[keyof typeof requestCodes];
-
-export class RequestError extends CodedError<RequestCode> {
-  constructor(code: RequestCode, message?: string) {
-    super(code, message);
-  }
-}
+/** Defined with the other errors; importable from here as before. */
+export { RequestError, requestCodes };
+export type { RequestCode };
 
 export interface RequestOptions {
   /** Most the caller will pay for this call, in satoshis (default 0: free calls only). */

@@ -16,7 +16,8 @@ import {
   readLength, readName, readU32, readAmount, writeAmount, readPubkey, readVarBytes,
   checkEnd, sizeVarBytes, sizeVarint
 } from './wire';
-import { ServiceError, Service, ServiceRegistry } from './services';
+import { ServiceError } from './errors';
+import { Service, ServiceRegistry } from './services';
 
 export const INFO_VERSION = 1;
 export const PEERS_VERSION = 1;

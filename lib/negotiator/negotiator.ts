@@ -15,7 +15,8 @@ import type bcoin from 'bcoin';
 import { PacketError } from '../base/errors';
 import { Identity, identityAddress } from '../base/identity';
 import { BoundedMap } from './boundedmap';
-import { Client, RequestError, requestCodes, CallResult, RequestOptions, Route } from './client';
+import { Client, CallResult, RequestOptions, Route } from './client';
+import { RequestError, packetCodes, requestCodes } from './errors';
 import {
   DEFAULT_DEFER_LIMIT, FLOOD_SCORE, MAX_INFLIGHT_PER_PEER, MIN_PROTOCOL_VERSION, MISBEHAVE_SCORE,
   PROTOCOL_VERSION, MAX_CLOUD_PEERS, MALFORMED_SCORE, CHALLENGE_SIZE, BAD_AUTH_SCORE, ANNOUNCE_SYNC_LIMIT,
@@ -35,22 +36,6 @@ import { Server, serverCodes, LedgerRecord } from './server';
 import { Service, ServiceRegistry } from './services';
 
 export type LoggerLike = Pick<bcoin.Logger, 'info' | 'warning' | 'debug' | 'error'>;
-
-/** Codes of PacketErrors raised by the negotiator beyond decoding. */
-export const packetCodes = {
-  FLOOD: 'flood',
-  NOT_CLOUD_PEER: 'not-cloud-peer',
-  NOT_READY: 'not-ready',
-  DUPLICATE_HELLO: 'duplicate-hello',
-  BAD_HELLO_KEY: 'bad-pubkey',
-  UNEXPECTED_AUTH: 'unexpected-auth',
-  BAD_AUTH: 'bad-auth-sig',
-  BAD_ANNOUNCE: announceResults.BAD_SIG,
-  BAD_SIGNATURE: serverCodes.BAD_SIGNATURE,
-  WRONG_RECIPIENT: serverCodes.WRONG_RECIPIENT,
-  NOT_PROVEN: 'not-proven',
-  WRONG_SENDER: 'wrong-sender'
-} as const;
 
 export interface NegotiatorOptions {
   network: bcoin.Network;

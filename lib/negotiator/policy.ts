@@ -25,12 +25,15 @@
  */
 
 import * as fs from 'fs';
-import { CodedError } from '../base/errors';
+import { PolicyError } from './errors';
 import bcoin = require('../bcoin');
 import { parseAmount } from '../base/units';
 import { BoundedMap } from './boundedmap';
 import { MAX_POLICY_RULES, MAX_RATE_BUCKETS, MAX_MONEY } from './common';
 import { isName } from './wire';
+
+/** Defined with the other errors; importable from here as before. */
+export { PolicyError };
 
 /** Rule actions. */
 export const actions = {
@@ -41,13 +44,6 @@ export const actions = {
 } as const;
 
 export type Action = typeof actions[keyof typeof actions];
-
-/** A policy the node cannot parse: cloudcoind prints it and exits. */
-export class PolicyError extends CodedError<'bad-policy'> {
-  constructor(message: string) {
-    super('bad-policy', message);
-  }
-}
 
 export interface PolicyRule {
   action: Action;

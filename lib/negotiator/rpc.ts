@@ -1,23 +1,49 @@
 /*!
- * rpc.ts - RPC methods of the negotiator: getidentity, getcloudpeers,
- * cloudrequest. Client failures become bitcoind-style RPC errors here.
+ * rpc.ts - the negotiator's RPC methods, listed once as bcoin/hsd's
+ * RPC#init lists them, with one translator from its errors to bitcoind
+ * codes:
+ *
+ *   RequestError unknown-peer, peer-closed -> -29 CLIENT_NODE_NOT_CONNECTED
+ *   RequestError bad-options               -> -8  INVALID_PARAMETER
+ *   RequestError (others)                  -> -1  "cloudrequest failed: CODE"
+ *   bad parameters (lib/base/rpc Params)   -> -8
  */
 
-import { RPCError, rpcCodes, invalidParam } from '../base/errors';
-import type { RPCMethod } from '../base/extension';
-import { RequestError, requestCodes } from './client';
+import { rpcCodes, invalidParam } from '../base/errors';
+import type { NodeAPI } from '../base/extension';
+import { Params, errorRule, rpcErrors, type RPCMapping } from '../base/rpc';
+import { RequestError, requestCodes, type RequestCode } from './errors';
 import type { Negotiator } from './negotiator';
+import type { CloudPeerInfo } from './peers';
 import { statuses, readAmountBody } from './status';
 import { isName } from './wire';
 
-export type AddRPC = (name: string, help: string, method: RPCMethod) => void;
+/** Where methods are registered (NodeAPI#addRPC; tests collect them in a map). */
+export type RPCHost = Pick<NodeAPI, 'addRPC'>;
 
-function str(params: unknown[], i: number, name: string): string {
-  const v = params[i];
-  if (typeof v !== 'string' || v.length === 0)
-    throw invalidParam(`${name} must be a non-empty string.`);
-  return v;
+/** One method: its help (usage on the first line) and its body. */
+interface RPCSpec {
+  name: string;
+  help: string;
+  run(p: Params): unknown;
 }
+
+function requestFailed(): Partial<Record<RequestCode, RPCMapping>> {
+  const out: Partial<Record<RequestCode, RPCMapping>> = {};
+  for (const code of Object.values(requestCodes))
+    out[code] = [rpcCodes.MISC_ERROR, `cloudrequest failed: ${code}`];
+  return out;
+}
+
+/** Translate a negotiator error into the RPCError the caller sees. */
+export const toRPCError = rpcErrors([
+  errorRule(RequestError, {
+    ...requestFailed(),
+    [requestCodes.UNKNOWN_PEER]: rpcCodes.CLIENT_NODE_NOT_CONNECTED,
+    [requestCodes.PEER_CLOSED]: rpcCodes.CLIENT_NODE_NOT_CONNECTED,
+    [requestCodes.BAD_OPTIONS]: rpcCodes.INVALID_PARAMETER
+  })
+]);
 
 /** Args for a call: the local codec for JSON, else a hex string. */
 function encodeArgs(neg: Negotiator, service: string, method: string, raw: unknown): Buffer {
@@ -44,6 +70,7 @@ function encodeArgs(neg: Negotiator, service: string, method: string, raw: unkno
   throw invalidParam(`No local codec for ${service}.${method}: pass args as a hex string.`);
 }
 
+/** A response body as JSON: the local codec, an amount, else hex. */
 function bodyJSON(neg: Negotiator, service: string, method: string, status: string, body: Buffer): unknown {
   try {
     if (status === statuses.OK) {
@@ -59,29 +86,19 @@ function bodyJSON(neg: Negotiator, service: string, method: string, status: stri
   return body.toString('hex');
 }
 
-function rpcError(e: unknown): unknown {
-  if (!(e instanceof RequestError))
-    return e;
-  switch (e.code) {
-    case requestCodes.UNKNOWN_PEER:
-    case requestCodes.PEER_CLOSED:
-      return new RPCError(rpcCodes.CLIENT_NODE_NOT_CONNECTED, e.message);
-    case requestCodes.BAD_OPTIONS:
-      return invalidParam(e.message);
-    default:
-      return new RPCError(rpcCodes.MISC_ERROR, `cloudrequest failed: ${e.code}`);
-  }
+function getIdentity(neg: Negotiator, p: Params): { identity: string; pubkey: string } {
+  p.count(0);
+  return { identity: neg.identity.address, pubkey: neg.identity.publicKey.toString('hex') };
 }
 
-export function addRPCMethods(addRPC: AddRPC, neg: Negotiator): void {
-  addRPC('getidentity', 'getidentity', () => ({
-    identity: neg.identity.address,
-    pubkey: neg.identity.publicKey.toString('hex')
-  }));
+function getCloudPeers(neg: Negotiator, p: Params): CloudPeerInfo[] {
+  p.count(0);
+  return neg.cloudPeers();
+}
 
-  addRPC('getcloudpeers', 'getcloudpeers', () => neg.cloudPeers());
-
-  addRPC('gethostannouncements', 'gethostannouncements', () => neg.hosts().map((a) => ({
+function getHostAnnouncements(neg: Negotiator, p: Params): Array<Record<string, unknown>> {
+  p.count(0);
+  return neg.hosts().map((a) => ({
     identity: neg.addressOf(a.publicKey),
     url: a.url,
     storageprice: a.storagePrice,
@@ -91,27 +108,52 @@ export function addRPCMethods(addRPC: AddRPC, neg: Negotiator): void {
     maxduration: a.maxDuration,
     expiry: a.expiry,
     seq: a.seq
-  })));
+  }));
+}
 
-  addRPC('cloudrequest', 'cloudrequest PEER SERVICE METHOD [ARGS_JSON]', async (params) => {
-    if (params.length < 3 || params.length > 4)
-      throw invalidParam('Usage: cloudrequest PEER SERVICE METHOD [ARGS_JSON]');
-    const peer = str(params, 0, 'PEER');
-    const service = str(params, 1, 'SERVICE');
-    const method = str(params, 2, 'METHOD');
-    if (!isName(service) || !isName(method))
-      throw invalidParam('SERVICE and METHOD are lowercase names.');
-    const args = encodeArgs(neg, service, method, params[3]);
-    try {
-      const res = await neg.request(peer, service, method, args);
-      return {
-        status: res.status,
-        body: bodyJSON(neg, service, method, res.status, res.body),
-        paid: res.paid,
-        rounds: res.rounds
-      };
-    } catch (e) {
-      throw rpcError(e);
-    }
-  });
+async function cloudRequest(neg: Negotiator, p: Params): Promise<Record<string, unknown>> {
+  p.count(3, 4);
+  const peer = p.str(0, 'PEER');
+  const service = p.str(1, 'SERVICE');
+  const method = p.str(2, 'METHOD');
+  if (!isName(service) || !isName(method))
+    throw invalidParam('SERVICE and METHOD are lowercase names.');
+  const args = encodeArgs(neg, service, method, p.get(3));
+  const res = await neg.request(peer, service, method, args);
+  return {
+    status: res.status,
+    body: bodyJSON(neg, service, method, res.status, res.body),
+    paid: res.paid,
+    rounds: res.rounds
+  };
+}
+
+/** Every negotiator RPC method. */
+export function rpcMethods(neg: Negotiator): RPCSpec[] {
+  return [
+    { name: 'getidentity', help: 'getidentity\nThis node\'s identity: its P2WPKH address and public key.',
+      run: (p) => getIdentity(neg, p) },
+    { name: 'getcloudpeers', help: 'getcloudpeers\nConnected CloudStorage peers, with identities once proven.',
+      run: (p) => getCloudPeers(neg, p) },
+    { name: 'gethostannouncements', help: 'gethostannouncements\nValid host announcements known, newest first.',
+      run: (p) => getHostAnnouncements(neg, p) },
+    { name: 'cloudrequest',
+      help: 'cloudrequest PEER SERVICE METHOD [ARGS_JSON]\nCall SERVICE.METHOD on a connected CloudStorage peer '
+        + '(identity address, pubkey hex or host:port) and print its signed answer.',
+      run: (p) => cloudRequest(neg, p) }
+  ];
+}
+
+/** Register every method; each translates its errors with toRPCError. */
+export function addRPCs(host: RPCHost, neg: Negotiator): void {
+  for (const spec of rpcMethods(neg)) {
+    const usage = spec.help.split('\n')[0];
+    host.addRPC(spec.name, spec.help, async (params) => {
+      try {
+        return await spec.run(new Params(params, usage));
+      } catch (e) {
+        throw toRPCError(e);
+      }
+    });
+  }
 }

@@ -19,7 +19,8 @@ import { NonceManager, nonceResults } from './nonces';
 import { RequestPacket, ResponsePacket, Signer, paymentTypes, isValidStatus } from './packets';
 import { PaymentHooks } from './payment';
 import { Policy, RateLimiter } from './policy';
-import { ServiceError, ServiceRegistry, RequestContext } from './services';
+import { ServiceError, packetCodes } from './errors';
+import { ServiceRegistry, type MethodSpec, type RequestContext, type Service } from './services';
 import { CreditLedger } from './credit';
 import { statuses, amountBody } from './status';
 import type { PeerLike } from './peers';
@@ -27,8 +28,8 @@ import type { PeerLike } from './peers';
 /** Outcome codes of the server pipeline. */
 export const serverCodes = {
   OK: 'ok',
-  WRONG_RECIPIENT: 'wrong-recipient',
-  BAD_SIGNATURE: 'bad-signature',
+  WRONG_RECIPIENT: packetCodes.WRONG_RECIPIENT,
+  BAD_SIGNATURE: packetCodes.BAD_SIGNATURE,
   REPLAYED_NONCE: nonceResults.REPLAYED,
   UNKNOWN_NONCE: nonceResults.UNKNOWN,
   EXPIRED_NONCE: nonceResults.EXPIRED,
@@ -115,14 +116,27 @@ export class Server extends EventEmitter {
     return this.respond(req, req.hash(this.options.magic), statuses.BUSY, serverCodes.BUSY, undefined, false);
   }
 
+  /**
+   * Run one request through the pipeline; every stage either answers (a
+   * Handled) or hands the request on. Never throws: a failing service is a
+   * `server-error` answer.
+   */
   async handle(req: RequestPacket, peer: PeerLike): Promise<Handled> {
-    const { magic } = this.options;
-    const me = this.options.signer().publicKey;
-    const reqHash = req.hash(magic);
+    const job: Job = { req, reqHash: req.hash(this.options.magic), peer, address: '', deferred: 0 };
+    const found = this.validate(job);
+    if ('response' in found)
+      return found;
+    const declined = await this.admit(job, found.service);
+    if (declined)
+      return declined;
+    return this.run(job, found.method);
+  }
 
-    // 1. Decode and validate.
+  /** 1. Decode and validate: recipient, nonce, signature, service, method. */
+  private validate(job: Job): Handled | { service: Service; method: MethodSpec } {
+    const { req, reqHash } = job;
     // [REJECT] envelope addressed to another identity
-    if (!req.to.equals(me))
+    if (!req.to.equals(this.options.signer().publicKey))
       return this.respond(req, reqHash, statuses.BAD_REQUEST, serverCodes.WRONG_RECIPIENT, undefined, false);
     // [REJECT] nonce not outstanding for `from` (unknown, expired or replayed);
     // peeked before the signature: a map lookup is cheaper than a verify.
@@ -131,7 +145,7 @@ export class Server extends EventEmitter {
     if (peek !== nonceResults.OK)
       return this.respond(req, reqHash, statuses.REFRESH_NONCE, peek);
     // [REJECT] signature by `from` does not verify
-    if (!req.verify(magic))
+    if (!req.verify(this.options.magic))
       return this.respond(req, reqHash, statuses.INVALID_SIGNATURE, serverCodes.BAD_SIGNATURE, undefined, false);
     // [REJECT] nonce consumed by a concurrent request since the peek
     const nonce = this.nonces.consume(req.from, req.nonce);
@@ -141,15 +155,19 @@ export class Server extends EventEmitter {
     // [REJECT] service not offered
     if (!service)
       return this.respond(req, reqHash, statuses.SERVICE_UNSUPPORTED, serverCodes.UNKNOWN_SERVICE);
-    const spec = this.registry.method(req.service, req.method);
+    const method = this.registry.method(req.service, req.method);
     // [REJECT] method not offered by the service
-    if (!spec)
+    if (!method)
       return this.respond(req, reqHash, statuses.METHOD_UNSUPPORTED, serverCodes.UNKNOWN_METHOD);
+    return { service, method };
+  }
 
-    // 2. Access control.
-    const address = this.options.addressOf(req.from);
+  /** 2. Access control: policies, rate limit, price, payment. Null when admitted. */
+  private async admit(job: Job, service: Service): Promise<Handled | null> {
+    const { req, reqHash } = job;
+    job.address = this.options.addressOf(req.from);
     const decision = this.policy.decide({
-      service: req.service, method: req.method, publicKey: req.from, address
+      service: req.service, method: req.method, publicKey: req.from, address: job.address
     });
     // [REJECT] a deny policy is the most specific match
     if (!decision.allowed)
@@ -157,7 +175,6 @@ export class Server extends EventEmitter {
     // [REJECT] client over the rate limit of the most specific rate-limit policy
     if (decision.rateLimit && !this.limiter.take(decision.rateLimit, req.from.toString('hex')))
       return this.respond(req, reqHash, statuses.RATE_LIMITED, serverCodes.RATE_LIMITED);
-
     let price: number;
     try {
       price = Math.max(decision.minPayment,
@@ -166,13 +183,20 @@ export class Server extends EventEmitter {
       this.options.onError?.(e, req);
       return this.respond(req, reqHash, statuses.SERVER_ERROR, serverCodes.SERVICE_ERROR);
     }
+    return this.pay(job, price);
+  }
+
+  /** The payment offered against `price`; sets `job.deferred`. Null when it pays. */
+  private async pay(job: Job, price: number): Promise<Handled | null> {
+    const { req, reqHash } = job;
     const pay = req.payment;
-    let deferred = 0;
     if (pay.type === paymentTypes.NONE) {
       // [REJECT] nothing offered for a priced call
       if (price > 0)
         return this.respond(req, reqHash, statuses.TOO_LOW, serverCodes.TOO_LOW, amountBody(price));
-    } else if (pay.type === paymentTypes.DEFER) {
+      return null;
+    }
+    if (pay.type === paymentTypes.DEFER) {
       // [REJECT] deferred payment not accepted at all, or the price alone exceeds the credit limit
       if (this.credits.limit === 0 || price > this.credits.limit)
         return this.respond(req, reqHash, statuses.NO_DEFER, serverCodes.NO_DEFER);
@@ -183,25 +207,31 @@ export class Server extends EventEmitter {
       if (!this.credits.canDefer(req.from, pay.amount))
         return this.respond(req, reqHash, statuses.PLEASE_PAY, serverCodes.PLEASE_PAY,
           amountBody(this.credits.get(req.from)));
-      deferred = pay.amount;
-    } else {
-      // [REJECT] bid below the price
-      if (pay.amount < price)
-        return this.respond(req, reqHash, statuses.TOO_LOW, serverCodes.TOO_LOW, amountBody(price));
-      let ok = false;
-      try {
-        ok = await this.options.payments().verify(req.from, pay.amount, pay.data);
-      } catch (e) {
-        this.options.onError?.(e, req);
-      }
-      // [REJECT] attached channel state does not pay the amount
-      if (!ok)
-        return this.respond(req, reqHash, statuses.PAYMENT_INVALID, serverCodes.PAYMENT_INVALID);
-      this.credits.settle(req.from, pay.amount - price);
+      job.deferred = pay.amount;
+      return null;
     }
+    // [REJECT] bid below the price
+    if (pay.amount < price)
+      return this.respond(req, reqHash, statuses.TOO_LOW, serverCodes.TOO_LOW, amountBody(price));
+    let ok = false;
+    try {
+      ok = await this.options.payments().verify(req.from, pay.amount, pay.data);
+    } catch (e) {
+      this.options.onError?.(e, req);
+    }
+    // [REJECT] attached channel state does not pay the amount
+    if (!ok)
+      return this.respond(req, reqHash, statuses.PAYMENT_INVALID, serverCodes.PAYMENT_INVALID);
+    this.credits.settle(req.from, pay.amount - price);
+    return null;
+  }
 
-    // 3. Record the promise (deferred amounts are charged now, refunded on failure).
-    this.credits.charge(req.from, deferred);
+  /** 3-5. Record the promise, run the service, record fulfilment, answer. */
+  private async run(job: Job, spec: MethodSpec): Promise<Handled> {
+    const { req, reqHash } = job;
+    const pay = req.payment;
+    // Deferred amounts are charged now and refunded if the service fails.
+    this.credits.charge(req.from, job.deferred);
     const record: LedgerRecord = {
       requestHash: reqHash.toString('hex'),
       from: req.from.toString('hex'),
@@ -216,8 +246,7 @@ export class Server extends EventEmitter {
     this.ledger.set(record.requestHash, record);
     this.emit('promise', record);
 
-    // 4. Run the service.
-    const ctx: RequestContext = { from: req.from, address, peer, request: req, paid: pay.amount };
+    const ctx: RequestContext = { from: req.from, address: job.address, peer: job.peer, request: req, paid: pay.amount };
     let status: string = statuses.OK;
     let code: ServerCode = serverCodes.OK;
     let body: Buffer;
@@ -237,14 +266,24 @@ export class Server extends EventEmitter {
         code = serverCodes.SERVICE_ERROR;
         body = Buffer.alloc(0);
       }
-      if (deferred > 0)
-        this.credits.settle(req.from, deferred);
+      if (job.deferred > 0)
+        this.credits.settle(req.from, job.deferred);
     }
 
-    // 5. Record fulfilment.
     record.status = status;
     record.fulfilledAt = this.clock();
     this.emit('fulfil', record);
     return this.respond(req, reqHash, status, code, body);
   }
+}
+
+/** A request on its way through the pipeline. */
+interface Job {
+  req: RequestPacket;
+  reqHash: Buffer;
+  peer: PeerLike;
+  /** Client identity address, once access control looked it up. */
+  address: string;
+  /** Satoshis deferred to the client's credit by this request. */
+  deferred: number;
 }

@@ -8,12 +8,13 @@
  * ServiceError to answer with another status.
  */
 
-import { CodedError } from '../base/errors';
 import { MAX_METHODS, MAX_SERVICES, MAX_MONEY } from './common';
 import { isName } from './wire';
-import { statuses } from './status';
 import type { RequestPacket } from './packets';
 import type { PeerLike } from './peers';
+
+/** Defined with the other errors; importable from here as before. */
+export { ServiceError } from './errors';
 
 /** What a handler knows about the request it serves. */
 export interface RequestContext {
@@ -46,22 +47,6 @@ export interface Service {
   methods: Record<string, MethodSpec>;
   /** Price of one call in satoshis; defaults to the method's `price`. */
   quote?(method: string, args: Buffer, from: Buffer): number | Promise<number>;
-}
-
-/** Thrown by a handler to answer with a status other than ok. */
-export class ServiceError<C extends string = string> extends CodedError<C> {
-  readonly status: string;
-  readonly body: Buffer;
-
-  constructor(status: string, code: C = 'service-error' as C, body: Buffer = Buffer.alloc(0)) {
-    super(code);
-    this.status = status;
-    this.body = body;
-  }
-
-  static badRequest(code = 'bad-args'): ServiceError {
-    return new ServiceError(statuses.BAD_REQUEST, code);
-  }
 }
 
 export class ServiceRegistry {
