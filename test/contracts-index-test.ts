@@ -12,7 +12,7 @@ import { contractState } from '../lib/contracts/contractqueries';
 import { CommitEntry, ContractRecord, LeafEntry } from '../lib/contracts/records';
 import type { StorageContract } from '../lib/contracts/storagecontract';
 import { forEvent } from './util/wait';
-import { layout, prefixRange } from '../lib/contracts/layout';
+import { layout } from '../lib/contracts/layout';
 import { SEGWIT_HEIGHT, mineSync, plugin, startNodes, stateOf } from './contracts-util';
 import { testIdentity, testKey } from './data/contracts-fixtures';
 
@@ -94,7 +94,7 @@ t.test('ContractIndex', async (t) => {
     const voided = forEvent<ContractRecord>(p.index, 'void', 20000);
     await mineSync(ctx, node, common.getParams('regtest').window + 2);
     t.equal((await voided).contract.id(), c.id());
-    t.same(await p.index.db.keys(prefixRange(layout.prefix.qAll)), []);
+    t.same(await p.index.db.keys(layout.range.qAll()), []);
     const info = await node.rpc('getcontract', [c.id()]) as Record<string, any>;
     t.equal(info.state, 'void');
     t.equal(info.commit, null, 'its commit never confirmed');
@@ -133,7 +133,7 @@ t.test('ContractIndex', async (t) => {
     }
     t.ok(recorded, 'pending record written before the mempool saw the tx');
     t.notOk(await p.index.hasCommitment(c.hash()), 'forgotten after the refusal');
-    t.same(await p.index.db.keys(prefixRange(layout.prefix.qAll)), []);
+    t.same(await p.index.db.keys(layout.range.qAll()), []);
     // So the retry goes through.
     await p.commit([c]);
     await mineSync(ctx, node);

@@ -171,7 +171,7 @@ t.test('csannounce gossip', async (t) => {
     const sync = A.announcements.forSync(100, ANNOUNCE_SYNC_LIMIT);
     const keys = sync.map((a) => a.publicKey.toString('hex'));
     const want = [...verified.map((h) => h.identity.publicKey.toString('hex')),
-      ...gossip.map((raw) => AnnouncePacket.decodeStrict(raw).publicKey.toString('hex'))];
+      ...gossip.map((raw) => AnnouncePacket.decode(raw).publicKey.toString('hex'))];
     t.same(new Set(keys.slice(0, 10)), new Set(want.slice(0, 10)), 'verified hosts first');
     t.same(keys.slice(10, 20), want.slice(10), 'then long-known ones in first-seen order');
     t.ok(want.every((k) => A.announcements.has(Buffer.from(k, 'hex'))), 'none evicted by the flood');
@@ -296,7 +296,7 @@ t.test('csres', async (t) => {
     const call = p.a.request(p.ab, 'info', 'services', Buffer.alloc(0), { timeout: 5000 });
     await forValue(() => p.ab.sent.filter(([cmd]) => cmd === 'csreq').length, 1, 5000, 'request sent');
     const raw = p.ab.sent.filter(([cmd]) => cmd === 'csreq')[0][1];
-    const req = RequestPacket.decodeStrict(raw);
+    const req = RequestPacket.decode(raw);
     const forged = new ResponsePacket();
     forged.requestHash = req.hash(magic);
     forged.status = 'ok';

@@ -11,6 +11,15 @@ export const NODE_CLOUDSTORAGE = (1 << 24) >>> 0;
 /** Bitcoin's MAX_MONEY, 21M BTC in satoshis (bitcoind amount.h): no amount may exceed it. */
 export const MAX_MONEY = 21e6 * 1e8;
 
+/** Compressed secp256k1 public key: identities are always compressed. */
+export const PUBKEY_SIZE = 33;
+
+/** Compact signature r || s, low S (lib/base/identity.ts). */
+export const SIG_SIZE = 64;
+
+/** SHA256 / tagged hash size. */
+export const HASH_SIZE = 32;
+
 /**
  * All-zero fields, the "unset" value of a fresh struct (STYLE: constructors
  * give every field a zero value). Shared and never written: replace, don't fill.

@@ -35,7 +35,7 @@ import type { ContractInfo, EscrowInfo, RatingInfo } from './contractqueries';
 import { ContractError, enforce } from './errors';
 import { classifySpend } from './escrow';
 import { BlockStep, IndexTip, Indexer } from './indexer';
-import { layout, prefixRange, DB_VERSION } from './layout';
+import { layout, DB_VERSION } from './layout';
 import { OrphanPool } from './orphanpool';
 import { decodeRating, findPayload, RatingPayload } from './payload';
 import {
@@ -95,7 +95,7 @@ export class ContractIndex extends Indexer {
   protected async load(): Promise<void> {
     this.watched.clear();
     const entries = await this.db.values({
-      ...prefixRange(layout.prefix.t),
+      ...layout.range.t(),
       parse: (value: Buffer) => new CommitEntry().decode(value)
     });
     for (const ce of entries) {
@@ -354,7 +354,7 @@ export class ContractIndex extends Indexer {
    */
   private async resolvePending(ce: CommitEntry): Promise<void> {
     const pending = await this.db.values({
-      ...prefixRange(layout.prefix.q(ce.txid)),
+      ...layout.range.q(ce.txid),
       parse: (value: Buffer) => new ContractRecord().decode(value)
     });
     for (const record of pending) {
@@ -390,7 +390,7 @@ export class ContractIndex extends Indexer {
   /** Resolve every pending record whose commit is indexed. */
   private async resolveAllPending(): Promise<void> {
     const txids = await this.db.keys({
-      ...prefixRange(layout.prefix.qAll),
+      ...layout.range.qAll(),
       parse: (key: Buffer) => key.subarray(1, 33)
     });
     const seen = new Set<string>();
@@ -432,7 +432,7 @@ export class ContractIndex extends Indexer {
       return;
     const byTxid = new Map(added.map(ce => [ce.txid.toString('hex'), ce]));
     const rows = await this.db.range({
-      ...prefixRange(layout.prefix.vAll),
+      ...layout.range.vAll(),
       parse: (key: Buffer, value: Buffer) => ({ key, v: new VoidRecord().decode(value) })
     });
     for (const { key, v } of rows) {
@@ -527,7 +527,7 @@ export class ContractIndex extends Indexer {
   async removePending(txid: Buffer): Promise<void> {
     await this.lock.run(async () => {
       const rows = await this.db.range({
-        ...prefixRange(layout.prefix.q(txid)),
+        ...layout.range.q(txid),
         parse: (key: Buffer, value: Buffer) => ({ key, record: new ContractRecord().decode(value) })
       });
       const b = this.db.batch();

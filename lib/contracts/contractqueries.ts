@@ -11,7 +11,7 @@
 
 import type bdb = require('../bdb');
 import * as common from './common';
-import { layout, prefixRange } from './layout';
+import { layout } from './layout';
 import { decodeRating, RatingPayload } from './payload';
 import { CommitEntry, ContractRecord, LeafEntry, RatingEntry, VoidRecord, spendTypes } from './records';
 import type { StorageContract } from './storagecontract';
@@ -161,7 +161,7 @@ export class ContractQueries {
   /** Ids of every resolved contract. */
   async getIds(): Promise<Buffer[]> {
     return this.db.keys({
-      ...prefixRange(layout.prefix.c),
+      ...layout.range.c(),
       parse: (key: Buffer) => key.subarray(1)
     });
   }
@@ -169,7 +169,7 @@ export class ContractQueries {
   /** Records waiting for their commit (ours, and those a reorg unresolved). */
   async getPending(): Promise<ContractRecord[]> {
     return this.db.values({
-      ...prefixRange(layout.prefix.qAll),
+      ...layout.range.qAll(),
       parse: (value: Buffer) => new ContractRecord().decode(value)
     });
   }
@@ -187,7 +187,7 @@ export class ContractQueries {
   /** The effective rating for (id, role), or null. */
   async getRating(record: ContractRecord, ce: CommitEntry, role: number): Promise<RatingInfo | null> {
     const entries = await this.db.values({
-      ...prefixRange(layout.prefix.r(record.contract.hash(), role)),
+      ...layout.range.r(record.contract.hash(), role),
       parse: (value: Buffer) => new RatingEntry().decode(value)
     });
     return effectiveRating(record, ce, role, entries);
@@ -196,7 +196,7 @@ export class ContractQueries {
   /** Our void records of a contract (usually none or one). */
   async getVoids(id: Buffer): Promise<VoidRecord[]> {
     return this.db.values({
-      ...prefixRange(layout.prefix.v(id)),
+      ...layout.range.v(id),
       parse: (value: Buffer) => new VoidRecord().decode(value)
     });
   }
@@ -204,7 +204,7 @@ export class ContractQueries {
   /** Ids of our void records that are not resolved elsewhere. */
   async getVoidIds(): Promise<Buffer[]> {
     const keys = await this.db.keys({
-      ...prefixRange(layout.prefix.vAll),
+      ...layout.range.vAll(),
       parse: (key: Buffer) => key.subarray(1, 33)
     });
     const out: Buffer[] = [];
@@ -312,7 +312,7 @@ export class ContractQueries {
   /** Contracts an identity is party to, with its role. */
   async getIdentityContracts(pk: Buffer): Promise<Array<{ id: Buffer; role: number }>> {
     return this.db.range({
-      ...prefixRange(layout.prefix.i(pk)),
+      ...layout.range.i(pk),
       parse: (key: Buffer, value: Buffer) => ({ id: key.subarray(34), role: value[0] })
     });
   }

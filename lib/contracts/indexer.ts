@@ -60,21 +60,19 @@ export interface BlockStep {
   done?: () => Promise<void> | void;
 }
 
-const ch = (c: string): Buffer => Buffer.from(c, 'ascii');
+const keys = {
+  V: bdb.key('V'),
+  R: bdb.key('R'),
+  h: bdb.key('h', ['uint32']),
+  u: bdb.key('u', ['uint32'])
+};
 
-function heightKey(prefix: string, height: number): Buffer {
-  const key = Buffer.alloc(5);
-  key[0] = prefix.charCodeAt(0);
-  key.writeUInt32BE(height, 1);
-  return key;
-}
-
-/** The base's database keys (see the header). */
+/** The base's database keys (see the header), built with bdb.key as every layout's are. */
 export const indexerLayout = {
-  V: ch('V'),
-  R: ch('R'),
-  h: (height: number): Buffer => heightKey('h', height),
-  u: (height: number): Buffer => heightKey('u', height)
+  V: keys.V.build(),
+  R: keys.R.build(),
+  h: (height: number): Buffer => keys.h.build(height),
+  u: (height: number): Buffer => keys.u.build(height)
 };
 
 /** A chain-following index over its own database. */

@@ -21,56 +21,61 @@
  *                                 it confirmed, is still the renter's
  *
  * txids and block hashes are in internal byte order. Heights and indexes
- * are big-endian so range scans run in chain order.
+ * are big-endian so range scans run in chain order. Keys are built with
+ * bdb.key as every CloudCoin database's are (lib/deals/layout.ts); a
+ * compressed identity key is its parity byte (uint8) and its 32-byte x, so
+ * `i` keys are `i || pk || id` exactly.
  */
 
-const ch = (c: string): Buffer => Buffer.from(c, 'ascii');
+import bdb = require('../bdb');
 
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n, 0);
-  return b;
+const keys = {
+  t: bdb.key('t', ['bhash256']),
+  c: bdb.key('c', ['bhash256']),
+  i: bdb.key('i', ['uint8', 'bhash256', 'bhash256']),
+  r: bdb.key('r', ['bhash256', 'uint8', 'uint32', 'uint16']),
+  q: bdb.key('q', ['bhash256', 'uint8']),
+  o: bdb.key('o', ['bhash256']),
+  v: bdb.key('v', ['bhash256', 'bhash256', 'uint8'])
+};
+
+/** Bounds of a range scan (bdb iterator options). */
+export interface KeyRange {
+  gte: Buffer;
+  lte: Buffer;
 }
 
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n, 0);
-  return b;
+/** Every key of `key` whose leading parts are `args`. */
+function range(key: bdb.Key, ...args: unknown[]): KeyRange {
+  return { gte: key.min(...args), lte: key.max(...args) };
+}
+
+/** A compressed public key as the `i` key's parts. */
+function pkParts(pk: Buffer): [number, Buffer] {
+  return [pk[0], pk.subarray(1)];
 }
 
 /** Current database version. */
 export const DB_VERSION = 0;
 
+/** Typed builders of the keys in the header. */
 export const layout = {
-  t: (txid: Buffer): Buffer => Buffer.concat([ch('t'), txid]),
-  c: (id: Buffer): Buffer => Buffer.concat([ch('c'), id]),
-  i: (pk: Buffer, id: Buffer): Buffer => Buffer.concat([ch('i'), pk, id]),
-  r: (id: Buffer, role: number, height: number, index: number): Buffer =>
-    Buffer.concat([ch('r'), id, Buffer.from([role]), u32(height), u16(index)]),
-  q: (txid: Buffer, leaf: number): Buffer => Buffer.concat([ch('q'), txid, Buffer.from([leaf])]),
-  o: (id: Buffer): Buffer => Buffer.concat([ch('o'), id]),
-  v: (id: Buffer, txid: Buffer, leaf: number): Buffer => Buffer.concat([ch('v'), id, txid, Buffer.from([leaf])]),
-  /** Prefixes for range scans. */
-  prefix: {
-    t: ch('t'),
-    c: ch('c'),
-    i: (pk: Buffer): Buffer => Buffer.concat([ch('i'), pk]),
-    r: (id: Buffer, role: number): Buffer => Buffer.concat([ch('r'), id, Buffer.from([role])]),
-    q: (txid: Buffer): Buffer => Buffer.concat([ch('q'), txid]),
-    qAll: ch('q'),
-    v: (id: Buffer): Buffer => Buffer.concat([ch('v'), id]),
-    vAll: ch('v')
+  t: (txid: Buffer): Buffer => keys.t.build(txid),
+  c: (id: Buffer): Buffer => keys.c.build(id),
+  i: (pk: Buffer, id: Buffer): Buffer => keys.i.build(...pkParts(pk), id),
+  r: (id: Buffer, role: number, height: number, index: number): Buffer => keys.r.build(id, role, height, index),
+  q: (txid: Buffer, leaf: number): Buffer => keys.q.build(txid, leaf),
+  o: (id: Buffer): Buffer => keys.o.build(id),
+  v: (id: Buffer, txid: Buffer, leaf: number): Buffer => keys.v.build(id, txid, leaf),
+  /** Range scans. */
+  range: {
+    t: (): KeyRange => range(keys.t),
+    c: (): KeyRange => range(keys.c),
+    i: (pk: Buffer): KeyRange => range(keys.i, ...pkParts(pk)),
+    r: (id: Buffer, role: number): KeyRange => range(keys.r, id, role),
+    q: (txid: Buffer): KeyRange => range(keys.q, txid),
+    qAll: (): KeyRange => range(keys.q),
+    v: (id: Buffer): KeyRange => range(keys.v, id),
+    vAll: (): KeyRange => range(keys.v)
   }
 };
-
-/** gte/lt bounds covering every key that starts with `prefix`. */
-export function prefixRange(prefix: Buffer): { gte: Buffer; lt: Buffer } {
-  const lt = Buffer.from(prefix);
-  for (let i = lt.length - 1; i >= 0; i--) {
-    if (lt[i] !== 0xff) {
-      lt[i] += 1;
-      return { gte: prefix, lt: lt.subarray(0, i + 1) };
-    }
-  }
-  throw new Error('Prefix has no upper bound.');
-}

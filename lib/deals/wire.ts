@@ -8,10 +8,9 @@
  */
 
 import bio = require('bufio');
-import { signingHash, taggedHash } from '../base/hash';
-import { Identity, verifyIdentitySig } from '../base/identity';
+import { SignedStruct, StrictStruct, type Signer } from '../base/signed';
 import {
-  checkEnd, readAmount, readFixed, readLength, readPubkey, readU32, readU8, writeAmount, sizeVarBytes,
+  readAmount, readFixed, readLength, readPubkey, readU32, readU8, writeAmount, sizeVarBytes,
   malformed, decodeCodes
 } from '../negotiator/wire';
 import { MAX_OBJECT_SIZE, MAX_SEALED_SIZE, MAX_URL_SIZE, OFFER_TAG, RECEIPT_TAG } from './common';
@@ -44,18 +43,8 @@ function readString(br: bio.BufferReader, max: number): string {
   return text;
 }
 
-/** Base with strict decode: the whole buffer, nothing after. */
-abstract class WireStruct extends bio.Struct {
-  decode(data: Buffer): this {
-    const br = bio.read(data);
-    this.read(br);
-    checkEnd(br);
-    return this;
-  }
-}
-
 /** `quote` args: how much, for how long. */
-export class QuoteArgs extends WireStruct {
+export class QuoteArgs extends StrictStruct {
   size = 0;
   duration = 0;
 
@@ -77,7 +66,7 @@ export class QuoteArgs extends WireStruct {
 }
 
 /** `quote` body: the host's prices and limits now. */
-export class Quote extends WireStruct {
+export class Quote extends StrictStruct {
   prices: Prices = { storage: 0, upload: 0, download: 0 };
   maxDuration = 0;
   freeCapacity = 0;
@@ -113,7 +102,7 @@ export class Quote extends WireStruct {
 }
 
 /** `offer` args: the terms the renter bids. */
-export class OfferArgs extends WireStruct {
+export class OfferArgs extends StrictStruct {
   size = 0;
   duration = 0;
   bid: Prices = { storage: 0, upload: 0, download: 0 };
@@ -142,7 +131,7 @@ export class OfferArgs extends WireStruct {
  * `expiryHeight` at these prices, with the host escrow key to put in the
  * contract. sig = host identity over TH("cc/offer/0", unsigned encoding).
  */
-export class Offer extends WireStruct {
+export class Offer extends SignedStruct {
   hostKey: Buffer = Buffer.alloc(33);
   renterKey: Buffer = Buffer.alloc(33);
   hostEscrowKey: Buffer = Buffer.alloc(33);
@@ -152,14 +141,22 @@ export class Offer extends WireStruct {
   height = 0;
   expiryHeight = 0;
   dataURL = '';
-  sig: Buffer = Buffer.alloc(64);
+
+  get tag(): string {
+    return OFFER_TAG;
+  }
+
+  /** The host signs its offers. */
+  signerKey(): Buffer {
+    return this.hostKey;
+  }
+
+  protected setSignerKey(key: Buffer): void {
+    this.hostKey = key;
+  }
 
   getUnsignedSize(): number {
     return 99 + 12 + 24 + 8 + sizeVarBytes(Buffer.byteLength(this.dataURL));
-  }
-
-  getSize(): number {
-    return this.getUnsignedSize() + 64;
   }
 
   writeUnsigned(bw: bio.Writer): bio.Writer {
@@ -175,13 +172,7 @@ export class Offer extends WireStruct {
     return bw;
   }
 
-  write(bw: bio.Writer): bio.Writer {
-    this.writeUnsigned(bw);
-    bw.writeBytes(this.sig);
-    return bw;
-  }
-
-  read(br: bio.BufferReader): this {
+  readUnsigned(br: bio.BufferReader): void {
     this.hostKey = readPubkey(br);
     this.renterKey = readPubkey(br);
     this.hostEscrowKey = readPubkey(br);
@@ -191,21 +182,19 @@ export class Offer extends WireStruct {
     this.height = readU32(br);
     this.expiryHeight = readU32(br);
     this.dataURL = readString(br, MAX_URL_SIZE);
-    this.sig = readFixed(br, 64);
-    return this;
   }
 
   hash(): Buffer {
-    return signingHash(this, OFFER_TAG);
+    return this.signatureHash();
   }
 
-  sign(identity: Identity): this {
-    this.sig = identity.sign(this.hash());
-    return this;
+  /** Sign as the host, who becomes `hostKey`. */
+  sign(host: Signer): this {
+    return this.signWith(host);
   }
 
   verify(): boolean {
-    return verifyIdentitySig(this.hash(), this.sig, this.hostKey);
+    return this.verifyWith(null);
   }
 
   getJSON(): Record<string, unknown> {
@@ -225,7 +214,7 @@ export class Offer extends WireStruct {
 }
 
 /** `propose` body: the host's countersignature and sealed upload tokens. */
-export class ProposeResult extends WireStruct {
+export class ProposeResult extends StrictStruct {
   hostSig: Buffer = Buffer.alloc(64);
   dataURL = '';
   /** Sealed (see seal.ts) `put` token for object 1, the file. */
@@ -256,7 +245,7 @@ export class ProposeResult extends WireStruct {
 }
 
 /** Args naming one contract: `receipt`, `token`. */
-export class ContractArgs extends WireStruct {
+export class ContractArgs extends StrictStruct {
   id: Buffer = Buffer.alloc(32);
 
   getSize(): number {
@@ -279,52 +268,48 @@ export class ContractArgs extends WireStruct {
  * bytes with Merkle root `root` for contract `id`.
  * sig = host identity over TH("cc/receipt/0", id || root || u64 size).
  */
-export class Receipt extends WireStruct {
+export class Receipt extends SignedStruct {
   id: Buffer = Buffer.alloc(32);
   root: Buffer = Buffer.alloc(32);
   size = 0;
-  sig: Buffer = Buffer.alloc(64);
 
-  getSize(): number {
-    return 32 + 32 + 8 + 64;
+  get tag(): string {
+    return RECEIPT_TAG;
   }
 
-  write(bw: bio.Writer): bio.Writer {
+  getUnsignedSize(): number {
+    return 32 + 32 + 8;
+  }
+
+  writeUnsigned(bw: bio.Writer): bio.Writer {
     bw.writeBytes(this.id);
     bw.writeBytes(this.root);
     writeAmount(bw, this.size);
-    bw.writeBytes(this.sig);
     return bw;
   }
 
-  read(br: bio.BufferReader): this {
+  readUnsigned(br: bio.BufferReader): void {
     this.id = readFixed(br, 32);
     this.root = readFixed(br, 32);
     this.size = readSize(br);
-    this.sig = readFixed(br, 64);
-    return this;
   }
 
   hash(): Buffer {
-    const bw = bio.write(72);
-    bw.writeBytes(this.id);
-    bw.writeBytes(this.root);
-    writeAmount(bw, this.size);
-    return taggedHash(RECEIPT_TAG, bw.render());
+    return this.signatureHash();
   }
 
-  sign(identity: Identity): this {
-    this.sig = identity.sign(this.hash());
-    return this;
+  sign(host: Signer): this {
+    return this.signWith(host);
   }
 
+  /** True if the contract's host (`hostKey`) signed this receipt. */
   verify(hostKey: Buffer): boolean {
-    return verifyIdentitySig(this.hash(), this.sig, hostKey);
+    return this.verifyWith(hostKey);
   }
 }
 
 /** `token` body: a sealed `get` token and where to use it. */
-export class TokenResult extends WireStruct {
+export class TokenResult extends StrictStruct {
   dataURL = '';
   token: Buffer = Buffer.alloc(0);
 

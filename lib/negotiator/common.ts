@@ -16,14 +16,7 @@ export const PROTOCOL_VERSION = 1;
 /** Lowest peer protocol version we talk to (the first one). */
 export const MIN_PROTOCOL_VERSION = 1;
 
-/** Compressed secp256k1 public key: identities are always compressed. */
-export const PUBKEY_SIZE = 33;
-
-/** Compact signature r || s (lib/base/identity.ts). */
-export const SIG_SIZE = 64;
-
-/** SHA256 / tagged hash size. */
-export const HASH_SIZE = 32;
+export { PUBKEY_SIZE, SIG_SIZE, HASH_SIZE } from '../base/consts';
 
 /** Server nonce: HMAC-SHA256 truncated to 128 bits (DESIGN 4). */
 export const NONCE_SIZE = 16;
@@ -158,8 +151,7 @@ export const NEW_HOSTS_BURST = 100;
 /** Source addresses with a new-identity budget (oldest forgotten: it then starts full again). */
 export const MAX_ANNOUNCE_SOURCES = 4096;
 
-/** Ban score for a malformed packet: five of them ban (bcoin bans at 100). */
-export const MALFORMED_SCORE = 20;
+export { MALFORMED_SCORE } from '../base/wire';
 
 /** Ban score for a well-formed packet that breaks the protocol (second hello...). */
 export const MISBEHAVE_SCORE = 10;

@@ -8,18 +8,18 @@
  */
 
 import bio = require('bufio');
-import { signingHash, taggedHash, tags } from '../base/hash';
-import { verifyIdentitySig } from '../base/identity';
+import { tags } from '../base/hash';
+import { SignedStruct, StrictStruct, magicBytes, type Signer } from '../base/signed';
 import {
   PUBKEY_SIZE, SIG_SIZE, HASH_SIZE, NONCE_SIZE, CHALLENGE_SIZE, AUTH_TAG, MAX_ARGS_SIZE, MAX_BODY_SIZE,
   MAX_PAYMENT_SIZE, MAX_STATUS_SIZE, STATUS_RE, MAX_URL_SIZE
 } from './common';
 import {
   decodeCodes, malformed, readU8, readU32, readAmount, writeAmount, readFixed,
-  readVarBytes, readName, readPubkey, checkEnd, sizeVarBytes, readLength
+  readVarBytes, readName, readPubkey, sizeVarBytes, readLength
 } from './wire';
 import { PacketError } from '../base/errors';
-import { ZERO_HASH, ZERO_KEY, ZERO_NONCE, ZERO_SIG } from '../base/consts';
+import { ZERO_HASH, ZERO_KEY, ZERO_NONCE } from '../base/consts';
 
 /** Packet types. */
 export const types = {
@@ -68,25 +68,7 @@ export const paymentTypesByVal: Record<PaymentType, keyof typeof paymentTypes> =
   [paymentTypes.DEFER]: 'DEFER'
 };
 
-/** Anything that can sign a 32-byte hash (lib/base/identity.ts Identity). */
-export interface Signer {
-  readonly publicKey: Buffer;
-  sign(hash: Buffer): Buffer;
-}
-
-function magicBytes(magic: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(magic >>> 0, 0);
-  return b;
-}
-
-/** Decode a whole payload into a Struct, rejecting trailing bytes. */
-function decodeStrict<T extends bio.Struct>(obj: T, data: Buffer): T {
-  const br = bio.read(data);
-  obj.read(br);
-  checkEnd(br);
-  return obj;
-}
+export type { Signer };
 
 /**
  * `cshello`: sent once per connection by each side after the version
@@ -94,7 +76,7 @@ function decodeStrict<T extends bio.Struct>(obj: T, data: Buffer): T {
  * identity key and carries a fresh random challenge; the other side proves
  * its own claim by signing our challenge in `csauth`.
  */
-export class HelloPacket extends bio.Struct {
+export class HelloPacket extends StrictStruct {
   readonly type = types.HELLO;
   version = 0;
   publicKey: Buffer = ZERO_KEY;
@@ -137,10 +119,6 @@ export class HelloPacket extends bio.Struct {
     p.challenge = challenge;
     return p;
   }
-
-  static decodeStrict(data: Buffer): HelloPacket {
-    return decodeStrict(new HelloPacket(), data);
-  }
 }
 
 /**
@@ -149,49 +127,43 @@ export class HelloPacket extends bio.Struct {
  * hello challenge || the sender's identity key), so it cannot be replayed
  * on another connection or network.
  */
-export class AuthPacket extends bio.Struct {
+export class AuthPacket extends SignedStruct {
   readonly type = types.AUTH;
-  sig: Buffer = ZERO_SIG;
 
   get cmd(): string {
     return commands[this.type];
   }
 
-  getSize(): number {
-    return SIG_SIZE;
+  get tag(): string {
+    return AUTH_TAG;
   }
 
-  write(bw: bio.Writer): bio.Writer {
-    bw.writeBytes(this.sig);
+  /** Nothing but the signature: what it covers is all context. */
+  getUnsignedSize(): number {
+    return 0;
+  }
+
+  writeUnsigned(bw: bio.Writer): bio.Writer {
     return bw;
   }
 
-  read(br: bio.BufferReader): this {
-    this.sig = readFixed(br, SIG_SIZE);
-    return this;
-  }
+  readUnsigned(): void {}
 
   getJSON(): object {
     return { sig: this.sig.toString('hex') };
   }
 
   static hash(magic: number, challenge: Buffer, publicKey: Buffer): Buffer {
-    return taggedHash(AUTH_TAG, magicBytes(magic), challenge, publicKey);
+    return new AuthPacket().signatureHash(magicBytes(magic), challenge, publicKey);
   }
 
   /** Prove `signer`'s identity against the peer's `challenge`. */
   static create(signer: Signer, magic: number, challenge: Buffer): AuthPacket {
-    const p = new AuthPacket();
-    p.sig = signer.sign(AuthPacket.hash(magic, challenge, signer.publicKey));
-    return p;
+    return new AuthPacket().signWith(signer, magicBytes(magic), challenge, signer.publicKey);
   }
 
   verify(magic: number, challenge: Buffer, publicKey: Buffer): boolean {
-    return verifyIdentitySig(AuthPacket.hash(magic, challenge, publicKey), this.sig, publicKey);
-  }
-
-  static decodeStrict(data: Buffer): AuthPacket {
-    return decodeStrict(new AuthPacket(), data);
+    return this.verifyWith(publicKey, magicBytes(magic), challenge, publicKey);
   }
 }
 
@@ -257,7 +229,7 @@ export class Payment extends bio.Struct {
  * TH('cc/env/0', magic u32 LE || every field but sig); that hash is also the
  * request's id, which the response quotes.
  */
-export class RequestPacket extends bio.Struct {
+export class RequestPacket extends SignedStruct {
   readonly type = types.REQUEST;
   from: Buffer = ZERO_KEY;
   to: Buffer = ZERO_KEY;
@@ -266,10 +238,21 @@ export class RequestPacket extends bio.Struct {
   method = '';
   args: Buffer = Buffer.alloc(0);
   payment: Payment = new Payment();
-  sig: Buffer = ZERO_SIG;
 
   get cmd(): string {
     return commands[this.type];
+  }
+
+  get tag(): string {
+    return tags.ENVELOPE;
+  }
+
+  signerKey(): Buffer {
+    return this.from;
+  }
+
+  protected setSignerKey(key: Buffer): void {
+    this.from = key;
   }
 
   getUnsignedSize(): number {
@@ -293,13 +276,7 @@ export class RequestPacket extends bio.Struct {
     return bw;
   }
 
-  write(bw: bio.Writer): bio.Writer {
-    this.writeUnsigned(bw);
-    bw.writeBytes(this.sig);
-    return bw;
-  }
-
-  read(br: bio.BufferReader): this {
+  readUnsigned(br: bio.BufferReader): void {
     this.from = readPubkey(br);
     this.to = readPubkey(br);
     this.nonce = readFixed(br, NONCE_SIZE);
@@ -307,23 +284,20 @@ export class RequestPacket extends bio.Struct {
     this.method = readName(br);
     this.args = readVarBytes(br, MAX_ARGS_SIZE);
     this.payment = new Payment().read(br);
-    this.sig = readFixed(br, SIG_SIZE);
-    return this;
   }
 
   /** Request id and signing hash. */
   hash(magic: number): Buffer {
-    return signingHash(this, tags.ENVELOPE, magicBytes(magic));
+    return this.signatureHash(magicBytes(magic));
   }
 
+  /** Sign as `signer`, who becomes `from`. */
   sign(signer: Signer, magic: number): this {
-    this.from = signer.publicKey;
-    this.sig = signer.sign(this.hash(magic));
-    return this;
+    return this.signWith(signer, magicBytes(magic));
   }
 
   verify(magic: number): boolean {
-    return verifyIdentitySig(this.hash(magic), this.sig, this.from);
+    return this.verifyWith(null, magicBytes(magic));
   }
 
   getJSON(): object {
@@ -339,9 +313,6 @@ export class RequestPacket extends bio.Struct {
     };
   }
 
-  static decodeStrict(data: Buffer): RequestPacket {
-    return decodeStrict(new RequestPacket(), data);
-  }
 }
 
 /**
@@ -349,17 +320,20 @@ export class RequestPacket extends bio.Struct {
  * TH('cc/res/0', magic u32 LE || every field but sig), which covers the
  * request hash, so a response cannot be replayed for another request.
  */
-export class ResponsePacket extends bio.Struct {
+export class ResponsePacket extends SignedStruct {
   readonly type = types.RESPONSE;
   requestHash: Buffer = ZERO_HASH;
   status = '';
   body: Buffer = Buffer.alloc(0);
   /** The next nonce the client may use with this server; zero if none issued. */
   nextNonce: Buffer = ZERO_NONCE;
-  sig: Buffer = ZERO_SIG;
 
   get cmd(): string {
     return commands[this.type];
+  }
+
+  get tag(): string {
+    return tags.RESPONSE;
   }
 
   getUnsignedSize(): number {
@@ -379,13 +353,7 @@ export class ResponsePacket extends bio.Struct {
     return bw;
   }
 
-  write(bw: bio.Writer): bio.Writer {
-    this.writeUnsigned(bw);
-    bw.writeBytes(this.sig);
-    return bw;
-  }
-
-  read(br: bio.BufferReader): this {
+  readUnsigned(br: bio.BufferReader): void {
     this.requestHash = readFixed(br, HASH_SIZE);
     const status = br.readBytes(readLength(br, MAX_STATUS_SIZE)).toString('latin1');
     // [REJECT] statuses are lowercase `/`-separated segments
@@ -394,21 +362,19 @@ export class ResponsePacket extends bio.Struct {
     this.status = status;
     this.body = readVarBytes(br, MAX_BODY_SIZE);
     this.nextNonce = readFixed(br, NONCE_SIZE);
-    this.sig = readFixed(br, SIG_SIZE);
-    return this;
   }
 
   hash(magic: number): Buffer {
-    return signingHash(this, tags.RESPONSE, magicBytes(magic));
+    return this.signatureHash(magicBytes(magic));
   }
 
   sign(signer: Signer, magic: number): this {
-    this.sig = signer.sign(this.hash(magic));
-    return this;
+    return this.signWith(signer, magicBytes(magic));
   }
 
+  /** True if the request's `to` (`publicKey`) signed this response. */
   verify(magic: number, publicKey: Buffer): boolean {
-    return verifyIdentitySig(this.hash(magic), this.sig, publicKey);
+    return this.verifyWith(publicKey, magicBytes(magic));
   }
 
   hasNextNonce(): boolean {
@@ -425,9 +391,6 @@ export class ResponsePacket extends bio.Struct {
     };
   }
 
-  static decodeStrict(data: Buffer): ResponsePacket {
-    return decodeStrict(new ResponsePacket(), data);
-  }
 }
 
 /** URL syntax: http(s), printable ASCII, no spaces. */
@@ -455,9 +418,9 @@ export interface HostOffer {
  * `csannounce`: signed by `publicKey` over
  * TH('cc/announce/0', magic u32 LE || every field but sig).
  */
-export class AnnouncePacket extends bio.Struct implements HostOffer {
+export class AnnouncePacket extends SignedStruct implements HostOffer {
   readonly type = types.ANNOUNCE;
-  publicKey: Buffer = Buffer.alloc(PUBKEY_SIZE);
+  publicKey: Buffer = ZERO_KEY;
   seq = 0;
   expiry = 0;
   url = '';
@@ -466,10 +429,21 @@ export class AnnouncePacket extends bio.Struct implements HostOffer {
   downloadPrice = 0;
   capacity = 0;
   maxDuration = 0;
-  sig: Buffer = Buffer.alloc(SIG_SIZE);
 
   get cmd(): string {
     return commands[this.type];
+  }
+
+  get tag(): string {
+    return tags.ANNOUNCE;
+  }
+
+  signerKey(): Buffer {
+    return this.publicKey;
+  }
+
+  protected setSignerKey(key: Buffer): void {
+    this.publicKey = key;
   }
 
   getUnsignedSize(): number {
@@ -493,13 +467,7 @@ export class AnnouncePacket extends bio.Struct implements HostOffer {
     return bw;
   }
 
-  write(bw: bio.Writer): bio.Writer {
-    this.writeUnsigned(bw);
-    bw.writeBytes(this.sig);
-    return bw;
-  }
-
-  read(br: bio.BufferReader): this {
+  readUnsigned(br: bio.BufferReader): void {
     this.publicKey = readPubkey(br);
     this.seq = readU32(br);
     this.expiry = readU32(br);
@@ -514,22 +482,19 @@ export class AnnouncePacket extends bio.Struct implements HostOffer {
     // Capacity is bytes, not sat, but 2.1e15 bytes (2 PB) is a fine cap too.
     this.capacity = readAmount(br);
     this.maxDuration = readU32(br);
-    this.sig = readFixed(br, SIG_SIZE);
-    return this;
   }
 
   hash(magic: number): Buffer {
-    return signingHash(this, tags.ANNOUNCE, magicBytes(magic));
+    return this.signatureHash(magicBytes(magic));
   }
 
+  /** Sign as `signer`, who becomes `publicKey`. */
   sign(signer: Signer, magic: number): this {
-    this.publicKey = signer.publicKey;
-    this.sig = signer.sign(this.hash(magic));
-    return this;
+    return this.signWith(signer, magicBytes(magic));
   }
 
   verify(magic: number): boolean {
-    return verifyIdentitySig(this.hash(magic), this.sig, this.publicKey);
+    return this.verifyWith(null, magicBytes(magic));
   }
 
   getJSON(): object {
@@ -547,9 +512,6 @@ export class AnnouncePacket extends bio.Struct implements HostOffer {
     };
   }
 
-  static decodeStrict(data: Buffer): AnnouncePacket {
-    return decodeStrict(new AnnouncePacket(), data);
-  }
 }
 
 export type Packet = HelloPacket | AuthPacket | RequestPacket | ResponsePacket | AnnouncePacket;
@@ -567,15 +529,15 @@ export function isCloudCommand(cmd: string): boolean {
 export function decode(cmd: string, data: Buffer): Packet {
   switch (cmd) {
     case commands[types.HELLO]:
-      return HelloPacket.decodeStrict(data);
+      return HelloPacket.decode(data);
     case commands[types.AUTH]:
-      return AuthPacket.decodeStrict(data);
+      return AuthPacket.decode(data);
     case commands[types.REQUEST]:
-      return RequestPacket.decodeStrict(data);
+      return RequestPacket.decode(data);
     case commands[types.RESPONSE]:
-      return ResponsePacket.decodeStrict(data);
+      return ResponsePacket.decode(data);
     case commands[types.ANNOUNCE]:
-      return AnnouncePacket.decodeStrict(data);
+      return AnnouncePacket.decode(data);
   }
   throw new PacketError(decodeCodes.UNKNOWN_COMMAND, 'ignore', 0);
 }

@@ -1,0 +1,110 @@
+/*!
+ * signed.ts - the base of every signed wire object.
+ *
+ * A signed object is its unsigned encoding followed by a 64-byte compact
+ * signature over TH(tag, prefix || unsigned encoding) (lib/base/hash.ts),
+ * where the prefix binds context that is not in the object (the network
+ * magic, a hello challenge). A subclass gives the tag, the unsigned layout
+ * (getUnsignedSize, writeUnsigned, readUnsigned) and, where the object
+ * names its signer (`from`, `publicKey`, `hostKey`), the signer key; sign,
+ * verify, the full layout and the strict decode come from here, so the
+ * wire format of every signed object is the same shape (PROTOCOL 1).
+ */
+
+import bio = require('bufio');
+import { SIG_SIZE, ZERO_SIG } from './consts';
+import { signingHash, type UnsignedEncoding } from './hash';
+import { verifyIdentitySig } from './identity';
+import { checkEnd, readFixed } from './wire';
+
+/** Anything that can sign a 32-byte hash (lib/base/identity.ts Identity). */
+export interface Signer {
+  readonly publicKey: Buffer;
+  sign(hash: Buffer): Buffer;
+}
+
+/**
+ * A bio.Struct whose `decode` (instance and static) takes the whole buffer
+ * and rejects trailing bytes with PacketError `trailing-bytes`.
+ */
+export abstract class StrictStruct extends bio.Struct {
+  decode(data: Buffer): this {
+    const br = bio.read(data);
+    this.read(br);
+    checkEnd(br);
+    return this;
+  }
+}
+
+/** A wire object signed by an identity key: unsigned fields, then `sig`. */
+export abstract class SignedStruct extends StrictStruct implements UnsignedEncoding {
+  /** Compact signature (r || s, low S); zero until signed. */
+  sig: Buffer = ZERO_SIG;
+
+  /** Tag of the signature's tagged hash (lib/base/hash.ts `tags`). */
+  abstract get tag(): string;
+
+  /** Exact size of the unsigned encoding, in bytes. */
+  abstract getUnsignedSize(): number;
+  /** Every field but `sig`, in wire order. */
+  abstract writeUnsigned(bw: bio.Writer): bio.Writer;
+  /** Read every field but `sig` with the checked readers (lib/base/wire.ts). */
+  abstract readUnsigned(br: bio.BufferReader): void;
+
+  /**
+   * The key this object names as its signer, or null when the verifier
+   * must know it from context (a response's server, a receipt's host).
+   */
+  signerKey(): Buffer | null {
+    return null;
+  }
+
+  /** Record the signer's key in the object, where it names one. */
+  protected setSignerKey(_key: Buffer): void {}
+
+  getSize(): number {
+    return this.getUnsignedSize() + SIG_SIZE;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    this.writeUnsigned(bw);
+    bw.writeBytes(this.sig);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.readUnsigned(br);
+    this.sig = readFixed(br, SIG_SIZE);
+    return this;
+  }
+
+  /** TH(tag, ...prefix || unsigned encoding): what `sig` covers. */
+  signatureHash(...prefix: Buffer[]): Buffer {
+    return signingHash(this, this.tag, ...prefix);
+  }
+
+  /** Name `signer` as the signer (where the object names one) and sign. */
+  protected signWith(signer: Signer, ...prefix: Buffer[]): this {
+    this.setSignerKey(signer.publicKey);
+    this.sig = signer.sign(this.signatureHash(...prefix));
+    return this;
+  }
+
+  /**
+   * True if `sig` is `publicKey`'s (default: the named signer's) low-S
+   * signature over the hash; never throws.
+   */
+  protected verifyWith(publicKey: Buffer | null, ...prefix: Buffer[]): boolean {
+    const key = publicKey ?? this.signerKey();
+    if (!key)
+      return false;
+    return verifyIdentitySig(this.signatureHash(...prefix), this.sig, key);
+  }
+}
+
+/** The network magic as signed: u32 LE. */
+export function magicBytes(magic: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(magic >>> 0, 0);
+  return b;
+}
