@@ -14,7 +14,7 @@ import { ServiceError } from '../lib/negotiator/services';
 import { RequestError } from '../lib/negotiator/client';
 import { RPCClientError } from '../lib/cli/rpcclient';
 import { CommandError } from '../lib/cli/storagecmds';
-import { DealError } from '../lib/deals/renter';
+import { DealError } from '../lib/deals/errors';
 import { ExtensionError } from '../lib/cli/extensions';
 
 t.test('CodedError', async (t) => {
@@ -31,7 +31,7 @@ t.test('CodedError', async (t) => {
       ['ServiceError', new ServiceError('bad-request', 'bad-args'), 'bad-args'],
       ['RequestError', new RequestError('timeout'), 'timeout'],
       ['RPCClientError', new RPCClientError('rpc', 'boom', -8), 'rpc'],
-      ['CommandError', new CommandError('no-hosts', 'none'), 'no-hosts'],
+      ['CommandError', new CommandError('bad-arg', 'none'), 'bad-arg'],
       ['DealError', new DealError('no-token', 'none'), 'no-token'],
       ['ExtensionError', new ExtensionError('bad-id', 'bad'), 'bad-id'],
       ['PacketError', new PacketError('bad-envelope-sig'), 'bad-envelope-sig'],

@@ -1,7 +1,7 @@
 // CLI output helpers: progress bar (TTY only) and tables.
 import t from 'tap';
 import { ProgressBar } from '../lib/cli/progress';
-import { renderTable } from '../lib/cli/table';
+import { escapeName, renderTable } from '../lib/cli/table';
 import { formatResult, parseParam } from '../lib/cli/cloudcoincli';
 
 function sink(isTTY: boolean) {
@@ -44,4 +44,22 @@ t.test('cloudcoin-cli params and results', async (t) => {
   t.equal(formatResult('raw'), 'raw');
   t.equal(formatResult(null), null);
   t.equal(formatResult({ a: 1 }), '{\n  "a": 1\n}');
+});
+
+t.test('escapeName', async (t) => {
+  const table: Array<[Buffer, string]> = [
+    [Buffer.from('photo.jpg'), 'photo.jpg'],
+    [Buffer.from('été 写真.jpg'), 'été 写真.jpg'],
+    [Buffer.from('a\nb\tc\rd'), 'a\\nb\\tc\\rd'],
+    [Buffer.from('back\\slash'), 'back\\\\slash'],
+    [Buffer.from([0x66, 0xff, 0x2e]), 'f\\xff.'],
+    [Buffer.from([0xc3]), '\\xc3'],
+    [Buffer.from([0xe2, 0x82]), '\\xe2\\x82'],
+    [Buffer.from([0xc0, 0xaf]), '\\xc0\\xaf'],
+    [Buffer.from([0x1b, 0x5b, 0x32, 0x4a]), '\\x1b[2J'],
+    [Buffer.from('\u202egnp.exe'), '\\u{202e}gnp.exe'],
+    [Buffer.alloc(0), '']
+  ];
+  for (const [raw, want] of table)
+    t.equal(escapeName(raw), want, raw.toString('hex'));
 });

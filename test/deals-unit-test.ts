@@ -138,7 +138,7 @@ t.test('HostService', async (t) => {
     createEscrowKey: async () => bcoin.KeyRing.generate(true).publicKey,
     contractState: async (id: Buffer) => (committed.has(id.toString('hex')) ? 'committed' : null),
     store
-  }, { prices: { storage: 900, upload: 100, download: 200 }, maxDuration: 300 });
+  }, { prices: { storage: 900, upload: 100, download: 200 }, maxDuration: 300, newRenterShare: 100, newRenterCap: 2 ** 40 });
   const ctxOf = (id: Identity) => ({ from: id.publicKey } as unknown as RequestContext);
   const renterSide = new Renter({
     network,
@@ -242,18 +242,41 @@ t.test('HostService', async (t) => {
   await t.test('should not overcommit capacity under concurrent offers', async (t) => {
     const free = await svc.freeCapacity();
     const each = Math.floor(free / 3) + 1;
-    const results = await Promise.all([1, 2, 3, 4].map(() => declined(svc.offer(offerArgs(each, 100, 900), ctxOf(other)).then(() => {}))));
+    const renters = [other, ident(21), ident(22), ident(23)];
+    const results = await Promise.all(renters.map((r) => declined(svc.offer(offerArgs(each, 100, 900), ctxOf(r)).then(() => {}))));
     t.same(results.map((r) => r[1]).sort(), ['no-capacity', 'no-capacity', 'ok', 'ok']);
     t.ok(svc.reservedByOffers() <= free, 'never more than free');
   });
 
-  await t.test('should cap open offers per renter', async (t) => {
+  await t.test('should release a renter\'s oldest offer when it asks for one more', async (t) => {
     height += 100; // expire earlier offers
-    const got = [];
-    for (let i = 0; i < 10; i++)
-      got.push((await declined(svc.offer(offerArgs(4096, 100, 900), ctxOf(renter)).then(() => {})))[1]);
-    t.equal(got.filter((c) => c === 'ok').length, 8);
-    t.equal(got.filter((c) => c === 'too-many-offers').length, 2);
+    const offers: Offer[] = [];
+    for (let i = 0; i < 9; i++)
+      offers.push(Offer.decode(await svc.offer(offerArgs(4096, 100, 900), ctxOf(renter))));
+    t.equal(svc.openOffers(), 8, 'at most 8 open offers per renter');
+    const first = await renterSide.buildContract(offers[0], Buffer.alloc(32, 4), 4096);
+    t.same(await declined(svc.propose(first.encode(), ctxOf(renter))), [BAD_TERMS, 'no-offer'], 'the oldest was released');
+    const last = await renterSide.buildContract(offers[8], Buffer.alloc(32, 5), 4096);
+    t.same(await declined(svc.propose(last.encode(), ctxOf(renter)).then(() => {})), ['ok', 'ok'], 'the newest stands');
+    height += 100;
+  });
+
+  await t.test('should bound what a renter without paid history may reserve', async (t) => {
+    svc.terms = { ...svc.terms, newRenterShare: 25, newRenterCap: 2 ** 20 };
+    t.teardown(() => { svc.terms = { ...svc.terms, newRenterShare: 100, newRenterCap: 2 ** 40 }; });
+    const stranger = ident(24);
+    const free = await svc.freeCapacity();
+    t.same(await declined(svc.offer(offerArgs(Math.floor(free * 0.3), 100, 900), ctxOf(stranger))),
+      [NO_CAPACITY, 'over-new-renter-limit'], 'over the share of free capacity');
+    t.same(await declined(svc.offer(offerArgs(2 ** 20 + 1, 100, 900), ctxOf(stranger))),
+      [NO_CAPACITY, 'over-new-renter-limit'], 'over the absolute cap');
+    // Asking again and again only replaces its own offers: the total stays bounded.
+    for (let i = 0; i < 20; i++)
+      await svc.offer(offerArgs(300 * 1024, 100, 900), ctxOf(stranger));
+    t.ok(svc.reservedByOffers() <= 2 ** 20, `a stranger holds ${svc.reservedByOffers()} bytes, at most the cap`);
+    // The renter whose contract is committed on chain is not a stranger.
+    t.same(await declined(svc.offer(offerArgs(Math.floor(free * 0.3), 100, 900), ctxOf(renter)).then(() => {})), ['ok', 'ok'],
+      'a renter with a committed contract here may reserve more');
     height += 100;
   });
 

@@ -454,7 +454,7 @@ t.test('renter round trip', async (t) => {
   const m = new Manifest();
   const f = new ManifestFile();
   f.fileId = fileId;
-  f.name = 'plain.bin';
+  f.name = Buffer.from('plain.bin');
   f.size = plain.length;
   const r = new Replica();
   r.contractId = Buffer.from(id, 'hex');
@@ -472,7 +472,7 @@ t.test('renter round trip', async (t) => {
   const out = path.join(dir, 'got.bin');
   await decryptFile(deriveFileKey(master, rf.fileId, rf.revision, rf.replicas[0].salt), got, out);
   t.ok(fs.readFileSync(out).equals(plain), 'plaintext recovered');
-  t.equal(rf.name, 'plain.bin');
+  t.equal(rf.name.toString(), 'plain.bin');
 });
 
 /** Writes `head` on a raw socket, then `drip` every 200 ms; resolves on close with what came back. */

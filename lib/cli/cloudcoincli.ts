@@ -45,8 +45,8 @@ function buildProgram(): Command {
     .description('Call cloudcoind over RPC: cloudcoin-cli [options] METHOD [PARAMS...]\n'
       + 'Run `cloudcoin-cli help` for the list of methods. Storage commands:\n'
       + '  negotiate-storage --size S --max-price P [--duration B] [--hosts N] [--json]\n'
-      + '  put FILE [--hosts N] [--duration B] [--max-price P] [--wait] [--json]\n'
-      + '  get FILE_ID OUT [--json]\n'
+      + '  put FILE [--hosts N] [--min-hosts M] [--duration B] [--max-price P] [--no-wait] [--json]\n'
+      + '  get FILE_ID OUT [--json]     (OUT - is standard output; ids may be unique prefixes)\n'
       + '  ls [--json]\n'
       + 'Run `cloudcoin-cli COMMAND --help` for one command.')
     .version(VERSION)
@@ -105,7 +105,8 @@ export async function main(argv: string[]): Promise<number> {
     });
     const command = Object.hasOwn(storageCommands, method) ? storageCommands[method] : null;
     if (command) {
-      await command({ client, out: (line) => process.stdout.write(line + '\n'), err: process.stderr }, params);
+      await command({ client, out: (line) => process.stdout.write(line + '\n'), err: process.stderr, stdout: process.stdout },
+        params);
       return 0;
     }
     const result = await client.call(method, params.map(parseParam));

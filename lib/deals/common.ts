@@ -28,8 +28,19 @@ export const MAX_HOSTS = 16;
 export const MAX_QUOTES = 64;
 /** Most open offers a host keeps (bounded memory against offer floods). */
 export const MAX_RESERVATIONS = 1024;
-/** Most open offers per renter identity, so one renter cannot starve others. */
+/**
+ * Most open offers per renter identity, so one renter cannot starve
+ * others; a renter asking for one more releases its oldest.
+ */
 export const MAX_OFFERS_PER_RENTER = 8;
+/**
+ * What a renter without paid history (no committed contract with this
+ * host) may hold in open offers: this percentage of the free capacity,
+ * and at most DEFAULT_NEW_RENTER_CAP bytes (--host-new-renter-share,
+ * --host-new-renter-cap). A throwaway identity cannot reserve a host.
+ */
+export const DEFAULT_NEW_RENTER_SHARE = 25;
+export const DEFAULT_NEW_RENTER_CAP = 4 * 2 ** 30;
 /** Largest object one contract may hold (lib/storage: leaf counts fit a u32). */
 export { MAX_OBJECT_SIZE } from '../storage/common';
 /** Longest data URL (the same limit as csannounce's URL, so every host can announce). */

@@ -5,10 +5,41 @@
  */
 
 import bdb = require('../bdb');
+import bio = require('bufio');
 import * as path from 'path';
 import { StorageContract } from '../contracts/storagecontract';
 import { ManifestFile, Manifest } from '../storage/manifest';
 import { layout, DB_VERSION } from './layout';
+
+/**
+ * A contract the renter proposed for one of its files: the file it
+ * belongs to, whether the host signed a receipt, and the contract signed
+ * by both (what commitfile funds).
+ *   RenterDeal = fileId(32) || u8 received || StorageContract (fixed size)
+ */
+export class RenterDeal extends bio.Struct {
+  fileId: Buffer = Buffer.alloc(32);
+  received = false;
+  contract: StorageContract = new StorageContract();
+
+  getSize(): number {
+    return 32 + 1 + this.contract.getSize();
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    bw.writeBytes(this.fileId);
+    bw.writeU8(this.received ? 1 : 0);
+    this.contract.write(bw);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.fileId = Buffer.from(br.readBytes(32));
+    this.received = br.readU8() === 1;
+    this.contract = StorageContract.read(br);
+    return this;
+  }
+}
 
 export class DealStore {
   readonly db: bdb.DB;
@@ -82,6 +113,47 @@ export class DealStore {
 
   async putFile(file: ManifestFile): Promise<void> {
     await this.db.put(layout.f.build(file.fileId), file.encode());
+  }
+
+  /** Write a file entry and its deals in one batch (both, or neither). */
+  async putFileDeals(file: ManifestFile, deals: RenterDeal[], gone: Buffer[] = []): Promise<void> {
+    const b = this.db.batch();
+    b.put(layout.f.build(file.fileId), file.encode());
+    for (const d of deals)
+      b.put(layout.r.build(d.contract.hash()), d.encode());
+    for (const id of gone)
+      b.del(layout.r.build(id));
+    await b.write();
+  }
+
+  async getDeal(id: Buffer): Promise<RenterDeal | null> {
+    const raw = await this.db.get(layout.r.build(id));
+    return raw ? RenterDeal.decode(raw) : null;
+  }
+
+  async putDeal(deal: RenterDeal): Promise<void> {
+    await this.db.put(layout.r.build(deal.contract.hash()), deal.encode());
+  }
+
+  async deleteDeal(id: Buffer): Promise<void> {
+    await this.db.del(layout.r.build(id));
+  }
+
+  async listDeals(): Promise<RenterDeal[]> {
+    return this.db.values({
+      gte: layout.r.min(),
+      lte: layout.r.max(),
+      parse: (raw: Buffer) => RenterDeal.decode(raw)
+    });
+  }
+
+  /** Forget a file and the given deals in one batch. */
+  async deleteFileDeals(fileId: Buffer, deals: Buffer[]): Promise<void> {
+    const b = this.db.batch();
+    b.del(layout.f.build(fileId));
+    for (const id of deals)
+      b.del(layout.r.build(id));
+    await b.write();
   }
 
   /** Forget a file; true if it was there. */

@@ -53,6 +53,10 @@ export interface HostContext {
 export interface HostTerms {
   prices: Prices;
   maxDuration: number;
+  /** Percent of free capacity a renter without paid history may hold in open offers. */
+  newRenterShare: number;
+  /** Most bytes a renter without paid history may hold in open offers. */
+  newRenterCap: number;
 }
 
 /** Capacity held for an open offer. */
@@ -122,6 +126,9 @@ export class HostService {
   private readonly reservations = new Map<string, Reservation>();
   /** Escrows awaited on chain (see unfunded()); null = load from the store. */
   private watch: Map<string, Watched> | null = null;
+  /** Renters with a committed contract here (hex keys); null = rebuild. */
+  private payers: Set<string> | null = null;
+  private payersHeight = -1;
   /** offer() checks capacity, then awaits: one at a time, or offers overcommit. */
   private offerLock: Promise<unknown> = Promise.resolve();
 
@@ -211,18 +218,10 @@ export class HostService {
       throw new ServiceError(PRICE_TOO_LOW, 'price-too-low', pricesBody(terms.prices));
     }
     this.prune();
-    // [DECLINE] too many open offers, in all (bounded memory) or for this renter
-    let mine = 0;
-    for (const r of this.reservations.values()) {
-      if (r.renterKey.equals(ctx.from))
-        mine += 1;
-    }
-    if (this.reservations.size >= MAX_RESERVATIONS || mine >= MAX_OFFERS_PER_RENTER)
+    // [DECLINE] too many open offers in all (bounded memory)
+    if (this.reservations.size >= MAX_RESERVATIONS && !this.hasOpen(ctx.from))
       throw decline(statuses.BUSY, 'too-many-offers');
-    // [DECLINE] not enough room for the object and its tree file
-    if (contractFootprint(a.size) > await this.freeCapacity())
-      throw decline(NO_CAPACITY, 'no-capacity');
-
+    await this.makeRoom(ctx.from, contractFootprint(a.size));
     // [DECLINE] no data API renters could upload to
     if (!this.ctx.dataURL())
       throw decline(statuses.SERVER_ERROR, 'no-data-api');
@@ -247,6 +246,62 @@ export class HostService {
       expiryHeight: offer.expiryHeight
     });
     return offer.encode();
+  }
+
+  private hasOpen(renterKey: Buffer): boolean {
+    for (const r of this.reservations.values()) {
+      if (r.renterKey.equals(renterKey) && !r.used)
+        return true;
+    }
+    return false;
+  }
+
+  /**
+   * Make room for `need` more bytes of open offers for `renterKey`: an
+   * identity asking for a new offer releases its oldest ones while it is
+   * over its count, or, without paid history, over its share of the free
+   * capacity or the absolute cap; so a renter that asks again is never
+   * locked out by its own earlier offers, and a throwaway identity cannot
+   * reserve the host. Declines if the offer cannot fit even so.
+   */
+  private async makeRoom(renterKey: Buffer, need: number): Promise<void> {
+    const mine = [...this.reservations.entries()].filter(([, r]) => r.renterKey.equals(renterKey) && !r.used);
+    const held = () => mine.reduce((sum, [, r]) => sum + contractFootprint(r.size), 0);
+    const paid = await this.hasPaid(renterKey);
+    // Free capacity as if this renter's open offers were released.
+    const free = await this.freeCapacity() + held();
+    const limit = paid ? free : Math.min(Math.floor(free * this.terms.newRenterShare / 100), this.terms.newRenterCap);
+    // [DECLINE] not enough room for the object and its tree file
+    if (need > free)
+      throw decline(NO_CAPACITY, 'no-capacity');
+    // [DECLINE] more than a renter without paid history may hold
+    if (need > limit)
+      throw decline(NO_CAPACITY, 'over-new-renter-limit');
+    while (mine.length > 0 && (mine.length >= MAX_OFFERS_PER_RENTER || held() + need > limit
+      || (this.reservations.size >= MAX_RESERVATIONS))) {
+      const [key] = mine.shift()!;
+      this.reservations.delete(key);
+    }
+    // [DECLINE] not enough room for the object and its tree file
+    if (need > await this.freeCapacity())
+      throw decline(NO_CAPACITY, 'no-capacity');
+  }
+
+  /**
+   * Whether a renter has paid this host before: one of its contracts here
+   * is committed on chain. Cached for the current height.
+   */
+  private async hasPaid(renterKey: Buffer): Promise<boolean> {
+    if (!this.payers || this.payersHeight !== this.ctx.height()) {
+      const payers = new Set<string>();
+      for (const c of await this.ctx.store.listHosted()) {
+        if (await this.isCommitted(c.hash()))
+          payers.add(c.renterKey.toString('hex'));
+      }
+      this.payers = payers;
+      this.payersHeight = this.ctx.height();
+    }
+    return this.payers.has(renterKey.toString('hex'));
   }
 
   async propose(args: Buffer, ctx: RequestContext): Promise<Buffer> {
@@ -411,6 +466,7 @@ export class HostService {
    * data; returns the ids seen so the caller can fetch their records.
    */
   async scanBlock(block: bcoin.Block, height: number): Promise<Buffer[]> {
+    this.payers = null;
     const pending = await this.unfunded();
     for (const [key, w] of pending) {
       // [IGNORE] a commit after the offer expired voids the contract
@@ -444,6 +500,7 @@ export class HostService {
   async unscanBlock(height: number): Promise<void> {
     await this.ctx.store.unmarkFundedAt(height);
     this.watch = null; // rebuilt from the store on the next block
+    this.payers = null;
   }
 
   /**

@@ -13,7 +13,6 @@ import bio = require('bufio');
 import type bcoin from 'bcoin';
 import { StorageContract } from '../contracts/storagecontract';
 import { getParams, minEscrowValue } from '../contracts/common';
-import { CodedError } from '../base/errors';
 import type { Identity } from '../base/identity';
 import type { Negotiator } from '../negotiator/negotiator';
 import { statuses } from '../negotiator/status';
@@ -22,26 +21,9 @@ import {
   CALL_TIMEOUT_MS, DEFAULT_HOLDBACK_BPS, MAX_QUOTES, PRICE_TOO_LOW, SERVICE_NAME, getDealParams
 } from './common';
 import { auditTerms, chooseHosts, contractCost, escrowValue, withinPrice, type Prices, type QuotedHost } from './pricing';
+import { DealError } from './errors';
 import { unseal } from './seal';
 import { ContractArgs, Offer, OfferArgs, ProposeResult, Quote, QuoteArgs, Receipt, TokenResult } from './wire';
-
-/** Why a deal with one host failed. */
-export type DealCode =
-  | 'bad-data-url'
-  | 'bad-host-answer'
-  | 'bad-host-sig'
-  | 'bad-receipt'
-  | 'no-receipt'
-  | 'no-token'
-  | 'object-too-large'
-  | 'proposal-declined';
-
-/** A deal failure the user should read; `code` is stable for tests. */
-export class DealError extends CodedError<DealCode> {
-  constructor(code: DealCode, message: string) {
-    super(code, message);
-  }
-}
 
 export interface RenterContext {
   network: bcoin.Network;
@@ -72,6 +54,8 @@ export interface NegotiatedOffer {
   /** Bids made, in order (storage price), for the record. */
   bids: number[];
   cost: number;
+  /** An open offer from an earlier negotiation, used again. */
+  reused: boolean;
 }
 
 export interface NegotiateResult {
@@ -93,8 +77,22 @@ function readPrices(body: Buffer): Prices | null {
   }
 }
 
+/**
+ * Blocks an open offer must have left to be reused: enough to upload and
+ * commit in (half the offer window, at least the commit margin).
+ */
+function reuseMargin(network: bcoin.Network): number {
+  return Math.max(2, Math.floor(getDealParams(network).offerWindow / 2));
+}
+
 export class Renter {
   readonly ctx: RenterContext;
+  /**
+   * Offers hosts made us that no proposal used yet, by host escrow key:
+   * a later negotiation with the same terms uses them again instead of
+   * asking the host for more (each host caps open offers per renter).
+   */
+  private readonly open = new Map<string, NegotiatedOffer>();
 
   constructor(ctx: RenterContext) {
     this.ctx = ctx;
@@ -152,13 +150,41 @@ export class Renter {
     for (const cand of candidates) {
       if (offers.length >= count)
         break;
+      const open = this.reusable(cand.host, size, duration, maxPrice);
+      if (open) {
+        offers.push(open);
+        continue;
+      }
       const got = await this.bid(cand.host, size, duration, { ...cand.prices, storage: opening }, maxPrice);
-      if ('offer' in got)
+      if ('offer' in got) {
+        this.open.set(got.offer.offer.hostEscrowKey.toString('hex'), got.offer);
         offers.push(got.offer);
-      else
+      } else {
         declined.push({ host: cand.host, reason: got.reason });
+      }
     }
     return { quotes, offers, declined };
+  }
+
+  /** An unused open offer from `host` for these terms, with time left. */
+  private reusable(host: HostRef, size: number, duration: number, maxPrice: number): NegotiatedOffer | null {
+    const height = this.ctx.height();
+    for (const [key, o] of this.open) {
+      if (o.offer.expiryHeight < height + reuseMargin(this.ctx.network)) {
+        this.open.delete(key);
+        continue;
+      }
+      if (o.host.pubkey.equals(host.pubkey) && o.offer.size >= size && o.offer.duration === duration
+        && withinPrice(o.offer.prices, maxPrice)) {
+        return { ...o, cost: contractCost(size, duration, o.offer.prices), reused: true };
+      }
+    }
+    return null;
+  }
+
+  /** A proposal used the offer: it is no longer open. */
+  private used(offer: { hostEscrowKey: Buffer }): void {
+    this.open.delete(offer.hostEscrowKey.toString('hex'));
   }
 
   /** Bid, raising on price-too-low up to `maxPrice`. */
@@ -194,7 +220,7 @@ export class Renter {
         }
         if (!isAllowedURL(offer.dataURL))
           return { reason: `data URL ${offer.dataURL || '(none)'} is not https (plain http only on loopback)` };
-        return { offer: { host, offer, bids, cost: contractCost(size, duration, offer.prices) } };
+        return { offer: { host, offer, bids, cost: contractCost(size, duration, offer.prices), reused: false } };
       }
       if (res.status === PRICE_TOO_LOW) {
         const asking = readPrices(res.body);
@@ -207,6 +233,10 @@ export class Renter {
         bid = { storage: Math.max(bid.storage, asking.storage), upload: Math.max(bid.upload, asking.upload),
           download: Math.max(bid.download, asking.download) };
         continue;
+      }
+      if (res.body.toString('latin1') === 'too-many-offers') {
+        const until = this.ctx.height() + getDealParams(this.ctx.network).offerWindow;
+        return { reason: `declined: the host holds too many open offers (${explain(res.status, res.body)}); they expire by block ${until}` };
       }
       return { reason: `declined: ${explain(res.status, res.body)}` };
     }
@@ -251,6 +281,7 @@ export class Renter {
   /** Propose a signed contract; returns it countersigned with upload tokens. */
   async propose(host: HostRef, contract: StorageContract)
     : Promise<{ contract: StorageContract; dataURL: string; dataToken: string; manifestToken: string }> {
+    this.used(contract);
     const res = await this.call(host, 'propose', contract.encode());
     if (res.status !== statuses.OK)
       throw new DealError('proposal-declined', `host ${host.identity} declined the contract: ${explain(res.status, res.body)}`);

@@ -3,7 +3,7 @@
  * every host, so the wallet seed plus any one host recovers every file.
  *
  *   Manifest      = u8 version(0) || u64 updated || varint n || ManifestFile*n
- *   ManifestFile  = fileId(32) || u32 revision || varstring name ||
+ *   ManifestFile  = fileId(32) || u32 revision || varbytes name ||
  *                   u64 size || u8 scheme || varint r || Replica*r
  *   Replica       = contractId(32) || hostPk(33) || salt(32) || root(32) ||
  *                   u64 objectSize
@@ -70,13 +70,14 @@ export class Replica extends bio.Struct {
 export class ManifestFile extends bio.Struct {
   fileId: Buffer = Buffer.alloc(FILE_ID_SIZE);
   revision = 0;
-  name = '';
+  /** The name as given (bytes: a file name need not be valid UTF-8). */
+  name: Buffer = Buffer.alloc(0);
   size = 0;
   scheme: number = schemes.AES256GCM_1M;
   replicas: Replica[] = [];
 
   getSize(): number {
-    const name = Buffer.byteLength(this.name, 'utf8');
+    const name = this.name.length;
     let size = FILE_ID_SIZE + 4 + varintSize(name) + name + 8 + 1 + varintSize(this.replicas.length);
     for (const r of this.replicas)
       size += r.getSize();
@@ -86,7 +87,7 @@ export class ManifestFile extends bio.Struct {
   write(bw: bio.Writer): bio.Writer {
     bw.writeBytes(this.fileId);
     bw.writeU32(this.revision);
-    bw.writeVarString(this.name, 'utf8');
+    bw.writeVarBytes(this.name);
     bw.writeU64(this.size);
     bw.writeU8(this.scheme);
     bw.writeVarint(this.replicas.length);
@@ -98,7 +99,11 @@ export class ManifestFile extends bio.Struct {
   read(br: bio.BufferReader): this {
     this.fileId = readFixed(br, FILE_ID_SIZE);
     this.revision = br.readU32();
-    this.name = br.readVarString('utf8', MAX_NAME_BYTES);
+    const nameSize = br.readVarint();
+    // [REJECT] a name longer than any put stores
+    if (nameSize > MAX_NAME_BYTES)
+      throw new StorageError('bad-manifest', 'name too long');
+    this.name = readFixed(br, nameSize);
     this.size = br.readU64();
     this.scheme = br.readU8();
     // [REJECT] unknown encryption scheme
@@ -118,7 +123,8 @@ export class ManifestFile extends bio.Struct {
     return {
       fileId: this.fileId.toString('hex'),
       revision: this.revision,
-      name: this.name,
+      name: this.name.toString('utf8'),
+      nameHex: this.name.toString('hex'),
       size: this.size,
       scheme: this.scheme,
       replicas: this.replicas.map(r => r.getJSON())

@@ -242,6 +242,11 @@ export class DaemonProcess {
     return new RPCClient({ host: '127.0.0.1', port: this.rpcPort, cookieFile: path.join(this.datadir, '.cookie') });
   }
 
+  /** cloudcoin-cli arguments that reach this daemon (`--rpcport` may point elsewhere, e.g. a proxy). */
+  cliArgs(args: string[], rpcPort = this.rpcPort): string[] {
+    return ['--regtest', '--datadir', this.base, '--rpcport', String(rpcPort), ...args];
+  }
+
   /** Run cloudcoin-cli against this daemon (async: never block the loop). */
   cli(args: string[], extra: string[] = []): Promise<CLIResult> {
     return runCLI(['--regtest', '--datadir', this.base, '--rpcport', String(this.rpcPort), ...extra, ...args]);
@@ -267,4 +272,26 @@ export function runCLI(args: string[], timeoutMs = 120000): Promise<CLIResult> {
         resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
       });
   });
+}
+
+/** A running cloudcoin-cli: its process (to signal) and its outcome. */
+export interface SpawnedCLI {
+  proc: ChildProcess;
+  done: Promise<CLIResult>;
+  /** Output so far. */
+  stdout(): string;
+  stderr(): string;
+}
+
+/** Start bin/cloudcoin-cli and keep its process, to kill or interrupt it. */
+export function spawnCLI(args: string[], env: NodeJS.ProcessEnv = process.env): SpawnedCLI {
+  const proc = spawn(process.execPath, [CLOUDCOIN_CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const done = new Promise<CLIResult>((resolve) => {
+    proc.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout: out, stderr: err }));
+  });
+  return { proc, done, stdout: () => out, stderr: () => err };
 }

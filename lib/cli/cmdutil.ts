@@ -1,0 +1,70 @@
+/*!
+ * cmdutil.ts - what every storage command of cloudcoin-cli shares: its
+ * context, the one-line error, option parsers and a RenterClient over RPC.
+ */
+
+import { Command } from 'commander';
+import { CodedError } from '../base/errors';
+import { RenterClient } from '../deals/renterclient';
+import { parseAmount, parseSize } from '../base/units';
+import type { RPCClient } from './rpcclient';
+
+/** Defaults a renter would pick for a first try on regtest. */
+export const DEFAULT_DURATION = 200;
+export const DEFAULT_MAX_PRICE = 5000;
+
+/** Why a storage command refused its arguments. */
+export type CommandCode = 'bad-arg' | 'bad-destination' | 'bad-file-id' | 'bad-price' | 'bad-size' | 'no-file';
+
+/** A user-facing failure: printed as one line, exit 1. */
+export class CommandError extends CodedError<CommandCode> {
+  constructor(code: CommandCode, message: string) {
+    super(code, message);
+  }
+}
+
+export interface CommandContext {
+  client: RPCClient;
+  out: (line: string) => void;
+  err: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Raw bytes to write to standard output (get -). */
+  stdout?: NodeJS.WritableStream;
+}
+
+/** A commander program for one storage command: errors as one line, no exit. */
+export function command(name: string, description: string): Command {
+  return new Command(name)
+    .description(description)
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(s) });
+}
+
+export function sizeOpt(text: string): number {
+  const n = parseSize(text);
+  if (n === null || n <= 0)
+    throw new CommandError('bad-size', `--size must be a size such as 10MB, got "${text}"`);
+  return n;
+}
+
+export function uintOpt(text: string, name: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max)
+    throw new CommandError('bad-arg', `${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+  return Number(text);
+}
+
+export function priceOpt(text: string): number {
+  const n = parseAmount(text);
+  if (n === null)
+    throw new CommandError('bad-price', `--max-price must be an amount such as 5000sat, got "${text}"`);
+  return n;
+}
+
+export function short(hex: string): string {
+  return `${hex.slice(0, 12)}…`;
+}
+
+/** A RenterClient over this context's RPC, warnings on stderr. */
+export function renterClient(ctx: CommandContext): RenterClient {
+  return new RenterClient((method, params) => ctx.client.call(method, params),
+    { warn: (text) => ctx.err.write(`warning: ${text}\n`) });
+}

@@ -1,0 +1,123 @@
+/*!
+ * getcmd.ts - `cloudcoin-cli get FILE_ID OUT`: where the file goes.
+ *
+ * The destination is checked before anything is downloaded: `-` is
+ * standard output; a symlink is written through (its target replaced,
+ * the link kept); a FIFO or a device is written to as a stream; an
+ * existing directory, a missing directory or one we cannot write to is
+ * one clear line. A regular file is replaced atomically (decrypted next
+ * to it, then renamed), so an interrupted get leaves the old file intact
+ * and no partial download behind.
+ */
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { pipeline } from 'stream/promises';
+import { formatSize } from '../base/units';
+import { CommandError, command, renterClient, short, type CommandContext } from './cmdutil';
+import { ProgressBar } from './progress';
+import { withScratch } from './scratch';
+
+/** Where get writes: a regular file (atomic replace) or a stream. */
+export type Destination =
+  | { kind: 'file'; path: string }
+  | { kind: 'stream'; path: string | null };
+
+function errno(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? 'error';
+}
+
+/** A new file's directory must exist and be writable. */
+function checkParent(out: string, file: string): void {
+  const dir = path.dirname(file);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (e) {
+    throw new CommandError('bad-destination', `cannot write ${out}: ${errno(e) === 'ENOENT' ? `directory ${dir} does not exist` : `${dir}: ${errno(e)}`}`);
+  }
+  if (!st.isDirectory())
+    throw new CommandError('bad-destination', `cannot write ${out}: ${dir} is not a directory`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new CommandError('bad-destination', `cannot write ${out}: no permission to write in ${dir}`);
+  }
+}
+
+/** Decide where `out` goes, or fail with one line, before any download. */
+export function resolveDestination(out: string): Destination {
+  if (out === '-')
+    return { kind: 'stream', path: null };
+  let target = path.resolve(out);
+  // Follow symlinks to what they name, even a dangling one (it is created).
+  for (let hops = 0; hops < 40; hops++) {
+    let lst: fs.Stats;
+    try {
+      lst = fs.lstatSync(target);
+    } catch (e) {
+      if (errno(e) === 'ENOTDIR')
+        throw new CommandError('bad-destination', `cannot write ${out}: a parent of it is not a directory`);
+      if (errno(e) !== 'ENOENT')
+        throw new CommandError('bad-destination', `cannot write ${out}: ${errno(e)}`);
+      checkParent(out, target);
+      return { kind: 'file', path: target };
+    }
+    if (lst.isSymbolicLink()) {
+      target = path.resolve(path.dirname(target), fs.readlinkSync(target));
+      continue;
+    }
+    if (lst.isDirectory())
+      throw new CommandError('bad-destination', `${out} is a directory: give the file name to write`);
+    if (!lst.isFile())
+      return { kind: 'stream', path: target };
+    checkParent(out, target);
+    try {
+      fs.accessSync(target, fs.constants.W_OK);
+    } catch {
+      throw new CommandError('bad-destination', `cannot write ${out}: permission denied`);
+    }
+    return { kind: 'file', path: target };
+  }
+  throw new CommandError('bad-destination', `cannot write ${out}: too many levels of symbolic links`);
+}
+
+/** get FILE_ID OUT: download from any live host, verify, decrypt. */
+export async function getCommand(ctx: CommandContext, argv: string[]): Promise<void> {
+  const cmd = command('get', 'Download a stored file from any live host, verify it against its Merkle root and decrypt it.')
+    .argument('<fileid>', 'file id printed by put (or a unique prefix of at least 4 hex digits)')
+    .argument('<out>', 'where to write the file; - for standard output')
+    .option('--json', 'print JSON');
+  cmd.parse(argv, { from: 'user' });
+  const [fileId, out] = cmd.args;
+  if (!/^[0-9a-fA-F]{4,64}$/.test(fileId))
+    throw new CommandError('bad-file-id', `file id must be 64 hex characters or a unique prefix of at least 4, got "${fileId}"`);
+  const dest = resolveDestination(out);
+  // With the file on standard output, the report goes to standard error.
+  const report = dest.kind === 'stream' && dest.path === null ? (line: string) => ctx.err.write(line + '\n') : ctx.out;
+  const res = await withScratch(async (scratch) => {
+    let bar: ProgressBar | null = null;
+    const client = renterClient(ctx);
+    Object.assign(client.events, {
+      downloadStart: (total: number) => { bar = new ProgressBar('download', total, ctx.err); },
+      downloaded: (n: number) => { bar?.tick(n); bar?.finish(); }
+    });
+    const work = scratch.dir('.cloudcoin-get-', dest.kind === 'file' ? path.dirname(dest.path) : undefined);
+    const got = await client.get(fileId, work);
+    await place(ctx, got.path, dest);
+    return got;
+  });
+  const json = { fileId: res.fileId, out, size: res.size, contract: res.contract, host: res.host };
+  report(cmd.opts().json ? JSON.stringify(json, null, 2)
+    : `wrote ${out} (${formatSize(res.size)}) from contract ${short(res.contract)} on ${res.host}, root verified`);
+}
+
+/** Move or copy the decrypted file to its destination. */
+async function place(ctx: CommandContext, plain: string, dest: Destination): Promise<void> {
+  if (dest.kind === 'file') {
+    fs.renameSync(plain, dest.path);
+    return;
+  }
+  const sink = dest.path === null ? (ctx.stdout ?? process.stdout) : fs.createWriteStream(dest.path, { flags: 'w' });
+  await pipeline(fs.createReadStream(plain), sink, { end: dest.path !== null });
+}

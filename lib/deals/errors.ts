@@ -1,0 +1,23 @@
+/*!
+ * errors.ts - the errors deals raise, each with a stable code that tests
+ * and the RPC translator (rpc.ts) read; messages are for people.
+ */
+
+import { CodedError } from '../base/errors';
+
+/** Every code a DealError may carry. */
+export type DealErrorCode =
+  // renter <-> host
+  | 'proposal-declined' | 'bad-host-answer' | 'bad-host-sig' | 'bad-data-url' | 'no-receipt'
+  | 'bad-receipt' | 'no-token' | 'object-too-large' | 'host-unreachable'
+  // the renter's files
+  | 'bad-file-id' | 'unknown-file' | 'ambiguous-id' | 'file-exists' | 'file-in-use' | 'nothing-to-commit'
+  // the node
+  | 'not-open' | 'not-activated' | 'wallet-locked';
+
+/** A deal failure the user should read. */
+export class DealError extends CodedError<DealErrorCode> {
+  constructor(code: DealErrorCode, message: string) {
+    super(code, message);
+  }
+}

@@ -1,0 +1,381 @@
+/*!
+ * renterclient.ts - the renter's put and get, over any `call(method,
+ * params)`: cloudcoin-cli passes JSON-RPC over HTTP, the node passes its
+ * own RPC in-process (audits, repair, renewal use the same flow).
+ *
+ * put: negotiate (reusing open offers) -> addfile -> per host, at once:
+ * derive the key, encrypt, proposestorage (the node records the replica
+ * and its salt before any byte moves), upload over HTTP, getstoragereceipt
+ * -> commitfile (the node funds one commitment; from here the node owns
+ * the outcome) -> the sealed manifest to every host -> wait for depth.
+ * get: getfile -> per replica until one works: getstoragetoken, HEAD,
+ * download, check the Merkle root, decrypt.
+ *
+ * The client writes only inside the `workDir` its caller gives it, so the
+ * caller can remove everything on an interrupt.
+ */
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import { CodedError } from '../base/errors';
+import { FileServerClient } from '../storage/client';
+import { cipherSize } from '../storage/common';
+import { decryptFile, encryptFile, hashFile } from '../storage/fileops';
+import { LeafHasherPool } from '../storage/hashpool';
+import type {
+  CommitFileResult, FileInfo, NegotiateStorageResult, OfferInfo, ProposeStorageResult, ReplicaState,
+  StorageTokenResult
+} from './rpctypes';
+import type { Prices } from './pricing';
+
+/** One RPC call: resolves to the result, rejects with the node's error or a transport error. */
+export type RPCCall = (method: string, params: unknown[]) => Promise<unknown>;
+
+/** How long put waits for the commitment to reach depth by default (ms). */
+export const WAIT_ACTIVE_MS = 10 * 60 * 1000;
+/** How often put polls the file's state while waiting (ms). */
+export const POLL_MS = 500;
+/** Fee headroom checked before a put: a 16-contract commitment is ~850 vB. */
+export const FEE_MARGIN = 10000;
+
+/** Codes of the failures a renter client reports. */
+export type RenterClientErrorCode = 'empty-file' | 'no-hosts' | 'too-few-hosts' | 'insufficient-funds'
+  | 'put-failed' | 'commit-failed' | 'commit-unclear' | 'contract-void' | 'get-failed';
+
+/** A put or get failure; the message is one line for people. */
+export class RenterClientError extends CodedError<RenterClientErrorCode> {
+  constructor(code: RenterClientErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** Progress and warnings, for a caller that shows them. */
+export interface RenterEvents {
+  warn?(message: string): void;
+  /** Uploads start: total bytes over all hosts. */
+  uploadStart?(total: number): void;
+  uploaded?(bytes: number): void;
+  committed?(txids: string[]): void;
+  downloadStart?(total: number): void;
+  downloaded?(bytes: number): void;
+}
+
+export interface PutOptions {
+  /** The file to store (any readable path, e.g. /dev/fd/N). */
+  file: string;
+  /** The name to record (bytes as given). */
+  name: Buffer;
+  hosts: number;
+  /** Fewest replicas that make the put a success; fewer and nothing is paid. */
+  minHosts: number;
+  /** Contract length in blocks. */
+  duration: number;
+  /** Highest price per host (sat; storage per GiB per 1000 blocks, upload/download per GiB). */
+  maxPrice: number;
+  /** Scratch directory the client may fill (the caller removes it). */
+  workDir: string;
+  /** Wait until every contract is active. */
+  wait: boolean;
+  waitMs?: number;
+}
+
+/** One contract of a put, as put reports it. */
+export interface PutContract {
+  id: string;
+  /** Identity address of the host. */
+  host: string;
+  addr: string;
+  prices: Prices;
+  cost: number;
+  escrowValue: number;
+  formula: string;
+  state: ReplicaState;
+}
+
+/** A host that holds no replica after the put, and why. */
+export interface FailedHost {
+  host: string;
+  reason: string;
+}
+
+export interface PutResult {
+  fileId: string;
+  name: string;
+  size: number;
+  objectSize: number;
+  txids: string[];
+  contracts: PutContract[];
+  failed: FailedHost[];
+}
+
+export interface GetResult {
+  fileId: string;
+  /** The decrypted file, inside workDir: the caller moves it into place. */
+  path: string;
+  size: number;
+  contract: string;
+  host: string;
+}
+
+/** An upload that got its receipt. */
+interface Placed {
+  offer: OfferInfo;
+  proposal: ProposeStorageResult;
+}
+
+/** A node's answer, as opposed to a lost connection: only then is a failure certain. */
+export function answeredByNode(e: unknown): boolean {
+  const err = e as { code?: unknown; rpcCode?: unknown } | null;
+  return !!err && (typeof err.rpcCode === 'number' || typeof err.code === 'number');
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message.split('\n')[0] : String(e);
+}
+
+export class RenterClient {
+  readonly call: RPCCall;
+  readonly events: RenterEvents;
+
+  constructor(call: RPCCall, events: RenterEvents = {}) {
+    this.call = call;
+    this.events = events;
+  }
+
+  private warn(text: string): void {
+    if (this.events.warn)
+      this.events.warn(text);
+  }
+
+  /** Offers from up to `hosts` hosts; fails with the reasons when none. */
+  async negotiate(size: number, duration: number, maxPrice: number, hosts: number): Promise<NegotiateStorageResult> {
+    const res = await this.call('negotiatestorage', [size, duration, maxPrice, hosts]) as NegotiateStorageResult;
+    if (res.offers.length === 0) {
+      const why = res.peers === 0
+        ? 'no CloudStorage peers are connected (start hosts with cloudcoind --host and connect to them)'
+        : res.quoted === 0
+          ? `none of ${res.peers} CloudStorage peers is hosting`
+          : `no host accepted: ${res.declined.map((d) => `${d.host} ${d.reason}`).join('; ') || 'all too expensive'}`;
+      throw new RenterClientError('no-hosts', `no storage offers: ${why}`);
+    }
+    return res;
+  }
+
+  /** Store a file: see the header for the flow. */
+  async put(opts: PutOptions): Promise<PutResult> {
+    const size = fs.statSync(opts.file).size;
+    // [REJECT] nothing to store: a contract for 0 bytes would lock an escrow for nothing
+    if (size === 0)
+      throw new RenterClientError('empty-file', 'the file is empty: CloudCoin does not store 0-byte files (nothing to pay a host for)');
+    const objectSize = cipherSize(size);
+    const neg = await this.negotiate(objectSize, opts.duration, opts.maxPrice, opts.hosts);
+    this.checkEnough(neg.offers.length, opts.minHosts, 'made an offer', neg);
+    await this.checkFunds(neg.offers);
+    const fileId = randomBytes(32);
+    await this.call('addfile', [fileId.toString('hex'), opts.name.toString('hex'), size]);
+    const { placed, failed } = await this.placeAll(opts, fileId, neg.offers, objectSize);
+    if (placed.length < opts.minHosts) {
+      await this.call('removefile', [fileId.toString('hex')]).catch(() => {});
+      this.checkEnough(placed.length, opts.minHosts, 'stored the file', neg, failed);
+    }
+    const commit = await this.commit(fileId, opts.minHosts, failed);
+    const live = placed.filter((p) => commit.ids.includes(p.proposal.id));
+    await this.putManifest(live, Buffer.from(commit.manifest, 'hex'));
+    let states: ReplicaState[] = live.map(() => 'pending');
+    if (opts.wait)
+      states = await this.waitActive(commit.fileId, commit.ids, opts.waitMs ?? WAIT_ACTIVE_MS);
+    return {
+      fileId: commit.fileId,
+      name: opts.name.toString('utf8'),
+      size,
+      objectSize,
+      txids: commit.txids,
+      contracts: live.map((p, i) => ({
+        id: p.proposal.id,
+        host: p.offer.host,
+        addr: p.offer.addr,
+        prices: p.offer.prices,
+        cost: p.proposal.cost,
+        escrowValue: p.proposal.escrowValue,
+        formula: p.offer.formula,
+        state: states[i]
+      })),
+      failed
+    };
+  }
+
+  /** A shortfall under --min-hosts fails, saying why and when open offers lapse. */
+  private checkEnough(got: number, min: number, what: string, neg: NegotiateStorageResult, failed: FailedHost[] = []): void {
+    if (got >= min)
+      return;
+    const reasons = [...neg.declined.map((d) => `${d.host}: ${d.reason}`), ...failed.map((f) => `${f.host}: ${f.reason}`)];
+    const until = neg.offers.length ? Math.max(...neg.offers.map((o) => o.reservedUntil)) : 0;
+    const offers = neg.offers.length
+      ? `; the ${neg.offers.length} open offer(s) are reused by a put with the same terms until block ${until}, then released`
+      : '';
+    throw new RenterClientError('too-few-hosts', `only ${got} host(s) ${what}, ${min} needed (--min-hosts); nothing was paid`
+      + `${reasons.length ? ` (${reasons.join('; ')})` : ''}${offers}`);
+  }
+
+  private async checkFunds(offers: OfferInfo[]): Promise<void> {
+    const needed = offers.reduce((sum, o) => sum + o.escrow, 0) + FEE_MARGIN;
+    const balance = Math.round(Number(await this.call('getbalance', [])) * 1e8);
+    if (balance < needed)
+      throw new RenterClientError('insufficient-funds', `insufficient funds: the escrows need ${needed} sat with fees, the wallet has ${balance} sat`);
+  }
+
+  /**
+   * Every host at once: encryption keeps both cores busy, and a slow or
+   * dead host does not hold up the others.
+   */
+  private async placeAll(opts: PutOptions, fileId: Buffer, offers: OfferInfo[], objectSize: number)
+    : Promise<{ placed: Placed[]; failed: FailedHost[] }> {
+    if (this.events.uploadStart)
+      this.events.uploadStart(objectSize * offers.length);
+    const pool = new LeafHasherPool();
+    let results: PromiseSettledResult<Placed>[];
+    try {
+      results = await Promise.allSettled(offers.map((offer, i) =>
+        this.placeReplica(opts.file, fileId, offer, path.join(opts.workDir, `replica-${i}`), pool)));
+    } finally {
+      await pool.close();
+    }
+    const placed: Placed[] = [];
+    const failed: FailedHost[] = [];
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') {
+        placed.push(r.value);
+        return;
+      }
+      failed.push({ host: offers[i].host, reason: message(r.reason) });
+      this.warn(`host ${offers[i].host} failed, nothing committed to it: ${message(r.reason)}`);
+    });
+    return { placed, failed };
+  }
+
+  /** Encrypt, propose (recording the replica), upload and get a receipt for one host. */
+  private async placeReplica(file: string, fileId: Buffer, offer: OfferInfo, work: string,
+    pool: LeafHasherPool): Promise<Placed> {
+    const salt = randomBytes(32);
+    const key = Buffer.from(await this.call('derivefilekey', [fileId.toString('hex'), 0, salt.toString('hex')]) as string, 'hex');
+    // A scratch copy deleted after the upload: no fsync needed.
+    const enc = await encryptFile(key, file, work, { pool, sync: false });
+    const proposal = await this.call('proposestorage',
+      [offer.offer, enc.root.toString('hex'), enc.size, fileId.toString('hex'), salt.toString('hex')]) as ProposeStorageResult;
+    let sent = 0;
+    await new FileServerClient(proposal.dataURL).uploadFile(proposal.dataToken, proposal.id, 1, work, undefined, (done) => {
+      if (this.events.uploaded)
+        this.events.uploaded(done - sent);
+      sent = done;
+    });
+    fs.rmSync(work, { force: true });
+    await this.call('getstoragereceipt', [proposal.contract]);
+    return { offer, proposal };
+  }
+
+  /**
+   * The node funds and broadcasts the commitment. Only an answer from the
+   * node makes a failure certain; a lost connection leaves the outcome to
+   * the node, which keeps the file either way.
+   */
+  private async commit(fileId: Buffer, min: number, failed: FailedHost[]): Promise<CommitFileResult> {
+    let res: CommitFileResult;
+    try {
+      res = await this.call('commitfile', [fileId.toString('hex'), min]) as CommitFileResult;
+    } catch (e) {
+      if (!answeredByNode(e))
+        throw new RenterClientError('commit-unclear', `lost cloudcoind while it committed file ${fileId.toString('hex')} `
+          + `(${message(e)}): the node finishes or cancels the commitment on its own and keeps the file's keys; `
+          + 'check `cloudcoin-cli ls` before putting it again');
+      throw new RenterClientError('commit-failed', `the commitment failed, nothing was paid: ${message(e)}`);
+    }
+    for (const d of res.dropped) {
+      // A host whose upload failed is already reported.
+      if (failed.some((f) => f.host === d.host))
+        continue;
+      failed.push({ host: d.host, reason: d.reason });
+      this.warn(`host ${d.host} dropped, nothing committed to it: ${d.reason}`);
+    }
+    if (this.events.committed)
+      this.events.committed(res.txids);
+    return res;
+  }
+
+  /** The sealed manifest as object 0 on every host; a failure is only a warning. */
+  private async putManifest(live: Placed[], manifest: Buffer): Promise<void> {
+    await Promise.all(live.map(async (p) => {
+      try {
+        await new FileServerClient(p.proposal.dataURL).putManifest(p.proposal.manifestToken, p.proposal.id, manifest);
+      } catch (e) {
+        this.warn(`manifest copy on ${p.offer.host} failed: ${message(e)}`);
+      }
+    }));
+  }
+
+  /** Poll until every contract is active; a void contract fails, a timeout only warns. */
+  async waitActive(fileId: string, ids: string[], waitMs: number): Promise<ReplicaState[]> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const file = await this.call('getfile', [fileId]) as FileInfo;
+      const states = ids.map((id) => file.replicas.find((r) => r.contractId === id)?.state ?? 'pending');
+      if (states.every((s) => s === 'active'))
+        return states;
+      // A commitment that confirmed after its offer expired voids the
+      // contracts: say so now (the escrow comes back with refundcontract).
+      const voided = ids.filter((_, i) => states[i] === 'void');
+      if (voided.length)
+        throw new RenterClientError('contract-void', `contract ${voided.map((id) => id.slice(0, 12)).join(', ')} is void `
+          + '(its commitment confirmed after the offer expired); recover the escrow with refundcontract after its refund height');
+      // Committed is committed: report it rather than fail and tempt a
+      // retry that would pay twice.
+      if (Date.now() > deadline) {
+        this.warn(`not active after ${Math.round(waitMs / 1000)} s (${states.join(', ')}); \`cloudcoin-cli ls\` shows when they are`);
+        return states;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  /** Fetch and decrypt a file (id or unique prefix) into `workDir`. */
+  async get(fileId: string, workDir: string): Promise<GetResult> {
+    const f = await this.call('getfile', [fileId]) as FileInfo;
+    const errors: string[] = [];
+    // Reachable hosts first: an unreachable one is tried last, not skipped.
+    const order = [...f.replicas].sort((a, b) => Number(b.reachable) - Number(a.reachable));
+    for (const r of order) {
+      try {
+        const out = await this.fetchReplica(f, r, workDir);
+        return { fileId: f.fileId, path: out, size: f.size, contract: r.contractId, host: r.host };
+      } catch (e) {
+        const why = r.reachable ? message(e) : `host unreachable: ${message(e)}`;
+        errors.push(`${r.contractId.slice(0, 12)}: ${why}`);
+        this.warn(`replica ${r.contractId.slice(0, 12)} on ${r.host} failed (${why}); trying the next`);
+      }
+    }
+    throw new RenterClientError('get-failed', `no replica could be fetched: ${errors.join('; ') || 'the file has no replicas'}`);
+  }
+
+  private async fetchReplica(f: FileInfo, r: FileInfo['replicas'][number], workDir: string): Promise<string> {
+    const t = await this.call('getstoragetoken', [r.hostKey, r.contractId]) as StorageTokenResult;
+    const enc = path.join(workDir, 'object');
+    const client = new FileServerClient(t.dataURL);
+    // Never let a host make us fetch more than the contract's object.
+    const head = await client.head(t.token, r.contractId, 1);
+    if (head.size !== r.objectSize)
+      throw new Error(`host reports ${head.size} bytes, the contract holds ${r.objectSize}`);
+    if (this.events.downloadStart)
+      this.events.downloadStart(r.objectSize);
+    const size = await client.downloadFile(t.token, r.contractId, 1, enc, { size: r.objectSize });
+    if (this.events.downloaded)
+      this.events.downloaded(size);
+    const digest = await hashFile(enc);
+    if (size !== r.objectSize || digest.root.toString('hex') !== r.root)
+      throw new Error('downloaded bytes do not match the contract root');
+    const key = Buffer.from(await this.call('derivefilekey', [f.fileId, f.revision, r.salt]) as string, 'hex');
+    const plain = path.join(workDir, 'plain');
+    await decryptFile(key, enc, plain);
+    fs.rmSync(enc, { force: true });
+    return plain;
+  }
+}

@@ -1,0 +1,149 @@
+/*!
+ * rpctypes.ts - the JSON shapes of the deals RPC results, shared by the
+ * node (which builds them) and every renter client (the CLI over HTTP,
+ * the node itself in-process), so neither side re-declares them.
+ *
+ * Units: sizes in bytes, amounts in sat, heights in blocks. Hosts are
+ * named by their identity address (`host`) everywhere; `hostKey` is the
+ * 33-byte identity key in hex where a caller needs it for another call.
+ */
+
+import type { Prices } from './pricing';
+
+/** One signed offer from negotiatestorage. */
+export interface OfferInfo {
+  /** Identity address of the host. */
+  host: string;
+  hostKey: string;
+  /** Network address of the host's node (ip:port). */
+  addr: string;
+  prices: Prices;
+  /** Storage prices bid, in order. */
+  bids: number[];
+  /** Cost of the contract in sat (contractCost). */
+  cost: number;
+  /** Escrow it locks (sat): the cost, at least the minimum escrow. */
+  escrow: number;
+  formula: string;
+  /** Last block in which the offer's contract may be committed. */
+  reservedUntil: number;
+  dataURL: string;
+  /** True if an open offer negotiated earlier was reused. */
+  reused: boolean;
+  /** The signed offer, hex (proposestorage's first parameter). */
+  offer: string;
+}
+
+/** A host that made no offer, and why. */
+export interface DeclineInfo {
+  host: string;
+  addr: string;
+  reason: string;
+}
+
+/** negotiatestorage size duration maxprice ( hosts ) */
+export interface NegotiateStorageResult {
+  size: number;
+  duration: number;
+  maxPrice: number;
+  /** Chain height when negotiated. */
+  height: number;
+  offers: OfferInfo[];
+  declined: DeclineInfo[];
+  /** Peers that answered with a quote. */
+  quoted: number;
+  /** CloudStorage peers with a proven identity. */
+  peers: number;
+}
+
+/** proposestorage offer root objectsize ( fileid salt ) */
+export interface ProposeStorageResult {
+  /** Contract id, hex. */
+  id: string;
+  /** The contract signed by both parties, hex. */
+  contract: string;
+  host: string;
+  hostKey: string;
+  dataURL: string;
+  dataToken: string;
+  manifestToken: string;
+  escrowValue: number;
+  cost: number;
+}
+
+/** getstoragereceipt contract */
+export interface StorageReceiptResult {
+  id: string;
+  root: string;
+  size: number;
+  sig: string;
+}
+
+/** getstoragetoken hostkey contractid */
+export interface StorageTokenResult {
+  dataURL: string;
+  token: string;
+}
+
+/** addfile: the file id of the new entry. */
+export interface AddFileResult {
+  fileId: string;
+}
+
+/** A replica that commitfile left out, and why. */
+export interface DroppedReplica {
+  id: string;
+  host: string;
+  reason: string;
+}
+
+/** commitfile fileid */
+export interface CommitFileResult {
+  fileId: string;
+  txids: string[];
+  /** Contract ids committed, in the order of the escrow outputs. */
+  ids: string[];
+  dropped: DroppedReplica[];
+  /** The renter's whole manifest, sealed (object 0 on every host), hex. */
+  manifest: string;
+}
+
+/**
+ * A replica's state as every renter command names it:
+ *   uploading  - proposed, the host has not confirmed the upload
+ *   uploaded   - the host signed a receipt; nothing committed yet
+ *   pending    - the commitment is broadcast, not yet in a block
+ *   committed, active, expired, settled, refunded, void - from the chain
+ *               index (see contracts/common.ts stateNames)
+ */
+export type ReplicaState = 'uploading' | 'uploaded' | 'pending' | 'committed' | 'active' | 'expired'
+  | 'settled' | 'refunded' | 'void';
+
+/** One replica of a file as getfile and listfiles show it. */
+export interface ReplicaInfo {
+  contractId: string;
+  host: string;
+  hostKey: string;
+  /** Whether the host is a connected CloudStorage peer now. */
+  reachable: boolean;
+  salt: string;
+  root: string;
+  objectSize: number;
+  state: ReplicaState;
+  /** Height the contract ends at, and blocks left until then (0 when past). */
+  endHeight: number;
+  blocksLeft: number;
+  /** Last block its commitment may confirm in (offer expiry). */
+  expiryHeight: number;
+}
+
+/** getfile fileid / one entry of listfiles. */
+export interface FileInfo {
+  fileId: string;
+  /** The stored name as UTF-8 (invalid bytes replaced); `nameHex` is exact. */
+  name: string;
+  nameHex: string;
+  size: number;
+  revision: number;
+  replicas: ReplicaInfo[];
+}

@@ -1,0 +1,47 @@
+// A renter and hosts as cloudcoind processes on loopback, driven through
+// cloudcoin-cli, for the storage tests that run what a user runs.
+import { DaemonProcess, type CLIResult } from './nodes-context';
+import { forValue } from './wait';
+
+/** Parse a successful cloudcoin-cli call's JSON output; fail with its stderr otherwise. */
+export async function json<T>(p: Promise<CLIResult>): Promise<T> {
+  const r = await p;
+  if (r.code !== 0)
+    throw new Error(`cloudcoin-cli failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+export async function identity(d: DaemonProcess): Promise<string> {
+  return (await json<{ identity: string }>(d.cli(['getidentity']))).identity;
+}
+
+/** Mine `n` blocks to the node's own wallet. */
+export async function mine(d: DaemonProcess, n = 1): Promise<void> {
+  const addr = (await d.cli(['getnewaddress'])).stdout.trim();
+  await json(d.cli(['generatetoaddress', String(n), addr]));
+}
+
+/**
+ * A renter and one host per entry of `hostArgs` (extra flags), connected,
+ * with segwit active and coins in the renter's wallet (440 blocks).
+ */
+export async function startNetwork(t: { teardown(fn: () => unknown): void }, hostArgs: string[][])
+  : Promise<{ renter: DaemonProcess; hosts: DaemonProcess[] }> {
+  const renter = await DaemonProcess.create();
+  const hosts: DaemonProcess[] = [];
+  for (const args of hostArgs)
+    hosts.push(await DaemonProcess.create(['--host', ...args]));
+  t.teardown(async () => {
+    for (const d of [renter, ...hosts]) {
+      await d.stop('SIGKILL');
+      d.cleanup();
+    }
+  });
+  await renter.start();
+  await Promise.all(hosts.map((h) => h.start(['--connect', renter.addr])));
+  await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, hosts.length,
+    30000, 'hosts connected to the renter');
+  // Segwit (our witness wallet's inputs) is active from height 432.
+  await mine(renter, 440);
+  return { renter, hosts };
+}
