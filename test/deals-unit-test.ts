@@ -262,18 +262,20 @@ t.test('HostService', async (t) => {
   });
 
   await t.test('should bound what a renter without paid history may reserve', async (t) => {
-    svc.terms = { ...svc.terms, newRenterShare: 25, newRenterCap: 2 ** 20 };
-    t.teardown(() => { svc.terms = { ...svc.terms, newRenterShare: 100, newRenterCap: 2 ** 40 }; });
     const stranger = ident(24);
+    t.teardown(() => { svc.terms = { ...svc.terms, newRenterShare: 100, newRenterCap: 2 ** 40 }; });
     const free = await svc.freeCapacity();
+    svc.terms = { ...svc.terms, newRenterShare: 25, newRenterCap: 2 ** 40 };
     t.same(await declined(svc.offer(offerArgs(Math.floor(free * 0.3), 100, 900), ctxOf(stranger))),
       [NO_CAPACITY, 'over-new-renter-limit'], 'over the share of free capacity');
-    t.same(await declined(svc.offer(offerArgs(2 ** 20 + 1, 100, 900), ctxOf(stranger))),
-      [NO_CAPACITY, 'over-new-renter-limit'], 'over the absolute cap');
+    svc.terms = { ...svc.terms, newRenterShare: 100, newRenterCap: 2 * 2 ** 20 };
+    t.same(await declined(svc.offer(offerArgs(1.5 * 2 ** 20, 100, 900), ctxOf(stranger))),
+      [NO_CAPACITY, 'over-new-renter-limit'], 'over the absolute cap (the object, its tree file and a manifest)');
     // Asking again and again only replaces its own offers: the total stays bounded.
     for (let i = 0; i < 20; i++)
       await svc.offer(offerArgs(300 * 1024, 100, 900), ctxOf(stranger));
-    t.ok(svc.reservedByOffers() <= 2 ** 20, `a stranger holds ${svc.reservedByOffers()} bytes, at most the cap`);
+    t.ok(svc.reservedByOffers() <= 2 * 2 ** 20, `a stranger holds ${svc.reservedByOffers()} bytes, at most the cap`);
+    svc.terms = { ...svc.terms, newRenterShare: 25, newRenterCap: 2 ** 40 };
     // The renter whose contract is committed on chain is not a stranger.
     t.same(await declined(svc.offer(offerArgs(Math.floor(free * 0.3), 100, 900), ctxOf(renter)).then(() => {})), ['ok', 'ok'],
       'a renter with a committed contract here may reserve more');
