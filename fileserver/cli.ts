@@ -33,6 +33,29 @@ class UsageError extends CodedError<'usage'> {
   }
 }
 
+/** [REJECT] a --data-dir that exists but is not a directory (or sits under a file). */
+function checkDataDir(dataDir: string): void {
+  let d = path.resolve(dataDir);
+  for (;;) {
+    let st: fs.Stats | null = null;
+    try {
+      st = fs.statSync(d);
+    } catch {
+      // missing: created once the port is bound
+    }
+    if (st) {
+      if (!st.isDirectory())
+        throw new UsageError(d === path.resolve(dataDir) ? `--data-dir ${dataDir} is a file, not a directory`
+          : `--data-dir ${dataDir}: ${d} is a file, not a directory`);
+      return;
+    }
+    const up = path.dirname(d);
+    if (up === d)
+      return;
+    d = up;
+  }
+}
+
 /** Reads, or creates and announces, the admin key. */
 export function loadAdminKey(dataDir: string, given: string | undefined, print: (s: string) => void): Buffer {
   if (given !== undefined) {
@@ -91,10 +114,33 @@ export async function main(argv: string[]): Promise<FileServer | null> {
     const basePath = parseBasePath(values['base-path'] ?? '');
     if (basePath === null)
       throw new UsageError('--base-path must be a path such as /cc');
-    fs.mkdirSync(dataDir, { recursive: true });
-    const adminKey = loadAdminKey(dataDir, values['admin-key'], out);
-    const server = new FileServer({ dataDir, adminKey, capacity, host: values.host ?? '127.0.0.1', port: Number(portText), basePath });
-    const addr = await server.open();
+    checkDataDir(dataDir);
+    const given = values['admin-key'];
+    if (given !== undefined && !parseAdminKey(given))
+      throw new UsageError('--admin-key must be 64 hex characters');
+    const host = values.host ?? '127.0.0.1';
+    // The key (and the data directory) only once the port is ours: a
+    // server that cannot listen leaves nothing behind and prints no key.
+    const adminKey = () => {
+      fs.mkdirSync(dataDir, { recursive: true });
+      return loadAdminKey(dataDir, given, out);
+    };
+    const server = new FileServer({ dataDir, adminKey, capacity, host, port: Number(portText), basePath });
+    let addr: { host: string; port: number };
+    try {
+      addr = await server.open();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE')
+        throw new UsageError(`port ${portText} on ${host} is already in use (another cloudcoin-fileserver?)`);
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+        throw new UsageError(`--host ${host} is not an address of this machine`);
+      if (code === 'EACCES' && (e as NodeJS.ErrnoException).syscall === 'listen')
+        throw new UsageError(`port ${portText} needs privileges; use a port above 1023`);
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+        throw new UsageError(`cannot write --data-dir ${dataDir} (${code})`);
+      throw e;
+    }
     out(`cloudcoin-fileserver listening on http://${addr.host}:${addr.port}${basePath} (data ${path.resolve(dataDir)})`);
     const stop = () => {
       server.close().then(() => process.exit(0), () => process.exit(1));

@@ -27,6 +27,12 @@ export const KEEP_ALIVE_TIMEOUT_MS = 5000;
 /** Concurrent connections: a PHP host's worker pool is of this order, and it bounds memory and file descriptors. */
 export const MAX_CONNECTIONS = 256;
 
+/** Connections one client address may hold at once: one address cannot take the whole pool. */
+export const MAX_CONNECTIONS_PER_ADDRESS = 32;
+
+/** A response the client stops reading is cut after this long without progress. */
+export const SEND_STALL_MS = 10000;
+
 /** Default capacity when --capacity is not given. */
 export const DEFAULT_CAPACITY = 10 * 2 ** 30;
 

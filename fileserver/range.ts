@@ -14,20 +14,23 @@ export type RangeResult = { start: number; end: number } | 'bad-range' | null;
 export function parseRange(header: string | undefined, size: number): RangeResult {
   if (header === undefined)
     return null;
-  const m = /^bytes=(\d{0,16})-(\d{0,16})$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === ''))
+  // Any number of digits: an end past the object is clamped (RFC 9110
+  // 14.1.2), however large; a start or suffix that long is simply huge.
+  const m = /^bytes=([0-9]*)-([0-9]*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '') || header.length > 200)
     return 'bad-range';
+  const num = (text: string): number => (text.replace(/^0+(?=.)/, '').length > 16 ? Infinity : Number(text));
   let start: number;
   let end: number;
   if (m[1] === '') {
-    const n = Number(m[2]);
+    const n = num(m[2]);
     if (n === 0)
       return 'bad-range';
     start = Math.max(0, size - n);
     end = size - 1;
   } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    start = num(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(num(m[2]), size - 1);
   }
   if (start > end || start >= size)
     return 'bad-range';

@@ -17,6 +17,7 @@
 
 import * as fs from 'fs';
 import * as http from 'http';
+import type * as net from 'net';
 import * as path from 'path';
 import {
   ObjectStore, StoreError, StorageError, MAX_MANIFEST_SIZE, checkAdmin, precheckAdmin, adminHeaders,
@@ -24,7 +25,7 @@ import {
 } from '../lib/storage';
 import {
   CONNECTIONS_CHECK_MS, DEFAULT_CAPACITY, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_ADMIN_BODY, MAX_BODY_SIZE,
-  MAX_CONNECTIONS, MAX_RESPONSE_SIZE, REQUEST_TIMEOUT_MS, VERSION
+  MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, MAX_RESPONSE_SIZE, REQUEST_TIMEOUT_MS, SEND_STALL_MS, VERSION
 } from './common';
 import { HTTPError, type HTTPErrorCode } from './errors';
 import { ReplayCache } from './replay';
@@ -33,7 +34,11 @@ import { parseRange } from './range';
 /** Options of a FileServer. */
 export interface FileServerOptions {
   dataDir: string;
-  adminKey: Buffer;
+  /**
+   * K_admin (32 bytes), or a function giving it: called by open() only once
+   * the port is bound, so a CLI whose port is taken creates no key file.
+   */
+  adminKey: Buffer | (() => Buffer);
   capacity?: number;
   host?: string;
   port?: number;
@@ -55,6 +60,22 @@ export interface FileServerOptions {
   headersTimeoutMs?: number;
   /** Concurrent connections accepted (default MAX_CONNECTIONS). */
   maxConnections?: number;
+  /** Concurrent connections from one client address (default MAX_CONNECTIONS_PER_ADDRESS). */
+  maxConnectionsPerAddress?: number;
+  /** A response that makes no progress for this long is cut (default SEND_STALL_MS). */
+  sendStallMs?: number;
+}
+
+/** A response being sent, watched for stalls and the whole-request deadline. */
+interface Watched {
+  socket: net.Socket;
+  res: http.ServerResponse;
+  /** Bytes the socket had written at the last progress. */
+  written: number;
+  /** Date.now() of the last progress. */
+  progress: number;
+  /** Date.now() after which the exchange is cut, whatever it is doing. */
+  deadline: number;
 }
 
 /** Checks a --base-path value: '' or `/seg[/seg...]`; returns it without a trailing slash, or null. */
@@ -79,20 +100,30 @@ export function parseObjectId(text: string | undefined): number | null {
 export class FileServer {
   readonly store: ObjectStore;
   readonly server: http.Server;
-  private readonly adminKey: Buffer;
-  private readonly tokenKey: Buffer;
+  private adminKeySource: Buffer | (() => Buffer);
+  private adminKey: Buffer = Buffer.alloc(0);
+  private tokenKey: Buffer = Buffer.alloc(0);
   private readonly replay: ReplayCache;
   private readonly now: () => number;
   private readonly log: (msg: string) => void;
   private readonly host: string;
   private readonly port: number;
   private readonly basePath: string;
+  private readonly requestTimeoutMs: number;
+  private readonly sendStallMs: number;
+  private readonly perAddress: number;
+  /** Open connections per client address. */
+  private readonly addresses = new Map<string, number>();
+  /** Exchanges in progress: cut when stalled or past their deadline. */
+  private readonly watched = new Set<Watched>();
+  private watchTimer: NodeJS.Timeout | null = null;
+  /** Per connection, the request being handled: pipelined requests run one after another. */
+  private readonly queues = new WeakMap<net.Socket, Promise<void>>();
 
   constructor(options: FileServerOptions) {
-    if (options.adminKey.length !== 32)
-      throw new Error('admin key must be 32 bytes');
-    this.adminKey = options.adminKey;
-    this.tokenKey = deriveTokenKey(options.adminKey);
+    this.adminKeySource = options.adminKey;
+    if (Buffer.isBuffer(options.adminKey))
+      this.setKey(options.adminKey);
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.log = options.log ?? ((msg) => process.stderr.write(`${msg}\n`));
     this.host = options.host ?? '127.0.0.1';
@@ -104,22 +135,26 @@ export class FileServer {
       throw new Error('base path must look like /cc');
     this.basePath = basePath;
     this.replay = new ReplayCache(path.join(options.dataDir, 'nonces'));
+    this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    this.sendStallMs = options.sendStallMs ?? SEND_STALL_MS;
+    this.perAddress = options.maxConnectionsPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS;
     this.server = http.createServer({
-      requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+      requestTimeout: this.requestTimeoutMs,
       headersTimeout: options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       // Node checks the two timeouts above only this often (default 30 s,
       // which let a request live up to 60 s).
       connectionsCheckingInterval: CONNECTIONS_CHECK_MS
-    }, (req, res) => {
-      this.handle(req, res).catch((e: unknown) => this.fail(res, e));
-    });
+    }, (req, res) => this.serve(req, res));
     this.server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+    this.server.on('connection', (socket: net.Socket) => this.admit(socket));
     this.server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
       // Node's own answers, as JSON: 408 for a request that ran out of
       // time, 431 for oversized headers, else 400.
       const [code, message]: [HTTPErrorCode, string] = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['request-timeout', 'request not received in time']
-        : e.code === 'HPE_HEADER_OVERFLOW' ? ['headers-too-large', 'request headers too large'] : ['bad-request', 'malformed request'];
+        : e.code === 'HPE_HEADER_OVERFLOW' ? ['headers-too-large', 'request headers too large']
+          : e.code === 'HPE_INVALID_EOF_STATE' ? ['truncated-body', 'request body ended before Content-Length']
+            : ['bad-request', 'malformed request'];
       const started = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage?.headersSent === true;
       if (!socket.writable || started) {
         socket.destroy();
@@ -132,10 +167,90 @@ export class FileServer {
     });
   }
 
-  /** Opens the data directory and listens; resolves with the bound address. */
+  private setKey(key: Buffer): void {
+    if (key.length !== 32)
+      throw new Error('admin key must be 32 bytes');
+    this.adminKey = key;
+    this.tokenKey = deriveTokenKey(key);
+  }
+
+  /**
+   * Counts a new connection against its address's cap ([REJECT] over the
+   * cap: closed at once, so one address cannot take the whole pool).
+   */
+  private admit(socket: net.Socket): void {
+    const addr = socket.remoteAddress ?? '?';
+    const n = (this.addresses.get(addr) ?? 0) + 1;
+    if (n > this.perAddress) {
+      socket.destroy();
+      return;
+    }
+    this.addresses.set(addr, n);
+    socket.once('close', () => {
+      const left = (this.addresses.get(addr) ?? 1) - 1;
+      if (left <= 0)
+        this.addresses.delete(addr);
+      else
+        this.addresses.set(addr, left);
+    });
+  }
+
+  /** Open connections from `address`, or from every address. */
+  connections(address?: string): number {
+    if (address !== undefined)
+      return this.addresses.get(address) ?? 0;
+    let n = 0;
+    for (const v of this.addresses.values())
+      n += v;
+    return n;
+  }
+
+  /**
+   * Runs one request after the previous one on its connection has been
+   * answered (a status pipelined after a PUT sees the PUT's result), under
+   * the whole-request deadline and the send-stall watch.
+   */
+  private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const socket = req.socket;
+    const w: Watched = { socket, res, written: socket.bytesWritten, progress: Date.now(), deadline: Date.now() + this.requestTimeoutMs };
+    this.watched.add(w);
+    res.once('close', () => this.watched.delete(w));
+    const prev = this.queues.get(socket) ?? Promise.resolve();
+    const run = prev.then(() => this.handle(req, res)).catch((e: unknown) => this.fail(res, e));
+    this.queues.set(socket, run);
+  }
+
+  /** Cuts exchanges past their deadline, and responses the client stopped reading. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const w of this.watched) {
+      const written = w.socket.bytesWritten;
+      if (written !== w.written || w.socket.writableLength === 0) {
+        w.written = written;
+        w.progress = now;
+      }
+      // [REJECT] a whole request over its deadline, or a send stalled (a
+      // reader that stopped reading holds a file and a connection slot)
+      if (now > w.deadline || now - w.progress > this.sendStallMs) {
+        this.watched.delete(w);
+        if (!w.res.headersSent && w.socket.writable) {
+          // Still receiving (a body dripping in): say why, then close.
+          const body = JSON.stringify({ error: { code: 'request-timeout', message: 'request not completed in time' } });
+          w.res.writeHead(408, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+          w.res.end(body, () => w.socket.destroy());
+          setTimeout(() => w.socket.destroy(), 1000).unref();
+        } else {
+          w.socket.destroy();
+        }
+      }
+    }
+  }
+
+  /**
+   * Binds the port, then (only then) resolves the admin key and opens the
+   * data directory; resolves with the bound address.
+   */
   async open(): Promise<{ host: string; port: number }> {
-    this.store.open();
-    this.replay.open();
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.port, this.host, () => {
@@ -145,6 +260,17 @@ export class FileServer {
         resolve();
       });
     });
+    try {
+      if (!Buffer.isBuffer(this.adminKeySource))
+        this.setKey(this.adminKeySource());
+      this.store.open();
+      this.replay.open();
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+    this.watchTimer = setInterval(() => this.sweep(), Math.min(CONNECTIONS_CHECK_MS, this.sendStallMs));
+    this.watchTimer.unref();
     const addr = this.server.address();
     if (!addr || typeof addr === 'string')
       throw new Error('server has no TCP address');
@@ -152,6 +278,9 @@ export class FileServer {
   }
 
   async close(): Promise<void> {
+    if (this.watchTimer)
+      clearInterval(this.watchTimer);
+    this.watchTimer = null;
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

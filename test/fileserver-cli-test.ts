@@ -2,6 +2,7 @@
 import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
+import * as net from 'net';
 import { spawn } from 'child_process';
 import { ROOT, tempDir } from './util/fileserver';
 
@@ -41,4 +42,29 @@ t.test('cloudcoin-fileserver flags', async (t) => {
   const badKey = await run(['--data-dir', dir]);
   t.equal(badKey.code, 1);
   t.match(badKey.stderr, /admin\.key does not hold a 64 hex admin key/);
+});
+
+t.test('cloudcoin-fileserver start-up failures leave nothing behind', async (t) => {
+  const dir = tempDir('cc-fs-cli2-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'plain-file');
+  fs.writeFileSync(file, 'x');
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
+  t.teardown(() => blocker.close());
+  const busyPort = String((blocker.address() as net.AddressInfo).port);
+  const fresh = path.join(dir, 'fresh');
+  const cases: [string, string[], RegExp][] = [
+    ['data dir is a file', ['--data-dir', file], /^cloudcoin-fileserver: --data-dir \S+plain-file is a file, not a directory\n$/],
+    ['data dir under a file', ['--data-dir', path.join(file, 'sub')], /^cloudcoin-fileserver: --data-dir \S+: \S+plain-file is a file, not a directory\n$/],
+    ['port in use', ['--data-dir', fresh, '--port', busyPort], new RegExp(`^cloudcoin-fileserver: port ${busyPort} on 127\\.0\\.0\\.1 is already in use`)],
+    ['host not ours', ['--data-dir', fresh, '--host', '192.0.2.1'], /^cloudcoin-fileserver: --host 192\.0\.2\.1 is not an address of this machine\n$/]
+  ];
+  for (const [what, args, want] of cases) {
+    const r = await run(args);
+    t.equal(r.code, 1, what);
+    t.match(r.stderr, want, what);
+    t.equal(r.stdout, '', `${what}: no admin key printed`);
+  }
+  t.notOk(fs.existsSync(fresh), 'no data dir created when the server could not listen');
 });

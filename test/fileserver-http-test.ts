@@ -12,6 +12,7 @@ import {
 } from '../lib/storage';
 import { admin, raw, startServer, tempDir } from './util/fileserver';
 import { FileServer } from '../fileserver/server';
+import { forValue } from './util/wait';
 
 const KEY = randomBytes(32);
 const KTOK = deriveTokenKey(KEY);
@@ -560,6 +561,176 @@ function adminHeaderText(method: string, p: string, time = clock): string {
   const h = signAdmin(KEY, method, p, Buffer.alloc(0), time);
   return Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('');
 }
+
+/** A socket from `localAddress` (any of 127/8) to the server. */
+function from(localAddress: string, p: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port: p, host: '127.0.0.1', localAddress }, () => resolve(s));
+    s.on('error', reject);
+  });
+}
+
+t.test('connection exhaustion', async (t) => {
+  const edir = tempDir('cc-fs-exhaust-');
+  const guarded = new FileServer({
+    dataDir: edir, adminKey: KEY, now, port: 0, log: () => {}, requestTimeoutMs: 4000, headersTimeoutMs: 3000,
+    maxConnectionsPerAddress: 8, sendStallMs: 1000
+  });
+  const gport = (await guarded.open()).port;
+  const sockets: net.Socket[] = [];
+  t.teardown(async () => {
+    for (const s of sockets)
+      s.destroy();
+    await guarded.close();
+    fs.rmSync(edir, { recursive: true, force: true });
+  });
+  const closed = (s: net.Socket) => s.destroyed || s.readyState === 'closed';
+
+  t.test('should serve a second address while one holds slow headers', async (t) => {
+    // 60 connections from 127.0.0.2 dripping headers, as a slowloris would.
+    const bad = await Promise.all(Array.from({ length: 60 }, () => from('127.0.0.2', gport).catch(() => null)));
+    for (const s of bad) {
+      if (!s)
+        continue;
+      sockets.push(s);
+      s.on('error', () => {});
+      s.write('GET /admin/status HTTP/1.1\r\nHost: x\r\n');
+    }
+    const drip = setInterval(() => bad.forEach((s) => s && !closed(s) && s.write('X-a: b\r\n')), 200);
+    t.teardown(() => clearInterval(drip));
+    await forValue(() => bad.filter((s) => s && closed(s)).length, (n) => n >= 52, 10000, 'connections over the cap closed');
+    // Meanwhile another address is served every time.
+    let ok = 0;
+    for (let i = 0; i < 20; i++) {
+      if ((await admin(gport, KEY, 'GET', '/admin/status', undefined, { time: clock })).status === 200)
+        ok++;
+    }
+    t.equal(ok, 20, 'all 20 requests from 127.0.0.1 answered');
+    t.ok(bad.filter((s) => s && !closed(s)).length <= 8, 'at most 8 held by the noisy address');
+  });
+
+  t.test('should cut responses a client stopped reading, and any exchange past its deadline', async (t) => {
+    const size = 8 * MiB;
+    const data = randomBytes(size);
+    const id = cid();
+    await admin(gport, KEY, 'PUT', `/admin/contracts/${id}`, { expiry: clock + 3600 }, { time: clock });
+    await admin(gport, KEY, 'PUT', `/admin/contracts/${id}/objects/1`, { root: MerkleTree.fromData(data).root.toString('hex'), size }, { time: clock });
+    const up = await raw(gport, 'PUT', `/v1/${id}/1?offset=0`, {
+      headers: { authorization: `CC-Token ${token(id, 'put')}`, 'content-length': size }, body: data
+    });
+    t.equal(up.json.complete, true);
+    // Token holders that ask for 32 MiB (four pipelined 8 MiB reads) and never read.
+    const readers: net.Socket[] = [];
+    const get = `GET /v1/${id}/1 HTTP/1.1\r\nHost: x\r\nAuthorization: CC-Token ${token(id, 'get')}\r\nRange: bytes=0-${size - 1}\r\n\r\n`;
+    for (let i = 0; i < 6; i++) {
+      const s = await from('127.0.0.3', gport);
+      s.on('error', () => {});
+      s.pause();
+      s.write(get.repeat(4));
+      readers.push(s);
+      sockets.push(s);
+    }
+    const t0 = Date.now();
+    await forValue(() => guarded.connections('127.0.0.3'), 6, 10000, 'readers connected');
+    await forValue(() => guarded.connections('127.0.0.3'), 0, 15000, 'stalled readers cut');
+    t.ok(Date.now() - t0 < 15000, `all cut after ${Date.now() - t0} ms`);
+    // A reader that keeps reading, but too slowly to finish, is cut at the whole-request deadline.
+    const slow = await from('127.0.0.4', gport);
+    sockets.push(slow);
+    slow.on('error', () => {});
+    slow.pause();
+    const trickle = setInterval(() => slow.read(), 50);
+    t.teardown(() => clearInterval(trickle));
+    const t1 = Date.now();
+    slow.write(get.repeat(4));
+    await forValue(() => guarded.connections('127.0.0.4'), 1, 10000, 'slow reader connected');
+    await forValue(() => guarded.connections('127.0.0.4'), 0, 15000, 'slow reader cut at the deadline');
+    clearInterval(trickle);
+    t.ok(Date.now() - t1 >= 3000, `cut after ${Date.now() - t1} ms, not before the 4 s deadline`);
+    t.equal((await admin(gport, KEY, 'GET', '/admin/status', undefined, { time: clock })).status, 200, 'and the server still answers');
+  });
+});
+
+t.test('HTTP edge cases', async (t) => {
+  const data = randomBytes(3 * LEAF_SIZE + 10);
+  const { id } = await register(data.length, MerkleTree.fromData(data).root);
+
+  t.test('should clamp a Range end of any length and refuse a start beyond the object', async (t) => {
+    t.equal((await put(id, 0, data)).json.complete, true);
+    const cases: [string, number, Buffer | null][] = [
+      ['bytes=0-18446744073709551615', 206, data],
+      ['bytes=10-99999999999999999999999999999999', 206, data.subarray(10)],
+      ['bytes=00000000000000000000000005-9', 206, data.subarray(5, 10)],
+      ['bytes=18446744073709551615-', 416, null],
+      ['bytes=-18446744073709551615', 206, data],
+      [`bytes=0-${'9'.repeat(300)}`, 416, null]
+    ];
+    for (const [range, status, body] of cases) {
+      const r = await get(id, 1, { range });
+      t.equal(r.status, status, range.slice(0, 40));
+      if (body)
+        t.same(r.body, body, range.slice(0, 40));
+    }
+  });
+
+  t.test('should answer a body cut short with truncated-body and keep nothing', async (t) => {
+    const d = randomBytes(2 * LEAF_SIZE);
+    const { id: cut } = await register(d.length, MerkleTree.fromData(d).root);
+    const text = await new Promise<string>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      let got = '';
+      s.on('data', (b: Buffer) => { got += b.toString('latin1'); });
+      s.on('error', () => {});
+      s.on('close', () => resolve(got));
+      s.write(`PUT /v1/${cut}/1?offset=0 HTTP/1.1\r\nHost: x\r\nAuthorization: CC-Token ${token(cut, 'put')}\r\nContent-Length: ${d.length}\r\n\r\n`);
+      s.end(d.subarray(0, 1000)); // half-close: the client says it is done
+    });
+    t.match(text, /^HTTP\/1\.1 400 /);
+    t.match(text, /"truncated-body"/);
+    await forValue(() => fs.existsSync(path.join(dir, 'uploads', cut)), false, 10000, 'no upload folder left');
+    // Garbage after a complete PUT: the PUT stands, the garbage is refused, nothing else is left.
+    const g = randomBytes(LEAF_SIZE);
+    const { id: gid } = await register(g.length, MerkleTree.fromData(g).root);
+    const reply = await new Promise<string>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      let got = '';
+      s.on('data', (b: Buffer) => { got += b.toString('latin1'); });
+      s.on('error', () => {});
+      s.on('close', () => resolve(got));
+      s.end(Buffer.concat([Buffer.from(`PUT /v1/${gid}/1?offset=0 HTTP/1.1\r\nHost: x\r\nAuthorization: CC-Token ${token(gid, 'put')}\r\nContent-Length: ${g.length}\r\n\r\n`),
+        g, Buffer.from('\x00\x01garbage\r\n\r\n')]));
+    });
+    // Node's parser may refuse the garbage before the PUT is done: then the
+    // PUT is rolled back. Either way nothing half-done stays.
+    t.match(reply, /HTTP\/1\.1 400 /, 'the garbage is a bad request');
+    await forValue(() => fs.existsSync(path.join(dir, 'uploads', gid)), false, 10000, 'no upload folder left');
+    const st = (await raw(port, 'GET', `/v1/${gid}/1/status`, { headers: { authorization: `CC-Token ${token(gid, 'put')}` } })).json;
+    t.ok(st.complete === true || st.received === 0, `whole or nothing (${JSON.stringify(st)})`);
+  });
+
+  t.test('should answer a status pipelined after a PUT with the PUT\'s result', async (t) => {
+    const d = randomBytes(3 * LEAF_SIZE);
+    const { id: pid } = await register(d.length, MerkleTree.fromData(d).root);
+    const text = await new Promise<string>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      let got = '';
+      s.on('data', (b: Buffer) => {
+        got += b.toString('latin1');
+        if ((got.match(/HTTP\/1\.1 /g) ?? []).length === 2 && /\}$/.test(got))
+          s.end();
+      });
+      s.on('error', () => {});
+      s.on('close', () => resolve(got));
+      const auth = `Authorization: CC-Token ${token(pid, 'put')}\r\n`;
+      s.write(Buffer.concat([
+        Buffer.from(`PUT /v1/${pid}/1?offset=0 HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: ${2 * LEAF_SIZE}\r\n\r\n`), d.subarray(0, 2 * LEAF_SIZE),
+        Buffer.from(`GET /v1/${pid}/1/status HTTP/1.1\r\nHost: x\r\n${auth}\r\n`)
+      ]));
+    });
+    const bodies = text.split(/HTTP\/1\.1 /).slice(1).map((r) => JSON.parse(r.slice(r.indexOf('\r\n\r\n') + 4)) as { received: number });
+    t.same(bodies.map((b) => b.received), [2 * LEAF_SIZE, 2 * LEAF_SIZE]);
+  });
+});
 
 t.test('token maxBytes on HEAD with Range and on proofs', async (t) => {
   const data = randomBytes(5 * LEAF_SIZE + 100);
