@@ -12,6 +12,7 @@ import type { BackendInfo, Hosting } from '../lib/hosting';
 import { FileServerClient, MerkleTree, footprint } from '../lib/storage';
 import type { ExtensionModule } from '../lib/base/extension';
 import { DaemonProcess, NodesContext, ROOT } from './util/nodes-context';
+import { forValue } from './util/wait';
 import { startServer, tempDir } from './util/fileserver';
 
 const KEY = randomBytes(32);
@@ -102,10 +103,21 @@ t.test('hosting extension', async (t) => {
     });
     await d.start();
     t.match(d.stdout, /extensions:.*hosting/);
+    t.match(d.stdout, new RegExp(`hosting: +remote ${url} \\(capacity 0\\.11 GiB, reserved 0\\.00 GiB, 0 contracts\\)`), 'the banner shows the backend');
     const res = await d.cli(['getfileservers']);
     t.equal(res.code, 0, res.stderr);
     const list = JSON.parse(res.stdout) as BackendInfo[];
     t.match(list, [{ kind: 'remote', url, capacity: 123456789, healthy: true }]);
+
+    const down = await DaemonProcess.create(['--host', '--fileserver', 'http://127.0.0.1:1', '--fileserver-key', KEY.toString('hex')]);
+    t.teardown(async () => {
+      await down.stop();
+      down.cleanup();
+    });
+    await down.start();
+    t.match(down.stdout, /hosting: +remote http:\/\/127\.0\.0\.1:1 \(UNHEALTHY\)/);
+    await forValue(() => down.stderr, (e) => /warning: hosting backend http:\/\/127\.0\.0\.1:1 is unhealthy: cannot reach file server/.test(e),
+      10000, 'console warning');
 
     const bad = await DaemonProcess.create(['--fileserver', url]);
     t.teardown(() => bad.cleanup());

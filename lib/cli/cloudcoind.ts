@@ -213,6 +213,16 @@ export async function main(argv: string[]): Promise<void> {
     `height:     ${node.chain.height}`,
     `extensions: ${node.extensionIds().join(', ') || 'none'}`
   ];
+  // The hosting extension's backends (minimal hook: any extension may offer a banner()).
+  if (node.extensionIds().includes('hosting')) {
+    const ext = node.require<{ banner?: () => Promise<{ lines: string[]; warnings: string[] }> }>('hosting');
+    if (ext && typeof ext.banner === 'function') {
+      const b = await ext.banner();
+      lines.push(...b.lines);
+      for (const w of b.warnings)
+        process.stderr.write(`${w}\n`);
+    }
+  }
   process.stdout.write(lines.join('\n') + '\n');
   for (const warning of node.warnings)
     process.stderr.write(`cloudcoind: warning: ${warning}\n`);

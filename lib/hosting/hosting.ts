@@ -156,6 +156,29 @@ export class Hosting {
       this.logger.warning('hosting: %s is plain http: renters need https except on localhost', this.options.fileserver);
   }
 
+  /**
+   * Lines for cloudcoind's start-up banner: each backend with its health
+   * and capacity, and a warning line for each unhealthy one (an unreachable
+   * --fileserver must be seen on the console, not only in debug.log).
+   */
+  async banner(): Promise<{ lines: string[]; warnings: string[] }> {
+    const lines: string[] = [];
+    const warnings: string[] = [];
+    const gib = (n: number | null) => (n === null ? '?' : `${(n / 2 ** 30).toFixed(2)} GiB`);
+    for (const info of await this.info()) {
+      const where = info.kind === 'local' ? `${info.dir}${info.url ? `, data API ${info.url}` : ', no data API'}` : info.url;
+      if (info.healthy) {
+        lines.push(`hosting:    ${info.kind} ${where} (capacity ${gib(info.capacity)}, reserved ${gib(info.reserved)}, `
+          + `${info.contracts ?? 0} contracts)`);
+      } else {
+        lines.push(`hosting:    ${info.kind} ${where} (UNHEALTHY)`);
+        warnings.push(`warning: hosting backend ${where} is unhealthy: ${info.error ?? 'unknown error'}; `
+          + 'renters cannot store here until it answers (see getfileservers)');
+      }
+    }
+    return { lines, warnings };
+  }
+
   async close(): Promise<void> {
     for (const b of this.backends)
       await b.close();
