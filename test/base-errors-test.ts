@@ -4,14 +4,14 @@ import { CodedError, PacketError, RPCError, rpcCodes } from '../lib/base/errors'
 import { Params, errorRule, rpcErrors } from '../lib/base/rpc';
 import { ContractError } from '../lib/contracts/errors';
 import { StorageError } from '../lib/storage/errors';
-import { StoreError } from '../lib/storage/store';
-import { FileServerError } from '../lib/storage/client';
+import { StoreError } from '../lib/storage/objectstore';
+import { FileServerError } from '../lib/storage/fileserverclient';
 import { HTTPError } from '../fileserver/errors';
 import { ConfigError } from '../lib/node/config';
 import { HostingConfigError } from '../lib/hosting/hosting';
 import { PolicyError } from '../lib/negotiator/policy';
 import { ServiceError } from '../lib/negotiator/services';
-import { RequestError } from '../lib/negotiator/client';
+import { RequestError } from '../lib/negotiator/requester';
 import { RPCClientError } from '../lib/cli/rpcclient';
 import { CommandError } from '../lib/cli/storagecmds';
 import { DealError } from '../lib/deals/errors';

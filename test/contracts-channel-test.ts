@@ -8,7 +8,7 @@ import { buildCloseTX, renterPayoutScript, signState, stateSighash } from '../li
 import { submitTX } from '../lib/contracts/builders';
 import type { StorageContract } from '../lib/contracts/storagecontract';
 import { forValue } from './util/wait';
-import { fundAll, getContract, makeDeal, mineSync, plugin, startNodes, stateOf } from './contracts-util';
+import { fundAll, getContract, makeDeal, mineSync, plugin, startNodes, stateOf } from './util/contracts';
 import type { TestNode } from './util/nodes-context';
 
 async function escrowCoin(n: TestNode, c: StorageContract): Promise<bcoin.Coin> {

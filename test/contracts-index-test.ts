@@ -13,7 +13,7 @@ import { CommitEntry, ContractRecord, LeafEntry } from '../lib/contracts/records
 import type { StorageContract } from '../lib/contracts/storagecontract';
 import { forEvent } from './util/wait';
 import { layout } from '../lib/contracts/layout';
-import { SEGWIT_HEIGHT, mineSync, plugin, startNodes, stateOf } from './contracts-util';
+import { SEGWIT_HEIGHT, mineSync, plugin, startNodes, stateOf } from './util/contracts';
 import { testIdentity, testKey } from './data/contracts-fixtures';
 
 t.test('ContractIndex', async (t) => {

@@ -8,7 +8,7 @@ import * as common from '../lib/contracts/common';
 import { commitOutputs } from '../lib/contracts/builders';
 import { ContractRecord } from '../lib/contracts/records';
 import type { StorageContract } from '../lib/contracts/storagecontract';
-import { StubChain, fundTX } from './contracts-stubchain';
+import { StubChain, fundTX } from './util/stubchain';
 import { signBoth, testContract, testIdentity } from './data/contracts-fixtures';
 
 /** A valid signed contract committable from height 1 to 11. */

@@ -9,7 +9,7 @@ import { ContractRecord } from '../lib/contracts/records';
 import type { TestNode } from './util/nodes-context';
 import { NodesContext } from './util/nodes-context';
 import { forValue } from './util/wait';
-import { fundAll, makeDeal, mineSync, plugin, stateOf, waitIndexed } from './contracts-util';
+import { fundAll, makeDeal, mineSync, plugin, stateOf, waitIndexed } from './util/contracts';
 import type bcoin from 'bcoin';
 
 function peerOf(n: TestNode, other: TestNode): bcoin.Peer | null {

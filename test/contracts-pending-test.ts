@@ -9,7 +9,7 @@ import { layout } from '../lib/contracts/layout';
 import * as common from '../lib/contracts/common';
 import { ContractRecord, spendTypes } from '../lib/contracts/records';
 import type { StorageContract } from '../lib/contracts/storagecontract';
-import { StubChain, fundTX, spendTX } from './contracts-stubchain';
+import { StubChain, fundTX, spendTX } from './util/stubchain';
 import { signBoth, testContract } from './data/contracts-fixtures';
 
 function contract(n: number): StorageContract {

@@ -8,7 +8,7 @@ import { submitTX } from '../lib/contracts/builders';
 import { forValue } from './util/wait';
 import {
   fundAll, getContract, makeDeal, mineSync, plugin, startNodes, stateOf
-} from './contracts-util';
+} from './util/contracts';
 
 t.test('escrow spends', async (t) => {
   const ctx = await startNodes(2);

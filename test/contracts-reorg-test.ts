@@ -6,7 +6,7 @@ import { forValue } from './util/wait';
 import {
   fundAll, getContract, indexView, internal, makeDeal, mineSync, plugin, shareTX, startNodes, stateOf,
   waitIndexed
-} from './contracts-util';
+} from './util/contracts';
 
 t.test('contract index across a reorg', async (t) => {
   // 0 renter, 1 host, 2 observer (isolated while the orphan is mined).

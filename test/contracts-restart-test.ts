@@ -10,7 +10,7 @@ import { RatingPayload } from '../lib/contracts/payload';
 import { sendRating, type WalletContext } from '../lib/contracts/builders';
 import { NodesContext } from './util/nodes-context';
 import { forValue } from './util/wait';
-import { SEGWIT_HEIGHT, getContract, internal, plugin, waitIndexed } from './contracts-util';
+import { SEGWIT_HEIGHT, getContract, internal, plugin, waitIndexed } from './util/contracts';
 import { testIdentity, testKey } from './data/contracts-fixtures';
 
 t.test('contract index on disk', async (t) => {

@@ -10,7 +10,7 @@ import * as common from '../lib/contracts/common';
 import { forValue } from './util/wait';
 import {
   fundAll, getContract, makeDeal, mineSync, plugin, shareTX, startNodes, stateOf
-} from './contracts-util';
+} from './util/contracts';
 
 t.test('contracts on two nodes', async (t) => {
   const ctx = await startNodes(2);

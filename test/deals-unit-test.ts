@@ -18,7 +18,7 @@ import { StorageContract } from '../lib/contracts/storagecontract';
 import { verifyToken, deriveTokenKey } from '../lib/storage/token';
 import { readOrCreateAdminKey } from '../lib/storage/keyfile';
 import { tempDir } from './util/nodes-context';
-import { contractFootprint } from '../lib/storage/store';
+import { contractFootprint } from '../lib/storage/objectstore';
 
 const network = bcoin.Network.get('regtest');
 const ident = (b: number) => new Identity(bcoin.KeyRing.fromPrivate(Buffer.alloc(32, b), true), network);

@@ -17,7 +17,7 @@ import {
   ANNOUNCE_FLOOD_BURST, ANNOUNCE_SEND_BURST, ANNOUNCE_SEND_RATE, ANNOUNCE_SYNC_LIMIT, NEW_HOSTS_BURST,
   REQ_FLOOD_BURST
 } from '../lib/negotiator/common';
-import { makeNode, makePair, link, deliver, settle, fixedIdentity, network, FakePeer, Pair } from './negotiator-pair';
+import { makeNode, makePair, link, deliver, settle, fixedIdentity, network, FakePeer, Pair } from './util/negotiator-pair';
 import { forValue } from './util/wait';
 
 const magic = network.magic;
@@ -303,7 +303,7 @@ t.test('csres', async (t) => {
     forged.sign(fixedIdentity(9), magic);
     await deliver(p.ba, 'csres', forged.encode());
     await settle();
-    t.equal(p.a.client.pendingCount, 1, 'still waiting');
+    t.equal(p.a.requester.pendingCount, 1, 'still waiting');
     t.same(p.ab.errors, [], 'not scored either');
     p.ab.blackhole = false;
     await deliver(p.ab, 'csreq', raw);

@@ -9,7 +9,7 @@ import { decodeCodes } from '../lib/negotiator/wire';
 import { PacketError } from '../lib/base/errors';
 import { addRPCs } from '../lib/negotiator/rpc';
 import type { RPCMethod } from '../lib/base/extension';
-import { fixedIdentity, network, makeNode, link, deliver, settle } from './negotiator-pair';
+import { fixedIdentity, network, makeNode, link, deliver, settle } from './util/negotiator-pair';
 import { forValue } from './util/wait';
 
 const magic = network.magic;

@@ -9,14 +9,14 @@ import { Policy } from '../lib/negotiator/policy';
 import { ServiceError, Service } from '../lib/negotiator/services';
 import { statuses, readAmountBody } from '../lib/negotiator/status';
 import { serverCodes } from '../lib/negotiator/server';
-import { RequestError, requestCodes } from '../lib/negotiator/client';
+import { RequestError, requestCodes } from '../lib/negotiator/requester';
 import { noPayments } from '../lib/negotiator/payment';
 import {
   NONCE_EPOCH_MS, MAX_NONCES_PER_CLIENT, MAX_NONCE_CLIENTS, FLOOD_BURST, MAX_INFLIGHT_PER_PEER, REQUEST_TIMEOUT_MS
 } from '../lib/negotiator/common';
 import { addRPCs } from '../lib/negotiator/rpc';
 import type { RPCMethod } from '../lib/base/extension';
-import { makePair, fixedIdentity, network, deliver, settle, FakePeer, Pair } from './negotiator-pair';
+import { makePair, fixedIdentity, network, deliver, settle, FakePeer, Pair } from './util/negotiator-pair';
 import { decodeServices } from '../lib/negotiator/coreservices';
 import { forValue } from './util/wait';
 
@@ -200,7 +200,7 @@ t.test('NonceManager', async (t) => {
   });
 });
 
-t.test('Client', async (t) => {
+t.test('Requester', async (t) => {
   t.test('should call info.services, refreshing the nonce once', async (t) => {
     const p = await pair();
     const first = await p.a.request(p.ab, 'info', 'services');
@@ -271,7 +271,7 @@ t.test('Client', async (t) => {
     const closed = p.a.request(p.ab, 'info', 'services');
     p.a.peerClose(p.ab);
     await t.rejects(closed, { code: requestCodes.PEER_CLOSED });
-    t.equal(p.a.client.pendingCount, 0, 'nothing left pending');
+    t.equal(p.a.requester.pendingCount, 0, 'nothing left pending');
     await t.rejects(p.a.request(p.ab, 'info', 'services'), { code: requestCodes.UNKNOWN_PEER });
     await t.rejects(p.a.request('rb1qnosuchpeer', 'info', 'services'), { code: requestCodes.UNKNOWN_PEER });
     await t.rejects(p.a.request(p.b.identity.publicKey, 'info', 'services', Buffer.alloc(0), { timeout: 0 }), RequestError);

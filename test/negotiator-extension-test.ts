@@ -10,7 +10,7 @@ import { Negotiator, NODE_CLOUDSTORAGE } from '../lib/negotiator';
 import { Config, type ConfigValue } from '../lib/node/config';
 import type { NodeAPI, PacketHandler, RPCMethod } from '../lib/base/extension';
 import bcoin = require('../lib/bcoin');
-import { network } from './negotiator-pair';
+import { network } from './util/negotiator-pair';
 
 interface Stub {
   api: NodeAPI;

@@ -15,7 +15,7 @@ import { decodeCodes } from '../lib/negotiator/wire';
 import { encodeServices, decodeServices, encodePeers, decodePeers } from '../lib/negotiator/coreservices';
 import { amountBody, readAmountBody, isUnder, statuses } from '../lib/negotiator/status';
 import { buildPackets, buildVectors, Vector } from './data/negotiator-vectors';
-import { fixedIdentity, network } from './negotiator-pair';
+import { fixedIdentity, network } from './util/negotiator-pair';
 
 const magic = network.magic;
 

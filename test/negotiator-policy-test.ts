@@ -7,7 +7,7 @@ import * as path from 'path';
 import { Policy, PolicyError, RateLimiter, parseRule } from '../lib/negotiator/policy';
 import { identityAddress } from '../lib/base/identity';
 import bcoin = require('../lib/bcoin');
-import { fixedIdentity, network } from './negotiator-pair';
+import { fixedIdentity, network } from './util/negotiator-pair';
 
 const alice = fixedIdentity(1).publicKey;
 const bob = fixedIdentity(2).publicKey;

@@ -13,3 +13,6 @@ export * from './extension';
 export * from './hash';
 export * from './identity';
 export * from './units';
+export * from './rpc';
+export * from './signed';
+export * from './wire';

@@ -24,7 +24,7 @@ import { ServiceError, type RequestContext, type Service } from '../negotiator/s
 import { statuses } from '../negotiator/status';
 import type { StorageBackend } from '../hosting/backend';
 import { MAX_MANIFEST_SIZE } from '../storage/common';
-import { contractFootprint, objects } from '../storage/store';
+import { contractFootprint, objects } from '../storage/objectstore';
 import {
   BAD_TERMS, DEFAULT_HOLDBACK_BPS, MAX_OFFERS_PER_RENTER, MAX_RESERVATIONS, NO_CAPACITY, PRICE_TOO_LOW,
   SERVICE_NAME, SERVICE_VERSION, getDealParams

@@ -19,7 +19,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { CodedError } from '../base/errors';
-import { FileServerClient } from '../storage/client';
+import { FileServerClient } from '../storage/fileserverclient';
 import { cipherSize } from '../storage/common';
 import { decryptFile, encryptFile, hashFile } from '../storage/fileops';
 import { LeafHasherPool } from '../storage/hashpool';

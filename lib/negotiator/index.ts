@@ -31,7 +31,7 @@ export {
   ServiceError, RequestError, requestCodes, PolicyError, packetCodes
 } from './errors';
 export type { RequestCode, PacketCode, NegotiatorPacketCode } from './errors';
-export type { RequestOptions, CallResult } from './client';
+export type { RequestOptions, CallResult } from './requester';
 export type { PaymentHooks } from './payment';
 export { statuses, isUnder } from './status';
 export { NODE_CLOUDSTORAGE } from './common';

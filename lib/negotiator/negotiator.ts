@@ -3,7 +3,7 @@
  *
  * Tracks NODE_CLOUDSTORAGE peers and their identities (cshello/csauth), serves
  * csreq through the Server pipeline and the service registry, and makes
- * requests through the Client. It knows the node only through the narrow
+ * requests through the Requester. It knows the node only through the narrow
  * NegotiatorOptions (send a packet, a network, a logger), so unit tests
  * drive it with an in-memory peer pair; index.ts wires it to cloudcoind.
  */
@@ -15,7 +15,7 @@ import type bcoin from 'bcoin';
 import { PacketError } from '../base/errors';
 import { Identity, identityAddress } from '../base/identity';
 import { BoundedMap } from './boundedmap';
-import { Client, CallResult, RequestOptions, Route } from './client';
+import { Requester, CallResult, RequestOptions, Route } from './requester';
 import { RequestError, packetCodes, requestCodes } from './errors';
 import {
   DEFAULT_DEFER_LIMIT, FLOOD_SCORE, MAX_INFLIGHT_PER_PEER, MIN_PROTOCOL_VERSION, MISBEHAVE_SCORE,
@@ -73,7 +73,7 @@ export class Negotiator extends EventEmitter {
   readonly policy: Policy;
   readonly peers: CloudPeers;
   readonly server: Server;
-  readonly client: Client;
+  readonly requester: Requester;
   readonly announcements: AnnouncementStore;
   private readonly options: NegotiatorOptions;
   private readonly logger: LoggerLike;
@@ -111,7 +111,7 @@ export class Negotiator extends EventEmitter {
     });
     this.server.on('promise', (r: LedgerRecord) => this.emit('promise', r));
     this.server.on('fulfil', (r: LedgerRecord) => this.emit('fulfil', r));
-    this.client = new Client({ magic, signer: () => this.identity, payments: () => this.payments });
+    this.requester = new Requester({ magic, signer: () => this.identity, payments: () => this.payments });
     this.announcements = new AnnouncementStore(magic,
       { clock, intervalMs: options.announceIntervalMs, limit: options.announceLimit });
 
@@ -145,7 +145,7 @@ export class Negotiator extends EventEmitter {
     this.opened = false;
     for (const cp of this.peers.all())
       cp.close();
-    this.client.close();
+    this.requester.close();
   }
 
   /** Offer a service over csreq (storage, reputation, market plug in here). */
@@ -201,7 +201,7 @@ export class Negotiator extends EventEmitter {
     const cp = this.peers.remove(peer);
     if (cp)
       this.emit('peer close', cp);
-    this.client.peerClosed(peer.id);
+    this.requester.peerClosed(peer.id);
   }
 
   private sendPacket(peer: PeerLike, packet: Packet): void {
@@ -402,7 +402,7 @@ export class Negotiator extends EventEmitter {
 
   private handleResponse(cp: CloudPeer, res: ResponsePacket): void {
     // Late or unsolicited responses are dropped quietly: timeouts race them.
-    this.client.receive(cp.peer.id, res);
+    this.requester.receive(cp.peer.id, res);
   }
 
   /** Find a connected CloudStorage peer whose identity is proven. */
@@ -453,7 +453,7 @@ export class Negotiator extends EventEmitter {
           throw new RequestError(requestCodes.TOO_MANY_PENDING, 'Too many requests queued for this peer.');
       }
     };
-    return this.client.request(route, service, method, args, options);
+    return this.requester.request(route, service, method, args, options);
   }
 
   /** Connected CloudStorage peers, as `getcloudpeers` prints them. */

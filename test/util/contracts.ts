@@ -1,10 +1,10 @@
 // Helpers shared by the multi-node contracts tests (not a test file).
-import * as contracts from '../lib/contracts';
-import { walletIdle } from '../lib/contracts/builders';
-import type { ContractsPlugin } from '../lib/contracts/plugin';
-import type { StorageContract } from '../lib/contracts/storagecontract';
-import { NodesContext, TestNode, type NodeSpec } from './util/nodes-context';
-import { forValue } from './util/wait';
+import * as contracts from '../../lib/contracts';
+import { walletIdle } from '../../lib/contracts/builders';
+import type { ContractsPlugin } from '../../lib/contracts/plugin';
+import type { StorageContract } from '../../lib/contracts/storagecontract';
+import { NodesContext, TestNode, type NodeSpec } from './nodes-context';
+import { forValue } from './wait';
 
 /** Segwit activates at regtest height 432 (notes/bcoin-1.0.2.md). */
 export const SEGWIT_HEIGHT = 432;

@@ -1,5 +1,5 @@
 /*!
- * client.ts - an HTTP client for the file server: the admin side (signed
+ * fileserverclient.ts - an HTTP client for the file server: the admin side (signed
  * with K_admin, used by a negotiator's remote backend) and the data side
  * (used by renters with tokens). Built on node:http (about twice fetch's
  * throughput for 8 MiB bodies).
@@ -17,8 +17,8 @@ import { CodedError } from '../base/errors';
 import { signAdmin } from './adminauth';
 import { MerkleProof } from './merkle';
 import { TokenFields, deriveTokenKey, mintToken } from './token';
-import { MAX_PART_SIZE } from './store';
-import type { ContractRecord, ContractState, ObjectReceipt, ObjectRecord, ObjectState } from './store';
+import { MAX_PART_SIZE } from './objectstore';
+import type { ContractRecord, ContractState, ObjectReceipt, ObjectRecord, ObjectState } from './objectstore';
 import { LEAF_SIZE, MAX_MANIFEST_SIZE, MAX_PROOF_DEPTH } from './common';
 
 /** Default deadline of one HTTP call, start to last byte; the server caps requests at 30 s. */

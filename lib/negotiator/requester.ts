@@ -1,5 +1,5 @@
 /*!
- * client.ts - the requesting side of the OpenCloud envelope.
+ * requester.ts - the requesting side of the OpenCloud envelope.
  *
  * `request` signs a csreq, sends it and awaits the matching csres (by
  * request hash) until a timeout or an abort signal. It reacts to declined
@@ -57,18 +57,18 @@ interface Pending {
   reject(err: Error): void;
 }
 
-export interface ClientOptions {
+export interface RequesterOptions {
   magic: number;
   signer: () => Signer;
   payments: () => PaymentHooks;
 }
 
-export class Client {
+export class Requester {
   readonly nonces = new NonceCache();
   private readonly pending = new Map<string, Pending>();
-  private readonly options: ClientOptions;
+  private readonly options: RequesterOptions;
 
-  constructor(options: ClientOptions) {
+  constructor(options: RequesterOptions) {
     this.options = options;
   }
 

@@ -3,10 +3,10 @@
 // shapes a miner would not (commit and spend in one block) and interrupt
 // the index between its steps.
 import { randomBytes } from 'crypto';
-import bcoin = require('../lib/bcoin');
-import { cooperativeWitness, refundWitness } from '../lib/contracts/escrow';
-import { ContractIndex } from '../lib/contracts/contractindex';
-import type { StorageContract } from '../lib/contracts/storagecontract';
+import bcoin = require('../../lib/bcoin');
+import { cooperativeWitness, refundWitness } from '../../lib/contracts/escrow';
+import { ContractIndex } from '../../lib/contracts/contractindex';
+import type { StorageContract } from '../../lib/contracts/storagecontract';
 
 const ZERO = '00'.repeat(32);
 

@@ -1,5 +1,5 @@
 /*!
- * store.ts - the on-disk object store shared by the file server and the
+ * objectstore.ts - the on-disk object store shared by the file server and the
  * node's local hosting backend (one layout, one implementation).
  *
  * A contract holds object 0 (the renter's sealed manifest) and any number

@@ -1,12 +1,12 @@
 // Test helpers for the negotiator: fixed identities and an in-memory peer
 // pair that delivers cs* packets asynchronously, scoring PacketErrors the
 // way cloudcoind does. Not a test file itself (tap runs test/*-test.ts).
-import bcoin = require('../lib/bcoin');
-import { PacketError } from '../lib/base/errors';
-import { Identity } from '../lib/base/identity';
-import { Negotiator, NegotiatorOptions } from '../lib/negotiator/negotiator';
-import { NODE_CLOUDSTORAGE } from '../lib/negotiator/common';
-import type { PeerLike } from '../lib/negotiator/peers';
+import bcoin = require('../../lib/bcoin');
+import { PacketError } from '../../lib/base/errors';
+import { Identity } from '../../lib/base/identity';
+import { Negotiator, NegotiatorOptions } from '../../lib/negotiator/negotiator';
+import { NODE_CLOUDSTORAGE } from '../../lib/negotiator/common';
+import type { PeerLike } from '../../lib/negotiator/peers';
 
 export const network = bcoin.Network.get('regtest');
 
