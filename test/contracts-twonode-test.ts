@@ -51,8 +51,9 @@ t.test('contracts on two nodes', async (t) => {
     const tx = renter.node.mempool.getTX(Buffer.from(res.txids[0], 'hex').reverse().toString('hex'));
     t.ok(tx, 'commitment in the mempool');
     t.equal(tx!.version, 2);
-    // Not relayed or visible before it confirms.
-    t.equal(await getContract(renter, id), null);
+    // Pending for the renter who broadcast it; not relayed before it confirms.
+    t.match(await getContract(renter, id), { state: 'pending', role: 'renter', commit: { txid: res.txids[0] } });
+    t.equal(await getContract(host, id), null);
     await mineSync(ctx, renter);
     for (const n of [renter, host])
       await forValue(() => stateOf(n, id), 'active', 20000, `active on ${n.addr}`);

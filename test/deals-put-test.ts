@@ -70,11 +70,17 @@ t.test('put and get under failures', async (t) => {
     t.equal(listed.length, 1, 'the file is recorded');
     fileId = listed[0].fileId;
     t.same(listed[0].replicas.map((r) => r.state), ['pending', 'pending'], 'pending commitments are visible');
+    const c0 = listed[0].replicas[0].contractId;
+    const pending = await json<{ state: string; role: string; commit: { txid: string } }>(renter.cli(['getcontract', c0]));
+    t.same([pending.state, pending.role], ['pending', 'renter'], 'getcontract sees the pending commitment');
+    t.ok((await json<string[]>(renter.cli(['getrawmempool']))).includes(pending.commit.txid), 'with its txid');
     const rm = await renter.cli(['removefile', fileId]);
     t.not(rm.code, 0, 'a file with pending contracts cannot be forgotten');
     t.match(rm.stderr, /keys must be kept/);
     await mine(renter);
     await forValue(() => states(renter, fileId), (s) => s.join() === 'active,active', 30000, 'active');
+    const active = await json<{ id: string; state: string }>(renter.cli(['getcontract', c0.slice(0, 10)]));
+    t.same([active.id, active.state], [c0, 'active'], 'getcontract takes an id prefix');
     const out = path.join(work, 'back.txt');
     const r = await renter.cli(['get', fileId.slice(0, 8), out]);
     t.equal(r.code, 0, r.stderr);

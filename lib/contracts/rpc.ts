@@ -10,7 +10,7 @@ import secp256k1 = require('bcrypto/lib/secp256k1');
 import { RPCError, rpcCodes, invalidParam } from '../base/errors';
 import type { NodeAPI } from '../base/extension';
 import * as common from './common';
-import type { ContractInfo } from './contractqueries';
+import { revHex, type ContractInfo } from './contractqueries';
 import { ContractError } from './errors';
 import type { ContractsPlugin } from './plugin';
 import { StorageContract, checkSaneContract, verifyContract } from './storagecontract';
@@ -33,6 +33,52 @@ function decodeContract(hex: unknown): StorageContract {
     const code = e instanceof ContractError ? e.code : 'bad-contract-encoding';
     throw new RPCError(rpcCodes.DESERIALIZATION_ERROR, `Contract decode failed: ${code}.`);
   }
+}
+
+/** Shortest contract id prefix accepted (as git's default abbreviation floor). */
+const MIN_ID_PREFIX = 4;
+
+/**
+ * A contract id: 64 hex, or a unique prefix of at least MIN_ID_PREFIX
+ * among the contracts this node knows (resolved, our void ones, pending),
+ * as `ls` prints ids shortened.
+ */
+async function contractIdArg(plugin: ContractsPlugin, value: unknown): Promise<Buffer> {
+  // cloudcoin-cli passes an all-digit prefix as a JSON number
+  const text = typeof value === 'string' ? value.toLowerCase()
+    : typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : '';
+  if (!/^[0-9a-f]+$/.test(text) || text.length < MIN_ID_PREFIX || text.length > 64)
+    throw invalidParam(`id must be 32 bytes of hex, or a unique prefix of at least ${MIN_ID_PREFIX} hex digits.`);
+  if (text.length === 64)
+    return Buffer.from(text, 'hex');
+  const q = plugin.index.queries;
+  const known = [...await q.getIds(), ...await q.getVoidIds(), ...(await q.getPending()).map(r => r.contract.hash())];
+  const hits = [...new Set(known.map(id => id.toString('hex')).filter(id => id.startsWith(text)))];
+  if (hits.length === 0)
+    throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.');
+  if (hits.length > 1)
+    throw invalidParam(`id prefix ${text} is ambiguous: ${hits.map(id => id.slice(0, 12)).join(', ')}.`);
+  return Buffer.from(hits[0], 'hex');
+}
+
+/**
+ * A commitment we broadcast that no block holds yet: `pending`, with the
+ * txid to look for (a put's keys depend on it, so it must not look unknown).
+ */
+async function pendingJSON(plugin: ContractsPlugin, id: Buffer): Promise<Record<string, unknown> | null> {
+  const record = (await plugin.index.queries.getPending()).find(r => r.contract.hash().equals(id));
+  if (!record)
+    return null;
+  return {
+    id: id.toString('hex'),
+    state: 'pending',
+    role: await plugin.roleOf(record.contract),
+    contract: record.contract.getJSON(),
+    commit: { txid: revHex(record.txid), height: null, leaf: record.leaf },
+    spend: null,
+    ratings: null,
+    void: null
+  };
 }
 
 /** Map library errors to RPC errors; RPCErrors pass through. */
@@ -84,15 +130,21 @@ export function addRPCs(api: NodeAPI, plugin: ContractsPlugin): void {
       return { ...c.getJSON(), signed: c.isSigned(), valid: error === null, error };
     });
 
-  add('getcontract', 'getcontract "id"\nA committed (or our own void) contract: state, commit, spend, ratings.',
-    async (params) => {
-      if (params.length !== 1)
-        throw invalidParam('Usage: getcontract "id"');
-      const info = await plugin.getContract(hexArg(params[0], 'id', 32));
-      if (!info)
-        throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.');
-      return contractInfoJSON(info, await plugin.roleOf(info.contract));
-    });
+  add('getcontract', 'getcontract "id"\nA committed, pending (our commitment not yet in a block) or our own void\n'
+    + 'contract: state, commit, spend, ratings. The id may be a unique prefix (at least 4 hex digits).',
+  async (params) => {
+    if (params.length !== 1)
+      throw invalidParam('Usage: getcontract "id"');
+    const id = await contractIdArg(plugin, params[0]);
+    const info = await plugin.getContract(id);
+    if (!info) {
+      const pending = await pendingJSON(plugin, id);
+      if (pending)
+        return pending;
+      throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.');
+    }
+    return contractInfoJSON(info, await plugin.roleOf(info.contract));
+  });
 
   add('listcontracts', `listcontracts ( "state" )\nIndexed contracts, optionally in one state (${common.stateNames.join(', ')}).`,
     async (params) => {
@@ -127,7 +179,7 @@ export function addRPCs(api: NodeAPI, plugin: ContractsPlugin): void {
     async (params) => {
       if (params.length !== 1)
         throw invalidParam('Usage: refundcontract "id"');
-      const tx = await plugin.refund(hexArg(params[0], 'id', 32));
+      const tx = await plugin.refund(await contractIdArg(plugin, params[0]));
       return tx.txid();
     });
 
@@ -135,7 +187,7 @@ export function addRPCs(api: NodeAPI, plugin: ContractsPlugin): void {
     async (params) => {
       if (params.length < 2 || params.length > 5)
         throw invalidParam('Usage: sendrating "id" score ( passed failed flags )');
-      const id = hexArg(params[0], 'id', 32);
+      const id = await contractIdArg(plugin, params[0]);
       const num = (v: unknown, name: string, min: number, max: number): number => {
         const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
         if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
