@@ -8,7 +8,7 @@ import { StoreError } from '../lib/storage/objectstore';
 import { FileServerError } from '../lib/storage/fileserverclient';
 import { HTTPError } from '../fileserver/errors';
 import { ConfigError } from '../lib/node/config';
-import { HostingConfigError } from '../lib/hosting/hosting';
+import { HostingConfigError } from '../lib/hosting/errors';
 import { PolicyError } from '../lib/negotiator/policy';
 import { ServiceError } from '../lib/negotiator/services';
 import { RequestError } from '../lib/negotiator/requester';

@@ -1,24 +1,28 @@
 /*!
- * index.ts - the deals extension: storage deals between renters and hosts.
+ * index.ts - the deals extension for cloudcoind (id `deals`): storage deals
+ * between renters and hosts (the `storage` service on the host side; the
+ * renter's deals, files and client on the other).
+ * Other extensions get the instance with `api.require<Deals>('deals')`.
  */
 
-import type { NodeAPI, OptionSpec } from '../base/extension';
-import { Deals } from './plugin';
+import type { ExtensionModule, NodeAPI } from '../base/extension';
+import { Deals, options } from './plugin';
+import { addRPCs } from './rpc';
 
+/** Extension id: `api.require<Deals>('deals')`. */
 export const id = 'deals';
 
-export const options: OptionSpec[] = [
-  { name: 'host-storage-price', type: 'string', description: 'storage price, sat per GiB per 1000 blocks (e.g. 1000sat)', defaultText: '1000sat' },
-  { name: 'host-upload-price', type: 'string', description: 'upload price, sat per GiB', defaultText: '100sat' },
-  { name: 'host-download-price', type: 'string', description: 'download price, sat per GiB', defaultText: '200sat' },
-  { name: 'host-max-duration', type: 'uint', description: 'longest contract served, in blocks', defaultText: 'the network maximum' },
-  { name: 'host-new-renter-share', type: 'uint', description: 'percent of free capacity a renter with no committed contract here may hold in open offers', defaultText: '25' },
-  { name: 'host-new-renter-cap', type: 'size', description: 'most bytes a renter with no committed contract here may hold in open offers', defaultText: '4GiB' },
-];
+export { options };
 
+/** Build the extension: terms, the renter's file book and RPCs. */
 export function init(api: NodeAPI): Deals {
-  return new Deals(api);
+  const deals = new Deals(api);
+  addRPCs(api, deals);
+  return deals;
 }
+
+/** The module as cloudcoind loads it. */
+export const extension: ExtensionModule<Deals> = { id, options, init };
 
 export { Deals } from './plugin';
 export { Renter } from './renter';

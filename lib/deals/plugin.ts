@@ -7,9 +7,9 @@
 
 import type { ContractsPlugin } from '../contracts/plugin';
 import type { StorageContract } from '../contracts/storagecontract';
-import type { Hosting } from '../hosting/hosting';
+import type { Hosting } from '../hosting/plugin';
 import type { StorageBackend } from '../hosting/backend';
-import type { Extension, NodeAPI } from '../base/extension';
+import type { Extension, NodeAPI, OptionSpec } from '../base/extension';
 import { ConfigError } from '../node/config';
 import type { Negotiator } from '../negotiator/negotiator';
 import { taggedHash, tags } from '../base/hash';
@@ -24,7 +24,16 @@ import { HostService, type HostTerms } from './hostservice';
 import { amountParam } from '../base/rpc';
 import { Renter, type HostRef } from './renter';
 import { RenterFiles } from './renterfiles';
-import { addRPCs } from './rpc';
+
+/** Flags and cloudcoin.conf keys deals reads (a host's terms). */
+export const options: OptionSpec[] = [
+  { name: 'host-storage-price', type: 'string', description: 'storage price, sat per GiB per 1000 blocks (e.g. 1000sat)', defaultText: '1000sat' },
+  { name: 'host-upload-price', type: 'string', description: 'upload price, sat per GiB', defaultText: '100sat' },
+  { name: 'host-download-price', type: 'string', description: 'download price, sat per GiB', defaultText: '200sat' },
+  { name: 'host-max-duration', type: 'uint', description: 'longest contract served, in blocks', defaultText: 'the network maximum' },
+  { name: 'host-new-renter-share', type: 'uint', description: 'percent of free capacity a renter with no committed contract here may hold in open offers', defaultText: '25' },
+  { name: 'host-new-renter-cap', type: 'size', description: 'most bytes a renter with no committed contract here may hold in open offers', defaultText: '4GiB' }
+];
 
 /** Read the host's terms from flags / cloudcoin.conf; bad values throw ConfigError. */
 function readTerms(api: NodeAPI): HostTerms {
@@ -85,7 +94,6 @@ export class Deals implements Extension {
       addressOf: (pk) => this.negotiator.addressOf(pk),
       reachable: (pk) => this.renter.hostByKey(pk) !== null
     });
-    addRPCs(api, this);
   }
 
   get negotiator(): Negotiator {

@@ -13,6 +13,13 @@
  *
  * The client writes only inside the `workDir` its caller gives it, so the
  * caller can remove everything on an interrupt.
+ *
+ * Contracts per host (DESIGN 5, v1.1) fit at two seams: `targets` first
+ * takes the renter's open contracts with allowance and time left and only
+ * negotiates offers for the hosts still missing, and `placeReplica` adds
+ * the object to such a contract by a signed revision instead of proposing
+ * a new contract; `commitfile` then funds only the new contracts (none on
+ * a second put to the same hosts).
  */
 
 import * as fs from 'fs';
@@ -169,8 +176,7 @@ export class RenterClient {
     if (size === 0)
       throw new RenterClientError('empty-file', 'the file is empty: CloudCoin does not store 0-byte files (nothing to pay a host for)');
     const objectSize = cipherSize(size);
-    const neg = await this.negotiate(objectSize, opts.duration, opts.maxPrice, opts.hosts);
-    this.checkEnough(neg.offers.length, opts.minHosts, 'made an offer', neg);
+    const neg = await this.targets(objectSize, opts);
     await this.checkFunds(neg.offers);
     const fileId = randomBytes(32);
     await this.call('addfile', [fileId.toString('hex'), opts.name.toString('hex'), size]);
@@ -203,6 +209,13 @@ export class RenterClient {
       })),
       failed
     };
+  }
+
+  /** Where the replicas go: today a fresh offer from each host. */
+  private async targets(objectSize: number, opts: PutOptions): Promise<NegotiateStorageResult> {
+    const neg = await this.negotiate(objectSize, opts.duration, opts.maxPrice, opts.hosts);
+    this.checkEnough(neg.offers.length, opts.minHosts, 'made an offer', neg);
+    return neg;
   }
 
   /** A shortfall under --min-hosts fails, saying why and when open offers lapse. */

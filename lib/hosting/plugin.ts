@@ -1,30 +1,33 @@
 /*!
- * hosting.ts - the host side of storage deals inside cloudcoind: which
- * backend holds renters' bytes, built from explicit options.
+ * plugin.ts - the hosting extension: which backend holds renters' bytes
+ * inside cloudcoind, built from explicit, validated options.
  *
  * `--host` alone keeps data in a local directory; with `--fileserver URL
- * --fileserver-key K` a standalone file server holds it instead. The
- * negotiator (issue 7) reaches the active backend through `backend`.
+ * --fileserver-key K` a standalone file server holds it instead. The deals
+ * extension reaches the active backend through `Hosting#backend`.
  */
 
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CodedError } from '../base/errors';
+import type { NodeAPI, OptionSpec } from '../base/extension';
 import { parseAdminKey } from '../storage';
 import type { BackendInfo, StorageBackend } from './backend';
+import { DEFAULT_HOST_CAPACITY, LOOPBACK_HOST } from './common';
+import { HostingConfigError } from './errors';
 import { LocalBackend } from './localbackend';
 import { RemoteBackend } from './remotebackend';
 
-/** Capacity offered when --host-capacity is not given. */
-export const DEFAULT_HOST_CAPACITY = 10 * 2 ** 30;
-
-/** A hosting configuration problem: printed as one line by cloudcoind. */
-export class HostingConfigError extends CodedError<'bad-config'> {
-  constructor(message: string) {
-    super('bad-config', message);
-  }
-}
+/** Flags and cloudcoin.conf keys the hosting extension reads. */
+export const options: OptionSpec[] = [
+  { name: 'host', type: 'bool', description: 'Rent out disk space: keep renters\' data and answer audits' },
+  { name: 'host-dir', type: 'string', description: 'Directory for hosted data (relative to the datadir)', defaultText: '<datadir>/hostdata' },
+  { name: 'host-capacity', type: 'size', description: 'Space offered to renters, e.g. 50GB', defaultText: '10GiB' },
+  { name: 'host-http', type: 'string', description: 'Serve renters\' data API for --host-dir from this node on HOST:PORT (e.g. 0.0.0.0:8480)', defaultText: 'a free port on 127.0.0.1' },
+  { name: 'host-url', type: 'string', description: 'URL renters use for --host-http (e.g. behind a reverse proxy)', defaultText: 'http://HOST:PORT' },
+  { name: 'fileserver', type: 'string', description: 'Keep hosted data on this cloudcoin-fileserver (URL) instead of --host-dir' },
+  { name: 'fileserver-key', type: 'string', description: 'Admin key of --fileserver (64 hex, printed by the file server on first start)' }
+];
 
 /** Validated hosting options. */
 export class HostingOptions {
@@ -119,6 +122,19 @@ export interface HostingLogger {
   warning(fmt: string, ...args: unknown[]): void;
 }
 
+/** Hosting options from the node's flags and cloudcoin.conf. */
+export function hostingOptions(api: NodeAPI): HostingOptions {
+  return HostingOptions.from({
+    host: api.config.bool('host', false),
+    hostDir: api.config.str('host-dir'),
+    capacity: api.config.size('host-capacity'),
+    fileserver: api.config.str('fileserver'),
+    fileserverKey: api.config.str('fileserver-key'),
+    hostHTTP: api.config.str('host-http'),
+    hostURL: api.config.str('host-url')
+  }, api.datadir, api.memory);
+}
+
 /** The running hosting extension. */
 export class Hosting {
   readonly options: HostingOptions;
@@ -152,7 +168,7 @@ export class Hosting {
         this.logger.warning('hosting: %s backend %s unhealthy: %s', info.kind, where, info.error);
     }
     if (this.options.fileserver && new URL(this.options.fileserver).protocol === 'http:'
-      && !/^(localhost|127\.[0-9.]+|\[::1\])$/.test(new URL(this.options.fileserver).hostname))
+      && !LOOPBACK_HOST.test(new URL(this.options.fileserver).hostname))
       this.logger.warning('hosting: %s is plain http: renters need https except on localhost', this.options.fileserver);
   }
 
