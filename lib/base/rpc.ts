@@ -33,6 +33,7 @@
  */
 
 import { CodedError, RPCError, invalidParam, rpcCodes, type RPCCode } from './errors';
+import type { NodeAPI } from './extension';
 import { MAX_MONEY } from './consts';
 import { formatSize, parseAmount, parseSize } from './units';
 
@@ -213,4 +214,30 @@ export function rpcErrors(rules: readonly ErrorRule[], options: RPCErrorsOptions
       return new RPCError(options.other, e instanceof Error ? e.message : String(e));
     return e instanceof Error ? e : new Error(String(e));
   };
+}
+
+/** One RPC method of an extension: its help (usage on the first line) and its body. */
+export interface RPCMethodSpec {
+  name: string;
+  help: string;
+  run(p: Params): unknown;
+}
+
+/**
+ * Register an extension's methods as one flat list (bcoin's RPC#init):
+ * each body gets its Params (usage = the help's first line) and every
+ * failure goes through the extension's one translator.
+ */
+export function addRPCMethods(api: Pick<NodeAPI, 'addRPC'>, methods: readonly RPCMethodSpec[],
+  toRPCError: (e: unknown) => Error): void {
+  for (const spec of methods) {
+    const usage = spec.help.split('\n')[0];
+    api.addRPC(spec.name, spec.help, async (params) => {
+      try {
+        return await spec.run(new Params(params, usage));
+      } catch (e) {
+        throw toRPCError(e);
+      }
+    });
+  }
 }

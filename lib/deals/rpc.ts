@@ -1,7 +1,7 @@
 /*!
  * rpc.ts - the deals RPC methods, as one flat list (bcoin's RPC#init).
  *
- * Params are checked by params.ts; errors are translated once, here, into
+ * Params are checked by lib/base/rpc's Params; errors are translated once, here, into
  * bitcoind codes: a bad parameter -> -8, an unknown file -> -5, a host not
  * connected -> -29, deals not open -> -28, contracts' own failures as
  * contracts/rpc.ts maps them (-6 not enough funds, -25, -26), any other
@@ -14,7 +14,7 @@ import { minEscrowValue } from '../contracts/common';
 import { ContractError } from '../contracts/errors';
 import type { NodeAPI } from '../base/extension';
 import { rpcCodes, invalidParam } from '../base/errors';
-import { Params, errorRule, rpcErrors } from '../base/rpc';
+import { Params, addRPCMethods, errorRule, rpcErrors } from '../base/rpc';
 import { deriveFileKey } from '../storage/keys';
 import { MAX_NAME_BYTES } from '../storage/common';
 import { Replica } from '../storage/manifest';
@@ -45,10 +45,8 @@ export const toRPCError = rpcErrors([
     rpcCodes.VERIFY_ERROR)
 ], { other: rpcCodes.MISC_ERROR });
 
-type Handler = (params: unknown[], deals: Deals) => Promise<unknown>;
-
-async function getStorageInfo(params: unknown[], deals: Deals): Promise<unknown> {
-  new Params(params, 'getstorageinfo').count(0);
+async function getStorageInfo(p: Params, deals: Deals): Promise<unknown> {
+  p.count(0);
   const backend = deals.backend();
   if (!backend || !deals.host)
     return { hosting: false };
@@ -71,8 +69,8 @@ async function getStorageInfo(params: unknown[], deals: Deals): Promise<unknown>
   };
 }
 
-async function negotiateStorage(params: unknown[], deals: Deals): Promise<NegotiateStorageResult> {
-  const p = new Params(params, 'negotiatestorage size duration maxprice ( hosts )').count(3, 4);
+async function negotiateStorage(p: Params, deals: Deals): Promise<NegotiateStorageResult> {
+  p.count(3, 4);
   const size = p.size(0, 'size', MAX_OBJECT_SIZE);
   const duration = p.uint(1, 'duration', 1, 0xffffffff);
   const maxPrice = p.amount(2, 'maxprice');
@@ -105,11 +103,10 @@ async function negotiateStorage(params: unknown[], deals: Deals): Promise<Negoti
   };
 }
 
-async function proposeStorage(params: unknown[], deals: Deals): Promise<ProposeStorageResult> {
-  const p = new Params(params, 'proposestorage offer root objectsize ( fileid salt )');
+async function proposeStorage(p: Params, deals: Deals): Promise<ProposeStorageResult> {
   // fileid and salt come together: one names the file, the other keys the replica
   p.count(3, 5);
-  if (params.length === 4)
+  if (p.params.length === 4)
     p.count(3);
   const offer = p.decoded(0, 'offer', 'offer', (raw) => Offer.decode(raw));
   if (!offer.verify())
@@ -144,31 +141,31 @@ async function proposeStorage(params: unknown[], deals: Deals): Promise<ProposeS
   };
 }
 
-async function getStorageReceipt(params: unknown[], deals: Deals): Promise<StorageReceiptResult> {
-  const p = new Params(params, 'getstoragereceipt contract').count(1);
+async function getStorageReceipt(p: Params, deals: Deals): Promise<StorageReceiptResult> {
+  p.count(1);
   const contract = p.decoded(0, 'contract', 'contract', (raw) => StorageContract.decode(raw));
   const r = await deals.renter.receipt(deals.hostRef(contract.hostKey), contract);
   await deals.files.markReceived(r.id);
   return { id: r.id.toString('hex'), root: r.root.toString('hex'), size: r.size, sig: r.sig.toString('hex') };
 }
 
-async function getStorageToken(params: unknown[], deals: Deals): Promise<StorageTokenResult> {
-  const p = new Params(params, 'getstoragetoken hostkey contractid').count(2);
+async function getStorageToken(p: Params, deals: Deals): Promise<StorageTokenResult> {
+  p.count(2);
   const pk = p.hex(0, 'hostkey', 33);
   const id = p.hex(1, 'contractid', 32);
   return deals.renter.token(deals.hostRef(pk), id);
 }
 
-async function deriveFileKeyRPC(params: unknown[], deals: Deals): Promise<string> {
-  const p = new Params(params, 'derivefilekey fileid revision salt').count(3);
+async function deriveFileKeyRPC(p: Params, deals: Deals): Promise<string> {
+  p.count(3);
   const fileId = p.hex(0, 'fileid', 32);
   const revision = p.uint(1, 'revision', 0, 0xffffffff);
   const salt = p.hex(2, 'salt', 32);
   return deriveFileKey(deals.storageMaster(), fileId, revision, salt).toString('hex');
 }
 
-async function addFile(params: unknown[], deals: Deals): Promise<AddFileResult> {
-  const p = new Params(params, 'addfile fileid namehex size').count(3);
+async function addFile(p: Params, deals: Deals): Promise<AddFileResult> {
+  p.count(3);
   const fileId = p.hex(0, 'fileid', 32);
   const name = p.get(1) === '' ? Buffer.alloc(0) : p.hex(1, 'namehex');
   if (name.length > MAX_NAME_BYTES)
@@ -178,8 +175,8 @@ async function addFile(params: unknown[], deals: Deals): Promise<AddFileResult> 
   return { fileId: fileId.toString('hex') };
 }
 
-async function commitFile(params: unknown[], deals: Deals): Promise<CommitFileResult> {
-  const p = new Params(params, 'commitfile fileid ( minreplicas )').count(1, 2);
+async function commitFile(p: Params, deals: Deals): Promise<CommitFileResult> {
+  p.count(1, 2);
   const file = await deals.files.resolve(fileIdParam(p.get(0)));
   const min = p.has(1) ? p.uint(1, 'minreplicas', 1, MAX_HOSTS) : 1;
   const done = await deals.files.commitFile(file.fileId, min);
@@ -200,27 +197,27 @@ function fileIdParam(v: unknown): string {
   return v;
 }
 
-async function removeFile(params: unknown[], deals: Deals): Promise<boolean> {
-  new Params(params, 'removefile fileid').count(1);
-  const file = await deals.files.resolve(fileIdParam(params[0]));
+async function removeFile(p: Params, deals: Deals): Promise<boolean> {
+  p.count(1);
+  const file = await deals.files.resolve(fileIdParam(p.get(0)));
   return deals.files.removeFile(file.fileId);
 }
 
-async function getFile(params: unknown[], deals: Deals): Promise<FileInfo> {
-  new Params(params, 'getfile fileid').count(1);
-  return deals.files.info(await deals.files.resolve(fileIdParam(params[0])));
+async function getFile(p: Params, deals: Deals): Promise<FileInfo> {
+  p.count(1);
+  return deals.files.info(await deals.files.resolve(fileIdParam(p.get(0))));
 }
 
-async function listFiles(params: unknown[], deals: Deals): Promise<FileInfo[]> {
-  new Params(params, 'listfiles').count(0);
+async function listFiles(p: Params, deals: Deals): Promise<FileInfo[]> {
+  p.count(0);
   const out: FileInfo[] = [];
   for (const f of await deals.store.listFiles())
     out.push(await deals.files.info(f));
   return out;
 }
 
-/** name, help, handler: every deals RPC method. */
-const methods: Array<[string, string, Handler]> = [
+/** name, help (usage first), body: every deals RPC method. */
+const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unknown>]> = [
   ['getstorageinfo', 'getstorageinfo\nThis node\'s hosting: capacity, use, prices, limits for new renters, backend.',
     getStorageInfo],
   ['negotiatestorage', 'negotiatestorage size duration maxprice ( hosts )\n'
@@ -253,14 +250,6 @@ const methods: Array<[string, string, Handler]> = [
 ];
 
 /** Register every deals RPC method, each behind the one translator. */
-export function addRPCs(api: NodeAPI, deals: Deals): void {
-  for (const [name, help, handler] of methods) {
-    api.addRPC(name, help, async (params) => {
-      try {
-        return await handler(params, deals);
-      } catch (e) {
-        throw toRPCError(e);
-      }
-    });
-  }
+export function addRPCs(api: Pick<NodeAPI, 'addRPC'>, deals: Deals): void {
+  addRPCMethods(api, methods.map(([name, help, run]) => ({ name, help, run: (p: Params) => run(p, deals) })), toRPCError);
 }

@@ -7,35 +7,30 @@
 
 import { rpcCodes } from '../base/errors';
 import type { NodeAPI } from '../base/extension';
-import { Params, rpcErrors } from '../base/rpc';
+import { addRPCMethods, rpcErrors, type Params, type RPCMethodSpec } from '../base/rpc';
 import type { BackendInfo } from './backend';
 import type { Hosting } from './plugin';
 
 /** The one translator from hosting failures to bitcoind RPC errors. */
 export const toRPCError = rpcErrors([], { other: rpcCodes.MISC_ERROR });
 
-async function getFileServers(params: unknown[], hosting: Hosting): Promise<BackendInfo[]> {
-  new Params(params, 'getfileservers').count(0);
+async function getFileServers(p: Params, hosting: Hosting): Promise<BackendInfo[]> {
+  p.count(0);
   return hosting.info();
 }
 
-/** name, help, handler: every hosting RPC method. */
-const methods: Array<[string, string, (params: unknown[], hosting: Hosting) => Promise<unknown>]> = [
-  ['getfileservers', 'getfileservers\n'
-    + 'List the storage backends of this host: kind (local or remote), url or dir, capacity, reserved,\n'
-    + 'used and contracts (bytes/counts), healthy, lastOk (unix time of the last successful admin call)\n'
-    + 'and error (why the last call failed). Each backend is checked when called.', getFileServers]
-];
+/** Every hosting RPC method. */
+function rpcMethods(hosting: Hosting): RPCMethodSpec[] {
+  return [
+    { name: 'getfileservers', help: 'getfileservers\n'
+      + 'List the storage backends of this host: kind (local or remote), url or dir, capacity, reserved,\n'
+      + 'used and contracts (bytes/counts), healthy, lastOk (unix time of the last successful admin call)\n'
+      + 'and error (why the last call failed). Each backend is checked when called.',
+    run: (p) => getFileServers(p, hosting) }
+  ];
+}
 
 /** Register every hosting RPC method, each behind the one translator. */
 export function addRPCs(api: Pick<NodeAPI, 'addRPC'>, hosting: Hosting): void {
-  for (const [name, help, handler] of methods) {
-    api.addRPC(name, help, async (params) => {
-      try {
-        return await handler(params, hosting);
-      } catch (e) {
-        throw toRPCError(e);
-      }
-    });
-  }
+  addRPCMethods(api, rpcMethods(hosting), toRPCError);
 }

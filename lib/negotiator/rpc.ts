@@ -11,7 +11,7 @@
 
 import { rpcCodes, invalidParam } from '../base/errors';
 import type { NodeAPI } from '../base/extension';
-import { Params, errorRule, rpcErrors, type RPCMapping } from '../base/rpc';
+import { Params, addRPCMethods, errorRule, rpcErrors, type RPCMapping, type RPCMethodSpec } from '../base/rpc';
 import { RequestError, requestCodes, type RequestCode } from './errors';
 import type { Negotiator } from './negotiator';
 import type { CloudPeerInfo } from './peers';
@@ -22,11 +22,7 @@ import { isName } from './wire';
 export type RPCHost = Pick<NodeAPI, 'addRPC'>;
 
 /** One method: its help (usage on the first line) and its body. */
-interface RPCSpec {
-  name: string;
-  help: string;
-  run(p: Params): unknown;
-}
+type RPCSpec = RPCMethodSpec;
 
 function requestFailed(): Partial<Record<RequestCode, RPCMapping>> {
   const out: Partial<Record<RequestCode, RPCMapping>> = {};
@@ -146,14 +142,5 @@ export function rpcMethods(neg: Negotiator): RPCSpec[] {
 
 /** Register every method; each translates its errors with toRPCError. */
 export function addRPCs(host: RPCHost, neg: Negotiator): void {
-  for (const spec of rpcMethods(neg)) {
-    const usage = spec.help.split('\n')[0];
-    host.addRPC(spec.name, spec.help, async (params) => {
-      try {
-        return await spec.run(new Params(params, usage));
-      } catch (e) {
-        throw toRPCError(e);
-      }
-    });
-  }
+  addRPCMethods(host, rpcMethods(neg), toRPCError);
 }
