@@ -14,7 +14,7 @@ import { CodedError } from '../lib/base/errors';
 import { parseAdminKey, readOrCreateAdminKey } from '../lib/storage';
 import { DEFAULT_CAPACITY } from './common';
 import { FileServer, parseBasePath } from './server';
-import { parseSize } from './units';
+import { parseSize } from '../lib/base/units';
 
 const USAGE = `Usage: cloudcoin-fileserver --data-dir DIR [--port PORT] [--host HOST]
                             [--admin-key HEX64] [--capacity SIZE] [--base-path /PREFIX]

@@ -31,7 +31,7 @@ export interface ConfigReader {
   str(name: string): string | null;
   bool(name: string, fallback?: boolean): boolean;
   uint(name: string): number | null;
-  /** Byte size with units: `10GB`, `512MiB`, `4096`. */
+  /** Byte size with units, read exactly (lib/base/units.ts): `10GB`, `512MiB`, `10G`, `4096`. */
   size(name: string): number | null;
   list(name: string): string[];
 }
