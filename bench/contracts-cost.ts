@@ -51,7 +51,6 @@ function contract(i: number): StorageContract {
     endHeight: 900,
     auditInterval: 10,
     escrowValue: 50000,
-    auditAmount: 1000,
     holdback: 2500,
     refundHeight: 912,
     expiryHeight: 510

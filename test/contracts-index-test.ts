@@ -39,7 +39,6 @@ t.test('ContractIndex', async (t) => {
       endHeight: start + 30,
       auditInterval: 10,
       escrowValue: 12000,
-      auditAmount: 1000,
       refundHeight: start + 42,
       expiryHeight: start + expiryIn
     });

@@ -70,7 +70,7 @@ t.test('orphan records', async (t) => {
       ['contract-unsigned', testContract(1).sign(testIdentity('renter'))],
       ['bad-contract-key', signBoth(testContract(1, { hostEscrowKey: Buffer.alloc(33, 4) }))],
       ['bad-contract-refund-height', signBoth(testContract(1, { refundHeight: 42 }))],
-      ['contract-too-long', signBoth(testContract(1, { endHeight: 4300, refundHeight: 4330, auditAmount: 1 }))]
+      ['contract-too-long', signBoth(testContract(1, { endHeight: 4300, refundHeight: 4330 }))]
     ];
     for (const [code, c] of cases)
       await t.rejects(index.addRecord(record(c), 1), { code }, code);

@@ -37,7 +37,6 @@ t.test('contract index on disk', async (t) => {
     endHeight: start + 100,
     auditInterval: 10,
     escrowValue: 15000,
-    auditAmount: 1000,
     refundHeight: start + 112,
     expiryHeight: start + 10
   });

@@ -12,7 +12,7 @@ import type bcoin from 'bcoin';
 export const CONTRACT_VERSION = 0;
 
 /** Unsigned contract encoding: fixed size, see StorageContract#writeUnsigned. */
-export const CONTRACT_UNSIGNED_SIZE = 271;
+export const CONTRACT_UNSIGNED_SIZE = 263;
 
 /** Signed contract encoding: unsigned part plus two 64-byte signatures. */
 export const CONTRACT_SIZE = CONTRACT_UNSIGNED_SIZE + 64 + 64;

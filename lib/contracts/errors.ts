@@ -28,7 +28,6 @@ export type ContractCode =
   | 'bad-contract-key'
   | 'bad-contract-network'
   | 'bad-contract-parties'
-  | 'bad-contract-payments'
   | 'bad-contract-period'
   | 'bad-contract-prev'
   | 'bad-contract-price'

@@ -30,7 +30,6 @@ export interface StorageContractOptions {
   endHeight?: number;
   auditInterval?: number;
   escrowValue?: number;
-  auditAmount?: number;
   holdback?: number;
   refundHeight?: number;
   expiryHeight?: number;
@@ -57,7 +56,6 @@ export interface StorageContractJSON {
   endHeight: number;
   auditInterval: number;
   escrowValue: number;
-  auditAmount: number;
   holdback: number;
   refundHeight: number;
   expiryHeight: number;
@@ -78,18 +76,22 @@ export class StorageContract extends bio.Struct {
   hostKey: Buffer = ZERO_KEY;
   renterEscrowKey: Buffer = ZERO_KEY;
   hostEscrowKey: Buffer = ZERO_KEY;
-  /** Merkle root of the (encrypted) file the host stores. */
+  /**
+   * Revision 0's object-tree root (objecttree.ts): the objects the contract
+   * is formed with (a renewal: the renewed contract's latest objects).
+   */
   root: Buffer = ZERO_HASH;
-  /** File size in bytes. */
+  /** Revision 0's total object bytes. */
   size = 0;
   startHeight = 0;
   endHeight = 0;
   /** Blocks between audits. */
   auditInterval = 0;
-  /** Sats locked in the escrow output. */
+  /**
+   * Sats locked in the escrow output: the allowance, which pays everything
+   * stored and moved under the contract (lib/deals/accrual.ts).
+   */
   escrowValue = 0;
-  /** Sats paid to the host per passed audit. */
-  auditAmount = 0;
   /** Share of each payment held back until the final state (bps). */
   holdback = 0;
   /** CLTV height after which the renter alone may spend the escrow. */
@@ -137,7 +139,6 @@ export class StorageContract extends bio.Struct {
     bw.writeU32(this.endHeight);
     bw.writeU32(this.auditInterval);
     bw.writeU64(this.escrowValue);
-    bw.writeU64(this.auditAmount);
     bw.writeU16(this.holdback);
     bw.writeU32(this.refundHeight);
     bw.writeU32(this.expiryHeight);
@@ -171,7 +172,6 @@ export class StorageContract extends bio.Struct {
     this.endHeight = br.readU32();
     this.auditInterval = br.readU32();
     this.escrowValue = readU64(br);
-    this.auditAmount = readU64(br);
     this.holdback = br.readU16();
     this.refundHeight = br.readU32();
     this.expiryHeight = br.readU32();
@@ -204,13 +204,6 @@ export class StorageContract extends bio.Struct {
   /** Contract id as hex. */
   id(): string {
     return this.hash().toString('hex');
-  }
-
-  /** Number of audits over the contract period. */
-  numAudits(): number {
-    if (this.auditInterval <= 0 || this.endHeight <= this.startHeight)
-      return 0;
-    return Math.floor((this.endHeight - this.startHeight) / this.auditInterval);
   }
 
   /** The escrow witness script. */
@@ -270,7 +263,6 @@ export class StorageContract extends bio.Struct {
       endHeight: this.endHeight,
       auditInterval: this.auditInterval,
       escrowValue: this.escrowValue,
-      auditAmount: this.auditAmount,
       holdback: this.holdback,
       refundHeight: this.refundHeight,
       expiryHeight: this.expiryHeight,
@@ -312,7 +304,6 @@ export class StorageContract extends bio.Struct {
     this.endHeight = int('endHeight', U32);
     this.auditInterval = int('auditInterval', U32);
     this.escrowValue = int('escrowValue', U64);
-    this.auditAmount = int('auditAmount', U64);
     this.holdback = int('holdback', 0xffff);
     this.refundHeight = int('refundHeight', U32);
     this.expiryHeight = int('expiryHeight', U32);
@@ -379,9 +370,6 @@ export function checkSaneContract(c: StorageContract, options: SaneContractOptio
     'bad-contract-audit-interval');
   // [REJECT] escrow value zero or above MAX_MONEY
   enforce(c.escrowValue > 0 && c.escrowValue <= common.MAX_MONEY, 'bad-contract-escrow-value');
-  // [REJECT] audit payments exceed the escrow
-  enforce(c.auditAmount <= common.MAX_MONEY
-    && c.auditAmount * c.numAudits() <= c.escrowValue, 'bad-contract-payments');
   // [REJECT] holdback above 100%
   enforce(c.holdback <= common.MAX_HOLDBACK_BPS, 'bad-contract-holdback');
   // [REJECT] refund before the end, or not a block-height locktime

@@ -326,11 +326,10 @@ export class HostService {
     // [DECLINE] escrow does not cover the price
     if (c.escrowValue < contractCost(c.size, r.duration, prices))
       throw decline(BAD_TERMS, 'escrow-too-small');
-    // [DECLINE] the audit schedule must pay out the escrow as the protocol
-    // derives it (else a renter could sign audits worth nothing), with the
-    // standard holdback and no renewal (renewals come with their own issue)
-    const audit = auditTerms(r.duration, c.escrowValue, getDealParams(this.ctx.network).auditInterval);
-    if (c.auditInterval !== audit.auditInterval || c.auditAmount !== audit.auditAmount
+    // [DECLINE] the audit schedule the protocol derives, with the standard
+    // holdback and no renewal (renewals come with their own issue)
+    const auditInterval = auditTerms(r.duration, getDealParams(this.ctx.network).auditInterval);
+    if (c.auditInterval !== auditInterval
       || c.holdback !== DEFAULT_HOLDBACK_BPS || !c.prevId.equals(ZERO_HASH))
       throw decline(BAD_TERMS, 'bad-audit-terms');
     try {

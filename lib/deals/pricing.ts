@@ -61,9 +61,7 @@ export function chooseHosts<T>(quotes: QuotedHost<T>[], count: number, size: num
     .slice(0, count);
 }
 
-/** Audit schedule both sides derive from the duration and escrow. */
-export function auditTerms(duration: number, escrow: number, interval: number): { auditInterval: number; auditAmount: number } {
-  const auditInterval = Math.max(1, Math.min(interval, duration));
-  const audits = Math.max(1, Math.floor(duration / auditInterval));
-  return { auditInterval, auditAmount: Math.floor(escrow / audits) };
+/** Audit interval (blocks) both sides derive from the duration: the network's, at most the duration. */
+export function auditTerms(duration: number, interval: number): number {
+  return Math.max(1, Math.min(interval, duration));
 }

@@ -253,7 +253,6 @@ export class Renter {
     const end = start + offer.duration;
     const cost = contractCost(objectSize, offer.duration, offer.prices);
     const value = escrowValue(cost, minEscrowValue(this.ctx.network));
-    const audit = auditTerms(offer.duration, value, dp.auditInterval);
     const c = new StorageContract({
       network: this.ctx.network.magic,
       renterKey: this.ctx.identity().publicKey,
@@ -264,9 +263,8 @@ export class Renter {
       size: objectSize,
       startHeight: start,
       endHeight: end,
-      auditInterval: audit.auditInterval,
+      auditInterval: auditTerms(offer.duration, dp.auditInterval),
       escrowValue: value,
-      auditAmount: audit.auditAmount,
       holdback: DEFAULT_HOLDBACK_BPS,
       refundHeight: end + cp.window,
       expiryHeight: offer.expiryHeight,

@@ -38,7 +38,6 @@ export function testContract(start = 500, overrides: Partial<StorageContract> = 
     endHeight: start + 40,
     auditInterval: 10,
     escrowValue: 20000,
-    auditAmount: 4000,
     holdback: 2500,
     refundHeight: start + 52,
     expiryHeight: start + 10,
