@@ -64,6 +64,12 @@ export interface FileServerOptions {
   maxConnectionsPerAddress?: number;
   /** A response that makes no progress for this long is cut (default SEND_STALL_MS). */
   sendStallMs?: number;
+  /**
+   * Serve the test-only admin hooks that the PHP server has too (clock
+   * offset, file listing and reading, flipping a byte), so one conformance
+   * suite drives both. Never on a real host.
+   */
+  testHooks?: boolean;
 }
 
 /** A response being sent, watched for stalls and the whole-request deadline. */
@@ -105,6 +111,10 @@ export class FileServer {
   private tokenKey: Buffer = Buffer.alloc(0);
   private readonly replay: ReplayCache;
   private readonly now: () => number;
+  /** Seconds added to the clock (test hook only). */
+  private clockOffset = 0;
+  private readonly testHooks: boolean;
+  private readonly dataDir: string;
   private readonly log: (msg: string) => void;
   private readonly host: string;
   private readonly port: number;
@@ -124,7 +134,10 @@ export class FileServer {
     this.adminKeySource = options.adminKey;
     if (Buffer.isBuffer(options.adminKey))
       this.setKey(options.adminKey);
-    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    const clock = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.now = () => clock() + this.clockOffset;
+    this.testHooks = options.testHooks === true;
+    this.dataDir = options.dataDir;
     this.log = options.log ?? ((msg) => process.stderr.write(`${msg}\n`));
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? 0;
@@ -536,6 +549,62 @@ export class FileServer {
     });
   }
 
+  /**
+   * Test-only hooks, as the PHP server's: POST /admin/test/clock {offset},
+   * /files {under}, /read {path}, /flip {path, offset}. Paths are relative
+   * to the data directory and never leave it.
+   */
+  private testHook(res: http.ServerResponse, method: string, parts: string[], json: Record<string, unknown>): void {
+    const rel = (p: unknown): string => {
+      if (typeof p !== 'string' || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(p) || p.includes('..'))
+        throw new HTTPError('bad-request', 'path must be relative to the data folder');
+      return path.join(this.dataDir, p);
+    };
+    if (method !== 'POST')
+      throw new HTTPError('method-not-allowed', 'use POST');
+    switch (parts[0]) {
+      case 'clock':
+        this.clockOffset = Number(json.offset) || 0;
+        return this.send(res, 200, { time: this.now() });
+      case 'files': {
+        const root = rel(json.under ?? '.');
+        const out: string[] = [];
+        const walk = (d: string): void => {
+          for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+            const p = path.join(d, e.name);
+            out.push(path.relative(this.dataDir, p) + (e.isDirectory() ? '/' : ''));
+            if (e.isDirectory())
+              walk(p);
+          }
+        };
+        if (fs.existsSync(root) && fs.statSync(root).isDirectory())
+          walk(root);
+        return this.send(res, 200, { files: out.sort() });
+      }
+      case 'read': {
+        const file = rel(json.path);
+        if (!fs.existsSync(file))
+          throw new HTTPError('not-found', 'no such file');
+        return this.send(res, 200, { base64: fs.readFileSync(file).toString('base64') });
+      }
+      case 'flip': {
+        const fd = fs.openSync(rel(json.path), 'r+');
+        try {
+          const at = Number(json.offset) || 0;
+          const b = Buffer.alloc(1);
+          fs.readSync(fd, b, 0, 1, at);
+          b[0] ^= 1;
+          fs.writeSync(fd, b, 0, 1, at);
+          return this.send(res, 200, { flipped: at });
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+      default:
+        throw new HTTPError('not-found', 'no such test hook');
+    }
+  }
+
   // ---- admin API ----
 
   private async readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
@@ -595,6 +664,9 @@ export class FileServer {
 
     if (what === 'purge' && parts.length === 1 && method === 'POST')
       return this.send(res, 200, { purged: this.store.purge() });
+
+    if (what === 'test' && this.testHooks)
+      return this.testHook(res, method, parts.slice(1), json);
 
     if (what === 'tokens' && parts.length === 1 && method === 'POST') {
       try {

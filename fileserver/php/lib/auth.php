@@ -1,0 +1,112 @@
+<?php
+/*
+ * auth.php - data tokens and admin signatures (docs/PROTOCOL.md 4.6, 4.7),
+ * and the on-disk admin nonce store (per-minute buckets, as fileserver/replay.ts).
+ */
+
+declare(strict_types=1);
+
+const CC_ADMIN_WINDOW = 120;
+
+/** K_tok = HKDF-SHA256(ikm = K_admin, salt = "", info = "cc/token", 32). */
+function cc_token_key(string $adminKey): string
+{
+    return hash_hkdf('sha256', $adminKey, 32, 'cc/token', '');
+}
+
+/** Verifies a token; returns its fields or throws `bad-token`. */
+function cc_verify_token(string $tokenKey, string $token): array
+{
+    if (strlen($token) > 256)
+        throw new CCError('bad-token', 'token too long');
+    $parts = explode('.', $token);
+    if (count($parts) !== 8 || $parts[0] !== 'v1')
+        throw new CCError('bad-token', 'token is not v1 with 8 fields');
+    [, $contract, $op, $object, $notAfter, $maxBytes, $pkh, $mac] = $parts;
+    $dec = '/^(0|[1-9][0-9]{0,15})$/D';
+    if (!preg_match($dec, $object) || !preg_match($dec, $notAfter) || !preg_match($dec, $maxBytes))
+        throw new CCError('bad-token', 'token numbers must be decimal');
+    if (!preg_match('/^[0-9a-f]{64}$/D', $mac))
+        throw new CCError('bad-token', 'token mac must be 64 hex');
+    if (!preg_match('/^[0-9a-f]{64}$/D', $contract) || ($op !== 'get' && $op !== 'put')
+        || (int)$object > 4294967295 || !preg_match('/^[0-9a-f]{40}$/D', $pkh))
+        throw new CCError('bad-token', 'malformed token fields');
+    $body = implode('.', array_slice($parts, 0, 7));
+    if (!hash_equals(hash_hmac('sha256', $body, $tokenKey), $mac))
+        throw new CCError('bad-token', 'token mac does not verify');
+    return ['contract' => $contract, 'op' => $op, 'object' => (int)$object, 'notAfter' => (int)$notAfter,
+        'maxBytes' => (int)$maxBytes, 'renterPkHash' => $pkh];
+}
+
+/** Mints a token (POST /admin/tokens). */
+function cc_mint_token(string $tokenKey, array $f): string
+{
+    $int = fn($v, $max) => is_int($v) && $v >= 0 && $v <= $max;
+    if (!is_string($f['contract'] ?? null) || !preg_match('/^[0-9a-f]{64}$/D', $f['contract'])
+        || !in_array($f['op'] ?? null, ['get', 'put'], true) || !$int($f['object'] ?? null, 4294967295)
+        || !$int($f['notAfter'] ?? null, PHP_INT_MAX) || !$int($f['maxBytes'] ?? null, PHP_INT_MAX)
+        || !is_string($f['renterPkHash'] ?? null) || !preg_match('/^[0-9a-f]{40}$/D', $f['renterPkHash']))
+        throw new CCError('bad-request', 'token fields: contract, op, object, notAfter, maxBytes, renterPkHash');
+    $body = implode('.', ['v1', $f['contract'], $f['op'], $f['object'], $f['notAfter'], $f['maxBytes'], $f['renterPkHash']]);
+    return $body . '.' . hash_hmac('sha256', $body, $tokenKey);
+}
+
+/** The three admin headers, or a failure code before any body is read. */
+function cc_admin_precheck(array $headers, int $now): array
+{
+    $time = $headers['x-cc-time'] ?? null;
+    $nonce = $headers['x-cc-nonce'] ?? null;
+    $auth = $headers['x-cc-auth'] ?? null;
+    if ($time === null || $nonce === null || $auth === null)
+        throw new CCError('missing-auth', 'admin authentication failed');
+    if (!preg_match('/^[0-9]{1,12}$/D', $time) || !preg_match('/^[0-9a-f]{32}$/D', $nonce) || !preg_match('/^[0-9a-f]{64}$/D', $auth))
+        throw new CCError('bad-signature', 'admin authentication failed');
+    if (abs((int)$time - $now) > CC_ADMIN_WINDOW)
+        throw new CCError('stale-request', 'request time is outside the 120 s window');
+    return [(int)$time, $nonce, $auth];
+}
+
+/** Checks the MAC over METHOD \n path \n hex(SHA256(body)) \n time \n nonce. */
+function cc_admin_check(string $adminKey, string $method, string $path, string $body, int $time, string $nonce, string $auth): void
+{
+    $msg = strtoupper($method) . "\n" . $path . "\n" . hash('sha256', $body) . "\n" . $time . "\n" . $nonce;
+    if (!hash_equals(hash_hmac('sha256', $msg, $adminKey), $auth))
+        throw new CCError('bad-signature', 'admin authentication failed');
+}
+
+/** Records a nonce; throws `replayed-nonce` if it was seen within the window. */
+function cc_check_nonce(string $dir, string $nonce, int $time, int $now): void
+{
+    $bucketSize = 60;
+    if (!is_dir($dir) && !@mkdir($dir, 0700, true) && !is_dir($dir))
+        throw cc_io_error('mkdir');
+    // Sweep buckets that can no longer hold a request time within the window
+    // (at most once a minute: a marker file's mtime).
+    $marker = "$dir/.swept";
+    if (!is_file($marker) || filemtime($marker) < time() - $bucketSize) {
+        @touch($marker);
+        $oldest = intdiv($now - CC_ADMIN_WINDOW, $bucketSize) - 1;
+        foreach (scandir($dir) ?: [] as $name) {
+            if (preg_match('/^[0-9]+$/D', $name) && (int)$name < $oldest) {
+                foreach (scandir("$dir/$name") ?: [] as $f) {
+                    if ($f !== '.' && $f !== '..')
+                        @unlink("$dir/$name/$f");
+                }
+                @rmdir("$dir/$name");
+            }
+        }
+        error_clear_last();
+    }
+    $bucket = "$dir/" . intdiv($time, $bucketSize);
+    if (!is_dir($bucket) && !@mkdir($bucket, 0700) && !is_dir($bucket))
+        throw cc_io_error('mkdir');
+    $fh = @fopen("$bucket/$nonce", 'x');
+    if ($fh === false) {
+        if (file_exists("$bucket/$nonce")) {
+            error_clear_last();
+            throw new CCError('replayed-nonce', 'nonce already used');
+        }
+        throw cc_io_error('create');
+    }
+    fclose($fh);
+}
