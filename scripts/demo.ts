@@ -3,7 +3,8 @@
  * network on loopback, through the same commands a user types.
  *
  * A renter and two hosts (one keeping data in its own directory, one
- * driving a separately started cloudcoin-fileserver) run as processes in a
+ * driving a separately started file server: the PHP one under `php -S`
+ * when php is installed, else cloudcoin-fileserver) run as processes in a
  * temp dir. The renter is funded, puts a file on both hosts through
  * `cloudcoin-cli put`, the commitment is mined, and `cloudcoin-cli get`
  * brings the bytes back. Processes are stopped on exit and on Ctrl-C.
@@ -15,7 +16,8 @@ import { createHash, randomBytes } from 'crypto';
 import { freePorts } from '../lib/node/ports';
 import { formatSize } from '../lib/base/units';
 import { renderTable } from '../lib/cli/table';
-import { BIN, LocalNet } from './localnet';
+import { FileServerClient } from '../lib/storage';
+import { BIN, LocalNet, ROOT } from './localnet';
 
 const FILE_SIZE = 8 * 1024 * 1024 + 4321;
 
@@ -32,6 +34,39 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     say(`\n${signal}: stopping the demo network`);
     void net.cleanup().finally(() => process.exit(130));
   });
+}
+
+/** The php binary on PATH, or null. */
+function findPHP(): string | null {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const p = path.join(dir, 'php');
+    if (dir && fs.existsSync(p))
+      return p;
+  }
+  return null;
+}
+
+/**
+ * Starts host-b's file server on `port`: the PHP one (fileserver/php, as a
+ * web host would run it, here under `php -S`) when php is installed, else
+ * cloudcoin-fileserver. Returns what it is, for the output.
+ */
+async function startFileServer(port: number, adminKey: string): Promise<string> {
+  const php = findPHP();
+  if (!php) {
+    await net.start('fileserver', [BIN('cloudcoin-fileserver'), '--data-dir', path.join(work, 'fileserver'),
+      '--port', String(port), '--admin-key', adminKey], /listening on/);
+    return 'cloudcoin-fileserver (Node; install php to see the PHP one)';
+  }
+  const www = path.join(work, 'php-fileserver');
+  fs.cpSync(path.join(ROOT, 'fileserver', 'php'), www, { recursive: true });
+  fs.writeFileSync(path.join(www, 'config.php'), `<?php\nreturn ['admin_key' => '${adminKey}', 'data_dir' => '${path.join(work, 'php-data')}', `
+    + `'base_path' => '', 'capacity' => 10 * 1024 * 1024 * 1024];\n`);
+  net.startProgram('php-fileserver', php, ['-S', `127.0.0.1:${port}`, 'index.php'],
+    { cwd: www, env: { ...process.env, PHP_CLI_SERVER_WORKERS: '4' } });
+  const client = new FileServerClient(`http://127.0.0.1:${port}`, { adminKey: Buffer.from(adminKey, 'hex') });
+  await net.until('the PHP file server', () => client.status().then(() => true, () => false), (ok) => ok);
+  return `PHP file server (fileserver/php under php -S, ${(await client.status() as unknown as { server?: string }).server ?? 'php'})`;
 }
 
 /** SHA-256 of a file, streamed. */
@@ -55,9 +90,10 @@ async function main(): Promise<void> {
   const daemon = net.daemon.bind(net);
   const cli = net.cli.bind(net);
 
-  say('1. starting cloudcoin-fileserver and three cloudcoind nodes');
-  await net.start('fileserver', [BIN('cloudcoin-fileserver'), '--data-dir', path.join(work, 'fileserver'),
-    '--port', String(fsPort), '--admin-key', adminKey], /listening on/);
+  say('1. starting host-b\'s file server and three cloudcoind nodes');
+  const fileServer = await startFileServer(fsPort, adminKey);
+  say(`   host-a keeps its data in its own directory (cloudcoind --host)`);
+  say(`   host-b keeps its data on the ${fileServer} at http://127.0.0.1:${fsPort}`);
   await daemon(renter, []);
   await Promise.all([
     daemon(hostA, ['--host', '--host-storage-price', '800sat', '--connect', `127.0.0.1:${renter.port}`]),
@@ -104,7 +140,7 @@ async function main(): Promise<void> {
   say('Contracts');
   say(renderTable([
     { title: 'contract', value: (c: typeof put.contracts[number]) => `${c.id.slice(0, 16)}…` },
-    { title: 'host', value: (c) => (c.host === hostAId ? 'host-a (local dir)' : 'host-b (fileserver)') },
+    { title: 'host', value: (c) => (c.host === hostAId ? 'host-a (local dir)' : `host-b (${fileServer.startsWith('PHP') ? 'PHP file server' : 'fileserver'})`) },
     { title: 'storage price', value: (c) => `${c.prices.storage}`, align: 'right' },
     { title: 'cost (sat)', value: (c) => `${c.cost}`, align: 'right' },
     { title: 'escrow (sat)', value: (c) => `${c.escrowValue}`, align: 'right' },

@@ -37,6 +37,8 @@ export class LocalNet {
   readonly dir: string;
   keep = false;
   private readonly children: ChildProcess[] = [];
+  /** Children started in their own process group: signalled as a group. */
+  private readonly groups = new Set<ChildProcess>();
 
   constructor(prefix = 'cloudcoin-net-') {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -65,6 +67,19 @@ export class LocalNet {
         reject(new Error(`${name} exited with ${code}; see ${path.join(this.dir, `${name}.log`)}`));
       });
     });
+  }
+
+  /**
+   * Start a program that is not ours (php -S), in its own process group so
+   * its workers stop with it; logs to `<dir>/<name>.log`. Readiness is the
+   * caller's to check (the program prints no fixed line).
+   */
+  startProgram(name: string, cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+    const log = fs.openSync(path.join(this.dir, `${name}.log`), 'a');
+    const proc = spawn(cmd, args, { stdio: ['ignore', log, log], cwd: opts.cwd, env: opts.env, detached: true });
+    this.children.push(proc);
+    this.groups.add(proc);
+    return proc;
   }
 
   /** Free ports for a node. */
@@ -125,7 +140,18 @@ export class LocalNet {
   /** Kill every process now (for an 'exit' handler: no waiting there). */
   killAll(): void {
     for (const c of this.running())
-      c.kill('SIGKILL');
+      this.signal(c, 'SIGKILL');
+  }
+
+  private signal(c: ChildProcess, sig: NodeJS.Signals): void {
+    try {
+      if (this.groups.has(c))
+        process.kill(-c.pid!, sig);
+      else
+        c.kill(sig);
+    } catch {
+      // already gone
+    }
   }
 
   /**
@@ -136,7 +162,7 @@ export class LocalNet {
     const live = this.running();
     const exits = live.map((c) => new Promise<void>((resolve) => c.once('exit', () => resolve())));
     for (const c of live)
-      c.kill('SIGTERM');
+      this.signal(c, 'SIGTERM');
     const timer = setTimeout(() => this.killAll(), STOP_GRACE_MS);
     await Promise.all(exits);
     clearTimeout(timer);

@@ -14,5 +14,6 @@ t.test('npm run demo', async (t) => {
   t.match(r.stdout, /get == put\s+yes, sha256 identical/);
   t.match(r.stdout, /commitment txid\s+[0-9a-f]{64}/);
   t.match(r.stdout, /host-a \(local dir\).*active/);
-  t.match(r.stdout, /host-b \(fileserver\).*active/);
+  t.match(r.stdout, /host-b \((PHP file server|fileserver)\).*active/);
+  t.match(r.stdout, /host-b keeps its data on the (PHP file server|cloudcoin-fileserver)/, 'says which server each host uses');
 });

@@ -56,8 +56,16 @@ function which(bin: string): string | null {
   return null;
 }
 
-/** Why a target cannot run here, or null. */
+/**
+ * Why a target cannot run here, or null. Under CI (CI=true) nothing is
+ * skipped: .ci/run installs the packages, so a missing binary fails the run.
+ */
 export function missing(name: 'node' | 'php' | 'apache'): string | null {
+  const why = missingHere(name);
+  return why && process.env.CI ? null : why;
+}
+
+function missingHere(name: 'node' | 'php' | 'apache'): string | null {
   if (name === 'node')
     return null;
   if (!which('php'))
@@ -127,13 +135,13 @@ function stop(proc: ChildProcess): Promise<void> {
 }
 
 /** Copies the shipped PHP folder (no data) and writes its config.php. */
-function installPHP(dest: string, cfg: { key: Buffer; dataDir: string; basePath: string; capacity: number }): void {
+function installPHP(dest: string, cfg: { key: Buffer | string; dataDir: string; basePath: string; capacity: number }): void {
   fs.cpSync(path.join(ROOT, 'fileserver', 'php'), dest, {
     recursive: true, filter: (src) => !src.includes(`${path.sep}data${path.sep}`) || src.endsWith('.htaccess')
   });
   fs.writeFileSync(path.join(dest, 'config.php'), `<?php
 return [
-    'admin_key' => '${cfg.key.toString('hex')}',
+    'admin_key' => '${typeof cfg.key === 'string' ? cfg.key : cfg.key.toString('hex')}',
     'data_dir' => '${cfg.dataDir}',
     'base_path' => '${cfg.basePath}',
     'capacity' => ${cfg.capacity},
@@ -142,7 +150,16 @@ return [
 `);
 }
 
-export async function startTarget(name: 'node' | 'php' | 'apache', key: Buffer, capacity: number): Promise<Target> {
+/** Options of a target: where its data goes, and (PHP) the admin key text written to config.php. */
+export interface TargetOptions {
+  dataDir?: string;
+  /** config.php's admin_key as written (tests of a misconfigured server). */
+  keyText?: string;
+  /** Apache: hand `dataDir` to the web server's user (default); false leaves it root's, unwritable for PHP. */
+  ownData?: boolean;
+}
+
+export async function startTarget(name: 'node' | 'php' | 'apache', key: Buffer, capacity: number, opts: TargetOptions = {}): Promise<Target> {
   const dir = tempDir(`cc-conf-${name}-`);
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
   if (name === 'node') {
@@ -152,7 +169,7 @@ export async function startTarget(name: 'node' | 'php' | 'apache', key: Buffer, 
   }
   if (name === 'php') {
     const www = path.join(dir, 'www');
-    installPHP(www, { key, dataDir: path.join(dir, 'data'), basePath: '', capacity });
+    installPHP(www, { key: opts.keyText ?? key, dataDir: opts.dataDir ?? path.join(dir, 'data'), basePath: '', capacity });
     const port = await freePort();
     let log = '';
     // Its own process group, so stopping it stops its workers too.
@@ -176,9 +193,9 @@ export async function startTarget(name: 'node' | 'php' | 'apache', key: Buffer, 
   // Apache 2.4, prefork + mod_php, its own config in the temp dir; the
   // shipped folder in /cc with its .htaccess, data outside the web root.
   const www = path.join(dir, 'www');
-  const data = path.join(dir, 'data');
-  installPHP(path.join(www, 'cc'), { key, dataDir: data, basePath: '/cc', capacity });
-  fs.mkdirSync(data);
+  const data = opts.dataDir ?? path.join(dir, 'data');
+  installPHP(path.join(www, 'cc'), { key: opts.keyText ?? key, dataDir: data, basePath: '/cc', capacity });
+  fs.mkdirSync(data, { recursive: true });
   const port = await freePort();
   const mods = '/usr/lib/apache2/modules';
   const conf = path.join(dir, 'httpd.conf');
@@ -222,6 +239,8 @@ ${limits}
 php_admin_value display_errors 0
 `);
   execFileSync('chown', ['-R', 'www-data:www-data', dir]);
+  if (opts.dataDir && opts.ownData !== false)
+    execFileSync('chown', ['-R', 'www-data:www-data', opts.dataDir]);
   let log = '';
   // Its own process group: on shutdown Apache signals its whole group, which
   // must not include the test process.
