@@ -111,10 +111,13 @@ async function listening(port: number, proc: ChildProcess, what: string, log: ()
 }
 
 /** Stops a server started in its own process group: the group (its workers too), then its pipes. */
-function stop(proc: ChildProcess): Promise<void> {
+function stop(proc: ChildProcess, isGroup = true): Promise<void> {
   const group = (sig: NodeJS.Signals) => {
     try {
-      process.kill(-proc.pid!, sig);
+      if (isGroup)
+        process.kill(-proc.pid!, sig);
+      else
+        proc.kill(sig);
     } catch {
       // already gone
     }
@@ -157,11 +160,29 @@ export interface TargetOptions {
   keyText?: string;
   /** Apache: hand `dataDir` to the web server's user (default); false leaves it root's, unwritable for PHP. */
   ownData?: boolean;
+  /** Node: run the built CLI (dist/) as its own process, as a host would (benchmarks); no test hooks. */
+  separateProcess?: boolean;
 }
 
 export async function startTarget(name: 'node' | 'php' | 'apache', key: Buffer, capacity: number, opts: TargetOptions = {}): Promise<Target> {
   const dir = tempDir(`cc-conf-${name}-`);
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+  if (name === 'node' && opts.separateProcess) {
+    const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'fileserver', 'cli.js'), '--data-dir', path.join(dir, 'data'),
+      '--port', '0', '--admin-key', key.toString('hex'), '--capacity', String(capacity)],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      proc.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+        if (m)
+          resolve(Number(m[1]));
+      });
+      proc.once('exit', (code) => reject(new Error(`cloudcoin-fileserver exited with ${code}`)));
+    });
+    return { name, url: `http://127.0.0.1:${port}`, port, base: '', buffersBodies: false, close: async () => { await stop(proc, false); cleanup(); } };
+  }
   if (name === 'node') {
     const server = new FileServer({ dataDir: dir, adminKey: key, capacity, port: 0, log: () => {}, testHooks: true });
     const { port } = await server.open();

@@ -344,6 +344,14 @@ final class CCStore
 
     public function purge(): array
     {
+        // Temp files of writes a time or memory limit interrupted (older than
+        // any request may run): PHP has no start-up sweep, purge is the sweep.
+        foreach (array_merge(glob("$this->dir/contracts/*.tmp-*") ?: [], glob("$this->dir/objects/*/*.tmp-*") ?: [],
+            glob("$this->dir/uploads/*/*/*.tmp-*") ?: []) as $tmp) {
+            if (@filemtime($tmp) < time() - 300)
+                @unlink($tmp);
+        }
+        error_clear_last();
         $out = [];
         $now = $this->now();
         foreach ($this->listContracts() as $rec) {
