@@ -13,8 +13,8 @@ import { createHash, randomBytes } from 'crypto';
 import { pipeline } from 'stream/promises';
 import { FileServerClient, deriveTokenKey, hashFile, mintToken } from '../lib/storage';
 import { renderTable } from '../lib/cli/table';
-import { missing, startTarget } from '../test/util/fsTargets';
-import { mbps, randomFile, sizeFlag, timed } from './util';
+import { missing, startTarget } from '../test/util/fileserver-targets';
+import { mbps, randomFile, rawCopy, sizeFlag, timed } from './util';
 
 async function sha256(file: string): Promise<string> {
   const h = createHash('sha256');
@@ -35,14 +35,8 @@ async function main(): Promise<void> {
   try {
     const input = path.join(dir, 'input');
     randomFile(input, size);
-    const copy = await timed(async () => {
-      const out = path.join(dir, 'copy');
-      await pipeline(fs.createReadStream(input, { highWaterMark: 1 << 20 }), fs.createWriteStream(out));
-      const fd = fs.openSync(out, 'r+');
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      fs.rmSync(out);
-    });
+    const copy = await rawCopy(input, path.join(dir, 'copy'));
+    fs.rmSync(path.join(dir, 'copy'));
     const { root } = await hashFile(input);
     const want = await sha256(input);
     const rows: Row[] = [];

@@ -7,13 +7,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawn } from 'child_process';
 import { createHash, randomBytes } from 'crypto';
 import { pipeline } from 'stream/promises';
 import { FileServerClient, hashFile } from '../lib/storage';
-import { mbps, randomFile, sizeFlag, timed } from './util';
+import { mbps, randomFile, rawCopy, sizeFlag, timed } from './util';
+import { fileserverProcess } from '../test/util/fileserver-targets';
 
-const ROOT = path.resolve(__dirname, '..');
 
 function procStatus(pid: number, field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -31,34 +30,14 @@ async function main(): Promise<void> {
   const useDist = process.argv.includes('--dist');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-bench-fs-'));
   const key = randomBytes(32);
-  const args = useDist
-    ? [path.join(ROOT, 'dist', 'fileserver', 'cli.js')]
-    : ['--import', 'tsx', path.join(ROOT, 'fileserver', 'cli.ts')];
-  const proc = spawn(process.execPath, [...args, '--data-dir', path.join(dir, 'server'), '--port', '0',
-    '--admin-key', key.toString('hex'), '--capacity', `${size * 2}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const input = path.join(dir, 'input');
+  randomFile(input, size);
+  const { proc, port } = await fileserverProcess(path.join(dir, 'server'), key, size * 2, useDist);
   try {
-    const input = path.join(dir, 'input');
-    randomFile(input, size);
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      proc.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
-        if (m)
-          resolve(Number(m[1]));
-      });
-      proc.once('exit', (code) => reject(new Error(`file server exited with ${code}`)));
-    });
     const pid = proc.pid!;
     console.log(`object: ${(size / 1e6).toFixed(0)} MB, server: ${useDist ? 'dist/' : 'tsx'} pid ${pid}, RSS at start ${(procStatus(pid, 'VmRSS') / 1e6).toFixed(0)} MB`);
 
-    const copy = await timed(async () => {
-      const out = path.join(dir, 'copy');
-      await pipeline(fs.createReadStream(input, { highWaterMark: 1 << 20 }), fs.createWriteStream(out));
-      const fd = fs.openSync(out, 'r+');
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-    });
+    const copy = await rawCopy(input, path.join(dir, 'copy'));
     console.log(`raw streamed copy + fsync:     ${mbps(size, copy)} (baseline)`);
 
     const { root } = await hashFile(input);

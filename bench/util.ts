@@ -1,5 +1,6 @@
 // Shared bench helpers: size flags, a random test file, timing, printing.
 import * as fs from 'fs';
+import { pipeline } from 'stream/promises';
 import { randomFillSync } from 'crypto';
 import { parseSize } from '../lib/base/units';
 
@@ -36,4 +37,14 @@ export async function timed(fn: () => unknown): Promise<number> {
 /** MB/s for `bytes` in `secs`. */
 export function mbps(bytes: number, secs: number): string {
   return `${(bytes / 1e6 / secs).toFixed(0)} MB/s`;
+}
+
+/** The baseline of the file server benches: a streamed copy of `input` to `out` with fsync, in seconds. */
+export async function rawCopy(input: string, out: string): Promise<number> {
+  return timed(async () => {
+    await pipeline(fs.createReadStream(input, { highWaterMark: 1 << 20 }), fs.createWriteStream(out));
+    const fd = fs.openSync(out, 'r+');
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+  });
 }

@@ -13,8 +13,8 @@ import {
   FileServerClient, LEAF_SIZE, Manifest, ManifestFile, MerkleProof, MerkleTree, Replica, TokenFields, decryptFile,
   deriveFileKey, deriveTokenKey, encryptFile, footprint, hashFile, mintToken, signAdmin, verifyLeaf
 } from '../lib/storage';
-import { Reply, raw, tempDir } from './util/fileserver';
-import { Target, missing, startTarget } from './util/fsTargets';
+import { Reply, exchange, raw, tempDir } from './util/fileserver';
+import { Target, missing, startTarget } from './util/fileserver-targets';
 import { forValue } from './util/wait';
 import { randomFile } from '../bench/util';
 
@@ -266,17 +266,9 @@ async function conformance(t: Test, target: Target, KEY: Buffer, KTOK: Buffer, w
     t.test('should refuse a data PUT whose body ends before Content-Length and keep nothing', async (t) => {
       const d = randomBytes(2 * LEAF_SIZE);
       const { id } = await register(d.length, MerkleTree.fromData(d).root);
-      const text = await new Promise<string>((resolve) => {
-        const s = net.connect(port, '127.0.0.1');
-        let got = '';
-        s.on('data', (b: Buffer) => { got += b.toString('latin1'); });
-        s.on('error', () => {});
-        s.on('close', () => resolve(got));
-        // php -S waits for the whole body before PHP runs; give up on it after a while.
-        setTimeout(() => s.destroy(), 5000).unref();
-        s.write(`PUT ${base}/v1/${id}/1?offset=0 HTTP/1.1\r\nHost: x\r\nAuthorization: CC-Token ${token(id, 'put')}\r\nContent-Length: ${d.length}\r\n\r\n`);
-        s.end(d.subarray(0, 1000));
-      });
+      // php -S waits for the whole body before PHP runs: give up on it after a while.
+      const text = await exchange(port, Buffer.concat([Buffer.from(`PUT ${base}/v1/${id}/1?offset=0 HTTP/1.1\r\nHost: x\r\n`
+        + `Authorization: CC-Token ${token(id, 'put')}\r\nContent-Length: ${d.length}\r\n\r\n`), d.subarray(0, 1000)]), { end: true, limitMs: 5000 });
       // Node and PHP under Apache answer truncated-body; php -S closes or never answers.
       t.match(text, /^(HTTP\/1\.[01] (400|408) |$)/, `answer: ${text.slice(0, 40) || '(none)'}`);
       if (text !== '')
@@ -495,15 +487,8 @@ async function conformance(t: Test, target: Target, KEY: Buffer, KTOK: Buffer, w
   });
 
   t.test('bad input at the HTTP level', async (t) => {
-    const huge = await new Promise<string>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      let got = '';
-      s.on('data', (b: Buffer) => { got += b.toString('latin1'); });
-      s.on('error', () => resolve(got));
-      s.on('close', () => resolve(got));
-      setTimeout(() => s.destroy(), 5000).unref();
-      s.write(`GET ${base}/admin/status HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100000)}\r\nConnection: close\r\n\r\n`);
-    });
+    const huge = await exchange(port, `GET ${base}/admin/status HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100000)}\r\nConnection: close\r\n\r\n`,
+      { limitMs: 5000 });
     t.match(huge, /^(HTTP\/1\.[01] (400|413|431) |)/, 'oversized headers are refused (or the connection closed)');
     t.notMatch(huge, /^HTTP\/1\.[01] 200 /);
     const notJSON = await admin('PUT', `/admin/contracts/${cid()}`, undefined);

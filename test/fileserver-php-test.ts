@@ -9,7 +9,7 @@ import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { MerkleTree, deriveTokenKey, mintToken, signAdmin } from '../lib/storage';
 import { raw, tempDir } from './util/fileserver';
-import { Target, missing, startTarget } from './util/fsTargets';
+import { Target, missing, startTarget } from './util/fileserver-targets';
 import { forValue } from './util/wait';
 
 const MiB = 1 << 20;

@@ -11,7 +11,7 @@ import type { BackendInfo } from '../lib/hosting';
 import { FileServerClient } from '../lib/storage';
 import { tempDir } from './util/nodes-context';
 import { identity, json, mine, startNetwork } from './util/network';
-import { missing, startTarget } from './util/fsTargets';
+import { missing, startTarget } from './util/fileserver-targets';
 import { forValue } from './util/wait';
 
 const why = missing('apache');

@@ -18,7 +18,7 @@ import { signAdmin } from './adminauth';
 import { MerkleProof } from './merkle';
 import { TokenFields, deriveTokenKey, mintToken } from './token';
 import { MAX_PART_SIZE } from './objectstore';
-import type { ContractRecord, ContractState, ObjectReceipt, ObjectRecord, ObjectState } from './objectstore';
+import type { ContractRecord, ContractState, ObjectReceipt, ObjectRecord, ObjectState, StoreStatus } from './objectstore';
 import { LEAF_SIZE, MAX_MANIFEST_SIZE, MAX_PROOF_DEPTH } from './common';
 
 /** Default deadline of one HTTP call, start to last byte; the server caps requests at 30 s. */
@@ -69,18 +69,12 @@ export class FileServerError extends CodedError<string> {
 }
 
 /** Capacity and usage as /admin/status reports them. */
-export interface ServerStatus {
+export interface ServerStatus extends StoreStatus {
   version: string;
+  /** The server's clock, unix seconds. */
   time: number;
-  capacity: number;
-  reserved: number;
-  used: number;
-  free: number;
-  contracts: number;
-  /** Data objects registered over all contracts. */
-  objects: number;
-  /** The server process's memory use (process.memoryUsage()). */
-  memory?: Record<string, number>;
+  /** The server process's memory (Node: process.memoryUsage(); PHP: its peak and limit). */
+  memory?: Record<string, number | string>;
 }
 
 /** Upload progress of one object. */

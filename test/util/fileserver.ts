@@ -2,6 +2,7 @@
 // purpose), signed admin calls, an in-process server on a free port, and a
 // file server child process.
 import * as http from 'http';
+import * as net from 'net';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -60,6 +61,31 @@ export function raw(port: number, method: string, p: string, opts: RawOptions = 
       req.end(opts.body);
     else
       req.end();
+  });
+}
+
+/**
+ * Writes `data` on a raw socket to 127.0.0.1:port and collects the answer
+ * (latin1) until the server closes, `until` matches (then the socket is
+ * ended), or `limitMs` passes. `end` half-closes after writing.
+ */
+export function exchange(port: number, data: Buffer | string,
+  opts: { end?: boolean; until?: (text: string) => boolean; limitMs?: number } = {}): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let got = '';
+    s.on('data', (b: Buffer) => {
+      got += b.toString('latin1');
+      if (opts.until?.(got))
+        s.end();
+    });
+    s.on('error', () => resolve(got));
+    s.on('close', () => resolve(got));
+    setTimeout(() => s.destroy(), opts.limitMs ?? 15000).unref();
+    if (opts.end)
+      s.end(data);
+    else
+      s.write(data);
   });
 }
 

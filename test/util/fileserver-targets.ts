@@ -137,6 +137,28 @@ function stop(proc: ChildProcess, isGroup = true): Promise<void> {
   });
 }
 
+/**
+ * Starts cloudcoin-fileserver as its own process on a free port (`dist`:
+ * the built CLI, as bin/ runs it; else the source under tsx); resolves
+ * once it prints its address.
+ */
+export async function fileserverProcess(dataDir: string, key: Buffer, capacity: number, dist: boolean): Promise<{ proc: ChildProcess; port: number }> {
+  const entry = dist ? [path.join(ROOT, 'dist', 'fileserver', 'cli.js')] : ['--import', 'tsx', path.join(ROOT, 'fileserver', 'cli.ts')];
+  const proc = spawn(process.execPath, [...entry, '--data-dir', dataDir, '--port', '0', '--admin-key', key.toString('hex'),
+    '--capacity', String(capacity)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+      if (m)
+        resolve(Number(m[1]));
+    });
+    proc.once('exit', (code) => reject(new Error(`cloudcoin-fileserver exited with ${code}`)));
+  });
+  return { proc, port };
+}
+
 /** Copies the shipped PHP folder (no data) and writes its config.php. */
 function installPHP(dest: string, cfg: { key: Buffer | string; dataDir: string; basePath: string; capacity: number }): void {
   fs.cpSync(path.join(ROOT, 'fileserver', 'php'), dest, {
@@ -168,19 +190,7 @@ export async function startTarget(name: 'node' | 'php' | 'apache', key: Buffer, 
   const dir = tempDir(`cc-conf-${name}-`);
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
   if (name === 'node' && opts.separateProcess) {
-    const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'fileserver', 'cli.js'), '--data-dir', path.join(dir, 'data'),
-      '--port', '0', '--admin-key', key.toString('hex'), '--capacity', String(capacity)],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      proc.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
-        if (m)
-          resolve(Number(m[1]));
-      });
-      proc.once('exit', (code) => reject(new Error(`cloudcoin-fileserver exited with ${code}`)));
-    });
+    const { proc, port } = await fileserverProcess(path.join(dir, 'data'), key, capacity, true);
     return { name, url: `http://127.0.0.1:${port}`, port, base: '', buffersBodies: false, close: async () => { await stop(proc, false); cleanup(); } };
   }
   if (name === 'node') {
