@@ -2,7 +2,7 @@
 // and deadlines, Node's HTTP parser edge cases, the --base-path mount, a
 // small capacity, and FileServerClient against a hostile host. The API
 // cases every server shares (uploads, ranges, proofs, tokens, admin calls,
-// manifests, objects, expiry) are in fileserver-conformance-test.ts, run
+// manifests, objects, expiry) are in util/fileserver-conformance.ts, run
 // against the Node and PHP servers alike.
 import t from 'tap';
 import * as fs from 'fs';
