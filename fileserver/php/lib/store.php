@@ -221,6 +221,25 @@ final class CCStore
         return $out;
     }
 
+    /**
+     * Runs $fn holding the store-wide registration lock: PHP serves requests
+     * in parallel processes, so checking capacity and writing the record
+     * must be one step (the Node server is one process and needs no lock).
+     */
+    private function registering(callable $fn): array
+    {
+        $fh = @fopen("$this->dir/locks/.register", 'c');
+        if ($fh === false)
+            throw cc_io_error('lock');
+        flock($fh, LOCK_EX);
+        try {
+            return $fn();
+        } finally {
+            flock($fh, LOCK_UN);
+            fclose($fh);
+        }
+    }
+
     private function reserve(int $bytes): void
     {
         $reserved = $this->status()['reserved'];
@@ -237,16 +256,18 @@ final class CCStore
             throw new CCError('bad-contract', 'expiry must be unix seconds in the future');
         if (!is_int($manifestLimit) || $manifestLimit < 1 || $manifestLimit > CC_MAX_MANIFEST)
             throw new CCError('bad-contract', 'manifestLimit must be an integer in 1..' . CC_MAX_MANIFEST);
-        $old = $this->getContract($id);
-        if ($old !== null) {
-            if ($old['expiry'] === $expiry && $old['manifestLimit'] === $manifestLimit)
-                return $old;
-            throw new CCError('contract-exists', 'contract already registered with other terms');
-        }
-        $this->reserve($manifestLimit);
-        $rec = ['id' => $id, 'expiry' => $expiry, 'registered' => $this->now(), 'manifestLimit' => $manifestLimit];
-        self::writeAtomic($this->recordPath($id), json_encode($rec));
-        return $rec;
+        return $this->registering(function () use ($id, $expiry, $manifestLimit): array {
+            $old = $this->getContract($id);
+            if ($old !== null) {
+                if ($old['expiry'] === $expiry && $old['manifestLimit'] === $manifestLimit)
+                    return $old;
+                throw new CCError('contract-exists', 'contract already registered with other terms');
+            }
+            $this->reserve($manifestLimit);
+            $rec = ['id' => $id, 'expiry' => $expiry, 'registered' => $this->now(), 'manifestLimit' => $manifestLimit];
+            self::writeAtomic($this->recordPath($id), json_encode($rec));
+            return $rec;
+        });
     }
 
     public function registerObject(string $id, int $n, mixed $root, mixed $size): array
@@ -258,20 +279,26 @@ final class CCStore
         if (!is_int($size) || $size < 1 || $size > CC_MAX_OBJECT_SIZE)
             throw new CCError('bad-object', 'size must be an integer in 1..' . CC_MAX_OBJECT_SIZE);
         $this->liveContract($id);
-        $old = $this->readObject($id, $n);
-        if ($old !== null) {
-            if (!isset($old['deleted']) && $old['root'] === $root && $old['size'] === $size)
-                return $old;
-            throw new CCError('object-exists', isset($old['deleted']) ? "object $n was deleted; ids are never reused"
-                : "object $n is registered with other terms");
-        }
-        if (count($this->storedObjects($id)) >= CC_MAX_OBJECTS)
-            throw new CCError('too-many-objects', 'a contract holds at most ' . CC_MAX_OBJECTS . ' objects');
-        $this->reserve(cc_footprint($size));
-        $rec = ['contract' => $id, 'object' => $n, 'root' => $root, 'size' => $size, 'registered' => $this->now()];
-        self::mkdirp("$this->dir/objects/$id");
-        self::writeAtomic($this->objectRecordPath($id, $n), json_encode($rec));
-        return $rec;
+        return $this->registering(function () use ($id, $n, $root, $size): array {
+            $old = $this->readObject($id, $n);
+            if ($old !== null) {
+                if (!isset($old['deleted']) && $old['root'] === $root && $old['size'] === $size)
+                    return $old;
+                throw new CCError('object-exists', isset($old['deleted']) ? "object $n was deleted; ids are never reused"
+                    : "object $n is registered with other terms");
+            }
+            if (count($this->storedObjects($id)) >= CC_MAX_OBJECTS)
+                throw new CCError('too-many-objects', 'a contract holds at most ' . CC_MAX_OBJECTS . ' objects');
+            $this->reserve(cc_footprint($size));
+            $rec = ['contract' => $id, 'object' => $n, 'root' => $root, 'size' => $size, 'registered' => $this->now()];
+            self::mkdirp("$this->dir/objects/$id");
+            self::writeAtomic($this->objectRecordPath($id, $n), json_encode($rec));
+            if ($this->getContract($id) === null) {
+                self::rmrf("$this->dir/objects/$id");
+                throw new CCError('unknown-contract', 'contract was removed during the registration');
+            }
+            return $rec;
+        });
     }
 
     /** Takes the write lock of object $n, or throws `busy`. Returns the lock handle. */
