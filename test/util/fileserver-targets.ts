@@ -110,6 +110,21 @@ async function listening(port: number, proc: ChildProcess, what: string, log: ()
   }
 }
 
+/**
+ * Spawns `cmd` in its own process group under a tiny sh guard that holds a
+ * pipe from this process: when this process ends, however it ends (a tap
+ * timeout kills it), the pipe closes and the guard stops the whole group,
+ * so no server outlives its test. Apache signals its whole group on
+ * shutdown, which therefore must not be ours.
+ */
+function spawnGuarded(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+  const proc = spawn('sh', ['-c', '"$@" & read _; kill -TERM 0', 'sh', cmd, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'], detached: true, cwd: opts.cwd, env: opts.env
+  });
+  proc.stdin!.on('error', () => {});
+  return proc;
+}
+
 /** Stops a server started in its own process group: the group (its workers too), then its pipes. */
 function stop(proc: ChildProcess, isGroup = true): Promise<void> {
   const group = (sig: NodeJS.Signals) => {
@@ -125,6 +140,7 @@ function stop(proc: ChildProcess, isGroup = true): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       group('SIGKILL');
+      proc.stdin?.destroy();
       proc.stdout?.destroy();
       proc.stderr?.destroy();
       resolve();
@@ -203,19 +219,14 @@ export async function startTarget(name: 'node' | 'php' | 'apache', key: Buffer, 
     installPHP(www, { key: opts.keyText ?? key, dataDir: opts.dataDir ?? path.join(dir, 'data'), basePath: '', capacity });
     const port = await freePort();
     let log = '';
-    // Its own process group, so stopping it stops its workers too.
-    const proc = spawn('php', ['-d', 'display_errors=0', '-S', `127.0.0.1:${port}`, 'index.php'], {
-      cwd: www, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PHP_CLI_SERVER_WORKERS: '4' }, detached: true
-    });
-    const orphan = () => proc.kill('SIGKILL');
-    process.once('exit', orphan);
+    const proc = spawnGuarded('php', ['-d', 'display_errors=0', '-S', `127.0.0.1:${port}`, 'index.php'],
+      { cwd: www, env: { ...process.env, PHP_CLI_SERVER_WORKERS: '4' } });
     proc.stdout!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
     proc.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
     await listening(port, proc, 'php -S', () => log);
     return {
       name, url: `http://127.0.0.1:${port}`, port, base: '', buffersBodies: true,
       close: async () => {
-        process.removeListener('exit', orphan);
         await stop(proc);
         cleanup();
       }
@@ -273,11 +284,7 @@ php_admin_value display_errors 0
   if (opts.dataDir && opts.ownData !== false)
     execFileSync('chown', ['-R', 'www-data:www-data', opts.dataDir]);
   let log = '';
-  // Its own process group: on shutdown Apache signals its whole group, which
-  // must not include the test process.
-  const proc = spawn(which('apache2')!, ['-f', conf, '-DFOREGROUND'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const orphan = () => proc.kill('SIGKILL');
-  process.once('exit', orphan);
+  const proc = spawnGuarded(which('apache2')!, ['-f', conf, '-DFOREGROUND']);
   proc.stdout!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
   proc.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
   const errorLog = () => {
@@ -291,7 +298,6 @@ php_admin_value display_errors 0
   return {
     name, url: `http://127.0.0.1:${port}/cc`, port, base: '/cc', buffersBodies: false,
     close: async () => {
-      process.removeListener('exit', orphan);
       await stop(proc);
       cleanup();
     }
