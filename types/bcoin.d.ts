@@ -152,6 +152,13 @@ declare module 'bcoin' {
       static fromRaw(data: Buffer | string, enc?: 'hex'): TX;
       toJSON(): unknown;
       inspect(): unknown;
+      /** An inventory item naming this tx (for `inv`). */
+      toInv(): InvItem;
+    }
+
+    class InvItem {
+      type: number;
+      hash: Hash;
     }
 
     class MTX extends TX {
@@ -236,6 +243,8 @@ declare module 'bcoin' {
       getHashes(start?: number, end?: number): Promise<Hash[]>;
       getCoin(hash: Hash, index: number): Promise<Coin | null>;
       getTX(hash: Hash): Promise<TX | null>;
+      /** With indexTX: whether a main-chain block holds this tx. */
+      hasTX(hash: Hash): Promise<boolean>;
       getEntryByHeight(height: number): Promise<ChainEntry | null>;
       getEntryByHash(hash: Hash): Promise<ChainEntry | null>;
       getTips(): Promise<Hash[]>;
@@ -276,6 +285,14 @@ declare module 'bcoin' {
 
     class Mempool extends EventEmitter {
       addTX(tx: TX, id?: number): Promise<unknown>;
+      /**
+       * addTX without taking the lock, which is the chain's: what bcoin's
+       * own disconnect handler calls while the chain holds it.
+       */
+      insertTX(tx: TX, id: number): Promise<unknown>;
+      /** Drop every tx (and orphan). */
+      reset(): Promise<void>;
+      hasOrphan(hash: Hash): boolean;
       hasEntry(hash: Hash): boolean;
       /** True if a mempool tx spends this outpoint (internal-order txid). */
       isSpent(hash: Hash, index: number): boolean;
@@ -301,6 +318,10 @@ declare module 'bcoin' {
         data: Buffer;
         constructor(cmd: string, data: Buffer);
       }
+      class InvPacket extends Packet {
+        items: InvItem[];
+        constructor(items: InvItem[]);
+      }
     }
 
     class NetAddress {
@@ -323,6 +344,8 @@ declare module 'bcoin' {
       banScore: number;
       connected: boolean;
       destroyed: boolean;
+      /** The peer asked not to be sent txs (BIP37 relay=false). */
+      noRelay: boolean;
       next: Peer | null;
       hostname(): string;
       send(packet: packets.Packet): void;
@@ -426,6 +449,8 @@ declare module 'bcoin' {
       getKey(address: Address | Buffer): Promise<WalletKey | null>;
       getPrivateKey(address: Address | Buffer, passphrase?: string): Promise<WalletKey | null>;
       getPath(address: Address | Buffer): Promise<Path | null>;
+      /** Unconfirmed txs of the wallet (all accounts without `acct`). */
+      getPending(acct?: number | string): Promise<Array<{ tx: TX }>>;
       fund(mtx: MTX, options?: object, force?: boolean): Promise<void>;
     }
 
@@ -461,6 +486,8 @@ declare module 'bcoin' {
       state: { height: number; startHeight: number };
       height: number;
       get(id: string | number): Promise<Wallet | null>;
+      /** Ids of every wallet. */
+      getWallets(): Promise<string[]>;
       addTX(tx: TX): Promise<unknown>;
       txLock: { lock(force?: boolean): Promise<() => void> };
     }

@@ -77,6 +77,11 @@ export const RATING_FLAGS_MASK = 0x0f;
 
 /** Contract states, derived from heights and escrow spends. */
 export const states = {
+  /**
+   * A record waiting for its commitment to confirm: one we broadcast, or
+   * one whose commit a reorg disconnected (its tx is back in the mempool).
+   */
+  PENDING: 'pending',
   COMMITTED: 'committed',
   ACTIVE: 'active',
   EXPIRED: 'expired',
@@ -138,6 +143,11 @@ export interface ContractParams {
   feeRate: number;
   /** Amount moved to the identity address to pay for ratings. */
   ratingFund: number;
+  /**
+   * Blocks between two announcements of one of our unconfirmed txs to
+   * peers (resubmitter.ts); any reorg announces again at once.
+   */
+  rebroadcastInterval: number;
 }
 
 const main: ContractParams = {
@@ -149,7 +159,8 @@ const main: ContractParams = {
   activationDepth: 3,
   startHeight: 920000,
   feeRate: 10000,
-  ratingFund: 20000
+  ratingFund: 20000,
+  rebroadcastInterval: 6
 };
 
 /** Regtest (and simnet): tiny windows, instant activation. */
@@ -163,7 +174,8 @@ const regtest: ContractParams = {
   activationDepth: 1,
   startHeight: 0,
   feeRate: 2000,
-  ratingFund: 20000
+  ratingFund: 20000,
+  rebroadcastInterval: 1
 };
 
 const params: Record<string, ContractParams> = {

@@ -49,6 +49,8 @@ export interface ContractInfo {
   ratings: { renter: RatingInfo | null; host: RatingInfo | null };
   /** Why the record is void (state `void`), else null. */
   void: string | null;
+  /** The commitment a `pending` record waits for (display txid, batch leaf), else null. */
+  pending: { txid: string; leaf: number } | null;
 }
 
 /** An escrow output on chain that funds a contract. */
@@ -260,19 +262,42 @@ export class ContractQueries {
       commit: ce && leaf ? commitInfo(ce, record.leaf) : null,
       spend: leaf ? spendInfo(leaf) : null,
       ratings: { renter: null, host: null },
-      void: v.code
+      void: v.code,
+      pending: null
     };
+  }
+
+  /** Query form of a record waiting for its commitment: state `pending`. */
+  private pendingInfo(id: Buffer, record: ContractRecord): ContractInfo {
+    return {
+      id: id.toString('hex'),
+      state: common.states.PENDING,
+      contract: record.contract,
+      commit: null,
+      spend: null,
+      ratings: { renter: null, host: null },
+      void: null,
+      pending: { txid: revHex(record.txid), leaf: record.leaf }
+    };
+  }
+
+  /** Pending records of a contract (usually none or one). */
+  async getPendingOf(id: Buffer): Promise<ContractRecord[]> {
+    return (await this.getPending()).filter(r => r.contract.hash().equals(id));
   }
 
   /**
    * Everything known about a contract: its resolved record, else our void
-   * record; null if neither is stored.
+   * record, else a pending record; null if none is stored.
    */
   async getContract(id: Buffer): Promise<ContractInfo | null> {
     const record = await this.getRecord(id);
     if (!record) {
       const voids = await this.getVoids(id);
-      return voids.length > 0 ? this.getVoidInfo(id, voids[0]) : null;
+      if (voids.length > 0)
+        return this.getVoidInfo(id, voids[0]);
+      const pending = await this.getPendingOf(id);
+      return pending.length > 0 ? this.pendingInfo(id, pending[0]) : null;
     }
     const ce = await this.getCommit(record.txid);
     if (!ce)
@@ -288,7 +313,8 @@ export class ContractQueries {
         renter: await this.getRating(record, ce, common.roles.RENTER),
         host: await this.getRating(record, ce, common.roles.HOST)
       },
-      void: null
+      void: null,
+      pending: null
     };
   }
 
@@ -298,10 +324,19 @@ export class ContractQueries {
     return info ? info.state : null;
   }
 
-  /** Every resolved contract, then our void ones, optionally only those in `state`. */
+  /**
+   * Every resolved contract, then our void ones, then pending ones,
+   * optionally only those in `state`.
+   */
   async listContracts(state?: common.ContractStateName): Promise<ContractInfo[]> {
     const out: ContractInfo[] = [];
-    for (const id of [...await this.getIds(), ...await this.getVoidIds()]) {
+    const seen = new Set<string>();
+    const pendingIds = (await this.getPending()).map(r => r.contract.hash());
+    for (const id of [...await this.getIds(), ...await this.getVoidIds(), ...pendingIds]) {
+      const hex = id.toString('hex');
+      if (seen.has(hex))
+        continue;
+      seen.add(hex);
       const info = await this.getContract(id);
       if (info && (!state || info.state === state))
         out.push(info);

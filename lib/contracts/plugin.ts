@@ -20,6 +20,7 @@ import { ContractIndex } from './contractindex';
 import type { ContractInfo } from './contractqueries';
 import { decodeContractRecord, decodeGetContract, encodeContractRecord, encodeGetContract } from './packets';
 import { RatingPayload } from './payload';
+import { Resubmitter } from './resubmitter';
 import { ContractRecord, spendTypes } from './records';
 import {
   StorageContract, StorageContractOptions, verifyContract, VerifyContractOptions
@@ -37,6 +38,8 @@ export class ContractsPlugin implements Extension {
   readonly api: NodeAPI;
   readonly network: bcoin.Network;
   readonly index: ContractIndex;
+  /** Keeps our txs (and what reorgs disconnect) in the mempool until they confirm. */
+  readonly resubmitter: Resubmitter;
   private opened = false;
   /** Ids inside a commit() call right now (two calls must not both fund one). */
   private readonly committing = new Set<string>();
@@ -51,11 +54,21 @@ export class ContractsPlugin implements Extension {
       memory: api.memory,
       datadir: api.datadir
     });
+    this.resubmitter = new Resubmitter({
+      chain: api.chain,
+      mempool: api.mempool,
+      pool: api.pool,
+      wdb: () => api.wallet().wdb,
+      logger: api.logger.context('resubmit'),
+      interval: common.getParams(api.network).rebroadcastInterval
+    });
     // Records go only to CloudStorage peers; advertise that we are one.
     api.addServiceBit(common.NODE_CLOUDSTORAGE);
     api.onConnect(async (entry, block) => {
-      if (this.opened)
-        await this.index.handleConnect(entry, block);
+      if (!this.opened)
+        return;
+      await this.index.handleConnect(entry, block);
+      await this.resubmitter.handleBlock(entry.height);
     });
     api.onDisconnect(async (entry) => {
       if (this.opened)
@@ -72,11 +85,13 @@ export class ContractsPlugin implements Extension {
     this.index.on('bad orphan', (peer: number, code: string) => this.punish(peer, code));
     this.index.on('error', () => { /* logged by the index; marked dirty */ });
     await this.index.open();
+    await this.resubmitter.open();
     this.opened = true;
   }
 
   async close(): Promise<void> {
     this.opened = false;
+    await this.resubmitter.close();
     await this.index.close();
   }
 

@@ -10,7 +10,7 @@ import secp256k1 = require('bcrypto/lib/secp256k1');
 import { RPCError, rpcCodes, invalidParam } from '../base/errors';
 import type { NodeAPI } from '../base/extension';
 import * as common from './common';
-import { revHex, type ContractInfo } from './contractqueries';
+import type { ContractInfo } from './contractqueries';
 import { ContractError } from './errors';
 import type { ContractsPlugin } from './plugin';
 import { StorageContract, checkSaneContract, verifyContract } from './storagecontract';
@@ -61,40 +61,23 @@ async function contractIdArg(plugin: ContractsPlugin, value: unknown): Promise<B
   return Buffer.from(hits[0], 'hex');
 }
 
-/**
- * A commitment we broadcast that no block holds yet: `pending`, with the
- * txid to look for (a put's keys depend on it, so it must not look unknown).
- */
-async function pendingJSON(plugin: ContractsPlugin, id: Buffer): Promise<Record<string, unknown> | null> {
-  const record = (await plugin.index.queries.getPending()).find(r => r.contract.hash().equals(id));
-  if (!record)
-    return null;
-  return {
-    id: id.toString('hex'),
-    state: 'pending',
-    role: await plugin.roleOf(record.contract),
-    contract: record.contract.getJSON(),
-    commit: { txid: revHex(record.txid), height: null, leaf: record.leaf },
-    spend: null,
-    ratings: null,
-    void: null
-  };
-}
-
 /** Map library errors to RPC errors; RPCErrors pass through. */
 export const toRPCError = rpcErrors([
   errorRule(ContractError, { 'unknown-contract': [rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.'] },
     rpcCodes.VERIFY_ERROR)
 ]);
 
-/** JSON for a contract as returned by getcontract and listcontracts. */
+/**
+ * JSON for a contract as returned by getcontract and listcontracts; a
+ * pending one's `commit` holds only the txid and leaf it waits for.
+ */
 export function contractInfoJSON(info: ContractInfo, role: string | null): Record<string, unknown> {
   return {
     id: info.id,
     state: info.state,
     role,
     contract: info.contract.getJSON(),
-    commit: info.commit,
+    commit: info.pending ? { txid: info.pending.txid, height: null, leaf: info.pending.leaf } : info.commit,
     spend: info.spend,
     ratings: info.ratings,
     void: info.void
@@ -137,12 +120,8 @@ export function addRPCs(api: NodeAPI, plugin: ContractsPlugin): void {
       throw invalidParam('Usage: getcontract "id"');
     const id = await contractIdArg(plugin, params[0]);
     const info = await plugin.getContract(id);
-    if (!info) {
-      const pending = await pendingJSON(plugin, id);
-      if (pending)
-        return pending;
+    if (!info)
       throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.');
-    }
     return contractInfoJSON(info, await plugin.roleOf(info.contract));
   });
 

@@ -111,10 +111,14 @@ export async function stateOf(n: TestNode, id: string): Promise<string> {
   return info ? info.state as string : 'unknown';
 }
 
-/** Node-independent view of a node's index (no `role`), for comparisons. */
+/**
+ * Node-independent view of a node's index (no `role`, no pending records:
+ * only the node that broadcast a commitment, or saw it confirm, has those),
+ * for comparisons.
+ */
 export async function indexView(n: TestNode): Promise<unknown> {
   const list = await n.rpc('listcontracts') as Array<Record<string, unknown>>;
-  return list.map(({ role: _role, ...rest }) => rest)
+  return list.filter(c => c.state !== 'pending').map(({ role: _role, ...rest }) => rest)
     .sort((a, b) => String(a.id).localeCompare(String(b.id)));
 }
 

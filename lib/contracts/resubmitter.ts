@@ -1,0 +1,260 @@
+/*!
+ * resubmitter.ts - keeps transactions alive across reorgs, with nobody
+ * running a command.
+ *
+ * Two gaps in bcoin 1.0.2 lose transactions for good:
+ *
+ * - Its mempool re-adds a disconnected block's txs only when the mempool
+ *   is not empty (Mempool#_removeBlock returns early on `map.size === 0`):
+ *   on a quiet node a reorg drops every tx of the orphaned blocks. We
+ *   listen on the chain's own 'disconnect' event, which bcoin awaits right
+ *   after its mempool handler, so we see the chain exactly as bcoin did,
+ *   and re-add what it skipped (everyone's txs, as bitcoind does) the way
+ *   bcoin does: Mempool#insertTX, because the mempool's lock is the
+ *   chain's, which the reorg holds (Mempool#addTX there deadlocks).
+ * - Its wallet resends pending txs only when the wallet (re)connects to
+ *   the node, or on `resendwallettransactions`; and its announcements go
+ *   through each peer's inventory filter, so a peer that saw a tx once is
+ *   never told of it again, even after a reorg dropped it there. After
+ *   every block we put our own unconfirmed txs (every pending tx of every
+ *   wallet: commitments, refunds, ratings, channel closes) back into the
+ *   mempool if they fell out and are still valid, and announce them to
+ *   every peer by a direct `inv` (at most once per `interval` blocks, and
+ *   again after any reorg). A tx stops being sent once it confirms or one
+ *   of its inputs is spent by another tx (it conflicts); bitcoind's wallet
+ *   does the same with its own mempool.
+ *
+ * Every entry point catches its errors: nothing here throws into the chain.
+ *
+ * Events: 'resubmit' (tx) when a tx goes back into the mempool;
+ * 'announce' (txs) after a direct inv to the peers.
+ */
+
+import { EventEmitter } from 'events';
+import bcoin = require('../bcoin');
+
+/** Most inventory items per `inv` (bitcoind MAX_INV_SZ is 50 000). */
+const MAX_INV_ITEMS = 1000;
+
+/** Options for a Resubmitter. */
+export interface ResubmitterOptions {
+  chain: bcoin.Chain;
+  mempool: bcoin.Mempool;
+  pool: bcoin.Pool;
+  /** The wallet database; read lazily (the wallet opens after init). */
+  wdb: () => bcoin.WalletDB;
+  logger?: bcoin.Logger | null;
+  /** Re-announce an unconfirmed tx of ours at most once per this many blocks. */
+  interval: number;
+}
+
+/** What one pass over our unconfirmed txs did. */
+export interface ResubmitResult {
+  /** Put back into the mempool. */
+  resubmitted: string[];
+  /** Announced to peers (txids). */
+  announced: string[];
+  /** Left out: conflicted, not final yet, or refused (txid -> reason). */
+  skipped: Map<string, string>;
+}
+
+/** Order txs so that parents come before the children that spend them. */
+export function sortDeps(txs: bcoin.TX[]): bcoin.TX[] {
+  const byHash = new Map(txs.map(tx => [tx.hash('hex'), tx]));
+  const out: bcoin.TX[] = [];
+  const done = new Set<string>();
+  const visit = (tx: bcoin.TX): void => {
+    const hash = tx.hash('hex');
+    if (done.has(hash))
+      return;
+    done.add(hash);
+    for (const input of tx.inputs) {
+      const parent = byHash.get(input.prevout.hash);
+      if (parent)
+        visit(parent);
+    }
+    out.push(tx);
+  };
+  txs.forEach(visit);
+  return out;
+}
+
+/** Resubmits disconnected txs and rebroadcasts our own until they confirm. */
+export class Resubmitter extends EventEmitter {
+  private readonly options: ResubmitterOptions;
+  /** Height at which each of our txs (txid hex) was last announced. */
+  private readonly announced = new Map<string, number>();
+  private opened = false;
+  private readonly onDisconnect = (entry: bcoin.ChainEntry, block: bcoin.Block): Promise<void> =>
+    this.handleDisconnect(entry, block);
+
+  constructor(options: ResubmitterOptions) {
+    super();
+    this.options = options;
+  }
+
+  /** Start listening; once, send what is pending now. */
+  async open(): Promise<void> {
+    this.options.chain.on('disconnect', this.onDisconnect);
+    this.opened = true;
+    await this.handleBlock(this.options.chain.height);
+  }
+
+  async close(): Promise<void> {
+    this.opened = false;
+    this.options.chain.removeListener('disconnect', this.onDisconnect);
+  }
+
+  private log(level: 'debug' | 'info' | 'warning', fmt: string, ...args: unknown[]): void {
+    const logger = this.options.logger;
+    if (logger)
+      logger[level](fmt, ...args);
+  }
+
+  /**
+   * Chain 'disconnect': re-add the block's txs that are not in the mempool
+   * (what bcoin skips on an empty mempool). Txs the new chain makes invalid
+   * are refused by the mempool, as bcoin's own path refuses them.
+   */
+  async handleDisconnect(entry: bcoin.ChainEntry, block: bcoin.Block): Promise<void> {
+    if (!this.opened)
+      return;
+    // A reorg: peers may have dropped what they saw; announce again.
+    this.announced.clear();
+    const mempool = this.options.mempool;
+    let count = 0;
+    for (const tx of block.txs) {
+      if (tx.isCoinbase() || mempool.hasEntry(tx.hash('hex')))
+        continue;
+      try {
+        // As bcoin's own disconnect path: no lock, id -1, 'unconfirmed'.
+        await mempool.insertTX(tx, -1);
+        count += 1;
+        mempool.emit('unconfirmed', tx, block);
+        this.emit('resubmit', tx);
+      } catch (e) {
+        this.log('debug', 'Disconnected tx %s not re-added: %s', tx.txid(), reason(e));
+      }
+    }
+    if (count > 0)
+      this.log('info', 'Re-added %d txs of disconnected block %d to the mempool.', count, entry.height);
+  }
+
+  /** After a block connected at `height`: resubmit and announce ours; never throws. */
+  async handleBlock(height: number): Promise<ResubmitResult | null> {
+    if (!this.opened)
+      return null;
+    try {
+      return await this.resubmitOwn(height);
+    } catch (e) {
+      this.log('warning', 'Resubmitting our txs failed: %s', reason(e));
+      return null;
+    }
+  }
+
+  /** Our unconfirmed txs, parents first. */
+  async pending(): Promise<bcoin.TX[]> {
+    const wdb = this.options.wdb();
+    // bcoin's walletdb moves its tip before it adds a block's txs: wait
+    // until it is done, or we would see just-confirmed txs as pending.
+    const unlock = await wdb.txLock.lock();
+    unlock();
+    const txs: bcoin.TX[] = [];
+    for (const id of await wdb.getWallets()) {
+      const wallet = await wdb.get(id);
+      if (!wallet)
+        continue;
+      for (const wtx of await wallet.getPending())
+        txs.push(wtx.tx);
+    }
+    return sortDeps(txs);
+  }
+
+  /**
+   * Put every unconfirmed tx of ours that is still valid back into the
+   * mempool, and announce those in it to every peer (rate-limited).
+   */
+  async resubmitOwn(height: number): Promise<ResubmitResult> {
+    const { mempool, interval } = this.options;
+    const result: ResubmitResult = { resubmitted: [], announced: [], skipped: new Map() };
+    const txs = await this.pending();
+    const ours = new Set(txs.map(tx => tx.hash('hex')));
+    const announce: bcoin.TX[] = [];
+    for (const tx of txs) {
+      const hash = tx.hash('hex');
+      if (!mempool.hasEntry(hash)) {
+        const why = await this.whyNot(tx, ours);
+        if (why) {
+          result.skipped.set(tx.txid(), why);
+          continue;
+        }
+        try {
+          await mempool.addTX(tx);
+        } catch (e) {
+          result.skipped.set(tx.txid(), reason(e));
+          continue;
+        }
+        result.resubmitted.push(tx.txid());
+        this.emit('resubmit', tx);
+      }
+      const last = this.announced.get(hash);
+      if (last === undefined || height - last >= interval || height < last)
+        announce.push(tx);
+    }
+    for (const hash of this.announced.keys()) {
+      if (!ours.has(hash))
+        this.announced.delete(hash);
+    }
+    if (announce.length > 0 && this.announce(announce) > 0) {
+      for (const tx of announce) {
+        this.announced.set(tx.hash('hex'), height);
+        result.announced.push(tx.txid());
+      }
+      this.emit('announce', announce);
+    }
+    if (result.resubmitted.length > 0)
+      this.log('info', 'Resubmitted %d of our unconfirmed txs.', result.resubmitted.length);
+    return result;
+  }
+
+  /**
+   * Why `tx` cannot go into the mempool now, or null if it may: it
+   * confirmed, or an input is spent by another tx or gone (conflicted).
+   * Inputs from txs in `ours` (unconfirmed, sent first) count as there.
+   */
+  async whyNot(tx: bcoin.TX, ours: Set<string> = new Set()): Promise<string | null> {
+    const { chain, mempool } = this.options;
+    if (await chain.db.hasTX(tx.hash('hex')))
+      return 'confirmed';
+    for (const { prevout } of tx.inputs) {
+      if (mempool.isSpent(prevout.hash, prevout.index))
+        return 'conflict-in-mempool';
+      // The parent is unconfirmed: in the mempool, or ours and sent first.
+      if (mempool.hasEntry(prevout.hash) || ours.has(prevout.hash))
+        continue;
+      if (!await chain.getCoin(prevout.hash, prevout.index))
+        return 'conflict-in-chain';
+    }
+    return null;
+  }
+
+  /** Send an `inv` for `txs` to every relaying peer; returns how many peers. */
+  private announce(txs: bcoin.TX[]): number {
+    let peers = 0;
+    for (let peer = this.options.pool.peers.head(); peer; peer = peer.next) {
+      if (!peer.handshake || peer.destroyed || peer.noRelay)
+        continue;
+      for (let i = 0; i < txs.length; i += MAX_INV_ITEMS)
+        peer.send(new bcoin.packets.InvPacket(txs.slice(i, i + MAX_INV_ITEMS).map(tx => tx.toInv())));
+      peers += 1;
+    }
+    return peers;
+  }
+}
+
+function reason(e: unknown): string {
+  const err = e as { type?: string; code?: string; reason?: string; message?: string };
+  if (err && err.type === 'VerifyError')
+    return `${err.code}: ${err.reason}`;
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,114 @@
+// The resubmitter: our unconfirmed txs go back into the mempool, parents
+// first, unless they can no longer confirm; a refund whose escrow the
+// other party settled meanwhile is left out, never kept as an orphan.
+import t from 'tap';
+import bcoin = require('../lib/bcoin');
+import { submitTX } from '../lib/contracts/builders';
+import { cooperativeWitness } from '../lib/contracts/escrow';
+import { sortDeps } from '../lib/contracts/resubmitter';
+import { forValue } from './util/wait';
+import {
+  fundAll, getContract, internal, makeDeal, mineSync, plugin, startNodes, stateOf, waitIndexed
+} from './contracts-util';
+
+/** A tx spending output 0 of each of `parents` (never checked: only its shape matters). */
+function child(...parents: bcoin.TX[]): bcoin.TX {
+  const mtx = new bcoin.MTX();
+  mtx.version = 2;
+  for (const p of parents)
+    mtx.addOutpoint(new bcoin.Outpoint(p.hash('hex'), 0));
+  if (parents.length === 0)
+    mtx.addOutpoint(new bcoin.Outpoint(Buffer.alloc(32, Math.random() * 255).toString('hex'), 0));
+  mtx.addOutput(bcoin.Script.fromProgram(0, Buffer.alloc(20)), 1000);
+  return mtx.toTX();
+}
+
+t.test('sortDeps', async (t) => {
+  t.test('should put every parent before its children', async (t) => {
+    const a = child();
+    const b = child(a);
+    const c = child(b, a);
+    const d = child();
+    const sorted = sortDeps([c, d, b, a]).map(tx => tx.hash('hex'));
+    const at = (tx: bcoin.TX) => sorted.indexOf(tx.hash('hex'));
+    t.equal(sorted.length, 4);
+    t.ok(at(a) < at(b) && at(b) < at(c), 'a, b, c in order');
+  });
+});
+
+t.test('Resubmitter', async (t) => {
+  const ctx = await startNodes(2);
+  t.teardown(() => ctx.close());
+  const [renter, host] = ctx.nodes;
+  await fundAll(ctx);
+  const start = renter.height;
+  const c = await makeDeal(renter, host, { endHeight: start + 13, refundHeight: start + 25 });
+  await renter.rpc('commitcontracts', [c.encode().toString('hex')]);
+  await mineSync(ctx, renter);
+  await mineSync(ctx, renter, c.refundHeight - renter.height);
+
+  t.test('should leave out a refund whose escrow was settled elsewhere', async (t) => {
+    // The host is cut off: the renter's refund never reaches it.
+    await host.rpc('setban', [renter.addr, 'add']);
+    for (let p = host.node.pool.peers.head(); p; p = p.next)
+      p.destroy();
+    await forValue(() => host.node.pool.peers.head(), null, 20000, 'host isolated');
+    const refundTxid = await renter.rpc('refundcontract', [c.id()]) as string;
+    const refund = renter.node.mempool.getTX(internal(refundTxid))!;
+
+    // Meanwhile both parties' keys settle the escrow on the host's chain.
+    const info = await getContract(host, c.id()) as { commit: { txid: string; vout: number; height: number } };
+    const commitTX = await host.node.chain.db.getTX(internal(info.commit.txid));
+    const coin = bcoin.Coin.fromTX(commitTX!, info.commit.vout, info.commit.height);
+    const script = c.escrowScript();
+    const mtx = new bcoin.MTX();
+    mtx.version = 2;
+    mtx.addCoin(coin);
+    mtx.addOutput(await plugin(host).walletContext().wallet.receiveAddress(0), coin.value - 1000);
+    const sig = (ring: bcoin.KeyRing) =>
+      mtx.signature(0, script, coin.value, ring.privateKey, bcoin.Script.hashType.ALL, 1);
+    const rRing = (await plugin(renter).getEscrowRing(c.renterEscrowKey))!;
+    const hRing = (await plugin(host).getEscrowRing(c.hostEscrowKey))!;
+    mtx.inputs[0].witness.fromItems(cooperativeWitness(sig(rRing), sig(hRing), script));
+    await submitTX(plugin(host).walletContext(), mtx.toTX());
+    await host.mine(1);
+
+    // Back together: the renter takes the host's longer chain.
+    await host.rpc('clearbanned');
+    await renter.rpc('addnode', [host.addr, 'onetry']);
+    await ctx.sync();
+    await waitIndexed(ctx);
+    t.equal(await stateOf(renter, c.id()), 'settled');
+    t.notOk(renter.node.mempool.has(internal(refundTxid)), 'the mempool dropped the double spend');
+
+    const result = await plugin(renter).resubmitter.resubmitOwn(renter.height);
+    // bcoin's wallet saw the settlement spend an input of its pending
+    // refund and dropped it; were it still pending, the check refuses it.
+    const pending = await plugin(renter).resubmitter.pending();
+    t.notOk(pending.some(tx => tx.txid() === refundTxid), 'the wallet dropped the conflicted refund');
+    t.equal(await plugin(renter).resubmitter.whyNot(refund), 'conflict-in-chain', 'seen as conflicted');
+    t.notOk(result.resubmitted.includes(refundTxid));
+    t.notOk(result.announced.includes(refundTxid), 'never announced again');
+    t.notOk(renter.node.mempool.has(internal(refundTxid)), 'not back in the mempool');
+    t.notOk(renter.node.mempool.hasOrphan(internal(refundTxid)), 'not kept as an orphan');
+  });
+
+  t.test('should put our unconfirmed txs back into an emptied mempool, parents first', async (t) => {
+    // A rating funds the identity address first: a parent and a child, both ours.
+    const rated = await renter.rpc('sendrating', [c.id(), 50]) as string;
+    const ratingTX = renter.node.mempool.getTX(internal(rated))!;
+    const parent = ratingTX.inputs[0].prevout.hash;
+    t.ok(renter.node.mempool.has(parent), 'the funding tx waits too');
+    // What a restart without a mempool file leaves: nothing.
+    await renter.node.mempool.reset();
+    t.equal(renter.node.mempool.map.size, 0);
+    const result = await plugin(renter).resubmitter.resubmitOwn(renter.height);
+    t.ok(result.resubmitted.includes(rated), 'rating back');
+    t.ok(renter.node.mempool.has(parent) && renter.node.mempool.has(internal(rated)), 'both in the mempool');
+    t.ok(result.announced.includes(rated), 'announced to peers');
+    await mineSync(ctx, renter);
+    const info = await forValue(() => getContract(host, c.id()),
+      v => !!v && !!(v.ratings as { renter: unknown }).renter, 20000, 'rating confirmed') as Record<string, any>;
+    t.equal(info.ratings.renter.score, 50);
+  });
+});
