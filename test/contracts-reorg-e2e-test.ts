@@ -14,7 +14,7 @@ import { DaemonProcess, tempDir } from './util/nodes-context';
 import { forValue } from './util/wait';
 
 /** Deadline for waits that span a reorg or a relay (bcoin flushes invs every 5 s). */
-const RELAY_MS = 60000;
+const RELAY_MS = 120000;
 
 interface PutResult {
   fileId: string;

@@ -9,7 +9,7 @@ import { sortDeps } from '../lib/contracts/resubmitter';
 import { forValue } from './util/wait';
 import {
   fundAll, getContract, internal, makeDeal, mineSync, plugin, startNodes, stateOf, waitIndexed
-} from './contracts-util';
+} from './util/contracts';
 
 /** A tx spending output 0 of each of `parents` (never checked: only its shape matters). */
 function child(...parents: bcoin.TX[]): bcoin.TX {

@@ -17,6 +17,12 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 export const CLOUDCOIND = path.join(ROOT, 'bin', 'cloudcoind');
 export const CLOUDCOIN_CLI = path.join(ROOT, 'bin', 'cloudcoin-cli');
 
+/**
+ * Deadline for a cloudcoind process to print its banner: opening bcoin and
+ * every extension takes seconds alone and far longer on a loaded machine.
+ */
+const START_TIMEOUT_MS = 3 * WAIT_TIMEOUT_MS;
+
 /** A fresh temp directory, removed by `cleanup`. */
 export function tempDir(prefix = 'cc-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -211,7 +217,7 @@ export class DaemonProcess {
     proc.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`cloudcoind did not start in time: ${this.stdout}${this.stderr}`)),
-        WAIT_TIMEOUT_MS);
+        START_TIMEOUT_MS);
       const check = () => {
         if (this.stdout.includes('extensions:')) {
           clearTimeout(timer);
