@@ -1,5 +1,6 @@
 /*!
- * rpc.ts - the contracts RPC methods, bitcoind style.
+ * rpc.ts - the contracts RPC methods, as one flat list (bcoin's RPC#init),
+ * with the shared param validator (lib/base/rpc Params).
  *
  * Errors are translated here, once: bad arguments -> -8, undecodable hex
  * -> -22, unknown contract -> -5, a contract rule -> -25 (the code names
@@ -14,15 +15,7 @@ import type { ContractInfo } from './contractqueries';
 import { ContractError } from './errors';
 import type { ContractsPlugin } from './plugin';
 import { StorageContract, checkSaneContract, verifyContract } from './storagecontract';
-import { errorRule, rpcErrors } from '../base/rpc';
-
-function hexArg(value: unknown, name: string, size?: number): Buffer {
-  if (typeof value !== 'string' || value.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(value))
-    throw invalidParam(`${name} must be a hex string.`);
-  if (size !== undefined && value.length !== size * 2)
-    throw invalidParam(`${name} must be ${size} bytes of hex.`);
-  return Buffer.from(value, 'hex');
-}
+import { addRPCMethods, errorRule, rpcErrors, type Params, type RPCMethodSpec } from '../base/rpc';
 
 function decodeContract(hex: unknown): StorageContract {
   if (typeof hex !== 'string' || hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex))
@@ -84,111 +77,101 @@ export function contractInfoJSON(info: ContractInfo, role: string | null): Recor
   };
 }
 
-/** Register every contracts RPC method. */
+function decodeContractRPC(p: Params, api: NodeAPI): Record<string, unknown> {
+  p.count(1);
+  const c = decodeContract(p.get(0));
+  let error: string | null = null;
+  try {
+    checkSaneContract(c);
+    verifyContract(c, api.chain.height + 1, api.network, { requireSigs: false });
+  } catch (e) {
+    if (!(e instanceof ContractError))
+      throw e;
+    error = e.code;
+  }
+  return { ...c.getJSON(), signed: c.isSigned(), valid: error === null, error };
+}
+
+async function getContract(p: Params, plugin: ContractsPlugin): Promise<Record<string, unknown>> {
+  p.count(1);
+  const info = await plugin.getContract(await contractIdArg(plugin, p.get(0)));
+  if (!info)
+    throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.');
+  return contractInfoJSON(info, await plugin.roleOf(info.contract));
+}
+
+async function listContracts(p: Params, plugin: ContractsPlugin): Promise<Array<Record<string, unknown>>> {
+  p.count(0, 1);
+  const state = p.has(0) ? p.oneOf(0, 'state', common.stateNames) : undefined;
+  const out = [];
+  for (const info of await plugin.listContracts(state))
+    out.push(contractInfoJSON(info, await plugin.roleOf(info.contract)));
+  return out;
+}
+
+async function commitContracts(p: Params, plugin: ContractsPlugin): Promise<{ txids: string[]; ids: string[] }> {
+  // One array param, or the contracts as positional params.
+  const args = p.params.length === 1 && Array.isArray(p.get(0)) ? p.get(0) as unknown[] : p.params;
+  if (args.length < 1)
+    throw invalidParam(`Usage: ${p.usage}`);
+  const contracts = args.map(decodeContract);
+  const txs = await plugin.commit(contracts);
+  return { txids: txs.map(tx => tx.txid()), ids: contracts.map(c => c.id()) };
+}
+
+async function refundContract(p: Params, plugin: ContractsPlugin): Promise<string> {
+  p.count(1);
+  return (await plugin.refund(await contractIdArg(plugin, p.get(0)))).txid();
+}
+
+/** A signed whole number in [min, max]; digit strings (with a sign) count. */
+function intParam(v: unknown, name: string, min: number, max: number): number {
+  const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max)
+    throw invalidParam(`${name} must be a whole number from ${min} to ${max}.`);
+  return n;
+}
+
+async function sendRating(p: Params, plugin: ContractsPlugin): Promise<string> {
+  p.count(2, 5);
+  const id = await contractIdArg(plugin, p.get(0));
+  const score = intParam(p.get(1), 'score', common.MIN_SCORE, common.MAX_SCORE);
+  const passed = p.has(2) ? p.uint(2, 'passed', 0, 0xffff) : 0;
+  const failed = p.has(3) ? p.uint(3, 'failed', 0, 0xffff) : 0;
+  const flags = p.has(4) ? p.uint(4, 'flags', 0, common.RATING_FLAGS_MASK) : 0;
+  return (await plugin.rate(id, score, { passed, failed, flags })).txid();
+}
+
+async function getRatings(p: Params, plugin: ContractsPlugin): Promise<Record<string, unknown>> {
+  p.count(1);
+  const pk = p.hex(0, 'identity', 33);
+  if (!secp256k1.publicKeyVerify(pk))
+    throw invalidParam('identity must be a compressed public key.');
+  return { identity: pk.toString('hex'), ...await plugin.getRatings(pk) };
+}
+
+/** Every contracts RPC method. */
+function rpcMethods(api: NodeAPI, plugin: ContractsPlugin): RPCMethodSpec[] {
+  return [
+    { name: 'decodecontract', help: 'decodecontract "hex"\nDecode a storage contract and check it at the next height.',
+      run: (p) => decodeContractRPC(p, api) },
+    { name: 'getcontract', help: 'getcontract "id"\nA committed, pending (its commitment not yet in a block) or our own\n'
+      + 'void contract: state, commit, spend, ratings. The id may be a unique prefix (at least 4 hex digits).',
+    run: (p) => getContract(p, plugin) },
+    { name: 'listcontracts', help: `listcontracts ( "state" )\nIndexed contracts, optionally in one state (${common.stateNames.join(', ')}).`,
+      run: (p) => listContracts(p, plugin) },
+    { name: 'commitcontracts', help: 'commitcontracts "hex" ...\nFund and broadcast commitments (16 per tx) for fully signed contracts.',
+      run: (p) => commitContracts(p, plugin) },
+    { name: 'refundcontract', help: 'refundcontract "id"\nAfter the refund height, recover the escrow to the wallet (renter).',
+      run: (p) => refundContract(p, plugin) },
+    { name: 'sendrating', help: 'sendrating "id" score ( passed failed flags )\nRate the other party of a contract on chain.',
+      run: (p) => sendRating(p, plugin) },
+    { name: 'getratings', help: 'getratings "identity"\nEffective on-chain ratings an identity (33-byte pubkey hex) received and gave.',
+      run: (p) => getRatings(p, plugin) }
+  ];
+}
+
+/** Register every contracts RPC method, each behind the one translator. */
 export function addRPCs(api: NodeAPI, plugin: ContractsPlugin): void {
-  const add = (name: string, help: string, fn: (params: unknown[]) => Promise<unknown>) => {
-    api.addRPC(name, help, async (params) => {
-      try {
-        return await fn(params);
-      } catch (e) {
-        throw toRPCError(e);
-      }
-    });
-  };
-
-  add('decodecontract', 'decodecontract "hex"\nDecode a storage contract and check it at the next height.',
-    async (params) => {
-      if (params.length !== 1)
-        throw invalidParam('Usage: decodecontract "hex"');
-      const c = decodeContract(params[0]);
-      let error: string | null = null;
-      try {
-        checkSaneContract(c);
-        verifyContract(c, api.chain.height + 1, api.network, { requireSigs: false });
-      } catch (e) {
-        if (!(e instanceof ContractError))
-          throw e;
-        error = e.code;
-      }
-      return { ...c.getJSON(), signed: c.isSigned(), valid: error === null, error };
-    });
-
-  add('getcontract', 'getcontract "id"\nA committed, pending (our commitment not yet in a block) or our own void\n'
-    + 'contract: state, commit, spend, ratings. The id may be a unique prefix (at least 4 hex digits).',
-  async (params) => {
-    if (params.length !== 1)
-      throw invalidParam('Usage: getcontract "id"');
-    const id = await contractIdArg(plugin, params[0]);
-    const info = await plugin.getContract(id);
-    if (!info)
-      throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.');
-    return contractInfoJSON(info, await plugin.roleOf(info.contract));
-  });
-
-  add('listcontracts', `listcontracts ( "state" )\nIndexed contracts, optionally in one state (${common.stateNames.join(', ')}).`,
-    async (params) => {
-      if (params.length > 1)
-        throw invalidParam('Usage: listcontracts ( "state" )');
-      let state: common.ContractStateName | undefined;
-      if (params.length === 1 && params[0] !== null) {
-        if (!common.stateNames.includes(params[0] as common.ContractStateName))
-          throw invalidParam(`state must be one of ${common.stateNames.join(', ')}.`);
-        state = params[0] as common.ContractStateName;
-      }
-      const out = [];
-      for (const info of await plugin.listContracts(state))
-        out.push(contractInfoJSON(info, await plugin.roleOf(info.contract)));
-      return out;
-    });
-
-  add('commitcontracts', 'commitcontracts "hex" ...\nFund and broadcast commitments (16 per tx) for fully signed contracts.',
-    async (params) => {
-      const args = params.length === 1 && Array.isArray(params[0]) ? params[0] as unknown[] : params;
-      if (args.length < 1)
-        throw invalidParam('Usage: commitcontracts "hex" ...');
-      const contracts = args.map(decodeContract);
-      const txs = await plugin.commit(contracts);
-      return {
-        txids: txs.map(tx => tx.txid()),
-        ids: contracts.map(c => c.id())
-      };
-    });
-
-  add('refundcontract', 'refundcontract "id"\nAfter the refund height, recover the escrow to the wallet (renter).',
-    async (params) => {
-      if (params.length !== 1)
-        throw invalidParam('Usage: refundcontract "id"');
-      const tx = await plugin.refund(await contractIdArg(plugin, params[0]));
-      return tx.txid();
-    });
-
-  add('sendrating', 'sendrating "id" score ( passed failed flags )\nRate the other party of a contract on chain.',
-    async (params) => {
-      if (params.length < 2 || params.length > 5)
-        throw invalidParam('Usage: sendrating "id" score ( passed failed flags )');
-      const id = await contractIdArg(plugin, params[0]);
-      const num = (v: unknown, name: string, min: number, max: number): number => {
-        const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-        if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
-          throw invalidParam(`${name} must be an integer in ${min}..${max}.`);
-        return n;
-      };
-      const score = num(params[1], 'score', common.MIN_SCORE, common.MAX_SCORE);
-      const passed = params.length > 2 ? num(params[2], 'passed', 0, 0xffff) : 0;
-      const failed = params.length > 3 ? num(params[3], 'failed', 0, 0xffff) : 0;
-      const flags = params.length > 4 ? num(params[4], 'flags', 0, common.RATING_FLAGS_MASK) : 0;
-      const tx = await plugin.rate(id, score, { passed, failed, flags });
-      return tx.txid();
-    });
-
-  add('getratings', 'getratings "identity"\nEffective on-chain ratings an identity (33-byte pubkey hex) received and gave.',
-    async (params) => {
-      if (params.length !== 1)
-        throw invalidParam('Usage: getratings "identity"');
-      const pk = hexArg(params[0], 'identity', 33);
-      if (!secp256k1.publicKeyVerify(pk))
-        throw invalidParam('identity must be a compressed public key.');
-      const ratings = await plugin.getRatings(pk);
-      return { identity: pk.toString('hex'), ...ratings };
-    });
+  addRPCMethods(api, rpcMethods(api, plugin), toRPCError);
 }
