@@ -103,7 +103,8 @@ t.test('hosting extension', async (t) => {
     });
     await d.start();
     t.match(d.stdout, /extensions:.*hosting/);
-    t.match(d.stdout, new RegExp(`hosting: +remote ${url} \\(capacity 0\\.11 GiB, reserved 0\\.00 GiB, 0 contracts\\)`), 'the banner shows the backend');
+    await forValue(() => d.stdout, (o) => new RegExp(`hosting: +remote ${url} \\(capacity 0\\.11 GiB, reserved 0\\.00 GiB, 0 contracts\\)`).test(o),
+      10000, 'the banner shows the backend');
     const res = await d.cli(['getfileservers']);
     t.equal(res.code, 0, res.stderr);
     const list = JSON.parse(res.stdout) as BackendInfo[];
@@ -115,7 +116,7 @@ t.test('hosting extension', async (t) => {
       down.cleanup();
     });
     await down.start();
-    t.match(down.stdout, /hosting: +remote http:\/\/127\.0\.0\.1:1 \(UNHEALTHY\)/);
+    await forValue(() => down.stdout, (o) => /hosting: +remote http:\/\/127\.0\.0\.1:1 \(UNHEALTHY\)/.test(o), 10000, 'the banner says unhealthy');
     await forValue(() => down.stderr, (e) => /warning: hosting backend http:\/\/127\.0\.0\.1:1 is unhealthy: cannot reach file server/.test(e),
       10000, 'console warning');
 

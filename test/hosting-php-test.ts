@@ -31,7 +31,8 @@ t.test('a host on the PHP file server behind Apache', { skip: why ?? false }, as
   await t.test('should report the PHP server healthy with its capacity', async (t) => {
     const [info] = await json<BackendInfo[]>(hosts[1].cli(['getfileservers']));
     t.match(info, { kind: 'remote', url: php.url, capacity: 64 << 20, reserved: 0, contracts: 0, healthy: true, error: null });
-    t.match(hosts[1].stdout, new RegExp(`hosting: +remote ${php.url} \\(capacity`), 'the start banner names it');
+    await forValue(() => hosts[1].stdout, (o) => new RegExp(`hosting: +remote ${php.url} \\(capacity`).test(o), 10000,
+      'the start banner names it');
   });
 
   const file = path.join(work, 'data.bin');

@@ -213,17 +213,20 @@ export async function main(argv: string[]): Promise<void> {
     `height:     ${node.chain.height}`,
     `extensions: ${node.extensionIds().join(', ') || 'none'}`
   ];
-  // The hosting extension's backends (minimal hook: any extension may offer a banner()).
+  process.stdout.write(lines.join('\n') + '\n');
+  // Then the hosting extension's backends (minimal hook: any extension may
+  // offer a banner()); after the lines above, so a slow file server (its
+  // check waits up to 10 s) never delays the node's "started".
   if (node.extensionIds().includes('hosting')) {
     const ext = node.require<{ banner?: () => Promise<{ lines: string[]; warnings: string[] }> }>('hosting');
     if (ext && typeof ext.banner === 'function') {
       const b = await ext.banner();
-      lines.push(...b.lines);
+      if (b.lines.length > 0)
+        process.stdout.write(b.lines.join('\n') + '\n');
       for (const w of b.warnings)
         process.stderr.write(`${w}\n`);
     }
   }
-  process.stdout.write(lines.join('\n') + '\n');
   for (const warning of node.warnings)
     process.stderr.write(`cloudcoind: warning: ${warning}\n`);
 }
