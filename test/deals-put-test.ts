@@ -44,7 +44,8 @@ function textFile(file: string, bytes: number): Buffer {
 }
 
 t.test('put and get under failures', async (t) => {
-  const { renter, hosts } = await startNetwork(t, [[], []]);
+  // The third host is dearer and caps what a renter new to it may reserve.
+  const { renter, hosts } = await startNetwork(t, [[], [], ['--host-storage-price', '3000sat', '--host-new-renter-cap', '1MB']]);
   const work = tempDir();
   t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
   const file = path.join(work, 'notes.txt');
@@ -58,6 +59,23 @@ t.test('put and get under failures', async (t) => {
     t.equal(r.code, 1);
     t.match(r.stderr, /^error: the file is empty: CloudCoin does not store 0-byte files/);
     t.equal(r.stderr.trim().split('\n').length, 1);
+  });
+
+  await t.test('should never lock a renter out by asking again, nor let a stranger reserve a host', async (t) => {
+    type Negotiated = { offers: Array<{ host: string; reused: boolean }>; declined: Array<{ host: string; reason: string }> };
+    const runs: Negotiated[] = [];
+    for (let i = 0; i < 9; i++) {
+      runs.push(await json<Negotiated>(renter.cli(['negotiate-storage', '--size', '3MB', '--max-price', '5000sat',
+        '--hosts', '3', '--json'])));
+    }
+    t.same(runs.map((r) => r.offers.length), [2, 2, 2, 2, 2, 2, 2, 2, 2], 'two offers every time');
+    t.same(runs[0].offers.map((o) => o.reused), [false, false]);
+    t.same(runs[8].offers.map((o) => o.reused), [true, true], 'the renter\'s own open offers are used again');
+    t.equal(runs[0].declined.length, 1);
+    t.match(runs[0].declined[0].reason, /no-capacity \(over-new-renter-limit\)/, 'over what a new renter may hold');
+    const table = await renter.cli(['negotiate-storage', '--size', '3MB', '--max-price', '5000sat', '--hosts', '2']);
+    t.match(table.stdout, /reused/);
+    t.match(table.stdout, /a put with the same terms reuses them/);
   });
 
   await t.test('should keep a put whose CLI is killed once the commitment is out', async (t) => {
@@ -157,6 +175,10 @@ t.test('put and get under failures', async (t) => {
     t.equal(dash.stdout, data.toString(), '- is standard output');
     t.match(dash.stderr, /^wrote - /, 'the report goes to stderr');
     t.notOk(fs.existsSync(path.join(process.cwd(), '-')));
+
+    const devStdout = await renter.cli(['get', fileId, '/dev/stdout']);
+    t.equal(devStdout.code, 0);
+    t.equal(devStdout.stdout, data.toString(), '/dev/stdout is written through, not replaced');
 
     const fifo = path.join(work, 'fifo');
     execFileSync('mkfifo', [fifo]);

@@ -3,7 +3,8 @@
  *
  * The destination is checked before anything is downloaded: `-` is
  * standard output; a symlink is written through (its target replaced,
- * the link kept); a FIFO or a device is written to as a stream; an
+ * the link kept); a FIFO, a device or a /dev or /proc path (/dev/stdout)
+ * is written to as a stream; an
  * existing directory, a missing directory or one we cannot write to is
  * one clear line. A regular file is replaced atomically (decrypted next
  * to it, then renamed), so an interrupted get leaves the old file intact
@@ -22,6 +23,9 @@ import { withScratch } from './scratch';
 export type Destination =
   | { kind: 'file'; path: string }
   | { kind: 'stream'; path: string | null };
+
+/** Names of this process's standard output. */
+const STDOUT_PATH = /^\/(dev\/stdout|dev\/fd\/1|proc\/self\/fd\/1)$/;
 
 function errno(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? 'error';
@@ -49,35 +53,50 @@ function checkParent(out: string, file: string): void {
 export function resolveDestination(out: string): Destination {
   if (out === '-')
     return { kind: 'stream', path: null };
-  let target = path.resolve(out);
-  // Follow symlinks to what they name, even a dangling one (it is created).
-  for (let hops = 0; hops < 40; hops++) {
-    let lst: fs.Stats;
-    try {
-      lst = fs.lstatSync(target);
-    } catch (e) {
-      if (errno(e) === 'ENOTDIR')
-        throw new CommandError('bad-destination', `cannot write ${out}: a parent of it is not a directory`);
-      if (errno(e) !== 'ENOENT')
-        throw new CommandError('bad-destination', `cannot write ${out}: ${errno(e)}`);
-      checkParent(out, target);
-      return { kind: 'file', path: target };
-    }
-    if (lst.isSymbolicLink()) {
-      target = path.resolve(path.dirname(target), fs.readlinkSync(target));
-      continue;
-    }
-    if (lst.isDirectory())
-      throw new CommandError('bad-destination', `${out} is a directory: give the file name to write`);
-    if (!lst.isFile())
-      return { kind: 'stream', path: target };
-    checkParent(out, target);
+  const abs = path.resolve(out);
+  // /dev/stdout, /proc/self/fd/N and the like name an open file: write
+  // through them in place (a rename would detach the caller's descriptor).
+  if (/^\/(dev|proc)\//.test(abs))
+    return { kind: 'stream', path: abs };
+  let st: fs.Stats | null = null;
+  try {
+    st = fs.statSync(abs);
+  } catch (e) {
+    if (errno(e) === 'ENOTDIR')
+      throw new CommandError('bad-destination', `cannot write ${out}: a parent of it is not a directory`);
+    if (errno(e) !== 'ENOENT')
+      throw new CommandError('bad-destination', `cannot write ${out}: ${errno(e)}`);
+  }
+  if (st && st.isDirectory())
+    throw new CommandError('bad-destination', `${out} is a directory: give the file name to write`);
+  if (st && !st.isFile())
+    return { kind: 'stream', path: abs };
+  // A regular file (through any links), or a new one: replaced atomically where the links lead.
+  const target = st ? fs.realpathSync(abs) : linkTarget(out, abs);
+  checkParent(out, target);
+  if (st) {
     try {
       fs.accessSync(target, fs.constants.W_OK);
     } catch {
       throw new CommandError('bad-destination', `cannot write ${out}: permission denied`);
     }
-    return { kind: 'file', path: target };
+  }
+  return { kind: 'file', path: target };
+}
+
+/** Where a path that does not exist yet leads: through dangling symlinks to the file to create. */
+function linkTarget(out: string, abs: string): string {
+  let target = abs;
+  for (let hops = 0; hops < 40; hops++) {
+    let lst: fs.Stats;
+    try {
+      lst = fs.lstatSync(target);
+    } catch {
+      return target;
+    }
+    if (!lst.isSymbolicLink())
+      return target;
+    target = path.resolve(path.dirname(target), fs.readlinkSync(target));
   }
   throw new CommandError('bad-destination', `cannot write ${out}: too many levels of symbolic links`);
 }
@@ -94,7 +113,8 @@ export async function getCommand(ctx: CommandContext, argv: string[]): Promise<v
     throw new CommandError('bad-file-id', `file id must be 64 hex characters or a unique prefix of at least 4, got "${fileId}"`);
   const dest = resolveDestination(out);
   // With the file on standard output, the report goes to standard error.
-  const report = dest.kind === 'stream' && dest.path === null ? (line: string) => ctx.err.write(line + '\n') : ctx.out;
+  const toStdout = dest.kind === 'stream' && (dest.path === null || STDOUT_PATH.test(dest.path));
+  const report = toStdout ? (line: string) => ctx.err.write(line + '\n') : ctx.out;
   const res = await withScratch(async (scratch) => {
     let bar: ProgressBar | null = null;
     const client = renterClient(ctx);
@@ -118,6 +138,8 @@ async function place(ctx: CommandContext, plain: string, dest: Destination): Pro
     fs.renameSync(plain, dest.path);
     return;
   }
-  const sink = dest.path === null ? (ctx.stdout ?? process.stdout) : fs.createWriteStream(dest.path, { flags: 'w' });
-  await pipeline(fs.createReadStream(plain), sink, { end: dest.path !== null });
+  // Our own standard output may be a socket, which cannot be opened by name.
+  const own = dest.path === null || STDOUT_PATH.test(dest.path);
+  const sink = own ? (ctx.stdout ?? process.stdout) : fs.createWriteStream(dest.path as string, { flags: 'w' });
+  await pipeline(fs.createReadStream(plain), sink, { end: !own });
 }

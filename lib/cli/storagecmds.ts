@@ -6,7 +6,7 @@
 
 import * as fs from 'fs';
 import type { PutResult } from '../deals/renterclient';
-import type { FileInfo, OfferInfo } from '../deals/rpctypes';
+import type { OfferInfo } from '../deals/rpctypes';
 import { formatSize } from '../base/units';
 import {
   CommandError, DEFAULT_DURATION, DEFAULT_MAX_PRICE, command, priceOpt, renterClient, short, sizeOpt, uintOpt,
@@ -125,7 +125,7 @@ export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = command('ls', 'List stored files with their contracts, states, end heights and blocks left.')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
-  const files = await ctx.client.call('listfiles', []) as FileInfo[];
+  const files = await renterClient(ctx).listFiles();
   if (cmd.opts().json) {
     ctx.out(JSON.stringify(files, null, 2));
     return;

@@ -31,8 +31,7 @@ import { cipherSize } from '../storage/common';
 import { decryptFile, encryptFile, hashFile } from '../storage/fileops';
 import { LeafHasherPool } from '../storage/hashpool';
 import type {
-  CommitFileResult, FileInfo, NegotiateStorageResult, OfferInfo, ProposeStorageResult, ReplicaState,
-  StorageTokenResult
+  CommitFileResult, FileInfo, NegotiateStorageResult, OfferInfo, ProposeStorageResult, RenterRPCResults, ReplicaState
 } from './rpctypes';
 import type { Prices } from './pricing';
 
@@ -150,6 +149,16 @@ export class RenterClient {
     this.events = events;
   }
 
+  /** One typed call: the only place a result's shape is taken on trust. */
+  private rpc<M extends keyof RenterRPCResults>(method: M, params: unknown[]): Promise<RenterRPCResults[M]> {
+    return this.call(method, params) as Promise<RenterRPCResults[M]>;
+  }
+
+  /** Every file of the renter, with replica states (listfiles). */
+  listFiles(): Promise<FileInfo[]> {
+    return this.rpc('listfiles', []);
+  }
+
   private warn(text: string): void {
     if (this.events.warn)
       this.events.warn(text);
@@ -157,7 +166,7 @@ export class RenterClient {
 
   /** Offers from up to `hosts` hosts; fails with the reasons when none. */
   async negotiate(size: number, duration: number, maxPrice: number, hosts: number): Promise<NegotiateStorageResult> {
-    const res = await this.call('negotiatestorage', [size, duration, maxPrice, hosts]) as NegotiateStorageResult;
+    const res = await this.rpc('negotiatestorage', [size, duration, maxPrice, hosts]);
     if (res.offers.length === 0) {
       const why = res.peers === 0
         ? 'no CloudStorage peers are connected (start hosts with cloudcoind --host and connect to them)'
@@ -179,10 +188,10 @@ export class RenterClient {
     const neg = await this.targets(objectSize, opts);
     await this.checkFunds(neg.offers);
     const fileId = randomBytes(32);
-    await this.call('addfile', [fileId.toString('hex'), opts.name.toString('hex'), size]);
+    await this.rpc('addfile', [fileId.toString('hex'), opts.name.toString('hex'), size]);
     const { placed, failed } = await this.placeAll(opts, fileId, neg.offers, objectSize);
     if (placed.length < opts.minHosts) {
-      await this.call('removefile', [fileId.toString('hex')]).catch(() => {});
+      await this.rpc('removefile', [fileId.toString('hex')]).catch(() => {});
       this.checkEnough(placed.length, opts.minHosts, 'stored the file', neg, failed);
     }
     const commit = await this.commit(fileId, opts.minHosts, failed);
@@ -233,7 +242,7 @@ export class RenterClient {
 
   private async checkFunds(offers: OfferInfo[]): Promise<void> {
     const needed = offers.reduce((sum, o) => sum + o.escrow, 0) + FEE_MARGIN;
-    const balance = Math.round(Number(await this.call('getbalance', [])) * 1e8);
+    const balance = Math.round(Number(await this.rpc('getbalance', [])) * 1e8);
     if (balance < needed)
       throw new RenterClientError('insufficient-funds', `insufficient funds: the escrows need ${needed} sat with fees, the wallet has ${balance} sat`);
   }
@@ -271,11 +280,11 @@ export class RenterClient {
   private async placeReplica(file: string, fileId: Buffer, offer: OfferInfo, work: string,
     pool: LeafHasherPool): Promise<Placed> {
     const salt = randomBytes(32);
-    const key = Buffer.from(await this.call('derivefilekey', [fileId.toString('hex'), 0, salt.toString('hex')]) as string, 'hex');
+    const key = Buffer.from(await this.rpc('derivefilekey', [fileId.toString('hex'), 0, salt.toString('hex')]), 'hex');
     // A scratch copy deleted after the upload: no fsync needed.
     const enc = await encryptFile(key, file, work, { pool, sync: false });
-    const proposal = await this.call('proposestorage',
-      [offer.offer, enc.root.toString('hex'), enc.size, fileId.toString('hex'), salt.toString('hex')]) as ProposeStorageResult;
+    const proposal = await this.rpc('proposestorage',
+      [offer.offer, enc.root.toString('hex'), enc.size, fileId.toString('hex'), salt.toString('hex')]);
     let sent = 0;
     await new FileServerClient(proposal.dataURL).uploadFile(proposal.dataToken, proposal.id, 1, work, undefined, (done) => {
       if (this.events.uploaded)
@@ -283,7 +292,7 @@ export class RenterClient {
       sent = done;
     });
     fs.rmSync(work, { force: true });
-    await this.call('getstoragereceipt', [proposal.contract]);
+    await this.rpc('getstoragereceipt', [proposal.contract]);
     return { offer, proposal };
   }
 
@@ -295,7 +304,7 @@ export class RenterClient {
   private async commit(fileId: Buffer, min: number, failed: FailedHost[]): Promise<CommitFileResult> {
     let res: CommitFileResult;
     try {
-      res = await this.call('commitfile', [fileId.toString('hex'), min]) as CommitFileResult;
+      res = await this.rpc('commitfile', [fileId.toString('hex'), min]);
     } catch (e) {
       if (!answeredByNode(e))
         throw new RenterClientError('commit-unclear', `lost cloudcoind while it committed file ${fileId.toString('hex')} `
@@ -330,7 +339,7 @@ export class RenterClient {
   async waitActive(fileId: string, ids: string[], waitMs: number): Promise<ReplicaState[]> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const file = await this.call('getfile', [fileId]) as FileInfo;
+      const file = await this.rpc('getfile', [fileId]);
       const states = ids.map((id) => file.replicas.find((r) => r.contractId === id)?.state ?? 'pending');
       if (states.every((s) => s === 'active'))
         return states;
@@ -352,7 +361,7 @@ export class RenterClient {
 
   /** Fetch and decrypt a file (id or unique prefix) into `workDir`. */
   async get(fileId: string, workDir: string): Promise<GetResult> {
-    const f = await this.call('getfile', [fileId]) as FileInfo;
+    const f = await this.rpc('getfile', [fileId]);
     const errors: string[] = [];
     // Reachable hosts first: an unreachable one is tried last, not skipped.
     const order = [...f.replicas].sort((a, b) => Number(b.reachable) - Number(a.reachable));
@@ -370,7 +379,7 @@ export class RenterClient {
   }
 
   private async fetchReplica(f: FileInfo, r: FileInfo['replicas'][number], workDir: string): Promise<string> {
-    const t = await this.call('getstoragetoken', [r.hostKey, r.contractId]) as StorageTokenResult;
+    const t = await this.rpc('getstoragetoken', [r.hostKey, r.contractId]);
     const enc = path.join(workDir, 'object');
     const client = new FileServerClient(t.dataURL);
     // Never let a host make us fetch more than the contract's object.
@@ -385,7 +394,7 @@ export class RenterClient {
     const digest = await hashFile(enc);
     if (size !== r.objectSize || digest.root.toString('hex') !== r.root)
       throw new Error('downloaded bytes do not match the contract root');
-    const key = Buffer.from(await this.call('derivefilekey', [f.fileId, f.revision, r.salt]) as string, 'hex');
+    const key = Buffer.from(await this.rpc('derivefilekey', [f.fileId, f.revision, r.salt]), 'hex');
     const plain = path.join(workDir, 'plain');
     await decryptFile(key, enc, plain);
     fs.rmSync(enc, { force: true });

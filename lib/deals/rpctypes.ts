@@ -147,3 +147,20 @@ export interface FileInfo {
   revision: number;
   replicas: ReplicaInfo[];
 }
+
+/** What each RPC a renter client calls returns, by method name. */
+export interface RenterRPCResults {
+  negotiatestorage: NegotiateStorageResult;
+  proposestorage: ProposeStorageResult;
+  getstoragereceipt: StorageReceiptResult;
+  getstoragetoken: StorageTokenResult;
+  /** The replica's AES key, hex. */
+  derivefilekey: string;
+  addfile: AddFileResult;
+  commitfile: CommitFileResult;
+  removefile: boolean;
+  getfile: FileInfo;
+  listfiles: FileInfo[];
+  /** The wallet's balance in BTC (bitcoind's unit). */
+  getbalance: number;
+}
