@@ -1,5 +1,7 @@
 // A renter and hosts as cloudcoind processes on loopback, driven through
 // cloudcoin-cli, for the storage tests that run what a user runs.
+import * as fs from 'fs';
+import { randomBytes } from 'crypto';
 import { DaemonProcess, type CLIResult } from './nodes-context';
 import { forValue } from './wait';
 
@@ -44,4 +46,35 @@ export async function startNetwork(t: { teardown(fn: () => unknown): void }, hos
   // Segwit (our witness wallet's inputs) is active from height 432.
   await mine(renter, 440);
   return { renter, hosts };
+}
+
+export interface ReplicaJSON {
+  contractId: string;
+  host: string;
+  state: string;
+  reachable: boolean;
+  endHeight: number;
+  blocksLeft: number;
+}
+export interface FileJSON {
+  fileId: string;
+  name: string;
+  nameHex: string;
+  replicas: ReplicaJSON[];
+}
+
+export async function files(renter: DaemonProcess): Promise<FileJSON[]> {
+  return json<FileJSON[]>(renter.cli(['ls', '--json']));
+}
+
+export async function states(renter: DaemonProcess, fileId: string): Promise<string[]> {
+  const f = (await files(renter)).find((x) => x.fileId === fileId);
+  return f ? f.replicas.map((r) => r.state) : [];
+}
+
+/** A text file (so `get -` output compares as a string). */
+export function textFile(file: string, bytes: number): Buffer {
+  const data = Buffer.from(randomBytes(Math.ceil(bytes / 2)).toString('hex').slice(0, bytes));
+  fs.writeFileSync(file, data);
+  return data;
 }
