@@ -178,10 +178,12 @@ function peerCount(node: CloudNode): number {
 /** A cloudcoind child process, driven through cloudcoin-cli. */
 export class DaemonProcess {
   readonly base: string;
-  readonly port: number;
-  readonly rpcPort: number;
+  /** Ports; a first start that finds one taken moves to fresh ones. */
+  port: number;
+  rpcPort: number;
   readonly args: string[];
   proc: ChildProcess | null = null;
+  private started = false;
   stdout = '';
   stderr = '';
 
@@ -205,8 +207,26 @@ export class DaemonProcess {
     return networkDir(this.base, 'regtest');
   }
 
-  /** Start and wait until the banner says it started. */
+  /**
+   * Start and wait until the banner says it started. Free ports are only
+   * free until someone binds them (other suites run on the same machine),
+   * so a first start that finds its port taken retries on fresh ports.
+   */
   async start(extra: string[] = []): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.startOnce(extra);
+        this.started = true;
+        return;
+      } catch (e) {
+        if (this.started || attempt >= 3 || !/EADDRINUSE/.test((e as Error).message))
+          throw e;
+        [this.port, this.rpcPort] = await freePorts(2);
+      }
+    }
+  }
+
+  private async startOnce(extra: string[]): Promise<void> {
     this.stdout = '';
     this.stderr = '';
     const proc = spawn(process.execPath, [CLOUDCOIND, '--regtest', '--datadir', this.base,
