@@ -7,13 +7,8 @@ import { randomBytes } from 'crypto';
 import { tempDir } from './util/nodes-context';
 import { identity, json, mine, startNetwork } from './util/network';
 import { forValue } from './util/wait';
+import type { PutResult } from '../lib/deals/renterclient';
 
-interface PutSummary {
-  fileId: string;
-  txids: string[];
-  contracts: Array<{ id: string; host: string; prices: { storage: number }; state: string }>;
-  failed: string[];
-}
 
 t.test('put and get across hosts', async (t) => {
   const { renter, hosts } = await startNetwork(t, [
@@ -50,9 +45,9 @@ t.test('put and get across hosts', async (t) => {
     t.match(table.stdout, /host\s+addr\s+storage/, 'a table for people');
   });
 
-  let put: PutSummary;
+  let put: PutResult;
   await t.test('should put a file on two hosts with one commitment', async (t) => {
-    put = await json<PutSummary>(renter.cli(['put', file, '--hosts', '2', '--max-price', '2000sat', '--no-wait', '--json']));
+    put = await json<PutResult>(renter.cli(['put', file, '--hosts', '2', '--max-price', '2000sat', '--no-wait', '--json']));
     t.equal(put.contracts.length, 2);
     t.same(put.contracts.map((c) => c.host).sort(), [ids[0], ids[1]].sort());
     t.equal(put.txids.length, 1, 'one commitment tx for both hosts');
@@ -91,7 +86,7 @@ t.test('put and get across hosts', async (t) => {
     await mine(renter);
     const r = await putting;
     t.equal(r.code, 0, r.stderr);
-    const res = JSON.parse(r.stdout) as PutSummary;
+    const res = JSON.parse(r.stdout) as PutResult;
     t.same(res.contracts.map((c) => c.state), ['active']);
   });
 

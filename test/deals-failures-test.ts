@@ -10,13 +10,8 @@ import { randomBytes } from 'crypto';
 import { DaemonProcess, tempDir } from './util/nodes-context';
 import { json, mine, startNetwork } from './util/network';
 import { forValue } from './util/wait';
+import type { PutResult } from '../lib/deals/renterclient';
 
-interface PutSummary {
-  fileId: string;
-  txids: string[];
-  contracts: Array<{ id: string; host: string; prices: { storage: number }; state: string }>;
-  failed: string[];
-}
 t.test('a renter before segwit, then unfunded', async (t) => {
   const renter = await DaemonProcess.create();
   const host = await DaemonProcess.create(['--host']);
@@ -64,7 +59,7 @@ t.test('a host killed mid-upload', async (t) => {
   await hosts[victim].stop('SIGKILL');
   const r = await putting;
   t.equal(r.code, 0, `put completes with the other host: ${r.stderr}`);
-  const put = JSON.parse(r.stdout) as PutSummary;
+  const put = JSON.parse(r.stdout) as PutResult;
   t.equal(put.contracts.length, 1, 'one contract committed');
   t.equal(put.failed.length, 1, 'the dead host is reported');
   t.match(r.stderr, /warning: host .* failed, nothing committed to it/);
