@@ -478,7 +478,10 @@ declare module 'bcoin' {
     }
 
     class Mnemonic {
+      /** Throws on a phrase that is not BIP39 (unknown word, bad checksum). */
+      constructor(phrase?: string);
       getPhrase(): string;
+      toSeed(passphrase?: string): Buffer;
     }
 
     class WalletDB extends EventEmitter {
@@ -486,6 +489,8 @@ declare module 'bcoin' {
       state: { height: number; startHeight: number };
       height: number;
       get(id: string | number): Promise<Wallet | null>;
+      /** The wallet `options.id`, created from `options` if missing. */
+      ensure(options: object): Promise<Wallet>;
       /** Ids of every wallet. */
       getWallets(): Promise<string[]>;
       addTX(tx: TX): Promise<unknown>;

@@ -9,6 +9,7 @@ import { Config, ConfigError, readConfigFile, type ConfigValue } from '../node/c
 import { defaultDatadir, isNetwork, networkDir, RPC_PORTS, type NetworkName } from '../node/datadir';
 import type { ExtensionModule } from '../base/extension';
 import { defaultExtensions, loadExtension } from '../cli/extensions';
+import { readMnemonicFile } from '../node/walletseed';
 
 const VERSION = '0.1.0';
 
@@ -32,7 +33,8 @@ const CORE_OPTIONS: Array<[string, string]> = [
   ['--memory', 'keep chain and wallet in memory only'],
   ['--log-level <level>', 'error, warning, info, debug or spam (default info)'],
   ['--printtoconsole', 'log to the console as well as debug.log'],
-  ['--extension <path>', 'load an extension module (repeatable)']
+  ['--extension <path>', 'load an extension module (repeatable)'],
+  ['--restore-mnemonic-file <file>', 'create the wallet from the seed phrase in FILE (a new datadir only; see dumpmnemonic)']
 ];
 
 const REPEATABLE = new Set(['connect', 'addnode', 'extension']);
@@ -112,6 +114,15 @@ function hostPort(value: string, flag: string): string {
   return value;
 }
 
+/** The phrase of --restore-mnemonic-file, as a ConfigError when unusable. */
+function restoreMnemonic(file: string): string {
+  try {
+    return readMnemonicFile(path.resolve(file));
+  } catch (e) {
+    throw new ConfigError(`--restore-mnemonic-file: ${(e as Error).message}`);
+  }
+}
+
 /** Parse argv into node options. Throws ConfigError on bad input. */
 export function parseDaemonArgs(argv: string[]): { node: CloudNode; network: NetworkName; conf: string } {
   const extensions = [...defaultExtensions(), ...scanExtensions(argv).map(loadExtension)];
@@ -146,7 +157,8 @@ export function parseDaemonArgs(argv: string[]): { node: CloudNode; network: Net
     logConsole: cfg.bool('printtoconsole'),
     logFile: true,
     extensions,
-    config: cfg
+    config: cfg,
+    restoreMnemonic: cfg.str('restore-mnemonic-file') ? restoreMnemonic(cfg.str('restore-mnemonic-file') as string) : undefined
   });
   return { node, network, conf: confFile };
 }

@@ -99,8 +99,23 @@ export const stateNames: readonly ContractStateName[] = Object.values(states);
 /** P2P commands (start with `cs`, at most 11 chars). */
 export const packetCmds = {
   GETCONTRACT: 'csgetctr',
+  GETCOMMIT: 'csgetcmt',
   CONTRACT: 'csctr'
 } as const;
+
+/**
+ * Commitments with a leaf we hold no record for, asked of one peer at a
+ * time (csgetcmt): bounds the requests a sync or a new peer triggers.
+ */
+export const MAX_COMMIT_REQUESTS = 1000;
+
+/**
+ * Unused escrow keys searched past the escrow account's depth for a key
+ * of ours the wallet has not derived (after a restore from the seed every
+ * escrow key is beyond it: escrows pay P2WSH scripts, never the key's own
+ * address). Offers that never commit leave gaps.
+ */
+export const ESCROW_KEY_GAP = 1000;
 
 /** Records kept in memory while their commit is not yet known. */
 export const MAX_ORPHAN_RECORDS = 256;

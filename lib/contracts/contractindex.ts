@@ -83,6 +83,8 @@ export class ContractIndex extends Indexer {
   readonly queries: ContractQueries;
   /** Unspent escrow outpoints of indexed commits (`txid:vout`). */
   private readonly watched = new Set<string>();
+  /** Indexed commits (txid hex) with a leaf we hold no record for. */
+  private readonly unresolved = new Set<string>();
   private readonly orphans = new OrphanPool();
 
   constructor(options: ContractIndexOptions) {
@@ -94,6 +96,7 @@ export class ContractIndex extends Indexer {
 
   protected async load(): Promise<void> {
     this.watched.clear();
+    this.unresolved.clear();
     const entries = await this.db.values({
       ...layout.range.t(),
       parse: (value: Buffer) => new CommitEntry().decode(value)
@@ -103,7 +106,32 @@ export class ContractIndex extends Indexer {
         if (leaf.spendType === spendTypes.NONE)
           this.watched.add(ce.outpointKey(i));
       });
+      this.trackResolved(ce);
     }
+  }
+
+  /** Keep `unresolved` in step with a commit's leaves. */
+  private trackResolved(ce: CommitEntry): void {
+    const hex = ce.txid.toString('hex');
+    if (ce.leaves.every(leaf => leaf.isResolved()))
+      this.unresolved.delete(hex);
+    else
+      this.unresolved.add(hex);
+  }
+
+  /**
+   * Up to `limit` indexed commitments (internal-order txids) with a leaf
+   * we hold no record for: what to ask peers for (csgetcmt) after a sync
+   * or a restore from the seed.
+   */
+  unresolvedCommits(limit: number): Buffer[] {
+    const out: Buffer[] = [];
+    for (const hex of this.unresolved) {
+      if (out.length >= limit)
+        break;
+      out.push(Buffer.from(hex, 'hex'));
+    }
+    return out;
   }
 
   /**
@@ -205,8 +233,10 @@ export class ContractIndex extends Indexer {
       this.watched.delete(key);
 
     // Records waiting for these commits (ours, orphans from peers).
-    for (const ce of changes.added)
+    for (const ce of changes.added) {
+      this.trackResolved(ce);
       await this.resolvePending(ce);
+    }
     await this.retryVoid(changes.added);
 
     await this.pruneExpired();
@@ -253,6 +283,8 @@ export class ContractIndex extends Indexer {
           if (!watchDel.includes(key))
             this.watched.add(key);
         }
+        for (const hex of removed)
+          this.unresolved.delete(hex);
         for (const record of unresolved)
           this.emit('unresolve', record);
       }
@@ -344,6 +376,7 @@ export class ContractIndex extends Indexer {
     b.put(layout.i(contract.hostKey, id), Buffer.from([common.roles.HOST]));
     b.del(layout.q(ce.txid, record.leaf));
     await b.write();
+    this.trackResolved(ce);
     this.emit('resolve', record);
     return 'added';
   }

@@ -9,9 +9,19 @@
  */
 
 import bcoin = require('../bcoin');
+import { ESCROW_KEY_GAP } from './common';
 
 /** Wallet account holding escrow keys. */
 export const ESCROW_ACCOUNT = 'escrow';
+
+/**
+ * Create the escrow account if missing. Its BIP44 index is the order of
+ * creation, so the node creates it right after the identity account at
+ * every start: a wallet restored from the seed gets the same index.
+ */
+export async function ensureEscrowAccount(wallet: bcoin.Wallet): Promise<void> {
+  return ensureAccount(wallet);
+}
 
 async function ensureAccount(wallet: bcoin.Wallet): Promise<void> {
   if (await wallet.hasAccount(ESCROW_ACCOUNT))
@@ -32,14 +42,38 @@ export async function createEscrowKey(wallet: bcoin.Wallet): Promise<Buffer> {
   return key.publicKey;
 }
 
-/** The key ring (with private key) of one of our escrow keys, or null. */
+/**
+ * The key ring (with private key) of one of our escrow keys, or null. A
+ * key the wallet has not derived yet (a restored wallet) is searched up to
+ * ESCROW_KEY_GAP past the account's depth, and the depth moved past it, so
+ * the key is known from then on and never handed out again.
+ */
 export async function getEscrowRing(wallet: bcoin.Wallet, publicKey: Buffer): Promise<bcoin.KeyRing | null> {
   const ring = bcoin.KeyRing.fromPublic(publicKey);
   ring.witness = true;
-  const key = await wallet.getPrivateKey(ring.getAddress());
+  let key = await wallet.getPrivateKey(ring.getAddress());
+  if (!key && await findEscrowKey(wallet, publicKey))
+    key = await wallet.getPrivateKey(ring.getAddress());
   if (!key || !key.privateKey)
     return null;
   return bcoin.KeyRing.fromPrivate(key.privateKey, true);
+}
+
+/** Find `publicKey` among the escrow account's keys; derive up to it. True if found. */
+export async function findEscrowKey(wallet: bcoin.Wallet, publicKey: Buffer): Promise<boolean> {
+  const account = await wallet.getAccount(ESCROW_ACCOUNT);
+  if (!account || !wallet.master.key)
+    return false;
+  const end = account.receiveDepth + ESCROW_KEY_GAP;
+  for (let i = 0; i < end; i++) {
+    if (!account.deriveReceive(i, wallet.master).publicKey.equals(publicKey))
+      continue;
+    // Advance the account past it: the wallet then knows its path.
+    while ((await wallet.getAccount(ESCROW_ACCOUNT) as bcoin.Account).receiveDepth <= i)
+      await wallet.createReceive(ESCROW_ACCOUNT);
+    return true;
+  }
+  return false;
 }
 
 /** True if the wallet holds the private key of `publicKey`. */

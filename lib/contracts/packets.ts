@@ -1,7 +1,9 @@
 /*!
- * packets.ts - the two contract-record P2P packets.
+ * packets.ts - the contract-record P2P packets.
  *
  *   csgetctr: id (32)                          ask a peer for a record
+ *   csgetcmt: txid (32, internal order)        ask a peer for every record
+ *             it holds of one commitment (a batch names no ids on chain)
  *   csctr:    ContractRecord (see records.ts)  a record, with its commit
  *             txid, leaf index and inclusion branch
  *
@@ -26,6 +28,17 @@ export function decodeGetContract(payload: Buffer): Buffer {
   // [REJECT] csgetctr is exactly one 32-byte id
   if (payload.length !== 32)
     throw new PacketError('bad-getctr-size', 'reject', common.MALFORMED_SCORE);
+  return Buffer.from(payload);
+}
+
+export function encodeGetCommit(txid: Buffer): Buffer {
+  return Buffer.from(txid);
+}
+
+export function decodeGetCommit(payload: Buffer): Buffer {
+  // [REJECT] csgetcmt is exactly one 32-byte txid
+  if (payload.length !== 32)
+    throw new PacketError('bad-getcmt-size', 'reject', common.MALFORMED_SCORE);
   return Buffer.from(payload);
 }
 

@@ -15,10 +15,12 @@ import { PacketError } from '../base/errors';
 import * as builders from './builders';
 import * as common from './common';
 import { ContractError, enforce } from './errors';
-import { createEscrowKey, getEscrowRing } from './escrowkeys';
+import { createEscrowKey, ensureEscrowAccount, getEscrowRing } from './escrowkeys';
 import { ContractIndex } from './contractindex';
 import type { ContractInfo } from './contractqueries';
-import { decodeContractRecord, decodeGetContract, encodeContractRecord, encodeGetContract } from './packets';
+import {
+  decodeContractRecord, decodeGetCommit, decodeGetContract, encodeContractRecord, encodeGetCommit, encodeGetContract
+} from './packets';
 import { RatingPayload } from './payload';
 import { Resubmitter } from './resubmitter';
 import { ContractRecord, spendTypes } from './records';
@@ -41,6 +43,8 @@ export class ContractsPlugin implements Extension {
   /** Keeps our txs (and what reorgs disconnect) in the mempool until they confirm. */
   readonly resubmitter: Resubmitter;
   private opened = false;
+  /** Asked peers for the records of unresolved commits once the chain was synced. */
+  private askedAtSync = false;
   /** Ids inside a commit() call right now (two calls must not both fund one). */
   private readonly committing = new Set<string>();
 
@@ -69,17 +73,37 @@ export class ContractsPlugin implements Extension {
         return;
       await this.index.handleConnect(entry, block);
       await this.resubmitter.handleBlock(entry.height);
+      // Caught up with the network once: ask for the records we lack (a
+      // restored or long-offline node); later, each new outbound peer is asked.
+      if (!this.askedAtSync && api.chain.synced && entry.height === api.chain.height) {
+        this.askedAtSync = true;
+        for (const peer of this.cloudPeers())
+          this.requestCommits(peer);
+      }
+    });
+    api.pool.on('peer open', (peer: bcoin.Peer) => {
+      if (this.askedAtSync && peer.outbound && (peer.services & common.NODE_CLOUDSTORAGE))
+        this.requestCommits(peer);
     });
     api.onDisconnect(async (entry) => {
       if (this.opened)
         await this.index.handleDisconnect(entry);
     });
     api.addPacket(common.packetCmds.GETCONTRACT, (peer, payload) => this.handleGetContract(peer, payload));
+    api.addPacket(common.packetCmds.GETCOMMIT, (peer, payload) => this.handleGetCommit(peer, payload));
     api.addPacket(common.packetCmds.CONTRACT, (peer, payload) => this.handleContract(peer, payload));
   }
 
   async open(): Promise<void> {
-    this.index.on('resolve', (record: ContractRecord) => this.relay(record));
+    // Identity first, then escrow: BIP44 account indexes follow creation
+    // order, and a wallet restored from the seed must get the same ones.
+    await this.identity();
+    await ensureEscrowAccount(this.api.wallet().wdb.primary);
+    this.index.on('resolve', (record: ContractRecord) => {
+      this.relay(record);
+      this.learnEscrowKey(record).catch((e: unknown) =>
+        this.api.logger.warning('Escrow key of %s: %s', record.contract.id(), (e as Error).message));
+    });
     this.index.on('rated', (record: ContractRecord) => this.relay(record));
     this.index.on('missing', (id: Buffer) => this.request(id));
     this.index.on('bad orphan', (peer: number, code: string) => this.punish(peer, code));
@@ -123,6 +147,25 @@ export class ContractsPlugin implements Extension {
       this.api.sendPacket(peer, common.packetCmds.GETCONTRACT, payload);
   }
 
+  /** Ask `peer` for the records of commitments we cannot resolve (csgetcmt). */
+  private requestCommits(peer: bcoin.Peer): void {
+    for (const txid of this.index.unresolvedCommits(common.MAX_COMMIT_REQUESTS))
+      this.api.sendPacket(peer, common.packetCmds.GETCOMMIT, encodeGetCommit(txid));
+  }
+
+  /**
+   * A record resolved in which we are a party: make sure the wallet knows
+   * our escrow key (a restored wallet derives it only on demand), so a
+   * refund or close can sign, and new contracts never reuse it.
+   */
+  private async learnEscrowKey(record: ContractRecord): Promise<void> {
+    const role = await this.roleOf(record.contract);
+    if (role === null)
+      return;
+    const key = role === 'renter' ? record.contract.renterEscrowKey : record.contract.hostEscrowKey;
+    await getEscrowRing(this.api.wallet().wdb.primary, key);
+  }
+
   /** An orphan record from `id` failed later: raise its sender's ban score. */
   private punish(id: number, code: string): void {
     for (let peer = this.api.pool.peers.head(); peer; peer = peer.next) {
@@ -142,6 +185,21 @@ export class ContractsPlugin implements Extension {
     const record = await this.index.getRecord(id);
     if (record)
       this.api.sendPacket(peer, common.packetCmds.CONTRACT, encodeContractRecord(record));
+  }
+
+  /** csgetcmt: every record we hold of one commitment, as csctr packets. */
+  private async handleGetCommit(peer: bcoin.Peer, payload: Buffer): Promise<void> {
+    const txid = decodeGetCommit(payload);
+    if (!this.opened)
+      return;
+    const ce = await this.index.getCommit(txid);
+    if (!ce)
+      return;
+    for (const leaf of ce.leaves) {
+      const record = leaf.isResolved() ? await this.index.getRecord(leaf.id) : null;
+      if (record)
+        this.api.sendPacket(peer, common.packetCmds.CONTRACT, encodeContractRecord(record));
+    }
   }
 
   private async handleContract(peer: bcoin.Peer, payload: Buffer): Promise<void> {

@@ -14,6 +14,7 @@ import { randomBytes } from 'crypto';
 import { EventEmitter } from 'events';
 import bcoin = require('../bcoin');
 import { Config } from './config';
+import { dumpMnemonic, restorePrimaryFrom } from './walletseed';
 import { PacketError, RPCError, rpcCodes } from '../base/errors';
 import { Identity } from '../base/identity';
 import type {
@@ -58,6 +59,8 @@ export interface CloudNodeOptions {
   extensions?: ExtensionModule[];
   /** Values (flags and cloudcoin.conf) extensions read through api.config. */
   config?: Config;
+  /** Create the primary wallet from this BIP39 phrase (a new datadir only; walletseed.ts). */
+  restoreMnemonic?: string;
 }
 
 /** Serial queue: chain hooks run in event order, one at a time. */
@@ -228,6 +231,11 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     // One endpoint for node and wallet methods, as with bitcoind.
     this.node.rpc.mount(this.walletPlugin.rpc);
     this.fixWalletRPC(this.walletPlugin.rpc);
+    if (this.options.restoreMnemonic)
+      restorePrimaryFrom(this.walletPlugin.wdb, this.options.restoreMnemonic);
+    this.addRPC('dumpmnemonic', 'dumpmnemonic "filename"\nWrite the wallet\'s seed phrase (BIP39) to a new file, '
+      + 'readable by its owner only; restore with cloudcoind --restore-mnemonic-file.',
+    (params) => dumpMnemonic(this.walletPlugin.wdb, params.length === 1 ? params[0] : null));
     this.node.rpc.calls.help = (args: unknown[]) => this.help(args);
     this.node.rpc.calls.stop = async (args: unknown[], help: boolean) => {
       if (help || args.length !== 0)

@@ -1,0 +1,67 @@
+/*!
+ * walletseed.ts - back up and restore the wallet seed (BIP39 mnemonic).
+ *
+ * Everything CloudCoin keeps of value derives from the primary wallet's
+ * seed: coins, the identity key, every escrow key, file keys. Back it up
+ * with `dumpmnemonic "file"` (written 0600, never printed, as bitcoind's
+ * `dumpwallet` writes keys to a file) and restore it into a new datadir
+ * with `cloudcoind --restore-mnemonic-file FILE`: the primary wallet is
+ * created from it, and the wallet rescans as the chain syncs. A phrase is
+ * never taken on the command line, where /proc/PID/cmdline shows it.
+ */
+
+import * as fs from 'fs';
+import bcoin = require('../bcoin');
+import { RPCError, rpcCodes } from '../base/errors';
+
+/** Read and check a mnemonic file; throws Error with one line on a bad one. */
+export function readMnemonicFile(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read mnemonic file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const phrase = text.trim().split(/\s+/).join(' ');
+  try {
+    new bcoin.Mnemonic(phrase).toSeed();
+  } catch {
+    throw new Error(`${file} does not hold a valid BIP39 mnemonic (12 to 24 English words with a checksum)`);
+  }
+  return phrase;
+}
+
+/**
+ * Make bcoin's walletdb create the primary wallet from `phrase` on its
+ * first open. bcoin 1.0.2 creates it inside WalletDB#open with only an id,
+ * so the options are added there; an existing primary wallet is refused
+ * (a restore goes into a new datadir: a seed cannot replace another).
+ */
+export function restorePrimaryFrom(wdb: bcoin.WalletDB, phrase: string): void {
+  const ensure = wdb.ensure.bind(wdb);
+  wdb.ensure = async (options: { id?: string }) => {
+    if (options.id !== 'primary')
+      return ensure(options);
+    if (await wdb.get('primary'))
+      throw new Error('this datadir already has a wallet: restore into a new datadir');
+    return ensure({ ...options, mnemonic: phrase });
+  };
+}
+
+/** `dumpmnemonic "filename"`: write the primary wallet's mnemonic to a new file (0600). */
+export async function dumpMnemonic(wdb: bcoin.WalletDB, file: unknown): Promise<{ filename: string }> {
+  if (typeof file !== 'string' || file.length === 0)
+    throw new RPCError(rpcCodes.INVALID_PARAMETER, 'Usage: dumpmnemonic "filename"');
+  const master = wdb.primary.master;
+  if (master.encrypted)
+    throw new RPCError(rpcCodes.WALLET_UNLOCK_NEEDED, 'The wallet is encrypted: its mnemonic cannot be dumped.');
+  if (!master.mnemonic)
+    throw new RPCError(rpcCodes.WALLET_ERROR, 'This wallet has no mnemonic (made from a raw key).');
+  try {
+    // 'wx': never overwrite an existing file (bitcoind's dumpwallet refuses too).
+    fs.writeFileSync(file, `${master.mnemonic.getPhrase()}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    throw new RPCError(rpcCodes.WALLET_ERROR, `Cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return { filename: file };
+}
