@@ -17,6 +17,7 @@ export const statusOf = {
   'missing-token': 401,
   'bad-token': 401,
   'token-expired': 401,
+  'over-budget': 402,
   'missing-auth': 401,
   'bad-signature': 401,
   'stale-request': 401,

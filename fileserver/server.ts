@@ -3,7 +3,8 @@
  * stateless per request (everything is re-read from the data directory),
  * every request small and short, so the same API can be served by PHP.
  *
- * Data API (renters, data tokens; object 0 is the manifest, 1..2^32-1 data):
+ * Data API (renters, data tokens; object 0 is the manifest, 1..2^32-2 data;
+ * a `get` token's maxBytes is a byte budget kept in budget.ts):
  *   PUT  /v1/<contract>/<object>?offset=N   upload a part of a data object, or the manifest
  *   GET  /v1/<contract>/<object>/status     upload progress, to resume
  *   GET  /v1/<contract>/<object>            download; Range; HEAD
@@ -21,7 +22,7 @@ import type * as net from 'net';
 import * as path from 'path';
 import {
   ObjectStore, StoreError, StorageError, MAX_MANIFEST_SIZE, checkAdmin, precheckAdmin, adminHeaders,
-  deriveTokenKey, mintToken, verifyToken, isId, ioError, objects, TokenFields, leafCount, LEAF_SIZE
+  deriveTokenKey, mintToken, verifyToken, tokenId, isId, ioError, objects, TokenFields, leafCount, LEAF_SIZE, ALL_OBJECTS
 } from '../lib/storage';
 import {
   CONNECTIONS_CHECK_MS, DEFAULT_CAPACITY, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_ADMIN_BODY, MAX_BODY_SIZE,
@@ -29,6 +30,7 @@ import {
 } from './common';
 import { HTTPError, type HTTPErrorCode } from './errors';
 import { ReplayCache } from './replay';
+import { BudgetStore } from './budget';
 import { parseRange } from './range';
 
 /** Options of a FileServer. */
@@ -72,6 +74,12 @@ export interface FileServerOptions {
   testHooks?: boolean;
 }
 
+/** A verified data token and its id (its MAC). */
+interface Granted {
+  fields: TokenFields;
+  id: string;
+}
+
 /** A response being sent, watched for stalls and the whole-request deadline. */
 interface Watched {
   socket: net.Socket;
@@ -94,7 +102,7 @@ export function parseBasePath(text: string): string | null {
 
 type Headers = Record<string, string | number>;
 
-/** Parses a decimal object id of a request path (no leading zeros, at most 2^32-1), or null. */
+/** Parses a decimal object id of a request path (no leading zeros, at most 2^32-2), or null. */
 export function parseObjectId(text: string | undefined): number | null {
   if (text === undefined || !/^(0|[1-9][0-9]{0,9})$/.test(text))
     return null;
@@ -110,6 +118,9 @@ export class FileServer {
   private adminKey: Buffer = Buffer.alloc(0);
   private tokenKey: Buffer = Buffer.alloc(0);
   private readonly replay: ReplayCache;
+  private readonly budgets: BudgetStore;
+  /** When reads last went uncounted was logged (unix s): once a minute at most. */
+  private uncountedLogged = 0;
   private readonly now: () => number;
   /** Seconds added to the clock (test hook only). */
   private clockOffset = 0;
@@ -148,6 +159,7 @@ export class FileServer {
       throw new Error('base path must look like /cc');
     this.basePath = basePath;
     this.replay = new ReplayCache(path.join(options.dataDir, 'nonces'));
+    this.budgets = new BudgetStore(path.join(options.dataDir, 'budgets'));
     this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     this.sendStallMs = options.sendStallMs ?? SEND_STALL_MS;
     this.perAddress = options.maxConnectionsPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS;
@@ -278,6 +290,7 @@ export class FileServer {
         this.setKey(this.adminKeySource());
       this.store.open();
       this.replay.open();
+      this.budgets.open();
     } catch (e) {
       await this.close();
       throw e;
@@ -372,7 +385,13 @@ export class FileServer {
 
   // ---- data API ----
 
-  private authorize(req: http.IncomingMessage, url: URL, contract: string, object: number, op: 'get' | 'put'): TokenFields {
+  /**
+   * The request's data token, verified, with its id (its MAC, what its
+   * byte budget is kept under). A `get` token for every data object
+   * (ALL_OBJECTS) covers each data object of its contract, never the
+   * manifest.
+   */
+  private authorize(req: http.IncomingMessage, url: URL, contract: string, object: number, op: 'get' | 'put'): Granted {
     let token = url.searchParams.get('token');
     const auth = req.headers.authorization;
     if (auth) {
@@ -392,10 +411,32 @@ export class FileServer {
     // [REJECT] expired token
     if (fields.notAfter < this.now())
       throw new HTTPError('token-expired', 'token has expired');
+    const covers = fields.object === object
+      || (fields.object === ALL_OBJECTS && op === 'get' && object !== objects.MANIFEST);
     // [REJECT] token for another contract, object or operation
-    if (fields.contract !== contract || fields.object !== object || fields.op !== op)
-      throw new HTTPError('token-scope', `token grants ${fields.op} on ${fields.contract.slice(0, 8)}../${fields.object}`);
-    return fields;
+    if (fields.contract !== contract || !covers || fields.op !== op)
+      throw new HTTPError('token-scope', `token grants ${fields.op} on ${fields.contract.slice(0, 8)}../${fields.object === ALL_OBJECTS ? '*' : fields.object}`);
+    return { fields, id: tokenId(token) };
+  }
+
+  /**
+   * Counts `bytes` about to be served against a `get` token's budget, or
+   * refuses the request ([REJECT] over-budget) before anything is sent;
+   * `bytes` = 0 checks that `need` bytes would fit without counting them (a
+   * HEAD answers as its GET would). Returns the bytes left afterwards.
+   */
+  private charge(token: Granted, bytes: number, need = bytes): number {
+    const { fields, id } = token;
+    const now = this.now();
+    const spend = this.budgets.spend(id, fields.notAfter, fields.maxBytes, bytes, now);
+    if (spend.uncounted && now - this.uncountedLogged >= 60) {
+      this.uncountedLogged = now;
+      this.log(`fileserver: download budgets cannot be counted (${spend.uncounted}): reads are served uncounted until the data folder takes writes`);
+    }
+    if (!spend.ok || need > spend.left + bytes)
+      throw new HTTPError('over-budget', `the token has ${spend.left} of its ${fields.maxBytes} bytes left; ${need} asked`,
+        { left: spend.left });
+    return spend.left;
   }
 
   private async handleData(req: http.IncomingMessage, res: http.ServerResponse, url: URL, parts: string[]): Promise<void> {
@@ -404,7 +445,7 @@ export class FileServer {
       throw new HTTPError('not-found', 'contract ids are 64 lowercase hex');
     const object = parseObjectId(objText);
     if (object === null)
-      throw new HTTPError('not-found', 'object ids are decimal 0..4294967295');
+      throw new HTTPError('not-found', 'object ids are decimal 0..4294967294');
     const method = req.method ?? 'GET';
 
     if (sub === undefined) {
@@ -431,13 +472,10 @@ export class FileServer {
       const token = this.authorize(req, url, contract, object, 'get');
       if (!/^(0|[1-9][0-9]{0,12})$/.test(leafText ?? ''))
         throw new HTTPError('bad-leaf', 'leaf index must be decimal');
-      const leaf = Number(leafText);
-      const { size } = this.store.locate(contract, object);
-      // [REJECT] a leaf beyond what the token allows (its bytes are what the proof covers)
-      if (leaf < leafCount(size) && Math.min((leaf + 1) * LEAF_SIZE, size) > token.maxBytes)
-        throw new HTTPError('token-scope', 'leaf beyond token maxBytes');
-      const raw = this.store.proof(contract, object, leaf).encode();
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': raw.length });
+      const raw = this.store.proof(contract, object, Number(leafText)).encode();
+      // A proof is bytes served like any other.
+      const left = this.charge(token, raw.length);
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': raw.length, 'x-cc-budget-left': left });
       res.end(raw);
       return;
     }
@@ -470,7 +508,7 @@ export class FileServer {
   }
 
   private async put(req: http.IncomingMessage, res: http.ServerResponse, url: URL, contract: string, object: number): Promise<void> {
-    const token = this.authorize(req, url, contract, object, 'put');
+    const token = this.authorize(req, url, contract, object, 'put').fields;
     const offText = url.searchParams.get('offset') ?? '0';
     if (!/^(0|[1-9][0-9]{0,15})$/.test(offText))
       throw new HTTPError('bad-request', 'offset must be decimal');
@@ -516,10 +554,6 @@ export class FileServer {
     const length = end - start + 1;
     if (!head && length > MAX_RESPONSE_SIZE)
       throw new HTTPError(range ? 'bad-range' : 'range-required', `responses are at most ${MAX_RESPONSE_SIZE} bytes; use Range`, { size });
-    // [REJECT] beyond what the token allows: a HEAD with Range touches its
-    // range too (it may carry that leaf's proof); a plain HEAD touches none
-    if (end + 1 > token.maxBytes && (!head || range))
-      throw new HTTPError('token-scope', 'range beyond token maxBytes');
     headers['content-length'] = head && !range ? size : length;
     // A read of exactly one leaf carries that leaf's Merkle proof, so an
     // audit (16 random leaves) looks like any other small read.
@@ -527,6 +561,9 @@ export class FileServer {
       && (length === LEAF_SIZE || (end === size - 1 && length < LEAF_SIZE)))
       headers['x-cc-proof'] = this.store.proof(contract, object, start / LEAF_SIZE).encode().toString('hex');
     if (head) {
+      // A HEAD serves nothing: free, but with Range it answers as its GET
+      // would, so it is refused when the range does not fit the budget.
+      headers['x-cc-budget-left'] = this.charge(token, 0, range ? length : 0);
       res.writeHead(status, headers);
       res.end();
       return;
@@ -534,6 +571,16 @@ export class FileServer {
     const stream = fs.createReadStream(file, { start, end, highWaterMark: 64 * 1024 });
     await new Promise<void>((resolve) => {
       stream.once('open', () => {
+        try {
+          // Counted once the bytes can be sent and before any is: a read
+          // that fails to open costs nothing, one cut later is not refunded.
+          headers['x-cc-budget-left'] = this.charge(token, length);
+        } catch (e) {
+          stream.destroy();
+          this.fail(res, e);
+          resolve();
+          return;
+        }
         res.writeHead(status, headers);
         stream.pipe(res);
       });

@@ -118,4 +118,9 @@ t.test('a full disk', { skip: why ?? false }, async (t) => {
   t.same([man.status, man.json.error?.code], [500, 'not-writable'], 'a manifest on a read-only disk');
   const read = await raw(port, 'GET', `/v1/${id}/2`, { headers: { authorization: `CC-Token ${tok(id, 2, 'get')}` } });
   t.same(read.body, small, 'reads still work');
+  const budget = (maxBytes: number) => mintToken(KTOK, {
+    contract: id, op: 'get', object: 2, notAfter: clock + 600, maxBytes, renterPkHash: '22'.repeat(20)
+  });
+  t.equal((await raw(port, 'GET', `/v1/${id}/2`, { headers: { authorization: `CC-Token ${budget(small.length - 1)}` } })).json.error?.code,
+    'over-budget', 'served uncounted, but never over a budget');
 });

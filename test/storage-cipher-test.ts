@@ -7,7 +7,7 @@ import { hkdfSync, randomBytes } from 'crypto';
 import {
   CHUNK_SIZE, LeafHasherPool, Manifest, ManifestFile, PLAIN_CHUNK_SIZE, Replica, TAG_SIZE,
   chunkNonce, cipherSize, decryptChunk, decryptFile, decryptStream, deriveFileKey, deriveTokenKey,
-  encryptChunk, encryptFile, encryptStream, hashFile, mintToken, parseToken, plainSize, verifyToken,
+  ALL_OBJECTS, encryptChunk, encryptFile, encryptStream, hashFile, mintToken, parseToken, plainSize, tokenId, verifyToken,
   signAdmin, checkAdmin, adminMessage
 } from '../lib/storage';
 
@@ -219,6 +219,13 @@ t.test('tokens', async (t) => {
     for (const c of cases)
       t.throws(() => verifyToken(kTok, c), { code: 'bad-token' }, c.slice(0, 40));
     t.throws(() => verifyToken(deriveTokenKey(randomBytes(32)), tok), { code: 'bad-token' });
+  });
+  t.test('should name every data object only for get, and identify a token by its MAC', async (t) => {
+    const all = mintToken(kTok, { ...fields, op: 'get', object: ALL_OBJECTS });
+    t.equal(verifyToken(kTok, all).object, 0xffffffff);
+    t.equal(tokenId(all), all.split('.')[7]);
+    t.throws(() => mintToken(kTok, { ...fields, object: ALL_OBJECTS }), { code: 'bad-token' }, 'a put token names one object');
+    t.throws(() => mintToken(kTok, { ...fields, object: 2 ** 32 }), { code: 'bad-token' });
   });
 });
 

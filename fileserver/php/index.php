@@ -179,6 +179,11 @@ final class CCServer
 
     // ---- data API ----
 
+    /**
+     * The request's data token, verified: [fields, id], id being its MAC
+     * (what its byte budget is kept under). A `get` token for every data
+     * object (CC_ALL_OBJECTS) covers each data object, never the manifest.
+     */
     private function authorize(array $query, string $contract, int $object, string $op): array
     {
         $token = isset($query['token']) && is_string($query['token']) ? $query['token'] : null;
@@ -192,9 +197,29 @@ final class CCServer
         $f = cc_verify_token($this->tokenKey, $token);
         if ($f['notAfter'] < $this->store->now())
             throw new CCError('token-expired', 'token has expired');
-        if ($f['contract'] !== $contract || $f['object'] !== $object || $f['op'] !== $op)
-            throw new CCError('token-scope', "token grants {$f['op']} on " . substr($f['contract'], 0, 8) . "../{$f['object']}");
-        return $f;
+        $covers = $f['object'] === $object || ($f['object'] === CC_ALL_OBJECTS && $op === 'get' && $object !== 0);
+        if ($f['contract'] !== $contract || !$covers || $f['op'] !== $op)
+            throw new CCError('token-scope', "token grants {$f['op']} on " . substr($f['contract'], 0, 8) . '../'
+                . ($f['object'] === CC_ALL_OBJECTS ? '*' : $f['object']));
+        return [$f, substr($token, strrpos($token, '.') + 1)];
+    }
+
+    /**
+     * Counts $bytes about to be served against a `get` token's budget, or
+     * refuses with over-budget before anything is sent; $bytes = 0 checks
+     * that $need bytes would fit (a HEAD answers as its GET would).
+     * Returns the bytes left.
+     */
+    private function charge(array $token, int $bytes, ?int $need = null): int
+    {
+        [$f, $id] = $token;
+        $need ??= $bytes;
+        [$ok, $left, $uncounted] = cc_spend_budget($this->cfg['data_dir'] . '/budgets', $id, $f['notAfter'], $f['maxBytes'], $bytes, $this->store->now());
+        if ($uncounted !== null)
+            error_log("cloudcoin fileserver: download budgets cannot be counted ($uncounted): a read is served uncounted");
+        if (!$ok || $need > $left + $bytes)
+            throw new CCError('over-budget', "the token has $left of its {$f['maxBytes']} bytes left; $need asked", ['left' => $left]);
+        return $left;
     }
 
     private function authorizeEither(array $query, string $contract, int $object): void
@@ -215,7 +240,7 @@ final class CCServer
             throw new CCError('not-found', 'contract ids are 64 lowercase hex');
         $object = self::objectId($objText);
         if ($object === null)
-            throw new CCError('not-found', 'object ids are decimal 0..4294967295');
+            throw new CCError('not-found', 'object ids are decimal 0..4294967294');
         if ($sub === null) {
             if ($this->method === 'PUT') {
                 $this->put($query, $contract, $object);
@@ -248,13 +273,12 @@ final class CCServer
             $token = $this->authorize($query, $contract, $object, 'get');
             if (!preg_match('/^(0|[1-9][0-9]{0,12})$/D', (string)$leafText))
                 throw new CCError('bad-leaf', 'leaf index must be decimal');
-            $leaf = (int)$leafText;
-            [, $size] = $this->store->locate($contract, $object);
-            if ($leaf < cc_leaf_count($size) && min(($leaf + 1) * CC_LEAF_SIZE, $size) > $token['maxBytes'])
-                throw new CCError('token-scope', 'leaf beyond token maxBytes');
-            $raw = $this->store->proof($contract, $object, $leaf);
+            $raw = $this->store->proof($contract, $object, (int)$leafText);
+            // A proof is bytes served like any other.
+            $left = $this->charge($token, strlen($raw));
             http_response_code(200);
             header('Content-Type: application/octet-stream');
+            header("X-CC-Budget-Left: $left");
             header('Content-Length: ' . strlen($raw));
             echo $raw;
             return;
@@ -277,7 +301,7 @@ final class CCServer
 
     private function put(array $query, string $contract, int $object): void
     {
-        $token = $this->authorize($query, $contract, $object, 'put');
+        $token = $this->authorize($query, $contract, $object, 'put')[0];
         $offText = isset($query['offset']) && is_string($query['offset']) ? $query['offset'] : '0';
         if (!preg_match('/^(0|[1-9][0-9]{0,15})$/D', $offText))
             throw new CCError('bad-request', 'offset must be decimal');
@@ -343,17 +367,25 @@ final class CCServer
         $length = $end - $start + 1;
         if (!$head && $length > CC_MAX_RESPONSE)
             throw new CCError($range ? 'bad-range' : 'range-required', 'responses are at most ' . CC_MAX_RESPONSE . ' bytes; use Range', ['size' => $size]);
-        if ($end + 1 > $token['maxBytes'] && (!$head || $range))
-            throw new CCError('token-scope', 'range beyond token maxBytes');
         $headers[] = 'Content-Length: ' . ($head && !$range ? $size : $length);
         if ($record !== null && $range && $start % CC_LEAF_SIZE === 0
             && ($length === CC_LEAF_SIZE || ($end === $size - 1 && $length < CC_LEAF_SIZE)))
             $headers[] = 'X-CC-Proof: ' . bin2hex($this->store->proof($contract, $object, intdiv($start, CC_LEAF_SIZE)));
         $fh = null;
-        if (!$head) {
+        if ($head) {
+            // A HEAD serves nothing: free, but with Range it answers as its GET would.
+            $headers[] = 'X-CC-Budget-Left: ' . $this->charge($token, 0, $range ? $length : 0);
+        } else {
             $fh = @fopen($file, 'rb');
             if ($fh === false)
                 throw cc_io_error('open');
+            // Counted once the bytes can be sent and before any is; a cut response is not refunded.
+            try {
+                $headers[] = 'X-CC-Budget-Left: ' . $this->charge($token, $length);
+            } catch (Throwable $e) {
+                fclose($fh);
+                throw $e;
+            }
         }
         http_response_code($status);
         foreach ($headers as $h)

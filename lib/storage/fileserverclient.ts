@@ -357,21 +357,29 @@ export class FileServerClient {
     return this.check(await this.request('GET', `/v1/${contract}/${object}`, headers, undefined, expect)).body;
   }
 
-  /** Size and root of an object (HEAD). */
-  async head(token: string, contract: string, object: number): Promise<{ size: number; root: string | null }> {
+  /**
+   * Size and root of an object (HEAD, free: it serves no bytes), and the
+   * bytes left on a `get` token's budget (null from a server that does not
+   * say).
+   */
+  async head(token: string, contract: string, object: number): Promise<{ size: number; root: string | null; budgetLeft: number | null }> {
     const res = this.check(await this.request('HEAD', `/v1/${contract}/${object}`, this.auth(token), undefined, { max: 0 }));
     const root = res.headers['x-cc-root'];
     const length = res.headers['content-length'] ?? '';
     if (!/^[0-9]{1,16}$/.test(length))
       throw new FileServerError('bad-response', res.status, `file server ${this.url}: HEAD without a valid Content-Length`);
-    return { size: Number(length), root: typeof root === 'string' ? root : null };
+    const left = res.headers['x-cc-budget-left'];
+    const budgetLeft = typeof left === 'string' && /^[0-9]{1,16}$/.test(left) ? Number(left) : null;
+    return { size: Number(length), root: typeof root === 'string' ? root : null, budgetLeft };
   }
 
   /**
    * Downloads a data object to `file` with Range requests of at most 8 MiB.
    * Renters pass `size`, the contract's object size: a host whose HEAD
    * reports another size is refused (`bad-size`) before any range is read.
-   * Without it the HEAD size is believed (tools, benchmarks).
+   * Without it the HEAD size is believed (tools, benchmarks). A token whose
+   * budget cannot pay for the whole object is refused (`over-budget`)
+   * before any range is read, rather than failing part way.
    */
   async downloadFile(token: string, contract: string, object: number, file: string,
     opts: { size?: number; rangeSize?: number } = {}): Promise<number> {
@@ -380,10 +388,12 @@ export class FileServerClient {
       throw new RangeError('expected size must be a positive integer');
     if (!Number.isSafeInteger(rangeSize) || rangeSize < 1 || rangeSize > MAX_READ_SIZE)
       throw new RangeError('range size must be 1 byte to 8 MiB');
-    const { size } = await this.head(token, contract, object);
+    const { size, budgetLeft } = await this.head(token, contract, object);
     // [REJECT] a host claiming another size than the contract's
     if (opts.size !== undefined && size !== opts.size)
       throw new FileServerError('bad-size', 0, `file server ${this.url} reports ${size} bytes, the contract holds ${opts.size}`);
+    if (budgetLeft !== null && budgetLeft < size)
+      throw new FileServerError('over-budget', 0, `the token has ${budgetLeft} bytes left, the object is ${size}`, { left: budgetLeft });
     const fh = await fs.promises.open(file, 'w');
     try {
       for (let off = 0; off < size; off += rangeSize) {
@@ -401,7 +411,9 @@ export class FileServerClient {
   /**
    * Reads leaf `index` of a data object with its Merkle proof in one request
    * (the proof rides in `X-CC-Proof`): what an audit does, and what any
-   * single-leaf read looks like to the host. `size` is the object size.
+   * single-leaf read looks like to the host. `size` is the object size. An
+   * audit reads its leaves across objects with one `get` token naming
+   * every data object (ALL_OBJECTS) and a budget of 16 leaves.
    */
   async readLeaf(token: string, contract: string, object: number, index: number, size: number): Promise<{ data: Buffer; proof: MerkleProof }> {
     const start = index * LEAF_SIZE;

@@ -3,7 +3,7 @@
  * node's local hosting backend (one layout, one implementation).
  *
  * A contract holds object 0 (the renter's sealed manifest) and any number
- * of data objects with ids 1..2^32-1, each registered with its Merkle root
+ * of data objects with ids 1..2^32-2, each registered with its Merkle root
  * and size before it is uploaded (Sia's model: one contract per
  * renter-host pair, changed by revisions). The renter allocates object
  * ids; an id is never reused within a contract (a deleted object leaves a
@@ -40,12 +40,16 @@ export const MAX_PART_SIZE = 8 << 20;
 /** Bytes gathered per disk write while receiving a part (a whole number of leaves). */
 const WRITE_BLOCK = 1 << 20;
 
-/** Object ids: 0 holds the sealed manifest, 1..MAX_OBJECT_ID data objects (u32, as in tokens). */
+/**
+ * Object ids: 0 holds the sealed manifest, 1..MAX data objects (u32, as in
+ * tokens); 2^32-1 is never an object: a `get` token names every data object
+ * with it (token.ts ALL_OBJECTS), and the object tree reserves it too.
+ */
 export const objects = {
   MANIFEST: 0,
   /** The first data object; today's deal flow stores its file there. */
   DATA: 1,
-  MAX: 0xffffffff
+  MAX: 0xfffffffe
 } as const;
 
 /** Data objects one contract may register over its life (tombstones count): bounds a contract's directory. */
@@ -120,7 +124,7 @@ export interface ContractRecord {
 export interface ObjectRecord {
   /** Contract id, 64 hex. */
   contract: string;
-  /** Object id, 1..2^32-1. */
+  /** Object id, 1..2^32-2. */
   object: number;
   /** Merkle root of the object, 64 hex. */
   root: string;
@@ -207,7 +211,7 @@ export function isId(id: unknown): id is string {
   return typeof id === 'string' && HEX64.test(id);
 }
 
-/** Checks that `n` is a data object id (1..2^32-1). */
+/** Checks that `n` is a data object id (1..2^32-2). */
 export function isDataObject(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= objects.MAX;
 }
@@ -438,7 +442,7 @@ export class ObjectStore {
   }
 
   /**
-   * Registers data object `n` (1..2^32-1) of a live contract with its root
+   * Registers data object `n` (1..2^32-2) of a live contract with its root
    * and size, reserving its footprint. The same terms again are a no-op;
    * other terms, or an id used before (even if deleted), `object-exists`.
    */

@@ -3,9 +3,13 @@
  *
  *   v1.<contract>.<op>.<object>.<notAfter>.<maxBytes>.<renterPkHash>.<mac>
  * contract: 64 hex (contract id); op: `get` or `put`; object: decimal u32
- * (0 = manifest, 1 = contract data); notAfter: decimal unix seconds;
- * maxBytes: decimal, every byte offset the request touches must be below it
- * (a stateless server cannot meter, so it bounds offsets instead);
+ * (0 = manifest, 1..2^32-2 a data object, 2^32-1 = every data object of
+ * the contract, `get` only); notAfter: decimal unix seconds; maxBytes:
+ * decimal; for `get` a budget of bytes served over every request made with
+ * the token (the server keeps a counter per token, fileserver/budget.ts:
+ * downloads are paid ahead per token, docs/MARKET.md), for `put` a bound
+ * on the byte offsets a part may touch (a part is paid by the revision
+ * that registered its object, so there is nothing to meter);
  * renterPkHash: 40 hex (HASH160 of the renter identity key, for audit
  * logs); mac: 64 hex HMAC-SHA256(K_tok, everything before ".<mac>").
  * K_tok = HKDF-SHA256(ikm = K_admin, salt = "", info = "cc/token"), so
@@ -27,6 +31,13 @@ export interface TokenFields {
   maxBytes: number;
   renterPkHash: string;
 }
+
+/**
+ * The object of a `get` token that reads every data object of its contract
+ * (never the manifest) against one budget: an audit reads 16 leaves across
+ * objects with one token (docs/MARKET.md). Data object ids stop at 2^32-2.
+ */
+export const ALL_OBJECTS = 0xffffffff;
 
 /** Longest token string we parse (bounds work on hostile headers). */
 export const MAX_TOKEN_LENGTH = 256;
@@ -51,6 +62,9 @@ function checkFields(f: TokenFields): void {
     throw new StorageError('bad-token', 'op must be get or put');
   if (!Number.isSafeInteger(f.object) || f.object < 0 || f.object > 0xffffffff)
     throw new StorageError('bad-token', 'object must be a u32');
+  // [REJECT] an upload names one object: its offsets are bounded per object
+  if (f.op === 'put' && f.object === ALL_OBJECTS)
+    throw new StorageError('bad-token', 'a put token names one object');
   if (!Number.isSafeInteger(f.notAfter) || f.notAfter < 0)
     throw new StorageError('bad-token', 'notAfter must be unix seconds');
   if (!Number.isSafeInteger(f.maxBytes) || f.maxBytes < 0)
@@ -88,6 +102,14 @@ export function parseToken(token: string): TokenFields & { mac: string } {
   };
   checkFields(fields);
   return { ...fields, mac };
+}
+
+/**
+ * A token's identity: its MAC, unique per minted token (what a server keys
+ * the token's byte budget by). Call on a verified token.
+ */
+export function tokenId(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1);
 }
 
 /** Parses and authenticates a token; throws StorageError `bad-token`. Expiry is the caller's check. */

@@ -9,9 +9,9 @@ import t, { Test } from 'tap';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { createHash, randomBytes } from 'crypto';
+import { createHash, createHmac, randomBytes } from 'crypto';
 import {
-  FileServerClient, LEAF_SIZE, Manifest, ManifestFile, MerkleProof, MerkleTree, Replica, TokenFields, decryptFile,
+  ALL_OBJECTS, FileServerClient, LEAF_SIZE, Manifest, ManifestFile, MerkleProof, MerkleTree, Replica, TokenFields, decryptFile,
   deriveFileKey, deriveTokenKey, encryptFile, footprint, hashFile, mintToken, signAdmin, verifyLeaf
 } from '../../lib/storage';
 import { Reply, exchange, raw, tempDir } from './fileserver';
@@ -117,8 +117,10 @@ async function conformance(t: Test, target: Target, KEY: Buffer, KTOK: Buffer, w
       ];
       for (const [n, body, code] of objs)
         t.equal((await admin('PUT', `/admin/contracts/${holder}/objects/${n}`, body)).json.error?.code, code, `${n} ${JSON.stringify(body)}`);
-      const top = await admin('PUT', `/admin/contracts/${holder}/objects/4294967295`, { root, size: 10 });
-      t.same([top.status, top.json.object], [200, 4294967295], 'the largest u32 is an object id');
+      const top = await admin('PUT', `/admin/contracts/${holder}/objects/4294967294`, { root, size: 10 });
+      t.same([top.status, top.json.object], [200, 4294967294], '2^32-2 is the largest object id');
+      t.equal((await admin('PUT', `/admin/contracts/${holder}/objects/4294967295`, { root, size: 10 })).json.error?.code, 'bad-object',
+        '2^32-1 means every object in tokens, never an object');
       t.equal((await admin('PUT', `/admin/contracts/${cid()}/objects/1`, { root, size: 10 })).json.error?.code, 'unknown-contract');
       t.equal((await admin('DELETE', `/admin/contracts/${holder}`)).status, 200);
       t.equal((await admin('PUT', '/admin/contracts/../etc', { expiry: clock() + 9 })).status, 404, 'paths are never names');
@@ -232,7 +234,8 @@ async function conformance(t: Test, target: Target, KEY: Buffer, KTOK: Buffer, w
       t.equal((await get(id, 1, { range: 'bytes=0-9' }, token(id, 'put'))).json.error?.code, 'token-scope', 'put token cannot read');
       t.equal((await get(id, 1, { range: 'bytes=0-9' }, token(cid(), 'get'))).json.error?.code, 'token-scope', 'other contract');
       t.equal((await get(id, 1, { range: 'bytes=0-9' }, token(id, 'get', 0))).json.error?.code, 'token-scope', 'other object');
-      t.equal((await get(id, 1, { range: 'bytes=0-99' }, token(id, 'get', 1, { maxBytes: 50 }))).json.error?.code, 'token-scope', 'maxBytes');
+      const over = await get(id, 1, { range: 'bytes=0-99' }, token(id, 'get', 1, { maxBytes: 50 }));
+      t.same([over.status, over.json.error?.code, over.json.error?.left], [402, 'over-budget', 50], 'a read over the budget');
       t.equal((await req('GET', `/v1/${id}/1?token=${token(id, 'get')}`, { headers: { range: 'bytes=0-9' } })).status, 206, 'token in the query string');
       t.equal((await req('GET', `/v1/${id}/1`, { headers: { authorization: 'Bearer x' } })).json.error?.code, 'bad-token');
       t.equal((await get(id, 1, {}, 'v1.' + 'a'.repeat(300))).json.error?.code, 'bad-token', 'an oversized token');
@@ -418,20 +421,111 @@ async function conformance(t: Test, target: Target, KEY: Buffer, KTOK: Buffer, w
     await setClock(0);
   });
 
-  t.test('token maxBytes on HEAD with Range and on proofs', async (t) => {
+  t.test('download tokens are byte budgets', async (t) => {
     const data = randomBytes(5 * LEAF_SIZE + 100);
     const { id } = await register(data.length, MerkleTree.fromData(data).root);
     t.equal((await put(id, 0, data)).json.complete, true);
-    const small = token(id, 'get', 1, { maxBytes: LEAF_SIZE });
-    const h = await get(id, 1, { range: `bytes=${5 * LEAF_SIZE}-${data.length - 1}` }, small, 'HEAD');
-    t.equal(h.status, 403, 'HEAD of a range beyond maxBytes');
-    t.notOk('x-cc-proof' in h.headers, 'and no proof of that leaf');
-    t.equal((await get(id, 1, { range: 'bytes=0-4095' }, small, 'HEAD')).status, 206, 'HEAD within maxBytes');
-    t.equal((await get(id, 1, {}, small, 'HEAD')).status, 200, 'a plain HEAD touches no bytes');
-    const proof = (leaf: number) => req('GET', `/v1/${id}/1/proof/${leaf}`, { headers: auth(small) });
-    t.equal((await proof(0)).status, 200);
-    t.equal((await proof(5)).json.error?.code, 'token-scope', 'proof of a leaf beyond maxBytes');
-    t.equal((await proof(6)).json.error?.code, 'bad-leaf');
+    const left = async (tok: string) => {
+      const h = await get(id, 1, {}, tok, 'HEAD');
+      t.equal(h.status, 200, 'a plain HEAD is always answered');
+      return Number(h.headers['x-cc-budget-left']);
+    };
+    const leaf = (i: number, tok: string) => get(id, 1, { range: `bytes=${i * LEAF_SIZE}-${Math.min((i + 1) * LEAF_SIZE, data.length) - 1}` }, tok);
+
+    t.test('should count every ranged read until the budget is spent', async (t) => {
+      const tok = token(id, 'get', 1, { maxBytes: 3 * LEAF_SIZE + 100 });
+      t.equal(await left(tok), 3 * LEAF_SIZE + 100, 'unused: the whole budget');
+      for (let i = 0; i < 3; i++) {
+        const r = await leaf(i, tok);
+        t.same([r.status, Number(r.headers['x-cc-budget-left'])], [206, (2 - i) * LEAF_SIZE + 100], `leaf ${i}`);
+        t.same(r.body, data.subarray(i * LEAF_SIZE, (i + 1) * LEAF_SIZE));
+      }
+      const big = await leaf(3, tok);
+      t.same([big.status, big.json.error?.code, big.json.error?.left], [402, 'over-budget', 100], 'a leaf over what is left');
+      t.equal(await left(tok), 100, 'a refused read counts nothing');
+      const head = await get(id, 1, { range: `bytes=0-${LEAF_SIZE - 1}` }, tok, 'HEAD');
+      t.equal(head.status, 402, 'a HEAD with Range answers as its GET would');
+      for (let i = 0; i < 5; i++)
+        await left(tok);
+      t.equal(await left(tok), 100, 'HEAD without Range is free');
+      const last = await get(id, 1, { range: 'bytes=-100' }, tok);
+      t.same([last.status, last.body], [206, data.subarray(data.length - 100)], 'the last 100 bytes fit exactly');
+      t.equal((await get(id, 1, { range: 'bytes=0-0' }, tok)).json.error?.code, 'over-budget', 'then not one byte more');
+      t.equal(await left(tok), 0);
+      const other = token(id, 'get', 1, { maxBytes: 3 * LEAF_SIZE + 100, renterPkHash: '12'.repeat(20) });
+      t.equal((await leaf(0, other)).status, 206, 'another token has its own budget');
+      await t.rejects(new FileServerClient(target.url).downloadFile(other, id, 1, path.join(work, 'budget.bin')),
+        { code: 'over-budget' }, 'the client refuses a download the budget cannot pay, before reading');
+      t.equal(await left(other), 2 * LEAF_SIZE + 100, 'nothing read');
+    });
+
+    t.test('should count proofs as bytes served', async (t) => {
+      const tok = token(id, 'get', 1, { maxBytes: 200 });
+      const pr = await req('GET', `/v1/${id}/1/proof/2`, { headers: auth(tok) });
+      t.equal(pr.status, 200);
+      t.equal(Number(pr.headers['x-cc-budget-left']), 200 - pr.body.length);
+      t.equal((await req('GET', `/v1/${id}/1/proof/9`, { headers: auth(tok) })).json.error?.code, 'bad-leaf');
+      t.equal(await left(tok), 200 - pr.body.length, 'a bad leaf costs nothing');
+      t.equal((await req('GET', `/v1/${id}/1/proof/0`, { headers: auth(token(id, 'get', 1, { maxBytes: 10 })) })).json.error?.code,
+        'over-budget', 'a proof over the budget');
+    });
+
+    t.test('should give the last bytes to exactly one of racing reads', async (t) => {
+      const tok = token(id, 'get', 1, { maxBytes: 5 * LEAF_SIZE });
+      const tries = 12;
+      const rs = await Promise.all(Array.from({ length: tries }, (_, i) => leaf(i % 5, tok)));
+      const served = rs.filter((r) => r.status === 206);
+      t.equal(served.length, 5, `5 of ${tries} concurrent one-leaf reads served (${rs.map((r) => r.status).join(' ')})`);
+      t.ok(rs.every((r) => r.status === 206 || r.json.error?.code === 'over-budget'), 'the others refused over-budget');
+      t.equal(served.reduce((a, r) => a + r.body.length, 0), 5 * LEAF_SIZE, 'exactly the budget served');
+      t.equal(await left(tok), 0);
+    });
+
+    t.test('should read every data object of the contract on one budget', async (t) => {
+      const more = [randomBytes(3 * LEAF_SIZE), randomBytes(LEAF_SIZE + 1)];
+      for (const [i, d] of more.entries()) {
+        await client.registerObject(id, i + 2, { root: MerkleTree.fromData(d).root.toString('hex'), size: d.length });
+        t.equal((await put(id, 0, d, token(id, 'put', i + 2), i + 2)).json.complete, true);
+      }
+      await req('PUT', `/v1/${id}/0`, { headers: { ...auth(token(id, 'put', 0)), 'content-length': 10 }, body: randomBytes(10) });
+      const objs: Buffer[] = [data, ...more];
+      const all = token(id, 'get', ALL_OBJECTS, { maxBytes: 5 * LEAF_SIZE });
+      // An audit: leaves across objects with one token, each proved.
+      const picks: [number, number][] = [[1, 4], [2, 0], [3, 1], [1, 0], [2, 2]];
+      for (const [n, i] of picks) {
+        const d = objs[n - 1];
+        const got = await client.readLeaf(all, id, n, i, d.length);
+        t.ok(verifyLeaf(MerkleTree.fromData(d).root, d.length, got.proof, got.data), `object ${n} leaf ${i} verifies`);
+      }
+      const spent = picks.reduce((a, [n, i]) => a + Math.min(LEAF_SIZE, objs[n - 1].length - i * LEAF_SIZE), 0);
+      const rest = 5 * LEAF_SIZE - spent;
+      t.equal(Number((await get(id, 3, {}, all, 'HEAD')).headers['x-cc-budget-left']), rest, 'one budget over the objects');
+      const r = await get(id, 2, { range: `bytes=0-${rest}` }, all);
+      t.same([r.status, r.json.error?.code], [402, 'over-budget'], 'exhausted across objects');
+      t.equal((await get(id, 2, { range: `bytes=0-${rest - 1}` }, all)).status, 206, 'what is left is served');
+      t.equal((await get(id, 0, {}, all)).json.error?.code, 'token-scope', 'never the manifest');
+      t.equal((await get(id, 1, { range: 'bytes=0-0' }, token(cid(), 'get', ALL_OBJECTS))).json.error?.code, 'token-scope', 'never another contract');
+      t.equal((await req('GET', `/v1/${id}/3/status`, { headers: auth(all) })).json.complete, true, 'status of any object');
+      t.equal((await admin('POST', '/admin/tokens', { contract: id, op: 'put', object: ALL_OBJECTS, notAfter: clock() + 60, maxBytes: 1,
+        renterPkHash: '11'.repeat(20) })).json.error?.code, 'bad-request', 'no put token for every object');
+      const body = `v1.${id}.put.${ALL_OBJECTS}.${clock() + 60}.${2 ** 40}.${'11'.repeat(20)}`;
+      const forged = `${body}.${createHmac('sha256', KTOK).update(body).digest('hex')}`;
+      t.equal((await put(id, 0, more[0], forged, 2)).json.error?.code, 'bad-token', 'a put token naming every object is refused');
+    });
+
+    t.test('should forget the counters of expired tokens', async (t) => {
+      const d = randomBytes(100);
+      const { id: c } = await register(d.length, MerkleTree.fromData(d).root, cid(), clock() + 4 * 3600);
+      t.equal((await put(c, 0, d)).json.complete, true);
+      const tok = token(c, 'get', 1, { maxBytes: 100, notAfter: clock() + 5 });
+      t.equal((await get(c, 1, {}, tok)).status, 200);
+      const mac = tok.slice(-64);
+      t.ok((await files('budgets')).some((f) => f.includes(mac)), 'a used token has a counter');
+      await setClock(2 * 3600);
+      t.equal((await get(c, 1, {}, token(c, 'get', 1, { maxBytes: 1 }), 'HEAD')).status, 200);
+      t.notOk((await files('budgets')).some((f) => f.includes(mac)), 'gone once its hour has passed');
+      await setClock(0);
+    });
   });
 
   t.test('renter round trip with the sealed manifest', async (t) => {

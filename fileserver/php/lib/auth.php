@@ -1,12 +1,17 @@
 <?php
 /*
  * auth.php - data tokens and admin signatures (docs/PROTOCOL.md 4.6, 4.7),
- * and the on-disk admin nonce store (per-minute buckets, as fileserver/replay.ts).
+ * the on-disk admin nonce store (per-minute buckets, as fileserver/replay.ts)
+ * and the byte budgets of `get` tokens (as fileserver/budget.ts).
  */
 
 declare(strict_types=1);
 
 const CC_ADMIN_WINDOW = 120;
+/** The object of a `get` token that reads every data object of its contract. */
+const CC_ALL_OBJECTS = 4294967295;
+/** Budget counters are grouped by the hour their tokens expire in. */
+const CC_BUDGET_BUCKET = 3600;
 
 /** K_tok = HKDF-SHA256(ikm = K_admin, salt = "", info = "cc/token", 32). */
 function cc_token_key(string $adminKey): string
@@ -29,8 +34,10 @@ function cc_verify_token(string $tokenKey, string $token): array
     if (!preg_match('/^[0-9a-f]{64}$/D', $mac))
         throw new CCError('bad-token', 'token mac must be 64 hex');
     if (!preg_match('/^[0-9a-f]{64}$/D', $contract) || ($op !== 'get' && $op !== 'put')
-        || (int)$object > 4294967295 || !preg_match('/^[0-9a-f]{40}$/D', $pkh))
+        || (int)$object > CC_ALL_OBJECTS || !preg_match('/^[0-9a-f]{40}$/D', $pkh))
         throw new CCError('bad-token', 'malformed token fields');
+    if ($op === 'put' && (int)$object === CC_ALL_OBJECTS)
+        throw new CCError('bad-token', 'a put token names one object');
     $body = implode('.', array_slice($parts, 0, 7));
     if (!hash_equals(hash_hmac('sha256', $body, $tokenKey), $mac))
         throw new CCError('bad-token', 'token mac does not verify');
@@ -45,8 +52,9 @@ function cc_mint_token(string $tokenKey, array $f): string
     if (!is_string($f['contract'] ?? null) || !preg_match('/^[0-9a-f]{64}$/D', $f['contract'])
         || !in_array($f['op'] ?? null, ['get', 'put'], true) || !$int($f['object'] ?? null, 4294967295)
         || !$int($f['notAfter'] ?? null, PHP_INT_MAX) || !$int($f['maxBytes'] ?? null, PHP_INT_MAX)
-        || !is_string($f['renterPkHash'] ?? null) || !preg_match('/^[0-9a-f]{40}$/D', $f['renterPkHash']))
-        throw new CCError('bad-request', 'token fields: contract, op, object, notAfter, maxBytes, renterPkHash');
+        || !is_string($f['renterPkHash'] ?? null) || !preg_match('/^[0-9a-f]{40}$/D', $f['renterPkHash'])
+        || ($f['op'] === 'put' && $f['object'] === CC_ALL_OBJECTS))
+        throw new CCError('bad-request', 'token fields: contract, op, object, notAfter, maxBytes, renterPkHash (a put token names one object)');
     $body = implode('.', ['v1', $f['contract'], $f['op'], $f['object'], $f['notAfter'], $f['maxBytes'], $f['renterPkHash']]);
     return $body . '.' . hash_hmac('sha256', $body, $tokenKey);
 }
@@ -109,4 +117,76 @@ function cc_check_nonce(string $dir, string $nonce, int $time, int $now): void
         throw cc_io_error('create');
     }
     fclose($fh);
+}
+
+/**
+ * Counts $n bytes against a `get` token's budget ($mac, expiring at
+ * $notAfter, $budget bytes), unless they do not fit: returns [ok, left,
+ * uncounted]. $n = 0 only reads. The counter is budgets/<hour>/<mac>/<spent>,
+ * moved by rename() as a compare-and-swap (fileserver/budget.ts says why):
+ * of two requests racing, the loser's rename finds its source gone and
+ * reads again. A folder that cannot be written (full, read-only) serves the
+ * read uncounted, as the Node server does: a full disk must not fail audits.
+ */
+function cc_spend_budget(string $dir, string $mac, int $notAfter, int $budget, int $n, int $now): array
+{
+    // The marker holds the server clock of the last sweep of expired hours.
+    $marker = "$dir/.swept";
+    if (is_dir($dir) && abs($now - (int)@file_get_contents($marker)) >= 60) {
+        @file_put_contents($marker, (string)$now);
+        foreach (scandir($dir) ?: [] as $name) {
+            if (preg_match('/^[0-9]+$/D', $name) && ((int)$name + 1) * CC_BUDGET_BUCKET - 1 < $now)
+                CCStore::rmrf("$dir/$name");
+        }
+    }
+    error_clear_last();
+    $tdir = "$dir/" . intdiv($notAfter, CC_BUDGET_BUCKET) . "/$mac";
+    for ($round = 0; $round < 64; $round++) {
+        $spent = null;
+        $names = @scandir($tdir);
+        error_clear_last();
+        if ($names !== false) {
+            $spent = 0;
+            foreach ($names as $name) {
+                if (preg_match('/^(0|[1-9][0-9]{0,15})$/D', $name))
+                    $spent = max($spent, (int)$name);
+            }
+        }
+        $have = $spent ?? 0;
+        if ($have + $n > $budget)
+            return [false, max(0, $budget - $have), null];
+        if ($n === 0)
+            return [true, $budget - $have, null];
+        try {
+            if ($spent === null) {
+                // The token's folder appears with its counter in one rename.
+                $parent = dirname($tdir);
+                if (!is_dir($parent) && !@mkdir($parent, 0700, true) && !is_dir($parent))
+                    throw cc_io_error('mkdir');
+                $tmp = "$tdir.tmp-" . bin2hex(random_bytes(6));
+                if (!@mkdir($tmp, 0700))
+                    throw cc_io_error('mkdir');
+                if (@file_put_contents("$tmp/0", '') === false) {
+                    $err = cc_io_error('create');
+                    @rmdir($tmp);
+                    throw $err;
+                }
+                if (!@rename($tmp, $tdir))
+                    CCStore::rmrf($tmp);
+                error_clear_last();
+                continue;
+            }
+            if (@rename("$tdir/$spent", "$tdir/" . ($spent + $n)))
+                return [true, $budget - $spent - $n, null];
+            // Another request moved the counter first (its name is gone): read it again.
+            if (file_exists("$tdir/$spent"))
+                throw cc_io_error('rename');
+            error_clear_last();
+        } catch (CCError $e) {
+            if ($e->errCode === 'disk-full' || $e->errCode === 'not-writable')
+                return [true, $budget - $have - $n, $e->errCode];
+            throw $e;
+        }
+    }
+    throw new CCError('busy', "the token's budget is being spent by other requests; retry");
 }

@@ -14,6 +14,7 @@ const CC_STATUS = [
     'bad-json' => 400, 'truncated-body' => 400,
     'missing-token' => 401, 'bad-token' => 401, 'token-expired' => 401, 'missing-auth' => 401,
     'bad-signature' => 401, 'stale-request' => 401, 'replayed-nonce' => 401,
+    'over-budget' => 402,
     'token-scope' => 403,
     'not-found' => 404, 'unknown-contract' => 404, 'unknown-object' => 404, 'object-not-found' => 404,
     'method-not-allowed' => 405,

@@ -21,7 +21,8 @@ declare(strict_types=1);
 const CC_MAX_PART = 8 << 20;
 const CC_MAX_MANIFEST = 1 << 20;
 const CC_MAX_OBJECT_SIZE = 1 << 40;
-const CC_MAX_OBJECT_ID = 4294967295;
+// Data objects stop at 2^32-2: 2^32-1 in a `get` token means every data object (CC_ALL_OBJECTS).
+const CC_MAX_OBJECT_ID = 4294967294;
 const CC_MAX_OBJECTS = 65536;
 const CC_WRITE_BLOCK = 1 << 20;
 
@@ -137,7 +138,7 @@ final class CCStore
         self::syncDir(dirname($dir));
     }
 
-    private static function rmrf(string $path): void
+    public static function rmrf(string $path): void
     {
         if (is_link($path) || is_file($path)) {
             @unlink($path);
