@@ -322,6 +322,40 @@ declare module 'bcoin' {
         items: InvItem[];
         constructor(items: InvItem[]);
       }
+      /** The handshake packets a raw test peer sends (test/util/rawpeer.ts). */
+      class VersionPacket extends Packet {
+        version: number;
+        services: number;
+        height: number;
+        agent: string;
+        nonce: Buffer;
+        noRelay: boolean;
+        constructor(options?: { version?: number; services?: number; height?: number; agent?: string;
+          nonce?: Buffer; noRelay?: boolean; time?: number });
+      }
+      class VerackPacket extends Packet {}
+      class PingPacket extends Packet {
+        nonce: Buffer | null;
+        constructor(nonce?: Buffer);
+      }
+      class PongPacket extends Packet {
+        nonce: Buffer;
+        constructor(nonce?: Buffer);
+      }
+    }
+
+    /** bcoin's P2P message framing (magic, command, length, checksum). */
+    namespace net {
+      class Framer {
+        constructor(network: string | Network);
+        packet(cmd: string, payload: Buffer, checksum?: Buffer): Buffer;
+      }
+      class Parser extends EventEmitter {
+        constructor(network: string | Network);
+        feed(data: Buffer): void;
+        on(event: 'packet', listener: (packet: packets.Packet) => void): this;
+        on(event: 'error', listener: (err: Error) => void): this;
+      }
     }
 
     class NetAddress {

@@ -400,6 +400,11 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     return this.extensions.has(id);
   }
 
+  /** The cs* P2P commands the extensions registered (the fuzz suite checks it covers each). */
+  packetCommands(): string[] {
+    return [...this.packets.keys()];
+  }
+
   addPacket(cmd: string, handler: PacketHandler): void {
     if (!/^cs[a-z0-9]+$/.test(cmd) || cmd.length > MAX_CMD_LENGTH)
       throw new Error(`Bad packet command "${cmd}": cs + [a-z0-9], at most 11 chars.`);

@@ -1,0 +1,120 @@
+// Pieces every reliability suite shares: loopback source addresses for
+// hostile clients, RSS sampling of a process, latency percentiles, and the
+// one-line figure each suite prints at the end.
+import * as fs from 'fs';
+
+/**
+ * Source addresses 127.1.0.1, 127.1.0.2, ... for hostile connections: all
+ * of 127/8 is this machine, so each offender gets an address of its own
+ * (a node bans by IP) and none is 127.0.0.1, where the honest peers live.
+ */
+export class LoopbackAddresses {
+  private n = 0;
+
+  next(): string {
+    for (;;) {
+      const i = this.n++;
+      const a = 1 + Math.floor(i / 65536) % 254;
+      const b = Math.floor(i / 256) % 256;
+      const c = i % 256;
+      if (c === 0 || c === 255)
+        continue;
+      return `127.${a}.${b}.${c}`;
+    }
+  }
+}
+
+/** Resident set size of a process in bytes (Linux /proc), or null once it is gone. */
+export function rssOf(pid: number): number | null {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Samples a process's RSS on a timer: first, last and highest value. */
+export class RssSampler {
+  readonly samples: number[] = [];
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly pid: () => number | undefined;
+
+  constructor(pid: () => number | undefined, everyMs = 500) {
+    this.pid = pid;
+    this.sample();
+    this.timer = setInterval(() => this.sample(), everyMs);
+    this.timer.unref();
+  }
+
+  sample(): void {
+    const pid = this.pid();
+    const rss = pid === undefined ? null : rssOf(pid);
+    if (rss !== null)
+      this.samples.push(rss);
+  }
+
+  stop(): void {
+    this.sample();
+    if (this.timer)
+      clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  get max(): number {
+    return this.samples.length ? Math.max(...this.samples) : 0;
+  }
+
+  get first(): number {
+    return this.samples[0] ?? 0;
+  }
+
+  get last(): number {
+    return this.samples[this.samples.length - 1] ?? 0;
+  }
+
+  /** Median of the samples in [from, to) of the run (fractions), to compare start and end. */
+  median(from: number, to: number): number {
+    const s = this.samples.slice(Math.floor(this.samples.length * from), Math.ceil(this.samples.length * to));
+    if (!s.length)
+      return 0;
+    s.sort((a, b) => a - b);
+    return s[Math.floor(s.length / 2)];
+  }
+}
+
+/** Bytes as whole MB (10^6, as `ps` and most dashboards show them). */
+export function mb(bytes: number): number {
+  return Math.round(bytes / 1e6);
+}
+
+/** The p-th percentile (0..100) of values, nearest rank. */
+export function percentile(values: number[], p: number): number {
+  if (!values.length)
+    return 0;
+  const s = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * s.length));
+  return s[Math.min(s.length, rank) - 1];
+}
+
+/** Milliseconds with one decimal. */
+export function ms(v: number): string {
+  return `${v.toFixed(1)} ms`;
+}
+
+/** Run `fn` over `items` with at most `limit` in flight; resolves with results in order. */
+export async function pool<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= items.length)
+        return;
+      out[i] = await fn(items[i], i);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}

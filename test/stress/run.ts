@@ -1,0 +1,81 @@
+// npm run test:stress: the reliability suites, one after another, each
+// printing its figure on one line when it ends and all of them again at the
+// end. Exit status 1 if any suite failed.
+//
+//   npx tsx test/stress/run.ts [--quick] [--seed N] [SUITE...]
+//
+// --quick runs the sizes CI uses (.ci/run); without it, the full sizes of
+// docs/STRESS.md. SUITE names pick suites (default: all, in order).
+import { fuzzFailures, runFuzz } from './fuzz';
+
+interface SuiteResult {
+  line: string;
+  failures: string[];
+}
+
+interface Suite {
+  name: string;
+  run(quick: boolean, seed: number | undefined, log: (line: string) => void): Promise<SuiteResult>;
+}
+
+/** Sizes: full (documented in docs/STRESS.md) and the CI one. */
+const SIZES = {
+  fuzz: { full: 100_000, quick: 10_000 }
+};
+
+const suites: Suite[] = [
+  {
+    name: 'fuzz',
+    async run(quick, seed, log) {
+      const perType = quick ? SIZES.fuzz.quick : SIZES.fuzz.full;
+      const r = await runFuzz({ perType, seed, log });
+      return { line: r.line, failures: fuzzFailures(r, perType) };
+    }
+  }
+];
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const seedAt = args.indexOf('--seed');
+  const seed = seedAt >= 0 ? Number(args[seedAt + 1]) : undefined;
+  const names = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--seed');
+  const unknown = names.filter((n) => !suites.some((s) => s.name === n));
+  if (unknown.length) {
+    console.error(`Unknown suite: ${unknown.join(', ')} (suites: ${suites.map((s) => s.name).join(', ')})`);
+    process.exit(2);
+  }
+  const chosen = names.length ? suites.filter((s) => names.includes(s.name)) : suites;
+  const lines: string[] = [];
+  let failed = 0;
+  for (const suite of chosen) {
+    const t0 = Date.now();
+    const log = (line: string) => console.log(`[${suite.name} ${Math.round((Date.now() - t0) / 1000)}s] ${line}`);
+    let result: SuiteResult;
+    try {
+      result = await suite.run(quick, seed, log);
+    } catch (e) {
+      const err = e as Error & { result?: { line: string } };
+      result = { line: err.result?.line ?? `${suite.name}: did not finish`, failures: [err.stack ?? err.message] };
+    }
+    const verdict = result.failures.length ? 'FAIL' : 'ok';
+    if (result.failures.length) {
+      failed += 1;
+      for (const f of result.failures)
+        console.log(`[${suite.name}] failure: ${f}`);
+    }
+    console.log(result.line);
+    lines.push(`${verdict.padEnd(4)} ${result.line}`);
+  }
+  console.log(`\nreliability suites (${quick ? 'quick' : 'full'} sizes):`);
+  for (const line of lines)
+    console.log(line);
+  // tap's summary line, so CI scripts that total tap runs count these too.
+  console.log(`# { total: ${chosen.length}, pass: ${chosen.length - failed}, fail: ${failed} }`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
