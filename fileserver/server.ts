@@ -11,7 +11,7 @@
  *   GET  /v1/<contract>/<object>/proof/<leaf>  Merkle proof of one leaf (binary)
  * Admin API (negotiator, HMAC with K_admin):
  *   GET /admin/status, PUT|GET|DELETE /admin/contracts/<id>,
- *   PUT|GET|DELETE /admin/contracts/<id>/objects/<n>,
+ *   PUT|GET|DELETE /admin/contracts/<id>/objects/<n>, POST /admin/contracts/<id>/adopt,
  *   GET /admin/contracts/<id>/objects/<n>/receipt, POST /admin/purge, POST /admin/tokens
  * docs/FILESERVER.md is the reference.
  */
@@ -740,6 +740,12 @@ export class FileServer {
           return this.send(res, 200, { removed: id });
         }
         throw new HTTPError('method-not-allowed', 'use PUT, GET or DELETE');
+      }
+      if (sub === 'adopt' && parts.length === 3) {
+        if (method !== 'POST')
+          throw new HTTPError('method-not-allowed', 'use POST');
+        const adopted = this.store.adopt(id, { from: json.from, objects: json.objects });
+        return this.send(res, 200, { contract: id, from: json.from, adopted });
       }
       if (sub === 'objects' && parts.length >= 4) {
         const n = parseObjectId(objText);

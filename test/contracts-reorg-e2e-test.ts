@@ -102,7 +102,8 @@ t.test('every CloudCoin tx survives a reorg by itself', async (t) => {
   const put = async (extra: string[]): Promise<PutResult> => {
     const file = path.join(work, `f${files++}.bin`);
     fs.writeFileSync(file, randomBytes(64 * 1024));
-    return json<PutResult>(renter.cli(['put', file, '--hosts', '2', '--duration', '21', '--json', ...extra]));
+    // New contracts every time: each put's commitment is what the reorg moves.
+    return json<PutResult>(renter.cli(['put', file, '--hosts', '2', '--duration', '21', '--new-contracts', '--json', ...extra]));
   };
 
   // Contracts to refund and to rate later: past their refund height.

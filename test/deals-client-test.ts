@@ -46,15 +46,75 @@ t.test('RenterClient over an in-process call', async (t) => {
     const got = await client.get(res.fileId.slice(0, 6), fs.mkdtempSync(path.join(work, 'get-')));
     t.ok(fs.readFileSync(got.path).equals(fs.readFileSync(file)), 'identical bytes');
     t.equal(got.host, res.contracts[0].host);
-    t.same(warnings, []);
+    t.equal(warnings.length, 1);
+    t.match(warnings[0], /forming 1 new contract\(s\) .* with an allowance of 10000 sat \(default/);
     t.equal((await host.rpc('getstorageinfo') as { contracts: number }).contracts, 1);
+  });
+
+  let second = '';
+  await t.test('should put the next file in the same contract by a revision, without a transaction', async (t) => {
+    const first = (await renter.rpc('listfiles') as Array<{ replicas: Array<{ contractId: string }> }>)[0].replicas[0].contractId;
+    const mempool = async () => (await renter.rpc('getrawmempool') as string[]).length;
+    const res = await client.put(opts);
+    t.same(res.txids, [], 'no commitment');
+    t.equal(await mempool(), 0, 'nothing in the mempool');
+    t.same(res.contracts.map((c) => [c.id, c.reused, c.revision, c.object, c.state]), [[first, true, 1, 2, 'active']]);
+    second = res.fileId;
+    const got = await client.get(res.fileId, fs.mkdtempSync(path.join(work, 'get-')));
+    t.ok(fs.readFileSync(got.path).equals(fs.readFileSync(file)), 'identical bytes from object 2');
+    const info = await renter.rpc('getcontract', [first]) as Record<string, number>;
+    t.same([info.revision, info.objects, info.allowance], [1, 2, 10000]);
+    t.ok(info.used > 0 && info.committed <= info.allowance, 'used and committed within the allowance');
+    const hosted = await host.rpc('getcontract', [first]) as Record<string, number>;
+    t.same([hosted.revision, hosted.objects, hosted.size], [1, 2, info.size], 'the host holds the same revision');
+  });
+
+  await t.test('should delete a file by a revision that frees the host\'s space, then reuse the contract', async (t) => {
+    const used = async () => (await host.rpc('getstorageinfo') as { used: number }).used;
+    const files = await renter.rpc('listfiles') as Array<{ fileId: string; replicas: Array<{ contractId: string }> }>;
+    const id = files[0].replicas[0].contractId;
+    const before = await used();
+    const del = await renter.rpc('deletefile', [second]) as { removed: Array<{ revision: number }>; forgotten: boolean };
+    t.same([del.removed.map((r) => r.revision), del.forgotten], [[2], true]);
+    const after = await used();
+    t.ok(after < before, `host used space went down (${before} -> ${after})`);
+    t.equal((await renter.rpc('listfiles') as unknown[]).length, 1);
+    const res = await client.put(opts);
+    t.same(res.contracts.map((c) => [c.id, c.revision, c.object]), [[id, 3, 3]], 'same contract, higher revision, new id');
+    t.ok(await used() > after, 'and up again');
+    const info = await renter.rpc('getcontract', [id]) as Record<string, number>;
+    t.same([info.revision, info.objects], [3, 2]);
+  });
+
+  await t.test('should renew a contract with its objects, without a re-upload', async (t) => {
+    const files = await renter.rpc('listfiles') as Array<{ fileId: string; replicas: Array<{ contractId: string; object: number }> }>;
+    const old = files[0].replicas[0].contractId;
+    const objects = (await renter.rpc('getcontract', [old]) as { objects: number }).objects;
+    const usedBefore = (await host.rpc('getstorageinfo') as { used: number }).used;
+    const res = await renter.rpc('renewcontract', [old, 150]) as { renewed: Array<{ id: string; objects: number }>; txids: string[] };
+    t.equal(res.renewed.length, 1);
+    t.equal(res.renewed[0].objects, objects, 'every object carried over');
+    t.equal(res.txids.length, 1, 'one commitment');
+    const id = res.renewed[0].id;
+    t.not(id, old);
+    const info = await renter.rpc('getcontract', [id]) as { contract: { prevId: string; endHeight: number }; revision: number; objects: number };
+    t.same([info.contract.prevId, info.revision, info.objects], [old, 0, objects], 'revision 0 of the renewal holds them');
+    t.equal((await host.rpc('getstorageinfo') as { used: number }).used, usedBefore, 'the host stores no second copy');
+    await renter.mine(1);
+    await ctx.sync();
+    const after = await renter.rpc('listfiles') as Array<{ fileId: string; replicas: Array<{ contractId: string; object: number }> }>;
+    t.ok(after.every((f) => f.replicas.every((r) => r.contractId === id)), 'the files follow the renewal');
+    const got = await client.get(after[0].fileId, fs.mkdtempSync(path.join(work, 'get-')));
+    t.ok(fs.readFileSync(got.path).equals(fs.readFileSync(file)), 'and come back from it');
+    const again = await client.put(opts);
+    t.same(again.contracts.map((c) => [c.id, c.reused, c.revision]), [[id, true, 1]], 'the next put uses the renewal');
   });
 
   await t.test('should fail a shortfall under minHosts without paying', async (t) => {
     const before = await renter.rpc('getbalance');
     const err = await client.put({ ...opts, hosts: 2, minHosts: 2 }).catch((e: unknown) => e);
     t.ok(err instanceof RenterClientError);
-    t.match(err, { code: 'too-few-hosts', message: /only 1 host\(s\) made an offer, 2 needed/ });
+    t.match(err, { code: 'too-few-hosts', message: /only 1 host\(s\) made an offer or had an open contract, 2 needed/ });
     t.equal(await renter.rpc('getbalance'), before, 'nothing paid');
   });
 });

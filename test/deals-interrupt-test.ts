@@ -25,12 +25,13 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
   await t.test('should clean up staged replicas on Ctrl-C, and the node forgets the put', async (t) => {
     const tmp = path.join(work, 'tmp');
     fs.mkdirSync(tmp);
-    const proxy = await rpcProxy(renter.rpcPort, 'proposestorage', 'hold');
+    // The file goes to the open contracts by revisions: hold the first one.
+    const proxy = await rpcProxy(renter.rpcPort, 'proposerevision', 'hold');
     t.teardown(() => proxy.close());
     const before = (await files(renter)).length;
     const cli = spawnCLI(renter.cliArgs(['put', file, '--hosts', '2'], proxy.port), { ...process.env, TMPDIR: tmp });
     const staged = () => fs.readdirSync(tmp).flatMap((d) => fs.readdirSync(path.join(tmp, d)));
-    await forValue(() => proxy.seen.includes('proposestorage') && staged().length > 0, true, 60000, 'replicas staged');
+    await forValue(() => proxy.seen.includes('proposerevision') && staged().length > 0, true, 60000, 'replicas staged');
     cli.proc.kill('SIGINT');
     const r = await cli.done;
     t.equal(r.code, 130, 'exit code of an interrupt');
@@ -42,7 +43,8 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
     const proxy = await rpcProxy(renter.rpcPort, 'getstoragereceipt', 'hold');
     t.teardown(() => proxy.close());
     const before = (await files(renter)).length;
-    const cli = spawnCLI(renter.cliArgs(['put', file, '--hosts', '2'], proxy.port));
+    // Longer than the open contracts have left: new contracts, never committed.
+    const cli = spawnCLI(renter.cliArgs(['put', file, '--hosts', '2', '--duration', '2000'], proxy.port));
     await forValue(() => proxy.seen.includes('getstoragereceipt'), true, 60000, 'uploads done');
     cli.proc.kill('SIGKILL');
     await cli.done;

@@ -60,7 +60,7 @@ t.test('put under failures', async (t) => {
     const pending = await json<{ state: string; role: string; commit: { txid: string } }>(renter.cli(['getcontract', c0]));
     t.same([pending.state, pending.role], ['pending', 'renter'], 'getcontract sees the pending commitment');
     t.ok((await json<string[]>(renter.cli(['getrawmempool']))).includes(pending.commit.txid), 'with its txid');
-    const rm = await renter.cli(['removefile', fileId]);
+    const rm = await renter.cli(['forgetfile', fileId]);
     t.not(rm.code, 0, 'a file with pending contracts cannot be forgotten');
     t.match(rm.stderr, /keys must be kept/);
     await mine(renter);
@@ -77,7 +77,8 @@ t.test('put under failures', async (t) => {
     const proxy = await rpcProxy(renter.rpcPort, 'commitfile', 'cut');
     t.teardown(() => proxy.close());
     const before = (await files(renter)).length;
-    const r = await spawnCLI(renter.cliArgs(['put', file, '--hosts', '2', '--no-wait'], proxy.port)).done;
+    // Longer than the open contracts have left: new contracts, so a commitment.
+    const r = await spawnCLI(renter.cliArgs(['put', file, '--hosts', '2', '--duration', '600', '--no-wait'], proxy.port)).done;
     t.equal(r.code, 1);
     t.match(r.stderr, /error: lost cloudcoind while it committed file [0-9a-f]{64} .*keeps the file's keys; check `cloudcoin-cli ls`/);
     t.notMatch(r.stderr, /nothing was paid/);

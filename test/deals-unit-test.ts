@@ -2,6 +2,8 @@
 // storage service against a real local store, keyed by decline codes.
 import t from 'tap';
 import * as fs from 'fs';
+import * as path from 'path';
+import { buildWireVectors } from './data/deals-vectors';
 import bcoin = require('../lib/bcoin');
 import { Identity } from '../lib/base/identity';
 import { PacketError } from '../lib/base/errors';
@@ -13,8 +15,15 @@ import { Renter } from '../lib/deals/renter';
 import { seal, unseal } from '../lib/deals/seal';
 import { chooseHosts, contractCost, costFormula } from '../lib/deals/pricing';
 import { BAD_TERMS, NO_CAPACITY, PRICE_TOO_LOW } from '../lib/deals/common';
-import { ContractArgs, Offer, OfferArgs, ProposeResult, Quote, QuoteArgs, Receipt, TokenResult } from '../lib/deals/wire';
+import {
+  ContractArgs, Offer, OfferArgs, ProposeArgs, ProposeResult, Quote, QuoteArgs, ReceiptArgs, ReviseArgs, ReviseResult,
+  TokenArgs, TokenResult
+} from '../lib/deals/wire';
 import { StorageContract } from '../lib/contracts/storagecontract';
+import { Revision } from '../lib/contracts/revision';
+import type { ObjectEntry } from '../lib/contracts/objecttree';
+import { firstRevision, nextRevision } from '../lib/deals/revisions';
+import { MerkleTree } from '../lib/storage/merkle';
 import { verifyToken, deriveTokenKey } from '../lib/storage/token';
 import { readOrCreateAdminKey } from '../lib/storage/keyfile';
 import { tempDir } from './util/nodes-context';
@@ -27,6 +36,17 @@ const renter = ident(2);
 const other = ident(3);
 
 t.test('wire', async (t) => {
+  t.test('should encode the revision structs as pinned, byte for byte', async (t) => {
+    const pinned = JSON.parse(fs.readFileSync(path.join(__dirname, 'data', 'deals-wire-vectors.json'), 'utf8'));
+    t.same(buildWireVectors(), pinned);
+    const types: Record<string, { decode(raw: Buffer): { encode(): Buffer } }> = {
+      proposeArgs: ProposeArgs, proposeResult: ProposeResult, reviseArgs: ReviseArgs, reviseResult: ReviseResult,
+      receiptArgs: ReceiptArgs, receiptBody: Revision, tokenArgs: TokenArgs, revisionArgs: ContractArgs
+    };
+    for (const [name, hex] of Object.entries(pinned as Record<string, string>))
+      t.equal(types[name].decode(Buffer.from(hex, 'hex')).encode().toString('hex'), hex, `${name} decode(encode())`);
+  });
+
   t.test('should round-trip every struct', async (t) => {
     const q = new Quote();
     q.prices = { storage: 1, upload: 2, download: 3 };
@@ -44,13 +64,21 @@ t.test('wire', async (t) => {
     o.sign(host);
     const pr = new ProposeResult();
     pr.dataURL = 'http://x';
-    pr.dataToken = Buffer.alloc(40, 1);
-    const r = new Receipt();
-    r.size = 77;
-    r.sign(host);
+    pr.dataTokens = [Buffer.alloc(40, 1), Buffer.alloc(41, 3)];
+    const pa = new ProposeArgs();
+    pa.objects = [{ id: 1, root: Buffer.alloc(32, 5), size: 4096 }, { id: 7, root: Buffer.alloc(32, 6), size: 1 }];
+    const ra = new ReviseArgs();
+    ra.add = [{ id: 9, root: Buffer.alloc(32, 5), size: 4096 }];
+    ra.remove = [1, 7];
+    const rr = new ReviseResult();
+    rr.dataTokens = [Buffer.alloc(3, 1)];
+    const rca = new ReceiptArgs();
+    rca.number = 2 ** 40;
+    const ta = new TokenArgs();
+    ta.object = 0xfffffffe;
     const tr = new TokenResult();
     tr.token = Buffer.alloc(50, 2);
-    const structs = [new QuoteArgs(), q, new OfferArgs(), o, pr, new ContractArgs(), r, tr];
+    const structs = [new QuoteArgs(), q, new OfferArgs(), o, pa, pr, ra, rr, new ContractArgs(), rca, ta, tr];
     for (const s of structs) {
       const raw = s.encode();
       t.equal(raw.length, s.getSize(), `${s.constructor.name} size`);
@@ -58,7 +86,6 @@ t.test('wire', async (t) => {
       t.same(back.encode(), raw, `${s.constructor.name} round trip`);
     }
     t.ok(Offer.decode(o.encode()).verify(), 'offer signature survives');
-    t.ok(Receipt.decode(r.encode()).verify(host.publicKey), 'receipt signature survives');
     const forged = Offer.decode(o.encode());
     forged.prices.storage += 1;
     t.notOk(forged.verify(), 'a changed price breaks the offer signature');
@@ -76,7 +103,10 @@ t.test('wire', async (t) => {
       ['bad-pubkey', () => Offer.decode(Buffer.concat([Buffer.from([5]), good.subarray(1)]))],
       ['oversized-field', () => QuoteArgs.decode(Buffer.from('0000000000020000' + '00000000', 'hex'))],
       ['bad-amount', () => QuoteArgs.decode(Buffer.from('ffffffffffffff00' + '00000000', 'hex'))],
-      ['truncated', () => ContractArgs.decode(Buffer.alloc(31))]
+      ['truncated', () => ContractArgs.decode(Buffer.alloc(31))],
+      ['oversized-field', () => ReviseArgs.decode(Buffer.concat([new Revision().encode(), Buffer.from('fd0104', 'hex')]))],
+      ['truncated', () => ReviseArgs.decode(Buffer.concat([new Revision().encode(), Buffer.from('0500', 'hex')]))],
+      ['truncated', () => ProposeArgs.decode(Buffer.concat([new StorageContract().encode(), new Revision().encode(), Buffer.from('02', 'hex')]))]
     ];
     for (const [code, fn] of table) {
       try {
@@ -165,6 +195,32 @@ t.test('HostService', async (t) => {
     return ['ok', 'ok'];
   };
 
+  /** A contract for `offer` holding `data` as object 1, with its renter-signed revision 0. */
+  const build = async (offer: Offer, data: Buffer | number, allowance = 10000) => {
+    const bytes = typeof data === 'number' ? Buffer.alloc(data, 1) : data;
+    const objects: ObjectEntry[] = [{ id: 1, root: MerkleTree.fromData(bytes).root, size: bytes.length }];
+    const c = await renterSide.buildContract(offer, objects, allowance);
+    const rev0 = firstRevision(c, objects);
+    rev0.sign(renter, c);
+    return { c, rev0, objects, bytes };
+  };
+  const proposeArgs = (c: StorageContract, rev0: Revision, objects: ObjectEntry[]) => {
+    const a = new ProposeArgs();
+    a.contract = c;
+    a.revision = rev0;
+    a.objects = objects;
+    return a.encode();
+  };
+  const upload = async (id: string, n: number, data: Buffer) => {
+    await backend.store.writePart(id, n, 0, data.length, (async function* () { yield data; })());
+  };
+  const receiptArgs = (id: Buffer, number: number) => {
+    const a = new ReceiptArgs();
+    a.id = id;
+    a.number = number;
+    return a.encode();
+  };
+
   await t.test('should quote its prices and free capacity', async (t) => {
     const args = new QuoteArgs();
     args.size = 1000;
@@ -188,53 +244,132 @@ t.test('HostService', async (t) => {
     t.equal((err as ServiceError).body.readUInt32LE(0), 900, 'too-low carries the asking price');
   });
 
+  let formed: { c: StorageContract; latest: Revision; objects: ObjectEntry[] } | null = null;
   await t.test('should reserve capacity, countersign, and serve receipt and token', async (t) => {
     const offer = Offer.decode(await svc.offer(offerArgs(8192, 100, 900), ctxOf(renter)));
     t.ok(offer.verify());
     t.equal(svc.reservedByOffers(), contractFootprint(8192), 'object, tree file and manifest reserved until the offer expires');
-    const root = Buffer.alloc(32, 7);
-    const contract = await renterSide.buildContract(offer, root, 8192);
+    const { c: contract, rev0, objects, bytes } = await build(offer, 8192);
 
     const forged = StorageContract.decode(contract.encode());
     forged.storagePrice = 800;
     forged.sign(renter);
-    t.same(await declined(svc.propose(forged.encode(), ctxOf(renter))), [BAD_TERMS, 'terms-differ-from-offer'], 'lower price than offered');
-    t.same(await declined(svc.propose(contract.encode(), ctxOf(other))), [BAD_TERMS, 'terms-differ-from-offer'], 'someone else');
+    t.same(await declined(svc.propose(proposeArgs(forged, rev0, objects), ctxOf(renter))), [BAD_TERMS, 'terms-differ-from-offer'], 'lower price than offered');
+    t.same(await declined(svc.propose(proposeArgs(contract, rev0, objects), ctxOf(other))), [BAD_TERMS, 'terms-differ-from-offer'], 'someone else');
+    const badRev = Revision.decode(rev0.encode());
+    badRev.accrued += 1;
+    badRev.sign(renter, contract);
+    t.same(await declined(svc.propose(proposeArgs(contract, badRev, objects), ctxOf(renter))), [BAD_TERMS, 'bad-revision-zero'], 'revision 0 off the rules');
+    t.same(await declined(svc.propose(proposeArgs(contract, rev0, [{ ...objects[0], size: 8191 }]), ctxOf(renter))),
+      [BAD_TERMS, 'bad-object-list'], 'objects that are not the contract root');
 
-    const res = ProposeResult.decode(await svc.propose(contract.encode(), ctxOf(renter)));
+    const res = ProposeResult.decode(await svc.propose(proposeArgs(contract, rev0, objects), ctxOf(renter)));
     contract.hostSig = res.hostSig;
     t.ok(contract.verifyHostSig(), 'countersigned');
     t.equal(svc.reservedByOffers(), 0, 'the reservation became a contract');
-    const token = unseal(renter, host.publicKey, contract.hash(), res.dataToken).toString();
+    t.equal(res.dataTokens.length, 1);
+    const token = unseal(renter, host.publicKey, contract.hash(), res.dataTokens[0]).toString();
     const fields = verifyToken(deriveTokenKey(readOrCreateAdminKey(dir).key), token);
     t.same([fields.op, fields.object, fields.maxBytes], ['put', 1, 8192]);
-    t.same(await declined(svc.propose(contract.encode(), ctxOf(renter))), [BAD_TERMS, 'no-offer'], 'an offer is used once');
+    t.same(await declined(svc.propose(proposeArgs(contract, rev0, objects), ctxOf(renter))), [BAD_TERMS, 'no-offer'], 'an offer is used once');
 
-    const args = new ContractArgs();
-    args.id = contract.hash();
-    t.same(await declined(svc.receipt(args.encode(), ctxOf(renter))), [BAD_TERMS, 'upload-incomplete'], 'no receipt before the upload');
-    t.same(await declined(svc.receipt(args.encode(), ctxOf(other))), ['client-error/bad-request', 'unknown-contract'], 'only the renter');
-    t.same(await declined(svc.token(args.encode(), ctxOf(renter))), [BAD_TERMS, 'not-committed'], 'no downloads before the commitment');
+    const id = contract.hash();
+    t.same(await declined(svc.receipt(receiptArgs(id, 0), ctxOf(renter))), [BAD_TERMS, 'upload-incomplete'], 'no receipt before the upload');
+    t.same(await declined(svc.receipt(receiptArgs(id, 0), ctxOf(other))), ['client-error/bad-request', 'unknown-contract'], 'only the renter');
+    t.same(await declined(svc.receipt(receiptArgs(id, 1), ctxOf(renter))), ['client-error/bad-request', 'unknown-revision'], 'no such revision');
+    await upload(contract.id(), 1, bytes);
+    const r0 = Revision.decode(await svc.receipt(receiptArgs(id, 0), ctxOf(renter)));
+    t.ok(r0.sameTerms(rev0) && r0.hasHostSig(), 'revision 0 countersigned after the upload');
+    t.same(Revision.decode(await svc.receipt(receiptArgs(id, 0), ctxOf(renter))).encode(), r0.encode(), 'asked again: the same answer');
+    const ta = new TokenArgs();
+    ta.id = id;
+    ta.object = 1;
+    t.same(await declined(svc.token(ta.encode(), ctxOf(renter))), [BAD_TERMS, 'not-committed'], 'no downloads before the commitment');
     committed.add(contract.id());
-    const tok = TokenResult.decode(await svc.token(args.encode(), ctxOf(renter)));
+    const tok = TokenResult.decode(await svc.token(ta.encode(), ctxOf(renter)));
     const get = verifyToken(deriveTokenKey(readOrCreateAdminKey(dir).key),
       unseal(renter, host.publicKey, contract.hash(), tok.token).toString());
-    t.same([get.op, get.object], ['get', 1]);
+    t.same([get.op, get.object, get.maxBytes], ['get', 1, 8192]);
+    ta.object = 2;
+    t.same(await declined(svc.token(ta.encode(), ctxOf(renter))), ['client-error/bad-request', 'unknown-object'], 'only objects it holds');
+    formed = { c: contract, latest: r0, objects };
+  });
+
+  await t.test('should accept revisions one number at a time and refuse the rest by code', async (t) => {
+    const { c, objects } = formed!;
+    let latest = formed!.latest;
+    const id = c.hash();
+    const data = Buffer.alloc(5000, 9);
+    const add = [{ id: 2, root: MerkleTree.fromData(data).root, size: data.length }];
+    const revise = (rev: Revision, a: ObjectEntry[], remove: number[] = [], who = renter) => {
+      const args = new ReviseArgs();
+      args.revision = rev;
+      args.add = a;
+      args.remove = remove;
+      return svc.revise(args.encode(), ctxOf(who));
+    };
+    const signed = (mut: (r: Revision) => void = () => {}, a = add, remove: number[] = []) => {
+      const next = nextRevision(c, latest, objects, { add: a, remove }, height, latest.nextObject).revision;
+      mut(next);
+      return next.sign(renter, c);
+    };
+    const other2 = StorageContract.decode(c.encode());
+    other2.startHeight += 1;
+    const table: Array<[string, Revision, string]> = [
+      ['replayed number', signed((r) => { r.number = 0; }), 'revision-out-of-order'],
+      ['skipped number', signed((r) => { r.number = 2; }), 'revision-out-of-order'],
+      ['another contract', signed((r) => { r.contractId = other2.hash(); }), 'unknown-contract'],
+      ['height far behind the tip', signed((r) => { r.height = height - 5; }), 'revision-bad-height'],
+      ['accrued off the rules', signed((r) => { r.accrued += 1; }), 'revision-bad-accrued'],
+      ['root not the objects', signed((r) => { r.root = Buffer.alloc(32, 1); }), 'revision-bad-root'],
+      ['not signed by the renter', (() => { const r = signed(); r.renterSig = Buffer.alloc(64, 1); return r; })(), 'revision-bad-sig'],
+      ['more than the allowance pays', signed(() => {}, [{ id: 2, root: Buffer.alloc(32, 3), size: 2 ** 39 }]), 'insufficient-allowance']
+    ];
+    for (const [name, rev, code] of table) {
+      const a = code === 'insufficient-allowance' ? [{ id: 2, root: Buffer.alloc(32, 3), size: 2 ** 39 }] : add;
+      const got = await declined(revise(rev, a));
+      t.equal(got[1], code, name);
+    }
+    t.same(await declined(revise(signed(), [{ ...add[0], id: 1 }])), [BAD_TERMS, 'bad-object-changes'], 'an id used before');
+    t.same(await declined(revise(signed(), add, [], other)), ['client-error/bad-request', 'unknown-contract'], 'someone else');
+
+    const rev1 = signed();
+    const res = ReviseResult.decode(await revise(rev1, add));
+    t.equal(res.dataTokens.length, 1, 'an upload token for the added object');
+    t.ok(res.hostSig.equals(Buffer.alloc(64)), 'not final before the upload');
+    const again = ReviseResult.decode(await revise(rev1, add));
+    t.equal(again.dataTokens.length, 1, 'the same revision again is answered again');
+    t.same(await declined(svc.receipt(receiptArgs(id, 1), ctxOf(renter))), [BAD_TERMS, 'upload-incomplete']);
+    await upload(c.id(), 2, data);
+    const final1 = Revision.decode(await svc.receipt(receiptArgs(id, 1), ctxOf(renter)));
+    t.ok(final1.sameTerms(rev1) && final1.hasHostSig(), 'revision 1 countersigned');
+    t.same(await declined(revise(rev1, add)), [BAD_TERMS, 'revision-out-of-order'], 'a final revision cannot be replayed');
+    latest = final1;
+    const list = [...objects, add[0]];
+    const before = (await backend.status()).reserved;
+    const rev2 = nextRevision(c, latest, list, { add: [], remove: [2] }, height, latest.nextObject).revision.sign(renter, c);
+    const rm = ReviseResult.decode(await revise(rev2, [], [2]));
+    rev2.hostSig = rm.hostSig;
+    t.ok(rev2.hasHostSig() && rev2.hostSig.length === 64, 'a removal is final at once');
+    t.ok((await backend.status()).reserved < before, 'and frees the space');
+    const latestArgs = new ContractArgs();
+    latestArgs.id = id;
+    t.equal(Revision.decode(await svc.revision(latestArgs.encode(), ctxOf(renter))).number, 2, 'the host\'s latest is 2');
   });
 
   await t.test('should refuse contracts off the audit schedule', async (t) => {
     const offer = Offer.decode(await svc.offer(offerArgs(4096, 100, 900), ctxOf(renter)));
-    const c = await renterSide.buildContract(offer, Buffer.alloc(32, 1), 4096);
+    const { c, rev0, objects } = await build(offer, 4096);
     c.holdback = 10000;
     c.sign(renter);
-    t.same(await declined(svc.propose(c.encode(), ctxOf(renter))), [BAD_TERMS, 'bad-audit-terms']);
+    t.same(await declined(svc.propose(proposeArgs(c, rev0, objects), ctxOf(renter))), [BAD_TERMS, 'bad-audit-terms']);
   });
 
   await t.test('should use an offer once, even under concurrent proposals', async (t) => {
     const offer = Offer.decode(await svc.offer(offerArgs(4096, 100, 900), ctxOf(renter)));
-    const a = await renterSide.buildContract(offer, Buffer.alloc(32, 2), 4096);
-    const b = await renterSide.buildContract(offer, Buffer.alloc(32, 3), 4096);
-    const results = await Promise.all([a, b].map((c) => declined(svc.propose(c.encode(), ctxOf(renter)).then(() => {}))));
+    const a = await build(offer, Buffer.alloc(4096, 2));
+    const b = await build(offer, Buffer.alloc(4096, 3));
+    const results = await Promise.all([a, b].map((x) => declined(svc.propose(proposeArgs(x.c, x.rev0, x.objects), ctxOf(renter)).then(() => {}))));
     t.same(results.map((r) => r[1]).sort(), ['no-offer', 'ok']);
   });
 
@@ -253,10 +388,10 @@ t.test('HostService', async (t) => {
     for (let i = 0; i < 9; i++)
       offers.push(Offer.decode(await svc.offer(offerArgs(4096, 100, 900), ctxOf(renter))));
     t.equal(svc.openOffers(), 8, 'at most 8 open offers per renter');
-    const first = await renterSide.buildContract(offers[0], Buffer.alloc(32, 4), 4096);
-    t.same(await declined(svc.propose(first.encode(), ctxOf(renter))), [BAD_TERMS, 'no-offer'], 'the oldest was released');
-    const last = await renterSide.buildContract(offers[8], Buffer.alloc(32, 5), 4096);
-    t.same(await declined(svc.propose(last.encode(), ctxOf(renter)).then(() => {})), ['ok', 'ok'], 'the newest stands');
+    const first = await build(offers[0], Buffer.alloc(4096, 4));
+    t.same(await declined(svc.propose(proposeArgs(first.c, first.rev0, first.objects), ctxOf(renter))), [BAD_TERMS, 'no-offer'], 'the oldest was released');
+    const last = await build(offers[8], Buffer.alloc(4096, 5));
+    t.same(await declined(svc.propose(proposeArgs(last.c, last.rev0, last.objects), ctxOf(renter)).then(() => {})), ['ok', 'ok'], 'the newest stands');
     height += 100;
   });
 
@@ -283,8 +418,8 @@ t.test('HostService', async (t) => {
 
   await t.test('should see its escrows funded on chain without the record', async (t) => {
     const offer = Offer.decode(await svc.offer(offerArgs(4096, 100, 900), ctxOf(renter)));
-    const c = await renterSide.buildContract(offer, Buffer.alloc(32, 4), 4096);
-    await svc.propose(c.encode(), ctxOf(renter));
+    const { c, rev0, objects } = await build(offer, Buffer.alloc(4096, 6));
+    await svc.propose(proposeArgs(c, rev0, objects), ctxOf(renter));
     const commitOut = { script: bcoin.Script.fromNulldata(Buffer.concat([Buffer.from('4343000101', 'hex'), Buffer.alloc(33)])), value: 0 };
     const escrow = { script: c.escrowOutputScript(), value: c.escrowValue };
     const block = (...outputs: unknown[]) => ({ txs: [{ outputs }] } as unknown as bcoin.Block);

@@ -57,7 +57,6 @@ export const tags = {
   LEAF: 'cc/leaf',
   NODE: 'cc/node',
   OFFER: 'cc/offer/0',
-  RECEIPT: 'cc/receipt/0',
   SEAL: 'cc/seal/0',
   STORAGE_MASTER: 'cc/storage-master/0',
   OBJECT: 'cc/object/0',

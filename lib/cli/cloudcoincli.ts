@@ -45,9 +45,11 @@ function buildProgram(): Command {
     .description('Call cloudcoind over RPC: cloudcoin-cli [options] METHOD [PARAMS...]\n'
       + 'Run `cloudcoin-cli help` for the list of methods. Storage commands:\n'
       + '  negotiate-storage --size S --max-price P [--duration B] [--hosts N] [--json]\n'
-      + '  put FILE [--hosts N] [--min-hosts M] [--duration B] [--max-price P] [--no-wait] [--json]\n'
+      + '  put FILE [--hosts N] [--min-hosts M] [--duration B] [--max-price P] [--allowance SAT] [--new-contracts] [--no-wait] [--json]\n'
       + '  get FILE_ID OUT [--json]     (OUT - is standard output; ids may be unique prefixes)\n'
       + '  ls [--json]\n'
+      + '  rm FILE_ID [--json]          (delete from the hosts, then forget)\n'
+      + '  renew CONTRACT|FILE_ID [--duration B] [--allowance SAT] [--json]\n'
       + 'Run `cloudcoin-cli COMMAND --help` for one command.')
     .version(VERSION)
     .option('--regtest', 'use the regression test network')

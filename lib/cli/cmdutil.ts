@@ -14,7 +14,7 @@ export const DEFAULT_DURATION = 200;
 export const DEFAULT_MAX_PRICE = 5000;
 
 /** Why a storage command refused its arguments. */
-export type CommandCode = 'bad-arg' | 'bad-destination' | 'bad-file-id' | 'bad-price' | 'bad-size' | 'no-file';
+export type CommandCode = 'bad-arg' | 'bad-destination' | 'bad-file-id' | 'bad-price' | 'bad-size' | 'no-file' | 'partial';
 
 /** A user-facing failure: printed as one line, exit 1. */
 export class CommandError extends CodedError<CommandCode> {
@@ -52,10 +52,10 @@ export function uintOpt(text: string, name: string, min: number, max: number): n
   return Number(text);
 }
 
-export function priceOpt(text: string): number {
+export function priceOpt(text: string, name = '--max-price'): number {
   const n = parseAmount(text);
   if (n === null)
-    throw new CommandError('bad-price', `--max-price must be an amount such as 5000sat, got "${text}"`);
+    throw new CommandError('bad-price', `${name} must be an amount such as 5000sat, got "${text}"`);
   return n;
 }
 

@@ -6,7 +6,7 @@
 
 import * as fs from 'fs';
 import type { PutResult } from '../deals/renterclient';
-import type { OfferInfo } from '../deals/rpctypes';
+import type { DeleteFileResult, OfferInfo, RenewContractResult } from '../deals/rpctypes';
 import { formatSize } from '../base/units';
 import {
   CommandError, DEFAULT_DURATION, DEFAULT_MAX_PRICE, command, priceOpt, renterClient, short, sizeOpt, uintOpt,
@@ -59,12 +59,15 @@ export async function negotiateStorage(ctx: CommandContext, argv: string[]): Pro
 
 /** put FILE [--hosts N] [--min-hosts M] [--duration B] [--max-price P] [--no-wait] [--json] */
 export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
-  const cmd = command('put', 'Encrypt FILE locally, store it on hosts, then commit one transaction for all contracts.')
+  const cmd = command('put', 'Encrypt FILE locally and store it on hosts: in open contracts by a revision (no transaction), '
+    + 'else in new contracts committed by one transaction for all of them.')
     .argument('<file>', 'file to store')
     .option('--hosts <n>', 'how many hosts (replicas)', '1')
     .option('--min-hosts <n>', 'fewest replicas that count as success (default: --hosts); with fewer, nothing is paid and put fails')
     .option('--duration <blocks>', 'contract length in blocks', String(DEFAULT_DURATION))
     .option('--max-price <price>', 'highest price a host may ask: storage in sat per GiB per 1000 blocks, upload and download in sat per GiB', String(DEFAULT_MAX_PRICE))
+    .option('--allowance <sat>', 'escrow of each new contract, which pays this and later files on the host (default: room for 1 GiB for --duration at the host\'s prices, at least the 10000 sat minimum escrow)')
+    .option('--new-contracts', 'form new contracts even where open ones have room (one contract per file per host, as before revisions)')
     .option('--no-wait', 'return once the commitment is broadcast, without waiting for it to confirm')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
@@ -90,7 +93,9 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
       });
       return client.put({
         file: input.path, name: input.name, hosts, minHosts, duration: uintOpt(o.duration, '--duration', 1, 1e6),
-        maxPrice: priceOpt(o.maxPrice), workDir: scratch.dir('cloudcoin-put-'), wait: o.wait
+        maxPrice: priceOpt(o.maxPrice), workDir: scratch.dir('cloudcoin-put-'), wait: o.wait,
+        allowance: o.allowance === undefined ? undefined : priceOpt(o.allowance, '--allowance'),
+        reuse: o.newContracts !== true
       });
     });
     printPut(ctx, summary, o.json === true, input.name);
@@ -105,9 +110,11 @@ function printPut(ctx: CommandContext, summary: PutResult, json: boolean, name: 
     return;
   }
   ctx.out(`file ${summary.fileId} (${escapeName(name)}, ${formatSize(summary.size)})`);
-  ctx.out(`commitment ${summary.txids.join(', ') || '(none new)'}`);
+  ctx.out(`commitment ${summary.txids.join(', ') || '(none: every contract was reused)'}`);
   ctx.out(renderTable([
     { title: 'contract', value: (c: PutResult['contracts'][number]) => short(c.id) },
+    { title: 'object', value: (c) => String(c.object), align: 'right' },
+    { title: 'revision', value: (c) => (c.reused ? `${c.revision} (reused)` : `${c.revision} (new)`) },
     { title: 'host', value: (c) => c.host },
     { title: 'storage', value: (c) => String(c.prices.storage), align: 'right' },
     { title: 'cost(sat)', value: (c) => String(c.cost), align: 'right' },
@@ -115,14 +122,14 @@ function printPut(ctx: CommandContext, summary: PutResult, json: boolean, name: 
     { title: 'state', value: (c) => c.state }
   ], summary.contracts));
   for (const c of summary.contracts)
-    ctx.out(`  ${c.host}: ${c.formula}; escrow = max(cost, minimum escrow)`);
+    ctx.out(c.reused ? `  ${c.host}: ${c.formula}` : `  ${c.host}: ${c.formula}; allowance ${c.escrowValue} sat (escrow)`);
   for (const f of summary.failed)
     ctx.out(`  no replica on ${f.host}: ${f.reason}`);
 }
 
-/** ls: stored files, their contracts' states, end heights and hosts' reachability. */
+/** ls: stored files, the contracts (and object, revision) they live in, states, end heights and hosts' reachability. */
 export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
-  const cmd = command('ls', 'List stored files with their contracts, states, end heights and blocks left.')
+  const cmd = command('ls', 'List stored files with the contracts they live in (object id, revision), states, end heights and blocks left.')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
   const files = await renterClient(ctx).listFiles();
@@ -136,6 +143,8 @@ export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
     { title: 'name', value: (x) => escapeName(Buffer.from(x.f.nameHex, 'hex')) },
     { title: 'size', value: (x) => formatSize(x.f.size), align: 'right' },
     { title: 'contract', value: (x) => short(x.r.contractId) },
+    { title: 'object', value: (x) => String(x.r.object), align: 'right' },
+    { title: 'rev', value: (x) => (x.r.revision === null ? '-' : String(x.r.revision)), align: 'right' },
     { title: 'host', value: (x) => x.r.host },
     { title: 'state', value: (x) => (x.r.reachable ? x.r.state : `${x.r.state} (host unreachable)`) },
     { title: 'end', value: (x) => String(x.r.endHeight), align: 'right' },
@@ -143,11 +152,61 @@ export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
   ], rows));
 }
 
+/** rm FILE_ID: delete a file from its hosts (a revision per contract), then forget it. */
+export async function rm(ctx: CommandContext, argv: string[]): Promise<void> {
+  const cmd = command('rm', 'Delete a file from its hosts (each host frees the space and stops charging for it), then forget it. '
+    + 'The RPC forgetfile only forgets a file locally, and only when nothing of it is paid for.')
+    .argument('<file>', 'file id or unique prefix (see ls)')
+    .option('--json', 'print JSON');
+  cmd.parse(argv, { from: 'user' });
+  const res = await ctx.client.call('deletefile', [cmd.args[0]]) as DeleteFileResult;
+  if (cmd.opts().json) {
+    ctx.out(JSON.stringify(res, null, 2));
+    return;
+  }
+  for (const r of res.removed)
+    ctx.out(`removed from ${r.host}: contract ${short(r.id)} revision ${r.revision}`);
+  for (const k of res.kept)
+    ctx.out(`kept on ${k.host} (contract ${short(k.id)}): ${k.reason}`);
+  ctx.out(res.forgotten ? `file ${res.fileId} deleted` : `file ${res.fileId} still has ${res.kept.length} replica(s); run rm again`);
+  if (!res.forgotten)
+    throw new CommandError('partial', `file ${short(res.fileId)} is still held by ${res.kept.length} host(s)`);
+}
+
+/** renew CONTRACT|FILE [--duration B] [--allowance SAT] */
+export async function renew(ctx: CommandContext, argv: string[]): Promise<void> {
+  const cmd = command('renew', 'Renew a contract (or every contract of a file) before it ends: a new contract with the same host '
+    + 'carries all its objects without a re-upload; one transaction.')
+    .argument('<id>', 'contract id, or file id or unique prefix')
+    .option('--duration <blocks>', 'length of the new contract (default: the old one\'s)')
+    .option('--allowance <sat>', 'escrow of the new contract (default: the old one\'s, or more if the objects need it)')
+    .option('--json', 'print JSON');
+  cmd.parse(argv, { from: 'user' });
+  const o = cmd.opts();
+  const params: unknown[] = [cmd.args[0]];
+  if (o.duration !== undefined || o.allowance !== undefined)
+    params.push(o.duration === undefined ? null : uintOpt(o.duration, '--duration', 1, 1e6));
+  if (o.allowance !== undefined)
+    params.push(priceOpt(o.allowance, '--allowance'));
+  const res = await ctx.client.call('renewcontract', params) as RenewContractResult;
+  if (o.json) {
+    ctx.out(JSON.stringify(res, null, 2));
+    return;
+  }
+  for (const r of res.renewed)
+    ctx.out(`renewed ${short(r.old)} as ${short(r.id)} on ${r.host}: ${r.objects} object(s), ends at ${r.endHeight}, allowance ${r.allowance} sat`);
+  for (const f of res.failed)
+    ctx.out(`not renewed ${short(f.old)} on ${f.host}: ${f.reason}`);
+  ctx.out(`commitment ${res.txids.join(', ') || '(none)'}`);
+}
+
 export const storageCommands: Record<string, (ctx: CommandContext, argv: string[]) => Promise<void>> = {
   'negotiate-storage': negotiateStorage,
   put,
   get: getCommand,
-  ls
+  ls,
+  rm,
+  renew
 };
 
 export { CommandError, type CommandContext } from './cmdutil';

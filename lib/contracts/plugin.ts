@@ -36,6 +36,9 @@ export interface RatingOptions {
 }
 
 /** The contracts extension instance. */
+/** Off-chain facts of a contract another extension keeps (allowance used, revision), or null. */
+export type ContractDetailSource = (contract: StorageContract) => Promise<Record<string, unknown> | null>;
+
 export class ContractsPlugin implements Extension {
   readonly api: NodeAPI;
   readonly network: bcoin.Network;
@@ -311,6 +314,27 @@ export class ContractsPlugin implements Extension {
 
   async listContracts(state?: common.ContractStateName): Promise<ContractInfo[]> {
     return this.index.listContracts(state);
+  }
+
+  /**
+   * Extensions that keep a contract's off-chain state (the deals'
+   * revisions) register here what getcontract/listcontracts show of it.
+   */
+  private readonly detailSources: ContractDetailSource[] = [];
+
+  addDetails(source: ContractDetailSource): void {
+    this.detailSources.push(source);
+  }
+
+  /** What the registered sources know of a contract (merged), or null. */
+  async details(contract: StorageContract): Promise<Record<string, unknown> | null> {
+    let out: Record<string, unknown> | null = null;
+    for (const source of this.detailSources) {
+      const d = await source(contract);
+      if (d)
+        out = { ...(out ?? {}), ...d };
+    }
+    return out;
   }
 
   /** Our role in a contract, or null if we are not a party. */

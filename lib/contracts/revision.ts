@@ -61,7 +61,7 @@ export interface RevisionJSON {
 /** One revision of a contract. */
 export class Revision extends bio.Struct {
   contractId: Buffer = ZERO_HASH;
-  /** 1, 2, ...; 0 is the contract itself (see revisionZero). */
+  /** 0 (the objects the contract is formed with, see revisionZero), 1, 2, ... */
   number = 0;
   /** Height from which this revision's objects are held and accrue storage cost. */
   height = 0;
@@ -191,11 +191,13 @@ function readU64(br: bio.BufferReader): number {
 }
 
 /**
- * Revision 0, implied by a contract and the objects it was formed with:
- * its root and size are the contract's, its height the start height, and
- * it has accrued the upload of those objects (`uploadCost`, sat).
- * Throws ContractError `bad-object-list` if the objects do not match the
- * contract's root and size.
+ * Revision 0 of a contract formed with `objects` (unsigned): its root and
+ * size are the contract's, its height the start height, and it has accrued
+ * the upload of those objects (`uploadCost`, sat; 0 for a renewal, which
+ * uploads nothing). Both parties sign it like any other revision: the
+ * renter when it proposes the contract, the host once it holds every
+ * object (the receipt). Throws ContractError `bad-object-list` if the
+ * objects do not match the contract's root and size.
  */
 export function revisionZero(contract: StorageContract, objects: readonly ObjectEntry[],
   uploadCost: number): Revision {
@@ -210,9 +212,7 @@ export function revisionZero(contract: StorageContract, objects: readonly Object
     size: contract.size,
     count: objects.length,
     nextObject: objects.length === 0 ? 1 : objects[objects.length - 1].id + 1,
-    accrued: uploadCost,
-    renterSig: contract.renterSig,
-    hostSig: contract.hostSig
+    accrued: uploadCost
   });
 }
 

@@ -63,12 +63,16 @@ export const toRPCError = rpcErrors([
 /**
  * JSON for a contract as returned by getcontract and listcontracts; a
  * pending one's `commit` holds only the txid and leaf it waits for.
+ * `details` is what extensions keep off chain (a party's revisions:
+ * allowance, used, objects, size, revision), null for others' contracts.
  */
-export function contractInfoJSON(info: ContractInfo, role: string | null): Record<string, unknown> {
+export function contractInfoJSON(info: ContractInfo, role: string | null,
+  details: Record<string, unknown> | null = null): Record<string, unknown> {
   return {
     id: info.id,
     state: info.state,
     role,
+    ...(details ?? {}),
     contract: info.contract.getJSON(),
     commit: info.pending ? { txid: info.pending.txid, height: null, leaf: info.pending.leaf } : info.commit,
     spend: info.spend,
@@ -97,7 +101,7 @@ async function getContract(p: Params, plugin: ContractsPlugin): Promise<Record<s
   const info = await plugin.getContract(await contractIdArg(plugin, p.get(0)));
   if (!info)
     throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.');
-  return contractInfoJSON(info, await plugin.roleOf(info.contract));
+  return contractInfoJSON(info, await plugin.roleOf(info.contract), await plugin.details(info.contract));
 }
 
 async function listContracts(p: Params, plugin: ContractsPlugin): Promise<Array<Record<string, unknown>>> {
@@ -105,7 +109,7 @@ async function listContracts(p: Params, plugin: ContractsPlugin): Promise<Array<
   const state = p.has(0) ? p.oneOf(0, 'state', common.stateNames) : undefined;
   const out = [];
   for (const info of await plugin.listContracts(state))
-    out.push(contractInfoJSON(info, await plugin.roleOf(info.contract)));
+    out.push(contractInfoJSON(info, await plugin.roleOf(info.contract), await plugin.details(info.contract)));
   return out;
 }
 

@@ -47,12 +47,30 @@ export { MAX_OBJECT_SIZE } from '../storage/common';
 export const MAX_URL_SIZE = 200;
 /** Longest sealed token blob. */
 export const MAX_SEALED_SIZE = 1024;
+/**
+ * Most objects one `propose` or `revise` may add, and ids one `revise` may
+ * remove: 1024 x 44 + 4096 x 4 bytes plus a revision fit the envelope's
+ * 64 KiB of args, and 1024 sealed tokens its 512 KiB body.
+ */
+export const MAX_ADDED_OBJECTS = 1024;
+export const MAX_REMOVED_OBJECTS = 4096;
+/**
+ * A host accepts a revision whose height is within this many blocks below
+ * its tip (or one above): the parties' tips may differ by a block or two.
+ */
+export const REVISION_HEIGHT_SLACK = 2;
+/**
+ * Default allowance of a new contract (when put gets no --allowance): room
+ * to store this many bytes for the whole duration at the host's prices,
+ * uploads included, and never under the minimum escrow (10000 sat), so
+ * later puts to the same host reuse the contract.
+ */
+export const DEFAULT_ALLOWANCE_BYTES = 2 ** 30;
 /** How long a renter waits for each storage call (ms). */
 export const CALL_TIMEOUT_MS = 20000;
 
 /** Tags of the tagged hashes signed in deals. */
 export const OFFER_TAG = tags.OFFER;
-export const RECEIPT_TAG = tags.RECEIPT;
 export const SEAL_TAG = tags.SEAL;
 
 /** Status a host answers when a bid is under its price (body: its 3 prices, 24 bytes). */

@@ -1,44 +1,155 @@
 /*!
- * dealstore.ts - what deals must remember across restarts: contracts a host
- * countersigned (so it can serve receipts and tokens before their commit
- * confirms), and a renter's files (its manifest).
+ * dealstore.ts - what deals must remember across restarts, on either side
+ * of a contract: the contract, every revision both parties signed, the
+ * revision the renter signed and the host has not countersigned yet, and
+ * the objects the latest revision holds (the renter also records which of
+ * its files each object is). A host also keeps the escrows it saw funded;
+ * a renter its files (its manifest).
+ *
+ * Durability: every change of a contract's revisions and objects is one
+ * leveldb batch written with sync (fsync) before anyone is told it
+ * happened: the host before it answers, the renter before it reports a
+ * put done. A crash leaves either the old state or the new, never half.
  */
 
 import bdb = require('../bdb');
 import bio = require('bufio');
 import * as path from 'path';
 import { StorageContract } from '../contracts/storagecontract';
+import { REVISION_SIZE, Revision } from '../contracts/revision';
+import type { ObjectEntry } from '../contracts/objecttree';
 import { ManifestFile, Manifest } from '../storage/manifest';
+import { sizeVarint } from '../base/wire';
 import { layout, DB_VERSION } from './layout';
 
+/** One object of a contract; `fileId` is the renter's file (zeros on the host). */
+export interface ContractObject extends ObjectEntry {
+  fileId: Buffer;
+}
+
+/** root(32) || u64 size || fileId(32); the ids are in the key. */
+function encodeObject(o: ContractObject): Buffer {
+  const bw = bio.write(72);
+  bw.writeBytes(o.root);
+  bw.writeU64(o.size);
+  bw.writeBytes(o.fileId);
+  return bw.render();
+}
+
+function decodeObject(id: number, raw: Buffer): ContractObject {
+  const br = bio.read(raw);
+  return { id, root: Buffer.from(br.readBytes(32)), size: br.readU64(), fileId: Buffer.from(br.readBytes(32)) };
+}
+
 /**
- * A contract the renter proposed for one of its files: the file it
- * belongs to, whether the host signed a receipt, and the contract signed
- * by both (what commitfile funds).
- *   RenterDeal = fileId(32) || u8 received || StorageContract (fixed size)
+ * A contract the renter formed:
+ *   RenterContract = u8 flags || u32 nextObject || StorageContract
+ * `nextObject` is the lowest object id never handed out (an id given to a
+ * revision that was then abandoned is never used again, as the file
+ * server keeps its tombstone). Flag 1: the host answered with an older
+ * revision than ours (it lost data): never revise it again.
  */
-export class RenterDeal extends bio.Struct {
-  fileId: Buffer = Buffer.alloc(32);
-  received = false;
+export class RenterContract extends bio.Struct {
+  flags = 0;
+  nextObject = 1;
   contract: StorageContract = new StorageContract();
 
+  static readonly HOST_BEHIND = 1;
+
   getSize(): number {
-    return 32 + 1 + this.contract.getSize();
+    return 1 + 4 + this.contract.getSize();
   }
 
   write(bw: bio.Writer): bio.Writer {
-    bw.writeBytes(this.fileId);
-    bw.writeU8(this.received ? 1 : 0);
+    bw.writeU8(this.flags);
+    bw.writeU32(this.nextObject);
     this.contract.write(bw);
     return bw;
   }
 
   read(br: bio.BufferReader): this {
-    this.fileId = Buffer.from(br.readBytes(32));
-    this.received = br.readU8() === 1;
+    this.flags = br.readU8();
+    this.nextObject = br.readU32();
     this.contract = StorageContract.read(br);
     return this;
   }
+
+  get hostBehind(): boolean {
+    return (this.flags & RenterContract.HOST_BEHIND) !== 0;
+  }
+}
+
+/**
+ * A revision signed by the renter and not yet by the host, with what it
+ * changes (revision 0: the objects the contract is formed with):
+ *   PendingRevision = Revision(228) || varint a || a x (u32 id || root(32) ||
+ *                     u64 size || fileId(32)) || varint r || r x u32 id
+ */
+export class PendingRevision extends bio.Struct {
+  revision: Revision = new Revision();
+  add: ContractObject[] = [];
+  remove: number[] = [];
+
+  getSize(): number {
+    return REVISION_SIZE + sizeVarint(this.add.length) + 76 * this.add.length
+      + sizeVarint(this.remove.length) + 4 * this.remove.length;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    this.revision.write(bw);
+    bw.writeVarint(this.add.length);
+    for (const o of this.add) {
+      bw.writeU32(o.id);
+      bw.writeBytes(encodeObject(o));
+    }
+    bw.writeVarint(this.remove.length);
+    for (const id of this.remove)
+      bw.writeU32(id);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.revision = Revision.read(br);
+    this.add = [];
+    for (let i = br.readVarint(); i > 0; i--) {
+      const id = br.readU32();
+      this.add.push(decodeObject(id, br.readBytes(72)));
+    }
+    this.remove = [];
+    for (let i = br.readVarint(); i > 0; i--)
+      this.remove.push(br.readU32());
+    return this;
+  }
+
+  /** Bytes the revision adds. */
+  addedBytes(): number {
+    return this.add.reduce((sum, o) => sum + o.size, 0);
+  }
+}
+
+/** What applying a countersigned revision changes, in one batch. */
+export interface RevisionUpdate {
+  id: Buffer;
+  revision: Revision;
+  add: ContractObject[];
+  remove: number[];
+  /** A new renter record to write with it (id high-water, flags). */
+  renter?: RenterContract;
+  /** Files to write with it (their replicas). */
+  files?: ManifestFile[];
+}
+
+/** Write a batch with fsync: nobody is told about it before it is on disk. */
+function writeSync(b: bdb.Batch): Promise<void> {
+  const binding = (b as unknown as { binding: { write: (...args: unknown[]) => void } }).binding;
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null) => (err ? reject(err) : resolve());
+    // leveldown takes options; the in-memory db (tests) has nothing to sync
+    if (binding.write.length >= 2)
+      binding.write({ sync: true }, done);
+    else
+      binding.write(done);
+  });
 }
 
 export class DealStore {
@@ -60,8 +171,14 @@ export class DealStore {
     await this.db.close();
   }
 
-  async putHosted(c: StorageContract): Promise<void> {
-    await this.db.put(layout.h.build(c.hash()), c.encode());
+  // The host's contracts.
+
+  /** A contract the host countersigned, with its pending revision 0 (one synced batch). */
+  async putHosted(c: StorageContract, pending: PendingRevision): Promise<void> {
+    const b = this.db.batch();
+    b.put(layout.h.build(c.hash()), c.encode());
+    b.put(layout.p.build(c.hash()), pending.encode());
+    await writeSync(b);
   }
 
   async getHosted(id: Buffer): Promise<StorageContract | null> {
@@ -69,11 +186,13 @@ export class DealStore {
     return raw ? StorageContract.decode(raw) : null;
   }
 
+  /** Forget a hosted contract and everything kept for it. */
   async deleteHosted(id: Buffer): Promise<void> {
     const b = this.db.batch();
     b.del(layout.h.build(id));
     b.del(layout.s.build(id));
-    await b.write();
+    await this.dropState(b, id);
+    await writeSync(b);
   }
 
   /** Record that a hosted contract's escrow output was seen in a block. */
@@ -111,49 +230,140 @@ export class DealStore {
     return keys.length;
   }
 
-  async putFile(file: ManifestFile): Promise<void> {
-    await this.db.put(layout.f.build(file.fileId), file.encode());
+  // Revisions, pending revisions and objects (either side).
+
+  /** The latest revision both signed, or null before revision 0 is final. */
+  async latestRevision(id: Buffer): Promise<Revision | null> {
+    const raw = await this.db.get(layout.n.build(id));
+    return raw ? this.getRevision(id, raw.readUInt32LE(0)) : null;
   }
 
-  /** Write a file entry and its deals in one batch (both, or neither). */
-  async putFileDeals(file: ManifestFile, deals: RenterDeal[], gone: Buffer[] = []): Promise<void> {
-    const b = this.db.batch();
-    b.put(layout.f.build(file.fileId), file.encode());
-    for (const d of deals)
-      b.put(layout.r.build(d.contract.hash()), d.encode());
-    for (const id of gone)
-      b.del(layout.r.build(id));
-    await b.write();
+  async getRevision(id: Buffer, number: number): Promise<Revision | null> {
+    if (number > 0xffffffff)
+      return null;
+    const raw = await this.db.get(layout.v.build(id, number));
+    return raw ? Revision.decode(raw) : null;
   }
 
-  async getDeal(id: Buffer): Promise<RenterDeal | null> {
-    const raw = await this.db.get(layout.r.build(id));
-    return raw ? RenterDeal.decode(raw) : null;
-  }
-
-  async putDeal(deal: RenterDeal): Promise<void> {
-    await this.db.put(layout.r.build(deal.contract.hash()), deal.encode());
-  }
-
-  async deleteDeal(id: Buffer): Promise<void> {
-    await this.db.del(layout.r.build(id));
-  }
-
-  async listDeals(): Promise<RenterDeal[]> {
+  /** Every revision both signed, ascending (what accrual reads). */
+  async listRevisions(id: Buffer): Promise<Revision[]> {
     return this.db.values({
-      gte: layout.r.min(),
-      lte: layout.r.max(),
-      parse: (raw: Buffer) => RenterDeal.decode(raw)
+      gte: layout.v.min(id),
+      lte: layout.v.max(id),
+      parse: (raw: Buffer) => Revision.decode(raw)
     });
   }
 
-  /** Forget a file and the given deals in one batch. */
-  async deleteFileDeals(fileId: Buffer, deals: Buffer[]): Promise<void> {
+  async getPending(id: Buffer): Promise<PendingRevision | null> {
+    const raw = await this.db.get(layout.p.build(id));
+    return raw ? PendingRevision.decode(raw) : null;
+  }
+
+  /** Store a pending revision (replacing any), with renter records and files, synced. */
+  async putPending(id: Buffer, pending: PendingRevision, renter?: RenterContract, files: ManifestFile[] = []): Promise<void> {
     const b = this.db.batch();
-    b.del(layout.f.build(fileId));
-    for (const id of deals)
-      b.del(layout.r.build(id));
-    await b.write();
+    b.put(layout.p.build(id), pending.encode());
+    if (renter)
+      b.put(layout.r.build(id), renter.encode());
+    for (const f of files)
+      b.put(layout.f.build(f.fileId), f.encode());
+    await writeSync(b);
+  }
+
+  /** Drop a pending revision (abandoned), with file updates, synced. */
+  async dropPending(id: Buffer, files: ManifestFile[] = [], goneFiles: Buffer[] = []): Promise<void> {
+    const b = this.db.batch();
+    b.del(layout.p.build(id));
+    for (const f of files)
+      b.put(layout.f.build(f.fileId), f.encode());
+    for (const fid of goneFiles)
+      b.del(layout.f.build(fid));
+    await writeSync(b);
+  }
+
+  /** The objects of a contract's latest countersigned revision, by id. */
+  async listObjects(id: Buffer): Promise<ContractObject[]> {
+    const rows = await this.db.range({ gte: layout.o.min(id), lte: layout.o.max(id) });
+    return rows.map(({ key, value }) => decodeObject((layout.o.parse(key) as [Buffer, number])[1], value));
+  }
+
+  async getObject(id: Buffer, object: number): Promise<ContractObject | null> {
+    if (!Number.isInteger(object) || object < 0 || object > 0xffffffff)
+      return null;
+    const raw = await this.db.get(layout.o.build(id, object));
+    return raw ? decodeObject(object, raw) : null;
+  }
+
+  /**
+   * Make a countersigned revision final: store it, drop the pending one,
+   * change the object list (and the renter's records), in one synced batch.
+   */
+  async applyRevision(u: RevisionUpdate): Promise<void> {
+    const b = this.db.batch();
+    b.put(layout.v.build(u.id, u.revision.number), u.revision.encode());
+    const n = Buffer.alloc(4);
+    n.writeUInt32LE(u.revision.number, 0);
+    b.put(layout.n.build(u.id), n);
+    b.del(layout.p.build(u.id));
+    for (const id of u.remove)
+      b.del(layout.o.build(u.id, id));
+    for (const o of u.add)
+      b.put(layout.o.build(u.id, o.id), encodeObject(o));
+    if (u.renter)
+      b.put(layout.r.build(u.id), u.renter.encode());
+    for (const f of u.files ?? [])
+      b.put(layout.f.build(f.fileId), f.encode());
+    await writeSync(b);
+  }
+
+  private async dropState(b: bdb.Batch, id: Buffer): Promise<void> {
+    b.del(layout.p.build(id));
+    b.del(layout.n.build(id));
+    for (const key of await this.db.keys({ gte: layout.v.min(id), lte: layout.v.max(id) }))
+      b.del(key);
+    for (const key of await this.db.keys({ gte: layout.o.min(id), lte: layout.o.max(id) }))
+      b.del(key);
+  }
+
+  // The renter's contracts.
+
+  async getRenterContract(id: Buffer): Promise<RenterContract | null> {
+    const raw = await this.db.get(layout.r.build(id));
+    return raw ? RenterContract.decode(raw) : null;
+  }
+
+  async putRenterContract(rc: RenterContract): Promise<void> {
+    const b = this.db.batch();
+    b.put(layout.r.build(rc.contract.hash()), rc.encode());
+    await writeSync(b);
+  }
+
+  async listRenterContracts(): Promise<RenterContract[]> {
+    return this.db.values({
+      gte: layout.r.min(),
+      lte: layout.r.max(),
+      parse: (raw: Buffer) => RenterContract.decode(raw)
+    });
+  }
+
+  /** Forget a renter contract and everything kept for it, with file updates. */
+  async deleteRenterContract(id: Buffer, files: ManifestFile[] = [], goneFiles: Buffer[] = []): Promise<void> {
+    const b = this.db.batch();
+    b.del(layout.r.build(id));
+    await this.dropState(b, id);
+    for (const f of files)
+      b.put(layout.f.build(f.fileId), f.encode());
+    for (const fid of goneFiles)
+      b.del(layout.f.build(fid));
+    await writeSync(b);
+  }
+
+  // The renter's files.
+
+  async putFile(file: ManifestFile): Promise<void> {
+    const b = this.db.batch();
+    b.put(layout.f.build(file.fileId), file.encode());
+    await writeSync(b);
   }
 
   /** Forget a file; true if it was there. */
@@ -161,7 +371,9 @@ export class DealStore {
     const key = layout.f.build(fileId);
     if (!(await this.db.has(key)))
       return false;
-    await this.db.del(key);
+    const b = this.db.batch();
+    b.del(key);
+    await writeSync(b);
     return true;
   }
 
@@ -186,3 +398,4 @@ export class DealStore {
     return m;
   }
 }
+

@@ -8,8 +8,10 @@ import { CodedError } from '../base/errors';
 /** Every code a DealError may carry. */
 export type DealErrorCode =
   // renter <-> host
-  | 'proposal-declined' | 'bad-host-answer' | 'bad-host-sig' | 'bad-data-url' | 'no-receipt'
-  | 'bad-receipt' | 'no-token' | 'object-too-large' | 'host-unreachable'
+  | 'proposal-declined' | 'revision-declined' | 'bad-host-answer' | 'bad-host-sig' | 'bad-data-url' | 'no-receipt'
+  | 'bad-receipt' | 'no-token' | 'object-too-large' | 'host-unreachable' | 'host-behind'
+  // the renter's contracts
+  | 'insufficient-allowance' | 'unknown-contract' | 'contract-busy' | 'not-formed' | 'not-renewable'
   // the renter's files
   | 'bad-file-id' | 'unknown-file' | 'ambiguous-id' | 'file-exists' | 'file-in-use' | 'nothing-to-commit'
   // the node
@@ -17,6 +19,9 @@ export type DealErrorCode =
 
 /** A deal failure the user should read. */
 export class DealError extends CodedError<DealErrorCode> {
+  /** A host's decline code when a host declined (e.g. `insufficient-allowance`), else ''. */
+  reason = '';
+
   constructor(code: DealErrorCode, message: string) {
     super(code, message);
   }

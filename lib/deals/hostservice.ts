@@ -6,17 +6,29 @@
  *   offer   -> a signed offer at the renter's bid, reserving capacity until
  *              the offer expires; a bid under the price is declined with
  *              `price-too-low` and the asking prices in the body
- *   propose -> the renter-signed contract; the host checks it against its
- *              offer, registers it with its storage backend, countersigns
- *              and returns sealed upload tokens
- *   receipt -> after the upload: the backend confirms size and root, the
- *              host signs a receipt (the renter commits only after all)
- *   token   -> a sealed download token for the contract's renter
+ *   propose -> the renter-signed contract, its revision 0 and the objects
+ *              it is formed with; the host checks them against its offer,
+ *              registers them with its storage backend, countersigns the
+ *              contract and returns sealed upload tokens (a renewal
+ *              adopts the renewed contract's objects: nothing to upload)
+ *   revise  -> revision n+1 with its changes (objects added, removed): the
+ *              host checks numbers, accrual and allowance, registers the
+ *              added objects and returns upload tokens; a revision that
+ *              only removes is final at once and frees the space
+ *   receipt -> after the upload: the backend confirms every added object,
+ *              the host countersigns the revision, fsyncs it and answers
+ *              with it (the renter commits a new contract only after all)
+ *   revision-> the latest revision both signed
+ *   token   -> a sealed download token for one object of the contract
  */
 
 import bio = require('bufio');
 import bcoin = require('../bcoin');
 import { StorageContract, verifyContract } from '../contracts/storagecontract';
+import { type Revision, verifyRevisionSigs } from '../contracts/revision';
+import type { ObjectEntry } from '../contracts/objecttree';
+import { ContractError } from '../contracts/errors';
+import { Mutex } from '../contracts/mutex';
 import { getParams as getContractParams } from '../contracts/common';
 import type { Identity } from '../base/identity';
 import { ZERO_HASH } from '../base/consts';
@@ -24,15 +36,19 @@ import { ServiceError, type RequestContext, type Service } from '../negotiator/s
 import { statuses } from '../negotiator/status';
 import type { StorageBackend } from '../hosting/backend';
 import { MAX_MANIFEST_SIZE } from '../storage/common';
-import { contractFootprint, objects } from '../storage/objectstore';
+import { contractFootprint, footprint } from '../storage/objectstore';
 import {
   BAD_TERMS, DEFAULT_HOLDBACK_BPS, MAX_OFFERS_PER_RENTER, MAX_RESERVATIONS, NO_CAPACITY, PRICE_TOO_LOW,
-  SERVICE_NAME, SERVICE_VERSION, getDealParams
+  REVISION_HEIGHT_SLACK, SERVICE_NAME, SERVICE_VERSION, getDealParams
 } from './common';
-import { auditTerms, contractCost, type Prices } from './pricing';
+import { auditTerms, type Prices } from './pricing';
+import { allowanceCovers, checkNextRevision, firstRevision, isRenewal } from './revisions';
 import { seal } from './seal';
-import { ContractArgs, Offer, OfferArgs, ProposeResult, Quote, QuoteArgs, Receipt, TokenResult } from './wire';
-import type { DealStore } from './dealstore';
+import {
+  ContractArgs, Offer, OfferArgs, ProposeArgs, ProposeResult, Quote, QuoteArgs, ReceiptArgs, ReviseArgs, ReviseResult,
+  TokenArgs, TokenResult
+} from './wire';
+import { type ContractObject, type DealStore, PendingRevision } from './dealstore';
 
 /** What the host service needs from the node. */
 export interface HostContext {
@@ -93,6 +109,8 @@ function isCommitScript(script: bcoin.Script): boolean {
 const UPLOAD_GRACE_SECONDS = 3600;
 /** Download tokens: short-lived, renewed through `token`. */
 const DOWNLOAD_TOKEN_SECONDS = 3600;
+/** Upload tokens of a revision: an hour to upload what it adds (the renter may revise again). */
+const UPLOAD_TOKEN_SECONDS = 3600;
 
 function keyHash(pk: Buffer): string {
   return bcoin.KeyRing.fromPublic(pk).getKeyHash().toString('hex');
@@ -131,6 +149,8 @@ export class HostService {
   private payersHeight = -1;
   /** offer() checks capacity, then awaits: one at a time, or offers overcommit. */
   private offerLock: Promise<unknown> = Promise.resolve();
+  /** Revisions (formation, revise, receipt, housekeeping) change state one at a time. */
+  private readonly lock = new Mutex();
 
   constructor(ctx: HostContext, terms: HostTerms) {
     this.ctx = ctx;
@@ -180,9 +200,11 @@ export class HostService {
       methods: {
         quote: { description: 'prices and limits now', handler: (a, c) => this.quote(a, c) },
         offer: { description: 'signed offer at a bid, reserving capacity', handler: (a, c) => this.offer(a, c) },
-        propose: { description: 'countersign a renter-signed contract', handler: (a, c) => this.propose(a, c) },
-        receipt: { description: 'signed receipt for a complete upload', handler: (a, c) => this.receipt(a, c) },
-        token: { description: 'sealed download token', handler: (a, c) => this.token(a, c) }
+        propose: { description: 'countersign a renter-signed contract and its revision 0', handler: (a, c) => this.propose(a, c) },
+        revise: { description: 'accept revision n+1 of a contract', handler: (a, c) => this.revise(a, c) },
+        receipt: { description: 'countersign a revision once its upload is complete', handler: (a, c) => this.receipt(a, c) },
+        revision: { description: 'the latest revision both signed', handler: (a, c) => this.revision(a, c) },
+        token: { description: 'sealed download token for one object', handler: (a, c) => this.token(a, c) }
       }
     };
   }
@@ -304,33 +326,35 @@ export class HostService {
     return this.payers.has(renterKey.toString('hex'));
   }
 
+  /** An object id the backend does not know (deleted before, or never registered). */
+  private static gone(e: unknown): boolean {
+    return (e as { code?: unknown } | null)?.code === 'unknown-object';
+  }
+
   async propose(args: Buffer, ctx: RequestContext): Promise<Buffer> {
-    const c = parse(() => StorageContract.decode(args));
+    const a = parse(() => ProposeArgs.decode(args));
+    const c = a.contract;
     const me = this.ctx.identity();
     const key = c.hostEscrowKey.toString('hex');
     const r = this.reservations.get(key);
     const height = this.ctx.height();
+    const renewal = isRenewal(c);
     // [DECLINE] no open offer with this escrow key (expired, used or never made)
     if (!r || r.used || r.expiryHeight < height)
       throw decline(BAD_TERMS, 'no-offer');
-    // [DECLINE] the contract must match the offer it claims
+    // [DECLINE] the contract must match the offer it claims (a renewal
+    // stores no new bytes: its size is the renewed contract's)
     const bad = !c.hostKey.equals(me.publicKey) || !c.renterKey.equals(ctx.from)
-      || !r.renterKey.equals(ctx.from) || c.size > r.size
+      || !r.renterKey.equals(ctx.from) || (!renewal && c.size > r.size)
       || c.endHeight - c.startHeight !== r.duration || c.expiryHeight > r.expiryHeight
       || c.storagePrice < r.prices.storage || c.uploadPrice < r.prices.upload
       || c.downloadPrice < r.prices.download || c.startHeight > height + 1
       || c.startHeight + 2 * getDealParams(this.ctx.network).offerWindow < height;
     if (bad)
       throw decline(BAD_TERMS, 'terms-differ-from-offer');
-    const prices = { storage: c.storagePrice, upload: c.uploadPrice, download: c.downloadPrice };
-    // [DECLINE] escrow does not cover the price
-    if (c.escrowValue < contractCost(c.size, r.duration, prices))
-      throw decline(BAD_TERMS, 'escrow-too-small');
-    // [DECLINE] the audit schedule the protocol derives, with the standard
-    // holdback and no renewal (renewals come with their own issue)
+    // [DECLINE] the audit schedule the protocol derives, with the standard holdback
     const auditInterval = auditTerms(r.duration, getDealParams(this.ctx.network).auditInterval);
-    if (c.auditInterval !== auditInterval
-      || c.holdback !== DEFAULT_HOLDBACK_BPS || !c.prevId.equals(ZERO_HASH))
+    if (c.auditInterval !== auditInterval || c.holdback !== DEFAULT_HOLDBACK_BPS)
       throw decline(BAD_TERMS, 'bad-audit-terms');
     try {
       verifyContract(c, height + 1, this.ctx.network, { requireSigs: false });
@@ -340,7 +364,59 @@ export class HostService {
     // [DECLINE] the renter must have signed
     if (!c.hasRenterSig())
       throw decline(statuses.BAD_REQUEST, 'contract-unsigned');
+    // An offer is used once: mark it before the first await, but keep its
+    // bytes counted until the backend has registered them.
+    r.used = true;
+    return this.lock.run(async () => {
+      try {
+        return await this.checkAndForm(c, a.revision, a.objects, r, key, renewal);
+      } catch (e) {
+        if (this.reservations.has(key))
+          r.used = false;
+        throw e;
+      }
+    });
+  }
 
+  /** Revision 0's checks (one proposal at a time), then formation. */
+  private async checkAndForm(c: StorageContract, revision: Revision, listed: ObjectEntry[], r: Reservation, key: string,
+    renewal: boolean): Promise<Buffer> {
+    const objects = renewal ? await this.renewedObjects(c, listed.length) : listed;
+    let rev0: Revision;
+    try {
+      rev0 = firstRevision(c, objects);
+    } catch (e) {
+      throw decline(BAD_TERMS, (e as { code?: string }).code || 'bad-object-list');
+    }
+    // [DECLINE] revision 0 must be exactly what the contract and its objects give, signed by the renter
+    if (!revision.sameTerms(rev0) || !verifyRevisionSigs(c, revision, false))
+      throw decline(BAD_TERMS, 'bad-revision-zero');
+    // [DECLINE] the allowance must pay revision 0's data to the end
+    if (!allowanceCovers(c, rev0))
+      throw decline(BAD_TERMS, 'insufficient-allowance');
+    return this.form(c, revision, objects, r, key, renewal);
+  }
+
+  /**
+   * The objects a renewal carries over: the renewed contract's latest
+   * ones, which this host already holds for the same renter. Declines
+   * unless that contract is final, has nothing pending and has not ended.
+   */
+  private async renewedObjects(c: StorageContract, listed: number): Promise<ObjectEntry[]> {
+    const old = await this.ctx.store.getHosted(c.prevId);
+    // [DECLINE] a renewal names a contract of the same renter here, not ended, with no revision in flight
+    if (listed !== 0 || !old || !old.renterKey.equals(c.renterKey) || this.ctx.height() >= old.endHeight)
+      throw decline(BAD_TERMS, 'bad-renewal');
+    if (!await this.ctx.store.latestRevision(c.prevId) || await this.ctx.store.getPending(c.prevId))
+      throw decline(BAD_TERMS, 'renewed-contract-busy');
+    return (await this.ctx.store.listObjects(c.prevId)).map(({ id, root, size }) => ({ id, root, size }));
+  }
+
+  /** Countersign, store (synced), register with the backend, answer with upload tokens. */
+  private async form(c: StorageContract, rev0: Revision, objects: ObjectEntry[], r: Reservation, key: string,
+    renewal: boolean): Promise<Buffer> {
+    const me = this.ctx.identity();
+    const height = this.ctx.height();
     const id = c.hash();
     const idHex = id.toString('hex');
     const backend = this.mustBackend();
@@ -349,79 +425,244 @@ export class HostService {
     // slow): twice the time to the refund height plus a day. The host
     // removes data by height in maintain().
     const expiry = this.now() + 2 * (c.refundHeight - height) * blockSeconds + 86400;
-    // An offer is used once: mark it before the first await, but keep its
-    // bytes counted until the backend has registered them.
-    r.used = true;
-    // Today's deals store their one file as data object 1 of the contract.
+    c.sign(me);
+    const pending = new PendingRevision();
+    pending.revision = rev0;
+    pending.add = objects.map((o) => ({ ...o, fileId: ZERO_HASH }));
+    // Recorded before the backend holds anything, so a crash leaves a
+    // record that housekeeping cleans up, never bytes nobody accounts for.
+    await this.ctx.store.putHosted(c, pending);
     try {
       await backend.register({ id: idHex, expiry });
-      await backend.registerObject(idHex, objects.DATA, { root: c.root.toString('hex'), size: c.size });
-    } catch {
-      r.used = false;
+      if (renewal)
+        await backend.adopt(idHex, c.prevId.toString('hex'), objects.map((o) => o.id));
+      else {
+        for (const o of objects)
+          await backend.registerObject(idHex, o.id, { root: o.root.toString('hex'), size: o.size });
+      }
+    } catch (e) {
       await backend.unregister(idHex).catch(() => false);
-      throw decline(statuses.SERVER_ERROR, 'backend-failed');
+      await this.ctx.store.deleteHosted(id);
+      const code = (e as { code?: unknown }).code;
+      throw decline(code === 'no-capacity' ? NO_CAPACITY : statuses.SERVER_ERROR,
+        code === 'no-capacity' ? 'no-capacity' : 'backend-failed');
     }
     this.reservations.delete(key);
-    c.sign(me);
-    await this.ctx.store.putHosted(c);
     if (this.watch)
       this.watch.set(watchKey(c), { id, expiryHeight: c.expiryHeight });
-
-    const notAfter = this.now() + (c.expiryHeight - height) * blockSeconds + UPLOAD_GRACE_SECONDS;
-    const renterPkHash = keyHash(c.renterKey);
     const res = new ProposeResult();
     res.hostSig = c.hostSig;
     res.dataURL = this.ctx.dataURL();
-    res.dataToken = seal(me, c.renterKey, id, Buffer.from(backend.mintToken({
-      contract: idHex, op: 'put', object: 1, notAfter, maxBytes: c.size, renterPkHash
-    }), 'ascii'));
-    res.manifestToken = seal(me, c.renterKey, id, Buffer.from(backend.mintToken({
-      contract: idHex, op: 'put', object: 0, notAfter, maxBytes: MAX_MANIFEST_SIZE, renterPkHash
-    }), 'ascii'));
+    const notAfter = this.now() + (c.expiryHeight - height) * blockSeconds + UPLOAD_GRACE_SECONDS;
+    res.dataTokens = renewal ? [] : this.putTokens(c, objects, notAfter);
+    res.manifestToken = this.manifestToken(c, notAfter);
     return res.encode();
   }
 
-  private async renterContract(args: Buffer, ctx: RequestContext): Promise<StorageContract> {
-    const a = parse(() => ContractArgs.decode(args));
-    const c = await this.ctx.store.getHosted(a.id);
+  /** Sealed `put` tokens, one per object. */
+  private putTokens(c: StorageContract, objects: readonly ObjectEntry[], notAfter: number): Buffer[] {
+    const backend = this.mustBackend();
+    const id = c.hash();
+    return objects.map((o) => seal(this.ctx.identity(), c.renterKey, id, Buffer.from(backend.mintToken({
+      contract: id.toString('hex'), op: 'put', object: o.id, notAfter, maxBytes: o.size, renterPkHash: keyHash(c.renterKey)
+    }), 'ascii')));
+  }
+
+  private manifestToken(c: StorageContract, notAfter: number): Buffer {
+    const id = c.hash();
+    return seal(this.ctx.identity(), c.renterKey, id, Buffer.from(this.mustBackend().mintToken({
+      contract: id.toString('hex'), op: 'put', object: 0, notAfter, maxBytes: MAX_MANIFEST_SIZE, renterPkHash: keyHash(c.renterKey)
+    }), 'ascii'));
+  }
+
+  private async renterContract(id: Buffer, ctx: RequestContext): Promise<StorageContract> {
+    const c = await this.ctx.store.getHosted(id);
     // [DECLINE] only the contract's renter may ask (unknown ids look the same)
     if (!c || !c.renterKey.equals(ctx.from))
       throw decline(statuses.BAD_REQUEST, 'unknown-contract');
     return c;
   }
 
-  async receipt(args: Buffer, ctx: RequestContext): Promise<Buffer> {
-    const c = await this.renterContract(args, ctx);
-    const id = c.hash();
-    let got;
+  /**
+   * Revision n+1: check it (numbers only grow, exact accrual, the
+   * allowance pays it to the end), then either make it final at once
+   * (it only removes objects: they are deleted and the space is free) or
+   * record it and register the objects it adds, answering with upload
+   * tokens; `receipt` makes it final after the upload. A revision with the
+   * number of one still pending replaces it (the renter gave that one up);
+   * the same one again is answered again.
+   */
+  async revise(args: Buffer, ctx: RequestContext): Promise<Buffer> {
+    const a = parse(() => ReviseArgs.decode(args));
+    const rev = a.revision;
+    const c = await this.renterContract(rev.contractId, ctx);
+    // [DECLINE] the renter must have signed it
+    if (!verifyRevisionSigs(c, rev, false))
+      throw decline(BAD_TERMS, 'revision-bad-sig');
+    return this.lock.run(async () => {
+      const id = c.hash();
+      const latest = await this.ctx.store.latestRevision(id);
+      // [DECLINE] revision 0 is not final yet (its upload has no receipt)
+      if (!latest)
+        throw decline(BAD_TERMS, 'not-formed');
+      const pending = await this.ctx.store.getPending(id);
+      const again = pending !== null && pending.revision.hash().equals(rev.hash());
+      const floor = pending ? pending.revision.nextObject : 0;
+      if (!again) {
+        try {
+          checkNextRevision(c, latest, await this.ctx.store.listObjects(id), { add: a.add, remove: a.remove },
+            rev, floor, this.ctx.height(), REVISION_HEIGHT_SLACK);
+        } catch (e) {
+          if (e instanceof ContractError)
+            throw decline(BAD_TERMS, e.code);
+          throw e;
+        }
+        const added = a.add.reduce((sum, o) => sum + footprint(o.size), 0);
+        // [DECLINE] no room for what it adds
+        if (added > await this.freeCapacity())
+          throw decline(NO_CAPACITY, 'no-capacity');
+        if (pending)
+          await this.dropPendingObjects(c, pending);
+      }
+      const res = new ReviseResult();
+      res.dataURL = this.ctx.dataURL();
+      if (a.add.length === 0) {
+        await this.finish(c, rev, [], a.remove);
+        res.hostSig = rev.hostSig;
+        return res.encode();
+      }
+      if (!again) {
+        const p = new PendingRevision();
+        p.revision = rev;
+        p.add = a.add.map((o) => ({ ...o, fileId: ZERO_HASH }));
+        p.remove = a.remove;
+        await this.ctx.store.putPending(id, p);
+      }
+      await this.registerObjects(c, a.add);
+      const notAfter = this.now() + UPLOAD_TOKEN_SECONDS;
+      res.dataTokens = this.putTokens(c, a.add, notAfter);
+      res.manifestToken = this.manifestToken(c, notAfter);
+      return res.encode();
+    });
+  }
+
+  /** Register added objects with the backend (idempotent); on failure none stays and the pending revision goes. */
+  private async registerObjects(c: StorageContract, add: readonly ObjectEntry[]): Promise<void> {
+    const backend = this.mustBackend();
+    const idHex = c.id();
     try {
-      got = await this.mustBackend().receipt(id.toString('hex'), objects.DATA);
-    } catch {
-      throw decline(BAD_TERMS, 'upload-incomplete');
+      for (const o of add)
+        await backend.registerObject(idHex, o.id, { root: o.root.toString('hex'), size: o.size });
+    } catch (e) {
+      const p = await this.ctx.store.getPending(c.hash());
+      if (p)
+        await this.dropPendingObjects(c, p);
+      await this.ctx.store.dropPending(c.hash());
+      const code = (e as { code?: unknown }).code;
+      throw decline(code === 'no-capacity' ? NO_CAPACITY : statuses.SERVER_ERROR,
+        code === 'no-capacity' ? 'no-capacity' : 'backend-failed');
     }
-    // [DECLINE] the stored object must be exactly what the contract names
-    if (got.root !== c.root.toString('hex') || got.size !== c.size)
-      throw decline(BAD_TERMS, 'upload-mismatch');
-    const r = new Receipt();
-    r.id = id;
-    r.root = c.root;
-    r.size = c.size;
-    r.sign(this.ctx.identity());
-    return r.encode();
+  }
+
+  /** Free what an abandoned pending revision registered. */
+  private async dropPendingObjects(c: StorageContract, p: PendingRevision): Promise<void> {
+    const backend = this.mustBackend();
+    for (const o of p.add) {
+      try {
+        await backend.deleteObject(c.id(), o.id);
+      } catch (e) {
+        // [DECLINE] its upload is being written right now
+        if ((e as { code?: unknown }).code === 'busy')
+          throw decline(statuses.BUSY, 'upload-in-progress');
+        if (!HostService.gone(e))
+          throw decline(statuses.SERVER_ERROR, 'backend-failed');
+      }
+    }
+  }
+
+  /**
+   * Make `rev` final: delete the objects it removes (first: a crash before
+   * the revision is stored leaves the renter's retry to find them gone,
+   * never bytes nobody pays for), countersign, and store it with the new
+   * object list in one synced batch.
+   */
+  private async finish(c: StorageContract, rev: Revision, add: ContractObject[], remove: number[]): Promise<void> {
+    const backend = this.mustBackend();
+    for (const n of remove) {
+      try {
+        await backend.deleteObject(c.id(), n);
+      } catch (e) {
+        if ((e as { code?: unknown }).code === 'busy')
+          throw decline(statuses.BUSY, 'upload-in-progress');
+        if (!HostService.gone(e))
+          throw decline(statuses.SERVER_ERROR, 'backend-failed');
+      }
+    }
+    rev.sign(this.ctx.identity(), c);
+    await this.ctx.store.applyRevision({ id: c.hash(), revision: rev, add, remove });
+  }
+
+  /**
+   * After the upload: the host checks that the backend holds every object
+   * the revision adds, complete and exactly as registered, countersigns,
+   * stores it (synced) and answers with it. A revision already final is
+   * answered again (the renter may have lost the first answer).
+   */
+  async receipt(args: Buffer, ctx: RequestContext): Promise<Buffer> {
+    const a = parse(() => ReceiptArgs.decode(args));
+    const c = await this.renterContract(a.id, ctx);
+    return this.lock.run(async () => {
+      const done = await this.ctx.store.getRevision(a.id, a.number);
+      if (done)
+        return done.encode();
+      const p = await this.ctx.store.getPending(a.id);
+      // [DECLINE] no such revision pending
+      if (!p || p.revision.number !== a.number)
+        throw decline(statuses.BAD_REQUEST, 'unknown-revision');
+      const backend = this.mustBackend();
+      for (const o of p.add) {
+        let got;
+        try {
+          got = await backend.receipt(c.id(), o.id);
+        } catch {
+          throw decline(BAD_TERMS, 'upload-incomplete');
+        }
+        // [DECLINE] the stored object must be exactly what the revision names
+        if (got.root !== o.root.toString('hex') || got.size !== o.size)
+          throw decline(BAD_TERMS, 'upload-mismatch');
+      }
+      await this.finish(c, p.revision, p.add, p.remove);
+      return p.revision.encode();
+    });
+  }
+
+  /** The latest revision both signed: what this host holds for the renter. */
+  async revision(args: Buffer, ctx: RequestContext): Promise<Buffer> {
+    const a = parse(() => ContractArgs.decode(args));
+    await this.renterContract(a.id, ctx);
+    const latest = await this.ctx.store.latestRevision(a.id);
+    if (!latest)
+      throw decline(BAD_TERMS, 'not-formed');
+    return latest.encode();
   }
 
   async token(args: Buffer, ctx: RequestContext): Promise<Buffer> {
-    const c = await this.renterContract(args, ctx);
+    const a = parse(() => TokenArgs.decode(args));
+    const c = await this.renterContract(a.id, ctx);
     const id = c.hash();
     // [DECLINE] downloads are for paid storage: the commitment must be on chain
     if (!await this.isCommitted(id))
       throw decline(BAD_TERMS, 'not-committed');
+    const o = await this.ctx.store.getObject(id, a.object);
+    // [DECLINE] only objects of the latest final revision are served
+    if (!o)
+      throw decline(statuses.BAD_REQUEST, 'unknown-object');
     const backend = this.mustBackend();
     const res = new TokenResult();
     res.dataURL = this.ctx.dataURL();
     res.token = seal(this.ctx.identity(), c.renterKey, id, Buffer.from(backend.mintToken({
-      contract: id.toString('hex'), op: 'get', object: 1, notAfter: this.now() + DOWNLOAD_TOKEN_SECONDS,
-      maxBytes: c.size, renterPkHash: keyHash(c.renterKey)
+      contract: id.toString('hex'), op: 'get', object: o.id, notAfter: this.now() + DOWNLOAD_TOKEN_SECONDS,
+      maxBytes: o.size, renterPkHash: keyHash(c.renterKey)
     }), 'ascii'));
     return res.encode();
   }
@@ -443,8 +684,10 @@ export class HostService {
       // and the record go. Before that, keep a margin of W blocks past the
       // offer so a shallow reorg of the commitment cannot delete paid data.
       const over = c.refundHeight < height;
-      if (!over && (c.expiryHeight + window >= height || await this.isCommitted(id)))
+      if (!over && (c.expiryHeight + window >= height || await this.isCommitted(id))) {
+        await this.dropStale(c, height);
         continue;
+      }
       try {
         await backend.unregister(id.toString('hex'));
       } catch {
@@ -456,6 +699,26 @@ export class HostService {
     }
     await backend.purge();
     return dropped;
+  }
+
+  /**
+   * A revision the renter never finished uploading (it gave up or died)
+   * is dropped after two offer windows, with the objects it registered,
+   * so capacity returns; revision 0 goes with its contract above.
+   */
+  private async dropStale(c: StorageContract, height: number): Promise<void> {
+    await this.lock.run(async () => {
+      const p = await this.ctx.store.getPending(c.hash());
+      const stale = 2 * getDealParams(this.ctx.network).offerWindow;
+      if (!p || p.revision.number === 0 || p.revision.height + stale >= height)
+        return;
+      try {
+        await this.dropPendingObjects(c, p);
+      } catch {
+        return; // being written: next time
+      }
+      await this.ctx.store.dropPending(c.hash());
+    });
   }
 
   /**

@@ -1,12 +1,23 @@
 /*!
  * layout.ts - keys of the deals database (`<datadir>/deals`).
  *
- *   V          -> u32 version
- *   h[id]      -> StorageContract a host countersigned (raw)
- *   s[id]      -> u32 height at which the host saw its escrow funded
- *   f[fileId]  -> ManifestFile (raw), the renter's files
- *   r[id]      -> RenterDeal (raw): a contract this renter proposed for a
- *                 file, kept until committed or its offer expired
+ *   V              -> u32 version
+ *   h[id]          -> StorageContract a host countersigned (raw)
+ *   s[id]          -> u32 height at which the host saw its escrow funded
+ *   f[fileId]      -> ManifestFile (raw), the renter's files
+ *   r[id]          -> RenterContract: a contract this renter formed, kept for
+ *                     the contract's life (its allowance, its id high-water)
+ *   v[id][n]       -> Revision n of contract id, signed by both (either side)
+ *   n[id]          -> u32 number of the latest of them (leveldown here
+ *                     ignores `reverse`, so the latest is not a range scan)
+ *   p[id]          -> PendingRevision: the revision the renter signed and
+ *                     the host has not countersigned yet, with its changes
+ *                     (either side; at most one per contract)
+ *   o[id][object]  -> ContractObject: one object of the contract's latest
+ *                     countersigned revision (either side; the renter also
+ *                     records which file it is)
+ * A node is never both parties of one contract (renter and host identities
+ * differ), so v, p and o serve whichever side it is.
  */
 
 import bdb = require('../bdb');
@@ -16,7 +27,12 @@ export const layout = {
   h: bdb.key('h', ['hash256']),
   s: bdb.key('s', ['hash256']),
   f: bdb.key('f', ['hash256']),
-  r: bdb.key('r', ['hash256'])
+  r: bdb.key('r', ['hash256']),
+  v: bdb.key('v', ['hash256', 'uint32']),
+  n: bdb.key('n', ['hash256']),
+  p: bdb.key('p', ['hash256']),
+  o: bdb.key('o', ['hash256', 'uint32'])
 };
 
-export const DB_VERSION = 0;
+/** 1: contracts hold many objects, changed by revisions (v0 stored one file per contract). */
+export const DB_VERSION = 1;

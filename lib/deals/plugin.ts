@@ -24,6 +24,14 @@ import { HostService, type HostTerms } from './hostservice';
 import { amountParam } from '../base/rpc';
 import { Renter, type HostRef } from './renter';
 import { RenterFiles } from './renterfiles';
+import { RenterContracts, contractDetails } from './rentercontracts';
+import { PendingRevision, RenterContract } from './dealstore';
+import { minEscrowValue } from '../contracts/common';
+import { LEAF_SIZE } from '../storage/common';
+import { defaultAllowance } from './pricing';
+import { firstRevision } from './revisions';
+import type { ManifestFile } from '../storage/manifest';
+import type { DeleteFileResult } from './rpctypes';
 
 /** Flags and cloudcoin.conf keys deals reads (a host's terms). */
 export const options: OptionSpec[] = [
@@ -77,6 +85,7 @@ export class Deals implements Extension {
   host: HostService | null = null;
   private renterSide: Renter | null = null;
   readonly files: RenterFiles;
+  readonly contractBook: RenterContracts;
 
   constructor(api: NodeAPI) {
     this.api = api;
@@ -92,7 +101,18 @@ export class Deals implements Extension {
       hasCommitment: (id) => this.contracts.index.hasCommitment(id),
       commit: async (contracts: StorageContract[]) => (await this.contracts.commit(contracts)).map((tx) => tx.txid()),
       addressOf: (pk) => this.negotiator.addressOf(pk),
-      reachable: (pk) => this.renter.hostByKey(pk) !== null
+      reachable: (pk) => this.renter.hostByKey(pk) !== null,
+      release: (ids) => this.contractBook.release(ids)
+    });
+    this.contractBook = new RenterContracts({
+      store: this.store,
+      renter: () => this.renter,
+      height: () => this.api.chain.height,
+      graceBlocks: getDealParams(api.network).offerWindow,
+      hostByKey: (pk) => this.renter.hostByKey(pk),
+      state: async (id) => (await this.contracts.getState(id)) ?? (await this.contracts.index.hasCommitment(id) ? 'pending' : null),
+      withFile: (fileId, change, write) => this.files.withFile(fileId, change, write),
+      filesOf: (id) => this.files.filesOf(id)
     });
   }
 
@@ -128,11 +148,70 @@ export class Deals implements Extension {
       height: () => this.api.chain.height,
       createEscrowKey: () => this.contracts.createEscrowKey()
     });
+    this.contracts.addDetails((c) => this.details(c));
     this.api.onConnect(async (entry) => {
       const removed = await this.files.maintain(entry.height);
       if (removed.length)
         this.api.logger.info('deals: forgot %d files whose put never committed', removed.length);
+      await this.settleStale();
     });
+  }
+
+  /** Allowance, used, objects, size and revision of a contract we are party to. */
+  private async details(c: StorageContract): Promise<Record<string, unknown> | null> {
+    const id = c.hash();
+    const height = this.api.chain.height;
+    const mine = await this.store.getRenterContract(id);
+    if (mine)
+      return { ...await contractDetails(this.store, mine.contract, height, mine.hostBehind) };
+    if (await this.store.getHosted(id))
+      return { ...await contractDetails(this.store, c, height) };
+    return null;
+  }
+
+  /** Pending revisions nobody finishes (a put that died, a restart) are settled with their host. */
+  private async settleStale(): Promise<void> {
+    for (const rc of await this.store.listRenterContracts()) {
+      const id = rc.contract.hash();
+      if (!await this.store.getPending(id))
+        continue;
+      try {
+        await this.contractBook.settle(id);
+      } catch {
+        // in flight, or the host is away: next block
+      }
+    }
+  }
+
+  /**
+   * Delete a file from its hosts: per contract a revision that drops the
+   * file's object (the host frees the space; cost stops accruing from
+   * that height); replicas on contracts no longer in force just go. The
+   * file is forgotten once no replica is left.
+   */
+  async deleteFile(file: ManifestFile): Promise<DeleteFileResult> {
+    const removed: DeleteFileResult['removed'] = [];
+    const kept: DeleteFileResult['kept'] = [];
+    const gone = new Set<string>();
+    for (const r of file.replicas) {
+      const key = `${r.contractId.toString('hex')}/${r.object}`;
+      const host = this.negotiator.addressOf(r.hostPk);
+      const state = await this.contractBook.ctx.state(r.contractId);
+      const held = await this.store.getObject(r.contractId, r.object);
+      if (!held || state === null || !['pending', 'committed', 'active'].includes(state)) {
+        gone.add(key);
+        continue;
+      }
+      try {
+        const res = await this.contractBook.propose(r.contractId, [], [r.object]);
+        removed.push({ id: r.contractId.toString('hex'), host, revision: res.number });
+        gone.add(key);
+      } catch (e) {
+        kept.push({ id: r.contractId.toString('hex'), host, reason: (e as Error).message });
+      }
+    }
+    const left = await this.files.dropReplicas(file.fileId, (r) => gone.has(`${r.contractId.toString('hex')}/${r.object}`));
+    return { fileId: file.fileId.toString('hex'), removed, kept, forgotten: left === null };
   }
 
   private async openHost(): Promise<void> {
@@ -212,6 +291,60 @@ export class Deals implements Extension {
       throw new DealError('not-activated',
         `segwit and CSV are not active yet at height ${this.api.chain.height}: commitments cannot confirm${hint}`);
     }
+  }
+
+  /**
+   * Renew a contract of ours before it ends: a new contract with the same
+   * host (prevId = the old one) whose revision 0 carries every object of
+   * the old one's latest revision, adopted by the host without a
+   * re-upload; committed at once. The files' replicas follow once the
+   * commitment is out.
+   */
+  async renew(oldId: Buffer, duration: number | null, allowance: number | null)
+    : Promise<{ id: string; host: string; objects: number; endHeight: number; allowance: number; txids: string[] }> {
+    const rc = await this.contractBook.mustContract(oldId);
+    const old = rc.contract;
+    const height = this.api.chain.height;
+    const state = await this.contractBook.ctx.state(oldId);
+    // [REJECT] only an open contract, before its end, with nothing in flight
+    if (state === null || !['pending', 'committed', 'active'].includes(state) || height >= old.endHeight)
+      throw new DealError('not-renewable', `contract ${old.id().slice(0, 12)} is ${state ?? 'not committed'} `
+        + `(ends at ${old.endHeight}, height ${height}): only an open contract can be renewed before it ends`);
+    if (!await this.contractBook.settle(oldId, true))
+      throw new DealError('contract-busy', `contract ${old.id().slice(0, 12)} has a revision its host has not settled`);
+    const objects = await this.contractBook.objects(oldId);
+    if (!objects || objects.length === 0)
+      throw new DealError('not-renewable', `contract ${old.id().slice(0, 12)} holds no objects: nothing to renew`);
+    const host = this.hostRef(old.hostKey);
+    const length = duration ?? (old.endHeight - old.startHeight);
+    const prices = { storage: old.storagePrice, upload: old.uploadPrice, download: old.downloadPrice };
+    // An offer for a token size: it reserves nothing real (the bytes are adopted) but fixes prices and the escrow key.
+    const got = await this.renter.bid(host, LEAF_SIZE, length, prices, Math.max(prices.storage, prices.upload, prices.download, 1)
+      * 4);
+    if (!('offer' in got))
+      throw new DealError('proposal-declined', `host ${host.identity} made no renewal offer: ${got.reason}`);
+    const offer = got.offer.offer;
+    const size = objects.reduce((sum, o) => sum + o.size, 0);
+    const minEscrow = minEscrowValue(this.api.network);
+    const value = allowance ?? Math.max(old.escrowValue, defaultAllowance(size, length, offer.prices, minEscrow));
+    const entries = objects.map(({ id, root, size: n }) => ({ id, root, size: n }));
+    const contract = await this.renter.buildContract(offer, [], value, { prevId: oldId, carried: entries });
+    const rev0 = firstRevision(contract, entries);
+    rev0.sign(this.negotiator.identity, contract);
+    const res = await this.renter.propose(host, contract, rev0, []);
+    const newId = contract.hash();
+    const nrc = new RenterContract();
+    nrc.contract = res.contract;
+    nrc.nextObject = Math.max(rc.nextObject, rev0.nextObject);
+    const p = new PendingRevision();
+    p.revision = rev0;
+    p.add = objects;
+    await this.store.putPending(newId, p, nrc);
+    await this.contractBook.receipt(newId, 0);
+    const txids = (await this.contracts.commit([res.contract])).map((tx) => tx.txid());
+    await this.files.follow(oldId, newId);
+    return { id: contract.id(), host: host.identity, objects: objects.length, endHeight: contract.endHeight,
+      allowance: contract.escrowValue, txids };
   }
 
   /** Secret behind every file key: never leaves the node except as file keys. */

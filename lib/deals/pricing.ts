@@ -6,7 +6,7 @@
  * are never opaque.
  */
 
-import { GIB, PRICE_BLOCKS } from './common';
+import { DEFAULT_ALLOWANCE_BYTES, GIB, PRICE_BLOCKS } from './common';
 
 export interface Prices {
   storage: number;
@@ -29,6 +29,15 @@ export function costFormula(size: number, duration: number, prices: Prices): str
 /** Escrow locked for a contract: its cost, but never under the minimum. */
 export function escrowValue(cost: number, minEscrow: number): number {
   return Math.max(cost, minEscrow);
+}
+
+/**
+ * Allowance of a new contract when the renter names none: storage and
+ * upload of DEFAULT_ALLOWANCE_BYTES (or the first object, if larger) for
+ * the whole duration at these prices, never under the minimum escrow.
+ */
+export function defaultAllowance(size: number, duration: number, prices: Prices, minEscrow: number): number {
+  return Math.max(minEscrow, contractCost(Math.max(size, DEFAULT_ALLOWANCE_BYTES), duration, prices));
 }
 
 /** One host's answer to a quote, as the chooser sees it. */

@@ -20,10 +20,16 @@ import { checkEnd, readAmount } from '../negotiator/wire';
 import {
   CALL_TIMEOUT_MS, DEFAULT_HOLDBACK_BPS, MAX_QUOTES, PRICE_TOO_LOW, SERVICE_NAME, getDealParams
 } from './common';
-import { auditTerms, chooseHosts, contractCost, escrowValue, withinPrice, type Prices, type QuotedHost } from './pricing';
-import { DealError } from './errors';
+import { auditTerms, chooseHosts, contractCost, withinPrice, type Prices, type QuotedHost } from './pricing';
+import { DealError, type DealErrorCode } from './errors';
+import { allowanceCovers, committedCost, firstRevision } from './revisions';
 import { unseal } from './seal';
-import { ContractArgs, Offer, OfferArgs, ProposeResult, Quote, QuoteArgs, Receipt, TokenResult } from './wire';
+import {
+  ContractArgs, Offer, OfferArgs, ProposeArgs, ProposeResult, Quote, QuoteArgs, ReceiptArgs, ReviseArgs, ReviseResult,
+  TokenArgs, TokenResult, UploadGrant
+} from './wire';
+import { Revision, verifyRevisionSigs } from '../contracts/revision';
+import { type ObjectEntry, objectTreeRoot, objectsSize } from '../contracts/objecttree';
 
 export interface RenterContext {
   network: bcoin.Network;
@@ -130,9 +136,10 @@ export class Renter {
     }));
   }
 
-  /** Negotiate offers from up to `count` hosts within `maxPrice`. */
-  async negotiate(size: number, duration: number, maxPrice: number, count: number): Promise<NegotiateResult> {
-    const quotes = await this.quoteAll(size, duration);
+  /** Negotiate offers from up to `count` hosts within `maxPrice`, none of them in `exclude`. */
+  async negotiate(size: number, duration: number, maxPrice: number, count: number, exclude: Buffer[] = [])
+    : Promise<NegotiateResult> {
+    const quotes = (await this.quoteAll(size, duration)).filter((q) => !exclude.some((pk) => pk.equals(q.host.pubkey)));
     const usable: QuotedHost<HostRef>[] = [];
     for (const q of quotes) {
       if (q.quote)
@@ -243,84 +250,156 @@ export class Renter {
     return { reason: 'no agreement after 3 bids' };
   }
 
-  /** Build and sign the contract for an offer and a prepared object. */
-  async buildContract(offer: Offer, root: Buffer, objectSize: number): Promise<StorageContract> {
+  /**
+   * Build and sign the contract for an offer, formed with `objects` (its
+   * revision 0; empty for a renewal of `prevId`, which carries that
+   * contract's latest objects `carried`), with `allowance` sat in escrow.
+   */
+  async buildContract(offer: Offer, objects: readonly ObjectEntry[], allowance: number,
+    renew?: { prevId: Buffer; carried: readonly ObjectEntry[] }): Promise<StorageContract> {
     const cp = getParams(this.ctx.network);
     const dp = getDealParams(this.ctx.network);
-    if (objectSize > offer.size)
-      throw new DealError('object-too-large', `object is ${objectSize} bytes, the offer is for ${offer.size}`);
+    const held = renew ? renew.carried : objects;
+    const size = objectsSize(held);
+    if (!renew && size > offer.size)
+      throw new DealError('object-too-large', `objects are ${size} bytes, the offer is for ${offer.size}`);
     const start = this.ctx.height();
     const end = start + offer.duration;
-    const cost = contractCost(objectSize, offer.duration, offer.prices);
-    const value = escrowValue(cost, minEscrowValue(this.ctx.network));
     const c = new StorageContract({
       network: this.ctx.network.magic,
       renterKey: this.ctx.identity().publicKey,
       hostKey: offer.hostKey,
       renterEscrowKey: await this.ctx.createEscrowKey(),
       hostEscrowKey: offer.hostEscrowKey,
-      root,
-      size: objectSize,
+      root: objectTreeRoot(held),
+      size,
       startHeight: start,
       endHeight: end,
       auditInterval: auditTerms(offer.duration, dp.auditInterval),
-      escrowValue: value,
+      escrowValue: Math.max(allowance, minEscrowValue(this.ctx.network)),
       holdback: DEFAULT_HOLDBACK_BPS,
       refundHeight: end + cp.window,
       expiryHeight: offer.expiryHeight,
       storagePrice: offer.prices.storage,
       uploadPrice: offer.prices.upload,
-      downloadPrice: offer.prices.download
+      downloadPrice: offer.prices.download,
+      prevId: renew ? renew.prevId : undefined
     });
+    // [REJECT] the allowance must pay revision 0 to the end (the host checks the same)
+    if (!allowanceCovers(c, firstRevision(c, held)))
+      throw new DealError('insufficient-allowance', `an allowance of ${c.escrowValue} sat does not pay for `
+        + `${size} bytes over ${offer.duration} blocks (${committedCost(c, firstRevision(c, held))} sat)`);
     c.sign(this.ctx.identity());
     return c;
   }
 
-  /** Propose a signed contract; returns it countersigned with upload tokens. */
-  async propose(host: HostRef, contract: StorageContract)
-    : Promise<{ contract: StorageContract; dataURL: string; dataToken: string; manifestToken: string }> {
+  /**
+   * Propose a signed contract with its renter-signed revision 0 and
+   * objects; returns it countersigned with upload tokens (one per object).
+   */
+  async propose(host: HostRef, contract: StorageContract, rev0: Revision, objects: ObjectEntry[])
+    : Promise<{ contract: StorageContract; dataURL: string; dataTokens: string[]; manifestToken: string }> {
     this.used(contract);
-    const res = await this.call(host, 'propose', contract.encode());
+    const args = new ProposeArgs();
+    args.contract = contract;
+    args.revision = rev0;
+    args.objects = objects;
+    const res = await this.call(host, 'propose', args.encode());
     if (res.status !== statuses.OK)
-      throw new DealError('proposal-declined', `host ${host.identity} declined the contract: ${explain(res.status, res.body)}`);
-    let pr: ProposeResult;
-    try {
-      pr = ProposeResult.decode(res.body);
-    } catch {
-      throw new DealError('bad-host-answer', `host ${host.identity} sent a malformed proposal answer`);
-    }
-    if (!isAllowedURL(pr.dataURL))
-      throw new DealError('bad-data-url', `host ${host.identity} gave data URL ${pr.dataURL}: https required except on loopback`);
+      throw declined('proposal-declined', `host ${host.identity} declined the contract`, res.status, res.body);
+    const pr = this.grant(host, contract, res.body, objects.length, ProposeResult);
     contract.hostSig = pr.hostSig;
     if (!contract.verifyHostSig())
       throw new DealError('bad-host-sig', `host ${host.identity} countersigned with a bad signature`);
-    const id = contract.hash();
-    const me = this.ctx.identity();
-    const dataToken = unseal(me, host.pubkey, id, pr.dataToken).toString('ascii');
-    const manifestToken = unseal(me, host.pubkey, id, pr.manifestToken).toString('ascii');
-    return { contract, dataURL: pr.dataURL, dataToken, manifestToken };
+    return { contract, dataURL: pr.dataURL, dataTokens: pr.dataTokens, manifestToken: pr.manifestToken };
   }
 
-  /** Ask for the host's receipt of a complete upload and check it. */
-  async receipt(host: HostRef, contract: StorageContract): Promise<Receipt> {
-    const args = new ContractArgs();
+  /** A host's UploadGrant, checked (URL, one token per object) and unsealed. */
+  private grant(host: HostRef, contract: StorageContract, body: Buffer, objects: number, Type: typeof UploadGrant)
+    : { hostSig: Buffer; dataURL: string; dataTokens: string[]; manifestToken: string } {
+    let g: UploadGrant;
+    try {
+      g = Type.decode(body);
+    } catch {
+      throw new DealError('bad-host-answer', `host ${host.identity} sent a malformed answer`);
+    }
+    if (!isAllowedURL(g.dataURL))
+      throw new DealError('bad-data-url', `host ${host.identity} gave data URL ${g.dataURL}: https required except on loopback`);
+    if (g.dataTokens.length !== objects)
+      throw new DealError('bad-host-answer', `host ${host.identity} gave ${g.dataTokens.length} upload tokens for ${objects} objects`);
+    const id = contract.hash();
+    const me = this.ctx.identity();
+    const open = (b: Buffer) => unseal(me, host.pubkey, id, b).toString('ascii');
+    return { hostSig: g.hostSig, dataURL: g.dataURL, dataTokens: g.dataTokens.map(open),
+      manifestToken: g.manifestToken.length ? open(g.manifestToken) : '' };
+  }
+
+  /**
+   * Send revision n+1 (renter-signed) with its changes. Returns upload
+   * tokens for the added objects, or the host's signature when the
+   * revision is final at once (it only removes).
+   */
+  async revise(host: HostRef, contract: StorageContract, rev: Revision, add: ObjectEntry[], remove: number[])
+    : Promise<{ hostSig: Buffer; dataURL: string; dataTokens: string[]; manifestToken: string }> {
+    const args = new ReviseArgs();
+    args.revision = rev;
+    args.add = add;
+    args.remove = remove;
+    const res = await this.call(host, 'revise', args.encode());
+    if (res.status !== statuses.OK)
+      throw declined('revision-declined', `host ${host.identity} declined revision ${rev.number}`, res.status, res.body);
+    return this.grant(host, contract, res.body, add.length, ReviseResult);
+  }
+
+  /**
+   * Ask the host to make revision `number` final (after the upload): its
+   * answer is the revision countersigned, checked here against `mine`
+   * (the one we signed) and the host's key.
+   */
+  async receipt(host: HostRef, contract: StorageContract, mine: Revision): Promise<Revision> {
+    const args = new ReceiptArgs();
     args.id = contract.hash();
+    args.number = mine.number;
     const res = await this.call(host, 'receipt', args.encode());
     if (res.status !== statuses.OK)
-      throw new DealError('no-receipt', `host ${host.identity} gave no receipt: ${explain(res.status, res.body)}`);
-    const r = Receipt.decode(res.body);
-    if (!r.id.equals(args.id) || !r.root.equals(contract.root) || r.size !== contract.size || !r.verify(host.pubkey))
-      throw new DealError('bad-receipt', `host ${host.identity} sent a receipt that does not match the contract`);
+      throw declined('no-receipt', `host ${host.identity} did not countersign revision ${mine.number}`, res.status, res.body);
+    let r: Revision;
+    try {
+      r = Revision.decode(res.body);
+    } catch {
+      throw new DealError('bad-receipt', `host ${host.identity} sent a malformed revision`);
+    }
+    if (!r.sameTerms(mine) || !verifyRevisionSigs(contract, r, true))
+      throw new DealError('bad-receipt', `host ${host.identity} countersigned something other than revision ${mine.number}`);
     return r;
   }
 
-  /** A download token for a contract's object. */
-  async token(host: HostRef, contractId: Buffer): Promise<{ dataURL: string; token: string }> {
+  /** The latest revision the host holds, signed by both (checked). */
+  async latestRevision(host: HostRef, contract: StorageContract): Promise<Revision> {
     const args = new ContractArgs();
+    args.id = contract.hash();
+    const res = await this.call(host, 'revision', args.encode());
+    if (res.status !== statuses.OK)
+      throw declined('bad-host-answer', `host ${host.identity} gave no revision`, res.status, res.body);
+    let r: Revision;
+    try {
+      r = Revision.decode(res.body);
+    } catch {
+      throw new DealError('bad-host-answer', `host ${host.identity} sent a malformed revision`);
+    }
+    if (!r.contractId.equals(args.id) || !verifyRevisionSigs(contract, r, true))
+      throw new DealError('bad-host-answer', `host ${host.identity} sent a revision not signed by both of us`);
+    return r;
+  }
+
+  /** A download token for one object of a contract. */
+  async token(host: HostRef, contractId: Buffer, object: number): Promise<{ dataURL: string; token: string }> {
+    const args = new TokenArgs();
     args.id = contractId;
+    args.object = object;
     const res = await this.call(host, 'token', args.encode());
     if (res.status !== statuses.OK)
-      throw new DealError('no-token', `host ${host.identity} gave no download token: ${explain(res.status, res.body)}`);
+      throw declined('no-token', `host ${host.identity} gave no download token`, res.status, res.body);
     const t = TokenResult.decode(res.body);
     if (!isAllowedURL(t.dataURL))
       throw new DealError('bad-data-url', `host ${host.identity} gave data URL ${t.dataURL}: https required except on loopback`);
@@ -335,6 +414,19 @@ export class Renter {
 
 function priceText(p: Prices): string {
   return `storage ${p.storage}, upload ${p.upload}, download ${p.download}`;
+}
+
+/** A host's decline as a DealError whose `reason` is the host's code (its body). */
+function declined(code: DealErrorCode, what: string, status: string, body: Buffer): DealError {
+  const e = new DealError(code, `${what}: ${explain(status, body)}`);
+  e.reason = declineCode(body);
+  return e;
+}
+
+/** The host's kebab-case decline code in a body, or ''. */
+export function declineCode(body: Buffer): string {
+  const text = body.toString('latin1');
+  return body.length > 0 && body.length <= 64 && /^[a-z0-9-]+$/.test(text) ? text : '';
 }
 
 /** A status plus the host's decline code (ASCII in the body), for people. */

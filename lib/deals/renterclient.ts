@@ -31,7 +31,7 @@ import { cipherSize } from '../storage/common';
 import { decryptFile, encryptFile, hashFile } from '../storage/fileops';
 import { LeafHasherPool } from '../storage/hashpool';
 import type {
-  CommitFileResult, FileInfo, NegotiateStorageResult, OfferInfo, ProposeStorageResult, RenterRPCResults, ReplicaState
+  CommitFileResult, FileInfo, NegotiateStorageResult, OfferInfo, RenterRPCResults, ReplicaState, ReusableContract
 } from './rpctypes';
 import type { Prices } from './pricing';
 
@@ -44,6 +44,11 @@ export const WAIT_ACTIVE_MS = 10 * 60 * 1000;
 export const POLL_MS = 500;
 /** Fee headroom checked before a put: a 16-contract commitment is ~850 vB. */
 export const FEE_MARGIN = 10000;
+
+/** Blocks an open contract must have left to take a put of `duration` blocks: half of it (renewal extends it). */
+export function reuseMinLeft(duration: number): number {
+  return Math.max(1, Math.ceil(duration / 2));
+}
 
 /** Codes of the failures a renter client reports. */
 export type RenterClientErrorCode = 'empty-file' | 'no-hosts' | 'too-few-hosts' | 'insufficient-funds'
@@ -75,8 +80,15 @@ export interface PutOptions {
   hosts: number;
   /** Fewest replicas that make the put a success; fewer and nothing is paid. */
   minHosts: number;
-  /** Contract length in blocks. */
+  /** Length of new contracts in blocks; a contract is reused while at least half of it is left. */
   duration: number;
+  /** Allowance of each new contract (sat); default: pricing.ts defaultAllowance. */
+  allowance?: number;
+  /**
+   * false: form new contracts even where open ones fit (one contract per
+   * file per host, as before revisions; bench/revisions.ts measures it).
+   */
+  reuse?: boolean;
   /** Highest price per host (sat; storage per GiB per 1000 blocks, upload/download per GiB). */
   maxPrice: number;
   /** Scratch directory the client may fill (the caller removes it). */
@@ -89,6 +101,12 @@ export interface PutOptions {
 /** One contract of a put, as put reports it. */
 export interface PutContract {
   id: string;
+  /** The object the file is in this contract. */
+  object: number;
+  /** True if an open contract took the file by a revision (no transaction). */
+  reused: boolean;
+  /** The revision that holds the file. */
+  revision: number;
   /** Identity address of the host. */
   host: string;
   addr: string;
@@ -124,10 +142,23 @@ export interface GetResult {
   host: string;
 }
 
+/** Where one replica goes: a new contract (an offer) or an open one (a revision). */
+type Target = { offer: OfferInfo } | { reuse: ReusableContract };
+
 /** An upload that got its receipt. */
 interface Placed {
-  offer: OfferInfo;
-  proposal: ProposeStorageResult;
+  target: Target;
+  id: string;
+  object: number;
+  number: number;
+  host: string;
+  addr: string;
+  dataURL: string;
+  manifestToken: string;
+  prices: Prices;
+  cost: number;
+  escrowValue: number;
+  formula: string;
 }
 
 /** A node's answer, as opposed to a lost connection: only then is a failure certain. */
@@ -167,6 +198,12 @@ export class RenterClient {
   /** Offers from up to `hosts` hosts; fails with the reasons when none. */
   async negotiate(size: number, duration: number, maxPrice: number, hosts: number): Promise<NegotiateStorageResult> {
     const res = await this.rpc('negotiatestorage', [size, duration, maxPrice, hosts]);
+    this.noOffers(res);
+    return res;
+  }
+
+  /** Fails with the reasons when a negotiation got no offer. */
+  private noOffers(res: NegotiateStorageResult): void {
     if (res.offers.length === 0) {
       const why = res.peers === 0
         ? 'no CloudStorage peers are connected (start hosts with cloudcoind --host and connect to them)'
@@ -175,31 +212,37 @@ export class RenterClient {
           : `no host accepted: ${res.declined.map((d) => `${d.host} ${d.reason}`).join('; ') || 'all too expensive'}`;
       throw new RenterClientError('no-hosts', `no storage offers: ${why}`);
     }
-    return res;
   }
 
-  /** Store a file: see the header for the flow. */
+  /**
+   * Store a file: open contracts first (one object per file, a revision,
+   * no transaction), new contracts for the hosts still missing (one
+   * commitment for all); see the header for the flow.
+   */
   async put(opts: PutOptions): Promise<PutResult> {
     const size = fs.statSync(opts.file).size;
     // [REJECT] nothing to store: a contract for 0 bytes would lock an escrow for nothing
     if (size === 0)
       throw new RenterClientError('empty-file', 'the file is empty: CloudCoin does not store 0-byte files (nothing to pay a host for)');
     const objectSize = cipherSize(size);
-    const neg = await this.targets(objectSize, opts);
+    const { reuse, neg, note } = await this.targets(objectSize, opts);
     await this.checkFunds(neg.offers);
+    if (note)
+      this.warn(note);
     const fileId = randomBytes(32);
     await this.rpc('addfile', [fileId.toString('hex'), opts.name.toString('hex'), size]);
-    const { placed, failed } = await this.placeAll(opts, fileId, neg.offers, objectSize);
+    const targets: Target[] = [...reuse.map((r) => ({ reuse: r })), ...neg.offers.map((o) => ({ offer: o }))];
+    const { placed, failed } = await this.placeAll(opts, fileId, targets, objectSize);
     if (placed.length < opts.minHosts) {
-      await this.rpc('removefile', [fileId.toString('hex')]).catch(() => {});
+      await this.rpc('forgetfile', [fileId.toString('hex')]).catch(() => {});
       this.checkEnough(placed.length, opts.minHosts, 'stored the file', neg, failed);
     }
     const commit = await this.commit(fileId, opts.minHosts, failed);
-    const live = placed.filter((p) => commit.ids.includes(p.proposal.id));
+    const live = placed.filter((p) => commit.ids.includes(p.id));
     await this.putManifest(live, Buffer.from(commit.manifest, 'hex'));
-    let states: ReplicaState[] = live.map(() => 'pending');
-    if (opts.wait)
-      states = await this.waitActive(commit.fileId, commit.ids, opts.waitMs ?? WAIT_ACTIVE_MS);
+    let states: ReplicaState[] = await this.states(commit.fileId, live.map((p) => p.id));
+    if (opts.wait && commit.formed.length)
+      states = await this.waitActive(commit.fileId, live.map((p) => p.id), opts.waitMs ?? WAIT_ACTIVE_MS);
     return {
       fileId: commit.fileId,
       name: opts.name.toString('utf8'),
@@ -207,24 +250,57 @@ export class RenterClient {
       objectSize,
       txids: commit.txids,
       contracts: live.map((p, i) => ({
-        id: p.proposal.id,
-        host: p.offer.host,
-        addr: p.offer.addr,
-        prices: p.offer.prices,
-        cost: p.proposal.cost,
-        escrowValue: p.proposal.escrowValue,
-        formula: p.offer.formula,
+        id: p.id,
+        object: p.object,
+        reused: 'reuse' in p.target,
+        revision: p.number,
+        host: p.host,
+        addr: p.addr,
+        prices: p.prices,
+        cost: p.cost,
+        escrowValue: p.escrowValue,
+        formula: p.formula,
         state: states[i]
       })),
       failed
     };
   }
 
-  /** Where the replicas go: today a fresh offer from each host. */
-  private async targets(objectSize: number, opts: PutOptions): Promise<NegotiateStorageResult> {
-    const neg = await this.negotiate(objectSize, opts.duration, opts.maxPrice, opts.hosts);
-    this.checkEnough(neg.offers.length, opts.minHosts, 'made an offer', neg);
-    return neg;
+  /**
+   * Where the replicas go: open contracts first (findcontracts: enough
+   * allowance and at least half the duration left, one per host), then
+   * fresh offers from other hosts for the rest, saying so.
+   */
+  private async targets(objectSize: number, opts: PutOptions)
+    : Promise<{ reuse: ReusableContract[]; neg: NegotiateStorageResult; note: string }> {
+    let note = '';
+    const reuse = opts.reuse === false ? []
+      : (await this.rpc('findcontracts', [objectSize, reuseMinLeft(opts.duration), opts.maxPrice]))
+        .slice(0, opts.hosts);
+    const need = opts.hosts - reuse.length;
+    let neg: NegotiateStorageResult = { size: objectSize, duration: opts.duration, maxPrice: opts.maxPrice, height: 0,
+      offers: [], declined: [], quoted: 0, peers: 0 };
+    if (need > 0) {
+      const exclude = reuse.map((r) => r.hostKey);
+      const args: unknown[] = [objectSize, opts.duration, opts.maxPrice, need, exclude];
+      if (opts.allowance !== undefined)
+        args.push(opts.allowance);
+      neg = await this.rpc('negotiatestorage', args);
+      if (reuse.length === 0)
+        this.noOffers(neg);
+      if (neg.offers.length > 0)
+        note = (`forming ${neg.offers.length} new contract(s) (${reuse.length ? `${reuse.length} open contract(s) reused, ` : ''}`
+          + `no open contract with room for ${objectSize} bytes and ${reuseMinLeft(opts.duration)} blocks left on the other hosts) `
+          + `with an allowance of ${neg.offers.map((o) => `${o.escrow} sat`).join(', ')}`
+          + (opts.allowance === undefined ? ' (default: 1 GiB for the duration, at least the minimum escrow; --allowance sets it)' : ''));
+    }
+    this.checkEnough(reuse.length + neg.offers.length, opts.minHosts, 'made an offer or had an open contract', neg);
+    return { reuse, neg, note };
+  }
+
+  private async states(fileId: string, ids: string[]): Promise<ReplicaState[]> {
+    const file = await this.rpc('getfile', [fileId]);
+    return ids.map((id) => file.replicas.find((r) => r.contractId === id)?.state ?? 'pending');
   }
 
   /** A shortfall under --min-hosts fails, saying why and when open offers lapse. */
@@ -241,6 +317,8 @@ export class RenterClient {
   }
 
   private async checkFunds(offers: OfferInfo[]): Promise<void> {
+    if (offers.length === 0)
+      return;
     const needed = offers.reduce((sum, o) => sum + o.escrow, 0) + FEE_MARGIN;
     const balance = Math.round(Number(await this.rpc('getbalance', [])) * 1e8);
     if (balance < needed)
@@ -251,15 +329,15 @@ export class RenterClient {
    * Every host at once: encryption keeps both cores busy, and a slow or
    * dead host does not hold up the others.
    */
-  private async placeAll(opts: PutOptions, fileId: Buffer, offers: OfferInfo[], objectSize: number)
+  private async placeAll(opts: PutOptions, fileId: Buffer, targets: Target[], objectSize: number)
     : Promise<{ placed: Placed[]; failed: FailedHost[] }> {
     if (this.events.uploadStart)
-      this.events.uploadStart(objectSize * offers.length);
+      this.events.uploadStart(objectSize * targets.length);
     const pool = new LeafHasherPool();
     let results: PromiseSettledResult<Placed>[];
     try {
-      results = await Promise.allSettled(offers.map((offer, i) =>
-        this.placeReplica(opts.file, fileId, offer, path.join(opts.workDir, `replica-${i}`), pool)));
+      results = await Promise.allSettled(targets.map((target, i) =>
+        this.placeReplica(opts, fileId, target, path.join(opts.workDir, `replica-${i}`), pool)));
     } finally {
       await pool.close();
     }
@@ -270,30 +348,53 @@ export class RenterClient {
         placed.push(r.value);
         return;
       }
-      failed.push({ host: offers[i].host, reason: message(r.reason) });
-      this.warn(`host ${offers[i].host} failed, nothing committed to it: ${message(r.reason)}`);
+      const t = targets[i];
+      const host = 'offer' in t ? t.offer.host : t.reuse.host;
+      failed.push({ host, reason: message(r.reason) });
+      this.warn(`host ${host} failed, nothing committed to it: ${message(r.reason)}`);
     });
     return { placed, failed };
   }
 
-  /** Encrypt, propose (recording the replica), upload and get a receipt for one host. */
-  private async placeReplica(file: string, fileId: Buffer, offer: OfferInfo, work: string,
+  /**
+   * Encrypt, record the replica (a new contract, or a revision of an open
+   * one), upload, and have the host countersign.
+   */
+  private async placeReplica(opts: PutOptions, fileId: Buffer, target: Target, work: string,
     pool: LeafHasherPool): Promise<Placed> {
     const salt = randomBytes(32);
     const key = Buffer.from(await this.rpc('derivefilekey', [fileId.toString('hex'), 0, salt.toString('hex')]), 'hex');
     // A scratch copy deleted after the upload: no fsync needed.
-    const enc = await encryptFile(key, file, work, { pool, sync: false });
-    const proposal = await this.rpc('proposestorage',
-      [offer.offer, enc.root.toString('hex'), enc.size, fileId.toString('hex'), salt.toString('hex')]);
+    const enc = await encryptFile(key, opts.file, work, { pool, sync: false });
+    const root = enc.root.toString('hex');
+    let placed: Placed;
+    let token: string;
+    if ('offer' in target) {
+      const o = target.offer;
+      const args: unknown[] = [o.offer, root, enc.size, fileId.toString('hex'), salt.toString('hex')];
+      if (opts.allowance !== undefined)
+        args.push(opts.allowance);
+      const p = await this.rpc('proposestorage', args);
+      token = p.dataToken;
+      placed = { target, id: p.id, object: p.object, number: p.number, host: o.host, addr: o.addr, dataURL: p.dataURL,
+        manifestToken: p.manifestToken, prices: o.prices, cost: p.cost, escrowValue: p.escrowValue, formula: o.formula };
+    } else {
+      const r = target.reuse;
+      const p = await this.rpc('proposerevision', [r.id, root, enc.size, fileId.toString('hex'), salt.toString('hex')]);
+      token = p.dataToken;
+      placed = { target, id: p.id, object: p.object, number: p.number, host: r.host, addr: '', dataURL: p.dataURL,
+        manifestToken: p.manifestToken, prices: r.prices, cost: 0, escrowValue: r.allowance,
+        formula: `revision ${p.number} of contract ${r.id.slice(0, 12)} (no transaction; ${r.blocksLeft} blocks left)` };
+    }
     let sent = 0;
-    await new FileServerClient(proposal.dataURL).uploadFile(proposal.dataToken, proposal.id, 1, work, undefined, (done) => {
+    await new FileServerClient(placed.dataURL).uploadFile(token, placed.id, placed.object, work, undefined, (done) => {
       if (this.events.uploaded)
         this.events.uploaded(done - sent);
       sent = done;
     });
     fs.rmSync(work, { force: true });
-    await this.rpc('getstoragereceipt', [proposal.contract]);
-    return { offer, proposal };
+    await this.rpc('getstoragereceipt', [placed.id, placed.number]);
+    return placed;
   }
 
   /**
@@ -327,10 +428,12 @@ export class RenterClient {
   /** The sealed manifest as object 0 on every host; a failure is only a warning. */
   private async putManifest(live: Placed[], manifest: Buffer): Promise<void> {
     await Promise.all(live.map(async (p) => {
+      if (!p.manifestToken)
+        return;
       try {
-        await new FileServerClient(p.proposal.dataURL).putManifest(p.proposal.manifestToken, p.proposal.id, manifest);
+        await new FileServerClient(p.dataURL).putManifest(p.manifestToken, p.id, manifest);
       } catch (e) {
-        this.warn(`manifest copy on ${p.offer.host} failed: ${message(e)}`);
+        this.warn(`manifest copy on ${p.host} failed: ${message(e)}`);
       }
     }));
   }
@@ -379,16 +482,16 @@ export class RenterClient {
   }
 
   private async fetchReplica(f: FileInfo, r: FileInfo['replicas'][number], workDir: string): Promise<string> {
-    const t = await this.rpc('getstoragetoken', [r.hostKey, r.contractId]);
+    const t = await this.rpc('getstoragetoken', [r.hostKey, r.contractId, r.object]);
     const enc = path.join(workDir, 'object');
     const client = new FileServerClient(t.dataURL);
     // Never let a host make us fetch more than the contract's object.
-    const head = await client.head(t.token, r.contractId, 1);
+    const head = await client.head(t.token, r.contractId, r.object);
     if (head.size !== r.objectSize)
       throw new Error(`host reports ${head.size} bytes, the contract holds ${r.objectSize}`);
     if (this.events.downloadStart)
       this.events.downloadStart(r.objectSize);
-    const size = await client.downloadFile(t.token, r.contractId, 1, enc, { size: r.objectSize });
+    const size = await client.downloadFile(t.token, r.contractId, r.object, enc, { size: r.objectSize });
     if (this.events.downloaded)
       this.events.downloaded(size);
     const digest = await hashFile(enc);

@@ -14,9 +14,8 @@
 
 import type { StorageContract } from '../contracts/storagecontract';
 import { Mutex } from '../contracts/mutex';
-import { ManifestFile, Replica } from '../storage/manifest';
+import { ManifestFile, type Replica } from '../storage/manifest';
 import type { DealStore } from './dealstore';
-import { RenterDeal } from './dealstore';
 import { DealError } from './errors';
 import type { DroppedReplica, FileInfo, ReplicaInfo, ReplicaState } from './rpctypes';
 
@@ -29,6 +28,8 @@ export const COMMIT_MARGIN = 2;
 export const DRAFT_BLOCKS = 6;
 /** Shortest id prefix accepted (as git's default abbreviation floor). */
 export const MIN_ID_PREFIX = 4;
+/** States of a contract that hold paid-for data: its keys must be kept. */
+const IN_FORCE = new Set(['pending', 'committed', 'active']);
 
 /** What the renter's file book needs from the node. */
 export interface RenterFilesContext {
@@ -44,12 +45,16 @@ export interface RenterFilesContext {
   addressOf(pk: Buffer): string;
   /** Whether a host is a connected CloudStorage peer now. */
   reachable(pk: Buffer): boolean;
+  /** Pending revisions of these contracts may be settled now: their put gave up on them. */
+  release(ids: Buffer[]): void;
 }
 
 /** What commitFile did. */
 export interface CommitFileOutcome {
   txids: string[];
   ids: string[];
+  /** Contracts funded by this commitment (new ones; the rest were reused). */
+  formed: string[];
   dropped: DroppedReplica[];
 }
 
@@ -81,38 +86,40 @@ export class RenterFiles {
     });
   }
 
-  /** Record a replica and its countersigned contract, before any upload. */
-  addReplica(fileId: Buffer, replica: Replica, contract: StorageContract): Promise<void> {
+  /**
+   * Change a file (a draft or a stored one) under the files' lock and let
+   * `write` persist it, with whatever else the caller writes in the same
+   * batch (a contract's pending revision): both, or neither.
+   */
+  withFile(fileId: Buffer, change: (file: ManifestFile) => void, write: (file: ManifestFile) => Promise<void>): Promise<void> {
     return this.lock.run(async () => {
       const draft = this.drafts.get(fileId.toString('hex'));
       const file = draft ? draft.file : await this.mustFile(fileId);
-      const deal = new RenterDeal();
-      deal.fileId = fileId;
-      deal.contract = contract;
-      file.replicas.push(replica);
-      await this.ctx.store.putFileDeals(file, [deal]);
+      const copy = ManifestFile.decode(file.encode());
+      change(copy);
+      await write(copy);
       this.drafts.delete(fileId.toString('hex'));
     });
   }
 
-  /** The host signed a receipt for this contract's upload. */
-  markReceived(id: Buffer): Promise<void> {
-    return this.lock.run(async () => {
-      const deal = await this.ctx.store.getDeal(id);
-      if (deal && !deal.received) {
-        deal.received = true;
-        await this.ctx.store.putDeal(deal);
-      }
-    });
+  /** Stored files with a replica in contract `id`. */
+  async filesOf(id: Buffer): Promise<ManifestFile[]> {
+    return (await this.ctx.store.listFiles()).filter((f) => f.replicas.some((r) => r.contractId.equals(id)));
+  }
+
+  /** Whether the replica's object is in its contract's latest final revision. */
+  private async isFinal(r: Replica, fileId: Buffer): Promise<boolean> {
+    const o = await this.ctx.store.getObject(r.contractId, r.object);
+    return o !== null && o.fileId.equals(fileId) && o.root.equals(r.root);
   }
 
   /**
-   * Commit the file's uploaded replicas in one transaction. Replicas
-   * without a receipt, or whose offer expires too soon, are dropped from
-   * the entry first, so the entry is exactly what gets paid for. Replicas
-   * already committed (a retry) are left as they are. If nothing could be
-   * committed, or fewer than `min` replicas would be, nothing is paid and
-   * the entry is removed.
+   * Commit the file's replicas: those in new contracts (revision 0 final,
+   * not committed) are funded in one transaction; those added to open
+   * contracts by a revision are already paid for. Replicas without a
+   * receipt, or whose offer expires too soon, are dropped from the entry
+   * first, so the entry is exactly what gets paid for. If fewer than
+   * `min` replicas remain, nothing is paid and the entry is removed.
    */
   commitFile(fileId: Buffer, min = 1): Promise<CommitFileOutcome> {
     return this.lock.run(async () => {
@@ -121,89 +128,123 @@ export class RenterFiles {
       const keep: Replica[] = [];
       const fund: StorageContract[] = [];
       const dropped: DroppedReplica[] = [];
-      const gone: Buffer[] = [];
-      let committed = 0;
+      const released: Buffer[] = [];
+      let held = 0;
       for (const r of file.replicas) {
-        const deal = await this.ctx.store.getDeal(r.contractId);
-        const why = await this.unfit(r, deal, height);
+        const why = await this.unfit(r, file.fileId, height);
         if (why === 'committed') {
-          committed += 1;
+          held += 1;
           keep.push(r);
-        } else if (why !== null || !deal) {
-          dropped.push({ id: r.contractId.toString('hex'), host: this.ctx.addressOf(r.hostPk), reason: why ?? 'unknown contract' });
-          gone.push(r.contractId);
-        } else {
-          keep.push(r);
-          fund.push(deal.contract);
+          continue;
         }
+        const rc = why === null ? await this.ctx.store.getRenterContract(r.contractId) : null;
+        if (!rc) {
+          dropped.push({ id: r.contractId.toString('hex'), host: this.ctx.addressOf(r.hostPk), reason: why ?? 'unknown contract' });
+          released.push(r.contractId);
+          continue;
+        }
+        keep.push(r);
+        if (!fund.some((c) => c.hash().equals(r.contractId)))
+          fund.push(rc.contract);
       }
-      if (committed === 0 && (fund.length === 0 || fund.length < min)) {
-        await this.ctx.store.deleteFileDeals(fileId, [...gone, ...fund.map((c) => c.hash())]);
-        throw new DealError('nothing-to-commit', `${fund.length} replica(s) can be committed, ${min} needed; nothing was paid`
+      this.ctx.release(released);
+      if (held + fund.length < min || keep.length === 0) {
+        await this.ctx.store.deleteFile(fileId);
+        throw new DealError('nothing-to-commit', `${held + fund.length} replica(s) can be kept, ${min} needed; nothing was paid`
           + (dropped.length ? `: ${dropped.map((d) => `${d.host}: ${d.reason}`).join('; ')}` : ''));
       }
       file.replicas = keep;
-      await this.ctx.store.putFileDeals(file, [], gone);
+      await this.ctx.store.putFile(file);
+      const ids = [...new Set(keep.map((r) => r.contractId.toString('hex')))];
       if (fund.length === 0)
-        return { txids: [], ids: [], dropped };
+        return { txids: [], ids, formed: [], dropped };
       let txids: string[];
       try {
         txids = await this.ctx.commit(fund);
       } catch (e) {
-        await this.forgetIfUnpaid(file, fund);
+        if (held === 0)
+          await this.ctx.store.deleteFile(fileId);
         throw e;
       }
-      return { txids, ids: fund.map((c) => c.id()), dropped };
+      return { txids, ids, formed: fund.map((c) => c.id()), dropped };
     });
   }
 
-  /** Why a replica cannot be funded now; 'committed' if it already was; null if it can. */
-  private async unfit(r: Replica, deal: RenterDeal | null, height: number): Promise<string | null> {
+  /**
+   * Why a replica cannot be kept now; 'committed' if its contract is
+   * already paid for (and the object final in it); null if its new
+   * contract can be funded.
+   */
+  private async unfit(r: Replica, fileId: Buffer, height: number): Promise<string | null> {
+    if (!await this.isFinal(r, fileId))
+      return 'the upload was not confirmed by the host (no receipt)';
     if (await this.ctx.hasCommitment(r.contractId))
       return 'committed';
-    if (!deal)
+    const rc = await this.ctx.store.getRenterContract(r.contractId);
+    if (!rc)
       return 'unknown contract';
-    if (!deal.received)
-      return 'the upload was not confirmed by the host (no receipt)';
-    if (deal.contract.expiryHeight < height + COMMIT_MARGIN)
-      return `its offer expires at block ${deal.contract.expiryHeight}, too soon to commit at ${height}`;
+    if (rc.contract.expiryHeight < height + COMMIT_MARGIN)
+      return `its offer expires at block ${rc.contract.expiryHeight}, too soon to commit at ${height}`;
     return null;
   }
 
-  /** After a failed commit: drop the entry only if none of it was paid. */
-  private async forgetIfUnpaid(file: ManifestFile, tried: StorageContract[]): Promise<void> {
-    for (const r of file.replicas) {
-      if (await this.ctx.hasCommitment(r.contractId))
-        return;
-    }
-    await this.ctx.store.deleteFileDeals(file.fileId, tried.map((c) => c.hash()));
-  }
-
   /**
-   * Forget a file. Refused while any of its contracts is pending or in
-   * force: its salts are the only way to decrypt paid-for data. A put
-   * that gives up before committing removes its file this way (nothing
-   * was paid; the hosts delete the uploads when the offers expire).
+   * Forget a file locally: nothing is removed from hosts (cloudcoin-cli rm
+   * does that). Refused while any of its objects is held under a contract
+   * that is pending or in force: its salts are the only way to decrypt
+   * paid-for data. A put that gives up before committing forgets its file
+   * this way (nothing was paid; its pending revisions are settled later).
    */
-  removeFile(fileId: Buffer): Promise<boolean> {
+  forgetFile(fileId: Buffer): Promise<boolean> {
     return this.lock.run(async () => {
       const file = await this.ctx.store.getFile(fileId);
       if (!file)
-        return false;
+        return this.drafts.delete(fileId.toString('hex'));
       for (const r of file.replicas) {
-        const state = await this.replicaState(r);
-        if (state === 'pending' || state === 'committed' || state === 'active')
-          throw new DealError('file-in-use', `contract ${r.contractId.toString('hex')} of this file is ${state}: its keys must be kept`);
+        const state = await this.replicaState(r, file.fileId);
+        if (IN_FORCE.has(state))
+          throw new DealError('file-in-use', `contract ${r.contractId.toString('hex')} of this file is ${state}: its keys must be kept `
+            + '(`cloudcoin-cli rm` deletes it from its hosts)');
       }
-      await this.ctx.store.deleteFileDeals(fileId, file.replicas.map((r) => r.contractId));
+      await this.ctx.store.deleteFile(fileId);
+      this.ctx.release(file.replicas.map((r) => r.contractId));
       return true;
     });
   }
 
+  /** Drop some replicas of a file (removed from their hosts); the entry goes with its last one. */
+  dropReplicas(fileId: Buffer, gone: (r: Replica) => boolean): Promise<ManifestFile | null> {
+    return this.lock.run(async () => {
+      const file = await this.ctx.store.getFile(fileId);
+      if (!file)
+        return null;
+      file.replicas = file.replicas.filter((r) => !gone(r));
+      if (file.replicas.length === 0) {
+        await this.ctx.store.deleteFile(fileId);
+        return null;
+      }
+      await this.ctx.store.putFile(file);
+      return file;
+    });
+  }
+
+  /** Replicas in contract `from` move to its renewal `to` (same host, same object ids and bytes). */
+  follow(from: Buffer, to: Buffer): Promise<void> {
+    return this.lock.run(async () => {
+      for (const f of await this.filesOf(from)) {
+        for (const r of f.replicas) {
+          if (r.contractId.equals(from))
+            r.contractId = to;
+        }
+        await this.ctx.store.putFile(f);
+      }
+    });
+  }
+
   /**
-   * Housekeeping at a block: replicas never committed whose offer has
-   * expired can no longer be paid for; drop them, and a file left without
-   * replicas. Returns the ids of the files removed.
+   * Housekeeping at a block: contracts never committed whose offer has
+   * expired can no longer be paid for: forget them, their replicas, and a
+   * file left without replicas. Returns the ids of the files removed.
    */
   maintain(height: number): Promise<string[]> {
     return this.lock.run(async () => {
@@ -211,31 +252,28 @@ export class RenterFiles {
         if (d.height + DRAFT_BLOCKS < height)
           this.drafts.delete(key);
       }
-      // file id -> contracts of it that can no longer be paid for
-      const unpaid = new Map<string, Set<string>>();
-      for (const deal of await this.ctx.store.listDeals()) {
-        if (deal.contract.expiryHeight >= height)
-          continue;
-        const id = deal.contract.hash();
-        // A committed contract's record lives in the chain index now.
-        if (!await this.ctx.hasCommitment(id)) {
-          const key = deal.fileId.toString('hex');
-          unpaid.set(key, (unpaid.get(key) ?? new Set()).add(id.toString('hex')));
+      const dead = new Set<string>();
+      for (const rc of await this.ctx.store.listRenterContracts()) {
+        const id = rc.contract.hash();
+        if (rc.contract.expiryHeight < height && !await this.ctx.hasCommitment(id)) {
+          dead.add(id.toString('hex'));
+          await this.ctx.store.deleteRenterContract(id);
         }
-        await this.ctx.store.deleteDeal(id);
       }
       const removed: string[] = [];
-      for (const [key, ids] of unpaid) {
-        const file = await this.ctx.store.getFile(Buffer.from(key, 'hex'));
-        if (!file)
+      if (dead.size === 0)
+        return removed;
+      for (const file of await this.ctx.store.listFiles()) {
+        const keep = file.replicas.filter((r) => !dead.has(r.contractId.toString('hex')));
+        if (keep.length === file.replicas.length)
           continue;
-        file.replicas = file.replicas.filter((r) => !ids.has(r.contractId.toString('hex')));
-        if (file.replicas.length > 0) {
+        file.replicas = keep;
+        if (keep.length > 0) {
           await this.ctx.store.putFile(file);
           continue;
         }
-        await this.ctx.store.deleteFileDeals(file.fileId, []);
-        removed.push(key);
+        await this.ctx.store.deleteFile(file.fileId);
+        removed.push(file.fileId.toString('hex'));
       }
       return removed;
     });
@@ -264,14 +302,15 @@ export class RenterFiles {
   }
 
   /** A replica's state under the names every renter command uses. */
-  async replicaState(r: Replica): Promise<ReplicaState> {
+  async replicaState(r: Replica, fileId: Buffer): Promise<ReplicaState> {
+    if (!await this.isFinal(r, fileId))
+      return 'uploading';
     const info = await this.ctx.contractInfo(r.contractId);
     if (info)
       return info.state as ReplicaState;
     if (await this.ctx.hasCommitment(r.contractId))
       return 'pending';
-    const deal = await this.ctx.store.getDeal(r.contractId);
-    return deal && deal.received ? 'uploaded' : 'uploading';
+    return 'uploaded';
   }
 
   /** getfile / listfiles JSON for one file. */
@@ -280,20 +319,23 @@ export class RenterFiles {
     const replicas: ReplicaInfo[] = [];
     for (const r of file.replicas) {
       const info = await this.ctx.contractInfo(r.contractId);
-      const deal = info ? null : await this.ctx.store.getDeal(r.contractId);
-      const end = info ? info.endHeight : deal ? deal.contract.endHeight : 0;
+      const rc = await this.ctx.store.getRenterContract(r.contractId);
+      const latest = await this.ctx.store.latestRevision(r.contractId);
+      const end = info ? info.endHeight : rc ? rc.contract.endHeight : 0;
       replicas.push({
         contractId: r.contractId.toString('hex'),
+        object: r.object,
+        revision: latest ? latest.number : null,
         host: this.ctx.addressOf(r.hostPk),
         hostKey: r.hostPk.toString('hex'),
         reachable: this.ctx.reachable(r.hostPk),
         salt: r.salt.toString('hex'),
         root: r.root.toString('hex'),
         objectSize: r.objectSize,
-        state: await this.replicaState(r),
+        state: await this.replicaState(r, file.fileId),
         endHeight: end,
         blocksLeft: Math.max(0, end - height),
-        expiryHeight: deal ? deal.contract.expiryHeight : 0
+        expiryHeight: rc ? rc.contract.expiryHeight : 0
       });
     }
     return {

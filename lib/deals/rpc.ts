@@ -9,7 +9,6 @@
  * rpctypes.ts.
  */
 
-import { StorageContract } from '../contracts/storagecontract';
 import { minEscrowValue } from '../contracts/common';
 import { ContractError } from '../contracts/errors';
 import type { NodeAPI } from '../base/extension';
@@ -20,11 +19,13 @@ import { MAX_NAME_BYTES } from '../storage/common';
 import { Replica } from '../storage/manifest';
 import { MAX_HOSTS, MAX_OBJECT_SIZE } from './common';
 import { DealError } from './errors';
-import { contractCost, costFormula, escrowValue } from './pricing';
+import { contractCost, costFormula, defaultAllowance } from './pricing';
 import type { Deals } from './plugin';
+import { firstRevision } from './revisions';
+import type { ReusableContract } from './rentercontracts';
 import type {
-  AddFileResult, CommitFileResult, FileInfo, NegotiateStorageResult, ProposeStorageResult,
-  StorageReceiptResult, StorageTokenResult
+  AddFileResult, CommitFileResult, DeleteFileResult, FileInfo, NegotiateStorageResult, ProposeRevisionResult,
+  ProposeStorageResult, RenewContractResult, StorageReceiptResult, StorageTokenResult
 } from './rpctypes';
 import { Offer } from './wire';
 
@@ -38,6 +39,7 @@ export const toRPCError = rpcErrors([
     'ambiguous-id': rpcCodes.INVALID_PARAMETER,
     'unknown-file': rpcCodes.INVALID_ADDRESS_OR_KEY,
     'host-unreachable': rpcCodes.CLIENT_NODE_NOT_CONNECTED,
+    'unknown-contract': rpcCodes.INVALID_ADDRESS_OR_KEY,
     'not-open': rpcCodes.IN_WARMUP
   }),
   // commitfile funds through the contracts extension
@@ -70,13 +72,15 @@ async function getStorageInfo(p: Params, deals: Deals): Promise<unknown> {
 }
 
 async function negotiateStorage(p: Params, deals: Deals): Promise<NegotiateStorageResult> {
-  p.count(3, 4);
+  p.count(3, 6);
   const size = p.size(0, 'size', MAX_OBJECT_SIZE);
   const duration = p.uint(1, 'duration', 1, 0xffffffff);
   const maxPrice = p.amount(2, 'maxprice');
   const count = p.has(3) ? p.uint(3, 'hosts', 1, MAX_HOSTS) : 1;
+  const exclude = p.has(4) ? hostKeys(p.get(4)) : [];
+  const allowance = p.has(5) ? p.amount(5, 'allowance') : null;
   deals.requireActivation();
-  const result = await deals.renter.negotiate(size, duration, maxPrice, count);
+  const result = await deals.renter.negotiate(size, duration, maxPrice, count, exclude);
   const minEscrow = minEscrowValue(deals.api.network);
   return {
     size,
@@ -90,7 +94,7 @@ async function negotiateStorage(p: Params, deals: Deals): Promise<NegotiateStora
       prices: o.offer.prices,
       bids: o.bids,
       cost: o.cost,
-      escrow: escrowValue(o.cost, minEscrow),
+      escrow: allowance ?? defaultAllowance(size, duration, o.offer.prices, minEscrow),
       formula: costFormula(size, duration, o.offer.prices),
       reservedUntil: o.offer.expiryHeight,
       dataURL: o.offer.dataURL,
@@ -103,57 +107,110 @@ async function negotiateStorage(p: Params, deals: Deals): Promise<NegotiateStora
   };
 }
 
+/** A JSON list of host identity keys (hex). */
+function hostKeys(v: unknown): Buffer[] {
+  const list = typeof v === 'string' ? (() => { try { return JSON.parse(v) as unknown; } catch { return null; } })() : v;
+  if (!Array.isArray(list) || list.length > 256 || !list.every((k) => typeof k === 'string' && /^[0-9a-f]{66}$/.test(k)))
+    throw invalidParam('exclude must be a list of host keys (33-byte hex).');
+  return list.map((k) => Buffer.from(k as string, 'hex'));
+}
+
+function replicaOf(contractId: Buffer, hostPk: Buffer, salt: Buffer, root: Buffer, size: number, object: number): Replica {
+  const replica = new Replica();
+  replica.contractId = contractId;
+  replica.object = object;
+  replica.hostPk = hostPk;
+  replica.salt = salt;
+  replica.root = root;
+  replica.objectSize = size;
+  return replica;
+}
+
 async function proposeStorage(p: Params, deals: Deals): Promise<ProposeStorageResult> {
-  // fileid and salt come together: one names the file, the other keys the replica
-  p.count(3, 5);
-  if (p.params.length === 4)
-    p.count(3);
+  p.count(5, 6);
   const offer = p.decoded(0, 'offer', 'offer', (raw) => Offer.decode(raw));
   if (!offer.verify())
     throw invalidParam('offer signature does not verify.');
   const root = p.hex(1, 'root', 32);
   const size = p.size(2, 'objectsize', MAX_OBJECT_SIZE);
-  const fileId = p.has(3) ? p.hex(3, 'fileid', 32) : null;
-  const salt = p.has(4) ? p.hex(4, 'salt', 32) : null;
+  const fileId = p.hex(3, 'fileid', 32);
+  const salt = p.hex(4, 'salt', 32);
+  const minEscrow = minEscrowValue(deals.api.network);
+  const allowance = p.has(5) ? p.amount(5, 'allowance') : defaultAllowance(size, offer.duration, offer.prices, minEscrow);
   deals.requireActivation();
   const host = deals.hostRef(offer.hostKey);
-  const contract = await deals.renter.buildContract(offer, root, size);
-  const got = await deals.renter.propose(host, contract);
-  if (fileId && salt) {
-    const replica = new Replica();
-    replica.contractId = contract.hash();
-    replica.hostPk = offer.hostKey;
-    replica.salt = salt;
-    replica.root = root;
-    replica.objectSize = size;
-    await deals.files.addReplica(fileId, replica, got.contract);
-  }
+  // A new contract holds the file as object 1.
+  const objects = [{ id: 1, root, size }];
+  const contract = await deals.renter.buildContract(offer, objects, allowance);
+  const rev0 = firstRevision(contract, objects);
+  rev0.sign(deals.negotiator.identity, contract);
+  const got = await deals.renter.propose(host, contract, rev0, objects);
+  const replica = replicaOf(contract.hash(), offer.hostKey, salt, root, size, 1);
+  await deals.contractBook.recordFormation(got.contract, rev0, [{ id: 1, root, size, fileId }], replica, fileId);
   return {
     id: contract.id(),
+    object: 1,
+    number: 0,
     contract: got.contract.encode().toString('hex'),
     host: host.identity,
     hostKey: host.pubkey.toString('hex'),
     dataURL: got.dataURL,
-    dataToken: got.dataToken,
+    dataToken: got.dataTokens[0],
     manifestToken: got.manifestToken,
     escrowValue: contract.escrowValue,
     cost: contractCost(size, offer.duration, offer.prices)
   };
 }
 
+async function proposeRevision(p: Params, deals: Deals): Promise<ProposeRevisionResult> {
+  p.count(5, 6);
+  const id = p.hex(0, 'contractid', 32);
+  const root = p.hex(1, 'root', 32);
+  const size = p.size(2, 'objectsize', MAX_OBJECT_SIZE);
+  const fileId = p.hex(3, 'fileid', 32);
+  const salt = p.hex(4, 'salt', 32);
+  const remove = p.has(5) ? [p.uint(5, 'replaceobject', 1, 0xfffffffe)] : [];
+  const rc = await deals.contractBook.mustContract(id);
+  const host = deals.hostRef(rc.contract.hostKey);
+  const replica = replicaOf(id, rc.contract.hostKey, salt, root, size, 0);
+  const res = await deals.contractBook.propose(id, [{ root, size, fileId, replica }], remove);
+  return {
+    id: id.toString('hex'),
+    object: res.objects[0],
+    number: res.number,
+    host: host.identity,
+    hostKey: host.pubkey.toString('hex'),
+    dataURL: res.dataURL,
+    dataToken: res.dataTokens[0],
+    manifestToken: res.manifestToken
+  };
+}
+
+async function findContracts(p: Params, deals: Deals): Promise<ReusableContract[]> {
+  p.count(2, 3);
+  const size = p.size(0, 'objectsize', MAX_OBJECT_SIZE);
+  const minLeft = p.uint(1, 'minblocksleft', 1, 0xffffffff);
+  const maxPrice = p.has(2) ? p.amount(2, 'maxprice') : Number.MAX_SAFE_INTEGER;
+  return deals.contractBook.reusable(size, minLeft, maxPrice);
+}
+
 async function getStorageReceipt(p: Params, deals: Deals): Promise<StorageReceiptResult> {
-  p.count(1);
-  const contract = p.decoded(0, 'contract', 'contract', (raw) => StorageContract.decode(raw));
-  const r = await deals.renter.receipt(deals.hostRef(contract.hostKey), contract);
-  await deals.files.markReceived(r.id);
-  return { id: r.id.toString('hex'), root: r.root.toString('hex'), size: r.size, sig: r.sig.toString('hex') };
+  p.count(1, 2);
+  const id = p.hex(0, 'contractid', 32);
+  const number = p.has(1) ? p.uint(1, 'number', 0, 0xffffffff) : undefined;
+  const r = await deals.contractBook.receipt(id, number);
+  return {
+    id: id.toString('hex'), number: r.number, root: r.root.toString('hex'), size: r.size, count: r.count,
+    accrued: r.accrued, hostSig: r.hostSig.toString('hex')
+  };
 }
 
 async function getStorageToken(p: Params, deals: Deals): Promise<StorageTokenResult> {
-  p.count(2);
+  p.count(3);
   const pk = p.hex(0, 'hostkey', 33);
   const id = p.hex(1, 'contractid', 32);
-  return deals.renter.token(deals.hostRef(pk), id);
+  const object = p.uint(2, 'object', 1, 0xfffffffe);
+  return deals.renter.token(deals.hostRef(pk), id, object);
 }
 
 async function deriveFileKeyRPC(p: Params, deals: Deals): Promise<string> {
@@ -197,10 +254,43 @@ function fileIdParam(v: unknown): string {
   return v;
 }
 
-async function removeFile(p: Params, deals: Deals): Promise<boolean> {
+async function forgetFile(p: Params, deals: Deals): Promise<boolean> {
   p.count(1);
   const file = await deals.files.resolve(fileIdParam(p.get(0)));
-  return deals.files.removeFile(file.fileId);
+  return deals.files.forgetFile(file.fileId);
+}
+
+async function deleteFile(p: Params, deals: Deals): Promise<DeleteFileResult> {
+  p.count(1);
+  const file = await deals.files.resolve(fileIdParam(p.get(0)));
+  return deals.deleteFile(file);
+}
+
+async function renewContract(p: Params, deals: Deals): Promise<RenewContractResult> {
+  p.count(1, 3);
+  const duration = p.has(1) ? p.uint(1, 'duration', 1, 0xffffffff) : null;
+  const allowance = p.has(2) ? p.amount(2, 'allowance') : null;
+  const text = fileIdParam(p.get(0)).toLowerCase();
+  let ids: Buffer[];
+  if (/^[0-9a-f]{64}$/.test(text) && await deals.store.getRenterContract(Buffer.from(text, 'hex')))
+    ids = [Buffer.from(text, 'hex')];
+  else
+    ids = [...new Set((await deals.files.resolve(text)).replicas.map((r) => r.contractId.toString('hex')))].map((h) => Buffer.from(h, 'hex'));
+  deals.requireActivation();
+  const out: RenewContractResult = { renewed: [], failed: [], txids: [] };
+  for (const id of ids) {
+    const rc = await deals.contractBook.mustContract(id);
+    try {
+      const r = await deals.renew(id, duration, allowance);
+      out.renewed.push({ old: id.toString('hex'), id: r.id, host: r.host, objects: r.objects, endHeight: r.endHeight, allowance: r.allowance });
+      out.txids.push(...r.txids);
+    } catch (e) {
+      if (ids.length === 1)
+        throw e;
+      out.failed.push({ old: id.toString('hex'), host: deals.negotiator.addressOf(rc.contract.hostKey), reason: (e as Error).message });
+    }
+  }
+  return out;
 }
 
 async function getFile(p: Params, deals: Deals): Promise<FileInfo> {
@@ -220,18 +310,28 @@ async function listFiles(p: Params, deals: Deals): Promise<FileInfo[]> {
 const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unknown>]> = [
   ['getstorageinfo', 'getstorageinfo\nThis node\'s hosting: capacity, use, prices, limits for new renters, backend.',
     getStorageInfo],
-  ['negotiatestorage', 'negotiatestorage size duration maxprice ( hosts )\n'
+  ['negotiatestorage', 'negotiatestorage size duration maxprice ( hosts exclude allowance )\n'
     + 'Quote every CloudStorage host and get signed offers (capacity reserved until offer expiry) from\n'
-    + 'the cheapest `hosts` (default 1) whose storage price is within maxprice (sat per GiB per 1000 blocks).\n'
+    + 'the cheapest `hosts` (default 1) whose storage price is within maxprice (sat per GiB per 1000 blocks),\n'
+    + 'none of the host keys in `exclude` (a JSON list). `escrow` is `allowance` or the default allowance.\n'
     + 'An open offer from an earlier call with the same terms is reused. Nothing is paid or committed.',
   negotiateStorage],
-  ['proposestorage', 'proposestorage offer root objectsize ( fileid salt )\n'
-    + 'Sign a contract for an offer (hex from negotiatestorage) and a prepared object (Merkle root,\n'
-    + 'size); the host countersigns. With fileid and salt, the replica is recorded in that file (see\n'
-    + 'addfile) before anything is uploaded. Returns the contract and upload tokens.', proposeStorage],
-  ['getstoragereceipt', 'getstoragereceipt contract\nAsk the contract\'s host (contract hex) for its signed receipt of the upload.',
-    getStorageReceipt],
-  ['getstoragetoken', 'getstoragetoken hostkey contractid\nA download token for a contract\'s object from its host.',
+  ['proposestorage', 'proposestorage offer root objectsize fileid salt ( allowance )\n'
+    + 'Form a new contract for an offer (hex from negotiatestorage) holding a prepared object (Merkle root,\n'
+    + 'size) as object 1, with `allowance` sat in escrow (default: room for 1 GiB over the duration at\n'
+    + 'the offer\'s prices, at least the minimum escrow); the host countersigns. The replica is recorded\n'
+    + 'in the file (see addfile) before anything is uploaded. Returns the contract and upload tokens.', proposeStorage],
+  ['proposerevision', 'proposerevision contractid root objectsize fileid salt ( replaceobject )\n'
+    + 'Add a prepared object to an open contract of ours by a revision (no transaction), optionally\n'
+    + 'removing object `replaceobject` in the same revision. The replica is recorded before anything is\n'
+    + 'uploaded. Returns the object id, the revision number and an upload token.', proposeRevision],
+  ['findcontracts', 'findcontracts objectsize minblocksleft ( maxprice )\n'
+    + 'Open contracts of ours (one per connected host) whose allowance pays one more object of that\n'
+    + 'size to the end and that have at least minblocksleft blocks left: what put reuses.', findContracts],
+  ['getstoragereceipt', 'getstoragereceipt contractid ( number )\nAfter an upload, ask the host to countersign the contract\'s '
+    + 'pending revision (0 for a new\ncontract); returns it once both signed and it is stored.',
+  getStorageReceipt],
+  ['getstoragetoken', 'getstoragetoken hostkey contractid object\nA download token for one object of a contract from its host.',
     getStorageToken],
   ['derivefilekey', 'derivefilekey fileid revision salt\nThe AES key of one replica of one file revision (HKDF of the wallet).',
     deriveFileKeyRPC],
@@ -242,7 +342,13 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
     + 'minreplicas (default 1) can be committed, the file is forgotten and nothing is paid. Returns txids,\n'
     + 'contract ids and the sealed manifest.',
   commitFile],
-  ['removefile', 'removefile fileid\nForget a file whose contracts are all over, void or never committed.', removeFile],
+  ['forgetfile', 'forgetfile fileid\nForget a file locally, removing nothing from hosts: only when none of its objects is held\n'
+    + 'under a contract pending or in force (use deletefile, or cloudcoin-cli rm, to delete it from its hosts).', forgetFile],
+  ['deletefile', 'deletefile fileid\nDelete a file from its hosts (a revision per contract dropping its object: the hosts free\n'
+    + 'the space and stop charging for it), then forget it. Replicas on unreachable hosts are kept and listed.', deleteFile],
+  ['renewcontract', 'renewcontract contractid|fileid ( duration allowance )\nRenew a contract before it ends: a new contract '
+    + 'with the same host whose revision 0\ncarries every object of the old one (no re-upload); one commitment. A file id renews each of\n'
+    + 'its contracts.', renewContract],
   ['getfile', 'getfile fileid\nA stored file (id or unique prefix): name, size, replicas with state, end height, blocks left.',
     getFile],
   ['listfiles', 'listfiles\nFiles this renter stored, with each replica\'s state, end height, blocks left and reachability.',

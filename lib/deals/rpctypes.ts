@@ -9,6 +9,7 @@
  */
 
 import type { Prices } from './pricing';
+import type { ReusableContract } from './rentercontracts';
 
 /** One signed offer from negotiatestorage. */
 export interface OfferInfo {
@@ -56,10 +57,14 @@ export interface NegotiateStorageResult {
   peers: number;
 }
 
-/** proposestorage offer root objectsize ( fileid salt ) */
+/** proposestorage offer root objectsize ( fileid salt allowance ) */
 export interface ProposeStorageResult {
   /** Contract id, hex. */
   id: string;
+  /** The object the file is in this contract (1 for a new contract). */
+  object: number;
+  /** The revision to ask a receipt for after the upload (0 for a new contract). */
+  number: number;
   /** The contract signed by both parties, hex. */
   contract: string;
   host: string;
@@ -71,13 +76,32 @@ export interface ProposeStorageResult {
   cost: number;
 }
 
-/** getstoragereceipt contract */
+/** proposerevision contractid root objectsize fileid salt: the file as a new object of an open contract. */
+export interface ProposeRevisionResult {
+  id: string;
+  object: number;
+  /** The revision that adds it (ask its receipt after the upload). */
+  number: number;
+  host: string;
+  hostKey: string;
+  dataURL: string;
+  dataToken: string;
+  manifestToken: string;
+}
+
+/** getstoragereceipt contractid number: the revision, countersigned. */
 export interface StorageReceiptResult {
   id: string;
+  number: number;
   root: string;
   size: number;
-  sig: string;
+  count: number;
+  accrued: number;
+  hostSig: string;
 }
+
+/** One contract findcontracts offers for reuse. */
+export type { ReusableContract };
 
 /** getstoragetoken hostkey contractid */
 export interface StorageTokenResult {
@@ -104,6 +128,8 @@ export interface CommitFileResult {
   /** Contract ids committed, in the order of the escrow outputs. */
   ids: string[];
   dropped: DroppedReplica[];
+  /** Contracts this commitment formed (the others were reused). */
+  formed: string[];
   /** The renter's whole manifest, sealed (object 0 on every host), hex. */
   manifest: string;
 }
@@ -122,6 +148,10 @@ export type ReplicaState = 'uploading' | 'uploaded' | 'pending' | 'committed' | 
 /** One replica of a file as getfile and listfiles show it. */
 export interface ReplicaInfo {
   contractId: string;
+  /** The object id of this replica within its contract. */
+  object: number;
+  /** The contract's latest final revision number (null before revision 0 is final). */
+  revision: number | null;
   host: string;
   hostKey: string;
   /** Whether the host is a connected CloudStorage peer now. */
@@ -148,17 +178,39 @@ export interface FileInfo {
   replicas: ReplicaInfo[];
 }
 
+/** deletefile fileid */
+export interface DeleteFileResult {
+  fileId: string;
+  /** Contracts whose host removed the object, with the revision that did. */
+  removed: Array<{ id: string; host: string; revision: number }>;
+  /** Replicas kept (host unreachable or declined), and why. */
+  kept: Array<{ id: string; host: string; reason: string }>;
+  /** True once no replica is left: the file is forgotten. */
+  forgotten: boolean;
+}
+
+/** renewcontract contractid|fileid ( duration allowance ) */
+export interface RenewContractResult {
+  renewed: Array<{ old: string; id: string; host: string; objects: number; endHeight: number; allowance: number }>;
+  failed: Array<{ old: string; host: string; reason: string }>;
+  txids: string[];
+}
+
 /** What each RPC a renter client calls returns, by method name. */
 export interface RenterRPCResults {
   negotiatestorage: NegotiateStorageResult;
   proposestorage: ProposeStorageResult;
   getstoragereceipt: StorageReceiptResult;
   getstoragetoken: StorageTokenResult;
+  proposerevision: ProposeRevisionResult;
+  findcontracts: ReusableContract[];
   /** The replica's AES key, hex. */
   derivefilekey: string;
   addfile: AddFileResult;
   commitfile: CommitFileResult;
-  removefile: boolean;
+  forgetfile: boolean;
+  deletefile: DeleteFileResult;
+  renewcontract: RenewContractResult;
   getfile: FileInfo;
   listfiles: FileInfo[];
   /** The wallet's balance in BTC (bitcoind's unit). */

@@ -10,10 +10,13 @@
 import bio = require('bufio');
 import { SignedStruct, StrictStruct, type Signer } from '../base/signed';
 import {
-  readAmount, readFixed, readLength, readPubkey, readU32, readU8, writeAmount, sizeVarBytes,
+  readAmount, readFixed, readLength, readPubkey, readU32, readU8, writeAmount, sizeVarBytes, sizeVarint,
   malformed, decodeCodes
 } from '../negotiator/wire';
-import { MAX_OBJECT_SIZE, MAX_SEALED_SIZE, MAX_URL_SIZE, OFFER_TAG, RECEIPT_TAG } from './common';
+import { StorageContract } from '../contracts/storagecontract';
+import { REVISION_SIZE, Revision } from '../contracts/revision';
+import type { ObjectEntry } from '../contracts/objecttree';
+import { MAX_ADDED_OBJECTS, MAX_OBJECT_SIZE, MAX_REMOVED_OBJECTS, MAX_SEALED_SIZE, MAX_URL_SIZE, OFFER_TAG } from './common';
 import type { Prices } from './pricing';
 
 function readSize(br: bio.BufferReader): number {
@@ -213,24 +216,107 @@ export class Offer extends SignedStruct {
   }
 }
 
-/** `propose` body: the host's countersignature and sealed upload tokens. */
-export class ProposeResult extends StrictStruct {
+/** Bytes of one object on the wire: u32 id || root(32) || u64 size (the object leaf's preimage). */
+export const OBJECT_ENTRY_SIZE = 44;
+
+function writeObjects(bw: bio.Writer, list: readonly ObjectEntry[]): void {
+  bw.writeVarint(list.length);
+  for (const e of list) {
+    bw.writeU32(e.id);
+    bw.writeBytes(e.root);
+    writeAmount(bw, e.size);
+  }
+}
+
+function readObjects(br: bio.BufferReader, max: number): ObjectEntry[] {
+  const n = readLength(br, max);
+  // [REJECT] a count the bytes left cannot hold (checked before looping)
+  if (n * OBJECT_ENTRY_SIZE > br.left())
+    throw malformed(decodeCodes.TRUNCATED);
+  const out: ObjectEntry[] = [];
+  for (let i = 0; i < n; i++)
+    out.push({ id: readU32(br), root: readFixed(br, 32), size: readSize(br) });
+  return out;
+}
+
+function readRevision(br: bio.BufferReader): Revision {
+  return new Revision().decode(readFixed(br, REVISION_SIZE));
+}
+
+function readContract(br: bio.BufferReader): StorageContract {
+  return new StorageContract().decode(readFixed(br, new StorageContract().getSize()));
+}
+
+/**
+ * `propose` args: the renter-signed contract, its renter-signed revision 0
+ * and the objects revision 0 holds (empty for a renewal: the host takes the
+ * renewed contract's latest objects, which it already stores).
+ */
+export class ProposeArgs extends StrictStruct {
+  contract: StorageContract = new StorageContract();
+  revision: Revision = new Revision();
+  objects: ObjectEntry[] = [];
+
+  getSize(): number {
+    return this.contract.getSize() + REVISION_SIZE + sizeVarint(this.objects.length)
+      + OBJECT_ENTRY_SIZE * this.objects.length;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    this.contract.write(bw);
+    this.revision.write(bw);
+    writeObjects(bw, this.objects);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.contract = readContract(br);
+    this.revision = readRevision(br);
+    this.objects = readObjects(br, MAX_ADDED_OBJECTS);
+    return this;
+  }
+}
+
+/** Sealed `put` tokens for objects, in the order they were added. */
+function writeTokens(bw: bio.Writer, tokens: readonly Buffer[]): void {
+  bw.writeVarint(tokens.length);
+  for (const t of tokens)
+    bw.writeVarBytes(t);
+}
+
+function readTokens(br: bio.BufferReader): Buffer[] {
+  const n = readLength(br, MAX_ADDED_OBJECTS);
+  const out: Buffer[] = [];
+  for (let i = 0; i < n; i++)
+    out.push(br.readBytes(readLength(br, MAX_SEALED_SIZE)));
+  return out;
+}
+
+function tokensSize(tokens: readonly Buffer[]): number {
+  return tokens.reduce((sum, t) => sum + sizeVarBytes(t.length), sizeVarint(tokens.length));
+}
+
+/**
+ * The host's answer to `propose` and `revise`: a signature (the contract's,
+ * or the revision's when it is final at once, else zeros), where to
+ * upload, sealed (seal.ts) `put` tokens for the objects in order, and a
+ * sealed `put` token for object 0, the renter's manifest.
+ */
+export class UploadGrant extends StrictStruct {
   hostSig: Buffer = Buffer.alloc(64);
   dataURL = '';
-  /** Sealed (see seal.ts) `put` token for object 1, the file. */
-  dataToken: Buffer = Buffer.alloc(0);
-  /** Sealed `put` token for object 0, the renter's manifest. */
+  dataTokens: Buffer[] = [];
   manifestToken: Buffer = Buffer.alloc(0);
 
   getSize(): number {
-    return 64 + sizeVarBytes(Buffer.byteLength(this.dataURL))
-      + sizeVarBytes(this.dataToken.length) + sizeVarBytes(this.manifestToken.length);
+    return 64 + sizeVarBytes(Buffer.byteLength(this.dataURL)) + tokensSize(this.dataTokens)
+      + sizeVarBytes(this.manifestToken.length);
   }
 
   write(bw: bio.Writer): bio.Writer {
     bw.writeBytes(this.hostSig);
     bw.writeVarString(this.dataURL, 'ascii');
-    bw.writeVarBytes(this.dataToken);
+    writeTokens(bw, this.dataTokens);
     bw.writeVarBytes(this.manifestToken);
     return bw;
   }
@@ -238,13 +324,56 @@ export class ProposeResult extends StrictStruct {
   read(br: bio.BufferReader): this {
     this.hostSig = readFixed(br, 64);
     this.dataURL = readString(br, MAX_URL_SIZE);
-    this.dataToken = br.readBytes(readLength(br, MAX_SEALED_SIZE));
+    this.dataTokens = readTokens(br);
     this.manifestToken = br.readBytes(readLength(br, MAX_SEALED_SIZE));
     return this;
   }
 }
 
-/** Args naming one contract: `receipt`, `token`. */
+/** `propose` body: the contract countersigned, tokens for revision 0's objects (none for a renewal). */
+export class ProposeResult extends UploadGrant {}
+
+/**
+ * `revise` args: revision n+1 signed by the renter, and the changes it
+ * makes to revision n's objects (objects added, ids removed).
+ */
+export class ReviseArgs extends StrictStruct {
+  revision: Revision = new Revision();
+  add: ObjectEntry[] = [];
+  remove: number[] = [];
+
+  getSize(): number {
+    return REVISION_SIZE + sizeVarint(this.add.length) + OBJECT_ENTRY_SIZE * this.add.length
+      + sizeVarint(this.remove.length) + 4 * this.remove.length;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    this.revision.write(bw);
+    writeObjects(bw, this.add);
+    bw.writeVarint(this.remove.length);
+    for (const id of this.remove)
+      bw.writeU32(id);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.revision = readRevision(br);
+    this.add = readObjects(br, MAX_ADDED_OBJECTS);
+    const n = readLength(br, MAX_REMOVED_OBJECTS);
+    // [REJECT] a count the bytes left cannot hold (checked before looping)
+    if (n * 4 > br.left())
+      throw malformed(decodeCodes.TRUNCATED);
+    this.remove = [];
+    for (let i = 0; i < n; i++)
+      this.remove.push(readU32(br));
+    return this;
+  }
+}
+
+/** `revise` body: the revision's host signature if it only removes (final at once), tokens for added objects. */
+export class ReviseResult extends UploadGrant {}
+
+/** Args naming one contract: `revision` (the host's latest). */
 export class ContractArgs extends StrictStruct {
   id: Buffer = Buffer.alloc(32);
 
@@ -263,48 +392,47 @@ export class ContractArgs extends StrictStruct {
   }
 }
 
-/**
- * A host's receipt for a complete upload: the file server holds `size`
- * bytes with Merkle root `root` for contract `id`.
- * sig = host identity over TH("cc/receipt/0", id || root || u64 size).
- */
-export class Receipt extends SignedStruct {
+/** `receipt` args: a contract and the number of the revision to make final. */
+export class ReceiptArgs extends StrictStruct {
   id: Buffer = Buffer.alloc(32);
-  root: Buffer = Buffer.alloc(32);
-  size = 0;
+  number = 0;
 
-  get tag(): string {
-    return RECEIPT_TAG;
+  getSize(): number {
+    return 40;
   }
 
-  getUnsignedSize(): number {
-    return 32 + 32 + 8;
-  }
-
-  writeUnsigned(bw: bio.Writer): bio.Writer {
+  write(bw: bio.Writer): bio.Writer {
     bw.writeBytes(this.id);
-    bw.writeBytes(this.root);
-    writeAmount(bw, this.size);
+    writeAmount(bw, this.number);
     return bw;
   }
 
-  readUnsigned(br: bio.BufferReader): void {
+  read(br: bio.BufferReader): this {
     this.id = readFixed(br, 32);
-    this.root = readFixed(br, 32);
-    this.size = readSize(br);
+    this.number = readAmount(br);
+    return this;
+  }
+}
+
+/** `token` args: a contract and one of its data objects. */
+export class TokenArgs extends StrictStruct {
+  id: Buffer = Buffer.alloc(32);
+  object = 0;
+
+  getSize(): number {
+    return 36;
   }
 
-  hash(): Buffer {
-    return this.signatureHash();
+  write(bw: bio.Writer): bio.Writer {
+    bw.writeBytes(this.id);
+    bw.writeU32(this.object);
+    return bw;
   }
 
-  sign(host: Signer): this {
-    return this.signWith(host);
-  }
-
-  /** True if the contract's host (`hostKey`) signed this receipt. */
-  verify(hostKey: Buffer): boolean {
-    return this.verifyWith(hostKey);
+  read(br: bio.BufferReader): this {
+    this.id = readFixed(br, 32);
+    this.object = readU32(br);
+    return this;
   }
 }
 
@@ -329,8 +457,5 @@ export class TokenResult extends StrictStruct {
     return this;
   }
 }
-
-/** Token op codes inside `token` args. */
-export const tokenOps = { GET: 0, PUT: 1 } as const;
 
 export { readU8 };

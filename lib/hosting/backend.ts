@@ -5,7 +5,8 @@
  * a contract (object 0, the renter's manifest, is reserved with it), then
  * each data object (ids 1..2^32-1, allocated by the renter) before its
  * upload, asks for a receipt per object after it, deletes objects a
- * revision drops, and purges at expiry. Two implementations share this interface: a local
+ * revision drops, adopts a renewed contract's objects into its renewal,
+ * and purges at expiry. Two implementations share this interface: a local
  * directory (in-process, same layout and code as the file server) and a
  * remote file server driven over its signed admin API.
  */
@@ -61,6 +62,11 @@ export interface StorageBackend {
   register(terms: ContractTerms): Promise<ContractRecord>;
   /** Registers data object `object` of a contract (idempotent); `no-capacity`, `object-exists`. */
   registerObject(id: string, object: number, terms: ObjectTerms): Promise<ObjectRecord>;
+  /**
+   * Adopts complete objects of contract `from` into contract `id` (a
+   * renewal: no re-upload, the bytes are shared); idempotent, crash-safe.
+   */
+  adopt(id: string, from: string, objects: number[]): Promise<void>;
   /** Deletes a data object, freeing its capacity; `busy` while written, `unknown-object`. */
   deleteObject(id: string, object: number): Promise<void>;
   /** Removes a contract and all its objects; false if it was unknown; `busy` while written. */

@@ -7,7 +7,7 @@
  * file server's HTTP code over the same store.
  */
 
-import { ObjectStore, StoreError, deriveTokenKey, mintToken, readOrCreateAdminKey } from '../storage';
+import { MAX_ADOPT_OBJECTS, ObjectStore, StoreError, deriveTokenKey, mintToken, readOrCreateAdminKey } from '../storage';
 import { FileServer } from '../../fileserver/server';
 import type { ContractRecord, ContractState, ObjectRecord, ObjectState, StoreStatus, TokenFields } from '../storage';
 import { BackendInfo, ContractTerms, Health, ObjectTerms, StorageBackend, UploadReceipt } from './backend';
@@ -81,6 +81,13 @@ export class LocalBackend implements StorageBackend {
 
   registerObject(id: string, object: number, terms: ObjectTerms): Promise<ObjectRecord> {
     return this.run(() => this.store.registerObject(id, object, terms));
+  }
+
+  async adopt(id: string, from: string, objects: number[]): Promise<void> {
+    for (let i = 0; i < objects.length; i += MAX_ADOPT_OBJECTS) {
+      const part = objects.slice(i, i + MAX_ADOPT_OBJECTS);
+      await this.run(() => this.store.adopt(id, { from, objects: part }));
+    }
   }
 
   deleteObject(id: string, object: number): Promise<void> {

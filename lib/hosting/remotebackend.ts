@@ -7,7 +7,7 @@
  * successful admin call and the reason the last one failed.
  */
 
-import { FileServerClient, FileServerError, deriveTokenKey, mintToken } from '../storage';
+import { FileServerClient, FileServerError, MAX_ADOPT_OBJECTS, deriveTokenKey, mintToken } from '../storage';
 import type { ContractRecord, ContractState, ObjectRecord, ObjectState, ServerStatus, TokenFields } from '../storage';
 import { BackendInfo, ContractTerms, Health, ObjectTerms, StorageBackend, UploadReceipt } from './backend';
 
@@ -79,6 +79,13 @@ export class RemoteBackend implements StorageBackend {
 
   registerObject(id: string, object: number, terms: ObjectTerms): Promise<ObjectRecord> {
     return this.run(() => this.client.registerObject(id, object, terms));
+  }
+
+  async adopt(id: string, from: string, objects: number[]): Promise<void> {
+    for (let i = 0; i < objects.length; i += MAX_ADOPT_OBJECTS) {
+      const part = objects.slice(i, i + MAX_ADOPT_OBJECTS);
+      await this.run(() => this.client.adopt(id, from, part));
+    }
   }
 
   async deleteObject(id: string, object: number): Promise<void> {

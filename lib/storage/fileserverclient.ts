@@ -255,6 +255,15 @@ export class FileServerClient {
     return this.admin('DELETE', `/admin/contracts/${id}/objects/${object}`);
   }
 
+  /**
+   * Adopts complete objects of contract `from` into contract `id` without a
+   * re-upload (a renewal); at most MAX_ADOPT_OBJECTS ids per call.
+   */
+  async adopt(id: string, from: string, objects: number[]): Promise<number> {
+    const res = await this.admin('POST', `/admin/contracts/${id}/adopt`, { from, objects }) as { adopted: number };
+    return res.adopted;
+  }
+
   /** A data object's record with its upload progress. */
   object(id: string, object: number): Promise<ObjectState> {
     return this.admin('GET', `/admin/contracts/${id}/objects/${object}`) as Promise<ObjectState>;

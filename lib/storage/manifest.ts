@@ -5,8 +5,8 @@
  *   Manifest      = u8 version(0) || u64 updated || varint n || ManifestFile*n
  *   ManifestFile  = fileId(32) || u32 revision || varbytes name ||
  *                   u64 size || u8 scheme || varint r || Replica*r
- *   Replica       = contractId(32) || hostPk(33) || salt(32) || root(32) ||
- *                   u64 objectSize
+ *   Replica       = contractId(32) || u32 object || hostPk(33) || salt(32) ||
+ *                   root(32) || u64 objectSize
  *   EncryptedManifest = u8 version(0) || salt(32) || varbytes(ct || tag)
  * The manifest key is HKDF(walletMaster, "cc/manifest" || salt) with a
  * fresh random salt per write, so the all-zero nonce is never reused.
@@ -25,20 +25,23 @@ function readFixed(br: bio.BufferReader, size: number): Buffer {
   return Buffer.from(br.readBytes(size));
 }
 
-/** One host's copy of a file. */
+/** One host's copy of a file: object `object` of contract `contractId`. */
 export class Replica extends bio.Struct {
   contractId: Buffer = Buffer.alloc(32);
+  /** The object id within the contract (1..2^32-2). */
+  object = 0;
   hostPk: Buffer = Buffer.alloc(33);
   salt: Buffer = Buffer.alloc(SALT_SIZE);
   root: Buffer = Buffer.alloc(32);
   objectSize = 0;
 
   getSize(): number {
-    return 32 + 33 + SALT_SIZE + 32 + 8;
+    return 32 + 4 + 33 + SALT_SIZE + 32 + 8;
   }
 
   write(bw: bio.Writer): bio.Writer {
     bw.writeBytes(this.contractId);
+    bw.writeU32(this.object);
     bw.writeBytes(this.hostPk);
     bw.writeBytes(this.salt);
     bw.writeBytes(this.root);
@@ -48,6 +51,7 @@ export class Replica extends bio.Struct {
 
   read(br: bio.BufferReader): this {
     this.contractId = readFixed(br, 32);
+    this.object = br.readU32();
     this.hostPk = readFixed(br, 33);
     this.salt = readFixed(br, SALT_SIZE);
     this.root = readFixed(br, 32);
@@ -58,6 +62,7 @@ export class Replica extends bio.Struct {
   getJSON(): Record<string, string | number> {
     return {
       contractId: this.contractId.toString('hex'),
+      object: this.object,
       hostPk: this.hostPk.toString('hex'),
       salt: this.salt.toString('hex'),
       root: this.root.toString('hex'),

@@ -55,6 +55,9 @@ export const objects = {
 /** Data objects one contract may register over its life (tombstones count): bounds a contract's directory. */
 export const MAX_OBJECTS_PER_CONTRACT = 65536;
 
+/** Objects one adopt call may name (its JSON body stays under the 64 KiB admin limit). */
+export const MAX_ADOPT_OBJECTS = 4096;
+
 /** Stable reasons a store call fails. */
 export type StoreErrorCode =
   | 'bad-contract'
@@ -132,6 +135,11 @@ export interface ObjectRecord {
   size: number;
   /** Unix seconds when registered. */
   registered: number;
+  /**
+   * The contract this object was adopted from (a renewal), sharing its
+   * bytes through hard links; absent for an uploaded object.
+   */
+  adoptedFrom?: string;
 }
 
 /** Upload progress of one object. */
@@ -288,8 +296,9 @@ export class ObjectStore {
 
   private sweepTemps(dir: string): void {
     for (const name of fs.readdirSync(dir)) {
+      // Files of atomic writes, and directories of interrupted adoptions.
       if (name.includes('.tmp-'))
-        fs.rmSync(path.join(dir, name), { force: true });
+        fs.rmSync(path.join(dir, name), { recursive: true, force: true });
     }
   }
 
@@ -505,6 +514,84 @@ export class ObjectStore {
   }
 
   /**
+   * Adopts complete data objects of contract `from` into contract `id` (a
+   * renewal carries the renewed contract's objects without a re-upload):
+   * each gets a record in `id` with the same root and size, and its bytes
+   * and tree file are hard-linked into place, so both contracts hold them
+   * on one copy until `from` is deleted or purged. Idempotent per object.
+   * Crash-safe: the record is written first and the linked directory
+   * appears by one rename, so a crash leaves the object absent or whole in
+   * `id` and never touches `from`; calling again finishes it. Throws
+   * `unknown-contract`, `unknown-object` (not live in `from`),
+   * `upload-incomplete` (not complete in `from`), `object-exists` (the id
+   * was used in `id` otherwise), `too-many-objects`, `busy`.
+   */
+  adopt(id: string, input: { from: unknown; objects: unknown }): number {
+    const { from, objects: list } = input;
+    if (!isId(from) || from === id)
+      throw new StoreError('bad-contract', 'from must be another contract id (64 lowercase hex)');
+    if (!Array.isArray(list) || list.length > MAX_ADOPT_OBJECTS || !list.every(isDataObject))
+      throw new StoreError('bad-object', `objects must be a list of at most ${MAX_ADOPT_OBJECTS} data object ids`);
+    this.liveContract(id);
+    this.mustContract(from);
+    // Check everything before changing anything.
+    let fresh = 0;
+    for (const n of list as number[]) {
+      const rec = this.mustObject(from, n);
+      if (!this.isComplete(from, n))
+        throw new StoreError('upload-incomplete', `object ${n} of ${from} is not complete`);
+      const mine = this.readObject(id, n);
+      if (mine === null) {
+        fresh++;
+        continue;
+      }
+      if (!isLive(mine) || mine.root !== rec.root || mine.size !== rec.size)
+        throw new StoreError('object-exists', `object ${n} was used in ${id} otherwise; ids are never reused`);
+    }
+    if (this.storedObjects(id).length + fresh > MAX_OBJECTS_PER_CONTRACT)
+      throw new StoreError('too-many-objects', `a contract holds at most ${MAX_OBJECTS_PER_CONTRACT} objects`);
+    for (const n of list as number[]) {
+      const rec = this.mustObject(from, n);
+      const key = `${id}/${n}`;
+      const unlock = this.lock(key);
+      try {
+        this.write(() => {
+          mkdirDurable(path.join(this.dir, 'objects', id));
+          if (!this.readObject(id, n)) {
+            const mine: ObjectRecord = { contract: id, object: n, root: rec.root, size: rec.size, registered: this.now(), adoptedFrom: from };
+            writeFileAtomic(this.objectRecordPath(id, n), JSON.stringify(mine));
+          }
+          if (!this.isComplete(id, n)) {
+            const tmp = path.join(this.dir, 'objects', id, `${n}.tmp-adopt`);
+            fs.rmSync(tmp, { recursive: true, force: true });
+            fs.mkdirSync(tmp);
+            for (const file of ['data', 'tree'])
+              fs.linkSync(path.join(this.objectDir(from, n), file), path.join(tmp, file));
+            fsyncDir(tmp);
+            fs.renameSync(tmp, this.objectDir(id, n));
+            fsyncDir(path.join(this.dir, 'objects', id));
+          }
+        });
+      } finally {
+        unlock();
+      }
+    }
+    this.stillRegistered(id);
+    return list.length;
+  }
+
+  /**
+   * True while an adopted object's bytes are still counted by the contract
+   * it came from (same id, same root, live there): capacity counts them once.
+   */
+  private shared(rec: ObjectRecord): boolean {
+    if (!rec.adoptedFrom || !this.getContract(rec.adoptedFrom))
+      return false;
+    const src = this.readObject(rec.adoptedFrom, rec.object);
+    return isLive(src) && src.root === rec.root && src.size === rec.size;
+  }
+
+  /**
    * Removes a contract and all its data. Returns false if it was unknown;
    * throws `busy` while a part or manifest is being written (retry later).
    */
@@ -586,6 +673,9 @@ export class ObjectStore {
       if (!isLive(o))
         continue;
       count++;
+      // Bytes shared with the contract an object was adopted from count there.
+      if (this.shared(o))
+        continue;
       reserved += footprint(o.size);
       used += this.objectUsed(o);
     }

@@ -1,10 +1,17 @@
-// Generates the pinned vectors of the deals' signed objects (offer,
-// receipt) in deals-vectors.json. Deterministic: fixed keys, RFC 6979
-// signatures. Regenerate (only when the wire format changes on purpose) with:
-//   npx tsx test/data/deals-vectors.ts > test/data/deals-vectors.json
+// Generates the pinned vectors of the deals' signed offer (deals-vectors.json)
+// and of the revision wire structs (deals-wire-vectors.json: propose, revise,
+// receipt and token args and bodies, PROTOCOL 5). Deterministic: fixed keys,
+// RFC 6979 signatures. Regenerate (only when the wire format changes on
+// purpose) with:
+//   npx tsx test/data/deals-vectors.ts
 import bcoin = require('../../lib/bcoin');
 import { Identity } from '../../lib/base/identity';
-import { Offer, Receipt } from '../../lib/deals/wire';
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  ContractArgs, Offer, ProposeArgs, ProposeResult, ReceiptArgs, ReviseArgs, ReviseResult, TokenArgs
+} from '../../lib/deals/wire';
+import { objectContract, testObjects, testRevision } from './market-vectors';
 
 export interface DealVector {
   name: string;
@@ -17,7 +24,7 @@ function key(byte: number): Identity {
   return new Identity(bcoin.KeyRing.fromPrivate(Buffer.alloc(32, byte), true), bcoin.Network.get('regtest'));
 }
 
-export function buildDealObjects(): Array<[string, Offer | Receipt]> {
+export function buildDealObjects(): Array<[string, Offer]> {
   const host = key(2);
   const renter = key(1);
   const offer = new Offer();
@@ -31,13 +38,7 @@ export function buildDealObjects(): Array<[string, Offer | Receipt]> {
   offer.expiryHeight = 452;
   offer.dataURL = 'http://127.0.0.1:8480/cc';
   offer.sign(host);
-
-  const receipt = new Receipt();
-  receipt.id = Buffer.alloc(32, 0x11);
-  receipt.root = Buffer.alloc(32, 0x22);
-  receipt.size = 8 << 20;
-  receipt.sign(host);
-  return [['offer', offer], ['receipt', receipt]];
+  return [['offer', offer]];
 }
 
 export function buildDealVectors(): DealVector[] {
@@ -46,5 +47,50 @@ export function buildDealVectors(): DealVector[] {
   }));
 }
 
-if (require.main === module)
-  process.stdout.write(JSON.stringify(buildDealVectors(), null, 2) + '\n');
+/** The revision wire structs over the market fixtures (objectContract, testRevision). */
+export function buildWireVectors(): Record<string, string> {
+  const c = objectContract();
+  const propose = new ProposeArgs();
+  propose.contract = c;
+  propose.revision = testRevision();
+  propose.revision.hostSig = Buffer.alloc(64);
+  propose.objects = testObjects();
+  const proposed = new ProposeResult();
+  proposed.hostSig = c.hostSig;
+  proposed.dataURL = 'http://127.0.0.1:8480';
+  proposed.dataTokens = [Buffer.alloc(40, 0xa1), Buffer.alloc(40, 0xa2), Buffer.alloc(40, 0xa5)];
+  proposed.manifestToken = Buffer.alloc(40, 0xa0);
+  const revise = new ReviseArgs();
+  revise.revision = testRevision();
+  revise.revision.hostSig = Buffer.alloc(64);
+  revise.add = [{ id: 6, root: Buffer.alloc(32, 0x66), size: 4096 }];
+  revise.remove = [5];
+  const revised = new ReviseResult();
+  revised.dataURL = 'http://127.0.0.1:8480';
+  revised.dataTokens = [Buffer.alloc(40, 0xa6)];
+  revised.manifestToken = Buffer.alloc(40, 0xa0);
+  const receipt = new ReceiptArgs();
+  receipt.id = c.hash();
+  receipt.number = 1;
+  const token = new TokenArgs();
+  token.id = c.hash();
+  token.object = 2;
+  const latest = new ContractArgs();
+  latest.id = c.hash();
+  return {
+    proposeArgs: propose.encode().toString('hex'),
+    proposeResult: proposed.encode().toString('hex'),
+    reviseArgs: revise.encode().toString('hex'),
+    reviseResult: revised.encode().toString('hex'),
+    receiptArgs: receipt.encode().toString('hex'),
+    receiptBody: testRevision().encode().toString('hex'),
+    tokenArgs: token.encode().toString('hex'),
+    revisionArgs: latest.encode().toString('hex')
+  };
+}
+
+if (require.main === module) {
+  fs.writeFileSync(path.join(__dirname, 'deals-vectors.json'), JSON.stringify(buildDealVectors(), null, 2) + '\n');
+  fs.writeFileSync(path.join(__dirname, 'deals-wire-vectors.json'), JSON.stringify(buildWireVectors(), null, 2) + '\n');
+  console.log('wrote deals-vectors.json, deals-wire-vectors.json');
+}

@@ -1,0 +1,405 @@
+/*!
+ * rentercontracts.ts - the renter's contracts: formed once per host, then
+ * changed by revisions (objects added for new files, removed for deleted
+ * ones), so a second put to the same host costs no transaction.
+ *
+ * Durability (docs/MARKET.md): before a revision goes to the host, the
+ * renter stores it signed (the pending revision) with the file replicas
+ * it makes, in one synced batch; the countersigned revision replaces it
+ * with the new object list in another. A revision the renter signed is
+ * kept until the host's answer settles it: countersigned (applied), or
+ * declined as unknown or incomplete (given up; its object ids are never
+ * used again). Numbers only grow: the renter never applies a revision
+ * that is not the next one, and a host that answers with an older
+ * revision than ours is marked behind and never revised again.
+ */
+
+import type { StorageContract } from '../contracts/storagecontract';
+import type { Revision } from '../contracts/revision';
+import { verifyRevisionSigs } from '../contracts/revision';
+import { Mutex } from '../contracts/mutex';
+import type { ManifestFile, Replica } from '../storage/manifest';
+import { type ContractObject, type DealStore, PendingRevision, RenterContract } from './dealstore';
+import { DealError } from './errors';
+import type { HostRef, Renter } from './renter';
+import { accrualTerms, allowanceCovers, committedCost, nextRevision } from './revisions';
+import { earnedAt } from './accrual';
+import { withinPrice, type Prices } from './pricing';
+
+/** States in which a contract takes new objects: its commitment is out or on chain. */
+const OPEN_STATES = new Set(['pending', 'committed', 'active']);
+
+/** What the contract book needs from the node. */
+export interface RenterContractsContext {
+  store: DealStore;
+  renter(): Renter;
+  height(): number;
+  /** Blocks a revision made by this process is left to its put before the node settles it (the offer window). */
+  graceBlocks: number;
+  /** A connected host, or null. */
+  hostByKey(pk: Buffer): HostRef | null;
+  /** The contract's state: the chain index's, `pending` if only our commitment is known, else null. */
+  state(id: Buffer): Promise<string | null>;
+  /** Update a file's replicas under the files' lock; `write` persists the result with the caller's batch. */
+  withFile(fileId: Buffer, change: (file: ManifestFile) => void, write: (file: ManifestFile) => Promise<void>): Promise<void>;
+  /** Files that hold replicas in `contractId`. */
+  filesOf(contractId: Buffer): Promise<ManifestFile[]>;
+}
+
+/** A contract put may add an object to. */
+export interface ReusableContract {
+  id: string;
+  host: string;
+  hostKey: string;
+  state: string;
+  revision: number;
+  endHeight: number;
+  blocksLeft: number;
+  allowance: number;
+  /** Sat the latest revision commits the allowance to by the end. */
+  committed: number;
+  prices: Prices;
+}
+
+/** Upload tokens for the objects a revision adds. */
+export interface RevisionTokens {
+  number: number;
+  dataURL: string;
+  dataTokens: string[];
+  manifestToken: string;
+  /** The revision was final at once (it only removes). */
+  final: boolean;
+}
+
+/** The contract's numbers as listcontracts/getcontract show them. */
+export interface ContractDetails {
+  allowance: number;
+  /** Sat accrued so far (earned by the host up to the tip). */
+  used: number;
+  /** Sat the latest revision commits the allowance to by the end. */
+  committed: number;
+  objects: number;
+  size: number;
+  revision: number;
+  pendingRevision: number | null;
+  hostBehind: boolean;
+}
+
+export class RenterContracts {
+  readonly ctx: RenterContractsContext;
+  private readonly locks = new Map<string, Mutex>();
+  /** Pending revisions this process made, by contract: their put may still be uploading. */
+  private readonly inflight = new Set<string>();
+
+  constructor(ctx: RenterContractsContext) {
+    this.ctx = ctx;
+  }
+
+  private lock<T>(id: Buffer, fn: () => Promise<T>): Promise<T> {
+    const key = id.toString('hex');
+    let m = this.locks.get(key);
+    if (!m) {
+      m = new Mutex();
+      this.locks.set(key, m);
+    }
+    return m.run(fn);
+  }
+
+  async mustContract(id: Buffer): Promise<RenterContract> {
+    const rc = await this.ctx.store.getRenterContract(id);
+    if (!rc)
+      throw new DealError('unknown-contract', `No contract ${id.toString('hex')} of this renter.`);
+    return rc;
+  }
+
+  private host(c: StorageContract): HostRef {
+    const host = this.ctx.hostByKey(c.hostKey);
+    if (!host)
+      throw new DealError('host-unreachable', `Host ${c.hostKey.toString('hex')} is not a connected CloudStorage peer.`);
+    return host;
+  }
+
+  /**
+   * Record a contract the host countersigned, with its pending revision 0
+   * and the replica it makes, before any byte is uploaded.
+   */
+  async recordFormation(contract: StorageContract, rev0: Revision, objects: ContractObject[], replica: Replica,
+    fileId: Buffer): Promise<void> {
+    const id = contract.hash();
+    await this.lock(id, async () => {
+      const rc = new RenterContract();
+      rc.contract = contract;
+      rc.nextObject = rev0.nextObject;
+      const p = new PendingRevision();
+      p.revision = rev0;
+      p.add = objects;
+      this.inflight.add(id.toString('hex'));
+      await this.ctx.withFile(fileId, (f) => f.replicas.push(replica),
+        (f) => this.ctx.store.putPending(id, p, rc, [f]));
+    });
+  }
+
+  /**
+   * Revision n+1 adding `add` (object ids allocated here) and removing
+   * `remove`: signed, stored with `replicas` (one per added object, ids
+   * filled in), then sent. Throws DealError `insufficient-allowance`
+   * before anything is sent when the allowance cannot pay it to the end.
+   */
+  async propose(id: Buffer, add: Array<{ root: Buffer; size: number; fileId: Buffer; replica: Replica }>,
+    remove: number[]): Promise<RevisionTokens & { objects: number[] }> {
+    return this.lock(id, async () => {
+      const rc = await this.mustContract(id);
+      const c = rc.contract;
+      await this.settleLocked(rc, false);
+      if (rc.hostBehind)
+        throw new DealError('host-behind', `host of contract ${c.id()} lost revisions: it is not revised again`);
+      const latest = await this.ctx.store.latestRevision(id);
+      if (!latest)
+        throw new DealError('not-formed', `contract ${c.id()} is not formed yet (revision 0 has no receipt)`);
+      const host = this.host(c);
+      const objects = await this.ctx.store.listObjects(id);
+      const floor = Math.max(rc.nextObject, latest.nextObject);
+      const entries: ContractObject[] = add.map((a, i) => ({ id: floor + i, root: a.root, size: a.size, fileId: a.fileId }));
+      const height = Math.max(this.ctx.height(), latest.height);
+      const next = nextRevision(c, latest, objects, { add: entries, remove }, height, floor);
+      if (!allowanceCovers(c, next.revision))
+        throw new DealError('insufficient-allowance', `contract ${c.id().slice(0, 12)}: the allowance ${c.escrowValue} sat `
+          + `cannot pay ${committedCost(c, next.revision)} sat to the end`);
+      const rev = next.revision;
+      rev.sign(this.ctx.renter().ctx.identity(), c);
+      rc.nextObject = rev.nextObject;
+      const p = new PendingRevision();
+      p.revision = rev;
+      p.add = entries;
+      p.remove = remove;
+      // The replicas and the signed revision are on disk before the host sees it.
+      await this.writePending(id, p, rc, add.map((a, i) => ({ fileId: a.fileId, replica: Object.assign(a.replica, { object: entries[i].id }) })));
+      this.inflight.add(id.toString('hex'));
+      let res;
+      try {
+        res = await this.ctx.renter().revise(host, c, rev, entries.map(({ id: n, root, size }) => ({ id: n, root, size })), remove);
+      } catch (e) {
+        if (e instanceof DealError && e.code === 'revision-declined') {
+          // A decline is certain: the host holds nothing of it.
+          await this.abandon(rc, p);
+          if (e.reason === 'revision-out-of-order')
+            await this.checkBehind(rc, host, latest.number);
+          if (e.reason === 'insufficient-allowance')
+            throw Object.assign(new DealError('insufficient-allowance', e.message), { reason: e.reason });
+        }
+        throw e;
+      }
+      if (add.length === 0) {
+        rev.hostSig = res.hostSig;
+        if (!verifyRevisionSigs(c, rev, true))
+          throw new DealError('bad-host-sig', `host ${host.identity} countersigned revision ${rev.number} with a bad signature`);
+        await this.apply(rc, p, rev);
+      }
+      return { number: rev.number, dataURL: res.dataURL, dataTokens: res.dataTokens, manifestToken: res.manifestToken,
+        final: add.length === 0, objects: entries.map((e) => e.id) };
+    });
+  }
+
+  private async writePending(id: Buffer, p: PendingRevision, rc: RenterContract,
+    replicas: Array<{ fileId: Buffer; replica: Replica }>): Promise<void> {
+    if (replicas.length === 0) {
+      await this.ctx.store.putPending(id, p, rc);
+      return;
+    }
+    // One file per call in practice (put adds one object per file).
+    const [first, ...rest] = replicas;
+    if (rest.some((r) => !r.fileId.equals(first.fileId)))
+      throw new Error('one revision adds objects of one file');
+    await this.ctx.withFile(first.fileId, (f) => {
+      for (const r of replicas)
+        f.replicas.push(r.replica);
+    }, (f) => this.ctx.store.putPending(id, p, rc, [f]));
+  }
+
+  /**
+   * After the upload: the host countersigns the pending revision `number`
+   * (0 for a new contract) and it becomes final here too.
+   */
+  async receipt(id: Buffer, number?: number): Promise<Revision> {
+    return this.lock(id, async () => {
+      const rc = await this.mustContract(id);
+      const done = number === undefined ? null : await this.ctx.store.getRevision(id, number);
+      if (done)
+        return done;
+      const p = await this.ctx.store.getPending(id);
+      if (!p || (number !== undefined && p.revision.number !== number))
+        throw new DealError('no-receipt', `contract ${rc.contract.id()} has no revision ${number ?? ''} waiting for a receipt`);
+      const rev = await this.ctx.renter().receipt(this.host(rc.contract), rc.contract, p.revision);
+      await this.apply(rc, p, rev);
+      return rev;
+    });
+  }
+
+  private async apply(rc: RenterContract, p: PendingRevision, rev: Revision): Promise<void> {
+    const id = rc.contract.hash();
+    await this.ctx.store.applyRevision({ id, revision: rev, add: p.add, remove: p.remove, renter: rc });
+    this.inflight.delete(id.toString('hex'));
+  }
+
+  /** Give a pending revision up (the host does not hold it): its replicas go, its ids stay used. */
+  private async abandon(rc: RenterContract, p: PendingRevision): Promise<void> {
+    const id = rc.contract.hash();
+    this.inflight.delete(id.toString('hex'));
+    const added = new Set(p.add.map((o) => o.id));
+    const files: ManifestFile[] = [];
+    const gone: Buffer[] = [];
+    for (const f of await this.ctx.filesOf(id)) {
+      const keep = f.replicas.filter((r) => !(r.contractId.equals(id) && added.has(r.object)));
+      if (keep.length === f.replicas.length)
+        continue;
+      f.replicas = keep;
+      if (keep.length)
+        files.push(f);
+      else
+        gone.push(f.fileId);
+    }
+    if (p.revision.number === 0) {
+      await this.ctx.store.deleteRenterContract(id, files, gone);
+      return;
+    }
+    await this.ctx.store.dropPending(id, files, gone);
+  }
+
+  /** The host declined a revision as out of order: if it holds an older one than ours, it lost data. */
+  private async checkBehind(rc: RenterContract, host: HostRef, ours: number): Promise<void> {
+    let theirs: Revision;
+    try {
+      theirs = await this.ctx.renter().latestRevision(host, rc.contract);
+    } catch {
+      return;
+    }
+    if (theirs.number < ours) {
+      rc.flags |= RenterContract.HOST_BEHIND;
+      await this.ctx.store.putRenterContract(rc);
+      throw new DealError('host-behind', `host ${host.identity} holds revision ${theirs.number} of contract `
+        + `${rc.contract.id().slice(0, 12)}, we hold revision ${ours} signed by it: it lost data, and is not revised again`);
+    }
+  }
+
+  /**
+   * Settle a pending revision nobody is finishing (made before a restart,
+   * or by a put that gave up): ask the host for its receipt; countersigned
+   * -> applied, declined -> given up; unreachable -> left for later.
+   * Returns true when nothing is pending any more.
+   */
+  async settle(id: Buffer, force = false): Promise<boolean> {
+    return this.lock(id, async () => {
+      const rc = await this.ctx.store.getRenterContract(id);
+      return rc ? this.settleLocked(rc, force) : true;
+    });
+  }
+
+  private async settleLocked(rc: RenterContract, force: boolean): Promise<boolean> {
+    const id = rc.contract.hash();
+    const p = await this.ctx.store.getPending(id);
+    if (!p)
+      return true;
+    // Left to the put that made it for an offer window (then its client is gone).
+    if (!force && this.inflight.has(id.toString('hex')) && this.ctx.height() <= p.revision.height + this.ctx.graceBlocks)
+      throw new DealError('contract-busy', `contract ${rc.contract.id().slice(0, 12)} has revision ${p.revision.number} in flight`);
+    const host = this.ctx.hostByKey(rc.contract.hostKey);
+    if (!host)
+      return false;
+    try {
+      const rev = await this.ctx.renter().receipt(host, rc.contract, p.revision);
+      await this.apply(rc, p, rev);
+    } catch (e) {
+      if (!(e instanceof DealError && e.code === 'no-receipt'))
+        return false;
+      await this.abandon(rc, p);
+    }
+    return true;
+  }
+
+  /** A put that gave up on these files: their pending revisions may be settled now. */
+  release(ids: Buffer[]): void {
+    for (const id of ids)
+      this.inflight.delete(id.toString('hex'));
+  }
+
+  /**
+   * Contracts a put of `size` bytes may add an object to, at most one per
+   * host, best first (most blocks left): open (committed or on the way),
+   * host connected and not behind, revision 0 final, nothing in flight,
+   * at least `minLeft` blocks left, prices within `maxPrice`, and an
+   * allowance that pays the object to the end.
+   */
+  async reusable(size: number, minLeft: number, maxPrice: number): Promise<ReusableContract[]> {
+    const height = this.ctx.height();
+    const best = new Map<string, ReusableContract>();
+    for (const rc of await this.ctx.store.listRenterContracts()) {
+      const c = rc.contract;
+      const id = c.hash();
+      const prices = { storage: c.storagePrice, upload: c.uploadPrice, download: c.downloadPrice };
+      if (rc.hostBehind || c.endHeight - height < minLeft || !withinPrice(prices, maxPrice))
+        continue;
+      const host = this.ctx.hostByKey(c.hostKey);
+      const state = await this.ctx.state(id);
+      if (!host || state === null || !OPEN_STATES.has(state))
+        continue;
+      if (await this.ctx.store.getPending(id)) {
+        try {
+          if (!await this.settle(id))
+            continue;
+        } catch {
+          continue; // in flight
+        }
+      }
+      const latest = await this.ctx.store.latestRevision(id);
+      if (!latest)
+        continue;
+      const floor = Math.max(rc.nextObject, latest.nextObject);
+      const probe = nextRevision(c, latest, await this.ctx.store.listObjects(id),
+        { add: [{ id: floor, root: Buffer.alloc(32), size }], remove: [] }, Math.max(height, latest.height), floor);
+      if (!allowanceCovers(c, probe.revision))
+        continue;
+      const info: ReusableContract = {
+        id: c.id(), host: host.identity, hostKey: c.hostKey.toString('hex'), state, revision: latest.number,
+        endHeight: c.endHeight, blocksLeft: c.endHeight - height, allowance: c.escrowValue,
+        committed: committedCost(c, latest), prices
+      };
+      const key = info.hostKey;
+      const old = best.get(key);
+      if (!old || old.endHeight < info.endHeight)
+        best.set(key, info);
+    }
+    return [...best.values()].sort((a, b) => b.blocksLeft - a.blocksLeft);
+  }
+
+  /** Allowance, use, objects, size and revision of a contract of ours, or null. */
+  async details(id: Buffer): Promise<ContractDetails | null> {
+    const rc = await this.ctx.store.getRenterContract(id);
+    if (!rc)
+      return null;
+    return contractDetails(this.ctx.store, rc.contract, this.ctx.height(), rc.hostBehind);
+  }
+
+  /** Objects of the contract's latest final revision, or null before revision 0 is final. */
+  async objects(id: Buffer): Promise<ContractObject[] | null> {
+    return (await this.ctx.store.latestRevision(id)) ? this.ctx.store.listObjects(id) : null;
+  }
+}
+
+/** The contract numbers both sides show (listcontracts, getcontract), from stored revisions. */
+export async function contractDetails(store: DealStore, c: StorageContract, height: number, hostBehind = false)
+  : Promise<ContractDetails> {
+  const id = c.hash();
+  const revisions = await store.listRevisions(id);
+  const latest = revisions.length ? revisions[revisions.length - 1] : null;
+  const pending = await store.getPending(id);
+  return {
+    allowance: c.escrowValue,
+    used: revisions.length ? earnedAt(accrualTerms(c), revisions, height) : 0,
+    committed: latest ? committedCost(c, latest) : 0,
+    objects: latest ? latest.count : 0,
+    size: latest ? latest.size : 0,
+    revision: latest ? latest.number : -1,
+    pendingRevision: pending ? pending.revision.number : null,
+    hostBehind
+  };
+}
