@@ -352,9 +352,20 @@ t.test('HostService', async (t) => {
     rev2.hostSig = rm.hostSig;
     t.ok(rev2.hasHostSig() && rev2.hostSig.length === 64, 'a removal is final at once');
     t.ok((await backend.status()).reserved < before, 'and frees the space');
+    // Replace: one revision removes object 1 and adds object 3; final once 3 is uploaded.
+    latest = rev2;
+    const data3 = Buffer.alloc(7000, 4);
+    const add3 = [{ id: 3, root: MerkleTree.fromData(data3).root, size: data3.length }];
+    const rev3 = nextRevision(c, latest, objects, { add: add3, remove: [1] }, height, latest.nextObject).revision.sign(renter, c);
+    ReviseResult.decode(await revise(rev3, add3, [1]));
+    t.ok(await store.getObject(id, 1), 'object 1 stays until the replacement is final');
+    await upload(c.id(), 3, data3);
+    const final3 = Revision.decode(await svc.receipt(receiptArgs(id, 3), ctxOf(renter)));
+    t.ok(final3.hasHostSig(), 'the replacement countersigned');
+    t.same((await store.listObjects(id)).map((o) => o.id), [3], 'replace = remove + add in one revision');
     const latestArgs = new ContractArgs();
     latestArgs.id = id;
-    t.equal(Revision.decode(await svc.revision(latestArgs.encode(), ctxOf(renter))).number, 2, 'the host\'s latest is 2');
+    t.equal(Revision.decode(await svc.revision(latestArgs.encode(), ctxOf(renter))).number, 3, 'the host\'s latest is 3');
   });
 
   await t.test('should refuse contracts off the audit schedule', async (t) => {
