@@ -7,6 +7,8 @@
 // --quick runs the sizes CI uses (.ci/run); without it, the full sizes of
 // docs/STRESS.md. SUITE names pick suites (default: all, in order).
 import { fuzzFailures, runFuzz } from './fuzz';
+import { missing } from '../util/fileserver-targets';
+import { type HostileResult, type TargetName, hostileFailures, hostileLine, runHostileHTTP } from './hostilehttp';
 
 interface SuiteResult {
   line: string;
@@ -30,6 +32,29 @@ const suites: Suite[] = [
       const perType = quick ? SIZES.fuzz.quick : SIZES.fuzz.full;
       const r = await runFuzz({ perType, seed, log });
       return { line: r.line, failures: fuzzFailures(r, perType) };
+    }
+  },
+  {
+    name: 'http',
+    async run(_quick, _seed, log) {
+      // Every target, the slow clients included at both sizes (they are
+      // the point, and bounded by the servers' deadlines); a target whose
+      // binaries are missing is skipped outside CI, as in the conformance
+      // suite.
+      const results: HostileResult[] = [];
+      const failures: string[] = [];
+      for (const name of ['node', 'php', 'apache'] as TargetName[]) {
+        const why = missing(name);
+        if (why) {
+          log(`${name}: skipped: ${why}`);
+          continue;
+        }
+        const r = await runHostileHTTP(name, { log });
+        log(r.line);
+        results.push(r);
+        failures.push(...hostileFailures(r));
+      }
+      return { line: hostileLine(results), failures };
     }
   }
 ];
