@@ -17,7 +17,8 @@ import { REQ_FLOOD_BURST, FLOOD_BURST, ANNOUNCE_FLOOD_BURST, PROTOCOL_VERSION } 
 import { StorageContract } from '../../lib/contracts/storagecontract';
 import { ContractRecord } from '../../lib/contracts/records';
 import { decodeContractRecord, decodeGetCommit, decodeGetContract } from '../../lib/contracts/packets';
-import { ContractArgs, OfferArgs, QuoteArgs } from '../../lib/deals/wire';
+import { Revision } from '../../lib/contracts/revision';
+import { ContractArgs, OfferArgs, QuoteArgs, ReceiptArgs, ReviseArgs } from '../../lib/deals/wire';
 import { type Rng, type Seed, mutate, traceFields } from './mutate';
 
 export const network = bcoin.Network.get('regtest');
@@ -171,9 +172,25 @@ export const METHOD_SEEDS: Record<string, MethodSeeds> = {
     args: (ctx, s) => [contractFor(s.identity, ctx.nodeKey, ctx.height).encode()],
     decode: (a) => StorageContract.decode(a)
   },
-  'storage.receipt': {
+  'storage.revise': {
+    args: (ctx, s) => {
+      // A renter-signed revision 1 of a contract the host never formed,
+      // adding one object and removing another: every field on the wire.
+      const c = contractFor(s.identity, ctx.nodeKey, ctx.height);
+      const rev = new Revision({ contractId: c.hash(), number: 1, height: ctx.height, root: randomBytes(32),
+        size: 4096, count: 1, nextObject: 2, accrued: 10 }).sign(s.identity, c);
+      return [Object.assign(new ReviseArgs(), { revision: rev, add: [{ id: 1, root: randomBytes(32), size: 4096 }],
+        remove: [0] }).encode()];
+    },
+    decode: (a) => ReviseArgs.decode(a)
+  },
+  'storage.revision': {
     args: () => [Object.assign(new ContractArgs(), { id: randomBytes(32) }).encode()],
     decode: (a) => ContractArgs.decode(a)
+  },
+  'storage.receipt': {
+    args: () => [Object.assign(new ReceiptArgs(), { id: randomBytes(32), number: 1 }).encode()],
+    decode: (a) => ReceiptArgs.decode(a)
   },
   'storage.token': {
     args: () => [Object.assign(new ContractArgs(), { id: randomBytes(32) }).encode()],
