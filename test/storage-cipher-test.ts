@@ -201,9 +201,14 @@ t.test('tokens', async (t) => {
   });
   t.test('should mint, parse and verify', async (t) => {
     const tok = mintToken(kTok, fields);
-    t.match(tok, /^v1\.[0-9a-f]{64}\.put\.1\.1800000000\.1073741824\.[0-9a-f]{40}\.[0-9a-f]{64}$/);
-    t.same(verifyToken(kTok, tok), fields);
+    t.match(tok, /^v2\.[0-9a-f]{64}\.put\.1\.1800000000\.1073741824\.[0-9a-f]{16}\.[0-9a-f]{40}\.[0-9a-f]{64}$/);
+    t.same(verifyToken(kTok, tok), { ...fields, nonce: tok.split('.')[6] });
     t.equal(parseToken(tok).op, 'put');
+    const again = mintToken(kTok, fields);
+    t.not(tokenId(again), tokenId(tok), 'equal fields, another nonce, another id (its own budget)');
+    t.equal(mintToken(kTok, { ...fields, nonce: '00'.repeat(8) }), mintToken(kTok, { ...fields, nonce: '00'.repeat(8) }),
+      'a given nonce mints the same token');
+    t.throws(() => mintToken(kTok, { ...fields, nonce: 'AB'.repeat(8) }), { code: 'bad-token' }, 'nonce is lowercase hex');
   });
   t.test('should reject forged and malformed tokens with bad-token', async (t) => {
     const tok = mintToken(kTok, fields);
@@ -211,7 +216,8 @@ t.test('tokens', async (t) => {
       tok.replace('.put.', '.get.'),
       tok.replace('.1800000000.', '.1900000000.'),
       tok.slice(0, -1) + (tok.endsWith('0') ? '1' : '0'),
-      'v2' + tok.slice(2),
+      'v1' + tok.slice(2),
+      tok.replace(/\.[0-9a-f]{16}\./, '.00.'),
       tok + '.x',
       'v1.' + 'x'.repeat(300),
       tok.replace('.1.', '.01.')
@@ -223,7 +229,7 @@ t.test('tokens', async (t) => {
   t.test('should name every data object only for get, and identify a token by its MAC', async (t) => {
     const all = mintToken(kTok, { ...fields, op: 'get', object: ALL_OBJECTS });
     t.equal(verifyToken(kTok, all).object, 0xffffffff);
-    t.equal(tokenId(all), all.split('.')[7]);
+    t.equal(tokenId(all), all.split('.')[8]);
     t.throws(() => mintToken(kTok, { ...fields, object: ALL_OBJECTS }), { code: 'bad-token' }, 'a put token names one object');
     t.throws(() => mintToken(kTok, { ...fields, object: 2 ** 32 }), { code: 'bad-token' });
   });

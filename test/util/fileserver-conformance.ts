@@ -141,10 +141,15 @@ async function conformance(t: Test, target: Target, KEY: Buffer, KTOK: Buffer, w
 
     t.test('should mint working tokens on request', async (t) => {
       const c = cid();
-      const fields = { contract: c, op: 'get', object: 1, notAfter: clock() + 60, maxBytes: 100, renterPkHash: '22'.repeat(20) };
+      const fields = { contract: c, op: 'get', object: 1, notAfter: clock() + 60, maxBytes: 100, nonce: '0123456789abcdef',
+        renterPkHash: '22'.repeat(20) };
       const r = await admin('POST', '/admin/tokens', fields);
       t.equal(r.status, 200);
       t.equal(r.json.token, mintToken(KTOK, fields as TokenFields));
+      const { nonce: _n, ...fresh } = fields;
+      const [a, b] = [await admin('POST', '/admin/tokens', fresh), await admin('POST', '/admin/tokens', fresh)];
+      t.not(a.json.token, b.json.token, 'equal fields get tokens with their own nonce');
+      t.equal((await admin('POST', '/admin/tokens', { ...fields, nonce: 'XY' })).json.error?.code, 'bad-request', 'a malformed nonce');
       t.equal((await admin('POST', '/admin/tokens', { contract: c })).json.error?.code, 'bad-request');
     });
 
@@ -508,7 +513,7 @@ async function conformance(t: Test, target: Target, KEY: Buffer, KTOK: Buffer, w
       t.equal((await req('GET', `/v1/${id}/3/status`, { headers: auth(all) })).json.complete, true, 'status of any object');
       t.equal((await admin('POST', '/admin/tokens', { contract: id, op: 'put', object: ALL_OBJECTS, notAfter: clock() + 60, maxBytes: 1,
         renterPkHash: '11'.repeat(20) })).json.error?.code, 'bad-request', 'no put token for every object');
-      const body = `v1.${id}.put.${ALL_OBJECTS}.${clock() + 60}.${2 ** 40}.${'11'.repeat(20)}`;
+      const body = `v2.${id}.put.${ALL_OBJECTS}.${clock() + 60}.${2 ** 40}.${'ab'.repeat(8)}.${'11'.repeat(20)}`;
       const forged = `${body}.${createHmac('sha256', KTOK).update(body).digest('hex')}`;
       t.equal((await put(id, 0, more[0], forged, 2)).json.error?.code, 'bad-token', 'a put token naming every object is refused');
     });

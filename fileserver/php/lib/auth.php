@@ -25,9 +25,11 @@ function cc_verify_token(string $tokenKey, string $token): array
     if (strlen($token) > 256)
         throw new CCError('bad-token', 'token too long');
     $parts = explode('.', $token);
-    if (count($parts) !== 8 || $parts[0] !== 'v1')
-        throw new CCError('bad-token', 'token is not v1 with 8 fields');
-    [, $contract, $op, $object, $notAfter, $maxBytes, $pkh, $mac] = $parts;
+    if (count($parts) !== 9 || $parts[0] !== 'v2')
+        throw new CCError('bad-token', 'token is not v2 with 9 fields');
+    [, $contract, $op, $object, $notAfter, $maxBytes, $nonce, $pkh, $mac] = $parts;
+    if (!preg_match('/^[0-9a-f]{16}$/D', $nonce))
+        throw new CCError('bad-token', 'nonce must be 16 lowercase hex');
     $dec = '/^(0|[1-9][0-9]{0,15})$/D';
     if (!preg_match($dec, $object) || !preg_match($dec, $notAfter) || !preg_match($dec, $maxBytes))
         throw new CCError('bad-token', 'token numbers must be decimal');
@@ -38,11 +40,11 @@ function cc_verify_token(string $tokenKey, string $token): array
         throw new CCError('bad-token', 'malformed token fields');
     if ($op === 'put' && (int)$object === CC_ALL_OBJECTS)
         throw new CCError('bad-token', 'a put token names one object');
-    $body = implode('.', array_slice($parts, 0, 7));
+    $body = implode('.', array_slice($parts, 0, 8));
     if (!hash_equals(hash_hmac('sha256', $body, $tokenKey), $mac))
         throw new CCError('bad-token', 'token mac does not verify');
     return ['contract' => $contract, 'op' => $op, 'object' => (int)$object, 'notAfter' => (int)$notAfter,
-        'maxBytes' => (int)$maxBytes, 'renterPkHash' => $pkh];
+        'maxBytes' => (int)$maxBytes, 'nonce' => $nonce, 'renterPkHash' => $pkh];
 }
 
 /** Mints a token (POST /admin/tokens). */
@@ -53,9 +55,12 @@ function cc_mint_token(string $tokenKey, array $f): string
         || !in_array($f['op'] ?? null, ['get', 'put'], true) || !$int($f['object'] ?? null, 4294967295)
         || !$int($f['notAfter'] ?? null, PHP_INT_MAX) || !$int($f['maxBytes'] ?? null, PHP_INT_MAX)
         || !is_string($f['renterPkHash'] ?? null) || !preg_match('/^[0-9a-f]{40}$/D', $f['renterPkHash'])
-        || ($f['op'] === 'put' && $f['object'] === CC_ALL_OBJECTS))
-        throw new CCError('bad-request', 'token fields: contract, op, object, notAfter, maxBytes, renterPkHash (a put token names one object)');
-    $body = implode('.', ['v1', $f['contract'], $f['op'], $f['object'], $f['notAfter'], $f['maxBytes'], $f['renterPkHash']]);
+        || ($f['op'] === 'put' && $f['object'] === CC_ALL_OBJECTS)
+        || (isset($f['nonce']) && (!is_string($f['nonce']) || !preg_match('/^[0-9a-f]{16}$/D', $f['nonce']))))
+        throw new CCError('bad-request', 'token fields: contract, op, object, notAfter, maxBytes, renterPkHash, optional nonce (16 hex) (a put token names one object)');
+    // A random nonce per token unless given: equal fields must not share a budget.
+    $nonce = $f['nonce'] ?? bin2hex(random_bytes(8));
+    $body = implode('.', ['v2', $f['contract'], $f['op'], $f['object'], $f['notAfter'], $f['maxBytes'], $nonce, $f['renterPkHash']]);
     return $body . '.' . hash_hmac('sha256', $body, $tokenKey);
 }
 
