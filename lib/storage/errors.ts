@@ -17,6 +17,8 @@ export type StorageErrorCode =
   | 'bad-proof'
   | 'bad-tree'
   | 'bad-manifest'
+  | 'bad-scheme'
+  | 'too-few-shards'
   | 'bad-token'
   | 'io-error';
 

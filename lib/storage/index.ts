@@ -11,6 +11,7 @@ export * from './merkle';
 export * from './treefile';
 export * from './hashpool';
 export * from './fileops';
+export * from './erasure';
 export * from './manifest';
 export * from './token';
 export * from './adminauth';
