@@ -13,6 +13,10 @@ import { Config, ConfigError } from '../node/config';
 import { defaultDatadir, isNetwork, networkDir, RPC_PORTS, type NetworkName } from '../node/datadir';
 import { RPCClientError, cookiePath, RPCClient } from './rpcclient';
 import { CommandError, storageCommands } from './storagecmds';
+import { reputationCommands } from './reputationcmds';
+
+/** Friendly commands that are not RPC methods. */
+const commands = { ...storageCommands, ...reputationCommands };
 
 const VERSION = '0.1.0';
 
@@ -50,6 +54,7 @@ function buildProgram(): Command {
       + '  ls [--json]\n'
       + '  rm FILE_ID [--json]          (delete from the hosts, then forget)\n'
       + '  renew CONTRACT|FILE_ID [--duration B] [--allowance SAT] [--json]\n'
+      + '  reputation [IDENTITY] [--sort score|identity|rated] [--json]\n'
       + 'Run `cloudcoin-cli COMMAND --help` for one command.')
     .version(VERSION)
     .option('--regtest', 'use the regression test network')
@@ -105,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
       apiKey: opts.apiKey as string | undefined,
       cookieFile: cookiePath(networkDir(base, network))
     });
-    const command = Object.hasOwn(storageCommands, method) ? storageCommands[method] : null;
+    const command = Object.hasOwn(commands, method) ? commands[method] : null;
     if (command) {
       await command({ client, out: (line) => process.stdout.write(line + '\n'), err: process.stderr, stdout: process.stdout },
         params);

@@ -14,6 +14,7 @@ import * as negotiator from '../negotiator';
 import * as contracts from '../contracts';
 import * as hosting from '../hosting';
 import * as deals from '../deals';
+import * as reputation from '../reputation';
 
 /** Why a module cannot be loaded as an extension. */
 export type ExtensionCode = 'load-failed' | 'no-exports' | 'bad-id' | 'no-init' | 'bad-options';
@@ -23,7 +24,7 @@ export class ExtensionError extends CodedError<ExtensionCode> {}
 
 /** Extensions every cloudcoind loads, in dependency order. */
 export function defaultExtensions(): ExtensionModule[] {
-  return [negotiator, contracts, hosting, deals];
+  return [negotiator, contracts, reputation, hosting, deals];
 }
 
 /** Check that a loaded module has the shape of an extension. */

@@ -1,0 +1,84 @@
+/*!
+ * common.ts - the reputation parameters (docs/REPUTATION.md explains each
+ * one and the attack it answers).
+ *
+ * Scores are integers in permille (0..1000); trust values are integers in
+ * parts per billion of the trust vector. Nothing here is a float, so two
+ * nodes with the same chain and the same own records compute the same
+ * numbers on any platform.
+ */
+
+/** Scores run 0..SCORE_MAX (permille). */
+export const SCORE_MAX = 1000;
+
+/**
+ * Score of an identity nobody can vouch for: below the middle of the
+ * scale, so a new identity (or an old one that threw its history away)
+ * never starts above a host with any net positive paid history.
+ */
+export const PRIOR_SCORE = 400;
+
+/**
+ * Weight of the prior against the sources, in the same permille units as
+ * a source's confidence: a source at full confidence (1000) counts as much
+ * as the prior.
+ */
+export const PRIOR_WEIGHT = 1000;
+
+/**
+ * Own observations at which own records reach half confidence: two
+ * checks of our own (passed audits, settled contracts) already say more
+ * than anything others claim.
+ */
+export const OWN_HALF = 2;
+
+/** Own records count this many times a chain source of equal confidence. */
+export const OWN_BOOST = 2;
+
+/**
+ * Settled sats (to the host, over every counted rating) at which chain
+ * ratings reach half confidence: 100 000 sat is ten minimum escrows, so a
+ * ring must settle real value, not dust, before its ratings move a score.
+ */
+export const RATING_HALF_SAT = 100_000;
+
+/** EigenTrust: teleport probability to the pre-trust vector, as a fraction. */
+export const ALPHA_NUM = 15n;
+export const ALPHA_DEN = 100n;
+
+/** EigenTrust: the trust vector sums to this (parts per billion). */
+export const TRUST_ONE = 1_000_000_000n;
+
+/** EigenTrust: iterations at most (the power iteration converges well before). */
+export const MAX_ITERATIONS = 100;
+
+/** EigenTrust: stop once the L1 change of an iteration is at most this (ppb). */
+export const EPSILON = 1_000n;
+
+/**
+ * A rater whose trust reaches the teleport share of one pre-trusted peer
+ * (TRUST_ONE x alpha / |pre-trust|) counts with its full settled sats;
+ * below that, linearly less, down to UNTRUSTED_SHARE of them at trust 0.
+ */
+export const UNTRUSTED_NUM = 1n;
+export const UNTRUSTED_DEN = 4n;
+
+/**
+ * Host choice: a host's quoted cost is divided by (score + SCORE_FLOOR),
+ * so a host at score 0 still competes at a large enough price advantage
+ * and a perfect score halves... see docs/REPUTATION.md "Choosing hosts".
+ */
+export const SCORE_FLOOR = 100;
+
+/** Host choice: the default --min-score (0: only price and score order). */
+export const DEFAULT_MIN_SCORE = 0;
+
+/**
+ * Host choice: at most this many of the chosen hosts may be identities with
+ * no evidence at all (bounded exploration), and at least one slot of
+ * every NEW_HOST_EVERY is offered to one if any is eligible.
+ */
+export const NEW_HOST_EVERY = 4;
+
+/** Most identities `listreputation` returns (largest scores first). */
+export const MAX_LIST = 1000;

@@ -1,0 +1,143 @@
+/*!
+ * plugin.ts - the `reputation` cloudcoind extension: this node's view of
+ * every identity the contract index names, recomputed when the index moves.
+ *
+ * Other extensions use it through `api.require<ReputationPlugin>('reputation')`:
+ * `getReputation(pk)` for one identity, `scores()` for host choice, and
+ * `addRecordSource(fn)` to feed own records (audits, retrievals) kept
+ * elsewhere; they call `invalidate()` when those records change.
+ */
+
+import type { Extension, NodeAPI } from '../base/extension';
+import type { ContractsPlugin } from '../contracts/plugin';
+import type { ContractInfo } from '../contracts/contractqueries';
+import type { RatingInfo } from '../contracts/contractqueries';
+import type { OwnRecord } from './score';
+import { buildView, unknownReputation, type ContractFact, type RatingFact, type Reputation, type ReputationView } from './view';
+
+/** Own records another extension keeps, per counterparty identity key (hex). */
+export type RecordSource = () => Promise<ReadonlyMap<string, Partial<OwnRecord>>>;
+
+/**
+ * Sats a settle paid to the host: what the index records of the escrow's
+ * spend (`paid`, escrow less what returned to the renter); 0 for a refund
+ * or an unspent escrow.
+ */
+export function settledToHost(spend: ContractInfo['spend']): number {
+  if (!spend || spend.type !== 'settled')
+    return 0;
+  const paid = (spend as { paid?: unknown }).paid;
+  return typeof paid === 'number' && Number.isSafeInteger(paid) && paid > 0 ? paid : 0;
+}
+
+function ratingFact(r: RatingInfo | null): RatingFact | null {
+  return r ? { score: r.score, passed: r.passed, failed: r.failed, flags: r.flags } : null;
+}
+
+/** A resolved contract as the view needs it, or null for pending and void records. */
+export function contractFact(info: ContractInfo): ContractFact | null {
+  if (info.state === 'pending' || info.state === 'void' || !info.commit)
+    return null;
+  return {
+    id: info.id,
+    renter: info.contract.renterKey.toString('hex'),
+    host: info.contract.hostKey.toString('hex'),
+    settled: info.spend?.type === 'settled',
+    refunded: info.spend?.type === 'refunded',
+    paid: settledToHost(info.spend),
+    byRenter: ratingFact(info.ratings.renter),
+    byHost: ratingFact(info.ratings.host)
+  };
+}
+
+/** The reputation extension instance. */
+export class ReputationPlugin implements Extension {
+  readonly api: NodeAPI;
+  private contracts: ContractsPlugin | null = null;
+  private readonly sources: RecordSource[] = [];
+  private view: ReputationView | null = null;
+  /** Bumped by every change that can move a score; a view built at an older one is stale. */
+  private version = 0;
+  private building: { version: number; promise: Promise<ReputationView> } | null = null;
+
+  constructor(api: NodeAPI) {
+    this.api = api;
+  }
+
+  async open(): Promise<void> {
+    const contracts = this.api.require<ContractsPlugin>('contracts');
+    this.contracts = contracts;
+    const stale = (): void => this.invalidate();
+    for (const event of ['connect', 'disconnect', 'resolve', 'unresolve', 'rated'])
+      contracts.index.on(event, stale);
+  }
+
+  async close(): Promise<void> {
+    this.view = null;
+  }
+
+  /** Own records kept elsewhere (audits, retrievals) join the view through here. */
+  addRecordSource(source: RecordSource): void {
+    this.sources.push(source);
+    this.invalidate();
+  }
+
+  /** Something a score depends on changed: the next query rebuilds the view. */
+  invalidate(): void {
+    this.version++;
+  }
+
+  /** The current view, rebuilt if the index or own records moved since the last one. */
+  async getView(): Promise<ReputationView> {
+    if (this.view && this.viewVersion === this.version)
+      return this.view;
+    if (this.building && this.building.version === this.version)
+      return this.building.promise;
+    const version = this.version;
+    const promise = this.build().then((view) => {
+      if (this.version === version) {
+        this.view = view;
+        this.viewVersion = version;
+      }
+      return view;
+    }).finally(() => {
+      if (this.building?.version === version)
+        this.building = null;
+    });
+    this.building = { version, promise };
+    return promise;
+  }
+
+  private viewVersion = -1;
+
+  private async build(): Promise<ReputationView> {
+    const contracts = this.contracts;
+    if (!contracts)
+      throw new Error('reputation: not open');
+    const me = (await contracts.identity()).publicKey.toString('hex');
+    const facts: ContractFact[] = [];
+    for (const info of await contracts.listContracts()) {
+      const f = contractFact(info);
+      if (f)
+        facts.push(f);
+    }
+    const extra = new Map<string, Partial<OwnRecord>>();
+    for (const source of this.sources) {
+      for (const [who, rec] of await source())
+        extra.set(who, { ...(extra.get(who) ?? {}), ...rec });
+    }
+    return buildView(facts, me, extra);
+  }
+
+  /** One identity's reputation (the prior, nothing known, for an identity no contract names). */
+  async getReputation(identity: Buffer): Promise<Reputation> {
+    const view = await this.getView();
+    const hex = identity.toString('hex');
+    return view.identities.get(hex) ?? unknownReputation(hex, view);
+  }
+
+  /** Every identity the view knows. */
+  async listReputation(): Promise<Reputation[]> {
+    return [...(await this.getView()).identities.values()];
+  }
+}

@@ -1,0 +1,100 @@
+/*!
+ * rpc.ts - the reputation RPC methods, as one flat list (bcoin's RPC#init),
+ * with the shared param validator and one translator: a malformed
+ * identity is -8; anything else thrown is the node's own failure.
+ */
+
+import { rpcCodes } from '../base/errors';
+import type { NodeAPI } from '../base/extension';
+import { identityAddress } from '../base/identity';
+import { addRPCMethods, errorRule, rpcErrors, type Params, type RPCMethodSpec } from '../base/rpc';
+import { MAX_LIST } from './common';
+import { ReputationError } from './errors';
+import type { ReputationPlugin } from './plugin';
+import type { Reputation } from './view';
+
+/** The one translator from reputation failures to bitcoind RPC errors. */
+export const toRPCError = rpcErrors([errorRule(ReputationError, {}, rpcCodes.INVALID_PARAMETER)],
+  { other: rpcCodes.MISC_ERROR });
+
+/** One identity's reputation as JSON (getreputation; the `reputation` and `hosts` tables read it). */
+export interface ReputationJSON {
+  /** Identity address (P2WPKH). */
+  identity: string;
+  /** Identity key, 33-byte hex. */
+  pubkey: string;
+  /** Combined score, permille (0..1000). */
+  score: number;
+  /** Whether any source knows anything of it (else `score` is the prior). */
+  known: boolean;
+  own: {
+    passed: number; failed: number; settled: number; refunded: number; paid: number;
+    retrievals: number; retrievalsfailed: number; score: number; confidence: number;
+  } | null;
+  ratings: { counted: number; unpaid: number; settled: number; weight: number; score: number; confidence: number };
+  trust: { value: number; pretrusted: boolean } | null;
+}
+
+/** A Reputation as JSON. */
+export function reputationJSON(r: Reputation, address: string): ReputationJSON {
+  const o = r.own;
+  return {
+    identity: address,
+    pubkey: r.identity,
+    score: r.score,
+    known: r.known,
+    own: o ? {
+      passed: o.passed, failed: o.failed, settled: o.settled, refunded: o.refunded, paid: o.paid,
+      retrievals: o.retrievals, retrievalsfailed: o.retrievalsFailed, score: o.score, confidence: o.confidence
+    } : null,
+    ratings: { ...r.ratings },
+    trust: r.trust ? { ...r.trust } : null
+  };
+}
+
+/**
+ * An identity: its 33-byte key in hex, or its identity address (looked up
+ * among the identities the view knows).
+ */
+export async function identityArg(plugin: ReputationPlugin, value: unknown): Promise<Buffer> {
+  if (typeof value === 'string' && /^0[23][0-9a-fA-F]{64}$/.test(value))
+    return Buffer.from(value, 'hex');
+  if (typeof value === 'string' && value.length > 0 && value.length <= 100) {
+    for (const r of await plugin.listReputation()) {
+      if (identityAddress(Buffer.from(r.identity, 'hex'), plugin.api.network) === value)
+        return Buffer.from(r.identity, 'hex');
+    }
+  }
+  throw new ReputationError('bad-identity',
+    'identity must be a 33-byte compressed public key in hex, or the identity address of a known identity.');
+}
+
+async function getReputation(p: Params, plugin: ReputationPlugin): Promise<ReputationJSON | ReputationJSON[]> {
+  p.count(0, 1);
+  const network = plugin.api.network;
+  const json = (r: Reputation): ReputationJSON => reputationJSON(r, identityAddress(Buffer.from(r.identity, 'hex'), network));
+  if (p.has(0))
+    return json(await plugin.getReputation(await identityArg(plugin, p.get(0))));
+  const all = (await plugin.listReputation())
+    .sort((a, b) => b.score - a.score || (a.identity < b.identity ? -1 : 1))
+    .slice(0, MAX_LIST);
+  return all.map(json);
+}
+
+/** Every reputation RPC method. */
+function rpcMethods(plugin: ReputationPlugin): RPCMethodSpec[] {
+  return [
+    { name: 'getreputation', help: 'getreputation ( "identity" )\n'
+      + 'This node\'s view of an identity (33-byte pubkey hex or identity address), or of every identity\n'
+      + 'the contract index names (highest score first): score (permille, the prior for an unknown\n'
+      + 'identity), own records (audits, settled and refunded contracts, retrievals), on-chain ratings\n'
+      + 'weighted by the sats settled to the host, and EigenTrust (ppb) over the rating graph. See\n'
+      + 'docs/REPUTATION.md.',
+    run: (p) => getReputation(p, plugin) }
+  ];
+}
+
+/** Register every reputation RPC method, each behind the one translator. */
+export function addRPCs(api: Pick<NodeAPI, 'addRPC'>, plugin: ReputationPlugin): void {
+  addRPCMethods(api, rpcMethods(plugin), toRPCError);
+}
