@@ -6,6 +6,7 @@
 //
 // --quick runs the sizes CI uses (.ci/run); without it, the full sizes of
 // docs/STRESS.md. SUITE names pick suites (default: all, in order).
+import { runCrash } from './crash';
 import { fuzzFailures, runFuzz } from './fuzz';
 import { missing } from '../util/fileserver-targets';
 import { type HostileResult, type TargetName, hostileFailures, hostileLine, runHostileHTTP } from './hostilehttp';
@@ -22,7 +23,9 @@ interface Suite {
 
 /** Sizes: full (documented in docs/STRESS.md) and the CI one. */
 const SIZES = {
-  fuzz: { full: 100_000, quick: 10_000 }
+  fuzz: { full: 100_000, quick: 10_000 },
+  /** Kills per operation. */
+  crash: { full: 20, quick: 2 }
 };
 
 const suites: Suite[] = [
@@ -55,6 +58,13 @@ const suites: Suite[] = [
         failures.push(...hostileFailures(r));
       }
       return { line: hostileLine(results), failures };
+    }
+  },
+  {
+    name: 'crash',
+    async run(quick, seed, log) {
+      const r = await runCrash({ rounds: quick ? SIZES.crash.quick : SIZES.crash.full, seed, log });
+      return { line: r.line, failures: r.failures };
     }
   }
 ];

@@ -1,0 +1,440 @@
+// kill -9 of cloudcoind at random points of the renter's operations, on a
+// renter, a host and an observer as cloudcoind processes on loopback.
+//
+// Each round runs every operation once as a user runs it (cloudcoin-cli):
+// a put that forms a new contract (its commitment broadcast falls before
+// or after the kill), a put that revises the open contract, an rm (a
+// revision dropping an object), a get; then, at the end, a refund of every
+// contract. A random delay into the operation (up to 1.2 times its
+// crash-free duration, measured first) the renter's or the host's
+// cloudcoind is killed with SIGKILL and restarted on the same datadir.
+// After one block, once the two sides settled, nothing may be lost:
+//
+// - no contract forgotten (renter and host list every contract they
+//   listed before), no revision regressed, both sides at the same revision;
+// - no coin stranded: every output the renter's wallet paid to someone
+//   else is the escrow of a contract it lists (so refundcontract recovers
+//   it), every unconfirmed wallet tx is in the mempool, no coin is locked;
+//   at the end every escrow is actually refunded;
+// - every file listed before is listed after (but the one rm aimed at),
+//   and the file the operation touched downloads byte for byte; a put
+//   that was cut is either stored and downloads, or forgotten once its
+//   offers expire;
+// - the chain index of the killed node equals the observer's (never
+//   killed), and at the end a freshly synced node's.
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import { DaemonProcess, spawnCLI, tempDir, type CLIResult } from '../util/nodes-context';
+import { mine, startNetwork } from '../util/network';
+import { forValue } from '../util/wait';
+import { Rng } from './mutate';
+
+export type CrashOp = 'put-new' | 'put-revise' | 'rm' | 'get';
+export const CRASH_OPS: CrashOp[] = ['put-new', 'put-revise', 'rm', 'get'];
+type Victim = 'renter' | 'host';
+
+export interface CrashOptions {
+  /** Kills per operation (and refunds cut at the end, up to the contracts there are). */
+  rounds: number;
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+export interface CrashResult {
+  kills: Record<CrashOp | 'refund', number>;
+  byVictim: Record<Victim, number>;
+  /** How the cut operation ended: it finished anyway, or failed (and the node cleaned up or finished it). */
+  finished: number;
+  cut: number;
+  contracts: number;
+  files: number;
+  filesIntact: number;
+  refunded: number;
+  failures: string[];
+  line: string;
+}
+
+interface ContractJSON {
+  id: string;
+  state: string;
+  role: string | null;
+  revision?: number;
+  pendingRevision?: number | null;
+  hostBehind?: boolean;
+  contract: { endHeight: number; refundHeight?: number; escrowValue: number };
+  commit: { txid: string; height: number | null; vout?: number } | null;
+  spend: { type: string; txid: string } | null;
+}
+
+interface WalletTX { txid: string; confirmations: number; category: string; blockhash: string | null }
+interface TxJSON { txid: string; vout: Array<{ n: number; scriptPubKey: { type: string } }> }
+
+interface ReplicaJSON { contractId: string; object: number; state: string }
+interface FileJSON { fileId: string; name: string; replicas: ReplicaJSON[] }
+
+/** States in which a contract holds its files (the data must come back). */
+const HOLDING = new Set(['committed', 'active']);
+/** Contract duration: the whole run must fit in it (blocks). */
+const DURATION = 1000;
+
+class Teardown {
+  private fns: Array<() => unknown> = [];
+  teardown(fn: () => unknown): void {
+    this.fns.push(fn);
+  }
+  async run(): Promise<void> {
+    for (const fn of this.fns.reverse())
+      await fn();
+  }
+}
+
+async function call<T>(d: DaemonProcess, method: string, params: unknown[] = []): Promise<T> {
+  try {
+    return await d.client().call(method, params) as T;
+  } catch (e) {
+    throw new Error(`${method} ${JSON.stringify(params)}: ${(e as Error).message}`);
+  }
+}
+
+/** A contract's chain view, as every node's index must show it at the same tip. */
+function chainView(list: ContractJSON[]): string[] {
+  return list.filter((c) => c.commit && c.commit.height !== null && c.state !== 'pending' && c.state !== 'void')
+    .map((c) => `${c.id} ${c.state} ${c.commit!.txid}:${c.commit!.vout}@${c.commit!.height} ${c.spend ? `${c.spend.type}:${c.spend.txid}` : 'unspent'}`)
+    .sort();
+}
+
+export async function runCrash(options: CrashOptions): Promise<CrashResult> {
+  const log = options.log ?? (() => {});
+  const seed = options.seed ?? (Date.now() >>> 0);
+  const rng = new Rng(seed);
+  log(`seed ${seed} (--seed ${seed} replays the kill points)`);
+  const td = new Teardown();
+  const work = tempDir('cc-crash-');
+  td.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  const failures: string[] = [];
+  const kills: CrashResult['kills'] = { 'put-new': 0, 'put-revise': 0, rm: 0, get: 0, refund: 0 };
+  const byVictim: Record<Victim, number> = { renter: 0, host: 0 };
+  let finished = 0;
+  let cut = 0;
+  try {
+    const { renter, hosts } = await startNetwork(td, [[]]);
+    const host = hosts[0];
+    const observer = await DaemonProcess.create();
+    td.teardown(async () => {
+      await observer.stop('SIGKILL');
+      observer.cleanup();
+    });
+    await observer.start(['--connect', renter.addr]);
+    const nodes: Record<Victim, DaemonProcess> = { renter, host };
+
+    /** Every file we put, by name: its bytes, and whether put said it was stored. */
+    const sent = new Map<string, { bytes: Buffer; stored: boolean }>();
+    let fileNo = 0;
+    /** Files an rm aimed at (gone or kept, both are right after a cut rm). */
+    const removed = new Set<string>();
+    const newFile = () => {
+      const name = `f${++fileNo}`;
+      const bytes = randomBytes(2000 + rng.int(60000));
+      fs.writeFileSync(path.join(work, name), bytes);
+      sent.set(name, { bytes, stored: false });
+      return name;
+    };
+    const contracts = async (d: DaemonProcess) => call<ContractJSON[]>(d, 'listcontracts');
+    const files = async () => call<FileJSON[]>(renter, 'listfiles');
+    const height = async (d: DaemonProcess) => call<number>(d, 'getblockcount');
+    const peers = async () => (await call<unknown[]>(renter, 'getcloudpeers')).length;
+
+    const restart = async (v: Victim) => {
+      const d = nodes[v];
+      await d.start(v === 'host' ? ['--connect', renter.addr] : []);
+      if (v === 'renter') {
+        // The host and the observer dial the renter: they reconnect on their own, or are told to.
+        await call(host, 'addnode', [renter.addr, 'onetry']).catch(() => undefined);
+        await call(observer, 'addnode', [renter.addr, 'onetry']).catch(() => undefined);
+      }
+      await forValue(peers, (n) => n >= 1, 120_000, 'the host connected to the renter again');
+      await forValue(async () => (await call<unknown[]>(observer, 'getpeerinfo')).length, (n) => n >= 1, 120_000,
+        'the observer connected again');
+    };
+
+    /** One block, then wait until the revisions settled on both sides and every index is at the tip. */
+    const settle = async () => {
+      await mine(renter);
+      const tip = await height(renter);
+      for (const d of [host, observer])
+        await forValue(() => height(d), tip, 120_000, `${d === host ? 'host' : 'observer'} at height ${tip}`);
+      await forValue(async () => (await contracts(renter)).filter((c) => c.role === 'renter' && (c.pendingRevision ?? null) !== null).length,
+        0, 120_000, 'no pending revision on the renter');
+    };
+
+    const get = async (fileId: string): Promise<Buffer | null> => {
+      const out = path.join(work, `get-${fileId.slice(0, 8)}-${randomBytes(4).toString('hex')}`);
+      const r = await renter.cli(['get', fileId, out]);
+      if (r.code !== 0)
+        return null;
+      const b = fs.readFileSync(out);
+      fs.rmSync(out, { force: true });
+      return b;
+    };
+
+    const opArgs = async (op: CrashOp): Promise<{ args: string[]; target?: string } | null> => {
+      const listed = await files();
+      const holding = listed.filter((f) => f.replicas.length && f.replicas.every((r) => HOLDING.has(r.state)));
+      switch (op) {
+        case 'put-new':
+        case 'put-revise': {
+          const name = newFile();
+          return {
+            args: ['put', path.join(work, name), '--hosts', '1', '--duration', String(DURATION), '--max-price', '5000',
+              '--no-wait', '--json', ...(op === 'put-new' ? ['--new-contracts'] : [])],
+            target: name
+          };
+        }
+        case 'rm':
+        case 'get': {
+          if (!holding.length)
+            return null;
+          const f = rng.pick(holding);
+          return op === 'rm' ? { args: ['rm', f.fileId, '--json'], target: f.name }
+            : { args: ['get', f.fileId, path.join(work, `out-${f.fileId.slice(0, 8)}`)], target: f.name };
+        }
+      }
+    };
+
+    const runOp = async (op: CrashOp, killAfterMs: number | null, victim: Victim): Promise<{ r: CLIResult; ms: number; target?: string }> => {
+      const a = await opArgs(op);
+      if (!a)
+        throw new Error(`${op}: no file to work on`);
+      const t0 = Date.now();
+      const cli = spawnCLI(renter.cliArgs(a.args));
+      let killed: Promise<unknown> = Promise.resolve();
+      if (killAfterMs !== null) {
+        killed = new Promise<void>((resolve) => setTimeout(() => {
+          void nodes[victim].stop('SIGKILL').then(() => resolve());
+        }, killAfterMs));
+      }
+      const r = await cli.done;
+      const ms = Date.now() - t0;
+      await killed;
+      if (a.target && r.code === 0 && op.startsWith('put'))
+        sent.get(a.target)!.stored = true;
+      if (a.target && op === 'rm')
+        removed.add(a.target);
+      return { r, ms, target: a.target };
+    };
+
+    // Crash-free runs of each operation first: they measure how long each
+    // takes (the kill falls within that) and make the first contract.
+    const took: Record<CrashOp, number> = { 'put-new': 0, 'put-revise': 0, rm: 0, get: 0 };
+    for (const op of ['put-new', 'put-revise', 'put-revise', 'get', 'rm'] as CrashOp[]) {
+      const { r, ms } = await runOp(op, null, 'renter');
+      if (r.code !== 0)
+        throw new Error(`${op} without a crash failed: ${r.stderr.trim()}`);
+      took[op] = Math.max(took[op], ms);
+      await settle();
+    }
+    log(`crash-free: ${CRASH_OPS.map((op) => `${op} ${took[op]} ms`).join(', ')}`);
+
+    /** P2WSH outputs of a tx the wallet sent, by index (a tx never changes: cached). */
+    const scanned = new Map<string, number[]>();
+    const escrowOutputs = async (tx: WalletTX): Promise<number[]> => {
+      const known = scanned.get(tx.txid);
+      if (known && tx.confirmations > 0)
+        return known;
+      const json = tx.confirmations === 0 ? await call<TxJSON>(renter, 'getrawtransaction', [tx.txid, true])
+        : (await call<{ tx: TxJSON[] }>(renter, 'getblock', [tx.blockhash, true, true])).tx.find((x) => x.txid === tx.txid);
+      const outs = (json?.vout ?? []).filter((o) => o.scriptPubKey.type === 'WITNESSSCRIPTHASH').map((o) => o.n);
+      scanned.set(tx.txid, outs);
+      return outs;
+    };
+
+    const check = async (label: string, before: { renter: ContractJSON[]; host: ContractJSON[]; files: FileJSON[] },
+      op: CrashOp, target: string | undefined) => {
+      const fail = (m: string) => {
+        failures.push(`${label}: ${m}`);
+        log(`${label}: FAIL ${m}`);
+      };
+      const now = { renter: await contracts(renter), host: await contracts(host) };
+      for (const side of ['renter', 'host'] as const) {
+        const after = new Map(now[side].map((c) => [c.id, c]));
+        for (const c of before[side].filter((x) => x.role === side)) {
+          const a = after.get(c.id);
+          if (!a) {
+            fail(`the ${side} forgot contract ${c.id.slice(0, 12)}`);
+            continue;
+          }
+          if ((a.revision ?? 0) < (c.revision ?? 0))
+            fail(`the ${side}'s contract ${c.id.slice(0, 12)} went back from revision ${c.revision} to ${a.revision}`);
+        }
+      }
+      const hostRev = new Map(now.host.map((c) => [c.id, c.revision ?? 0]));
+      for (const c of now.renter.filter((x) => x.role === 'renter' && HOLDING.has(x.state))) {
+        if (c.hostBehind)
+          fail(`contract ${c.id.slice(0, 12)}: the host is marked as behind`);
+        else if (hostRev.get(c.id) !== (c.revision ?? 0))
+          fail(`contract ${c.id.slice(0, 12)}: renter at revision ${c.revision}, host at ${hostRev.get(c.id)}`);
+      }
+      // Money: everything the wallet paid out is a known escrow; nothing stuck or locked.
+      const escrows = new Set(now.renter.filter((c) => c.commit).map((c) => `${c.commit!.txid}:${c.commit!.vout}`));
+      const pendingTx = new Set(now.renter.filter((c) => c.state === 'pending' && c.commit).map((c) => c.commit!.txid));
+      const mempool = new Set(await call<string[]>(renter, 'getrawmempool'));
+      const txs = await call<WalletTX[]>(renter, 'listtransactions', ['*', 100000]);
+      for (const tx of txs) {
+        if (tx.confirmations === 0 && !mempool.has(tx.txid))
+          fail(`wallet tx ${tx.txid.slice(0, 12)} is unconfirmed and not in the mempool (its coins are stuck)`);
+        if (tx.category !== 'send' || pendingTx.has(tx.txid))
+          continue;
+        // Escrows are P2WSH (PROTOCOL.md 3.2); the wallet's own outputs P2WPKH.
+        for (const vout of await escrowOutputs(tx)) {
+          if (!escrows.has(`${tx.txid}:${vout}`))
+            fail(`wallet tx ${tx.txid.slice(0, 12)} funds a P2WSH output ${vout} that is no contract we know of`);
+        }
+      }
+      const locked = await call<unknown[]>(renter, 'listlockunspent');
+      if (locked.length)
+        fail(`${locked.length} wallet coins locked`);
+      // Files: nothing forgotten but what rm aimed at; the touched file intact.
+      const listed = await files();
+      const names = new Map(listed.map((f) => [f.name, f]));
+      for (const f of before.files) {
+        if (!names.has(f.name) && !(op === 'rm' && f.name === target))
+          fail(`file ${f.name} (${f.fileId.slice(0, 12)}) forgotten`);
+      }
+      const probe = [target, rng.pick(listed)?.name].filter((n): n is string => !!n);
+      for (const name of new Set(probe)) {
+        const f = names.get(name);
+        if (!f || !f.replicas.length || !f.replicas.every((r) => HOLDING.has(r.state)))
+          continue;
+        const back = await get(f.fileId);
+        if (!back || !back.equals(sent.get(name)!.bytes))
+          fail(`file ${name} does not come back intact (${back ? `${back.length} bytes differ` : 'get failed'})`);
+      }
+      // Index: the killed node's chain view equals the observer's.
+      const view = async (d: DaemonProcess) => chainView(await contracts(d));
+      for (const side of ['renter', 'host'] as const) {
+        const want = await view(observer);
+        const got = await forValue(() => view(nodes[side]), (v) => v.join('\n') === want.join('\n'), 60_000, `${side} index`)
+          .catch(() => null);
+        if (!got)
+          fail(`the ${side}'s index differs from the observer's: ${JSON.stringify((await view(nodes[side])).filter((x) => !want.includes(x)))} `
+            + `vs ${JSON.stringify(want.filter((x) => !got))}`);
+      }
+    };
+
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const op of CRASH_OPS) {
+        const victim: Victim = rng.int(2) ? 'host' : 'renter';
+        const delay = rng.int(Math.max(1, Math.round(took[op] * 1.2)));
+        const before = { renter: await contracts(renter), host: await contracts(host), files: await files() };
+        const { r, target } = await runOp(op, delay, victim);
+        kills[op] += 1;
+        byVictim[victim] += 1;
+        if (r.code === 0)
+          finished += 1;
+        else
+          cut += 1;
+        await restart(victim);
+        await settle();
+        const label = `round ${round} ${op} (${target ?? ''}), ${victim} killed after ${delay} ms`;
+        log(`${label}: ${r.code === 0 ? 'finished anyway' : `cut: ${(r.stderr.trim().split('\n').pop() ?? '').slice(0, 120)}`}`);
+        await check(label, before, op, target);
+      }
+    }
+
+    // Cut puts: once their offers expire (20 blocks on regtest), a put the
+    // node could not finish is forgotten; every file left comes back.
+    await mine(renter, 21);
+    await settle();
+    const left = await files();
+    const stuck = left.filter((f) => f.replicas.some((r) => !HOLDING.has(r.state)));
+    for (const f of stuck)
+      failures.push(`file ${f.name} still ${f.replicas.map((r) => r.state).join(',')} after its offers expired`);
+    let intact = 0;
+    for (const f of left) {
+      const back = await get(f.fileId);
+      if (back && back.equals(sent.get(f.name)!.bytes))
+        intact += 1;
+      else
+        failures.push(`file ${f.name} does not come back intact at the end`);
+    }
+    for (const [name, s] of sent) {
+      if (s.stored && !removed.has(name) && !left.some((f) => f.name === name))
+        failures.push(`file ${name}: put said it was stored, and it is gone`);
+    }
+
+    // Refunds: past every contract's refund height, refundcontract each
+    // escrow, the first `rounds` of them with the renter killed during the call.
+    const mineTo = Math.max(...(await contracts(renter)).filter((c) => c.role === 'renter')
+      .map((c) => c.contract.refundHeight ?? c.contract.endHeight + 12));
+    const h0 = await height(renter);
+    if (mineTo > h0)
+      await mine(renter, mineTo - h0 + 1);
+    await settle();
+    const toRefund = (await contracts(renter)).filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null && !c.spend);
+    let refundKills = 0;
+    for (const c of toRefund) {
+      if (refundKills < options.rounds) {
+        const cli = spawnCLI(renter.cliArgs(['refundcontract', c.id]));
+        const delay = rng.int(400);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        await renter.stop('SIGKILL');
+        await cli.done;
+        refundKills += 1;
+        kills.refund += 1;
+        byVictim.renter += 1;
+        await restart('renter');
+        log(`refund of ${c.id.slice(0, 12)}: renter killed after ${delay} ms`);
+      }
+      await mine(renter);
+      const now = (await contracts(renter)).find((x) => x.id === c.id);
+      if (now && !now.spend) {
+        const again = await renter.cli(['refundcontract', c.id]);
+        if (again.code !== 0 && !/escrow-spent/.test(again.stderr))
+          failures.push(`refund of ${c.id.slice(0, 12)} after the crash: ${again.stderr.trim()}`);
+      }
+    }
+    await settle();
+    await mine(renter);
+    await settle();
+    const finalList = await contracts(renter);
+    const unrefunded = finalList.filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null && c.spend?.type !== 'refunded');
+    for (const c of unrefunded)
+      failures.push(`contract ${c.id.slice(0, 12)} escrow not refunded (${c.state}, ${c.spend ? c.spend.type : 'unspent'})`);
+    const mempool = await call<string[]>(renter, 'getrawmempool');
+    const txs = await call<Array<{ txid: string; confirmations: number }>>(renter, 'listtransactions', ['*', 100000]);
+    for (const tx of txs.filter((x) => x.confirmations === 0 && !mempool.includes(x.txid)))
+      failures.push(`wallet tx ${tx.txid.slice(0, 12)} stuck unconfirmed at the end`);
+
+    // A freshly synced node's index equals the renter's.
+    const fresh = await DaemonProcess.create();
+    td.teardown(async () => {
+      await fresh.stop('SIGKILL');
+      fresh.cleanup();
+    });
+    await fresh.start(['--connect', renter.addr]);
+    const tip = await height(renter);
+    await forValue(() => height(fresh), tip, 300_000, 'the fresh node synced');
+    const want = chainView(finalList);
+    const freshView = await forValue(async () => chainView(await contracts(fresh)), (v) => v.join('\n') === want.join('\n'), 120_000,
+      'the fresh node\'s index').catch(async () => chainView(await contracts(fresh)));
+    if (freshView.join('\n') !== want.join('\n'))
+      failures.push(`a fresh node's index differs: ${freshView.length} contracts vs the renter's ${want.length}`);
+
+    const refundable = finalList.filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null).length;
+    const totalKills = Object.values(kills).reduce((a, b) => a + b, 0);
+    const result: CrashResult = {
+      kills, byVictim, finished, cut, contracts: want.length, files: left.length, filesIntact: intact,
+      refunded: finalList.filter((c) => c.role === 'renter' && c.spend?.type === 'refunded').length, failures,
+      line: ''
+    };
+    result.line = `kill -9: ${totalKills} kills (${Object.entries(kills).map(([k, v]) => `${k} ${v}`).join(', ')}; `
+      + `renter ${byVictim.renter}, host ${byVictim.host}), ${finished} ops finished anyway, ${cut} cut; `
+      + `${failures.length ? `${failures.length} problems` : '0 contracts forgotten, 0 revisions regressed, 0 coins stranded'}; `
+      + `${intact}/${left.length} files intact, ${result.refunded}/${refundable} escrows refunded, `
+      + `index equal to a fresh sync (${want.length} contracts)`;
+    return result;
+  } finally {
+    await td.run();
+  }
+}
