@@ -375,6 +375,8 @@ declare module 'bcoin' {
       services: number;
       agent: string | null;
       height: number;
+      /** Best height the peer announced since the handshake (-1 if none). */
+      bestHeight: number;
       banScore: number;
       connected: boolean;
       destroyed: boolean;

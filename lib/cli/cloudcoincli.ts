@@ -55,6 +55,7 @@ function buildProgram(): Command {
       + '  rm FILE_ID [--json]          (delete from the hosts, then forget)\n'
       + '  renew CONTRACT|FILE_ID [--duration B] [--allowance SAT] [--json]\n'
       + '  reputation [IDENTITY] [--sort score|identity|rated] [--json]\n'
+      + '  audits CONTRACT|FILE_ID [--json]   (one audit per interval: passed, failed, missed)\n'
       + 'Run `cloudcoin-cli COMMAND --help` for one command.')
     .version(VERSION)
     .option('--regtest', 'use the regression test network')

@@ -7,6 +7,8 @@
 import * as fs from 'fs';
 import type { PutResult } from '../deals/renterclient';
 import type { DeleteFileResult, OfferInfo, RenewContractResult } from '../deals/rpctypes';
+import type { AuditsResult } from '../deals/auditview';
+import { RPCClientError } from './rpcclient';
 import { formatSize } from '../base/units';
 import {
   CommandError, DEFAULT_DURATION, DEFAULT_MAX_PRICE, command, priceOpt, renterClient, short, sizeOpt, uintOpt,
@@ -200,13 +202,58 @@ export async function renew(ctx: CommandContext, argv: string[]): Promise<void> 
   ctx.out(`commitment ${res.txids.join(', ') || '(none)'}`);
 }
 
+/** audits FILE_ID|CONTRACT_ID [--json]: the audits of a contract, or of every contract holding a file. */
+export async function audits(ctx: CommandContext, argv: string[]): Promise<void> {
+  const cmd = command('audits', 'Show the audits of a contract (or of every contract holding a file): one per interval, '
+    + 'with height, outcome (passed, failed = wrong data, missed = no answer), latency and bytes read.')
+    .argument('<id>', 'contract id, or file id or unique prefix')
+    .option('--json', 'print JSON');
+  cmd.parse(argv, { from: 'user' });
+  const arg = cmd.args[0];
+  let results: AuditsResult[];
+  let byFile = false;
+  try {
+    results = [await ctx.client.call('getaudits', [arg]) as AuditsResult];
+  } catch (e) {
+    // -5: no contract of ours with that id; -8: not a full id. Try it as a file.
+    if (!(e instanceof RPCClientError) || (e.rpcCode !== -5 && e.rpcCode !== -8))
+      throw e;
+    const file = await ctx.client.call('getfile', [arg]) as { replicas: Array<{ contractId: string }> };
+    byFile = true;
+    results = [];
+    for (const id of [...new Set(file.replicas.map((r) => r.contractId))])
+      results.push(await ctx.client.call('getaudits', [id]) as AuditsResult);
+  }
+  if (cmd.opts().json) {
+    // A contract's audits as one object; a file's as a list, one per contract.
+    ctx.out(JSON.stringify(byFile ? results : results[0], null, 2));
+    return;
+  }
+  for (const r of results) {
+    ctx.out(`contract ${r.contractId} on ${r.host}: ${r.intervals} intervals of ${r.auditInterval} blocks from ${r.startHeight} `
+      + `to ${r.endHeight}; ${r.passed} passed, ${r.failed} failed, ${r.missed} missed; `
+      + (r.nextAudit === null ? 'no audit left' : `next audit at height ${r.nextAudit}`) + ` (height ${r.height})`);
+    ctx.out(renderTable([
+      { title: 'interval', value: (a: AuditsResult['audits'][number]) => (a.from === a.interval ? `${a.interval}` : `${a.from}-${a.interval}`), align: 'right' },
+      { title: 'height', value: (a) => String(a.height), align: 'right' },
+      { title: 'rev', value: (a) => String(a.revision), align: 'right' },
+      { title: 'leaves', value: (a) => String(a.leaves.length), align: 'right' },
+      { title: 'outcome', value: (a) => a.outcome },
+      { title: 'latency', value: (a) => `${a.latencyMs} ms`, align: 'right' },
+      { title: 'bytes', value: (a) => String(a.bytes), align: 'right' },
+      { title: 'reason', value: (a) => a.reason || '-' }
+    ], r.audits));
+  }
+}
+
 export const storageCommands: Record<string, (ctx: CommandContext, argv: string[]) => Promise<void>> = {
   'negotiate-storage': negotiateStorage,
   put,
   get: getCommand,
   ls,
   rm,
-  renew
+  renew,
+  audits
 };
 
 export { CommandError, type CommandContext } from './cmdutil';

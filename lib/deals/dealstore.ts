@@ -21,6 +21,7 @@ import type { ObjectEntry } from '../contracts/objecttree';
 import { ManifestFile, Manifest } from '../storage/manifest';
 import { sizeVarint } from '../base/wire';
 import { layout, DB_VERSION } from './layout';
+import { AuditRecord } from './audits';
 
 /** One object of a contract; `fileId` is the renter's file (zeros on the host). */
 export interface ContractObject extends ObjectEntry {
@@ -137,6 +138,12 @@ export interface RevisionUpdate {
   renter?: RenterContract;
   /** Files to write with it (their replicas). */
   files?: ManifestFile[];
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n, 0);
+  return b;
 }
 
 /** Write a batch with fsync: nobody is told about it before it is on disk. */
@@ -356,6 +363,76 @@ export class DealStore {
     for (const fid of goneFiles)
       b.del(layout.f.build(fid));
     await writeSync(b);
+  }
+
+  // The renter's audits.
+
+  /** Store an audit record (synced): nothing acts on an audit before it is on disk. */
+  async putAudit(id: Buffer, rec: AuditRecord): Promise<void> {
+    const b = this.db.batch();
+    b.put(layout.a.build(id, rec.interval), rec.encode());
+    await writeSync(b);
+  }
+
+  /** Every audit of a contract, by interval ascending. */
+  async listAudits(id: Buffer): Promise<AuditRecord[]> {
+    const rows = await this.db.range({ gte: layout.a.min(id), lte: layout.a.max(id) });
+    return rows.map(({ key, value }) => {
+      const rec = AuditRecord.decode(value);
+      rec.interval = (layout.a.parse(key) as [Buffer, number])[1];
+      return rec;
+    });
+  }
+
+  // The host's view of payments.
+
+  /** The host served an audit at `height`: a payment is due (kept if one is already due). */
+  async markAuditServed(id: Buffer, height: number): Promise<void> {
+    if (await this.db.get(layout.u.build(id)))
+      return;
+    const b = this.db.batch();
+    b.put(layout.u.build(id), u32(height));
+    await writeSync(b);
+  }
+
+  /** Height of the oldest audit served since the last payment, or null. */
+  async auditServedAt(id: Buffer): Promise<number | null> {
+    const raw = await this.db.get(layout.u.build(id));
+    return raw ? raw.readUInt32LE(0) : null;
+  }
+
+  /** A payment arrived: nothing is due. */
+  async clearAuditServed(id: Buffer): Promise<void> {
+    const b = this.db.batch();
+    b.del(layout.u.build(id));
+    await writeSync(b);
+  }
+
+  /** Height at which the host dropped a contract for non-payment, or null. */
+  async droppedAt(id: Buffer): Promise<number | null> {
+    const raw = await this.db.get(layout.x.build(id));
+    return raw ? raw.readUInt32LE(0) : null;
+  }
+
+  /** Record a contract dropped for non-payment, and mark its renter (one synced batch). */
+  async markNonPayment(id: Buffer, renterKey: Buffer, height: number): Promise<void> {
+    const prev = await this.db.get(layout.k.build(renterKey));
+    const count = prev ? prev.readUInt32LE(0) + 1 : 1;
+    const b = this.db.batch();
+    b.put(layout.x.build(id), u32(height));
+    b.del(layout.u.build(id));
+    b.put(layout.k.build(renterKey), Buffer.concat([u32(count), u32(height)]));
+    await writeSync(b);
+  }
+
+  /** Renters the host dropped for non-payment: how often and the last height. */
+  async nonPayers(): Promise<Array<{ renterKey: Buffer; count: number; height: number }>> {
+    const rows = await this.db.range({ gte: layout.k.min(), lte: layout.k.max() });
+    return rows.map(({ key, value }) => ({
+      renterKey: (layout.k.parse(key) as Buffer),
+      count: value.readUInt32LE(0),
+      height: value.readUInt32LE(4)
+    }));
   }
 
   // The renter's files.

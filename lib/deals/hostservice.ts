@@ -44,6 +44,8 @@ import {
 import { auditTerms, type Prices } from './pricing';
 import { allowanceCovers, checkNextRevision, firstRevision, isRenewal } from './revisions';
 import { seal } from './seal';
+import { AUDIT_BUDGET } from './audits';
+import { ALL_OBJECTS } from '../storage/token';
 import {
   ContractArgs, Offer, OfferArgs, ProposeArgs, ProposeResult, Quote, QuoteArgs, ReceiptArgs, ReviseArgs, ReviseResult,
   TokenArgs, TokenResult
@@ -653,16 +655,28 @@ export class HostService {
     // [DECLINE] downloads are for paid storage: the commitment must be on chain
     if (!await this.isCommitted(id))
       throw decline(BAD_TERMS, 'not-committed');
-    const o = await this.ctx.store.getObject(id, a.object);
-    // [DECLINE] only objects of the latest final revision are served
-    if (!o)
-      throw decline(statuses.BAD_REQUEST, 'unknown-object');
+    let object: number;
+    let budget: number;
+    if (a.object === ALL_OBJECTS) {
+      // An audit's token: every data object, 16 leaves. A payment is due
+      // after it (the renter's node pays after each passed audit).
+      object = ALL_OBJECTS;
+      budget = AUDIT_BUDGET;
+      await this.ctx.store.markAuditServed(id, this.ctx.height());
+    } else {
+      const o = await this.ctx.store.getObject(id, a.object);
+      // [DECLINE] only objects of the latest final revision are served
+      if (!o)
+        throw decline(statuses.BAD_REQUEST, 'unknown-object');
+      object = o.id;
+      budget = o.size;
+    }
     const backend = this.mustBackend();
     const res = new TokenResult();
     res.dataURL = this.ctx.dataURL();
     res.token = seal(this.ctx.identity(), c.renterKey, id, Buffer.from(backend.mintToken({
-      contract: id.toString('hex'), op: 'get', object: o.id, notAfter: this.now() + DOWNLOAD_TOKEN_SECONDS,
-      maxBytes: o.size, renterPkHash: keyHash(c.renterKey)
+      contract: id.toString('hex'), op: 'get', object, notAfter: this.now() + DOWNLOAD_TOKEN_SECONDS,
+      maxBytes: budget, renterPkHash: keyHash(c.renterKey)
     }), 'ascii'));
     return res.encode();
   }

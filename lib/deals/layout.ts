@@ -16,6 +16,17 @@
  *   o[id][object]  -> ContractObject: one object of the contract's latest
  *                     countersigned revision (either side; the renter also
  *                     records which file it is)
+ *   a[id][k]       -> AuditRecord: the renter's audit of interval k of
+ *                     contract id (audits.ts), written before it is acted on
+ *   y[id]          -> SignedPayment: the latest channel state the renter
+ *                     signed for contract id, and whether its host
+ *                     acknowledged it (written before it is sent)
+ *   u[id]          -> u32 height: the host served an audit of contract id
+ *                     from this height on and no state has paid since
+ *   x[id]          -> u32 height: the host dropped contract id for
+ *                     non-payment at this height
+ *   k[renterKey]   -> u32 count || u32 height: renters the host dropped for
+ *                     non-payment (ratings publish it)
  * A node is never both parties of one contract (renter and host identities
  * differ), so v, p and o serve whichever side it is.
  */
@@ -31,7 +42,12 @@ export const layout = {
   v: bdb.key('v', ['hash256', 'uint32']),
   n: bdb.key('n', ['hash256']),
   p: bdb.key('p', ['hash256']),
-  o: bdb.key('o', ['hash256', 'uint32'])
+  o: bdb.key('o', ['hash256', 'uint32']),
+  a: bdb.key('a', ['hash256', 'uint32']),
+  y: bdb.key('y', ['hash256']),
+  u: bdb.key('u', ['hash256']),
+  x: bdb.key('x', ['hash256']),
+  k: bdb.key('k', ['bhash'])
 };
 
 /** 1: contracts hold many objects, changed by revisions (v0 stored one file per contract). */

@@ -32,6 +32,8 @@ import { defaultAllowance } from './pricing';
 import { firstRevision } from './revisions';
 import type { ManifestFile } from '../storage/manifest';
 import type { DeleteFileResult } from './rpctypes';
+import { Auditor } from './auditor';
+import { ALL_OBJECTS } from '../storage/token';
 
 /** Flags and cloudcoin.conf keys deals reads (a host's terms). */
 export const options: OptionSpec[] = [
@@ -86,6 +88,8 @@ export class Deals implements Extension {
   private renterSide: Renter | null = null;
   readonly files: RenterFiles;
   readonly contractBook: RenterContracts;
+  /** The renter's audits of its contracts (from open() on). */
+  auditor: Auditor | null = null;
 
   constructor(api: NodeAPI) {
     this.api = api;
@@ -149,11 +153,34 @@ export class Deals implements Extension {
       createEscrowKey: () => this.contracts.createEscrowKey()
     });
     this.contracts.addDetails((c) => this.details(c));
+    this.auditor = this.makeAuditor();
     this.api.onConnect(async (entry) => {
       const removed = await this.files.maintain(entry.height);
       if (removed.length)
         this.api.logger.info('deals: forgot %d files whose put never committed', removed.length);
       await this.settleStale();
+      // Not awaited: an audit takes network round trips, blocks must not wait for it.
+      void this.auditor?.kick();
+    });
+    // What fell due while the node was down (it waits until the chain caught up with its peers).
+    void this.auditor.kick();
+  }
+
+  private makeAuditor(): Auditor {
+    const logger = this.api.logger;
+    return new Auditor({
+      store: this.store,
+      height: () => this.api.chain.height,
+      hostHeight: (pk) => {
+        const host = this.renter.hostByKey(pk);
+        const peer = host ? this.api.node.pool.peers.get(host.addr) : null;
+        return peer ? Math.max(peer.height, peer.bestHeight) : -1;
+      },
+      state: (id) => this.contractBook.ctx.state(id),
+      withContract: (id, fn) => this.contractBook.withContract(id, fn),
+      host: (pk) => this.renter.hostByKey(pk),
+      access: (host, id) => this.renter.token(host, id, ALL_OBJECTS),
+      log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
     });
   }
 
@@ -268,6 +295,9 @@ export class Deals implements Extension {
   }
 
   async close(): Promise<void> {
+    const auditor = this.auditor;
+    this.auditor = null;
+    await auditor?.idle();
     await this.store.close();
   }
 

@@ -105,6 +105,11 @@ export class RenterContracts {
     return m.run(fn);
   }
 
+  /** Run `fn` under the contract's lock: no revision of it starts or ends meanwhile (audits). */
+  withContract<T>(id: Buffer, fn: () => Promise<T>): Promise<T> {
+    return this.lock(id, fn);
+  }
+
   async mustContract(id: Buffer): Promise<RenterContract> {
     const rc = await this.ctx.store.getRenterContract(id);
     if (!rc)

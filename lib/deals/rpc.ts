@@ -28,6 +28,7 @@ import type {
   ProposeStorageResult, RenewContractResult, StorageReceiptResult, StorageTokenResult
 } from './rpctypes';
 import { Offer } from './wire';
+import { auditSummary, type AuditsResult } from './auditview';
 
 /**
  * The one translator from deals failures to bitcoind RPC errors. Failures
@@ -306,6 +307,13 @@ async function listFiles(p: Params, deals: Deals): Promise<FileInfo[]> {
   return out;
 }
 
+async function getAudits(p: Params, deals: Deals): Promise<AuditsResult> {
+  p.count(1);
+  const id = p.hex(0, 'contractid', 32);
+  const rc = await deals.contractBook.mustContract(id);
+  return auditSummary(deals, rc.contract);
+}
+
 /** name, help (usage first), body: every deals RPC method. */
 const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unknown>]> = [
   ['getstorageinfo', 'getstorageinfo\nThis node\'s hosting: capacity, use, prices, limits for new renters, backend.',
@@ -349,6 +357,8 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
   ['renewcontract', 'renewcontract contractid|fileid ( duration allowance )\nRenew a contract before it ends: a new contract '
     + 'with the same host whose revision 0\ncarries every object of the old one (no re-upload); one commitment. A file id renews each of\n'
     + 'its contracts.', renewContract],
+  ['getaudits', 'getaudits contractid\nThe audits of a contract of ours, one per interval: height, leaves read, outcome\n'
+    + '(passed, failed = wrong data, missed = no answer), latency and bytes; the next audit height.', getAudits],
   ['getfile', 'getfile fileid\nA stored file (id or unique prefix): name, size, replicas with state, end height, blocks left.',
     getFile],
   ['listfiles', 'listfiles\nFiles this renter stored, with each replica\'s state, end height, blocks left and reachability.',

@@ -414,7 +414,10 @@ export class ReceiptArgs extends StrictStruct {
   }
 }
 
-/** `token` args: a contract and one of its data objects. */
+/**
+ * `token` args: a contract and one of its data objects, or 2^32-1 for an
+ * audit's token (every data object, a budget of 16 leaves).
+ */
 export class TokenArgs extends StrictStruct {
   id: Buffer = Buffer.alloc(32);
   object = 0;

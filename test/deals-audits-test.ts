@@ -1,0 +1,108 @@
+// Audits by the renter's node, as a user sees them: a renter and three
+// hosts as cloudcoind processes; blocks are mined through the audit
+// intervals; one host corrupts a leaf of its object, one deletes it.
+import t from 'tap';
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import { tempDir, type DaemonProcess } from './util/nodes-context';
+import { json, mine, startNetwork } from './util/network';
+import { forValue } from './util/wait';
+import type { PutResult } from '../lib/deals/renterclient';
+import type { AuditsResult } from '../lib/deals/auditview';
+
+const DURATION = 40;
+
+async function audits(renter: DaemonProcess, id: string): Promise<AuditsResult> {
+  return json<AuditsResult>(renter.cli(['audits', id, '--json']));
+}
+
+/** Mine until the renter recorded an audit of interval `k` for every contract in `ids`. */
+async function auditThrough(renter: DaemonProcess, ids: string[], k: number): Promise<AuditsResult[]> {
+  const first = await audits(renter, ids[0]);
+  const due = first.startHeight + (k + 1) * first.auditInterval;
+  const height = (await json<{ blocks: number }>(renter.cli(['getblockchaininfo']))).blocks;
+  if (height < due)
+    await mine(renter, due - height);
+  const out: AuditsResult[] = [];
+  for (const id of ids) {
+    out.push(await forValue(() => audits(renter, id), (r) => r.audits.some((a) => a.interval >= k) || r.failed > 0,
+      60000, `the audit of interval ${k} of ${id.slice(0, 12)}`));
+  }
+  return out;
+}
+
+t.test('the renter audits every contract once per interval', async (t) => {
+  const { renter, hosts } = await startNetwork(t, [[], [], []]);
+  const work = tempDir();
+  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  const file = path.join(work, 'data.bin');
+  fs.writeFileSync(file, randomBytes(300 * 1024 + 77));
+  const putting = renter.cli(['put', file, '--hosts', '3', '--duration', String(DURATION), '--max-price', '5000sat', '--json']);
+  await forValue(async () => (await json<string[]>(renter.cli(['getrawmempool']))).length, (n) => n > 0, 60000,
+    'the commitment in the mempool');
+  await mine(renter);
+  const putRes = await putting;
+  t.equal(putRes.code, 0, putRes.stderr);
+  const put = JSON.parse(putRes.stdout) as PutResult;
+  const ids = put.contracts.map((c) => c.id);
+  const keys = await Promise.all(hosts.map(async (h) => (await json<{ pubkey: string }>(h.cli(['getidentity']))).pubkey));
+  const info = await json<{ replicas: Array<{ contractId: string; hostKey: string }> }>(renter.cli(['getfile', put.fileId]));
+  const hostOf = (id: string) => hosts[keys.indexOf(info.replicas.find((r) => r.contractId === id)!.hostKey)];
+  const dataOf = (id: string) => path.join(hostOf(id).datadir, 'hostdata', 'objects', id, '1', 'data');
+
+  await t.test('should pass the first interval on every host, 16 leaves each', async (t) => {
+    const res = await auditThrough(renter, ids, 0);
+    for (const r of res) {
+      t.equal(r.auditInterval, 10);
+      t.equal(r.intervals, DURATION / 10);
+      const a = r.audits[0];
+      t.equal(a.interval, 0);
+      t.equal(a.outcome, 'passed', a.reason);
+      t.equal(a.leaves.length, 16);
+      t.ok(a.height >= r.startHeight + 10, 'run at or after the interval end');
+      t.ok(a.bytes > 0 && a.bytes <= 16 * 4096, `read ${a.bytes} bytes`);
+      t.equal(r.nextAudit, r.startHeight + 20);
+    }
+  });
+
+  await t.test('should fail a host that corrupted its object and one that deleted it', async (t) => {
+    // Corrupt every leaf of one replica (any leaf the audit picks is wrong) and delete another.
+    const corrupt = ids[0];
+    const deleted = ids[1];
+    const honest = ids[2];
+    const size = fs.statSync(dataOf(corrupt)).size;
+    const fd = fs.openSync(dataOf(corrupt), 'r+');
+    for (let off = 0; off < size; off += 4096)
+      fs.writeSync(fd, Buffer.from([0x5a]), 0, 1, off);
+    fs.closeSync(fd);
+    fs.rmSync(dataOf(deleted));
+    const res = await auditThrough(renter, ids, 1);
+    const byId = new Map(res.map((r) => [r.contractId, r]));
+    t.equal(byId.get(corrupt)!.audits[1].outcome, 'failed');
+    t.match(byId.get(corrupt)!.audits[1].reason, /does not verify/);
+    t.equal(byId.get(deleted)!.audits[1].outcome, 'failed');
+    t.match(byId.get(deleted)!.audits[1].reason, /not .*uploaded|not registered/);
+    t.equal(byId.get(honest)!.audits[1].outcome, 'passed');
+    t.equal(byId.get(corrupt)!.nextAudit, null, 'no audit after a proven loss');
+  });
+
+  await t.test('should stop auditing a failed host and keep auditing the honest one', async (t) => {
+    const res = await auditThrough(renter, [ids[2]], 2);
+    t.same(res[0].audits.map((a) => a.outcome), ['passed', 'passed', 'passed']);
+    const failed = await audits(renter, ids[0]);
+    t.equal(failed.audits.length, 2, 'nothing after the failed audit');
+  });
+
+  await t.test('should show a table, and a file\'s contracts', async (t) => {
+    const r = await renter.cli(['audits', ids[2]]);
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /interval\s+height\s+rev\s+leaves\s+outcome\s+latency\s+bytes/);
+    t.match(r.stdout, /3 passed, 0 failed, 0 missed/);
+    const byFile = await json<AuditsResult[]>(renter.cli(['audits', put.fileId.slice(0, 8), '--json']));
+    t.same(byFile.map((x) => x.contractId).sort(), [...ids].sort());
+    const bad = await renter.cli(['audits', 'zz']);
+    t.not(bad.code, 0);
+    t.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  });
+});
