@@ -69,7 +69,7 @@ t.test('csannounce gossip', async (t) => {
     const anns = freshAnnouncements(400);
     const errors: string[] = [];
     const t0 = Date.now();
-    await Promise.all(anns.map((raw, i) => A.handlePacket(i % 2 ? m1 : m2, 'csannounce', raw)
+    await Promise.all(anns.map((raw, i) => A.handlePacket(i % 2 ? m1 : m2, 'csannounce2', raw)
       .catch((e: { code: string }) => { errors.push(e.code); })));
     t.same(errors, [], 'over-budget announcements are dropped silently, not scored');
     t.equal(A.announcements.size, 2 * NEW_HOSTS_BURST, 'new identities capped per source address');
@@ -95,14 +95,14 @@ t.test('csannounce gossip', async (t) => {
       const m = new FakePeer(`10.9.8.7:${4000 + c}`, false);
       A.peerOpen(m);
       for (const raw of anns.slice(c * NEW_HOSTS_BURST, (c + 1) * NEW_HOSTS_BURST))
-        await A.handlePacket(m, 'csannounce', raw).catch((e: { code: string }) => { results.push(e.code); });
+        await A.handlePacket(m, 'csannounce2', raw).catch((e: { code: string }) => { results.push(e.code); });
       A.peerClose(m);
     }
     t.same(results, [], 'nothing scored');
     t.equal(A.announcements.size, NEW_HOSTS_BURST, 'one budget for the address, not one per connection');
     const other = new FakePeer('10.9.8.8:4000', false);
     A.peerOpen(other);
-    await A.handlePacket(other, 'csannounce', freshAnnouncements(1)[0]);
+    await A.handlePacket(other, 'csannounce2', freshAnnouncements(1)[0]);
     t.equal(A.announcements.size, NEW_HOSTS_BURST + 1, 'another address has its own budget');
     await A.close();
   });
@@ -127,7 +127,7 @@ t.test('csannounce gossip', async (t) => {
   t.test('should drop csannounce over the budget without scoring', async (t) => {
     const p = await makePair({ height: () => 100 }, { height: () => 100, clock: frozen });
     const anns = freshAnnouncements(ANNOUNCE_FLOOD_BURST + 20);
-    await Promise.all(anns.map((raw) => deliver(p.ab, 'csannounce', raw)));
+    await Promise.all(anns.map((raw) => deliver(p.ab, 'csannounce2', raw)));
     await settle();
     t.same(p.ba.errors, Array(20).fill('flood'), 'exactly the excess is dropped, as `flood`');
     t.equal(p.ba.banScore, 0);
@@ -157,14 +157,14 @@ t.test('csannounce gossip', async (t) => {
     const relay = new FakePeer('10.7.0.1:1', false);
     A.peerOpen(relay);
     for (const raw of gossip)
-      await A.handlePacket(relay, 'csannounce', raw);
+      await A.handlePacket(relay, 'csannounce2', raw);
     now += 3_600_000;
     const limit = A.announcements.limit;
     for (let src = 0; src < 10; src++) {
       const m = new FakePeer(`10.8.0.${src}:1`, false);
       A.peerOpen(m);
       for (const raw of freshAnnouncements(20))
-        await A.handlePacket(m, 'csannounce', raw);
+        await A.handlePacket(m, 'csannounce2', raw);
       A.peerClose(m);
     }
     t.equal(A.announcements.size, limit, 'store full');

@@ -12,7 +12,8 @@ import { serverCodes } from '../lib/negotiator/server';
 import { RequestError, requestCodes } from '../lib/negotiator/requester';
 import { noPayments } from '../lib/negotiator/payment';
 import {
-  NONCE_EPOCH_MS, MAX_NONCES_PER_CLIENT, MAX_NONCE_CLIENTS, FLOOD_BURST, MAX_INFLIGHT_PER_PEER, REQUEST_TIMEOUT_MS
+  NONCE_EPOCH_MS, MAX_NONCES_PER_CLIENT, MAX_NONCE_CLIENTS, FLOOD_BURST, MAX_INFLIGHT_PER_PEER, REQUEST_TIMEOUT_MS,
+  PROTOCOL_VERSION
 } from '../lib/negotiator/common';
 import { addRPCs } from '../lib/negotiator/rpc';
 import type { RPCMethod } from '../lib/base/extension';
@@ -392,7 +393,7 @@ t.test('RPC', async (t) => {
     t.equal(peers.length, 1);
     t.match(peers[0], {
       identity: p.b.identity.address, pubkey: p.b.identity.publicKey.toString('hex'), addr: p.ab.hostname(),
-      services: '0000000001000009', version: 70015, csversion: 1, inbound: false
+      services: '0000000001000009', version: 70015, csversion: PROTOCOL_VERSION, inbound: false
     });
   });
   t.test('cloudrequest', async (t) => {

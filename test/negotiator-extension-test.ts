@@ -20,6 +20,20 @@ interface Stub {
   warnings: string[];
 }
 
+/** The parts of bcoin's pool the negotiator touches: options, address manager, peers. */
+function stubPool(): EventEmitter {
+  return Object.assign(new EventEmitter(), {
+    opened: false,
+    options: { maxOutbound: 8, services: 9, listen: true, publicHost: '0.0.0.0', publicPort: 18444 },
+    hosts: {
+      map: new Map(), local: new Map(), address: { services: 9 }, options: { services: 9 },
+      isBanned: () => false, pushLocal: () => true
+    },
+    peers: { head: () => null, has: () => false, get: () => null },
+    getHost: () => null
+  });
+}
+
 function stub(values: Record<string, ConfigValue>, datadir = os.tmpdir()): Stub {
   const s: Stub = { api: null as unknown as NodeAPI, packets: new Map(), rpcs: new Map(), bits: [], warnings: [] };
   const logger = {
@@ -27,7 +41,7 @@ function stub(values: Record<string, ConfigValue>, datadir = os.tmpdir()): Stub 
     warning(fmt: string): void { s.warnings.push(fmt); }
   };
   s.api = {
-    network, logger, pool: new EventEmitter(), chain: { height: 0 }, config: new Config(new Map(Object.entries(values))),
+    network, logger, pool: stubPool(), chain: { height: 0 }, config: new Config(new Map(Object.entries(values))),
     datadir, memory: true,
     wallet(): never { throw new Error('no wallet'); },
     require(): never { throw new Error('none'); },
@@ -43,16 +57,16 @@ function stub(values: Record<string, ConfigValue>, datadir = os.tmpdir()): Stub 
 t.test('negotiator extension', async (t) => {
   t.test('should export id, options and init', async (t) => {
     t.equal(negotiatorModule.id, 'negotiator');
-    t.same(negotiatorModule.options.map((o) => o.name), ['policy', 'policy-file', 'defer-limit']);
+    t.same(negotiatorModule.options.map((o) => o.name), ['policy', 'policy-file', 'cloudpeers', 'defer-limit']);
   });
 
   t.test('should register packets, the service bit and RPC methods', async (t) => {
     const s = stub({});
     const neg = negotiatorModule.init(s.api);
     t.ok(neg instanceof Negotiator);
-    t.same([...s.packets.keys()].sort(), ['csannounce', 'csauth', 'cshello', 'csreq', 'csres']);
+    t.same([...s.packets.keys()].sort(), ['csannounce', 'csannounce2', 'csauth', 'cshello', 'csreq', 'csres']);
     t.same(s.bits, [NODE_CLOUDSTORAGE]);
-    t.same([...s.rpcs.keys()].sort(), ['cloudrequest', 'getcloudpeers', 'gethostannouncements', 'getidentity']);
+    t.same([...s.rpcs.keys()].sort(), ['cloudrequest', 'getcloudpeers', 'gethostannouncements', 'getidentity', 'listhosts']);
     await neg.open();
     t.ok(s.warnings.some((w) => /throwaway identity/.test(w)), 'no wallet: throwaway identity, with a warning');
     const id = await (s.rpcs.get('getidentity') as RPCMethod)([]) as { identity: string };
@@ -113,5 +127,21 @@ t.test('negotiator extension', async (t) => {
     ];
     for (const values of bad)
       t.throws(() => negotiatorModule.init(stub(values).api), { code: 'bad-policy' }, JSON.stringify(values));
+  });
+
+  t.test('should take --cloudpeers 0 to 16 and give cloud peers slots of their own', async (t) => {
+    // [value, error code or the pool's maxOutbound after init]
+    const table: Array<[string | undefined, string | number]> = [
+      [undefined, 8 + 4], ['0', 8], ['16', 24], ['17', 'bad-config'], ['-1', 'bad-config'], ['four', 'bad-config']
+    ];
+    for (const [value, want] of table) {
+      const s = stub(value === undefined ? {} : { cloudpeers: value });
+      if (typeof want === 'string') {
+        t.throws(() => negotiatorModule.init(s.api), { code: want }, String(value));
+      } else {
+        negotiatorModule.init(s.api);
+        t.equal((s.api.pool as unknown as { options: { maxOutbound: number } }).options.maxOutbound, want, String(value));
+      }
+    }
   });
 });

@@ -109,8 +109,8 @@ t.test('negotiator over P2P (in-process nodes)', async (t) => {
       (v) => v.length === 1, WAIT_MS, 'announcement gossiped to A');
     t.same([hosts[0].identity, hosts[0].url], [idB.identity, 'http://127.0.0.1:1/files']);
     const listed = await b.rpc('cloudrequest', [a.addr, 'peers', 'list']) as { body: Array<{ identity: string; addr: string }> };
-    t.same(listed.body.map((p) => [p.identity, p.addr]), [[idB.identity, '']],
-      'a host is named, with no socket address');
+    t.same(listed.body.map((p) => [p.identity, p.addr]), [[idB.identity, b.addr]],
+      'a host is named, with the address it announced (not a socket address)');
     const denied = await a.rpc('cloudrequest', [idB.identity, 'peers', 'list']) as { status: string };
     t.equal(denied.status, 'request-declined/denied', 'policy from the node config');
     const neg = a.node.require<Negotiator>('negotiator');
@@ -193,7 +193,9 @@ t.test('negotiator in two cloudcoind processes', async (t) => {
     t.equal(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout) as ServicesJSON;
     t.equal(res.status, 'ok');
-    t.same(res.body.find((s) => s.name === 'peers'), { name: 'peers', version: 1, methods: [{ name: 'list', price: 0 }] });
+    t.same(res.body.find((s) => s.name === 'peers'), {
+      name: 'peers', version: 2, methods: ['list', 'connect', 'dialback'].map((name) => ({ name, price: 0 }))
+    });
     const denied = await d2.cli(['cloudrequest', id1.identity, 'peers', 'list']);
     t.equal((JSON.parse(denied.stdout) as { status: string }).status, 'request-declined/denied', '--policy-file applies');
     const bad = await d2.cli(['cloudrequest', 'rb1qnotconnected', 'info', 'services']);

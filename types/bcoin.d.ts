@@ -21,6 +21,8 @@ declare module 'bcoin' {
       addressPrefix: { bech32: string };
       static get(type: string | Network): Network;
       static readonly types: string[];
+      /** Adjusted network time, unix seconds. */
+      now(): number;
     }
 
     class Logger {
@@ -344,8 +346,10 @@ declare module 'bcoin' {
       }
     }
 
-    /** bcoin's P2P message framing (magic, command, length, checksum). */
+    /** bcoin.net: P2P message framing (magic, command, length, checksum) and addresses. */
     namespace net {
+      /** bcoin.net.NetAddress (the same class as bcoin.NetAddress). */
+      const NetAddress: typeof bcoin.NetAddress;
       class Framer {
         constructor(network: string | Network);
         packet(cmd: string, payload: Buffer, checksum?: Buffer): Buffer;
@@ -363,6 +367,9 @@ declare module 'bcoin' {
       port: number;
       services: number;
       hostname: string;
+      raw: Buffer;
+      time: number;
+      isRoutable(): boolean;
       static fromHostname(hostname: string, network?: string | Network): NetAddress;
     }
 
@@ -395,16 +402,25 @@ declare module 'bcoin' {
       outbound: number;
       size(): number;
       get(hostname: string): Peer | null;
+      has(hostname: string): boolean;
+      add(peer: Peer): void;
     }
 
     interface HostEntry {
       addr: NetAddress;
       services: number;
+      /** Unix seconds of the last connection attempt (0: never). */
+      lastAttempt: number;
     }
 
     class HostList {
       map: Map<string, HostEntry>;
+      /** Our own addresses, advertised to peers (`addr` on connect). */
+      local: Map<string, { addr: NetAddress; score: number }>;
+      address: NetAddress;
+      options: { services: number };
       add(addr: NetAddress, src?: NetAddress): boolean;
+      pushLocal(addr: NetAddress, score: number): boolean;
       isBanned(host: string): boolean;
       totalFresh: number;
       totalUsed: number;
@@ -418,6 +434,10 @@ declare module 'bcoin' {
         host: string;
         port: number;
         listen: boolean;
+        publicHost: string;
+        publicPort: number;
+        /** Non-empty with --connect: the only peers bcoin dials. */
+        nodes: NetAddress[];
       };
       peers: PeerList;
       hosts: HostList;
@@ -425,6 +445,10 @@ declare module 'bcoin' {
       opened: boolean;
       connected: boolean;
       discoverExternal(): Promise<void>;
+      /** Dial an address (not added to the peer list: `peers.add` does that). */
+      createOutbound(addr: NetAddress): Peer;
+      /** Next address bcoin's outbound filler dials (null: none). */
+      getHost(): NetAddress | null;
       handleUnknown(peer: Peer, packet: packets.UnknownPacket): Promise<void>;
       startSync(): void;
       ban(addr: NetAddress): void;

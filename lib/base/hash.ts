@@ -53,6 +53,8 @@ export const tags = {
   ENVELOPE: 'cc/env/0',
   RESPONSE: 'cc/res/0',
   ANNOUNCE: 'cc/announce/0',
+  /** Host announcements with P2P addresses and flags (`csannounce2`). */
+  ANNOUNCE2: 'cc/announce/1',
   AUTH: 'cc/auth/0',
   LEAF: 'cc/leaf',
   NODE: 'cc/node',

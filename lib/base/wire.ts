@@ -28,6 +28,8 @@ export const decodeCodes = {
   BAD_PAYMENT: 'bad-payment',
   BAD_VERSION: 'bad-version',
   BAD_URL: 'bad-url',
+  BAD_ADDR: 'bad-addr',
+  BAD_FLAGS: 'bad-flags',
   UNKNOWN_COMMAND: 'unknown-command'
 } as const;
 
@@ -47,6 +49,12 @@ function need(br: bio.BufferReader, size: number): void {
 export function readU8(br: bio.BufferReader): number {
   need(br, 1);
   return br.readU8();
+}
+
+/** A big-endian u16 (ports, as in Bitcoin's addr messages). */
+export function readU16BE(br: bio.BufferReader): number {
+  need(br, 2);
+  return br.readU16BE();
 }
 
 export function readU32(br: bio.BufferReader): number {

@@ -14,9 +14,10 @@ import { defaultDatadir, isNetwork, networkDir, RPC_PORTS, type NetworkName } fr
 import { RPCClientError, cookiePath, RPCClient } from './rpcclient';
 import { CommandError, storageCommands } from './storagecmds';
 import { reputationCommands } from './reputationcmds';
+import { hostCommands } from './hostcmds';
 
 /** Friendly commands that are not RPC methods. */
-const commands = { ...storageCommands, ...reputationCommands };
+const commands = { ...storageCommands, ...reputationCommands, ...hostCommands };
 
 const VERSION = '0.1.0';
 
@@ -56,6 +57,7 @@ function buildProgram(): Command {
       + '  renew CONTRACT|FILE_ID [--duration B] [--allowance SAT] [--json]\n'
       + '  reputation [IDENTITY] [--sort score|identity|rated] [--json]\n'
       + '  audits CONTRACT|FILE_ID [--json]   (one audit per interval: passed, failed, missed)\n'
+      + '  hosts [--json]\n'
       + 'Run `cloudcoin-cli COMMAND --help` for one command.')
     .version(VERSION)
     .option('--regtest', 'use the regression test network')

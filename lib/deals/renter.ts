@@ -16,6 +16,7 @@ import { getParams, minEscrowValue } from '../contracts/common';
 import type { Identity } from '../base/identity';
 import type { Negotiator } from '../negotiator/negotiator';
 import { statuses } from '../negotiator/status';
+import { isPrivateHost } from '../negotiator/cloudpeers';
 import { checkEnd, readAmount } from '../negotiator/wire';
 import {
   CALL_TIMEOUT_MS, DEFAULT_HOLDBACK_BPS, MAX_QUOTES, PRICE_TOO_LOW, SERVICE_NAME, getDealParams
@@ -108,8 +109,11 @@ export class Renter {
   peers(): HostRef[] {
     const out: HostRef[] = [];
     for (const p of this.ctx.negotiator.cloudPeers()) {
-      if (p.pubkey && p.identity)
-        out.push({ pubkey: Buffer.from(p.pubkey, 'hex'), identity: p.identity, addr: p.addr });
+      if (!p.pubkey || !p.identity)
+        continue;
+      const pubkey = Buffer.from(p.pubkey, 'hex');
+      // The address the host announced, not our socket's (an inbound peer's port is ephemeral).
+      out.push({ pubkey, identity: p.identity, addr: this.ctx.negotiator.announcedAddress(pubkey) ?? p.addr });
     }
     return out.slice(0, MAX_QUOTES);
   }
@@ -139,6 +143,13 @@ export class Renter {
   /** Negotiate offers from up to `count` hosts within `maxPrice`, none of them in `exclude`. */
   async negotiate(size: number, duration: number, maxPrice: number, count: number, exclude: Buffer[] = [])
     : Promise<NegotiateResult> {
+    // Dial announced hosts that fit, some spare for declines: at most count x 3 new connections.
+    await this.ctx.negotiator.connectHosts({
+      count: 2 * count,
+      maxNew: 3 * count,
+      filter: (a) => withinPrice({ storage: a.storagePrice, upload: a.uploadPrice, download: a.downloadPrice }, maxPrice)
+        && a.capacity >= size && a.maxDuration >= duration && !exclude.some((pk) => pk.equals(a.publicKey))
+    });
     const quotes = (await this.quoteAll(size, duration)).filter((q) => !exclude.some((pk) => pk.equals(q.host.pubkey)));
     const usable: QuotedHost<HostRef>[] = [];
     for (const q of quotes) {
@@ -225,7 +236,7 @@ export class Renter {
           || offer.expiryHeight <= this.ctx.height()) {
           return { reason: 'offer does not match the bid, is expired or is badly signed' };
         }
-        if (!isAllowedURL(offer.dataURL))
+        if (!isAllowedURL(offer.dataURL, this.ctx.network))
           return { reason: `data URL ${offer.dataURL || '(none)'} is not https (plain http only on loopback)` };
         return { offer: { host, offer, bids, cost: contractCost(size, duration, offer.prices), reused: false } };
       }
@@ -311,6 +322,8 @@ export class Renter {
     contract.hostSig = pr.hostSig;
     if (!contract.verifyHostSig())
       throw new DealError('bad-host-sig', `host ${host.identity} countersigned with a bad signature`);
+    // A contract there: keep the connection (a dialled one would close when idle).
+    this.ctx.negotiator.hold(host.pubkey);
     return { contract, dataURL: pr.dataURL, dataTokens: pr.dataTokens, manifestToken: pr.manifestToken };
   }
 
@@ -323,7 +336,7 @@ export class Renter {
     } catch {
       throw new DealError('bad-host-answer', `host ${host.identity} sent a malformed answer`);
     }
-    if (!isAllowedURL(g.dataURL))
+    if (!isAllowedURL(g.dataURL, this.ctx.network))
       throw new DealError('bad-data-url', `host ${host.identity} gave data URL ${g.dataURL}: https required except on loopback`);
     if (g.dataTokens.length !== objects)
       throw new DealError('bad-host-answer', `host ${host.identity} gave ${g.dataTokens.length} upload tokens for ${objects} objects`);
@@ -401,7 +414,7 @@ export class Renter {
     if (res.status !== statuses.OK)
       throw declined('no-token', `host ${host.identity} gave no download token`, res.status, res.body);
     const t = TokenResult.decode(res.body);
-    if (!isAllowedURL(t.dataURL))
+    if (!isAllowedURL(t.dataURL, this.ctx.network))
       throw new DealError('bad-data-url', `host ${host.identity} gave data URL ${t.dataURL}: https required except on loopback`);
     return { dataURL: t.dataURL, token: unseal(this.ctx.identity(), host.pubkey, contractId, t.token).toString('ascii') };
   }
@@ -436,8 +449,11 @@ function explain(status: string, body: Buffer): string {
   return `${status}${code}`;
 }
 
-/** DESIGN 7: data URLs are https, except plain http on a loopback host. */
-export function isAllowedURL(text: string): boolean {
+/**
+ * DESIGN 7: data URLs are https, except plain http on a loopback host, and
+ * on regtest on a private address too (a test network has no TLS).
+ */
+export function isAllowedURL(text: string, network?: bcoin.Network): boolean {
   let url: URL;
   try {
     url = new URL(text);
@@ -447,7 +463,10 @@ export function isAllowedURL(text: string): boolean {
   if (url.protocol === 'https:')
     return true;
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  return url.protocol === 'http:' && (host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host));
+  if (url.protocol !== 'http:')
+    return false;
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+    || (network?.type === 'regtest' && isPrivateHost(host));
 }
 
 function describeUnfit(q: QuotedHost<HostRef>, size: number, duration: number, maxPrice: number): string {

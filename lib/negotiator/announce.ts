@@ -1,10 +1,12 @@
 /*!
  * announce.ts - `csannounce` host announcements and the store that gossips them.
  *
- * A host signs what a renter needs to pick it: its file-server URL, prices,
- * free capacity, longest contract and an expiry height. Announcements are
- * gossiped among CloudStorage peers; per identity the highest `seq` wins,
- * an identity is accepted at most once per ANNOUNCE_INTERVAL_MS, the source
+ * A host signs what a renter needs to pick it and reach it: its file-server
+ * URL, prices, free capacity, longest contract, an expiry height and (v2)
+ * its P2P addresses. Announcements are gossiped among CloudStorage peers;
+ * per identity the highest `seq` wins at once, relays of one identity are
+ * paced to one per ANNOUNCE_INTERVAL_MS (a newer one arriving sooner is
+ * stored and relayed when the interval ends, never dropped), the source
  * address that brings identities we never saw has a budget for them (across
  * its connections), and the store is bounded, so gossip cannot grow memory
  * or traffic without bound.
@@ -23,17 +25,24 @@ import { randomInt } from 'crypto';
 import { BoundedMap } from './boundedmap';
 import { packetCodes } from './errors';
 import {
-  MAX_URL_SIZE, MAX_ANNOUNCEMENTS, MAX_ANNOUNCE_BLOCKS, ANNOUNCE_INTERVAL_MS, MAX_MONEY
+  MAX_URL_SIZE, MAX_ANNOUNCEMENTS, MAX_ANNOUNCE_BLOCKS, ANNOUNCE_INTERVAL_MS, MAX_MONEY, MAX_HOST_ADDRS
 } from './common';
-import { AnnouncePacket, HostOffer, URL_RE } from './packets';
+import { AnnouncePacket, AnnounceV1Packet, HostAddr, HostOffer, URL_RE, announceFlags } from './packets';
 
 export type { HostOffer };
 
-/** A signed announcement of `offer` with sequence number `seq`. */
-export function announcement(offer: HostOffer, seq: number): AnnouncePacket {
+/**
+ * An unsigned announcement of `offer` with sequence number `seq`: a
+ * `csannounce2` reachable at `addrs`, or (version 1, for tests and vectors
+ * of what older nodes send) a `csannounce`, which has no addresses.
+ */
+export function announcement(offer: HostOffer, seq: number, addrs: HostAddr[] = [], version: 1 | 2 = 2): AnnouncePacket {
   checkOffer(offer);
-  const p = new AnnouncePacket();
+  if (addrs.length > MAX_HOST_ADDRS || (version === 1 && addrs.length > 0))
+    throw new RangeError(`At most ${version === 1 ? 0 : MAX_HOST_ADDRS} announced addresses.`);
+  const p = version === 1 ? new AnnounceV1Packet() : new AnnouncePacket();
   p.seq = seq;
+  p.addrs = addrs;
   p.expiry = offer.expiry;
   p.url = offer.url;
   p.storagePrice = offer.storagePrice;
@@ -41,6 +50,15 @@ export function announcement(offer: HostOffer, seq: number): AnnouncePacket {
   p.downloadPrice = offer.downloadPrice;
   p.capacity = offer.capacity;
   p.maxDuration = offer.maxDuration;
+  return p;
+}
+
+/** An unsigned withdrawal: the host stopped hosting (replaces every older announcement). */
+export function withdrawal(seq: number, expiry: number): AnnouncePacket {
+  const p = new AnnouncePacket();
+  p.seq = seq;
+  p.expiry = expiry;
+  p.flags = announceFlags.WITHDRAWN;
   return p;
 }
 
@@ -65,7 +83,8 @@ export const announceResults = {
   EXPIRED: 'expired',
   TOO_FAR: 'expiry-too-far',
   STALE: 'stale-seq',
-  TOO_SOON: 'too-soon',
+  /** Stored (it replaces the older one at once); relayed when the identity's relay interval ends. */
+  DEFERRED: 'relay-deferred',
   /** The sending peer's source address brought too many new identities lately. */
   TOO_MANY_NEW: 'too-many-new-hosts',
   /** Store full of verified or long-known hosts: an unverified newcomer has no room. */
@@ -76,7 +95,21 @@ export type AnnounceResult = typeof announceResults[keyof typeof announceResults
 
 interface Entry {
   packet: AnnouncePacket;
+  /** When the current packet was accepted (ms). */
   acceptedAt: number;
+  /** Chain height when the current packet was accepted. */
+  height: number;
+  /** When this identity's announcement was last relayed (ms). */
+  relayedAt: number;
+}
+
+/** A stored announcement with what the store knows about it. */
+export interface HostRecord {
+  packet: AnnouncePacket;
+  /** Chain height when the current announcement was accepted. */
+  height: number;
+  acceptedAt: number;
+  verified: boolean;
 }
 
 export interface AddOptions {
@@ -92,6 +125,8 @@ export class AnnouncementStore {
   private readonly entries = new Map<string, Entry>();
   /** Identities proven to us (csauth) or contract counterparties; bounded like the store. */
   private readonly verified: BoundedMap<string, true>;
+  /** Identities whose newest announcement waits for its relay: identity hex -> due time (ms). */
+  private readonly due = new Map<string, number>();
   /** Our own identity, never evicted and synced first. */
   private own: string | null = null;
   private readonly magic: number;
@@ -116,7 +151,10 @@ export class AnnouncementStore {
     return this.verified.has(publicKey.toString('hex'));
   }
 
-  /** Check and store; only `accepted` announcements are relayed. */
+  /**
+   * Check and store. `accepted` is relayed now; `relay-deferred` is stored
+   * and comes back from `takeDue` when the identity's relay interval ends.
+   */
   add(ann: AnnouncePacket, height: number, options: AddOptions = {}): AnnounceResult {
     // [IGNORE] expired: the host no longer stands by it
     if (ann.expiry < height)
@@ -129,11 +167,8 @@ export class AnnouncementStore {
     // [IGNORE] not newer than what we hold (normal during gossip)
     if (prev && ann.seq <= prev.packet.seq)
       return announceResults.STALE;
-    // [IGNORE] the identity re-announced too soon after its last accepted announcement
-    if (prev && !options.own && this.clock() - prev.acceptedAt < this.intervalMs)
-      return announceResults.TOO_SOON;
     // [IGNORE] the sending source used up its budget of new identities (no
-    // interval applies to those, so this is what bounds a fresh-key flood)
+    // relay interval applies to those, so this is what bounds a fresh-key flood)
     if (!prev && !options.own && options.newHosts && !options.newHosts.take())
       return announceResults.TOO_MANY_NEW;
     // [REJECT] signature by the announced identity does not verify
@@ -144,13 +179,46 @@ export class AnnouncementStore {
       return announceResults.STORE_FULL;
     if (options.own)
       this.own = id;
-    if (prev) {
-      prev.packet = ann;
-      prev.acceptedAt = this.clock();
-    } else {
-      this.entries.set(id, { packet: ann, acceptedAt: this.clock() });
+    const now = this.clock();
+    if (!prev) {
+      this.entries.set(id, { packet: ann, acceptedAt: now, height, relayedAt: now });
+      return announceResults.ACCEPTED;
     }
-    return announceResults.ACCEPTED;
+    // Latest wins at once; only the relay of one identity is paced.
+    prev.packet = ann;
+    prev.acceptedAt = now;
+    prev.height = height;
+    if (options.own || now - prev.relayedAt >= this.intervalMs) {
+      prev.relayedAt = now;
+      this.due.delete(id);
+      return announceResults.ACCEPTED;
+    }
+    this.due.set(id, prev.relayedAt + this.intervalMs);
+    return announceResults.DEFERRED;
+  }
+
+  /** Announcements whose deferred relay is due at `now` (each once), marked relayed. */
+  takeDue(now = this.clock()): AnnouncePacket[] {
+    const out: AnnouncePacket[] = [];
+    for (const [id, at] of this.due) {
+      if (at > now)
+        continue;
+      this.due.delete(id);
+      const e = this.entries.get(id);
+      if (e) {
+        e.relayedAt = now;
+        out.push(e.packet);
+      }
+    }
+    return out;
+  }
+
+  /** When the next deferred relay is due (ms), or null. */
+  nextDue(): number | null {
+    let next: number | null = null;
+    for (const at of this.due.values())
+      next = next === null ? at : Math.min(next, at);
+    return next;
   }
 
   /**
@@ -160,10 +228,7 @@ export class AnnouncementStore {
    * False when nothing may go.
    */
   private evict(height: number, anyRecent: boolean): boolean {
-    for (const [id, e] of this.entries) {
-      if (e.packet.expiry < height)
-        this.entries.delete(id);
-    }
+    this.live(height);
     if (this.entries.size < this.limit)
       return true;
     const recent = [...this.entries.keys()].slice(Math.floor(this.entries.size / 2))
@@ -172,8 +237,13 @@ export class AnnouncementStore {
     const pool = unverified.length ? unverified : anyRecent ? recent : [];
     if (pool.length === 0)
       return false;
-    this.entries.delete(pool[randomInt(pool.length)]);
+    this.remove(pool[randomInt(pool.length)]);
     return true;
+  }
+
+  private remove(id: string): void {
+    this.entries.delete(id);
+    this.due.delete(id);
   }
 
   get(publicKey: Buffer): AnnouncePacket | null {
@@ -189,24 +259,34 @@ export class AnnouncementStore {
     const out: Array<[string, Entry]> = [];
     for (const [id, e] of this.entries) {
       if (e.packet.expiry < height)
-        this.entries.delete(id);
+        this.remove(id);
       else
         out.push([id, e]);
     }
     return out;
   }
 
-  /** Valid announcements at `height`, newest accepted first; drops expired ones. */
-  list(height: number): AnnouncePacket[] {
-    const out = this.live(height).map(([, e]) => e);
+  /**
+   * Valid hosts at `height` (withdrawn ones left out), newest accepted
+   * first; drops expired ones.
+   */
+  records(height: number): HostRecord[] {
+    const out = this.live(height).filter(([, e]) => !e.packet.withdrawn)
+      .map(([id, e]) => ({ packet: e.packet, height: e.height, acceptedAt: e.acceptedAt, verified: this.verified.has(id) }));
     // Stable sort: among equal times, the later first seen comes first.
-    return out.reverse().sort((a, b) => b.acceptedAt - a.acceptedAt).map(e => e.packet);
+    return out.reverse().sort((a, b) => b.acceptedAt - a.acceptedAt);
+  }
+
+  /** Valid, not withdrawn announcements at `height`, newest accepted first. */
+  list(height: number): AnnouncePacket[] {
+    return this.records(height).map(r => r.packet);
   }
 
   /**
    * What a newly connected peer receives, at most `limit`: our own, then
    * verified hosts (newest accepted first), then unverified ones
    * longest-known first, so fresh unverified identities come last.
+   * Withdrawals are included: they are what keeps older offers away.
    */
   forSync(height: number, limit: number): AnnouncePacket[] {
     const own: Entry[] = [];

@@ -10,8 +10,14 @@ import { tags } from '../base/hash';
 
 export { NODE_CLOUDSTORAGE, MAX_MONEY } from '../base/consts';
 
-/** Version of the cs* packet set; sent in `cshello`. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version of the cs* packet set; sent in `cshello`. 2 adds `csannounce2`
+ * (announcements with P2P addresses) and `peers.connect`/`peers.dialback`.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/** First version that reads `csannounce2`: only such peers are sent one. */
+export const ANNOUNCE2_VERSION = 2;
 
 /** Lowest peer protocol version we talk to (the first one). */
 export const MIN_PROTOCOL_VERSION = 1;
@@ -171,6 +177,25 @@ export const MAX_METHODS = 64;
 /** A peer address in a `peers list` body: `[ipv6]:port` fits easily. */
 export const MAX_ADDR_SIZE = 64;
 
+/** P2P addresses in a `csannounce2`: a few direct ones and a few relays. */
+export const MAX_HOST_ADDRS = 8;
+
+/** Direct addresses we announce (--externalip and the like). */
+export const MAX_DIRECT_ADDRS = 4;
+
+/** Relays we announce: CloudStorage nodes we keep outbound connections to. */
+export const MAX_RELAY_ADDRS = 4;
+
+/**
+ * Wait after our outbound peers change before announcing the new relay set,
+ * and at least this long between two of our own announcements for that
+ * reason (a flapping connection must not re-sign every second).
+ */
+export const ADDR_REFRESH_MS = 5_000;
+
+/** Bytes of one announced address (BIP155's largest, a Tor v3 key, is 32). */
+export const MAX_NET_ADDR_SIZE = 32;
+
 /** File-server URL in an announcement: an http(s) URL, not a document. */
 export const MAX_URL_SIZE = 200;
 
@@ -180,8 +205,45 @@ export const MAX_ANNOUNCEMENTS = 4096;
 /** An announcement may not claim to live longer than two weeks of blocks. */
 export const MAX_ANNOUNCE_BLOCKS = 2016;
 
-/** Minimum time between two accepted announcements of one identity (gossip storm guard). */
+/**
+ * Minimum time between two relays of one identity's announcements (gossip
+ * storm guard): a newer one arriving sooner is stored at once and relayed
+ * when the interval ends, so nobody keeps an older price.
+ */
 export const ANNOUNCE_INTERVAL_MS = 60_000;
 
 /** Announcements sent to a newly proven peer (below its flood burst). */
 export const ANNOUNCE_SYNC_LIMIT = 100;
+
+/** Dials `connectHosts` runs at once (each waits up to DIAL_TIMEOUT_MS). */
+export const DIAL_CONCURRENCY = 4;
+
+/** One dial: TCP connect, version handshake and identity proof (bcoin's own connect timeout is 5 s). */
+export const DIAL_TIMEOUT_MS = 10_000;
+
+/** How long a renter waits for a host behind NAT to dial back once a relay said yes. */
+export const DIALBACK_TIMEOUT_MS = 15_000;
+
+/** A connection we dialled for a deal closes after this long without requests, unless we hold a contract there. */
+export const TEMP_IDLE_MS = 60_000;
+
+/** How often idle temporary connections are looked for. */
+export const TEMP_SWEEP_MS = 5_000;
+
+/** `peers.connect` calls one identity may make of us (as a relay) per minute, and at once. */
+export const CONNECT_PER_MIN = 12;
+export const CONNECT_BURST = 12;
+
+/**
+ * `peers.dialback` requests one relay may make of us (as a host) per
+ * minute, and at once; four times that from all relays together. Each makes
+ * us open a connection, so few: a renter needs one per host it uses.
+ */
+export const DIALBACK_PER_MIN = 6;
+export const DIALBACK_BURST = 6;
+
+/** Default `--cloudpeers`: extra outbound slots for CloudStorage peers (Core keeps 2 for block-relay-only). */
+export const DEFAULT_CLOUD_PEERS = 4;
+
+/** Highest `--cloudpeers`. */
+export const MAX_CLOUD_SLOTS = 16;

@@ -3,6 +3,8 @@
  *
  *   info.services  -> the services with versions, methods and prices
  *   peers.list     -> connected peers that announce themselves as hosts
+ *   peers.connect  -> (relay) have a connected host dial the caller back
+ *   peers.dialback -> (host) dial back the renter a relay names
  *
  * Bodies are binary (JSON never goes on the wire); each method carries a
  * decoder so `cloudrequest` can print them as JSON.
@@ -17,10 +19,12 @@ import {
   checkEnd, sizeVarBytes, sizeVarint
 } from './wire';
 import { ServiceError } from './errors';
-import { Service, ServiceRegistry } from './services';
+import { Service, ServiceRegistry, type RequestContext } from './services';
+import { connectArgs } from './dialer';
 
 export const INFO_VERSION = 1;
-export const PEERS_VERSION = 1;
+/** 2 adds `connect` and `dialback`. */
+export const PEERS_VERSION = 2;
 
 export interface MethodInfo {
   name: string;
@@ -139,13 +143,33 @@ export function infoService(registry: ServiceRegistry,
   };
 }
 
+/** What the `peers` service needs from the negotiator. */
+export interface PeersServiceOptions {
+  /** Connected hosts with the address each announced. */
+  list(): PeerEntry[];
+  /** `peers.connect`: relay a dial-back request to a connected host (Dialer). */
+  connect(args: Buffer, ctx: RequestContext): Promise<Buffer>;
+  /** `peers.dialback`: dial back a renter a relay names (Dialer). */
+  dialback(args: Buffer, ctx: RequestContext): Promise<Buffer>;
+  addressOf(pk: Buffer): string;
+}
+
+/** JSON args of `peers.connect` for cloudrequest: `{"target": PUBKEY_HEX, "port": N}`. */
+function connectArgsJSON(json: unknown): Buffer {
+  const o = (json ?? {}) as { target?: unknown; port?: unknown };
+  if (typeof o.target !== 'string' || !/^0[23][0-9a-f]{64}$/i.test(o.target))
+    throw new Error('target must be a compressed public key in hex.');
+  if (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 1 || o.port > 0xffff)
+    throw new Error('port must be 1 to 65535.');
+  return connectArgs(Buffer.from(o.target, 'hex'), o.port);
+}
+
 /**
  * `peers`: the connected CloudStorage peers whose identity is public (they
- * announce themselves as hosts), each with the address it published; never
- * a renter, never a socket address.
+ * announce themselves as hosts), each with the address it published, never
+ * a renter, never a socket address; and dial-backs for hosts behind NAT.
  */
-export function peersService(list: () => PeerEntry[],
-  addressOf: (pk: Buffer) => string): Service {
+export function peersService(options: PeersServiceOptions): Service {
   return {
     name: 'peers',
     version: PEERS_VERSION,
@@ -154,12 +178,22 @@ export function peersService(list: () => PeerEntry[],
         description: 'connected hosts (identity, announced address)',
         handler(args: Buffer): Buffer {
           noArgs(args);
-          return encodePeers(list().filter(p => Buffer.byteLength(p.addr, 'latin1') <= MAX_ADDR_SIZE));
+          return encodePeers(options.list().filter(p => Buffer.byteLength(p.addr, 'latin1') <= MAX_ADDR_SIZE));
         },
         encodeArgs: emptyArgs,
         decodeBody: (body: Buffer) => decodePeers(body).map(p => ({
-          identity: addressOf(p.pubkey), pubkey: p.pubkey.toString('hex'), addr: p.addr
+          identity: options.addressOf(p.pubkey), pubkey: p.pubkey.toString('hex'), addr: p.addr
         }))
+      },
+      connect: {
+        description: 'ask a connected host to dial the caller back (target pubkey, caller\'s port)',
+        handler: (args, ctx) => options.connect(args, ctx),
+        encodeArgs: connectArgsJSON,
+        decodeBody: () => ({})
+      },
+      dialback: {
+        description: 'dial back a renter a relay names (hosts only)',
+        handler: (args, ctx) => options.dialback(args, ctx)
       }
     }
   };

@@ -2,10 +2,12 @@
  * negotiator.ts - the CloudStorage P2P layer as one object.
  *
  * Tracks NODE_CLOUDSTORAGE peers and their identities (cshello/csauth), serves
- * csreq through the Server pipeline and the service registry, and makes
- * requests through the Requester. It knows the node only through the narrow
- * NegotiatorOptions (send a packet, a network, a logger), so unit tests
- * drive it with an in-memory peer pair; index.ts wires it to cloudcoind.
+ * csreq through the Server pipeline and the service registry, makes
+ * requests through the Requester, gossips host announcements (Gossip) and
+ * dials announced hosts on demand (Dialer). It knows the node only through
+ * the narrow NegotiatorOptions (send a packet, dial, a network, a logger),
+ * so unit tests drive it over in-memory peers; plugin.ts wires it to
+ * cloudcoind.
  */
 
 import { EventEmitter } from 'events';
@@ -19,18 +21,20 @@ import { Requester, CallResult, RequestOptions, Route } from './requester';
 import { RequestError, packetCodes, requestCodes } from './errors';
 import {
   DEFAULT_DEFER_LIMIT, FLOOD_SCORE, MAX_INFLIGHT_PER_PEER, MIN_PROTOCOL_VERSION, MISBEHAVE_SCORE,
-  PROTOCOL_VERSION, MAX_CLOUD_PEERS, MALFORMED_SCORE, CHALLENGE_SIZE, BAD_AUTH_SCORE, ANNOUNCE_SYNC_LIMIT,
+  PROTOCOL_VERSION, MAX_CLOUD_PEERS, MALFORMED_SCORE, CHALLENGE_SIZE, BAD_AUTH_SCORE,
   NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_ANNOUNCE_SOURCES
 } from './common';
 import { infoService, peersService, type PeerEntry } from './coreservices';
 import { CreditLedger } from './credit';
 import { NonceManager } from './nonces';
 import {
-  AnnouncePacket, AuthPacket, HelloPacket, Packet, RequestPacket, ResponsePacket, commands, decode, types
+  AnnouncePacket, AuthPacket, HelloPacket, Packet, RequestPacket, ResponsePacket, addrKinds, commands, decode, types
 } from './packets';
-import { AnnouncementStore, HostOffer, announcement, announceResults } from './announce';
+import { AnnouncementStore, HostOffer, announceResults, type HostRecord } from './announce';
+import { Dialer, type ConnectOptions, type ConnectResult } from './dialer';
+import { Gossip } from './gossip';
 import { PaymentHooks, defaultPaymentHooks } from './payment';
-import { CloudPeer, CloudPeerInfo, CloudPeers, KeyedBuckets, PeerLike, hasCloudBit, sourceOf } from './peers';
+import { CloudPeer, CloudPeerInfo, CloudPeers, KeyedBuckets, PeerLike, hasCloudBit } from './peers';
 import { Policy } from './policy';
 import { Server, serverCodes, LedgerRecord } from './server';
 import { Service, ServiceRegistry } from './services';
@@ -54,10 +58,20 @@ export interface NegotiatorOptions {
   clock?: () => number;
   /** Current chain height (announcement expiry); NodeAPI chain.height. */
   height?: () => number;
-  /** Minimum time between accepted announcements of one identity (tests shorten it). */
+  /** Minimum time between relays of one identity's announcements (tests shorten it). */
   announceIntervalMs?: number;
   /** Announcements kept (default MAX_ANNOUNCEMENTS; tests fill a smaller store). */
   announceLimit?: number;
+  /** Open an outbound P2P connection to `ip:port` (the pool); null when it will not. */
+  dial?: (hostname: string) => PeerLike | null;
+  /** Close a P2P connection. */
+  disconnect?: (peer: PeerLike) => void;
+  /** Our dialable P2P addresses (`ip:port`) to announce; none behind NAT. */
+  directAddresses?: () => string[];
+  /** The port we accept P2P connections on, or null (a host behind NAT dials back there). */
+  listenPort?: () => number | null;
+  /** The number of connections the dialer holds for a while changed. */
+  temporaryChanged?: (count: number) => void;
 }
 
 /** A peer as a request target: the peer object, an identity address or pubkey, or `host:port`. */
@@ -75,6 +89,8 @@ export class Negotiator extends EventEmitter {
   readonly server: Server;
   readonly requester: Requester;
   readonly announcements: AnnouncementStore;
+  readonly gossip: Gossip;
+  readonly dialer: Dialer;
   private readonly options: NegotiatorOptions;
   private readonly logger: LoggerLike;
   private readonly addresses = new BoundedMap<string, string>(MAX_CLOUD_PEERS);
@@ -114,11 +130,39 @@ export class Negotiator extends EventEmitter {
     this.requester = new Requester({ magic, signer: () => this.identity, payments: () => this.payments });
     this.announcements = new AnnouncementStore(magic,
       { clock, intervalMs: options.announceIntervalMs, limit: options.announceLimit });
+    this.gossip = new Gossip({
+      magic,
+      store: this.announcements,
+      peers: this.peers,
+      newHosts: this.newHosts,
+      send: (cp, ann) => this.sendAnnounce(cp, ann),
+      signer: () => this.identity,
+      height: () => this.height(),
+      clock,
+      directAddresses: () => options.directAddresses?.() ?? []
+    });
+    this.gossip.on('announcement', (ann: AnnouncePacket) => this.emit('announcement', ann));
+    this.dialer = new Dialer({
+      peers: this.peers,
+      events: this,
+      dial: options.dial,
+      disconnect: options.disconnect,
+      request: (peer, service, method, args, opts) => this.request(peer, service, method, args, opts),
+      listenPort: () => options.listenPort?.() ?? null,
+      hosting: () => this.gossip.hosting,
+      clock,
+      temporaryChanged: options.temporaryChanged
+    });
 
     this.registerService(infoService(this.registry, (s, m) => Math.max(
       s.methods[m].price ?? 0,
       this.policy.decide({ service: s.name, method: m, publicKey: Buffer.alloc(33), address: '' }).minPayment)));
-    this.registerService(peersService(() => this.publicPeers(), pk => this.addressOf(pk)));
+    this.registerService(peersService({
+      list: () => this.publicPeers(),
+      connect: (args, ctx) => this.dialer.handleConnect(args, ctx),
+      dialback: (args, ctx) => this.dialer.handleDialback(args, ctx),
+      addressOf: pk => this.addressOf(pk)
+    }));
   }
 
   /** This node's identity (throws before open()). */
@@ -146,6 +190,8 @@ export class Negotiator extends EventEmitter {
     for (const cp of this.peers.all())
       cp.close();
     this.requester.close();
+    this.gossip.close();
+    this.dialer.close();
   }
 
   /** Offer a service over csreq (storage, reputation, market plug in here). */
@@ -201,7 +247,11 @@ export class Negotiator extends EventEmitter {
     const cp = this.peers.remove(peer);
     if (cp)
       this.emit('peer close', cp);
+    // Any connection, also one that never became a CloudStorage peer (a failed dial).
+    this.emit('disconnect', peer);
     this.requester.peerClosed(peer.id);
+    if (cp?.publicKey && peer.outbound)
+      this.gossip.addressesChanged();
   }
 
   private sendPacket(peer: PeerLike, packet: Packet): void {
@@ -229,7 +279,7 @@ export class Negotiator extends EventEmitter {
    */
   async handlePacket(peer: PeerLike, cmd: string, payload: Buffer): Promise<void> {
     const cp = this.peers.get(peer);
-    if (cp && cmd === commands[types.ANNOUNCE]) {
+    if (cp && (cmd === commands[types.ANNOUNCE] || cmd === commands[types.ANNOUNCE2])) {
       // [IGNORE] more csannounce than the budget: gossip relays other nodes'
       // announcements, so an honest relayer is never scored for their volume
       if (!cp.announceFlood.take())
@@ -252,6 +302,7 @@ export class Negotiator extends EventEmitter {
       case types.RESPONSE:
         return this.handleResponse(cp, packet);
       case types.ANNOUNCE:
+      case types.ANNOUNCE2:
         return this.handleAnnounce(cp, packet);
     }
   }
@@ -290,9 +341,10 @@ export class Negotiator extends EventEmitter {
     cp.publicKey = cp.claimedKey;
     this.announcements.verify(cp.publicKey);
     this.emit('peer identity', cp);
-    // Bring the new peer up to date: verified and long-known hosts first.
-    for (const ann of this.announcements.forSync(this.height(), ANNOUNCE_SYNC_LIMIT))
-      this.sendAnnounce(cp, ann);
+    this.gossip.sync(cp);
+    // A new outbound CloudStorage peer is a new relay for a host behind NAT.
+    if (cp.peer.outbound)
+      this.gossip.addressesChanged();
   }
 
   /**
@@ -303,18 +355,32 @@ export class Negotiator extends EventEmitter {
   private publicPeers(): PeerEntry[] {
     const out: PeerEntry[] = [];
     for (const cp of this.peers.all()) {
-      if (cp.publicKey && this.announcements.has(cp.publicKey))
-        out.push({ pubkey: cp.publicKey, addr: '' });
+      const ann = cp.publicKey ? this.announcements.get(cp.publicKey) : null;
+      if (cp.publicKey && ann && !ann.withdrawn)
+        out.push({ pubkey: cp.publicKey, addr: ann.hostnames(addrKinds.DIRECT)[0] ?? '' });
     }
     return out;
   }
 
   /**
-   * Count `publicKey` as a verified host (a contract counterparty): its
-   * announcement is then kept and synced ahead of unverified ones.
+   * A host we hold a contract with: its connection is kept (never closed
+   * as idle) and its announcement counts as verified (kept and synced
+   * ahead of unverified ones).
    */
-  verifyHost(publicKey: Buffer): void {
+  hold(publicKey: Buffer): void {
     this.announcements.verify(publicKey);
+    this.dialer.hold(publicKey);
+  }
+
+  /**
+   * Be connected to `count` announced hosts passing `filter`, dialling
+   * those we are not connected to (Dialer#connectHosts): at most
+   * DIAL_CONCURRENCY at once, `maxNew` (default count x 3) new
+   * connections, each closed after TEMP_IDLE_MS idle unless `hold`-ed.
+   */
+  connectHosts(options: ConnectOptions): Promise<ConnectResult> {
+    const me = this.identity.publicKey;
+    return this.dialer.connectHosts(this.hosts().filter(a => !a.publicKey.equals(me)), options);
   }
 
   /** Send an announcement paced under the peer's csannounce budget; dropped when too much is queued. */
@@ -326,22 +392,10 @@ export class Negotiator extends EventEmitter {
   }
 
   private handleAnnounce(cp: CloudPeer, ann: AnnouncePacket): void {
-    const result = this.announcements.add(ann, this.height(),
-      { newHosts: this.newHosts.get(sourceOf(cp.peer.hostname())) });
+    const result = this.gossip.handle(cp, ann);
     // [REJECT] announcement not signed by the identity it announces
     if (result === announceResults.BAD_SIG)
       throw new PacketError(packetCodes.BAD_ANNOUNCE, 'reject', MALFORMED_SCORE);
-    if (result !== announceResults.ACCEPTED)
-      return;
-    this.emit('announcement', ann);
-    this.relay(ann, cp);
-  }
-
-  private relay(ann: AnnouncePacket, source: CloudPeer | null): void {
-    for (const other of this.peers.all()) {
-      if (other !== source && other.publicKey && !other.publicKey.equals(ann.publicKey))
-        this.sendAnnounce(other, ann);
-    }
   }
 
   private height(): number {
@@ -349,24 +403,39 @@ export class Negotiator extends EventEmitter {
   }
 
   /**
-   * Sign and gossip our host offer. A later call replaces it everywhere
-   * (higher seq). Returns the announcement.
+   * Sign and gossip our host offer with our P2P addresses. A later call
+   * replaces it everywhere (higher seq). Returns the announcement.
    */
   announce(offer: HostOffer): AnnouncePacket {
-    const prev = this.announcements.get(this.identity.publicKey);
-    const seconds = Math.floor((this.options.clock ?? Date.now)() / 1000);
-    const seq = Math.min(0xffffffff, Math.max(prev ? prev.seq + 1 : 0, seconds));
-    const ann = announcement(offer, seq).sign(this.identity, this.network.magic);
-    const result = this.announcements.add(ann, this.height(), { own: true });
-    if (result !== announceResults.ACCEPTED)
-      throw new RangeError(`Announcement not accepted: ${result}.`);
-    this.relay(ann, null);
-    return ann;
+    return this.gossip.announce(offer);
   }
 
-  /** Valid host announcements we know (ours included), newest first. */
+  /** Withdraw our announcement (we stopped hosting); null if there is none. */
+  withdraw(): AnnouncePacket | null {
+    return this.gossip.withdraw();
+  }
+
+  /** Valid host announcements we know (ours included, withdrawn ones not), newest first. */
   hosts(): AnnouncePacket[] {
     return this.announcements.list(this.height());
+  }
+
+  /** The host directory: every valid announcement with its height and whether we are connected. */
+  hostRecords(): Array<HostRecord & { connected: boolean }> {
+    return this.announcements.records(this.height())
+      .map(r => ({ ...r, connected: this.peers.byKey(r.packet.publicKey) !== null }));
+  }
+
+  /** The address a host announced to be dialled at (first direct one, else `via RELAY`), or null. */
+  announcedAddress(publicKey: Buffer): string | null {
+    const ann = this.announcements.get(publicKey);
+    if (!ann || ann.withdrawn)
+      return null;
+    const direct = ann.hostnames(addrKinds.DIRECT)[0];
+    if (direct)
+      return direct;
+    const relay = ann.hostnames(addrKinds.RELAY)[0];
+    return relay ? `via ${relay}` : null;
   }
 
   private async handleRequest(cp: CloudPeer, req: RequestPacket): Promise<void> {
@@ -402,7 +471,8 @@ export class Negotiator extends EventEmitter {
 
   private handleResponse(cp: CloudPeer, res: ResponsePacket): void {
     // Late or unsolicited responses are dropped quietly: timeouts race them.
-    this.requester.receive(cp.peer.id, res);
+    if (this.requester.receive(cp.peer.id, res))
+      this.dialer.touch(cp.peer);
   }
 
   /** Find a connected CloudStorage peer whose identity is proven. */
@@ -440,6 +510,7 @@ export class Negotiator extends EventEmitter {
     if (!this.opened)
       throw new RequestError(requestCodes.UNKNOWN_PEER, 'Negotiator not open.');
     const cp = this.resolve(target);
+    this.dialer.touch(cp.peer);
     const route: Route = {
       peerId: cp.peer.id,
       serverKey: cp.publicKey as Buffer,

@@ -3,9 +3,10 @@
  * to the node.
  *
  * The constructor reads the negotiator's options (policy lines and file,
- * defer limit), advertises NODE_CLOUDSTORAGE and routes cs* packets and the
- * pool's peer events to the Negotiator; `open()` loads the identity from
- * the wallet. Everything else is the Negotiator's (negotiator.ts), which
+ * defer limit, cloud slots), advertises NODE_CLOUDSTORAGE, routes cs*
+ * packets and the pool's peer events to the Negotiator and lets it dial
+ * through the pool (cloudpeers.ts); `open()` loads the identity from the
+ * wallet. Everything else is the Negotiator's (negotiator.ts), which
  * knows the node only through NegotiatorOptions so tests can run it over
  * in-memory peers. Other extensions get this instance with
  * `api.require<Negotiator>('negotiator')`.
@@ -15,8 +16,10 @@ import * as path from 'path';
 import type bcoin from 'bcoin';
 import type { NodeAPI, OptionSpec } from '../base/extension';
 import { Identity } from '../base/identity';
+import { ConfigError } from '../node/config';
 import { parseAmount } from '../base/units';
-import { NODE_CLOUDSTORAGE, DEFAULT_DEFER_LIMIT, MAX_MONEY } from './common';
+import { CloudSlots, dialer, directAddresses, refreshLocalAddresses } from './cloudpeers';
+import { NODE_CLOUDSTORAGE, DEFAULT_DEFER_LIMIT, DEFAULT_CLOUD_PEERS, MAX_CLOUD_SLOTS, MAX_MONEY } from './common';
 import { PolicyError } from './errors';
 import { Negotiator, type NegotiatorOptions } from './negotiator';
 import { commands } from './packets';
@@ -33,6 +36,12 @@ export const options: OptionSpec[] = [
     name: 'policy-file',
     type: 'string',
     description: 'JSON file of policy rules; a relative path is relative to the datadir (where cloudcoin.conf is)'
+  },
+  {
+    name: 'cloudpeers',
+    type: 'uint',
+    description: `Extra outbound connections kept for CloudStorage peers from the address manager (0 to ${MAX_CLOUD_SLOTS})`,
+    defaultText: String(DEFAULT_CLOUD_PEERS)
   },
   {
     name: 'defer-limit',
@@ -72,6 +81,14 @@ export function deferLimit(api: Pick<NodeAPI, 'config'>): number {
   return amount;
 }
 
+/** `--cloudpeers` (default DEFAULT_CLOUD_PEERS); throws ConfigError above MAX_CLOUD_SLOTS. */
+export function cloudSlots(api: Pick<NodeAPI, 'config'>): number {
+  const n = api.config.uint('cloudpeers') ?? DEFAULT_CLOUD_PEERS;
+  if (n > MAX_CLOUD_SLOTS)
+    throw new ConfigError(`--cloudpeers must be from 0 to ${MAX_CLOUD_SLOTS}, got ${n}.`);
+  return n;
+}
+
 /** The wallet's identity, or a throwaway one (with a warning) on a node without a wallet. */
 async function loadIdentity(api: NodeAPI): Promise<Identity> {
   let wallet: bcoin.WalletPlugin | null = null;
@@ -87,8 +104,9 @@ async function loadIdentity(api: NodeAPI): Promise<Identity> {
   return api.identity();
 }
 
-/** NegotiatorOptions for a node. */
-function negotiatorOptions(api: NodeAPI): NegotiatorOptions {
+/** NegotiatorOptions for a node; `slots` is filled in once the plugin exists. */
+function negotiatorOptions(api: NodeAPI, slots: { current: CloudSlots | null }): NegotiatorOptions {
+  const pool = api.pool;
   return {
     network: api.network,
     logger: api.logger,
@@ -96,19 +114,32 @@ function negotiatorOptions(api: NodeAPI): NegotiatorOptions {
     loadIdentity: () => loadIdentity(api),
     policy: loadPolicy(api),
     deferLimit: deferLimit(api),
-    height: () => api.chain.height
+    height: () => api.chain.height,
+    dial: dialer(pool, api.network),
+    disconnect: (peer) => (peer as bcoin.Peer).destroy(),
+    directAddresses: () => directAddresses(pool, api.network),
+    listenPort: () => pool.options.listen ? pool.options.publicPort : null,
+    temporaryChanged: (count) => slots.current?.setTemporary(count)
   };
 }
 
 /** The `negotiator` extension instance. */
 export class NegotiatorPlugin extends Negotiator {
   readonly api: NodeAPI;
+  readonly slots: CloudSlots;
 
   /** Reads options (throws PolicyError on bad ones) and hooks into the pool. */
   constructor(api: NodeAPI) {
-    super(negotiatorOptions(api));
+    const holder: { current: CloudSlots | null } = { current: null };
+    const slots = cloudSlots(api);
+    super(negotiatorOptions(api, holder));
     this.api = api;
     api.addServiceBit(NODE_CLOUDSTORAGE);
+    refreshLocalAddresses(api.pool, api.network);
+    this.slots = new CloudSlots({
+      pool: api.pool, network: api.network, slots, isTemporary: (peer) => this.dialer.isTemporary(peer)
+    });
+    holder.current = this.slots;
     for (const cmd of Object.values(commands))
       api.addPacket(cmd, (peer, payload) => this.handlePacket(peer, cmd, payload));
     api.pool.on('peer open', (peer: bcoin.Peer) => this.peerOpen(peer));

@@ -14,9 +14,37 @@ import type { NodeAPI } from '../base/extension';
 import { Params, addRPCMethods, errorRule, rpcErrors, type RPCMapping, type RPCMethodSpec } from '../base/rpc';
 import { RequestError, requestCodes, type RequestCode } from './errors';
 import type { Negotiator } from './negotiator';
+import type { AnnouncePacket } from './packets';
 import type { CloudPeerInfo } from './peers';
 import { statuses, readAmountBody } from './status';
 import { isName } from './wire';
+
+/** One entry of `listhosts` (and the `hosts` table's rows). */
+export interface HostJSON {
+  identity: string;
+  pubkey: string;
+  /** The first direct address, `via RELAY` for a host behind NAT, or null. */
+  address: string | null;
+  addresses: Array<{ kind: string | number; addr: string }>;
+  url: string;
+  /** Sat per GiB per 1000 blocks. */
+  storageprice: number;
+  /** Sat per GiB. */
+  uploadprice: number;
+  downloadprice: number;
+  /** Free bytes offered. */
+  capacity: number;
+  /** Blocks. */
+  maxduration: number;
+  /** Chain height when the current announcement was accepted. */
+  height: number;
+  expiry: number;
+  seq: number;
+  version: number;
+  connected: boolean;
+  /** Proved its identity to us, or we hold a contract with it. */
+  verified: boolean;
+}
 
 /** Where methods are registered (NodeAPI#addRPC; tests collect them in a map). */
 export type RPCHost = Pick<NodeAPI, 'addRPC'>;
@@ -92,19 +120,39 @@ function getCloudPeers(neg: Negotiator, p: Params): CloudPeerInfo[] {
   return neg.cloudPeers();
 }
 
-function getHostAnnouncements(neg: Negotiator, p: Params): Array<Record<string, unknown>> {
-  p.count(0);
-  return neg.hosts().map((a) => ({
+/** One announcement as JSON (gethostannouncements, listhosts). */
+function announcementJSON(neg: Negotiator, a: AnnouncePacket): Record<string, unknown> {
+  return {
     identity: neg.addressOf(a.publicKey),
+    pubkey: a.publicKey.toString('hex'),
     url: a.url,
     storageprice: a.storagePrice,
     uploadprice: a.uploadPrice,
     downloadprice: a.downloadPrice,
     capacity: a.capacity,
     maxduration: a.maxDuration,
+    addresses: a.addrs.map((x) => x.getJSON()),
     expiry: a.expiry,
-    seq: a.seq
-  }));
+    seq: a.seq,
+    version: a.version
+  };
+}
+
+function getHostAnnouncements(neg: Negotiator, p: Params): Array<Record<string, unknown>> {
+  p.count(0);
+  return neg.hosts().map((a) => announcementJSON(neg, a));
+}
+
+/** The host directory: every known host, how to reach it, and whether we are connected. */
+function listHosts(neg: Negotiator, p: Params): HostJSON[] {
+  p.count(0);
+  return neg.hostRecords().map((r) => ({
+    ...announcementJSON(neg, r.packet),
+    address: neg.announcedAddress(r.packet.publicKey),
+    height: r.height,
+    connected: r.connected,
+    verified: r.verified
+  }) as HostJSON);
 }
 
 async function cloudRequest(neg: Negotiator, p: Params): Promise<Record<string, unknown>> {
@@ -133,6 +181,10 @@ export function rpcMethods(neg: Negotiator): RPCSpec[] {
       run: (p) => getCloudPeers(neg, p) },
     { name: 'gethostannouncements', help: 'gethostannouncements\nValid host announcements known, newest first.',
       run: (p) => getHostAnnouncements(neg, p) },
+    { name: 'listhosts',
+      help: 'listhosts\nEvery host known from announcements, newest first: identity, address, data URL, prices, '
+        + 'free capacity, the height its announcement was accepted at, and whether we are connected.',
+      run: (p) => listHosts(neg, p) },
     { name: 'cloudrequest',
       help: 'cloudrequest PEER SERVICE METHOD [ARGS_JSON]\nCall SERVICE.METHOD on a connected CloudStorage peer '
         + '(identity address, pubkey hex or host:port) and print its signed answer.',

@@ -424,6 +424,13 @@ export class CloudNode extends EventEmitter implements NodeAPI {
   addServiceBit(bit: number): void {
     this.serviceBits = (this.serviceBits | bit) >>> 0;
     this.pool.options.services = (this.pool.options.services | bit) >>> 0;
+    // The address manager copied the services when the pool was built: the
+    // addresses we advertise in `addr` must carry the bit too.
+    const hosts = this.pool.hosts;
+    hosts.options.services = (hosts.options.services | bit) >>> 0;
+    hosts.address.services = (hosts.address.services | bit) >>> 0;
+    for (const local of hosts.local.values())
+      local.addr.services = (local.addr.services | bit) >>> 0;
   }
 
   addRPC(name: string, help: string, method: RPCMethod): void {

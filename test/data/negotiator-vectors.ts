@@ -9,7 +9,8 @@ import {
 } from '../../lib/negotiator/packets';
 import { statuses, amountBody } from '../../lib/negotiator/status';
 import { encodeServices, encodePeers } from '../../lib/negotiator/coreservices';
-import { announcement } from '../../lib/negotiator/announce';
+import { announcement, withdrawal } from '../../lib/negotiator/announce';
+import { HostAddr, addrKinds } from '../../lib/negotiator/packets';
 
 export interface Vector {
   name: string;
@@ -83,10 +84,19 @@ export function buildPackets(): Array<[string, Packet]> {
   peers.sign(server, magic);
   out.push(['response-peers-no-nonce', peers]);
 
-  out.push(['announce', announcement({
+  const hostOffer = {
     url: 'https://files.example.com/cc', storagePrice: 5000, uploadPrice: 100, downloadPrice: 200,
     capacity: 10e9, maxDuration: 1000, expiry: 1150
-  }, 1767225600).sign(server, magic)]);
+  };
+  out.push(['announce', announcement(hostOffer, 1767225600, [], 1).sign(server, magic)]);
+
+  // Version 2: a host reachable directly at 10.0.0.2:18444 and through a
+  // relay at [fd00::1]:18444.
+  out.push(['announce2', announcement(hostOffer, 1767225601, [
+    HostAddr.fromHostname(addrKinds.DIRECT, '10.0.0.2:18444') as HostAddr,
+    HostAddr.fromHostname(addrKinds.RELAY, '[fd00::1]:18444') as HostAddr
+  ]).sign(server, magic)]);
+  out.push(['announce2-withdrawn', withdrawal(1767225602, 1150).sign(server, magic)]);
   return out;
 }
 

@@ -137,3 +137,73 @@ export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++)
     await new Promise((r) => setImmediate(r));
 }
+
+/**
+ * An in-memory network of negotiators listening at `ip:port` names. Nodes
+ * made with `node()` dial each other through it (NegotiatorOptions.dial);
+ * a name nobody listens at fails like a refused connection, and a node
+ * made `nat` accepts no connections (it can only dial out).
+ */
+export class FakeNet {
+  private readonly listeners = new Map<string, Negotiator>();
+  private nextPort = 40000;
+  /** Every connection opened through the net, by dialer name (tests count them). */
+  readonly dials: Array<{ from: string; to: string }> = [];
+
+  /** An open negotiator at `hostname` (`ip:port`). */
+  async node(byte: number, hostname: string, opts: SideOptions & { nat?: boolean } = {}): Promise<Negotiator> {
+    const holder: { neg: Negotiator | null } = { neg: null };
+    const [ip, port] = splitHost(hostname);
+    const { nat, ...rest } = opts;
+    const n = await makeNode(byte, {
+      dial: (to) => this.dial(holder.neg as Negotiator, ip, to),
+      disconnect: (peer) => this.disconnect(peer as FakePeer),
+      directAddresses: () => (nat ? [] : [hostname]),
+      listenPort: () => (nat ? null : port),
+      ...rest
+    });
+    holder.neg = n;
+    if (!nat)
+      this.listeners.set(hostname, n);
+    return n;
+  }
+
+  private dial(from: Negotiator, fromIp: string, to: string): FakePeer {
+    this.dials.push({ from: fromIp, to });
+    const target = this.listeners.get(to);
+    const xy = new FakePeer(to, true);
+    if (!target) {
+      // Refused: the pool reports the peer closed without a handshake.
+      setImmediate(() => from.peerClose(xy));
+      return xy;
+    }
+    const yx = new FakePeer(`${fromIp}:${this.nextPort++}`, false);
+    xy.remote = target;
+    xy.back = yx;
+    yx.remote = from;
+    yx.back = xy;
+    setImmediate(() => {
+      from.peerOpen(xy);
+      target.peerOpen(yx);
+    });
+    return xy;
+  }
+
+  /** Close a connection on both ends. */
+  disconnect(peer: FakePeer): void {
+    const back = peer.back;
+    peer.closed = true;
+    if (back)
+      back.closed = true;
+    setImmediate(() => {
+      back?.remote?.peerClose(peer);
+      if (back)
+        peer.remote?.peerClose(back);
+    });
+  }
+}
+
+function splitHost(hostname: string): [string, number] {
+  const colon = hostname.lastIndexOf(':');
+  return [hostname.slice(0, colon), Number(hostname.slice(colon + 1))];
+}
