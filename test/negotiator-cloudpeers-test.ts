@@ -32,15 +32,15 @@ function stubPool(plain: number, cloud: number, entries: Array<[bcoin.NetAddress
     peers.push({ outbound: true, handshake: true, services, address: { services }, next: null });
   }
   peers.forEach((p, i) => { p.next = peers[i + 1] ?? null; });
-  const original = addr('10.9.9.9:18444', 9);
-  const connected = new Set<string>(['10.1.0.3:18444']);
+  const original = addr('20.9.9.9:18444', 9);
+  const connected = new Set<string>(['20.1.0.3:18444']);
   const pool = {
     options: { maxOutbound: 8, services: CLOUD, listen: true, publicHost: '0.0.0.0', publicPort: 18444 },
     peers: { head: () => peers[0] ?? null, has: (h: string) => connected.has(h) },
     hosts: {
       map: new Map(entries.map(([a, lastAttempt]) => [a.hostname, { addr: a, lastAttempt, services: a.services }])),
-      local: new Map([['10.1.0.4:18444', {}]]),
-      isBanned: (host: string) => host === '10.1.0.5'
+      local: new Map([['20.1.0.4:18444', {}]]),
+      isBanned: (host: string) => host === '20.1.0.5'
     },
     getHost: () => original
   };
@@ -53,7 +53,7 @@ function stubPool(plain: number, cloud: number, entries: Array<[bcoin.NetAddress
 
 t.test('CloudSlots', async (t) => {
   const now = network.now();
-  const cloudEntry = addr('10.1.0.1:18444', CLOUD);
+  const cloudEntry = addr('20.1.0.1:18444', CLOUD);
   // [what, plain, cloud, entries, want: 'cloud' | 'original' | null]
   const table: Array<[string, number, number, Array<[bcoin.NetAddress, number]>, 'cloud' | 'original' | null]> = [
     ['a free cloud slot takes a CloudStorage address', 0, 0, [[cloudEntry, 0]], 'cloud'],
@@ -62,10 +62,13 @@ t.test('CloudSlots', async (t) => {
     ['no cloud address: bcoin\'s slots still fill', 7, 0, [], 'original'],
     ['no cloud address: other peers never take the cloud slots', 8, 0, [], null],
     ['a cloud peer in a normal slot counts once', 8, 4, [], null],
-    ['plain addresses are not cloud peers', 8, 0, [[addr('10.1.0.2:18444', 9), 0]], null],
+    ['plain addresses are not cloud peers', 8, 0, [[addr('20.1.0.2:18444', 9), 0]], null],
+    ['unroutable addresses are skipped (loopback; private off a private regtest network)', 8, 0, [
+      [addr('127.0.0.1:18444', CLOUD), 0], [addr('10.1.0.7:18444', CLOUD), 0]
+    ], null],
     ['connected, local, banned or just tried addresses are skipped', 8, 0, [
-      [addr('10.1.0.3:18444', CLOUD), 0], [addr('10.1.0.4:18444', CLOUD), 0], [addr('10.1.0.5:18444', CLOUD), 0],
-      [addr('10.1.0.6:18444', CLOUD), now - 10]
+      [addr('20.1.0.3:18444', CLOUD), 0], [addr('20.1.0.4:18444', CLOUD), 0], [addr('20.1.0.5:18444', CLOUD), 0],
+      [addr('20.1.0.6:18444', CLOUD), now - 10]
     ], null]
   ];
   for (const [what, plain, cloud, entries, want] of table) {

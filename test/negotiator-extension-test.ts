@@ -131,16 +131,20 @@ t.test('negotiator extension', async (t) => {
 
   t.test('should take --cloudpeers 0 to 16 and give cloud peers slots of their own', async (t) => {
     // [value, error code or the pool's maxOutbound after init]
-    const table: Array<[string | undefined, string | number]> = [
-      [undefined, 8 + 4], ['0', 8], ['16', 24], ['17', 'bad-config'], ['-1', 'bad-config'], ['four', 'bad-config']
+    // [--cloudpeers, --connect, error code or the pool's maxOutbound after init]
+    const table: Array<[string | undefined, string[], string | number]> = [
+      [undefined, [], 8 + 4], ['0', [], 8], ['16', [], 24], ['17', [], 'bad-config'], ['-1', [], 'bad-config'],
+      ['four', [], 'bad-config'],
+      // --connect turns automatic connections off, unless cloud peers are asked for.
+      [undefined, ['20.0.0.1:8333'], 8], ['2', ['20.0.0.1:8333'], 10]
     ];
-    for (const [value, want] of table) {
-      const s = stub(value === undefined ? {} : { cloudpeers: value });
+    for (const [value, connect, want] of table) {
+      const s = stub({ ...(value === undefined ? {} : { cloudpeers: value }), ...(connect.length ? { connect } : {}) });
       if (typeof want === 'string') {
-        t.throws(() => negotiatorModule.init(s.api), { code: want }, String(value));
+        t.throws(() => negotiatorModule.init(s.api), { code: want }, `${value} ${connect}`);
       } else {
         negotiatorModule.init(s.api);
-        t.equal((s.api.pool as unknown as { options: { maxOutbound: number } }).options.maxOutbound, want, String(value));
+        t.equal((s.api.pool as unknown as { options: { maxOutbound: number } }).options.maxOutbound, want, `${value} ${connect}`);
       }
     }
   });

@@ -8,8 +8,10 @@
  * than N outbound peers carry NODE_CLOUDSTORAGE it dials addresses from the
  * address manager that advertise the bit (learned from `addr` gossip).
  * Other peers never get more than the original slots, so block relay keeps
- * all of them. With `--connect` the original slots stay with the given
- * peers; the cloud slots still fill from the address manager.
+ * all of them. `--connect` turns cloud slots off unless `--cloudpeers` asks
+ * for them (bitcoind's -connect turns automatic connections off); with
+ * both, the original slots stay with the given peers and the cloud slots
+ * fill from the address manager.
  *
  * On regtest a node whose public address is private (a namespace test
  * network: 10/8, 172.16/12, 192.168/16, fc00::/7) treats private addresses
@@ -145,6 +147,10 @@ export class CloudSlots {
     for (const entry of hosts.map.values()) {
       const addr = entry.addr;
       if ((addr.services & NODE_CLOUDSTORAGE) === 0 || this.pool.peers.has(addr.hostname))
+        continue;
+      // As bcoin's `addr` handling: only routable addresses (never loopback;
+      // private ones only on a private regtest network).
+      if (!addr.isRoutable())
         continue;
       if (hosts.local.has(addr.hostname) || hosts.isBanned(addr.host))
         continue;

@@ -41,7 +41,7 @@ export const options: OptionSpec[] = [
     name: 'cloudpeers',
     type: 'uint',
     description: `Extra outbound connections kept for CloudStorage peers from the address manager (0 to ${MAX_CLOUD_SLOTS})`,
-    defaultText: String(DEFAULT_CLOUD_PEERS)
+    defaultText: `${DEFAULT_CLOUD_PEERS}, 0 with --connect`
   },
   {
     name: 'defer-limit',
@@ -81,9 +81,14 @@ export function deferLimit(api: Pick<NodeAPI, 'config'>): number {
   return amount;
 }
 
-/** `--cloudpeers` (default DEFAULT_CLOUD_PEERS); throws ConfigError above MAX_CLOUD_SLOTS. */
+/**
+ * `--cloudpeers` (default DEFAULT_CLOUD_PEERS, but 0 with `--connect`: as
+ * bitcoind's -connect, it turns automatic connections off unless cloud
+ * peers are asked for explicitly); throws ConfigError above MAX_CLOUD_SLOTS.
+ */
 export function cloudSlots(api: Pick<NodeAPI, 'config'>): number {
-  const n = api.config.uint('cloudpeers') ?? DEFAULT_CLOUD_PEERS;
+  const fallback = api.config.list('connect').length > 0 ? 0 : DEFAULT_CLOUD_PEERS;
+  const n = api.config.uint('cloudpeers') ?? fallback;
   if (n > MAX_CLOUD_SLOTS)
     throw new ConfigError(`--cloudpeers must be from 0 to ${MAX_CLOUD_SLOTS}, got ${n}.`);
   return n;
