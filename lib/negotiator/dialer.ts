@@ -334,10 +334,8 @@ export class Dialer {
     const addr = HostAddr.fromHostname(addrKinds.DIRECT, withPort(ctx.peer.hostname(), port));
     if (!addr)
       throw ServiceError.badRequest('bad-args');
-    const bw = bio.write(PUBKEY_SIZE + addr.getSize());
-    bw.writeBytes(ctx.from);
-    addr.write(bw);
-    const res = await this.options.request(host.peer, 'peers', 'dialback', bw.render(), { timeout: DIAL_TIMEOUT_MS });
+    const res = await this.options.request(host.peer, 'peers', 'dialback', dialbackArgs(ctx.from, addr),
+      { timeout: DIAL_TIMEOUT_MS });
     // [DECLINE] the host would not dial back (not hosting, rate limited...)
     if (res.status !== statuses.OK)
       throw declined(dialCodes.DIALBACK_DECLINED);
@@ -388,7 +386,16 @@ export function connectArgs(target: Buffer, port: number): Buffer {
   return bw.render();
 }
 
-function readConnectArgs(args: Buffer): { target: Buffer; port: number } {
+/** `peers.dialback` args: the renter's identity (33) || HostAddr to dial it at. */
+export function dialbackArgs(renter: Buffer, addr: HostAddr): Buffer {
+  const bw = bio.write(PUBKEY_SIZE + addr.getSize());
+  bw.writeBytes(renter);
+  addr.write(bw);
+  return bw.render();
+}
+
+/** Read `peers.connect` args; a ServiceError `bad-args` when malformed. */
+export function readConnectArgs(args: Buffer): { target: Buffer; port: number } {
   try {
     const br = bio.read(args);
     const target = readPubkey(br);
@@ -402,7 +409,8 @@ function readConnectArgs(args: Buffer): { target: Buffer; port: number } {
   }
 }
 
-function readDialbackArgs(args: Buffer): { renter: Buffer; addr: HostAddr } {
+/** Read `peers.dialback` args; a ServiceError `bad-args` when malformed. */
+export function readDialbackArgs(args: Buffer): { renter: Buffer; addr: HostAddr } {
   try {
     const br = bio.read(args);
     const renter = readPubkey(br);

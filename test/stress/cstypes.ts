@@ -10,9 +10,10 @@ import bcoin = require('../../lib/bcoin');
 import { PacketError } from '../../lib/base/errors';
 import { Identity } from '../../lib/base/identity';
 import {
-  AnnouncePacket, AuthPacket, HelloPacket, RequestPacket, ResponsePacket, decode as decodeNegotiator
+  AuthPacket, HelloPacket, HostAddr, RequestPacket, ResponsePacket, addrKinds, decode as decodeNegotiator
 } from '../../lib/negotiator/packets';
-import { announcement } from '../../lib/negotiator/announce';
+import { announcement, withdrawal } from '../../lib/negotiator/announce';
+import { connectArgs, dialbackArgs, readConnectArgs, readDialbackArgs } from '../../lib/negotiator/dialer';
 import { REQ_FLOOD_BURST, FLOOD_BURST, ANNOUNCE_FLOOD_BURST, PROTOCOL_VERSION } from '../../lib/negotiator/common';
 import { StorageContract } from '../../lib/contracts/storagecontract';
 import { ContractRecord } from '../../lib/contracts/records';
@@ -107,6 +108,14 @@ export function isMalformed(type: FuzzType, payload: Buffer): boolean {
   }
 }
 
+/** The i-th host offer of an announcement seed. */
+function offerFor(ctx: FuzzContext, i: number) {
+  return {
+    url: `http://127.0.0.${1 + i}:${8000 + i}/cc`, storagePrice: 1000 + i, uploadPrice: 100, downloadPrice: 200,
+    capacity: 1 << 30, maxDuration: 1000, expiry: ctx.height + 100
+  };
+}
+
 function freshIdentity(): Identity {
   return Identity.generate(network);
 }
@@ -157,6 +166,17 @@ const empty: MethodSeeds = {
 export const METHOD_SEEDS: Record<string, MethodSeeds> = {
   'info.services': empty,
   'peers.list': empty,
+  'peers.connect': {
+    // A dial-back through the node for a host it is not connected to (declined), and one at port 1.
+    args: () => [connectArgs(freshIdentity().publicKey, 18444), connectArgs(freshIdentity().publicKey, 1)],
+    decode: (a) => readConnectArgs(a)
+  },
+  'peers.dialback': {
+    // The node as a host asked to dial a renter back at an IPv4 or IPv6 address (declined unless hosting).
+    args: () => [dialbackArgs(freshIdentity().publicKey, HostAddr.fromHostname(addrKinds.DIRECT, '10.0.0.9:18444') as HostAddr),
+      dialbackArgs(freshIdentity().publicKey, HostAddr.fromHostname(addrKinds.DIRECT, '[fd00::9]:18444') as HostAddr)],
+    decode: (a) => readDialbackArgs(a)
+  },
   'storage.quote': {
     args: () => [Object.assign(new QuoteArgs(), { size: 1 << 20, duration: 144 }).encode(),
       Object.assign(new QuoteArgs(), { size: 1, duration: 1 }).encode()],
@@ -325,11 +345,24 @@ export const FUZZ_TYPES: FuzzType[] = [
     cmd: 'csannounce',
     budget: ANNOUNCE_FLOOD_BURST - 10,
     setup: 'none',
-    seeds: (ctx) => Array.from({ length: 16 }, (_, i) => announcement({
-      url: `http://127.0.0.${1 + i}:${8000 + i}/cc`, storagePrice: 1000 + i, uploadPrice: 100, downloadPrice: 200,
-      capacity: 1 << 30, maxDuration: 1000, expiry: ctx.height + 100
-    }, Math.floor(Date.now() / 1000)).sign(freshIdentity(), magic).encode()),
-    decode: (p) => AnnouncePacket.decode(p)
+    seeds: (ctx) => Array.from({ length: 16 }, (_, i) => announcement(offerFor(ctx, i), Math.floor(Date.now() / 1000), [], 1)
+      .sign(freshIdentity(), magic).encode()),
+    decode: (p) => decodeNegotiator('csannounce', p)
+  },
+  {
+    cmd: 'csannounce2',
+    budget: ANNOUNCE_FLOOD_BURST - 10,
+    setup: 'none',
+    // Offers with direct and relay addresses (IPv4, IPv6), and withdrawals.
+    seeds: (ctx) => Array.from({ length: 16 }, (_, i) => {
+      const seq = Math.floor(Date.now() / 1000);
+      const ann = i % 4 === 3 ? withdrawal(seq, ctx.height + 100) : announcement(offerFor(ctx, i), seq, [
+        HostAddr.fromHostname(addrKinds.DIRECT, `10.0.0.${1 + i}:18444`),
+        HostAddr.fromHostname(addrKinds.RELAY, `[fd00::${1 + i}]:18444`)
+      ].filter((a): a is HostAddr => a !== null).slice(0, 1 + (i % 2)));
+      return ann.sign(freshIdentity(), magic).encode();
+    }),
+    decode: (p) => decodeNegotiator('csannounce2', p)
   },
   {
     cmd: 'csgetctr',
