@@ -5,7 +5,9 @@
 // optional `tc netem` delay on every node's link, and optional "no
 // inbound connections" for a node (TCP SYNs towards it are dropped on the
 // bridge, as a NAT would). Everything it creates carries a per-run prefix
-// and is deleted on teardown and on exit (a trap), killed processes first.
+// and is deleted on teardown and on exit (a trap), killed processes first;
+// namespaces an earlier run left behind (its process gone, say killed with
+// SIGKILL) are deleted when the next run starts.
 import * as fs from 'fs';
 import * as path from 'path';
 import { ChildProcess, execFile, execFileSync, spawn } from 'child_process';
@@ -62,7 +64,8 @@ export class NamespaceNet {
   private cleaned = false;
 
   constructor(dir: string) {
-    this.prefix = `cc${process.pid % 1_000_000}`;
+    // cc<pid>: at most 9 characters, so `cc<pid>a<i>` fits a 15-byte interface name.
+    this.prefix = `cc${process.pid}`;
     this.dir = dir;
     this.bridge = `${this.prefix}br`;
     // The trap: whatever ends this process, nothing it created outlives it.
@@ -85,8 +88,12 @@ export class NamespaceNet {
     this.inNs(ns, 'ip', ['link', 'set', 'lo', 'up']);
   }
 
-  /** The bridge namespace with its bridge. */
+  /** The bridge namespace with its bridge (earlier runs' leftovers deleted first). */
   create(): void {
+    const stale = staleNamespaces();
+    if (stale.length)
+      process.stderr.write(`deleting namespaces left by earlier runs: ${stale.join(' ')}\n`);
+    deleteNamespaces(stale);
     this.addNamespace(this.bridge);
     this.inNs(this.bridge, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
     this.inNs(this.bridge, 'ip', ['link', 'set', 'br0', 'up']);
@@ -208,12 +215,55 @@ export class NamespaceNet {
         c.kill('SIGKILL');
     }
     // Deleting a namespace removes its veth ends, and the bridge with the other ends.
-    for (const ns of this.namespaces.reverse()) {
+    const left = deleteNamespaces(this.namespaces.reverse());
+    if (left.length)
+      process.stderr.write(`could not delete network namespaces ${left.join(' ')}: delete them with \`ip netns del\`\n`);
+  }
+}
+
+/** Namespace names now (`ip netns list`). */
+function listNamespaces(): string[] {
+  try {
+    return execFileSync('ip', ['netns', 'list'], { stdio: 'pipe' }).toString().split('\n')
+      .map((l) => l.split(' ')[0]).filter((n) => n.length > 0);
+  } catch {
+    return [];
+  }
+}
+
+/** Namespaces named as this file names them (`cc<pid>br`, `cc<pid>n<i>`) whose process is gone. */
+export function staleNamespaces(): string[] {
+  return listNamespaces().filter((name) => {
+    const m = /^cc(\d+)(br|n\d+)$/.exec(name);
+    if (!m)
+      return false;
+    try {
+      process.kill(Number(m[1]), 0);
+      return false;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  });
+}
+
+/**
+ * Delete namespaces, retrying a few times (a process that just exited
+ * may still hold one for a moment); returns those still there.
+ */
+function deleteNamespaces(names: string[]): string[] {
+  let left = names;
+  for (let attempt = 0; attempt < 5 && left.length; attempt++) {
+    if (attempt)
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    for (const ns of left) {
       try {
         execFileSync('ip', ['netns', 'del', ns], { stdio: 'pipe' });
       } catch {
-        // already gone
+        // still busy, or already gone: the listing below tells
       }
     }
+    const now = new Set(listNamespaces());
+    left = left.filter((ns) => now.has(ns));
   }
+  return left;
 }
