@@ -1,23 +1,35 @@
-// File server throughput and memory: a 200 MB object uploaded in 8 MiB
-// parts and downloaded with 8 MiB Range requests through a real
-// cloudcoin-fileserver process, against a plain streamed file copy (read,
-// write, fsync) of the same file in the same run. Prints the server's peak
-// RSS (VmHWM), which the issue requires to stay under 150 MB.
-//   npx tsx bench/fileserver.ts [--size 200MB] [--dist]   (--dist: run dist/ build, not tsx)
+/*!
+ * fileserver.ts - file server throughput, CPU and memory: an object
+ * uploaded in 8 MiB parts and downloaded with 8 MiB Range requests through
+ * a real cloudcoin-fileserver process, against a plain streamed file copy
+ * (read, write, fsync) of the same file measured in every round of the
+ * same run. Each server configuration (`--threads`: `default` hashes on
+ * one worker per core, `0` on the server's own thread) runs in its own
+ * process; rounds alternate baseline and configurations so load drifts
+ * hit all of them, and the ratios are the medians of each round's ratio.
+ * Prints the server's peak RSS (VmHWM): the bar is 150 MB.
+ *
+ *   npm run build && npx tsx bench/fileserver.ts [--size 200MB] [--rounds 3]
+ *     [--threads default,0] [--before OLD/cli.js] [--entry dist/fileserver/cli.js] [--json]
+ *
+ * `--before OLD/dist/fileserver/cli.js` adds another build's server (an
+ * older checkout's) to the same rounds: before/after on one machine in one
+ * run. `--entry` replaces this build's; `--threads none` passes no flag.
+ */
+
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { spawn, ChildProcess } from 'child_process';
 import { createHash, randomBytes } from 'crypto';
 import { pipeline } from 'stream/promises';
 import { FileServerClient, hashFile } from '../lib/storage';
-import { mbps, randomFile, rawCopy, sizeFlag, timed } from './util';
-import { fileserverProcess } from '../test/util/fileserver-targets';
+import {
+  BenchRatio, BenchReport, intFlag, mbps, median, printReport, procCPU, procMemory, randomFile, rawCopy, sizeFlag,
+  stringFlag, timed
+} from './util';
 
-
-function procStatus(pid: number, field: string): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
+const ROOT = path.join(__dirname, '..');
 
 async function sha256(file: string): Promise<string> {
   const h = createHash('sha256');
@@ -25,48 +37,124 @@ async function sha256(file: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** A file server process from `entry` on a free port. */
+async function startServer(entry: string, dataDir: string, key: Buffer, capacity: number, args: string[]):
+  Promise<{ proc: ChildProcess; port: number }> {
+  const proc = spawn(process.execPath, [entry, '--data-dir', dataDir, '--port', '0', '--admin-key', key.toString('hex'),
+    '--capacity', String(capacity), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+      if (m)
+        resolve(Number(m[1]));
+    });
+    proc.once('exit', (code) => reject(new Error(`cloudcoin-fileserver exited with ${code}`)));
+  });
+  return { proc, port };
+}
+
+interface Config {
+  label: string;
+  proc: ChildProcess;
+  client: FileServerClient;
+  up: number[];
+  down: number[];
+  upRatio: number[];
+  downRatio: number[];
+  upCPU: number[];
+  downCPU: number[];
+  same: boolean;
+}
+
 async function main(): Promise<void> {
-  const size = sizeFlag(process.argv, 'size', 200e6);
-  const useDist = process.argv.includes('--dist');
+  const argv = process.argv;
+  const size = sizeFlag(argv, 'size', 200e6);
+  const rounds = Math.max(1, intFlag(argv, 'rounds', 3));
+  const entry = path.resolve(stringFlag(argv, 'entry', path.join(ROOT, 'dist', 'fileserver', 'cli.js')));
+  const threads = stringFlag(argv, 'threads', 'default,0').split(',');
+  const beforeFlag = stringFlag(argv, 'before', '');
+  const before = beforeFlag ? path.resolve(beforeFlag) : null;
+  for (const e of [entry, before])
+    if (e && !fs.existsSync(e))
+      throw new Error(`${e} is missing: npm run build first`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-bench-fs-'));
   const key = randomBytes(32);
-  const input = path.join(dir, 'input');
-  randomFile(input, size);
-  const { proc, port } = await fileserverProcess(path.join(dir, 'server'), key, size * 2, useDist);
+  const configs: Config[] = [];
   try {
-    const pid = proc.pid!;
-    console.log(`object: ${(size / 1e6).toFixed(0)} MB, server: ${useDist ? 'dist/' : 'tsx'} pid ${pid}, RSS at start ${(procStatus(pid, 'VmRSS') / 1e6).toFixed(0)} MB`);
-
-    const copy = await rawCopy(input, path.join(dir, 'copy'));
-    console.log(`raw streamed copy + fsync:     ${mbps(size, copy)} (baseline)`);
-
+    const input = path.join(dir, 'input');
+    randomFile(input, size);
+    const want = await sha256(input);
     const { root } = await hashFile(input);
-    const client = new FileServerClient(`http://127.0.0.1:${port}`, { adminKey: key });
-    const id = randomBytes(32).toString('hex');
+    const wanted = threads.map((t) => ({ t, entry, label: t === 'none' ? 'as built' : t === 'default' ? `hash workers (one per core: ${os.availableParallelism()})` : `--hash-threads ${t}` }));
+    if (before)
+      wanted.unshift({ t: 'none', entry: before, label: 'before (--before build)' });
+    for (const [i, { t, entry: e, label }] of wanted.entries()) {
+      const args = t === 'default' || t === 'none' ? [] : ['--hash-threads', t];
+      const { proc, port } = await startServer(e, path.join(dir, `server-${i}`), key, size * 3, args);
+      configs.push({
+        label,
+        proc, client: new FileServerClient(`http://127.0.0.1:${port}`, { adminKey: key }),
+        up: [], down: [], upRatio: [], downRatio: [], upCPU: [], downCPU: [], same: true
+      });
+    }
+    const copies: number[] = [];
     const expiry = Math.floor(Date.now() / 1000) + 3600;
-    await client.register({ id, expiry });
-    await client.registerObject(id, 1, { root: root.toString('hex'), size });
-    const token = (op: 'get' | 'put') => client.mintToken({ contract: id, op, object: 1, notAfter: expiry, maxBytes: size, renterPkHash: '00'.repeat(20) });
-
-    let peak = 0;
-    const sampler = setInterval(() => { peak = Math.max(peak, procStatus(pid, 'VmRSS')); }, 20);
-    const up = await timed(() => client.uploadFile(token('put'), id, 1, input));
-    console.log(`upload (8 MiB parts, fsync each): ${mbps(size, up)}  ratio ${(copy / up).toFixed(2)} x copy; server VmHWM so far ${(procStatus(pid, 'VmHWM') / 1e6).toFixed(0)} MB`);
-    const receipt = await client.receipt(id, 1);
-    const output = path.join(dir, 'output');
-    const down = await timed(() => client.downloadFile(token('get'), id, 1, output));
-    clearInterval(sampler);
-    console.log(`download (8 MiB Range requests): ${mbps(size, down)}  ratio ${(copy / down).toFixed(2)} x copy`);
-    const same = (await sha256(input)) === (await sha256(output));
-    const hwm = procStatus(pid, 'VmHWM');
-    const mem = (await client.status() as unknown as { memory: Record<string, number> }).memory;
-    console.log(`server memory now: ${Object.entries(mem).map(([k, v]) => `${k} ${(v / 1e6).toFixed(0)} MB`).join(', ')}`);
-    console.log(`receipt root matches: ${receipt.root === root.toString('hex')}; bytes identical: ${same}`);
-    console.log(`server RSS: peak sampled ${(peak / 1e6).toFixed(0)} MB, VmHWM ${(hwm / 1e6).toFixed(0)} MB (limit 150 MB): ${hwm < 150e6 ? 'OK' : 'OVER'}`);
-    if (!same || hwm >= 150e6)
+    for (let r = 0; r < rounds; r++) {
+      const copy = await rawCopy(input, path.join(dir, 'copy'));
+      fs.rmSync(path.join(dir, 'copy'));
+      copies.push(copy);
+      for (const c of configs) {
+        const id = randomBytes(32).toString('hex');
+        await c.client.register({ id, expiry });
+        await c.client.registerObject(id, 1, { root: root.toString('hex'), size });
+        const token = (op: 'get' | 'put') => c.client.mintToken({ contract: id, op, object: 1, notAfter: expiry, maxBytes: size, renterPkHash: '00'.repeat(20) });
+        const pid = c.proc.pid!;
+        let cpu0 = procCPU(pid);
+        const up = await timed(() => c.client.uploadFile(token('put'), id, 1, input));
+        c.upCPU.push(procCPU(pid) - cpu0);
+        const receipt = await c.client.receipt(id, 1);
+        const output = path.join(dir, 'output');
+        cpu0 = procCPU(pid);
+        const down = await timed(() => c.client.downloadFile(token('get'), id, 1, output, { size }));
+        c.downCPU.push(procCPU(pid) - cpu0);
+        if (r === 0)
+          c.same = receipt.root === root.toString('hex') && await sha256(output) === want;
+        fs.rmSync(output);
+        await c.client.unregister(id);
+        c.up.push(up);
+        c.down.push(down);
+        c.upRatio.push(copy / up);
+        c.downRatio.push(copy / down);
+      }
+    }
+    const copy = median(copies);
+    const report: BenchReport = {
+      bench: 'fileserver',
+      notes: [`object ${(size / 1e6).toFixed(0)} MB, ${rounds} rounds, server ${path.relative(process.cwd(), entry) || entry}; `
+        + `baseline: streamed copy + fsync, ${mbps(size, copy)} (median)`],
+      tables: [{
+        title: 'file server: upload in 8 MiB parts, download in 8 MiB ranges (medians; ratios per round vs the copy)',
+        columns: ['server', 'upload', 'x copy', 'server CPU s', 'download', 'x copy', 'server CPU s', 'peak RSS', 'bytes identical'],
+        rows: configs.map((c) => [
+          c.label, mbps(size, median(c.up)), median(c.upRatio).toFixed(2), median(c.upCPU).toFixed(2),
+          mbps(size, median(c.down)), median(c.downRatio).toFixed(2), median(c.downCPU).toFixed(2),
+          `${(procMemory(c.proc.pid!, 'VmHWM') / 1e6).toFixed(0)} MB`, c.same ? 'yes' : 'NO'
+        ])
+      }],
+      ratios: configs.flatMap((c): BenchRatio[] => [
+        { name: `file server upload, ${c.label}`, value: median(c.upRatio), baseline: 'streamed copy + fsync' },
+        { name: `file server download, ${c.label}`, value: median(c.downRatio), baseline: 'streamed copy + fsync' },
+        { name: `file server peak RSS MB / 150, ${c.label}`, value: procMemory(c.proc.pid!, 'VmHWM') / 150e6, baseline: 'the 150 MB bar', target: 1, lowerIsBetter: true }
+      ])
+    };
+    printReport(report, argv);
+    if (configs.some((c) => !c.same))
       process.exitCode = 1;
   } finally {
-    proc.kill('SIGKILL');
+    for (const c of configs)
+      c.proc.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

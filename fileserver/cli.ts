@@ -1,6 +1,6 @@
 /*!
  * cli.ts - `cloudcoin-fileserver --data-dir D --port P [--host H]
- * [--admin-key K] [--capacity SIZE] [--base-path /PREFIX]`.
+ * [--admin-key K] [--capacity SIZE] [--base-path /PREFIX] [--hash-threads N]`.
  *
  * Without --admin-key the key is read from D/admin.key, or created there
  * (mode 0600) and printed once on first start: the operator hands it to
@@ -18,13 +18,16 @@ import { parseSize } from '../lib/base/units';
 
 const USAGE = `Usage: cloudcoin-fileserver --data-dir DIR [--port PORT] [--host HOST]
                             [--admin-key HEX64] [--capacity SIZE] [--base-path /PREFIX]
+                            [--hash-threads N]
   --data-dir   where contracts and objects are stored (created if missing)
   --port       TCP port (default 8480; 0 picks a free one)
   --host       address to bind (default 127.0.0.1; 0.0.0.0 for all)
   --admin-key  64 hex admin key; default: read or create DATA_DIR/admin.key
   --capacity   bytes of contract data to accept, e.g. 50GB (default 10GiB)
   --base-path  path prefix a reverse proxy forwards unchanged, e.g. /cc for
-               https://host/cc (default none: the proxy strips it)`;
+               https://host/cc (default none: the proxy strips it)
+  --hash-threads  worker threads hashing uploads (default: one per core;
+               0 hashes on the server's own thread, least CPU on a busy machine)`;
 
 /** Thrown for user errors: printed as one line, exit code 1. */
 class UsageError extends CodedError<'usage'> {
@@ -90,6 +93,7 @@ export async function main(argv: string[]): Promise<FileServer | null> {
         'admin-key': { type: 'string' },
         capacity: { type: 'string' },
         'base-path': { type: 'string' },
+        'hash-threads': { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       },
       strict: true
@@ -114,6 +118,9 @@ export async function main(argv: string[]): Promise<FileServer | null> {
     const basePath = parseBasePath(values['base-path'] ?? '');
     if (basePath === null)
       throw new UsageError('--base-path must be a path such as /cc');
+    const threadsText = values['hash-threads'];
+    if (threadsText !== undefined && (!/^[0-9]{1,2}$/.test(threadsText) || Number(threadsText) > 64))
+      throw new UsageError('--hash-threads must be 0..64');
     checkDataDir(dataDir);
     const given = values['admin-key'];
     if (given !== undefined && !parseAdminKey(given))
@@ -125,7 +132,10 @@ export async function main(argv: string[]): Promise<FileServer | null> {
       fs.mkdirSync(dataDir, { recursive: true });
       return loadAdminKey(dataDir, given, out);
     };
-    const server = new FileServer({ dataDir, adminKey, capacity, host, port: Number(portText), basePath });
+    const server = new FileServer({
+      dataDir, adminKey, capacity, host, port: Number(portText), basePath,
+      hashThreads: threadsText === undefined ? undefined : Number(threadsText)
+    });
     let addr: { host: string; port: number };
     try {
       addr = await server.open();

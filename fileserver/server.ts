@@ -21,7 +21,7 @@ import * as http from 'http';
 import type * as net from 'net';
 import * as path from 'path';
 import {
-  ObjectStore, StoreError, StorageError, MAX_MANIFEST_SIZE, checkAdmin, precheckAdmin, adminHeaders,
+  LeafHasherPool, ObjectStore, StoreError, StorageError, MAX_MANIFEST_SIZE, checkAdmin, precheckAdmin, adminHeaders,
   deriveTokenKey, mintToken, verifyToken, tokenId, isId, ioError, objects, TokenFields, leafCount, LEAF_SIZE, ALL_OBJECTS
 } from '../lib/storage';
 import {
@@ -50,6 +50,12 @@ export interface FileServerOptions {
   log?: (msg: string) => void;
   /** Serve this already-built store (cloudcoind's local backend shares one). */
   store?: ObjectStore;
+  /**
+   * Worker threads hashing uploads for a store this server builds: default
+   * the process's shared pool (one per core), 0 on the event loop (least
+   * CPU per byte: bench/fileserver.ts measures both), N its own pool.
+   */
+  hashThreads?: number;
   /**
    * Path prefix the server is reached under when a reverse proxy forwards
    * it unchanged (`/cc` for https://host/cc); default none. It is stripped
@@ -119,6 +125,8 @@ export class FileServer {
   private tokenKey: Buffer = Buffer.alloc(0);
   private readonly replay: ReplayCache;
   private readonly budgets: BudgetStore;
+  /** A hashing pool this server made (hashThreads N), closed with it. */
+  private readonly ownPool: LeafHasherPool | null;
   /** When reads last went uncounted was logged (unix s): once a minute at most. */
   private uncountedLogged = 0;
   private readonly now: () => number;
@@ -152,8 +160,12 @@ export class FileServer {
     this.log = options.log ?? ((msg) => process.stderr.write(`${msg}\n`));
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? 0;
-    this.store = options.store
-      ?? new ObjectStore({ dir: options.dataDir, capacity: options.capacity ?? DEFAULT_CAPACITY, now: this.now });
+    const threads = options.hashThreads;
+    this.ownPool = threads !== undefined && threads > 0 && !options.store ? new LeafHasherPool(threads) : null;
+    this.store = options.store ?? new ObjectStore({
+      dir: options.dataDir, capacity: options.capacity ?? DEFAULT_CAPACITY, now: this.now,
+      hasher: threads === undefined ? undefined : this.ownPool
+    });
     const basePath = parseBasePath(options.basePath ?? '');
     if (basePath === null)
       throw new Error('base path must look like /cc');
@@ -311,6 +323,7 @@ export class FileServer {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
+    await this.ownPool?.close();
   }
 
   private send(res: http.ServerResponse, status: number, json: unknown, headers: Headers = {}): void {

@@ -27,6 +27,8 @@ t.test('cloudcoin-fileserver flags', async (t) => {
     [['--data-dir', dir, '--capacity', 'lots'], /^cloudcoin-fileserver: --capacity must be a size such as 50GB\n$/],
     [['--data-dir', dir, '--base-path', 'cc'], /^cloudcoin-fileserver: --base-path must be a path such as \/cc\n$/],
     [['--data-dir', dir, '--base-path', '/a b'], /^cloudcoin-fileserver: --base-path must be a path such as \/cc\n$/],
+    [['--data-dir', dir, '--hash-threads', 'x'], /^cloudcoin-fileserver: --hash-threads must be 0\.\.64\n$/],
+    [['--data-dir', dir, '--hash-threads', '65'], /^cloudcoin-fileserver: --hash-threads must be 0\.\.64\n$/],
     [['--data-dir', dir, '--bogus'], /^cloudcoin-fileserver: Unknown option '--bogus'/]
   ];
   const results = await Promise.all(cases.map(([args]) => run(args)));
@@ -38,6 +40,7 @@ t.test('cloudcoin-fileserver flags', async (t) => {
   t.equal(help.code, 0);
   t.match(help.stdout, /Usage: cloudcoin-fileserver --data-dir DIR/);
   t.match(help.stdout, /--base-path/);
+  t.match(help.stdout, /--hash-threads/);
   fs.writeFileSync(path.join(dir, 'admin.key'), 'not hex\n');
   const badKey = await run(['--data-dir', dir]);
   t.equal(badKey.code, 1);

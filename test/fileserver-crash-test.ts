@@ -1,6 +1,7 @@
 // Crash safety: kill -9 the file server in the middle of an upload; after a
 // restart no partial object is visible, earlier data is intact, and the
-// upload resumes from the last durable part. Also checks the admin key is
+// upload resumes from the last complete part (parts are not fsynced; what
+// a power loss keeps is re-checked by length). Also checks the admin key is
 // created, printed and stored on first start.
 import t from 'tap';
 import * as fs from 'fs';
@@ -153,6 +154,31 @@ t.test('ObjectStore completion and removal', async (t) => {
     await t.rejects(c.store.writePart(c.id, 1, 4096, c.data.length - 4096, part(c.data.subarray(4096))), { code: 'already-complete' },
       'writePart() finished it');
     t.equal(c.store.objectState(c.id, 1).complete, true);
+  });
+
+  t.test('should resume from what a power loss kept: lengths re-checked, lost hashes never complete', async (t) => {
+    // Parts are not fsynced: a power loss can leave state.json ahead of the
+    // data file, or a tree file with leaf hashes that never reached the disk.
+    const a = setup(6 * 4096 + 5);
+    await a.store.writePart(a.id, 1, 0, 8192, part(a.data.subarray(0, 8192)));
+    await a.store.writePart(a.id, 1, 8192, 8192, part(a.data.subarray(8192, 16384)));
+    const up = path.join(a.dir, 'uploads', a.id, '1');
+    fs.truncateSync(path.join(up, 'data'), 12000);
+    t.equal(a.store.objectState(a.id, 1).received, 8192, 'received: the data file\'s whole leaves, not the record');
+    await t.rejects(a.store.writePart(a.id, 1, 16384, a.data.length - 16384, part(a.data.subarray(16384))), { code: 'bad-offset', detail: { received: 8192 } });
+    const st = await a.store.writePart(a.id, 1, 8192, a.data.length - 8192, part(a.data.subarray(8192)));
+    t.same([st.received, st.complete], [a.data.length, true], 'resumed from there, it completes');
+    t.equal(a.store.receipt(a.id, 1).root, MerkleTree.fromData(a.data).root.toString('hex'));
+
+    const b = setup(3 * 4096 + 5);
+    await b.store.writePart(b.id, 1, 0, 8192, part(b.data.subarray(0, 8192)));
+    const tfd = fs.openSync(path.join(b.dir, 'uploads', b.id, '1', 'tree'), 'r+');
+    fs.writeSync(tfd, Buffer.alloc(32), 0, 32, 44);
+    fs.closeSync(tfd);
+    await t.rejects(b.store.writePart(b.id, 1, 8192, b.data.length - 8192, part(b.data.subarray(8192))), { code: 'root-mismatch' },
+      'a lost leaf hash fails the root check');
+    t.equal(b.store.objectState(b.id, 1).complete, false, 'nothing visible');
+    t.notOk(fs.existsSync(path.join(b.dir, 'uploads', b.id, '1')), 'the upload is deleted: the renter sends it again');
   });
 
   t.test('should not remove a contract while a part is being written', async (t) => {

@@ -58,14 +58,19 @@ export function mkdirDurable(dir: string): void {
   }
 }
 
-/** Writes `data` to `file` atomically and durably. */
-export function writeFileAtomic(file: string, data: Buffer | string, mode = 0o644): void {
+/**
+ * Writes `data` to `file` atomically and (unless `durable` is false)
+ * durably. Without fsync a reader still sees the old file or the whole new
+ * one after a process crash; only a power loss may keep the old one.
+ */
+export function writeFileAtomic(file: string, data: Buffer | string, mode = 0o644, durable = true): void {
   const tmp = tempPath(file);
   const fd = fs.openSync(tmp, 'w', mode);
   try {
     try {
       fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
+      if (durable)
+        fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
@@ -74,7 +79,8 @@ export function writeFileAtomic(file: string, data: Buffer | string, mode = 0o64
     fs.rmSync(tmp, { force: true });
     throw e;
   }
-  fsyncDir(path.dirname(file));
+  if (durable)
+    fsyncDir(path.dirname(file));
 }
 
 /** fsync an open file by path. */

@@ -84,9 +84,14 @@ parentPort.on('message', (m) => {
         fs.closeSync(fd);
       }
     } else {
-      const data = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength);
+      const data = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.length === undefined ? m.buf.byteLength : m.length);
       out = Buffer.allocUnsafe(Math.ceil(data.length / LEAF) * 32);
       hashInto(data, m.first, out, 0);
+    }
+    if (m.lent) {
+      // A lent buffer goes back to its owner, moved rather than copied.
+      parentPort.postMessage({ id: m.id, hashes: levels(out, m.height), lent: m.buf }, [m.buf.buffer]);
+      return;
     }
     parentPort.postMessage({ id: m.id, hashes: levels(out, m.height) });
   } catch (e) {
@@ -98,12 +103,14 @@ parentPort.on('message', (m) => {
 interface Reply {
   id: number;
   hashes?: Uint8Array;
+  /** A lent buffer, returned. */
+  lent?: Uint8Array;
   error?: string;
 }
 
 interface Job {
   slot: number;
-  resolve: (b: Buffer) => void;
+  resolve: (b: Buffer, lent?: Buffer) => void;
   reject: (e: Error) => void;
 }
 
@@ -142,7 +149,8 @@ export class LeafHasherPool {
       if (r.error || !r.hashes)
         job.reject(new Error(r.error || 'hash worker failed'));
       else
-        job.resolve(Buffer.from(r.hashes.buffer, r.hashes.byteOffset, r.hashes.byteLength));
+        job.resolve(Buffer.from(r.hashes.buffer, r.hashes.byteOffset, r.hashes.byteLength),
+          r.lent ? Buffer.from(r.lent.buffer, r.lent.byteOffset, r.lent.byteLength) : undefined);
     });
     w.on('error', (e) => {
       failure = e;
@@ -178,7 +186,7 @@ export class LeafHasherPool {
     this.jobs.clear();
   }
 
-  private submit(msg: object): Promise<Buffer> {
+  private submit(msg: object, transfer: ArrayBuffer[] = [], lent?: (b: Buffer) => void): Promise<Buffer> {
     if (this.closed)
       return Promise.reject(new Error('hash pool closed'));
     let slot = 0;
@@ -190,8 +198,14 @@ export class LeafHasherPool {
     this.load[slot] += 1;
     this.workers[slot].ref();
     return new Promise<Buffer>((resolve, reject) => {
-      this.jobs.set(id, { slot, resolve, reject });
-      this.workers[slot].postMessage({ id, ...msg });
+      this.jobs.set(id, {
+        slot, reject, resolve: (hashes, back) => {
+          if (back && lent)
+            lent(back);
+          resolve(hashes);
+        }
+      });
+      this.workers[slot].postMessage({ id, ...msg }, transfer);
     });
   }
 
@@ -202,6 +216,20 @@ export class LeafHasherPool {
    */
   hashBuffer(data: Buffer, first: number, height = 0): Promise<Buffer> {
     return this.submit({ buf: data, first, height });
+  }
+
+  /**
+   * Leaf hashes of the first `length` bytes of `buf`, first leaf `first`,
+   * with no copy: `buf` (which must own its whole ArrayBuffer, as
+   * Buffer.allocUnsafeSlow makes) is moved to the worker, unusable
+   * meanwhile, and handed back to `back` before the hashes resolve, so a
+   * caller can reuse a few blocks instead of leaving a copy per block for
+   * the collector (this bounds the file server's memory).
+   */
+  hashLent(buf: Buffer, length: number, first: number, back: (b: Buffer) => void): Promise<Buffer> {
+    if (buf.byteOffset !== 0 || buf.byteLength !== buf.buffer.byteLength)
+      throw new RangeError('a lent buffer must own its whole ArrayBuffer');
+    return this.submit({ buf, length, first, height: 0, lent: true }, [buf.buffer as ArrayBuffer], back);
   }
 
   /** As hashBuffer, for `length` bytes of the file at `path` from `offset` (leaf-aligned). */
@@ -216,4 +244,17 @@ export class LeafHasherPool {
     this.failAll(new Error('hash pool closed'));
     await Promise.all(this.workers.map(w => w.terminate()));
   }
+}
+
+let shared: LeafHasherPool | null = null;
+
+/**
+ * The process's own pool, made on first use and never closed: its idle
+ * workers are unref'd, so it keeps no process alive. Servers hash every
+ * upload on it, off their event loop, without each store owning threads.
+ */
+export function sharedHasherPool(): LeafHasherPool {
+  if (!shared)
+    shared = new LeafHasherPool();
+  return shared;
 }

@@ -104,9 +104,9 @@ export function tempDir(prefix: string): string {
 }
 
 /** An in-process file server on a free loopback port. */
-export async function startServer(dataDir: string, adminKey: Buffer, opts: { capacity?: number; now?: () => number } = {}):
+export async function startServer(dataDir: string, adminKey: Buffer, opts: { capacity?: number; now?: () => number; hashThreads?: number } = {}):
   Promise<{ server: FileServer; port: number }> {
-  const server = new FileServer({ dataDir, adminKey, capacity: opts.capacity, now: opts.now, port: 0, log: () => {} });
+  const server = new FileServer({ dataDir, adminKey, capacity: opts.capacity, now: opts.now, hashThreads: opts.hashThreads, port: 0, log: () => {} });
   const { port } = await server.open();
   return { server, port };
 }

@@ -12,8 +12,9 @@
  *                                 between requests, so the upload lock is a file lock)
  *
  * Records are written before data and removed before it; an interrupted
- * atomic write leaves only a `.tmp-` file. Every write is fsync'ed where
- * PHP can (fsync() since 8.1) and renamed into place.
+ * atomic write leaves only a `.tmp-` file. Records and manifests are
+ * fsync'ed (fsync() since 8.1) and renamed into place; upload parts are not
+ * fsynced, the part completing an object fsyncs it once (as the Node store).
  */
 
 declare(strict_types=1);
@@ -93,8 +94,8 @@ final class CCStore
         return is_array($json) ? $json : null;
     }
 
-    /** Temp file, fsync, rename, fsync of the directory. */
-    public static function writeAtomic(string $file, string $data): void
+    /** Temp file, fsync, rename, fsync of the directory (no fsync when not $durable). */
+    public static function writeAtomic(string $file, string $data, bool $durable = true): void
     {
         $tmp = $file . '.tmp-' . bin2hex(random_bytes(6));
         $fh = @fopen($tmp, 'xb');
@@ -102,7 +103,7 @@ final class CCStore
             throw cc_io_error('create');
         try {
             cc_write_all($fh, $data);
-            if (!@fflush($fh) || !@fsync($fh))
+            if (!@fflush($fh) || ($durable && !@fsync($fh)))
                 throw cc_io_error('fsync');
         } catch (Throwable $e) {
             fclose($fh);
@@ -115,7 +116,8 @@ final class CCStore
             @unlink($tmp);
             throw $err;
         }
-        self::syncDir(dirname($file));
+        if ($durable)
+            self::syncDir(dirname($file));
     }
 
     private static function syncDir(string $dir): void
@@ -389,10 +391,17 @@ final class CCStore
         return $out;
     }
 
+    /**
+     * Bytes of an upload that count: what state.json records, but no more
+     * than the data file holds (parts are not fsynced), on a leaf boundary.
+     */
     private function received(string $id, int $n): int
     {
         $st = self::readJSON($this->uploadDir($id, $n) . '/state.json');
-        return ($st !== null && is_int($st['received'] ?? null)) ? $st['received'] : 0;
+        if ($st === null || !is_int($st['received'] ?? null))
+            return 0;
+        $held = self::fileSize($this->uploadDir($id, $n) . '/data');
+        return $held >= $st['received'] ? $st['received'] : intdiv($held, CC_LEAF_SIZE) * CC_LEAF_SIZE;
     }
 
     private function isComplete(string $id, int $n): bool
@@ -530,8 +539,9 @@ final class CCStore
                 $offsets = cc_level_offsets($rec['size']);
                 cc_write_at($tree, $offsets[0] + intdiv($offset, CC_LEAF_SIZE) * 32, $hashes);
                 cc_build_blocks($tree, $rec['size'], cc_full_blocks($rec['size'], $offset), cc_full_blocks($rec['size'], $offset + $length));
-                if (!@fflush($data) || !@fsync($data) || !@fflush($tree) || !@fsync($tree))
-                    throw cc_io_error('fsync');
+                // No fsync per part: finish() fsyncs the object once (lib/storage/objectstore.ts says why).
+                if (!@fflush($data) || !@fflush($tree))
+                    throw cc_io_error('write');
             } finally {
                 fclose($data);
                 fclose($tree);
@@ -543,7 +553,7 @@ final class CCStore
             if ($last)
                 $this->finish($rec);
             else
-                self::writeAtomic("$dir/state.json", json_encode(['received' => $offset + $length]));
+                self::writeAtomic("$dir/state.json", json_encode(['received' => $offset + $length]), false);
             return $this->objectState($id, $n);
         } catch (Throwable $e) {
             if ($started && !$this->isComplete($id, $n))
@@ -600,6 +610,14 @@ final class CCStore
         $id = $rec['contract'];
         $n = $rec['object'];
         $dir = $this->uploadDir($id, $n);
+        // The object's one fsync: its data now, its tree below.
+        $dh = @fopen("$dir/data", 'r+b');
+        if ($dh === false)
+            throw cc_io_error('open');
+        $synced = @fsync($dh);
+        fclose($dh);
+        if (!$synced)
+            throw cc_io_error('fsync');
         $fh = @fopen("$dir/tree", 'r+b');
         if ($fh === false)
             throw cc_io_error('open');
