@@ -15,6 +15,7 @@ export type StorageErrorCode =
   | 'trailing-data'
   | 'bad-size'
   | 'bad-proof'
+  | 'bad-root'
   | 'bad-tree'
   | 'bad-manifest'
   | 'bad-scheme'

@@ -45,7 +45,7 @@ export interface FileDigest {
  * run's levels 0..height go straight to the tree file, and only its top
  * node goes through the builder, so the main thread does little per leaf.
  */
-class TreeSink {
+export class TreeSink {
   readonly height: number;
   private readonly builder: TreeBuilder;
   private readonly writer: TreeWriter | null;
@@ -140,7 +140,7 @@ function leavesOf(total: number, height: number): number {
 }
 
 /** Runs hashing jobs with bounded concurrency, delivering results in order. */
-class OrderedQueue {
+export class OrderedQueue {
   private readonly queue: { first: number; p: Promise<Buffer> }[] = [];
   constructor(private readonly sink: TreeSink, private readonly depth: number) {}
 
@@ -164,7 +164,7 @@ class OrderedQueue {
   }
 }
 
-async function withPool<T>(opts: FileOpOptions, fn: (pool: LeafHasherPool | null) => Promise<T>): Promise<T> {
+export async function withPool<T>(opts: FileOpOptions, fn: (pool: LeafHasherPool | null) => Promise<T>): Promise<T> {
   if (opts.inline)
     return fn(null);
   if (opts.pool)
@@ -226,7 +226,7 @@ function readFull(fd: number, buf: Buffer, pos: number): void {
 }
 
 /** Writes buffers back to back at `pos`, finishing short writes. */
-async function writeAll(fh: fs.promises.FileHandle, bufs: Buffer[], pos: number): Promise<void> {
+export async function writeAll(fh: fs.promises.FileHandle, bufs: Buffer[], pos: number): Promise<void> {
   const total = bufs.reduce((a, b) => a + b.length, 0);
   const { bytesWritten } = await fh.writev(bufs, pos);
   if (bytesWritten < total) {
@@ -247,17 +247,19 @@ export interface EncryptResult extends FileDigest {
 
 /**
  * Encrypts `input` into `output` (see cipher.ts for the layout) and hashes
- * the ciphertext as it goes; returns the object's size and root.
+ * the ciphertext as it goes; returns the object's size and root. With
+ * `output` null nothing is written: the first pass of a streamed upload,
+ * which needs the root before any byte is sent (transfer.ts).
  */
-export async function encryptFile(key: Buffer, input: string, output: string, opts: FileOpOptions = {}): Promise<EncryptResult> {
+export async function encryptFile(key: Buffer, input: string, output: string | null, opts: FileOpOptions = {}): Promise<EncryptResult> {
   const plain = fs.statSync(input).size;
   const size = cipherSize(plain);
   const chunks = Math.max(1, Math.ceil(plain / PLAIN_CHUNK_SIZE));
   return withPool(opts, async (pool) => {
     const sink = new TreeSink(size, LEAVES_PER_CHUNK, opts.treePath);
-    const tmp = tempPath(output);
+    const tmp = output === null ? null : tempPath(output);
     const inFh = await fs.promises.open(input, 'r');
-    const outFh = await fs.promises.open(tmp, 'w');
+    const outFh = tmp === null ? null : await fs.promises.open(tmp, 'w');
     // The write of the previous batch, running while the next is read and
     // encrypted. Its failure (ENOSPC) is kept in `writeError` the moment it
     // happens, so it is never an unhandled rejection, and the next batch
@@ -295,29 +297,33 @@ export async function encryptFile(key: Buffer, input: string, output: string, op
         if (writeError)
           throw writeError;
         // writev: no copy into one block (the chunks are 8 MiB together).
-        pendingWrite = writeAll(outFh, out, b * CHUNK_SIZE).catch((e: unknown) => {
-          writeError = e;
-        });
+        if (outFh)
+          pendingWrite = writeAll(outFh, out, b * CHUNK_SIZE).catch((e: unknown) => {
+            writeError = e;
+          });
       }
       await pendingWrite;
       if (writeError)
         throw writeError;
       await q.drain();
-      if (opts.sync !== false)
+      if (outFh && opts.sync !== false)
         await outFh.sync();
-      await outFh.close();
+      await outFh?.close();
       await inFh.close();
       const root = sink.finish();
-      fs.renameSync(tmp, output);
-      fsyncDir(path.dirname(output));
+      if (tmp !== null && output !== null) {
+        fs.renameSync(tmp, output);
+        fsyncDir(path.dirname(output));
+      }
       return { size, plainSize: plain, root };
     } catch (e) {
       // Let an in-flight write settle before closing its file under it.
       await pendingWrite;
       sink.abort();
-      await outFh.close().catch(() => {});
+      await outFh?.close().catch(() => {});
       await inFh.close().catch(() => {});
-      fs.rmSync(tmp, { force: true });
+      if (tmp !== null)
+        fs.rmSync(tmp, { force: true });
       throw e;
     }
   });

@@ -108,8 +108,10 @@ export class FileServerClient {
    * One call. The deadline covers the whole exchange; a body longer than
    * `expect` allows (or than an error answer needs) is cut off unread.
    */
-  private request(method: string, path: string, headers: Record<string, string>, body: Buffer | undefined,
+  private request(method: string, path: string, headers: Record<string, string>, body: Buffer | Buffer[] | undefined,
     expect: Expect): Promise<Reply> {
+    const bodies = body === undefined ? [] : Buffer.isBuffer(body) ? [body] : body;
+    const length = bodies.reduce((n, b) => n + b.length, 0);
     const url = new URL(this.url + path);
     const mod = url.protocol === 'https:' ? https : http;
     const agent = url.protocol === 'https:' ? httpsAgent : httpAgent;
@@ -136,7 +138,7 @@ export class FileServerClient {
         `cannot reach file server ${this.url} (no complete answer within ${this.timeoutMs} ms)`));
       signal.addEventListener('abort', onAbort, { once: true });
       req = mod.request(url, {
-        method, agent, headers: { ...headers, 'content-length': body ? body.length : 0 }
+        method, agent, headers: { ...headers, 'content-length': length }
       }, (res) => {
         const status = res.statusCode ?? 0;
         const ok = status >= 200 && status < 300;
@@ -178,7 +180,10 @@ export class FileServerClient {
         res.on('aborted', () => unreachable(new Error('connection closed mid-answer')));
       });
       req.on('error', unreachable);
-      req.end(body);
+      // Pieces written one after another: a part's chunks are never copied into one buffer.
+      for (const b of bodies)
+        req.write(b);
+      req.end();
     });
   }
 
@@ -292,8 +297,8 @@ export class FileServerClient {
     return { authorization: `CC-Token ${token}` };
   }
 
-  /** Uploads one part of a data object at `offset`. */
-  async putPart(token: string, contract: string, object: number, offset: number, data: Buffer): Promise<UploadStatus> {
+  /** Uploads one part of a data object at `offset` (one buffer, or pieces sent back to back). */
+  async putPart(token: string, contract: string, object: number, offset: number, data: Buffer | Buffer[]): Promise<UploadStatus> {
     return this.json<UploadStatus>(this.check(await this.request('PUT', `/v1/${contract}/${object}?offset=${offset}`,
       { ...this.auth(token), 'content-type': 'application/octet-stream' }, data, { max: MAX_JSON_RESPONSE })));
   }

@@ -18,4 +18,5 @@ export * from './adminauth';
 export * from './objectstore';
 export { writeFileAtomic, fsyncDir } from './fsutil';
 export * from './fileserverclient';
+export * from './transfer';
 export * from './keyfile';

@@ -1,0 +1,224 @@
+/*!
+ * transfer.ts - a renter's replica in motion: a local plaintext file
+ * encrypted and uploaded to a file server, and downloaded, verified and
+ * decrypted back, streaming, with nothing staged on disk.
+ *
+ * Upload is two passes over the plaintext: the first encrypts and hashes
+ * to learn the object's root and size (the host registers the object with
+ * them before accepting a byte, PROTOCOL 4.8), the second encrypts again,
+ * part by part, while the previous part is on the wire. Encryption is
+ * deterministic for one key (nonces are chunk indexes), so the second pass
+ * yields exactly the bytes the first one hashed, and AES-GCM costs far
+ * less than writing a replica to disk and reading it back: see
+ * docs/BENCHMARKS.md for the figures behind this choice.
+ *
+ * Download reads ranges (the next one in flight while the current one is
+ * hashed and decrypted), hashes leaves on worker threads, decrypts each
+ * chunk (its tag authenticates it) into a temp file, and renames it into
+ * place only when the Merkle root matches too.
+ */
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { CHUNK_SIZE, LEAF_SIZE, PLAIN_CHUNK_SIZE, cipherSize, plainSize } from './common';
+import { StorageError } from './errors';
+import { decryptChunk, encryptChunk } from './cipher';
+import { FileServerClient, FileServerError, MAX_READ_SIZE, UploadStatus } from './fileserverclient';
+import { EncryptResult, FileOpOptions, OrderedQueue, TreeSink, encryptFile, withPool, writeAll } from './fileops';
+import { fsyncDir, tempPath } from './fsutil';
+import { MAX_PART_SIZE } from './objectstore';
+
+/** Bytes per upload part and per download range: 8 chunks, the file server's request limit. */
+export const TRANSFER_PART = MAX_PART_SIZE;
+
+/** Where a replica lives on its file server. */
+export interface ObjectAddress {
+  client: FileServerClient;
+  /** A data token for the object (`put` to upload, `get` to download). */
+  token: string;
+  contract: string;
+  object: number;
+}
+
+/** Progress callback: bytes of the object moved so far, and its size. */
+export type Progress = (done: number, size: number) => void;
+
+/** Reads exactly buf.length bytes at `pos`, or fails `truncated`. */
+async function readExact(fh: fs.promises.FileHandle, buf: Buffer, pos: number): Promise<void> {
+  let got = 0;
+  while (got < buf.length) {
+    const { bytesRead } = await fh.read(buf, got, buf.length - got, pos + got);
+    if (bytesRead === 0)
+      throw new StorageError('truncated', 'the file shrank during the transfer');
+    got += bytesRead;
+  }
+}
+
+/**
+ * Ciphertext bytes [start, end) of `plain` (a plaintext of `plainBytes`
+ * bytes) under `key`: the chunks covering the range, encrypted, as pieces.
+ */
+async function cipherRange(key: Buffer, fh: fs.promises.FileHandle, plainBytes: number, start: number, end: number): Promise<Buffer[]> {
+  const chunks = Math.max(1, Math.ceil(plainBytes / PLAIN_CHUNK_SIZE));
+  const first = Math.floor(start / CHUNK_SIZE);
+  const last = Math.ceil(end / CHUNK_SIZE) - 1;
+  const from = first * PLAIN_CHUNK_SIZE;
+  const plain = Buffer.allocUnsafe(Math.min((last + 1) * PLAIN_CHUNK_SIZE, plainBytes) - from);
+  await readExact(fh, plain, from);
+  const out: Buffer[] = [];
+  for (let i = first; i <= last; i++) {
+    const at = (i - first) * PLAIN_CHUNK_SIZE;
+    let ct = encryptChunk(key, i, i === chunks - 1, plain.subarray(at, Math.min(at + PLAIN_CHUNK_SIZE, plain.length)));
+    // Trim to the range (a resume may start mid-chunk, on a leaf boundary).
+    const lo = Math.max(start - i * CHUNK_SIZE, 0);
+    const hi = Math.min(end - i * CHUNK_SIZE, ct.length);
+    if (lo > 0 || hi < ct.length)
+      ct = ct.subarray(lo, hi);
+    out.push(ct);
+  }
+  return out;
+}
+
+/**
+ * Pass 1 of an upload: the object's size and root for `file` encrypted
+ * under `key`, computed without writing anything (hashing on the pool).
+ */
+export function encryptedRoot(key: Buffer, file: string, opts: FileOpOptions = {}): Promise<EncryptResult> {
+  return encryptFile(key, file, null, opts);
+}
+
+/**
+ * Pass 2 of an upload: encrypts `file` under `key` again and uploads it as
+ * data object `to.object`, one part after another from what the server
+ * already holds (a resumed upload re-encrypts only what is missing); the
+ * next part is read and encrypted while the previous one is on the wire.
+ * A last part whose answer was lost (`already-complete` on the retry)
+ * counts as done. Throws FileServerError (the server's codes, `bad-size`
+ * when the server expects another size) or StorageError `truncated`.
+ */
+export async function uploadEncrypted(to: ObjectAddress, key: Buffer, file: string,
+  opts: { partSize?: number; progress?: Progress } = {}): Promise<UploadStatus> {
+  const partSize = opts.partSize ?? TRANSFER_PART;
+  if (partSize % CHUNK_SIZE !== 0 || partSize < CHUNK_SIZE || partSize > MAX_PART_SIZE)
+    throw new RangeError('part size must be whole chunks (1 MiB) up to 8 MiB');
+  const { client, token, contract, object } = to;
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const plainBytes = (await fh.stat()).size;
+    const size = cipherSize(plainBytes);
+    let st = await client.uploadStatus(token, contract, object);
+    if (!st.complete && (st.size !== size || !(st.received >= 0 && st.received <= size)))
+      throw new FileServerError('bad-size', 0, `the object is ${size} bytes; the server expects ${st.size} and holds ${st.received}`);
+    // Parts end on part boundaries, so a resumed upload realigns after one short part.
+    const partAt = (offset: number) => {
+      const end = Math.min((Math.floor(offset / partSize) + 1) * partSize, size);
+      return { offset, end, data: cipherRange(key, fh, plainBytes, offset, end) };
+    };
+    let next = st.complete ? null : partAt(st.received);
+    while (next) {
+      const part = next;
+      const data = await part.data;
+      // The next part is prepared while this one travels.
+      next = part.end < size ? partAt(part.end) : null;
+      next?.data.catch(() => {});
+      try {
+        st = await client.putPart(token, contract, object, part.offset, data);
+      } catch (e) {
+        if (!(e instanceof FileServerError && e.code === 'already-complete'))
+          throw e;
+        st = await client.uploadStatus(token, contract, object);
+        if (!st.complete)
+          throw e;
+      }
+      if (opts.progress)
+        opts.progress(st.received, size);
+      if (st.complete)
+        break;
+      // [REJECT] a server that did not take the part as sent
+      if (st.received !== part.end)
+        throw new FileServerError('bad-response', 200, `file server ${client.url} holds ${st.received} bytes after a part ending at ${part.end}`);
+    }
+    return st;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Result of a verified download. */
+export interface DownloadResult {
+  /** Object (ciphertext) bytes read. */
+  size: number;
+  /** Plaintext bytes written. */
+  plainSize: number;
+}
+
+/**
+ * Downloads data object `from.object` of `size` bytes whose Merkle root
+ * must be `root`, decrypting it under `key` into `output`, which appears
+ * (atomically, fsynced) only when every chunk's tag and the root verified.
+ * Throws FileServerError (`bad-size` when the host reports another size,
+ * `over-budget` when the token cannot pay for the object), StorageError
+ * `bad-root` (the host served other bytes), `bad-tag`. Hashing runs on
+ * `opts.pool` (or a temporary pool), one job per range.
+ */
+export async function downloadDecrypted(from: ObjectAddress, key: Buffer, size: number, root: Buffer, output: string,
+  opts: FileOpOptions & { rangeSize?: number; progress?: Progress } = {}): Promise<DownloadResult> {
+  const rangeSize = opts.rangeSize ?? TRANSFER_PART;
+  if (rangeSize % CHUNK_SIZE !== 0 || rangeSize < CHUNK_SIZE || rangeSize > MAX_READ_SIZE)
+    throw new RangeError('range size must be whole chunks (1 MiB) up to 8 MiB');
+  const plain = plainSize(size);
+  if (plain < 0)
+    throw new StorageError('bad-size', `object size ${size} is not a valid ciphertext size`);
+  const { client, token, contract, object } = from;
+  const head = await client.head(token, contract, object);
+  // [REJECT] a host claiming another size than the contract's
+  if (head.size !== size)
+    throw new FileServerError('bad-size', 0, `file server ${client.url} reports ${head.size} bytes, the object is ${size}`);
+  if (head.budgetLeft !== null && head.budgetLeft < size)
+    throw new FileServerError('over-budget', 0, `the token has ${head.budgetLeft} bytes left, the object is ${size}`, { left: head.budgetLeft });
+  const chunks = Math.max(1, Math.ceil(size / CHUNK_SIZE));
+  return withPool(opts, async (pool) => {
+    // One hashing job per range: its subtree's levels come back whole.
+    const sink = new TreeSink(size, rangeSize / LEAF_SIZE);
+    const q = new OrderedQueue(sink, pool ? pool.size * 2 : 0);
+    const tmp = tempPath(output);
+    const out = await fs.promises.open(tmp, 'w');
+    const fetch = (start: number) => {
+      const p = client.download(token, contract, object, start, Math.min(start + rangeSize, size) - 1);
+      p.catch(() => {});
+      return p;
+    };
+    try {
+      let pending: Promise<Buffer> | null = fetch(0);
+      for (let start = 0; pending; start += rangeSize) {
+        const data: Buffer = await pending;
+        // The next range is on the wire while this one is hashed and decrypted.
+        pending = start + rangeSize < size ? fetch(start + rangeSize) : null;
+        const first = start / LEAF_SIZE;
+        await q.push(first, pool ? pool.hashBuffer(data, first, sink.height) : Promise.resolve(sink.inline(data, first)));
+        const pieces: Buffer[] = [];
+        for (let at = 0; at < data.length; at += CHUNK_SIZE) {
+          const i = (start + at) / CHUNK_SIZE;
+          pieces.push(decryptChunk(key, i, i === chunks - 1, data.subarray(at, Math.min(at + CHUNK_SIZE, data.length))));
+        }
+        await writeAll(out, pieces, (start / CHUNK_SIZE) * PLAIN_CHUNK_SIZE);
+        if (opts.progress)
+          opts.progress(Math.min(start + rangeSize, size), size);
+      }
+      await q.drain();
+      const got = sink.finish();
+      // [REJECT] bytes that are not the object the contract names
+      if (!got.equals(root))
+        throw new StorageError('bad-root', `file server ${client.url} served bytes whose Merkle root is not the object's`);
+      await out.sync();
+      await out.close();
+      fs.renameSync(tmp, output);
+      fsyncDir(path.dirname(output));
+      return { size, plainSize: plain };
+    } catch (e) {
+      await out.close().catch(() => {});
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+  });
+}
