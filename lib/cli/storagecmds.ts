@@ -29,22 +29,26 @@ function offerTable(offers: OfferInfo[]): string {
     { title: 'download', value: (o) => String(o.prices.download), align: 'right' },
     { title: 'bids', value: (o) => (o.reused ? 'reused' : o.bids.join('>')) },
     { title: 'cost(sat)', value: (o) => String(o.cost), align: 'right' },
+    { title: 'score', value: (o) => (o.score === null ? '-' : String(o.score)), align: 'right' },
     { title: 'reserved until', value: (o) => `block ${o.reservedUntil}`, align: 'right' }
   ], offers);
 }
 
-/** negotiate-storage --size S --duration B --max-price P [--hosts N] [--json] */
+/** negotiate-storage --size S --duration B --max-price P [--hosts N] [--min-score S] [--json] */
 export async function negotiateStorage(ctx: CommandContext, argv: string[]): Promise<void> {
-  const cmd = command('negotiate-storage', 'Get signed storage offers from the cheapest hosts; nothing is paid or committed.')
+  const cmd = command('negotiate-storage', 'Get signed storage offers from the best hosts by price and reputation; '
+    + 'nothing is paid or committed.')
     .requiredOption('--size <size>', 'bytes to store, e.g. 10MB')
     .option('--duration <blocks>', 'contract length in blocks', String(DEFAULT_DURATION))
     .requiredOption('--max-price <price>', 'highest price a host may ask: storage in sat per GiB per 1000 blocks, upload and download in sat per GiB')
     .option('--hosts <n>', 'how many hosts', '1')
+    .option('--min-score <permille>', 'lowest reputation score (0..1000) a host may have; an unknown host scores 400 (docs/REPUTATION.md)')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts();
   const res = await renterClient(ctx).negotiate(sizeOpt(o.size), uintOpt(o.duration, '--duration', 1, 1e6),
-    priceOpt(o.maxPrice), uintOpt(o.hosts, '--hosts', 1, 16));
+    priceOpt(o.maxPrice), uintOpt(o.hosts, '--hosts', 1, 16),
+    o.minScore === undefined ? undefined : uintOpt(o.minScore, '--min-score', 0, 1000));
   if (o.json) {
     ctx.out(JSON.stringify(res, null, 2));
     return;
@@ -71,6 +75,7 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
     .option('--allowance <sat>', 'escrow of each new contract, which pays this and later files on the host (default: room for 1 GiB for --duration at the host\'s prices, at least the 10000 sat minimum escrow)')
     .option('--new-contracts', 'form new contracts even where open ones have room (one contract per file per host, as before revisions)')
     .option('--no-wait', 'return once the commitment is broadcast, without waiting for it to confirm')
+    .option('--min-score <permille>', 'lowest reputation score (0..1000) a new host may have; an unknown host scores 400 (docs/REPUTATION.md)')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts();
@@ -97,7 +102,8 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
         file: input.path, name: input.name, hosts, minHosts, duration: uintOpt(o.duration, '--duration', 1, 1e6),
         maxPrice: priceOpt(o.maxPrice), workDir: scratch.dir('cloudcoin-put-'), wait: o.wait,
         allowance: o.allowance === undefined ? undefined : priceOpt(o.allowance, '--allowance'),
-        reuse: o.newContracts !== true
+        reuse: o.newContracts !== true,
+        minScore: o.minScore === undefined ? undefined : uintOpt(o.minScore, '--min-score', 0, 1000)
       });
     });
     printPut(ctx, summary, o.json === true, input.name);
@@ -120,6 +126,7 @@ function printPut(ctx: CommandContext, summary: PutResult, json: boolean, name: 
     { title: 'host', value: (c) => c.host },
     { title: 'storage', value: (c) => String(c.prices.storage), align: 'right' },
     { title: 'cost(sat)', value: (c) => String(c.cost), align: 'right' },
+    { title: 'score', value: (c) => (c.score === null ? '-' : String(c.score)), align: 'right' },
     { title: 'escrow(sat)', value: (c) => String(c.escrowValue), align: 'right' },
     { title: 'state', value: (c) => c.state }
   ], summary.contracts));
@@ -127,6 +134,8 @@ function printPut(ctx: CommandContext, summary: PutResult, json: boolean, name: 
     ctx.out(c.reused ? `  ${c.host}: ${c.formula}` : `  ${c.host}: ${c.formula}; allowance ${c.escrowValue} sat (escrow)`);
   for (const f of summary.failed)
     ctx.out(`  no replica on ${f.host}: ${f.reason}`);
+  for (const f of summary.passed)
+    ctx.out(`  not chosen ${f.host}: ${f.reason}`);
 }
 
 /** ls: stored files, the contracts (and object, revision) they live in, states, end heights and hosts' reachability. */

@@ -28,7 +28,8 @@ import { RenterContracts, contractDetails } from './rentercontracts';
 import { PendingRevision, RenterContract } from './dealstore';
 import { minEscrowValue } from '../contracts/common';
 import { LEAF_SIZE } from '../storage/common';
-import { defaultAllowance } from './pricing';
+import { defaultAllowance, type HostScore } from './pricing';
+import type { ReputationPlugin } from '../reputation/plugin';
 import { firstRevision } from './revisions';
 import type { ManifestFile } from '../storage/manifest';
 import type { DeleteFileResult } from './rpctypes';
@@ -128,6 +129,24 @@ export class Deals implements Extension {
     return this.api.require<ContractsPlugin>('contracts');
   }
 
+  /** The reputation extension, or null when this node runs without it (host choice is then by price). */
+  private get reputation(): ReputationPlugin | null {
+    try {
+      return this.api.require<ReputationPlugin>('reputation');
+    } catch {
+      return null;
+    }
+  }
+
+  /** This node's reputation score of each host (permille, and whether anything is known of it). */
+  private async hostScores(hosts: Buffer[]): Promise<HostScore[]> {
+    const rep = this.reputation!;
+    return Promise.all(hosts.map(async (pk) => {
+      const r = await rep.getReputation(pk);
+      return { score: r.score, known: r.known };
+    }));
+  }
+
   private get hosting(): Hosting {
     return this.api.require<Hosting>('hosting');
   }
@@ -150,7 +169,8 @@ export class Deals implements Extension {
       negotiator: this.negotiator,
       identity: () => this.negotiator.identity,
       height: () => this.api.chain.height,
-      createEscrowKey: () => this.contracts.createEscrowKey()
+      createEscrowKey: () => this.contracts.createEscrowKey(),
+      reputation: this.reputation ? (hosts) => this.hostScores(hosts) : undefined
     });
     this.contracts.addDetails((c) => this.details(c));
     this.auditor = this.makeAuditor();

@@ -6,6 +6,7 @@
  * are never opaque.
  */
 
+import { NEW_HOST_EVERY, PRIOR_SCORE, SCORE_FLOOR } from '../reputation/common';
 import { DEFAULT_ALLOWANCE_BYTES, GIB, PRICE_BLOCKS } from './common';
 
 export interface Prices {
@@ -56,18 +57,81 @@ export function withinPrice(p: Prices, maxPrice: number): boolean {
   return p.storage <= maxPrice && p.upload <= maxPrice && p.download <= maxPrice;
 }
 
+/** A host's reputation as the chooser sees it (lib/reputation: permille score, whether anything is known). */
+export interface HostScore {
+  score: number;
+  known: boolean;
+}
+
+/** How chooseHosts weighs reputation. */
+export interface RankOptions<T> {
+  /** Each host's reputation; without it every host ranks by price alone. */
+  scoreOf?: (host: T) => HostScore;
+  /** Hosts scoring below this are not chosen (unknown hosts score the prior). */
+  minScore?: number;
+  /** Hosts the caller wants: a share of the first `wanted` places is kept for unknown hosts. */
+  wanted?: number;
+  /** The last tie-break (the identity key, hex); without it, ties keep the input order. */
+  keyOf?: (host: T) => string;
+}
+
+/**
+ * Whether host a ranks before host b: the larger (score + SCORE_FLOOR) per
+ * sat of cost, compared exactly by cross-multiplication; then the lower
+ * storage price, then the smaller key (`tie`), so the order is total.
+ */
+function ranksBefore(a: { cost: number; s: number; storage: number; tie: string },
+  b: { cost: number; s: number; storage: number; tie: string }): number {
+  const va = BigInt(a.s + SCORE_FLOOR) * BigInt(b.cost + 1);
+  const vb = BigInt(b.s + SCORE_FLOOR) * BigInt(a.cost + 1);
+  if (va !== vb)
+    return va > vb ? -1 : 1;
+  return a.storage - b.storage || (a.tie < b.tie ? -1 : a.tie > b.tie ? 1 : 0);
+}
+
 /**
  * Choose up to `count` hosts: those that can hold `size` for `duration`
- * with every price within `maxPrice`, cheapest total cost first. A single function
- * so reputation can join the choice later without touching the callers.
+ * with every price within `maxPrice` (and a score of at least `minScore`),
+ * ranked by one function of price and reputation (docs/REPUTATION.md,
+ * "Choosing hosts"):
+ *
+ *   value = (score + SCORE_FLOOR) / (contractCost + 1)     larger first
+ *
+ * so a host twice as well rated may ask about twice the price. Unknown
+ * hosts score the prior (below the middle: never first at equal price, and
+ * never excluded); among the first `wanted` places, floor(wanted /
+ * NEW_HOST_EVERY) go to the best unknown hosts if the ranking left them
+ * out, so a new host always has a bounded chance. Without reputation this
+ * is the cheapest-first choice. A single function, replaceable as a whole.
  */
 export function chooseHosts<T>(quotes: QuotedHost<T>[], count: number, size: number, duration: number,
-  maxPrice: number): QuotedHost<T>[] {
-  return quotes
+  maxPrice: number, rank: RankOptions<T> = {}): QuotedHost<T>[] {
+  const scored = quotes
     .filter((q) => q.freeCapacity >= size && q.maxDuration >= duration && withinPrice(q.prices, maxPrice))
-    .sort((a, b) => contractCost(size, duration, a.prices) - contractCost(size, duration, b.prices)
-      || a.prices.storage - b.prices.storage)
-    .slice(0, count);
+    .map((q) => {
+      const sc = rank.scoreOf ? rank.scoreOf(q.host) : { score: PRIOR_SCORE, known: true };
+      return { q, sc, cost: contractCost(size, duration, q.prices), s: sc.score, storage: q.prices.storage,
+        tie: rank.keyOf ? rank.keyOf(q.host) : '' };
+    })
+    .filter((x) => rank.minScore === undefined || x.s >= rank.minScore)
+    .sort(ranksBefore);
+  const wanted = Math.min(rank.wanted ?? count, scored.length);
+  const explore = rank.scoreOf ? Math.floor(wanted / NEW_HOST_EVERY) : 0;
+  const head = scored.slice(0, wanted);
+  const tail = scored.slice(wanted);
+  // Exploration: the best unknown hosts outside the first places replace the last known ones in them.
+  let missing = explore - head.filter((x) => !x.sc.known).length;
+  while (missing > 0) {
+    const ni = tail.findIndex((x) => !x.sc.known);
+    const ki = head.map((x) => x.sc.known).lastIndexOf(true);
+    if (ni < 0 || ki < 0)
+      break;
+    const [newcomer] = tail.splice(ni, 1);
+    const [bumped] = head.splice(ki, 1, newcomer);
+    tail.unshift(bumped);
+    missing--;
+  }
+  return [...head, ...tail].slice(0, count).map((x) => x.q);
 }
 
 /** Audit interval (blocks) both sides derive from the duration: the network's, at most the duration. */

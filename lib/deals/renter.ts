@@ -21,7 +21,9 @@ import { checkEnd, readAmount } from '../negotiator/wire';
 import {
   CALL_TIMEOUT_MS, DEFAULT_HOLDBACK_BPS, MAX_QUOTES, PRICE_TOO_LOW, SERVICE_NAME, getDealParams
 } from './common';
-import { auditTerms, chooseHosts, contractCost, withinPrice, type Prices, type QuotedHost } from './pricing';
+import {
+  auditTerms, chooseHosts, contractCost, withinPrice, type HostScore, type Prices, type QuotedHost
+} from './pricing';
 import { DealError, type DealErrorCode } from './errors';
 import { allowanceCovers, committedCost, firstRevision } from './revisions';
 import { unseal } from './seal';
@@ -38,6 +40,8 @@ export interface RenterContext {
   identity(): Identity;
   height(): number;
   createEscrowKey(): Promise<Buffer>;
+  /** This node's reputation of each host (lib/reputation), when the extension is loaded. */
+  reputation?(hosts: Buffer[]): Promise<HostScore[]>;
 }
 
 /** A host as the renter knows it. */
@@ -63,6 +67,8 @@ export interface NegotiatedOffer {
   cost: number;
   /** An open offer from an earlier negotiation, used again. */
   reused: boolean;
+  /** The host's reputation when it was chosen, null without the reputation extension. */
+  score: HostScore | null;
 }
 
 export interface NegotiateResult {
@@ -140,9 +146,13 @@ export class Renter {
     }));
   }
 
-  /** Negotiate offers from up to `count` hosts within `maxPrice`, none of them in `exclude`. */
-  async negotiate(size: number, duration: number, maxPrice: number, count: number, exclude: Buffer[] = [])
-    : Promise<NegotiateResult> {
+  /**
+   * Negotiate offers from up to `count` hosts within `maxPrice`, none of
+   * them in `exclude`, ranked by price and reputation (chooseHosts); hosts
+   * scoring below `minScore` are declined with their score.
+   */
+  async negotiate(size: number, duration: number, maxPrice: number, count: number, exclude: Buffer[] = [],
+    minScore?: number): Promise<NegotiateResult> {
     // Dial announced hosts that fit, some spare for declines: at most count x 3 new connections.
     await this.ctx.negotiator.connectHosts({
       count: 2 * count,
@@ -156,30 +166,50 @@ export class Renter {
       if (q.quote)
         usable.push({ host: q.host, prices: q.quote.prices, freeCapacity: q.quote.freeCapacity, maxDuration: q.quote.maxDuration });
     }
-    const candidates = chooseHosts(usable, usable.length, size, duration, maxPrice);
+    const scores = new Map<HostRef, HostScore>();
+    if (this.ctx.reputation) {
+      const got = await this.ctx.reputation(usable.map((q) => q.host.pubkey));
+      usable.forEach((q, i) => scores.set(q.host, got[i]));
+    }
+    const scoreOf = (h: HostRef): HostScore | null => scores.get(h) ?? null;
+    const candidates = chooseHosts(usable, usable.length, size, duration, maxPrice, this.ctx.reputation ? {
+      scoreOf: (h) => scores.get(h)!,
+      minScore,
+      wanted: count,
+      keyOf: (h) => h.pubkey.toString('hex')
+    } : {});
     const declined: Array<{ host: HostRef; reason: string }> = [];
     for (const q of usable) {
       if (!candidates.includes(q))
-        declined.push({ host: q.host, reason: describeUnfit(q, size, duration, maxPrice) });
+        declined.push({ host: q.host, reason: describeUnfit(q, size, duration, maxPrice, scoreOf(q.host), minScore) });
     }
     // Open every host at the lowest storage price any candidate quoted.
     const opening = candidates.length ? Math.min(...candidates.map((c) => c.prices.storage)) : 0;
     const offers: NegotiatedOffer[] = [];
+    let reached = 0;
     for (const cand of candidates) {
       if (offers.length >= count)
         break;
+      reached++;
       const open = this.reusable(cand.host, size, duration, maxPrice);
       if (open) {
-        offers.push(open);
+        offers.push({ ...open, score: scoreOf(cand.host) });
         continue;
       }
       const got = await this.bid(cand.host, size, duration, { ...cand.prices, storage: opening }, maxPrice);
       if ('offer' in got) {
+        got.offer.score = scoreOf(cand.host);
         this.open.set(got.offer.offer.hostEscrowKey.toString('hex'), got.offer);
         offers.push(got.offer);
       } else {
         declined.push({ host: cand.host, reason: got.reason });
       }
+    }
+    // The fit hosts the ranking left out, with what ranked them there.
+    for (const cand of candidates.slice(reached)) {
+      const sc = scoreOf(cand.host);
+      declined.push({ host: cand.host, reason: `not needed: ranked below the chosen (cost ${contractCost(size, duration, cand.prices)} sat`
+        + `${sc ? `, reputation score ${sc.score}${sc.known ? '' : ' (unknown host)'}` : ''})` });
     }
     return { quotes, offers, declined };
   }
@@ -238,7 +268,7 @@ export class Renter {
         }
         if (!isAllowedURL(offer.dataURL, this.ctx.network))
           return { reason: `data URL ${offer.dataURL || '(none)'} is not https (plain http only on loopback)` };
-        return { offer: { host, offer, bids, cost: contractCost(size, duration, offer.prices), reused: false } };
+        return { offer: { host, offer, bids, cost: contractCost(size, duration, offer.prices), reused: false, score: null } };
       }
       if (res.status === PRICE_TOO_LOW) {
         const asking = readPrices(res.body);
@@ -469,12 +499,15 @@ export function isAllowedURL(text: string, network?: bcoin.Network): boolean {
     || (network?.type === 'regtest' && isPrivateHost(host));
 }
 
-function describeUnfit(q: QuotedHost<HostRef>, size: number, duration: number, maxPrice: number): string {
+function describeUnfit(q: QuotedHost<HostRef>, size: number, duration: number, maxPrice: number,
+  score: HostScore | null, minScore: number | undefined): string {
   if (!withinPrice(q.prices, maxPrice))
     return `asks ${priceText(q.prices)}, above the maximum ${maxPrice}`;
   if (q.freeCapacity < size)
     return `has ${q.freeCapacity} bytes free, needs ${size}`;
   if (q.maxDuration < duration)
     return `serves at most ${q.maxDuration} blocks`;
+  if (score && minScore !== undefined && score.score < minScore)
+    return `reputation score ${score.score}${score.known ? '' : ' (unknown host)'} below --min-score ${minScore}`;
   return 'not chosen';
 }

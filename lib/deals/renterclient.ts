@@ -91,6 +91,8 @@ export interface PutOptions {
   reuse?: boolean;
   /** Highest price per host (sat; storage per GiB per 1000 blocks, upload/download per GiB). */
   maxPrice: number;
+  /** Lowest reputation score (permille) a new host may have (docs/REPUTATION.md). */
+  minScore?: number;
   /** Scratch directory the client may fill (the caller removes it). */
   workDir: string;
   /** Wait until every contract is active. */
@@ -114,6 +116,8 @@ export interface PutContract {
   cost: number;
   escrowValue: number;
   formula: string;
+  /** The host's reputation score when a new contract chose it (permille), null for a reused contract. */
+  score: number | null;
   state: ReplicaState;
 }
 
@@ -131,6 +135,8 @@ export interface PutResult {
   txids: string[];
   contracts: PutContract[];
   failed: FailedHost[];
+  /** Hosts the negotiation did not choose, and why (price, capacity, reputation, ranked below the chosen). */
+  passed: FailedHost[];
 }
 
 export interface GetResult {
@@ -196,8 +202,10 @@ export class RenterClient {
   }
 
   /** Offers from up to `hosts` hosts; fails with the reasons when none. */
-  async negotiate(size: number, duration: number, maxPrice: number, hosts: number): Promise<NegotiateStorageResult> {
-    const res = await this.rpc('negotiatestorage', [size, duration, maxPrice, hosts]);
+  async negotiate(size: number, duration: number, maxPrice: number, hosts: number, minScore?: number)
+    : Promise<NegotiateStorageResult> {
+    const res = await this.rpc('negotiatestorage', minScore === undefined ? [size, duration, maxPrice, hosts]
+      : [size, duration, maxPrice, hosts, null, null, minScore]);
     this.noOffers(res);
     return res;
   }
@@ -260,9 +268,11 @@ export class RenterClient {
         cost: p.cost,
         escrowValue: p.escrowValue,
         formula: p.formula,
+        score: 'offer' in p.target ? p.target.offer.score : null,
         state: states[i]
       })),
-      failed
+      failed,
+      passed: neg.declined.map((d) => ({ host: d.host, reason: d.reason }))
     };
   }
 
@@ -283,8 +293,10 @@ export class RenterClient {
     if (need > 0) {
       const exclude = reuse.map((r) => r.hostKey);
       const args: unknown[] = [objectSize, opts.duration, opts.maxPrice, need, exclude];
-      if (opts.allowance !== undefined)
-        args.push(opts.allowance);
+      if (opts.allowance !== undefined || opts.minScore !== undefined)
+        args.push(opts.allowance ?? null);
+      if (opts.minScore !== undefined)
+        args.push(opts.minScore);
       neg = await this.rpc('negotiatestorage', args);
       if (reuse.length === 0)
         this.noOffers(neg);

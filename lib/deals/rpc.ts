@@ -73,15 +73,16 @@ async function getStorageInfo(p: Params, deals: Deals): Promise<unknown> {
 }
 
 async function negotiateStorage(p: Params, deals: Deals): Promise<NegotiateStorageResult> {
-  p.count(3, 6);
+  p.count(3, 7);
   const size = p.size(0, 'size', MAX_OBJECT_SIZE);
   const duration = p.uint(1, 'duration', 1, 0xffffffff);
   const maxPrice = p.amount(2, 'maxprice');
   const count = p.has(3) ? p.uint(3, 'hosts', 1, MAX_HOSTS) : 1;
   const exclude = p.has(4) ? hostKeys(p.get(4)) : [];
   const allowance = p.has(5) ? p.amount(5, 'allowance') : null;
+  const minScore = p.has(6) ? p.uint(6, 'minscore', 0, 1000) : undefined;
   deals.requireActivation();
-  const result = await deals.renter.negotiate(size, duration, maxPrice, count, exclude);
+  const result = await deals.renter.negotiate(size, duration, maxPrice, count, exclude, minScore);
   const minEscrow = minEscrowValue(deals.api.network);
   return {
     size,
@@ -100,6 +101,7 @@ async function negotiateStorage(p: Params, deals: Deals): Promise<NegotiateStora
       reservedUntil: o.offer.expiryHeight,
       dataURL: o.offer.dataURL,
       reused: o.reused,
+      score: o.score ? o.score.score : null,
       offer: o.offer.encode().toString('hex')
     })),
     declined: result.declined.map((d) => ({ host: d.host.identity, addr: d.host.addr, reason: d.reason })),
@@ -318,10 +320,11 @@ async function getAudits(p: Params, deals: Deals): Promise<AuditsResult> {
 const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unknown>]> = [
   ['getstorageinfo', 'getstorageinfo\nThis node\'s hosting: capacity, use, prices, limits for new renters, backend.',
     getStorageInfo],
-  ['negotiatestorage', 'negotiatestorage size duration maxprice ( hosts exclude allowance )\n'
+  ['negotiatestorage', 'negotiatestorage size duration maxprice ( hosts exclude allowance minscore )\n'
     + 'Quote every CloudStorage host and get signed offers (capacity reserved until offer expiry) from\n'
-    + 'the cheapest `hosts` (default 1) whose storage price is within maxprice (sat per GiB per 1000 blocks),\n'
-    + 'none of the host keys in `exclude` (a JSON list). `escrow` is `allowance` or the default allowance.\n'
+    + 'the best `hosts` (default 1) by price and reputation (docs/REPUTATION.md) whose prices are within\n'
+    + 'maxprice (sat per GiB per 1000 blocks), none of the host keys in `exclude` (a JSON list, or null),\n'
+    + 'none scoring below `minscore` (permille). `escrow` is `allowance` (or null) or the default allowance.\n'
     + 'An open offer from an earlier call with the same terms is reused. Nothing is paid or committed.',
   negotiateStorage],
   ['proposestorage', 'proposestorage offer root objectsize fileid salt ( allowance )\n'

@@ -31,6 +31,8 @@ export interface OfferInfo {
   dataURL: string;
   /** True if an open offer negotiated earlier was reused. */
   reused: boolean;
+  /** The host's reputation score when chosen (permille, docs/REPUTATION.md); null without the extension. */
+  score: number | null;
   /** The signed offer, hex (proposestorage's first parameter). */
   offer: string;
 }

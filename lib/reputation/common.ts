@@ -64,19 +64,18 @@ export const UNTRUSTED_NUM = 1n;
 export const UNTRUSTED_DEN = 4n;
 
 /**
- * Host choice: a host's quoted cost is divided by (score + SCORE_FLOOR),
- * so a host at score 0 still competes at a large enough price advantage
- * and a perfect score halves... see docs/REPUTATION.md "Choosing hosts".
+ * Host choice ranks by (score + SCORE_FLOOR) / cost: the floor keeps a
+ * host at score 0 in the running at a low enough price (a score of 0 is
+ * not infinitely bad, as Sia's multiplicative host score never reaches 0),
+ * and makes a 1000 host worth 1100/500 = 2.2 times the price of an
+ * unknown one at the prior.
  */
 export const SCORE_FLOOR = 100;
 
-/** Host choice: the default --min-score (0: only price and score order). */
-export const DEFAULT_MIN_SCORE = 0;
-
 /**
- * Host choice: at most this many of the chosen hosts may be identities with
- * no evidence at all (bounded exploration), and at least one slot of
- * every NEW_HOST_EVERY is offered to one if any is eligible.
+ * Host choice: of every NEW_HOST_EVERY hosts wanted, one place goes to the
+ * best unknown host if the ranking left all of them out (bounded
+ * exploration: a new host gets a chance, never the majority).
  */
 export const NEW_HOST_EVERY = 4;
 

@@ -1,0 +1,75 @@
+// Host choice on real nodes: a renter whose own records show a host failing
+// (its on-chain rating of a contract with that host: audits failed, data
+// not retrieved) puts to the other host, and says why in put's table;
+// negotiatestorage shows each offer's score and honours minscore.
+import t from 'tap';
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import type { CommandContext } from '../lib/cli/cmdutil';
+import type { RPCClient } from '../lib/cli/rpcclient';
+import { storageCommands } from '../lib/cli/storagecmds';
+import * as contracts from '../lib/contracts';
+import type { NegotiateStorageResult } from '../lib/deals/rpctypes';
+import type { ReputationJSON } from '../lib/reputation';
+import { NodesContext, tempDir } from './util/nodes-context';
+import { forValue } from './util/wait';
+import { fundAll, makeDeal, mineSync, plugin, stateOf } from './util/contracts';
+
+t.test('put chooses hosts by price and reputation', async (t) => {
+  const ctx = await NodesContext.create([{}, { config: { host: true } }, { config: { host: true } }]);
+  const work = tempDir();
+  t.teardown(async () => {
+    await ctx.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+  await ctx.open();
+  await ctx.connectAll();
+  const [renter, good, bad] = ctx.nodes;
+  await fundAll(ctx);
+  await forValue(async () => (await renter.rpc('getcloudpeers') as unknown[]).length, 2, 30000, 'both hosts');
+  const goodId = (await plugin(good).identity()).address;
+  const badKey = (await plugin(bad).identity()).publicKey.toString('hex');
+  const badId = (await plugin(bad).identity()).address;
+
+  // The renter's own record of the bad host: a contract it rated after two failed audits and a failed retrieval.
+  const c = await makeDeal(renter, bad);
+  await renter.rpc('commitcontracts', [c.encode().toString('hex')]);
+  await mineSync(ctx, renter);
+  await forValue(() => stateOf(renter, c.id()), 'active', 30000, 'active');
+  const flags = contracts.common.ratingFlags;
+  await renter.rpc('sendrating', [c.id(), -100, 1, 2, flags.FINAL | flags.RETRIEVAL_FAILED]);
+  await mineSync(ctx, renter);
+  const badRep = await forValue(() => renter.rpc('getreputation', [badKey]) as Promise<ReputationJSON>,
+    (r) => r.own !== null && r.own.failed === 2, 30000, 'own record of the failed host');
+  t.ok(badRep.score < 400, `failed host scores ${badRep.score}, below an unknown host`);
+
+  t.test('should rank the failed host last and show each offer\'s score', async (t) => {
+    const neg = await renter.rpc('negotiatestorage', [300000, 100, 5000, 1]) as NegotiateStorageResult;
+    t.same(neg.offers.map((o) => [o.host, o.score]), [[goodId, 400]]);
+    const why = neg.declined.find((d) => d.host === badId);
+    t.match(why?.reason, new RegExp(`ranked below the chosen .*reputation score ${badRep.score}`));
+    const min = badRep.score + 1;
+    const strict = await renter.rpc('negotiatestorage', [300000, 100, 5000, 2, null, null, min]) as NegotiateStorageResult;
+    t.same(strict.offers.map((o) => o.host), [goodId], 'the failed host is not asked at all');
+    t.match(strict.declined.find((d) => d.host === badId)?.reason, `reputation score ${badRep.score} below --min-score ${min}`);
+    await t.rejects(renter.rpc('negotiatestorage', [300000, 100, 5000, 1, null, null, 1001]), { code: -8 });
+  });
+
+  t.test('should put to the other host and say why in put\'s table', async (t) => {
+    const file = path.join(work, 'in.bin');
+    fs.writeFileSync(file, randomBytes(200000));
+    const lines: string[] = [];
+    const cli: CommandContext = {
+      client: { call: (method: string, params: unknown[]) => renter.rpc(method, params) } as unknown as RPCClient,
+      out: (line) => lines.push(line),
+      err: fs.createWriteStream('/dev/null')
+    };
+    await storageCommands.put(cli, [file, '--hosts', '1', '--duration', '100', '--max-price', '5000', '--no-wait']);
+    const out = lines.join('\n');
+    t.match(out, /contract\s+object\s+revision\s+host\s+storage\s+cost\(sat\)\s+score\s+escrow\(sat\)\s+state/);
+    t.match(out, new RegExp(`${goodId}\\s+\\d+\\s+\\d+\\s+400\\s`), 'the good host, with its score');
+    t.match(out, new RegExp(`not chosen ${badId}: not needed: ranked below the chosen .*reputation score ${badRep.score}`));
+    t.notMatch(out, new RegExp(`${badId}\\s+\\d+\\s+\\d+\\s+\\d+\\s`), 'no replica on the failed host');
+  });
+});
