@@ -192,10 +192,13 @@ t.test('ContractIndex', async (t) => {
     const c = lateVoid!;
     await mineSync(ctx, node, c.refundHeight - node.height);
     const txid = await node.rpc('refundcontract', [c.id()]) as string;
+    const tx = node.node.mempool.getTX(Buffer.from(txid, 'hex').reverse().toString('hex'));
+    t.ok(tx, 'the refund waits in the mempool');
+    const fee = c.escrowValue - tx!.outputs[0].value;
     await mineSync(ctx, node);
     const info = await node.rpc('getcontract', [c.id()]) as Record<string, any>;
     t.equal(info.state, 'void');
-    t.same(info.spend, { type: 'refunded', txid, height: node.height });
+    t.same(info.spend, { type: 'refunded', txid, height: node.height, returned: c.escrowValue - fee, paid: 0, fee });
     await t.rejects(node.rpc('refundcontract', [c.id()]), { code: -25, message: /escrow-spent/ });
   });
 });

@@ -48,7 +48,8 @@ declare module 'bcoin' {
     interface Opcode {
       value: number;
       data: Buffer | null;
-      toNum(): number;
+      /** The pushed script number as an integer, -1 when not a number push; throws on a non-minimal or over-long one. */
+      toInt(minimal?: boolean, limit?: number): number;
     }
 
     class Script {
@@ -77,6 +78,7 @@ declare module 'bcoin' {
       isCommitment(): boolean;
       getNulldata(): Buffer | null;
       getData(index: number): Buffer | null;
+      isPubkeyhash(minimal?: boolean): boolean;
       isWitnessPubkeyhash(): boolean;
       isWitnessScripthash(): boolean;
       getWitnessPubkeyhash(): Buffer | null;
@@ -298,6 +300,8 @@ declare module 'bcoin' {
       hasEntry(hash: Hash): boolean;
       /** True if a mempool tx spends this outpoint (internal-order txid). */
       isSpent(hash: Hash, index: number): boolean;
+      /** The mempool tx that spends this outpoint, or null. */
+      getSpentTX(hash: Hash, index: number): TX | null;
       has(hash: Hash): boolean;
       getTX(hash: Hash): TX | null;
       map: Map<Hash, unknown>;
@@ -569,12 +573,19 @@ declare module 'bcoin' {
       Wallet: typeof Wallet;
     };
 
+    /** bcoin's fee estimator (lib/mempool/fees.js). */
+    class PolicyEstimator {
+      /** sat/kvB to confirm within `target` blocks; 0 when it has no data. */
+      estimateFee(target?: number, smart?: boolean): number;
+    }
+
     class FullNode extends EventEmitter {
       network: Network;
       logger: Logger;
       config: Config;
       chain: Chain;
       mempool: Mempool;
+      fees: PolicyEstimator | null;
       miner: Miner;
       pool: Pool;
       rpc: RPCBase;

@@ -10,6 +10,7 @@
 import bcoin = require('../bcoin');
 import { ZERO_KEY } from '../base/consts';
 import { enforce } from './errors';
+import { parseEscrowScript, payoutScript } from './escrow';
 import { decodeCommit } from './payload';
 import { CommitEntry, LeafEntry } from './records';
 
@@ -50,6 +51,67 @@ export function parseCommit(tx: bcoin.TX, data: Buffer, payloadIndex: number, at
     ce.leaves.push(leaf);
   }
   return ce;
+}
+
+/**
+ * The output `input` spends: from the tx index when it is on, else from
+ * the block's undo coins (`view`, loaded once per block by the caller);
+ * null if neither has it (the block was disconnected under us).
+ */
+async function spentOutput(chain: bcoin.Chain, input: bcoin.Input,
+  view: () => Promise<bcoin.CoinView>): Promise<bcoin.Output | null> {
+  const prev = await chain.db.getTX(input.prevout.hash);
+  if (prev)
+    return prev.outputs[input.prevout.index] ?? null;
+  return (await view()).getOutput(input.prevout);
+}
+
+/** What the spend of one escrow moved (sat); see LeafEntry. */
+export interface SpendAmounts {
+  returned: number;
+  paid: number;
+  fee: number;
+}
+
+/**
+ * The amounts of the spend of escrow `leaf` by input `index` of `tx`: the
+ * fee is the tx's (inputs less outputs), counted only on its first escrow
+ * input (`first`); a settle returns what its outputs pay P2WPKH of the
+ * renter escrow key named in the witness script (at most the escrow), a
+ * refund returns the escrow less the fee. A spent output neither index
+ * has (a block disconnected under us) counts as zero fee.
+ */
+export async function spendAmounts(chain: bcoin.Chain, tx: bcoin.TX, index: number, leaf: LeafEntry,
+  settled: boolean, first: boolean, view: () => Promise<bcoin.CoinView>): Promise<SpendAmounts> {
+  let fee = 0;
+  if (first) {
+    let inputs = 0;
+    let known = true;
+    for (const input of tx.inputs) {
+      const out = await spentOutput(chain, input, view);
+      if (!out) {
+        known = false;
+        break;
+      }
+      inputs += out.value;
+    }
+    const outputs = tx.outputs.reduce((sum, out) => sum + out.value, 0);
+    fee = known ? Math.max(0, inputs - outputs) : 0;
+  }
+  if (!settled)
+    return { returned: Math.max(0, leaf.value - fee), paid: 0, fee };
+  const items = tx.inputs[index].witness.items;
+  const terms = parseEscrowScript(items[items.length - 1]);
+  let returned = 0;
+  if (terms) {
+    const renter = payoutScript(terms.renterEscrowKey).toRaw();
+    for (const out of tx.outputs) {
+      if (out.script.toRaw().equals(renter))
+        returned += out.value;
+    }
+  }
+  returned = Math.min(returned, leaf.value);
+  return { returned, paid: leaf.value - returned, fee };
 }
 
 /** Witness pubkey of input 0 if it spends a P2WPKH output, else ZERO_KEY. */

@@ -21,7 +21,7 @@ import bcoin = require('../bcoin');
 import { ZERO_HASH, ZERO_SIG } from '../base/consts';
 import * as common from './common';
 import { ContractError, enforce } from './errors';
-import { cooperativeWitness } from './escrow';
+import { cooperativeWitness, payoutScript } from './escrow';
 import type { StorageContract } from './storagecontract';
 
 const { MTX, Script } = bcoin;
@@ -112,7 +112,7 @@ function readU64(br: bio.BufferReader): number {
 
 /** The renter's payout script: P2WPKH of its escrow key (a key of its wallet). */
 export function renterPayoutScript(contract: StorageContract): bcoin.Script {
-  return Script.fromProgram(0, bcoin.KeyRing.fromPublic(contract.renterEscrowKey).getKeyHash());
+  return payoutScript(contract.renterEscrowKey);
 }
 
 /** Sighash type a state paying `paid` must use: NONE only when the remainder is dust. */

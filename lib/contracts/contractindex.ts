@@ -26,15 +26,14 @@
 
 import bcoin = require('../bcoin');
 import type bdb = require('../bdb');
-import { ZERO_HASH } from '../base/consts';
 import { batchBranch, verifyBranch } from './batchtree';
-import { getRaterKey, parseCommit } from './blockscan';
+import { getRaterKey, parseCommit, spendAmounts } from './blockscan';
 import * as common from './common';
 import { ContractQueries } from './contractqueries';
 import type { ContractInfo, EscrowInfo, RatingInfo } from './contractqueries';
 import { ContractError, enforce } from './errors';
 import { classifySpend } from './escrow';
-import { BlockStep, IndexTip, Indexer } from './indexer';
+import { BlockStep, IndexTip, Indexer, indexerLayout } from './indexer';
 import { layout, DB_VERSION } from './layout';
 import { OrphanPool } from './orphanpool';
 import { decodeRating, findPayload, RatingPayload } from './payload';
@@ -74,6 +73,8 @@ interface BlockChanges {
   /** Escrow outpoints (`txid:vout`) to start and stop watching. */
   watchAdd: Set<string>;
   watchDel: Set<string>;
+  /** The block's spent coins, loaded at its first escrow spend. */
+  view?: Promise<bcoin.CoinView>;
 }
 
 /** The contract and rating index. */
@@ -107,6 +108,47 @@ export class ContractIndex extends Indexer {
           this.watched.add(ce.outpointKey(i));
       });
       this.trackResolved(ce);
+    }
+  }
+
+  /**
+   * Version 0 -> 1: commit entries gain their spends' amounts, read back
+   * from the blocks of the spends (the blocks this index connected).
+   */
+  protected async migrate(from: number, b: bdb.Batch): Promise<void> {
+    if (from !== 0)
+      return super.migrate(from, b);
+    const rows = await this.db.range({
+      ...layout.range.t(),
+      parse: (key: Buffer, value: Buffer) => ({ key, ce: new CommitEntry().decodeAt(value, 0) })
+    });
+    const commits = new Map(rows.map(({ ce }) => [ce.txid.toString('hex'), ce]));
+    const isEscrow = (prevout: bcoin.Outpoint): boolean => {
+      const ce = commits.get(prevout.hash);
+      return !!ce && prevout.index >= ce.vout0 && prevout.index < ce.vout0 + ce.count;
+    };
+    for (const { key, ce } of rows) {
+      for (let j = 0; j < ce.leaves.length; j++) {
+        const leaf = ce.leaves[j];
+        if (leaf.spendType === spendTypes.NONE)
+          continue;
+        const hash = await this.db.get(indexerLayout.h(leaf.spendHeight));
+        const block = hash ? await this.chain.getBlock(hash.toString('hex')) : null;
+        const tx = block ? block.txs.find(t => t.hash().equals(leaf.spendTxid)) : undefined;
+        if (!block || !tx)
+          continue; // a block the chain no longer has: its amounts stay zero
+        const i = tx.inputs.findIndex(input =>
+          input.prevout.hash === ce.txid.toString('hex') && input.prevout.index === ce.vout0 + j);
+        if (i < 0)
+          continue;
+        const first = !tx.inputs.slice(0, i).some(input => isEscrow(input.prevout));
+        const amounts = await spendAmounts(this.chain, tx, i, leaf, leaf.spendType === spendTypes.SETTLED, first,
+          () => this.chain.getBlockView(block));
+        leaf.returned = amounts.returned;
+        leaf.paid = amounts.paid;
+        leaf.fee = amounts.fee;
+      }
+      b.put(key, ce.encode());
     }
   }
 
@@ -161,7 +203,7 @@ export class ContractIndex extends Indexer {
       // [IGNORE] coinbase: no escrow spends, no payloads
       if (tx.isCoinbase())
         continue;
-      await this.scanSpends(changes, tx, entry.height);
+      await this.scanSpends(changes, tx, block, entry.height);
       await this.scanPayload(changes, tx, block, { height: entry.height, block: entry.hash, index: i });
     }
     for (const ce of changes.touched.values())
@@ -171,10 +213,15 @@ export class ContractIndex extends Indexer {
     return { undo: changes.undo.encode(), done: () => this.afterConnect(changes) };
   }
 
-  /** Mark the watched escrows `tx` spends as settled or refunded. */
-  private async scanSpends(changes: BlockChanges, tx: bcoin.TX, height: number): Promise<void> {
+  /**
+   * Mark the watched escrows `tx` spends as settled or refunded, with what
+   * each spend moved (blockscan.spendAmounts).
+   */
+  private async scanSpends(changes: BlockChanges, tx: bcoin.TX, block: bcoin.Block, height: number): Promise<void> {
     const { touched, watchAdd, watchDel } = changes;
-    for (const input of tx.inputs) {
+    let first = true;
+    for (let i = 0; i < tx.inputs.length; i++) {
+      const input = tx.inputs[i];
       const key = `${input.prevout.hash}:${input.prevout.index}`;
       // An escrow committed earlier in this block is not in `watched` yet.
       if (!(this.watched.has(key) || watchAdd.has(key)) || watchDel.has(key))
@@ -184,9 +231,18 @@ export class ContractIndex extends Indexer {
         continue;
       const leafIndex = input.prevout.index - ce.vout0;
       const leaf = ce.leaves[leafIndex];
-      leaf.spendType = classifySpend(input.witness) === 'settled' ? spendTypes.SETTLED : spendTypes.REFUNDED;
+      const settled = classifySpend(input.witness) === 'settled';
+      if (!changes.view)
+        changes.view = this.chain.getBlockView(block);
+      const view = changes.view;
+      const amounts = await spendAmounts(this.chain, tx, i, leaf, settled, first, () => view);
+      first = false;
+      leaf.spendType = settled ? spendTypes.SETTLED : spendTypes.REFUNDED;
       leaf.spendHeight = height;
       leaf.spendTxid = tx.hash();
+      leaf.returned = amounts.returned;
+      leaf.paid = amounts.paid;
+      leaf.fee = amounts.fee;
       touched.set(input.prevout.hash, ce);
       changes.undo.spends.push({ txid: ce.txid, leaf: leafIndex });
       watchDel.add(key);
@@ -299,10 +355,7 @@ export class ContractIndex extends Indexer {
       const ce = touched.get(hex) ?? await this.getCommit(s.txid);
       if (!ce)
         continue;
-      const leaf = ce.leaves[s.leaf];
-      leaf.spendType = spendTypes.NONE;
-      leaf.spendHeight = 0;
-      leaf.spendTxid = ZERO_HASH;
+      ce.leaves[s.leaf].clearSpend();
       touched.set(hex, ce);
       watchAdd.push(ce.outpointKey(s.leaf));
     }

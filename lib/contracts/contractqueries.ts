@@ -45,7 +45,18 @@ export interface ContractInfo {
     vout: number;
     count: number;
   } | null;
-  spend: { type: 'settled' | 'refunded'; txid: string; height: number } | null;
+  /**
+   * How the escrow was spent, and what the spend moved (sat): `returned`
+   * to the renter, `paid` to the host (before the fee), the tx's `fee`.
+   */
+  spend: {
+    type: 'settled' | 'refunded';
+    txid: string;
+    height: number;
+    returned: number;
+    paid: number;
+    fee: number;
+  } | null;
   ratings: { renter: RatingInfo | null; host: RatingInfo | null };
   /** Why the record is void (state `void`), else null. */
   void: string | null;
@@ -85,7 +96,10 @@ function spendInfo(leaf: LeafEntry): ContractInfo['spend'] {
   return {
     type: leaf.spendType === spendTypes.SETTLED ? 'settled' : 'refunded',
     txid: revHex(leaf.spendTxid),
-    height: leaf.spendHeight
+    height: leaf.spendHeight,
+    returned: leaf.returned,
+    paid: leaf.paid,
+    fee: leaf.fee
   };
 }
 

@@ -38,6 +38,15 @@ export function escrowAddress(script: bcoin.Script): bcoin.Address {
   return bcoin.Address.fromWitnessScripthash(script.sha256());
 }
 
+/**
+ * P2WPKH output script of an escrow key: where a channel state returns the
+ * renter's remainder (the key is one of the renter wallet's own, so a
+ * restore from the seed finds the coin).
+ */
+export function payoutScript(escrowKey: Buffer): bcoin.Script {
+  return bcoin.Script.fromProgram(0, bcoin.KeyRing.fromPublic(escrowKey).getKeyHash());
+}
+
 /** Witness of the renter's refund (ELSE branch). */
 export function refundWitness(renterSig: Buffer, script: bcoin.Script): Buffer[] {
   return [renterSig, Buffer.alloc(0), script.toRaw()];
@@ -46,6 +55,45 @@ export function refundWitness(renterSig: Buffer, script: bcoin.Script): Buffer[]
 /** Witness of a two-party spend (IF branch): channel states and closes. */
 export function cooperativeWitness(renterSig: Buffer, hostSig: Buffer, script: bcoin.Script): Buffer[] {
   return [renterSig, hostSig, Buffer.from([1]), script.toRaw()];
+}
+
+/** The keys and height an escrow witness script names. */
+export interface EscrowTerms {
+  hostEscrowKey: Buffer;
+  renterEscrowKey: Buffer;
+  refundHeight: number;
+}
+
+/**
+ * Read an escrow witness script back (the last item of a spend's
+ * witness); null when the script is not exactly the template above. A
+ * commitment only proves its escrow outputs are P2WSH, so a spend of one
+ * whose record we lack may run any script.
+ */
+export function parseEscrowScript(raw: Buffer): EscrowTerms | null {
+  let script: bcoin.Script;
+  try {
+    script = bcoin.Script.fromRaw(raw);
+  } catch {
+    return null;
+  }
+  const code = script.code;
+  if (code.length !== 10)
+    return null;
+  const host = code[1].data;
+  const renter = code[8].data;
+  if (!host || !renter || host.length !== 33 || renter.length !== 33)
+    return null;
+  let refundHeight: number;
+  try {
+    refundHeight = code[4].toInt(true, 5);
+  } catch {
+    return null;
+  }
+  if (!Number.isSafeInteger(refundHeight) || refundHeight < 0)
+    return null;
+  const rebuilt = escrowScript(host, renter, refundHeight);
+  return rebuilt.toRaw().equals(raw) ? { hostEscrowKey: host, renterEscrowKey: renter, refundHeight } : null;
 }
 
 /** How an escrow outpoint was spent, read from the spending input's witness. */

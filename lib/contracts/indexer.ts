@@ -120,12 +120,22 @@ export abstract class Indexer extends EventEmitter {
   /** After every completed sync, inside the lock: repair half-done work. */
   protected async afterSync(): Promise<void> {}
 
+  /**
+   * Rewrite a database left by an older version `from` into `b` (the base
+   * then writes the new version with it). Runs at open, before load(),
+   * with the chain open. By default an older database is refused.
+   */
+  protected async migrate(from: number, _b: bdb.Batch): Promise<void> {
+    throw new Error(`Index ${this.name}: database version ${from} cannot be upgraded to ${this.version}.`);
+  }
+
   /*
    * Lifecycle
    */
 
   async open(): Promise<void> {
     await this.db.open();
+    await this.upgrade();
     await this.db.verify(indexerLayout.V, this.name, this.version);
     const raw = await this.db.get(indexerLayout.R);
     if (raw) {
@@ -149,6 +159,32 @@ export abstract class Indexer extends EventEmitter {
     await this.lock.run(async () => {
       await this.db.close();
     });
+  }
+
+  /**
+   * Bring an older database to this version (migrate), or refuse a newer
+   * one with a clear message (bdb's own says only "version mismatch").
+   */
+  private async upgrade(): Promise<void> {
+    const raw = await this.db.get(indexerLayout.V);
+    const name = this.name.length;
+    if (!raw || raw.length !== name + 4 || raw.toString('ascii', 0, name) !== this.name)
+      return; // new, or not ours: verify() decides
+    const from = raw.readUInt32LE(name);
+    if (from > this.version) {
+      throw new Error(`Index ${this.name}: the database is version ${from}, this cloudcoind reads up to`
+        + ` ${this.version}: run a newer cloudcoind.`);
+    }
+    if (from === this.version)
+      return;
+    const b = this.db.batch();
+    await this.migrate(from, b);
+    const value = Buffer.alloc(name + 4);
+    value.write(this.name, 0, 'ascii');
+    value.writeUInt32LE(this.version, name);
+    b.put(indexerLayout.V, value);
+    await b.write();
+    this.logger?.info('Index %s: upgraded the database from version %d to %d.', this.name, from, this.version);
   }
 
   private tipRaw(): Buffer {

@@ -55,8 +55,12 @@ function pkParts(pk: Buffer): [number, Buffer] {
   return [pk[0], pk.subarray(1)];
 }
 
-/** Current database version. */
-export const DB_VERSION = 0;
+/**
+ * Current database version. 1: every LeafEntry carries what its spend
+ * moved (returned, paid, fee); a version 0 database is upgraded at open
+ * (ContractIndex#migrate), its amounts read back from the spends' blocks.
+ */
+export const DB_VERSION = 1;
 
 /** Typed builders of the keys in the header. */
 export const layout = {

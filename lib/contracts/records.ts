@@ -16,7 +16,14 @@ export const spendTypes = {
   REFUNDED: 2
 } as const;
 
-/** One escrow slot of a commit. */
+/**
+ * One escrow slot of a commit. Once spent, what the spend moved (sat):
+ * `returned` to the renter (a settle: the outputs paying P2WPKH of the
+ * renter escrow key; a refund: the escrow less the fee), `paid` to the
+ * host (a settle: the escrow less what was returned, before the fee the
+ * host pays) and `fee`, the spending tx's fee (counted on the first escrow
+ * a tx spends, when one tx spends several).
+ */
 export class LeafEntry {
   /** Escrow output value. */
   value = 0;
@@ -27,12 +34,30 @@ export class LeafEntry {
   spendType: number = spendTypes.NONE;
   spendHeight = 0;
   spendTxid: Buffer = ZERO_HASH;
+  returned = 0;
+  paid = 0;
+  fee = 0;
 
   isResolved(): boolean {
     return !this.id.equals(ZERO_HASH);
   }
 
-  static readonly SIZE = 8 + 32 + 32 + 1 + 4 + 32;
+  /** Back to unspent (its spend was disconnected). */
+  clearSpend(): void {
+    this.spendType = spendTypes.NONE;
+    this.spendHeight = 0;
+    this.spendTxid = ZERO_HASH;
+    this.returned = 0;
+    this.paid = 0;
+    this.fee = 0;
+  }
+
+  /** Encoded size at a database version (0 had no amounts). */
+  static sizeAt(version: number): number {
+    return 8 + 32 + 32 + 1 + 4 + 32 + (version >= 1 ? 24 : 0);
+  }
+
+  static readonly SIZE = LeafEntry.sizeAt(1);
 }
 
 /** A confirmed commitment transaction as the index sees it. */
@@ -65,11 +90,23 @@ export class CommitEntry extends bio.Struct {
       bw.writeU8(leaf.spendType);
       bw.writeU32(leaf.spendHeight);
       bw.writeBytes(leaf.spendTxid);
+      bw.writeU64(leaf.returned);
+      bw.writeU64(leaf.paid);
+      bw.writeU64(leaf.fee);
     }
     return bw;
   }
 
   read(br: bio.BufferReader): this {
+    return this.readAt(br, 1);
+  }
+
+  /** Decode an entry written at database `version` (layout.ts: 0 had no amounts). */
+  decodeAt(data: Buffer, version: number): this {
+    return this.readAt(bio.read(data), version);
+  }
+
+  private readAt(br: bio.BufferReader, version: number): this {
     this.txid = br.readBytes(32);
     this.height = br.readU32();
     this.block = br.readBytes(32);
@@ -87,6 +124,11 @@ export class CommitEntry extends bio.Struct {
       leaf.spendType = br.readU8();
       leaf.spendHeight = br.readU32();
       leaf.spendTxid = br.readBytes(32);
+      if (version >= 1) {
+        leaf.returned = br.readU64();
+        leaf.paid = br.readU64();
+        leaf.fee = br.readU64();
+      }
       this.leaves.push(leaf);
     }
     return this;
