@@ -9,6 +9,7 @@
  * commit.
  */
 
+import bcoin = require('../bcoin');
 import type bdb = require('../bdb');
 import * as common from './common';
 import { layout } from './layout';
@@ -69,6 +70,18 @@ export interface EscrowInfo {
   record: ContractRecord;
   commit: CommitEntry;
   leaf: LeafEntry;
+}
+
+/** The escrow output as a coin a spend can sign (version, height, value, script, outpoint). */
+export function escrowCoin(e: EscrowInfo): bcoin.Coin {
+  const coin = new bcoin.Coin();
+  coin.version = 2;
+  coin.height = e.commit.height;
+  coin.value = e.leaf.value;
+  coin.script = e.record.contract.escrowOutputScript();
+  coin.hash = e.commit.txid.toString('hex');
+  coin.index = e.commit.vout0 + e.record.leaf;
+  return coin;
 }
 
 /** Display (reversed) hex of an internal-order hash. */

@@ -59,6 +59,7 @@ export type ContractCode =
   | 'escrow-spent'
   | 'insufficient-allowance'
   | 'no-escrow'
+  | 'not-host'
   | 'not-renter'
   | 'rating-dust'
   | 'refund-dust'
@@ -73,6 +74,8 @@ export type ContractCode =
   | 'state-bad-amount'
   | 'state-bad-sig'
   | 'state-bad-sighash'
+  | 'state-out-of-order'
+  | 'state-pays-less'
   | 'state-wrong-contract'
   | 'state-wrong-escrow'
   | 'unknown-contract';

@@ -3,9 +3,9 @@
  *
  * Wires the contract index to the chain (hooks), to peers (csgetctr /
  * csctr, relayed only once a commit confirms or a rating cites a record)
- * and to the wallet (commitments, refunds, ratings). Its public methods are
- * the programmatic API the negotiator uses for deals:
- * `api.require<ContractsPlugin>('contracts')`.
+ * and to the wallet (commitments, refunds, ratings). Holds the host's
+ * channel states (channelstore.ts). Its public methods are the
+ * programmatic API deals use: `api.require<ContractsPlugin>('contracts')`.
  */
 
 import bcoin = require('../bcoin');
@@ -13,11 +13,13 @@ import type { Identity } from '../base/identity';
 import type { Extension, NodeAPI } from '../base/extension';
 import { PacketError } from '../base/errors';
 import * as builders from './builders';
+import type { ChannelState } from './channel';
+import { ChannelStore, type AcceptResult, type EscrowLookup, type StoredState } from './channelstore';
 import * as common from './common';
 import { ContractError, enforce } from './errors';
 import { createEscrowKey, ensureEscrowAccount, getEscrowRing } from './escrowkeys';
 import { ContractIndex } from './contractindex';
-import type { ContractInfo } from './contractqueries';
+import { escrowCoin, type ContractInfo, type EscrowInfo } from './contractqueries';
 import {
   decodeContractRecord, decodeGetCommit, decodeGetContract, encodeContractRecord, encodeGetCommit, encodeGetContract
 } from './packets';
@@ -45,6 +47,8 @@ export class ContractsPlugin implements Extension {
   readonly index: ContractIndex;
   /** Keeps our txs (and what reorgs disconnect) in the mempool until they confirm. */
   readonly resubmitter: Resubmitter;
+  /** The latest channel state of each contract we host (fsynced). */
+  readonly channels: ChannelStore;
   private opened = false;
   /** Asked peers for the records of unresolved commits once the chain was synced. */
   private askedAtSync = false;
@@ -60,6 +64,12 @@ export class ContractsPlugin implements Extension {
       logger: api.logger,
       memory: api.memory,
       datadir: api.datadir
+    });
+    this.channels = new ChannelStore({
+      memory: api.memory,
+      datadir: api.datadir,
+      escrow: (contract) => this.escrowOf(contract.hash()),
+      height: () => api.chain.height
     });
     this.resubmitter = new Resubmitter({
       chain: api.chain,
@@ -111,6 +121,7 @@ export class ContractsPlugin implements Extension {
     this.index.on('missing', (id: Buffer) => this.request(id));
     this.index.on('bad orphan', (peer: number, code: string) => this.punish(peer, code));
     this.index.on('error', () => { /* logged by the index; marked dirty */ });
+    await this.channels.open();
     await this.index.open();
     await this.resubmitter.open();
     this.opened = true;
@@ -120,6 +131,7 @@ export class ContractsPlugin implements Extension {
     this.opened = false;
     await this.resubmitter.close();
     await this.index.close();
+    await this.channels.close();
   }
 
   /*
@@ -361,19 +373,53 @@ export class ContractsPlugin implements Extension {
     }
     // An escrow whose refund already waits in our mempool counts as spent:
     // a second refundcontract moves on to the next escrow, if any.
-    const open = escrows.find(e => e.leaf.spendType === spendTypes.NONE
-      && !this.api.mempool.isSpent(e.commit.txid.toString('hex'), e.commit.vout0 + e.record.leaf));
+    const open = escrows.find(e => this.isOpen(e));
     // [REJECT] every escrow of the contract already spent (or being spent)
     enforce(open !== undefined, 'escrow-spent');
-    const { record, commit: ce, leaf } = open;
-    const coin = new bcoin.Coin();
-    coin.version = 2;
-    coin.height = ce.height;
-    coin.value = leaf.value;
-    coin.script = record.contract.escrowOutputScript();
-    coin.hash = ce.txid.toString('hex');
-    coin.index = ce.vout0 + record.leaf;
-    return builders.refundContract(this.walletContext(), record.contract, coin);
+    return builders.refundContract(this.walletContext(), open.record.contract, escrowCoin(open));
+  }
+
+  /** Unspent on chain and not spent by a mempool tx. */
+  private isOpen(e: EscrowInfo): boolean {
+    return e.leaf.spendType === spendTypes.NONE
+      && !this.api.mempool.isSpent(e.commit.txid.toString('hex'), e.commit.vout0 + e.record.leaf);
+  }
+
+  /*
+   * Channel (host side)
+   */
+
+  /**
+   * A contract's escrow from the index (its resolved commit's), and
+   * whether it is spent on chain or by a mempool tx; null if not resolved.
+   */
+  async escrowOf(id: Buffer): Promise<EscrowLookup | null> {
+    const record = await this.index.getRecord(id);
+    if (!record)
+      return null;
+    const e = (await this.index.getEscrows(id)).find(x => x.record.txid.equals(record.txid) && x.record.leaf === record.leaf);
+    if (!e)
+      return null;
+    return { coin: escrowCoin(e), spent: !this.isOpen(e) };
+  }
+
+  /**
+   * Store a channel state the renter of a contract we host signed, once it
+   * verifies (channelstore.ts), fsynced before this resolves: the payment
+   * flow acknowledges it only then. `final` marks the renter's last state
+   * (the node then closes at end height). Throws ContractError: `not-host`
+   * and ChannelStore#acceptState's codes.
+   */
+  async acceptState(contract: StorageContract, state: ChannelState, options: { final?: boolean } = {})
+    : Promise<AcceptResult> {
+    // [REJECT] a contract we are not the host of: only its host can close with a state
+    enforce(contract.hostKey.equals((await this.identity()).publicKey), 'not-host');
+    return this.channels.acceptState(contract, state, options);
+  }
+
+  /** The latest channel state stored for a contract, or null. */
+  latestState(id: Buffer): Promise<StoredState | null> {
+    return this.channels.latestState(id);
   }
 
   /** Rate the other party of a contract we are in. */

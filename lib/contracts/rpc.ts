@@ -12,6 +12,7 @@ import { RPCError, rpcCodes, invalidParam } from '../base/errors';
 import type { NodeAPI } from '../base/extension';
 import * as common from './common';
 import type { ContractInfo } from './contractqueries';
+import { ChannelState, CHANNEL_STATE_SIZE } from './channel';
 import { ContractError } from './errors';
 import type { ContractsPlugin } from './plugin';
 import { StorageContract, checkSaneContract, verifyContract } from './storagecontract';
@@ -123,6 +124,24 @@ async function commitContracts(p: Params, plugin: ContractsPlugin): Promise<{ tx
   return { txids: txs.map(tx => tx.txid()), ids: contracts.map(c => c.id()) };
 }
 
+async function acceptChannelState(p: Params, plugin: ContractsPlugin): Promise<Record<string, unknown>> {
+  p.count(1, 2);
+  const raw = p.hex(0, 'state', CHANNEL_STATE_SIZE);
+  const final = p.has(1) ? p.bool(1, 'final') : false;
+  let state: ChannelState;
+  try {
+    state = new ChannelState().decode(raw);
+  } catch (e) {
+    const code = e instanceof ContractError ? e.code : 'bad-state-encoding';
+    throw new RPCError(rpcCodes.DESERIALIZATION_ERROR, `Channel state decode failed: ${code}.`);
+  }
+  const record = await plugin.index.getRecord(state.contractId);
+  if (!record)
+    throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.');
+  const { stored, added } = await plugin.acceptState(record.contract, state, { final });
+  return { id: record.contract.id(), ...stored.getJSON(), added };
+}
+
 async function refundContract(p: Params, plugin: ContractsPlugin): Promise<string> {
   p.count(1);
   return (await plugin.refund(await contractIdArg(plugin, p.get(0)))).txid();
@@ -168,6 +187,9 @@ function rpcMethods(api: NodeAPI, plugin: ContractsPlugin): RPCMethodSpec[] {
       run: (p) => commitContracts(p, plugin) },
     { name: 'refundcontract', help: 'refundcontract "id"\nAfter the refund height, recover the escrow to the wallet (renter).',
       run: (p) => refundContract(p, plugin) },
+    { name: 'acceptchannelstate', help: 'acceptchannelstate "statehex" ( final )\nStore a channel state the renter of a contract we host\n'
+      + 'signed (113 bytes hex) once it verifies; fsynced before the answer. The payment flow does this on its own.',
+    run: (p) => acceptChannelState(p, plugin) },
     { name: 'sendrating', help: 'sendrating "id" score ( passed failed flags )\nRate the other party of a contract on chain.',
       run: (p) => sendRating(p, plugin) },
     { name: 'getratings', help: 'getratings "identity"\nEffective on-chain ratings an identity (33-byte pubkey hex) received and gave.',

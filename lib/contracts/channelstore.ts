@@ -1,0 +1,211 @@
+/*!
+ * channelstore.ts - the host's side of each contract's payment channel:
+ * the latest state the renter signed, on disk before anyone is told.
+ *
+ * One state per contract, and it only moves forward: a state is stored
+ * when it verifies against the contract's escrow on chain (verifyState:
+ * this escrow, this amount, the sighash the amount calls for, the renter
+ * escrow key's signature), its number is above the stored one and it pays
+ * at least as much. Each change is one leveldb batch written with sync
+ * (fsync) before acceptState resolves, so whatever the host acknowledged
+ * survives kill -9 and power loss. The same state sent again (a renter
+ * whose acknowledgement was lost) is acknowledged again, not refused.
+ *
+ * Database `<datadir>/channels` (layout, built with bdb.key):
+ *   V        -> db version (bdb's verify record)
+ *   s[id]    -> StoredState
+ */
+
+import * as path from 'path';
+import bio = require('bufio');
+import bcoin = require('../bcoin');
+import bdb = require('../bdb');
+import { ChannelState, CHANNEL_STATE_SIZE, verifyState } from './channel';
+import { ContractError, enforce } from './errors';
+import { Mutex } from './mutex';
+import type { StorageContract } from './storagecontract';
+
+/** Database version of the channel store. */
+export const CHANNEL_DB_VERSION = 0;
+
+const keys = {
+  V: bdb.key('V'),
+  s: bdb.key('s', ['bhash256'])
+};
+
+/** Stored-state flags (u8). */
+const FINAL = 1;
+
+/**
+ * A state as the host keeps it:
+ *   ChannelState(113) || flags u8 (1 = final) || height u32 (tip when accepted)
+ */
+export class StoredState extends bio.Struct {
+  state = new ChannelState();
+  /** The renter's last state of the contract (it releases the holdback): close at end height. */
+  final = false;
+  /** Chain height when the host accepted it. */
+  height = 0;
+
+  getSize(): number {
+    return CHANNEL_STATE_SIZE + 1 + 4;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    this.state.write(bw);
+    bw.writeU8(this.final ? FINAL : 0);
+    bw.writeU32(this.height);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.state = new ChannelState().read(br);
+    this.final = (br.readU8() & FINAL) !== 0;
+    this.height = br.readU32();
+    return this;
+  }
+
+  getJSON(): Record<string, unknown> {
+    return {
+      number: this.state.number,
+      paid: this.state.paid,
+      sighashType: this.state.sighashType,
+      final: this.final,
+      height: this.height
+    };
+  }
+}
+
+/** A contract's escrow as the chain index has it. */
+export interface EscrowLookup {
+  coin: bcoin.Coin;
+  /** Spent on chain, or by a tx in the mempool. */
+  spent: boolean;
+}
+
+/** Options for a ChannelStore. */
+export interface ChannelStoreOptions {
+  /** Data directory; the database lives in `<datadir>/channels`. */
+  datadir?: string;
+  /** Keep the database in memory (also when no datadir is given). */
+  memory?: boolean;
+  /** The contract's escrow from the chain index; null when its commitment is not indexed. */
+  escrow(contract: StorageContract): Promise<EscrowLookup | null>;
+  /** The chain height now. */
+  height(): number;
+  /** Crash points for tests (kill -9 around the durable write); none in production. */
+  hooks?: {
+    beforeWrite?(state: ChannelState): void | Promise<void>;
+    afterWrite?(state: ChannelState): void | Promise<void>;
+  };
+}
+
+/** What acceptState did. */
+export interface AcceptResult {
+  stored: StoredState;
+  /** False when it was the stored state again (acknowledged again). */
+  added: boolean;
+}
+
+/** Write a batch with fsync: nobody is told about it before it is on disk. */
+function writeSync(b: bdb.Batch): Promise<void> {
+  const binding = (b as unknown as { binding: { write: (...args: unknown[]) => void } }).binding;
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null): void => (err ? reject(err) : resolve());
+    // leveldown takes options; the in-memory database has nothing to sync
+    if (binding.write.length >= 2)
+      binding.write({ sync: true }, done);
+    else
+      binding.write(done);
+  });
+}
+
+/** The host's latest channel state per contract. */
+export class ChannelStore {
+  readonly db: bdb.DB;
+  private readonly options: ChannelStoreOptions;
+  /** One acceptState at a time: the number check and the write are one step. */
+  private readonly lock = new Mutex();
+
+  constructor(options: ChannelStoreOptions) {
+    this.options = options;
+    const memory = options.memory !== false || !options.datadir;
+    this.db = bdb.create({
+      memory,
+      location: memory ? undefined : path.join(options.datadir as string, 'channels'),
+      cacheSize: 1 << 20,
+      compression: true
+    });
+  }
+
+  async open(): Promise<void> {
+    await this.db.open();
+    await this.db.verify(keys.V.build(), 'channels', CHANNEL_DB_VERSION);
+  }
+
+  async close(): Promise<void> {
+    await this.lock.run(() => this.db.close());
+  }
+
+  /** The latest state stored for a contract, or null. */
+  async latestState(id: Buffer): Promise<StoredState | null> {
+    const raw = await this.db.get(keys.s.build(id));
+    return raw ? new StoredState().decode(raw) : null;
+  }
+
+  /** Every stored state (one per contract). */
+  async list(): Promise<StoredState[]> {
+    return this.db.values({
+      gte: keys.s.min(),
+      lte: keys.s.max(),
+      parse: (raw: Buffer) => new StoredState().decode(raw)
+    });
+  }
+
+  /**
+   * Check `state` against the contract's escrow and the stored state, and
+   * store it (fsynced) before resolving. `final` marks the renter's last
+   * state (schedule.ts closes with it at end height). Throws ContractError:
+   * `state-wrong-contract`, `unknown-contract` (no indexed commitment),
+   * `escrow-spent`, verifyState's codes, `state-out-of-order` (number not
+   * above the stored one), `state-pays-less` (paid below the stored one).
+   */
+  async acceptState(contract: StorageContract, state: ChannelState,
+    options: { final?: boolean } = {}): Promise<AcceptResult> {
+    const id = contract.hash();
+    // [REJECT] a state of another contract
+    enforce(state.contractId.equals(id), 'state-wrong-contract');
+    const escrow = await this.options.escrow(contract);
+    // [REJECT] no commitment of the contract in the chain index
+    if (!escrow)
+      throw new ContractError('unknown-contract', 'no indexed commitment funds this contract');
+    // [REJECT] the escrow is spent (closed or refunded): a state can no longer pay
+    enforce(!escrow.spent, 'escrow-spent');
+    verifyState(contract, escrow.coin, state);
+    return this.lock.run(async () => {
+      const last = await this.latestState(id);
+      const final = options.final === true;
+      if (last && last.state.encode().equals(state.encode())) {
+        if (last.final || !final)
+          return { stored: last, added: false };
+      } else if (last) {
+        // [REJECT] not newer than the stored state: no replay, no rollback
+        enforce(state.number > last.state.number, 'state-out-of-order',
+          `number ${state.number} is not above ${last.state.number}`);
+        // [REJECT] paying less than an earlier state
+        enforce(state.paid >= last.state.paid, 'state-pays-less',
+          `pays ${state.paid} sat, below the ${last.state.paid} sat already signed`);
+      }
+      const stored = new StoredState();
+      stored.state = state;
+      stored.final = final;
+      stored.height = this.options.height();
+      const b = this.db.batch();
+      b.put(keys.s.build(id), stored.encode());
+      await this.options.hooks?.beforeWrite?.(state);
+      await writeSync(b);
+      await this.options.hooks?.afterWrite?.(state);
+      return { stored, added: true };
+    });
+  }
+}
