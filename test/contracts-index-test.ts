@@ -188,9 +188,10 @@ t.test('ContractIndex', async (t) => {
     t.equal(common.minEscrowValue(bcoin.Network.get('main')), 10000);
   });
 
-  t.test('should refund the escrow of a contract voided by a late commit', async (t) => {
+  t.test('should refund the escrow of a contract voided by a late commit, on its own', async (t) => {
     const c = lateVoid!;
     await mineSync(ctx, node, c.refundHeight - node.height);
+    // The node refunded it at the refund height; refundcontract names that refund.
     const txid = await node.rpc('refundcontract', [c.id()]) as string;
     const tx = node.node.mempool.getTX(Buffer.from(txid, 'hex').reverse().toString('hex'));
     t.ok(tx, 'the refund waits in the mempool');

@@ -1,13 +1,15 @@
-// Escrow spends: after the CLTV height the renter alone recovers the
-// escrow (state `refunded` on both nodes); a two-party spend reads as
-// `settled`.
+// Escrow spends: after the CLTV height the renter's node recovers the
+// escrow on its own (state `refunded` on both nodes, with what it
+// returned and its fee), and refundcontract answers with that refund; too
+// early, refundcontract names the height from which it works. A
+// two-party spend reads as `settled`, with what it paid each side.
 import t from 'tap';
 import bcoin = require('../lib/bcoin');
 import { cooperativeWitness } from '../lib/contracts/escrow';
 import { submitTX } from '../lib/contracts/builders';
-import { forValue } from './util/wait';
+import { forEvent, forValue } from './util/wait';
 import {
-  fundAll, getContract, makeDeal, mineSync, plugin, startNodes, stateOf
+  fundAll, getContract, internal, makeDeal, mineSync, plugin, startNodes, stateOf
 } from './util/contracts';
 
 t.test('escrow spends', async (t) => {
@@ -29,47 +31,14 @@ t.test('escrow spends', async (t) => {
     await forValue(() => stateOf(n, settled.id()), 'active', 20000, 'active');
   }
 
-  t.test('should refuse a refund before the refund height', async (t) => {
-    await mineSync(ctx, renter, refundable.refundHeight - 1 - renter.height);
-    t.equal(await stateOf(host, refundable.id()), 'expired');
-    await t.rejects(renter.rpc('refundcontract', [refundable.id()]), { code: -25, message: /refund-too-early/ });
-  });
-
-  t.test('should let the renter alone recover the escrow after it', async (t) => {
-    await mineSync(ctx, renter);
-    t.equal(renter.height, refundable.refundHeight);
-    await t.rejects(host.rpc('refundcontract', [refundable.id()]), { code: -25, message: /not-renter/ });
-    const wallet = plugin(renter).walletContext().wallet;
-    const before = (await wallet.getBalance()).unconfirmed;
-    const txid = await renter.rpc('refundcontract', [refundable.id()]) as string;
-    const tx = renter.node.mempool.getTX(Buffer.from(txid, 'hex').reverse().toString('hex'))!;
-    t.equal(tx.locktime, refundable.refundHeight);
-    t.equal(tx.inputs[0].sequence, 0xfffffffe);
-    t.equal(tx.inputs[0].witness.items.length, 3);
-    t.equal(tx.inputs[0].witness.items[1].length, 0);
-    const fee = refundable.escrowValue - tx.outputs[0].value;
-    t.ok(fee >= tx.getVirtualSize(), 'pays at least 1 sat/vB');
-    await forValue(async () => (await wallet.getBalance()).unconfirmed, before + tx.outputs[0].value,
-      20000, 'refund credited to the wallet');
-    await t.rejects(renter.rpc('refundcontract', [refundable.id()]), { code: -25, message: /escrow-spent/ },
-      'a second refund while the first waits in the mempool');
-    await mineSync(ctx, renter);
-    for (const n of ctx.nodes) {
-      await forValue(() => stateOf(n, refundable.id()), 'refunded', 20000, 'refunded');
-      const info = await getContract(n, refundable.id()) as Record<string, any>;
-      t.equal(info.spend.txid, txid);
-      t.equal(info.spend.height, host.height);
-    }
-    await t.rejects(renter.rpc('refundcontract', [refundable.id()]), { code: -25, message: /escrow-spent/ });
-  });
-
-  t.test('should read a two-party spend as settled', async (t) => {
+  t.test('should read a two-party spend as settled, with what it paid each side', async (t) => {
     const info = await getContract(renter, settled.id()) as Record<string, any>;
+    t.equal(info.closeDeadline, settled.refundHeight - 6, 'close deadline refundHeight - W/2');
     const rRing = (await plugin(renter).getEscrowRing(settled.renterEscrowKey))!;
     const hRing = (await plugin(host).getEscrowRing(settled.hostEscrowKey))!;
     t.ok(rRing && hRing, 'each side holds its escrow key');
     t.equal(await plugin(renter).getEscrowRing(settled.hostEscrowKey), null);
-    const commitTX = await renter.node.chain.db.getTX(Buffer.from(info.commit.txid, 'hex').reverse().toString('hex'));
+    const commitTX = await renter.node.chain.db.getTX(internal(info.commit.txid));
     const coin = bcoin.Coin.fromTX(commitTX!, info.commit.vout, info.commit.height);
     const script = settled.escrowScript();
     const mtx = new bcoin.MTX();
@@ -81,9 +50,54 @@ t.test('escrow spends', async (t) => {
     mtx.inputs[0].witness.fromItems(cooperativeWitness(sig(rRing), sig(hRing), script));
     await submitTX(plugin(host).walletContext(), mtx.toTX());
     await mineSync(ctx, host);
-    for (const n of ctx.nodes)
+    for (const n of ctx.nodes) {
       await forValue(() => stateOf(n, settled.id()), 'settled', 20000, 'settled');
+      const spend = (await getContract(n, settled.id()) as Record<string, any>).spend;
+      t.same(spend, { type: 'settled', txid: mtx.txid(), height: host.height, returned: 0, paid: coin.value, fee: 1000 },
+        'nothing back to the renter, the whole escrow to the host, its fee');
+    }
     const list = await host.rpc('listcontracts', ['settled']) as unknown[];
     t.equal(list.length, 1);
+  });
+
+  t.test('should refuse a refund before the refund height, naming that height', async (t) => {
+    await mineSync(ctx, renter, refundable.refundHeight - 1 - renter.height);
+    t.equal(await stateOf(host, refundable.id()), 'expired');
+    await t.rejects(renter.rpc('refundcontract', [refundable.id()]),
+      { code: -25, message: new RegExp(`refund-too-early: .*height ${refundable.refundHeight} \\(now ${renter.height}, 1 blocks`) });
+  });
+
+  t.test('should refund on its own at the refund height, and refundcontract answers with that refund', async (t) => {
+    const wallet = plugin(renter).walletContext().wallet;
+    const before = (await wallet.getBalance()).unconfirmed;
+    const seen: { tx?: bcoin.TX } = {};
+    const refunded = forEvent(plugin(renter).refunder, 'refund', 60000, (id, tx) => {
+      seen.tx = tx as bcoin.TX;
+      return (id as Buffer).equals(refundable.hash());
+    });
+    refunded.catch(() => {}); // awaited below
+    await mineSync(ctx, host);
+    t.equal(renter.height, refundable.refundHeight);
+    await refunded;
+    const tx = seen.tx!;
+    t.ok(renter.node.mempool.has(tx.hash('hex')), 'the refund waits in the mempool');
+    await t.rejects(host.rpc('refundcontract', [refundable.id()]), { code: -25, message: /not-renter/ });
+    t.equal(await renter.rpc('refundcontract', [refundable.id()]), tx.txid(), 'the same refund, not a second one');
+    t.equal(tx.locktime, refundable.refundHeight);
+    t.equal(tx.inputs[0].sequence, 0xfffffffe);
+    t.equal(tx.inputs[0].witness.items.length, 3);
+    t.equal(tx.inputs[0].witness.items[1].length, 0);
+    const fee = refundable.escrowValue - tx.outputs[0].value;
+    t.ok(fee >= tx.getVirtualSize(), 'pays at least 1 sat/vB');
+    await forValue(async () => (await wallet.getBalance()).unconfirmed, before + tx.outputs[0].value,
+      20000, 'refund credited to the wallet');
+    await mineSync(ctx, renter);
+    for (const n of ctx.nodes) {
+      await forValue(() => stateOf(n, refundable.id()), 'refunded', 20000, 'refunded');
+      const info = await getContract(n, refundable.id()) as Record<string, any>;
+      t.same(info.spend, { type: 'refunded', txid: tx.txid(), height: host.height,
+        returned: tx.outputs[0].value, paid: 0, fee });
+    }
+    await t.rejects(renter.rpc('refundcontract', [refundable.id()]), { code: -25, message: /escrow-spent/ });
   });
 });

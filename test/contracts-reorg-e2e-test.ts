@@ -99,18 +99,28 @@ t.test('every CloudCoin tx survives a reorg by itself', async (t) => {
   const identities = await Promise.all(hosts.map(async h => (await call<{ identity: string }>(h, 'getidentity')).identity));
 
   let files = 0;
-  const put = async (extra: string[]): Promise<PutResult> => {
+  const put = async (extra: string[], duration = 21): Promise<PutResult> => {
     const file = path.join(work, `f${files++}.bin`);
     fs.writeFileSync(file, randomBytes(64 * 1024));
     // New contracts every time: each put's commitment is what the reorg moves.
-    return json<PutResult>(renter.cli(['put', file, '--hosts', '2', '--duration', '21', '--new-contracts', '--json', ...extra]));
+    return json<PutResult>(renter.cli(['put', file, '--hosts', '2', '--duration', String(duration), '--new-contracts',
+      '--json', ...extra]));
   };
 
-  // Contracts to refund and to rate later: past their refund height.
-  const old = [...(await put(['--no-wait'])).contracts, ...(await put(['--no-wait'])).contracts];
-  await mine(renter, 35);
-  await synced(renter, all, 'old contracts refundable');
-  const rated = old[3];
+  // Contracts whose escrows the renter's node refunds on its own at the
+  // start of reorg depth 1, 2 and 3: each round mines depth + 2 blocks, so
+  // their refund heights are 0, 3 and 7 blocks past the first round's tip
+  // (refundHeight = start + duration + W). Longest last, so none holds
+  // another's file.
+  const height = await call<number>(renter, 'getblockcount');
+  const refundOf = [
+    (await put(['--no-wait'], 21)).contracts,
+    (await put(['--no-wait'], 24)).contracts,
+    (await put(['--no-wait'], 28)).contracts
+  ];
+  await mine(renter, height + 21 + 12 - await call<number>(renter, 'getblockcount'));
+  await synced(renter, all, 'first contracts refundable');
+  const rated = refundOf[0][1];
   const rater = hosts[identities.indexOf(rated.host)];
   t.ok(rater, 'the rated contract\'s host is one of ours');
 
@@ -123,7 +133,8 @@ t.test('every CloudCoin tx survives a reorg by itself', async (t) => {
         ...committed.txids,
         await call<string>(renter, 'sendrating', [rated.id, 10 * depth]),
         await call<string>(rater, 'sendrating', [rated.id, -10 * depth]),
-        await call<string>(renter, 'refundcontract', [old[depth - 1].id])
+        // The node's own refund, waiting in the mempool since this round's tip.
+        await call<string>(renter, 'refundcontract', [refundOf[depth - 1][0].id])
       ];
       // The host's rating reaches the renter's mempool by relay.
       await inMempool(renter, txids);
@@ -154,7 +165,7 @@ t.test('every CloudCoin tx survives a reorg by itself', async (t) => {
           t.equal(await confirmations(n, txid), 1, `${txid} confirmed on ${n.addr}`);
         for (const c of committed.contracts)
           await forValue(() => stateOf(n, c.id), 'active', RELAY_MS, `active again on ${n.addr}`);
-        t.equal(await stateOf(n, old[depth - 1].id), 'refunded', 'refunded again');
+        t.equal(await stateOf(n, refundOf[depth - 1][0].id), 'refunded', 'refunded again');
         const info = await call<{ ratings: { renter: { score: number } | null; host: { score: number } | null } }>(
           n, 'getcontract', [rated.id]);
         t.equal(info.ratings.renter?.score, 10 * depth, 'renter\'s rating back');

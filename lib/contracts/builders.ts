@@ -1,5 +1,5 @@
 /*!
- * builders.ts - commitment, refund and rating transactions.
+ * builders.ts - commitment, refund, close and rating transactions.
  *
  * Every transaction is version 2 (bcoin 1.0.2 rejects v1 txs that signal
  * RBF), pays at least 1 sat/vB (the miner skips cheaper ones), keeps every
@@ -10,8 +10,9 @@
 import bcoin = require('../bcoin');
 import type { Identity } from '../base/identity';
 import { batchRoot } from './batchtree';
+import { buildCloseTX, P2WPKH_DUST, type ChannelState, type CloseAmounts } from './channel';
 import * as common from './common';
-import { enforce } from './errors';
+import { ContractError, enforce } from './errors';
 import { escrowOutputScript, refundWitness } from './escrow';
 import { getEscrowRing } from './escrowkeys';
 import { Mutex } from './mutex';
@@ -178,12 +179,89 @@ export async function refundContract(ctx: WalletContext, contract: StorageContra
   const ring = await getEscrowRing(ctx.wallet, contract.renterEscrowKey);
   enforce(ring !== null, 'not-renter', 'the wallet does not hold the renter escrow key');
   // [REJECT] the CLTV branch is not spendable before the refund height
-  enforce(ctx.chain.height >= contract.refundHeight, 'refund-too-early');
+  enforce(ctx.chain.height >= contract.refundHeight, 'refund-too-early',
+    `the refund is valid once the chain reaches height ${contract.refundHeight} (now ${ctx.chain.height},`
+    + ` ${contract.refundHeight - ctx.chain.height} blocks to go); the node then refunds on its own`);
   return walletLock(ctx.wallet).run(async () => {
+    // [REJECT] spent by a tx in the mempool (another refund got there first)
+    enforce(!ctx.mempool.isSpent(coin.hash, coin.index), 'escrow-spent');
     const address = await ctx.wallet.receiveAddress(0);
     const tx = buildRefundTX(contract, coin, ring, address, feeRate(ctx)).toTX();
     await submitTX(ctx, tx);
     return tx;
+  });
+}
+
+/**
+ * Vsize of a close with one extra P2WPKH input and its change (the
+ * notes measure 269-270 vB): what a fee coin must cover at a fee rate.
+ */
+const FUNDED_CLOSE_VSIZE = 271;
+
+/**
+ * A wallet coin (account 0) to pay a close's fee when the payout cannot:
+ * spendable now (a mature coinbase or any other coin, not spent in the
+ * mempool), P2WPKH or P2PKH, the smallest that covers a funded close at
+ * `rate` with change above dust; with its key. Null if none.
+ */
+async function feeCoin(ctx: WalletContext, rate: number): Promise<{ coin: bcoin.Coin; ring: bcoin.KeyRing } | null> {
+  const need = feeFor(FUNDED_CLOSE_VSIZE, rate) + P2WPKH_DUST;
+  const height = ctx.chain.height;
+  const coins = (await ctx.wallet.getCoins(0)).filter(coin =>
+    coin.value >= need
+    && (coin.script.isWitnessPubkeyhash() || coin.script.isPubkeyhash())
+    && !(coin.coinbase && (coin.height < 0 || height + 1 - coin.height < COINBASE_MATURITY))
+    && !ctx.mempool.isSpent(coin.hash, coin.index));
+  coins.sort((a, b) => a.value - b.value);
+  for (const coin of coins) {
+    const address = coin.getAddress();
+    const ring = address ? await ctx.wallet.getPrivateKey(address) : null;
+    if (ring)
+      return { coin, ring };
+  }
+  return null;
+}
+
+/** Blocks before a coinbase output may be spent (consensus). */
+const COINBASE_MATURITY = 100;
+
+/**
+ * The host's close with a channel state: the renter's remainder, the
+ * host's payout (to a fresh address of account 0) less the fee at `rate`
+ * sat/kvB, which the payout pays, or a wallet coin when the payout alone
+ * would be dust after it. Submitted through the wallet, so the
+ * resubmitter keeps it alive across reorgs. Throws ContractError
+ * `close-needs-funding` (no coin can pay the fee) or `close-uneconomic`
+ * (the fee is not below what the state pays: the host would lose money;
+ * the renter's refund takes the escrow back instead).
+ */
+export async function closeContract(ctx: WalletContext, contract: StorageContract, escrow: bcoin.Coin,
+  state: ChannelState, ring: bcoin.KeyRing, rate: number): Promise<{ tx: bcoin.TX; amounts: CloseAmounts }> {
+  return walletLock(ctx.wallet).run(async () => {
+    // [REJECT] spent by a tx in the mempool (another close got there first)
+    enforce(!ctx.mempool.isSpent(escrow.hash, escrow.index), 'escrow-spent');
+    await walletIdle(ctx.wdb);
+    const payout = await ctx.wallet.receiveAddress(0);
+    let built;
+    try {
+      built = buildCloseTX(contract, escrow, state, ring.privateKey, { payout, rate });
+    } catch (e) {
+      if (!(e instanceof ContractError) || e.code !== 'close-needs-funding')
+        throw e;
+      // [REJECT] a fee the state does not pay for: no wallet coin is worth adding
+      enforce(state.paid > feeFor(FUNDED_CLOSE_VSIZE, rate), 'close-uneconomic',
+        `the state pays ${state.paid} sat, not more than a close's fee at ${rate / 1000} sat/vB`);
+      const coin = await feeCoin(ctx, rate);
+      if (!coin)
+        throw new ContractError('close-needs-funding', 'the payout cannot pay the close fee and no wallet coin can');
+      built = buildCloseTX(contract, escrow, state, ring.privateKey, { payout, rate, feeCoin: coin });
+    }
+    // [REJECT] a close that costs the host more than the state pays it
+    enforce(built.amounts.host > 0, 'close-uneconomic',
+      `the state pays ${state.paid} sat, not more than the close's ${built.amounts.fee} sat fee`);
+    const tx = built.tx.toTX();
+    await submitTX(ctx, tx);
+    return { tx, amounts: built.amounts };
   });
 }
 

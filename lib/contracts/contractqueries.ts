@@ -15,6 +15,7 @@ import * as common from './common';
 import { layout } from './layout';
 import { decodeRating, RatingPayload } from './payload';
 import { CommitEntry, ContractRecord, LeafEntry, RatingEntry, VoidRecord, spendTypes } from './records';
+import { closeDeadline } from './schedule';
 import type { StorageContract } from './storagecontract';
 
 /** An effective rating, as returned by queries. */
@@ -58,11 +59,19 @@ export interface ContractInfo {
     paid: number;
     fee: number;
   } | null;
+  /** The host's close must be broadcast below this height (schedule.ts). */
+  closeDeadline: number;
   ratings: { renter: RatingInfo | null; host: RatingInfo | null };
   /** Why the record is void (state `void`), else null. */
   void: string | null;
   /** The commitment a `pending` record waits for (display txid, batch leaf), else null. */
   pending: { txid: string; leaf: number } | null;
+  /**
+   * The host's latest channel state (number, paid, final, height it came
+   * at, closeAt: the height the node closes with it on its own); only on
+   * the host's node, set by the plugin.
+   */
+  channel?: Record<string, unknown>;
 }
 
 /** An escrow output on chain that funds a contract. */
@@ -288,6 +297,7 @@ export class ContractQueries {
       contract: record.contract,
       commit: ce && leaf ? commitInfo(ce, record.leaf) : null,
       spend: leaf ? spendInfo(leaf) : null,
+      closeDeadline: closeDeadline(record.contract, this.params),
       ratings: { renter: null, host: null },
       void: v.code,
       pending: null
@@ -302,6 +312,7 @@ export class ContractQueries {
       contract: record.contract,
       commit: null,
       spend: null,
+      closeDeadline: closeDeadline(record.contract, this.params),
       ratings: { renter: null, host: null },
       void: null,
       pending: { txid: revHex(record.txid), leaf: record.leaf }
@@ -336,6 +347,7 @@ export class ContractQueries {
       contract: record.contract,
       commit: commitInfo(ce, record.leaf),
       spend: spendInfo(leaf),
+      closeDeadline: closeDeadline(record.contract, this.params),
       ratings: {
         renter: await this.getRating(record, ce, common.roles.RENTER),
         host: await this.getRating(record, ce, common.roles.HOST)

@@ -3,9 +3,11 @@
  *
  * Wires the contract index to the chain (hooks), to peers (csgetctr /
  * csctr, relayed only once a commit confirms or a rating cites a record)
- * and to the wallet (commitments, refunds, ratings). Holds the host's
- * channel states (channelstore.ts). Its public methods are the
- * programmatic API deals use: `api.require<ContractsPlugin>('contracts')`.
+ * and to the wallet (commitments, closes, refunds, ratings). Holds the
+ * host's channel states (channelstore.ts) and, at every block, closes the
+ * contracts we host that are due (closer.ts) and refunds the escrows we
+ * funded that a host never closed (refunder.ts). Its public methods are
+ * the programmatic API deals use: `api.require<ContractsPlugin>('contracts')`.
  */
 
 import bcoin = require('../bcoin');
@@ -13,13 +15,17 @@ import type { Identity } from '../base/identity';
 import type { Extension, NodeAPI } from '../base/extension';
 import { PacketError } from '../base/errors';
 import * as builders from './builders';
-import type { ChannelState } from './channel';
+import type { ChannelState, CloseAmounts } from './channel';
 import { ChannelStore, type AcceptResult, type EscrowLookup, type StoredState } from './channelstore';
+import { Closer } from './closer';
 import * as common from './common';
 import { ContractError, enforce } from './errors';
+import { classifySpend } from './escrow';
 import { createEscrowKey, ensureEscrowAccount, getEscrowRing } from './escrowkeys';
 import { ContractIndex } from './contractindex';
 import { escrowCoin, type ContractInfo, type EscrowInfo } from './contractqueries';
+import { Refunder } from './refunder';
+import { autoCloseHeight, closeDeadline } from './schedule';
 import {
   decodeContractRecord, decodeGetCommit, decodeGetContract, encodeContractRecord, encodeGetCommit, encodeGetContract
 } from './packets';
@@ -37,6 +43,21 @@ export interface RatingOptions {
   flags?: number;
 }
 
+/** What a close did: the tx, the split, the state it used and the fee rate (sat/kvB). */
+export interface CloseResult {
+  tx: bcoin.TX;
+  amounts: CloseAmounts;
+  state: StoredState;
+  rate: number;
+}
+
+/**
+ * Longest fee estimate target a close asks for: bcoin 1.0.2's estimator
+ * tracks 15 blocks (MAX_BLOCK_CONFIRMS in lib/mempool/fees.js) and throws
+ * above that.
+ */
+const MAX_FEE_TARGET = 15;
+
 /** The contracts extension instance. */
 /** Off-chain facts of a contract another extension keeps (allowance used, revision), or null. */
 export type ContractDetailSource = (contract: StorageContract) => Promise<Record<string, unknown> | null>;
@@ -44,11 +65,16 @@ export type ContractDetailSource = (contract: StorageContract) => Promise<Record
 export class ContractsPlugin implements Extension {
   readonly api: NodeAPI;
   readonly network: bcoin.Network;
+  readonly params: common.ContractParams;
   readonly index: ContractIndex;
   /** Keeps our txs (and what reorgs disconnect) in the mempool until they confirm. */
   readonly resubmitter: Resubmitter;
   /** The latest channel state of each contract we host (fsynced). */
   readonly channels: ChannelStore;
+  /** Closes the contracts we host when they are due. */
+  readonly closer: Closer;
+  /** Refunds the escrows we funded that no host closed. */
+  readonly refunder: Refunder;
   private opened = false;
   /** Asked peers for the records of unresolved commits once the chain was synced. */
   private askedAtSync = false;
@@ -65,11 +91,28 @@ export class ContractsPlugin implements Extension {
       memory: api.memory,
       datadir: api.datadir
     });
+    this.params = common.getParams(api.network);
     this.channels = new ChannelStore({
       memory: api.memory,
       datadir: api.datadir,
       escrow: (contract) => this.escrowOf(contract.hash()),
       height: () => api.chain.height
+    });
+    this.closer = new Closer({
+      params: this.params,
+      logger: api.logger.context('closer'),
+      states: () => this.channels.list(),
+      escrowOpen: async (id) => {
+        const found = await this.escrowOf(id);
+        const record = found ? await this.index.getRecord(id) : null;
+        return found && record ? { contract: record.contract, open: !found.spent } : null;
+      },
+      close: (id) => this.closeContract(id)
+    });
+    this.refunder = new Refunder({
+      logger: api.logger.context('refunder'),
+      openEscrows: () => this.openRenterEscrows(),
+      refund: (e) => this.refundEscrow(e)
     });
     this.resubmitter = new Resubmitter({
       chain: api.chain,
@@ -86,6 +129,10 @@ export class ContractsPlugin implements Extension {
         return;
       await this.index.handleConnect(entry, block);
       await this.resubmitter.handleBlock(entry.height);
+      // After the resubmitter: a close or refund of ours it put back
+      // counts as spending its escrow.
+      await this.closer.handleBlock(entry.height);
+      await this.refunder.handleBlock(entry.height);
       // Caught up with the network once: ask for the records we lack (a
       // restored or long-offline node); later, each new outbound peer is asked.
       if (!this.askedAtSync && api.chain.synced && entry.height === api.chain.height) {
@@ -125,6 +172,9 @@ export class ContractsPlugin implements Extension {
     await this.index.open();
     await this.resubmitter.open();
     this.opened = true;
+    // What fell due while the node was down: nothing waits for the next block.
+    await this.closer.handleBlock(this.api.chain.height);
+    await this.refunder.handleBlock(this.api.chain.height);
   }
 
   async close(): Promise<void> {
@@ -316,8 +366,10 @@ export class ContractsPlugin implements Extension {
     }
   }
 
+  /** A contract as the index has it, with our channel state if we host it. */
   async getContract(id: Buffer): Promise<ContractInfo | null> {
-    return this.index.getContract(id);
+    const info = await this.index.getContract(id);
+    return info ? this.withChannel(info) : null;
   }
 
   async getState(id: Buffer): Promise<common.ContractStateName | null> {
@@ -325,7 +377,22 @@ export class ContractsPlugin implements Extension {
   }
 
   async listContracts(state?: common.ContractStateName): Promise<ContractInfo[]> {
-    return this.index.listContracts(state);
+    const out: ContractInfo[] = [];
+    for (const info of await this.index.listContracts(state))
+      out.push(await this.withChannel(info));
+    return out;
+  }
+
+  /** Attach the stored channel state and when the node closes with it on its own. */
+  private async withChannel(info: ContractInfo): Promise<ContractInfo> {
+    const stored = await this.channels.latestState(info.contract.hash());
+    if (stored) {
+      info.channel = {
+        ...stored.getJSON(),
+        closeAt: autoCloseHeight(info.contract, stored.final, this.params)
+      };
+    }
+    return info;
   }
 
   /**
@@ -362,7 +429,9 @@ export class ContractsPlugin implements Extension {
   /**
    * Recover a contract's escrow through the CLTV branch (renter only): the
    * escrow of its resolved commit, else of one of our void records (a
-   * commit that confirmed after offer expiry). One unspent escrow per call.
+   * commit that confirmed after offer expiry). One unspent escrow per
+   * call; when every escrow is spent and one by a refund of ours waiting
+   * in the mempool (the node refunds on its own), that refund.
    */
   async refund(id: Buffer): Promise<bcoin.TX> {
     const escrows = await this.index.getEscrows(id);
@@ -371,18 +440,61 @@ export class ContractsPlugin implements Extension {
       // [REJECT] a void record whose commit never confirmed: nothing to refund
       throw new ContractError('no-escrow', 'no commitment of this contract is on chain');
     }
-    // An escrow whose refund already waits in our mempool counts as spent:
-    // a second refundcontract moves on to the next escrow, if any.
+    // [REJECT] the CLTV branch is the renter's alone
+    enforce(await this.getEscrowRing(escrows[0].record.contract.renterEscrowKey) !== null, 'not-renter',
+      'the wallet does not hold the renter escrow key');
     const open = escrows.find(e => this.isOpen(e));
+    if (open)
+      return this.refundEscrow(open);
+    for (const e of escrows) {
+      if (e.leaf.spendType !== spendTypes.NONE)
+        continue;
+      const hash = e.commit.txid.toString('hex');
+      const index = e.commit.vout0 + e.record.leaf;
+      const tx = this.api.mempool.getSpentTX(hash, index);
+      // Only the renter escrow key signs a refund: one in the mempool is ours.
+      const input = tx ? tx.inputs.find(i => i.prevout.hash === hash && i.prevout.index === index) : undefined;
+      if (tx && input && classifySpend(input.witness) === 'refunded')
+        return tx;
+    }
     // [REJECT] every escrow of the contract already spent (or being spent)
-    enforce(open !== undefined, 'escrow-spent');
-    return builders.refundContract(this.walletContext(), open.record.contract, escrowCoin(open));
+    throw new ContractError('escrow-spent');
   }
 
   /** Unspent on chain and not spent by a mempool tx. */
   private isOpen(e: EscrowInfo): boolean {
     return e.leaf.spendType === spendTypes.NONE
       && !this.api.mempool.isSpent(e.commit.txid.toString('hex'), e.commit.vout0 + e.record.leaf);
+  }
+
+  /** Refund one escrow to our wallet (renter only); throws ContractError. */
+  async refundEscrow(e: EscrowInfo): Promise<bcoin.TX> {
+    return builders.refundContract(this.walletContext(), e.record.contract, escrowCoin(e));
+  }
+
+  /**
+   * Open escrows (unspent on chain and in the mempool) of the contracts we
+   * are the renter of: resolved ones, and our void records' whose commit
+   * confirmed.
+   */
+  async openRenterEscrows(): Promise<EscrowInfo[]> {
+    const me = (await this.identity()).publicKey;
+    const q = this.index.queries;
+    const ids = (await q.getIdentityContracts(me))
+      .filter(c => c.role === common.roles.RENTER).map(c => c.id);
+    ids.push(...await q.getVoidIds());
+    const out: EscrowInfo[] = [];
+    const seen = new Set<string>();
+    for (const id of ids) {
+      for (const e of await this.index.getEscrows(id)) {
+        const key = e.commit.outpointKey(e.record.leaf);
+        if (seen.has(key) || !this.isOpen(e) || !e.record.contract.renterKey.equals(me))
+          continue;
+        seen.add(key);
+        out.push(e);
+      }
+    }
+    return out;
   }
 
   /*
@@ -420,6 +532,43 @@ export class ContractsPlugin implements Extension {
   /** The latest channel state stored for a contract, or null. */
   latestState(id: Buffer): Promise<StoredState | null> {
     return this.channels.latestState(id);
+  }
+
+  /** Fee rate for a close (sat/kvB): estimatesmartfee for the blocks left before its deadline, at least 1 sat/vB. */
+  closeFeeRate(contract: StorageContract): number {
+    const left = closeDeadline(contract, this.params) - 1 - this.api.chain.height;
+    const target = Math.max(1, Math.min(MAX_FEE_TARGET, left));
+    const fees = this.api.node.fees;
+    const estimate = fees ? fees.estimateFee(target, true) : 0;
+    return Math.max(estimate, this.network.minRelay, 1000);
+  }
+
+  /**
+   * Close a contract we host with its latest channel state, now: the
+   * renter's remainder, our payout less the fee (closeFeeRate), submitted
+   * through the wallet. Throws ContractError: `unknown-contract`,
+   * `not-host`, `no-channel-state` (nothing to close with: the renter's
+   * refund takes the escrow back), `escrow-spent`, `close-uneconomic`,
+   * `close-needs-funding`.
+   */
+  async closeContract(id: Buffer): Promise<CloseResult> {
+    const record = await this.index.getRecord(id);
+    enforce(record !== null, 'unknown-contract');
+    const contract = record.contract;
+    enforce(contract.hostKey.equals((await this.identity()).publicKey), 'not-host');
+    const ring = await this.getEscrowRing(contract.hostEscrowKey);
+    enforce(ring !== null, 'not-host', 'the wallet does not hold the host escrow key');
+    const stored = await this.channels.latestState(id);
+    enforce(stored !== null, 'no-channel-state',
+      'the renter never sent a channel state: its refund after the refund height takes the escrow back');
+    const escrow = await this.escrowOf(id);
+    enforce(escrow !== null, 'unknown-contract');
+    // [REJECT] closed or refunded already, or a spend waits in the mempool
+    enforce(!escrow.spent, 'escrow-spent');
+    const rate = this.closeFeeRate(contract);
+    const { tx, amounts } = await builders.closeContract(this.walletContext(), contract, escrow.coin,
+      stored.state, ring, rate);
+    return { tx, amounts, state: stored, rate };
   }
 
   /** Rate the other party of a contract we are in. */

@@ -77,6 +77,8 @@ export function contractInfoJSON(info: ContractInfo, role: string | null,
     contract: info.contract.getJSON(),
     commit: info.pending ? { txid: info.pending.txid, height: null, leaf: info.pending.leaf } : info.commit,
     spend: info.spend,
+    closeDeadline: info.closeDeadline,
+    channel: info.channel ?? null,
     ratings: info.ratings,
     void: info.void
   };
@@ -122,6 +124,21 @@ async function commitContracts(p: Params, plugin: ContractsPlugin): Promise<{ tx
   const contracts = args.map(decodeContract);
   const txs = await plugin.commit(contracts);
   return { txids: txs.map(tx => tx.txid()), ids: contracts.map(c => c.id()) };
+}
+
+async function closeContract(p: Params, plugin: ContractsPlugin): Promise<Record<string, unknown>> {
+  p.count(1);
+  const res = await plugin.closeContract(await contractIdArg(plugin, p.get(0)));
+  return {
+    txid: res.tx.txid(),
+    number: res.state.state.number,
+    paid: res.state.state.paid,
+    returned: res.amounts.renter,
+    payout: res.amounts.host,
+    fee: res.amounts.fee,
+    feeRate: res.rate / 1000,
+    vsize: res.tx.getVirtualSize()
+  };
 }
 
 async function acceptChannelState(p: Params, plugin: ContractsPlugin): Promise<Record<string, unknown>> {
@@ -185,8 +202,13 @@ function rpcMethods(api: NodeAPI, plugin: ContractsPlugin): RPCMethodSpec[] {
       run: (p) => listContracts(p, plugin) },
     { name: 'commitcontracts', help: 'commitcontracts "hex" ...\nFund and broadcast commitments (16 per tx) for fully signed contracts.',
       run: (p) => commitContracts(p, plugin) },
-    { name: 'refundcontract', help: 'refundcontract "id"\nAfter the refund height, recover the escrow to the wallet (renter).',
-      run: (p) => refundContract(p, plugin) },
+    { name: 'refundcontract', help: 'refundcontract "id"\nAfter the refund height, recover the escrow to the wallet (renter; the node\n'
+      + 'also does it on its own). Too early, the error names the height from which it works.',
+    run: (p) => refundContract(p, plugin) },
+    { name: 'closecontract', help: 'closecontract "id"\nClose a contract we host now with the latest channel state: the renter\'s\n'
+      + 'remainder, our payout less the fee (estimatesmartfee, at least 1 sat/vB). The node also closes on its own\n'
+      + 'at end height (final state) and always below the close deadline.',
+    run: (p) => closeContract(p, plugin) },
     { name: 'acceptchannelstate', help: 'acceptchannelstate "statehex" ( final )\nStore a channel state the renter of a contract we host\n'
       + 'signed (113 bytes hex) once it verifies; fsynced before the answer. The payment flow does this on its own.',
     run: (p) => acceptChannelState(p, plugin) },
