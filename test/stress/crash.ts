@@ -4,8 +4,8 @@
 // Each round runs every operation once as a user runs it (cloudcoin-cli):
 // a put that forms a new contract (its commitment broadcast falls before
 // or after the kill), a put that revises the open contract, an rm (a
-// revision dropping an object), a get; then, at the end, a refund of every
-// contract. A random delay into the operation (up to 1.2 times its
+// revision dropping an object), a get; then, at the end, the refunds the
+// renter's node makes on its own at each refund height. A random delay into the operation (up to 1.2 times its
 // crash-free duration, measured first) the renter's or the host's
 // cloudcoind is killed with SIGKILL and restarted on the same datadir.
 // After one block, once the two sides settled, nothing may be lost:
@@ -363,37 +363,40 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
         failures.push(`file ${name}: put said it was stored, and it is gone`);
     }
 
-    // Refunds: past every contract's refund height, refundcontract each
-    // escrow, the first `rounds` of them with the renter killed during the call.
-    const mineTo = Math.max(...(await contracts(renter)).filter((c) => c.role === 'renter')
-      .map((c) => c.contract.refundHeight ?? c.contract.endHeight + 12));
-    const h0 = await height(renter);
-    if (mineTo > h0)
-      await mine(renter, mineTo - h0 + 1);
-    await settle();
-    const toRefund = (await contracts(renter)).filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null && !c.spend);
+    // Refunds: the renter's node refunds each escrow on its own once the
+    // tip reaches its refund height. The first `rounds` times refunds fall
+    // due, the renter is killed while it mines that block (and builds the
+    // refunds); every escrow must be refunded all the same, with nobody
+    // running refundcontract.
+    const open = async () => (await contracts(renter))
+      .filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null && !c.spend);
+    const dueAt = [...new Set((await open()).map((c) => c.contract.refundHeight ?? c.contract.endHeight + 12))]
+      .sort((a, b) => a - b);
     let refundKills = 0;
-    for (const c of toRefund) {
-      if (refundKills < options.rounds) {
-        const cli = spawnCLI(renter.cliArgs(['refundcontract', c.id]));
-        const delay = rng.int(400);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        await renter.stop('SIGKILL');
-        await cli.done;
-        refundKills += 1;
-        kills.refund += 1;
-        byVictim.renter += 1;
-        await restart('renter');
-        log(`refund of ${c.id.slice(0, 12)}: renter killed after ${delay} ms`);
-      }
-      await mine(renter);
-      const now = (await contracts(renter)).find((x) => x.id === c.id);
-      if (now && !now.spend) {
-        const again = await renter.cli(['refundcontract', c.id]);
-        if (again.code !== 0 && !/escrow-spent/.test(again.stderr))
-          failures.push(`refund of ${c.id.slice(0, 12)} after the crash: ${again.stderr.trim()}`);
-      }
+    for (const due of dueAt) {
+      if (refundKills >= options.rounds)
+        break;
+      const h0 = await height(renter);
+      if (due <= h0)
+        continue;
+      if (due - 1 > h0)
+        await mine(renter, due - 1 - h0);
+      const addr = (await renter.cli(['getnewaddress'])).stdout.trim();
+      const cli = spawnCLI(renter.cliArgs(['generatetoaddress', '1', addr]));
+      const delay = rng.int(400);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      await renter.stop('SIGKILL');
+      await cli.done;
+      refundKills += 1;
+      kills.refund += 1;
+      byVictim.renter += 1;
+      await restart('renter');
+      log(`refunds due at ${due}: renter killed ${delay} ms into mining that block`);
     }
+    const mineTo = Math.max(0, ...dueAt);
+    const h1 = await height(renter);
+    if (mineTo >= h1)
+      await mine(renter, mineTo - h1 + 1);
     await settle();
     await mine(renter);
     await settle();
