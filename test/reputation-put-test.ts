@@ -1,7 +1,8 @@
 // Host choice on real nodes: a renter whose own records show a host failing
 // (its on-chain rating of a contract with that host: audits failed, data
 // not retrieved) puts to the other host, and says why in put's table;
-// negotiatestorage shows each offer's score and honours minscore.
+// negotiatestorage shows each offer's score and honours minscore; the host
+// directory (`hosts`) shows each host's score, best first.
 import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -9,6 +10,7 @@ import { randomBytes } from 'crypto';
 import type { CommandContext } from '../lib/cli/cmdutil';
 import type { RPCClient } from '../lib/cli/rpcclient';
 import { storageCommands } from '../lib/cli/storagecmds';
+import { hostCommands, type HostRow } from '../lib/cli/hostcmds';
 import * as contracts from '../lib/contracts';
 import type { NegotiateStorageResult } from '../lib/deals/rpctypes';
 import type { ReputationJSON } from '../lib/reputation';
@@ -71,5 +73,25 @@ t.test('put chooses hosts by price and reputation', async (t) => {
     t.match(out, new RegExp(`${goodId}\\s+\\d+\\s+\\d+\\s+400\\s`), 'the good host, with its score');
     t.match(out, new RegExp(`not chosen ${badId}: not needed: ranked below the chosen .*reputation score ${badRep.score}`));
     t.notMatch(out, new RegExp(`${badId}\\s+\\d+\\s+\\d+\\s+\\d+\\s`), 'no replica on the failed host');
+  });
+
+  t.test('should show each host\'s score in the host directory, best first', async (t) => {
+    const lines: string[] = [];
+    const cli: CommandContext = {
+      client: { call: (method: string, params: unknown[]) => renter.rpc(method, params) } as unknown as RPCClient,
+      out: (line) => lines.push(line),
+      err: fs.createWriteStream('/dev/null')
+    };
+    await forValue(async () => (await renter.rpc('listhosts') as unknown[]).length, 2, 30000, 'both announcements');
+    await hostCommands.hosts(cli, []);
+    const table = lines.join('\n').split('\n');
+    t.match(table[0], /identity\s+.*\s+free\s+score\s+own\s+audits ok\/failed\s+settled\/refunded\s+ratings\s+rated sat\s+trust ppm\s+height/);
+    t.match(table[2], new RegExp(`^${goodId}\\s.*\\s400\\??\\s`), 'the good host first');
+    t.match(table[3], new RegExp(`^${badId}\\s.*\\s${badRep.score}\\s+\\d+\\s+1/2\\s`), 'the failed host last, audits 1/2');
+    lines.length = 0;
+    await hostCommands.hosts(cli, ['--json']);
+    const rows = JSON.parse(lines.join('\n')) as HostRow[];
+    t.same(rows.map((r) => [r.identity, r.reputation?.score]), [[goodId, 400], [badId, badRep.score]]);
+    await t.rejects(hostCommands.hosts(cli, ['--sort', 'nope']), { code: 'bad-arg' });
   });
 });

@@ -2,18 +2,27 @@
  * hostcmds.ts - cloudcoin-cli's host directory: `hosts` lists every host
  * the node knows from announcements (listhosts), connected or not.
  *
- * The table's columns are one list, HOST_COLUMNS, so a column (reputation,
- * say) is added in one place; `--json` prints the RPC's entries as they are.
+ * The table's columns are one list, HOST_COLUMNS, so a column is added in
+ * one place; each host's reputation (getreputation: the score and its
+ * parts, docs/REPUTATION.md) joins its row, and `--json` prints the RPC's
+ * entries with a `reputation` member (null on a node without the
+ * reputation extension).
  */
 
 import { Command } from 'commander';
 import { formatSize } from '../base/units';
 import type { HostJSON } from '../negotiator/rpc';
+import type { ReputationJSON } from '../reputation/rpc';
+import { CommandError } from './cmdutil';
+import { scoreColumns } from './reputationcmds';
 import type { CommandContext } from './storagecmds';
 import { renderTable, type Column } from './table';
 
+/** One host of the directory with this node's view of it. */
+export type HostRow = HostJSON & { reputation: ReputationJSON | null };
+
 /** Columns of the `hosts` table, in order; append to extend it. */
-export const HOST_COLUMNS: Column<HostJSON>[] = [
+export const HOST_COLUMNS: Column<HostRow>[] = [
   { title: 'identity', value: (h) => h.identity },
   { title: 'address', value: (h) => h.address ?? '-' },
   { title: 'data URL', value: (h) => h.url },
@@ -21,22 +30,55 @@ export const HOST_COLUMNS: Column<HostJSON>[] = [
   { title: 'upload', value: (h) => String(h.uploadprice), align: 'right' },
   { title: 'download', value: (h) => String(h.downloadprice), align: 'right' },
   { title: 'free', value: (h) => formatSize(h.capacity), align: 'right' },
+  ...scoreColumns<HostRow>((h) => h.reputation),
   { title: 'height', value: (h) => String(h.height), align: 'right' },
   { title: 'connected', value: (h) => (h.connected ? 'yes' : 'no') }
 ];
+
+/** Orders of the table: best score, cheapest storage, identity, latest announcement. */
+const SORTS: Record<string, (a: HostRow, b: HostRow) => number> = {
+  score: (a, b) => (b.reputation?.score ?? -1) - (a.reputation?.score ?? -1) || a.storageprice - b.storageprice,
+  price: (a, b) => a.storageprice - b.storageprice || (b.reputation?.score ?? -1) - (a.reputation?.score ?? -1),
+  identity: () => 0,
+  seen: (a, b) => b.height - a.height
+};
+
+/** Each host's reputation on this node, null when the node runs without the reputation extension. */
+async function withReputation(ctx: CommandContext, list: HostJSON[]): Promise<HostRow[]> {
+  let known: ReputationJSON[];
+  try {
+    known = await ctx.client.call('getreputation', []) as ReputationJSON[];
+  } catch {
+    return list.map((h) => ({ ...h, reputation: null }));
+  }
+  const byKey = new Map(known.map((r) => [r.pubkey, r]));
+  const out: HostRow[] = [];
+  for (const h of list) {
+    // A host no contract names scores the prior: ask for it by key.
+    const r = byKey.get(h.pubkey) ?? await ctx.client.call('getreputation', [h.pubkey]) as ReputationJSON;
+    out.push({ ...h, reputation: r });
+  }
+  return out;
+}
 
 /** hosts: the host directory as a table (prices in sat: storage per GiB per 1000 blocks, transfer per GiB). */
 export async function hosts(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = new Command('hosts')
     .description('List every host known from announcements: address, data URL, prices (sat; storage per GiB per '
-      + '1000 blocks, upload and download per GiB), free capacity, the height its announcement was accepted at, '
+      + '1000 blocks, upload and download per GiB), free capacity, this node\'s reputation score of it and its parts '
+      + '(docs/REPUTATION.md; `?` = nothing known, the prior), the height its announcement was accepted at, '
       + 'and whether this node is connected to it.')
+    .option('--sort <key>', `order: ${Object.keys(SORTS).join(', ')}`, 'score')
     .option('--json', 'print JSON')
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
   cmd.parse(argv, { from: 'user' });
-  const list = await ctx.client.call('listhosts', []) as HostJSON[];
-  if (cmd.opts().json) {
+  const opts = cmd.opts<{ sort: string; json?: boolean }>();
+  if (!Object.hasOwn(SORTS, opts.sort))
+    throw new CommandError('bad-arg', `--sort must be one of ${Object.keys(SORTS).join(', ')}`);
+  const list = (await withReputation(ctx, await ctx.client.call('listhosts', []) as HostJSON[]))
+    .sort((a, b) => SORTS[opts.sort](a, b) || (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0));
+  if (opts.json) {
     ctx.out(JSON.stringify(list, null, 2));
     return;
   }
