@@ -120,16 +120,20 @@ export async function getCommand(ctx: CommandContext, argv: string[]): Promise<v
     const client = renterClient(ctx);
     Object.assign(client.events, {
       downloadStart: (total: number) => { bar = new ProgressBar('download', total, ctx.err); },
-      downloaded: (n: number) => { bar?.tick(n); bar?.finish(); }
+      downloaded: (n: number) => bar?.tick(n)
     });
     const work = scratch.dir('.cloudcoin-get-', dest.kind === 'file' ? path.dirname(dest.path) : undefined);
     const got = await client.get(fileId, work);
+    (bar as ProgressBar | null)?.finish();
     await place(ctx, got.path, dest);
     return got;
   });
-  const json = { fileId: res.fileId, out, size: res.size, contract: res.contract, host: res.host };
-  report(cmd.opts().json ? JSON.stringify(json, null, 2)
-    : `wrote ${out} (${formatSize(res.size)}) from contract ${short(res.contract)} on ${res.host}, root verified`);
+  const json = { fileId: res.fileId, out, size: res.size, contract: res.contract, host: res.host,
+    ...(res.shardsUsed ? { shardsUsed: res.shardsUsed, shardsFailed: res.shardsFailed } : {}) };
+  const from = res.shardsUsed
+    ? `rebuilt from shards ${res.shardsUsed.join(', ')}${res.shardsFailed?.length ? ` (${res.shardsFailed.length} shard fetch(es) failed)` : ''}, every shard's root verified`
+    : `from contract ${short(res.contract)} on ${res.host}, root verified`;
+  report(cmd.opts().json ? JSON.stringify(json, null, 2) : `wrote ${out} (${formatSize(res.size)}) ${from}`);
 }
 
 /** Move or copy the decrypted file to its destination. */

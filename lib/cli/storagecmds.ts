@@ -63,13 +63,15 @@ export async function negotiateStorage(ctx: CommandContext, argv: string[]): Pro
   ctx.out('Offers are released when they expire; a put with the same terms reuses them until then.');
 }
 
-/** put FILE [--hosts N] [--min-hosts M] [--duration B] [--max-price P] [--no-wait] [--json] */
+/** put FILE [--hosts N | --data-shards K --parity-shards M] [--min-hosts M] [--duration B] [--max-price P] [--no-wait] [--json] */
 export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = command('put', 'Encrypt FILE locally and store it on hosts: in open contracts by a revision (no transaction), '
     + 'else in new contracts committed by one transaction for all of them.')
     .argument('<file>', 'file to store')
     .option('--hosts <n>', 'how many hosts (replicas)', '1')
-    .option('--min-hosts <n>', 'fewest replicas that count as success (default: --hosts); with fewer, nothing is paid and put fails')
+    .option('--data-shards <k>', 'store K + M Reed-Solomon shards, one per host, instead of whole replicas: any K rebuild the file')
+    .option('--parity-shards <m>', 'with --data-shards: M parity shards (the file survives M lost hosts)')
+    .option('--min-hosts <n>', 'fewest replicas (or shards) that count as success (default: --hosts, or K + M); with fewer, nothing is paid and put fails')
     .option('--duration <blocks>', 'contract length in blocks', String(DEFAULT_DURATION))
     .option('--max-price <price>', 'highest price a host may ask: storage in sat per GiB per 1000 blocks, upload and download in sat per GiB', String(DEFAULT_MAX_PRICE))
     .option('--allowance <sat>', 'escrow of each new contract, which pays this and later files on the host (default: room for 1 GiB for --duration at the host\'s prices, at least the 10000 sat minimum escrow)')
@@ -79,8 +81,20 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts();
-  const hosts = uintOpt(o.hosts, '--hosts', 1, 16);
-  const minHosts = o.minHosts === undefined ? hosts : uintOpt(o.minHosts, '--min-hosts', 1, hosts);
+  let hosts = uintOpt(o.hosts, '--hosts', 1, 16);
+  let shards: { dataShards: number; parityShards: number } | undefined;
+  if (o.dataShards !== undefined || o.parityShards !== undefined) {
+    if (o.dataShards === undefined || o.parityShards === undefined)
+      throw new CommandError('bad-arg', '--data-shards and --parity-shards go together');
+    shards = { dataShards: uintOpt(o.dataShards, '--data-shards', 1, 15), parityShards: uintOpt(o.parityShards, '--parity-shards', 1, 15) };
+    if (shards.dataShards + shards.parityShards > 16)
+      throw new CommandError('bad-arg', '--data-shards + --parity-shards must be at most 16 (one host each)');
+    if (cmd.getOptionValueSource('hosts') === 'cli' && hosts !== shards.dataShards + shards.parityShards)
+      throw new CommandError('bad-arg', '--hosts is K + M with shards: give --data-shards and --parity-shards only');
+    hosts = shards.dataShards + shards.parityShards;
+  }
+  const minHosts = o.minHosts === undefined ? hosts
+    : uintOpt(o.minHosts, '--min-hosts', shards ? shards.dataShards : 1, hosts);
   const input = fileArg(cmd.args[0]);
   try {
     const stat = fs.fstatSync(input.fd);
@@ -99,7 +113,7 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
         }
       });
       return client.put({
-        file: input.path, name: input.name, hosts, minHosts, duration: uintOpt(o.duration, '--duration', 1, 1e6),
+        file: input.path, name: input.name, hosts, minHosts, shards, duration: uintOpt(o.duration, '--duration', 1, 1e6),
         maxPrice: priceOpt(o.maxPrice), workDir: scratch.dir('cloudcoin-put-'), wait: o.wait,
         allowance: o.allowance === undefined ? undefined : priceOpt(o.allowance, '--allowance'),
         reuse: o.newContracts !== true,
@@ -117,11 +131,14 @@ function printPut(ctx: CommandContext, summary: PutResult, json: boolean, name: 
     ctx.out(JSON.stringify(summary, null, 2));
     return;
   }
-  ctx.out(`file ${summary.fileId} (${escapeName(name)}, ${formatSize(summary.size)})`);
+  const sh = summary.shards;
+  ctx.out(`file ${summary.fileId} (${escapeName(name)}, ${formatSize(summary.size)})`
+    + (sh ? `: ${sh.dataShards}+${sh.parityShards} Reed-Solomon shards of ${formatSize(sh.shardSize)}, any ${sh.dataShards} rebuild it` : ''));
   ctx.out(`commitment ${summary.txids.join(', ') || '(none: every contract was reused)'}`);
   ctx.out(renderTable([
     { title: 'contract', value: (c: PutResult['contracts'][number]) => short(c.id) },
     { title: 'object', value: (c) => String(c.object), align: 'right' },
+    ...(sh ? [{ title: 'shard', value: (c: PutResult['contracts'][number]) => String(c.shard), align: 'right' as const }] : []),
     { title: 'revision', value: (c) => (c.reused ? `${c.revision} (reused)` : `${c.revision} (new)`) },
     { title: 'host', value: (c) => c.host },
     { title: 'storage', value: (c) => String(c.prices.storage), align: 'right' },
@@ -138,9 +155,10 @@ function printPut(ctx: CommandContext, summary: PutResult, json: boolean, name: 
     ctx.out(`  not chosen ${f.host}: ${f.reason}`);
 }
 
-/** ls: stored files, the contracts (and object, revision) they live in, states, end heights and hosts' reachability. */
+/** ls: stored files, their health, the contracts (and object, shard, revision) they live in, states, end heights and hosts' reachability. */
 export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
-  const cmd = command('ls', 'List stored files with the contracts they live in (object id, revision), states, end heights and blocks left.')
+  const cmd = command('ls', 'List stored files with their health (shards or replicas held by connected hosts / stored, and how many are needed), '
+    + 'the contracts they live in (object id, shard, revision), states, end heights and blocks left.')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
   const files = await renterClient(ctx).listFiles();
@@ -153,8 +171,10 @@ export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
     { title: 'file', value: (x: typeof rows[number]) => short(x.f.fileId) },
     { title: 'name', value: (x) => escapeName(Buffer.from(x.f.nameHex, 'hex')) },
     { title: 'size', value: (x) => formatSize(x.f.size), align: 'right' },
+    { title: 'health', value: (x) => `${x.f.health.alive}/${x.f.health.total} (${x.f.health.needed} needed)` },
     { title: 'contract', value: (x) => short(x.r.contractId) },
     { title: 'object', value: (x) => String(x.r.object), align: 'right' },
+    { title: 'shard', value: (x) => (x.r.shard === null ? '-' : String(x.r.shard)), align: 'right' },
     { title: 'rev', value: (x) => (x.r.revision === null ? '-' : String(x.r.revision)), align: 'right' },
     { title: 'host', value: (x) => x.r.host },
     { title: 'state', value: (x) => (x.r.reachable ? x.r.state : `${x.r.state} (host unreachable)`) },

@@ -11,6 +11,14 @@
  * get: getfile -> per replica until one works: getstoragetoken, HEAD,
  * download, check the Merkle root, decrypt.
  *
+ * A file stored as Reed-Solomon shards (--data-shards K --parity-shards M,
+ * docs/REDUNDANCY.md) is encrypted once and coded into K + M shard
+ * objects, one per host (each an object of that host's contract, like a
+ * replica); get downloads K shards at once (reachable hosts and data
+ * shards first, the next candidate for each one that fails), checks each
+ * root, rebuilds the object (a concatenation when the K data shards came)
+ * and decrypts it.
+ *
  * The client writes only inside the `workDir` its caller gives it, so the
  * caller can remove everything on an interrupt.
  *
@@ -29,6 +37,7 @@ import { CodedError } from '../base/errors';
 import { FileServerClient } from '../storage/fileserverclient';
 import { cipherSize } from '../storage/common';
 import { decryptFile, encryptFile, hashFile } from '../storage/fileops';
+import { checkScheme, decodeShards, encodeShards, shardSize, type ShardScheme } from '../storage/erasure';
 import { LeafHasherPool } from '../storage/hashpool';
 import type {
   CommitFileResult, FileInfo, NegotiateStorageResult, OfferInfo, RenterRPCResults, ReplicaState, ReusableContract
@@ -78,8 +87,13 @@ export interface PutOptions {
   /** The name to record (bytes as given). */
   name: Buffer;
   hosts: number;
-  /** Fewest replicas that make the put a success; fewer and nothing is paid. */
+  /** Fewest replicas (or shards) that make the put a success; fewer and nothing is paid. */
   minHosts: number;
+  /**
+   * Store K + M Reed-Solomon shards, one per host, instead of `hosts`
+   * whole replicas (hosts is then K + M; minHosts at least K).
+   */
+  shards?: ShardScheme;
   /** Length of new contracts in blocks; a contract is reused while at least half of it is left. */
   duration: number;
   /** Allowance of each new contract (sat); default: pricing.ts defaultAllowance. */
@@ -109,6 +123,8 @@ export interface PutContract {
   reused: boolean;
   /** The revision that holds the file. */
   revision: number;
+  /** Which shard of the file this contract holds (null for a whole replica). */
+  shard: number | null;
   /** Identity address of the host. */
   host: string;
   addr: string;
@@ -131,7 +147,10 @@ export interface PutResult {
   fileId: string;
   name: string;
   size: number;
+  /** Encrypted size (bytes). */
   objectSize: number;
+  /** K and M when stored as shards, and the bytes of each shard; null for replicas. */
+  shards: (ShardScheme & { shardSize: number }) | null;
   txids: string[];
   contracts: PutContract[];
   failed: FailedHost[];
@@ -144,8 +163,21 @@ export interface GetResult {
   /** The decrypted file, inside workDir: the caller moves it into place. */
   path: string;
   size: number;
+  /** The contract and host it came from (for shards: those of the first shard used). */
   contract: string;
   host: string;
+  /** For a file stored as shards: the shards used, and those that failed (with why). */
+  shardsUsed?: number[];
+  shardsFailed?: Array<{ shard: number; host: string; reason: string }>;
+}
+
+/** One object ready to upload: its file, root, size, key salt and (for a coded file) shard index. */
+interface Prepared {
+  path: string;
+  root: Buffer;
+  size: number;
+  salt: Buffer;
+  shard: number | null;
 }
 
 /** Where one replica goes: a new contract (an offer) or an open one (a revision). */
@@ -156,6 +188,7 @@ interface Placed {
   target: Target;
   id: string;
   object: number;
+  shard: number | null;
   number: number;
   host: string;
   addr: string;
@@ -233,14 +266,29 @@ export class RenterClient {
     if (size === 0)
       throw new RenterClientError('empty-file', 'the file is empty: CloudCoin does not store 0-byte files (nothing to pay a host for)');
     const objectSize = cipherSize(size);
-    const { reuse, neg, note } = await this.targets(objectSize, opts);
+    const scheme = opts.shards ?? null;
+    if (scheme) {
+      checkScheme(scheme);
+      opts = { ...opts, hosts: scheme.dataShards + scheme.parityShards };
+      // [REJECT] fewer than K shards cannot rebuild the file
+      if (opts.minHosts < scheme.dataShards || opts.minHosts > opts.hosts)
+        throw new RenterClientError('too-few-hosts', `--min-hosts must be between ${scheme.dataShards} (K) and ${opts.hosts} (K + M)`);
+    }
+    // What each host stores: the whole object, or one shard of it.
+    const stored = scheme ? shardSize(objectSize, scheme.dataShards) : objectSize;
+    const { reuse, neg, note } = await this.targets(stored, opts);
     await this.checkFunds(neg.offers);
     if (note)
       this.warn(note);
     const fileId = randomBytes(32);
-    await this.rpc('addfile', [fileId.toString('hex'), opts.name.toString('hex'), size]);
+    const addArgs: unknown[] = [fileId.toString('hex'), opts.name.toString('hex'), size];
+    if (scheme)
+      addArgs.push(scheme.dataShards, scheme.parityShards);
+    await this.rpc('addfile', addArgs);
     const targets: Target[] = [...reuse.map((r) => ({ reuse: r })), ...neg.offers.map((o) => ({ offer: o }))];
-    const { placed, failed } = await this.placeAll(opts, fileId, targets, objectSize);
+    const { placed, failed } = scheme
+      ? await this.placeShards(opts, fileId, targets, scheme, objectSize)
+      : await this.placeAll(opts, fileId, targets, objectSize);
     if (placed.length < opts.minHosts) {
       await this.rpc('forgetfile', [fileId.toString('hex')]).catch(() => {});
       this.checkEnough(placed.length, opts.minHosts, 'stored the file', neg, failed);
@@ -256,10 +304,12 @@ export class RenterClient {
       name: opts.name.toString('utf8'),
       size,
       objectSize,
+      shards: scheme ? { ...scheme, shardSize: stored } : null,
       txids: commit.txids,
       contracts: live.map((p, i) => ({
         id: p.id,
         object: p.object,
+        shard: p.shard,
         reused: 'reuse' in p.target,
         revision: p.number,
         host: p.host,
@@ -348,11 +398,50 @@ export class RenterClient {
     const pool = new LeafHasherPool();
     let results: PromiseSettledResult<Placed>[];
     try {
-      results = await Promise.allSettled(targets.map((target, i) =>
-        this.placeReplica(opts, fileId, target, path.join(opts.workDir, `replica-${i}`), pool)));
+      results = await Promise.allSettled(targets.map(async (target, i) => {
+        const salt = randomBytes(32);
+        const key = Buffer.from(await this.rpc('derivefilekey', [fileId.toString('hex'), 0, salt.toString('hex')]), 'hex');
+        const work = path.join(opts.workDir, `replica-${i}`);
+        // A scratch copy deleted after the upload: no fsync needed.
+        const enc = await encryptFile(key, opts.file, work, { pool, sync: false });
+        return this.placeObject(opts, fileId, target, { path: work, root: enc.root, size: enc.size, salt, shard: null });
+      }));
     } finally {
       await pool.close();
     }
+    return this.settle(targets, results);
+  }
+
+  /**
+   * Encrypt once, code K + M shards stripe by stripe, hash each, and place
+   * shard i with target i (distinct hosts: targets come one per host).
+   */
+  private async placeShards(opts: PutOptions, fileId: Buffer, targets: Target[], scheme: ShardScheme, objectSize: number)
+    : Promise<{ placed: Placed[]; failed: FailedHost[] }> {
+    const n = scheme.dataShards + scheme.parityShards;
+    const salt = randomBytes(32);
+    const key = Buffer.from(await this.rpc('derivefilekey', [fileId.toString('hex'), 0, salt.toString('hex')]), 'hex');
+    const pool = new LeafHasherPool();
+    let results: PromiseSettledResult<Placed>[];
+    try {
+      const enc = path.join(opts.workDir, 'object');
+      await encryptFile(key, opts.file, enc, { pool, sync: false });
+      const files = Array.from({ length: n }, (_, i) => path.join(opts.workDir, `shard-${i}`));
+      const { shardSize: size } = await encodeShards(enc, objectSize, scheme, files);
+      fs.rmSync(enc, { force: true });
+      const roots = await Promise.all(files.map((f) => hashFile(f, { pool })));
+      if (this.events.uploadStart)
+        this.events.uploadStart(size * targets.length);
+      results = await Promise.allSettled(targets.slice(0, n).map((target, i) =>
+        this.placeObject(opts, fileId, target, { path: files[i], root: roots[i].root, size, salt, shard: i })));
+    } finally {
+      await pool.close();
+    }
+    return this.settle(targets, results);
+  }
+
+  /** Splits settled placements into the placed ones and the hosts that failed (warned). */
+  private settle(targets: Target[], results: PromiseSettledResult<Placed>[]): { placed: Placed[]; failed: FailedHost[] } {
     const placed: Placed[] = [];
     const failed: FailedHost[] = [];
     results.forEach((r, i) => {
@@ -369,33 +458,34 @@ export class RenterClient {
   }
 
   /**
-   * Encrypt, record the replica (a new contract, or a revision of an open
-   * one), upload, and have the host countersign.
+   * Record the object (a new contract, or a revision of an open one),
+   * upload it, and have the host countersign.
    */
-  private async placeReplica(opts: PutOptions, fileId: Buffer, target: Target, work: string,
-    pool: LeafHasherPool): Promise<Placed> {
-    const salt = randomBytes(32);
-    const key = Buffer.from(await this.rpc('derivefilekey', [fileId.toString('hex'), 0, salt.toString('hex')]), 'hex');
-    // A scratch copy deleted after the upload: no fsync needed.
-    const enc = await encryptFile(key, opts.file, work, { pool, sync: false });
-    const root = enc.root.toString('hex');
+  private async placeObject(opts: PutOptions, fileId: Buffer, target: Target, obj: Prepared): Promise<Placed> {
+    const root = obj.root.toString('hex');
+    const work = obj.path;
+    const shardArg = obj.shard === null ? [] : [obj.shard];
     let placed: Placed;
     let token: string;
     if ('offer' in target) {
       const o = target.offer;
-      const args: unknown[] = [o.offer, root, enc.size, fileId.toString('hex'), salt.toString('hex')];
-      if (opts.allowance !== undefined)
-        args.push(opts.allowance);
+      const args: unknown[] = [o.offer, root, obj.size, fileId.toString('hex'), obj.salt.toString('hex')];
+      if (opts.allowance !== undefined || obj.shard !== null)
+        args.push(opts.allowance ?? null, ...shardArg);
       const p = await this.rpc('proposestorage', args);
       token = p.dataToken;
-      placed = { target, id: p.id, object: p.object, number: p.number, host: o.host, addr: o.addr, dataURL: p.dataURL,
-        manifestToken: p.manifestToken, prices: o.prices, cost: p.cost, escrowValue: p.escrowValue, formula: o.formula };
+      placed = { target, id: p.id, object: p.object, shard: obj.shard, number: p.number, host: o.host, addr: o.addr,
+        dataURL: p.dataURL, manifestToken: p.manifestToken, prices: o.prices, cost: p.cost, escrowValue: p.escrowValue,
+        formula: o.formula };
     } else {
       const r = target.reuse;
-      const p = await this.rpc('proposerevision', [r.id, root, enc.size, fileId.toString('hex'), salt.toString('hex')]);
+      const args: unknown[] = [r.id, root, obj.size, fileId.toString('hex'), obj.salt.toString('hex')];
+      if (obj.shard !== null)
+        args.push(null, obj.shard);
+      const p = await this.rpc('proposerevision', args);
       token = p.dataToken;
-      placed = { target, id: p.id, object: p.object, number: p.number, host: r.host, addr: '', dataURL: p.dataURL,
-        manifestToken: p.manifestToken, prices: r.prices, cost: 0, escrowValue: r.allowance,
+      placed = { target, id: p.id, object: p.object, shard: obj.shard, number: p.number, host: r.host, addr: '',
+        dataURL: p.dataURL, manifestToken: p.manifestToken, prices: r.prices, cost: 0, escrowValue: r.allowance,
         formula: `revision ${p.number} of contract ${r.id.slice(0, 12)} (no transaction; ${r.blocksLeft} blocks left)` };
     }
     let sent = 0;
@@ -477,6 +567,8 @@ export class RenterClient {
   /** Fetch and decrypt a file (id or unique prefix) into `workDir`. */
   async get(fileId: string, workDir: string): Promise<GetResult> {
     const f = await this.rpc('getfile', [fileId]);
+    if (f.dataShards > 0)
+      return this.getShards(f, workDir);
     const errors: string[] = [];
     // Reachable hosts first: an unreachable one is tried last, not skipped.
     const order = [...f.replicas].sort((a, b) => Number(b.reachable) - Number(a.reachable));
@@ -493,22 +585,103 @@ export class RenterClient {
     throw new RenterClientError('get-failed', `no replica could be fetched: ${errors.join('; ') || 'the file has no replicas'}`);
   }
 
-  private async fetchReplica(f: FileInfo, r: FileInfo['replicas'][number], workDir: string): Promise<string> {
-    const t = await this.rpc('getstoragetoken', [r.hostKey, r.contractId, r.object]);
+  /**
+   * K shards at once, reachable hosts and data shards first; each one
+   * that fails (unreachable, wrong size, wrong root) is replaced by the
+   * next candidate. Then rebuild and decrypt.
+   */
+  private async getShards(f: FileInfo, workDir: string): Promise<GetResult> {
+    const scheme = { dataShards: f.dataShards, parityShards: f.parityShards };
+    const k = scheme.dataShards;
+    const order = f.replicas.filter((r) => r.shard !== null).sort((a, b) =>
+      Number(b.reachable) - Number(a.reachable) || Number((a.shard as number) >= k) - Number((b.shard as number) >= k)
+      || (a.shard as number) - (b.shard as number));
+    const paths: Array<string | null> = Array.from({ length: k + scheme.parityShards }, () => null);
+    const busy = new Set<number>();
+    const failed: Array<{ shard: number; host: string; reason: string }> = [];
+    let next = 0;
+    let good = 0;
+    let inflight = 0;
+    if (this.events.downloadStart)
+      this.events.downloadStart((order[0]?.objectSize ?? 0) * k);
+    const pool = new LeafHasherPool();
+    const worker = async (): Promise<void> => {
+      // Never more downloads at once than shards still needed: a spare one is fetched only after a failure.
+      while (good + inflight < k && next < order.length) {
+        const r = order[next++];
+        const shard = r.shard as number;
+        if (busy.has(shard))
+          continue;
+        busy.add(shard);
+        const dest = path.join(workDir, `shard-${shard}`);
+        inflight++;
+        try {
+          await this.download(r, dest, pool);
+          paths[shard] = dest;
+          good++;
+        } catch (e) {
+          busy.delete(shard);
+          const why = r.reachable ? message(e) : `host unreachable: ${message(e)}`;
+          failed.push({ shard, host: r.host, reason: why });
+          this.warn(`shard ${shard} on ${r.host} failed (${why}); trying another shard`);
+        } finally {
+          inflight--;
+        }
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: k }, worker));
+    } finally {
+      await pool.close();
+    }
+    if (good < k)
+      throw new RenterClientError('get-failed', `only ${good} of the ${k} shards needed could be fetched: `
+        + `${failed.map((x) => `shard ${x.shard} on ${x.host}: ${x.reason}`).join('; ') || 'too few shards are stored'}`);
     const enc = path.join(workDir, 'object');
+    await decodeShards(paths, scheme, cipherSize(f.size), enc);
+    for (const p of paths)
+      if (p)
+        fs.rmSync(p, { force: true });
+    const first = f.replicas.find((r) => r.shard === paths.findIndex((p) => p !== null)) ?? f.replicas[0];
+    const key = Buffer.from(await this.rpc('derivefilekey', [f.fileId, f.revision, first.salt]), 'hex');
+    const plain = path.join(workDir, 'plain');
+    await decryptFile(key, enc, plain);
+    fs.rmSync(enc, { force: true });
+    return {
+      fileId: f.fileId, path: plain, size: f.size, contract: first.contractId, host: first.host,
+      shardsUsed: paths.flatMap((p, i) => (p ? [i] : [])), shardsFailed: failed
+    };
+  }
+
+  /**
+   * Download one object of a contract to `dest` and check it against the
+   * root and size the contract holds; throws (and leaves no file) if not.
+   */
+  private async download(r: FileInfo['replicas'][number], dest: string, pool?: LeafHasherPool): Promise<void> {
+    const t = await this.rpc('getstoragetoken', [r.hostKey, r.contractId, r.object]);
     const client = new FileServerClient(t.dataURL);
     // Never let a host make us fetch more than the contract's object.
     const head = await client.head(t.token, r.contractId, r.object);
     if (head.size !== r.objectSize)
       throw new Error(`host reports ${head.size} bytes, the contract holds ${r.objectSize}`);
+    try {
+      const size = await client.downloadFile(t.token, r.contractId, r.object, dest, { size: r.objectSize });
+      if (this.events.downloaded)
+        this.events.downloaded(size);
+      const digest = await hashFile(dest, pool ? { pool } : {});
+      if (size !== r.objectSize || digest.root.toString('hex') !== r.root)
+        throw new Error('downloaded bytes do not match the contract root');
+    } catch (e) {
+      fs.rmSync(dest, { force: true });
+      throw e;
+    }
+  }
+
+  private async fetchReplica(f: FileInfo, r: FileInfo['replicas'][number], workDir: string): Promise<string> {
+    const enc = path.join(workDir, 'object');
     if (this.events.downloadStart)
       this.events.downloadStart(r.objectSize);
-    const size = await client.downloadFile(t.token, r.contractId, r.object, enc, { size: r.objectSize });
-    if (this.events.downloaded)
-      this.events.downloaded(size);
-    const digest = await hashFile(enc);
-    if (size !== r.objectSize || digest.root.toString('hex') !== r.root)
-      throw new Error('downloaded bytes do not match the contract root');
+    await this.download(r, enc);
     const key = Buffer.from(await this.rpc('derivefilekey', [f.fileId, f.revision, r.salt]), 'hex');
     const plain = path.join(workDir, 'plain');
     await decryptFile(key, enc, plain);

@@ -14,10 +14,12 @@
 
 import type { StorageContract } from '../contracts/storagecontract';
 import { Mutex } from '../contracts/mutex';
+import { schemes } from '../storage/common';
+import type { ShardScheme } from '../storage/erasure';
 import { ManifestFile, type Replica } from '../storage/manifest';
 import type { DealStore } from './dealstore';
 import { DealError } from './errors';
-import type { DroppedReplica, FileInfo, ReplicaInfo, ReplicaState } from './rpctypes';
+import type { DroppedReplica, FileHealth, FileInfo, ReplicaInfo, ReplicaState } from './rpctypes';
 
 /**
  * Blocks of slack an offer must have left for its commitment to confirm
@@ -58,6 +60,23 @@ export interface CommitFileOutcome {
   dropped: DroppedReplica[];
 }
 
+/** States in which a replica's host holds it under a contract (paid, or about to be). */
+const HELD = new Set<ReplicaState>(['uploaded', 'pending', 'committed', 'active']);
+
+/**
+ * How many distinct shards (or replicas) are held by a connected host, and
+ * how many the file needs: K for a coded file, 1 for replicas.
+ */
+export function health(file: ManifestFile, replicas: ReplicaInfo[]): FileHealth {
+  const alive = replicas.filter((r) => HELD.has(r.state) && r.reachable);
+  const total = file.coded ? file.dataShards + file.parityShards : replicas.length;
+  return {
+    alive: file.coded ? new Set(alive.map((r) => r.shard)).size : alive.length,
+    needed: file.coded ? file.dataShards : 1,
+    total
+  };
+}
+
 export class RenterFiles {
   readonly ctx: RenterFilesContext;
   private readonly lock = new Mutex();
@@ -73,7 +92,7 @@ export class RenterFiles {
    * that it holds no key worth keeping), and forgotten if none comes
    * within DRAFT_BLOCKS.
    */
-  addFile(fileId: Buffer, name: Buffer, size: number): Promise<void> {
+  addFile(fileId: Buffer, name: Buffer, size: number, scheme: ShardScheme | null = null): Promise<void> {
     return this.lock.run(async () => {
       // [REJECT] file ids are random: a repeat is a client bug or a replay
       if (this.drafts.has(fileId.toString('hex')) || await this.ctx.store.getFile(fileId))
@@ -82,6 +101,11 @@ export class RenterFiles {
       file.fileId = fileId;
       file.name = name;
       file.size = size;
+      if (scheme) {
+        file.scheme = schemes.AES256GCM_1M_RS;
+        file.dataShards = scheme.dataShards;
+        file.parityShards = scheme.parityShards;
+      }
       this.drafts.set(fileId.toString('hex'), { file, height: this.ctx.height() });
     });
   }
@@ -100,6 +124,12 @@ export class RenterFiles {
       await write(copy);
       this.drafts.delete(fileId.toString('hex'));
     });
+  }
+
+  /** A file as it stands, draft or stored, or null. */
+  async peek(fileId: Buffer): Promise<ManifestFile | null> {
+    const draft = this.drafts.get(fileId.toString('hex'));
+    return draft ? draft.file : this.ctx.store.getFile(fileId);
   }
 
   /** Stored files with a replica in contract `id`. */
@@ -332,6 +362,7 @@ export class RenterFiles {
         salt: r.salt.toString('hex'),
         root: r.root.toString('hex'),
         objectSize: r.objectSize,
+        shard: file.coded ? r.shard : null,
         state: await this.replicaState(r, file.fileId),
         endHeight: end,
         blocksLeft: Math.max(0, end - height),
@@ -344,6 +375,9 @@ export class RenterFiles {
       nameHex: file.name.toString('hex'),
       size: file.size,
       revision: file.revision,
+      dataShards: file.dataShards,
+      parityShards: file.parityShards,
+      health: health(file, replicas),
       replicas
     };
   }

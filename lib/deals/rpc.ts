@@ -17,6 +17,7 @@ import { Params, addRPCMethods, errorRule, rpcErrors } from '../base/rpc';
 import { deriveFileKey } from '../storage/keys';
 import { MAX_NAME_BYTES } from '../storage/common';
 import { Replica } from '../storage/manifest';
+import { MAX_DATA_SHARDS, MAX_SHARDS, type ShardScheme } from '../storage/erasure';
 import { MAX_HOSTS, MAX_OBJECT_SIZE } from './common';
 import { DealError } from './errors';
 import { contractCost, costFormula, defaultAllowance } from './pricing';
@@ -118,8 +119,10 @@ function hostKeys(v: unknown): Buffer[] {
   return list.map((k) => Buffer.from(k as string, 'hex'));
 }
 
-function replicaOf(contractId: Buffer, hostPk: Buffer, salt: Buffer, root: Buffer, size: number, object: number): Replica {
+function replicaOf(contractId: Buffer, hostPk: Buffer, salt: Buffer, root: Buffer, size: number, object: number,
+  shard = 0): Replica {
   const replica = new Replica();
+  replica.shard = shard;
   replica.contractId = contractId;
   replica.object = object;
   replica.hostPk = hostPk;
@@ -129,8 +132,21 @@ function replicaOf(contractId: Buffer, hostPk: Buffer, salt: Buffer, root: Buffe
   return replica;
 }
 
+/** The optional shard index at param `i`: required, and within the scheme, for a coded file; absent otherwise. */
+async function shardParam(p: Params, i: number, deals: Deals, fileId: Buffer): Promise<number> {
+  const file = await deals.files.peek(fileId);
+  if (!file || !file.coded) {
+    if (p.has(i))
+      throw invalidParam('shard is only for a file stored as shards (addfile with datashards and parityshards).');
+    return 0;
+  }
+  if (!p.has(i))
+    throw invalidParam('shard is required: the file is stored as shards.');
+  return p.uint(i, 'shard', 0, file.dataShards + file.parityShards - 1);
+}
+
 async function proposeStorage(p: Params, deals: Deals): Promise<ProposeStorageResult> {
-  p.count(5, 6);
+  p.count(5, 7);
   const offer = p.decoded(0, 'offer', 'offer', (raw) => Offer.decode(raw));
   if (!offer.verify())
     throw invalidParam('offer signature does not verify.');
@@ -140,6 +156,7 @@ async function proposeStorage(p: Params, deals: Deals): Promise<ProposeStorageRe
   const salt = p.hex(4, 'salt', 32);
   const minEscrow = minEscrowValue(deals.api.network);
   const allowance = p.has(5) ? p.amount(5, 'allowance') : defaultAllowance(size, offer.duration, offer.prices, minEscrow);
+  const shard = await shardParam(p, 6, deals, fileId);
   deals.requireActivation();
   const host = deals.hostRef(offer.hostKey);
   // A new contract holds the file as object 1.
@@ -148,7 +165,7 @@ async function proposeStorage(p: Params, deals: Deals): Promise<ProposeStorageRe
   const rev0 = firstRevision(contract, objects);
   rev0.sign(deals.negotiator.identity, contract);
   const got = await deals.renter.propose(host, contract, rev0, objects);
-  const replica = replicaOf(contract.hash(), offer.hostKey, salt, root, size, 1);
+  const replica = replicaOf(contract.hash(), offer.hostKey, salt, root, size, 1, shard);
   await deals.contractBook.recordFormation(got.contract, rev0, [{ id: 1, root, size, fileId }], replica, fileId);
   return {
     id: contract.id(),
@@ -166,16 +183,17 @@ async function proposeStorage(p: Params, deals: Deals): Promise<ProposeStorageRe
 }
 
 async function proposeRevision(p: Params, deals: Deals): Promise<ProposeRevisionResult> {
-  p.count(5, 6);
+  p.count(5, 7);
   const id = p.hex(0, 'contractid', 32);
   const root = p.hex(1, 'root', 32);
   const size = p.size(2, 'objectsize', MAX_OBJECT_SIZE);
   const fileId = p.hex(3, 'fileid', 32);
   const salt = p.hex(4, 'salt', 32);
   const remove = p.has(5) ? [p.uint(5, 'replaceobject', 1, 0xfffffffe)] : [];
+  const shard = await shardParam(p, 6, deals, fileId);
   const rc = await deals.contractBook.mustContract(id);
   const host = deals.hostRef(rc.contract.hostKey);
-  const replica = replicaOf(id, rc.contract.hostKey, salt, root, size, 0);
+  const replica = replicaOf(id, rc.contract.hostKey, salt, root, size, 0, shard);
   const res = await deals.contractBook.propose(id, [{ root, size, fileId, replica }], remove);
   return {
     id: id.toString('hex'),
@@ -225,13 +243,20 @@ async function deriveFileKeyRPC(p: Params, deals: Deals): Promise<string> {
 }
 
 async function addFile(p: Params, deals: Deals): Promise<AddFileResult> {
-  p.count(3);
+  p.count(3, 5);
   const fileId = p.hex(0, 'fileid', 32);
   const name = p.get(1) === '' ? Buffer.alloc(0) : p.hex(1, 'namehex');
   if (name.length > MAX_NAME_BYTES)
     throw invalidParam(`namehex must be at most ${MAX_NAME_BYTES} bytes.`);
   const size = p.uint(2, 'size', 1);
-  await deals.files.addFile(fileId, name, size);
+  let scheme: ShardScheme | null = null;
+  if (p.has(3) || p.has(4)) {
+    scheme = { dataShards: p.uint(3, 'datashards', 1, MAX_DATA_SHARDS), parityShards: p.uint(4, 'parityshards', 1, MAX_SHARDS - 1) };
+    // [REJECT] more shards than a manifest entry holds
+    if (scheme.dataShards + scheme.parityShards > MAX_SHARDS)
+      throw invalidParam(`datashards + parityshards must be at most ${MAX_SHARDS}.`);
+  }
+  await deals.files.addFile(fileId, name, size, scheme);
   return { fileId: fileId.toString('hex') };
 }
 
@@ -327,15 +352,16 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
     + 'none scoring below `minscore` (permille). `escrow` is `allowance` (or null) or the default allowance.\n'
     + 'An open offer from an earlier call with the same terms is reused. Nothing is paid or committed.',
   negotiateStorage],
-  ['proposestorage', 'proposestorage offer root objectsize fileid salt ( allowance )\n'
+  ['proposestorage', 'proposestorage offer root objectsize fileid salt ( allowance shard )\n'
     + 'Form a new contract for an offer (hex from negotiatestorage) holding a prepared object (Merkle root,\n'
     + 'size) as object 1, with `allowance` sat in escrow (default: room for 1 GiB over the duration at\n'
     + 'the offer\'s prices, at least the minimum escrow); the host countersigns. The replica is recorded\n'
-    + 'in the file (see addfile) before anything is uploaded. Returns the contract and upload tokens.', proposeStorage],
-  ['proposerevision', 'proposerevision contractid root objectsize fileid salt ( replaceobject )\n'
+    + 'in the file (see addfile) before anything is uploaded; `shard` (0..K+M-1) is which shard the object\n'
+    + 'is, for a file stored as shards. Returns the contract and upload tokens.', proposeStorage],
+  ['proposerevision', 'proposerevision contractid root objectsize fileid salt ( replaceobject shard )\n'
     + 'Add a prepared object to an open contract of ours by a revision (no transaction), optionally\n'
     + 'removing object `replaceobject` in the same revision. The replica is recorded before anything is\n'
-    + 'uploaded. Returns the object id, the revision number and an upload token.', proposeRevision],
+    + 'uploaded; `shard` as for proposestorage. Returns the object id, the revision number and an upload token.', proposeRevision],
   ['findcontracts', 'findcontracts objectsize minblocksleft ( maxprice )\n'
     + 'Open contracts of ours (one per connected host) whose allowance pays one more object of that\n'
     + 'size to the end and that have at least minblocksleft blocks left: what put reuses.', findContracts],
@@ -346,8 +372,9 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
     getStorageToken],
   ['derivefilekey', 'derivefilekey fileid revision salt\nThe AES key of one replica of one file revision (HKDF of the wallet).',
     deriveFileKeyRPC],
-  ['addfile', 'addfile fileid namehex size\nStart a file (random 32-byte id, name as hex bytes, size in bytes); its\n'
-    + 'replicas join it through proposestorage, and it is kept once the first one does.', addFile],
+  ['addfile', 'addfile fileid namehex size ( datashards parityshards )\nStart a file (random 32-byte id, name as hex bytes, size in bytes); its\n'
+    + 'replicas join it through proposestorage, and it is kept once the first one does. With datashards K and\n'
+    + 'parityshards M the file is stored as K+M Reed-Solomon shards, one per replica (docs/REDUNDANCY.md).', addFile],
   ['commitfile', 'commitfile fileid ( minreplicas )\nFund and broadcast one commitment for every uploaded replica of a\n'
     + 'file (those without a receipt, or whose offer expires within 2 blocks, are dropped). If fewer than\n'
     + 'minreplicas (default 1) can be committed, the file is forgotten and nothing is paid. Returns txids,\n'

@@ -161,6 +161,8 @@ export interface ReplicaInfo {
   salt: string;
   root: string;
   objectSize: number;
+  /** Which shard this object is (0..K+M-1, data shards first) for a file stored as shards; null for a whole replica. */
+  shard: number | null;
   state: ReplicaState;
   /** Height the contract ends at, and blocks left until then (0 when past). */
   endHeight: number;
@@ -177,7 +179,22 @@ export interface FileInfo {
   nameHex: string;
   size: number;
   revision: number;
+  /** K and M when the file is stored as Reed-Solomon shards (PROTOCOL 4.9); 0 and 0 for whole replicas. */
+  dataShards: number;
+  parityShards: number;
+  health: FileHealth;
   replicas: ReplicaInfo[];
+}
+
+/**
+ * A file's redundancy now: `alive` distinct shards (or replicas) held
+ * under a contract by a host connected now, `needed` to rebuild it (K, or
+ * 1 for replicas), `total` placed by put (K + M, or the replica count).
+ */
+export interface FileHealth {
+  alive: number;
+  needed: number;
+  total: number;
 }
 
 /** deletefile fileid */

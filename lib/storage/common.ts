@@ -41,10 +41,12 @@ export const MAX_MANIFEST_FILES = 10000;
 export const MAX_FILE_REPLICAS = 64;
 export const MAX_NAME_BYTES = 1024;
 
-/** Encryption schemes a manifest can name. */
+/** How a manifest entry's bytes are stored (PROTOCOL 4.5). */
 export const schemes = {
-  /** AES-256-GCM, 1 MiB ciphertext chunks, nonce = u64 index || u32 final. */
-  AES256GCM_1M: 1
+  /** AES-256-GCM, 1 MiB ciphertext chunks, nonce = u64 index || u32 final: one whole encrypted copy per replica. */
+  AES256GCM_1M: 1,
+  /** The same encryption, once, then Reed-Solomon K data + M parity shards, one per replica (PROTOCOL 4.9). */
+  AES256GCM_1M_RS: 2
 } as const;
 
 /** Leaf count of an object of `size` bytes (the last leaf may be short). */

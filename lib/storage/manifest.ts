@@ -4,9 +4,12 @@
  *
  *   Manifest      = u8 version(0) || u64 updated || varint n || ManifestFile*n
  *   ManifestFile  = fileId(32) || u32 revision || varbytes name ||
- *                   u64 size || u8 scheme || varint r || Replica*r
+ *                   u64 size || u8 scheme || Scheme2? || varint r || Replica*r
+ *   Scheme2       = u8 dataShards || u8 parityShards    (scheme 2 only)
  *   Replica       = contractId(32) || u32 object || hostPk(33) || salt(32) ||
- *                   root(32) || u64 objectSize
+ *                   root(32) || u64 objectSize || u8 shard (scheme 2 only)
+ * Scheme 1 entries (whole replicas) are byte for byte what they were
+ * before shards existed, so older manifests read unchanged.
  *   EncryptedManifest = u8 version(0) || salt(32) || varbytes(ct || tag)
  * The manifest key is HKDF(walletMaster, "cc/manifest" || salt) with a
  * fresh random salt per write, so the all-zero nonce is never reused.
@@ -19,6 +22,7 @@ import {
   NONCE_SIZE, SALT_SIZE, TAG_SIZE, schemes
 } from './common';
 import { StorageError } from './errors';
+import { checkScheme } from './erasure';
 import { deriveManifestKey } from './keys';
 
 function readFixed(br: bio.BufferReader, size: number): Buffer {
@@ -34,6 +38,11 @@ export class Replica extends bio.Struct {
   salt: Buffer = Buffer.alloc(SALT_SIZE);
   root: Buffer = Buffer.alloc(32);
   objectSize = 0;
+  /**
+   * The shard this object is (0..K+M-1: data shards first) when its file
+   * is coded (scheme 2); written by ManifestFile only for such files.
+   */
+  shard = 0;
 
   getSize(): number {
     return 32 + 4 + 33 + SALT_SIZE + 32 + 8;
@@ -66,7 +75,8 @@ export class Replica extends bio.Struct {
       hostPk: this.hostPk.toString('hex'),
       salt: this.salt.toString('hex'),
       root: this.root.toString('hex'),
-      objectSize: this.objectSize
+      objectSize: this.objectSize,
+      shard: this.shard
     };
   }
 }
@@ -79,11 +89,21 @@ export class ManifestFile extends bio.Struct {
   name: Buffer = Buffer.alloc(0);
   size = 0;
   scheme: number = schemes.AES256GCM_1M;
+  /** K and M of a coded file (scheme 2); 0 for whole replicas. */
+  dataShards = 0;
+  parityShards = 0;
   replicas: Replica[] = [];
+
+  /** True if the file is stored as Reed-Solomon shards, not whole replicas. */
+  get coded(): boolean {
+    return this.scheme === schemes.AES256GCM_1M_RS;
+  }
 
   getSize(): number {
     const name = this.name.length;
     let size = FILE_ID_SIZE + 4 + varintSize(name) + name + 8 + 1 + varintSize(this.replicas.length);
+    if (this.coded)
+      size += 2 + this.replicas.length;
     for (const r of this.replicas)
       size += r.getSize();
     return size;
@@ -95,9 +115,16 @@ export class ManifestFile extends bio.Struct {
     bw.writeVarBytes(this.name);
     bw.writeU64(this.size);
     bw.writeU8(this.scheme);
+    if (this.coded) {
+      bw.writeU8(this.dataShards);
+      bw.writeU8(this.parityShards);
+    }
     bw.writeVarint(this.replicas.length);
-    for (const r of this.replicas)
+    for (const r of this.replicas) {
       r.write(bw);
+      if (this.coded)
+        bw.writeU8(r.shard);
+    }
     return bw;
   }
 
@@ -111,16 +138,36 @@ export class ManifestFile extends bio.Struct {
     this.name = readFixed(br, nameSize);
     this.size = br.readU64();
     this.scheme = br.readU8();
-    // [REJECT] unknown encryption scheme
-    if (this.scheme !== schemes.AES256GCM_1M)
+    // [REJECT] unknown storage scheme
+    if (this.scheme !== schemes.AES256GCM_1M && this.scheme !== schemes.AES256GCM_1M_RS)
       throw new StorageError('bad-manifest', `unknown scheme ${this.scheme}`);
+    this.dataShards = 0;
+    this.parityShards = 0;
+    if (this.coded) {
+      this.dataShards = br.readU8();
+      this.parityShards = br.readU8();
+      // [REJECT] shard counts no put makes (PROTOCOL 4.9)
+      try {
+        checkScheme(this);
+      } catch {
+        throw new StorageError('bad-manifest', `bad shard scheme ${this.dataShards}+${this.parityShards}`);
+      }
+    }
     const count = br.readVarint();
     // [REJECT] more replicas than any put makes
     if (count > MAX_FILE_REPLICAS)
       throw new StorageError('bad-manifest', 'too many replicas');
     this.replicas = [];
-    for (let i = 0; i < count; i++)
-      this.replicas.push(Replica.read(br));
+    for (let i = 0; i < count; i++) {
+      const r = Replica.read(br);
+      if (this.coded) {
+        r.shard = br.readU8();
+        // [REJECT] a shard index outside the scheme
+        if (r.shard >= this.dataShards + this.parityShards)
+          throw new StorageError('bad-manifest', `shard ${r.shard} outside ${this.dataShards}+${this.parityShards}`);
+      }
+      this.replicas.push(r);
+    }
     return this;
   }
 
@@ -132,6 +179,8 @@ export class ManifestFile extends bio.Struct {
       nameHex: this.name.toString('hex'),
       size: this.size,
       scheme: this.scheme,
+      dataShards: this.dataShards,
+      parityShards: this.parityShards,
       replicas: this.replicas.map(r => r.getJSON())
     };
   }

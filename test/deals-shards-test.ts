@@ -1,0 +1,99 @@
+// Reed-Solomon shards end to end: a renter and three hosts as cloudcoind
+// processes on loopback, driven by cloudcoin-cli; a 2+1 put, a shard
+// corrupted on its host, a host killed.
+import t from 'tap';
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import { tempDir } from './util/nodes-context';
+import { identity, json, mine, startNetwork } from './util/network';
+import { forValue } from './util/wait';
+import type { PutResult } from '../lib/deals/renterclient';
+import type { FileInfo } from '../lib/deals/rpctypes';
+import { cipherSize } from '../lib/storage/common';
+import { shardSize } from '../lib/storage/erasure';
+
+t.test('a file as 2+1 shards on three hosts', async (t) => {
+  const { renter, hosts } = await startNetwork(t, [[], [], []]);
+  const ids = await Promise.all(hosts.map(identity));
+  const work = tempDir();
+  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  const file = path.join(work, 'data.bin');
+  const size = 3 * 1024 * 1024 + 4321;
+  fs.writeFileSync(file, randomBytes(size));
+  const out = path.join(work, 'out.bin');
+  const hostOf = (host: string) => hosts[ids.indexOf(host)];
+
+  let put: PutResult;
+  await t.test('should refuse bad shard flags with one line', async (t) => {
+    for (const [args, re] of [
+      [['--data-shards', '2'], /--data-shards and --parity-shards go together/],
+      [['--data-shards', '2', '--parity-shards', '1', '--hosts', '2'], /--hosts is K \+ M/],
+      [['--data-shards', '0', '--parity-shards', '1'], /--data-shards/],
+      [['--data-shards', '2', '--parity-shards', '1', '--min-hosts', '1'], /--min-hosts/]
+    ] as Array<[string[], RegExp]>) {
+      const r = await renter.cli(['put', file, ...args]);
+      t.equal(r.code, 1, args.join(' '));
+      t.match(r.stderr, re);
+      t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+    }
+  });
+
+  await t.test('should put one shard per host, committed together', async (t) => {
+    put = await json<PutResult>(renter.cli(['put', file, '--data-shards', '2', '--parity-shards', '1', '--no-wait', '--json']));
+    const shard = shardSize(cipherSize(size), 2);
+    t.same(put.shards, { dataShards: 2, parityShards: 1, shardSize: shard });
+    t.equal(put.contracts.length, 3);
+    t.same(put.contracts.map((c) => c.shard).sort(), [0, 1, 2], 'each shard once');
+    t.same(new Set(put.contracts.map((c) => c.host)).size, 3, 'on distinct hosts');
+    t.equal(put.txids.length, 1, 'one commitment');
+    await mine(renter);
+    const info = await forValue(async () => json<FileInfo>(renter.cli(['getfile', put.fileId])),
+      (f) => f.replicas.every((r) => r.state === 'active'), 30000, 'every shard active');
+    t.same(info.health, { alive: 3, needed: 2, total: 3 });
+    t.same([info.dataShards, info.parityShards], [2, 1]);
+    t.ok(info.replicas.every((r) => r.objectSize === shard), 'each host holds one shard, not the file');
+    const ls = await renter.cli(['ls']);
+    t.match(ls.stdout, /health/);
+    t.match(ls.stdout, /3\/3 \(2 needed\)/, 'ls shows the health');
+  });
+
+  await t.test('should get identical bytes from the data shards', async (t) => {
+    const r = await json<{ shardsUsed: number[]; shardsFailed: unknown[] }>(renter.cli(['get', put.fileId, out, '--json']));
+    t.same(r.shardsUsed, [0, 1]);
+    t.same(r.shardsFailed, []);
+    t.ok(fs.readFileSync(out).equals(fs.readFileSync(file)), 'bytes identical');
+  });
+
+  const c0 = () => put.contracts.find((c) => c.shard === 0) as PutResult['contracts'][number];
+  await t.test('should rebuild from parity when a host serves a corrupted shard', async (t) => {
+    const host = hostOf(c0().host);
+    const data = path.join(host.datadir, 'hostdata', 'objects', c0().id, String(c0().object), 'data');
+    t.ok(fs.existsSync(data), 'the shard is stored on its host');
+    const bytes = fs.readFileSync(data);
+    bytes[12345] ^= 0xff;
+    fs.writeFileSync(data, bytes);
+    fs.rmSync(out, { force: true });
+    const r = await renter.cli(['get', put.fileId, out, '--json']);
+    t.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as { shardsUsed: number[]; shardsFailed: Array<{ shard: number; reason: string }> };
+    t.same(res.shardsUsed, [1, 2], 'data shard 1 and the parity shard');
+    t.same(res.shardsFailed.map((f) => f.shard), [0]);
+    t.match(res.shardsFailed[0].reason, /do not match the contract root/);
+    t.match(r.stderr, /warning: shard 0 on .* failed/);
+    t.ok(fs.readFileSync(out).equals(fs.readFileSync(file)), 'bytes identical');
+  });
+
+  await t.test('should fail clearly with fewer than K good shards, and show the health', async (t) => {
+    const c1 = put.contracts.find((c) => c.shard === 1) as PutResult['contracts'][number];
+    await hostOf(c1.host).stop('SIGKILL');
+    const info = await forValue(async () => json<FileInfo>(renter.cli(['getfile', put.fileId])),
+      (f) => f.health.alive === 2, 30000, 'the killed host counted out');
+    t.same(info.health, { alive: 2, needed: 2, total: 3 });
+    fs.rmSync(out, { force: true });
+    const r = await renter.cli(['get', put.fileId, out]);
+    t.equal(r.code, 1);
+    t.match(r.stderr, /error: only 1 of the 2 shards needed could be fetched/);
+    t.notOk(fs.existsSync(out), 'nothing written');
+  });
+});
