@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import {
-  STRIPE_UNIT, StorageError, checkScheme, decodeShards, encodeShards, encodeStripe, rebuildShards, reconstructStripe,
+  ManifestFile, Replica, STRIPE_UNIT, StorageError, schemes, checkScheme, decodeShards, encodeShards, encodeStripe, rebuildShards, reconstructStripe,
   shardSize, type ShardScheme
 } from '../lib/storage';
 
@@ -127,5 +127,64 @@ t.test('file coders', async (t) => {
     await t.rejects(decodeShards([shards[0], shards[1], null], s, 5000, out), { code: 'bad-size' });
     t.notOk(fs.existsSync(out));
     t.same(fs.readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+  });
+});
+
+t.test('ManifestFile scheme 2', async (t) => {
+  const make = (coded: boolean): ManifestFile => {
+    const f = new ManifestFile();
+    f.fileId = Buffer.alloc(32, 7);
+    f.revision = 3;
+    f.name = Buffer.from('a.bin');
+    f.size = 1000;
+    for (let i = 0; i < 3; i++) {
+      const r = new Replica();
+      r.contractId = Buffer.alloc(32, i + 1);
+      r.object = i + 1;
+      r.hostPk = Buffer.alloc(33, 2);
+      r.objectSize = 508;
+      r.shard = coded ? i : 0;
+      f.replicas.push(r);
+    }
+    if (coded) {
+      f.scheme = schemes.AES256GCM_1M_RS;
+      f.dataShards = 2;
+      f.parityShards = 1;
+    }
+    return f;
+  };
+
+  t.test('should keep scheme 1 entries byte for byte as before (no shard fields)', async (t) => {
+    const raw = make(false).encode();
+    t.equal(raw.length, 32 + 4 + 1 + 5 + 8 + 1 + 1 + 3 * 141);
+    t.equal(raw[32 + 4 + 1 + 5 + 8], 1, 'scheme 1');
+    const back = ManifestFile.decode(raw);
+    t.notOk(back.coded);
+    t.same([back.dataShards, back.parityShards], [0, 0]);
+  });
+
+  t.test('should round-trip K, M and each replica\'s shard', async (t) => {
+    const raw = make(true).encode();
+    t.equal(raw.length, make(false).encode().length + 2 + 3, 'two scheme bytes and one shard byte per entry');
+    const back = ManifestFile.decode(raw);
+    t.ok(back.coded);
+    t.same([back.dataShards, back.parityShards], [2, 1]);
+    t.same(back.replicas.map((r) => r.shard), [0, 1, 2]);
+    t.ok(back.encode().equals(raw));
+  });
+
+  t.test('should reject bad schemes and shard indexes', async (t) => {
+    const raw = make(true).encode();
+    const at = 32 + 4 + 1 + 5 + 8;
+    const bad = (edit: (b: Buffer) => void): Buffer => {
+      const b = Buffer.from(raw);
+      edit(b);
+      return b;
+    };
+    t.throws(() => ManifestFile.decode(bad((b) => { b[at] = 3; })), { code: 'bad-manifest' }, 'unknown scheme');
+    t.throws(() => ManifestFile.decode(bad((b) => { b[at + 1] = 0; })), { code: 'bad-manifest' }, 'K = 0');
+    t.throws(() => ManifestFile.decode(bad((b) => { b[at + 2] = 0; })), { code: 'bad-manifest' }, 'M = 0');
+    t.throws(() => ManifestFile.decode(bad((b) => { b[at + 1] = 40; })), { code: 'bad-manifest' }, 'K = 40');
+    t.throws(() => ManifestFile.decode(bad((b) => { b[b.length - 1] = 3; })), { code: 'bad-manifest' }, 'shard 3 of 2+1');
   });
 });

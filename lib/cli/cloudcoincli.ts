@@ -50,14 +50,18 @@ function buildProgram(): Command {
     .description('Call cloudcoind over RPC: cloudcoin-cli [options] METHOD [PARAMS...]\n'
       + 'Run `cloudcoin-cli help` for the list of methods. Storage commands:\n'
       + '  negotiate-storage --size S --max-price P [--duration B] [--hosts N] [--json]\n'
-      + '  put FILE [--hosts N] [--min-hosts M] [--duration B] [--max-price P] [--allowance SAT] [--new-contracts] [--no-wait] [--json]\n'
+      + '  put FILE [--hosts N | --data-shards K --parity-shards M] [--min-hosts M] [--duration B] [--max-price P] [--allowance SAT]\n'
+      + '      [--new-contracts] [--no-wait] [--json]\n'
       + '  get FILE_ID OUT [--json]     (OUT - is standard output; ids may be unique prefixes)\n'
+      + '  get NAME OUT --rev N [--json] (version N of a name)\n'
+      + '  log NAME [--json]            (the stored versions of a name)\n'
       + '  ls [--json]\n'
       + '  rm FILE_ID [--json]          (delete from the hosts, then forget)\n'
       + '  renew CONTRACT|FILE_ID [--duration B] [--allowance SAT] [--json]\n'
       + '  reputation [IDENTITY] [--sort score|identity|rated] [--json]\n'
       + '  audits CONTRACT|FILE_ID [--json]   (one audit per interval: passed, failed, missed)\n'
       + '  hosts [--json]\n'
+      + '  repair FILE_ID [--duration B] [--max-price P] [--allowance SAT] [--no-wait] [--json]   (rebuild lost shards)\n'
       + 'Run `cloudcoin-cli COMMAND --help` for one command.')
     .version(VERSION)
     .option('--regtest', 'use the regression test network')

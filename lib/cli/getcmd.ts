@@ -15,8 +15,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { pipeline } from 'stream/promises';
 import { formatSize } from '../base/units';
-import { CommandError, command, renterClient, short, type CommandContext } from './cmdutil';
+import { CommandError, command, renterClient, short, uintOpt, type CommandContext } from './cmdutil';
 import { ProgressBar } from './progress';
+import { nameArg } from './rawargs';
 import { withScratch } from './scratch';
 
 /** Where get writes: a regular file (atomic replace) or a stream. */
@@ -101,14 +102,19 @@ function linkTarget(out: string, abs: string): string {
   throw new CommandError('bad-destination', `cannot write ${out}: too many levels of symbolic links`);
 }
 
-/** get FILE_ID OUT: download from any live host, verify, decrypt. */
+/** get FILE_ID OUT | get NAME OUT --rev N: download from any live host, verify, decrypt. */
 export async function getCommand(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = command('get', 'Download a stored file from any live host, verify it against its Merkle root and decrypt it.')
-    .argument('<fileid>', 'file id printed by put (or a unique prefix of at least 4 hex digits)')
+    .argument('<fileid>', 'file id printed by put (or a unique prefix of at least 4 hex digits); with --rev, the file\'s name')
     .argument('<out>', 'where to write the file; - for standard output')
+    .option('--rev <n>', 'version N of the name given instead of a file id (cloudcoin-cli log NAME lists them)')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
-  const [fileId, out] = cmd.args;
+  let [fileId, out] = cmd.args;
+  if (cmd.opts().rev !== undefined) {
+    const rev = uintOpt(cmd.opts().rev, '--rev', 0, 0xffffffff);
+    fileId = (await renterClient(ctx).version(nameArg(fileId), rev)).fileId;
+  }
   if (!/^[0-9a-fA-F]{4,64}$/.test(fileId))
     throw new CommandError('bad-file-id', `file id must be 64 hex characters or a unique prefix of at least 4, got "${fileId}"`);
   const dest = resolveDestination(out);

@@ -56,3 +56,9 @@ export function fileArg(text: string): InputFile {
   const name = raw.subarray(raw.lastIndexOf(0x2f) + 1);
   return { fd, path: `/dev/fd/${fd}`, name };
 }
+
+/** The name put records for a path (its last component, as bytes): what `log` and `get --rev` look up. */
+export function nameArg(text: string): Buffer {
+  const raw = rawArg(text);
+  return raw.subarray(raw.lastIndexOf(0x2f) + 1);
+}

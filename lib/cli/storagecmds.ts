@@ -6,7 +6,7 @@
 
 import * as fs from 'fs';
 import type { PutResult } from '../deals/renterclient';
-import type { DeleteFileResult, OfferInfo, RenewContractResult } from '../deals/rpctypes';
+import type { DeleteFileResult, FileInfo, OfferInfo, RenewContractResult } from '../deals/rpctypes';
 import type { AuditsResult } from '../deals/auditview';
 import { RPCClientError } from './rpcclient';
 import { formatSize } from '../base/units';
@@ -16,7 +16,7 @@ import {
 } from './cmdutil';
 import { getCommand } from './getcmd';
 import { ProgressBar } from './progress';
-import { fileArg } from './rawargs';
+import { fileArg, nameArg } from './rawargs';
 import { withScratch } from './scratch';
 import { escapeName, renderTable } from './table';
 
@@ -132,7 +132,7 @@ function printPut(ctx: CommandContext, summary: PutResult, json: boolean, name: 
     return;
   }
   const sh = summary.shards;
-  ctx.out(`file ${summary.fileId} (${escapeName(name)}, ${formatSize(summary.size)})`
+  ctx.out(`file ${summary.fileId} (${escapeName(name)}${summary.revision ? ` version ${summary.revision}` : ''}, ${formatSize(summary.size)})`
     + (sh ? `: ${sh.dataShards}+${sh.parityShards} Reed-Solomon shards of ${formatSize(sh.shardSize)}, any ${sh.dataShards} rebuild it` : ''));
   ctx.out(`commitment ${summary.txids.join(', ') || '(none: every contract was reused)'}`);
   ctx.out(renderTable([
@@ -170,8 +170,10 @@ export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
   ctx.out(renderTable([
     { title: 'file', value: (x: typeof rows[number]) => short(x.f.fileId) },
     { title: 'name', value: (x) => escapeName(Buffer.from(x.f.nameHex, 'hex')) },
+    { title: 'ver', value: (x) => String(x.f.revision), align: 'right' },
     { title: 'size', value: (x) => formatSize(x.f.size), align: 'right' },
-    { title: 'health', value: (x) => `${x.f.health.alive}/${x.f.health.total} (${x.f.health.needed} needed)` },
+    { title: 'health', value: (x) => `${x.f.health.alive}/${x.f.health.total} (${x.f.health.needed} needed)`
+      + (x.f.repairs.length ? `, ${x.f.repairs.length} repair(s)` : '') },
     { title: 'contract', value: (x) => short(x.r.contractId) },
     { title: 'object', value: (x) => String(x.r.object), align: 'right' },
     { title: 'shard', value: (x) => (x.r.shard === null ? '-' : String(x.r.shard)), align: 'right' },
@@ -181,6 +183,73 @@ export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
     { title: 'end', value: (x) => String(x.r.endHeight), align: 'right' },
     { title: 'left', value: (x) => `${x.r.blocksLeft} blocks`, align: 'right' }
   ], rows));
+}
+
+/** log NAME: every stored version of a name (a put of a name already stored makes its next version). */
+export async function log(ctx: CommandContext, argv: string[]): Promise<void> {
+  const cmd = command('log', 'List the stored versions of a file name, oldest first: a put of a name already stored makes its next '
+    + 'version, and `get NAME OUT --rev N` fetches one.')
+    .argument('<name>', 'the file name as put recorded it (a path\'s last component)')
+    .option('--json', 'print JSON');
+  cmd.parse(argv, { from: 'user' });
+  const name = nameArg(cmd.args[0]);
+  const versions = await renterClient(ctx).versions(name);
+  if (cmd.opts().json) {
+    ctx.out(JSON.stringify(versions, null, 2));
+    return;
+  }
+  if (versions.length === 0)
+    throw new CommandError('no-file', `no file named ${escapeName(name)} is stored`);
+  ctx.out(renderTable([
+    { title: 'rev', value: (f: FileInfo) => String(f.revision), align: 'right' },
+    { title: 'file', value: (f) => short(f.fileId) },
+    { title: 'size', value: (f) => formatSize(f.size), align: 'right' },
+    { title: 'stored as', value: (f) => (f.dataShards ? `${f.dataShards}+${f.parityShards} shards` : `${f.replicas.length} replica(s)`) },
+    { title: 'health', value: (f) => `${f.health.alive}/${f.health.total} (${f.health.needed} needed)` },
+    { title: 'contracts', value: (f) => [...new Set(f.replicas.map((r) => short(r.contractId)))].join(' ') },
+    { title: 'ends', value: (f) => String(Math.max(0, ...f.replicas.map((r) => r.endHeight))), align: 'right' }
+  ], versions));
+}
+
+/** repair FILE_ID: rebuild the shards of a coded file that have no good copy and place them with other hosts. */
+export async function repair(ctx: CommandContext, argv: string[]): Promise<void> {
+  const cmd = command('repair', 'Check every shard of a file stored as shards (download, verify its root), rebuild each one without a good '
+    + 'copy from K good ones and store it with a host that holds no shard of the file: an open contract by a revision, else a new contract. '
+    + 'Each repair is logged (getfile, ls).')
+    .argument('<fileid>', 'file id or unique prefix')
+    .option('--duration <blocks>', 'length of new contracts in blocks', String(DEFAULT_DURATION))
+    .option('--max-price <price>', 'highest price a host may ask (as put)', String(DEFAULT_MAX_PRICE))
+    .option('--allowance <sat>', 'escrow of each new contract (default as put)')
+    .option('--no-wait', 'return once the commitment is broadcast')
+    .option('--json', 'print JSON');
+  cmd.parse(argv, { from: 'user' });
+  const o = cmd.opts();
+  const res = await withScratch(async (scratch) => {
+    let bar: ProgressBar | null = null;
+    const client = renterClient(ctx);
+    Object.assign(client.events, {
+      uploadStart: (total: number) => { bar = new ProgressBar('upload', total, ctx.err); },
+      uploaded: (n: number) => bar?.tick(n),
+      committed: () => bar?.finish()
+    });
+    return client.repair(cmd.args[0], {
+      duration: uintOpt(o.duration, '--duration', 1, 1e6), maxPrice: priceOpt(o.maxPrice), workDir: scratch.dir('cloudcoin-repair-'),
+      allowance: o.allowance === undefined ? undefined : priceOpt(o.allowance, '--allowance'), wait: o.wait
+    });
+  });
+  if (o.json) {
+    ctx.out(JSON.stringify(res, null, 2));
+    return;
+  }
+  ctx.out(`file ${res.fileId}: shards ${res.verified.join(', ') || 'none'} verified`
+    + (res.lost.length ? `, ${res.lost.map((l) => `${l.shard} lost (${l.reason})`).join(', ')}` : ', nothing to repair'));
+  for (const r of res.repaired)
+    ctx.out(`  shard ${r.shard} rebuilt into contract ${short(r.contract)} on ${r.host}${r.reused ? ' (open contract, revision)' : ' (new contract)'}`);
+  for (const f of res.failed)
+    ctx.out(`  no shard placed on ${f.host}: ${f.reason}`);
+  if (res.txids.length)
+    ctx.out(`commitment ${res.txids.join(', ')}`);
+  ctx.out(`health ${res.health.alive}/${res.health.total} (${res.health.needed} needed)`);
 }
 
 /** rm FILE_ID: delete a file from its hosts (a revision per contract), then forget it. */
@@ -282,7 +351,9 @@ export const storageCommands: Record<string, (ctx: CommandContext, argv: string[
   ls,
   rm,
   renew,
-  audits
+  audits,
+  repair,
+  log
 };
 
 export { CommandError, type CommandContext } from './cmdutil';

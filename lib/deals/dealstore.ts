@@ -22,6 +22,7 @@ import { ManifestFile, Manifest } from '../storage/manifest';
 import { sizeVarint } from '../base/wire';
 import { layout, DB_VERSION } from './layout';
 import { AuditRecord } from './audits';
+import { RepairRecord } from './repairlog';
 
 /** One object of a contract; `fileId` is the renter's file (zeros on the host). */
 export interface ContractObject extends ObjectEntry {
@@ -360,8 +361,11 @@ export class DealStore {
     await this.dropState(b, id);
     for (const f of files)
       b.put(layout.f.build(f.fileId), f.encode());
-    for (const fid of goneFiles)
+    for (const fid of goneFiles) {
       b.del(layout.f.build(fid));
+      for (const k of await this.db.keys({ gte: layout.R.min(fid), lte: layout.R.max(fid) }))
+        b.del(k);
+    }
     await writeSync(b);
   }
 
@@ -443,15 +447,34 @@ export class DealStore {
     await writeSync(b);
   }
 
-  /** Forget a file; true if it was there. */
+  /** Forget a file (and its repair log); true if it was there. */
   async deleteFile(fileId: Buffer): Promise<boolean> {
     const key = layout.f.build(fileId);
     if (!(await this.db.has(key)))
       return false;
     const b = this.db.batch();
     b.del(key);
+    for (const k of await this.db.keys({ gte: layout.R.min(fileId), lte: layout.R.max(fileId) }))
+      b.del(k);
     await writeSync(b);
     return true;
+  }
+
+  /** Append a repair to a file's log (fsynced). */
+  async addRepair(fileId: Buffer, record: RepairRecord): Promise<void> {
+    const seq = (await this.listRepairs(fileId)).length;
+    const b = this.db.batch();
+    b.put(layout.R.build(fileId, seq), record.encode());
+    await writeSync(b);
+  }
+
+  /** A file's repairs, oldest first. */
+  async listRepairs(fileId: Buffer): Promise<RepairRecord[]> {
+    return this.db.values({
+      gte: layout.R.min(fileId),
+      lte: layout.R.max(fileId),
+      parse: (raw: Buffer) => RepairRecord.decode(raw)
+    });
   }
 
   async getFile(fileId: Buffer): Promise<ManifestFile | null> {

@@ -14,6 +14,7 @@ export type DealErrorCode =
   | 'insufficient-allowance' | 'unknown-contract' | 'contract-busy' | 'not-formed' | 'not-renewable'
   // the renter's files
   | 'bad-file-id' | 'unknown-file' | 'ambiguous-id' | 'file-exists' | 'file-in-use' | 'nothing-to-commit'
+  | 'not-coded' | 'bad-repair' | 'bad-record'
   // the node
   | 'not-open' | 'not-activated' | 'wallet-locked';
 

@@ -27,6 +27,8 @@
  *                     non-payment at this height
  *   k[renterKey]   -> u32 count || u32 height: renters the host dropped for
  *                     non-payment (ratings publish it)
+ *   R[fileId][seq] -> RepairRecord (repairlog.ts): the renter's shard
+ *                     repairs of a file, in order; deleted with the file
  * A node is never both parties of one contract (renter and host identities
  * differ), so v, p and o serve whichever side it is.
  */
@@ -47,7 +49,8 @@ export const layout = {
   y: bdb.key('y', ['hash256']),
   u: bdb.key('u', ['hash256']),
   x: bdb.key('x', ['hash256']),
-  k: bdb.key('k', ['bhash'])
+  k: bdb.key('k', ['bhash']),
+  R: bdb.key('R', ['hash256', 'uint32'])
 };
 
 /** 1: contracts hold many objects, changed by revisions (v0 stored one file per contract). */

@@ -37,10 +37,11 @@ import { CodedError } from '../base/errors';
 import { FileServerClient } from '../storage/fileserverclient';
 import { cipherSize } from '../storage/common';
 import { decryptFile, encryptFile, hashFile } from '../storage/fileops';
-import { checkScheme, decodeShards, encodeShards, shardSize, type ShardScheme } from '../storage/erasure';
+import { checkScheme, decodeShards, encodeShards, rebuildShards, shardSize, type ShardScheme } from '../storage/erasure';
 import { LeafHasherPool } from '../storage/hashpool';
+import { HELD_STATES } from './rpctypes';
 import type {
-  CommitFileResult, FileInfo, NegotiateStorageResult, OfferInfo, RenterRPCResults, ReplicaState, ReusableContract
+  CommitFileResult, FileHealth, FileInfo, NegotiateStorageResult, OfferInfo, RenterRPCResults, ReplicaState, ReusableContract
 } from './rpctypes';
 import type { Prices } from './pricing';
 
@@ -61,7 +62,7 @@ export function reuseMinLeft(duration: number): number {
 
 /** Codes of the failures a renter client reports. */
 export type RenterClientErrorCode = 'empty-file' | 'no-hosts' | 'too-few-hosts' | 'insufficient-funds'
-  | 'put-failed' | 'commit-failed' | 'commit-unclear' | 'contract-void' | 'get-failed';
+  | 'put-failed' | 'commit-failed' | 'commit-unclear' | 'contract-void' | 'get-failed' | 'not-coded' | 'repair-failed';
 
 /** A put or get failure; the message is one line for people. */
 export class RenterClientError extends CodedError<RenterClientErrorCode> {
@@ -114,6 +115,37 @@ export interface PutOptions {
   waitMs?: number;
 }
 
+/** What choosing hosts needs: how many, for how long, at what price and allowance. */
+type TargetOptions = Pick<PutOptions, 'hosts' | 'minHosts' | 'duration' | 'maxPrice' | 'allowance' | 'reuse' | 'minScore'>;
+
+export interface RepairOptions {
+  /** Length of new contracts in blocks (as put). */
+  duration: number;
+  /** Highest price per host (as put). */
+  maxPrice: number;
+  /** Allowance of each new contract (sat); default as put. */
+  allowance?: number;
+  /** Scratch directory the client may fill (the caller removes it). */
+  workDir: string;
+  /** Wait until new contracts are active. */
+  wait: boolean;
+  waitMs?: number;
+}
+
+export interface RepairResult {
+  fileId: string;
+  /** Shards whose copy verified against its root. */
+  verified: number[];
+  /** Shards that had no good copy, with why. */
+  lost: Array<{ shard: number; reason: string }>;
+  /** Each shard rebuilt and where it now lives. */
+  repaired: Array<{ shard: number; contract: string; host: string; reused: boolean; replaced: string[] }>;
+  /** Hosts that failed to take a rebuilt shard. */
+  failed: FailedHost[];
+  txids: string[];
+  health: FileHealth;
+}
+
 /** One contract of a put, as put reports it. */
 export interface PutContract {
   id: string;
@@ -149,6 +181,8 @@ export interface PutResult {
   size: number;
   /** Encrypted size (bytes). */
   objectSize: number;
+  /** The version of this name it became (0 for a new name). */
+  revision: number;
   /** K and M when stored as shards, and the bytes of each shard; null for replicas. */
   shards: (ShardScheme & { shardSize: number }) | null;
   txids: string[];
@@ -229,6 +263,22 @@ export class RenterClient {
     return this.rpc('listfiles', []);
   }
 
+  /** Every stored version of a name (put of a name already stored makes its next version), oldest first. */
+  async versions(name: Buffer): Promise<FileInfo[]> {
+    const hex = name.toString('hex');
+    return (await this.listFiles()).filter((f) => f.nameHex === hex).sort((a, b) => a.revision - b.revision);
+  }
+
+  /** Version `revision` of a name; fails saying which versions exist. */
+  async version(name: Buffer, revision: number): Promise<FileInfo> {
+    const all = await this.versions(name);
+    const f = all.find((x) => x.revision === revision);
+    if (!f)
+      throw new RenterClientError('get-failed', `no version ${revision} of ${JSON.stringify(name.toString('utf8'))}: `
+        + (all.length ? `stored versions are ${all.map((x) => x.revision).join(', ')}` : 'no file of that name is stored'));
+    return f;
+  }
+
   private warn(text: string): void {
     if (this.events.warn)
       this.events.warn(text);
@@ -284,11 +334,11 @@ export class RenterClient {
     const addArgs: unknown[] = [fileId.toString('hex'), opts.name.toString('hex'), size];
     if (scheme)
       addArgs.push(scheme.dataShards, scheme.parityShards);
-    await this.rpc('addfile', addArgs);
+    const { revision } = await this.rpc('addfile', addArgs);
     const targets: Target[] = [...reuse.map((r) => ({ reuse: r })), ...neg.offers.map((o) => ({ offer: o }))];
     const { placed, failed } = scheme
-      ? await this.placeShards(opts, fileId, targets, scheme, objectSize)
-      : await this.placeAll(opts, fileId, targets, objectSize);
+      ? await this.placeShards(opts, fileId, revision, targets, scheme, objectSize)
+      : await this.placeAll(opts, fileId, revision, targets, objectSize);
     if (placed.length < opts.minHosts) {
       await this.rpc('forgetfile', [fileId.toString('hex')]).catch(() => {});
       this.checkEnough(placed.length, opts.minHosts, 'stored the file', neg, failed);
@@ -304,6 +354,7 @@ export class RenterClient {
       name: opts.name.toString('utf8'),
       size,
       objectSize,
+      revision,
       shards: scheme ? { ...scheme, shardSize: stored } : null,
       txids: commit.txids,
       contracts: live.map((p, i) => ({
@@ -331,17 +382,17 @@ export class RenterClient {
    * allowance and at least half the duration left, one per host), then
    * fresh offers from other hosts for the rest, saying so.
    */
-  private async targets(objectSize: number, opts: PutOptions)
+  private async targets(objectSize: number, opts: TargetOptions, avoid: string[] = [])
     : Promise<{ reuse: ReusableContract[]; neg: NegotiateStorageResult; note: string }> {
     let note = '';
     const reuse = opts.reuse === false ? []
       : (await this.rpc('findcontracts', [objectSize, reuseMinLeft(opts.duration), opts.maxPrice]))
-        .slice(0, opts.hosts);
+        .filter((r) => !avoid.includes(r.hostKey)).slice(0, opts.hosts);
     const need = opts.hosts - reuse.length;
     let neg: NegotiateStorageResult = { size: objectSize, duration: opts.duration, maxPrice: opts.maxPrice, height: 0,
       offers: [], declined: [], quoted: 0, peers: 0 };
     if (need > 0) {
-      const exclude = reuse.map((r) => r.hostKey);
+      const exclude = [...avoid, ...reuse.map((r) => r.hostKey)];
       const args: unknown[] = [objectSize, opts.duration, opts.maxPrice, need, exclude];
       if (opts.allowance !== undefined || opts.minScore !== undefined)
         args.push(opts.allowance ?? null);
@@ -391,7 +442,7 @@ export class RenterClient {
    * Every host at once: encryption keeps both cores busy, and a slow or
    * dead host does not hold up the others.
    */
-  private async placeAll(opts: PutOptions, fileId: Buffer, targets: Target[], objectSize: number)
+  private async placeAll(opts: PutOptions, fileId: Buffer, revision: number, targets: Target[], objectSize: number)
     : Promise<{ placed: Placed[]; failed: FailedHost[] }> {
     if (this.events.uploadStart)
       this.events.uploadStart(objectSize * targets.length);
@@ -400,11 +451,11 @@ export class RenterClient {
     try {
       results = await Promise.allSettled(targets.map(async (target, i) => {
         const salt = randomBytes(32);
-        const key = Buffer.from(await this.rpc('derivefilekey', [fileId.toString('hex'), 0, salt.toString('hex')]), 'hex');
+        const key = Buffer.from(await this.rpc('derivefilekey', [fileId.toString('hex'), revision, salt.toString('hex')]), 'hex');
         const work = path.join(opts.workDir, `replica-${i}`);
         // A scratch copy deleted after the upload: no fsync needed.
         const enc = await encryptFile(key, opts.file, work, { pool, sync: false });
-        return this.placeObject(opts, fileId, target, { path: work, root: enc.root, size: enc.size, salt, shard: null });
+        return this.placeObject(opts.allowance, fileId, target, { path: work, root: enc.root, size: enc.size, salt, shard: null });
       }));
     } finally {
       await pool.close();
@@ -416,11 +467,12 @@ export class RenterClient {
    * Encrypt once, code K + M shards stripe by stripe, hash each, and place
    * shard i with target i (distinct hosts: targets come one per host).
    */
-  private async placeShards(opts: PutOptions, fileId: Buffer, targets: Target[], scheme: ShardScheme, objectSize: number)
+  private async placeShards(opts: PutOptions, fileId: Buffer, revision: number, targets: Target[], scheme: ShardScheme,
+    objectSize: number)
     : Promise<{ placed: Placed[]; failed: FailedHost[] }> {
     const n = scheme.dataShards + scheme.parityShards;
     const salt = randomBytes(32);
-    const key = Buffer.from(await this.rpc('derivefilekey', [fileId.toString('hex'), 0, salt.toString('hex')]), 'hex');
+    const key = Buffer.from(await this.rpc('derivefilekey', [fileId.toString('hex'), revision, salt.toString('hex')]), 'hex');
     const pool = new LeafHasherPool();
     let results: PromiseSettledResult<Placed>[];
     try {
@@ -433,7 +485,7 @@ export class RenterClient {
       if (this.events.uploadStart)
         this.events.uploadStart(size * targets.length);
       results = await Promise.allSettled(targets.slice(0, n).map((target, i) =>
-        this.placeObject(opts, fileId, target, { path: files[i], root: roots[i].root, size, salt, shard: i })));
+        this.placeObject(opts.allowance, fileId, target, { path: files[i], root: roots[i].root, size, salt, shard: i })));
     } finally {
       await pool.close();
     }
@@ -461,7 +513,7 @@ export class RenterClient {
    * Record the object (a new contract, or a revision of an open one),
    * upload it, and have the host countersign.
    */
-  private async placeObject(opts: PutOptions, fileId: Buffer, target: Target, obj: Prepared): Promise<Placed> {
+  private async placeObject(allowance: number | undefined, fileId: Buffer, target: Target, obj: Prepared): Promise<Placed> {
     const root = obj.root.toString('hex');
     const work = obj.path;
     const shardArg = obj.shard === null ? [] : [obj.shard];
@@ -470,8 +522,8 @@ export class RenterClient {
     if ('offer' in target) {
       const o = target.offer;
       const args: unknown[] = [o.offer, root, obj.size, fileId.toString('hex'), obj.salt.toString('hex')];
-      if (opts.allowance !== undefined || obj.shard !== null)
-        args.push(opts.allowance ?? null, ...shardArg);
+      if (allowance !== undefined || obj.shard !== null)
+        args.push(allowance ?? null, ...shardArg);
       const p = await this.rpc('proposestorage', args);
       token = p.dataToken;
       placed = { target, id: p.id, object: p.object, shard: obj.shard, number: p.number, host: o.host, addr: o.addr,
@@ -564,6 +616,97 @@ export class RenterClient {
     }
   }
 
+  /**
+   * Repair a file stored as shards: download and verify every shard a
+   * connected host holds under a contract, rebuild each shard with no good
+   * copy from K good ones, place it with a host that holds no shard of
+   * this file (an open contract first, else a new one, committed), and log
+   * each repair with the node. A file with every shard good is left as is.
+   */
+  async repair(fileId: string, opts: RepairOptions): Promise<RepairResult> {
+    const f = await this.rpc('getfile', [fileId]);
+    if (f.dataShards === 0)
+      throw new RenterClientError('not-coded', `file ${f.fileId.slice(0, 12)} is stored as whole replicas; repair rebuilds shards`
+        + ' (put --data-shards K --parity-shards M)');
+    const scheme = { dataShards: f.dataShards, parityShards: f.parityShards };
+    const n = scheme.dataShards + scheme.parityShards;
+    const paths: Array<string | null> = Array.from({ length: n }, () => null);
+    const why = new Map<number, string>();
+    const pool = new LeafHasherPool();
+    try {
+      // Every shard is checked (not just K): a repair must know which copies are bad.
+      await Promise.all(Array.from({ length: n }, async (_, shard) => {
+        const copies = f.replicas.filter((r) => r.shard === shard);
+        if (copies.length === 0)
+          why.set(shard, 'never placed');
+        for (const r of copies) {
+          if (!HELD_STATES.has(r.state) || !r.reachable) {
+            why.set(shard, r.reachable ? `contract ${r.state}` : 'host unreachable');
+            continue;
+          }
+          const dest = path.join(opts.workDir, `shard-${shard}`);
+          try {
+            await this.download(r, dest, pool);
+            paths[shard] = dest;
+            return;
+          } catch (e) {
+            why.set(shard, message(e));
+          }
+        }
+      }));
+    } finally {
+      await pool.close();
+    }
+    const verified = paths.flatMap((p, i) => (p ? [i] : []));
+    const lost = paths.flatMap((p, i) => (p ? [] : [{ shard: i, reason: why.get(i) ?? 'no copy' }]));
+    const result: RepairResult = { fileId: f.fileId, verified, lost, repaired: [], failed: [], txids: [], health: f.health };
+    if (lost.length === 0)
+      return result;
+    for (const l of lost)
+      this.warn(`shard ${l.shard} has no good copy (${l.reason}); rebuilding it`);
+    if (verified.length < scheme.dataShards)
+      throw new RenterClientError('repair-failed', `only ${verified.length} good shards, ${scheme.dataShards} needed to rebuild `
+        + `the others: ${lost.map((l) => `shard ${l.shard}: ${l.reason}`).join('; ')}`);
+    const objectSize = cipherSize(f.size);
+    const size = shardSize(objectSize, scheme.dataShards);
+    const outs = lost.map((l) => path.join(opts.workDir, `rebuilt-${l.shard}`));
+    await rebuildShards(paths, scheme, objectSize, lost.map((l) => l.shard), outs);
+    const roots = await Promise.all(outs.map((o) => hashFile(o)));
+    // Another host for each: never one that holds (or held) a shard of this file.
+    const avoid = [...new Set(f.replicas.map((r) => r.hostKey))];
+    const want: TargetOptions = { hosts: lost.length, minHosts: 1, duration: opts.duration, maxPrice: opts.maxPrice,
+      allowance: opts.allowance };
+    const { reuse, neg, note } = await this.targets(size, want, avoid);
+    await this.checkFunds(neg.offers);
+    if (note)
+      this.warn(note);
+    const targets: Target[] = [...reuse.map((r) => ({ reuse: r })), ...neg.offers.map((o) => ({ offer: o }))];
+    const salt = Buffer.from(f.replicas[0].salt, 'hex');
+    const id = Buffer.from(f.fileId, 'hex');
+    const todo = lost.slice(0, targets.length);
+    if (this.events.uploadStart)
+      this.events.uploadStart(size * todo.length);
+    const settled = this.settle(targets, await Promise.allSettled(todo.map((l, i) =>
+      this.placeObject(opts.allowance, id, targets[i], { path: outs[i], root: roots[i].root, size, salt, shard: l.shard }))));
+    result.failed = settled.failed;
+    if (settled.placed.length === 0)
+      throw new RenterClientError('repair-failed', `no host took a rebuilt shard, nothing was paid: `
+        + `${settled.failed.map((x) => `${x.host}: ${x.reason}`).join('; ') || 'no host available'}`);
+    const commit = await this.commit(id, 1, result.failed);
+    result.txids = commit.txids;
+    const live = settled.placed.filter((p) => commit.ids.includes(p.id));
+    for (const p of live) {
+      const rec = await this.rpc('logrepair', [f.fileId, p.shard, p.id]);
+      result.repaired.push({ shard: p.shard as number, contract: p.id, host: p.host, reused: 'reuse' in p.target,
+        replaced: rec.replaced });
+    }
+    await this.putManifest(live, Buffer.from(commit.manifest, 'hex'));
+    if (opts.wait && commit.formed.length)
+      await this.waitActive(f.fileId, commit.formed, opts.waitMs ?? WAIT_ACTIVE_MS);
+    result.health = (await this.rpc('getfile', [f.fileId])).health;
+    return result;
+  }
+
   /** Fetch and decrypt a file (id or unique prefix) into `workDir`. */
   async get(fileId: string, workDir: string): Promise<GetResult> {
     const f = await this.rpc('getfile', [fileId]);
@@ -593,9 +736,11 @@ export class RenterClient {
   private async getShards(f: FileInfo, workDir: string): Promise<GetResult> {
     const scheme = { dataShards: f.dataShards, parityShards: f.parityShards };
     const k = scheme.dataShards;
+    // Copies a repair replaced (found bad or unreachable) go last.
+    const replaced = new Set(f.repairs.flatMap((x) => x.replaced));
     const order = f.replicas.filter((r) => r.shard !== null).sort((a, b) =>
-      Number(b.reachable) - Number(a.reachable) || Number((a.shard as number) >= k) - Number((b.shard as number) >= k)
-      || (a.shard as number) - (b.shard as number));
+      Number(b.reachable) - Number(a.reachable) || Number(replaced.has(a.contractId)) - Number(replaced.has(b.contractId))
+      || Number((a.shard as number) >= k) - Number((b.shard as number) >= k) || (a.shard as number) - (b.shard as number));
     const paths: Array<string | null> = Array.from({ length: k + scheme.parityShards }, () => null);
     const busy = new Set<number>();
     const failed: Array<{ shard: number; host: string; reason: string }> = [];

@@ -19,7 +19,8 @@ import type { ShardScheme } from '../storage/erasure';
 import { ManifestFile, type Replica } from '../storage/manifest';
 import type { DealStore } from './dealstore';
 import { DealError } from './errors';
-import type { DroppedReplica, FileHealth, FileInfo, ReplicaInfo, ReplicaState } from './rpctypes';
+import { RepairRecord } from './repairlog';
+import { HELD_STATES, type DroppedReplica, type FileHealth, type FileInfo, type RepairInfo, type ReplicaInfo, type ReplicaState } from './rpctypes';
 
 /**
  * Blocks of slack an offer must have left for its commitment to confirm
@@ -60,15 +61,13 @@ export interface CommitFileOutcome {
   dropped: DroppedReplica[];
 }
 
-/** States in which a replica's host holds it under a contract (paid, or about to be). */
-const HELD = new Set<ReplicaState>(['uploaded', 'pending', 'committed', 'active']);
 
 /**
  * How many distinct shards (or replicas) are held by a connected host, and
  * how many the file needs: K for a coded file, 1 for replicas.
  */
 export function health(file: ManifestFile, replicas: ReplicaInfo[]): FileHealth {
-  const alive = replicas.filter((r) => HELD.has(r.state) && r.reachable);
+  const alive = replicas.filter((r) => HELD_STATES.has(r.state) && r.reachable);
   const total = file.coded ? file.dataShards + file.parityShards : replicas.length;
   return {
     alive: file.coded ? new Set(alive.map((r) => r.shard)).size : alive.length,
@@ -92,7 +91,7 @@ export class RenterFiles {
    * that it holds no key worth keeping), and forgotten if none comes
    * within DRAFT_BLOCKS.
    */
-  addFile(fileId: Buffer, name: Buffer, size: number, scheme: ShardScheme | null = null): Promise<void> {
+  addFile(fileId: Buffer, name: Buffer, size: number, scheme: ShardScheme | null = null): Promise<number> {
     return this.lock.run(async () => {
       // [REJECT] file ids are random: a repeat is a client bug or a replay
       if (this.drafts.has(fileId.toString('hex')) || await this.ctx.store.getFile(fileId))
@@ -101,12 +100,17 @@ export class RenterFiles {
       file.fileId = fileId;
       file.name = name;
       file.size = size;
+      // A put of a name already stored is its next version; the earlier ones stay as they are.
+      const same = [...(await this.ctx.store.listFiles()), ...[...this.drafts.values()].map((d) => d.file)]
+        .filter((f) => f.name.equals(name));
+      file.revision = same.length ? Math.max(...same.map((f) => f.revision)) + 1 : 0;
       if (scheme) {
         file.scheme = schemes.AES256GCM_1M_RS;
         file.dataShards = scheme.dataShards;
         file.parityShards = scheme.parityShards;
       }
       this.drafts.set(fileId.toString('hex'), { file, height: this.ctx.height() });
+      return file.revision;
     });
   }
 
@@ -130,6 +134,33 @@ export class RenterFiles {
   async peek(fileId: Buffer): Promise<ManifestFile | null> {
     const draft = this.drafts.get(fileId.toString('hex'));
     return draft ? draft.file : this.ctx.store.getFile(fileId);
+  }
+
+  /**
+   * Log that shard `shard` of a coded file was rebuilt into contract `id`
+   * (its replica there must be final); the file's other copies of that
+   * shard are recorded as replaced.
+   */
+  logRepair(fileId: Buffer, shard: number, id: Buffer): Promise<RepairRecord> {
+    return this.lock.run(async () => {
+      const file = await this.mustFile(fileId);
+      // [REJECT] only shards are repaired
+      if (!file.coded)
+        throw new DealError('not-coded', `file ${fileId.toString('hex')} is stored as whole replicas, not shards`);
+      const r = file.replicas.find((x) => x.contractId.equals(id) && x.shard === shard);
+      // [REJECT] the rebuilt shard must be held, countersigned, where the caller says
+      if (!r || !await this.isFinal(r, fileId))
+        throw new DealError('bad-repair', `contract ${id.toString('hex')} holds no final copy of shard ${shard} of this file`);
+      const record = new RepairRecord();
+      record.height = this.ctx.height();
+      record.time = Math.floor(Date.now() / 1000);
+      record.shard = shard;
+      record.contractId = id;
+      record.hostPk = r.hostPk;
+      record.replaced = file.replicas.filter((x) => x.shard === shard && !x.contractId.equals(id)).map((x) => x.contractId);
+      await this.ctx.store.addRepair(fileId, record);
+      return record;
+    });
   }
 
   /** Stored files with a replica in contract `id`. */
@@ -378,7 +409,19 @@ export class RenterFiles {
       dataShards: file.dataShards,
       parityShards: file.parityShards,
       health: health(file, replicas),
-      replicas
+      replicas,
+      repairs: (await this.ctx.store.listRepairs(file.fileId)).map((x) => this.repairInfo(x))
+    };
+  }
+
+  private repairInfo(x: RepairRecord): RepairInfo {
+    return {
+      height: x.height,
+      time: x.time,
+      shard: x.shard,
+      contractId: x.contractId.toString('hex'),
+      host: this.ctx.addressOf(x.hostPk),
+      replaced: x.replaced.map((id) => id.toString('hex'))
     };
   }
 }

@@ -25,7 +25,7 @@ import type { Deals } from './plugin';
 import { firstRevision } from './revisions';
 import type { ReusableContract } from './rentercontracts';
 import type {
-  AddFileResult, CommitFileResult, DeleteFileResult, FileInfo, NegotiateStorageResult, ProposeRevisionResult,
+  AddFileResult, CommitFileResult, DeleteFileResult, FileInfo, NegotiateStorageResult, ProposeRevisionResult, RepairInfo,
   ProposeStorageResult, RenewContractResult, StorageReceiptResult, StorageTokenResult
 } from './rpctypes';
 import { Offer } from './wire';
@@ -256,8 +256,8 @@ async function addFile(p: Params, deals: Deals): Promise<AddFileResult> {
     if (scheme.dataShards + scheme.parityShards > MAX_SHARDS)
       throw invalidParam(`datashards + parityshards must be at most ${MAX_SHARDS}.`);
   }
-  await deals.files.addFile(fileId, name, size, scheme);
-  return { fileId: fileId.toString('hex') };
+  const revision = await deals.files.addFile(fileId, name, size, scheme);
+  return { fileId: fileId.toString('hex'), revision };
 }
 
 async function commitFile(p: Params, deals: Deals): Promise<CommitFileResult> {
@@ -321,6 +321,16 @@ async function renewContract(p: Params, deals: Deals): Promise<RenewContractResu
   return out;
 }
 
+async function logRepair(p: Params, deals: Deals): Promise<RepairInfo> {
+  p.count(3);
+  const file = await deals.files.resolve(fileIdParam(p.get(0)));
+  const shard = p.uint(1, 'shard', 0, 255);
+  const id = p.hex(2, 'contractid', 32);
+  await deals.files.logRepair(file.fileId, shard, id);
+  const info = await deals.files.info(await deals.files.resolve(file.fileId.toString('hex')));
+  return info.repairs[info.repairs.length - 1];
+}
+
 async function getFile(p: Params, deals: Deals): Promise<FileInfo> {
   p.count(1);
   return deals.files.info(await deals.files.resolve(fileIdParam(p.get(0))));
@@ -373,7 +383,8 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
   ['derivefilekey', 'derivefilekey fileid revision salt\nThe AES key of one replica of one file revision (HKDF of the wallet).',
     deriveFileKeyRPC],
   ['addfile', 'addfile fileid namehex size ( datashards parityshards )\nStart a file (random 32-byte id, name as hex bytes, size in bytes); its\n'
-    + 'replicas join it through proposestorage, and it is kept once the first one does. With datashards K and\n'
+    + 'replicas join it through proposestorage, and it is kept once the first one does. A name already stored\n'
+    + 'makes it that name\'s next version (revision, returned; its keys derive from it). With datashards K and\n'
     + 'parityshards M the file is stored as K+M Reed-Solomon shards, one per replica (docs/REDUNDANCY.md).', addFile],
   ['commitfile', 'commitfile fileid ( minreplicas )\nFund and broadcast one commitment for every uploaded replica of a\n'
     + 'file (those without a receipt, or whose offer expires within 2 blocks, are dropped). If fewer than\n'
@@ -389,6 +400,8 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
     + 'its contracts.', renewContract],
   ['getaudits', 'getaudits contractid\nThe audits of a contract of ours, one per interval: height, leaves read, outcome\n'
     + '(passed, failed = wrong data, missed = no answer), latency and bytes; the next audit height.', getAudits],
+  ['logrepair', 'logrepair fileid shard contractid\nRecord that shard `shard` of a file stored as shards was rebuilt into contract `contractid`\n'
+    + '(which must hold a countersigned copy of it): shown by getfile and ls. cloudcoin-cli repair calls it.', logRepair],
   ['getfile', 'getfile fileid\nA stored file (id or unique prefix): name, size, replicas with state, end height, blocks left.',
     getFile],
   ['listfiles', 'listfiles\nFiles this renter stored, with each replica\'s state, end height, blocks left and reachability.',

@@ -114,6 +114,8 @@ export interface StorageTokenResult {
 /** addfile: the file id of the new entry. */
 export interface AddFileResult {
   fileId: string;
+  /** The file's version: 0, or one more than the newest stored file of the same name (its keys derive from it). */
+  revision: number;
 }
 
 /** A replica that commitfile left out, and why. */
@@ -147,6 +149,9 @@ export interface CommitFileResult {
 export type ReplicaState = 'uploading' | 'uploaded' | 'pending' | 'committed' | 'active' | 'expired'
   | 'settled' | 'refunded' | 'void';
 
+/** States in which a host holds a replica under a contract (paid, or about to be): what health counts. */
+export const HELD_STATES: ReadonlySet<ReplicaState> = new Set<ReplicaState>(['uploaded', 'pending', 'committed', 'active']);
+
 /** One replica of a file as getfile and listfiles show it. */
 export interface ReplicaInfo {
   contractId: string;
@@ -178,12 +183,25 @@ export interface FileInfo {
   name: string;
   nameHex: string;
   size: number;
+  /** Version of the name: 0 for the first put of a name, n for the (n+1)-th (`cloudcoin-cli log NAME`). */
   revision: number;
   /** K and M when the file is stored as Reed-Solomon shards (PROTOCOL 4.9); 0 and 0 for whole replicas. */
   dataShards: number;
   parityShards: number;
   health: FileHealth;
   replicas: ReplicaInfo[];
+  /** Shard repairs, oldest first (`cloudcoin-cli repair`). */
+  repairs: RepairInfo[];
+}
+
+/** One shard repair: shard `shard` rebuilt into `contractId` on `host` at `height` (unix `time`), replacing `replaced`. */
+export interface RepairInfo {
+  height: number;
+  time: number;
+  shard: number;
+  contractId: string;
+  host: string;
+  replaced: string[];
 }
 
 /**
@@ -232,6 +250,7 @@ export interface RenterRPCResults {
   renewcontract: RenewContractResult;
   getfile: FileInfo;
   listfiles: FileInfo[];
+  logrepair: RepairInfo;
   /** The wallet's balance in BTC (bitcoind's unit). */
   getbalance: number;
 }
