@@ -8,6 +8,7 @@
 // docs/STRESS.md. SUITE names pick suites (default: all, in order).
 import { runCrash } from './crash';
 import { fuzzFailures, runFuzz } from './fuzz';
+import { runReorgStorm } from './reorg';
 import { missing } from '../util/fileserver-targets';
 import { type HostileResult, type TargetName, hostileFailures, hostileLine, runHostileHTTP } from './hostilehttp';
 
@@ -25,7 +26,9 @@ interface Suite {
 const SIZES = {
   fuzz: { full: 100_000, quick: 10_000 },
   /** Kills per operation. */
-  crash: { full: 20, quick: 2 }
+  crash: { full: 20, quick: 2 },
+  /** Reorgs (the full size checks against a freshly synced node after each). */
+  reorg: { full: 50, quick: 10 }
 };
 
 const suites: Suite[] = [
@@ -64,6 +67,13 @@ const suites: Suite[] = [
     name: 'crash',
     async run(quick, seed, log) {
       const r = await runCrash({ rounds: quick ? SIZES.crash.quick : SIZES.crash.full, seed, log });
+      return { line: r.line, failures: r.failures };
+    }
+  },
+  {
+    name: 'reorg',
+    async run(quick, seed, log) {
+      const r = await runReorgStorm({ reorgs: quick ? SIZES.reorg.quick : SIZES.reorg.full, freshEvery: !quick, seed, log });
       return { line: r.line, failures: r.failures };
     }
   }

@@ -1,0 +1,293 @@
+// Reorg storm: random reorgs up to depth 6 over blocks that carry
+// CloudCoin transactions (commitments of new contracts, ratings by the
+// renter and by a host, refunds: asked for, or made by the renter's node on
+// its own at the refund height), on a renter, two hosts and an observer as
+// cloudcoind processes on loopback.
+//
+// The competing branches come from a forker: a cloudcoind with no peers
+// (`--nolisten`, `--connect` to nowhere) that gets the main chain's blocks
+// by `submitblock`. Before a reorg of depth d the forker holds the tip;
+// the renter mines d blocks carrying the new transactions; the forker mines
+// d + 1 empty blocks on the old tip, which are submitted to the renter, and
+// the whole network follows the longer branch. Nobody runs a command:
+//
+// - every transaction of a disconnected block is back in the renter's (or
+//   the rating host's) mempool, and confirms in the next block;
+// - every node's chain index (renter, hosts, observer) equals that of a
+//   node freshly synced from scratch on the new chain.
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import { DaemonProcess, tempDir } from '../util/nodes-context';
+import { json, startNetwork } from '../util/network';
+import { forValue } from '../util/wait';
+import { Rng } from './mutate';
+
+export interface ReorgOptions {
+  reorgs: number;
+  /** Compare with a freshly synced node after every reorg (else only after the last). */
+  freshEvery?: boolean;
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+export interface ReorgResult {
+  reorgs: number;
+  depths: number[];
+  /** Transactions of disconnected blocks, by kind. */
+  disconnected: Record<'commit' | 'rating' | 'refund' | 'other', number>;
+  confirmedAgain: number;
+  freshChecks: number;
+  contracts: number;
+  failures: string[];
+  line: string;
+}
+
+/** Deadline for waits that span a reorg or a relay (bcoin flushes invs every 5 s). */
+const RELAY_MS = 120_000;
+
+interface ContractJSON {
+  id: string;
+  state: string;
+  role: string | null;
+  contract: { refundHeight: number };
+  commit: { txid: string; height: number | null; vout?: number } | null;
+  spend: { type: string; txid: string } | null;
+}
+
+class Teardown {
+  private fns: Array<() => unknown> = [];
+  teardown(fn: () => unknown): void {
+    this.fns.push(fn);
+  }
+  async run(): Promise<void> {
+    for (const fn of this.fns.reverse())
+      await fn();
+  }
+}
+
+async function call<T>(d: DaemonProcess, method: string, params: unknown[] = []): Promise<T> {
+  try {
+    return await d.client().call(method, params) as T;
+  } catch (e) {
+    throw new Error(`${method} ${JSON.stringify(params)}: ${(e as Error).message}`);
+  }
+}
+
+/** The chain view of the contracts (as in crash.ts): what every index must agree on at one tip. */
+export function chainView(list: ContractJSON[]): string[] {
+  return list.filter((c) => c.commit && c.commit.height !== null && c.state !== 'pending' && c.state !== 'void')
+    .map((c) => `${c.id} ${c.state} ${c.commit!.txid}:${c.commit!.vout}@${c.commit!.height} ${c.spend ? `${c.spend.type}:${c.spend.txid}` : 'unspent'}`)
+    .sort();
+}
+
+export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult> {
+  const log = options.log ?? (() => {});
+  const seed = options.seed ?? (Date.now() >>> 0);
+  const rng = new Rng(seed);
+  log(`seed ${seed}`);
+  const td = new Teardown();
+  const work = tempDir('cc-reorg-');
+  td.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  const failures: string[] = [];
+  const disconnected: ReorgResult['disconnected'] = { commit: 0, rating: 0, refund: 0, other: 0 };
+  const depths: number[] = [];
+  let confirmedAgain = 0;
+  let freshChecks = 0;
+  try {
+    const { renter, hosts } = await startNetwork(td, [[], []]);
+    const extra = async (args: string[]) => {
+      const d = await DaemonProcess.create();
+      td.teardown(async () => {
+        await d.stop('SIGKILL');
+        d.cleanup();
+      });
+      await d.start(args);
+      return d;
+    };
+    const observer = await extra(['--connect', renter.addr]);
+    const forker = await extra(['--nolisten', '--connect', '127.0.0.1:1']);
+    const network = [renter, ...hosts, observer];
+    const tip = (d: DaemonProcess) => call<string>(d, 'getbestblockhash');
+    const height = (d: DaemonProcess) => call<number>(d, 'getblockcount');
+    const mine = async (d: DaemonProcess, n: number) => call<string[]>(d, 'generatetoaddress', [n, await call<string>(d, 'getnewaddress')]);
+    const synced = async (nodes: DaemonProcess[], want: string, what: string) => {
+      for (const n of nodes)
+        await forValue(() => tip(n), want, RELAY_MS, `${what}: tip of ${n.addr}`);
+    };
+    /** Feed the forker the renter's blocks it lacks (it has no peers). */
+    const feedForker = async () => {
+      const top = await height(renter);
+      for (let h = (await height(forker)) + 1; h <= top; h++) {
+        const hash = await call<string>(renter, 'getblockhash', [h]);
+        const raw = await call<string>(renter, 'getblock', [hash, false]);
+        await call(forker, 'submitblock', [raw]);
+      }
+      await forValue(() => tip(forker), await tip(renter), RELAY_MS, 'forker at the renter\'s tip');
+    };
+
+    // Hosts get coins to pay for their ratings.
+    for (const h of hosts)
+      await call(renter, 'sendtoaddress', [await call<string>(h, 'getnewaddress'), 1]);
+    await mine(renter, 1);
+    await synced(network, await tip(renter), 'funded');
+    await feedForker();
+    const hostOf = new Map<string, DaemonProcess>();
+    for (const h of hosts)
+      hostOf.set((await call<{ identity: string }>(h, 'getidentity')).identity, h);
+
+    /** Contract id -> its host (the hosts know their contracts: a host rates only its own). */
+    const hostsOf = new Map<string, DaemonProcess>();
+    let fileNo = 0;
+    const put = async (): Promise<{ txids: string[]; contracts: Array<{ id: string; host: string }> }> => {
+      const file = path.join(work, `f${++fileNo}`);
+      fs.writeFileSync(file, randomBytes(4096 + rng.int(60000)));
+      // New contracts each time (their commitments are what reorgs move),
+      // short ones, so refunds come due during the storm.
+      return json(renter.cli(['put', file, '--hosts', String(1 + rng.int(2)), '--duration', '21', '--new-contracts',
+        '--max-price', '5000', '--no-wait', '--json']));
+    };
+    // Two contracts past their refund height before the storm, so even a
+    // short storm disconnects refunds.
+    for (const p of [await put(), await put()]) {
+      for (const c of p.contracts)
+        hostsOf.set(c.id, hostOf.get(c.host)!);
+    }
+    await mine(renter, 35);
+    await synced(network, await tip(renter), 'early contracts refundable');
+    await feedForker();
+    const renterContracts = async () => (await call<ContractJSON[]>(renter, 'listcontracts')).filter((c) => c.role === 'renter');
+
+    for (let i = 1; i <= options.reorgs; i++) {
+      const depth = 1 + rng.int(6);
+      depths.push(depth);
+      const forkTip = await tip(renter);
+      const forkHeight = await height(renter);
+      // The doomed branch: each block gets some of the new transactions.
+      const kinds = new Map<string, 'commit' | 'rating' | 'refund'>();
+      for (let b = 0; b < depth; b++) {
+        const txids: string[] = [];
+        if (b === 0 || rng.int(2)) {
+          const p = await put();
+          for (const c of p.contracts)
+            hostsOf.set(c.id, hostOf.get(c.host)!);
+          for (const t of p.txids) {
+            kinds.set(t, 'commit');
+            txids.push(t);
+          }
+        }
+        const ours = await renterContracts();
+        const h = await height(renter);
+        const due = ours.filter((c) => c.commit?.height != null && !c.spend && c.contract.refundHeight <= h + 1);
+        if (due.length && (b === 0 || rng.int(3))) {
+          const c = rng.pick(due);
+          const t = await call<string>(renter, 'refundcontract', [c.id]).catch(() => null);
+          if (t) {
+            kinds.set(t, 'refund');
+            txids.push(t);
+          }
+        }
+        const live = ours.filter((c) => c.commit?.height != null && c.state === 'active');
+        if (live.length && rng.int(2)) {
+          const c = rng.pick(live);
+          const byHost = rng.int(2) === 1 && hostsOf.has(c.id);
+          const rater = byHost ? hostsOf.get(c.id)! : renter;
+          const t = await call<string>(rater, 'sendrating', [c.id, rng.int(201) - 100]).catch(() => null);
+          if (t) {
+            kinds.set(t, 'rating');
+            txids.push(t);
+          }
+        }
+        // Everything (the host's rating by relay) in the renter's mempool, then into a block.
+        await forValue(async () => {
+          const pool = new Set(await call<string[]>(renter, 'getrawmempool'));
+          return txids.filter((t) => !pool.has(t)).length;
+        }, 0, RELAY_MS, 'the new txs in the renter\'s mempool');
+        await mine(renter, 1);
+      }
+      const doomedTip = await tip(renter);
+      // Every non-coinbase tx of the doomed blocks.
+      const doomed: string[] = [];
+      for (let h = forkHeight + 1; h <= forkHeight + depth; h++) {
+        const block = await call<{ tx: string[] }>(renter, 'getblock', [await call<string>(renter, 'getblockhash', [h]), true]);
+        doomed.push(...block.tx.slice(1));
+      }
+      // The renter's node also refunds due escrows on its own: a tx that
+      // spends an escrow is a refund whoever sent it.
+      for (const c of await renterContracts()) {
+        if (c.spend?.type === 'refunded' && !kinds.has(c.spend.txid))
+          kinds.set(c.spend.txid, 'refund');
+      }
+      for (const t of doomed)
+        disconnected[kinds.get(t) ?? 'other'] += 1;
+      await synced(network, doomedTip, `reorg ${i}: the doomed branch`);
+
+      // The forker (still at the fork point) mines one block more and
+      // hands its branch to the renter.
+      if ((await tip(forker)) !== forkTip)
+        throw new Error('the forker is not at the fork point');
+      const branch = await mine(forker, depth + 1);
+      // To every node (a submitted block reaches peers only when it becomes the tip).
+      for (const hash of branch) {
+        const raw = await call<string>(forker, 'getblock', [hash, false]);
+        for (const d of network)
+          await call(d, 'submitblock', [raw]);
+      }
+      const newTip = await tip(forker);
+      await synced(network, newTip, `reorg ${i}: the new branch`);
+
+      // Nobody runs a command: the disconnected txs come back and confirm.
+      const back = await forValue(async () => {
+        const pool = new Set(await call<string[]>(renter, 'getrawmempool'));
+        return doomed.filter((t) => !pool.has(t));
+      }, (m) => m.length === 0, RELAY_MS, 'disconnected txs back in the mempool').catch((e: Error) => e);
+      if (back instanceof Error)
+        failures.push(`reorg ${i} (depth ${depth}): ${back.message}`);
+      const [next] = await mine(renter, 1);
+      const block = await call<{ tx: string[] }>(renter, 'getblock', [next, true]);
+      const confirmed = doomed.filter((t) => block.tx.includes(t));
+      confirmedAgain += confirmed.length;
+      if (confirmed.length !== doomed.length)
+        failures.push(`reorg ${i} (depth ${depth}): ${doomed.length - confirmed.length} of ${doomed.length} disconnected txs not confirmed in the next block`);
+      await synced(network, next, `reorg ${i}: the next block`);
+      await feedForker();
+
+      // Every index agrees; with a freshly synced node too.
+      const views = async () => Promise.all(network.map(async (d) => chainView(await call<ContractJSON[]>(d, 'listcontracts')).join('\n')));
+      const agreed = await forValue(views, (v) => v.every((x) => x === v[0]), RELAY_MS, 'every index agrees').catch(() => null);
+      if (!agreed)
+        failures.push(`reorg ${i} (depth ${depth}): the nodes' indexes differ`);
+      if (options.freshEvery || i === options.reorgs) {
+        const fresh = await DaemonProcess.create();
+        try {
+          await fresh.start(['--connect', renter.addr]);
+          await forValue(() => tip(fresh), next, RELAY_MS * 2, 'the fresh node synced');
+          const want = chainView(await call<ContractJSON[]>(renter, 'listcontracts')).join('\n');
+          const ok = await forValue(async () => chainView(await call<ContractJSON[]>(fresh, 'listcontracts')).join('\n'), want, RELAY_MS,
+            'the fresh node\'s index').catch(() => null);
+          freshChecks += 1;
+          if (ok === null)
+            failures.push(`reorg ${i} (depth ${depth}): a freshly synced node's index differs from the renter's`);
+        } finally {
+          await fresh.stop('SIGKILL');
+          fresh.cleanup();
+        }
+      }
+      log(`reorg ${i}: depth ${depth}, ${doomed.length} txs disconnected `
+        + `(${doomed.map((t) => kinds.get(t) ?? 'other').join(' ')}), ${confirmed.length} confirmed again, `
+        + `${back instanceof Error ? 'NOT all back in the mempool' : 'all back in the mempool first'}`);
+    }
+
+    const contracts = chainView(await call<ContractJSON[]>(renter, 'listcontracts')).length;
+    const total = Object.values(disconnected).reduce((a, b) => a + b, 0);
+    const line = `reorg storm: ${depths.length} reorgs (depth ${Math.min(...depths)}-${Math.max(...depths)}, `
+      + `mean ${(depths.reduce((a, b) => a + b, 0) / depths.length).toFixed(1)}), ${total} txs disconnected `
+      + `(${disconnected.commit} commitments, ${disconnected.rating} ratings, ${disconnected.refund} refunds, ${disconnected.other} other), `
+      + `${confirmedAgain}/${total} confirmed again in the next block with no command run, `
+      + `index equal to a fresh sync ${failures.some((f) => /fresh/.test(f)) ? 'NOT ' : ''}after ${freshChecks} checks (${contracts} contracts)`
+      + `${failures.length ? `; ${failures.length} problems` : ''}`;
+    return { reorgs: depths.length, depths, disconnected, confirmedAgain, freshChecks, contracts, failures, line };
+  } finally {
+    await td.run();
+  }
+}
