@@ -75,8 +75,15 @@ interface FileJSON { fileId: string; name: string; replicas: ReplicaJSON[] }
 
 /** States in which a contract holds its files (the data must come back). */
 const HOLDING = new Set(['committed', 'active']);
-/** Contract duration: the whole run must fit in it (blocks). */
-const DURATION = 1000;
+/**
+ * Contract duration in blocks for a run of `rounds`: a round mines about
+ * 4 blocks, and put revises an open contract only while half its duration
+ * is left, so the run must fit in half of it. Not longer: the refunds at
+ * the end mine past it.
+ */
+function durationFor(rounds: number): number {
+  return 100 + rounds * 20;
+}
 
 class Teardown {
   private fns: Array<() => unknown> = [];
@@ -186,7 +193,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
         case 'put-revise': {
           const name = newFile();
           return {
-            args: ['put', path.join(work, name), '--hosts', '1', '--duration', String(DURATION), '--max-price', '5000',
+            args: ['put', path.join(work, name), '--hosts', '1', '--duration', String(durationFor(options.rounds)), '--max-price', '5000',
               '--no-wait', '--json', ...(op === 'put-new' ? ['--new-contracts'] : [])],
             target: name
           };
