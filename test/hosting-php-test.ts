@@ -38,6 +38,7 @@ t.test('a host on the PHP file server behind Apache', { skip: why ?? false }, as
   const file = path.join(work, 'data.bin');
   fs.writeFileSync(file, randomBytes(10 * 1024 * 1024 + 4321));
   let fileId = '';
+  let onPHP = '';
 
   await t.test('should put a file on both hosts and get it back', async (t) => {
     const put = await json<{ fileId: string; contracts: Array<{ id: string; host: string }>; failed: string[] }>(
@@ -46,18 +47,36 @@ t.test('a host on the PHP file server behind Apache', { skip: why ?? false }, as
     t.same(put.contracts.map((c) => c.host).sort(), [...ids].sort(), 'one replica on each host');
     t.same(put.failed, []);
     await mine(renter);
-    const onPHP = put.contracts.find((c) => c.host === ids[1])!;
+    onPHP = put.contracts.find((c) => c.host === ids[1])!.id;
     await forValue(async () => {
-      const r = await hosts[1].cli(['getcontract', onPHP.id]);
+      const r = await hosts[1].cli(['getcontract', onPHP]);
       return r.code === 0 ? (JSON.parse(r.stdout) as { state: string }).state : r.stderr.trim();
     }, 'active', 30000, 'the PHP host\'s contract active');
     // The PHP server holds the contract with its file as object 1, complete.
-    const st = await new FileServerClient(php.url, { adminKey: key }).object(onPHP.id, 1);
-    t.match(st, { contract: onPHP.id, object: 1, complete: true });
+    const st = await new FileServerClient(php.url, { adminKey: key }).object(onPHP, 1);
+    t.match(st, { contract: onPHP, object: 1, complete: true });
     const out = path.join(work, 'out.bin');
     const r = await renter.cli(['get', fileId, out]);
     t.equal(r.code, 0, r.stderr);
     t.ok(fs.readFileSync(out).equals(fs.readFileSync(file)), 'bytes identical');
+  });
+
+  await t.test('should renew the PHP host\'s contract without a re-upload', async (t) => {
+    const fs0 = new FileServerClient(php.url, { adminKey: key });
+    const usedBefore = (await fs0.status()).used;
+    const res = await json<{ renewed: Array<{ id: string; old: string; objects: number }>; failed: unknown[] }>(
+      renter.cli(['renew', onPHP, '--json']));
+    t.same(res.failed, []);
+    t.same(res.renewed.map((r) => [r.old, r.objects]), [[onPHP, 1]], 'the file\'s object carried over');
+    const renewed = res.renewed[0].id;
+    t.match(await fs0.object(renewed, 1), { contract: renewed, object: 1, complete: true, adoptedFrom: onPHP },
+      'the PHP server adopted it');
+    t.equal((await fs0.status()).used, usedBefore, 'no second copy stored');
+    await mine(renter);
+    await forValue(async () => {
+      const files = JSON.parse((await renter.cli(['getfile', fileId])).stdout) as { replicas: Array<{ contractId: string }> };
+      return files.replicas.some((r) => r.contractId === renewed);
+    }, true, 30000, 'the file follows the renewal');
   });
 
   await t.test('should get the file from the PHP host alone', async (t) => {

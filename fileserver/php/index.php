@@ -468,6 +468,13 @@ final class CCServer
                 }
                 throw new CCError('method-not-allowed', 'use PUT, GET or DELETE');
             }
+            if ($sub === 'adopt' && count($parts) === 3) {
+                if ($m !== 'POST')
+                    throw new CCError('method-not-allowed', 'use POST');
+                $from = $json['from'] ?? null;
+                cc_send_json(200, ['contract' => $id, 'from' => $from, 'adopted' => $s->adopt($id, $from, $json['objects'] ?? null)]);
+                return;
+            }
             if ($sub === 'objects' && count($parts) >= 4) {
                 $n = self::objectId($objText);
                 if ($n === null || $n === 0)

@@ -402,6 +402,53 @@ async function conformance(t: Test, target: Target, KEY: Buffer, KTOK: Buffer, w
     t.equal((await admin('DELETE', `/admin/contracts/${id}`)).status, 200);
   });
 
+  t.test('renewal: adopt objects without a re-upload', async (t) => {
+    const status = async () => (await admin('GET', '/admin/status')).json;
+    const old = cid();
+    const fresh = cid();
+    const d1 = randomBytes(3 * LEAF_SIZE + 5);
+    const d2 = randomBytes(LEAF_SIZE);
+    t.equal((await admin('PUT', `/admin/contracts/${old}`, { expiry: clock() + 3600 })).status, 200);
+    for (const [n, d] of [[1, d1], [2, d2]] as const) {
+      await client.registerObject(old, n, { root: MerkleTree.fromData(d).root.toString('hex'), size: d.length });
+      t.equal((await client.putPart(token(old, 'put', n), old, n, 0, d)).complete, true);
+    }
+    const d3 = randomBytes(100);
+    await client.registerObject(old, 3, { root: MerkleTree.fromData(d3).root.toString('hex'), size: d3.length });
+    t.equal((await admin('PUT', `/admin/contracts/${fresh}`, { expiry: clock() + 7200 })).status, 200);
+    const adopt = (body: unknown, id = fresh) => admin('POST', `/admin/contracts/${id}/adopt`, body);
+    // Refusals change nothing.
+    const refused: [unknown, string, string?][] = [
+      [{ from: fresh, objects: [1] }, 'bad-contract'],
+      [{ from: 'x', objects: [1] }, 'bad-contract'],
+      [{ from: old, objects: [0] }, 'bad-object'],
+      [{ from: old, objects: 1 }, 'bad-object'],
+      [{ from: old, objects: new Array(4097).fill(1) }, 'bad-object'],
+      [{ from: cid(), objects: [1] }, 'unknown-contract'],
+      [{ from: old, objects: [1, 4] }, 'unknown-object'],
+      [{ from: old, objects: [1, 3] }, 'upload-incomplete'],
+      [{ from: old, objects: [1] }, 'unknown-contract', cid()]
+    ];
+    for (const [body, code, id] of refused)
+      t.equal((await adopt(body, id)).json.error?.code, code, `${code}: ${JSON.stringify(body).slice(0, 60)}`);
+    t.equal((await client.contract(fresh)).objects, 0, 'nothing adopted by a refusal');
+    const before = await status();
+    t.same((await adopt({ from: old, objects: [1, 2] })).json, { contract: fresh, from: old, adopted: 2 });
+    t.same((await adopt({ from: old, objects: [1, 2] })).json.adopted, 2, 'again: the same');
+    t.equal((await adopt({ from: old, objects: [2] }, cid())).json.error?.code, 'unknown-contract');
+    const after = await status();
+    t.equal(after.reserved, before.reserved, 'shared bytes are counted once');
+    t.same(await client.receipt(fresh, 1), { contract: fresh, object: 1, root: MerkleTree.fromData(d1).root.toString('hex'), size: d1.length, complete: true });
+    t.ok((await get(fresh, 1, {}, token(fresh, 'get', 1))).body.equals(d1), 'the new contract serves the adopted bytes');
+    const leaf = await client.readLeaf(token(fresh, 'get', 1), fresh, 1, 3, d1.length);
+    t.ok(verifyLeaf(MerkleTree.fromData(d1).root, d1.length, leaf.proof, leaf.data), 'with proofs');
+    // The old contract goes: the new one keeps the data and now counts it.
+    t.equal((await admin('DELETE', `/admin/contracts/${old}`)).status, 200);
+    t.ok((await get(fresh, 2, {}, token(fresh, 'get', 2))).body.equals(d2), 'still whole after the old contract is removed');
+    t.equal((await status()).reserved, (after.reserved as number) - MiB - footprint(d3.length), 'counted under the new contract now');
+    t.equal((await admin('DELETE', `/admin/contracts/${fresh}`)).status, 200);
+  });
+
   t.test('concurrent parts of one object', async (t) => {
     const d = randomBytes(8 * MiB);
     const { id } = await register(d.length, MerkleTree.fromData(d).root);

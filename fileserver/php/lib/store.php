@@ -4,7 +4,7 @@
  * (either server can serve the other's data folder):
  *
  *   contracts/<id>.json           {id, expiry, registered, manifestLimit}
- *   objects/<id>/<n>.json         {contract, object, root, size, registered} or a tombstone {.., deleted}
+ *   objects/<id>/<n>.json         {contract, object, root, size, registered[, adoptedFrom]} or a tombstone {.., deleted}
  *   objects/<id>/<n>/{data,tree}  complete object n, renamed in whole from uploads/
  *   objects/<id>/0                sealed manifest
  *   uploads/<id>/<n>/{data,tree,state.json}
@@ -26,6 +26,8 @@ const CC_MAX_OBJECT_SIZE = 1 << 40;
 const CC_MAX_OBJECT_ID = 4294967294;
 const CC_MAX_OBJECTS = 65536;
 const CC_WRITE_BLOCK = 1 << 20;
+// Objects one adopt call may name (lib/storage/objectstore.ts MAX_ADOPT_OBJECTS).
+const CC_MAX_ADOPT_OBJECTS = 4096;
 
 final class CCStore
 {
@@ -356,6 +358,87 @@ final class CCStore
         @unlink("$this->dir/locks/$id.$n");
     }
 
+    /**
+     * A renewal (POST /admin/contracts/<id>/adopt, docs/FILESERVER.md): each
+     * complete object $n of contract $from gets a record in $id with the same
+     * root and size (adoptedFrom = $from) and its data and tree files
+     * hard-linked in, so both contracts hold one copy until $from goes.
+     * Everything is checked before anything changes; idempotent per object.
+     * The record is written first and the linked directory appears by one
+     * rename, so an interrupted call leaves the object absent or whole and
+     * calling again finishes it. Returns the number of objects named.
+     */
+    public function adopt(string $id, mixed $from, mixed $list): int
+    {
+        if (!self::isId($from) || $from === $id)
+            throw new CCError('bad-contract', 'from must be another contract id (64 lowercase hex)');
+        if (!is_array($list) || !array_is_list($list) || count($list) > CC_MAX_ADOPT_OBJECTS
+            || count(array_filter($list, fn($n) => !self::isDataObject($n))) > 0)
+            throw new CCError('bad-object', 'objects must be a list of at most ' . CC_MAX_ADOPT_OBJECTS . ' data object ids');
+        $this->liveContract($id);
+        $this->mustContract($from);
+        return $this->registering(function () use ($id, $from, $list): array {
+            $fresh = 0;
+            foreach ($list as $n) {
+                $rec = $this->mustObject($from, $n);
+                if (!$this->isComplete($from, $n))
+                    throw new CCError('upload-incomplete', "object $n of $from is not complete");
+                $mine = $this->readObject($id, $n);
+                if ($mine === null) {
+                    $fresh++;
+                    continue;
+                }
+                if (isset($mine['deleted']) || $mine['root'] !== $rec['root'] || $mine['size'] !== $rec['size'])
+                    throw new CCError('object-exists', "object $n was used in $id otherwise; ids are never reused");
+            }
+            if (count($this->storedObjects($id)) + $fresh > CC_MAX_OBJECTS)
+                throw new CCError('too-many-objects', 'a contract holds at most ' . CC_MAX_OBJECTS . ' objects');
+            self::mkdirp("$this->dir/objects/$id");
+            foreach ($list as $n) {
+                $rec = $this->mustObject($from, $n);
+                $lock = $this->lock($id, $n);
+                try {
+                    if ($this->readObject($id, $n) === null)
+                        self::writeAtomic($this->objectRecordPath($id, $n), json_encode(['contract' => $id, 'object' => $n,
+                            'root' => $rec['root'], 'size' => $rec['size'], 'registered' => $this->now(), 'adoptedFrom' => $from]));
+                    if (!$this->isComplete($id, $n))
+                        $this->linkObject($from, $id, $n);
+                } finally {
+                    self::unlock($lock);
+                }
+            }
+            return [count($list)];
+        })[0];
+    }
+
+    /** Hard-links object $n's data and tree from $from into $id, appearing by one rename. */
+    private function linkObject(string $from, string $id, int $n): void
+    {
+        $tmp = "$this->dir/objects/$id/$n.tmp-adopt";
+        self::rmrf($tmp);
+        if (!@mkdir($tmp, 0700))
+            throw cc_io_error('mkdir');
+        foreach (['data', 'tree'] as $file) {
+            if (!@link($this->objectDir($from, $n) . "/$file", "$tmp/$file"))
+                throw cc_io_error('link');
+        }
+        self::syncDir($tmp);
+        if (!@rename($tmp, $this->objectDir($id, $n)))
+            throw cc_io_error('rename');
+        self::syncDir("$this->dir/objects/$id");
+    }
+
+    /**
+     * True while an adopted object's bytes are still counted by the contract
+     * it came from (same id and root, live there): capacity counts them once.
+     */
+    private function shared(array $rec): bool
+    {
+        $src = isset($rec['adoptedFrom']) && $this->getContract($rec['adoptedFrom']) !== null
+            ? $this->readObject($rec['adoptedFrom'], $rec['object']) : null;
+        return $src !== null && !isset($src['deleted']) && $src['root'] === $rec['root'] && $src['size'] === $rec['size'];
+    }
+
     public function unregister(string $id): bool
     {
         if ($this->getContract($id) === null)
@@ -379,7 +462,7 @@ final class CCStore
         foreach (array_merge(glob("$this->dir/contracts/*.tmp-*") ?: [], glob("$this->dir/objects/*/*.tmp-*") ?: [],
             glob("$this->dir/uploads/*/*/*.tmp-*") ?: []) as $tmp) {
             if (@filemtime($tmp) < time() - 300)
-                @unlink($tmp);
+                self::rmrf($tmp);
         }
         error_clear_last();
         $out = [];
@@ -447,6 +530,9 @@ final class CCStore
             if (isset($o['deleted']))
                 continue;
             $count++;
+            // Bytes shared with the contract an object was adopted from count there.
+            if ($this->shared($o))
+                continue;
             $reserved += cc_footprint($o['size']);
             $used += $this->objectUsed($o);
         }
