@@ -4,11 +4,9 @@
 import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
-import { randomBytes } from 'crypto';
-import { tempDir, type DaemonProcess } from './util/nodes-context';
-import { json, mine, startNetwork } from './util/network';
+import type { DaemonProcess } from './util/nodes-context';
+import { height, json, mine, putMined, startNetwork } from './util/network';
 import { forValue } from './util/wait';
-import type { PutResult } from '../lib/deals/renterclient';
 import type { AuditsResult } from '../lib/deals/auditview';
 
 const DURATION = 40;
@@ -21,9 +19,9 @@ async function audits(renter: DaemonProcess, id: string): Promise<AuditsResult> 
 async function auditThrough(renter: DaemonProcess, ids: string[], k: number): Promise<AuditsResult[]> {
   const first = await audits(renter, ids[0]);
   const due = first.startHeight + (k + 1) * first.auditInterval;
-  const height = (await json<{ blocks: number }>(renter.cli(['getblockchaininfo']))).blocks;
-  if (height < due)
-    await mine(renter, due - height);
+  const now = await height(renter);
+  if (now < due)
+    await mine(renter, due - now);
   const out: AuditsResult[] = [];
   for (const id of ids) {
     out.push(await forValue(() => audits(renter, id), (r) => r.audits.some((a) => a.interval >= k) || r.failed > 0,
@@ -34,17 +32,7 @@ async function auditThrough(renter: DaemonProcess, ids: string[], k: number): Pr
 
 t.test('the renter audits every contract once per interval', async (t) => {
   const { renter, hosts } = await startNetwork(t, [[], [], []]);
-  const work = tempDir();
-  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
-  const file = path.join(work, 'data.bin');
-  fs.writeFileSync(file, randomBytes(300 * 1024 + 77));
-  const putting = renter.cli(['put', file, '--hosts', '3', '--duration', String(DURATION), '--max-price', '5000sat', '--json']);
-  await forValue(async () => (await json<string[]>(renter.cli(['getrawmempool']))).length, (n) => n > 0, 60000,
-    'the commitment in the mempool');
-  await mine(renter);
-  const putRes = await putting;
-  t.equal(putRes.code, 0, putRes.stderr);
-  const put = JSON.parse(putRes.stdout) as PutResult;
+  const put = await putMined(t, renter, 300 * 1024 + 77, ['--hosts', '3', '--duration', String(DURATION), '--max-price', '5000sat']);
   const ids = put.contracts.map((c) => c.id);
   const keys = await Promise.all(hosts.map(async (h) => (await json<{ pubkey: string }>(h.cli(['getidentity']))).pubkey));
   const info = await json<{ replicas: Array<{ contractId: string; hostKey: string }> }>(renter.cli(['getfile', put.fileId]));

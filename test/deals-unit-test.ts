@@ -28,6 +28,9 @@ import { verifyToken, deriveTokenKey } from '../lib/storage/token';
 import { readOrCreateAdminKey } from '../lib/storage/keyfile';
 import { tempDir } from './util/nodes-context';
 import { contractFootprint } from '../lib/storage/objectstore';
+import { ChannelState, signState } from '../lib/contracts/channel';
+import { ChannelStore, type EscrowLookup } from '../lib/contracts/channelstore';
+import { PayArgs, dueFor } from '../lib/deals/payments';
 
 const network = bcoin.Network.get('regtest');
 const ident = (b: number) => new Identity(bcoin.KeyRing.fromPrivate(Buffer.alloc(32, b), true), network);
@@ -157,6 +160,12 @@ t.test('HostService', async (t) => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
   let height = 500;
+  // The host's channel store over a made-up escrow coin (the chain is the process tests').
+  const channels: { escrow: EscrowLookup | null } = { escrow: null };
+  const channelStore = new ChannelStore({ memory: true, escrow: async () => channels.escrow, height: () => height });
+  await channelStore.open();
+  t.teardown(() => channelStore.close());
+  const escrowKeys = new Map<string, Buffer>();
   const committed = new Set<string>();
   let fundedId = '';
   const svc = new HostService({
@@ -167,6 +176,8 @@ t.test('HostService', async (t) => {
     dataURL: () => 'http://127.0.0.1:1',
     createEscrowKey: async () => bcoin.KeyRing.generate(true).publicKey,
     contractState: async (id: Buffer) => (committed.has(id.toString('hex')) ? 'committed' : null),
+    acceptState: async (c, state, final) => { await channelStore.acceptState(c, state, { final }); },
+    latestPaid: async (id) => (await channelStore.latestState(id))?.state.paid ?? 0,
     store
   }, { prices: { storage: 900, upload: 100, download: 200 }, maxDuration: 300, newRenterShare: 100, newRenterCap: 2 ** 40 });
   const ctxOf = (id: Identity) => ({ from: id.publicKey } as unknown as RequestContext);
@@ -175,7 +186,11 @@ t.test('HostService', async (t) => {
     negotiator: null as never,
     identity: () => renter,
     height: () => height,
-    createEscrowKey: async () => bcoin.KeyRing.generate(true).publicKey
+    createEscrowKey: async () => {
+      const ring = bcoin.KeyRing.generate(true);
+      escrowKeys.set(ring.publicKey.toString('hex'), ring.privateKey);
+      return ring.publicKey;
+    }
   });
   const offerArgs = (size: number, duration: number, storage: number) => {
     const a = new OfferArgs();
@@ -366,6 +381,54 @@ t.test('HostService', async (t) => {
     const latestArgs = new ContractArgs();
     latestArgs.id = id;
     t.equal(Revision.decode(await svc.revision(latestArgs.encode(), ctxOf(renter))).number, 3, 'the host\'s latest is 3');
+  });
+
+  await t.test('should take a renter-signed state paying what accrual says, and refuse bad ones by code', async (t) => {
+    const { c } = formed!;
+    const id = c.hash();
+    const key = escrowKeys.get(c.renterEscrowKey.toString('hex'))!;
+    const coin = new bcoin.Coin();
+    coin.version = 2;
+    coin.value = c.escrowValue;
+    coin.script = c.escrowOutputScript();
+    coin.hash = Buffer.alloc(32, 7).toString('hex');
+    coin.index = 0;
+    channels.escrow = { coin, spent: false };
+    const saved = height;
+    height = c.startHeight + c.auditInterval;
+    const due = dueFor(c, await store.listRevisions(id), 1, []).paid + 5;
+    const payArgs = (state: ChannelState, through = 1, missed: number[] = []) =>
+      Object.assign(new PayArgs(), { state, through, missed }).encode();
+    const ok = PayArgs.decode(payArgs(signState(c, coin, 1, due, key)));
+    const body = await svc.pay(ok.encode(), ctxOf(renter));
+    t.same([body.readUInt32LE(0), body.readUInt32LE(8)], [1, due], 'stored: number 1, paid');
+    t.same((await svc.pay(ok.encode(), ctxOf(renter))).readUInt32LE(8), due, 'the same state again is acknowledged again');
+    const badSig = ChannelState.decode(signState(c, coin, 2, due + 1, key).encode());
+    badSig.renterSig = Buffer.from(badSig.renterSig).fill(1, 0, 1);
+    const otherKey = bcoin.KeyRing.generate(true).privateKey;
+    const table: Array<[string, Buffer, Identity, string]> = [
+      ['a lower number', payArgs(signState(c, coin, 1, due + 2, key)), renter, 'state-out-of-order'],
+      ['paying less than the last state', payArgs(signState(c, coin, 2, due - 1, key)), renter, 'state-pays-less'],
+      ['a bad signature', payArgs(badSig), renter, 'state-bad-sig'],
+      ['signed by another key', payArgs(signState(c, coin, 2, due + 1, otherKey)), renter, 'state-bad-sig'],
+      ['for another contract', payArgs(Object.assign(signState(c, coin, 2, due + 1, key), { contractId: Buffer.alloc(32, 9) })),
+        renter, 'unknown-contract'],
+      ['from someone else', payArgs(signState(c, coin, 2, due + 1, key)), other, 'unknown-contract'],
+      ['for an interval not ended', payArgs(signState(c, coin, 2, due + 1000, key), 3), renter, 'bad-interval'],
+      ['under what accrual says', payArgs(signState(c, coin, 2, due - 6, key)), renter, 'state-underpays']
+    ];
+    for (const [name, args, who, code] of table) {
+      const [status, got] = await declined(svc.pay(args, ctxOf(who)));
+      t.equal(got, code, `${name}: ${status}`);
+    }
+    t.same(await declined(svc.pay(Buffer.alloc(50), ctxOf(renter))), ['client-error/bad-request', 'bad-args'], 'malformed');
+    // A missed interval is unpaid: a state paying nothing for it is enough.
+    t.same((await svc.pay(payArgs(signState(c, coin, 2, due, key), 1, [0]), ctxOf(renter))).readUInt32LE(0), 2,
+      'a state declaring the interval missed');
+    channels.escrow = { coin, spent: true };
+    t.equal((await declined(svc.pay(payArgs(signState(c, coin, 3, due + 1, key)), ctxOf(renter))))[1], 'escrow-spent',
+      'nothing after the escrow is spent');
+    height = saved;
   });
 
   await t.test('should refuse contracts off the audit schedule', async (t) => {

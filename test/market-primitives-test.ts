@@ -187,6 +187,8 @@ t.test('accrual', async (t) => {
     t.same(mid, { payable: 120, heldBack: 30, prepaid: 7, paid: 97 });
     const final = stateAmounts(terms, [r0], ['passed', 'passed', 'passed', 'passed'], 7);
     t.same(final, { payable: 135, heldBack: 0, prepaid: 7, paid: 142 });
+    const caughtUp = stateAmounts(terms, [r0], ['passed', null, null, 'passed'], 7);
+    t.same(caughtUp, final, 'intervals caught up by the last audit release the holdback too');
     const missed = stateAmounts(terms, [r0], ['passed', 'missed', 'passed', 'passed'], 0);
     t.equal(missed.payable, 125);
     t.ok(missed.heldBack > 0, 'the holdback stays with the renter after a miss');

@@ -163,8 +163,10 @@ export interface StateAmounts {
 
 /**
  * What a state pays after the audits so far. `outcomes[k]` is interval k's
- * outcome; intervals past the end of `outcomes` are not due yet. `final`:
- * every interval is due (the contract ended).
+ * outcome; intervals past the end of `outcomes` are not due yet. The state
+ * is final once the last interval has an outcome (the contract ended); it
+ * releases the holdback when every interval is paid (passed, or caught up
+ * by a later passed audit).
  */
 export function stateAmounts(terms: AccrualTerms, revisions: readonly RevisionPoint[],
   outcomes: readonly AuditOutcome[], prepaid: number): StateAmounts {
@@ -176,7 +178,10 @@ export function stateAmounts(terms: AccrualTerms, revisions: readonly RevisionPo
     if (paid[k])
       payable += accruals[k];
   }
-  const final = due.length === accruals.length && due.every(o => o !== null);
+  // Final once the last interval has an outcome; an interval the renter
+  // never audited (it was offline) counts as paid when the next audit
+  // passed, so its absence never keeps the holdback from the host.
+  const final = due.length === accruals.length && due.length > 0 && due[due.length - 1] !== null;
   const all = final && paid.every(Boolean);
   // The host's share is rounded down; the rest stays held back until the end.
   const heldBack = all ? 0 : payable - toSafe(BigInt(payable) * (BPS - BigInt(terms.holdback)) / BPS);

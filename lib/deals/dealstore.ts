@@ -23,6 +23,7 @@ import { sizeVarint } from '../base/wire';
 import { layout, DB_VERSION } from './layout';
 import { AuditRecord } from './audits';
 import { RepairRecord } from './repairlog';
+import { SignedPayment } from './payments';
 
 /** One object of a contract; `fileId` is the renter's file (zeros on the host). */
 export interface ContractObject extends ObjectEntry {
@@ -386,6 +387,21 @@ export class DealStore {
       rec.interval = (layout.a.parse(key) as [Buffer, number])[1];
       return rec;
     });
+  }
+
+  // The renter's channel states.
+
+  /** The latest state the renter signed for a contract, or null. */
+  async getPayment(id: Buffer): Promise<SignedPayment | null> {
+    const raw = await this.db.get(layout.y.build(id));
+    return raw ? SignedPayment.decode(raw) : null;
+  }
+
+  /** Store the latest signed state (synced): before it is sent, and again once acknowledged. */
+  async putPayment(id: Buffer, p: SignedPayment): Promise<void> {
+    const b = this.db.batch();
+    b.put(layout.y.build(id), p.encode());
+    await writeSync(b);
   }
 
   // The host's view of payments.

@@ -42,8 +42,12 @@ import {
   REVISION_HEIGHT_SLACK, SERVICE_NAME, SERVICE_VERSION, getDealParams
 } from './common';
 import { auditTerms, type Prices } from './pricing';
-import { allowanceCovers, checkNextRevision, firstRevision, isRenewal } from './revisions';
+import { accrualTerms, allowanceCovers, checkNextRevision, firstRevision, isRenewal } from './revisions';
 import { seal } from './seal';
+import type { ChannelState } from '../contracts/channel';
+import { intervals } from './accrual';
+import { PayArgs, dueFor } from './payments';
+import { AUDITED_STATES } from './auditor';
 import { AUDIT_BUDGET } from './audits';
 import { ALL_OBJECTS } from '../storage/token';
 import {
@@ -63,6 +67,14 @@ export interface HostContext {
   createEscrowKey(): Promise<Buffer>;
   /** State of a contract in the chain index, or null if no commit is known. */
   contractState(id: Buffer): Promise<string | null>;
+  /**
+   * Store a renter-signed channel state once it verifies against the
+   * escrow (lib/contracts/channelstore.ts), fsynced before it resolves;
+   * `final`: the renter's last state. Throws ContractError.
+   */
+  acceptState(c: StorageContract, state: ChannelState, final: boolean): Promise<void>;
+  /** Sat paid by the latest state stored for a contract (0 without one). */
+  latestPaid(id: Buffer): Promise<number>;
   store: DealStore;
   now?: () => number;
 }
@@ -106,6 +118,9 @@ function isCommitScript(script: bcoin.Script): boolean {
   const data = script.getNulldata();
   return data !== null && data.length >= 4 && data[0] === 0x43 && data[1] === 0x43 && data[2] === 0 && data[3] === 1;
 }
+
+/** Intervals a host waits for a state after it served an audit (docs/MARKET.md). */
+export const NON_PAYMENT_INTERVALS = 2;
 
 /** Upload tokens stay valid this long past the offer's last block. */
 const UPLOAD_GRACE_SECONDS = 3600;
@@ -206,7 +221,8 @@ export class HostService {
         revise: { description: 'accept revision n+1 of a contract', handler: (a, c) => this.revise(a, c) },
         receipt: { description: 'countersign a revision once its upload is complete', handler: (a, c) => this.receipt(a, c) },
         revision: { description: 'the latest revision both signed', handler: (a, c) => this.revision(a, c) },
-        token: { description: 'sealed download token for one object', handler: (a, c) => this.token(a, c) }
+        token: { description: 'sealed download token for one object', handler: (a, c) => this.token(a, c) },
+        pay: { description: 'a renter-signed channel state paying for audited intervals', handler: (a, c) => this.pay(a, c) }
       }
     };
   }
@@ -652,6 +668,9 @@ export class HostService {
     const a = parse(() => TokenArgs.decode(args));
     const c = await this.renterContract(a.id, ctx);
     const id = c.hash();
+    // [DECLINE] a contract dropped for non-payment: its data is gone
+    if (await this.ctx.store.droppedAt(id) !== null)
+      throw decline(BAD_TERMS, 'contract-dropped');
     // [DECLINE] downloads are for paid storage: the commitment must be on chain
     if (!await this.isCommitted(id))
       throw decline(BAD_TERMS, 'not-committed');
@@ -682,6 +701,73 @@ export class HostService {
   }
 
   /**
+   * A channel state from the renter: the contract is ours, not dropped,
+   * its escrow funded and unspent; it pays for intervals that have ended,
+   * at least what accrual says they earned (the missed ones unpaid); then
+   * the channel store checks number, amount and signature and fsyncs it
+   * before we answer. Body: u64 number || u64 paid of the stored state.
+   */
+  async pay(args: Buffer, ctx: RequestContext): Promise<Buffer> {
+    const a = parse(() => PayArgs.decode(args));
+    const c = await this.renterContract(a.state.contractId, ctx);
+    const id = c.hash();
+    // [DECLINE] a contract this host dropped for non-payment
+    if (await this.ctx.store.droppedAt(id) !== null)
+      throw decline(BAD_TERMS, 'contract-dropped');
+    const state = await this.ctx.contractState(id);
+    // [DECLINE] only a contract whose escrow is on chain (closed or refunded ones cannot pay)
+    if (state === null || !AUDITED_STATES.has(state))
+      throw decline(BAD_TERMS, 'not-active');
+    const ivs = intervals(accrualTerms(c));
+    // [DECLINE] paying for intervals that have not ended
+    if (a.through < 1 || a.through > ivs.length || ivs[a.through - 1].to > this.ctx.height() + REVISION_HEIGHT_SLACK)
+      throw decline(BAD_TERMS, 'bad-interval');
+    const due = dueFor(c, await this.ctx.store.listRevisions(id), a.through, a.missed);
+    // [DECLINE] less than the intervals earned (accrual.ts, from the revisions both signed)
+    if (a.state.paid < due.paid)
+      throw decline(BAD_TERMS, 'state-underpays');
+    try {
+      await this.ctx.acceptState(c, a.state, a.through === ivs.length);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (e instanceof ContractError || typeof code === 'string')
+        throw decline(BAD_TERMS, String(code));
+      throw e;
+    }
+    await this.ctx.store.clearAuditServed(id);
+    const bw = bio.write(16);
+    bw.writeU64(a.state.number);
+    bw.writeU64(a.state.paid);
+    return bw.render();
+  }
+
+  /**
+   * Contracts whose renter stopped paying at `height`: an audit was served
+   * at h0, the tip is 2 intervals past it, no state came since and the
+   * audited intervals earned more than the latest state pays. (A renter
+   * owing nothing, e.g. sat amounts that round to 0, is not one.)
+   */
+  async nonPaying(height: number): Promise<StorageContract[]> {
+    const out: StorageContract[] = [];
+    for (const c of await this.ctx.store.listHosted()) {
+      const id = c.hash();
+      const served = await this.ctx.store.auditServedAt(id);
+      if (served === null || height < served + NON_PAYMENT_INTERVALS * c.auditInterval)
+        continue;
+      if (await this.ctx.store.droppedAt(id) !== null)
+        continue;
+      const through = intervals(accrualTerms(c)).filter((iv) => iv.to <= served).length;
+      const owed = dueFor(c, await this.ctx.store.listRevisions(id), through, []).paid;
+      if (owed <= await this.ctx.latestPaid(id)) {
+        await this.ctx.store.clearAuditServed(id);
+        continue;
+      }
+      out.push(c);
+    }
+    return out;
+  }
+
+  /**
    * Forget contracts whose commitment never came (DESIGN 5: pending data
    * is deleted at offer expiry) or whose refund height has passed, and
    * purge what the backend holds past its expiry, so capacity returns.
@@ -698,6 +784,12 @@ export class HostService {
       // and the record go. Before that, keep a margin of W blocks past the
       // offer so a shallow reorg of the commitment cannot delete paid data.
       const over = c.refundHeight < height;
+      if (await this.ctx.store.droppedAt(id) !== null) {
+        // Dropped for non-payment: its data is gone; the record goes at the refund height.
+        if (over)
+          await this.ctx.store.deleteHosted(id);
+        continue;
+      }
       if (!over && (c.expiryHeight + window >= height || await this.isCommitted(id))) {
         await this.dropStale(c, height);
         continue;

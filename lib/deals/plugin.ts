@@ -34,6 +34,7 @@ import { firstRevision } from './revisions';
 import type { ManifestFile } from '../storage/manifest';
 import type { DeleteFileResult } from './rpctypes';
 import { Auditor } from './auditor';
+import { Payer } from './payments';
 import { ALL_OBJECTS } from '../storage/token';
 
 /** Flags and cloudcoin.conf keys deals reads (a host's terms). */
@@ -91,6 +92,8 @@ export class Deals implements Extension {
   readonly contractBook: RenterContracts;
   /** The renter's audits of its contracts (from open() on). */
   auditor: Auditor | null = null;
+  /** The renter's channel states (from open() on). */
+  payer!: Payer;
 
   constructor(api: NodeAPI) {
     this.api = api;
@@ -173,6 +176,7 @@ export class Deals implements Extension {
       reputation: this.reputation ? (hosts) => this.hostScores(hosts) : undefined
     });
     this.contracts.addDetails((c) => this.details(c));
+    this.payer = this.makePayer();
     this.auditor = this.makeAuditor();
     this.api.onConnect(async (entry) => {
       const removed = await this.files.maintain(entry.height);
@@ -184,6 +188,27 @@ export class Deals implements Extension {
     });
     // What fell due while the node was down (it waits until the chain caught up with its peers).
     void this.auditor.kick();
+  }
+
+  private makePayer(): Payer {
+    const logger = this.api.logger;
+    return new Payer({
+      store: this.store,
+      escrow: async (c) => {
+        const e = await this.contracts.escrowOf(c.hash());
+        return e && !e.spent ? e.coin : null;
+      },
+      escrowKey: async (c) => {
+        try {
+          return (await this.contracts.getEscrowRing(c.renterEscrowKey))?.privateKey ?? null;
+        } catch {
+          return null; // a locked wallet
+        }
+      },
+      host: (pk) => this.renter.hostByKey(pk),
+      send: (host, args) => this.renter.pay(host, args),
+      log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
+    });
   }
 
   private makeAuditor(): Auditor {
@@ -200,6 +225,10 @@ export class Deals implements Extension {
       withContract: (id, fn) => this.contractBook.withContract(id, fn),
       host: (pk) => this.renter.hostByKey(pk),
       access: (host, id) => this.renter.token(host, id, ALL_OBJECTS),
+      onPassed: async (rc, rec) => {
+        await this.payer.afterAudit(rc, rec);
+      },
+      afterRun: () => this.payer.resend(),
       log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
     });
   }
@@ -270,6 +299,10 @@ export class Deals implements Extension {
       dataURL: () => this.dataURL(),
       createEscrowKey: () => this.contracts.createEscrowKey(),
       contractState: (id) => this.contracts.getState(id),
+      acceptState: async (c, state, final) => {
+        await this.contracts.acceptState(c, state, { final });
+      },
+      latestPaid: async (id) => (await this.contracts.latestState(id))?.state.paid ?? 0,
       store: this.store
     }, this.terms);
     this.host = host;
@@ -288,10 +321,40 @@ export class Deals implements Extension {
       }
       if (entry.height % params.announceInterval === 0)
         await this.announce();
+      await this.dropNonPaying(host, entry.height);
     });
     this.api.onDisconnect(async (entry) => {
       await host.unscanBlock(entry.height);
     });
+  }
+
+  /**
+   * A renter that stopped paying (an audit served, no state within two
+   * intervals): close with the latest state we hold (if any), delete the
+   * contract's data, and mark the renter, durably, before the next block.
+   */
+  private async dropNonPaying(host: HostService, height: number): Promise<void> {
+    for (const c of await host.nonPaying(height)) {
+      const id = c.hash();
+      let closed = 'no state to close with: the renter\'s refund takes the escrow back';
+      if (await this.contracts.latestState(id)) {
+        try {
+          const res = await this.contracts.closeContract(id);
+          closed = `closed in ${res.tx.txid()} (payout ${res.amounts.host} sat, fee ${res.amounts.fee} sat)`;
+        } catch (e) {
+          closed = `close failed: ${(e as Error).message}`;
+        }
+      }
+      try {
+        await this.backend()?.unregister(c.id());
+        await this.backend()?.purge();
+      } catch (e) {
+        this.api.logger.warning('deals: deleting the data of contract %s failed: %s', c.id(), (e as Error).message);
+      }
+      await this.store.markNonPayment(id, c.renterKey, height);
+      this.api.logger.warning('deals: renter %s stopped paying for contract %s: %s; data deleted',
+        this.negotiator.addressOf(c.renterKey), c.id(), closed);
+    }
   }
 
   /** Gossip our terms (csannounce); a failure is logged, never fatal. */

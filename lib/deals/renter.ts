@@ -33,6 +33,7 @@ import {
 } from './wire';
 import { Revision, verifyRevisionSigs } from '../contracts/revision';
 import { type ObjectEntry, objectTreeRoot, objectsSize } from '../contracts/objecttree';
+import type { PayArgs } from './payments';
 
 export interface RenterContext {
   network: bcoin.Network;
@@ -447,6 +448,13 @@ export class Renter {
     if (!isAllowedURL(t.dataURL, this.ctx.network))
       throw new DealError('bad-data-url', `host ${host.identity} gave data URL ${t.dataURL}: https required except on loopback`);
     return { dataURL: t.dataURL, token: unseal(this.ctx.identity(), host.pubkey, contractId, t.token).toString('ascii') };
+  }
+
+  /** Send a channel state (`storage.pay`); resolves once the host stored it. */
+  async pay(host: HostRef, args: PayArgs): Promise<void> {
+    const res = await this.call(host, 'pay', args.encode());
+    if (res.status !== statuses.OK)
+      throw declined('payment-declined', `host ${host.identity} refused state ${args.state.number}`, res.status, res.body);
   }
 
   /** Find a connected host by identity key. */

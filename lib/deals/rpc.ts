@@ -69,7 +69,11 @@ async function getStorageInfo(p: Params, deals: Deals): Promise<unknown> {
     newRenterShare: deals.terms.newRenterShare,
     newRenterCap: deals.terms.newRenterCap,
     healthy: info.healthy,
-    error: info.error
+    error: info.error,
+    // Renters this host closed on and whose data it deleted for not paying after an audit (ratings publish it).
+    nonPayingRenters: (await deals.store.nonPayers()).map((r) => ({
+      renter: deals.negotiator.addressOf(r.renterKey), renterKey: r.renterKey.toString('hex'), count: r.count, height: r.height
+    }))
   };
 }
 
@@ -353,7 +357,8 @@ async function getAudits(p: Params, deals: Deals): Promise<AuditsResult> {
 
 /** name, help (usage first), body: every deals RPC method. */
 const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unknown>]> = [
-  ['getstorageinfo', 'getstorageinfo\nThis node\'s hosting: capacity, use, prices, limits for new renters, backend.',
+  ['getstorageinfo', 'getstorageinfo\nThis node\'s hosting: capacity, use, prices, limits for new renters, backend,\n'
+    + 'renters dropped for not paying after an audit.',
     getStorageInfo],
   ['negotiatestorage', 'negotiatestorage size duration maxprice ( hosts exclude allowance minscore )\n'
     + 'Quote every CloudStorage host and get signed offers (capacity reserved until offer expiry) from\n'

@@ -19,7 +19,9 @@ import { StorageContract } from '../../lib/contracts/storagecontract';
 import { ContractRecord } from '../../lib/contracts/records';
 import { decodeContractRecord, decodeGetCommit, decodeGetContract } from '../../lib/contracts/packets';
 import { Revision } from '../../lib/contracts/revision';
-import { ContractArgs, OfferArgs, QuoteArgs, ReceiptArgs, ReviseArgs } from '../../lib/deals/wire';
+import { ContractArgs, OfferArgs, QuoteArgs, ReceiptArgs, ReviseArgs, TokenArgs } from '../../lib/deals/wire';
+import { PayArgs } from '../../lib/deals/payments';
+import { ChannelState } from '../../lib/contracts/channel';
 import { type Rng, type Seed, mutate, traceFields } from './mutate';
 
 export const network = bcoin.Network.get('regtest');
@@ -213,8 +215,19 @@ export const METHOD_SEEDS: Record<string, MethodSeeds> = {
     decode: (a) => ReceiptArgs.decode(a)
   },
   'storage.token': {
-    args: () => [Object.assign(new ContractArgs(), { id: randomBytes(32) }).encode()],
-    decode: (a) => ContractArgs.decode(a)
+    // One object, and 2^32-1: an audit's token over every object.
+    args: () => [Object.assign(new TokenArgs(), { id: randomBytes(32), object: 1 }).encode(),
+      Object.assign(new TokenArgs(), { id: randomBytes(32), object: 0xffffffff }).encode()],
+    decode: (a) => TokenArgs.decode(a)
+  },
+  'storage.pay': {
+    // A state for a contract the host never formed, paying intervals 0..2 with interval 1 missed.
+    args: (ctx, s) => {
+      const c = contractFor(s.identity, ctx.nodeKey, ctx.height);
+      const state = Object.assign(new ChannelState(), { contractId: c.hash(), number: 1, paid: 1000, renterSig: randomBytes(64) });
+      return [Object.assign(new PayArgs(), { state, through: 3, missed: [1] }).encode()];
+    },
+    decode: (a) => PayArgs.decode(a)
   }
 };
 

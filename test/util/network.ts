@@ -1,8 +1,10 @@
 // A renter and hosts as cloudcoind processes on loopback, driven through
 // cloudcoin-cli, for the storage tests that run what a user runs.
 import * as fs from 'fs';
+import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { DaemonProcess, type CLIResult } from './nodes-context';
+import { DaemonProcess, tempDir, type CLIResult } from './nodes-context';
+import type { PutResult } from '../../lib/deals/renterclient';
 import { forValue } from './wait';
 
 /** Parse a successful cloudcoin-cli call's JSON output; fail with its stderr otherwise. */
@@ -77,4 +79,30 @@ export function textFile(file: string, bytes: number): Buffer {
   const data = Buffer.from(randomBytes(Math.ceil(bytes / 2)).toString('hex').slice(0, bytes));
   fs.writeFileSync(file, data);
   return data;
+}
+
+/** Blocks in the renter's chain. */
+export async function height(d: DaemonProcess): Promise<number> {
+  return (await json<{ blocks: number }>(d.cli(['getblockchaininfo']))).blocks;
+}
+
+/**
+ * `put` a file of `bytes` random bytes (in a temp dir removed at teardown)
+ * with `args`, mining its commitment once it is in the mempool; returns
+ * put's JSON result.
+ */
+export async function putMined(t: { teardown(fn: () => unknown): void }, renter: DaemonProcess, bytes: number,
+  args: string[]): Promise<PutResult> {
+  const work = tempDir();
+  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  const file = path.join(work, 'data.bin');
+  fs.writeFileSync(file, randomBytes(bytes));
+  const putting = renter.cli(['put', file, ...args, '--json']);
+  await forValue(async () => (await json<string[]>(renter.cli(['getrawmempool']))).length, (n) => n > 0, 60000,
+    'the commitment in the mempool');
+  await mine(renter);
+  const res = await putting;
+  if (res.code !== 0)
+    throw new Error(`put failed (${res.code}): ${res.stderr}`);
+  return JSON.parse(res.stdout) as PutResult;
 }

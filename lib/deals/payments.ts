@@ -1,0 +1,249 @@
+/*!
+ * payments.ts - pay per passed audit: the renter's side of the channel.
+ *
+ * After an audit passes, the renter's node signs the next channel state
+ * (lib/contracts/channel.ts) for what accrual.ts says the paid intervals
+ * earned, less the holdback (released by the final state when every
+ * interval passed), and sends it to the host with `storage.pay`. The
+ * state is stored (fsynced) before it is sent, and marked acknowledged
+ * only when the host says it stored it: a crash between signing and
+ * sending, a lost answer or an unreachable host loses nothing, since the
+ * node sends what is unacknowledged again at every block, re-signing it
+ * (number + 1) when the figures moved meanwhile (a later audit, a
+ * revision the host had countersigned first).
+ *
+ * SignedPayment (deals db `y[id]`):
+ *   ChannelState (113) || u32 through (intervals 0..through-1 are due) ||
+ *   u8 flags (1 = acknowledged) || varint m || m x u32 missed interval
+ *
+ * PayArgs (the `storage.pay` args, PROTOCOL 5) carry the state, `through`
+ * and the missed intervals, so the host computes the same amount from the
+ * same signed revisions and refuses a state that pays less.
+ */
+
+import bio = require('bufio');
+import type bcoin = require('../bcoin');
+import { ChannelState, CHANNEL_STATE_SIZE, signState } from '../contracts/channel';
+import type { StorageContract } from '../contracts/storagecontract';
+import { readLength, readU32, sizeVarint, malformed, decodeCodes } from '../negotiator/wire';
+import { StrictStruct } from '../base/signed';
+import { type AuditOutcome, stateAmounts, type StateAmounts, intervals } from './accrual';
+import type { AuditRecord } from './audits';
+import type { DealStore, RenterContract } from './dealstore';
+import type { HostRef } from './renter';
+import { accrualTerms } from './revisions';
+
+/** Most intervals one contract has (its duration fits a u32 of blocks, an interval is at least 1). */
+const MAX_MISSED = 0xffff;
+
+/** `storage.pay` args: a renter-signed state and what it pays for. */
+export class PayArgs extends StrictStruct {
+  state = new ChannelState();
+  /** Intervals 0..through-1 are due: the state pays those that passed (or were caught up). */
+  through = 0;
+  /** Intervals (< through) whose audit got no answer: unpaid. */
+  missed: number[] = [];
+
+  getSize(): number {
+    return CHANNEL_STATE_SIZE + 4 + sizeVarint(this.missed.length) + 4 * this.missed.length;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    this.state.write(bw);
+    bw.writeU32(this.through);
+    bw.writeVarint(this.missed.length);
+    for (const k of this.missed)
+      bw.writeU32(k);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    // [REJECT] truncated state (ChannelState checks its own fields)
+    if (br.left() < CHANNEL_STATE_SIZE)
+      throw malformed(decodeCodes.TRUNCATED);
+    this.state = new ChannelState().read(br);
+    this.through = readU32(br);
+    const n = readLength(br, MAX_MISSED);
+    // [REJECT] a count the bytes left cannot hold (checked before looping)
+    if (n * 4 > br.left())
+      throw malformed(decodeCodes.TRUNCATED);
+    this.missed = [];
+    let last = -1;
+    for (let i = 0; i < n; i++) {
+      const k = readU32(br);
+      // [REJECT] missed intervals ascending, distinct, below `through`
+      if (k <= last || k >= this.through)
+        throw malformed(decodeCodes.BAD_PAYMENT);
+      this.missed.push(k);
+      last = k;
+    }
+    return this;
+  }
+}
+
+/** What the renter keeps of the latest state it signed for a contract. */
+export class SignedPayment extends bio.Struct {
+  state = new ChannelState();
+  through = 0;
+  acked = false;
+  missed: number[] = [];
+
+  getSize(): number {
+    return CHANNEL_STATE_SIZE + 4 + 1 + sizeVarint(this.missed.length) + 4 * this.missed.length;
+  }
+
+  write(bw: bio.Writer): bio.Writer {
+    this.state.write(bw);
+    bw.writeU32(this.through);
+    bw.writeU8(this.acked ? 1 : 0);
+    bw.writeVarint(this.missed.length);
+    for (const k of this.missed)
+      bw.writeU32(k);
+    return bw;
+  }
+
+  read(br: bio.BufferReader): this {
+    this.state = new ChannelState().read(br);
+    this.through = br.readU32();
+    this.acked = (br.readU8() & 1) !== 0;
+    this.missed = [];
+    for (let n = br.readVarint(); n > 0; n--)
+      this.missed.push(br.readU32());
+    return this;
+  }
+
+  args(): PayArgs {
+    const a = new PayArgs();
+    a.state = this.state;
+    a.through = this.through;
+    a.missed = this.missed;
+    return a;
+  }
+}
+
+/**
+ * The amounts a state must pay for intervals 0..through-1 given the
+ * missed ones (every other interval passed or was caught up): what the
+ * host checks a state against. Shared by both sides.
+ */
+export function dueFor(c: StorageContract, revisions: readonly { number: number; height: number; size: number; accrued: number }[],
+  through: number, missed: readonly number[]): StateAmounts {
+  const outcomes: AuditOutcome[] = [];
+  for (let k = 0; k < through; k++)
+    outcomes.push(missed.includes(k) ? 'missed' : 'passed');
+  return stateAmounts(accrualTerms(c), revisions, outcomes, 0);
+}
+
+/**
+ * The outcomes the renter's records give intervals 0..through-1 (null for
+ * an interval no audit covered), and the missed ones.
+ */
+export function recordedOutcomes(records: readonly AuditRecord[], through: number): { outcomes: AuditOutcome[]; missed: number[] } {
+  const outcomes: AuditOutcome[] = new Array<AuditOutcome>(through).fill(null);
+  for (const r of records) {
+    if (r.interval < through)
+      outcomes[r.interval] = r.outcome;
+  }
+  const missed = outcomes.flatMap((o, k) => (o === 'missed' ? [k] : []));
+  return { outcomes, missed };
+}
+
+/** What the payer needs from the node. */
+export interface PayerContext {
+  store: DealStore;
+  /** The contract's escrow coin (its resolved commit), or null while none is indexed or it is spent. */
+  escrow(c: StorageContract): Promise<bcoin.Coin | null>;
+  /** The renter escrow key's private key, or null (not ours, or the wallet is locked). */
+  escrowKey(c: StorageContract): Promise<Buffer | null>;
+  host(pk: Buffer): HostRef | null;
+  /** Send `storage.pay`; resolves once the host stored the state, throws with its decline otherwise. */
+  send(host: HostRef, args: PayArgs): Promise<void>;
+  log?(level: 'info' | 'warning', msg: string): void;
+}
+
+/** Signs, stores and sends the renter's channel states. */
+export class Payer {
+  readonly ctx: PayerContext;
+  /** Why a contract's state could not be signed, as last logged (hex id -> reason). */
+  private readonly warned = new Map<string, string>();
+
+  constructor(ctx: PayerContext) {
+    this.ctx = ctx;
+  }
+
+  /**
+   * Pay after the passed audit `rec`: sign the state for every interval up
+   * to it, store it, send it. Returns the stored payment, or null when
+   * nothing new is owed or it cannot be signed now (tried again later).
+   */
+  async afterAudit(rc: RenterContract, rec: AuditRecord): Promise<SignedPayment | null> {
+    return this.update(rc, rec.interval + 1);
+  }
+
+  /** Send again every state the host has not acknowledged (re-signed if the figures moved). */
+  async resend(): Promise<void> {
+    for (const rc of await this.ctx.store.listRenterContracts()) {
+      const p = await this.ctx.store.getPayment(rc.contract.hash());
+      if (p && !p.acked)
+        await this.update(rc, p.through);
+    }
+  }
+
+  private async update(rc: RenterContract, through: number): Promise<SignedPayment | null> {
+    const c = rc.contract;
+    const id = c.hash();
+    const records = await this.ctx.store.listAudits(id);
+    // A proven loss pays nothing more, ever.
+    const lost = records.find((r) => r.outcome === 'failed');
+    if (lost && lost.interval < through)
+      through = lost.interval;
+    const prev = await this.ctx.store.getPayment(id);
+    through = Math.max(through, prev ? prev.through : 0);
+    const { outcomes, missed } = recordedOutcomes(records, through);
+    const amounts = stateAmounts(accrualTerms(c), await this.ctx.store.listRevisions(id), outcomes, 0);
+    const paid = Math.max(amounts.paid, prev ? prev.state.paid : 0);
+    let pay = prev;
+    if (!prev || prev.through !== through || prev.state.paid !== paid) {
+      if (paid === 0 && !prev)
+        return null; // nothing earned yet
+      const coin = await this.ctx.escrow(c);
+      const key = coin ? await this.ctx.escrowKey(c) : null;
+      if (!coin || !key) {
+        const why = coin ? 'escrow key unavailable: wallet locked?' : 'escrow not found or spent';
+        // Said once per contract and reason, not at every block.
+        if (this.warned.get(c.id()) !== why)
+          this.ctx.log?.('warning', `payments: cannot sign a state for contract ${c.id()} now (${why})`);
+        this.warned.set(c.id(), why);
+        return null;
+      }
+      this.warned.delete(c.id());
+      pay = new SignedPayment();
+      pay.state = signState(c, coin, prev ? prev.state.number + 1 : 1, paid, key);
+      pay.through = through;
+      pay.missed = missed;
+      pay.acked = false;
+      // On disk before it leaves: a crash from here on resends it.
+      await this.ctx.store.putPayment(id, pay);
+    }
+    if (!pay || pay.acked)
+      return pay;
+    const host = this.ctx.host(c.hostKey);
+    if (!host)
+      return pay;
+    try {
+      await this.ctx.send(host, pay.args());
+    } catch (e) {
+      const why = `host did not take state ${pay.state.number}: ${(e as Error).message}`;
+      if (this.warned.get(c.id()) !== why)
+        this.ctx.log?.('warning', `payments: contract ${c.id()}: ${why}`);
+      this.warned.set(c.id(), why);
+      return pay;
+    }
+    pay.acked = true;
+    await this.ctx.store.putPayment(id, pay);
+    const all = intervals(accrualTerms(c)).length;
+    this.ctx.log?.('info', `payments: contract ${c.id()} state ${pay.state.number} pays ${pay.state.paid} sat `
+      + `for intervals 0..${through - 1} of ${all}${through === all ? ' (final)' : ''}`);
+    return pay;
+  }
+}
