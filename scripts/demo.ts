@@ -7,7 +7,12 @@
  * when php is installed, else cloudcoin-fileserver) run as processes in a
  * temp dir. The renter is funded, puts a file on both hosts through
  * `cloudcoin-cli put`, the commitment is mined, and `cloudcoin-cli get`
- * brings the bytes back. Processes are stopped on exit and on Ctrl-C.
+ * brings the bytes back. Then blocks are mined through the contracts'
+ * two audit intervals: the renter's node audits each host (`cloudcoin-cli
+ * audits`), pays it after each passed audit (a channel state, less the
+ * holdback until the final one), and each host closes on its own at the
+ * end height with its payout. Prices are high so the sat amounts on an
+ * 8 MB file are visible. Processes are stopped on exit and on Ctrl-C.
  */
 
 import * as fs from 'fs';
@@ -20,6 +25,18 @@ import { FileServerClient } from '../lib/storage';
 import { BIN, LocalNet, ROOT } from './localnet';
 
 const FILE_SIZE = 8 * 1024 * 1024 + 4321;
+/** Contract length: three audit intervals of 10 blocks on regtest (hosts take more than the 20-block offer window). */
+const DURATION = 30;
+/** Storage prices (sat per GiB per 1000 blocks): high, so an 8 MB file earns hundreds of sat per block. */
+const PRICE_A = 100_000_000;
+const PRICE_B = 150_000_000;
+
+/** A host's view of a contract (getcontract), the parts the summary prints. */
+interface HostContract {
+  state: string;
+  channel: { number: number; paid: number; final: boolean } | null;
+  spend: { type: string; txid: string; returned: number; paid: number; fee: number } | null;
+}
 
 const net = new LocalNet('cloudcoin-demo-');
 net.keep = process.argv.includes('--keep');
@@ -96,8 +113,8 @@ async function main(): Promise<void> {
   say(`   host-b keeps its data on the ${fileServer} at http://127.0.0.1:${fsPort}`);
   await daemon(renter, []);
   await Promise.all([
-    daemon(hostA, ['--host', '--host-storage-price', '800sat', '--connect', `127.0.0.1:${renter.port}`]),
-    daemon(hostB, ['--host', '--host-storage-price', '1200sat', '--connect', `127.0.0.1:${renter.port}`,
+    daemon(hostA, ['--host', '--host-storage-price', `${PRICE_A}sat`, '--connect', `127.0.0.1:${renter.port}`]),
+    daemon(hostB, ['--host', '--host-storage-price', `${PRICE_B}sat`, '--connect', `127.0.0.1:${renter.port}`,
       '--fileserver', `http://127.0.0.1:${fsPort}`, '--fileserver-key', adminKey])
   ]);
   await net.until('hosts to connect', async () => JSON.parse(await cli(renter, ['getcloudpeers'])) as unknown[],
@@ -113,10 +130,12 @@ async function main(): Promise<void> {
   say(`3. cloudcoin-cli put ${path.basename(file)} --hosts 2  (${formatSize(FILE_SIZE)}, encrypted here first)`);
   const tPut = Date.now();
   // put waits for its commitment to confirm: be the miner meanwhile.
-  const putting = cli(renter, ['put', file, '--hosts', '2', '--max-price', '5000sat', '--json']);
+  const putting = cli(renter, ['put', file, '--hosts', '2', '--duration', String(DURATION), '--max-price', `${PRICE_B}sat`, '--json']);
   putting.catch(() => {});
-  await net.until('the commitment in the mempool', async () => JSON.parse(await cli(renter, ['getrawmempool'])) as string[],
-    (txs) => txs.length > 0);
+  // A put that fails before its commitment says why at once.
+  const putFailed = putting.then(() => new Promise<never>(() => {}));
+  await Promise.race([putFailed, net.until('the commitment in the mempool',
+    async () => JSON.parse(await cli(renter, ['getrawmempool'])) as string[], (txs) => txs.length > 0)]);
   const putSecs = (Date.now() - tPut) / 1000;
   say('4. mining the commitment');
   await cli(renter, ['generatetoaddress', '1', addr]);
@@ -135,7 +154,24 @@ async function main(): Promise<void> {
   const getSecs = (Date.now() - tGet) / 1000;
   const same = (await sha256(file)) === (await sha256(out));
 
+  say(`6. mining through the ${DURATION / 10} audit intervals: the renter audits each host, pays after each passed audit,`);
+  say('   and each host closes on its own at the end height');
+  const hostOf = (c: typeof put.contracts[number]) => (c.host === hostAId ? hostA : hostB);
   const hostAId = JSON.parse(await cli(hostA, ['getidentity'])).identity as string;
+  const start = (await net.json<{ startHeight: number }>(renter, ['getaudits', put.contracts[0].id])).startHeight;
+  for (let k = 1; k <= DURATION / 10; k++) {
+    const tip = Number((await cli(renter, ['getblockcount'])).trim());
+    if (tip < start + 10 * k)
+      await net.mine(renter, start + 10 * k - tip, addr);
+    await net.until(`the payments for interval ${k - 1}`, async () => Promise.all(put.contracts.map(async (c) =>
+      (await net.json<HostContract>(hostOf(c), ['getcontract', c.id])).channel?.number ?? 0)), (n) => n.every((x) => x >= k));
+  }
+  const audits = await cli(renter, ['audits', put.fileId]);
+  const closes = await net.until('both hosts to close and the closes to confirm', async () => {
+    await net.mine(renter, 1, addr);
+    return Promise.all(put.contracts.map((c) => net.json<HostContract>(hostOf(c), ['getcontract', c.id])));
+  }, (v) => v.every((x) => x.state === 'settled'));
+
   say('');
   say('Contracts');
   say(renderTable([
@@ -144,10 +180,25 @@ async function main(): Promise<void> {
     { title: 'storage price', value: (c) => `${c.prices.storage}`, align: 'right' },
     { title: 'cost (sat)', value: (c) => `${c.cost}`, align: 'right' },
     { title: 'escrow (sat)', value: (c) => `${c.escrowValue}`, align: 'right' },
-    { title: 'state', value: (c) => files[0].replicas.find((r) => r.contractId === c.id)?.state ?? '?' }
+    { title: 'state at put', value: (c) => files[0].replicas.find((r) => r.contractId === c.id)?.state ?? '?' }
   ], put.contracts));
   for (const c of put.contracts)
     say(`  ${c.formula}`);
+  say('');
+  say('Audits (cloudcoin-cli audits FILE_ID)');
+  say(audits.trimEnd());
+  say('');
+  say('Payments and closes (each host\'s getcontract)');
+  say(renderTable([
+    { title: 'contract', value: (i: number) => `${put.contracts[i].id.slice(0, 16)}…` },
+    { title: 'states', value: (i) => String(closes[i].channel?.number ?? 0), align: 'right' },
+    { title: 'paid (sat)', value: (i) => String(closes[i].spend?.paid ?? 0), align: 'right' },
+    { title: 'fee (sat)', value: (i) => String(closes[i].spend?.fee ?? 0), align: 'right' },
+    { title: 'payout (sat)', value: (i) => String((closes[i].spend?.paid ?? 0) - (closes[i].spend?.fee ?? 0)), align: 'right' },
+    { title: 'returned (sat)', value: (i) => String(closes[i].spend?.returned ?? 0), align: 'right' },
+    { title: 'state', value: (i) => closes[i].state },
+    { title: 'close txid', value: (i) => closes[i].spend?.txid ?? '-' }
+  ], put.contracts.map((_, i) => i)));
   const moved = put.objectSize * put.contracts.length;
   say('');
   say(`commitment txid   ${put.txids.join(', ')}`);

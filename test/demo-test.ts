@@ -1,5 +1,5 @@
 // `npm run demo` is the README's main command: it must finish on its own
-// with get's bytes identical to put's.
+// with get's bytes identical to put's, audits passed, payments and closes.
 import t from 'tap';
 import * as path from 'path';
 import { execFile } from 'child_process';
@@ -16,4 +16,6 @@ t.test('npm run demo', async (t) => {
   t.match(r.stdout, /host-a \(local dir\).*active/);
   t.match(r.stdout, /host-b \((PHP file server|fileserver)\).*active/);
   t.match(r.stdout, /host-b keeps its data on the (PHP file server|cloudcoin-fileserver)/, 'says which server each host uses');
+  t.match(r.stdout, /3 passed, 0 failed, 0 missed/, 'audits passed');
+  t.match(r.stdout, /…\s+3\s+\d+\s+\d+\s+\d+\s+\d+\s+settled\s+[0-9a-f]{64}/, 'a payment per interval, then the host\'s close with its payout');
 });
