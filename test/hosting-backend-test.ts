@@ -88,7 +88,7 @@ t.test('LocalBackend', async (t) => {
   await t.rejects(b.registerObject(id, 3, { root, size: 4096 }), { code: 'object-exists' }, 'ids are never reused');
   await t.rejects(b.deleteObject(id, 3), { code: 'unknown-object' });
   const tok = b.mintToken({ contract: id, op: 'get', object: 1, notAfter: 2e9, maxBytes: 1e9, renterPkHash: '00'.repeat(20) });
-  t.match(tok, /^v1\./);
+  t.match(tok, /^v2\./);
   t.equal(b.dataURL(), null);
   t.equal(await b.unregister(id), true);
   t.equal(await b.unregister(id), false);
