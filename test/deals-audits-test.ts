@@ -31,8 +31,10 @@ async function auditThrough(renter: DaemonProcess, ids: string[], k: number): Pr
 }
 
 t.test('the renter audits every contract once per interval', async (t) => {
-  const { renter, hosts } = await startNetwork(t, [[], [], []]);
-  const put = await putMined(t, renter, 300 * 1024 + 77, ['--hosts', '3', '--duration', String(DURATION), '--max-price', '5000sat']);
+  // Prices high enough that each interval earns a few hundred sat: payments are visible.
+  const price = ['--host-storage-price', '100000000sat'];
+  const { renter, hosts } = await startNetwork(t, [price, price, price]);
+  const put = await putMined(t, renter, 300 * 1024 + 77, ['--hosts', '3', '--duration', String(DURATION), '--max-price', '100000000sat']);
   const ids = put.contracts.map((c) => c.id);
   const keys = await Promise.all(hosts.map(async (h) => (await json<{ pubkey: string }>(h.cli(['getidentity']))).pubkey));
   const info = await json<{ replicas: Array<{ contractId: string; hostKey: string }> }>(renter.cli(['getfile', put.fileId]));
@@ -51,6 +53,9 @@ t.test('the renter audits every contract once per interval', async (t) => {
       t.ok(a.height >= r.startHeight + 10, 'run at or after the interval end');
       t.ok(a.bytes > 0 && a.bytes <= 16 * 4096, `read ${a.bytes} bytes`);
       t.equal(r.nextAudit, r.startHeight + 20);
+      const paid = await forValue(() => audits(renter, r.contractId), (x) => x.payment?.acknowledged === true, 60000,
+        'the first state acknowledged');
+      t.same([paid.payment!.number, paid.payment!.intervals], [1, 1], 'paid after the passed audit');
     }
   });
 
@@ -73,6 +78,10 @@ t.test('the renter audits every contract once per interval', async (t) => {
     t.match(byId.get(deleted)!.audits[1].reason, /not .*uploaded|not registered/);
     t.equal(byId.get(honest)!.audits[1].outcome, 'passed');
     t.equal(byId.get(corrupt)!.nextAudit, null, 'no audit after a proven loss');
+    t.equal(byId.get(corrupt)!.payment!.number, 1, 'the corrupting host is paid nothing for the failed interval');
+    t.equal(byId.get(deleted)!.payment!.number, 1, 'nor the deleting one');
+    const honestPay = await forValue(() => audits(renter, honest), (r) => r.payment?.intervals === 2, 60000, 'the honest host paid');
+    t.ok(honestPay.payment!.paid > byId.get(corrupt)!.payment!.paid, 'the honest host earns on');
   });
 
   await t.test('should stop auditing a failed host and keep auditing the honest one', async (t) => {
@@ -80,6 +89,7 @@ t.test('the renter audits every contract once per interval', async (t) => {
     t.same(res[0].audits.map((a) => a.outcome), ['passed', 'passed', 'passed']);
     const failed = await audits(renter, ids[0]);
     t.equal(failed.audits.length, 2, 'nothing after the failed audit');
+    t.same([failed.payment!.number, failed.payment!.intervals], [1, 1], 'and no state after it');
   });
 
   await t.test('should show a table, and a file\'s contracts', async (t) => {
@@ -87,6 +97,7 @@ t.test('the renter audits every contract once per interval', async (t) => {
     t.equal(r.code, 0, r.stderr);
     t.match(r.stdout, /interval\s+height\s+rev\s+leaves\s+outcome\s+latency\s+bytes/);
     t.match(r.stdout, /3 passed, 0 failed, 0 missed/);
+    t.match(r.stdout, /paid: state \d+ pays \d+ sat for intervals 0\.\.2/);
     const byFile = await json<AuditsResult[]>(renter.cli(['audits', put.fileId.slice(0, 8), '--json']));
     t.same(byFile.map((x) => x.contractId).sort(), [...ids].sort());
     const bad = await renter.cli(['audits', 'zz']);

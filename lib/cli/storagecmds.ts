@@ -331,6 +331,8 @@ export async function audits(ctx: CommandContext, argv: string[]): Promise<void>
     ctx.out(`contract ${r.contractId} on ${r.host}: ${r.intervals} intervals of ${r.auditInterval} blocks from ${r.startHeight} `
       + `to ${r.endHeight}; ${r.passed} passed, ${r.failed} failed, ${r.missed} missed; `
       + (r.nextAudit === null ? 'no audit left' : `next audit at height ${r.nextAudit}`) + ` (height ${r.height})`);
+    ctx.out(r.payment ? `paid: state ${r.payment.number} pays ${r.payment.paid} sat for intervals 0..${r.payment.intervals - 1}`
+      + (r.payment.acknowledged ? '' : ' (not acknowledged by the host yet)') : 'paid: nothing yet');
     ctx.out(renderTable([
       { title: 'interval', value: (a: AuditsResult['audits'][number]) => (a.from === a.interval ? `${a.interval}` : `${a.from}-${a.interval}`), align: 'right' },
       { title: 'height', value: (a) => String(a.height), align: 'right' },

@@ -1,7 +1,7 @@
 /*!
  * auditview.ts - a contract's audits as getaudits and `cloudcoin-cli
  * audits` show them: one row per interval, with the schedule's next
- * height and the counts.
+ * height, the counts and the latest state the renter signed.
  */
 
 import type { StorageContract } from '../contracts/storagecontract';
@@ -26,6 +26,8 @@ export interface AuditsResult {
   failed: number;
   missed: number;
   audits: AuditJSON[];
+  /** The latest channel state the renter signed after a passed audit, or null before the first. */
+  payment: { number: number; paid: number; intervals: number; acknowledged: boolean } | null;
 }
 
 export async function auditSummary(deals: Deals, c: StorageContract): Promise<AuditsResult> {
@@ -35,6 +37,7 @@ export async function auditSummary(deals: Deals, c: StorageContract): Promise<Au
   const last = audits.length ? audits[audits.length - 1].interval : -1;
   const failed = audits.some((a) => a.outcome === 'failed');
   const next = ivs.find((iv) => iv.index > last);
+  const pay = await deals.store.getPayment(id);
   return {
     contractId: c.id(),
     host: deals.negotiator.addressOf(c.hostKey),
@@ -47,6 +50,7 @@ export async function auditSummary(deals: Deals, c: StorageContract): Promise<Au
     passed: audits.filter((a) => a.outcome === 'passed').length,
     failed: audits.filter((a) => a.outcome === 'failed').length,
     missed: audits.filter((a) => a.outcome === 'missed').length,
-    audits
+    audits,
+    payment: pay ? { number: pay.state.number, paid: pay.state.paid, intervals: pay.through, acknowledged: pay.acked } : null
   };
 }
