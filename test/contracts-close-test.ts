@@ -62,17 +62,31 @@ t.test('host closes', async (t) => {
     (await plugin(renter).getEscrowRing(x.renterEscrowKey))!.privateKey;
   const sign = async (x: StorageContract, number: number, paid: number): Promise<ChannelState> =>
     signState(x, await escrowCoin(host, x), number, paid, await key(x));
-  const accept = (x: StorageContract, s: ChannelState, final = false) =>
-    plugin(host).acceptState(x, s, { final });
+  const accept = (x: StorageContract, s: ChannelState, final = false, prepaid?: number) =>
+    plugin(host).acceptState(x, s, { final, prepaid });
 
   t.test('should store a state once, and acknowledge the same state again', async (t) => {
     const first = await accept(a, await sign(a, 1, 4000));
     t.equal(first.added, true);
-    t.same(first.stored.getJSON(), { number: 1, paid: 4000, sighashType: stateSighash.SINGLE, final: false, height: host.height });
+    t.same(first.stored.getJSON(),
+      { number: 1, paid: 4000, sighashType: stateSighash.SINGLE, final: false, height: host.height, prepaid: 0 });
     const again = await accept(a, first.stored.state);
     t.equal(again.added, false, 'a resend after a lost acknowledgement');
     const latest = await plugin(host).latestState(a.hash());
     t.equal(latest!.state.number, 1);
+  });
+
+  t.test('should keep what a state prepaid for downloads, cumulative like paid', async (t) => {
+    const two = await sign(a, 2, 4500);
+    await t.rejects(accept(a, two, false, 4501), { code: 'state-bad-amount' }, 'more prepaid than the state pays');
+    t.equal((await accept(a, two, false, 500)).stored.prepaid, 500);
+    const three = await sign(a, 3, 4600);
+    await t.rejects(accept(a, three, false, 499), { code: 'state-pays-less' }, 'prepaid going back');
+    const kept = await accept(a, three);
+    t.equal(kept.stored.prepaid, 500, 'a state sent without it keeps the last');
+    const res = await host.rpc('acceptchannelstate', [(await sign(a, 4, 4700)).encode().toString('hex'), false, 600]);
+    t.match(res, { number: 4, paid: 4700, prepaid: 600, added: true });
+    t.equal((await getContract(host, a.id()) as { channel: { prepaid: number } }).channel.prepaid, 600);
   });
 
   t.test('should refuse what it must, by code', async (t) => {
@@ -89,7 +103,7 @@ t.test('host closes', async (t) => {
     const cases: Array<[string, () => Promise<unknown>]> = [
       ['state-out-of-order', async () => accept(a, await sign(a, 0, 5000))],
       ['state-out-of-order', async () => accept(a, await sign(a, 1, 6000))],
-      ['state-pays-less', async () => accept(a, await sign(a, 2, 3999))],
+      ['state-pays-less', async () => accept(a, await sign(a, 5, 4699))],
       ['state-wrong-contract', async () => accept(a, await sign(b, 7, 5000))],
       ['state-bad-sig', () => accept(a, flipped)],
       ['state-bad-sig', () => accept(a, byHost)],
@@ -105,7 +119,7 @@ t.test('host closes', async (t) => {
     ];
     for (const [code, run] of cases)
       await t.rejects(run(), { code }, code);
-    t.equal((await plugin(host).latestState(a.hash()))!.state.number, 1, 'nothing refused was stored');
+    t.equal((await plugin(host).latestState(a.hash()))!.state.number, 4, 'nothing refused was stored');
     await t.rejects(host.rpc('acceptchannelstate', [flipped.encode().toString('hex')]),
       { code: -25, message: /state-bad-sig/ }, 'the RPC answers with the code');
     await t.rejects(host.rpc('acceptchannelstate', ['00']), { code: -8 });

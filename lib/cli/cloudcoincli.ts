@@ -58,6 +58,7 @@ function buildProgram(): Command {
       + '  ls [--json]\n'
       + '  rm FILE_ID [--json]          (delete from the hosts, then forget)\n'
       + '  renew CONTRACT|FILE_ID [--duration B] [--allowance SAT] [--json]\n'
+      + '  earnings [CONTRACT_ID] [--json | --csv]   (a host\'s earnings, expected against received)\n'
       + '  reputation [IDENTITY] [--sort score|identity|rated] [--json]\n'
       + '  audits CONTRACT|FILE_ID [--json]   (one audit per interval: passed, failed, missed)\n'
       + '  hosts [--json]\n'

@@ -14,6 +14,7 @@ import {
   CommandError, DEFAULT_DURATION, DEFAULT_MAX_PRICE, command, priceOpt, renterClient, short, sizeOpt, uintOpt,
   type CommandContext
 } from './cmdutil';
+import { earnings } from './earningscmd';
 import { getCommand } from './getcmd';
 import { ProgressBar } from './progress';
 import { fileArg, nameArg } from './rawargs';
@@ -355,7 +356,8 @@ export const storageCommands: Record<string, (ctx: CommandContext, argv: string[
   renew,
   audits,
   repair,
-  log
+  log,
+  earnings
 };
 
 export { CommandError, type CommandContext } from './cmdutil';

@@ -39,6 +39,7 @@ const FINAL = 1;
 /**
  * A state as the host keeps it:
  *   ChannelState(113) || flags u8 (1 = final) || height u32 (tip when accepted)
+ *   || prepaid u64 (sat of `paid` prepaying downloads; absent = 0)
  */
 export class StoredState extends bio.Struct {
   state = new ChannelState();
@@ -46,15 +47,18 @@ export class StoredState extends bio.Struct {
   final = false;
   /** Chain height when the host accepted it. */
   height = 0;
+  /** Cumulative sat of `paid` that prepays downloads (storage.token), for the host's earnings. */
+  prepaid = 0;
 
   getSize(): number {
-    return CHANNEL_STATE_SIZE + 1 + 4;
+    return CHANNEL_STATE_SIZE + 1 + 4 + 8;
   }
 
   write(bw: bio.Writer): bio.Writer {
     this.state.write(bw);
     bw.writeU8(this.final ? FINAL : 0);
     bw.writeU32(this.height);
+    bw.writeU64(this.prepaid);
     return bw;
   }
 
@@ -62,6 +66,8 @@ export class StoredState extends bio.Struct {
     this.state = new ChannelState().read(br);
     this.final = (br.readU8() & FINAL) !== 0;
     this.height = br.readU32();
+    // Written before prepaid was kept: none.
+    this.prepaid = br.left() >= 8 ? br.readU64() : 0;
     return this;
   }
 
@@ -71,7 +77,8 @@ export class StoredState extends bio.Struct {
       paid: this.state.paid,
       sighashType: this.state.sighashType,
       final: this.final,
-      height: this.height
+      height: this.height,
+      prepaid: this.prepaid
     };
   }
 }
@@ -165,13 +172,16 @@ export class ChannelStore {
   /**
    * Check `state` against the contract's escrow and the stored state, and
    * store it (fsynced) before resolving. `final` marks the renter's last
-   * state (schedule.ts closes with it at end height). Throws ContractError:
-   * `state-wrong-contract`, `unknown-contract` (no indexed commitment),
-   * `escrow-spent`, verifyState's codes, `state-out-of-order` (number not
-   * above the stored one), `state-pays-less` (paid below the stored one).
+   * state (schedule.ts closes with it at end height); `prepaid` is the
+   * cumulative sat of `paid` that prepays downloads (the host's earnings
+   * show it as downloads; default: the stored state's). Throws
+   * ContractError: `state-wrong-contract`, `unknown-contract` (no indexed
+   * commitment), `escrow-spent`, verifyState's codes, `state-out-of-order`
+   * (number not above the stored one), `state-pays-less` (paid, or
+   * prepaid, below the stored one), `state-bad-amount` (prepaid above paid).
    */
   async acceptState(contract: StorageContract, state: ChannelState,
-    options: { final?: boolean } = {}): Promise<AcceptResult> {
+    options: { final?: boolean; prepaid?: number } = {}): Promise<AcceptResult> {
     const id = contract.hash();
     // [REJECT] a state of another contract
     enforce(state.contractId.equals(id), 'state-wrong-contract');
@@ -182,11 +192,19 @@ export class ChannelStore {
     // [REJECT] the escrow is spent (closed or refunded): a state can no longer pay
     enforce(!escrow.spent, 'escrow-spent');
     verifyState(contract, escrow.coin, state);
+    const asked = options.prepaid;
+    // [REJECT] more prepaid than the state pays
+    enforce(asked === undefined || (Number.isSafeInteger(asked) && asked >= 0 && asked <= state.paid),
+      'state-bad-amount', `prepaid ${asked} sat is not within the ${state.paid} sat the state pays`);
     return this.lock.run(async () => {
       const last = await this.latestState(id);
       const final = options.final === true;
+      const prepaid = asked ?? (last ? last.prepaid : 0);
+      // [REJECT] prepaid going back: it is cumulative, like paid
+      enforce(!last || prepaid >= last.prepaid, 'state-pays-less',
+        `prepaid ${prepaid} sat, below the ${last ? last.prepaid : 0} sat already recorded`);
       if (last && last.state.encode().equals(state.encode())) {
-        if (last.final || !final)
+        if ((last.final || !final) && prepaid === last.prepaid)
           return { stored: last, added: false };
       } else if (last) {
         // [REJECT] not newer than the stored state: no replay, no rollback
@@ -198,8 +216,9 @@ export class ChannelStore {
       }
       const stored = new StoredState();
       stored.state = state;
-      stored.final = final;
+      stored.final = final || (last !== null && last.final && last.state.encode().equals(state.encode()));
       stored.height = this.options.height();
+      stored.prepaid = prepaid;
       const b = this.db.batch();
       b.put(keys.s.build(id), stored.encode());
       await this.options.hooks?.beforeWrite?.(state);

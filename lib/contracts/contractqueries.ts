@@ -72,6 +72,30 @@ export interface ContractInfo {
    * the host's node, set by the plugin.
    */
   channel?: Record<string, unknown>;
+  /** Money figures (sat), set by the plugin. */
+  money?: ContractMoney;
+}
+
+/** What a contract earned, paid out and returned so far (sat), as getcontract shows it. */
+export interface ContractMoney {
+  /**
+   * E(tip): what the signed revisions accrued by the tip (storage and
+   * uploads, lib/deals/accrual.ts earnedAt); null when no revisions are
+   * stored here.
+   */
+  earned: number | null;
+  /** Cumulative sat the host's latest channel state pays; null off the host's node or without one. */
+  signed: number | null;
+  /** Sat the close paid the host (before its fee); 0 while open or when refunded. */
+  paidOut: number;
+  /** The close's txid, null unless settled. */
+  closeTxid: string | null;
+  /** Sat the spend returned to the renter (a settle's remainder, a refund's value less its fee). */
+  returned: number;
+  /** Sat of fee the spend paid. */
+  fees: number;
+  /** The host's close must be broadcast below this height. */
+  closeDeadline: number;
 }
 
 /** An escrow output on chain that funds a contract. */

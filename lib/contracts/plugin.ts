@@ -23,6 +23,10 @@ import { ContractError, enforce } from './errors';
 import { classifySpend } from './escrow';
 import { createEscrowKey, ensureEscrowAccount, getEscrowRing } from './escrowkeys';
 import { ContractIndex } from './contractindex';
+import { contractEarnings, earningsTotals, type ContractEarnings, type EarningsTotals } from './earnings';
+import type { RevisionPoint } from '../deals/accrual';
+import { earnedAt } from '../deals/accrual';
+import { accrualTerms } from '../deals/revisions';
 import { escrowCoin, type ContractInfo, type EscrowInfo } from './contractqueries';
 import { Refunder } from './refunder';
 import { autoCloseHeight, closeDeadline } from './schedule';
@@ -57,6 +61,16 @@ export interface CloseResult {
  * above that.
  */
 const MAX_FEE_TARGET = 15;
+
+/** The signed revisions of a contract another extension keeps (ascending by number), or null. */
+export type RevisionSource = (contract: StorageContract) => Promise<readonly RevisionPoint[] | null>;
+
+/** What getearnings returns: the host's earnings per contract and in total (sat). */
+export interface EarningsReport {
+  height: number;
+  contracts: ContractEarnings[];
+  totals: EarningsTotals;
+}
 
 /** The contracts extension instance. */
 /** Off-chain facts of a contract another extension keeps (allowance used, revision), or null. */
@@ -366,7 +380,7 @@ export class ContractsPlugin implements Extension {
     }
   }
 
-  /** A contract as the index has it, with our channel state if we host it. */
+  /** A contract as the index has it, with our channel state if we host it and its money figures. */
   async getContract(id: Buffer): Promise<ContractInfo | null> {
     const info = await this.index.getContract(id);
     return info ? this.withChannel(info) : null;
@@ -383,16 +397,80 @@ export class ContractsPlugin implements Extension {
     return out;
   }
 
-  /** Attach the stored channel state and when the node closes with it on its own. */
+  /**
+   * Attach the stored channel state, when the node closes with it on its
+   * own, and the money figures (ContractMoney).
+   */
   private async withChannel(info: ContractInfo): Promise<ContractInfo> {
-    const stored = await this.channels.latestState(info.contract.hash());
+    const contract = info.contract;
+    const stored = await this.channels.latestState(contract.hash());
     if (stored) {
       info.channel = {
         ...stored.getJSON(),
-        closeAt: autoCloseHeight(info.contract, stored.final, this.params)
+        closeAt: autoCloseHeight(contract, stored.final, this.params)
       };
     }
+    const revisions = await this.revisionsOf(contract);
+    const settled = info.spend !== null && info.spend.type === 'settled';
+    info.money = {
+      earned: revisions.length ? earnedAt(accrualTerms(contract), revisions, this.api.chain.height) : null,
+      signed: stored ? stored.state.paid : null,
+      paidOut: settled ? info.spend!.paid : 0,
+      closeTxid: settled ? info.spend!.txid : null,
+      returned: info.spend ? info.spend.returned : 0,
+      fees: info.spend ? info.spend.fee : 0,
+      closeDeadline: info.closeDeadline
+    };
     return info;
+  }
+
+  /**
+   * Extensions that keep contracts' signed revisions (the deals) register
+   * here, so earnings and getcontract can apply the shared accrual to them.
+   */
+  private readonly revisionSources: RevisionSource[] = [];
+
+  addRevisionSource(source: RevisionSource): void {
+    this.revisionSources.push(source);
+  }
+
+  /** A contract's signed revisions from the first source that has them, else none. */
+  async revisionsOf(contract: StorageContract): Promise<readonly RevisionPoint[]> {
+    for (const source of this.revisionSources) {
+      const revs = await source(contract);
+      if (revs && revs.length)
+        return revs;
+    }
+    return [];
+  }
+
+  /**
+   * The earnings of the contracts we host (one by id, or every resolved
+   * one), itemised (earnings.ts). Throws ContractError `unknown-contract`,
+   * `not-host` (an id we do not host).
+   */
+  async earnings(id?: Buffer): Promise<EarningsReport> {
+    const me = (await this.identity()).publicKey;
+    let infos: ContractInfo[];
+    if (id) {
+      const info = await this.getContract(id);
+      enforce(info !== null && info.commit !== null && info.pending === null, 'unknown-contract');
+      // [REJECT] earnings are the host's
+      enforce(info.contract.hostKey.equals(me), 'not-host');
+      infos = [info];
+    } else {
+      infos = (await this.listContracts()).filter(i => i.commit !== null && i.pending === null
+        && i.contract.hostKey.equals(me));
+    }
+    const height = this.api.chain.height;
+    const contracts: ContractEarnings[] = [];
+    for (const info of infos) {
+      const stored = await this.channels.latestState(info.contract.hash());
+      contracts.push(contractEarnings(info.contract, info.state, height, await this.revisionsOf(info.contract),
+        stored ? { paid: stored.state.paid, number: stored.state.number, final: stored.final } : null,
+        info.spend, stored ? stored.prepaid : 0));
+    }
+    return { height, contracts, totals: earningsTotals(contracts) };
   }
 
   /**
@@ -519,10 +597,11 @@ export class ContractsPlugin implements Extension {
    * Store a channel state the renter of a contract we host signed, once it
    * verifies (channelstore.ts), fsynced before this resolves: the payment
    * flow acknowledges it only then. `final` marks the renter's last state
-   * (the node then closes at end height). Throws ContractError: `not-host`
+   * (the node then closes at end height); `prepaid` the cumulative sat of
+   * it that prepays downloads. Throws ContractError: `not-host`
    * and ChannelStore#acceptState's codes.
    */
-  async acceptState(contract: StorageContract, state: ChannelState, options: { final?: boolean } = {})
+  async acceptState(contract: StorageContract, state: ChannelState, options: { final?: boolean; prepaid?: number } = {})
     : Promise<AcceptResult> {
     // [REJECT] a contract we are not the host of: only its host can close with a state
     enforce(contract.hostKey.equals((await this.identity()).publicKey), 'not-host');

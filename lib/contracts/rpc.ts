@@ -79,6 +79,7 @@ export function contractInfoJSON(info: ContractInfo, role: string | null,
     spend: info.spend,
     closeDeadline: info.closeDeadline,
     channel: info.channel ?? null,
+    money: info.money ?? null,
     ratings: info.ratings,
     void: info.void
   };
@@ -142,9 +143,10 @@ async function closeContract(p: Params, plugin: ContractsPlugin): Promise<Record
 }
 
 async function acceptChannelState(p: Params, plugin: ContractsPlugin): Promise<Record<string, unknown>> {
-  p.count(1, 2);
+  p.count(1, 3);
   const raw = p.hex(0, 'state', CHANNEL_STATE_SIZE);
   const final = p.has(1) ? p.bool(1, 'final') : false;
+  const prepaid = p.has(2) ? p.amount(2, 'prepaid') : undefined;
   let state: ChannelState;
   try {
     state = new ChannelState().decode(raw);
@@ -155,8 +157,14 @@ async function acceptChannelState(p: Params, plugin: ContractsPlugin): Promise<R
   const record = await plugin.index.getRecord(state.contractId);
   if (!record)
     throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.');
-  const { stored, added } = await plugin.acceptState(record.contract, state, { final });
+  const { stored, added } = await plugin.acceptState(record.contract, state, { final, prepaid });
   return { id: record.contract.id(), ...stored.getJSON(), added };
+}
+
+async function getEarnings(p: Params, plugin: ContractsPlugin): Promise<Record<string, unknown>> {
+  p.count(0, 1);
+  const report = await plugin.earnings(p.has(0) ? await contractIdArg(plugin, p.get(0)) : undefined);
+  return { ...report };
 }
 
 async function refundContract(p: Params, plugin: ContractsPlugin): Promise<string> {
@@ -209,9 +217,12 @@ function rpcMethods(api: NodeAPI, plugin: ContractsPlugin): RPCMethodSpec[] {
       + 'remainder, our payout less the fee (estimatesmartfee, at least 1 sat/vB). The node also closes on its own\n'
       + 'at end height (final state) and always below the close deadline.',
     run: (p) => closeContract(p, plugin) },
-    { name: 'acceptchannelstate', help: 'acceptchannelstate "statehex" ( final )\nStore a channel state the renter of a contract we host\n'
+    { name: 'acceptchannelstate', help: 'acceptchannelstate "statehex" ( final prepaid )\nStore a channel state the renter of a contract we host\n'
       + 'signed (113 bytes hex) once it verifies; fsynced before the answer. The payment flow does this on its own.',
     run: (p) => acceptChannelState(p, plugin) },
+    { name: 'getearnings', help: 'getearnings ( "id" )\nA host\'s earnings per contract and in total (sat): storage, uploads, downloads,\n'
+      + 'holdback, what the renter\'s latest state pays, the close, its fee and the payout (cloudcoin-cli earnings).',
+    run: (p) => getEarnings(p, plugin) },
     { name: 'sendrating', help: 'sendrating "id" score ( passed failed flags )\nRate the other party of a contract on chain.',
       run: (p) => sendRating(p, plugin) },
     { name: 'getratings', help: 'getratings "identity"\nEffective on-chain ratings an identity (33-byte pubkey hex) received and gave.',

@@ -149,6 +149,11 @@ export function paidIntervals(outcomes: readonly AuditOutcome[]): boolean[] {
   return paid;
 }
 
+/** Sat the holdback keeps of `payable`: payable - floor(payable * (10000 - holdback) / 10000). */
+export function heldBackOf(terms: AccrualTerms, payable: number): number {
+  return payable - toSafe(BigInt(payable) * (BPS - BigInt(terms.holdback)) / BPS);
+}
+
 /** The figures of one channel state, itemised so payouts can be printed. */
 export interface StateAmounts {
   /** Sat accrued in paid intervals. */
@@ -184,7 +189,7 @@ export function stateAmounts(terms: AccrualTerms, revisions: readonly RevisionPo
   const final = due.length === accruals.length && due.length > 0 && due[due.length - 1] !== null;
   const all = final && paid.every(Boolean);
   // The host's share is rounded down; the rest stays held back until the end.
-  const heldBack = all ? 0 : payable - toSafe(BigInt(payable) * (BPS - BigInt(terms.holdback)) / BPS);
+  const heldBack = all ? 0 : heldBackOf(terms, payable);
   return { payable, heldBack, prepaid, paid: payable - heldBack + prepaid };
 }
 

@@ -176,6 +176,7 @@ export class Deals implements Extension {
       reputation: this.reputation ? (hosts) => this.hostScores(hosts) : undefined
     });
     this.contracts.addDetails((c) => this.details(c));
+    this.contracts.addRevisionSource((c) => this.store.listRevisions(c.hash()));
     this.payer = this.makePayer();
     this.auditor = this.makeAuditor();
     this.api.onConnect(async (entry) => {
