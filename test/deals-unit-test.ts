@@ -179,7 +179,8 @@ t.test('HostService', async (t) => {
     acceptState: async (c, state, final) => { await channelStore.acceptState(c, state, { final }); },
     latestPaid: async (id) => (await channelStore.latestState(id))?.state.paid ?? 0,
     store
-  }, { prices: { storage: 900, upload: 100, download: 200 }, maxDuration: 300, newRenterShare: 100, newRenterCap: 2 ** 40 });
+  }, { prices: { storage: 900, upload: 100, download: 200 }, maxDuration: 300, minContract: 0, newRenterShare: 100,
+    newRenterCap: 2 ** 40 });
   const ctxOf = (id: Identity) => ({ from: id.publicKey } as unknown as RequestContext);
   const renterSide = new Renter({
     network,
@@ -257,6 +258,12 @@ t.test('HostService', async (t) => {
       t.same(await declined(svc.offer(args, ctxOf(renter))), [status, code], name);
     const err = await svc.offer(offerArgs(1000, 100, 500), ctxOf(renter)).catch((e: ServiceError) => e);
     t.equal((err as ServiceError).body.readUInt32LE(0), 900, 'too-low carries the asking price');
+    // --host-min-contract: the offer's cost at the bid (pricing.contractCost) must reach it.
+    const cost = contractCost(64 * 2 ** 20, 100, { storage: 900, upload: 100, download: 200 });
+    svc.terms = { ...svc.terms, minContract: cost + 1 };
+    t.same(await declined(svc.offer(offerArgs(64 * 2 ** 20, 100, 900), ctxOf(renter))), [BAD_TERMS, 'below-min-contract'],
+      `a contract of ${cost} sat, below the host's minimum`);
+    svc.terms = { ...svc.terms, minContract: 0 };
   });
 
   let formed: { c: StorageContract; latest: Revision; objects: ObjectEntry[] } | null = null;

@@ -41,7 +41,7 @@ import {
   BAD_TERMS, DEFAULT_HOLDBACK_BPS, MAX_OFFERS_PER_RENTER, MAX_RESERVATIONS, NO_CAPACITY, PRICE_TOO_LOW,
   REVISION_HEIGHT_SLACK, SERVICE_NAME, SERVICE_VERSION, getDealParams
 } from './common';
-import { auditTerms, type Prices } from './pricing';
+import { auditTerms, contractCost, type Prices } from './pricing';
 import { accrualTerms, allowanceCovers, checkNextRevision, firstRevision, isRenewal } from './revisions';
 import { seal } from './seal';
 import type { ChannelState } from '../contracts/channel';
@@ -83,6 +83,12 @@ export interface HostContext {
 export interface HostTerms {
   prices: Prices;
   maxDuration: number;
+  /**
+   * Smallest contract cost (pricing.contractCost of the offer, sat) the
+   * host accepts: below it the host's close would cost more than it earns
+   * (--host-min-contract, like Sia's contract price).
+   */
+  minContract: number;
   /** Percent of free capacity a renter without paid history may hold in open offers. */
   newRenterShare: number;
   /** Most bytes a renter without paid history may hold in open offers. */
@@ -257,6 +263,9 @@ export class HostService {
       || a.bid.download < terms.prices.download) {
       throw new ServiceError(PRICE_TOO_LOW, 'price-too-low', pricesBody(terms.prices));
     }
+    // [DECLINE] a contract that would not pay for its close (--host-min-contract)
+    if (contractCost(a.size, a.duration, a.bid) < terms.minContract)
+      throw decline(BAD_TERMS, 'below-min-contract');
     this.prune();
     // [DECLINE] too many open offers in all (bounded memory)
     if (this.reservations.size >= MAX_RESERVATIONS && !this.hasOpen(ctx.from))

@@ -42,6 +42,7 @@ export const options: OptionSpec[] = [
   { name: 'host-storage-price', type: 'string', description: 'storage price, sat per GiB per 1000 blocks (e.g. 1000sat)', defaultText: '1000sat' },
   { name: 'host-upload-price', type: 'string', description: 'upload price, sat per GiB', defaultText: '100sat' },
   { name: 'host-download-price', type: 'string', description: 'download price, sat per GiB', defaultText: '200sat' },
+  { name: 'host-min-contract', type: 'string', description: 'smallest contract cost accepted, sat (a close must be worth its fee)', defaultText: '0sat' },
   { name: 'host-max-duration', type: 'uint', description: 'longest contract served, in blocks', defaultText: 'the network maximum' },
   { name: 'host-new-renter-share', type: 'uint', description: 'percent of free capacity a renter with no committed contract here may hold in open offers', defaultText: '25' },
   { name: 'host-new-renter-cap', type: 'size', description: 'most bytes a renter with no committed contract here may hold in open offers', defaultText: '4GiB' }
@@ -77,6 +78,7 @@ function readTerms(api: NodeAPI): HostTerms {
       download: amount('host-download-price', DEFAULT_DOWNLOAD_PRICE)
     },
     maxDuration,
+    minContract: amount('host-min-contract', 0),
     newRenterShare: share,
     newRenterCap: cap
   };

@@ -66,6 +66,7 @@ async function getStorageInfo(p: Params, deals: Deals): Promise<unknown> {
     contracts: await deals.store.countHosted(),
     prices: { ...deals.terms.prices, units: 'storage: sat per GiB per 1000 blocks; upload, download: sat per GiB' },
     maxDuration: deals.terms.maxDuration,
+    minContract: deals.terms.minContract,
     newRenterShare: deals.terms.newRenterShare,
     newRenterCap: deals.terms.newRenterCap,
     healthy: info.healthy,
