@@ -3,26 +3,11 @@
 // paying its own fee; the renter's remainder lands in its wallet, a
 // tampered close is refused by the mempool, and a dust remainder uses NONE.
 import t from 'tap';
-import bcoin = require('../lib/bcoin');
 import { buildCloseTX, renterPayoutScript, signState, stateSighash } from '../lib/contracts/channel';
 import { submitTX } from '../lib/contracts/builders';
 import type { StorageContract } from '../lib/contracts/storagecontract';
 import { forValue } from './util/wait';
-import { fundAll, getContract, makeDeal, mineSync, plugin, startNodes, stateOf } from './util/contracts';
-import type { TestNode } from './util/nodes-context';
-
-async function escrowCoin(n: TestNode, c: StorageContract): Promise<bcoin.Coin> {
-  const info = await getContract(n, c.id()) as { commit: { txid: string; vout: number; height: number } };
-  const tx = await n.node.chain.db.getTX(Buffer.from(info.commit.txid, 'hex').reverse().toString('hex'));
-  return bcoin.Coin.fromTX(tx!, info.commit.vout, info.commit.height);
-}
-
-/** Sat the wallet of `n` holds at `script` (mined coinbases elsewhere do not blur it). */
-async function heldAt(n: TestNode, script: bcoin.Script): Promise<number> {
-  const raw = script.toRaw();
-  const coins = await plugin(n).walletContext().wallet.getCoins();
-  return coins.filter(c => c.script.toRaw().equals(raw)).reduce((s, c) => s + c.value, 0);
-}
+import { escrowCoin, fundAll, heldAt, makeDeal, mineSync, plugin, startNodes, stateOf } from './util/contracts';
 
 t.test('payment channel', async (t) => {
   const ctx = await startNodes(2);

@@ -16,22 +16,8 @@ import { ChannelState, renterPayoutScript, signState, stateSighash } from '../li
 import type { StorageContract } from '../lib/contracts/storagecontract';
 import { forEvent, forValue } from './util/wait';
 import {
-  fundAll, getContract, internal, makeDeal, mineSync, plugin, startNodes, stateOf, waitIndexed
+  escrowCoin, fundAll, getContract, heldAt, internal, makeDeal, mineSync, plugin, startNodes, stateOf, waitIndexed
 } from './util/contracts';
-import type { TestNode } from './util/nodes-context';
-
-async function escrowCoin(n: TestNode, c: StorageContract): Promise<bcoin.Coin> {
-  const info = await getContract(n, c.id()) as { commit: { txid: string; vout: number; height: number } };
-  const tx = await n.node.chain.db.getTX(internal(info.commit.txid));
-  return bcoin.Coin.fromTX(tx!, info.commit.vout, info.commit.height);
-}
-
-/** Sat the wallet of `n` holds at `script`. */
-async function heldAt(n: TestNode, script: bcoin.Script): Promise<number> {
-  const raw = script.toRaw();
-  const coins = await plugin(n).walletContext().wallet.getCoins();
-  return coins.filter(c => c.script.toRaw().equals(raw)).reduce((s, c) => s + c.value, 0);
-}
 
 t.test('host closes', async (t) => {
   // 0 renter, 1 host, 2 observer (isolated while a close is mined, for the reorg).

@@ -14,6 +14,7 @@ import bcoin = require('../lib/bcoin');
 import { signState } from '../lib/contracts/channel';
 import { StorageContract } from '../lib/contracts/storagecontract';
 import type { EarningsResult } from '../lib/cli/earningscmd';
+import type { ContractMoney } from '../lib/contracts/contractqueries';
 import type { PutResult } from '../lib/deals/renterclient';
 import { tempDir, type DaemonProcess } from './util/nodes-context';
 import { identity, json, mine, startNetwork } from './util/network';
@@ -35,15 +36,7 @@ async function height(d: DaemonProcess): Promise<number> {
   return json<number>(d.cli(['getblockcount']));
 }
 
-interface MoneyJSON {
-  earned: number | null;
-  signed: number | null;
-  paidOut: number;
-  closeTxid: string | null;
-  returned: number;
-  fees: number;
-  closeDeadline: number;
-}
+type MoneyJSON = ContractMoney;
 
 t.test('host earnings', async (t) => {
   const { renter, hosts } = await startNetwork(t, [

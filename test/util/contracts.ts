@@ -1,4 +1,5 @@
 // Helpers shared by the multi-node contracts tests (not a test file).
+import bcoin = require('../../lib/bcoin');
 import * as contracts from '../../lib/contracts';
 import { walletIdle } from '../../lib/contracts/builders';
 import type { ContractsPlugin } from '../../lib/contracts/plugin';
@@ -144,4 +145,18 @@ export async function shareTX(from: TestNode, to: TestNode, txid: string): Promi
       await shareTX(from, to, parent.txid());
   }
   await to.node.mempool.addTX(tx);
+}
+
+/** A contract's escrow output as a coin, read from the node's chain (its commit as getcontract shows it). */
+export async function escrowCoin(n: TestNode, c: StorageContract): Promise<bcoin.Coin> {
+  const info = await getContract(n, c.id()) as { commit: { txid: string; vout: number; height: number } };
+  const tx = await n.node.chain.db.getTX(internal(info.commit.txid));
+  return bcoin.Coin.fromTX(tx!, info.commit.vout, info.commit.height);
+}
+
+/** Sat the wallet of `n` holds at `script` (mined coinbases elsewhere do not blur it). */
+export async function heldAt(n: TestNode, script: bcoin.Script): Promise<number> {
+  const raw = script.toRaw();
+  const coins = await plugin(n).walletContext().wallet.getCoins();
+  return coins.filter(c => c.script.toRaw().equals(raw)).reduce((s, c) => s + c.value, 0);
 }
