@@ -1,8 +1,7 @@
 // A host's earnings, as an operator reads them: a renter and a host as
-// cloudcoind processes, a real put, the chain mined to the end height, a
-// final channel state the renter signed (with its escrow key, dumped from
-// its wallet: the payment flow that signs states on its own comes with the
-// audits), the host's node closing on its own, and `cloudcoin-cli
+// cloudcoind processes, a real put, the chain mined to the end height, the
+// renter's node auditing and paying on its own (the final state releases
+// the holdback), the host's node closing on its own, and `cloudcoin-cli
 // earnings` (table, --json, --csv) printing figures that equal the printed
 // formula and reconcile with the close on chain and the host's wallet. A
 // second host with --host-min-contract declines a contract below it.
@@ -10,8 +9,6 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import bcoin = require('../lib/bcoin');
-import { signState } from '../lib/contracts/channel';
 import { StorageContract } from '../lib/contracts/storagecontract';
 import type { EarningsResult } from '../lib/cli/earningscmd';
 import type { ContractMoney } from '../lib/contracts/contractqueries';
@@ -106,28 +103,30 @@ t.test('host earnings', async (t) => {
     t.equal(atEnd.expected.holdbackReleased, earned - Math.floor(earned * (10000 - contract.holdback) / 10000),
       'the holdback the final state releases');
     t.equal(atEnd.expected.due, earned);
-    t.equal(atEnd.unsigned, earned, 'the renter has not signed it yet');
 
-    // The renter signs the final state paying everything earned.
-    const rinfo = await json<{ contract: { renterEscrowKey: string }; commit: { txid: string; vout: number; height: number } }>(
-      renter.cli(['getcontract', id]));
-    const ring = bcoin.KeyRing.fromPublic(Buffer.from(rinfo.contract.renterEscrowKey, 'hex'));
-    ring.witness = true;
-    const wif = (await renter.cli(['dumpprivkey', ring.getAddress('string', 'regtest')])).stdout.trim();
-    const key = (bcoin.KeyRing as unknown as { fromSecret(s: string, n: string): bcoin.KeyRing }).fromSecret(wif, 'regtest');
-    const raw = (await renter.cli(['getrawtransaction', rinfo.commit.txid])).stdout.trim();
-    const coin = bcoin.Coin.fromTX(bcoin.TX.fromRaw(Buffer.from(raw, 'hex')), rinfo.commit.vout, rinfo.commit.height);
-    const state = signState(contract, coin, 1, earned, key.privateKey);
+    // The renter's node audits the last interval and pays the final state
+    // (holdback released); the host's node closes with it at the next block.
     const before = await json<number>(host.cli(['getbalance']));
-    const acc = await json<{ final: boolean; paid: number }>(host.cli(['acceptchannelstate', state.encode().toString('hex'), 'true']));
-    t.match(acc, { final: true, paid: earned });
-
-    // The host's node closes on its own at the next block; the renter mines it.
+    // An audit that got no answer is retried at the next block: on a loaded
+    // machine give it up to 3 more (the close deadline is 6 past the end).
+    let extra = 0;
+    let lastMine = Date.now();
+    const channel = await forValue(async () => {
+      const c = (await json<{ channel: { final: boolean; paid: number; number: number } | null }>(
+        host.cli(['getcontract', id]))).channel;
+      if ((!c || !c.final) && extra < 3 && Date.now() - lastMine > 30000) {
+        await mine(renter);
+        extra += 1;
+        lastMine = Date.now();
+      }
+      return c;
+    }, (c) => c !== null && c.final, 180000, 'the final state on the host');
+    t.equal(channel!.paid, earned, 'the renter paid exactly the formula');
     await mine(renter);
     await forValue(async () => (await json<string[]>(renter.cli(['getrawmempool']))).length, (n) => n >= 1, 60000,
       'the close reaches the renter');
     await mine(renter);
-    const settled = await forValue(async () => json<{ state: string; spend: { txid: string; paid: number; fee: number; returned: number }; money: MoneyJSON }>(
+    const settled = await forValue(async () => json<{ state: string; spend: { txid: string; height: number; paid: number; fee: number; returned: number }; money: MoneyJSON }>(
       host.cli(['getcontract', id])), (i) => i.state === 'settled', 60000, 'settled on the host');
     closeTxid = settled.spend.txid;
     t.equal(settled.spend.paid, earned);
@@ -138,8 +137,8 @@ t.test('host earnings', async (t) => {
 
     const e = (await json<EarningsResult>(host.cli(['earnings', '--json']))).contracts[0];
     payout = earned - settled.spend.fee;
-    t.same(e.received, { signed: earned, stateNumber: 1, final: true, closeTxid, closeHeight: end + 2, paid: earned,
-      closeFee: settled.spend.fee, payout });
+    t.same(e.received, { signed: earned, stateNumber: channel!.number, final: true, closeTxid, closeHeight: settled.spend.height,
+      paid: earned, closeFee: settled.spend.fee, payout });
     t.equal(e.unsigned, 0);
     t.equal(e.unclosed, 0);
     const after = await forValue(async () => json<number>(host.cli(['getbalance'])),
