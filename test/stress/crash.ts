@@ -210,9 +210,19 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
     };
 
     const runOp = async (op: CrashOp, killAfterMs: number | null, victim: Victim): Promise<{ r: CLIResult; ms: number; target?: string }> => {
-      const a = await opArgs(op);
-      if (!a)
-        throw new Error(`${op}: no file to work on`);
+      let a = await opArgs(op);
+      if (!a) {
+        // Earlier rm's and cut puts left no held file: store one first, with no crash.
+        const p = await opArgs('put-revise');
+        const r = await renter.cli(p!.args);
+        if (r.code !== 0)
+          throw new Error(`${op}: no file to work on, and a put without a crash failed: ${r.stderr.trim()}`);
+        sent.get(p!.target!)!.stored = true;
+        await settle();
+        a = await opArgs(op);
+        if (!a)
+          throw new Error(`${op}: no file to work on`);
+      }
       const t0 = Date.now();
       const cli = spawnCLI(renter.cliArgs(a.args));
       let killed: Promise<unknown> = Promise.resolve();
