@@ -8,6 +8,7 @@
 // docs/STRESS.md. SUITE names pick suites (default: all, in order).
 import { runCrash } from './crash';
 import { fuzzFailures, runFuzz } from './fuzz';
+import { runLoad } from './load';
 import { runReorgStorm } from './reorg';
 import { missing } from '../util/fileserver-targets';
 import { type HostileResult, type TargetName, hostileFailures, hostileLine, runHostileHTTP } from './hostilehttp';
@@ -28,7 +29,11 @@ const SIZES = {
   /** Kills per operation. */
   crash: { full: 20, quick: 2 },
   /** Reorgs (the full size checks against a freshly synced node after each). */
-  reorg: { full: 50, quick: 10 }
+  reorg: { full: 50, quick: 10 },
+  load: {
+    full: { uploads: 50, uploadSize: 4 << 20, targets: ['node', 'php', 'apache'] as Array<'node' | 'php' | 'apache'>, negotiations: 200 },
+    quick: { uploads: 50, uploadSize: 256 << 10, targets: ['node'] as Array<'node' | 'php' | 'apache'>, negotiations: 200 }
+  }
 };
 
 const suites: Suite[] = [
@@ -74,6 +79,13 @@ const suites: Suite[] = [
     name: 'reorg',
     async run(quick, seed, log) {
       const r = await runReorgStorm({ reorgs: quick ? SIZES.reorg.quick : SIZES.reorg.full, freshEvery: !quick, seed, log });
+      return { line: r.line, failures: r.failures };
+    }
+  },
+  {
+    name: 'load',
+    async run(quick, _seed, log) {
+      const r = await runLoad({ ...(quick ? SIZES.load.quick : SIZES.load.full), log });
       return { line: r.line, failures: r.failures };
     }
   }
