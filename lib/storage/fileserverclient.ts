@@ -302,6 +302,24 @@ export class FileServerClient {
     return this.json<UploadStatus>(this.check(await this.request('PUT', `/v1/${contract}/${object}?offset=${offset}`,
       { ...this.auth(token), 'content-type': 'application/octet-stream' }, data, { max: MAX_JSON_RESPONSE })));
   }
+  /**
+   * putPart for a retried upload: a last part whose answer was lost comes
+   * back `already-complete`; when the status confirms the object is
+   * complete, that counts as done. Other errors are thrown.
+   */
+  async putPartResumable(token: string, contract: string, object: number, offset: number, data: Buffer | Buffer[]): Promise<UploadStatus> {
+    try {
+      return await this.putPart(token, contract, object, offset, data);
+    } catch (e) {
+      if (!(e instanceof FileServerError && e.code === 'already-complete'))
+        throw e;
+      const st = await this.uploadStatus(token, contract, object);
+      if (!st.complete)
+        throw e;
+      return st;
+    }
+  }
+
 
   /** Replaces the sealed manifest (object 0). */
   async putManifest(token: string, contract: string, data: Buffer): Promise<UploadStatus> {
@@ -335,15 +353,7 @@ export class FileServerClient {
         const { bytesRead } = await fh.read(buf, 0, len, st.received);
         if (bytesRead !== len)
           throw new FileServerError('truncated-body', 0, 'local file shrank during upload');
-        try {
-          st = await this.putPart(token, contract, object, st.received, buf);
-        } catch (e) {
-          if (!(e instanceof FileServerError && e.code === 'already-complete'))
-            throw e;
-          st = await this.uploadStatus(token, contract, object);
-          if (!st.complete)
-            throw e;
-        }
+        st = await this.putPartResumable(token, contract, object, st.received, buf);
         if (progress)
           progress(st.received, size);
       }

@@ -121,15 +121,7 @@ export async function uploadEncrypted(to: ObjectAddress, key: Buffer, file: stri
       // The next part is prepared while this one travels.
       next = part.end < size ? partAt(part.end) : null;
       next?.data.catch(() => {});
-      try {
-        st = await client.putPart(token, contract, object, part.offset, data);
-      } catch (e) {
-        if (!(e instanceof FileServerError && e.code === 'already-complete'))
-          throw e;
-        st = await client.uploadStatus(token, contract, object);
-        if (!st.complete)
-          throw e;
-      }
+      st = await client.putPartResumable(token, contract, object, part.offset, data);
       if (opts.progress)
         opts.progress(st.received, size);
       if (st.complete)
