@@ -1,10 +1,10 @@
 /*!
  * contracts-cost.ts - on-chain cost of storage contracts, in vbytes.
  *
- * Run: npx tsx bench/contracts-cost.ts
+ * Run: npx tsx bench/contracts-cost.ts [--counts 1,10,100,1000] [--json]
  *
  * Builds and signs real transactions (no node needed): a single
- * commitment, 100 contracts batched 16 per commitment (ceil(100/16) txs),
+ * commitment, the contracts of one put (1, 10, 100, 1000: 16 per commitment),
  * a refund and a rating, against a plain 1-in/2-out P2WPKH payment.
  * Every tx has one P2WPKH funding input and P2WPKH change, as the wallet
  * builds them. Regtest heights (2-byte CLTV push); mainnet adds 1 witness
@@ -18,6 +18,7 @@ import { MAX_BATCH } from '../lib/contracts/common';
 import { RatingPayload } from '../lib/contracts/payload';
 import { StorageContract } from '../lib/contracts/storagecontract';
 import { Identity } from '../lib/base/identity';
+import { BenchReport, printReport, stringFlag } from './util';
 
 const network = bcoin.Network.get('regtest');
 
@@ -75,16 +76,19 @@ const payment = signedTX([new bcoin.Output({ address: key('payee').getAddress(),
 const base = payment.getVirtualSize();
 
 const single = signedTX(commitOutputs([contract(0)])).getVirtualSize();
+const full = signedTX(commitOutputs(Array.from({ length: MAX_BATCH }, (_, i) => contract(i)))).getVirtualSize();
 
-const all = Array.from({ length: 100 }, (_, i) => contract(i));
-let batchTotal = 0;
-let txs = 0;
-for (let i = 0; i < all.length; i += MAX_BATCH) {
-  batchTotal += signedTX(commitOutputs(all.slice(i, i + MAX_BATCH))).getVirtualSize();
-  txs += 1;
+/** vbytes of committing `n` contracts formed by one put (MAX_BATCH per commitment). */
+function committed(n: number): { total: number; txs: number } {
+  const all = Array.from({ length: n }, (_, i) => contract(i));
+  let total = 0;
+  let txs = 0;
+  for (let i = 0; i < all.length; i += MAX_BATCH) {
+    total += signedTX(commitOutputs(all.slice(i, i + MAX_BATCH))).getVirtualSize();
+    txs += 1;
+  }
+  return { total, txs };
 }
-const perContract = batchTotal / all.length;
-const full = signedTX(commitOutputs(all.slice(0, MAX_BATCH))).getVirtualSize();
 
 const c0 = contract(0);
 const escrowFund = new bcoin.MTX();
@@ -98,16 +102,29 @@ const rating = buildRatingTX(coinOf(rater.ring, 20000), rater, new RatingPayload
   id: c0.hash(), role: 0, score: 90, passed: 40, commitHeight: 501, commitIndex: 1
 }), 1000).getVirtualSize();
 
+const counts = stringFlag(process.argv, 'counts', '1,10,100,1000').split(',').map(Number);
+if (counts.some((n) => !Number.isSafeInteger(n) || n < 1))
+  throw new Error('--counts must be whole numbers such as 1,10,100');
+const perPut = counts.map((n) => ({ n, ...committed(n) }));
 const ratio = (v: number) => (v / base).toFixed(2);
-const rows: Array<[string, number, string]> = [
-  ['baseline: P2WPKH payment, 1 in / 2 out', base, '1.00'],
-  ['single commitment (1 escrow + OP_RETURN + change)', single, ratio(single)],
-  [`batch of 16 (one tx)`, full, ratio(full)],
-  [`100 contracts in ${txs} txs, total`, batchTotal, ratio(batchTotal)],
-  ['100 contracts batched, per contract', Math.round(perContract * 10) / 10, ratio(perContract)],
-  ['refund (CLTV branch, 1 in / 1 out)', refund, ratio(refund)],
-  ['rating (identity in, OP_RETURN 50 B, change)', rating, ratio(rating)]
-];
-console.log('CloudCoin contracts: on-chain cost (vbytes; ratio vs the baseline payment)\n');
-for (const [name, vb, r] of rows)
-  console.log(`${name.padEnd(52)} ${String(vb).padStart(8)} vB  x${r}`);
+const report: BenchReport = {
+  bench: 'contracts-cost',
+  notes: [`baseline: a P2WPKH payment, 1 in / 2 out, ${base} vB; commitments batch at most ${MAX_BATCH} contracts per tx; `
+    + 'a later file on an open contract is an off-chain revision: 0 vB'],
+  tables: [{
+    title: 'on-chain cost per put: vbytes per contract (ratio vs the payment)',
+    columns: ['contracts per put', 'txs', 'total vB', 'vB per contract', 'x payment'],
+    rows: perPut.map((p) => [String(p.n), String(p.txs), String(p.total), (p.total / p.n).toFixed(1), ratio(p.total / p.n)])
+  }, {
+    title: 'other transactions (vbytes)',
+    columns: ['transaction', 'vB', 'x payment'],
+    rows: [
+      ['single commitment (1 escrow + OP_RETURN + change)', String(single), ratio(single)],
+      [`full batch of ${MAX_BATCH} (one tx)`, String(full), ratio(full)],
+      ['refund (CLTV branch, 1 in / 1 out)', String(refund), ratio(refund)],
+      ['rating (identity in, OP_RETURN 50 B, change)', String(rating), ratio(rating)]
+    ]
+  }],
+  ratios: perPut.map((p) => ({ name: `vB per contract, ${p.n} per put`, value: p.total / p.n / base, baseline: 'a P2WPKH payment', lowerIsBetter: true }))
+};
+printReport(report);

@@ -9,18 +9,11 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { createHash, randomBytes } from 'crypto';
-import { pipeline } from 'stream/promises';
+import { randomBytes } from 'crypto';
 import { FileServerClient, deriveTokenKey, hashFile, mintToken } from '../lib/storage';
 import { renderTable } from '../lib/cli/table';
 import { missing, startTarget } from '../test/util/fileserver-targets';
-import { mbps, randomFile, rawCopy, sizeFlag, timed } from './util';
-
-async function sha256(file: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(fs.createReadStream(file), h);
-  return h.digest('hex');
-}
+import { mbps, randomFile, rawCopy, sha256, sizeFlag, timed } from './util';
 
 interface Row {
   server: string;

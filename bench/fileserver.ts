@@ -20,40 +20,16 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawn, ChildProcess } from 'child_process';
-import { createHash, randomBytes } from 'crypto';
-import { pipeline } from 'stream/promises';
+import { ChildProcess } from 'child_process';
+import { randomBytes } from 'crypto';
 import { FileServerClient, hashFile } from '../lib/storage';
+import { fileserverProcess } from '../test/util/fileserver-targets';
 import {
-  BenchRatio, BenchReport, intFlag, mbps, median, printReport, procCPU, procMemory, randomFile, rawCopy, sizeFlag,
+  BenchRatio, BenchReport, intFlag, mbps, median, printReport, procCPU, procMemory, randomFile, rawCopy, sha256, sizeFlag,
   stringFlag, timed
 } from './util';
 
 const ROOT = path.join(__dirname, '..');
-
-async function sha256(file: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(fs.createReadStream(file), h);
-  return h.digest('hex');
-}
-
-/** A file server process from `entry` on a free port. */
-async function startServer(entry: string, dataDir: string, key: Buffer, capacity: number, args: string[]):
-  Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(process.execPath, [entry, '--data-dir', dataDir, '--port', '0', '--admin-key', key.toString('hex'),
-    '--capacity', String(capacity), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
-      if (m)
-        resolve(Number(m[1]));
-    });
-    proc.once('exit', (code) => reject(new Error(`cloudcoin-fileserver exited with ${code}`)));
-  });
-  return { proc, port };
-}
 
 interface Config {
   label: string;
@@ -92,7 +68,7 @@ async function main(): Promise<void> {
       wanted.unshift({ t: 'none', entry: before, label: 'before (--before build)' });
     for (const [i, { t, entry: e, label }] of wanted.entries()) {
       const args = t === 'default' || t === 'none' ? [] : ['--hash-threads', t];
-      const { proc, port } = await startServer(e, path.join(dir, `server-${i}`), key, size * 3, args);
+      const { proc, port } = await fileserverProcess(path.join(dir, `server-${i}`), key, size * 3, true, { entry: e, args });
       configs.push({
         label,
         proc, client: new FileServerClient(`http://127.0.0.1:${port}`, { adminKey: key }),
@@ -144,9 +120,9 @@ async function main(): Promise<void> {
         ])
       }],
       ratios: configs.flatMap((c): BenchRatio[] => [
-        { name: `file server upload, ${c.label}`, value: median(c.upRatio), baseline: 'streamed copy + fsync' },
-        { name: `file server download, ${c.label}`, value: median(c.downRatio), baseline: 'streamed copy + fsync' },
-        { name: `file server peak RSS MB / 150, ${c.label}`, value: procMemory(c.proc.pid!, 'VmHWM') / 150e6, baseline: 'the 150 MB bar', target: 1, lowerIsBetter: true }
+        { name: `file server upload ${(size / 1e6).toFixed(0)} MB, ${c.label}`, value: median(c.upRatio), baseline: 'streamed copy + fsync' },
+        { name: `file server download ${(size / 1e6).toFixed(0)} MB, ${c.label}`, value: median(c.downRatio), baseline: 'streamed copy + fsync' },
+        { name: `file server peak RSS MB / 150, ${(size / 1e6).toFixed(0)} MB, ${c.label}`, value: procMemory(c.proc.pid!, 'VmHWM') / 150e6, baseline: 'the 150 MB bar', target: 1, lowerIsBetter: true }
       ])
     };
     printReport(report, argv);

@@ -1,100 +1,133 @@
 /*!
  * put.ts - end-to-end storage throughput: `cloudcoin-cli put` and `get`
- * against one host on loopback, as ratios of a raw HTTP upload and
- * download of the same file over loopback measured in the same run.
+ * with 1 and 3 hosts on loopback (real cloudcoind processes on regtest,
+ * each host serving its own host dir), as ratios of a raw streamed HTTP
+ * copy of the same file to another process over loopback (PUT into a
+ * file with fsync, GET back with fsync) measured in the same run. For N
+ * hosts the upload baseline is N such PUTs at once (the hosts share the
+ * machine's bandwidth); get reads one replica, so its baseline is one GET.
+ * Prints the CLI's peak RSS during each put (the bar: 200 MB for 1 GiB).
  *
- *   npm run build && npx tsx bench/put.ts [--size 64MB]
+ *   npm run build && npx tsx bench/put.ts [--sizes 64MiB,1GiB] [--hosts 1,3] [--json]
  *
- * put includes encryption, Merkle hashing, negotiation, receipts and the
- * commitment; get includes root verification and decryption.
+ * put includes encryption, Merkle hashing, negotiation (the first put to a
+ * host forms a contract; later ones revise it), receipts and the
+ * commitment (--no-wait); get includes root verification and decryption.
  */
 
 import * as fs from 'fs';
-import * as http from 'http';
 import * as path from 'path';
-import { pipeline } from 'stream/promises';
-import { formatSize } from '../lib/base/units';
-import { renderTable } from '../lib/cli/table';
-import { LocalNet } from '../scripts/localnet';
-import { randomFile, sizeFlag, timed } from './util';
+import { spawn } from 'child_process';
+import { formatSize, parseSize } from '../lib/base/units';
+import { BIN, LocalNet, LocalNode } from '../scripts/localnet';
+import { BenchRatio, BenchReport, mbps, printReport, procMemory, randomFile, rawGet, rawPut, rawServer, sha256, stringFlag, timed } from './util';
 
-/** Baseline: stream the file over loopback HTTP into a file (fsync), and back. */
-async function rawCopy(file: string, dir: string): Promise<{ up: number; down: number }> {
-  const dest = path.join(dir, 'raw-copy');
-  const server = http.createServer((req, res) => {
-    if (req.method === 'PUT') {
-      const out = fs.createWriteStream(dest);
-      pipeline(req, out).then(() => {
-        const fd = fs.openSync(dest, 'r');
-        fs.fsyncSync(fd);
-        fs.closeSync(fd);
-        res.end('ok');
-      }, () => res.destroy());
-    } else {
-      pipeline(fs.createReadStream(dest), res).catch(() => res.destroy());
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  const size = fs.statSync(file).size;
-  let t = process.hrtime.bigint();
-  await new Promise<void>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'PUT', headers: { 'content-length': size } }, (res) => {
-      res.resume();
-      res.on('end', resolve);
+/** Runs cloudcoin-cli on `n`, sampling its peak RSS; resolves with stdout and VmHWM. */
+function cliWithMemory(n: LocalNode, args: string[]): Promise<{ out: string; hwm: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN('cloudcoin-cli'), '--regtest', '--datadir', n.base, '--rpcport', String(n.rpcPort), ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let hwm = 0;
+    const sample = setInterval(() => { hwm = Math.max(hwm, procMemory(child.pid!, 'VmHWM')); }, 25);
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.on('close', (code) => {
+      clearInterval(sample);
+      if (code === 0)
+        resolve({ out, hwm });
+      else
+        reject(new Error(`cloudcoin-cli ${args[0]} failed: ${err.trim()}`));
     });
-    req.on('error', reject);
-    fs.createReadStream(file).pipe(req);
   });
-  const up = Number(process.hrtime.bigint() - t) / 1e9;
-  t = process.hrtime.bigint();
-  await new Promise<void>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port }, (res) => {
-      pipeline(res, fs.createWriteStream(path.join(dir, 'raw-back'))).then(resolve, reject);
-    }).on('error', reject);
-  });
-  const down = Number(process.hrtime.bigint() - t) / 1e9;
-  server.close();
-  return { up, down };
+}
+
+interface Row {
+  size: number;
+  hosts: number;
+  rawUp: number;
+  rawDown: number;
+  put: number;
+  get: number;
+  hwm: number;
+  same: boolean;
 }
 
 async function main(): Promise<void> {
-  const size = sizeFlag(process.argv, 'size', 64 * 2 ** 20);
+  const argv = process.argv;
+  const sizes = stringFlag(argv, 'sizes', '64MiB').split(',').map((s) => {
+    const n = parseSize(s);
+    if (n === null || n < 1)
+      throw new Error(`--sizes: ${s} is not a size`);
+    return n;
+  });
+  const hostCounts = stringFlag(argv, 'hosts', '1').split(',').map(Number);
+  if (hostCounts.some((h) => !Number.isSafeInteger(h) || h < 1 || h > 8))
+    throw new Error('--hosts must be counts such as 1,3');
   const net = new LocalNet('cloudcoin-bench-');
+  const rows: Row[] = [];
+  let raw: Awaited<ReturnType<typeof rawServer>> | null = null;
   try {
     const renter = await net.node('renter');
-    const host = await net.node('host');
     await net.daemon(renter);
-    await net.daemon(host, ['--host', '--connect', `127.0.0.1:${renter.port}`]);
-    await net.until('the host', async () => net.json<unknown[]>(renter, ['getcloudpeers']), (p) => p.length === 1);
+    const hosts: LocalNode[] = [];
+    for (let i = 0; i < Math.max(...hostCounts); i++) {
+      const host = await net.node(`host${i}`);
+      await net.daemon(host, ['--host', '--connect', `127.0.0.1:${renter.port}`]);
+      hosts.push(host);
+    }
+    await net.until('the hosts', async () => net.json<unknown[]>(renter, ['getcloudpeers']), (p) => p.length === hosts.length);
     const addr = await net.mine(renter, 440);
-
-    const file = path.join(net.dir, 'bench.bin');
-    randomFile(file, size);
-
-    const raw = await rawCopy(file, net.dir);
-    let put = { fileId: '' };
-    const putSecs = await timed(async () => {
-      put = await net.json<{ fileId: string }>(renter, ['put', file, '--no-wait', '--json']);
-    });
-    await net.mine(renter, 1, addr);
-    const getSecs = await timed(() => net.cli(renter, ['get', put.fileId, path.join(net.dir, 'back.bin')]));
-
-    const rate = (secs: number) => `${formatSize(Math.round(size / secs))}/s`;
-    const rows = [
-      { op: 'upload', raw: raw.up, ours: putSecs },
-      { op: 'download', raw: raw.down, ours: getSecs }
-    ];
-    process.stdout.write(`file ${formatSize(size)}, one host on loopback\n`);
-    process.stdout.write(renderTable([
-      { title: 'operation', value: (r: typeof rows[number]) => r.op },
-      { title: 'raw HTTP copy', value: (r) => rate(r.raw), align: 'right' },
-      { title: 'cloudcoin-cli', value: (r) => rate(r.ours), align: 'right' },
-      { title: 'ratio', value: (r) => (r.raw / r.ours).toFixed(2), align: 'right' }
-    ], rows) + '\n');
+    raw = await rawServer(net.dir);
+    for (const size of sizes) {
+      const file = path.join(net.dir, 'bench.bin');
+      randomFile(file, size);
+      const want = await sha256(file);
+      for (const h of hostCounts) {
+        const rawUp = await timed(() => Promise.all(Array.from({ length: h }, (_, i) => rawPut(raw!.port, file, `up${i}`))));
+        const rawDown = await timed(() => rawGet(raw!.port, 'up0', path.join(net.dir, 'raw-back')));
+        for (const f of fs.readdirSync(net.dir).filter((f) => f.startsWith('raw-')))
+          fs.rmSync(path.join(net.dir, f));
+        let res = { out: '', hwm: 0 };
+        const put = await timed(async () => {
+          res = await cliWithMemory(renter, ['put', file, '--hosts', String(h), '--no-wait', '--json']);
+        });
+        const { fileId } = JSON.parse(res.out) as { fileId: string };
+        await net.mine(renter, 1, addr);
+        const back = path.join(net.dir, 'back.bin');
+        const get = await timed(() => net.cli(renter, ['get', fileId, back]));
+        const same = (await sha256(back)) === want;
+        fs.rmSync(back);
+        // Free the hosts' disks for the next file.
+        await net.cli(renter, ['rm', fileId]).catch(() => '');
+        rows.push({ size, hosts: h, rawUp, rawDown, put, get, hwm: res.hwm, same });
+      }
+      fs.rmSync(file);
+    }
   } finally {
+    raw?.proc.kill('SIGKILL');
     await net.cleanup();
   }
+  const label = (r: Row) => `${formatSize(r.size)}, ${r.hosts} host${r.hosts > 1 ? 's' : ''}`;
+  const report: BenchReport = {
+    bench: 'put',
+    notes: ['cloudcoind processes on regtest over loopback; raw baseline: streamed HTTP PUT (N at once for N hosts) and GET to another process, with fsync'],
+    tables: [{
+      title: 'cloudcoin-cli put / get vs a raw streamed HTTP copy (same run)',
+      columns: ['file, hosts', 'raw up', 'put', 'x raw', 'raw down', 'get', 'x raw', 'CLI peak RSS', 'bytes back'],
+      rows: rows.map((r) => [label(r), mbps(r.size * r.hosts, r.rawUp), mbps(r.size, r.put), (r.rawUp / r.put).toFixed(2),
+        mbps(r.size, r.rawDown), mbps(r.size, r.get), (r.rawDown / r.get).toFixed(2), `${(r.hwm / 1e6).toFixed(0)} MB`, r.same ? 'same' : 'DIFFERENT'])
+    }],
+    ratios: rows.flatMap((r): BenchRatio[] => [
+      { name: `put ${label(r)}`, value: r.rawUp / r.put, baseline: r.hosts > 1 ? `${r.hosts} raw HTTP PUTs at once` : 'raw HTTP PUT', target: 0.8 },
+      { name: `get ${label(r)}`, value: r.rawDown / r.get, baseline: 'raw HTTP GET', target: 0.8 },
+      ...(r.size >= 2 ** 30 ? [{ name: `put CLI peak RSS MB / 200, ${label(r)}`, value: r.hwm / 200e6, baseline: 'the 200 MB bar', target: 1, lowerIsBetter: true }] : [])
+    ])
+  };
+  printReport(report, argv);
+  if (rows.some((r) => !r.same))
+    process.exitCode = 1;
 }
 
 main().catch((e: unknown) => {

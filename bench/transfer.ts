@@ -16,69 +16,17 @@
  */
 
 import * as fs from 'fs';
-import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import { spawn, ChildProcess } from 'child_process';
-import { pipeline } from 'stream/promises';
 import { randomBytes } from 'crypto';
 import {
   FileServerClient, LeafHasherPool, cipherSize, decryptFile, deriveFileKey, downloadDecrypted, encryptFile,
   encryptedRoot, hashFile, uploadEncrypted
 } from '../lib/storage';
 import { fileserverProcess } from '../test/util/fileserver-targets';
-import { BenchReport, intFlag, mbps, median, printReport, procCPU, procMemory, randomFile, sizeFlag, timed } from './util';
-
-/** The raw baseline's server: PUT streams the body into a file and fsyncs it; GET streams it back. */
-const RAW_SERVER = `
-const http = require('http'); const fs = require('fs');
-const { pipeline } = require('stream/promises');
-const dest = process.argv[1];
-const s = http.createServer((req, res) => {
-  if (req.method === 'PUT')
-    pipeline(req, fs.createWriteStream(dest)).then(() => {
-      const fd = fs.openSync(dest, 'r'); fs.fsyncSync(fd); fs.closeSync(fd); res.end('ok');
-    }, () => res.destroy());
-  else
-    pipeline(fs.createReadStream(dest, { highWaterMark: 1 << 20 }), res).catch(() => res.destroy());
-});
-s.listen(0, '127.0.0.1', () => console.log(s.address().port));
-`;
-
-async function rawServer(dest: string): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(process.execPath, ['-e', RAW_SERVER, dest], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString())));
-    proc.once('exit', (code) => reject(new Error(`raw server exited with ${code}`)));
-  });
-  return { proc, port };
-}
-
-/** Raw upload: the plaintext streamed in one PUT. */
-export function rawPut(port: number, file: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'PUT', headers: { 'content-length': fs.statSync(file).size } }, (res) => {
-      res.resume();
-      res.on('end', resolve);
-    });
-    req.on('error', reject);
-    fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(req);
-  });
-}
-
-/** Raw download: one GET streamed into `out`, fsynced. */
-export function rawGet(port: number, out: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port }, (res) => {
-      pipeline(res, fs.createWriteStream(out)).then(() => {
-        const fd = fs.openSync(out, 'r');
-        fs.fsyncSync(fd);
-        fs.closeSync(fd);
-        resolve();
-      }, reject);
-    }).on('error', reject);
-  });
-}
+import {
+  BenchReport, intFlag, mbps, median, printReport, procCPU, procMemory, randomFile, rawGet, rawPut, rawServer, sizeFlag, timed
+} from './util';
 
 function selfCPU(): number {
   const u = process.cpuUsage();
@@ -112,7 +60,7 @@ async function main(): Promise<void> {
   const input = path.join(dir, 'input');
   randomFile(input, size);
   const osize = cipherSize(size);
-  const raw = await rawServer(path.join(dir, 'raw-dest'));
+  const raw = await rawServer(dir);
   const pool = new LeafHasherPool();
   const adminKey = randomBytes(32);
   const server = await fileserverProcess(path.join(dir, 'server'), adminKey, osize * 4, true);
@@ -130,8 +78,8 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       let up = 0;
       let down = 0;
-      await cpuOf([raw.proc.pid!], async () => { up = await timed(() => rawPut(raw.port, input)); });
-      await cpuOf([raw.proc.pid!], async () => { down = await timed(() => rawGet(raw.port, path.join(dir, 'raw-back'))); });
+      await cpuOf([raw.proc.pid!], async () => { up = await timed(() => rawPut(raw.port, input, 'copy')); });
+      await cpuOf([raw.proc.pid!], async () => { down = await timed(() => rawGet(raw.port, 'copy', path.join(dir, 'raw-back'))); });
       fs.rmSync(path.join(dir, 'raw-back'));
       rawUp.push(up);
       rawDown.push(down);

@@ -1,7 +1,9 @@
 // Shared bench helpers: size flags, a random test file, timing, printing.
 import * as fs from 'fs';
+import * as http from 'http';
+import { spawn, ChildProcess } from 'child_process';
 import { pipeline } from 'stream/promises';
-import { randomFillSync } from 'crypto';
+import { createHash, randomFillSync } from 'crypto';
 import { parseSize } from '../lib/base/units';
 
 /** Parses `--size 1GB` style flags (decimal and binary units, lib/base/units). */
@@ -25,6 +27,13 @@ export function randomFile(file: string, size: number): void {
     fs.writeSync(fd, buf, 0, n);
   }
   fs.closeSync(fd);
+}
+
+/** SHA-256 of a file, hex, streamed. */
+export async function sha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(fs.createReadStream(file), h);
+  return h.digest('hex');
 }
 
 /** Runs `fn` and returns seconds taken. */
@@ -147,3 +156,57 @@ export function median(xs: number[]): number {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
+
+/** The raw baseline's server (another process, as a file server is): PUT streams the body into a file and fsyncs it; GET streams it back. */
+const RAW_SERVER = `
+const http = require('http'); const fs = require('fs');
+const { pipeline } = require('stream/promises');
+const dir = process.argv[1];
+const s = http.createServer((req, res) => {
+  const dest = require('path').join(dir, 'raw-' + (req.url || '/').replace(/[^a-z0-9]/g, ''));
+  if (req.method === 'PUT')
+    pipeline(req, fs.createWriteStream(dest)).then(() => {
+      const fd = fs.openSync(dest, 'r'); fs.fsyncSync(fd); fs.closeSync(fd); res.end('ok');
+    }, () => res.destroy());
+  else
+    pipeline(fs.createReadStream(dest, { highWaterMark: 1 << 20 }), res).catch(() => res.destroy());
+});
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));
+`;
+
+/** The raw baseline's server process, storing each path as a file in `dir`. */
+export async function rawServer(dir: string): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = spawn(process.execPath, ['-e', RAW_SERVER, dir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString())));
+    proc.once('exit', (code) => reject(new Error(`raw server exited with ${code}`)));
+  });
+  return { proc, port };
+}
+
+/** Raw upload: `file` streamed in one PUT to /NAME. */
+export function rawPut(port: number, file: string, name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: `/${name}`, method: 'PUT', headers: { 'content-length': fs.statSync(file).size } }, (res) => {
+      res.resume();
+      res.on('end', resolve);
+    });
+    req.on('error', reject);
+    fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(req);
+  });
+}
+
+/** Raw download: one GET of /NAME streamed into `out`, fsynced. */
+export function rawGet(port: number, name: string, out: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: `/${name}` }, (res) => {
+      pipeline(res, fs.createWriteStream(out)).then(() => {
+        const fd = fs.openSync(out, 'r');
+        fs.fsyncSync(fd);
+        fs.closeSync(fd);
+        resolve();
+      }, reject);
+    }).on('error', reject);
+  });
+}
+

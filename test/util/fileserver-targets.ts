@@ -155,13 +155,16 @@ function stop(proc: ChildProcess, isGroup = true): Promise<void> {
 
 /**
  * Starts cloudcoin-fileserver as its own process on a free port (`dist`:
- * the built CLI, as bin/ runs it; else the source under tsx); resolves
- * once it prints its address.
+ * the built CLI, as bin/ runs it; else the source under tsx; `opts.entry`:
+ * another build's cli.js, as bench/fileserver.ts --before runs; `opts.args`:
+ * more flags); resolves once it prints its address.
  */
-export async function fileserverProcess(dataDir: string, key: Buffer, capacity: number, dist: boolean): Promise<{ proc: ChildProcess; port: number }> {
-  const entry = dist ? [path.join(ROOT, 'dist', 'fileserver', 'cli.js')] : ['--import', 'tsx', path.join(ROOT, 'fileserver', 'cli.ts')];
+export async function fileserverProcess(dataDir: string, key: Buffer, capacity: number, dist: boolean,
+  opts: { entry?: string; args?: string[] } = {}): Promise<{ proc: ChildProcess; port: number }> {
+  const entry = opts.entry ? [opts.entry] : dist ? [path.join(ROOT, 'dist', 'fileserver', 'cli.js')]
+    : ['--import', 'tsx', path.join(ROOT, 'fileserver', 'cli.ts')];
   const proc = spawn(process.execPath, [...entry, '--data-dir', dataDir, '--port', '0', '--admin-key', key.toString('hex'),
-    '--capacity', String(capacity)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
+    '--capacity', String(capacity), ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
