@@ -23,6 +23,7 @@ import bdb = require('../bdb');
 import { ChannelState, CHANNEL_STATE_SIZE, verifyState } from './channel';
 import { ContractError, enforce } from './errors';
 import { Mutex } from './mutex';
+import { writeSync } from './syncwrite';
 import type { StorageContract } from './storagecontract';
 
 /** Database version of the channel store. */
@@ -112,19 +113,6 @@ export interface AcceptResult {
   stored: StoredState;
   /** False when it was the stored state again (acknowledged again). */
   added: boolean;
-}
-
-/** Write a batch with fsync: nobody is told about it before it is on disk. */
-function writeSync(b: bdb.Batch): Promise<void> {
-  const binding = (b as unknown as { binding: { write: (...args: unknown[]) => void } }).binding;
-  return new Promise((resolve, reject) => {
-    const done = (err: Error | null): void => (err ? reject(err) : resolve());
-    // leveldown takes options; the in-memory database has nothing to sync
-    if (binding.write.length >= 2)
-      binding.write({ sync: true }, done);
-    else
-      binding.write(done);
-  });
 }
 
 /** The host's latest channel state per contract. */

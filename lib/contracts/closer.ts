@@ -18,7 +18,7 @@ import type bcoin = require('../bcoin');
 import type { CloseAmounts } from './channel';
 import type { StoredState } from './channelstore';
 import type { ContractParams } from './common';
-import { ContractError } from './errors';
+import { FailureLog } from './failurelog';
 import { Mutex } from './mutex';
 import { autoCloseHeight } from './schedule';
 import type { StorageContract } from './storagecontract';
@@ -39,12 +39,13 @@ export interface CloserContext {
 export class Closer extends EventEmitter {
   private readonly ctx: CloserContext;
   private readonly lock = new Mutex();
-  /** Last failure logged per contract (hex id -> code): log a failure once, not every block. */
-  private readonly failed = new Map<string, string>();
+  /** A close that keeps failing is logged once per reason, not at every block. */
+  private readonly failed: FailureLog;
 
   constructor(ctx: CloserContext) {
     super();
     this.ctx = ctx;
+    this.failed = new FailureLog(ctx.logger);
   }
 
   /** Close every contract due at tip `height`; returns their ids (hex). Never throws. */
@@ -64,23 +65,19 @@ export class Closer extends EventEmitter {
         try {
           const escrow = await this.ctx.escrowOpen(id);
           if (!escrow || !escrow.open) {
-            this.failed.delete(hex);
+            this.failed.clear(hex);
             continue;
           }
           if (height < autoCloseHeight(escrow.contract, stored.final, this.ctx.params))
             continue;
           const { tx, amounts } = await this.ctx.close(id);
-          this.failed.delete(hex);
+          this.failed.clear(hex);
           closed.push(hex);
           this.ctx.logger?.info('Closed contract %s at height %d: %s (host %d sat, renter %d sat, fee %d sat).',
             hex, height, tx.txid(), amounts.host, amounts.renter, amounts.fee);
           this.emit('close', id, tx, amounts);
         } catch (e) {
-          const code = e instanceof ContractError ? e.code : (e as Error).message;
-          if (this.failed.get(hex) !== code) {
-            this.failed.set(hex, code);
-            this.ctx.logger?.warning('Closing contract %s failed: %s', hex, (e as Error).message);
-          }
+          this.failed.fail(hex, `Closing contract ${hex}`, e);
         }
       }
       return closed;

@@ -13,7 +13,7 @@
 import { EventEmitter } from 'events';
 import type bcoin = require('../bcoin');
 import type { EscrowInfo } from './contractqueries';
-import { ContractError } from './errors';
+import { FailureLog } from './failurelog';
 import { Mutex } from './mutex';
 import { refundFrom } from './schedule';
 
@@ -30,12 +30,13 @@ export interface RefunderContext {
 export class Refunder extends EventEmitter {
   private readonly ctx: RefunderContext;
   private readonly lock = new Mutex();
-  /** Last failure logged per escrow outpoint: log a failure once, not every block. */
-  private readonly failed = new Map<string, string>();
+  /** A refund that keeps failing (per escrow outpoint) is logged once per reason, not at every block. */
+  private readonly failed: FailureLog;
 
   constructor(ctx: RefunderContext) {
     super();
     this.ctx = ctx;
+    this.failed = new FailureLog(ctx.logger);
   }
 
   /** Refund every escrow due at tip `height`; returns the contract ids (hex). Never throws. */
@@ -58,22 +59,15 @@ export class Refunder extends EventEmitter {
           continue;
         try {
           const tx = await this.ctx.refund(e);
-          this.failed.delete(outpoint);
+          this.failed.clear(outpoint);
           refunded.push(id);
           this.ctx.logger?.info('Refunded contract %s at height %d: %s.', id, height, tx.txid());
           this.emit('refund', e.record.contract.hash(), tx);
         } catch (err) {
-          const code = err instanceof ContractError ? err.code : (err as Error).message;
-          if (this.failed.get(outpoint) !== code) {
-            this.failed.set(outpoint, code);
-            this.ctx.logger?.warning('Refunding contract %s failed: %s', id, (err as Error).message);
-          }
+          this.failed.fail(outpoint, `Refunding contract ${id}`, err);
         }
       }
-      for (const key of this.failed.keys()) {
-        if (!due.has(key))
-          this.failed.delete(key);
-      }
+      this.failed.retain(due);
       return refunded;
     });
   }

@@ -13,6 +13,7 @@
  */
 
 import bdb = require('../bdb');
+import { writeSync } from '../contracts/syncwrite';
 import bio = require('bufio');
 import * as path from 'path';
 import { StorageContract } from '../contracts/storagecontract';
@@ -146,19 +147,6 @@ function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n, 0);
   return b;
-}
-
-/** Write a batch with fsync: nobody is told about it before it is on disk. */
-function writeSync(b: bdb.Batch): Promise<void> {
-  const binding = (b as unknown as { binding: { write: (...args: unknown[]) => void } }).binding;
-  return new Promise((resolve, reject) => {
-    const done = (err: Error | null) => (err ? reject(err) : resolve());
-    // leveldown takes options; the in-memory db (tests) has nothing to sync
-    if (binding.write.length >= 2)
-      binding.write({ sync: true }, done);
-    else
-      binding.write(done);
-  });
 }
 
 export class DealStore {
