@@ -5,11 +5,10 @@
 // two-party spend reads as `settled`, with what it paid each side.
 import t from 'tap';
 import bcoin = require('../lib/bcoin');
-import { cooperativeWitness } from '../lib/contracts/escrow';
 import { submitTX } from '../lib/contracts/builders';
 import { forEvent, forValue } from './util/wait';
 import {
-  fundAll, getContract, internal, makeDeal, mineSync, plugin, startNodes, stateOf
+  escrowCoin, fundAll, getContract, makeDeal, mineSync, plugin, startNodes, stateOf, twoPartySpend
 } from './util/contracts';
 
 t.test('escrow spends', async (t) => {
@@ -38,16 +37,8 @@ t.test('escrow spends', async (t) => {
     const hRing = (await plugin(host).getEscrowRing(settled.hostEscrowKey))!;
     t.ok(rRing && hRing, 'each side holds its escrow key');
     t.equal(await plugin(renter).getEscrowRing(settled.hostEscrowKey), null);
-    const commitTX = await renter.node.chain.db.getTX(internal(info.commit.txid));
-    const coin = bcoin.Coin.fromTX(commitTX!, info.commit.vout, info.commit.height);
-    const script = settled.escrowScript();
-    const mtx = new bcoin.MTX();
-    mtx.version = 2;
-    mtx.addCoin(coin);
-    mtx.addOutput(await plugin(host).walletContext().wallet.receiveAddress(0), coin.value - 1000);
-    const sig = (ring: bcoin.KeyRing) =>
-      mtx.signature(0, script, coin.value, ring.privateKey, bcoin.Script.hashType.ALL, 1);
-    mtx.inputs[0].witness.fromItems(cooperativeWitness(sig(rRing), sig(hRing), script));
+    const coin = await escrowCoin(renter, settled);
+    const mtx = await twoPartySpend(renter, renter, host, settled);
     await submitTX(plugin(host).walletContext(), mtx.toTX());
     await mineSync(ctx, host);
     for (const n of ctx.nodes) {

@@ -4,11 +4,10 @@
 import t from 'tap';
 import bcoin = require('../lib/bcoin');
 import { submitTX } from '../lib/contracts/builders';
-import { cooperativeWitness } from '../lib/contracts/escrow';
 import { sortDeps } from '../lib/contracts/resubmitter';
 import { forValue } from './util/wait';
 import {
-  fundAll, getContract, internal, makeDeal, mineSync, plugin, startNodes, stateOf, waitIndexed
+  fundAll, getContract, internal, makeDeal, mineSync, plugin, startNodes, stateOf, twoPartySpend, waitIndexed
 } from './util/contracts';
 
 /** A tx spending output 0 of each of `parents` (never checked: only its shape matters). */
@@ -57,19 +56,7 @@ t.test('Resubmitter', async (t) => {
     const refund = renter.node.mempool.getTX(internal(refundTxid))!;
 
     // Meanwhile both parties' keys settle the escrow on the host's chain.
-    const info = await getContract(host, c.id()) as { commit: { txid: string; vout: number; height: number } };
-    const commitTX = await host.node.chain.db.getTX(internal(info.commit.txid));
-    const coin = bcoin.Coin.fromTX(commitTX!, info.commit.vout, info.commit.height);
-    const script = c.escrowScript();
-    const mtx = new bcoin.MTX();
-    mtx.version = 2;
-    mtx.addCoin(coin);
-    mtx.addOutput(await plugin(host).walletContext().wallet.receiveAddress(0), coin.value - 1000);
-    const sig = (ring: bcoin.KeyRing) =>
-      mtx.signature(0, script, coin.value, ring.privateKey, bcoin.Script.hashType.ALL, 1);
-    const rRing = (await plugin(renter).getEscrowRing(c.renterEscrowKey))!;
-    const hRing = (await plugin(host).getEscrowRing(c.hostEscrowKey))!;
-    mtx.inputs[0].witness.fromItems(cooperativeWitness(sig(rRing), sig(hRing), script));
+    const mtx = await twoPartySpend(host, renter, host, c);
     await submitTX(plugin(host).walletContext(), mtx.toTX());
     await host.mine(1);
 

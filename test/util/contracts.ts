@@ -2,6 +2,7 @@
 import bcoin = require('../../lib/bcoin');
 import * as contracts from '../../lib/contracts';
 import { walletIdle } from '../../lib/contracts/builders';
+import { cooperativeWitness } from '../../lib/contracts/escrow';
 import type { ContractsPlugin } from '../../lib/contracts/plugin';
 import type { StorageContract } from '../../lib/contracts/storagecontract';
 import { NodesContext, TestNode, type NodeSpec } from './nodes-context';
@@ -159,4 +160,25 @@ export async function heldAt(n: TestNode, script: bcoin.Script): Promise<number>
   const raw = script.toRaw();
   const coins = await plugin(n).walletContext().wallet.getCoins();
   return coins.filter(c => c.script.toRaw().equals(raw)).reduce((s, c) => s + c.value, 0);
+}
+
+/**
+ * A two-party spend of a contract's escrow (its coin read from `n`'s
+ * chain): the whole escrow less `fee` sat to the host's wallet, signed
+ * SIGHASH_ALL by both parties' escrow keys, not submitted.
+ */
+export async function twoPartySpend(n: TestNode, renter: TestNode, host: TestNode, c: StorageContract,
+  fee = 1000): Promise<bcoin.MTX> {
+  const coin = await escrowCoin(n, c);
+  const script = c.escrowScript();
+  const mtx = new bcoin.MTX();
+  mtx.version = 2;
+  mtx.addCoin(coin);
+  mtx.addOutput(await plugin(host).walletContext().wallet.receiveAddress(0), coin.value - fee);
+  const sig = (ring: bcoin.KeyRing) =>
+    mtx.signature(0, script, coin.value, ring.privateKey, bcoin.Script.hashType.ALL, 1);
+  const rRing = (await plugin(renter).getEscrowRing(c.renterEscrowKey))!;
+  const hRing = (await plugin(host).getEscrowRing(c.hostEscrowKey))!;
+  mtx.inputs[0].witness.fromItems(cooperativeWitness(sig(rRing), sig(hRing), script));
+  return mtx;
 }
