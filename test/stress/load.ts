@@ -1,15 +1,44 @@
 // Load on loopback, with latencies: concurrent uploads to one file server
 // (each a contract of its own, registered over the admin API, one PUT of
-// the whole object, then checked complete and downloaded byte for byte),
-// and concurrent negotiations (`negotiatestorage`, each for a size of its
+// the whole object from a loopback address of its own, as 50 renters are,
+// then checked complete and downloaded byte for byte), and concurrent
+// negotiations (`negotiatestorage`, each for a size of its
 // own so none reuses another's offer) from a renter's cloudcoind against
 // one host's. Every request must succeed; p50/p99 are printed.
+import * as http from 'http';
 import { randomBytes } from 'crypto';
 import { MerkleTree, deriveTokenKey, mintToken, signAdmin } from '../../lib/storage';
 import { raw } from '../util/fileserver';
 import { missing, startTarget } from '../util/fileserver-targets';
 import { startNetwork } from '../util/network';
-import { percentile } from './common';
+import { LoopbackAddresses, percentile } from './common';
+
+/**
+ * One upload from a source address of its own: the Node server takes at
+ * most 32 connections per client address (MAX_CONNECTIONS_PER_ADDRESS,
+ * closing the rest at once), and 50 renters are 50 addresses.
+ */
+function upload(port: number, p: string, headers: Record<string, string | number>, body: Buffer, localAddress: string)
+  : Promise<{ status: number; json: { complete?: boolean } }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'PUT', path: p, headers, agent: false, localAddress }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => {
+        let json = {};
+        try {
+          json = JSON.parse(Buffer.concat(parts).toString());
+        } catch {
+          json = {};
+        }
+        resolve({ status: res.statusCode ?? 0, json });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 export interface LoadOptions {
   uploads: number;
@@ -83,13 +112,14 @@ async function uploadLoad(name: 'node' | 'php' | 'apache', n: number, size: numb
     }
     const ms: number[] = [];
     let errors = 0;
+    const ips = new LoopbackAddresses();
+    const from = jobs.map(() => ips.next());
     const t0 = Date.now();
     await Promise.all(jobs.map(async (j, i) => {
       const s = Date.now();
       try {
-        const r = await req('PUT', `/v1/${j.id}/1?offset=0`, {
-          headers: { authorization: `CC-Token ${token(j.id, 'put')}`, 'content-length': j.data.length }, body: j.data
-        });
+        const r = await upload(target.port, `${target.base}/v1/${j.id}/1?offset=0`,
+          { authorization: `CC-Token ${token(j.id, 'put')}`, 'content-length': j.data.length }, j.data, from[i]);
         if (r.status !== 200 || r.json.complete !== true)
           throw new Error(`${r.status} ${JSON.stringify(r.json).slice(0, 200)}`);
         ms.push(Date.now() - s);
