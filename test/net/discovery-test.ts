@@ -85,9 +85,16 @@ async function runNetwork(t: Test): Promise<void> {
   const natHost = net.addNode('nat-host', { delayMs: DELAY_MS, noInbound: true });
   const files = net.addNode('fileserver', { delayMs: DELAY_MS });
   const renter = net.addNode('renter', { delayMs: DELAY_MS });
+  // Every measured figure, also printed together on one line at the end.
+  const figures: string[] = [];
+  const figure = (tt: Test, text: string): void => {
+    figures.push(text);
+    tt.comment(text);
+  };
+  const secs = (since: number): string => `${((Date.now() - since) / 1000).toFixed(1)} s`;
   const port = 48444;
   const at = (n: NetNode): string => `${n.ip}:${port}`;
-  t.comment(net.delayed ? `netem: ${DELAY_MS} ms on every link`
+  figure(t, net.delayed ? `netem: ${DELAY_MS} ms on every link`
     : 'tc netem is not available in this kernel (sch_netem): links run without the 100 ms delay');
 
   const datadir = (n: NetNode): string => path.join(dir, n.name);
@@ -145,8 +152,7 @@ async function runNetwork(t: Test): Promise<void> {
     for (const h of hosts)
       await until(`${h.name} to know every host`, async () => (await json<HostRow[]>(h, ['listhosts'])).length,
         (n) => n === HOSTS + 1);
-    t.comment(`gossip converged on ${HOSTS + 1} hosts ${((Date.now() - tHosts) / 1000).toFixed(1)} s after the first host `
-      + `started, ${((Date.now() - tLastHost) / 1000).toFixed(1)} s after the last`);
+    figure(t, `gossip converged on ${HOSTS + 1} hosts ${secs(tHosts)} after the first host started, ${secs(tLastHost)} after the last`);
     t.pass('converged');
   });
 
@@ -157,13 +163,13 @@ async function runNetwork(t: Test): Promise<void> {
   await t.test('the renter finds at least 6 hosts through gossip', async (t) => {
     const six = await until('the renter to know 6 hosts', () => json<HostRow[]>(renter, ['listhosts']),
       (r) => r.length >= 6);
-    t.comment(`renter knew ${six.length} hosts ${((Date.now() - tRenter) / 1000).toFixed(1)} s after it started`);
+    figure(t, `renter knew ${six.length} hosts ${secs(tRenter)} after it started`);
     // The NAT host's first announcement had no address yet (no peer); the
     // one naming its relay follows within a relay interval.
     const rows = await until('the renter to know every host, the NAT host with its relay',
       () => json<HostRow[]>(renter, ['listhosts']),
       (r) => r.length === HOSTS + 1 && r.find((x) => x.identity === natId)?.address === `via ${at(hosts[0])}`);
-    t.comment(`and all ${rows.length} with their addresses ${((Date.now() - tRenter) / 1000).toFixed(1)} s after it started`);
+    figure(t, `all ${rows.length} with their addresses after ${secs(tRenter)}`);
     const peers = await json<Array<{ identity: string | null; inbound: boolean }>>(renter, ['getcloudpeers']);
     t.ok(peers.length >= 1 && peers.length <= 2, `the renter dialled ${peers.length} CloudStorage peers (cloud slots)`);
     const never = rows.filter((r) => !r.connected);
@@ -180,7 +186,7 @@ async function runNetwork(t: Test): Promise<void> {
     const tSync = Date.now();
     for (const n of [...hosts, natHost, renter])
       await until(`${n.name} at height 440`, async () => Number(await cli(n, ['getblockcount'])), (h) => h >= 440);
-    t.comment(`every node at height 440 ${((Date.now() - tSync) / 1000).toFixed(1)} s after the renter started`);
+    figure(t, `every node at height 440 ${secs(tSync)} after the renter started`);
     t.pass('synced');
   });
 
@@ -196,7 +202,7 @@ async function runNetwork(t: Test): Promise<void> {
     const addr = (await cli(renter, ['getnewaddress'])).trim();
     await cli(renter, ['generatetoaddress', '1', addr]);
     const put = JSON.parse(await putting) as { fileId: string; contracts: Array<{ host: string }> };
-    t.comment(`put of ${FILE_SIZE} bytes on 4 hosts took ${((Date.now() - tPut) / 1000).toFixed(1)} s`);
+    figure(t, `put of ${FILE_SIZE} bytes on 4 hosts ${secs(tPut)}`);
     fileId = put.fileId;
     t.equal(put.contracts.length, 4, 'four contracts');
     t.ok(put.contracts.every((c) => hostIds.includes(c.host)), 'all with hosts of the network');
@@ -205,7 +211,9 @@ async function runNetwork(t: Test): Promise<void> {
 
   await t.test('get fetches the file back', async (t) => {
     const out = path.join(dir, 'file.out');
+    const tGet = Date.now();
     await cli(renter, ['get', fileId, out]);
+    figure(t, `get ${secs(tGet)}`);
     t.equal(await sha256(out), await sha256(file), 'same bytes');
   });
 
@@ -225,7 +233,8 @@ async function runNetwork(t: Test): Promise<void> {
       await until(`${n.name} to see price 2100`, async () =>
         (await json<HostRow[]>(n, ['listhosts'])).find((r) => r.identity === id)?.storageprice, (p) => p === 2100);
     }
-    t.comment(`every node had the newest price ${((Date.now() - tLast) / 1000).toFixed(1)} s after the last restart`);
+    figure(t, `every node had the newest price ${secs(tLast)} after the last restart`);
     t.pass('latest wins');
   });
+  t.comment(`net figures: ${figures.join('; ')}`);
 }
