@@ -32,10 +32,12 @@ t.test('put and get across hosts', async (t) => {
 
   await t.test('should show offers from the cheapest hosts, raising a bid a host declined', async (t) => {
     const res = await json<{
-      offers: Array<{ host: string; prices: { storage: number }; bids: number[] }>;
+      offers: Array<{ host: string; addr: string; prices: { storage: number }; bids: number[] }>;
       declined: Array<{ host: string; reason: string }>;
     }>(renter.cli(['negotiate-storage', '--size', '4MB', '--max-price', '2000sat', '--hosts', '2', '--json']));
     t.same(res.offers.map((o) => o.host), [ids[0], ids[1]], 'the two cheapest that fit, cheapest first');
+    t.same(res.offers.map((o) => o.addr), [hosts[0].addr, hosts[1].addr],
+      'hosts by the address they announced, not the ports of their connections to us');
     t.same(res.offers[1].bids, [500, 900], 'opened at the best quote, raised to the asking price');
     const why = new Map(res.declined.map((d) => [d.host, d.reason]));
     t.match(why.get(ids[2]), /above the maximum/, 'too expensive');

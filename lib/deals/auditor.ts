@@ -51,8 +51,8 @@ export interface AuditorContext {
   state(id: Buffer): Promise<string | null>;
   /** Run `fn` under the contract's lock (no revision meanwhile). */
   withContract<T>(id: Buffer, fn: () => Promise<T>): Promise<T>;
-  /** A connected host, or null. */
-  host(pk: Buffer): HostRef | null;
+  /** The host, connected (dialled by its announcement if need be), or null when unreachable. */
+  host(pk: Buffer): Promise<HostRef | null>;
   /** An audit token (every object, AUDIT_BUDGET bytes) from the host. */
   access(host: HostRef, id: Buffer): Promise<AuditAccess>;
   /** After a passed audit is stored: pay for it. */
@@ -153,7 +153,7 @@ export class Auditor {
     for (let i = 0; i < ATTEMPTS; i++) {
       if (i > 0)
         await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
-      const host = this.ctx.host(rc.contract.hostKey);
+      const host = await this.ctx.host(rc.contract.hostKey);
       if (!host)
         continue;
       const started = Date.now();

@@ -120,6 +120,7 @@ export class Deals implements Extension {
       height: () => this.api.chain.height,
       graceBlocks: getDealParams(api.network).offerWindow,
       hostByKey: (pk) => this.renter.hostByKey(pk),
+      reach: async (keys) => { await this.negotiator.reach(keys); },
       state: async (id) => (await this.contracts.getState(id)) ?? (await this.contracts.index.hasCommitment(id) ? 'pending' : null),
       withFile: (fileId, change, write) => this.files.withFile(fileId, change, write),
       filesOf: (id) => this.files.filesOf(id)
@@ -220,13 +221,14 @@ export class Deals implements Extension {
       store: this.store,
       height: () => this.api.chain.height,
       hostHeight: (pk) => {
-        const host = this.renter.hostByKey(pk);
-        const peer = host ? this.api.node.pool.peers.get(host.addr) : null;
+        // By the connection's own address (a HostRef's addr is the announced one).
+        const cp = this.negotiator.peers.byKey(pk);
+        const peer = cp ? this.api.node.pool.peers.get(cp.peer.hostname()) : null;
         return peer ? Math.max(peer.height, peer.bestHeight) : -1;
       },
       state: (id) => this.contractBook.ctx.state(id),
       withContract: (id, fn) => this.contractBook.withContract(id, fn),
-      host: (pk) => this.renter.hostByKey(pk),
+      host: (pk) => this.hostRef(pk).catch(() => null),
       access: (host, id) => this.renter.token(host, id, ALL_OBJECTS),
       onPassed: async (rc, rec) => {
         await this.payer.afterAudit(rc, rec);
@@ -272,6 +274,8 @@ export class Deals implements Extension {
     const removed: DeleteFileResult['removed'] = [];
     const kept: DeleteFileResult['kept'] = [];
     const gone = new Set<string>();
+    // Hosts we are not connected to are dialled (a renter restarted is connected to none).
+    await this.negotiator.reach(file.replicas.map((r) => r.hostPk));
     for (const r of file.replicas) {
       const key = `${r.contractId.toString('hex')}/${r.object}`;
       const host = this.negotiator.addressOf(r.hostPk);
@@ -426,12 +430,12 @@ export class Deals implements Extension {
     if (state === null || !['pending', 'committed', 'active'].includes(state) || height >= old.endHeight)
       throw new DealError('not-renewable', `contract ${old.id().slice(0, 12)} is ${state ?? 'not committed'} `
         + `(ends at ${old.endHeight}, height ${height}): only an open contract can be renewed before it ends`);
+    const host = await this.hostRef(old.hostKey);
     if (!await this.contractBook.settle(oldId, true))
       throw new DealError('contract-busy', `contract ${old.id().slice(0, 12)} has a revision its host has not settled`);
     const objects = await this.contractBook.objects(oldId);
     if (!objects || objects.length === 0)
       throw new DealError('not-renewable', `contract ${old.id().slice(0, 12)} holds no objects: nothing to renew`);
-    const host = this.hostRef(old.hostKey);
     const length = duration ?? (old.endHeight - old.startHeight);
     const prices = { storage: old.storagePrice, upload: old.uploadPrice, download: old.downloadPrice };
     // An offer for a token size: it reserves nothing real (the bytes are adopted) but fixes prices and the escrow key.
@@ -472,9 +476,9 @@ export class Deals implements Extension {
     return taggedHash(tags.STORAGE_MASTER, key.privateKey, key.chainCode);
   }
 
-  /** A connected host by identity key. */
-  hostRef(pk: Buffer): HostRef {
-    const host = this.renter.hostByKey(pk);
+  /** A host we hold a contract with, by identity key: dialled by its announcement if not connected. */
+  async hostRef(pk: Buffer): Promise<HostRef> {
+    const host = this.renter.hostByKey(pk) ?? ((await this.negotiator.reach([pk])).length ? this.renter.hostByKey(pk) : null);
     if (!host)
       throw new DealError('host-unreachable', `Host ${pk.toString('hex')} is not a connected CloudStorage peer.`);
     return host;

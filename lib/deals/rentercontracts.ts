@@ -29,6 +29,9 @@ import { withinPrice, type Prices } from './pricing';
 /** States in which a contract takes new objects: its commitment is out or on chain. */
 const OPEN_STATES = new Set(['pending', 'committed', 'active']);
 
+/** Contract hosts `reusable` dials at most per call (a put stores on a few hosts; more is a dial storm). */
+const REACH_HOSTS = 16;
+
 /** What the contract book needs from the node. */
 export interface RenterContractsContext {
   store: DealStore;
@@ -38,6 +41,8 @@ export interface RenterContractsContext {
   graceBlocks: number;
   /** A connected host, or null. */
   hostByKey(pk: Buffer): HostRef | null;
+  /** Dial hosts we hold contracts with that we are not connected to (by their announcements). */
+  reach(keys: Buffer[]): Promise<void>;
   /** The contract's state: the chain index's, `pending` if only our commitment is known, else null. */
   state(id: Buffer): Promise<string | null>;
   /** Update a file's replicas under the files' lock; `write` persists the result with the caller's batch. */
@@ -337,7 +342,15 @@ export class RenterContracts {
   async reusable(size: number, minLeft: number, maxPrice: number): Promise<ReusableContract[]> {
     const height = this.ctx.height();
     const best = new Map<string, ReusableContract>();
-    for (const rc of await this.ctx.store.listRenterContracts()) {
+    const contracts = await this.ctx.store.listRenterContracts();
+    // Hosts of candidates we are not connected to are dialled first, most blocks left first, at most REACH_HOSTS.
+    const unconnected = contracts.filter(({ contract: c, hostBehind }) => !hostBehind && c.endHeight - height >= minLeft
+      && withinPrice({ storage: c.storagePrice, upload: c.uploadPrice, download: c.downloadPrice }, maxPrice)
+      && !this.ctx.hostByKey(c.hostKey)).sort((a, b) => b.contract.endHeight - a.contract.endHeight);
+    const keys = [...new Map(unconnected.map((rc) => [rc.contract.hostKey.toString('hex'), rc.contract.hostKey])).values()];
+    if (keys.length)
+      await this.ctx.reach(keys.slice(0, REACH_HOSTS));
+    for (const rc of contracts) {
       const c = rc.contract;
       const id = c.hash();
       const prices = { storage: c.storagePrice, upload: c.uploadPrice, download: c.downloadPrice };

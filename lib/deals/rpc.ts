@@ -163,7 +163,7 @@ async function proposeStorage(p: Params, deals: Deals): Promise<ProposeStorageRe
   const allowance = p.has(5) ? p.amount(5, 'allowance') : defaultAllowance(size, offer.duration, offer.prices, minEscrow);
   const shard = await shardParam(p, 6, deals, fileId);
   deals.requireActivation();
-  const host = deals.hostRef(offer.hostKey);
+  const host = await deals.hostRef(offer.hostKey);
   // A new contract holds the file as object 1.
   const objects = [{ id: 1, root, size }];
   const contract = await deals.renter.buildContract(offer, objects, allowance);
@@ -197,7 +197,7 @@ async function proposeRevision(p: Params, deals: Deals): Promise<ProposeRevision
   const remove = p.has(5) ? [p.uint(5, 'replaceobject', 1, 0xfffffffe)] : [];
   const shard = await shardParam(p, 6, deals, fileId);
   const rc = await deals.contractBook.mustContract(id);
-  const host = deals.hostRef(rc.contract.hostKey);
+  const host = await deals.hostRef(rc.contract.hostKey);
   const replica = replicaOf(id, rc.contract.hostKey, salt, root, size, 0, shard);
   const res = await deals.contractBook.propose(id, [{ root, size, fileId, replica }], remove);
   return {
@@ -236,7 +236,7 @@ async function getStorageToken(p: Params, deals: Deals): Promise<StorageTokenRes
   const pk = p.hex(0, 'hostkey', 33);
   const id = p.hex(1, 'contractid', 32);
   const object = p.uint(2, 'object', 1, 0xfffffffe);
-  return deals.renter.token(deals.hostRef(pk), id, object);
+  return deals.renter.token(await deals.hostRef(pk), id, object);
 }
 
 async function deriveFileKeyRPC(p: Params, deals: Deals): Promise<string> {

@@ -218,6 +218,13 @@ export const ANNOUNCE_SYNC_LIMIT = 100;
 /** Dials `connectHosts` runs at once (each waits up to DIAL_TIMEOUT_MS). */
 export const DIAL_CONCURRENCY = 4;
 
+/**
+ * New connections `Negotiator#reach` may open per contract host it is not
+ * connected to: as `connectHosts` allows per host wanted (a direct address,
+ * or a relay and the dial-back it asks for).
+ */
+export const REACH_NEW_PER_HOST = 3;
+
 /** One dial: TCP connect, version handshake and identity proof (bcoin's own connect timeout is 5 s). */
 export const DIAL_TIMEOUT_MS = 10_000;
 

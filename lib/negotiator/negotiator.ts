@@ -22,7 +22,7 @@ import { RequestError, packetCodes, requestCodes } from './errors';
 import {
   DEFAULT_DEFER_LIMIT, FLOOD_SCORE, MAX_INFLIGHT_PER_PEER, MIN_PROTOCOL_VERSION, MISBEHAVE_SCORE,
   PROTOCOL_VERSION, MAX_CLOUD_PEERS, MALFORMED_SCORE, CHALLENGE_SIZE, BAD_AUTH_SCORE,
-  NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_ANNOUNCE_SOURCES
+  NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_ANNOUNCE_SOURCES, REACH_NEW_PER_HOST
 } from './common';
 import { infoService, peersService, type PeerEntry } from './coreservices';
 import { CreditLedger } from './credit';
@@ -381,6 +381,31 @@ export class Negotiator extends EventEmitter {
   connectHosts(options: ConnectOptions): Promise<ConnectResult> {
     const me = this.identity.publicKey;
     return this.dialer.connectHosts(this.hosts().filter(a => !a.publicKey.equals(me)), options);
+  }
+
+  /**
+   * Be connected to these hosts (identity keys of hosts we hold contracts
+   * with), dialling those we are not connected to by their announcements
+   * (Dialer#connectHosts: DIAL_CONCURRENCY at once, at most REACH_NEW_PER_HOST
+   * new connections per missing host). Each is `hold`-ed, so its connection
+   * stays. Resolves with the keys connected now; hosts not announced, or
+   * not reachable, are left out (callers say "host unreachable").
+   */
+  async reach(keys: Buffer[]): Promise<Buffer[]> {
+    const wanted = new Map<string, Buffer>();
+    for (const k of keys)
+      wanted.set(k.toString('hex'), k);
+    for (const k of wanted.values())
+      this.hold(k);
+    const missing = [...wanted.values()].filter(k => this.peers.byKey(k) === null);
+    if (missing.length > 0) {
+      await this.connectHosts({
+        count: wanted.size,
+        maxNew: REACH_NEW_PER_HOST * missing.length,
+        filter: a => wanted.has(a.publicKey.toString('hex'))
+      });
+    }
+    return [...wanted.values()].filter(k => this.peers.byKey(k) !== null);
   }
 
   /** Send an announcement paced under the peer's csannounce budget; dropped when too much is queued. */
