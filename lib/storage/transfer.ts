@@ -8,9 +8,10 @@
  * them before accepting a byte, PROTOCOL 4.8), the second encrypts again,
  * part by part, while the previous part is on the wire. Encryption is
  * deterministic for one key (nonces are chunk indexes), so the second pass
- * yields exactly the bytes the first one hashed, and AES-GCM costs far
- * less than writing a replica to disk and reading it back: see
- * docs/BENCHMARKS.md for the figures behind this choice.
+ * yields exactly the bytes the first one hashed. The second pass costs
+ * about what staging costs (writing the replica and reading it back:
+ * within noise in bench/transfer.ts) but needs no disk, where staging
+ * needs file size x hosts: docs/BENCHMARKS.md has the figures.
  *
  * Download reads ranges (the next one in flight while the current one is
  * hashed and decrypted), hashes leaves on worker threads, decrypts each
