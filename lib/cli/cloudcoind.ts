@@ -6,7 +6,9 @@ import * as path from 'path';
 import { Command, Option } from 'commander';
 import { CloudNode } from '../node/cloudnode';
 import { Config, ConfigError, readConfigFile, type ConfigValue } from '../node/config';
-import { defaultDatadir, isNetwork, networkDir, RPC_PORTS, type NetworkName } from '../node/datadir';
+import {
+  DatadirError, defaultDatadir, isNetwork, networkDir, RPC_PORTS, secureDir, type NetworkName
+} from '../node/datadir';
 import type { ExtensionModule } from '../base/extension';
 import { defaultExtensions, loadExtension } from '../cli/extensions';
 import { readMnemonicFile } from '../node/walletseed';
@@ -124,7 +126,7 @@ function restoreMnemonic(file: string): string {
 }
 
 /** Parse argv into node options. Throws ConfigError on bad input. */
-export function parseDaemonArgs(argv: string[]): { node: CloudNode; network: NetworkName; conf: string } {
+export function parseDaemonArgs(argv: string[]): { node: CloudNode; network: NetworkName; base: string; conf: string } {
   const extensions = [...defaultExtensions(), ...scanExtensions(argv).map(loadExtension)];
   const program = buildProgram(extensions);
   program.exitOverride();
@@ -160,11 +162,14 @@ export function parseDaemonArgs(argv: string[]): { node: CloudNode; network: Net
     config: cfg,
     restoreMnemonic: cfg.str('restore-mnemonic-file') ? restoreMnemonic(cfg.str('restore-mnemonic-file') as string) : undefined
   });
-  return { node, network, conf: confFile };
+  return { node, network, base, conf: confFile };
 }
 
 /** Run the daemon until SIGINT/SIGTERM or the `stop` RPC. */
 export async function main(argv: string[]): Promise<void> {
+  // Everything cloudcoind writes (wallet, chain, cookie, logs, hosted
+  // data) is the owner's alone, whatever the shell's umask (bitcoind too).
+  process.umask(0o077);
   let parsed;
   try {
     parsed = parseDaemonArgs(argv);
@@ -205,6 +210,11 @@ export async function main(argv: string[]): Promise<void> {
     await node.connect();
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
+    if (e instanceof DatadirError) {
+      // Nothing of the running node's was touched: exit without closing.
+      process.stderr.write(`cloudcoind: ${err.message}\n`);
+      process.exit(1);
+    }
     const hint = err.code === 'EADDRINUSE' ? ' (port in use: is another cloudcoind running? try --port/--rpcport)' : '';
     process.stderr.write(`cloudcoind: cannot start: ${err.message}${hint}\n`);
     try {
@@ -213,6 +223,14 @@ export async function main(argv: string[]): Promise<void> {
       // nothing more to do
     }
     process.exit(1);
+  }
+
+  // The base datadir holds cloudcoin.conf (secrets may be in it) and the
+  // network folders; the network folder itself was secured by open().
+  if (parsed.base !== node.datadir) {
+    const conf = path.dirname(parsed.conf) === parsed.base ? [path.basename(parsed.conf)] : [];
+    if (secureDir(parsed.base, { files: conf }) > 0)
+      process.stderr.write(`cloudcoind: warning: ${parsed.base} was open to other users: made it owner-only\n`);
   }
 
   const addr = node.addresses();

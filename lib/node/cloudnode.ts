@@ -14,6 +14,7 @@ import { randomBytes } from 'crypto';
 import { EventEmitter } from 'events';
 import bcoin = require('../bcoin');
 import { Config } from './config';
+import { DatadirError, DatadirLock, secureDir } from './datadir';
 import { dumpMnemonic, restorePrimaryFrom } from './walletseed';
 import { PacketError, RPCError, rpcCodes } from '../base/errors';
 import { Identity } from '../base/identity';
@@ -118,6 +119,10 @@ export class CloudNode extends EventEmitter implements NodeAPI {
   /** Warnings extensions gave once all were open (Extension#ready), for the start-up banner. */
   readonly warnings: string[] = [];
   private identityLoad: Promise<Identity> | null = null;
+  /** Held from the start of open() to the end of close(). */
+  private lock: DatadirLock | null = null;
+  /** True once this node wrote the cookie: only then is it ours to remove. */
+  private cookieWritten = false;
 
   constructor(options: CloudNodeOptions) {
     super();
@@ -459,8 +464,22 @@ export class CloudNode extends EventEmitter implements NodeAPI {
    */
 
   async open(): Promise<void> {
-    // Even with --memory the datadir holds the RPC cookie and debug.log.
-    fs.mkdirSync(this.datadir, { recursive: true });
+    // Even with --memory the datadir holds the lock, the RPC cookie and
+    // debug.log. Nothing in it is touched before the lock is ours: a second
+    // node on the same datadir must leave the first one's files alone.
+    try {
+      fs.mkdirSync(this.datadir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new DatadirError('datadir-unusable',
+        `cannot create ${this.datadir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    this.lock = await DatadirLock.acquire(this.datadir);
+    const tightened = secureDir(this.datadir, { recursive: true });
+    if (tightened > 0) {
+      const warning = `${this.datadir} was open to other users: made ${tightened} entries owner-only`;
+      this.logger.warning(warning);
+      this.warnings.push(warning);
+    }
     if (!this.memory)
       await this.node.ensure();
     await this.node.open();
@@ -475,8 +494,10 @@ export class CloudNode extends EventEmitter implements NodeAPI {
         this.warnings.push(`${id}: ${warning}`);
       }
     }
-    if (this.cookieFile)
+    if (this.cookieFile) {
       fs.writeFileSync(this.cookieFile, `__cookie__:${this.apiKey}`, { mode: 0o600 });
+      this.cookieWritten = true;
+    }
   }
 
   /** Start P2P: listen, dial and sync. */
@@ -486,7 +507,8 @@ export class CloudNode extends EventEmitter implements NodeAPI {
   }
 
   async close(): Promise<void> {
-    if (this.cookieFile) {
+    if (this.cookieFile && this.cookieWritten) {
+      this.cookieWritten = false;
       try {
         fs.unlinkSync(this.cookieFile);
       } catch {
@@ -503,10 +525,16 @@ export class CloudNode extends EventEmitter implements NodeAPI {
         this.logger.error(e instanceof Error ? e : new Error(String(e)));
       }
     }
-    if (this.opened) {
-      this.opened = false;
-      await this.waitWalletSynced();
-      await this.node.close();
+    try {
+      if (this.opened) {
+        this.opened = false;
+        await this.waitWalletSynced();
+        await this.node.close();
+      }
+    } finally {
+      const lock = this.lock;
+      this.lock = null;
+      await lock?.release();
     }
   }
 
