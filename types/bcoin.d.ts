@@ -480,7 +480,7 @@ declare module 'bcoin' {
 
     class HTTP extends EventEmitter {
       /** bweb keeps the node:http server here. */
-      http: { address(): { port: number; address: string } | string | null };
+      http: import('http').Server;
     }
 
     interface Plugin<T> {

@@ -71,6 +71,7 @@ function buildProgram(): Command {
     .option('--datadir <dir>', 'data directory holding the RPC cookie (default ~/.cloudcoin)')
     .option('--rpcconnect <host>', 'cloudcoind RPC host (default 127.0.0.1)')
     .option('--rpcport <port>', 'cloudcoind RPC port')
+    .option('--rpcuser <user>', 'RPC user name for --api-key (default cloudcoin)')
     .option('--api-key <key>', 'RPC password (default: read the cookie)')
     .option('--json', 'print JSON for friendly commands')
     .argument('<method>', 'RPC method')
@@ -116,6 +117,7 @@ export async function main(argv: string[]): Promise<number> {
       host: (opts.rpcconnect as string | undefined) || '127.0.0.1',
       port,
       apiKey: opts.apiKey as string | undefined,
+      user: opts.rpcuser as string | undefined,
       cookieFile: cookiePath(networkDir(base, network))
     });
     const command = Object.hasOwn(commands, method) ? commands[method] : null;

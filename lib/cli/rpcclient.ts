@@ -26,17 +26,28 @@ export class RPCClientError extends CodedError<RPCClientCode> {
   }
 }
 
+/** User name sent with an explicit key when none is given (cloudcoind's default `--rpcuser`). */
+export const DEFAULT_RPC_USER = 'cloudcoin';
+
 export interface RPCClientOptions {
   host: string;
   port: number;
-  /** Explicit key; else read from `cookieFile`. */
+  /** Explicit key (the node's `--api-key`); else read from `cookieFile`. */
   apiKey?: string;
+  /** User name sent with `apiKey` (default DEFAULT_RPC_USER). */
+  user?: string;
   cookieFile?: string;
   timeoutMs?: number;
 }
 
+/** Basic auth credentials. */
+export interface Credentials {
+  user: string;
+  password: string;
+}
+
 /** Read `__cookie__:<key>` from a cookie file. */
-export function readCookie(file: string): string {
+export function readCookie(file: string): Credentials {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8').trim();
@@ -47,7 +58,7 @@ export function readCookie(file: string): string {
   const i = text.indexOf(':');
   if (i < 0)
     throw new RPCClientError('bad-cookie', `malformed cookie file ${file}`);
-  return text.slice(i + 1);
+  return { user: text.slice(0, i), password: text.slice(i + 1) };
 }
 
 export class RPCClient {
@@ -58,18 +69,18 @@ export class RPCClient {
     this.options = options;
   }
 
-  private key(): string {
+  private credentials(): Credentials {
     if (this.options.apiKey)
-      return this.options.apiKey;
+      return { user: this.options.user ?? DEFAULT_RPC_USER, password: this.options.apiKey };
     if (this.options.cookieFile)
       return readCookie(this.options.cookieFile);
-    return '';
+    return { user: this.options.user ?? DEFAULT_RPC_USER, password: '' };
   }
 
   /** Call one method; resolves to its result or throws RPCClientError. */
   call(method: string, params: unknown[] = []): Promise<unknown> {
     const body = JSON.stringify({ method, params, id: ++this.id });
-    const key = this.key();
+    const auth = this.credentials();
     const where = `${this.options.host}:${this.options.port}`;
     return new Promise((resolve, reject) => {
       const req = http.request({
@@ -80,7 +91,7 @@ export class RPCClient {
         headers: {
           'Content-Type': 'application/json',
           'Content-Length': Buffer.byteLength(body),
-          Authorization: 'Basic ' + Buffer.from(`cloudcoin:${key}`).toString('base64')
+          Authorization: 'Basic ' + Buffer.from(`${auth.user}:${auth.password}`).toString('base64')
         },
         timeout: this.options.timeoutMs ?? RPC_TIMEOUT_MS
       }, (res) => {
@@ -100,7 +111,7 @@ export class RPCClient {
           const text = Buffer.concat(chunks).toString('utf8');
           if (res.statusCode === 401 || res.statusCode === 403) {
             reject(new RPCClientError('unauthorized',
-              `authorization failed at ${where}: wrong --api-key or cookie`));
+              `authorization failed at ${where}: wrong --rpcuser, --api-key or cookie`));
             return;
           }
           let json: { result?: unknown; error?: { message: string; code: number } | null };

@@ -15,6 +15,7 @@ import { EventEmitter } from 'events';
 import bcoin = require('../bcoin');
 import { Config } from './config';
 import { DatadirError, DatadirLock, secureDir } from './datadir';
+import { serveRPC } from './rpcserver';
 import { dumpMnemonic, restorePrimaryFrom } from './walletseed';
 import { PacketError, RPCError, rpcCodes } from '../base/errors';
 import { Identity } from '../base/identity';
@@ -31,6 +32,10 @@ const CS_RATE_PER_SEC = 200;
 const CS_BURST = 1000;
 /** Ban score when a handler fails for a reason that is not a PacketError. */
 const HANDLER_FAILURE_SCORE = 1;
+/** RPC user for `--api-key` when no `--rpcuser` is given. */
+export const DEFAULT_RPC_USER = 'cloudcoin';
+/** The cookie's user name, as bitcoind writes it. */
+export const COOKIE_USER = '__cookie__';
 /** P2P commands are at most 11 ASCII chars (bcoin's framer asserts < 12). */
 const MAX_CMD_LENGTH = 11;
 
@@ -53,6 +58,8 @@ export interface CloudNodeOptions {
   rpcPort?: number;
   /** RPC password; when absent a random cookie is written to the datadir. */
   apiKey?: string;
+  /** RPC user name that goes with `apiKey` (default DEFAULT_RPC_USER); the cookie's is `__cookie__`. */
+  rpcUser?: string;
   logLevel?: string;
   /** Also log to the console (the daemon logs to `<datadir>/debug.log`). */
   logConsole?: boolean;
@@ -100,6 +107,8 @@ export class CloudNode extends EventEmitter implements NodeAPI {
   readonly datadir: string;
   readonly memory: boolean;
   readonly apiKey: string;
+  /** The RPC user name clients must send with `apiKey`. */
+  readonly rpcUser: string;
   readonly cookieFile: string | null;
 
   private readonly walletPlugin: bcoin.WalletPlugin;
@@ -137,6 +146,7 @@ export class CloudNode extends EventEmitter implements NodeAPI {
 
     const cookie = !options.apiKey;
     this.apiKey = options.apiKey || randomBytes(32).toString('hex');
+    this.rpcUser = cookie ? COOKIE_USER : options.rpcUser || DEFAULT_RPC_USER;
     this.cookieFile = cookie ? path.join(this.datadir, '.cookie') : null;
 
     const isRegtest = options.network === 'regtest';
@@ -231,6 +241,13 @@ export class CloudNode extends EventEmitter implements NodeAPI {
 
     this.node.on('error', (err: Error) => {
       this.logger.error(err);
+    });
+
+    // bitcoind's answers to bad requests, wrong users and huge bodies.
+    serveRPC(this.node.http.http, {
+      user: this.rpcUser,
+      password: this.apiKey,
+      execute: (request) => this.node.rpc.call(request, {})
     });
 
     // One endpoint for node and wallet methods, as with bitcoind.
@@ -495,7 +512,7 @@ export class CloudNode extends EventEmitter implements NodeAPI {
       }
     }
     if (this.cookieFile) {
-      fs.writeFileSync(this.cookieFile, `__cookie__:${this.apiKey}`, { mode: 0o600 });
+      fs.writeFileSync(this.cookieFile, `${COOKIE_USER}:${this.apiKey}`, { mode: 0o600 });
       this.cookieWritten = true;
     }
   }
