@@ -1,28 +1,32 @@
 /*!
  * cli.ts - `cloudcoin-fileserver --data-dir D --port P [--host H]
- * [--admin-key K] [--capacity SIZE] [--base-path /PREFIX] [--hash-threads N]`.
+ * [--admin-key-file F] [--capacity SIZE] [--base-path /PREFIX] [--hash-threads N]`.
  *
- * Without --admin-key the key is read from D/admin.key, or created there
- * (mode 0600) and printed once on first start: the operator hands it to
- * the negotiator as --fileserver-key.
+ * Without an admin key (--admin-key-file FILE, CLOUDCOIN_ADMIN_KEY or,
+ * with a warning, --admin-key) the key is read from D/admin.key, or created
+ * there (mode 0600) and printed once on first start: the operator hands it
+ * to the host's cloudcoind as its fileserver key.
  */
 
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { CodedError } from '../lib/base/errors';
+import { flagWarning, resolveSecret } from '../lib/base/secrets';
 import { parseAdminKey, readOrCreateAdminKey } from '../lib/storage';
 import { DEFAULT_CAPACITY } from './common';
 import { FileServer, parseBasePath } from './server';
 import { parseSize } from '../lib/base/units';
 
 const USAGE = `Usage: cloudcoin-fileserver --data-dir DIR [--port PORT] [--host HOST]
-                            [--admin-key HEX64] [--capacity SIZE] [--base-path /PREFIX]
+                            [--admin-key-file FILE] [--capacity SIZE] [--base-path /PREFIX]
                             [--hash-threads N]
   --data-dir   where contracts and objects are stored (created if missing)
   --port       TCP port (default 8480; 0 picks a free one)
   --host       address to bind (default 127.0.0.1; 0.0.0.0 for all)
-  --admin-key  64 hex admin key; default: read or create DATA_DIR/admin.key
+  --admin-key-file  file holding the 64 hex admin key (or CLOUDCOIN_ADMIN_KEY;
+               --admin-key works but shows the key to other users in ps);
+               default: read or create DATA_DIR/admin.key
   --capacity   bytes of contract data to accept, e.g. 50GB (default 10GiB)
   --base-path  path prefix a reverse proxy forwards unchanged, e.g. /cc for
                https://host/cc (default none: the proxy strips it)
@@ -74,7 +78,7 @@ export function loadAdminKey(dataDir: string, given: string | undefined, print: 
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
   if (res.created) {
-    print(`admin key (stored in ${res.file}; give it to the negotiator as --fileserver-key):`);
+    print(`admin key (stored in ${res.file}; give it to the host's cloudcoind as fileserver-key-file=FILE or CLOUDCOIN_FILESERVER_KEY):`);
     print(`  ${res.key.toString('hex')}`);
   }
   return res.key;
@@ -91,6 +95,7 @@ export async function main(argv: string[]): Promise<FileServer | null> {
         port: { type: 'string' },
         host: { type: 'string' },
         'admin-key': { type: 'string' },
+        'admin-key-file': { type: 'string' },
         capacity: { type: 'string' },
         'base-path': { type: 'string' },
         'hash-threads': { type: 'string' },
@@ -122,9 +127,12 @@ export async function main(argv: string[]): Promise<FileServer | null> {
     if (threadsText !== undefined && (!/^[0-9]{1,2}$/.test(threadsText) || Number(threadsText) > 64))
       throw new UsageError('--hash-threads must be 0..64');
     checkDataDir(dataDir);
-    const given = values['admin-key'];
+    const secret = resolveSecret('admin-key', { flag: values['admin-key'] ?? null, flagFile: values['admin-key-file'] ?? null });
+    const given = secret?.value;
     if (given !== undefined && !parseAdminKey(given))
       throw new UsageError('--admin-key must be 64 hex characters');
+    if (secret?.source === 'flag')
+      process.stderr.write(`cloudcoin-fileserver: warning: ${flagWarning('admin-key', false)}\n`);
     const host = values.host ?? '127.0.0.1';
     // The key (and the data directory) only once the port is ours: a
     // server that cannot listen leaves nothing behind and prints no key.

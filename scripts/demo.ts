@@ -68,11 +68,11 @@ function findPHP(): string | null {
  * web host would run it, here under `php -S`) when php is installed, else
  * cloudcoin-fileserver. Returns what it is, for the output.
  */
-async function startFileServer(port: number, adminKey: string): Promise<string> {
+async function startFileServer(port: number, adminKey: string, keyFile: string): Promise<string> {
   const php = findPHP();
   if (!php) {
     await net.start('fileserver', [BIN('cloudcoin-fileserver'), '--data-dir', path.join(work, 'fileserver'),
-      '--port', String(port), '--admin-key', adminKey], /listening on/);
+      '--port', String(port), '--admin-key-file', keyFile], /listening on/);
     return 'cloudcoin-fileserver (Node; install php to see the PHP one)';
   }
   const www = path.join(work, 'php-fileserver');
@@ -104,18 +104,21 @@ async function main(): Promise<void> {
   const hostB = await net.node('host-b');
   const [fsPort] = await freePorts(1);
   const adminKey = randomBytes(32).toString('hex');
+  // Keys go in files, never on a command line (ps shows those to every user).
+  const keyFile = path.join(work, 'fileserver.key');
+  fs.writeFileSync(keyFile, `${adminKey}\n`, { mode: 0o600 });
   const daemon = net.daemon.bind(net);
   const cli = net.cli.bind(net);
 
   say('1. starting host-b\'s file server and three cloudcoind nodes');
-  const fileServer = await startFileServer(fsPort, adminKey);
+  const fileServer = await startFileServer(fsPort, adminKey, keyFile);
   say(`   host-a keeps its data in its own directory (cloudcoind --host)`);
   say(`   host-b keeps its data on the ${fileServer} at http://127.0.0.1:${fsPort}`);
   await daemon(renter, []);
   await Promise.all([
     daemon(hostA, ['--host', '--host-storage-price', `${PRICE_A}sat`, '--connect', `127.0.0.1:${renter.port}`]),
     daemon(hostB, ['--host', '--host-storage-price', `${PRICE_B}sat`, '--connect', `127.0.0.1:${renter.port}`,
-      '--fileserver', `http://127.0.0.1:${fsPort}`, '--fileserver-key', adminKey])
+      '--fileserver', `http://127.0.0.1:${fsPort}`, '--fileserver-key-file', keyFile])
   ]);
   await net.until('hosts to connect', async () => JSON.parse(await cli(renter, ['getcloudpeers'])) as unknown[],
     (p) => p.length === 2);

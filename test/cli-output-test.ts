@@ -2,7 +2,7 @@
 import t from 'tap';
 import { ProgressBar } from '../lib/cli/progress';
 import { escapeName, renderTable } from '../lib/cli/table';
-import { formatResult, parseParam } from '../lib/cli/cloudcoincli';
+import { formatResult } from '../lib/cli/cloudcoincli';
 
 function sink(isTTY: boolean) {
   const chunks: string[] = [];
@@ -37,10 +37,6 @@ t.test('renderTable', async (t) => {
 });
 
 t.test('cloudcoin-cli params and results', async (t) => {
-  t.equal(parseParam('12'), 12);
-  t.same(parseParam('{"a":1}'), { a: 1 });
-  t.equal(parseParam('rb1qxyz'), 'rb1qxyz');
-  t.equal(parseParam('00ab'), '00ab');
   t.equal(formatResult('raw'), 'raw');
   t.equal(formatResult(null), null);
   t.equal(formatResult({ a: 1 }), '{\n  "a": 1\n}');

@@ -53,12 +53,31 @@ t.test('cloudcoind', async (t) => {
     t.equal(again.code, 0, 'wallet accounts readable after restart');
   });
 
-  await t.test('should answer help with the method list', async (t) => {
+  await t.test('should answer help grouped as bitcoin-cli does', async (t) => {
     const r = await d.cli(['help']);
-    t.equal(r.code, 0);
-    const methods = r.stdout.trim().split('\n');
-    for (const m of ['getblockcount', 'getnewaddress', 'sendtoaddress', 'generatetoaddress', 'stop'])
-      t.ok(methods.includes(m), `lists ${m}`);
+    t.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    const groups = lines.filter((l) => /^== .+ ==$/.test(l));
+    for (const g of ['Blockchain', 'Control', 'Generating', 'Network', 'Wallet', 'Storage', 'Contracts', 'Negotiator', 'Hosting'])
+      t.ok(groups.includes(`== ${g} ==`), `has == ${g} ==`);
+    t.same(groups, [...groups].sort(), 'groups in name order');
+    const under = (g: string): string[] => {
+      const at = lines.indexOf(`== ${g} ==`);
+      const end = lines.findIndex((l, i) => i > at && l === '');
+      return lines.slice(at + 1, end < 0 ? undefined : end);
+    };
+    const names = (g: string) => under(g).map((l) => l.split(' ')[0]);
+    t.ok(names('Blockchain').includes('getblockcount'));
+    t.ok(under('Blockchain').includes('getblockhash index'), 'usage lines, not bare names');
+    t.ok(names('Wallet').includes('sendtoaddress'));
+    t.ok(names('Generating').includes('generatetoaddress'));
+    t.ok(names('Control').includes('stop'));
+    for (const cmd of ['put', 'get', 'ls', 'negotiate-storage', 'getstorageinfo'])
+      t.ok(names('Storage').includes(cmd), `Storage lists ${cmd}`);
+    t.ok(names('Contracts').includes('getcontract'));
+    t.match(r.stdout, /cloudcoin-cli commands \(not RPC methods\)/);
+    const one = await d.cli(['help', 'getblockhash']);
+    t.match(one.stdout, /^getblockhash/, 'help METHOD');
   });
 
   await t.test('should send to an address (wallet method via the one endpoint)', async (t) => {
@@ -69,10 +88,13 @@ t.test('cloudcoind', async (t) => {
   });
 
   await t.test('should print one line and exit non-zero on each user error', async (t) => {
+    const wrongKey = path.join(d.base, 'wrong.key');
+    fs.writeFileSync(wrongKey, 'wrong\n');
     const cases: Array<[string, string[], string[], RegExp]> = [
       ['unknown method', ['nosuchmethod'], [], /Method not found/],
-      ['bad params', ['getblockhash', 'abc'], [], /Param #0/],
-      ['wrong key', ['getblockcount'], ['--api-key', 'wrong'], /authorization failed/],
+      ['bad params', ['getblockhash', '-1'], [], /Param #0/],
+      ['not a number', ['getblockhash', 'abc'], [], /parameter 1 of getblockhash must be JSON/],
+      ['wrong key', ['getblockcount'], ['--api-key-file', wrongKey], /authorization failed/],
       ['node not running', ['getblockcount'], ['--rpcport', '1'], /cannot connect|cookie/]
     ];
     for (const [name, args, extra, re] of cases) {
@@ -125,7 +147,9 @@ t.test('cloudcoind flags', async (t) => {
     fs.writeFileSync(path.join(d.base, 'cloudcoin.conf'), '# test\n[regtest]\napi-key=fromconf\n[main]\napi-key=nope\n');
     await d.start();
     t.match(d.stdout, /\(api key\)/);
-    const r = await d.cli(['getblockcount'], ['--api-key', 'fromconf']);
+    // cloudcoin-cli reads the same conf, as bitcoin-cli does.
+    const r = await d.cli(['getblockcount']);
     t.equal(r.stdout, '0\n', r.stderr);
+    t.equal(r.stderr, '', 'no warning: the key was not on the command line');
   });
 });

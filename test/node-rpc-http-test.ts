@@ -201,7 +201,9 @@ t.test('--rpcuser with --api-key', async (t) => {
   t.equal((await request(d.rpcPort, { auth: basic('__cookie__', 's3cret'), body })).status, 401, 'no cookie user');
   const cli = await d.cli(['getblockcount'], ['--rpcuser', 'alice', '--api-key', 's3cret']);
   t.equal(cli.stdout, '0\n', cli.stderr);
-  const wrong = await d.cli(['getblockcount'], ['--api-key', 's3cret']);
+  // Like bitcoin-cli, the CLI reads rpcuser from cloudcoin.conf: a flag overrides it.
+  t.equal((await d.cli(['getblockcount'], ['--api-key', 's3cret'])).stdout, '0\n', 'the user from cloudcoin.conf');
+  const wrong = await d.cli(['getblockcount'], ['--rpcuser', 'cloudcoin', '--api-key', 's3cret']);
   t.equal(wrong.code, 1, 'the CLI with the wrong user fails');
   t.match(wrong.stderr, /authorization failed/);
 });

@@ -108,6 +108,9 @@ declare module 'bcoin' {
       static fromHash(hash: Buffer, type?: number, version?: number): Address;
       toString(network?: string | Network): string;
       isProgram(): boolean;
+      isPubkeyhash(): boolean;
+      isScripthash(): boolean;
+      isWitnessPubkeyhash(): boolean;
       getHash(enc?: 'hex'): Buffer | string;
     }
 
@@ -210,6 +213,8 @@ declare module 'bcoin' {
       static generate(compressed?: boolean): KeyRing;
       static fromPrivate(key: Buffer, compressed?: boolean): KeyRing;
       static fromPublic(key: Buffer): KeyRing;
+      /** A WIF private key; its compression flag sets the ring's. */
+      static fromSecret(wif: string, network?: string | Network): KeyRing;
       getAddress(): Address;
       getAddress(enc: 'string', network?: string | Network): string;
       getKeyHash(): Buffer;
@@ -524,6 +529,8 @@ declare module 'bcoin' {
       witness: boolean;
       receiveDepth: number;
       deriveReceive(index: number, master?: unknown): WalletKey;
+      /** The key at `path`; with an unlocked master (`{key}`) it has its private key. */
+      derivePath(path: Path, master?: unknown): WalletKey;
     }
 
     class WalletKey extends KeyRing {
@@ -563,7 +570,8 @@ declare module 'bcoin' {
 
     interface WalletPlugin {
       wdb: WalletDB;
-      rpc: RPCBase;
+      /** The wallet RPC; `wallet` is the one `selectwallet` chose (primary by default). */
+      rpc: RPCBase & { wallet: Wallet };
       http: HTTP;
     }
 

@@ -19,6 +19,8 @@ declare module 'bcrypto/lib/secp256k1' {
     isLowS(sig: Buffer): boolean;
     /** Shared point (compressed by default). */
     ecdh(pub: Buffer, priv: Buffer, compress?: boolean): Buffer;
+    /** The public key behind a 64-byte compact signature and recovery id, or null. */
+    recover(msg: Buffer, sig: Buffer, param?: number, compress?: boolean): Buffer | null;
   };
   export = secp256k1;
 }

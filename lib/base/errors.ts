@@ -58,7 +58,9 @@ export const rpcCodes = {
   IN_WARMUP: -28,
   CLIENT_NOT_CONNECTED: -9,
   CLIENT_NODE_NOT_CONNECTED: -29,
-  CLIENT_P2P_DISABLED: -31
+  CLIENT_P2P_DISABLED: -31,
+  WALLET_PASSPHRASE_INCORRECT: -14,
+  WALLET_WRONG_ENC_STATE: -15
 } as const;
 
 export type RPCCode = typeof rpcCodes[keyof typeof rpcCodes];

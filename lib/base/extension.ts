@@ -23,6 +23,13 @@ export interface OptionSpec {
   description: string;
   /** Shown in --help; the extension applies its own default. */
   defaultText?: string;
+  /**
+   * A key or password: cloudcoind also reads it from `--NAME-file FILE`,
+   * `CLOUDCOIN_NAME` and `NAME-file=` in cloudcoin.conf, and warns when it
+   * is given as a flag (lib/base/secrets.ts). The extension reads it with
+   * `config.str(name)` as any other option.
+   */
+  secret?: boolean;
 }
 
 /** Read access to merged flags + cloudcoin.conf, typed and validated. */
@@ -103,6 +110,8 @@ export interface Extension {
 /** What an extension module exports. */
 export interface ExtensionModule<T extends Extension = Extension> {
   id: string;
+  /** Heading of its RPC methods in `help` (`== Storage ==`); default: the id capitalised. */
+  rpcGroup?: string;
   options?: OptionSpec[];
   init(api: NodeAPI): T;
 }

@@ -13,6 +13,7 @@ export * from './extension';
 export * from './hash';
 export * from './identity';
 export * from './units';
+export * from './secrets';
 export * from './rpc';
 export * from './signed';
 export * from './wire';

@@ -2,33 +2,34 @@
  * cloudcoincli.ts - cloudcoin-cli: bitcoin-cli for cloudcoind.
  *
  * `cloudcoin-cli [options] METHOD [PARAMS...]` calls any RPC method, node
- * and wallet alike. Params parse as JSON where they can, else as strings.
- * Results print as JSON, strings raw. Any failure prints one line on stderr
- * and exits non-zero.
+ * and wallet alike, or runs one of the CLI's storage commands (put, get,
+ * ls...). Params are strings unless the method declares a number, boolean,
+ * array or object (rpcparams.ts, as bitcoin-cli). Options may be written
+ * bitcoin-cli style (`-regtest`, `-rpcport=P`). Like bitcoin-cli it reads
+ * the network, rpcport, rpcconnect, rpcuser and the api key from
+ * cloudcoin.conf; the key may also come from --api-key-file or
+ * CLOUDCOIN_API_KEY (lib/base/secrets.ts), else the node's cookie. Results
+ * print as JSON, strings raw. Any failure prints one line on stderr and
+ * exits non-zero.
  */
 
 import * as path from 'path';
 import { Command } from 'commander';
-import { Config, ConfigError } from '../node/config';
-import { defaultDatadir, isNetwork, networkDir, RPC_PORTS, type NetworkName } from '../node/datadir';
+import { Config, pickNetwork, readConfigFile, type ConfigValue } from '../node/config';
+import { defaultDatadir, networkDir, RPC_PORTS } from '../node/datadir';
+import { flagWarning, resolveSecret } from '../base/secrets';
+import { doubleDash, optionNames } from './argv';
+import { mergeHelp, storageUsages } from './clihelp';
+import { convertParams } from './rpcparams';
 import { RPCClientError, cookiePath, RPCClient } from './rpcclient';
-import { CommandError, storageCommands } from './storagecmds';
+import { storageCommands } from './storagecmds';
 import { reputationCommands } from './reputationcmds';
 import { hostCommands } from './hostcmds';
 
-/** Friendly commands that are not RPC methods. */
-const commands = { ...storageCommands, ...reputationCommands, ...hostCommands };
+/** cloudcoin-cli's own commands (not RPC methods), each parsing its own flags. */
+export const cliCommands = { ...storageCommands, ...reputationCommands, ...hostCommands };
 
 const VERSION = '0.1.0';
-
-/** bitcoin-cli semantics: JSON where it parses, else the raw string. */
-export function parseParam(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
 
 /** bitcoin-cli output: strings raw, null as nothing, the rest as JSON. */
 export function formatResult(result: unknown): string | null {
@@ -39,57 +40,87 @@ export function formatResult(result: unknown): string | null {
   return JSON.stringify(result, null, 2);
 }
 
-export interface CLIContext {
-  network: NetworkName;
-  client: RPCClient;
-  json: boolean;
+function storageHelp(): string {
+  const lines = storageUsages(cliCommands).map((u) => `  ${u.usage}`);
+  return `\nCommands run by cloudcoin-cli itself (\`cloudcoin-cli help COMMAND\` for one):\n${lines.join('\n')}\n`
+    + '\nThe api key: --api-key-file FILE, CLOUDCOIN_API_KEY or api-key= in cloudcoin.conf; without one, the\n'
+    + 'cookie cloudcoind writes to its datadir.\n';
 }
 
 function buildProgram(): Command {
   return new Command('cloudcoin-cli')
-    .description('Call cloudcoind over RPC: cloudcoin-cli [options] METHOD [PARAMS...]\n'
-      + 'Run `cloudcoin-cli help` for the list of methods. Storage commands:\n'
-      + '  negotiate-storage --size S --max-price P [--duration B] [--hosts N] [--json]\n'
-      + '  put FILE [--hosts N | --data-shards K --parity-shards M] [--min-hosts M] [--duration B] [--max-price P] [--allowance SAT]\n'
-      + '      [--new-contracts] [--no-wait] [--json]\n'
-      + '  get FILE_ID OUT [--json]     (OUT - is standard output; ids may be unique prefixes)\n'
-      + '  get NAME OUT --rev N [--json] (version N of a name)\n'
-      + '  log NAME [--json]            (the stored versions of a name)\n'
-      + '  ls [--json]\n'
-      + '  rm FILE_ID [--json]          (delete from the hosts, then forget)\n'
-      + '  renew CONTRACT|FILE_ID [--duration B] [--allowance SAT] [--json]\n'
-      + '  earnings [CONTRACT_ID] [--json | --csv]   (a host\'s earnings, expected against received)\n'
-      + '  reputation [IDENTITY] [--sort score|identity|rated] [--json]\n'
-      + '  audits CONTRACT|FILE_ID [--json]   (one audit per interval: passed, failed, missed)\n'
-      + '  hosts [--json]\n'
-      + '  repair FILE_ID [--duration B] [--max-price P] [--allowance SAT] [--no-wait] [--json]   (rebuild lost shards)\n'
-      + 'Run `cloudcoin-cli COMMAND --help` for one command.')
+    .usage('[options] METHOD [PARAMS...]')
+    .description('Call cloudcoind over RPC, or run a storage command. `cloudcoin-cli help` lists the methods.\n'
+      + 'Options may also be written bitcoin-cli style: -regtest, -rpcport=18443.')
     .version(VERSION)
     .option('--regtest', 'use the regression test network')
     .option('--testnet', 'use the test network')
     .option('--network <name>', 'main, testnet, regtest or simnet')
-    .option('--datadir <dir>', 'data directory holding the RPC cookie (default ~/.cloudcoin)')
+    .option('--datadir <dir>', 'data directory holding cloudcoin.conf and the RPC cookie (default ~/.cloudcoin)')
+    .option('--conf <file>', 'config file (default <datadir>/cloudcoin.conf)')
     .option('--rpcconnect <host>', 'cloudcoind RPC host (default 127.0.0.1)')
-    .option('--rpcport <port>', 'cloudcoind RPC port')
-    .option('--rpcuser <user>', 'RPC user name for --api-key (default cloudcoin)')
-    .option('--api-key <key>', 'RPC password (default: read the cookie)')
-    .option('--json', 'print JSON for friendly commands')
-    .argument('<method>', 'RPC method')
-    .argument('[params...]', 'parameters (JSON or strings)')
+    .option('--rpcport <port>', 'cloudcoind RPC port (default per network)')
+    .option('--rpcuser <user>', 'RPC user name for the api key (default cloudcoin)')
+    .option('--api-key <key>', 'RPC password (visible to other users in ps: prefer --api-key-file)')
+    .option('--api-key-file <file>', 'read the RPC password from the first line of FILE')
+    .argument('<method>', 'RPC method or storage command')
+    .argument('[params...]', 'parameters')
+    .addHelpText('after', storageHelp)
     .enablePositionalOptions()
     .passThroughOptions()
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) });
 }
 
-function networkOf(opts: Record<string, unknown>): NetworkName {
-  const flags = [opts.regtest && 'regtest', opts.testnet && 'testnet'].filter(Boolean) as string[];
-  if (flags.length > 1 || (flags.length && opts.network))
-    throw new ConfigError('give one of --regtest, --testnet or --network');
-  const name = (opts.network as string | undefined) || flags[0] || 'main';
-  if (!isNetwork(name))
-    throw new ConfigError(`unknown network "${name}"`);
-  return name;
+/** Values given on the command line, keyed by long flag name. */
+function flagValues(program: Command): Map<string, ConfigValue> {
+  const out = new Map<string, ConfigValue>();
+  for (const opt of program.options) {
+    const key = opt.attributeName();
+    if (program.getOptionValueSource(key) === 'cli')
+      out.set(opt.long!.slice(2), program.getOptionValue(key) as string | boolean);
+  }
+  return out;
+}
+
+/** Where to connect and with what, from flags over the environment over cloudcoin.conf. */
+function clientFor(program: Command, warn: (line: string) => void): RPCClient {
+  const flags = flagValues(program);
+  const flagCfg = new Config(flags);
+  const base = path.resolve(flagCfg.str('datadir') || defaultDatadir());
+  const confFile = path.resolve(flagCfg.str('conf') || path.join(base, 'cloudcoin.conf'));
+  const network = pickNetwork(new Config(flags).fallback(readConfigFile(confFile, '')));
+  const conf = readConfigFile(confFile, network);
+  const cfg = new Config(flags).fallback(conf);
+  const confCfg = new Config(conf);
+  const keyFile = confCfg.str('api-key-file');
+  const key = resolveSecret('api-key', {
+    flag: flagCfg.str('api-key'),
+    flagFile: flagCfg.str('api-key-file'),
+    conf: confCfg.str('api-key'),
+    confFile: keyFile === null ? null : path.resolve(base, keyFile)
+  });
+  if (key?.source === 'flag')
+    warn(`warning: ${flagWarning('api-key')}`);
+  return new RPCClient({
+    host: cfg.str('rpcconnect') || '127.0.0.1',
+    port: cfg.port('rpcport') ?? RPC_PORTS[network],
+    apiKey: key?.value,
+    user: cfg.str('rpcuser') || undefined,
+    cookieFile: cookiePath(networkDir(base, network))
+  });
+}
+
+/** `help`, `help METHOD` and `help COMMAND`. */
+async function help(client: RPCClient, params: string[], out: (s: string) => void): Promise<void> {
+  const name = params[0];
+  if (name !== undefined && Object.hasOwn(cliCommands, name)) {
+    // commander prints the command's full help and stops.
+    await cliCommands[name]({ client, out, err: process.stderr, stdout: process.stdout }, ['--help']);
+    return;
+  }
+  const text = await client.call('help', convertParams('help', params)) as string;
+  out(name === undefined ? mergeHelp(text, storageUsages(cliCommands)) : text);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -97,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
   let method: string;
   let params: string[];
   try {
-    program.parse(argv, { from: 'user' });
+    program.parse(doubleDash(argv, optionNames(program.options), true), { from: 'user' });
     method = program.args[0];
     params = program.args.slice(1);
   } catch (e) {
@@ -107,29 +138,21 @@ export async function main(argv: string[]): Promise<number> {
     return 1; // commander printed the reason
   }
 
+  const out = (line: string) => process.stdout.write(`${line}\n`);
   try {
-    const opts = program.opts();
-    const network = networkOf(opts);
-    const portCfg = new Config({ rpcport: opts.rpcport as string | undefined });
-    const port = portCfg.port('rpcport') ?? RPC_PORTS[network];
-    const base = path.resolve((opts.datadir as string | undefined) || defaultDatadir());
-    const client = new RPCClient({
-      host: (opts.rpcconnect as string | undefined) || '127.0.0.1',
-      port,
-      apiKey: opts.apiKey as string | undefined,
-      user: opts.rpcuser as string | undefined,
-      cookieFile: cookiePath(networkDir(base, network))
-    });
-    const command = Object.hasOwn(commands, method) ? commands[method] : null;
-    if (command) {
-      await command({ client, out: (line) => process.stdout.write(line + '\n'), err: process.stderr, stdout: process.stdout },
-        params);
+    const client = clientFor(program, (line) => process.stderr.write(`${line}\n`));
+    if (method === 'help') {
+      await help(client, params, out);
       return 0;
     }
-    const result = await client.call(method, params.map(parseParam));
-    const out = formatResult(result);
-    if (out !== null)
-      process.stdout.write(out + '\n');
+    if (Object.hasOwn(cliCommands, method)) {
+      await cliCommands[method]({ client, out, err: process.stderr, stdout: process.stdout }, params);
+      return 0;
+    }
+    const result = await client.call(method, convertParams(method, params));
+    const text = formatResult(result);
+    if (text !== null)
+      out(text);
     return 0;
   } catch (e) {
     const err = e as Error & { code?: string };
@@ -137,12 +160,12 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     if (err.code && err.code.startsWith('commander.'))
       return 1; // commander printed the reason
-    if (err instanceof CommandError)
-      process.stderr.write(`error: ${err.message}\n`);
-    else if (err instanceof RPCClientError && err.code === 'rpc')
+    // RPC errors keep their first line and code; every other failure
+    // (CommandError, ConfigError, SecretError, ParamError...) is one line.
+    if (err instanceof RPCClientError && err.code === 'rpc')
       process.stderr.write(`error: ${err.message.split('\n')[0]} (code ${err.rpcCode})\n`);
     else
-      process.stderr.write(`error: ${err.message}\n`);
+      process.stderr.write(`error: ${err.message.split('\n')[0]}\n`);
     return 1;
   }
 }

@@ -1,21 +1,29 @@
 /*!
  * cloudcoind.ts - command line of the daemon: flags, config, signals.
+ *
+ * Flags and cloudcoin.conf keys share names (flags win). Options may be
+ * written bitcoind style (`-regtest`, `-datadir=D`). Secrets (the RPC api
+ * key, an extension's keys such as --fileserver-key) are better given by
+ * file, environment or conf file than as flags (lib/base/secrets.ts): each
+ * has a `--NAME-file` twin, and a flag draws a warning.
  */
 
 import * as path from 'path';
 import { Command, Option } from 'commander';
 import { CloudNode } from '../node/cloudnode';
-import { Config, ConfigError, readConfigFile, type ConfigValue } from '../node/config';
+import { Config, ConfigError, pickNetwork, readConfigFile, type ConfigValue } from '../node/config';
 import {
-  DatadirError, defaultDatadir, isNetwork, networkDir, RPC_PORTS, secureDir, type NetworkName
+  DatadirError, defaultDatadir, networkDir, RPC_PORTS, secureDir, type NetworkName
 } from '../node/datadir';
 import type { ExtensionModule } from '../base/extension';
-import { defaultExtensions, loadExtension } from '../cli/extensions';
+import { flagWarning, resolveSecret, secretEnvName } from '../base/secrets';
+import { defaultExtensions, loadExtension } from './extensions';
+import { doubleDash, optionNames } from './argv';
 import { readMnemonicFile } from '../node/walletseed';
 
 const VERSION = '0.1.0';
 
-/** Core flags: [flags, description, kind]. Names double as conf keys. */
+/** Core flags: [flags, description]. Names double as conf keys. */
 const CORE_OPTIONS: Array<[string, string]> = [
   ['--regtest', 'use the regression test network'],
   ['--testnet', 'use the test network'],
@@ -42,6 +50,21 @@ const CORE_OPTIONS: Array<[string, string]> = [
 
 const REPEATABLE = new Set(['connect', 'addnode', 'extension']);
 
+/** Core options that are secrets (a `--NAME-file` twin, CLOUDCOIN_NAME, a warning as a flag). */
+const CORE_SECRETS = ['api-key'];
+
+/** Names of every secret option: the core's and the extensions' (`OptionSpec.secret`). */
+function secretNames(extensions: ExtensionModule[]): string[] {
+  const names = [...CORE_SECRETS];
+  for (const ext of extensions) {
+    for (const spec of ext.options || []) {
+      if (spec.secret)
+        names.push(spec.name);
+    }
+  }
+  return names;
+}
+
 function collect(value: string, prev: string[] | undefined): string[] {
   return prev ? [...prev, value] : [value];
 }
@@ -51,10 +74,10 @@ function scanExtensions(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '--extension' && i + 1 < argv.length)
+    if ((arg === '--extension' || arg === '-extension') && i + 1 < argv.length)
       out.push(argv[++i]);
-    else if (arg.startsWith('--extension='))
-      out.push(arg.slice('--extension='.length));
+    else if (/^--?extension=/.test(arg))
+      out.push(arg.slice(arg.indexOf('=') + 1));
   }
   return out;
 }
@@ -82,6 +105,8 @@ function buildProgram(extensions: ExtensionModule[]): Command {
       program.addOption(opt);
     }
   }
+  for (const name of secretNames(extensions))
+    program.addOption(new Option(`--${name}-file <file>`, `read --${name} from the first line of FILE (also ${secretEnvName(name)})`));
   return program;
 }
 
@@ -96,19 +121,6 @@ function cliValues(program: Command): Map<string, ConfigValue> {
     out.set(opt.long!.slice(2), value);
   }
   return out;
-}
-
-function pickNetwork(cfg: Config): NetworkName {
-  const named = cfg.str('network');
-  const flags = [cfg.bool('regtest') && 'regtest', cfg.bool('testnet') && 'testnet'].filter(Boolean);
-  if (named && flags.length)
-    throw new ConfigError('Give either --network or --regtest/--testnet, not both.');
-  if (flags.length > 1)
-    throw new ConfigError('--regtest and --testnet are mutually exclusive.');
-  const name = named || (flags[0] as string | undefined) || 'main';
-  if (!isNetwork(name))
-    throw new ConfigError(`Unknown network "${name}": use main, testnet, regtest or simnet.`);
-  return name;
 }
 
 function hostPort(value: string, flag: string): string {
@@ -127,11 +139,13 @@ function restoreMnemonic(file: string): string {
 }
 
 /** Parse argv into node options. Throws ConfigError on bad input. */
-export function parseDaemonArgs(argv: string[]): { node: CloudNode; network: NetworkName; base: string; conf: string } {
+export function parseDaemonArgs(argv: string[]): {
+  node: CloudNode; network: NetworkName; base: string; conf: string; warnings: string[];
+} {
   const extensions = [...defaultExtensions(), ...scanExtensions(argv).map(loadExtension)];
   const program = buildProgram(extensions);
   program.exitOverride();
-  program.parse(argv, { from: 'user' });
+  program.parse(doubleDash(argv, optionNames(program.options), false), { from: 'user' });
 
   const flags = new Config(cliValues(program));
   const base = path.resolve(flags.str('datadir') || defaultDatadir());
@@ -139,7 +153,25 @@ export function parseDaemonArgs(argv: string[]): { node: CloudNode; network: Net
   const confFile = path.resolve(flags.str('conf') || path.join(base, 'cloudcoin.conf'));
   const probe = new Config(cliValues(program)).fallback(readConfigFile(confFile, ''));
   const network = pickNetwork(probe);
-  const cfg = new Config(cliValues(program)).fallback(readConfigFile(confFile, network));
+  const conf = readConfigFile(confFile, network);
+  const cfg = new Config(cliValues(program)).fallback(conf);
+  const warnings: string[] = [];
+  const confCfg = new Config(conf);
+  for (const name of secretNames(extensions)) {
+    const file = confCfg.str(`${name}-file`);
+    const found = resolveSecret(name, {
+      flag: flags.str(name),
+      flagFile: flags.str(`${name}-file`),
+      conf: confCfg.str(name),
+      // Relative paths in cloudcoin.conf are relative to the datadir, as bitcoind's.
+      confFile: file === null ? null : path.resolve(base, file)
+    });
+    if (!found)
+      continue;
+    cfg.set(name, found.value);
+    if (found.source === 'flag')
+      warnings.push(flagWarning(name));
+  }
 
   const datadir = networkDir(base, network);
   const listen = cfg.has('nolisten') ? !cfg.bool('nolisten') : cfg.bool('listen', true);
@@ -164,7 +196,7 @@ export function parseDaemonArgs(argv: string[]): { node: CloudNode; network: Net
     config: cfg,
     restoreMnemonic: cfg.str('restore-mnemonic-file') ? restoreMnemonic(cfg.str('restore-mnemonic-file') as string) : undefined
   });
-  return { node, network, base, conf: confFile };
+  return { node, network, base, conf: confFile, warnings };
 }
 
 /** Run the daemon until SIGINT/SIGTERM or the `stop` RPC. */
@@ -186,6 +218,8 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   const { node, network } = parsed;
+  for (const warning of parsed.warnings)
+    process.stderr.write(`cloudcoind: warning: ${warning}\n`);
   let stopping = false;
   const shutdown = async (why: string) => {
     if (stopping) {

@@ -12,6 +12,9 @@ import { addRPCs } from './rpc';
 /** Extension id: `api.require<Deals>('deals')`. */
 export const id = 'deals';
 
+/** `help` lists the deals RPCs under `== Storage ==`, beside cloudcoin-cli's storage commands. */
+export const rpcGroup = 'Storage';
+
 export { options };
 
 /** Build the extension: terms, the renter's file book and RPCs. */
@@ -22,7 +25,7 @@ export function init(api: NodeAPI): Deals {
 }
 
 /** The module as cloudcoind loads it. */
-export const extension: ExtensionModule<Deals> = { id, options, init };
+export const extension: ExtensionModule<Deals> = { id, rpcGroup, options, init };
 
 export { Deals } from './plugin';
 export { Renter } from './renter';

@@ -26,7 +26,7 @@ export const options: OptionSpec[] = [
   { name: 'host-http', type: 'string', description: 'Serve renters\' data API for --host-dir from this node on HOST:PORT (e.g. 0.0.0.0:8480)', defaultText: 'a free port on 127.0.0.1' },
   { name: 'host-url', type: 'string', description: 'URL renters use for --host-http (e.g. behind a reverse proxy)', defaultText: 'http://HOST:PORT' },
   { name: 'fileserver', type: 'string', description: 'Keep hosted data on this cloudcoin-fileserver (URL) instead of --host-dir' },
-  { name: 'fileserver-key', type: 'string', description: 'Admin key of --fileserver (64 hex, printed by the file server on first start)' }
+  { name: 'fileserver-key', type: 'string', secret: true, description: 'Admin key of --fileserver (64 hex, printed by the file server on first start)' }
 ];
 
 /** Validated hosting options. */

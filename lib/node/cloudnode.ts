@@ -16,6 +16,8 @@ import bcoin = require('../bcoin');
 import { Config } from './config';
 import { DatadirError, DatadirLock, secureDir } from './datadir';
 import { serveRPC } from './rpcserver';
+import { fixWalletRPC } from './walletrpc';
+import { CORE_GROUPS, FIXED_USAGE, groupOf, renderHelp, type HelpEntry } from './rpchelp';
 import { dumpMnemonic, restorePrimaryFrom } from './walletseed';
 import { PacketError, RPCError, rpcCodes } from '../base/errors';
 import { Identity } from '../base/identity';
@@ -116,6 +118,10 @@ export class CloudNode extends EventEmitter implements NodeAPI {
   private readonly extensions = new Map<string, Extension>();
   private readonly packets = new Map<string, PacketHandler>();
   private readonly helps = new Map<string, string>();
+  /** `help` group of each method an extension added. */
+  private readonly rpcGroups = new Map<string, string>();
+  /** The group of the extension being initialised, while its init() runs. */
+  private initGroup: string | null = null;
   private readonly connectHooks: ChainHook[] = [];
   private readonly disconnectHooks: ChainHook[] = [];
   private readonly hooks = new HookQueue();
@@ -207,7 +213,13 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     for (const mod of this.modules) {
       if (this.extensions.has(mod.id))
         throw new Error(`Duplicate extension id: ${mod.id}.`);
-      this.extensions.set(mod.id, mod.init(this));
+      // Methods an extension adds while it initialises are listed under its group.
+      this.initGroup = mod.rpcGroup ?? groupOf(mod.id);
+      try {
+        this.extensions.set(mod.id, mod.init(this));
+      } finally {
+        this.initGroup = null;
+      }
     }
   }
 
@@ -252,7 +264,7 @@ export class CloudNode extends EventEmitter implements NodeAPI {
 
     // One endpoint for node and wallet methods, as with bitcoind.
     this.node.rpc.mount(this.walletPlugin.rpc);
-    this.fixWalletRPC(this.walletPlugin.rpc);
+    fixWalletRPC(this.node.rpc, this.walletPlugin.rpc, this.network);
     if (this.options.restoreMnemonic)
       restorePrimaryFrom(this.walletPlugin.wdb, this.options.restoreMnemonic);
     this.addRPC('dumpmnemonic', 'dumpmnemonic "filename"\nWrite the wallet\'s seed phrase (BIP39) to a new file, '
@@ -265,22 +277,6 @@ export class CloudNode extends EventEmitter implements NodeAPI {
       setImmediate(() => this.emit('stop requested'));
       return 'CloudCoin server stopping';
     };
-  }
-
-  /**
-   * bcoin 1.0.2's wallet RPC reads an omitted account name as null, which
-   * no account matches ("Account not found"): bitcoind means "default".
-   */
-  private fixWalletRPC(rpc: bcoin.RPCBase): void {
-    for (const name of ['getnewaddress', 'getrawchangeaddress']) {
-      const call = rpc.calls[name];
-      if (!call)
-        continue;
-      rpc.calls[name] = function withDefaultAccount(this: unknown, args: unknown[], help: boolean) {
-        const params = Array.isArray(args) && args.length === 0 && !help ? ['default'] : args;
-        return call.call(this, params, help);
-      };
-    }
   }
 
   private dispatchPacket(peer: bcoin.Peer, packet: bcoin.packets.UnknownPacket): void {
@@ -360,22 +356,46 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     return this.hooks.idle();
   }
 
+  /** `help`: the grouped listing, or one method's full help. */
   private async help(args: unknown[]): Promise<string> {
-    if (args.length > 0) {
-      const method = String(args[0]);
-      const own = this.helps.get(method);
-      if (own)
-        return own;
-      try {
-        await this.node.rpc.execute({ method, params: [] }, true);
-      } catch (err) {
-        if (err instanceof Error && (err as RPCError).code === rpcCodes.METHOD_NOT_FOUND)
-          throw err;
-        return err instanceof Error ? err.message : String(err);
-      }
-      return method;
+    if (args.length > 0)
+      return this.methodHelp(String(args[0]));
+    const entries: HelpEntry[] = [];
+    for (const name of this.listMethods()) {
+      const usage = (await this.methodHelp(name)).split('\n')[0];
+      entries.push({ name, group: this.methodGroup(name), usage });
     }
-    return this.listMethods().join('\n');
+    return renderHelp(entries);
+  }
+
+  /** A method's help text (usage on the first line); throws METHOD_NOT_FOUND. */
+  private async methodHelp(method: string): Promise<string> {
+    const own = this.helps.get(method);
+    if (own)
+      return own;
+    if (Object.hasOwn(FIXED_USAGE, method))
+      return FIXED_USAGE[method];
+    try {
+      // bcoin's methods throw their usage when called with the help flag.
+      await this.node.rpc.execute({ method, params: [] }, true);
+    } catch (err) {
+      if (err instanceof Error && (err as RPCError).code === rpcCodes.METHOD_NOT_FOUND)
+        throw err;
+      return err instanceof Error ? err.message : String(err);
+    }
+    return method;
+  }
+
+  /** The `== Group ==` a method is listed under. */
+  private methodGroup(method: string): string {
+    const own = this.rpcGroups.get(method);
+    if (own)
+      return own;
+    if (Object.hasOwn(CORE_GROUPS, method) && !this.helps.has(method))
+      return CORE_GROUPS[method];
+    if (Object.hasOwn(this.walletPlugin.rpc.calls, method))
+      return 'Wallet';
+    return 'Control';
   }
 
   /** Every RPC method name the endpoint answers, sorted. */
@@ -459,6 +479,8 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     if (!/^[a-z][a-z0-9]*$/.test(name))
       throw new Error(`Bad RPC name "${name}": lowercase, run together.`);
     this.helps.set(name, help);
+    if (this.initGroup)
+      this.rpcGroups.set(name, this.initGroup);
     this.node.rpc.add(name, async (args: unknown[], isHelp: boolean) => {
       if (isHelp)
         throw new RPCError(rpcCodes.MISC_ERROR, help);

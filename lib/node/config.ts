@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import { CodedError } from '../base/errors';
 import type { ConfigReader } from '../base/extension';
 import { parseSize } from '../base/units';
+import { isNetwork, type NetworkName } from './datadir';
 
 export type ConfigValue = string | boolean | string[];
 
@@ -171,4 +172,22 @@ export class Config implements ConfigReader {
       throw new ConfigError(`--${name} must be a port from 1 to 65535, got ${n}.`);
     return n;
   }
+}
+
+/**
+ * The network from `--network NAME` or `--regtest`/`--testnet` (flags or
+ * conf keys, bitcoind's `regtest=1`); main when none is given.
+ * @throws ConfigError on a conflict or an unknown name
+ */
+export function pickNetwork(cfg: Config): NetworkName {
+  const named = cfg.str('network');
+  const flags = [cfg.bool('regtest') && 'regtest', cfg.bool('testnet') && 'testnet'].filter(Boolean);
+  if (named && flags.length)
+    throw new ConfigError('Give either --network or --regtest/--testnet, not both.');
+  if (flags.length > 1)
+    throw new ConfigError('--regtest and --testnet are mutually exclusive.');
+  const name = named || (flags[0] as string | undefined) || 'main';
+  if (!isNetwork(name))
+    throw new ConfigError(`Unknown network "${name}": use main, testnet, regtest or simnet.`);
+  return name;
 }

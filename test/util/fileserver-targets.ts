@@ -163,8 +163,12 @@ export async function fileserverProcess(dataDir: string, key: Buffer, capacity: 
   opts: { entry?: string; args?: string[] } = {}): Promise<{ proc: ChildProcess; port: number }> {
   const entry = opts.entry ? [opts.entry] : dist ? [path.join(ROOT, 'dist', 'fileserver', 'cli.js')]
     : ['--import', 'tsx', path.join(ROOT, 'fileserver', 'cli.ts')];
-  const proc = spawn(process.execPath, [...entry, '--data-dir', dataDir, '--port', '0', '--admin-key', key.toString('hex'),
-    '--capacity', String(capacity), ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
+  // The key through the environment, as documented (a flag would show in ps);
+  // also in D/admin.key, which every build reads (bench --before runs older ones).
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(dataDir, 'admin.key'), `${key.toString('hex')}\n`, { mode: 0o600 });
+  const proc = spawn(process.execPath, [...entry, '--data-dir', dataDir, '--port', '0', '--capacity', String(capacity),
+    ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '', CLOUDCOIN_ADMIN_KEY: key.toString('hex') } });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
