@@ -503,6 +503,12 @@ declare module 'bcoin' {
       id: string;
       wid: number;
       master: { key: HDPrivateKey | null; mnemonic: Mnemonic | null; encrypted: boolean };
+      /** Decrypt the master key for `timeout` seconds (default 60). Throws on a wrong passphrase. */
+      unlock(passphrase: string, timeout?: number): Promise<HDPrivateKey>;
+      /** Forget the decrypted master key (an encrypted wallet only). */
+      lock(): Promise<void>;
+      /** Held by every write to the wallet's own records. */
+      writeLock: { lock(): Promise<() => void> };
       receiveAddress(acct?: number | string): Promise<Address>;
       changeAddress(acct?: number | string): Promise<Address>;
       createReceive(acct?: number | string): Promise<WalletKey>;
@@ -546,6 +552,7 @@ declare module 'bcoin' {
       derive(index: number, hardened?: boolean): HDPrivateKey;
       derivePath(path: string): HDPrivateKey;
       toRaw(network?: string | Network): Buffer;
+      static fromRaw(data: Buffer, network?: string | Network): HDPrivateKey;
     }
 
     class Mnemonic {
@@ -557,6 +564,13 @@ declare module 'bcoin' {
 
     class WalletDB extends EventEmitter {
       primary: Wallet;
+      /** The wallet's database (bdb). */
+      db: {
+        get(key: Buffer): Promise<Buffer | null>;
+        put(key: Buffer, value: Buffer): Promise<void>;
+        /** Compacts the range (all with no bounds); see purgeOldKeys() for what it leaves. */
+        compactRange(start?: Buffer | null, end?: Buffer | null): Promise<void>;
+      };
       state: { height: number; startHeight: number };
       height: number;
       get(id: string | number): Promise<Wallet | null>;
@@ -571,7 +585,7 @@ declare module 'bcoin' {
     interface WalletPlugin {
       wdb: WalletDB;
       /** The wallet RPC; `wallet` is the one `selectwallet` chose (primary by default). */
-      rpc: RPCBase & { wallet: Wallet };
+      rpc: RPCBase & { wallet: Wallet; wdb: WalletDB };
       http: HTTP;
     }
 

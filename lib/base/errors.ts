@@ -75,6 +75,20 @@ export class RPCError extends CodedError<RPCCode> {
   }
 }
 
+/** bitcoind's answer when a private key is needed and the wallet is locked (RPC -13). */
+export const UNLOCK_NEEDED = 'Error: Please enter the wallet passphrase with walletpassphrase first.';
+
+/**
+ * The wallet is encrypted and locked where a key is needed: spending the
+ * wallet's coins, or (before the node ever held it) the node's own keys.
+ * RPC translators answer it with WALLET_UNLOCK_NEEDED (-13).
+ */
+export class WalletLockedError extends CodedError<'wallet-locked'> {
+  constructor(message: string = UNLOCK_NEEDED) {
+    super('wallet-locked', message);
+  }
+}
+
 /** Shorthand for the most common RPC error: a bad parameter. */
 export function invalidParam(message: string): RPCError {
   return new RPCError(rpcCodes.INVALID_PARAMETER, message);

@@ -78,6 +78,16 @@ export interface NodeAPI {
    * rejects when the wallet is watch-only or locked.
    */
   identity(): Promise<Identity>;
+  /**
+   * The primary wallet's master key, as the node holds it in memory for its
+   * own signing: identity, escrow keys (refunds, channel states), file
+   * keys. With an encrypted wallet cloudcoind unlocks it at start from its
+   * passphrase source, takes this key and locks the wallet again, so these
+   * keep working while spending the wallet's coins needs `walletpassphrase`
+   * (README: wallet encryption). Derive from it, never store it.
+   * @throws WalletLockedError before open(), or if the node never held it
+   */
+  masterKey(): bcoin.HDPrivateKey;
   /** Another extension's instance by id (load order = dependency order). */
   require<T>(id: string): T;
 

@@ -47,12 +47,17 @@ export class Identity {
     return new Identity(bcoin.KeyRing.generate(true), network);
   }
 
-  /** Load (creating on first run) the identity of a wallet. */
-  static async fromWallet(wallet: bcoin.Wallet, network: bcoin.Network): Promise<Identity> {
+  /**
+   * Load (creating on first run) the identity of a wallet.
+   * @param master the master key to derive with (default the wallet's own,
+   *   null while it is locked; the node passes the one it holds)
+   */
+  static async fromWallet(wallet: bcoin.Wallet, network: bcoin.Network,
+    master: { key: bcoin.HDPrivateKey | null } = wallet.master): Promise<Identity> {
     let account = await wallet.getAccount(IDENTITY_ACCOUNT);
     if (!account)
       account = await wallet.createAccount({ name: IDENTITY_ACCOUNT, witness: true });
-    const key = account.deriveReceive(0, wallet.master);
+    const key = account.deriveReceive(0, master);
     if (!key.privateKey)
       throw new Error('Identity key unavailable: the wallet is watch-only or locked.');
     return new Identity(bcoin.KeyRing.fromPrivate(key.privateKey, true), network);

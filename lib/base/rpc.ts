@@ -27,12 +27,14 @@
  * RPCError passes through; a matching CodedError becomes an RPCError with
  * its rule's code (and message, if given); bcoin's VerifyError (a mempool
  * rejection) becomes VERIFY_REJECTED `code: reason`, bcoin's "not enough
- * funds" WALLET_INSUFFICIENT_FUNDS; anything else passes through, so bweb
+ * funds" WALLET_INSUFFICIENT_FUNDS, a WalletLockedError or bcoin's "No
+ * passphrase." (a locked wallet asked to sign) WALLET_UNLOCK_NEEDED with
+ * bitcoind's message; anything else passes through, so bweb
  * answers INTERNAL_ERROR (-32603), or, with `{other: code}`, becomes an
  * RPCError with that code and the error's message.
  */
 
-import { CodedError, RPCError, invalidParam, rpcCodes, type RPCCode } from './errors';
+import { CodedError, RPCError, UNLOCK_NEEDED, WalletLockedError, invalidParam, rpcCodes, type RPCCode } from './errors';
 import type { NodeAPI } from './extension';
 import { MAX_MONEY } from './consts';
 import { formatSize, parseAmount, parseSize } from './units';
@@ -203,7 +205,12 @@ export function rpcErrors(rules: readonly ErrorRule[], options: RPCErrorsOptions
         return typeof m === 'number' ? new RPCError(m, e.message) : new RPCError(m[0], m[1]);
       }
     }
+    if (e instanceof WalletLockedError)
+      return new RPCError(rpcCodes.WALLET_UNLOCK_NEEDED, e.message);
     const err = e as { type?: unknown; code?: unknown; reason?: unknown; message?: unknown } | null;
+    // bcoin's wallet asked to sign while locked (Wallet#unlock without a passphrase).
+    if (err && err.message === 'No passphrase.')
+      return new RPCError(rpcCodes.WALLET_UNLOCK_NEEDED, UNLOCK_NEEDED);
     // bcoin's mempool rejects with a VerifyError (code, reason, score).
     if (err && err.type === 'VerifyError')
       return new RPCError(rpcCodes.VERIFY_REJECTED, `${String(err.code)}: ${String(err.reason)}`);

@@ -41,6 +41,7 @@ const CORE_OPTIONS: Array<[string, string]> = [
   ['--rpcbind <host>', 'RPC bind address (default 127.0.0.1)'],
   ['--rpcuser <user>', 'RPC user name for --api-key (default cloudcoin)'],
   ['--api-key <key>', 'RPC password (default: a cookie file in the datadir)'],
+  ['--wallet-passphrase <passphrase>', 'passphrase of an encrypted wallet: the node takes its own keys at start'],
   ['--memory', 'keep chain and wallet in memory only'],
   ['--log-level <level>', 'error, warning, info, debug or spam (default info)'],
   ['--printtoconsole', 'log to the console as well as debug.log'],
@@ -51,7 +52,7 @@ const CORE_OPTIONS: Array<[string, string]> = [
 const REPEATABLE = new Set(['connect', 'addnode', 'extension']);
 
 /** Core options that are secrets (a `--NAME-file` twin, CLOUDCOIN_NAME, a warning as a flag). */
-const CORE_SECRETS = ['api-key'];
+const CORE_SECRETS = ['api-key', 'wallet-passphrase'];
 
 /** Names of every secret option: the core's and the extensions' (`OptionSpec.secret`). */
 function secretNames(extensions: ExtensionModule[]): string[] {
@@ -189,6 +190,7 @@ export function parseDaemonArgs(argv: string[]): {
     rpcPort: cfg.port('rpcport') ?? RPC_PORTS[network],
     apiKey: cfg.str('api-key') || undefined,
     rpcUser: cfg.str('rpcuser') || undefined,
+    walletPassphrase: cfg.str('wallet-passphrase') || undefined,
     logLevel: cfg.str('log-level') || 'info',
     logConsole: cfg.bool('printtoconsole'),
     logFile: true,

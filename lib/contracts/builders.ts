@@ -14,7 +14,7 @@ import { buildCloseTX, P2WPKH_DUST, type ChannelState, type CloseAmounts } from 
 import * as common from './common';
 import { ContractError, enforce } from './errors';
 import { escrowOutputScript, refundWitness } from './escrow';
-import { getEscrowRing } from './escrowkeys';
+import { getEscrowRing, privateKeyOf, type MasterKey } from './escrowkeys';
 import { Mutex } from './mutex';
 import { CommitPayload, RatingPayload } from './payload';
 import { StorageContract, verifyContract } from './storagecontract';
@@ -28,6 +28,8 @@ export interface WalletContext {
   mempool: bcoin.Mempool;
   wdb: bcoin.WalletDB;
   wallet: bcoin.Wallet;
+  /** The node's copy of the master key (escrow keys while the wallet is locked); default the wallet's. */
+  master?: MasterKey;
   /** sat/kvB; defaults to the network's contract fee rate. */
   feeRate?: number;
 }
@@ -176,7 +178,7 @@ export function buildRefundTX(contract: StorageContract, coin: bcoin.Coin, ring:
 /** Refund a contract's escrow to our wallet; we must hold the renter key. */
 export async function refundContract(ctx: WalletContext, contract: StorageContract,
   coin: bcoin.Coin): Promise<bcoin.TX> {
-  const ring = await getEscrowRing(ctx.wallet, contract.renterEscrowKey);
+  const ring = await getEscrowRing(ctx.wallet, contract.renterEscrowKey, ctx.master);
   enforce(ring !== null, 'not-renter', 'the wallet does not hold the renter escrow key');
   // [REJECT] the CLTV branch is not spendable before the refund height
   enforce(ctx.chain.height >= contract.refundHeight, 'refund-too-early',
@@ -215,7 +217,8 @@ async function feeCoin(ctx: WalletContext, rate: number): Promise<{ coin: bcoin.
   coins.sort((a, b) => a.value - b.value);
   for (const coin of coins) {
     const address = coin.getAddress();
-    const ring = address ? await ctx.wallet.getPrivateKey(address) : null;
+    // The node's copy of the master key: a host's close is paid while its wallet is locked.
+    const ring = address ? await privateKeyOf(ctx.wallet, address, ctx.master ?? ctx.wallet.master) : null;
     if (ring)
       return { coin, ring };
   }

@@ -42,31 +42,52 @@ export async function createEscrowKey(wallet: bcoin.Wallet): Promise<Buffer> {
   return key.publicKey;
 }
 
+/** A master key as bcoin derives with: the wallet's own, or the one the node holds (NodeAPI#masterKey). */
+export type MasterKey = { key: bcoin.HDPrivateKey | null };
+
+/**
+ * The private key of one of the wallet's addresses, derived with `master`
+ * (so it works while an encrypted wallet is locked), or null. bcoin's
+ * Wallet#getPrivateKey throws "No passphrase." then.
+ */
+export async function privateKeyOf(wallet: bcoin.Wallet, address: bcoin.Address, master: MasterKey): Promise<bcoin.WalletKey | null> {
+  const path = await wallet.getPath(address);
+  const account = path ? await wallet.getAccount(path.account) : null;
+  if (!path || !account)
+    return null;
+  const key = account.derivePath(path, master);
+  return key.privateKey ? key : null;
+}
+
 /**
  * The key ring (with private key) of one of our escrow keys, or null. A
  * key the wallet has not derived yet (a restored wallet) is searched up to
  * ESCROW_KEY_GAP past the account's depth, and the depth moved past it, so
- * the key is known from then on and never handed out again.
+ * the key is known from then on and never handed out again. `master` is
+ * the node's copy of the master key, so this works while the wallet is
+ * locked (the wallet's own is null then).
  */
-export async function getEscrowRing(wallet: bcoin.Wallet, publicKey: Buffer): Promise<bcoin.KeyRing | null> {
+export async function getEscrowRing(wallet: bcoin.Wallet, publicKey: Buffer,
+  master: MasterKey = wallet.master): Promise<bcoin.KeyRing | null> {
   const ring = bcoin.KeyRing.fromPublic(publicKey);
   ring.witness = true;
-  let key = await wallet.getPrivateKey(ring.getAddress());
-  if (!key && await findEscrowKey(wallet, publicKey))
-    key = await wallet.getPrivateKey(ring.getAddress());
+  let key = await privateKeyOf(wallet, ring.getAddress(), master);
+  if (!key && await findEscrowKey(wallet, publicKey, master))
+    key = await privateKeyOf(wallet, ring.getAddress(), master);
   if (!key || !key.privateKey)
     return null;
   return bcoin.KeyRing.fromPrivate(key.privateKey, true);
 }
 
 /** Find `publicKey` among the escrow account's keys; derive up to it. True if found. */
-export async function findEscrowKey(wallet: bcoin.Wallet, publicKey: Buffer): Promise<boolean> {
+export async function findEscrowKey(wallet: bcoin.Wallet, publicKey: Buffer,
+  master: MasterKey = wallet.master): Promise<boolean> {
   const account = await wallet.getAccount(ESCROW_ACCOUNT);
-  if (!account || !wallet.master.key)
+  if (!account || !master.key)
     return false;
   const end = account.receiveDepth + ESCROW_KEY_GAP;
   for (let i = 0; i < end; i++) {
-    if (!account.deriveReceive(i, wallet.master).publicKey.equals(publicKey))
+    if (!account.deriveReceive(i, master).publicKey.equals(publicKey))
       continue;
     // Advance the account past it: the wallet then knows its path.
     while ((await wallet.getAccount(ESCROW_ACCOUNT) as bcoin.Account).receiveDepth <= i)

@@ -242,7 +242,7 @@ export class ContractsPlugin implements Extension {
     if (role === null)
       return;
     const key = role === 'renter' ? record.contract.renterEscrowKey : record.contract.hostEscrowKey;
-    await getEscrowRing(this.api.wallet().wdb.primary, key);
+    await getEscrowRing(this.api.wallet().wdb.primary, key, { key: this.api.masterKey() });
   }
 
   /** An orphan record from `id` failed later: raise its sender's ban score. */
@@ -306,7 +306,8 @@ export class ContractsPlugin implements Extension {
       chain: this.api.chain,
       mempool: this.api.mempool,
       wdb,
-      wallet: wdb.primary
+      wallet: wdb.primary,
+      master: { key: this.api.masterKey() }
     };
   }
 
@@ -322,7 +323,7 @@ export class ContractsPlugin implements Extension {
 
   /** Our key ring for an escrow public key, or null if not ours. */
   async getEscrowRing(publicKey: Buffer): Promise<bcoin.KeyRing | null> {
-    return getEscrowRing(this.api.wallet().wdb.primary, publicKey);
+    return getEscrowRing(this.api.wallet().wdb.primary, publicKey, { key: this.api.masterKey() });
   }
 
   /** A contract on this network from options (signatures left empty). */

@@ -469,10 +469,8 @@ export class Deals implements Extension {
 
   /** Secret behind every file key: never leaves the node except as file keys. */
   storageMaster(): Buffer {
-    const wallet = this.api.wallet().wdb.primary;
-    const key = wallet.master.key;
-    if (!key)
-      throw new DealError('wallet-locked', 'The wallet is locked or watch-only: cannot derive file keys.');
+    // The node's copy of the master key: file keys work while the wallet is locked.
+    const key = this.api.masterKey();
     return taggedHash(tags.STORAGE_MASTER, key.privateKey, key.chainCode);
   }
 

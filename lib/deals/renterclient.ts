@@ -62,7 +62,7 @@ export function reuseMinLeft(duration: number): number {
 
 /** Codes of the failures a renter client reports. */
 export type RenterClientErrorCode = 'empty-file' | 'no-hosts' | 'too-few-hosts' | 'insufficient-funds'
-  | 'put-failed' | 'commit-failed' | 'commit-unclear' | 'contract-void' | 'get-failed' | 'not-coded' | 'repair-failed';
+  | 'wallet-locked' | 'put-failed' | 'commit-failed' | 'commit-unclear' | 'contract-void' | 'get-failed' | 'not-coded' | 'repair-failed';
 
 /** A put or get failure; the message is one line for people. */
 export class RenterClientError extends CodedError<RenterClientErrorCode> {
@@ -392,6 +392,7 @@ export class RenterClient {
     let neg: NegotiateStorageResult = { size: objectSize, duration: opts.duration, maxPrice: opts.maxPrice, height: 0,
       offers: [], declined: [], quoted: 0, peers: 0 };
     if (need > 0) {
+      await this.checkUnlocked(need);
       const exclude = [...avoid, ...reuse.map((r) => r.hostKey)];
       const args: unknown[] = [objectSize, opts.duration, opts.maxPrice, need, exclude];
       if (opts.allowance !== undefined || opts.minScore !== undefined)
@@ -427,6 +428,19 @@ export class RenterClient {
       : '';
     throw new RenterClientError('too-few-hosts', `only ${got} host(s) ${what}, ${min} needed (--min-hosts); nothing was paid`
       + `${reasons.length ? ` (${reasons.join('; ')})` : ''}${offers}`);
+  }
+
+  /**
+   * New contracts are paid from the wallet: a locked one is refused before
+   * any host is asked (getwalletinfo has unlocked_until only for an
+   * encrypted wallet, 0 while locked, as bitcoind's). Revisions of open
+   * contracts need no unlock: the node holds the escrow keys.
+   */
+  private async checkUnlocked(contracts: number): Promise<void> {
+    const info = await this.rpc('getwalletinfo', []);
+    if (info.unlocked_until === 0)
+      throw new RenterClientError('wallet-locked', `the wallet is encrypted and locked, and ${contracts} new contract(s) must be `
+        + 'paid from it: unlock it with `cloudcoin-cli walletpassphrase PASSPHRASE SECONDS` first; nothing was paid');
   }
 
   private async checkFunds(offers: OfferInfo[]): Promise<void> {

@@ -12,7 +12,7 @@
 import { minEscrowValue } from '../contracts/common';
 import { ContractError } from '../contracts/errors';
 import type { NodeAPI } from '../base/extension';
-import { rpcCodes, invalidParam } from '../base/errors';
+import { WalletLockedError, rpcCodes, invalidParam } from '../base/errors';
 import { Params, addRPCMethods, errorRule, rpcErrors } from '../base/rpc';
 import { deriveFileKey } from '../storage/keys';
 import { MAX_NAME_BYTES } from '../storage/common';
@@ -163,6 +163,10 @@ async function proposeStorage(p: Params, deals: Deals): Promise<ProposeStorageRe
   const allowance = p.has(5) ? p.amount(5, 'allowance') : defaultAllowance(size, offer.duration, offer.prices, minEscrow);
   const shard = await shardParam(p, 6, deals, fileId);
   deals.requireActivation();
+  // The renter's wallet pays the commitment: while it is locked, say so
+  // before the host stores anything (bitcoind's -13).
+  if (!deals.api.wallet().wdb.primary.master.key)
+    throw new WalletLockedError();
   const host = await deals.hostRef(offer.hostKey);
   // A new contract holds the file as object 1.
   const objects = [{ id: 1, root, size }];

@@ -253,4 +253,6 @@ export interface RenterRPCResults {
   logrepair: RepairInfo;
   /** The wallet's balance in BTC (bitcoind's unit). */
   getbalance: number;
+  /** bitcoind's fields; `unlocked_until` (unix seconds, 0 while locked) only for an encrypted wallet. */
+  getwalletinfo: { walletid: string; unlocked_until?: number };
 }

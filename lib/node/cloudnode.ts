@@ -19,7 +19,7 @@ import { serveRPC } from './rpcserver';
 import { fixWalletRPC } from './walletrpc';
 import { CORE_GROUPS, FIXED_USAGE, groupOf, renderHelp, type HelpEntry } from './rpchelp';
 import { dumpMnemonic, restorePrimaryFrom } from './walletseed';
-import { PacketError, RPCError, rpcCodes } from '../base/errors';
+import { PacketError, RPCError, WalletLockedError, rpcCodes } from '../base/errors';
 import { Identity } from '../base/identity';
 import type {
   ChainHook, Extension, ExtensionModule, NodeAPI, PacketHandler, RPCMethod
@@ -38,6 +38,11 @@ const HANDLER_FAILURE_SCORE = 1;
 export const DEFAULT_RPC_USER = 'cloudcoin';
 /** The cookie's user name, as bitcoind writes it. */
 export const COOKIE_USER = '__cookie__';
+/** How long the wallet may stay unlocked while the extensions open (it is locked right after). */
+const START_UNLOCK_SECONDS = 3600;
+/** Where an encrypted wallet's passphrase comes from, for error lines. */
+const PASSPHRASE_HINT = 'cloudcoind signs contracts and envelopes on its own, so it needs the passphrase at start: '
+  + 'wallet-passphrase-file=FILE in cloudcoin.conf, --wallet-passphrase-file FILE or CLOUDCOIN_WALLET_PASSPHRASE';
 /** P2P commands are at most 11 ASCII chars (bcoin's framer asserts < 12). */
 const MAX_CMD_LENGTH = 11;
 
@@ -62,6 +67,8 @@ export interface CloudNodeOptions {
   apiKey?: string;
   /** RPC user name that goes with `apiKey` (default DEFAULT_RPC_USER); the cookie's is `__cookie__`. */
   rpcUser?: string;
+  /** Passphrase of an encrypted wallet, to take the node's own keys at start (unlockForStart). */
+  walletPassphrase?: string;
   logLevel?: string;
   /** Also log to the console (the daemon logs to `<datadir>/debug.log`). */
   logConsole?: boolean;
@@ -136,6 +143,8 @@ export class CloudNode extends EventEmitter implements NodeAPI {
   private identityLoad: Promise<Identity> | null = null;
   /** Held from the start of open() to the end of close(). */
   private lock: DatadirLock | null = null;
+  /** The wallet's master key as this node holds it (masterKey()). */
+  private master: bcoin.HDPrivateKey | null = null;
   /** True once this node wrote the cookie: only then is it ours to remove. */
   private cookieWritten = false;
 
@@ -264,7 +273,7 @@ export class CloudNode extends EventEmitter implements NodeAPI {
 
     // One endpoint for node and wallet methods, as with bitcoind.
     this.node.rpc.mount(this.walletPlugin.rpc);
-    fixWalletRPC(this.node.rpc, this.walletPlugin.rpc, this.network);
+    fixWalletRPC(this.node.rpc, this.walletPlugin.rpc, this.network, { keepMasterKey: () => this.masterKey() });
     if (this.options.restoreMnemonic)
       restorePrimaryFrom(this.walletPlugin.wdb, this.options.restoreMnemonic);
     this.addRPC('dumpmnemonic', 'dumpmnemonic "filename"\nWrite the wallet\'s seed phrase (BIP39) to a new file, '
@@ -420,10 +429,23 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     // One load per node: extensions asking at once must not both create
     // the wallet's identity account. A failure (locked wallet) is retried.
     if (!this.identityLoad) {
-      this.identityLoad = Identity.fromWallet(this.walletPlugin.wdb.primary, this.network);
+      const wallet = this.walletPlugin.wdb.primary;
+      this.identityLoad = Promise.resolve().then(() => Identity.fromWallet(wallet, this.network,
+        wallet.master.key ? wallet.master : { key: this.masterKey() }));
       this.identityLoad.catch(() => { this.identityLoad = null; });
     }
     return this.identityLoad;
+  }
+
+  masterKey(): bcoin.HDPrivateKey {
+    if (!this.master) {
+      const key = this.opened ? this.walletPlugin.wdb.primary.master.key : null;
+      if (!key)
+        throw new WalletLockedError(`the wallet is encrypted and locked, and this node never held its key: ${PASSPHRASE_HINT}`);
+      // A copy: bcoin zeroes the wallet's own key in place when it locks.
+      this.master = bcoin.HDPrivateKey.fromRaw(key.toRaw(this.network), this.network);
+    }
+    return this.master;
   }
 
   require<T>(id: string): T {
@@ -523,10 +545,17 @@ export class CloudNode extends EventEmitter implements NodeAPI {
       await this.node.ensure();
     await this.node.open();
     this.opened = true;
+    // An encrypted wallet is unlocked while the extensions open (they make
+    // their accounts and load their keys), its key kept in memory for the
+    // node's own signing, and locked again: spending needs walletpassphrase.
+    const relock = await this.unlockForStart();
+    this.masterKey();
     for (const ext of this.extensions.values()) {
       await ext.open();
       this.openExtensions.push(ext);
     }
+    if (relock)
+      await this.walletPlugin.wdb.primary.lock();
     for (const [id, ext] of this.extensions) {
       for (const warning of ext.ready?.() ?? []) {
         this.logger.warning('%s: %s', id, warning);
@@ -537,6 +566,29 @@ export class CloudNode extends EventEmitter implements NodeAPI {
       fs.writeFileSync(this.cookieFile, `${COOKIE_USER}:${this.apiKey}`, { mode: 0o600 });
       this.cookieWritten = true;
     }
+  }
+
+  /**
+   * Unlock an encrypted primary wallet with the passphrase given at start.
+   * @returns true if it was unlocked here (and must be locked again)
+   * @throws WalletLockedError with no passphrase, or a wrong one
+   */
+  private async unlockForStart(): Promise<boolean> {
+    const wallet = this.walletPlugin.wdb.primary;
+    if (!wallet.master.encrypted || wallet.master.key)
+      return false;
+    const passphrase = this.options.walletPassphrase;
+    if (!passphrase)
+      throw new WalletLockedError(`the wallet is encrypted: ${PASSPHRASE_HINT}`);
+    try {
+      await wallet.unlock(passphrase, START_UNLOCK_SECONDS);
+    } catch (e) {
+      // bcrypto's AES unpadding check is how bcoin finds a wrong passphrase.
+      if (e instanceof Error && e.message === 'Bad key for decryption.')
+        throw new WalletLockedError('the wallet passphrase given at start is wrong');
+      throw e;
+    }
+    return true;
   }
 
   /** Start P2P: listen, dial and sync. */

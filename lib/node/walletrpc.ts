@@ -4,17 +4,24 @@
  *
  * - getnewaddress/getrawchangeaddress without an account mean "default"
  *   (bcoin reads the omitted name as null, which no account matches);
+ * - getwalletinfo shows unlocked_until only for an encrypted wallet;
  * - signmessage, verifymessage and signmessagewithprivkey use Bitcoin
  *   Core's message format (message.ts): bcoin's verify fails about half of
- *   its own signatures.
+ *   its own signatures;
+ * - a wallet method that needs the locked wallet's key answers -13 with
+ *   bitcoind's message (bcoin throws a bare "No passphrase."), a wrong
+ *   passphrase -14, and encryptwallet says what cloudcoind needs next.
  */
 
 import bcoin = require('../bcoin');
-import { RPCError, rpcCodes } from '../base/errors';
+import { RPCError, UNLOCK_NEEDED, rpcCodes } from '../base/errors';
 import { keyTypeOf, signMessage, verifyMessage } from './message';
 
-/** bitcoind's answer when a private key is needed and the wallet is locked. */
-export const UNLOCK_NEEDED = 'Error: Please enter the wallet passphrase with walletpassphrase first.';
+/** Wallet methods that need the private keys, checked for the lock first as bitcoind does. */
+const UNLOCK_FIRST = ['sendtoaddress', 'sendmany', 'sendfrom', 'dumpprivkey', 'dumpwallet'];
+
+/** bitcoind's answer to a wrong passphrase (RPC -14). */
+export const PASSPHRASE_INCORRECT = 'Error: The wallet passphrase entered was incorrect.';
 
 type Handler = bcoin.RPCHandler;
 
@@ -47,8 +54,75 @@ const VERIFYMESSAGE = 'verifymessage "address" "signature" "message"\n'
 const SIGNWITHPRIVKEY = 'signmessagewithprivkey "privkey" "message"\n'
   + 'Sign a message with a WIF private key (Bitcoin Core\'s format).';
 
+const ENCRYPTWALLET = 'encryptwallet "passphrase"\n'
+  + 'Encrypt the wallet\'s keys with a passphrase. cloudcoind keeps its own keys (identity, escrows, file keys) in memory\n'
+  + 'and asks for the passphrase at every start (wallet-passphrase-file= in cloudcoin.conf or CLOUDCOIN_WALLET_PASSPHRASE);\n'
+  + 'spending then needs walletpassphrase.';
+const WALLETPASSPHRASE = 'walletpassphrase "passphrase" timeout\nUnlock the wallet for spending for timeout seconds.';
+const WALLETPASSPHRASECHANGE = 'walletpassphrasechange "oldpassphrase" "newpassphrase"\n'
+  + 'Change the passphrase (and the one cloudcoind is given at start).';
+
+/** `call` with bitcoind's answers to a locked wallet and a wrong passphrase. */
+function withWalletErrors(call: Handler, wrongPassphrase: boolean): Handler {
+  return async function walletErrors(this: unknown, args, help) {
+    try {
+      return await call.call(this, args, help);
+    } catch (e) {
+      if (e instanceof Error && e.message === 'No passphrase.')
+        throw new RPCError(rpcCodes.WALLET_UNLOCK_NEEDED, UNLOCK_NEEDED);
+      // bcoin's coin selector; bitcoind answers -6.
+      if (e instanceof Error && /^Not enough funds/.test(e.message))
+        throw new RPCError(rpcCodes.WALLET_INSUFFICIENT_FUNDS, e.message);
+      // bcoin's AES check on a wrong passphrase (bcrypto's PKCS#7 unpadding).
+      if (wrongPassphrase && e instanceof Error && e.message === 'Bad key for decryption.')
+        throw new RPCError(rpcCodes.WALLET_PASSPHRASE_INCORRECT, PASSPHRASE_INCORRECT);
+      throw e;
+    }
+  };
+}
+
+/** bcoin's wallet record key, `w[wid] -> wallet` (bcoin/lib/wallet/layout.js): 'w' and the wid, big-endian. */
+function walletRecordKey(wid: number): Buffer {
+  const key = Buffer.alloc(5);
+  key[0] = 0x77;
+  key.writeUInt32BE(wid, 1);
+  return key;
+}
+
+/**
+ * Drop every older version of the wallet record (the master key in the
+ * clear, or under an old passphrase) from the database files. leveldb
+ * keeps overwritten values until a compaction merges them, and a manual
+ * compaction of the whole range never merges the bottom level: the first
+ * one only moves the memtable (old and new record together) into a
+ * table. Writing the record once more puts a newer copy above every
+ * older one, and the second compaction merges them all, keeping the
+ * newest. Bitcoin Core rewrites its wallet file after encryptwallet for
+ * the same reason.
+ */
+async function purgeOldKeys(wdb: bcoin.WalletDB, wallet: bcoin.Wallet): Promise<void> {
+  await wdb.db.compactRange();
+  const unlock = await wallet.writeLock.lock();
+  try {
+    const key = walletRecordKey(wallet.wid);
+    const raw = await wdb.db.get(key);
+    if (raw)
+      await wdb.db.put(key, raw);
+  } finally {
+    unlock();
+  }
+  await wdb.db.compactRange();
+}
+
+/** What the encryption methods need from the node. */
+export interface WalletRPCHooks {
+  /** Take the node's own keys before the wallet's key is encrypted away (CloudNode#masterKey). */
+  keepMasterKey(): void;
+}
+
 /** Install the fixes on the node's RPC and the mounted wallet RPC. */
-export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlugin['rpc'], network: bcoin.Network): void {
+export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlugin['rpc'], network: bcoin.Network,
+  hooks: WalletRPCHooks): void {
   for (const name of ['getnewaddress', 'getrawchangeaddress']) {
     const call = walletRPC.calls[name];
     if (!call)
@@ -58,6 +132,16 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
       return call.call(this, params, help);
     };
   }
+
+  // bitcoind shows unlocked_until only for an encrypted wallet; bcoin
+  // shows 0 for every wallet, so a clear wallet looked locked.
+  const info = walletRPC.calls.getwalletinfo;
+  walletRPC.calls.getwalletinfo = async function getWalletInfo(this: unknown, args, help) {
+    const result = await info.call(this, args, help) as Record<string, unknown>;
+    if (!walletRPC.wallet.master.encrypted)
+      delete result.unlocked_until;
+    return result;
+  };
 
   const signmessage: Handler = async (args, help) => {
     const [addrText, message] = strings(args, 2, help, SIGNMESSAGE);
@@ -96,4 +180,51 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
   walletRPC.calls.signmessage = signmessage;
   nodeRPC.calls.verifymessage = verifymessage;
   nodeRPC.calls.signmessagewithprivkey = signmessagewithprivkey;
+
+  const encrypt = walletRPC.calls.encryptwallet;
+  walletRPC.calls.encryptwallet = async function encryptWallet(this: unknown, args, help) {
+    const [passphrase] = strings(args, 1, help, ENCRYPTWALLET);
+    if (walletRPC.wallet.master.encrypted)
+      throw new RPCError(rpcCodes.WALLET_WRONG_ENC_STATE, 'Error: running with an encrypted wallet, but encryptwallet was called.');
+    if (passphrase.length === 0)
+      throw new RPCError(rpcCodes.INVALID_PARAMETER, 'The passphrase cannot be empty.');
+    hooks.keepMasterKey();
+    await encrypt.call(this, [passphrase], false);
+    await purgeOldKeys(walletRPC.wdb, walletRPC.wallet);
+    return 'wallet encrypted; cloudcoind needs the passphrase at its next start (wallet-passphrase-file= in cloudcoin.conf '
+      + 'or CLOUDCOIN_WALLET_PASSPHRASE); spending needs walletpassphrase.';
+  };
+  const unlock = walletRPC.calls.walletpassphrase;
+  walletRPC.calls.walletpassphrase = function walletPassphrase(this: unknown, args, help) {
+    if (help || !Array.isArray(args) || args.length !== 2)
+      throw usage(WALLETPASSPHRASE);
+    return unlock.call(this, args, help);
+  };
+  const change = walletRPC.calls.walletpassphrasechange;
+  walletRPC.calls.walletpassphrasechange = async function walletPassphraseChange(this: unknown, args, help) {
+    strings(args, 2, help, WALLETPASSPHRASECHANGE);
+    const result = await change.call(this, args, help);
+    // No copy under the old passphrase stays in the files either.
+    await purgeOldKeys(walletRPC.wdb, walletRPC.wallet);
+    return result;
+  };
+
+  // bitcoind checks the lock before anything else (EnsureWalletIsUnlocked);
+  // bcoin would first pick coins and say "Not enough funds".
+  for (const name of UNLOCK_FIRST) {
+    const call = walletRPC.calls[name];
+    if (!call)
+      continue;
+    walletRPC.calls[name] = function unlockedFirst(this: unknown, args, help) {
+      const master = walletRPC.wallet.master;
+      if (!help && master.encrypted && !master.key)
+        throw new RPCError(rpcCodes.WALLET_UNLOCK_NEEDED, UNLOCK_NEEDED);
+      return call.call(this, args, help);
+    };
+  }
+
+  for (const name of Object.keys(walletRPC.calls)) {
+    const wrong = name === 'walletpassphrase' || name === 'walletpassphrasechange';
+    walletRPC.calls[name] = withWalletErrors(walletRPC.calls[name], wrong);
+  }
 }
