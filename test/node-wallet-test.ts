@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import bcoin = require('../lib/bcoin');
-import { tempDir, type CLIResult, type DaemonProcess } from './util/nodes-context';
+import { runCLI, tempDir, type CLIResult, type DaemonProcess } from './util/nodes-context';
 import { json, mine, startNetwork } from './util/network';
 import { forValue } from './util/wait';
 
@@ -80,6 +80,25 @@ t.test('wallet encryption', async (t) => {
     t.match(sent.stdout, /^[0-9a-f]{64}\n$/, `spends once unlocked (${sent.stderr.trim()})`);
     t.equal((await renter.cli(['walletlock'])).code, 0);
     oneLine(t, await renter.cli(['sendtoaddress', addr, '1']), UNLOCK, 'locked again');
+
+    // bitcoin-cli's -stdin* flags: secrets never on the command line.
+    const viaStdin = (args: string[], input: string) => runCLI(renter.cliArgs(args), 120000, input);
+    oneLine(t, await viaStdin(['-stdinwalletpassphrase', 'walletpassphrase', '60'], 'wrong\n'), /code -14/,
+      'a wrong passphrase from stdin');
+    oneLine(t, await viaStdin(['-stdinwalletpassphrase', 'walletpassphrase', '60'], ''),
+      /^error: standard input ended before the wallet passphrase\n$/, 'stdin ended early');
+    const unlocked = await viaStdin(['-stdinwalletpassphrase', 'walletpassphrase', '60'], 'renter pass\n');
+    t.equal(unlocked.code, 0, `unlocked with the passphrase from stdin ${unlocked.stderr}`);
+    const signed = await viaStdin(['-stdin', 'signmessage'], `${addr}\nnull\n`);
+    t.equal(signed.code, 0, signed.stderr);
+    t.equal((await renter.cli(['verifymessage', addr, signed.stdout.trim(), 'null'])).stdout.trim(), 'true',
+      'params from stdin, each line as typed');
+    const cookie = fs.readFileSync(path.join(renter.datadir, '.cookie'), 'utf8').split(':')[1];
+    const count = await viaStdin(['-rpcuser=__cookie__', '-stdinrpcpass', 'getblockcount'], `${cookie}\n`);
+    t.match(count.stdout, /^\d+\n$/, `the RPC password from stdin ${count.stderr}`);
+    oneLine(t, await viaStdin(['-rpcuser=__cookie__', '-stdinrpcpass', 'getblockcount'], 'nope\n'), /^error: authorization failed/,
+      'a wrong RPC password from stdin');
+    t.equal((await renter.cli(['walletlock'])).code, 0);
 
     t.equal((await renter.cli(['walletpassphrasechange', 'renter pass', 'renter pass 2'])).code, 0, 'passphrase changed');
     oneLine(t, await renter.cli(['walletpassphrase', 'renter pass', '60']), /code -14/, 'the old passphrase is refused');

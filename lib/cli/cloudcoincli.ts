@@ -8,7 +8,9 @@
  * bitcoin-cli style (`-regtest`, `-rpcport=P`). Like bitcoin-cli it reads
  * the network, rpcport, rpcconnect, rpcuser and the api key from
  * cloudcoin.conf; the key may also come from --api-key-file or
- * CLOUDCOIN_API_KEY (lib/base/secrets.ts), else the node's cookie. Results
+ * CLOUDCOIN_API_KEY (lib/base/secrets.ts) or standard input, else the
+ * node's cookie. Secret params (a wallet passphrase, a private key) may come
+ * from standard input as with bitcoin-cli (-stdin..., stdinargs.ts). Results
  * print as JSON, strings raw. Any failure prints one line on stderr and
  * exits non-zero.
  */
@@ -22,6 +24,7 @@ import { doubleDash, optionNames } from './argv';
 import { mergeHelp, storageUsages } from './clihelp';
 import { convertParams } from './rpcparams';
 import { RPCClientError, cookiePath, RPCClient } from './rpcclient';
+import { readStdinArgs, withStdinArgs } from './stdinargs';
 import { storageCommands } from './storagecmds';
 import { reputationCommands } from './reputationcmds';
 import { hostCommands } from './hostcmds';
@@ -63,6 +66,10 @@ function buildProgram(): Command {
     .option('--rpcuser <user>', 'RPC user name for the api key (default cloudcoin)')
     .option('--api-key <key>', 'RPC password (visible to other users in ps: prefer --api-key-file)')
     .option('--api-key-file <file>', 'read the RPC password from the first line of FILE')
+    .option('--stdinrpcpass', 'read the RPC password from the first line of standard input')
+    .option('--stdinwalletpassphrase', 'read the wallet passphrase from standard input (the next line), '
+      + 'as the method\'s first param: walletpassphrase, encryptwallet')
+    .option('--stdin', 'read more params from standard input, one per line until EOF')
     .argument('<method>', 'RPC method or storage command')
     .argument('[params...]', 'parameters')
     .addHelpText('after', storageHelp)
@@ -84,7 +91,7 @@ function flagValues(program: Command): Map<string, ConfigValue> {
 }
 
 /** Where to connect and with what, from flags over the environment over cloudcoin.conf. */
-function clientFor(program: Command, warn: (line: string) => void): RPCClient {
+function clientFor(program: Command, warn: (line: string) => void, stdinKey?: string): RPCClient {
   const flags = flagValues(program);
   const flagCfg = new Config(flags);
   const base = path.resolve(flagCfg.str('datadir') || defaultDatadir());
@@ -94,7 +101,7 @@ function clientFor(program: Command, warn: (line: string) => void): RPCClient {
   const cfg = new Config(flags).fallback(conf);
   const confCfg = new Config(conf);
   const keyFile = confCfg.str('api-key-file');
-  const key = resolveSecret('api-key', {
+  const key = stdinKey !== undefined ? { value: stdinKey, source: 'stdin' } : resolveSecret('api-key', {
     flag: flagCfg.str('api-key'),
     flagFile: flagCfg.str('api-key-file'),
     conf: confCfg.str('api-key'),
@@ -140,7 +147,11 @@ export async function main(argv: string[]): Promise<number> {
 
   const out = (line: string) => process.stdout.write(`${line}\n`);
   try {
-    const client = clientFor(program, (line) => process.stderr.write(`${line}\n`));
+    const opts = program.opts<{ stdin?: boolean; stdinrpcpass?: boolean; stdinwalletpassphrase?: boolean }>();
+    const got = await readStdinArgs({ rpcPass: !!opts.stdinrpcpass, walletPassphrase: !!opts.stdinwalletpassphrase,
+      rest: !!opts.stdin });
+    params = withStdinArgs(params, got);
+    const client = clientFor(program, (line) => process.stderr.write(`${line}\n`), got.rpcPass);
     if (method === 'help') {
       await help(client, params, out);
       return 0;

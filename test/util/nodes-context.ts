@@ -289,14 +289,16 @@ export interface CLIResult {
   stderr: string;
 }
 
-/** Run bin/cloudcoin-cli with arguments. */
-export function runCLI(args: string[], timeoutMs = 120000): Promise<CLIResult> {
+/** Run bin/cloudcoin-cli with arguments (and `input` on its standard input, then EOF). */
+export function runCLI(args: string[], timeoutMs = 120000, input?: string): Promise<CLIResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLOUDCOIN_CLI, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 },
+    const child = execFile(process.execPath, [CLOUDCOIN_CLI, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
       });
+    if (input !== undefined)
+      child.stdin?.end(input);
   });
 }
 
