@@ -165,14 +165,25 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
         'the observer connected again');
     };
 
-    /** One block, then wait until the revisions settled on both sides and every index is at the tip. */
+    /**
+     * A block, then wait until the revisions settled on both sides and
+     * every index is at the tip. The renter settles a pending revision at
+     * a block, and at the next one when the host was not back yet: up to
+     * five blocks, 30 s apart.
+     */
     const settle = async () => {
-      await mine(renter);
-      const tip = await height(renter);
-      for (const d of [host, observer])
-        await forValue(() => height(d), tip, 120_000, `${d === host ? 'host' : 'observer'} at height ${tip}`);
-      await forValue(async () => (await contracts(renter)).filter((c) => c.role === 'renter' && (c.pendingRevision ?? null) !== null).length,
-        0, 120_000, 'no pending revision on the renter');
+      for (let attempt = 1; ; attempt++) {
+        await mine(renter);
+        const tip = await height(renter);
+        for (const d of [host, observer])
+          await forValue(() => height(d), tip, 120_000, `${d === host ? 'host' : 'observer'} at height ${tip}`);
+        const pending = () => contracts(renter).then((l) => l.filter((c) => c.role === 'renter' && (c.pendingRevision ?? null) !== null).length);
+        const left = await forValue(pending, 0, 30_000, 'no pending revision on the renter').catch(() => null);
+        if (left === 0)
+          return;
+        if (attempt >= 5)
+          throw new Error(`a revision still pending on the renter after ${attempt} blocks`);
+      }
     };
 
     const get = async (fileId: string): Promise<Buffer | null> => {
