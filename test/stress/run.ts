@@ -10,6 +10,7 @@ import { runCrash } from './crash';
 import { fuzzFailures, runFuzz } from './fuzz';
 import { runLoad } from './load';
 import { runReorgStorm } from './reorg';
+import { runSoak } from './soak';
 import { missing } from '../util/fileserver-targets';
 import { type HostileResult, type TargetName, hostileFailures, hostileLine, runHostileHTTP } from './hostilehttp';
 
@@ -33,7 +34,9 @@ const SIZES = {
   load: {
     full: { uploads: 50, uploadSize: 4 << 20, targets: ['node', 'php', 'apache'] as Array<'node' | 'php' | 'apache'>, negotiations: 200 },
     quick: { uploads: 50, uploadSize: 256 << 10, targets: ['node'] as Array<'node' | 'php' | 'apache'>, negotiations: 200 }
-  }
+  },
+  /** Soak time (ms). */
+  soak: { full: 10 * 60_000, quick: 2 * 60_000 }
 };
 
 const suites: Suite[] = [
@@ -86,6 +89,13 @@ const suites: Suite[] = [
     name: 'load',
     async run(quick, _seed, log) {
       const r = await runLoad({ ...(quick ? SIZES.load.quick : SIZES.load.full), log });
+      return { line: r.line, failures: r.failures };
+    }
+  },
+  {
+    name: 'soak',
+    async run(quick, seed, log) {
+      const r = await runSoak({ durationMs: quick ? SIZES.soak.quick : SIZES.soak.full, seed, log });
       return { line: r.line, failures: r.failures };
     }
   }
