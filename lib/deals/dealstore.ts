@@ -464,6 +464,20 @@ export class DealStore {
     return true;
   }
 
+  /** Sat automatic repair has locked in new escrows so far (its budget's use). */
+  async repairSpent(): Promise<number> {
+    const raw = await this.db.get(layout.B.build());
+    return raw ? bio.read(raw).readU64() : 0;
+  }
+
+  async addRepairSpent(sat: number): Promise<void> {
+    const bw = bio.write(8);
+    bw.writeU64((await this.repairSpent()) + sat);
+    const b = this.db.batch();
+    b.put(layout.B.build(), bw.render());
+    await writeSync(b);
+  }
+
   /** Append a repair to a file's log (fsynced). */
   async addRepair(fileId: Buffer, record: RepairRecord): Promise<void> {
     const seq = (await this.listRepairs(fileId)).length;

@@ -29,6 +29,8 @@
  *                     non-payment (ratings publish it)
  *   R[fileId][seq] -> RepairRecord (repairlog.ts): the renter's shard
  *                     repairs of a file, in order; deleted with the file
+ *   B              -> u64 sat automatic repair locked in new escrows
+ *                     (what --repair-budget caps)
  * A node is never both parties of one contract (renter and host identities
  * differ), so v, p and o serve whichever side it is.
  */
@@ -50,7 +52,8 @@ export const layout = {
   u: bdb.key('u', ['hash256']),
   x: bdb.key('x', ['hash256']),
   k: bdb.key('k', ['bhash']),
-  R: bdb.key('R', ['hash256', 'uint32'])
+  R: bdb.key('R', ['hash256', 'uint32']),
+  B: bdb.key('B')
 };
 
 /** 1: contracts hold many objects, changed by revisions (v0 stored one file per contract). */

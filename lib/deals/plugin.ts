@@ -35,9 +35,16 @@ import type { ManifestFile } from '../storage/manifest';
 import type { DeleteFileResult } from './rpctypes';
 import { Auditor } from './auditor';
 import { Payer } from './payments';
+import { AutoRepair, type AutoRepairOptions } from './autorepair';
+import { RenterClient } from './renterclient';
+import { localCall } from './rpc';
 import { ALL_OBJECTS } from '../storage/token';
 
-/** Flags and cloudcoin.conf keys deals reads (a host's terms). */
+/** Automatic repair's defaults: put's contract length and price cap. */
+const REPAIR_DURATION = 200;
+const REPAIR_MAX_PRICE = 5000;
+
+/** Flags and cloudcoin.conf keys deals reads (a host's terms, automatic repair). */
 export const options: OptionSpec[] = [
   { name: 'host-storage-price', type: 'string', description: 'storage price, sat per GiB per 1000 blocks (e.g. 1000sat)', defaultText: '1000sat' },
   { name: 'host-upload-price', type: 'string', description: 'upload price, sat per GiB', defaultText: '100sat' },
@@ -45,21 +52,39 @@ export const options: OptionSpec[] = [
   { name: 'host-min-contract', type: 'string', description: 'smallest contract cost accepted, sat (a close must be worth its fee)', defaultText: '0sat' },
   { name: 'host-max-duration', type: 'uint', description: 'longest contract served, in blocks', defaultText: 'the network maximum' },
   { name: 'host-new-renter-share', type: 'uint', description: 'percent of free capacity a renter with no committed contract here may hold in open offers', defaultText: '25' },
-  { name: 'host-new-renter-cap', type: 'size', description: 'most bytes a renter with no committed contract here may hold in open offers', defaultText: '4GiB' }
+  { name: 'host-new-renter-cap', type: 'size', description: 'most bytes a renter with no committed contract here may hold in open offers', defaultText: '4GiB' },
+  { name: 'repair-budget', type: 'string', description: 'repair files stored as shards on its own when a shard is lost (its contract failed an audit or ended), locking at most this much in new escrows in all (e.g. 100000sat)', defaultText: '0 (off)' },
+  { name: 'repair-duration', type: 'uint', description: 'length of contracts automatic repair forms, in blocks', defaultText: String(REPAIR_DURATION) },
+  { name: 'repair-max-price', type: 'string', description: 'highest price a host may ask for automatic repair (as put --max-price)', defaultText: `${REPAIR_MAX_PRICE}sat` }
 ];
+
+/** An amount flag or conf key (`1000sat`, `0.1btc`), or `fallback`; a bad value throws ConfigError. */
+function configAmount(api: NodeAPI, name: string, fallback: number): number {
+  const text = api.config.str(name);
+  if (text === null)
+    return fallback;
+  try {
+    return amountParam(text, `--${name}`);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+}
+
+/** Read the automatic repair flags; null when off (no budget). */
+function readRepair(api: NodeAPI): AutoRepairOptions | null {
+  const amount = (name: string, fallback: number) => configAmount(api, name, fallback);
+  const budget = amount('repair-budget', 0);
+  if (budget === 0)
+    return null;
+  const duration = api.config.uint('repair-duration') ?? REPAIR_DURATION;
+  if (duration < 1)
+    throw new ConfigError('--repair-duration must be at least 1 block.');
+  return { budget, duration, maxPrice: amount('repair-max-price', REPAIR_MAX_PRICE) };
+}
 
 /** Read the host's terms from flags / cloudcoin.conf; bad values throw ConfigError. */
 function readTerms(api: NodeAPI): HostTerms {
-  const amount = (name: string, fallback: number) => {
-    const text = api.config.str(name);
-    if (text === null)
-      return fallback;
-    try {
-      return amountParam(text, `--${name}`);
-    } catch (e) {
-      throw new ConfigError((e as Error).message);
-    }
-  };
+  const amount = (name: string, fallback: number) => configAmount(api, name, fallback);
   const cp = getParams(api.network);
   const longest = cp.maxSpan - cp.window;
   const maxDuration = api.config.uint('host-max-duration') ?? longest;
@@ -96,11 +121,15 @@ export class Deals implements Extension {
   auditor: Auditor | null = null;
   /** The renter's channel states (from open() on). */
   payer!: Payer;
+  /** Automatic repair of coded files (with --repair-budget, from open() on). */
+  autoRepair: AutoRepair | null = null;
+  private readonly repairOptions: AutoRepairOptions | null;
 
   constructor(api: NodeAPI) {
     this.api = api;
     this.store = new DealStore({ datadir: api.datadir, memory: api.memory });
     this.terms = readTerms(api);
+    this.repairOptions = readRepair(api);
     this.files = new RenterFiles({
       store: this.store,
       height: () => this.api.chain.height,
@@ -189,7 +218,10 @@ export class Deals implements Extension {
       await this.settleStale();
       // Not awaited: an audit takes network round trips, blocks must not wait for it.
       void this.auditor?.kick();
+      this.autoRepair?.kick(entry.height);
     });
+    if (this.repairOptions)
+      this.autoRepair = this.makeAutoRepair(this.repairOptions);
     // What fell due while the node was down (it waits until the chain caught up with its peers).
     void this.auditor.kick();
   }
@@ -213,6 +245,19 @@ export class Deals implements Extension {
       send: (host, args) => this.renter.pay(host, args),
       log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
     });
+  }
+
+  private makeAutoRepair(opts: AutoRepairOptions): AutoRepair {
+    const logger = this.api.logger;
+    const balance = async () => (await this.api.wallet().wdb.primary.getBalance()).confirmed;
+    const client = new RenterClient(localCall(this, balance), { warn: (m) => logger.warning(`repair: ${m}`) });
+    return new AutoRepair({
+      client: () => client,
+      auditFailed: async (id) => (await this.store.listAudits(Buffer.from(id, 'hex'))).some((r) => r.outcome === 'failed'),
+      spent: () => this.store.repairSpent(),
+      addSpent: (sat) => this.store.addRepairSpent(sat),
+      log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
+    }, opts);
   }
 
   private makeAuditor(): Auditor {
@@ -388,6 +433,9 @@ export class Deals implements Extension {
     const auditor = this.auditor;
     this.auditor = null;
     await auditor?.idle();
+    const repair = this.autoRepair;
+    this.autoRepair = null;
+    await repair?.idle();
     await this.store.close();
   }
 

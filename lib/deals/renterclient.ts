@@ -130,6 +130,10 @@ export interface RepairOptions {
   /** Wait until new contracts are active. */
   wait: boolean;
   waitMs?: number;
+  /** Most sat the new contracts' escrows may lock (automatic repair's budget); more and nothing is done. */
+  maxEscrow?: number;
+  /** Contracts (hex ids) whose copies count as lost without a download (their audits failed). */
+  distrust?: string[];
 }
 
 export interface RepairResult {
@@ -143,6 +147,8 @@ export interface RepairResult {
   /** Hosts that failed to take a rebuilt shard. */
   failed: FailedHost[];
   txids: string[];
+  /** Sat locked in the escrows of new contracts formed for the repair. */
+  escrow: number;
   health: FileHealth;
 }
 
@@ -654,8 +660,9 @@ export class RenterClient {
         if (copies.length === 0)
           why.set(shard, 'never placed');
         for (const r of copies) {
-          if (!HELD_STATES.has(r.state) || !r.reachable) {
-            why.set(shard, r.reachable ? `contract ${r.state}` : 'host unreachable');
+          if (!HELD_STATES.has(r.state) || !r.reachable || opts.distrust?.includes(r.contractId)) {
+            why.set(shard, opts.distrust?.includes(r.contractId) ? 'its contract failed an audit'
+              : r.reachable ? `contract ${r.state}` : 'host unreachable');
             continue;
           }
           const dest = path.join(opts.workDir, `shard-${shard}`);
@@ -673,7 +680,7 @@ export class RenterClient {
     }
     const verified = paths.flatMap((p, i) => (p ? [i] : []));
     const lost = paths.flatMap((p, i) => (p ? [] : [{ shard: i, reason: why.get(i) ?? 'no copy' }]));
-    const result: RepairResult = { fileId: f.fileId, verified, lost, repaired: [], failed: [], txids: [], health: f.health };
+    const result: RepairResult = { fileId: f.fileId, verified, lost, repaired: [], failed: [], txids: [], escrow: 0, health: f.health };
     if (lost.length === 0)
       return result;
     for (const l of lost)
@@ -691,6 +698,10 @@ export class RenterClient {
     const want: TargetOptions = { hosts: lost.length, minHosts: 1, duration: opts.duration, maxPrice: opts.maxPrice,
       allowance: opts.allowance };
     const { reuse, neg, note } = await this.targets(size, want, avoid);
+    const escrow = neg.offers.reduce((sum, o) => sum + o.escrow, 0);
+    if (opts.maxEscrow !== undefined && escrow > opts.maxEscrow)
+      throw new RenterClientError('repair-failed', `the new contracts need ${escrow} sat of escrow, the repair budget has `
+        + `${opts.maxEscrow} sat left; nothing was paid (the offers lapse at block ${Math.max(...neg.offers.map((o) => o.reservedUntil))})`);
     await this.checkFunds(neg.offers);
     if (note)
       this.warn(note);
@@ -708,6 +719,8 @@ export class RenterClient {
         + `${settled.failed.map((x) => `${x.host}: ${x.reason}`).join('; ') || 'no host available'}`);
     const commit = await this.commit(id, 1, result.failed);
     result.txids = commit.txids;
+    result.escrow = settled.placed.filter((p) => 'offer' in p.target && commit.formed.includes(p.id))
+      .reduce((sum, p) => sum + p.escrowValue, 0);
     const live = settled.placed.filter((p) => commit.ids.includes(p.id));
     for (const p of live) {
       const rec = await this.rpc('logrepair', [f.fileId, p.shard, p.id]);

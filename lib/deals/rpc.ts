@@ -22,6 +22,7 @@ import { MAX_HOSTS, MAX_OBJECT_SIZE } from './common';
 import { DealError } from './errors';
 import { contractCost, costFormula, defaultAllowance } from './pricing';
 import type { Deals } from './plugin';
+import type { RPCCall } from './renterclient';
 import { firstRevision } from './revisions';
 import type { ReusableContract } from './rentercontracts';
 import type {
@@ -417,6 +418,28 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
   ['listfiles', 'listfiles\nFiles this renter stored, with each replica\'s state, end height, blocks left and reachability.',
     listFiles]
 ];
+
+/**
+ * The deals methods called in-process, for the node's own RenterClient
+ * (automatic repair): the same handlers and translator as over HTTP;
+ * `getbalance` (the one wallet call a renter client makes) answers in BTC
+ * as bitcoind's does.
+ */
+export function localCall(deals: Deals, balance: () => Promise<number>): RPCCall {
+  const byName = new Map(methods.map(([name, help, run]) => [name, { usage: help.split('\n')[0], run }]));
+  return async (method: string, params: unknown[]): Promise<unknown> => {
+    if (method === 'getbalance')
+      return (await balance()) / 1e8;
+    const m = byName.get(method);
+    if (!m)
+      throw new Error(`no in-process method ${method}`);
+    try {
+      return await m.run(new Params(params, m.usage), deals);
+    } catch (e) {
+      throw toRPCError(e);
+    }
+  };
+}
 
 /** Register every deals RPC method, each behind the one translator. */
 export function addRPCs(api: Pick<NodeAPI, 'addRPC'>, deals: Deals): void {

@@ -26,12 +26,12 @@ export async function mine(d: DaemonProcess, n = 1): Promise<void> {
 }
 
 /**
- * A renter and one host per entry of `hostArgs` (extra flags), connected,
+ * A renter (with `renterArgs`) and one host per entry of `hostArgs` (extra flags), connected,
  * with segwit active and coins in the renter's wallet (440 blocks).
  */
-export async function startNetwork(t: { teardown(fn: () => unknown): void }, hostArgs: string[][])
+export async function startNetwork(t: { teardown(fn: () => unknown): void }, hostArgs: string[][], renterArgs: string[] = [])
   : Promise<{ renter: DaemonProcess; hosts: DaemonProcess[] }> {
-  const renter = await DaemonProcess.create();
+  const renter = await DaemonProcess.create(renterArgs);
   const hosts: DaemonProcess[] = [];
   for (const args of hostArgs)
     hosts.push(await DaemonProcess.create(['--host', ...args]));

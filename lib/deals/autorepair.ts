@@ -1,0 +1,133 @@
+/*!
+ * autorepair.ts - the renter's node repairs its files stored as shards on
+ * its own, within a budget (`cloudcoind --repair-budget SAT`, off by
+ * default): after each block, one run at a time, every coded file with a
+ * shard that is proven lost (the latest audit of its contract failed:
+ * wrong data or the object gone) or no longer held under a contract (its
+ * contract expired, settled, refunded or void) while no other copy of that
+ * shard is held, is repaired by the same flow as `cloudcoin-cli repair`
+ * (RenterClient#repair over the node's own RPC, in-process).
+ *
+ * The budget caps the escrows of the new contracts repairs form, over the
+ * node's life (kept in the deals database, so a restart does not reset
+ * it); a repair whose new contracts would pass it is not started, with a
+ * warning. Repairs into open contracts (revisions) lock no new escrow.
+ */
+
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { RenterClient, RepairResult } from './renterclient';
+import { HELD_STATES, type FileInfo } from './rpctypes';
+
+/** What automatic repair needs from the node. */
+export interface AutoRepairContext {
+  /** A renter client over the node's own RPC. */
+  client(): RenterClient;
+  /** Whether the latest audit of contract `id` (hex) failed. */
+  auditFailed(id: string): Promise<boolean>;
+  /** Sat of the budget used so far, and recording more. */
+  spent(): Promise<number>;
+  addSpent(sat: number): Promise<void>;
+  log(level: 'info' | 'warning', msg: string): void;
+}
+
+/** Blocks between two attempts at one file that could not be repaired (no host, no budget). */
+export const RETRY_BLOCKS = 6;
+
+/** Options of automatic repair. */
+export interface AutoRepairOptions {
+  /** Most sat that repairs' new escrows may lock in all. */
+  budget: number;
+  /** Length of new contracts (blocks) and highest price, as put. */
+  duration: number;
+  maxPrice: number;
+}
+
+/**
+ * Shards of a coded file with no copy held under a contract whose audits
+ * have not failed: what automatic repair rebuilds. An unreachable host is
+ * not enough (hosts restart); its missed audits are its own matter.
+ */
+export async function lostShards(f: FileInfo, auditFailed: (id: string) => Promise<boolean>): Promise<number[]> {
+  const n = f.dataShards + f.parityShards;
+  const lost: number[] = [];
+  for (let shard = 0; shard < n; shard++) {
+    let good = false;
+    for (const r of f.replicas.filter((x) => x.shard === shard)) {
+      if (HELD_STATES.has(r.state) && !await auditFailed(r.contractId)) {
+        good = true;
+        break;
+      }
+    }
+    if (!good)
+      lost.push(shard);
+  }
+  return lost;
+}
+
+export class AutoRepair {
+  readonly ctx: AutoRepairContext;
+  readonly opts: AutoRepairOptions;
+  private running: Promise<void> | null = null;
+  /** Height of the last failed attempt per file (hex id). */
+  private readonly failedAt = new Map<string, number>();
+
+  constructor(ctx: AutoRepairContext, opts: AutoRepairOptions) {
+    this.ctx = ctx;
+    this.opts = opts;
+  }
+
+  /** Start a run at `height` unless one is going (a block during a run is covered by the next block). */
+  kick(height: number): void {
+    if (this.running !== null)
+      return;
+    this.running = this.run(height).catch((e: unknown) => {
+      this.ctx.log('warning', `repair: ${e instanceof Error ? e.message : String(e)}`);
+    }).finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** Wait for the run in progress, if any (close). */
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  private async run(height: number): Promise<void> {
+    const client = this.ctx.client();
+    for (const f of await client.listFiles()) {
+      if (f.dataShards === 0)
+        continue;
+      const lost = await lostShards(f, (id) => this.ctx.auditFailed(id));
+      const last = this.failedAt.get(f.fileId);
+      if (lost.length === 0 || (last !== undefined && height < last + RETRY_BLOCKS))
+        continue;
+      const distrust: string[] = [];
+      for (const r of f.replicas) {
+        if (await this.ctx.auditFailed(r.contractId))
+          distrust.push(r.contractId);
+      }
+      const left = this.opts.budget - await this.ctx.spent();
+      this.ctx.log('info', `repair: file ${f.fileId.slice(0, 12)} lost shard(s) ${lost.join(', ')}; repairing (budget left ${left} sat)`);
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudcoin-repair-'));
+      let res: RepairResult;
+      try {
+        res = await client.repair(f.fileId, {
+          duration: this.opts.duration, maxPrice: this.opts.maxPrice, workDir: work, wait: false, maxEscrow: left, distrust
+        });
+        this.failedAt.delete(f.fileId);
+      } catch (e) {
+        this.failedAt.set(f.fileId, height);
+        this.ctx.log('warning', `repair: file ${f.fileId.slice(0, 12)} not repaired: ${e instanceof Error ? e.message : String(e)}`);
+        continue;
+      } finally {
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+      if (res.escrow > 0)
+        await this.ctx.addSpent(res.escrow);
+      for (const r of res.repaired)
+        this.ctx.log('info', `repair: file ${f.fileId.slice(0, 12)} shard ${r.shard} rebuilt into contract ${r.contract.slice(0, 12)} on ${r.host}`);
+    }
+  }
+}
