@@ -116,6 +116,36 @@ t.test('connectHosts', async (t) => {
   });
 });
 
+t.test('release', async (t) => {
+  let now = 1_000_000;
+  const net = new FakeNet();
+  const opts = { height: () => 100, clock: (): number => now };
+  const renter = await net.node(31, '10.6.2.9:18444', opts);
+  const hosts = await Promise.all([0, 1, 2].map((i) => net.node(32 + i, `10.6.3.${i}:18444`, opts)));
+  t.teardown(async () => {
+    for (const n of [renter, ...hosts])
+      await n.close();
+  });
+  // Hosts that announce themselves (one that did not would withdraw what we learned).
+  hosts.forEach((h, i) => learn(renter, h.announce(offer({ storagePrice: 100 + i }))));
+  const [held, kept, dropped] = hosts;
+  renter.hold(held.identity.publicKey);
+  const res = await renter.connectHosts({ count: 3 });
+  t.equal(res.connected.length, 3);
+  t.equal(res.lease.length, 3, 'three dialled for it');
+  const other = await renter.connectHosts({ count: 3 });
+  t.equal(other.opened, 0, 'a second negotiation at the same time shares them');
+  t.equal(renter.release(other.lease, []), 0, 'the second one done: the first still uses them');
+  t.equal(renter.release(res.lease, [kept.identity.publicKey]), 1, 'one closed at once, when the negotiations are over');
+  await forValue(() => renter.peers.byKey(dropped.identity.publicKey), null, 5000, 'the host not kept gone');
+  t.ok(renter.peers.byKey(kept.identity.publicKey), 'the host that made an offer stays');
+  t.ok(renter.peers.byKey(held.identity.publicKey), 'the held host stays');
+  now += TEMP_IDLE_MS + 1;
+  renter.dialer.sweep();
+  await forValue(() => renter.peers.byKey(kept.identity.publicKey), null, 5000, 'the kept one still closes when idle');
+  t.ok(renter.peers.byKey(held.identity.publicKey), 'the held one does not');
+});
+
 t.test('hosts behind NAT', async (t) => {
   const net = new FakeNet();
   const opts = { height: () => 100, announceIntervalMs: 0 };

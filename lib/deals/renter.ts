@@ -155,7 +155,7 @@ export class Renter {
   async negotiate(size: number, duration: number, maxPrice: number, count: number, exclude: Buffer[] = [],
     minScore?: number): Promise<NegotiateResult> {
     // Dial announced hosts that fit, some spare for declines: at most count x 3 new connections.
-    await this.ctx.negotiator.connectHosts({
+    const { lease } = await this.ctx.negotiator.connectHosts({
       count: 2 * count,
       maxNew: 3 * count,
       filter: (a) => withinPrice({ storage: a.storagePrice, upload: a.uploadPrice, download: a.downloadPrice }, maxPrice)
@@ -212,6 +212,8 @@ export class Renter {
       declined.push({ host: cand.host, reason: `not needed: ranked below the chosen (cost ${contractCost(size, duration, cand.prices)} sat`
         + `${sc ? `, reputation score ${sc.score}${sc.known ? '' : ' (unknown host)'}` : ''})` });
     }
+    // Connections dialled for this negotiation close now, except to the hosts that made offers.
+    this.ctx.negotiator.release(lease, offers.map((o) => o.host.pubkey));
     return { quotes, offers, declined };
   }
 

@@ -10,8 +10,10 @@
  * back (`peers.dialback`); the relay names the address our connection to it
  * comes from, so nobody can make a host dial a third party's address.
  *
- * Connections opened here are temporary: closed after TEMP_IDLE_MS without
- * a request or response, unless the host was `hold`-ed (a contract there).
+ * Connections opened here are temporary: closed when the negotiation that
+ * opened them is over (`release`, keeping the hosts that made offers) or
+ * after TEMP_IDLE_MS without a request or response, unless the host was
+ * `hold`-ed (a contract there).
  */
 
 import bio = require('bufio');
@@ -76,6 +78,8 @@ export interface ConnectResult {
   opened: number;
   /** Hosts tried and not reached, with why. */
   failed: Array<{ pubkey: Buffer; reason: string }>;
+  /** Temporary connections to the hosts connected, leased to the caller: hand them to `release` when done. */
+  lease: PeerLike[];
 }
 
 /** Cancelled waits reject with this; never seen by callers. */
@@ -85,6 +89,8 @@ export class Dialer {
   private readonly options: DialerOptions;
   /** Connections we opened or asked for, with when they last carried a request. */
   private readonly temporary = new Map<PeerLike, number>();
+  /** Negotiations using a temporary connection now (leased by connectHosts, until released). */
+  private readonly users = new Map<PeerLike, number>();
   /** Hosts whose connection we keep (contracts there). */
   private readonly held = new BoundedMap<string, true>(MAX_CLOUD_PEERS);
   private readonly connectBudgets: KeyedBuckets;
@@ -98,6 +104,7 @@ export class Dialer {
     this.dialbackBudgets = new KeyedBuckets(DIALBACK_PER_MIN / 60, DIALBACK_BURST, MAX_ANNOUNCE_SOURCES, options.clock);
     this.dialbackTotal = new TokenBucket((4 * DIALBACK_PER_MIN) / 60, 4 * DIALBACK_BURST, options.clock);
     options.events.on('disconnect', (peer: PeerLike) => {
+      this.users.delete(peer);
       if (this.temporary.delete(peer))
         this.options.temporaryChanged?.(this.temporary.size);
     });
@@ -147,6 +154,33 @@ export class Dialer {
       if (cp?.publicKey && this.isHeld(cp.publicKey))
         continue;
       if (now - at < TEMP_IDLE_MS)
+        continue;
+      this.temporary.delete(peer);
+      this.options.disconnect?.(peer);
+      closed += 1;
+    }
+    if (closed)
+      this.options.temporaryChanged?.(this.temporary.size);
+    return closed;
+  }
+
+  /**
+   * A negotiation is over: of the temporary connections its `connectHosts`
+   * leased, close those no other negotiation still uses, whose host is
+   * neither in `keep` (made an offer) nor held. Returns how many closed.
+   */
+  release(lease: PeerLike[], keep: Buffer[]): number {
+    const kept = new Set(keep.map(k => k.toString('hex')));
+    let closed = 0;
+    for (const peer of lease) {
+      const users = (this.users.get(peer) ?? 1) - 1;
+      if (users > 0) {
+        this.users.set(peer, users);
+        continue;
+      }
+      this.users.delete(peer);
+      const key = this.options.peers.get(peer)?.publicKey;
+      if (!this.temporary.has(peer) || (key && (kept.has(key.toString('hex')) || this.isHeld(key))))
         continue;
       this.temporary.delete(peer);
       this.options.disconnect?.(peer);
@@ -230,7 +264,16 @@ export class Dialer {
       }
     };
     await Promise.all(Array.from({ length: DIAL_CONCURRENCY }, worker));
-    return { connected: [...connected.values()], opened: budget.opened, failed };
+    // Lease the temporary connections to the hosts wanted, until `release`.
+    const lease: PeerLike[] = [];
+    for (const key of connected.values()) {
+      const peer = this.options.peers.byKey(key)?.peer;
+      if (peer && this.temporary.has(peer)) {
+        this.users.set(peer, (this.users.get(peer) ?? 0) + 1);
+        lease.push(peer);
+      }
+    }
+    return { connected: [...connected.values()], opened: budget.opened, failed, lease };
   }
 
   /** Reach one host: its direct addresses, then its relays. Null on success, else why not. */

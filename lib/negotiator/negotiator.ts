@@ -384,6 +384,15 @@ export class Negotiator extends EventEmitter {
   }
 
   /**
+   * A negotiation is over: close the temporary connections its
+   * `connectHosts` leased that no other negotiation uses, except to hosts
+   * in `keep` (those that made offers) or held (Dialer#release).
+   */
+  release(lease: PeerLike[], keep: Buffer[]): number {
+    return this.dialer.release(lease, keep);
+  }
+
+  /**
    * Be connected to these hosts (identity keys of hosts we hold contracts
    * with), dialling those we are not connected to by their announcements
    * (Dialer#connectHosts: DIAL_CONCURRENCY at once, at most REACH_NEW_PER_HOST
