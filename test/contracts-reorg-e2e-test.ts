@@ -92,6 +92,8 @@ t.test('every CloudCoin tx survives a reorg by itself', async (t) => {
   await forValue(async () => (await call<unknown[]>(renter, 'getpeerinfo')).length, 3, RELAY_MS, 'peers');
   // Segwit is active from height 432; hosts get coins to pay for ratings.
   await mine(renter, 440);
+  // The wallet takes in mined blocks after the chain does: wait for the coins.
+  await forValue(() => call<number>(renter, 'getbalance'), (b) => b >= 2, RELAY_MS, 'the renter\'s mined coins');
   for (const h of hosts)
     await call(renter, 'sendtoaddress', [await call<string>(h, 'getnewaddress'), 1]);
   await mine(renter, 1);
