@@ -148,20 +148,24 @@ export class Dialer {
 
   /** Close temporary connections idle for TEMP_IDLE_MS whose host we do not hold. */
   sweep(now = this.options.clock()): number {
-    let closed = 0;
+    const idle: PeerLike[] = [];
     for (const [peer, at] of this.temporary) {
       const cp = this.options.peers.get(peer);
-      if (cp?.publicKey && this.isHeld(cp.publicKey))
-        continue;
-      if (now - at < TEMP_IDLE_MS)
-        continue;
+      if (!(cp?.publicKey && this.isHeld(cp.publicKey)) && now - at >= TEMP_IDLE_MS)
+        idle.push(peer);
+    }
+    return this.closeTemporary(idle);
+  }
+
+  /** Close these temporary connections; returns how many. */
+  private closeTemporary(peers: PeerLike[]): number {
+    for (const peer of peers) {
       this.temporary.delete(peer);
       this.options.disconnect?.(peer);
-      closed += 1;
     }
-    if (closed)
+    if (peers.length)
       this.options.temporaryChanged?.(this.temporary.size);
-    return closed;
+    return peers.length;
   }
 
   /**
@@ -171,7 +175,7 @@ export class Dialer {
    */
   release(lease: PeerLike[], keep: Buffer[]): number {
     const kept = new Set(keep.map(k => k.toString('hex')));
-    let closed = 0;
+    const done: PeerLike[] = [];
     for (const peer of lease) {
       const users = (this.users.get(peer) ?? 1) - 1;
       if (users > 0) {
@@ -180,15 +184,10 @@ export class Dialer {
       }
       this.users.delete(peer);
       const key = this.options.peers.get(peer)?.publicKey;
-      if (!this.temporary.has(peer) || (key && (kept.has(key.toString('hex')) || this.isHeld(key))))
-        continue;
-      this.temporary.delete(peer);
-      this.options.disconnect?.(peer);
-      closed += 1;
+      if (this.temporary.has(peer) && !(key && (kept.has(key.toString('hex')) || this.isHeld(key))))
+        done.push(peer);
     }
-    if (closed)
-      this.options.temporaryChanged?.(this.temporary.size);
-    return closed;
+    return this.closeTemporary(done);
   }
 
   /**
