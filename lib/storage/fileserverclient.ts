@@ -68,6 +68,9 @@ export class FileServerError extends CodedError<string> {
   }
 }
 
+/** `unreachable` because a reused keep-alive socket was reset before any answer. */
+class StaleSocketError extends FileServerError {}
+
 /** Capacity and usage as /admin/status reports them. */
 export interface ServerStatus extends StoreStatus {
   version: string;
@@ -108,7 +111,22 @@ export class FileServerClient {
    * One call. The deadline covers the whole exchange; a body longer than
    * `expect` allows (or than an error answer needs) is cut off unread.
    */
-  private request(method: string, path: string, headers: Record<string, string>, body: Buffer | Buffer[] | undefined,
+  private async request(method: string, path: string, headers: Record<string, string>, body: Buffer | Buffer[] | undefined,
+    expect: Expect): Promise<Reply> {
+    try {
+      return await this.requestOnce(method, path, headers, body, expect);
+    } catch (e) {
+      // A kept-alive socket the server closed as idle just as we reused it
+      // (Node's documented race, nodejs.org/api/http.html "reusedSocket"):
+      // the request never reached the server, so a read is sent once more
+      // on a fresh socket. Writes are not: their caller decides.
+      if (!(e instanceof StaleSocketError) || (method !== 'GET' && method !== 'HEAD'))
+        throw e;
+      return this.requestOnce(method, path, headers, body, expect);
+    }
+  }
+
+  private requestOnce(method: string, path: string, headers: Record<string, string>, body: Buffer | Buffer[] | undefined,
     expect: Expect): Promise<Reply> {
     const bodies = body === undefined ? [] : Buffer.isBuffer(body) ? [body] : body;
     const length = bodies.reduce((n, b) => n + b.length, 0);
@@ -132,14 +150,19 @@ export class FileServerClient {
           resolve(reply);
         }
       };
-      const unreachable = (e: Error) => settle(new FileServerError('unreachable', 0,
-        `cannot reach file server ${this.url} (${e.message})`));
+      let answered = false;
+      const unreachable = (e: Error) => {
+        const message = `cannot reach file server ${this.url} (${e.message})`;
+        const stale = !answered && req?.reusedSocket === true && (e as NodeJS.ErrnoException).code === 'ECONNRESET';
+        settle(stale ? new StaleSocketError('unreachable', 0, message) : new FileServerError('unreachable', 0, message));
+      };
       const onAbort = () => settle(new FileServerError('unreachable', 0,
         `cannot reach file server ${this.url} (no complete answer within ${this.timeoutMs} ms)`));
       signal.addEventListener('abort', onAbort, { once: true });
       req = mod.request(url, {
         method, agent, headers: { ...headers, 'content-length': length }
       }, (res) => {
+        answered = true;
         const status = res.statusCode ?? 0;
         const ok = status >= 200 && status < 300;
         const bad = (msg: string) => settle(new FileServerError('bad-response', status, `file server ${this.url}: ${msg}`));
