@@ -90,6 +90,12 @@ t.test('the renter audits every contract once per interval', async (t) => {
     const failed = await audits(renter, ids[0]);
     t.equal(failed.audits.length, 2, 'nothing after the failed audit');
     t.same([failed.payment!.number, failed.payment!.intervals], [1, 1], 'and no state after it');
+    // The renter's node rated both failed hosts on chain on its own (lib/reputation/rater.ts).
+    for (const id of ids.slice(0, 2)) {
+      const c = await forValue(() => json<{ ratings: { renter: { score: number; passed: number; failed: number } | null } }>(
+        renter.cli(['getcontract', id])), (v) => v.ratings.renter !== null, 60000, `the rating of ${id.slice(0, 12)}`);
+      t.match(c.ratings.renter, { score: 0, passed: 1, failed: 1 }, 'one passed, one failed');
+    }
   });
 
   await t.test('should show a table, and a file\'s contracts', async (t) => {

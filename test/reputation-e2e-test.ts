@@ -1,8 +1,9 @@
 // Four regtest nodes: a renter forms a contract with an honest host and one
 // with a host that fails; the honest host settles with real sats, the other
-// contract is refunded; the renter rates both on chain. A node that only
-// follows the chain weighs the refunded contract's rating at zero; the
-// renter's own records and pre-trust show apart; the CLI prints the view.
+// contract is refunded; the renter rates both on chain. A fourth node that
+// only follows the chain ranks the honest host above the failed one; the
+// renter's own records and EigenTrust show apart; a reorg that removes a
+// rating removes its weight.
 import t from 'tap';
 import bcoin = require('../lib/bcoin');
 import * as contracts from '../lib/contracts';
@@ -16,7 +17,7 @@ import { reputationCommands } from '../lib/cli/reputationcmds';
 import type { RPCClient } from '../lib/cli/rpcclient';
 import { NodesContext, type TestNode } from './util/nodes-context';
 import { forValue } from './util/wait';
-import { fundAll, getContract, makeDeal, mineSync, plugin, stateOf } from './util/contracts';
+import { fundAll, getContract, internal, makeDeal, mineSync, plugin, stateOf } from './util/contracts';
 
 async function escrowCoin(n: TestNode, c: StorageContract): Promise<bcoin.Coin> {
   const info = await getContract(n, c.id()) as { commit: { txid: string; vout: number; height: number } };
@@ -34,7 +35,8 @@ async function rep(n: TestNode, who: string): Promise<ReputationJSON> {
 
 t.test('reputation on regtest nodes', async (t) => {
   const ctx = await NodesContext.create(Array.from({ length: 4 }, () => ({
-    memory: true, extensions: [contracts.extension, reputation.extension]
+    // Ratings by hand here (rater.ts publishes on its own: reputation-rater-test).
+    memory: true, extensions: [contracts.extension, reputation.extension], config: { rate: 'off' }
   })));
   t.teardown(() => ctx.close());
   await ctx.open();
@@ -86,14 +88,20 @@ t.test('reputation on regtest nodes', async (t) => {
     await forValue(() => stateOf(observer, bad.id()), 'refunded', 30000, 'refunded on the observer');
   });
 
-  t.test('should publish the renter\'s ratings and weigh a refunded contract\'s at zero', async (t) => {
+  t.test('should rank the honest host above the failed one on a node that only follows the chain', async (t) => {
     await renter.rpc('sendrating', [good.id(), 90, 4, 0, contracts.common.ratingFlags.FINAL]);
     await renter.rpc('sendrating', [bad.id(), -100, 1, 2, contracts.common.ratingFlags.FINAL]);
     await mineSync(ctx, renter);
-    const f = await forValue(() => rep(observer, F), (r) => r.ratings.unpaid === 1, 30000, 'failed host rated');
+    const h = await forValue(() => rep(observer, H), (r) => r.ratings.counted === 1, 30000, 'honest rating counted');
+    const f = await rep(observer, F);
+    t.comment(`observer: honest ${h.score} (settled ${h.ratings.settled} sat), failed ${f.score}`);
+    t.equal(h.ratings.settled, 20000, 'weighted by the sats settled to the host');
+    t.equal(h.ratings.score, 950);
     t.match(f.ratings, { counted: 0, unpaid: 1, weight: 0 }, 'a refunded contract\'s rating weighs nothing');
-    t.equal(f.score, reputation.common.PRIOR_SCORE);
-    t.equal(f.own, null);
+    t.ok(h.score > f.score, `${h.score} > ${f.score}`);
+    t.equal(h.own, null);
+    const list = await observer.rpc('getreputation', []) as ReputationJSON[];
+    t.equal(list[0].pubkey, H, 'highest score first');
   });
 
   t.test('should print the view as a table and as JSON', async (t) => {
@@ -107,8 +115,7 @@ t.test('reputation on regtest nodes', async (t) => {
     const table = lines.join('\n').split('\n');
     t.match(table[0], /identity\s+score\s+own\s+audits ok\/failed\s+settled\/refunded\s+ratings\s+rated sat\s+trust ppm/);
     const h = await rep(observer, H);
-    t.equal(table.length, 5, 'header, rule and the three identities');
-    t.match(table.join('\n'), new RegExp(`${h.identity}\\s+${h.score}`), 'each identity with its score');
+    t.match(table[2], new RegExp(`^${h.identity}\\s+${h.score}\\s`), 'honest host first, with its score');
     t.match(table.join('\n'), /400\?/, 'a prior score is marked');
     lines.length = 0;
     await reputationCommands.reputation(cli, [H, '--json']);
@@ -119,12 +126,36 @@ t.test('reputation on regtest nodes', async (t) => {
   t.test('should show the renter\'s own records and its pre-trust apart', async (t) => {
     const h = await rep(renter, H);
     const f = await rep(renter, F);
-    t.match(h.own, { passed: 4, failed: 0, refunded: 0 });
+    t.match(h.own, { passed: 4, failed: 0, settled: 1, paid: 20000, refunded: 0 });
     t.match(f.own, { passed: 1, failed: 2, settled: 0, refunded: 1 });
     t.equal(h.ratings.counted, 0, 'its own rating is an own record, not the chain source');
     t.match(h.trust, { pretrusted: true });
     t.match(f.trust, { pretrusted: false, value: 0 });
     t.ok(h.score > 600 && f.score < reputation.common.PRIOR_SCORE, `renter: honest ${h.score}, failed ${f.score}`);
-    t.ok(h.score > f.score);
+  });
+
+  t.test('should drop a rating\'s weight when a reorg removes it', async (t) => {
+    // The observer, cut off, mines a longer chain without the host's rating of the renter.
+    await observer.rpc('setban', [renter.addr, 'add']);
+    for (let p = observer.node.pool.peers.head(); p; p = p.next)
+      p.destroy();
+    await forValue(() => observer.node.pool.peers.head(), null, 30000, 'observer isolated');
+    const forkHeight = renter.height;
+    const rating = await honest.rpc('sendrating', [good.id(), 100]) as string;
+    await honest.mine(1);
+    await forValue(() => failing.height, forkHeight + 1, 30000, 'rating block on the failing host');
+    const viewer = failing;
+    await forValue(() => rep(viewer, R), (r) => r.ratings.counted === 1, 30000, 'renter rated');
+    await observer.mine(2);
+    await observer.rpc('clearbanned');
+    await renter.rpc('addnode', [observer.addr, 'onetry']);
+    await forValue(() => viewer.node.chain.tip.hash, observer.node.chain.tip.hash, 30000, 'reorged to the observer\'s chain');
+    await ctx.sync();
+    const gone = await forValue(() => rep(viewer, R), (r) => r.ratings.counted === 0, 30000, 'rating weight removed');
+    t.match(gone.ratings, { settled: 0, weight: 0 });
+    // The resubmitter puts the rating back; the next block confirms it again.
+    await forValue(() => honest.node.mempool.has(internal(rating)), true, 30000, 'rating back in the mempool');
+    await mineSync(ctx, honest);
+    await forValue(() => rep(viewer, R), (r) => r.ratings.counted === 1, 30000, 'rating weight back');
   });
 });

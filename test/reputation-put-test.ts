@@ -2,7 +2,8 @@
 // (its on-chain rating of a contract with that host: audits failed, data
 // not retrieved) puts to the other host, and says why in put's table;
 // negotiatestorage shows each offer's score and honours minscore; the host
-// directory (`hosts`) shows each host's score, best first.
+// directory (`hosts`) shows each host's score, best first; a host asks the
+// renter's `reputation` service for its signed view of the failed host.
 import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -73,6 +74,17 @@ t.test('put chooses hosts by price and reputation', async (t) => {
     t.match(out, new RegExp(`${goodId}\\s+\\d+\\s+\\d+\\s+400\\s`), 'the good host, with its score');
     t.match(out, new RegExp(`not chosen ${badId}: not needed: ranked below the chosen .*reputation score ${badRep.score}`));
     t.notMatch(out, new RegExp(`${badId}\\s+\\d+\\s+\\d+\\s+\\d+\\s`), 'no replica on the failed host');
+  });
+
+  t.test('should answer a peer with the renter\'s signed view (the reputation service)', async (t) => {
+    const me = await plugin(renter).identity();
+    const res = await good.rpc('cloudrequest', [me.address, 'reputation', 'get', JSON.stringify(badKey)]) as { status: string; body: unknown };
+    t.equal(res.status, 'ok');
+    t.match(res.body, {
+      signer: me.publicKey.toString('hex'), subject: badKey, score: badRep.score, known: true,
+      own: { passed: 1, failed: 2, retrievalsfailed: 1 }, valid: true
+    });
+    await t.rejects(good.rpc('cloudrequest', [me.address, 'reputation', 'get', '"nope"']), { code: -8 });
   });
 
   t.test('should show each host\'s score in the host directory, best first', async (t) => {

@@ -30,6 +30,7 @@ import { minEscrowValue } from '../contracts/common';
 import { LEAF_SIZE } from '../storage/common';
 import { defaultAllowance, type HostScore } from './pricing';
 import type { ReputationPlugin } from '../reputation/plugin';
+import { auditCounts } from '../reputation/rater';
 import { firstRevision } from './revisions';
 import type { ManifestFile } from '../storage/manifest';
 import type { DeleteFileResult } from './rpctypes';
@@ -209,6 +210,7 @@ export class Deals implements Extension {
     });
     this.contracts.addDetails((c) => this.details(c));
     this.contracts.addRevisionSource((c) => this.store.listRevisions(c.hash()));
+    this.feedReputation();
     this.payer = this.makePayer();
     this.auditor = this.makeAuditor();
     this.api.onConnect(async (entry) => {
@@ -224,6 +226,36 @@ export class Deals implements Extension {
       this.autoRepair = this.makeAutoRepair(this.repairOptions);
     // What fell due while the node was down (it waits until the chain caught up with its peers).
     void this.auditor.kick();
+  }
+
+  /**
+   * The renter's audit records feed reputation: per contract for the
+   * ratings it publishes on its own, per host as own records.
+   */
+  private feedReputation(): void {
+    const rep = this.reputation;
+    if (!rep)
+      return;
+    const outcomes = async (id: Buffer): Promise<string[]> => (await this.store.listAudits(id)).map((r) => r.outcome);
+    rep.setAuditSource(async (id) => {
+      const list = await outcomes(id);
+      return list.length ? auditCounts(list) : null;
+    });
+    rep.addRecordSource(async () => {
+      const byHost = new Map<string, { passed: number; failed: number }>();
+      for (const rc of await this.store.listRenterContracts()) {
+        const list = await outcomes(rc.contract.hash());
+        if (!list.length)
+          continue;
+        const c = auditCounts(list);
+        const key = rc.contract.hostKey.toString('hex');
+        const sum = byHost.get(key) ?? { passed: 0, failed: 0 };
+        sum.passed += c.passed;
+        sum.failed += c.failed + c.missed;
+        byHost.set(key, sum);
+      }
+      return byHost;
+    });
   }
 
   private makePayer(): Payer {
@@ -278,7 +310,13 @@ export class Deals implements Extension {
       onPassed: async (rc, rec) => {
         await this.payer.afterAudit(rc, rec);
       },
-      afterRun: () => this.payer.resend(),
+      afterRun: async () => {
+        await this.payer.resend();
+        // New audit records move scores, and may call for a rating (--rate-fail-threshold).
+        const rep = this.reputation;
+        rep?.invalidate();
+        void rep?.rater?.kick();
+      },
       log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
     });
   }

@@ -79,5 +79,20 @@ export const SCORE_FLOOR = 100;
  */
 export const NEW_HOST_EVERY = 4;
 
-/** Most identities `listreputation` returns (largest scores first). */
+/**
+ * Default --rate-fee-cap (sat): a rating and its funding tx at mainnet's
+ * 10 sat/vB cost up to 4000 sat (rater.ts ratingFeeBound); a little room above.
+ */
+export const DEFAULT_RATE_FEE_CAP = 5000;
+
+/** Default --rate-fail-threshold: two bad audits in a row (one can be a network hiccup). */
+export const DEFAULT_FAIL_THRESHOLD = 2;
+
+/** Tag of a signed reputation statement's hash (statement.ts, PROTOCOL 2.8). */
+export const REPUTATION_TAG = 'cc/reputation/0';
+
+/** Version of the `reputation` core service. */
+export const REPUTATION_SERVICE_VERSION = 1;
+
+/** Most identities `getreputation` lists (largest scores first). */
 export const MAX_LIST = 1000;

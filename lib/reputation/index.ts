@@ -7,7 +7,7 @@
  */
 
 import type { ExtensionModule, NodeAPI } from '../base/extension';
-import { ReputationPlugin } from './plugin';
+import { ReputationPlugin, options } from './plugin';
 import { addRPCs } from './rpc';
 
 /** Extension id: `api.require<ReputationPlugin>('reputation')`. */
@@ -20,11 +20,16 @@ export function init(api: NodeAPI): ReputationPlugin {
   return plugin;
 }
 
+export { options };
+
 /** The module as cloudcoind loads it. */
-export const extension: ExtensionModule<ReputationPlugin> = { id, init };
+export const extension: ExtensionModule<ReputationPlugin> = { id, options, init };
 
 export * as common from './common';
-export { ReputationPlugin, contractFact, settledToHost, type RecordSource } from './plugin';
+export { ReputationPlugin, contractFact, settledToHost, raterOptions, type RecordSource } from './plugin';
+export {
+  Rater, auditCounts, auditScore, planRating, ratingFeeBound, type AuditSource, type ContractAudits, type RaterOptions, type RatingPlan
+} from './rater';
 export { ReputationError, type ReputationCode } from './errors';
 export { eigenTrust, localTrust, type TrustEdge, type TrustResult } from './eigentrust';
 export {

@@ -5,13 +5,20 @@
  * Other extensions use it through `api.require<ReputationPlugin>('reputation')`:
  * `getReputation(pk)` for one identity, `scores()` for host choice, and
  * `addRecordSource(fn)` to feed own records (audits, retrievals) kept
- * elsewhere; they call `invalidate()` when those records change.
+ * elsewhere (they call `invalidate()` when those records change), and
+ * `setAuditSource(fn)` so the rater (rater.ts) can rate from audit records.
  */
 
-import type { Extension, NodeAPI } from '../base/extension';
+import type { Extension, NodeAPI, OptionSpec } from '../base/extension';
 import type { ContractsPlugin } from '../contracts/plugin';
+import { DEFAULT_FAIL_THRESHOLD, DEFAULT_RATE_FEE_CAP } from './common';
 import type { ContractInfo } from '../contracts/contractqueries';
 import type { RatingInfo } from '../contracts/contractqueries';
+import { ReputationError } from './errors';
+import { Rater, type AuditSource, type RaterOptions } from './rater';
+import { reputationService } from './service';
+import { ReputationStatement } from './statement';
+import type { Negotiator } from '../negotiator/negotiator';
 import type { OwnRecord } from './score';
 import { buildView, unknownReputation, type ContractFact, type RatingFact, type Reputation, type ReputationView } from './view';
 
@@ -50,9 +57,33 @@ export function contractFact(info: ContractInfo): ContractFact | null {
   };
 }
 
+/** Flags and cloudcoin.conf keys the reputation extension reads. */
+export const options: OptionSpec[] = [
+  { name: 'rate', type: 'string', description: 'Publish ratings on their own when a contract settles or is refunded, '
+    + 'and when a host fails --rate-fail-threshold audits in a row: auto or off', defaultText: 'auto' },
+  { name: 'rate-fee-cap', type: 'uint', description: 'Most one rating may cost in fees (sat, its funding tx included); '
+    + 'a dearer one is skipped with a warning', defaultText: String(DEFAULT_RATE_FEE_CAP) },
+  { name: 'rate-fail-threshold', type: 'uint', description: 'Failed or missed audits in a row after which the renter '
+    + 'rates a host before the contract ends', defaultText: String(DEFAULT_FAIL_THRESHOLD) }
+];
+
+/** The rater's options from the node's flags and cloudcoin.conf; throws ReputationError `bad-config`. */
+export function raterOptions(api: Pick<NodeAPI, 'config'>): RaterOptions {
+  const mode = api.config.str('rate') ?? 'auto';
+  if (mode !== 'auto' && mode !== 'off')
+    throw new ReputationError('bad-config', `--rate must be auto or off, got "${mode}".`);
+  const threshold = api.config.uint('rate-fail-threshold') ?? DEFAULT_FAIL_THRESHOLD;
+  if (threshold < 1)
+    throw new ReputationError('bad-config', '--rate-fail-threshold must be at least 1.');
+  return { auto: mode === 'auto', feeCap: api.config.uint('rate-fee-cap') ?? DEFAULT_RATE_FEE_CAP, failThreshold: threshold };
+}
+
 /** The reputation extension instance. */
 export class ReputationPlugin implements Extension {
   readonly api: NodeAPI;
+  readonly raterOptions: RaterOptions;
+  rater: Rater | null = null;
+  private auditSource: AuditSource | null = null;
   private contracts: ContractsPlugin | null = null;
   private readonly sources: RecordSource[] = [];
   private view: ReputationView | null = null;
@@ -62,6 +93,7 @@ export class ReputationPlugin implements Extension {
 
   constructor(api: NodeAPI) {
     this.api = api;
+    this.raterOptions = raterOptions(api);
   }
 
   async open(): Promise<void> {
@@ -70,10 +102,28 @@ export class ReputationPlugin implements Extension {
     const stale = (): void => this.invalidate();
     for (const event of ['connect', 'disconnect', 'resolve', 'unresolve', 'rated'])
       contracts.index.on(event, stale);
+    this.rater = new Rater(contracts, this.raterOptions, () => this.auditSource, this.api.logger);
+    let negotiator: Negotiator | null = null;
+    try {
+      negotiator = this.api.require<Negotiator>('negotiator');
+    } catch {
+      // A node without the negotiator answers no peers.
+    }
+    negotiator?.registerService(reputationService(this));
+    // After the index took the block: spends and ratings are in it. Not awaited: blocks never wait for a rating.
+    contracts.index.on('connect', () => void this.rater?.kick());
+    void this.rater.kick();
   }
 
   async close(): Promise<void> {
+    await this.rater?.close();
     this.view = null;
+  }
+
+  /** The renter's audit records per contract (the deals extension's), for ratings published on their own. */
+  setAuditSource(source: AuditSource): void {
+    this.auditSource = source;
+    void this.rater?.kick();
   }
 
   /** Own records kept elsewhere (audits, retrievals) join the view through here. */
@@ -127,6 +177,13 @@ export class ReputationPlugin implements Extension {
         extra.set(who, { ...(extra.get(who) ?? {}), ...rec });
     }
     return buildView(facts, me, extra);
+  }
+
+  /** This node's view of `identity`, signed by its identity key (the `reputation` service's answer). */
+  async statement(identity: Buffer): Promise<ReputationStatement> {
+    const r = await this.getReputation(identity);
+    const height = this.contracts ? this.contracts.index.tip.height : 0;
+    return ReputationStatement.fromReputation(r, Math.max(0, height)).sign(await this.api.identity(), this.api.network.magic);
   }
 
   /** One identity's reputation (the prior, nothing known, for an identity no contract names). */
