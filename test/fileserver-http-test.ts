@@ -442,8 +442,10 @@ t.test('a kept-alive socket the server drops as idle', async (t) => {
     sock.on('data', (d: Buffer) => {
       if (!d.includes('\r\n\r\n'))
         return;
-      if (++requests > 1)
-        return sock.resetAndDestroy();
+      if (++requests > 1) {
+        sock.resetAndDestroy();
+        return;
+      }
       const body = '{"capacity":1}';
       sock.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n${body}`);
     });
