@@ -281,8 +281,17 @@ export class Deals implements Extension {
 
   private makeAutoRepair(opts: AutoRepairOptions): AutoRepair {
     const logger = this.api.logger;
-    const balance = async () => (await this.api.wallet().wdb.primary.getBalance()).confirmed;
-    const client = new RenterClient(localCall(this, balance), { warn: (m) => logger.warning(`repair: ${m}`) });
+    const wallet = () => this.api.wallet().wdb.primary;
+    const call = localCall(this, {
+      balance: async () => (await wallet().getBalance()).confirmed,
+      // As getwalletinfo: unlocked_until only for an encrypted wallet, 0 while it is locked.
+      info: () => {
+        const w = wallet();
+        const until = (w.master as { until?: number }).until ?? 1;
+        return w.master.encrypted ? { walletid: w.id, unlocked_until: w.master.key ? until : 0 } : { walletid: w.id };
+      }
+    });
+    const client = new RenterClient(call, { warn: (m) => logger.warning(`repair: ${m}`) });
     return new AutoRepair({
       client: () => client,
       auditFailed: async (id) => (await this.store.listAudits(Buffer.from(id, 'hex'))).some((r) => r.outcome === 'failed'),

@@ -419,17 +419,25 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
     listFiles]
 ];
 
+/** The wallet calls a renter client makes, answered in-process: balance in sat; getwalletinfo as bitcoind's. */
+export interface LocalWallet {
+  balance(): Promise<number>;
+  info(): { walletid: string; unlocked_until?: number };
+}
+
 /**
  * The deals methods called in-process, for the node's own RenterClient
  * (automatic repair): the same handlers and translator as over HTTP;
- * `getbalance` (the one wallet call a renter client makes) answers in BTC
- * as bitcoind's does.
+ * the wallet calls a renter client makes (`getbalance` in BTC,
+ * `getwalletinfo`) answer as bitcoind's do.
  */
-export function localCall(deals: Deals, balance: () => Promise<number>): RPCCall {
+export function localCall(deals: Deals, wallet: LocalWallet): RPCCall {
   const byName = new Map(methods.map(([name, help, run]) => [name, { usage: help.split('\n')[0], run }]));
   return async (method: string, params: unknown[]): Promise<unknown> => {
     if (method === 'getbalance')
-      return (await balance()) / 1e8;
+      return (await wallet.balance()) / 1e8;
+    if (method === 'getwalletinfo')
+      return wallet.info();
     const m = byName.get(method);
     if (!m)
       throw new Error(`no in-process method ${method}`);
