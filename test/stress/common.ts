@@ -1,7 +1,10 @@
 // Pieces every reliability suite shares: loopback source addresses for
-// hostile clients, RSS sampling of a process, latency percentiles, and the
-// one-line figure each suite prints at the end.
+// hostile clients, RSS sampling of a process, latency percentiles, a
+// teardown list for the networks the suites start, RPC calls that name
+// the method in their errors, and the contracts' chain view every index
+// must agree on.
 import * as fs from 'fs';
+import type { DaemonProcess } from '../util/nodes-context';
 
 /**
  * Source addresses 127.1.0.1, 127.1.0.2, ... for hostile connections: all
@@ -117,4 +120,45 @@ export async function pool<T, R>(items: T[], limit: number, fn: (item: T, i: num
   });
   await Promise.all(workers);
   return out;
+}
+
+/** Cleanups run in reverse order (what startNetwork's `t` takes, outside tap). */
+export class Teardown {
+  private fns: Array<() => unknown> = [];
+
+  teardown(fn: () => unknown): void {
+    this.fns.push(fn);
+  }
+
+  async run(): Promise<void> {
+    for (const fn of this.fns.reverse())
+      await fn();
+  }
+}
+
+/** One RPC call to a daemon; its error names the method and params. */
+export async function call<T>(d: DaemonProcess, method: string, params: unknown[] = []): Promise<T> {
+  try {
+    return await d.client().call(method, params) as T;
+  } catch (e) {
+    throw new Error(`${method} ${JSON.stringify(params)}: ${(e as Error).message}`);
+  }
+}
+
+/** What listcontracts shows that the chain decides. */
+export interface ChainContractJSON {
+  id: string;
+  state: string;
+  commit: { txid: string; height: number | null; vout?: number } | null;
+  spend: { type: string; txid: string } | null;
+}
+
+/**
+ * The contracts' chain view (resolved records: id, state, commit outpoint
+ * and height, spend), sorted: what every node's index must show at one tip.
+ */
+export function chainView(list: ChainContractJSON[]): string[] {
+  return list.filter((c) => c.commit && c.commit.height !== null && c.state !== 'pending' && c.state !== 'void')
+    .map((c) => `${c.id} ${c.state} ${c.commit!.txid}:${c.commit!.vout}@${c.commit!.height} ${c.spend ? `${c.spend.type}:${c.spend.txid}` : 'unspent'}`)
+    .sort();
 }

@@ -28,6 +28,7 @@ import { randomBytes } from 'crypto';
 import { DaemonProcess, spawnCLI, tempDir, type CLIResult } from '../util/nodes-context';
 import { mine, startNetwork } from '../util/network';
 import { forValue } from '../util/wait';
+import { Teardown, call, chainView } from './common';
 import { Rng } from './mutate';
 
 export type CrashOp = 'put-new' | 'put-revise' | 'rm' | 'get';
@@ -85,31 +86,8 @@ function durationFor(rounds: number): number {
   return 100 + rounds * 20;
 }
 
-class Teardown {
-  private fns: Array<() => unknown> = [];
-  teardown(fn: () => unknown): void {
-    this.fns.push(fn);
-  }
-  async run(): Promise<void> {
-    for (const fn of this.fns.reverse())
-      await fn();
-  }
-}
 
-async function call<T>(d: DaemonProcess, method: string, params: unknown[] = []): Promise<T> {
-  try {
-    return await d.client().call(method, params) as T;
-  } catch (e) {
-    throw new Error(`${method} ${JSON.stringify(params)}: ${(e as Error).message}`);
-  }
-}
 
-/** A contract's chain view, as every node's index must show it at the same tip. */
-function chainView(list: ContractJSON[]): string[] {
-  return list.filter((c) => c.commit && c.commit.height !== null && c.state !== 'pending' && c.state !== 'void')
-    .map((c) => `${c.id} ${c.state} ${c.commit!.txid}:${c.commit!.vout}@${c.commit!.height} ${c.spend ? `${c.spend.type}:${c.spend.txid}` : 'unspent'}`)
-    .sort();
-}
 
 export async function runCrash(options: CrashOptions): Promise<CrashResult> {
   const log = options.log ?? (() => {});

@@ -11,7 +11,7 @@ import { MerkleTree, deriveTokenKey, mintToken, signAdmin } from '../../lib/stor
 import { raw } from '../util/fileserver';
 import { missing, startTarget } from '../util/fileserver-targets';
 import { startNetwork } from '../util/network';
-import { LoopbackAddresses, percentile } from './common';
+import { LoopbackAddresses, Teardown, percentile } from './common';
 
 /**
  * One upload from a source address of its own: the Node server takes at
@@ -66,16 +66,6 @@ export interface LoadResult {
   line: string;
 }
 
-class Teardown {
-  private fns: Array<() => unknown> = [];
-  teardown(fn: () => unknown): void {
-    this.fns.push(fn);
-  }
-  async run(): Promise<void> {
-    for (const fn of this.fns.reverse())
-      await fn();
-  }
-}
 
 function summary(ms: number[], errors: number, wallMs: number): Latencies {
   return { n: ms.length + errors, errors, p50: percentile(ms, 50), p99: percentile(ms, 99), max: ms.length ? Math.max(...ms) : 0, wallMs };

@@ -21,6 +21,7 @@ import { randomBytes } from 'crypto';
 import { DaemonProcess, tempDir } from '../util/nodes-context';
 import { json, startNetwork } from '../util/network';
 import { forValue } from '../util/wait';
+import { Teardown, call, chainView } from './common';
 import { Rng } from './mutate';
 
 export interface ReorgOptions {
@@ -55,31 +56,8 @@ interface ContractJSON {
   spend: { type: string; txid: string } | null;
 }
 
-class Teardown {
-  private fns: Array<() => unknown> = [];
-  teardown(fn: () => unknown): void {
-    this.fns.push(fn);
-  }
-  async run(): Promise<void> {
-    for (const fn of this.fns.reverse())
-      await fn();
-  }
-}
 
-async function call<T>(d: DaemonProcess, method: string, params: unknown[] = []): Promise<T> {
-  try {
-    return await d.client().call(method, params) as T;
-  } catch (e) {
-    throw new Error(`${method} ${JSON.stringify(params)}: ${(e as Error).message}`);
-  }
-}
 
-/** The chain view of the contracts (as in crash.ts): what every index must agree on at one tip. */
-export function chainView(list: ContractJSON[]): string[] {
-  return list.filter((c) => c.commit && c.commit.height !== null && c.state !== 'pending' && c.state !== 'void')
-    .map((c) => `${c.id} ${c.state} ${c.commit!.txid}:${c.commit!.vout}@${c.commit!.height} ${c.spend ? `${c.spend.type}:${c.spend.txid}` : 'unspent'}`)
-    .sort();
-}
 
 export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult> {
   const log = options.log ?? (() => {});

@@ -11,7 +11,7 @@ import { randomBytes } from 'crypto';
 import { tempDir, type DaemonProcess } from '../util/nodes-context';
 import { json, mine, startNetwork } from '../util/network';
 import { forValue } from '../util/wait';
-import { RssSampler, mb } from './common';
+import { RssSampler, Teardown, mb } from './common';
 import { Rng } from './mutate';
 
 export interface SoakOptions {
@@ -39,16 +39,6 @@ export interface SoakResult {
 /** RSS may grow this much from the start's median to the end's before it is not flat. */
 const RSS_SLACK = 1.5;
 
-class Teardown {
-  private fns: Array<() => unknown> = [];
-  teardown(fn: () => unknown): void {
-    this.fns.push(fn);
-  }
-  async run(): Promise<void> {
-    for (const fn of this.fns.reverse())
-      await fn();
-  }
-}
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const log = options.log ?? (() => {});
