@@ -118,9 +118,11 @@ export class FileServerClient {
     } catch (e) {
       // A kept-alive socket the server closed as idle just as we reused it
       // (Node's documented race, nodejs.org/api/http.html "reusedSocket"):
-      // the request never reached the server, so a read is sent once more
-      // on a fresh socket. Writes are not: their caller decides.
-      if (!(e instanceof StaleSocketError) || (method !== 'GET' && method !== 'HEAD'))
+      // the server closed without answering, so the request is sent once
+      // more on a fresh socket. Safe for writes too: a part names its
+      // offset (a repeat is `bad-offset`/complete, which callers resolve),
+      // and an admin call carries a nonce the server refuses to apply twice.
+      if (!(e instanceof StaleSocketError))
         throw e;
       return this.requestOnce(method, path, headers, body, expect);
     }
