@@ -47,7 +47,12 @@ t.test('README commands', async (t) => {
 
   await t.test('should start the node with npx from the checkout', async (t) => {
     // npx resolves every program of the package the same way: one is enough (npm is slow to start).
-    const r = await run('npx', ['--no-install', 'cloudcoind', '--help']);
+    // As from a user's shell: tap's process tracker puts its loader in every
+    // child's NODE_OPTIONS (it patches spawn, so a cleaned env is not enough),
+    // and under it npx's `prepare` build of the checkout failed, leaving
+    // npm's npx cache entry without a package.json for every later npx.
+    // `env -u` drops it after the spawn.
+    const r = await run('env', ['-u', 'NODE_OPTIONS', 'npx', '--no-install', 'cloudcoind', '--help']);
     t.equal(r.code, 0, `npx cloudcoind --help: ${r.stderr}`);
     t.match(r.stdout, /^Usage: cloudcoind /, 'npx cloudcoind prints its usage');
   });

@@ -75,8 +75,9 @@ async function confirmations(d: DaemonProcess, txid: string): Promise<number> {
 }
 
 t.test('every CloudCoin tx survives a reorg by itself', async (t) => {
-  const renter = await DaemonProcess.create();
-  const hosts = [await DaemonProcess.create(['--host']), await DaemonProcess.create(['--host'])];
+  // The test sends its own ratings and checks them: the nodes publish none on their own.
+  const renter = await DaemonProcess.create(['--rate', 'off']);
+  const hosts = [await DaemonProcess.create(['--host', '--rate', 'off']), await DaemonProcess.create(['--host', '--rate', 'off'])];
   const miner = await DaemonProcess.create();
   const all = [renter, ...hosts, miner];
   const work = tempDir();

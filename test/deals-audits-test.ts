@@ -106,8 +106,12 @@ t.test('the renter audits every contract once per interval', async (t) => {
     t.match(r.stdout, /paid: state \d+ pays \d+ sat for intervals 0\.\.2/);
     const byFile = await json<AuditsResult[]>(renter.cli(['audits', put.fileId.slice(0, 8), '--json']));
     t.same(byFile.map((x) => x.contractId).sort(), [...ids].sort());
+    const byPrefix = await json<AuditsResult>(renter.cli(['audits', ids[2].slice(0, 10), '--json']));
+    t.equal(byPrefix.contractId, ids[2], 'a contract id prefix, as getcontract takes');
     const bad = await renter.cli(['audits', 'zz']);
     t.not(bad.code, 0);
     t.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    const none = await renter.cli(['audits', 'abcd0123']);
+    t.equal(none.stderr.trim(), 'error: no contract or file matches abcd0123', 'neither a contract nor a file');
   });
 });

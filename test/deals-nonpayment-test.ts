@@ -1,7 +1,10 @@
-// A renter that stops paying: its node keeps auditing but can no longer
-// sign states (its wallet is encrypted, so locked). Two intervals after the
-// first unpaid audit the host closes with the last state it holds, deletes
-// the contract's data and marks the renter; every step through the CLI.
+// A renter that stops paying: its node keeps auditing, but its states no
+// longer reach the host (the host restarts with a policy denying this
+// renter's storage.pay, as if the renter sent none; a locked wallet does
+// not stop payments: cloudcoind keeps its escrow keys in memory). Two
+// intervals after the first unpaid audit the host closes with the last
+// state it holds, deletes the contract's data and marks the renter; every
+// step through the CLI.
 import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -37,9 +40,10 @@ t.test('a renter that stops paying is closed on and its data deleted', async (t)
   t.ok(paid > 0, `first state pays ${paid} sat`);
   t.ok(fs.existsSync(data), 'the host holds the data');
 
-  // The renter's wallet is encrypted (so locked): audits go on, states cannot be signed.
-  const enc = await renter.cli(['encryptwallet', 'correct horse battery staple']);
-  t.equal(enc.code, 0, enc.stderr);
+  // From now on no state of this renter reaches the host; audits go on.
+  await host.stop();
+  await host.start(['--connect', renter.addr, '--policy', `deny storage.pay@${await identity(renter)}`]);
+  await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, 1, 60000, 'the host back');
   await mineTo(start + 20);
   const a = await forValue(() => json<AuditsResult>(renter.cli(['getaudits', id])), (x) => x.audits.length >= 2, 90000,
     'the second audit');

@@ -11,7 +11,7 @@ import { runCLI, tempDir, type CLIResult, type DaemonProcess } from './util/node
 import { json, mine, startNetwork } from './util/network';
 import { forValue } from './util/wait';
 
-const UNLOCK = /^error: Error: Please enter the wallet passphrase with walletpassphrase first\. \(code -13\)\n$/;
+const UNLOCK = /^error: Please enter the wallet passphrase with walletpassphrase first\. \(code -13\)\n$/;
 
 /** Every file under `dir`, read whole. */
 function filesUnder(dir: string): Buffer[] {
@@ -72,7 +72,7 @@ t.test('wallet encryption', async (t) => {
     for (const [what, args] of spend)
       oneLine(t, await renter.cli(args), UNLOCK, `${what} while locked`);
     oneLine(t, await renter.cli(['walletpassphrase', 'wrong', '60']),
-      /^error: Error: The wallet passphrase entered was incorrect\. \(code -14\)\n$/, 'a wrong passphrase');
+      /^error: The wallet passphrase entered was incorrect\. \(code -14\)\n$/, 'a wrong passphrase');
     t.equal((await renter.cli(['walletpassphrase', 'renter pass', '60'])).code, 0, 'unlocked');
     const until = (await json<{ unlocked_until: number }>(renter.cli(['getwalletinfo']))).unlocked_until;
     t.ok(until > Date.now() / 1000 && until <= Date.now() / 1000 + 61, 'unlocked_until is the unlock\'s end');

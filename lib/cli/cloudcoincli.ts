@@ -54,7 +54,7 @@ function buildProgram(): Command {
   return new Command('cloudcoin-cli')
     .usage('[options] METHOD [PARAMS...]')
     .description('Call cloudcoind over RPC, or run a storage command. `cloudcoin-cli help` lists the methods.\n'
-      + 'Options may also be written bitcoin-cli style: -regtest, -rpcport=18443.')
+      + 'Options may also be written bitcoin-cli style: -regtest, -rpcport=48332.')
     .version(VERSION)
     .option('--regtest', 'use the regression test network')
     .option('--testnet', 'use the test network')
@@ -173,10 +173,12 @@ export async function main(argv: string[]): Promise<number> {
       return 1; // commander printed the reason
     // RPC errors keep their first line and code; every other failure
     // (CommandError, ConfigError, SecretError, ParamError...) is one line.
+    // bitcoind's own messages may start with "Error: " (the wallet's -13..-15).
+    const line = err.message.split('\n')[0].replace(/^Error: /, '');
     if (err instanceof RPCClientError && err.code === 'rpc')
-      process.stderr.write(`error: ${err.message.split('\n')[0]} (code ${err.rpcCode})\n`);
+      process.stderr.write(`error: ${line} (code ${err.rpcCode})\n`);
     else
-      process.stderr.write(`error: ${err.message.split('\n')[0]}\n`);
+      process.stderr.write(`error: ${line}\n`);
     return 1;
   }
 }

@@ -274,6 +274,28 @@ export async function rm(ctx: CommandContext, argv: string[]): Promise<void> {
     throw new CommandError('partial', `file ${short(res.fileId)} is still held by ${res.kept.length} host(s)`);
 }
 
+/**
+ * A contract id (full, or a unique prefix as `getcontract` takes) made
+ * full, or null when no contract matches and the argument is for a file
+ * id instead. Other RPC errors (an ambiguous prefix...) pass through.
+ */
+async function contractId(ctx: CommandContext, arg: string): Promise<string | null> {
+  try {
+    return (await ctx.client.call('getcontract', [arg]) as { id: string }).id;
+  } catch (e) {
+    // -5: no such contract; -8: not hex or too short for a contract id.
+    if (e instanceof RPCClientError && (e.rpcCode === -5 || e.rpcCode === -8))
+      return null;
+    throw e;
+  }
+}
+
+/** The `getfile`-style "no such file" answer, said of both kinds of id the command takes. */
+function noContractOrFile(e: unknown, arg: string): unknown {
+  return e instanceof RPCClientError && e.rpcCode === -5
+    ? new CommandError('no-file', `no contract or file matches ${arg}`) : e;
+}
+
 /** renew CONTRACT|FILE [--duration B] [--allowance SAT] */
 export async function renew(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = command('renew', 'Renew a contract (or every contract of a file) before it ends: a new contract with the same host '
@@ -284,12 +306,14 @@ export async function renew(ctx: CommandContext, argv: string[]): Promise<void> 
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts();
-  const params: unknown[] = [cmd.args[0]];
+  const params: unknown[] = [(await contractId(ctx, cmd.args[0])) ?? cmd.args[0]];
   if (o.duration !== undefined || o.allowance !== undefined)
     params.push(o.duration === undefined ? null : uintOpt(o.duration, '--duration', 1, 1e6));
   if (o.allowance !== undefined)
     params.push(priceOpt(o.allowance, '--allowance'));
-  const res = await ctx.client.call('renewcontract', params) as RenewContractResult;
+  const res = await ctx.client.call('renewcontract', params).catch((e: unknown) => {
+    throw noContractOrFile(e, cmd.args[0]);
+  }) as RenewContractResult;
   if (o.json) {
     ctx.out(JSON.stringify(res, null, 2));
     return;
@@ -311,13 +335,13 @@ export async function audits(ctx: CommandContext, argv: string[]): Promise<void>
   const arg = cmd.args[0];
   let results: AuditsResult[];
   let byFile = false;
-  try {
-    results = [await ctx.client.call('getaudits', [arg]) as AuditsResult];
-  } catch (e) {
-    // -5: no contract of ours with that id; -8: not a full id. Try it as a file.
-    if (!(e instanceof RPCClientError) || (e.rpcCode !== -5 && e.rpcCode !== -8))
-      throw e;
-    const file = await ctx.client.call('getfile', [arg]) as { replicas: Array<{ contractId: string }> };
+  const id = await contractId(ctx, arg);
+  if (id !== null) {
+    results = [await ctx.client.call('getaudits', [id]) as AuditsResult];
+  } else {
+    const file = await ctx.client.call('getfile', [arg]).catch((e: unknown) => {
+      throw noContractOrFile(e, arg);
+    }) as { replicas: Array<{ contractId: string }> };
     byFile = true;
     results = [];
     for (const id of [...new Set(file.replicas.map((r) => r.contractId))])
