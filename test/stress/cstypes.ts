@@ -19,6 +19,7 @@ import { StorageContract } from '../../lib/contracts/storagecontract';
 import { ContractRecord } from '../../lib/contracts/records';
 import { decodeContractRecord, decodeGetCommit, decodeGetContract } from '../../lib/contracts/packets';
 import { Revision } from '../../lib/contracts/revision';
+import { decodeGetArgs } from '../../lib/reputation/service';
 import { ContractArgs, OfferArgs, QuoteArgs, ReceiptArgs, ReviseArgs, TokenArgs } from '../../lib/deals/wire';
 import { PayArgs } from '../../lib/deals/payments';
 import { ChannelState } from '../../lib/contracts/channel';
@@ -168,6 +169,11 @@ const empty: MethodSeeds = {
 export const METHOD_SEEDS: Record<string, MethodSeeds> = {
   'info.services': empty,
   'peers.list': empty,
+  'reputation.get': {
+    // The view of the node itself and of a throwaway identity.
+    args: (ctx) => [ctx.nodeKey, freshIdentity().publicKey],
+    decode: (a) => decodeGetArgs(a)
+  },
   'peers.connect': {
     // A dial-back through the node for a host it is not connected to (declined), and one at port 1.
     args: () => [connectArgs(freshIdentity().publicKey, 18444), connectArgs(freshIdentity().publicKey, 1)],
