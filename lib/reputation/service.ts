@@ -8,7 +8,8 @@
 import bio = require('bufio');
 import { invalidParam } from '../base/errors';
 import { checkEnd, readPubkey } from '../base/wire';
-import type { Service } from '../negotiator/services';
+import { ServiceError, type Service } from '../negotiator/services';
+import { statuses } from '../negotiator/status';
 import { REPUTATION_SERVICE_VERSION } from './common';
 import type { ReputationPlugin } from './plugin';
 import { ReputationStatement } from './statement';
@@ -21,6 +22,19 @@ export function decodeGetArgs(args: Buffer): Buffer {
   return key;
 }
 
+/**
+ * `decodeGetArgs` for the handler: malformed args are the peer's
+ * `bad-request`, not this node's failure (a decoding error thrown from a
+ * handler is logged as one; the fuzz suite found it).
+ */
+function parseGetArgs(args: Buffer): Buffer {
+  try {
+    return decodeGetArgs(args);
+  } catch {
+    throw new ServiceError(statuses.BAD_REQUEST, 'bad-args', Buffer.from('bad-args', 'ascii'));
+  }
+}
+
 /** The service as the negotiator registers it. */
 export function reputationService(plugin: ReputationPlugin): Service {
   return {
@@ -29,7 +43,7 @@ export function reputationService(plugin: ReputationPlugin): Service {
     methods: {
       get: {
         description: 'this node\'s signed view of an identity (33-byte key): score, own records, ratings, trust',
-        handler: async (args: Buffer): Promise<Buffer> => (await plugin.statement(decodeGetArgs(args))).encode(),
+        handler: async (args: Buffer): Promise<Buffer> => (await plugin.statement(parseGetArgs(args))).encode(),
         encodeArgs: (json: unknown): Buffer => {
           if (typeof json !== 'string' || !/^0[23][0-9a-fA-F]{64}$/.test(json))
             throw invalidParam('reputation get takes an identity key: 33 bytes of hex.');
