@@ -23,6 +23,7 @@
  * hands the record to `onPassed` (the payment, payments.ts).
  */
 
+import { Rerunner } from '../base/rerun';
 import type { ContractObject, DealStore, RenterContract } from './dealstore';
 import type { HostRef } from './renter';
 import { type AuditAccess, AuditRecord, auditOnce, chooseLeaves } from './audits';
@@ -64,8 +65,8 @@ export interface AuditorContext {
 
 export class Auditor {
   readonly ctx: AuditorContext;
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly runner = new Rerunner(() => this.runOnce(),
+    (e) => this.ctx.log?.('warning', `audits: ${e.message}`));
   /** Interval whose audit got no answer yet, by contract (hex): recorded `missed` when its window ends. */
   private readonly unanswered = new Map<string, { interval: number; from: number; reason: string }>();
 
@@ -75,31 +76,12 @@ export class Auditor {
 
   /** Run the schedule now (or once more after the run in progress). Never throws. */
   kick(): Promise<void> {
-    if (this.running !== null) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.runOnce();
-        } catch (e) {
-          this.ctx.log?.('warning', `audits: ${(e as Error).message}`);
-        }
-      } while (this.again);
-      this.running = null;
-    })();
-    return this.running;
+    return this.runner.kick();
   }
 
   /** Resolves once no run is in progress (tests, shutdown). */
-  async idle(): Promise<void> {
-    let run = this.running;
-    while (run !== null) {
-      await run;
-      run = this.running;
-    }
+  idle(): Promise<void> {
+    return this.runner.idle();
   }
 
   private async runOnce(): Promise<void> {

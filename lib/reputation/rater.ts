@@ -17,6 +17,7 @@
  */
 
 import type bcoin from 'bcoin';
+import { Rerunner } from '../base/rerun';
 import { decodeRating, findPayload } from '../contracts/payload';
 import * as contractsCommon from '../contracts/common';
 import { feeFor } from '../contracts/builders';
@@ -137,9 +138,9 @@ export function ratingFeeBound(rate: number): number {
 
 /** Publishes ratings on its own after each block. */
 export class Rater {
-  private running: Promise<void> | null = null;
-  private again = false;
   private closed = false;
+  private readonly runner = new Rerunner(() => this.run(),
+    (e) => this.logger.warning('reputation: rating run failed: %s', e.message), () => this.closed);
   /** Ratings published, for tests and the log: contract id (hex) -> txid. */
   readonly published = new Map<string, string>();
 
@@ -150,27 +151,12 @@ export class Rater {
   kick(): Promise<void> {
     if (!this.options.auto || this.closed)
       return Promise.resolve();
-    if (this.running !== null) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.run();
-        } catch (e) {
-          this.logger.warning('reputation: rating run failed: %s', (e as Error).message);
-        }
-      } while (this.again && !this.closed);
-      this.running = null;
-    })();
-    return this.running;
+    return this.runner.kick();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.running;
+    await this.runner.idle();
   }
 
   /** Contract ids (hex) our wallet holds an unconfirmed rating of. */
