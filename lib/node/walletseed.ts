@@ -34,7 +34,10 @@ export function readMnemonicFile(file: string): string {
 /**
  * Make bcoin's walletdb create the primary wallet from `phrase` on its
  * first open. bcoin 1.0.2 creates it inside WalletDB#open with only an id,
- * so the options are added there; an existing primary wallet is refused
+ * so the options are added there. An existing primary wallet made from
+ * the same phrase is kept: that is a retry of a restore whose first start
+ * failed after the wallet was written (a port in use, say), and the wallet
+ * catches up with the chain as on any start. Any other wallet is refused
  * (a restore goes into a new datadir: a seed cannot replace another).
  */
 export function restorePrimaryFrom(wdb: bcoin.WalletDB, phrase: string): void {
@@ -42,10 +45,20 @@ export function restorePrimaryFrom(wdb: bcoin.WalletDB, phrase: string): void {
   wdb.ensure = async (options: { id?: string }) => {
     if (options.id !== 'primary')
       return ensure(options);
-    if (await wdb.get('primary'))
+    const existing = await wdb.get('primary');
+    if (existing) {
+      if (sameMnemonic(existing, phrase))
+        return existing;
       throw new Error('this datadir already has a wallet: restore into a new datadir');
+    }
     return ensure({ ...options, mnemonic: phrase });
   };
+}
+
+/** True when `wallet` is unencrypted and was made from `phrase`. */
+function sameMnemonic(wallet: bcoin.Wallet, phrase: string): boolean {
+  const master = wallet.master;
+  return !master.encrypted && !!master.mnemonic && master.mnemonic.getPhrase() === phrase;
 }
 
 /** `dumpmnemonic "filename"`: write the primary wallet's mnemonic to a new file (0600). */
