@@ -1,0 +1,316 @@
+/*!
+ * rentercore.ts - what the renter client's put, get and repair share:
+ * typed RPC calls, choosing hosts (open contracts first, then offers),
+ * the wallet checks, placing one object with a host (proposestorage or
+ * proposerevision, upload, getstoragereceipt), the commitment, the sealed
+ * manifest, waiting for depth, and a verified download of one object.
+ *
+ * Contracts per host (DESIGN 5, v1.1) fit at two seams: `targets` first
+ * takes the renter's open contracts with allowance and time left and only
+ * negotiates offers for the hosts still missing, and `placeObject` adds
+ * the object to such a contract by a signed revision instead of proposing
+ * a new contract; `commitfile` then funds only the new contracts (none on
+ * a second put to the same hosts).
+ */
+
+import * as fs from 'fs';
+import { FileServerClient } from '../storage/fileserverclient';
+import { hashFile } from '../storage/fileops';
+import type { LeafHasherPool } from '../storage/hashpool';
+import type {
+  CommitFileResult, FileInfo, NegotiateStorageResult, OfferInfo, RenterRPCResults, ReplicaState, ReusableContract
+} from './rpctypes';
+import {
+  FEE_MARGIN, POLL_MS, RenterClientError, answeredByNode, message, reuseMinLeft,
+  type FailedHost, type Placed, type Prepared, type RPCCall, type RenterEvents, type Target, type TargetOptions
+} from './rentertypes';
+
+/**
+ * The renter client's shared state and steps (RenterClient adds put, get
+ * and repair on top). Methods not in RenterClient's header are steps of
+ * those flows, public only so their modules can call them.
+ */
+export class RenterCore {
+  readonly call: RPCCall;
+  readonly events: RenterEvents;
+
+  constructor(call: RPCCall, events: RenterEvents = {}) {
+    this.call = call;
+    this.events = events;
+  }
+
+  /** One typed call: the only place a result's shape is taken on trust. */
+  rpc<M extends keyof RenterRPCResults>(method: M, params: unknown[]): Promise<RenterRPCResults[M]> {
+    return this.call(method, params) as Promise<RenterRPCResults[M]>;
+  }
+
+  /** Every file of the renter, with replica states (listfiles). */
+  listFiles(): Promise<FileInfo[]> {
+    return this.rpc('listfiles', []);
+  }
+
+  /** Every stored version of a name (put of a name already stored makes its next version), oldest first. */
+  async versions(name: Buffer): Promise<FileInfo[]> {
+    const hex = name.toString('hex');
+    return (await this.listFiles()).filter((f) => f.nameHex === hex).sort((a, b) => a.revision - b.revision);
+  }
+
+  /** Version `revision` of a name; fails saying which versions exist. */
+  async version(name: Buffer, revision: number): Promise<FileInfo> {
+    const all = await this.versions(name);
+    const f = all.find((x) => x.revision === revision);
+    if (!f)
+      throw new RenterClientError('get-failed', `no version ${revision} of ${JSON.stringify(name.toString('utf8'))}: `
+        + (all.length ? `stored versions are ${all.map((x) => x.revision).join(', ')}` : 'no file of that name is stored'));
+    return f;
+  }
+
+  warn(text: string): void {
+    if (this.events.warn)
+      this.events.warn(text);
+  }
+
+  /** Offers from up to `hosts` hosts; fails with the reasons when none. */
+  async negotiate(size: number, duration: number, maxPrice: number, hosts: number, minScore?: number)
+    : Promise<NegotiateStorageResult> {
+    const res = await this.rpc('negotiatestorage', minScore === undefined ? [size, duration, maxPrice, hosts]
+      : [size, duration, maxPrice, hosts, null, null, minScore]);
+    this.noOffers(res);
+    return res;
+  }
+
+  /** Fails with the reasons when a negotiation got no offer. */
+  private noOffers(res: NegotiateStorageResult): void {
+    if (res.offers.length === 0) {
+      const why = res.peers === 0
+        ? 'no CloudStorage peers are connected (start hosts with cloudcoind --host and connect to them)'
+        : res.quoted === 0
+          ? `none of ${res.peers} CloudStorage peers is hosting`
+          : `no host accepted: ${res.declined.map((d) => `${d.host} ${d.reason}`).join('; ') || 'all too expensive'}`;
+      throw new RenterClientError('no-hosts', `no storage offers: ${why}`);
+    }
+  }
+
+  /**
+   * Where the replicas go: open contracts first (findcontracts: enough
+   * allowance and at least half the duration left, one per host), then
+   * fresh offers from other hosts for the rest, saying so.
+   */
+  async targets(objectSize: number, opts: TargetOptions, avoid: string[] = [])
+    : Promise<{ reuse: ReusableContract[]; neg: NegotiateStorageResult; note: string }> {
+    let note = '';
+    const reuse = opts.reuse === false ? []
+      : (await this.rpc('findcontracts', [objectSize, reuseMinLeft(opts.duration), opts.maxPrice]))
+        .filter((r) => !avoid.includes(r.hostKey)).slice(0, opts.hosts);
+    const need = opts.hosts - reuse.length;
+    let neg: NegotiateStorageResult = { size: objectSize, duration: opts.duration, maxPrice: opts.maxPrice, height: 0,
+      offers: [], declined: [], quoted: 0, peers: 0 };
+    if (need > 0) {
+      await this.checkUnlocked(need);
+      const exclude = [...avoid, ...reuse.map((r) => r.hostKey)];
+      const args: unknown[] = [objectSize, opts.duration, opts.maxPrice, need, exclude];
+      if (opts.allowance !== undefined || opts.minScore !== undefined)
+        args.push(opts.allowance ?? null);
+      if (opts.minScore !== undefined)
+        args.push(opts.minScore);
+      neg = await this.rpc('negotiatestorage', args);
+      if (reuse.length === 0)
+        this.noOffers(neg);
+      if (neg.offers.length > 0)
+        note = (`forming ${neg.offers.length} new contract(s) (${reuse.length ? `${reuse.length} open contract(s) reused, ` : ''}`
+          + `no open contract with room for ${objectSize} bytes and ${reuseMinLeft(opts.duration)} blocks left on the other hosts) `
+          + `with an allowance of ${neg.offers.map((o) => `${o.escrow} sat`).join(', ')}`
+          + (opts.allowance === undefined ? ' (default: 1 GiB for the duration, at least the minimum escrow; --allowance sets it)' : ''));
+    }
+    this.checkEnough(reuse.length + neg.offers.length, opts.minHosts, 'made an offer or had an open contract', neg);
+    return { reuse, neg, note };
+  }
+
+  async states(fileId: string, ids: string[]): Promise<ReplicaState[]> {
+    const file = await this.rpc('getfile', [fileId]);
+    return ids.map((id) => file.replicas.find((r) => r.contractId === id)?.state ?? 'pending');
+  }
+
+  /** A shortfall under --min-hosts fails, saying why and when open offers lapse. */
+  checkEnough(got: number, min: number, what: string, neg: NegotiateStorageResult, failed: FailedHost[] = []): void {
+    if (got >= min)
+      return;
+    const reasons = [...neg.declined.map((d) => `${d.host}: ${d.reason}`), ...failed.map((f) => `${f.host}: ${f.reason}`)];
+    const until = neg.offers.length ? Math.max(...neg.offers.map((o) => o.reservedUntil)) : 0;
+    const offers = neg.offers.length
+      ? `; the ${neg.offers.length} open offer(s) are reused by a put with the same terms until block ${until}, then released`
+      : '';
+    throw new RenterClientError('too-few-hosts', `only ${got} host(s) ${what}, ${min} needed (--min-hosts); nothing was paid`
+      + `${reasons.length ? ` (${reasons.join('; ')})` : ''}${offers}`);
+  }
+
+  /**
+   * New contracts are paid from the wallet: a locked one is refused before
+   * any host is asked (getwalletinfo has unlocked_until only for an
+   * encrypted wallet, 0 while locked, as bitcoind's). Revisions of open
+   * contracts need no unlock: the node holds the escrow keys.
+   */
+  private async checkUnlocked(contracts: number): Promise<void> {
+    const info = await this.rpc('getwalletinfo', []);
+    if (info.unlocked_until === 0)
+      throw new RenterClientError('wallet-locked', `the wallet is encrypted and locked, and ${contracts} new contract(s) must be `
+        + 'paid from it: unlock it with `cloudcoin-cli walletpassphrase PASSPHRASE SECONDS` first; nothing was paid');
+  }
+
+  async checkFunds(offers: OfferInfo[]): Promise<void> {
+    if (offers.length === 0)
+      return;
+    const needed = offers.reduce((sum, o) => sum + o.escrow, 0) + FEE_MARGIN;
+    const balance = Math.round(Number(await this.rpc('getbalance', [])) * 1e8);
+    if (balance < needed)
+      throw new RenterClientError('insufficient-funds', `insufficient funds: the escrows need ${needed} sat with fees, the wallet has ${balance} sat`);
+  }
+
+  /** Splits settled placements into the placed ones and the hosts that failed (warned). */
+  settle(targets: Target[], results: PromiseSettledResult<Placed>[]): { placed: Placed[]; failed: FailedHost[] } {
+    const placed: Placed[] = [];
+    const failed: FailedHost[] = [];
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') {
+        placed.push(r.value);
+        return;
+      }
+      const t = targets[i];
+      const host = 'offer' in t ? t.offer.host : t.reuse.host;
+      failed.push({ host, reason: message(r.reason) });
+      this.warn(`host ${host} failed, nothing committed to it: ${message(r.reason)}`);
+    });
+    return { placed, failed };
+  }
+
+  /**
+   * Record the object (a new contract, or a revision of an open one),
+   * upload it, and have the host countersign.
+   */
+  async placeObject(allowance: number | undefined, fileId: Buffer, target: Target, obj: Prepared): Promise<Placed> {
+    const root = obj.root.toString('hex');
+    const work = obj.path;
+    const shardArg = obj.shard === null ? [] : [obj.shard];
+    let placed: Placed;
+    let token: string;
+    if ('offer' in target) {
+      const o = target.offer;
+      const args: unknown[] = [o.offer, root, obj.size, fileId.toString('hex'), obj.salt.toString('hex')];
+      if (allowance !== undefined || obj.shard !== null)
+        args.push(allowance ?? null, ...shardArg);
+      const p = await this.rpc('proposestorage', args);
+      token = p.dataToken;
+      placed = { target, id: p.id, object: p.object, shard: obj.shard, number: p.number, host: o.host, addr: o.addr,
+        dataURL: p.dataURL, manifestToken: p.manifestToken, prices: o.prices, cost: p.cost, escrowValue: p.escrowValue,
+        formula: o.formula };
+    } else {
+      const r = target.reuse;
+      const args: unknown[] = [r.id, root, obj.size, fileId.toString('hex'), obj.salt.toString('hex')];
+      if (obj.shard !== null)
+        args.push(null, obj.shard);
+      const p = await this.rpc('proposerevision', args);
+      token = p.dataToken;
+      placed = { target, id: p.id, object: p.object, shard: obj.shard, number: p.number, host: r.host, addr: '',
+        dataURL: p.dataURL, manifestToken: p.manifestToken, prices: r.prices, cost: 0, escrowValue: r.allowance,
+        formula: `revision ${p.number} of contract ${r.id.slice(0, 12)} (no transaction; ${r.blocksLeft} blocks left)` };
+    }
+    let sent = 0;
+    await new FileServerClient(placed.dataURL).uploadFile(token, placed.id, placed.object, work, undefined, (done) => {
+      if (this.events.uploaded)
+        this.events.uploaded(done - sent);
+      sent = done;
+    });
+    fs.rmSync(work, { force: true });
+    await this.rpc('getstoragereceipt', [placed.id, placed.number]);
+    return placed;
+  }
+
+  /**
+   * The node funds and broadcasts the commitment. Only an answer from the
+   * node makes a failure certain; a lost connection leaves the outcome to
+   * the node, which keeps the file either way.
+   */
+  async commit(fileId: Buffer, min: number, failed: FailedHost[]): Promise<CommitFileResult> {
+    let res: CommitFileResult;
+    try {
+      res = await this.rpc('commitfile', [fileId.toString('hex'), min]);
+    } catch (e) {
+      if (!answeredByNode(e))
+        throw new RenterClientError('commit-unclear', `lost cloudcoind while it committed file ${fileId.toString('hex')} `
+          + `(${message(e)}): the node finishes or cancels the commitment on its own and keeps the file's keys; `
+          + 'check `cloudcoin-cli ls` before putting it again');
+      throw new RenterClientError('commit-failed', `the commitment failed, nothing was paid: ${message(e)}`);
+    }
+    for (const d of res.dropped) {
+      // A host whose upload failed is already reported.
+      if (failed.some((f) => f.host === d.host))
+        continue;
+      failed.push({ host: d.host, reason: d.reason });
+      this.warn(`host ${d.host} dropped, nothing committed to it: ${d.reason}`);
+    }
+    if (this.events.committed)
+      this.events.committed(res.txids);
+    return res;
+  }
+
+  /** The sealed manifest as object 0 on every host; a failure is only a warning. */
+  async putManifest(live: Placed[], manifest: Buffer): Promise<void> {
+    await Promise.all(live.map(async (p) => {
+      if (!p.manifestToken)
+        return;
+      try {
+        await new FileServerClient(p.dataURL).putManifest(p.manifestToken, p.id, manifest);
+      } catch (e) {
+        this.warn(`manifest copy on ${p.host} failed: ${message(e)}`);
+      }
+    }));
+  }
+
+  /** Poll until every contract is active; a void contract fails, a timeout only warns. */
+  async waitActive(fileId: string, ids: string[], waitMs: number): Promise<ReplicaState[]> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const file = await this.rpc('getfile', [fileId]);
+      const states = ids.map((id) => file.replicas.find((r) => r.contractId === id)?.state ?? 'pending');
+      if (states.every((s) => s === 'active'))
+        return states;
+      // A commitment that confirmed after its offer expired voids the
+      // contracts: say so now (the escrow comes back with refundcontract).
+      const voided = ids.filter((_, i) => states[i] === 'void');
+      if (voided.length)
+        throw new RenterClientError('contract-void', `contract ${voided.map((id) => id.slice(0, 12)).join(', ')} is void `
+          + '(its commitment confirmed after the offer expired); recover the escrow with refundcontract after its refund height');
+      // Committed is committed: report it rather than fail and tempt a
+      // retry that would pay twice.
+      if (Date.now() > deadline) {
+        this.warn(`not active after ${Math.round(waitMs / 1000)} s (${states.join(', ')}); \`cloudcoin-cli ls\` shows when they are`);
+        return states;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  /**
+   * Download one object of a contract to `dest` and check it against the
+   * root and size the contract holds; throws (and leaves no file) if not.
+   */
+  async download(r: FileInfo['replicas'][number], dest: string, pool?: LeafHasherPool): Promise<void> {
+    const t = await this.rpc('getstoragetoken', [r.hostKey, r.contractId, r.object]);
+    const client = new FileServerClient(t.dataURL);
+    // Never let a host make us fetch more than the contract's object.
+    const head = await client.head(t.token, r.contractId, r.object);
+    if (head.size !== r.objectSize)
+      throw new Error(`host reports ${head.size} bytes, the contract holds ${r.objectSize}`);
+    try {
+      const size = await client.downloadFile(t.token, r.contractId, r.object, dest, { size: r.objectSize });
+      if (this.events.downloaded)
+        this.events.downloaded(size);
+      const digest = await hashFile(dest, pool ? { pool } : {});
+      if (size !== r.objectSize || digest.root.toString('hex') !== r.root)
+        throw new Error('downloaded bytes do not match the contract root');
+    } catch (e) {
+      fs.rmSync(dest, { force: true });
+      throw e;
+    }
+  }
+}

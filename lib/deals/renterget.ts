@@ -1,0 +1,121 @@
+/*!
+ * renterget.ts - the renter's get: getfile -> per replica until one
+ * works: getstoragetoken, HEAD, download, check the Merkle root, decrypt.
+ * A file stored as shards downloads K shards at once (reachable hosts and
+ * data shards first, the next candidate for each one that fails), checks
+ * each root, rebuilds the object (a concatenation when the K data shards
+ * came) and decrypts it.
+ */
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { cipherSize } from '../storage/common';
+import { decryptFile } from '../storage/fileops';
+import { decodeShards } from '../storage/erasure';
+import { LeafHasherPool } from '../storage/hashpool';
+import type { FileInfo } from './rpctypes';
+import type { RenterCore } from './rentercore';
+import { RenterClientError, message, type GetResult } from './rentertypes';
+
+/** Fetch and decrypt a file (id or unique prefix) into `workDir`. */
+export async function getFile(c: RenterCore, fileId: string, workDir: string): Promise<GetResult> {
+  const f = await c.rpc('getfile', [fileId]);
+  if (f.dataShards > 0)
+    return getShards(c, f, workDir);
+  const errors: string[] = [];
+  // Reachable hosts first: an unreachable one is tried last, not skipped.
+  const order = [...f.replicas].sort((a, b) => Number(b.reachable) - Number(a.reachable));
+  for (const r of order) {
+    try {
+      const out = await fetchReplica(c, f, r, workDir);
+      return { fileId: f.fileId, path: out, size: f.size, contract: r.contractId, host: r.host };
+    } catch (e) {
+      const why = r.reachable ? message(e) : `host unreachable: ${message(e)}`;
+      errors.push(`${r.contractId.slice(0, 12)}: ${why}`);
+      c.warn(`replica ${r.contractId.slice(0, 12)} on ${r.host} failed (${why}); trying the next`);
+    }
+  }
+  throw new RenterClientError('get-failed', `no replica could be fetched: ${errors.join('; ') || 'the file has no replicas'}`);
+}
+
+/**
+ * K shards at once, reachable hosts and data shards first; each one
+ * that fails (unreachable, wrong size, wrong root) is replaced by the
+ * next candidate. Then rebuild and decrypt.
+ */
+async function getShards(c: RenterCore, f: FileInfo, workDir: string): Promise<GetResult> {
+  const scheme = { dataShards: f.dataShards, parityShards: f.parityShards };
+  const k = scheme.dataShards;
+  // Copies a repair replaced (found bad or unreachable) go last.
+  const replaced = new Set(f.repairs.flatMap((x) => x.replaced));
+  const order = f.replicas.filter((r) => r.shard !== null).sort((a, b) =>
+    Number(b.reachable) - Number(a.reachable) || Number(replaced.has(a.contractId)) - Number(replaced.has(b.contractId))
+    || Number((a.shard as number) >= k) - Number((b.shard as number) >= k) || (a.shard as number) - (b.shard as number));
+  const paths: Array<string | null> = Array.from({ length: k + scheme.parityShards }, () => null);
+  const busy = new Set<number>();
+  const failed: Array<{ shard: number; host: string; reason: string }> = [];
+  let next = 0;
+  let good = 0;
+  let inflight = 0;
+  if (c.events.downloadStart)
+    c.events.downloadStart((order[0]?.objectSize ?? 0) * k);
+  const pool = new LeafHasherPool();
+  const worker = async (): Promise<void> => {
+    // Never more downloads at once than shards still needed: a spare one is fetched only after a failure.
+    while (good + inflight < k && next < order.length) {
+      const r = order[next++];
+      const shard = r.shard as number;
+      if (busy.has(shard))
+        continue;
+      busy.add(shard);
+      const dest = path.join(workDir, `shard-${shard}`);
+      inflight++;
+      try {
+        await c.download(r, dest, pool);
+        paths[shard] = dest;
+        good++;
+      } catch (e) {
+        busy.delete(shard);
+        const why = r.reachable ? message(e) : `host unreachable: ${message(e)}`;
+        failed.push({ shard, host: r.host, reason: why });
+        c.warn(`shard ${shard} on ${r.host} failed (${why}); trying another shard`);
+      } finally {
+        inflight--;
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: k }, worker));
+  } finally {
+    await pool.close();
+  }
+  if (good < k)
+    throw new RenterClientError('get-failed', `only ${good} of the ${k} shards needed could be fetched: `
+      + `${failed.map((x) => `shard ${x.shard} on ${x.host}: ${x.reason}`).join('; ') || 'too few shards are stored'}`);
+  const enc = path.join(workDir, 'object');
+  await decodeShards(paths, scheme, cipherSize(f.size), enc);
+  for (const p of paths)
+    if (p)
+      fs.rmSync(p, { force: true });
+  const first = f.replicas.find((r) => r.shard === paths.findIndex((p) => p !== null)) ?? f.replicas[0];
+  const key = Buffer.from(await c.rpc('derivefilekey', [f.fileId, f.revision, first.salt]), 'hex');
+  const plain = path.join(workDir, 'plain');
+  await decryptFile(key, enc, plain);
+  fs.rmSync(enc, { force: true });
+  return {
+    fileId: f.fileId, path: plain, size: f.size, contract: first.contractId, host: first.host,
+    shardsUsed: paths.flatMap((p, i) => (p ? [i] : [])), shardsFailed: failed
+  };
+}
+
+async function fetchReplica(c: RenterCore, f: FileInfo, r: FileInfo['replicas'][number], workDir: string): Promise<string> {
+  const enc = path.join(workDir, 'object');
+  if (c.events.downloadStart)
+    c.events.downloadStart(r.objectSize);
+  await c.download(r, enc);
+  const key = Buffer.from(await c.rpc('derivefilekey', [f.fileId, f.revision, r.salt]), 'hex');
+  const plain = path.join(workDir, 'plain');
+  await decryptFile(key, enc, plain);
+  fs.rmSync(enc, { force: true });
+  return plain;
+}

@@ -1,0 +1,152 @@
+/*!
+ * renterput.ts - the renter's put: negotiate (reusing open contracts and
+ * offers) -> addfile -> per host, at once: derive the key, encrypt,
+ * proposestorage or proposerevision (the node records the replica and its
+ * salt before any byte moves), upload over HTTP, getstoragereceipt ->
+ * commitfile (the node funds one commitment; from here the node owns the
+ * outcome) -> the sealed manifest to every host -> wait for depth.
+ *
+ * A file stored as Reed-Solomon shards (--data-shards K --parity-shards M,
+ * docs/REDUNDANCY.md) is encrypted once and coded into K + M shard
+ * objects, one per host (each an object of that host's contract, like a
+ * replica).
+ */
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import { cipherSize } from '../storage/common';
+import { encryptFile, hashFile } from '../storage/fileops';
+import { checkScheme, encodeShards, shardSize, type ShardScheme } from '../storage/erasure';
+import { LeafHasherPool } from '../storage/hashpool';
+import type { ReplicaState } from './rpctypes';
+import type { RenterCore } from './rentercore';
+import {
+  RenterClientError, WAIT_ACTIVE_MS, type FailedHost, type Placed, type PutOptions, type PutResult, type Target
+} from './rentertypes';
+
+/**
+ * Store a file: open contracts first (one object per file, a revision,
+ * no transaction), new contracts for the hosts still missing (one
+ * commitment for all); see the header for the flow.
+ */
+export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResult> {
+  const size = fs.statSync(opts.file).size;
+  // [REJECT] nothing to store: a contract for 0 bytes would lock an escrow for nothing
+  if (size === 0)
+    throw new RenterClientError('empty-file', 'the file is empty: CloudCoin does not store 0-byte files (nothing to pay a host for)');
+  const objectSize = cipherSize(size);
+  const scheme = opts.shards ?? null;
+  if (scheme) {
+    checkScheme(scheme);
+    opts = { ...opts, hosts: scheme.dataShards + scheme.parityShards };
+    // [REJECT] fewer than K shards cannot rebuild the file
+    if (opts.minHosts < scheme.dataShards || opts.minHosts > opts.hosts)
+      throw new RenterClientError('too-few-hosts', `--min-hosts must be between ${scheme.dataShards} (K) and ${opts.hosts} (K + M)`);
+  }
+  // What each host stores: the whole object, or one shard of it.
+  const stored = scheme ? shardSize(objectSize, scheme.dataShards) : objectSize;
+  const { reuse, neg, note } = await c.targets(stored, opts);
+  await c.checkFunds(neg.offers);
+  if (note)
+    c.warn(note);
+  const fileId = randomBytes(32);
+  const addArgs: unknown[] = [fileId.toString('hex'), opts.name.toString('hex'), size];
+  if (scheme)
+    addArgs.push(scheme.dataShards, scheme.parityShards);
+  const { revision } = await c.rpc('addfile', addArgs);
+  const targets: Target[] = [...reuse.map((r) => ({ reuse: r })), ...neg.offers.map((o) => ({ offer: o }))];
+  const { placed, failed } = scheme
+    ? await placeShards(c, opts, fileId, revision, targets, scheme, objectSize)
+    : await placeAll(c, opts, fileId, revision, targets, objectSize);
+  if (placed.length < opts.minHosts) {
+    await c.rpc('forgetfile', [fileId.toString('hex')]).catch(() => {});
+    c.checkEnough(placed.length, opts.minHosts, 'stored the file', neg, failed);
+  }
+  const commit = await c.commit(fileId, opts.minHosts, failed);
+  const live = placed.filter((p) => commit.ids.includes(p.id));
+  await c.putManifest(live, Buffer.from(commit.manifest, 'hex'));
+  let states: ReplicaState[] = await c.states(commit.fileId, live.map((p) => p.id));
+  if (opts.wait && commit.formed.length)
+    states = await c.waitActive(commit.fileId, live.map((p) => p.id), opts.waitMs ?? WAIT_ACTIVE_MS);
+  return {
+    fileId: commit.fileId,
+    name: opts.name.toString('utf8'),
+    size,
+    objectSize,
+    revision,
+    shards: scheme ? { ...scheme, shardSize: stored } : null,
+    txids: commit.txids,
+    contracts: live.map((p, i) => ({
+      id: p.id,
+      object: p.object,
+      shard: p.shard,
+      reused: 'reuse' in p.target,
+      revision: p.number,
+      host: p.host,
+      addr: p.addr,
+      prices: p.prices,
+      cost: p.cost,
+      escrowValue: p.escrowValue,
+      formula: p.formula,
+      score: 'offer' in p.target ? p.target.offer.score : null,
+      state: states[i]
+    })),
+    failed,
+    passed: neg.declined.map((d) => ({ host: d.host, reason: d.reason }))
+  };
+}
+
+/**
+ * Every host at once: encryption keeps both cores busy, and a slow or
+ * dead host does not hold up the others.
+ */
+async function placeAll(c: RenterCore, opts: PutOptions, fileId: Buffer, revision: number, targets: Target[], objectSize: number)
+  : Promise<{ placed: Placed[]; failed: FailedHost[] }> {
+  if (c.events.uploadStart)
+    c.events.uploadStart(objectSize * targets.length);
+  const pool = new LeafHasherPool();
+  let results: PromiseSettledResult<Placed>[];
+  try {
+    results = await Promise.allSettled(targets.map(async (target, i) => {
+      const salt = randomBytes(32);
+      const key = Buffer.from(await c.rpc('derivefilekey', [fileId.toString('hex'), revision, salt.toString('hex')]), 'hex');
+      const work = path.join(opts.workDir, `replica-${i}`);
+      // A scratch copy deleted after the upload: no fsync needed.
+      const enc = await encryptFile(key, opts.file, work, { pool, sync: false });
+      return c.placeObject(opts.allowance, fileId, target, { path: work, root: enc.root, size: enc.size, salt, shard: null });
+    }));
+  } finally {
+    await pool.close();
+  }
+  return c.settle(targets, results);
+}
+
+/**
+ * Encrypt once, code K + M shards stripe by stripe, hash each, and place
+ * shard i with target i (distinct hosts: targets come one per host).
+ */
+async function placeShards(c: RenterCore, opts: PutOptions, fileId: Buffer, revision: number, targets: Target[], scheme: ShardScheme,
+  objectSize: number)
+  : Promise<{ placed: Placed[]; failed: FailedHost[] }> {
+  const n = scheme.dataShards + scheme.parityShards;
+  const salt = randomBytes(32);
+  const key = Buffer.from(await c.rpc('derivefilekey', [fileId.toString('hex'), revision, salt.toString('hex')]), 'hex');
+  const pool = new LeafHasherPool();
+  let results: PromiseSettledResult<Placed>[];
+  try {
+    const enc = path.join(opts.workDir, 'object');
+    await encryptFile(key, opts.file, enc, { pool, sync: false });
+    const files = Array.from({ length: n }, (_, i) => path.join(opts.workDir, `shard-${i}`));
+    const { shardSize: size } = await encodeShards(enc, objectSize, scheme, files);
+    fs.rmSync(enc, { force: true });
+    const roots = await Promise.all(files.map((f) => hashFile(f, { pool })));
+    if (c.events.uploadStart)
+      c.events.uploadStart(size * targets.length);
+    results = await Promise.allSettled(targets.slice(0, n).map((target, i) =>
+      c.placeObject(opts.allowance, fileId, target, { path: files[i], root: roots[i].root, size, salt, shard: i })));
+  } finally {
+    await pool.close();
+  }
+  return c.settle(targets, results);
+}

@@ -1,0 +1,216 @@
+/*!
+ * rentertypes.ts - the renter client's shapes, errors and constants,
+ * shared by its put, get and repair flows (renterput.ts, renterget.ts,
+ * renterrepair.ts) and by their callers through renterclient.ts.
+ */
+
+import { CodedError } from '../base/errors';
+import type { ShardScheme } from '../storage/erasure';
+import type { FileHealth, OfferInfo, ReplicaState, ReusableContract } from './rpctypes';
+import type { Prices } from './pricing';
+
+/** One RPC call: resolves to the result, rejects with the node's error or a transport error. */
+export type RPCCall = (method: string, params: unknown[]) => Promise<unknown>;
+
+/** How long put waits for the commitment to reach depth by default (ms). */
+export const WAIT_ACTIVE_MS = 10 * 60 * 1000;
+/** How often put polls the file's state while waiting (ms). */
+export const POLL_MS = 500;
+/** Fee headroom checked before a put: a 16-contract commitment is ~850 vB. */
+export const FEE_MARGIN = 10000;
+
+/** Blocks an open contract must have left to take a put of `duration` blocks: half of it (renewal extends it). */
+export function reuseMinLeft(duration: number): number {
+  return Math.max(1, Math.ceil(duration / 2));
+}
+
+/** Codes of the failures a renter client reports. */
+export type RenterClientErrorCode = 'empty-file' | 'no-hosts' | 'too-few-hosts' | 'insufficient-funds'
+  | 'wallet-locked' | 'put-failed' | 'commit-failed' | 'commit-unclear' | 'contract-void' | 'get-failed' | 'not-coded' | 'repair-failed';
+
+/** A put or get failure; the message is one line for people. */
+export class RenterClientError extends CodedError<RenterClientErrorCode> {
+  constructor(code: RenterClientErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** Progress and warnings, for a caller that shows them. */
+export interface RenterEvents {
+  warn?(message: string): void;
+  /** Uploads start: total bytes over all hosts. */
+  uploadStart?(total: number): void;
+  uploaded?(bytes: number): void;
+  committed?(txids: string[]): void;
+  downloadStart?(total: number): void;
+  downloaded?(bytes: number): void;
+}
+
+export interface PutOptions {
+  /** The file to store (any readable path, e.g. /dev/fd/N). */
+  file: string;
+  /** The name to record (bytes as given). */
+  name: Buffer;
+  hosts: number;
+  /** Fewest replicas (or shards) that make the put a success; fewer and nothing is paid. */
+  minHosts: number;
+  /**
+   * Store K + M Reed-Solomon shards, one per host, instead of `hosts`
+   * whole replicas (hosts is then K + M; minHosts at least K).
+   */
+  shards?: ShardScheme;
+  /** Length of new contracts in blocks; a contract is reused while at least half of it is left. */
+  duration: number;
+  /** Allowance of each new contract (sat); default: pricing.ts defaultAllowance. */
+  allowance?: number;
+  /**
+   * false: form new contracts even where open ones fit (one contract per
+   * file per host, as before revisions; bench/revisions.ts measures it).
+   */
+  reuse?: boolean;
+  /** Highest price per host (sat; storage per GiB per 1000 blocks, upload/download per GiB). */
+  maxPrice: number;
+  /** Lowest reputation score (permille) a new host may have (docs/REPUTATION.md). */
+  minScore?: number;
+  /** Scratch directory the client may fill (the caller removes it). */
+  workDir: string;
+  /** Wait until every contract is active. */
+  wait: boolean;
+  waitMs?: number;
+}
+
+/** What choosing hosts needs: how many, for how long, at what price and allowance. */
+export type TargetOptions = Pick<PutOptions, 'hosts' | 'minHosts' | 'duration' | 'maxPrice' | 'allowance' | 'reuse' | 'minScore'>;
+
+export interface RepairOptions {
+  /** Length of new contracts in blocks (as put). */
+  duration: number;
+  /** Highest price per host (as put). */
+  maxPrice: number;
+  /** Allowance of each new contract (sat); default as put. */
+  allowance?: number;
+  /** Scratch directory the client may fill (the caller removes it). */
+  workDir: string;
+  /** Wait until new contracts are active. */
+  wait: boolean;
+  waitMs?: number;
+  /** Most sat the new contracts' escrows may lock (automatic repair's budget); more and nothing is done. */
+  maxEscrow?: number;
+  /** Contracts (hex ids) whose copies count as lost without a download (their audits failed). */
+  distrust?: string[];
+}
+
+export interface RepairResult {
+  fileId: string;
+  /** Shards whose copy verified against its root. */
+  verified: number[];
+  /** Shards that had no good copy, with why. */
+  lost: Array<{ shard: number; reason: string }>;
+  /** Each shard rebuilt and where it now lives. */
+  repaired: Array<{ shard: number; contract: string; host: string; reused: boolean; replaced: string[] }>;
+  /** Hosts that failed to take a rebuilt shard. */
+  failed: FailedHost[];
+  txids: string[];
+  /** Sat locked in the escrows of new contracts formed for the repair. */
+  escrow: number;
+  health: FileHealth;
+}
+
+/** One contract of a put, as put reports it. */
+export interface PutContract {
+  id: string;
+  /** The object the file is in this contract. */
+  object: number;
+  /** True if an open contract took the file by a revision (no transaction). */
+  reused: boolean;
+  /** The revision that holds the file. */
+  revision: number;
+  /** Which shard of the file this contract holds (null for a whole replica). */
+  shard: number | null;
+  /** Identity address of the host. */
+  host: string;
+  addr: string;
+  prices: Prices;
+  cost: number;
+  escrowValue: number;
+  formula: string;
+  /** The host's reputation score when a new contract chose it (permille), null for a reused contract. */
+  score: number | null;
+  state: ReplicaState;
+}
+
+/** A host that holds no replica after the put, and why. */
+export interface FailedHost {
+  host: string;
+  reason: string;
+}
+
+export interface PutResult {
+  fileId: string;
+  name: string;
+  size: number;
+  /** Encrypted size (bytes). */
+  objectSize: number;
+  /** The version of this name it became (0 for a new name). */
+  revision: number;
+  /** K and M when stored as shards, and the bytes of each shard; null for replicas. */
+  shards: (ShardScheme & { shardSize: number }) | null;
+  txids: string[];
+  contracts: PutContract[];
+  failed: FailedHost[];
+  /** Hosts the negotiation did not choose, and why (price, capacity, reputation, ranked below the chosen). */
+  passed: FailedHost[];
+}
+
+export interface GetResult {
+  fileId: string;
+  /** The decrypted file, inside workDir: the caller moves it into place. */
+  path: string;
+  size: number;
+  /** The contract and host it came from (for shards: those of the first shard used). */
+  contract: string;
+  host: string;
+  /** For a file stored as shards: the shards used, and those that failed (with why). */
+  shardsUsed?: number[];
+  shardsFailed?: Array<{ shard: number; host: string; reason: string }>;
+}
+
+/** One object ready to upload: its file, root, size, key salt and (for a coded file) shard index. */
+export interface Prepared {
+  path: string;
+  root: Buffer;
+  size: number;
+  salt: Buffer;
+  shard: number | null;
+}
+
+/** Where one replica goes: a new contract (an offer) or an open one (a revision). */
+export type Target = { offer: OfferInfo } | { reuse: ReusableContract };
+
+/** An upload that got its receipt. */
+export interface Placed {
+  target: Target;
+  id: string;
+  object: number;
+  shard: number | null;
+  number: number;
+  host: string;
+  addr: string;
+  dataURL: string;
+  manifestToken: string;
+  prices: Prices;
+  cost: number;
+  escrowValue: number;
+  formula: string;
+}
+
+/** A node's answer, as opposed to a lost connection: only then is a failure certain. */
+export function answeredByNode(e: unknown): boolean {
+  const err = e as { code?: unknown; rpcCode?: unknown } | null;
+  return !!err && (typeof err.rpcCode === 'number' || typeof err.code === 'number');
+}
+
+/** The first line of an error's message, for one-line reports. */
+export function message(e: unknown): string {
+  return e instanceof Error ? e.message.split('\n')[0] : String(e);
+}
