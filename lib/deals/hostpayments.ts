@@ -1,0 +1,139 @@
+/*!
+ * hostpayments.ts - the host's side of payment: download tokens, channel
+ * states (`storage.pay`) and renters that stop paying.
+ *
+ *   token -> a sealed download token for one object of the contract, or
+ *            an audit's token for every data object
+ *   pay   -> a renter-signed channel state paying for audited intervals
+ */
+
+import bio = require('bufio');
+import type { StorageContract } from '../contracts/storagecontract';
+import { ContractError } from '../contracts/errors';
+import type { RequestContext } from '../negotiator/services';
+import { statuses } from '../negotiator/status';
+import { ALL_OBJECTS } from '../storage/token';
+import { BAD_TERMS, REVISION_HEIGHT_SLACK } from './common';
+import { intervals } from './accrual';
+import { PayArgs, dueFor } from './payments';
+import { AUDITED_STATES } from './auditor';
+import { AUDIT_BUDGET } from './audits';
+import { accrualTerms } from './revisions';
+import { seal } from './seal';
+import { TokenArgs, TokenResult } from './wire';
+import { type HostCore, DOWNLOAD_TOKEN_SECONDS, decline, keyHash, parse } from './hostcommon';
+
+/** Intervals a host waits for a state after it served an audit (docs/MARKET.md). */
+export const NON_PAYMENT_INTERVALS = 2;
+
+/** Tokens and channel states of contracts this node hosts. */
+export class HostPayments {
+  readonly core: HostCore;
+
+  constructor(core: HostCore) {
+    this.core = core;
+  }
+
+  async token(args: Buffer, ctx: RequestContext): Promise<Buffer> {
+    const a = parse(() => TokenArgs.decode(args));
+    const c = await this.core.renterContract(a.id, ctx);
+    const id = c.hash();
+    // [DECLINE] a contract dropped for non-payment: its data is gone
+    if (await this.core.ctx.store.droppedAt(id) !== null)
+      throw decline(BAD_TERMS, 'contract-dropped');
+    // [DECLINE] downloads are for paid storage: the commitment must be on chain
+    if (!await this.core.isCommitted(id))
+      throw decline(BAD_TERMS, 'not-committed');
+    let object: number;
+    let budget: number;
+    if (a.object === ALL_OBJECTS) {
+      // An audit's token: every data object, 16 leaves. A payment is due
+      // after it (the renter's node pays after each passed audit).
+      object = ALL_OBJECTS;
+      budget = AUDIT_BUDGET;
+      await this.core.ctx.store.markAuditServed(id, this.core.ctx.height());
+    } else {
+      const o = await this.core.ctx.store.getObject(id, a.object);
+      // [DECLINE] only objects of the latest final revision are served
+      if (!o)
+        throw decline(statuses.BAD_REQUEST, 'unknown-object');
+      object = o.id;
+      budget = o.size;
+    }
+    const backend = this.core.mustBackend();
+    const res = new TokenResult();
+    res.dataURL = this.core.ctx.dataURL();
+    res.token = seal(this.core.ctx.identity(), c.renterKey, id, Buffer.from(backend.mintToken({
+      contract: id.toString('hex'), op: 'get', object, notAfter: this.core.now() + DOWNLOAD_TOKEN_SECONDS,
+      maxBytes: budget, renterPkHash: keyHash(c.renterKey)
+    }), 'ascii'));
+    return res.encode();
+  }
+
+  /**
+   * A channel state from the renter: the contract is ours, not dropped,
+   * its escrow funded and unspent; it pays for intervals that have ended,
+   * at least what accrual says they earned (the missed ones unpaid); then
+   * the channel store checks number, amount and signature and fsyncs it
+   * before we answer. Body: u64 number || u64 paid of the stored state.
+   */
+  async pay(args: Buffer, ctx: RequestContext): Promise<Buffer> {
+    const a = parse(() => PayArgs.decode(args));
+    const c = await this.core.renterContract(a.state.contractId, ctx);
+    const id = c.hash();
+    // [DECLINE] a contract this host dropped for non-payment
+    if (await this.core.ctx.store.droppedAt(id) !== null)
+      throw decline(BAD_TERMS, 'contract-dropped');
+    const state = await this.core.ctx.contractState(id);
+    // [DECLINE] only a contract whose escrow is on chain (closed or refunded ones cannot pay)
+    if (state === null || !AUDITED_STATES.has(state))
+      throw decline(BAD_TERMS, 'not-active');
+    const ivs = intervals(accrualTerms(c));
+    // [DECLINE] paying for intervals that have not ended
+    if (a.through < 1 || a.through > ivs.length || ivs[a.through - 1].to > this.core.ctx.height() + REVISION_HEIGHT_SLACK)
+      throw decline(BAD_TERMS, 'bad-interval');
+    const due = dueFor(c, await this.core.ctx.store.listRevisions(id), a.through, a.missed);
+    // [DECLINE] less than the intervals earned (accrual.ts, from the revisions both signed)
+    if (a.state.paid < due.paid)
+      throw decline(BAD_TERMS, 'state-underpays');
+    try {
+      await this.core.ctx.acceptState(c, a.state, a.through === ivs.length);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (e instanceof ContractError || typeof code === 'string')
+        throw decline(BAD_TERMS, String(code));
+      throw e;
+    }
+    await this.core.ctx.store.clearAuditServed(id);
+    const bw = bio.write(16);
+    bw.writeU64(a.state.number);
+    bw.writeU64(a.state.paid);
+    return bw.render();
+  }
+
+  /**
+   * Contracts whose renter stopped paying at `height`: an audit was served
+   * at h0, the tip is 2 intervals past it, no state came since and the
+   * audited intervals earned more than the latest state pays. (A renter
+   * owing nothing, e.g. sat amounts that round to 0, is not one.)
+   */
+  async nonPaying(height: number): Promise<StorageContract[]> {
+    const out: StorageContract[] = [];
+    for (const c of await this.core.ctx.store.listHosted()) {
+      const id = c.hash();
+      const served = await this.core.ctx.store.auditServedAt(id);
+      if (served === null || height < served + NON_PAYMENT_INTERVALS * c.auditInterval)
+        continue;
+      if (await this.core.ctx.store.droppedAt(id) !== null)
+        continue;
+      const through = intervals(accrualTerms(c)).filter((iv) => iv.to <= served).length;
+      const owed = dueFor(c, await this.core.ctx.store.listRevisions(id), through, []).paid;
+      if (owed <= await this.core.ctx.latestPaid(id)) {
+        await this.core.ctx.store.clearAuditServed(id);
+        continue;
+      }
+      out.push(c);
+    }
+    return out;
+  }
+}
