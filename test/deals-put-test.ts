@@ -109,7 +109,7 @@ t.test('put under failures', async (t) => {
       t.ok(listed.some((f) => f.nameHex === name.toString('hex')), 'the name is stored as its bytes');
     const table = await renter.cli(['ls']);
     const rows = table.stdout.trim().split('\n');
-    t.equal(rows.length, 2 + listed.reduce((n, f) => n + f.replicas.length, 0), 'one line per replica');
+    t.equal(rows.length, 3 + listed.reduce((n, f) => n + f.replicas.length, 0), 'one line per replica, and the total cost');
     t.match(table.stdout, /two\\nlines\.txt/);
     t.match(table.stdout, /f\\xff\.bin/);
   });

@@ -17,6 +17,7 @@ interface ReplicaJSON {
   object: number;
   revision: number;
   state: string;
+  cost: { accrued: number; toEnd: number } | null;
 }
 interface FileJSON {
   fileId: string;
@@ -78,12 +79,21 @@ t.test('many files in one contract per host', { timeout: 1200000 }, async (t) =>
     t.equal(objects.size, FILES, 'one object per file');
     const table = await renter.cli(['ls']);
     t.equal(table.code, 0);
-    const rows = table.stdout.trim().split('\n').slice(2);
+    const lines = table.stdout.trim().split('\n');
+    const rows = lines.slice(2, -1);
     t.equal(rows.length, 2 * FILES, 'a row per replica under the header');
+    t.match(lines[lines.length - 1], /^spent so far \d+ sat, \d+ sat by the contracts' ends/, 'then the total cost');
     t.ok(rows.every((r) => [...ids].some((id) => r.includes(id.slice(0, 12)))), 'each naming one of the same 2 contracts');
     for (const id of ids) {
-      const info = await json<{ revision: number; objects: number; allowance: number; used: number }>(renter.cli(['getcontract', id]));
+      const info = await json<{ revision: number; objects: number; committed: number }>(renter.cli(['getcontract', id]));
       t.same([info.revision, info.objects], [FILES - 1, FILES], `contract ${id.slice(0, 8)} at revision ${FILES - 1}`);
+      // Each file's cost is its object's upload and storage; the contract
+      // rounds per revision, the files per object: at most 1 sat apart each.
+      const costs = files.flatMap((f) => f.replicas.filter((r) => r.contractId === id).map((r) => r.cost));
+      t.ok(costs.every((c) => c !== null && c.accrued > 0 && c.accrued <= c.toEnd), 'every replica has a cost');
+      const toEnd = costs.reduce((n, c) => n + (c ? c.toEnd : 0), 0);
+      t.ok(Math.abs(toEnd - info.committed) <= 2 * FILES,
+        `the files' costs to the end (${toEnd} sat) add up to the contract's committed cost (${info.committed} sat)`);
     }
   });
 

@@ -159,7 +159,8 @@ function printPut(ctx: CommandContext, summary: PutResult, json: boolean, name: 
 /** ls: stored files, their health, the contracts (and object, shard, revision) they live in, states, end heights and hosts' reachability. */
 export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = command('ls', 'List stored files with their health (shards or replicas held by connected hosts / stored, and how many are needed), '
-    + 'the contracts they live in (object id, shard, revision), states, end heights and blocks left.')
+    + 'the contracts they live in (object id, shard, revision), states, end heights, blocks left, and what each '
+    + 'replica has cost so far and will cost by its contract\'s end (sat).')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
   const files = await renterClient(ctx).listFiles();
@@ -182,8 +183,14 @@ export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
     { title: 'host', value: (x) => x.r.host },
     { title: 'state', value: (x) => (x.r.reachable ? x.r.state : `${x.r.state} (host unreachable)`) },
     { title: 'end', value: (x) => String(x.r.endHeight), align: 'right' },
-    { title: 'left', value: (x) => `${x.r.blocksLeft} blocks`, align: 'right' }
+    { title: 'left', value: (x) => `${x.r.blocksLeft} blocks`, align: 'right' },
+    { title: 'spent/to end sat', value: (x) => (x.r.cost ? `${x.r.cost.accrued}/${x.r.cost.toEnd}` : '-'), align: 'right' }
   ], rows));
+  if (files.length > 0) {
+    const accrued = files.reduce((n, f) => n + f.cost.accrued, 0);
+    const toEnd = files.reduce((n, f) => n + f.cost.toEnd, 0);
+    ctx.out(`spent so far ${accrued} sat, ${toEnd} sat by the contracts' ends (upload + storage per object; getcontract has what is paid)`);
+  }
 }
 
 /** log NAME: every stored version of a name (a put of a name already stored makes its next version). */

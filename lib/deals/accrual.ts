@@ -104,6 +104,30 @@ export function projectedCost(terms: AccrualTerms, rev: RevisionPoint): number {
   return rev.accrued + storageCost(terms.prices.storage, rev.size, terms.endHeight - rev.height);
 }
 
+/** What one object has cost the renter under its contract (sat). */
+export interface ObjectCost {
+  /** Upload plus storage from the object's revision height to min(`height`, end). */
+  accrued: number;
+  /** Upload plus storage from the object's revision height to the contract's end. */
+  toEnd: number;
+}
+
+/**
+ * The cost of one object of `bytes` held from `from` (the height of the
+ * revision that added it), seen at `height`; `uploaded` is false for an
+ * object a renewal carried over (no upload charged). Rounded per object,
+ * so the objects of a contract may add up to a few sat more or less than
+ * its revisions' `accrued`, which rounds per revision and is what is paid.
+ */
+export function objectCost(terms: AccrualTerms, bytes: number, from: number, height: number, uploaded: boolean): ObjectCost {
+  const upload = uploaded ? transferCost(terms.prices.upload, bytes) : 0;
+  const start = Math.max(from, terms.startHeight);
+  return {
+    accrued: upload + storageCost(terms.prices.storage, bytes, Math.min(height, terms.endHeight) - start),
+    toEnd: upload + storageCost(terms.prices.storage, bytes, terms.endHeight - start)
+  };
+}
+
 /** One audit interval of a contract. */
 export interface Interval {
   index: number;

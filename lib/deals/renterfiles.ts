@@ -13,6 +13,8 @@
  */
 
 import type { StorageContract } from '../contracts/storagecontract';
+import { type ObjectCost, objectCost } from './accrual';
+import { accrualTerms, isRenewal } from './revisions';
 import { Mutex } from '../contracts/mutex';
 import { schemes } from '../storage/common';
 import type { ShardScheme } from '../storage/erasure';
@@ -383,6 +385,7 @@ export class RenterFiles {
       const rc = await this.ctx.store.getRenterContract(r.contractId);
       const latest = await this.ctx.store.latestRevision(r.contractId);
       const end = info ? info.endHeight : rc ? rc.contract.endHeight : 0;
+      const cost = rc && latest ? await this.replicaCost(r, rc.contract, height) : null;
       replicas.push({
         contractId: r.contractId.toString('hex'),
         object: r.object,
@@ -397,7 +400,8 @@ export class RenterFiles {
         state: await this.replicaState(r, file.fileId),
         endHeight: end,
         blocksLeft: Math.max(0, end - height),
-        expiryHeight: rc ? rc.contract.expiryHeight : 0
+        expiryHeight: rc ? rc.contract.expiryHeight : 0,
+        cost
       });
     }
     return {
@@ -410,8 +414,27 @@ export class RenterFiles {
       parityShards: file.parityShards,
       health: health(file, replicas),
       replicas,
+      cost: {
+        accrued: replicas.reduce((n, r) => n + (r.cost ? r.cost.accrued : 0), 0),
+        toEnd: replicas.reduce((n, r) => n + (r.cost ? r.cost.toEnd : 0), 0)
+      },
       repairs: (await this.ctx.store.listRepairs(file.fileId)).map((x) => this.repairInfo(x))
     };
+  }
+
+  /**
+   * A replica's object cost under `contract`: held from the height of the
+   * first final revision whose `nextObject` passed the object's id (ids are
+   * handed out in increasing order), upload charged unless that revision
+   * is a renewal's revision 0, which carries objects over. Null when no
+   * final revision holds it yet.
+   */
+  private async replicaCost(r: Replica, contract: StorageContract, height: number): Promise<ObjectCost | null> {
+    const added = (await this.ctx.store.listRevisions(r.contractId)).find((rev) => rev.nextObject > r.object);
+    if (!added)
+      return null;
+    const uploaded = !(added.number === 0 && isRenewal(contract));
+    return objectCost(accrualTerms(contract), r.objectSize, added.height, height, uploaded);
   }
 
   private repairInfo(x: RepairRecord): RepairInfo {

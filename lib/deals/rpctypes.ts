@@ -174,6 +174,13 @@ export interface ReplicaInfo {
   blocksLeft: number;
   /** Last block its commitment may confirm in (offer expiry). */
   expiryHeight: number;
+  /**
+   * What this replica's object costs under its current contract (sat):
+   * upload plus storage so far (`accrued`) and to the contract's end
+   * (`toEnd`); null while its contract has no final revision. Rounded per
+   * object (accrual.ts objectCost); getcontract's figures are what is paid.
+   */
+  cost: { accrued: number; toEnd: number } | null;
 }
 
 /** getfile fileid / one entry of listfiles. */
@@ -190,6 +197,8 @@ export interface FileInfo {
   parityShards: number;
   health: FileHealth;
   replicas: ReplicaInfo[];
+  /** Sum of the replicas' cost (sat): what the file has cost so far and will cost by its contracts' ends. */
+  cost: { accrued: number; toEnd: number };
   /** Shard repairs, oldest first (`cloudcoin-cli repair`). */
   repairs: RepairInfo[];
 }
