@@ -113,7 +113,7 @@ t.test('reputation on regtest nodes', async (t) => {
     };
     await reputationCommands.reputation(cli, []);
     const table = lines.join('\n').split('\n');
-    t.match(table[0], /identity\s+score\s+own\s+audits ok\/failed\s+settled\/refunded\s+ratings\s+rated sat\s+trust ppm/);
+    t.match(table[0], /identity\s+score\s+own\s+audits ok\/failed\s+settled\/refunded\s+ratings\s+rated sat\s+peers\s+trust ppm/);
     const h = await rep(observer, H);
     t.match(table[2], new RegExp(`^${h.identity}\\s+${h.score}\\s`), 'honest host first, with its score');
     t.match(table.join('\n'), /400\?/, 'a prior score is marked');

@@ -224,3 +224,47 @@ t.test('buildView', async (t) => {
     t.ok(h.score < common.PRIOR_SCORE, `failed host below an unknown one: ${h.score}`);
   });
 });
+
+t.test('peers\' statements', async (t) => {
+  const T1 = key('7');
+  const T2 = key('8');
+  const SYBILS = Array.from({ length: 20 }, (_, i) => `03${i.toString(16).padStart(2, '0').repeat(32)}`);
+  // This node settled with T1 and T2 (pre-trusted); the Sybils never dealt with anyone it trusts.
+  const facts = [fact('t1', ME, T1, 50_000, null), fact('t2', ME, T2, 50_000, null)];
+  const said = (signer: string, r: Partial<OwnRecord>) => ({ signer, height: 100, record: own(r) });
+
+  t.test('should weigh each signer by its confidence times this node\'s trust in it', async (t) => {
+    const v = buildView(facts, ME, new Map(), new Map([[HONEST, [said(T1, { passed: 2 }), said(SYBILS[0], { failed: 8 })]]]));
+    const h = v.identities.get(HONEST)!;
+    t.match(h.peers, { statements: 2, counted: 1, score: 750, confidence: 500 });
+    t.same(h.peers.opinions.map((o) => [o.signer === T1 ? 'T1' : 'sybil', o.weight]), [['T1', 500], ['sybil', 0]]);
+    t.equal(h.score, Math.floor((400 * 1000 + 500 * 750) / 1500));
+    t.ok(h.known);
+  });
+
+  t.test('should cap the source below the prior and below any own record', async (t) => {
+    const opinions = new Map([[HONEST, [said(T1, { passed: 50 }), said(T2, { passed: 50 })]]]);
+    const h = buildView(facts, ME, new Map(), opinions).identities.get(HONEST)!;
+    t.equal(h.peers.confidence, common.PEERS_MAX_CONFIDENCE);
+    // One own failed audit: own weight 2 x 333 = 666 > 500, whatever trusted peers say.
+    const mine = buildView(facts, ME, new Map([[HONEST, { failed: 1 }]]), opinions).identities.get(HONEST)!;
+    t.ok(common.OWN_BOOST * mine.own!.confidence > mine.peers.confidence, 'own records outweigh the peers source');
+    t.equal(mine.score, Math.floor((400 * 1000 + 666 * 333 + 500 * mine.peers.score) / (1000 + 666 + 500)));
+  });
+
+  t.test('should give a node that trusts nobody nothing from peers, and ignore statements about the signer or from us', async (t) => {
+    const opinions = new Map([[HONEST, [said(T1, { passed: 5 }), said(HONEST, { passed: 9 }), said(ME, { passed: 9 })]]]);
+    const none = buildView([], ME, new Map(), opinions).identities.get(HONEST)!;
+    t.match(none.peers, { statements: 1, counted: 0 });
+    t.equal(none.score, common.PRIOR_SCORE);
+    const some = buildView(facts, ME, new Map(), opinions).identities.get(HONEST)!;
+    t.match(some.peers, { statements: 1, counted: 1 });
+  });
+
+  t.test('should not let 20 Sybil signers move a score', async (t) => {
+    const opinions = new Map([[HONEST, SYBILS.map((s) => said(s, { failed: 50 }))]]);
+    const h = buildView(facts, ME, new Map(), opinions).identities.get(HONEST)!;
+    t.match(h.peers, { statements: 20, counted: 0 });
+    t.equal(h.score, common.PRIOR_SCORE);
+  });
+});

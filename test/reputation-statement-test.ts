@@ -7,6 +7,8 @@ import { Identity } from '../lib/base/identity';
 import { buildView } from '../lib/reputation';
 import { NO_TRUST, ReputationStatement } from '../lib/reputation/statement';
 import { decodeGetArgs } from '../lib/reputation/service';
+import { PeerViews } from '../lib/reputation/peerviews';
+import { STATEMENT_MAX_AGE } from '../lib/reputation/common';
 
 const network = bcoin.Network.get('regtest');
 const signer = Identity.generate(network);
@@ -60,5 +62,24 @@ t.test('ReputationStatement', async (t) => {
     t.same(decodeGetArgs(Buffer.from(key('a'), 'hex')), Buffer.from(key('a'), 'hex'));
     t.throws(() => decodeGetArgs(Buffer.alloc(32)), { code: 'truncated' });
     t.throws(() => decodeGetArgs(Buffer.alloc(34, 2)), { code: 'trailing-bytes' });
+  });
+
+  t.test('should keep a peer\'s statement only when it names the peer and the subject asked about', async (t) => {
+    const views = new PeerViews();
+    const subject = Buffer.from(key('a'), 'hex');
+    const other = Identity.generate(network).publicKey;
+    t.equal(views.add(s, other, subject, network.magic), 'wrong-signer');
+    t.equal(views.add(s, signer.publicKey, Buffer.from(key('b'), 'hex'), network.magic), 'wrong-subject');
+    t.equal(views.add(s, signer.publicKey, subject, bcoin.Network.get('main').magic), 'bad-signature');
+    const self = ReputationStatement.fromReputation(rep, 1);
+    self.subject = signer.publicKey;
+    self.sign(signer, network.magic);
+    t.equal(views.add(self, signer.publicKey, signer.publicKey, network.magic), 'about-itself');
+    t.equal(views.add(s, signer.publicKey, subject, network.magic), null);
+    const older = ReputationStatement.fromReputation(rep, 1000).sign(signer, network.magic);
+    t.equal(views.add(older, signer.publicKey, subject, network.magic), 'older');
+    t.equal(views.size, 1);
+    t.same([...views.opinions(1234 + STATEMENT_MAX_AGE).keys()], [key('a')]);
+    t.same([...views.opinions(1235 + STATEMENT_MAX_AGE).keys()], [], 'a stale statement is not counted');
   });
 });

@@ -29,6 +29,8 @@ export function scoreColumns<T>(get: (row: T) => ReputationJSON | null): Column<
     col('settled/refunded', (r) => (r.own ? pair(r.own.settled, r.own.refunded) : '-')),
     col('ratings', (r) => (r.ratings.counted ? String(r.ratings.score) : '-')),
     col('rated sat', (r) => String(r.ratings.settled)),
+    // Older nodes answer without `peers`.
+    col('peers', (r) => (r.peers?.counted ? `${r.peers.score} (${r.peers.counted}/${r.peers.statements})` : r.peers?.statements ? `- (0/${r.peers.statements})` : '-')),
     col('trust ppm', (r) => (r.trust ? String(Math.floor(r.trust.value / 1000)) + (r.trust.pretrusted ? '*' : '') : '-'))
   ];
 }
@@ -47,7 +49,8 @@ export async function reputation(ctx: CommandContext, argv: string[]): Promise<v
   const cmd = new Command('reputation')
     .description('This node\'s view of every identity its contract index names (or of one): the combined score '
       + '(permille; `?` = nothing known, the prior), own records (audits passed/failed, contracts settled/refunded), '
-      + 'on-chain ratings weighted by the sats settled to the host, and EigenTrust (ppm; `*` = pre-trusted). '
+      + 'on-chain ratings weighted by the sats settled to the host, what peers said (score, statements counted/kept; '
+      + 'weighted by this node\'s trust in each signer), and EigenTrust (ppm; `*` = pre-trusted). '
       + 'See docs/REPUTATION.md.')
     .argument('[identity]', 'identity address or 33-byte pubkey hex')
     .option('--sort <key>', `order: ${SORTS.join(', ')}`, 'score')

@@ -94,5 +94,34 @@ export const REPUTATION_TAG = 'cc/reputation/0';
 /** Version of the `reputation` core service. */
 export const REPUTATION_SERVICE_VERSION = 1;
 
+/**
+ * Most confidence (permille) the peers source may reach: below the prior's
+ * PRIOR_WEIGHT and below OWN_BOOST x the confidence of a single own
+ * observation (2 x 333), so what peers say never outweighs what this node
+ * saw itself, however many of them say it.
+ */
+export const PEERS_MAX_CONFIDENCE = 500;
+
+/** A peer's statement older than this many blocks (by its height against our tip) is no longer counted (two weeks). */
+export const STATEMENT_MAX_AGE = 2016;
+
+/**
+ * Asking peers: a round after every ASK_EVERY_BLOCKS blocks the index
+ * connects (the first one at once), and at most one per ASK_MIN_INTERVAL_MS,
+ * so a node catching up with the chain does not ask at every few blocks.
+ */
+export const ASK_EVERY_BLOCKS = 6;
+export const ASK_MIN_INTERVAL_MS = 60_000;
+
+/** Asking peers: most CloudStorage peers asked per round, and most identities asked about per peer. */
+export const ASK_PEERS = 8;
+export const ASK_SUBJECTS = 16;
+
+/** Asking peers: each `reputation.get` waits at most this long (ms). */
+export const ASK_TIMEOUT_MS = 10_000;
+
+/** Most peer statements kept (newest per signer and subject; the oldest forgotten past it). */
+export const MAX_PEER_STATEMENTS = 4096;
+
 /** Most identities `getreputation` lists (largest scores first). */
 export const MAX_LIST = 1000;

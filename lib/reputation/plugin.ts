@@ -15,6 +15,8 @@ import { DEFAULT_FAIL_THRESHOLD, DEFAULT_RATE_FEE_CAP } from './common';
 import type { ContractInfo } from '../contracts/contractqueries';
 import type { RatingInfo } from '../contracts/contractqueries';
 import { ReputationError } from './errors';
+import { Asker } from './asker';
+import { PeerViews } from './peerviews';
 import { Rater, type AuditSource, type RaterOptions } from './rater';
 import { reputationService } from './service';
 import { ReputationStatement } from './statement';
@@ -83,6 +85,10 @@ export class ReputationPlugin implements Extension {
   readonly api: NodeAPI;
   readonly raterOptions: RaterOptions;
   rater: Rater | null = null;
+  /** Peers' signed statements (asker.ts fills it), a source apart. */
+  readonly peerViews = new PeerViews();
+  /** Asks peers after blocks; null on a node without the negotiator. */
+  asker: Asker | null = null;
   private auditSource: AuditSource | null = null;
   private contracts: ContractsPlugin | null = null;
   private readonly sources: RecordSource[] = [];
@@ -110,12 +116,30 @@ export class ReputationPlugin implements Extension {
       // A node without the negotiator answers no peers.
     }
     negotiator?.registerService(reputationService(this));
+    if (negotiator) {
+      const logger = this.api.logger;
+      this.asker = new Asker({
+        negotiator,
+        views: this.peerViews,
+        magic: this.api.network.magic,
+        me: () => negotiator.identity.publicKey,
+        counterparties: async () => {
+          const me = (await contracts.identity()).publicKey;
+          return (await contracts.listContracts()).filter((c) => c.contract.renterKey.equals(me)).map((c) => c.contract.hostKey);
+        },
+        changed: stale,
+        log: (level, msg) => (level === 'debug' ? logger.debug(msg) : logger.warning(msg))
+      });
+      const asker = this.asker;
+      contracts.index.on('connect', () => asker.onBlock(contracts.index.tip.height));
+    }
     // After the index took the block: spends and ratings are in it. Not awaited: blocks never wait for a rating.
     contracts.index.on('connect', () => void this.rater?.kick());
     void this.rater.kick();
   }
 
   async close(): Promise<void> {
+    await this.asker?.close();
     await this.rater?.close();
     this.view = null;
   }
@@ -176,7 +200,7 @@ export class ReputationPlugin implements Extension {
       for (const [who, rec] of await source())
         extra.set(who, { ...(extra.get(who) ?? {}), ...rec });
     }
-    return buildView(facts, me, extra);
+    return buildView(facts, me, extra, this.peerViews.opinions(Math.max(0, contracts.index.tip.height)));
   }
 
   /** This node's view of `identity`, signed by its identity key (the `reputation` service's answer). */

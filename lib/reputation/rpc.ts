@@ -32,12 +32,26 @@ export interface ReputationJSON {
     retrievals: number; retrievalsfailed: number; score: number; confidence: number;
   } | null;
   ratings: { counted: number; unpaid: number; settled: number; weight: number; score: number; confidence: number };
+  /**
+   * What peers said in signed statements (asked with reputation.get), apart:
+   * statements kept, those counted, their score and confidence (permille,
+   * confidence at most PEERS_MAX_CONFIDENCE), and each signer's own records
+   * with its weight (its confidence x this node's trust in it).
+   */
+  peers: {
+    statements: number; counted: number; score: number; confidence: number;
+    opinions: Array<{
+      signer: string; pubkey: string; height: number; passed: number; failed: number; settled: number; refunded: number;
+      paid: number; retrievals: number; retrievalsfailed: number; score: number; confidence: number; weight: number;
+    }>;
+  };
   trust: { value: number; pretrusted: boolean } | null;
 }
 
-/** A Reputation as JSON. */
-export function reputationJSON(r: Reputation, address: string): ReputationJSON {
+/** A Reputation as JSON; `addressOf` names signers by identity address. */
+export function reputationJSON(r: Reputation, address: string, addressOf: (pk: Buffer) => string): ReputationJSON {
   const o = r.own;
+  const p = r.peers;
   return {
     identity: address,
     pubkey: r.identity,
@@ -48,6 +62,15 @@ export function reputationJSON(r: Reputation, address: string): ReputationJSON {
       retrievals: o.retrievals, retrievalsfailed: o.retrievalsFailed, score: o.score, confidence: o.confidence
     } : null,
     ratings: { ...r.ratings },
+    peers: {
+      statements: p.statements, counted: p.counted, score: p.score, confidence: p.confidence,
+      opinions: p.opinions.map((x) => ({
+        signer: addressOf(Buffer.from(x.signer, 'hex')), pubkey: x.signer, height: x.height,
+        passed: x.record.passed, failed: x.record.failed, settled: x.record.settled, refunded: x.record.refunded,
+        paid: x.record.paid, retrievals: x.record.retrievals, retrievalsfailed: x.record.retrievalsFailed,
+        score: x.score, confidence: x.confidence, weight: x.weight
+      }))
+    },
     trust: r.trust ? { ...r.trust } : null
   };
 }
@@ -72,7 +95,8 @@ export async function identityArg(plugin: ReputationPlugin, value: unknown): Pro
 async function getReputation(p: Params, plugin: ReputationPlugin): Promise<ReputationJSON | ReputationJSON[]> {
   p.count(0, 1);
   const network = plugin.api.network;
-  const json = (r: Reputation): ReputationJSON => reputationJSON(r, identityAddress(Buffer.from(r.identity, 'hex'), network));
+  const addressOf = (pk: Buffer): string => identityAddress(pk, network);
+  const json = (r: Reputation): ReputationJSON => reputationJSON(r, addressOf(Buffer.from(r.identity, 'hex')), addressOf);
   if (p.has(0))
     return json(await plugin.getReputation(await identityArg(plugin, p.get(0))));
   const all = (await plugin.listReputation())
@@ -88,7 +112,8 @@ function rpcMethods(plugin: ReputationPlugin): RPCMethodSpec[] {
       + 'This node\'s view of an identity (33-byte pubkey hex or identity address), or of every identity\n'
       + 'the contract index names (highest score first): score (permille, the prior for an unknown\n'
       + 'identity), own records (audits, settled and refunded contracts, retrievals), on-chain ratings\n'
-      + 'weighted by the sats settled to the host, and EigenTrust (ppb) over the rating graph. See\n'
+      + 'weighted by the sats settled to the host, EigenTrust (ppb) over the rating graph, and what peers\n'
+      + 'said in signed statements (weighted by this node\'s trust in each signer). See\n'
       + 'docs/REPUTATION.md.',
     run: (p) => getReputation(p, plugin) }
   ];

@@ -5,7 +5,7 @@
  */
 
 import {
-  OWN_BOOST, OWN_HALF, PRIOR_SCORE, PRIOR_WEIGHT, RATING_HALF_SAT, SCORE_MAX, UNTRUSTED_DEN, UNTRUSTED_NUM
+  OWN_BOOST, OWN_HALF, PEERS_MAX_CONFIDENCE, PRIOR_SCORE, PRIOR_WEIGHT, RATING_HALF_SAT, SCORE_MAX, UNTRUSTED_DEN, UNTRUSTED_NUM
 } from './common';
 
 /**
@@ -138,14 +138,80 @@ export function ratingsScore(ratings: readonly RatingInput[], raters: RaterTrust
   };
 }
 
+/** What one peer said of an identity in a signed statement (statement.ts): its own records of it. */
+export interface PeerOpinion {
+  /** The signer's identity key (hex). */
+  signer: string;
+  /** The signer's contract index height when it signed. */
+  height: number;
+  /** The signer's own records of the subject. */
+  record: OwnRecord;
+}
+
+/** One peer's statement as the peers source counted it. */
+export interface PeerWeight extends SourceScore {
+  signer: string;
+  height: number;
+  /** The signer's own records of the subject, as it signed them. */
+  record: OwnRecord;
+  /** Its weight: the signer's confidence scaled by this node's trust in the signer (permille). */
+  weight: number;
+}
+
+/** The peers source of one identity (what peers this node trusts saw themselves). */
+export interface PeersScore extends SourceScore {
+  /** Statements kept about it. */
+  statements: number;
+  /** Statements that weigh something (a trusted signer that saw something). */
+  counted: number;
+  /** Each statement with its weight, signers ascending. */
+  opinions: PeerWeight[];
+}
+
+/**
+ * Peers' statements as a score: each signer's own records of the subject
+ * (ownScore), weighted by its confidence times this node's trust in the
+ * signer (min(t, full) / full: 0 for a signer nobody this node trusts
+ * rates, all for a pre-trusted one; nothing without trust); confidence
+ * the sum of weights, capped at PEERS_MAX_CONFIDENCE.
+ */
+export function peersScore(opinions: readonly PeerOpinion[], raters: RaterTrust | null): PeersScore {
+  let total = 0n;
+  let sum = 0n;
+  let counted = 0;
+  const out: PeerWeight[] = [];
+  for (const o of [...opinions].sort((a, b) => (a.signer < b.signer ? -1 : 1))) {
+    const s = ownScore(o.record);
+    let w = 0n;
+    if (raters && raters.full > 0n) {
+      const t = raters.trust.get(o.signer) ?? 0n;
+      w = BigInt(s.confidence) * (t < raters.full ? t : raters.full) / raters.full;
+    }
+    out.push({ signer: o.signer, height: o.height, record: { ...o.record }, ...s, weight: Number(w) });
+    // [IGNORE] a signer this node does not trust, or one that saw nothing
+    if (w === 0n)
+      continue;
+    counted++;
+    total += w;
+    sum += w * BigInt(s.score);
+  }
+  return {
+    score: total > 0n ? Number(sum / total) : PRIOR_SCORE,
+    confidence: Number(total < BigInt(PEERS_MAX_CONFIDENCE) ? total : BigInt(PEERS_MAX_CONFIDENCE)),
+    statements: opinions.length,
+    counted,
+    opinions: out
+  };
+}
+
 /**
  * The combined score: the prior and each source averaged by confidence,
- * own records counted OWN_BOOST times.
+ * own records counted OWN_BOOST times, peers capped at PEERS_MAX_CONFIDENCE.
  *
- *   score = (PRIOR_WEIGHT x PRIOR + OWN_BOOST x c_own x own + c_chain x chain)
- *         / (PRIOR_WEIGHT + OWN_BOOST x c_own + c_chain)
+ *   score = (PRIOR_WEIGHT x PRIOR + OWN_BOOST x c_own x own + c_chain x chain + c_peers x peers)
+ *         / (PRIOR_WEIGHT + OWN_BOOST x c_own + c_chain + c_peers)
  */
-export function combine(own: SourceScore | null, chain: SourceScore | null): number {
+export function combine(own: SourceScore | null, chain: SourceScore | null, peers: SourceScore | null = null): number {
   let num = PRIOR_WEIGHT * PRIOR_SCORE;
   let den = PRIOR_WEIGHT;
   if (own) {
@@ -155,6 +221,11 @@ export function combine(own: SourceScore | null, chain: SourceScore | null): num
   if (chain) {
     num += chain.confidence * chain.score;
     den += chain.confidence;
+  }
+  if (peers) {
+    const c = Math.min(peers.confidence, PEERS_MAX_CONFIDENCE);
+    num += c * peers.score;
+    den += c;
   }
   return Math.floor(num / den);
 }

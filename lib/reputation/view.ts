@@ -11,8 +11,8 @@
 import { TRUST_ONE, ALPHA_NUM, ALPHA_DEN } from './common';
 import { eigenTrust, type TrustEdge, type TrustResult } from './eigentrust';
 import {
-  combine, emptyOwn, isPretrusted, ownScore, ratingsScore, type OwnRecord, type RaterTrust, type RatingInput,
-  type RatingsScore, type SourceScore
+  combine, emptyOwn, isPretrusted, ownScore, peersScore, ratingsScore, type OwnRecord, type PeerOpinion, type PeersScore,
+  type RaterTrust, type RatingInput, type RatingsScore, type SourceScore
 } from './score';
 
 /** The effective rating one party gave in a contract. */
@@ -51,11 +51,13 @@ export interface Reputation {
   own: (OwnRecord & SourceScore) | null;
   /** On-chain ratings others gave it, weighted by settled sats (and rater trust). */
   ratings: RatingsScore;
+  /** What peers said of it in signed statements, weighted by this node's trust in each signer. */
+  peers: PeersScore;
   /** Its EigenTrust value (ppb) and whether this node pre-trusts it; null when this node pre-trusts nobody. */
   trust: { value: number; pretrusted: boolean } | null;
   /** Combined score, permille. */
   score: number;
-  /** True if any source knows something of it (own records or counted ratings). */
+  /** True if any source knows something of it (own records, counted ratings or counted statements). */
   known: boolean;
 }
 
@@ -66,6 +68,8 @@ export interface ReputationView {
   identities: Map<string, Reputation>;
   /** EigenTrust run, null without pre-trust. */
   trust: TrustResult | null;
+  /** How each rater's weight scales with its trust, null without pre-trust. */
+  raters: RaterTrust | null;
 }
 
 /** Own records of this node with each counterparty, from the contracts it is party to. */
@@ -103,10 +107,13 @@ export function ownRecords(facts: readonly ContractFact[], me: string): Map<stri
  * Build the view. `extra` holds own records other extensions keep (audit
  * records, retrievals) per counterparty; a field it sets replaces what the
  * index alone suggests (audit records are more exact than the counts in
- * our own ratings).
+ * our own ratings). `opinions` holds peers' signed statements per subject
+ * (the caller dropped stale ones); a signer's statement about itself, or
+ * one signed by this node, is not counted.
  */
 export function buildView(facts: readonly ContractFact[], me: string,
-  extra: ReadonlyMap<string, Partial<OwnRecord>> = new Map()): ReputationView {
+  extra: ReadonlyMap<string, Partial<OwnRecord>> = new Map(),
+  opinions: ReadonlyMap<string, readonly PeerOpinion[]> = new Map()): ReputationView {
   const own = ownRecords(facts, me);
   for (const [who, rec] of extra) {
     if (who === me)
@@ -134,6 +141,10 @@ export function buildView(facts: readonly ContractFact[], me: string,
   }
   for (const who of own.keys())
     identities.add(who);
+  for (const who of opinions.keys()) {
+    if (who !== me)
+      identities.add(who);
+  }
   const pretrust = [...own.entries()].filter(([, r]) => isPretrusted(r)).map(([who]) => who);
   const trust = eigenTrust(edges, pretrust);
   const raters: RaterTrust | null = trust
@@ -145,16 +156,20 @@ export function buildView(facts: readonly ContractFact[], me: string,
     const o = own.get(who);
     const ownPart = o ? { ...o, ...ownScore(o) } : null;
     const ratings = ratingsScore(received.get(who) ?? [], raters);
+    // [IGNORE] what a signer says of itself, and our own statements coming back
+    const said = (opinions.get(who) ?? []).filter((o) => o.signer !== who && o.signer !== me);
+    const peers = peersScore(said, raters);
     out.set(who, {
       identity: who,
       own: ownPart,
       ratings,
+      peers,
       trust: trust ? { value: Number(trust.trust.get(who) ?? 0n), pretrusted: pre.has(who) } : null,
-      score: combine(ownPart, ratings.counted > 0 ? ratings : null),
-      known: (ownPart !== null && ownPart.confidence > 0) || ratings.counted > 0
+      score: combine(ownPart, ratings.counted > 0 ? ratings : null, peers.counted > 0 ? peers : null),
+      known: (ownPart !== null && ownPart.confidence > 0) || ratings.counted > 0 || peers.counted > 0
     });
   }
-  return { me, identities: out, trust };
+  return { me, identities: out, trust, raters };
 }
 
 /** The reputation of an identity the view has never seen: the prior, nothing known. */
@@ -163,6 +178,7 @@ export function unknownReputation(identity: string, view: ReputationView): Reput
     identity,
     own: null,
     ratings: ratingsScore([], null),
+    peers: peersScore([], null),
     trust: view.trust ? { value: 0, pretrusted: false } : null,
     score: combine(null, null),
     known: false
