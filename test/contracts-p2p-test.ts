@@ -112,4 +112,29 @@ t.test('contract record packets', async (t) => {
     t.equal(await stateOf(renter, c3.id()), 'active');
     t.equal(await stateOf(renter, other.id()), 'unknown');
   });
+
+  t.test('should fetch every record of a batch commitment that confirmed while it was away', async (t) => {
+    // The late node has synced once (it asked for missing records then) and
+    // is cut off while a two-contract commitment confirms: the renter's
+    // relay misses it, and a batch names no id on chain. When its block
+    // connects, the node must ask by commitment (csgetcmt).
+    await late.rpc('setban', [renter.addr, 'add']);
+    for (let p = late.node.pool.peers.head(); p; p = p.next)
+      p.destroy();
+    await forValue(() => late.node.pool.peers.head(), null, 20000, 'late node cut off');
+    const batch = [await makeDeal(renter, host, { size: 4001 }), await makeDeal(renter, host, { size: 4002 })];
+    const res = await renter.rpc('commitcontracts', batch.map(c => c.encode().toString('hex'))) as { txids: string[] };
+    t.equal(res.txids.length, 1, 'one commitment for both');
+    await renter.mine(1);
+    await syncPair();
+    for (const c of batch)
+      await forValue(() => stateOf(renter, c.id()), 'active', 20000, 'active on the renter');
+    await late.rpc('setban', [renter.addr, 'remove']);
+    await ctx.connect(2, 0);
+    await forValue(() => late.node.chain.height, renter.height, 20000, 'late node synced again');
+    await waitIndexed(ctx);
+    for (const c of batch)
+      await forValue(() => stateOf(late, c.id()), 'active', 20000, `${c.id()} active on the late node`);
+    t.same(plugin(late).index.unresolvedCommits(10), [], 'no commitment left unresolved');
+  });
 });

@@ -20,6 +20,8 @@
  * against its commit or its commit never comes in time;
  * 'rated' (record) when a confirmed rating cites a record;
  * 'missing' (id) when the chain names an id we hold no record for;
+ * 'missing commit' (txid) when a batch commit connects with a leaf we hold
+ * no record for;
  * 'unresolve' (record) when a reorg removes its commit; 'connect' and
  * 'disconnect' (tip) after each block.
  */
@@ -299,9 +301,14 @@ export class ContractIndex extends Indexer {
     this.pruneOrphans();
 
     for (const ce of changes.added) {
-      // A single commit names its id: ask peers if we lack the record.
+      // Ask peers for records we lack: a single commit names its id; a
+      // batch names none on chain, so by commitment. Relay alone misses
+      // a node that was away while the records resolved elsewhere (a
+      // fresh sync, a reconnect: the ask once synced came before this block).
       if (ce.count === 1 && !ce.leaves[0].isResolved())
         this.emit('missing', ce.root);
+      else if (ce.count > 1 && ce.leaves.some(leaf => !leaf.isResolved()))
+        this.emit('missing commit', ce.txid);
     }
     for (const r of changes.ratings) {
       const record = await this.getRecord(r.payload.id);

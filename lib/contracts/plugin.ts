@@ -180,6 +180,7 @@ export class ContractsPlugin implements Extension {
     });
     this.index.on('rated', (record: ContractRecord) => this.relay(record));
     this.index.on('missing', (id: Buffer) => this.request(id));
+    this.index.on('missing commit', (txid: Buffer) => this.requestCommit(txid));
     this.index.on('bad orphan', (peer: number, code: string) => this.punish(peer, code));
     this.index.on('error', () => { /* logged by the index; marked dirty */ });
     await this.channels.open();
@@ -224,6 +225,13 @@ export class ContractsPlugin implements Extension {
     const payload = encodeGetContract(id);
     for (const peer of this.cloudPeers())
       this.api.sendPacket(peer, common.packetCmds.GETCONTRACT, payload);
+  }
+
+  /** Ask CloudStorage peers for every record of one commitment (csgetcmt). */
+  private requestCommit(txid: Buffer): void {
+    const payload = encodeGetCommit(txid);
+    for (const peer of this.cloudPeers())
+      this.api.sendPacket(peer, common.packetCmds.GETCOMMIT, payload);
   }
 
   /** Ask `peer` for the records of commitments we cannot resolve (csgetcmt). */

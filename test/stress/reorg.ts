@@ -22,6 +22,7 @@ import { DaemonProcess, tempDir } from '../util/nodes-context';
 import { json, startNetwork } from '../util/network';
 import { forValue } from '../util/wait';
 import { Teardown, call, chainView } from './common';
+import { diffIndexes, readIndex } from './indexdump';
 import { Rng } from './mutate';
 
 export interface ReorgOptions {
@@ -56,9 +57,6 @@ interface ContractJSON {
   spend: { type: string; txid: string } | null;
 }
 
-
-
-
 export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult> {
   const log = options.log ?? (() => {});
   const seed = options.seed ?? (Date.now() >>> 0);
@@ -83,7 +81,8 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
       await d.start(args);
       return d;
     };
-    const observer = await extra(['--connect', renter.addr]);
+    const observerArgs = ['--connect', renter.addr];
+    const observer = await extra(observerArgs);
     const forker = await extra(['--nolisten', '--connect', '127.0.0.1:1']);
     const network = [renter, ...hosts, observer];
     const tip = (d: DaemonProcess) => call<string>(d, 'getbestblockhash');
@@ -134,6 +133,31 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
     await mine(renter, 35);
     await synced(network, await tip(renter), 'early contracts refundable');
     await feedForker();
+    /**
+     * A fresh node's index differs: print the contracts' views that differ
+     * (renter and fresh node), then the index entries that differ between
+     * the observer (never a party: no records of its own) and the fresh
+     * node, read from their datadirs once both stopped; the observer
+     * restarts on its datadir. Returns how many entries differ.
+     */
+    const explainFresh = async (fresh: DaemonProcess, got: string[], want: string[]): Promise<number> => {
+      for (const line of want.filter((l) => !got.includes(l)))
+        log(`  renter only: ${line}`);
+      for (const line of got.filter((l) => !want.includes(l)))
+        log(`  fresh only:  ${line}`);
+      await fresh.stop('SIGTERM');
+      await observer.stop('SIGTERM');
+      try {
+        const [mine, theirs] = await Promise.all([readIndex(observer.datadir), readIndex(fresh.datadir)]);
+        const diff = diffIndexes(mine, theirs, ['observer', 'fresh']);
+        for (const line of diff.lines)
+          log(`  ${line}`);
+        return diff.count;
+      } finally {
+        await observer.start(observerArgs);
+        await synced([observer], await tip(renter), 'the observer restarted');
+      }
+    };
     const renterContracts = async () => (await call<ContractJSON[]>(renter, 'listcontracts')).filter((c) => c.role === 'renter');
 
     for (let i = 1; i <= options.reorgs; i++) {
@@ -233,8 +257,16 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
       // Every index agrees; with a freshly synced node too.
       const views = async () => Promise.all(network.map(async (d) => chainView(await call<ContractJSON[]>(d, 'listcontracts')).join('\n')));
       const agreed = await forValue(views, (v) => v.every((x) => x === v[0]), RELAY_MS, 'every index agrees').catch(() => null);
-      if (!agreed)
-        failures.push(`reorg ${i} (depth ${depth}): the nodes' indexes differ`);
+      if (!agreed) {
+        const [first, ...rest] = (await views()).map((v) => v.split('\n'));
+        rest.forEach((v, n) => {
+          for (const line of first.filter((l) => !v.includes(l)))
+            log(`  renter only (not on ${network[n + 1].addr}): ${line}`);
+          for (const line of v.filter((l) => !first.includes(l)))
+            log(`  ${network[n + 1].addr} only: ${line}`);
+        });
+        failures.push(`reorg ${i} (depth ${depth}): the nodes' indexes differ (printed above)`);
+      }
       if (options.freshEvery || i === options.reorgs) {
         const fresh = await DaemonProcess.create();
         try {
@@ -244,8 +276,12 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
           const ok = await forValue(async () => chainView(await call<ContractJSON[]>(fresh, 'listcontracts')).join('\n'), want, RELAY_MS,
             'the fresh node\'s index').catch(() => null);
           freshChecks += 1;
-          if (ok === null)
-            failures.push(`reorg ${i} (depth ${depth}): a freshly synced node's index differs from the renter's`);
+          if (ok === null) {
+            const got = chainView(await call<ContractJSON[]>(fresh, 'listcontracts'));
+            const entries = await explainFresh(fresh, got, want.split('\n'));
+            failures.push(`reorg ${i} (depth ${depth}): a freshly synced node's index differs from the renter's`
+              + ` (${entries} differing index entries, printed above)`);
+          }
         } finally {
           await fresh.stop('SIGKILL');
           fresh.cleanup();
