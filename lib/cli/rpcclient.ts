@@ -61,6 +61,9 @@ export function readCookie(file: string): Credentials {
   return { user: text.slice(0, i), password: text.slice(i + 1) };
 }
 
+/** A kept-alive socket reset before any answer (see RPCClient#call). */
+class StaleSocketError extends Error {}
+
 export class RPCClient {
   readonly options: RPCClientOptions;
   private id = 0;
@@ -77,13 +80,31 @@ export class RPCClient {
     return { user: this.options.user ?? DEFAULT_RPC_USER, password: '' };
   }
 
-  /** Call one method; resolves to its result or throws RPCClientError. */
-  call(method: string, params: unknown[] = []): Promise<unknown> {
+  /**
+   * Call one method; resolves to its result or throws RPCClientError. A
+   * request that meets a kept-alive socket the server just closed as idle
+   * (reset before any answer: the server never read it) is sent once more
+   * on a fresh socket: Node's documented race (nodejs.org/api/http.html,
+   * `reusedSocket`); long-lived callers met it under load.
+   */
+  async call(method: string, params: unknown[] = []): Promise<unknown> {
+    try {
+      return await this.send(method, params, undefined);
+    } catch (e) {
+      if (!(e instanceof StaleSocketError))
+        throw e;
+      return this.send(method, params, false);
+    }
+  }
+
+  private send(method: string, params: unknown[], agent: false | undefined): Promise<unknown> {
     const body = JSON.stringify({ method, params, id: ++this.id });
     const auth = this.credentials();
     const where = `${this.options.host}:${this.options.port}`;
     return new Promise((resolve, reject) => {
+      let answered = false;
       const req = http.request({
+        agent,
         host: this.options.host,
         port: this.options.port,
         method: 'POST',
@@ -95,6 +116,7 @@ export class RPCClient {
         },
         timeout: this.options.timeoutMs ?? RPC_TIMEOUT_MS
       }, (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
@@ -136,7 +158,9 @@ export class RPCClient {
         req.destroy(new Error('timed out'));
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ECONNREFUSED')
+        if (!answered && req.reusedSocket && e.code === 'ECONNRESET')
+          reject(new StaleSocketError());
+        else if (e.code === 'ECONNREFUSED')
           reject(new RPCClientError('no-connection', `cannot connect to cloudcoind at ${where}: is it running?`));
         else
           reject(new RPCClientError('io', `RPC to ${where} failed: ${e.message}`));
