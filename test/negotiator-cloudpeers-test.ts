@@ -102,19 +102,35 @@ t.test('private addresses', async (t) => {
 });
 
 t.test('directAddresses', async (t) => {
-  // [listen, publicHost, network, announced]
-  const table: Array<[boolean, string, string, string[]]> = [
-    [true, '10.0.0.5', 'regtest', ['10.0.0.5:18444']],
-    [true, '127.0.0.1', 'regtest', ['127.0.0.1:18444']],
-    [false, '10.0.0.5', 'regtest', []],
-    [true, '0.0.0.0', 'regtest', []],
-    [true, '::', 'regtest', []],
-    [true, '10.0.0.5', 'main', []],
-    [true, '8.8.8.8', 'main', ['8.8.8.8:18444']],
-    [true, '2001:4860::8888', 'main', ['[2001:4860::8888]:18444']]
+  // [listen, publicHost, network, our ends of connections (inbound?, local address), announced]
+  type Conn = [boolean, string];
+  const table: Array<[boolean, string, string, Conn[], string[]]> = [
+    [true, '10.0.0.5', 'regtest', [], ['10.0.0.5:18444']],
+    [true, '127.0.0.1', 'regtest', [], ['127.0.0.1:18444']],
+    [false, '10.0.0.5', 'regtest', [], []],
+    [true, '0.0.0.0', 'regtest', [], []],
+    [true, '::', 'regtest', [], []],
+    [true, '10.0.0.5', 'main', [], []],
+    [true, '8.8.8.8', 'main', [], ['8.8.8.8:18444']],
+    [true, '2001:4860::8888', 'main', [], ['[2001:4860::8888]:18444']],
+    // Bound to every address: the local ends of our connections, inbound (proven reachable) first, once each.
+    [true, '0.0.0.0', 'regtest', [[false, '127.0.0.1']], ['127.0.0.1:18444']],
+    [true, '0.0.0.0', 'regtest', [[false, '10.0.0.7'], [true, '::ffff:10.0.0.5'], [false, '10.0.0.7']],
+      ['10.0.0.5:18444', '10.0.0.7:18444']],
+    [true, '::', 'main', [[false, '2001:4860::8888']], ['[2001:4860::8888]:18444']],
+    // Behind NAT on main: a private interface address is not announced (relays reach the host).
+    [true, '0.0.0.0', 'main', [[false, '192.168.1.20'], [false, '8.8.4.4']], ['8.8.4.4:18444']],
+    [true, '0.0.0.0', 'main', [[false, '192.168.1.20']], []],
+    [false, '0.0.0.0', 'regtest', [[false, '127.0.0.1']], []],
+    // A specific address wins over the sockets.
+    [true, '10.0.0.5', 'regtest', [[false, '127.0.0.1']], ['10.0.0.5:18444']]
   ];
-  for (const [listen, publicHost, net, want] of table) {
-    const pool = { options: { listen, publicHost, publicPort: 18444 } } as unknown as bcoin.Pool;
-    t.same(directAddresses(pool, bcoin.Network.get(net)), want, `${net} ${publicHost} listen=${listen}`);
+  for (const [listen, publicHost, net, conns, want] of table) {
+    let head: object | null = null;
+    for (const [inbound, localAddress] of [...conns].reverse())
+      head = { outbound: !inbound, connected: true, socket: { localAddress }, next: head };
+    const pool = { options: { listen, publicHost, publicPort: 18444 }, peers: { head: () => head } } as unknown as bcoin.Pool;
+    t.same(directAddresses(pool, bcoin.Network.get(net)), want,
+      `${net} ${publicHost} listen=${listen} ${conns.map((c) => `${c[0] ? 'in' : 'out'}:${c[1]}`).join(' ')}`);
   }
 });

@@ -16,6 +16,7 @@ interface HostRow {
   address: string | null;
   url: string;
   connected: boolean;
+  reach: { how: string; address: string } | null;
   height: number;
 }
 
@@ -56,12 +57,14 @@ t.test('host discovery over P2P', async (t) => {
     const rows = await forValue(async () => await r.rpc('listhosts') as HostRow[], (v) => v.length === 2, WAIT_MS,
       'both announcements at the renter');
     const byId = new Map(rows.map((row) => [row.identity, row]));
-    t.match(byId.get(idH), { address: h.addr, url: 'http://127.0.0.1:1/h', connected: false, height: r.height });
-    t.match(byId.get(idN), { address: `via ${x.addr}`, connected: false }, 'the NAT host: through its relay');
+    t.match(byId.get(idH), { address: h.addr, reach: { how: 'direct', address: h.addr }, url: 'http://127.0.0.1:1/h',
+      connected: false, height: r.height });
+    t.match(byId.get(idN), { address: `via ${x.addr}`, reach: { how: 'relay', address: x.addr }, connected: false },
+      'the NAT host: through its relay');
     const cli = await runCLI(['--regtest', '--rpcport', String(r.rpcPort), '--api-key', 'test', 'hosts']);
     t.equal(cli.code, 0, cli.stderr);
     const lines = cli.stdout.trim().split('\n');
-    t.match(lines[0], /^identity\s+address\s+data URL\s+storage\s+upload\s+download\s+free\s+score\s.*\s+height\s+connected$/);
+    t.match(lines[0], /^identity\s+reached\s+data URL\s+storage\s+upload\s+download\s+free\s+score\s.*\s+height\s+connected$/);
     t.ok(lines.some((l) => l.startsWith(idH) && l.includes(h.addr) && l.includes('1.00 GiB') && / no$/.test(l)), lines.join('\n'));
     const json = await runCLI(['--regtest', '--rpcport', String(r.rpcPort), '--api-key', 'test', 'hosts', '--json']);
     t.same((JSON.parse(json.stdout) as HostRow[]).map((row) => row.identity).sort(), [idH, idN].sort());
@@ -75,6 +78,7 @@ t.test('host discovery over P2P', async (t) => {
     t.equal(call.status, 'ok');
     const rows = await r.rpc('listhosts') as HostRow[];
     t.equal(rows.find((row) => row.identity === idH)?.connected, true);
+    t.same(rows.find((row) => row.identity === idH)?.reach, { how: 'outbound', address: h.addr }, 'reached: dialled');
     t.equal(neg(r).dialer.sweep(Date.now() + TEMP_IDLE_MS + 1000), 1, 'idle: closed');
     await forValue(() => neg(r).peers.byKey(neg(h).identity.publicKey), null, WAIT_MS, 'connection closed');
   });
@@ -85,6 +89,9 @@ t.test('host discovery over P2P', async (t) => {
     t.equal(res.connected.length, 1);
     const cp = neg(r).peers.byKey(neg(n).identity.publicKey);
     t.equal(cp?.peer.outbound, false, 'the host dialled us');
+    const rows = await r.rpc('listhosts') as HostRow[];
+    t.same(rows.find((row) => row.identity === idN)?.reach, { how: 'inbound', address: '127.0.0.1' },
+      'reached: inbound, named by its IP (it announced no address; the port is ephemeral)');
     const call = await r.rpc('cloudrequest', [idN, 'info', 'services']) as { status: string };
     t.equal(call.status, 'ok');
   });

@@ -398,6 +398,8 @@ declare module 'bcoin' {
       destroyed: boolean;
       /** The peer asked not to be sent txs (BIP37 relay=false). */
       noRelay: boolean;
+      /** The TCP socket while connected (its localAddress: our end). */
+      socket: { localAddress?: string } | null;
       next: Peer | null;
       hostname(): string;
       send(packet: packets.Packet): void;

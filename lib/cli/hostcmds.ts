@@ -21,10 +21,24 @@ import { renderTable, type Column } from './table';
 /** One host of the directory with this node's view of it. */
 export type HostRow = HostJSON & { reputation: ReputationJSON | null };
 
+/**
+ * How this node reaches a host, in words: `outbound ADDR` (a connection we
+ * dialled), `inbound ADDR` (the host dialled us; ADDR: its announced
+ * address, else its IP), `direct ADDR`
+ * (not connected: dialled at the address it announced when needed), `via
+ * RELAY` (not connected, no direct address: through a relay's dial-back),
+ * `-` (no way).
+ */
+export function reachText(h: Pick<HostJSON, 'reach'>): string {
+  if (!h.reach)
+    return '-';
+  return h.reach.how === 'relay' ? `via ${h.reach.address}` : `${h.reach.how} ${h.reach.address}`;
+}
+
 /** Columns of the `hosts` table, in order; append to extend it. */
 export const HOST_COLUMNS: Column<HostRow>[] = [
   { title: 'identity', value: (h) => h.identity },
-  { title: 'address', value: (h) => h.address ?? '-' },
+  { title: 'reached', value: reachText },
   { title: 'data URL', value: (h) => h.url },
   { title: 'storage', value: (h) => String(h.storageprice), align: 'right' },
   { title: 'upload', value: (h) => String(h.uploadprice), align: 'right' },
@@ -64,7 +78,9 @@ async function withReputation(ctx: CommandContext, list: HostJSON[]): Promise<Ho
 /** hosts: the host directory as a table (prices in sat: storage per GiB per 1000 blocks, transfer per GiB). */
 export async function hosts(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = new Command('hosts')
-    .description('List every host known from announcements: address, data URL, prices (sat; storage per GiB per '
+    .description('List every host known from announcements: how this node reaches it (`outbound ADDR`: a '
+      + 'connection we dialled; `inbound ADDR`: the host dialled us; `direct ADDR`: not connected, dialled at the '
+      + 'address it announced when needed; `via RELAY`: not connected, reached through a relay), data URL, prices (sat; storage per GiB per '
       + '1000 blocks, upload and download per GiB), free capacity, this node\'s reputation score of it and its parts '
       + '(docs/REPUTATION.md; `?` = nothing known, the prior), the height its announcement was accepted at, '
       + 'and whether this node is connected to it.')

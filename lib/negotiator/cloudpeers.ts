@@ -163,18 +163,43 @@ export class CloudSlots {
 }
 
 /**
- * Our dialable address, `ip:port`, to announce: the public address
- * (--externalip, else a specific --bind) while we listen; on main and
- * testnet only a routable one.
+ * Our dialable addresses, `ip:port`, to announce while we listen: the
+ * public address (--externalip, else a specific --bind); bound to every
+ * address (the default) with no --externalip, the local ends of our
+ * connections (bitcoind's GetLocal learns its address from its sockets
+ * too): the address an inbound peer reached us at, then the interface
+ * our outbound connections leave from, at our listening port. On main
+ * and testnet only routable ones: a host behind NAT has a private
+ * interface address, announces none and is reached through its relays.
  */
 export function directAddresses(pool: bcoin.Pool, network: bcoin.Network): string[] {
   const { listen, publicHost, publicPort } = pool.options;
-  if (!listen || isWildcard(publicHost))
+  if (!listen)
     return [];
-  const addr = bcoin.net.NetAddress.fromHostname(hostPort(publicHost, publicPort), network);
-  if (network.type !== 'regtest' && !addr.isRoutable())
-    return [];
-  return [addr.hostname];
+  const out: string[] = [];
+  for (const host of isWildcard(publicHost) ? socketHosts(pool) : [publicHost]) {
+    let addr: bcoin.NetAddress;
+    try {
+      addr = bcoin.net.NetAddress.fromHostname(hostPort(host, publicPort), network);
+    } catch {
+      continue;
+    }
+    if ((network.type === 'regtest' || addr.isRoutable()) && !isWildcard(addr.host) && !out.includes(addr.hostname))
+      out.push(addr.hostname);
+  }
+  return out;
+}
+
+/** The local addresses of our connections: inbound ones (proven reachable) first. */
+function socketHosts(pool: bcoin.Pool): string[] {
+  const inbound: string[] = [];
+  const outbound: string[] = [];
+  for (let peer = pool.peers.head(); peer; peer = peer.next) {
+    const local = peer.socket?.localAddress;
+    if (peer.connected && local)
+      (peer.outbound ? outbound : inbound).push(local.replace(/^::ffff:(?=\d+\.)/, ''));
+  }
+  return [...inbound, ...outbound];
 }
 
 function hostPort(host: string, port: number): string {

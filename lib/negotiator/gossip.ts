@@ -171,7 +171,7 @@ export class Gossip extends EventEmitter {
     return this.store_(ann.sign(this.options.signer(), this.options.magic));
   }
 
-  /** Our outbound peers changed: announce the new relay set (debounced). */
+  /** Our connections changed: announce the new direct and relay addresses (debounced), if they differ. */
   addressesChanged(): void {
     if (!this.offer || this.refreshTimer)
       return;

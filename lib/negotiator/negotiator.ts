@@ -41,6 +41,13 @@ import { Service, ServiceRegistry } from './services';
 
 export type LoggerLike = Pick<bcoin.Logger, 'info' | 'warning' | 'debug' | 'error'>;
 
+/** How a host is reached (Negotiator#reachedBy): a connection's direction and peer address, or an announced address. */
+export interface HostReach {
+  how: 'outbound' | 'inbound' | 'direct' | 'relay';
+  /** `ip:port` dialled (outbound, direct), the relay's (relay); inbound: the announced direct address, else the IP. */
+  address: string;
+}
+
 export interface NegotiatorOptions {
   network: bcoin.Network;
   /** Send a cs* packet to a peer (NodeAPI.sendPacket). */
@@ -250,7 +257,9 @@ export class Negotiator extends EventEmitter {
     // Any connection, also one that never became a CloudStorage peer (a failed dial).
     this.emit('disconnect', peer);
     this.requester.peerClosed(peer.id);
-    if (cp?.publicKey && peer.outbound)
+    // Our addresses come from our connections (relays: outbound ones; a
+    // wildcard-bound listener's direct address: any one's local end).
+    if (cp?.publicKey)
       this.gossip.addressesChanged();
   }
 
@@ -342,9 +351,9 @@ export class Negotiator extends EventEmitter {
     this.announcements.verify(cp.publicKey);
     this.emit('peer identity', cp);
     this.gossip.sync(cp);
-    // A new outbound CloudStorage peer is a new relay for a host behind NAT.
-    if (cp.peer.outbound)
-      this.gossip.addressesChanged();
+    // A new outbound CloudStorage peer is a new relay for a host behind NAT;
+    // any connection's local end may be a direct address (directAddresses).
+    this.gossip.addressesChanged();
   }
 
   /**
@@ -458,6 +467,31 @@ export class Negotiator extends EventEmitter {
   hostRecords(): Array<HostRecord & { connected: boolean }> {
     return this.announcements.records(this.height())
       .map(r => ({ ...r, connected: this.peers.byKey(r.packet.publicKey) !== null }));
+  }
+
+  /**
+   * How this node reaches a host now: over the connection it has to it
+   * (`outbound`: we dialled ADDR; `inbound`: it dialled us, ADDR being its
+   * announced direct address, else its IP: never an ephemeral port), else
+   * at the first direct address it announced (`direct`, dialled on demand),
+   * else through the first relay it named (`relay`, a dial-back). Null: no
+   * way (no connection, no address announced).
+   */
+  reachedBy(publicKey: Buffer): HostReach | null {
+    const cp = this.peers.byKey(publicKey);
+    const ann = this.announcements.get(publicKey);
+    const direct = ann && !ann.withdrawn ? ann.hostnames(addrKinds.DIRECT)[0] : undefined;
+    if (cp?.peer.outbound)
+      return { how: 'outbound', address: cp.peer.hostname() };
+    // An inbound connection's port is ephemeral: name the host by its announced address, else its IP.
+    if (cp)
+      return { how: 'inbound', address: direct ?? cp.peer.hostname().replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1') };
+    if (!ann || ann.withdrawn)
+      return null;
+    if (direct)
+      return { how: 'direct', address: direct };
+    const relay = ann.hostnames(addrKinds.RELAY)[0];
+    return relay ? { how: 'relay', address: relay } : null;
   }
 
   /** The address a host announced to be dialled at (first direct one, else `via RELAY`), or null. */

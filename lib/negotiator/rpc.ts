@@ -13,7 +13,7 @@ import { rpcCodes, invalidParam } from '../base/errors';
 import type { NodeAPI } from '../base/extension';
 import { Params, addRPCMethods, errorRule, rpcErrors, type RPCMapping, type RPCMethodSpec } from '../base/rpc';
 import { RequestError, requestCodes, type RequestCode } from './errors';
-import type { Negotiator } from './negotiator';
+import type { HostReach, Negotiator } from './negotiator';
 import type { AnnouncePacket } from './packets';
 import type { CloudPeerInfo } from './peers';
 import { statuses, readAmountBody } from './status';
@@ -42,6 +42,8 @@ export interface HostJSON {
   seq: number;
   version: number;
   connected: boolean;
+  /** How this node reaches it now (a connection, a direct address, a relay), or null. */
+  reach: HostReach | null;
   /** Proved its identity to us, or we hold a contract with it. */
   verified: boolean;
 }
@@ -151,6 +153,7 @@ function listHosts(neg: Negotiator, p: Params): HostJSON[] {
     address: neg.announcedAddress(r.packet.publicKey),
     height: r.height,
     connected: r.connected,
+    reach: neg.reachedBy(r.packet.publicKey),
     verified: r.verified
   }) as HostJSON);
 }
