@@ -67,22 +67,23 @@ t.test('Params', async (t) => {
     t.notOk(p.has(7));
   });
 
-  t.test('should refuse bad params with -8 naming the param', async (t) => {
+  t.test('should refuse bad params with -8 naming the param as bitcoind does: Position N (name), from 1', async (t) => {
     const cases: Array<[string, (p: Params) => unknown, RegExp]> = [
       ['too few', (p) => p.count(3), /^Usage: m a b$/],
       ['too many', (p) => p.count(0, 0), /^Usage: m a b$/],
-      ['odd hex', (p) => new Params(['abc'], 'm').hex(0, 'id'), /^id must be hex/],
-      ['short hex', (p) => p.hex(0, 'id', 32), /^id must be 32 bytes of hex/],
-      ['uint range', (p) => p.uint(1, 'n', 0, 5), /^n must be a whole number from 0 to 5/],
-      ['uint text', (p) => p.uint(0, 'n'), /^n must be a whole number/],
-      ['empty str', (p) => new Params([''], 'm').str(0, 's'), /^s must be a non-empty string/],
-      ['bool', (p) => p.bool(0, 'b'), /^b must be true or false/],
-      ['size zero', (p) => new Params([0], 'm').size(0, 'size'), /^size must be a size/],
+      ['odd hex', (p) => new Params(['abc'], 'm').hex(0, 'id'), /^Position 1 \(id\) must be hex/],
+      ['short hex', (p) => p.hex(0, 'id', 32), /^Position 1 \(id\) must be 32 bytes of hex/],
+      ['uint range', (p) => p.uint(1, 'n', 0, 5), /^Position 2 \(n\) must be a whole number from 0 to 5/],
+      ['uint text', (p) => p.uint(0, 'n'), /^Position 1 \(n\) must be a whole number/],
+      ['empty str', (p) => new Params([''], 'm').str(0, 's'), /^Position 1 \(s\) must be a non-empty string/],
+      ['bool', (p) => p.bool(0, 'b'), /^Position 1 \(b\) must be true or false/],
+      ['size zero', (p) => new Params([0], 'm').size(0, 'size'), /^Position 1 \(size\) must be a size/],
       ['size over', (p) => new Params(['2KiB'], 'm').size(0, 'size', 1024), /at most 1.00 KiB/],
-      ['fraction of a sat', (p) => new Params(['0.5sat'], 'm').amount(0, 'fee'), /^fee must be an amount/],
-      ['over MAX_MONEY', (p) => new Params([21e14 + 1], 'm').amount(0, 'fee'), /^fee must be an amount/],
-      ['not one of', (p) => p.oneOf(0, 'state', ['a']), /^state must be one of a/],
-      ['bad encoding', (p) => p.decoded(0, 'raw', 'thing', () => { throw new Error('x'); }), /^raw is not a valid thing encoding/]
+      ['fraction of a sat', (p) => new Params(['0.5sat'], 'm').amount(0, 'fee'), /^Position 1 \(fee\) must be an amount/],
+      ['over MAX_MONEY', (p) => new Params([21e14 + 1], 'm').amount(0, 'fee'), /^Position 1 \(fee\) must be an amount/],
+      ['not one of', (p) => p.oneOf(0, 'state', ['a']), /^Position 1 \(state\) must be one of a/],
+      ['bad encoding', (p) => p.decoded(0, 'raw', 'thing', () => { throw new Error('x'); }), /^Position 1 \(raw\) is not a valid thing encoding/],
+      ['own check', (p) => { throw p.error(1, 'shard', 'is required.'); }, /^Position 2 \(shard\) is required\.$/]
     ];
     for (const [name, fn, message] of cases) {
       const p = new Params(['aa', 'x'], 'm a b');

@@ -92,8 +92,8 @@ t.test('cloudcoind', async (t) => {
     fs.writeFileSync(wrongKey, 'wrong\n');
     const cases: Array<[string, string[], string[], RegExp]> = [
       ['unknown method', ['nosuchmethod'], [], /Method not found/],
-      ['bad params', ['getblockhash', '-1'], [], /Param #0/],
-      ['not a number', ['getblockhash', 'abc'], [], /parameter 1 of getblockhash must be JSON/],
+      ['bad params', ['getblockhash', '-1'], [], /^error: Position 1 \(index\) must be a uint\. \(code -3\)\n$/],
+      ['not a number', ['getblockhash', 'abc'], [], /Position 1 of getblockhash must be JSON/],
       ['wrong key', ['getblockcount'], ['--api-key-file', wrongKey], /authorization failed/],
       ['node not running', ['getblockcount'], ['--rpcport', '1'], /cannot connect|cookie/]
     ];

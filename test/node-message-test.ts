@@ -67,7 +67,7 @@ t.test('convertParams', async (t) => {
     ['signmessage', ['rb1q', '1e400'], ['rb1q', '1e400']],
     ['signmessage', ['rb1q', '{"a":1}'], ['rb1q', '{"a":1}']],
     ['getblockhash', ['12'], [12]],
-    ['getblockhash', ['abc'], /parameter 1 of getblockhash must be JSON/],
+    ['getblockhash', ['abc'], /Position 1 of getblockhash must be JSON/],
     ['generatetoaddress', ['5', 'rb1q'], [5, 'rb1q']],
     ['sendtoaddress', ['rb1q', '0.5', '', '', 'true'], ['rb1q', 0.5, '', '', true]],
     ['getblock', ['00ff', 'false'], ['00ff', false]],
@@ -134,7 +134,7 @@ t.test('signmessage through cloudcoind and cloudcoin-cli', async (t) => {
     t.equal((await d.cli(['getblockhash', '0'])).code, 0, 'a height is a number');
     const bad = await d.cli(['getblockhash', 'abc']);
     t.equal(bad.code, 1);
-    t.equal(bad.stderr, 'error: parameter 1 of getblockhash must be JSON (a number, true/false, an array or an object), got "abc"\n');
+    t.equal(bad.stderr, 'error: Position 1 of getblockhash must be JSON (a number, true/false, an array or an object), got "abc"\n');
     const gen = await d.cli(['generatetoaddress', '2', address]);
     t.equal(JSON.parse(gen.stdout).length, 2, gen.stderr);
   });

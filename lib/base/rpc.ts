@@ -12,8 +12,12 @@
  *   const fee = p.amount(3, 'maxprice');        // 5000, "5000sat", "0.1btc"
  *
  * Each check throws RPCError INVALID_PARAMETER (-8) with one line naming
- * the parameter. The same checks exist as functions (`uintParam(v, name)`)
- * for values that are not in a params array.
+ * the parameter as bitcoind does, by its 1-based position and its name
+ * (`Position 1 (id) must be 32 bytes of hex.`; bitcoind's RPCHelpMan says
+ * `Position %u (%s)` with i + 1, src/rpc/util.cpp). `p.error(i, name, text)`
+ * words a check of the method's own that way. The same checks exist as
+ * functions (`uintParam(v, name)`) for values that are not in a params
+ * array (a member of an object param: named alone).
  *
  * Errors: an extension builds its translator once from one rule per domain
  * error class, and wraps each method body in it:
@@ -38,6 +42,35 @@ import { CodedError, RPCError, UNLOCK_NEEDED, WalletLockedError, invalidParam, r
 import type { NodeAPI } from './extension';
 import { MAX_MONEY } from './consts';
 import { formatSize, parseAmount, parseSize } from './units';
+
+/**
+ * How a parameter is named in an error, as bitcoind's RPCHelpMan does:
+ * `Position 1 (id)`, 1-based; without a name, `Position 1`.
+ */
+export function positionLabel(i: number, name?: string | null): string {
+  return name ? `Position ${i + 1} (${name})` : `Position ${i + 1}`;
+}
+
+/**
+ * The parameter names of a usage line, in order (`getblock "blockhash" (
+ * verbose )` -> blockhash, verbose; `[ARGS_JSON]` -> ARGS_JSON); null where
+ * the line shows a param as a JSON shape (`[{"txid":"id",...}]`) rather
+ * than a name.
+ */
+export function usageNames(usage: string): Array<string | null> {
+  return usage.split('\n')[0].trim().split(/\s+/).slice(1)
+    .filter((w) => w !== '(' && w !== ')' && w !== '')
+    .map((w) => /^[([]?"?([A-Za-z_][\w|-]*)"?[)\]]?$/.exec(w)?.[1] ?? null);
+}
+
+/**
+ * bcoin's Validator (bval) names a param by its 0-based index (`Param #0
+ * must be a uint32.`): the same message in bitcoind's words (`Position 1
+ * (height) must be a uint32.`), `names` from the method's usage line.
+ */
+export function bitcoindPositions(message: string, names: ReadonlyArray<string | null>): string {
+  return message.replace(/\bParam #(\d+)/g, (_, n: string) => positionLabel(Number(n), names[Number(n)]));
+}
 
 /** `v` as bytes: even-length hex, exactly `bytes` long when given. */
 export function hexParam(v: unknown, name: string, bytes?: number): Buffer {
@@ -130,36 +163,41 @@ export class Params {
     return this.params[i];
   }
 
+  /** INVALID_PARAMETER for param `i`: `Position N (name) TEXT` (`text` reads on from the name: `must be ...`). */
+  error(i: number, name: string, text: string): RPCError {
+    return invalidParam(`${positionLabel(i, name)} ${text}`);
+  }
+
   str(i: number, name: string): string {
-    return strParam(this.params[i], name);
+    return strParam(this.params[i], positionLabel(i, name));
   }
 
   uint(i: number, name: string, min?: number, max?: number): number {
-    return uintParam(this.params[i], name, min, max);
+    return uintParam(this.params[i], positionLabel(i, name), min, max);
   }
 
   bool(i: number, name: string): boolean {
-    return boolParam(this.params[i], name);
+    return boolParam(this.params[i], positionLabel(i, name));
   }
 
   hex(i: number, name: string, bytes?: number): Buffer {
-    return hexParam(this.params[i], name, bytes);
+    return hexParam(this.params[i], positionLabel(i, name), bytes);
   }
 
   size(i: number, name: string, max?: number): number {
-    return sizeParam(this.params[i], name, max);
+    return sizeParam(this.params[i], positionLabel(i, name), max);
   }
 
   amount(i: number, name: string): number {
-    return amountParam(this.params[i], name);
+    return amountParam(this.params[i], positionLabel(i, name));
   }
 
   decoded<T>(i: number, name: string, what: string, decode: (raw: Buffer) => T): T {
-    return decodedParam(this.params[i], name, what, decode);
+    return decodedParam(this.params[i], positionLabel(i, name), what, decode);
   }
 
   oneOf<T extends string>(i: number, name: string, values: readonly T[]): T {
-    return oneOfParam(this.params[i], name, values);
+    return oneOfParam(this.params[i], positionLabel(i, name), values);
   }
 }
 

@@ -11,6 +11,8 @@
  * and "5000sat"), so they, and any method not listed, get strings.
  */
 
+import { positionLabel } from '../base/rpc';
+
 /** Zero-based positions of each method's JSON parameters. */
 export const JSON_PARAMS: Readonly<Record<string, readonly number[]>> = {
   // blockchain
@@ -67,10 +69,10 @@ export const JSON_PARAMS: Readonly<Record<string, readonly number[]>> = {
   walletpassphrase: [1]
 };
 
-/** A parameter the method declares as JSON that is not JSON. */
+/** A parameter the method declares as JSON that is not JSON (numbered as bitcoind does: `Position 1`). */
 export class ParamError extends Error {
   constructor(method: string, index: number, text: string) {
-    super(`parameter ${index + 1} of ${method} must be JSON (a number, true/false, an array or an object), got "${text}"`);
+    super(`${positionLabel(index)} of ${method} must be JSON (a number, true/false, an array or an object), got "${text}"`);
     this.name = 'ParamError';
   }
 }

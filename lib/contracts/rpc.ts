@@ -16,7 +16,7 @@ import { ChannelState, CHANNEL_STATE_SIZE } from './channel';
 import { ContractError } from './errors';
 import type { ContractsPlugin } from './plugin';
 import { StorageContract, checkSaneContract, verifyContract } from './storagecontract';
-import { addRPCMethods, errorRule, rpcErrors, type Params, type RPCMethodSpec } from '../base/rpc';
+import { addRPCMethods, errorRule, positionLabel, rpcErrors, type Params, type RPCMethodSpec } from '../base/rpc';
 
 function decodeContract(hex: unknown): StorageContract {
   if (typeof hex !== 'string' || hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex))
@@ -37,12 +37,13 @@ const MIN_ID_PREFIX = 4;
  * among the contracts this node knows (resolved, our void ones, pending),
  * as `ls` prints ids shortened.
  */
-async function contractIdArg(plugin: ContractsPlugin, value: unknown): Promise<Buffer> {
+async function contractIdArg(plugin: ContractsPlugin, p: Params, i: number): Promise<Buffer> {
+  const value = p.get(i);
   // cloudcoin-cli passes an all-digit prefix as a JSON number
   const text = typeof value === 'string' ? value.toLowerCase()
     : typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : '';
   if (!/^[0-9a-f]+$/.test(text) || text.length < MIN_ID_PREFIX || text.length > 64)
-    throw invalidParam(`id must be 32 bytes of hex, or a unique prefix of at least ${MIN_ID_PREFIX} hex digits.`);
+    throw p.error(i, 'id', `must be 32 bytes of hex, or a unique prefix of at least ${MIN_ID_PREFIX} hex digits.`);
   if (text.length === 64)
     return Buffer.from(text, 'hex');
   const q = plugin.index.queries;
@@ -51,7 +52,7 @@ async function contractIdArg(plugin: ContractsPlugin, value: unknown): Promise<B
   if (hits.length === 0)
     throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.');
   if (hits.length > 1)
-    throw invalidParam(`id prefix ${text} is ambiguous: ${hits.map(id => id.slice(0, 12)).join(', ')}.`);
+    throw p.error(i, 'id', `prefix ${text} is ambiguous: ${hits.map(id => id.slice(0, 12)).join(', ')}.`);
   return Buffer.from(hits[0], 'hex');
 }
 
@@ -102,7 +103,7 @@ function decodeContractRPC(p: Params, api: NodeAPI): Record<string, unknown> {
 
 async function getContract(p: Params, plugin: ContractsPlugin): Promise<Record<string, unknown>> {
   p.count(1);
-  const info = await plugin.getContract(await contractIdArg(plugin, p.get(0)));
+  const info = await plugin.getContract(await contractIdArg(plugin, p, 0));
   if (!info)
     throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Contract not found.');
   return contractInfoJSON(info, await plugin.roleOf(info.contract), await plugin.details(info.contract));
@@ -129,7 +130,7 @@ async function commitContracts(p: Params, plugin: ContractsPlugin): Promise<{ tx
 
 async function closeContract(p: Params, plugin: ContractsPlugin): Promise<Record<string, unknown>> {
   p.count(1);
-  const res = await plugin.closeContract(await contractIdArg(plugin, p.get(0)));
+  const res = await plugin.closeContract(await contractIdArg(plugin, p, 0));
   return {
     txid: res.tx.txid(),
     number: res.state.state.number,
@@ -144,7 +145,7 @@ async function closeContract(p: Params, plugin: ContractsPlugin): Promise<Record
 
 async function acceptChannelState(p: Params, plugin: ContractsPlugin): Promise<Record<string, unknown>> {
   p.count(1, 3);
-  const raw = p.hex(0, 'state', CHANNEL_STATE_SIZE);
+  const raw = p.hex(0, 'statehex', CHANNEL_STATE_SIZE);
   const final = p.has(1) ? p.bool(1, 'final') : false;
   const prepaid = p.has(2) ? p.amount(2, 'prepaid') : undefined;
   let state: ChannelState;
@@ -163,13 +164,13 @@ async function acceptChannelState(p: Params, plugin: ContractsPlugin): Promise<R
 
 async function getEarnings(p: Params, plugin: ContractsPlugin): Promise<Record<string, unknown>> {
   p.count(0, 1);
-  const report = await plugin.earnings(p.has(0) ? await contractIdArg(plugin, p.get(0)) : undefined);
+  const report = await plugin.earnings(p.has(0) ? await contractIdArg(plugin, p, 0) : undefined);
   return { ...report };
 }
 
 async function refundContract(p: Params, plugin: ContractsPlugin): Promise<string> {
   p.count(1);
-  return (await plugin.refund(await contractIdArg(plugin, p.get(0)))).txid();
+  return (await plugin.refund(await contractIdArg(plugin, p, 0))).txid();
 }
 
 /** A signed whole number in [min, max]; digit strings (with a sign) count. */
@@ -182,8 +183,8 @@ function intParam(v: unknown, name: string, min: number, max: number): number {
 
 async function sendRating(p: Params, plugin: ContractsPlugin): Promise<string> {
   p.count(2, 5);
-  const id = await contractIdArg(plugin, p.get(0));
-  const score = intParam(p.get(1), 'score', common.MIN_SCORE, common.MAX_SCORE);
+  const id = await contractIdArg(plugin, p, 0);
+  const score = intParam(p.get(1), positionLabel(1, 'score'), common.MIN_SCORE, common.MAX_SCORE);
   const passed = p.has(2) ? p.uint(2, 'passed', 0, 0xffff) : 0;
   const failed = p.has(3) ? p.uint(3, 'failed', 0, 0xffff) : 0;
   const flags = p.has(4) ? p.uint(4, 'flags', 0, common.RATING_FLAGS_MASK) : 0;
@@ -194,7 +195,7 @@ async function getRatings(p: Params, plugin: ContractsPlugin): Promise<Record<st
   p.count(1);
   const pk = p.hex(0, 'identity', 33);
   if (!secp256k1.publicKeyVerify(pk))
-    throw invalidParam('identity must be a compressed public key.');
+    throw p.error(0, 'identity', 'must be a compressed public key.');
   return { identity: pk.toString('hex'), ...await plugin.getRatings(pk) };
 }
 

@@ -12,7 +12,7 @@
 import { minEscrowValue } from '../contracts/common';
 import { ContractError } from '../contracts/errors';
 import type { NodeAPI } from '../base/extension';
-import { WalletLockedError, rpcCodes, invalidParam } from '../base/errors';
+import { WalletLockedError, rpcCodes } from '../base/errors';
 import { Params, addRPCMethods, errorRule, rpcErrors } from '../base/rpc';
 import { deriveFileKey } from '../storage/keys';
 import { MAX_NAME_BYTES } from '../storage/common';
@@ -24,6 +24,7 @@ import { contractCost, costFormula, defaultAllowance } from './pricing';
 import type { Deals } from './plugin';
 import type { RPCCall } from './renterclient';
 import { firstRevision } from './revisions';
+import { MIN_ID_PREFIX } from './renterfiles';
 import type { ReusableContract } from './rentercontracts';
 import type {
   AddFileResult, CommitFileResult, DeleteFileResult, FileInfo, NegotiateStorageResult, ProposeRevisionResult, RepairInfo,
@@ -85,7 +86,7 @@ async function negotiateStorage(p: Params, deals: Deals): Promise<NegotiateStora
   const duration = p.uint(1, 'duration', 1, 0xffffffff);
   const maxPrice = p.amount(2, 'maxprice');
   const count = p.has(3) ? p.uint(3, 'hosts', 1, MAX_HOSTS) : 1;
-  const exclude = p.has(4) ? hostKeys(p.get(4)) : [];
+  const exclude = p.has(4) ? hostKeys(p, 4) : [];
   const allowance = p.has(5) ? p.amount(5, 'allowance') : null;
   const minScore = p.has(6) ? p.uint(6, 'minscore', 0, 1000) : undefined;
   deals.requireActivation();
@@ -117,11 +118,12 @@ async function negotiateStorage(p: Params, deals: Deals): Promise<NegotiateStora
   };
 }
 
-/** A JSON list of host identity keys (hex). */
-function hostKeys(v: unknown): Buffer[] {
+/** Param `i`: a JSON list of host identity keys (hex). */
+function hostKeys(p: Params, i: number): Buffer[] {
+  const v = p.get(i);
   const list = typeof v === 'string' ? (() => { try { return JSON.parse(v) as unknown; } catch { return null; } })() : v;
   if (!Array.isArray(list) || list.length > 256 || !list.every((k) => typeof k === 'string' && /^[0-9a-f]{66}$/.test(k)))
-    throw invalidParam('exclude must be a list of host keys (33-byte hex).');
+    throw p.error(i, 'exclude', 'must be a list of host keys (33-byte hex).');
   return list.map((k) => Buffer.from(k as string, 'hex'));
 }
 
@@ -143,11 +145,11 @@ async function shardParam(p: Params, i: number, deals: Deals, fileId: Buffer): P
   const file = await deals.files.peek(fileId);
   if (!file || !file.coded) {
     if (p.has(i))
-      throw invalidParam('shard is only for a file stored as shards (addfile with datashards and parityshards).');
+      throw p.error(i, 'shard', 'is only for a file stored as shards (addfile with datashards and parityshards).');
     return 0;
   }
   if (!p.has(i))
-    throw invalidParam('shard is required: the file is stored as shards.');
+    throw p.error(i, 'shard', 'is required: the file is stored as shards.');
   return p.uint(i, 'shard', 0, file.dataShards + file.parityShards - 1);
 }
 
@@ -155,7 +157,7 @@ async function proposeStorage(p: Params, deals: Deals): Promise<ProposeStorageRe
   p.count(5, 7);
   const offer = p.decoded(0, 'offer', 'offer', (raw) => Offer.decode(raw));
   if (!offer.verify())
-    throw invalidParam('offer signature does not verify.');
+    throw p.error(0, 'offer', 'has a signature that does not verify.');
   const root = p.hex(1, 'root', 32);
   const size = p.size(2, 'objectsize', MAX_OBJECT_SIZE);
   const fileId = p.hex(3, 'fileid', 32);
@@ -257,14 +259,14 @@ async function addFile(p: Params, deals: Deals): Promise<AddFileResult> {
   const fileId = p.hex(0, 'fileid', 32);
   const name = p.get(1) === '' ? Buffer.alloc(0) : p.hex(1, 'namehex');
   if (name.length > MAX_NAME_BYTES)
-    throw invalidParam(`namehex must be at most ${MAX_NAME_BYTES} bytes.`);
+    throw p.error(1, 'namehex', `must be at most ${MAX_NAME_BYTES} bytes.`);
   const size = p.uint(2, 'size', 1);
   let scheme: ShardScheme | null = null;
   if (p.has(3) || p.has(4)) {
     scheme = { dataShards: p.uint(3, 'datashards', 1, MAX_DATA_SHARDS), parityShards: p.uint(4, 'parityshards', 1, MAX_SHARDS - 1) };
     // [REJECT] more shards than a manifest entry holds
     if (scheme.dataShards + scheme.parityShards > MAX_SHARDS)
-      throw invalidParam(`datashards + parityshards must be at most ${MAX_SHARDS}.`);
+      throw p.error(3, 'datashards', `+ position 5 (parityshards) must be at most ${MAX_SHARDS}.`);
   }
   const revision = await deals.files.addFile(fileId, name, size, scheme);
   return { fileId: fileId.toString('hex'), revision };
@@ -272,7 +274,7 @@ async function addFile(p: Params, deals: Deals): Promise<AddFileResult> {
 
 async function commitFile(p: Params, deals: Deals): Promise<CommitFileResult> {
   p.count(1, 2);
-  const file = await deals.files.resolve(fileIdParam(p.get(0)));
+  const file = await deals.files.resolve(fileIdParam(p));
   const min = p.has(1) ? p.uint(1, 'minreplicas', 1, MAX_HOSTS) : 1;
   const done = await deals.files.commitFile(file.fileId, min);
   const manifest = await deals.store.manifest();
@@ -283,24 +285,24 @@ async function commitFile(p: Params, deals: Deals): Promise<CommitFileResult> {
   };
 }
 
-/** A file id or unique prefix; cloudcoin-cli passes an all-digit prefix as a number. */
-function fileIdParam(v: unknown): string {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)
-    return String(v);
-  if (typeof v !== 'string')
-    throw invalidParam('fileid must be hex: the whole id or a unique prefix.');
-  return v;
+/** Param `i`: a file id or unique prefix; cloudcoin-cli passes an all-digit prefix as a number. */
+function fileIdParam(p: Params, i = 0, name = 'fileid'): string {
+  const v = p.get(i);
+  const text = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : v;
+  if (typeof text !== 'string' || !/^[0-9a-f]+$/i.test(text) || text.length > 64 || text.length < MIN_ID_PREFIX)
+    throw p.error(i, name, `must be hex: the whole id (64 digits) or a unique prefix of at least ${MIN_ID_PREFIX}.`);
+  return text;
 }
 
 async function forgetFile(p: Params, deals: Deals): Promise<boolean> {
   p.count(1);
-  const file = await deals.files.resolve(fileIdParam(p.get(0)));
+  const file = await deals.files.resolve(fileIdParam(p));
   return deals.files.forgetFile(file.fileId);
 }
 
 async function deleteFile(p: Params, deals: Deals): Promise<DeleteFileResult> {
   p.count(1);
-  const file = await deals.files.resolve(fileIdParam(p.get(0)));
+  const file = await deals.files.resolve(fileIdParam(p));
   return deals.deleteFile(file);
 }
 
@@ -308,7 +310,7 @@ async function renewContract(p: Params, deals: Deals): Promise<RenewContractResu
   p.count(1, 3);
   const duration = p.has(1) ? p.uint(1, 'duration', 1, 0xffffffff) : null;
   const allowance = p.has(2) ? p.amount(2, 'allowance') : null;
-  const text = fileIdParam(p.get(0)).toLowerCase();
+  const text = fileIdParam(p, 0, 'contractid|fileid').toLowerCase();
   let ids: Buffer[];
   if (/^[0-9a-f]{64}$/.test(text) && await deals.store.getRenterContract(Buffer.from(text, 'hex')))
     ids = [Buffer.from(text, 'hex')];
@@ -333,7 +335,7 @@ async function renewContract(p: Params, deals: Deals): Promise<RenewContractResu
 
 async function logRepair(p: Params, deals: Deals): Promise<RepairInfo> {
   p.count(3);
-  const file = await deals.files.resolve(fileIdParam(p.get(0)));
+  const file = await deals.files.resolve(fileIdParam(p));
   const shard = p.uint(1, 'shard', 0, 255);
   const id = p.hex(2, 'contractid', 32);
   await deals.files.logRepair(file.fileId, shard, id);
@@ -343,7 +345,7 @@ async function logRepair(p: Params, deals: Deals): Promise<RepairInfo> {
 
 async function getFile(p: Params, deals: Deals): Promise<FileInfo> {
   p.count(1);
-  return deals.files.info(await deals.files.resolve(fileIdParam(p.get(0))));
+  return deals.files.info(await deals.files.resolve(fileIdParam(p)));
 }
 
 async function listFiles(p: Params, deals: Deals): Promise<FileInfo[]> {

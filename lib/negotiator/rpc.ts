@@ -11,7 +11,7 @@
 
 import { rpcCodes, invalidParam } from '../base/errors';
 import type { NodeAPI } from '../base/extension';
-import { Params, addRPCMethods, errorRule, rpcErrors, type RPCMapping, type RPCMethodSpec } from '../base/rpc';
+import { Params, addRPCMethods, positionLabel, errorRule, rpcErrors, type RPCMapping, type RPCMethodSpec } from '../base/rpc';
 import { RequestError, requestCodes, type RequestCode } from './errors';
 import type { HostReach, Negotiator } from './negotiator';
 import type { AnnouncePacket } from './packets';
@@ -78,7 +78,7 @@ function encodeArgs(neg: Negotiator, service: string, method: string, raw: unkno
     try {
       json = JSON.parse(raw);
     } catch {
-      throw invalidParam('ARGS_JSON is not valid JSON.');
+      throw invalidParam(`${positionLabel(3, 'ARGS_JSON')} is not valid JSON.`);
     }
   }
   const spec = neg.registry.method(service, method);
@@ -86,14 +86,14 @@ function encodeArgs(neg: Negotiator, service: string, method: string, raw: unkno
     try {
       return spec.encodeArgs(json);
     } catch (e) {
-      throw invalidParam(`Bad args for ${service}.${method}: ${(e as Error).message}`);
+      throw invalidParam(`${positionLabel(3, 'ARGS_JSON')} is not args for ${service}.${method}: ${(e as Error).message}`);
     }
   }
   if (json === undefined || json === null)
     return Buffer.alloc(0);
   if (typeof json === 'string' && /^([0-9a-f]{2})*$/i.test(json))
     return Buffer.from(json, 'hex');
-  throw invalidParam(`No local codec for ${service}.${method}: pass args as a hex string.`);
+  throw invalidParam(`${positionLabel(3, 'ARGS_JSON')}: no local codec for ${service}.${method}, pass args as a hex string.`);
 }
 
 /** A response body as JSON: the local codec, an amount, else hex. */
@@ -164,7 +164,7 @@ async function cloudRequest(neg: Negotiator, p: Params): Promise<Record<string, 
   const service = p.str(1, 'SERVICE');
   const method = p.str(2, 'METHOD');
   if (!isName(service) || !isName(method))
-    throw invalidParam('SERVICE and METHOD are lowercase names.');
+    throw p.error(isName(service) ? 2 : 1, isName(service) ? 'METHOD' : 'SERVICE', 'must be a lowercase name.');
   const args = encodeArgs(neg, service, method, p.get(3));
   const res = await neg.request(peer, service, method, args);
   return {

@@ -17,6 +17,7 @@ import { Config } from './config';
 import { DatadirError, DatadirLock, secureDir } from './datadir';
 import { serveRPC } from './rpcserver';
 import { fixWalletRPC } from './walletrpc';
+import { bitcoindParamErrors } from './paramerrors';
 import { CORE_GROUPS, FIXED_USAGE, groupOf, renderHelp, type HelpEntry } from './rpchelp';
 import { dumpMnemonic, restorePrimaryFrom } from './walletseed';
 import { PacketError, RPCError, WalletLockedError, rpcCodes } from '../base/errors';
@@ -274,6 +275,7 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     // One endpoint for node and wallet methods, as with bitcoind.
     this.node.rpc.mount(this.walletPlugin.rpc);
     fixWalletRPC(this.node.rpc, this.walletPlugin.rpc, this.network, { keepMasterKey: () => this.masterKey() });
+    bitcoindParamErrors(this.node.rpc, (method) => this.methodHelp(method));
     if (this.options.restoreMnemonic)
       restorePrimaryFrom(this.walletPlugin.wdb, this.options.restoreMnemonic);
     this.addRPC('dumpmnemonic', 'dumpmnemonic "filename"\nWrite the wallet\'s seed phrase (BIP39) to a new file, '

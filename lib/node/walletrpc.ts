@@ -15,6 +15,7 @@
 
 import bcoin = require('../bcoin');
 import { RPCError, UNLOCK_NEEDED, rpcCodes } from '../base/errors';
+import { positionLabel, usageNames } from '../base/rpc';
 import { keyTypeOf, signMessage, verifyMessage } from './message';
 
 /** Wallet methods that need the private keys, checked for the lock first as bitcoind does. */
@@ -32,10 +33,11 @@ function usage(text: string): RPCError {
 function strings(args: unknown, count: number, help: boolean, text: string): string[] {
   if (help || !Array.isArray(args) || args.length !== count)
     throw usage(text);
-  for (const a of args) {
+  const names = usageNames(text);
+  args.forEach((a, i) => {
     if (typeof a !== 'string')
-      throw new RPCError(rpcCodes.TYPE_ERROR, `Expected strings: ${text.split('\n')[0]}`);
-  }
+      throw new RPCError(rpcCodes.TYPE_ERROR, `${positionLabel(i, names[i])} must be a string.`);
+  });
   return args as string[];
 }
 

@@ -13,6 +13,7 @@
 import * as fs from 'fs';
 import bcoin = require('../bcoin');
 import { RPCError, rpcCodes } from '../base/errors';
+import { positionLabel, strParam } from '../base/rpc';
 
 /** Read and check a mnemonic file; throws Error with one line on a bad one. */
 export function readMnemonicFile(file: string): string {
@@ -61,10 +62,11 @@ function sameMnemonic(wallet: bcoin.Wallet, phrase: string): boolean {
   return !master.encrypted && !!master.mnemonic && master.mnemonic.getPhrase() === phrase;
 }
 
-/** `dumpmnemonic "filename"`: write the primary wallet's mnemonic to a new file (0600). */
+/** `dumpmnemonic "filename"`: write the primary wallet's mnemonic to a new file (0600); `file` null: no or extra params. */
 export async function dumpMnemonic(wdb: bcoin.WalletDB, file: unknown): Promise<{ filename: string }> {
-  if (typeof file !== 'string' || file.length === 0)
+  if (file === null)
     throw new RPCError(rpcCodes.INVALID_PARAMETER, 'Usage: dumpmnemonic "filename"');
+  const filename = strParam(file, positionLabel(0, 'filename'));
   const master = wdb.primary.master;
   if (master.encrypted)
     throw new RPCError(rpcCodes.WALLET_UNLOCK_NEEDED, 'The wallet is encrypted: its mnemonic cannot be dumped.');
@@ -72,9 +74,9 @@ export async function dumpMnemonic(wdb: bcoin.WalletDB, file: unknown): Promise<
     throw new RPCError(rpcCodes.WALLET_ERROR, 'This wallet has no mnemonic (made from a raw key).');
   try {
     // 'wx': never overwrite an existing file (bitcoind's dumpwallet refuses too).
-    fs.writeFileSync(file, `${master.mnemonic.getPhrase()}\n`, { mode: 0o600, flag: 'wx' });
+    fs.writeFileSync(filename, `${master.mnemonic.getPhrase()}\n`, { mode: 0o600, flag: 'wx' });
   } catch (e) {
-    throw new RPCError(rpcCodes.WALLET_ERROR, `Cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new RPCError(rpcCodes.WALLET_ERROR, `Cannot write ${filename}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return { filename: file };
+  return { filename };
 }

@@ -7,7 +7,7 @@
 import { rpcCodes } from '../base/errors';
 import type { NodeAPI } from '../base/extension';
 import { identityAddress } from '../base/identity';
-import { addRPCMethods, errorRule, rpcErrors, type Params, type RPCMethodSpec } from '../base/rpc';
+import { addRPCMethods, errorRule, positionLabel, rpcErrors, type Params, type RPCMethodSpec } from '../base/rpc';
 import { MAX_LIST } from './common';
 import { ReputationError } from './errors';
 import type { ReputationPlugin } from './plugin';
@@ -89,7 +89,7 @@ export async function identityArg(plugin: ReputationPlugin, value: unknown): Pro
     }
   }
   throw new ReputationError('bad-identity',
-    'identity must be a 33-byte compressed public key in hex, or the identity address of a known identity.');
+    `${positionLabel(0, 'identity')} must be a 33-byte compressed public key in hex, or the identity address of a known identity.`);
 }
 
 async function getReputation(p: Params, plugin: ReputationPlugin): Promise<ReputationJSON | ReputationJSON[]> {
