@@ -27,7 +27,7 @@ import { contractEarnings, earningsTotals, type ContractEarnings, type EarningsT
 import type { RevisionPoint } from '../deals/accrual';
 import { earnedAt } from '../deals/accrual';
 import { accrualTerms } from '../deals/revisions';
-import { escrowCoin, type ContractInfo, type EscrowInfo } from './contractqueries';
+import { escrowCoin, revHex, type ContractInfo, type EscrowInfo } from './contractqueries';
 import { Refunder } from './refunder';
 import { autoCloseHeight, closeDeadline } from './schedule';
 import {
@@ -544,8 +544,14 @@ export class ContractsPlugin implements Extension {
       if (tx && input && classifySpend(input.witness) === 'refunded')
         return tx;
     }
-    // [REJECT] every escrow of the contract already spent (or being spent)
-    throw new ContractError('escrow-spent');
+    // [REJECT] every escrow of the contract already spent (or being spent): say by what
+    const spent = escrows.find(e => e.leaf.spendType !== spendTypes.NONE);
+    if (spent) {
+      const how = spent.leaf.spendType === spendTypes.SETTLED ? 'closed by the host' : 'refunded';
+      throw new ContractError('escrow-spent', `the escrow was already ${how} in ${revHex(spent.leaf.spendTxid)} `
+        + `at height ${spent.leaf.spendHeight}`);
+    }
+    throw new ContractError('escrow-spent', 'the escrow is being spent by a transaction in the mempool');
   }
 
   /** Unspent on chain and not spent by a mempool tx. */
