@@ -1,10 +1,14 @@
 // Pieces every reliability suite shares: loopback source addresses for
 // hostile clients, RSS sampling of a process, latency percentiles, a
-// teardown list for the networks the suites start, RPC calls that name
-// the method in their errors, and the contracts' chain view every index
-// must agree on.
+// teardown list for the networks the suites start, the start every
+// network suite makes (seed, work folder, extra daemons), RPC calls that
+// name the method in their errors, a file fetched as a user does, and
+// the contracts' chain view every index must agree on.
 import * as fs from 'fs';
-import type { DaemonProcess } from '../util/nodes-context';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import { DaemonProcess, tempDir } from '../util/nodes-context';
+import { Rng } from './mutate';
 
 /**
  * Source addresses 127.1.0.1, 127.1.0.2, ... for hostile connections: all
@@ -134,6 +138,57 @@ export class Teardown {
     for (const fn of this.fns.reverse())
       await fn();
   }
+}
+
+/** What a suite over cloudcoind processes starts with. */
+export interface SuiteStart {
+  log: (line: string) => void;
+  /** The seed of `rng`, printed first: `--seed N` replays the run's choices. */
+  seed: number;
+  rng: Rng;
+  /** Cleanups (the work folder's removal is the last). */
+  td: Teardown;
+  /** A temp folder for the files the suite puts and gets. */
+  work: string;
+  failures: string[];
+}
+
+/** Seed (given, or from the clock), printed; a teardown list; a work folder `<tmp>/<prefix>XXXXXX`. */
+export function startSuite(prefix: string, options: { seed?: number; log?: (line: string) => void }): SuiteStart {
+  const log = options.log ?? (() => {});
+  const seed = options.seed ?? (Date.now() >>> 0);
+  log(`seed ${seed} (--seed ${seed} replays the run's choices)`);
+  const td = new Teardown();
+  const work = tempDir(prefix);
+  td.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  return { log, seed, rng: new Rng(seed), td, work, failures: [] };
+}
+
+/** A cloudcoind started with `args`; `td` kills it (SIGKILL) and removes its datadir. */
+export async function startDaemon(td: Teardown, args: string[]): Promise<DaemonProcess> {
+  const d = await DaemonProcess.create();
+  td.teardown(async () => {
+    await d.stop('SIGKILL');
+    d.cleanup();
+  });
+  await d.start(args);
+  return d;
+}
+
+/** `cloudcoin-cli get` of a file into `work`, as a user runs it: its bytes, or null if get failed. */
+export async function getFile(renter: DaemonProcess, work: string, fileId: string): Promise<Buffer | null> {
+  const out = path.join(work, `get-${fileId.slice(0, 8)}-${randomBytes(4).toString('hex')}`);
+  const r = await renter.cli(['get', fileId, out]);
+  if (r.code !== 0)
+    return null;
+  const b = fs.readFileSync(out);
+  fs.rmSync(out, { force: true });
+  return b;
+}
+
+/** How many CloudStorage peers a node has (getcloudpeers). */
+export async function cloudPeerCount(d: DaemonProcess): Promise<number> {
+  return (await call<unknown[]>(d, 'getcloudpeers')).length;
 }
 
 /** One RPC call to a daemon; its error names the method and params. */

@@ -25,11 +25,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { DaemonProcess, spawnCLI, tempDir, type CLIResult } from '../util/nodes-context';
+import { type DaemonProcess, spawnCLI, type CLIResult } from '../util/nodes-context';
 import { mine, startNetwork } from '../util/network';
 import { forValue } from '../util/wait';
-import { Teardown, call, chainView } from './common';
-import { Rng } from './mutate';
+import { call, chainView, cloudPeerCount, getFile, startDaemon, startSuite } from './common';
 
 export type CrashOp = 'put-new' | 'put-revise' | 'rm' | 'get';
 export const CRASH_OPS: CrashOp[] = ['put-new', 'put-revise', 'rm', 'get'];
@@ -86,18 +85,8 @@ function durationFor(rounds: number): number {
   return 100 + rounds * 20;
 }
 
-
-
-
 export async function runCrash(options: CrashOptions): Promise<CrashResult> {
-  const log = options.log ?? (() => {});
-  const seed = options.seed ?? (Date.now() >>> 0);
-  const rng = new Rng(seed);
-  log(`seed ${seed} (--seed ${seed} replays the kill points)`);
-  const td = new Teardown();
-  const work = tempDir('cc-crash-');
-  td.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
-  const failures: string[] = [];
+  const { log, rng, td, work, failures } = startSuite('cc-crash-', options);
   const kills: CrashResult['kills'] = { 'put-new': 0, 'put-revise': 0, rm: 0, get: 0, refund: 0 };
   const byVictim: Record<Victim, number> = { renter: 0, host: 0 };
   let finished = 0;
@@ -105,12 +94,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
   try {
     const { renter, hosts } = await startNetwork(td, [[]]);
     const host = hosts[0];
-    const observer = await DaemonProcess.create();
-    td.teardown(async () => {
-      await observer.stop('SIGKILL');
-      observer.cleanup();
-    });
-    await observer.start(['--connect', renter.addr]);
+    const observer = await startDaemon(td, ['--connect', renter.addr]);
     const nodes: Record<Victim, DaemonProcess> = { renter, host };
 
     /** Every file we put, by name: its bytes, and whether put said it was stored. */
@@ -128,7 +112,6 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
     const contracts = async (d: DaemonProcess) => call<ContractJSON[]>(d, 'listcontracts');
     const files = async () => call<FileJSON[]>(renter, 'listfiles');
     const height = async (d: DaemonProcess) => call<number>(d, 'getblockcount');
-    const peers = async () => (await call<unknown[]>(renter, 'getcloudpeers')).length;
 
     const restart = async (v: Victim) => {
       const d = nodes[v];
@@ -138,7 +121,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
         await call(host, 'addnode', [renter.addr, 'onetry']).catch(() => undefined);
         await call(observer, 'addnode', [renter.addr, 'onetry']).catch(() => undefined);
       }
-      await forValue(peers, (n) => n >= 1, 120_000, 'the host connected to the renter again');
+      await forValue(() => cloudPeerCount(renter), (n) => n >= 1, 120_000, 'the host connected to the renter again');
       await forValue(async () => (await call<unknown[]>(observer, 'getpeerinfo')).length, (n) => n >= 1, 120_000,
         'the observer connected again');
     };
@@ -164,15 +147,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
       }
     };
 
-    const get = async (fileId: string): Promise<Buffer | null> => {
-      const out = path.join(work, `get-${fileId.slice(0, 8)}-${randomBytes(4).toString('hex')}`);
-      const r = await renter.cli(['get', fileId, out]);
-      if (r.code !== 0)
-        return null;
-      const b = fs.readFileSync(out);
-      fs.rmSync(out, { force: true });
-      return b;
-    };
+    const get = (fileId: string) => getFile(renter, work, fileId);
 
     const opArgs = async (op: CrashOp): Promise<{ args: string[]; target?: string } | null> => {
       const listed = await files();
@@ -430,12 +405,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
       failures.push(`wallet tx ${tx.txid.slice(0, 12)} stuck unconfirmed at the end`);
 
     // A freshly synced node's index equals the renter's.
-    const fresh = await DaemonProcess.create();
-    td.teardown(async () => {
-      await fresh.stop('SIGKILL');
-      fresh.cleanup();
-    });
-    await fresh.start(['--connect', renter.addr]);
+    const fresh = await startDaemon(td, ['--connect', renter.addr]);
     const tip = await height(renter);
     await forValue(() => height(fresh), tip, 300_000, 'the fresh node synced');
     const want = chainView(finalList);

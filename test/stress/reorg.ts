@@ -18,12 +18,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { DaemonProcess, tempDir } from '../util/nodes-context';
+import { DaemonProcess } from '../util/nodes-context';
 import { json, startNetwork } from '../util/network';
 import { forValue } from '../util/wait';
-import { Teardown, call, chainView } from './common';
+import { call, chainView, startDaemon, startSuite } from './common';
 import { diffIndexes, readIndex } from './indexdump';
-import { Rng } from './mutate';
 
 export interface ReorgOptions {
   reorgs: number;
@@ -58,32 +57,16 @@ interface ContractJSON {
 }
 
 export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult> {
-  const log = options.log ?? (() => {});
-  const seed = options.seed ?? (Date.now() >>> 0);
-  const rng = new Rng(seed);
-  log(`seed ${seed}`);
-  const td = new Teardown();
-  const work = tempDir('cc-reorg-');
-  td.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
-  const failures: string[] = [];
+  const { log, rng, td, work, failures } = startSuite('cc-reorg-', options);
   const disconnected: ReorgResult['disconnected'] = { commit: 0, rating: 0, refund: 0, other: 0 };
   const depths: number[] = [];
   let confirmedAgain = 0;
   let freshChecks = 0;
   try {
     const { renter, hosts } = await startNetwork(td, [[], []]);
-    const extra = async (args: string[]) => {
-      const d = await DaemonProcess.create();
-      td.teardown(async () => {
-        await d.stop('SIGKILL');
-        d.cleanup();
-      });
-      await d.start(args);
-      return d;
-    };
     const observerArgs = ['--connect', renter.addr];
-    const observer = await extra(observerArgs);
-    const forker = await extra(['--nolisten', '--connect', '127.0.0.1:1']);
+    const observer = await startDaemon(td, observerArgs);
+    const forker = await startDaemon(td, ['--nolisten', '--connect', '127.0.0.1:1']);
     const network = [renter, ...hosts, observer];
     const tip = (d: DaemonProcess) => call<string>(d, 'getbestblockhash');
     const height = (d: DaemonProcess) => call<number>(d, 'getblockcount');

@@ -8,11 +8,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { tempDir, type DaemonProcess } from '../util/nodes-context';
+import type { DaemonProcess } from '../util/nodes-context';
 import { json, mine, startNetwork } from '../util/network';
 import { forValue } from '../util/wait';
-import { RssSampler, Teardown, mb } from './common';
-import { Rng } from './mutate';
+import { RssSampler, cloudPeerCount, getFile, mb, startSuite } from './common';
 
 export interface SoakOptions {
   /** How long the cycles run (ms). */
@@ -39,16 +38,8 @@ export interface SoakResult {
 /** RSS may grow this much from the start's median to the end's before it is not flat. */
 const RSS_SLACK = 1.5;
 
-
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
-  const log = options.log ?? (() => {});
-  const seed = options.seed ?? (Date.now() >>> 0);
-  const rng = new Rng(seed);
-  log(`seed ${seed}`);
-  const td = new Teardown();
-  const work = tempDir('cc-soak-');
-  td.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
-  const failures: string[] = [];
+  const { log, rng, td, work, failures } = startSuite('cc-soak-', options);
   try {
     const { renter, hosts } = await startNetwork(td, [[], [], []]);
     const rss = new RssSampler(() => renter.proc?.pid, 1000);
@@ -60,16 +51,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     let gets = 0;
     let getsFailed = 0;
     let restarts = 0;
-    const peers = async () => (await renter.client().call('getcloudpeers', []) as unknown[]).length;
-    const get = async (fileId: string): Promise<Buffer | null> => {
-      const out = path.join(work, `get-${randomBytes(4).toString('hex')}`);
-      const r = await renter.cli(['get', fileId, out]);
-      if (r.code !== 0)
-        return null;
-      const b = fs.readFileSync(out);
-      fs.rmSync(out, { force: true });
-      return b;
-    };
+    const get = (fileId: string) => getFile(renter, work, fileId);
     const t0 = Date.now();
     while (Date.now() - t0 < options.durationMs) {
       cycles += 1;
@@ -105,7 +87,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       }
     }
     // Every host back, one more block: every stored file comes back whole.
-    await forValue(peers, 3, 120_000, 'all three hosts connected');
+    await forValue(() => cloudPeerCount(renter), 3, 120_000, 'all three hosts connected');
     await mine(renter, 1);
     let lost = 0;
     for (const [id, want] of stored) {
