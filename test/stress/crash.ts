@@ -236,6 +236,14 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
         failures.push(`${label}: ${m}`);
         log(`${label}: FAIL ${m}`);
       };
+      // The host learns a new contract's record when its commitment
+      // confirms (relayed by the renter, or asked for): give it the time
+      // the index check below gets.
+      const holdingIds = async () => (await contracts(renter)).filter((x) => x.role === 'renter' && HOLDING.has(x.state)).map((x) => x.id);
+      await forValue(async () => {
+        const listed = new Set((await contracts(host)).map((x) => x.id));
+        return (await holdingIds()).filter((id) => !listed.has(id)).length;
+      }, 0, 60_000, 'the host lists every contract the renter holds').catch(() => null);
       const now = { renter: await contracts(renter), host: await contracts(host) };
       for (const side of ['renter', 'host'] as const) {
         const after = new Map(now[side].map((c) => [c.id, c]));
