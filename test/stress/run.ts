@@ -7,6 +7,7 @@
 // --quick runs the sizes CI uses (.ci/run); without it, the full sizes of
 // docs/STRESS.md. SUITE names pick suites (default: all, in order).
 import { runCrash } from './crash';
+import { runFsCrash } from './fscrash';
 import { fuzzFailures, runFuzz } from './fuzz';
 import { runLoad } from './load';
 import { runReorgStorm } from './reorg';
@@ -29,6 +30,8 @@ const SIZES = {
   fuzz: { full: 100_000, quick: 10_000 },
   /** Kills per operation. */
   crash: { full: 20, quick: 2 },
+  /** File server kills during uploads. */
+  fscrash: { full: 20, quick: 5 },
   /** Reorgs (the full size checks against a freshly synced node after each). */
   reorg: { full: 50, quick: 10 },
   load: {
@@ -75,6 +78,13 @@ const suites: Suite[] = [
     name: 'crash',
     async run(quick, seed, log) {
       const r = await runCrash({ rounds: quick ? SIZES.crash.quick : SIZES.crash.full, seed, log });
+      return { line: r.line, failures: r.failures };
+    }
+  },
+  {
+    name: 'fscrash',
+    async run(quick, seed, log) {
+      const r = await runFsCrash({ kills: quick ? SIZES.fscrash.quick : SIZES.fscrash.full, seed, log });
       return { line: r.line, failures: r.failures };
     }
   },
