@@ -36,7 +36,7 @@ export interface ReorgResult {
   reorgs: number;
   depths: number[];
   /** Transactions of disconnected blocks, by kind. */
-  disconnected: Record<'commit' | 'rating' | 'refund' | 'other', number>;
+  disconnected: Record<'commit' | 'rating' | 'refund' | 'close' | 'other', number>;
   confirmedAgain: number;
   freshChecks: number;
   contracts: number;
@@ -58,7 +58,7 @@ interface ContractJSON {
 
 export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult> {
   const { log, rng, td, work, failures } = startSuite('cc-reorg-', options);
-  const disconnected: ReorgResult['disconnected'] = { commit: 0, rating: 0, refund: 0, other: 0 };
+  const disconnected: ReorgResult['disconnected'] = { commit: 0, rating: 0, refund: 0, close: 0, other: 0 };
   const depths: number[] = [];
   let confirmedAgain = 0;
   let freshChecks = 0;
@@ -149,7 +149,7 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
       const forkTip = await tip(renter);
       const forkHeight = await height(renter);
       // The doomed branch: each block gets some of the new transactions.
-      const kinds = new Map<string, 'commit' | 'rating' | 'refund'>();
+      const kinds = new Map<string, 'commit' | 'rating' | 'refund' | 'close'>();
       for (let b = 0; b < depth; b++) {
         const txids: string[] = [];
         if (b === 0 || rng.int(2)) {
@@ -197,11 +197,14 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
         const block = await call<{ tx: string[] }>(renter, 'getblock', [await call<string>(renter, 'getblockhash', [h]), true]);
         doomed.push(...block.tx.slice(1));
       }
-      // The renter's node also refunds due escrows on its own: a tx that
-      // spends an escrow is a refund whoever sent it.
+      // The renter's node also refunds due escrows on its own, and a host's
+      // node closes its contracts at their end with the latest channel
+      // state: a tx that spends an escrow is a refund or a close whoever
+      // sent it. A close must come back and confirm like the rest, and the
+      // renter's refund must never take its place.
       for (const c of await renterContracts()) {
-        if (c.spend?.type === 'refunded' && !kinds.has(c.spend.txid))
-          kinds.set(c.spend.txid, 'refund');
+        if (c.spend && !kinds.has(c.spend.txid))
+          kinds.set(c.spend.txid, c.spend.type === 'refunded' ? 'refund' : 'close');
       }
       for (const t of doomed)
         disconnected[kinds.get(t) ?? 'other'] += 1;
@@ -279,7 +282,7 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
     const total = Object.values(disconnected).reduce((a, b) => a + b, 0);
     const line = `reorg storm: ${depths.length} reorgs (depth ${Math.min(...depths)}-${Math.max(...depths)}, `
       + `mean ${(depths.reduce((a, b) => a + b, 0) / depths.length).toFixed(1)}), ${total} txs disconnected `
-      + `(${disconnected.commit} commitments, ${disconnected.rating} ratings, ${disconnected.refund} refunds, ${disconnected.other} other), `
+      + `(${disconnected.commit} commitments, ${disconnected.rating} ratings, ${disconnected.refund} refunds, ${disconnected.close} closes, ${disconnected.other} other), `
       + `${confirmedAgain}/${total} confirmed again in the next block with no command run, `
       + `index equal to a fresh sync ${failures.some((f) => /fresh/.test(f)) ? 'NOT ' : ''}after ${freshChecks} checks (${contracts} contracts)`
       + `${failures.length ? `; ${failures.length} problems` : ''}`;
