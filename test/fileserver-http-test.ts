@@ -14,6 +14,7 @@ import { FileServerClient, LEAF_SIZE, MerkleTree, TokenFields, deriveTokenKey, m
 import { admin, exchange, raw, startServer, tempDir } from './util/fileserver';
 import { FileServer } from '../fileserver/server';
 import { forValue } from './util/wait';
+import { startResetServer } from './util/resetserver';
 
 const KEY = randomBytes(32);
 const KTOK = deriveTokenKey(KEY);
@@ -432,32 +433,10 @@ t.test('a kept-alive socket the server drops as idle', async (t) => {
   // Each connection answers its first request and resets on the next, with
   // no Keep-Alive hint: the client's second call reuses the socket and meets
   // the reset, as when a server's idle timeout races a reuse.
-  let connections = 0;
-  const socks: net.Socket[] = [];
-  const server = net.createServer((sock) => {
-    connections++;
-    socks.push(sock);
-    let requests = 0;
-    sock.on('error', () => {});
-    sock.on('data', (d: Buffer) => {
-      if (!d.includes('\r\n\r\n'))
-        return;
-      if (++requests > 1) {
-        sock.resetAndDestroy();
-        return;
-      }
-      const body = '{"capacity":1}';
-      sock.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n${body}`);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  t.teardown(() => {
-    for (const s of socks)
-      s.destroy();
-    server.close();
-  });
-  const client = new FileServerClient(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, { adminKey: KEY, timeoutMs: 5000 });
+  const server = await startResetServer('{"capacity":1}');
+  t.teardown(() => server.close());
+  const client = new FileServerClient(`http://127.0.0.1:${server.port}`, { adminKey: KEY, timeoutMs: 5000 });
   t.match(await client.status(), { capacity: 1 });
   t.match(await client.status(), { capacity: 1 }, 'a read is sent again on a fresh socket');
-  t.equal(connections, 2, 'over a second connection');
+  t.equal(server.connections(), 2, 'over a second connection');
 });

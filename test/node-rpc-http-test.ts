@@ -9,6 +9,7 @@ import * as path from 'path';
 import { DaemonProcess } from './util/nodes-context';
 import { MAX_RPC_BODY } from '../lib/node/rpcserver';
 import { RPCClient } from '../lib/cli/rpcclient';
+import { startResetServer } from './util/resetserver';
 
 interface Answer {
   status: number;
@@ -213,32 +214,10 @@ t.test('RPCClient on a kept-alive socket the server drops as idle', async (t) =>
   // Each connection answers its first request and resets on the next: the
   // client's second call reuses the socket and meets the reset, as when the
   // server's idle timeout races a reuse. It is sent again on a new socket.
-  let connections = 0;
-  const socks: net.Socket[] = [];
-  const server = net.createServer((sock) => {
-    connections++;
-    socks.push(sock);
-    let requests = 0;
-    sock.on('error', () => {});
-    sock.on('data', (d: Buffer) => {
-      if (!d.includes('\r\n\r\n'))
-        return;
-      if (++requests > 1) {
-        sock.resetAndDestroy();
-        return;
-      }
-      const body = '{"result":7,"error":null,"id":1}';
-      sock.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n${body}`);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  t.teardown(() => {
-    for (const s of socks)
-      s.destroy();
-    server.close();
-  });
-  const client = new RPCClient({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, user: 'u', apiKey: 'p' });
+  const server = await startResetServer('{"result":7,"error":null,"id":1}');
+  t.teardown(() => server.close());
+  const client = new RPCClient({ host: '127.0.0.1', port: server.port, user: 'u', apiKey: 'p' });
   t.equal(await client.call('getblockcount'), 7);
   t.equal(await client.call('getblockcount'), 7, 'sent again on a fresh socket');
-  t.equal(connections, 2, 'over a second connection');
+  t.equal(server.connections(), 2, 'over a second connection');
 });
