@@ -1,7 +1,8 @@
 // kill -9 of the file server during part uploads: the Node server run as a
-// host runs it (the built cloudcoin-fileserver, its own process), killed
-// with SIGKILL at a random point of a multi-part upload, then started again
-// on the same data folder.
+// host runs it (the built cloudcoin-fileserver, its own process), or the
+// PHP one under `php -S` (the server and its workers), killed with SIGKILL
+// at a random point of a multi-part upload, then started again on the same
+// data folder.
 //
 // Each round uploads a new object (2-6 MiB, 1 MiB parts: several parts, so
 // the kill falls before, inside or between parts) with the client's
@@ -24,12 +25,14 @@ import * as path from 'path';
 import { randomBytes } from 'crypto';
 import type { ChildProcess } from 'child_process';
 import { FileServerClient, FileServerError, MerkleTree, type TokenFields } from '../../lib/storage';
-import { fileserverProcess } from '../util/fileserver-targets';
+import { type Target, fileserverProcess, startTarget } from '../util/fileserver-targets';
 import { startSuite } from './common';
 
 export interface FsCrashOptions {
   /** Kills (one per upload). */
   kills: number;
+  /** `node`: the built Node server, its own process; `php`: the shipped PHP folder under `php -S` (4 workers). */
+  target?: 'node' | 'php';
   seed?: number;
   log?: (line: string) => void;
 }
@@ -60,16 +63,32 @@ function tempFiles(dir: string): string[] {
 
 export async function runFsCrash(options: FsCrashOptions): Promise<FsCrashResult> {
   const { log, rng, td, work, failures } = startSuite('cc-fscrash-', options);
+  const target = options.target ?? 'node';
   const key = randomBytes(32);
   const data = path.join(work, 'data');
   let proc: ChildProcess | null = null;
+  let php: Target | null = null;
   let client = new FileServerClient('http://127.0.0.1:1', { adminKey: key });
   const start = async () => {
-    const s = await fileserverProcess(data, key, 1 << 30, true);
-    proc = s.proc;
-    client = new FileServerClient(`http://127.0.0.1:${s.port}`, { adminKey: key, timeoutMs: 60_000 });
+    let url: string;
+    if (target === 'php') {
+      fs.mkdirSync(data, { recursive: true });
+      php = await startTarget('php', key, 1 << 30, { dataDir: data });
+      url = php.url;
+    } else {
+      const s = await fileserverProcess(data, key, 1 << 30, true);
+      proc = s.proc;
+      url = `http://127.0.0.1:${s.port}`;
+    }
+    client = new FileServerClient(url, { adminKey: key, timeoutMs: 60_000 });
   };
   const kill9 = async () => {
+    if (php) {
+      const t = php;
+      php = null;
+      await t.kill9!();
+      return;
+    }
     const p = proc;
     if (!p || p.exitCode !== null || p.signalCode !== null)
       return;
@@ -181,7 +200,7 @@ export async function runFsCrash(options: FsCrashOptions): Promise<FsCrashResult
         fail(`temp files left: ${left.map((f) => path.relative(data, f)).join(', ')}`);
       log(`${label}: ${finished ? 'finished before the kill' : `cut, ${(held / MiB).toFixed(0)} MiB held after the restart, resumed`}`);
     }
-    const line = `file server kill -9: node ${options.kills} kills during part uploads (${cut} cut mid-upload, `
+    const line = `file server kill -9: ${target} ${options.kills} kills during part uploads (${cut} cut mid-upload, `
       + `${options.kills - cut} after it finished), ${partialServed} partial objects served, `
       + `${resumed}/${cut} cut uploads complete after resuming, every object checked intact with its root, `
       + `${failures.length ? `${failures.length} problems` : 'no temp file left'}`;

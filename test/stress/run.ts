@@ -84,8 +84,21 @@ const suites: Suite[] = [
   {
     name: 'fscrash',
     async run(quick, seed, log) {
-      const r = await runFsCrash({ kills: quick ? SIZES.fscrash.quick : SIZES.fscrash.full, seed, log });
-      return { line: r.line, failures: r.failures };
+      const kills = quick ? SIZES.fscrash.quick : SIZES.fscrash.full;
+      const lines: string[] = [];
+      const failures: string[] = [];
+      for (const target of ['node', 'php'] as const) {
+        const why = missing(target);
+        if (why) {
+          log(`${target}: skipped: ${why}`);
+          continue;
+        }
+        const r = await runFsCrash({ kills, target, seed, log });
+        log(r.line);
+        lines.push(r.line.replace(/^file server kill -9: /, ''));
+        failures.push(...r.failures.map((f) => `${target}: ${f}`));
+      }
+      return { line: `file server kill -9: ${lines.join('; ')}`, failures };
     }
   },
   {

@@ -25,6 +25,8 @@ export interface Target {
    */
   buffersBodies: boolean;
   close(): Promise<void>;
+  /** php -S only: SIGKILL the server and its workers (kill -9), then remove what close removes. */
+  kill9?(): Promise<void>;
 }
 
 /** Shared-hosting php.ini limits the Apache target runs under (docs/HOSTING.md). */
@@ -234,6 +236,15 @@ export async function startTarget(name: 'node' | 'php' | 'apache', key: Buffer, 
     return {
       name, url: `http://127.0.0.1:${port}`, port, base: '', buffersBodies: true,
       close: async () => {
+        await stop(proc);
+        cleanup();
+      },
+      kill9: async () => {
+        try {
+          process.kill(-proc.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
         await stop(proc);
         cleanup();
       }
