@@ -12,9 +12,14 @@ export { NODE_CLOUDSTORAGE, MAX_MONEY } from '../base/consts';
 
 /**
  * Version of the cs* packet set; sent in `cshello`. 2 adds `csannounce2`
- * (announcements with P2P addresses) and `peers.connect`/`peers.dialback`.
+ * (announcements with P2P addresses) and `peers.connect`/`peers.dialback`;
+ * 3 adds the standard methods of every service (`version`, `methods`,
+ * `quote`: PROTOCOL 2.7).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+
+/** First version that answers the standard methods: older peers are asked `info.services` instead. */
+export const STANDARD_METHODS_VERSION = 3;
 
 /** First version that reads `csannounce2`: only such peers are sent one. */
 export const ANNOUNCE2_VERSION = 2;

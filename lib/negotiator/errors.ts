@@ -69,11 +69,14 @@ export class ServiceError<C extends string = string> extends CodedError<C> {
   readonly status: string;
   /** The csres body (at most MAX_BODY_SIZE bytes, else a server error is sent). */
   readonly body: Buffer;
+  /** Ban score for the sender once answered: malformed args of a method that scores them (0: none). */
+  readonly score: number;
 
-  constructor(status: string, code: C = 'service-error' as C, body: Buffer = Buffer.alloc(0)) {
+  constructor(status: string, code: C = 'service-error' as C, body: Buffer = Buffer.alloc(0), score = 0) {
     super(code);
     this.status = status;
     this.body = body;
+    this.score = score;
   }
 
   /** `client-error/bad-request` with an empty body. */

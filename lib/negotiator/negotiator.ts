@@ -25,6 +25,7 @@ import {
   NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_ANNOUNCE_SOURCES, REACH_NEW_PER_HOST
 } from './common';
 import { infoService, peersService, type PeerEntry } from './coreservices';
+import { standardMethods } from './standard';
 import { CreditLedger } from './credit';
 import { NonceManager } from './nonces';
 import {
@@ -201,9 +202,30 @@ export class Negotiator extends EventEmitter {
     this.dialer.close();
   }
 
-  /** Offer a service over csreq (storage, reputation, market plug in here). */
+  /**
+   * Offer a service over csreq (storage, reputation, market plug in here),
+   * with the standard methods it does not define itself (`version`,
+   * `methods`, `quote`: standard.ts).
+   */
   registerService(service: Service): void {
-    this.registry.register(service);
+    const standard = standardMethods(service, (s, m, args, from) => this.priceOf(s, m, args, from));
+    this.registry.register({
+      name: service.name,
+      version: service.version,
+      methods: { ...service.methods, ...standard },
+      quote: service.quote ? service.quote.bind(service) : undefined
+    });
+  }
+
+  /**
+   * What a call costs `from` (sat): the service's quote, at least the
+   * min-payment the policies ask of that caller (the server's pipeline, 2.5).
+   */
+  async priceOf(service: Service, method: string, args: Buffer, from: Buffer): Promise<number> {
+    const decision = this.policy.decide({ service: service.name, method, publicKey: from, address: this.addressOf(from) });
+    // The registered service: it carries the standard methods too.
+    const registered = this.registry.get(service.name) ?? service;
+    return Math.max(decision.minPayment, await this.registry.quote(registered, method, args, from));
   }
 
   /**
@@ -523,9 +545,11 @@ export class Negotiator extends EventEmitter {
     }
     cp.inflight += 1;
     let code: string;
+    let score = 0;
     try {
       const handled = await this.server.handle(req, cp.peer);
       code = handled.code;
+      score = handled.score ?? 0;
       if (this.peers.get(cp.peer))
         this.sendPacket(cp.peer, handled.response);
     } finally {
@@ -535,6 +559,9 @@ export class Negotiator extends EventEmitter {
     // [REJECT] a peer relaying forged or misaddressed envelopes misbehaves
     if (code === serverCodes.BAD_SIGNATURE || code === serverCodes.WRONG_RECIPIENT)
       throw new PacketError(code, 'reject', MISBEHAVE_SCORE);
+    // [REJECT] malformed args of a method that scores them (answered first: the caller learns why)
+    if (score > 0)
+      throw new PacketError(code, 'reject', score);
   }
 
   private handleResponse(cp: CloudPeer, res: ResponsePacket): void {

@@ -18,6 +18,8 @@ import type { AnnouncePacket } from './packets';
 import type { CloudPeerInfo } from './peers';
 import { statuses, readAmountBody } from './status';
 import { isName } from './wire';
+import type { MethodSpec, Service } from './services';
+import { STANDARD_METHODS, standardMethods } from './standard';
 
 /** One entry of `listhosts` (and the `hosts` table's rows). */
 export interface HostJSON {
@@ -71,6 +73,21 @@ export const toRPCError = rpcErrors([
   })
 ]);
 
+/**
+ * The local codecs of `service.method`: the registered method's, else for a
+ * standard method (standard.ts) of a service this node does not offer,
+ * the standard ones (every peer's service answers them alike).
+ */
+function codecOf(neg: Negotiator, service: string, method: string): MethodSpec | null {
+  const spec = neg.registry.method(service, method);
+  if (spec)
+    return spec;
+  if (!(STANDARD_METHODS as readonly string[]).includes(method))
+    return null;
+  const generic: Service = { name: service, version: 0, methods: {} };
+  return standardMethods(generic, async () => 0)[method] ?? null;
+}
+
 /** Args for a call: the local codec for JSON, else a hex string. */
 function encodeArgs(neg: Negotiator, service: string, method: string, raw: unknown): Buffer {
   let json: unknown = raw;
@@ -81,7 +98,7 @@ function encodeArgs(neg: Negotiator, service: string, method: string, raw: unkno
       throw invalidParam(`${positionLabel(3, 'ARGS_JSON')} is not valid JSON.`);
     }
   }
-  const spec = neg.registry.method(service, method);
+  const spec = codecOf(neg, service, method);
   if (spec?.encodeArgs) {
     try {
       return spec.encodeArgs(json);
@@ -100,7 +117,7 @@ function encodeArgs(neg: Negotiator, service: string, method: string, raw: unkno
 function bodyJSON(neg: Negotiator, service: string, method: string, status: string, body: Buffer): unknown {
   try {
     if (status === statuses.OK) {
-      const spec = neg.registry.method(service, method);
+      const spec = codecOf(neg, service, method);
       if (spec?.decodeBody)
         return spec.decodeBody(body);
     } else if (status === statuses.TOO_LOW || status === statuses.PLEASE_PAY) {

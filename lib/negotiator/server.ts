@@ -76,6 +76,8 @@ export interface ServerOptions {
 export interface Handled {
   response: ResponsePacket;
   code: ServerCode;
+  /** Ban score the sender earned (a service's ServiceError.score), applied once answered; 0 when none. */
+  score?: number;
 }
 
 export class Server extends EventEmitter {
@@ -250,6 +252,7 @@ export class Server extends EventEmitter {
     let status: string = statuses.OK;
     let code: ServerCode = serverCodes.OK;
     let body: Buffer;
+    let score = 0;
     try {
       body = await spec.handler(req.args, ctx);
       if (body.length > MAX_BODY_SIZE)
@@ -260,6 +263,7 @@ export class Server extends EventEmitter {
         status = e.status;
         code = e.code;
         body = e.body;
+        score = e.score;
       } else {
         this.options.onError?.(e, req);
         status = statuses.SERVER_ERROR;
@@ -273,7 +277,7 @@ export class Server extends EventEmitter {
     record.status = status;
     record.fulfilledAt = this.clock();
     this.emit('fulfil', record);
-    return this.respond(req, reqHash, status, code, body);
+    return { ...this.respond(req, reqHash, status, code, body), score };
   }
 }
 

@@ -20,6 +20,7 @@ import { ContractRecord } from '../../lib/contracts/records';
 import { decodeContractRecord, decodeGetCommit, decodeGetContract } from '../../lib/contracts/packets';
 import { Revision } from '../../lib/contracts/revision';
 import { decodeGetArgs } from '../../lib/reputation/service';
+import { decodeQuoteArgs, encodeQuoteArgs } from '../../lib/negotiator/standard';
 import { ContractArgs, OfferArgs, QuoteArgs, ReceiptArgs, ReviseArgs, TokenArgs } from '../../lib/deals/wire';
 import { PayArgs } from '../../lib/deals/payments';
 import { ChannelState } from '../../lib/contracts/channel';
@@ -163,10 +164,36 @@ const empty: MethodSeeds = {
 };
 
 /**
+ * The standard methods (lib/negotiator/standard.ts) of a service, with
+ * `quote` asking the price of `quoted` with each of its args seeds (own:
+ * the service's own `quote`, which stays as the service defines it).
+ */
+function standardSeeds(service: string, quoted: string, units: MethodSeeds['args'], own: string[] = []): Record<string, MethodSeeds> {
+  const out: Record<string, MethodSeeds> = {};
+  if (!own.includes('version'))
+    out[`${service}.version`] = empty;
+  if (!own.includes('methods'))
+    out[`${service}.methods`] = empty;
+  if (!own.includes('quote')) {
+    out[`${service}.quote`] = {
+      // The price of a real call, and of one method the service does not have.
+      args: (ctx, s) => [...units(ctx, s).map((u) => encodeQuoteArgs({ method: quoted, units: u })),
+        encodeQuoteArgs({ method: 'nosuchmethod', units: Buffer.alloc(0) })],
+      decode: (a) => decodeQuoteArgs(a)
+    };
+  }
+  return out;
+}
+
+/**
  * Every `service.method` a host registers, keyed as the `info services`
  * body lists them. The run checks the host's list against this table.
  */
 export const METHOD_SEEDS: Record<string, MethodSeeds> = {
+  ...standardSeeds('info', 'services', () => [Buffer.alloc(0)]),
+  ...standardSeeds('peers', 'list', () => [Buffer.alloc(0)]),
+  ...standardSeeds('reputation', 'get', (ctx) => [ctx.nodeKey]),
+  ...standardSeeds('storage', 'quote', () => [], ['quote']),
   'info.services': empty,
   'peers.list': empty,
   'reputation.get': {
