@@ -208,11 +208,12 @@ t.test('Requester', async (t) => {
     t.equal(first.status, statuses.OK);
     t.equal(first.rounds, 2, 'zero nonce, refresh-nonce, retry');
     const list = decodeServices(first.body);
-    t.same(list.map((s) => s.name), ['info', 'peers', 'echo']);
-    t.same(list[2], {
+    t.same(list.map((s) => s.name), ['info', 'peers', 'market', 'echo']);
+    t.same(list[3], {
       name: 'echo', version: 7,
-      methods: ['echo', 'free', 'fail', 'bad', 'weird', 'slow'].map((name) => ({ name, price: name === 'echo' ? 500 : 0 }))
-    });
+      methods: ['echo', 'free', 'fail', 'bad', 'weird', 'slow', 'version', 'methods', 'quote']
+        .map((name) => ({ name, price: name === 'echo' ? 500 : 0 }))
+    }, 'its own methods, then the standard ones');
     const second = await p.a.request(p.b.identity.address, 'info', 'services');
     t.equal(second.rounds, 1, 'steady state: one round trip');
     const third = await p.a.request(p.ab.hostname(), 'peers', 'list');
@@ -399,7 +400,7 @@ t.test('RPC', async (t) => {
   t.test('cloudrequest', async (t) => {
     const res = await call('cloudrequest', [p.b.identity.address, 'info', 'services']) as { status: string; body: Array<{ name: string }> };
     t.equal(res.status, 'ok');
-    t.same(res.body.map((s) => s.name), ['info', 'peers', 'echo']);
+    t.same(res.body.map((s) => s.name), ['info', 'peers', 'market', 'echo']);
     const none = await call('cloudrequest', [p.ab.hostname(), 'peers', 'list', '[]']) as { body: unknown[] };
     t.same(none.body, [], 'a peer that announces nothing is not named');
     p.a.announce({ url: 'https://a.example/', storagePrice: 1, uploadPrice: 1, downloadPrice: 1, capacity: 1, maxDuration: 1, expiry: 10 });

@@ -57,7 +57,7 @@ function stub(values: Record<string, ConfigValue>, datadir = os.tmpdir()): Stub 
 t.test('negotiator extension', async (t) => {
   t.test('should export id, options and init', async (t) => {
     t.equal(negotiatorModule.id, 'negotiator');
-    t.same(negotiatorModule.options.map((o) => o.name), ['policy', 'policy-file', 'cloudpeers', 'defer-limit']);
+    t.same(negotiatorModule.options.map((o) => o.name), ['policy', 'policy-file', 'cloudpeers', 'max-quote-payment', 'defer-limit']);
   });
 
   t.test('should register packets, the service bit and RPC methods', async (t) => {
@@ -66,7 +66,7 @@ t.test('negotiator extension', async (t) => {
     t.ok(neg instanceof Negotiator);
     t.same([...s.packets.keys()].sort(), ['csannounce', 'csannounce2', 'csauth', 'cshello', 'csreq', 'csres']);
     t.same(s.bits, [NODE_CLOUDSTORAGE]);
-    t.same([...s.rpcs.keys()].sort(), ['cloudrequest', 'getcloudpeers', 'gethostannouncements', 'getidentity', 'listhosts']);
+    t.same([...s.rpcs.keys()].sort(), ['cloudrequest', 'getcloudpeers', 'gethostannouncements', 'getidentity', 'getmarketprices', 'listhosts']);
     await neg.open();
     t.ok(s.warnings.some((w) => /throwaway identity/.test(w)), 'no wallet: throwaway identity, with a warning');
     const id = await (s.rpcs.get('getidentity') as RPCMethod)([]) as { identity: string };
@@ -114,7 +114,7 @@ t.test('negotiator extension', async (t) => {
     neg.registerService({ name: 'storage', version: 1, methods: { quote: { handler: () => Buffer.alloc(0) } } });
     t.same(neg.policyWarnings(), [
       'policy "deny nosuchservice" can never match: no service "nosuchservice" is offered',
-      'policy "deny info.nosuchmethod" can never match: service "info" has no method "nosuchmethod" (it has services)'
+      'policy "deny info.nosuchmethod" can never match: service "info" has no method "nosuchmethod" (it has services, version, methods, quote)'
     ]);
     await neg.close();
   });

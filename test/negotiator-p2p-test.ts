@@ -95,7 +95,7 @@ t.test('negotiator over P2P (in-process nodes)', async (t) => {
     const names = res.body.map((s) => s.name);
     t.ok(names.includes('info') && names.includes('peers'), names.join(','));
     const info = res.body.find((s) => s.name === 'info');
-    t.same(info, { name: 'info', version: 1, methods: [{ name: 'services', price: 0 }] });
+    t.same(info, { name: 'info', version: 1, methods: ['services', 'version', 'methods', 'quote'].map((name) => ({ name, price: 0 })) });
     const t1 = Date.now();
     const again = await b.rpc('cloudrequest', [a.addr, 'peers', 'list']) as { status: string; body: Array<{ identity: string }> };
     t.comment(`steady-state cloudrequest ${Date.now() - t1} ms`);
@@ -194,7 +194,7 @@ t.test('negotiator in two cloudcoind processes', async (t) => {
     const res = JSON.parse(r.stdout) as ServicesJSON;
     t.equal(res.status, 'ok');
     t.same(res.body.find((s) => s.name === 'peers'), {
-      name: 'peers', version: 2, methods: ['list', 'connect', 'dialback'].map((name) => ({ name, price: 0 }))
+      name: 'peers', version: 2, methods: ['list', 'connect', 'dialback', 'version', 'methods', 'quote'].map((name) => ({ name, price: 0 }))
     });
     const denied = await d2.cli(['cloudrequest', id1.identity, 'peers', 'list']);
     t.equal((JSON.parse(denied.stdout) as { status: string }).status, 'request-declined/denied', '--policy-file applies');

@@ -60,6 +60,20 @@ t.test('Policy decisions', async (t) => {
     t.equal(new Policy().decide(subject('x', 'y', bob)).minPayment, 0);
   });
 
+  t.test('should take defer-limit from the most specific scope, lowest on ties, else none', async (t) => {
+    const p = Policy.fromStrings([
+      'defer-limit * 5000', 'defer-limit storage 0', 'defer-limit market.prices 800sat', 'defer-limit market.prices 900sat',
+      `defer-limit *@${aliceAddr} 100000sat`
+    ]);
+    const cases: Array<[string, string, Buffer, number | null]> = [
+      ['info', 'services', bob, 5000], ['storage', 'quote', bob, 0], ['market', 'prices', bob, 800],
+      ['storage', 'quote', alice, 100000]
+    ];
+    for (const [service, method, who, limit] of cases)
+      t.equal(p.decide(subject(service, method, who)).deferLimit, limit, `${service}.${method}`);
+    t.equal(new Policy().decide(subject('x', 'y', bob)).deferLimit, null, 'no rule: the node\'s --defer-limit');
+  });
+
   t.test('should take the rate limit from the most specific scope, strictest on ties', async (t) => {
     const p = Policy.fromStrings(['rate-limit * 100/1s', 'rate-limit info 10/1m', 'rate-limit info 5/1m']);
     t.equal(p.decide(subject('peers', 'list', bob)).rateLimit?.text, 'rate-limit * 100/1s');
@@ -79,6 +93,8 @@ t.test('Policy parsing', async (t) => {
   });
   const bad = [
     'deny', 'forbid *', 'deny * 5', 'min-payment *', 'min-payment * lots', 'rate-limit * 10',
+    'defer-limit *', 'defer-limit storage lots', 'defer-limit storage -5', 'defer-limit storage 1.5sat',
+    'defer-limit storage 22000000btc',
     'rate-limit * 0/1s', 'deny Info', 'deny info.', 'deny *@', 'deny a b c d',
     // credentials no client can present
     'deny *@foo', 'deny info@12345', `deny *@${alice.toString('hex').slice(2)}`, `deny *@04${alice.toString('hex').slice(2)}`,

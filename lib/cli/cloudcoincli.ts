@@ -28,9 +28,10 @@ import { readStdinArgs, withStdinArgs } from './stdinargs';
 import { storageCommands } from './storagecmds';
 import { reputationCommands } from './reputationcmds';
 import { hostCommands } from './hostcmds';
+import { marketCommands } from './marketcmds';
 
 /** cloudcoin-cli's own commands (not RPC methods), each parsing its own flags. */
-export const cliCommands = { ...storageCommands, ...reputationCommands, ...hostCommands };
+export const cliCommands = { ...storageCommands, ...reputationCommands, ...hostCommands, ...marketCommands };
 
 const VERSION = '0.1.0';
 

@@ -68,6 +68,15 @@ export async function walletIdle(wdb: bcoin.WalletDB): Promise<void> {
   unlock();
 }
 
+/**
+ * Run `fn` while no other builder selects coins of `wallet` (the lock the
+ * builders here take): for another extension's wallet transactions
+ * (the negotiator's payments).
+ */
+export function withWalletLock<T>(wallet: bcoin.Wallet, fn: () => Promise<T>): Promise<T> {
+  return walletLock(wallet).run(fn);
+}
+
 /** Fund from account 0 once the wallet is idle. */
 async function fund(ctx: WalletContext, mtx: bcoin.MTX, rate: number): Promise<void> {
   await walletIdle(ctx.wdb);

@@ -15,7 +15,7 @@ import { StorageContract } from '../contracts/storagecontract';
 import { getParams, minEscrowValue } from '../contracts/common';
 import type { Identity } from '../base/identity';
 import type { Negotiator } from '../negotiator/negotiator';
-import { statuses } from '../negotiator/status';
+import { describeDecline, statuses } from '../negotiator/status';
 import { isPrivateHost } from '../negotiator/cloudpeers';
 import { checkEnd, readAmount } from '../negotiator/wire';
 import {
@@ -57,6 +57,10 @@ export interface QuoteResult {
   host: HostRef;
   quote: Quote | null;
   status: string;
+  /** Why there is no quote (a host asking more than the maximum quote payment says so), null with a quote. */
+  reason?: string | null;
+  /** Sat paid (or deferred) for the quote. */
+  paid?: number;
 }
 
 /** An accepted offer and how we got it. */
@@ -129,20 +133,28 @@ export class Renter {
     return this.ctx.negotiator.request(host.pubkey, SERVICE_NAME, method, args, { timeout: CALL_TIMEOUT_MS });
   }
 
-  /** Ask every peer for a quote; peers that do not host answer nothing useful. */
+  /**
+   * Ask every peer for a quote, paying a host that prices it up to the
+   * negotiator's maximum quote payment (deferred where it allows);
+   * peers that do not host answer nothing useful. Quotes feed the market.
+   */
   async quoteAll(size: number, duration: number): Promise<QuoteResult[]> {
     const args = new QuoteArgs();
     args.size = size;
     args.duration = duration;
     const raw = args.encode();
+    const neg = this.ctx.negotiator;
+    const maxPayment = neg.maxQuotePayment;
     return Promise.all(this.peers().map(async (host): Promise<QuoteResult> => {
       try {
-        const res = await this.call(host, 'quote', raw);
+        const res = await neg.request(host.pubkey, SERVICE_NAME, 'quote', raw, { timeout: CALL_TIMEOUT_MS, maxPayment });
         if (res.status !== statuses.OK)
-          return { host, quote: null, status: res.status };
-        return { host, quote: Quote.decode(res.body), status: res.status };
+          return { host, quote: null, status: res.status, reason: describeDecline(res.status, res.body, maxPayment), paid: 0 };
+        const quote = Quote.decode(res.body);
+        neg.market.recordQuote(host.pubkey, quote, this.ctx.height());
+        return { host, quote, status: res.status, reason: null, paid: res.paid };
       } catch (e) {
-        return { host, quote: null, status: `error: ${(e as Error).message}` };
+        return { host, quote: null, status: `error: ${(e as Error).message}`, reason: (e as Error).message, paid: 0 };
       }
     }));
   }
@@ -180,6 +192,11 @@ export class Renter {
       keyOf: (h) => h.pubkey.toString('hex')
     } : {});
     const declined: Array<{ host: HostRef; reason: string }> = [];
+    // Hosts that gave no quote, with why (a price above the maximum quote payment); peers that do not host are not hosts.
+    for (const q of quotes) {
+      if (!q.quote && q.status !== statuses.SERVICE_UNSUPPORTED)
+        declined.push({ host: q.host, reason: `no quote: ${q.reason ?? q.status}` });
+    }
     for (const q of usable) {
       if (!candidates.includes(q))
         declined.push({ host: q.host, reason: describeUnfit(q, size, duration, maxPrice, scoreOf(q.host), minScore) });

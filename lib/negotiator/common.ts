@@ -14,11 +14,11 @@ export { NODE_CLOUDSTORAGE, MAX_MONEY } from '../base/consts';
  * Version of the cs* packet set; sent in `cshello`. 2 adds `csannounce2`
  * (announcements with P2P addresses) and `peers.connect`/`peers.dialback`;
  * 3 adds the standard methods of every service (`version`, `methods`,
- * `quote`: PROTOCOL 2.7).
+ * `quote`) and the `market` service (PROTOCOL 2.7).
  */
 export const PROTOCOL_VERSION = 3;
 
-/** First version that answers the standard methods: older peers are asked `info.services` instead. */
+/** First version that answers the standard methods and `market`: older peers are not asked them. */
 export const STANDARD_METHODS_VERSION = 3;
 
 /** First version that reads `csannounce2`: only such peers are sent one. */
@@ -50,7 +50,7 @@ export const MAX_ARGS_SIZE = 64 * 1024;
 /** Response bodies: lists, quotes, tokens, proofs; far under bcoin's 4 MB message cap. */
 export const MAX_BODY_SIZE = 512 * 1024;
 
-/** Attached payment: one channel-state tx (~300 B) with room for a few fee inputs. */
+/** Attached payment: one wallet tx paying the server (walletpay.ts), room for about 25 inputs. */
 export const MAX_PAYMENT_SIZE = 4096;
 
 /** Hierarchical status strings are a few path segments. */
@@ -101,6 +101,13 @@ export const MAX_CREDIT_ACCOUNTS = 4096;
 
 /** Default credit (sat) an identity may run up with `defer` before `please-pay`. */
 export const DEFAULT_DEFER_LIMIT = 10_000;
+
+/**
+ * Default most a renter pays a host for one `storage.quote` (sat,
+ * `--max-quote-payment`): a quote is a cheap call (decloud's deferred
+ * payments), far below a contract's 10 000 sat minimum escrow.
+ */
+export const DEFAULT_MAX_QUOTE_PAYMENT = 100;
 
 /** Rate-limit buckets (rule x credential). */
 export const MAX_RATE_BUCKETS = 8192;

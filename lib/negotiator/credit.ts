@@ -1,7 +1,8 @@
 /*!
  * credit.ts - per-identity credit counters for `defer` payments.
  *
- * A client may defer payment up to `limit` satoshis in total; past that
+ * A client may defer payment up to `limit` satoshis in total (or the
+ * defer-limit policy of the call's scope); past that
  * the server answers `please-pay` with the amount owed, and an attached
  * payment above the price pays the debt down. The map is bounded; an
  * identity pushed out loses its record (its debt is forgiven), which is why
@@ -23,9 +24,9 @@ export class CreditLedger {
     return this.owed.get(pk.toString('hex')) ?? 0;
   }
 
-  /** Could `amount` more be deferred? */
-  canDefer(pk: Buffer, amount: number): boolean {
-    return this.get(pk) + amount <= this.limit;
+  /** Could `amount` more be deferred, under `limit` (default the node's)? */
+  canDefer(pk: Buffer, amount: number, limit = this.limit): boolean {
+    return this.get(pk) + amount <= limit;
   }
 
   charge(pk: Buffer, amount: number): void {

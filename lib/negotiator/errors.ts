@@ -48,7 +48,11 @@ export const requestCodes = {
   TOO_MANY_PENDING: 'too-many-pending',
   PAYMENT_UNAVAILABLE: 'payment-unavailable',
   TOO_MANY_ROUNDS: 'too-many-rounds',
-  BAD_OPTIONS: 'bad-options'
+  BAD_OPTIONS: 'bad-options',
+  /** The peer's cs version predates what was asked (PROTOCOL 2.2 cshello). */
+  UNSUPPORTED: 'unsupported',
+  /** The peer answered a status other than `ok` (the message says which and why). */
+  DECLINED: 'declined'
 } as const;
 
 export type RequestCode = typeof requestCodes[keyof typeof requestCodes];

@@ -20,12 +20,16 @@ import { BoundedMap } from './boundedmap';
 import { Requester, CallResult, RequestOptions, Route } from './requester';
 import { RequestError, packetCodes, requestCodes } from './errors';
 import {
-  DEFAULT_DEFER_LIMIT, FLOOD_SCORE, MAX_INFLIGHT_PER_PEER, MIN_PROTOCOL_VERSION, MISBEHAVE_SCORE,
+  DEFAULT_DEFER_LIMIT, DEFAULT_MAX_QUOTE_PAYMENT, FLOOD_SCORE, MAX_INFLIGHT_PER_PEER, MIN_PROTOCOL_VERSION, MISBEHAVE_SCORE,
   PROTOCOL_VERSION, MAX_CLOUD_PEERS, MALFORMED_SCORE, CHALLENGE_SIZE, BAD_AUTH_SCORE,
-  NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_ANNOUNCE_SOURCES, REACH_NEW_PER_HOST
+  NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_METHODS, MAX_ANNOUNCE_SOURCES, REACH_NEW_PER_HOST, STANDARD_METHODS_VERSION
 } from './common';
+import { describeDecline } from './status';
 import { infoService, peersService, type PeerEntry } from './coreservices';
 import { standardMethods } from './standard';
+import {
+  MarketBook, MarketStatement, decodeMarket, marketService, type MarketEntry, type MarketSourceView
+} from './market';
 import { CreditLedger } from './credit';
 import { NonceManager } from './nonces';
 import {
@@ -34,7 +38,7 @@ import {
 import { AnnouncementStore, HostOffer, announceResults, type HostRecord } from './announce';
 import { Dialer, type ConnectOptions, type ConnectResult } from './dialer';
 import { Gossip } from './gossip';
-import { PaymentHooks, defaultPaymentHooks } from './payment';
+import { PaymentHooks, noPayments } from './payment';
 import { CloudPeer, CloudPeerInfo, CloudPeers, KeyedBuckets, PeerLike, hasCloudBit } from './peers';
 import { Policy } from './policy';
 import { Server, serverCodes, LedgerRecord } from './server';
@@ -60,6 +64,8 @@ export interface NegotiatorOptions {
   policy?: Policy;
   /** Credit (sat) an identity may defer; 0 refuses `defer`. */
   deferLimit?: number;
+  /** Most we pay a host for one storage quote, sat (default DEFAULT_MAX_QUOTE_PAYMENT). */
+  maxQuotePayment?: number;
   payments?: PaymentHooks;
   /** HMAC key for nonces (random by default; nonces die with the process). */
   nonceKey?: Buffer;
@@ -99,6 +105,11 @@ export class Negotiator extends EventEmitter {
   readonly announcements: AnnouncementStore;
   readonly gossip: Gossip;
   readonly dialer: Dialer;
+  /** Quotes this node received as a renter, for the `market` service. */
+  readonly market = new MarketBook();
+  /** Most we pay a host for one storage quote (sat, `--max-quote-payment`). */
+  readonly maxQuotePayment: number;
+  private readonly marketView: MarketSourceView;
   private readonly options: NegotiatorOptions;
   private readonly logger: LoggerLike;
   private readonly addresses = new BoundedMap<string, string>(MAX_CLOUD_PEERS);
@@ -115,7 +126,8 @@ export class Negotiator extends EventEmitter {
     this.logger = options.logger ?? nullLogger;
     this.id = options.identity ?? null;
     this.policy = options.policy ?? new Policy();
-    this.payments = options.payments ?? defaultPaymentHooks(options.network.type);
+    this.maxQuotePayment = options.maxQuotePayment ?? DEFAULT_MAX_QUOTE_PAYMENT;
+    this.payments = options.payments ?? noPayments;
     const clock = options.clock ?? Date.now;
     this.peers = new CloudPeers(clock);
     this.newHosts = new KeyedBuckets(NEW_HOSTS_PER_MIN / 60, NEW_HOSTS_BURST, MAX_ANNOUNCE_SOURCES, clock);
@@ -171,6 +183,26 @@ export class Negotiator extends EventEmitter {
       dialback: (args, ctx) => this.dialer.handleDialback(args, ctx),
       addressOf: pk => this.addressOf(pk)
     }));
+    this.marketView = {
+      self: () => this.identity.publicKey,
+      announcements: () => this.announcements.records(this.height()).map((r) => ({
+        host: r.packet.publicKey, height: r.height, storagePrice: r.packet.storagePrice, uploadPrice: r.packet.uploadPrice,
+        downloadPrice: r.packet.downloadPrice, capacity: r.packet.capacity, maxDuration: r.packet.maxDuration
+      })),
+      height: () => this.height(),
+      sign: (st) => st.sign(this.identity, magic)
+    };
+    this.registerService(marketService(this.market, this.marketView, magic, pk => this.addressOf(pk)));
+  }
+
+  /** The prices this node knows, as `market.prices` answers them (unsigned), newest first. */
+  marketEntries(): MarketEntry[] {
+    return this.market.entries(this.marketView);
+  }
+
+  /** The chain height the negotiator sees (0 without a chain). */
+  get tipHeight(): number {
+    return this.height();
   }
 
   /** This node's identity (throws before open()). */
@@ -208,6 +240,9 @@ export class Negotiator extends EventEmitter {
    * `methods`, `quote`: standard.ts).
    */
   registerService(service: Service): void {
+    // [REJECT] a service of its own needs a method of its own (the registry checks the rest)
+    if (Object.keys(service.methods).length === 0)
+      throw new Error(`Service "${service.name}" needs 1 to ${MAX_METHODS} methods.`);
     const standard = standardMethods(service, (s, m, args, from) => this.priceOf(s, m, args, from));
     this.registry.register({
       name: service.name,
@@ -246,7 +281,7 @@ export class Negotiator extends EventEmitter {
     });
   }
 
-  /** Install the payment-channel hooks (replaces the regtest placeholder). */
+  /** Install the payment hooks (cloudcoind: wallet payments, walletpay.ts). */
   setPaymentHooks(hooks: PaymentHooks): void {
     this.payments = hooks;
   }
@@ -620,6 +655,32 @@ export class Negotiator extends EventEmitter {
       }
     };
     return this.requester.request(route, service, method, args, options);
+  }
+
+  /**
+   * Ask a peer for the prices it knows (`market.prices`), paying at most
+   * `maxPayment` sat. Resolves with its statement, checked: signed by the
+   * peer for this network. Rejects with RequestError `unsupported` for a
+   * peer whose cs version predates the market (PROTOCOL 2.7), and
+   * `declined` (the status in the message) when it does not answer `ok`.
+   */
+  async marketPrices(target: Target, options: RequestOptions = {}): Promise<{ statement: MarketStatement; paid: number }> {
+    const cp = this.resolve(target);
+    if (cp.csVersion < STANDARD_METHODS_VERSION)
+      throw new RequestError(requestCodes.UNSUPPORTED, `peer speaks cs version ${cp.csVersion}: no market service`);
+    const res = await this.request(cp.peer, 'market', 'prices', Buffer.alloc(0), options);
+    if (res.status !== 'ok')
+      throw new RequestError(requestCodes.DECLINED, `market.prices: ${describeDecline(res.status, res.body, options.maxPayment ?? 0)}`);
+    let statement: MarketStatement;
+    try {
+      statement = decodeMarket(res.body);
+    } catch {
+      throw new RequestError(requestCodes.BAD_RESPONSE, 'malformed market statement');
+    }
+    // [REJECT] a statement the peer did not sign for this network
+    if (!statement.signer.equals(cp.publicKey as Buffer) || !statement.verify(this.network.magic))
+      throw new RequestError(requestCodes.BAD_RESPONSE, 'market statement not signed by the peer');
+    return { statement, paid: res.paid };
   }
 
   /** Connected CloudStorage peers, as `getcloudpeers` prints them. */

@@ -19,11 +19,12 @@ import { Identity } from '../base/identity';
 import { ConfigError } from '../node/config';
 import { parseAmount } from '../base/units';
 import { CloudSlots, dialer, directAddresses, refreshLocalAddresses } from './cloudpeers';
-import { NODE_CLOUDSTORAGE, DEFAULT_DEFER_LIMIT, DEFAULT_CLOUD_PEERS, MAX_CLOUD_SLOTS, MAX_MONEY } from './common';
+import { NODE_CLOUDSTORAGE, DEFAULT_DEFER_LIMIT, DEFAULT_MAX_QUOTE_PAYMENT, DEFAULT_CLOUD_PEERS, MAX_CLOUD_SLOTS, MAX_MONEY } from './common';
 import { PolicyError } from './errors';
 import { Negotiator, type NegotiatorOptions } from './negotiator';
 import { commands } from './packets';
 import { Policy } from './policy';
+import { walletPayments } from './walletpay';
 
 /** Flags and cloudcoin.conf keys the negotiator reads. */
 export const options: OptionSpec[] = [
@@ -44,9 +45,17 @@ export const options: OptionSpec[] = [
     defaultText: `${DEFAULT_CLOUD_PEERS}, 0 with --connect`
   },
   {
+    name: 'max-quote-payment',
+    type: 'string',
+    description: 'Most this node pays a host for one storage quote (negotiate-storage, put), e.g. 100sat; '
+      + 'a host asking more is skipped, with the reason',
+    defaultText: `${DEFAULT_MAX_QUOTE_PAYMENT}sat`
+  },
+  {
     name: 'defer-limit',
     type: 'string',
-    description: 'Credit an identity may defer before paying, e.g. 10000sat; 0 refuses deferred payment',
+    description: 'Credit an identity may defer before paying, e.g. 10000sat; 0 refuses deferred payment '
+      + '(a defer-limit policy sets it per scope)',
     defaultText: `${DEFAULT_DEFER_LIMIT}sat`
   }
 ];
@@ -78,6 +87,17 @@ export function deferLimit(api: Pick<NodeAPI, 'config'>): number {
   const amount = parseAmount(text);
   if (amount === null || amount > MAX_MONEY)
     throw new PolicyError(`--defer-limit must be an amount such as 10000sat, got "${text}".`);
+  return amount;
+}
+
+/** `--max-quote-payment` in sat (default DEFAULT_MAX_QUOTE_PAYMENT); throws ConfigError. */
+export function maxQuotePayment(api: Pick<NodeAPI, 'config'>): number {
+  const text = api.config.str('max-quote-payment');
+  if (text === null)
+    return DEFAULT_MAX_QUOTE_PAYMENT;
+  const amount = parseAmount(text);
+  if (amount === null || amount > MAX_MONEY)
+    throw new ConfigError(`--max-quote-payment must be an amount such as 100sat, got "${text}".`);
   return amount;
 }
 
@@ -119,6 +139,7 @@ function negotiatorOptions(api: NodeAPI, slots: { current: CloudSlots | null }):
     loadIdentity: () => loadIdentity(api),
     policy: loadPolicy(api),
     deferLimit: deferLimit(api),
+    maxQuotePayment: maxQuotePayment(api),
     height: () => api.chain.height,
     dial: dialer(pool, api.network),
     disconnect: (peer) => (peer as bcoin.Peer).destroy(),
@@ -149,5 +170,23 @@ export class NegotiatorPlugin extends Negotiator {
       api.addPacket(cmd, (peer, payload) => this.handlePacket(peer, cmd, payload));
     api.pool.on('peer open', (peer: bcoin.Peer) => this.peerOpen(peer));
     api.pool.on('peer close', (peer: bcoin.Peer) => this.peerClose(peer));
+  }
+
+  /** Load the identity; with a wallet, `attached` payments are wallet transactions (walletpay.ts). */
+  async open(): Promise<void> {
+    await super.open();
+    let wdb: bcoin.WalletDB | null = null;
+    try {
+      wdb = this.api.wallet().wdb;
+    } catch {
+      wdb = null;
+    }
+    if (wdb) {
+      const db = wdb;
+      this.setPaymentHooks(walletPayments({
+        network: this.api.network, chain: this.api.chain, mempool: this.api.mempool, wdb: db, wallet: db.primary,
+        identity: () => this.identity.publicKey, logger: this.api.logger
+      }));
+    }
   }
 }

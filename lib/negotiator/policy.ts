@@ -9,9 +9,9 @@
  *
  * Text syntax (cloudcoin.conf `policy=` lines, `--policy` flags, strings in
  * the policy file):  ACTION SCOPE [VALUE]
- *   ACTION  allow | deny | min-payment | rate-limit
+ *   ACTION  allow | deny | min-payment | rate-limit | defer-limit
  *   SCOPE   * | SERVICE | SERVICE.METHOD, optionally followed by @CREDENTIAL
- *   VALUE   min-payment: amount (`500`, `500sat`); rate-limit: COUNT/PERIOD
+ *   VALUE   min-payment, defer-limit: amount (`500`, `500sat`); rate-limit: COUNT/PERIOD
  *           (`10/60s`, `100/1m`, `5/500ms`, `1000/1h`)
  * The policy file (`--policy-file`) is JSON: an array (or `{"rules": [...]}`)
  * of such strings or of objects {action, service?, method?, credential?,
@@ -40,7 +40,9 @@ export const actions = {
   ALLOW: 'allow',
   DENY: 'deny',
   MIN_PAYMENT: 'min-payment',
-  RATE_LIMIT: 'rate-limit'
+  RATE_LIMIT: 'rate-limit',
+  /** Credit (sat) a client may run up with `defer` for calls in the scope (decloud's "to be determined" deferred-payment policy). */
+  DEFER_LIMIT: 'defer-limit'
 } as const;
 
 export type Action = typeof actions[keyof typeof actions];
@@ -53,7 +55,7 @@ export interface PolicyRule {
   method: string | null;
   /** Identity address or lowercase pubkey hex; null = any client. */
   credential: string | null;
-  /** min-payment: satoshis. */
+  /** min-payment, defer-limit: satoshis. */
   amount: number;
   /** rate-limit: requests per `periodMs`. */
   count: number;
@@ -80,6 +82,8 @@ export interface Decision {
   minPayment: number;
   /** The rate limit that applies, if any. */
   rateLimit: PolicyRule | null;
+  /** Credit (sat) the most specific defer-limit rule allows (the lowest at that scope); null: the node's --defer-limit. */
+  deferLimit: number | null;
 }
 
 const ACTIONS: readonly string[] = Object.values(actions);
@@ -159,10 +163,11 @@ export function parseRule(text: string, network?: bcoin.Network): PolicyRule {
     amount: 0, count: 0, periodMs: 0, text: text.trim()
   };
   switch (rule.action) {
-    case actions.MIN_PAYMENT: {
+    case actions.MIN_PAYMENT:
+    case actions.DEFER_LIMIT: {
       const amount = value === undefined ? null : parseAmount(value);
       if (amount === null || amount > MAX_MONEY)
-        throw new PolicyError(`min-payment needs an amount such as 500sat: "${text}".`);
+        throw new PolicyError(`${rule.action} needs an amount such as 500sat: "${text}".`);
       rule.amount = amount;
       break;
     }
@@ -219,7 +224,7 @@ export function parseRuleJSON(json: unknown, network?: bcoin.Network): PolicyRul
   if (credential !== null)
     scope += '@' + credential;
   let value = '';
-  if (action === actions.MIN_PAYMENT)
+  if (action === actions.MIN_PAYMENT || action === actions.DEFER_LIMIT)
     value = ' ' + String(o.amount ?? '');
   else if (action === actions.RATE_LIMIT)
     value = ` ${String(o.count ?? '')}/${String(o.seconds ?? '')}s`;
@@ -330,6 +335,7 @@ export class Policy {
     const allow = access.find(r => r.action === actions.ALLOW);
     const pay = this.best(s, [actions.MIN_PAYMENT]);
     const rate = this.best(s, [actions.RATE_LIMIT]);
+    const defer = this.best(s, [actions.DEFER_LIMIT]);
     // At the same scope the strictest rate wins.
     let rateLimit: PolicyRule | null = null;
     for (const r of rate) {
@@ -340,7 +346,8 @@ export class Policy {
       allowed: !deny,
       rule: deny ? deny.text : allow ? allow.text : null,
       minPayment: pay.reduce((m, r) => Math.max(m, r.amount), 0),
-      rateLimit
+      rateLimit,
+      deferLimit: defer.length ? defer.reduce((m, r) => Math.min(m, r.amount), MAX_MONEY) : null
     };
   }
 }

@@ -5,12 +5,14 @@
  * request hash) until a timeout or an abort signal. It reacts to declined
  * statuses as decloud does: refresh the nonce and retry, raise the bid on
  * `too-low` up to the caller's maximum, switch to `attached` on `no-defer`,
- * and pay what is owed on `please-pay` through the payment hook.
+ * and pay what is owed on `please-pay` through the payment hook (as far as
+ * its own record of deferred calls, or the caller's maximum, covers it).
  */
 
 import {
-  MAX_PENDING_REQUESTS, MAX_REQUEST_ROUNDS, REQUEST_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS, MAX_MONEY
+  MAX_PENDING_REQUESTS, MAX_REQUEST_ROUNDS, REQUEST_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS, MAX_MONEY, MAX_NONCE_SERVERS
 } from './common';
+import { BoundedMap } from './boundedmap';
 import { RequestError, requestCodes, type RequestCode } from './errors';
 import { NonceCache } from './nonces';
 import { Payment, PaymentType, RequestPacket, ResponsePacket, Signer, paymentTypes } from './packets';
@@ -63,8 +65,25 @@ export interface RequesterOptions {
   payments: () => PaymentHooks;
 }
 
+/**
+ * Statuses the envelope answers before it looks at an attached payment
+ * (PROTOCOL 2.5): the payment was not taken, so the client undoes it.
+ */
+const UNPAID_STATUSES: ReadonlySet<string> = new Set([
+  statuses.REFRESH_NONCE, statuses.TOO_LOW, statuses.NO_DEFER, statuses.PLEASE_PAY, statuses.PAYMENT_INVALID,
+  statuses.DENIED, statuses.RATE_LIMITED, statuses.BUSY, statuses.SERVICE_UNSUPPORTED, statuses.METHOD_UNSUPPORTED,
+  statuses.INVALID_SIGNATURE
+]);
+
 export class Requester {
   readonly nonces = new NonceCache();
+  /**
+   * What we deferred to each server and have not paid yet (sat, by server
+   * key hex): decloud's client-side "deferred payment fulfillment". On
+   * `please-pay` we pay what the server claims only as far as this record
+   * (or the call's maxPayment) covers it.
+   */
+  private readonly debts = new BoundedMap<string, number>(MAX_NONCE_SERVERS);
   private readonly pending = new Map<string, Pending>();
   private readonly options: RequesterOptions;
 
@@ -74,6 +93,18 @@ export class Requester {
 
   get pendingCount(): number {
     return this.pending.size;
+  }
+
+  /** Sat we deferred to `server` and owe it still, as we recorded it. */
+  owed(server: Buffer): number {
+    return this.debts.get(server.toString('hex')) ?? 0;
+  }
+
+  private setOwed(server: Buffer, amount: number): void {
+    if (amount > 0)
+      this.debts.set(server.toString('hex'), amount);
+    else
+      this.debts.delete(server.toString('hex'));
   }
 
   /**
@@ -175,6 +206,8 @@ export class Requester {
     let amount = 0;
     let noDefer = options.prefer === 'attached';
     let data: Buffer = Buffer.alloc(0);
+    /** Of `amount`, the part that settles earlier deferred calls (please-pay). */
+    let settling = 0;
     const payType = (): PaymentType => noDefer ? paymentTypes.ATTACHED : paymentTypes.DEFER;
 
     for (let round = 1; round <= MAX_REQUEST_ROUNDS; round++) {
@@ -202,6 +235,12 @@ export class Requester {
         this.nonces.add(route.serverKey, res.nextNonce);
 
       const result: CallResult = { status: res.status, body: res.body, paid: amount, paymentType: type, rounds: round, response: res };
+      if (type === paymentTypes.ATTACHED && UNPAID_STATUSES.has(res.status))
+        await this.options.payments().refused?.(data);
+      else if (type === paymentTypes.ATTACHED)
+        this.setOwed(route.serverKey, this.owed(route.serverKey) - settling);
+      else if (type === paymentTypes.DEFER && res.status === statuses.OK)
+        this.setOwed(route.serverKey, this.owed(route.serverKey) + amount);
       switch (res.status) {
         case statuses.REFRESH_NONCE:
           // [REJECT] a refresh without a nonce would loop
@@ -223,9 +262,13 @@ export class Requester {
           type = paymentTypes.ATTACHED;
           continue;
         case statuses.PLEASE_PAY: {
+          // Pay what the server says we owe as far as our own record of
+          // deferred calls covers it; beyond that, only within maxPayment.
           const owed = readBody(res.body);
-          if (type === paymentTypes.ATTACHED || owed + amount > maxPayment)
+          const known = this.owed(route.serverKey);
+          if (type === paymentTypes.ATTACHED || owed > known && owed - known + amount > maxPayment)
             return result;
+          settling = owed;
           amount += owed;
           type = paymentTypes.ATTACHED;
           continue;

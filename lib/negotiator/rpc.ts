@@ -20,6 +20,7 @@ import { statuses, readAmountBody } from './status';
 import { isName } from './wire';
 import type { MethodSpec, Service } from './services';
 import { STANDARD_METHODS, standardMethods } from './standard';
+import { entryJSON } from './market';
 
 /** One entry of `listhosts` (and the `hosts` table's rows). */
 export interface HostJSON {
@@ -69,7 +70,10 @@ export const toRPCError = rpcErrors([
     ...requestFailed(),
     [requestCodes.UNKNOWN_PEER]: rpcCodes.CLIENT_NODE_NOT_CONNECTED,
     [requestCodes.PEER_CLOSED]: rpcCodes.CLIENT_NODE_NOT_CONNECTED,
-    [requestCodes.BAD_OPTIONS]: rpcCodes.INVALID_PARAMETER
+    [requestCodes.BAD_OPTIONS]: rpcCodes.INVALID_PARAMETER,
+    // The message says what the peer lacks or answered.
+    [requestCodes.UNSUPPORTED]: rpcCodes.MISC_ERROR,
+    [requestCodes.DECLINED]: rpcCodes.MISC_ERROR
   })
 ]);
 
@@ -176,19 +180,43 @@ function listHosts(neg: Negotiator, p: Params): HostJSON[] {
 }
 
 async function cloudRequest(neg: Negotiator, p: Params): Promise<Record<string, unknown>> {
-  p.count(3, 4);
+  p.count(3, 5);
   const peer = p.str(0, 'PEER');
   const service = p.str(1, 'SERVICE');
   const method = p.str(2, 'METHOD');
   if (!isName(service) || !isName(method))
     throw p.error(isName(service) ? 2 : 1, isName(service) ? 'METHOD' : 'SERVICE', 'must be a lowercase name.');
-  const args = encodeArgs(neg, service, method, p.get(3));
-  const res = await neg.request(peer, service, method, args);
+  const args = encodeArgs(neg, service, method, p.has(3) ? p.get(3) : null);
+  const maxPayment = p.has(4) ? p.amount(4, 'MAXPAYMENT') : 0;
+  const res = await neg.request(peer, service, method, args, { maxPayment });
   return {
     status: res.status,
     body: bodyJSON(neg, service, method, res.status, res.body),
     paid: res.paid,
     rounds: res.rounds
+  };
+}
+
+/**
+ * `getmarketprices ( PEER MAXPAYMENT )`: the prices this node knows
+ * (announcements, quotes it received, its own offer), or a peer's signed
+ * statement of the prices it knows, paying it at most MAXPAYMENT sat.
+ */
+async function getMarketPrices(neg: Negotiator, p: Params): Promise<Record<string, unknown>> {
+  p.count(0, 2);
+  const addressOf = (pk: Buffer): string => neg.addressOf(pk);
+  if (!p.has(0)) {
+    return {
+      signer: neg.identity.address, height: neg.tipHeight, paid: 0,
+      entries: neg.marketEntries().map((e) => entryJSON(e, addressOf))
+    };
+  }
+  const maxPayment = p.has(1) ? p.amount(1, 'MAXPAYMENT') : 0;
+  const { statement, paid } = await neg.marketPrices(p.str(0, 'PEER'), { maxPayment });
+  return {
+    signer: addressOf(statement.signer), height: statement.height, paid,
+    entries: statement.entries.map((e) => entryJSON(e, addressOf)),
+    statement: statement.encode().toString('hex')
   };
 }
 
@@ -206,9 +234,15 @@ export function rpcMethods(neg: Negotiator): RPCSpec[] {
         + 'free capacity, the height its announcement was accepted at, and whether we are connected.',
       run: (p) => listHosts(neg, p) },
     { name: 'cloudrequest',
-      help: 'cloudrequest PEER SERVICE METHOD [ARGS_JSON]\nCall SERVICE.METHOD on a connected CloudStorage peer '
-        + '(identity address, pubkey hex or host:port) and print its signed answer.',
-      run: (p) => cloudRequest(neg, p) }
+      help: 'cloudrequest PEER SERVICE METHOD [ARGS_JSON] [MAXPAYMENT]\nCall SERVICE.METHOD on a connected CloudStorage peer '
+        + '(identity address, pubkey hex or host:port) and print its signed answer. A priced call is paid up to\n'
+        + 'MAXPAYMENT (sat, default 0: free calls only), deferred where the peer allows it (PROTOCOL 2.5).',
+      run: (p) => cloudRequest(neg, p) },
+    { name: 'getmarketprices',
+      help: 'getmarketprices ( PEER MAXPAYMENT )\nThe storage prices this node knows (host announcements, quotes it '
+        + 'received, its own offer), newest first;\nwith PEER, that peer\'s signed statement of the prices it knows '
+        + '(market.prices, paid up to MAXPAYMENT sat).',
+      run: (p) => getMarketPrices(neg, p) }
   ];
 }
 

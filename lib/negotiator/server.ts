@@ -14,10 +14,10 @@
 
 import { EventEmitter } from 'events';
 import { BoundedMap } from './boundedmap';
-import { MAX_BODY_SIZE, MAX_LEDGER_RECORDS, NONCE_SIZE } from './common';
+import { MAX_BODY_SIZE, MAX_LEDGER_RECORDS, NONCE_SIZE, MALFORMED_SCORE } from './common';
 import { NonceManager, nonceResults } from './nonces';
 import { RequestPacket, ResponsePacket, Signer, paymentTypes, isValidStatus } from './packets';
-import { PaymentHooks } from './payment';
+import type { PaymentHooks, PaymentVerdict } from './payment';
 import { Policy, RateLimiter } from './policy';
 import { ServiceError, packetCodes } from './errors';
 import { ServiceRegistry, type MethodSpec, type RequestContext, type Service } from './services';
@@ -185,11 +185,15 @@ export class Server extends EventEmitter {
       this.options.onError?.(e, req);
       return this.respond(req, reqHash, statuses.SERVER_ERROR, serverCodes.SERVICE_ERROR);
     }
-    return this.pay(job, price);
+    return this.pay(job, price, decision.deferLimit ?? this.credits.limit);
   }
 
-  /** The payment offered against `price`; sets `job.deferred`. Null when it pays. */
-  private async pay(job: Job, price: number): Promise<Handled | null> {
+  /**
+   * The payment offered against `price`, with `limit` the credit (sat) the
+   * client may defer for this call (the scope's defer-limit); sets
+   * `job.deferred`. Null when it pays.
+   */
+  private async pay(job: Job, price: number, limit: number): Promise<Handled | null> {
     const { req, reqHash } = job;
     const pay = req.payment;
     if (pay.type === paymentTypes.NONE) {
@@ -200,13 +204,13 @@ export class Server extends EventEmitter {
     }
     if (pay.type === paymentTypes.DEFER) {
       // [REJECT] deferred payment not accepted at all, or the price alone exceeds the credit limit
-      if (this.credits.limit === 0 || price > this.credits.limit)
+      if (limit === 0 || price > limit)
         return this.respond(req, reqHash, statuses.NO_DEFER, serverCodes.NO_DEFER);
       // [REJECT] bid below the price
       if (pay.amount < price)
         return this.respond(req, reqHash, statuses.TOO_LOW, serverCodes.TOO_LOW, amountBody(price));
       // [REJECT] credit exhausted: pay what is owed first
-      if (!this.credits.canDefer(req.from, pay.amount))
+      if (!this.credits.canDefer(req.from, pay.amount, limit))
         return this.respond(req, reqHash, statuses.PLEASE_PAY, serverCodes.PLEASE_PAY,
           amountBody(this.credits.get(req.from)));
       job.deferred = pay.amount;
@@ -215,13 +219,16 @@ export class Server extends EventEmitter {
     // [REJECT] bid below the price
     if (pay.amount < price)
       return this.respond(req, reqHash, statuses.TOO_LOW, serverCodes.TOO_LOW, amountBody(price));
-    let ok = false;
+    let ok: PaymentVerdict = false;
     try {
       ok = await this.options.payments().verify(req.from, pay.amount, pay.data);
     } catch (e) {
       this.options.onError?.(e, req);
     }
-    // [REJECT] attached channel state does not pay the amount
+    // [REJECT] payment data that is no payment at all: answered, then scored
+    if (ok === 'malformed')
+      return { ...this.respond(req, reqHash, statuses.PAYMENT_INVALID, serverCodes.PAYMENT_INVALID), score: MALFORMED_SCORE };
+    // [REJECT] the attached payment does not pay the amount
     if (!ok)
       return this.respond(req, reqHash, statuses.PAYMENT_INVALID, serverCodes.PAYMENT_INVALID);
     this.credits.settle(req.from, pay.amount - price);

@@ -53,3 +53,28 @@ export function readAmountBody(body: Buffer): number {
   checkEnd(br);
   return amount;
 }
+
+/**
+ * One line saying why a call was not served, for tables and errors:
+ * the status, with the amount of a `too-low` / `please-pay` answer
+ * against the caller's `maxPayment` (sat), or the ASCII code a service
+ * put in the body.
+ */
+export function describeDecline(status: string, body: Buffer, maxPayment: number): string {
+  let amount: number | null = null;
+  if (status === statuses.TOO_LOW || status === statuses.PLEASE_PAY) {
+    try {
+      amount = readAmountBody(body);
+    } catch {
+      amount = null;
+    }
+  }
+  if (status === statuses.TOO_LOW && amount !== null)
+    return `asks ${amount} sat, above the maximum payment ${maxPayment} sat`;
+  if (status === statuses.PLEASE_PAY && amount !== null)
+    return `asks for ${amount} sat owed for earlier deferred calls, more than the maximum payment ${maxPayment} sat allows`;
+  if (status === statuses.NO_DEFER)
+    return 'refuses deferred payment and could not be paid at once';
+  const code = /^[a-z0-9-]{1,64}$/.test(body.toString('latin1')) ? ` (${body.toString('latin1')})` : '';
+  return `${status}${code}`;
+}

@@ -194,6 +194,8 @@ export const METHOD_SEEDS: Record<string, MethodSeeds> = {
   ...standardSeeds('peers', 'list', () => [Buffer.alloc(0)]),
   ...standardSeeds('reputation', 'get', (ctx) => [ctx.nodeKey]),
   ...standardSeeds('storage', 'quote', () => [], ['quote']),
+  ...standardSeeds('market', 'prices', () => [Buffer.alloc(0)]),
+  'market.prices': empty,
   'info.services': empty,
   'peers.list': empty,
   'reputation.get': {

@@ -6,6 +6,7 @@ import { PacketError } from '../../lib/base/errors';
 import { Identity } from '../../lib/base/identity';
 import { Negotiator, NegotiatorOptions } from '../../lib/negotiator/negotiator';
 import { NODE_CLOUDSTORAGE } from '../../lib/negotiator/common';
+import { unverifiedPayments } from '../../lib/negotiator/payment';
 import type { PeerLike } from '../../lib/negotiator/peers';
 
 export const network = bcoin.Network.get('regtest');
@@ -90,7 +91,8 @@ function send(peer: PeerLike, cmd: string, payload: Buffer): void {
 
 /** An open negotiator with a fixed identity, sending over FakePeers. */
 export async function makeNode(byte: number, opts: SideOptions = {}): Promise<Negotiator> {
-  const n = new Negotiator({ network, send, identity: fixedIdentity(byte), ...opts });
+  // Attached payments are believed here (no wallet in memory); cloudcoind pays with its wallet (walletpay.ts).
+  const n = new Negotiator({ network, send, identity: fixedIdentity(byte), payments: unverifiedPayments, ...opts });
   await n.open();
   return n;
 }
