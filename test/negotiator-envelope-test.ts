@@ -240,17 +240,24 @@ t.test('Requester', async (t) => {
     t.equal(res.paid, 500);
   });
 
-  t.test('should pay what is owed on please-pay', async (t) => {
+  t.test('should pay what it owes on please-pay, beyond its own record only within maxPayment', async (t) => {
     const p = await pair({ deferLimit: 1000 });
     for (let i = 0; i < 2; i++)
       t.equal((await p.a.request(p.ab, 'echo', 'echo', Buffer.alloc(0), { maxPayment: 500 })).paymentType, paymentTypes.DEFER);
-    const capped = await p.a.request(p.ab, 'echo', 'echo', Buffer.alloc(0), { maxPayment: 500 });
-    t.equal(capped.status, statuses.PLEASE_PAY, 'owed + price above maxPayment: caller decides');
-    const paid = await p.a.request(p.ab, 'echo', 'echo', Buffer.alloc(0), { maxPayment: 2000 });
-    t.equal(paid.status, statuses.OK);
+    t.equal(p.a.requester.owed(p.b.identity.publicKey), 1000, 'the client records what it deferred');
+    const paid = await p.a.request(p.ab, 'echo', 'echo', Buffer.alloc(0), { maxPayment: 500 });
+    t.equal(paid.status, statuses.OK, 'the 1000 it knows it owes is paid beyond the call\'s maximum');
     t.equal(paid.paymentType, paymentTypes.ATTACHED);
     t.equal(paid.paid, 1500);
     t.equal(p.b.server.credits.get(p.a.identity.publicKey), 0, 'debt paid down');
+    t.equal(p.a.requester.owed(p.b.identity.publicKey), 0, 'and the client\'s record too');
+    // A claim the client has no record of (it restarted, or the server lies).
+    p.b.server.credits.charge(p.a.identity.publicKey, 800);
+    const capped = await p.a.request(p.ab, 'echo', 'echo', Buffer.alloc(0), { maxPayment: 500 });
+    t.equal(capped.status, statuses.PLEASE_PAY, 'unknown debt + price above maxPayment: caller decides');
+    const within = await p.a.request(p.ab, 'echo', 'echo', Buffer.alloc(0), { maxPayment: 1300 });
+    t.equal(within.status, statuses.OK);
+    t.equal(within.paid, 1300, 'the claim plus the price, within the maximum');
   });
 
   t.test('should fail payment-unavailable when the hook cannot pay', async (t) => {

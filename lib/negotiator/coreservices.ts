@@ -21,6 +21,7 @@ import {
 import { ServiceError } from './errors';
 import { Service, ServiceRegistry, type RequestContext } from './services';
 import { connectArgs } from './dialer';
+import { emptyArgs } from './standard';
 
 export const INFO_VERSION = 1;
 /** 2 adds `connect` and `dialback`. */
@@ -112,12 +113,6 @@ function noArgs(args: Buffer): void {
     throw ServiceError.badRequest('bad-args');
 }
 
-function emptyArgs(json: unknown): Buffer {
-  if (json !== undefined && json !== null && !(Array.isArray(json) && json.length === 0)
-      && !(typeof json === 'object' && Object.keys(json).length === 0))
-    throw new Error('This method takes no arguments.');
-  return Buffer.alloc(0);
-}
 
 /** `info`: what this node offers. `price` resolves policy minimums. */
 export function infoService(registry: ServiceRegistry,

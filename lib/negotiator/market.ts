@@ -23,6 +23,7 @@ import { MAX_MONEY } from './common';
 import { ServiceError } from './errors';
 import { statuses } from './status';
 import type { Service } from './services';
+import { emptyArgs } from './standard';
 import {
   checkEnd, readAmount, readLength, readPubkey, readU8, readU32, sizeVarint, writeAmount
 } from './wire';
@@ -232,11 +233,7 @@ export function marketService(book: MarketBook, view: MarketSourceView, magic: n
           s.entries = book.entries(view);
           return view.sign(s).encode();
         },
-        encodeArgs: (json: unknown): Buffer => {
-          if (json !== undefined && json !== null && !(Array.isArray(json) && json.length === 0))
-            throw new Error('This method takes no arguments.');
-          return Buffer.alloc(0);
-        },
+        encodeArgs: emptyArgs,
         decodeBody: (body: Buffer): unknown => {
           const s = decodeMarket(body);
           return {

@@ -79,26 +79,25 @@ export function loadPolicy(api: Pick<NodeAPI, 'config' | 'datadir' | 'network'>)
   return policy;
 }
 
-/** `--defer-limit` in sat (default DEFAULT_DEFER_LIMIT); throws PolicyError. */
-export function deferLimit(api: Pick<NodeAPI, 'config'>): number {
-  const text = api.config.str('defer-limit');
+/** An amount flag in sat, `fallback` when not given; a bad one is `error(message)`. */
+function amountFlag(api: Pick<NodeAPI, 'config'>, name: string, fallback: number, error: (m: string) => Error): number {
+  const text = api.config.str(name);
   if (text === null)
-    return DEFAULT_DEFER_LIMIT;
+    return fallback;
   const amount = parseAmount(text);
   if (amount === null || amount > MAX_MONEY)
-    throw new PolicyError(`--defer-limit must be an amount such as 10000sat, got "${text}".`);
+    throw error(`--${name} must be an amount such as ${fallback || 100}sat, got "${text}".`);
   return amount;
+}
+
+/** `--defer-limit` in sat (default DEFAULT_DEFER_LIMIT); throws PolicyError. */
+export function deferLimit(api: Pick<NodeAPI, 'config'>): number {
+  return amountFlag(api, 'defer-limit', DEFAULT_DEFER_LIMIT, (m) => new PolicyError(m));
 }
 
 /** `--max-quote-payment` in sat (default DEFAULT_MAX_QUOTE_PAYMENT); throws ConfigError. */
 export function maxQuotePayment(api: Pick<NodeAPI, 'config'>): number {
-  const text = api.config.str('max-quote-payment');
-  if (text === null)
-    return DEFAULT_MAX_QUOTE_PAYMENT;
-  const amount = parseAmount(text);
-  if (amount === null || amount > MAX_MONEY)
-    throw new ConfigError(`--max-quote-payment must be an amount such as 100sat, got "${text}".`);
-  return amount;
+  return amountFlag(api, 'max-quote-payment', DEFAULT_MAX_QUOTE_PAYMENT, (m) => new ConfigError(m));
 }
 
 /**

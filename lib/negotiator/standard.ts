@@ -130,7 +130,8 @@ export function decodePrice(body: Buffer): number {
   return price;
 }
 
-function emptyArgs(json: unknown): Buffer {
+/** cloudrequest JSON for a method without args: nothing, null, [] or {}. */
+export function emptyArgs(json: unknown): Buffer {
   if (json !== undefined && json !== null && !(Array.isArray(json) && json.length === 0)
       && !(typeof json === 'object' && Object.keys(json).length === 0))
     throw new Error('This method takes no arguments.');
