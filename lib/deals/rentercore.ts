@@ -16,6 +16,7 @@
 import * as fs from 'fs';
 import { FileServerClient } from '../storage/fileserverclient';
 import { hashFile } from '../storage/fileops';
+import { uploadEncrypted } from '../storage/transfer';
 import type { LeafHasherPool } from '../storage/hashpool';
 import type {
   CommitFileResult, FileInfo, NegotiateStorageResult, OfferInfo, RenterRPCResults, ReplicaState, ReusableContract
@@ -215,12 +216,18 @@ export class RenterCore {
         formula: `revision ${p.number} of contract ${r.id.slice(0, 12)} (no transaction; ${r.blocksLeft} blocks left)` };
     }
     let sent = 0;
-    await new FileServerClient(placed.dataURL).uploadFile(token, placed.id, placed.object, work, undefined, (done) => {
+    const progress = (done: number) => {
       if (this.events.uploaded)
         this.events.uploaded(done - sent);
       sent = done;
-    });
-    fs.rmSync(work, { force: true });
+    };
+    const client = new FileServerClient(placed.dataURL);
+    if (obj.key) {
+      await uploadEncrypted({ client, token, contract: placed.id, object: placed.object }, obj.key, work, { progress });
+    } else {
+      await client.uploadFile(token, placed.id, placed.object, work, undefined, progress);
+      fs.rmSync(work, { force: true });
+    }
     await this.rpc('getstoragereceipt', [placed.id, placed.number]);
     return placed;
   }

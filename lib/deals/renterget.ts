@@ -1,6 +1,7 @@
 /*!
  * renterget.ts - the renter's get: getfile -> per replica until one
- * works: getstoragetoken, HEAD, download, check the Merkle root, decrypt.
+ * works: getstoragetoken, HEAD, then ranges streamed through hashing and
+ * decryption (transfer.ts: no staged ciphertext), root checked at the end.
  * A file stored as shards downloads K shards at once (reachable hosts and
  * data shards first, the next candidate for each one that fails), checks
  * each root, rebuilds the object (a concatenation when the K data shards
@@ -11,6 +12,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { cipherSize } from '../storage/common';
 import { decryptFile } from '../storage/fileops';
+import { FileServerClient } from '../storage/fileserverclient';
+import { StorageError } from '../storage/errors';
+import { downloadDecrypted } from '../storage/transfer';
 import { decodeShards } from '../storage/erasure';
 import { LeafHasherPool } from '../storage/hashpool';
 import type { FileInfo } from './rpctypes';
@@ -108,14 +112,36 @@ async function getShards(c: RenterCore, f: FileInfo, workDir: string): Promise<G
   };
 }
 
+/**
+ * One replica, streamed: ranges are hashed and decrypted as they arrive
+ * (transfer.ts) into `workDir`/plain, which appears only once every
+ * chunk's tag and the contract's root verified.
+ */
 async function fetchReplica(c: RenterCore, f: FileInfo, r: FileInfo['replicas'][number], workDir: string): Promise<string> {
-  const enc = path.join(workDir, 'object');
-  if (c.events.downloadStart)
-    c.events.downloadStart(r.objectSize);
-  await c.download(r, enc);
+  const t = await c.rpc('getstoragetoken', [r.hostKey, r.contractId, r.object]);
   const key = Buffer.from(await c.rpc('derivefilekey', [f.fileId, f.revision, r.salt]), 'hex');
   const plain = path.join(workDir, 'plain');
-  await decryptFile(key, enc, plain);
-  fs.rmSync(enc, { force: true });
+  if (c.events.downloadStart)
+    c.events.downloadStart(r.objectSize);
+  let got = 0;
+  const from = { client: new FileServerClient(t.dataURL), token: t.token, contract: r.contractId, object: r.object };
+  try {
+    await downloadDecrypted(from, key, r.objectSize, Buffer.from(r.root, 'hex'), plain, {
+      progress: (done) => {
+        if (c.events.downloaded)
+          c.events.downloaded(done - got);
+        got = done;
+      }
+    });
+  } catch (e) {
+    // Bytes that are not the contract's, whichever check saw it first: the
+    // root covers the exact ciphertext we sealed under our own key, so a
+    // chunk failing its tag (seen before the root is known) differs from it too.
+    if (e instanceof StorageError && e.code === 'bad-root')
+      throw new Error('downloaded bytes do not match the contract root');
+    if (e instanceof StorageError && e.code === 'bad-tag')
+      throw new Error(`downloaded bytes do not match the contract root: ${e.message}`);
+    throw e;
+  }
   return plain;
 }

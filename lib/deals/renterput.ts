@@ -1,8 +1,9 @@
 /*!
  * renterput.ts - the renter's put: negotiate (reusing open contracts and
- * offers) -> addfile -> per host, at once: derive the key, encrypt,
- * proposestorage or proposerevision (the node records the replica and its
- * salt before any byte moves), upload over HTTP, getstoragereceipt ->
+ * offers) -> addfile -> per host, at once (PUT_PARALLEL): derive the key,
+ * encrypt to learn the root, proposestorage or proposerevision (the node
+ * records the replica and its salt before any byte moves), encrypt again
+ * while uploading over HTTP (transfer.ts), getstoragereceipt ->
  * commitfile (the node funds one commitment; from here the node owns the
  * outcome) -> the sealed manifest to every host -> wait for depth.
  *
@@ -17,6 +18,7 @@ import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { cipherSize } from '../storage/common';
 import { encryptFile, hashFile } from '../storage/fileops';
+import { encryptedRoot } from '../storage/transfer';
 import { checkScheme, encodeShards, shardSize, type ShardScheme } from '../storage/erasure';
 import { LeafHasherPool } from '../storage/hashpool';
 import type { ReplicaState } from './rpctypes';
@@ -24,6 +26,14 @@ import type { RenterCore } from './rentercore';
 import {
   RenterClientError, WAIT_ACTIVE_MS, type FailedHost, type Placed, type PutOptions, type PutResult, type Target
 } from './rentertypes';
+
+/**
+ * Most replicas encrypted and uploaded at once. Each holds about two
+ * 8 MiB parts in flight (plaintext and ciphertext) plus its first pass's
+ * hashing queue: 3 keeps a 1 GiB put to 3 hosts under the CLI's 200 MB
+ * RSS bar (docs/BENCHMARKS.md) while both cores stay busy.
+ */
+export const PUT_PARALLEL = 3;
 
 /**
  * Store a file: open contracts first (one object per file, a revision,
@@ -98,8 +108,10 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
 }
 
 /**
- * Every host at once: encryption keeps both cores busy, and a slow or
- * dead host does not hold up the others.
+ * Every host at once, up to PUT_PARALLEL: each replica is encrypted under
+ * its own key twice, once to learn its root (the host records the object
+ * before a byte moves) and again while it is uploaded (transfer.ts),
+ * nothing staged on disk. A slow or dead host does not hold up the others.
  */
 async function placeAll(c: RenterCore, opts: PutOptions, fileId: Buffer, revision: number, targets: Target[], objectSize: number)
   : Promise<{ placed: Placed[]; failed: FailedHost[] }> {
@@ -108,18 +120,34 @@ async function placeAll(c: RenterCore, opts: PutOptions, fileId: Buffer, revisio
   const pool = new LeafHasherPool();
   let results: PromiseSettledResult<Placed>[];
   try {
-    results = await Promise.allSettled(targets.map(async (target, i) => {
+    results = await settleBounded(targets, PUT_PARALLEL, async (target) => {
       const salt = randomBytes(32);
       const key = Buffer.from(await c.rpc('derivefilekey', [fileId.toString('hex'), revision, salt.toString('hex')]), 'hex');
-      const work = path.join(opts.workDir, `replica-${i}`);
-      // A scratch copy deleted after the upload: no fsync needed.
-      const enc = await encryptFile(key, opts.file, work, { pool, sync: false });
-      return c.placeObject(opts.allowance, fileId, target, { path: work, root: enc.root, size: enc.size, salt, shard: null });
-    }));
+      const enc = await encryptedRoot(key, opts.file, { pool });
+      return c.placeObject(opts.allowance, fileId, target, { path: opts.file, key, root: enc.root, size: enc.size, salt, shard: null });
+    });
   } finally {
     await pool.close();
   }
   return c.settle(targets, results);
+}
+
+/** `fn` over `items`, at most `limit` at once; settled results in the items' order. */
+async function settleBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const out: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        out[i] = { status: 'fulfilled', value: await fn(items[i]) };
+      } catch (e) {
+        out[i] = { status: 'rejected', reason: e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /**

@@ -175,9 +175,15 @@ export interface GetResult {
   shardsFailed?: Array<{ shard: number; host: string; reason: string }>;
 }
 
-/** One object ready to upload: its file, root, size, key salt and (for a coded file) shard index. */
+/**
+ * One object ready to upload: its file, root, size, key salt and (for a
+ * coded file) shard index. With `key`, `path` is the plaintext, encrypted
+ * again while it is uploaded (transfer.ts: nothing staged); without it,
+ * `path` is a staged object file, removed once uploaded.
+ */
 export interface Prepared {
   path: string;
+  key?: Buffer;
   root: Buffer;
   size: number;
   salt: Buffer;
