@@ -28,12 +28,14 @@ import {
 } from './rentertypes';
 
 /**
- * Most replicas encrypted and uploaded at once. Each holds about two
- * 8 MiB parts in flight (plaintext and ciphertext) plus its first pass's
- * hashing queue: 3 keeps a 1 GiB put to 3 hosts under the CLI's 200 MB
- * RSS bar (docs/BENCHMARKS.md) while both cores stay busy.
+ * Most replicas encrypted and uploaded at once. Each holds two 8 MiB
+ * parts of ciphertext in flight (the next one is encrypted while the last
+ * one travels), or its first pass's read batch and hashing queue, and
+ * the collector frees spent buffers late: 3 at once put a 1 GiB put to 3
+ * hosts over the CLI's 200 MB RSS bar, 2 keep it under with both cores
+ * busy (docs/BENCHMARKS.md has the figures).
  */
-export const PUT_PARALLEL = 3;
+export const PUT_PARALLEL = 2;
 
 /**
  * Store a file: open contracts first (one object per file, a revision,

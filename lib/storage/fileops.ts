@@ -266,6 +266,7 @@ export async function encryptFile(key: Buffer, input: string, output: string | n
     // (or the end) throws it into the cleanup below.
     let pendingWrite: Promise<void> = Promise.resolve();
     let writeError: unknown = null;
+    let readBuf: Buffer | null = null;
     try {
       // Enough runs in flight to keep every worker busy while we read.
       const q = new OrderedQueue(sink, pool ? pool.size * 4 : 0);
@@ -275,7 +276,10 @@ export async function encryptFile(key: Buffer, input: string, output: string | n
         const n = Math.min(ENCRYPT_BATCH, chunks - b);
         const start = b * PLAIN_CHUNK_SIZE;
         const len = Math.min(n * PLAIN_CHUNK_SIZE, plain - start);
-        const buf = Buffer.allocUnsafe(len);
+        // One read buffer for the whole file: each batch is encrypted (into
+        // new buffers) before the next read, so nothing refers to it after.
+        readBuf ??= Buffer.allocUnsafeSlow(Math.min(ENCRYPT_BATCH * PLAIN_CHUNK_SIZE, Math.max(plain, 1)));
+        const buf = readBuf.subarray(0, len);
         let got = 0;
         while (got < len) {
           const { bytesRead } = await inFh.read(buf, got, len - got, start + got);
@@ -290,8 +294,12 @@ export async function encryptFile(key: Buffer, input: string, output: string | n
           const i = b + j;
           const ct = encryptChunk(key, i, i === chunks - 1, buf.subarray(j * PLAIN_CHUNK_SIZE, Math.min((j + 1) * PLAIN_CHUNK_SIZE, len)));
           const first = i * LEAVES_PER_CHUNK;
-          await q.push(first, pool ? pool.hashBuffer(ct, first, sink.height) : Promise.resolve(sink.inline(ct, first)));
-          out.push(ct);
+          // Nothing to write: the chunk moves to the worker rather than being copied.
+          const job = !pool ? Promise.resolve(sink.inline(ct, first))
+            : outFh ? pool.hashBuffer(ct, first, sink.height) : pool.hashDone(ct, first, sink.height);
+          await q.push(first, job);
+          if (outFh)
+            out.push(ct);
         }
         await pendingWrite;
         if (writeError)

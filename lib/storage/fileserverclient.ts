@@ -155,7 +155,9 @@ export class FileServerClient {
       let answered = false;
       const unreachable = (e: Error) => {
         const message = `cannot reach file server ${this.url} (${e.message})`;
-        const stale = !answered && req?.reusedSocket === true && (e as NodeJS.ErrnoException).code === 'ECONNRESET';
+        // ECONNRESET, or EPIPE when the close meets a body being written (a part upload).
+        const code = (e as NodeJS.ErrnoException).code;
+        const stale = !answered && req?.reusedSocket === true && (code === 'ECONNRESET' || code === 'EPIPE');
         settle(stale ? new StaleSocketError('unreachable', 0, message) : new FileServerError('unreachable', 0, message));
       };
       const onAbort = () => settle(new FileServerError('unreachable', 0,
@@ -205,9 +207,12 @@ export class FileServerClient {
         res.on('aborted', () => unreachable(new Error('connection closed mid-answer')));
       });
       req.on('error', unreachable);
-      // Pieces written one after another: a part's chunks are never copied into one buffer.
+      // Pieces written one after another: a part's chunks are never copied
+      // into one buffer; corked, they leave in one writev, not a call each.
+      req.cork();
       for (const b of bodies)
         req.write(b);
+      req.uncork();
       req.end();
     });
   }

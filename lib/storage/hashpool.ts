@@ -119,6 +119,11 @@ interface Job {
  * dies (out of memory, killed) fails only the jobs it held and is
  * replaced, so later jobs never wait on a dead thread.
  */
+/** Whether a buffer can be moved to a worker: it is its whole ArrayBuffer. */
+function ownsBuffer(b: Buffer): boolean {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.byteLength > 0;
+}
+
 export class LeafHasherPool {
   private readonly workers: Worker[] = [];
   private readonly load: number[] = [];
@@ -226,10 +231,21 @@ export class LeafHasherPool {
    * caller can reuse a few blocks instead of leaving a copy per block for
    * the collector (this bounds the file server's memory).
    */
-  hashLent(buf: Buffer, length: number, first: number, back: (b: Buffer) => void): Promise<Buffer> {
-    if (buf.byteOffset !== 0 || buf.byteLength !== buf.buffer.byteLength)
+  hashLent(buf: Buffer, length: number, first: number, back: (b: Buffer) => void, height = 0): Promise<Buffer> {
+    if (!ownsBuffer(buf))
       throw new RangeError('a lent buffer must own its whole ArrayBuffer');
-    return this.submit({ buf, length, first, height: 0, lent: true }, [buf.buffer as ArrayBuffer], back);
+    return this.submit({ buf, length, first, height, lent: true }, [buf.buffer as ArrayBuffer], back);
+  }
+
+  /**
+   * As hashBuffer, but `data` is moved to the worker when it owns its whole
+   * ArrayBuffer (and copied otherwise): for a caller done with the bytes.
+   * A copy would leave one more copy per call for each worker's collector,
+   * which frees external memory late (tens of MB of RSS per worker on a
+   * large transfer); moved, it comes back and is garbage here only.
+   */
+  hashDone(data: Buffer, first: number, height = 0): Promise<Buffer> {
+    return ownsBuffer(data) ? this.hashLent(data, data.length, first, () => {}, height) : this.hashBuffer(data, first, height);
   }
 
   /** As hashBuffer, for `length` bytes of the file at `path` from `offset` (leaf-aligned). */

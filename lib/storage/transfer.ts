@@ -21,9 +21,9 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
-import { CHUNK_SIZE, LEAF_SIZE, PLAIN_CHUNK_SIZE, cipherSize, plainSize } from './common';
+import { CHUNK_SIZE, LEAF_SIZE, PLAIN_CHUNK_SIZE, TAG_SIZE, cipherSize, plainSize } from './common';
 import { StorageError } from './errors';
-import { decryptChunk, encryptChunk } from './cipher';
+import { decryptChunk, encryptChunk, sealChunk } from './cipher';
 import { FileServerClient, FileServerError, MAX_READ_SIZE, UploadStatus } from './fileserverclient';
 import { EncryptResult, FileOpOptions, OrderedQueue, TreeSink, encryptFile, withPool, writeAll } from './fileops';
 import { fsyncDir, tempPath } from './fsutil';
@@ -59,23 +59,25 @@ async function readExact(fh: fs.promises.FileHandle, buf: Buffer, pos: number): 
  * Ciphertext bytes [start, end) of `plain` (a plaintext of `plainBytes`
  * bytes) under `key`: the chunks covering the range, encrypted, as pieces.
  */
-async function cipherRange(key: Buffer, fh: fs.promises.FileHandle, plainBytes: number, start: number, end: number): Promise<Buffer[]> {
+async function cipherRange(key: Buffer, fh: fs.promises.FileHandle, plainBytes: number, start: number, end: number,
+  scratch: Buffer): Promise<Buffer[]> {
   const chunks = Math.max(1, Math.ceil(plainBytes / PLAIN_CHUNK_SIZE));
   const first = Math.floor(start / CHUNK_SIZE);
   const last = Math.ceil(end / CHUNK_SIZE) - 1;
-  const from = first * PLAIN_CHUNK_SIZE;
-  const plain = Buffer.allocUnsafe(Math.min((last + 1) * PLAIN_CHUNK_SIZE, plainBytes) - from);
-  await readExact(fh, plain, from);
   const out: Buffer[] = [];
   for (let i = first; i <= last; i++) {
-    const at = (i - first) * PLAIN_CHUNK_SIZE;
-    let ct = encryptChunk(key, i, i === chunks - 1, plain.subarray(at, Math.min(at + PLAIN_CHUNK_SIZE, plain.length)));
+    // One chunk at a time into the caller's one read buffer: encryption
+    // copies out of it before the next read, so the plaintext costs 1 MiB
+    // per upload whatever the part size.
+    const piece = scratch.subarray(0, Math.min(PLAIN_CHUNK_SIZE, plainBytes - i * PLAIN_CHUNK_SIZE));
+    await readExact(fh, piece, i * PLAIN_CHUNK_SIZE);
     // Trim to the range (a resume may start mid-chunk, on a leaf boundary).
     const lo = Math.max(start - i * CHUNK_SIZE, 0);
-    const hi = Math.min(end - i * CHUNK_SIZE, ct.length);
-    if (lo > 0 || hi < ct.length)
-      ct = ct.subarray(lo, hi);
-    out.push(ct);
+    const hi = Math.min(end - i * CHUNK_SIZE, piece.length + TAG_SIZE);
+    if (lo > 0 || hi < piece.length + TAG_SIZE)
+      out.push(encryptChunk(key, i, i === chunks - 1, piece).subarray(lo, hi));
+    else
+      out.push(...sealChunk(key, i, i === chunks - 1, piece));
   }
   return out;
 }
@@ -110,10 +112,12 @@ export async function uploadEncrypted(to: ObjectAddress, key: Buffer, file: stri
     let st = await client.uploadStatus(token, contract, object);
     if (!st.complete && (st.size !== size || !(st.received >= 0 && st.received <= size)))
       throw new FileServerError('bad-size', 0, `the object is ${size} bytes; the server expects ${st.size} and holds ${st.received}`);
+    // One read buffer of a chunk for every part: a part is read only once the one before is encrypted.
+    const scratch = Buffer.allocUnsafeSlow(Math.max(1, Math.min(PLAIN_CHUNK_SIZE, plainBytes)));
     // Parts end on part boundaries, so a resumed upload realigns after one short part.
     const partAt = (offset: number) => {
       const end = Math.min((Math.floor(offset / partSize) + 1) * partSize, size);
-      return { offset, end, data: cipherRange(key, fh, plainBytes, offset, end) };
+      return { offset, end, data: cipherRange(key, fh, plainBytes, offset, end, scratch) };
     };
     let next = st.complete ? null : partAt(st.received);
     while (next) {
@@ -188,12 +192,13 @@ export async function downloadDecrypted(from: ObjectAddress, key: Buffer, size: 
         // The next range is on the wire while this one is hashed and decrypted.
         pending = start + rangeSize < size ? fetch(start + rangeSize) : null;
         const first = start / LEAF_SIZE;
-        await q.push(first, pool ? pool.hashBuffer(data, first, sink.height) : Promise.resolve(sink.inline(data, first)));
         const pieces: Buffer[] = [];
         for (let at = 0; at < data.length; at += CHUNK_SIZE) {
           const i = (start + at) / CHUNK_SIZE;
           pieces.push(decryptChunk(key, i, i === chunks - 1, data.subarray(at, Math.min(at + CHUNK_SIZE, data.length))));
         }
+        // Decrypted first, so the range can move to the worker rather than be copied.
+        await q.push(first, pool ? pool.hashDone(data, first, sink.height) : Promise.resolve(sink.inline(data, first)));
         await writeAll(out, pieces, (start / CHUNK_SIZE) * PLAIN_CHUNK_SIZE);
         if (opts.progress)
           opts.progress(Math.min(start + rangeSize, size), size);
