@@ -17,7 +17,7 @@
 import bio = require('bufio');
 import { MAX_ARGS_SIZE, MAX_METHODS, MALFORMED_SCORE } from './common';
 import { ServiceError } from './errors';
-import { statuses } from './status';
+import { amountBody, readAmountBody, statuses } from './status';
 import type { MethodSpec, RequestContext, Service } from './services';
 import {
   checkEnd, readAmount, readLength, readName, readU32, readVarBytes, sizeVarBytes, sizeVarint, writeAmount, isName
@@ -116,19 +116,11 @@ export function decodeQuoteArgs(args: Buffer): QuoteCall {
   return { method, units };
 }
 
-/** `quote` body: u64 price in sat. */
-export function encodePrice(price: number): Buffer {
-  const bw = bio.write(8);
-  writeAmount(bw, price);
-  return bw.render();
-}
+/** `quote` body: u64 price in sat, laid out as a `too-low` amount body. */
+export const encodePrice = amountBody;
 
-export function decodePrice(body: Buffer): number {
-  const br = bio.read(body);
-  const price = readAmount(br);
-  checkEnd(br);
-  return price;
-}
+/** Throws PacketError on a malformed price body. */
+export const decodePrice = readAmountBody;
 
 /** cloudrequest JSON for a method without args: nothing, null, [] or {}. */
 export function emptyArgs(json: unknown): Buffer {
