@@ -1,0 +1,54 @@
+/*!
+ * walletstart.ts - the wallet at a node's start: unlocking an encrypted
+ * wallet with the passphrase given at start, and waiting for the wallet to
+ * catch up with the chain.
+ *
+ * cloudcoind signs on its own (identity, escrow refunds, revisions, file
+ * keys), so an encrypted wallet is unlocked while the extensions open and
+ * its master key kept in memory; CloudNode locks the wallet again after.
+ */
+
+import bcoin = require('../bcoin');
+import { WalletLockedError } from '../base/errors';
+
+/** How long the wallet may stay unlocked while the extensions open (it is locked right after). */
+const START_UNLOCK_SECONDS = 3600;
+
+/** Where an encrypted wallet's passphrase comes from, for error lines. */
+export const PASSPHRASE_HINT = 'cloudcoind signs contracts and envelopes on its own, so it needs the passphrase at start: '
+  + 'wallet-passphrase-file=FILE in cloudcoin.conf, --wallet-passphrase-file FILE or CLOUDCOIN_WALLET_PASSPHRASE';
+
+/**
+ * Unlock an encrypted wallet with the passphrase given at start.
+ * @returns true if it was unlocked here (and must be locked again)
+ * @throws WalletLockedError with no passphrase, or a wrong one
+ */
+export async function unlockForStart(wallet: bcoin.Wallet, passphrase: string | undefined): Promise<boolean> {
+  if (!wallet.master.encrypted || wallet.master.key)
+    return false;
+  if (!passphrase)
+    throw new WalletLockedError(`the wallet is encrypted: ${PASSPHRASE_HINT}`);
+  try {
+    await wallet.unlock(passphrase, START_UNLOCK_SECONDS);
+  } catch (e) {
+    // bcrypto's AES unpadding check is how bcoin finds a wrong passphrase.
+    if (e instanceof Error && e.message === 'Bad key for decryption.')
+      throw new WalletLockedError('the wallet passphrase given at start is wrong');
+    throw e;
+  }
+  return true;
+}
+
+/**
+ * Resolves when the wallet has caught up with the chain tip (or after
+ * `timeoutMs`). bcoin's wallet moves its tip before it adds the block's
+ * txs, so also wait for its tx lock: only then are balances and coins
+ * complete.
+ */
+export async function waitWalletSynced(wdb: bcoin.WalletDB, chain: bcoin.Chain, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (wdb.state.height < chain.height && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 10));
+  const unlock = await wdb.txLock.lock();
+  unlock();
+}
