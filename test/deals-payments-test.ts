@@ -17,7 +17,7 @@ const GIB = 2n ** 30n;
 
 interface HostContract {
   state: string;
-  channel: { number: number; paid: number; final: boolean } | null;
+  channel: { number: number; paid: number; final: boolean; prepaid: number } | null;
   spend: { type: string; txid: string; returned: number; paid: number; fee: number } | null;
   contract: { escrowValue: number };
 }
@@ -42,6 +42,11 @@ t.test('the host is paid the accrual formula after each passed audit', async (t)
     return final ? payable : Math.floor(payable * 7500 / 10000);
   };
   const hostView = () => json<HostContract>(host.cli(['getcontract', id]));
+  // Audit reads are paid ahead (storage.token carries a state): at the default
+  // 200 sat/GiB an audit's 16 x 4096 bytes cost 1 sat per attempt, recorded
+  // as the host's prepaid; what the states pay for storage is the rest.
+  const perAudit = Number((200n * 65536n + GIB - 1n) / GIB);
+  const storagePaid = (x: HostContract) => (x.channel ? x.channel.paid - x.channel.prepaid : 0);
   const mineTo = async (h: number) => {
     const now = await height(renter);
     if (now < h)
@@ -50,9 +55,10 @@ t.test('the host is paid the accrual formula after each passed audit', async (t)
 
   await t.test('should pay the first interval, less the holdback', async (t) => {
     await mineTo(start + 10);
-    const c = await forValue(hostView, (x) => (x.channel?.number ?? 0) >= 1, 90000, 'the first state on the host');
-    t.equal(c.channel!.number, 1);
-    t.equal(c.channel!.paid, expected(1, false), `paid ${c.channel!.paid} = floor(E(start+10) x 0.75)`);
+    const c = await forValue(hostView, (x) => storagePaid(x) > 0, 90000, 'the first state paying storage on the host');
+    t.ok(c.channel!.number >= 2, 'after the state prepaying the audit');
+    t.equal(storagePaid(c), expected(1, false), `paid ${c.channel!.paid} - prepaid ${c.channel!.prepaid} = floor(E(start+10) x 0.75)`);
+    t.ok(c.channel!.prepaid >= perAudit && c.channel!.prepaid % perAudit === 0, `the audit's reads prepaid: ${c.channel!.prepaid} sat`);
     t.ok(c.channel!.paid > 500, 'well above dust');
     t.equal(c.channel!.final, false);
   });
@@ -66,15 +72,18 @@ t.test('the host is paid the accrual formula after each passed audit', async (t)
       (x) => x.audits.some((r) => r.interval === 3), 120000, 'the catch-up audit');
     t.same(a.audits.map((r) => [r.from, r.interval, r.outcome]), [[0, 0, 'passed'], [1, 3, 'passed']],
       'one audit covers intervals 1..3');
-    const c = await forValue(hostView, (x) => (x.channel?.number ?? 0) >= 2, 60000, 'the catch-up state');
-    t.equal(c.channel!.number, 2, 'one state for the three intervals');
-    t.equal(c.channel!.paid, expected(4, false));
+    const c = await forValue(hostView, (x) => storagePaid(x) > expected(1, false), 60000, 'the catch-up state');
+    t.equal(storagePaid(c), expected(4, false), 'one state for the three intervals');
+    const paid = await json<AuditsResult>(renter.cli(['getaudits', id]));
+    t.equal(paid.payment!.intervals, 4, 'the renter paid intervals 0..3');
   });
 
   await t.test('should release the holdback at the end and close: the host gets the state less its fee', async (t) => {
     await mineTo(start + DURATION);
     const c = await forValue(hostView, (x) => x.channel?.final === true, 120000, 'the final state');
-    t.equal(c.channel!.paid, expected(6, true), 'every interval passed: holdback released');
+    t.equal(storagePaid(c), expected(6, true), 'every interval passed: holdback released');
+    const prepaid = c.channel!.prepaid;
+    t.ok(prepaid >= 3 * perAudit, `three audits' reads prepaid: ${prepaid} sat`);
     const before = await balanceSat(host);
     // The host closes on its own at the end height once it holds the final state.
     await forValue(async () => {
@@ -83,9 +92,9 @@ t.test('the host is paid the accrual formula after each passed audit', async (t)
     }, 'settled', 120000, 'the close confirmed');
     const after = await hostView();
     t.equal(after.spend!.type, 'settled');
-    t.equal(after.spend!.paid, expected(6, true), 'paid to the host on chain');
-    t.equal(after.spend!.returned, after.contract.escrowValue - expected(6, true), 'the rest back to the renter');
+    t.equal(after.spend!.paid, expected(6, true) + prepaid, 'paid to the host on chain: storage, uploads and the audits\' reads');
+    t.equal(after.spend!.returned, after.contract.escrowValue - expected(6, true) - prepaid, 'the rest back to the renter');
     t.ok(after.spend!.fee > 0 && after.spend!.fee < 2000, `fee ${after.spend!.fee} sat`);
-    t.equal(await balanceSat(host) - before, expected(6, true) - after.spend!.fee, 'the host wallet grew by paid - fee');
+    t.equal(await balanceSat(host) - before, expected(6, true) + prepaid - after.spend!.fee, 'the host wallet grew by paid - fee');
   });
 });

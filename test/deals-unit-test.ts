@@ -24,13 +24,14 @@ import { Revision } from '../lib/contracts/revision';
 import type { ObjectEntry } from '../lib/contracts/objecttree';
 import { firstRevision, nextRevision } from '../lib/deals/revisions';
 import { MerkleTree } from '../lib/storage/merkle';
-import { verifyToken, deriveTokenKey } from '../lib/storage/token';
+import { ALL_OBJECTS, verifyToken, deriveTokenKey } from '../lib/storage/token';
 import { readOrCreateAdminKey } from '../lib/storage/keyfile';
 import { tempDir } from './util/nodes-context';
 import { contractFootprint } from '../lib/storage/objectstore';
 import { ChannelState, signState } from '../lib/contracts/channel';
 import { ChannelStore, type EscrowLookup } from '../lib/contracts/channelstore';
-import { PayArgs, dueFor } from '../lib/deals/payments';
+import { PayArgs, dueFor, tokenCost } from '../lib/deals/payments';
+import { AUDIT_BUDGET } from '../lib/deals/audits';
 
 const network = bcoin.Network.get('regtest');
 const ident = (b: number) => new Identity(bcoin.KeyRing.fromPrivate(Buffer.alloc(32, b), true), network);
@@ -176,8 +177,11 @@ t.test('HostService', async (t) => {
     dataURL: () => 'http://127.0.0.1:1',
     createEscrowKey: async () => bcoin.KeyRing.generate(true).publicKey,
     contractState: async (id: Buffer) => (committed.has(id.toString('hex')) ? 'committed' : null),
-    acceptState: async (c, state, final) => { await channelStore.acceptState(c, state, { final }); },
-    latestPaid: async (id) => (await channelStore.latestState(id))?.state.paid ?? 0,
+    acceptState: async (c, state, options) => { await channelStore.acceptState(c, state, options); },
+    latestState: async (id) => {
+      const s = await channelStore.latestState(id);
+      return s ? { paid: s.state.paid, prepaid: s.prepaid, final: s.final } : null;
+    },
     store
   }, { prices: { storage: 900, upload: 100, download: 200 }, maxDuration: 300, minContract: 0, newRenterShare: 100,
     newRenterCap: 2 ** 40 });
@@ -308,10 +312,8 @@ t.test('HostService', async (t) => {
     ta.object = 1;
     t.same(await declined(svc.token(ta.encode(), ctxOf(renter))), [BAD_TERMS, 'not-committed'], 'no downloads before the commitment');
     committed.add(contract.id());
-    const tok = TokenResult.decode(await svc.token(ta.encode(), ctxOf(renter)));
-    const get = verifyToken(deriveTokenKey(readOrCreateAdminKey(dir).key),
-      unseal(renter, host.publicKey, contract.hash(), tok.token).toString());
-    t.same([get.op, get.object, get.maxBytes], ['get', 1, 8192]);
+    t.same(await declined(svc.token(ta.encode(), ctxOf(renter))), [BAD_TERMS, 'prepay-required'],
+      'a download costs 1 sat at 200 sat/GiB: no token without the state paying it');
     ta.object = 2;
     t.same(await declined(svc.token(ta.encode(), ctxOf(renter))), ['client-error/bad-request', 'unknown-object'], 'only objects it holds');
     formed = { c: contract, latest: r0, objects };
@@ -435,6 +437,52 @@ t.test('HostService', async (t) => {
     channels.escrow = { coin, spent: true };
     t.equal((await declined(svc.pay(payArgs(signState(c, coin, 3, due + 1, key)), ctxOf(renter))))[1], 'escrow-spent',
       'nothing after the escrow is spent');
+    height = saved;
+  });
+
+  await t.test('should issue tokens only against a state prepaying their bytes, and count them in later states', async (t) => {
+    const { c } = formed!;
+    const id = c.hash();
+    const key = escrowKeys.get(c.renterEscrowKey.toString('hex'))!;
+    const coin = channels.escrow!.coin;
+    channels.escrow = { coin, spent: false };
+    const saved = height;
+    height = c.startHeight + c.auditInterval;
+    const last = (await channelStore.latestState(id))!;
+    const n = last.state.number;
+    const paid = last.state.paid;
+    // 200 sat/GiB: an 8192-byte object and an audit's 16 x 4096 bytes both cost 1 sat.
+    t.equal(tokenCost(c, 8192), 1);
+    t.equal(tokenCost(c, AUDIT_BUDGET), 1);
+    const tokenArgs = (object: number, state: ChannelState | null) => Object.assign(new TokenArgs(), { id, object, state }).encode();
+    const table: Array<[string, Buffer, string]> = [
+      ['no state', tokenArgs(1, null), 'prepay-required'],
+      ['the stored amount again', tokenArgs(1, signState(c, coin, n + 1, paid, key)), 'state-underpays'],
+      ['a number not above the stored one', tokenArgs(1, signState(c, coin, n, paid + 1, key)), 'state-out-of-order'],
+      ['eating the allowance the data needs', tokenArgs(1, signState(c, coin, n + 1, c.escrowValue - 300, key)), 'insufficient-allowance'],
+      ['another contract\'s state', tokenArgs(1, Object.assign(signState(c, coin, n + 1, paid + 1, key), { contractId: Buffer.alloc(32, 9) })),
+        'state-wrong-contract'],
+      ['an audit without a state', tokenArgs(ALL_OBJECTS, null), 'prepay-required']
+    ];
+    for (const [name, args, code] of table)
+      t.equal((await declined(svc.token(args, ctxOf(renter))))[1], code, name);
+    t.equal((await channelStore.latestState(id))!.state.number, n, 'nothing declined was stored');
+    const tok = TokenResult.decode(await svc.token(tokenArgs(1, signState(c, coin, n + 1, paid + 1, key)), ctxOf(renter)));
+    const get = verifyToken(deriveTokenKey(readOrCreateAdminKey(dir).key), unseal(renter, host.publicKey, id, tok.token).toString());
+    t.same([get.op, get.object, get.maxBytes], ['get', 1, 8192], 'a get token for the object, its size as budget');
+    const audit = TokenResult.decode(await svc.token(tokenArgs(ALL_OBJECTS, signState(c, coin, n + 2, paid + 2, key)), ctxOf(renter)));
+    const all = verifyToken(deriveTokenKey(readOrCreateAdminKey(dir).key), unseal(renter, host.publicKey, id, audit.token).toString());
+    t.same([all.object, all.maxBytes], [ALL_OBJECTS, AUDIT_BUDGET], 'an audit token: every object, 16 leaves');
+    const stored = (await channelStore.latestState(id))!;
+    t.same([stored.state.number, stored.prepaid - last.prepaid, stored.final], [n + 2, 2, last.final],
+      'stored before the answer, the increase recorded as prepaid');
+    // A payment now owes the intervals plus the downloads prepaid.
+    const due = dueFor(c, await store.listRevisions(id), 1, [], stored.prepaid).paid;
+    const payArgs = (state: ChannelState) => Object.assign(new PayArgs(), { state, through: 1, missed: [] }).encode();
+    t.equal((await declined(svc.pay(payArgs(signState(c, coin, n + 3, due - 1, key)), ctxOf(renter))))[1], 'state-underpays',
+      'a state forgetting the prepaid downloads');
+    t.same((await svc.pay(payArgs(signState(c, coin, n + 3, Math.max(due, stored.state.paid), key)), ctxOf(renter))).readUInt32LE(0), n + 3);
+    t.equal((await channelStore.latestState(id))!.prepaid, stored.prepaid, 'a payment leaves prepaid as it was');
     height = saved;
   });
 

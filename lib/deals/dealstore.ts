@@ -392,6 +392,13 @@ export class DealStore {
     await writeSync(b);
   }
 
+  /** Forget the signed state (the host declined the only one: it never held it). */
+  async deletePayment(id: Buffer): Promise<void> {
+    const b = this.db.batch();
+    b.del(layout.y.build(id));
+    await writeSync(b);
+  }
+
   // The host's view of payments.
 
   /** The host served an audit at `height`: a payment is due (kept if one is already due). */

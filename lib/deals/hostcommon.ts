@@ -24,6 +24,16 @@ import type { Prices } from './pricing';
 import { seal } from './seal';
 import type { DealStore } from './dealstore';
 
+/** What the host keeps of the latest channel state of a contract (channelstore.ts StoredState). */
+export interface StoredPayment {
+  /** Sat the state pays the host, cumulative. */
+  paid: number;
+  /** Sat of `paid` that prepaid downloads and audit reads, cumulative. */
+  prepaid: number;
+  /** The renter's last state (closed with at end height). */
+  final: boolean;
+}
+
 /** What the host service needs from the node. */
 export interface HostContext {
   network: bcoin.Network;
@@ -38,11 +48,12 @@ export interface HostContext {
   /**
    * Store a renter-signed channel state once it verifies against the
    * escrow (lib/contracts/channelstore.ts), fsynced before it resolves;
-   * `final`: the renter's last state. Throws ContractError.
+   * `final`: the renter's last state; `prepaid`: the cumulative sat of it
+   * that prepaid downloads. Throws ContractError.
    */
-  acceptState(c: StorageContract, state: ChannelState, final: boolean): Promise<void>;
-  /** Sat paid by the latest state stored for a contract (0 without one). */
-  latestPaid(id: Buffer): Promise<number>;
+  acceptState(c: StorageContract, state: ChannelState, options: { final: boolean; prepaid: number }): Promise<void>;
+  /** The latest state stored for a contract (sat paid, of it prepaid, final), or null. */
+  latestState(id: Buffer): Promise<StoredPayment | null>;
   store: DealStore;
   now?: () => number;
 }

@@ -3,8 +3,14 @@
  * states (`storage.pay`) and renters that stop paying.
  *
  *   token -> a sealed download token for one object of the contract, or
- *            an audit's token for every data object
+ *            an audit's token for every data object, paid ahead: its byte
+ *            budget at the contract's download price travels as a channel
+ *            state with the request (one mechanism for gets and audits)
  *   pay   -> a renter-signed channel state paying for audited intervals
+ *
+ * Both store the state in the channel store (fsynced) before answering,
+ * one state at a time, so two requests can never both be paid by one
+ * increment of the same state.
  */
 
 import bio = require('bufio');
@@ -14,8 +20,10 @@ import type { RequestContext } from '../negotiator/services';
 import { statuses } from '../negotiator/status';
 import { ALL_OBJECTS } from '../storage/token';
 import { BAD_TERMS, REVISION_HEIGHT_SLACK } from './common';
-import { intervals } from './accrual';
-import { PayArgs, dueFor } from './payments';
+import { earnedAt, intervals } from './accrual';
+import { Mutex } from '../contracts/mutex';
+import type { ChannelState } from '../contracts/channel';
+import { PayArgs, dueFor, tokenCost } from './payments';
 import { AUDITED_STATES } from './auditor';
 import { AUDIT_BUDGET } from './audits';
 import { accrualTerms } from './revisions';
@@ -29,9 +37,57 @@ export const NON_PAYMENT_INTERVALS = 2;
 /** Tokens and channel states of contracts this node hosts. */
 export class HostPayments {
   readonly core: HostCore;
+  /** States are checked against the stored one and stored one at a time. */
+  private readonly states = new Mutex();
 
   constructor(core: HostCore) {
     this.core = core;
+  }
+
+  /** Store a state through the channel store; its codes become `bad-terms` declines. */
+  private async accept(c: StorageContract, state: ChannelState, final: boolean, prepaid: number): Promise<void> {
+    try {
+      await this.core.ctx.acceptState(c, state, { final, prepaid });
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (e instanceof ContractError || typeof code === 'string')
+        throw decline(BAD_TERMS, String(code));
+      throw e;
+    }
+  }
+
+  /**
+   * The state prepaying a token of `budget` bytes: it must pay the stored
+   * state plus the bytes at the contract's download price, and leave the
+   * allowance able to pay the data to the end (E(end) + prepaid <=
+   * escrow). All it adds is recorded as prepaid. Nothing is checked when
+   * the bytes cost nothing and no state came.
+   */
+  private async prepaid(c: StorageContract, state: ChannelState | null, budget: number, issue: () => Buffer): Promise<Buffer> {
+    const cost = tokenCost(c, budget);
+    if (!state) {
+      // [DECLINE] bytes that cost something come with the state paying them
+      if (cost > 0)
+        throw decline(BAD_TERMS, 'prepay-required');
+      return issue();
+    }
+    const id = c.hash();
+    return this.states.run(async () => {
+      const last = await this.core.ctx.latestState(id);
+      const paid = last ? last.paid : 0;
+      // [DECLINE] less than the stored state plus the token's bytes at the download price
+      if (state.paid < paid + cost)
+        throw decline(BAD_TERMS, 'state-underpays');
+      const prepaid = (last ? last.prepaid : 0) + state.paid - paid;
+      const end = earnedAt(accrualTerms(c), await this.core.ctx.store.listRevisions(id), c.endHeight);
+      // [DECLINE] downloads may not eat what the stored data will have earned by the end
+      if (end + prepaid > c.escrowValue)
+        throw decline(BAD_TERMS, 'insufficient-allowance');
+      // Minted before the state is stored: once it is stored, nothing fails.
+      const token = issue();
+      await this.accept(c, state, last ? last.final : false, prepaid);
+      return token;
+    });
   }
 
   async token(args: Buffer, ctx: RequestContext): Promise<Buffer> {
@@ -51,7 +107,6 @@ export class HostPayments {
       // after it (the renter's node pays after each passed audit).
       object = ALL_OBJECTS;
       budget = AUDIT_BUDGET;
-      await this.core.ctx.store.markAuditServed(id, this.core.ctx.height());
     } else {
       const o = await this.core.ctx.store.getObject(id, a.object);
       // [DECLINE] only objects of the latest final revision are served
@@ -63,10 +118,13 @@ export class HostPayments {
     const backend = this.core.mustBackend();
     const res = new TokenResult();
     res.dataURL = this.core.ctx.dataURL();
-    res.token = seal(this.core.ctx.identity(), c.renterKey, id, Buffer.from(backend.mintToken({
-      contract: id.toString('hex'), op: 'get', object, notAfter: this.core.now() + DOWNLOAD_TOKEN_SECONDS,
-      maxBytes: budget, renterPkHash: keyHash(c.renterKey)
-    }), 'ascii'));
+    res.token = await this.prepaid(c, a.state, budget, () => seal(this.core.ctx.identity(), c.renterKey, id,
+      Buffer.from(backend.mintToken({
+        contract: id.toString('hex'), op: 'get', object, notAfter: this.core.now() + DOWNLOAD_TOKEN_SECONDS,
+        maxBytes: budget, renterPkHash: keyHash(c.renterKey)
+      }), 'ascii')));
+    if (object === ALL_OBJECTS)
+      await this.core.ctx.store.markAuditServed(id, this.core.ctx.height());
     return res.encode();
   }
 
@@ -92,18 +150,15 @@ export class HostPayments {
     // [DECLINE] paying for intervals that have not ended
     if (a.through < 1 || a.through > ivs.length || ivs[a.through - 1].to > this.core.ctx.height() + REVISION_HEIGHT_SLACK)
       throw decline(BAD_TERMS, 'bad-interval');
-    const due = dueFor(c, await this.core.ctx.store.listRevisions(id), a.through, a.missed);
-    // [DECLINE] less than the intervals earned (accrual.ts, from the revisions both signed)
-    if (a.state.paid < due.paid)
-      throw decline(BAD_TERMS, 'state-underpays');
-    try {
-      await this.core.ctx.acceptState(c, a.state, a.through === ivs.length);
-    } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      if (e instanceof ContractError || typeof code === 'string')
-        throw decline(BAD_TERMS, String(code));
-      throw e;
-    }
+    await this.states.run(async () => {
+      const last = await this.core.ctx.latestState(id);
+      const prepaid = last ? last.prepaid : 0;
+      const due = dueFor(c, await this.core.ctx.store.listRevisions(id), a.through, a.missed, prepaid);
+      // [DECLINE] less than the intervals earned (accrual.ts, from the revisions both signed) plus the downloads prepaid
+      if (a.state.paid < due.paid)
+        throw decline(BAD_TERMS, 'state-underpays');
+      await this.accept(c, a.state, a.through === ivs.length || (last !== null && last.final), prepaid);
+    });
     await this.core.ctx.store.clearAuditServed(id);
     const bw = bio.write(16);
     bw.writeU64(a.state.number);
@@ -127,8 +182,9 @@ export class HostPayments {
       if (await this.core.ctx.store.droppedAt(id) !== null)
         continue;
       const through = intervals(accrualTerms(c)).filter((iv) => iv.to <= served).length;
-      const owed = dueFor(c, await this.core.ctx.store.listRevisions(id), through, []).paid;
-      if (owed <= await this.core.ctx.latestPaid(id)) {
+      const last = await this.core.ctx.latestState(id);
+      const owed = dueFor(c, await this.core.ctx.store.listRevisions(id), through, [], last ? last.prepaid : 0).paid;
+      if (owed <= (last ? last.paid : 0)) {
         await this.core.ctx.store.clearAuditServed(id);
         continue;
       }

@@ -14,7 +14,14 @@
  *
  * SignedPayment (deals db `y[id]`):
  *   ChannelState (113) || u32 through (intervals 0..through-1 are due) ||
- *   u8 flags (1 = acknowledged) || varint m || m x u32 missed interval
+ *   u8 flags (1 = acknowledged) || varint m || m x u32 missed interval ||
+ *   u64 prepaid (sat of `paid` that prepaid downloads, cumulative; absent
+ *   in records written before downloads were paid: 0)
+ *
+ * Downloads (and an audit's reads) are paid ahead the same way: `prepay`
+ * signs the next state paying the last one plus the token's bytes at the
+ * contract's download price; it travels with `storage.token`, and the host
+ * checks and stores it before it hands out the token (PROTOCOL 5).
  *
  * PayArgs (the `storage.pay` args, PROTOCOL 5) carry the state, `through`
  * and the missed intervals, so the host computes the same amount from the
@@ -27,7 +34,8 @@ import { ChannelState, CHANNEL_STATE_SIZE, signState } from '../contracts/channe
 import type { StorageContract } from '../contracts/storagecontract';
 import { readLength, readU32, sizeVarint, malformed, decodeCodes } from '../negotiator/wire';
 import { StrictStruct } from '../base/signed';
-import { type AuditOutcome, stateAmounts, type StateAmounts, intervals } from './accrual';
+import { Mutex } from '../contracts/mutex';
+import { type AuditOutcome, stateAmounts, type StateAmounts, intervals, transferCost } from './accrual';
 import type { AuditRecord } from './audits';
 import type { DealStore, RenterContract } from './dealstore';
 import type { HostRef } from './renter';
@@ -87,9 +95,11 @@ export class SignedPayment extends bio.Struct {
   through = 0;
   acked = false;
   missed: number[] = [];
+  /** Sat of `state.paid` that prepaid downloads and audit reads (cumulative). */
+  prepaid = 0;
 
   getSize(): number {
-    return CHANNEL_STATE_SIZE + 4 + 1 + sizeVarint(this.missed.length) + 4 * this.missed.length;
+    return CHANNEL_STATE_SIZE + 4 + 1 + sizeVarint(this.missed.length) + 4 * this.missed.length + 8;
   }
 
   write(bw: bio.Writer): bio.Writer {
@@ -99,6 +109,7 @@ export class SignedPayment extends bio.Struct {
     bw.writeVarint(this.missed.length);
     for (const k of this.missed)
       bw.writeU32(k);
+    bw.writeU64(this.prepaid);
     return bw;
   }
 
@@ -109,6 +120,7 @@ export class SignedPayment extends bio.Struct {
     this.missed = [];
     for (let n = br.readVarint(); n > 0; n--)
       this.missed.push(br.readU32());
+    this.prepaid = br.left() >= 8 ? br.readU64() : 0;
     return this;
   }
 
@@ -123,15 +135,21 @@ export class SignedPayment extends bio.Struct {
 
 /**
  * The amounts a state must pay for intervals 0..through-1 given the
- * missed ones (every other interval passed or was caught up): what the
- * host checks a state against. Shared by both sides.
+ * missed ones (every other interval passed or was caught up), plus
+ * `prepaid` sat of downloads: what the host checks a state against.
+ * Shared by both sides.
  */
 export function dueFor(c: StorageContract, revisions: readonly { number: number; height: number; size: number; accrued: number }[],
-  through: number, missed: readonly number[]): StateAmounts {
+  through: number, missed: readonly number[], prepaid = 0): StateAmounts {
   const outcomes: AuditOutcome[] = [];
   for (let k = 0; k < through; k++)
     outcomes.push(missed.includes(k) ? 'missed' : 'passed');
-  return stateAmounts(accrualTerms(c), revisions, outcomes, 0);
+  return stateAmounts(accrualTerms(c), revisions, outcomes, prepaid);
+}
+
+/** Sat a `get` token's byte budget costs at the contract's download price (accrual.ts downloadCost). */
+export function tokenCost(c: StorageContract, budget: number): number {
+  return transferCost(c.downloadPrice, budget);
 }
 
 /**
@@ -166,9 +184,71 @@ export class Payer {
   readonly ctx: PayerContext;
   /** Why a contract's state could not be signed, as last logged (hex id -> reason). */
   private readonly warned = new Map<string, string>();
+  /** One state change per contract at a time (payments and prepaid tokens share the number sequence). */
+  private readonly locks = new Map<string, Mutex>();
 
   constructor(ctx: PayerContext) {
     this.ctx = ctx;
+  }
+
+  private locked<T>(c: StorageContract, fn: () => Promise<T>): Promise<T> {
+    let m = this.locks.get(c.id());
+    if (!m) {
+      m = new Mutex();
+      this.locks.set(c.id(), m);
+    }
+    return m.run(fn);
+  }
+
+  /**
+   * Pay `cost` sat ahead for a token: sign the next state paying the last
+   * one plus `cost` (the amounts already signed stay as they are), store
+   * it (fsynced) before it leaves, and hand it to `use`, which sends it
+   * with `storage.token`. Acknowledged when `use` resolves. When the host
+   * answered with a decline it did not store the state: the previous one
+   * is put back and the number is used again. With no answer at all the
+   * state stays (sent again with the next `storage.pay`): the host may
+   * hold it. Throws PrepayError (`cannot-pay`) when no state can be
+   * signed now (escrow spent or not found, wallet locked).
+   */
+  async prepay<T>(c: StorageContract, cost: number, use: (state: ChannelState) => Promise<T>,
+    declined: (e: unknown) => boolean): Promise<T> {
+    return this.locked(c, async () => {
+      const id = c.hash();
+      const prev = await this.ctx.store.getPayment(id);
+      const coin = await this.ctx.escrow(c);
+      const key = coin ? await this.ctx.escrowKey(c) : null;
+      if (!coin || !key)
+        throw new PrepayError(coin ? 'escrow key unavailable: wallet locked?' : 'escrow not found or spent');
+      const pay = new SignedPayment();
+      const paid = (prev ? prev.state.paid : 0) + cost;
+      try {
+        pay.state = signState(c, coin, prev ? prev.state.number + 1 : 1, paid, key);
+      } catch (e) {
+        throw new PrepayError(`${(e as Error).message} (paying ${paid} sat of ${c.escrowValue})`);
+      }
+      pay.through = prev ? prev.through : 0;
+      pay.missed = prev ? prev.missed : [];
+      pay.prepaid = (prev ? prev.prepaid : 0) + cost;
+      pay.acked = false;
+      // On disk before it leaves: a crash from here on sends it again (storage.pay).
+      await this.ctx.store.putPayment(id, pay);
+      let out: T;
+      try {
+        out = await use(pay.state);
+      } catch (e) {
+        if (declined(e)) {
+          if (prev)
+            await this.ctx.store.putPayment(id, prev);
+          else
+            await this.ctx.store.deletePayment(id);
+        }
+        throw e;
+      }
+      pay.acked = true;
+      await this.ctx.store.putPayment(id, pay);
+      return out;
+    });
   }
 
   /**
@@ -189,7 +269,11 @@ export class Payer {
     }
   }
 
-  private async update(rc: RenterContract, through: number): Promise<SignedPayment | null> {
+  private update(rc: RenterContract, through: number): Promise<SignedPayment | null> {
+    return this.locked(rc.contract, () => this.updateLocked(rc, through));
+  }
+
+  private async updateLocked(rc: RenterContract, through: number): Promise<SignedPayment | null> {
     const c = rc.contract;
     const id = c.hash();
     const records = await this.ctx.store.listAudits(id);
@@ -200,7 +284,8 @@ export class Payer {
     const prev = await this.ctx.store.getPayment(id);
     through = Math.max(through, prev ? prev.through : 0);
     const { outcomes, missed } = recordedOutcomes(records, through);
-    const amounts = stateAmounts(accrualTerms(c), await this.ctx.store.listRevisions(id), outcomes, 0);
+    const prepaid = prev ? prev.prepaid : 0;
+    const amounts = stateAmounts(accrualTerms(c), await this.ctx.store.listRevisions(id), outcomes, prepaid);
     const paid = Math.max(amounts.paid, prev ? prev.state.paid : 0);
     let pay = prev;
     if (!prev || prev.through !== through || prev.state.paid !== paid) {
@@ -221,6 +306,7 @@ export class Payer {
       pay.state = signState(c, coin, prev ? prev.state.number + 1 : 1, paid, key);
       pay.through = through;
       pay.missed = missed;
+      pay.prepaid = prepaid;
       pay.acked = false;
       // On disk before it leaves: a crash from here on resends it.
       await this.ctx.store.putPayment(id, pay);
@@ -245,5 +331,15 @@ export class Payer {
     this.ctx.log?.('info', `payments: contract ${c.id()} state ${pay.state.number} pays ${pay.state.paid} sat `
       + `for intervals 0..${through - 1} of ${all}${through === all ? ' (final)' : ''}`);
     return pay;
+  }
+}
+
+/** No state can be signed to prepay a token now (not the host's fault: no audit blames it). */
+export class PrepayError extends Error {
+  readonly code = 'cannot-pay';
+
+  constructor(why: string) {
+    super(`cannot prepay the download: ${why}`);
+    this.name = 'PrepayError';
   }
 }

@@ -35,7 +35,8 @@ import { firstRevision } from './revisions';
 import type { ManifestFile } from '../storage/manifest';
 import type { DeleteFileResult } from './rpctypes';
 import { Auditor } from './auditor';
-import { Payer } from './payments';
+import { Payer, tokenCost } from './payments';
+import { AUDIT_BUDGET } from './audits';
 import { AutoRepair, type AutoRepairOptions } from './autorepair';
 import { RenterClient } from './renterclient';
 import { localCall } from './rpc';
@@ -279,6 +280,23 @@ export class Deals implements Extension {
     });
   }
 
+  /**
+   * A download token from a contract's host, its bytes paid ahead at the
+   * contract's download price by a channel state sent with the request:
+   * an object's size for a get, 16 leaves for an audit (ALL_OBJECTS).
+   * Gets and audits pay the same way. Throws DealError `no-token`, or
+   * PrepayError (`cannot-pay`) when no state can be signed now.
+   */
+  async paidToken(host: HostRef, id: Buffer, object: number): Promise<{ dataURL: string; token: string }> {
+    const rc = await this.store.getRenterContract(id);
+    const held = rc && object !== ALL_OBJECTS ? await this.store.getObject(id, object) : null;
+    const budget = object === ALL_OBJECTS ? AUDIT_BUDGET : held ? held.size : 0;
+    if (!rc || tokenCost(rc.contract, budget) === 0)
+      return this.renter.token(host, id, object);
+    return this.payer.prepay(rc.contract, tokenCost(rc.contract, budget), (state) => this.renter.token(host, id, object, state),
+      (e) => e instanceof DealError && e.code === 'no-token');
+  }
+
   private makeAutoRepair(opts: AutoRepairOptions): AutoRepair {
     const logger = this.api.logger;
     const wallet = () => this.api.wallet().wdb.primary;
@@ -315,7 +333,7 @@ export class Deals implements Extension {
       state: (id) => this.contractBook.ctx.state(id),
       withContract: (id, fn) => this.contractBook.withContract(id, fn),
       host: (pk) => this.hostRef(pk).catch(() => null),
-      access: (host, id) => this.renter.token(host, id, ALL_OBJECTS),
+      access: (host, id) => this.paidToken(host, id, ALL_OBJECTS),
       onPassed: async (rc, rec) => {
         await this.payer.afterAudit(rc, rec);
       },
@@ -398,10 +416,13 @@ export class Deals implements Extension {
       dataURL: () => this.dataURL(),
       createEscrowKey: () => this.contracts.createEscrowKey(),
       contractState: (id) => this.contracts.getState(id),
-      acceptState: async (c, state, final) => {
-        await this.contracts.acceptState(c, state, { final });
+      acceptState: async (c, state, options) => {
+        await this.contracts.acceptState(c, state, options);
       },
-      latestPaid: async (id) => (await this.contracts.latestState(id))?.state.paid ?? 0,
+      latestState: async (id) => {
+        const s = await this.contracts.latestState(id);
+        return s ? { paid: s.state.paid, prepaid: s.prepaid, final: s.final } : null;
+      },
       store: this.store
     }, this.terms);
     this.host = host;

@@ -34,6 +34,7 @@ import {
 import { Revision, verifyRevisionSigs } from '../contracts/revision';
 import { type ObjectEntry, objectTreeRoot, objectsSize } from '../contracts/objecttree';
 import type { PayArgs } from './payments';
+import type { ChannelState } from '../contracts/channel';
 
 export interface RenterContext {
   network: bcoin.Network;
@@ -455,11 +456,18 @@ export class Renter {
     return r;
   }
 
-  /** A download token for one object of a contract. */
-  async token(host: HostRef, contractId: Buffer, object: number): Promise<{ dataURL: string; token: string }> {
+  /**
+   * A download token for one object of a contract (or ALL_OBJECTS, an
+   * audit's), with the channel state prepaying its bytes when they cost
+   * anything (payments.ts Payer#prepay builds it). Throws DealError
+   * `no-token` with the host's decline code as `reason`.
+   */
+  async token(host: HostRef, contractId: Buffer, object: number, state: ChannelState | null = null)
+    : Promise<{ dataURL: string; token: string }> {
     const args = new TokenArgs();
     args.id = contractId;
     args.object = object;
+    args.state = state;
     const res = await this.call(host, 'token', args.encode());
     if (res.status !== statuses.OK)
       throw declined('no-token', `host ${host.identity} gave no download token`, res.status, res.body);

@@ -243,7 +243,7 @@ async function getStorageToken(p: Params, deals: Deals): Promise<StorageTokenRes
   const pk = p.hex(0, 'hostkey', 33);
   const id = p.hex(1, 'contractid', 32);
   const object = p.uint(2, 'object', 1, 0xfffffffe);
-  return deals.renter.token(await deals.hostRef(pk), id, object);
+  return deals.paidToken(await deals.hostRef(pk), id, object);
 }
 
 async function deriveFileKeyRPC(p: Params, deals: Deals): Promise<string> {

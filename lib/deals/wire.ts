@@ -15,6 +15,7 @@ import {
 } from '../negotiator/wire';
 import { StorageContract } from '../contracts/storagecontract';
 import { REVISION_SIZE, Revision } from '../contracts/revision';
+import { CHANNEL_STATE_SIZE, ChannelState } from '../contracts/channel';
 import type { ObjectEntry } from '../contracts/objecttree';
 import { MAX_ADDED_OBJECTS, MAX_OBJECT_SIZE, MAX_REMOVED_OBJECTS, MAX_SEALED_SIZE, MAX_URL_SIZE, OFFER_TAG } from './common';
 import type { Prices } from './pricing';
@@ -421,20 +422,34 @@ export class ReceiptArgs extends StrictStruct {
 export class TokenArgs extends StrictStruct {
   id: Buffer = Buffer.alloc(32);
   object = 0;
+  /**
+   * The channel state prepaying the token's bytes at the contract's
+   * download price (PROTOCOL 5 `token`), or null when they cost nothing.
+   */
+  state: ChannelState | null = null;
 
   getSize(): number {
-    return 36;
+    return 36 + (this.state ? CHANNEL_STATE_SIZE : 0);
   }
 
   write(bw: bio.Writer): bio.Writer {
     bw.writeBytes(this.id);
     bw.writeU32(this.object);
+    if (this.state)
+      this.state.write(bw);
     return bw;
   }
 
   read(br: bio.BufferReader): this {
     this.id = readFixed(br, 32);
     this.object = readU32(br);
+    this.state = null;
+    if (br.left() > 0) {
+      // [REJECT] a truncated state (ChannelState checks its own fields; StrictStruct refuses trailing bytes)
+      if (br.left() < CHANNEL_STATE_SIZE)
+        throw malformed(decodeCodes.TRUNCATED);
+      this.state = new ChannelState().read(br);
+    }
     return this;
   }
 }
