@@ -18,8 +18,7 @@ import type bcoin = require('../bcoin');
 import type { CloseAmounts } from './channel';
 import type { StoredState } from './channelstore';
 import type { ContractParams } from './common';
-import { FailureLog } from './failurelog';
-import { Mutex } from './mutex';
+import { BlockSweep } from './blocksweep';
 import { autoCloseHeight } from './schedule';
 import type { StorageContract } from './storagecontract';
 
@@ -38,49 +37,36 @@ export interface CloserContext {
 /** Closes contracts that are due, at every block. */
 export class Closer extends EventEmitter {
   private readonly ctx: CloserContext;
-  private readonly lock = new Mutex();
   /** A close that keeps failing is logged once per reason, not at every block. */
-  private readonly failed: FailureLog;
+  private readonly sweep: BlockSweep<StoredState>;
 
   constructor(ctx: CloserContext) {
     super();
     this.ctx = ctx;
-    this.failed = new FailureLog(ctx.logger);
+    this.sweep = new BlockSweep(ctx.logger, 'Closer: reading channel states', () => ctx.states(), {
+      key: (stored) => stored.state.contractId.toString('hex'),
+      what: (stored) => `Closing contract ${stored.state.contractId.toString('hex')}`,
+      act: (stored, height) => this.closeIfDue(stored, height)
+    });
   }
 
   /** Close every contract due at tip `height`; returns their ids (hex). Never throws. */
-  async handleBlock(height: number): Promise<string[]> {
-    return this.lock.run(async () => {
-      const closed: string[] = [];
-      let states: StoredState[];
-      try {
-        states = await this.ctx.states();
-      } catch (e) {
-        this.ctx.logger?.warning('Closer: reading channel states failed: %s', (e as Error).message);
-        return closed;
-      }
-      for (const stored of states) {
-        const id = stored.state.contractId;
-        const hex = id.toString('hex');
-        try {
-          const escrow = await this.ctx.escrowOpen(id);
-          if (!escrow || !escrow.open) {
-            this.failed.clear(hex);
-            continue;
-          }
-          if (height < autoCloseHeight(escrow.contract, stored.final, this.ctx.params))
-            continue;
-          const { tx, amounts } = await this.ctx.close(id);
-          this.failed.clear(hex);
-          closed.push(hex);
-          this.ctx.logger?.info('Closed contract %s at height %d: %s (host %d sat, renter %d sat, fee %d sat).',
-            hex, height, tx.txid(), amounts.host, amounts.renter, amounts.fee);
-          this.emit('close', id, tx, amounts);
-        } catch (e) {
-          this.failed.fail(hex, `Closing contract ${hex}`, e);
-        }
-      }
-      return closed;
-    });
+  handleBlock(height: number): Promise<string[]> {
+    return this.sweep.run(height);
+  }
+
+  private async closeIfDue(stored: StoredState, height: number): Promise<string | null | false> {
+    const id = stored.state.contractId;
+    const hex = id.toString('hex');
+    const escrow = await this.ctx.escrowOpen(id);
+    if (!escrow || !escrow.open)
+      return false;
+    if (height < autoCloseHeight(escrow.contract, stored.final, this.ctx.params))
+      return null;
+    const { tx, amounts } = await this.ctx.close(id);
+    this.ctx.logger?.info('Closed contract %s at height %d: %s (host %d sat, renter %d sat, fee %d sat).',
+      hex, height, tx.txid(), amounts.host, amounts.renter, amounts.fee);
+    this.emit('close', id, tx, amounts);
+    return hex;
   }
 }

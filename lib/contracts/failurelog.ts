@@ -1,5 +1,5 @@
 /*!
- * failurelog.ts - what the closer and the refunder share: a failure that
+ * failurelog.ts - what the closer and the refunder share (blocksweep.ts): a failure that
  * recurs at every block (a close the fee cannot pay, a refund the mempool
  * refuses) is logged once, and again only when its reason changes.
  */

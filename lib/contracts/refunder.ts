@@ -13,8 +13,7 @@
 import { EventEmitter } from 'events';
 import type bcoin = require('../bcoin');
 import type { EscrowInfo } from './contractqueries';
-import { FailureLog } from './failurelog';
-import { Mutex } from './mutex';
+import { BlockSweep } from './blocksweep';
 import { refundFrom } from './schedule';
 
 /** What the refunder needs from the node. */
@@ -29,46 +28,31 @@ export interface RefunderContext {
 /** Refunds our escrows that are due, at every block. */
 export class Refunder extends EventEmitter {
   private readonly ctx: RefunderContext;
-  private readonly lock = new Mutex();
   /** A refund that keeps failing (per escrow outpoint) is logged once per reason, not at every block. */
-  private readonly failed: FailureLog;
+  private readonly sweep: BlockSweep<EscrowInfo>;
 
   constructor(ctx: RefunderContext) {
     super();
     this.ctx = ctx;
-    this.failed = new FailureLog(ctx.logger);
+    this.sweep = new BlockSweep(ctx.logger, 'Refunder: reading our escrows', () => ctx.openEscrows(), {
+      key: (e) => e.commit.outpointKey(e.record.leaf),
+      what: (e) => `Refunding contract ${e.record.contract.id()}`,
+      act: (e, height) => this.refundIfDue(e, height)
+    });
   }
 
   /** Refund every escrow due at tip `height`; returns the contract ids (hex). Never throws. */
-  async handleBlock(height: number): Promise<string[]> {
-    return this.lock.run(async () => {
-      const refunded: string[] = [];
-      let escrows: EscrowInfo[];
-      try {
-        escrows = await this.ctx.openEscrows();
-      } catch (e) {
-        this.ctx.logger?.warning('Refunder: reading our escrows failed: %s', (e as Error).message);
-        return refunded;
-      }
-      const due = new Set<string>();
-      for (const e of escrows) {
-        const id = e.record.contract.id();
-        const outpoint = e.commit.outpointKey(e.record.leaf);
-        due.add(outpoint);
-        if (height < refundFrom(e.record.contract))
-          continue;
-        try {
-          const tx = await this.ctx.refund(e);
-          this.failed.clear(outpoint);
-          refunded.push(id);
-          this.ctx.logger?.info('Refunded contract %s at height %d: %s.', id, height, tx.txid());
-          this.emit('refund', e.record.contract.hash(), tx);
-        } catch (err) {
-          this.failed.fail(outpoint, `Refunding contract ${id}`, err);
-        }
-      }
-      this.failed.retain(due);
-      return refunded;
-    });
+  handleBlock(height: number): Promise<string[]> {
+    return this.sweep.run(height);
+  }
+
+  private async refundIfDue(e: EscrowInfo, height: number): Promise<string | null> {
+    if (height < refundFrom(e.record.contract))
+      return null;
+    const id = e.record.contract.id();
+    const tx = await this.ctx.refund(e);
+    this.ctx.logger?.info('Refunded contract %s at height %d: %s.', id, height, tx.txid());
+    this.emit('refund', e.record.contract.hash(), tx);
+    return id;
   }
 }
