@@ -55,7 +55,7 @@ t.test('host closes', async (t) => {
     const first = await accept(a, await sign(a, 1, 4000));
     t.equal(first.added, true);
     t.same(first.stored.getJSON(),
-      { number: 1, paid: 4000, sighashType: stateSighash.SINGLE, final: false, height: host.height, prepaid: 0 });
+      { number: 1, paid: 4000, sighashType: stateSighash.SINGLE, final: false, height: host.height, prepaid: 0, missed: [] });
     const again = await accept(a, first.stored.state);
     t.equal(again.added, false, 'a resend after a lost acknowledgement');
     const latest = await plugin(host).latestState(a.hash());

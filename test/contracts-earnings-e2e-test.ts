@@ -98,11 +98,13 @@ t.test('host earnings', async (t) => {
     await forValue(() => height(host), end, 60000, 'host at end height');
     const atEnd = (await json<EarningsResult>(host.cli(['earnings', id, '--json']))).contracts[0];
     const earned = storageCost(size, end - start) + uploadCost(size);
-    t.equal(atEnd.expected.earned, earned, 'the whole contract: storage over every block and the upload');
+    t.equal(atEnd.expected.earned, earned + atEnd.expected.downloads, 'the whole contract: storage over every block, the upload '
+      + 'and the audit reads prepaid');
     t.equal(atEnd.expected.heldBack, 0, 'every interval ended: nothing held back any more');
     t.equal(atEnd.expected.holdbackReleased, earned - Math.floor(earned * (10000 - contract.holdback) / 10000),
       'the holdback the final state releases');
-    t.equal(atEnd.expected.due, earned);
+    // Audit reads are prepaid in states of their own (storage.token): downloads.
+    t.equal(atEnd.expected.due, earned + atEnd.expected.downloads, 'due: the whole contract and the reads prepaid');
 
     // The renter's node audits the last interval and pays the final state
     // (holdback released); the host's node closes with it at the next block.
@@ -112,7 +114,7 @@ t.test('host earnings', async (t) => {
     let extra = 0;
     let lastMine = Date.now();
     const channel = await forValue(async () => {
-      const c = (await json<{ channel: { final: boolean; paid: number; number: number } | null }>(
+      const c = (await json<{ channel: { final: boolean; paid: number; number: number; prepaid: number } | null }>(
         host.cli(['getcontract', id]))).channel;
       if ((!c || !c.final) && extra < 3 && Date.now() - lastMine > 30000) {
         await mine(renter);
@@ -121,7 +123,10 @@ t.test('host earnings', async (t) => {
       }
       return c;
     }, (c) => c !== null && c.final, 180000, 'the final state on the host');
-    t.equal(channel!.paid, earned, 'the renter paid exactly the formula');
+    const prepaid = channel!.prepaid;
+    t.ok(prepaid >= 2, `each audit's reads prepaid: ${prepaid} sat`);
+    t.equal(channel!.paid, earned + prepaid, 'the renter paid exactly the formula, and the reads ahead');
+    const paid = earned + prepaid;
     await mine(renter);
     await forValue(async () => (await json<string[]>(renter.cli(['getrawmempool']))).length, (n) => n >= 1, 60000,
       'the close reaches the renter');
@@ -129,16 +134,17 @@ t.test('host earnings', async (t) => {
     const settled = await forValue(async () => json<{ state: string; spend: { txid: string; height: number; paid: number; fee: number; returned: number }; money: MoneyJSON }>(
       host.cli(['getcontract', id])), (i) => i.state === 'settled', 60000, 'settled on the host');
     closeTxid = settled.spend.txid;
-    t.equal(settled.spend.paid, earned);
-    t.equal(settled.spend.returned, contract.escrowValue - earned, 'the rest of the allowance back to the renter');
+    t.equal(settled.spend.paid, paid);
+    t.equal(settled.spend.returned, contract.escrowValue - paid, 'the rest of the allowance back to the renter');
     t.ok(settled.spend.fee >= 100 && settled.spend.fee < 1000, `close fee ${settled.spend.fee} sat (at least 1 sat/vB)`);
-    t.same(settled.money, { earned, signed: earned, paidOut: earned, closeTxid, returned: contract.escrowValue - earned,
+    t.same(settled.money, { earned, signed: paid, paidOut: paid, closeTxid, returned: contract.escrowValue - paid,
       fees: settled.spend.fee, closeDeadline: contract.refundHeight - 6 });
 
     const e = (await json<EarningsResult>(host.cli(['earnings', '--json']))).contracts[0];
-    payout = earned - settled.spend.fee;
-    t.same(e.received, { signed: earned, stateNumber: channel!.number, final: true, closeTxid, closeHeight: settled.spend.height,
-      paid: earned, closeFee: settled.spend.fee, payout });
+    payout = paid - settled.spend.fee;
+    t.equal(e.expected.downloads, prepaid, 'downloads: the reads prepaid');
+    t.same(e.received, { signed: paid, stateNumber: channel!.number, final: true, closeTxid, closeHeight: settled.spend.height,
+      paid, closeFee: settled.spend.fee, payout });
     t.equal(e.unsigned, 0);
     t.equal(e.unclosed, 0);
     const after = await forValue(async () => json<number>(host.cli(['getbalance'])),
@@ -149,20 +155,20 @@ t.test('host earnings', async (t) => {
   await t.test('should print a table with the formula, and CSV for bookkeeping', async (t) => {
     const table = await host.cli(['earnings']);
     t.equal(table.code, 0, table.stderr);
-    t.match(table.stdout, /contract\s+state\s+storage\s+uploads\s+downloads\s+held back\s+holdback released\s+expected\s+signed\s+closed\s+close fee\s+received/);
+    t.match(table.stdout, /contract\s+state\s+storage\s+uploads\s+downloads\s+missed\s+held back\s+holdback released\s+expected\s+signed\s+closed\s+close fee\s+received/);
     t.match(table.stdout, /^total\s/m, 'a totals line');
     t.match(table.stdout, new RegExp(`received = paid \\d+ - close fee \\d+ = ${payout} sat`), 'the formula with the figures');
     const csv = await host.cli(['earnings', '--csv']);
     t.equal(csv.code, 0, csv.stderr);
     const lines = csv.stdout.trim().split('\r\n');
-    t.equal(lines[0], 'contract,state,storage,uploads,downloads,held_back,holdback_released,expected,signed,closed,close_fee,received,close_txid');
+    t.equal(lines[0], 'contract,state,storage,uploads,downloads,missed,held_back,holdback_released,expected,signed,closed,close_fee,received,close_txid');
     const res = await json<EarningsResult>(host.cli(['earnings', '--json']));
     const e = res.contracts[0];
-    t.equal(lines[1], [id, 'settled', e.expected.storage, e.expected.uploads, e.expected.downloads, e.expected.heldBack,
+    t.equal(lines[1], [id, 'settled', e.expected.storage, e.expected.uploads, e.expected.downloads, e.expected.missed, e.expected.heldBack,
       e.expected.holdbackReleased, e.expected.due, e.received.signed, e.received.paid, e.received.closeFee, payout,
       closeTxid].join(','));
     t.equal(lines[2].split(',')[0], 'total');
-    t.equal(Number(lines[2].split(',')[11]), res.totals.payout);
+    t.equal(Number(lines[2].split(',')[12]), res.totals.payout);
     const both = await host.cli(['earnings', '--json', '--csv']);
     t.equal(both.code, 1);
     t.match(both.stderr, /give one of --json and --csv/);

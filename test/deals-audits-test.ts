@@ -53,9 +53,11 @@ t.test('the renter audits every contract once per interval', async (t) => {
       t.ok(a.height >= r.startHeight + 10, 'run at or after the interval end');
       t.ok(a.bytes > 0 && a.bytes <= 16 * 4096, `read ${a.bytes} bytes`);
       t.equal(r.nextAudit, r.startHeight + 20);
-      const paid = await forValue(() => audits(renter, r.contractId), (x) => x.payment?.acknowledged === true, 60000,
-        'the first state acknowledged');
-      t.same([paid.payment!.number, paid.payment!.intervals], [1, 1], 'paid after the passed audit');
+      const paid = await forValue(() => audits(renter, r.contractId), (x) => x.payment?.acknowledged === true && x.payment.intervals === 1,
+        60000, 'the first interval\'s state acknowledged');
+      // State 1 prepaid the audit's reads (storage.token), the next one pays interval 0.
+      t.equal(paid.payment!.intervals, 1, 'paid after the passed audit');
+      t.ok(paid.payment!.number >= 2, `state ${paid.payment!.number}: after the audit's prepaid one`);
     }
   });
 
@@ -78,8 +80,8 @@ t.test('the renter audits every contract once per interval', async (t) => {
     t.match(byId.get(deleted)!.audits[1].reason, /not .*uploaded|not registered/);
     t.equal(byId.get(honest)!.audits[1].outcome, 'passed');
     t.equal(byId.get(corrupt)!.nextAudit, null, 'no audit after a proven loss');
-    t.equal(byId.get(corrupt)!.payment!.number, 1, 'the corrupting host is paid nothing for the failed interval');
-    t.equal(byId.get(deleted)!.payment!.number, 1, 'nor the deleting one');
+    t.equal(byId.get(corrupt)!.payment!.intervals, 1, 'the corrupting host is paid nothing for the failed interval');
+    t.equal(byId.get(deleted)!.payment!.intervals, 1, 'nor the deleting one');
     const honestPay = await forValue(() => audits(renter, honest), (r) => r.payment?.intervals === 2, 60000, 'the honest host paid');
     t.ok(honestPay.payment!.paid > byId.get(corrupt)!.payment!.paid, 'the honest host earns on');
   });
@@ -89,7 +91,7 @@ t.test('the renter audits every contract once per interval', async (t) => {
     t.same(res[0].audits.map((a) => a.outcome), ['passed', 'passed', 'passed']);
     const failed = await audits(renter, ids[0]);
     t.equal(failed.audits.length, 2, 'nothing after the failed audit');
-    t.same([failed.payment!.number, failed.payment!.intervals], [1, 1], 'and no state after it');
+    t.equal(failed.payment!.intervals, 1, 'and no state pays for anything after it');
     // The renter's node rated both failed hosts on chain on its own (lib/reputation/rater.ts).
     for (const id of ids.slice(0, 2)) {
       const c = await forValue(() => json<{ ratings: { renter: { score: number; passed: number; failed: number } | null } }>(
@@ -113,5 +115,22 @@ t.test('the renter audits every contract once per interval', async (t) => {
     t.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
     const none = await renter.cli(['audits', 'abcd0123']);
     t.equal(none.stderr.trim(), 'error: no contract or file matches abcd0123', 'neither a contract nor a file');
+  });
+
+  await t.test('should show the audits in getcontract, listcontracts and ls', async (t) => {
+    const listed = await json<Array<{ id: string; audits?: unknown }>>(renter.cli(['listcontracts']));
+    for (const id of ids) {
+      const a = await audits(renter, id);
+      const want = { passed: a.passed, failed: a.failed, missed: a.missed, nextAudit: a.nextAudit };
+      t.same((await json<{ audits: unknown }>(renter.cli(['getcontract', id]))).audits, want, `getcontract ${id.slice(0, 12)}`);
+      t.same(listed.find((c) => c.id === id)?.audits, want, 'listcontracts keeps them');
+    }
+    const ls = await renter.cli(['ls']);
+    t.equal(ls.code, 0, ls.stderr);
+    t.match(ls.stdout, /audits\s+next audit/);
+    t.match(ls.stdout, / 3\/0\/0 /, 'the honest host: 3 passed');
+    t.match(ls.stdout, / 1\/1\/0 /, 'a failed host: 1 passed, 1 failed');
+    const lsJson = await json<Array<{ replicas: Array<{ audits: { passed: number } | null }> }>>(renter.cli(['ls', '--json']));
+    t.ok(lsJson[0].replicas.every((r) => r.audits !== null), '--json keeps them');
   });
 });

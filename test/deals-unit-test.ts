@@ -28,9 +28,9 @@ import { ALL_OBJECTS, verifyToken, deriveTokenKey } from '../lib/storage/token';
 import { readOrCreateAdminKey } from '../lib/storage/keyfile';
 import { tempDir } from './util/nodes-context';
 import { contractFootprint } from '../lib/storage/objectstore';
-import { ChannelState, signState } from '../lib/contracts/channel';
+import { CHANNEL_STATE_SIZE, ChannelState, signState } from '../lib/contracts/channel';
 import { ChannelStore, type EscrowLookup } from '../lib/contracts/channelstore';
-import { PayArgs, dueFor, tokenCost } from '../lib/deals/payments';
+import { PayArgs, SignedPayment, dueFor, tokenCost } from '../lib/deals/payments';
 import { AUDIT_BUDGET } from '../lib/deals/audits';
 
 const network = bcoin.Network.get('regtest');
@@ -82,7 +82,10 @@ t.test('wire', async (t) => {
     ta.object = 0xfffffffe;
     const tr = new TokenResult();
     tr.token = Buffer.alloc(50, 2);
-    const structs = [new QuoteArgs(), q, new OfferArgs(), o, pa, pr, ra, rr, new ContractArgs(), rca, ta, tr];
+    // With the state prepaying its bytes.
+    const tas = new TokenArgs();
+    tas.state = Object.assign(new ChannelState(), { number: 3, paid: 1234 });
+    const structs = [new QuoteArgs(), q, new OfferArgs(), o, pa, pr, ra, rr, new ContractArgs(), rca, ta, tas, tr];
     for (const s of structs) {
       const raw = s.encode();
       t.equal(raw.length, s.getSize(), `${s.constructor.name} size`);
@@ -93,6 +96,26 @@ t.test('wire', async (t) => {
     const forged = Offer.decode(o.encode());
     forged.prices.storage += 1;
     t.notOk(forged.verify(), 'a changed price breaks the offer signature');
+  });
+
+  t.test('should keep the renter\'s payment record, and read records written before its later fields', async (t) => {
+    const p = Object.assign(new SignedPayment(), { through: 3, acked: true, missed: [1], prepaid: 7, conceded: [1], ackedMissed: [1] });
+    p.state = Object.assign(new ChannelState(), { number: 4, paid: 900 });
+    const raw = p.encode();
+    t.equal(raw.length, p.getSize());
+    t.same(SignedPayment.decode(raw).encode(), raw, 'round trip');
+    // Each later field cut off: what a record written before it holds.
+    const bare = CHANNEL_STATE_SIZE + 4 + 1 + 1 + 4;
+    const cases: Array<[string, number, { prepaid: number; conceded: number[]; ackedMissed: number[] }]> = [
+      ['before prepaid', bare, { prepaid: 0, conceded: [], ackedMissed: [] }],
+      ['before the conceded intervals', bare + 8, { prepaid: 7, conceded: [], ackedMissed: [] }],
+      ['before the acknowledged missed intervals', bare + 8 + 5, { prepaid: 7, conceded: [1], ackedMissed: [] }]
+    ];
+    for (const [name, size, want] of cases) {
+      const old = SignedPayment.decode(raw.subarray(0, size));
+      t.same({ prepaid: old.prepaid, conceded: old.conceded, ackedMissed: old.ackedMissed }, want, name);
+      t.same([old.state.number, old.through, old.acked, old.missed], [4, 3, true, [1]], `${name}: the rest as written`);
+    }
   });
 
   t.test('should reject malformed encodings with codes', async (t) => {
@@ -108,6 +131,7 @@ t.test('wire', async (t) => {
       ['oversized-field', () => QuoteArgs.decode(Buffer.from('0000000000020000' + '00000000', 'hex'))],
       ['bad-amount', () => QuoteArgs.decode(Buffer.from('ffffffffffffff00' + '00000000', 'hex'))],
       ['truncated', () => ContractArgs.decode(Buffer.alloc(31))],
+      ['truncated', () => TokenArgs.decode(Buffer.alloc(36 + 112))],
       ['oversized-field', () => ReviseArgs.decode(Buffer.concat([new Revision().encode(), Buffer.from('fd0104', 'hex')]))],
       ['truncated', () => ReviseArgs.decode(Buffer.concat([new Revision().encode(), Buffer.from('0500', 'hex')]))],
       ['truncated', () => ProposeArgs.decode(Buffer.concat([new StorageContract().encode(), new Revision().encode(), Buffer.from('02', 'hex')]))]
@@ -169,6 +193,7 @@ t.test('HostService', async (t) => {
   const escrowKeys = new Map<string, Buffer>();
   const committed = new Set<string>();
   let fundedId = '';
+  let auditServed: number | null = null;
   const svc = new HostService({
     network,
     identity: () => host,
@@ -180,8 +205,10 @@ t.test('HostService', async (t) => {
     acceptState: async (c, state, options) => { await channelStore.acceptState(c, state, options); },
     latestState: async (id) => {
       const s = await channelStore.latestState(id);
-      return s ? { paid: s.state.paid, prepaid: s.prepaid, final: s.final } : null;
+      return s ? { paid: s.state.paid, prepaid: s.prepaid, final: s.final, missed: s.missed } : null;
     },
+    // What the data API would answer for an audit token's reads (null: cannot tell).
+    auditReadsServed: async () => auditServed,
     store
   }, { prices: { storage: 900, upload: 100, download: 200 }, maxDuration: 300, minContract: 0, newRenterShare: 100,
     newRenterCap: 2 ** 40 });
@@ -451,25 +478,25 @@ t.test('HostService', async (t) => {
     const last = (await channelStore.latestState(id))!;
     const n = last.state.number;
     const paid = last.state.paid;
-    // 200 sat/GiB: an 8192-byte object and an audit's 16 x 4096 bytes both cost 1 sat.
-    t.equal(tokenCost(c, 8192), 1);
+    // 200 sat/GiB: an object of the latest revision and an audit's 16 x 4096 bytes both cost 1 sat.
+    const obj = (await store.listObjects(id))[0];
+    t.equal(tokenCost(c, obj.size), 1);
     t.equal(tokenCost(c, AUDIT_BUDGET), 1);
     const tokenArgs = (object: number, state: ChannelState | null) => Object.assign(new TokenArgs(), { id, object, state }).encode();
     const table: Array<[string, Buffer, string]> = [
-      ['no state', tokenArgs(1, null), 'prepay-required'],
-      ['the stored amount again', tokenArgs(1, signState(c, coin, n + 1, paid, key)), 'state-underpays'],
-      ['a number not above the stored one', tokenArgs(1, signState(c, coin, n, paid + 1, key)), 'state-out-of-order'],
-      ['eating the allowance the data needs', tokenArgs(1, signState(c, coin, n + 1, c.escrowValue - 300, key)), 'insufficient-allowance'],
-      ['another contract\'s state', tokenArgs(1, Object.assign(signState(c, coin, n + 1, paid + 1, key), { contractId: Buffer.alloc(32, 9) })),
+      ['no state', tokenArgs(obj.id, null), 'prepay-required'],
+      ['the stored amount again', tokenArgs(obj.id, signState(c, coin, n + 1, paid, key)), 'state-underpays'],
+      ['a number not above the stored one', tokenArgs(obj.id, signState(c, coin, n, paid + 1, key)), 'state-out-of-order'],
+      ['another contract\'s state', tokenArgs(obj.id, Object.assign(signState(c, coin, n + 1, paid + 1, key), { contractId: Buffer.alloc(32, 9) })),
         'state-wrong-contract'],
       ['an audit without a state', tokenArgs(ALL_OBJECTS, null), 'prepay-required']
     ];
     for (const [name, args, code] of table)
       t.equal((await declined(svc.token(args, ctxOf(renter))))[1], code, name);
     t.equal((await channelStore.latestState(id))!.state.number, n, 'nothing declined was stored');
-    const tok = TokenResult.decode(await svc.token(tokenArgs(1, signState(c, coin, n + 1, paid + 1, key)), ctxOf(renter)));
+    const tok = TokenResult.decode(await svc.token(tokenArgs(obj.id, signState(c, coin, n + 1, paid + 1, key)), ctxOf(renter)));
     const get = verifyToken(deriveTokenKey(readOrCreateAdminKey(dir).key), unseal(renter, host.publicKey, id, tok.token).toString());
-    t.same([get.op, get.object, get.maxBytes], ['get', 1, 8192], 'a get token for the object, its size as budget');
+    t.same([get.op, get.object, get.maxBytes], ['get', obj.id, obj.size], 'a get token for the object, its size as budget');
     const audit = TokenResult.decode(await svc.token(tokenArgs(ALL_OBJECTS, signState(c, coin, n + 2, paid + 2, key)), ctxOf(renter)));
     const all = verifyToken(deriveTokenKey(readOrCreateAdminKey(dir).key), unseal(renter, host.publicKey, id, audit.token).toString());
     t.same([all.object, all.maxBytes], [ALL_OBJECTS, AUDIT_BUDGET], 'an audit token: every object, 16 leaves');
@@ -483,6 +510,23 @@ t.test('HostService', async (t) => {
       'a state forgetting the prepaid downloads');
     t.same((await svc.pay(payArgs(signState(c, coin, n + 3, Math.max(due, stored.state.paid), key)), ctxOf(renter))).readUInt32LE(0), n + 3);
     t.equal((await channelStore.latestState(id))!.prepaid, stored.prepaid, 'a payment leaves prepaid as it was');
+    // The audit token above was served at the end of interval 0: a payment newly calling interval 0 missed is
+    // checked against what its reads served.
+    const top = (await channelStore.latestState(id))!.state;
+    const missedArgs = (paid: number) => Object.assign(new PayArgs(), { state: signState(c, coin, top.number + 1, paid, key),
+      through: 1, missed: [0] }).encode();
+    // Paying nothing shows the missed check passed (state-underpays comes after it); what a check saw is kept.
+    const cases: Array<[string, number | null, string]> = [
+      ['some reads served', AUDIT_BUDGET - 4096, 'state-underpays'],
+      ['the data API cannot tell (the reads seen so far count)', null, 'state-underpays'],
+      ['every read served', AUDIT_BUDGET, 'missed-but-served'],
+      ['the token expired since: what was seen stays', null, 'missed-but-served']
+    ];
+    for (const [name, served, code] of cases) {
+      auditServed = served;
+      t.equal((await declined(svc.pay(missedArgs(0), ctxOf(renter))))[1], code, name);
+    }
+    auditServed = null;
     height = saved;
   });
 

@@ -13,10 +13,13 @@ import {
   CHANNEL_STATE_SIZE, ChannelState, P2WPKH_DUST, buildCloseTX, signState, stateSighash, verifyState
 } from '../lib/contracts/channel';
 import {
-  type AccrualTerms, type AuditOutcome, earnedAt, intervalAccruals, intervals, nextAccrued, paidIntervals,
+  type AccrualTerms, type AuditOutcome, earnedAt, earnedParts, heldBackOf, intervalAccruals, intervals, nextAccrued, paidIntervals,
   projectedCost, stateAmounts, storageCost, transferCost
 } from '../lib/deals/accrual';
-import { testIdentity, testKey } from './data/contracts-fixtures';
+import { accrualTerms } from '../lib/deals/revisions';
+import { dueFor } from '../lib/deals/payments';
+import { contractEarnings } from '../lib/contracts/earnings';
+import { testContract, testIdentity, testKey } from './data/contracts-fixtures';
 import {
   type MarketVectors, makeMarketVectors, objectContract, testEscrowCoin, testObjects, testRevision
 } from './data/market-vectors';
@@ -192,6 +195,42 @@ t.test('accrual', async (t) => {
     const missed = stateAmounts(terms, [r0], ['passed', 'missed', 'passed', 'passed'], 0);
     t.equal(missed.payable, 125);
     t.ok(missed.heldBack > 0, 'the holdback stays with the renter after a miss');
+  });
+});
+
+t.test('earnings', async (t) => {
+  const c = testContract(100, { endHeight: 135, auditInterval: 10, storagePrice: 1000, uploadPrice: 100, downloadPrice: 0,
+    holdback: 2500, escrowValue: 100000 });
+  const terms = accrualTerms(c);
+  const r0 = { number: 0, height: 100, size: GIB, accrued: 100 };
+  const r1 = { number: 1, height: 115, size: 2 * GIB, accrued: nextAccrued(terms, r0, 115, GIB) };
+
+  t.test('should split E(h) into storage and uploads in one pass', async (t) => {
+    const cases: Array<[number, number, number]> = [[101, 101, 100], [115, 115, 100], [116, 217, 200], [135, 255, 200], [200, 255, 200]];
+    for (const [h, earned, uploads] of cases) {
+      t.same(earnedParts(terms, [r0, r1], h), { earned, uploads }, `at ${h}`);
+      t.equal(earnedParts(terms, [r0, r1], h).earned, earnedAt(terms, [r0, r1], h), 'E(h) as earnedAt');
+    }
+  });
+
+  t.test('should expect what the renter pays by: its missed intervals unpaid, the holdback kept after a miss', async (t) => {
+    const cases: Array<[string, number, number[], number]> = [
+      ['two intervals, both paid', 120, [], 3],
+      ['two intervals, the second missed', 120, [1], 3],
+      ['every interval paid: holdback released', 135, [], 3],
+      ['every interval ended, one missed: holdback kept', 135, [2], 0]
+    ];
+    for (const [name, tip, missed, prepaid] of cases) {
+      const channel = { paid: 50, number: 4, final: false, missed };
+      const e = contractEarnings(c, 'active', tip, [r0, r1], channel, null, prepaid);
+      const through = intervals(terms).filter((iv) => iv.to <= tip).length;
+      const want = dueFor(c, [r0, r1], through, missed, prepaid);
+      t.equal(e.expected.due, want.paid, `${name}: due as payments.ts dueFor`);
+      t.equal(e.expected.heldBack, want.heldBack, `${name}: held back`);
+      t.equal(e.unsigned, want.paid - 50, `${name}: unsigned`);
+      t.equal(e.expected.holdbackReleased, tip === 135 && missed.length === 0 ? heldBackOf(terms, want.payable) : 0,
+        `${name}: holdback released only when every interval was paid`);
+    }
   });
 });
 

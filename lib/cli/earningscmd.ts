@@ -25,6 +25,7 @@ interface Row {
   storage: number;
   uploads: number;
   downloads: number;
+  missed: number;
   heldBack: number;
   released: number;
   due: number;
@@ -42,6 +43,7 @@ function rowOf(e: ContractEarnings): Row {
     storage: e.expected.storage,
     uploads: e.expected.uploads,
     downloads: e.expected.downloads,
+    missed: e.expected.missed,
     heldBack: e.expected.heldBack,
     released: e.expected.holdbackReleased,
     due: e.expected.due,
@@ -55,7 +57,7 @@ function rowOf(e: ContractEarnings): Row {
 
 function totalRow(t: EarningsTotals): Row {
   return {
-    id: 'total', state: '', storage: t.storage, uploads: t.uploads, downloads: t.downloads, heldBack: t.heldBack,
+    id: 'total', state: '', storage: t.storage, uploads: t.uploads, downloads: t.downloads, missed: t.missed, heldBack: t.heldBack,
     released: t.holdbackReleased, due: t.due, signed: t.signed, paid: t.paid, closeFee: t.closeFee, payout: t.payout,
     closeTxid: ''
   };
@@ -63,7 +65,7 @@ function totalRow(t: EarningsTotals): Row {
 
 /** Columns shared by the table and the CSV: title, key. */
 const AMOUNTS: Array<[string, keyof Row]> = [
-  ['storage', 'storage'], ['uploads', 'uploads'], ['downloads', 'downloads'], ['held back', 'heldBack'],
+  ['storage', 'storage'], ['uploads', 'uploads'], ['downloads', 'downloads'], ['missed', 'missed'], ['held back', 'heldBack'],
   ['holdback released', 'released'], ['expected', 'due'], ['signed', 'signed'], ['closed', 'paid'],
   ['close fee', 'closeFee'], ['received', 'payout']
 ];
@@ -93,8 +95,8 @@ export function earningsTable(res: EarningsResult): string {
     ...AMOUNTS.map(([title, key]) => ({ title, value: (r: Row) => String(r[key]), align: 'right' as const })),
     { title: 'close tx', value: (r) => (r.closeTxid ? short(r.closeTxid) : '') }
   ], rows);
-  const lines = [`earnings at height ${res.height} (sat; expected = storage + uploads + downloads - held back, `
-    + 'as if every ended audit interval passed; received = closed - close fee)', table];
+  const lines = [`earnings at height ${res.height} (sat; expected = what ended audit intervals accrued, less those the `
+    + 'renter\'s payments called missed, less held back, plus downloads, as the renter pays; received = closed - close fee)', table];
   for (const e of res.contracts)
     lines.push(`  ${short(e.id)}: ${e.formula}`);
   return lines.join('\n');

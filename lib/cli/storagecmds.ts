@@ -159,8 +159,8 @@ function printPut(ctx: CommandContext, summary: PutResult, json: boolean, name: 
 /** ls: stored files, their health, the contracts (and object, shard, revision) they live in, states, end heights and hosts' reachability. */
 export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = command('ls', 'List stored files with their health (shards or replicas held by connected hosts / stored, and how many are needed), '
-    + 'the contracts they live in (object id, shard, revision), states, end heights, blocks left, and what each '
-    + 'replica has cost so far and will cost by its contract\'s end (sat).')
+    + 'the contracts they live in (object id, shard, revision), states, audits (passed/failed/missed) and the next audit height, '
+    + 'end heights, blocks left, and what each replica has cost so far and will cost by its contract\'s end (sat).')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
   const files = await renterClient(ctx).listFiles();
@@ -182,6 +182,9 @@ export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
     { title: 'rev', value: (x) => (x.r.revision === null ? '-' : String(x.r.revision)), align: 'right' },
     { title: 'host', value: (x) => x.r.host },
     { title: 'state', value: (x) => (x.r.reachable ? x.r.state : `${x.r.state} (host unreachable)`) },
+    // passed/failed/missed, and the height the next one is due at.
+    { title: 'audits', value: (x) => (x.r.audits ? `${x.r.audits.passed}/${x.r.audits.failed}/${x.r.audits.missed}` : '-'), align: 'right' },
+    { title: 'next audit', value: (x) => (x.r.audits?.nextAudit == null ? '-' : String(x.r.audits.nextAudit)), align: 'right' },
     { title: 'end', value: (x) => String(x.r.endHeight), align: 'right' },
     { title: 'left', value: (x) => `${x.r.blocksLeft} blocks`, align: 'right' },
     { title: 'spent/to end sat', value: (x) => (x.r.cost ? `${x.r.cost.accrued}/${x.r.cost.toEnd}` : '-'), align: 'right' }
@@ -364,6 +367,7 @@ export async function audits(ctx: CommandContext, argv: string[]): Promise<void>
       + `to ${r.endHeight}; ${r.passed} passed, ${r.failed} failed, ${r.missed} missed; `
       + (r.nextAudit === null ? 'no audit left' : `next audit at height ${r.nextAudit}`) + ` (height ${r.height})`);
     ctx.out(r.payment ? `paid: state ${r.payment.number} pays ${r.payment.paid} sat for intervals 0..${r.payment.intervals - 1}`
+      + ` (${r.payment.prepaid} sat of it prepaid reads)`
       + (r.payment.acknowledged ? '' : ' (not acknowledged by the host yet)') : 'paid: nothing yet');
     ctx.out(renderTable([
       { title: 'interval', value: (a: AuditsResult['audits'][number]) => (a.from === a.interval ? `${a.interval}` : `${a.from}-${a.interval}`), align: 'right' },

@@ -18,6 +18,7 @@
 
 import * as path from 'path';
 import bio = require('bufio');
+import { sizeVarint } from '../negotiator/wire';
 import bcoin = require('../bcoin');
 import bdb = require('../bdb');
 import { ChannelState, CHANNEL_STATE_SIZE, verifyState } from './channel';
@@ -41,6 +42,8 @@ const FINAL = 1;
  * A state as the host keeps it:
  *   ChannelState(113) || flags u8 (1 = final) || height u32 (tip when accepted)
  *   || prepaid u64 (sat of `paid` prepaying downloads; absent = 0)
+ *   || varint m || m x u32 missed (intervals the renter's payments call
+ *      missed, ascending, as the latest `storage.pay` named them; absent = none)
  */
 export class StoredState extends bio.Struct {
   state = new ChannelState();
@@ -50,9 +53,11 @@ export class StoredState extends bio.Struct {
   height = 0;
   /** Cumulative sat of `paid` that prepays downloads (storage.token), for the host's earnings. */
   prepaid = 0;
+  /** Intervals the renter's payments call missed (unpaid): the host's earnings count them unpaid. */
+  missed: number[] = [];
 
   getSize(): number {
-    return CHANNEL_STATE_SIZE + 1 + 4 + 8;
+    return CHANNEL_STATE_SIZE + 1 + 4 + 8 + sizeVarint(this.missed.length) + 4 * this.missed.length;
   }
 
   write(bw: bio.Writer): bio.Writer {
@@ -60,6 +65,9 @@ export class StoredState extends bio.Struct {
     bw.writeU8(this.final ? FINAL : 0);
     bw.writeU32(this.height);
     bw.writeU64(this.prepaid);
+    bw.writeVarint(this.missed.length);
+    for (const k of this.missed)
+      bw.writeU32(k);
     return bw;
   }
 
@@ -69,6 +77,12 @@ export class StoredState extends bio.Struct {
     this.height = br.readU32();
     // Written before prepaid was kept: none.
     this.prepaid = br.left() >= 8 ? br.readU64() : 0;
+    // Written before missed intervals were kept: none.
+    this.missed = [];
+    if (br.left() > 0) {
+      for (let n = br.readVarint(); n > 0; n--)
+        this.missed.push(br.readU32());
+    }
     return this;
   }
 
@@ -79,7 +93,8 @@ export class StoredState extends bio.Struct {
       sighashType: this.state.sighashType,
       final: this.final,
       height: this.height,
-      prepaid: this.prepaid
+      prepaid: this.prepaid,
+      missed: this.missed
     };
   }
 }
@@ -162,14 +177,16 @@ export class ChannelStore {
    * store it (fsynced) before resolving. `final` marks the renter's last
    * state (schedule.ts closes with it at end height); `prepaid` is the
    * cumulative sat of `paid` that prepays downloads (the host's earnings
-   * show it as downloads; default: the stored state's). Throws
+   * show it as downloads; default: the stored state's); `missed` the
+   * intervals the renter's payment calls missed (default: the stored
+   * state's), which the host's earnings count unpaid. Throws
    * ContractError: `state-wrong-contract`, `unknown-contract` (no indexed
    * commitment), `escrow-spent`, verifyState's codes, `state-out-of-order`
    * (number not above the stored one), `state-pays-less` (paid, or
    * prepaid, below the stored one), `state-bad-amount` (prepaid above paid).
    */
   async acceptState(contract: StorageContract, state: ChannelState,
-    options: { final?: boolean; prepaid?: number } = {}): Promise<AcceptResult> {
+    options: { final?: boolean; prepaid?: number; missed?: readonly number[] } = {}): Promise<AcceptResult> {
     const id = contract.hash();
     // [REJECT] a state of another contract
     enforce(state.contractId.equals(id), 'state-wrong-contract');
@@ -207,6 +224,7 @@ export class ChannelStore {
       stored.final = final || (last !== null && last.final && last.state.encode().equals(state.encode()));
       stored.height = this.options.height();
       stored.prepaid = prepaid;
+      stored.missed = [...(options.missed ?? (last ? last.missed : []))];
       const b = this.db.batch();
       b.put(keys.s.build(id), stored.encode());
       await this.options.hooks?.beforeWrite?.(state);

@@ -3,7 +3,7 @@
  * paid, itemised so the two reconcile line by line.
  *
  * Expected amounts come from the contract's signed revisions through the
- * shared accrual functions (lib/deals/accrual.ts: earnedAt, storageCost,
+ * shared accrual functions (lib/deals/accrual.ts: earnedParts,
  * stateAmounts), never from a formula of our own; received amounts come
  * from the host's latest channel state (channelstore.ts) and the close as
  * the chain index recorded it (contractqueries.ts `spend`). All sat.
@@ -11,15 +11,18 @@
  *   earned(h)  = storage + uploads                  E(min(h, end)), PROTOCOL 3.9
  *   uploads    = accrued_0 + sum (accrued_i - accrued_i-1 - storageCost(size_i-1, height_i - height_i-1))
  *   storage    = earned - uploads
- *   due        = stateAmounts(intervals ended by h, each passed) + downloads
- *              = payable - heldBack + downloads
+ *   missed     = accrual of the ended intervals the renter's payments called missed
+ *   due        = stateAmounts(intervals ended by h: the ones the renter's
+ *                payments called missed unpaid, the others passed) + downloads
+ *              = payable - heldBack + downloads   (the renter's own formula,
+ *                payments.ts dueFor)
  *   signed     = the latest state's paid
  *   received   = close paid - close fee (the host's payout output)
  */
 
 import type { StorageContract } from './storagecontract';
 import {
-  type AuditOutcome, type RevisionPoint, earnedAt, heldBackOf, intervals, stateAmounts, storageCost
+  type AuditOutcome, type RevisionPoint, earnedParts, heldBackOf, intervalAccruals, intervals, stateAmounts
 } from '../deals/accrual';
 import { accrualTerms } from '../deals/revisions';
 
@@ -31,6 +34,8 @@ export interface ChannelFigures {
   number: number;
   /** The renter's final state (it releases the holdback). */
   final: boolean;
+  /** Intervals the renter's payments called missed (channelstore.ts): unpaid. */
+  missed: readonly number[];
 }
 
 /** The close of a contract as the chain index recorded it. */
@@ -61,13 +66,18 @@ export interface ContractEarnings {
     uploads: number;
     /** Downloads the renter prepaid in channel states (channelstore.ts `prepaid`). */
     downloads: number;
+    /** Accrued in ended intervals the renter's payments called missed: never paid. */
+    missed: number;
     /** storage + uploads + downloads. */
     earned: number;
     /** What the holdback keeps of the intervals ended by `height` (0 once released). */
     heldBack: number;
     /** The holdback the final state releases once every interval ended and passed (0 before). */
     holdbackReleased: number;
-    /** What a state should pay now if every ended interval's audit passed: payable - heldBack + downloads. */
+    /**
+     * What a state should pay now: payable - heldBack + downloads, every
+     * ended interval paid but those the renter's payments called missed.
+     */
     due: number;
   };
   received: {
@@ -100,6 +110,7 @@ export interface EarningsTotals {
   storage: number;
   uploads: number;
   downloads: number;
+  missed: number;
   earned: number;
   heldBack: number;
   holdbackReleased: number;
@@ -108,27 +119,6 @@ export interface EarningsTotals {
   paid: number;
   closeFee: number;
   payout: number;
-}
-
-/**
- * Uploads accrued by revisions made before `h`: each revision's accrued
- * less the storage the previous one accrued until it (PROTOCOL 3.9).
- */
-function uploadsBy(contract: StorageContract, revisions: readonly RevisionPoint[], h: number): number {
-  let uploads = 0;
-  let prev: RevisionPoint | null = null;
-  for (const r of revisions) {
-    if (r.height >= h && prev)
-      break;
-    if (!prev)
-      uploads += r.accrued;
-    else {
-      const held = Math.max(0, Math.min(r.height, contract.endHeight) - prev.height);
-      uploads += r.accrued - prev.accrued - storageCost(contract.storagePrice, prev.size, held);
-    }
-    prev = r;
-  }
-  return uploads;
 }
 
 /**
@@ -142,19 +132,19 @@ export function contractEarnings(contract: StorageContract, state: string, tip: 
   downloads: number): ContractEarnings {
   const terms = accrualTerms(contract);
   const height = Math.min(tip, contract.endHeight);
-  const earnedRevs = revisions.length ? earnedAt(terms, revisions, height) : 0;
-  const uploads = revisions.length && height > contract.startHeight ? uploadsBy(contract, revisions, height) : 0;
+  const { earned: earnedRevs, uploads } = earnedParts(terms, revisions, height);
   const storage = earnedRevs - uploads;
-  // Intervals ended by `height`, each counted as passed: the most the
-  // renter's states should pay by now.
-  const ended = intervals(terms).filter(iv => iv.to <= height);
-  const outcomes: AuditOutcome[] = ended.map(() => 'passed');
-  const amounts = revisions.length
-    ? stateAmounts(terms, revisions, outcomes, downloads)
-    : { payable: 0, heldBack: 0, prepaid: downloads, paid: downloads };
-  const allEnded = ended.length === intervals(terms).length;
-  // Once every interval ended (and passed) the final state pays the holdback too.
-  const released = allEnded ? heldBackOf(terms, amounts.payable) : 0;
+  // Intervals ended by `height` as the renter pays them (payments.ts
+  // dueFor): those its payments called missed unpaid, the others passed.
+  const missed = new Set(channel ? channel.missed : []);
+  const all = intervals(terms);
+  const ended = all.filter(iv => iv.to <= height);
+  const outcomes: AuditOutcome[] = ended.map(iv => (missed.has(iv.index) ? 'missed' : 'passed'));
+  const amounts = stateAmounts(terms, revisions, outcomes, downloads);
+  const accruals = intervalAccruals(terms, revisions);
+  const missedSat = ended.reduce((sum, iv) => sum + (missed.has(iv.index) ? accruals[iv.index] : 0), 0);
+  // Once every interval ended and was paid the final state pays the holdback too.
+  const released = ended.length === all.length && amounts.heldBack === 0 ? heldBackOf(terms, amounts.payable) : 0;
   const settled = close !== null && close.type === 'settled';
   const signed = channel ? channel.paid : 0;
   const paid = settled ? close.paid : 0;
@@ -170,6 +160,7 @@ export function contractEarnings(contract: StorageContract, state: string, tip: 
       storage,
       uploads,
       downloads,
+      missed: missedSat,
       earned: earnedRevs + downloads,
       heldBack: amounts.heldBack,
       holdbackReleased: released,
@@ -188,7 +179,8 @@ export function contractEarnings(contract: StorageContract, state: string, tip: 
     unsigned: amounts.paid - signed,
     unclosed: settled ? 0 : signed,
     formula: `earned = storage ${storage} + uploads ${uploads} + downloads ${downloads} = ${earnedRevs + downloads} sat;`
-      + ` due = payable ${amounts.payable} - holdback ${amounts.heldBack} + downloads ${downloads} = ${amounts.paid} sat;`
+      + ` due = payable ${amounts.payable} (ended intervals, less ${missedSat} missed) - holdback ${amounts.heldBack}`
+      + ` + downloads ${downloads} = ${amounts.paid} sat;`
       + ` received = paid ${paid} - close fee ${closeFee} = ${paid - closeFee} sat`
   };
 }
@@ -196,13 +188,14 @@ export function contractEarnings(contract: StorageContract, state: string, tip: 
 /** Sum of every contract's figures. */
 export function earningsTotals(list: readonly ContractEarnings[]): EarningsTotals {
   const t: EarningsTotals = {
-    storage: 0, uploads: 0, downloads: 0, earned: 0, heldBack: 0, holdbackReleased: 0, due: 0,
+    storage: 0, uploads: 0, downloads: 0, missed: 0, earned: 0, heldBack: 0, holdbackReleased: 0, due: 0,
     signed: 0, paid: 0, closeFee: 0, payout: 0
   };
   for (const e of list) {
     t.storage += e.expected.storage;
     t.uploads += e.expected.uploads;
     t.downloads += e.expected.downloads;
+    t.missed += e.expected.missed;
     t.earned += e.expected.earned;
     t.heldBack += e.expected.heldBack;
     t.holdbackReleased += e.expected.holdbackReleased;

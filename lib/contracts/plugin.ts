@@ -476,7 +476,7 @@ export class ContractsPlugin implements Extension {
     for (const info of infos) {
       const stored = await this.channels.latestState(info.contract.hash());
       contracts.push(contractEarnings(info.contract, info.state, height, await this.revisionsOf(info.contract),
-        stored ? { paid: stored.state.paid, number: stored.state.number, final: stored.final } : null,
+        stored ? { paid: stored.state.paid, number: stored.state.number, final: stored.final, missed: stored.missed } : null,
         info.spend, stored ? stored.prepaid : 0));
     }
     return { height, contracts, totals: earningsTotals(contracts) };
@@ -616,7 +616,8 @@ export class ContractsPlugin implements Extension {
    * it that prepays downloads. Throws ContractError: `not-host`
    * and ChannelStore#acceptState's codes.
    */
-  async acceptState(contract: StorageContract, state: ChannelState, options: { final?: boolean; prepaid?: number } = {})
+  async acceptState(contract: StorageContract, state: ChannelState,
+    options: { final?: boolean; prepaid?: number; missed?: readonly number[] } = {})
     : Promise<AcceptResult> {
     // [REJECT] a contract we are not the host of: only its host can close with a state
     enforce(contract.hostKey.equals((await this.identity()).publicKey), 'not-host');

@@ -73,15 +73,29 @@ export interface AccrualTerms {
  * number; revision 0 first). A revision at height r counts from block r.
  */
 export function earnedAt(terms: AccrualTerms, revisions: readonly RevisionPoint[], h: number): number {
+  return earnedParts(terms, revisions, h).earned;
+}
+
+/**
+ * E(h) and the part of it that uploads accrued, in one pass over the
+ * revisions made before h: each revision's accrued less the storage the
+ * previous one accrued until it is its upload (PROTOCOL 3.9); the rest
+ * of E(h) is storage.
+ */
+export function earnedParts(terms: AccrualTerms, revisions: readonly RevisionPoint[], h: number)
+  : { earned: number; uploads: number } {
   let latest: RevisionPoint | null = null;
+  let uploads = 0;
   for (const r of revisions) {
-    if (r.height < h)
-      latest = r;
+    if (r.height >= h)
+      continue;
+    uploads += latest ? r.accrued - nextAccrued(terms, latest, r.height, 0) : r.accrued;
+    latest = r;
   }
   if (!latest)
-    return 0;
+    return { earned: 0, uploads: 0 };
   const until = Math.min(h, terms.endHeight);
-  return latest.accrued + storageCost(terms.prices.storage, latest.size, until - latest.height);
+  return { earned: latest.accrued + storageCost(terms.prices.storage, latest.size, until - latest.height), uploads };
 }
 
 /**

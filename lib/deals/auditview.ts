@@ -1,12 +1,14 @@
 /*!
  * auditview.ts - a contract's audits as getaudits and `cloudcoin-cli
  * audits` show them: one row per interval, with the schedule's next
- * height, the counts and the latest state the renter signed.
+ * height, the counts and the latest state the renter signed; and the
+ * counts with the next height alone (auditStatus), as getcontract and
+ * listcontracts show them.
  */
 
 import type { StorageContract } from '../contracts/storagecontract';
 import { intervals } from './accrual';
-import type { AuditJSON } from './audits';
+import type { AuditJSON, AuditRecord } from './audits';
 import type { Deals } from './plugin';
 import { accrualTerms } from './revisions';
 
@@ -26,17 +28,37 @@ export interface AuditsResult {
   failed: number;
   missed: number;
   audits: AuditJSON[];
-  /** The latest channel state the renter signed after a passed audit, or null before the first. */
-  payment: { number: number; paid: number; intervals: number; acknowledged: boolean } | null;
+  /**
+   * The latest channel state the renter signed (after a passed audit, or
+   * prepaying a token: `prepaid` sat of `paid`), or null before the first.
+   */
+  payment: { number: number; paid: number; prepaid: number; intervals: number; acknowledged: boolean } | null;
+}
+
+/** A contract's audits in brief: getcontract / listcontracts field `audits`. */
+export interface AuditStatus {
+  passed: number;
+  /** Wrong data: proven loss, no audit after it. */
+  failed: number;
+  /** No answer within the interval's window. */
+  missed: number;
+  /** Height from which the next interval's audit is due, or null when none is left (or the host failed one). */
+  nextAudit: number | null;
+}
+
+/** Counts of a contract's audit records by outcome and its next audit height (records by interval ascending). */
+export function auditStatus(c: StorageContract, records: readonly Pick<AuditRecord, 'interval' | 'outcome'>[]): AuditStatus {
+  const count = (o: string) => records.filter((r) => r.outcome === o).length;
+  const last = records.length ? records[records.length - 1].interval : -1;
+  const failed = count('failed');
+  const next = intervals(accrualTerms(c)).find((iv) => iv.index > last);
+  return { passed: count('passed'), failed, missed: count('missed'), nextAudit: failed > 0 || !next ? null : next.to };
 }
 
 export async function auditSummary(deals: Deals, c: StorageContract): Promise<AuditsResult> {
   const id = c.hash();
-  const audits = (await deals.store.listAudits(id)).map((r) => r.getJSON());
-  const ivs = intervals(accrualTerms(c));
-  const last = audits.length ? audits[audits.length - 1].interval : -1;
-  const failed = audits.some((a) => a.outcome === 'failed');
-  const next = ivs.find((iv) => iv.index > last);
+  const records = await deals.store.listAudits(id);
+  const status = auditStatus(c, records);
   const pay = await deals.store.getPayment(id);
   return {
     contractId: c.id(),
@@ -44,13 +66,14 @@ export async function auditSummary(deals: Deals, c: StorageContract): Promise<Au
     startHeight: c.startHeight,
     endHeight: c.endHeight,
     auditInterval: c.auditInterval,
-    intervals: ivs.length,
+    intervals: intervals(accrualTerms(c)).length,
     height: deals.api.chain.height,
-    nextAudit: failed || !next ? null : next.to,
-    passed: audits.filter((a) => a.outcome === 'passed').length,
-    failed: audits.filter((a) => a.outcome === 'failed').length,
-    missed: audits.filter((a) => a.outcome === 'missed').length,
-    audits,
-    payment: pay ? { number: pay.state.number, paid: pay.state.paid, intervals: pay.through, acknowledged: pay.acked } : null
+    nextAudit: status.nextAudit,
+    passed: status.passed,
+    failed: status.failed,
+    missed: status.missed,
+    audits: records.map((r) => r.getJSON()),
+    payment: pay ? { number: pay.state.number, paid: pay.state.paid, prepaid: pay.prepaid, intervals: pay.through, acknowledged: pay.acked }
+      : null
   };
 }

@@ -12,6 +12,7 @@
  * put done. A crash leaves either the old state or the new, never half.
  */
 
+import { randomBytes } from 'crypto';
 import bdb = require('../bdb');
 import { writeSync } from '../contracts/syncwrite';
 import bio = require('bufio');
@@ -141,6 +142,16 @@ export interface RevisionUpdate {
   renter?: RenterContract;
   /** Files to write with it (their replicas). */
   files?: ManifestFile[];
+}
+
+/** An audit token a host served (deals db `w`). */
+export interface AuditTokenRecord {
+  height: number;
+  /** Tells tokens of one height apart. */
+  n: number;
+  /** Bytes its reads were seen to serve (budget - the data API's X-CC-Budget-Left). */
+  served: number;
+  token: string;
 }
 
 function u32(n: number): Buffer {
@@ -320,6 +331,8 @@ export class DealStore {
       b.del(key);
     for (const key of await this.db.keys({ gte: layout.o.min(id), lte: layout.o.max(id) }))
       b.del(key);
+    for (const key of await this.db.keys({ gte: layout.w.min(id), lte: layout.w.max(id) }))
+      b.del(key);
   }
 
   // The renter's contracts.
@@ -414,6 +427,30 @@ export class DealStore {
   async auditServedAt(id: Buffer): Promise<number | null> {
     const raw = await this.db.get(layout.u.build(id));
     return raw ? raw.readUInt32LE(0) : null;
+  }
+
+  /** The host served an audit token at `height` (its reads not seen yet). */
+  async recordAuditToken(id: Buffer, height: number, token: string): Promise<void> {
+    const b = this.db.batch();
+    b.put(layout.w.build(id, height, randomBytes(4).readUInt32LE(0)), Buffer.concat([u32(0), Buffer.from(token, 'ascii')]));
+    await writeSync(b);
+  }
+
+  /** Audit tokens the host served for a contract, by height ascending, with the bytes their reads were seen to serve. */
+  async listAuditTokens(id: Buffer): Promise<AuditTokenRecord[]> {
+    const rows = await this.db.range({ gte: layout.w.min(id), lte: layout.w.max(id) });
+    return rows.map(({ key, value }) => {
+      const [, height, n] = layout.w.parse(key) as [Buffer, number, number];
+      return { height, n, served: value.readUInt32LE(0), token: value.subarray(4).toString('ascii') };
+    });
+  }
+
+  /** Record the bytes an audit token's reads were seen to serve (only ever more). */
+  async setAuditTokenServed(id: Buffer, rec: AuditTokenRecord, served: number): Promise<void> {
+    if (served <= rec.served)
+      return;
+    await this.db.put(layout.w.build(id, rec.height, rec.n), Buffer.concat([u32(served), Buffer.from(rec.token, 'ascii')]));
+    rec.served = served;
   }
 
   /** A payment arrived: nothing is due. */

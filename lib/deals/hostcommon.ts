@@ -32,6 +32,8 @@ export interface StoredPayment {
   prepaid: number;
   /** The renter's last state (closed with at end height). */
   final: boolean;
+  /** Intervals the renter's payments called missed, as accepted. */
+  missed?: readonly number[];
 }
 
 /** What the host service needs from the node. */
@@ -49,11 +51,18 @@ export interface HostContext {
    * Store a renter-signed channel state once it verifies against the
    * escrow (lib/contracts/channelstore.ts), fsynced before it resolves;
    * `final`: the renter's last state; `prepaid`: the cumulative sat of it
-   * that prepaid downloads. Throws ContractError.
+   * that prepaid downloads; `missed`: the intervals the renter's payment
+   * calls missed (default: the stored state's). Throws ContractError.
    */
-  acceptState(c: StorageContract, state: ChannelState, options: { final: boolean; prepaid: number }): Promise<void>;
-  /** The latest state stored for a contract (sat paid, of it prepaid, final), or null. */
+  acceptState(c: StorageContract, state: ChannelState,
+    options: { final: boolean; prepaid: number; missed?: readonly number[] }): Promise<void>;
+  /** The latest state stored for a contract (sat paid, of it prepaid, final, missed intervals), or null. */
   latestState(id: Buffer): Promise<StoredPayment | null>;
+  /**
+   * Bytes an audit token's reads served so far, or null when unknown
+   * (default: a HEAD of the data API with the token, X-CC-Budget-Left).
+   */
+  auditReadsServed?(c: StorageContract, token: string): Promise<number | null>;
   store: DealStore;
   now?: () => number;
 }

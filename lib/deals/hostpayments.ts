@@ -28,6 +28,7 @@ import { AUDITED_STATES } from './auditor';
 import { AUDIT_BUDGET } from './audits';
 import { accrualTerms } from './revisions';
 import { seal } from './seal';
+import { FileServerClient } from '../storage/fileserverclient';
 import { TokenArgs, TokenResult } from './wire';
 import { type HostCore, DOWNLOAD_TOKEN_SECONDS, decline, keyHash, parse } from './hostcommon';
 
@@ -45,9 +46,10 @@ export class HostPayments {
   }
 
   /** Store a state through the channel store; its codes become `bad-terms` declines. */
-  private async accept(c: StorageContract, state: ChannelState, final: boolean, prepaid: number): Promise<void> {
+  private async accept(c: StorageContract, state: ChannelState, final: boolean, prepaid: number,
+    missed?: readonly number[]): Promise<void> {
     try {
-      await this.core.ctx.acceptState(c, state, { final, prepaid });
+      await this.core.ctx.acceptState(c, state, { final, prepaid, missed });
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       if (e instanceof ContractError || typeof code === 'string')
@@ -118,13 +120,17 @@ export class HostPayments {
     const backend = this.core.mustBackend();
     const res = new TokenResult();
     res.dataURL = this.core.ctx.dataURL();
-    res.token = await this.prepaid(c, a.state, budget, () => seal(this.core.ctx.identity(), c.renterKey, id,
-      Buffer.from(backend.mintToken({
-        contract: id.toString('hex'), op: 'get', object, notAfter: this.core.now() + DOWNLOAD_TOKEN_SECONDS,
-        maxBytes: budget, renterPkHash: keyHash(c.renterKey)
-      }), 'ascii')));
-    if (object === ALL_OBJECTS)
-      await this.core.ctx.store.markAuditServed(id, this.core.ctx.height());
+    const raw = backend.mintToken({
+      contract: id.toString('hex'), op: 'get', object, notAfter: this.core.now() + DOWNLOAD_TOKEN_SECONDS,
+      maxBytes: budget, renterPkHash: keyHash(c.renterKey)
+    });
+    res.token = await this.prepaid(c, a.state, budget, () => seal(this.core.ctx.identity(), c.renterKey, id, Buffer.from(raw, 'ascii')));
+    if (object === ALL_OBJECTS) {
+      const height = this.core.ctx.height();
+      await this.core.ctx.store.markAuditServed(id, height);
+      // Kept so a payment calling this interval missed can be checked against what its reads served.
+      await this.core.ctx.store.recordAuditToken(id, height, raw);
+    }
     return res.encode();
   }
 
@@ -150,6 +156,12 @@ export class HostPayments {
     // [DECLINE] paying for intervals that have not ended
     if (a.through < 1 || a.through > ivs.length || ivs[a.through - 1].to > this.core.ctx.height() + REVISION_HEIGHT_SLACK)
       throw decline(BAD_TERMS, 'bad-interval');
+    // [DECLINE] an interval called missed whose audit reads this host served, every one
+    const before = await this.core.ctx.latestState(id);
+    for (const k of a.missed) {
+      if (!before?.missed?.includes(k) && await this.servedAudit(c, ivs[k].to, ivs[k].to + c.auditInterval))
+        throw decline(BAD_TERMS, 'missed-but-served');
+    }
     await this.states.run(async () => {
       const last = await this.core.ctx.latestState(id);
       const prepaid = last ? last.prepaid : 0;
@@ -157,13 +169,71 @@ export class HostPayments {
       // [DECLINE] less than the intervals earned (accrual.ts, from the revisions both signed) plus the downloads prepaid
       if (a.state.paid < due.paid)
         throw decline(BAD_TERMS, 'state-underpays');
-      await this.accept(c, a.state, a.through === ivs.length || (last !== null && last.final), prepaid);
+      await this.accept(c, a.state, a.through === ivs.length || (last !== null && last.final), prepaid, a.missed);
     });
     await this.core.ctx.store.clearAuditServed(id);
     const bw = bio.write(16);
     bw.writeU64(a.state.number);
     bw.writeU64(a.state.paid);
     return bw.render();
+  }
+
+  /**
+   * Whether an audit token served at a height in [from, to) (the window in
+   * which the renter audits one interval) had all its reads served: its
+   * whole budget counted by the data API. What was seen at a block is
+   * kept (the token expires in an hour); a live token is asked again.
+   */
+  private async servedAudit(c: StorageContract, from: number, to: number): Promise<boolean> {
+    const id = c.hash();
+    for (const rec of await this.core.ctx.store.listAuditTokens(id)) {
+      if (rec.height < from || rec.height >= to)
+        continue;
+      if (rec.served < AUDIT_BUDGET) {
+        const served = await this.readsServed(c, rec.token);
+        if (served !== null)
+          await this.core.ctx.store.setAuditTokenServed(id, rec, served);
+      }
+      if (rec.served >= AUDIT_BUDGET)
+        return true;
+    }
+    return false;
+  }
+
+  /**
+   * Bytes an audit token's reads have served, from the data API (a free
+   * HEAD answers X-CC-Budget-Left), or null when it cannot tell (the token
+   * expired, the API is down).
+   */
+  private async readsServed(c: StorageContract, token: string): Promise<number | null> {
+    if (this.core.ctx.auditReadsServed)
+      return this.core.ctx.auditReadsServed(c, token);
+    const objects = await this.core.ctx.store.listObjects(c.hash());
+    if (objects.length === 0)
+      return null;
+    try {
+      const head = await new FileServerClient(this.core.ctx.dataURL()).head(token, c.id(), objects[0].id);
+      return head.budgetLeft === null ? null : AUDIT_BUDGET - head.budgetLeft;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * At every block: note what the audit tokens of the last two intervals
+   * have served, while they are alive (an hour), so a later payment's
+   * missed intervals can still be checked.
+   */
+  async observeAuditReads(height: number): Promise<void> {
+    for (const c of await this.core.ctx.store.listHosted()) {
+      for (const rec of await this.core.ctx.store.listAuditTokens(c.hash())) {
+        if (rec.served >= AUDIT_BUDGET || rec.height + 2 * c.auditInterval < height)
+          continue;
+        const served = await this.readsServed(c, rec.token);
+        if (served !== null)
+          await this.core.ctx.store.setAuditTokenServed(c.hash(), rec, served);
+      }
+    }
   }
 
   /**

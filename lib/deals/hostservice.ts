@@ -128,6 +128,11 @@ export class HostService {
     return this.payments.pay(args, ctx);
   }
 
+  /** Note what recent audit tokens' reads served (hostpayments.ts), at every block. */
+  observeAuditReads(height: number): Promise<void> {
+    return this.payments.observeAuditReads(height);
+  }
+
   /** Contracts whose renter stopped paying at `height` (hostpayments.ts). */
   nonPaying(height: number): Promise<StorageContract[]> {
     return this.payments.nonPaying(height);

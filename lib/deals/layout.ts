@@ -23,6 +23,11 @@
  *                     acknowledged it (written before it is sent)
  *   u[id]          -> u32 height: the host served an audit of contract id
  *                     from this height on and no state has paid since
+ *   w[id][h][n]    -> u32 served || token (ASCII): an audit token the host
+ *                     served at height h (n: a random u32 telling apart
+ *                     tokens of one block) and the bytes its reads were
+ *                     seen to serve (the data API's budget left); a `pay`
+ *                     calling the interval missed is checked against them
  *   x[id]          -> u32 height: the host dropped contract id for
  *                     non-payment at this height
  *   k[renterKey]   -> u32 count || u32 height: renters the host dropped for
@@ -50,6 +55,7 @@ export const layout = {
   a: bdb.key('a', ['hash256', 'uint32']),
   y: bdb.key('y', ['hash256']),
   u: bdb.key('u', ['hash256']),
+  w: bdb.key('w', ['hash256', 'uint32', 'uint32']),
   x: bdb.key('x', ['hash256']),
   k: bdb.key('k', ['bhash']),
   R: bdb.key('R', ['hash256', 'uint32']),

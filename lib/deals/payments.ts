@@ -15,8 +15,11 @@
  * SignedPayment (deals db `y[id]`):
  *   ChannelState (113) || u32 through (intervals 0..through-1 are due) ||
  *   u8 flags (1 = acknowledged) || varint m || m x u32 missed interval ||
- *   u64 prepaid (sat of `paid` that prepaid downloads, cumulative; absent
- *   in records written before downloads were paid: 0)
+ *   u64 prepaid (sat of `paid` that prepaid downloads, cumulative) ||
+ *   varint c || c x u32 conceded (intervals the renter called missed and
+ *   the host showed it served: paid after all) || varint a || a x u32
+ *   acknowledged missed (the missed list of the last state the host took);
+ *   fields absent in records written before them: 0, none
  *
  * Downloads (and an audit's reads) are paid ahead the same way: `prepay`
  * signs the next state paying the last one plus the token's bytes at the
@@ -97,9 +100,14 @@ export class SignedPayment extends bio.Struct {
   missed: number[] = [];
   /** Sat of `state.paid` that prepaid downloads and audit reads (cumulative). */
   prepaid = 0;
+  /** Missed intervals the host showed it served every audit read of (`missed-but-served`): paid. */
+  conceded: number[] = [];
+  /** The missed intervals of the last state the host acknowledged. */
+  ackedMissed: number[] = [];
 
   getSize(): number {
-    return CHANNEL_STATE_SIZE + 4 + 1 + sizeVarint(this.missed.length) + 4 * this.missed.length + 8;
+    const list = (l: readonly number[]) => sizeVarint(l.length) + 4 * l.length;
+    return CHANNEL_STATE_SIZE + 4 + 1 + list(this.missed) + 8 + list(this.conceded) + list(this.ackedMissed);
   }
 
   write(bw: bio.Writer): bio.Writer {
@@ -110,6 +118,11 @@ export class SignedPayment extends bio.Struct {
     for (const k of this.missed)
       bw.writeU32(k);
     bw.writeU64(this.prepaid);
+    for (const list of [this.conceded, this.ackedMissed]) {
+      bw.writeVarint(list.length);
+      for (const k of list)
+        bw.writeU32(k);
+    }
     return bw;
   }
 
@@ -117,11 +130,28 @@ export class SignedPayment extends bio.Struct {
     this.state = new ChannelState().read(br);
     this.through = br.readU32();
     this.acked = (br.readU8() & 1) !== 0;
-    this.missed = [];
-    for (let n = br.readVarint(); n > 0; n--)
-      this.missed.push(br.readU32());
+    const list = (): number[] => {
+      const out: number[] = [];
+      for (let n = br.readVarint(); n > 0; n--)
+        out.push(br.readU32());
+      return out;
+    };
+    this.missed = list();
     this.prepaid = br.left() >= 8 ? br.readU64() : 0;
+    this.conceded = br.left() > 0 ? list() : [];
+    this.ackedMissed = br.left() > 0 ? list() : [];
     return this;
+  }
+
+  /** A state following this one: what the host was shown and took carries over. */
+  next(): SignedPayment {
+    const p = new SignedPayment();
+    p.through = this.through;
+    p.missed = this.missed;
+    p.prepaid = this.prepaid;
+    p.conceded = this.conceded;
+    p.ackedMissed = this.ackedMissed;
+    return p;
   }
 
   args(): PayArgs {
@@ -220,16 +250,14 @@ export class Payer {
       const key = coin ? await this.ctx.escrowKey(c) : null;
       if (!coin || !key)
         throw new PrepayError(coin ? 'escrow key unavailable: wallet locked?' : 'escrow not found or spent');
-      const pay = new SignedPayment();
+      const pay = prev ? prev.next() : new SignedPayment();
       const paid = (prev ? prev.state.paid : 0) + cost;
       try {
         pay.state = signState(c, coin, prev ? prev.state.number + 1 : 1, paid, key);
       } catch (e) {
         throw new PrepayError(`${(e as Error).message} (paying ${paid} sat of ${c.escrowValue})`);
       }
-      pay.through = prev ? prev.through : 0;
-      pay.missed = prev ? prev.missed : [];
-      pay.prepaid = (prev ? prev.prepaid : 0) + cost;
+      pay.prepaid += cost;
       pay.acked = false;
       // On disk before it leaves: a crash from here on sends it again (storage.pay).
       await this.ctx.store.putPayment(id, pay);
@@ -246,6 +274,7 @@ export class Payer {
         throw e;
       }
       pay.acked = true;
+      pay.ackedMissed = pay.missed;
       await this.ctx.store.putPayment(id, pay);
       return out;
     });
@@ -260,11 +289,16 @@ export class Payer {
     return this.update(rc, rec.interval + 1);
   }
 
-  /** Send again every state the host has not acknowledged (re-signed if the figures moved). */
+  /**
+   * Send again every state the host has not acknowledged (re-signed if the
+   * figures moved). A state that only prepaid tokens before any interval
+   * was due (through 0) is not a payment `storage.pay` takes: the next
+   * state, which pays at least as much, supersedes it.
+   */
   async resend(): Promise<void> {
     for (const rc of await this.ctx.store.listRenterContracts()) {
       const p = await this.ctx.store.getPayment(rc.contract.hash());
-      if (p && !p.acked)
+      if (p && !p.acked && p.through > 0)
         await this.update(rc, p.through);
     }
   }
@@ -283,12 +317,16 @@ export class Payer {
       through = lost.interval;
     const prev = await this.ctx.store.getPayment(id);
     through = Math.max(through, prev ? prev.through : 0);
-    const { outcomes, missed } = recordedOutcomes(records, through);
+    const recorded = recordedOutcomes(records, through);
+    // A miss the host showed it served (every audit read counted) is paid after all.
+    const conceded = new Set(prev ? prev.conceded : []);
+    const outcomes = recorded.outcomes.map((o, k) => (o === 'missed' && conceded.has(k) ? 'passed' : o));
+    const missed = recorded.missed.filter((k) => !conceded.has(k));
     const prepaid = prev ? prev.prepaid : 0;
     const amounts = stateAmounts(accrualTerms(c), await this.ctx.store.listRevisions(id), outcomes, prepaid);
     const paid = Math.max(amounts.paid, prev ? prev.state.paid : 0);
     let pay = prev;
-    if (!prev || prev.through !== through || prev.state.paid !== paid) {
+    if (!prev || prev.through !== through || prev.state.paid !== paid || prev.missed.length !== missed.length) {
       if (paid === 0 && !prev)
         return null; // nothing earned yet
       const coin = await this.ctx.escrow(c);
@@ -302,7 +340,7 @@ export class Payer {
         return null;
       }
       this.warned.delete(c.id());
-      pay = new SignedPayment();
+      pay = prev ? prev.next() : new SignedPayment();
       pay.state = signState(c, coin, prev ? prev.state.number + 1 : 1, paid, key);
       pay.through = through;
       pay.missed = missed;
@@ -319,6 +357,17 @@ export class Payer {
     try {
       await this.ctx.send(host, pay.args());
     } catch (e) {
+      if ((e as { reason?: unknown }).reason === 'missed-but-served') {
+        // The host counted every read of an audit we called missed (our
+        // deadline passed as its answer came): we pay those intervals.
+        // Only the claims it had not taken before are in question.
+        const taken = new Set(pay.ackedMissed);
+        pay.conceded = [...new Set([...pay.conceded, ...pay.missed.filter((k) => !taken.has(k))])].sort((x, y) => x - y);
+        await this.ctx.store.putPayment(id, pay);
+        this.ctx.log?.('warning', `payments: contract ${c.id()}: the host served every audit read of intervals `
+          + `${pay.conceded.join(', ')} we called missed: paid (sent at the next block)`);
+        return pay;
+      }
       const why = `host did not take state ${pay.state.number}: ${(e as Error).message}`;
       if (this.warned.get(c.id()) !== why)
         this.ctx.log?.('warning', `payments: contract ${c.id()}: ${why}`);
@@ -326,6 +375,7 @@ export class Payer {
       return pay;
     }
     pay.acked = true;
+    pay.ackedMissed = pay.missed;
     await this.ctx.store.putPayment(id, pay);
     const all = intervals(accrualTerms(c)).length;
     this.ctx.log?.('info', `payments: contract ${c.id()} state ${pay.state.number} pays ${pay.state.paid} sat `

@@ -37,6 +37,7 @@ import type { DeleteFileResult } from './rpctypes';
 import { Auditor } from './auditor';
 import { Payer, tokenCost } from './payments';
 import { AUDIT_BUDGET } from './audits';
+import { auditStatus } from './auditview';
 import { AutoRepair, type AutoRepairOptions } from './autorepair';
 import { RenterClient } from './renterclient';
 import { localCall } from './rpc';
@@ -348,13 +349,15 @@ export class Deals implements Extension {
     });
   }
 
-  /** Allowance, used, objects, size and revision of a contract we are party to. */
+  /** Allowance, used, objects, size and revision of a contract we are party to; for our own contracts (renter) its audits: counts and next audit height. */
   private async details(c: StorageContract): Promise<Record<string, unknown> | null> {
     const id = c.hash();
     const height = this.api.chain.height;
     const mine = await this.store.getRenterContract(id);
-    if (mine)
-      return { ...await contractDetails(this.store, mine.contract, height, mine.hostBehind) };
+    if (mine) {
+      return { ...await contractDetails(this.store, mine.contract, height, mine.hostBehind),
+        audits: auditStatus(mine.contract, await this.store.listAudits(id)) };
+    }
     if (await this.store.getHosted(id))
       return { ...await contractDetails(this.store, c, height) };
     return null;
@@ -421,7 +424,7 @@ export class Deals implements Extension {
       },
       latestState: async (id) => {
         const s = await this.contracts.latestState(id);
-        return s ? { paid: s.state.paid, prepaid: s.prepaid, final: s.final } : null;
+        return s ? { paid: s.state.paid, prepaid: s.prepaid, final: s.final, missed: s.missed } : null;
       },
       store: this.store
     }, this.terms);
@@ -441,6 +444,7 @@ export class Deals implements Extension {
       }
       if (entry.height % params.announceInterval === 0)
         await this.announce();
+      await host.observeAuditReads(entry.height);
       await this.dropNonPaying(host, entry.height);
     });
     this.api.onDisconnect(async (entry) => {

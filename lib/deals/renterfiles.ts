@@ -20,6 +20,7 @@ import { schemes } from '../storage/common';
 import type { ShardScheme } from '../storage/erasure';
 import { ManifestFile, type Replica } from '../storage/manifest';
 import type { DealStore } from './dealstore';
+import { auditStatus } from './auditview';
 import { DealError } from './errors';
 import { RepairRecord } from './repairlog';
 import { HELD_STATES, type DroppedReplica, type FileHealth, type FileInfo, type RepairInfo, type ReplicaInfo, type ReplicaState } from './rpctypes';
@@ -401,7 +402,8 @@ export class RenterFiles {
         endHeight: end,
         blocksLeft: Math.max(0, end - height),
         expiryHeight: rc ? rc.contract.expiryHeight : 0,
-        cost
+        cost,
+        audits: rc ? auditStatus(rc.contract, await this.ctx.store.listAudits(r.contractId)) : null
       });
     }
     return {

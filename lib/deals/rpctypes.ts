@@ -10,6 +10,7 @@
 
 import type { Prices } from './pricing';
 import type { ReusableContract } from './rentercontracts';
+import type { AuditStatus } from './auditview';
 
 /** One signed offer from negotiatestorage. */
 export interface OfferInfo {
@@ -181,6 +182,8 @@ export interface ReplicaInfo {
    * object (accrual.ts objectCost); getcontract's figures are what is paid.
    */
   cost: { accrued: number; toEnd: number } | null;
+  /** The contract's audits: passed, failed, missed, next audit height (null before the contract is formed). */
+  audits: AuditStatus | null;
 }
 
 /** getfile fileid / one entry of listfiles. */
