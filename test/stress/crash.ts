@@ -230,6 +230,25 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
       return outs;
     };
 
+    /**
+     * What a wallet tx spends, for a failure message: each input as the
+     * escrow of a contract we list (and how the index saw it spent) or as
+     * another outpoint.
+     */
+    const spends = async (txid: string, list: ContractJSON[]): Promise<string> => {
+      try {
+        const { hex } = await call<{ hex: string }>(renter, 'gettransaction', [txid]);
+        const tx = await call<{ vin: Array<{ txid: string; vout: number }> }>(renter, 'decoderawtransaction', [hex]);
+        return tx.vin.map((i) => {
+          const c = list.find((x) => x.commit && x.commit.txid === i.txid && x.commit.vout === i.vout);
+          return c ? `spends the escrow of ${c.id.slice(0, 12)}, which the index shows ${c.spend ? `${c.spend.type} by ${c.spend.txid.slice(0, 12)}` : 'unspent'}`
+            : `spends ${i.txid.slice(0, 12)}:${i.vout}`;
+        }).join('; ');
+      } catch (e) {
+        return `not decoded: ${(e as Error).message}`;
+      }
+    };
+
     const check = async (label: string, before: { renter: ContractJSON[]; host: ContractJSON[]; files: FileJSON[] },
       op: CrashOp, target: string | undefined) => {
       const fail = (m: string) => {
@@ -271,7 +290,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
       const txs = await call<WalletTX[]>(renter, 'listtransactions', ['*', 100000]);
       for (const tx of txs) {
         if (tx.confirmations === 0 && !mempool.has(tx.txid))
-          fail(`wallet tx ${tx.txid.slice(0, 12)} is unconfirmed and not in the mempool (its coins are stuck)`);
+          fail(`wallet tx ${tx.txid.slice(0, 12)} is unconfirmed and not in the mempool (its coins are stuck; ${await spends(tx.txid, now.renter)})`);
         if (tx.category !== 'send' || pendingTx.has(tx.txid))
           continue;
         // Escrows are P2WSH (PROTOCOL.md 3.2); the wallet's own outputs P2WPKH.
@@ -410,7 +429,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
     const mempool = await call<string[]>(renter, 'getrawmempool');
     const txs = await call<Array<{ txid: string; confirmations: number }>>(renter, 'listtransactions', ['*', 100000]);
     for (const tx of txs.filter((x) => x.confirmations === 0 && !mempool.includes(x.txid)))
-      failures.push(`wallet tx ${tx.txid.slice(0, 12)} stuck unconfirmed at the end`);
+      failures.push(`wallet tx ${tx.txid.slice(0, 12)} stuck unconfirmed at the end (${await spends(tx.txid, finalList)})`);
 
     // A freshly synced node's index equals the renter's.
     const fresh = await startDaemon(td, ['--connect', renter.addr]);
