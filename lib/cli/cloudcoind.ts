@@ -88,7 +88,7 @@ function buildProgram(extensions: ExtensionModule[]): Command {
     .description('CloudCoin full node: Bitcoin plus a storage market.')
     .version(VERSION)
     .allowExcessArguments(false)
-    .configureOutput({ outputError: (str, write) => write(str) });
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'cloudcoind: ')) });
   for (const [flags, desc] of CORE_OPTIONS) {
     const opt = new Option(flags, desc);
     const name = opt.long!.slice(2);

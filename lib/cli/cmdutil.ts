@@ -59,6 +59,17 @@ export function priceOpt(text: string, name = '--max-price'): number {
   return n;
 }
 
+/**
+ * A hex id or unique prefix as typed (`what` names it in the error: "file
+ * id", "contract id"...), checked before any call as the RPCs check it: 4
+ * to 64 hex digits.
+ */
+export function hexIdArg(text: string, what: string): string {
+  if (!/^[0-9a-fA-F]{4,64}$/.test(text))
+    throw new CommandError('bad-file-id', `${what} must be 64 hex characters or a unique prefix of at least 4, got "${text}"`);
+  return text;
+}
+
 export function short(hex: string): string {
   return `${hex.slice(0, 12)}…`;
 }

@@ -8,7 +8,7 @@
  */
 
 import type { ContractEarnings, EarningsTotals } from '../contracts/earnings';
-import { CommandError, command, short, type CommandContext } from './cmdutil';
+import { CommandError, command, hexIdArg, short, type CommandContext } from './cmdutil';
 import { renderTable } from './table';
 
 /** What RPC getearnings returns. */
@@ -113,7 +113,7 @@ export async function earnings(ctx: CommandContext, argv: string[]): Promise<voi
   const o = cmd.opts();
   if (o.json && o.csv)
     throw new CommandError('bad-arg', 'give one of --json and --csv');
-  const res = await ctx.client.call('getearnings', cmd.args.length ? [cmd.args[0]] : []) as EarningsResult;
+  const res = await ctx.client.call('getearnings', cmd.args.length ? [hexIdArg(cmd.args[0], 'contract id')] : []) as EarningsResult;
   if (o.json)
     ctx.out(JSON.stringify(res, null, 2));
   else if (o.csv)

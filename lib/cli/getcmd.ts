@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { pipeline } from 'stream/promises';
 import { formatSize } from '../base/units';
-import { CommandError, command, renterClient, short, uintOpt, type CommandContext } from './cmdutil';
+import { CommandError, command, hexIdArg, renterClient, short, uintOpt, type CommandContext } from './cmdutil';
 import { ProgressBar } from './progress';
 import { nameArg } from './rawargs';
 import { withScratch } from './scratch';
@@ -115,8 +115,7 @@ export async function getCommand(ctx: CommandContext, argv: string[]): Promise<v
     const rev = uintOpt(cmd.opts().rev, '--rev', 0, 0xffffffff);
     fileId = (await renterClient(ctx).version(nameArg(fileId), rev)).fileId;
   }
-  if (!/^[0-9a-fA-F]{4,64}$/.test(fileId))
-    throw new CommandError('bad-file-id', `file id must be 64 hex characters or a unique prefix of at least 4, got "${fileId}"`);
+  hexIdArg(fileId, 'file id');
   const dest = resolveDestination(out);
   // With the file on standard output, the report goes to standard error.
   const toStdout = dest.kind === 'stream' && (dest.path === null || STDOUT_PATH.test(dest.path));

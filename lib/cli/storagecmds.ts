@@ -11,7 +11,7 @@ import type { AuditsResult } from '../deals/auditview';
 import { RPCClientError } from './rpcclient';
 import { formatSize } from '../base/units';
 import {
-  CommandError, DEFAULT_DURATION, DEFAULT_MAX_PRICE, command, priceOpt, renterClient, short, sizeOpt, uintOpt,
+  CommandError, DEFAULT_DURATION, DEFAULT_MAX_PRICE, command, hexIdArg, priceOpt, renterClient, short, sizeOpt, uintOpt,
   type CommandContext
 } from './cmdutil';
 import { earnings } from './earningscmd';
@@ -235,6 +235,7 @@ export async function repair(ctx: CommandContext, argv: string[]): Promise<void>
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts();
+  const fileId = hexIdArg(cmd.args[0], 'file id');
   const res = await withScratch(async (scratch) => {
     let bar: ProgressBar | null = null;
     const client = renterClient(ctx);
@@ -243,7 +244,7 @@ export async function repair(ctx: CommandContext, argv: string[]): Promise<void>
       uploaded: (n: number) => bar?.tick(n),
       committed: () => bar?.finish()
     });
-    return client.repair(cmd.args[0], {
+    return client.repair(fileId, {
       duration: uintOpt(o.duration, '--duration', 1, 1e6), maxPrice: priceOpt(o.maxPrice), workDir: scratch.dir('cloudcoin-repair-'),
       allowance: o.allowance === undefined ? undefined : priceOpt(o.allowance, '--allowance'), wait: o.wait
     });
@@ -270,7 +271,7 @@ export async function rm(ctx: CommandContext, argv: string[]): Promise<void> {
     .argument('<file>', 'file id or unique prefix (see ls)')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
-  const res = await ctx.client.call('deletefile', [cmd.args[0]]) as DeleteFileResult;
+  const res = await ctx.client.call('deletefile', [hexIdArg(cmd.args[0], 'file id')]) as DeleteFileResult;
   if (cmd.opts().json) {
     ctx.out(JSON.stringify(res, null, 2));
     return;
@@ -316,6 +317,7 @@ export async function renew(ctx: CommandContext, argv: string[]): Promise<void> 
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts();
+  hexIdArg(cmd.args[0], 'contract or file id');
   const params: unknown[] = [(await contractId(ctx, cmd.args[0])) ?? cmd.args[0]];
   if (o.duration !== undefined || o.allowance !== undefined)
     params.push(o.duration === undefined ? null : uintOpt(o.duration, '--duration', 1, 1e6));
@@ -342,7 +344,7 @@ export async function audits(ctx: CommandContext, argv: string[]): Promise<void>
     .argument('<id>', 'contract id, or file id or unique prefix')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
-  const arg = cmd.args[0];
+  const arg = hexIdArg(cmd.args[0], 'contract or file id');
   let results: AuditsResult[];
   let byFile = false;
   const id = await contractId(ctx, arg);
