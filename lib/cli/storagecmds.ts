@@ -222,12 +222,14 @@ export async function log(ctx: CommandContext, argv: string[]): Promise<void> {
   ], versions));
 }
 
-/** repair FILE_ID: rebuild the shards of a coded file that have no good copy and place them with other hosts. */
+/** repair FILE_ID [--file PATH]: rebuild the shards (or replicas) of a file that have no good copy and place them with other hosts. */
 export async function repair(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = command('repair', 'Check every shard of a file stored as shards (download, verify its root), rebuild each one without a good '
     + 'copy from K good ones and store it with a host that holds no shard of the file: an open contract by a revision, else a new contract. '
-    + 'Each repair is logged (getfile, ls).')
+    + 'A file of whole replicas: each replica without a good copy is uploaded anew (fresh key) from the local file (--file) or a '
+    + 'surviving replica to a host that holds none. Each repair is logged (getfile, ls).')
     .argument('<fileid>', 'file id or unique prefix')
+    .option('--file <path>', 'a file of whole replicas: the local copy to upload from (used only if it matches the stored content)')
     .option('--duration <blocks>', 'length of new contracts in blocks', String(DEFAULT_DURATION))
     .option('--max-price <price>', 'highest price a host may ask (as put)', String(DEFAULT_MAX_PRICE))
     .option('--allowance <sat>', 'escrow of each new contract (default as put)')
@@ -246,19 +248,27 @@ export async function repair(ctx: CommandContext, argv: string[]): Promise<void>
     });
     return client.repair(fileId, {
       duration: uintOpt(o.duration, '--duration', 1, 1e6), maxPrice: priceOpt(o.maxPrice), workDir: scratch.dir('cloudcoin-repair-'),
-      allowance: o.allowance === undefined ? undefined : priceOpt(o.allowance, '--allowance'), wait: o.wait
+      allowance: o.allowance === undefined ? undefined : priceOpt(o.allowance, '--allowance'), wait: o.wait,
+      ...(o.file === undefined ? {} : { source: String(o.file) })
     });
   });
   if (o.json) {
     ctx.out(JSON.stringify(res, null, 2));
     return;
   }
-  ctx.out(`file ${res.fileId}: shards ${res.verified.join(', ') || 'none'} verified`
-    + (res.lost.length ? `, ${res.lost.map((l) => `${l.shard} lost (${l.reason})`).join(', ')}` : ', nothing to repair'));
+  ctx.out(!res.replicas
+    ? `file ${res.fileId}: shards ${res.verified.join(', ') || 'none'} verified`
+      + (res.lost.length ? `, ${res.lost.map((l) => `${l.shard} lost (${l.reason})`).join(', ')}` : ', nothing to repair')
+    : `file ${res.fileId}: replicas ${res.verifiedContracts.map(short).join(', ') || 'none'} verified`
+      + (res.lost.length ? `, ${res.lost.map((l) => `${short(l.contract ?? '')} lost (${l.reason})`).join(', ')}` : ', nothing to repair'));
+  if (res.source !== undefined)
+    ctx.out(`  uploaded from ${res.source === 'local file' ? 'the local file' : `the replica in ${short(res.source)}`}, each copy under a fresh key`);
   for (const r of res.repaired)
-    ctx.out(`  shard ${r.shard} rebuilt into contract ${short(r.contract)} on ${r.host}${r.reused ? ' (open contract, revision)' : ' (new contract)'}`);
+    ctx.out(r.shard === null
+      ? `  replica of ${r.replaced.map(short).join(', ')} uploaded into contract ${short(r.contract)} on ${r.host}${r.reused ? ' (open contract, revision)' : ' (new contract)'}`
+      : `  shard ${r.shard} rebuilt into contract ${short(r.contract)} on ${r.host}${r.reused ? ' (open contract, revision)' : ' (new contract)'}`);
   for (const f of res.failed)
-    ctx.out(`  no shard placed on ${f.host}: ${f.reason}`);
+    ctx.out(`  nothing placed on ${f.host}: ${f.reason}`);
   if (res.txids.length)
     ctx.out(`commitment ${res.txids.join(', ')}`);
   ctx.out(`health ${res.health.alive}/${res.health.total} (${res.health.needed} needed)`);

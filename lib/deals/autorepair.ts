@@ -1,11 +1,12 @@
 /*!
- * autorepair.ts - the renter's node repairs its files stored as shards on
- * its own, within a budget (`cloudcoind --repair-budget SAT`, off by
- * default): after each block, one run at a time, every coded file with a
- * shard that is proven lost (the latest audit of its contract failed:
- * wrong data or the object gone) or no longer held under a contract (its
- * contract expired, settled, refunded or void) while no other copy of that
- * shard is held, is repaired by the same flow as `cloudcoin-cli repair`
+ * autorepair.ts - the renter's node repairs its files on its own, within
+ * a budget (`cloudcoind --repair-budget SAT`, off by default): after each
+ * block, one run at a time, every coded file with a shard that is proven
+ * lost (the latest audit of its contract failed: wrong data or the object
+ * gone) or no longer held under a contract (its contract expired,
+ * settled, refunded or void) while no other copy of that shard is held,
+ * and every file of whole replicas with such a replica (not yet replaced
+ * by a repair), is repaired by the same flow as `cloudcoin-cli repair`
  * (RenterClient#repair over the node's own RPC, in-process).
  *
  * The budget caps the escrows of the new contracts repairs form, over the
@@ -18,18 +19,40 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { RenterClient, RepairResult } from './renterclient';
-import { HELD_STATES, type FileInfo } from './rpctypes';
+import type { FileInfo, ReplicaState } from './rpctypes';
+
+/**
+ * States in which a copy is no longer held: its contract ended or never
+ * formed. A copy still uploading (a put in progress) is not lost.
+ */
+const GONE_STATES: ReadonlySet<ReplicaState> = new Set<ReplicaState>(['expired', 'settled', 'refunded', 'void']);
 
 /** What automatic repair needs from the node. */
 export interface AutoRepairContext {
   /** A renter client over the node's own RPC. */
   client(): RenterClient;
-  /** Whether the latest audit of contract `id` (hex) failed. */
+  /** Whether contract `id`'s (hex) copies count as lost by its audits (auditsLost). */
   auditFailed(id: string): Promise<boolean>;
   /** Sat of the budget used so far, and recording more. */
   spent(): Promise<number>;
   addSpent(sat: number): Promise<void>;
   log(level: 'info' | 'warning', msg: string): void;
+}
+
+/** Audits missed in a row after which a host counts as vanished and its copies as lost. */
+export const GONE_AFTER_MISSED = 3;
+
+/**
+ * Whether a contract's copies count as lost from its audit outcomes
+ * (oldest first): an audit failed (wrong data, the object gone), or the
+ * host missed the last GONE_AFTER_MISSED audits (it vanished; one missed
+ * audit is a restart).
+ */
+export function auditsLost(outcomes: readonly string[]): boolean {
+  if (outcomes.includes('failed'))
+    return true;
+  const tail = outcomes.slice(-GONE_AFTER_MISSED);
+  return tail.length === GONE_AFTER_MISSED && tail.every((o) => o === 'missed');
 }
 
 /** Blocks between two attempts at one file that could not be repaired (no host, no budget). */
@@ -55,13 +78,28 @@ export async function lostShards(f: FileInfo, auditFailed: (id: string) => Promi
   for (let shard = 0; shard < n; shard++) {
     let good = false;
     for (const r of f.replicas.filter((x) => x.shard === shard)) {
-      if (HELD_STATES.has(r.state) && !await auditFailed(r.contractId)) {
+      if (!GONE_STATES.has(r.state) && !await auditFailed(r.contractId)) {
         good = true;
         break;
       }
     }
     if (!good)
       lost.push(shard);
+  }
+  return lost;
+}
+
+/**
+ * Replicas of a file of whole replicas, not replaced by an earlier
+ * repair, that are not held under a contract or whose contract failed an
+ * audit (hex contract ids).
+ */
+export async function lostReplicas(f: FileInfo, auditFailed: (id: string) => Promise<boolean>): Promise<string[]> {
+  const replaced = new Set(f.repairs.flatMap((x) => x.replaced));
+  const lost: string[] = [];
+  for (const r of f.replicas) {
+    if (!replaced.has(r.contractId) && (GONE_STATES.has(r.state) || await auditFailed(r.contractId)))
+      lost.push(r.contractId);
   }
   return lost;
 }
@@ -97,9 +135,9 @@ export class AutoRepair {
   private async run(height: number): Promise<void> {
     const client = this.ctx.client();
     for (const f of await client.listFiles()) {
-      if (f.dataShards === 0)
-        continue;
-      const lost = await lostShards(f, (id) => this.ctx.auditFailed(id));
+      const failed = (id: string) => this.ctx.auditFailed(id);
+      const lost = f.dataShards === 0 ? (await lostReplicas(f, failed)).map((id) => `replica ${id.slice(0, 12)}`)
+        : (await lostShards(f, failed)).map(String);
       const last = this.failedAt.get(f.fileId);
       if (lost.length === 0 || (last !== undefined && height < last + RETRY_BLOCKS))
         continue;
@@ -109,7 +147,8 @@ export class AutoRepair {
           distrust.push(r.contractId);
       }
       const left = this.opts.budget - await this.ctx.spent();
-      this.ctx.log('info', `repair: file ${f.fileId.slice(0, 12)} lost shard(s) ${lost.join(', ')}; repairing (budget left ${left} sat)`);
+      this.ctx.log('info', `repair: file ${f.fileId.slice(0, 12)} lost ${f.dataShards === 0 ? '' : 'shard(s) '}${lost.join(', ')}; `
+        + `repairing (budget left ${left} sat)`);
       const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudcoin-repair-'));
       let res: RepairResult;
       try {
@@ -127,7 +166,8 @@ export class AutoRepair {
       if (res.escrow > 0)
         await this.ctx.addSpent(res.escrow);
       for (const r of res.repaired)
-        this.ctx.log('info', `repair: file ${f.fileId.slice(0, 12)} shard ${r.shard} rebuilt into contract ${r.contract.slice(0, 12)} on ${r.host}`);
+        this.ctx.log('info', `repair: file ${f.fileId.slice(0, 12)} ${r.shard === null ? `replica of ${r.replaced.map((x) => x.slice(0, 12)).join(', ')} uploaded`
+          : `shard ${r.shard} rebuilt`} into contract ${r.contract.slice(0, 12)} on ${r.host}`);
     }
   }
 }

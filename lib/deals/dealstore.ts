@@ -509,16 +509,35 @@ export class DealStore {
   }
 
   /** Sat automatic repair has locked in new escrows so far (its budget's use). */
-  async repairSpent(): Promise<number> {
-    const raw = await this.db.get(layout.B.build());
+  repairSpent(): Promise<number> {
+    return this.getSpent(layout.B.build());
+  }
+
+  addRepairSpent(sat: number): Promise<void> {
+    return this.addSpent(layout.B.build(), sat);
+  }
+
+  /** Sat automatic renewal locked in new escrows (what --renew-budget caps). */
+  renewSpent(): Promise<number> {
+    return this.getSpent(layout.W.build());
+  }
+
+  addRenewSpent(sat: number): Promise<void> {
+    return this.addSpent(layout.W.build(), sat);
+  }
+
+  /** A budget's u64 counter of sat (0 when unset). */
+  private async getSpent(key: Buffer): Promise<number> {
+    const raw = await this.db.get(key);
     return raw ? bio.read(raw).readU64() : 0;
   }
 
-  async addRepairSpent(sat: number): Promise<void> {
+  /** Add `sat` to a budget's counter (fsynced). */
+  private async addSpent(key: Buffer, sat: number): Promise<void> {
     const bw = bio.write(8);
-    bw.writeU64((await this.repairSpent()) + sat);
+    bw.writeU64((await this.getSpent(key)) + sat);
     const b = this.db.batch();
-    b.put(layout.B.build(), bw.render());
+    b.put(key, bw.render());
     await writeSync(b);
   }
 

@@ -11,7 +11,7 @@ export type DealErrorCode =
   | 'proposal-declined' | 'revision-declined' | 'bad-host-answer' | 'bad-host-sig' | 'bad-data-url' | 'no-receipt'
   | 'bad-receipt' | 'no-token' | 'object-too-large' | 'host-unreachable' | 'host-behind' | 'payment-declined'
   // the renter's contracts
-  | 'insufficient-allowance' | 'unknown-contract' | 'contract-busy' | 'not-formed' | 'not-renewable'
+  | 'insufficient-allowance' | 'unknown-contract' | 'contract-busy' | 'not-formed' | 'not-renewable' | 'over-budget'
   // the renter's files
   | 'bad-file-id' | 'unknown-file' | 'ambiguous-id' | 'file-exists' | 'file-in-use' | 'nothing-to-commit'
   | 'not-coded' | 'bad-repair' | 'bad-record'

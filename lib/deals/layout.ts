@@ -36,6 +36,8 @@
  *                     repairs of a file, in order; deleted with the file
  *   B              -> u64 sat automatic repair locked in new escrows
  *                     (what --repair-budget caps)
+ *   W              -> u64 sat automatic renewal locked in new escrows
+ *                     (what --renew-budget caps)
  * A node is never both parties of one contract (renter and host identities
  * differ), so v, p and o serve whichever side it is.
  */
@@ -59,7 +61,8 @@ export const layout = {
   x: bdb.key('x', ['hash256']),
   k: bdb.key('k', ['bhash']),
   R: bdb.key('R', ['hash256', 'uint32']),
-  B: bdb.key('B')
+  B: bdb.key('B'),
+  W: bdb.key('W')
 };
 
 /** 1: contracts hold many objects, changed by revisions (v0 stored one file per contract). */

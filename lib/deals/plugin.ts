@@ -38,7 +38,8 @@ import { Auditor } from './auditor';
 import { Payer, tokenCost } from './payments';
 import { AUDIT_BUDGET } from './audits';
 import { auditStatus } from './auditview';
-import { AutoRepair, type AutoRepairOptions } from './autorepair';
+import { AutoRepair, auditsLost, type AutoRepairOptions } from './autorepair';
+import { AutoRenew, DEFAULT_RENEW_BUDGET, DEFAULT_RENEW_WINDOW, renewFrom, type AutoRenewOptions, type RenewCandidate } from './autorenew';
 import { RenterClient } from './renterclient';
 import { localCall } from './rpc';
 import { ALL_OBJECTS } from '../storage/token';
@@ -58,7 +59,10 @@ export const options: OptionSpec[] = [
   { name: 'host-new-renter-cap', type: 'size', description: 'most bytes a renter with no committed contract here may hold in open offers', defaultText: '4GiB' },
   { name: 'repair-budget', type: 'string', description: 'repair files stored as shards on its own when a shard is lost (its contract failed an audit or ended), locking at most this much in new escrows in all (e.g. 100000sat)', defaultText: '0 (off)' },
   { name: 'repair-duration', type: 'uint', description: 'length of contracts automatic repair forms, in blocks', defaultText: String(REPAIR_DURATION) },
-  { name: 'repair-max-price', type: 'string', description: 'highest price a host may ask for automatic repair (as put --max-price)', defaultText: `${REPAIR_MAX_PRICE}sat` }
+  { name: 'repair-max-price', type: 'string', description: 'highest price a host may ask for automatic repair (as put --max-price)', defaultText: `${REPAIR_MAX_PRICE}sat` },
+  { name: 'renew', type: 'string', description: 'renew contracts holding live files on their own within the renew window (auto), or never (off)', defaultText: 'auto' },
+  { name: 'renew-window', type: 'uint', description: 'blocks before a contract\'s end from which it is renewed (renterd\'s renewWindow; at most a third of its length)', defaultText: String(DEFAULT_RENEW_WINDOW) },
+  { name: 'renew-budget', type: 'string', description: 'most that automatic renewals (and moves off a host that is gone) may lock in new escrows in all', defaultText: `${DEFAULT_RENEW_BUDGET}sat` }
 ];
 
 /** An amount flag or conf key (`1000sat`, `0.1btc`), or `fallback`; a bad value throws ConfigError. */
@@ -83,6 +87,22 @@ function readRepair(api: NodeAPI): AutoRepairOptions | null {
   if (duration < 1)
     throw new ConfigError('--repair-duration must be at least 1 block.');
   return { budget, duration, maxPrice: amount('repair-max-price', REPAIR_MAX_PRICE) };
+}
+
+/** Read the automatic renewal flags; null when off. Moves to another host use repair's length and price cap. */
+function readRenew(api: NodeAPI): AutoRenewOptions | null {
+  const mode = api.config.str('renew') ?? 'auto';
+  // [REJECT] anything but the two modes
+  if (mode !== 'auto' && mode !== 'off')
+    throw new ConfigError(`--renew must be auto or off, not ${JSON.stringify(mode)}.`);
+  if (mode === 'off')
+    return null;
+  const window = api.config.uint('renew-window') ?? DEFAULT_RENEW_WINDOW;
+  if (window < 1)
+    throw new ConfigError('--renew-window must be at least 1 block (--renew off turns renewal off).');
+  const duration = api.config.uint('repair-duration') ?? REPAIR_DURATION;
+  return { window, budget: configAmount(api, 'renew-budget', DEFAULT_RENEW_BUDGET), duration,
+    maxPrice: configAmount(api, 'repair-max-price', REPAIR_MAX_PRICE) };
 }
 
 /** Read the host's terms from flags / cloudcoin.conf; bad values throw ConfigError. */
@@ -127,12 +147,16 @@ export class Deals implements Extension {
   /** Automatic repair of coded files (with --repair-budget, from open() on). */
   autoRepair: AutoRepair | null = null;
   private readonly repairOptions: AutoRepairOptions | null;
+  /** Automatic renewal (unless --renew off, from open() on). */
+  autoRenew: AutoRenew | null = null;
+  readonly renewOptions: AutoRenewOptions | null;
 
   constructor(api: NodeAPI) {
     this.api = api;
     this.store = new DealStore({ datadir: api.datadir, memory: api.memory });
     this.terms = readTerms(api);
     this.repairOptions = readRepair(api);
+    this.renewOptions = readRenew(api);
     this.files = new RenterFiles({
       store: this.store,
       height: () => this.api.chain.height,
@@ -223,9 +247,12 @@ export class Deals implements Extension {
       // Not awaited: an audit takes network round trips, blocks must not wait for it.
       void this.auditor?.kick();
       this.autoRepair?.kick(entry.height);
+      this.autoRenew?.kick(entry.height);
     });
     if (this.repairOptions)
       this.autoRepair = this.makeAutoRepair(this.repairOptions);
+    if (this.renewOptions)
+      this.autoRenew = this.makeAutoRenew(this.renewOptions);
     // What fell due while the node was down (it waits until the chain caught up with its peers).
     void this.auditor.kick();
   }
@@ -298,7 +325,8 @@ export class Deals implements Extension {
       (e) => e instanceof DealError && e.code === 'no-token');
   }
 
-  private makeAutoRepair(opts: AutoRepairOptions): AutoRepair {
+  /** A renter client over this node's own RPC, in-process (automatic repair and renewal). */
+  private localClient(tag: string): RenterClient {
     const logger = this.api.logger;
     const wallet = () => this.api.wallet().wdb.primary;
     const call = localCall(this, {
@@ -310,14 +338,82 @@ export class Deals implements Extension {
         return w.master.encrypted ? { walletid: w.id, unlocked_until: w.master.key ? until : 0 } : { walletid: w.id };
       }
     });
-    const client = new RenterClient(call, { warn: (m) => logger.warning(`repair: ${m}`) });
+    return new RenterClient(call, { warn: (m) => logger.warning(`${tag}: ${m}`) });
+  }
+
+  private makeAutoRepair(opts: AutoRepairOptions): AutoRepair {
+    const logger = this.api.logger;
+    const client = this.localClient('repair');
     return new AutoRepair({
       client: () => client,
-      auditFailed: async (id) => (await this.store.listAudits(Buffer.from(id, 'hex'))).some((r) => r.outcome === 'failed'),
+      auditFailed: async (id) => auditsLost((await this.store.listAudits(Buffer.from(id, 'hex'))).map((r) => r.outcome)),
       spent: () => this.store.repairSpent(),
       addSpent: (sat) => this.store.addRepairSpent(sat),
       log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
     }, opts);
+  }
+
+  private makeAutoRenew(opts: AutoRenewOptions): AutoRenew {
+    const logger = this.api.logger;
+    const client = this.localClient('renew');
+    return new AutoRenew({
+      candidates: () => this.renewCandidates(),
+      renew: async (id, maxEscrow) => {
+        this.requireActivation();
+        return this.renew(Buffer.from(id, 'hex'), null, null, maxEscrow);
+      },
+      client: () => client,
+      spent: () => this.store.renewSpent(),
+      addSpent: (sat) => this.store.addRenewSpent(sat),
+      log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
+    }, opts);
+  }
+
+  /**
+   * Open contracts (committed or active) with a copy of a live file that
+   * no repair has replaced (a moved copy stays listed until its contract
+   * ends, but needs no renewal).
+   */
+  private async renewCandidates(): Promise<RenewCandidate[]> {
+    const byContract = new Map<string, string[]>();
+    for (const f of await this.store.listFiles()) {
+      const replaced = new Set((await this.store.listRepairs(f.fileId)).flatMap((x) => x.replaced.map((id) => id.toString('hex'))));
+      const fileId = f.fileId.toString('hex');
+      for (const r of f.replicas) {
+        const id = r.contractId.toString('hex');
+        if (replaced.has(id))
+          continue;
+        const list = byContract.get(id) ?? [];
+        if (!list.includes(fileId))
+          list.push(fileId);
+        byContract.set(id, list);
+      }
+    }
+    const out: RenewCandidate[] = [];
+    for (const [id, files] of byContract) {
+      const rc = await this.store.getRenterContract(Buffer.from(id, 'hex'));
+      const state = rc ? await this.contracts.getState(rc.contract.hash()) : null;
+      if (!rc || (state !== 'committed' && state !== 'active'))
+        continue;
+      out.push({ id, host: this.negotiator.addressOf(rc.contract.hostKey), startHeight: rc.contract.startHeight,
+        endHeight: rc.contract.endHeight, files });
+    }
+    return out;
+  }
+
+  /**
+   * What getcontract adds about renewal for a contract of ours: the
+   * contract that renewed it, and the height from which automatic renewal
+   * renews it (null when off).
+   */
+  private async renewDetails(c: StorageContract): Promise<{ renewedBy: string | null; renewFrom: number | null }> {
+    const id = c.hash();
+    let renewedBy: string | null = null;
+    for (const rc of await this.store.listRenterContracts()) {
+      if (rc.contract.prevId.equals(id))
+        renewedBy = rc.contract.id();
+    }
+    return { renewedBy, renewFrom: this.renewOptions ? renewFrom(c, this.renewOptions.window) : null };
   }
 
   private makeAuditor(): Auditor {
@@ -356,7 +452,7 @@ export class Deals implements Extension {
     const mine = await this.store.getRenterContract(id);
     if (mine) {
       return { ...await contractDetails(this.store, mine.contract, height, mine.hostBehind),
-        audits: auditStatus(mine.contract, await this.store.listAudits(id)) };
+        audits: auditStatus(mine.contract, await this.store.listAudits(id)), ...await this.renewDetails(mine.contract) };
     }
     if (await this.store.getHosted(id))
       return { ...await contractDetails(this.store, c, height) };
@@ -508,6 +604,9 @@ export class Deals implements Extension {
     const repair = this.autoRepair;
     this.autoRepair = null;
     await repair?.idle();
+    const renew = this.autoRenew;
+    this.autoRenew = null;
+    await renew?.idle();
     await this.store.close();
   }
 
@@ -538,9 +637,11 @@ export class Deals implements Extension {
    * host (prevId = the old one) whose revision 0 carries every object of
    * the old one's latest revision, adopted by the host without a
    * re-upload; committed at once. The files' replicas follow once the
-   * commitment is out.
+   * commitment is out. `maxEscrow` (sat; automatic renewal's budget left)
+   * refuses a renewal whose allowance would lock more, before the host is
+   * asked to adopt anything.
    */
-  async renew(oldId: Buffer, duration: number | null, allowance: number | null)
+  async renew(oldId: Buffer, duration: number | null, allowance: number | null, maxEscrow = Number.MAX_SAFE_INTEGER)
     : Promise<{ id: string; host: string; objects: number; endHeight: number; allowance: number; txids: string[] }> {
     const rc = await this.contractBook.mustContract(oldId);
     const old = rc.contract;
@@ -567,6 +668,10 @@ export class Deals implements Extension {
     const size = objects.reduce((sum, o) => sum + o.size, 0);
     const minEscrow = minEscrowValue(this.api.network);
     const value = allowance ?? Math.max(old.escrowValue, defaultAllowance(size, length, offer.prices, minEscrow));
+    // [REJECT] over the renewal budget (the offer lapses on its own)
+    if (value > maxEscrow)
+      throw new DealError('over-budget', `renewing contract ${old.id().slice(0, 12)} needs an allowance of ${value} sat, `
+        + `the renewal budget has ${Math.max(0, maxEscrow)} sat left (--renew-budget)`);
     const entries = objects.map(({ id, root, size: n }) => ({ id, root, size: n }));
     const contract = await this.renter.buildContract(offer, [], value, { prevId: oldId, carried: entries });
     const rev0 = firstRevision(contract, entries);

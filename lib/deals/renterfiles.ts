@@ -22,7 +22,7 @@ import { ManifestFile, type Replica } from '../storage/manifest';
 import type { DealStore } from './dealstore';
 import { auditStatus } from './auditview';
 import { DealError } from './errors';
-import { RepairRecord } from './repairlog';
+import { NO_SHARD, RepairRecord } from './repairlog';
 import { HELD_STATES, type DroppedReplica, type FileHealth, type FileInfo, type RepairInfo, type ReplicaInfo, type ReplicaState } from './rpctypes';
 
 /**
@@ -69,9 +69,11 @@ export interface CommitFileOutcome {
  * How many distinct shards (or replicas) are held by a connected host, and
  * how many the file needs: K for a coded file, 1 for replicas.
  */
-export function health(file: ManifestFile, replicas: ReplicaInfo[]): FileHealth {
-  const alive = replicas.filter((r) => HELD_STATES.has(r.state) && r.reachable);
-  const total = file.coded ? file.dataShards + file.parityShards : replicas.length;
+export function health(file: ManifestFile, replicas: ReplicaInfo[], replaced: ReadonlySet<string> = new Set()): FileHealth {
+  // A replica a repair replaced no longer counts: its re-upload stands in for it.
+  const current = file.coded ? replicas : replicas.filter((r) => !replaced.has(r.contractId));
+  const alive = current.filter((r) => HELD_STATES.has(r.state) && r.reachable);
+  const total = file.coded ? file.dataShards + file.parityShards : current.length;
   return {
     alive: file.coded ? new Set(alive.map((r) => r.shard)).size : alive.length,
     needed: file.coded ? file.dataShards : 1,
@@ -142,25 +144,34 @@ export class RenterFiles {
   /**
    * Log that shard `shard` of a coded file was rebuilt into contract `id`
    * (its replica there must be final); the file's other copies of that
-   * shard are recorded as replaced.
+   * shard are recorded as replaced. For a file of whole replicas (shard
+   * null) the copy in `id` was re-uploaded in place of the replicas in
+   * `replaced` (contracts of this file, none of them `id`).
    */
-  logRepair(fileId: Buffer, shard: number, id: Buffer): Promise<RepairRecord> {
+  logRepair(fileId: Buffer, shard: number | null, id: Buffer, replaced: Buffer[] = []): Promise<RepairRecord> {
     return this.lock.run(async () => {
       const file = await this.mustFile(fileId);
-      // [REJECT] only shards are repaired
-      if (!file.coded)
-        throw new DealError('not-coded', `file ${fileId.toString('hex')} is stored as whole replicas, not shards`);
-      const r = file.replicas.find((x) => x.contractId.equals(id) && x.shard === shard);
-      // [REJECT] the rebuilt shard must be held, countersigned, where the caller says
+      // [REJECT] a shard for a file of replicas, or none for a coded one
+      if (file.coded !== (shard !== null))
+        throw new DealError('bad-repair', file.coded ? `file ${fileId.toString('hex')} is stored as shards: name the shard rebuilt`
+          : `file ${fileId.toString('hex')} is stored as whole replicas, not shards`);
+      const r = file.replicas.find((x) => x.contractId.equals(id) && (shard === null || x.shard === shard));
+      // [REJECT] the new copy must be held, countersigned, where the caller says
       if (!r || !await this.isFinal(r, fileId))
-        throw new DealError('bad-repair', `contract ${id.toString('hex')} holds no final copy of shard ${shard} of this file`);
+        throw new DealError('bad-repair', `contract ${id.toString('hex')} holds no final copy of `
+          + `${shard === null ? 'a replica' : `shard ${shard}`} of this file`);
+      // [REJECT] a replica repair replaces other replicas of this file, and at least one
+      if (shard === null && (replaced.length === 0 || replaced.some((x) => x.equals(id)
+        || !file.replicas.some((y) => y.contractId.equals(x)))))
+        throw new DealError('bad-repair', 'a replica repair must name the contracts of the replicas it replaces (others of this file)');
       const record = new RepairRecord();
       record.height = this.ctx.height();
       record.time = Math.floor(Date.now() / 1000);
-      record.shard = shard;
+      record.shard = shard ?? NO_SHARD;
       record.contractId = id;
       record.hostPk = r.hostPk;
-      record.replaced = file.replicas.filter((x) => x.shard === shard && !x.contractId.equals(id)).map((x) => x.contractId);
+      record.replaced = shard === null ? replaced
+        : file.replicas.filter((x) => x.shard === shard && !x.contractId.equals(id)).map((x) => x.contractId);
       await this.ctx.store.addRepair(fileId, record);
       return record;
     });
@@ -406,6 +417,7 @@ export class RenterFiles {
         audits: rc ? auditStatus(rc.contract, await this.ctx.store.listAudits(r.contractId)) : null
       });
     }
+    const repairs = (await this.ctx.store.listRepairs(file.fileId)).map((x) => this.repairInfo(x));
     return {
       fileId: file.fileId.toString('hex'),
       name: file.name.toString('utf8'),
@@ -414,13 +426,13 @@ export class RenterFiles {
       revision: file.revision,
       dataShards: file.dataShards,
       parityShards: file.parityShards,
-      health: health(file, replicas),
+      health: health(file, replicas, new Set(repairs.flatMap((x) => x.replaced))),
       replicas,
       cost: {
         accrued: replicas.reduce((n, r) => n + (r.cost ? r.cost.accrued : 0), 0),
         toEnd: replicas.reduce((n, r) => n + (r.cost ? r.cost.toEnd : 0), 0)
       },
-      repairs: (await this.ctx.store.listRepairs(file.fileId)).map((x) => this.repairInfo(x))
+      repairs
     };
   }
 
@@ -443,7 +455,7 @@ export class RenterFiles {
     return {
       height: x.height,
       time: x.time,
-      shard: x.shard,
+      shard: x.shard === NO_SHARD ? null : x.shard,
       contractId: x.contractId.toString('hex'),
       host: this.ctx.addressOf(x.hostPk),
       replaced: x.replaced.map((id) => id.toString('hex'))

@@ -3,18 +3,38 @@
  * download and verify every shard, rebuild the lost ones from K good
  * ones, place each with a host holding no shard of the file, commit, and
  * log each repair with the node.
+ *
+ * A file of whole replicas (put --hosts N) is repaired the same way, a
+ * replica for a shard: every replica is downloaded and verified, and each
+ * one with no good copy is re-uploaded from the plaintext (the local file
+ * when it encrypts to a recorded root, else a surviving replica
+ * decrypted) under a fresh salt, so a new key: no two hosts hold the same
+ * ciphertext, and no key/nonce pair repeats.
  */
 
+import * as fs from 'fs';
+import { randomBytes } from 'crypto';
 import * as path from 'path';
 import { cipherSize } from '../storage/common';
-import { hashFile } from '../storage/fileops';
+import { decryptFile, encryptFile, hashFile } from '../storage/fileops';
 import { rebuildShards, shardSize } from '../storage/erasure';
 import { LeafHasherPool } from '../storage/hashpool';
-import { HELD_STATES } from './rpctypes';
+import { HELD_STATES, type FileInfo } from './rpctypes';
 import type { RenterCore } from './rentercore';
 import {
-  RenterClientError, WAIT_ACTIVE_MS, message, type RepairOptions, type RepairResult, type Target, type TargetOptions
+  RenterClientError, WAIT_ACTIVE_MS, message, type Placed, type Prepared, type RepairOptions, type RepairResult, type Target, type TargetOptions
 } from './rentertypes';
+
+type Copy = FileInfo['replicas'][number];
+
+/** Why a copy cannot count as good without a download, or null when it is worth downloading. */
+function unusable(r: Copy, opts: RepairOptions): string | null {
+  if (opts.distrust?.includes(r.contractId))
+    return 'its contract failed an audit or is given up';
+  if (!HELD_STATES.has(r.state))
+    return `contract ${r.state}`;
+  return r.reachable ? null : 'host unreachable';
+}
 
 /**
  * Repair a file stored as shards: download and verify every shard a
@@ -26,12 +46,12 @@ import {
 export async function repairFile(c: RenterCore, fileId: string, opts: RepairOptions): Promise<RepairResult> {
   const f = await c.rpc('getfile', [fileId]);
   if (f.dataShards === 0)
-    throw new RenterClientError('not-coded', `file ${f.fileId.slice(0, 12)} is stored as whole replicas; repair rebuilds shards`
-      + ' (put --data-shards K --parity-shards M)');
+    return repairReplicas(c, f, opts);
   const scheme = { dataShards: f.dataShards, parityShards: f.parityShards };
   const n = scheme.dataShards + scheme.parityShards;
   const paths: Array<string | null> = Array.from({ length: n }, () => null);
   const why = new Map<number, string>();
+  const good: string[] = [];
   const pool = new LeafHasherPool();
   try {
     // Every shard is checked (not just K): a repair must know which copies are bad.
@@ -40,15 +60,16 @@ export async function repairFile(c: RenterCore, fileId: string, opts: RepairOpti
       if (copies.length === 0)
         why.set(shard, 'never placed');
       for (const r of copies) {
-        if (!HELD_STATES.has(r.state) || !r.reachable || opts.distrust?.includes(r.contractId)) {
-          why.set(shard, opts.distrust?.includes(r.contractId) ? 'its contract failed an audit'
-            : r.reachable ? `contract ${r.state}` : 'host unreachable');
+        const bad = unusable(r, opts);
+        if (bad) {
+          why.set(shard, bad);
           continue;
         }
         const dest = path.join(opts.workDir, `shard-${shard}`);
         try {
           await c.download(r, dest, pool);
           paths[shard] = dest;
+          good.push(r.contractId);
           return;
         } catch (e) {
           why.set(shard, message(e));
@@ -60,7 +81,8 @@ export async function repairFile(c: RenterCore, fileId: string, opts: RepairOpti
   }
   const verified = paths.flatMap((p, i) => (p ? [i] : []));
   const lost = paths.flatMap((p, i) => (p ? [] : [{ shard: i, reason: why.get(i) ?? 'no copy' }]));
-  const result: RepairResult = { fileId: f.fileId, verified, lost, repaired: [], failed: [], txids: [], escrow: 0, health: f.health };
+  const result: RepairResult = { fileId: f.fileId, replicas: false, verified, verifiedContracts: good, lost, repaired: [], failed: [], txids: [],
+    escrow: 0, health: f.health };
   if (lost.length === 0)
     return result;
   for (const l of lost)
@@ -73,9 +95,23 @@ export async function repairFile(c: RenterCore, fileId: string, opts: RepairOpti
   const outs = lost.map((l) => path.join(opts.workDir, `rebuilt-${l.shard}`));
   await rebuildShards(paths, scheme, objectSize, lost.map((l) => l.shard), outs);
   const roots = await Promise.all(outs.map((o) => hashFile(o)));
-  // Another host for each: never one that holds (or held) a shard of this file.
+  const salt = Buffer.from(f.replicas[0].salt, 'hex');
+  await place(c, f, opts, result, size, lost.map((l, i) => async () => ({ path: outs[i], root: roots[i].root, size, salt,
+    shard: l.shard })), lost.map(() => []));
+  return result;
+}
+
+/**
+ * Place the new copies (`make[i]` prepares copy i once its host is
+ * chosen) with hosts that hold (or held) no copy of the file: open
+ * contracts first, else new ones within `opts.maxEscrow`, committed
+ * together; each placed copy is logged as a repair replacing
+ * `replaces[i]` (shards: the node finds the copies it replaces).
+ */
+async function place(c: RenterCore, f: FileInfo, opts: RepairOptions, result: RepairResult, size: number,
+  make: Array<() => Promise<Prepared>>, replaces: string[][]): Promise<void> {
   const avoid = [...new Set(f.replicas.map((r) => r.hostKey))];
-  const want: TargetOptions = { hosts: lost.length, minHosts: 1, duration: opts.duration, maxPrice: opts.maxPrice,
+  const want: TargetOptions = { hosts: make.length, minHosts: 1, duration: opts.duration, maxPrice: opts.maxPrice,
     allowance: opts.allowance };
   const { reuse, neg, note } = await c.targets(size, want, avoid);
   const escrow = neg.offers.reduce((sum, o) => sum + o.escrow, 0);
@@ -86,30 +122,118 @@ export async function repairFile(c: RenterCore, fileId: string, opts: RepairOpti
   if (note)
     c.warn(note);
   const targets: Target[] = [...reuse.map((r) => ({ reuse: r })), ...neg.offers.map((o) => ({ offer: o }))];
-  const salt = Buffer.from(f.replicas[0].salt, 'hex');
   const id = Buffer.from(f.fileId, 'hex');
-  const todo = lost.slice(0, targets.length);
+  const todo = make.slice(0, targets.length);
   if (c.events.uploadStart)
     c.events.uploadStart(size * todo.length);
-  const settled = c.settle(targets, await Promise.allSettled(todo.map((l, i) =>
-    c.placeObject(opts.allowance, id, targets[i], { path: outs[i], root: roots[i].root, size, salt, shard: l.shard }))));
+  const settled = c.settle(targets, await Promise.allSettled(todo.map(async (prepare, i) =>
+    c.placeObject(opts.allowance, id, targets[i], await prepare()))));
   result.failed = settled.failed;
   if (settled.placed.length === 0)
-    throw new RenterClientError('repair-failed', `no host took a rebuilt shard, nothing was paid: `
+    throw new RenterClientError('repair-failed', `no host took a new copy, nothing was paid: `
       + `${settled.failed.map((x) => `${x.host}: ${x.reason}`).join('; ') || 'no host available'}`);
   const commit = await c.commit(id, 1, result.failed);
   result.txids = commit.txids;
   result.escrow = settled.placed.filter((p) => 'offer' in p.target && commit.formed.includes(p.id))
     .reduce((sum, p) => sum + p.escrowValue, 0);
-  const live = settled.placed.filter((p) => commit.ids.includes(p.id));
-  for (const p of live) {
-    const rec = await c.rpc('logrepair', [f.fileId, p.shard, p.id]);
-    result.repaired.push({ shard: p.shard as number, contract: p.id, host: p.host, reused: 'reuse' in p.target,
-      replaced: rec.replaced });
+  const live: Placed[] = [];
+  for (const [i, p] of settled.placed.entries()) {
+    if (!commit.ids.includes(p.id))
+      continue;
+    live.push(p);
+    const which = targets.indexOf(p.target);
+    const args: unknown[] = [f.fileId, p.shard, p.id];
+    if (p.shard === null)
+      args.push(replaces[which >= 0 ? which : i]);
+    const rec = await c.rpc('logrepair', args);
+    result.repaired.push({ shard: p.shard, contract: p.id, host: p.host, reused: 'reuse' in p.target, replaced: rec.replaced });
   }
   await c.putManifest(live, Buffer.from(commit.manifest, 'hex'));
   if (opts.wait && commit.formed.length)
     await c.waitActive(f.fileId, commit.formed, opts.waitMs ?? WAIT_ACTIVE_MS);
   result.health = (await c.rpc('getfile', [f.fileId])).health;
+}
+
+/**
+ * A file of whole replicas: the replicas the file counts now (not yet
+ * replaced by a repair) are checked; each with no good copy gets a new
+ * replica on another host, encrypted afresh from the plaintext.
+ */
+async function repairReplicas(c: RenterCore, f: FileInfo, opts: RepairOptions): Promise<RepairResult> {
+  const replaced = new Set(f.repairs.flatMap((x) => x.replaced));
+  const current = f.replicas.filter((r) => !replaced.has(r.contractId));
+  const good: Copy[] = [];
+  const lost: RepairResult['lost'] = [];
+  // The first replica verified stays on disk as the source; the others only had to be checked.
+  let kept: { r: Copy; path: string } | null = null;
+  const pool = new LeafHasherPool();
+  try {
+    await Promise.all(current.map(async (r, i) => {
+      const bad = unusable(r, opts);
+      if (bad) {
+        lost.push({ shard: null, contract: r.contractId, reason: bad });
+        return;
+      }
+      const dest = path.join(opts.workDir, `replica-${i}`);
+      try {
+        await c.download(r, dest, pool);
+        good.push(r);
+        if (kept === null)
+          kept = { r, path: dest };
+      } catch (e) {
+        lost.push({ shard: null, contract: r.contractId, reason: message(e) });
+      }
+      if (kept?.r !== r)
+        fs.rmSync(dest, { force: true });
+    }));
+  } finally {
+    await pool.close();
+  }
+  const result: RepairResult = { fileId: f.fileId, replicas: true, verified: [], verifiedContracts: good.map((r) => r.contractId), lost,
+    repaired: [], failed: [], txids: [], escrow: 0, health: f.health };
+  if (lost.length === 0)
+    return result;
+  for (const l of lost)
+    c.warn(`replica ${l.contract?.slice(0, 12)} has no good copy (${l.reason}); uploading a new one`);
+  const plain = await plaintext(c, f, opts, kept, result);
+  const objectSize = cipherSize(f.size);
+  const make = lost.map((_, i) => async (): Promise<Prepared> => {
+    // A fresh salt, so a fresh key: the new host's ciphertext is its own.
+    const salt = randomBytes(32);
+    const key = Buffer.from(await c.rpc('derivefilekey', [f.fileId, f.revision, salt.toString('hex')]), 'hex');
+    const out = path.join(opts.workDir, `new-${i}`);
+    const enc = await encryptFile(key, plain, out, { sync: false });
+    return { path: out, root: enc.root, size: enc.size, salt, shard: null };
+  });
+  await place(c, f, opts, result, objectSize, make, lost.map((l) => [l.contract as string]));
   return result;
+}
+
+/**
+ * The file's plaintext in the work dir, or the local file: the local file
+ * (opts.source) when it encrypts under a replica's key to that replica's
+ * recorded root (no download needed), else the first good replica
+ * decrypted. Fails when neither is there.
+ */
+async function plaintext(c: RenterCore, f: FileInfo, opts: RepairOptions, kept: { r: Copy; path: string } | null,
+  result: RepairResult): Promise<string> {
+  if (opts.source !== undefined && fs.existsSync(opts.source) && fs.statSync(opts.source).size === f.size) {
+    // One replica's root decides: the others hold the same plaintext under other keys.
+    const r = f.replicas[0];
+    const key = Buffer.from(await c.rpc('derivefilekey', [f.fileId, f.revision, r.salt]), 'hex');
+    if ((await encryptFile(key, opts.source, null)).root.toString('hex') === r.root) {
+      result.source = 'local file';
+      return opts.source;
+    }
+    c.warn(`${opts.source} is not this file's content (its encryption does not match the recorded root); using a replica`);
+  }
+  if (kept === null)
+    throw new RenterClientError('repair-failed', `no good replica is left to copy from${opts.source === undefined ? ''
+      : ' and the local file does not match'}: ${result.lost.map((l) => `${l.contract?.slice(0, 12)}: ${l.reason}`).join('; ')}`);
+  const key = Buffer.from(await c.rpc('derivefilekey', [f.fileId, f.revision, kept.r.salt]), 'hex');
+  const plain = path.join(opts.workDir, 'plain');
+  await decryptFile(key, kept.path, plain);
+  fs.rmSync(kept.path, { force: true });
+  result.source = kept.r.contractId;
+  return plain;
 }

@@ -98,16 +98,28 @@ export interface RepairOptions {
   maxEscrow?: number;
   /** Contracts (hex ids) whose copies count as lost without a download (their audits failed). */
   distrust?: string[];
+  /**
+   * A whole replica's file: the local plaintext to re-upload from, used
+   * only when it encrypts to a recorded replica's root (else a surviving
+   * replica is downloaded and decrypted).
+   */
+  source?: string;
 }
 
 export interface RepairResult {
   fileId: string;
-  /** Shards whose copy verified against its root. */
+  /** True for a file of whole replicas (put --hosts N), false for one stored as shards. */
+  replicas: boolean;
+  /** Shards whose copy verified against its root (a coded file). */
   verified: number[];
-  /** Shards that had no good copy, with why. */
-  lost: Array<{ shard: number; reason: string }>;
-  /** Each shard rebuilt and where it now lives. */
-  repaired: Array<{ shard: number; contract: string; host: string; reused: boolean; replaced: string[] }>;
+  /** Contracts whose copy verified against its root (shards and whole replicas). */
+  verifiedContracts: string[];
+  /** Shards (or, shard null, the whole replica in `contract`) that had no good copy, with why. */
+  lost: Array<{ shard: number | null; contract?: string; reason: string }>;
+  /** Each shard rebuilt (or replica re-uploaded: shard null) and where it now lives. */
+  repaired: Array<{ shard: number | null; contract: string; host: string; reused: boolean; replaced: string[] }>;
+  /** A whole replica's file: where the re-uploaded bytes came from ('local file' or the contract id of a surviving replica). */
+  source?: string;
   /** Hosts that failed to take a rebuilt shard. */
   failed: FailedHost[];
   txids: string[];

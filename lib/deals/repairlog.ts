@@ -1,6 +1,7 @@
 /*!
- * repairlog.ts - the renter's record of each shard repair: which shard of
- * which file was rebuilt, where it went, what it replaced, and when. Kept
+ * repairlog.ts - the renter's record of each repair: which shard of which
+ * file was rebuilt (or which whole replica re-uploaded: shard NO_SHARD),
+ * where it went, what it replaced, and when. Kept
  * in the deals database (layout `R[fileId][seq]`) for as long as the file,
  * shown by getfile and ls.
  *
@@ -14,7 +15,10 @@ import { sizeVarint } from '../base/wire';
 import { MAX_FILE_REPLICAS } from '../storage/common';
 import { DealError } from './errors';
 
-/** One repair: shard `shard` rebuilt into object of `contractId` on `hostPk`. */
+/** `shard` of a repair that re-uploaded a whole replica (a file stored as replicas, not shards). */
+export const NO_SHARD = 0xff;
+
+/** One repair: shard `shard` rebuilt (or a replica re-uploaded) into an object of `contractId` on `hostPk`. */
 export class RepairRecord extends bio.Struct {
   height = 0;
   time = 0;

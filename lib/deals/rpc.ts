@@ -15,11 +15,12 @@ import type { NodeAPI } from '../base/extension';
 import { WalletLockedError, rpcCodes } from '../base/errors';
 import { Params, addRPCMethods, errorRule, rpcErrors } from '../base/rpc';
 import { deriveFileKey } from '../storage/keys';
-import { MAX_NAME_BYTES } from '../storage/common';
+import { MAX_FILE_REPLICAS, MAX_NAME_BYTES } from '../storage/common';
 import { Replica } from '../storage/manifest';
 import { MAX_DATA_SHARDS, MAX_SHARDS, type ShardScheme } from '../storage/erasure';
 import { MAX_HOSTS, MAX_OBJECT_SIZE } from './common';
 import { DealError } from './errors';
+import { NO_SHARD } from './repairlog';
 import { contractCost, costFormula, defaultAllowance } from './pricing';
 import type { Deals } from './plugin';
 import type { RPCCall } from './renterclient';
@@ -334,11 +335,16 @@ async function renewContract(p: Params, deals: Deals): Promise<RenewContractResu
 }
 
 async function logRepair(p: Params, deals: Deals): Promise<RepairInfo> {
-  p.count(3);
+  p.count(3, 4);
   const file = await deals.files.resolve(fileIdParam(p));
-  const shard = p.uint(1, 'shard', 0, 255);
+  const shard = p.has(1) ? p.uint(1, 'shard', 0, NO_SHARD - 1) : null;
   const id = p.hex(2, 'contractid', 32);
-  await deals.files.logRepair(file.fileId, shard, id);
+  const list = p.has(3) ? p.get(3) : [];
+  // [REJECT] replaced: an array of contract ids, at most a file's replicas
+  if (!Array.isArray(list) || list.length > MAX_FILE_REPLICAS || !list.every((x) => typeof x === 'string' && /^[0-9a-f]{64}$/.test(x)))
+    throw p.error(3, 'replaced', `must be an array of at most ${MAX_FILE_REPLICAS} contract ids (32-byte hex).`);
+  const replaced = list.map((x) => Buffer.from(x as string, 'hex'));
+  await deals.files.logRepair(file.fileId, shard, id, replaced);
   const info = await deals.files.info(await deals.files.resolve(file.fileId.toString('hex')));
   return info.repairs[info.repairs.length - 1];
 }
@@ -413,8 +419,10 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
     + 'its contracts.', renewContract],
   ['getaudits', 'getaudits contractid\nThe audits of a contract of ours, one per interval: height, leaves read, outcome\n'
     + '(passed, failed = wrong data, missed = no answer), latency and bytes; the next audit height.', getAudits],
-  ['logrepair', 'logrepair fileid shard contractid\nRecord that shard `shard` of a file stored as shards was rebuilt into contract `contractid`\n'
-    + '(which must hold a countersigned copy of it): shown by getfile and ls. cloudcoin-cli repair calls it.', logRepair],
+  ['logrepair', 'logrepair fileid shard|null contractid ( ["replaced",...] )\nRecord that shard `shard` of a file stored as shards was rebuilt '
+    + 'into contract `contractid`\n(which must hold a countersigned copy of it); for a file of whole replicas, shard is null and\n'
+    + '`replaced` names the contracts of the replicas the copy in `contractid` replaces. Shown by getfile and ls.\n'
+    + 'cloudcoin-cli repair calls it.', logRepair],
   ['getfile', 'getfile fileid\nA stored file (id or unique prefix): name, size, replicas with state, end height, blocks left.',
     getFile],
   ['listfiles', 'listfiles\nFiles this renter stored, with each replica\'s state, end height, blocks left and reachability.',

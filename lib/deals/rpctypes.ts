@@ -202,15 +202,19 @@ export interface FileInfo {
   replicas: ReplicaInfo[];
   /** Sum of the replicas' cost (sat): what the file has cost so far and will cost by its contracts' ends. */
   cost: { accrued: number; toEnd: number };
-  /** Shard repairs, oldest first (`cloudcoin-cli repair`). */
+  /** Repairs of shards or replicas, oldest first (`cloudcoin-cli repair`). */
   repairs: RepairInfo[];
 }
 
-/** One shard repair: shard `shard` rebuilt into `contractId` on `host` at `height` (unix `time`), replacing `replaced`. */
+/**
+ * One repair: shard `shard` rebuilt (or, shard null, a whole replica
+ * re-uploaded) into `contractId` on `host` at `height` (unix `time`),
+ * replacing the copies in `replaced`.
+ */
 export interface RepairInfo {
   height: number;
   time: number;
-  shard: number;
+  shard: number | null;
   contractId: string;
   host: string;
   replaced: string[];
