@@ -269,16 +269,21 @@ export async function encryptFile(key: Buffer, input: string, output: string | n
     let readBuf: Buffer | null = null;
     try {
       // Enough runs in flight to keep every worker busy while we read.
-      const q = new OrderedQueue(sink, pool ? pool.size * 4 : 0);
+      // (Half as many with nothing to write: each holds a 1 MiB chunk, and
+      // one chunk per read keeps the workers fed as well.)
+      const q = new OrderedQueue(sink, pool ? pool.size * (outFh ? 4 : 2) : 0);
       // Read and write ENCRYPT_BATCH chunks per system call; one batch is
       // written while the next is read and encrypted.
-      for (let b = 0; b < chunks; b += ENCRYPT_BATCH) {
-        const n = Math.min(ENCRYPT_BATCH, chunks - b);
+      // With nothing to write (an upload's first pass) one chunk per read:
+      // batches only save write calls, and each costs 8 MiB held per pass.
+      const batch = outFh ? ENCRYPT_BATCH : 1;
+      for (let b = 0; b < chunks; b += batch) {
+        const n = Math.min(batch, chunks - b);
         const start = b * PLAIN_CHUNK_SIZE;
         const len = Math.min(n * PLAIN_CHUNK_SIZE, plain - start);
         // One read buffer for the whole file: each batch is encrypted (into
         // new buffers) before the next read, so nothing refers to it after.
-        readBuf ??= Buffer.allocUnsafeSlow(Math.min(ENCRYPT_BATCH * PLAIN_CHUNK_SIZE, Math.max(plain, 1)));
+        readBuf ??= Buffer.allocUnsafeSlow(Math.min(batch * PLAIN_CHUNK_SIZE, Math.max(plain, 1)));
         const buf = readBuf.subarray(0, len);
         let got = 0;
         while (got < len) {
