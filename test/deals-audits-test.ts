@@ -3,6 +3,7 @@
 // intervals; one host corrupts a leaf of its object, one deletes it.
 import t from 'tap';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import type { DaemonProcess } from './util/nodes-context';
 import { height, json, mine, putMined, startNetwork } from './util/network';
@@ -132,5 +133,26 @@ t.test('the renter audits every contract once per interval', async (t) => {
     t.match(ls.stdout, / 1\/1\/0 /, 'a failed host: 1 passed, 1 failed');
     const lsJson = await json<Array<{ replicas: Array<{ audits: { passed: number } | null }> }>>(renter.cli(['ls', '--json']));
     t.ok(lsJson[0].replicas.every((r) => r.audits !== null), '--json keeps them');
+  });
+
+  await t.test('should neither reuse nor ask the hosts whose audits failed, and say why', async (t) => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cc-audits-')), 'again.bin');
+    t.teardown(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+    fs.writeFileSync(file, Buffer.alloc(5000, 7));
+    const failedKeys = ids.slice(0, 2).map((id) => info.replicas.find((r) => r.contractId === id)!.hostKey);
+    const found = await json<{ contracts: Array<{ id: string }>; skipped: Array<{ id: string; hostKey: string; reason: string }> }>(
+      renter.cli(['findcontracts', '5000', '5', '100000000sat', '0', 'true']));
+    t.same(found.contracts.map((c) => c.id), [ids[2]], 'only the honest host\'s contract is reusable');
+    t.same(found.skipped.map((k) => k.id).sort(), ids.slice(0, 2).sort());
+    for (const k of found.skipped)
+      t.match(k.reason, 'audits failed (wrong data in 1 of its contracts)');
+    const r = await renter.cli(['put', file, '--hosts', '3', '--min-hosts', '1', '--duration', '10', '--max-price', '100000000sat',
+      '--no-wait', '--json']);
+    t.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as { contracts: Array<{ id: string; reused: boolean }>; passed: Array<{ host: string; reason: string }> };
+    t.same(res.contracts.map((c) => [c.id, c.reused]), [[ids[2], true]], 'the honest host\'s contract, revised');
+    t.equal(res.passed.filter((p) => /^open contract [0-9a-f]{16} not reused: audits failed/.test(p.reason)).length, 2, JSON.stringify(res.passed));
+    t.equal(res.passed.filter((p) => /^audits failed/.test(p.reason)).length, 2, 'nor asked for new contracts');
+    t.equal(failedKeys.length, 2);
   });
 });

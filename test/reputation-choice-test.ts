@@ -1,7 +1,7 @@
 // Host choice by price and reputation (lib/deals/pricing.ts chooseHosts,
 // docs/REPUTATION.md "Choosing hosts"): deterministic tables.
 import t from 'tap';
-import { chooseHosts, type HostScore, type QuotedHost } from '../lib/deals/pricing';
+import { avoidReason, chooseHosts, type HostScore, type QuotedHost } from '../lib/deals/pricing';
 
 const GIB = 2 ** 30;
 
@@ -72,5 +72,22 @@ t.test('chooseHosts with reputation', async (t) => {
   t.test('should still refuse hosts that do not fit', async (t) => {
     const quotes = [q('small', 1000, 10), q('dear', 5000), q('ok', 1000)];
     t.same(chooseHosts(quotes, 3, GIB, 1000, 2000, { scoreOf: () => good, keyOf: (h) => h }).map((c) => c.host), ['ok']);
+  });
+});
+
+t.test('avoidReason', async (t) => {
+  t.test('should avoid a host whose audits failed, or one below --min-score, and nothing else', async (t) => {
+    const cases: Array<[number, HostScore | null, number | undefined, string | null]> = [
+      [0, { score: 900, known: true }, undefined, null],
+      [0, { score: 900, known: true }, 500, null],
+      [0, null, 500, null],
+      [1, { score: 900, known: true }, undefined, 'audits failed (wrong data in 1 of its contracts)'],
+      [2, null, 0, 'audits failed (wrong data in 2 of its contracts)'],
+      [0, { score: 300, known: true }, 301, 'reputation score 300 below --min-score 301'],
+      [0, { score: 400, known: false }, 401, 'reputation score 400 (unknown host) below --min-score 401'],
+      [0, { score: 400, known: false }, 400, null]
+    ];
+    for (const [failed, score, min, want] of cases)
+      t.equal(avoidReason(failed, score, min), want, JSON.stringify([failed, score, min]));
   });
 });

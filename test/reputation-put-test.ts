@@ -76,6 +76,17 @@ t.test('put chooses hosts by price and reputation', async (t) => {
     t.notMatch(out, new RegExp(`${badId}\\s+\\d+\\s+\\d+\\s+\\d+\\s`), 'no replica on the failed host');
   });
 
+  t.test('should not reuse an open contract with a host below --min-score, and say why', async (t) => {
+    type Found = { contracts: Array<{ host: string }>; skipped: Array<{ id: string; host: string; reason: string }> };
+    const strict = await renter.rpc('findcontracts', [1000, 5, 5000, 401, true]) as Found;
+    t.same(strict.contracts, []);
+    t.ok(strict.skipped.length > 0 && strict.skipped.every((k) => k.host === goodId), JSON.stringify(strict.skipped));
+    t.match(strict.skipped[0].reason, 'reputation score 400 (unknown host) below --min-score 401');
+    const open = await renter.rpc('findcontracts', [1000, 5, 5000, 0, true]) as Found;
+    t.same(open.skipped, [], 'nothing left out at --min-score 0');
+    t.ok(Array.isArray(await renter.rpc('findcontracts', [1000, 5])), 'the plain list without verbose');
+  });
+
   t.test('should answer a peer with the renter\'s signed view (the reputation service)', async (t) => {
     const me = await plugin(renter).identity();
     const res = await good.rpc('cloudrequest', [me.address, 'reputation', 'get', JSON.stringify(badKey)]) as { status: string; body: unknown };

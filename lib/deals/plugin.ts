@@ -28,7 +28,7 @@ import { RenterContracts, contractDetails } from './rentercontracts';
 import { PendingRevision, RenterContract } from './dealstore';
 import { minEscrowValue } from '../contracts/common';
 import { LEAF_SIZE } from '../storage/common';
-import { defaultAllowance, type HostScore } from './pricing';
+import { avoidReason, defaultAllowance, type HostScore } from './pricing';
 import type { ReputationPlugin } from '../reputation/plugin';
 import { auditCounts } from '../reputation/rater';
 import { firstRevision } from './revisions';
@@ -179,7 +179,9 @@ export class Deals implements Extension {
       reach: async (keys) => { await this.negotiator.reach(keys); },
       state: async (id) => (await this.contracts.getState(id)) ?? (await this.contracts.index.hasCommitment(id) ? 'pending' : null),
       withFile: (fileId, change, write) => this.files.withFile(fileId, change, write),
-      filesOf: (id) => this.files.filesOf(id)
+      filesOf: (id) => this.files.filesOf(id),
+      avoid: (keys, minScore) => this.avoidHosts(keys, minScore),
+      addressOf: (pk) => this.negotiator.addressOf(pk)
     });
   }
 
@@ -209,6 +211,21 @@ export class Deals implements Extension {
     }));
   }
 
+  /** Hosts (hex key) this renter neither reuses nor dials, with why (pricing.ts avoidReason). */
+  private async avoidHosts(keys: Buffer[], minScore: number | undefined): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (keys.length === 0)
+      return out;
+    const failed = await this.contractBook.failedAudits();
+    const scores = this.reputation && minScore !== undefined ? await this.hostScores(keys) : null;
+    keys.forEach((pk, i) => {
+      const why = avoidReason(failed.get(pk.toString('hex')) ?? 0, scores ? scores[i] : null, minScore);
+      if (why)
+        out.set(pk.toString('hex'), why);
+    });
+    return out;
+  }
+
   private get hosting(): Hosting {
     return this.api.require<Hosting>('hosting');
   }
@@ -232,7 +249,8 @@ export class Deals implements Extension {
       identity: () => this.negotiator.identity,
       height: () => this.api.chain.height,
       createEscrowKey: () => this.contracts.createEscrowKey(),
-      reputation: this.reputation ? (hosts) => this.hostScores(hosts) : undefined
+      reputation: this.reputation ? (hosts) => this.hostScores(hosts) : undefined,
+      avoid: (keys, minScore) => this.avoidHosts(keys, minScore)
     });
     this.contracts.addDetails((c) => this.details(c));
     this.contracts.addRevisionSource((c) => this.store.listRevisions(c.hash()));

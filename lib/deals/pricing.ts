@@ -63,6 +63,20 @@ export interface HostScore {
   known: boolean;
 }
 
+/**
+ * Why the renter neither reuses a contract with a host nor dials it for a
+ * new one, or null: its audits failed (this node's auditor found wrong data
+ * in `failedAudits` of its contracts: a proven loss), or its reputation
+ * score is below `minScore` (docs/REPUTATION.md, "Choosing hosts").
+ */
+export function avoidReason(failedAudits: number, score: HostScore | null, minScore: number | undefined): string | null {
+  if (failedAudits > 0)
+    return `audits failed (wrong data in ${failedAudits} of its contracts)`;
+  if (score && minScore !== undefined && score.score < minScore)
+    return `reputation score ${score.score}${score.known ? '' : ' (unknown host)'} below --min-score ${minScore}`;
+  return null;
+}
+
 /** How chooseHosts weighs reputation. */
 export interface RankOptions<T> {
   /** Each host's reputation; without it every host ranks by price alone. */

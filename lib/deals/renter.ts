@@ -15,6 +15,7 @@ import { StorageContract } from '../contracts/storagecontract';
 import { getParams, minEscrowValue } from '../contracts/common';
 import type { Identity } from '../base/identity';
 import type { Negotiator } from '../negotiator/negotiator';
+import type { AnnouncePacket } from '../negotiator/packets';
 import { describeDecline, statuses } from '../negotiator/status';
 import { isPrivateHost } from '../negotiator/cloudpeers';
 import { checkEnd, readAmount } from '../negotiator/wire';
@@ -44,6 +45,8 @@ export interface RenterContext {
   createEscrowKey(): Promise<Buffer>;
   /** This node's reputation of each host (lib/reputation), when the extension is loaded. */
   reputation?(hosts: Buffer[]): Promise<HostScore[]>;
+  /** Hosts (hex key) not to dial or choose, with why (pricing.ts avoidReason), given --min-score. */
+  avoid?(hosts: Buffer[], minScore: number | undefined): Promise<Map<string, string>>;
 }
 
 /** A host as the renter knows it. */
@@ -167,18 +170,37 @@ export class Renter {
    */
   async negotiate(size: number, duration: number, maxPrice: number, count: number, exclude: Buffer[] = [],
     minScore?: number): Promise<NegotiateResult> {
+    const fits = (a: AnnouncePacket): boolean =>
+      withinPrice({ storage: a.storagePrice, upload: a.uploadPrice, download: a.downloadPrice }, maxPrice)
+      && a.capacity >= size && a.maxDuration >= duration && !exclude.some((pk) => pk.equals(a.publicKey));
+    // [SKIP] hosts whose audits failed or that score below --min-score: not dialled, not chosen
+    const avoid = this.ctx.avoid
+      ? await this.ctx.avoid(this.ctx.negotiator.hosts().filter(fits).map((a) => a.publicKey), minScore)
+      : new Map<string, string>();
     // Dial announced hosts that fit, some spare for declines: at most count x 3 new connections.
     const { lease } = await this.ctx.negotiator.connectHosts({
       count: 2 * count,
       maxNew: 3 * count,
-      filter: (a) => withinPrice({ storage: a.storagePrice, upload: a.uploadPrice, download: a.downloadPrice }, maxPrice)
-        && a.capacity >= size && a.maxDuration >= duration && !exclude.some((pk) => pk.equals(a.publicKey))
+      filter: (a) => fits(a) && !avoid.has(a.publicKey.toString('hex'))
     });
     const quotes = (await this.quoteAll(size, duration)).filter((q) => !exclude.some((pk) => pk.equals(q.host.pubkey)));
     const usable: QuotedHost<HostRef>[] = [];
+    const declined: Array<{ host: HostRef; reason: string }> = [];
     for (const q of quotes) {
-      if (q.quote)
+      const why = avoid.get(q.host.pubkey.toString('hex'));
+      if (why)
+        declined.push({ host: q.host, reason: why });
+      else if (q.quote)
         usable.push({ host: q.host, prices: q.quote.prices, freeCapacity: q.quote.freeCapacity, maxDuration: q.quote.maxDuration });
+    }
+    // Avoided hosts we are not connected to: named too, so the table says why they were not asked.
+    for (const a of this.ctx.negotiator.hosts()) {
+      const key = a.publicKey.toString('hex');
+      const why = avoid.get(key);
+      if (why && !quotes.some((q) => q.host.pubkey.equals(a.publicKey))) {
+        declined.push({ host: { pubkey: a.publicKey, identity: this.ctx.negotiator.addressOf(a.publicKey),
+          addr: this.ctx.negotiator.announcedAddress(a.publicKey) ?? '' }, reason: `${why}: not dialled` });
+      }
     }
     const scores = new Map<HostRef, HostScore>();
     if (this.ctx.reputation) {
@@ -192,10 +214,9 @@ export class Renter {
       wanted: count,
       keyOf: (h) => h.pubkey.toString('hex')
     } : {});
-    const declined: Array<{ host: HostRef; reason: string }> = [];
     // Hosts that gave no quote, with why (a price above the maximum quote payment); peers that do not host are not hosts.
     for (const q of quotes) {
-      if (!q.quote && q.status !== statuses.SERVICE_UNSUPPORTED)
+      if (!q.quote && q.status !== statuses.SERVICE_UNSUPPORTED && !avoid.has(q.host.pubkey.toString('hex')))
         declined.push({ host: q.host, reason: `no quote: ${q.reason ?? q.status}` });
     }
     for (const q of usable) {

@@ -49,6 +49,19 @@ export interface RenterContractsContext {
   withFile(fileId: Buffer, change: (file: ManifestFile) => void, write: (file: ManifestFile) => Promise<void>): Promise<void>;
   /** Files that hold replicas in `contractId`. */
   filesOf(contractId: Buffer): Promise<ManifestFile[]>;
+  /** Hosts (hex key) not to reuse or dial, with the reason (avoidReason), given --min-score. */
+  avoid(hostKeys: Buffer[], minScore: number | undefined): Promise<Map<string, string>>;
+  /** A host's identity address. */
+  addressOf(pk: Buffer): string;
+}
+
+/** A contract `reusable` left out, and why (put's table prints it). */
+export interface SkippedContract {
+  id: string;
+  /** Identity address and key (hex) of its host. */
+  host: string;
+  hostKey: string;
+  reason: string;
 }
 
 /** A contract put may add an object to. */
@@ -339,14 +352,26 @@ export class RenterContracts {
    * at least `minLeft` blocks left, prices within `maxPrice`, and an
    * allowance that pays the object to the end.
    */
-  async reusable(size: number, minLeft: number, maxPrice: number): Promise<ReusableContract[]> {
+  async reusable(size: number, minLeft: number, maxPrice: number, minScore?: number)
+    : Promise<{ contracts: ReusableContract[]; skipped: SkippedContract[] }> {
     const height = this.ctx.height();
     const best = new Map<string, ReusableContract>();
-    const contracts = await this.ctx.store.listRenterContracts();
+    const all = await this.ctx.store.listRenterContracts();
+    const fits = (rc: RenterContract): boolean => !rc.hostBehind && rc.contract.endHeight - height >= minLeft
+      && withinPrice({ storage: rc.contract.storagePrice, upload: rc.contract.uploadPrice, download: rc.contract.downloadPrice }, maxPrice);
+    // [SKIP] hosts whose audits failed or that score below --min-score: neither reused nor dialled
+    const avoid = await this.ctx.avoid([...new Map(all.filter(fits).map((rc) => [rc.contract.hostKey.toString('hex'), rc.contract.hostKey]))
+      .values()], minScore);
+    const skipped: SkippedContract[] = [];
+    const contracts = all.filter((rc) => {
+      const why = fits(rc) ? avoid.get(rc.contract.hostKey.toString('hex')) : undefined;
+      if (why)
+        skipped.push({ id: rc.contract.id(), host: this.ctx.addressOf(rc.contract.hostKey), hostKey: rc.contract.hostKey.toString('hex'), reason: why });
+      return !why;
+    });
     // Hosts of candidates we are not connected to are dialled first, most blocks left first, at most REACH_HOSTS.
-    const unconnected = contracts.filter(({ contract: c, hostBehind }) => !hostBehind && c.endHeight - height >= minLeft
-      && withinPrice({ storage: c.storagePrice, upload: c.uploadPrice, download: c.downloadPrice }, maxPrice)
-      && !this.ctx.hostByKey(c.hostKey)).sort((a, b) => b.contract.endHeight - a.contract.endHeight);
+    const unconnected = contracts.filter((rc) => fits(rc) && !this.ctx.hostByKey(rc.contract.hostKey))
+      .sort((a, b) => b.contract.endHeight - a.contract.endHeight);
     const keys = [...new Map(unconnected.map((rc) => [rc.contract.hostKey.toString('hex'), rc.contract.hostKey])).values()];
     if (keys.length)
       await this.ctx.reach(keys.slice(0, REACH_HOSTS));
@@ -386,7 +411,19 @@ export class RenterContracts {
       if (!old || old.endHeight < info.endHeight)
         best.set(key, info);
     }
-    return [...best.values()].sort((a, b) => b.blocksLeft - a.blocksLeft);
+    return { contracts: [...best.values()].sort((a, b) => b.blocksLeft - a.blocksLeft), skipped };
+  }
+
+  /** Contracts per host (hex key) in which this node's auditor found wrong data (an audit `failed`). */
+  async failedAudits(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const rc of await this.ctx.store.listRenterContracts()) {
+      if ((await this.ctx.store.listAudits(rc.contract.hash())).some((r) => r.outcome === 'failed')) {
+        const key = rc.contract.hostKey.toString('hex');
+        out.set(key, (out.get(key) ?? 0) + 1);
+      }
+    }
+    return out;
   }
 
   /** Allowance, use, objects, size and revision of a contract of ours, or null. */

@@ -19,7 +19,7 @@ import { hashFile } from '../storage/fileops';
 import { uploadEncrypted } from '../storage/transfer';
 import type { LeafHasherPool } from '../storage/hashpool';
 import type {
-  CommitFileResult, FileInfo, NegotiateStorageResult, OfferInfo, RenterRPCResults, ReplicaState, ReusableContract
+  CommitFileResult, FileInfo, NegotiateStorageResult, OfferInfo, RenterRPCResults, ReplicaState, ReusableContract, SkippedContract
 } from './rpctypes';
 import {
   FEE_MARGIN, POLL_MS, RenterClientError, answeredByNode, message, reuseMinLeft,
@@ -98,11 +98,13 @@ export class RenterCore {
    * fresh offers from other hosts for the rest, saying so.
    */
   async targets(objectSize: number, opts: TargetOptions, avoid: string[] = [])
-    : Promise<{ reuse: ReusableContract[]; neg: NegotiateStorageResult; note: string }> {
+    : Promise<{ reuse: ReusableContract[]; neg: NegotiateStorageResult; note: string; skipped: SkippedContract[] }> {
     let note = '';
-    const reuse = opts.reuse === false ? []
-      : (await this.rpc('findcontracts', [objectSize, reuseMinLeft(opts.duration), opts.maxPrice]))
-        .filter((r) => !avoid.includes(r.hostKey)).slice(0, opts.hosts);
+    const found = opts.reuse === false ? { contracts: [], skipped: [] }
+      : await this.rpc('findcontracts', [objectSize, reuseMinLeft(opts.duration), opts.maxPrice, opts.minScore ?? null, true]);
+    // An older node answers the plain list.
+    const { contracts, skipped } = Array.isArray(found) ? { contracts: found, skipped: [] } : found;
+    const reuse = contracts.filter((r) => !avoid.includes(r.hostKey)).slice(0, opts.hosts);
     const need = opts.hosts - reuse.length;
     let neg: NegotiateStorageResult = { size: objectSize, duration: opts.duration, maxPrice: opts.maxPrice, height: 0,
       offers: [], declined: [], quoted: 0, peers: 0 };
@@ -124,7 +126,7 @@ export class RenterCore {
           + (opts.allowance === undefined ? ' (default: 1 GiB for the duration, at least the minimum escrow; --allowance sets it)' : ''));
     }
     this.checkEnough(reuse.length + neg.offers.length, opts.minHosts, 'made an offer or had an open contract', neg);
-    return { reuse, neg, note };
+    return { reuse, neg, note, skipped };
   }
 
   async states(fileId: string, ids: string[]): Promise<ReplicaState[]> {

@@ -58,7 +58,7 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
   }
   // What each host stores: the whole object, or one shard of it.
   const stored = scheme ? shardSize(objectSize, scheme.dataShards) : objectSize;
-  const { reuse, neg, note } = await c.targets(stored, opts);
+  const { reuse, neg, note, skipped } = await c.targets(stored, opts);
   await c.checkFunds(neg.offers);
   if (note)
     c.warn(note);
@@ -105,7 +105,9 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
       state: states[i]
     })),
     failed,
-    passed: neg.declined.map((d) => ({ host: d.host, reason: d.reason }))
+    // Open contracts left out (audits failed, --min-score) first, then the hosts the negotiation passed over.
+    passed: [...skipped.map((k) => ({ host: k.host, reason: `open contract ${k.id.slice(0, 16)} not reused: ${k.reason}` })),
+      ...neg.declined.map((d) => ({ host: d.host, reason: d.reason }))]
   };
 }
 

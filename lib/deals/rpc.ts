@@ -27,6 +27,7 @@ import type { RPCCall } from './renterclient';
 import { firstRevision } from './revisions';
 import { MIN_ID_PREFIX } from './renterfiles';
 import type { ReusableContract } from './rentercontracts';
+import type { FindContractsVerbose } from './rpctypes';
 import type {
   AddFileResult, CommitFileResult, DeleteFileResult, FileInfo, NegotiateStorageResult, ProposeRevisionResult, RepairInfo,
   ProposeStorageResult, RenewContractResult, StorageReceiptResult, StorageTokenResult
@@ -220,12 +221,15 @@ async function proposeRevision(p: Params, deals: Deals): Promise<ProposeRevision
   };
 }
 
-async function findContracts(p: Params, deals: Deals): Promise<ReusableContract[]> {
-  p.count(2, 3);
+async function findContracts(p: Params, deals: Deals): Promise<ReusableContract[] | FindContractsVerbose> {
+  p.count(2, 5);
   const size = p.size(0, 'objectsize', MAX_OBJECT_SIZE);
   const minLeft = p.uint(1, 'minblocksleft', 1, 0xffffffff);
   const maxPrice = p.has(2) ? p.amount(2, 'maxprice') : Number.MAX_SAFE_INTEGER;
-  return deals.contractBook.reusable(size, minLeft, maxPrice);
+  const minScore = p.has(3) ? p.uint(3, 'minscore', 0, 1000) : undefined;
+  const verbose = p.has(4) ? p.bool(4, 'verbose') : false;
+  const found = await deals.contractBook.reusable(size, minLeft, maxPrice, minScore);
+  return verbose ? found : found.contracts;
 }
 
 async function getStorageReceipt(p: Params, deals: Deals): Promise<StorageReceiptResult> {
@@ -391,9 +395,11 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
     + 'Add a prepared object to an open contract of ours by a revision (no transaction), optionally\n'
     + 'removing object `replaceobject` in the same revision. The replica is recorded before anything is\n'
     + 'uploaded; `shard` as for proposestorage. Returns the object id, the revision number and an upload token.', proposeRevision],
-  ['findcontracts', 'findcontracts objectsize minblocksleft ( maxprice )\n'
+  ['findcontracts', 'findcontracts objectsize minblocksleft ( maxprice minscore verbose )\n'
     + 'Open contracts of ours (one per connected host) whose allowance pays one more object of that\n'
-    + 'size to the end and that have at least minblocksleft blocks left: what put reuses.', findContracts],
+    + 'size to the end and that have at least minblocksleft blocks left: what put reuses. Contracts with\n'
+    + 'hosts whose audits failed (wrong data) or that score below minscore (permille) are left out and\n'
+    + 'their hosts not dialled; verbose=true returns {contracts, skipped: [{id, host, hostkey, reason}]}.', findContracts],
   ['getstoragereceipt', 'getstoragereceipt contractid ( number )\nAfter an upload, ask the host to countersign the contract\'s '
     + 'pending revision (0 for a new\ncontract); returns it once both signed and it is stored.',
   getStorageReceipt],

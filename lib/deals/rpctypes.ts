@@ -9,7 +9,7 @@
  */
 
 import type { Prices } from './pricing';
-import type { ReusableContract } from './rentercontracts';
+import type { ReusableContract, SkippedContract } from './rentercontracts';
 import type { AuditStatus } from './auditview';
 
 /** One signed offer from negotiatestorage. */
@@ -104,7 +104,13 @@ export interface StorageReceiptResult {
 }
 
 /** One contract findcontracts offers for reuse. */
-export type { ReusableContract };
+export type { ReusableContract, SkippedContract };
+
+/** findcontracts with verbose=true: the contracts put may reuse, and those left out with why. */
+export interface FindContractsVerbose {
+  contracts: ReusableContract[];
+  skipped: SkippedContract[];
+}
 
 /** getstoragetoken hostkey contractid */
 export interface StorageTokenResult {
@@ -256,7 +262,7 @@ export interface RenterRPCResults {
   getstoragereceipt: StorageReceiptResult;
   getstoragetoken: StorageTokenResult;
   proposerevision: ProposeRevisionResult;
-  findcontracts: ReusableContract[];
+  findcontracts: ReusableContract[] | FindContractsVerbose;
   /** The replica's AES key, hex. */
   derivefilekey: string;
   addfile: AddFileResult;
