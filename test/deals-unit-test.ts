@@ -1,6 +1,7 @@
 // Deals without a network: wire formats, pricing, sealing, and the host's
 // storage service against a real local store, keyed by decline codes.
 import t from 'tap';
+import { readCoinNeed } from '../lib/negotiator/coins';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildWireVectors } from './data/deals-vectors';
@@ -211,7 +212,7 @@ t.test('HostService', async (t) => {
     auditReadsServed: async () => auditServed,
     store
   }, { prices: { storage: 900, upload: 100, download: 200 }, maxDuration: 300, minContract: 0, newRenterShare: 100,
-    newRenterCap: 2 ** 40 });
+    newRenterCap: 2 ** 40, newRenterCoins: 0, newRenterCoinsAge: 6 });
   const ctxOf = (id: Identity) => ({ from: id.publicKey } as unknown as RequestContext);
   const renterSide = new Renter({
     network,
@@ -586,6 +587,23 @@ t.test('HostService', async (t) => {
     // The renter whose contract is committed on chain is not a stranger.
     t.same(await declined(svc.offer(offerArgs(Math.floor(free * 0.3), 100, 900), ctxOf(renter)).then(() => {})), ['ok', 'ok'],
       'a renter with a committed contract here may reserve more');
+    height += 100;
+  });
+
+  await t.test('should let proven coins lift a new renter\'s caps (--host-new-renter-coins)', async (t) => {
+    const stranger = ident(25);
+    t.teardown(() => { svc.terms = { ...svc.terms, newRenterShare: 100, newRenterCap: 2 ** 40, newRenterCoins: 0 }; });
+    const free = await svc.freeCapacity();
+    svc.terms = { ...svc.terms, newRenterShare: 25, newRenterCap: 2 ** 40, newRenterCoins: 100_000_000, newRenterCoinsAge: 6 };
+    const big = offerArgs(Math.floor(free * 0.3), 100, 900);
+    const withCoins = (coins: Array<{ value: number; age: number }>) => ({ ...ctxOf(stranger), from: stranger.publicKey, coins }) as unknown as RequestContext;
+    const asked = await svc.offer(big, withCoins([])).catch((e: ServiceError) => e) as ServiceError;
+    t.equal(asked.status, 'request-declined/coins-required', 'asked to prove coins instead of a plain decline');
+    t.same(readCoinNeed(asked.body), { amount: 100_000_000, age: 6 });
+    t.same(await declined(svc.offer(big, withCoins([{ value: 100_000_000, age: 5 }]))), ['request-declined/coins-required', 'coins-required'],
+      'coins not deep enough');
+    t.same(await declined(svc.offer(big, withCoins([{ value: 60_000_000, age: 10 }, { value: 40_000_000, age: 6 }])).then(() => {})),
+      ['ok', 'ok'], 'coins worth the amount lift the cap');
     height += 100;
   });
 

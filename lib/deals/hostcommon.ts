@@ -81,6 +81,12 @@ export interface HostTerms {
   newRenterShare: number;
   /** Most bytes a renter without paid history may hold in open offers. */
   newRenterCap: number;
+  /**
+   * Coins (sat, each at least newRenterCoinsAge blocks deep) a renter may
+   * prove instead of paid history to lift those caps; 0: proofs lift nothing.
+   */
+  newRenterCoins: number;
+  newRenterCoinsAge: number;
 }
 
 /** Upload tokens stay valid this long past the offer's last block. */

@@ -21,6 +21,7 @@ import type { ObjectEntry } from '../contracts/objecttree';
 import { ZERO_HASH } from '../base/consts';
 import { ServiceError, type RequestContext } from '../negotiator/services';
 import { statuses } from '../negotiator/status';
+import { coinNeedBody, coinsCover, type VerifiedCoin } from '../negotiator/coins';
 import { contractFootprint } from '../storage/objectstore';
 import {
   BAD_TERMS, DEFAULT_HOLDBACK_BPS, MAX_OFFERS_PER_RENTER, MAX_RESERVATIONS, NO_CAPACITY, PRICE_TOO_LOW, getDealParams
@@ -137,7 +138,7 @@ export class HostFormation {
     // [DECLINE] too many open offers in all (bounded memory)
     if (this.reservations.size >= MAX_RESERVATIONS && !this.hasOpen(ctx.from))
       throw decline(statuses.BUSY, 'too-many-offers');
-    await this.makeRoom(ctx.from, contractFootprint(a.size));
+    await this.makeRoom(ctx.from, contractFootprint(a.size), ctx.coins);
     // [DECLINE] no data API renters could upload to
     if (!this.core.ctx.dataURL())
       throw decline(statuses.SERVER_ERROR, 'no-data-api');
@@ -178,19 +179,25 @@ export class HostFormation {
    * over its count, or, without paid history, over its share of the free
    * capacity or the absolute cap; so a renter that asks again is never
    * locked out by its own earlier offers, and a throwaway identity cannot
-   * reserve the host. Declines if the offer cannot fit even so.
+   * reserve the host. Coins the renter proved with the request
+   * (--host-new-renter-coins, coins.ts) count as paid history. Declines if
+   * the offer cannot fit even so.
    */
-  private async makeRoom(renterKey: Buffer, need: number): Promise<void> {
+  private async makeRoom(renterKey: Buffer, need: number, coins: readonly VerifiedCoin[]): Promise<void> {
     const mine = [...this.reservations.entries()].filter(([, r]) => r.renterKey.equals(renterKey) && !r.used);
     const held = () => mine.reduce((sum, [, r]) => sum + contractFootprint(r.size), 0);
-    const paid = await this.hasPaid(renterKey);
+    const terms = this.terms();
+    const coinNeed = terms.newRenterCoins > 0 ? { amount: terms.newRenterCoins, age: terms.newRenterCoinsAge } : null;
+    const paid = await this.hasPaid(renterKey) || (coinNeed !== null && coinsCover(coins, coinNeed.amount, coinNeed.age));
     // Free capacity as if this renter's open offers were released.
     const free = await this.freeCapacity() + held();
     const limit = paid ? free : Math.min(Math.floor(free * this.terms().newRenterShare / 100), this.terms().newRenterCap);
     // [DECLINE] not enough room for the object and its tree file
     if (need > free)
       throw decline(NO_CAPACITY, 'no-capacity');
-    // [DECLINE] more than a renter without paid history may hold
+    // [DECLINE] more than a renter without paid history may hold: ask for coins when they would lift the cap
+    if (need > limit && coinNeed)
+      throw new ServiceError(statuses.COINS_REQUIRED, 'coins-required', coinNeedBody(coinNeed));
     if (need > limit)
       throw decline(NO_CAPACITY, 'over-new-renter-limit');
     while (mine.length > 0 && (mine.length >= MAX_OFFERS_PER_RENTER || held() + need > limit

@@ -57,6 +57,8 @@ export const options: OptionSpec[] = [
   { name: 'host-max-duration', type: 'uint', description: 'longest contract served, in blocks', defaultText: 'the network maximum' },
   { name: 'host-new-renter-share', type: 'uint', description: 'percent of free capacity a renter with no committed contract here may hold in open offers', defaultText: '25' },
   { name: 'host-new-renter-cap', type: 'size', description: 'most bytes a renter with no committed contract here may hold in open offers', defaultText: '4GiB' },
+  { name: 'host-new-renter-coins', type: 'string', description: 'coins a renter may prove it controls (e.g. 1btc) instead of a committed contract here, to lift the two caps above', defaultText: '0 (off)' },
+  { name: 'host-new-renter-coins-age', type: 'uint', description: 'blocks deep each of those coins must be', defaultText: '6' },
   { name: 'repair-budget', type: 'string', description: 'repair files stored as shards on its own when a shard is lost (its contract failed an audit or ended), locking at most this much in new escrows in all (e.g. 100000sat)', defaultText: '0 (off)' },
   { name: 'repair-duration', type: 'uint', description: 'length of contracts automatic repair forms, in blocks', defaultText: String(REPAIR_DURATION) },
   { name: 'repair-max-price', type: 'string', description: 'highest price a host may ask for automatic repair (as put --max-price)', defaultText: `${REPAIR_MAX_PRICE}sat` },
@@ -119,6 +121,9 @@ function readTerms(api: NodeAPI): HostTerms {
   const cap = api.config.size('host-new-renter-cap') ?? DEFAULT_NEW_RENTER_CAP;
   if (cap < 1)
     throw new ConfigError('--host-new-renter-cap must be a size such as 1GB.');
+  const coinsAge = api.config.uint('host-new-renter-coins-age') ?? 6;
+  if (coinsAge < 1)
+    throw new ConfigError('--host-new-renter-coins-age must be at least 1 block.');
   return {
     prices: {
       storage: amount('host-storage-price', DEFAULT_STORAGE_PRICE),
@@ -128,7 +133,9 @@ function readTerms(api: NodeAPI): HostTerms {
     maxDuration,
     minContract: amount('host-min-contract', 0),
     newRenterShare: share,
-    newRenterCap: cap
+    newRenterCap: cap,
+    newRenterCoins: amount('host-new-renter-coins', 0),
+    newRenterCoinsAge: coinsAge
   };
 }
 

@@ -32,8 +32,19 @@ import {
 } from './market';
 import { CreditLedger } from './credit';
 import { NonceManager } from './nonces';
+import type { CoinView } from './coins';
+import type { CoinProver } from './requester';
+
+/** Coin credentials (coins.ts): the chain's view for checking proofs, and this node's prover. */
+export interface CoinHooks {
+  view: CoinView;
+  /** Chain height ages count from. */
+  height(): number;
+  /** Null: this node proves no coins (--coin-proofs 0). */
+  prover: CoinProver | null;
+}
 import {
-  AnnouncePacket, AuthPacket, HelloPacket, Packet, RequestPacket, ResponsePacket, addrKinds, commands, decode, types
+  AnnouncePacket, AuthPacket, COIN_REQUEST_CMD, HelloPacket, Packet, RequestPacket, ResponsePacket, addrKinds, commands, decode, types
 } from './packets';
 import { AnnouncementStore, HostOffer, announceResults, type HostRecord } from './announce';
 import { Dialer, type ConnectOptions, type ConnectResult } from './dialer';
@@ -117,6 +128,7 @@ export class Negotiator extends EventEmitter {
   private readonly newHosts: KeyedBuckets;
   private id: Identity | null;
   private payments: PaymentHooks;
+  private coinHooks: CoinHooks | null = null;
   private opened = false;
 
   constructor(options: NegotiatorOptions) {
@@ -143,11 +155,15 @@ export class Negotiator extends EventEmitter {
       addressOf: pk => this.addressOf(pk),
       onError: (err, req) => this.logger.error('negotiator: %s.%s failed: %s',
         req.service, req.method, err instanceof Error ? err.stack ?? err.message : String(err)),
-      clock: options.clock
+      clock: options.clock,
+      coinView: (hash, index) => this.coinHooks ? this.coinHooks.view(hash, index) : Promise.resolve(null),
+      height: () => this.coinHooks?.height() ?? 0
     });
     this.server.on('promise', (r: LedgerRecord) => this.emit('promise', r));
     this.server.on('fulfil', (r: LedgerRecord) => this.emit('fulfil', r));
-    this.requester = new Requester({ magic, signer: () => this.identity, payments: () => this.payments });
+    this.requester = new Requester({
+      magic, signer: () => this.identity, payments: () => this.payments, coins: () => this.coinHooks?.prover ?? null
+    });
     this.announcements = new AnnouncementStore(magic,
       { clock, intervalMs: options.announceIntervalMs, limit: options.announceLimit });
     this.gossip = new Gossip({
@@ -286,6 +302,11 @@ export class Negotiator extends EventEmitter {
     this.payments = hooks;
   }
 
+  /** The UTXO set for coin proofs this node checks, and who proves coins when a server asks (coins.ts). */
+  setCoinHooks(hooks: CoinHooks): void {
+    this.coinHooks = hooks;
+  }
+
   addressOf(pk: Buffer): string {
     const hex = pk.toString('hex');
     let addr = this.addresses.get(hex);
@@ -350,7 +371,7 @@ export class Negotiator extends EventEmitter {
       // announcements, so an honest relayer is never scored for their volume
       if (!cp.announceFlood.take())
         throw new PacketError(packetCodes.FLOOD, 'ignore', 0);
-    } else if (cp && !(cmd === commands[types.REQUEST] ? cp.reqFlood : cp.flood).take()) {
+    } else if (cp && !(cmd === commands[types.REQUEST] || cmd === COIN_REQUEST_CMD ? cp.reqFlood : cp.flood).take()) {
       // [REJECT] more cs* packets than the flood limit allows (csreq has its own, lower one)
       throw new PacketError(packetCodes.FLOOD, 'reject', FLOOD_SCORE);
     }

@@ -19,6 +19,7 @@ import {
   readVarBytes, readName, readPubkey, sizeVarBytes, sizeVarint, readLength, readU16BE
 } from './wire';
 import { PacketError } from '../base/errors';
+import { COIN_PROOF_SIZE, MAX_COIN_PROOFS, readProof, writeProof, type CoinProof } from './coins';
 import { ZERO_HASH, ZERO_KEY, ZERO_NONCE } from '../base/consts';
 
 /** Packet types. */
@@ -317,6 +318,59 @@ export class RequestPacket extends SignedStruct {
   }
 
 }
+
+/** Command of a request carrying coin proofs (PROTOCOL 2.11). */
+export const COIN_REQUEST_CMD = 'csreqc';
+
+/**
+ * `csreqc`: a request with coin proofs (coins.ts): the csreq fields, then
+ * varint n (1..MAX_COIN_PROOFS) and n proofs, then the sig, which covers
+ * the proofs (tag `cc/envc/0`). Sent only in answer to
+ * `request-declined/coins-required`, so only to servers that read it.
+ */
+export class CoinRequestPacket extends RequestPacket {
+  coins: CoinProof[] = [];
+
+  get cmd(): string {
+    return COIN_REQUEST_CMD;
+  }
+
+  get tag(): string {
+    return COIN_ENVELOPE_TAG;
+  }
+
+  getUnsignedSize(): number {
+    return super.getUnsignedSize() + sizeVarint(this.coins.length) + this.coins.length * COIN_PROOF_SIZE;
+  }
+
+  writeUnsigned(bw: bio.Writer): bio.Writer {
+    super.writeUnsigned(bw);
+    bw.writeVarint(this.coins.length);
+    for (const c of this.coins)
+      writeProof(bw, c);
+    return bw;
+  }
+
+  readUnsigned(br: bio.BufferReader): void {
+    super.readUnsigned(br);
+    const n = readLength(br, MAX_COIN_PROOFS);
+    // [REJECT] a csreqc without proofs (a csreq says that)
+    if (n === 0)
+      throw malformed(decodeCodes.OVERSIZED);
+    this.coins = [];
+    for (let i = 0; i < n; i++)
+      this.coins.push(readProof(br));
+  }
+
+  getJSON(): object {
+    return { ...super.getJSON(), coins: this.coins.map((c) => ({
+      hash: c.hash.toString('hex'), index: c.index, pubkey: c.pubkey.toString('hex'), sig: c.sig.toString('hex')
+    })) };
+  }
+}
+
+/** Tag of a csreqc's signature. */
+export const COIN_ENVELOPE_TAG = 'cc/envc/0';
 
 /**
  * `csres`: the response. Signed by the request's `to` over
@@ -737,6 +791,8 @@ export function decode(cmd: string, data: Buffer): Packet {
       return AuthPacket.decode(data);
     case commands[types.REQUEST]:
       return RequestPacket.decode(data);
+    case COIN_REQUEST_CMD:
+      return CoinRequestPacket.decode(data);
     case commands[types.RESPONSE]:
       return ResponsePacket.decode(data);
     case commands[types.ANNOUNCE]:

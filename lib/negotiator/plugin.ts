@@ -22,7 +22,10 @@ import { CloudSlots, dialer, directAddresses, refreshLocalAddresses } from './cl
 import { NODE_CLOUDSTORAGE, DEFAULT_DEFER_LIMIT, DEFAULT_MAX_QUOTE_PAYMENT, DEFAULT_CLOUD_PEERS, MAX_CLOUD_SLOTS, MAX_MONEY } from './common';
 import { PolicyError } from './errors';
 import { Negotiator, type NegotiatorOptions } from './negotiator';
-import { commands } from './packets';
+import { COIN_REQUEST_CMD, commands } from './packets';
+import { MAX_COIN_PROOFS, type CoinNeed } from './coins';
+import type { CoinHooks } from './negotiator';
+import type { CoinKey, CoinProver } from './requester';
 import { Policy } from './policy';
 import { walletPayments } from './walletpay';
 
@@ -52,6 +55,13 @@ export const options: OptionSpec[] = [
     defaultText: `${DEFAULT_MAX_QUOTE_PAYMENT}sat`
   },
   {
+    name: 'coin-proofs',
+    type: 'string',
+    description: 'Most this node reveals in coin proofs when a server asks for them (min-coins, a host\'s offer caps), '
+      + 'e.g. 2btc; proving coins ties this identity to them. 0 proves nothing',
+    defaultText: '0'
+  },
+  {
     name: 'defer-limit',
     type: 'string',
     description: 'Credit an identity may defer before paying, e.g. 10000sat; 0 refuses deferred payment '
@@ -77,6 +87,58 @@ export function loadPolicy(api: Pick<NodeAPI, 'config' | 'datadir' | 'network'>)
   if (file)
     policy.loadFile(policyFilePath(api, file), api.network);
   return policy;
+}
+
+/** `--coin-proofs` in sat (0: none); throws PolicyError. */
+export function coinProofLimit(api: Pick<NodeAPI, 'config'>): number {
+  const text = api.config.str('coin-proofs');
+  if (text === null)
+    return 0;
+  const amount = parseAmount(text);
+  if (amount === null || amount > MAX_MONEY)
+    throw new PolicyError(`--coin-proofs must be an amount such as 2btc or 0, got "${text}".`);
+  return amount;
+}
+
+/**
+ * Coin hooks (coins.ts) for a node: the chain's UTXO set checks peers'
+ * proofs; the wallet proves its own confirmed coins, largest first, up to
+ * `limit` sat revealed per request (0: never).
+ */
+export function coinHooks(api: NodeAPI, limit: number): CoinHooks {
+  const prover: CoinProver | null = limit === 0 ? null : {
+    async select(need: CoinNeed): Promise<CoinKey[]> {
+      if (need.amount > limit)
+        throw new Error(`asked to prove ${need.amount} sat in coins, more than --coin-proofs ${limit}`);
+      const wallet = api.wallet().wdb.primary;
+      const tip = api.chain.height;
+      const coins = (await wallet.getCoins()).filter((c) => c.height > 0 && tip - c.height + 1 >= need.age
+        && (c.script.isWitnessPubkeyhash() || c.script.isPubkeyhash())).sort((a, b) => b.value - a.value);
+      const out: CoinKey[] = [];
+      let sum = 0;
+      for (const c of coins.slice(0, MAX_COIN_PROOFS)) {
+        if (sum >= need.amount)
+          break;
+        const addr = c.getAddress();
+        const key = addr ? await wallet.getPrivateKey(addr) : null;
+        if (!key || !key.privateKey)
+          throw new Error('the wallet is locked or holds no key for its coin');
+        out.push({ hash: Buffer.from(c.hash, 'hex'), index: c.index, privateKey: key.privateKey });
+        sum += c.value;
+      }
+      if (sum < need.amount)
+        throw new Error(`the wallet has no ${need.amount} sat in ${MAX_COIN_PROOFS} coins ${need.age} blocks deep`);
+      return out;
+    }
+  };
+  return {
+    view: async (hash, index) => {
+      const c = await api.chain.db.getCoin(hash.toString('hex'), index);
+      return c ? { value: c.value, height: c.height, script: c.script } : null;
+    },
+    height: () => api.chain.height,
+    prover
+  };
 }
 
 /** An amount flag in sat, `fallback` when not given; a bad one is `error(message)`. */
@@ -165,8 +227,9 @@ export class NegotiatorPlugin extends Negotiator {
       pool: api.pool, network: api.network, slots, isTemporary: (peer) => this.dialer.isTemporary(peer)
     });
     holder.current = this.slots;
-    for (const cmd of Object.values(commands))
+    for (const cmd of [...Object.values(commands), COIN_REQUEST_CMD])
       api.addPacket(cmd, (peer, payload) => this.handlePacket(peer, cmd, payload));
+    this.setCoinHooks(coinHooks(api, coinProofLimit(api)));
     api.pool.on('peer open', (peer: bcoin.Peer) => this.peerOpen(peer));
     api.pool.on('peer close', (peer: bcoin.Peer) => this.peerClose(peer));
   }

@@ -9,13 +9,15 @@
  *
  * Text syntax (cloudcoin.conf `policy=` lines, `--policy` flags, strings in
  * the policy file):  ACTION SCOPE [VALUE]
- *   ACTION  allow | deny | min-payment | rate-limit | defer-limit
+ *   ACTION  allow | deny | min-payment | rate-limit | defer-limit | min-coins
+ *           (min-coins AMOUNT [AGE]: the client proves coins worth AMOUNT,
+ *           each at least AGE blocks deep, default 1; coins.ts)
  *   SCOPE   * | SERVICE | SERVICE.METHOD, optionally followed by @CREDENTIAL
  *   VALUE   min-payment, defer-limit: amount (`500`, `500sat`); rate-limit: COUNT/PERIOD
  *           (`10/60s`, `100/1m`, `5/500ms`, `1000/1h`)
  * The policy file (`--policy-file`) is JSON: an array (or `{"rules": [...]}`)
  * of such strings or of objects {action, service?, method?, credential?,
- * amount?, count?, seconds?}; any other key is an error naming it.
+ * amount?, count?, seconds?, age?}; any other key is an error naming it.
  *
  * A credential must be an identity (a P2WPKH address of the node's network
  * or a compressed public key in hex): anything else could never match and
@@ -42,7 +44,8 @@ export const actions = {
   MIN_PAYMENT: 'min-payment',
   RATE_LIMIT: 'rate-limit',
   /** Credit (sat) a client may run up with `defer` for calls in the scope (decloud's "to be determined" deferred-payment policy). */
-  DEFER_LIMIT: 'defer-limit'
+  DEFER_LIMIT: 'defer-limit',
+  MIN_COINS: 'min-coins'
 } as const;
 
 export type Action = typeof actions[keyof typeof actions];
@@ -55,8 +58,10 @@ export interface PolicyRule {
   method: string | null;
   /** Identity address or lowercase pubkey hex; null = any client. */
   credential: string | null;
-  /** min-payment, defer-limit: satoshis. */
+  /** min-payment, defer-limit, min-coins: satoshis. */
   amount: number;
+  /** min-coins: blocks each coin must be deep (1: confirmed). */
+  age: number;
   /** rate-limit: requests per `periodMs`. */
   count: number;
   periodMs: number;
@@ -84,6 +89,8 @@ export interface Decision {
   rateLimit: PolicyRule | null;
   /** Credit (sat) the most specific defer-limit rule allows (the lowest at that scope); null: the node's --defer-limit. */
   deferLimit: number | null;
+  /** Coins the client must prove (sat, each at least `age` blocks deep), or null. */
+  minCoins: { amount: number; age: number } | null;
 }
 
 const ACTIONS: readonly string[] = Object.values(actions);
@@ -138,9 +145,10 @@ function checkCredential(credential: string, text: string, network?: bcoin.Netwo
 /** Parse one rule in text syntax; `network` checks identity addresses fully. */
 export function parseRule(text: string, network?: bcoin.Network): PolicyRule {
   const parts = text.trim().split(/\s+/);
-  if (parts.length < 2 || parts.length > 3)
+  // min-coins alone takes two values: AMOUNT [AGE]
+  if (parts.length < 2 || parts.length > (parts[0] === actions.MIN_COINS ? 4 : 3))
     throw new PolicyError(`Policy "${text}" must be ACTION SCOPE [VALUE].`);
-  const [action, scope, value] = parts;
+  const [action, scope, value, age] = parts;
   if (!ACTIONS.includes(action))
     throw new PolicyError(`Unknown policy action "${action}" in "${text}".`);
   const at = scope.indexOf('@');
@@ -160,7 +168,7 @@ export function parseRule(text: string, network?: bcoin.Network): PolicyRule {
   checkScope(service, method, text);
   const rule: PolicyRule = {
     action: action as Action, service, method, credential,
-    amount: 0, count: 0, periodMs: 0, text: text.trim()
+    amount: 0, age: 0, count: 0, periodMs: 0, text: text.trim()
   };
   switch (rule.action) {
     case actions.MIN_PAYMENT:
@@ -169,6 +177,17 @@ export function parseRule(text: string, network?: bcoin.Network): PolicyRule {
       if (amount === null || amount > MAX_MONEY)
         throw new PolicyError(`${rule.action} needs an amount such as 500sat: "${text}".`);
       rule.amount = amount;
+      break;
+    }
+    case actions.MIN_COINS: {
+      const amount = value === undefined ? null : parseAmount(value);
+      if (amount === null || amount < 1 || amount > MAX_MONEY)
+        throw new PolicyError(`min-coins needs an amount such as 1btc or 100000sat: "${text}".`);
+      const blocks = age === undefined ? 1 : /^\d{1,7}$/.test(age) ? Number(age) : 0;
+      if (blocks < 1)
+        throw new PolicyError(`min-coins takes an age in blocks (1 to 9999999) after the amount: "${text}".`);
+      rule.amount = amount;
+      rule.age = blocks;
       break;
     }
     case actions.RATE_LIMIT: {
@@ -191,7 +210,7 @@ function normalizeCredential(credential: string): string {
 }
 
 /** Keys a policy-file rule object may have. */
-const RULE_KEYS = ['action', 'service', 'method', 'credential', 'amount', 'count', 'seconds'] as const;
+const RULE_KEYS = ['action', 'service', 'method', 'credential', 'amount', 'count', 'seconds', 'age'] as const;
 
 /** Parse a rule given as a JSON object or string (policy file). */
 export function parseRuleJSON(json: unknown, network?: bcoin.Network): PolicyRule {
@@ -226,6 +245,8 @@ export function parseRuleJSON(json: unknown, network?: bcoin.Network): PolicyRul
   let value = '';
   if (action === actions.MIN_PAYMENT || action === actions.DEFER_LIMIT)
     value = ' ' + String(o.amount ?? '');
+  else if (action === actions.MIN_COINS)
+    value = ' ' + String(o.amount ?? '') + (o.age === undefined ? '' : ' ' + String(o.age));
   else if (action === actions.RATE_LIMIT)
     value = ` ${String(o.count ?? '')}/${String(o.seconds ?? '')}s`;
   return parseRule(`${action} ${scope}${value}`, network);
@@ -334,6 +355,7 @@ export class Policy {
     const deny = access.find(r => r.action === actions.DENY);
     const allow = access.find(r => r.action === actions.ALLOW);
     const pay = this.best(s, [actions.MIN_PAYMENT]);
+    const coins = this.best(s, [actions.MIN_COINS]);
     const rate = this.best(s, [actions.RATE_LIMIT]);
     const defer = this.best(s, [actions.DEFER_LIMIT]);
     // At the same scope the strictest rate wins.
@@ -347,7 +369,9 @@ export class Policy {
       rule: deny ? deny.text : allow ? allow.text : null,
       minPayment: pay.reduce((m, r) => Math.max(m, r.amount), 0),
       rateLimit,
-      deferLimit: defer.length ? defer.reduce((m, r) => Math.min(m, r.amount), MAX_MONEY) : null
+      deferLimit: defer.length ? defer.reduce((m, r) => Math.min(m, r.amount), MAX_MONEY) : null,
+      // At the same scope the largest amount and the deepest age apply.
+      minCoins: coins.length ? { amount: Math.max(...coins.map((r) => r.amount)), age: Math.max(...coins.map((r) => r.age)) } : null
     };
   }
 }

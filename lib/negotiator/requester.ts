@@ -15,13 +15,27 @@ import {
 import { BoundedMap } from './boundedmap';
 import { RequestError, requestCodes, type RequestCode } from './errors';
 import { NonceCache } from './nonces';
-import { Payment, PaymentType, RequestPacket, ResponsePacket, Signer, paymentTypes } from './packets';
+import { CoinRequestPacket, Payment, PaymentType, RequestPacket, ResponsePacket, Signer, paymentTypes } from './packets';
+import { readCoinNeed, signProof, type CoinNeed } from './coins';
 import { PaymentHooks } from './payment';
 import { statuses, readAmountBody } from './status';
 
 /** Defined with the other errors; importable from here as before. */
 export { RequestError, requestCodes };
 export type { RequestCode };
+
+/** A coin this node proves it controls: its outpoint and private key. */
+export interface CoinKey {
+  /** txid, internal byte order */
+  hash: Buffer;
+  index: number;
+  privateKey: Buffer;
+}
+
+/** Chooses coins to prove for a server's `coins-required`; throws when it cannot (or may not). */
+export interface CoinProver {
+  select(need: CoinNeed): Promise<CoinKey[]>;
+}
 
 export interface RequestOptions {
   /** Most the caller will pay for this call, in satoshis (default 0: free calls only). */
@@ -63,6 +77,8 @@ export interface RequesterOptions {
   magic: number;
   signer: () => Signer;
   payments: () => PaymentHooks;
+  /** Who proves coins when a server asks (`coins-required`); null: never. */
+  coins?: () => CoinProver | null;
 }
 
 /**
@@ -209,6 +225,18 @@ export class Requester {
     /** Of `amount`, the part that settles earlier deferred calls (please-pay). */
     let settling = 0;
     const payType = (): PaymentType => noDefer ? paymentTypes.ATTACHED : paymentTypes.DEFER;
+    // Coins the server asked this call to prove (coins-required), and the keys chosen for them.
+    let coinNeed: CoinNeed | null = null;
+    let chosen: CoinKey[] | null = null;
+    const coinKeys = async (need: CoinNeed): Promise<CoinKey[]> => {
+      if (!chosen) {
+        const prover = this.options.coins?.() ?? null;
+        if (!prover)
+          throw new RequestError(requestCodes.PAYMENT_UNAVAILABLE, 'no coin prover');
+        chosen = await prover.select(need);
+      }
+      return chosen;
+    };
 
     for (let round = 1; round <= MAX_REQUEST_ROUNDS; round++) {
       if (type === paymentTypes.ATTACHED) {
@@ -220,9 +248,14 @@ export class Requester {
       } else {
         data = Buffer.alloc(0);
       }
-      const req = new RequestPacket();
+      const req = coinNeed ? new CoinRequestPacket() : new RequestPacket();
       req.to = route.serverKey;
       req.nonce = this.nonces.take(route.serverKey);
+      if (req instanceof CoinRequestPacket && coinNeed) {
+        const signer = this.options.signer();
+        req.coins = (await coinKeys(coinNeed)).map((k) =>
+          signProof(magic, signer.publicKey, route.serverKey, req.nonce, k.hash, k.index, k.privateKey));
+      }
       req.service = service;
       req.method = method;
       req.args = args;
@@ -261,6 +294,24 @@ export class Requester {
           noDefer = true;
           type = paymentTypes.ATTACHED;
           continue;
+        case statuses.COINS_REQUIRED: {
+          let need: CoinNeed;
+          try {
+            need = readCoinNeed(res.body);
+          } catch {
+            throw new RequestError(requestCodes.BAD_RESPONSE, 'malformed coins-required body');
+          }
+          // Asked again after proving, or this node proves no coins (--coin-proofs): the caller sees the status.
+          if (coinNeed !== null || !this.options.coins?.())
+            return result;
+          coinNeed = need;
+          try {
+            await coinKeys(need);
+          } catch {
+            return result;
+          }
+          continue;
+        }
         case statuses.PLEASE_PAY: {
           // Pay what the server says we owe as far as our own record of
           // deferred calls covers it; beyond that, only within maxPayment.

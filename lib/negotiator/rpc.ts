@@ -17,6 +17,7 @@ import type { HostReach, Negotiator } from './negotiator';
 import type { AnnouncePacket } from './packets';
 import type { CloudPeerInfo } from './peers';
 import { statuses, readAmountBody } from './status';
+import { readCoinNeed } from './coins';
 import { isName } from './wire';
 import type { MethodSpec, Service } from './services';
 import { STANDARD_METHODS, standardMethods } from './standard';
@@ -126,6 +127,8 @@ function bodyJSON(neg: Negotiator, service: string, method: string, status: stri
         return spec.decodeBody(body);
     } else if (status === statuses.TOO_LOW || status === statuses.PLEASE_PAY) {
       return { amount: readAmountBody(body) };
+    } else if (status === statuses.COINS_REQUIRED) {
+      return readCoinNeed(body);
     }
   } catch {
     // Fall through to hex: the peer's body does not match our codec.

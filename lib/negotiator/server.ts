@@ -22,6 +22,9 @@ import { Policy, RateLimiter } from './policy';
 import { ServiceError, packetCodes } from './errors';
 import { ServiceRegistry, type MethodSpec, type RequestContext, type Service } from './services';
 import { CreditLedger } from './credit';
+import { coinNeedBody, coinsCover, verifyProofs, type VerifiedCoin } from './coins';
+import { CoinRequestPacket } from './packets';
+import type { CoinView } from './coins';
 import { statuses, amountBody } from './status';
 import type { PeerLike } from './peers';
 
@@ -37,6 +40,7 @@ export const serverCodes = {
   UNKNOWN_METHOD: 'unknown-method',
   DENIED: 'denied',
   RATE_LIMITED: 'rate-limited',
+  COINS_REQUIRED: 'coins-required',
   TOO_LOW: 'too-low',
   NO_DEFER: 'no-defer',
   PLEASE_PAY: 'please-pay',
@@ -71,6 +75,10 @@ export interface ServerOptions {
   addressOf: (pk: Buffer) => string;
   onError?: (err: unknown, req: RequestPacket) => void;
   clock?: () => number;
+  /** The UTXO set, for coin proofs (coins.ts); without it no coin counts. */
+  coinView?: CoinView;
+  /** The chain height coin ages are counted from. */
+  height?: () => number;
 }
 
 export interface Handled {
@@ -124,7 +132,7 @@ export class Server extends EventEmitter {
    * `server-error` answer.
    */
   async handle(req: RequestPacket, peer: PeerLike): Promise<Handled> {
-    const job: Job = { req, reqHash: req.hash(this.options.magic), peer, address: '', deferred: 0 };
+    const job: Job = { req, reqHash: req.hash(this.options.magic), peer, address: '', deferred: 0, coins: [] };
     const found = this.validate(job);
     if ('response' in found)
       return found;
@@ -177,6 +185,14 @@ export class Server extends EventEmitter {
     // [REJECT] client over the rate limit of the most specific rate-limit policy
     if (decision.rateLimit && !this.limiter.take(decision.rateLimit, req.from.toString('hex')))
       return this.respond(req, reqHash, statuses.RATE_LIMITED, serverCodes.RATE_LIMITED);
+    // Coin proofs are checked after the cheap rules (each costs a signature check and a UTXO lookup).
+    if (req instanceof CoinRequestPacket && this.options.coinView) {
+      job.coins = await verifyProofs(req.coins, this.options.magic, req.from, req.to, req.nonce, this.options.coinView,
+        this.options.height ? this.options.height() : 0);
+    }
+    // [REJECT] a min-coins policy applies and the proven coins fall short
+    if (decision.minCoins && !coinsCover(job.coins, decision.minCoins.amount, decision.minCoins.age))
+      return this.respond(req, reqHash, statuses.COINS_REQUIRED, serverCodes.COINS_REQUIRED, coinNeedBody(decision.minCoins));
     let price: number;
     try {
       price = Math.max(decision.minPayment,
@@ -255,7 +271,9 @@ export class Server extends EventEmitter {
     this.ledger.set(record.requestHash, record);
     this.emit('promise', record);
 
-    const ctx: RequestContext = { from: req.from, address: job.address, peer: job.peer, request: req, paid: pay.amount };
+    const ctx: RequestContext = {
+      from: req.from, address: job.address, peer: job.peer, request: req, paid: pay.amount, coins: job.coins
+    };
     let status: string = statuses.OK;
     let code: ServerCode = serverCodes.OK;
     let body: Buffer;
@@ -297,4 +315,6 @@ interface Job {
   address: string;
   /** Satoshis deferred to the client's credit by this request. */
   deferred: number;
+  /** Coins its proofs showed (empty without proofs). */
+  coins: VerifiedCoin[];
 }

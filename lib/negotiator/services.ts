@@ -12,6 +12,7 @@ import { MAX_METHODS, MAX_SERVICES, MAX_MONEY } from './common';
 import { isName } from './wire';
 import type { RequestPacket } from './packets';
 import type { PeerLike } from './peers';
+import type { VerifiedCoin } from './coins';
 
 /** Defined with the other errors; importable from here as before. */
 export { ServiceError } from './errors';
@@ -27,6 +28,8 @@ export interface RequestContext {
   readonly request: RequestPacket;
   /** Satoshis the client paid or was charged for this call. */
   readonly paid: number;
+  /** Coins the client proved it controls with this request (coins.ts), checked against the UTXO set. */
+  readonly coins: readonly VerifiedCoin[];
 }
 
 export interface MethodSpec {

@@ -29,6 +29,8 @@ export const statuses = {
   PAYMENT_INVALID: 'request-declined/payment-declined/invalid',
   DENIED: 'request-declined/denied',
   RATE_LIMITED: 'request-declined/rate-limited',
+  /** Body: u64 amount, u32 age (coins.ts): prove coins worth amount sat, each at least age blocks deep. */
+  COINS_REQUIRED: 'request-declined/coins-required',
   BUSY: 'request-declined/busy'
 } as const;
 
