@@ -57,14 +57,14 @@ function stub(values: Record<string, ConfigValue>, datadir = os.tmpdir()): Stub 
 t.test('negotiator extension', async (t) => {
   t.test('should export id, options and init', async (t) => {
     t.equal(negotiatorModule.id, 'negotiator');
-    t.same(negotiatorModule.options.map((o) => o.name), ['policy', 'policy-file', 'cloudpeers', 'max-quote-payment', 'defer-limit']);
+    t.same(negotiatorModule.options.map((o) => o.name), ['policy', 'policy-file', 'cloudpeers', 'max-quote-payment', 'coin-proofs', 'defer-limit']);
   });
 
   t.test('should register packets, the service bit and RPC methods', async (t) => {
     const s = stub({});
     const neg = negotiatorModule.init(s.api);
     t.ok(neg instanceof Negotiator);
-    t.same([...s.packets.keys()].sort(), ['csannounce', 'csannounce2', 'csauth', 'cshello', 'csreq', 'csres']);
+    t.same([...s.packets.keys()].sort(), ['csannounce', 'csannounce2', 'csauth', 'cshello', 'csreq', 'csreqc', 'csres']);
     t.same(s.bits, [NODE_CLOUDSTORAGE]);
     t.same([...s.rpcs.keys()].sort(), ['cloudrequest', 'getcloudpeers', 'gethostannouncements', 'getidentity', 'getmarketprices', 'listhosts']);
     await neg.open();
