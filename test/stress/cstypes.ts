@@ -10,8 +10,9 @@ import bcoin = require('../../lib/bcoin');
 import { PacketError } from '../../lib/base/errors';
 import { Identity } from '../../lib/base/identity';
 import {
-  AuthPacket, HelloPacket, HostAddr, RequestPacket, ResponsePacket, addrKinds, decode as decodeNegotiator
+  AuthPacket, CoinRequestPacket, HelloPacket, HostAddr, RequestPacket, ResponsePacket, addrKinds, decode as decodeNegotiator
 } from '../../lib/negotiator/packets';
+import { signProof } from '../../lib/negotiator/coins';
 import { announcement, withdrawal } from '../../lib/negotiator/announce';
 import { connectArgs, dialbackArgs, readConnectArgs, readDialbackArgs } from '../../lib/negotiator/dialer';
 import { REQ_FLOOD_BURST, FLOOD_BURST, ANNOUNCE_FLOOD_BURST, PROTOCOL_VERSION } from '../../lib/negotiator/common';
@@ -376,6 +377,22 @@ export const FUZZ_TYPES: FuzzType[] = [
       const body = rng.int(8) === 0 ? rng.pick(args).payload : mutate(rng, args, 256).payload;
       return request(ctx, s, service, method, body, s.nonces.pop()).encode();
     }
+  },
+  {
+    cmd: 'csreqc',
+    // The csreq budget: a csreqc counts against it.
+    budget: REQ_FLOOD_BURST - 4,
+    setup: 'proven',
+    perSession: true,
+    // Requests with one and with three coin proofs (random outpoints: the node finds no such coins).
+    seeds: (ctx, s) => [1, 3].map((n) => {
+      const r = new CoinRequestPacket();
+      Object.assign(r, { to: ctx.nodeKey, nonce: randomBytes(16), service: 'info', method: 'services' });
+      r.coins = Array.from({ length: n }, (_, i) =>
+        signProof(magic, s.identity.publicKey, ctx.nodeKey, r.nonce, randomBytes(32), i, bcoin.KeyRing.generate().privateKey));
+      return r.sign(s.identity, magic).encode();
+    }),
+    decode: (p) => CoinRequestPacket.decode(p)
   },
   {
     cmd: 'csres',
