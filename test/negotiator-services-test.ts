@@ -1,8 +1,9 @@
 // The standard methods every service answers (version, methods, quote:
 // PROTOCOL 2.7) on real cloudcoind processes: a host whose policy prices
 // reputation.get, asked by a renter through cloudrequest; and a raw peer
-// sending malformed args, one table row each, answered `bad-request`
-// `bad-args` and scored 20 (bcoin bans at 100).
+// sending malformed args to every service (standard methods and each
+// service's own), one table row each, answered `bad-request` `bad-args`
+// and scored 20 (bcoin bans at 100).
 import t from 'tap';
 import { randomBytes } from 'crypto';
 import { Identity } from '../lib/base/identity';
@@ -27,18 +28,32 @@ interface PeerInfoJSON {
   banscore: number;
 }
 
-/** Malformed args of the standard methods: each is `bad-args`, ban score 20. */
+/** Malformed args of every service's methods: each is `bad-args`, ban score 20. */
 const MALFORMED: Array<[string, string, Buffer]> = [
   ['a byte after version\'s empty args', 'info.version', Buffer.from([0])],
   ['args to methods', 'reputation.methods', Buffer.from('00', 'hex')],
   ['quote without args', 'peers.quote', Buffer.alloc(0)],
   ['quote of a name with a capital', 'info.quote', Buffer.concat([Buffer.from([8]), Buffer.from('Services', 'latin1'), Buffer.from([0])])],
   ['quote with a byte after the units', 'info.quote', Buffer.concat([encodeQuoteArgs({ method: 'services', units: Buffer.alloc(0) }), Buffer.from([1])])],
-  ['quote whose units run past the end', 'reputation.quote', Buffer.concat([Buffer.from([3]), Buffer.from('get', 'latin1'), Buffer.from([40]), randomBytes(5)])]
+  ['quote whose units run past the end', 'reputation.quote', Buffer.concat([Buffer.from([3]), Buffer.from('get', 'latin1'), Buffer.from([40]), randomBytes(5)])],
+  // Every service's own methods cost the same (the dispatcher scores bad-args).
+  ['reputation.get of a short key', 'reputation.get', randomBytes(5)],
+  ['storage.propose of noise', 'storage.propose', Buffer.from([0xff, 0xff, 0xff])],
+  ['storage.revision of a short contract id', 'storage.revision', randomBytes(31)],
+  ['storage.quote of noise', 'storage.quote', Buffer.from([0xfe])],
+  ['storage.pay of nothing', 'storage.pay', Buffer.alloc(0)],
+  ['info.services with a byte', 'info.services', Buffer.from([1])],
+  ['peers.list with a byte', 'peers.list', Buffer.from([1])],
+  ['peers.connect of noise', 'peers.connect', Buffer.from([7])],
+  ['market.prices with a byte', 'market.prices', Buffer.from([0])]
 ];
 
+/** The raw peer that calls reputation.get: free for it, so its args are read rather than priced. */
+const freeCaller = Identity.generate(network);
+
 t.test('standard methods on every service (real nodes)', async (t) => {
-  const host = await DaemonProcess.create(['--host', '--policy', 'min-payment reputation.get 7sat']);
+  const host = await DaemonProcess.create(['--host', '--policy', 'min-payment reputation.get 7sat',
+    '--policy', `min-payment reputation.get@${freeCaller.publicKey.toString('hex')} 0sat`]);
   const renter = await DaemonProcess.create();
   t.teardown(async () => {
     for (const d of [host, renter]) {
@@ -80,7 +95,7 @@ t.test('standard methods on every service (real nodes)', async (t) => {
       const local = `127.0.9.${10 + i}`;
       const peer = await RawPeer.connect({ port, localAddress: local });
       t.teardown(() => peer.close());
-      const me = Identity.generate(network);
+      const me = key === 'reputation.get' ? freeCaller : Identity.generate(network);
       const nodeKey = await peer.authenticate(me);
       t.ok(nodeKey, `${name}: proved an identity`);
       const [service, method] = key.split('.');

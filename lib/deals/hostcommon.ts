@@ -111,7 +111,7 @@ export function parse<T>(fn: () => T): T {
   try {
     return fn();
   } catch {
-    throw decline(statuses.BAD_REQUEST, 'bad-args');
+    throw ServiceError.badArgs();
   }
 }
 

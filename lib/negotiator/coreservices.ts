@@ -110,7 +110,7 @@ export function decodePeers(body: Buffer): PeerEntry[] {
 function noArgs(args: Buffer): void {
   // [REJECT] the method takes no arguments
   if (args.length !== 0)
-    throw ServiceError.badRequest('bad-args');
+    throw ServiceError.badArgs();
 }
 
 

@@ -375,7 +375,7 @@ export class Dialer {
       throw declined(dialCodes.NOT_CONNECTED);
     const addr = HostAddr.fromHostname(addrKinds.DIRECT, withPort(ctx.peer.hostname(), port));
     if (!addr)
-      throw ServiceError.badRequest('bad-args');
+      throw ServiceError.badArgs();
     const res = await this.options.request(host.peer, 'peers', 'dialback', dialbackArgs(ctx.from, addr),
       { timeout: DIAL_TIMEOUT_MS });
     // [DECLINE] the host would not dial back (not hosting, rate limited...)
@@ -401,7 +401,7 @@ export class Dialer {
       return Buffer.alloc(0);
     const hostname = addr.toHostname();
     if (!hostname)
-      throw ServiceError.badRequest('bad-args');
+      throw ServiceError.badArgs();
     if (!this.options.dial)
       throw declined(dialCodes.NO_DIALER);
     const peer = this.options.dial(hostname);
@@ -447,7 +447,7 @@ export function readConnectArgs(args: Buffer): { target: Buffer; port: number } 
       throw new Error('port 0');
     return { target, port };
   } catch {
-    throw ServiceError.badRequest('bad-args');
+    throw ServiceError.badArgs();
   }
 }
 
@@ -460,7 +460,7 @@ export function readDialbackArgs(args: Buffer): { renter: Buffer; addr: HostAddr
     checkEnd(br);
     return { renter, addr };
   } catch {
-    throw ServiceError.badRequest('bad-args');
+    throw ServiceError.badArgs();
   }
 }
 

@@ -57,6 +57,9 @@ export const requestCodes = {
 
 export type RequestCode = typeof requestCodes[keyof typeof requestCodes];
 
+/** The ServiceError code of malformed args, whichever service answers it (scored by the dispatcher). */
+export const BAD_ARGS = 'bad-args';
+
 /** A call we made failed; no response status is available. */
 export class RequestError extends CodedError<RequestCode> {
   constructor(code: RequestCode, message?: string) {
@@ -73,7 +76,10 @@ export class ServiceError<C extends string = string> extends CodedError<C> {
   readonly status: string;
   /** The csres body (at most MAX_BODY_SIZE bytes, else a server error is sent). */
   readonly body: Buffer;
-  /** Ban score for the sender once answered: malformed args of a method that scores them (0: none). */
+  /**
+   * Ban score for the sender once answered (0: none). The dispatcher
+   * (server.ts) scores every `bad-args` MALFORMED_SCORE whatever this says.
+   */
   readonly score: number;
 
   constructor(status: string, code: C = 'service-error' as C, body: Buffer = Buffer.alloc(0), score = 0) {
@@ -84,8 +90,17 @@ export class ServiceError<C extends string = string> extends CodedError<C> {
   }
 
   /** `client-error/bad-request` with an empty body. */
-  static badRequest(code = 'bad-args'): ServiceError {
+  static badRequest(code = BAD_ARGS): ServiceError {
     return new ServiceError(statuses.BAD_REQUEST, code);
+  }
+
+  /**
+   * Malformed args of any service's method: `client-error/bad-request`,
+   * body `bad-args` (ASCII). The dispatcher adds ban score MALFORMED_SCORE
+   * once answered (PROTOCOL 2.8), so no service can forget it.
+   */
+  static badArgs(): ServiceError {
+    return new ServiceError(statuses.BAD_REQUEST, BAD_ARGS, Buffer.from(BAD_ARGS, 'ascii'));
   }
 }
 

@@ -21,7 +21,6 @@ import { PacketError } from '../base/errors';
 import { BoundedMap } from './boundedmap';
 import { MAX_MONEY } from './common';
 import { ServiceError } from './errors';
-import { statuses } from './status';
 import type { Service } from './services';
 import { emptyArgs } from './standard';
 import {
@@ -227,7 +226,7 @@ export function marketService(book: MarketBook, view: MarketSourceView, magic: n
         handler(args: Buffer): Buffer {
           // [REJECT] prices takes no arguments
           if (args.length !== 0)
-            throw new ServiceError(statuses.BAD_REQUEST, 'bad-args', Buffer.from('bad-args', 'ascii'), MALFORMED_SCORE);
+            throw ServiceError.badArgs();
           const s = new MarketStatement();
           s.height = view.height();
           s.entries = book.entries(view);

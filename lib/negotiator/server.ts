@@ -19,7 +19,7 @@ import { NonceManager, nonceResults } from './nonces';
 import { RequestPacket, ResponsePacket, Signer, paymentTypes, isValidStatus } from './packets';
 import type { PaymentHooks, PaymentVerdict } from './payment';
 import { Policy, RateLimiter } from './policy';
-import { ServiceError, packetCodes } from './errors';
+import { BAD_ARGS, ServiceError, packetCodes } from './errors';
 import { ServiceRegistry, type MethodSpec, type RequestContext, type Service } from './services';
 import { CreditLedger } from './credit';
 import { coinNeedBody, coinsCover, verifyProofs, type VerifiedCoin } from './coins';
@@ -288,7 +288,8 @@ export class Server extends EventEmitter {
         status = e.status;
         code = e.code;
         body = e.body;
-        score = e.score;
+        // Malformed args cost the same whichever service read them.
+        score = e.code === BAD_ARGS ? MALFORMED_SCORE : e.score;
       } else {
         this.options.onError?.(e, req);
         status = statuses.SERVER_ERROR;

@@ -15,7 +15,7 @@
  */
 
 import bio = require('bufio');
-import { MAX_ARGS_SIZE, MAX_METHODS, MALFORMED_SCORE } from './common';
+import { MAX_ARGS_SIZE, MAX_METHODS } from './common';
 import { ServiceError } from './errors';
 import { amountBody, readAmountBody, statuses } from './status';
 import type { MethodSpec, RequestContext, Service } from './services';
@@ -36,24 +36,19 @@ export interface MethodPrice {
   price: number;
 }
 
-/** A malformed standard-method call: answered `bad-request` `bad-args`, and scored. */
-function badArgs(): ServiceError {
-  return new ServiceError(statuses.BAD_REQUEST, 'bad-args', Buffer.from('bad-args', 'ascii'), MALFORMED_SCORE);
-}
-
-/** Run a decoder over peer bytes; any failure is `badArgs`. */
+/** Run a decoder over peer bytes; any failure is `bad-args` (scored by the dispatcher). */
 function parse<T>(f: () => T): T {
   try {
     return f();
   } catch {
-    throw badArgs();
+    throw ServiceError.badArgs();
   }
 }
 
 function noArgs(args: Buffer): void {
   // [REJECT] version and methods take no arguments
   if (args.length !== 0)
-    throw badArgs();
+    throw ServiceError.badArgs();
 }
 
 /** `version` body: u32 LE. */

@@ -9,7 +9,6 @@ import bio = require('bufio');
 import { invalidParam } from '../base/errors';
 import { checkEnd, readPubkey } from '../base/wire';
 import { ServiceError, type Service } from '../negotiator/services';
-import { statuses } from '../negotiator/status';
 import { REPUTATION_SERVICE_VERSION } from './common';
 import type { ReputationPlugin } from './plugin';
 import { ReputationStatement } from './statement';
@@ -31,7 +30,7 @@ function parseGetArgs(args: Buffer): Buffer {
   try {
     return decodeGetArgs(args);
   } catch {
-    throw new ServiceError(statuses.BAD_REQUEST, 'bad-args', Buffer.from('bad-args', 'ascii'));
+    throw ServiceError.badArgs();
   }
 }
 
