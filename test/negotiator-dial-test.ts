@@ -186,7 +186,7 @@ t.test('hosts behind NAT', async (t) => {
       ['a target that does not host (it declines the dial-back)', () => ask(relay, renter.identity.publicKey),
         'request-declined/dialback-declined', 'dialback-declined'],
       ['malformed args', () => renter.request(relay.identity.publicKey, 'peers', 'connect', Buffer.alloc(3)),
-        'client-error/bad-request', '']
+        'client-error/bad-request', 'bad-args']
     ];
     await renter.connectHosts({ count: 1, filter: (a) => a.publicKey.equals(relay.identity.publicKey) });
     learn(renter, relay.announcements.get(relay.identity.publicKey) as AnnouncePacket);
