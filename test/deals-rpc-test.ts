@@ -27,7 +27,9 @@ t.test('deals RPC params', async (t) => {
     ['getstoragetoken', ['02'.repeat(33), 'xx'], -8],
     ['getstoragetoken', ['02' + '11'.repeat(32), '00'.repeat(32)], -8],
     ['getstoragetoken', ['02' + '11'.repeat(32), '00'.repeat(32), 1], -29],
-    ['getstoragetoken', ['02' + '11'.repeat(32), '00'.repeat(32), 0], -8],
+    ['getstoragetoken', ['02' + '11'.repeat(32), '00'.repeat(32), 0], -29],
+    ['getstoragetoken', ['02' + '11'.repeat(32), '00'.repeat(32), 0xffffffff], -8],
+    ['recoverfiles', [1], -8],
     ['proposerevision', ['00'.repeat(32), '00'.repeat(32), 10, '00'.repeat(32), '00'.repeat(32)], -5],
     ['proposerevision', ['00'.repeat(32), '00'.repeat(32), 10, '00'.repeat(32)], -8],
     ['getstoragereceipt', ['00'.repeat(32), -1], -8],
@@ -43,6 +45,7 @@ t.test('deals RPC params', async (t) => {
     ['getfile', ['00'.repeat(32)], -5],
     ['listfiles', [1], -8]
   ];
+  t.same(await n.rpc('recoverfiles', []), { contracts: [], recovered: [], known: 0, deleted: 0 }, 'no contracts, nothing to recover');
   for (const [method, params, want] of table)
     t.equal(await code(method, params), want, `${method} ${JSON.stringify(params).slice(0, 60)}`);
 

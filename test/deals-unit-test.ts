@@ -344,6 +344,14 @@ t.test('HostService', async (t) => {
       'a download costs 1 sat at 200 sat/GiB: no token without the state paying it');
     ta.object = 2;
     t.same(await declined(svc.token(ta.encode(), ctxOf(renter))), ['client-error/bad-request', 'unknown-object'], 'only objects it holds');
+    // Object 0, the sealed manifest: what a renter restored from its seed asks for; only the contract's renter key gets it.
+    ta.object = 0;
+    const man = TokenResult.decode(await svc.token(ta.encode(), ctxOf(renter)));
+    const mget = verifyToken(deriveTokenKey(readOrCreateAdminKey(dir).key),
+      unseal(renter, host.publicKey, contract.hash(), man.token).toString());
+    t.same([mget.op, mget.object, mget.maxBytes], ['get', 0, 1 << 20], 'a get token for the manifest, its limit as budget');
+    t.same(await declined(svc.token(ta.encode(), ctxOf(other))), ['client-error/bad-request', 'unknown-contract'], 'never to another key');
+    t.throws(() => unseal(other, host.publicKey, contract.hash(), man.token), 'sealed to the renter key');
     formed = { c: contract, latest: r0, objects };
   });
 
@@ -404,6 +412,8 @@ t.test('HostService', async (t) => {
     rev2.hostSig = rm.hostSig;
     t.ok(rev2.hasHostSig() && rev2.hostSig.length === 64, 'a removal is final at once');
     t.ok((await backend.status()).reserved < before, 'and frees the space');
+    t.same(verifyToken(deriveTokenKey(readOrCreateAdminKey(dir).key), unseal(renter, host.publicKey, id, rm.manifestToken).toString()).object, 0,
+      'with a manifest token: the renter re-seals its manifest without the removed file');
     // Replace: one revision removes object 1 and adds object 3; final once 3 is uploaded.
     latest = rev2;
     const data3 = Buffer.alloc(7000, 4);

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import type { PutResult } from '../deals/renterclient';
 import type { DeleteFileResult, FileInfo, OfferInfo, RenewContractResult } from '../deals/rpctypes';
 import type { AuditsResult } from '../deals/auditview';
+import type { RecoverResult } from '../deals/recovery';
 import { RPCClientError } from './rpcclient';
 import { formatSize } from '../base/units';
 import {
@@ -394,6 +395,28 @@ export async function audits(ctx: CommandContext, argv: string[]): Promise<void>
   }
 }
 
+/** recover [--json]: after a restore from the seed, the file list found again from the hosts' sealed manifests. */
+export async function recover(ctx: CommandContext, argv: string[]): Promise<void> {
+  const cmd = command('recover', 'After a restore from the wallet seed: find the files again from the sealed manifest '
+    + '(object 0) each host of a committed or active contract of ours holds; ls and get work on them afterwards.')
+    .option('--json', 'print JSON');
+  cmd.parse(argv, { from: 'user' });
+  const res = await ctx.client.call('recoverfiles', []) as RecoverResult;
+  if (cmd.opts().json) {
+    ctx.out(JSON.stringify(res, null, 2));
+    return;
+  }
+  ctx.out(renderTable([
+    { title: 'contract', value: (c: RecoverResult['contracts'][number]) => short(c.id) },
+    { title: 'host', value: (c) => c.host },
+    { title: 'files', value: (c) => (c.files === null ? '-' : String(c.files)), align: 'right' },
+    { title: 'manifest', value: (c) => (c.error ?? (c.updated === null ? '-' : new Date(c.updated * 1000).toISOString())) }
+  ], res.contracts));
+  ctx.out(`${res.recovered.length} file(s) recovered, ${res.known} already known, ${res.deleted} deleted since an older manifest`);
+  for (const f of res.recovered)
+    ctx.out(`  ${short(f.fileId)} ${escapeName(Buffer.from(f.nameHex, 'hex'))} rev ${f.revision} ${formatSize(f.size)}`);
+}
+
 export const storageCommands: Record<string, (ctx: CommandContext, argv: string[]) => Promise<void>> = {
   'negotiate-storage': negotiateStorage,
   put,
@@ -404,6 +427,7 @@ export const storageCommands: Record<string, (ctx: CommandContext, argv: string[
   audits,
   repair,
   log,
+  recover,
   earnings
 };
 

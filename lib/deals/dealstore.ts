@@ -162,6 +162,8 @@ function u32(n: number): Buffer {
 
 export class DealStore {
   readonly db: bdb.DB;
+  /** `updated` of the last manifest made (unix s). */
+  private lastManifest = 0;
 
   constructor(options: { datadir: string; memory: boolean }) {
     this.db = bdb.create({
@@ -574,7 +576,10 @@ export class DealStore {
   /** The renter's whole manifest (every file), for object 0 on hosts. */
   async manifest(): Promise<Manifest> {
     const m = new Manifest();
-    m.updated = Math.floor(Date.now() / 1000);
+    // Strictly increasing within a process: recovery takes the newest
+    // manifest, and two written in one second must still be ordered.
+    m.updated = Math.max(Math.floor(Date.now() / 1000), this.lastManifest + 1);
+    this.lastManifest = m.updated;
     m.files = await this.listFiles();
     return m;
   }

@@ -2,10 +2,12 @@
  * hostpayments.ts - the host's side of payment: download tokens, channel
  * states (`storage.pay`) and renters that stop paying.
  *
- *   token -> a sealed download token for one object of the contract, or
- *            an audit's token for every data object, paid ahead: its byte
- *            budget at the contract's download price travels as a channel
- *            state with the request (one mechanism for gets and audits)
+ *   token -> a sealed download token for one object of the contract (0:
+ *            the sealed manifest, how a renter restored from its seed
+ *            finds its files: free), or an audit's token for every data
+ *            object, paid ahead: its byte budget at the contract's download
+ *            price travels as a channel state with the request (one
+ *            mechanism for gets and audits)
  *   pay   -> a renter-signed channel state paying for audited intervals
  *
  * Both store the state in the channel store (fsynced) before answering,
@@ -19,6 +21,7 @@ import { ContractError } from '../contracts/errors';
 import type { RequestContext } from '../negotiator/services';
 import { statuses } from '../negotiator/status';
 import { ALL_OBJECTS } from '../storage/token';
+import { MAX_MANIFEST_SIZE } from '../storage/common';
 import { BAD_TERMS, REVISION_HEIGHT_SLACK } from './common';
 import { earnedAt, intervals } from './accrual';
 import { Mutex } from '../contracts/mutex';
@@ -31,6 +34,9 @@ import { seal } from './seal';
 import { FileServerClient } from '../storage/fileserverclient';
 import { TokenArgs, TokenResult } from './wire';
 import { type HostCore, DOWNLOAD_TOKEN_SECONDS, decline, keyHash, parse } from './hostcommon';
+
+/** Object 0 of every contract: the renter's sealed manifest (PROTOCOL 4.5). */
+const MANIFEST_OBJECT = 0;
 
 /** Intervals a host waits for a state after it served an audit (docs/MARKET.md). */
 export const NON_PAYMENT_INTERVALS = 2;
@@ -109,6 +115,13 @@ export class HostPayments {
       // after it (the renter's node pays after each passed audit).
       object = ALL_OBJECTS;
       budget = AUDIT_BUDGET;
+    } else if (a.object === MANIFEST_OBJECT) {
+      // The sealed manifest: what a renter restored from its seed reads
+      // to find its files again. The caller proved the contract's renter
+      // key (renterContract: the envelope's signed `from`), and the token
+      // is sealed to that key; the budget is the manifest limit.
+      object = MANIFEST_OBJECT;
+      budget = MAX_MANIFEST_SIZE;
     } else {
       const o = await this.core.ctx.store.getObject(id, a.object);
       // [DECLINE] only objects of the latest final revision are served
@@ -124,7 +137,9 @@ export class HostPayments {
       contract: id.toString('hex'), op: 'get', object, notAfter: this.core.now() + DOWNLOAD_TOKEN_SECONDS,
       maxBytes: budget, renterPkHash: keyHash(c.renterKey)
     });
-    res.token = await this.prepaid(c, a.state, budget, () => seal(this.core.ctx.identity(), c.renterKey, id, Buffer.from(raw, 'ascii')));
+    const sealed = () => seal(this.core.ctx.identity(), c.renterKey, id, Buffer.from(raw, 'ascii'));
+    // The manifest is free: a renter restored from its seed holds no channel state to prepay with.
+    res.token = object === MANIFEST_OBJECT ? sealed() : await this.prepaid(c, a.state, budget, sealed);
     if (object === ALL_OBJECTS) {
       const height = this.core.ctx.height();
       await this.core.ctx.store.markAuditServed(id, height);

@@ -86,6 +86,9 @@ export class HostRevisions {
       if (a.add.length === 0) {
         await this.finish(c, rev, [], a.remove);
         res.hostSig = rev.hostSig;
+        // The renter re-seals its manifest without the removed files (a
+        // recovery from the seed trusts the newest one).
+        res.manifestToken = this.core.manifestToken(c, this.core.now() + UPLOAD_TOKEN_SECONDS);
         return res.encode();
       }
       if (!again) {

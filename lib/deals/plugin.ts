@@ -43,6 +43,7 @@ import { AutoRenew, DEFAULT_RENEW_BUDGET, DEFAULT_RENEW_WINDOW, renewFrom, type 
 import { RenterClient } from './renterclient';
 import { localCall } from './rpc';
 import { ALL_OBJECTS } from '../storage/token';
+import { FileServerClient } from '../storage/fileserverclient';
 
 /** Automatic repair's defaults: put's contract length and price cap. */
 const REPAIR_DURATION = 200;
@@ -508,6 +509,7 @@ export class Deals implements Extension {
     const removed: DeleteFileResult['removed'] = [];
     const kept: DeleteFileResult['kept'] = [];
     const gone = new Set<string>();
+    const manifests: Array<{ id: Buffer; dataURL: string; token: string }> = [];
     // Hosts we are not connected to are dialled (a renter restarted is connected to none).
     await this.negotiator.reach(file.replicas.map((r) => r.hostPk));
     for (const r of file.replicas) {
@@ -515,7 +517,13 @@ export class Deals implements Extension {
       const host = this.negotiator.addressOf(r.hostPk);
       const state = await this.contractBook.ctx.state(r.contractId);
       const held = await this.store.getObject(r.contractId, r.object);
-      if (!held || state === null || !['pending', 'committed', 'active'].includes(state)) {
+      const inForce = state !== null && ['pending', 'committed', 'active'].includes(state);
+      if (inForce && !held && !await this.store.getRenterContract(r.contractId)) {
+        // Found again from the seed (recovery.ts): its revisions are the host's, unknown here.
+        kept.push({ id: r.contractId.toString('hex'), host, reason: 'contract recovered from the seed: this node cannot revise it' });
+        continue;
+      }
+      if (!held || !inForce) {
         gone.add(key);
         continue;
       }
@@ -523,12 +531,34 @@ export class Deals implements Extension {
         const res = await this.contractBook.propose(r.contractId, [], [r.object]);
         removed.push({ id: r.contractId.toString('hex'), host, revision: res.number });
         gone.add(key);
+        if (res.manifestToken)
+          manifests.push({ id: r.contractId, dataURL: res.dataURL, token: res.manifestToken });
       } catch (e) {
         kept.push({ id: r.contractId.toString('hex'), host, reason: (e as Error).message });
       }
     }
     const left = await this.files.dropReplicas(file.fileId, (r) => gone.has(`${r.contractId.toString('hex')}/${r.object}`));
+    await this.putManifests(manifests);
     return { fileId: file.fileId.toString('hex'), removed, kept, forgotten: left === null };
+  }
+
+  /**
+   * The sealed manifest as it stands now to hosts whose contract a
+   * removal just revised, so a renter recovering from its seed does not
+   * bring a deleted file back (recovery.ts trusts the newest manifest). A
+   * failure is only logged: the file is gone from that host either way.
+   */
+  private async putManifests(targets: Array<{ id: Buffer; dataURL: string; token: string }>): Promise<void> {
+    if (targets.length === 0)
+      return;
+    const sealed = (await this.store.manifest()).seal(this.storageMaster());
+    for (const t of targets) {
+      try {
+        await new FileServerClient(t.dataURL).putManifest(t.token, t.id.toString('hex'), sealed);
+      } catch (e) {
+        this.api.logger.warning('deals: manifest copy for contract %s failed: %s', t.id.toString('hex'), (e as Error).message);
+      }
+    }
   }
 
   private async openHost(): Promise<void> {

@@ -135,6 +135,19 @@ export class RenterFiles {
     });
   }
 
+  /**
+   * Store a file found again in a host's manifest (recovery.ts) unless
+   * this node knows it already (stored or a draft); true if stored.
+   */
+  adopt(file: ManifestFile): Promise<boolean> {
+    return this.lock.run(async () => {
+      if (this.drafts.has(file.fileId.toString('hex')) || await this.ctx.store.getFile(file.fileId))
+        return false;
+      await this.ctx.store.putFile(file);
+      return true;
+    });
+  }
+
   /** A file as it stands, draft or stored, or null. */
   async peek(fileId: Buffer): Promise<ManifestFile | null> {
     const draft = this.drafts.get(fileId.toString('hex'));
@@ -378,7 +391,11 @@ export class RenterFiles {
 
   /** A replica's state under the names every renter command uses. */
   async replicaState(r: Replica, fileId: Buffer): Promise<ReplicaState> {
-    if (!await this.isFinal(r, fileId))
+    // A replica found again in a host's manifest after a restore
+    // (recovery.ts) has no object record and no renter record of its
+    // contract here: a manifest lists only committed files, so the chain
+    // index says its state.
+    if (!await this.isFinal(r, fileId) && await this.ctx.store.getRenterContract(r.contractId))
       return 'uploading';
     const info = await this.ctx.contractInfo(r.contractId);
     if (info)

@@ -34,6 +34,8 @@ import type {
 } from './rpctypes';
 import { Offer } from './wire';
 import { auditSummary, type AuditsResult } from './auditview';
+import { recoverFiles, type RecoverResult } from './recovery';
+import { FileServerClient } from '../storage/fileserverclient';
 
 /**
  * The one translator from deals failures to bitcoind RPC errors. Failures
@@ -247,8 +249,24 @@ async function getStorageToken(p: Params, deals: Deals): Promise<StorageTokenRes
   p.count(3);
   const pk = p.hex(0, 'hostkey', 33);
   const id = p.hex(1, 'contractid', 32);
-  const object = p.uint(2, 'object', 1, 0xfffffffe);
+  const object = p.uint(2, 'object', 0, 0xfffffffe);
   return deals.paidToken(await deals.hostRef(pk), id, object);
+}
+
+async function recoverFilesRPC(p: Params, deals: Deals): Promise<RecoverResult> {
+  p.count(0);
+  return recoverFiles({
+    identityKey: async () => deals.negotiator.identity.publicKey,
+    contracts: () => deals.contracts.listContracts(),
+    reach: async (keys) => { await deals.negotiator.reach(keys); },
+    fetchManifest: async (hostKey, id) => {
+      const t = await deals.renter.token(await deals.hostRef(hostKey), id, 0);
+      return new FileServerClient(t.dataURL).download(t.token, id.toString('hex'), 0);
+    },
+    master: () => deals.storageMaster(),
+    adopt: (file) => deals.files.adopt(file),
+    addressOf: (pk) => deals.negotiator.addressOf(pk)
+  });
 }
 
 async function deriveFileKeyRPC(p: Params, deals: Deals): Promise<string> {
@@ -403,8 +421,12 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
   ['getstoragereceipt', 'getstoragereceipt contractid ( number )\nAfter an upload, ask the host to countersign the contract\'s '
     + 'pending revision (0 for a new\ncontract); returns it once both signed and it is stored.',
   getStorageReceipt],
-  ['getstoragetoken', 'getstoragetoken hostkey contractid object\nA download token for one object of a contract from its host.',
-    getStorageToken],
+  ['getstoragetoken', 'getstoragetoken hostkey contractid object\nA download token for one object of a contract from its host '
+    + '(0: the sealed manifest).', getStorageToken],
+  ['recoverfiles', 'recoverfiles\nAfter a restore from the wallet seed: read the sealed manifest (object 0) from the host of every\n'
+    + 'committed or active contract of ours and store the files it lists that this node does not know (from the\n'
+    + 'newest manifest that names them; a file the newest no longer lists was deleted). Returns per contract the\n'
+    + 'files its manifest lists or why it could not be read, and the files recovered.', recoverFilesRPC],
   ['derivefilekey', 'derivefilekey fileid revision salt\nThe AES key of one replica of one file revision (HKDF of the wallet).',
     deriveFileKeyRPC],
   ['addfile', 'addfile fileid namehex size ( datashards parityshards )\nStart a file (random 32-byte id, name as hex bytes, size in bytes); its\n'

@@ -251,9 +251,10 @@ export const METHOD_SEEDS: Record<string, MethodSeeds> = {
     decode: (a) => ReceiptArgs.decode(a)
   },
   'storage.token': {
-    // One object, 2^32-1 (an audit's token over every object), and one
-    // with the channel state prepaying its bytes.
+    // One object, 0 (the sealed manifest, as a restored renter asks), 2^32-1 (an audit's token over every
+    // object), and one with the channel state prepaying its bytes.
     args: () => [Object.assign(new TokenArgs(), { id: randomBytes(32), object: 1 }).encode(),
+      Object.assign(new TokenArgs(), { id: randomBytes(32), object: 0 }).encode(),
       Object.assign(new TokenArgs(), { id: randomBytes(32), object: 0xffffffff }).encode(),
       Object.assign(new TokenArgs(), { id: randomBytes(32), object: 1, state: Object.assign(new ChannelState(),
         { contractId: randomBytes(32), number: 2, paid: 1, renterSig: randomBytes(64) }) }).encode()],

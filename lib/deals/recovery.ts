@@ -1,0 +1,141 @@
+/*!
+ * recovery.ts - the renter's file list found again from its hosts after a
+ * restore from the wallet seed (`recoverfiles`, `cloudcoin-cli recover`).
+ *
+ * A restored node finds its contracts again (the chain index, its escrow
+ * keys from the seed) but not its files: they live in the sealed manifest
+ * each host of a put holds as object 0 (PROTOCOL 4.5). For every contract
+ * of ours the chain says is committed or active, the node asks its host
+ * for a `get` token on object 0 (`storage.token`, PROTOCOL 5: the host
+ * hands it only to the contract's renter key, which the restored node
+ * derives again from the seed and proves by signing the request), fetches
+ * the sealed manifest over HTTP and opens it with the key the seed gives.
+ *
+ * Manifests differ between hosts: a host holds the one sealed at the last
+ * put, repair or removal that touched it (each lists every file). A file
+ * is taken from the newest manifest (by `updated`) among those of the
+ * contracts it names; if that manifest no longer lists it, it was deleted
+ * (or pruned) since, and it is not brought back. When none of those
+ * contracts' hosts answered, the newest manifest that lists it is used.
+ * Files the node already knows are left as they are.
+ */
+
+import type { StorageContract } from '../contracts/storagecontract';
+import { Manifest, type ManifestFile } from '../storage/manifest';
+
+/** Contract states whose host still holds the renter's data. */
+export const RECOVERABLE_STATES: ReadonlySet<string> = new Set(['committed', 'active']);
+
+/** What recovery needs from the node. */
+export interface RecoveryContext {
+  /** Our identity key (the renter key of our contracts). */
+  identityKey(): Promise<Buffer>;
+  /** Every contract the chain index knows, with its state. */
+  contracts(): Promise<Array<{ state: string; contract: StorageContract }>>;
+  /** Dial hosts we are not connected to (by their announcements). */
+  reach(keys: Buffer[]): Promise<void>;
+  /** The sealed manifest a contract's host holds (object 0). */
+  fetchManifest(hostKey: Buffer, contractId: Buffer): Promise<Buffer>;
+  /** The storage master secret (from the seed) that seals manifests. */
+  master(): Buffer;
+  /** Store a file found again unless the node already knows it; true if stored. */
+  adopt(file: ManifestFile): Promise<boolean>;
+  addressOf(pk: Buffer): string;
+}
+
+/** One contract's part in a recovery (recoverfiles JSON). */
+export interface RecoveredContract {
+  id: string;
+  host: string;
+  /** Files its manifest lists, or null if it could not be read. */
+  files: number | null;
+  /** The manifest's `updated` (unix s), or null. */
+  updated: number | null;
+  error: string | null;
+}
+
+/** recoverfiles JSON. */
+export interface RecoverResult {
+  contracts: RecoveredContract[];
+  /** Files stored by this run. */
+  recovered: Array<{ fileId: string; name: string; nameHex: string; revision: number; size: number }>;
+  /** Files the node already knew, left as they were. */
+  known: number;
+  /** Files an older manifest lists but the newest of their contracts no longer does (deleted). */
+  deleted: number;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Choose, for each file any manifest lists, the entry of the newest
+ * manifest among those of the contracts the file names; a file that
+ * newest manifest does not list was deleted. Ties: an entry wins over
+ * absence, and the entry with more replicas wins.
+ */
+export function mergeManifests(got: Array<{ contractId: Buffer; manifest: Manifest }>)
+  : { files: ManifestFile[]; deleted: number } {
+  const byContract = new Map(got.map((g) => [g.contractId.toString('hex'), g.manifest]));
+  const seen = new Map<string, Manifest[]>();
+  for (const g of got) {
+    for (const f of g.manifest.files) {
+      const key = f.fileId.toString('hex');
+      seen.set(key, [...(seen.get(key) ?? []), g.manifest]);
+    }
+  }
+  const entry = (m: Manifest, key: string) => m.files.find((f) => f.fileId.toString('hex') === key);
+  const files: ManifestFile[] = [];
+  let deleted = 0;
+  for (const [key, listing] of seen) {
+    const named = new Set(listing.flatMap((m) => entry(m, key)?.replicas.map((r) => r.contractId.toString('hex')) ?? []));
+    let manifests = [...named].map((id) => byContract.get(id)).filter((m): m is Manifest => m !== undefined);
+    // None of its own hosts answered: the newest manifest listing it is all there is.
+    if (manifests.length === 0)
+      manifests = listing;
+    const newest = Math.max(...manifests.map((m) => m.updated));
+    const best = manifests.filter((m) => m.updated === newest)
+      .map((m) => entry(m, key))
+      .filter((f): f is ManifestFile => f !== undefined)
+      .sort((a, b) => b.replicas.length - a.replicas.length)[0];
+    if (best)
+      files.push(best);
+    else
+      deleted += 1;
+  }
+  return { files, deleted };
+}
+
+/** Find the renter's files again from the manifests its hosts hold. */
+export async function recoverFiles(ctx: RecoveryContext): Promise<RecoverResult> {
+  const me = await ctx.identityKey();
+  const ours = (await ctx.contracts())
+    .filter((c) => c.contract.renterKey.equals(me) && RECOVERABLE_STATES.has(c.state))
+    .map((c) => c.contract);
+  await ctx.reach([...new Map(ours.map((c) => [c.hostKey.toString('hex'), c.hostKey])).values()]);
+  const contracts: RecoveredContract[] = [];
+  const got: Array<{ contractId: Buffer; manifest: Manifest }> = [];
+  for (const c of ours) {
+    const row: RecoveredContract = { id: c.id(), host: ctx.addressOf(c.hostKey), files: null, updated: null, error: null };
+    contracts.push(row);
+    try {
+      const manifest = Manifest.open(ctx.master(), await ctx.fetchManifest(c.hostKey, c.hash()));
+      got.push({ contractId: c.hash(), manifest });
+      row.files = manifest.files.length;
+      row.updated = manifest.updated;
+    } catch (e) {
+      row.error = message(e);
+    }
+  }
+  const merged = mergeManifests(got);
+  const result: RecoverResult = { contracts, recovered: [], known: 0, deleted: merged.deleted };
+  for (const f of merged.files) {
+    if (await ctx.adopt(f))
+      result.recovered.push({ fileId: f.fileId.toString('hex'), name: f.name.toString('utf8'), nameHex: f.name.toString('hex'),
+        revision: f.revision, size: f.size });
+    else
+      result.known += 1;
+  }
+  return result;
+}
