@@ -44,6 +44,7 @@ const BENCHES: Entry[] = [
   { name: 'node-index', args: ['--contracts', '320', '--per-block', '160'], quick: ['--contracts', '64', '--per-block', '32'] },
   { name: 'erasure', args: ['--size', '64MiB'], quick: ['--size', '16MiB'], text: true },
   { name: 'redundancy', args: ['--size', '16MiB'], quick: ['--size', '16MiB'] },
+  { name: 'delta', args: ['--size', '16MiB'], quick: ['--size', '16MiB'], text: true },
   { name: 'revisions', args: ['--files', '10', '--baseline', '3'], quick: [], text: true }
 ];
 

@@ -65,7 +65,7 @@ export async function negotiateStorage(ctx: CommandContext, argv: string[]): Pro
   ctx.out('Offers are released when they expire; a put with the same terms reuses them until then.');
 }
 
-/** put FILE [--hosts N | --data-shards K --parity-shards M] [--min-hosts M] [--duration B] [--max-price P] [--no-wait] [--json] */
+/** put FILE [--hosts N | --data-shards K --parity-shards M] [--min-hosts M] [--duration B] [--max-price P] [--no-wait] [--keep-revisions N] [--json] */
 export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = command('put', 'Encrypt FILE locally and store it on hosts: in open contracts by a revision (no transaction), '
     + 'else in new contracts committed by one transaction for all of them.')
@@ -79,6 +79,7 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
     .option('--allowance <sat>', 'escrow of each new contract, which pays this and later files on the host (default: room for 1 GiB for --duration at the host\'s prices, at least the 10000 sat minimum escrow)')
     .option('--new-contracts', 'form new contracts even where open ones have room (one contract per file per host, as before revisions)')
     .option('--no-wait', 'return once the commitment is broadcast, without waiting for it to confirm')
+    .option('--keep-revisions <n>', 'keep only the newest N versions of this name: once this one is in force, older ones are deleted from their hosts (default: the node\'s --keep-revisions; 0 keeps all)')
     .option('--min-score <permille>', 'lowest reputation score (0..1000) a new host may have; an unknown host scores 400 (docs/REPUTATION.md)')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
@@ -119,7 +120,8 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
         maxPrice: priceOpt(o.maxPrice), workDir: scratch.dir('cloudcoin-put-'), wait: o.wait,
         allowance: o.allowance === undefined ? undefined : priceOpt(o.allowance, '--allowance'),
         reuse: o.newContracts !== true,
-        minScore: o.minScore === undefined ? undefined : uintOpt(o.minScore, '--min-score', 0, 1000)
+        minScore: o.minScore === undefined ? undefined : uintOpt(o.minScore, '--min-score', 0, 1000),
+        keepRevisions: o.keepRevisions === undefined ? undefined : uintOpt(o.keepRevisions, '--keep-revisions', 0, 1e6)
       });
     });
     printPut(ctx, summary, o.json === true, input.name);
@@ -155,6 +157,10 @@ function printPut(ctx: CommandContext, summary: PutResult, json: boolean, name: 
     ctx.out(`  no replica on ${f.host}: ${f.reason}`);
   for (const f of summary.passed)
     ctx.out(`  not chosen ${f.host}: ${f.reason}`);
+  for (const p of summary.pruned) {
+    ctx.out(`  pruned version ${p.revision} (${short(p.fileId)}): removed from ${p.removed.length} contract(s)`
+      + (p.forgotten ? '' : `, kept on ${p.kept.length} (run put or pruneversions again)`));
+  }
 }
 
 /** ls: stored files, their health, the contracts (and object, shard, revision) they live in, states, end heights and hosts' reachability. */

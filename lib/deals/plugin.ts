@@ -33,7 +33,7 @@ import type { ReputationPlugin } from '../reputation/plugin';
 import { auditCounts } from '../reputation/rater';
 import { firstRevision } from './revisions';
 import type { ManifestFile } from '../storage/manifest';
-import type { DeleteFileResult } from './rpctypes';
+import type { DeleteFileResult, PruneVersionsResult } from './rpctypes';
 import { Auditor } from './auditor';
 import { Payer, tokenCost } from './payments';
 import { AUDIT_BUDGET } from './audits';
@@ -60,6 +60,7 @@ export const options: OptionSpec[] = [
   { name: 'host-new-renter-cap', type: 'size', description: 'most bytes a renter with no committed contract here may hold in open offers', defaultText: '4GiB' },
   { name: 'host-new-renter-coins', type: 'string', description: 'coins a renter may prove it controls (e.g. 1btc) instead of a committed contract here, to lift the two caps above', defaultText: '0 (off)' },
   { name: 'host-new-renter-coins-age', type: 'uint', description: 'blocks deep each of those coins must be', defaultText: '6' },
+  { name: 'keep-revisions', type: 'uint', description: 'keep only the newest N versions of a name: after a put of a new version, older ones are deleted from their hosts (put --keep-revisions overrides it)', defaultText: '0 (keep every version)' },
   { name: 'repair-budget', type: 'string', description: 'repair files stored as shards on its own when a shard is lost (its contract failed an audit or ended), locking at most this much in new escrows in all (e.g. 100000sat)', defaultText: '0 (off)' },
   { name: 'repair-duration', type: 'uint', description: 'length of contracts automatic repair forms, in blocks', defaultText: String(REPAIR_DURATION) },
   { name: 'repair-max-price', type: 'string', description: 'highest price a host may ask for automatic repair (as put --max-price)', defaultText: `${REPAIR_MAX_PRICE}sat` },
@@ -158,6 +159,8 @@ export class Deals implements Extension {
   /** Automatic renewal (unless --renew off, from open() on). */
   autoRenew: AutoRenew | null = null;
   readonly renewOptions: AutoRenewOptions | null;
+  /** Versions of a name kept after a put (--keep-revisions; 0: all). */
+  readonly keepRevisions: number;
 
   constructor(api: NodeAPI) {
     this.api = api;
@@ -165,6 +168,7 @@ export class Deals implements Extension {
     this.terms = readTerms(api);
     this.repairOptions = readRepair(api);
     this.renewOptions = readRenew(api);
+    this.keepRevisions = api.config.uint('keep-revisions') ?? 0;
     this.files = new RenterFiles({
       store: this.store,
       height: () => this.api.chain.height,
@@ -540,6 +544,22 @@ export class Deals implements Extension {
     const left = await this.files.dropReplicas(file.fileId, (r) => gone.has(`${r.contractId.toString('hex')}/${r.object}`));
     await this.putManifests(manifests);
     return { fileId: file.fileId.toString('hex'), removed, kept, forgotten: left === null };
+  }
+
+  /**
+   * Keep the newest `keep` versions of a name (0: all) and delete the
+   * older ones from their hosts as `rm` does (a revision per contract: the
+   * hosts free the space and stop charging), oldest first. A version with
+   * a replica on a host that cannot be reached stays, listed in `kept`.
+   */
+  async pruneVersions(name: Buffer, keep: number): Promise<PruneVersionsResult> {
+    const versions = (await this.store.listFiles()).filter((f) => f.name.equals(name)).sort((a, b) => a.revision - b.revision);
+    const old = keep === 0 ? [] : versions.slice(0, Math.max(0, versions.length - keep));
+    const pruned: PruneVersionsResult['pruned'] = [];
+    for (const f of old)
+      pruned.push({ ...await this.deleteFile(f), revision: f.revision });
+    const gone = new Set(pruned.filter((p) => p.forgotten).map((p) => p.revision));
+    return { nameHex: name.toString('hex'), keep, kept: versions.map((f) => f.revision).filter((r) => !gone.has(r)), pruned };
   }
 
   /**

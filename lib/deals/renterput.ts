@@ -21,7 +21,7 @@ import { encryptFile, hashFile } from '../storage/fileops';
 import { encryptedRoot } from '../storage/transfer';
 import { checkScheme, encodeShards, shardSize, type ShardScheme } from '../storage/erasure';
 import { LeafHasherPool } from '../storage/hashpool';
-import type { ReplicaState } from './rpctypes';
+import type { PruneVersionsResult, ReplicaState } from './rpctypes';
 import type { RenterCore } from './rentercore';
 import {
   RenterClientError, WAIT_ACTIVE_MS, type FailedHost, type Placed, type PutOptions, type PutResult, type Target
@@ -81,6 +81,7 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
   let states: ReplicaState[] = await c.states(commit.fileId, live.map((p) => p.id));
   if (opts.wait && commit.formed.length)
     states = await c.waitActive(commit.fileId, live.map((p) => p.id), opts.waitMs ?? WAIT_ACTIVE_MS);
+  const pruned = await pruneOlder(c, opts, states);
   return {
     fileId: commit.fileId,
     name: opts.name.toString('utf8'),
@@ -107,8 +108,38 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
     failed,
     // Open contracts left out (audits failed, --min-score) first, then the hosts the negotiation passed over.
     passed: [...skipped.map((k) => ({ host: k.host, reason: `open contract ${k.id.slice(0, 16)} not reused: ${k.reason}` })),
-      ...neg.declined.map((d) => ({ host: d.host, reason: d.reason }))]
+      ...neg.declined.map((d) => ({ host: d.host, reason: d.reason }))],
+    pruned
   };
+}
+
+/**
+ * Versions of the name beyond the newest N (put's --keep-revisions, else
+ * the node's) are deleted from their hosts once this version is in force
+ * on every host: never before, so a commitment that does not confirm
+ * leaves the older versions in place. A failure is only a warning.
+ */
+async function pruneOlder(c: RenterCore, opts: PutOptions, states: ReplicaState[]): Promise<PruneVersionsResult['pruned']> {
+  if (opts.keepRevisions === 0)
+    return [];
+  if (!states.every((s) => s === 'committed' || s === 'active')) {
+    c.warn('older versions not pruned yet: this version\'s commitment has not confirmed (the next put of the name prunes them)');
+    return [];
+  }
+  const params: unknown[] = [opts.name.toString('hex')];
+  if (opts.keepRevisions !== undefined)
+    params.push(opts.keepRevisions);
+  try {
+    const res = await c.rpc('pruneversions', params);
+    for (const p of res.pruned) {
+      for (const k of p.kept)
+        c.warn(`version ${p.revision} kept on ${k.host}: ${k.reason}`);
+    }
+    return res.pruned;
+  } catch (e) {
+    c.warn(`older versions not pruned: ${(e as Error).message}`);
+    return [];
+  }
 }
 
 /**

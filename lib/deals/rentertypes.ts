@@ -6,7 +6,7 @@
 
 import { CodedError } from '../base/errors';
 import type { ShardScheme } from '../storage/erasure';
-import type { FileHealth, OfferInfo, ReplicaState, ReusableContract } from './rpctypes';
+import type { FileHealth, OfferInfo, PruneVersionsResult, ReplicaState, ReusableContract } from './rpctypes';
 import type { Prices } from './pricing';
 
 /** One RPC call: resolves to the result, rejects with the node's error or a transport error. */
@@ -77,6 +77,12 @@ export interface PutOptions {
   /** Wait until every contract is active. */
   wait: boolean;
   waitMs?: number;
+  /**
+   * Keep only the newest N versions of the name once this one is in
+   * force (older ones deleted from their hosts); 0 keeps all; undefined:
+   * the node's --keep-revisions.
+   */
+  keepRevisions?: number;
 }
 
 /** What choosing hosts needs: how many, for how long, at what price and allowance. */
@@ -172,6 +178,8 @@ export interface PutResult {
   failed: FailedHost[];
   /** Hosts the negotiation did not choose, and why (price, capacity, reputation, ranked below the chosen). */
   passed: FailedHost[];
+  /** Older versions of the name deleted by --keep-revisions (oldest first). */
+  pruned: PruneVersionsResult['pruned'];
 }
 
 export interface GetResult {

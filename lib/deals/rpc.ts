@@ -29,7 +29,7 @@ import { MIN_ID_PREFIX } from './renterfiles';
 import type { ReusableContract } from './rentercontracts';
 import type { FindContractsVerbose } from './rpctypes';
 import type {
-  AddFileResult, CommitFileResult, DeleteFileResult, FileInfo, NegotiateStorageResult, ProposeRevisionResult, RepairInfo,
+  AddFileResult, CommitFileResult, DeleteFileResult, PruneVersionsResult, FileInfo, NegotiateStorageResult, ProposeRevisionResult, RepairInfo,
   ProposeStorageResult, RenewContractResult, StorageReceiptResult, StorageTokenResult
 } from './rpctypes';
 import { Offer } from './wire';
@@ -329,6 +329,15 @@ async function deleteFile(p: Params, deals: Deals): Promise<DeleteFileResult> {
   return deals.deleteFile(file);
 }
 
+async function pruneVersions(p: Params, deals: Deals): Promise<PruneVersionsResult> {
+  p.count(1, 2);
+  const name = p.get(0) === '' ? Buffer.alloc(0) : p.hex(0, 'namehex');
+  if (name.length > MAX_NAME_BYTES)
+    throw p.error(0, 'namehex', `must be at most ${MAX_NAME_BYTES} bytes.`);
+  const keep = p.has(1) ? p.uint(1, 'keep', 0, 0xffffffff) : deals.keepRevisions;
+  return deals.pruneVersions(name, keep);
+}
+
 async function renewContract(p: Params, deals: Deals): Promise<RenewContractResult> {
   p.count(1, 3);
   const duration = p.has(1) ? p.uint(1, 'duration', 1, 0xffffffff) : null;
@@ -442,6 +451,9 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
     + 'under a contract pending or in force (use deletefile, or cloudcoin-cli rm, to delete it from its hosts).', forgetFile],
   ['deletefile', 'deletefile fileid\nDelete a file from its hosts (a revision per contract dropping its object: the hosts free\n'
     + 'the space and stop charging for it), then forget it. Replicas on unreachable hosts are kept and listed.', deleteFile],
+  ['pruneversions', 'pruneversions namehex ( keep )\nKeep the newest `keep` versions of a name (default: the node\'s --keep-revisions; 0 keeps\n'
+    + 'all) and delete the older ones from their hosts as deletefile does (their space freed, cost stopped).\n'
+    + 'put --keep-revisions calls it after a put.', pruneVersions],
   ['renewcontract', 'renewcontract contractid|fileid ( duration allowance )\nRenew a contract before it ends: a new contract '
     + 'with the same host whose revision 0\ncarries every object of the old one (no re-upload); one commitment. A file id renews each of\n'
     + 'its contracts.', renewContract],

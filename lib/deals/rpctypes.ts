@@ -248,6 +248,17 @@ export interface DeleteFileResult {
   forgotten: boolean;
 }
 
+/** pruneversions namehex ( keep ) */
+export interface PruneVersionsResult {
+  nameHex: string;
+  /** Versions kept: the newest `keep` (0: every version). */
+  keep: number;
+  /** The versions left, oldest first (a pruned one whose host could not be reached stays until run again). */
+  kept: number[];
+  /** Older versions deleted from their hosts (a revision per contract) and forgotten. */
+  pruned: Array<DeleteFileResult & { revision: number }>;
+}
+
 /** renewcontract contractid|fileid ( duration allowance ) */
 export interface RenewContractResult {
   renewed: Array<{ old: string; id: string; host: string; objects: number; endHeight: number; allowance: number }>;
@@ -269,6 +280,7 @@ export interface RenterRPCResults {
   commitfile: CommitFileResult;
   forgetfile: boolean;
   deletefile: DeleteFileResult;
+  pruneversions: PruneVersionsResult;
   renewcontract: RenewContractResult;
   getfile: FileInfo;
   listfiles: FileInfo[];
