@@ -30,6 +30,9 @@ t.test('deals RPC params', async (t) => {
     ['getstoragetoken', ['02' + '11'.repeat(32), '00'.repeat(32), 0], -29],
     ['getstoragetoken', ['02' + '11'.repeat(32), '00'.repeat(32), 0xffffffff], -8],
     ['recoverfiles', [1], -8],
+    ['pruneversions', [], -8],
+    ['pruneversions', ['zz'], -8],
+    ['pruneversions', ['61', -1], -8],
     ['proposerevision', ['00'.repeat(32), '00'.repeat(32), 10, '00'.repeat(32), '00'.repeat(32)], -5],
     ['proposerevision', ['00'.repeat(32), '00'.repeat(32), 10, '00'.repeat(32)], -8],
     ['getstoragereceipt', ['00'.repeat(32), -1], -8],
@@ -46,6 +49,8 @@ t.test('deals RPC params', async (t) => {
     ['listfiles', [1], -8]
   ];
   t.same(await n.rpc('recoverfiles', []), { contracts: [], recovered: [], known: 0, deleted: 0 }, 'no contracts, nothing to recover');
+  t.same(await n.rpc('pruneversions', ['61', 1]), { nameHex: '61', keep: 1, kept: [], pruned: [] }, 'no versions, nothing to prune');
+  t.same((await n.rpc('pruneversions', ['61']) as { keep: number }).keep, 0, 'the node keeps every version by default');
   for (const [method, params, want] of table)
     t.equal(await code(method, params), want, `${method} ${JSON.stringify(params).slice(0, 60)}`);
 

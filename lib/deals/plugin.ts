@@ -41,7 +41,8 @@ import { auditStatus } from './auditview';
 import { AutoRepair, auditsLost, type AutoRepairOptions } from './autorepair';
 import { AutoRenew, DEFAULT_RENEW_BUDGET, DEFAULT_RENEW_WINDOW, renewFrom, type AutoRenewOptions, type RenewCandidate } from './autorenew';
 import { RenterClient } from './renterclient';
-import { localCall } from './rpc';
+import { localCall, recoveryContext } from './rpc';
+import { AutoRecover } from './recovery';
 import { ALL_OBJECTS } from '../storage/token';
 import { FileServerClient } from '../storage/fileserverclient';
 
@@ -153,6 +154,8 @@ export class Deals implements Extension {
   auditor: Auditor | null = null;
   /** The renter's channel states (from open() on). */
   payer!: Payer;
+  /** Recovery of the file list on its own, on a node started with --restore-mnemonic-file. */
+  autoRecover: AutoRecover | null = null;
   /** Automatic repair of coded files (with --repair-budget, from open() on). */
   autoRepair: AutoRepair | null = null;
   private readonly repairOptions: AutoRepairOptions | null;
@@ -278,7 +281,14 @@ export class Deals implements Extension {
       void this.auditor?.kick();
       this.autoRepair?.kick(entry.height);
       this.autoRenew?.kick(entry.height);
+      void this.autoRecover?.kick(entry.height);
     });
+    // A node restored from its seed finds its files again as it finds its contracts (recovery.ts).
+    if (this.api.config.str('restore-mnemonic-file') !== null) {
+      this.autoRecover = new AutoRecover(recoveryContext(this),
+        async (c) => (await this.store.getRenterContract(c.hash())) === null,
+        (level, msg) => (level === 'info' ? this.api.logger.info(msg) : this.api.logger.warning(msg)));
+    }
     if (this.repairOptions)
       this.autoRepair = this.makeAutoRepair(this.repairOptions);
     if (this.renewOptions)
@@ -682,6 +692,9 @@ export class Deals implements Extension {
     const renew = this.autoRenew;
     this.autoRenew = null;
     await renew?.idle();
+    const recover = this.autoRecover;
+    this.autoRecover = null;
+    await recover?.idle();
     await this.store.close();
   }
 

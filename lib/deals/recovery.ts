@@ -18,10 +18,15 @@
  * (or pruned) since, and it is not brought back. When none of those
  * contracts' hosts answered, the newest manifest that lists it is used.
  * Files the node already knows are left as they are.
+ *
+ * A node started with --restore-mnemonic-file does this on its own
+ * (AutoRecover) as it finds contracts it did not form; `recover` does it
+ * by hand, over every committed or active contract of ours.
  */
 
 import type { StorageContract } from '../contracts/storagecontract';
 import { Manifest, type ManifestFile } from '../storage/manifest';
+import { Rerunner } from '../base/rerun';
 
 /** Contract states whose host still holds the renter's data. */
 export const RECOVERABLE_STATES: ReadonlySet<string> = new Set(['committed', 'active']);
@@ -107,12 +112,10 @@ export function mergeManifests(got: Array<{ contractId: Buffer; manifest: Manife
   return { files, deleted };
 }
 
-/** Find the renter's files again from the manifests its hosts hold. */
-export async function recoverFiles(ctx: RecoveryContext): Promise<RecoverResult> {
-  const me = await ctx.identityKey();
-  const ours = (await ctx.contracts())
-    .filter((c) => c.contract.renterKey.equals(me) && RECOVERABLE_STATES.has(c.state))
-    .map((c) => c.contract);
+/** Find the renter's files again from the manifests its hosts hold (`only`: those contracts of ours it accepts). */
+export async function recoverFiles(ctx: RecoveryContext, only: (c: StorageContract) => Promise<boolean> = async () => true)
+  : Promise<RecoverResult> {
+  const ours = await recoverable(ctx, only);
   await ctx.reach([...new Map(ours.map((c) => [c.hostKey.toString('hex'), c.hostKey])).values()]);
   const contracts: RecoveredContract[] = [];
   const got: Array<{ contractId: Buffer; manifest: Manifest }> = [];
@@ -138,4 +141,70 @@ export async function recoverFiles(ctx: RecoveryContext): Promise<RecoverResult>
       result.known += 1;
   }
   return result;
+}
+
+/** Our committed or active contracts that `only` accepts. */
+async function recoverable(ctx: RecoveryContext, only: (c: StorageContract) => Promise<boolean>): Promise<StorageContract[]> {
+  const me = await ctx.identityKey();
+  const out: StorageContract[] = [];
+  for (const c of await ctx.contracts()) {
+    if (c.contract.renterKey.equals(me) && RECOVERABLE_STATES.has(c.state) && await only(c.contract))
+      out.push(c.contract);
+  }
+  return out;
+}
+
+/**
+ * Recovery on its own, on a node started with --restore-mnemonic-file:
+ * after each block, once the chain has shown contracts of ours this node
+ * did not form (no renter record here: found again from the seed) whose
+ * manifest it has not read, it runs recoverFiles over all of those, so
+ * the files come back as the contracts do, without `recover`. Manifests
+ * that could not be read are tried again every RETRY_BLOCKS blocks.
+ */
+export class AutoRecover {
+  static readonly RETRY_BLOCKS = 6;
+  /** Contracts whose manifest was asked for, and those read. */
+  private readonly tried = new Set<string>();
+  private readonly read = new Set<string>();
+  private failedAt = -Infinity;
+  private readonly runner: Rerunner;
+  private height = 0;
+
+  /**
+   * @param foreign true for a contract this node did not form (no renter record)
+   * @param log one line per run that read manifests
+   */
+  constructor(private readonly ctx: RecoveryContext, private readonly foreign: (c: StorageContract) => Promise<boolean>,
+    private readonly log: (level: 'info' | 'warning', msg: string) => void) {
+    this.runner = new Rerunner(() => this.run(), (e) => this.log('warning', `recover: ${e.message}`));
+  }
+
+  kick(height: number): Promise<void> {
+    this.height = height;
+    return this.runner.kick();
+  }
+
+  idle(): Promise<void> {
+    return this.runner.idle();
+  }
+
+  private async run(): Promise<void> {
+    const ours = await recoverable(this.ctx, this.foreign);
+    const fresh = ours.some((c) => !this.tried.has(c.id()));
+    const retry = ours.some((c) => !this.read.has(c.id())) && this.height >= this.failedAt + AutoRecover.RETRY_BLOCKS;
+    if (!fresh && !retry)
+      return;
+    const res = await recoverFiles(this.ctx, this.foreign);
+    for (const c of res.contracts) {
+      this.tried.add(c.id);
+      if (c.error === null)
+        this.read.add(c.id);
+    }
+    const failed = res.contracts.filter((c) => c.error !== null);
+    if (failed.length)
+      this.failedAt = this.height;
+    this.log('info', `recover: ${res.recovered.length} file(s) recovered from ${res.contracts.length - failed.length} manifest(s)`
+      + (failed.length ? `; ${failed.length} not read (${failed.map((c) => `${c.host}: ${c.error}`).join('; ')})` : ''));
+  }
 }

@@ -34,7 +34,7 @@ import type {
 } from './rpctypes';
 import { Offer } from './wire';
 import { auditSummary, type AuditsResult } from './auditview';
-import { recoverFiles, type RecoverResult } from './recovery';
+import { recoverFiles, type RecoverResult, type RecoveryContext } from './recovery';
 import { FileServerClient } from '../storage/fileserverclient';
 
 /**
@@ -255,7 +255,12 @@ async function getStorageToken(p: Params, deals: Deals): Promise<StorageTokenRes
 
 async function recoverFilesRPC(p: Params, deals: Deals): Promise<RecoverResult> {
   p.count(0);
-  return recoverFiles({
+  return recoverFiles(recoveryContext(deals));
+}
+
+/** What recovery (recovery.ts) needs, from the node's extensions. */
+export function recoveryContext(deals: Deals): RecoveryContext {
+  return {
     identityKey: async () => deals.negotiator.identity.publicKey,
     contracts: () => deals.contracts.listContracts(),
     reach: async (keys) => { await deals.negotiator.reach(keys); },
@@ -266,7 +271,7 @@ async function recoverFilesRPC(p: Params, deals: Deals): Promise<RecoverResult> 
     master: () => deals.storageMaster(),
     adopt: (file) => deals.files.adopt(file),
     addressOf: (pk) => deals.negotiator.addressOf(pk)
-  });
+  };
 }
 
 async function deriveFileKeyRPC(p: Params, deals: Deals): Promise<string> {
