@@ -81,7 +81,7 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
   let states: ReplicaState[] = await c.states(commit.fileId, live.map((p) => p.id));
   if (opts.wait && commit.formed.length)
     states = await c.waitActive(commit.fileId, live.map((p) => p.id), opts.waitMs ?? WAIT_ACTIVE_MS);
-  const pruned = await pruneOlder(c, opts, states);
+  const pruned = await pruneOlder(c, opts, revision, states);
   return {
     fileId: commit.fileId,
     name: opts.name.toString('utf8'),
@@ -119,8 +119,11 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
  * on every host: never before, so a commitment that does not confirm
  * leaves the older versions in place. A failure is only a warning.
  */
-async function pruneOlder(c: RenterCore, opts: PutOptions, states: ReplicaState[]): Promise<PruneVersionsResult['pruned']> {
-  if (opts.keepRevisions === 0)
+async function pruneOlder(c: RenterCore, opts: PutOptions, revision: number, states: ReplicaState[])
+  : Promise<PruneVersionsResult['pruned']> {
+  // Versions 0..revision exist: none beyond the newest N when revision < N
+  // (with the node's default N unknown here, only a first version is sure).
+  if (opts.keepRevisions === 0 || revision === 0 || (opts.keepRevisions !== undefined && revision < opts.keepRevisions))
     return [];
   if (!states.every((s) => s === 'committed' || s === 'active')) {
     c.warn('older versions not pruned yet: this version\'s commitment has not confirmed (the next put of the name prunes them)');
