@@ -37,6 +37,9 @@ import type {
 export type { CloudNodeOptions } from './fullnode';
 export { COOKIE_USER, DEFAULT_RPC_USER } from './rpccookie';
 
+/** Longest one shutdown step (chain hooks, an extension's close) is waited for (ms). */
+export const CLOSE_STEP_MS = 20000;
+
 export class CloudNode extends EventEmitter implements NodeAPI {
   readonly options: CloudNodeOptions;
   readonly node: bcoin.FullNode;
@@ -284,12 +287,13 @@ export class CloudNode extends EventEmitter implements NodeAPI {
 
   async close(): Promise<void> {
     this.credentials.removeCookie();
-    await this.hooks.idle();
+    await this.bounded(this.hooks.idle(), 'the chain hooks');
     // Close exactly the extensions that opened, last first, even after a
     // failed start.
     for (const ext of this.openExtensions.splice(0).reverse()) {
+      const name = [...this.extensions].find(([, e]) => e === ext)?.[0] ?? 'an extension';
       try {
-        await ext.close();
+        await this.bounded(ext.close(), `extension ${name}`);
       } catch (e) {
         this.logger.error(e instanceof Error ? e : new Error(String(e)));
       }
@@ -304,6 +308,24 @@ export class CloudNode extends EventEmitter implements NodeAPI {
       const lock = this.lock;
       this.lock = null;
       await lock?.release();
+    }
+  }
+
+  /**
+   * Wait for one step of shutdown, at most CLOSE_STEP_MS: a step stuck on
+   * the network (a peer that never answers) must not keep the node from
+   * stopping. Going on is safe because every extension's work is derived
+   * again from stored state at the next start, as after a crash (the kill
+   * -9 suites); the overrun is logged with the step's name.
+   */
+  private async bounded(step: Promise<void>, what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), CLOSE_STEP_MS); });
+    try {
+      if (await Promise.race([step.then(() => 'done' as const), late]) === 'late')
+        this.logger.warning('Shutdown: %s still busy after %d s; closing the rest anyway.', what, CLOSE_STEP_MS / 1000);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
