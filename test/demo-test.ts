@@ -17,5 +17,7 @@ t.test('npm run demo', async (t) => {
   t.match(r.stdout, /host-b \((PHP file server|fileserver)\).*active/);
   t.match(r.stdout, /host-b keeps its data on the (PHP file server|cloudcoin-fileserver)/, 'says which server each host uses');
   t.match(r.stdout, /3 passed, 0 failed, 0 missed/, 'audits passed');
-  t.match(r.stdout, /…\s+3\s+\d+\s+\d+\s+\d+\s+\d+\s+settled\s+[0-9a-f]{64}/, 'a payment per interval, then the host\'s close with its payout');
+  // State numbers also advance once per prepaid read token: count intervals, not states.
+  t.match(r.stdout, /paid: state \d+ pays \d+ sat for intervals 0\.\.2 /, 'a payment covering every interval');
+  t.match(r.stdout, /…\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+settled\s+[0-9a-f]{64}/, 'then the host\'s close with its payout');
 });
