@@ -12,6 +12,7 @@
  * (the host deletes the upload then too).
  */
 
+import type { Revision } from '../contracts/revision';
 import type { StorageContract } from '../contracts/storagecontract';
 import { type ObjectCost, objectCost } from './accrual';
 import { accrualTerms, isRenewal } from './revisions';
@@ -36,6 +37,9 @@ export const DRAFT_BLOCKS = 6;
 export const MIN_ID_PREFIX = 4;
 /** States of a contract that hold paid-for data: its keys must be kept. */
 const IN_FORCE = new Set(['pending', 'committed', 'active']);
+
+/** Revisions read per contract (hex id) during one listing: a contract holds many files. */
+export type RevisionCache = Map<string, Revision[]>;
 
 /** What the renter's file book needs from the node. */
 export interface RenterFilesContext {
@@ -406,7 +410,7 @@ export class RenterFiles {
   }
 
   /** getfile / listfiles JSON for one file. */
-  async info(file: ManifestFile): Promise<FileInfo> {
+  async info(file: ManifestFile, revisions: RevisionCache = new Map()): Promise<FileInfo> {
     const height = this.ctx.height();
     const replicas: ReplicaInfo[] = [];
     for (const r of file.replicas) {
@@ -414,7 +418,7 @@ export class RenterFiles {
       const rc = await this.ctx.store.getRenterContract(r.contractId);
       const latest = await this.ctx.store.latestRevision(r.contractId);
       const end = info ? info.endHeight : rc ? rc.contract.endHeight : 0;
-      const cost = rc && latest ? await this.replicaCost(r, rc.contract, height) : null;
+      const cost = rc && latest ? await this.replicaCost(r, rc.contract, height, revisions) : null;
       replicas.push({
         contractId: r.contractId.toString('hex'),
         object: r.object,
@@ -460,8 +464,14 @@ export class RenterFiles {
    * is a renewal's revision 0, which carries objects over. Null when no
    * final revision holds it yet.
    */
-  private async replicaCost(r: Replica, contract: StorageContract, height: number): Promise<ObjectCost | null> {
-    const added = (await this.ctx.store.listRevisions(r.contractId)).find((rev) => rev.nextObject > r.object);
+  private async replicaCost(r: Replica, contract: StorageContract, height: number, revisions: RevisionCache): Promise<ObjectCost | null> {
+    const key = r.contractId.toString('hex');
+    let list = revisions.get(key);
+    if (!list) {
+      list = await this.ctx.store.listRevisions(r.contractId);
+      revisions.set(key, list);
+    }
+    const added = list.find((rev) => rev.nextObject > r.object);
     if (!added)
       return null;
     const uploaded = !(added.number === 0 && isRenewal(contract));

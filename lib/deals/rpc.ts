@@ -25,7 +25,7 @@ import { contractCost, costFormula, defaultAllowance } from './pricing';
 import type { Deals } from './plugin';
 import type { RPCCall } from './renterclient';
 import { firstRevision } from './revisions';
-import { MIN_ID_PREFIX } from './renterfiles';
+import { MIN_ID_PREFIX, type RevisionCache } from './renterfiles';
 import type { ReusableContract } from './rentercontracts';
 import type { FindContractsVerbose } from './rpctypes';
 import type {
@@ -393,8 +393,9 @@ async function getFile(p: Params, deals: Deals): Promise<FileInfo> {
 async function listFiles(p: Params, deals: Deals): Promise<FileInfo[]> {
   p.count(0);
   const out: FileInfo[] = [];
+  const revisions: RevisionCache = new Map();
   for (const f of await deals.store.listFiles())
-    out.push(await deals.files.info(f));
+    out.push(await deals.files.info(f, revisions));
   return out;
 }
 
