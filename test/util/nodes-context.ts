@@ -11,7 +11,7 @@ import type { ExtensionModule } from '../../lib/base/extension';
 import { defaultExtensions } from '../../lib/cli/extensions';
 import { freePorts } from '../../lib/node/ports';
 import { RPCClient } from '../../lib/cli/rpcclient';
-import { forValue, WAIT_TIMEOUT_MS } from './wait';
+import { forValue, stretched, WAIT_TIMEOUT_MS } from './wait';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const CLOUDCOIND = path.join(ROOT, 'bin', 'cloudcoind');
@@ -289,8 +289,15 @@ export interface CLIResult {
   stderr: string;
 }
 
+/**
+ * Most a cloudcoin-cli run may take on an unloaded machine before it is
+ * killed (ms); stretched by the load when the run starts (wait.ts): at load
+ * 50 on 2 cores a put forming contracts took past a fixed 2 minutes.
+ */
+export const CLI_TIMEOUT_MS = 120000;
+
 /** Run bin/cloudcoin-cli with arguments (and `input` on its standard input, then EOF). */
-export function runCLI(args: string[], timeoutMs = 120000, input?: string): Promise<CLIResult> {
+export function runCLI(args: string[], timeoutMs = stretched(CLI_TIMEOUT_MS), input?: string): Promise<CLIResult> {
   return new Promise((resolve) => {
     const child = execFile(process.execPath, [CLOUDCOIN_CLI, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
