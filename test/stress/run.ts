@@ -5,7 +5,11 @@
 //   npx tsx test/stress/run.ts [--quick] [--seed N] [SUITE...]
 //
 // --quick runs the sizes CI uses (.ci/run); without it, the full sizes of
-// docs/STRESS.md. SUITE names pick suites (default: all, in order).
+// docs/STRESS.md. SUITE names pick suites (default: all, in order). The
+// `slow` suite is the tap tests too long for `npm test` (test/slow/, also
+// `npm run test:slow`, which .ci/run runs); it is the same at both sizes.
+import { spawn } from 'child_process';
+import * as path from 'path';
 import { runCrash } from './crash';
 import { runFsCrash } from './fscrash';
 import { fuzzFailures, runFuzz } from './fuzz';
@@ -42,7 +46,51 @@ const SIZES = {
   soak: { full: 10 * 60_000, quick: 2 * 60_000 }
 };
 
+/** Root of the checkout (test/stress/..). */
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * Run the tap files under test/slow/ as `npm run test:slow` does and read
+ * tap's own verdicts: one line per file as it ends, failures by file name.
+ */
+function runSlowTap(log: (line: string) => void): Promise<SuiteResult> {
+  return new Promise((resolve) => {
+    const env = { ...process.env };
+    // tap's processinfo (from an outer tap) must not leak into this one.
+    delete env.NODE_OPTIONS;
+    const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tap'), ['--timeout=900', 'test/slow'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let passed = 0;
+    const failed: string[] = [];
+    let rest = '';
+    const onData = (chunk: Buffer) => {
+      const text = rest + chunk.toString('utf8');
+      const lines = text.split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = /^(ok|not ok) \d+ - (test\/\S+)/.exec(line);
+        if (!m) continue;
+        log(line);
+        if (m[1] === 'ok') passed += 1;
+        else failed.push(m[2]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+    child.on('close', (code) => {
+      const failures = failed.map((f) => `${f} failed`);
+      if (code !== 0 && failures.length === 0) failures.push(`tap exited with status ${code}`);
+      resolve({ line: `slow tap tests: ${passed + failed.length} files, ${passed} passed, ${failed.length} failed`, failures });
+    });
+  });
+}
+
 const suites: Suite[] = [
+  {
+    name: 'slow',
+    run(_quick, _seed, log) {
+      return runSlowTap(log);
+    }
+  },
   {
     name: 'fuzz',
     async run(quick, seed, log) {

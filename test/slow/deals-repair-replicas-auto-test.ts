@@ -9,11 +9,11 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { height, identity, json, mine, startNetwork } from './util/network';
-import { forValue } from './util/wait';
-import { mineUntil, scratch } from './util/blocks';
-import type { PutResult } from '../lib/deals/renterclient';
-import type { FileInfo } from '../lib/deals/rpctypes';
+import { height, identity, json, mine, startNetwork } from '../util/network';
+import { forValue } from '../util/wait';
+import { mineUntil, scratch } from '../util/blocks';
+import type { PutResult } from '../../lib/deals/renterclient';
+import type { FileInfo } from '../../lib/deals/rpctypes';
 
 // Cloudcoind networks on a loaded machine.
 t.setTimeout(15 * 60 * 1000);

@@ -5,7 +5,7 @@
 // confirmed in the next block with no command run; every index agrees, and
 // with a freshly synced node's after the last.
 import t from 'tap';
-import { runReorgStorm } from './stress/reorg';
+import { runReorgStorm } from '../stress/reorg';
 
 t.setTimeout(20 * 60 * 1000);
 

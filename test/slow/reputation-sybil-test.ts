@@ -7,17 +7,17 @@
 // fresh observer that only followed the chain, and the renter, rank the
 // honest host above every ring member; the scores are printed.
 import t from 'tap';
-import bcoin = require('../lib/bcoin');
-import { Identity } from '../lib/base/identity';
-import { buildRatingTX } from '../lib/contracts/builders';
-import { cooperativeWitness } from '../lib/contracts/escrow';
-import { RatingPayload } from '../lib/contracts/payload';
-import { StorageContract } from '../lib/contracts/storagecontract';
-import * as contractsCommon from '../lib/contracts/common';
-import type { ReputationJSON } from '../lib/reputation';
-import { DaemonProcess } from './util/nodes-context';
-import { height, json, mine, putMined, startNetwork } from './util/network';
-import { forValue } from './util/wait';
+import bcoin = require('../../lib/bcoin');
+import { Identity } from '../../lib/base/identity';
+import { buildRatingTX } from '../../lib/contracts/builders';
+import { cooperativeWitness } from '../../lib/contracts/escrow';
+import { RatingPayload } from '../../lib/contracts/payload';
+import { StorageContract } from '../../lib/contracts/storagecontract';
+import * as contractsCommon from '../../lib/contracts/common';
+import type { ReputationJSON } from '../../lib/reputation';
+import { DaemonProcess } from '../util/nodes-context';
+import { height, json, mine, putMined, startNetwork } from '../util/network';
+import { forValue } from '../util/wait';
 
 const network = bcoin.Network.get('regtest');
 const RING = 20;

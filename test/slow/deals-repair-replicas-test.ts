@@ -7,12 +7,12 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { identity, json, mine, startNetwork } from './util/network';
-import { forValue } from './util/wait';
-import { scratch } from './util/blocks';
+import { identity, json, mine, startNetwork } from '../util/network';
+import { forValue } from '../util/wait';
+import { scratch } from '../util/blocks';
 
-import type { PutResult, RepairResult } from '../lib/deals/renterclient';
-import type { FileInfo } from '../lib/deals/rpctypes';
+import type { PutResult, RepairResult } from '../../lib/deals/renterclient';
+import type { FileInfo } from '../../lib/deals/rpctypes';
 
 // Cloudcoind networks on a loaded machine.
 t.setTimeout(15 * 60 * 1000);

@@ -7,10 +7,10 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { height, json, mine, startNetwork } from './util/network';
-import { logLines, mineUntil, scratch, type ContractJSON } from './util/blocks';
-import type { PutResult } from '../lib/deals/renterclient';
-import type { FileInfo } from '../lib/deals/rpctypes';
+import { height, json, mine, startNetwork } from '../util/network';
+import { logLines, mineUntil, scratch, type ContractJSON } from '../util/blocks';
+import type { PutResult } from '../../lib/deals/renterclient';
+import type { FileInfo } from '../../lib/deals/rpctypes';
 
 // Cloudcoind networks on a loaded machine.
 t.setTimeout(15 * 60 * 1000);

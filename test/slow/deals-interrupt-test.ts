@@ -6,10 +6,10 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
-import { spawnCLI, tempDir } from './util/nodes-context';
-import { files, json, mine, startNetwork, states, textFile } from './util/network';
-import { rpcProxy } from './util/rpcproxy';
-import { forValue } from './util/wait';
+import { spawnCLI, tempDir } from '../util/nodes-context';
+import { files, json, mine, startNetwork, states, textFile } from '../util/network';
+import { rpcProxy } from '../util/rpcproxy';
+import { forValue } from '../util/wait';
 
 t.test('interrupted puts and gets, and destinations', async (t) => {
   const { renter } = await startNetwork(t, [[], []]);

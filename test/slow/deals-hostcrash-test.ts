@@ -6,9 +6,9 @@
 // decode every one it holds (never a torn record), and close with the
 // latest: its close pays what that state says.
 import t from 'tap';
-import { json, mine, putMined, startNetwork } from './util/network';
-import { forValue } from './util/wait';
-import type { AuditsResult } from '../lib/deals/auditview';
+import { json, mine, putMined, startNetwork } from '../util/network';
+import { forValue } from '../util/wait';
+import type { AuditsResult } from '../../lib/deals/auditview';
 
 const KILLS = 4;
 const DOWNLOAD_PRICE = 1_000_000;

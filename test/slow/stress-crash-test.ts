@@ -5,7 +5,7 @@
 // nothing forgotten, regressed or stranded, files intact, every escrow
 // refunded, and the index equal to a fresh sync.
 import t from 'tap';
-import { runCrash } from './stress/crash';
+import { runCrash } from '../stress/crash';
 
 t.setTimeout(20 * 60 * 1000);
 

@@ -8,9 +8,9 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { RenterClient } from '../lib/deals/renterclient';
-import { tempDir, type DaemonProcess } from './util/nodes-context';
-import { json, mine, startNetwork } from './util/network';
+import { RenterClient } from '../../lib/deals/renterclient';
+import { tempDir, type DaemonProcess } from '../util/nodes-context';
+import { json, mine, startNetwork } from '../util/network';
 
 interface ReplicaJSON {
   contractId: string;
