@@ -1,0 +1,89 @@
+/*!
+ * deletion.ts - removing files from their hosts: `rm` (a revision per
+ * contract dropping the file's objects, so the host frees the space and
+ * stops charging), pruning old versions of a name (--keep-revisions), and
+ * re-sealing the manifest on the hosts a removal revised.
+ */
+
+import type { ManifestFile } from '../storage/manifest';
+import { FileServerClient } from '../storage/fileserverclient';
+import type { DeleteFileResult, PruneVersionsResult } from './rpctypes';
+import type { Deals } from './plugin';
+
+/**
+ * Delete a file from its hosts: per contract a revision that drops the
+ * file's object (the host frees the space; cost stops accruing from
+ * that height); replicas on contracts no longer in force just go. The
+ * file is forgotten once no replica is left.
+ */
+export async function deleteFile(deals: Deals, file: ManifestFile): Promise<DeleteFileResult> {
+  const removed: DeleteFileResult['removed'] = [];
+  const kept: DeleteFileResult['kept'] = [];
+  const gone = new Set<string>();
+  const manifests: Array<{ id: Buffer; dataURL: string; token: string }> = [];
+  // Hosts we are not connected to are dialled (a renter restarted is connected to none).
+  await deals.negotiator.reach(file.replicas.map((r) => r.hostPk));
+  for (const r of file.replicas) {
+    const key = `${r.contractId.toString('hex')}/${r.object}`;
+    const host = deals.negotiator.addressOf(r.hostPk);
+    const state = await deals.contractBook.ctx.state(r.contractId);
+    const held = await deals.store.getObject(r.contractId, r.object);
+    const inForce = state !== null && ['pending', 'committed', 'active'].includes(state);
+    if (inForce && !held && !await deals.store.getRenterContract(r.contractId)) {
+      // Found again from the seed (recovery.ts): its revisions are the host's, unknown here.
+      kept.push({ id: r.contractId.toString('hex'), host, reason: 'contract recovered from the seed: this node cannot revise it' });
+      continue;
+    }
+    if (!held || !inForce) {
+      gone.add(key);
+      continue;
+    }
+    try {
+      const res = await deals.contractBook.propose(r.contractId, [], [r.object]);
+      removed.push({ id: r.contractId.toString('hex'), host, revision: res.number });
+      gone.add(key);
+      if (res.manifestToken)
+        manifests.push({ id: r.contractId, dataURL: res.dataURL, token: res.manifestToken });
+    } catch (e) {
+      kept.push({ id: r.contractId.toString('hex'), host, reason: (e as Error).message });
+    }
+  }
+  const left = await deals.files.dropReplicas(file.fileId, (r) => gone.has(`${r.contractId.toString('hex')}/${r.object}`));
+  await putManifests(deals, manifests);
+  return { fileId: file.fileId.toString('hex'), removed, kept, forgotten: left === null };
+}
+
+/**
+ * Keep the newest `keep` versions of a name (0: all) and delete the
+ * older ones from their hosts as `rm` does (a revision per contract: the
+ * hosts free the space and stop charging), oldest first. A version with
+ * a replica on a host that cannot be reached stays, listed in `kept`.
+ */
+export async function pruneVersions(deals: Deals, name: Buffer, keep: number): Promise<PruneVersionsResult> {
+  const versions = (await deals.store.listFiles()).filter((f) => f.name.equals(name)).sort((a, b) => a.revision - b.revision);
+  const old = keep === 0 ? [] : versions.slice(0, Math.max(0, versions.length - keep));
+  const pruned: PruneVersionsResult['pruned'] = [];
+  for (const f of old)
+    pruned.push({ ...await deleteFile(deals, f), revision: f.revision });
+  const gone = new Set(pruned.filter((p) => p.forgotten).map((p) => p.revision));
+  return { nameHex: name.toString('hex'), keep, kept: versions.map((f) => f.revision).filter((r) => !gone.has(r)), pruned };
+}
+
+/**
+ * The sealed manifest as it stands now to hosts whose contract a
+ * removal just revised, so a renter recovering from its seed does not
+ * bring a deleted file back (recovery.ts trusts the newest manifest). A
+ * failure is only logged: the file is gone from that host either way.
+ */
+export async function putManifests(deals: Deals, targets: Array<{ id: Buffer; dataURL: string; token: string }>): Promise<void> {
+  if (targets.length === 0)
+    return;
+  const sealed = (await deals.store.manifest()).seal(deals.storageMaster());
+  for (const t of targets) {
+    try {
+      await new FileServerClient(t.dataURL).putManifest(t.token, t.id.toString('hex'), sealed);
+    } catch (e) {
+      deals.api.logger.warning('deals: manifest copy for contract %s failed: %s', t.id.toString('hex'), (e as Error).message);
+    }
+  }
+}

@@ -1,0 +1,123 @@
+/*!
+ * renterside.ts - the renter side's parts built from the node: the payer
+ * (channel states), the auditor, automatic repair, the in-process renter
+ * client automatic repair and renewal use, and the audit records fed to
+ * reputation.
+ */
+
+import { auditCounts } from '../reputation/rater';
+import { ALL_OBJECTS } from '../storage/token';
+import { Auditor } from './auditor';
+import { Payer } from './payments';
+import { AutoRepair, auditsLost, type AutoRepairOptions } from './autorepair';
+import { RenterClient } from './renterclient';
+import { localCall } from './rpc';
+import type { Deals } from './plugin';
+
+/**
+ * The renter's audit records feed reputation: per contract for the
+ * ratings it publishes on its own, per host as own records.
+ */
+export function feedReputation(deals: Deals): void {
+  const rep = deals.reputation;
+  if (!rep)
+    return;
+  const outcomes = async (id: Buffer): Promise<string[]> => (await deals.store.listAudits(id)).map((r) => r.outcome);
+  rep.setAuditSource(async (id) => {
+    const list = await outcomes(id);
+    return list.length ? auditCounts(list) : null;
+  });
+  rep.addRecordSource(async () => {
+    const byHost = new Map<string, { passed: number; failed: number }>();
+    for (const rc of await deals.store.listRenterContracts()) {
+      const list = await outcomes(rc.contract.hash());
+      if (!list.length)
+        continue;
+      const c = auditCounts(list);
+      const key = rc.contract.hostKey.toString('hex');
+      const sum = byHost.get(key) ?? { passed: 0, failed: 0 };
+      sum.passed += c.passed;
+      sum.failed += c.failed + c.missed;
+      byHost.set(key, sum);
+    }
+    return byHost;
+  });
+}
+
+export function makePayer(deals: Deals): Payer {
+  const logger = deals.api.logger;
+  return new Payer({
+    store: deals.store,
+    escrow: async (c) => {
+      const e = await deals.contracts.escrowOf(c.hash());
+      return e && !e.spent ? e.coin : null;
+    },
+    escrowKey: async (c) => {
+      try {
+        return (await deals.contracts.getEscrowRing(c.renterEscrowKey))?.privateKey ?? null;
+      } catch {
+        return null; // a locked wallet
+      }
+    },
+    host: (pk) => deals.renter.hostByKey(pk),
+    send: (host, args) => deals.renter.pay(host, args),
+    log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
+  });
+}
+
+/** A renter client over this node's own RPC, in-process (automatic repair and renewal). */
+export function localClient(deals: Deals, tag: string): RenterClient {
+  const logger = deals.api.logger;
+  const wallet = () => deals.api.wallet().wdb.primary;
+  const call = localCall(deals, {
+    balance: async () => (await wallet().getBalance()).confirmed,
+    // As getwalletinfo: unlocked_until only for an encrypted wallet, 0 while it is locked.
+    info: () => {
+      const w = wallet();
+      const until = (w.master as { until?: number }).until ?? 1;
+      return w.master.encrypted ? { walletid: w.id, unlocked_until: w.master.key ? until : 0 } : { walletid: w.id };
+    }
+  });
+  return new RenterClient(call, { warn: (m) => logger.warning(`${tag}: ${m}`) });
+}
+
+export function makeAutoRepair(deals: Deals, opts: AutoRepairOptions): AutoRepair {
+  const logger = deals.api.logger;
+  const client = localClient(deals, 'repair');
+  return new AutoRepair({
+    client: () => client,
+    auditFailed: async (id) => auditsLost((await deals.store.listAudits(Buffer.from(id, 'hex'))).map((r) => r.outcome)),
+    spent: () => deals.store.repairSpent(),
+    addSpent: (sat) => deals.store.addRepairSpent(sat),
+    log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
+  }, opts);
+}
+
+export function makeAuditor(deals: Deals): Auditor {
+  const logger = deals.api.logger;
+  return new Auditor({
+    store: deals.store,
+    height: () => deals.api.chain.height,
+    hostHeight: (pk) => {
+      // By the connection's own address (a HostRef's addr is the announced one).
+      const cp = deals.negotiator.peers.byKey(pk);
+      const peer = cp ? deals.api.node.pool.peers.get(cp.peer.hostname()) : null;
+      return peer ? Math.max(peer.height, peer.bestHeight) : -1;
+    },
+    state: (id) => deals.contractBook.ctx.state(id),
+    withContract: (id, fn) => deals.contractBook.withContract(id, fn),
+    host: (pk) => deals.hostRef(pk).catch(() => null),
+    access: (host, id) => deals.paidToken(host, id, ALL_OBJECTS),
+    onPassed: async (rc, rec) => {
+      await deals.payer.afterAudit(rc, rec);
+    },
+    afterRun: async () => {
+      await deals.payer.resend();
+      // New audit records move scores, and may call for a rating (--rate-fail-threshold).
+      const rep = deals.reputation;
+      rep?.invalidate();
+      void rep?.rater?.kick();
+    },
+    log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
+  });
+}
