@@ -28,7 +28,7 @@ import { MerkleTree } from '../lib/storage/merkle';
 import { ALL_OBJECTS, verifyToken, deriveTokenKey } from '../lib/storage/token';
 import { readOrCreateAdminKey } from '../lib/storage/keyfile';
 import { tempDir } from './util/nodes-context';
-import { contractFootprint } from '../lib/storage/objectstore';
+import { contractFootprint } from '../lib/storage/storetypes';
 import { CHANNEL_STATE_SIZE, ChannelState, signState } from '../lib/contracts/channel';
 import { ChannelStore, type EscrowLookup } from '../lib/contracts/channelstore';
 import { PayArgs, SignedPayment, dueFor, tokenCost } from '../lib/deals/payments';

@@ -22,7 +22,7 @@ import { ZERO_HASH } from '../base/consts';
 import { ServiceError, type RequestContext } from '../negotiator/services';
 import { statuses } from '../negotiator/status';
 import { coinNeedBody, coinsCover, type VerifiedCoin } from '../negotiator/coins';
-import { contractFootprint } from '../storage/objectstore';
+import { contractFootprint } from '../storage/storetypes';
 import {
   BAD_TERMS, DEFAULT_HOLDBACK_BPS, MAX_OFFERS_PER_RENTER, MAX_RESERVATIONS, NO_CAPACITY, PRICE_TOO_LOW, getDealParams
 } from './common';

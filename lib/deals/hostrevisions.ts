@@ -22,7 +22,7 @@ import { ContractError } from '../contracts/errors';
 import { ZERO_HASH } from '../base/consts';
 import type { RequestContext } from '../negotiator/services';
 import { statuses } from '../negotiator/status';
-import { footprint } from '../storage/objectstore';
+import { footprint } from '../storage/storetypes';
 import { BAD_TERMS, NO_CAPACITY, REVISION_HEIGHT_SLACK, getDealParams } from './common';
 import { checkNextRevision } from './revisions';
 import { ContractArgs, ReceiptArgs, ReviseArgs, ReviseResult } from './wire';

@@ -17,8 +17,8 @@ import { CodedError } from '../base/errors';
 import { signAdmin } from './adminauth';
 import { MerkleProof } from './merkle';
 import { TokenFields, deriveTokenKey, mintToken } from './token';
-import { MAX_PART_SIZE } from './objectstore';
-import type { ContractRecord, ContractState, ObjectReceipt, ObjectRecord, ObjectState, StoreStatus } from './objectstore';
+import { MAX_PART_SIZE } from './storetypes';
+import type { ContractRecord, ContractState, ObjectReceipt, ObjectRecord, ObjectState, StoreStatus } from './storetypes';
 import { LEAF_SIZE, MAX_MANIFEST_SIZE, MAX_PROOF_DEPTH } from './common';
 
 /** Default deadline of one HTTP call, start to last byte; the server caps requests at 30 s. */

@@ -15,6 +15,7 @@ export * from './erasure';
 export * from './manifest';
 export * from './token';
 export * from './adminauth';
+export * from './storetypes';
 export * from './objectstore';
 export { writeFileAtomic, fsyncDir } from './fsutil';
 export * from './fileserverclient';

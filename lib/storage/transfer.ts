@@ -27,7 +27,7 @@ import { decryptChunk, encryptChunk, sealChunk } from './cipher';
 import { FileServerClient, FileServerError, MAX_READ_SIZE, UploadStatus } from './fileserverclient';
 import { EncryptResult, FileOpOptions, OrderedQueue, TreeSink, encryptFile, withPool, writeAll } from './fileops';
 import { fsyncDir, tempPath } from './fsutil';
-import { MAX_PART_SIZE } from './objectstore';
+import { MAX_PART_SIZE } from './storetypes';
 
 /** Bytes per upload part and per download range: 8 chunks, the file server's request limit. */
 export const TRANSFER_PART = MAX_PART_SIZE;
