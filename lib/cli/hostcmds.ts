@@ -35,6 +35,12 @@ export function reachText(h: Pick<HostJSON, 'reach'>): string {
   return h.reach.how === 'relay' ? `via ${h.reach.address}` : `${h.reach.how} ${h.reach.address}`;
 }
 
+/**
+ * Reputation parts the `hosts` table leaves to `cloudcoin-cli reputation`
+ * (and to `--json`) to keep one row per host readable on a terminal.
+ */
+const DETAIL_ONLY = new Set(['settled/refunded', 'rated sat']);
+
 /** Columns of the `hosts` table, in order; append to extend it. */
 export const HOST_COLUMNS: Column<HostRow>[] = [
   { title: 'identity', value: (h) => h.identity },
@@ -44,9 +50,9 @@ export const HOST_COLUMNS: Column<HostRow>[] = [
   { title: 'upload', value: (h) => String(h.uploadprice), align: 'right' },
   { title: 'download', value: (h) => String(h.downloadprice), align: 'right' },
   { title: 'free', value: (h) => formatSize(h.capacity), align: 'right' },
-  ...scoreColumns<HostRow>((h) => h.reputation),
-  { title: 'height', value: (h) => String(h.height), align: 'right' },
-  { title: 'connected', value: (h) => (h.connected ? 'yes' : 'no') }
+  ...scoreColumns<HostRow>((h) => h.reputation).filter((c) => !DETAIL_ONLY.has(c.title)),
+  // Whether the node is connected shows in `reached` (outbound/inbound).
+  { title: 'height', value: (h) => String(h.height), align: 'right' }
 ];
 
 /** Orders of the table: best score, cheapest storage, identity, latest announcement. */
@@ -82,8 +88,8 @@ export async function hosts(ctx: CommandContext, argv: string[]): Promise<void> 
       + 'connection we dialled; `inbound ADDR`: the host dialled us; `direct ADDR`: not connected, dialled at the '
       + 'address it announced when needed; `via RELAY`: not connected, reached through a relay), data URL, prices (sat; storage per GiB per '
       + '1000 blocks, upload and download per GiB), free capacity, this node\'s reputation score of it and its parts '
-      + '(docs/REPUTATION.md; `?` = nothing known, the prior), the height its announcement was accepted at, '
-      + 'and whether this node is connected to it.')
+      + '(docs/REPUTATION.md; `?` = nothing known, the prior; settled and rated sat: `cloudcoin-cli reputation`), '
+      + 'and the height its announcement was accepted at.')
     .option('--sort <key>', `order: ${Object.keys(SORTS).join(', ')}`, 'score')
     .option('--json', 'print JSON')
     .exitOverride()
