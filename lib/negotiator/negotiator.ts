@@ -1,110 +1,50 @@
 /*!
  * negotiator.ts - the CloudStorage P2P layer as one object.
  *
- * Tracks NODE_CLOUDSTORAGE peers and their identities (cshello/csauth), serves
- * csreq through the Server pipeline and the service registry, makes
- * requests through the Requester, gossips host announcements (Gossip) and
- * dials announced hosts on demand (Dialer). It knows the node only through
- * the narrow NegotiatorOptions (send a packet, dial, a network, a logger),
- * so unit tests drive it over in-memory peers; plugin.ts wires it to
- * cloudcoind.
+ * Tracks NODE_CLOUDSTORAGE peers and their identities (handshake.ts),
+ * hands every cs* packet to inbound.ts (csreq through the Server pipeline
+ * and the service registry), makes requests through the Requester, gossips
+ * host announcements (Gossip), dials announced hosts on demand (Dialer) and
+ * says how each host is reached (hostview.ts). It knows the node only
+ * through the narrow NegotiatorOptions (options.ts: send a packet, dial, a
+ * network, a logger), so unit tests drive it over in-memory peers;
+ * plugin.ts wires it to cloudcoind.
  */
 
 import { EventEmitter } from 'events';
-import { randomBytes } from 'crypto';
-import secp256k1 = require('bcrypto/lib/secp256k1');
 import type bcoin from 'bcoin';
-import { PacketError } from '../base/errors';
 import { Identity, identityAddress } from '../base/identity';
 import { BoundedMap } from './boundedmap';
 import { Requester, CallResult, RequestOptions, Route } from './requester';
-import { RequestError, packetCodes, requestCodes } from './errors';
+import { RequestError, requestCodes } from './errors';
 import {
-  DEFAULT_DEFER_LIMIT, DEFAULT_MAX_QUOTE_PAYMENT, FLOOD_SCORE, MAX_INFLIGHT_PER_PEER, MIN_PROTOCOL_VERSION, MISBEHAVE_SCORE,
-  PROTOCOL_VERSION, MAX_CLOUD_PEERS, MALFORMED_SCORE, CHALLENGE_SIZE, BAD_AUTH_SCORE,
-  NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_METHODS, MAX_ANNOUNCE_SOURCES, REACH_NEW_PER_HOST, STANDARD_METHODS_VERSION
+  DEFAULT_DEFER_LIMIT, DEFAULT_MAX_QUOTE_PAYMENT, MAX_CLOUD_PEERS, NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_METHODS,
+  MAX_ANNOUNCE_SOURCES, REACH_NEW_PER_HOST, STANDARD_METHODS_VERSION
 } from './common';
 import { describeDecline } from './status';
-import { infoService, peersService, type PeerEntry } from './coreservices';
+import { infoService, peersService } from './coreservices';
 import { standardMethods } from './standard';
 import {
   MarketBook, MarketStatement, decodeMarket, marketService, type MarketEntry, type MarketSourceView
 } from './market';
 import { CreditLedger } from './credit';
 import { NonceManager } from './nonces';
-import type { CoinView } from './coins';
-import type { CoinProver } from './requester';
-
-/** Coin credentials (coins.ts): the chain's view for checking proofs, and this node's prover. */
-export interface CoinHooks {
-  view: CoinView;
-  /** Chain height ages count from. */
-  height(): number;
-  /** Null: this node proves no coins (--coin-proofs 0). */
-  prover: CoinProver | null;
-}
-import {
-  AnnouncePacket, AuthPacket, COIN_REQUEST_CMD, HelloPacket, Packet, RequestPacket, ResponsePacket, addrKinds, commands, decode, types
-} from './packets';
-import { AnnouncementStore, HostOffer, announceResults, type HostRecord } from './announce';
+import { AnnouncePacket, Packet } from './packets';
+import { AnnouncementStore, HostOffer, type HostRecord } from './announce';
 import { Dialer, type ConnectOptions, type ConnectResult } from './dialer';
 import { Gossip } from './gossip';
+import { Handshake } from './handshake';
+import { announcedAddress, publicPeers, reachedBy } from './hostview';
+import { Inbound } from './inbound';
+import { nullLogger, type CoinHooks, type HostReach, type LoggerLike, type NegotiatorOptions, type Target } from './options';
 import { PaymentHooks, noPayments } from './payment';
 import { CloudPeer, CloudPeerInfo, CloudPeers, KeyedBuckets, PeerLike, hasCloudBit } from './peers';
 import { Policy } from './policy';
-import { Server, serverCodes, LedgerRecord } from './server';
+import { Server, LedgerRecord } from './server';
 import { Service, ServiceRegistry } from './services';
+import { resolveTarget } from './targets';
 
-export type LoggerLike = Pick<bcoin.Logger, 'info' | 'warning' | 'debug' | 'error'>;
-
-/** How a host is reached (Negotiator#reachedBy): a connection's direction and peer address, or an announced address. */
-export interface HostReach {
-  how: 'outbound' | 'inbound' | 'direct' | 'relay';
-  /** `ip:port` dialled (outbound, direct), the relay's (relay); inbound: the announced direct address, else the IP. */
-  address: string;
-}
-
-export interface NegotiatorOptions {
-  network: bcoin.Network;
-  /** Send a cs* packet to a peer (NodeAPI.sendPacket). */
-  send: (peer: PeerLike, cmd: string, payload: Buffer) => void;
-  logger?: LoggerLike;
-  /** Our identity; or give `loadIdentity`, called by `open()`. */
-  identity?: Identity;
-  loadIdentity?: () => Promise<Identity>;
-  policy?: Policy;
-  /** Credit (sat) an identity may defer; 0 refuses `defer`. */
-  deferLimit?: number;
-  /** Most we pay a host for one storage quote, sat (default DEFAULT_MAX_QUOTE_PAYMENT). */
-  maxQuotePayment?: number;
-  payments?: PaymentHooks;
-  /** HMAC key for nonces (random by default; nonces die with the process). */
-  nonceKey?: Buffer;
-  clock?: () => number;
-  /** Current chain height (announcement expiry); NodeAPI chain.height. */
-  height?: () => number;
-  /** Minimum time between relays of one identity's announcements (tests shorten it). */
-  announceIntervalMs?: number;
-  /** Announcements kept (default MAX_ANNOUNCEMENTS; tests fill a smaller store). */
-  announceLimit?: number;
-  /** Open an outbound P2P connection to `ip:port` (the pool); null when it will not. */
-  dial?: (hostname: string) => PeerLike | null;
-  /** Close a P2P connection. */
-  disconnect?: (peer: PeerLike) => void;
-  /** Our dialable P2P addresses (`ip:port`) to announce; none behind NAT. */
-  directAddresses?: () => string[];
-  /** The port we accept P2P connections on, or null (a host behind NAT dials back there). */
-  listenPort?: () => number | null;
-  /** The number of connections the dialer holds for a while changed. */
-  temporaryChanged?: (count: number) => void;
-}
-
-/** A peer as a request target: the peer object, an identity address or pubkey, or `host:port`. */
-export type Target = PeerLike | Buffer | string;
-
-const nullLogger: LoggerLike = {
-  info(): void {}, warning(): void {}, debug(): void {}, error(): void {}
-};
+export type { CoinHooks, HostReach, LoggerLike, NegotiatorOptions, Target };
 
 export class Negotiator extends EventEmitter {
   readonly network: bcoin.Network;
@@ -116,6 +56,8 @@ export class Negotiator extends EventEmitter {
   readonly announcements: AnnouncementStore;
   readonly gossip: Gossip;
   readonly dialer: Dialer;
+  private readonly handshake: Handshake;
+  private readonly inbound: Inbound;
   /** Quotes this node received as a renter, for the `market` service. */
   readonly market = new MarketBook();
   /** Most we pay a host for one storage quote (sat, `--max-quote-payment`). */
@@ -190,11 +132,29 @@ export class Negotiator extends EventEmitter {
       temporaryChanged: options.temporaryChanged
     });
 
+    this.handshake = new Handshake({
+      magic,
+      identity: () => this.id,
+      send: (cp, packet) => this.sendPacket(cp.peer, packet),
+      proven: cp => this.proven(cp)
+    });
+    this.inbound = new Inbound({
+      peers: this.peers,
+      handshake: this.handshake,
+      server: this.server,
+      requester: this.requester,
+      gossip: this.gossip,
+      serving: () => this.opened,
+      send: (peer, packet) => this.sendPacket(peer, packet),
+      answered: peer => this.dialer.touch(peer),
+      logger: this.logger
+    });
+
     this.registerService(infoService(this.registry, (s, m) => Math.max(
       s.methods[m].price ?? 0,
       this.policy.decide({ service: s.name, method: m, publicKey: Buffer.alloc(33), address: '' }).minPayment)));
     this.registerService(peersService({
-      list: () => this.publicPeers(),
+      list: () => publicPeers(this.peers, this.announcements),
       connect: (args, ctx) => this.dialer.handleConnect(args, ctx),
       dialback: (args, ctx) => this.dialer.handleDialback(args, ctx),
       addressOf: pk => this.addressOf(pk)
@@ -235,10 +195,8 @@ export class Negotiator extends EventEmitter {
       throw new Error('Negotiator has no identity.');
     this.opened = true;
     this.logger.info('negotiator: identity %s', this.id.address);
-    for (const cp of this.peers.all()) {
-      this.sendHello(cp);
-      this.sendAuth(cp);
-    }
+    for (const cp of this.peers.all())
+      this.handshake.start(cp);
   }
 
   async close(): Promise<void> {
@@ -324,7 +282,7 @@ export class Negotiator extends EventEmitter {
     const cp = this.peers.add(peer);
     this.logger.debug('negotiator: cloud peer %s', peer.hostname());
     if (this.opened)
-      this.sendHello(cp);
+      this.handshake.sendHello(cp);
   }
 
   /** A peer disconnected (pool 'peer close'). */
@@ -345,88 +303,10 @@ export class Negotiator extends EventEmitter {
     this.options.send(peer, packet.cmd, packet.encode());
   }
 
-  private sendHello(cp: CloudPeer): void {
-    if (cp.helloSent || !this.id)
-      return;
-    cp.helloSent = true;
-    cp.challenge = randomBytes(CHALLENGE_SIZE);
-    this.sendPacket(cp.peer, HelloPacket.fromOptions(PROTOCOL_VERSION, this.id.publicKey, cp.challenge));
-  }
-
-  private sendAuth(cp: CloudPeer): void {
-    if (cp.authSent || !this.id || !cp.peerChallenge)
-      return;
-    cp.authSent = true;
-    this.sendPacket(cp.peer, AuthPacket.create(this.id, this.network.magic, cp.peerChallenge));
-  }
-
-  /**
-   * Handle one cs* packet. Throws PacketError for anything the sender
-   * should be scored for; the node turns that into a ban score.
-   */
-  async handlePacket(peer: PeerLike, cmd: string, payload: Buffer): Promise<void> {
-    const cp = this.peers.get(peer);
-    if (cp && (cmd === commands[types.ANNOUNCE] || cmd === commands[types.ANNOUNCE2])) {
-      // [IGNORE] more csannounce than the budget: gossip relays other nodes'
-      // announcements, so an honest relayer is never scored for their volume
-      if (!cp.announceFlood.take())
-        throw new PacketError(packetCodes.FLOOD, 'ignore', 0);
-    } else if (cp && !(cmd === commands[types.REQUEST] || cmd === COIN_REQUEST_CMD ? cp.reqFlood : cp.flood).take()) {
-      // [REJECT] more cs* packets than the flood limit allows (csreq has its own, lower one)
-      throw new PacketError(packetCodes.FLOOD, 'reject', FLOOD_SCORE);
-    }
-    const packet = decode(cmd, payload);
-    // [IGNORE] peer does not advertise NODE_CLOUDSTORAGE: we do not talk to it
-    if (!cp)
-      throw new PacketError(packetCodes.NOT_CLOUD_PEER, 'ignore', 0);
-    switch (packet.type) {
-      case types.HELLO:
-        return this.handleHello(cp, packet);
-      case types.AUTH:
-        return this.handleAuth(cp, packet);
-      case types.REQUEST:
-        return this.handleRequest(cp, packet);
-      case types.RESPONSE:
-        return this.handleResponse(cp, packet);
-      case types.ANNOUNCE:
-      case types.ANNOUNCE2:
-        return this.handleAnnounce(cp, packet);
-    }
-  }
-
-  private handleHello(cp: CloudPeer, hello: HelloPacket): void {
-    // [REJECT] hello key is not a point on the curve
-    if (!secp256k1.publicKeyVerify(hello.publicKey))
-      throw new PacketError(packetCodes.BAD_HELLO_KEY, 'reject', MALFORMED_SCORE);
-    if (cp.claimedKey) {
-      // [REJECT] a connection keeps the identity it announced
-      if (!cp.claimedKey.equals(hello.publicKey))
-        throw new PacketError(packetCodes.DUPLICATE_HELLO, 'reject', MISBEHAVE_SCORE);
-      return;
-    }
-    // [IGNORE] protocol too old to talk to
-    if (hello.version < MIN_PROTOCOL_VERSION)
-      return;
-    cp.claimedKey = hello.publicKey;
-    cp.peerChallenge = hello.challenge;
-    cp.csVersion = hello.version;
-    // Our hello first (it carries the challenge the peer must sign), then our proof.
-    this.sendHello(cp);
-    this.sendAuth(cp);
-  }
-
-  private handleAuth(cp: CloudPeer, auth: AuthPacket): void {
-    // [REJECT] csauth before the peer's hello or before we sent a challenge
-    if (!cp.claimedKey || !cp.challenge)
-      throw new PacketError(packetCodes.UNEXPECTED_AUTH, 'reject', MISBEHAVE_SCORE);
-    // [IGNORE] already proven
-    if (cp.publicKey)
-      return;
-    // [REJECT] signature does not prove the claimed identity on this connection
-    if (!auth.verify(this.network.magic, cp.challenge, cp.claimedKey))
-      throw new PacketError(packetCodes.BAD_AUTH, 'reject', BAD_AUTH_SCORE);
-    cp.publicKey = cp.claimedKey;
-    this.announcements.verify(cp.publicKey);
+  /** A connection proved its identity (handshake.ts). */
+  private proven(cp: CloudPeer): void {
+    const key = cp.publicKey as Buffer;
+    this.announcements.verify(key);
     this.emit('peer identity', cp);
     this.gossip.sync(cp);
     // A new outbound CloudStorage peer is a new relay for a host behind NAT;
@@ -435,18 +315,11 @@ export class Negotiator extends EventEmitter {
   }
 
   /**
-   * Connected peers `peers.list` may name: those announcing themselves as
-   * hosts, whose identity is public by their own choice, with no socket
-   * address (it would tie an identity to an IP the peer never published).
+   * Handle one cs* packet (inbound.ts). Throws PacketError for anything
+   * the sender should be scored for; the node turns that into a ban score.
    */
-  private publicPeers(): PeerEntry[] {
-    const out: PeerEntry[] = [];
-    for (const cp of this.peers.all()) {
-      const ann = cp.publicKey ? this.announcements.get(cp.publicKey) : null;
-      if (cp.publicKey && ann && !ann.withdrawn)
-        out.push({ pubkey: cp.publicKey, addr: ann.hostnames(addrKinds.DIRECT)[0] ?? '' });
-    }
-    return out;
+  handlePacket(peer: PeerLike, cmd: string, payload: Buffer): Promise<void> {
+    return this.inbound.handle(peer, cmd, payload);
   }
 
   /**
@@ -512,13 +385,6 @@ export class Negotiator extends EventEmitter {
     });
   }
 
-  private handleAnnounce(cp: CloudPeer, ann: AnnouncePacket): void {
-    const result = this.gossip.handle(cp, ann);
-    // [REJECT] announcement not signed by the identity it announces
-    if (result === announceResults.BAD_SIG)
-      throw new PacketError(packetCodes.BAD_ANNOUNCE, 'reject', MALFORMED_SCORE);
-  }
-
   private height(): number {
     return this.options.height ? this.options.height() : 0;
   }
@@ -547,108 +413,19 @@ export class Negotiator extends EventEmitter {
       .map(r => ({ ...r, connected: this.peers.byKey(r.packet.publicKey) !== null }));
   }
 
-  /**
-   * How this node reaches a host now: over the connection it has to it
-   * (`outbound`: we dialled ADDR; `inbound`: it dialled us, ADDR being its
-   * announced direct address, else its IP: never an ephemeral port), else
-   * at the first direct address it announced (`direct`, dialled on demand),
-   * else through the first relay it named (`relay`, a dial-back). Null: no
-   * way (no connection, no address announced).
-   */
+  /** How this node reaches a host now (hostview.ts), or null: no way. */
   reachedBy(publicKey: Buffer): HostReach | null {
-    const cp = this.peers.byKey(publicKey);
-    const ann = this.announcements.get(publicKey);
-    const direct = ann && !ann.withdrawn ? ann.hostnames(addrKinds.DIRECT)[0] : undefined;
-    if (cp?.peer.outbound)
-      return { how: 'outbound', address: cp.peer.hostname() };
-    // An inbound connection's port is ephemeral: name the host by its announced address, else its IP.
-    if (cp)
-      return { how: 'inbound', address: direct ?? cp.peer.hostname().replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1') };
-    if (!ann || ann.withdrawn)
-      return null;
-    if (direct)
-      return { how: 'direct', address: direct };
-    const relay = ann.hostnames(addrKinds.RELAY)[0];
-    return relay ? { how: 'relay', address: relay } : null;
+    return reachedBy(this.peers, this.announcements, publicKey);
   }
 
   /** The address a host announced to be dialled at (first direct one, else `via RELAY`), or null. */
   announcedAddress(publicKey: Buffer): string | null {
-    const ann = this.announcements.get(publicKey);
-    if (!ann || ann.withdrawn)
-      return null;
-    const direct = ann.hostnames(addrKinds.DIRECT)[0];
-    if (direct)
-      return direct;
-    const relay = ann.hostnames(addrKinds.RELAY)[0];
-    return relay ? `via ${relay}` : null;
+    return announcedAddress(this.announcements, publicKey);
   }
 
-  private async handleRequest(cp: CloudPeer, req: RequestPacket): Promise<void> {
-    // [IGNORE] not serving before our identity is loaded
-    if (!this.opened)
-      throw new PacketError(packetCodes.NOT_READY, 'ignore', 0);
-    // [IGNORE] identity not proven yet: nothing to hold the sender to
-    if (!cp.publicKey)
-      throw new PacketError(packetCodes.NOT_PROVEN, 'ignore', 0);
-    // [REJECT] a connection only carries requests of the identity it proved
-    // (checked before any signature work: relayed or forged envelopes cost us nothing)
-    if (!req.from.equals(cp.publicKey))
-      throw new PacketError(packetCodes.WRONG_SENDER, 'reject', MISBEHAVE_SCORE);
-    if (cp.inflight >= MAX_INFLIGHT_PER_PEER) {
-      this.sendPacket(cp.peer, this.server.busy(req).response);
-      return;
-    }
-    cp.inflight += 1;
-    let code: string;
-    let score = 0;
-    try {
-      const handled = await this.server.handle(req, cp.peer);
-      code = handled.code;
-      score = handled.score ?? 0;
-      if (this.peers.get(cp.peer))
-        this.sendPacket(cp.peer, handled.response);
-    } finally {
-      cp.inflight -= 1;
-    }
-    this.logger.debug('negotiator: %s.%s from %s: %s', req.service, req.method, cp.peer.hostname(), code);
-    // [REJECT] a peer relaying forged or misaddressed envelopes misbehaves
-    if (code === serverCodes.BAD_SIGNATURE || code === serverCodes.WRONG_RECIPIENT)
-      throw new PacketError(code, 'reject', MISBEHAVE_SCORE);
-    // [REJECT] malformed args of a method that scores them (answered first: the caller learns why)
-    if (score > 0)
-      throw new PacketError(code, 'reject', score);
-  }
-
-  private handleResponse(cp: CloudPeer, res: ResponsePacket): void {
-    // Late or unsolicited responses are dropped quietly: timeouts race them.
-    if (this.requester.receive(cp.peer.id, res))
-      this.dialer.touch(cp.peer);
-  }
-
-  /** Find a connected CloudStorage peer whose identity is proven. */
+  /** Find a connected CloudStorage peer whose identity is proven (targets.ts). */
   resolve(target: Target): CloudPeer {
-    let cp: CloudPeer | null = null;
-    if (Buffer.isBuffer(target)) {
-      cp = this.peers.byKey(target);
-    } else if (typeof target === 'string') {
-      if (/^(02|03)[0-9a-f]{64}$/i.test(target))
-        cp = this.peers.byKey(Buffer.from(target, 'hex'));
-      if (!cp) {
-        for (const p of this.peers.all()) {
-          if (p.publicKey && this.addressOf(p.publicKey) === target) {
-            cp = p;
-            break;
-          }
-        }
-      }
-      cp ??= this.peers.byHostname(target);
-    } else {
-      cp = this.peers.get(target);
-    }
-    if (!cp || !cp.publicKey)
-      throw new RequestError(requestCodes.UNKNOWN_PEER, `No CloudStorage peer ${describe(target)}.`);
-    return cp;
+    return resolveTarget(this.peers, pk => this.addressOf(pk), target);
   }
 
   /**
@@ -718,12 +495,3 @@ export class Negotiator extends EventEmitter {
     }));
   }
 }
-
-function describe(target: Target): string {
-  if (Buffer.isBuffer(target))
-    return target.toString('hex');
-  if (typeof target === 'string')
-    return target;
-  return target.hostname();
-}
-
