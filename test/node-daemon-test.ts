@@ -127,7 +127,7 @@ t.test('cloudcoind flags', async (t) => {
     const base = tempDir();
     t.teardown(() => fs.rmSync(base, { recursive: true, force: true }));
     const bad = [['--rpcport', 'x'], ['--network', 'nope'], ['--connect', 'nohostport'], ['--bogus'],
-      ['--regtest', '--testnet'], ['--host-storage-price', 'cheap'], ['--fileserver', 'http://x']];
+      ['--regtest', '--testnet'], ['--host-storage-price', 'cheap'], ['--host-storage-price', '-1'], ['--fileserver', 'http://x']];
     for (const args of bad) {
       const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         execFile(process.execPath, [CLOUDCOIND, '--regtest', '--datadir', base, ...args], { timeout: 30000 },
@@ -135,6 +135,9 @@ t.test('cloudcoind flags', async (t) => {
       });
       t.equal(r.code, 1, `${args.join(' ')}: exit 1`);
       t.equal(r.stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line (${r.stderr.trim()})`);
+      // A bad value is echoed, so the user sees what was read.
+      if (['--rpcport', '--connect', '--host-storage-price'].includes(args[0]))
+        t.match(r.stderr, `"${args[1]}"`, `${args.join(' ')}: names the value`);
     }
   });
 

@@ -72,10 +72,22 @@ export function bitcoindPositions(message: string, names: ReadonlyArray<string |
   return message.replace(/\bParam #(\d+)/g, (_, n: string) => positionLabel(Number(n), names[Number(n)]));
 }
 
+/**
+ * The value a caller sent, for an error message: JSON, cut to 40
+ * characters (a 10 kB hex string is not echoed whole); `nothing` when
+ * the param was left out.
+ */
+export function shownValue(v: unknown): string {
+  if (v === undefined)
+    return 'nothing';
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
 /** `v` as bytes: even-length hex, exactly `bytes` long when given. */
 export function hexParam(v: unknown, name: string, bytes?: number): Buffer {
   if (typeof v !== 'string' || !/^([0-9a-f]{2})+$/i.test(v) || (bytes !== undefined && v.length !== bytes * 2))
-    throw invalidParam(`${name} must be ${bytes ? `${bytes} bytes of ` : ''}hex.`);
+    throw invalidParam(`${name} must be ${bytes ? `${bytes} bytes of ` : ''}hex, got ${shownValue(v)}.`);
   return Buffer.from(v, 'hex');
 }
 
@@ -83,14 +95,14 @@ export function hexParam(v: unknown, name: string, bytes?: number): Buffer {
 export function uintParam(v: unknown, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max)
-    throw invalidParam(`${name} must be a whole number from ${min} to ${max}.`);
+    throw invalidParam(`${name} must be a whole number from ${min} to ${max}, got ${shownValue(v)}.`);
   return n;
 }
 
 /** `v` as a non-empty string. */
 export function strParam(v: unknown, name: string): string {
   if (typeof v !== 'string' || v.length === 0)
-    throw invalidParam(`${name} must be a non-empty string.`);
+    throw invalidParam(`${name} must be a non-empty string, got ${shownValue(v)}.`);
   return v;
 }
 
@@ -100,14 +112,14 @@ export function boolParam(v: unknown, name: string): boolean {
     return true;
   if (v === false || v === 'false')
     return false;
-  throw invalidParam(`${name} must be true or false.`);
+  throw invalidParam(`${name} must be true or false, got ${shownValue(v)}.`);
 }
 
 /** A size in bytes, 1 to `max`: a number or text with units (`10MB`, lib/base/units). */
 export function sizeParam(v: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' ? parseSize(v) : null;
   if (n === null || !Number.isSafeInteger(n) || n <= 0 || n > max)
-    throw invalidParam(`${name} must be a size such as 10MB or 4096, at most ${formatSize(max)}.`);
+    throw invalidParam(`${name} must be a size such as 10MB or 4096, at most ${formatSize(max)}, got ${shownValue(v)}.`);
   return n;
 }
 
@@ -115,7 +127,7 @@ export function sizeParam(v: unknown, name: string, max = Number.MAX_SAFE_INTEGE
 export function amountParam(v: unknown, name: string): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' ? parseAmount(v) : null;
   if (n === null || !Number.isSafeInteger(n) || n < 0 || n > MAX_MONEY)
-    throw invalidParam(`${name} must be an amount in sat such as 5000 or 5000sat, at most 21e14.`);
+    throw invalidParam(`${name} must be an amount in sat such as 5000 or 5000sat, at most 21e14, got ${shownValue(v)}.`);
   return n;
 }
 
@@ -132,7 +144,7 @@ export function decodedParam<T>(v: unknown, name: string, what: string, decode: 
 /** `v` if it is one of `values`. */
 export function oneOfParam<T extends string>(v: unknown, name: string, values: readonly T[]): T {
   if (typeof v !== 'string' || !(values as readonly string[]).includes(v))
-    throw invalidParam(`${name} must be one of ${values.join(', ')}.`);
+    throw invalidParam(`${name} must be one of ${values.join(', ')}, got ${shownValue(v)}.`);
   return v as T;
 }
 
