@@ -1,13 +1,16 @@
 // The resubmitter: our unconfirmed txs go back into the mempool, parents
 // first, unless they can no longer confirm; a refund whose escrow the
-// other party settled meanwhile is left out, never kept as an orphan.
+// other party settled meanwhile is left out, never kept as an orphan; a
+// pending tx of ours whose input a confirmed tx spent is abandoned in the
+// wallet, and a refund of an escrow spent on chain is never made.
 import t from 'tap';
 import bcoin = require('../lib/bcoin');
-import { submitTX } from '../lib/contracts/builders';
+import { buildRefundTX, refundContract, submitTX } from '../lib/contracts/builders';
+import { ContractError } from '../lib/contracts/errors';
 import { sortDeps } from '../lib/contracts/resubmitter';
 import { forValue } from './util/wait';
 import {
-  fundAll, getContract, internal, makeDeal, mineSync, plugin, startNodes, stateOf, twoPartySpend, waitIndexed
+  escrowCoin, fundAll, getContract, internal, makeDeal, mineSync, plugin, startNodes, stateOf, twoPartySpend, waitIndexed
 } from './util/contracts';
 
 /** A tx spending output 0 of each of `parents` (never checked: only its shape matters). */
@@ -78,6 +81,45 @@ t.test('Resubmitter', async (t) => {
     t.notOk(result.announced.includes(refundTxid), 'never announced again');
     t.notOk(renter.node.mempool.has(internal(refundTxid)), 'not back in the mempool');
     t.notOk(renter.node.mempool.hasOrphan(internal(refundTxid)), 'not kept as an orphan');
+  });
+
+  t.test('should abandon a pending tx whose input a confirmed tx spent, and never refund a spent escrow', async (t) => {
+    // A second contract, settled by both parties before the renter's
+    // refund height: the renter's wallet never sees the settlement (it
+    // pays the host), so nothing links it to a refund made after it.
+    const d = await makeDeal(renter, host, { endHeight: renter.height + 13, refundHeight: renter.height + 25 });
+    await renter.rpc('commitcontracts', [d.encode().toString('hex')]);
+    await mineSync(ctx, renter);
+    const settle = (await twoPartySpend(renter, renter, host, d)).toTX();
+    await submitTX(plugin(host).walletContext(), settle);
+    await forValue(() => renter.node.mempool.has(settle.hash('hex')), true, 20000, 'the settlement relayed');
+    await mineSync(ctx, renter, d.refundHeight - renter.height);
+    t.equal(await stateOf(renter, d.id()), 'settled');
+    const wctx = plugin(renter).walletContext();
+    const coin = await escrowCoin(renter, d);
+    const ring = (await plugin(renter).getEscrowRing(d.renterEscrowKey))!;
+    const pendingIds = async () => (await plugin(renter).resubmitter.pending()).map(tx => tx.txid());
+
+    // A refund of that escrow (built on a stale view of it) is refused
+    // before the wallet sees it: the mempool would only keep it as an orphan.
+    const refused = await refundContract(wctx, d, coin).catch((e: unknown) => e);
+    t.ok(refused instanceof ContractError && refused.code === 'inputs-spent', 'refused: inputs-spent');
+    t.same(await pendingIds(), [], 'no pending wallet tx');
+
+    // One already in the wallet (as such a refund was kept before): its
+    // output counts in the balance until it is abandoned at the next block.
+    const before = await wctx.wallet.getBalance();
+    const stale = buildRefundTX(d, coin, ring, await wctx.wallet.receiveAddress(0), 1000).toTX();
+    await wctx.wdb.addTX(stale);
+    t.same(await pendingIds(), [stale.txid()], 'the stale refund pending in the wallet');
+    t.equal((await wctx.wallet.getBalance()).unconfirmed, before.unconfirmed + stale.outputs[0].value,
+      'its output counted');
+    await mineSync(ctx, renter);
+    await forValue(pendingIds, (p) => p.length === 0, 20000, 'the stale refund abandoned');
+    t.notOk(renter.node.mempool.has(stale.hash('hex')) || renter.node.mempool.hasOrphan(stale.hash('hex')),
+      'not in the mempool, not an orphan');
+    const after = await wctx.wallet.getBalance();
+    t.equal(after.unconfirmed, after.confirmed, 'nothing unconfirmed counted in the balance');
   });
 
   t.test('should put our unconfirmed txs back into an emptied mempool, parents first', async (t) => {

@@ -302,6 +302,8 @@ declare module 'bcoin' {
       /** Drop every tx (and orphan). */
       reset(): Promise<void>;
       hasOrphan(hash: Hash): boolean;
+      /** Drop an orphan (a tx waiting for inputs the mempool does not know). */
+      removeOrphan(hash: Hash): boolean;
       hasEntry(hash: Hash): boolean;
       /** True if a mempool tx spends this outpoint (internal-order txid). */
       isSpent(hash: Hash, index: number): boolean;
@@ -528,6 +530,8 @@ declare module 'bcoin' {
       getPath(address: Address | Buffer): Promise<Path | null>;
       /** Unconfirmed txs of the wallet (all accounts without `acct`). */
       getPending(acct?: number | string): Promise<Array<{ tx: TX }>>;
+      /** Remove an unconfirmed tx (and the txs spending it) from the wallet; throws 'TX not eligible.' otherwise. */
+      abandon(hash: Hash): Promise<unknown>;
       fund(mtx: MTX, options?: object, force?: boolean): Promise<void>;
     }
 

@@ -83,9 +83,22 @@ async function fund(ctx: WalletContext, mtx: bcoin.MTX, rate: number): Promise<v
   await ctx.wallet.fund(mtx, { account: 0, rate });
 }
 
-/** Submit to our mempool (throws VerifyError) and tell the wallet at once. */
+/**
+ * Submit to our mempool and tell the wallet at once. Throws VerifyError
+ * (refused), or ContractError `inputs-spent` when the mempool would only
+ * keep it as an orphan; the wallet then never sees it.
+ */
 export async function submitTX(ctx: WalletContext, tx: bcoin.TX): Promise<void> {
   await ctx.mempool.addTX(tx);
+  const hash = tx.hash('hex');
+  // bcoin keeps a tx whose inputs it cannot find (spent on chain, e.g. an
+  // escrow another refund or a close took) as an orphan and returns instead
+  // of throwing: in the wallet it would stay pending for ever, out of every
+  // mempool, its outputs counted in the balance.
+  if (!ctx.mempool.hasEntry(hash)) {
+    ctx.mempool.removeOrphan(hash);
+    throw new ContractError('inputs-spent', `the mempool did not take ${tx.txid()}: an input is spent or unknown`);
+  }
   await ctx.wdb.addTX(tx);
 }
 
@@ -147,13 +160,12 @@ export async function commitContracts(ctx: WalletContext, contracts: StorageCont
     if (hooks.beforeSubmit)
       await hooks.beforeSubmit(tx);
     try {
-      await ctx.mempool.addTX(tx);
+      await submitTX(ctx, tx);
     } catch (e) {
       if (hooks.onReject)
         await hooks.onReject(tx);
       throw e;
     }
-    await ctx.wdb.addTX(tx);
     return tx;
   });
 }

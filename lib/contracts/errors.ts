@@ -58,6 +58,7 @@ export type ContractCode =
   | 'contract-unsigned'
   | 'duplicate-contract'
   | 'escrow-spent'
+  | 'inputs-spent'
   | 'insufficient-allowance'
   | 'no-channel-state'
   | 'no-escrow'

@@ -24,6 +24,17 @@
  *   of its inputs is spent by another tx (it conflicts); bitcoind's wallet
  *   does the same with its own mempool.
  *
+ * And one in its wallet keeps money wrong: a pending tx of ours whose input
+ * a confirmed tx spent can never confirm, yet bcoin's wallet keeps it
+ * pending when it never linked the two (it records who spends an input
+ * that is not its coin, such as an escrow, only for unconfirmed txs: a
+ * refund made again after a restart, or one built on an escrow a block
+ * had just spent). Its outputs count in the balance and can be picked to
+ * fund a tx. We abandon it (Wallet#abandon: it and the txs spending it).
+ * Nothing is lost: what spent the input stays; a reorg that drops that tx
+ * brings it back to the mempool, and the refunder and the closer work from
+ * the chain again at the next block.
+ *
  * Every entry point catches its errors: nothing here throws into the chain.
  *
  * Events: 'resubmit' (tx) when a tx goes back into the mempool;
@@ -56,6 +67,8 @@ export interface ResubmitResult {
   announced: string[];
   /** Left out: conflicted, not final yet, or refused (txid -> reason). */
   skipped: Map<string, string>;
+  /** Removed from the wallet: an input spent by a confirmed tx (txids). */
+  abandoned: string[];
 }
 
 /** Order txs so that parents come before the children that spend them. */
@@ -154,20 +167,30 @@ export class Resubmitter extends EventEmitter {
 
   /** Our unconfirmed txs, parents first. */
   async pending(): Promise<bcoin.TX[]> {
+    return (await this.pendingByWallet()).map(p => p.tx);
+  }
+
+  /** Our unconfirmed txs with the wallet each is in, parents first. */
+  private async pendingByWallet(): Promise<Array<{ tx: bcoin.TX; wallet: bcoin.Wallet }>> {
     const wdb = this.options.wdb();
     // bcoin's walletdb moves its tip before it adds a block's txs: wait
     // until it is done, or we would see just-confirmed txs as pending.
     const unlock = await wdb.txLock.lock();
     unlock();
+    const owner = new Map<string, bcoin.Wallet>();
     const txs: bcoin.TX[] = [];
     for (const id of await wdb.getWallets()) {
       const wallet = await wdb.get(id);
       if (!wallet)
         continue;
-      for (const wtx of await wallet.getPending())
+      for (const wtx of await wallet.getPending()) {
+        if (owner.has(wtx.tx.hash('hex')))
+          continue;
+        owner.set(wtx.tx.hash('hex'), wallet);
         txs.push(wtx.tx);
+      }
     }
-    return sortDeps(txs);
+    return sortDeps(txs).map(tx => ({ tx, wallet: owner.get(tx.hash('hex'))! }));
   }
 
   /**
@@ -176,22 +199,43 @@ export class Resubmitter extends EventEmitter {
    */
   async resubmitOwn(height: number): Promise<ResubmitResult> {
     const { mempool, interval } = this.options;
-    const result: ResubmitResult = { resubmitted: [], announced: [], skipped: new Map() };
-    const txs = await this.pending();
-    const ours = new Set(txs.map(tx => tx.hash('hex')));
+    const result: ResubmitResult = { resubmitted: [], announced: [], skipped: new Map(), abandoned: [] };
+    const txs = await this.pendingByWallet();
+    const ours = new Set(txs.map(p => p.tx.hash('hex')));
+    /** Ours that cannot enter the mempool now: their children cannot either. */
+    const out = new Set<string>();
     const announce: bcoin.TX[] = [];
-    for (const tx of txs) {
+    for (const { tx, wallet } of txs) {
       const hash = tx.hash('hex');
       if (!mempool.hasEntry(hash)) {
-        const why = await this.whyNot(tx, ours);
-        if (why) {
+        const skip = (why: string) => {
           result.skipped.set(tx.txid(), why);
+          out.add(hash);
+        };
+        if (tx.inputs.some(i => out.has(i.prevout.hash))) {
+          skip('parent-not-sent');
+          continue;
+        }
+        const why = await this.whyNot(tx, ours);
+        if (why === 'conflict-in-chain' && await this.abandon(wallet, tx)) {
+          result.abandoned.push(tx.txid());
+          out.add(hash);
+          continue;
+        }
+        if (why) {
+          skip(why);
           continue;
         }
         try {
           await mempool.addTX(tx);
         } catch (e) {
-          result.skipped.set(tx.txid(), reason(e));
+          skip(reason(e));
+          continue;
+        }
+        // Kept as an orphan (an input unknown): not sent.
+        if (!mempool.hasEntry(hash)) {
+          mempool.removeOrphan(hash);
+          skip('missing-inputs');
           continue;
         }
         result.resubmitted.push(tx.txid());
@@ -219,7 +263,10 @@ export class Resubmitter extends EventEmitter {
 
   /**
    * Why `tx` cannot go into the mempool now, or null if it may: it
-   * confirmed, or an input is spent by another tx or gone (conflicted).
+   * confirmed (`confirmed`), an input is spent by a tx in the mempool
+   * (`conflict-in-mempool`) or by a confirmed one (`conflict-in-chain`:
+   * its parent confirmed, the output is gone), or an input's parent is
+   * nowhere (`missing-inputs`: a reorg may bring it back).
    * Inputs from txs in `ours` (unconfirmed, sent first) count as there.
    */
   async whyNot(tx: bcoin.TX, ours: Set<string> = new Set()): Promise<string | null> {
@@ -233,9 +280,21 @@ export class Resubmitter extends EventEmitter {
       if (mempool.hasEntry(prevout.hash) || ours.has(prevout.hash))
         continue;
       if (!await chain.getCoin(prevout.hash, prevout.index))
-        return 'conflict-in-chain';
+        return await chain.db.hasTX(prevout.hash) ? 'conflict-in-chain' : 'missing-inputs';
     }
     return null;
+  }
+
+  /** Remove a conflicted tx of ours from its wallet; false if the wallet refused. */
+  private async abandon(wallet: bcoin.Wallet, tx: bcoin.TX): Promise<boolean> {
+    try {
+      await wallet.abandon(tx.hash('hex'));
+    } catch (e) {
+      this.log('warning', 'Could not abandon our conflicted tx %s: %s', tx.txid(), reason(e));
+      return false;
+    }
+    this.log('info', 'Abandoned our tx %s: a confirmed tx spent one of its inputs.', tx.txid());
+    return true;
   }
 
   /** Send an `inv` for `txs` to every relaying peer; returns how many peers. */
