@@ -50,6 +50,12 @@ interface Expect {
   max: number;
   /** The range asked for: the answer must be 206 with this Content-Range and exactly its length. */
   range?: { start: number; end?: number };
+  /**
+   * Copy a successful range answer into this buffer as it arrives (when
+   * it fits) instead of gathering pieces and concatenating them: one copy,
+   * no per-answer allocation, so a caller can reuse a few buffers.
+   */
+  into?: Buffer;
 }
 
 /**
@@ -190,18 +196,22 @@ export class FileServerClient {
             return bad(`Content-Length ${lengthText} where at most ${exact ?? max} bytes were expected`);
         }
         const parts: Buffer[] = [];
+        const sink = ok && exact !== null && expect.into && exact <= expect.into.length ? expect.into : null;
         let got = 0;
         res.on('data', (d: Buffer) => {
-          got += d.length;
           // [REJECT] a body longer than expected (chunked or lying): stop reading
-          if (got > (exact ?? max))
+          if (got + d.length > (exact ?? max))
             return bad(`sent more than the ${exact ?? max} bytes expected`);
-          parts.push(d);
+          if (sink)
+            d.copy(sink, got);
+          else
+            parts.push(d);
+          got += d.length;
         });
         res.on('end', () => {
           if (exact !== null && got !== exact)
             return settle(new FileServerError('truncated-body', status, `file server ${this.url} sent ${got} of ${exact} bytes`));
-          settle(null, { status, headers: res.headers, body: Buffer.concat(parts, got) });
+          settle(null, { status, headers: res.headers, body: sink ? sink.subarray(0, got) : Buffer.concat(parts, got) });
         });
         res.on('error', unreachable);
         res.on('aborted', () => unreachable(new Error('connection closed mid-answer')));
@@ -409,6 +419,20 @@ export class FileServerClient {
       expect = { max, range: { start, end } };
     }
     return this.check(await this.request('GET', `/v1/${contract}/${object}`, headers, undefined, expect)).body;
+  }
+
+  /**
+   * Reads bytes [start, end] (inclusive, at most 8 MiB) of a data object
+   * into `into` (at least end - start + 1 bytes), which the answer's body
+   * is a view of: as download() for a caller reusing its buffers.
+   */
+  async downloadInto(token: string, contract: string, object: number, start: number, end: number, into: Buffer): Promise<Buffer> {
+    if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(end) || end < start || end - start + 1 > into.length)
+      throw new RangeError('bad byte range');
+    const headers = this.auth(token);
+    headers.range = `bytes=${start}-${end}`;
+    const max = object === 0 ? MAX_MANIFEST_SIZE : MAX_READ_SIZE;
+    return this.check(await this.request('GET', `/v1/${contract}/${object}`, headers, undefined, { max, range: { start, end }, into })).body;
   }
 
   /**

@@ -32,6 +32,13 @@ import { MAX_PART_SIZE } from './storetypes';
 /** Bytes per upload part and per download range: 8 chunks, the file server's request limit. */
 export const TRANSFER_PART = MAX_PART_SIZE;
 
+/**
+ * Ranges of a download on the wire at once, besides the one being
+ * decrypted: two keep the host's disk and socket busy while the renter
+ * decrypts and hashes (each costs one 8 MiB buffer).
+ */
+const DOWNLOAD_AHEAD = 2;
+
 /** Where a replica lives on its file server. */
 export interface ObjectAddress {
   client: FileServerClient;
@@ -180,25 +187,49 @@ export async function downloadDecrypted(from: ObjectAddress, key: Buffer, size: 
     const q = new OrderedQueue(sink, pool ? pool.size * 2 : 0);
     const tmp = tempPath(output);
     const out = await fs.promises.open(tmp, 'w');
-    const fetch = (start: number) => {
-      const p = client.download(token, contract, object, start, Math.min(start + rangeSize, size) - 1);
+    // Range buffers are reused: each answer is copied into one as it
+    // arrives, decrypted out of it, then lent to a hash worker and handed
+    // back. Fresh buffers per range (the answer's pieces, their
+    // concatenation) made garbage the collector ran full collections for.
+    const free: Buffer[] = [];
+    const take = (): Buffer => free.pop() ?? Buffer.allocUnsafeSlow(Math.min(rangeSize, size));
+    const give = (b: Buffer): void => {
+      if (free.length < DOWNLOAD_AHEAD + 2)
+        free.push(b);
+    };
+    const fetch = (start: number): Promise<{ buf: Buffer; data: Buffer }> => {
+      const buf = take();
+      const p = client.downloadInto(token, contract, object, start, Math.min(start + rangeSize, size) - 1, buf).then((data) => ({ buf, data }));
       p.catch(() => {});
       return p;
     };
     try {
-      let pending: Promise<Buffer> | null = fetch(0);
-      for (let start = 0; pending; start += rangeSize) {
-        const data: Buffer = await pending;
-        // The next range is on the wire while this one is hashed and decrypted.
-        pending = start + rangeSize < size ? fetch(start + rangeSize) : null;
+      // The next ranges are on the wire while this one is hashed and decrypted.
+      const pending: Promise<{ buf: Buffer; data: Buffer }>[] = [];
+      let ask = 0;
+      const refill = (): void => {
+        while (pending.length < DOWNLOAD_AHEAD && ask < size) {
+          pending.push(fetch(ask));
+          ask += rangeSize;
+        }
+      };
+      refill();
+      for (let start = 0; start < size; start += rangeSize) {
+        const { buf, data } = await (pending.shift() as Promise<{ buf: Buffer; data: Buffer }>);
+        refill();
         const first = start / LEAF_SIZE;
         const pieces: Buffer[] = [];
         for (let at = 0; at < data.length; at += CHUNK_SIZE) {
           const i = (start + at) / CHUNK_SIZE;
           pieces.push(decryptChunk(key, i, i === chunks - 1, data.subarray(at, Math.min(at + CHUNK_SIZE, data.length))));
         }
-        // Decrypted first, so the range can move to the worker rather than be copied.
-        await q.push(first, pool ? pool.hashDone(data, first, sink.height) : Promise.resolve(sink.inline(data, first)));
+        // Decrypted first (into new buffers), so the range buffer can be lent.
+        if (pool) {
+          await q.push(first, pool.hashLent(buf, data.length, first, give, sink.height));
+        } else {
+          await q.push(first, Promise.resolve(sink.inline(data, first)));
+          give(buf);
+        }
         await writeAll(out, pieces, (start / CHUNK_SIZE) * PLAIN_CHUNK_SIZE);
         if (opts.progress)
           opts.progress(Math.min(start + rangeSize, size), size);
