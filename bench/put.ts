@@ -13,6 +13,11 @@
  * put includes encryption, Merkle hashing, negotiation (the first put to a
  * host forms a contract; later ones revise it), receipts and the
  * commitment (--no-wait); get includes root verification and decryption.
+ * Those end-to-end ratios are the issue's check. A second table splits
+ * each run into its phases (bench/cliphases.cjs, preloaded into the CLI):
+ * the CLI's start until its first RPC, the RPCs, and the data phase (an
+ * upload's first pass and the uploads; a download), whose ratio to the
+ * same raw copy is printed apart.
  */
 
 import * as fs from 'fs';
@@ -22,11 +27,38 @@ import { formatSize, parseSize } from '../lib/base/units';
 import { BIN, LocalNet, LocalNode } from '../scripts/localnet';
 import { BenchRatio, BenchReport, mbps, printReport, procMemory, randomFile, rawGet, rawPut, rawServer, sha256, stringFlag, timed } from './util';
 
-/** Runs cloudcoin-cli on `n`, sampling its peak RSS; resolves with stdout and VmHWM. */
-function cliWithMemory(n: LocalNode, args: string[]): Promise<{ out: string; hwm: number }> {
+/** Phases of one CLI run, ms from its spawn (bench/cliphases.cjs). */
+interface Phases {
+  firstRPC: number | null;
+  rpc: number;
+  rpcCalls: number;
+  pass1: [number, number][];
+  upload: [number, number][];
+  download: [number, number][];
+  exit: number;
+}
+
+/** Seconds covered by the union of `spans` (ms intervals; replicas overlap when several hosts run at once). */
+function covered(spans: [number, number][]): number {
+  let total = 0;
+  let end = -Infinity;
+  for (const [a, b] of [...spans].sort((x, y) => x[0] - y[0])) {
+    if (b <= end)
+      continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total / 1000;
+}
+
+/** Runs cloudcoin-cli on `n`, sampling its peak RSS and recording its phases; resolves with stdout, VmHWM and the phases. */
+function cliWithMemory(n: LocalNode, args: string[]): Promise<{ out: string; hwm: number; phases: Phases }> {
+  const phaseFile = path.join(n.base, `phases-${process.pid}.json`);
+  fs.rmSync(phaseFile, { force: true });
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN('cloudcoin-cli'), '--regtest', '--datadir', n.base, '--rpcport', String(n.rpcPort), ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--require', path.join(__dirname, 'cliphases.cjs'), BIN('cloudcoin-cli'), '--regtest',
+      '--datadir', n.base, '--rpcport', String(n.rpcPort), ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', CC_BENCH_T0: String(Date.now()), CC_BENCH_PHASES: phaseFile } });
     let out = '';
     let err = '';
     let hwm = 0;
@@ -35,12 +67,20 @@ function cliWithMemory(n: LocalNode, args: string[]): Promise<{ out: string; hwm
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
     child.on('close', (code) => {
       clearInterval(sample);
-      if (code === 0)
-        resolve({ out, hwm });
-      else
-        reject(new Error(`cloudcoin-cli ${args[0]} failed: ${err.trim()}`));
+      if (code !== 0)
+        return reject(new Error(`cloudcoin-cli ${args[0]} failed: ${err.trim()}`));
+      const phases = JSON.parse(fs.readFileSync(phaseFile, 'utf8')) as Phases;
+      fs.rmSync(phaseFile, { force: true });
+      resolve({ out, hwm, phases });
     });
   });
+}
+
+/** `fn`'s result with the seconds it took. */
+async function timedRun<T>(fn: () => Promise<T>): Promise<T & { secs: number }> {
+  const t0 = process.hrtime.bigint();
+  const r = await fn();
+  return { ...r, secs: Number(process.hrtime.bigint() - t0) / 1e9 };
 }
 
 interface Row {
@@ -52,6 +92,8 @@ interface Row {
   get: number;
   hwm: number;
   same: boolean;
+  putPhases: Phases;
+  getPhases: Phases;
 }
 
 async function main(): Promise<void> {
@@ -89,19 +131,18 @@ async function main(): Promise<void> {
         const rawDown = await timed(() => rawGet(raw!.port, 'up0', path.join(net.dir, 'raw-back')));
         for (const f of fs.readdirSync(net.dir).filter((f) => f.startsWith('raw-')))
           fs.rmSync(path.join(net.dir, f));
-        let res = { out: '', hwm: 0 };
-        const put = await timed(async () => {
-          res = await cliWithMemory(renter, ['put', file, '--hosts', String(h), '--no-wait', '--json']);
-        });
-        const { fileId } = JSON.parse(res.out) as { fileId: string };
+        const putRun = await timedRun(() => cliWithMemory(renter, ['put', file, '--hosts', String(h), '--no-wait', '--json']));
+        const put = putRun.secs;
+        const { fileId } = JSON.parse(putRun.out) as { fileId: string };
         await net.mine(renter, 1, addr);
         const back = path.join(net.dir, 'back.bin');
-        const get = await timed(() => net.cli(renter, ['get', fileId, back]));
+        const getRun = await timedRun(() => cliWithMemory(renter, ['get', fileId, back]));
+        const get = getRun.secs;
         const same = (await sha256(back)) === want;
         fs.rmSync(back);
         // Free the hosts' disks for the next file.
         await net.cli(renter, ['rm', fileId]).catch(() => '');
-        rows.push({ size, hosts: h, rawUp, rawDown, put, get, hwm: res.hwm, same });
+        rows.push({ size, hosts: h, rawUp, rawDown, put, get, hwm: putRun.hwm, same, putPhases: putRun.phases, getPhases: getRun.phases });
       }
       fs.rmSync(file);
     }
@@ -118,10 +159,23 @@ async function main(): Promise<void> {
       columns: ['file, hosts', 'raw up', 'put', 'x raw', 'raw down', 'get', 'x raw', 'CLI peak RSS', 'bytes back'],
       rows: rows.map((r) => [label(r), mbps(r.size * r.hosts, r.rawUp), mbps(r.size, r.put), (r.rawUp / r.put).toFixed(2),
         mbps(r.size, r.rawDown), mbps(r.size, r.get), (r.rawDown / r.get).toFixed(2), `${(r.hwm / 1e6).toFixed(0)} MB`, r.same ? 'same' : 'DIFFERENT'])
+    }, {
+      title: 'where the time goes, seconds (CLI start: spawn to its first RPC; data: the union of first passes and uploads, or the download)',
+      columns: ['file, hosts', 'put', 'start', 'RPCs', 'first pass', 'uploads', 'data', 'data x raw', 'get', 'start', 'RPCs', 'download', 'data x raw'],
+      rows: rows.map((r) => {
+        const up = [...r.putPhases.pass1, ...r.putPhases.upload];
+        const sec = (ms: number | null) => ((ms ?? 0) / 1000).toFixed(2);
+        return [label(r), r.put.toFixed(2), sec(r.putPhases.firstRPC), `${sec(r.putPhases.rpc)} (${r.putPhases.rpcCalls})`,
+          covered(r.putPhases.pass1).toFixed(2), covered(r.putPhases.upload).toFixed(2), covered(up).toFixed(2), (r.rawUp / covered(up)).toFixed(2),
+          r.get.toFixed(2), sec(r.getPhases.firstRPC), `${sec(r.getPhases.rpc)} (${r.getPhases.rpcCalls})`,
+          covered(r.getPhases.download).toFixed(2), (r.rawDown / covered(r.getPhases.download)).toFixed(2)];
+      })
     }],
     ratios: rows.flatMap((r): BenchRatio[] => [
       { name: `put ${label(r)}`, value: r.rawUp / r.put, baseline: r.hosts > 1 ? `${r.hosts} raw HTTP PUTs at once` : 'raw HTTP PUT', target: 0.8 },
       { name: `get ${label(r)}`, value: r.rawDown / r.get, baseline: 'raw HTTP GET', target: 0.8 },
+      { name: `put data phase ${label(r)}`, value: r.rawUp / covered([...r.putPhases.pass1, ...r.putPhases.upload]), baseline: 'the same raw PUT' },
+      { name: `get data phase ${label(r)}`, value: r.rawDown / covered(r.getPhases.download), baseline: 'the same raw GET' },
       ...(r.size >= 2 ** 30 ? [{ name: `put CLI peak RSS MB / 200, ${label(r)}`, value: r.hwm / 200e6, baseline: 'the 200 MB bar', target: 1, lowerIsBetter: true }] : [])
     ])
   };
