@@ -3,9 +3,11 @@
 // deletes, on three cloudcoind hosts; it backs up its mnemonic, loses its
 // datadir and restores into a new one: as the node finds its contracts it
 // reads the sealed manifests (object 0, which the hosts hand to the renter
-// key the seed derives again), `ls` lists its files and `get` returns
-// their bytes; the deleted file stays deleted; `cloudcoin-cli recover`
-// reads them all again and finds nothing new.
+// key the seed derives again) and takes the contracts over from their
+// hosts, `ls` lists its files and `get` returns their bytes with reads
+// prepaid (the hosts charge for downloads); the deleted file stays
+// deleted; `cloudcoin-cli recover` reads them all again and finds nothing
+// new; `rm` removes a recovered version from its hosts.
 import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -20,10 +22,9 @@ import type { RecoverResult } from '../lib/deals/recovery';
 const WAIT_MS = 120000;
 
 t.test('the file list comes back from the hosts after a restore from the seed', async (t) => {
-  // Reads are paid ahead from the channel state, which a restored node does not hold yet
-  // (docs/REDUNDANCY.md): these hosts charge nothing for downloads.
-  const free = ['--host-download-price', '0sat'];
-  const { renter, hosts } = await startNetwork(t, [free, free, free]);
+  // The hosts charge for downloads (200 sat/GiB by default): the restored node prepays its
+  // reads from the channel states it takes over from them.
+  const { renter, hosts } = await startNetwork(t, [[], [], []]);
   const restored = await DaemonProcess.create();
   const work = tempDir();
   t.teardown(async () => {
@@ -102,9 +103,12 @@ t.test('the file list comes back from the hosts after a restore from the seed', 
   t.match(table.stdout, /contract\s+host\s+files\s+manifest/);
   t.match(table.stdout, /0 file\(s\) recovered, 3 already known, 0 deleted/);
 
-  // This node cannot revise a contract it found again (the host holds its revisions): rm says so and keeps the file.
+  t.same(res.contracts.filter((c) => !c.takenOver), [], 'every contract taken over');
+  t.match(table.stdout, /takeover/);
+
+  // The contracts taken over are this node's own: rm revises them, the hosts drop the version.
   const del = await json<{ removed: unknown[]; kept: Array<{ reason: string }>; forgotten: boolean }>(
     restored.cli(['deletefile', (puts.get('notes v0') as { put: PutResult }).put.fileId]));
-  t.same([del.removed.length, del.forgotten], [0, false]);
-  t.match(del.kept[0].reason, /recovered from the seed/);
+  t.same([del.removed.length, del.kept, del.forgotten], [2, [], true], 'rm removes both replicas of version 0');
+  t.same((await json<FileInfo[]>(restored.cli(['log', 'notes.bin', '--json']))).map((f) => f.revision), [1], 'version 1 left');
 });

@@ -404,7 +404,8 @@ export async function audits(ctx: CommandContext, argv: string[]): Promise<void>
 /** recover [--json]: after a restore from the seed, the file list found again from the hosts' sealed manifests. */
 export async function recover(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = command('recover', 'After a restore from the wallet seed: find the files again from the sealed manifest '
-    + '(object 0) each host of a committed or active contract of ours holds; ls and get work on them afterwards.')
+    + '(object 0) each host of a committed or active contract of ours holds, and take those contracts over (the host\'s '
+    + 'revisions and channel state, checked); ls, get, audits, payments and rm work on them afterwards.')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
   const res = await ctx.client.call('recoverfiles', []) as RecoverResult;
@@ -416,7 +417,8 @@ export async function recover(ctx: CommandContext, argv: string[]): Promise<void
     { title: 'contract', value: (c: RecoverResult['contracts'][number]) => short(c.id) },
     { title: 'host', value: (c) => c.host },
     { title: 'files', value: (c) => (c.files === null ? '-' : String(c.files)), align: 'right' },
-    { title: 'manifest', value: (c) => (c.error ?? (c.updated === null ? '-' : new Date(c.updated * 1000).toISOString())) }
+    { title: 'manifest', value: (c) => (c.error ?? (c.updated === null ? '-' : new Date(c.updated * 1000).toISOString())) },
+    { title: 'takeover', value: (c) => (c.takenOver ? 'yes' : c.takeoverError ?? '-') }
   ], res.contracts));
   ctx.out(`${res.recovered.length} file(s) recovered, ${res.known} already known, ${res.deleted} deleted since an older manifest`);
   for (const f of res.recovered)

@@ -350,6 +350,31 @@ export class DealStore {
     await writeSync(b);
   }
 
+  /**
+   * Take over a contract found again from the seed (takeover.ts): its
+   * record, every revision both signed, the latest one's objects and the
+   * latest channel state (if any; null keeps ours), replacing what was
+   * kept of it, in one synced batch.
+   */
+  async adoptContract(rc: RenterContract, revisions: readonly Revision[], objects: readonly ContractObject[],
+    payment: SignedPayment | null): Promise<void> {
+    const id = rc.contract.hash();
+    const b = this.db.batch();
+    for (const key of await this.db.keys({ gte: layout.o.min(id), lte: layout.o.max(id) }))
+      b.del(key);
+    b.put(layout.r.build(id), rc.encode());
+    for (const r of revisions)
+      b.put(layout.v.build(id, r.number), r.encode());
+    const n = Buffer.alloc(4);
+    n.writeUInt32LE(revisions[revisions.length - 1].number, 0);
+    b.put(layout.n.build(id), n);
+    for (const o of objects)
+      b.put(layout.o.build(id, o.id), encodeObject(o));
+    if (payment)
+      b.put(layout.y.build(id), payment.encode());
+    await writeSync(b);
+  }
+
   async listRenterContracts(): Promise<RenterContract[]> {
     return this.db.values({
       gte: layout.r.min(),

@@ -30,8 +30,9 @@ export async function deleteFile(deals: Deals, file: ManifestFile): Promise<Dele
     const held = await deals.store.getObject(r.contractId, r.object);
     const inForce = state !== null && ['pending', 'committed', 'active'].includes(state);
     if (inForce && !held && !await deals.store.getRenterContract(r.contractId)) {
-      // Found again from the seed (recovery.ts): its revisions are the host's, unknown here.
-      kept.push({ id: r.contractId.toString('hex'), host, reason: 'contract recovered from the seed: this node cannot revise it' });
+      // Found again from the seed and not taken over yet (takeover.ts): its revisions are the host's, unknown here.
+      kept.push({ id: r.contractId.toString('hex'), host, reason: 'contract recovered from the seed and not taken over yet '
+        + '(its host\'s state was not adopted: see recover): this node cannot revise it' });
       continue;
     }
     if (!held || !inForce) {

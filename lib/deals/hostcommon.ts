@@ -34,6 +34,8 @@ export interface StoredPayment {
   final: boolean;
   /** Intervals the renter's payments called missed, as accepted. */
   missed?: readonly number[];
+  /** The state itself (`storage.latest` hands it to a renter taking the contract over). */
+  state?: ChannelState;
 }
 
 /** What the host service needs from the node. */

@@ -10,6 +10,9 @@
  *               the host countersigns the revision, fsyncs it and answers
  *               with it (the renter commits a new contract only after all)
  *   revision -> the latest revision both signed
+ *   latest   -> every revision both signed, the latest one's objects and
+ *               the latest channel state the renter signed (paged): what a
+ *               renter restored from its seed takes the contract over with
  *
  * Every change runs under HostCore's lock, one revision at a time.
  */
@@ -26,6 +29,7 @@ import { footprint } from '../storage/storetypes';
 import { BAD_TERMS, NO_CAPACITY, REVISION_HEIGHT_SLACK, getDealParams } from './common';
 import { checkNextRevision } from './revisions';
 import { ContractArgs, ReceiptArgs, ReviseArgs, ReviseResult } from './wire';
+import { LatestArgs, LatestResult, MAX_LATEST_OBJECTS, MAX_LATEST_REVISIONS } from './latestwire';
 import { type ContractObject, PendingRevision } from './dealstore';
 import { HostCore, UPLOAD_TOKEN_SECONDS, decline, parse } from './hostcommon';
 
@@ -204,6 +208,40 @@ export class HostRevisions {
     if (!latest)
       throw decline(BAD_TERMS, 'not-formed');
     return latest.encode();
+  }
+
+  /**
+   * What this host holds of a contract, for its renter taking it over
+   * after a restore from its seed (renter side: takeover.ts): the latest
+   * revision both signed, the revisions from `fromRevision` on and the
+   * latest revision's objects from `fromObject` on (a page each, flagged
+   * when more follow), and the latest channel state the renter signed
+   * with its prepaid sat and missed intervals. Only the contract's renter
+   * key may ask (the envelope's signed `from`), as for every method.
+   */
+  async latest(args: Buffer, ctx: RequestContext): Promise<Buffer> {
+    const a = parse(() => LatestArgs.decode(args));
+    await this.core.renterContract(a.id, ctx);
+    // One revision at a time: the page is one revision's, never half of the next.
+    return this.core.lock.run(async () => {
+      const latest = await this.core.ctx.store.latestRevision(a.id);
+      // [DECLINE] revision 0 is not final yet
+      if (!latest)
+        throw decline(BAD_TERMS, 'not-formed');
+      const res = new LatestResult();
+      res.latest = latest;
+      const revisions = (await this.core.ctx.store.listRevisions(a.id)).filter((r) => r.number >= a.fromRevision);
+      res.revisions = revisions.slice(0, MAX_LATEST_REVISIONS);
+      res.moreRevisions = revisions.length > MAX_LATEST_REVISIONS;
+      const objects = (await this.core.ctx.store.listObjects(a.id)).filter((o) => o.id >= a.fromObject)
+        .sort((x, y) => x.id - y.id);
+      res.objects = objects.slice(0, MAX_LATEST_OBJECTS).map(({ id, root, size }) => ({ id, root, size }));
+      res.moreObjects = objects.length > MAX_LATEST_OBJECTS;
+      const stored = await this.core.ctx.latestState(a.id);
+      if (stored?.state)
+        res.state = { state: stored.state, prepaid: stored.prepaid, missed: [...(stored.missed ?? [])] };
+      return res.encode();
+    });
   }
 
   /**

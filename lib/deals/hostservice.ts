@@ -3,7 +3,7 @@
  *
  * Methods, in deal order (DESIGN 5, "upload first, then money"):
  *   quote, offer, propose     -> hostformation.ts
- *   revise, receipt, revision -> hostrevisions.ts
+ *   revise, receipt, revision, latest -> hostrevisions.ts
  *   token, pay                -> hostpayments.ts
  * This file composes them into the service and keeps the chain
  * housekeeping: escrows seen funded in blocks, contracts dropped once
@@ -90,6 +90,8 @@ export class HostService {
         revise: { description: 'accept revision n+1 of a contract', handler: (a, c) => this.revise(a, c) },
         receipt: { description: 'countersign a revision once its upload is complete', handler: (a, c) => this.receipt(a, c) },
         revision: { description: 'the latest revision both signed', handler: (a, c) => this.revision(a, c) },
+        latest: { description: 'revisions, objects and the latest channel state, for a renter taking the contract over',
+          handler: (a, c) => this.revisions.latest(a, c) },
         token: { description: 'sealed download token for one object', handler: (a, c) => this.token(a, c) },
         pay: { description: 'a renter-signed channel state paying for audited intervals', handler: (a, c) => this.pay(a, c) }
       }

@@ -23,7 +23,7 @@ export async function openHost(deals: Deals): Promise<void> {
     },
     latestState: async (id) => {
       const s = await deals.contracts.latestState(id);
-      return s ? { paid: s.state.paid, prepaid: s.prepaid, final: s.final, missed: s.missed } : null;
+      return s ? { paid: s.state.paid, prepaid: s.prepaid, final: s.final, missed: s.missed, state: s.state } : null;
     },
     store: deals.store
   }, deals.terms);

@@ -320,8 +320,18 @@ export class Payer {
     const recorded = recordedOutcomes(records, through);
     // A miss the host showed it served (every audit read counted) is paid after all.
     const conceded = new Set(prev ? prev.conceded : []);
-    const outcomes = recorded.outcomes.map((o, k) => (o === 'missed' && conceded.has(k) ? 'passed' : o));
-    const missed = recorded.missed.filter((k) => !conceded.has(k));
+    // An interval the last state covered with no record here (a contract taken
+    // over after a restore from the seed, takeover.ts) is as that state took it.
+    const taken = new Set(prev ? prev.missed : []);
+    const covered = prev ? prev.through : 0;
+    const outcomes = recorded.outcomes.map((o, k): AuditOutcome => {
+      if (o === 'missed' && conceded.has(k))
+        return 'passed';
+      if (o === null && k < covered)
+        return taken.has(k) ? 'missed' : 'passed';
+      return o;
+    });
+    const missed = outcomes.flatMap((o, k) => (o === 'missed' ? [k] : []));
     const prepaid = prev ? prev.prepaid : 0;
     const amounts = stateAmounts(accrualTerms(c), await this.ctx.store.listRevisions(id), outcomes, prepaid);
     const paid = Math.max(amounts.paid, prev ? prev.state.paid : 0);

@@ -19,6 +19,12 @@
  * contracts' hosts answered, the newest manifest that lists it is used.
  * Files the node already knows are left as they are.
  *
+ * Each contract found again is then taken over (takeover.ts): the node
+ * adopts the revisions, objects and channel state its host holds, checked,
+ * and treats it as its own from then on (prepaid gets, audits, payments,
+ * rm, renewal). A host whose state does not hold is named with why, and
+ * the contract stays read-only until a later run takes it over.
+ *
  * A node started with --restore-mnemonic-file does this on its own
  * (AutoRecover) as it finds contracts it did not form; `recover` does it
  * by hand, over every committed or active contract of ours.
@@ -27,6 +33,7 @@
 import type { StorageContract } from '../contracts/storagecontract';
 import { Manifest, type ManifestFile } from '../storage/manifest';
 import { Rerunner } from '../base/rerun';
+import type { TakeoverResult } from './takeover';
 
 /** Contract states whose host still holds the renter's data. */
 export const RECOVERABLE_STATES: ReadonlySet<string> = new Set(['committed', 'active']);
@@ -45,6 +52,11 @@ export interface RecoveryContext {
   master(): Buffer;
   /** Store a file found again unless the node already knows it; true if stored. */
   adopt(file: ManifestFile): Promise<boolean>;
+  /**
+   * Take a contract over from its host (takeover.ts) unless this node
+   * already holds it as its own (then null); throws with why it refused.
+   */
+  takeOver(c: StorageContract): Promise<TakeoverResult | null>;
   addressOf(pk: Buffer): string;
 }
 
@@ -57,6 +69,10 @@ export interface RecoveredContract {
   /** The manifest's `updated` (unix s), or null. */
   updated: number | null;
   error: string | null;
+  /** Taken over by this run (its host's state adopted), or already this node's own. */
+  takenOver: boolean;
+  /** Why its host's state was not adopted, or null. */
+  takeoverError: string | null;
 }
 
 /** recoverfiles JSON. */
@@ -120,7 +136,8 @@ export async function recoverFiles(ctx: RecoveryContext, only: (c: StorageContra
   const contracts: RecoveredContract[] = [];
   const got: Array<{ contractId: Buffer; manifest: Manifest }> = [];
   for (const c of ours) {
-    const row: RecoveredContract = { id: c.id(), host: ctx.addressOf(c.hostKey), files: null, updated: null, error: null };
+    const row: RecoveredContract = { id: c.id(), host: ctx.addressOf(c.hostKey), files: null, updated: null, error: null,
+      takenOver: false, takeoverError: null };
     contracts.push(row);
     try {
       const manifest = Manifest.open(ctx.master(), await ctx.fetchManifest(c.hostKey, c.hash()));
@@ -139,6 +156,15 @@ export async function recoverFiles(ctx: RecoveryContext, only: (c: StorageContra
         revision: f.revision, size: f.size });
     else
       result.known += 1;
+  }
+  // After the files: the objects it adopts are named after them.
+  for (const [i, c] of ours.entries()) {
+    try {
+      await ctx.takeOver(c);
+      contracts[i].takenOver = true;
+    } catch (e) {
+      contracts[i].takeoverError = message(e);
+    }
   }
   return result;
 }
@@ -198,13 +224,15 @@ export class AutoRecover {
     const res = await recoverFiles(this.ctx, this.foreign);
     for (const c of res.contracts) {
       this.tried.add(c.id);
-      if (c.error === null)
+      if (c.error === null && c.takeoverError === null)
         this.read.add(c.id);
     }
-    const failed = res.contracts.filter((c) => c.error !== null);
+    const failed = res.contracts.filter((c) => c.error !== null || c.takeoverError !== null);
     if (failed.length)
       this.failedAt = this.height;
-    this.log('info', `recover: ${res.recovered.length} file(s) recovered from ${res.contracts.length - failed.length} manifest(s)`
-      + (failed.length ? `; ${failed.length} not read (${failed.map((c) => `${c.host}: ${c.error}`).join('; ')})` : ''));
+    this.log('info', `recover: ${res.recovered.length} file(s) recovered from ${res.contracts.filter((c) => c.error === null).length} manifest(s)`
+      + `, ${res.contracts.filter((c) => c.takenOver).length} contract(s) taken over`
+      + (failed.length ? `; ${failed.length} not read or not taken over (${failed.map((c) => `${c.host}: ${c.error ?? c.takeoverError}`)
+        .join('; ')})` : ''));
   }
 }

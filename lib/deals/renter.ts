@@ -28,6 +28,7 @@ import {
 import { DealError, type DealErrorCode } from './errors';
 import { allowanceCovers, committedCost, firstRevision } from './revisions';
 import { unseal } from './seal';
+import { LatestArgs, LatestResult } from './latestwire';
 import {
   ContractArgs, Offer, OfferArgs, ProposeArgs, ProposeResult, Quote, QuoteArgs, ReceiptArgs, ReviseArgs, ReviseResult,
   TokenArgs, TokenResult, UploadGrant
@@ -475,6 +476,23 @@ export class Renter {
     if (!r.contractId.equals(args.id) || !verifyRevisionSigs(contract, r, true))
       throw new DealError('bad-host-answer', `host ${host.identity} sent a revision not signed by both of us`);
     return r;
+  }
+
+  /** One page of what the host holds of a contract (`storage.latest`; checked by takeover.ts). */
+  async latest(host: HostRef, contract: StorageContract, fromRevision: number, fromObject: number): Promise<LatestResult> {
+    const args = new LatestArgs();
+    args.id = contract.hash();
+    args.fromRevision = fromRevision;
+    args.fromObject = fromObject;
+    const res = await this.call(host, 'latest', args.encode());
+    if (res.status !== statuses.OK)
+      throw declined('bad-host-answer', `host ${host.identity} gave no state for contract ${contract.id().slice(0, 12)}`,
+        res.status, res.body);
+    try {
+      return LatestResult.decode(res.body);
+    } catch {
+      throw new DealError('bad-host-answer', `host ${host.identity} sent a malformed state`);
+    }
   }
 
   /**

@@ -1,8 +1,8 @@
 /*!
  * renterside.ts - the renter side's parts built from the node: the payer
  * (channel states), the auditor, automatic repair, the in-process renter
- * client automatic repair and renewal use, and the audit records fed to
- * reputation.
+ * client automatic repair and renewal use, the audit records fed to
+ * reputation, and taking over a contract found again from the seed.
  */
 
 import { auditCounts } from '../reputation/rater';
@@ -12,6 +12,8 @@ import { Payer } from './payments';
 import { AutoRepair, auditsLost, type AutoRepairOptions } from './autorepair';
 import { RenterClient } from './renterclient';
 import { localCall } from './rpc';
+import type { StorageContract } from '../contracts/storagecontract';
+import { takeOver, type TakeoverResult } from './takeover';
 import type { Deals } from './plugin';
 
 /**
@@ -120,4 +122,34 @@ export function makeAuditor(deals: Deals): Auditor {
     },
     log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
   });
+}
+
+/**
+ * Take over a contract this node found again from its seed (takeover.ts),
+ * under the contract's lock; null when it already holds it as its own.
+ * Its objects are named after the files the recovered manifests list.
+ */
+export async function takeOverContract(deals: Deals, c: StorageContract): Promise<TakeoverResult | null> {
+  const id = c.hash();
+  if (await deals.store.getRenterContract(id))
+    return null;
+  const host = await deals.hostRef(c.hostKey);
+  const fileOf = new Map<number, Buffer>();
+  for (const f of await deals.store.listFiles()) {
+    for (const r of f.replicas) {
+      if (r.contractId.equals(id))
+        fileOf.set(r.object, f.fileId);
+    }
+  }
+  const res = await deals.contractBook.withContract(id, () => takeOver({
+    store: deals.store,
+    latest: (k, fromRevision, fromObject) => deals.renter.latest(host, k, fromRevision, fromObject),
+    escrow: async (k) => {
+      const e = await deals.contracts.escrowOf(k.hash());
+      return e && !e.spent ? e.coin : null;
+    }
+  }, c, (object) => fileOf.get(object) ?? null));
+  deals.api.logger.info(`takeover: contract ${c.id()} on ${deals.negotiator.addressOf(c.hostKey)} taken over at revision `
+    + `${res.revision} (${res.objects} objects), channel state ${res.state} paying ${res.paid} sat`);
+  return res;
 }

@@ -35,6 +35,7 @@ import type {
 import { Offer } from './wire';
 import { auditSummary, type AuditsResult } from './auditview';
 import { recoverFiles, type RecoverResult, type RecoveryContext } from './recovery';
+import { takeOverContract } from './renterside';
 import { FileServerClient } from '../storage/fileserverclient';
 
 /**
@@ -270,6 +271,7 @@ export function recoveryContext(deals: Deals): RecoveryContext {
     },
     master: () => deals.storageMaster(),
     adopt: (file) => deals.files.adopt(file),
+    takeOver: (c) => takeOverContract(deals, c),
     addressOf: (pk) => deals.negotiator.addressOf(pk)
   };
 }

@@ -220,7 +220,7 @@ export class Offer extends SignedStruct {
 /** Bytes of one object on the wire: u32 id || root(32) || u64 size (the object leaf's preimage). */
 export const OBJECT_ENTRY_SIZE = 44;
 
-function writeObjects(bw: bio.Writer, list: readonly ObjectEntry[]): void {
+export function writeObjects(bw: bio.Writer, list: readonly ObjectEntry[]): void {
   bw.writeVarint(list.length);
   for (const e of list) {
     bw.writeU32(e.id);
@@ -229,7 +229,7 @@ function writeObjects(bw: bio.Writer, list: readonly ObjectEntry[]): void {
   }
 }
 
-function readObjects(br: bio.BufferReader, max: number): ObjectEntry[] {
+export function readObjects(br: bio.BufferReader, max: number): ObjectEntry[] {
   const n = readLength(br, max);
   // [REJECT] a count the bytes left cannot hold (checked before looping)
   if (n * OBJECT_ENTRY_SIZE > br.left())
@@ -240,7 +240,7 @@ function readObjects(br: bio.BufferReader, max: number): ObjectEntry[] {
   return out;
 }
 
-function readRevision(br: bio.BufferReader): Revision {
+export function readRevision(br: bio.BufferReader): Revision {
   return new Revision().decode(readFixed(br, REVISION_SIZE));
 }
 

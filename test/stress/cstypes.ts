@@ -24,6 +24,7 @@ import { decodeGetArgs } from '../../lib/reputation/service';
 import { decodeQuoteArgs, encodeQuoteArgs } from '../../lib/negotiator/standard';
 import { ContractArgs, OfferArgs, QuoteArgs, ReceiptArgs, ReviseArgs, TokenArgs } from '../../lib/deals/wire';
 import { PayArgs } from '../../lib/deals/payments';
+import { LatestArgs } from '../../lib/deals/latestwire';
 import { ChannelState } from '../../lib/contracts/channel';
 import { type Rng, type Seed, mutate, traceFields } from './mutate';
 
@@ -245,6 +246,12 @@ export const METHOD_SEEDS: Record<string, MethodSeeds> = {
   'storage.revision': {
     args: () => [Object.assign(new ContractArgs(), { id: randomBytes(32) }).encode()],
     decode: (a) => ContractArgs.decode(a)
+  },
+  'storage.latest': {
+    // The whole of a contract the host never formed, and a later page (revisions from 300, objects from 5000).
+    args: () => [Object.assign(new LatestArgs(), { id: randomBytes(32) }).encode(),
+      Object.assign(new LatestArgs(), { id: randomBytes(32), fromRevision: 300, fromObject: 5000 }).encode()],
+    decode: (a) => LatestArgs.decode(a)
   },
   'storage.receipt': {
     args: () => [Object.assign(new ReceiptArgs(), { id: randomBytes(32), number: 1 }).encode()],
