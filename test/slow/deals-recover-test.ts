@@ -12,12 +12,12 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { DaemonProcess, tempDir } from './util/nodes-context';
-import { identity, json, mine, startNetwork } from './util/network';
-import { forValue } from './util/wait';
-import type { PutResult } from '../lib/deals/renterclient';
-import type { FileInfo } from '../lib/deals/rpctypes';
-import type { RecoverResult } from '../lib/deals/recovery';
+import { DaemonProcess, tempDir } from '../util/nodes-context';
+import { identity, json, mine, startNetwork } from '../util/network';
+import { forValue } from '../util/wait';
+import type { PutResult } from '../../lib/deals/renterclient';
+import type { FileInfo } from '../../lib/deals/rpctypes';
+import type { RecoverResult } from '../../lib/deals/recovery';
 
 const WAIT_MS = 120000;
 
