@@ -115,7 +115,7 @@ t.test('the renter audits every contract once per interval', async (t) => {
     t.not(bad.code, 0);
     t.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
     const none = await renter.cli(['audits', 'abcd0123']);
-    t.equal(none.stderr.trim(), 'error: no contract or file matches abcd0123', 'neither a contract nor a file');
+    t.equal(none.stderr.trim(), 'error: No such contract or file: abcd0123. (code -5)', 'neither a contract nor a file, in get\'s words');
   });
 
   await t.test('should show the audits in getcontract, listcontracts and ls', async (t) => {

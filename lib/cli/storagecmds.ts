@@ -318,10 +318,13 @@ async function contractId(ctx: CommandContext, arg: string): Promise<string | nu
   }
 }
 
-/** The `getfile`-style "no such file" answer, said of both kinds of id the command takes. */
+/**
+ * The `getfile`-style "No such file" answer (same words, same -5 code as
+ * get, rm and repair print), said of both kinds of id the command takes.
+ */
 function noContractOrFile(e: unknown, arg: string): unknown {
   return e instanceof RPCClientError && e.rpcCode === -5
-    ? new CommandError('no-file', `no contract or file matches ${arg}`) : e;
+    ? new RPCClientError('rpc', `No such contract or file: ${arg}.`, -5) : e;
 }
 
 /** renew CONTRACT|FILE [--duration B] [--allowance SAT] */

@@ -119,9 +119,15 @@ export class RenterCore {
       neg = await this.rpc('negotiatestorage', args);
       if (reuse.length === 0)
         this.noOffers(neg);
+      // Why new contracts: say it in the words that fit (a first put has
+      // no open contract at all; "on the other hosts" only when some were
+      // reused).
+      const room = `with room for ${objectSize} bytes and ${reuseMinLeft(opts.duration)} blocks left`;
+      const why = opts.reuse === false ? 'open contracts not reused: --new-contracts'
+        : reuse.length ? `${reuse.length} open contract(s) reused, no open contract ${room} on the other hosts`
+          : contracts.length || skipped.length ? `no open contract ${room}` : 'no open contract yet';
       if (neg.offers.length > 0)
-        note = (`forming ${neg.offers.length} new contract(s) (${reuse.length ? `${reuse.length} open contract(s) reused, ` : ''}`
-          + `no open contract with room for ${objectSize} bytes and ${reuseMinLeft(opts.duration)} blocks left on the other hosts) `
+        note = (`forming ${neg.offers.length} new contract(s) (${why}) `
           + `with an allowance of ${neg.offers.map((o) => `${o.escrow} sat`).join(', ')}`
           + (opts.allowance === undefined ? ' (default: 1 GiB for the duration, at least the minimum escrow; --allowance sets it)' : ''));
     }
