@@ -1,8 +1,12 @@
 // Reorg storm: random reorgs up to depth 6 over blocks that carry
 // CloudCoin transactions (commitments of new contracts, ratings by the
 // renter and by a host, refunds: asked for, or made by the renter's node on
-// its own at the refund height), on a renter, two hosts and an observer as
-// cloudcoind processes on loopback.
+// its own at the refund height; channel closes: forced by a host with
+// closecontract, or made by its node on its own at a contract's end), on a
+// renter, two hosts and an observer as cloudcoind processes on loopback.
+// One host charges enough that the states the renter pays it at its
+// audits are worth closing; the other charges the default (its states pay
+// less than a close's fee), so its contracts end in the renter's refund.
 //
 // The competing branches come from a forker: a cloudcoind with no peers
 // (`--nolisten`, `--connect` to nowhere) that gets the main chain's blocks
@@ -44,6 +48,9 @@ export interface ReorgResult {
   line: string;
 }
 
+/** The closing host's storage price (sat per GiB per 1000 blocks): a 32 KiB file's state for 10 blocks pays about 600 sat. */
+const CLOSE_PRICE = 2_000_000_000;
+
 /** Deadline for waits that span a reorg or a relay (bcoin flushes invs every 5 s). */
 const RELAY_MS = 120_000;
 
@@ -63,7 +70,8 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
   let confirmedAgain = 0;
   let freshChecks = 0;
   try {
-    const { renter, hosts } = await startNetwork(td, [[], []]);
+    const { renter, hosts } = await startNetwork(td, [[], ['--host-storage-price', `${CLOSE_PRICE}sat`]]);
+    const closingHost = hosts[1];
     const observerArgs = ['--connect', renter.addr];
     const observer = await startDaemon(td, observerArgs);
     const forker = await startDaemon(td, ['--nolisten', '--connect', '127.0.0.1:1']);
@@ -101,11 +109,12 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
     let fileNo = 0;
     const put = async (): Promise<{ txids: string[]; contracts: Array<{ id: string; host: string }> }> => {
       const file = path.join(work, `f${++fileNo}`);
-      fs.writeFileSync(file, randomBytes(4096 + rng.int(60000)));
+      fs.writeFileSync(file, randomBytes(32768 + rng.int(65536)));
       // New contracts each time (their commitments are what reorgs move),
-      // short ones, so refunds come due during the storm.
+      // short ones, so refunds and closes come due during the storm; two
+      // hosts (one of them the closing host) or the cheaper one.
       return json(renter.cli(['put', file, '--hosts', String(1 + rng.int(2)), '--duration', '21', '--new-contracts',
-        '--max-price', '5000', '--no-wait', '--json']));
+        '--max-price', `${CLOSE_PRICE}sat`, '--no-wait', '--json']));
     };
     // Two contracts past their refund height before the storm, so even a
     // short storm disconnects refunds.
@@ -173,6 +182,21 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
           }
         }
         const live = ours.filter((c) => c.commit?.height != null && c.state === 'active');
+        // A forced close by the closing host of a contract it holds a state for.
+        const closable: string[] = [];
+        for (const c of live.filter((x) => !x.spend && hostsOf.get(x.id) === closingHost)) {
+          const held = await call<{ channel: { paid: number } | null }>(closingHost, 'getcontract', [c.id]).catch(() => null);
+          if (held?.channel)
+            closable.push(c.id);
+        }
+        if (closable.length && rng.int(2)) {
+          const t = await call<{ txid: string }>(closingHost, 'closecontract', [rng.pick(closable)])
+            .then((r) => r.txid).catch(() => null);
+          if (t) {
+            kinds.set(t, 'close');
+            txids.push(t);
+          }
+        }
         if (live.length && rng.int(2)) {
           const c = rng.pick(live);
           const byHost = rng.int(2) === 1 && hostsOf.has(c.id);
