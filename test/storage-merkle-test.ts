@@ -102,6 +102,16 @@ t.test('hashFile', async (t) => {
     t.same(await pool.hashBuffer(data, 96, 3), subtreeLevels(hashLeaves(data, 96), 3), 'subtree levels too');
   });
 
+  t.test('should hash a sealed chunk as ciphertext and tag apart exactly as joined', async (t) => {
+    // The tag inside the last leaf, ending a leaf, and crossing into a leaf of its own.
+    for (const len of [LEAF_SIZE * 256 - 16, 3 * LEAF_SIZE + 100, LEAF_SIZE - 16, 2 * LEAF_SIZE - 6, 5 * LEAF_SIZE, 7]) {
+      const ct = randomBytes(len);
+      const tag = randomBytes(16);
+      const joined = Buffer.concat([ct, tag]);
+      t.same(await pool.hashSealed(Buffer.from(ct), tag, 256, 2), subtreeLevels(hashLeaves(joined, 256), 2), `${len} + 16 bytes`);
+    }
+  });
+
   t.test('should write a tree file whose proofs verify, and detect a flipped byte', async (t) => {
     const dir = tmpdir(t);
     const file = path.join(dir, 'obj');

@@ -26,11 +26,27 @@ const NP = prefix('cc/node');
 const oneShot = typeof crypto.hash === 'function';
 const scratch4 = Buffer.alloc(64 + 4 + LEAF);
 LP.copy(scratch4, 0);
-function hashInto(data, first, out, outOff) {
-  const n = Math.ceil(data.length / LEAF);
+// The bytes are data || tail (tail: a sealed chunk's tag, kept apart so
+// the chunk is never copied whole to append it): a leaf reaching into the
+// tail is assembled in the scratch buffer.
+function hashInto(data, first, out, outOff, tail) {
+  const total = data.length + (tail ? tail.length : 0);
+  const n = Math.ceil(total / LEAF);
   for (let i = 0; i < n; i++) {
-    const leaf = data.subarray(i * LEAF, Math.min((i + 1) * LEAF, data.length));
+    const end = Math.min((i + 1) * LEAF, total);
     scratch4.writeUInt32LE(first + i, 64);
+    if (end > data.length) {
+      const start = i * LEAF;
+      let w = 68;
+      if (start < data.length)
+        w += data.copy(scratch4, 68, start, data.length);
+      const from = Math.max(0, start - data.length);
+      w += tail.copy(scratch4, w, from, end - data.length);
+      const msg = scratch4.subarray(0, w);
+      (oneShot ? crypto.hash('sha256', msg, 'buffer') : crypto.createHash('sha256').update(msg).digest()).copy(out, outOff + i * 32);
+      continue;
+    }
+    const leaf = data.subarray(i * LEAF, end);
     if (oneShot) {
       leaf.copy(scratch4, 68);
       crypto.hash('sha256', scratch4.subarray(0, 68 + leaf.length), 'buffer').copy(out, outOff + i * 32);
@@ -85,8 +101,9 @@ parentPort.on('message', (m) => {
       }
     } else {
       const data = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.length === undefined ? m.buf.byteLength : m.length);
-      out = Buffer.allocUnsafe(Math.ceil(data.length / LEAF) * 32);
-      hashInto(data, m.first, out, 0);
+      const tail = m.tail ? Buffer.from(m.tail.buffer, m.tail.byteOffset, m.tail.byteLength) : null;
+      out = Buffer.allocUnsafe(Math.ceil((data.length + (tail ? tail.length : 0)) / LEAF) * 32);
+      hashInto(data, m.first, out, 0, tail);
     }
     if (m.lent) {
       // A lent buffer goes back to its owner, moved rather than copied.
@@ -246,6 +263,18 @@ export class LeafHasherPool {
    */
   hashDone(data: Buffer, first: number, height = 0): Promise<Buffer> {
     return ownsBuffer(data) ? this.hashLent(data, data.length, first, () => {}, height) : this.hashBuffer(data, first, height);
+  }
+
+  /**
+   * As hashDone for the bytes `data` || `tail` without joining them: a
+   * sealed chunk's ciphertext and tag (cipher.ts#sealChunk), so the first
+   * pass of an upload neither allocates nor copies a whole chunk to append
+   * its 16-byte tag. `data` is moved to the worker when it owns its whole
+   * ArrayBuffer (the small tail is copied).
+   */
+  hashSealed(data: Buffer, tail: Buffer, first: number, height = 0): Promise<Buffer> {
+    const transfer = ownsBuffer(data) ? [data.buffer as ArrayBuffer] : [];
+    return this.submit({ buf: data, tail, first, height }, transfer);
   }
 
   /** As hashBuffer, for `length` bytes of the file at `path` from `offset` (leaf-aligned). */
