@@ -15,6 +15,8 @@ import { hostCommands, type HostRow } from '../lib/cli/hostcmds';
 import * as contracts from '../lib/contracts';
 import type { NegotiateStorageResult } from '../lib/deals/rpctypes';
 import type { ReputationJSON } from '../lib/reputation';
+import type { Negotiator } from '../lib/negotiator';
+import type { LedgerRecord } from '../lib/negotiator/server';
 import { NodesContext, tempDir } from './util/nodes-context';
 import { forValue } from './util/wait';
 import { fundAll, makeDeal, mineSync, plugin, stateOf } from './util/contracts';
@@ -48,14 +50,26 @@ t.test('put chooses hosts by price and reputation', async (t) => {
   t.ok(badRep.score < 400, `failed host scores ${badRep.score}, below an unknown host`);
 
   t.test('should rank the failed host last and show each offer\'s score', async (t) => {
+    // What the failed host is asked (its server's promise records): a quote may be paid.
+    const asked: string[] = [];
+    const badNeg = bad.node.require<Negotiator>('negotiator');
+    const onPromise = (r: LedgerRecord): void => {
+      asked.push(`${r.service}.${r.method}`);
+    };
+    badNeg.on('promise', onPromise);
+    t.teardown(() => badNeg.removeListener('promise', onPromise));
     const neg = await renter.rpc('negotiatestorage', [300000, 100, 5000, 1]) as NegotiateStorageResult;
+    t.ok(asked.includes('storage.quote'), 'without --min-score the failed host is asked for a quote');
+    asked.length = 0;
     t.same(neg.offers.map((o) => [o.host, o.score]), [[goodId, 400]]);
     const why = neg.declined.find((d) => d.host === badId);
     t.match(why?.reason, new RegExp(`ranked below the chosen .*reputation score ${badRep.score}`));
     const min = badRep.score + 1;
     const strict = await renter.rpc('negotiatestorage', [300000, 100, 5000, 2, null, null, min]) as NegotiateStorageResult;
     t.same(strict.offers.map((o) => o.host), [goodId], 'the failed host is not asked at all');
-    t.match(strict.declined.find((d) => d.host === badId)?.reason, `reputation score ${badRep.score} below --min-score ${min}`);
+    t.match(strict.declined.find((d) => d.host === badId)?.reason,
+      `reputation score ${badRep.score} below --min-score ${min}: not asked for a quote`);
+    t.same(asked, [], 'connected, but not asked for a (possibly paid) quote');
     await t.rejects(renter.rpc('negotiatestorage', [300000, 100, 5000, 1, null, null, 1001]), { code: -8 });
   });
 

@@ -142,15 +142,16 @@ export class Renter {
    * Ask every peer for a quote, paying a host that prices it up to the
    * negotiator's maximum quote payment (deferred where it allows);
    * peers that do not host answer nothing useful. Quotes feed the market.
+   * Peers `skip` names are not asked (a host to avoid is not paid for a quote).
    */
-  async quoteAll(size: number, duration: number): Promise<QuoteResult[]> {
+  async quoteAll(size: number, duration: number, skip: (pubkey: Buffer) => boolean = () => false): Promise<QuoteResult[]> {
     const args = new QuoteArgs();
     args.size = size;
     args.duration = duration;
     const raw = args.encode();
     const neg = this.ctx.negotiator;
     const maxPayment = neg.maxQuotePayment;
-    return Promise.all(this.peers().map(async (host): Promise<QuoteResult> => {
+    return Promise.all(this.peers().filter((host) => !skip(host.pubkey)).map(async (host): Promise<QuoteResult> => {
       try {
         const res = await neg.request(host.pubkey, SERVICE_NAME, 'quote', raw, { timeout: CALL_TIMEOUT_MS, maxPayment });
         if (res.status !== statuses.OK)
@@ -174,31 +175,42 @@ export class Renter {
     const fits = (a: AnnouncePacket): boolean =>
       withinPrice({ storage: a.storagePrice, upload: a.uploadPrice, download: a.downloadPrice }, maxPrice)
       && a.capacity >= size && a.maxDuration >= duration && !exclude.some((pk) => pk.equals(a.publicKey));
-    // [SKIP] hosts whose audits failed or that score below --min-score: not dialled, not chosen
+    // [SKIP] hosts whose audits failed or that score below --min-score: not dialled, not asked for a
+    // (possibly paid) quote even when connected, not chosen
+    const connected = this.peers();
     const avoid = this.ctx.avoid
-      ? await this.ctx.avoid(this.ctx.negotiator.hosts().filter(fits).map((a) => a.publicKey), minScore)
+      ? await this.ctx.avoid(uniqueKeys([...this.ctx.negotiator.hosts().filter(fits).map((a) => a.publicKey),
+        ...connected.map((h) => h.pubkey)]), minScore)
       : new Map<string, string>();
+    const excluded = (pk: Buffer): boolean => exclude.some((x) => x.equals(pk));
     // Dial announced hosts that fit, some spare for declines: at most count x 3 new connections.
     const { lease } = await this.ctx.negotiator.connectHosts({
       count: 2 * count,
       maxNew: 3 * count,
       filter: (a) => fits(a) && !avoid.has(a.publicKey.toString('hex'))
     });
-    const quotes = (await this.quoteAll(size, duration)).filter((q) => !exclude.some((pk) => pk.equals(q.host.pubkey)));
+    const quotes = await this.quoteAll(size, duration, (pk) => excluded(pk) || avoid.has(pk.toString('hex')));
     const usable: QuotedHost<HostRef>[] = [];
     const declined: Array<{ host: HostRef; reason: string }> = [];
     for (const q of quotes) {
-      const why = avoid.get(q.host.pubkey.toString('hex'));
-      if (why)
-        declined.push({ host: q.host, reason: why });
-      else if (q.quote)
+      if (q.quote)
         usable.push({ host: q.host, prices: q.quote.prices, freeCapacity: q.quote.freeCapacity, maxDuration: q.quote.maxDuration });
     }
-    // Avoided hosts we are not connected to: named too, so the table says why they were not asked.
+    // Avoided hosts are named too, so the table says why they were not asked.
+    const named = new Set<string>();
+    for (const host of connected) {
+      const key = host.pubkey.toString('hex');
+      const why = avoid.get(key);
+      if (why && !excluded(host.pubkey) && !named.has(key)) {
+        named.add(key);
+        declined.push({ host, reason: `${why}: not asked for a quote` });
+      }
+    }
     for (const a of this.ctx.negotiator.hosts()) {
       const key = a.publicKey.toString('hex');
       const why = avoid.get(key);
-      if (why && !quotes.some((q) => q.host.pubkey.equals(a.publicKey))) {
+      if (why && !named.has(key)) {
+        named.add(key);
         declined.push({ host: { pubkey: a.publicKey, identity: this.ctx.negotiator.addressOf(a.publicKey),
           addr: this.ctx.negotiator.announcedAddress(a.publicKey) ?? '' }, reason: `${why}: not dialled` });
       }
@@ -217,7 +229,7 @@ export class Renter {
     } : {});
     // Hosts that gave no quote, with why (a price above the maximum quote payment); peers that do not host are not hosts.
     for (const q of quotes) {
-      if (!q.quote && q.status !== statuses.SERVICE_UNSUPPORTED && !avoid.has(q.host.pubkey.toString('hex')))
+      if (!q.quote && q.status !== statuses.SERVICE_UNSUPPORTED)
         declined.push({ host: q.host, reason: `no quote: ${q.reason ?? q.status}` });
     }
     for (const q of usable) {
@@ -584,4 +596,12 @@ function describeUnfit(q: QuotedHost<HostRef>, size: number, duration: number, m
   if (score && minScore !== undefined && score.score < minScore)
     return `reputation score ${score.score}${score.known ? '' : ' (unknown host)'} below --min-score ${minScore}`;
   return 'not chosen';
+}
+
+/** Keys without repeats (an announced host may be connected too). */
+function uniqueKeys(keys: Buffer[]): Buffer[] {
+  const seen = new Map<string, Buffer>();
+  for (const k of keys)
+    seen.set(k.toString('hex'), k);
+  return [...seen.values()];
 }
