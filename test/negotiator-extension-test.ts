@@ -7,6 +7,7 @@ import * as path from 'path';
 import { EventEmitter } from 'events';
 import * as negotiatorModule from '../lib/negotiator';
 import { Negotiator, NODE_CLOUDSTORAGE } from '../lib/negotiator';
+import { paymentGraceMs, unconfirmedLimit } from '../lib/negotiator/plugin';
 import { Config, type ConfigValue } from '../lib/node/config';
 import type { NodeAPI, PacketHandler, RPCMethod } from '../lib/base/extension';
 import bcoin = require('../lib/bcoin');
@@ -57,7 +58,7 @@ function stub(values: Record<string, ConfigValue>, datadir = os.tmpdir()): Stub 
 t.test('negotiator extension', async (t) => {
   t.test('should export id, options and init', async (t) => {
     t.equal(negotiatorModule.id, 'negotiator');
-    t.same(negotiatorModule.options.map((o) => o.name), ['policy', 'policy-file', 'cloudpeers', 'max-quote-payment', 'coin-proofs', 'defer-limit']);
+    t.same(negotiatorModule.options.map((o) => o.name), ['policy', 'policy-file', 'cloudpeers', 'max-quote-payment', 'coin-proofs', 'unconfirmed-limit', 'payment-grace', 'defer-limit']);
   });
 
   t.test('should register packets, the service bit and RPC methods', async (t) => {
@@ -89,6 +90,16 @@ t.test('negotiator extension', async (t) => {
     const single = negotiatorModule.init(stub({ policy: 'deny info', 'defer-limit': '5000sat' }).api);
     t.same(single.policy.rules.map((r) => r.text), ['deny info']);
     t.equal(single.server.credits.limit, 5000);
+  });
+
+  t.test('should read --unconfirmed-limit and --payment-grace, and refuse bad ones in one line', async (t) => {
+    t.ok(negotiatorModule.init(stub({ 'unconfirmed-limit': '2500sat', 'payment-grace': '5' }).api));
+    t.equal(unconfirmedLimit(stub({ 'unconfirmed-limit': '2500sat' }).api), 2500);
+    t.equal(unconfirmedLimit(stub({}).api), 50_000, 'default 50 000 sat');
+    t.equal(paymentGraceMs(stub({}).api), 60_000, 'default 60 s');
+    t.equal(paymentGraceMs(stub({ 'payment-grace': '5' }).api), 5000);
+    t.throws(() => negotiatorModule.init(stub({ 'unconfirmed-limit': 'lots' }).api), /--unconfirmed-limit must be an amount/);
+    t.throws(() => negotiatorModule.init(stub({ 'payment-grace': '90000' }).api), /--payment-grace must be from 0 to 86400 seconds/);
   });
 
   t.test('should resolve a relative policy file against the datadir, as bitcoind does', async (t) => {

@@ -99,6 +99,34 @@ export const MAX_CLOUD_PEERS = 1024;
 /** Identities with a deferred-payment credit counter. */
 export const MAX_CREDIT_ACCOUNTS = 4096;
 
+/**
+ * Default sat of one identity's attached payments a server serves against
+ * while they are unconfirmed (`--unconfirmed-limit`): what a double spend
+ * can take from it. 50 000 sat is 5 x DEFAULT_DEFER_LIMIT, the credit a
+ * server extends with no payment at all.
+ */
+export const DEFAULT_UNCONFIRMED_LIMIT = 50_000;
+
+/** Payment txs a server remembers having credited (replays, retries, double spends); oldest forgotten. */
+export const MAX_PAID_RECORDS = 4096;
+
+/** Times a server serves the same call again against one payment tx (a client retrying after a lost answer). */
+export const PAID_RETRIES = 2;
+
+/** Ban score for a payment that lies: it pays less than it claims, someone else, or paid another call already. */
+export const FALSE_PAYMENT_SCORE = 20;
+
+/** Ban score of an identity whose payment was double spent after it was served (PROTOCOL 2.5). */
+export const DOUBLE_SPEND_SCORE = 50;
+
+/**
+ * Default milliseconds a client waits after a paid call went unanswered
+ * before it takes its payment back, unless the tx was seen in its mempool
+ * or chain (`--payment-grace`): a server that took it relays it within
+ * seconds (bcoin's inv trickle is under 1 s).
+ */
+export const DEFAULT_PAYMENT_GRACE_MS = 60_000;
+
 /** Default credit (sat) an identity may run up with `defer` before `please-pay`. */
 export const DEFAULT_DEFER_LIMIT = 10_000;
 

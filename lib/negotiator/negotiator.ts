@@ -18,7 +18,7 @@ import { BoundedMap } from './boundedmap';
 import { Requester, CallResult, RequestOptions, Route } from './requester';
 import { RequestError, requestCodes } from './errors';
 import {
-  DEFAULT_DEFER_LIMIT, DEFAULT_MAX_QUOTE_PAYMENT, MAX_CLOUD_PEERS, NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_METHODS,
+  DEFAULT_DEFER_LIMIT, DEFAULT_MAX_QUOTE_PAYMENT, DEFAULT_UNCONFIRMED_LIMIT, DOUBLE_SPEND_SCORE, MAX_CLOUD_PEERS, NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_METHODS,
   MAX_ANNOUNCE_SOURCES, REACH_NEW_PER_HOST, STANDARD_METHODS_VERSION
 } from './common';
 import { describeDecline } from './status';
@@ -42,6 +42,7 @@ import { CloudPeer, CloudPeerInfo, CloudPeers, KeyedBuckets, PeerLike, hasCloudB
 import { Policy } from './policy';
 import { Server, LedgerRecord } from './server';
 import { Service, ServiceRegistry } from './services';
+import { TabStore, Tabs } from './tabs';
 import { resolveTarget } from './targets';
 
 export type { CoinHooks, HostReach, LoggerLike, NegotiatorOptions, Target };
@@ -71,6 +72,7 @@ export class Negotiator extends EventEmitter {
   private id: Identity | null;
   private payments: PaymentHooks;
   private coinHooks: CoinHooks | null = null;
+  private tabs: TabStore | null = null;
   private opened = false;
 
   constructor(options: NegotiatorOptions) {
@@ -99,7 +101,8 @@ export class Negotiator extends EventEmitter {
         req.service, req.method, err instanceof Error ? err.stack ?? err.message : String(err)),
       clock: options.clock,
       coinView: (hash, index) => this.coinHooks ? this.coinHooks.view(hash, index) : Promise.resolve(null),
-      height: () => this.coinHooks?.height() ?? 0
+      height: () => this.coinHooks?.height() ?? 0,
+      unconfirmedLimit: options.unconfirmedLimit ?? DEFAULT_UNCONFIRMED_LIMIT
     });
     this.server.on('promise', (r: LedgerRecord) => this.emit('promise', r));
     this.server.on('fulfil', (r: LedgerRecord) => this.emit('fulfil', r));
@@ -193,6 +196,8 @@ export class Negotiator extends EventEmitter {
       this.id = await this.options.loadIdentity();
     if (!this.id)
       throw new Error('Negotiator has no identity.');
+    if (this.options.tabsFile)
+      this.openTabs(this.options.tabsFile);
     this.opened = true;
     this.logger.info('negotiator: identity %s', this.id.address);
     for (const cp of this.peers.all())
@@ -204,6 +209,7 @@ export class Negotiator extends EventEmitter {
     for (const cp of this.peers.all())
       cp.close();
     this.requester.close();
+    this.tabs?.flush();
     this.gossip.close();
     this.dialer.close();
   }
@@ -255,9 +261,46 @@ export class Negotiator extends EventEmitter {
     });
   }
 
+  /** Read the deferred tabs back and keep the file in step with them (tabs.ts). */
+  private openTabs(file: string): void {
+    const store = new TabStore(file, () => {
+      const tabs = new Tabs();
+      tabs.server = this.server.credits.entries();
+      tabs.client = this.requester.debtEntries();
+      return tabs;
+    }, this.logger);
+    const saved = store.load();
+    this.server.credits.load(saved.server);
+    this.requester.loadDebts(saved.client);
+    this.server.credits.onChange = () => store.changed();
+    this.requester.onChange = () => store.changed();
+    this.tabs = store;
+    if (saved.server.length + saved.client.length > 0)
+      this.logger.info('negotiator: deferred tabs read back: %d clients owe us, we owe %d servers', saved.server.length, saved.client.length);
+  }
+
   /** Install the payment hooks (cloudcoind: wallet payments, walletpay.ts). */
   setPaymentHooks(hooks: PaymentHooks): void {
     this.payments = hooks;
+  }
+
+  /**
+   * A payment tx this node took as a server was double spent: the payer
+   * owes it again (Server#doubleSpent) and each connection of its identity
+   * gets DOUBLE_SPEND_SCORE. False for a tx that paid nothing here.
+   */
+  paymentDoubleSpent(id: string): boolean {
+    const rec = this.server.doubleSpent(id);
+    if (!rec)
+      return false;
+    this.logger.warning('negotiator: payment %s of %d sat from %s was double spent: charged back',
+      id, rec.amount, this.addressOf(rec.from));
+    for (const cp of this.peers.all()) {
+      if (cp.publicKey?.equals(rec.from))
+        this.options.ban?.(cp.peer, DOUBLE_SPEND_SCORE);
+    }
+    this.emit('double spend', rec);
+    return true;
   }
 
   /** The UTXO set for coin proofs this node checks, and who proves coins when a server asks (coins.ts). */

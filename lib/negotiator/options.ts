@@ -42,6 +42,12 @@ export interface NegotiatorOptions {
   policy?: Policy;
   /** Credit (sat) an identity may defer; 0 refuses `defer`. */
   deferLimit?: number;
+  /** The deferred-payment tabs file (tabs.ts); none: tabs live in memory only. */
+  tabsFile?: string;
+  /** Most sat of one identity's attached payments served while unconfirmed (default DEFAULT_UNCONFIRMED_LIMIT). */
+  unconfirmedLimit?: number;
+  /** Raise a peer's ban score (pool: Peer#increaseBan) for what it did outside a packet handler (a double spend). */
+  ban?: (peer: PeerLike, score: number) => void;
   /** Most we pay a host for one storage quote, sat (default DEFAULT_MAX_QUOTE_PAYMENT). */
   maxQuotePayment?: number;
   payments?: PaymentHooks;

@@ -9,8 +9,16 @@
  * exists for in-memory tests of the envelope, which have no wallet.
  */
 
-/** A payment check's outcome: it pays, it does not, or `data` is no payment at all (the sender is scored). */
-export type PaymentVerdict = boolean | 'malformed';
+/**
+ * A payment check's outcome: it pays, it does not (a tx the mempool
+ * refused, or one it already has), or the sender lied: `malformed` (no
+ * payment at all) and `underpays` (pays this server less than claimed, or
+ * someone else) are scored.
+ */
+export type PaymentVerdict = boolean | 'malformed' | 'underpays';
+
+/** What became of a payment whose call went unanswered (PaymentHooks#unanswered). */
+export type UnansweredOutcome = 'kept' | 'abandoned';
 
 export interface PaymentHooks {
   /** Server: does `data` pay us `amount` sat from identity `from`? */
@@ -19,6 +27,18 @@ export interface PaymentHooks {
   attach(to: Buffer, amount: number): Promise<Buffer>;
   /** Client: the server did not take what `attach` made (answered before looking at it, or refused it): undo it. */
   refused?(data: Buffer): Promise<void>;
+  /**
+   * Client: a call carrying `data` got no answer (timeout, closed
+   * connection). Resolves `abandoned` once the payment was given back
+   * (not seen in the mempool or chain within the grace period), `kept`
+   * when the server took it (it is out there: the call may be retried
+   * with the same bytes).
+   */
+  unanswered?(data: Buffer): Promise<UnansweredOutcome>;
+  /** Both sides: the id of the payment in `data` (a txid), or null when it is no payment at all. */
+  id?(data: Buffer): string | null;
+  /** Server: is the payment `id` it took still unconfirmed (in its mempool)? */
+  pending?(id: string): boolean;
 }
 
 /** Claims are believed: for in-memory tests only, never installed by cloudcoind. */

@@ -19,7 +19,7 @@ import { Identity } from '../base/identity';
 import { ConfigError } from '../node/config';
 import { parseAmount } from '../base/units';
 import { CloudSlots, dialer, directAddresses, refreshLocalAddresses } from './cloudpeers';
-import { NODE_CLOUDSTORAGE, DEFAULT_DEFER_LIMIT, DEFAULT_MAX_QUOTE_PAYMENT, DEFAULT_CLOUD_PEERS, MAX_CLOUD_SLOTS, MAX_MONEY } from './common';
+import { NODE_CLOUDSTORAGE, DEFAULT_DEFER_LIMIT, DEFAULT_MAX_QUOTE_PAYMENT, DEFAULT_PAYMENT_GRACE_MS, DEFAULT_UNCONFIRMED_LIMIT, DEFAULT_CLOUD_PEERS, MAX_CLOUD_SLOTS, MAX_MONEY } from './common';
 import { PolicyError } from './errors';
 import { Negotiator, type NegotiatorOptions } from './negotiator';
 import { COIN_REQUEST_CMD, commands } from './packets';
@@ -60,6 +60,20 @@ export const options: OptionSpec[] = [
     description: 'Most this node reveals in coin proofs when a server asks for them (min-coins, a host\'s offer caps), '
       + 'e.g. 2btc; proving coins ties this identity to them. 0 proves nothing',
     defaultText: '0'
+  },
+  {
+    name: 'unconfirmed-limit',
+    type: 'string',
+    description: 'Most of one identity\'s attached payments this node serves against while they are unconfirmed, '
+      + 'e.g. 50000sat (what a double spend can take); beyond it calls wait for a block',
+    defaultText: `${DEFAULT_UNCONFIRMED_LIMIT}sat`
+  },
+  {
+    name: 'payment-grace',
+    type: 'uint',
+    description: 'Seconds a payment whose call went unanswered may stay unseen (not in the mempool or chain) '
+      + 'before the wallet takes it back',
+    defaultText: String(DEFAULT_PAYMENT_GRACE_MS / 1000)
   },
   {
     name: 'defer-limit',
@@ -157,6 +171,21 @@ export function deferLimit(api: Pick<NodeAPI, 'config'>): number {
   return amountFlag(api, 'defer-limit', DEFAULT_DEFER_LIMIT, (m) => new PolicyError(m));
 }
 
+/** `--unconfirmed-limit` in sat (default DEFAULT_UNCONFIRMED_LIMIT); throws ConfigError. */
+export function unconfirmedLimit(api: Pick<NodeAPI, 'config'>): number {
+  return amountFlag(api, 'unconfirmed-limit', DEFAULT_UNCONFIRMED_LIMIT, (m) => new ConfigError(m));
+}
+
+/** `--payment-grace` in ms (default DEFAULT_PAYMENT_GRACE_MS); throws ConfigError past a day. */
+export function paymentGraceMs(api: Pick<NodeAPI, 'config'>): number {
+  const s = api.config.uint('payment-grace');
+  if (s === null)
+    return DEFAULT_PAYMENT_GRACE_MS;
+  if (s > 86_400)
+    throw new ConfigError(`--payment-grace must be from 0 to 86400 seconds, got ${s}.`);
+  return s * 1000;
+}
+
 /** `--max-quote-payment` in sat (default DEFAULT_MAX_QUOTE_PAYMENT); throws ConfigError. */
 export function maxQuotePayment(api: Pick<NodeAPI, 'config'>): number {
   return amountFlag(api, 'max-quote-payment', DEFAULT_MAX_QUOTE_PAYMENT, (m) => new ConfigError(m));
@@ -201,6 +230,9 @@ function negotiatorOptions(api: NodeAPI, slots: { current: CloudSlots | null }):
     policy: loadPolicy(api),
     deferLimit: deferLimit(api),
     maxQuotePayment: maxQuotePayment(api),
+    unconfirmedLimit: unconfirmedLimit(api),
+    tabsFile: path.join(api.datadir, 'cstabs.dat'),
+    ban: (peer, score) => (peer as bcoin.Peer).increaseBan(score),
     height: () => api.chain.height,
     dial: dialer(pool, api.network),
     disconnect: (peer) => (peer as bcoin.Peer).destroy(),
@@ -214,6 +246,8 @@ function negotiatorOptions(api: NodeAPI, slots: { current: CloudSlots | null }):
 export class NegotiatorPlugin extends Negotiator {
   readonly api: NodeAPI;
   readonly slots: CloudSlots;
+  /** `--payment-grace`, ms. */
+  private readonly graceMs: number;
 
   /** Reads options (throws PolicyError on bad ones) and hooks into the pool. */
   constructor(api: NodeAPI) {
@@ -221,6 +255,7 @@ export class NegotiatorPlugin extends Negotiator {
     const slots = cloudSlots(api);
     super(negotiatorOptions(api, holder));
     this.api = api;
+    this.graceMs = paymentGraceMs(api);
     api.addServiceBit(NODE_CLOUDSTORAGE);
     refreshLocalAddresses(api.pool, api.network);
     this.slots = new CloudSlots({
@@ -247,7 +282,8 @@ export class NegotiatorPlugin extends Negotiator {
       const db = wdb;
       this.setPaymentHooks(walletPayments({
         network: this.api.network, chain: this.api.chain, mempool: this.api.mempool, wdb: db, wallet: db.primary,
-        identity: () => this.identity.publicKey, logger: this.api.logger
+        identity: () => this.identity.publicKey, logger: this.api.logger, graceMs: this.graceMs,
+        doubleSpent: (id) => this.paymentDoubleSpent(id)
       }));
     }
   }

@@ -17,7 +17,9 @@ import { RequestError, requestCodes, type RequestCode } from './errors';
 import { NonceCache } from './nonces';
 import { CoinRequestPacket, Payment, PaymentType, RequestPacket, ResponsePacket, Signer, paymentTypes } from './packets';
 import { readCoinNeed, signProof, type CoinNeed } from './coins';
+import { callKey } from './paidtx';
 import { PaymentHooks } from './payment';
+import type { ClientTab } from './tabs';
 import { statuses, readAmountBody } from './status';
 
 /** Defined with the other errors; importable from here as before. */
@@ -88,8 +90,14 @@ export interface RequesterOptions {
 const UNPAID_STATUSES: ReadonlySet<string> = new Set([
   statuses.REFRESH_NONCE, statuses.TOO_LOW, statuses.NO_DEFER, statuses.PLEASE_PAY, statuses.PAYMENT_INVALID,
   statuses.DENIED, statuses.RATE_LIMITED, statuses.BUSY, statuses.SERVICE_UNSUPPORTED, statuses.METHOD_UNSUPPORTED,
-  statuses.INVALID_SIGNATURE
+  statuses.INVALID_SIGNATURE, statuses.UNCONFIRMED
 ]);
+
+/** A payment whose call went unanswered, kept to retry that call with (PROTOCOL 2.5). */
+interface Unanswered {
+  data: Buffer;
+  amount: number;
+}
 
 export class Requester {
   readonly nonces = new NonceCache();
@@ -101,6 +109,12 @@ export class Requester {
    */
   private readonly debts = new BoundedMap<string, number>(MAX_NONCE_SERVERS);
   private readonly pending = new Map<string, Pending>();
+  /**
+   * Payments sent with a call that got no answer, by server and call
+   * (callKey): retrying the same call presents the same tx, which the
+   * server serves without a second payment if it took the first.
+   */
+  private readonly unanswered = new BoundedMap<string, Unanswered>(MAX_NONCE_SERVERS);
   private readonly options: RequesterOptions;
 
   constructor(options: RequesterOptions) {
@@ -117,10 +131,27 @@ export class Requester {
   }
 
   private setOwed(server: Buffer, amount: number): void {
+    if (amount === this.owed(server))
+      return;
     if (amount > 0)
       this.debts.set(server.toString('hex'), amount);
     else
       this.debts.delete(server.toString('hex'));
+    this.onChange();
+  }
+
+  /** Called after every change of what we owe (the tabs file, tabs.ts). */
+  onChange: () => void = () => {};
+
+  /** What we owe each server, for the tabs file. */
+  debtEntries(): ClientTab[] {
+    return [...this.debts.entries()].map(([hex, owed]) => ({ key: Buffer.from(hex, 'hex'), owed }));
+  }
+
+  /** Tabs read back from the tabs file (called once, at open). */
+  loadDebts(tabs: ClientTab[]): void {
+    for (const t of tabs)
+      this.debts.set(t.key.toString('hex'), t.owed);
   }
 
   /**
@@ -194,6 +225,23 @@ export class Requester {
     });
   }
 
+  /**
+   * A paid call got no answer: keep its payment for a retry of the call,
+   * and let the payment hooks take it back if the server never took it
+   * (PaymentHooks#unanswered).
+   */
+  private paidUnanswered(key: string, data: Buffer, amount: number): void {
+    const entry: Unanswered = { data, amount };
+    this.unanswered.set(key, entry);
+    const hook = this.options.payments().unanswered;
+    if (!hook)
+      return;
+    hook.call(this.options.payments(), data).then((outcome) => {
+      if (outcome === 'abandoned' && this.unanswered.get(key) === entry)
+        this.unanswered.delete(key);
+    }, () => {});
+  }
+
   async request(route: Route, service: string, method: string, args: Buffer,
     options: RequestOptions = {}): Promise<CallResult> {
     const maxPayment = options.maxPayment ?? 0;
@@ -238,8 +286,15 @@ export class Requester {
       return chosen;
     };
 
+    const retryKey = route.serverKey.toString('hex') + callKey(service, method, args);
     for (let round = 1; round <= MAX_REQUEST_ROUNDS; round++) {
-      if (type === paymentTypes.ATTACHED) {
+      const earlier = type === paymentTypes.ATTACHED ? this.unanswered.get(retryKey) : undefined;
+      if (earlier && earlier.amount >= amount) {
+        // The same call paid before and got no answer: present that payment again.
+        this.unanswered.delete(retryKey);
+        data = earlier.data;
+        amount = earlier.amount;
+      } else if (type === paymentTypes.ATTACHED) {
         try {
           data = await this.options.payments().attach(route.serverKey, amount);
         } catch (e) {
@@ -263,7 +318,14 @@ export class Requester {
       req.sign(this.options.signer(), magic);
 
       // Resolves only with a response signed by route.serverKey (see receive).
-      const res = await this.roundTrip(route, req, signal);
+      let res: ResponsePacket;
+      try {
+        res = await this.roundTrip(route, req, signal);
+      } catch (e) {
+        if (type === paymentTypes.ATTACHED)
+          this.paidUnanswered(retryKey, data, amount);
+        throw e;
+      }
       if (res.hasNextNonce())
         this.nonces.add(route.serverKey, res.nextNonce);
 

@@ -14,7 +14,8 @@
 
 import { EventEmitter } from 'events';
 import { BoundedMap } from './boundedmap';
-import { MAX_BODY_SIZE, MAX_LEDGER_RECORDS, NONCE_SIZE, MALFORMED_SCORE } from './common';
+import { FALSE_PAYMENT_SCORE, MAX_BODY_SIZE, MAX_LEDGER_RECORDS, NONCE_SIZE, MALFORMED_SCORE } from './common';
+import { PaidTXs, callKey, type PaidRecord } from './paidtx';
 import { NonceManager, nonceResults } from './nonces';
 import { RequestPacket, ResponsePacket, Signer, paymentTypes, isValidStatus } from './packets';
 import type { PaymentHooks, PaymentVerdict } from './payment';
@@ -45,6 +46,7 @@ export const serverCodes = {
   NO_DEFER: 'no-defer',
   PLEASE_PAY: 'please-pay',
   PAYMENT_INVALID: 'payment-invalid',
+  UNCONFIRMED: 'unconfirmed',
   SERVICE_ERROR: 'service-error',
   BUSY: 'busy'
 } as const;
@@ -79,6 +81,8 @@ export interface ServerOptions {
   coinView?: CoinView;
   /** The chain height coin ages are counted from. */
   height?: () => number;
+  /** Most sat of one identity's attached payments served while unconfirmed (`--unconfirmed-limit`). */
+  unconfirmedLimit: number;
 }
 
 export interface Handled {
@@ -96,6 +100,8 @@ export class Server extends EventEmitter {
   readonly limiter: RateLimiter;
   /** Newest promise / fulfilment records by request hash. */
   readonly ledger = new BoundedMap<string, LedgerRecord>(MAX_LEDGER_RECORDS);
+  /** Attached payments taken, by txid (paidtx.ts). */
+  readonly paid = new PaidTXs();
   private readonly options: ServerOptions;
   private readonly clock: () => number;
 
@@ -235,20 +241,75 @@ export class Server extends EventEmitter {
     // [REJECT] bid below the price
     if (pay.amount < price)
       return this.respond(req, reqHash, statuses.TOO_LOW, serverCodes.TOO_LOW, amountBody(price));
+    // [REJECT] a payer whose payment was double spent pays what it owes with the price, first
+    if (this.credits.isDue(req.from) && pay.amount < price + this.credits.get(req.from))
+      return this.respond(req, reqHash, statuses.PLEASE_PAY, serverCodes.PLEASE_PAY, amountBody(this.credits.get(req.from)));
+    const hooks = this.options.payments();
+    const id = hooks.id ? hooks.id(pay.data) : null;
+    // [REJECT] payment data that is no payment at all: answered, then scored
+    if (hooks.id && id === null)
+      return this.invalid(job, MALFORMED_SCORE);
+    const call = callKey(req.service, req.method, req.args);
+    const known = id !== null ? this.paid.get(id) : null;
+    if (known) {
+      const reuse = this.paid.reuse(known, req.from, call);
+      // [REJECT] a payment that paid another call, or another identity's: a replay
+      if (reuse === 'replay')
+        return this.invalid(job, FALSE_PAYMENT_SCORE);
+      // [REJECT] the same call served again too often against one payment
+      // [REJECT] a retry claiming more than the payment was credited for
+      if (reuse === 'exhausted' || pay.amount > known.amount)
+        return this.invalid(job, 0);
+      // A retry of the call whose answer was lost: served, paid already.
+      return null;
+    }
+    // [REJECT] over the unconfirmed credit this server extends to one identity
+    if (hooks.pending) {
+      const pending = hooks.pending.bind(hooks);
+      const unconfirmed = this.paid.unconfirmed(req.from, pending);
+      if (unconfirmed + pay.amount > this.options.unconfirmedLimit)
+        return this.respond(req, reqHash, statuses.UNCONFIRMED, serverCodes.UNCONFIRMED, amountBody(unconfirmed));
+    }
     let ok: PaymentVerdict = false;
     try {
-      ok = await this.options.payments().verify(req.from, pay.amount, pay.data);
+      ok = await hooks.verify(req.from, pay.amount, pay.data);
     } catch (e) {
       this.options.onError?.(e, req);
     }
     // [REJECT] payment data that is no payment at all: answered, then scored
     if (ok === 'malformed')
-      return { ...this.respond(req, reqHash, statuses.PAYMENT_INVALID, serverCodes.PAYMENT_INVALID), score: MALFORMED_SCORE };
+      return this.invalid(job, MALFORMED_SCORE);
+    // [REJECT] a tx paying us less than it claims (or paying someone else): answered, then scored
+    if (ok === 'underpays')
+      return this.invalid(job, FALSE_PAYMENT_SCORE);
     // [REJECT] the attached payment does not pay the amount
     if (!ok)
-      return this.respond(req, reqHash, statuses.PAYMENT_INVALID, serverCodes.PAYMENT_INVALID);
+      return this.invalid(job, 0);
+    if (id !== null)
+      this.paid.add(id, req.from, call, pay.amount);
     this.credits.settle(req.from, pay.amount - price);
     return null;
+  }
+
+  /** `invalid`, with the ban score the sender earned (0: none). */
+  private invalid(job: Job, score: number): Handled {
+    const handled = this.respond(job.req, job.reqHash, statuses.PAYMENT_INVALID, serverCodes.PAYMENT_INVALID);
+    return score > 0 ? { ...handled, score } : handled;
+  }
+
+  /**
+   * A payment tx this server took was double spent (its mempool dropped it
+   * for a conflicting tx in a block): its payer owes the amount again and
+   * defers nothing until it pays (CreditLedger#chargeBack). Returns the
+   * record, or null for a tx that paid nothing here.
+   */
+  doubleSpent(id: string): PaidRecord | null {
+    const rec = this.paid.get(id);
+    if (!rec || rec.doubleSpent)
+      return null;
+    rec.doubleSpent = true;
+    this.credits.chargeBack(rec.from, rec.amount);
+    return rec;
   }
 
   /** 3-5. Record the promise, run the service, record fulfilment, answer. */

@@ -27,6 +27,8 @@ export const statuses = {
   NO_DEFER: 'request-declined/payment-declined/no-defer',
   /** The attached payment did not verify. */
   PAYMENT_INVALID: 'request-declined/payment-declined/invalid',
+  /** Body: u64 sat of the client's payments still unconfirmed (over the server's unconfirmed limit). */
+  UNCONFIRMED: 'request-declined/payment-declined/unconfirmed',
   DENIED: 'request-declined/denied',
   RATE_LIMITED: 'request-declined/rate-limited',
   /** Body: u64 amount, u32 age (coins.ts): prove coins worth amount sat, each at least age blocks deep. */
@@ -64,7 +66,7 @@ export function readAmountBody(body: Buffer): number {
  */
 export function describeDecline(status: string, body: Buffer, maxPayment: number): string {
   let amount: number | null = null;
-  if (status === statuses.TOO_LOW || status === statuses.PLEASE_PAY) {
+  if (status === statuses.TOO_LOW || status === statuses.PLEASE_PAY || status === statuses.UNCONFIRMED) {
     try {
       amount = readAmountBody(body);
     } catch {
@@ -75,6 +77,8 @@ export function describeDecline(status: string, body: Buffer, maxPayment: number
     return `asks ${amount} sat, above the maximum payment ${maxPayment} sat`;
   if (status === statuses.PLEASE_PAY && amount !== null)
     return `asks for ${amount} sat owed for earlier deferred calls, more than the maximum payment ${maxPayment} sat allows`;
+  if (status === statuses.UNCONFIRMED && amount !== null)
+    return `holds ${amount} sat of this node's payments unconfirmed: pays again after a block`;
   if (status === statuses.NO_DEFER)
     return 'refuses deferred payment and could not be paid at once';
   const code = /^[a-z0-9-]{1,64}$/.test(body.toString('latin1')) ? ` (${body.toString('latin1')})` : '';

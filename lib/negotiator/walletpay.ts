@@ -17,6 +17,14 @@
  * malformed. Payments below the P2WPKH dust limit (294 sat) cannot be
  * made on chain: small calls are deferred (`defer`) and settled when the
  * server's `please-pay` asks for what they add up to.
+ *
+ * A call that goes unanswered after paying (timeout, closed connection)
+ * leaves the tx in the wallet for `graceMs`: if by then it is neither in
+ * the node's mempool nor confirmed, the server never broadcast it and the
+ * wallet abandons it (its coins are spendable again). A refused payment is
+ * abandoned at once, unless it is out there already. The server reports
+ * each of its payments that its mempool drops for a conflicting block tx
+ * (`doubleSpent`).
  */
 
 import { createHash } from 'crypto';
@@ -24,7 +32,14 @@ import bcoin = require('../bcoin');
 import { walletIdle, withWalletLock } from '../contracts/builders';
 import { P2WPKH_DUST } from '../contracts/channel';
 import { getParams } from '../contracts/common';
-import type { PaymentHooks, PaymentVerdict } from './payment';
+import { DEFAULT_PAYMENT_GRACE_MS } from './common';
+import type { PaymentHooks, PaymentVerdict, UnansweredOutcome } from './payment';
+
+/** The wallet calls the typings leave out (bcoin 1.0.2 Wallet#abandon, Wallet#getTX). */
+type Abandoning = bcoin.Wallet & {
+  abandon(hash: string): Promise<unknown>;
+  getTX(hash: string): Promise<{ height: number } | null>;
+};
 
 /** What the wallet payments need from the node. */
 export interface WalletPayContext {
@@ -37,6 +52,10 @@ export interface WalletPayContext {
   identity(): Buffer;
   /** sat/kvB for payments; default the contracts' rate for the network (lib/contracts/common.ts), at least minimum relay. */
   feeRate?: number;
+  /** ms an unanswered payment may stay unseen before it is abandoned (default DEFAULT_PAYMENT_GRACE_MS). */
+  graceMs?: number;
+  /** A payment tx in our mempool was dropped for a conflicting tx in a block (txid, RPC order). */
+  doubleSpent?: (id: string) => void;
   logger?: Pick<bcoin.Logger, 'info' | 'warning'>;
 }
 
@@ -70,6 +89,32 @@ function paidTo(tx: bcoin.TX, script: bcoin.Script): number {
 export function walletPayments(ctx: WalletPayContext): PaymentHooks {
   // The rate the node's other transactions pay (the miner skips txs at the bare minimum relay rate).
   const rate = Math.max(ctx.feeRate ?? getParams(ctx.network).feeRate, ctx.network.minRelay);
+  const grace = ctx.graceMs ?? DEFAULT_PAYMENT_GRACE_MS;
+  if (ctx.doubleSpent) {
+    const report = ctx.doubleSpent;
+    ctx.mempool.on('double spend', (entry: { tx: bcoin.TX }) => report(entry.tx.txid()));
+  }
+  /**
+   * Abandon our payment tx unless it is out there (in our mempool or
+   * confirmed): then the server has it and it stays. True when abandoned.
+   */
+  const release = async (data: Buffer): Promise<boolean> => {
+    try {
+      const tx = bcoin.TX.fromRaw(data);
+      const hash = tx.hash('hex');
+      if (ctx.mempool.hasEntry(hash))
+        return false;
+      const wtx = await (ctx.wallet as Abandoning).getTX(hash);
+      if (!wtx || wtx.height !== -1)
+        return false;
+      await (ctx.wallet as Abandoning).abandon(hash);
+      ctx.logger?.info('negotiator: payment %s abandoned: the server did not take it', tx.txid());
+      return true;
+    } catch (e) {
+      ctx.logger?.warning('negotiator: could not abandon a payment: %s', (e as Error).message);
+      return false;
+    }
+  };
   return {
     async verify(_from: Buffer, amount: number, data: Buffer): Promise<PaymentVerdict> {
       let tx: bcoin.TX;
@@ -78,9 +123,9 @@ export function walletPayments(ctx: WalletPayContext): PaymentHooks {
       } catch {
         return 'malformed';
       }
-      // [REJECT] the tx pays our identity less than claimed
+      // [REJECT] the tx pays our identity less than claimed (or pays someone else): a false claim
       if (paidTo(tx, identityScript(ctx.identity())) < amount)
-        return false;
+        return 'underpays';
       // [REJECT] a tx we already have: someone else's payment, or this one again
       if (ctx.mempool.hasEntry(tx.hash('hex')) || ctx.mempool.hasOrphan(tx.hash('hex')) || await confirmed(ctx.chain, tx))
         return false;
@@ -115,12 +160,27 @@ export function walletPayments(ctx: WalletPayContext): PaymentHooks {
 
     async refused(data: Buffer): Promise<void> {
       // The server did not take our payment: give the coins back to the wallet.
+      await release(data);
+    },
+
+    async unanswered(data: Buffer): Promise<UnansweredOutcome> {
+      await new Promise<void>((resolve) => setTimeout(resolve, grace).unref());
+      if (await release(data))
+        return 'abandoned';
+      ctx.logger?.info('negotiator: payment %s kept: the server took it (unanswered call)', bcoin.TX.fromRaw(data).txid());
+      return 'kept';
+    },
+
+    id(data: Buffer): string | null {
       try {
-        const tx = bcoin.TX.fromRaw(data);
-        await (ctx.wallet as bcoin.Wallet & { abandon(hash: string): Promise<unknown> }).abandon(tx.hash('hex'));
-      } catch (e) {
-        ctx.logger?.warning('negotiator: could not abandon a refused payment: %s', (e as Error).message);
+        return bcoin.TX.fromRaw(data).txid();
+      } catch {
+        return null;
       }
+    },
+
+    pending(id: string): boolean {
+      return ctx.mempool.hasEntry(Buffer.from(id, 'hex').reverse().toString('hex'));
     }
   };
 }

@@ -1,0 +1,220 @@
+// Hostile payers against a real cloudcoind host (PROTOCOL 2.5): a peer
+// driven from the test through the P2P layer pays `market` calls (400 sat,
+// no deferral) with wallet transactions it builds and signs itself from
+// coins the renter sent it. Each lie is refused with its documented status
+// and, where it is misbehaviour, a ban score: a claim above what the tx
+// pays (invalid, 20), a bid below the price (too-low, no score), a tx
+// paying someone else (invalid, 20), a credited payment replayed for a
+// second call (invalid, 20), unconfirmed payments past --unconfirmed-limit
+// (unconfirmed, no score, served again after a block), and a payment
+// double spent by a block after it was served (ban score 50, the amount
+// owed again: please-pay until paid). The honest payment and a retry of
+// the very call it paid are served.
+import t from 'tap';
+import { randomBytes } from 'crypto';
+import bcoin = require('../../lib/bcoin');
+import { Identity } from '../../lib/base/identity';
+import { Payment, RequestPacket, ResponsePacket, paymentTypes, type PaymentType } from '../../lib/negotiator/packets';
+import { readAmountBody, statuses } from '../../lib/negotiator/status';
+import { identityScript } from '../../lib/negotiator/walletpay';
+import { RawPeer } from '../util/rawpeer';
+import { json, mine, startNetwork } from '../util/network';
+import { forValue } from '../util/wait';
+import type { DaemonProcess } from '../util/nodes-context';
+
+const network = bcoin.Network.get('regtest');
+const PRICE = 400;
+const FEE = 2000;
+
+interface Template {
+  previousblockhash: string;
+  height: number;
+  bits: string;
+  curtime: number;
+  version: number;
+}
+
+/** bcoin's Block calls the typings leave out. */
+type FullBlock = bcoin.Block & { createCommitmentHash(): Buffer; createMerkleRoot(enc: 'hex'): string; refresh(): void; verifyPOW(): boolean };
+
+function revHex(hex: string): string {
+  return Buffer.from(hex, 'hex').reverse().toString('hex');
+}
+
+/**
+ * Mine a block holding `txs` on `node`'s tip by hand (getblocktemplate,
+ * our own coinbase with the witness commitment, submitblock): a tx the
+ * node's mempool would refuse (a double spend) still gets into the chain.
+ */
+async function mineWith(node: DaemonProcess, txs: bcoin.TX[]): Promise<void> {
+  const tpl = await node.client().call('getblocktemplate', [{ rules: ['segwit'] }]) as Template;
+  const cb = new bcoin.MTX();
+  cb.version = 1;
+  const input = new bcoin.Input();
+  input.prevout = new bcoin.Outpoint();
+  input.script = new bcoin.Script().pushInt(tpl.height).pushData(randomBytes(8)).compile();
+  input.witness = new bcoin.Witness().fromItems([Buffer.alloc(32)]);
+  cb.inputs.push(input);
+  cb.addOutput(identityScript(Identity.generate(network).publicKey), 0);
+  const block = new bcoin.Block() as FullBlock;
+  block.version = tpl.version;
+  block.prevBlock = revHex(tpl.previousblockhash);
+  block.time = tpl.curtime;
+  block.bits = Number.parseInt(tpl.bits, 16);
+  block.txs = [cb.toTX(), ...txs];
+  cb.addOutput(bcoin.Script.fromNulldata(Buffer.alloc(0)), 0);
+  // The commitment output: OP_RETURN 0xaa21a9ed || hash (BIP141).
+  cb.outputs[1].script = new bcoin.Script().pushOp(0x6a)
+    .pushData(Buffer.concat([Buffer.from('aa21a9ed', 'hex'), block.createCommitmentHash()])).compile();
+  block.txs[0] = cb.toTX();
+  block.merkleRoot = block.createMerkleRoot('hex');
+  block.nonce = 0;
+  block.refresh();
+  while (!block.verifyPOW()) {
+    block.nonce += 1;
+    block.refresh();
+  }
+  const res = await node.client().call('submitblock', [block.toRaw().toString('hex')]);
+  if (res !== null)
+    throw new Error(`submitblock: ${String(res)}`);
+}
+
+t.test('hostile payers against a real host', async (t) => {
+  const { renter, hosts } = await startNetwork(t, [[
+    '--policy', `min-payment market ${PRICE}sat`, '--policy', 'defer-limit market 0', '--unconfirmed-limit', '2500sat'
+  ]]);
+  const host = hosts[0];
+  const port = Number(host.addr.split(':')[1]);
+  const hostKey = Buffer.from((await json<{ pubkey: string }>(host.cli(['getidentity']))).pubkey, 'hex');
+  const me = Identity.generate(network);
+  const ring = bcoin.KeyRing.fromPrivate(me.ring.privateKey, true);
+  ring.witness = true;
+  const myScript = identityScript(me.publicKey);
+
+  // Coins of our own: eight 0.001 BTC outputs to our identity address, confirmed.
+  const coins: bcoin.Coin[] = [];
+  for (let i = 0; i < 8; i++) {
+    const txid = (await renter.cli(['sendtoaddress', me.address, '0.001'])).stdout.trim();
+    const tx = bcoin.TX.fromRaw((await renter.cli(['getrawtransaction', txid])).stdout.trim(), 'hex');
+    const index = tx.outputs.findIndex((o) => o.script.toRaw().equals(myScript.toRaw()));
+    coins.push(bcoin.Coin.fromTX(tx, index, -1));
+  }
+  await mine(renter, 1);
+  const tip = async (d: DaemonProcess) => json<number>(d.cli(['getblockcount']));
+  await forValue(() => tip(host), await tip(renter), 30000, 'the host at the renter\'s tip');
+
+  /** A tx spending `coin`: `value` to `to`, the rest less the fee back to us. */
+  const pay = (coin: bcoin.Coin, to: bcoin.Script, value: number): bcoin.TX => {
+    const mtx = new bcoin.MTX();
+    mtx.addCoin(coin);
+    mtx.addOutput(to, value);
+    mtx.addOutput(myScript, coin.value - value - FEE);
+    mtx.sign(ring);
+    return mtx.toTX();
+  };
+  const toHost = identityScript(hostKey);
+
+  let local = 0;
+  /** A fresh connection from its own loopback address (scores are per address), proven as `me`. */
+  const connect = async () => {
+    const addr = `127.0.10.${++local}`;
+    const peer = await RawPeer.connect({ port, localAddress: addr });
+    t.teardown(() => peer.close());
+    await peer.authenticate(me);
+    let nonce: Buffer = randomBytes(16);
+    const ask = async (method: string, type: PaymentType, amount: number, data: Buffer): Promise<ResponsePacket> => {
+      for (;;) {
+        const r = new RequestPacket();
+        Object.assign(r, { to: hostKey, nonce, service: 'market', method, args: Buffer.alloc(0) });
+        r.payment = Payment.from(type, amount, data);
+        const before = peer.received.length;
+        peer.write('csreq', r.sign(me, network.magic).encode());
+        const got = await peer.next('csres', before, 60000);
+        if (!got?.data)
+          throw new Error('no answer');
+        const res = ResponsePacket.decode(got.data);
+        nonce = res.nextNonce;
+        if (res.status !== statuses.REFRESH_NONCE)
+          return res;
+      }
+    };
+    const score = async (): Promise<number> => {
+      await peer.barrier();
+      const info = await host.client().call('getpeerinfo') as Array<{ addr: string; banscore: number }>;
+      return info.find((p) => p.addr.startsWith(addr + ':'))?.banscore ?? -1;
+    };
+    return { peer, ask, score };
+  };
+  const A = paymentTypes.ATTACHED;
+
+  await t.test('should serve an honest payment, and a retry of the same call against it', async (t) => {
+    const c = await connect();
+    const tx = pay(coins[0], toHost, 1000);
+    t.equal((await c.ask('prices', A, 1000, tx.toRaw())).status, statuses.OK, 'paid 1000 sat for a 400 sat call');
+    await forValue(async () => (await json<string[]>(host.cli(['getrawmempool']))).includes(tx.txid()), true, 30000,
+      'the payment in the host\'s mempool');
+    t.equal((await c.ask('prices', A, 1000, tx.toRaw())).status, statuses.OK, 'the same call again: served, paid already');
+    t.equal(await c.score(), 0, 'no ban score');
+
+    await t.test('should refuse it replayed for a second call, ban score 20', async (t) => {
+      const r = await connect();
+      t.equal((await r.ask('version', A, 1000, tx.toRaw())).status, statuses.PAYMENT_INVALID);
+      t.equal(await forValue(r.score, 20, 15000, 'ban score'), 20);
+    });
+  });
+
+  await t.test('should refuse a claim above what the tx pays, ban score 20', async (t) => {
+    const c = await connect();
+    t.equal((await c.ask('prices', A, 1000, pay(coins[1], toHost, 500).toRaw())).status, statuses.PAYMENT_INVALID);
+    t.equal(await forValue(c.score, 20, 15000, 'ban score'), 20);
+  });
+
+  await t.test('should answer a bid below the price too-low with the price, no score', async (t) => {
+    const c = await connect();
+    const res = await c.ask('prices', A, 300, pay(coins[1], toHost, 300).toRaw());
+    t.equal(res.status, statuses.TOO_LOW);
+    t.equal(readAmountBody(res.body), PRICE);
+    t.equal(await c.score(), 0);
+  });
+
+  await t.test('should refuse a tx that pays someone else, ban score 20', async (t) => {
+    const c = await connect();
+    const other = identityScript(Identity.generate(network).publicKey);
+    t.equal((await c.ask('prices', A, 1000, pay(coins[1], other, 1000).toRaw())).status, statuses.PAYMENT_INVALID);
+    t.equal(await forValue(c.score, 20, 15000, 'ban score'), 20);
+  });
+
+  await t.test('should hold unconfirmed payments to --unconfirmed-limit, and serve again after a block', async (t) => {
+    const c = await connect();
+    // 1000 sat of the first test are unconfirmed still.
+    t.equal((await c.ask('prices', A, 1000, pay(coins[2], toHost, 1000).toRaw())).status, statuses.OK, '2000 unconfirmed');
+    const over = pay(coins[3], toHost, 1000);
+    const res = await c.ask('prices', A, 1000, over.toRaw());
+    t.equal(res.status, statuses.UNCONFIRMED, '3000 would pass 2500');
+    t.equal(readAmountBody(res.body), 2000, 'the body says what is unconfirmed');
+    t.equal(await c.score(), 0, 'no score: an honest payer may pay faster than blocks come');
+    await mine(renter, 1);
+    await forValue(() => tip(host), await tip(renter), 30000, 'the host at the renter\'s tip');
+    await forValue(async () => (await json<string[]>(host.cli(['getrawmempool']))).length, 0, 30000, 'the payments confirmed');
+    t.equal((await c.ask('prices', A, 1000, over.toRaw())).status, statuses.OK, 'served once they confirmed');
+  });
+
+  await t.test('should charge back a payment double spent after the answer and score its payer 50', async (t) => {
+    const c = await connect();
+    const tx = pay(coins[4], toHost, 1000);
+    t.equal((await c.ask('prices', A, 1000, tx.toRaw())).status, statuses.OK, 'served');
+    await forValue(async () => (await json<string[]>(host.cli(['getrawmempool']))).includes(tx.txid()), true, 30000,
+      'the payment in the host\'s mempool');
+    // The same coin back to ourselves, in a block the host did not mine.
+    const theft = pay(coins[4], myScript, 1000);
+    await mineWith(host, [theft]);
+    await forValue(async () => (await json<string[]>(host.cli(['getrawmempool']))).includes(tx.txid()), false, 30000,
+      'the host dropped the payment');
+    t.equal(await forValue(c.score, 50, 15000, 'ban score'), 50, 'the payer scored 50');
+    const owed = await c.ask('prices', A, PRICE, pay(coins[5], toHost, PRICE).toRaw());
+    t.equal(owed.status, statuses.PLEASE_PAY, 'the next call must pay what it owes');
+    t.equal(readAmountBody(owed.body), 1000, 'the double-spent 1000 sat');
+    t.equal((await c.ask('prices', A, 1400, pay(coins[6], toHost, 1400).toRaw())).status, statuses.OK,
+      'owed + price paid: served');
+  });
+});

@@ -1,0 +1,155 @@
+// A paid call that fails after paying (PROTOCOL 2.5), on a real cloudcoind
+// renter: the "server" is a hostile peer driven from the test over the P2P
+// layer, which prices its method at 1000 sat, refuses deferral and then
+// takes the attached wallet transaction without answering (or closes the
+// connection). The renter's call fails, and once the payment was not seen
+// in its mempool or chain for --payment-grace, the wallet abandons it: the
+// balance is whole again. A payment the server did broadcast stays, and a
+// retry of the same call presents the same tx (paid once). A please-pay
+// claim beyond what the renter deferred is not paid.
+import t from 'tap';
+import { randomBytes } from 'crypto';
+import bcoin = require('../../lib/bcoin');
+import { Identity } from '../../lib/base/identity';
+import { RequestPacket, ResponsePacket, paymentTypes } from '../../lib/negotiator/packets';
+import { amountBody, statuses } from '../../lib/negotiator/status';
+import { RawPeer } from '../util/rawpeer';
+import { json, startNetwork } from '../util/network';
+import { forValue } from '../util/wait';
+import { logLines } from '../util/blocks';
+import type { DaemonProcess } from '../util/nodes-context';
+
+const network = bcoin.Network.get('regtest');
+const PRICE = 1000;
+
+/** What the hostile server does with an attached payment. */
+type Mode = 'silent' | 'close' | 'answer';
+
+/** A hostile server: answers too-low, then no-defer, then `mode` to the attached payment. */
+class RawServer {
+  readonly id = Identity.generate(network);
+  /** Payment bytes of every attached request received. */
+  readonly payments: Buffer[] = [];
+  mode: Mode = 'silent';
+  /** Answer please-pay with this claim to a deferred request instead of no-defer. */
+  claim = 0;
+  /** Called with each attached payment as it arrives (the test broadcasts it for a server that takes it). */
+  onPayment: ((data: Buffer) => void) | null = null;
+  private constructor(readonly peer: RawPeer) {}
+
+  static async connect(node: DaemonProcess, local: string): Promise<RawServer> {
+    const peer = await RawPeer.connect({ port: Number(node.addr.split(':')[1]), localAddress: local });
+    const srv = new RawServer(peer);
+    peer.on('packet', (p: { cmd: string; data?: Buffer }) => {
+      if (p.cmd === 'csreq' && p.data)
+        srv.onRequest(RequestPacket.decode(p.data));
+    });
+    await peer.authenticate(srv.id);
+    return srv;
+  }
+
+  private answer(req: RequestPacket, status: string, body: Buffer = Buffer.alloc(0)): void {
+    const res = new ResponsePacket();
+    res.requestHash = req.hash(network.magic);
+    res.status = status;
+    res.body = body;
+    res.nextNonce = randomBytes(16);
+    this.peer.write('csres', res.sign(this.id, network.magic).encode());
+  }
+
+  private onRequest(req: RequestPacket): void {
+    if (req.payment.type === paymentTypes.NONE)
+      return this.answer(req, statuses.TOO_LOW, amountBody(PRICE));
+    if (req.payment.type === paymentTypes.DEFER)
+      return this.claim > 0 ? this.answer(req, statuses.PLEASE_PAY, amountBody(this.claim)) : this.answer(req, statuses.NO_DEFER);
+    this.payments.push(req.payment.data);
+    this.onPayment?.(req.payment.data);
+    if (this.mode === 'close')
+      void this.peer.close();
+    else if (this.mode === 'answer')
+      this.answer(req, statuses.OK, Buffer.from('served'));
+  }
+}
+
+t.test('a paid call that fails after paying leaves no coin stuck (real renter, hostile server)', async (t) => {
+  const { renter } = await startNetwork(t, [], ['--payment-grace', '5']);
+  const balance = async (): Promise<number> =>
+    Math.round(await json<number>(renter.cli(['getunconfirmedbalance'])) * 1e8);
+  const call = (srv: RawServer) => renter.cli(['cloudrequest', srv.id.publicKey.toString('hex'), 'raw', 'get', 'null', '2000sat']);
+  const whole = await balance();
+  const servers: RawServer[] = [];
+  t.teardown(async () => {
+    for (const s of servers)
+      await s.peer.close();
+  });
+  const connect = async (local: string): Promise<RawServer> => {
+    const srv = await RawServer.connect(renter, local);
+    servers.push(srv);
+    const key = srv.id.publicKey.toString('hex');
+    await forValue(async () => (await json<Array<{ pubkey: string | null }>>(renter.cli(['getcloudpeers'])))
+      .some((p) => p.pubkey === key), true, 30000, 'the renter sees the server\'s identity');
+    return srv;
+  };
+
+  await t.test('should take the payment back when the server never answers', async (t) => {
+    const srv = await connect('127.0.9.1');
+    const res = await call(srv);
+    t.not(res.code, 0, 'the call fails');
+    t.match(res.stderr, /timeout/, 'timed out');
+    t.equal(srv.payments.length, 1, 'the server got a payment');
+    const txid = bcoin.TX.fromRaw(srv.payments[0]).txid();
+    await forValue(async () => logLines(renter, 'abandoned').includes(txid), true, 60000, 'the payment abandoned');
+    const back = await forValue(balance, whole, 60000, 'the balance whole again');
+    t.equal(back, whole, 'abandoned after the grace period: no coin stuck');
+  });
+
+  await t.test('should take the payment back when the server closes the connection', async (t) => {
+    const srv = await connect('127.0.9.2');
+    srv.mode = 'close';
+    const res = await call(srv);
+    t.not(res.code, 0, 'the call fails');
+    t.match(res.stderr, /peer-closed|not connected/i, 'the peer closed');
+    t.equal(srv.payments.length, 1);
+    const txid = bcoin.TX.fromRaw(srv.payments[0]).txid();
+    await forValue(async () => logLines(renter, 'abandoned').includes(txid), true, 60000, 'the payment abandoned');
+    t.equal(await forValue(balance, whole, 60000, 'the balance whole again'), whole);
+  });
+
+  await t.test('should keep a payment the server broadcast and present it again on a retry', async (t) => {
+    const srv = await connect('127.0.9.3');
+    // The server takes the payment: it reaches the renter's mempool as a relayed tx would, before the call times out.
+    let broadcast: Promise<unknown> = Promise.resolve();
+    srv.onPayment = (data) => {
+      srv.onPayment = null;
+      broadcast = renter.cli(['sendrawtransaction', data.toString('hex')]).then((r) => {
+        if (r.code !== 0)
+          throw new Error(`sendrawtransaction: ${r.stderr}`);
+      });
+    };
+    const res = await call(srv);
+    t.not(res.code, 0, 'the first call times out');
+    await broadcast;
+    const txid = bcoin.TX.fromRaw(srv.payments[0]).txid();
+    const paid = await balance();
+    t.ok(paid < whole - PRICE, 'paid once');
+    srv.mode = 'answer';
+    const again = await json<{ status: string; paid: number }>(call(srv));
+    t.equal(again.status, 'ok', 'the retry is served');
+    t.equal(srv.payments.length, 2);
+    t.ok(srv.payments[1].equals(srv.payments[0]), 'the retry carries the same payment tx');
+    await forValue(async () => logLines(renter, 'kept').includes(txid), true, 60000, 'the grace period over');
+    t.equal(await balance(), paid, 'kept, not abandoned, and not paid twice');
+    t.ok((await json<string[]>(renter.cli(['getrawmempool']))).includes(txid), 'the payment is in the mempool');
+  });
+
+  await t.test('should not pay a please-pay claim beyond what it deferred', async (t) => {
+    const srv = await connect('127.0.9.4');
+    srv.claim = 5000;
+    const before = await balance();
+    const res = await json<{ status: string; body: { amount: number } }>(call(srv));
+    t.equal(res.status, statuses.PLEASE_PAY, 'the claim is returned, not paid');
+    t.same(res.body, { amount: 5000 });
+    t.equal(srv.payments.length, 0, 'no payment sent');
+    t.equal(await balance(), before, 'nothing spent');
+  });
+});
