@@ -102,6 +102,24 @@ export abstract class SignedStruct extends StrictStruct implements UnsignedEncod
   }
 }
 
+/**
+ * A signed statement that opens with its signer's 33-byte identity key
+ * (`signer`): a node's signed view of something (its market prices, its
+ * reputation of an identity) that anyone can verify without context.
+ */
+export abstract class SignerStatement extends SignedStruct {
+  /** The signing node's compressed identity key (33 bytes). */
+  signer: Buffer = Buffer.alloc(33);
+
+  signerKey(): Buffer {
+    return this.signer;
+  }
+
+  protected setSignerKey(key: Buffer): void {
+    this.signer = key;
+  }
+}
+
 /** The network magic as signed: u32 LE. */
 export function magicBytes(magic: number): Buffer {
   const b = Buffer.alloc(4);

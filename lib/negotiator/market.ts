@@ -16,7 +16,7 @@
  */
 
 import bio = require('bufio');
-import { magicBytes, SignedStruct, type Signer } from '../base/signed';
+import { magicBytes, SignerStatement, type Signer } from '../base/signed';
 import { PacketError } from '../base/errors';
 import { BoundedMap } from './boundedmap';
 import { MAX_MONEY } from './common';
@@ -109,8 +109,8 @@ export function entryJSON(e: MarketEntry, addressOf: (pk: Buffer) => string): Re
 }
 
 /** A node's signed list of the prices it knows. */
-export class MarketStatement extends SignedStruct {
-  signer: Buffer = Buffer.alloc(33);
+export class MarketStatement extends SignerStatement {
+  // `signer`: the answering node's identity key (SignerStatement).
   /** The signer's chain height. */
   height = 0;
   entries: MarketEntry[] = [];
@@ -121,14 +121,6 @@ export class MarketStatement extends SignedStruct {
 
   getUnsignedSize(): number {
     return 33 + 4 + sizeVarint(this.entries.length) + this.entries.length * MARKET_ENTRY_SIZE;
-  }
-
-  signerKey(): Buffer {
-    return this.signer;
-  }
-
-  protected setSignerKey(key: Buffer): void {
-    this.signer = key;
   }
 
   writeUnsigned(bw: bio.Writer): bio.Writer {

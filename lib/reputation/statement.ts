@@ -12,7 +12,7 @@
  */
 
 import bio = require('bufio');
-import { magicBytes, SignedStruct, type Signer } from '../base/signed';
+import { magicBytes, SignerStatement, type Signer } from '../base/signed';
 import { readAmount, readFixed, readPubkey, readU8, readU32, writeAmount } from '../base/wire';
 import { PacketError } from '../base/errors';
 import { REPUTATION_TAG, SCORE_MAX } from './common';
@@ -29,9 +29,8 @@ function readU16(br: bio.BufferReader): number {
 }
 
 /** One identity's reputation as another node signs it. */
-export class ReputationStatement extends SignedStruct {
-  /** The answering node's identity key. */
-  signer: Buffer = Buffer.alloc(KEY);
+export class ReputationStatement extends SignerStatement {
+  // `signer`: the answering node's identity key (SignerStatement).
   /** The identity it is about. */
   subject: Buffer = Buffer.alloc(KEY);
   /** The signer's contract index height. */
@@ -65,14 +64,6 @@ export class ReputationStatement extends SignedStruct {
 
   getUnsignedSize(): number {
     return ReputationStatement.UNSIGNED_SIZE;
-  }
-
-  signerKey(): Buffer {
-    return this.signer;
-  }
-
-  protected setSignerKey(key: Buffer): void {
-    this.signer = key;
   }
 
   writeUnsigned(bw: bio.Writer): bio.Writer {
