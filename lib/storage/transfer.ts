@@ -13,10 +13,11 @@
  * within noise in bench/transfer.ts) but needs no disk, where staging
  * needs file size x hosts: docs/BENCHMARKS.md has the figures.
  *
- * Download reads ranges (the next one in flight while the current one is
- * hashed and decrypted), hashes leaves on worker threads, decrypts each
- * chunk (its tag authenticates it) into a temp file, and renames it into
- * place only when the Merkle root matches too.
+ * Download reads ranges (the next two in flight while the current one is
+ * hashed and decrypted, each into a reused buffer), hashes leaves on
+ * worker threads, decrypts each chunk (its tag authenticates it) into a
+ * temp file, and renames it into place only when the Merkle root matches
+ * too.
  */
 
 import * as fs from 'fs';
