@@ -159,7 +159,23 @@ function printPut(ctx: CommandContext, summary: PutResult, json: boolean, name: 
     ctx.out(`  not chosen ${f.host}: ${f.reason}`);
   for (const p of summary.pruned) {
     ctx.out(`  pruned version ${p.revision} (${short(p.fileId)}): removed from ${p.removed.length} contract(s)`
-      + (p.forgotten ? '' : `, kept on ${p.kept.length} (run put or pruneversions again)`));
+      + (p.forgotten ? '' : `, kept on ${p.kept.length} (run put or pruneversions again)`)
+      + (p.referenced.length ? `; objects still read by kept versions stay on ${p.referenced.length} contract(s)` : ''));
+  }
+  const d = summary.delta;
+  if (d) {
+    const n = d.deltaReplicas + d.wholeReplicas;
+    const num = (x: number) => x.toLocaleString('en-US');
+    if (d.deltaReplicas === 0)
+      ctx.out(`uploaded ${num(d.uploaded)} bytes (every copy whole) for ${num(summary.size)} bytes of file`);
+    else if (d.wholeReplicas === 0)
+      ctx.out(`uploaded ${num(d.uploaded / n)} of ${num(summary.size)} bytes (${(100 * d.uploaded / n / summary.size).toFixed(1)}%)`
+        + `${n > 1 ? ` to each of ${n} hosts` : ''}: ${d.unchanged} of ${d.chunks} chunks unchanged since version ${d.base}`);
+    else
+      ctx.out(`uploaded ${num(d.uploaded)} of ${num(d.whole)} bytes (${(100 * d.uploaded / d.whole).toFixed(1)}%) over ${n} hosts: `
+        + `${d.unchanged} of ${d.chunks} chunks unchanged since version ${d.base} on ${d.deltaReplicas}, whole on ${d.wholeReplicas}`);
+    for (const n of d.notes)
+      ctx.out(`  ${n}`);
   }
 }
 
@@ -294,7 +310,10 @@ export async function rm(ctx: CommandContext, argv: string[]): Promise<void> {
     return;
   }
   for (const r of res.removed)
-    ctx.out(`removed from ${r.host}: contract ${short(r.id)} revision ${r.revision}`);
+    ctx.out(`removed from ${r.host}: contract ${short(r.id)} revision ${r.revision}`
+      + (r.objects && r.objects.length > 1 ? ` (objects ${r.objects.join(', ')}: earlier versions' chunks only this one still read)` : ''));
+  for (const r of res.referenced ?? [])
+    ctx.out(`kept on ${r.host} (contract ${short(r.id)}): object(s) ${r.objects.join(', ')} still read by a kept version`);
   for (const k of res.kept)
     ctx.out(`kept on ${k.host} (contract ${short(k.id)}): ${k.reason}`);
   ctx.out(res.forgotten ? `file ${res.fileId} deleted` : `file ${res.fileId} still has ${res.kept.length} replica(s); run rm again`);

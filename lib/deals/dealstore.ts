@@ -529,10 +529,23 @@ export class DealStore {
       return false;
     const b = this.db.batch();
     b.del(key);
+    b.del(layout.F.build(fileId));
     for (const k of await this.db.keys({ gte: layout.R.min(fileId), lte: layout.R.max(fileId) }))
       b.del(k);
     await writeSync(b);
     return true;
+  }
+
+  /** Store a file's chunk fingerprints (storage/delta.ts), fsynced. */
+  async putPrints(fileId: Buffer, prints: Buffer): Promise<void> {
+    const b = this.db.batch();
+    b.put(layout.F.build(fileId), prints);
+    await writeSync(b);
+  }
+
+  /** A file's chunk fingerprints, or null (none sent, or a file recovered from the seed). */
+  async getPrints(fileId: Buffer): Promise<Buffer | null> {
+    return (await this.db.get(layout.F.build(fileId))) ?? null;
   }
 
   /** Sat automatic repair has locked in new escrows so far (its budget's use). */

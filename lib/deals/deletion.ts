@@ -9,18 +9,24 @@ import type { ManifestFile } from '../storage/manifest';
 import { FileServerClient } from '../storage/fileserverclient';
 import type { DeleteFileResult, PruneVersionsResult } from './rpctypes';
 import type { Deals } from './plugin';
+import { removals } from './deltarefs';
 
 /**
  * Delete a file from its hosts: per contract a revision that drops the
  * file's object (the host frees the space; cost stops accruing from
  * that height); replicas on contracts no longer in force just go. The
- * file is forgotten once no replica is left.
+ * file is forgotten once no replica is left. An object another stored
+ * version still reads chunks from stays (`referenced`), and objects of
+ * versions removed earlier that only this file read go with it
+ * (deltarefs.ts removals).
  */
 export async function deleteFile(deals: Deals, file: ManifestFile): Promise<DeleteFileResult> {
   const removed: DeleteFileResult['removed'] = [];
   const kept: DeleteFileResult['kept'] = [];
+  const referenced: DeleteFileResult['referenced'] = [];
   const gone = new Set<string>();
   const manifests: Array<{ id: Buffer; dataURL: string; token: string }> = [];
+  const plan = removals(file, await deals.store.listFiles());
   // Hosts we are not connected to are dialled (a renter restarted is connected to none).
   await deals.negotiator.reach(file.replicas.map((r) => r.hostPk));
   for (const r of file.replicas) {
@@ -39,9 +45,21 @@ export async function deleteFile(deals: Deals, file: ManifestFile): Promise<Dele
       gone.add(key);
       continue;
     }
+    const { remove, referenced: still } = plan.get(r) ?? { remove: [r.object], referenced: [] };
+    const drop: number[] = [];
+    for (const o of remove) {
+      if (await deals.store.getObject(r.contractId, o))
+        drop.push(o);
+    }
+    if (still.length)
+      referenced.push({ id: r.contractId.toString('hex'), host, objects: still });
+    if (drop.length === 0) {
+      gone.add(key);
+      continue;
+    }
     try {
-      const res = await deals.contractBook.propose(r.contractId, [], [r.object]);
-      removed.push({ id: r.contractId.toString('hex'), host, revision: res.number });
+      const res = await deals.contractBook.propose(r.contractId, [], drop);
+      removed.push({ id: r.contractId.toString('hex'), host, revision: res.number, objects: drop });
       gone.add(key);
       if (res.manifestToken)
         manifests.push({ id: r.contractId, dataURL: res.dataURL, token: res.manifestToken });
@@ -51,7 +69,7 @@ export async function deleteFile(deals: Deals, file: ManifestFile): Promise<Dele
   }
   const left = await deals.files.dropReplicas(file.fileId, (r) => gone.has(`${r.contractId.toString('hex')}/${r.object}`));
   await putManifests(deals, manifests);
-  return { fileId: file.fileId.toString('hex'), removed, kept, forgotten: left === null };
+  return { fileId: file.fileId.toString('hex'), removed, kept, referenced, forgotten: left === null };
 }
 
 /**

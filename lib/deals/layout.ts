@@ -34,6 +34,10 @@
  *                     non-payment (ratings publish it)
  *   R[fileId][seq] -> RepairRecord (repairlog.ts): the renter's shard
  *                     repairs of a file, in order; deleted with the file
+ *   F[fileId]      -> the renter's keyed fingerprints of a file's plaintext
+ *                     chunks (storage/delta.ts, 32 bytes each), what a
+ *                     later version's put compares with; deleted with the
+ *                     file
  *   B              -> u64 sat automatic repair locked in new escrows
  *                     (what --repair-budget caps)
  *   W              -> u64 sat automatic renewal locked in new escrows
@@ -61,6 +65,7 @@ export const layout = {
   x: bdb.key('x', ['hash256']),
   k: bdb.key('k', ['bhash']),
   R: bdb.key('R', ['hash256', 'uint32']),
+  F: bdb.key('F', ['hash256']),
   B: bdb.key('B'),
   W: bdb.key('W')
 };

@@ -211,17 +211,20 @@ export class RenterCore {
       token = p.dataToken;
       placed = { target, id: p.id, object: p.object, shard: obj.shard, number: p.number, host: o.host, addr: o.addr,
         dataURL: p.dataURL, manifestToken: p.manifestToken, prices: o.prices, cost: p.cost, escrowValue: p.escrowValue,
-        formula: o.formula };
+        formula: o.formula, uploaded: obj.size, delta: false };
     } else {
       const r = target.reuse;
       const args: unknown[] = [r.id, root, obj.size, fileId.toString('hex'), obj.salt.toString('hex')];
       if (obj.shard !== null)
         args.push(null, obj.shard);
+      else if (obj.chunks)
+        args.push(null, null, obj.chunks.toHex());
       const p = await this.rpc('proposerevision', args);
       token = p.dataToken;
       placed = { target, id: p.id, object: p.object, shard: obj.shard, number: p.number, host: r.host, addr: '',
         dataURL: p.dataURL, manifestToken: p.manifestToken, prices: r.prices, cost: 0, escrowValue: r.allowance,
-        formula: `revision ${p.number} of contract ${r.id.slice(0, 12)} (no transaction; ${r.blocksLeft} blocks left)` };
+        formula: `revision ${p.number} of contract ${r.id.slice(0, 12)} (no transaction; ${r.blocksLeft} blocks left)`,
+        uploaded: obj.size, delta: !!obj.chunks };
     }
     let sent = 0;
     const progress = (done: number) => {
@@ -245,10 +248,10 @@ export class RenterCore {
    * node makes a failure certain; a lost connection leaves the outcome to
    * the node, which keeps the file either way.
    */
-  async commit(fileId: Buffer, min: number, failed: FailedHost[]): Promise<CommitFileResult> {
+  async commit(fileId: Buffer, min: number, failed: FailedHost[], prints: Buffer | null = null): Promise<CommitFileResult> {
     let res: CommitFileResult;
     try {
-      res = await this.rpc('commitfile', [fileId.toString('hex'), min]);
+      res = await this.rpc('commitfile', prints ? [fileId.toString('hex'), min, prints.toString('hex')] : [fileId.toString('hex'), min]);
     } catch (e) {
       if (!answeredByNode(e))
         throw new RenterClientError('commit-unclear', `lost cloudcoind while it committed file ${fileId.toString('hex')} `

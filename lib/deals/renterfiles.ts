@@ -20,6 +20,7 @@ import { Mutex } from '../contracts/mutex';
 import { schemes } from '../storage/common';
 import type { ShardScheme } from '../storage/erasure';
 import { ManifestFile, type Replica } from '../storage/manifest';
+import { inherited, objectKey } from './deltarefs';
 import type { DealStore } from './dealstore';
 import { auditStatus } from './auditview';
 import { DealError } from './errors';
@@ -409,16 +410,30 @@ export class RenterFiles {
     return 'uploaded';
   }
 
-  /** getfile / listfiles JSON for one file. */
-  async info(file: ManifestFile, revisions: RevisionCache = new Map()): Promise<FileInfo> {
+  /**
+   * getfile / listfiles JSON for one file. `files` (every stored file, a
+   * listing passes it once) says which objects of removed versions this
+   * file's chunk maps read and is charged for (deltarefs.ts inherited).
+   */
+  async info(file: ManifestFile, revisions: RevisionCache = new Map(), files?: ManifestFile[]): Promise<FileInfo> {
     const height = this.ctx.height();
     const replicas: ReplicaInfo[] = [];
+    const heirs = file.delta ? inherited(files ?? await this.ctx.store.listFiles()) : new Map();
+    const mine = file.fileId.toString('hex');
     for (const r of file.replicas) {
       const info = await this.ctx.contractInfo(r.contractId);
       const rc = await this.ctx.store.getRenterContract(r.contractId);
       const latest = await this.ctx.store.latestRevision(r.contractId);
       const end = info ? info.endHeight : rc ? rc.contract.endHeight : 0;
-      const cost = rc && latest ? await this.replicaCost(r, rc.contract, height, revisions) : null;
+      // A chunk read from an earlier object is paid once, where that object is charged.
+      const extra = (r.chunks?.sources ?? []).filter((s) => heirs.get(objectKey(r.contractId, s.object))?.fileId === mine)
+        .map((s) => ({ object: s.object, objectSize: s.objectSize }));
+      let cost = rc && latest ? await this.replicaCost(r, rc.contract, height, revisions) : null;
+      for (const x of extra) {
+        const more = cost && rc ? await this.replicaCost({ contractId: r.contractId, ...x }, rc.contract, height, revisions) : null;
+        if (cost && more)
+          cost = { accrued: cost.accrued + more.accrued, toEnd: cost.toEnd + more.toEnd };
+      }
       replicas.push({
         contractId: r.contractId.toString('hex'),
         object: r.object,
@@ -435,7 +450,9 @@ export class RenterFiles {
         blocksLeft: Math.max(0, end - height),
         expiryHeight: rc ? rc.contract.expiryHeight : 0,
         cost,
-        audits: rc ? auditStatus(rc.contract, await this.ctx.store.listAudits(r.contractId)) : null
+        audits: rc ? auditStatus(rc.contract, await this.ctx.store.listAudits(r.contractId)) : null,
+        chunks: r.chunks ? r.chunks.getJSON() : null,
+        inherited: extra
       });
     }
     const repairs = (await this.ctx.store.listRepairs(file.fileId)).map((x) => this.repairInfo(x));
@@ -464,7 +481,8 @@ export class RenterFiles {
    * is a renewal's revision 0, which carries objects over. Null when no
    * final revision holds it yet.
    */
-  private async replicaCost(r: Replica, contract: StorageContract, height: number, revisions: RevisionCache): Promise<ObjectCost | null> {
+  private async replicaCost(r: { contractId: Buffer; object: number; objectSize: number }, contract: StorageContract, height: number,
+    revisions: RevisionCache): Promise<ObjectCost | null> {
     const key = r.contractId.toString('hex');
     let list = revisions.get(key);
     if (!list) {

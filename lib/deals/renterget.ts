@@ -20,6 +20,7 @@ import { LeafHasherPool } from '../storage/hashpool';
 import type { FileInfo } from './rpctypes';
 import type { RenterCore } from './rentercore';
 import { RenterClientError, message, type GetResult } from './rentertypes';
+import { fetchDelta } from './renterdelta';
 
 /** Fetch and decrypt a file (id or unique prefix) into `workDir`. */
 export async function getFile(c: RenterCore, fileId: string, workDir: string): Promise<GetResult> {
@@ -31,7 +32,8 @@ export async function getFile(c: RenterCore, fileId: string, workDir: string): P
   const order = [...f.replicas].sort((a, b) => Number(b.reachable) - Number(a.reachable));
   for (const r of order) {
     try {
-      const out = await fetchReplica(c, f, r, workDir);
+      // A delta version's replica reads its unchanged chunks from earlier objects of the contract.
+      const out = r.chunks ? await fetchDelta(c, f, r, workDir) : await fetchReplica(c, f, r, workDir);
       return { fileId: f.fileId, path: out, size: f.size, contract: r.contractId, host: r.host };
     } catch (e) {
       const why = r.reachable ? message(e) : `host unreachable: ${message(e)}`;

@@ -7,6 +7,10 @@
  * commitfile (the node funds one commitment; from here the node owns the
  * outcome) -> the sealed manifest to every host -> wait for depth.
  *
+ * A new version of a name stored as whole replicas uploads, to each host
+ * holding the newest earlier version, only its changed chunks
+ * (renterdelta.ts; docs/REDUNDANCY.md "Delta uploads").
+ *
  * A file stored as Reed-Solomon shards (--data-shards K --parity-shards M,
  * docs/REDUNDANCY.md) is encrypted once and coded into K + M shard
  * objects, one per host (each an object of that host's contract, like a
@@ -21,10 +25,12 @@ import { encryptFile, hashFile } from '../storage/fileops';
 import { encryptedRoot } from '../storage/transfer';
 import { checkScheme, encodeShards, shardSize, type ShardScheme } from '../storage/erasure';
 import { LeafHasherPool } from '../storage/hashpool';
+import { fileChunks } from '../storage/delta';
+import { type DeltaPlan, mapFor, planDelta, stageOwn } from './renterdelta';
 import type { PruneVersionsResult, ReplicaState } from './rpctypes';
 import type { RenterCore } from './rentercore';
 import {
-  RenterClientError, WAIT_ACTIVE_MS, type FailedHost, type Placed, type PutOptions, type PutResult, type Target
+  RenterClientError, WAIT_ACTIVE_MS, type DeltaSummary, type FailedHost, type Placed, type PutOptions, type PutResult, type Target
 } from './rentertypes';
 
 /**
@@ -59,6 +65,8 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
   // What each host stores: the whole object, or one shard of it.
   const stored = scheme ? shardSize(objectSize, scheme.dataShards) : objectSize;
   const { reuse, neg, note, skipped } = await c.targets(stored, opts);
+  // Fingerprints first: the next version compares with them, and this one with the last.
+  const plan = scheme ? null : await planDelta(c, opts.name, opts.file, size);
   await c.checkFunds(neg.offers);
   if (note)
     c.warn(note);
@@ -70,12 +78,12 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
   const targets: Target[] = [...reuse.map((r) => ({ reuse: r })), ...neg.offers.map((o) => ({ offer: o }))];
   const { placed, failed } = scheme
     ? await placeShards(c, opts, fileId, revision, targets, scheme, objectSize)
-    : await placeAll(c, opts, fileId, revision, targets, objectSize);
+    : await placeAll(c, opts, fileId, revision, targets, objectSize, size, plan);
   if (placed.length < opts.minHosts) {
     await c.rpc('forgetfile', [fileId.toString('hex')]).catch(() => {});
     c.checkEnough(placed.length, opts.minHosts, 'stored the file', neg, failed);
   }
-  const commit = await c.commit(fileId, opts.minHosts, failed);
+  const commit = await c.commit(fileId, opts.minHosts, failed, plan ? plan.prints : null);
   const live = placed.filter((p) => commit.ids.includes(p.id));
   await c.putManifest(live, Buffer.from(commit.manifest, 'hex'));
   let states: ReplicaState[] = await c.states(commit.fileId, live.map((p) => p.id));
@@ -103,13 +111,40 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
       escrowValue: p.escrowValue,
       formula: p.formula,
       score: 'offer' in p.target ? p.target.offer.score : null,
-      state: states[i]
+      state: states[i],
+      uploaded: p.uploaded,
+      delta: p.delta
     })),
     failed,
     // Open contracts left out (audits failed, --min-score) first, then the hosts the negotiation passed over.
     passed: [...skipped.map((k) => ({ host: k.host, reason: `open contract ${k.id.slice(0, 16)} not reused: ${k.reason}` })),
       ...neg.declined.map((d) => ({ host: d.host, reason: d.reason }))],
-    pruned
+    pruned,
+    delta: revision === 0 ? null : deltaSummary(live, plan, size, stored)
+  };
+}
+
+/** What a later version's upload moved, against every replica uploaded whole. */
+function deltaSummary(live: Placed[], plan: DeltaPlan | null, size: number, whole: number): DeltaSummary {
+  const chunks = fileChunks(size);
+  const deltas = live.filter((p) => p.delta).length;
+  const notes: string[] = [];
+  if (!plan)
+    notes.push(whole === cipherSize(size) ? 'a file this large keeps no chunk fingerprints: uploaded whole'
+      : 'a file stored as shards uploads whole (each shard is a slice of the whole object): no delta upload');
+  else if (plan.note)
+    notes.push(plan.note);
+  else if (deltas < live.length)
+    notes.push(`${live.length - deltas} host(s) hold no copy of version ${plan.base?.revision}: uploaded whole there`);
+  return {
+    base: plan?.base ? plan.base.revision : null,
+    chunks,
+    unchanged: deltas > 0 && plan ? chunks - plan.own.length : 0,
+    uploaded: live.reduce((n, p) => n + p.uploaded, 0),
+    whole: whole * live.length,
+    deltaReplicas: deltas,
+    wholeReplicas: live.length - deltas,
+    notes
   };
 }
 
@@ -151,21 +186,28 @@ async function pruneOlder(c: RenterCore, opts: PutOptions, revision: number, sta
  * before a byte moves) and again while it is uploaded (transfer.ts),
  * nothing staged on disk. A slow or dead host does not hold up the others.
  */
-async function placeAll(c: RenterCore, opts: PutOptions, fileId: Buffer, revision: number, targets: Target[], objectSize: number)
+async function placeAll(c: RenterCore, opts: PutOptions, fileId: Buffer, revision: number, targets: Target[], objectSize: number,
+  size: number, plan: DeltaPlan | null)
   : Promise<{ placed: Placed[]; failed: FailedHost[] }> {
+  // Hosts holding the earlier version get the changed chunks only, staged once (the same chunks for every such host).
+  const maps = targets.map((t) => (plan && 'reuse' in t ? mapFor(plan, t.reuse.id) : null));
+  const changed = path.join(opts.workDir, 'changed');
+  const staged = plan && maps.some((m) => m) ? cipherSize(await stageOwn(opts.file, size, plan.own, changed)) : 0;
   if (c.events.uploadStart)
-    c.events.uploadStart(objectSize * targets.length);
+    c.events.uploadStart(maps.reduce((n, m) => n + (m ? staged : objectSize), 0));
   const pool = new LeafHasherPool();
   let results: PromiseSettledResult<Placed>[];
   try {
-    results = await settleBounded(targets, PUT_PARALLEL, async (target) => {
+    results = await settleBounded(targets.map((t, i) => ({ t, map: maps[i] })), PUT_PARALLEL, async ({ t: target, map }) => {
       const salt = randomBytes(32);
       const key = Buffer.from(await c.rpc('derivefilekey', [fileId.toString('hex'), revision, salt.toString('hex')]), 'hex');
-      const enc = await encryptedRoot(key, opts.file, { pool });
-      return c.placeObject(opts.allowance, fileId, target, { path: opts.file, key, root: enc.root, size: enc.size, salt, shard: null });
+      const src = map ? changed : opts.file;
+      const enc = await encryptedRoot(key, src, { pool });
+      return c.placeObject(opts.allowance, fileId, target, { path: src, key, root: enc.root, size: enc.size, salt, shard: null, chunks: map });
     });
   } finally {
     await pool.close();
+    fs.rmSync(changed, { force: true });
   }
   return c.settle(targets, results);
 }

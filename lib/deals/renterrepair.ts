@@ -21,6 +21,7 @@ import { rebuildShards, shardSize } from '../storage/erasure';
 import { LeafHasherPool } from '../storage/hashpool';
 import { HELD_STATES, type FileInfo } from './rpctypes';
 import type { RenterCore } from './rentercore';
+import { fetchDelta } from './renterdelta';
 import {
   RenterClientError, WAIT_ACTIVE_MS, message, type Placed, type Prepared, type RepairOptions, type RepairResult, type Target, type TargetOptions
 } from './rentertypes';
@@ -217,9 +218,11 @@ async function repairReplicas(c: RenterCore, f: FileInfo, opts: RepairOptions): 
  */
 async function plaintext(c: RenterCore, f: FileInfo, opts: RepairOptions, kept: { r: Copy; path: string } | null,
   result: RepairResult): Promise<string> {
-  if (opts.source !== undefined && fs.existsSync(opts.source) && fs.statSync(opts.source).size === f.size) {
+  // A whole replica's root decides for the local file (a delta version's objects hold only its changed chunks).
+  const whole = f.replicas.find((x) => !x.chunks);
+  if (whole && opts.source !== undefined && fs.existsSync(opts.source) && fs.statSync(opts.source).size === f.size) {
     // One replica's root decides: the others hold the same plaintext under other keys.
-    const r = f.replicas[0];
+    const r = whole;
     const key = Buffer.from(await c.rpc('derivefilekey', [f.fileId, f.revision, r.salt]), 'hex');
     if ((await encryptFile(key, opts.source, null)).root.toString('hex') === r.root) {
       result.source = 'local file';
@@ -230,8 +233,15 @@ async function plaintext(c: RenterCore, f: FileInfo, opts: RepairOptions, kept: 
   if (kept === null)
     throw new RenterClientError('repair-failed', `no good replica is left to copy from${opts.source === undefined ? ''
       : ' and the local file does not match'}: ${result.lost.map((l) => `${l.contract?.slice(0, 12)}: ${l.reason}`).join('; ')}`);
-  const key = Buffer.from(await c.rpc('derivefilekey', [f.fileId, f.revision, kept.r.salt]), 'hex');
   const plain = path.join(opts.workDir, 'plain');
+  if (kept.r.chunks) {
+    // A delta version: its unchanged chunks are read from the earlier objects of that contract.
+    fs.rmSync(kept.path, { force: true });
+    await fetchDelta(c, f, kept.r, opts.workDir);
+    result.source = kept.r.contractId;
+    return plain;
+  }
+  const key = Buffer.from(await c.rpc('derivefilekey', [f.fileId, f.revision, kept.r.salt]), 'hex');
   await decryptFile(key, kept.path, plain);
   fs.rmSync(kept.path, { force: true });
   result.source = kept.r.contractId;

@@ -6,6 +6,7 @@
 
 import { CodedError } from '../base/errors';
 import type { ShardScheme } from '../storage/erasure';
+import type { ChunkMap } from '../storage/delta';
 import type { FileHealth, OfferInfo, PruneVersionsResult, ReplicaState, ReusableContract } from './rpctypes';
 import type { Prices } from './pricing';
 
@@ -155,6 +156,32 @@ export interface PutContract {
   /** The host's reputation score when a new contract chose it (permille), null for a reused contract. */
   score: number | null;
   state: ReplicaState;
+  /** Ciphertext bytes uploaded to this host: the object's size (a delta version's changed chunks only, or the whole file). */
+  uploaded: number;
+  /** True when the object holds only the changed chunks and the rest are read from earlier objects of this contract. */
+  delta: boolean;
+}
+
+/**
+ * A new version of a name against the newest earlier one (delta uploads,
+ * docs/REDUNDANCY.md): what was uploaded and what every replica uploaded
+ * whole would have been.
+ */
+export interface DeltaSummary {
+  /** The version compared with, or null when none could be (see `notes`). */
+  base: number | null;
+  /** Plaintext chunks of the file, and how many are unchanged since `base` (not uploaded to a host holding it). */
+  chunks: number;
+  unchanged: number;
+  /** Ciphertext bytes uploaded over all replicas of this put. */
+  uploaded: number;
+  /** Ciphertext bytes every replica uploaded whole would have moved. */
+  whole: number;
+  /** Replicas uploaded as changed chunks only, and whole. */
+  deltaReplicas: number;
+  wholeReplicas: number;
+  /** Why some or all replicas went whole (coded files, hosts without the earlier version, no fingerprints). */
+  notes: string[];
 }
 
 /** A host that holds no replica after the put, and why. */
@@ -180,6 +207,8 @@ export interface PutResult {
   passed: FailedHost[];
   /** Older versions of the name deleted by --keep-revisions (oldest first). */
   pruned: PruneVersionsResult['pruned'];
+  /** For a version after the first: what the delta upload moved; null for a first version. */
+  delta: DeltaSummary | null;
 }
 
 export interface GetResult {
@@ -208,6 +237,8 @@ export interface Prepared {
   size: number;
   salt: Buffer;
   shard: number | null;
+  /** A delta version's chunk map for this contract (storage/delta.ts): `path` holds only the changed chunks. */
+  chunks?: ChunkMap | null;
 }
 
 /** Where one replica goes: a new contract (an offer) or an open one (a revision). */
@@ -228,6 +259,9 @@ export interface Placed {
   cost: number;
   escrowValue: number;
   formula: string;
+  /** Bytes uploaded (the object's size) and whether it is a delta object. */
+  uploaded: number;
+  delta: boolean;
 }
 
 /** A node's answer, as opposed to a lost connection: only then is a failure certain. */

@@ -14,7 +14,10 @@ import { ContractError } from '../contracts/errors';
 import type { NodeAPI } from '../base/extension';
 import { WalletLockedError, rpcCodes } from '../base/errors';
 import { Params, addRPCMethods, errorRule, rpcErrors } from '../base/rpc';
-import { deriveFileKey } from '../storage/keys';
+import { deriveChunkPrintKey, deriveFileKey } from '../storage/keys';
+import { ChunkMap, MAX_PRINTED_CHUNKS, PRINT_SIZE, checkChunkMap, fileChunks } from '../storage/delta';
+import { StorageError } from '../storage/errors';
+import { checkSources } from './deltarefs';
 import { MAX_FILE_REPLICAS, MAX_NAME_BYTES } from '../storage/common';
 import { Replica } from '../storage/manifest';
 import { MAX_DATA_SHARDS, MAX_SHARDS, type ShardScheme } from '../storage/erasure';
@@ -29,7 +32,7 @@ import { MIN_ID_PREFIX, type RevisionCache } from './renterfiles';
 import type { ReusableContract } from './rentercontracts';
 import type { FindContractsVerbose } from './rpctypes';
 import type {
-  AddFileResult, CommitFileResult, DeleteFileResult, PruneVersionsResult, FileInfo, NegotiateStorageResult, ProposeRevisionResult, RepairInfo,
+  AddFileResult, ChunkPrintsResult, CommitFileResult, DeleteFileResult, PruneVersionsResult, FileInfo, NegotiateStorageResult, ProposeRevisionResult, RepairInfo,
   ProposeStorageResult, RenewContractResult, StorageReceiptResult, StorageTokenResult
 } from './rpctypes';
 import { Offer } from './wire';
@@ -47,6 +50,7 @@ export const toRPCError = rpcErrors([
     'bad-file-id': rpcCodes.INVALID_PARAMETER,
     'ambiguous-id': rpcCodes.INVALID_PARAMETER,
     'unknown-file': rpcCodes.INVALID_ADDRESS_OR_KEY,
+    'bad-chunk-map': rpcCodes.INVALID_PARAMETER,
     'host-unreachable': rpcCodes.CLIENT_NODE_NOT_CONNECTED,
     'unknown-contract': rpcCodes.INVALID_ADDRESS_OR_KEY,
     'not-open': rpcCodes.IN_WARMUP
@@ -200,7 +204,7 @@ async function proposeStorage(p: Params, deals: Deals): Promise<ProposeStorageRe
 }
 
 async function proposeRevision(p: Params, deals: Deals): Promise<ProposeRevisionResult> {
-  p.count(5, 7);
+  p.count(5, 8);
   const id = p.hex(0, 'contractid', 32);
   const root = p.hex(1, 'root', 32);
   const size = p.size(2, 'objectsize', MAX_OBJECT_SIZE);
@@ -211,6 +215,8 @@ async function proposeRevision(p: Params, deals: Deals): Promise<ProposeRevision
   const rc = await deals.contractBook.mustContract(id);
   const host = await deals.hostRef(rc.contract.hostKey);
   const replica = replicaOf(id, rc.contract.hostKey, salt, root, size, 0, shard);
+  if (p.has(7))
+    replica.chunks = await chunkMapParam(p, 7, deals, id, fileId, size);
   const res = await deals.contractBook.propose(id, [{ root, size, fileId, replica }], remove);
   return {
     id: id.toString('hex'),
@@ -222,6 +228,30 @@ async function proposeRevision(p: Params, deals: Deals): Promise<ProposeRevision
     dataToken: res.dataTokens[0],
     manifestToken: res.manifestToken
   };
+}
+
+/**
+ * Param `i`: the chunk map (hex, storage/delta.ts) of a delta version's
+ * replica in contract `id`, checked against the file's size, the object's
+ * size and what the contract holds (deltarefs.ts checkSources).
+ */
+async function chunkMapParam(p: Params, i: number, deals: Deals, id: Buffer, fileId: Buffer, size: number): Promise<ChunkMap> {
+  const file = await deals.files.peek(fileId);
+  if (!file)
+    throw new DealError('unknown-file', `No such file: ${fileId.toString('hex')}.`);
+  if (file.coded)
+    throw p.error(i, 'chunkmap', 'is only for a file of whole replicas: shards are slices of the whole object.');
+  const map = p.decoded(i, 'chunkmap', 'chunk map', (raw) => ChunkMap.decode(raw));
+  try {
+    // The own object's id is allocated later, above every id the contract held: 0 stands for it here.
+    checkChunkMap(map, file.size, 0, size);
+  } catch (e) {
+    if (e instanceof StorageError)
+      throw new DealError('bad-chunk-map', e.message);
+    throw e;
+  }
+  checkSources(map, id, await deals.store.listObjects(id), await deals.store.listFiles());
+  return map;
 }
 
 async function findContracts(p: Params, deals: Deals): Promise<ReusableContract[] | FindContractsVerbose> {
@@ -284,6 +314,17 @@ async function deriveFileKeyRPC(p: Params, deals: Deals): Promise<string> {
   return deriveFileKey(deals.storageMaster(), fileId, revision, salt).toString('hex');
 }
 
+/** getchunkprints ( fileid ): the chunk fingerprint key, and a stored file's prints (null when none were kept). */
+async function getChunkPrints(p: Params, deals: Deals): Promise<ChunkPrintsResult> {
+  p.count(0, 1);
+  const key = deriveChunkPrintKey(deals.storageMaster()).toString('hex');
+  if (!p.has(0))
+    return { key, fileId: null, prints: null };
+  const file = await deals.files.resolve(fileIdParam(p));
+  const prints = await deals.store.getPrints(file.fileId);
+  return { key, fileId: file.fileId.toString('hex'), prints: prints ? prints.toString('hex') : null };
+}
+
 async function addFile(p: Params, deals: Deals): Promise<AddFileResult> {
   p.count(3, 5);
   const fileId = p.hex(0, 'fileid', 32);
@@ -303,10 +344,19 @@ async function addFile(p: Params, deals: Deals): Promise<AddFileResult> {
 }
 
 async function commitFile(p: Params, deals: Deals): Promise<CommitFileResult> {
-  p.count(1, 2);
+  p.count(1, 3);
   const file = await deals.files.resolve(fileIdParam(p));
   const min = p.has(1) ? p.uint(1, 'minreplicas', 1, MAX_HOSTS) : 1;
+  let prints: Buffer | null = null;
+  if (p.has(2)) {
+    prints = p.hex(2, 'chunkprints');
+    const chunks = fileChunks(file.size);
+    if (chunks > MAX_PRINTED_CHUNKS || prints.length !== chunks * PRINT_SIZE)
+      throw p.error(2, 'chunkprints', `must be ${PRINT_SIZE} bytes per chunk of the file (${chunks} chunks, at most ${MAX_PRINTED_CHUNKS}).`);
+  }
   const done = await deals.files.commitFile(file.fileId, min);
+  if (prints)
+    await deals.store.putPrints(file.fileId, prints);
   const manifest = await deals.store.manifest();
   return {
     fileId: file.fileId.toString('hex'),
@@ -396,8 +446,9 @@ async function listFiles(p: Params, deals: Deals): Promise<FileInfo[]> {
   p.count(0);
   const out: FileInfo[] = [];
   const revisions: RevisionCache = new Map();
-  for (const f of await deals.store.listFiles())
-    out.push(await deals.files.info(f, revisions));
+  const files = await deals.store.listFiles();
+  for (const f of files)
+    out.push(await deals.files.info(f, revisions, files));
   return out;
 }
 
@@ -426,10 +477,12 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
     + 'the offer\'s prices, at least the minimum escrow); the host countersigns. The replica is recorded\n'
     + 'in the file (see addfile) before anything is uploaded; `shard` (0..K+M-1) is which shard the object\n'
     + 'is, for a file stored as shards. Returns the contract and upload tokens.', proposeStorage],
-  ['proposerevision', 'proposerevision contractid root objectsize fileid salt ( replaceobject shard )\n'
+  ['proposerevision', 'proposerevision contractid root objectsize fileid salt ( replaceobject shard chunkmap )\n'
     + 'Add a prepared object to an open contract of ours by a revision (no transaction), optionally\n'
     + 'removing object `replaceobject` in the same revision. The replica is recorded before anything is\n'
-    + 'uploaded; `shard` as for proposestorage. Returns the object id, the revision number and an upload token.', proposeRevision],
+    + 'uploaded; `shard` as for proposestorage. `chunkmap` (hex, PROTOCOL 4.5 scheme 3) makes the object a\n'
+    + 'delta version\'s changed chunks only, the rest read from earlier objects of the contract it names.\n'
+    + 'Returns the object id, the revision number and an upload token.', proposeRevision],
   ['findcontracts', 'findcontracts objectsize minblocksleft ( maxprice minscore verbose )\n'
     + 'Open contracts of ours (one per connected host) whose allowance pays one more object of that\n'
     + 'size to the end and that have at least minblocksleft blocks left: what put reuses. Contracts with\n'
@@ -446,13 +499,17 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
     + 'files its manifest lists or why it could not be read, and the files recovered.', recoverFilesRPC],
   ['derivefilekey', 'derivefilekey fileid revision salt\nThe AES key of one replica of one file revision (HKDF of the wallet).',
     deriveFileKeyRPC],
+  ['getchunkprints', 'getchunkprints ( fileid )\nThe key of the renter\'s chunk fingerprints (HMAC-SHA256 of each plaintext chunk, HKDF of\n'
+    + 'the wallet) and, for a file, the fingerprints its put kept (null: none kept, e.g. recovered from\n'
+    + 'the seed). A put compares them to upload only the chunks that changed (docs/REDUNDANCY.md).', getChunkPrints],
   ['addfile', 'addfile fileid namehex size ( datashards parityshards )\nStart a file (random 32-byte id, name as hex bytes, size in bytes); its\n'
     + 'replicas join it through proposestorage, and it is kept once the first one does. A name already stored\n'
     + 'makes it that name\'s next version (revision, returned; its keys derive from it). With datashards K and\n'
     + 'parityshards M the file is stored as K+M Reed-Solomon shards, one per replica (docs/REDUNDANCY.md).', addFile],
-  ['commitfile', 'commitfile fileid ( minreplicas )\nFund and broadcast one commitment for every uploaded replica of a\n'
+  ['commitfile', 'commitfile fileid ( minreplicas chunkprints )\nFund and broadcast one commitment for every uploaded replica of a\n'
     + 'file (those without a receipt, or whose offer expires within 2 blocks, are dropped). If fewer than\n'
-    + 'minreplicas (default 1) can be committed, the file is forgotten and nothing is paid. Returns txids,\n'
+    + 'minreplicas (default 1) can be committed, the file is forgotten and nothing is paid. `chunkprints`\n'
+    + '(hex, 32 bytes per chunk) are kept for the next version\'s delta upload. Returns txids,\n'
     + 'contract ids and the sealed manifest.',
   commitFile],
   ['forgetfile', 'forgetfile fileid\nForget a file locally, removing nothing from hosts: only when none of its objects is held\n'

@@ -118,6 +118,15 @@ export interface StorageTokenResult {
   token: string;
 }
 
+/** getchunkprints ( fileid ) */
+export interface ChunkPrintsResult {
+  /** HMAC key of the chunk fingerprints, hex. */
+  key: string;
+  fileId: string | null;
+  /** The file's fingerprints (32 bytes per plaintext chunk), hex; null when none were kept. */
+  prints: string | null;
+}
+
 /** addfile: the file id of the new entry. */
 export interface AddFileResult {
   fileId: string;
@@ -190,6 +199,21 @@ export interface ReplicaInfo {
   cost: { accrued: number; toEnd: number } | null;
   /** The contract's audits: passed, failed, missed, next audit height (null before the contract is formed). */
   audits: AuditStatus | null;
+  /**
+   * Where a delta version's chunks live (PROTOCOL 4.5 scheme 3): earlier
+   * objects of this contract it reads from, and runs [from, first, count]
+   * (from 0: this replica's own object, j: source j-1); null when the
+   * object is the whole file.
+   */
+  chunks: ChunkMapInfo | null;
+  /** Objects of removed versions this replica's chunks still read, charged to this file (in `cost`). */
+  inherited: Array<{ object: number; objectSize: number }>;
+}
+
+/** A chunk map as JSON (storage/delta.ts). */
+export interface ChunkMapInfo {
+  sources: Array<{ object: number; fileId: string; revision: number; salt: string; objectSize: number }>;
+  runs: Array<[number, number, number]>;
 }
 
 /** getfile fileid / one entry of listfiles. */
@@ -240,8 +264,10 @@ export interface FileHealth {
 /** deletefile fileid */
 export interface DeleteFileResult {
   fileId: string;
-  /** Contracts whose host removed the object, with the revision that did. */
-  removed: Array<{ id: string; host: string; revision: number }>;
+  /** Contracts whose host removed objects (the file's own, and earlier ones only it still read), with the revision that did. */
+  removed: Array<{ id: string; host: string; revision: number; objects: number[] }>;
+  /** Objects left on a host because a stored version still reads chunks of them (freed with the last such version). */
+  referenced: Array<{ id: string; host: string; objects: number[] }>;
   /** Replicas kept (host unreachable or declined), and why. */
   kept: Array<{ id: string; host: string; reason: string }>;
   /** True once no replica is left: the file is forgotten. */
@@ -276,6 +302,7 @@ export interface RenterRPCResults {
   findcontracts: ReusableContract[] | FindContractsVerbose;
   /** The replica's AES key, hex. */
   derivefilekey: string;
+  getchunkprints: ChunkPrintsResult;
   addfile: AddFileResult;
   commitfile: CommitFileResult;
   forgetfile: boolean;

@@ -46,7 +46,13 @@ export const schemes = {
   /** AES-256-GCM, 1 MiB ciphertext chunks, nonce = u64 index || u32 final: one whole encrypted copy per replica. */
   AES256GCM_1M: 1,
   /** The same encryption, once, then Reed-Solomon K data + M parity shards, one per replica (PROTOCOL 4.9). */
-  AES256GCM_1M_RS: 2
+  AES256GCM_1M_RS: 2,
+  /**
+   * Whole replicas as scheme 1, each with a chunk map: a version that
+   * stores only its changed chunks and reads the rest from earlier objects
+   * of the same contract (delta.ts, PROTOCOL 4.5).
+   */
+  AES256GCM_1M_DELTA: 3
 } as const;
 
 /** Leaf count of an object of `size` bytes (the last leaf may be short). */

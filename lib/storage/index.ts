@@ -13,6 +13,7 @@ export * from './hashpool';
 export * from './fileops';
 export * from './erasure';
 export * from './manifest';
+export * from './delta';
 export * from './token';
 export * from './adminauth';
 export * from './storetypes';

@@ -15,6 +15,7 @@ import { StorageError } from './errors';
 
 const FILE_INFO = Buffer.from('cc/file', 'ascii');
 const MANIFEST_INFO = Buffer.from('cc/manifest', 'ascii');
+const PRINT_INFO = Buffer.from('cc/chunk-print', 'ascii');
 
 function hkdf(ikm: Buffer, info: Buffer): Buffer {
   if (ikm.length < 16)
@@ -40,6 +41,15 @@ export function deriveManifestKey(master: Buffer, salt: Buffer): Buffer {
   if (salt.length !== SALT_SIZE)
     throw new StorageError('bad-key', 'manifest salt must be 32 bytes');
   return hkdf(master, Buffer.concat([MANIFEST_INFO, salt]));
+}
+
+/**
+ * HMAC key of the renter's chunk fingerprints (storage/delta.ts): one per
+ * wallet, so equal chunks of two versions have equal prints and nobody
+ * without the seed can test a guess of a chunk against them.
+ */
+export function deriveChunkPrintKey(master: Buffer): Buffer {
+  return hkdf(master, PRINT_INFO);
 }
 
 /**

@@ -7,9 +7,12 @@
  *                   u64 size || u8 scheme || Scheme2? || varint r || Replica*r
  *   Scheme2       = u8 dataShards || u8 parityShards    (scheme 2 only)
  *   Replica       = contractId(32) || u32 object || hostPk(33) || salt(32) ||
- *                   root(32) || u64 objectSize || u8 shard (scheme 2 only)
+ *                   root(32) || u64 objectSize || u8 shard (scheme 2 only) ||
+ *                   ChunkMap (scheme 3 only, delta.ts)
  * Scheme 1 entries (whole replicas) are byte for byte what they were
- * before shards existed, so older manifests read unchanged.
+ * before shards and chunk maps existed, so older manifests read unchanged;
+ * a file is written as scheme 3 only when one of its replicas references
+ * chunks of earlier objects.
  *   EncryptedManifest = u8 version(0) || salt(32) || varbytes(ct || tag)
  * The manifest key is HKDF(walletMaster, "cc/manifest" || salt) with a
  * fresh random salt per write, so the all-zero nonce is never reused.
@@ -23,6 +26,7 @@ import {
 } from './common';
 import { StorageError } from './errors';
 import { checkScheme } from './erasure';
+import { ChunkMap, checkChunkMap } from './delta';
 import { deriveManifestKey } from './keys';
 
 function readFixed(br: bio.BufferReader, size: number): Buffer {
@@ -43,6 +47,12 @@ export class Replica extends bio.Struct {
    * is coded (scheme 2); written by ManifestFile only for such files.
    */
   shard = 0;
+  /**
+   * Where the file's chunks live when this version references chunks of
+   * earlier objects of the contract (scheme 3); null: the object is the
+   * whole file.
+   */
+  chunks: ChunkMap | null = null;
 
   getSize(): number {
     return 32 + 4 + 33 + SALT_SIZE + 32 + 8;
@@ -68,7 +78,7 @@ export class Replica extends bio.Struct {
     return this;
   }
 
-  getJSON(): Record<string, string | number> {
+  getJSON(): Record<string, unknown> {
     return {
       contractId: this.contractId.toString('hex'),
       object: this.object,
@@ -76,7 +86,8 @@ export class Replica extends bio.Struct {
       salt: this.salt.toString('hex'),
       root: this.root.toString('hex'),
       objectSize: this.objectSize,
-      shard: this.shard
+      shard: this.shard,
+      chunks: this.chunks ? this.chunks.getJSON() : null
     };
   }
 }
@@ -99,13 +110,24 @@ export class ManifestFile extends bio.Struct {
     return this.scheme === schemes.AES256GCM_1M_RS;
   }
 
+  /** True if a replica references chunks of earlier objects: written as scheme 3. */
+  get delta(): boolean {
+    return !this.coded && this.replicas.some((r) => r.chunks !== null && !r.chunks.trivial);
+  }
+
+  /** The scheme written: 3 once a replica references earlier chunks, else the file's. */
+  private written(): number {
+    return this.delta ? schemes.AES256GCM_1M_DELTA : this.scheme === schemes.AES256GCM_1M_DELTA ? schemes.AES256GCM_1M : this.scheme;
+  }
+
   getSize(): number {
     const name = this.name.length;
     let size = FILE_ID_SIZE + 4 + varintSize(name) + name + 8 + 1 + varintSize(this.replicas.length);
     if (this.coded)
       size += 2 + this.replicas.length;
+    const delta = this.delta;
     for (const r of this.replicas)
-      size += r.getSize();
+      size += r.getSize() + (delta ? (r.chunks ?? ChunkMap.whole(this.size)).getSize() : 0);
     return size;
   }
 
@@ -114,7 +136,8 @@ export class ManifestFile extends bio.Struct {
     bw.writeU32(this.revision);
     bw.writeVarBytes(this.name);
     bw.writeU64(this.size);
-    bw.writeU8(this.scheme);
+    const scheme = this.written();
+    bw.writeU8(scheme);
     if (this.coded) {
       bw.writeU8(this.dataShards);
       bw.writeU8(this.parityShards);
@@ -124,6 +147,8 @@ export class ManifestFile extends bio.Struct {
       r.write(bw);
       if (this.coded)
         bw.writeU8(r.shard);
+      if (scheme === schemes.AES256GCM_1M_DELTA)
+        (r.chunks ?? ChunkMap.whole(this.size)).write(bw);
     }
     return bw;
   }
@@ -139,7 +164,7 @@ export class ManifestFile extends bio.Struct {
     this.size = br.readU64();
     this.scheme = br.readU8();
     // [REJECT] unknown storage scheme
-    if (this.scheme !== schemes.AES256GCM_1M && this.scheme !== schemes.AES256GCM_1M_RS)
+    if (this.scheme !== schemes.AES256GCM_1M && this.scheme !== schemes.AES256GCM_1M_RS && this.scheme !== schemes.AES256GCM_1M_DELTA)
       throw new StorageError('bad-manifest', `unknown scheme ${this.scheme}`);
     this.dataShards = 0;
     this.parityShards = 0;
@@ -166,6 +191,12 @@ export class ManifestFile extends bio.Struct {
         if (r.shard >= this.dataShards + this.parityShards)
           throw new StorageError('bad-manifest', `shard ${r.shard} outside ${this.dataShards}+${this.parityShards}`);
       }
+      if (this.scheme === schemes.AES256GCM_1M_DELTA) {
+        const map = ChunkMap.read(br);
+        // [REJECT] a chunk map that does not describe this file (delta.ts checkChunkMap says which part)
+        checkChunkMap(map, this.size, r.object, r.objectSize);
+        r.chunks = map.trivial ? null : map;
+      }
       this.replicas.push(r);
     }
     return this;
@@ -178,7 +209,7 @@ export class ManifestFile extends bio.Struct {
       name: this.name.toString('utf8'),
       nameHex: this.name.toString('hex'),
       size: this.size,
-      scheme: this.scheme,
+      scheme: this.written(),
       dataShards: this.dataShards,
       parityShards: this.parityShards,
       replicas: this.replicas.map(r => r.getJSON())
