@@ -45,6 +45,7 @@ const BENCHES: Entry[] = [
   { name: 'erasure', args: ['--size', '64MiB'], quick: ['--size', '16MiB'], text: true },
   { name: 'redundancy', args: ['--size', '16MiB'], quick: ['--size', '16MiB'] },
   { name: 'delta', args: ['--size', '16MiB'], quick: ['--size', '16MiB'], text: true },
+  { name: 'delta-e2e', args: ['--size', '50MiB'], quick: ['--size', '16MiB'], text: true },
   { name: 'revisions', args: ['--files', '10', '--baseline', '3'], quick: [], text: true }
 ];
 

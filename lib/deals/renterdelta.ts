@@ -14,7 +14,7 @@ import * as path from 'path';
 import { CHUNK_SIZE, PLAIN_CHUNK_SIZE } from '../storage/common';
 import { decryptChunk } from '../storage/cipher';
 import {
-  ChunkMap, type ChunkSource, MAX_PRINTED_CHUNKS, PRINT_SIZE, chunkPrints, fileChunks, locate, objectChunks, plainChunkLength, printIndex
+  ChunkMap, type ChunkSource, MAX_CHUNK_SOURCES, MAX_PRINTED_CHUNKS, PRINT_SIZE, chunkPrints, fileChunks, locate, objectChunks, plainChunkLength, printIndex
 } from '../storage/delta';
 import { FileServerClient } from '../storage/fileserverclient';
 import { StorageError } from '../storage/errors';
@@ -114,8 +114,10 @@ export function mapFor(plan: DeltaPlan, contractId: string): ChunkMap | null {
     else
       map.runs.push({ from, first: chunk, count: 1 });
   });
-  // Nothing the host holds is reused: the whole file is the object, no map.
-  return map.sources.length ? map : null;
+  // Nothing the host holds is reused: the whole file is the object, no
+  // map. Chunks spread over more earlier objects than a map may name: the
+  // whole file too, which starts the history afresh.
+  return map.sources.length && map.sources.length <= MAX_CHUNK_SOURCES ? map : null;
 }
 
 function toMap(info: ChunkMapInfo | null, size: number): ChunkMap {
