@@ -13,11 +13,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { RPCClient } from '../lib/cli/rpcclient';
 import { renderTable } from '../lib/cli/table';
-import { RenterClient, type PutResult } from '../lib/deals/renterclient';
-import { LocalNet, type LocalNode } from '../scripts/localnet';
-import { sizeFlag, timed } from './util';
+import type { PutResult } from '../lib/deals/renterclient';
+import { LocalNet } from '../scripts/localnet';
+import { renterWithHosts, sizeFlag, timed } from './util';
 
 const HOSTS = 2;
 
@@ -31,24 +30,11 @@ interface Row {
   identical: boolean;
 }
 
-function rpcOf(n: LocalNode): RPCClient {
-  return new RPCClient({ host: '127.0.0.1', port: n.rpcPort, cookieFile: path.join(n.base, 'regtest', '.cookie') });
-}
-
 async function main(): Promise<void> {
   const size = sizeFlag(process.argv, 'size', 50 * 1024 * 1024);
   const net = new LocalNet('cloudcoin-bench-');
   try {
-    const renter = await net.node('renter');
-    await net.daemon(renter);
-    for (let i = 0; i < HOSTS; i++) {
-      const h = await net.node(`host-${i}`);
-      await net.daemon(h, ['--host', '--connect', `127.0.0.1:${renter.port}`]);
-    }
-    await net.until('the hosts', async () => net.json<unknown[]>(renter, ['getcloudpeers']), (p) => p.length === HOSTS);
-    const addr = await net.mine(renter, 440);
-    const rpc = rpcOf(renter);
-    const client = new RenterClient((method, params) => rpc.call(method, params));
+    const { renter, client, addr } = await renterWithHosts(net, HOSTS);
     const v0 = randomBytes(size);
     const v1 = Buffer.from(v0);
     randomBytes(Math.floor(size / 100)).copy(v1, Math.floor(size / 3));

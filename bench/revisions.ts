@@ -21,14 +21,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
 import bcoin = require('../lib/bcoin');
-import { RPCClient } from '../lib/cli/rpcclient';
 import { renderTable } from '../lib/cli/table';
 import { formatSize } from '../lib/base/units';
 import { StorageContract } from '../lib/contracts/storagecontract';
 import { buildCloseTX, signState } from '../lib/contracts/channel';
-import { RenterClient } from '../lib/deals/renterclient';
-import { LocalNet, type LocalNode } from '../scripts/localnet';
-import { randomFile, sizeFlag, timed } from './util';
+import { LocalNet } from '../scripts/localnet';
+import { randomFile, renterWithHosts, sizeFlag, timed } from './util';
 
 const HOSTS = 3;
 const RATES = [1, 5, 20];
@@ -41,10 +39,6 @@ function countFlag(name: string, fallback: number): number {
   if (!Number.isInteger(n) || n < 1)
     throw new Error(`--${name} must be a whole number above 0`);
   return n;
-}
-
-function rpcOf(n: LocalNode): RPCClient {
-  return new RPCClient({ host: '127.0.0.1', port: n.rpcPort, cookieFile: path.join(n.base, 'regtest', '.cookie') });
 }
 
 /** vsize of a cooperative close (2 signatures, renter remainder, host payout), signed with throwaway keys. */
@@ -83,16 +77,7 @@ async function main(): Promise<void> {
   const size = sizeFlag(process.argv, 'size', 1e6);
   const net = new LocalNet('cloudcoin-bench-');
   try {
-    const renter = await net.node('renter');
-    await net.daemon(renter);
-    for (let i = 0; i < HOSTS; i++) {
-      const h = await net.node(`host-${i}`);
-      await net.daemon(h, ['--host', '--connect', `127.0.0.1:${renter.port}`]);
-    }
-    await net.until('the hosts', async () => net.json<unknown[]>(renter, ['getcloudpeers']), (p) => p.length === HOSTS);
-    const addr = await net.mine(renter, 440);
-    const rpc = rpcOf(renter);
-    const client = new RenterClient((method, params) => rpc.call(method, params));
+    const { renter, rpc, client, addr } = await renterWithHosts(net, HOSTS);
     const file = path.join(net.dir, 'file.bin');
 
     const run = async (name: string, count: number, reuse: boolean): Promise<Model> => {

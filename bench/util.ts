@@ -4,7 +4,11 @@ import * as http from 'http';
 import { spawn, ChildProcess } from 'child_process';
 import { pipeline } from 'stream/promises';
 import { createHash, randomFillSync } from 'crypto';
+import * as path from 'path';
 import { parseSize } from '../lib/base/units';
+import { RPCClient } from '../lib/cli/rpcclient';
+import { RenterClient } from '../lib/deals/renterclient';
+import type { LocalNet, LocalNode } from '../scripts/localnet';
 
 /** Parses `--size 1GB` style flags (decimal and binary units, lib/base/units). */
 export function sizeFlag(argv: string[], name: string, fallback: number): number {
@@ -210,3 +214,21 @@ export function rawGet(port: number, name: string, out: string): Promise<void> {
   });
 }
 
+/**
+ * A renter and `hosts` hosts (cloudcoind on loopback) in `net`, the hosts
+ * connected, segwit active and coins mined (440 blocks to the renter):
+ * the renter, its RPC client, a RenterClient over it and its mining address.
+ */
+export async function renterWithHosts(net: LocalNet, hosts: number)
+  : Promise<{ renter: LocalNode; rpc: RPCClient; client: RenterClient; addr: string }> {
+  const renter = await net.node('renter');
+  await net.daemon(renter);
+  for (let i = 0; i < hosts; i++) {
+    const h = await net.node(`host-${i}`);
+    await net.daemon(h, ['--host', '--connect', `127.0.0.1:${renter.port}`]);
+  }
+  await net.until('the hosts', async () => net.json<unknown[]>(renter, ['getcloudpeers']), (p) => p.length === hosts);
+  const addr = await net.mine(renter, 440);
+  const rpc = new RPCClient({ host: '127.0.0.1', port: renter.rpcPort, cookieFile: path.join(renter.base, 'regtest', '.cookie') });
+  return { renter, rpc, client: new RenterClient((method, params) => rpc.call(method, params)), addr };
+}

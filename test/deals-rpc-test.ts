@@ -44,6 +44,11 @@ t.test('deals RPC params', async (t) => {
     ['renewcontract', ['00'.repeat(32)], -5],
     ['derivefilekey', ['00'.repeat(32), 0, '00'.repeat(31)], -8],
     ['derivefilekey', ['00'.repeat(32), 2 ** 32, '00'.repeat(32)], -8],
+    ['getchunkprints', ['zz'], -8],
+    ['getchunkprints', ['00'.repeat(32)], -5],
+    ['getchunkprints', ['00'.repeat(32), 1], -8],
+    ['proposerevision', ['00'.repeat(32), '00'.repeat(32), 10, '00'.repeat(32), '00'.repeat(32), null, null, 'zz'], -5],
+    ['commitfile', ['00'.repeat(32), 1, 'abcd'], -5],
     ['addfile', ['00'], -8],
     ['getfile', ['00'.repeat(32)], -5],
     ['listfiles', [1], -8]
@@ -59,6 +64,10 @@ t.test('deals RPC params', async (t) => {
     t.equal(await n.rpc('derivefilekey', ['01'.repeat(32), 0, '02'.repeat(32)]), a);
     t.not(await n.rpc('derivefilekey', ['01'.repeat(32), 1, '02'.repeat(32)]), a, 'per revision');
     t.not(await n.rpc('derivefilekey', ['01'.repeat(32), 0, '03'.repeat(32)]), a, 'per replica');
+    const prints = await n.rpc('getchunkprints', []) as { key: string; prints: string | null };
+    t.match(prints, { key: /^[0-9a-f]{64}$/, prints: null }, 'one chunk fingerprint key per wallet, no file asked');
+    t.equal((await n.rpc('getchunkprints', []) as { key: string }).key, prints.key);
+    t.not(prints.key, a);
   });
 
   t.test('should report hosting', async (t) => {

@@ -47,14 +47,21 @@ t.test('the file list comes back from the hosts after a restore from the seed', 
     return put;
   };
 
-  const v0 = write('notes.bin', 200000);
+  const v0 = write('notes.bin', 3000000);
+  // Version 1 keeps version 0's first two chunks: where both live on one
+  // host it is a delta version, whose chunk map must resolve after recovery.
   const v1 = write('notes.bin', 300000);
+  fs.writeFileSync(v1, Buffer.concat([fs.readFileSync(v0).subarray(0, 2500000), fs.readFileSync(v1)]));
   const coded = write('coded.bin', 2 * 1024 * 1024 + 777);
   const doomed = write('doomed.bin', 50000);
   const puts = new Map<string, { put: PutResult; file: string }>();
   puts.set('notes v0', { put: await putFile(v0, ['--hosts', '2']), file: v0 });
   puts.set('coded', { put: await putFile(coded, ['--data-shards', '2', '--parity-shards', '1']), file: coded });
   puts.set('notes v1', { put: await putFile(v1, ['--hosts', '2']), file: v1 });
+  const shared = (puts.get('notes v0') as { put: PutResult }).put.contracts.map((c) => c.id);
+  const v1put = (puts.get('notes v1') as { put: PutResult }).put;
+  t.same(v1put.contracts.filter((c) => c.delta).map((c) => c.id), v1put.contracts.filter((c) => shared.includes(c.id)).map((c) => c.id),
+    'version 1 is a delta upload wherever version 0 is');
   const gone = await putFile(doomed, ['--hosts', '3']);
   const rm = await renter.cli(['rm', gone.fileId]);
   t.equal(rm.code, 0, rm.stderr);
