@@ -3,7 +3,9 @@
 // --max-quote-payment 100sat: paid, deferred) and one asking 500 (skipped,
 // and negotiate-storage says why); the renter's `market` table knows both
 // hosts' announced prices and the quote it received; a host's signed
-// `market.prices` statement checks; cloudrequest pays up to MAXPAYMENT.
+// `market.prices` statement checks; cloudrequest pays up to MAXPAYMENT;
+// announcements are fetched on request from a host pricing them 20 sat
+// (peers.announce, deferred), each through the renter's store.
 import t from 'tap';
 import { json, startNetwork } from './util/network';
 import { forValue } from './util/wait';
@@ -26,7 +28,7 @@ t.test('market prices and paid quotes (real nodes)', async (t) => {
   const { renter, hosts } = await startNetwork(t, [
     ['--host-storage-price', '1000sat', '--policy', 'min-payment storage.quote 50sat'],
     ['--host-storage-price', '900sat', '--policy', 'min-payment storage.quote 500sat',
-      '--policy', 'min-payment market.prices 30sat']
+      '--policy', 'min-payment market.prices 30sat', '--policy', 'min-payment peers.announce 20sat']
   ], ['--max-quote-payment', '100sat']);
   const ids = await Promise.all(hosts.map(async (h) => json<{ identity: string; pubkey: string }>(h.cli(['getidentity']))));
   await forValue(async () => (await json<unknown[]>(renter.cli(['listhosts']))).length, 2, 30000, 'both hosts announced');
@@ -70,5 +72,27 @@ t.test('market prices and paid quotes (real nodes)', async (t) => {
     t.match(viaMarket.stderr, /asks 30 sat, above the maximum payment 0 sat/);
     const bought = await json<MarketJSON>(renter.cli(['market', ids[1].pubkey, '--max-payment', '30sat', '--json']));
     t.equal(bought.paid, 30);
+  });
+
+  await t.test('should fetch announcements on request, paid by deferral', async (t) => {
+    interface Fetched {
+      paid: number;
+      announcements: Array<{ pubkey: string; storageprice: number; result: string }>;
+    }
+    const all = await json<Fetched>(renter.cli(['gethostannouncements', ids[1].pubkey, '*', '20sat']));
+    t.equal(all.paid, 20, 'paid 20 sat (deferred)');
+    t.same(all.announcements.map((a) => a.pubkey).sort(), ids.map((i) => i.pubkey).sort(), 'both hosts\' announcements');
+    t.equal(all.announcements.find((a) => a.pubkey === ids[1].pubkey)?.storageprice, 900);
+    t.ok(all.announcements.every((a) => a.result === 'stale-seq'), 'known already: the store keeps what it has');
+    const one = await json<Fetched>(renter.cli(['gethostannouncements', ids[1].pubkey, ids[0].pubkey, '20sat']));
+    t.same(one.announcements.map((a) => [a.pubkey, a.storageprice]), [[ids[0].pubkey, 1000]], 'the host named');
+    const none = await json<Fetched>(renter.cli(['gethostannouncements', ids[1].pubkey, `02${'11'.repeat(32)}`, '20sat']));
+    t.same(none.announcements, [], 'a host it does not know: nothing');
+    const poor = await renter.cli(['gethostannouncements', ids[1].pubkey, '*']);
+    t.match(poor.stderr, /asks 20 sat, above the maximum payment 0 sat/, 'unpaid: declined with the price');
+    const raw = await json<{ status: string; body: Array<{ pubkey: string }> }>(
+      renter.cli(['cloudrequest', ids[1].pubkey, 'peers', 'announce', JSON.stringify([ids[1].pubkey]), '20sat']));
+    t.equal(raw.status, 'ok');
+    t.same(raw.body.map((a) => a.pubkey), [ids[1].pubkey], 'cloudrequest decodes the body');
   });
 });

@@ -194,7 +194,7 @@ t.test('negotiator in two cloudcoind processes', async (t) => {
     const res = JSON.parse(r.stdout) as ServicesJSON;
     t.equal(res.status, 'ok');
     t.same(res.body.find((s) => s.name === 'peers'), {
-      name: 'peers', version: 2, methods: ['list', 'connect', 'dialback', 'version', 'methods', 'quote'].map((name) => ({ name, price: 0 }))
+      name: 'peers', version: 3, methods: ['list', 'connect', 'dialback', 'announce', 'version', 'methods', 'quote'].map((name) => ({ name, price: 0 }))
     });
     const denied = await d2.cli(['cloudrequest', id1.identity, 'peers', 'list']);
     t.equal((JSON.parse(denied.stdout) as { status: string }).status, 'request-declined/denied', '--policy-file applies');

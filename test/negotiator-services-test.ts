@@ -45,7 +45,9 @@ const MALFORMED: Array<[string, string, Buffer]> = [
   ['info.services with a byte', 'info.services', Buffer.from([1])],
   ['peers.list with a byte', 'peers.list', Buffer.from([1])],
   ['peers.connect of noise', 'peers.connect', Buffer.from([7])],
-  ['market.prices with a byte', 'market.prices', Buffer.from([0])]
+  ['market.prices with a byte', 'market.prices', Buffer.from([0])],
+  ['peers.announce of 17 keys', 'peers.announce', Buffer.concat([Buffer.from([17]), randomBytes(17 * 33)])],
+  ['peers.announce of an uncompressed key prefix', 'peers.announce', Buffer.concat([Buffer.from([1, 4]), randomBytes(32)])]
 ];
 
 /** The raw peer that calls reputation.get: free for it, so its args are read rather than priced. */
@@ -85,7 +87,7 @@ t.test('standard methods on every service (real nodes)', async (t) => {
     t.equal(unknown.status, 'client-error/method-unsupported', 'a method the service lacks is not malformed');
     const info = await call('info', 'services');
     const listed = (info.body as Array<{ name: string; methods: Array<{ name: string }> }>).find((s) => s.name === 'peers');
-    t.same(listed?.methods.map((m) => m.name), ['list', 'connect', 'dialback', 'version', 'methods', 'quote'],
+    t.same(listed?.methods.map((m) => m.name), ['list', 'connect', 'dialback', 'announce', 'version', 'methods', 'quote'],
       'info.services lists the standard methods too');
   });
 

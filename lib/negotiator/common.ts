@@ -217,6 +217,12 @@ export const MAX_METHODS = 64;
 /** A peer address in a `peers list` body: `[ipv6]:port` fits easily. */
 export const MAX_ADDR_SIZE = 64;
 
+/** Announcements one `peers.announce` call asks for or answers (16 x under 1 KiB: a small body). */
+export const MAX_ANNOUNCE_FETCH = 16;
+
+/** Bytes of one encoded announcement in a `peers.announce` body (a v2 one is under 1 KiB: 8 addrs, a 200-byte URL). */
+export const MAX_ANNOUNCE_BYTES = 2048;
+
 /** P2P addresses in a `csannounce2`: a few direct ones and a few relays. */
 export const MAX_HOST_ADDRS = 8;
 

@@ -5,6 +5,7 @@
  *   peers.list     -> connected peers that announce themselves as hosts
  *   peers.connect  -> (relay) have a connected host dial the caller back
  *   peers.dialback -> (host) dial back the renter a relay names
+ *   peers.announce -> host announcements fetched on request (signed by their hosts)
  *
  * Bodies are binary (JSON never goes on the wire); each method carries a
  * decoder so `cloudrequest` can print them as JSON.
@@ -12,11 +13,12 @@
 
 import bio = require('bufio');
 import {
-  MAX_SERVICES, MAX_METHODS, MAX_PEERS_LISTED, MAX_ADDR_SIZE, PUBKEY_SIZE
+  MAX_SERVICES, MAX_METHODS, MAX_PEERS_LISTED, MAX_ADDR_SIZE, PUBKEY_SIZE, MAX_ANNOUNCE_FETCH, MAX_ANNOUNCE_BYTES
 } from './common';
+import { AnnouncePacket, commands, decode, types } from './packets';
 import {
-  readLength, readName, readU32, readAmount, writeAmount, readPubkey, readVarBytes,
-  checkEnd, sizeVarBytes, sizeVarint
+  readLength, readName, readU8, readU32, readAmount, writeAmount, readPubkey, readVarBytes,
+  checkEnd, sizeVarBytes, sizeVarint, malformed, decodeCodes
 } from './wire';
 import { ServiceError } from './errors';
 import { Service, ServiceRegistry, type RequestContext } from './services';
@@ -24,8 +26,8 @@ import { connectArgs } from './dialer';
 import { emptyArgs } from './standard';
 
 export const INFO_VERSION = 1;
-/** 2 adds `connect` and `dialback`. */
-export const PEERS_VERSION = 2;
+/** 2 adds `connect` and `dialback`; 3 adds `announce`. */
+export const PEERS_VERSION = 3;
 
 export interface MethodInfo {
   name: string;
@@ -107,6 +109,67 @@ export function decodePeers(body: Buffer): PeerEntry[] {
   return out;
 }
 
+/** Args of `peers.announce`: varint n (<= 16); n x pubkey 33. */
+export function encodeAnnounceArgs(keys: Buffer[]): Buffer {
+  const bw = bio.write(sizeVarint(keys.length) + keys.length * PUBKEY_SIZE);
+  bw.writeVarint(keys.length);
+  for (const k of keys)
+    bw.writeBytes(k);
+  return bw.render();
+}
+
+/** Read `peers.announce` args; throws PacketError (malformed). */
+export function decodeAnnounceArgs(args: Buffer): Buffer[] {
+  const br = bio.read(args);
+  const count = readLength(br, MAX_ANNOUNCE_FETCH);
+  const keys: Buffer[] = [];
+  for (let i = 0; i < count; i++)
+    keys.push(readPubkey(br));
+  checkEnd(br);
+  return keys;
+}
+
+/** Body of `peers.announce`: varint m (<= 16); m x (u8 version 1|2, varbytes announcement <= 2048). */
+export function encodeAnnouncements(list: AnnouncePacket[]): Buffer {
+  const raws = list.map((a) => ({ version: a.version, raw: a.encode() }));
+  let size = sizeVarint(raws.length);
+  for (const r of raws)
+    size += 1 + sizeVarBytes(r.raw.length);
+  const bw = bio.write(size);
+  bw.writeVarint(raws.length);
+  for (const r of raws) {
+    bw.writeU8(r.version);
+    bw.writeVarBytes(r.raw);
+  }
+  return bw.render();
+}
+
+/** Read a `peers.announce` body (signatures not checked: the caller's store does); throws PacketError. */
+export function decodeAnnouncements(body: Buffer): AnnouncePacket[] {
+  const br = bio.read(body);
+  const count = readLength(br, MAX_ANNOUNCE_FETCH);
+  const out: AnnouncePacket[] = [];
+  for (let i = 0; i < count; i++) {
+    const version = readU8(br);
+    // [REJECT] an announcement version that does not exist
+    if (version !== 1 && version !== 2)
+      throw malformed(decodeCodes.BAD_VERSION);
+    const raw = readVarBytes(br, MAX_ANNOUNCE_BYTES);
+    out.push(decode(commands[version === 1 ? types.ANNOUNCE : types.ANNOUNCE2], raw) as AnnouncePacket);
+  }
+  checkEnd(br);
+  return out;
+}
+
+/** JSON args of `peers.announce` for cloudrequest: null or `[PUBKEY_HEX, ...]`. */
+function announceArgsJSON(json: unknown): Buffer {
+  const list = json ?? [];
+  if (!Array.isArray(list) || list.length > MAX_ANNOUNCE_FETCH
+    || !list.every((k) => typeof k === 'string' && /^0[23][0-9a-f]{64}$/i.test(k)))
+    throw new Error(`args must be null or a list of at most ${MAX_ANNOUNCE_FETCH} compressed public keys in hex.`);
+  return encodeAnnounceArgs(list.map((k: string) => Buffer.from(k, 'hex')));
+}
+
 function noArgs(args: Buffer): void {
   // [REJECT] the method takes no arguments
   if (args.length !== 0)
@@ -146,6 +209,8 @@ export interface PeersServiceOptions {
   connect(args: Buffer, ctx: RequestContext): Promise<Buffer>;
   /** `peers.dialback`: dial back a renter a relay names (Dialer). */
   dialback(args: Buffer, ctx: RequestContext): Promise<Buffer>;
+  /** `peers.announce`: the stored announcements of these hosts, or (none named) the newest valid ones, at most 16. */
+  announcements(keys: Buffer[]): AnnouncePacket[];
   addressOf(pk: Buffer): string;
 }
 
@@ -189,6 +254,26 @@ export function peersService(options: PeersServiceOptions): Service {
       dialback: {
         description: 'dial back a renter a relay names (hosts only)',
         handler: (args, ctx) => options.dialback(args, ctx)
+      },
+      announce: {
+        description: 'host announcements (the hosts named, else the newest known), signed by their hosts',
+        handler(args: Buffer): Buffer {
+          let keys: Buffer[];
+          try {
+            keys = decodeAnnounceArgs(args);
+          } catch {
+            // [REJECT] args are not a short list of public keys
+            throw ServiceError.badArgs();
+          }
+          return encodeAnnouncements(options.announcements(keys).slice(0, MAX_ANNOUNCE_FETCH));
+        },
+        encodeArgs: announceArgsJSON,
+        decodeBody: (body: Buffer) => decodeAnnouncements(body).map(a => ({
+          identity: options.addressOf(a.publicKey), pubkey: a.publicKey.toString('hex'), version: a.version, seq: a.seq,
+          expiry: a.expiry, withdrawn: a.withdrawn, url: a.url, storageprice: a.storagePrice, uploadprice: a.uploadPrice,
+          downloadprice: a.downloadPrice, capacity: a.capacity, maxduration: a.maxDuration,
+          addresses: a.addrs.map(x => x.getJSON())
+        }))
       }
     }
   };

@@ -22,7 +22,7 @@ import {
   MAX_ANNOUNCE_SOURCES, REACH_NEW_PER_HOST, STANDARD_METHODS_VERSION
 } from './common';
 import { describeDecline } from './status';
-import { infoService, peersService } from './coreservices';
+import { decodeAnnouncements, encodeAnnounceArgs, infoService, peersService } from './coreservices';
 import { standardMethods } from './standard';
 import {
   MarketBook, MarketStatement, decodeMarket, marketService, type MarketEntry, type MarketSourceView
@@ -160,6 +160,8 @@ export class Negotiator extends EventEmitter {
       list: () => publicPeers(this.peers, this.announcements),
       connect: (args, ctx) => this.dialer.handleConnect(args, ctx),
       dialback: (args, ctx) => this.dialer.handleDialback(args, ctx),
+      announcements: keys => keys.length === 0 ? this.hosts()
+        : keys.map(k => this.announcements.get(k)).filter((a): a is AnnouncePacket => a !== null),
       addressOf: pk => this.addressOf(pk)
     }));
     this.marketView = {
@@ -522,6 +524,33 @@ export class Negotiator extends EventEmitter {
     if (!statement.signer.equals(cp.publicKey as Buffer) || !statement.verify(this.network.magic))
       throw new RequestError(requestCodes.BAD_RESPONSE, 'market statement not signed by the peer');
     return { statement, paid: res.paid };
+  }
+
+  /**
+   * Fetch host announcements from a peer on request (`peers.announce`,
+   * PROTOCOL 2.7): those of `hosts`, or (none named) the newest it knows,
+   * paying at most `maxPayment` sat. Each goes through the announcement
+   * store as a gossiped one would from that peer (signature, expiry,
+   * sequence, new-host budget). Resolves with each announcement and the
+   * store's verdict; rejects with RequestError `unsupported` before cs
+   * version 3, `declined` for an answer other than `ok`, `bad-response`
+   * for a body that does not decode.
+   */
+  async fetchAnnouncements(target: Target, hosts: Buffer[] = [], options: RequestOptions = {})
+    : Promise<{ announcements: Array<{ packet: AnnouncePacket; result: string }>; paid: number }> {
+    const cp = this.resolve(target);
+    if (cp.csVersion < STANDARD_METHODS_VERSION)
+      throw new RequestError(requestCodes.UNSUPPORTED, `peer speaks cs version ${cp.csVersion}: no peers.announce`);
+    const res = await this.request(cp.peer, 'peers', 'announce', encodeAnnounceArgs(hosts), options);
+    if (res.status !== 'ok')
+      throw new RequestError(requestCodes.DECLINED, `peers.announce: ${describeDecline(res.status, res.body, options.maxPayment ?? 0)}`);
+    let list: AnnouncePacket[];
+    try {
+      list = decodeAnnouncements(res.body);
+    } catch {
+      throw new RequestError(requestCodes.BAD_RESPONSE, 'malformed peers.announce body');
+    }
+    return { announcements: list.map(packet => ({ packet, result: this.gossip.handle(cp, packet) })), paid: res.paid };
   }
 
   /** Connected CloudStorage peers, as `getcloudpeers` prints them. */

@@ -22,6 +22,7 @@ import { isName } from './wire';
 import type { MethodSpec, Service } from './services';
 import { STANDARD_METHODS, standardMethods } from './standard';
 import { entryJSON } from './market';
+import { MAX_ANNOUNCE_FETCH } from './common';
 
 /** One entry of `listhosts` (and the `hosts` table's rows). */
 export interface HostJSON {
@@ -164,9 +165,28 @@ function announcementJSON(neg: Negotiator, a: AnnouncePacket): Record<string, un
   };
 }
 
-function getHostAnnouncements(neg: Negotiator, p: Params): Array<Record<string, unknown>> {
-  p.count(0);
-  return neg.hosts().map((a) => announcementJSON(neg, a));
+/**
+ * `gethostannouncements ( PEER HOSTS MAXPAYMENT )`: the valid announcements
+ * this node knows; with PEER, fetched from that peer on request
+ * (`peers.announce`, paid up to MAXPAYMENT sat): HOSTS is `*` (the newest
+ * it knows) or up to 16 pubkeys, comma-separated. Each fetched one goes
+ * through the announcement store and shows its verdict (`accepted`,
+ * `stale-seq`, ...).
+ */
+async function getHostAnnouncements(neg: Negotiator, p: Params): Promise<unknown> {
+  p.count(0, 3);
+  if (!p.has(0))
+    return neg.hosts().map((a) => announcementJSON(neg, a));
+  const raw = p.has(1) ? p.get(1) : '*';
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' && raw !== '*' && raw !== '' ? raw.split(',') : [];
+  if (list.length > MAX_ANNOUNCE_FETCH || !list.every((k) => typeof k === 'string' && /^0[23][0-9a-f]{64}$/i.test(k)))
+    throw p.error(1, 'HOSTS', `must be * or at most ${MAX_ANNOUNCE_FETCH} compressed public keys in hex, comma-separated`);
+  const maxPayment = p.has(2) ? p.amount(2, 'MAXPAYMENT') : 0;
+  const got = await neg.fetchAnnouncements(p.str(0, 'PEER'), list.map((k: string) => Buffer.from(k, 'hex')), { maxPayment });
+  return {
+    paid: got.paid,
+    announcements: got.announcements.map((a) => ({ ...announcementJSON(neg, a.packet), result: a.result }))
+  };
 }
 
 /** The host directory: every known host, how to reach it, and whether we are connected. */
@@ -230,7 +250,10 @@ export function rpcMethods(neg: Negotiator): RPCSpec[] {
       run: (p) => getIdentity(neg, p) },
     { name: 'getcloudpeers', help: 'getcloudpeers\nConnected CloudStorage peers, with identities once proven.',
       run: (p) => getCloudPeers(neg, p) },
-    { name: 'gethostannouncements', help: 'gethostannouncements\nValid host announcements known, newest first.',
+    { name: 'gethostannouncements',
+      help: 'gethostannouncements ( PEER HOSTS MAXPAYMENT )\nValid host announcements known, newest first; with PEER, '
+        + 'fetched from that peer on request (peers.announce: HOSTS * for the newest it knows, or up to 16 pubkeys\n'
+        + 'comma-separated; paid up to MAXPAYMENT sat), each taken into this node\'s store as gossip would be, with the verdict.',
       run: (p) => getHostAnnouncements(neg, p) },
     { name: 'listhosts',
       help: 'listhosts\nEvery host known from announcements, newest first: identity, address, data URL, prices, '

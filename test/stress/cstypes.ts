@@ -15,6 +15,7 @@ import {
 import { signProof } from '../../lib/negotiator/coins';
 import { announcement, withdrawal } from '../../lib/negotiator/announce';
 import { connectArgs, dialbackArgs, readConnectArgs, readDialbackArgs } from '../../lib/negotiator/dialer';
+import { decodeAnnounceArgs, encodeAnnounceArgs } from '../../lib/negotiator/coreservices';
 import { REQ_FLOOD_BURST, FLOOD_BURST, ANNOUNCE_FLOOD_BURST, PROTOCOL_VERSION } from '../../lib/negotiator/common';
 import { StorageContract } from '../../lib/contracts/storagecontract';
 import { ContractRecord } from '../../lib/contracts/records';
@@ -209,6 +210,11 @@ export const METHOD_SEEDS: Record<string, MethodSeeds> = {
     // A dial-back through the node for a host it is not connected to (declined), and one at port 1.
     args: () => [connectArgs(freshIdentity().publicKey, 18444), connectArgs(freshIdentity().publicKey, 1)],
     decode: (a) => readConnectArgs(a)
+  },
+  'peers.announce': {
+    // The newest announcements the node knows, and those of the node itself and of a host it never heard of.
+    args: (ctx) => [encodeAnnounceArgs([]), encodeAnnounceArgs([ctx.nodeKey, freshIdentity().publicKey])],
+    decode: (a) => decodeAnnounceArgs(a)
   },
   'peers.dialback': {
     // The node as a host asked to dial a renter back at an IPv4 or IPv6 address (declined unless hosting).
