@@ -202,6 +202,10 @@ export class RenterContracts {
       try {
         res = await this.ctx.renter().revise(host, c, rev, entries.map(({ id: n, root, size }) => ({ id: n, root, size })), remove);
       } catch (e) {
+        // A removal (nothing to upload) has no caller left to finish it:
+        // settled with the host at the next block, not after the grace.
+        if (add.length === 0)
+          this.inflight.delete(id.toString('hex'));
         if (e instanceof DealError && e.code === 'revision-declined') {
           // A decline is certain: the host holds nothing of it.
           await this.abandon(rc, p);
