@@ -4,8 +4,10 @@
 // Each round runs every operation once as a user runs it (cloudcoin-cli):
 // a put that forms a new contract (its commitment broadcast falls before
 // or after the kill), a put that revises the open contract, an rm (a
-// revision dropping an object), a get; then, at the end, the refunds the
-// renter's node makes on its own at each refund height. A random delay into the operation (up to 1.2 times its
+// revision dropping an object), a get; then, at the end, channel closes
+// by the host (closecontract, cut by a kill of the host; what a cut close
+// leaves the host's node closes on its own at the contract's end) and the
+// refunds the renter's node makes on its own at each refund height. A random delay into the operation (up to 1.2 times its
 // crash-free duration, measured first) the renter's or the host's
 // cloudcoind is killed with SIGKILL and restarted on the same datadir.
 // After one block, once the two sides settled, nothing may be lost:
@@ -42,7 +44,7 @@ export interface CrashOptions {
 }
 
 export interface CrashResult {
-  kills: Record<CrashOp | 'refund', number>;
+  kills: Record<CrashOp | 'close' | 'refund', number>;
   byVictim: Record<Victim, number>;
   /** How the cut operation ended: it finished anyway, or failed (and the node cleaned up or finished it). */
   finished: number;
@@ -73,6 +75,11 @@ interface TxJSON { txid: string; vout: Array<{ n: number; scriptPubKey: { type: 
 interface ReplicaJSON { contractId: string; object: number; state: string }
 interface FileJSON { fileId: string; name: string; replicas: ReplicaJSON[] }
 
+/** The host's storage price in the close phase (sat per GiB per 1000 blocks): a state pays well above a close's fee. */
+const CLOSE_PRICE = 200_000_000;
+/** Bytes of each close-phase file: 1 MiB pays about 200 sat per block at CLOSE_PRICE. */
+const CLOSE_FILE_BYTES = 1 << 20;
+
 /** States in which a contract holds its files (the data must come back). */
 const HOLDING = new Set(['committed', 'active']);
 /**
@@ -87,7 +94,11 @@ function durationFor(rounds: number): number {
 
 export async function runCrash(options: CrashOptions): Promise<CrashResult> {
   const { log, rng, td, work, failures } = startSuite('cc-crash-', options);
-  const kills: CrashResult['kills'] = { 'put-new': 0, 'put-revise': 0, rm: 0, get: 0, refund: 0 };
+  const kills: CrashResult['kills'] = { 'put-new': 0, 'put-revise': 0, rm: 0, get: 0, close: 0, refund: 0 };
+  let closesConfirmed = 0;
+  let closePhase = 0;
+  /** The close phase's contracts (closed by the host, never refunded). */
+  const closedByHost = new Set<string>();
   const byVictim: Record<Victim, number> = { renter: 0, host: 0 };
   let finished = 0;
   let cut = 0;
@@ -113,9 +124,11 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
     const files = async () => call<FileJSON[]>(renter, 'listfiles');
     const height = async (d: DaemonProcess) => call<number>(d, 'getblockcount');
 
+    /** Flags the host restarts with (the close phase raises its prices). */
+    let hostArgs: string[] = [];
     const restart = async (v: Victim) => {
       const d = nodes[v];
-      await d.start(v === 'host' ? ['--connect', renter.addr] : []);
+      await d.start(v === 'host' ? ['--connect', renter.addr, ...hostArgs] : []);
       if (v === 'renter') {
         // The host and the observer dial the renter: they reconnect on their own, or are told to.
         await call(host, 'addnode', [renter.addr, 'onetry']).catch(() => undefined);
@@ -139,8 +152,12 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
         for (const d of [host, observer])
           await forValue(() => height(d), tip, 120_000, `${d === host ? 'host' : 'observer'} at height ${tip}`);
         const pending = () => contracts(renter).then((l) => l.filter((c) => c.role === 'renter' && (c.pendingRevision ?? null) !== null).length);
-        const left = await forValue(pending, 0, 30_000, 'no pending revision on the renter').catch(() => null);
-        if (left === 0)
+        // 30 s of wall time before the next block: a pace, not a deadline
+        // (a load-stretched wait would take ten times as long per block).
+        const until = Date.now() + 30_000;
+        while (await pending() > 0 && Date.now() < until)
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        if (await pending() === 0)
           return;
         if (attempt >= 5)
           throw new Error(`a revision still pending on the renter after ${attempt} blocks`);
@@ -385,6 +402,121 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
         failures.push(`file ${name}: put said it was stored, and it is gone`);
     }
 
+    // Closes: the host closes a contract with the latest channel state the
+    // renter paid with (closecontract, or its node on its own at the end).
+    // Contracts of their own at prices that make a close worth its fee;
+    // each forced close is cut by a kill of the host a random delay into
+    // it (before the close is signed, between signing and the mempool,
+    // after the broadcast); after the restart the close must complete, by
+    // the wallet's resend or by the node's own close at the end height, and
+    // pay exactly what the state says: the host its payout, the renter the
+    // rest, nothing refunded, nothing stuck or locked on either side.
+    {
+      hostArgs = ['--host-storage-price', `${CLOSE_PRICE}sat`];
+      await host.stop('SIGKILL');
+      await restart('host');
+      const closing: string[] = [];
+      const duration = 30 + 3 * options.rounds;
+      for (let i = 0; i <= options.rounds; i++) {
+        const file = path.join(work, `close${i}`);
+        fs.writeFileSync(file, randomBytes(CLOSE_FILE_BYTES));
+        const put = await renter.cli(['put', file, '--hosts', '1', '--duration', String(duration), '--new-contracts',
+          '--max-price', `${CLOSE_PRICE}sat`, '--no-wait', '--json']);
+        if (put.code !== 0)
+          throw new Error(`a put for the close phase failed: ${put.stderr.trim()}`);
+        closing.push(...(JSON.parse(put.stdout) as { contracts: Array<{ id: string }> }).contracts.map((c) => c.id));
+        for (const id of closing)
+          closedByHost.add(id);
+        await settle();
+      }
+      // The renter pays at its audits (every 10 blocks): a block each 20 s
+      // until the host holds a state for every contract.
+      const hostContract = (id: string) => call<{ channel: { paid: number } | null }>(host, 'getcontract', [id]);
+      let lastMine = Date.now();
+      await forValue(async () => {
+        if (Date.now() - lastMine > 20_000) {
+          await mine(renter);
+          lastMine = Date.now();
+        }
+        let n = 0;
+        for (const id of closing)
+          n += (await hostContract(id)).channel ? 1 : 0;
+        return n;
+      }, closing.length, 600_000, 'a channel state on the host for every close-phase contract');
+      await settle();
+      const spendOf = async (id: string) => (await contracts(renter)).find((c) => c.id === id)?.spend ?? null;
+      // One close without a crash measures it.
+      const t0 = Date.now();
+      await call(host, 'closecontract', [closing[0]]);
+      const closeMs = Date.now() - t0;
+      await settle();
+      log(`close phase: ${closing.length} contracts, crash-free close ${closeMs} ms`);
+      for (const id of closing.slice(1)) {
+        const delay = rng.int(Math.max(1, Math.round(closeMs * 1.2)));
+        const cli = spawnCLI(host.cliArgs(['closecontract', id]));
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        await host.stop('SIGKILL');
+        const r = await cli.done;
+        kills.close += 1;
+        byVictim.host += 1;
+        await restart('host');
+        await settle();
+        const spend = await spendOf(id);
+        if (spend)
+          closesConfirmed += 1;
+        log(`close ${id.slice(0, 12)}: host killed after ${delay} ms (${r.code === 0 ? 'the call had answered' : 'the call was cut'}), `
+          + `${spend ? `${spend.type} after the restart` : 'open after the restart: left to the node\'s own close'}`);
+      }
+      // The node closes what is still open on its own, at the end height
+      // (final state) or a few intervals after it, always before its close
+      // deadline: mine a block each 5 s until every escrow is spent.
+      const ends = await Promise.all(closing.map(async (id) => (await contracts(renter)).find((c) => c.id === id)!.contract));
+      const deadline = Math.min(...ends.map((c) => (c.refundHeight ?? c.endHeight + 12) - 6));
+      lastMine = 0;
+      await forValue(async () => {
+        const h = await height(renter);
+        if (Date.now() - lastMine > 5_000 && h < deadline) {
+          await mine(renter);
+          lastMine = Date.now();
+        }
+        let open = 0;
+        for (const id of closing)
+          open += (await spendOf(id)) ? 0 : 1;
+        return open;
+      }, 0, 900_000, 'every close-phase escrow spent').catch(() => null);
+      await settle();
+      for (const id of closing) {
+        const spend = await spendOf(id);
+        if (!spend) {
+          failures.push(`close ${id.slice(0, 12)}: the escrow is still open at the close deadline`);
+          continue;
+        }
+        if (spend.type !== 'settled') {
+          failures.push(`close ${id.slice(0, 12)}: the escrow was ${spend.type}, not closed by the host`);
+          continue;
+        }
+        // What the close paid, from the host's books and the chain.
+        const e = (await call<{ contracts: Array<{ received: { closeTxid: string | null; paid: number; closeFee: number; payout: number } }> }>(
+          host, 'getearnings', [id])).contracts[0]?.received;
+        if (!e || e.closeTxid !== spend.txid)
+          failures.push(`close ${id.slice(0, 12)}: the host's earnings do not name the close ${spend.txid.slice(0, 12)}`);
+        else if (e.payout <= 0 || e.payout !== e.paid - e.closeFee)
+          failures.push(`close ${id.slice(0, 12)}: payout ${e.payout} sat is not paid ${e.paid} - fee ${e.closeFee}`);
+        const inWallet = await call<{ confirmations: number }>(host, 'gettransaction', [spend.txid]).catch(() => null);
+        if (!inWallet || inWallet.confirmations < 1)
+          failures.push(`close ${id.slice(0, 12)}: the host's wallet does not hold the confirmed close`);
+        closePhase += 1;
+      }
+      for (const [name, d] of [['host', host], ['renter', renter]] as const) {
+        const pool = new Set(await call<string[]>(d, 'getrawmempool'));
+        const txs = await call<Array<{ txid: string; confirmations: number }>>(d, 'listtransactions', ['*', 100000]);
+        for (const tx of txs.filter((x) => x.confirmations === 0 && !pool.has(x.txid)))
+          failures.push(`close phase: ${name} wallet tx ${tx.txid.slice(0, 12)} unconfirmed and not in the mempool`);
+        if ((await call<unknown[]>(d, 'listlockunspent')).length)
+          failures.push(`close phase: ${name} wallet coins locked`);
+      }
+    }
+
     // Refunds: the renter's node refunds each escrow on its own once the
     // tip reaches its refund height. The first `rounds` times refunds fall
     // due, the renter is killed while it mines that block (and builds the
@@ -423,7 +555,8 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
     await mine(renter);
     await settle();
     const finalList = await contracts(renter);
-    const unrefunded = finalList.filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null && c.spend?.type !== 'refunded');
+    const unrefunded = finalList.filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null && c.spend?.type !== 'refunded'
+      && !closedByHost.has(c.id));
     for (const c of unrefunded)
       failures.push(`contract ${c.id.slice(0, 12)} escrow not refunded (${c.state}, ${c.spend ? c.spend.type : 'unspent'})`);
     const mempool = await call<string[]>(renter, 'getrawmempool');
@@ -441,7 +574,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
     if (freshView.join('\n') !== want.join('\n'))
       failures.push(`a fresh node's index differs: ${freshView.length} contracts vs the renter's ${want.length}`);
 
-    const refundable = finalList.filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null).length;
+    const refundable = finalList.filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null && !closedByHost.has(c.id)).length;
     const totalKills = Object.values(kills).reduce((a, b) => a + b, 0);
     const result: CrashResult = {
       kills, byVictim, finished, cut, contracts: want.length, files: left.length, filesIntact: intact,
@@ -451,7 +584,9 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
     result.line = `kill -9: ${totalKills} kills (${Object.entries(kills).map(([k, v]) => `${k} ${v}`).join(', ')}; `
       + `renter ${byVictim.renter}, host ${byVictim.host}), ${finished} ops finished anyway, ${cut} cut; `
       + `${failures.length ? `${failures.length} problems` : '0 contracts forgotten, 0 revisions regressed, 0 coins stranded'}; `
-      + `${intact}/${left.length} files intact (${rmAgain} cut rm finished by a second rm), ${result.refunded}/${refundable} escrows refunded, `
+      + `${intact}/${left.length} files intact (${rmAgain} cut rm finished by a second rm), `
+      + `${closePhase} contracts closed by the host with the state paid (${kills.close} closes cut, ${closesConfirmed} confirmed right after the restart), `
+      + `${result.refunded}/${refundable} escrows refunded, `
       + `index equal to a fresh sync (${want.length} contracts)`;
     return result;
   } finally {
