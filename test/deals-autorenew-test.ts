@@ -32,7 +32,8 @@ t.test('the renew window and when a host counts as gone', async (t) => {
 
 t.test('bad renewal flags are refused with one line', async (t) => {
   for (const [args, want] of [[['--renew', 'sometimes'], /--renew must be auto or off/], [['--renew-window', '0'], /--renew-window must be at least 1/],
-    [['--renew-budget', 'lots'], /renew-budget/]] as Array<[string[], RegExp]>) {
+    [['--renew-budget', 'lots'], /renew-budget/], [['--renew-min-score', '1001'], /--renew-min-score must be a score from 0 to 1000/],
+    [['--renew-max-rise', 'half'], /renew-max-rise/]] as Array<[string[], RegExp]>) {
     const d = await DaemonProcess.create(args);
     t.teardown(() => d.cleanup());
     await t.rejects(d.start(), want, args.join(' '));

@@ -13,6 +13,8 @@
  * node's life (kept in the deals database, so a restart does not reset
  * it); a repair whose new contracts would pass it is not started, with a
  * warning. Repairs into open contracts (revisions) lock no new escrow.
+ * A file is repaired under its work lock (worklocks.ts), looked at again
+ * once held: automatic renewal may have moved it off the same host.
  */
 
 import * as fs from 'fs';
@@ -20,6 +22,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { RenterClient, RepairResult } from './renterclient';
 import type { FileInfo, ReplicaState } from './rpctypes';
+import { fileKey } from './worklocks';
 
 /**
  * States in which a copy is no longer held: its contract ended or never
@@ -36,6 +39,8 @@ export interface AutoRepairContext {
   /** Sat of the budget used so far, and recording more. */
   spent(): Promise<number>;
   addSpent(sat: number): Promise<void>;
+  /** Run `fn` holding these work locks (worklocks.ts), shared with automatic renewal. */
+  exclusive<T>(keys: string[], fn: () => Promise<T>): Promise<T>;
   log(level: 'info' | 'warning', msg: string): void;
 }
 
@@ -134,40 +139,61 @@ export class AutoRepair {
 
   private async run(height: number): Promise<void> {
     const client = this.ctx.client();
-    for (const f of await client.listFiles()) {
-      const failed = (id: string) => this.ctx.auditFailed(id);
-      const lost = f.dataShards === 0 ? (await lostReplicas(f, failed)).map((id) => `replica ${id.slice(0, 12)}`)
-        : (await lostShards(f, failed)).map(String);
-      const last = this.failedAt.get(f.fileId);
-      if (lost.length === 0 || (last !== undefined && height < last + RETRY_BLOCKS))
+    for (const listed of await client.listFiles()) {
+      const last = this.failedAt.get(listed.fileId);
+      if ((last !== undefined && height < last + RETRY_BLOCKS) || (await this.lost(listed)).length === 0)
         continue;
-      const distrust: string[] = [];
-      for (const r of f.replicas) {
-        if (await this.ctx.auditFailed(r.contractId))
-          distrust.push(r.contractId);
-      }
-      const left = this.opts.budget - await this.ctx.spent();
-      this.ctx.log('info', `repair: file ${f.fileId.slice(0, 12)} lost ${f.dataShards === 0 ? '' : 'shard(s) '}${lost.join(', ')}; `
-        + `repairing (budget left ${left} sat)`);
-      const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudcoin-repair-'));
-      let res: RepairResult;
-      try {
-        res = await client.repair(f.fileId, {
-          duration: this.opts.duration, maxPrice: this.opts.maxPrice, workDir: work, wait: false, maxEscrow: left, distrust
-        });
-        this.failedAt.delete(f.fileId);
-      } catch (e) {
-        this.failedAt.set(f.fileId, height);
-        this.ctx.log('warning', `repair: file ${f.fileId.slice(0, 12)} not repaired: ${e instanceof Error ? e.message : String(e)}`);
-        continue;
-      } finally {
-        fs.rmSync(work, { recursive: true, force: true });
-      }
-      if (res.escrow > 0)
-        await this.ctx.addSpent(res.escrow);
-      for (const r of res.repaired)
-        this.ctx.log('info', `repair: file ${f.fileId.slice(0, 12)} ${r.shard === null ? `replica of ${r.replaced.map((x) => x.slice(0, 12)).join(', ')} uploaded`
-          : `shard ${r.shard} rebuilt`} into contract ${r.contract.slice(0, 12)} on ${r.host}`);
+      // Renewal may be moving this file right now: wait for it, then look again.
+      await this.ctx.exclusive([fileKey(listed.fileId)], () => this.repairFile(client, listed.fileId, height));
     }
+  }
+
+  /** What a file has lost (replicas by contract, or shard numbers), in words. */
+  private async lost(f: FileInfo): Promise<string[]> {
+    const failed = (id: string) => this.ctx.auditFailed(id);
+    return f.dataShards === 0 ? (await lostReplicas(f, failed)).map((id) => `replica ${id.slice(0, 12)}`)
+      : (await lostShards(f, failed)).map(String);
+  }
+
+  /** Repair one file as it stands now (under its work lock). */
+  private async repairFile(client: RenterClient, fileId: string, height: number): Promise<void> {
+    let f: FileInfo;
+    try {
+      f = await client.rpc('getfile', [fileId]);
+    } catch {
+      return; // forgotten meanwhile (rm)
+    }
+    const lost = await this.lost(f);
+    if (lost.length === 0) {
+      this.ctx.log('info', `repair: file ${f.fileId.slice(0, 12)} needs no repair any more (moved by renewal meanwhile)`);
+      return;
+    }
+    const distrust: string[] = [];
+    for (const r of f.replicas) {
+      if (await this.ctx.auditFailed(r.contractId))
+        distrust.push(r.contractId);
+    }
+    const left = this.opts.budget - await this.ctx.spent();
+    this.ctx.log('info', `repair: file ${f.fileId.slice(0, 12)} lost ${f.dataShards === 0 ? '' : 'shard(s) '}${lost.join(', ')}; `
+      + `repairing (budget left ${left} sat)`);
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudcoin-repair-'));
+    let res: RepairResult;
+    try {
+      res = await client.repair(f.fileId, {
+        duration: this.opts.duration, maxPrice: this.opts.maxPrice, workDir: work, wait: false, maxEscrow: left, distrust
+      });
+      this.failedAt.delete(f.fileId);
+    } catch (e) {
+      this.failedAt.set(f.fileId, height);
+      this.ctx.log('warning', `repair: file ${f.fileId.slice(0, 12)} not repaired: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+    if (res.escrow > 0)
+      await this.ctx.addSpent(res.escrow);
+    for (const r of res.repaired)
+      this.ctx.log('info', `repair: file ${f.fileId.slice(0, 12)} ${r.shard === null ? `replica of ${r.replaced.map((x) => x.slice(0, 12)).join(', ')} uploaded`
+        : `shard ${r.shard} rebuilt`} into contract ${r.contract.slice(0, 12)} on ${r.host}`);
   }
 }

@@ -14,7 +14,7 @@ import {
 } from './common';
 import type { HostTerms } from './hostservice';
 import type { AutoRepairOptions } from './autorepair';
-import { DEFAULT_RENEW_BUDGET, DEFAULT_RENEW_WINDOW, type AutoRenewOptions } from './autorenew';
+import { DEFAULT_RENEW_BUDGET, DEFAULT_RENEW_MAX_RISE, DEFAULT_RENEW_WINDOW, type AutoRenewOptions } from './autorenew';
 
 /** Automatic repair's defaults: put's contract length and price cap. */
 const REPAIR_DURATION = 200;
@@ -37,7 +37,9 @@ export const options: OptionSpec[] = [
   { name: 'repair-max-price', type: 'string', description: 'highest price a host may ask for automatic repair (as put --max-price)', defaultText: `${REPAIR_MAX_PRICE}sat` },
   { name: 'renew', type: 'string', description: 'renew contracts holding live files on their own within the renew window (auto), or never (off)', defaultText: 'auto' },
   { name: 'renew-window', type: 'uint', description: 'blocks before a contract\'s end from which it is renewed (renterd\'s renewWindow; at most a third of its length)', defaultText: String(DEFAULT_RENEW_WINDOW) },
-  { name: 'renew-budget', type: 'string', description: 'most that automatic renewals (and moves off a host that is gone) may lock in new escrows in all', defaultText: `${DEFAULT_RENEW_BUDGET}sat` }
+  { name: 'renew-budget', type: 'string', description: 'most that automatic renewals (and moves off a host that is gone) may lock in new escrows in all', defaultText: `${DEFAULT_RENEW_BUDGET}sat` },
+  { name: 'renew-max-rise', type: 'uint', description: 'percent a host\'s price (storage, upload or download) may rise over the contract\'s at renewal; above it, automatic renewal moves the files to another host instead', defaultText: String(DEFAULT_RENEW_MAX_RISE) },
+  { name: 'renew-min-score', type: 'uint', description: 'reputation score (permille, as put --min-score) below which automatic renewal moves a host\'s files to another host instead of renewing (a host whose audits failed always moves)', defaultText: 'none' }
 ];
 
 /** An amount flag or conf key (`1000sat`, `0.1btc`), or `fallback`; a bad value throws ConfigError. */
@@ -76,7 +78,11 @@ export function readRenew(api: NodeAPI): AutoRenewOptions | null {
   if (window < 1)
     throw new ConfigError('--renew-window must be at least 1 block (--renew off turns renewal off).');
   const duration = api.config.uint('repair-duration') ?? REPAIR_DURATION;
+  const minScore = api.config.uint('renew-min-score');
+  if (minScore !== null && minScore > 1000)
+    throw new ConfigError('--renew-min-score must be a score from 0 to 1000.');
   return { window, budget: configAmount(api, 'renew-budget', DEFAULT_RENEW_BUDGET), duration,
+    maxRise: api.config.uint('renew-max-rise') ?? DEFAULT_RENEW_MAX_RISE, minScore: minScore ?? undefined,
     maxPrice: configAmount(api, 'repair-max-price', REPAIR_MAX_PRICE) };
 }
 

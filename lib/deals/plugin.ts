@@ -39,6 +39,7 @@ import { openHost } from './hostside';
 import { feedReputation, makeAuditor, makeAutoRepair, makePayer } from './renterside';
 import { makeAutoRenew, renewContract, renewDetails } from './renewal';
 import { deleteFile, pruneVersions } from './deletion';
+import { WorkLocks } from './worklocks';
 
 export { options } from './config';
 
@@ -64,6 +65,8 @@ export class Deals implements Extension {
   readonly renewOptions: AutoRenewOptions | null;
   /** Versions of a name kept after a put (--keep-revisions; 0: all). */
   readonly keepRevisions: number;
+  /** One repair or renewal per file and per contract at a time (worklocks.ts). */
+  readonly workLocks = new WorkLocks();
 
   constructor(api: NodeAPI) {
     this.api = api;

@@ -11,7 +11,7 @@ import { minEscrowValue } from '../contracts/common';
 import { LEAF_SIZE } from '../storage/common';
 import { DealError } from './errors';
 import { PendingRevision, RenterContract } from './dealstore';
-import { defaultAllowance } from './pricing';
+import { defaultAllowance, type Prices } from './pricing';
 import { firstRevision } from './revisions';
 import { AutoRenew, renewFrom, type AutoRenewOptions, type RenewCandidate } from './autorenew';
 import { localClient } from './renterside';
@@ -22,13 +22,21 @@ export function makeAutoRenew(deals: Deals, opts: AutoRenewOptions): AutoRenew {
   const client = localClient(deals, 'renew');
   return new AutoRenew({
     candidates: () => renewCandidates(deals),
-    renew: async (id, maxEscrow) => {
+    renew: async (id, maxEscrow, maxRise) => {
       deals.requireActivation();
-      return renewContract(deals, Buffer.from(id, 'hex'), null, null, maxEscrow);
+      return renewContract(deals, Buffer.from(id, 'hex'), null, null, maxEscrow, maxRise);
+    },
+    assess: async (id, minScore) => {
+      const rc = await deals.store.getRenterContract(Buffer.from(id, 'hex'));
+      if (!rc)
+        return null;
+      const pk = rc.contract.hostKey;
+      return (await deals.avoidHosts([pk], minScore)).get(pk.toString('hex')) ?? null;
     },
     client: () => client,
     spent: () => deals.store.renewSpent(),
     addSpent: (sat) => deals.store.addRenewSpent(sat),
+    exclusive: (keys, fn) => deals.workLocks.run(keys, fn),
     log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
   }, opts);
 }
@@ -81,15 +89,31 @@ export async function renewDetails(deals: Deals, c: StorageContract): Promise<{ 
 }
 
 /**
+ * The first price (storage, upload, download) that `now` asks more than
+ * `maxRise` percent over `then`, in words, or null. A price that was 0
+ * rises by any amount above 0.
+ */
+export function priceRise(then: Prices, now: Prices, maxRise: number): string | null {
+  for (const kind of ['storage', 'upload', 'download'] as const) {
+    if (now[kind] * 100 > then[kind] * (100 + maxRise))
+      return `${now[kind]} sat for ${kind}, more than ${maxRise}% over the contract's ${then[kind]} sat (--renew-max-rise)`;
+  }
+  return null;
+}
+
+/**
  * Renew a contract of ours before it ends: a new contract with the same
  * host (prevId = the old one) whose revision 0 carries every object of
  * the old one's latest revision, adopted by the host without a
  * re-upload; committed at once. The files' replicas follow once the
  * commitment is out. `maxEscrow` (sat; automatic renewal's budget left)
  * refuses a renewal whose allowance would lock more, before the host is
- * asked to adopt anything.
+ * asked to adopt anything; `maxRise` (percent; automatic renewal's
+ * --renew-max-rise) refuses with `host-pricier` a host whose offer asks
+ * more than that over the contract's prices (priceRise).
  */
-export async function renewContract(deals: Deals, oldId: Buffer, duration: number | null, allowance: number | null, maxEscrow = Number.MAX_SAFE_INTEGER)
+export async function renewContract(deals: Deals, oldId: Buffer, duration: number | null, allowance: number | null,
+  maxEscrow = Number.MAX_SAFE_INTEGER, maxRise = Number.POSITIVE_INFINITY)
   : Promise<{ id: string; host: string; objects: number; endHeight: number; allowance: number; txids: string[] }> {
   const rc = await deals.contractBook.mustContract(oldId);
   const old = rc.contract;
@@ -113,6 +137,10 @@ export async function renewContract(deals: Deals, oldId: Buffer, duration: numbe
   if (!('offer' in got))
     throw new DealError('proposal-declined', `host ${host.identity} made no renewal offer: ${got.reason}`);
   const offer = got.offer.offer;
+  const risen = priceRise(prices, offer.prices, maxRise);
+  // [REJECT] a host asking more than --renew-max-rise over the contract's price (the offer lapses on its own)
+  if (risen)
+    throw new DealError('host-pricier', `renewal of contract ${old.id().slice(0, 12)}: host ${host.identity} asks ${risen}`);
   const size = objects.reduce((sum, o) => sum + o.size, 0);
   const minEscrow = minEscrowValue(deals.api.network);
   const value = allowance ?? Math.max(old.escrowValue, defaultAllowance(size, length, offer.prices, minEscrow));

@@ -48,6 +48,8 @@ export async function repairFile(c: RenterCore, fileId: string, opts: RepairOpti
   const f = await c.rpc('getfile', [fileId]);
   if (f.dataShards === 0)
     return repairReplicas(c, f, opts);
+  // A shard on a host being left is rebuilt from the others, as a lost one.
+  opts = { ...opts, distrust: [...(opts.distrust ?? []), ...(opts.leave ?? [])] };
   const scheme = { dataShards: f.dataShards, parityShards: f.parityShards };
   const n = scheme.dataShards + scheme.parityShards;
   const paths: Array<string | null> = Array.from({ length: n }, () => null);
@@ -181,6 +183,9 @@ async function repairReplicas(c: RenterCore, f: FileInfo, opts: RepairOptions): 
         good.push(r);
         if (kept === null)
           kept = { r, path: dest };
+        // Good, but on a host being left: the source of its own replacement.
+        if (opts.leave?.includes(r.contractId))
+          lost.push({ shard: null, contract: r.contractId, reason: 'its host is being left (worse or pricier)' });
       } catch (e) {
         lost.push({ shard: null, contract: r.contractId, reason: message(e) });
       }
@@ -195,7 +200,7 @@ async function repairReplicas(c: RenterCore, f: FileInfo, opts: RepairOptions): 
   if (lost.length === 0)
     return result;
   for (const l of lost)
-    c.warn(`replica ${l.contract?.slice(0, 12)} has no good copy (${l.reason}); uploading a new one`);
+    c.warn(`replica ${l.contract?.slice(0, 12)} to replace (${l.reason}); uploading a new one`);
   const plain = await plaintext(c, f, opts, kept, result);
   const objectSize = cipherSize(f.size);
   const make = lost.map((_, i) => async (): Promise<Prepared> => {

@@ -91,6 +91,7 @@ export function makeAutoRepair(deals: Deals, opts: AutoRepairOptions): AutoRepai
     auditFailed: async (id) => auditsLost((await deals.store.listAudits(Buffer.from(id, 'hex'))).map((r) => r.outcome)),
     spent: () => deals.store.repairSpent(),
     addSpent: (sat) => deals.store.addRepairSpent(sat),
+    exclusive: (keys, fn) => deals.workLocks.run(keys, fn),
     log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
   }, opts);
 }

@@ -106,6 +106,13 @@ export interface RepairOptions {
   /** Contracts (hex ids) whose copies count as lost without a download (their audits failed). */
   distrust?: string[];
   /**
+   * Contracts (hex ids) whose copies are moved off although they may be
+   * good (automatic renewal leaving a host that got worse or pricier): a
+   * replica there is still read as the source, then replaced like a lost
+   * one; a shard there is rebuilt from the others.
+   */
+  leave?: string[];
+  /**
    * A whole replica's file: the local plaintext to re-upload from, used
    * only when it encrypts to a recorded replica's root (else a surviving
    * replica is downloaded and decrypted).

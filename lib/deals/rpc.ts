@@ -495,8 +495,10 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
     + '(0: the sealed manifest).', getStorageToken],
   ['recoverfiles', 'recoverfiles\nAfter a restore from the wallet seed: read the sealed manifest (object 0) from the host of every\n'
     + 'committed or active contract of ours and store the files it lists that this node does not know (from the\n'
-    + 'newest manifest that names them; a file the newest no longer lists was deleted). Returns per contract the\n'
-    + 'files its manifest lists or why it could not be read, and the files recovered.', recoverFilesRPC],
+    + 'newest manifest that names them; a file the newest no longer lists was deleted), then take each contract\n'
+    + 'this node did not form over (the host\'s revisions and channel state, checked: storage.latest). Returns per\n'
+    + 'contract the files its manifest lists or why it could not be read, whether it was taken over or why not,\n'
+    + 'and the files recovered.', recoverFilesRPC],
   ['derivefilekey', 'derivefilekey fileid revision salt\nThe AES key of one replica of one file revision (HKDF of the wallet).',
     deriveFileKeyRPC],
   ['getchunkprints', 'getchunkprints ( fileid )\nThe key of the renter\'s chunk fingerprints (HMAC-SHA256 of each plaintext chunk, HKDF of\n'
