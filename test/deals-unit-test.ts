@@ -33,6 +33,7 @@ import { CHANNEL_STATE_SIZE, ChannelState, signState } from '../lib/contracts/ch
 import { ChannelStore, type EscrowLookup } from '../lib/contracts/channelstore';
 import { PayArgs, SignedPayment, dueFor, tokenCost } from '../lib/deals/payments';
 import { AUDIT_BUDGET } from '../lib/deals/audits';
+import { LatestArgs, LatestResult } from '../lib/deals/latestwire';
 
 const network = bcoin.Network.get('regtest');
 const ident = (b: number) => new Identity(bcoin.KeyRing.fromPrivate(Buffer.alloc(32, b), true), network);
@@ -46,7 +47,8 @@ t.test('wire', async (t) => {
     t.same(buildWireVectors(), pinned);
     const types: Record<string, { decode(raw: Buffer): { encode(): Buffer } }> = {
       proposeArgs: ProposeArgs, proposeResult: ProposeResult, reviseArgs: ReviseArgs, reviseResult: ReviseResult,
-      receiptArgs: ReceiptArgs, receiptBody: Revision, tokenArgs: TokenArgs, revisionArgs: ContractArgs
+      receiptArgs: ReceiptArgs, receiptBody: Revision, tokenArgs: TokenArgs, revisionArgs: ContractArgs,
+      latestArgs: LatestArgs, latestResult: LatestResult
     };
     for (const [name, hex] of Object.entries(pinned as Record<string, string>))
       t.equal(types[name].decode(Buffer.from(hex, 'hex')).encode().toString('hex'), hex, `${name} decode(encode())`);

@@ -1,6 +1,6 @@
 // Generates the pinned vectors of the deals' signed offer (deals-vectors.json)
 // and of the revision wire structs (deals-wire-vectors.json: propose, revise,
-// receipt and token args and bodies, PROTOCOL 5). Deterministic: fixed keys,
+// receipt, token and latest args and bodies, PROTOCOL 5). Deterministic: fixed keys,
 // RFC 6979 signatures. Regenerate (only when the wire format changes on
 // purpose) with:
 //   npx tsx test/data/deals-vectors.ts
@@ -11,6 +11,8 @@ import * as path from 'path';
 import {
   ContractArgs, Offer, ProposeArgs, ProposeResult, ReceiptArgs, ReviseArgs, ReviseResult, TokenArgs
 } from '../../lib/deals/wire';
+import { LatestArgs, LatestResult } from '../../lib/deals/latestwire';
+import { ChannelState } from '../../lib/contracts/channel';
 import { objectContract, testObjects, testRevision } from './market-vectors';
 
 export interface DealVector {
@@ -77,6 +79,13 @@ export function buildWireVectors(): Record<string, string> {
   token.object = 2;
   const latest = new ContractArgs();
   latest.id = c.hash();
+  const latestArgs = Object.assign(new LatestArgs(), { id: c.hash(), fromRevision: 1, fromObject: 2 });
+  // A page from revision 1 and object 2 on, more objects flagged, with the host's state (its signature is a placeholder).
+  const latestResult = Object.assign(new LatestResult(), {
+    latest: testRevision(), revisions: [testRevision()], objects: testObjects().slice(1, 2), moreObjects: true,
+    state: { state: Object.assign(new ChannelState(), { contractId: c.hash(), number: 3, paid: 1500, renterSig: Buffer.alloc(64, 0x77) }),
+      prepaid: 10, missed: [0, 2] }
+  });
   return {
     proposeArgs: propose.encode().toString('hex'),
     proposeResult: proposed.encode().toString('hex'),
@@ -85,7 +94,9 @@ export function buildWireVectors(): Record<string, string> {
     receiptArgs: receipt.encode().toString('hex'),
     receiptBody: testRevision().encode().toString('hex'),
     tokenArgs: token.encode().toString('hex'),
-    revisionArgs: latest.encode().toString('hex')
+    revisionArgs: latest.encode().toString('hex'),
+    latestArgs: latestArgs.encode().toString('hex'),
+    latestResult: latestResult.encode().toString('hex')
   };
 }
 
