@@ -248,7 +248,8 @@ export function printIndex(prints: Buffer): Map<string, number> {
   return map;
 }
 
-function varintSize(n: number): number {
+/** Bytes of a bitcoin varint holding `n` (bufio's writeVarint). */
+export function varintSize(n: number): number {
   if (n < 0xfd)
     return 1;
   if (n <= 0xffff)

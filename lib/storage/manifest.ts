@@ -26,7 +26,7 @@ import {
 } from './common';
 import { StorageError } from './errors';
 import { checkScheme } from './erasure';
-import { ChunkMap, checkChunkMap } from './delta';
+import { ChunkMap, checkChunkMap, varintSize } from './delta';
 import { deriveManifestKey } from './keys';
 
 function readFixed(br: bio.BufferReader, size: number): Buffer {
@@ -215,16 +215,6 @@ export class ManifestFile extends bio.Struct {
       replicas: this.replicas.map(r => r.getJSON())
     };
   }
-}
-
-function varintSize(n: number): number {
-  if (n < 0xfd)
-    return 1;
-  if (n <= 0xffff)
-    return 3;
-  if (n <= 0xffffffff)
-    return 5;
-  return 9;
 }
 
 /** The renter's list of files. */

@@ -16,7 +16,7 @@ import { DaemonProcess, tempDir } from '../util/nodes-context';
 import { identity, json, mine, startNetwork } from '../util/network';
 import { forValue } from '../util/wait';
 import type { PutResult } from '../../lib/deals/renterclient';
-import type { FileInfo } from '../../lib/deals/rpctypes';
+import type { DeleteFileResult, FileInfo } from '../../lib/deals/rpctypes';
 import type { RecoverResult } from '../../lib/deals/recovery';
 
 const WAIT_MS = 120000;
@@ -113,9 +113,15 @@ t.test('the file list comes back from the hosts after a restore from the seed', 
   t.same(res.contracts.filter((c) => !c.takenOver), [], 'every contract taken over');
   t.match(table.stdout, /takeover/);
 
-  // The contracts taken over are this node's own: rm revises them, the hosts drop the version.
-  const del = await json<{ removed: unknown[]; kept: Array<{ reason: string }>; forgotten: boolean }>(
-    restored.cli(['deletefile', (puts.get('notes v0') as { put: PutResult }).put.fileId]));
-  t.same([del.removed.length, del.kept, del.forgotten], [2, [], true], 'rm removes both replicas of version 0');
+  // The contracts taken over are this node's own: rm revises them, the
+  // hosts drop the version, except where the recovered version 1 still
+  // reads chunks of its object (a delta version there).
+  const del = await json<DeleteFileResult>(restored.cli(['deletefile', (puts.get('notes v0') as { put: PutResult }).put.fileId]));
+  const read = v1put.contracts.filter((c) => c.delta).map((c) => c.id).sort();
+  t.same([del.removed.length, del.referenced.map((r) => r.id).sort(), del.kept, del.forgotten], [2 - read.length, read, [], true],
+    'rm removes version 0 from both hosts but where version 1 reads it');
   t.same((await json<FileInfo[]>(restored.cli(['log', 'notes.bin', '--json']))).map((f) => f.revision), [1], 'version 1 left');
+  const rev1 = path.join(work, 'rev1.out');
+  t.equal((await restored.cli(['get', 'notes.bin', rev1, '--rev', '1'])).code, 0);
+  t.ok(fs.readFileSync(rev1).equals(fs.readFileSync(v1)), 'version 1 still comes back after version 0 went');
 });
