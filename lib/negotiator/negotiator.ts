@@ -18,7 +18,7 @@ import { BoundedMap } from './boundedmap';
 import { Requester, CallResult, RequestOptions, Route } from './requester';
 import { RequestError, requestCodes } from './errors';
 import {
-  DEFAULT_DEFER_LIMIT, DEFAULT_MAX_QUOTE_PAYMENT, DEFAULT_UNCONFIRMED_LIMIT, DOUBLE_SPEND_SCORE, MAX_CLOUD_PEERS, NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_METHODS,
+  DEFAULT_DEFER_LIMIT, DEFAULT_MAX_QUOTE_PAYMENT, DEFAULT_UNCONFIRMED_LIMIT, DOUBLE_SPEND_SCORE, MALFORMED_SCORE, MAX_CLOUD_PEERS, NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_METHODS,
   MAX_ANNOUNCE_SOURCES, REACH_NEW_PER_HOST, STANDARD_METHODS_VERSION
 } from './common';
 import { describeDecline } from './status';
@@ -30,7 +30,7 @@ import {
 import { CreditLedger } from './credit';
 import { NonceManager } from './nonces';
 import { AnnouncePacket, Packet } from './packets';
-import { AnnouncementStore, HostOffer, type HostRecord } from './announce';
+import { AnnouncementStore, HostOffer, announceResults, type HostRecord } from './announce';
 import { Dialer, type ConnectOptions, type ConnectResult } from './dialer';
 import { Gossip } from './gossip';
 import { Handshake } from './handshake';
@@ -531,8 +531,9 @@ export class Negotiator extends EventEmitter {
    * PROTOCOL 2.7): those of `hosts`, or (none named) the newest it knows,
    * paying at most `maxPayment` sat. Each goes through the announcement
    * store as a gossiped one would from that peer (signature, expiry,
-   * sequence, new-host budget). Resolves with each announcement and the
-   * store's verdict; rejects with RequestError `unsupported` before cs
+   * sequence, new-host budget); one its host did not sign scores the peer
+   * MALFORMED_SCORE. Resolves with each announcement and the store's
+   * verdict; rejects with RequestError `unsupported` before cs
    * version 3, `declined` for an answer other than `ok`, `bad-response`
    * for a body that does not decode.
    */
@@ -550,7 +551,11 @@ export class Negotiator extends EventEmitter {
     } catch {
       throw new RequestError(requestCodes.BAD_RESPONSE, 'malformed peers.announce body');
     }
-    return { announcements: list.map(packet => ({ packet, result: this.gossip.handle(cp, packet) })), paid: res.paid };
+    const announcements = list.map(packet => ({ packet, result: this.gossip.handle(cp, packet) }));
+    // [REJECT] an announcement its host did not sign: the answering peer forged or altered it
+    if (announcements.some(a => a.result === announceResults.BAD_SIG))
+      this.options.ban?.(cp.peer, MALFORMED_SCORE);
+    return { announcements, paid: res.paid };
   }
 
   /** Connected CloudStorage peers, as `getcloudpeers` prints them. */
