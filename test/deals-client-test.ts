@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { RenterClient, RenterClientError } from '../lib/deals/renterclient';
+import { contractCost } from '../lib/deals/pricing';
 import { NodesContext, tempDir } from './util/nodes-context';
 import { forValue } from './util/wait';
 
@@ -59,6 +60,10 @@ t.test('RenterClient over an in-process call', async (t) => {
     t.same(res.txids, [], 'no commitment');
     t.equal(await mempool(), 0, 'nothing in the mempool');
     t.same(res.contracts.map((c) => [c.id, c.reused, c.revision, c.object, c.state]), [[first, true, 1, 2, 'active']]);
+    // The object's own cost (upload, storage for the blocks the contract has left), as a new contract's would be: not 0.
+    const left = Number(/; (\d+) blocks left\)/.exec(res.contracts[0].formula)?.[1]);
+    t.ok(res.contracts[0].cost > 0, 'a reused contract reports the new object\'s cost');
+    t.equal(res.contracts[0].cost, contractCost(res.objectSize, left, res.contracts[0].prices), 'at the contract\'s prices');
     second = res.fileId;
     const got = await client.get(res.fileId, fs.mkdtempSync(path.join(work, 'get-')));
     t.ok(fs.readFileSync(got.path).equals(fs.readFileSync(file)), 'identical bytes from object 2');

@@ -18,6 +18,7 @@ import { FileServerClient } from '../storage/fileserverclient';
 import { hashFile } from '../storage/fileops';
 import { uploadEncrypted } from '../storage/transfer';
 import type { LeafHasherPool } from '../storage/hashpool';
+import { contractCost } from './pricing';
 import type {
   CommitFileResult, FileInfo, NegotiateStorageResult, OfferInfo, RenterRPCResults, ReplicaState, ReusableContract, SkippedContract
 } from './rpctypes';
@@ -222,7 +223,7 @@ export class RenterCore {
       const p = await this.rpc('proposerevision', args);
       token = p.dataToken;
       placed = { target, id: p.id, object: p.object, shard: obj.shard, number: p.number, host: r.host, addr: '',
-        dataURL: p.dataURL, manifestToken: p.manifestToken, prices: r.prices, cost: 0, escrowValue: r.allowance,
+        dataURL: p.dataURL, manifestToken: p.manifestToken, prices: r.prices, cost: contractCost(obj.size, r.blocksLeft, r.prices), escrowValue: r.allowance,
         formula: `revision ${p.number} of contract ${r.id.slice(0, 12)} (no transaction; ${r.blocksLeft} blocks left)`,
         uploaded: obj.size, delta: !!obj.chunks };
     }
