@@ -180,7 +180,7 @@ async function main(): Promise<void> {
   say(renderTable([
     { title: 'contract', value: (c: typeof put.contracts[number]) => `${c.id.slice(0, 16)}…` },
     { title: 'host', value: (c) => (c.host === hostAId ? 'host-a (local dir)' : `host-b (${fileServer.startsWith('PHP') ? 'PHP file server' : 'fileserver'})`) },
-    { title: 'storage price', value: (c) => `${c.prices.storage}`, align: 'right' },
+    { title: 'storage sat/GiB/1000blk', value: (c) => `${c.prices.storage}`, align: 'right' },
     { title: 'cost (sat)', value: (c) => `${c.cost}`, align: 'right' },
     { title: 'escrow (sat)', value: (c) => `${c.escrowValue}`, align: 'right' },
     { title: 'state at put', value: (c) => files[0].replicas.find((r) => r.contractId === c.id)?.state ?? '?' }

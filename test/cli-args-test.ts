@@ -1,12 +1,14 @@
 // The storage commands check the ids a user types before any call, each
 // with one line in the command's own words (no RPC position, no code), so
 // they say the same with or without a node; cloudcoind's flag errors carry
-// its name as its other errors do.
+// its name as its other errors do; and what a new user meets first on a
+// node with nothing stored: an empty ls, an unknown id, another datadir's
+// cookie, the help listing.
 import t from 'tap';
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CLOUDCOIND, runCLI, tempDir } from './util/nodes-context';
+import { CLOUDCOIND, DaemonProcess, runCLI, tempDir } from './util/nodes-context';
 
 const dir = tempDir();
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -33,6 +35,52 @@ t.test('id arguments are checked before any call', async (t) => {
   // A well-formed id goes on to the node (here: none).
   const r = await runCLI([...NO_NODE, 'rm', 'abcd']);
   t.match(r.stderr, /^error: cannot connect to cloudcoind at 127\.0\.0\.1:1/);
+});
+
+t.test('negotiate-storage takes put\'s --max-price default', async (t) => {
+  // With the default there is nothing to refuse: the command goes on to the node (here: none).
+  const r = await runCLI([...NO_NODE, 'negotiate-storage', '--size', '1MB']);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /^error: cannot connect to cloudcoind at 127\.0\.0\.1:1/);
+});
+
+t.test('what a new user meets on a node with nothing stored', async (t) => {
+  const node = await DaemonProcess.create();
+  t.teardown(async () => {
+    await node.stop();
+    node.cleanup();
+  });
+  await node.start();
+  const oneLine = (r: { code: number; stdout: string; stderr: string }, want: string, what: string) => {
+    t.equal(r.code, 1, `${what}: exit 1`);
+    t.equal(r.stderr, `error: ${want}\n`, `${what}: one line`);
+    t.equal(r.stdout, '', `${what}: nothing on stdout`);
+  };
+
+  const ls = await node.cli(['ls']);
+  t.equal(ls.code, 0);
+  t.equal(ls.stdout, 'no files stored (cloudcoin-cli put FILE stores one)\n', 'ls says so instead of an empty table');
+  t.equal((await node.cli(['ls', '--json'])).stdout.trim(), '[]', 'and --json is an empty list');
+
+  oneLine(await node.cli(['earnings', 'abcd1234']), 'No such contract: abcd1234. (code -5)', 'earnings of an unknown id names it');
+  oneLine(await node.cli(['reputation', 'nosuch']),
+    'identity must be an identity address this node knows or a 33-byte public key in hex, got "nosuch"',
+    'reputation of a malformed identity in the command\'s words');
+
+  // The cookie of one datadir sent to another node's port: the error says which cookie, and what to give.
+  const other = tempDir();
+  t.teardown(() => fs.rmSync(other, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(other, 'regtest'), { recursive: true });
+  fs.writeFileSync(path.join(other, 'regtest', '.cookie'), `__cookie__:${'0'.repeat(64)}`);
+  oneLine(await runCLI(['--regtest', '--datadir', other, '--rpcport', String(node.rpcPort), 'getblockcount']),
+    `authorization failed at 127.0.0.1:${node.rpcPort}: the cookie ${path.join(other, 'regtest', '.cookie')} is another node's `
+    + '(give the --rpcport of that datadir\'s node)', 'a cookie of another datadir');
+
+  // bcoin's move answers no usage; the listing shows bitcoind's usage line, never a bare error.
+  const help = await node.cli(['help']);
+  t.equal(help.code, 0);
+  t.notMatch(help.stdout, /^Not implemented\.$/m, 'help has no bare error line');
+  t.match(help.stdout, /^move "fromaccount" "toaccount" amount/m, 'move has its usage');
 });
 
 t.test('cloudcoind names itself on a flag error', async (t) => {

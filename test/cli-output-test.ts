@@ -3,6 +3,7 @@ import t from 'tap';
 import { ProgressBar } from '../lib/cli/progress';
 import { escapeName, renderTable } from '../lib/cli/table';
 import { formatResult } from '../lib/cli/cloudcoincli';
+import { paidLine } from '../lib/cli/storagecmds';
 
 function sink(isTTY: boolean) {
   const chunks: string[] = [];
@@ -58,4 +59,14 @@ t.test('escapeName', async (t) => {
   ];
   for (const [raw, want] of table)
     t.equal(escapeName(raw), want, raw.toString('hex'));
+});
+
+t.test('audits\' paid line', async (t) => {
+  const pay = { number: 1, paid: 1, prepaid: 1, intervals: 0, acknowledged: true };
+  t.equal(paidLine(null), 'paid: nothing yet');
+  t.equal(paidLine(pay), 'paid: state 1 pays 1 sat (1 sat of it prepaid reads; no audit interval has ended yet)',
+    'reads paid before any interval ended: no interval range (was "intervals 0..-1")');
+  t.equal(paidLine({ ...pay, number: 3, paid: 90, intervals: 1 }), 'paid: state 3 pays 90 sat for interval 0 (1 sat of it prepaid reads)');
+  t.equal(paidLine({ ...pay, number: 7, paid: 23455, prepaid: 5, intervals: 3, acknowledged: false }),
+    'paid: state 7 pays 23455 sat for intervals 0..2 (5 sat of it prepaid reads) (not acknowledged by the host yet)');
 });

@@ -9,6 +9,7 @@
 
 import type { ContractEarnings, EarningsTotals } from '../contracts/earnings';
 import { CommandError, command, hexIdArg, short, type CommandContext } from './cmdutil';
+import { RPCClientError } from './rpcclient';
 import { renderTable } from './table';
 
 /** What RPC getearnings returns. */
@@ -113,7 +114,11 @@ export async function earnings(ctx: CommandContext, argv: string[]): Promise<voi
   const o = cmd.opts();
   if (o.json && o.csv)
     throw new CommandError('bad-arg', 'give one of --json and --csv');
-  const res = await ctx.client.call('getearnings', cmd.args.length ? [hexIdArg(cmd.args[0], 'contract id')] : []) as EarningsResult;
+  const id = cmd.args.length ? hexIdArg(cmd.args[0], 'contract id') : null;
+  const res = await ctx.client.call('getearnings', id === null ? [] : [id]).catch((e: unknown) => {
+    // The RPC's "Contract not found." names no id: say which, in audits' words.
+    throw e instanceof RPCClientError && e.rpcCode === -5 ? new RPCClientError('rpc', `No such contract: ${id}.`, -5) : e;
+  }) as EarningsResult;
   if (o.json)
     ctx.out(JSON.stringify(res, null, 2));
   else if (o.csv)

@@ -10,6 +10,7 @@
 import { Command } from 'commander';
 import type { ReputationJSON } from '../reputation/rpc';
 import { CommandError, type CommandContext } from './cmdutil';
+import { RPCClientError } from './rpcclient';
 import { renderTable, type Column } from './table';
 
 /** `a/b`, or `-` when both are 0. */
@@ -62,7 +63,11 @@ export async function reputation(ctx: CommandContext, argv: string[]): Promise<v
   if (!(SORTS as readonly string[]).includes(opts.sort))
     throw new CommandError('bad-arg', `--sort must be one of ${SORTS.join(', ')}`);
   const one = cmd.args[0];
-  const got = await ctx.client.call('getreputation', one === undefined ? [] : [one]) as ReputationJSON | ReputationJSON[];
+  const got = await ctx.client.call('getreputation', one === undefined ? [] : [one]).catch((e: unknown) => {
+    // -8 is the RPC's "Position 1 (identity) must be...": said in the command's words.
+    throw e instanceof RPCClientError && e.rpcCode === -8
+      ? new CommandError('bad-arg', `identity must be an identity address this node knows or a 33-byte public key in hex, got "${one}"`) : e;
+  }) as ReputationJSON | ReputationJSON[];
   const list = Array.isArray(got) ? got : [got];
   if (opts.sort === 'identity')
     list.sort((a, b) => (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0));

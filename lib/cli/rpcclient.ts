@@ -81,6 +81,18 @@ export class RPCClient {
   }
 
   /**
+   * Why a 401 may have come: with the cookie of a --datadir, most often
+   * another node's port (the cookie says nothing of the port it belongs to).
+   */
+  private authHint(): string {
+    if (this.options.apiKey)
+      return 'wrong --rpcuser or --api-key';
+    if (this.options.cookieFile)
+      return `the cookie ${this.options.cookieFile} is another node's (give the --rpcport of that datadir's node)`;
+    return 'wrong --rpcuser, --api-key or cookie';
+  }
+
+  /**
    * Call one method; resolves to its result or throws RPCClientError. A
    * request that meets a kept-alive socket the server just closed as idle
    * (reset before any answer: the server never read it) is sent once more
@@ -132,8 +144,7 @@ export class RPCClient {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           if (res.statusCode === 401 || res.statusCode === 403) {
-            reject(new RPCClientError('unauthorized',
-              `authorization failed at ${where}: wrong --rpcuser, --api-key or cookie`));
+            reject(new RPCClientError('unauthorized', `authorization failed at ${where}: ${this.authHint()}`));
             return;
           }
           let json: { result?: unknown; error?: { message: string; code: number } | null };

@@ -26,23 +26,24 @@ function offerTable(offers: OfferInfo[]): string {
   return renderTable([
     { title: 'host', value: (o: OfferInfo) => o.host },
     { title: 'addr', value: (o) => o.addr },
-    { title: 'storage', value: (o) => String(o.prices.storage), align: 'right' },
-    { title: 'upload', value: (o) => String(o.prices.upload), align: 'right' },
-    { title: 'download', value: (o) => String(o.prices.download), align: 'right' },
-    { title: 'bids', value: (o) => (o.reused ? 'reused' : o.bids.join('>')) },
+    { title: 'storage sat/GiB/1000blk', value: (o) => String(o.prices.storage), align: 'right' },
+    { title: 'upload sat/GiB', value: (o) => String(o.prices.upload), align: 'right' },
+    { title: 'download sat/GiB', value: (o) => String(o.prices.download), align: 'right' },
+    // The storage prices this node bid, in order: the first quote it opened at, then each raise (900>1000).
+    { title: 'storage bids', value: (o) => (o.reused ? 'reused' : o.bids.join('>')) },
     { title: 'cost(sat)', value: (o) => String(o.cost), align: 'right' },
     { title: 'score', value: (o) => (o.score === null ? '-' : String(o.score)), align: 'right' },
     { title: 'reserved until', value: (o) => `block ${o.reservedUntil}`, align: 'right' }
   ], offers);
 }
 
-/** negotiate-storage --size S --duration B --max-price P [--hosts N] [--min-score S] [--json] */
+/** negotiate-storage --size S [--duration B] [--max-price P] [--hosts N] [--min-score S] [--json] */
 export async function negotiateStorage(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = command('negotiate-storage', 'Get signed storage offers from the best hosts by price and reputation; '
     + 'nothing is paid or committed.')
     .requiredOption('--size <size>', 'bytes to store, e.g. 10MB')
     .option('--duration <blocks>', 'contract length in blocks', String(DEFAULT_DURATION))
-    .requiredOption('--max-price <price>', 'highest price a host may ask: storage in sat per GiB per 1000 blocks, upload and download in sat per GiB')
+    .option('--max-price <price>', 'highest price a host may ask: storage in sat per GiB per 1000 blocks, upload and download in sat per GiB', String(DEFAULT_MAX_PRICE))
     .option('--hosts <n>', 'how many hosts', '1')
     .option('--min-score <permille>', 'lowest reputation score (0..1000) a host may have; an unknown host scores 400 (docs/REPUTATION.md)')
     .option('--json', 'print JSON');
@@ -145,7 +146,7 @@ function printPut(ctx: CommandContext, summary: PutResult, json: boolean, name: 
     ...(sh ? [{ title: 'shard', value: (c: PutResult['contracts'][number]) => String(c.shard), align: 'right' as const }] : []),
     { title: 'revision', value: (c) => (c.reused ? `${c.revision} (reused)` : `${c.revision} (new)`) },
     { title: 'host', value: (c) => c.host },
-    { title: 'storage', value: (c) => String(c.prices.storage), align: 'right' },
+    { title: 'storage sat/GiB/1000blk', value: (c) => String(c.prices.storage), align: 'right' },
     { title: 'cost(sat)', value: (c) => String(c.cost), align: 'right' },
     { title: 'score', value: (c) => (c.score === null ? '-' : String(c.score)), align: 'right' },
     { title: 'escrow(sat)', value: (c) => String(c.escrowValue), align: 'right' },
@@ -191,6 +192,10 @@ export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
     ctx.out(JSON.stringify(files, null, 2));
     return;
   }
+  if (files.length === 0) {
+    ctx.out('no files stored (cloudcoin-cli put FILE stores one)');
+    return;
+  }
   const rows = files.flatMap((f) => f.replicas.map((r) => ({ f, r })));
   ctx.out(renderTable([
     { title: 'file', value: (x: typeof rows[number]) => short(x.f.fileId) },
@@ -212,11 +217,9 @@ export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
     { title: 'left', value: (x) => `${x.r.blocksLeft} blocks`, align: 'right' },
     { title: 'spent/to end sat', value: (x) => (x.r.cost ? `${x.r.cost.accrued}/${x.r.cost.toEnd}` : '-'), align: 'right' }
   ], rows));
-  if (files.length > 0) {
-    const accrued = files.reduce((n, f) => n + f.cost.accrued, 0);
-    const toEnd = files.reduce((n, f) => n + f.cost.toEnd, 0);
-    ctx.out(`spent so far ${accrued} sat, ${toEnd} sat by the contracts' ends (upload + storage per object; getcontract has what is paid)`);
-  }
+  const accrued = files.reduce((n, f) => n + f.cost.accrued, 0);
+  const toEnd = files.reduce((n, f) => n + f.cost.toEnd, 0);
+  ctx.out(`spent so far ${accrued} sat, ${toEnd} sat by the contracts' ends (upload + storage per object; getcontract has what is paid)`);
 }
 
 /** log NAME: every stored version of a name (a put of a name already stored makes its next version). */
@@ -407,9 +410,7 @@ export async function audits(ctx: CommandContext, argv: string[]): Promise<void>
     ctx.out(`contract ${r.contractId} on ${r.host}: ${r.intervals} intervals of ${r.auditInterval} blocks from ${r.startHeight} `
       + `to ${r.endHeight}; ${r.passed} passed, ${r.failed} failed, ${r.missed} missed; `
       + (r.nextAudit === null ? 'no audit left' : `next audit at height ${r.nextAudit}`) + ` (height ${r.height})`);
-    ctx.out(r.payment ? `paid: state ${r.payment.number} pays ${r.payment.paid} sat for intervals 0..${r.payment.intervals - 1}`
-      + ` (${r.payment.prepaid} sat of it prepaid reads)`
-      + (r.payment.acknowledged ? '' : ' (not acknowledged by the host yet)') : 'paid: nothing yet');
+    ctx.out(paidLine(r.payment));
     ctx.out(renderTable([
       { title: 'interval', value: (a: AuditsResult['audits'][number]) => (a.from === a.interval ? `${a.interval}` : `${a.from}-${a.interval}`), align: 'right' },
       { title: 'height', value: (a) => String(a.height), align: 'right' },
@@ -421,6 +422,20 @@ export async function audits(ctx: CommandContext, argv: string[]): Promise<void>
       { title: 'reason', value: (a) => a.reason || '-' }
     ], r.audits));
   }
+}
+
+/**
+ * The `paid:` line of `audits`: the renter's latest channel state, the
+ * audit intervals it pays for (none before the first interval ends, when
+ * a state pays only reads prepaid for a get) and the part that is reads.
+ */
+export function paidLine(p: AuditsResult['payment']): string {
+  if (!p)
+    return 'paid: nothing yet';
+  const what = p.intervals === 0 ? '' : p.intervals === 1 ? ' for interval 0' : ` for intervals 0..${p.intervals - 1}`;
+  const ended = p.intervals === 0 ? '; no audit interval has ended yet' : '';
+  return `paid: state ${p.number} pays ${p.paid} sat${what} (${p.prepaid} sat of it prepaid reads${ended})`
+    + (p.acknowledged ? '' : ' (not acknowledged by the host yet)');
 }
 
 /** recover [--json]: after a restore from the seed, the file list found again from the hosts' sealed manifests. */

@@ -79,14 +79,16 @@ export const CORE_GROUPS: Readonly<Record<string, string>> = {
 
 /**
  * Help of methods that cannot be asked by calling them with the help
- * flag: `help` itself (it would list everything again), and bcoin's
+ * flag: `help` itself (it would list everything again), bcoin's
  * getwork and getworklp, which ignore the flag (getworklp would wait for
- * the next block).
+ * the next block), and move, which answers no usage at all.
  */
 export const FIXED_USAGE: Readonly<Record<string, string>> = {
   help: 'help ( "command" )\nList all methods, grouped, or get help for one (cloudcoin-cli also knows its own commands).',
   getwork: 'getwork ( "data" )',
-  getworklp: 'getworklp'
+  getworklp: 'getworklp',
+  // bcoin's move throws "Not implemented." even for help (accounts are deprecated in bitcoind too).
+  move: 'move "fromaccount" "toaccount" amount ( minconf "comment" )\nNot implemented in bcoin 1.0.2.'
 };
 
 /** One method in the listing. */
