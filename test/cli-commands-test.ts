@@ -37,8 +37,11 @@ t.test('cloudcoin-cli help', async (t) => {
     t.equal(r.code, 0);
     const top = new Set((/Options:\n([\s\S]*?)\n\n/.exec(r.stdout)?.[1] ?? '').match(/--[a-z][a-z-]*/g));
     t.ok(top.has('--regtest') && top.has('--api-key-file'), 'its own options are listed');
+    // Usage lines wrap at 80 columns: a command's usage is its line and the deeper-indented lines after it.
+    const usages = r.stdout.replace(/\n {4,}/g, ' ').split('\n');
+    t.ok(r.stdout.split('\n').every((l) => l.length <= 80), 'no line wider than 80 columns');
     for (const name of commands) {
-      const line = r.stdout.split('\n').find((l) => l.trim().startsWith(`${name} `) || l.trim() === name);
+      const line = usages.find((l) => l.trim().startsWith(`${name} `) || l.trim() === name);
       t.ok(line, `--help lists ${name}`);
       const cmd = definitionOf(storageCommands[name]);
       const real = new Set(cmd!.options.map((o) => o.long));

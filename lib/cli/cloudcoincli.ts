@@ -44,11 +44,30 @@ export function formatResult(result: unknown): string | null {
   return JSON.stringify(result, null, 2);
 }
 
+/** Width `--help` wraps the commands' usage lines at, as commander wraps the options above them. */
+const HELP_WIDTH = 80;
+
+/** One usage line wrapped between its words at HELP_WIDTH: `  put <file> [...]`, then 4-space continuation lines. */
+function wrapUsage(usage: string, width = HELP_WIDTH): string[] {
+  const out: string[] = [];
+  let line = ' ';
+  // Words: a bracketed optional flag with its value, or a word with the <value> after it, never split.
+  for (const word of usage.match(/\[[^\]]*\]|\S+(?: <[^>]*>)?/g) ?? []) {
+    if (line.trim() !== '' && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = '   ';
+    }
+    line += ` ${word}`;
+  }
+  out.push(line);
+  return out;
+}
+
 function storageHelp(): string {
-  const lines = storageUsages(cliCommands).map((u) => `  ${u.usage}`);
+  const lines = storageUsages(cliCommands).flatMap((u) => wrapUsage(u.usage));
   return `\nCommands run by cloudcoin-cli itself (\`cloudcoin-cli help COMMAND\` for one):\n${lines.join('\n')}\n`
-    + '\nThe api key: --api-key-file FILE, CLOUDCOIN_API_KEY or api-key= in cloudcoin.conf; without one, the\n'
-    + 'cookie cloudcoind writes to its datadir.\n';
+    + '\nThe api key: --api-key-file FILE, CLOUDCOIN_API_KEY or api-key= in\n'
+    + 'cloudcoin.conf; without one, the cookie cloudcoind writes to its datadir.\n';
 }
 
 function buildProgram(): Command {
