@@ -83,6 +83,16 @@ t.test('what a new user meets on a node with nothing stored', async (t) => {
   t.match(help.stdout, /^move "fromaccount" "toaccount" amount/m, 'move has its usage');
 });
 
+t.test('cloudcoind --help says what each extension flag takes', async (t) => {
+  const out = await new Promise<string>((resolve) => {
+    execFile(process.execPath, [CLOUDCOIND, '--help'], (_err, stdout) => resolve(stdout.toString()));
+  });
+  t.match(out, /--host-capacity <size> /, 'a size');
+  t.match(out, /--rate-fee-cap <n> /, 'a whole number');
+  t.match(out, /--host-storage-price <value> /, 'an amount or text');
+  t.match(out, /--host\s+\[hosting\]/, 'a switch takes nothing');
+});
+
 t.test('cloudcoind names itself on a flag error', async (t) => {
   const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
     execFile(process.execPath, [CLOUDCOIND, '--regtest', '--bogus'], (err, _out, stderr) =>

@@ -15,13 +15,16 @@ import { Config, ConfigError, pickNetwork, readConfigFile, type ConfigValue } fr
 import {
   DatadirError, defaultDatadir, networkDir, RPC_PORTS, secureDir, type NetworkName
 } from '../node/datadir';
-import type { ExtensionModule } from '../base/extension';
+import type { ExtensionModule, OptionType } from '../base/extension';
 import { flagWarning, resolveSecret, secretEnvName } from '../base/secrets';
 import { defaultExtensions, loadExtension } from './extensions';
 import { doubleDash, optionNames } from './argv';
 import { readMnemonicFile } from '../node/walletseed';
 
 const VERSION = '0.1.0';
+
+/** What `--help` shows after an extension's flag, by its type (a bool takes none). */
+const PLACEHOLDERS: Readonly<Record<Exclude<OptionType, 'bool'>, string>> = { uint: '<n>', size: '<size>', string: '<value>', list: '<value>' };
 
 /** Core flags: [flags, description]. Names double as conf keys. */
 const CORE_OPTIONS: Array<[string, string]> = [
@@ -98,7 +101,7 @@ function buildProgram(extensions: ExtensionModule[]): Command {
   }
   for (const ext of extensions) {
     for (const spec of ext.options || []) {
-      const flags = spec.type === 'bool' ? `--${spec.name}` : `--${spec.name} <value>`;
+      const flags = spec.type === 'bool' ? `--${spec.name}` : `--${spec.name} ${PLACEHOLDERS[spec.type]}`;
       const desc = `[${ext.id}] ${spec.description}${spec.defaultText ? ` (default ${spec.defaultText})` : ''}`;
       const opt = new Option(flags, desc);
       if (spec.type === 'list')
