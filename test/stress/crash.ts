@@ -452,11 +452,16 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
       await settle();
       log(`close phase: ${closing.length} contracts, crash-free close ${closeMs} ms`);
       for (const id of closing.slice(1)) {
-        const delay = rng.int(Math.max(1, Math.round(closeMs * 1.2)));
-        const cli = spawnCLI(host.cliArgs(['closecontract', id]));
+        // The RPC straight from here (a CLI process takes longer to start
+        // than the close takes): half the kills fall inside the call
+        // (before the close is signed, between signing and the mempool),
+        // half after its answer (before or after the relay to the renter).
+        const delay = rng.int(2) ? rng.int(Math.max(1, Math.round(closeMs * 1.2)))
+          : closeMs + rng.int(3000);
+        const closed = call<{ txid: string }>(host, 'closecontract', [id]).then((res) => res.txid, () => null);
         await new Promise((resolve) => setTimeout(resolve, delay));
         await host.stop('SIGKILL');
-        const r = await cli.done;
+        const txid = await closed;
         kills.close += 1;
         byVictim.host += 1;
         await restart('host');
@@ -464,26 +469,35 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
         const spend = await spendOf(id);
         if (spend)
           closesConfirmed += 1;
-        log(`close ${id.slice(0, 12)}: host killed after ${delay} ms (${r.code === 0 ? 'the call had answered' : 'the call was cut'}), `
-          + `${spend ? `${spend.type} after the restart` : 'open after the restart: left to the node\'s own close'}`);
+        // An answered close is in the host's wallet: its node sends it again
+        // (announced at the first block after it reconnected).
+        const kept = !spend && txid ? await call(host, 'gettransaction', [txid]).then(() => true, () => false) : false;
+        log(`close ${id.slice(0, 12)}: host killed after ${delay} ms (${txid ? 'the call had answered' : 'the call was cut'}), `
+          + `${spend ? `${spend.type} after the restart` : kept ? 'in the host\'s wallet after the restart, sent again'
+            : 'open after the restart: left to the node\'s own close'}`);
       }
       // The node closes what is still open on its own, at the end height
       // (final state) or a few intervals after it, always before its close
       // deadline: mine a block each 5 s until every escrow is spent.
-      const ends = await Promise.all(closing.map(async (id) => (await contracts(renter)).find((c) => c.id === id)!.contract));
-      const deadline = Math.min(...ends.map((c) => (c.refundHeight ?? c.endHeight + 12) - 6));
+      // Up to the latest close deadline (the puts formed them at several
+      // heights): each is closed before its own.
+      const listed = await contracts(renter);
+      const deadline = Math.max(...closing.map((id) => {
+        const c = listed.find((x) => x.id === id)!.contract;
+        return (c.refundHeight ?? c.endHeight + 12) - 6;
+      }));
       lastMine = 0;
-      await forValue(async () => {
-        const h = await height(renter);
-        if (Date.now() - lastMine > 5_000 && h < deadline) {
+      const until = Date.now() + 900_000;
+      for (;;) {
+        const spent = new Set((await contracts(renter)).filter((c) => c.spend).map((c) => c.id));
+        if (closing.every((id) => spent.has(id)) || Date.now() > until)
+          break;
+        if (Date.now() - lastMine > 5_000 && await height(renter) < deadline) {
           await mine(renter);
           lastMine = Date.now();
         }
-        let open = 0;
-        for (const id of closing)
-          open += (await spendOf(id)) ? 0 : 1;
-        return open;
-      }, 0, 900_000, 'every close-phase escrow spent').catch(() => null);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
       await settle();
       for (const id of closing) {
         const spend = await spendOf(id);
