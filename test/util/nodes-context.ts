@@ -302,7 +302,14 @@ export function runCLI(args: string[], timeoutMs = stretched(CLI_TIMEOUT_MS), in
     const child = execFile(process.execPath, [CLOUDCOIN_CLI, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
+        let text = stderr.toString();
+        // A CLI that did not run to its own exit (spawn failure, killed at
+        // the time limit, a signal) says nothing itself: say what happened,
+        // so a failing test names it.
+        if (err && (typeof err.code !== 'number' || (err.signal && !text)))
+          text += `[cloudcoin-cli did not exit by itself: code ${String(err.code)}, signal ${String(err.signal)}, `
+            + `killed ${String(err.killed)}, limit ${timeoutMs} ms: ${err.message.split('\n')[0]}]`;
+        resolve({ code, stdout: stdout.toString(), stderr: text });
       });
     if (input !== undefined)
       child.stdin?.end(input);
