@@ -64,8 +64,9 @@ t.test('host discovery over P2P', async (t) => {
     const cli = await runCLI(['--regtest', '--rpcport', String(r.rpcPort), '--api-key', 'test', 'hosts']);
     t.equal(cli.code, 0, cli.stderr);
     const lines = cli.stdout.trim().split('\n');
-    t.match(lines[0], /^identity\s+reached\s+data URL\s+storage\s+upload\s+download\s+free\s+score\s.*\s+height\s+connected$/);
-    t.ok(lines.some((l) => l.startsWith(idH) && l.includes(h.addr) && l.includes('1.00 GiB') && / no$/.test(l)), lines.join('\n'));
+    t.match(lines[0], /^identity\s+reached\s+data URL\s+storage\s+upload\s+download\s+free\s+score\s.*\s+height$/);
+    // Not connected: `reached` says `direct ADDR` (outbound/inbound when connected).
+    t.ok(lines.some((l) => l.startsWith(idH) && l.includes(`direct ${h.addr}`) && l.includes('1.00 GiB')), lines.join('\n'));
     const json = await runCLI(['--regtest', '--rpcport', String(r.rpcPort), '--api-key', 'test', 'hosts', '--json']);
     t.same((JSON.parse(json.stdout) as HostRow[]).map((row) => row.identity).sort(), [idH, idN].sort());
   });

@@ -84,7 +84,7 @@ t.test('put chooses hosts by price and reputation', async (t) => {
     };
     await storageCommands.put(cli, [file, '--hosts', '1', '--duration', '100', '--max-price', '5000', '--no-wait']);
     const out = lines.join('\n');
-    t.match(out, /contract\s+object\s+revision\s+host\s+storage\s+cost\(sat\)\s+score\s+escrow\(sat\)\s+state/);
+    t.match(out, /contract\s+object\s+revision\s+host\s+storage sat\/GiB\/1000blk\s+cost\(sat\)\s+score\s+escrow\(sat\)\s+state/);
     t.match(out, new RegExp(`${goodId}\\s+\\d+\\s+\\d+\\s+400\\s`), 'the good host, with its score');
     t.match(out, new RegExp(`not chosen ${badId}: not needed: ranked below the chosen .*reputation score ${badRep.score}`));
     t.notMatch(out, new RegExp(`${badId}\\s+\\d+\\s+\\d+\\s+\\d+\\s`), 'no replica on the failed host');
