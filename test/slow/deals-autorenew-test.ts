@@ -7,15 +7,15 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { DaemonProcess } from './util/nodes-context';
-import { height, json, mine, startNetwork } from './util/network';
-import { logLines, mineUntil, scratch, type ContractJSON } from './util/blocks';
+import { DaemonProcess } from '../util/nodes-context';
+import { height, json, mine, startNetwork } from '../util/network';
+import { logLines, mineUntil, scratch, type ContractJSON } from '../util/blocks';
 
 // Three cloudcoind networks one after another on a loaded machine.
-import type { PutResult } from '../lib/deals/renterclient';
-import type { FileInfo } from '../lib/deals/rpctypes';
-import { renewFrom } from '../lib/deals/autorenew';
-import { auditsLost } from '../lib/deals/autorepair';
+import type { PutResult } from '../../lib/deals/renterclient';
+import type { FileInfo } from '../../lib/deals/rpctypes';
+import { renewFrom } from '../../lib/deals/autorenew';
+import { auditsLost } from '../../lib/deals/autorepair';
 
 // Cloudcoind networks on a loaded machine.
 t.setTimeout(15 * 60 * 1000);

@@ -2,7 +2,7 @@
 // it for 10 minutes): put/mine/get cycles for 45 s against three hosts,
 // hosts restarted at random, then 0 lost files and the renter's RSS flat.
 import t from 'tap';
-import { runSoak } from './stress/soak';
+import { runSoak } from '../stress/soak';
 
 t.setTimeout(15 * 60 * 1000);
 

@@ -10,8 +10,8 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { DaemonProcess, tempDir } from './util/nodes-context';
-import { forValue } from './util/wait';
+import { DaemonProcess, tempDir } from '../util/nodes-context';
+import { forValue } from '../util/wait';
 
 /** Deadline for waits that span a reorg or a relay (bcoin flushes invs every 5 s). */
 const RELAY_MS = 120000;

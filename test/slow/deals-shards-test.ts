@@ -6,13 +6,13 @@ import t, { type Test } from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { tempDir } from './util/nodes-context';
-import { identity, json, mine, startNetwork } from './util/network';
-import { forValue } from './util/wait';
-import type { PutResult, RepairResult } from '../lib/deals/renterclient';
-import type { FileInfo } from '../lib/deals/rpctypes';
-import { cipherSize } from '../lib/storage/common';
-import { shardSize } from '../lib/storage/erasure';
+import { tempDir } from '../util/nodes-context';
+import { identity, json, mine, startNetwork } from '../util/network';
+import { forValue } from '../util/wait';
+import type { PutResult, RepairResult } from '../../lib/deals/renterclient';
+import type { FileInfo } from '../../lib/deals/rpctypes';
+import { cipherSize } from '../../lib/storage/common';
+import { shardSize } from '../../lib/storage/erasure';
 
 t.test('a file as 2+1 shards on three of five hosts', async (t) => {
   const { renter, hosts } = await startNetwork(t, [[], [], [], [], []]);

@@ -7,10 +7,10 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { RenterClient, type PutResult } from '../lib/deals/renterclient';
-import { tempDir, type DaemonProcess } from './util/nodes-context';
-import { json, mine, startNetwork } from './util/network';
-import { forValue } from './util/wait';
+import { RenterClient, type PutResult } from '../../lib/deals/renterclient';
+import { tempDir, type DaemonProcess } from '../util/nodes-context';
+import { json, mine, startNetwork } from '../util/network';
+import { forValue } from '../util/wait';
 
 interface ContractJSON {
   revision: number;

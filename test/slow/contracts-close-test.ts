@@ -11,13 +11,13 @@
 // restart, and refunds on its own while running. Nodes keep their
 // databases on disk, so a restart reopens the same datadir.
 import t from 'tap';
-import bcoin = require('../lib/bcoin');
-import { ChannelState, renterPayoutScript, signState, stateSighash } from '../lib/contracts/channel';
-import type { StorageContract } from '../lib/contracts/storagecontract';
-import { forEvent, forValue } from './util/wait';
+import bcoin = require('../../lib/bcoin');
+import { ChannelState, renterPayoutScript, signState, stateSighash } from '../../lib/contracts/channel';
+import type { StorageContract } from '../../lib/contracts/storagecontract';
+import { forEvent, forValue } from '../util/wait';
 import {
   escrowCoin, fundAll, getContract, heldAt, internal, makeDeal, mineSync, plugin, startNodes, stateOf, waitIndexed
-} from './util/contracts';
+} from '../util/contracts';
 
 t.test('host closes', async (t) => {
   // 0 renter, 1 host, 2 observer (isolated while a close is mined, for the reorg).
