@@ -181,6 +181,41 @@ t.test('ObjectStore completion and removal', async (t) => {
     t.notOk(fs.existsSync(path.join(b.dir, 'uploads', b.id, '1')), 'the upload is deleted: the renter sends it again');
   });
 
+  t.test('should store the same tree file whatever the part layout, on workers or inline', async (t) => {
+    // Whole 1 MiB blocks at 1 MiB offsets get their subtrees from the
+    // workers; parts at other offsets, or tree blocks straddling parts,
+    // are built from leaf hashes. Every layout must give the same file.
+    const size = 20 * MiB + 5;
+    const data = randomBytes(size);
+    const layouts: Record<string, number[]> = {
+      '8 MiB parts': [8 * MiB, 8 * MiB],
+      '1 MiB parts': Array(19).fill(MiB),
+      '3 MiB then 5 MiB': [3 * MiB, 5 * MiB, 3 * MiB, 5 * MiB],
+      'off 1 MiB by a leaf': [3 * 4096, 8 * MiB, 8 * MiB],
+      '1 MiB + a leaf': [MiB + 4096, 7 * MiB - 4096, 8 * MiB]
+    };
+    const trees: Buffer[] = [];
+    for (const hasher of [undefined, null]) {
+      for (const [name, parts] of Object.entries(layouts)) {
+        const dir = tempDir('cc-store-');
+        t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+        const store = new ObjectStore({ dir, capacity: 1 << 30, hasher });
+        store.open();
+        const id = randomBytes(32).toString('hex');
+        store.register({ id, expiry });
+        store.registerObject(id, 1, { root: MerkleTree.fromData(data).root.toString('hex'), size });
+        let off = 0;
+        for (const len of [...parts, size - parts.reduce((a, b) => a + b, 0)]) {
+          await store.writePart(id, 1, off, len, part(data.subarray(off, off + len)));
+          off += len;
+        }
+        t.equal(store.objectState(id, 1).complete, true, `${name}, ${hasher === null ? 'inline' : 'workers'}: complete`);
+        trees.push(fs.readFileSync(path.join(dir, 'objects', id, '1', 'tree')));
+      }
+    }
+    t.ok(trees.every((tree) => tree.equals(trees[0])), 'every tree file identical');
+  });
+
   t.test('should not remove a contract while a part is being written', async (t) => {
     const { dir, store, data, id } = setup(2 * 4096);
     const body = new PassThrough();

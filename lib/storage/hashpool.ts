@@ -101,6 +101,14 @@ parentPort.on('message', (m) => {
       }
     } else {
       const data = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.length === undefined ? m.buf.byteLength : m.length);
+      if (m.fd !== undefined) {
+        // Written here first, then hashed while the bytes are still in
+        // this core's cache: one thread hop per block instead of two (the
+        // libuv pool's write and this worker's hash).
+        let off = 0;
+        while (off < data.length)
+          off += fs.writeSync(m.fd, data, off, data.length - off, m.pos + off);
+      }
       const tail = m.tail ? Buffer.from(m.tail.buffer, m.tail.byteOffset, m.tail.byteLength) : null;
       out = Buffer.allocUnsafe(Math.ceil((data.length + (tail ? tail.length : 0)) / LEAF) * 32);
       hashInto(data, m.first, out, 0, tail);
@@ -112,7 +120,13 @@ parentPort.on('message', (m) => {
     }
     parentPort.postMessage({ id: m.id, hashes: levels(out, m.height) });
   } catch (e) {
-    parentPort.postMessage({ id: m.id, error: String(e && e.message || e) });
+    // A file error keeps its code (ENOSPC, EIO...), so the caller maps it
+    // as it would its own; a lent buffer still goes back.
+    const err = { id: m.id, error: String(e && e.message || e), code: e && e.code, errno: e && e.errno, syscall: e && e.syscall };
+    if (m.lent && m.buf && m.buf.buffer.byteLength > 0)
+      parentPort.postMessage({ ...err, lent: m.buf }, [m.buf.buffer]);
+    else
+      parentPort.postMessage(err);
   }
 });
 `;
@@ -123,12 +137,28 @@ interface Reply {
   /** A lent buffer, returned. */
   lent?: Uint8Array;
   error?: string;
+  /** A failed file call's code, errno and syscall (as fs sets them). */
+  code?: string;
+  errno?: number;
+  syscall?: string;
+}
+
+/** The Error a worker's failure reply stands for: a file error keeps its code, errno and syscall. */
+function replyError(r: Reply): Error {
+  const e: NodeJS.ErrnoException = new Error(r.error || 'hash worker failed');
+  if (r.code)
+    e.code = r.code;
+  if (typeof r.errno === 'number')
+    e.errno = r.errno;
+  if (r.syscall)
+    e.syscall = r.syscall;
+  return e;
 }
 
 interface Job {
   slot: number;
   resolve: (b: Buffer, lent?: Buffer) => void;
-  reject: (e: Error) => void;
+  reject: (e: Error, lent?: Buffer) => void;
 }
 
 /**
@@ -168,11 +198,11 @@ export class LeafHasherPool {
       if (!job)
         return;
       this.jobs.delete(r.id);
+      const lent = r.lent ? Buffer.from(r.lent.buffer, r.lent.byteOffset, r.lent.byteLength) : undefined;
       if (r.error || !r.hashes)
-        job.reject(new Error(r.error || 'hash worker failed'));
+        job.reject(replyError(r), lent);
       else
-        job.resolve(Buffer.from(r.hashes.buffer, r.hashes.byteOffset, r.hashes.byteLength),
-          r.lent ? Buffer.from(r.lent.buffer, r.lent.byteOffset, r.lent.byteLength) : undefined);
+        job.resolve(Buffer.from(r.hashes.buffer, r.hashes.byteOffset, r.hashes.byteLength), lent);
     });
     w.on('error', (e) => {
       failure = e;
@@ -221,7 +251,13 @@ export class LeafHasherPool {
     this.workers[slot].ref();
     return new Promise<Buffer>((resolve, reject) => {
       this.jobs.set(id, {
-        slot, reject, resolve: (hashes, back) => {
+        slot,
+        reject: (e, back) => {
+          if (back && lent)
+            lent(back);
+          reject(e);
+        },
+        resolve: (hashes, back) => {
           if (back && lent)
             lent(back);
           resolve(hashes);
@@ -252,6 +288,20 @@ export class LeafHasherPool {
     if (!ownsBuffer(buf))
       throw new RangeError('a lent buffer must own its whole ArrayBuffer');
     return this.submit({ buf, length, first, height, lent: true }, [buf.buffer as ArrayBuffer], back);
+  }
+
+  /**
+   * As hashLent, but the worker first writes the `length` bytes to the open
+   * descriptor `fd` at file position `pos` (all of them, or the job fails
+   * with the write's error, its code kept), then hashes them: for a server
+   * receiving an upload, one hand-off per block instead of a write on the
+   * libuv pool and a hash here. The caller keeps `fd` open until the job
+   * settles; the buffer comes back to `back` either way.
+   */
+  writeLent(fd: number, pos: number, buf: Buffer, length: number, first: number, back: (b: Buffer) => void, height = 0): Promise<Buffer> {
+    if (!ownsBuffer(buf))
+      throw new RangeError('a lent buffer must own its whole ArrayBuffer');
+    return this.submit({ fd, pos, buf, length, first, height, lent: true }, [buf.buffer as ArrayBuffer], back);
   }
 
   /**

@@ -1,7 +1,8 @@
 /*!
- * partwriter.ts - an upload's bytes on disk: a part streamed into the
- * object's data file while its leaves are hashed off the event loop (the
- * tree file's level 0 and every block it completes), a failed part rolled
+ * partwriter.ts - an upload's bytes on disk: a part gathered into 1 MiB
+ * blocks that hash-pool workers write into the object's data file and
+ * hash, off the event loop (the tree file's level 0, each aligned block's
+ * subtree, and every tree block the part completes), a failed part rolled
  * back, and the completing step that checks the root, fsyncs the object
  * once and renames it into place.
  *
@@ -23,10 +24,18 @@ import { LeafHasherPool, sharedHasherPool } from './hashpool';
 import { hashLeaves } from './merkle';
 import type { StoreLayout } from './storelayout';
 import type { ObjectRecord } from './storetypes';
-import { TreeWriter, buildTreeBlocks, completeTreeFile, fullTreeBlocks, treeFileSize } from './treefile';
+import { TreeWriter, buildTreeBlocks, completeTreeFile, fullTreeBlocks, treeBlockHeight, treeFileSize } from './treefile';
 
 /** Bytes gathered per disk write while receiving a part (a whole number of leaves). */
 const WRITE_BLOCK = 1 << 20;
+
+/**
+ * Height of a WRITE_BLOCK's own subtree (2^8 leaves): a worker builds its
+ * levels 1..8 with its leaves when the block is a whole, aligned subtree,
+ * so the event loop builds only the levels above (7 node hashes per 8 MiB
+ * tree block instead of 2047).
+ */
+const SUB_HEIGHT = Math.log2(WRITE_BLOCK / LEAF_SIZE);
 
 /** Blocks of a part being hashed on the pool at once (each WRITE_BLOCK bytes). */
 const MAX_LENT = 4;
@@ -68,12 +77,24 @@ export class PartWriter {
       try {
         if (fresh)
           await tree.truncate(treeFileSize(rec.size));
-        const hashes = await this.receive(data, offset, length, body);
+        // Levels 1..SUB_HEIGHT come from the workers when every 1 MiB
+        // block of the part is an aligned subtree of the object's tree.
+        const sub = this.hasher !== null && offset % WRITE_BLOCK === 0 && treeBlockHeight(rec.size) >= SUB_HEIGHT ? SUB_HEIGHT : 0;
+        const { hashes, levels } = await this.receive(data, offset, length, body, sub);
         const writer = new TreeWriter(tree.fd, rec.size);
-        writer.putLeaves(offset / LEAF_SIZE, hashes);
+        const firstLeaf = offset / LEAF_SIZE;
+        writer.putLeaves(firstLeaf, hashes);
+        for (let k = 1; k <= levels.length; k++)
+          writer.putRun(k, firstLeaf >>> k, levels[k - 1]);
         // Upper levels of every block this part completed, so the final
-        // part only combines block roots however large the object.
-        buildTreeBlocks(tree.fd, rec.size, fullTreeBlocks(rec.size, offset), fullTreeBlocks(rec.size, offset + length));
+        // part only combines block roots however large the object. A block
+        // lying within the part's whole 1 MiB blocks has levels up to
+        // SUB_HEIGHT written already; one straddling an earlier part is
+        // built from its leaves (every part writes those).
+        const per = 2 ** treeBlockHeight(rec.size);
+        const endLeaf = firstLeaf + (levels.length > 0 ? (levels[0].length / 32) * 2 : 0);
+        buildTreeBlocks(tree.fd, rec.size, fullTreeBlocks(rec.size, offset), fullTreeBlocks(rec.size, offset + length),
+          (b) => (b * per >= firstLeaf && (b + 1) * per <= endLeaf ? levels.length : 0));
         // No fsync per part: the completing part fsyncs the whole object
         // (finish), and received() re-checks what a power loss kept.
       } finally {
@@ -107,13 +128,20 @@ export class PartWriter {
 
   /**
    * Streams a part to disk at `offset`, hashing its leaves; returns the
-   * leaf hashes. Pieces are gathered into 1 MiB blocks (whole leaves): each
-   * block is written, then lent to the pool and hashed off the event loop
-   * while the next one arrives.
+   * leaf hashes and, when `sub` > 0, levels 1..sub of the part's whole
+   * 1 MiB blocks (level k: the nodes above leaves firstLeaf.. in order).
+   * Pieces are gathered into 1 MiB blocks (whole leaves): each block is
+   * lent to a pool worker, which writes it at its offset and hashes it
+   * off the event loop while the next one arrives.
    */
-  private async receive(fh: fs.promises.FileHandle, offset: number, length: number, body: AsyncIterable<Buffer>): Promise<Buffer> {
+  private async receive(fh: fs.promises.FileHandle, offset: number, length: number, body: AsyncIterable<Buffer>, sub: number)
+    : Promise<{ hashes: Buffer; levels: Buffer[] }> {
     const pool = this.hasher === undefined ? sharedHasherPool() : this.hasher;
     const hashes = Buffer.allocUnsafe(leafCount(length) * 32);
+    const whole = Math.floor(length / WRITE_BLOCK);
+    const levels: Buffer[] = [];
+    for (let k = 1; k <= sub && pool; k++)
+      levels.push(Buffer.allocUnsafe(whole * (WRITE_BLOCK / LEAF_SIZE >>> k) * 32));
     const blockSize = Math.min(WRITE_BLOCK, length);
     // Whole blocks come from and go back to the store's spares; a short
     // part's one small block is left to the collector.
@@ -122,8 +150,8 @@ export class PartWriter {
       if (b.length === WRITE_BLOCK && this.spare.length < MAX_SPARE)
         this.spare.push(b);
     };
-    const jobs: Promise<void>[] = [];
     const inFlight = new Set<Promise<void>>();
+    let failed: unknown = null;
     let block: Buffer = take();
     let fill = 0;
     let written = 0;
@@ -131,46 +159,64 @@ export class PartWriter {
     const flush = async (): Promise<void> => {
       if (fill === 0)
         return;
-      const data = block.subarray(0, fill);
       const first = (offset + written) / LEAF_SIZE;
       const at = (written / LEAF_SIZE) * 32;
-      let off = 0;
-      while (off < fill) {
-        const { bytesWritten } = await fh.write(data, off, fill - off, offset + written + off);
-        off += bytesWritten;
-      }
       if (pool) {
-        const job: Promise<void> = pool.hashLent(block, fill, first, give).then((h) => {
-          h.copy(hashes, at);
+        const height = fill === WRITE_BLOCK ? levels.length : 0;
+        const j = written / WRITE_BLOCK;
+        const leaves = leafCount(fill);
+        const job: Promise<void> = pool.writeLent(fh.fd, offset + written, block, fill, first, give, height).then((h) => {
+          // h: levels 0..height of this block's subtree, concatenated.
+          let off = h.copy(hashes, at, 0, leaves * 32);
+          for (let k = 1; k <= height; k++) {
+            const len = (WRITE_BLOCK / LEAF_SIZE >>> k) * 32;
+            off += h.copy(levels[k - 1], j * len, off, off + len);
+          }
+        }, (e: unknown) => {
+          failed ??= e;
         }).finally(() => inFlight.delete(job));
-        job.catch(() => {});
-        jobs.push(job);
         inFlight.add(job);
         // Backpressure: at most MAX_LENT blocks out at once.
         while (inFlight.size >= MAX_LENT)
-          await Promise.race(inFlight).catch(() => {});
+          await Promise.race(inFlight);
+        if (failed)
+          throw failed;
         block = take();
       } else {
+        const data = block.subarray(0, fill);
+        let off = 0;
+        while (off < fill) {
+          const { bytesWritten } = await fh.write(data, off, fill - off, offset + written + off);
+          off += bytesWritten;
+        }
         hashLeaves(data, first).copy(hashes, at);
       }
       written += fill;
       fill = 0;
     };
     try {
-      for await (const piece of body) {
-        if (got + piece.length > length)
-          throw new StoreError('too-large', 'body longer than declared');
-        got += piece.length;
-        let p = 0;
-        while (p < piece.length) {
-          const n = Math.min(block.length - fill, piece.length - p);
-          piece.copy(block, fill, p, p + n);
-          fill += n;
-          p += n;
-          if (fill === block.length)
-            await flush();
+      try {
+        for await (const piece of body) {
+          if (got + piece.length > length)
+            throw new StoreError('too-large', 'body longer than declared');
+          got += piece.length;
+          let p = 0;
+          while (p < piece.length) {
+            const n = Math.min(block.length - fill, piece.length - p);
+            piece.copy(block, fill, p, p + n);
+            fill += n;
+            p += n;
+            if (fill === block.length)
+              await flush();
+          }
         }
+      } finally {
+        // Every block out is written (or failed) before the caller rolls
+        // back or closes the file: no write lands after a truncate.
+        await Promise.all(inFlight);
       }
+      if (failed)
+        throw failed;
     } catch (e) {
       if (e instanceof StoreError)
         throw e;
@@ -183,9 +229,11 @@ export class PartWriter {
       throw new StoreError('truncated-body', `body had ${got} of ${length} bytes`, { got });
     // The last block may end in a short leaf: only the object's last part can.
     await flush();
-    await Promise.all(jobs);
+    await Promise.all(inFlight);
+    if (failed)
+      throw failed;
     give(block);
-    return hashes;
+    return { hashes, levels };
   }
 
   /**

@@ -179,9 +179,12 @@ export function fullTreeBlocks(size: number, bytes: number): number {
  * Builds levels 1..blockHeight of blocks [from, to) from their leaf
  * hashes (level 0, already in the file). The file server calls this as
  * each part lands, so completing even a huge object only has to combine
- * block roots: every request stays short.
+ * block roots: every request stays short. `builtTo(b)`: the highest level
+ * already in the file for every node of block b (0 by default): the
+ * levels above it are built from it (a server whose workers hashed a
+ * part's aligned 1 MiB subtrees builds only the top few levels here).
  */
-export function buildTreeBlocks(fd: number, size: number, from: number, to: number): void {
+export function buildTreeBlocks(fd: number, size: number, from: number, to: number, builtTo: (block: number) => number = () => 0): void {
   const n = leafCount(size);
   const height = treeBlockHeight(size);
   const per = 2 ** height;
@@ -193,12 +196,13 @@ export function buildTreeBlocks(fd: number, size: number, from: number, to: numb
     const count = Math.min(per, n - first);
     if (count <= 0)
       break;
-    const leaves = buf.subarray(0, count * 32);
-    readFull(fd, leaves, offsets[0] + first * 32);
-    const levels = subtreeLevels(leaves, height);
-    let off = count * 32;
-    let m = count;
-    for (let k = 1; k <= height; k++) {
+    const base = Math.min(builtTo(b), height);
+    let m = Math.ceil(count / 2 ** base);
+    const nodes = buf.subarray(0, m * 32);
+    readFull(fd, nodes, offsets[base] + (first >>> base) * 32);
+    const levels = subtreeLevels(nodes, height - base);
+    let off = m * 32;
+    for (let k = base + 1; k <= height; k++) {
       m = Math.ceil(m / 2);
       writer.putRun(k, first >>> k, levels.subarray(off, off + m * 32));
       off += m * 32;
