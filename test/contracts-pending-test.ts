@@ -18,7 +18,7 @@ function contract(n: number): StorageContract {
 
 /** Make the next resolvePending of `index` throw, as a crash right after the block batch would. */
 function failNextResolve(index: ContractIndex): void {
-  const target = index as unknown as { resolvePending: (...args: unknown[]) => Promise<void> };
+  const target = (index as unknown as { resolver: { resolvePending: (...args: unknown[]) => Promise<void> } }).resolver;
   const orig = target.resolvePending;
   target.resolvePending = async () => {
     target.resolvePending = orig;

@@ -3,7 +3,8 @@
  *
  * An Indexer (indexer.ts owns the tip, sync, undo and rollback): this
  * class only says what a block adds (commits, escrow spends, ratings) and
- * takes it away again, and resolves contract records against commits.
+ * takes it away again; recordresolver.ts resolves contract records
+ * against the commits.
  *
  * Commits are indexed as soon as they confirm; their contract records (the
  * signed contracts) arrive separately, from our own commitments or from
@@ -28,24 +29,20 @@
 
 import bcoin = require('../bcoin');
 import type bdb = require('../bdb');
-import { batchBranch, verifyBranch } from './batchtree';
 import { getRaterKey, parseCommit, spendAmounts } from './blockscan';
 import * as common from './common';
 import { ContractQueries } from './contractqueries';
 import type { ContractInfo, EscrowInfo, RatingInfo } from './contractqueries';
-import { ContractError, enforce } from './errors';
+import { ContractError } from './errors';
 import { classifySpend } from './escrow';
 import { BlockStep, IndexTip, Indexer, indexerLayout } from './indexer';
 import { layout, DB_VERSION } from './layout';
-import { OrphanPool } from './orphanpool';
 import { decodeRating, findPayload, RatingPayload } from './payload';
 import {
   BlockUndo, CommitEntry, ContractRecord, RatingEntry, VoidRecord, spendTypes
 } from './records';
-import { StorageContract, checkContractCheap, verifyContract } from './storagecontract';
-
-/** Peer id of records offered locally (RPC, tests): bcoin's ids start at 0. */
-export const LOCAL_PEER = -1;
+import { type AddResult, LOCAL_PEER, RecordResolver } from './recordresolver';
+import type { StorageContract } from './storagecontract';
 
 /** Options for ContractIndex. */
 export interface ContractIndexOptions {
@@ -57,12 +54,6 @@ export interface ContractIndexOptions {
   /** Data directory; the database lives in `<datadir>/contracts`. */
   datadir?: string;
 }
-
-/**
- * Result of offering a record to the index; 'stale' means dropped because
- * its commit can no longer be valid.
- */
-export type AddResult = 'added' | 'known' | 'orphan' | 'stale';
 
 /** What indexBlock collects from one block before writing it. */
 interface BlockChanges {
@@ -88,13 +79,25 @@ export class ContractIndex extends Indexer {
   private readonly watched = new Set<string>();
   /** Indexed commits (txid hex) with a leaf we hold no record for. */
   private readonly unresolved = new Set<string>();
-  private readonly orphans = new OrphanPool();
+  /** Pending, orphan and void records against the commits. */
+  private readonly resolver: RecordResolver;
 
   constructor(options: ContractIndexOptions) {
     const params = common.getParams(options.network);
     super({ ...options, name: 'contracts', version: DB_VERSION, startHeight: params.startHeight });
     this.params = params;
     this.queries = new ContractQueries(this.db, params, () => this.tip.height);
+    this.resolver = new RecordResolver({
+      db: this.db,
+      network: this.network,
+      params,
+      logger: this.logger,
+      queries: this.queries,
+      lock: this.lock,
+      height: () => this.tip.height,
+      trackResolved: (ce) => this.trackResolved(ce),
+      emit: (event, ...args) => this.emit(event, ...args)
+    });
   }
 
   protected async load(): Promise<void> {
@@ -183,7 +186,7 @@ export class ContractIndex extends Indexer {
    * leaves pending records for an indexed commit: resolve them now.
    */
   protected async afterSync(): Promise<void> {
-    await this.resolveAllPending();
+    await this.resolver.resolveAllPending();
   }
 
   /*
@@ -293,12 +296,12 @@ export class ContractIndex extends Indexer {
     // Records waiting for these commits (ours, orphans from peers).
     for (const ce of changes.added) {
       this.trackResolved(ce);
-      await this.resolvePending(ce);
+      await this.resolver.resolvePending(ce);
     }
-    await this.retryVoid(changes.added);
+    await this.resolver.retryVoid(changes.added);
 
-    await this.pruneExpired();
-    this.pruneOrphans();
+    await this.resolver.pruneExpired();
+    this.resolver.pruneOrphans();
 
     for (const ce of changes.added) {
       // Ask peers for records we lack: a single commit names its id; a
@@ -403,172 +406,12 @@ export class ContractIndex extends Indexer {
   }
 
   /*
-   * Records
+   * Records (recordresolver.ts, inside the lock)
    */
-
-  /**
-   * Check a record against its commit and store it. Throws ContractError if
-   * the record contradicts the commit (the sender lied).
-   */
-  private async resolve(ce: CommitEntry, record: ContractRecord): Promise<AddResult> {
-    const contract = record.contract;
-    const id = contract.hash();
-    // [REJECT] leaf outside the batch
-    enforce(record.leaf < ce.count, 'bad-record-leaf');
-    const leaf = ce.leaves[record.leaf];
-    if (leaf.isResolved() && leaf.id.equals(id))
-      return 'known';
-    // [REJECT] the branch does not lead from the id to the committed root
-    enforce(verifyBranch(ce.root, id, record.leaf, ce.count, record.branch), 'bad-record-branch');
-    // [REJECT] the escrow output is not this contract's script and value
-    enforce(leaf.scriptHash.equals(contract.escrowScript().sha256()), 'bad-record-escrow');
-    enforce(leaf.value === contract.escrowValue, 'bad-record-escrow-value');
-    // [REJECT] contract invalid at the commit height (offer expired, sigs...)
-    verifyContract(contract, ce.height, this.network);
-    // [IGNORE] already committed elsewhere: the first commit wins
-    if (leaf.isResolved() || await this.db.has(layout.c(id)))
-      return 'known';
-    leaf.id = id;
-    const b = this.db.batch();
-    b.put(layout.t(ce.txid), ce.encode());
-    b.put(layout.c(id), record.encode());
-    b.put(layout.i(contract.renterKey, id), Buffer.from([common.roles.RENTER]));
-    b.put(layout.i(contract.hostKey, id), Buffer.from([common.roles.HOST]));
-    b.del(layout.q(ce.txid, record.leaf));
-    await b.write();
-    this.trackResolved(ce);
-    this.emit('resolve', record);
-    return 'added';
-  }
-
-  /**
-   * Resolve the pending records of a commit that just got indexed, then the
-   * orphans waiting for it (verified in full only now).
-   */
-  private async resolvePending(ce: CommitEntry): Promise<void> {
-    const pending = await this.db.values({
-      ...layout.range.q(ce.txid),
-      parse: (value: Buffer) => new ContractRecord().decode(value)
-    });
-    for (const record of pending) {
-      let code: string | null = null;
-      try {
-        if (await this.resolve(ce, record) === 'known') {
-          if (ce.leaves[record.leaf].id.equals(record.contract.hash()))
-            await this.db.del(layout.q(ce.txid, record.leaf)); // resolved already (a peer's copy)
-          else
-            code = 'contract-already-committed'; // another commit won the id
-        }
-      } catch (e) {
-        if (!(e instanceof ContractError))
-          throw e;
-        // Refused by its own commit (e.g. confirmed after offer expiry).
-        code = e.code;
-      }
-      if (code)
-        await this.voidPending(record, code);
-    }
-    for (const orphan of this.orphans.take(ce.txid)) {
-      try {
-        await this.resolve(ce, orphan.record);
-      } catch (e) {
-        if (!(e instanceof ContractError))
-          throw e;
-        this.logger?.debug('Dropping orphan record %s: %s', orphan.record.contract.id(), e.code);
-        this.emit('bad orphan', orphan.peer, e.code);
-      }
-    }
-  }
-
-  /** Resolve every pending record whose commit is indexed. */
-  private async resolveAllPending(): Promise<void> {
-    const txids = await this.db.keys({
-      ...layout.range.qAll(),
-      parse: (key: Buffer) => key.subarray(1, 33)
-    });
-    const seen = new Set<string>();
-    for (const txid of txids) {
-      const hex = txid.toString('hex');
-      if (seen.has(hex))
-        continue;
-      seen.add(hex);
-      const ce = await this.getCommit(txid);
-      if (ce)
-        await this.resolvePending(ce);
-    }
-  }
-
-  /**
-   * A pending record can no longer resolve: drop it, keeping ours in the
-   * void table (its escrow may be on chain, and only the renter's refund
-   * recovers it). Emits 'void'.
-   */
-  private async voidPending(record: ContractRecord, code: string): Promise<void> {
-    const id = record.contract.hash();
-    const b = this.db.batch();
-    b.del(layout.q(record.txid, record.leaf));
-    if (await this.db.has(layout.o(id))) {
-      const v = new VoidRecord({ record, code, height: this.tip.height });
-      b.put(layout.v(id, record.txid, record.leaf), v.encode());
-    }
-    await b.write();
-    this.logger?.warning('Contract %s void: %s', record.contract.id(), code);
-    this.emit('void', record, code);
-  }
-
-  /**
-   * A void record whose commit connects again, now at a height where the
-   * contract is valid (a reorg moved it), resolves after all.
-   */
-  private async retryVoid(added: CommitEntry[]): Promise<void> {
-    if (added.length === 0)
-      return;
-    const byTxid = new Map(added.map(ce => [ce.txid.toString('hex'), ce]));
-    const rows = await this.db.range({
-      ...layout.range.vAll(),
-      parse: (key: Buffer, value: Buffer) => ({ key, v: new VoidRecord().decode(value) })
-    });
-    for (const { key, v } of rows) {
-      const ce = byTxid.get(v.record.txid.toString('hex'));
-      if (!ce)
-        continue;
-      try {
-        await this.resolve(ce, v.record);
-        if (ce.leaves[v.record.leaf].id.equals(v.record.contract.hash()))
-          await this.db.del(key);
-      } catch (e) {
-        if (!(e instanceof ContractError))
-          throw e;
-      }
-    }
-  }
-
-  /**
-   * Void pending records whose offer expired more than W blocks ago
-   * without a commit: no commit can confirm validly any more (the margin
-   * keeps them through shallow reorgs).
-   */
-  private async pruneExpired(): Promise<void> {
-    for (const record of await this.queries.getPending()) {
-      if (record.contract.expiryHeight + this.params.window >= this.tip.height)
-        continue;
-      // Its commit is indexed: resolvePending decides, not the clock.
-      if (await this.db.has(layout.t(record.txid)))
-        continue;
-      await this.voidPending(record, 'contract-offer-expired');
-    }
-  }
-
-  /** Drop orphans whose commit can no longer be valid; blame the sender. */
-  private pruneOrphans(): void {
-    const stale = this.orphans.prune(o => o.record.contract.expiryHeight + this.params.window < this.tip.height);
-    for (const orphan of stale)
-      this.emit('bad orphan', orphan.peer, 'orphan-expired');
-  }
 
   /** Orphans held, in all or from one peer. */
   orphanCount(peer?: number): number {
-    return this.orphans.count(peer);
+    return this.resolver.orphans.count(peer);
   }
 
   /**
@@ -577,21 +420,8 @@ export class ContractIndex extends Indexer {
    * ContractError if it contradicts the commit. Otherwise it gets only
    * cheap checks and waits in the orphan pool ('orphan').
    */
-  async addRecord(record: ContractRecord, peer = LOCAL_PEER): Promise<AddResult> {
-    return this.lock.run(async () => {
-      const ce = await this.getCommit(record.txid);
-      if (ce)
-        return this.resolve(ce, record);
-      // [REJECT] fails what can be checked without the commit, cheaply: no
-      // curve points, no signatures (a few microseconds; the txid is not
-      // signed, so one signed contract can be replayed under any txid)
-      checkContractCheap(record.contract, this.network);
-      // [IGNORE] its commit could not be valid any more (see pruneExpired)
-      if (record.contract.expiryHeight + this.params.window < this.tip.height)
-        return 'stale';
-      this.orphans.add(record, peer);
-      return 'orphan';
-    });
+  addRecord(record: ContractRecord, peer = LOCAL_PEER): Promise<AddResult> {
+    return this.resolver.addRecord(record, peer);
   }
 
   /**
@@ -599,41 +429,15 @@ export class ContractIndex extends Indexer {
    * they resolve as soon as it confirms (persisted: survives a restart),
    * and mark them ours.
    */
-  async addPending(txid: Buffer, contracts: StorageContract[]): Promise<void> {
-    const ids = contracts.map(c => c.hash());
-    const records = contracts.map((contract, leaf) =>
-      new ContractRecord({ contract, txid, leaf, branch: batchBranch(ids, leaf) }));
-    await this.lock.run(async () => {
-      const b = this.db.batch();
-      for (const record of records) {
-        b.put(layout.q(txid, record.leaf), record.encode());
-        b.put(layout.o(ids[record.leaf]), Buffer.concat([txid, Buffer.from([record.leaf])]));
-      }
-      await b.write();
-      const ce = await this.getCommit(txid);
-      if (ce)
-        await this.resolvePending(ce);
-    });
+  addPending(txid: Buffer, contracts: StorageContract[]): Promise<void> {
+    return this.resolver.addPending(txid, contracts);
   }
 
   /** Forget a commitment that was never broadcast (the mempool refused it). */
-  async removePending(txid: Buffer): Promise<void> {
-    await this.lock.run(async () => {
-      const rows = await this.db.range({
-        ...layout.range.q(txid),
-        parse: (key: Buffer, value: Buffer) => ({ key, record: new ContractRecord().decode(value) })
-      });
-      const b = this.db.batch();
-      for (const { key, record } of rows) {
-        b.del(key);
-        const id = record.contract.hash();
-        const own = await this.db.get(layout.o(id));
-        if (own && own.subarray(0, 32).equals(txid))
-          b.del(layout.o(id));
-      }
-      await b.write();
-    });
+  removePending(txid: Buffer): Promise<void> {
+    return this.resolver.removePending(txid);
   }
+
 
   /*
    * Queries (contractqueries.ts, at the index tip)

@@ -39,8 +39,10 @@ export {
 export { ESCROW_ACCOUNT, createEscrowKey, getEscrowRing, ownsEscrowKey } from './escrowkeys';
 export { Indexer, indexerLayout } from './indexer';
 export type { BlockStep, IndexTip, IndexerOptions } from './indexer';
-export { ContractIndex, LOCAL_PEER } from './contractindex';
-export type { AddResult, ContractIndexOptions } from './contractindex';
+export { ContractIndex } from './contractindex';
+export type { ContractIndexOptions } from './contractindex';
+export { LOCAL_PEER } from './recordresolver';
+export type { AddResult } from './recordresolver';
 export { ContractQueries, contractState, revHex } from './contractqueries';
 export type { ContractInfo, EscrowInfo, RatingInfo } from './contractqueries';
 export { OrphanPool } from './orphanpool';
