@@ -214,3 +214,31 @@ t.test('hosts behind NAT', async (t) => {
     await settle();
   });
 });
+
+t.test('a relay that is this node', async (t) => {
+  // A host dialled the renter, so its announcement names the renter as a
+  // relay; while the host is away (restarting) the renter must not dial
+  // itself for it (regtest lets bcoin connect to itself), and a connection
+  // that proves our own identity is dropped, never listed as a peer.
+  const net = new FakeNet();
+  const opts = { height: () => 100, announceIntervalMs: 0 };
+  const renter = await net.node(1, '10.8.0.9:18444', opts);
+  const host = await net.node(2, '10.8.0.2:18444', { ...opts, nat: true });
+  t.teardown(async () => {
+    for (const n of [renter, host])
+      await n.close();
+  });
+  learn(renter, announced(host, {}, [], ['10.8.0.9:18444']));
+  const wanted = { count: 1, filter: (a: AnnouncePacket) => a.publicKey.equals(host.identity.publicKey) };
+  const before = net.dials.length;
+  const res = await renter.connectHosts(wanted);
+  t.same(res.connected, []);
+  t.same(res.failed.map((f) => f.reason), ['via 10.8.0.9:18444: the relay is this node']);
+  t.same(net.dials.slice(before).map((d) => d.to), ['10.8.0.9:18444'], 'dialled itself once, not knowing');
+  await forValue(() => renter.peers.size, 0, 5000, 'the connection to itself closed');
+  t.equal(renter.peers.byKey(renter.identity.publicKey), null, 'never a peer of its own identity');
+  const again = await renter.connectHosts(wanted);
+  t.same(again.failed.map((f) => f.reason), ['via 10.8.0.9:18444: the relay is this node']);
+  t.equal(again.opened, 0, 'its own address is not dialled again');
+  t.equal(net.dials.length - before, 1);
+});

@@ -93,6 +93,8 @@ export class Dialer {
   private readonly users = new Map<PeerLike, number>();
   /** Hosts whose connection we keep (contracts there). */
   private readonly held = new BoundedMap<string, true>(MAX_CLOUD_PEERS);
+  /** Addresses that turned out to reach this node itself (`ownAddress`): never dialled. */
+  private readonly own = new BoundedMap<string, true>(MAX_CLOUD_PEERS);
   private readonly connectBudgets: KeyedBuckets;
   private readonly dialbackBudgets: KeyedBuckets;
   private readonly dialbackTotal: TokenBucket;
@@ -124,6 +126,11 @@ export class Dialer {
 
   isHeld(publicKey: Buffer): boolean {
     return this.held.has(publicKey.toString('hex'));
+  }
+
+  /** `hostname` (ip:port) reached this node itself: never dial it again. */
+  ownAddress(hostname: string): void {
+    this.own.set(hostname, true);
   }
 
   /** Whether `peer` is a connection we opened for a while only. */
@@ -281,6 +288,10 @@ export class Dialer {
     const isHost = (cp: CloudPeer): boolean => cp.publicKey !== null && cp.publicKey.equals(ann.publicKey);
     let why = 'no dialable address';
     for (const hostname of ann.hostnames(addrKinds.DIRECT)) {
+      if (this.own.has(hostname)) {
+        why = `${hostname}: this node's own address`;
+        continue;
+      }
       if (!this.take(budget))
         return 'connection budget spent';
       const peer = this.open(hostname);
@@ -311,6 +322,10 @@ export class Dialer {
     let relay = this.options.peers.byHostname(hostname);
     try {
       if (!relay?.publicKey) {
+        // The host dialled us once, so we are among its relays: asking
+        // ourselves to relay would only dial ourselves (Negotiator#selfConnected).
+        if (this.own.has(hostname))
+          return 'the relay is this node';
         if (!this.take(budget))
           return 'connection budget spent';
         const peer = this.open(hostname);
@@ -319,7 +334,7 @@ export class Dialer {
         relay = await this.waitIdentity(cp => cp.peer === peer, timeoutMs, peer);
       }
     } catch (e) {
-      return (e as Error).message;
+      return this.own.has(hostname) ? 'the relay is this node' : (e as Error).message;
     }
     if (!this.take(budget))
       return 'connection budget spent';

@@ -344,6 +344,23 @@ export class Negotiator extends EventEmitter {
       this.gossip.addressesChanged();
   }
 
+  /**
+   * A connection that proved our own identity reached this node itself:
+   * bcoin drops those by the version nonce, except on regtest, where
+   * selfConnect is on (bcoin networks.js). A host's relays are the nodes it
+   * dials, so a renter the host dialled finds itself among them and would
+   * dial itself as the relay while the host is away; kept, that connection
+   * counted as a second peer of our own identity. It is dropped unscored,
+   * and its address, if we dialled it, is never dialled again.
+   */
+  private selfConnected(cp: CloudPeer): void {
+    this.logger.debug('negotiator: %s is this node, disconnecting', cp.peer.hostname());
+    if (cp.peer.outbound)
+      this.dialer.ownAddress(cp.peer.hostname());
+    this.peers.remove(cp.peer);
+    this.options.disconnect?.(cp.peer);
+  }
+
   private sendPacket(peer: PeerLike, packet: Packet): void {
     this.options.send(peer, packet.cmd, packet.encode());
   }
@@ -351,6 +368,10 @@ export class Negotiator extends EventEmitter {
   /** A connection proved its identity (handshake.ts). */
   private proven(cp: CloudPeer): void {
     const key = cp.publicKey as Buffer;
+    if (this.id?.publicKey.equals(key)) {
+      this.selfConnected(cp);
+      return;
+    }
     this.announcements.verify(key);
     this.emit('peer identity', cp);
     this.gossip.sync(cp);
