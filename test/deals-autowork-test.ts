@@ -14,6 +14,7 @@ import { WorkLocks, contractKey, fileKey } from '../lib/deals/worklocks';
 import { priceRise } from '../lib/deals/renewal';
 import type { RenterClient, RepairOptions, RepairResult } from '../lib/deals/renterclient';
 import type { FileInfo } from '../lib/deals/rpctypes';
+import { WAIT_TIMEOUT_MS, forValue } from './util/wait';
 
 const FILE = 'f'.repeat(64);
 const GONE = 'a'.repeat(64);
@@ -24,8 +25,12 @@ function replica(contractId: string): FileInfo['replicas'][number] {
   return { contractId, host: 'host', state: 'active', reachable: false } as unknown as FileInfo['replicas'][number];
 }
 
-/** The node's side both runs share: one file, one renter client whose repairs take a while. */
-function node() {
+/**
+ * The node's side both runs share: one file, one renter client whose
+ * repair holds on until the other run is seen waiting for the file's lock
+ * (so both reach for the same file at once, whatever the machine's speed).
+ */
+function node(locks: WorkLocks) {
   const file: FileInfo = {
     fileId: FILE, name: 'x', nameHex: '78', size: 10, revision: 0, dataShards: 0, parityShards: 0,
     health: { alive: 1, needed: 1, total: 2 }, replicas: [replica(GONE), replica(KEPT)], cost: { accrued: 0, toEnd: 0 }, repairs: []
@@ -44,8 +49,8 @@ function node() {
       running += 1;
       most = Math.max(most, running);
       calls.push({ by: opts.workDir.includes('renew') ? 'renew' : 'repair', distrust: [...opts.distrust ?? [], ...opts.leave ?? []] });
-      // Uploading the new copy: long enough for the other run to reach the same file.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Uploading the new copy, while the other run reaches the same file and waits for it.
+      await forValue(() => locks.waiting(fileKey(FILE)), 1, WAIT_TIMEOUT_MS, 'the other run waiting for the file\'s lock');
       file.replicas.push(replica(NEW));
       file.repairs.push({ height: 100, time: 0, shard: null, contractId: NEW, host: 'other', replaced: [GONE] });
       running -= 1;
@@ -58,8 +63,8 @@ function node() {
 }
 
 t.test('automatic repair and renewal on the same file at once', async (t) => {
-  const n = node();
   const locks = new WorkLocks();
+  const n = node(locks);
   const logs: string[] = [];
   const log = (_level: string, msg: string) => { logs.push(msg); };
   let spent = 0;
@@ -105,15 +110,16 @@ t.test('WorkLocks', async (t) => {
   t.test('should run holders of one key one at a time, and of different keys together', async (t) => {
     const locks = new WorkLocks();
     const order: string[] = [];
-    const hold = (name: string, keys: string[], ms: number) => locks.run(keys, async () => {
+    const hold = (name: string, keys: string[], until: () => boolean = () => true) => locks.run(keys, async () => {
       order.push(`${name}+`);
-      await new Promise((resolve) => setTimeout(resolve, ms));
+      await forValue(until, true, WAIT_TIMEOUT_MS, `${name}'s release`);
       order.push(`${name}-`);
     });
     await Promise.all([
-      hold('a', [contractKey('1'), fileKey('x')], 50),
-      hold('b', [fileKey('y')], 10),
-      hold('c', [fileKey('x'), contractKey('1')], 10)
+      // a lets go once b has run and c waits behind it (c takes the keys in sorted order: contract:1 first).
+      hold('a', [contractKey('1'), fileKey('x')], () => order.includes('b-') && locks.waiting(contractKey('1')) === 1),
+      hold('b', [fileKey('y')]),
+      hold('c', [fileKey('x'), contractKey('1')])
     ]);
     t.ok(order.indexOf('c+') > order.indexOf('a-'), 'c waits for a (same keys, other order: no deadlock)');
     t.ok(order.indexOf('b-') < order.indexOf('a-'), 'b runs alongside a');

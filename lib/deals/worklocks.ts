@@ -38,6 +38,11 @@ export class WorkLocks {
     return [...this.locks.keys()];
   }
 
+  /** How many wait for `key` behind its holder now (0 when it is free or only held). */
+  waiting(key: string): number {
+    return Math.max(0, (this.locks.get(key)?.users ?? 0) - 1);
+  }
+
   private async one<T>(key: string, fn: () => Promise<T>): Promise<T> {
     let entry = this.locks.get(key);
     if (!entry) {
