@@ -37,6 +37,30 @@ t.test('id arguments are checked before any call', async (t) => {
   t.match(r.stderr, /^error: cannot connect to cloudcoind at 127\.0\.0\.1:1/);
 });
 
+t.test('get refuses an existing file before any call, unless --force', async (t) => {
+  const out = path.join(dir, 'mine.txt');
+  fs.writeFileSync(out, 'mine');
+  const link = path.join(dir, 'mine-link');
+  fs.symlinkSync(out, link);
+  for (const target of [out, link]) {
+    const r = await runCLI([...NO_NODE, 'get', 'abcd', target]);
+    t.equal(r.code, 1);
+    t.equal(r.stderr, `error: ${target} already exists: give --force to replace it\n`, 'one line naming the file');
+  }
+  // --force goes on to the node (none here): the file is replaced only by a whole download.
+  const forced = await runCLI([...NO_NODE, 'get', 'abcd', out, '--force']);
+  t.match(forced.stderr, /^error: cannot connect to cloudcoind at 127\.0\.0\.1:1/);
+  // So does a new name, and a dangling link (the file it names is created).
+  const dangling = path.join(dir, 'dangling');
+  fs.symlinkSync(path.join(dir, 'nothing-yet'), dangling);
+  for (const target of [path.join(dir, 'new.txt'), dangling])
+    t.match((await runCLI([...NO_NODE, 'get', 'abcd', target])).stderr, /^error: cannot connect/, `${target} is free`);
+  t.equal(fs.readFileSync(out, 'utf8'), 'mine', 'untouched');
+  t.same(fs.readdirSync(dir).filter((f) => f.startsWith('.cloudcoin-get-')), [], 'no temp file left');
+  const help = await runCLI([...NO_NODE, 'help', 'get']);
+  t.match(help.stdout, /--force\s+replace OUT if it is an existing file/, '--help documents --force');
+});
+
 t.test('negotiate-storage takes put\'s --max-price default', async (t) => {
   // With the default there is nothing to refuse: the command goes on to the node (here: none).
   const r = await runCLI([...NO_NODE, 'negotiate-storage', '--size', '1MB']);

@@ -6,9 +6,12 @@
  * the link kept); a FIFO, a device or a /dev or /proc path (/dev/stdout)
  * is written to as a stream; an
  * existing directory, a missing directory or one we cannot write to is
- * one clear line. A regular file is replaced atomically (decrypted next
- * to it, then renamed), so an interrupted get leaves the old file intact
- * and no partial download behind.
+ * one clear line. An existing regular file is refused unless `--force`
+ * (rclone's and curl's no-clobber default: a typo must not cost a file).
+ * The file is decrypted next to its destination and only then moved
+ * there (linked without --force, so a file that appeared meanwhile is
+ * still refused; renamed over the old one with it), so an interrupted get
+ * leaves the old file intact and no partial download behind.
  */
 
 import * as fs from 'fs';
@@ -20,9 +23,9 @@ import { ProgressBar } from './progress';
 import { nameArg } from './rawargs';
 import { withScratch } from './scratch';
 
-/** Where get writes: a regular file (atomic replace) or a stream. */
+/** Where get writes: a regular file (placed whole, replacing one only when `replace`) or a stream. */
 export type Destination =
-  | { kind: 'file'; path: string }
+  | { kind: 'file'; path: string; replace: boolean }
   | { kind: 'stream'; path: string | null };
 
 /** Names of this process's standard output. */
@@ -50,8 +53,16 @@ function checkParent(out: string, file: string): void {
   }
 }
 
-/** Decide where `out` goes, or fail with one line, before any download. */
-export function resolveDestination(out: string): Destination {
+/** The one line for a destination that is already a file. */
+function exists(out: string): CommandError {
+  return new CommandError('destination-exists', `${out} already exists: give --force to replace it`);
+}
+
+/**
+ * Decide where `out` goes, or fail with one line, before any download.
+ * @param force replace an existing regular file (else refused: `destination-exists`)
+ */
+export function resolveDestination(out: string, force = false): Destination {
   if (out === '-')
     return { kind: 'stream', path: null };
   const abs = path.resolve(out);
@@ -72,6 +83,8 @@ export function resolveDestination(out: string): Destination {
     throw new CommandError('bad-destination', `${out} is a directory: give the file name to write`);
   if (st && !st.isFile())
     return { kind: 'stream', path: abs };
+  if (st && !force)
+    throw exists(out);
   // A regular file (through any links), or a new one: replaced atomically where the links lead.
   const target = st ? fs.realpathSync(abs) : linkTarget(out, abs);
   checkParent(out, target);
@@ -82,7 +95,7 @@ export function resolveDestination(out: string): Destination {
       throw new CommandError('bad-destination', `cannot write ${out}: permission denied`);
     }
   }
-  return { kind: 'file', path: target };
+  return { kind: 'file', path: target, replace: force };
 }
 
 /** Where a path that does not exist yet leads: through dangling symlinks to the file to create. */
@@ -106,7 +119,8 @@ function linkTarget(out: string, abs: string): string {
 export async function getCommand(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = command('get', 'Download a stored file from any live host, verify it against its Merkle root and decrypt it.')
     .argument('<fileid>', 'file id printed by put (or a unique prefix of at least 4 hex digits); with --rev, the file\'s name')
-    .argument('<out>', 'where to write the file; - for standard output')
+    .argument('<out>', 'where to write the file (refused if it exists, unless --force); - for standard output')
+    .option('--force', 'replace OUT if it is an existing file (atomically: the old file stays until the new one is whole)')
     .option('--rev <n>', 'version N of the name given instead of a file id (cloudcoin-cli log NAME lists them)')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
@@ -116,7 +130,7 @@ export async function getCommand(ctx: CommandContext, argv: string[]): Promise<v
     fileId = (await renterClient(ctx).version(nameArg(fileId), rev)).fileId;
   }
   hexIdArg(fileId, 'file id');
-  const dest = resolveDestination(out);
+  const dest = resolveDestination(out, !!cmd.opts().force);
   // With the file on standard output, the report goes to standard error.
   const toStdout = dest.kind === 'stream' && (dest.path === null || STDOUT_PATH.test(dest.path));
   const report = toStdout ? (line: string) => ctx.err.write(line + '\n') : ctx.out;
@@ -130,7 +144,7 @@ export async function getCommand(ctx: CommandContext, argv: string[]): Promise<v
     const work = scratch.dir('.cloudcoin-get-', dest.kind === 'file' ? path.dirname(dest.path) : undefined);
     const got = await client.get(fileId, work);
     (bar as ProgressBar | null)?.finish();
-    await place(ctx, got.path, dest);
+    await place(ctx, got.path, dest, out);
     return got;
   });
   const json = { fileId: res.fileId, out, size: res.size, contract: res.contract, host: res.host,
@@ -141,10 +155,25 @@ export async function getCommand(ctx: CommandContext, argv: string[]): Promise<v
   report(cmd.opts().json ? JSON.stringify(json, null, 2) : `wrote ${out} (${formatSize(res.size)}) ${from}`);
 }
 
-/** Move or copy the decrypted file to its destination. */
-async function place(ctx: CommandContext, plain: string, dest: Destination): Promise<void> {
+/** Move or copy the decrypted file to its destination (`out` as typed, for the error). */
+async function place(ctx: CommandContext, plain: string, dest: Destination, out: string): Promise<void> {
   if (dest.kind === 'file') {
-    fs.renameSync(plain, dest.path);
+    if (dest.replace) {
+      fs.renameSync(plain, dest.path);
+      return;
+    }
+    // A hard link fails with EEXIST if a file took the name during the
+    // download, where a rename would replace it without a word.
+    try {
+      fs.linkSync(plain, dest.path);
+    } catch (e) {
+      if (errno(e) === 'EEXIST')
+        throw exists(out);
+      // A file system without hard links (FAT, some FUSE mounts): check, then rename.
+      if (fs.existsSync(dest.path))
+        throw exists(out);
+      fs.renameSync(plain, dest.path);
+    }
     return;
   }
   // Our own standard output may be a socket, which cannot be opened by name.

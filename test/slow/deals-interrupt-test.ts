@@ -1,6 +1,7 @@
 // Interrupted puts and gets, and where get writes: Ctrl-C during a put or
 // a download, a put killed mid-upload (the node cleans up), symlinks,
-// standard output, FIFOs and bad destinations. A renter and two hosts as
+// standard output, FIFOs, bad destinations and existing files (refused
+// without --force, also one that appears during the download). A renter and two hosts as
 // cloudcoind processes, driven by cloudcoin-cli as a user runs it.
 import t from 'tap';
 import * as fs from 'fs';
@@ -62,9 +63,14 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
     const target = path.join(work, 'target.txt');
     fs.writeFileSync(target, 'old');
     fs.symlinkSync(target, link);
-    t.equal((await renter.cli(['get', fileId, link])).code, 0);
+    const kept = await renter.cli(['get', fileId, link]);
+    t.equal(kept.code, 1, 'a link to an existing file is an existing file');
+    t.equal(kept.stderr, `error: ${link} already exists: give --force to replace it\n`);
+    t.equal(fs.readFileSync(target, 'utf8'), 'old', 'untouched');
+    t.equal((await renter.cli(['get', fileId, link, '--force'])).code, 0);
     t.ok(fs.lstatSync(link).isSymbolicLink(), 'the link stays a link');
     t.ok(fs.readFileSync(target).equals(data), 'written through the link');
+    t.same(fs.readdirSync(work).filter((f) => f.startsWith('.cloudcoin-get-')), [], 'no temp file left');
 
     const dangling = path.join(work, 'dangling');
     fs.symlinkSync(path.join(work, 'created.txt'), dangling);
@@ -107,6 +113,24 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
     t.match(bad.stderr, /unique prefix of at least 4/);
     const none = await renter.cli(['get', 'ffffffffff', path.join(work, 'x')]);
     t.match(none.stderr, /No such file: ffffffffff/);
+  });
+
+  await t.test('should refuse a file that appeared during the download, keeping it', async (t) => {
+    const dir = path.join(work, 'race');
+    fs.mkdirSync(dir);
+    const out = path.join(dir, 'out.txt');
+    const proxy = await rpcProxy(renter.rpcPort, 'derivefilekey', 'hold');
+    t.teardown(() => proxy.close());
+    const cli = spawnCLI(renter.cliArgs(['get', fileId, out], proxy.port));
+    await forValue(() => proxy.seen.includes('derivefilekey'), true, 60000, 'the download done');
+    // Another program writes the name while get is decrypting: get must not replace it.
+    fs.writeFileSync(out, 'theirs');
+    proxy.release();
+    const r = await cli.done;
+    t.equal(r.code, 1);
+    t.equal(r.stderr, `error: ${out} already exists: give --force to replace it\n`, 'one line');
+    t.equal(fs.readFileSync(out, 'utf8'), 'theirs', 'their file kept');
+    t.same(fs.readdirSync(dir), ['out.txt'], 'the download removed');
   });
 
   await t.test('should remove a partial download on Ctrl-C', async (t) => {

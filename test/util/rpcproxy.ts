@@ -10,31 +10,38 @@ export interface RPCProxy {
   port: number;
   /** Requests seen, by method name, in order. */
   seen: string[];
+  /** Send what `hold` kept on to the node, and forward everything from then on. */
+  release(): void;
   close(): Promise<void>;
 }
 
 /**
  * Forward 127.0.0.1:<port> to 127.0.0.1:<target>. When a client sends a
  * request whose body names `method`: `hold` keeps that request (and the
- * rest of the connection) from the node forever; `cut` forwards it, then
+ * rest of the connection) from the node until `release()`; `cut` forwards it, then
  * closes the client's side at once while the node carries on.
  */
 export function rpcProxy(target: number, method: string, action: ProxyAction): Promise<RPCProxy> {
   const seen: string[] = [];
   const sockets = new Set<net.Socket>();
+  // Each held connection's kept bytes and its way on to the node.
+  const held = new Map<net.Socket, Buffer[]>();
+  let released = false;
   const server = net.createServer((client) => {
     const upstream = net.connect(target, '127.0.0.1');
     sockets.add(client);
     sockets.add(upstream);
-    let held = false;
     client.on('data', (chunk: Buffer) => {
-      if (held)
+      const kept = held.get(upstream);
+      if (kept) {
+        kept.push(chunk);
         return;
+      }
       const m = /"method":"([a-z]+)"/.exec(chunk.toString('latin1'));
       if (m)
         seen.push(m[1]);
-      if (m && m[1] === method && action === 'hold') {
-        held = true;
+      if (m && m[1] === method && action === 'hold' && !released) {
+        held.set(upstream, [chunk]);
         return;
       }
       upstream.write(chunk);
@@ -62,6 +69,14 @@ export function rpcProxy(target: number, method: string, action: ProxyAction): P
       resolve({
         port,
         seen,
+        release: () => {
+          released = true;
+          for (const [upstream, kept] of held) {
+            for (const chunk of kept)
+              upstream.write(chunk);
+          }
+          held.clear();
+        },
         close: () => new Promise<void>((done) => {
           for (const s of sockets)
             s.destroy();
