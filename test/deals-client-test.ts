@@ -48,7 +48,7 @@ t.test('RenterClient over an in-process call', async (t) => {
     t.ok(fs.readFileSync(got.path).equals(fs.readFileSync(file)), 'identical bytes');
     t.equal(got.host, res.contracts[0].host);
     t.equal(warnings.length, 1, warnings.join('\n'));
-    t.match(warnings[0], /forming 1 new contract\(s\) \(no open contract yet\) with an allowance of 10000 sat \(default/);
+    t.match(warnings[0], /forming 1 new contract \(no open contract yet\) with an allowance of 10000 sat \(default/);
     t.equal((await host.rpc('getstorageinfo') as { contracts: number }).contracts, 1);
   });
 

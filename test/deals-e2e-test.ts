@@ -49,7 +49,12 @@ t.test('put and get across hosts', async (t) => {
 
   let put: PutResult;
   await t.test('should put a file on two hosts with one commitment', async (t) => {
-    put = await json<PutResult>(renter.cli(['put', file, '--hosts', '2', '--max-price', '2000sat', '--no-wait', '--json']));
+    const r = await renter.cli(['put', file, '--hosts', '2', '--max-price', '2000sat', '--no-wait', '--json']);
+    t.equal(r.code, 0, r.stderr);
+    put = JSON.parse(r.stdout) as PutResult;
+    // Both escrows are the 10000 sat minimum: said once, with the sum locked.
+    t.match(r.stderr, /forming 2 new contracts \(no open contract yet\) with an allowance of 10000 sat each \(20000 sat in all\) \(default/);
+    t.notMatch(r.stderr, /sat, \d+ sat/, 'the allowance not repeated per contract');
     t.equal(put.contracts.length, 2);
     t.same(put.contracts.map((c) => c.host).sort(), [ids[0], ids[1]].sort());
     t.equal(put.txids.length, 1, 'one commitment tx for both hosts');

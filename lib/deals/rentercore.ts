@@ -27,6 +27,27 @@ import {
   type FailedHost, type Placed, type Prepared, type RPCCall, type RenterEvents, type Target, type TargetOptions
 } from './rentertypes';
 
+/** `1 new contract`, `2 new contracts`. */
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * The escrows of new contracts in one phrase, each amount said once:
+ * `an allowance of 10000 sat` (one contract), `an allowance of 10000 sat
+ * each (20000 sat in all)`, `allowances of 10000 to 12000 sat (22000 sat
+ * in all)` (hosts' prices differ, so do default allowances).
+ */
+export function allowanceText(escrows: number[]): string {
+  const total = escrows.reduce((a, b) => a + b, 0);
+  const lo = Math.min(...escrows);
+  const hi = Math.max(...escrows);
+  if (escrows.length === 1)
+    return `an allowance of ${lo} sat`;
+  return lo === hi ? `an allowance of ${lo} sat each (${total} sat in all)`
+    : `allowances of ${lo} to ${hi} sat (${total} sat in all)`;
+}
+
 /**
  * The renter client's shared state and steps (RenterClient adds put, get
  * and repair on top). Methods not in RenterClient's header are steps of
@@ -128,9 +149,8 @@ export class RenterCore {
         : reuse.length ? `${reuse.length} open contract(s) reused, no open contract ${room} on the other hosts`
           : contracts.length || skipped.length ? `no open contract ${room}` : 'no open contract yet';
       if (neg.offers.length > 0)
-        note = (`forming ${neg.offers.length} new contract(s) (${why}) `
-          + `with an allowance of ${neg.offers.map((o) => `${o.escrow} sat`).join(', ')}`
-          + (opts.allowance === undefined ? ' (default: 1 GiB for the duration, at least the minimum escrow; --allowance sets it)' : ''));
+        note = `forming ${plural(neg.offers.length, 'new contract')} (${why}) with ${allowanceText(neg.offers.map((o) => o.escrow))}`
+          + (opts.allowance === undefined ? ' (default: 1 GiB for the duration, at least the minimum escrow; --allowance sets it)' : '');
     }
     this.checkEnough(reuse.length + neg.offers.length, opts.minHosts, 'made an offer or had an open contract', neg);
     return { reuse, neg, note, skipped };
