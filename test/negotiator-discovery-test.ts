@@ -64,7 +64,8 @@ t.test('host discovery over P2P', async (t) => {
     const cli = await runCLI(['--regtest', '--rpcport', String(r.rpcPort), '--api-key', 'test', 'hosts']);
     t.equal(cli.code, 0, cli.stderr);
     const lines = cli.stdout.trim().split('\n');
-    t.match(lines[0], /^identity\s+reached\s+data URL\s+storage\s+upload\s+download\s+free\s+score\s.*\s+height$/);
+    t.match(lines[0], /^identity\s+reached\s+data URL\s+storage sat\/GiB\/1000blk\s+up\/down sat\/GiB\s+free\s+score\s+audits ok\/failed\s+height$/,
+      'prices with their units');
     // Not connected: `reached` says `direct ADDR` (outbound/inbound when connected).
     t.ok(lines.some((l) => l.startsWith(idH) && l.includes(`direct ${h.addr}`) && l.includes('1.00 GiB')), lines.join('\n'));
     const json = await runCLI(['--regtest', '--rpcport', String(r.rpcPort), '--api-key', 'test', 'hosts', '--json']);

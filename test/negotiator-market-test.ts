@@ -9,12 +9,14 @@
 import t from 'tap';
 import { json, startNetwork } from './util/network';
 import { forValue } from './util/wait';
+import { formatSize } from '../lib/base/units';
 
 interface EntryJSON {
   host: string;
   pubkey: string;
   source: string;
   storageprice: number;
+  capacity: number;
 }
 
 interface MarketJSON {
@@ -57,6 +59,14 @@ t.test('market prices and paid quotes (real nodes)', async (t) => {
     const table = await renter.cli(['market', ids[0].pubkey]);
     t.match(table.stdout, /prices known to rb1q\S+ \(signed at height \d+, paid 0 sat\)/);
     t.match(table.stdout, /own/);
+    // Capacity for people in the table (the hosts' default 10 GiB, less nothing stored), in bytes in --json.
+    const local = (await renter.cli(['market'])).stdout.split('\n');
+    t.match(local[1], /^host\s+source\s+height\s+storage sat\/GiB\/1000blk\s+upload sat\/GiB\s+download sat\/GiB\s+free\s+max blocks$/);
+    const row = local.find((l) => l.startsWith(ids[0].identity) && /\sannouncement\s/.test(l));
+    const bytes = of(mine, ids[0].pubkey, 'announcement')?.capacity as number;
+    t.ok(Number.isSafeInteger(bytes) && bytes > 0, '--json: capacity in bytes');
+    t.match(row, new RegExp(`\\s${formatSize(bytes).replace('.', '\\.')}\\s+\\d+$`), `the table: ${formatSize(bytes)}`);
+    t.notMatch(local.join('\n'), new RegExp(`\\s${bytes}\\s`), 'not the raw byte count');
   });
 
   await t.test('should pay a priced call up to MAXPAYMENT', async (t) => {

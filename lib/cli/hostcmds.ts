@@ -36,21 +36,27 @@ export function reachText(h: Pick<HostJSON, 'reach'>): string {
 }
 
 /**
- * Reputation parts the `hosts` table leaves to `cloudcoin-cli reputation`
- * (and to `--json`) to keep one row per host readable on a terminal.
+ * Reputation columns the `hosts` table shows: the score and this node's
+ * own audits of the host. The other parts (own score, settled/refunded,
+ * ratings, peers, trust) are left to `cloudcoin-cli reputation` and to
+ * `--json`, to keep one row per host readable on a terminal.
  */
-const DETAIL_ONLY = new Set(['settled/refunded', 'rated sat']);
+const SHOWN_SCORES = new Set(['score', 'audits ok/failed']);
 
-/** Columns of the `hosts` table, in order; append to extend it. */
+/**
+ * Columns of the `hosts` table, in order; append to extend it. Prices
+ * carry the units the offer states them in (lib/deals/pricing.ts): storage
+ * in sat per GiB per 1000 blocks, as the put and market tables say it,
+ * and upload/download in sat per GiB, in one column to keep rows short.
+ */
 export const HOST_COLUMNS: Column<HostRow>[] = [
   { title: 'identity', value: (h) => h.identity },
   { title: 'reached', value: reachText },
   { title: 'data URL', value: (h) => h.url },
-  { title: 'storage', value: (h) => String(h.storageprice), align: 'right' },
-  { title: 'upload', value: (h) => String(h.uploadprice), align: 'right' },
-  { title: 'download', value: (h) => String(h.downloadprice), align: 'right' },
+  { title: 'storage sat/GiB/1000blk', value: (h) => String(h.storageprice), align: 'right' },
+  { title: 'up/down sat/GiB', value: (h) => `${h.uploadprice}/${h.downloadprice}`, align: 'right' },
   { title: 'free', value: (h) => formatSize(h.capacity), align: 'right' },
-  ...scoreColumns<HostRow>((h) => h.reputation).filter((c) => !DETAIL_ONLY.has(c.title)),
+  ...scoreColumns<HostRow>((h) => h.reputation).filter((c) => SHOWN_SCORES.has(c.title)),
   // Whether the node is connected shows in `reached` (outbound/inbound).
   { title: 'height', value: (h) => String(h.height), align: 'right' }
 ];
@@ -81,15 +87,15 @@ async function withReputation(ctx: CommandContext, list: HostJSON[]): Promise<Ho
   return out;
 }
 
-/** hosts: the host directory as a table (prices in sat: storage per GiB per 1000 blocks, transfer per GiB). */
+/** hosts: the host directory as a table (prices in sat: storage per GiB per 1000 blocks, upload/download per GiB). */
 export async function hosts(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = new Command('hosts')
     .description('List every host known from announcements: how this node reaches it (`outbound ADDR`: a '
       + 'connection we dialled; `inbound ADDR`: the host dialled us; `direct ADDR`: not connected, dialled at the '
-      + 'address it announced when needed; `via RELAY`: not connected, reached through a relay), data URL, prices (sat; storage per GiB per '
-      + '1000 blocks, upload and download per GiB), free capacity, this node\'s reputation score of it and its parts '
-      + '(docs/REPUTATION.md; `?` = nothing known, the prior; settled and rated sat: `cloudcoin-cli reputation`), '
-      + 'and the height its announcement was accepted at.')
+      + 'address it announced when needed; `via RELAY`: not connected, reached through a relay), data URL, prices (storage in '
+      + 'sat per GiB per 1000 blocks; upload/download in sat per GiB), free capacity, this node\'s reputation score of it '
+      + '(docs/REPUTATION.md; `?` = nothing known, the prior) and its own audits of it (the other parts of the score: '
+      + '`cloudcoin-cli reputation`), and the height its announcement was accepted at.')
     .option('--sort <key>', `order: ${Object.keys(SORTS).join(', ')}`, 'score')
     .option('--json', 'print JSON')
     .exitOverride()

@@ -3,11 +3,11 @@
  * node knows (host announcements, quotes it received, its own offer), or
  * with PEER a peer's signed statement of the prices it knows
  * (`getmarketprices`, PROTOCOL 2.7 `market.prices`); `--json` prints the
- * RPC's answer as it is.
+ * RPC's answer as it is (free capacity in bytes; the table in KiB/MiB/GiB).
  */
 
 import { Command } from 'commander';
-import { parseAmount } from '../base/units';
+import { formatSize, parseAmount } from '../base/units';
 import { CommandError, type CommandContext } from './cmdutil';
 import { renderTable, type Column } from './table';
 
@@ -37,7 +37,8 @@ const COLUMNS: Column<MarketEntryJSON>[] = [
   { title: 'storage sat/GiB/1000blk', align: 'right', value: (e) => String(e.storageprice) },
   { title: 'upload sat/GiB', align: 'right', value: (e) => String(e.uploadprice) },
   { title: 'download sat/GiB', align: 'right', value: (e) => String(e.downloadprice) },
-  { title: 'free bytes', align: 'right', value: (e) => String(e.capacity) },
+  // People read sizes (`1.00 GiB`); --json keeps the exact bytes.
+  { title: 'free', align: 'right', value: (e) => formatSize(e.capacity) },
   { title: 'max blocks', align: 'right', value: (e) => String(e.maxduration) }
 ];
 
