@@ -13,7 +13,7 @@
 exports.id = 'hello';
 
 exports.options = [
-  { name: 'hello-greeting', type: 'string', description: 'reply text', defaultText: 'hello' }
+  { name: 'hello-greeting', type: 'string', placeholder: '<text>', description: 'reply text', defaultText: 'hello' }
 ];
 
 exports.init = function init(node) {

@@ -111,9 +111,14 @@ t.test('cloudcoind --help says what each extension flag takes', async (t) => {
   const out = await new Promise<string>((resolve) => {
     execFile(process.execPath, [CLOUDCOIND, '--help'], (_err, stdout) => resolve(stdout.toString()));
   });
-  t.match(out, /--host-capacity <size> /, 'a size');
-  t.match(out, /--rate-fee-cap <n> /, 'a whole number');
-  t.match(out, /--host-storage-price <value> /, 'an amount or text');
+  // Each value's unit: an amount, a size, a count of blocks, a choice.
+  t.match(out, /--host-storage-price <sat> /, 'an amount in sat');
+  t.match(out, /--rate-fee-cap <sat> /, 'a fee cap in sat');
+  t.match(out, /--host-capacity <bytes> /, 'a size');
+  t.match(out, /--renew-window <blocks> /, 'a number of blocks');
+  t.match(out, /--renew <auto\/off> /, 'a choice');
+  t.match(out, /--keep-revisions <n> /, 'a plain count: its type\'s placeholder');
+  t.notMatch(out, /<value>/, 'no flag without its unit or shape');
   t.match(out, /--host\s+\[hosting\]/, 'a switch takes nothing');
 });
 

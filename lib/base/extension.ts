@@ -24,6 +24,13 @@ export interface OptionSpec {
   /** Shown in --help; the extension applies its own default. */
   defaultText?: string;
   /**
+   * What `--help` shows after the flag, naming the value's unit or shape:
+   * `<sat>` (an amount, `5000sat`, `0.1btc`), `<bytes>` (a size, `10GB`),
+   * `<blocks>`, `<seconds>`, `<percent>`, `<file>`, `<auto/off>` (one word: commander splits flags at spaces, commas and bars). Without
+   * it, one by type: `<n>`, `<size>`, `<value>`. Ignored for a bool.
+   */
+  placeholder?: string;
+  /**
    * A key or password: cloudcoind also reads it from `--NAME-file FILE`,
    * `CLOUDCOIN_NAME` and `NAME-file=` in cloudcoin.conf, and warns when it
    * is given as a flag (lib/base/secrets.ts). The extension reads it with

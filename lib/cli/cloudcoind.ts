@@ -15,7 +15,7 @@ import { Config, ConfigError, pickNetwork, readConfigFile, type ConfigValue } fr
 import {
   DatadirError, defaultDatadir, networkDir, RPC_PORTS, secureDir, type NetworkName
 } from '../node/datadir';
-import type { ExtensionModule, OptionType } from '../base/extension';
+import type { ExtensionModule, OptionSpec, OptionType } from '../base/extension';
 import { flagWarning, resolveSecret, secretEnvName } from '../base/secrets';
 import { defaultExtensions, loadExtension } from './extensions';
 import { doubleDash, optionNames } from './argv';
@@ -25,6 +25,15 @@ const VERSION = '0.1.0';
 
 /** What `--help` shows after an extension's flag, by its type (a bool takes none). */
 const PLACEHOLDERS: Readonly<Record<Exclude<OptionType, 'bool'>, string>> = { uint: '<n>', size: '<size>', string: '<value>', list: '<value>' };
+
+/** An extension flag's placeholder: its own (`<sat>`), else its type's; one word in angle brackets, as commander parses it. */
+function placeholder(spec: OptionSpec): string {
+  const text = spec.placeholder ?? PLACEHOLDERS[spec.type as Exclude<OptionType, 'bool'>];
+  // A programmer's error in an extension's option list, caught on the first --help or start.
+  if (!/^<[^<>\s|,]+>$/.test(text))
+    throw new Error(`option --${spec.name}: placeholder must be one <word>, got "${text}"`);
+  return text;
+}
 
 /** Core flags: [flags, description]. Names double as conf keys. */
 const CORE_OPTIONS: Array<[string, string]> = [
@@ -101,7 +110,7 @@ function buildProgram(extensions: ExtensionModule[]): Command {
   }
   for (const ext of extensions) {
     for (const spec of ext.options || []) {
-      const flags = spec.type === 'bool' ? `--${spec.name}` : `--${spec.name} ${PLACEHOLDERS[spec.type]}`;
+      const flags = spec.type === 'bool' ? `--${spec.name}` : `--${spec.name} ${placeholder(spec)}`;
       const desc = `[${ext.id}] ${spec.description}${spec.defaultText ? ` (default ${spec.defaultText})` : ''}`;
       const opt = new Option(flags, desc);
       if (spec.type === 'list')

@@ -22,24 +22,24 @@ const REPAIR_MAX_PRICE = 5000;
 
 /** Flags and cloudcoin.conf keys deals reads (a host's terms, automatic repair). */
 export const options: OptionSpec[] = [
-  { name: 'host-storage-price', type: 'string', description: 'storage price, sat per GiB per 1000 blocks (e.g. 1000sat)', defaultText: '1000sat' },
-  { name: 'host-upload-price', type: 'string', description: 'upload price, sat per GiB', defaultText: '100sat' },
-  { name: 'host-download-price', type: 'string', description: 'download price, sat per GiB', defaultText: '200sat' },
-  { name: 'host-min-contract', type: 'string', description: 'smallest contract cost accepted, sat (a close must be worth its fee)', defaultText: '0sat' },
-  { name: 'host-max-duration', type: 'uint', description: 'longest contract served, in blocks', defaultText: 'the network maximum' },
-  { name: 'host-new-renter-share', type: 'uint', description: 'percent of free capacity a renter with no committed contract here may hold in open offers', defaultText: '25' },
-  { name: 'host-new-renter-cap', type: 'size', description: 'most bytes a renter with no committed contract here may hold in open offers', defaultText: '4GiB' },
-  { name: 'host-new-renter-coins', type: 'string', description: 'coins a renter may prove it controls (e.g. 1btc) instead of a committed contract here, to lift the two caps above', defaultText: '0 (off)' },
-  { name: 'host-new-renter-coins-age', type: 'uint', description: 'blocks deep each of those coins must be', defaultText: '6' },
+  { name: 'host-storage-price', type: 'string', placeholder: '<sat>', description: 'storage price, sat per GiB per 1000 blocks (e.g. 1000sat)', defaultText: '1000sat' },
+  { name: 'host-upload-price', type: 'string', placeholder: '<sat>', description: 'upload price, sat per GiB', defaultText: '100sat' },
+  { name: 'host-download-price', type: 'string', placeholder: '<sat>', description: 'download price, sat per GiB', defaultText: '200sat' },
+  { name: 'host-min-contract', type: 'string', placeholder: '<sat>', description: 'smallest contract cost accepted, sat (a close must be worth its fee)', defaultText: '0sat' },
+  { name: 'host-max-duration', type: 'uint', placeholder: '<blocks>', description: 'longest contract served, in blocks', defaultText: 'the network maximum' },
+  { name: 'host-new-renter-share', type: 'uint', placeholder: '<percent>', description: 'percent of free capacity a renter with no committed contract here may hold in open offers', defaultText: '25' },
+  { name: 'host-new-renter-cap', type: 'size', placeholder: '<bytes>', description: 'most bytes a renter with no committed contract here may hold in open offers', defaultText: '4GiB' },
+  { name: 'host-new-renter-coins', type: 'string', placeholder: '<sat>', description: 'coins a renter may prove it controls (e.g. 1btc) instead of a committed contract here, to lift the two caps above', defaultText: '0 (off)' },
+  { name: 'host-new-renter-coins-age', type: 'uint', placeholder: '<blocks>', description: 'blocks deep each of those coins must be', defaultText: '6' },
   { name: 'keep-revisions', type: 'uint', description: 'keep only the newest N versions of a name: after a put of a new version, older ones are deleted from their hosts (put --keep-revisions overrides it)', defaultText: '0 (keep every version)' },
-  { name: 'repair-budget', type: 'string', description: 'repair files stored as shards on its own when a shard is lost (its contract failed an audit or ended), locking at most this much in new escrows in all (e.g. 100000sat)', defaultText: '0 (off)' },
-  { name: 'repair-duration', type: 'uint', description: 'length of contracts automatic repair forms, in blocks', defaultText: String(REPAIR_DURATION) },
-  { name: 'repair-max-price', type: 'string', description: 'highest price a host may ask for automatic repair (as put --max-price)', defaultText: `${REPAIR_MAX_PRICE}sat` },
-  { name: 'renew', type: 'string', description: 'renew contracts holding live files on their own within the renew window (auto), or never (off)', defaultText: 'auto' },
-  { name: 'renew-window', type: 'uint', description: 'blocks before a contract\'s end from which it is renewed (renterd\'s renewWindow; at most a third of its length)', defaultText: String(DEFAULT_RENEW_WINDOW) },
-  { name: 'renew-budget', type: 'string', description: 'most that automatic renewals (and moves off a host that is gone) may lock in new escrows in all', defaultText: `${DEFAULT_RENEW_BUDGET}sat` },
-  { name: 'renew-max-rise', type: 'uint', description: 'percent a host\'s price (storage, upload or download) may rise over the contract\'s at renewal; above it, automatic renewal moves the files to another host instead', defaultText: String(DEFAULT_RENEW_MAX_RISE) },
-  { name: 'renew-min-score', type: 'uint', description: 'reputation score (permille, as put --min-score) below which automatic renewal moves a host\'s files to another host instead of renewing (a host whose audits failed always moves)', defaultText: 'none' }
+  { name: 'repair-budget', type: 'string', placeholder: '<sat>', description: 'repair files stored as shards on its own when a shard is lost (its contract failed an audit or ended), locking at most this much in new escrows in all (e.g. 100000sat)', defaultText: '0 (off)' },
+  { name: 'repair-duration', type: 'uint', placeholder: '<blocks>', description: 'length of contracts automatic repair forms, in blocks', defaultText: String(REPAIR_DURATION) },
+  { name: 'repair-max-price', type: 'string', placeholder: '<sat>', description: 'highest price a host may ask for automatic repair (as put --max-price)', defaultText: `${REPAIR_MAX_PRICE}sat` },
+  { name: 'renew', type: 'string', placeholder: '<auto/off>', description: 'renew contracts holding live files on their own within the renew window (auto), or never (off)', defaultText: 'auto' },
+  { name: 'renew-window', type: 'uint', placeholder: '<blocks>', description: 'blocks before a contract\'s end from which it is renewed (renterd\'s renewWindow; at most a third of its length)', defaultText: String(DEFAULT_RENEW_WINDOW) },
+  { name: 'renew-budget', type: 'string', placeholder: '<sat>', description: 'most that automatic renewals (and moves off a host that is gone) may lock in new escrows in all', defaultText: `${DEFAULT_RENEW_BUDGET}sat` },
+  { name: 'renew-max-rise', type: 'uint', placeholder: '<percent>', description: 'percent a host\'s price (storage, upload or download) may rise over the contract\'s at renewal; above it, automatic renewal moves the files to another host instead', defaultText: String(DEFAULT_RENEW_MAX_RISE) },
+  { name: 'renew-min-score', type: 'uint', placeholder: '<permille>', description: 'reputation score (permille, as put --min-score) below which automatic renewal moves a host\'s files to another host instead of renewing (a host whose audits failed always moves)', defaultText: 'none' }
 ];
 
 /** An amount flag or conf key (`1000sat`, `0.1btc`), or `fallback`; a bad value throws ConfigError. */

@@ -21,12 +21,12 @@ import { RemoteBackend } from './remotebackend';
 /** Flags and cloudcoin.conf keys the hosting extension reads. */
 export const options: OptionSpec[] = [
   { name: 'host', type: 'bool', description: 'Rent out disk space: keep renters\' data and answer audits' },
-  { name: 'host-dir', type: 'string', description: 'Directory for hosted data (relative to the datadir)', defaultText: '<datadir>/hostdata' },
-  { name: 'host-capacity', type: 'size', description: 'Space offered to renters, e.g. 50GB', defaultText: '10GiB' },
-  { name: 'host-http', type: 'string', description: 'Serve renters\' data API for --host-dir from this node on HOST:PORT (e.g. 0.0.0.0:8480)', defaultText: 'a free port on 127.0.0.1' },
-  { name: 'host-url', type: 'string', description: 'URL renters use for --host-http (e.g. behind a reverse proxy)', defaultText: 'http://HOST:PORT' },
-  { name: 'fileserver', type: 'string', description: 'Keep hosted data on this cloudcoin-fileserver (URL) instead of --host-dir' },
-  { name: 'fileserver-key', type: 'string', secret: true, description: 'Admin key of --fileserver (64 hex, printed by the file server on first start)' }
+  { name: 'host-dir', type: 'string', placeholder: '<dir>', description: 'Directory for hosted data (relative to the datadir)', defaultText: '<datadir>/hostdata' },
+  { name: 'host-capacity', type: 'size', placeholder: '<bytes>', description: 'Space offered to renters, e.g. 50GB', defaultText: '10GiB' },
+  { name: 'host-http', type: 'string', placeholder: '<host:port>', description: 'Serve renters\' data API for --host-dir from this node on HOST:PORT (e.g. 0.0.0.0:8480)', defaultText: 'a free port on 127.0.0.1' },
+  { name: 'host-url', type: 'string', placeholder: '<url>', description: 'URL renters use for --host-http (e.g. behind a reverse proxy)', defaultText: 'http://HOST:PORT' },
+  { name: 'fileserver', type: 'string', placeholder: '<url>', description: 'Keep hosted data on this cloudcoin-fileserver (URL) instead of --host-dir' },
+  { name: 'fileserver-key', type: 'string', placeholder: '<hex>', secret: true, description: 'Admin key of --fileserver (64 hex, printed by the file server on first start)' }
 ];
 
 /** Validated hosting options. */

@@ -34,22 +34,26 @@ export const options: OptionSpec[] = [
   {
     name: 'policy',
     type: 'list',
+    placeholder: '<rule>',
     description: 'Access policy rule "ACTION SCOPE [VALUE]", e.g. "deny peers" or "min-payment storage 500sat" (repeatable)'
   },
   {
     name: 'policy-file',
     type: 'string',
+    placeholder: '<file>',
     description: 'JSON file of policy rules; a relative path is relative to the datadir (where cloudcoin.conf is)'
   },
   {
     name: 'cloudpeers',
     type: 'uint',
+    placeholder: '<peers>',
     description: `Extra outbound connections kept for CloudStorage peers from the address manager (0 to ${MAX_CLOUD_SLOTS})`,
     defaultText: `${DEFAULT_CLOUD_PEERS}, 0 with --connect`
   },
   {
     name: 'max-quote-payment',
     type: 'string',
+    placeholder: '<sat>',
     description: 'Most this node pays a host for one storage quote (negotiate-storage, put), e.g. 100sat; '
       + 'a host asking more is skipped, with the reason',
     defaultText: `${DEFAULT_MAX_QUOTE_PAYMENT}sat`
@@ -57,6 +61,7 @@ export const options: OptionSpec[] = [
   {
     name: 'coin-proofs',
     type: 'string',
+    placeholder: '<sat>',
     description: 'Most this node reveals in coin proofs when a server asks for them (min-coins, a host\'s offer caps), '
       + 'e.g. 2btc; proving coins ties this identity to them. 0 proves nothing',
     defaultText: '0'
@@ -64,6 +69,7 @@ export const options: OptionSpec[] = [
   {
     name: 'unconfirmed-limit',
     type: 'string',
+    placeholder: '<sat>',
     description: 'Most of one identity\'s attached payments this node serves against while they are unconfirmed, '
       + 'e.g. 50000sat (what a double spend can take); beyond it calls wait for a block',
     defaultText: `${DEFAULT_UNCONFIRMED_LIMIT}sat`
@@ -71,6 +77,7 @@ export const options: OptionSpec[] = [
   {
     name: 'payment-grace',
     type: 'uint',
+    placeholder: '<seconds>',
     description: 'Seconds a payment whose call went unanswered may stay unseen (not in the mempool or chain) '
       + 'before the wallet takes it back',
     defaultText: String(DEFAULT_PAYMENT_GRACE_MS / 1000)
@@ -78,6 +85,7 @@ export const options: OptionSpec[] = [
   {
     name: 'defer-limit',
     type: 'string',
+    placeholder: '<sat>',
     description: 'Credit an identity may defer before paying, e.g. 10000sat; 0 refuses deferred payment '
       + '(a defer-limit policy sets it per scope)',
     defaultText: `${DEFAULT_DEFER_LIMIT}sat`

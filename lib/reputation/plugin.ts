@@ -61,11 +61,11 @@ export function contractFact(info: ContractInfo): ContractFact | null {
 
 /** Flags and cloudcoin.conf keys the reputation extension reads. */
 export const options: OptionSpec[] = [
-  { name: 'rate', type: 'string', description: 'Publish ratings on their own when a contract settles or is refunded, '
+  { name: 'rate', type: 'string', placeholder: '<auto/off>', description: 'Publish ratings on their own when a contract settles or is refunded, '
     + 'and when a host fails --rate-fail-threshold audits in a row: auto or off', defaultText: 'auto' },
-  { name: 'rate-fee-cap', type: 'uint', description: 'Most one rating may cost in fees (sat, its funding tx included); '
+  { name: 'rate-fee-cap', type: 'uint', placeholder: '<sat>', description: 'Most one rating may cost in fees (sat, its funding tx included); '
     + 'a dearer one is skipped with a warning', defaultText: String(DEFAULT_RATE_FEE_CAP) },
-  { name: 'rate-fail-threshold', type: 'uint', description: 'Failed or missed audits in a row after which the renter '
+  { name: 'rate-fail-threshold', type: 'uint', placeholder: '<audits>', description: 'Failed or missed audits in a row after which the renter '
     + 'rates a host before the contract ends', defaultText: String(DEFAULT_FAIL_THRESHOLD) }
 ];
 
