@@ -185,7 +185,8 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
             return null;
           const f = rng.pick(holding);
           return op === 'rm' ? { args: ['rm', f.fileId, '--json'], target: f.name }
-            : { args: ['get', f.fileId, path.join(work, `out-${f.fileId.slice(0, 8)}`)], target: f.name };
+            // The same file may be fetched again into the same name: --force replaces it.
+            : { args: ['get', f.fileId, path.join(work, `out-${f.fileId.slice(0, 8)}`), '--force'], target: f.name };
         }
       }
     };
