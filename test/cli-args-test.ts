@@ -130,3 +130,21 @@ t.test('cloudcoind names itself on a flag error', async (t) => {
   t.equal(r.code, 1);
   t.equal(r.stderr, 'cloudcoind: unknown option \'--bogus\'\n');
 });
+
+t.test('a plain RPC command loads no storage data path, leveldb or wasm', async (t) => {
+  // Every cloudcoin-cli run pays its start: the renter's data path, the
+  // datadir lock's native leveldown and the Reed-Solomon wasm load only
+  // when a command uses them.
+  const src = path.join(__dirname, '..', 'lib', 'cli', 'cloudcoincli.ts');
+  const code = `require(${JSON.stringify(src)}).main(${JSON.stringify([...NO_NODE, 'getblockcount'])})`
+    + `.then(() => console.log(JSON.stringify(Object.keys(require.cache))))`;
+  const out = await new Promise<string>((resolve, reject) => {
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    execFile(process.execPath, ['--import', 'tsx', '-e', code], { env }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+  });
+  const loaded: string[] = JSON.parse(out.trim().split('\n').pop()!);
+  t.ok(loaded.some((f) => f.endsWith('cloudcoincli.ts')), 'the CLI ran');
+  for (const m of ['leveldown', 'wasm-reed-solomon-erasure', 'renterclient', 'fileserverclient', 'bcoin', 'bcrypto'])
+    t.notOk(loaded.some((f) => f.includes(`${path.sep}${m}`)), `${m} not loaded`);
+});

@@ -440,3 +440,22 @@ t.test('a kept-alive socket the server drops as idle', async (t) => {
   t.match(await client.status(), { capacity: 1 }, 'a read is sent again on a fresh socket');
   t.equal(server.connections(), 2, 'over a second connection');
 });
+
+t.test('an https host URL', async (t) => {
+  // The https module loads on the first https host (a CLI on http hosts
+  // skips it): the client must still speak TLS to one. A bare TCP server
+  // sees the ClientHello (a handshake record, type 22) and hangs up.
+  const first = new Promise<number>((resolve) => {
+    const srv = net.createServer((sock) => {
+      sock.once('data', (d: Buffer) => {
+        resolve(d[0]);
+        sock.destroy();
+      });
+    });
+    srv.listen(0, '127.0.0.1', () => {
+      const client = new FileServerClient(`https://127.0.0.1:${(srv.address() as net.AddressInfo).port}`, { adminKey: KEY, timeoutMs: 5000 });
+      client.status().catch(() => {}).finally(() => srv.close());
+    });
+  });
+  t.equal(await first, 22, 'a TLS handshake record');
+});

@@ -5,7 +5,7 @@
 
 import { Command } from 'commander';
 import { CodedError } from '../base/errors';
-import { RenterClient } from '../deals/renterclient';
+import type { RenterClient } from '../deals/renterclient';
 import { parseAmount, parseSize } from '../base/units';
 import type { RPCClient } from './rpcclient';
 
@@ -74,8 +74,14 @@ export function short(hex: string): string {
   return `${hex.slice(0, 12)}…`;
 }
 
-/** A RenterClient over this context's RPC, warnings on stderr. */
+/**
+ * A RenterClient over this context's RPC, warnings on stderr. Loaded here,
+ * on first use, not at start: the renter's data path (file server client,
+ * ciphers, hashing) is most of the CLI's code, and a plain RPC command
+ * never needs it.
+ */
 export function renterClient(ctx: CommandContext): RenterClient {
-  return new RenterClient((method, params) => ctx.client.call(method, params),
+  const { RenterClient: Client } = require('../deals/renterclient') as typeof import('../deals/renterclient');
+  return new Client((method, params) => ctx.client.call(method, params),
     { warn: (text) => ctx.err.write(`warning: ${text}\n`) });
 }

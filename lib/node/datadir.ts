@@ -18,7 +18,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import leveldown = require('leveldown');
+import type leveldown = require('leveldown');
 import { CodedError } from '../base/errors';
 
 export const NETWORKS = ['main', 'testnet', 'regtest', 'simnet'] as const;
@@ -130,7 +130,11 @@ export class DatadirLock {
    * @throws DatadirError `datadir-in-use` when another node holds it
    */
   static async acquire(dir: string): Promise<DatadirLock> {
-    const db = leveldown(path.join(dir, LOCK_DIR));
+    // Required here, not at load: cloudcoin-cli reads this module for its
+    // network paths and never locks, and leveldown's native binding is a
+    // large part of a CLI start.
+    const open = require('leveldown') as typeof leveldown;
+    const db = open(path.join(dir, LOCK_DIR));
     await new Promise<void>((resolve, reject) => {
       db.open({ createIfMissing: true }, (err) => {
         if (!err) {

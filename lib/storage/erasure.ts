@@ -18,10 +18,22 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
-import { encode as rsEncode, reconstruct as rsReconstruct } from 'wasm-reed-solomon-erasure';
+import type * as ReedSolomon from 'wasm-reed-solomon-erasure';
 import { MAX_FILE_REPLICAS } from './common';
 import { StorageError } from './errors';
 import { fsyncDir, tempPath } from './fsutil';
+
+let codec: typeof ReedSolomon | null = null;
+
+/**
+ * The wasm codec, compiled on first use rather than when this module
+ * loads: every put reads this module for its shard checks, but only a
+ * sharded put or get codes (compiling the wasm is a tenth of a CLI start).
+ */
+function rs(): typeof ReedSolomon {
+  codec ??= require('wasm-reed-solomon-erasure') as typeof ReedSolomon;
+  return codec;
+}
 
 /** Bytes of each shard coded per step: 1 MiB, so 10+4 holds 14 MiB at once. */
 export const STRIPE_UNIT = 1 << 20;
@@ -59,7 +71,7 @@ export function shardSize(objectSize: number, dataShards: number): number {
 export function encodeStripe(data: Uint8Array[], parityShards: number): Uint8Array[] {
   if (data.length === 0 || data.some((d) => d.length !== data[0].length))
     throw new StorageError('bad-size', 'stripe pieces must have equal lengths');
-  const all = rsEncode(data, parityShards);
+  const all = rs().encode(data, parityShards);
   return all.slice(data.length);
 }
 
@@ -91,7 +103,7 @@ export function reconstructStripe(shards: Array<Uint8Array | null>, s: ShardSche
   });
   if (dead.length === 0)
     return input;
-  return rsReconstruct(input, s.parityShards, new Uint32Array(dead));
+  return rs().reconstruct(input, s.parityShards, new Uint32Array(dead));
 }
 
 /** Reads exactly `len` bytes at `pos`, zero-filling past the end of the file. */

@@ -12,7 +12,7 @@
 
 import * as fs from 'fs';
 import * as http from 'http';
-import * as https from 'https';
+import type * as https from 'https';
 import { CodedError } from '../base/errors';
 import { signAdmin } from './adminauth';
 import { MerkleProof } from './merkle';
@@ -35,7 +35,18 @@ const MAX_PROOF_SIZE = 9 + MAX_PROOF_DEPTH * 32;
 
 /** Keep-alive agents: a multi-part upload reuses one connection. */
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8 });
+let httpsAgent: https.Agent | null = null;
+
+/**
+ * The https module and its agent, loaded for the first https host: a
+ * renter on http hosts (loopback, a LAN) skips TLS's load at every CLI
+ * start.
+ */
+function secure(): { mod: typeof https; agent: https.Agent } {
+  const mod = require('https') as typeof https;
+  httpsAgent ??= new mod.Agent({ keepAlive: true, maxSockets: 8 });
+  return { mod, agent: httpsAgent };
+}
 
 /** A raw answer. */
 interface Reply {
@@ -139,8 +150,7 @@ export class FileServerClient {
     const bodies = body === undefined ? [] : Buffer.isBuffer(body) ? [body] : body;
     const length = bodies.reduce((n, b) => n + b.length, 0);
     const url = new URL(this.url + path);
-    const mod = url.protocol === 'https:' ? https : http;
-    const agent = url.protocol === 'https:' ? httpsAgent : httpAgent;
+    const { mod, agent } = url.protocol === 'https:' ? secure() : { mod: http, agent: httpAgent };
     const signal = AbortSignal.timeout(this.timeoutMs);
     return new Promise<Reply>((resolve, reject) => {
       let settled = false;
