@@ -57,6 +57,8 @@ t.test('a host killed while being paid keeps every state it acknowledged', async
   // The host's view answers again once its node is back from a kill.
   const hostView = () => answer(() => json<HostContract>(host.cli(['getcontract', id])), 60000,
     'the host\'s view of the contract');
+  const renterPeers = () => answer(() => json<CloudPeerJSON[]>(renter.cli(['getcloudpeers'])), 60000,
+    'the renter\'s cloud peers');
   // The highest state number the renter saw acknowledged (it is never signed again once acknowledged).
   let acked = 0;
   let ackedPaid = 0;
@@ -94,8 +96,6 @@ t.test('a host killed while being paid keeps every state it acknowledged', async
       throw new Error(`the payment stream stopped: ${(streamError as Error).message}`);
     return tokens;
   };
-  const renterPeers = () => answer(() => json<CloudPeerJSON[]>(renter.cli(['getcloudpeers'])), 60000,
-    'the renter\'s cloud peers');
 
   for (let kill = 0; kill < KILLS; kill++) {
     const before = tokens;
@@ -106,6 +106,8 @@ t.test('a host killed while being paid keeps every state it acknowledged', async
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 300)));
     const seen = acked;
     await host.stop('SIGKILL');
+    // The renter saw the connection drop, so the host listed below is the restarted one.
+    await forValue(renterPeers, (ps) => !ps.some((p) => p.pubkey === hostKey), 60000, 'the renter seeing the host gone');
     await host.start(['--connect', renter.addr]);
     const h = await forValue(hostView, (x) => x.channel !== null, 60000, 'the host\'s stored state after the restart');
     t.ok(h.channel!.number >= seen, `kill ${kill + 1}: holds state ${h.channel!.number}, ${seen} was acknowledged`);
