@@ -242,3 +242,33 @@ t.test('a relay that is this node', async (t) => {
   t.equal(again.opened, 0, 'its own address is not dialled again');
   t.equal(net.dials.length - before, 1);
 });
+
+t.test('a held host reached twice', async (t) => {
+  // The renter dialled a held host (a temporary connection) while the host,
+  // restarted with --connect, dialled the renter: two connections of one
+  // identity. The renter's redundant one goes once idle; the host's stays.
+  let now = 1_000_000;
+  const net = new FakeNet();
+  const opts = { height: () => 100, clock: (): number => now };
+  const renter = await net.node(41, '10.9.0.9:18444', opts);
+  const host = await net.node(42, '10.9.0.2:18444', opts);
+  t.teardown(async () => {
+    for (const n of [renter, host])
+      await n.close();
+  });
+  learn(renter, host.announce(offer()));
+  renter.hold(host.identity.publicKey);
+  const res = await renter.connectHosts({ count: 1 });
+  t.equal(res.opened, 1, 'the renter dialled the host');
+  net.dial(host, '10.9.0.2', '10.9.0.9:18444');
+  const ofHost = () => renter.peers.all().filter((cp) => cp.publicKey?.equals(host.identity.publicKey));
+  await forValue(() => ofHost().length, 2, 5000, 'both connections proven');
+  now += TEMP_IDLE_MS - 1;
+  t.equal(renter.dialer.sweep(), 0, 'not idle long enough yet');
+  now += 1;
+  t.equal(renter.dialer.sweep(), 1, 'the redundant temporary connection closed once idle');
+  await forValue(() => ofHost().length, 1, 5000, 'one connection left');
+  t.equal(ofHost()[0].peer.outbound, false, 'the one the host opened stays');
+  now += TEMP_IDLE_MS;
+  t.equal(renter.dialer.sweep(), 0, 'and is never swept');
+});

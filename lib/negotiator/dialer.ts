@@ -13,7 +13,7 @@
  * Connections opened here are temporary: closed when the negotiation that
  * opened them is over (`release`, keeping the hosts that made offers) or
  * after TEMP_IDLE_MS without a request or response, unless the host was
- * `hold`-ed (a contract there).
+ * `hold`-ed (a contract there): a held host keeps one connection.
  */
 
 import bio = require('bufio');
@@ -119,7 +119,7 @@ export class Dialer {
     this.temporary.clear();
   }
 
-  /** Keep connections to this host open (a contract there); it also survives idle sweeps. */
+  /** Keep a connection to this host open (a contract there); it survives idle sweeps (one per host: `sweep`). */
   hold(publicKey: Buffer): void {
     this.held.set(publicKey.toString('hex'), true);
   }
@@ -153,12 +153,29 @@ export class Dialer {
     }
   }
 
-  /** Close temporary connections idle for TEMP_IDLE_MS whose host we do not hold. */
+  /**
+   * Close temporary connections idle for TEMP_IDLE_MS, except one to each
+   * host we hold. A held host's temporary connection is redundant while
+   * another connection proves the same identity: the host dialled us while
+   * our dial to it was under way (a restarted host with `--connect`), and
+   * both would otherwise stay for good. The connection kept for a held host
+   * is one we did not open (the host keeps it), else the latest used.
+   */
   sweep(now = this.options.clock()): number {
+    const keep = new Map<string, PeerLike>();
+    for (const cp of this.options.peers.all()) {
+      if (!cp.publicKey || !this.isHeld(cp.publicKey))
+        continue;
+      const hex = cp.publicKey.toString('hex');
+      const kept = keep.get(hex);
+      if (!kept || (this.temporary.has(kept)
+        && (!this.temporary.has(cp.peer) || (this.temporary.get(cp.peer) as number) > (this.temporary.get(kept) as number))))
+        keep.set(hex, cp.peer);
+    }
     const idle: PeerLike[] = [];
     for (const [peer, at] of this.temporary) {
-      const cp = this.options.peers.get(peer);
-      if (!(cp?.publicKey && this.isHeld(cp.publicKey)) && now - at >= TEMP_IDLE_MS)
+      const key = this.options.peers.get(peer)?.publicKey;
+      if (!(key && keep.get(key.toString('hex')) === peer) && now - at >= TEMP_IDLE_MS)
         idle.push(peer);
     }
     return this.closeTemporary(idle);

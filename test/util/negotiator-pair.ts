@@ -170,7 +170,8 @@ export class FakeNet {
     return n;
   }
 
-  private dial(from: Negotiator, fromIp: string, to: string): FakePeer {
+  /** Open a connection from `from` (at `fromIp`) to the node listening at `to`, as its pool would. */
+  dial(from: Negotiator, fromIp: string, to: string): FakePeer {
     this.dials.push({ from: fromIp, to });
     const target = this.listeners.get(to);
     const xy = new FakePeer(to, true);
