@@ -533,6 +533,12 @@ declare module 'bcoin' {
       /** Remove an unconfirmed tx (and the txs spending it) from the wallet; throws 'TX not eligible.' otherwise. */
       abandon(hash: Hash): Promise<unknown>;
       fund(mtx: MTX, options?: object, force?: boolean): Promise<void>;
+      /** The tx record, or null if the wallet does not have it. */
+      getTX(hash: Hash): Promise<{ tx: TX; height: number } | null>;
+      /** In-memory coin locks (bitcoind lockunspent): `fund` skips locked coins; forgotten on restart. */
+      lockCoin(prevout: Outpoint | Coin): void;
+      unlockCoin(prevout: Outpoint | Coin): boolean;
+      isLocked(prevout: Outpoint | Coin): boolean;
     }
 
     class Account {

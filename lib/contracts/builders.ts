@@ -234,7 +234,9 @@ async function feeCoin(ctx: WalletContext, rate: number): Promise<{ coin: bcoin.
     coin.value >= need
     && (coin.script.isWitnessPubkeyhash() || coin.script.isPubkeyhash())
     && !(coin.coinbase && (coin.height < 0 || height + 1 - coin.height < COINBASE_MATURITY))
-    && !ctx.mempool.isSpent(coin.hash, coin.index));
+    && !ctx.mempool.isSpent(coin.hash, coin.index)
+    // Held by a paid call in flight (lib/negotiator/walletpay.ts)
+    && !ctx.wallet.isLocked(coin));
   coins.sort((a, b) => a.value - b.value);
   for (const coin of coins) {
     const address = coin.getAddress();

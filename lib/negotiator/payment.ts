@@ -23,8 +23,18 @@ export type UnansweredOutcome = 'kept' | 'abandoned';
 export interface PaymentHooks {
   /** Server: does `data` pay us `amount` sat from identity `from`? */
   verify(from: Buffer, amount: number, data: Buffer): Promise<PaymentVerdict>;
-  /** Client: payment bytes paying `amount` sat to identity `to`; throw if impossible. */
+  /**
+   * Client: payment bytes paying `amount` sat to identity `to`; throw if
+   * impossible. What they spend stays held until `taken`, `refused` or
+   * `unanswered` settles it.
+   */
   attach(to: Buffer, amount: number): Promise<Buffer>;
+  /**
+   * Client: the server answered a status that takes the payment in `data`
+   * (it has the tx): record it as spent. Until then `attach` only holds
+   * its coins: a payment is never sent out by its payer.
+   */
+  taken?(data: Buffer): Promise<void>;
   /** Client: the server did not take what `attach` made (answered before looking at it, or refused it): undo it. */
   refused?(data: Buffer): Promise<void>;
   /**

@@ -79,7 +79,7 @@ export const options: OptionSpec[] = [
     type: 'uint',
     placeholder: '<seconds>',
     description: 'Seconds a payment whose call went unanswered may stay unseen (not in the mempool or chain) '
-      + 'before the wallet takes it back',
+      + 'before its coins are unlocked (abandoned)',
     defaultText: String(DEFAULT_PAYMENT_GRACE_MS / 1000)
   },
   {

@@ -308,7 +308,16 @@ export class Requester {
       req.nonce = this.nonces.take(route.serverKey);
       if (req instanceof CoinRequestPacket && coinNeed) {
         const signer = this.options.signer();
-        req.coins = (await coinKeys(coinNeed)).map((k) =>
+        let keys: CoinKey[];
+        try {
+          keys = await coinKeys(coinNeed);
+        } catch (e) {
+          // Never sent: the payment's coins are spendable again.
+          if (type === paymentTypes.ATTACHED)
+            await this.options.payments().refused?.(data);
+          throw e;
+        }
+        req.coins = keys.map((k) =>
           signProof(magic, signer.publicKey, route.serverKey, req.nonce, k.hash, k.index, k.privateKey));
       }
       req.service = service;
@@ -332,8 +341,10 @@ export class Requester {
       const result: CallResult = { status: res.status, body: res.body, paid: amount, paymentType: type, rounds: round, response: res };
       if (type === paymentTypes.ATTACHED && UNPAID_STATUSES.has(res.status))
         await this.options.payments().refused?.(data);
-      else if (type === paymentTypes.ATTACHED)
+      else if (type === paymentTypes.ATTACHED) {
+        await this.options.payments().taken?.(data);
         this.setOwed(route.serverKey, this.owed(route.serverKey) - settling);
+      }
       else if (type === paymentTypes.DEFER && res.status === statuses.OK)
         this.setOwed(route.serverKey, this.owed(route.serverKey) + amount);
       switch (res.status) {

@@ -6,25 +6,37 @@
  * A client pays `amount` sat to a server by a signed transaction from its
  * wallet's account 0 with one output of at least `amount` to the server's
  * identity address (P2WPKH of its identity key), carried as the payment's
- * `data` (raw tx bytes, at most 4 096). It records the tx in its wallet
- * (the coins count as spent) but does not broadcast it: the server does,
- * by taking it into its mempool, so nobody can present the payment of
- * another client before it arrives. The server accepts a tx that decodes,
- * pays its identity address at least `amount`, and that its mempool takes
- * in as a new transaction (all inputs known and unspent, standard, fee at
- * least the minimum relay fee); a tx already in its mempool or chain, an
- * orphan or a double spend is refused. Bytes that are no transaction are
- * malformed. Payments below the P2WPKH dust limit (294 sat) cannot be
- * made on chain: small calls are deferred (`defer`) and settled when the
- * server's `please-pay` asks for what they add up to.
+ * `data` (raw tx bytes, at most 4 096). It neither broadcasts the tx nor
+ * records it in its wallet before the server took it: it locks the coins
+ * the tx spends (in memory, `listlockunspent`), so no other tx of the node
+ * spends them meanwhile. The server broadcasts it, by taking it into its
+ * mempool, so nobody can present the payment of another client before it
+ * arrives. Recording it earlier would send it out for the server: bcoin's
+ * wallet rebroadcasts its pending txs when it opens, and the resubmitter
+ * (lib/contracts/resubmitter.ts) puts them into our mempool and announces
+ * them after every block, so a server that never answered would be paid
+ * anyway and our mempool would hold a tx nobody took. The client records
+ * the tx in its wallet once the server answers a status that takes the
+ * payment (`taken`), or when the tx reaches its mempool or chain from the
+ * network (the wallet sees it there as any tx spending its coins). Our
+ * own mempool never holds it first, so a tx seen there is the server's.
+ *
+ * The server accepts a tx that decodes, pays its identity address at
+ * least `amount`, and that its mempool takes in as a new transaction (all
+ * inputs known and unspent, standard, fee at least the minimum relay
+ * fee); a tx already in its mempool or chain, an orphan or a double spend
+ * is refused. Bytes that are no transaction are malformed. Payments below
+ * the P2WPKH dust limit (294 sat) cannot be made on chain: small calls
+ * are deferred (`defer`) and settled when the server's `please-pay` asks
+ * for what they add up to.
  *
  * A call that goes unanswered after paying (timeout, closed connection)
- * leaves the tx in the wallet for `graceMs`: if by then it is neither in
- * the node's mempool nor confirmed, the server never broadcast it and the
- * wallet abandons it (its coins are spendable again). A refused payment is
- * abandoned at once, unless it is out there already. The server reports
- * each of its payments that its mempool drops for a conflicting block tx
- * (`doubleSpent`).
+ * keeps the coins locked for `graceMs`: if by then the tx is neither in
+ * the node's mempool nor in its wallet (which a block holding it would
+ * have put there), the server never broadcast it and the payment is
+ * abandoned (its coins unlocked); if it is, the payment is kept. A refused
+ * payment is abandoned at once. The server reports each of its payments
+ * that its mempool drops for a conflicting block tx (`doubleSpent`).
  */
 
 import { createHash } from 'crypto';
@@ -34,12 +46,6 @@ import { P2WPKH_DUST } from '../contracts/channel';
 import { getParams } from '../contracts/common';
 import { DEFAULT_PAYMENT_GRACE_MS } from './common';
 import type { PaymentHooks, PaymentVerdict, UnansweredOutcome } from './payment';
-
-/** The wallet calls the typings leave out (bcoin 1.0.2 Wallet#abandon, Wallet#getTX). */
-type Abandoning = bcoin.Wallet & {
-  abandon(hash: string): Promise<unknown>;
-  getTX(hash: string): Promise<{ height: number } | null>;
-};
 
 /** What the wallet payments need from the node. */
 export interface WalletPayContext {
@@ -94,26 +100,50 @@ export function walletPayments(ctx: WalletPayContext): PaymentHooks {
     const report = ctx.doubleSpent;
     ctx.mempool.on('double spend', (entry: { tx: bcoin.TX }) => report(entry.tx.txid()));
   }
+  const wallet = ctx.wallet;
+  /** Lock (or unlock) the coins a payment tx of ours spends. */
+  const lock = (tx: bcoin.TX, on: boolean): void => {
+    for (const input of tx.inputs) {
+      if (on)
+        wallet.lockCoin(input.prevout);
+      else
+        wallet.unlockCoin(input.prevout);
+    }
+  };
   /**
-   * Abandon our payment tx unless it is out there (in our mempool or
-   * confirmed): then the server has it and it stays. True when abandoned.
+   * Is our payment tx out there: in our mempool (we never put it there:
+   * the server did, and it was relayed to us) or in our wallet (a block
+   * held it, or we recorded it once the server took it)?
+   */
+  const seen = async (tx: bcoin.TX): Promise<boolean> =>
+    ctx.mempool.hasEntry(tx.hash('hex')) || await wallet.getTX(tx.hash('hex')) !== null;
+  /** Record a payment the server took in our wallet (a no-op when the wallet has it); never throws. */
+  const record = async (tx: bcoin.TX): Promise<void> => {
+    try {
+      await ctx.wdb.addTX(tx);
+    } catch (e) {
+      ctx.logger?.warning('negotiator: could not record payment %s: %s', tx.txid(), (e as Error).message);
+    }
+  };
+  /**
+   * Unlock our payment's coins; unless the tx is out there (then it is
+   * recorded and kept), it is abandoned. True when abandoned.
    */
   const release = async (data: Buffer): Promise<boolean> => {
+    let tx: bcoin.TX;
     try {
-      const tx = bcoin.TX.fromRaw(data);
-      const hash = tx.hash('hex');
-      if (ctx.mempool.hasEntry(hash))
-        return false;
-      const wtx = await (ctx.wallet as Abandoning).getTX(hash);
-      if (!wtx || wtx.height !== -1)
-        return false;
-      await (ctx.wallet as Abandoning).abandon(hash);
-      ctx.logger?.info('negotiator: payment %s abandoned: the server did not take it', tx.txid());
-      return true;
-    } catch (e) {
-      ctx.logger?.warning('negotiator: could not abandon a payment: %s', (e as Error).message);
+      tx = bcoin.TX.fromRaw(data);
+    } catch {
       return false;
     }
+    const out = await seen(tx).catch(() => false);
+    if (out)
+      await record(tx);
+    lock(tx, false);
+    if (out)
+      return false;
+    ctx.logger?.info('negotiator: payment %s abandoned: the server did not take it', tx.txid());
+    return true;
   };
   return {
     async verify(_from: Buffer, amount: number, data: Buffer): Promise<PaymentVerdict> {
@@ -152,14 +182,26 @@ export function walletPayments(ctx: WalletPayContext): PaymentHooks {
         await ctx.wallet.fund(mtx, { account: 0, rate });
         await ctx.wallet.sign(mtx);
         const tx = mtx.toTX();
-        // The wallet counts the coins spent now; the server broadcasts the tx.
-        await ctx.wdb.addTX(tx);
+        // Spent by this payment until the server took it or we abandon it;
+        // not recorded (nor sent) before the server took it.
+        lock(tx, true);
         return tx.toRaw();
       });
     },
 
+    async taken(data: Buffer): Promise<void> {
+      let tx: bcoin.TX;
+      try {
+        tx = bcoin.TX.fromRaw(data);
+      } catch {
+        return;
+      }
+      await record(tx);
+      lock(tx, false);
+    },
+
     async refused(data: Buffer): Promise<void> {
-      // The server did not take our payment: give the coins back to the wallet.
+      // The server did not take our payment: the coins are spendable again.
       await release(data);
     },
 

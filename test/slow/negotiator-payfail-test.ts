@@ -3,19 +3,22 @@
 // layer, which prices its method at 1000 sat, refuses deferral and then
 // takes the attached wallet transaction without answering (or closes the
 // connection). The renter's call fails, and once the payment was not seen
-// in its mempool or chain for --payment-grace, the wallet abandons it: the
-// coins it spent are spendable again (listunspent; the balance is no
-// measure while the wallet still catches up with the 440 blocks mined). A payment the server did broadcast stays, and a
-// retry of the same call presents the same tx (paid once). A please-pay
-// claim beyond what the renter deferred is not paid.
-import t from 'tap';
+// in its mempool or chain for --payment-grace, it is abandoned: the coins
+// it spent are spendable again (in listunspent, not in listlockunspent;
+// the balance is no measure while the wallet still catches up with the
+// 440 blocks mined). The renter itself never sends the payment out, even
+// when a block comes while the call waits (its resubmitter sends the
+// wallet's pending txs after every block). A payment the server did
+// broadcast stays, and a retry of the same call presents the same tx (paid
+// once). A please-pay claim beyond what the renter deferred is not paid.
+import t, { Test } from 'tap';
 import { randomBytes } from 'crypto';
 import bcoin = require('../../lib/bcoin');
 import { Identity } from '../../lib/base/identity';
 import { RequestPacket, ResponsePacket, paymentTypes } from '../../lib/negotiator/packets';
 import { amountBody, statuses } from '../../lib/negotiator/status';
 import { RawPeer } from '../util/rawpeer';
-import { json, startNetwork } from '../util/network';
+import { json, mine, startNetwork } from '../util/network';
 import { forValue } from '../util/wait';
 import { logLines } from '../util/blocks';
 import type { DaemonProcess } from '../util/nodes-context';
@@ -36,6 +39,8 @@ class RawServer {
   claim = 0;
   /** Called with each attached payment as it arrives (the test broadcasts it for a server that takes it). */
   onPayment: ((data: Buffer) => void) | null = null;
+  /** Hashes (internal order hex) of every tx the renter announced or sent to us. */
+  readonly txsSeen = new Set<string>();
   private constructor(readonly peer: RawPeer) {}
 
   static async connect(node: DaemonProcess, local: string): Promise<RawServer> {
@@ -44,6 +49,12 @@ class RawServer {
     peer.on('packet', (p: { cmd: string; data?: Buffer }) => {
       if (p.cmd === 'csreq' && p.data)
         srv.onRequest(RequestPacket.decode(p.data));
+    });
+    peer.on('packet', (p: bcoin.packets.Packet & { items?: Array<{ hash: string }>; tx?: bcoin.TX }) => {
+      if (p.cmd === 'inv')
+        p.items?.forEach((item) => srv.txsSeen.add(item.hash));
+      if (p.cmd === 'tx' && p.tx)
+        srv.txsSeen.add(p.tx.hash('hex'));
     });
     await peer.authenticate(srv.id);
     return srv;
@@ -77,9 +88,18 @@ t.test('a paid call that fails after paying leaves no coin stuck (real renter, h
   /** The coins (txid:vout) a payment tx spends, and whether each is spendable in the renter's wallet now. */
   const inputs = (data: Buffer): string[] => bcoin.TX.fromRaw(data).inputs.map((i) => `${i.prevout.txid()}:${i.prevout.index}`);
   const spendable = async (data: Buffer): Promise<boolean[]> => {
-    const utxos = await renter.client().call('listunspent', [0, 9999999]) as Array<{ txid: string; vout: number }>;
+    type Out = Array<{ txid: string; vout: number }>;
+    const utxos = await renter.client().call('listunspent', [0, 9999999]) as Out;
+    const locked = new Set((await renter.client().call('listlockunspent', []) as Out).map((u) => `${u.txid}:${u.vout}`));
     const set = new Set(utxos.map((u) => `${u.txid}:${u.vout}`));
-    return inputs(data).map((o) => set.has(o));
+    return inputs(data).map((o) => set.has(o) && !locked.has(o));
+  };
+  /** The renter never sent `data` out itself: not in its mempool, never announced to the server. */
+  const neverSent = async (t: Test, srv: RawServer, data: Buffer): Promise<void> => {
+    const tx = bcoin.TX.fromRaw(data);
+    t.notOk((await json<string[]>(renter.cli(['getrawmempool']))).includes(tx.txid()), 'not in the renter\'s mempool');
+    await srv.peer.barrier();
+    t.notOk(srv.txsSeen.has(tx.hash('hex')), 'never announced to the server');
   };
   const call = (srv: RawServer) => renter.cli(['cloudrequest', srv.id.publicKey.toString('hex'), 'raw', 'get', 'null', '2000sat']);
   const servers: RawServer[] = [];
@@ -96,12 +116,7 @@ t.test('a paid call that fails after paying leaves no coin stuck (real renter, h
     return srv;
   };
 
-  // Known failure on an idle machine (passes at load 15-42): the payment is
-  // not abandoned after the grace period (likely found in the node's own
-  // mempool, so kept: the server is paid for a call it never answered).
-  // Kept running as todo until it is fixed.
-  await t.test('should take the payment back when the server never answers',
-    { todo: 'fails on an idle machine: the unanswered payment is kept, not abandoned (open in the reputation/market issue)' }, async (t) => {
+  await t.test('should take the payment back when the server never answers', async (t) => {
     const srv = await connect('127.0.9.1');
     const res = await call(srv);
     t.not(res.code, 0, 'the call fails');
@@ -111,6 +126,27 @@ t.test('a paid call that fails after paying leaves no coin stuck (real renter, h
     await forValue(async () => logLines(renter, 'abandoned').includes(txid), true, 60000, 'the payment abandoned');
     t.ok((await forValue(() => spendable(srv.payments[0]), (v) => v.every(Boolean), 60000, 'the coins back')).every(Boolean),
       'abandoned after the grace period: its coins are spendable again, none stuck');
+    await neverSent(t, srv, srv.payments[0]);
+  });
+
+  await t.test('should not send the payment itself when a block comes while the call waits', async (t) => {
+    const srv = await connect('127.0.9.5');
+    // A block while the payment waits for an answer: the renter's resubmitter
+    // sends every pending wallet tx after a block; this one must not be one.
+    let mining: Promise<void> = Promise.resolve();
+    srv.onPayment = () => {
+      srv.onPayment = null;
+      mining = mine(renter, 1);
+    };
+    const res = await call(srv);
+    t.not(res.code, 0, 'the call fails');
+    await mining;
+    t.equal(srv.payments.length, 1, 'the server got a payment');
+    const txid = bcoin.TX.fromRaw(srv.payments[0]).txid();
+    await forValue(async () => logLines(renter, 'abandoned').includes(txid), true, 60000, 'the payment abandoned');
+    t.ok((await forValue(() => spendable(srv.payments[0]), (v) => v.every(Boolean), 60000, 'the coins back')).every(Boolean),
+      'its coins are spendable again');
+    await neverSent(t, srv, srv.payments[0]);
   });
 
   await t.test('should take the payment back when the server closes the connection', async (t) => {
@@ -124,6 +160,7 @@ t.test('a paid call that fails after paying leaves no coin stuck (real renter, h
     await forValue(async () => logLines(renter, 'abandoned').includes(txid), true, 60000, 'the payment abandoned');
     t.ok((await forValue(() => spendable(srv.payments[0]), (v) => v.every(Boolean), 60000, 'the coins back')).every(Boolean),
       'its coins are spendable again');
+    await neverSent(t, srv, srv.payments[0]);
   });
 
   await t.test('should keep a payment the server broadcast and present it again on a retry', async (t) => {
