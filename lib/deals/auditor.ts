@@ -24,8 +24,9 @@
  */
 
 import { Rerunner } from '../base/rerun';
-import type { ContractObject, DealStore, RenterContract } from './dealstore';
-import type { HostRef } from './renter';
+import type { ContractObject, RenterContract } from './dealrecords';
+import type { DealStore } from './dealstore';
+import type { HostRef } from './renterhosts';
 import { type AuditAccess, AuditRecord, auditOnce, chooseLeaves } from './audits';
 import { intervals, type Interval } from './accrual';
 import { accrualTerms } from './revisions';

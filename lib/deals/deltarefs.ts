@@ -12,7 +12,7 @@
 
 import { type ChunkMap, type ChunkSource } from '../storage/delta';
 import type { ManifestFile, Replica } from '../storage/manifest';
-import type { ContractObject } from './dealstore';
+import type { ContractObject } from './dealrecords';
 import { DealError } from './errors';
 
 /** `contract/object`: one object of one contract. */

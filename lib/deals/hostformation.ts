@@ -29,7 +29,7 @@ import {
 import { auditTerms, contractCost, type Prices } from './pricing';
 import { allowanceCovers, firstRevision, isRenewal } from './revisions';
 import { Offer, OfferArgs, ProposeArgs, ProposeResult, Quote, QuoteArgs } from './wire';
-import { PendingRevision } from './dealstore';
+import { PendingRevision } from './dealrecords';
 import { type HostCore, type HostTerms, UPLOAD_GRACE_SECONDS, decline, parse } from './hostcommon';
 
 /** Capacity held for an open offer. */

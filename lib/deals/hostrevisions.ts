@@ -30,7 +30,7 @@ import { BAD_TERMS, NO_CAPACITY, REVISION_HEIGHT_SLACK, getDealParams } from './
 import { checkNextRevision } from './revisions';
 import { ContractArgs, ReceiptArgs, ReviseArgs, ReviseResult } from './wire';
 import { LatestArgs, LatestResult, MAX_LATEST_OBJECTS, MAX_LATEST_REVISIONS } from './latestwire';
-import { type ContractObject, PendingRevision } from './dealstore';
+import { type ContractObject, PendingRevision } from './dealrecords';
 import { HostCore, UPLOAD_TOKEN_SECONDS, decline, parse } from './hostcommon';
 
 /** Revisions of formed contracts. */

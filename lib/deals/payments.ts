@@ -40,8 +40,9 @@ import { StrictStruct } from '../base/signed';
 import { Mutex } from '../contracts/mutex';
 import { type AuditOutcome, stateAmounts, type StateAmounts, intervals, transferCost } from './accrual';
 import type { AuditRecord } from './audits';
-import type { DealStore, RenterContract } from './dealstore';
-import type { HostRef } from './renter';
+import type { DealStore } from './dealstore';
+import type { RenterContract } from './dealrecords';
+import type { HostRef } from './renterhosts';
 import { accrualTerms } from './revisions';
 
 /** Most intervals one contract has (its duration fits a u32 of blocks, an interval is at least 1). */

@@ -10,7 +10,7 @@ import type { StorageContract } from '../contracts/storagecontract';
 import { minEscrowValue } from '../contracts/common';
 import { LEAF_SIZE } from '../storage/common';
 import { DealError } from './errors';
-import { PendingRevision, RenterContract } from './dealstore';
+import { PendingRevision, RenterContract } from './dealrecords';
 import { defaultAllowance, type Prices } from './pricing';
 import { firstRevision } from './revisions';
 import { AutoRenew, renewFrom, type AutoRenewOptions, type RenewCandidate } from './autorenew';

@@ -41,7 +41,8 @@ import { type ObjectEntry, objectTreeRoot, objectsSize, MAX_OBJECTS } from '../c
 import { MAX_MONEY } from '../contracts/common';
 import { ZERO_HASH } from '../base/consts';
 import { DealError } from './errors';
-import { type ContractObject, type DealStore, RenterContract } from './dealstore';
+import { type ContractObject, RenterContract } from './dealrecords';
+import { type DealStore } from './dealstore';
 import type { LatestResult, LatestState } from './latestwire';
 import { SignedPayment, dueFor } from './payments';
 import { intervals } from './accrual';
