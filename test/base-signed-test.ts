@@ -9,7 +9,9 @@ import { PacketError } from '../lib/base/errors';
 import { Identity } from '../lib/base/identity';
 import { SignedStruct } from '../lib/base/signed';
 import { Offer } from '../lib/deals/wire';
-import { AnnouncePacket, AuthPacket, RequestPacket, ResponsePacket } from '../lib/negotiator/packets';
+import { AnnouncePacket } from '../lib/negotiator/announcepacket';
+import { AuthPacket } from '../lib/negotiator/packets';
+import { RequestPacket, ResponsePacket } from '../lib/negotiator/envelope';
 import { buildDealObjects, buildDealVectors, type DealVector } from './data/deals-vectors';
 import { buildPackets } from './data/negotiator-vectors';
 

@@ -4,7 +4,8 @@
 // hops, sync of new peers, withdrawal, relays in our own announcement,
 // old-version peers, forged announcements, the RPCs.
 import t from 'tap';
-import { AnnouncePacket, HostAddr, addrKinds, decode } from '../lib/negotiator/packets';
+import { AnnouncePacket, HostAddr, addrKinds } from '../lib/negotiator/announcepacket';
+import { decode } from '../lib/negotiator/packets';
 import { AnnouncementStore, announcement, announceResults, withdrawal, type HostOffer } from '../lib/negotiator/announce';
 import { BoundedMap } from '../lib/negotiator/boundedmap';
 import { MAX_ANNOUNCE_BLOCKS, MAX_HOST_ADDRS, MAX_URL_SIZE } from '../lib/negotiator/common';

@@ -8,7 +8,7 @@ import { announcement, type HostOffer } from '../lib/negotiator/announce';
 import { DIAL_CONCURRENCY, TEMP_IDLE_MS } from '../lib/negotiator/common';
 import { connectArgs } from '../lib/negotiator/dialer';
 import type { Negotiator } from '../lib/negotiator/negotiator';
-import { HostAddr, addrKinds, type AnnouncePacket } from '../lib/negotiator/packets';
+import { HostAddr, addrKinds, type AnnouncePacket } from '../lib/negotiator/announcepacket';
 import { statuses } from '../lib/negotiator/status';
 import { FakeNet, network, settle } from './util/negotiator-pair';
 import { forValue } from './util/wait';

@@ -3,7 +3,8 @@
 // timeouts, robustness, and the RPC methods.
 import t from 'tap';
 import { PacketError, RPCError, rpcCodes } from '../lib/base/errors';
-import { RequestPacket, ResponsePacket, Payment, paymentTypes, HelloPacket, AuthPacket } from '../lib/negotiator/packets';
+import { RequestPacket, ResponsePacket, Payment, paymentTypes } from '../lib/negotiator/envelope';
+import { HelloPacket, AuthPacket } from '../lib/negotiator/packets';
 import { NonceManager, nonceResults } from '../lib/negotiator/nonces';
 import { Policy } from '../lib/negotiator/policy';
 import { ServiceError, Service } from '../lib/negotiator/services';

@@ -4,10 +4,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import bio = require('bufio');
 import { PacketError } from '../lib/base/errors';
-import {
-  HelloPacket, AuthPacket, RequestPacket, ResponsePacket, Payment, decode, types, typesByVal, commands,
-  paymentTypes
-} from '../lib/negotiator/packets';
+import { HelloPacket, AuthPacket, decode } from '../lib/negotiator/packets';
+import { RequestPacket, ResponsePacket, Payment, paymentTypes } from '../lib/negotiator/envelope';
+import { types, typesByVal, commands } from '../lib/negotiator/packettypes';
 import {
   MAX_ARGS_SIZE, MAX_BODY_SIZE, MAX_PAYMENT_SIZE, MAX_NAME_SIZE, MAX_STATUS_SIZE, MAX_MONEY
 } from '../lib/negotiator/common';

@@ -6,7 +6,7 @@
 // the charge-back of a double-spent payment. Wallet transactions on real
 // nodes: test/slow/negotiator-payabuse-test.ts.
 import t from 'tap';
-import { RequestPacket, Payment, paymentTypes } from '../lib/negotiator/packets';
+import { RequestPacket, Payment, paymentTypes } from '../lib/negotiator/envelope';
 import type { PaymentHooks, PaymentVerdict } from '../lib/negotiator/payment';
 import { serverCodes } from '../lib/negotiator/server';
 import { statuses, readAmountBody } from '../lib/negotiator/status';

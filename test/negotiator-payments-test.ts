@@ -9,7 +9,7 @@ import t from 'tap';
 import { randomBytes } from 'crypto';
 import bcoin = require('../lib/bcoin');
 import { Identity } from '../lib/base/identity';
-import { RequestPacket, ResponsePacket } from '../lib/negotiator/packets';
+import { RequestPacket, ResponsePacket } from '../lib/negotiator/envelope';
 import { RawPeer } from './util/rawpeer';
 import { json, mine, startNetwork } from './util/network';
 import { forValue } from './util/wait';

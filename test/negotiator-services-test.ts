@@ -8,7 +8,7 @@ import t from 'tap';
 import { randomBytes } from 'crypto';
 import { Identity } from '../lib/base/identity';
 import bcoin = require('../lib/bcoin');
-import { RequestPacket, ResponsePacket } from '../lib/negotiator/packets';
+import { RequestPacket, ResponsePacket } from '../lib/negotiator/envelope';
 import { encodeQuoteArgs } from '../lib/negotiator/standard';
 import { DaemonProcess } from './util/nodes-context';
 import { RawPeer } from './util/rawpeer';

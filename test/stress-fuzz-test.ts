@@ -5,7 +5,7 @@
 // mutation engine's field tracing on the project's own decoders.
 import t from 'tap';
 import { randomBytes } from 'crypto';
-import { RequestPacket } from '../lib/negotiator/packets';
+import { RequestPacket } from '../lib/negotiator/envelope';
 import { MAX_ARGS_SIZE } from '../lib/negotiator/common';
 import { Identity } from '../lib/base/identity';
 import { fuzzFailures, registeredCommands, runFuzz } from './stress/fuzz';

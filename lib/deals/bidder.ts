@@ -12,7 +12,7 @@
 import type bcoin from 'bcoin';
 import type { Identity } from '../base/identity';
 import type { Negotiator } from '../negotiator/negotiator';
-import type { AnnouncePacket } from '../negotiator/packets';
+import type { AnnouncePacket } from '../negotiator/announcepacket';
 import { describeDecline, statuses } from '../negotiator/status';
 import { CALL_TIMEOUT_MS, MAX_QUOTES, PRICE_TOO_LOW, SERVICE_NAME, getDealParams } from './common';
 import {

@@ -27,7 +27,7 @@ import { packetCodes } from './errors';
 import {
   MAX_URL_SIZE, MAX_ANNOUNCEMENTS, MAX_ANNOUNCE_BLOCKS, ANNOUNCE_INTERVAL_MS, MAX_MONEY, MAX_HOST_ADDRS
 } from './common';
-import { AnnouncePacket, AnnounceV1Packet, HostAddr, HostOffer, URL_RE, announceFlags } from './packets';
+import { AnnouncePacket, AnnounceV1Packet, HostAddr, HostOffer, URL_RE, announceFlags } from './announcepacket';
 
 export type { HostOffer };
 

@@ -15,7 +15,9 @@ import bio = require('bufio');
 import {
   MAX_SERVICES, MAX_METHODS, MAX_PEERS_LISTED, MAX_ADDR_SIZE, PUBKEY_SIZE, MAX_ANNOUNCE_FETCH, MAX_ANNOUNCE_BYTES
 } from './common';
-import { AnnouncePacket, commands, decode, types } from './packets';
+import { AnnouncePacket } from './announcepacket';
+import { commands, types } from './packettypes';
+import { decode } from './packets';
 import {
   readLength, readName, readU8, readU32, readAmount, writeAmount, readPubkey, readVarBytes,
   checkEnd, sizeVarBytes, sizeVarint, malformed, decodeCodes

@@ -25,7 +25,7 @@ import {
   PUBKEY_SIZE
 } from './common';
 import { ServiceError } from './errors';
-import { AnnouncePacket, HostAddr, addrKinds } from './packets';
+import { AnnouncePacket, HostAddr, addrKinds } from './announcepacket';
 import { KeyedBuckets, TokenBucket, type CloudPeer, type CloudPeers, type PeerLike } from './peers';
 import type { RequestContext } from './services';
 import { statuses } from './status';

@@ -22,7 +22,8 @@ import {
   ADDR_REFRESH_MS, ANNOUNCE2_VERSION, ANNOUNCE_SYNC_LIMIT, MAX_DIRECT_ADDRS, MAX_RELAY_ADDRS
 } from './common';
 import { AnnouncementStore, announcement, announceResults, withdrawal, type AnnounceResult } from './announce';
-import { AnnouncePacket, HostAddr, addrKinds, type HostOffer, type Signer } from './packets';
+import { AnnouncePacket, HostAddr, addrKinds, type HostOffer } from './announcepacket';
+import type { Signer } from '../base/signed';
 import type { CloudPeer, CloudPeers, KeyedBuckets } from './peers';
 import { sourceOf } from './peers';
 

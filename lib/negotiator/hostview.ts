@@ -7,7 +7,7 @@
 import type { AnnouncementStore } from './announce';
 import type { PeerEntry } from './coreservices';
 import type { HostReach } from './options';
-import { addrKinds } from './packets';
+import { addrKinds } from './announcepacket';
 import type { CloudPeers } from './peers';
 
 /**

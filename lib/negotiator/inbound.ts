@@ -12,9 +12,10 @@ import { packetCodes } from './errors';
 import type { Gossip } from './gossip';
 import type { Handshake } from './handshake';
 import type { LoggerLike } from './options';
-import {
-  AnnouncePacket, COIN_REQUEST_CMD, RequestPacket, ResponsePacket, commands, decode, types, type Packet
-} from './packets';
+import { AnnouncePacket } from './announcepacket';
+import { COIN_REQUEST_CMD, RequestPacket, ResponsePacket } from './envelope';
+import { commands, types } from './packettypes';
+import { decode, type Packet } from './packets';
 import { announceResults } from './announce';
 import type { CloudPeer, CloudPeers, PeerLike } from './peers';
 import type { Requester } from './requester';

@@ -37,5 +37,5 @@ export { statuses, isUnder } from './status';
 export { NODE_CLOUDSTORAGE } from './common';
 export { Policy } from './policy';
 export type { HostOffer } from './announce';
-export { AnnouncePacket } from './packets';
+export { AnnouncePacket } from './announcepacket';
 export { toRPCError } from './rpc';

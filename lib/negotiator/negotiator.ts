@@ -29,7 +29,8 @@ import {
 } from './market';
 import { CreditLedger } from './credit';
 import { NonceManager } from './nonces';
-import { AnnouncePacket, Packet } from './packets';
+import { AnnouncePacket } from './announcepacket';
+import { Packet } from './packets';
 import { AnnouncementStore, HostOffer, announceResults, type HostRecord } from './announce';
 import { Dialer, type ConnectOptions, type ConnectResult } from './dialer';
 import { Gossip } from './gossip';

@@ -22,7 +22,8 @@ import { CloudSlots, dialer, directAddresses, refreshLocalAddresses } from './cl
 import { NODE_CLOUDSTORAGE, DEFAULT_DEFER_LIMIT, DEFAULT_MAX_QUOTE_PAYMENT, DEFAULT_PAYMENT_GRACE_MS, DEFAULT_UNCONFIRMED_LIMIT, DEFAULT_CLOUD_PEERS, MAX_CLOUD_SLOTS, MAX_MONEY } from './common';
 import { PolicyError } from './errors';
 import { Negotiator, type NegotiatorOptions } from './negotiator';
-import { COIN_REQUEST_CMD, commands } from './packets';
+import { COIN_REQUEST_CMD } from './envelope';
+import { commands } from './packettypes';
 import { MAX_COIN_PROOFS, type CoinNeed } from './coins';
 import type { CoinHooks } from './negotiator';
 import type { CoinKey, CoinProver } from './requester';

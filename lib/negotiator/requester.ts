@@ -15,7 +15,8 @@ import {
 import { BoundedMap } from './boundedmap';
 import { RequestError, requestCodes, type RequestCode } from './errors';
 import { NonceCache } from './nonces';
-import { CoinRequestPacket, Payment, PaymentType, RequestPacket, ResponsePacket, Signer, paymentTypes } from './packets';
+import { CoinRequestPacket, Payment, PaymentType, RequestPacket, ResponsePacket, paymentTypes } from './envelope';
+import { Signer } from '../base/signed';
 import { readCoinNeed, signProof, type CoinNeed } from './coins';
 import { callKey } from './paidtx';
 import { PaymentHooks } from './payment';

@@ -14,7 +14,7 @@ import type { NodeAPI } from '../base/extension';
 import { Params, addRPCMethods, positionLabel, errorRule, rpcErrors, type RPCMapping, type RPCMethodSpec } from '../base/rpc';
 import { RequestError, requestCodes, type RequestCode } from './errors';
 import type { HostReach, Negotiator } from './negotiator';
-import type { AnnouncePacket } from './packets';
+import type { AnnouncePacket } from './announcepacket';
 import type { CloudPeerInfo } from './peers';
 import { statuses, readAmountBody } from './status';
 import { readCoinNeed } from './coins';

@@ -10,7 +10,7 @@
 
 import { MAX_METHODS, MAX_SERVICES, MAX_MONEY } from './common';
 import { isName } from './wire';
-import type { RequestPacket } from './packets';
+import type { RequestPacket } from './envelope';
 import type { PeerLike } from './peers';
 import type { VerifiedCoin } from './coins';
 

@@ -4,13 +4,13 @@
 //   npx tsx test/data/negotiator-vectors.ts > test/data/negotiator-packets.json
 import bcoin = require('../../lib/bcoin');
 import { Identity } from '../../lib/base/identity';
-import {
-  HelloPacket, AuthPacket, RequestPacket, ResponsePacket, AnnouncePacket, Payment, paymentTypes, Packet
-} from '../../lib/negotiator/packets';
+import { HelloPacket, AuthPacket, Packet } from '../../lib/negotiator/packets';
+import { RequestPacket, ResponsePacket, Payment, paymentTypes } from '../../lib/negotiator/envelope';
+import { AnnouncePacket } from '../../lib/negotiator/announcepacket';
 import { statuses, amountBody } from '../../lib/negotiator/status';
 import { encodeServices, encodePeers } from '../../lib/negotiator/coreservices';
 import { announcement, withdrawal } from '../../lib/negotiator/announce';
-import { HostAddr, addrKinds } from '../../lib/negotiator/packets';
+import { HostAddr, addrKinds } from '../../lib/negotiator/announcepacket';
 
 export interface Vector {
   name: string;

@@ -14,7 +14,9 @@ import t from 'tap';
 import { randomBytes } from 'crypto';
 import bcoin = require('../../lib/bcoin');
 import { Identity } from '../../lib/base/identity';
-import { Payment, RequestPacket, ResponsePacket, paymentTypes, type PaymentType } from '../../lib/negotiator/packets';
+import {
+  Payment, RequestPacket, ResponsePacket, paymentTypes, type PaymentType
+} from '../../lib/negotiator/envelope';
 import { readAmountBody, statuses } from '../../lib/negotiator/status';
 import { identityScript } from '../../lib/negotiator/walletpay';
 import { RawPeer } from '../util/rawpeer';

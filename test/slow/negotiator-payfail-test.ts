@@ -15,7 +15,7 @@ import t, { Test } from 'tap';
 import { randomBytes } from 'crypto';
 import bcoin = require('../../lib/bcoin');
 import { Identity } from '../../lib/base/identity';
-import { RequestPacket, ResponsePacket, paymentTypes } from '../../lib/negotiator/packets';
+import { RequestPacket, ResponsePacket, paymentTypes } from '../../lib/negotiator/envelope';
 import { amountBody, statuses } from '../../lib/negotiator/status';
 import { RawPeer } from '../util/rawpeer';
 import { json, mine, startNetwork } from '../util/network';

@@ -9,9 +9,9 @@ import { randomBytes } from 'crypto';
 import bcoin = require('../../lib/bcoin');
 import { PacketError } from '../../lib/base/errors';
 import { Identity } from '../../lib/base/identity';
-import {
-  AuthPacket, CoinRequestPacket, HelloPacket, HostAddr, RequestPacket, ResponsePacket, addrKinds, decode as decodeNegotiator
-} from '../../lib/negotiator/packets';
+import { AuthPacket, HelloPacket, decode as decodeNegotiator } from '../../lib/negotiator/packets';
+import { CoinRequestPacket, RequestPacket, ResponsePacket } from '../../lib/negotiator/envelope';
+import { HostAddr, addrKinds } from '../../lib/negotiator/announcepacket';
 import { signProof } from '../../lib/negotiator/coins';
 import { announcement, withdrawal } from '../../lib/negotiator/announce';
 import { connectArgs, dialbackArgs, readConnectArgs, readDialbackArgs } from '../../lib/negotiator/dialer';
