@@ -94,9 +94,17 @@ t.test('a paid call that fails after paying leaves no coin stuck (real renter, h
     const set = new Set(utxos.map((u) => `${u.txid}:${u.vout}`));
     return inputs(data).map((o) => set.has(o) && !locked.has(o));
   };
-  /** The renter never sent `data` out itself: not in its mempool, never announced to the server. */
-  const neverSent = async (t: Test, srv: RawServer, data: Buffer): Promise<void> => {
-    const tx = bcoin.TX.fromRaw(data);
+  /**
+   * The server's only payment was abandoned after the grace period: its
+   * coins are spendable again, and the renter never sent it out itself
+   * (not in its mempool, never announced to the server).
+   */
+  const takenBack = async (t: Test, srv: RawServer): Promise<void> => {
+    t.equal(srv.payments.length, 1, 'the server got a payment');
+    const tx = bcoin.TX.fromRaw(srv.payments[0]);
+    await forValue(async () => logLines(renter, 'abandoned').includes(tx.txid()), true, 60000, 'the payment abandoned');
+    t.ok((await forValue(() => spendable(srv.payments[0]), (v) => v.every(Boolean), 60000, 'the coins back')).every(Boolean),
+      'abandoned after the grace period: its coins are spendable again, none stuck');
     t.notOk((await json<string[]>(renter.cli(['getrawmempool']))).includes(tx.txid()), 'not in the renter\'s mempool');
     await srv.peer.barrier();
     t.notOk(srv.txsSeen.has(tx.hash('hex')), 'never announced to the server');
@@ -121,12 +129,7 @@ t.test('a paid call that fails after paying leaves no coin stuck (real renter, h
     const res = await call(srv);
     t.not(res.code, 0, 'the call fails');
     t.match(res.stderr, /timeout/, 'timed out');
-    t.equal(srv.payments.length, 1, 'the server got a payment');
-    const txid = bcoin.TX.fromRaw(srv.payments[0]).txid();
-    await forValue(async () => logLines(renter, 'abandoned').includes(txid), true, 60000, 'the payment abandoned');
-    t.ok((await forValue(() => spendable(srv.payments[0]), (v) => v.every(Boolean), 60000, 'the coins back')).every(Boolean),
-      'abandoned after the grace period: its coins are spendable again, none stuck');
-    await neverSent(t, srv, srv.payments[0]);
+    await takenBack(t, srv);
   });
 
   await t.test('should not send the payment itself when a block comes while the call waits', async (t) => {
@@ -141,12 +144,7 @@ t.test('a paid call that fails after paying leaves no coin stuck (real renter, h
     const res = await call(srv);
     t.not(res.code, 0, 'the call fails');
     await mining;
-    t.equal(srv.payments.length, 1, 'the server got a payment');
-    const txid = bcoin.TX.fromRaw(srv.payments[0]).txid();
-    await forValue(async () => logLines(renter, 'abandoned').includes(txid), true, 60000, 'the payment abandoned');
-    t.ok((await forValue(() => spendable(srv.payments[0]), (v) => v.every(Boolean), 60000, 'the coins back')).every(Boolean),
-      'its coins are spendable again');
-    await neverSent(t, srv, srv.payments[0]);
+    await takenBack(t, srv);
   });
 
   await t.test('should take the payment back when the server closes the connection', async (t) => {
@@ -155,12 +153,7 @@ t.test('a paid call that fails after paying leaves no coin stuck (real renter, h
     const res = await call(srv);
     t.not(res.code, 0, 'the call fails');
     t.match(res.stderr, /peer-closed|not connected/i, 'the peer closed');
-    t.equal(srv.payments.length, 1);
-    const txid = bcoin.TX.fromRaw(srv.payments[0]).txid();
-    await forValue(async () => logLines(renter, 'abandoned').includes(txid), true, 60000, 'the payment abandoned');
-    t.ok((await forValue(() => spendable(srv.payments[0]), (v) => v.every(Boolean), 60000, 'the coins back')).every(Boolean),
-      'its coins are spendable again');
-    await neverSent(t, srv, srv.payments[0]);
+    await takenBack(t, srv);
   });
 
   await t.test('should keep a payment the server broadcast and present it again on a retry', async (t) => {
