@@ -58,29 +58,40 @@ function hashInto(data, first, out, outOff, tail) {
 }
 const nscratch = Buffer.alloc(128);
 NP.copy(nscratch, 0);
-function levels(leaves, height) {
-  const parts = [leaves];
-  let level = leaves;
+// Levels 1..height above the n leaf hashes at the start of res, written
+// after them in res (sized by size()): no buffer per level, so a block
+// leaves no garbage here (a worker's small isolate frees external memory
+// late: a buffer per level and their join per 1 MiB block added 20 MB to
+// the file server's peak RSS on a 1 GiB upload).
+function levelsInto(res, n, height) {
+  let from = 0, to = n * 32;
   for (let k = 0; k < height; k++) {
-    const n = level.length / 32;
-    const next = Buffer.allocUnsafe(Math.ceil(n / 2) * 32);
+    const m = Math.ceil(n / 2);
     for (let i = 0; i + 1 < n; i += 2) {
-      level.copy(nscratch, 64, i * 32, i * 32 + 64);
-      (oneShot ? crypto.hash('sha256', nscratch, 'buffer') : crypto.createHash('sha256').update(nscratch).digest()).copy(next, i * 16);
+      res.copy(nscratch, 64, from + i * 32, from + i * 32 + 64);
+      (oneShot ? crypto.hash('sha256', nscratch, 'buffer') : crypto.createHash('sha256').update(nscratch).digest()).copy(res, to + i * 16);
     }
-    if (n & 1) level.copy(next, next.length - 32, (n - 1) * 32);
-    parts.push(next);
-    level = next;
+    if (n & 1) res.copy(res, to + (m - 1) * 32, from + (n - 1) * 32, from + n * 32);
+    from = to;
+    to += m * 32;
+    n = m;
   }
-  return parts.length === 1 ? leaves : Buffer.concat(parts);
+}
+// Bytes of levels 0..height over n leaves.
+function size(n, height) {
+  let total = n;
+  for (let k = 0; k < height; k++) { n = Math.ceil(n / 2); total += n; }
+  return total * 32;
 }
 let scratch = null;
 parentPort.on('message', (m) => {
   try {
-    let out;
+    // One buffer per answer, owning its memory and moved (not copied) to
+    // the caller: nothing of it stays here as garbage.
+    let out, n;
     if (m.path) {
-      const n = Math.ceil(m.length / LEAF);
-      out = Buffer.allocUnsafe(n * 32);
+      n = Math.ceil(m.length / LEAF);
+      out = Buffer.allocUnsafeSlow(size(n, m.height || 0));
       if (!scratch) scratch = Buffer.allocUnsafe(1 << 20);
       const fd = fs.openSync(m.path, 'r');
       try {
@@ -101,32 +112,20 @@ parentPort.on('message', (m) => {
       }
     } else {
       const data = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.length === undefined ? m.buf.byteLength : m.length);
-      if (m.fd !== undefined) {
-        // Written here first, then hashed while the bytes are still in
-        // this core's cache: one thread hop per block instead of two (the
-        // libuv pool's write and this worker's hash).
-        let off = 0;
-        while (off < data.length)
-          off += fs.writeSync(m.fd, data, off, data.length - off, m.pos + off);
-      }
       const tail = m.tail ? Buffer.from(m.tail.buffer, m.tail.byteOffset, m.tail.byteLength) : null;
-      out = Buffer.allocUnsafe(Math.ceil((data.length + (tail ? tail.length : 0)) / LEAF) * 32);
+      n = Math.ceil((data.length + (tail ? tail.length : 0)) / LEAF);
+      out = Buffer.allocUnsafeSlow(size(n, m.height || 0));
       hashInto(data, m.first, out, 0, tail);
     }
+    levelsInto(out, n, m.height || 0);
     if (m.lent) {
       // A lent buffer goes back to its owner, moved rather than copied.
-      parentPort.postMessage({ id: m.id, hashes: levels(out, m.height), lent: m.buf }, [m.buf.buffer]);
+      parentPort.postMessage({ id: m.id, hashes: out, lent: m.buf }, [m.buf.buffer, out.buffer]);
       return;
     }
-    parentPort.postMessage({ id: m.id, hashes: levels(out, m.height) });
+    parentPort.postMessage({ id: m.id, hashes: out }, [out.buffer]);
   } catch (e) {
-    // A file error keeps its code (ENOSPC, EIO...), so the caller maps it
-    // as it would its own; a lent buffer still goes back.
-    const err = { id: m.id, error: String(e && e.message || e), code: e && e.code, errno: e && e.errno, syscall: e && e.syscall };
-    if (m.lent && m.buf && m.buf.buffer.byteLength > 0)
-      parentPort.postMessage({ ...err, lent: m.buf }, [m.buf.buffer]);
-    else
-      parentPort.postMessage(err);
+    parentPort.postMessage({ id: m.id, error: String(e && e.message || e) });
   }
 });
 `;
@@ -137,28 +136,12 @@ interface Reply {
   /** A lent buffer, returned. */
   lent?: Uint8Array;
   error?: string;
-  /** A failed file call's code, errno and syscall (as fs sets them). */
-  code?: string;
-  errno?: number;
-  syscall?: string;
-}
-
-/** The Error a worker's failure reply stands for: a file error keeps its code, errno and syscall. */
-function replyError(r: Reply): Error {
-  const e: NodeJS.ErrnoException = new Error(r.error || 'hash worker failed');
-  if (r.code)
-    e.code = r.code;
-  if (typeof r.errno === 'number')
-    e.errno = r.errno;
-  if (r.syscall)
-    e.syscall = r.syscall;
-  return e;
 }
 
 interface Job {
   slot: number;
   resolve: (b: Buffer, lent?: Buffer) => void;
-  reject: (e: Error, lent?: Buffer) => void;
+  reject: (e: Error) => void;
 }
 
 /**
@@ -198,11 +181,11 @@ export class LeafHasherPool {
       if (!job)
         return;
       this.jobs.delete(r.id);
-      const lent = r.lent ? Buffer.from(r.lent.buffer, r.lent.byteOffset, r.lent.byteLength) : undefined;
       if (r.error || !r.hashes)
-        job.reject(replyError(r), lent);
+        job.reject(new Error(r.error || 'hash worker failed'));
       else
-        job.resolve(Buffer.from(r.hashes.buffer, r.hashes.byteOffset, r.hashes.byteLength), lent);
+        job.resolve(Buffer.from(r.hashes.buffer, r.hashes.byteOffset, r.hashes.byteLength),
+          r.lent ? Buffer.from(r.lent.buffer, r.lent.byteOffset, r.lent.byteLength) : undefined);
     });
     w.on('error', (e) => {
       failure = e;
@@ -251,13 +234,7 @@ export class LeafHasherPool {
     this.workers[slot].ref();
     return new Promise<Buffer>((resolve, reject) => {
       this.jobs.set(id, {
-        slot,
-        reject: (e, back) => {
-          if (back && lent)
-            lent(back);
-          reject(e);
-        },
-        resolve: (hashes, back) => {
+        slot, reject, resolve: (hashes, back) => {
           if (back && lent)
             lent(back);
           resolve(hashes);
@@ -288,20 +265,6 @@ export class LeafHasherPool {
     if (!ownsBuffer(buf))
       throw new RangeError('a lent buffer must own its whole ArrayBuffer');
     return this.submit({ buf, length, first, height, lent: true }, [buf.buffer as ArrayBuffer], back);
-  }
-
-  /**
-   * As hashLent, but the worker first writes the `length` bytes to the open
-   * descriptor `fd` at file position `pos` (all of them, or the job fails
-   * with the write's error, its code kept), then hashes them: for a server
-   * receiving an upload, one hand-off per block instead of a write on the
-   * libuv pool and a hash here. The caller keeps `fd` open until the job
-   * settles; the buffer comes back to `back` either way.
-   */
-  writeLent(fd: number, pos: number, buf: Buffer, length: number, first: number, back: (b: Buffer) => void, height = 0): Promise<Buffer> {
-    if (!ownsBuffer(buf))
-      throw new RangeError('a lent buffer must own its whole ArrayBuffer');
-    return this.submit({ fd, pos, buf, length, first, height, lent: true }, [buf.buffer as ArrayBuffer], back);
   }
 
   /**

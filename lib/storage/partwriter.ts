@@ -1,8 +1,8 @@
 /*!
- * partwriter.ts - an upload's bytes on disk: a part gathered into 1 MiB
- * blocks that hash-pool workers write into the object's data file and
- * hash, off the event loop (the tree file's level 0, each aligned block's
- * subtree, and every tree block the part completes), a failed part rolled
+ * partwriter.ts - an upload's bytes on disk: a part streamed into the
+ * object's data file in 1 MiB blocks that hash-pool workers hash off the
+ * event loop (the tree file's level 0, each aligned block's subtree, and
+ * every tree block the part completes), a failed part rolled
  * back, and the completing step that checks the root, fsyncs the object
  * once and renames it into place.
  *
@@ -131,8 +131,8 @@ export class PartWriter {
    * leaf hashes and, when `sub` > 0, levels 1..sub of the part's whole
    * 1 MiB blocks (level k: the nodes above leaves firstLeaf.. in order).
    * Pieces are gathered into 1 MiB blocks (whole leaves): each block is
-   * lent to a pool worker, which writes it at its offset and hashes it
-   * off the event loop while the next one arrives.
+   * written, then lent to the pool and hashed off the event loop while
+   * the next one arrives.
    */
   private async receive(fh: fs.promises.FileHandle, offset: number, length: number, body: AsyncIterable<Buffer>, sub: number)
     : Promise<{ hashes: Buffer; levels: Buffer[] }> {
@@ -165,7 +165,12 @@ export class PartWriter {
         const height = fill === WRITE_BLOCK ? levels.length : 0;
         const j = written / WRITE_BLOCK;
         const leaves = leafCount(fill);
-        const job: Promise<void> = pool.writeLent(fh.fd, offset + written, block, fill, first, give, height).then((h) => {
+        let done = 0;
+        while (done < fill) {
+          const { bytesWritten } = await fh.write(block, done, fill - done, offset + written + done);
+          done += bytesWritten;
+        }
+        const job: Promise<void> = pool.hashLent(block, fill, first, give, height).then((h) => {
           // h: levels 0..height of this block's subtree, concatenated.
           let off = h.copy(hashes, at, 0, leaves * 32);
           for (let k = 1; k <= height; k++) {
@@ -211,8 +216,8 @@ export class PartWriter {
           }
         }
       } finally {
-        // Every block out is written (or failed) before the caller rolls
-        // back or closes the file: no write lands after a truncate.
+        // Every block out is hashed (or failed) before the caller rolls
+        // back or closes the file.
         await Promise.all(inFlight);
       }
       if (failed)
