@@ -21,6 +21,7 @@ import type { ChildProcess } from 'child_process';
 import { RPCClient, cookiePath } from '../lib/cli/rpcclient';
 import { LocalNet, LocalNode } from '../scripts/localnet';
 import { testContract, signBoth } from '../test/data/contracts-fixtures';
+import { forValue } from '../test/util/wait';
 import { BenchReport, printReport, procMemory, stringFlag, timed } from './util';
 
 /** Contracts per commitment (common.MAX_BATCH). */
@@ -89,9 +90,10 @@ async function main(): Promise<void> {
         s.blockSecs.push(await timed(() => (k === 0 ? ra : rb).call('generatetoaddress', [1, addrs[k]])));
       made += n;
     }
-    const listed = await ra.call('listcontracts') as unknown[];
-    if (listed.length < total)
-      throw new Error(`node A indexed ${listed.length} contracts, ${total} were committed`);
+    // The index follows the chain on its own: wait for it (with a
+    // deadline) rather than read it once right after the last block.
+    await forValue(async () => (await ra.call('listcontracts') as unknown[]).length, (n) => n >= total, 120_000,
+      `node A to index the ${total} contracts committed`);
     const live = sides.map((s) => procMemory(s.proc.pid!, 'VmRSS'));
     const restartSecs: number[] = [];
     const reopened: number[] = [];

@@ -9,6 +9,7 @@
  * Prints the CLI's peak RSS during each put (the bar: 200 MB for 1 GiB).
  *
  *   npm run build && npx tsx bench/put.ts [--sizes 64MiB,1GiB] [--hosts 1,3] [--json]
+ *   npx tsx bench/put.ts --cells 64MiB:1,64MiB:3,1GiB:3   (chosen size:hosts pairs, not every pair)
  *
  * put includes encryption, Merkle hashing, negotiation (the first put to a
  * host forms a contract; later ones revise it), receipts and the
@@ -98,15 +99,25 @@ interface Row {
 
 async function main(): Promise<void> {
   const argv = process.argv;
-  const sizes = stringFlag(argv, 'sizes', '64MiB').split(',').map((s) => {
+  const sizeOf = (s: string, flag: string): number => {
     const n = parseSize(s);
     if (n === null || n < 1)
-      throw new Error(`--sizes: ${s} is not a size`);
+      throw new Error(`${flag}: ${s} is not a size`);
     return n;
-  });
-  const hostCounts = stringFlag(argv, 'hosts', '1').split(',').map(Number);
-  if (hostCounts.some((h) => !Number.isSafeInteger(h) || h < 1 || h > 8))
-    throw new Error('--hosts must be counts such as 1,3');
+  };
+  // The runs: --cells' size:hosts pairs, or every --sizes x --hosts pair.
+  const cellsFlag = stringFlag(argv, 'cells', '');
+  const cells: [number, number][] = cellsFlag
+    ? cellsFlag.split(',').map((c) => {
+      const [s, h] = c.split(':');
+      return [sizeOf(s, '--cells'), Number(h)];
+    })
+    : stringFlag(argv, 'sizes', '64MiB').split(',').flatMap((s) =>
+      stringFlag(argv, 'hosts', '1').split(',').map((h): [number, number] => [sizeOf(s, '--sizes'), Number(h)]));
+  if (cells.some(([, h]) => !Number.isSafeInteger(h) || h < 1 || h > 8))
+    throw new Error('--hosts (or a cell\'s hosts) must be counts such as 1,3');
+  const sizes = [...new Set(cells.map(([s]) => s))];
+  const hostCounts = [...new Set(cells.map(([, h]) => h))];
   const net = new LocalNet('cloudcoin-bench-');
   const rows: Row[] = [];
   let raw: Awaited<ReturnType<typeof rawServer>> | null = null;
@@ -126,7 +137,7 @@ async function main(): Promise<void> {
       const file = path.join(net.dir, 'bench.bin');
       randomFile(file, size);
       const want = await sha256(file);
-      for (const h of hostCounts) {
+      for (const h of cells.filter(([s]) => s === size).map(([, h]) => h)) {
         const rawUp = await timed(() => Promise.all(Array.from({ length: h }, (_, i) => rawPut(raw!.port, file, `up${i}`))));
         const rawDown = await timed(() => rawGet(raw!.port, 'up0', path.join(net.dir, 'raw-back')));
         for (const f of fs.readdirSync(net.dir).filter((f) => f.startsWith('raw-')))
