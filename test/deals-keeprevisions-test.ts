@@ -62,8 +62,11 @@ t.test('put --keep-revisions and cloudcoind --keep-revisions prune older version
   const r = await renter.cli(['get', 'doc.bin', out, '--rev', '3']);
   t.equal(r.code, 0, r.stderr);
   t.ok(fs.readFileSync(out).equals(versions[3]), 'the kept version comes back');
-  const gone = await renter.cli(['get', 'doc.bin', out, '--rev', '1']);
+  // A name of its own: into `out` get would also refuse the existing file.
+  const goneOut = path.join(work, 'gone.bin');
+  const gone = await renter.cli(['get', 'doc.bin', goneOut, '--rev', '1']);
   t.match(gone.stderr, /no version 1 of "doc.bin": stored versions are 3/);
+  t.notOk(fs.existsSync(goneOut), 'nothing written');
 
   // --keep-revisions 0 keeps every version, whatever the node says.
   const v4 = await put(['--keep-revisions', '0']);

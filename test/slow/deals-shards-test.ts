@@ -84,9 +84,12 @@ t.test('a file as 2+1 shards on three of five hosts', async (t) => {
       t.equal(r.code, 0, r.stderr);
       t.ok(fs.readFileSync(out).equals(fs.readFileSync(want)), `version ${rev} identical`);
     }
-    const bad = await renter.cli(['get', 'data.bin', out, '--rev', '7']);
+    // A name of its own: into `out` get would also refuse the existing file.
+    const badOut = path.join(work, 'rev7.bin');
+    const bad = await renter.cli(['get', 'data.bin', badOut, '--rev', '7']);
     t.equal(bad.code, 1);
     t.match(bad.stderr, /^error: no version 7 of "data.bin": stored versions are 0, 1\n$/);
+    t.notOk(fs.existsSync(badOut), 'nothing written');
   });
 
   const shardOf = (i: number) => put.contracts.find((c) => c.shard === i) as PutResult['contracts'][number];
