@@ -8,7 +8,7 @@
 import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
-import { height, identity, json, mine, putMined, startNetwork } from './util/network';
+import { forCloudPeer, height, identity, json, mine, putMined, startNetwork } from './util/network';
 import { forValue } from './util/wait';
 import type { AuditsResult } from '../lib/deals/auditview';
 
@@ -43,9 +43,11 @@ t.test('a renter that stops paying is closed on and its data deleted', async (t)
   t.ok(fs.existsSync(data), 'the host holds the data');
 
   // From now on no state of this renter reaches the host; audits go on.
+  const hostId = await identity(host);
   await host.stop();
+  await forCloudPeer(renter, hostId, false, 60000, 'the host gone');
   await host.start(['--connect', renter.addr, '--policy', `deny storage.pay@${await identity(renter)}`]);
-  await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, 1, 60000, 'the host back');
+  await forCloudPeer(renter, hostId, true, 60000, 'the host back');
   await mineTo(start + 20);
   const a = await forValue(() => json<AuditsResult>(renter.cli(['getaudits', id])), (x) => x.audits.length >= 2, 90000,
     'the second audit');

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { RenterClient, type PutResult } from '../../lib/deals/renterclient';
 import { tempDir, type DaemonProcess } from '../util/nodes-context';
-import { json, mine, startNetwork } from '../util/network';
+import { forCloudPeer, identity, json, mine, startNetwork } from '../util/network';
 import { forValue } from '../util/wait';
 
 interface ContractJSON {
@@ -56,10 +56,14 @@ t.test('revisions under kill -9', async (t) => {
       workDir: fs.mkdtempSync(path.join(work, 'put-')), wait: false
     });
   };
+  const hostId = await identity(host);
   const restart = async (d: DaemonProcess) => {
     await d.stop('SIGKILL');
+    // The renter saw the host's connection drop: the host found below is back.
+    if (d === host)
+      await forCloudPeer(renter, hostId, false, 60000, 'the host gone');
     await d.start(d === host ? ['--connect', renter.addr] : []);
-    await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, 1, 60000, 'host connected again');
+    await forCloudPeer(renter, hostId, true, 60000, 'host connected again');
   };
   const contract = async (d: DaemonProcess, id: string) => json<ContractJSON>(d.cli(['getcontract', id]));
   const files = async () => json<FileJSON[]>(renter.cli(['ls', '--json']));
@@ -127,17 +131,19 @@ t.test('revisions under kill -9', async (t) => {
   await t.test('a host that lost its latest revision is caught and never revised again', async (t) => {
     // Keep the host's state at revision 4, move on to 5, then put the old state back.
     await host.stop('SIGTERM');
+    await forCloudPeer(renter, hostId, false, 60000, 'the host gone');
     const saved = path.join(work, 'host-saved');
     fs.cpSync(host.datadir, saved, { recursive: true });
     await host.start(['--connect', renter.addr]);
-    await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, 1, 60000, 'host back');
+    await forCloudPeer(renter, hostId, true, 60000, 'host back');
     await put('g');
     t.equal((await contract(renter, id)).revision, 5);
     await host.stop('SIGKILL');
+    await forCloudPeer(renter, hostId, false, 60000, 'the host gone');
     fs.rmSync(host.datadir, { recursive: true, force: true });
     fs.cpSync(saved, host.datadir, { recursive: true });
     await host.start(['--connect', renter.addr]);
-    await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, 1, 60000, 'host restored');
+    await forCloudPeer(renter, hostId, true, 60000, 'host restored');
     t.equal((await contract(host, id)).revision, 4, 'the host answers with revision 4, an older root');
     const err = await put('h').catch((e: Error) => e);
     t.ok(err instanceof Error);

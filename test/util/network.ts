@@ -19,6 +19,19 @@ export async function identity(d: DaemonProcess): Promise<string> {
   return (await json<{ identity: string }>(d.cli(['getidentity']))).identity;
 }
 
+/**
+ * Wait until `d` lists the node of identity `id` (its address, as `identity`
+ * gives it) among its proven cloud peers, or with `present` false until it
+ * no longer does. Not a count of peers: a host reached over two connections
+ * at once (its own and the renter's dial) is listed twice for a while, and
+ * right after a kill the dropped connection may still be listed.
+ */
+export async function forCloudPeer(d: DaemonProcess, id: string, present: boolean, timeoutMs: number, what: string)
+  : Promise<void> {
+  await forValue(async () => (await json<Array<{ identity: string | null }>>(d.cli(['getcloudpeers'])))
+    .some((p) => p.identity === id), present, timeoutMs, what);
+}
+
 /** Mine `n` blocks to the node's own wallet. */
 export async function mine(d: DaemonProcess, n = 1): Promise<void> {
   const addr = (await d.cli(['getnewaddress'])).stdout.trim();
