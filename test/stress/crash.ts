@@ -539,8 +539,32 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
     // running refundcontract.
     const open = async () => (await contracts(renter))
       .filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null && !c.spend);
-    const dueAt = [...new Set((await open()).map((c) => c.contract.refundHeight ?? c.contract.endHeight + 12))]
+    const dueHeights = async () => [...new Set((await open()).map((c) => c.contract.refundHeight ?? c.contract.endHeight + 12))]
       .sort((a, b) => a - b);
+    // The operations' puts leave fewer refund heights than `rounds` when
+    // many were cut (a full run kept 9 contracts of 21 put-new): short
+    // contracts of their own make up the rest, one per block so each
+    // falls due at its own height, at the host's default prices (a state
+    // there pays less than a close's fee, so the renter's refund ends them);
+    // 30 blocks: a host declines a duration within the offer window (20).
+    const tip0 = await height(renter);
+    const missing = options.rounds - (await dueHeights()).filter((h) => h > tip0).length;
+    if (missing > 0) {
+      hostArgs = [];
+      await host.stop('SIGKILL');
+      await restart('host');
+      for (let i = 0; i < missing; i++) {
+        const file = path.join(work, `refund${i}`);
+        fs.writeFileSync(file, randomBytes(2000 + rng.int(60000)));
+        const put = await renter.cli(['put', file, '--hosts', '1', '--duration', '30', '--new-contracts', '--max-price', '5000',
+          '--no-wait', '--json']);
+        if (put.code !== 0)
+          throw new Error(`a put for the refund phase failed: ${put.stderr.trim()}`);
+        await settle();
+      }
+      log(`refund phase: ${missing} more contracts formed (the operations left fewer refund heights than ${options.rounds})`);
+    }
+    const dueAt = await dueHeights();
     let refundKills = 0;
     for (const due of dueAt) {
       if (refundKills >= options.rounds)
