@@ -139,6 +139,7 @@ t.test('a paid call that goes unanswered', async (t) => {
   p.b.setPaymentHooks(hooks(pending));
   const made: Buffer[] = [];
   const unanswered: Buffer[] = [];
+  const taken: Buffer[] = [];
   let outcome: 'kept' | 'abandoned' = 'kept';
   p.a.setPaymentHooks({
     async verify(): Promise<PaymentVerdict> {
@@ -151,6 +152,9 @@ t.test('a paid call that goes unanswered', async (t) => {
     async unanswered(data): Promise<'kept' | 'abandoned'> {
       unanswered.push(data);
       return outcome;
+    },
+    async taken(data): Promise<void> {
+      taken.push(data);
     }
   });
   // The deadline covers the rounds before the payment (too-low, then attached) at the paced csreq rate.
@@ -161,10 +165,12 @@ t.test('a paid call that goes unanswered', async (t) => {
     await t.rejects(ask(), { code: 'timeout' });
     t.equal(made.length, 1, 'paid once');
     t.same(unanswered, [made[0]], 'the hooks were told');
+    t.same(taken, [], 'not taken: nobody answered (the payer records it only once the server took it)');
     hang = false;
     const res = await ask();
     t.equal(res.status, statuses.OK, 'the retry is served');
     t.equal(made.length, 1, 'with the same payment: not paid twice');
+    t.same(taken, [made[0]], 'the answer took the payment: the hooks were told');
   });
 
   t.test('should pay anew once the hooks abandoned the payment', async (t) => {
