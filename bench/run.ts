@@ -44,17 +44,17 @@ const BENCHES: Entry[] = [
   // 1 GiB put); every pair under --full (1 GiB to 3 hosts alone took
   // 3 minutes at load 25).
   { name: 'put', args: ['--cells', '64MiB:1,64MiB:3,1GiB:1'], quick: ['--sizes', '64MiB', '--hosts', '1'], full: ['--sizes', '64MiB,1GiB', '--hosts', '1,3'] },
-  { name: 'merkle', args: ['--size', '128MB'], quick: ['--size', '128MB'], full: ['--size', '256MB'] },
+  { name: 'merkle', args: ['--size', '256MB'], quick: ['--size', '128MB'] },
   { name: 'proof', args: ['--sizes', '1MB,1GB,10GB'], quick: ['--sizes', '1MB,10GB', '--proofs', '100'] },
   { name: 'negotiate', args: ['--deals', '100'], quick: ['--deals', '20'] },
   { name: 'contracts-cost', args: ['--counts', '1,10,100,1000'], quick: ['--counts', '1,10,100,1000'] },
-  { name: 'contracts-index', args: ['--blocks', '50', '--commits', '10'], quick: ['--blocks', '50', '--commits', '10'], full: ['--blocks', '1000', '--commits', '10'] },
+  { name: 'contracts-index', args: ['--blocks', '100', '--commits', '10'], quick: ['--blocks', '50', '--commits', '10'], full: ['--blocks', '1000', '--commits', '10'] },
   { name: 'node-index', args: ['--contracts', '160', '--per-block', '160'], quick: ['--contracts', '64', '--per-block', '32'], full: ['--contracts', '10000', '--per-block', '320'] },
   { name: 'erasure', args: ['--size', '16MiB'], quick: ['--size', '16MiB'], full: ['--size', '64MiB'], text: true },
   { name: 'redundancy', args: ['--size', '16MiB'], quick: ['--size', '16MiB'] },
   { name: 'delta', args: ['--size', '16MiB'], quick: ['--size', '16MiB'], text: true },
   { name: 'delta-e2e', args: ['--size', '16MiB'], quick: ['--size', '16MiB'], full: ['--size', '50MiB'], text: true },
-  { name: 'revisions', args: ['--files', '5', '--baseline', '2'], quick: [], full: ['--files', '30', '--baseline', '5'], text: true }
+  { name: 'revisions', args: ['--files', '10', '--baseline', '2'], quick: [], full: ['--files', '30', '--baseline', '5'], text: true }
 ];
 
 /** The 200 MB file server rounds with and without hash workers, under --full only. */
