@@ -110,6 +110,16 @@ export const DEFAULT_UNCONFIRMED_LIMIT = 50_000;
 /** Payment txs a server remembers having credited (replays, retries, double spends); oldest forgotten. */
 export const MAX_PAID_RECORDS = 4096;
 
+/**
+ * Blocks on top of the one holding a payment tx after which a server
+ * forgets it (paidtx.ts prune): a double spend is charged back only while
+ * the payment is unconfirmed (the mempool reports the conflict), or after
+ * a reorg takes it out of the chain again; 6 blocks is the depth Bitcoin
+ * practice treats as final. A payment presented
+ * again after that is refused as a tx the chain has already (`invalid`).
+ */
+export const PAID_KEEP_DEPTH = 6;
+
 /** Times a server serves the same call again against one payment tx (a client retrying after a lost answer). */
 export const PAID_RETRIES = 2;
 

@@ -44,6 +44,7 @@ import { Policy } from './policy';
 import { Server, LedgerRecord } from './server';
 import { Service, ServiceRegistry } from './services';
 import { TabStore, Tabs } from './tabs';
+import { PaidStore } from './paidstore';
 import { resolveTarget } from './targets';
 
 export type { CoinHooks, HostReach, LoggerLike, NegotiatorOptions, Target };
@@ -74,6 +75,7 @@ export class Negotiator extends EventEmitter {
   private payments: PaymentHooks;
   private coinHooks: CoinHooks | null = null;
   private tabs: TabStore | null = null;
+  private paidStore: PaidStore | null = null;
   private opened = false;
 
   constructor(options: NegotiatorOptions) {
@@ -201,6 +203,8 @@ export class Negotiator extends EventEmitter {
       throw new Error('Negotiator has no identity.');
     if (this.options.tabsFile)
       this.openTabs(this.options.tabsFile);
+    if (this.options.paidFile)
+      this.openPaid(this.options.paidFile);
     this.opened = true;
     this.logger.info('negotiator: identity %s', this.id.address);
     for (const cp of this.peers.all())
@@ -213,6 +217,7 @@ export class Negotiator extends EventEmitter {
       cp.close();
     this.requester.close();
     this.tabs?.flush();
+    this.paidStore?.flush();
     this.gossip.close();
     this.dialer.close();
   }
@@ -280,6 +285,59 @@ export class Negotiator extends EventEmitter {
     this.tabs = store;
     if (saved.server.length + saved.client.length > 0)
       this.logger.info('negotiator: deferred tabs read back: %d clients owe us, we owe %d servers', saved.server.length, saved.client.length);
+  }
+
+  /** Read the payments taken as a server back and keep their file in step (paidstore.ts). */
+  private openPaid(file: string): void {
+    const paid = this.server.paid;
+    const store = new PaidStore(file, () => paid.entries(), this.logger);
+    const saved = store.load();
+    paid.load(saved);
+    // Written at once, not at the end of the turn: a payment is on disk
+    // before the answer that took it leaves, so a crash forgets none.
+    paid.onChange = () => {
+      store.changed();
+      store.flush();
+    };
+    this.paidStore = store;
+    if (saved.length > 0)
+      this.logger.info('negotiator: %d payments taken read back', saved.length);
+  }
+
+  /**
+   * Put the payments taken before a restart that were unconfirmed back
+   * into the mempool (PaymentHooks#restore), so a double spend of one is
+   * reported as before; one found double spent already is charged back,
+   * one found confirmed is dated at the tip (forgotten no earlier than its
+   * own block would have it). Call once the payment hooks are installed.
+   */
+  async restorePayments(): Promise<void> {
+    const hooks = this.payments;
+    if (!hooks.restore)
+      return;
+    const counts: Record<string, number> = {};
+    for (const rec of this.server.paid.entries()) {
+      if (rec.doubleSpent || rec.height > 0 || !rec.data)
+        continue;
+      const outcome = await hooks.restore(rec.data);
+      counts[outcome] = (counts[outcome] ?? 0) + 1;
+      if (outcome === 'double-spent')
+        this.paymentDoubleSpent(rec.id);
+      else if (outcome === 'confirmed')
+        this.server.paid.connected([rec.id], this.options.height?.() ?? 0);
+    }
+    if (Object.keys(counts).length > 0)
+      this.logger.info('negotiator: unconfirmed payments taken put back: %j', counts);
+  }
+
+  /** A block at `height` holding the txs `ids` (RPC order) was connected (paidtx.ts). */
+  paymentsConnected(ids: string[], height: number): void {
+    this.server.paid.connected(ids, height);
+  }
+
+  /** The block at `height` was disconnected (paidtx.ts). */
+  paymentsDisconnected(height: number): void {
+    this.server.paid.disconnected(height);
   }
 
   /** Install the payment hooks (cloudcoind: wallet payments, walletpay.ts). */

@@ -44,6 +44,8 @@ export interface NegotiatorOptions {
   deferLimit?: number;
   /** The deferred-payment tabs file (tabs.ts); none: tabs live in memory only. */
   tabsFile?: string;
+  /** The file of the attached payments taken as a server (paidstore.ts); none: kept in memory only. */
+  paidFile?: string;
   /** Most sat of one identity's attached payments served while unconfirmed (default DEFAULT_UNCONFIRMED_LIMIT). */
   unconfirmedLimit?: number;
   /** Raise a peer's ban score (pool: Peer#increaseBan) for what it did outside a packet handler (a double spend). */

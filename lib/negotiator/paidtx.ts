@@ -8,12 +8,15 @@
  * (at most PAID_RETRIES times) without paying twice. The records also
  * count what each identity has unconfirmed (the server's risk, capped by
  * `--unconfirmed-limit`) and find the payer of a tx that was double spent.
- * Bounded: the oldest records are forgotten.
+ * Bounded: the oldest records past MAX_PAID_RECORDS are forgotten, and a
+ * record is forgotten once its tx is PAID_KEEP_DEPTH blocks deep (`prune`).
+ * The records are kept on disk (paidstore.ts, `cspaid.dat`): `onChange`
+ * is called after every change.
  */
 
 import { createHash } from 'crypto';
 import { BoundedMap } from './boundedmap';
-import { MAX_PAID_RECORDS, PAID_RETRIES } from './common';
+import { MAX_PAID_RECORDS, PAID_KEEP_DEPTH, PAID_RETRIES } from './common';
 
 /** One payment tx the server took. */
 export interface PaidRecord {
@@ -29,6 +32,10 @@ export interface PaidRecord {
   retries: number;
   /** Double spent after it was served (the amount was charged back to the payer's tab). */
   doubleSpent: boolean;
+  /** Height of the block that holds the tx; 0 while unconfirmed. */
+  height: number;
+  /** The raw tx while it is unconfirmed (put back into the mempool after a restart); null once confirmed or double spent. */
+  data: Buffer | null;
 }
 
 /** What presenting a known payment again amounts to. */
@@ -41,15 +48,103 @@ export function callKey(service: string, method: string, args: Buffer): string {
 
 export class PaidTXs {
   private readonly records = new BoundedMap<string, PaidRecord>(MAX_PAID_RECORDS);
+  /** Called after every change (the file store, paidstore.ts). */
+  onChange: (() => void) | null = null;
+
+  get size(): number {
+    return this.records.size;
+  }
 
   get(id: string): PaidRecord | null {
     return this.records.get(id) ?? null;
   }
 
-  add(id: string, from: Buffer, call: string, amount: number): PaidRecord {
-    const rec: PaidRecord = { id, from, call, amount, retries: 0, doubleSpent: false };
+  /** A payment taken: `data` is the raw tx (null when the hooks have no tx to keep). */
+  add(id: string, from: Buffer, call: string, amount: number, data: Buffer | null = null): PaidRecord {
+    const rec: PaidRecord = { id, from, call, amount, retries: 0, doubleSpent: false, height: 0, data };
     this.records.set(id, rec);
+    this.changed();
     return rec;
+  }
+
+  /** Every record, oldest first. */
+  entries(): PaidRecord[] {
+    return [...this.records.values()];
+  }
+
+  /** Records read back from disk (oldest first), replacing none of those held. */
+  load(recs: PaidRecord[]): void {
+    for (const rec of recs) {
+      if (!this.records.has(rec.id))
+        this.records.set(rec.id, rec);
+    }
+  }
+
+  /** Mark `rec` double spent (charged back); false when it was already. */
+  markDoubleSpent(rec: PaidRecord): boolean {
+    if (rec.doubleSpent)
+      return false;
+    rec.doubleSpent = true;
+    rec.data = null;
+    this.changed();
+    return true;
+  }
+
+  /**
+   * A block at `height` was connected holding the txs `ids` (RPC order):
+   * those of ours are confirmed there; records PAID_KEEP_DEPTH blocks
+   * deep are forgotten.
+   */
+  connected(ids: Iterable<string>, height: number): void {
+    let changed = false;
+    for (const id of ids) {
+      const rec = this.records.get(id);
+      if (rec && rec.height === 0) {
+        rec.height = height;
+        rec.data = null;
+        changed = true;
+      }
+    }
+    if (this.prune(height) > 0 || changed)
+      this.changed();
+  }
+
+  /**
+   * The block at `height` was disconnected (a reorg): its payments are
+   * unconfirmed again. Their raw tx is gone from the record: a later
+   * double spend is reported only if the mempool took the disconnected
+   * block's txs back (bcoin does not when its mempool is empty).
+   */
+  disconnected(height: number): void {
+    let changed = false;
+    for (const rec of this.records.values()) {
+      if (rec.height >= height) {
+        rec.height = 0;
+        changed = true;
+      }
+    }
+    if (changed)
+      this.changed();
+  }
+
+  /**
+   * Forget the payments confirmed at least PAID_KEEP_DEPTH blocks below
+   * `tip`: past the reorg depth this server guards against, no double
+   * spend can charge them back. Returns how many were forgotten.
+   */
+  prune(tip: number): number {
+    let n = 0;
+    for (const rec of [...this.records.values()]) {
+      if (rec.height > 0 && tip - rec.height >= PAID_KEEP_DEPTH) {
+        this.records.delete(rec.id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private changed(): void {
+    this.onChange?.();
   }
 
   /** `rec` presented again by `from` for `call`: a retry of the same call (counted), or a replay. */
@@ -59,6 +154,7 @@ export class PaidTXs {
     if (rec.retries >= PAID_RETRIES)
       return 'exhausted';
     rec.retries += 1;
+    this.changed();
     return 'retry';
   }
 

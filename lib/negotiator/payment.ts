@@ -17,6 +17,15 @@
  */
 export type PaymentVerdict = boolean | 'malformed' | 'underpays';
 
+/**
+ * A payment taken before a restart, given back to the node at start
+ * (PaymentHooks#restore): `pending` (in the mempool again, or already),
+ * `confirmed` (a block holds it), `double-spent` (a conflicting tx holds
+ * its inputs), `unknown` (inputs the node does not know: an unconfirmed
+ * parent the restart lost, or a conflict mined while the node was down).
+ */
+export type RestoredPayment = 'pending' | 'confirmed' | 'double-spent' | 'unknown';
+
 /** What became of a payment whose call went unanswered (PaymentHooks#unanswered). */
 export type UnansweredOutcome = 'kept' | 'abandoned';
 
@@ -49,6 +58,8 @@ export interface PaymentHooks {
   id?(data: Buffer): string | null;
   /** Server: is the payment `id` it took still unconfirmed (in its mempool)? */
   pending?(id: string): boolean;
+  /** Server: put back a payment tx taken before a restart (paidstore.ts); never throws. */
+  restore?(data: Buffer): Promise<RestoredPayment>;
 }
 
 /** Claims are believed: for in-memory tests only, never installed by cloudcoind. */

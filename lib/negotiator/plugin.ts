@@ -241,6 +241,7 @@ function negotiatorOptions(api: NodeAPI, slots: { current: CloudSlots | null }):
     maxQuotePayment: maxQuotePayment(api),
     unconfirmedLimit: unconfirmedLimit(api),
     tabsFile: path.join(api.datadir, 'cstabs.dat'),
+    paidFile: path.join(api.datadir, 'cspaid.dat'),
     ban: (peer, score) => (peer as bcoin.Peer).increaseBan(score),
     height: () => api.chain.height,
     dial: dialer(pool, api.network),
@@ -294,6 +295,12 @@ export class NegotiatorPlugin extends Negotiator {
         identity: () => this.identity.publicKey, logger: this.api.logger, graceMs: this.graceMs,
         doubleSpent: (id) => this.paymentDoubleSpent(id)
       }));
+      await this.restorePayments();
     }
+    // Payments confirmed, forgotten deep enough, or unconfirmed by a reorg (paidtx.ts).
+    this.api.onConnect(async (entry, block) => {
+      this.paymentsConnected(block.txs.map((tx) => tx.txid()), entry.height);
+    });
+    this.api.onDisconnect(async (entry) => this.paymentsDisconnected(entry.height));
   }
 }

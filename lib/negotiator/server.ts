@@ -287,7 +287,7 @@ export class Server extends EventEmitter {
     if (!ok)
       return this.invalid(job, 0);
     if (id !== null)
-      this.paid.add(id, req.from, call, pay.amount);
+      this.paid.add(id, req.from, call, pay.amount, pay.data);
     this.credits.settle(req.from, pay.amount - price);
     return null;
   }
@@ -306,9 +306,8 @@ export class Server extends EventEmitter {
    */
   doubleSpent(id: string): PaidRecord | null {
     const rec = this.paid.get(id);
-    if (!rec || rec.doubleSpent)
+    if (!rec || !this.paid.markDoubleSpent(rec))
       return null;
-    rec.doubleSpent = true;
     this.credits.chargeBack(rec.from, rec.amount);
     return rec;
   }

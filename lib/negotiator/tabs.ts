@@ -4,7 +4,7 @@
  * (CreditLedger, with the charged-back flag); as a client, what this node
  * deferred to each server (Requester). One small file in the datadir,
  * `cstabs.dat`, replaced atomically and fsynced after every change (the
- * changes of one event-loop turn are written together):
+ * changes of one event-loop turn are written together; checkedfile.ts):
  *
  *   u32 LE magic 0x62617443 ("Ctab")  u8 version (1)
  *   varint n (<= 4 096); n x (pubkey 33, u64 LE owed sat, u8 flags: 1 = charged back)
@@ -16,17 +16,14 @@
  * is forgotten, never invented.
  */
 
-import * as fs from 'fs';
-import { createHash } from 'crypto';
 import bio = require('bufio');
-import { writeFileAtomic } from '../storage/fsutil';
+import { CheckedFile, openSealed, sealFile, type CheckedCodec } from './checkedfile';
 import { MAX_CREDIT_ACCOUNTS, MAX_NONCE_SERVERS } from './common';
 import type { LoggerLike } from './options';
 import { checkEnd, decodeCodes, malformed, readAmount, readLength, readPubkey, readU32, readU8, sizeVarint, writeAmount } from './wire';
 
 const MAGIC = 0x62617443;
 const VERSION = 1;
-const CHECK_SIZE = 4;
 const FLAG_DUE = 1;
 
 /** A server-side tab: what a client owes us. */
@@ -91,70 +88,24 @@ export class Tabs extends bio.Struct {
   }
 }
 
-function check(raw: Buffer): Buffer {
-  return createHash('sha256').update(raw).digest().subarray(0, CHECK_SIZE);
-}
-
 /** The file's bytes: the tabs and their check. */
 export function encodeTabs(tabs: Tabs): Buffer {
-  const raw = tabs.encode();
-  return Buffer.concat([raw, check(raw)]);
+  return sealFile(tabs.encode());
 }
 
 /** Read the file's bytes; throws PacketError (malformed) on a bad check or content. */
 export function decodeTabs(data: Buffer): Tabs {
-  // [REJECT] too short for a check, or a check that does not match
-  if (data.length < CHECK_SIZE || !check(data.subarray(0, data.length - CHECK_SIZE)).equals(data.subarray(data.length - CHECK_SIZE)))
-    throw malformed(decodeCodes.TRUNCATED);
-  const br = bio.read(data.subarray(0, data.length - CHECK_SIZE));
+  const br = openSealed(data);
   const tabs = new Tabs().read(br);
   checkEnd(br);
   return tabs;
 }
 
+const codec: CheckedCodec<Tabs> = { what: 'deferred tabs', empty: () => new Tabs(), encode: encodeTabs, decode: decodeTabs };
+
 /** Keeps the tabs file in step with the ledgers: `changed()` after each change, `flush()` at close. */
-export class TabStore {
-  private scheduled = false;
-
-  constructor(readonly file: string, private readonly snapshot: () => Tabs, private readonly logger: LoggerLike) {}
-
-  /** The tabs on disk (empty when there is no file; a bad one is moved aside). */
-  load(): Tabs {
-    let data: Buffer;
-    try {
-      data = fs.readFileSync(this.file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
-        return new Tabs();
-      throw e;
-    }
-    try {
-      return decodeTabs(data);
-    } catch (e) {
-      fs.renameSync(this.file, `${this.file}.bad`);
-      this.logger.error('negotiator: %s does not read (%s): moved to %s.bad, deferred tabs start empty',
-        this.file, (e as Error).message, this.file);
-      return new Tabs();
-    }
-  }
-
-  /** A tab changed: write the file once this turn of the event loop is over. */
-  changed(): void {
-    if (this.scheduled)
-      return;
-    this.scheduled = true;
-    setImmediate(() => this.flush());
-  }
-
-  /** Write the file now if anything changed. */
-  flush(): void {
-    if (!this.scheduled)
-      return;
-    this.scheduled = false;
-    try {
-      writeFileAtomic(this.file, encodeTabs(this.snapshot()), 0o600);
-    } catch (e) {
-      this.logger.error('negotiator: could not write %s: %s', this.file, (e as Error).message);
-    }
+export class TabStore extends CheckedFile<Tabs> {
+  constructor(file: string, snapshot: () => Tabs, logger: LoggerLike) {
+    super(file, codec, snapshot, logger);
   }
 }

@@ -36,7 +36,9 @@
  * have put there), the server never broadcast it and the payment is
  * abandoned (its coins unlocked); if it is, the payment is kept. A refused
  * payment is abandoned at once. The server reports each of its payments
- * that its mempool drops for a conflicting block tx (`doubleSpent`).
+ * that its mempool drops for a conflicting block tx (`doubleSpent`); after
+ * a restart it puts the unconfirmed ones it took back into its mempool
+ * (`restore`, paidstore.ts), so that still holds for them.
  */
 
 import { createHash } from 'crypto';
@@ -45,7 +47,7 @@ import { walletIdle, withWalletLock } from '../contracts/builders';
 import { P2WPKH_DUST } from '../contracts/channel';
 import { getParams } from '../contracts/common';
 import { DEFAULT_PAYMENT_GRACE_MS } from './common';
-import type { PaymentHooks, PaymentVerdict, UnansweredOutcome } from './payment';
+import type { PaymentHooks, PaymentVerdict, RestoredPayment, UnansweredOutcome } from './payment';
 
 /** What the wallet payments need from the node. */
 export interface WalletPayContext {
@@ -223,6 +225,23 @@ export function walletPayments(ctx: WalletPayContext): PaymentHooks {
 
     pending(id: string): boolean {
       return ctx.mempool.hasEntry(Buffer.from(id, 'hex').reverse().toString('hex'));
+    },
+
+    async restore(data: Buffer): Promise<RestoredPayment> {
+      try {
+        const tx = bcoin.TX.fromRaw(data);
+        if (ctx.mempool.hasEntry(tx.hash('hex')))
+          return 'pending';
+        if (await confirmed(ctx.chain, tx))
+          return 'confirmed';
+        const missing = await ctx.mempool.addTX(tx) as unknown[] | null;
+        return missing && missing.length > 0 ? 'unknown' : 'pending';
+      } catch (e) {
+        // A mempool tx spending the same inputs: a double spend.
+        const reason = (e as { reason?: string }).reason;
+        ctx.logger?.info('negotiator: payment taken before the restart not put back: %s', (e as Error).message);
+        return reason === 'bad-txns-inputs-spent' ? 'double-spent' : 'unknown';
+      }
     }
   };
 }

@@ -1,0 +1,134 @@
+// The payments a host took survive a crash (PROTOCOL 2.5, paidstore.ts),
+// on real cloudcoind processes: a peer driven from the test pays a
+// `market.prices` call (400 sat, no deferral) with a wallet tx of its own;
+// the host is killed (SIGKILL: no orderly close) and started again. Then,
+// as before the crash: the same payment presented for another call is a
+// replay (invalid, ban score 20); the very call it paid is served again (a
+// retry after a lost answer); and the payment double spent by a block is
+// charged back (ban score 50, please-pay the 1000 sat owed).
+import t from 'tap';
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import bcoin = require('../../lib/bcoin');
+import { Identity } from '../../lib/base/identity';
+import { Payment, RequestPacket, ResponsePacket, paymentTypes } from '../../lib/negotiator/envelope';
+import { readAmountBody, statuses } from '../../lib/negotiator/status';
+import { identityScript } from '../../lib/negotiator/walletpay';
+import { RawPeer } from '../util/rawpeer';
+import { json, mine, startNetwork } from '../util/network';
+import { forValue } from '../util/wait';
+import { logLines } from '../util/blocks';
+import { mineWith } from '../util/mineblock';
+import type { DaemonProcess } from '../util/nodes-context';
+
+const network = bcoin.Network.get('regtest');
+const PRICE = 400;
+const FEE = 2000;
+
+t.test('payments taken survive a crash of the host (real nodes)', async (t) => {
+  const { renter, hosts } = await startNetwork(t, [[
+    '--policy', `min-payment market ${PRICE}sat`, '--policy', 'defer-limit market 0'
+  ]]);
+  const host = hosts[0];
+  const port = Number(host.addr.split(':')[1]);
+  const hostKey = Buffer.from((await json<{ pubkey: string }>(host.cli(['getidentity']))).pubkey, 'hex');
+  const me = Identity.generate(network);
+  const ring = bcoin.KeyRing.fromPrivate(me.ring.privateKey, true);
+  ring.witness = true;
+  const myScript = identityScript(me.publicKey);
+
+  // Coins of our own: three 0.001 BTC outputs to our identity address, confirmed.
+  const coins: bcoin.Coin[] = [];
+  for (let i = 0; i < 3; i++) {
+    const txid = (await renter.cli(['sendtoaddress', me.address, '0.001'])).stdout.trim();
+    const tx = bcoin.TX.fromRaw((await renter.cli(['getrawtransaction', txid])).stdout.trim(), 'hex');
+    coins.push(bcoin.Coin.fromTX(tx, tx.outputs.findIndex((o) => o.script.toRaw().equals(myScript.toRaw())), -1));
+  }
+  await mine(renter, 1);
+  const tip = async (d: DaemonProcess) => json<number>(d.cli(['getblockcount']));
+  await forValue(() => tip(host), await tip(renter), 30000, 'the host at the renter\'s tip');
+
+  /** A tx spending `coin`: `value` to `to`, the rest less the fee back to us. */
+  const pay = (coin: bcoin.Coin, to: bcoin.Script, value: number): bcoin.TX => {
+    const mtx = new bcoin.MTX();
+    mtx.addCoin(coin);
+    mtx.addOutput(to, value);
+    mtx.addOutput(myScript, coin.value - value - FEE);
+    mtx.sign(ring);
+    return mtx.toTX();
+  };
+  const toHost = identityScript(hostKey);
+  const inMempool = async (id: string) => (await json<string[]>(host.cli(['getrawmempool']))).includes(id);
+
+  let local = 0;
+  /** A fresh connection from its own loopback address (scores are per address), proven as `me`. */
+  const connect = async () => {
+    const addr = `127.0.11.${++local}`;
+    const peer = await RawPeer.connect({ port, localAddress: addr });
+    t.teardown(() => peer.close());
+    await peer.authenticate(me);
+    let nonce: Buffer = randomBytes(16);
+    const ask = async (method: string, amount: number, data: Buffer): Promise<ResponsePacket> => {
+      for (;;) {
+        const r = new RequestPacket();
+        Object.assign(r, { to: hostKey, nonce, service: 'market', method, args: Buffer.alloc(0) });
+        r.payment = Payment.from(paymentTypes.ATTACHED, amount, data);
+        const before = peer.received.length;
+        peer.write('csreq', r.sign(me, network.magic).encode());
+        const got = await peer.next('csres', before, 60000);
+        if (!got?.data)
+          throw new Error('no answer');
+        const res = ResponsePacket.decode(got.data);
+        nonce = res.nextNonce;
+        if (res.status !== statuses.REFRESH_NONCE)
+          return res;
+      }
+    };
+    const score = async (): Promise<number> => {
+      await peer.barrier();
+      const info = await host.client().call('getpeerinfo') as Array<{ addr: string; banscore: number }>;
+      return info.find((p) => p.addr.startsWith(addr + ':'))?.banscore ?? -1;
+    };
+    return { ask, score };
+  };
+
+  const tx = pay(coins[0], toHost, 1000);
+
+  await t.test('should keep a payment taken across a kill -9 and put it back into the mempool', async (t) => {
+    const c = await connect();
+    t.equal((await c.ask('prices', 1000, tx.toRaw())).status, statuses.OK, 'paid 1000 sat for a 400 sat call');
+    t.ok(fs.existsSync(path.join(host.datadir, 'cspaid.dat')), 'a payments file in the datadir');
+    await forValue(() => inMempool(tx.txid()), true, 30000, 'the payment in the host\'s mempool');
+    await host.stop('SIGKILL');
+    await host.start(['--connect', renter.addr]);
+    await forValue(() => tip(host), await tip(renter), 60000, 'the host at the renter\'s tip');
+    t.match(logLines(host, 'payments taken read back'), /1 payments taken read back/);
+    t.match(logLines(host, 'put back'), /"pending":1/);
+    t.ok(await inMempool(tx.txid()), 'the payment is in the host\'s mempool again');
+  });
+
+  await t.test('should refuse it replayed for a second call after the crash, ban score 20', async (t) => {
+    const r = await connect();
+    t.equal((await r.ask('version', 1000, tx.toRaw())).status, statuses.PAYMENT_INVALID);
+    t.equal(await forValue(r.score, 20, 15000, 'ban score'), 20);
+  });
+
+  await t.test('should serve a retry of the very call it paid after the crash', async (t) => {
+    const c = await connect();
+    t.equal((await c.ask('prices', 1000, tx.toRaw())).status, statuses.OK, 'served, paid already');
+    t.equal(await c.score(), 0, 'no ban score');
+  });
+
+  await t.test('should charge back a double spend of it after the crash and score its payer 50', async (t) => {
+    const c = await connect();
+    // The same coin back to ourselves, in a block the host did not mine.
+    await mineWith(host, [pay(coins[0], myScript, 1000)]);
+    await forValue(() => inMempool(tx.txid()), false, 30000, 'the host dropped the payment');
+    t.equal(await forValue(c.score, 50, 15000, 'ban score'), 50, 'the payer scored 50');
+    t.match(logLines(host, 'was double spent'), new RegExp(`payment ${tx.txid()} of 1000 sat`));
+    const owed = await c.ask('prices', PRICE, pay(coins[1], toHost, PRICE).toRaw());
+    t.equal(owed.status, statuses.PLEASE_PAY, 'the next call must pay what it owes');
+    t.equal(readAmountBody(owed.body), 1000, 'the double-spent 1000 sat');
+  });
+});
