@@ -9,88 +9,27 @@
 import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
-import { randomBytes } from 'crypto';
-import bcoin = require('../../lib/bcoin');
-import { Identity } from '../../lib/base/identity';
-import { Payment, RequestPacket, ResponsePacket, paymentTypes } from '../../lib/negotiator/envelope';
+import { paymentTypes } from '../../lib/negotiator/envelope';
 import { readAmountBody, statuses } from '../../lib/negotiator/status';
-import { identityScript } from '../../lib/negotiator/walletpay';
-import { RawPeer } from '../util/rawpeer';
-import { json, mine, startNetwork } from '../util/network';
+import { json, startNetwork } from '../util/network';
 import { forValue } from '../util/wait';
 import { logLines } from '../util/blocks';
 import { mineWith } from '../util/mineblock';
-import type { DaemonProcess } from '../util/nodes-context';
+import { marketPayer } from '../util/marketpayer';
 
-const network = bcoin.Network.get('regtest');
 const PRICE = 400;
-const FEE = 2000;
 
 t.test('payments taken survive a crash of the host (real nodes)', async (t) => {
   const { renter, hosts } = await startNetwork(t, [[
     '--policy', `min-payment market ${PRICE}sat`, '--policy', 'defer-limit market 0'
   ]]);
   const host = hosts[0];
-  const port = Number(host.addr.split(':')[1]);
-  const hostKey = Buffer.from((await json<{ pubkey: string }>(host.cli(['getidentity']))).pubkey, 'hex');
-  const me = Identity.generate(network);
-  const ring = bcoin.KeyRing.fromPrivate(me.ring.privateKey, true);
-  ring.witness = true;
-  const myScript = identityScript(me.publicKey);
-
-  // Coins of our own: three 0.001 BTC outputs to our identity address, confirmed.
-  const coins: bcoin.Coin[] = [];
-  for (let i = 0; i < 3; i++) {
-    const txid = (await renter.cli(['sendtoaddress', me.address, '0.001'])).stdout.trim();
-    const tx = bcoin.TX.fromRaw((await renter.cli(['getrawtransaction', txid])).stdout.trim(), 'hex');
-    coins.push(bcoin.Coin.fromTX(tx, tx.outputs.findIndex((o) => o.script.toRaw().equals(myScript.toRaw())), -1));
-  }
-  await mine(renter, 1);
-  const tip = async (d: DaemonProcess) => json<number>(d.cli(['getblockcount']));
-  await forValue(() => tip(host), await tip(renter), 30000, 'the host at the renter\'s tip');
-
-  /** A tx spending `coin`: `value` to `to`, the rest less the fee back to us. */
-  const pay = (coin: bcoin.Coin, to: bcoin.Script, value: number): bcoin.TX => {
-    const mtx = new bcoin.MTX();
-    mtx.addCoin(coin);
-    mtx.addOutput(to, value);
-    mtx.addOutput(myScript, coin.value - value - FEE);
-    mtx.sign(ring);
-    return mtx.toTX();
-  };
-  const toHost = identityScript(hostKey);
+  const { coins, pay, connect: open, tip, myScript, toHost } = await marketPayer(t, renter, host, 2, 11);
   const inMempool = async (id: string) => (await json<string[]>(host.cli(['getrawmempool']))).includes(id);
-
-  let local = 0;
-  /** A fresh connection from its own loopback address (scores are per address), proven as `me`. */
+  /** A fresh connection that pays attached. */
   const connect = async () => {
-    const addr = `127.0.11.${++local}`;
-    const peer = await RawPeer.connect({ port, localAddress: addr });
-    t.teardown(() => peer.close());
-    await peer.authenticate(me);
-    let nonce: Buffer = randomBytes(16);
-    const ask = async (method: string, amount: number, data: Buffer): Promise<ResponsePacket> => {
-      for (;;) {
-        const r = new RequestPacket();
-        Object.assign(r, { to: hostKey, nonce, service: 'market', method, args: Buffer.alloc(0) });
-        r.payment = Payment.from(paymentTypes.ATTACHED, amount, data);
-        const before = peer.received.length;
-        peer.write('csreq', r.sign(me, network.magic).encode());
-        const got = await peer.next('csres', before, 60000);
-        if (!got?.data)
-          throw new Error('no answer');
-        const res = ResponsePacket.decode(got.data);
-        nonce = res.nextNonce;
-        if (res.status !== statuses.REFRESH_NONCE)
-          return res;
-      }
-    };
-    const score = async (): Promise<number> => {
-      await peer.barrier();
-      const info = await host.client().call('getpeerinfo') as Array<{ addr: string; banscore: number }>;
-      return info.find((p) => p.addr.startsWith(addr + ':'))?.banscore ?? -1;
-    };
-    return { ask, score };
+    const c = await open();
+    return { ask: (method: string, amount: number, data: Buffer) => c.ask(method, paymentTypes.ATTACHED, amount, data), score: c.score };
   };
 
   const tx = pay(coins[0], toHost, 1000);

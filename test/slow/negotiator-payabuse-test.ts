@@ -11,90 +11,25 @@
 // owed again: please-pay until paid). The honest payment and a retry of
 // the very call it paid are served.
 import t from 'tap';
-import { randomBytes } from 'crypto';
-import bcoin = require('../../lib/bcoin');
 import { Identity } from '../../lib/base/identity';
-import {
-  Payment, RequestPacket, ResponsePacket, paymentTypes, type PaymentType
-} from '../../lib/negotiator/envelope';
+import { paymentTypes } from '../../lib/negotiator/envelope';
 import { readAmountBody, statuses } from '../../lib/negotiator/status';
 import { identityScript } from '../../lib/negotiator/walletpay';
-import { RawPeer } from '../util/rawpeer';
 import { json, mine, startNetwork } from '../util/network';
 import { forValue } from '../util/wait';
 import { mineWith } from '../util/mineblock';
-import type { DaemonProcess } from '../util/nodes-context';
+import { marketPayer } from '../util/marketpayer';
+import bcoin = require('../../lib/bcoin');
 
 const network = bcoin.Network.get('regtest');
 const PRICE = 400;
-const FEE = 2000;
 
 t.test('hostile payers against a real host', async (t) => {
   const { renter, hosts } = await startNetwork(t, [[
     '--policy', `min-payment market ${PRICE}sat`, '--policy', 'defer-limit market 0', '--unconfirmed-limit', '2500sat'
   ]]);
   const host = hosts[0];
-  const port = Number(host.addr.split(':')[1]);
-  const hostKey = Buffer.from((await json<{ pubkey: string }>(host.cli(['getidentity']))).pubkey, 'hex');
-  const me = Identity.generate(network);
-  const ring = bcoin.KeyRing.fromPrivate(me.ring.privateKey, true);
-  ring.witness = true;
-  const myScript = identityScript(me.publicKey);
-
-  // Coins of our own: eight 0.001 BTC outputs to our identity address, confirmed.
-  const coins: bcoin.Coin[] = [];
-  for (let i = 0; i < 8; i++) {
-    const txid = (await renter.cli(['sendtoaddress', me.address, '0.001'])).stdout.trim();
-    const tx = bcoin.TX.fromRaw((await renter.cli(['getrawtransaction', txid])).stdout.trim(), 'hex');
-    const index = tx.outputs.findIndex((o) => o.script.toRaw().equals(myScript.toRaw()));
-    coins.push(bcoin.Coin.fromTX(tx, index, -1));
-  }
-  await mine(renter, 1);
-  const tip = async (d: DaemonProcess) => json<number>(d.cli(['getblockcount']));
-  await forValue(() => tip(host), await tip(renter), 30000, 'the host at the renter\'s tip');
-
-  /** A tx spending `coin`: `value` to `to`, the rest less the fee back to us. */
-  const pay = (coin: bcoin.Coin, to: bcoin.Script, value: number): bcoin.TX => {
-    const mtx = new bcoin.MTX();
-    mtx.addCoin(coin);
-    mtx.addOutput(to, value);
-    mtx.addOutput(myScript, coin.value - value - FEE);
-    mtx.sign(ring);
-    return mtx.toTX();
-  };
-  const toHost = identityScript(hostKey);
-
-  let local = 0;
-  /** A fresh connection from its own loopback address (scores are per address), proven as `me`. */
-  const connect = async () => {
-    const addr = `127.0.10.${++local}`;
-    const peer = await RawPeer.connect({ port, localAddress: addr });
-    t.teardown(() => peer.close());
-    await peer.authenticate(me);
-    let nonce: Buffer = randomBytes(16);
-    const ask = async (method: string, type: PaymentType, amount: number, data: Buffer): Promise<ResponsePacket> => {
-      for (;;) {
-        const r = new RequestPacket();
-        Object.assign(r, { to: hostKey, nonce, service: 'market', method, args: Buffer.alloc(0) });
-        r.payment = Payment.from(type, amount, data);
-        const before = peer.received.length;
-        peer.write('csreq', r.sign(me, network.magic).encode());
-        const got = await peer.next('csres', before, 60000);
-        if (!got?.data)
-          throw new Error('no answer');
-        const res = ResponsePacket.decode(got.data);
-        nonce = res.nextNonce;
-        if (res.status !== statuses.REFRESH_NONCE)
-          return res;
-      }
-    };
-    const score = async (): Promise<number> => {
-      await peer.barrier();
-      const info = await host.client().call('getpeerinfo') as Array<{ addr: string; banscore: number }>;
-      return info.find((p) => p.addr.startsWith(addr + ':'))?.banscore ?? -1;
-    };
-    return { peer, ask, score };
-  };
+  const { coins, pay, connect, tip, myScript, toHost } = await marketPayer(t, renter, host, 8, 10);
   const A = paymentTypes.ATTACHED;
 
   await t.test('should serve an honest payment, and a retry of the same call against it', async (t) => {
