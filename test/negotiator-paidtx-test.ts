@@ -13,6 +13,7 @@ import { statuses, readAmountBody } from '../lib/negotiator/status';
 import type { Service } from '../lib/negotiator/services';
 import type { Identity } from '../lib/base/identity';
 import { makePair, fixedIdentity, network, type Pair } from './util/negotiator-pair';
+import { stretched, WAIT_TIMEOUT_MS } from './util/wait';
 
 /** `tx:NAME:SAT`: a payment named NAME paying SAT; anything else is no payment. */
 function tx(name: string, sat: number): Buffer {
@@ -157,8 +158,11 @@ t.test('a paid call that goes unanswered', async (t) => {
       taken.push(data);
     }
   });
-  // The deadline covers the rounds before the payment (too-low, then attached) at the paced csreq rate.
-  const ask = () => p.a.request(p.ab, 'slow', 'get', Buffer.from('q'), { maxPayment: 500, prefer: 'attached', timeout: 2000 });
+  // A call the server leaves unanswered ends at a deadline that covers the rounds before the
+  // payment (too-low, then attached) at the paced csreq rate, stretched by the machine's load
+  // (a fixed 2 s failed at load 22); a call the server answers gets the ordinary wait.
+  const ask = (timeout = stretched(2000)) =>
+    p.a.request(p.ab, 'slow', 'get', Buffer.from('q'), { maxPayment: 500, prefer: 'attached', timeout });
   await p.a.request(p.ab, 'slow', 'version');
 
   t.test('should hand the payment to the hooks, then present it again on a retry', async (t) => {
@@ -167,7 +171,7 @@ t.test('a paid call that goes unanswered', async (t) => {
     t.same(unanswered, [made[0]], 'the hooks were told');
     t.same(taken, [], 'not taken: nobody answered (the payer records it only once the server took it)');
     hang = false;
-    const res = await ask();
+    const res = await ask(WAIT_TIMEOUT_MS);
     t.equal(res.status, statuses.OK, 'the retry is served');
     t.equal(made.length, 1, 'with the same payment: not paid twice');
     t.same(taken, [made[0]], 'the answer took the payment: the hooks were told');
@@ -180,7 +184,7 @@ t.test('a paid call that goes unanswered', async (t) => {
     t.equal(made.length, 2);
     await new Promise((r) => setImmediate(r));
     hang = false;
-    t.equal((await ask()).status, statuses.OK);
+    t.equal((await ask(WAIT_TIMEOUT_MS)).status, statuses.OK);
     t.equal(made.length, 3, 'a new payment: the old one was taken back');
   });
 });
