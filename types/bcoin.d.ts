@@ -137,6 +137,7 @@ declare module 'bcoin' {
       constructor(options?: { value?: number; script?: Script; address?: Address | string });
       getAddress(): Address | null;
       isDust(rate?: number): boolean;
+      getDustThreshold(rate?: number): number;
     }
 
     class TX {

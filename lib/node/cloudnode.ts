@@ -12,12 +12,11 @@
  * (datadir lock, wallet unlock, extensions), connect, close.
  */
 
-import * as fs from 'fs';
 import { EventEmitter } from 'events';
 import bcoin = require('../bcoin');
 import { ChainHooks } from './chainhooks';
 import { Config } from './config';
-import { DatadirError, DatadirLock, secureDir } from './datadir';
+import { DatadirLock, makeDatadir, secureDir } from './datadir';
 import { createFullNode, type CloudNodeOptions } from './fullnode';
 import { PacketRouter } from './packetrouter';
 import { bitcoindParamErrors } from './paramerrors';
@@ -119,10 +118,18 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     this.node.rpc.mount(this.walletPlugin.rpc);
     fixWalletRPC(this.node.rpc, this.walletPlugin.rpc, this.network, { keepMasterKey: () => this.masterKey() });
     this.rpcMethods = new RPCMethods(this.node.rpc, this.walletPlugin.rpc);
-    bitcoindParamErrors(this.node.rpc, (method) => this.rpcMethods.methodHelp(method));
+    bitcoindParamErrors(this.node.rpc, (method) => this.rpcMethods.methodHelp(method), (address) => {
+      try {
+        // bcoin's wallet checks isDust() at its default rate (policy.MIN_RELAY).
+        return new bcoin.Output({ address: bcoin.Address.fromString(String(address), this.network), value: 0 }).getDustThreshold();
+      } catch {
+        return null;
+      }
+    });
     if (options.restoreMnemonic)
       restorePrimaryFrom(this.walletPlugin.wdb, options.restoreMnemonic);
-    this.addRPC('dumpmnemonic', 'dumpmnemonic "filename"\nWrite the wallet\'s seed phrase (BIP39) to a new file, '
+    this.addRPC('dumpmnemonic', 'dumpmnemonic "filename"\nWrite the wallet\'s seed phrase (BIP39) to a new file (an absolute path: '
+      + 'cloudcoind writes it, not the caller), '
       + 'readable by its owner only; restore with cloudcoind --restore-mnemonic-file.',
     (params) => dumpMnemonic(this.walletPlugin.wdb, params.length === 1 ? params[0] : null));
     this.node.rpc.calls.stop = async (args: unknown[], help: boolean) => {
@@ -242,12 +249,7 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     // Even with --memory the datadir holds the lock, the RPC cookie and
     // debug.log. Nothing in it is touched before the lock is ours: a second
     // node on the same datadir must leave the first one's files alone.
-    try {
-      fs.mkdirSync(this.datadir, { recursive: true, mode: 0o700 });
-    } catch (e) {
-      throw new DatadirError('datadir-unusable',
-        `cannot create ${this.datadir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+    makeDatadir(this.datadir);
     this.lock = await DatadirLock.acquire(this.datadir);
     const tightened = secureDir(this.datadir, { recursive: true });
     if (tightened > 0) {

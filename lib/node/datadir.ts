@@ -51,6 +51,69 @@ export type DatadirCode = 'datadir-in-use' | 'datadir-unusable';
 /** The datadir is locked by another process, or cannot be created. */
 export class DatadirError extends CodedError<DatadirCode> {}
 
+/** What an errno from mkdir means for the folder that could not be made. */
+function mkdirReason(code: string | undefined, parent: string): string {
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied in ${parent}`;
+    case 'EROFS':
+      return `${parent} is read-only`;
+    case 'ENOTDIR':
+      return `${parent} is not a directory`;
+    case 'ENOSPC':
+      return 'no space left on the device';
+    default:
+      // ENOENT with an existing parent: a pseudo filesystem such as /proc.
+      return `${parent} does not accept new folders (${code ?? 'unknown error'})`;
+  }
+}
+
+/**
+ * Create `dir` and its missing parents (0700), walking the parents here:
+ * Node 20's `mkdirSync(dir, { recursive: true })` loops for ever, at full
+ * CPU and deaf to signals, when a parent answers ENOENT although it exists
+ * (`/proc/nope`).
+ * @throws DatadirError 'datadir-unusable', one line naming the folder and why
+ */
+export function makeDatadir(dir: string): void {
+  const missing: string[] = [];
+  let d = path.resolve(dir);
+  for (;;) {
+    let st: fs.Stats | null = null;
+    try {
+      st = fs.statSync(d);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR')
+        throw new DatadirError('datadir-unusable', `cannot create ${dir}: a parent of ${d} is not a directory`);
+      if (code !== 'ENOENT')
+        throw new DatadirError('datadir-unusable', `cannot create ${dir}: ${mkdirReason(code, path.dirname(d))}`);
+    }
+    if (st) {
+      if (!st.isDirectory())
+        throw new DatadirError('datadir-unusable', `cannot create ${dir}: ${d} is not a directory`);
+      break;
+    }
+    missing.push(d);
+    const up = path.dirname(d);
+    if (up === d)
+      break;
+    d = up;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      fs.mkdirSync(m, { mode: 0o700 });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // Made meanwhile by another process: fine if it is a folder.
+      if (code === 'EEXIST' && fs.statSync(m).isDirectory())
+        continue;
+      throw new DatadirError('datadir-unusable', `cannot create ${dir}: ${mkdirReason(code, path.dirname(m))}`);
+    }
+  }
+}
+
 /** Permission bits for group and others: none of them in a datadir. */
 const GROUP_OTHER = 0o077;
 
@@ -62,11 +125,7 @@ const GROUP_OTHER = 0o077;
  * @returns how many entries lost group/other bits
  */
 export function secureDir(dir: string, options: { files?: string[]; recursive?: boolean } = {}): number {
-  try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    throw new DatadirError('datadir-unusable', `cannot create ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  makeDatadir(dir);
   let count = 0;
   const tighten = (file: string, st: fs.Stats): void => {
     if ((st.mode & GROUP_OTHER) === 0)

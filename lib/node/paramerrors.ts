@@ -11,6 +11,7 @@
  */
 
 import type bcoin = require('../bcoin');
+import { RPCError, rpcCodes } from '../base/errors';
 import { bitcoindPositions, usageNames } from '../base/rpc';
 
 /**
@@ -18,13 +19,37 @@ import { bitcoindPositions, usageNames } from '../base/rpc';
  * as RPC_TYPE_ERROR -3) that `rpc` and its mounts throw; `usage(method)`
  * gives a method's help text (usage on its first line).
  */
-export function bitcoindParamErrors(rpc: bcoin.RPCBase, usage: (method: string) => Promise<string>): void {
+export function bitcoindParamErrors(rpc: bcoin.RPCBase, usage: (method: string) => Promise<string>,
+  dustLimit: (address: unknown) => number | null = () => null): void {
   const execute = rpc.execute.bind(rpc);
   rpc.execute = async (json: { method: string; params: unknown[] }, help?: boolean): Promise<unknown> => {
     try {
       return await execute(json, help);
     } catch (e) {
-      const err = e as { type?: unknown; message?: unknown } | null;
+      const err = e as { type?: unknown; message?: unknown; code?: unknown } | null;
+      // bcoin's wallet throws a plain Error for an output under its dust
+      // threshold: answered as an internal error (-32603) with a stack in
+      // debug.log. It is the caller's amount: an invalid parameter.
+      if (err && err.type !== 'RPCError' && err.message === 'Output is dust.') {
+        const limit = json.method === 'sendtoaddress' ? dustLimit(json.params[0]) : null;
+        throw new RPCError(rpcCodes.INVALID_PARAMETER, limit === null
+          ? 'an output amount is below the dust limit (policy: 3 x the fee of spending it at the minimum relay fee)'
+          : `amount is below the dust limit (${limit} sat for this address: 3 x the fee of spending it at the minimum relay fee)`);
+      }
+      // bcoin answers a wrong parameter count with the bare method name
+      // (MISC_ERROR -1, bitcoind's help text): say what is wrong and the usage.
+      if (!help && err && err.type === 'RPCError' && err.code === rpcCodes.MISC_ERROR
+        && typeof err.message === 'string' && (err.message === json.method || err.message.startsWith(`${json.method} `))) {
+        let line = err.message.split('\n')[0];
+        try {
+          line = (await usage(json.method)).split('\n')[0] || line;
+        } catch {
+          // bcoin's own line then
+        }
+        const n = Array.isArray(json.params) ? json.params.length : 0;
+        throw new RPCError(rpcCodes.MISC_ERROR,
+          `wrong number of parameters (${n} given); usage: ${line}`);
+      }
       if (err && err.type === 'ValidationError' && typeof err.message === 'string') {
         let names: Array<string | null> = [];
         try {

@@ -11,6 +11,7 @@
  */
 
 import * as fs from 'fs';
+import * as path from 'path';
 import bcoin = require('../bcoin');
 import { RPCError, rpcCodes } from '../base/errors';
 import { positionLabel, strParam } from '../base/rpc';
@@ -72,11 +73,26 @@ export async function dumpMnemonic(wdb: bcoin.WalletDB, file: unknown): Promise<
     throw new RPCError(rpcCodes.WALLET_UNLOCK_NEEDED, 'The wallet is encrypted: its mnemonic cannot be dumped.');
   if (!master.mnemonic)
     throw new RPCError(rpcCodes.WALLET_ERROR, 'This wallet has no mnemonic (made from a raw key).');
+  // The file is written by cloudcoind, not by the caller: a relative name
+  // would land in the daemon's working directory (a git checkout, say),
+  // wherever the caller stands. bitcoind resolves it against its own cwd
+  // and says where; a seed is better refused than put somewhere unseen.
+  if (!path.isAbsolute(filename)) {
+    throw new RPCError(rpcCodes.INVALID_PARAMETER,
+      `filename must be an absolute path (cloudcoind writes it, in its own working directory ${process.cwd()}), got "${filename}"`);
+  }
+  const target = path.normalize(filename);
   try {
     // 'wx': never overwrite an existing file (bitcoind's dumpwallet refuses too).
-    fs.writeFileSync(filename, `${master.mnemonic.getPhrase()}\n`, { mode: 0o600, flag: 'wx' });
+    fs.writeFileSync(target, `${master.mnemonic.getPhrase()}\n`, { mode: 0o600, flag: 'wx' });
   } catch (e) {
-    throw new RPCError(rpcCodes.WALLET_ERROR, `Cannot write ${filename}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' ? `${target} already exists (never overwritten: choose a new name)`
+      : code === 'ENOENT' ? `directory ${path.dirname(target)} does not exist`
+        : code === 'ENOTDIR' ? `a parent of ${target} is not a directory`
+          : code === 'EACCES' || code === 'EPERM' ? `permission denied writing ${target}`
+            : `cannot write ${target}: ${code ?? (e as Error).message}`;
+    throw new RPCError(rpcCodes.WALLET_ERROR, why);
   }
-  return { filename };
+  return { filename: target };
 }

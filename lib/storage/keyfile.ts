@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { parseAdminKey } from './adminauth';
-import { writeFileAtomic } from './fsutil';
+import { mkdirDurable, writeFileAtomic } from './fsutil';
 
 /** Name of the key file inside a store directory. */
 export const ADMIN_KEY_FILE = 'admin.key';
@@ -22,7 +22,8 @@ export function readOrCreateAdminKey(dir: string): { key: Buffer; created: boole
       throw new Error(`${file} does not hold a 64 hex admin key`);
     return { key, created: false, file };
   }
-  fs.mkdirSync(dir, { recursive: true });
+  // Not mkdirSync's recursive: Node 20 loops for ever under /proc.
+  mkdirDurable(dir);
   const key = randomBytes(32);
   writeFileAtomic(file, `${key.toString('hex')}\n`, 0o600);
   return { key, created: true, file };
