@@ -122,4 +122,14 @@ t.test('RenterClient over an in-process call', async (t) => {
     t.match(err, { code: 'too-few-hosts', message: /only 1 host\(s\) made an offer or had an open contract, 2 needed/ });
     t.equal(await renter.rpc('getbalance'), before, 'nothing paid');
   });
+
+  await t.test('should say that an allowance under the minimum escrow is raised to it', async (t) => {
+    const seen = warnings.length;
+    const res = await client.put({ ...opts, allowance: 1, reuse: false });
+    t.equal(res.contracts.length, 1);
+    const warning = warnings.slice(seen).join('\n');
+    t.match(warning, /with an allowance of 10000 sat \(--allowance 1 sat raised to the network's minimum escrow of 10000 sat, /,
+      'the amount locked, and why');
+    t.equal(res.contracts[0].escrowValue, 10000, 'what the warning says is what the contract locks');
+  });
 });

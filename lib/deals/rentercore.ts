@@ -129,7 +129,7 @@ export class RenterCore {
     const reuse = contracts.filter((r) => !avoid.includes(r.hostKey)).slice(0, opts.hosts);
     const need = opts.hosts - reuse.length;
     let neg: NegotiateStorageResult = { size: objectSize, duration: opts.duration, maxPrice: opts.maxPrice, height: 0,
-      offers: [], declined: [], quoted: 0, peers: 0 };
+      offers: [], declined: [], quoted: 0, peers: 0, minEscrow: 0 };
     if (need > 0) {
       await this.checkUnlocked(need);
       const exclude = [...avoid, ...reuse.map((r) => r.hostKey)];
@@ -150,7 +150,9 @@ export class RenterCore {
           : contracts.length || skipped.length ? `no open contract ${room}` : 'no open contract yet';
       if (neg.offers.length > 0)
         note = `forming ${plural(neg.offers.length, 'new contract')} (${why}) with ${allowanceText(neg.offers.map((o) => o.escrow))}`
-          + (opts.allowance === undefined ? ' (default: 1 GiB for the duration, at least the minimum escrow; --allowance sets it)' : '');
+          + (opts.allowance === undefined ? ' (default: 1 GiB for the duration, at least the minimum escrow; --allowance sets it)'
+            : opts.allowance < neg.minEscrow ? ` (--allowance ${opts.allowance} sat raised to the network's minimum escrow of ${neg.minEscrow} sat, `
+              + 'which pays a close\'s fee many times over: contract parameters minEscrow and closeFeeMultiple)' : '');
     }
     this.checkEnough(reuse.length + neg.offers.length, opts.minHosts, 'made an offer or had an open contract', neg);
     return { reuse, neg, note, skipped };

@@ -24,7 +24,7 @@ import { MAX_DATA_SHARDS, MAX_SHARDS, type ShardScheme } from '../storage/erasur
 import { MAX_HOSTS, MAX_OBJECT_SIZE } from './common';
 import { DealError } from './errors';
 import { NO_SHARD } from './repairlog';
-import { contractCost, costFormula, defaultAllowance } from './pricing';
+import { contractCost, costFormula, defaultAllowance, escrowValue } from './pricing';
 import type { Deals } from './plugin';
 import type { RPCCall } from './renterclient';
 import { firstRevision } from './revisions';
@@ -113,7 +113,8 @@ async function negotiateStorage(p: Params, deals: Deals): Promise<NegotiateStora
       prices: o.offer.prices,
       bids: o.bids,
       cost: o.cost,
-      escrow: allowance ?? defaultAllowance(size, duration, o.offer.prices, minEscrow),
+      // What buildContract locks: never under the minimum escrow.
+      escrow: allowance === null ? defaultAllowance(size, duration, o.offer.prices, minEscrow) : escrowValue(allowance, minEscrow),
       formula: costFormula(size, duration, o.offer.prices),
       reservedUntil: o.offer.expiryHeight,
       dataURL: o.offer.dataURL,
@@ -123,7 +124,8 @@ async function negotiateStorage(p: Params, deals: Deals): Promise<NegotiateStora
     })),
     declined: result.declined.map((d) => ({ host: d.host.identity, addr: d.host.addr, reason: d.reason })),
     quoted: result.quotes.filter((q) => q.quote).length,
-    peers: result.quotes.length
+    peers: result.quotes.length,
+    minEscrow
   };
 }
 

@@ -24,7 +24,7 @@ export interface OfferInfo {
   bids: number[];
   /** Cost of the contract in sat (contractCost). */
   cost: number;
-  /** Escrow it locks (sat): the cost, at least the minimum escrow. */
+  /** Escrow it locks (sat): the allowance given, else the default allowance; at least the minimum escrow. */
   escrow: number;
   formula: string;
   /** Last block in which the offer's contract may be committed. */
@@ -58,6 +58,12 @@ export interface NegotiateStorageResult {
   quoted: number;
   /** CloudStorage peers with a proven identity. */
   peers: number;
+  /**
+   * The network's minimum escrow (sat, contracts/common.ts minEscrowValue:
+   * max(closeFeeMultiple x a close's fee at the minimum relay fee, minEscrow)):
+   * a lower allowance is raised to it.
+   */
+  minEscrow: number;
 }
 
 /** proposestorage offer root objectsize ( fileid salt allowance ) */
