@@ -69,7 +69,8 @@ t.test('negotiate-storage takes put\'s --max-price default', async (t) => {
 });
 
 t.test('what a new user meets on a node with nothing stored', async (t) => {
-  const node = await DaemonProcess.create();
+  // A host-only flag on a node that does not host: started, with a warning naming it.
+  const node = await DaemonProcess.create(['--host-capacity', '10GB']);
   t.teardown(async () => {
     await node.stop();
     node.cleanup();
@@ -100,6 +101,38 @@ t.test('what a new user meets on a node with nothing stored', async (t) => {
     `authorization failed at 127.0.0.1:${node.rpcPort}: the cookie ${path.join(other, 'regtest', '.cookie')} is another node's `
     + '(give the --rpcport of that datadir\'s node)', 'a cookie of another datadir');
 
+  t.match(node.stderr, /^cloudcoind: warning: --host-capacity has no effect without --host$/m, 'an idle host flag is named');
+
+  // dumpmnemonic: cloudcoind writes the file, so a relative name (its own cwd) is refused.
+  const seedDir = tempDir();
+  t.teardown(() => fs.rmSync(seedDir, { recursive: true, force: true }));
+  const rel = await node.cli(['dumpmnemonic', 'somedir']);
+  t.equal(rel.code, 1);
+  t.match(rel.stderr, /^error: filename must be an absolute path \(cloudcoind writes it, in its own working directory \/.*\), got "somedir" \(code -8\)\n$/,
+    'a relative path: one line');
+  const dumped = await node.cli(['dumpmnemonic', `${seedDir}/./seed.txt`]);
+  t.equal(dumped.code, 0, dumped.stderr);
+  t.same(JSON.parse(dumped.stdout), { filename: path.join(seedDir, 'seed.txt') }, 'the reply names the file written');
+  t.equal(fs.statSync(path.join(seedDir, 'seed.txt')).mode & 0o777, 0o600);
+  oneLine(await node.cli(['dumpmnemonic', path.join(seedDir, 'seed.txt')]),
+    `${path.join(seedDir, 'seed.txt')} already exists (never overwritten: choose a new name) (code -4)`, 'an existing file');
+  oneLine(await node.cli(['dumpmnemonic', seedDir]), `${seedDir} already exists (never overwritten: choose a new name) (code -4)`,
+    'a directory');
+  oneLine(await node.cli(['dumpmnemonic', path.join(seedDir, 'no', 'seed.txt')]),
+    `directory ${path.join(seedDir, 'no')} does not exist (code -4)`, 'a missing directory');
+
+  // A wrong parameter count says so, with the usage line.
+  oneLine(await node.cli(['getblockcount', 'extra']), 'wrong number of parameters (1 given); usage: getblockcount (code -1)',
+    'getblockcount extra');
+  // An amount under the dust limit is the caller's parameter, not an internal error with a stack in debug.log.
+  const addr = (await node.cli(['getnewaddress'])).stdout.trim();
+  for (const amount of ['0', '0.000000001']) {
+    oneLine(await node.cli(['sendtoaddress', addr, amount]),
+      'amount is below the dust limit (294 sat for this address: 3 x the fee of spending it at the minimum relay fee) (code -8)',
+      `sendtoaddress ${amount}`);
+  }
+  t.notMatch(fs.readFileSync(path.join(node.datadir, 'debug.log'), 'utf8'), /Output is dust/, 'no stack in debug.log');
+
   // bcoin's move answers no usage; the listing shows bitcoind's usage line, never a bare error.
   const help = await node.cli(['help']);
   t.equal(help.code, 0);
@@ -129,6 +162,35 @@ t.test('cloudcoind names itself on a flag error', async (t) => {
   });
   t.equal(r.code, 1);
   t.equal(r.stderr, 'cloudcoind: unknown option \'--bogus\'\n');
+});
+
+t.test('cloudcoind refuses a bad datadir, conf, log level or extension in one line', async (t) => {
+  const run = (args: string[]) => new Promise<{ code: number; stderr: string; stdout: string }>((resolve) => {
+    // The timeout guards the hang this checks for (Node 20's recursive mkdir under /proc).
+    execFile(process.execPath, [CLOUDCOIND, '--regtest', ...args], { timeout: 120000, killSignal: 'SIGKILL' }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number(err.code ?? err.signal) : 0, stdout: stdout.toString(), stderr: stderr.toString() }));
+  });
+  const notDir = path.join(dir, 'photo.jpg');
+  fs.writeFileSync(notDir, 'jpeg');
+  const missingConf = path.join(dir, 'nonexistent.conf');
+  const table: Array<[string[], string]> = [
+    [['--datadir', '/proc/nope'], 'cannot create /proc/nope/regtest: /proc does not accept new folders (ENOENT)'],
+    [['--datadir', notDir], `--datadir ${notDir} is not a directory.`],
+    [['--datadir', dir, '--conf', missingConf], `--conf ${missingConf}: the specified config file does not exist.`],
+    [['--datadir', dir, '--log-level', 'chatty'], '--log-level must be one of none, error, warning, info, debug, spam, got "chatty".'],
+    [['--datadir', dir, '--extension', '/nonexistent.js'], 'Cannot load extension /nonexistent.js: no such file']
+  ];
+  for (const [args, want] of table) {
+    const r = await run(args);
+    t.equal(r.code, 1, `${args.join(' ')}: exit 1`);
+    t.equal(r.stderr, `cloudcoind: ${want}\n`, `${args.join(' ')}: one line`);
+  }
+  // Warnings come first, then the error; several idle host flags are named together.
+  // (--host-url and the file server's flags are refused without --host: they would leave data unserved.)
+  const r = await run(['--datadir', '/proc/nope', '--host-capacity', '1GB', '--host-storage-price', '200']);
+  t.equal(r.stderr, 'cloudcoind: warning: --host-capacity, --host-storage-price have no effect without --host\n'
+    + 'cloudcoind: cannot create /proc/nope/regtest: /proc does not accept new folders (ENOENT)\n');
+  t.notOk(fs.existsSync(path.join(dir, 'regtest')), 'nothing made for a refused start');
 });
 
 t.test('a plain RPC command loads no storage data path, leveldb or wasm', async (t) => {

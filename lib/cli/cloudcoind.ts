@@ -8,6 +8,7 @@
  * has a `--NAME-file` twin, and a flag draws a warning.
  */
 
+import * as fs from 'fs';
 import * as path from 'path';
 import { Command, Option } from 'commander';
 import { CloudNode } from '../node/cloudnode';
@@ -55,7 +56,7 @@ const CORE_OPTIONS: Array<[string, string]> = [
   ['--api-key <key>', 'RPC password (default: a cookie file in the datadir)'],
   ['--wallet-passphrase <passphrase>', 'passphrase of an encrypted wallet: the node takes its own keys at start'],
   ['--memory', 'keep chain and wallet in memory only'],
-  ['--log-level <level>', 'error, warning, info, debug or spam (default info)'],
+  ['--log-level <level>', 'none, error, warning, info, debug or spam (default info)'],
   ['--printtoconsole', 'log to the console as well as debug.log'],
   ['--extension <path>', 'load an extension module (repeatable)'],
   ['--restore-mnemonic-file <file>', 'create the wallet from the seed phrase in FILE (a new datadir only; see dumpmnemonic)']
@@ -142,6 +143,16 @@ function hostPort(value: string, flag: string): string {
   return value;
 }
 
+/** blgr's levels (Logger.levels), least to most verbose. */
+const LOG_LEVELS = ['none', 'error', 'warning', 'info', 'debug', 'spam'];
+
+/** `--log-level` checked against blgr's levels, which says only "Invalid log level." */
+function logLevel(value: string): string {
+  if (!LOG_LEVELS.includes(value.toLowerCase()))
+    throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${value}".`);
+  return value.toLowerCase();
+}
+
 /** The phrase of --restore-mnemonic-file, as a ConfigError when unusable. */
 function restoreMnemonic(file: string): string {
   try {
@@ -149,6 +160,19 @@ function restoreMnemonic(file: string): string {
   } catch (e) {
     throw new ConfigError(`--restore-mnemonic-file: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Host-only options set (flag or conf) on a node that does not host: the
+ * `host-*` options and the file server's. bitcoind too warns about an
+ * option that has no effect rather than refusing to start.
+ */
+function hostOnlyGiven(cfg: Config, extensions: ExtensionModule[]): string[] {
+  if (cfg.bool('host'))
+    return [];
+  const names = extensions.flatMap((ext) => (ext.options || []).map((o) => o.name))
+    .filter((n) => n.startsWith('host-') || n.startsWith('fileserver'));
+  return names.filter((n) => cfg.has(n) || cfg.has(`${n}-file`));
 }
 
 /** Parse argv into node options. Throws ConfigError on bad input. */
@@ -163,7 +187,13 @@ export function parseDaemonArgs(argv: string[]): {
   const flags = new Config(cliValues(program));
   const base = path.resolve(flags.str('datadir') || defaultDatadir());
   // The network may come from the file, so read it for every section once.
+  if (fs.existsSync(base) && !fs.statSync(base).isDirectory())
+    throw new ConfigError(`--datadir ${base} is not a directory.`);
   const confFile = path.resolve(flags.str('conf') || path.join(base, 'cloudcoin.conf'));
+  // A missing default cloudcoin.conf is fine; a --conf that names no file
+  // is a typo that would run the node without its settings (bitcoind refuses too).
+  if (flags.str('conf') && !fs.existsSync(confFile))
+    throw new ConfigError(`--conf ${confFile}: the specified config file does not exist.`);
   const probe = new Config(cliValues(program)).fallback(readConfigFile(confFile, ''));
   const network = pickNetwork(probe);
   const conf = readConfigFile(confFile, network);
@@ -186,6 +216,10 @@ export function parseDaemonArgs(argv: string[]): {
       warnings.push(flagWarning(name));
   }
 
+  const idle = hostOnlyGiven(cfg, extensions);
+  if (idle.length > 0)
+    warnings.push(`${idle.map((n) => `--${n}`).join(', ')} ha${idle.length === 1 ? 's' : 've'} no effect without --host`);
+
   const datadir = networkDir(base, network);
   const listen = cfg.has('nolisten') ? !cfg.bool('nolisten') : cfg.bool('listen', true);
   const node = new CloudNode({
@@ -203,7 +237,7 @@ export function parseDaemonArgs(argv: string[]): {
     apiKey: cfg.str('api-key') || undefined,
     rpcUser: cfg.str('rpcuser') || undefined,
     walletPassphrase: cfg.str('wallet-passphrase') || undefined,
-    logLevel: cfg.str('log-level') || 'info',
+    logLevel: logLevel(cfg.str('log-level') || 'info'),
     logConsole: cfg.bool('printtoconsole'),
     logFile: true,
     extensions,

@@ -7,6 +7,7 @@
  * on, never import an extension.
  */
 
+import * as fs from 'fs';
 import * as path from 'path';
 import { CodedError } from '../base/errors';
 import type { ExtensionModule } from '../base/extension';
@@ -52,7 +53,11 @@ export function loadExtension(file: string): ExtensionModule {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require(resolved);
   } catch (e) {
-    throw new ExtensionError('load-failed', `Cannot load extension ${file}: ${(e as Error).message}`);
+    // Node's message goes on with a "Require stack:" list: the first line says it all.
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'MODULE_NOT_FOUND' && !fs.existsSync(resolved) ? 'no such file'
+      : err.message.split('\n')[0];
+    throw new ExtensionError('load-failed', `Cannot load extension ${file}: ${why}`);
   }
   return asExtension(mod, file);
 }
