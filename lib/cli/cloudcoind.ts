@@ -143,6 +143,20 @@ function hostPort(value: string, flag: string): string {
   return value;
 }
 
+/** A --datadir that is a file, or under one, said as such (not as cloudcoin.conf's ENOTDIR). */
+function datadirIsFolder(base: string): void {
+  try {
+    if (!fs.statSync(base).isDirectory())
+      throw new ConfigError(`--datadir ${base} is not a directory.`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR')
+      throw new ConfigError(`--datadir ${base}: a parent folder is not a directory.`);
+    if (e instanceof ConfigError)
+      throw e;
+    // Missing (made at start) or unreadable: open() says why, in one line.
+  }
+}
+
 /** blgr's levels (Logger.levels), least to most verbose. */
 const LOG_LEVELS = ['none', 'error', 'warning', 'info', 'debug', 'spam'];
 
@@ -187,8 +201,7 @@ export function parseDaemonArgs(argv: string[]): {
   const flags = new Config(cliValues(program));
   const base = path.resolve(flags.str('datadir') || defaultDatadir());
   // The network may come from the file, so read it for every section once.
-  if (fs.existsSync(base) && !fs.statSync(base).isDirectory())
-    throw new ConfigError(`--datadir ${base} is not a directory.`);
+  datadirIsFolder(base);
   const confFile = path.resolve(flags.str('conf') || path.join(base, 'cloudcoin.conf'));
   // A missing default cloudcoin.conf is fine; a --conf that names no file
   // is a typo that would run the node without its settings (bitcoind refuses too).

@@ -20,6 +20,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type leveldown = require('leveldown');
 import { CodedError } from '../base/errors';
+import { mkdirDurable } from '../storage/fsutil';
 
 export const NETWORKS = ['main', 'testnet', 'regtest', 'simnet'] as const;
 export type NetworkName = typeof NETWORKS[number];
@@ -70,48 +71,20 @@ function mkdirReason(code: string | undefined, parent: string): string {
 }
 
 /**
- * Create `dir` and its missing parents (0700), walking the parents here:
- * Node 20's `mkdirSync(dir, { recursive: true })` loops for ever, at full
- * CPU and deaf to signals, when a parent answers ENOENT although it exists
- * (`/proc/nope`).
+ * Create `dir` and its missing parents (0700) without Node 20's recursive
+ * mkdir, which spins for ever under /proc (storage/fsutil.ts mkdirDurable).
  * @throws DatadirError 'datadir-unusable', one line naming the folder and why
  */
 export function makeDatadir(dir: string): void {
-  const missing: string[] = [];
-  let d = path.resolve(dir);
-  for (;;) {
-    let st: fs.Stats | null = null;
-    try {
-      st = fs.statSync(d);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOTDIR')
-        throw new DatadirError('datadir-unusable', `cannot create ${dir}: a parent of ${d} is not a directory`);
-      if (code !== 'ENOENT')
-        throw new DatadirError('datadir-unusable', `cannot create ${dir}: ${mkdirReason(code, path.dirname(d))}`);
-    }
-    if (st) {
-      if (!st.isDirectory())
-        throw new DatadirError('datadir-unusable', `cannot create ${dir}: ${d} is not a directory`);
-      break;
-    }
-    missing.push(d);
-    const up = path.dirname(d);
-    if (up === d)
-      break;
-    d = up;
+  try {
+    mkdirDurable(dir, 0o700);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new DatadirError('datadir-unusable',
+      `cannot create ${dir}: ${mkdirReason(err.code, path.dirname(err.path ?? dir))}`);
   }
-  for (const m of missing.reverse()) {
-    try {
-      fs.mkdirSync(m, { mode: 0o700 });
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      // Made meanwhile by another process: fine if it is a folder.
-      if (code === 'EEXIST' && fs.statSync(m).isDirectory())
-        continue;
-      throw new DatadirError('datadir-unusable', `cannot create ${dir}: ${mkdirReason(code, path.dirname(m))}`);
-    }
-  }
+  if (!fs.statSync(dir).isDirectory())
+    throw new DatadirError('datadir-unusable', `${dir} is not a directory`);
 }
 
 /** Permission bits for group and others: none of them in a datadir. */

@@ -33,11 +33,15 @@ export function fsyncDir(dir: string): void {
 }
 
 /**
- * Creates `dir` and any missing parents, fsyncing the parent of each one
- * created: otherwise a crash can lose a fresh directory, and everything
- * renamed into it, after the rename was reported durable.
+ * Creates `dir` and any missing parents (`mode`, before the umask),
+ * fsyncing the parent of each one created: otherwise a crash can lose a
+ * fresh directory, and everything renamed into it, after the rename was
+ * reported durable. The parents are walked here, not by mkdirSync's
+ * `recursive`, which in Node 20 spins for ever at full CPU when a parent
+ * that exists answers ENOENT (`/proc/nope/x`).
+ * @throws the first mkdirSync error but EEXIST (its `path` names the folder)
  */
-export function mkdirDurable(dir: string): void {
+export function mkdirDurable(dir: string, mode = 0o777): void {
   const missing: string[] = [];
   let d = path.resolve(dir);
   while (!fs.existsSync(d)) {
@@ -49,7 +53,7 @@ export function mkdirDurable(dir: string): void {
   }
   for (const m of missing.reverse()) {
     try {
-      fs.mkdirSync(m);
+      fs.mkdirSync(m, { mode });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
         throw e;
