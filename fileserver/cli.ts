@@ -13,7 +13,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { CodedError } from '../lib/base/errors';
 import { flagWarning, resolveSecret } from '../lib/base/secrets';
-import { parseAdminKey, readOrCreateAdminKey } from '../lib/storage';
+import { mkdirDurable, parseAdminKey, readOrCreateAdminKey } from '../lib/storage';
 import { DEFAULT_CAPACITY } from './common';
 import { FileServer, parseBasePath } from './server';
 import { parseSize } from '../lib/base/units';
@@ -137,7 +137,13 @@ export async function main(argv: string[]): Promise<FileServer | null> {
     // The key (and the data directory) only once the port is ours: a
     // server that cannot listen leaves nothing behind and prints no key.
     const adminKey = () => {
-      fs.mkdirSync(dataDir, { recursive: true });
+      // Not mkdirSync's recursive: in Node 20 it spins for ever under /proc.
+      try {
+        mkdirDurable(dataDir);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        throw new UsageError(`cannot create --data-dir ${dataDir}: ${err.code ?? err.message} making ${err.path ?? dataDir}`);
+      }
       return loadAdminKey(dataDir, given, out);
     };
     const server = new FileServer({

@@ -60,6 +60,8 @@ t.test('cloudcoin-fileserver start-up failures leave nothing behind', async (t) 
   const cases: [string, string[], RegExp][] = [
     ['data dir is a file', ['--data-dir', file], /^cloudcoin-fileserver: --data-dir \S+plain-file is a file, not a directory\n$/],
     ['data dir under a file', ['--data-dir', path.join(file, 'sub')], /^cloudcoin-fileserver: --data-dir \S+: \S+plain-file is a file, not a directory\n$/],
+    // A parent that exists but answers ENOENT: Node 20's recursive mkdir spun there for ever.
+    ['data dir under /proc', ['--data-dir', '/proc/nope'], /^cloudcoin-fileserver: cannot create --data-dir \/proc\/nope: ENOENT making \/proc\/nope\n$/],
     ['port in use', ['--data-dir', fresh, '--port', busyPort], new RegExp(`^cloudcoin-fileserver: port ${busyPort} on 127\\.0\\.0\\.1 is already in use`)],
     ['host not ours', ['--data-dir', fresh, '--host', '192.0.2.1'], /^cloudcoin-fileserver: --host 192\.0\.2\.1 is not an address of this machine\n$/]
   ];

@@ -18,7 +18,7 @@ export * from './token';
 export * from './adminauth';
 export * from './storetypes';
 export * from './objectstore';
-export { writeFileAtomic, fsyncDir } from './fsutil';
+export { writeFileAtomic, fsyncDir, mkdirDurable } from './fsutil';
 export * from './fileserverclient';
 export * from './transfer';
 export * from './keyfile';
