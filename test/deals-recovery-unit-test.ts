@@ -47,9 +47,10 @@ t.test('mergeManifests', async (t) => {
     { contractId: c, manifest: manifest(300, [grown]) }
   ]);
   t.equal(m2.files[0].replicas.length, 3, 'the newest entry of the file');
+  t.same(m2.updated, [300], 'with the time of the manifest it came from (a known file found in an older one is replaced)');
 
   // A file whose contracts gave no manifest but which another lists is kept (nothing newer says otherwise).
   const lone = file('lone', [randomBytes(32)]);
   t.same(mergeManifests([{ contractId: a, manifest: manifest(1, [lone]) }]).files.length, 1);
-  t.same(mergeManifests([]), { files: [], deleted: 0 });
+  t.same(mergeManifests([]), { files: [], updated: [], deleted: 0 });
 });

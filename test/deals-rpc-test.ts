@@ -53,7 +53,7 @@ t.test('deals RPC params', async (t) => {
     ['getfile', ['00'.repeat(32)], -5],
     ['listfiles', [1], -8]
   ];
-  t.same(await n.rpc('recoverfiles', []), { contracts: [], recovered: [], known: 0, deleted: 0 }, 'no contracts, nothing to recover');
+  t.same(await n.rpc('recoverfiles', []), { contracts: [], recovered: [], known: 0, updated: [], deleted: 0 }, 'no contracts, nothing to recover');
   t.same(await n.rpc('pruneversions', ['61', 1]), { nameHex: '61', keep: 1, kept: [], pruned: [] }, 'no versions, nothing to prune');
   t.same((await n.rpc('pruneversions', ['61']) as { keep: number }).keep, 0, 'the node keeps every version by default');
   for (const [method, params, want] of table)

@@ -150,8 +150,10 @@ export class DealStore {
     b.put(layout.p.build(id), pending.encode());
     if (renter)
       b.put(layout.r.build(id), renter.encode());
-    for (const f of files)
+    for (const f of files) {
       b.put(layout.f.build(f.fileId), f.encode());
+      b.del(layout.A.build(f.fileId));
+    }
     await writeSync(b);
   }
 
@@ -159,10 +161,14 @@ export class DealStore {
   async dropPending(id: Buffer, files: ManifestFile[] = [], goneFiles: Buffer[] = []): Promise<void> {
     const b = this.db.batch();
     b.del(layout.p.build(id));
-    for (const f of files)
+    for (const f of files) {
       b.put(layout.f.build(f.fileId), f.encode());
-    for (const fid of goneFiles)
+      b.del(layout.A.build(f.fileId));
+    }
+    for (const fid of goneFiles) {
       b.del(layout.f.build(fid));
+      b.del(layout.A.build(fid));
+    }
     await writeSync(b);
   }
 
@@ -196,8 +202,10 @@ export class DealStore {
       b.put(layout.o.build(u.id, o.id), encodeObject(o));
     if (u.renter)
       b.put(layout.r.build(u.id), u.renter.encode());
-    for (const f of u.files ?? [])
+    for (const f of u.files ?? []) {
       b.put(layout.f.build(f.fileId), f.encode());
+      b.del(layout.A.build(f.fileId));
+    }
     await writeSync(b);
   }
 
@@ -263,10 +271,13 @@ export class DealStore {
     const b = this.db.batch();
     b.del(layout.r.build(id));
     await this.dropState(b, id);
-    for (const f of files)
+    for (const f of files) {
       b.put(layout.f.build(f.fileId), f.encode());
+      b.del(layout.A.build(f.fileId));
+    }
     for (const fid of goneFiles) {
       b.del(layout.f.build(fid));
+      b.del(layout.A.build(fid));
       for (const k of await this.db.keys({ gte: layout.R.min(fid), lte: layout.R.max(fid) }))
         b.del(k);
     }
@@ -391,10 +402,28 @@ export class DealStore {
 
   // The renter's files.
 
+  /** Store a file as this node changed it: it is no longer the entry a manifest gave (layout A). */
   async putFile(file: ManifestFile): Promise<void> {
     const b = this.db.batch();
     b.put(layout.f.build(file.fileId), file.encode());
+    b.del(layout.A.build(file.fileId));
     await writeSync(b);
+  }
+
+  /** Store a file found again in a sealed manifest written at `updated` (unix s), with that time (recovery.ts). */
+  async putAdoptedFile(file: ManifestFile, updated: number): Promise<void> {
+    const bw = bio.write(8);
+    bw.writeU64(updated);
+    const b = this.db.batch();
+    b.put(layout.f.build(file.fileId), file.encode());
+    b.put(layout.A.build(file.fileId), bw.render());
+    await writeSync(b);
+  }
+
+  /** `updated` of the manifest a stored file's entry came from, or null if this node wrote it. */
+  async adoptedFrom(fileId: Buffer): Promise<number | null> {
+    const raw = await this.db.get(layout.A.build(fileId));
+    return raw ? bio.read(raw).readU64() : null;
   }
 
   /** Forget a file (and its repair log); true if it was there. */
@@ -405,6 +434,7 @@ export class DealStore {
     const b = this.db.batch();
     b.del(key);
     b.del(layout.F.build(fileId));
+    b.del(layout.A.build(fileId));
     for (const k of await this.db.keys({ gte: layout.R.min(fileId), lte: layout.R.max(fileId) }))
       b.del(k);
     await writeSync(b);

@@ -97,7 +97,7 @@ export async function pruneVersions(deals: Deals, name: Buffer, keep: number): P
 export async function putManifests(deals: Deals, targets: Array<{ id: Buffer; dataURL: string; token: string }>): Promise<void> {
   if (targets.length === 0)
     return;
-  const sealed = (await deals.store.manifest()).seal(deals.storageMaster());
+  const sealed = (await deals.files.manifest()).seal(deals.storageMaster());
   for (const t of targets) {
     try {
       await new FileServerClient(t.dataURL).putManifest(t.token, t.id.toString('hex'), sealed);

@@ -34,6 +34,10 @@
  *                     non-payment (ratings publish it)
  *   R[fileId][seq] -> RepairRecord (repairlog.ts): the renter's shard
  *                     repairs of a file, in order; deleted with the file
+ *   A[fileId]      -> u64 `updated` of the sealed manifest a file's entry
+ *                     was found again in after a restore (recovery.ts): a
+ *                     newer manifest's entry replaces it; gone once this
+ *                     node writes the file itself, and with the file
  *   F[fileId]      -> the renter's keyed fingerprints of a file's plaintext
  *                     chunks (storage/delta.ts, 32 bytes each), what a
  *                     later version's put compares with; deleted with the
@@ -66,6 +70,7 @@ export const layout = {
   k: bdb.key('k', ['bhash']),
   R: bdb.key('R', ['hash256', 'uint32']),
   F: bdb.key('F', ['hash256']),
+  A: bdb.key('A', ['hash256']),
   B: bdb.key('B'),
   W: bdb.key('W')
 };

@@ -12,17 +12,22 @@
  * the sealed manifest over HTTP and opens it with the key the seed gives.
  *
  * Manifests differ between hosts: a host holds the one sealed at the last
- * put, repair or removal that touched it (each lists every file). A file
+ * put, repair or removal that touched it (each lists every file whose put
+ * completed, with its paid-for copies only: RenterFiles#manifest). A file
  * is taken from the newest manifest (by `updated`) among those of the
  * contracts it names; if that manifest no longer lists it, it was deleted
  * (or pruned) since, and it is not brought back. When none of those
  * contracts' hosts answered, the newest manifest that lists it is used.
- * Files the node already knows are left as they are.
+ * A file this node already found in an older manifest (an earlier run,
+ * say before a repair's new contract had confirmed) is replaced by the
+ * newer entry; a file this node wrote itself is left as it is.
  *
  * Each contract found again is then taken over (takeover.ts): the node
  * adopts the revisions, objects and channel state its host holds, checked,
  * and treats it as its own from then on (prepaid gets, audits, payments,
- * rm, renewal). A host whose state does not hold is named with why, and
+ * rm, renewal). A recovered copy in it that its host does not hold (a put
+ * that never completed, listed by a manifest an older node sealed) is
+ * dropped then. A host whose state does not hold is named with why, and
  * the contract stays read-only until a later run takes it over.
  *
  * A node started with --restore-mnemonic-file does this on its own
@@ -34,6 +39,9 @@ import type { StorageContract } from '../contracts/storagecontract';
 import { Manifest, type ManifestFile } from '../storage/manifest';
 import { Rerunner } from '../base/rerun';
 import type { TakeoverResult } from './takeover';
+
+/** What adopting one file did (RecoveryContext#adopt). */
+export type AdoptOutcome = 'new' | 'newer' | 'known';
 
 /** Contract states whose host still holds the renter's data. */
 export const RECOVERABLE_STATES: ReadonlySet<string> = new Set(['committed', 'active']);
@@ -50,13 +58,19 @@ export interface RecoveryContext {
   fetchManifest(hostKey: Buffer, contractId: Buffer): Promise<Buffer>;
   /** The storage master secret (from the seed) that seals manifests. */
   master(): Buffer;
-  /** Store a file found again unless the node already knows it; true if stored. */
-  adopt(file: ManifestFile): Promise<boolean>;
+  /**
+   * Store a file found again in a manifest written at `updated` (unix s):
+   * 'new' if unknown here, 'newer' if it replaced the entry of an older
+   * manifest, 'known' if left as it was.
+   */
+  adopt(file: ManifestFile, updated: number): Promise<AdoptOutcome>;
   /**
    * Take a contract over from its host (takeover.ts) unless this node
    * already holds it as its own (then null); throws with why it refused.
    */
   takeOver(c: StorageContract): Promise<TakeoverResult | null>;
+  /** After a takeover: drop recovered copies in this contract its host does not hold (never uploaded); files changed. */
+  dropUnheld(id: Buffer): Promise<number>;
   addressOf(pk: Buffer): string;
 }
 
@@ -82,6 +96,8 @@ export interface RecoverResult {
   recovered: Array<{ fileId: string; name: string; nameHex: string; revision: number; size: number }>;
   /** Files the node already knew, left as they were. */
   known: number;
+  /** Files found in an older manifest by an earlier run, replaced by a newer manifest's entry. */
+  updated: Array<{ fileId: string; name: string; nameHex: string; revision: number; replicas: number }>;
   /** Files an older manifest lists but the newest of their contracts no longer does (deleted). */
   deleted: number;
 }
@@ -94,10 +110,11 @@ function message(e: unknown): string {
  * Choose, for each file any manifest lists, the entry of the newest
  * manifest among those of the contracts the file names; a file that
  * newest manifest does not list was deleted. Ties: an entry wins over
- * absence, and the entry with more replicas wins.
+ * absence, and the entry with more replicas wins. `updated[i]` is the
+ * `updated` of the manifest `files[i]` was taken from.
  */
 export function mergeManifests(got: Array<{ contractId: Buffer; manifest: Manifest }>)
-  : { files: ManifestFile[]; deleted: number } {
+  : { files: ManifestFile[]; updated: number[]; deleted: number } {
   const byContract = new Map(got.map((g) => [g.contractId.toString('hex'), g.manifest]));
   const seen = new Map<string, Manifest[]>();
   for (const g of got) {
@@ -108,6 +125,7 @@ export function mergeManifests(got: Array<{ contractId: Buffer; manifest: Manife
   }
   const entry = (m: Manifest, key: string) => m.files.find((f) => f.fileId.toString('hex') === key);
   const files: ManifestFile[] = [];
+  const updated: number[] = [];
   let deleted = 0;
   for (const [key, listing] of seen) {
     const named = new Set(listing.flatMap((m) => entry(m, key)?.replicas.map((r) => r.contractId.toString('hex')) ?? []));
@@ -120,12 +138,14 @@ export function mergeManifests(got: Array<{ contractId: Buffer; manifest: Manife
       .map((m) => entry(m, key))
       .filter((f): f is ManifestFile => f !== undefined)
       .sort((a, b) => b.replicas.length - a.replicas.length)[0];
-    if (best)
+    if (best) {
       files.push(best);
-    else
+      updated.push(newest);
+    } else {
       deleted += 1;
+    }
   }
-  return { files, deleted };
+  return { files, updated, deleted };
 }
 
 /** Find the renter's files again from the manifests its hosts hold (`only`: those contracts of ours it accepts). */
@@ -149,11 +169,15 @@ export async function recoverFiles(ctx: RecoveryContext, only: (c: StorageContra
     }
   }
   const merged = mergeManifests(got);
-  const result: RecoverResult = { contracts, recovered: [], known: 0, deleted: merged.deleted };
-  for (const f of merged.files) {
-    if (await ctx.adopt(f))
+  const result: RecoverResult = { contracts, recovered: [], known: 0, updated: [], deleted: merged.deleted };
+  for (const [i, f] of merged.files.entries()) {
+    const outcome = await ctx.adopt(f, merged.updated[i]);
+    if (outcome === 'new')
       result.recovered.push({ fileId: f.fileId.toString('hex'), name: f.name.toString('utf8'), nameHex: f.name.toString('hex'),
         revision: f.revision, size: f.size });
+    else if (outcome === 'newer')
+      result.updated.push({ fileId: f.fileId.toString('hex'), name: f.name.toString('utf8'), nameHex: f.name.toString('hex'),
+        revision: f.revision, replicas: f.replicas.length });
     else
       result.known += 1;
   }
@@ -162,6 +186,7 @@ export async function recoverFiles(ctx: RecoveryContext, only: (c: StorageContra
     try {
       await ctx.takeOver(c);
       contracts[i].takenOver = true;
+      await ctx.dropUnheld(c.hash());
     } catch (e) {
       contracts[i].takeoverError = message(e);
     }
@@ -230,7 +255,7 @@ export class AutoRecover {
     const failed = res.contracts.filter((c) => c.error !== null || c.takeoverError !== null);
     if (failed.length)
       this.failedAt = this.height;
-    this.log('info', `recover: ${res.recovered.length} file(s) recovered from ${res.contracts.filter((c) => c.error === null).length} manifest(s)`
+    this.log('info', `recover: ${res.recovered.length} file(s) recovered, ${res.updated.length} updated from ${res.contracts.filter((c) => c.error === null).length} manifest(s)`
       + `, ${res.contracts.filter((c) => c.takenOver).length} contract(s) taken over`
       + (failed.length ? `; ${failed.length} not read or not taken over (${failed.map((c) => `${c.host}: ${c.error ?? c.takeoverError}`)
         .join('; ')})` : ''));

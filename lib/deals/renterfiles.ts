@@ -19,7 +19,8 @@ import { accrualTerms, isRenewal } from './revisions';
 import { Mutex } from '../contracts/mutex';
 import { schemes } from '../storage/common';
 import type { ShardScheme } from '../storage/erasure';
-import { ManifestFile, type Replica } from '../storage/manifest';
+import { type Manifest, ManifestFile, type Replica } from '../storage/manifest';
+import type { AdoptOutcome } from './recovery';
 import { inherited, objectKey } from './deltarefs';
 import type { DealStore } from './dealstore';
 import { auditStatus } from './auditview';
@@ -141,15 +142,98 @@ export class RenterFiles {
   }
 
   /**
-   * Store a file found again in a host's manifest (recovery.ts) unless
-   * this node knows it already (stored or a draft); true if stored.
+   * Store a file found again in a host's manifest written at `updated`
+   * (recovery.ts): 'new' if this node did not know it; 'newer' if it had
+   * only an older manifest's entry of it (found by an earlier recovery,
+   * unchanged since), which the newer one replaces; else 'known' (a draft,
+   * a file this node wrote, or an entry as new or newer).
    */
-  adopt(file: ManifestFile): Promise<boolean> {
+  adopt(file: ManifestFile, updated: number): Promise<AdoptOutcome> {
     return this.lock.run(async () => {
-      if (this.drafts.has(file.fileId.toString('hex')) || await this.ctx.store.getFile(file.fileId))
-        return false;
-      await this.ctx.store.putFile(file);
-      return true;
+      if (this.drafts.has(file.fileId.toString('hex')))
+        return 'known';
+      const had = await this.ctx.store.getFile(file.fileId);
+      if (had) {
+        const from = await this.ctx.store.adoptedFrom(file.fileId);
+        if (from === null || from >= updated)
+          return 'known';
+        await this.ctx.store.putAdoptedFile(file, updated);
+        return had.encode().equals(file.encode()) ? 'known' : 'newer';
+      }
+      await this.ctx.store.putAdoptedFile(file, updated);
+      return 'new';
+    });
+  }
+
+  /**
+   * The renter's manifest as hosts keep it (object 0): every file with its
+   * paid-for copies only. A copy this node is still putting (added by a
+   * contract's pending revision, or in a new contract not committed) is
+   * left out, and a file with none else (a put in progress or interrupted)
+   * with it: a node restored from the seed must not bring back a put that
+   * never completed, nor show a copy that was never uploaded. A copy found
+   * again from a manifest and not yet taken over (no renter record) stays.
+   */
+  async manifest(): Promise<Manifest> {
+    const m = await this.ctx.store.manifest();
+    const files: ManifestFile[] = [];
+    const pending = new Map<string, Set<number>>();
+    const inFlight = async (r: Replica): Promise<boolean> => {
+      const key = r.contractId.toString('hex');
+      let added = pending.get(key);
+      if (!added) {
+        const p = await this.ctx.store.getPending(r.contractId);
+        added = new Set(p ? p.add.map((o) => o.id) : []);
+        pending.set(key, added);
+      }
+      return added.has(r.object) || !await this.ctx.hasCommitment(r.contractId);
+    };
+    for (const f of m.files) {
+      const paid: Replica[] = [];
+      for (const r of f.replicas) {
+        if (!await this.ctx.store.getRenterContract(r.contractId) || !await inFlight(r))
+          paid.push(r);
+      }
+      if (paid.length === 0)
+        continue;
+      f.replicas = paid;
+      files.push(f);
+    }
+    m.files = files;
+    return m;
+  }
+
+  /**
+   * After contract `id` was taken over (its objects adopted from its host,
+   * takeover.ts): a copy in it of a file found again from a manifest that
+   * its host does not hold (a put that never completed, which a manifest
+   * sealed by an older node still lists) is dropped, and such a file left
+   * without copies with it, so nothing shows a copy that was never
+   * uploaded. Files this node wrote are not touched. Returns how many
+   * files changed.
+   */
+  dropUnheld(id: Buffer): Promise<number> {
+    return this.lock.run(async () => {
+      let changed = 0;
+      for (const f of await this.filesOf(id)) {
+        const from = await this.ctx.store.adoptedFrom(f.fileId);
+        if (from === null)
+          continue;
+        const keep: Replica[] = [];
+        for (const r of f.replicas) {
+          if (!r.contractId.equals(id) || await this.isFinal(r, f.fileId))
+            keep.push(r);
+        }
+        if (keep.length === f.replicas.length)
+          continue;
+        changed += 1;
+        f.replicas = keep;
+        if (keep.length)
+          await this.ctx.store.putAdoptedFile(f, from);
+        else
+          await this.ctx.store.deleteFile(f.fileId);
+      }
+      return changed;
     });
   }
 

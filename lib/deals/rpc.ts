@@ -302,8 +302,9 @@ export function recoveryContext(deals: Deals): RecoveryContext {
       return new FileServerClient(t.dataURL).download(t.token, id.toString('hex'), 0);
     },
     master: () => deals.storageMaster(),
-    adopt: (file) => deals.files.adopt(file),
+    adopt: (file, updated) => deals.files.adopt(file, updated),
     takeOver: (c) => takeOverContract(deals, c),
+    dropUnheld: (id) => deals.files.dropUnheld(id),
     addressOf: (pk) => deals.negotiator.addressOf(pk)
   };
 }
@@ -359,7 +360,7 @@ async function commitFile(p: Params, deals: Deals): Promise<CommitFileResult> {
   const done = await deals.files.commitFile(file.fileId, min);
   if (prints)
     await deals.store.putPrints(file.fileId, prints);
-  const manifest = await deals.store.manifest();
+  const manifest = await deals.files.manifest();
   return {
     fileId: file.fileId.toString('hex'),
     ...done,
