@@ -108,9 +108,19 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
       let bar: ProgressBar | null = null;
       const client = renterClient(ctx);
       Object.assign(client.events, {
+        // Ctrl-C before the commitment: the node forgets the unfinished put (and frees its contracts for the next one).
+        added: (fileId: string) => scratch.onInterrupt(async () => {
+          try {
+            await ctx.client.call('forgetfile', [fileId]);
+            return `the unfinished put ${fileId.slice(0, 12)} was dropped (nothing of it was paid for; its open contracts are free again)`;
+          } catch (e) {
+            return `the unfinished put ${fileId.slice(0, 12)} stays listed: ${(e as Error).message}`;
+          }
+        }),
         uploadStart: (total: number) => { bar = new ProgressBar(`upload x${Math.max(1, Math.round(total / (stat.size || 1)))}`, total, ctx.err); },
         uploaded: (n: number) => bar?.tick(n),
         committed: (txids: string[]) => {
+          scratch.onInterrupt(null);
           bar?.finish();
           if (o.wait && txids.length)
             ctx.err.write(`waiting for commitment ${txids.join(', ')} to confirm (use --no-wait to return now)\n`);
@@ -457,7 +467,11 @@ export async function recover(ctx: CommandContext, argv: string[]): Promise<void
     { title: 'manifest', value: (c) => (c.error ?? (c.updated === null ? '-' : new Date(c.updated * 1000).toISOString())) },
     { title: 'takeover', value: (c) => (c.takenOver ? 'yes' : c.takeoverError ?? '-') }
   ], res.contracts));
-  ctx.out(`${res.recovered.length} file(s) recovered, ${res.known} already known, ${res.deleted} deleted since an older manifest`);
+  for (const u of res.updated)
+    ctx.out(`  ${short(u.fileId)} ${escapeName(Buffer.from(u.nameHex, 'hex'))} rev ${u.revision}: updated from a newer manifest `
+      + `(${u.replicas} replica(s))`);
+  ctx.out(`${res.recovered.length} file(s) recovered, ${res.updated.length} updated from a newer manifest, ${res.known} already known, `
+    + `${res.deleted} deleted since an older manifest`);
   for (const f of res.recovered)
     ctx.out(`  ${short(f.fileId)} ${escapeName(Buffer.from(f.nameHex, 'hex'))} rev ${f.revision} ${formatSize(f.size)}`);
 }

@@ -391,12 +391,19 @@ export class RenterContracts {
       const state = await this.ctx.state(id);
       if (!host || state === null || !OPEN_STATES.has(state))
         continue;
-      if (await this.ctx.store.getPending(id)) {
+      const pending = await this.ctx.store.getPending(id);
+      if (pending) {
+        // Named, not left out silently: a put that asks must not hear "no open contract yet".
+        const busy = (reason: string) => skipped.push({ id: c.id(), host: host.identity, hostKey: c.hostKey.toString('hex'), reason });
         try {
-          if (!await this.settle(id))
+          if (!await this.settle(id)) {
+            busy(`revision ${pending.revision.number} of an unfinished put waits for its host's receipt`);
             continue;
+          }
         } catch {
-          continue; // in flight
+          busy(`revision ${pending.revision.number} of an unfinished put is in flight until block `
+            + `${pending.revision.height + this.ctx.graceBlocks + 1}`);
+          continue;
         }
       }
       const latest = await this.ctx.store.latestRevision(id);

@@ -147,7 +147,8 @@ export class RenterCore {
       const room = `with room for ${objectSize} bytes and ${reuseMinLeft(opts.duration)} blocks left`;
       const why = opts.reuse === false ? 'open contracts not reused: --new-contracts'
         : reuse.length ? `${reuse.length} open contract(s) reused, no open contract ${room} on the other hosts`
-          : contracts.length || skipped.length ? `no open contract ${room}` : 'no open contract yet';
+          : skipped.length ? `${plural(skipped.length, 'open contract')} not reused: ${skipped.map((k) => `${k.id.slice(0, 12)} ${k.reason}`).join('; ')}`
+            : contracts.length ? `no open contract ${room}` : 'no open contract yet';
       if (neg.offers.length > 0)
         note = `forming ${plural(neg.offers.length, 'new contract')} (${why}) with ${allowanceText(neg.offers.map((o) => o.escrow))}`
           + (opts.allowance === undefined ? ' (default: 1 GiB for the duration, at least the minimum escrow; --allowance sets it)'

@@ -25,6 +25,10 @@ import { fetchDelta } from './renterdelta';
 /** Fetch and decrypt a file (id or unique prefix) into `workDir`. */
 export async function getFile(c: RenterCore, fileId: string, workDir: string): Promise<GetResult> {
   const f = await c.rpc('getfile', [fileId]);
+  // [REJECT] a put that never completed (interrupted, or still running): no host holds a copy to ask for
+  if (f.replicas.length > 0 && f.replicas.every((r) => r.state === 'uploading'))
+    throw new RenterClientError('incomplete-put', `${f.name} (file ${f.fileId.slice(0, 12)}, version ${f.revision}): its put never `
+      + 'completed, no host holds a copy (the node drops it when its offer window ends; put it again)');
   if (f.dataShards > 0)
     return getShards(c, f, workDir);
   const errors: string[] = [];

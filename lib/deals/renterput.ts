@@ -75,6 +75,7 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
   if (scheme)
     addArgs.push(scheme.dataShards, scheme.parityShards);
   const { revision } = await c.rpc('addfile', addArgs);
+  c.events.added?.(fileId.toString('hex'));
   const targets: Target[] = [...reuse.map((r) => ({ reuse: r })), ...neg.offers.map((o) => ({ offer: o }))];
   const { placed, failed } = scheme
     ? await placeShards(c, opts, fileId, revision, targets, scheme, objectSize)

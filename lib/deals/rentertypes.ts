@@ -27,7 +27,7 @@ export function reuseMinLeft(duration: number): number {
 
 /** Codes of the failures a renter client reports. */
 export type RenterClientErrorCode = 'empty-file' | 'no-hosts' | 'too-few-hosts' | 'insufficient-funds'
-  | 'wallet-locked' | 'put-failed' | 'commit-failed' | 'commit-unclear' | 'contract-void' | 'get-failed' | 'not-coded' | 'repair-failed';
+  | 'wallet-locked' | 'put-failed' | 'commit-failed' | 'commit-unclear' | 'contract-void' | 'get-failed' | 'incomplete-put' | 'not-coded' | 'repair-failed';
 
 /** A put or get failure; the message is one line for people. */
 export class RenterClientError extends CodedError<RenterClientErrorCode> {
@@ -39,6 +39,8 @@ export class RenterClientError extends CodedError<RenterClientErrorCode> {
 /** Progress and warnings, for a caller that shows them. */
 export interface RenterEvents {
   warn?(message: string): void;
+  /** A put's file is recorded on the node (addfile): until `committed`, an interrupted put may forget it (forgetfile). */
+  added?(fileId: string): void;
   /** Uploads start: total bytes over all hosts. */
   uploadStart?(total: number): void;
   uploaded?(bytes: number): void;

@@ -54,8 +54,33 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
     t.equal(listed.length, before + 1);
     const stuck = listed.find((f) => f.replicas.some((r) => r.state === 'uploading'));
     t.ok(stuck, 'the interrupted put shows as uploading');
+    // get says so in one line instead of asking each host for an object it never got.
+    const got = await renter.cli(['get', stuck!.fileId, path.join(work, 'never.txt')]);
+    t.equal(got.code, 1);
+    t.match(got.stderr, /^error: notes\.txt \(file [0-9a-f]{12}, version \d+\): its put never completed, no host holds a copy/);
+    t.equal(got.stderr.trim().split('\n').length, 1, 'one line, no host asked');
     await mine(renter, 21); // past the offers' expiry (regtest offer window: 20 blocks)
     await forValue(async () => (await files(renter)).length, before, 30000, 'the node forgot the unpaid put');
+  });
+
+  await t.test('should drop a put interrupted after its upload, and reuse its open contracts on the re-run', async (t) => {
+    // The file goes to the two open contracts by revisions: hold the first receipt, the bytes are on the hosts.
+    const proxy = await rpcProxy(renter.rpcPort, 'getstoragereceipt', 'hold');
+    t.teardown(() => proxy.close());
+    const before = (await files(renter)).length;
+    const cli = spawnCLI(renter.cliArgs(['put', file, '--hosts', '2'], proxy.port));
+    await forValue(() => proxy.seen.includes('getstoragereceipt'), true, 60000, 'uploads done');
+    cli.proc.kill('SIGINT');
+    const r = await cli.done;
+    t.equal(r.code, 130);
+    t.match(r.stderr, /interrupted: removed temporary files; the unfinished put [0-9a-f]{12} was dropped/, r.stderr);
+    t.equal((await files(renter)).length, before, 'no file left listed');
+    await proxy.close();
+    const again = await renter.cli(['put', file, '--hosts', '2', '--no-wait', '--json']);
+    t.equal(again.code, 0, again.stderr);
+    t.notMatch(again.stderr, /forming/, 'no new contract formed');
+    const summary = JSON.parse(again.stdout) as { contracts: Array<{ reused: boolean }> };
+    t.same(summary.contracts.map((c) => c.reused), [true, true], 'both open contracts reused');
   });
 
   await t.test('should write where the user means, checking before downloading', async (t) => {
