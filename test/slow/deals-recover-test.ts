@@ -88,7 +88,7 @@ t.test('the file list comes back from the hosts after a restore from the seed', 
   const res = await json<RecoverResult>(restored.cli(['recover', '--json']));
   t.equal(res.contracts.length, ids.size, 'recover asks every contract');
   t.same(res.contracts.filter((c) => c.error !== null), [], 'every host gave its manifest');
-  t.same([res.recovered.length, res.known, res.deleted], [0, 3, 0], 'nothing new: the node had found them');
+  t.same([res.recovered.length, res.updated.length, res.known, res.deleted], [0, 0, 3, 0], 'nothing new: the node had found them');
 
   const ls = await json<FileInfo[]>(restored.cli(['ls', '--json']));
   t.same(ls.map((f) => f.fileId).sort(), before, 'ls lists them, not the deleted file');
@@ -108,7 +108,7 @@ t.test('the file list comes back from the hosts after a restore from the seed', 
 
   const table = await restored.cli(['recover']);
   t.match(table.stdout, /contract\s+host\s+files\s+manifest/);
-  t.match(table.stdout, /0 file\(s\) recovered, 3 already known, 0 deleted/);
+  t.match(table.stdout, /0 file\(s\) recovered, 0 updated from a newer manifest, 3 already known, 0 deleted/);
 
   t.same(res.contracts.filter((c) => !c.takenOver), [], 'every contract taken over');
   t.match(table.stdout, /takeover/);
