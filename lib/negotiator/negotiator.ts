@@ -5,10 +5,10 @@
  * hands every cs* packet to inbound.ts (csreq through the Server pipeline
  * and the service registry), makes requests through the Requester, gossips
  * host announcements (Gossip), dials announced hosts on demand (Dialer) and
- * says how each host is reached (hostview.ts). It knows the node only
- * through the narrow NegotiatorOptions (options.ts: send a packet, dial, a
- * network, a logger), so unit tests drive it over in-memory peers;
- * plugin.ts wires it to cloudcoind.
+ * says how each host is reached (hostview.ts); its payment ledgers live on
+ * disk through ledgerfiles.ts. It knows the node only through the narrow
+ * NegotiatorOptions (options.ts: send a packet, dial, a network, a logger),
+ * so unit tests drive it over in-memory peers; plugin.ts wires it to cloudcoind.
  */
 
 import { EventEmitter } from 'events';
@@ -43,8 +43,7 @@ import { CloudPeer, CloudPeerInfo, CloudPeers, KeyedBuckets, PeerLike, hasCloudB
 import { Policy } from './policy';
 import { Server, LedgerRecord } from './server';
 import { Service, ServiceRegistry } from './services';
-import { TabStore, Tabs } from './tabs';
-import { PaidStore } from './paidstore';
+import { LedgerFiles } from './ledgerfiles';
 import { resolveTarget } from './targets';
 
 export type { CoinHooks, HostReach, LoggerLike, NegotiatorOptions, Target };
@@ -74,8 +73,7 @@ export class Negotiator extends EventEmitter {
   private id: Identity | null;
   private payments: PaymentHooks;
   private coinHooks: CoinHooks | null = null;
-  private tabs: TabStore | null = null;
-  private paidStore: PaidStore | null = null;
+  private readonly ledgers: LedgerFiles;
   private opened = false;
 
   constructor(options: NegotiatorOptions) {
@@ -112,6 +110,7 @@ export class Negotiator extends EventEmitter {
     this.requester = new Requester({
       magic, signer: () => this.identity, payments: () => this.payments, coins: () => this.coinHooks?.prover ?? null
     });
+    this.ledgers = new LedgerFiles(this.server, this.requester, this.logger);
     this.announcements = new AnnouncementStore(magic,
       { clock, intervalMs: options.announceIntervalMs, limit: options.announceLimit });
     this.gossip = new Gossip({
@@ -202,9 +201,9 @@ export class Negotiator extends EventEmitter {
     if (!this.id)
       throw new Error('Negotiator has no identity.');
     if (this.options.tabsFile)
-      this.openTabs(this.options.tabsFile);
+      this.ledgers.openTabs(this.options.tabsFile);
     if (this.options.paidFile)
-      this.openPaid(this.options.paidFile);
+      this.ledgers.openPaid(this.options.paidFile);
     this.opened = true;
     this.logger.info('negotiator: identity %s', this.id.address);
     for (const cp of this.peers.all())
@@ -216,8 +215,7 @@ export class Negotiator extends EventEmitter {
     for (const cp of this.peers.all())
       cp.close();
     this.requester.close();
-    this.tabs?.flush();
-    this.paidStore?.flush();
+    this.ledgers.flush();
     this.gossip.close();
     this.dialer.close();
   }
@@ -269,65 +267,12 @@ export class Negotiator extends EventEmitter {
     });
   }
 
-  /** Read the deferred tabs back and keep the file in step with them (tabs.ts). */
-  private openTabs(file: string): void {
-    const store = new TabStore(file, () => {
-      const tabs = new Tabs();
-      tabs.server = this.server.credits.entries();
-      tabs.client = this.requester.debtEntries();
-      return tabs;
-    }, this.logger);
-    const saved = store.load();
-    this.server.credits.load(saved.server);
-    this.requester.loadDebts(saved.client);
-    this.server.credits.onChange = () => store.changed();
-    this.requester.onChange = () => store.changed();
-    this.tabs = store;
-    if (saved.server.length + saved.client.length > 0)
-      this.logger.info('negotiator: deferred tabs read back: %d clients owe us, we owe %d servers', saved.server.length, saved.client.length);
-  }
-
-  /** Read the payments taken as a server back and keep their file in step (paidstore.ts). */
-  private openPaid(file: string): void {
-    const paid = this.server.paid;
-    const store = new PaidStore(file, () => paid.entries(), this.logger);
-    const saved = store.load();
-    paid.load(saved);
-    // Written at once, not at the end of the turn: a payment is on disk
-    // before the answer that took it leaves, so a crash forgets none.
-    paid.onChange = () => {
-      store.changed();
-      store.flush();
-    };
-    this.paidStore = store;
-    if (saved.length > 0)
-      this.logger.info('negotiator: %d payments taken read back', saved.length);
-  }
-
   /**
    * Put the payments taken before a restart that were unconfirmed back
-   * into the mempool (PaymentHooks#restore), so a double spend of one is
-   * reported as before; one found double spent already is charged back,
-   * one found confirmed is dated at the tip (forgotten no earlier than its
-   * own block would have it). Call once the payment hooks are installed.
+   * into the mempool (ledgerfiles.ts). Call once the payment hooks are installed.
    */
   async restorePayments(): Promise<void> {
-    const hooks = this.payments;
-    if (!hooks.restore)
-      return;
-    const counts: Record<string, number> = {};
-    for (const rec of this.server.paid.entries()) {
-      if (rec.doubleSpent || rec.height > 0 || !rec.data)
-        continue;
-      const outcome = await hooks.restore(rec.data);
-      counts[outcome] = (counts[outcome] ?? 0) + 1;
-      if (outcome === 'double-spent')
-        this.paymentDoubleSpent(rec.id);
-      else if (outcome === 'confirmed')
-        this.server.paid.connected([rec.id], this.options.height?.() ?? 0);
-    }
-    if (Object.keys(counts).length > 0)
-      this.logger.info('negotiator: unconfirmed payments taken put back: %j', counts);
+    await this.ledgers.restorePayments(this.payments, id => this.paymentDoubleSpent(id), this.options.height?.() ?? 0);
   }
 
   /** A block at `height` holding the txs `ids` (RPC order) was connected (paidtx.ts). */
