@@ -36,19 +36,24 @@ export function bitcoindParamErrors(rpc: bcoin.RPCBase, usage: (method: string) 
           ? 'an output amount is below the dust limit (policy: 3 x the fee of spending it at the minimum relay fee)'
           : `amount is below the dust limit (${limit} sat for this address: 3 x the fee of spending it at the minimum relay fee)`);
       }
-      // bcoin answers a wrong parameter count with the bare method name
-      // (MISC_ERROR -1, bitcoind's help text): say what is wrong and the usage.
+      // bcoin answers a wrong parameter count with its usage line as the
+      // message (MISC_ERROR -1, bitcoind's help text): say what is wrong and
+      // the usage. Only that: an error of the method's own that merely starts
+      // with its name (`cloudrequest failed: timeout`) passes unchanged.
       if (!help && err && err.type === 'RPCError' && err.code === rpcCodes.MISC_ERROR
         && typeof err.message === 'string' && (err.message === json.method || err.message.startsWith(`${json.method} `))) {
-        let line = err.message.split('\n')[0];
+        const first = err.message.split('\n')[0];
+        let line: string | null = null;
         try {
-          line = (await usage(json.method)).split('\n')[0] || line;
+          line = (await usage(json.method)).split('\n')[0] || null;
         } catch {
-          // bcoin's own line then
+          // No usage: only the bare method name is known to be one.
         }
-        const n = Array.isArray(json.params) ? json.params.length : 0;
-        throw new RPCError(rpcCodes.MISC_ERROR,
-          `wrong number of parameters (${n} given); usage: ${line}`);
+        if (err.message === json.method || first === line) {
+          const n = Array.isArray(json.params) ? json.params.length : 0;
+          throw new RPCError(rpcCodes.MISC_ERROR,
+            `wrong number of parameters (${n} given); usage: ${line ?? first}`);
+        }
       }
       if (err && err.type === 'ValidationError' && typeof err.message === 'string') {
         let names: Array<string | null> = [];
