@@ -61,6 +61,28 @@ t.test('get refuses an existing file before any call, unless --force', async (t)
   t.match(help.stdout, /--force\s+replace OUT if it is an existing file/, '--help documents --force');
 });
 
+t.test('put --min-hosts out of range says what it needs and what was given', async (t) => {
+  const file = path.join(dir, 'photo.jpg');
+  fs.writeFileSync(file, 'x');
+  const table: Array<[string[], string]> = [
+    [['--min-hosts', '5'], '--min-hosts 5 needs at least 5 hosts, but put stores on --hosts 1 (the default): give --hosts 5 or more'],
+    [['--hosts', '2', '--min-hosts', '3'], '--min-hosts 3 needs at least 3 hosts, but put stores on --hosts 2: give --hosts 3 or more'],
+    [['--min-hosts', '0'], '--min-hosts must be at least 1'],
+    [['--min-hosts', 'x'], '--min-hosts must be a whole number, got "x"'],
+    [['--data-shards', '2', '--parity-shards', '1', '--min-hosts', '1'], '--min-hosts 1 is outside 2..3: with --data-shards 2 '
+      + '--parity-shards 1 at least K = 2 shards rebuild the file and put stores K + M = 3'],
+    [['--data-shards', '2', '--parity-shards', '1', '--min-hosts', '4'], '--min-hosts 4 is outside 2..3: with --data-shards 2 '
+      + '--parity-shards 1 at least K = 2 shards rebuild the file and put stores K + M = 3']
+  ];
+  for (const [args, want] of table) {
+    const r = await runCLI([...NO_NODE, 'put', file, ...args]);
+    t.equal(r.code, 1, `${args.join(' ')}: exit 1`);
+    t.equal(r.stderr, `error: ${want}\n`, `${args.join(' ')}: one line`);
+  }
+  // In range, put goes on to the node (none here).
+  t.match((await runCLI([...NO_NODE, 'put', file, '--hosts', '5', '--min-hosts', '5'])).stderr, /^error: cannot connect/);
+});
+
 t.test('negotiate-storage takes put\'s --max-price default', async (t) => {
   // With the default there is nothing to refuse: the command goes on to the node (here: none).
   const r = await runCLI([...NO_NODE, 'negotiate-storage', '--size', '1MB']);

@@ -66,6 +66,31 @@ export async function negotiateStorage(ctx: CommandContext, argv: string[]): Pro
   ctx.out('Offers are released when they expire; a put with the same terms reuses them until then.');
 }
 
+/**
+ * --min-hosts against what put stores: at least 1 (K with shards), at most
+ * --hosts (K + M). Out of range, one line says what it needs and what was
+ * given, since `from 1 to 1` reads like a bug when --hosts is the default.
+ */
+function minHostsOpt(text: string, hosts: number, shards: { dataShards: number; parityShards: number } | undefined,
+  hostsGiven: boolean): number {
+  if (!/^\d+$/.test(text))
+    throw new CommandError('bad-arg', `--min-hosts must be a whole number, got "${text}"`);
+  const n = Number(text);
+  if (shards) {
+    const k = shards.dataShards;
+    if (n < k || n > hosts)
+      throw new CommandError('bad-arg', `--min-hosts ${text} is outside ${k}..${hosts}: with --data-shards ${k} --parity-shards `
+        + `${shards.parityShards} at least K = ${k} shards rebuild the file and put stores K + M = ${hosts}`);
+    return n;
+  }
+  if (n < 1)
+    throw new CommandError('bad-arg', '--min-hosts must be at least 1');
+  if (n > hosts)
+    throw new CommandError('bad-arg', `--min-hosts ${text} needs at least ${text} hosts, but put stores on --hosts ${hosts}`
+      + `${hostsGiven ? '' : ' (the default)'}: give --hosts ${text} or more`);
+  return n;
+}
+
 /** put FILE [--hosts N | --data-shards K --parity-shards M] [--min-hosts M] [--duration B] [--max-price P] [--no-wait] [--keep-revisions N] [--json] */
 export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = command('put', 'Encrypt FILE locally and store it on hosts: in open contracts by a revision (no transaction), '
@@ -97,8 +122,7 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
       throw new CommandError('bad-arg', '--hosts is K + M with shards: give --data-shards and --parity-shards only');
     hosts = shards.dataShards + shards.parityShards;
   }
-  const minHosts = o.minHosts === undefined ? hosts
-    : uintOpt(o.minHosts, '--min-hosts', shards ? shards.dataShards : 1, hosts);
+  const minHosts = o.minHosts === undefined ? hosts : minHostsOpt(o.minHosts, hosts, shards, cmd.getOptionValueSource('hosts') === 'cli');
   const input = fileArg(cmd.args[0]);
   try {
     const stat = fs.fstatSync(input.fd);
