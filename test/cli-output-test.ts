@@ -3,7 +3,7 @@ import t from 'tap';
 import { ProgressBar } from '../lib/cli/progress';
 import { escapeName, renderTable } from '../lib/cli/table';
 import { formatResult } from '../lib/cli/cloudcoincli';
-import { paidLine } from '../lib/cli/storagecmds';
+import { paidLine, recoverTable } from '../lib/cli/storagecmds';
 
 function sink(isTTY: boolean) {
   const chunks: string[] = [];
@@ -69,4 +69,28 @@ t.test('audits\' paid line', async (t) => {
   t.equal(paidLine({ ...pay, number: 3, paid: 90, intervals: 1 }), 'paid: state 3 pays 90 sat for interval 0 (1 sat of it prepaid reads)');
   t.equal(paidLine({ ...pay, number: 7, paid: 23455, prepaid: 5, intervals: 3, acknowledged: false }),
     'paid: state 7 pays 23455 sat for intervals 0..2 (5 sat of it prepaid reads) (not acknowledged by the host yet)');
+});
+
+t.test('recover\'s table says each failure once, under the table', async (t) => {
+  const away = 'host unreachable: Host 0309980f...9bad is not a connected CloudStorage peer.';
+  const row = (id: string, over: object) => ({ id: id.repeat(64), host: `rb1q${id.repeat(38)}`, files: null, updated: null, error: null,
+    takenOver: false, takeoverError: null, ...over });
+  const text = recoverTable([
+    row('a', { files: 3, updated: 1764520592, takenOver: true }),
+    row('b', { error: away, takeoverError: away }),
+    row('c', { error: away, takeoverError: away }),
+    row('d', { files: 1, updated: 1764520592, takeoverError: 'host-behind: it holds revision 2, this node can prove revision 3' })
+  ]);
+  const lines = text.split('\n');
+  t.same(lines.slice(2, 6).map((l) => l.split(/\s{2,}/).slice(3)), [
+    ['2025-11-30T16:36:32.000Z', 'yes'],
+    ['failed [1]', 'failed [1]'],
+    ['failed [1]', 'failed [1]'],
+    ['2025-11-30T16:36:32.000Z', 'failed [2]']
+  ], 'manifest and takeover columns name a note');
+  t.equal(lines[6], `  [1] ${away}`, 'the unreachable host said once');
+  t.equal(lines[7], '  [2] host-behind: it holds revision 2, this node can prove revision 3');
+  t.equal(lines.length, 8);
+  t.equal(text.split(away).length, 2, 'the message appears once');
+  t.ok(Math.max(...lines.slice(0, 6).map((l) => l.length)) < 140, 'rows stay narrow');
 });
