@@ -68,6 +68,10 @@ t.test('reputation on regtest nodes', async (t) => {
     await t.rejects(observer.rpc('getreputation', [H, 1]), { code: -8 });
     const all = await observer.rpc('getreputation', []) as ReputationJSON[];
     t.same(all.map((x) => x.pubkey).sort(), [R, H, F].sort(), 'every identity the index names');
+    // The renter's own list leaves its own identity out (a user of `hosts` expects no row for itself).
+    const mine = await renter.rpc('getreputation', []) as ReputationJSON[];
+    t.same(mine.map((x) => x.pubkey).sort(), [H, F].sort(), 'the renter\'s list: its counterparties, not itself');
+    t.equal((await rep(renter, R)).pubkey, R, 'asked by name, its own identity still answers');
   });
 
   t.test('should settle the honest host with real sats and refund the failed one', async (t) => {

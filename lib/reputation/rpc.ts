@@ -99,7 +99,10 @@ async function getReputation(p: Params, plugin: ReputationPlugin): Promise<Reput
   const json = (r: Reputation): ReputationJSON => reputationJSON(r, addressOf(Buffer.from(r.identity, 'hex')), addressOf);
   if (p.has(0))
     return json(await plugin.getReputation(await identityArg(plugin, p.get(0))));
+  // The node's own identity is no counterparty: left out, as `hosts` leaves out its own announcement.
+  const me = (await plugin.api.identity()).publicKey.toString('hex');
   const all = (await plugin.listReputation())
+    .filter((r) => r.identity !== me)
     .sort((a, b) => b.score - a.score || (a.identity < b.identity ? -1 : 1))
     .slice(0, MAX_LIST);
   return all.map(json);
@@ -110,7 +113,7 @@ function rpcMethods(plugin: ReputationPlugin): RPCMethodSpec[] {
   return [
     { name: 'getreputation', help: 'getreputation ( "identity" )\n'
       + 'This node\'s view of an identity (33-byte pubkey hex or identity address), or of every identity\n'
-      + 'the contract index names (highest score first): score (permille, the prior for an unknown\n'
+      + 'the contract index names but its own (highest score first): score (permille, the prior for an unknown\n'
       + 'identity), own records (audits, settled and refunded contracts, retrievals), on-chain ratings\n'
       + 'weighted by the sats settled to the host, EigenTrust (ppb) over the rating graph, and what peers\n'
       + 'said in signed statements (weighted by this node\'s trust in each signer). See\n'
