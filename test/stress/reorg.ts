@@ -18,7 +18,10 @@
 // - every transaction of a disconnected block is back in the renter's (or
 //   the rating host's) mempool, and confirms in the next block;
 // - every node's chain index (renter, hosts, observer) equals that of a
-//   node freshly synced from scratch on the new chain.
+//   node freshly synced on the new chain: from a copy of a datadir taken at
+//   the setup height, before the first CloudCoin transaction, so it syncs
+//   and indexes every block that carries one (the setup's 441 plain blocks
+//   are the same for every check and took most of a sync from scratch).
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
@@ -36,6 +39,15 @@ export interface ReorgOptions {
   log?: (line: string) => void;
 }
 
+/** Wall and CPU seconds of the storm's parts (progress lines and docs/STRESS.md's figures). */
+export interface ReorgTimes {
+  /** Networks started, chain mined, the fresh nodes' datadir template taken. */
+  setupS: number;
+  /** Per reorg: wall seconds of the whole reorg, its doomed branch (puts, refunds, closes, ratings, blocks), the fresh node's start, sync and check, and CPU seconds of every process of the storm. */
+  perReorg: Array<{ wallS: number; buildS: number; putS: number; fresh: boolean; freshStartS: number; freshSyncS: number; freshCheckS: number;
+    cpuS: number }>;
+}
+
 export interface ReorgResult {
   reorgs: number;
   depths: number[];
@@ -45,6 +57,7 @@ export interface ReorgResult {
   freshChecks: number;
   contracts: number;
   failures: string[];
+  times: ReorgTimes;
   line: string;
 }
 
@@ -53,6 +66,46 @@ const CLOSE_PRICE = 2_000_000_000;
 
 /** Deadline for waits that span a reorg or a relay (bcoin flushes invs every 5 s). */
 const RELAY_MS = 120_000;
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
+const TICKS = 100;
+
+/** A /proc stat line's fields after the command name (the first is the state, field 3). */
+function procStat(file: string): string[] {
+  const line = fs.readFileSync(file, 'utf8');
+  return line.slice(line.lastIndexOf(') ') + 2).split(' ');
+}
+
+/** CPU seconds of a live process (utime + stime), or 0 once it is gone. */
+function cpuOf(pid: number | undefined): number {
+  if (pid === undefined)
+    return 0;
+  try {
+    // utime and stime: fields 14 and 15.
+    const f = procStat(`/proc/${pid}/stat`);
+    return (Number(f[11]) + Number(f[12])) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds used so far by this process, its ended children (the CLI
+ * runs, stopped fresh nodes: cutime + cstime) and the live `daemons`.
+ */
+function stormCpu(daemons: DaemonProcess[]): number {
+  const own = process.cpuUsage();
+  let children = 0;
+  try {
+    const f = procStat('/proc/self/stat');
+    children = (Number(f[13]) + Number(f[14])) / TICKS;
+  } catch {
+    // not Linux: the daemons' own CPU only
+  }
+  return (own.user + own.system) / 1e6 + children + daemons.reduce((a, d) => a + cpuOf(d.proc?.pid), 0);
+}
+
+const secs = (ms: number) => Math.round(ms / 100) / 10;
 
 interface ContractJSON {
   id: string;
@@ -69,6 +122,10 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
   const depths: number[] = [];
   let confirmedAgain = 0;
   let freshChecks = 0;
+  const started = Date.now();
+  const times: ReorgTimes = { setupS: 0, perReorg: [] };
+  /** The next fresh node while it starts (awaited before the teardown, so none starts after it). */
+  let freshing: Promise<DaemonProcess | Error> | null = null;
   try {
     const { renter, hosts } = await startNetwork(td, [[], ['--host-storage-price', `${CLOSE_PRICE}sat`]]);
     const closingHost = hosts[1];
@@ -76,6 +133,7 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
     const observer = await startDaemon(td, observerArgs);
     const forker = await startDaemon(td, ['--nolisten', '--connect', '127.0.0.1:1']);
     const network = [renter, ...hosts, observer];
+    const daemons = [...network, forker];
     const tip = (d: DaemonProcess) => call<string>(d, 'getbestblockhash');
     const height = (d: DaemonProcess) => call<number>(d, 'getblockcount');
     const mine = async (d: DaemonProcess, n: number) => call<string[]>(d, 'generatetoaddress', [n, await call<string>(d, 'getnewaddress')]);
@@ -100,6 +158,27 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
     await mine(renter, 1);
     await synced(network, await tip(renter), 'funded');
     await feedForker();
+    // The fresh nodes' datadir: a node synced to here (no CloudCoin tx
+    // yet: plain blocks and the hosts' funding), then stopped cleanly.
+    const template = await startDaemon(td, ['--connect', renter.addr]);
+    await forValue(() => tip(template), await tip(renter), RELAY_MS * 2, 'the fresh nodes\' template synced');
+    await template.stop('SIGTERM');
+    /**
+     * A fresh node: the template's datadir copied and started with no peer
+     * (as the forker), while the storm builds its branch, so its start
+     * overlaps the puts; the check connects it to the renter (addnode
+     * onetry) and it syncs every block since the template.
+     */
+    const startFresh = async (): Promise<DaemonProcess> => {
+      const d = await DaemonProcess.create();
+      td.teardown(async () => {
+        await d.stop('SIGKILL');
+        d.cleanup();
+      });
+      fs.cpSync(template.base, d.base, { recursive: true });
+      await d.start(['--nolisten', '--connect', '127.0.0.1:1']);
+      return d;
+    };
     const hostOf = new Map<string, DaemonProcess>();
     for (const h of hosts)
       hostOf.set((await call<{ identity: string }>(h, 'getidentity')).identity, h);
@@ -150,9 +229,35 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
         await synced([observer], await tip(renter), 'the observer restarted');
       }
     };
+    /**
+     * A host's new txs into the renter's mempool at once: its own relay
+     * announces txs at bcoin's 5 s inv flush (Peer.INV_INTERVAL), which the
+     * storm would wait for at most of its blocks. Parents first (a rating's
+     * funding tx); the relay still runs and finds them known.
+     */
+    const handToRenter = async (from: DaemonProcess): Promise<void> => {
+      const pool = new Set(await call<string[]>(renter, 'getrawmempool'));
+      let left = (await call<string[]>(from, 'getrawmempool')).filter((t) => !pool.has(t));
+      for (let pass = 0; left.length && pass < 3; pass++) {
+        const missing: string[] = [];
+        for (const t of left) {
+          const raw = await call<string>(from, 'getrawtransaction', [t]).catch(() => null);
+          if (raw && !(await call(renter, 'sendrawtransaction', [raw]).then(() => true, () => false)))
+            missing.push(t);
+        }
+        left = missing;
+      }
+    };
     const renterContracts = async () => (await call<ContractJSON[]>(renter, 'listcontracts')).filter((c) => c.role === 'renter');
 
+    times.setupS = secs(Date.now() - started);
+    log(`setup: ${times.setupS} s`);
     for (let i = 1; i <= options.reorgs; i++) {
+      const reorgStart = Date.now();
+      const cpuStart = stormCpu(daemons);
+      let putMs = 0;
+      const freshMs = { start: 0, sync: 0, check: 0 };
+      freshing = options.freshEvery || i === options.reorgs ? startFresh().catch((e: Error) => e) : null;
       const depth = 1 + rng.int(6);
       depths.push(depth);
       const forkTip = await tip(renter);
@@ -162,7 +267,9 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
       for (let b = 0; b < depth; b++) {
         const txids: string[] = [];
         if (b === 0 || rng.int(2)) {
+          const putStart = Date.now();
           const p = await put();
+          putMs += Date.now() - putStart;
           for (const c of p.contracts)
             hostsOf.set(c.id, hostOf.get(c.host)!);
           for (const t of p.txids) {
@@ -195,6 +302,7 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
           if (t) {
             kinds.set(t, 'close');
             txids.push(t);
+            await handToRenter(closingHost);
           }
         }
         if (live.length && rng.int(2)) {
@@ -205,15 +313,18 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
           if (t) {
             kinds.set(t, 'rating');
             txids.push(t);
+            if (rater !== renter)
+              await handToRenter(rater);
           }
         }
-        // Everything (the host's rating by relay) in the renter's mempool, then into a block.
+        // Everything (a host's tx handed over) in the renter's mempool, then into a block.
         await forValue(async () => {
           const pool = new Set(await call<string[]>(renter, 'getrawmempool'));
           return txids.filter((t) => !pool.has(t)).length;
         }, 0, RELAY_MS, 'the new txs in the renter\'s mempool');
         await mine(renter, 1);
       }
+      const buildMs = Date.now() - reorgStart;
       const doomedTip = await tip(renter);
       // Every non-coinbase tx of the doomed blocks.
       const doomed: string[] = [];
@@ -277,11 +388,22 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
         });
         failures.push(`reorg ${i} (depth ${depth}): the nodes' indexes differ (printed above)`);
       }
-      if (options.freshEvery || i === options.reorgs) {
-        const fresh = await DaemonProcess.create();
+      if (freshing !== null) {
+        let at = Date.now();
+        const lap = () => {
+          const was = at;
+          at = Date.now();
+          return at - was;
+        };
+        const fresh = await freshing;
+        if (fresh instanceof Error)
+          throw fresh;
         try {
-          await fresh.start(['--connect', renter.addr]);
+          // Started during the branch: this is what its start still took.
+          freshMs.start = lap();
+          await call(fresh, 'addnode', [renter.addr, 'onetry']);
           await forValue(() => tip(fresh), next, RELAY_MS * 2, 'the fresh node synced');
+          freshMs.sync = lap();
           const want = chainView(await call<ContractJSON[]>(renter, 'listcontracts')).join('\n');
           const ok = await forValue(async () => chainView(await call<ContractJSON[]>(fresh, 'listcontracts')).join('\n'), want, RELAY_MS,
             'the fresh node\'s index').catch(() => null);
@@ -296,12 +418,28 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
           await fresh.stop('SIGKILL');
           fresh.cleanup();
         }
+        freshMs.check = lap();
       }
+      const took = {
+        wallS: secs(Date.now() - reorgStart), buildS: secs(buildMs), putS: secs(putMs), fresh: freshing !== null,
+        freshStartS: secs(freshMs.start), freshSyncS: secs(freshMs.sync), freshCheckS: secs(freshMs.check),
+        cpuS: Math.round(stormCpu(daemons) - cpuStart)
+      };
+      times.perReorg.push(took);
       log(`reorg ${i}: depth ${depth}, ${doomed.length} txs disconnected `
         + `(${doomed.map((t) => kinds.get(t) ?? 'other').join(' ')}), ${confirmed.length} confirmed again, `
-        + `${back instanceof Error ? 'NOT all back in the mempool' : 'all back in the mempool first'}`);
+        + `${back instanceof Error ? 'NOT all back in the mempool' : 'all back in the mempool first'}; `
+        + `${took.wallS} s (branch ${took.buildS} s of which put ${took.putS} s; fresh node start ${took.freshStartS} s, `
+        + `sync ${took.freshSyncS} s, check ${took.freshCheckS} s), ${took.cpuS} s CPU`);
     }
 
+    type Took = ReorgTimes['perReorg'][number];
+    const mean = (of: Took[], f: (x: Took) => number) => (of.reduce((a, x) => a + f(x), 0) / Math.max(1, of.length)).toFixed(1);
+    const all = times.perReorg;
+    const checked = all.filter((x) => x.fresh);
+    log(`times: setup ${times.setupS} s; per reorg ${mean(all, (x) => x.wallS)} s (branch ${mean(all, (x) => x.buildS)} s, of which put `
+      + `${mean(all, (x) => x.putS)} s), ${mean(all, (x) => x.cpuS)} s CPU; per fresh check: start ${mean(checked, (x) => x.freshStartS)} s, `
+      + `sync ${mean(checked, (x) => x.freshSyncS)} s, check ${mean(checked, (x) => x.freshCheckS)} s; whole storm ${secs(Date.now() - started)} s`);
     const contracts = chainView(await call<ContractJSON[]>(renter, 'listcontracts')).length;
     const total = Object.values(disconnected).reduce((a, b) => a + b, 0);
     const line = `reorg storm: ${depths.length} reorgs (depth ${Math.min(...depths)}-${Math.max(...depths)}, `
@@ -310,8 +448,9 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
       + `${confirmedAgain}/${total} confirmed again in the next block with no command run, `
       + `index equal to a fresh sync ${failures.some((f) => /fresh/.test(f)) ? 'NOT ' : ''}after ${freshChecks} checks (${contracts} contracts)`
       + `${failures.length ? `; ${failures.length} problems` : ''}`;
-    return { reorgs: depths.length, depths, disconnected, confirmedAgain, freshChecks, contracts, failures, line };
+    return { reorgs: depths.length, depths, disconnected, confirmedAgain, freshChecks, contracts, failures, times, line };
   } finally {
+    await freshing;
     await td.run();
   }
 }
