@@ -77,13 +77,29 @@ export interface FuzzType {
   perSession?: boolean;
   /** The project's decoder for the command (throws PacketError). */
   decode(payload: Buffer): unknown;
+  /**
+   * Packets in flight before the next is made (default: the run's
+   * pipeline window); 1 where the next packet uses the node's answer to
+   * the last (a nonce it issued).
+   */
+  window?: number;
   /** Next packet; default: a mutation of a seed, or a seed itself one time in ten. */
   next?(rng: Rng, ctx: FuzzContext, s: SessionState, seeds: Seed[]): Buffer;
 }
 
+/** Fields of payloads traced already: per-session seeds are mostly the same buffers each session. */
+const tracedFields = new WeakMap<Buffer, Seed['fields']>();
+
 /** Trace each payload's fields with the type's decoder. */
 export function traced(type: FuzzType, payloads: Buffer[]): Seed[] {
-  return payloads.map((payload) => ({ payload, fields: traceFields((p) => type.decode(p), payload) }));
+  return payloads.map((payload) => {
+    let fields = tracedFields.get(payload);
+    if (!fields) {
+      fields = traceFields((p) => type.decode(p), payload);
+      tracedFields.set(payload, fields);
+    }
+    return { payload, fields };
+  });
 }
 
 /** A session's traced seeds: the run's shared ones, or fresh ones for per-session types. */
@@ -364,6 +380,8 @@ export const FUZZ_TYPES: FuzzType[] = [
     // hello and auth come out of the other flood budget; the csreq one is this.
     budget: REQ_FLOOD_BURST - 4,
     setup: 'proven',
+    // Six in ten use a nonce from the node's answer to the one before.
+    window: 1,
     // Signed by the session's identity: cached per identity.
     perSession: true,
     seeds: (ctx, s) => {
@@ -398,14 +416,25 @@ export const FUZZ_TYPES: FuzzType[] = [
     budget: REQ_FLOOD_BURST - 4,
     setup: 'proven',
     perSession: true,
-    // Requests with one and with three coin proofs (random outpoints: the node finds no such coins).
-    seeds: (ctx, s) => [1, 3].map((n) => {
-      const r = new CoinRequestPacket();
-      Object.assign(r, { to: ctx.nodeKey, nonce: randomBytes(16), service: 'info', method: 'services' });
-      r.coins = Array.from({ length: n }, (_, i) =>
-        signProof(magic, s.identity.publicKey, ctx.nodeKey, r.nonce, randomBytes(32), i, bcoin.KeyRing.generate().privateKey));
-      return r.sign(s.identity, magic).encode();
-    }),
+    // Requests with one and with three coin proofs (random outpoints: the
+    // node finds no such coins), signed by the session's identity: made
+    // once per identity (ten signatures and four keys each; their random
+    // nonce is one the node never issued either way).
+    seeds: (ctx, s) => {
+      const key = `coin requests ${s.identity.publicKey.toString('hex')}`;
+      let seeds = ctx.cache.get(key);
+      if (!seeds) {
+        seeds = [1, 3].map((n) => {
+          const r = new CoinRequestPacket();
+          Object.assign(r, { to: ctx.nodeKey, nonce: randomBytes(16), service: 'info', method: 'services' });
+          r.coins = Array.from({ length: n }, (_, i) =>
+            signProof(magic, s.identity.publicKey, ctx.nodeKey, r.nonce, randomBytes(32), i, bcoin.KeyRing.generate().privateKey));
+          return { payload: r.sign(s.identity, magic).encode(), fields: [] as Seed['fields'] };
+        });
+        ctx.cache.set(key, seeds);
+      }
+      return seeds.map((x) => x.payload);
+    },
     decode: (p) => CoinRequestPacket.decode(p)
   },
   {

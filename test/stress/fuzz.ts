@@ -9,7 +9,8 @@
 // command needs (a hello, a proven identity), then random and mutated
 // packets of one cs* command (test/stress/mutate.ts) until the session's
 // budget is spent or the node bans it. Every packet is followed by a ping,
-// so a packet counts only once the node dispatched it.
+// so a packet counts only once the node dispatched it (a few packets and
+// their pings in flight at once, so the node never waits for us).
 //
 // Checked: the node never exits, no handler fails with anything but a
 // PacketError (debug.log), its RSS stays under a bound, a peer sending only
@@ -41,6 +42,12 @@ const RSS_LIMIT = 600e6;
 
 /** Nonces kept per session (the node keeps 64 per client). */
 const MAX_SESSION_NONCES = 32;
+
+/**
+ * Packets (each with its ping) one hostile session keeps in flight, for
+ * commands whose next packet does not depend on the node's answers.
+ */
+const PIPELINE_WINDOW = 8;
 
 /** Deadline for the node's answer to one honest request (loaded machine). */
 const HONEST_TIMEOUT_MS = 60_000;
@@ -188,7 +195,7 @@ async function setupSession(peer: RawPeer, type: FuzzType, s: SessionState): Pro
 }
 
 async function runSession(t: Target, ctx: FuzzContext, type: FuzzType, ip: string, rng: Rng, budget: number,
-  make?: (seeds: ReturnType<typeof traced>) => Buffer): Promise<SessionOutcome> {
+  make?: (seeds: ReturnType<typeof traced>) => Buffer, window = type.window ?? PIPELINE_WINDOW): Promise<SessionOutcome> {
   const peer = await connectSession(t, ip);
   if (!peer)
     return { sent: 0, closedByNode: false, connected: false };
@@ -210,15 +217,35 @@ async function runSession(t: Target, ctx: FuzzContext, type: FuzzType, ip: strin
   let sent = 0;
   if (await setupSession(peer, type, s)) {
     const seeds = seedsFor(type, ctx, s);
-    for (let i = 0; i < budget; i++) {
+    // Each packet is followed by its own ping, but up to `window` of them
+    // are in flight: the node is never idle waiting for our next packet.
+    // Packet k counts once its pong came back (dispatched) or when its
+    // ping is the first one the closed socket left unanswered (it made
+    // the node close us). Never more than were dispatched: a node that
+    // closes with our later packets unread resets the connection, and
+    // the pongs it sent just before can be lost with it, so the count
+    // is exact only with a window of 1 (the offenders' ban figure).
+    const inFlight: Array<Promise<boolean>> = [];
+    let alive = true;
+    const settle = async (): Promise<void> => {
+      const answered = await inFlight.shift()!;
+      sent += 1;
+      if (!answered)
+        alive = false;
+    };
+    for (let i = 0; i < budget && alive; i++) {
+      if (inFlight.length >= window) {
+        await settle();
+        if (!alive)
+          break;
+      }
       const payload = make ? make(seeds) : type.next ? type.next(rng, ctx, s, seeds) : defaultNext(rng, seeds);
       if (!peer.write(type.cmd, payload))
         break;
-      const alive = await peer.barrier();
-      sent += 1;
-      if (!alive)
-        break;
+      inFlight.push(peer.barrier());
     }
+    while (alive && inFlight.length)
+      await settle();
   }
   const closedByNode = peer.closed;
   await peer.close();
@@ -259,7 +286,7 @@ async function offenders(t: Target, ctx: FuzzContext, ips: LoopbackAddresses, rn
     };
     let r: SessionOutcome = { sent: 0, closedByNode: false, connected: false };
     for (let attempt = 0; attempt < 5 && !r.connected; attempt++)
-      r = await runSession(t, ctx, type, ip, rng, BAN_WITHIN + 50, malformed);
+      r = await runSession(t, ctx, type, ip, rng, BAN_WITHIN + 50, malformed, 1);
     if (!r.connected)
       throw new Error(`offender for ${type.cmd}: could not connect`);
     const banned = await forValue(async () => (await bannedAddresses(t)).has(ip), true, 10_000,
