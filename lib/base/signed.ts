@@ -103,11 +103,38 @@ export abstract class SignedStruct extends StrictStruct implements UnsignedEncod
 }
 
 /**
+ * A signed object bound to one network: the prefix is the network magic
+ * (u32 LE, `magicBytes`), so what is signed on regtest never verifies on
+ * main. The envelope's request and response, announcements and the signed
+ * statements (PROTOCOL 2) all sign this way.
+ */
+export abstract class NetworkSignedStruct extends SignedStruct {
+  /** TH(tag, magic u32 LE || unsigned encoding): what `sig` covers (a request's id). */
+  hash(magic: number): Buffer {
+    return this.signatureHash(magicBytes(magic));
+  }
+
+  /** Sign for the network with `magic` as `signer`, who becomes the named signer where the object names one. */
+  sign(signer: Signer, magic: number): this {
+    return this.signWith(signer, magicBytes(magic));
+  }
+
+  /**
+   * True if `publicKey` (default: the named signer; an object that names
+   * none verifies only against a key given) signed it for the network
+   * with `magic`; never throws.
+   */
+  verify(magic: number, publicKey: Buffer | null = null): boolean {
+    return this.verifyWith(publicKey, magicBytes(magic));
+  }
+}
+
+/**
  * A signed statement that opens with its signer's 33-byte identity key
  * (`signer`): a node's signed view of something (its market prices, its
  * reputation of an identity) that anyone can verify without context.
  */
-export abstract class SignerStatement extends SignedStruct {
+export abstract class SignerStatement extends NetworkSignedStruct {
   /** The signing node's compressed identity key (33 bytes). */
   signer: Buffer = Buffer.alloc(33);
 

@@ -8,7 +8,7 @@
 
 import bio = require('bufio');
 import { tags } from '../base/hash';
-import { SignedStruct, StrictStruct, magicBytes, type Signer } from '../base/signed';
+import { NetworkSignedStruct, StrictStruct } from '../base/signed';
 import { PUBKEY_SIZE, MAX_URL_SIZE, MAX_HOST_ADDRS, MAX_NET_ADDR_SIZE } from './common';
 import {
   decodeCodes, malformed, readU8, readU32, readAmount, writeAmount, readVarBytes, readPubkey, sizeVarBytes,
@@ -180,7 +180,7 @@ function ipv6Bytes(text: string): Buffer | null {
  * `publicKey` over TH(tag, magic u32 LE || every field but sig), tag
  * `cc/announce/0` (v1) or `cc/announce/1` (v2). Layouts: PROTOCOL 2.9.
  */
-export class AnnouncePacket extends SignedStruct implements HostOffer {
+export class AnnouncePacket extends NetworkSignedStruct implements HostOffer {
   /** 1 or 2 (the command tells them apart). */
   version: 1 | 2 = 2;
   publicKey: Buffer = ZERO_KEY;
@@ -284,19 +284,6 @@ export class AnnouncePacket extends SignedStruct implements HostOffer {
     // [REJECT] a withdrawal offers nothing and cannot be reached
     if (this.withdrawn && (this.addrs.length !== 0 || this.capacity !== 0))
       throw malformed(decodeCodes.BAD_FLAGS);
-  }
-
-  hash(magic: number): Buffer {
-    return this.signatureHash(magicBytes(magic));
-  }
-
-  /** Sign as `signer`, who becomes `publicKey`. */
-  sign(signer: Signer, magic: number): this {
-    return this.signWith(signer, magicBytes(magic));
-  }
-
-  verify(magic: number): boolean {
-    return this.verifyWith(null, magicBytes(magic));
   }
 
   /** Addresses of one kind that we can dial, as `ip:port`. */

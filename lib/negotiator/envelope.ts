@@ -9,7 +9,7 @@
 
 import bio = require('bufio');
 import { tags } from '../base/hash';
-import { SignedStruct, magicBytes, type Signer } from '../base/signed';
+import { NetworkSignedStruct } from '../base/signed';
 import {
   PUBKEY_SIZE, SIG_SIZE, HASH_SIZE, NONCE_SIZE, MAX_ARGS_SIZE, MAX_BODY_SIZE, MAX_PAYMENT_SIZE, MAX_STATUS_SIZE,
   STATUS_RE
@@ -102,7 +102,7 @@ export class Payment extends bio.Struct {
  * TH('cc/env/0', magic u32 LE || every field but sig); that hash is also the
  * request's id, which the response quotes.
  */
-export class RequestPacket extends SignedStruct {
+export class RequestPacket extends NetworkSignedStruct {
   readonly type = types.REQUEST;
   from: Buffer = ZERO_KEY;
   to: Buffer = ZERO_KEY;
@@ -157,20 +157,6 @@ export class RequestPacket extends SignedStruct {
     this.method = readName(br);
     this.args = readVarBytes(br, MAX_ARGS_SIZE);
     this.payment = new Payment().read(br);
-  }
-
-  /** Request id and signing hash. */
-  hash(magic: number): Buffer {
-    return this.signatureHash(magicBytes(magic));
-  }
-
-  /** Sign as `signer`, who becomes `from`. */
-  sign(signer: Signer, magic: number): this {
-    return this.signWith(signer, magicBytes(magic));
-  }
-
-  verify(magic: number): boolean {
-    return this.verifyWith(null, magicBytes(magic));
   }
 
   getJSON(): object {
@@ -246,7 +232,7 @@ export const COIN_ENVELOPE_TAG = 'cc/envc/0';
  * TH('cc/res/0', magic u32 LE || every field but sig), which covers the
  * request hash, so a response cannot be replayed for another request.
  */
-export class ResponsePacket extends SignedStruct {
+export class ResponsePacket extends NetworkSignedStruct {
   readonly type = types.RESPONSE;
   requestHash: Buffer = ZERO_HASH;
   status = '';
@@ -288,19 +274,6 @@ export class ResponsePacket extends SignedStruct {
     this.status = status;
     this.body = readVarBytes(br, MAX_BODY_SIZE);
     this.nextNonce = readFixed(br, NONCE_SIZE);
-  }
-
-  hash(magic: number): Buffer {
-    return this.signatureHash(magicBytes(magic));
-  }
-
-  sign(signer: Signer, magic: number): this {
-    return this.signWith(signer, magicBytes(magic));
-  }
-
-  /** True if the request's `to` (`publicKey`) signed this response. */
-  verify(magic: number, publicKey: Buffer): boolean {
-    return this.verifyWith(publicKey, magicBytes(magic));
   }
 
   hasNextNonce(): boolean {

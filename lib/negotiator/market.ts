@@ -16,7 +16,7 @@
  */
 
 import bio = require('bufio');
-import { magicBytes, SignerStatement, type Signer } from '../base/signed';
+import { SignerStatement } from '../base/signed';
 import { PacketError } from '../base/errors';
 import { BoundedMap } from './boundedmap';
 import { MAX_MONEY } from './common';
@@ -139,15 +139,6 @@ export class MarketStatement extends SignerStatement {
     this.entries = [];
     for (let i = 0; i < n; i++)
       this.entries.push(readEntry(br));
-  }
-
-  sign(signer: Signer, magic: number): this {
-    return this.signWith(signer, magicBytes(magic));
-  }
-
-  /** True if the named signer signed it for the network with `magic`. */
-  verify(magic: number): boolean {
-    return this.verifyWith(null, magicBytes(magic));
   }
 }
 

@@ -12,7 +12,7 @@
  */
 
 import bio = require('bufio');
-import { magicBytes, SignerStatement, type Signer } from '../base/signed';
+import { SignerStatement } from '../base/signed';
 import { readAmount, readFixed, readPubkey, readU8, readU32, writeAmount } from '../base/wire';
 import { PacketError } from '../base/errors';
 import { REPUTATION_TAG, SCORE_MAX } from './common';
@@ -113,16 +113,6 @@ export class ReputationStatement extends SignerStatement {
       throw new PacketError('bad-reputation', 'reject', 10);
     this.known = known === 1;
     this.pretrusted = pre === 1;
-  }
-
-  /** Sign as `signer` on the network with `magic`. */
-  sign(signer: Signer, magic: number): this {
-    return this.signWith(signer, magicBytes(magic));
-  }
-
-  /** True if the named signer signed it for the network with `magic`. */
-  verify(magic: number): boolean {
-    return this.verifyWith(null, magicBytes(magic));
   }
 
   /** A view entry as a statement (unsigned). */
