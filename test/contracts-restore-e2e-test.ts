@@ -12,6 +12,7 @@ import { randomBytes } from 'crypto';
 import bcoin = require('../lib/bcoin');
 import { DaemonProcess, tempDir } from './util/nodes-context';
 import { forValue } from './util/wait';
+import { forCloudPeers } from './util/network';
 
 const WAIT_MS = 120000;
 
@@ -71,7 +72,7 @@ t.test('a wallet restored from its seed refunds every escrow', async (t) => {
   });
   await renter.start();
   await Promise.all(hosts.map(h => h.start(['--connect', renter.addr])));
-  await forValue(async () => (await call<unknown[]>(renter, 'getcloudpeers')).length, 2, WAIT_MS, 'hosts');
+  await forCloudPeers(renter, hosts, WAIT_MS, 'hosts');
   await mine(renter, 440);
 
   const file = path.join(work, 'data.bin');

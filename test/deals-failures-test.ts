@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { DaemonProcess, tempDir } from './util/nodes-context';
-import { json, mine, startNetwork } from './util/network';
+import { forCloudPeers, json, mine, startNetwork } from './util/network';
 import { forValue } from './util/wait';
 import type { PutResult } from '../lib/deals/renterclient';
 
@@ -23,7 +23,7 @@ t.test('a renter before segwit, then unfunded', async (t) => {
   });
   await renter.start();
   await host.start(['--connect', renter.addr]);
-  await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, 1, 30000, 'host');
+  await forCloudPeers(renter, [host], 60000, 'host');
   const work = tempDir();
   t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
   const file = path.join(work, 'f.bin');

@@ -5,7 +5,7 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DaemonProcess, tempDir } from './util/nodes-context';
-import { json, mine } from './util/network';
+import { forCloudPeers, json, mine } from './util/network';
 import { forValue } from './util/wait';
 
 /** Every entry under `dir` whose mode lets group or others in, as `mode path`. */
@@ -72,7 +72,7 @@ t.test('datadir permissions', async (t) => {
   await forValue(() => /regtest was open to other users: made \d+ entries owner-only/.test(host.stderr), true,
     30000, 'the host saying it tightened its datadir');
   t.match(host.stderr, /cc-test-\w+ was open to other users: made it owner-only/, 'and the base datadir');
-  await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, 1, 60000, 'host connected');
+  await forCloudPeers(renter, [host], 60000, 'host connected');
   await mine(renter, 440);
 
   // A real file on the host, so hosted data, contracts and wallet txs exist.

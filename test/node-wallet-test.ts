@@ -7,8 +7,8 @@ import t, { type Test } from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import bcoin = require('../lib/bcoin');
-import { runCLI, tempDir, type CLIResult, type DaemonProcess } from './util/nodes-context';
-import { json, mine, startNetwork } from './util/network';
+import { runCLI, tempDir, type CLIResult } from './util/nodes-context';
+import { forCloudPeer, identity, json, mine, startNetwork } from './util/network';
 import { forValue } from './util/wait';
 
 const UNLOCK = /^error: Please enter the wallet passphrase with walletpassphrase first\. \(code -13\)\n$/;
@@ -27,10 +27,6 @@ function oneLine(t: Test, r: CLIResult, re: RegExp, what: string): void {
   t.equal(r.code, 1, `${what}: exit 1`);
   t.match(r.stderr, re, what);
   t.equal(r.stderr.trim().split('\n').length, 1, `${what}: one line`);
-}
-
-async function identity(d: DaemonProcess): Promise<string> {
-  return (await json<{ identity: string }>(d.cli(['getidentity']))).identity;
 }
 
 t.test('wallet encryption', async (t) => {
@@ -137,6 +133,7 @@ t.test('wallet encryption', async (t) => {
 
   await t.test('should start an encrypted node only with its passphrase', async (t) => {
     t.equal(await host.stop(), 0);
+    await forCloudPeer(renter, hostId, false, 60000, 'the host gone');
     const refused: Array<[string, string[], Record<string, string>, RegExp]> = [
       ['no passphrase', [], {}, /^cloudcoind: cannot start: the wallet is encrypted: .*wallet-passphrase-file=FILE in cloudcoin\.conf/],
       ['a wrong one', [], { CLOUDCOIN_WALLET_PASSPHRASE: 'wrong' }, /^cloudcoind: cannot start: the wallet passphrase given at start is wrong\n$/]
@@ -159,7 +156,7 @@ t.test('wallet encryption', async (t) => {
     t.equal(await identity(host), hostId, 'the same identity');
     oneLine(t, await host.cli(['sendtoaddress', (await host.cli(['getnewaddress'])).stdout.trim(), '1']), UNLOCK,
       'the wallet itself is locked');
-    await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, 1, 60000, 'the host back');
+    await forCloudPeer(renter, hostId, true, 60000, 'the host back');
     const out = path.join(work, 'again.txt');
     await forValue(async () => (await renter.cli(['get', fileId, out])).code, 0, 60000, 'get from the restarted host');
     t.ok(fs.readFileSync(out).equals(fs.readFileSync(file)));

@@ -32,6 +32,12 @@ export async function forCloudPeer(d: DaemonProcess, id: string, present: boolea
     .some((p) => p.identity === id), present, timeoutMs, what);
 }
 
+/** Wait until `d` lists every node of `peers` among its proven cloud peers (forCloudPeer for each, by identity). */
+export async function forCloudPeers(d: DaemonProcess, peers: DaemonProcess[], timeoutMs: number, what: string): Promise<void> {
+  for (const p of peers)
+    await forCloudPeer(d, await identity(p), true, timeoutMs, `${what} (${p.addr})`);
+}
+
 /** Mine `n` blocks to the node's own wallet. */
 export async function mine(d: DaemonProcess, n = 1): Promise<void> {
   const addr = (await d.cli(['getnewaddress'])).stdout.trim();
@@ -56,8 +62,7 @@ export async function startNetwork(t: { teardown(fn: () => unknown): void }, hos
   });
   await renter.start();
   await Promise.all(hosts.map((h) => h.start(['--connect', renter.addr])));
-  await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, hosts.length,
-    30000, 'hosts connected to the renter');
+  await forCloudPeers(renter, hosts, 60000, 'hosts connected to the renter');
   // Segwit (our witness wallet's inputs) is active from height 432.
   await mine(renter, 440);
   return { renter, hosts };
