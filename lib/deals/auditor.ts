@@ -150,9 +150,11 @@ export class Auditor {
       } catch (e) {
         const why = (e as Error).message.split('\n')[0];
         // The renter cannot pay for the reads (wallet locked, escrow
-        // gone): not the host's fault, so no record; a later audit
-        // catches the interval up.
-        if ((e as { code?: unknown }).code === 'cannot-pay') {
+        // gone), or another node with this identity drives the contract
+        // (othernode.ts): not the host's fault, so no record; a later
+        // audit catches the interval up.
+        const code = (e as { code?: unknown }).code;
+        if (code === 'cannot-pay' || code === 'other-node') {
           this.ctx.log?.('warning', `audit of contract ${rc.contract.id()} interval ${target.index} waits: ${why}`);
           return null;
         }

@@ -10,6 +10,7 @@ export type DealErrorCode =
   // renter <-> host
   | 'proposal-declined' | 'revision-declined' | 'bad-host-answer' | 'bad-host-sig' | 'bad-data-url' | 'no-receipt'
   | 'bad-receipt' | 'no-token' | 'object-too-large' | 'host-unreachable' | 'host-behind' | 'host-pricier' | 'payment-declined'
+  | 'other-node'
   // the renter's contracts
   | 'insufficient-allowance' | 'unknown-contract' | 'contract-busy' | 'not-formed' | 'not-renewable' | 'over-budget'
   // the renter's files

@@ -41,6 +41,7 @@ import { feedReputation, makeAuditor, makeAutoRepair, makePayer } from './renter
 import { makeAutoRenew, renewContract, renewDetails } from './renewal';
 import { deleteFile, pruneVersions } from './deletion';
 import { WorkLocks } from './worklocks';
+import { type OtherNodeContext, explainDecline } from './othernode';
 
 export { options } from './config';
 
@@ -214,8 +215,30 @@ export class Deals implements Extension {
     const budget = object === ALL_OBJECTS ? AUDIT_BUDGET : held ? held.size : 0;
     if (!rc || tokenCost(rc.contract, budget) === 0)
       return this.renter.token(host, id, object);
-    return this.payer.prepay(rc.contract, tokenCost(rc.contract, budget), (state) => this.renter.token(host, id, object, state),
-      (e) => e instanceof DealError && e.code === 'no-token');
+    try {
+      return await this.payer.prepay(rc.contract, tokenCost(rc.contract, budget), (state) => this.renter.token(host, id, object, state),
+        (e) => e instanceof DealError && e.code === 'no-token');
+    } catch (e) {
+      throw await this.explainDecline(host, rc.contract, e);
+    }
+  }
+
+  /** A host's decline of our state or revision, explained when another node with this identity is ahead (othernode.ts). */
+  explainDecline(host: HostRef, c: StorageContract, e: unknown): Promise<unknown> {
+    return explainDecline(this.otherNodeContext(host), c, host.identity, e);
+  }
+
+  /** What othernode.ts asks of the node about our contracts with `host`. */
+  otherNodeContext(host: HostRef): OtherNodeContext {
+    return {
+      latest: (k, fromRevision, fromObject) => this.renter.latest(host, k, fromRevision, fromObject),
+      revision: (k) => this.store.latestRevision(k.hash()),
+      payment: (k) => this.store.getPayment(k.hash()),
+      escrow: async (k) => {
+        const esc = await this.contracts.escrowOf(k.hash());
+        return esc && !esc.spent ? esc.coin : null;
+      }
+    };
   }
 
   /** Allowance, used, objects, size and revision of a contract we are party to; for our own contracts (renter) its audits: counts and next audit height. */

@@ -22,6 +22,7 @@ import type { ManifestFile, Replica } from '../storage/manifest';
 import { type ContractObject, PendingRevision, RenterContract } from './dealrecords';
 import { type DealStore } from './dealstore';
 import { DealError } from './errors';
+import { otherNodeError } from './othernode';
 import type { HostRef } from './renterhosts';
 import type { Renter } from './renter';
 import { accrualTerms, allowanceCovers, committedCost, nextRevision } from './revisions';
@@ -308,6 +309,9 @@ export class RenterContracts {
       throw new DealError('host-behind', `host ${host.identity} holds revision ${theirs.number} of contract `
         + `${rc.contract.id().slice(0, 12)}, we hold revision ${ours} signed by it: it lost data, and is not revised again`);
     }
+    // Signed by both identity keys (latestRevision checked), and not by this node: another node with this identity.
+    if (theirs.number > ours)
+      throw otherNodeError(rc.contract, host.identity, `revision ${theirs.number} (this node's: ${ours})`, 'revision-out-of-order');
   }
 
   /**

@@ -14,6 +14,7 @@ import { RenterClient } from './renterclient';
 import { localCall } from './rpc';
 import type { StorageContract } from '../contracts/storagecontract';
 import { takeOver, type TakeoverResult } from './takeover';
+import { hostAhead } from './othernode';
 import type { Deals } from './plugin';
 
 /**
@@ -62,7 +63,14 @@ export function makePayer(deals: Deals): Payer {
       }
     },
     host: (pk) => deals.renter.hostByKey(pk),
-    send: (host, args) => deals.renter.pay(host, args),
+    send: async (host, args) => {
+      try {
+        await deals.renter.pay(host, args);
+      } catch (e) {
+        const rc = await deals.store.getRenterContract(args.state.contractId);
+        throw rc ? await deals.explainDecline(host, rc.contract, e) : e;
+      }
+    },
     log: (level, msg) => (level === 'info' ? logger.info(msg) : logger.warning(msg))
   });
 }
@@ -127,13 +135,20 @@ export function makeAuditor(deals: Deals): Auditor {
 
 /**
  * Take over a contract this node found again from its seed (takeover.ts),
- * under the contract's lock; null when it already holds it as its own.
+ * under the contract's lock; null when it already holds it as its own,
+ * unless its host holds a revision or channel state of it, signed with this
+ * wallet's keys, that this node did not sign (another node with this
+ * identity drove it: othernode.ts): then it adopts that, as after a restore.
  * Its objects are named after the files the recovered manifests list.
  */
 export async function takeOverContract(deals: Deals, c: StorageContract): Promise<TakeoverResult | null> {
   const id = c.hash();
-  if (await deals.store.getRenterContract(id))
-    return null;
+  if (await deals.store.getRenterContract(id)) {
+    const ahead = await deals.hostRef(c.hostKey).then((h) => hostAhead(deals.otherNodeContext(h), c)).catch(() => null);
+    if (!ahead)
+      return null; // our own, and nobody else's newer (or the host cannot say now: still our own)
+    deals.api.logger.info(`takeover: contract ${c.id()}: its host holds ${ahead}, signed with this wallet's keys: adopting it`);
+  }
   const host = await deals.hostRef(c.hostKey);
   const fileOf = new Map<number, Buffer>();
   for (const f of await deals.store.listFiles()) {
