@@ -2,13 +2,14 @@
 // first, unless they can no longer confirm; a refund whose escrow the
 // other party settled meanwhile is left out, never kept as an orphan; a
 // pending tx of ours whose input a confirmed tx spent is abandoned in the
-// wallet, and a refund of an escrow spent on chain is never made.
+// wallet, and a refund of an escrow spent on chain is never made; a peer
+// that connects hears of our unconfirmed txs at once, not at the next block.
 import t from 'tap';
 import bcoin = require('../lib/bcoin');
 import { buildRefundTX, refundContract, submitTX } from '../lib/contracts/builders';
 import { ContractError } from '../lib/contracts/errors';
 import { sortDeps } from '../lib/contracts/resubmitter';
-import { forValue } from './util/wait';
+import { forEvent, forValue } from './util/wait';
 import {
   escrowCoin, fundAll, getContract, internal, makeDeal, mineSync, plugin, startNodes, stateOf, twoPartySpend, waitIndexed
 } from './util/contracts';
@@ -139,5 +140,34 @@ t.test('Resubmitter', async (t) => {
     const info = await forValue(() => getContract(host, c.id()),
       v => !!v && !!(v.ratings as { renter: unknown }).renter, 20000, 'rating confirmed') as Record<string, any>;
     t.equal(info.ratings.renter.score, 50);
+  });
+
+  t.test('should announce our unconfirmed txs to a peer as it connects, with no block', async (t) => {
+    // Apart, as a restarted node is before it has peers: the renter's tx
+    // enters its mempool with nobody to announce it to.
+    await host.rpc('setban', [renter.addr, 'add']);
+    for (let p = host.node.pool.peers.head(); p; p = p.next)
+      p.destroy();
+    const linked = (n: typeof host) => {
+      for (let p = n.node.pool.peers.head(); p; p = p.next) {
+        if (p.handshake)
+          return true;
+      }
+      return false;
+    };
+    await forValue(() => linked(renter) || linked(host), false, 20000, 'the two apart');
+    const txid = await renter.rpc('sendtoaddress', [await host.address(), 0.5]) as string;
+    t.ok(renter.node.mempool.has(internal(txid)), 'in the renter\'s mempool');
+    t.notOk(host.node.mempool.has(internal(txid)), 'not on the host');
+    const height = renter.height;
+    // The renter dials the host: from the host's side an inbound peer, of
+    // which it asks no mempool; only the renter's inv can bring the tx.
+    const announced = forEvent<bcoin.TX[]>(plugin(renter).resubmitter, 'announce', 20000,
+      (txs) => (txs as bcoin.TX[]).some(tx => tx.txid() === txid));
+    await host.rpc('clearbanned');
+    await renter.rpc('addnode', [host.addr, 'onetry']);
+    await announced;
+    await forValue(() => host.node.mempool.has(internal(txid)), true, 20000, 'the tx in the host\'s mempool');
+    t.equal(renter.height, height, 'with no block mined');
   });
 });

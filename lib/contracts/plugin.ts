@@ -139,7 +139,10 @@ export class ContractsPlugin implements Extension {
       await this.refunder.handleBlock(entry.height);
       this.relay.handleBlock(entry.height);
     });
-    api.pool.on('peer open', (peer: bcoin.Peer) => this.relay.handlePeerOpen(peer));
+    api.pool.on('peer open', (peer: bcoin.Peer) => {
+      this.relay.handlePeerOpen(peer);
+      void this.resubmitter.handlePeerOpen(peer);
+    });
     api.onDisconnect(async (entry) => {
       if (this.opened)
         await this.index.handleDisconnect(entry);

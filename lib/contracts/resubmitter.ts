@@ -23,6 +23,12 @@
  *   again after any reorg). A tx stops being sent once it confirms or one
  *   of its inputs is spent by another tx (it conflicts); bitcoind's wallet
  *   does the same with its own mempool.
+ * - A restarted node's wallet resends its pending txs into the mempool
+ *   before any peer is connected, and bcoin announces a tx only as it
+ *   enters the mempool; a peer that connects later hears of them at the
+ *   next block (a host killed after its close was answered confirmed it a
+ *   block late). Each peer that connects gets an `inv` of our unconfirmed
+ *   txs in the mempool at once.
  *
  * And one in its wallet keeps money wrong: a pending tx of ours whose input
  * a confirmed tx spent can never confirm, yet bcoin's wallet keeps it
@@ -38,7 +44,8 @@
  * Every entry point catches its errors: nothing here throws into the chain.
  *
  * Events: 'resubmit' (tx) when a tx goes back into the mempool;
- * 'announce' (txs) after a direct inv to the peers.
+ * 'announce' (txs) after a direct inv to the peers (or to one peer that
+ * just connected).
  */
 
 import { EventEmitter } from 'events';
@@ -162,6 +169,28 @@ export class Resubmitter extends EventEmitter {
     } catch (e) {
       this.log('warning', 'Resubmitting our txs failed: %s', reason(e));
       return null;
+    }
+  }
+
+  /**
+   * A peer finished its handshake (pool 'peer open'): send it an `inv` of
+   * our unconfirmed txs in the mempool, parents first. Returns how many;
+   * never throws.
+   */
+  async handlePeerOpen(peer: bcoin.Peer): Promise<number> {
+    if (!this.opened || peer.noRelay)
+      return 0;
+    try {
+      const txs = (await this.pending()).filter(tx => this.options.mempool.hasEntry(tx.hash('hex')));
+      if (txs.length === 0 || !peer.handshake || peer.destroyed)
+        return 0;
+      for (let i = 0; i < txs.length; i += MAX_INV_ITEMS)
+        peer.send(new bcoin.packets.InvPacket(txs.slice(i, i + MAX_INV_ITEMS).map(tx => tx.toInv())));
+      this.emit('announce', txs);
+      return txs.length;
+    } catch (e) {
+      this.log('warning', 'Announcing our txs to a new peer failed: %s', reason(e));
+      return 0;
     }
   }
 
