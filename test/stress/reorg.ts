@@ -107,6 +107,25 @@ function stormCpu(daemons: DaemonProcess[]): number {
 
 const secs = (ms: number) => Math.round(ms / 100) / 10;
 
+/**
+ * Pause between two listcontracts polls (ms). A party's listcontracts
+ * reads each contract's deal records: at 163 contracts it took the renter
+ * about 1 s of CPU per call, so back-to-back polls of four nodes while an
+ * index catches up cost more CPU than the reorg itself.
+ */
+const LIST_POLL_MS = 500;
+
+/** `get` for forValue, called at once and then at most every `ms`. */
+function paced<T>(ms: number, get: () => Promise<T>): () => Promise<T> {
+  let first = true;
+  return async () => {
+    if (!first)
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    first = false;
+    return get();
+  };
+}
+
 interface ContractJSON {
   id: string;
   state: string;
@@ -377,7 +396,8 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
 
       // Every index agrees; with a freshly synced node too.
       const views = async () => Promise.all(network.map(async (d) => chainView(await call<ContractJSON[]>(d, 'listcontracts')).join('\n')));
-      const agreed = await forValue(views, (v) => v.every((x) => x === v[0]), RELAY_MS, 'every index agrees').catch(() => null);
+      const agreed = await forValue(paced(LIST_POLL_MS, views), (v) => v.every((x) => x === v[0]), RELAY_MS, 'every index agrees')
+        .catch(() => null);
       if (!agreed) {
         const [first, ...rest] = (await views()).map((v) => v.split('\n'));
         rest.forEach((v, n) => {
@@ -405,8 +425,8 @@ export async function runReorgStorm(options: ReorgOptions): Promise<ReorgResult>
           await forValue(() => tip(fresh), next, RELAY_MS * 2, 'the fresh node synced');
           freshMs.sync = lap();
           const want = chainView(await call<ContractJSON[]>(renter, 'listcontracts')).join('\n');
-          const ok = await forValue(async () => chainView(await call<ContractJSON[]>(fresh, 'listcontracts')).join('\n'), want, RELAY_MS,
-            'the fresh node\'s index').catch(() => null);
+          const ok = await forValue(paced(LIST_POLL_MS, async () => chainView(await call<ContractJSON[]>(fresh, 'listcontracts')).join('\n')),
+            want, RELAY_MS, 'the fresh node\'s index').catch(() => null);
           freshChecks += 1;
           if (ok === null) {
             const got = chainView(await call<ContractJSON[]>(fresh, 'listcontracts'));
