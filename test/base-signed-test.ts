@@ -6,7 +6,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import bcoin = require('../lib/bcoin');
 import { PacketError } from '../lib/base/errors';
-import { Identity } from '../lib/base/identity';
+import { createHash, randomBytes } from 'crypto';
+import { Identity, verifyIdentityMessage, verifyIdentitySig } from '../lib/base/identity';
 import { SignedStruct } from '../lib/base/signed';
 import { Offer } from '../lib/deals/wire';
 import { AnnouncePacket } from '../lib/negotiator/announcepacket';
@@ -77,5 +78,50 @@ t.test('SignedStruct', async (t) => {
     t.same(AuthPacket.hash(magic, Buffer.alloc(16, 1), stranger.publicKey),
       auth.signatureHash(Buffer.from([magic & 0xff, (magic >>> 8) & 0xff, (magic >>> 16) & 0xff, magic >>> 24]),
         Buffer.alloc(16, 1), stranger.publicKey));
+  });
+});
+
+t.test('verifyIdentityMessage', async (t) => {
+  t.test('should give bcrypto\'s verdict (SHA256 of the message) on good, broken and hostile input', async (t) => {
+    const n = Buffer.from('fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141', 'hex');
+    const sub = (a: Buffer, b: Buffer): Buffer => {
+      const d = BigInt(`0x${a.toString('hex')}`) - BigInt(`0x${b.toString('hex')}`);
+      return Buffer.from(d.toString(16).padStart(64, '0'), 'hex');
+    };
+    const cases: Array<[string, Buffer, Buffer, Buffer]> = [];
+    for (let i = 0; i < 40; i++) {
+      const id = Identity.generate(bcoin.Network.get('regtest'));
+      const msg = randomBytes(1 + (i * 37) % 300);
+      const sig = id.sign(createHash('sha256').update(msg).digest());
+      cases.push(['valid', msg, sig, id.publicKey]);
+      cases.push(['other message', Buffer.concat([msg, Buffer.from([i])]), sig, id.publicKey]);
+      cases.push(['other key', msg, sig, stranger.publicKey]);
+      const flipped = Buffer.from(sig);
+      flipped[i % 64] ^= 1 << (i % 8);
+      cases.push(['bit flipped in sig', msg, flipped, id.publicKey]);
+      const key = Buffer.from(id.publicKey);
+      key[1 + (i % 32)] ^= 1 << (i % 8);
+      cases.push(['bit flipped in key (often no point)', msg, sig, key]);
+      cases.push(['high S', msg, Buffer.concat([sig.subarray(0, 32), sub(n, sig.subarray(32))]), id.publicKey]);
+      cases.push(['r = 0', msg, Buffer.concat([Buffer.alloc(32), sig.subarray(32)]), id.publicKey]);
+      cases.push(['s = 0', msg, Buffer.concat([sig.subarray(0, 32), Buffer.alloc(32)]), id.publicKey]);
+      cases.push(['r = n', msg, Buffer.concat([n, sig.subarray(32)]), id.publicKey]);
+      cases.push(['r past n', msg, Buffer.concat([Buffer.alloc(32, 0xff), sig.subarray(32)]), id.publicKey]);
+      cases.push(['random sig', msg, randomBytes(64), id.publicKey]);
+      cases.push(['uncompressed prefix', msg, sig, Buffer.concat([Buffer.from([4]), id.publicKey.subarray(1)])]);
+      cases.push(['x = p', msg, sig, Buffer.concat([Buffer.from([2]),
+        Buffer.from('fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f', 'hex')])]);
+      cases.push(['short sig', msg, sig.subarray(0, 63), id.publicKey]);
+      cases.push(['short key', msg, sig, id.publicKey.subarray(0, 32)]);
+    }
+    let valid = 0;
+    for (const [name, msg, sig, key] of cases) {
+      const expected = verifyIdentitySig(createHash('sha256').update(msg).digest(), sig, key);
+      if (verifyIdentityMessage(msg, sig, key) !== expected)
+        t.fail(`${name}: ${sig.toString('hex')} by ${key.toString('hex')}`);
+      if (expected)
+        valid += 1;
+    }
+    t.equal(valid, 40, 'only the valid signatures verify');
   });
 });

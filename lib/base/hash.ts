@@ -47,6 +47,17 @@ export function signingHash(obj: UnsignedEncoding, tag: string, ...prefix: Buffe
   return taggedHash(tag, ...prefix, bw.render());
 }
 
+/**
+ * SHA256(tag) || SHA256(tag) || ...prefix || unsigned encoding: what the
+ * single SHA256 of `signingHash` runs over (a verifier that hashes the
+ * message itself, lib/base/identity.ts verifyIdentityMessage, takes it).
+ */
+export function signingPreimage(obj: UnsignedEncoding, tag: string, ...prefix: Buffer[]): Buffer {
+  const bw = bio.write(obj.getUnsignedSize());
+  obj.writeUnsigned(bw);
+  return Buffer.concat([tagPrefix(tag), ...prefix, bw.render()]);
+}
+
 /** Tags in use; each names what it commits to. */
 export const tags = {
   CONTRACT: 'cc/contract/0',

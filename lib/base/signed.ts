@@ -13,8 +13,8 @@
 
 import bio = require('bufio');
 import { SIG_SIZE, ZERO_SIG } from './consts';
-import { signingHash, type UnsignedEncoding } from './hash';
-import { verifyIdentitySig } from './identity';
+import { signingHash, signingPreimage, type UnsignedEncoding } from './hash';
+import { verifyIdentityMessage } from './identity';
 import { checkEnd, readFixed } from './wire';
 
 /** Anything that can sign a 32-byte hash (lib/base/identity.ts Identity). */
@@ -98,7 +98,7 @@ export abstract class SignedStruct extends StrictStruct implements UnsignedEncod
     const key = publicKey ?? this.signerKey();
     if (!key)
       return false;
-    return verifyIdentitySig(this.signatureHash(...prefix), this.sig, key);
+    return verifyIdentityMessage(signingPreimage(this, this.tag, ...prefix), this.sig, key);
   }
 }
 
