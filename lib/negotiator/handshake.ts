@@ -56,15 +56,17 @@ export class Handshake {
   }
 
   handleHello(cp: CloudPeer, hello: HelloPacket): void {
-    // [REJECT] hello key is not a point on the curve
-    if (!secp256k1.publicKeyVerify(hello.publicKey))
-      throw new PacketError(packetCodes.BAD_HELLO_KEY, 'reject', MALFORMED_SCORE);
+    // A later hello is only compared (the kept key passed the point check):
+    // a byte compare rejects it before a point decompression would.
     if (cp.claimedKey) {
       // [REJECT] a connection keeps the identity it announced
       if (!cp.claimedKey.equals(hello.publicKey))
         throw new PacketError(packetCodes.DUPLICATE_HELLO, 'reject', MISBEHAVE_SCORE);
       return;
     }
+    // [REJECT] hello key is not a point on the curve
+    if (!secp256k1.publicKeyVerify(hello.publicKey))
+      throw new PacketError(packetCodes.BAD_HELLO_KEY, 'reject', MALFORMED_SCORE);
     // [IGNORE] protocol too old to talk to
     if (hello.version < MIN_PROTOCOL_VERSION)
       return;
