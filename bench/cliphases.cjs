@@ -2,7 +2,7 @@
  * cliphases.cjs - preloaded into cloudcoin-cli by bench/put.ts (node
  * --require) to split a put or get into its phases without changing the
  * CLI: when its first RPC starts (process start and module loading
- * before it), the RPCs (sum of their durations), an upload's first pass
+ * before it), the RPCs (each call's span: a put asks some at once), an upload's first pass
  * (encrypt + hash for the root), the uploads (encrypt again + send + the
  * host hashing and writing), a download (receive + verify + decrypt).
  * It wraps the compiled modules' exports as they are required and writes
@@ -16,7 +16,7 @@ const Module = require('module');
 const t0 = Number(process.env.CC_BENCH_T0 || Date.now());
 const out = process.env.CC_BENCH_PHASES;
 const now = () => Date.now() - t0;
-const phases = { firstRPC: null, rpc: 0, rpcCalls: 0, pass1: [], upload: [], download: [] };
+const phases = { firstRPC: null, rpc: [], rpcCalls: 0, pass1: [], upload: [], download: [] };
 
 /** Replaces obj[name] with a wrapper recording [start, end] of each call into `list`. */
 function span(obj, name, list) {
@@ -48,7 +48,7 @@ Module.prototype.require = function (id) {
       if (phases.firstRPC === null)
         phases.firstRPC = s;
       const p = call.apply(this, args);
-      p.then(() => { phases.rpc += now() - s; phases.rpcCalls++; }, () => {});
+      p.then(() => { phases.rpc.push([s, now()]); phases.rpcCalls++; }, () => {});
       return p;
     };
     m.RPCClient.prototype.call.ccBench = true;

@@ -18,6 +18,7 @@ import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { RPCClient, cookiePath } from '../lib/cli/rpcclient';
 import { LocalNet, LocalNode } from '../scripts/localnet';
+import { chainTemplate, seedNode } from './chain';
 import { BenchReport, intFlag, printReport } from './util';
 
 type Dir = 'r>h' | 'h>r';
@@ -86,14 +87,17 @@ async function main(): Promise<void> {
   const localnet = new LocalNet('cloudcoin-bench-neg-');
   let relay: Relay | null = null;
   try {
+    // Both on the pre-mined chain (bench/chain.ts); the renter pays, so it takes the wallet.
+    const chain = await chainTemplate(localnet);
     const renterNode = await localnet.node('renter');
     const hostNode: LocalNode = await localnet.node('host');
+    seedNode(chain, renterNode, true);
+    seedNode(chain, hostNode, false);
     await localnet.daemon(renterNode);
     relay = new Relay(renterNode.port);
     await relay.open();
     await localnet.daemon(hostNode, ['--host', '--connect', `127.0.0.1:${relay.port}`]);
     await localnet.until('the host', async () => localnet.json<unknown[]>(renterNode, ['getcloudpeers']), (p) => p.length === 1);
-    await localnet.mine(renterNode, 440);
     const rpc = new RPCClient({ host: '127.0.0.1', port: renterNode.rpcPort, cookieFile: cookiePath(path.join(renterNode.base, 'regtest')) });
     // Baseline: P2P ping -> pong round trips seen at the same relay.
     const pings: number[] = [];

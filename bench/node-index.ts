@@ -22,6 +22,7 @@ import { RPCClient, cookiePath } from '../lib/cli/rpcclient';
 import { LocalNet, LocalNode } from '../scripts/localnet';
 import { testContract, signBoth } from '../test/data/contracts-fixtures';
 import { forValue } from '../test/util/wait';
+import { chainTemplate, seedNode } from './chain';
 import { BenchReport, printReport, procMemory, stringFlag, timed } from './util';
 
 /** Contracts per commitment (common.MAX_BATCH). */
@@ -60,13 +61,19 @@ async function main(): Promise<void> {
     throw new Error(`--contracts must be at least ${BATCH} and --per-block a multiple of ${BATCH}`);
   const net = new LocalNet('cloudcoin-bench-index-');
   try {
+    // Segwit and CSV active (commitments need them), and mature coins for
+    // both: the pre-mined chain and its wallet (bench/chain.ts; A and B
+    // never connect, so they may share its keys and coins).
+    const chain = await chainTemplate(net);
     const a = await net.node('indexed');
     const b = await net.node('plain');
     const sides: Side[] = [];
     for (const n of [a, b])
-      sides.push({ node: n, proc: await net.daemon(n), blockSecs: [] });
-    // Segwit and CSV active (commitments need them), and mature coins for both.
-    const addrs = await Promise.all(sides.map((s) => net.mine(s.node, 440)));
+      seedNode(chain, n, true);
+    const procs = await Promise.all([a, b].map((n) => net.daemon(n)));
+    for (const [i, n] of [a, b].entries())
+      sides.push({ node: n, proc: procs[i], blockSecs: [] });
+    const addrs = await Promise.all(sides.map(async (s) => (await net.cli(s.node, ['getnewaddress'])).trim()));
     const [ra, rb] = [rpc(a), rpc(b)];
     const escrow = 20000;
     let made = 0;
@@ -95,14 +102,12 @@ async function main(): Promise<void> {
     await forValue(async () => (await ra.call('listcontracts') as unknown[]).length, (n) => n >= total, 120_000,
       `node A to index the ${total} contracts committed`);
     const live = sides.map((s) => procMemory(s.proc.pid!, 'VmRSS'));
-    const restartSecs: number[] = [];
-    const reopened: number[] = [];
-    for (const s of sides) {
-      restartSecs.push(await timed(async () => { s.proc = await restart(net, s); }));
-      // Let startup work settle (peers, wallet rescan) before reading memory.
-      await new Promise((r) => setTimeout(r, 3000));
-      reopened.push(procMemory(s.proc.pid!, 'VmRSS'));
-    }
+    // Both restart at once (each waits for a core as the other does, so
+    // their times compare as they would one after the other).
+    const restartSecs = await Promise.all(sides.map((s) => timed(async () => { s.proc = await restart(net, s); })));
+    // Let startup work settle (peers, wallet rescan) before reading memory.
+    await new Promise((r) => setTimeout(r, 3000));
+    const reopened = sides.map((s) => procMemory(s.proc.pid!, 'VmRSS'));
     const mb = (x: number) => `${(x / 1e6).toFixed(0)} MB`;
     const [ia, ib] = [median(sides[0].blockSecs), median(sides[1].blockSecs)];
     const sa = sides[0].blockSecs.reduce((x, y) => x + y, 0);

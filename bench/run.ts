@@ -12,9 +12,11 @@
  * Exit code 1 when a bench fails or a ratio misses its bar.
  */
 
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
+import { CHAIN_ENV, PREMINED, makeChain } from './chain';
 import { BenchRatio, BenchReport, formatTable, ratioTable, stringFlag } from './util';
 
 interface Entry {
@@ -57,17 +59,20 @@ const BENCHES: Entry[] = [
   { name: 'revisions', args: ['--files', '10', '--baseline', '2'], quick: [], full: ['--files', '30', '--baseline', '5'], text: true }
 ];
 
+/** The benches that run cloudcoind on the pre-mined chain (bench/chain.ts). */
+const NODE_BENCHES = ['put', 'negotiate', 'node-index', 'delta-e2e', 'revisions'];
+
 /** The 200 MB file server rounds with and without hash workers, under --full only. */
 const FULL_ONLY: Entry[] = [
   { name: 'fileserver', args: ['--size', '200MB', '--rounds', '3'], quick: [] }
 ];
 
 /** Runs one bench with --json; resolves with its report, or the reason it failed. */
-function runOne(e: Entry, args: string[]): Promise<{ report: BenchReport | null; secs: number; error: string }> {
+function runOne(e: Entry, args: string[], env: NodeJS.ProcessEnv): Promise<{ report: BenchReport | null; secs: number; error: string }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, `${e.name}.ts`), ...args, ...(e.text ? [] : ['--json'])],
-      { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.join(__dirname, '..') });
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.join(__dirname, '..'), env });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -106,24 +111,37 @@ async function main(): Promise<void> {
   const say = (s: string) => { if (!argv.includes('--json')) process.stdout.write(`${s}\n`); };
   say(`npm run bench${quick ? ' --quick' : full ? ' --full' : ''}: ${entries.length} runs on ${os.availableParallelism()} cores, `
     + `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${os.loadavg()[0].toFixed(1)}`);
-  for (const [i, e] of entries.entries()) {
-    const args = quick ? e.quick : full ? e.full ?? e.args : e.args;
-    if (tty)
-      process.stderr.write(`[${i + 1}/${entries.length}] bench/${e.name}.ts ${args.join(' ')} ...\n`);
-    const { report, secs, error } = await runOne(e, args);
-    if (!report || error) {
-      failures.push(`${e.name}: ${error}`);
-      say(`\n== bench/${e.name}.ts ${args.join(' ')}: FAILED (${error})`);
-      if (report === null)
-        continue;
+  // One pre-mined regtest chain for every bench that runs cloudcoind (bench/chain.ts).
+  let env: NodeJS.ProcessEnv = process.env;
+  const chainDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudcoin-bench-template-'));
+  try {
+    if (entries.some((e) => NODE_BENCHES.includes(e.name))) {
+      const t1 = Date.now();
+      await makeChain(chainDir);
+      env = { ...process.env, [CHAIN_ENV]: chainDir };
+      say(`\n== regtest chain of ${PREMINED} blocks for the node benches, mined once (${((Date.now() - t1) / 1000).toFixed(0)} s)`);
     }
-    reports.push(report);
-    ratios.push(...report.ratios.map((r) => ({ ...r, name: `${e.name}: ${r.name}` })));
-    say(`\n== bench/${e.name}.ts ${args.join(' ')} (${secs.toFixed(0)} s)`);
-    for (const n of report.notes)
-      say(n);
-    for (const t of report.tables)
-      say(`\n${formatTable(t)}`);
+    for (const [i, e] of entries.entries()) {
+      const args = quick ? e.quick : full ? e.full ?? e.args : e.args;
+      if (tty)
+        process.stderr.write(`[${i + 1}/${entries.length}] bench/${e.name}.ts ${args.join(' ')} ...\n`);
+      const { report, secs, error } = await runOne(e, args, env);
+      if (!report || error) {
+        failures.push(`${e.name}: ${error}`);
+        say(`\n== bench/${e.name}.ts ${args.join(' ')}: FAILED (${error})`);
+        if (report === null)
+          continue;
+      }
+      reports.push(report);
+      ratios.push(...report.ratios.map((r) => ({ ...r, name: `${e.name}: ${r.name}` })));
+      say(`\n== bench/${e.name}.ts ${args.join(' ')} (${secs.toFixed(0)} s)`);
+      for (const n of report.notes)
+        say(n);
+      for (const t of report.tables)
+        say(`\n${formatTable(t)}`);
+    }
+  } finally {
+    fs.rmSync(chainDir, { recursive: true, force: true });
   }
   const missed = ratios.filter((r) => r.target !== undefined && (r.lowerIsBetter ? r.value > r.target : r.value < r.target));
   if (argv.includes('--json')) {

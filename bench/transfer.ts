@@ -25,7 +25,7 @@ import {
 } from '../lib/storage';
 import { fileserverProcess } from '../test/util/fileserver-targets';
 import {
-  BenchReport, intFlag, mbps, median, printReport, procCPU, procMemory, randomFile, rawGet, rawPut, rawServer, sizeFlag, timed
+  BenchReport, intFlag, mbps, median, printReport, procCPU, procMemory, randomFile, rawGet, rawPut, rawServer, sameFile, sizeFlag, timed
 } from './util';
 
 function selfCPU(): number {
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
         });
         v.getCPU.push(cpu);
         if (r === 0)
-          v.same = fs.statSync(out).size === size && (await hashFile(out, { pool })).root.equals((await hashFile(input, { pool })).root);
+          v.same = await sameFile(input, out);
         fs.rmSync(out);
         await client.unregister(id);
         v.put.push(put);

@@ -9,6 +9,7 @@ import { parseSize } from '../lib/base/units';
 import { RPCClient } from '../lib/cli/rpcclient';
 import { RenterClient } from '../lib/deals/renterclient';
 import type { LocalNet, LocalNode } from '../scripts/localnet';
+import { chainTemplate, seedNode } from './chain';
 
 /** Parses `--size 1GB` style flags (decimal and binary units, lib/base/units). */
 export function sizeFlag(argv: string[], name: string, fallback: number): number {
@@ -38,6 +39,33 @@ export async function sha256(file: string): Promise<string> {
   const h = createHash('sha256');
   await pipeline(fs.createReadStream(file), h);
   return h.digest('hex');
+}
+
+/**
+ * Whether two files hold the same bytes, read 1 MiB at a time from each
+ * and compared: stronger than comparing digests, and a fraction of their
+ * CPU (a 1 GiB SHA-256 is about 0.8 CPU s here, which a loaded run pays
+ * in tens of wall seconds).
+ */
+export async function sameFile(a: string, b: string): Promise<boolean> {
+  const size = fs.statSync(a).size;
+  if (fs.statSync(b).size !== size)
+    return false;
+  const [fa, fb] = await Promise.all([fs.promises.open(a, 'r'), fs.promises.open(b, 'r')]);
+  try {
+    const ba = Buffer.allocUnsafe(1 << 20);
+    const bb = Buffer.allocUnsafe(1 << 20);
+    for (let off = 0; off < size; off += ba.length) {
+      const n = Math.min(ba.length, size - off);
+      const [ra, rb] = await Promise.all([fa.read(ba, 0, n, off), fb.read(bb, 0, n, off)]);
+      if (ra.bytesRead !== n || rb.bytesRead !== n || !ba.subarray(0, n).equals(bb.subarray(0, n)))
+        return false;
+    }
+    return true;
+  } finally {
+    await fa.close();
+    await fb.close();
+  }
 }
 
 /** Runs `fn` and returns seconds taken. */
@@ -216,19 +244,24 @@ export function rawGet(port: number, name: string, out: string): Promise<void> {
 
 /**
  * A renter and `hosts` hosts (cloudcoind on loopback) in `net`, the hosts
- * connected, segwit active and coins mined (440 blocks to the renter):
- * the renter, its RPC client, a RenterClient over it and its mining address.
+ * connected, on the pre-mined chain (bench/chain.ts: segwit active, the
+ * renter's wallet holding its coins): the renter, its RPC client, a
+ * RenterClient over it and a mining address of its wallet.
  */
 export async function renterWithHosts(net: LocalNet, hosts: number)
   : Promise<{ renter: LocalNode; rpc: RPCClient; client: RenterClient; addr: string }> {
+  const chain = await chainTemplate(net);
   const renter = await net.node('renter');
-  await net.daemon(renter);
+  seedNode(chain, renter, true);
+  const hostNodes: LocalNode[] = [];
   for (let i = 0; i < hosts; i++) {
-    const h = await net.node(`host-${i}`);
-    await net.daemon(h, ['--host', '--connect', `127.0.0.1:${renter.port}`]);
+    hostNodes.push(await net.node(`host-${i}`));
+    seedNode(chain, hostNodes[i], false);
   }
+  await net.daemon(renter);
+  await Promise.all(hostNodes.map((h) => net.daemon(h, ['--host', '--connect', `127.0.0.1:${renter.port}`])));
   await net.until('the hosts', async () => net.json<unknown[]>(renter, ['getcloudpeers']), (p) => p.length === hosts);
-  const addr = await net.mine(renter, 440);
+  const addr = (await net.cli(renter, ['getnewaddress'])).trim();
   const rpc = new RPCClient({ host: '127.0.0.1', port: renter.rpcPort, cookieFile: path.join(renter.base, 'regtest', '.cookie') });
   return { renter, rpc, client: new RenterClient((method, params) => rpc.call(method, params)), addr };
 }
