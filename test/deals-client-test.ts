@@ -22,7 +22,12 @@ t.test('RenterClient over an in-process call', async (t) => {
   const [renter, host] = ctx.nodes;
   await forValue(async () => (await renter.rpc('getcloudpeers') as unknown[]).length, 1, 20000, 'the host');
   const warnings: string[] = [];
-  const client = new RenterClient((method, params) => renter.rpc(method, params), { warn: (m) => warnings.push(m) });
+  // Every call the client makes, in order (a put's own RPCs are part of its cost).
+  const calls: string[] = [];
+  const client = new RenterClient((method, params) => {
+    calls.push(method);
+    return renter.rpc(method, params);
+  }, { warn: (m) => warnings.push(m) });
   const file = path.join(work, 'in.bin');
   fs.writeFileSync(file, randomBytes(300000));
   const opts = {
@@ -31,15 +36,23 @@ t.test('RenterClient over an in-process call', async (t) => {
   };
 
   await t.test('should refuse before segwit with the node\'s reason', async (t) => {
+    calls.length = 0;
     await t.rejects(client.put(opts), { code: -1, message: /segwit and CSV are not active yet/ });
+    // The file was recorded while the hosts were asked: the failed put forgets it.
+    t.ok(calls.includes('addfile'), calls.join());
+    t.equal(calls[calls.length - 1], 'forgetfile', calls.join());
   });
 
   await t.test('should put, confirm and get back', async (t) => {
     await renter.mine(440);
     await ctx.sync();
+    calls.length = 0;
     const res = await client.put(opts);
     t.equal(res.contracts.length, 1);
     t.same(res.contracts.map((c) => c.state), ['pending']);
+    // The states come with commitfile's answer: no getfile after it.
+    t.equal(calls[calls.length - 1], 'commitfile', calls.join());
+    t.same(new Set(calls).size, calls.length, `no call made twice: ${calls.join()}`);
     t.equal(res.txids.length, 1);
     await renter.mine(1);
     await ctx.sync();

@@ -117,10 +117,12 @@ export class RenterCore {
   /**
    * Where the replicas go: open contracts first (findcontracts: enough
    * allowance and at least half the duration left, one per host), then
-   * fresh offers from other hosts for the rest, saying so.
+   * fresh offers from other hosts for the rest, saying so. `balance` is
+   * the wallet's (sat), asked with the wallet check when new contracts are
+   * needed (for checkFunds), else null.
    */
   async targets(objectSize: number, opts: TargetOptions, avoid: string[] = [])
-    : Promise<{ reuse: ReusableContract[]; neg: NegotiateStorageResult; note: string; skipped: SkippedContract[] }> {
+    : Promise<{ reuse: ReusableContract[]; neg: NegotiateStorageResult; note: string; skipped: SkippedContract[]; balance: number | null }> {
     let note = '';
     const found = opts.reuse === false ? { contracts: [], skipped: [] }
       : await this.rpc('findcontracts', [objectSize, reuseMinLeft(opts.duration), opts.maxPrice, opts.minScore ?? null, true]);
@@ -130,8 +132,10 @@ export class RenterCore {
     const need = opts.hosts - reuse.length;
     let neg: NegotiateStorageResult = { size: objectSize, duration: opts.duration, maxPrice: opts.maxPrice, height: 0,
       offers: [], declined: [], quoted: 0, peers: 0, minEscrow: 0 };
+    let balance: number | null = null;
     if (need > 0) {
-      await this.checkUnlocked(need);
+      // Two local calls, asked together.
+      [, balance] = await Promise.all([this.checkUnlocked(need), this.balance()]);
       const exclude = [...avoid, ...reuse.map((r) => r.hostKey)];
       const args: unknown[] = [objectSize, opts.duration, opts.maxPrice, need, exclude];
       if (opts.allowance !== undefined || opts.minScore !== undefined)
@@ -156,12 +160,13 @@ export class RenterCore {
               + 'which pays a close\'s fee many times over: contract parameters minEscrow and closeFeeMultiple)' : '');
     }
     this.checkEnough(reuse.length + neg.offers.length, opts.minHosts, 'made an offer or had an open contract', neg);
-    return { reuse, neg, note, skipped };
+    return { reuse, neg, note, skipped, balance };
   }
 
-  async states(fileId: string, ids: string[]): Promise<ReplicaState[]> {
-    const file = await this.rpc('getfile', [fileId]);
-    return ids.map((id) => file.replicas.find((r) => r.contractId === id)?.state ?? 'pending');
+  /** The states of a file's replicas in contracts `ids`: from commitfile's answer (`known`), or getfile for an older node. */
+  async states(fileId: string, ids: string[], known?: { contractId: string; state: ReplicaState }[]): Promise<ReplicaState[]> {
+    const replicas = known ?? (await this.rpc('getfile', [fileId])).replicas;
+    return ids.map((id) => replicas.find((r) => r.contractId === id)?.state ?? 'pending');
   }
 
   /** A shortfall under --min-hosts fails, saying why and when open offers lapse. */
@@ -190,11 +195,17 @@ export class RenterCore {
         + 'paid from it: unlock it with `cloudcoin-cli walletpassphrase PASSPHRASE SECONDS` first; nothing was paid');
   }
 
-  async checkFunds(offers: OfferInfo[]): Promise<void> {
+  /** The wallet's balance in sat (getbalance answers BTC, as bitcoind's). */
+  private async balance(): Promise<number> {
+    return Math.round(Number(await this.rpc('getbalance', [])) * 1e8);
+  }
+
+  /** New contracts' escrows and a fee margin must be in the wallet: `balance` (sat) when already asked. */
+  async checkFunds(offers: OfferInfo[], known: number | null = null): Promise<void> {
     if (offers.length === 0)
       return;
     const needed = offers.reduce((sum, o) => sum + o.escrow, 0) + FEE_MARGIN;
-    const balance = Math.round(Number(await this.rpc('getbalance', [])) * 1e8);
+    const balance = known ?? await this.balance();
     if (balance < needed)
       throw new RenterClientError('insufficient-funds', `insufficient funds: the escrows need ${needed} sat with fees, the wallet has ${balance} sat`);
   }

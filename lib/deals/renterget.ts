@@ -1,6 +1,6 @@
 /*!
  * renterget.ts - the renter's get: getfile -> per replica until one
- * works: getstoragetoken, HEAD, then ranges streamed through hashing and
+ * works: getstoragetoken and derivefilekey (at once), HEAD, then ranges streamed through hashing and
  * decryption (transfer.ts: no staged ciphertext), root checked at the end.
  * A file stored as shards downloads K shards at once (reachable hosts and
  * data shards first, the next candidate for each one that fails), checks
@@ -124,8 +124,10 @@ async function getShards(c: RenterCore, f: FileInfo, workDir: string): Promise<G
  * chunk's tag and the contract's root verified.
  */
 async function fetchReplica(c: RenterCore, f: FileInfo, r: FileInfo['replicas'][number], workDir: string): Promise<string> {
-  const t = await c.rpc('getstoragetoken', [r.hostKey, r.contractId, r.object]);
-  const key = Buffer.from(await c.rpc('derivefilekey', [f.fileId, f.revision, r.salt]), 'hex');
+  // Independent: asked at once.
+  const [t, hex] = await Promise.all([c.rpc('getstoragetoken', [r.hostKey, r.contractId, r.object]),
+    c.rpc('derivefilekey', [f.fileId, f.revision, r.salt])]);
+  const key = Buffer.from(hex, 'hex');
   const plain = path.join(workDir, 'plain');
   if (c.events.downloadStart)
     c.events.downloadStart(r.objectSize);

@@ -1,11 +1,13 @@
 /*!
- * renterput.ts - the renter's put: negotiate (reusing open contracts and
- * offers) -> addfile -> per host, at once (PUT_PARALLEL): derive the key,
- * encrypt to learn the root, proposestorage or proposerevision (the node
- * records the replica and its salt before any byte moves), encrypt again
- * while uploading over HTTP (transfer.ts), getstoragereceipt ->
- * commitfile (the node funds one commitment; from here the node owns the
- * outcome) -> the sealed manifest to every host -> wait for depth.
+ * renterput.ts - the renter's put: at once, negotiate (reusing open
+ * contracts and offers), the delta plan and addfile, and as soon as the
+ * file's revision is known the first replicas' keys and first passes
+ * (encrypt to learn the root) -> per host, at once (putParallel):
+ * proposestorage or proposerevision (the node records the replica and its
+ * salt before any byte moves), encrypt again while uploading over HTTP
+ * (transfer.ts), getstoragereceipt -> commitfile (the node funds one
+ * commitment, and answers the replicas' states; from here the node owns
+ * the outcome) -> the sealed manifest to every host -> wait for depth.
  *
  * A new version of a name stored as whole replicas uploads, to each host
  * holding the newest earlier version, only its changed chunks
@@ -23,6 +25,7 @@ import { randomBytes } from 'crypto';
 import { cipherSize } from '../storage/common';
 import { encryptFile, hashFile } from '../storage/fileops';
 import { encryptedRoot } from '../storage/transfer';
+import type { EncryptResult } from '../storage/fileops';
 import { checkScheme, encodeShards, shardSize, type ShardScheme } from '../storage/erasure';
 import { LeafHasherPool } from '../storage/hashpool';
 import { fileChunks } from '../storage/delta';
@@ -42,6 +45,19 @@ import {
  * busy (docs/BENCHMARKS.md has the figures).
  */
 export const PUT_PARALLEL = 2;
+
+/**
+ * More replicas go at once while their objects together stay within
+ * this many bytes (a 1 MB file goes to every host at once): a small
+ * replica's time is its RPCs and host round trips, not its bytes, and it
+ * holds at most its own size in flight.
+ */
+export const PUT_SMALL_BYTES = 32 * 1024 * 1024;
+
+/** Replicas of `objectSize` bytes encrypted and uploaded at once (PUT_PARALLEL, PUT_SMALL_BYTES). */
+export function putParallel(objectSize: number): number {
+  return Math.max(PUT_PARALLEL, Math.floor(PUT_SMALL_BYTES / Math.max(1, objectSize)));
+}
 
 /**
  * Store a file: open contracts first (one object per file, a revision,
@@ -64,22 +80,50 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
   }
   // What each host stores: the whole object, or one shard of it.
   const stored = scheme ? shardSize(objectSize, scheme.dataShards) : objectSize;
-  const { reuse, neg, note, skipped } = await c.targets(stored, opts);
-  // Fingerprints first: the next version compares with them, and this one with the last.
-  const plan = scheme ? null : await planDelta(c, opts.name, opts.file, size);
-  await c.checkFunds(neg.offers);
-  if (note)
-    c.warn(note);
   const fileId = randomBytes(32);
   const addArgs: unknown[] = [fileId.toString('hex'), opts.name.toString('hex'), size];
   if (scheme)
     addArgs.push(scheme.dataShards, scheme.parityShards);
-  const { revision } = await c.rpc('addfile', addArgs);
-  c.events.added?.(fileId.toString('hex'));
+  // Independent of each other, so asked at once: the hosts (open
+  // contracts, offers), the delta plan (the file's fingerprints against
+  // the newest earlier version's) and the file's record (its revision,
+  // which its keys derive from). With the revision and the plan known,
+  // the first replicas' first passes run while the hosts are still being
+  // asked (startEarly). Fingerprints first: the next version compares with
+  // them, and this one with the last.
+  const adding = c.rpc('addfile', addArgs).then(({ revision }) => {
+    c.events.added?.(fileId.toString('hex'));
+    return revision;
+  });
+  const planning = scheme ? Promise.resolve(null) : planDelta(c, opts.name, opts.file, size);
+  // Awaited below; a rejection after another one failed the put is not unhandled.
+  planning.catch(() => {});
+  // One hashing pool for the put, closed by placeAll or placeShards (or below, on a failure before them).
+  const pool = new LeafHasherPool();
+  const abort = new AbortController();
+  const early = !scheme ? startEarly(c, opts.file, fileId, adding, planning, Math.min(opts.hosts, putParallel(objectSize)), pool, abort.signal) : [];
+  let found: Awaited<ReturnType<RenterCore['targets']>>;
+  let plan: DeltaPlan | null;
+  let revision: number;
+  try {
+    [found, plan, revision] = await Promise.all([c.targets(stored, opts), planning, adding]);
+    await c.checkFunds(found.neg.offers, found.balance);
+  } catch (e) {
+    // Nothing was proposed to a host: end the early passes and forget the record.
+    abort.abort();
+    await Promise.allSettled([planning, ...early]);
+    await pool.close();
+    if (await adding.then(() => true, () => false))
+      await c.rpc('forgetfile', [fileId.toString('hex')]).catch(() => {});
+    throw e;
+  }
+  const { reuse, neg, note, skipped } = found;
+  if (note)
+    c.warn(note);
   const targets: Target[] = [...reuse.map((r) => ({ reuse: r })), ...neg.offers.map((o) => ({ offer: o }))];
   const { placed, failed } = scheme
-    ? await placeShards(c, opts, fileId, revision, targets, scheme, objectSize)
-    : await placeAll(c, opts, fileId, revision, targets, objectSize, size, plan);
+    ? await placeShards(c, opts, fileId, revision, targets, scheme, objectSize, pool)
+    : await placeAll(c, opts, fileId, revision, targets, objectSize, size, plan, pool, early);
   if (placed.length < opts.minHosts) {
     await c.rpc('forgetfile', [fileId.toString('hex')]).catch(() => {});
     c.checkEnough(placed.length, opts.minHosts, 'stored the file', neg, failed);
@@ -87,7 +131,7 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
   const commit = await c.commit(fileId, opts.minHosts, failed, plan ? plan.prints : null);
   const live = placed.filter((p) => commit.ids.includes(p.id));
   await c.putManifest(live, Buffer.from(commit.manifest, 'hex'));
-  let states: ReplicaState[] = await c.states(commit.fileId, live.map((p) => p.id));
+  let states: ReplicaState[] = await c.states(commit.fileId, live.map((p) => p.id), commit.replicas);
   if (opts.wait && commit.formed.length)
     states = await c.waitActive(commit.fileId, live.map((p) => p.id), opts.waitMs ?? WAIT_ACTIVE_MS);
   const pruned = await pruneOlder(c, opts, revision, states);
@@ -181,32 +225,68 @@ async function pruneOlder(c: RenterCore, opts: PutOptions, revision: number, sta
   }
 }
 
+/** A replica's first pass done ahead: its salt, key, and the object's root and size. */
+interface EarlyPass {
+  salt: Buffer;
+  key: Buffer;
+  enc: EncryptResult;
+}
+
 /**
- * Every host at once, up to PUT_PARALLEL: each replica is encrypted under
+ * The first passes of up to `slots` replicas, started before the hosts
+ * are known: each waits for the file's revision and the delta plan, then
+ * runs only when every replica of this put holds the whole file (no
+ * earlier version to compare with), else resolves null (a delta put's
+ * replicas depend on the hosts found: placeAll prepares them). A failed
+ * one resolves null too (placeAll prepares that replica again, and
+ * reports its error if it fails again).
+ */
+function startEarly(c: RenterCore, file: string, fileId: Buffer, revision: Promise<number>, planning: Promise<DeltaPlan | null>,
+  slots: number, pool: LeafHasherPool, signal: AbortSignal): Promise<EarlyPass | null>[] {
+  return Array.from({ length: slots }, async () => {
+    try {
+      const [rev, plan] = await Promise.all([revision, planning]);
+      if (plan?.base)
+        return null;
+      const salt = randomBytes(32);
+      const key = Buffer.from(await c.rpc('derivefilekey', [fileId.toString('hex'), rev, salt.toString('hex')]), 'hex');
+      return { salt, key, enc: await encryptedRoot(key, file, { pool, signal }) };
+    } catch {
+      return null;
+    }
+  });
+}
+
+/**
+ * Every host at once, up to putParallel: each replica is encrypted under
  * its own key twice, once to learn its root (the host records the object
- * before a byte moves) and again while it is uploaded (transfer.ts),
- * nothing staged on disk. A slow or dead host does not hold up the others.
+ * before a byte moves; the first replicas' passes may be done already:
+ * `early`) and again while it is uploaded (transfer.ts), nothing staged
+ * on disk. A slow or dead host does not hold up the others. Closes `pool`.
  */
 async function placeAll(c: RenterCore, opts: PutOptions, fileId: Buffer, revision: number, targets: Target[], objectSize: number,
-  size: number, plan: DeltaPlan | null)
+  size: number, plan: DeltaPlan | null, pool: LeafHasherPool, early: Promise<EarlyPass | null>[])
   : Promise<{ placed: Placed[]; failed: FailedHost[] }> {
   // Hosts holding the earlier version get the changed chunks only, staged once (the same chunks for every such host).
   const maps = targets.map((t) => (plan && 'reuse' in t ? mapFor(plan, t.reuse.id) : null));
   const changed = path.join(opts.workDir, 'changed');
-  const staged = plan && maps.some((m) => m) ? cipherSize(await stageOwn(opts.file, size, plan.own, changed)) : 0;
-  if (c.events.uploadStart)
-    c.events.uploadStart(maps.reduce((n, m) => n + (m ? staged : objectSize), 0));
-  const pool = new LeafHasherPool();
   let results: PromiseSettledResult<Placed>[];
   try {
-    results = await settleBounded(targets.map((t, i) => ({ t, map: maps[i] })), PUT_PARALLEL, async ({ t: target, map }) => {
-      const salt = randomBytes(32);
-      const key = Buffer.from(await c.rpc('derivefilekey', [fileId.toString('hex'), revision, salt.toString('hex')]), 'hex');
+    const staged = plan && maps.some((m) => m) ? cipherSize(await stageOwn(opts.file, size, plan.own, changed)) : 0;
+    if (c.events.uploadStart)
+      c.events.uploadStart(maps.reduce((n, m) => n + (m ? staged : objectSize), 0));
+    const spare = [...early];
+    results = await settleBounded(targets.map((t, i) => ({ t, map: maps[i] })), putParallel(objectSize), async ({ t: target, map }) => {
+      const done = map ? null : await spare.shift();
+      const salt = done ? done.salt : randomBytes(32);
+      const key = done ? done.key : Buffer.from(await c.rpc('derivefilekey', [fileId.toString('hex'), revision, salt.toString('hex')]), 'hex');
       const src = map ? changed : opts.file;
-      const enc = await encryptedRoot(key, src, { pool });
+      const enc = done ? done.enc : await encryptedRoot(key, src, { pool });
       return c.placeObject(opts.allowance, fileId, target, { path: src, key, root: enc.root, size: enc.size, salt, shard: null, chunks: map });
     });
   } finally {
+    // Early passes no target took (fewer hosts than asked for) end with the pool.
+    await Promise.allSettled(early);
     await pool.close();
     fs.rmSync(changed, { force: true });
   }
@@ -234,16 +314,16 @@ async function settleBounded<T, R>(items: T[], limit: number, fn: (item: T) => P
 /**
  * Encrypt once, code K + M shards stripe by stripe, hash each, and place
  * shard i with target i (distinct hosts: targets come one per host).
+ * Closes `pool`.
  */
 async function placeShards(c: RenterCore, opts: PutOptions, fileId: Buffer, revision: number, targets: Target[], scheme: ShardScheme,
-  objectSize: number)
+  objectSize: number, pool: LeafHasherPool)
   : Promise<{ placed: Placed[]; failed: FailedHost[] }> {
   const n = scheme.dataShards + scheme.parityShards;
   const salt = randomBytes(32);
-  const key = Buffer.from(await c.rpc('derivefilekey', [fileId.toString('hex'), revision, salt.toString('hex')]), 'hex');
-  const pool = new LeafHasherPool();
   let results: PromiseSettledResult<Placed>[];
   try {
+    const key = Buffer.from(await c.rpc('derivefilekey', [fileId.toString('hex'), revision, salt.toString('hex')]), 'hex');
     const enc = path.join(opts.workDir, 'object');
     await encryptFile(key, opts.file, enc, { pool, sync: false });
     const files = Array.from({ length: n }, (_, i) => path.join(opts.workDir, `shard-${i}`));

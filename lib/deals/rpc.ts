@@ -361,9 +361,12 @@ async function commitFile(p: Params, deals: Deals): Promise<CommitFileResult> {
   if (prints)
     await deals.store.putPrints(file.fileId, prints);
   const manifest = await deals.files.manifest();
+  // The states a put reports, so it need not ask getfile next.
+  const info = await deals.files.info(await deals.files.resolve(file.fileId.toString('hex')));
   return {
     fileId: file.fileId.toString('hex'),
     ...done,
+    replicas: info.replicas.map((r) => ({ contractId: r.contractId, state: r.state })),
     manifest: manifest.seal(deals.storageMaster()).toString('hex')
   };
 }
@@ -515,7 +518,7 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
     + 'file (those without a receipt, or whose offer expires within 2 blocks, are dropped). If fewer than\n'
     + 'minreplicas (default 1) can be committed, the file is forgotten and nothing is paid. `chunkprints`\n'
     + '(hex, 32 bytes per chunk) are kept for the next version\'s delta upload. Returns txids,\n'
-    + 'contract ids and the sealed manifest.',
+    + 'contract ids, the replicas kept with their states (as getfile) and the sealed manifest.',
   commitFile],
   ['forgetfile', 'forgetfile fileid\nForget a file locally, removing nothing from hosts: only when none of its objects is held\n'
     + 'under a contract pending or in force (use deletefile, or cloudcoin-cli rm, to delete it from its hosts).', forgetFile],

@@ -156,6 +156,8 @@ export interface CommitFileResult {
   dropped: DroppedReplica[];
   /** Contracts this commitment formed (the others were reused). */
   formed: string[];
+  /** The file's replicas kept, with their states once committed (as getfile gives them; absent from an older node). */
+  replicas?: { contractId: string; state: ReplicaState }[];
   /** The renter's whole manifest, sealed (object 0 on every host), hex. */
   manifest: string;
 }

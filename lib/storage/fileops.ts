@@ -30,6 +30,12 @@ export interface FileOpOptions {
    * renter's staging ciphertext can skip it: it is re-derivable.
    */
   sync?: boolean;
+  /**
+   * Stops encryptFile between chunks (it throws the signal's reason): a
+   * put that no longer needs a replica's first pass (its negotiation
+   * failed) ends it rather than wait for it.
+   */
+  signal?: AbortSignal;
 }
 
 /** What hashing or encrypting a file produced. */
@@ -278,6 +284,7 @@ export async function encryptFile(key: Buffer, input: string, output: string | n
       // batches only save write calls, and each costs 8 MiB held per pass.
       const batch = outFh ? ENCRYPT_BATCH : 1;
       for (let b = 0; b < chunks; b += batch) {
+        opts.signal?.throwIfAborted();
         const n = Math.min(batch, chunks - b);
         const start = b * PLAIN_CHUNK_SIZE;
         const len = Math.min(n * PLAIN_CHUNK_SIZE, plain - start);
