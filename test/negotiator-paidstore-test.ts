@@ -7,8 +7,8 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { PacketError } from '../lib/base/errors';
-import { MAX_PAID_RECORDS, PAID_KEEP_DEPTH } from '../lib/negotiator/common';
-import { PaidStore, decodePaid, encodePaid } from '../lib/negotiator/paidstore';
+import { MAX_PAID_FILE_BYTES, MAX_PAID_RECORDS, MAX_PAYMENT_SIZE, PAID_KEEP_DEPTH } from '../lib/negotiator/common';
+import { PaidStore, decodePaid, encodePaid, paidFileSize } from '../lib/negotiator/paidstore';
 import { PaidTXs, callKey, type PaidRecord } from '../lib/negotiator/paidtx';
 import { tempDir } from './util/nodes-context';
 
@@ -35,7 +35,9 @@ t.test('encodePaid/decodePaid', async (t) => {
     t.equal(back[1].retries, 1);
     t.ok(back[1].doubleSpent);
     t.equal(back[2].height, 450);
-    t.equal(back[2].data, null, 'a confirmed payment keeps no raw tx');
+    t.same(back[2].data, Buffer.from('ff', 'hex'), 'a confirmed payment keeps its raw tx (a reorg may need it)');
+    t.equal(back[1].data, null, 'a double-spent one keeps none');
+    t.equal(raw.length, paidFileSize(sample()), 'paidFileSize is the file\'s size');
     t.same(encodePaid(back), raw);
     t.same(decodePaid(encodePaid([])), []);
   });
@@ -109,8 +111,11 @@ t.test('PaidTXs', async (t) => {
     paid.add(txid(1), key(1), 'aa'.repeat(32), 1000, Buffer.from('01', 'hex'));
     paid.connected([txid(1), txid(9)], 100);
     t.equal(paid.get(txid(1))?.height, 100);
-    paid.disconnected(100);
+    t.same(paid.get(txid(1))?.data, Buffer.from('01', 'hex'), 'the raw tx kept once confirmed');
+    t.same(paid.disconnected(101).map((r) => r.id), [], 'a block above it: none back');
+    t.same(paid.disconnected(100).map((r) => r.id), [txid(1)], 'its block: back, to go into the mempool again');
     t.equal(paid.get(txid(1))?.height, 0, 'unconfirmed again');
+    t.same(paid.unconfirmedRecords().map((r) => r.id), [txid(1)]);
     paid.connected([txid(1)], 101);
     paid.connected([], 101 + PAID_KEEP_DEPTH - 1);
     t.ok(paid.get(txid(1)), 'kept below the depth');
@@ -127,5 +132,37 @@ t.test('PaidTXs', async (t) => {
     t.equal(paid.get('0'.repeat(64)), null);
     const raw = encodePaid(paid.entries());
     t.equal(decodePaid(raw).length, MAX_PAID_RECORDS, 'a full file reads back');
+  });
+
+  t.test('should keep the file within MAX_PAID_FILE_BYTES, the oldest forgotten and said', async (t) => {
+    const paid = new PaidTXs();
+    const forgot: string[] = [];
+    paid.onForget = (n, cap) => forgot.push(`${n} ${cap}`);
+    // The largest payments there are: 4 096-byte txs, 4 210-byte records.
+    const big = Buffer.alloc(MAX_PAYMENT_SIZE, 7);
+    const fits = Math.floor(MAX_PAID_FILE_BYTES / (111 + 3 + MAX_PAYMENT_SIZE));
+    t.ok(fits < MAX_PAID_RECORDS, `${fits} large records bind before the record cap`);
+    for (let i = 0; i < fits + 10; i++)
+      paid.add(i.toString(16).padStart(64, '0'), key(1), 'bb'.repeat(32), 300, big);
+    const raw = encodePaid(paid.entries());
+    t.ok(raw.length <= MAX_PAID_FILE_BYTES, `${raw.length} bytes <= ${MAX_PAID_FILE_BYTES}`);
+    t.ok(raw.length > MAX_PAID_FILE_BYTES - 2 * (111 + 3 + MAX_PAYMENT_SIZE), 'filled up to the bound');
+    t.equal(paid.get('0'.repeat(64)), null, 'the oldest forgotten');
+    t.ok(paid.get((fits + 9).toString(16).padStart(64, '0')), 'the newest kept');
+    t.equal(forgot.length, 10, 'each forgetting said');
+    t.match(forgot[0], /^1 bytes$/);
+    t.equal(decodePaid(raw).length, paid.size, 'the bounded file reads back');
+
+    // A file past the bound (an older version kept raw txs without one) is read, then trimmed.
+    const over: PaidRecord[] = [];
+    for (let i = 0; i < fits + 50; i++)
+      over.push({ id: i.toString(16).padStart(64, '0'), from: key(1), call: 'bb'.repeat(32), amount: 300, retries: 0,
+        doubleSpent: false, height: 0, data: big });
+    const again = new PaidTXs();
+    let changes = 0;
+    again.onChange = () => changes++;
+    again.load(decodePaid(encodePaid(over)));
+    t.ok(paidFileSize(again.entries()) <= MAX_PAID_FILE_BYTES, 'trimmed at load');
+    t.equal(changes, 1, 'and written back');
   });
 });

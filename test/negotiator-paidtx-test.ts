@@ -7,7 +7,7 @@
 // nodes: test/slow/negotiator-payabuse-test.ts.
 import t from 'tap';
 import { RequestPacket, Payment, paymentTypes } from '../lib/negotiator/envelope';
-import type { PaymentHooks, PaymentVerdict } from '../lib/negotiator/payment';
+import type { PaymentHooks, PaymentVerdict, RestoredPayment } from '../lib/negotiator/payment';
 import { serverCodes } from '../lib/negotiator/server';
 import { statuses, readAmountBody } from '../lib/negotiator/status';
 import type { Service } from '../lib/negotiator/services';
@@ -186,5 +186,53 @@ t.test('a paid call that goes unanswered', async (t) => {
     hang = false;
     t.equal((await ask(WAIT_TIMEOUT_MS)).status, statuses.OK);
     t.equal(made.length, 3, 'a new payment: the old one was taken back');
+  });
+});
+
+t.test('payments taken and the chain (ledgerfiles.ts)', async (t) => {
+  const pending = new Set<string>();
+  const p = await makePair({}, { deferLimit: 0 });
+  p.b.registerService(priced);
+  const restored: string[] = [];
+  let outcome: RestoredPayment = 'pending';
+  p.b.setPaymentHooks({
+    ...hooks(pending),
+    // A payment NAME spends the output `in-NAME:0`.
+    spends: (data) => {
+      const x = parse(data);
+      return x ? [`in-${x.name}:0`] : [];
+    },
+    async restore(data): Promise<RestoredPayment> {
+      restored.push(parse(data)?.name ?? '?');
+      return outcome;
+    }
+  });
+  const me = p.a.identity;
+  const charged: string[] = [];
+  p.b.on('double spend', (rec: { id: string }) => charged.push(rec.id));
+  const attached = (data: Buffer, amount: number) => Payment.from(paymentTypes.ATTACHED, amount, data);
+  for (const name of ['a', 'b'])
+    t.equal((await p.b.server.handle(call(p, me, 'echo', name, attached(tx(name, 600), 600)), p.ba)).code, serverCodes.OK);
+
+  t.test('should charge back a payment whose input a block tx spends, once', async (t) => {
+    p.b.paymentsConnected([{ id: 'a', spends: ['in-a:0'] }], 100);
+    t.equal(p.b.server.paid.get('a')?.height, 100, 'the payment itself: confirmed');
+    t.same(charged, [], 'not a double spend');
+    p.b.paymentsConnected([{ id: 'z', spends: ['other:1', 'in-b:0'] }], 101);
+    t.same(charged, ['b'], 'another tx spending its input: charged back');
+    t.equal(p.b.server.credits.get(me.publicKey), 600, 'owed again');
+    p.b.paymentsConnected([{ id: 'y', spends: ['in-b:0'] }], 102);
+    t.same(charged, ['b'], 'once');
+  });
+
+  t.test('should put a disconnected block\'s payments back, and charge back one its new chain spent', async (t) => {
+    await p.b.paymentsDisconnected(101);
+    t.same(restored, [], 'none in that block');
+    outcome = 'double-spent';
+    await p.b.paymentsDisconnected(100);
+    t.same(restored, ['a'], 'the payment of the block put back');
+    t.equal(p.b.server.paid.get('a')?.height, 0, 'unconfirmed again');
+    t.same(charged, ['b', 'a'], 'its input spent: charged back');
+    t.equal(p.b.server.credits.get(me.publicKey), 1200);
   });
 });

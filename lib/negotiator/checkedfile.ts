@@ -16,7 +16,8 @@ import { writeFileAtomic } from '../storage/fsutil';
 import type { LoggerLike } from './options';
 import { decodeCodes, malformed } from './wire';
 
-const CHECK_SIZE = 4;
+/** Bytes of the check that ends every such file. */
+export const CHECK_SIZE = 4;
 
 function check(raw: Buffer): Buffer {
   return createHash('sha256').update(raw).digest().subarray(0, CHECK_SIZE);

@@ -111,6 +111,19 @@ export const DEFAULT_UNCONFIRMED_LIMIT = 50_000;
 export const MAX_PAID_RECORDS = 4096;
 
 /**
+ * Bytes `cspaid.dat` may reach (paidstore.ts); past it the oldest records
+ * are forgotten (paidtx.ts), as past MAX_PAID_RECORDS. The file is
+ * rewritten and fsynced at every payment, and each record keeps its raw
+ * tx (up to MAX_PAYMENT_SIZE) until it is forgotten, so without a byte
+ * bound 4 096 records could make a 17 MB write per paid call. 2 MiB is
+ * 4 096 x 512 bytes: a record's 111 fixed bytes plus a payment of up to
+ * ~400 bytes (a wallet payment with 1 or 2 P2WPKH inputs and 2 outputs is
+ * 222-290 bytes, walletpay.ts), so the record count binds first for
+ * ordinary payments and this only for large many-input ones.
+ */
+export const MAX_PAID_FILE_BYTES = 2 * 1024 * 1024;
+
+/**
  * Blocks on top of the one holding a payment tx after which a server
  * forgets it (paidtx.ts prune): a double spend is charged back only while
  * the payment is unconfirmed (the mempool reports the conflict), or after

@@ -4,15 +4,28 @@
  * Deferred tabs (tabs.ts: what clients owe this server, what this node
  * owes servers) and the payments this node took as a server (paidstore.ts)
  * are read back at open and written as they change, so a restart or a
- * crash forgets no debt and no taken payment (PROTOCOL 2.5).
+ * crash forgets no debt and no taken payment (PROTOCOL 2.5). The payments
+ * follow the chain: put back into the mempool at start and when a reorg
+ * takes them out of a block, and found double spent by a block tx that
+ * spends one of their inputs even when the mempool did not hold them.
  */
 
 import type { LoggerLike } from './options';
-import type { PaymentHooks } from './payment';
+import type { PaymentHooks, RestoredPayment } from './payment';
 import type { Requester } from './requester';
 import type { Server } from './server';
 import { TabStore, Tabs } from './tabs';
 import { PaidStore } from './paidstore';
+import type { PaidRecord } from './paidtx';
+
+/** A payment double spent (`id`, txid RPC order), how it was found: charge it back; false if it was already. */
+export type ChargeBack = (id: string, how: string) => boolean;
+
+/** One tx of a connected block: its txid and the outputs it spends ("txid:index", RPC order). */
+export interface BlockTX {
+  id: string;
+  spends: string[];
+}
 
 export class LedgerFiles {
   private tabs: TabStore | null = null;
@@ -46,11 +59,16 @@ export class LedgerFiles {
     const saved = store.load();
     paid.load(saved);
     // Written at once, not at the end of the turn: a payment is on disk
-    // before the answer that took it leaves, so a crash forgets none.
+    // before the answer that took it leaves, so a crash forgets none; with
+    // it the tabs changed in the same step (a debt it paid down, a
+    // double spend charged back), which would else wait for the turn's end.
     paid.onChange = () => {
       store.changed();
       store.flush();
+      this.tabs?.flush();
     };
+    paid.onForget = (count, cap) => this.logger.warning('negotiator: %d oldest payments taken forgotten: past %s', count,
+      cap === 'records' ? 'MAX_PAID_RECORDS (4 096 records)' : 'MAX_PAID_FILE_BYTES (2 MiB of cspaid.dat)');
     this.paid = store;
     if (saved.length > 0)
       this.logger.info('negotiator: %d payments taken read back', saved.length);
@@ -59,26 +77,77 @@ export class LedgerFiles {
   /**
    * Put the payments taken before a restart that were unconfirmed back
    * into the mempool (PaymentHooks#restore), so a double spend of one is
-   * reported as before; one found double spent already goes to
-   * `doubleSpent` (charged back), one found confirmed is dated at
-   * `height`, the tip (forgotten no earlier than its own block would have it).
+   * reported as before; one found double spent already (by a mempool tx,
+   * or by a tx in the chain: a conflict mined while we were down) is
+   * charged back, one found confirmed is dated at `height`, the tip
+   * (forgotten no earlier than its own block would have it).
    */
-  async restorePayments(hooks: PaymentHooks, doubleSpent: (id: string) => boolean, height: number): Promise<void> {
-    if (!hooks.restore)
-      return;
-    const counts: Record<string, number> = {};
-    for (const rec of this.server.paid.entries()) {
-      if (rec.doubleSpent || rec.height > 0 || !rec.data)
+  async restorePayments(hooks: PaymentHooks, chargeBack: ChargeBack, height: number): Promise<void> {
+    const counts = await this.putBack(hooks, this.server.paid.unconfirmedRecords(), chargeBack, 'at start', (id) => {
+      this.server.paid.connected([id], height);
+    });
+    if (counts)
+      this.logger.info('negotiator: unconfirmed payments taken put back: %j', counts);
+  }
+
+  /**
+   * The block at `height` was disconnected: its payments are unconfirmed
+   * again and go back into the mempool (bcoin puts a disconnected block's
+   * txs back only when its mempool is not empty). This runs behind the
+   * chain (chain hooks), so it sees the reorg's new chain: one a new block
+   * holds is dated by that block's connect, one whose inputs the new chain
+   * spent is charged back.
+   */
+  async paymentsDisconnected(hooks: PaymentHooks, height: number, chargeBack: ChargeBack): Promise<void> {
+    const back = this.server.paid.disconnected(height).filter((rec) => !rec.doubleSpent && rec.data !== null);
+    const counts = await this.putBack(hooks, back, chargeBack, `after block ${height} was disconnected`, () => {});
+    if (counts)
+      this.logger.info('negotiator: payments taken of disconnected block %d put back: %j', height, counts);
+  }
+
+  /**
+   * A block at `height` holding `txs` was connected: a payment still
+   * unconfirmed whose input one of them spends was double spent (found
+   * here even when the mempool no longer held it, e.g. an orphan after a
+   * restart); those it holds are confirmed, and the deep ones forgotten.
+   */
+  paymentsConnected(hooks: PaymentHooks, txs: BlockTX[], height: number, chargeBack: ChargeBack): void {
+    const paid = this.server.paid;
+    if (hooks.spends) {
+      const ids = new Set(txs.map((tx) => tx.id));
+      const spent = new Map<string, string>();
+      for (const tx of txs) {
+        for (const outpoint of tx.spends)
+          spent.set(outpoint, tx.id);
+      }
+      for (const rec of paid.unconfirmedRecords()) {
+        if (ids.has(rec.id) || !rec.data)
+          continue;
+        const by = hooks.spends(rec.data).map((outpoint) => spent.get(outpoint)).find((id) => id !== undefined);
+        if (by)
+          chargeBack(rec.id, `tx ${by} of block ${height} spends its input`);
+      }
+    }
+    paid.connected(txs.map((tx) => tx.id), height);
+  }
+
+  /** Restore each record's tx; charge back the double spent, call `confirmed` for the confirmed; counts by outcome (null: none). */
+  private async putBack(hooks: PaymentHooks, recs: PaidRecord[], chargeBack: ChargeBack, when: string,
+    confirmed: (id: string) => void): Promise<Partial<Record<RestoredPayment, number>> | null> {
+    if (!hooks.restore || recs.length === 0)
+      return null;
+    const counts: Partial<Record<RestoredPayment, number>> = {};
+    for (const rec of recs) {
+      if (!rec.data)
         continue;
       const outcome = await hooks.restore(rec.data);
       counts[outcome] = (counts[outcome] ?? 0) + 1;
       if (outcome === 'double-spent')
-        doubleSpent(rec.id);
+        chargeBack(rec.id, `its inputs were spent by another tx (found ${when})`);
       else if (outcome === 'confirmed')
-        this.server.paid.connected([rec.id], height);
+        confirmed(rec.id);
     }
-    if (Object.keys(counts).length > 0)
-      this.logger.info('negotiator: unconfirmed payments taken put back: %j', counts);
+    return Object.keys(counts).length > 0 ? counts : null;
   }
 
   /** Write whatever changed since the last write (at close). */

@@ -43,7 +43,7 @@ import { CloudPeer, CloudPeerInfo, CloudPeers, KeyedBuckets, PeerLike, hasCloudB
 import { Policy } from './policy';
 import { Server, LedgerRecord } from './server';
 import { Service, ServiceRegistry } from './services';
-import { LedgerFiles } from './ledgerfiles';
+import { LedgerFiles, type BlockTX } from './ledgerfiles';
 import { resolveTarget } from './targets';
 
 export type { CoinHooks, HostReach, LoggerLike, NegotiatorOptions, Target };
@@ -272,17 +272,17 @@ export class Negotiator extends EventEmitter {
    * into the mempool (ledgerfiles.ts). Call once the payment hooks are installed.
    */
   async restorePayments(): Promise<void> {
-    await this.ledgers.restorePayments(this.payments, id => this.paymentDoubleSpent(id), this.options.height?.() ?? 0);
+    await this.ledgers.restorePayments(this.payments, (id, how) => this.paymentDoubleSpent(id, how), this.options.height?.() ?? 0);
   }
 
-  /** A block at `height` holding the txs `ids` (RPC order) was connected (paidtx.ts). */
-  paymentsConnected(ids: string[], height: number): void {
-    this.server.paid.connected(ids, height);
+  /** A block at `height` holding `txs` was connected (ledgerfiles.ts). */
+  paymentsConnected(txs: BlockTX[], height: number): void {
+    this.ledgers.paymentsConnected(this.payments, txs, height, (id, how) => this.paymentDoubleSpent(id, how));
   }
 
-  /** The block at `height` was disconnected (paidtx.ts). */
-  paymentsDisconnected(height: number): void {
-    this.server.paid.disconnected(height);
+  /** The block at `height` was disconnected: its payments go back into the mempool (ledgerfiles.ts). */
+  async paymentsDisconnected(height: number): Promise<void> {
+    await this.ledgers.paymentsDisconnected(this.payments, height, (id, how) => this.paymentDoubleSpent(id, how));
   }
 
   /** Install the payment hooks (cloudcoind: wallet payments, walletpay.ts). */
@@ -293,14 +293,15 @@ export class Negotiator extends EventEmitter {
   /**
    * A payment tx this node took as a server was double spent: the payer
    * owes it again (Server#doubleSpent) and each connection of its identity
-   * gets DOUBLE_SPEND_SCORE. False for a tx that paid nothing here.
+   * gets DOUBLE_SPEND_SCORE. False for a tx that paid nothing here, or
+   * one charged back already. `how` it was found, for the log.
    */
-  paymentDoubleSpent(id: string): boolean {
+  paymentDoubleSpent(id: string, how = 'a block tx replaced it in the mempool'): boolean {
     const rec = this.server.doubleSpent(id);
     if (!rec)
       return false;
-    this.logger.warning('negotiator: payment %s of %d sat from %s was double spent: charged back',
-      id, rec.amount, this.addressOf(rec.from));
+    this.logger.warning('negotiator: payment %s of %d sat from %s was double spent (%s): charged back',
+      id, rec.amount, this.addressOf(rec.from), how);
     for (const cp of this.peers.all()) {
       if (cp.publicKey?.equals(rec.from))
         this.options.ban?.(cp.peer, DOUBLE_SPEND_SCORE);

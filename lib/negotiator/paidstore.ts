@@ -3,17 +3,19 @@
  * so a restart, even a crash, forgets no payment (PROTOCOL 2.5): a retry
  * of a call whose answer was lost is served again, a replay of a payment
  * for another call is refused, and a double spend of a payment taken
- * before the restart is charged back (its raw tx, kept while unconfirmed,
- * is put back into the mempool at start). One file in the datadir,
+ * before the restart is charged back (its raw tx, kept until the record is
+ * forgotten, is put back into the mempool at start and after a reorg). One file in the datadir,
  * `cspaid.dat`, replaced atomically and fsynced at every change, before
- * the answer that took a payment leaves (checkedfile.ts):
+ * the answer that took a payment leaves (checkedfile.ts), at most
+ * MAX_PAID_FILE_BYTES (2 MiB; paidtx.ts forgets the oldest records past it):
  *
  *   u32 LE magic 0x64696150 ("Paid")  u8 version (1)
  *   varint n (<= MAX_PAID_RECORDS, 4 096), oldest first; n x
  *     txid 32 (RPC byte order)  payer pubkey 33  call key 32 (paidtx.ts callKey)
  *     u64 LE amount sat  u8 retries (<= PAID_RETRIES)  u8 flags (1 = double spent)
  *     u32 LE height of the block holding the tx (0: unconfirmed)
- *     varint size (<= MAX_PAYMENT_SIZE, 4 096) + raw tx (size 0 once confirmed or double spent)
+ *     varint size (<= MAX_PAYMENT_SIZE, 4 096) + raw tx (kept until the record is
+ *       forgotten, PAID_KEEP_DEPTH blocks past its block; size 0 once double spent)
  *   4 bytes: sha256 of everything before, first 4 bytes
  *
  * A file that does not read is moved aside to `cspaid.dat.bad` with a
@@ -22,7 +24,7 @@
  */
 
 import bio = require('bufio');
-import { CheckedFile, openSealed, sealFile, type CheckedCodec } from './checkedfile';
+import { CHECK_SIZE, CheckedFile, openSealed, sealFile, type CheckedCodec } from './checkedfile';
 import { MAX_PAID_RECORDS, MAX_PAYMENT_SIZE, PAID_RETRIES } from './common';
 import type { LoggerLike } from './options';
 import type { PaidRecord } from './paidtx';
@@ -35,12 +37,26 @@ const VERSION = 1;
 const FLAG_DOUBLE_SPENT = 1;
 const HASH_SIZE = 32;
 
+/** Bytes one record takes in the file: 111 fixed, the raw tx and its length. */
+export function paidRecordSize(rec: PaidRecord): number {
+  const tx = rec.data?.length ?? 0;
+  return HASH_SIZE + 33 + HASH_SIZE + 8 + 1 + 1 + 4 + sizeVarint(tx) + tx;
+}
+
+/** Bytes of the file holding `recs`, check included (bounded by MAX_PAID_FILE_BYTES, paidtx.ts). */
+export function paidFileSize(recs: Iterable<PaidRecord>): number {
+  let size = 0;
+  let n = 0;
+  for (const rec of recs) {
+    size += paidRecordSize(rec);
+    n++;
+  }
+  return 5 + sizeVarint(n) + size + CHECK_SIZE;
+}
+
 /** The file's bytes: the records (oldest first) and their check. */
 export function encodePaid(recs: PaidRecord[]): Buffer {
-  let size = 5 + sizeVarint(recs.length);
-  for (const rec of recs)
-    size += HASH_SIZE + 33 + HASH_SIZE + 8 + 1 + 1 + 4 + sizeVarint(rec.data?.length ?? 0) + (rec.data?.length ?? 0);
-  const bw = bio.write(size);
+  const bw = bio.write(paidFileSize(recs) - CHECK_SIZE);
   bw.writeU32(MAGIC);
   bw.writeU8(VERSION);
   bw.writeVarint(recs.length);

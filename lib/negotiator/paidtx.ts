@@ -8,15 +8,19 @@
  * (at most PAID_RETRIES times) without paying twice. The records also
  * count what each identity has unconfirmed (the server's risk, capped by
  * `--unconfirmed-limit`) and find the payer of a tx that was double spent.
- * Bounded: the oldest records past MAX_PAID_RECORDS are forgotten, and a
+ * Bounded: the oldest records past MAX_PAID_RECORDS, or past
+ * MAX_PAID_FILE_BYTES of file, are forgotten (`onForget` says so), and a
  * record is forgotten once its tx is PAID_KEEP_DEPTH blocks deep (`prune`).
- * The records are kept on disk (paidstore.ts, `cspaid.dat`): `onChange`
- * is called after every change.
+ * Each record keeps its raw tx until then (unless double spent), so a
+ * payment a reorg takes out of the chain, even across a restart, can be
+ * put back into the mempool. The records are kept on disk (paidstore.ts,
+ * `cspaid.dat`): `onChange` is called after every change.
  */
 
 import { createHash } from 'crypto';
 import { BoundedMap } from './boundedmap';
-import { MAX_PAID_RECORDS, PAID_KEEP_DEPTH, PAID_RETRIES } from './common';
+import { MAX_PAID_FILE_BYTES, MAX_PAID_RECORDS, PAID_KEEP_DEPTH, PAID_RETRIES } from './common';
+import { paidFileSize, paidRecordSize } from './paidstore';
 
 /** One payment tx the server took. */
 export interface PaidRecord {
@@ -34,7 +38,10 @@ export interface PaidRecord {
   doubleSpent: boolean;
   /** Height of the block that holds the tx; 0 while unconfirmed. */
   height: number;
-  /** The raw tx while it is unconfirmed (put back into the mempool after a restart); null once confirmed or double spent. */
+  /**
+   * The raw tx until the record is forgotten (put back into the mempool
+   * after a restart or a reorg); null once double spent, or when none was kept.
+   */
   data: Buffer | null;
 }
 
@@ -50,6 +57,8 @@ export class PaidTXs {
   private readonly records = new BoundedMap<string, PaidRecord>(MAX_PAID_RECORDS);
   /** Called after every change (the file store, paidstore.ts). */
   onChange: (() => void) | null = null;
+  /** Called when records are forgotten for a cap (`count`, which cap), not for depth. */
+  onForget: ((count: number, cap: 'records' | 'bytes') => void) | null = null;
 
   get size(): number {
     return this.records.size;
@@ -62,9 +71,31 @@ export class PaidTXs {
   /** A payment taken: `data` is the raw tx (null when the hooks have no tx to keep). */
   add(id: string, from: Buffer, call: string, amount: number, data: Buffer | null = null): PaidRecord {
     const rec: PaidRecord = { id, from, call, amount, retries: 0, doubleSpent: false, height: 0, data };
+    if (!this.records.has(id) && this.records.size >= MAX_PAID_RECORDS)
+      this.onForget?.(1, 'records');
     this.records.set(id, rec);
+    this.trim();
     this.changed();
     return rec;
+  }
+
+  /**
+   * Forget the oldest records while the file would pass
+   * MAX_PAID_FILE_BYTES (never the newest). Returns how many.
+   */
+  private trim(): number {
+    let size = paidFileSize(this.records.values());
+    let n = 0;
+    while (size > MAX_PAID_FILE_BYTES && this.records.size > 1) {
+      const oldest = this.records.values().next().value as PaidRecord;
+      // (n's varint may shrink too: the size stays an upper bound)
+      size -= paidRecordSize(oldest);
+      this.records.delete(oldest.id);
+      n++;
+    }
+    if (n > 0)
+      this.onForget?.(n, 'bytes');
+    return n;
   }
 
   /** Every record, oldest first. */
@@ -72,12 +103,18 @@ export class PaidTXs {
     return [...this.records.values()];
   }
 
-  /** Records read back from disk (oldest first), replacing none of those held. */
+  /**
+   * Records read back from disk (oldest first), replacing none of those
+   * held; the oldest are forgotten past the caps (a file an older version
+   * wrote may hold more bytes).
+   */
   load(recs: PaidRecord[]): void {
     for (const rec of recs) {
       if (!this.records.has(rec.id))
         this.records.set(rec.id, rec);
     }
+    if (this.trim() > 0)
+      this.changed();
   }
 
   /** Mark `rec` double spent (charged back); false when it was already. */
@@ -92,8 +129,8 @@ export class PaidTXs {
 
   /**
    * A block at `height` was connected holding the txs `ids` (RPC order):
-   * those of ours are confirmed there; records PAID_KEEP_DEPTH blocks
-   * deep are forgotten.
+   * those of ours are confirmed there (their raw tx is kept: a reorg may
+   * take them out again); records PAID_KEEP_DEPTH blocks deep are forgotten.
    */
   connected(ids: Iterable<string>, height: number): void {
     let changed = false;
@@ -101,7 +138,6 @@ export class PaidTXs {
       const rec = this.records.get(id);
       if (rec && rec.height === 0) {
         rec.height = height;
-        rec.data = null;
         changed = true;
       }
     }
@@ -111,20 +147,25 @@ export class PaidTXs {
 
   /**
    * The block at `height` was disconnected (a reorg): its payments are
-   * unconfirmed again. Their raw tx is gone from the record: a later
-   * double spend is reported only if the mempool took the disconnected
-   * block's txs back (bcoin does not when its mempool is empty).
+   * unconfirmed again. Returns them: their raw tx goes back into the
+   * mempool (ledgerfiles.ts), as bcoin does not when its mempool is empty.
    */
-  disconnected(height: number): void {
-    let changed = false;
+  disconnected(height: number): PaidRecord[] {
+    const back: PaidRecord[] = [];
     for (const rec of this.records.values()) {
       if (rec.height >= height) {
         rec.height = 0;
-        changed = true;
+        back.push(rec);
       }
     }
-    if (changed)
+    if (back.length > 0)
       this.changed();
+    return back;
+  }
+
+  /** Payments still unconfirmed, not double spent, whose raw tx is kept. */
+  unconfirmedRecords(): PaidRecord[] {
+    return [...this.records.values()].filter((rec) => rec.height === 0 && !rec.doubleSpent && rec.data !== null);
   }
 
   /**

@@ -18,11 +18,12 @@
 export type PaymentVerdict = boolean | 'malformed' | 'underpays';
 
 /**
- * A payment taken before a restart, given back to the node at start
- * (PaymentHooks#restore): `pending` (in the mempool again, or already),
- * `confirmed` (a block holds it), `double-spent` (a conflicting tx holds
- * its inputs), `unknown` (inputs the node does not know: an unconfirmed
- * parent the restart lost, or a conflict mined while the node was down).
+ * A payment taken, given back to the node at start or after a reorg took
+ * it out of the chain (PaymentHooks#restore): `pending` (in the mempool
+ * again, or already), `confirmed` (a block holds it), `double-spent` (a
+ * conflicting tx in the mempool or the chain holds its inputs), `unknown`
+ * (inputs the node does not know, such as an unconfirmed parent the
+ * restart lost, or refused for another reason).
  */
 export type RestoredPayment = 'pending' | 'confirmed' | 'double-spent' | 'unknown';
 
@@ -58,8 +59,14 @@ export interface PaymentHooks {
   id?(data: Buffer): string | null;
   /** Server: is the payment `id` it took still unconfirmed (in its mempool)? */
   pending?(id: string): boolean;
-  /** Server: put back a payment tx taken before a restart (paidstore.ts); never throws. */
+  /** Server: put back a payment tx taken before a restart or a reorg (ledgerfiles.ts); never throws. */
   restore?(data: Buffer): Promise<RestoredPayment>;
+  /**
+   * Server: the outputs the payment in `data` spends, as "txid:index"
+   * (RPC order), to find a block tx that spends one too (a double spend
+   * the mempool did not see); [] when it is no tx.
+   */
+  spends?(data: Buffer): string[];
 }
 
 /** Claims are believed: for in-memory tests only, never installed by cloudcoind. */

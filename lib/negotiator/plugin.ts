@@ -28,7 +28,7 @@ import { MAX_COIN_PROOFS, type CoinNeed } from './coins';
 import type { CoinHooks } from './negotiator';
 import type { CoinKey, CoinProver } from './requester';
 import { Policy } from './policy';
-import { walletPayments } from './walletpay';
+import { outpointsOf, walletPayments } from './walletpay';
 
 /** Flags and cloudcoin.conf keys the negotiator reads. */
 export const options: OptionSpec[] = [
@@ -293,13 +293,17 @@ export class NegotiatorPlugin extends Negotiator {
       this.setPaymentHooks(walletPayments({
         network: this.api.network, chain: this.api.chain, mempool: this.api.mempool, wdb: db, wallet: db.primary,
         identity: () => this.identity.publicKey, logger: this.api.logger, graceMs: this.graceMs,
-        doubleSpent: (id) => this.paymentDoubleSpent(id)
+        doubleSpent: (id) => this.paymentDoubleSpent(id, 'a block tx replaced it in the mempool')
       }));
       await this.restorePayments();
     }
-    // Payments confirmed, forgotten deep enough, or unconfirmed by a reorg (paidtx.ts).
+    // Payments confirmed, double spent by a block tx, forgotten deep
+    // enough, or taken out of the chain by a reorg (ledgerfiles.ts).
     this.api.onConnect(async (entry, block) => {
-      this.paymentsConnected(block.txs.map((tx) => tx.txid()), entry.height);
+      this.paymentsConnected(block.txs.map((tx) => ({
+        id: tx.txid(),
+        spends: tx.isCoinbase() ? [] : outpointsOf(tx)
+      })), entry.height);
     });
     this.api.onDisconnect(async (entry) => this.paymentsDisconnected(entry.height));
   }

@@ -286,9 +286,12 @@ export class Server extends EventEmitter {
     // [REJECT] the attached payment does not pay the amount
     if (!ok)
       return this.invalid(job, 0);
+    // Settled first: recording the payment writes both ledgers at once
+    // (ledgerfiles.ts), before the answer leaves, so a crash right after
+    // it keeps the debt it paid down paid.
+    this.credits.settle(req.from, pay.amount - price);
     if (id !== null)
       this.paid.add(id, req.from, call, pay.amount, pay.data);
-    this.credits.settle(req.from, pay.amount - price);
     return null;
   }
 
@@ -306,9 +309,12 @@ export class Server extends EventEmitter {
    */
   doubleSpent(id: string): PaidRecord | null {
     const rec = this.paid.get(id);
-    if (!rec || !this.paid.markDoubleSpent(rec))
+    if (!rec || rec.doubleSpent)
       return null;
+    // Charged first: marking the record writes both ledgers at once
+    // (ledgerfiles.ts), so a crash never leaves it marked but not owed.
     this.credits.chargeBack(rec.from, rec.amount);
+    this.paid.markDoubleSpent(rec);
     return rec;
   }
 

@@ -37,8 +37,10 @@
  * abandoned (its coins unlocked); if it is, the payment is kept. A refused
  * payment is abandoned at once. The server reports each of its payments
  * that its mempool drops for a conflicting block tx (`doubleSpent`); after
- * a restart it puts the unconfirmed ones it took back into its mempool
- * (`restore`, paidstore.ts), so that still holds for them.
+ * a restart, and after a reorg takes one out of the chain, it puts those
+ * it took back into its mempool (`restore`, ledgerfiles.ts), so that still
+ * holds for them; one whose inputs a tx in the chain spent already is
+ * found double spent there (bcoin would keep it as an orphan).
  */
 
 import { createHash } from 'crypto';
@@ -77,6 +79,27 @@ export function identityScript(publicKey: Buffer): bcoin.Script {
 async function confirmed(chain: bcoin.Chain, tx: bcoin.TX): Promise<boolean> {
   for (let i = 0; i < tx.outputs.length; i++) {
     if (await chain.getCoin(tx.hash('hex'), i))
+      return true;
+  }
+  return false;
+}
+
+/** The outputs `tx` spends, as "txid:index" (RPC order): PaymentHooks#spends, and a block's txs (plugin.ts). */
+export function outpointsOf(tx: bcoin.TX): string[] {
+  return tx.inputs.map((input) => `${input.prevout.txid()}:${input.prevout.index}`);
+}
+
+/**
+ * True when a tx in the chain spent an output `tx` spends, and `tx` is not
+ * in the chain: a conflict confirmed (needs the tx index, which cloudcoind
+ * keeps). An output whose tx the chain does not hold (an unconfirmed
+ * parent the node lost) is no proof of a conflict.
+ */
+async function spentInChain(chain: bcoin.Chain, tx: bcoin.TX): Promise<boolean> {
+  if (await chain.db.hasTX(tx.hash('hex')))
+    return false;
+  for (const { prevout } of tx.inputs) {
+    if (await chain.db.hasTX(prevout.hash) && !await chain.getCoin(prevout.hash, prevout.index))
       return true;
   }
   return false;
@@ -228,19 +251,48 @@ export function walletPayments(ctx: WalletPayContext): PaymentHooks {
     },
 
     async restore(data: Buffer): Promise<RestoredPayment> {
+      let tx: bcoin.TX;
       try {
-        const tx = bcoin.TX.fromRaw(data);
-        if (ctx.mempool.hasEntry(tx.hash('hex')))
+        tx = bcoin.TX.fromRaw(data);
+      } catch {
+        return 'unknown';
+      }
+      const hash = tx.hash('hex');
+      try {
+        if (ctx.mempool.hasEntry(hash))
           return 'pending';
-        if (await confirmed(ctx.chain, tx))
+        if (await ctx.chain.db.hasTX(hash) || await confirmed(ctx.chain, tx))
           return 'confirmed';
+        // Waits for the chain's lock: after a reorg, on the new chain.
         const missing = await ctx.mempool.addTX(tx) as unknown[] | null;
-        return missing && missing.length > 0 ? 'unknown' : 'pending';
+        if (!missing || missing.length === 0)
+          return 'pending';
+        // An orphan: its inputs are not unspent outputs we know.
+        if (await spentInChain(ctx.chain, tx)) {
+          ctx.mempool.removeOrphan(hash);
+          return 'double-spent';
+        }
+        return 'unknown';
       } catch (e) {
-        // A mempool tx spending the same inputs: a double spend.
         const reason = (e as { reason?: string }).reason;
-        ctx.logger?.info('negotiator: payment taken before the restart not put back: %s', (e as Error).message);
-        return reason === 'bad-txns-inputs-spent' ? 'double-spent' : 'unknown';
+        // A mempool tx spending the same inputs: a double spend.
+        if (reason === 'bad-txns-inputs-spent')
+          return 'double-spent';
+        if (reason === 'txn-already-known')
+          return 'confirmed';
+        // Put back meanwhile (after a reorg: by the chain's own disconnect handlers).
+        if (reason === 'txn-already-in-mempool')
+          return 'pending';
+        ctx.logger?.info('negotiator: payment taken %s not put back: %s', tx.txid(), (e as Error).message);
+        return 'unknown';
+      }
+    },
+
+    spends(data: Buffer): string[] {
+      try {
+        return outpointsOf(bcoin.TX.fromRaw(data));
+      } catch {
+        return [];
       }
     }
   };
