@@ -102,6 +102,11 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
   const byVictim: Record<Victim, number> = { renter: 0, host: 0 };
   let finished = 0;
   let cut = 0;
+  /** A problem, said in the log when it is found (not only in the end summary). */
+  const problem = (m: string) => {
+    failures.push(m);
+    log(`FAIL ${m}`);
+  };
   try {
     const { renter, hosts } = await startNetwork(td, [[]]);
     const host = hosts[0];
@@ -384,23 +389,23 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
       const again = await renter.cli(['rm', f.fileId, '--json']);
       rmAgain += 1;
       if (again.code !== 0 || (await files()).some((x) => x.fileId === f.fileId))
-        failures.push(`file ${f.name}: a second rm after a cut one did not remove it (${again.stderr.trim() || 'still listed'})`);
+        problem(`file ${f.name}: a second rm after a cut one did not remove it (${again.stderr.trim() || 'still listed'})`);
     }
     const left = await files();
     const stuck = left.filter((f) => f.replicas.some((r) => !HOLDING.has(r.state)));
     for (const f of stuck)
-      failures.push(`file ${f.name} still ${f.replicas.map((r) => r.state).join(',')} after its offers expired`);
+      problem(`file ${f.name} still ${f.replicas.map((r) => r.state).join(',')} after its offers expired`);
     let intact = 0;
     for (const f of left) {
       const back = await get(f.fileId);
       if (back && back.equals(sent.get(f.name)!.bytes))
         intact += 1;
       else
-        failures.push(`file ${f.name} does not come back intact at the end`);
+        problem(`file ${f.name} does not come back intact at the end`);
     }
     for (const [name, s] of sent) {
       if (s.stored && !removed.has(name) && !left.some((f) => f.name === name))
-        failures.push(`file ${name}: put said it was stored, and it is gone`);
+        problem(`file ${name}: put said it was stored, and it is gone`);
     }
 
     // Closes: the host closes a contract with the latest channel state the
@@ -471,7 +476,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
         if (spend)
           closesConfirmed += 1;
         // An answered close is in the host's wallet: its node sends it again
-        // (announced at the first block after it reconnected).
+        // and announces it to the renter as they reconnect.
         const kept = !spend && txid ? await call(host, 'gettransaction', [txid]).then(() => true, () => false) : false;
         log(`close ${id.slice(0, 12)}: host killed after ${delay} ms (${txid ? 'the call had answered' : 'the call was cut'}), `
           + `${spend ? `${spend.type} after the restart` : kept ? 'in the host\'s wallet after the restart, sent again'
@@ -503,32 +508,32 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
       for (const id of closing) {
         const spend = await spendOf(id);
         if (!spend) {
-          failures.push(`close ${id.slice(0, 12)}: the escrow is still open at the close deadline`);
+          problem(`close ${id.slice(0, 12)}: the escrow is still open at the close deadline`);
           continue;
         }
         if (spend.type !== 'settled') {
-          failures.push(`close ${id.slice(0, 12)}: the escrow was ${spend.type}, not closed by the host`);
+          problem(`close ${id.slice(0, 12)}: the escrow was ${spend.type}, not closed by the host`);
           continue;
         }
         // What the close paid, from the host's books and the chain.
         const e = (await call<{ contracts: Array<{ received: { closeTxid: string | null; paid: number; closeFee: number; payout: number } }> }>(
           host, 'getearnings', [id])).contracts[0]?.received;
         if (!e || e.closeTxid !== spend.txid)
-          failures.push(`close ${id.slice(0, 12)}: the host's earnings do not name the close ${spend.txid.slice(0, 12)}`);
+          problem(`close ${id.slice(0, 12)}: the host's earnings do not name the close ${spend.txid.slice(0, 12)}`);
         else if (e.payout <= 0 || e.payout !== e.paid - e.closeFee)
-          failures.push(`close ${id.slice(0, 12)}: payout ${e.payout} sat is not paid ${e.paid} - fee ${e.closeFee}`);
+          problem(`close ${id.slice(0, 12)}: payout ${e.payout} sat is not paid ${e.paid} - fee ${e.closeFee}`);
         const inWallet = await call<{ confirmations: number }>(host, 'gettransaction', [spend.txid]).catch(() => null);
         if (!inWallet || inWallet.confirmations < 1)
-          failures.push(`close ${id.slice(0, 12)}: the host's wallet does not hold the confirmed close`);
+          problem(`close ${id.slice(0, 12)}: the host's wallet does not hold the confirmed close`);
         closePhase += 1;
       }
       for (const [name, d] of [['host', host], ['renter', renter]] as const) {
         const pool = new Set(await call<string[]>(d, 'getrawmempool'));
         const txs = await call<Array<{ txid: string; confirmations: number }>>(d, 'listtransactions', ['*', 100000]);
         for (const tx of txs.filter((x) => x.confirmations === 0 && !pool.has(x.txid)))
-          failures.push(`close phase: ${name} wallet tx ${tx.txid.slice(0, 12)} unconfirmed and not in the mempool`);
+          problem(`close phase: ${name} wallet tx ${tx.txid.slice(0, 12)} unconfirmed and not in the mempool`);
         if ((await call<unknown[]>(d, 'listlockunspent')).length)
-          failures.push(`close phase: ${name} wallet coins locked`);
+          problem(`close phase: ${name} wallet coins locked`);
       }
     }
 
@@ -597,11 +602,11 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
     const unrefunded = finalList.filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null && c.spend?.type !== 'refunded'
       && !closedByHost.has(c.id));
     for (const c of unrefunded)
-      failures.push(`contract ${c.id.slice(0, 12)} escrow not refunded (${c.state}, ${c.spend ? c.spend.type : 'unspent'})`);
+      problem(`contract ${c.id.slice(0, 12)} escrow not refunded (${c.state}, ${c.spend ? c.spend.type : 'unspent'})`);
     const mempool = await call<string[]>(renter, 'getrawmempool');
     const txs = await call<Array<{ txid: string; confirmations: number }>>(renter, 'listtransactions', ['*', 100000]);
     for (const tx of txs.filter((x) => x.confirmations === 0 && !mempool.includes(x.txid)))
-      failures.push(`wallet tx ${tx.txid.slice(0, 12)} stuck unconfirmed at the end (${await spends(tx.txid, finalList)})`);
+      problem(`wallet tx ${tx.txid.slice(0, 12)} stuck unconfirmed at the end (${await spends(tx.txid, finalList)})`);
 
     // A freshly synced node's index equals the renter's.
     const fresh = await startDaemon(td, ['--connect', renter.addr]);
@@ -611,7 +616,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
     const freshView = await forValue(async () => chainView(await contracts(fresh)), (v) => v.join('\n') === want.join('\n'), 120_000,
       'the fresh node\'s index').catch(async () => chainView(await contracts(fresh)));
     if (freshView.join('\n') !== want.join('\n'))
-      failures.push(`a fresh node's index differs: ${freshView.length} contracts vs the renter's ${want.length}`);
+      problem(`a fresh node's index differs: ${freshView.length} contracts vs the renter's ${want.length}`);
 
     const refundable = finalList.filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null && !closedByHost.has(c.id)).length;
     const totalKills = Object.values(kills).reduce((a, b) => a + b, 0);
