@@ -1,14 +1,17 @@
 // The deferred-tabs file (tabs.ts, PROTOCOL 2.5): built, encoded, decoded
 // and checked again; a pinned vector; every way a file can fail to read
 // is refused with a code; CreditLedger's charge-back holds deferral until
-// the tab is paid. Real restarts: test/slow/negotiator-tabs-test.ts.
+// the tab is paid; a deferred call's charge is written before its answer
+// leaves. Real restarts: test/slow/negotiator-tabs-test.ts.
 import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CreditLedger } from '../lib/negotiator/credit';
 import { PacketError } from '../lib/base/errors';
 import { TabStore, Tabs, decodeTabs, encodeTabs } from '../lib/negotiator/tabs';
+import { statuses } from '../lib/negotiator/status';
 import { tempDir } from './util/nodes-context';
+import { makePair } from './util/negotiator-pair';
 
 const key = (b: number): Buffer => Buffer.concat([Buffer.from([2]), Buffer.alloc(32, b)]);
 
@@ -108,4 +111,25 @@ t.test('CreditLedger', async (t) => {
     back.load([{ key: key(2), owed: 5, due: true }]);
     t.same(back.entries(), [{ key: key(2), owed: 5, due: true }]);
   });
+});
+
+t.test('a deferred call\'s tab is on disk before its answer leaves', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'cstabs.dat');
+  const p = await makePair({}, { tabsFile: file, deferLimit: 10000 });
+  p.b.registerService({ name: 'echo', version: 1, methods: { echo: { price: 500, handler: (args) => args } } });
+  // What the server's file holds at the moment it sends each answer (a crash right after it keeps that).
+  const onDisk: number[] = [];
+  const sent = p.ba.sent;
+  const push = sent.push.bind(sent);
+  sent.push = (...items) => {
+    if (items.some(([cmd]) => cmd === 'csres'))
+      onDisk.push(fs.existsSync(file) ? decodeTabs(fs.readFileSync(file)).server.reduce((sum, tab) => sum + tab.owed, 0) : 0);
+    return push(...items);
+  };
+  const res = await p.a.request(p.ab, 'echo', 'echo', Buffer.from('x'), { maxPayment: 500, prefer: 'defer' });
+  t.equal(res.status, statuses.OK);
+  t.equal(p.b.server.credits.get(p.a.identity.publicKey), 500, 'deferred: owed');
+  t.equal(onDisk[onDisk.length - 1], 500, 'the 500 sat owed were on disk when the answer left');
 });

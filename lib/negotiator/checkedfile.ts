@@ -50,6 +50,8 @@ export interface CheckedCodec<T> {
 /** Keeps one file in step with a state: `changed()` after each change, `flush()` at close. */
 export class CheckedFile<T> {
   private scheduled = false;
+  /** Callers of `written()` waiting for the scheduled write. */
+  private waiters: Array<() => void> = [];
 
   constructor(readonly file: string, private readonly codec: CheckedCodec<T>, private readonly snapshot: () => T,
     private readonly logger: LoggerLike) {}
@@ -82,6 +84,17 @@ export class CheckedFile<T> {
     setImmediate(() => this.flush());
   }
 
+  /**
+   * Resolves once every change made so far is written (at once when none
+   * waits): answers wait on it, and the changes of one turn still make
+   * one write.
+   */
+  written(): Promise<void> {
+    if (!this.scheduled)
+      return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
   /** Write the file now if anything changed. */
   flush(): void {
     if (!this.scheduled)
@@ -92,5 +105,7 @@ export class CheckedFile<T> {
     } catch (e) {
       this.logger.error('negotiator: could not write %s: %s', this.file, (e as Error).message);
     }
+    for (const wake of this.waiters.splice(0))
+      wake();
   }
 }

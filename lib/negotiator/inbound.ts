@@ -32,6 +32,12 @@ export interface InboundOptions {
   send: (peer: PeerLike, packet: Packet) => void;
   /** A response was taken by a waiting call (the connection is in use). */
   answered: (peer: PeerLike) => void;
+  /**
+   * Resolves once what serving a call changed in the ledgers on disk (a
+   * tab charged for a deferred call) is written: its answer waits for it,
+   * so a crash right after the answer forgets nothing the caller was told.
+   */
+  settled?: () => Promise<void>;
   logger: LoggerLike;
 }
 
@@ -96,6 +102,7 @@ export class Inbound {
       const handled = await server.handle(req, cp.peer);
       code = handled.code;
       score = handled.score ?? 0;
+      await this.options.settled?.();
       if (peers.get(cp.peer))
         send(cp.peer, handled.response);
     } finally {

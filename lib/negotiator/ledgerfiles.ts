@@ -150,6 +150,11 @@ export class LedgerFiles {
     return Object.keys(counts).length > 0 ? counts : null;
   }
 
+  /** Resolves once what changed so far is on disk (a call's answer waits for it: its tab charged or refunded). */
+  async written(): Promise<void> {
+    await Promise.all([this.tabs?.written(), this.paid?.written()]);
+  }
+
   /** Write whatever changed since the last write (at close). */
   flush(): void {
     this.tabs?.flush();

@@ -152,6 +152,7 @@ export class Negotiator extends EventEmitter {
       serving: () => this.opened,
       send: (peer, packet) => this.sendPacket(peer, packet),
       answered: peer => this.dialer.touch(peer),
+      settled: () => this.ledgers.written(),
       logger: this.logger
     });
 
