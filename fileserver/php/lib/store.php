@@ -612,6 +612,7 @@ final class CCStore
                 throw new CCError('unaligned-part', 'parts other than the last must be a multiple of ' . CC_LEAF_SIZE . ' bytes');
 
             $started = true;
+            self::dropTemps($dir);
             self::mkdirp($dir);
             $fresh = !is_file("$dir/tree");
             $data = @fopen("$dir/data", 'c+b');
@@ -691,6 +692,14 @@ final class CCStore
         return $hashes;
     }
 
+    /** Removes the `.tmp-` files a killed writer left in $dir (call only under the object's lock). */
+    private static function dropTemps(string $dir): void
+    {
+        foreach (glob("$dir/*.tmp-*") ?: [] as $tmp)
+            @unlink($tmp);
+        error_clear_last();
+    }
+
     private function finish(array $rec): void
     {
         $id = $rec['contract'];
@@ -718,6 +727,10 @@ final class CCStore
             self::rmrf($dir);
             throw new CCError('root-mismatch', 'uploaded data does not match the registered root', ['root' => bin2hex($root)]);
         }
+        // A writer killed between a temp write and its rename (kill -9, a time
+        // limit) left its temp file here; under this object's lock no live
+        // writer owns one, and it must not travel into the object's folder.
+        self::dropTemps($dir);
         $dest = $this->objectDir($id, $n);
         self::mkdirp(dirname($dest));
         if (!@rename($dir, $dest))
