@@ -293,7 +293,7 @@ export class NegotiatorPlugin extends Negotiator {
       this.setPaymentHooks(walletPayments({
         network: this.api.network, chain: this.api.chain, mempool: this.api.mempool, wdb: db, wallet: db.primary,
         identity: () => this.identity.publicKey, logger: this.api.logger, graceMs: this.graceMs,
-        doubleSpent: (id) => this.paymentDoubleSpent(id, 'a block tx replaced it in the mempool')
+        doubleSpent: (id) => this.paymentDoubleSpent(id)
       }));
       await this.restorePayments();
     }
