@@ -79,13 +79,7 @@ export async function renewCandidates(deals: Deals): Promise<RenewCandidate[]> {
  * renews it (null when off).
  */
 export async function renewDetails(deals: Deals, c: StorageContract): Promise<{ renewedBy: string | null; renewFrom: number | null }> {
-  const id = c.hash();
-  let renewedBy: string | null = null;
-  for (const rc of await deals.store.listRenterContracts()) {
-    if (rc.contract.prevId.equals(id))
-      renewedBy = rc.contract.id();
-  }
-  return { renewedBy, renewFrom: deals.renewOptions ? renewFrom(c, deals.renewOptions.window) : null };
+  return { renewedBy: await deals.store.renewedBy(c.hash()), renewFrom: deals.renewOptions ? renewFrom(c, deals.renewOptions.window) : null };
 }
 
 /**
