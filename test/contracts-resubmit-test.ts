@@ -170,4 +170,32 @@ t.test('Resubmitter', async (t) => {
     await forValue(() => host.node.mempool.has(internal(txid)), true, 20000, 'the tx in the host\'s mempool');
     t.equal(renter.height, height, 'with no block mined');
   });
+
+  t.test('should read our pending txs once for many handshakes, and again after a mempool change', async (t) => {
+    const resubmitter = plugin(renter).resubmitter;
+    const wdb = renter.node.wallet().wdb;
+    let reads = 0;
+    const getWallets = wdb.getWallets.bind(wdb);
+    wdb.getWallets = async () => {
+      reads += 1;
+      return getWallets();
+    };
+    t.teardown(() => {
+      wdb.getWallets = getWallets;
+    });
+    const sent: number[] = [];
+    const peer = { noRelay: false, handshake: true, destroyed: false,
+      send: (packet: { items: unknown[] }) => sent.push(packet.items.length) } as unknown as bcoin.Peer;
+    // A first tx of ours so that there is something to announce.
+    const first = await renter.rpc('sendtoaddress', [await host.address(), 0.25]) as string;
+    await forValue(() => renter.node.mempool.has(internal(first)), true, 20000, 'ours in the mempool');
+    const counts = await Promise.all(Array.from({ length: 20 }, () => resubmitter.handlePeerOpen(peer)));
+    t.equal(reads, 1, '20 handshakes, one read of the wallets');
+    t.ok(counts.every((n) => n === counts[0] && n >= 1), 'each handshake announced the same txs');
+    const second = await renter.rpc('sendtoaddress', [await host.address(), 0.25]) as string;
+    await forValue(() => renter.node.mempool.has(internal(second)), true, 20000, 'the new one in the mempool');
+    const after = await resubmitter.handlePeerOpen(peer);
+    t.equal(reads, 2, 'a tx entering the mempool makes the next handshake read again');
+    t.equal(after, counts[0] + 1, 'and it is announced');
+  });
 });

@@ -105,8 +105,21 @@ export class Resubmitter extends EventEmitter {
   /** Height at which each of our txs (txid hex) was last announced. */
   private readonly announced = new Map<string, number>();
   private opened = false;
-  private readonly onDisconnect = (entry: bcoin.ChainEntry, block: bcoin.Block): Promise<void> =>
-    this.handleDisconnect(entry, block);
+  /**
+   * Our unconfirmed txs as the last peer handshake read them, shared by
+   * the handshakes that follow until a tx enters the mempool, a block
+   * connects or one disconnects: a handshake is a remote's to make, and
+   * reading every wallet's pending txs for each one let any peer that
+   * reconnects in a loop keep the wallet database busy.
+   */
+  private forPeers: Promise<bcoin.TX[]> | null = null;
+  private readonly onDisconnect = (entry: bcoin.ChainEntry, block: bcoin.Block): Promise<void> => {
+    this.forPeers = null;
+    return this.handleDisconnect(entry, block);
+  };
+  private readonly onMempoolTX = (): void => {
+    this.forPeers = null;
+  };
 
   constructor(options: ResubmitterOptions) {
     super();
@@ -116,13 +129,16 @@ export class Resubmitter extends EventEmitter {
   /** Start listening; once, send what is pending now. */
   async open(): Promise<void> {
     this.options.chain.on('disconnect', this.onDisconnect);
+    this.options.mempool.on('tx', this.onMempoolTX);
     this.opened = true;
     await this.handleBlock(this.options.chain.height);
   }
 
   async close(): Promise<void> {
     this.opened = false;
+    this.forPeers = null;
     this.options.chain.removeListener('disconnect', this.onDisconnect);
+    this.options.mempool.removeListener('tx', this.onMempoolTX);
   }
 
   private log(level: 'debug' | 'info' | 'warning', fmt: string, ...args: unknown[]): void {
@@ -164,6 +180,7 @@ export class Resubmitter extends EventEmitter {
   async handleBlock(height: number): Promise<ResubmitResult | null> {
     if (!this.opened)
       return null;
+    this.forPeers = null;
     try {
       return await this.resubmitOwn(height);
     } catch (e) {
@@ -174,14 +191,24 @@ export class Resubmitter extends EventEmitter {
 
   /**
    * A peer finished its handshake (pool 'peer open'): send it an `inv` of
-   * our unconfirmed txs in the mempool, parents first. Returns how many;
-   * never throws.
+   * our unconfirmed txs in the mempool, parents first (read once for the
+   * handshakes until the next mempool or chain change: `forPeers`).
+   * Returns how many; never throws.
    */
   async handlePeerOpen(peer: bcoin.Peer): Promise<number> {
     if (!this.opened || peer.noRelay)
       return 0;
     try {
-      const txs = (await this.pending()).filter(tx => this.options.mempool.hasEntry(tx.hash('hex')));
+      if (!this.forPeers) {
+        const read = this.pending();
+        // A failed read is not kept: the next handshake reads again.
+        read.catch(() => {
+          if (this.forPeers === read)
+            this.forPeers = null;
+        });
+        this.forPeers = read;
+      }
+      const txs = (await this.forPeers).filter(tx => this.options.mempool.hasEntry(tx.hash('hex')));
       if (txs.length === 0 || !peer.handshake || peer.destroyed)
         return 0;
       for (let i = 0; i < txs.length; i += MAX_INV_ITEMS)
