@@ -125,23 +125,39 @@ t.test('what a new user meets on a node with nothing stored', async (t) => {
 
   t.match(node.stderr, /^cloudcoind: warning: --host-capacity has no effect without --host$/m, 'an idle host flag is named');
 
-  // dumpmnemonic: cloudcoind writes the file, so a relative name (its own cwd) is refused.
+  // dumpmnemonic, dumpwallet, backupwallet: cloudcoind writes the file, so a
+  // relative name (its own cwd) is refused, an existing path is never
+  // overwritten (bitcoind's words, -8) and the reply names the path.
   const seedDir = tempDir();
   t.teardown(() => fs.rmSync(seedDir, { recursive: true, force: true }));
-  const rel = await node.cli(['dumpmnemonic', 'somedir']);
-  t.equal(rel.code, 1);
-  t.match(rel.stderr, /^error: filename must be an absolute path \(cloudcoind writes it, in its own working directory \/.*\), got "somedir" \(code -8\)\n$/,
-    'a relative path: one line');
-  const dumped = await node.cli(['dumpmnemonic', `${seedDir}/./seed.txt`]);
-  t.equal(dumped.code, 0, dumped.stderr);
-  t.same(JSON.parse(dumped.stdout), { filename: path.join(seedDir, 'seed.txt') }, 'the reply names the file written');
-  t.equal(fs.statSync(path.join(seedDir, 'seed.txt')).mode & 0o777, 0o600);
-  oneLine(await node.cli(['dumpmnemonic', path.join(seedDir, 'seed.txt')]),
-    `${path.join(seedDir, 'seed.txt')} already exists (never overwritten: choose a new name) (code -4)`, 'an existing file');
-  oneLine(await node.cli(['dumpmnemonic', seedDir]), `${seedDir} already exists (never overwritten: choose a new name) (code -4)`,
-    'a directory');
-  oneLine(await node.cli(['dumpmnemonic', path.join(seedDir, 'no', 'seed.txt')]),
-    `directory ${path.join(seedDir, 'no')} does not exist (code -4)`, 'a missing directory');
+  const exists = (p: string) => `${p} already exists. If you are sure this is what you want, move it out of the way first (code -8)`;
+  const cases: Array<[string, string, string]> = [['dumpmnemonic', 'seed.txt', 'filename'], ['dumpwallet', 'keys.txt', 'filename'],
+    ['backupwallet', 'wallet.bak', 'destination']];
+  for (const [method, name, param] of cases) {
+    const rel = await node.cli([method, 'somedir']);
+    t.equal(rel.code, 1);
+    t.match(rel.stderr, new RegExp(`^error: Position 1 \\(${param}\\) must be an absolute path \\(cloudcoind writes it, `
+      + 'in its own working directory /.*\\), got "somedir" \\(code -8\\)\n$'), `${method}: a relative path in one line`);
+    const target = path.join(seedDir, name);
+    const done = await node.cli([method, `${seedDir}/./${name}`]);
+    t.equal(done.code, 0, done.stderr);
+    // backupwallet answers null as bitcoind's (the CLI prints nothing, as bitcoin-cli).
+    t.same(method === 'backupwallet' ? done.stdout : JSON.parse(done.stdout), method === 'backupwallet' ? '' : { filename: target },
+      `${method}: the reply names the path written`);
+    const st = fs.statSync(target);
+    t.equal(st.mode & 0o077, 0, `${method}: the owner's alone`);
+    const before = method === 'backupwallet' ? fs.readdirSync(target).sort() : fs.readFileSync(target, 'utf8');
+    oneLine(await node.cli([method, target]), exists(target), `${method}: an existing path`);
+    oneLine(await node.cli([method, seedDir]), exists(seedDir), `${method}: an existing folder`);
+    t.same(method === 'backupwallet' ? fs.readdirSync(target).sort() : fs.readFileSync(target, 'utf8'), before,
+      `${method}: what was there is untouched`);
+    oneLine(await node.cli([method, path.join(seedDir, 'no', name)]), `directory ${path.join(seedDir, 'no')} does not exist (code -8)`,
+      `${method}: a missing directory`);
+    oneLine(await node.cli([method, '/proc/nope']), '/proc does not accept new files (ENOENT) (code -8)', `${method}: a pseudo filesystem`);
+  }
+  t.match(fs.readFileSync(path.join(seedDir, 'keys.txt'), 'utf8'), /^# Wallet Dump created by Bcoin/, 'dumpwallet wrote the keys');
+  t.ok(fs.existsSync(path.join(seedDir, 'wallet.bak', 'CURRENT')), 'backupwallet wrote a leveldb copy');
+  t.same(fs.readdirSync(seedDir).sort(), ['keys.txt', 'seed.txt', 'wallet.bak'], 'nothing else written');
 
   // A wrong parameter count says so, with the usage line.
   oneLine(await node.cli(['getblockcount', 'extra']), 'wrong number of parameters (1 given); usage: getblockcount (code -1)',

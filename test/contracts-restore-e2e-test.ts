@@ -95,7 +95,7 @@ t.test('a wallet restored from its seed refunds every escrow', async (t) => {
   t.same(await call(renter, 'dumpmnemonic', [seed]), { filename: seed });
   t.equal(fs.statSync(seed).mode & 0o777, 0o600, 'readable by its owner only');
   const again = await call(renter, 'dumpmnemonic', [seed]).catch((e: { rpcCode?: number }) => e);
-  t.equal((again as { rpcCode?: number }).rpcCode, -4, 'never overwrites a file');
+  t.equal((again as { rpcCode?: number }).rpcCode, -8, 'never overwrites a file (bitcoind\'s dumpwallet: an invalid parameter)');
 
   // The renter's datadir is lost.
   await renter.stop();

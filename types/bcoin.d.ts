@@ -593,6 +593,8 @@ declare module 'bcoin' {
       getWallets(): Promise<string[]>;
       addTX(tx: TX): Promise<unknown>;
       txLock: { lock(force?: boolean): Promise<() => void> };
+      /** Copy the database into a new leveldb folder at `path` (bdb's clone: refuses one holding a database). */
+      backup(path: string): Promise<void>;
     }
 
     interface WalletPlugin {

@@ -10,13 +10,17 @@
  *   its own signatures;
  * - a wallet method that needs the locked wallet's key answers -13 with
  *   bitcoind's message (bcoin throws a bare "No passphrase."), a wrong
- *   passphrase -14, and encryptwallet says what cloudcoind needs next.
+ *   passphrase -14, and encryptwallet says what cloudcoind needs next;
+ * - dumpwallet and backupwallet write only to a new absolute path and
+ *   answer in one line why they cannot (rpcfiles.ts).
  */
 
+import * as fs from 'fs';
 import bcoin = require('../bcoin');
 import { RPCError, UNLOCK_NEEDED, rpcCodes } from '../base/errors';
 import { positionLabel, usageNames } from '../base/rpc';
 import { keyTypeOf, signMessage, verifyMessage } from './message';
+import { claimNewFile, claimNewFolder, dropNewFile, finishNewFile, finishNewFolder, newServerPath } from './rpcfiles';
 
 /** Wallet methods that need the private keys, checked for the lock first as bitcoind does. */
 const UNLOCK_FIRST = ['sendtoaddress', 'sendmany', 'sendfrom', 'dumpprivkey', 'dumpwallet'];
@@ -61,6 +65,11 @@ const ENCRYPTWALLET = 'encryptwallet "passphrase"\n'
   + 'and asks for the passphrase at every start (wallet-passphrase-file= in cloudcoin.conf or CLOUDCOIN_WALLET_PASSPHRASE);\n'
   + 'spending then needs walletpassphrase.';
 const WALLETPASSPHRASE = 'walletpassphrase "passphrase" timeout\nUnlock the wallet for spending for timeout seconds.';
+const DUMPWALLET = 'dumpwallet "filename"\n'
+  + 'Write every wallet key (WIF) to a new server-side file (an absolute path: cloudcoind writes it), readable by its owner only; '
+  + 'never overwrites a file. Answers the path.';
+const BACKUPWALLET = 'backupwallet "destination"\n'
+  + 'Copy the wallet database to a new folder (an absolute path: cloudcoind writes it); never overwrites or writes into an existing one.';
 const WALLETPASSPHRASECHANGE = 'walletpassphrasechange "oldpassphrase" "newpassphrase"\n'
   + 'Change the passphrase (and the one cloudcoind is given at start).';
 
@@ -209,6 +218,43 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
     // No copy under the old passphrase stays in the files either.
     await purgeOldKeys(walletRPC.wdb, walletRPC.wallet);
     return result;
+  };
+
+  // A file the caller names: an absolute path, never an existing one, the
+  // path answered (rpcfiles.ts has the rule and its bitcoind source).
+  const dump = walletRPC.calls.dumpwallet;
+  walletRPC.calls.dumpwallet = async function dumpWallet(this: unknown, args, help) {
+    const [file] = strings(args, 1, help, DUMPWALLET);
+    const target = newServerPath(file, positionLabel(0, 'filename'));
+    // Claimed first (0600, O_EXCL): bcoin's writeFile would replace a file
+    // that appeared meanwhile, and leaves the mode to the umask.
+    claimNewFile(target);
+    try {
+      await dump.call(this, [target], false);
+    } catch (e) {
+      dropNewFile(target);
+      throw e;
+    }
+    finishNewFile(target);
+    return { filename: target };
+  };
+  walletRPC.calls.backupwallet = async function backupWallet(this: unknown, args, help) {
+    const [dest] = strings(args, 1, help, BACKUPWALLET);
+    const target = newServerPath(dest, positionLabel(0, 'destination'));
+    // Made here, so an errno is said in one line; leveldb then fills the
+    // empty folder (its error_if_exists looks for a database, not a folder).
+    claimNewFolder(target);
+    try {
+      // bdb copies the database into a new leveldb at `target`.
+      await walletRPC.wdb.backup(target);
+    } catch (e) {
+      // Only what this call made goes: the folder was claimed new.
+      fs.rmSync(target, { recursive: true, force: true });
+      throw new RPCError(rpcCodes.WALLET_ERROR, `cannot back up the wallet to ${target}: ${(e as Error).message}`);
+    }
+    finishNewFolder(target);
+    // bitcoind answers null; the path is the caller's own, absolute.
+    return null;
   };
 
   // bitcoind checks the lock before anything else (EnsureWalletIsUnlocked);

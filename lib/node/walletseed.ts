@@ -11,10 +11,10 @@
  */
 
 import * as fs from 'fs';
-import * as path from 'path';
 import bcoin = require('../bcoin');
 import { RPCError, rpcCodes } from '../base/errors';
 import { positionLabel, strParam } from '../base/rpc';
+import { newServerPath, writeNewFile } from './rpcfiles';
 
 /** Read and check a mnemonic file; throws Error with one line on a bad one. */
 export function readMnemonicFile(file: string): string {
@@ -63,36 +63,23 @@ function sameMnemonic(wallet: bcoin.Wallet, phrase: string): boolean {
   return !master.encrypted && !!master.mnemonic && master.mnemonic.getPhrase() === phrase;
 }
 
-/** `dumpmnemonic "filename"`: write the primary wallet's mnemonic to a new file (0600); `file` null: no or extra params. */
+/**
+ * `dumpmnemonic "filename"`: write the primary wallet's mnemonic to a new
+ * file (0600) at an absolute path, never over an existing one (rpcfiles.ts:
+ * bitcoind's dumpwallet rule); `file` null: no or extra params.
+ * @returns the absolute path written, as bitcoind's dumpwallet answers
+ */
 export async function dumpMnemonic(wdb: bcoin.WalletDB, file: unknown): Promise<{ filename: string }> {
   if (file === null)
     throw new RPCError(rpcCodes.INVALID_PARAMETER, 'Usage: dumpmnemonic "filename"');
-  const filename = strParam(file, positionLabel(0, 'filename'));
+  const label = positionLabel(0, 'filename');
+  strParam(file, label);
   const master = wdb.primary.master;
   if (master.encrypted)
     throw new RPCError(rpcCodes.WALLET_UNLOCK_NEEDED, 'The wallet is encrypted: its mnemonic cannot be dumped.');
   if (!master.mnemonic)
     throw new RPCError(rpcCodes.WALLET_ERROR, 'This wallet has no mnemonic (made from a raw key).');
-  // The file is written by cloudcoind, not by the caller: a relative name
-  // would land in the daemon's working directory (a git checkout, say),
-  // wherever the caller stands. bitcoind resolves it against its own cwd
-  // and says where; a seed is better refused than put somewhere unseen.
-  if (!path.isAbsolute(filename)) {
-    throw new RPCError(rpcCodes.INVALID_PARAMETER,
-      `filename must be an absolute path (cloudcoind writes it, in its own working directory ${process.cwd()}), got "${filename}"`);
-  }
-  const target = path.normalize(filename);
-  try {
-    // 'wx': never overwrite an existing file (bitcoind's dumpwallet refuses too).
-    fs.writeFileSync(target, `${master.mnemonic.getPhrase()}\n`, { mode: 0o600, flag: 'wx' });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' ? `${target} already exists (never overwritten: choose a new name)`
-      : code === 'ENOENT' ? `directory ${path.dirname(target)} does not exist`
-        : code === 'ENOTDIR' ? `a parent of ${target} is not a directory`
-          : code === 'EACCES' || code === 'EPERM' ? `permission denied writing ${target}`
-            : `cannot write ${target}: ${code ?? (e as Error).message}`;
-    throw new RPCError(rpcCodes.WALLET_ERROR, why);
-  }
+  const target = newServerPath(file, label);
+  writeNewFile(target, `${master.mnemonic.getPhrase()}\n`);
   return { filename: target };
 }
