@@ -8,7 +8,7 @@ import { randomBytes } from 'crypto';
 import { RenterClient, RenterClientError } from '../lib/deals/renterclient';
 import { contractCost } from '../lib/deals/pricing';
 import { NodesContext, tempDir } from './util/nodes-context';
-import { forValue } from './util/wait';
+import { forCloudPeers } from './util/network';
 
 t.test('RenterClient over an in-process call', async (t) => {
   const ctx = await NodesContext.create([{}, { config: { host: true } }]);
@@ -20,7 +20,7 @@ t.test('RenterClient over an in-process call', async (t) => {
   await ctx.open();
   await ctx.connect(1, 0);
   const [renter, host] = ctx.nodes;
-  await forValue(async () => (await renter.rpc('getcloudpeers') as unknown[]).length, 1, 20000, 'the host');
+  await forCloudPeers(renter, [host], 30000, 'the host');
   const warnings: string[] = [];
   // Every call the client makes, in order (a put's own RPCs are part of its cost).
   const calls: string[] = [];

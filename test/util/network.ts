@@ -1,9 +1,10 @@
 // A renter and hosts as cloudcoind processes on loopback, driven through
-// cloudcoin-cli, for the storage tests that run what a user runs.
+// cloudcoin-cli, for the storage tests that run what a user runs; the waits
+// on proven cloud peers serve in-process nodes (TestNode) as well.
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { DaemonProcess, tempDir, type CLIResult } from './nodes-context';
+import { DaemonProcess, TestNode, tempDir, type CLIResult } from './nodes-context';
 import type { PutResult } from '../../lib/deals/renterclient';
 import { forValue } from './wait';
 
@@ -15,25 +16,35 @@ export async function json<T>(p: Promise<CLIResult>): Promise<T> {
   return JSON.parse(r.stdout) as T;
 }
 
-export async function identity(d: DaemonProcess): Promise<string> {
-  return (await json<{ identity: string }>(d.cli(['getidentity']))).identity;
+/** A node the waits below ask: a cloudcoind process (through cloudcoin-cli) or an in-process node (its RPC dispatcher). */
+export type AnyNode = DaemonProcess | TestNode;
+
+/** Call a method without params on `d`, as JSON; fail with the CLI's stderr or the RPC error. */
+async function call0<T>(d: AnyNode, method: string): Promise<T> {
+  return d instanceof TestNode ? await d.rpc(method) as T : json<T>(d.cli([method]));
+}
+
+/** The node's identity address (getidentity). */
+export async function identity(d: AnyNode): Promise<string> {
+  return (await call0<{ identity: string }>(d, 'getidentity')).identity;
 }
 
 /**
  * Wait until `d` lists the node of identity `id` (its address, as `identity`
  * gives it) among its proven cloud peers, or with `present` false until it
  * no longer does. Not a count of peers: a host reached over two connections
- * at once (its own and the renter's dial) is listed twice for a while, and
- * right after a kill the dropped connection may still be listed.
+ * at once (its own and the renter's dial) is listed twice for a while, a
+ * peer is listed before its cshello/csauth handshake proved its identity,
+ * and right after a kill the dropped connection may still be listed.
  */
-export async function forCloudPeer(d: DaemonProcess, id: string, present: boolean, timeoutMs: number, what: string)
+export async function forCloudPeer(d: AnyNode, id: string, present: boolean, timeoutMs: number, what: string)
   : Promise<void> {
-  await forValue(async () => (await json<Array<{ identity: string | null }>>(d.cli(['getcloudpeers'])))
+  await forValue(async () => (await call0<Array<{ identity: string | null }>>(d, 'getcloudpeers'))
     .some((p) => p.identity === id), present, timeoutMs, what);
 }
 
 /** Wait until `d` lists every node of `peers` among its proven cloud peers (forCloudPeer for each, by identity). */
-export async function forCloudPeers(d: DaemonProcess, peers: DaemonProcess[], timeoutMs: number, what: string): Promise<void> {
+export async function forCloudPeers(d: AnyNode, peers: AnyNode[], timeoutMs: number, what: string): Promise<void> {
   for (const p of peers)
     await forCloudPeer(d, await identity(p), true, timeoutMs, `${what} (${p.addr})`);
 }
