@@ -18,6 +18,7 @@ import type { ReputationJSON } from '../lib/reputation';
 import type { Negotiator } from '../lib/negotiator';
 import type { LedgerRecord } from '../lib/negotiator/server';
 import { NodesContext, tempDir } from './util/nodes-context';
+import { forCloudPeers } from './util/network';
 import { forValue } from './util/wait';
 import { fundAll, makeDeal, mineSync, plugin, stateOf } from './util/contracts';
 
@@ -32,7 +33,7 @@ t.test('put chooses hosts by price and reputation', async (t) => {
   await ctx.connectAll();
   const [renter, good, bad] = ctx.nodes;
   await fundAll(ctx);
-  await forValue(async () => (await renter.rpc('getcloudpeers') as unknown[]).length, 2, 30000, 'both hosts');
+  await forCloudPeers(renter, [good, bad], 30000, 'both hosts');
   const goodId = (await plugin(good).identity()).address;
   const badKey = (await plugin(bad).identity()).publicKey.toString('hex');
   const badId = (await plugin(bad).identity()).address;
@@ -119,7 +120,8 @@ t.test('put chooses hosts by price and reputation', async (t) => {
       out: (line) => lines.push(line),
       err: fs.createWriteStream('/dev/null')
     };
-    await forValue(async () => (await renter.rpc('listhosts') as unknown[]).length, 2, 30000, 'both announcements');
+    await forValue(async () => (await renter.rpc('listhosts') as Array<{ identity: string }>).map((h) => h.identity),
+      (ids) => ids.includes(goodId) && ids.includes(badId), 30000, 'both hosts\' announcements');
     await hostCommands.hosts(cli, []);
     const table = lines.join('\n').split('\n');
     t.match(table[0], /identity\s+.*\s+free\s+score\s+audits ok\/failed\s+height$/);
