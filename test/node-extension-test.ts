@@ -37,9 +37,13 @@ t.test('hello extension in two cloudcoind processes', async (t) => {
   t.match(a.stdout, /extensions:.*hello/);
 
   await t.test('should advertise the service bit to the peer', async (t) => {
-    const peers = await forValue(async () => JSON.parse((await b.cli(['getpeerinfo'])).stdout) as Array<{ services: string }>,
-      (p) => p.length === 1, 20000, 'peer');
-    t.ok((parseInt(peers[0].services, 16) & (1 << 25)) !== 0, `services ${peers[0].services}`);
+    // The services a's version packet gave (listed before it as 0): a by address, its version in.
+    type PeerInfo = { addr: string; version: number; services: string };
+    const peerA = (ps: PeerInfo[]) => ps.find((p) => p.addr === a.addr && p.version !== -1);
+    const peers = await forValue(async () => JSON.parse((await b.cli(['getpeerinfo'])).stdout) as PeerInfo[],
+      (ps) => peerA(ps) !== undefined, 20000, 'a\'s version at b');
+    const services = peerA(peers)!.services;
+    t.ok((parseInt(services, 16) & (1 << 25)) !== 0, `services ${services}`);
   });
 
   await t.test('should exchange custom packets and answer its RPC', async (t) => {
