@@ -8,7 +8,7 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { height, json, mine, startNetwork } from '../util/network';
+import { forCloudPeer, height, json, mine, startNetwork } from '../util/network';
 import { logLines, mineUntil, scratch, type ContractJSON } from '../util/blocks';
 import { forValue } from '../util/wait';
 import type { PutResult } from '../../lib/deals/renterclient';
@@ -33,9 +33,11 @@ t.test('a host that raised its price is left at renewal: its copy moves to anoth
     'the contract active');
 
   // The default storage price is 1000 sat: the host comes back asking 2500.
+  // Gone first: until the renter drops the old connection, the host's identity is still listed.
   await pricier.stop();
+  await forCloudPeer(renter, old.host, false, 60000, 'the pricier host gone');
   await pricier.start(['--connect', renter.addr, '--host-storage-price', '2500sat']);
-  await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, 2, 60000, 'the host back');
+  await forCloudPeer(renter, old.host, true, 60000, 'the pricier host back');
   const end = (await json<ContractJSON>(renter.cli(['getcontract', old.id]))).contract.endHeight;
   await mine(renter, end - 12 - 1 - await height(renter));
 
