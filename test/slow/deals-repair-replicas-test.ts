@@ -7,7 +7,7 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { identity, json, mine, startNetwork } from '../util/network';
+import { forCloudPeer, identity, json, mine, startNetwork } from '../util/network';
 import { forValue } from '../util/wait';
 import { scratch } from '../util/blocks';
 
@@ -25,7 +25,7 @@ t.test('cloudcoin-cli repair re-uploads the replica of a killed host onto anothe
   fs.writeFileSync(file, randomBytes(1024 * 1024 + 5));
   // The fourth host joins later: the repairs' hosts are then known.
   await hosts[3].stop();
-  await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, 3, 60000, 'three hosts left');
+  await forCloudPeer(renter, ids[3], false, 60000, 'the fourth host gone');
   const put = await json<PutResult>(renter.cli(['put', file, '--hosts', '2', '--no-wait', '--json']));
   await mine(renter);
   const [dead, alive] = put.contracts;
@@ -59,7 +59,8 @@ t.test('cloudcoin-cli repair re-uploads the replica of a killed host onto anothe
   // The surviving first host gone too: the new replica serves the file.
   await hosts[ids.indexOf(alive.host)].stop('SIGKILL');
   await hosts[3].start(['--connect', renter.addr]);
-  await forValue(async () => (await json<unknown[]>(renter.cli(['getcloudpeers']))).length, 2, 60000, 'the fourth host back');
+  await forCloudPeer(renter, alive.host, false, 60000, 'the first host gone');
+  await forCloudPeer(renter, ids[3], true, 60000, 'the fourth host back');
   const out = path.join(work, 'out.bin');
   await json(renter.cli(['get', put.fileId, out, '--json']));
   t.ok(fs.readFileSync(out).equals(fs.readFileSync(file)), 'bytes identical from the new replica');
