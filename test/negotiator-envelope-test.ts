@@ -24,8 +24,11 @@ import { forValue } from './util/wait';
 
 const magic = network.magic;
 
-/** A priced echo service: `echo` costs 500 sat, `fail` throws, `bad` rejects args. */
-function testService(): Service {
+/**
+ * A priced echo service: `echo` costs 500 sat, `fail` throws, `bad` rejects
+ * args, `slow` answers once `held` resolves (the test lets it go, not a timer).
+ */
+function testService(held = Promise.resolve()): Service {
   return {
     name: 'echo',
     version: 7,
@@ -35,14 +38,14 @@ function testService(): Service {
       fail: { handler: () => { throw new Error('boom'); } },
       bad: { handler: () => { throw ServiceError.badRequest('bad-args'); } },
       weird: { handler: () => { throw new ServiceError('Not A Status', 'weird'); } },
-      slow: { handler: () => new Promise<Buffer>((r) => setTimeout(() => r(Buffer.alloc(0)), 200)) }
+      slow: { handler: async () => { await held; return Buffer.alloc(0); } }
     }
   };
 }
 
-async function pair(bOpts: Parameters<typeof makePair>[1] = {}): Promise<Pair> {
+async function pair(bOpts: Parameters<typeof makePair>[1] = {}, held = Promise.resolve()): Promise<Pair> {
   const p = await makePair({}, bOpts);
-  p.b.registerService(testService());
+  p.b.registerService(testService(held));
   return p;
 }
 
@@ -366,12 +369,19 @@ t.test('Robustness', async (t) => {
   });
 
   t.test('should answer busy past the in-flight limit', async (t) => {
-    const p = await pair();
+    let release!: () => void;
+    const p = await pair({}, new Promise<void>((resolve) => { release = resolve; }));
     const reqs = Array.from({ length: MAX_INFLIGHT_PER_PEER + 4 }, () =>
       request(p, (r) => { r.method = 'slow'; }).encode());
-    await Promise.all(reqs.map((raw) => deliver(p.ab, 'csreq', raw)));
-    await forValue(() => p.ba.sent.filter(([cmd]) => cmd === 'csres').length, reqs.length, 5000, 'all answered');
-    const seen = p.ba.sent.filter(([cmd]) => cmd === 'csres').map(([, raw]) => ResponsePacket.decode(raw).status);
+    // A delivery ends with its answer: the slow ones are held until the busy
+    // answers are out, so none ends early and frees a slot.
+    const delivered = Promise.all(reqs.map((raw) => deliver(p.ab, 'csreq', raw)));
+    const answered = () => p.ba.sent.filter(([cmd]) => cmd === 'csres').map(([, raw]) => ResponsePacket.decode(raw).status);
+    await forValue(() => answered().length, 4, 5000, 'the busy answers');
+    release();
+    await delivered;
+    await forValue(() => answered().length, reqs.length, 5000, 'all answered');
+    const seen = answered();
     t.equal(seen.filter((s) => s === statuses.OK).length, MAX_INFLIGHT_PER_PEER, seen.join(','));
     t.equal(seen.filter((s) => s === statuses.BUSY).length, 4);
   });
