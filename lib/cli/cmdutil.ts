@@ -39,10 +39,13 @@ export function command(name: string, description: string): Command {
     .configureOutput({ outputError: (s, write) => write(s) });
 }
 
+/** `--size`: a byte size above 0 (no host stores nothing); one line saying which of the two is wrong. */
 export function sizeOpt(text: string): number {
   const n = parseSize(text);
-  if (n === null || n <= 0)
+  if (n === null)
     throw new CommandError('bad-size', `--size must be a size such as 10MB, got "${text}"`);
+  if (n <= 0)
+    throw new CommandError('bad-size', `--size must be more than 0 bytes, got "${text}"`);
   return n;
 }
 
