@@ -90,6 +90,21 @@ t.test('negotiate-storage takes put\'s --max-price default', async (t) => {
   t.match(r.stderr, /^error: cannot connect to cloudcoind at 127\.0\.0\.1:1/);
 });
 
+t.test('negotiate-storage --size says whether it is not a size or not above 0', async (t) => {
+  const table: Array<[string, string]> = [
+    ['0', '--size must be more than 0 bytes, got "0"'],
+    ['0B', '--size must be more than 0 bytes, got "0B"'],
+    ['0.0MB', '--size must be more than 0 bytes, got "0.0MB"'],
+    ['-1', '--size must be a size such as 10MB, got "-1"'],
+    ['ten', '--size must be a size such as 10MB, got "ten"']
+  ];
+  for (const [size, want] of table) {
+    const r = await runCLI([...NO_NODE, 'negotiate-storage', '--size', size]);
+    t.equal(r.code, 1, `--size ${size}: exit 1`);
+    t.equal(r.stderr, `error: ${want}\n`, `--size ${size}: one line`);
+  }
+});
+
 t.test('what a new user meets on a node with nothing stored', async (t) => {
   // A host-only flag on a node that does not host: started, with a warning naming it.
   const node = await DaemonProcess.create(['--host-capacity', '10GB']);
@@ -98,9 +113,12 @@ t.test('what a new user meets on a node with nothing stored', async (t) => {
     node.cleanup();
   });
   await node.start();
-  const oneLine = (r: { code: number; stdout: string; stderr: string }, want: string, what: string) => {
+  const oneLine = (r: { code: number; stdout: string; stderr: string }, want: string | RegExp, what: string) => {
     t.equal(r.code, 1, `${what}: exit 1`);
-    t.equal(r.stderr, `error: ${want}\n`, `${what}: one line`);
+    if (typeof want === 'string')
+      t.equal(r.stderr, `error: ${want}\n`, `${what}: one line`);
+    else
+      t.match(r.stderr, new RegExp(`^error: ${want.source.replace(/^\^/, '')}[^\n]*\n$`), `${what}: one line`);
     t.equal(r.stdout, '', `${what}: nothing on stdout`);
   };
 
@@ -162,13 +180,25 @@ t.test('what a new user meets on a node with nothing stored', async (t) => {
   // A wrong parameter count says so, with the usage line.
   oneLine(await node.cli(['getblockcount', 'extra']), 'wrong number of parameters (1 given); usage: getblockcount (code -1)',
     'getblockcount extra');
-  // An amount under the dust limit is the caller's parameter, not an internal error with a stack in debug.log.
+  // A zero, sub-sat or dust amount is the caller's parameter: bitcoind's -3 "Invalid amount",
+  // not an internal error with a stack in debug.log.
   const addr = (await node.cli(['getnewaddress'])).stdout.trim();
-  for (const amount of ['0', '0.000000001']) {
-    oneLine(await node.cli(['sendtoaddress', addr, amount]),
-      'amount is below the dust limit (294 sat for this address: 3 x the fee of spending it at the minimum relay fee) (code -8)',
-      `sendtoaddress ${amount}`);
-  }
+  const dust = 'below the dust limit (294 sat for this address: 3 x the fee of spending it at the minimum relay fee) (code -3)';
+  const amounts: Array<[string, string]> = [
+    ['0', 'Invalid amount for send (code -3)'],
+    ['0.00000000', 'Invalid amount for send (code -3)'],
+    ['0.000000001', 'Invalid amount (at most 8 decimals: 1 sat is 0.00000001) (code -3)'],
+    ['1.000000001', 'Invalid amount (at most 8 decimals: 1 sat is 0.00000001) (code -3)'],
+    ['0.000001', `Invalid amount: 100 sat is ${dust}`],
+    ['0.00000293', `Invalid amount: 293 sat is ${dust}`]
+  ];
+  for (const [amount, want] of amounts)
+    oneLine(await node.cli(['sendtoaddress', addr, amount]), want, `sendtoaddress ${amount}`);
+  // At the limit the amount is fine: what is missing is coins.
+  oneLine(await node.cli(['sendtoaddress', addr, '0.00000294']), /^Not enough funds/, 'sendtoaddress at the dust limit');
+  oneLine(await node.cli(['sendmany', '', JSON.stringify({ [addr]: 0.000001 })]),
+    'Invalid amount: an output is below the dust limit (policy: 3 x the fee of spending it at the minimum relay fee) (code -3)',
+    'sendmany with a dust output');
   t.notMatch(fs.readFileSync(path.join(node.datadir, 'debug.log'), 'utf8'), /Output is dust/, 'no stack in debug.log');
 
   // bcoin's move answers no usage; the listing shows bitcoind's usage line, never a bare error.

@@ -24,7 +24,7 @@ import { RPCCredentials } from './rpccookie';
 import { groupOf } from './rpchelp';
 import { RPCMethods } from './rpcmethods';
 import { serveRPC } from './rpcserver';
-import { fixWalletRPC } from './walletrpc';
+import { dustLimit, fixWalletRPC } from './walletrpc';
 import { dumpMnemonic, restorePrimaryFrom } from './walletseed';
 import { PASSPHRASE_HINT, unlockForStart, waitWalletSynced } from './walletstart';
 import { RPCError, WalletLockedError, rpcCodes } from '../base/errors';
@@ -118,14 +118,7 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     this.node.rpc.mount(this.walletPlugin.rpc);
     fixWalletRPC(this.node.rpc, this.walletPlugin.rpc, this.network, { keepMasterKey: () => this.masterKey() });
     this.rpcMethods = new RPCMethods(this.node.rpc, this.walletPlugin.rpc);
-    bitcoindParamErrors(this.node.rpc, (method) => this.rpcMethods.methodHelp(method), (address) => {
-      try {
-        // bcoin's wallet checks isDust() at its default rate (policy.MIN_RELAY).
-        return new bcoin.Output({ address: bcoin.Address.fromString(String(address), this.network), value: 0 }).getDustThreshold();
-      } catch {
-        return null;
-      }
-    });
+    bitcoindParamErrors(this.node.rpc, (method) => this.rpcMethods.methodHelp(method), (address) => dustLimit(address, this.network));
     if (options.restoreMnemonic)
       restorePrimaryFrom(this.walletPlugin.wdb, options.restoreMnemonic);
     this.addRPC('dumpmnemonic', 'dumpmnemonic "filename"\nWrite the wallet\'s seed phrase (BIP39) to a new file (an absolute path: '

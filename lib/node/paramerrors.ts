@@ -13,6 +13,7 @@
 import type bcoin = require('../bcoin');
 import { RPCError, rpcCodes } from '../base/errors';
 import { bitcoindPositions, usageNames } from '../base/rpc';
+import { dustWhy } from './walletrpc';
 
 /**
  * Rewrite the ValidationErrors (bval: `type` 'ValidationError', answered
@@ -29,12 +30,14 @@ export function bitcoindParamErrors(rpc: bcoin.RPCBase, usage: (method: string) 
       const err = e as { type?: unknown; message?: unknown; code?: unknown } | null;
       // bcoin's wallet throws a plain Error for an output under its dust
       // threshold: answered as an internal error (-32603) with a stack in
-      // debug.log. It is the caller's amount: an invalid parameter.
+      // debug.log. It is the caller's amount: bitcoind's -3 "Invalid
+      // amount" (sendtoaddress checks its amount first; this is sendmany,
+      // or an amount that the fee taken from it left under the limit).
       if (err && err.type !== 'RPCError' && err.message === 'Output is dust.') {
         const limit = json.method === 'sendtoaddress' ? dustLimit(json.params[0]) : null;
-        throw new RPCError(rpcCodes.INVALID_PARAMETER, limit === null
-          ? 'an output amount is below the dust limit (policy: 3 x the fee of spending it at the minimum relay fee)'
-          : `amount is below the dust limit (${limit} sat for this address: 3 x the fee of spending it at the minimum relay fee)`);
+        throw new RPCError(rpcCodes.TYPE_ERROR, limit === null
+          ? 'Invalid amount: an output is below the dust limit (policy: 3 x the fee of spending it at the minimum relay fee)'
+          : `Invalid amount: the output is below the dust limit (${dustWhy(limit)})`);
       }
       // bcoin answers a wrong parameter count with its usage line as the
       // message (MISC_ERROR -1, bitcoind's help text): say what is wrong and

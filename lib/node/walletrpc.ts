@@ -125,6 +125,49 @@ async function purgeOldKeys(wdb: bcoin.WalletDB, wallet: bcoin.Wallet): Promise<
   await wdb.db.compactRange();
 }
 
+/**
+ * The dust threshold of an output to `address` in sat (bcoin's wallet
+ * refuses a smaller one: policy, 3 x the fee of spending it at the
+ * minimum relay fee), or null for a string that is no address here.
+ */
+export function dustLimit(address: unknown, network: bcoin.Network): number | null {
+  try {
+    return new bcoin.Output({ address: bcoin.Address.fromString(String(address), network), value: 0 }).getDustThreshold();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A send amount in BTC (a JSON number or a decimal string) as sat; null
+ * when it has more than 8 decimals (bitcoind's AmountFromValue, "Invalid
+ * amount"), undefined for anything else, which bcoin's own check answers
+ * (a negative or non-numeric amount).
+ */
+function sendSatoshis(v: unknown): number | null | undefined {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v) || v < 0 || v > 21e6)
+      return undefined;
+    // A float never holds 8 decimals exactly: a whole number of sat is within rounding of one.
+    const sat = Math.round(v * 1e8);
+    return Math.abs(v * 1e8 - sat) < 1e-3 ? sat : null;
+  }
+  if (typeof v === 'string') {
+    const m = /^(\d{1,8})(?:\.(\d+))?$/.exec(v);
+    if (!m)
+      return undefined;
+    if ((m[2] ?? '').length > 8)
+      return null;
+    return Number(m[1]) * 1e8 + Number((m[2] ?? '').padEnd(8, '0'));
+  }
+  return undefined;
+}
+
+/** Why `limit` sat is the dust limit, for an error line. */
+export function dustWhy(limit: number): string {
+  return `${limit} sat for this address: 3 x the fee of spending it at the minimum relay fee`;
+}
+
 /** What the encryption methods need from the node. */
 export interface WalletRPCHooks {
   /** Take the node's own keys before the wallet's key is encrypted away (CloudNode#masterKey). */
@@ -218,6 +261,27 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
     // No copy under the old passphrase stays in the files either.
     await purgeOldKeys(walletRPC.wdb, walletRPC.wallet);
     return result;
+  };
+
+  // bitcoind answers a bad send amount -3 "Invalid amount" (src/rpc/util.cpp
+  // AmountFromValue: more than 8 decimals) or "Invalid amount for send"
+  // (sendtoaddress: not above 0). bcoin rounds 9 decimals away and throws
+  // a plain "Output is dust." for 0 and dust, answered -32603 with a stack
+  // in debug.log. Dust is the caller's amount too: the same -3, with the
+  // limit (bitcoind says "Transaction amount too small").
+  const send = walletRPC.calls.sendtoaddress;
+  walletRPC.calls.sendtoaddress = function sendToAddress(this: unknown, args, help) {
+    if (!help && Array.isArray(args) && args.length >= 2) {
+      const sat = sendSatoshis(args[1]);
+      if (sat === null)
+        throw new RPCError(rpcCodes.TYPE_ERROR, 'Invalid amount (at most 8 decimals: 1 sat is 0.00000001)');
+      if (sat === 0)
+        throw new RPCError(rpcCodes.TYPE_ERROR, 'Invalid amount for send');
+      const limit = sat === undefined ? null : dustLimit(args[0], network);
+      if (sat !== undefined && limit !== null && sat < limit)
+        throw new RPCError(rpcCodes.TYPE_ERROR, `Invalid amount: ${sat} sat is below the dust limit (${dustWhy(limit)})`);
+    }
+    return send.call(this, args, help);
   };
 
   // A file the caller names: an absolute path, never an existing one, the
