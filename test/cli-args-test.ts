@@ -246,6 +246,7 @@ t.test('cloudcoind refuses a bad datadir, conf, log level or extension in one li
     [['--datadir', notDir], `--datadir ${notDir} is not a directory.`],
     [['--datadir', path.join(notDir, 'x')], `--datadir ${path.join(notDir, 'x')}: a parent folder is not a directory.`],
     [['--datadir', dir, '--conf', missingConf], `--conf ${missingConf}: the specified config file does not exist.`],
+    [['--datadir', dir, '--conf', dir], `Cannot read ${dir}: it is a directory, not a config file`],
     [['--datadir', dir, '--log-level', 'chatty'], '--log-level must be one of none, error, warning, info, debug, spam, got "chatty".'],
     [['--datadir', dir, '--extension', '/nonexistent.js'], 'Cannot load extension /nonexistent.js: no such file']
   ];

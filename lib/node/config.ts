@@ -60,9 +60,14 @@ export function readConfigFile(file: string, network: string): Map<string, Confi
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT')
       return new Map();
-    throw new ConfigError(`Cannot read ${file}: ${(e as Error).message}`);
+    // The reason in words, not Node's "EISDIR: illegal operation on a directory, read".
+    const why = code === 'EISDIR' ? 'it is a directory, not a config file'
+      : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+        : code === 'ENOTDIR' ? 'a parent folder is not a directory' : (e as Error).message;
+    throw new ConfigError(`Cannot read ${file}: ${why}`);
   }
   return parseConfigFile(text, network);
 }
