@@ -1,6 +1,7 @@
 /*!
  * run.ts - `npm run bench`: every benchmark in bench/ (but fileserver-php.ts,
- * which needs PHP and Apache: docs/HOSTING.md), each in its own process
+ * which needs PHP and Apache: docs/HOSTING.md, and cryptocost.ts and
+ * putcpu.ts, which print CPU costs, not ratios), each in its own process
  * (so memory figures are its own), one table each, then a summary
  * of every ratio against the baseline its bench measured in the same run.
  * Machines here are noisy: ratios decide, not absolute times.
