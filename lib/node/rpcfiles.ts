@@ -25,7 +25,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { RPCError, invalidParam } from '../base/errors';
 import { strParam } from '../base/rpc';
-import { fsyncDir } from '../storage/fsutil';
+import { fsyncDir, fsyncFile } from '../storage/fsutil';
 
 /**
  * The normalised absolute path of param `value` (named `label` in errors)
@@ -126,12 +126,7 @@ export function finishNewFolder(target: string): void {
 
 /** fsync the filled file and its folder: a dump reported written survives a crash. */
 export function finishNewFile(target: string): void {
-  const fd = fs.openSync(target, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  fsyncFile(target);
   fsyncDir(path.dirname(target));
 }
 
