@@ -78,13 +78,15 @@ export function short(hex: string): string {
 }
 
 /**
- * A RenterClient over this context's RPC, warnings on stderr. Loaded here,
+ * A RenterClient over this context's RPC, warnings on stderr; once
+ * `stopped()` its calls never go out. Loaded here,
  * on first use, not at start: the renter's data path (file server client,
  * ciphers, hashing) is most of the CLI's code, and a plain RPC command
  * never needs it.
  */
-export function renterClient(ctx: CommandContext): RenterClient {
+export function renterClient(ctx: CommandContext, stopped: () => boolean = () => false): RenterClient {
   const { RenterClient: Client } = require('../deals/renterclient') as typeof import('../deals/renterclient');
-  return new Client((method, params) => ctx.client.call(method, params),
+  // After an interrupt the flow asks the node nothing more (never answered): the interrupt's hook alone speaks for it.
+  return new Client((method, params) => (stopped() ? new Promise<unknown>(() => {}) : ctx.client.call(method, params)),
     { warn: (text) => ctx.err.write(`warning: ${text}\n`) });
 }

@@ -130,21 +130,18 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
       throw new CommandError('no-file', `${cmd.args[0]} is not a regular file`);
     const summary = await withScratch(async (scratch) => {
       let bar: ProgressBar | null = null;
-      const client = renterClient(ctx);
+      const client = renterClient(ctx, () => scratch.stopped);
       Object.assign(client.events, {
-        // Ctrl-C before the commitment: the node forgets the unfinished put (and frees its contracts for the next one).
-        added: (fileId: string) => scratch.onInterrupt(async () => {
-          try {
-            await ctx.client.call('forgetfile', [fileId]);
-            return `the unfinished put ${fileId.slice(0, 12)} was dropped (nothing of it was paid for; its open contracts are free again)`;
-          } catch (e) {
-            return `the unfinished put ${fileId.slice(0, 12)} stays listed: ${(e as Error).message}`;
-          }
+        // Ctrl-C before the commitment: the node drops the unfinished put as rm does (and frees its contracts for the next one).
+        added: (fileId: string) => scratch.onInterrupt({
+          run: () => abandonPut(ctx, fileId), start: `abandoning the put: the node drops file ${fileId.slice(0, 12)}`, late: abandonLate(fileId)
         }),
         uploadStart: (total: number) => { bar = new ProgressBar(`upload x${Math.max(1, Math.round(total / (stat.size || 1)))}`, total, ctx.err); },
         uploaded: (n: number) => bar?.tick(n),
         committed: (txids: string[]) => {
-          scratch.onInterrupt(null);
+          // From here the node owns the put: an interrupt only stops the waiting.
+          scratch.onInterrupt({ run: async () => `the put is committed${txids.length ? ` (${txids.join(', ')})` : ' (in open contracts)'}: `
+            + 'the node keeps the file (ls shows it)', start: '', late: '' });
           bar?.finish();
           if (o.wait && txids.length)
             ctx.err.write(`waiting for commitment ${txids.join(', ')} to confirm (use --no-wait to return now)\n`);
@@ -163,6 +160,36 @@ export async function put(ctx: CommandContext, argv: string[]): Promise<void> {
   } finally {
     fs.closeSync(input.fd);
   }
+}
+
+/**
+ * What an interrupted put tells the user (after `interrupted: `): the
+ * node drops it as rm does (deletefile settles its pending revisions with
+ * the hosts at once), so the line says what became of it, from the
+ * node's answer.
+ */
+async function abandonPut(ctx: CommandContext, fileId: string): Promise<string> {
+  const id = fileId.slice(0, 12);
+  let res: DeleteFileResult;
+  try {
+    res = await ctx.client.call('deletefile', [fileId]) as DeleteFileResult;
+  } catch (e) {
+    return `the put was abandoned, but the node could not drop file ${id} (${(e as Error).message}): it gives the put up when `
+      + `its offer window ends (ls shows the block), or run \`cloudcoin-cli rm ${id}\``;
+  }
+  if (!res.forgotten)
+    return `the put was abandoned; file ${id} stays listed until its hosts answer (${res.kept.map((k) => `${k.host}: ${k.reason}`).join('; ')})`;
+  return `the put was abandoned and the node dropped file ${id} before any commitment`
+    + (res.removed.length ? ` (the copies ${res.removed.length} host(s) had received were deleted from them by a revision; `
+      + 'their upload stays charged)' : '')
+    + '; its open contracts are free for the next put';
+}
+
+/** The interrupt's line when the node did not answer abandonPut's call in time (it goes on with it). */
+function abandonLate(fileId: string): string {
+  const id = fileId.slice(0, 12);
+  return `the put was abandoned; the node had not confirmed dropping file ${id} yet: it goes on with it (see ls), and `
+    + `\`cloudcoin-cli rm ${id}\` does it again if it is still listed`;
 }
 
 function printPut(ctx: CommandContext, summary: PutResult, json: boolean, name: Buffer): void {
@@ -243,7 +270,7 @@ export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
     { title: 'shard', value: (x) => (x.r.shard === null ? '-' : String(x.r.shard)), align: 'right' },
     { title: 'rev', value: (x) => (x.r.revision === null ? '-' : String(x.r.revision)), align: 'right' },
     { title: 'host', value: (x) => x.r.host },
-    { title: 'state', value: (x) => (x.r.reachable ? x.r.state : `${x.r.state} (host unreachable)`) },
+    { title: 'state', value: (x) => replicaState(x.r) },
     // passed/failed/missed, and the height the next one is due at.
     { title: 'audits', value: (x) => (x.r.audits ? `${x.r.audits.passed}/${x.r.audits.failed}/${x.r.audits.missed}` : '-'), align: 'right' },
     { title: 'next audit', value: (x) => (x.r.audits?.nextAudit == null ? '-' : String(x.r.audits.nextAudit)), align: 'right' },
@@ -254,6 +281,24 @@ export async function ls(ctx: CommandContext, argv: string[]): Promise<void> {
   const accrued = files.reduce((n, f) => n + f.cost.accrued, 0);
   const toEnd = files.reduce((n, f) => n + f.cost.toEnd, 0);
   ctx.out(`spent so far ${accrued} sat, ${toEnd} sat by the contracts' ends (upload + storage per object; getcontract has what is paid)`);
+}
+
+/**
+ * A replica's state as ls prints it: an `uploading` one says when the
+ * node gives its put up if nobody finishes it (a put killed mid-upload
+ * is not uploading any more, and the node cannot tell).
+ */
+function replicaState(r: FileInfo['replicas'][number]): string {
+  const state = r.state === 'uploading' && r.givenUpAt != null ? `uploading (dropped at block ${r.givenUpAt} unless finished)` : r.state;
+  return r.reachable ? state : `${state} (host unreachable)`;
+}
+
+/** `, put unfinished: ...` for a version none of whose copies finished uploading (log's health column), else ''. */
+function unfinished(f: FileInfo): string {
+  if (f.replicas.length === 0 || !f.replicas.every((r) => r.state === 'uploading'))
+    return '';
+  const at = f.replicas.map((r) => r.givenUpAt).filter((h): h is number => h != null);
+  return `, put unfinished${at.length ? `: dropped at block ${Math.max(...at)} unless finished` : ''}`;
 }
 
 /** log NAME: every stored version of a name (a put of a name already stored makes its next version). */
@@ -276,7 +321,7 @@ export async function log(ctx: CommandContext, argv: string[]): Promise<void> {
     { title: 'file', value: (f) => short(f.fileId) },
     { title: 'size', value: (f) => formatSize(f.size), align: 'right' },
     { title: 'stored as', value: (f) => (f.dataShards ? `${f.dataShards}+${f.parityShards} shards` : `${f.replicas.length} replica(s)`) },
-    { title: 'health', value: (f) => `${f.health.alive}/${f.health.total} (${f.health.needed} needed)` },
+    { title: 'health', value: (f) => `${f.health.alive}/${f.health.total} (${f.health.needed} needed)${unfinished(f)}` },
     { title: 'contracts', value: (f) => [...new Set(f.replicas.map((r) => short(r.contractId)))].join(' ') },
     { title: 'ends', value: (f) => String(Math.max(0, ...f.replicas.map((r) => r.endHeight))), align: 'right' }
   ], versions));

@@ -18,23 +18,38 @@ import { removals } from './deltarefs';
  * file is forgotten once no replica is left. An object another stored
  * version still reads chunks from stays (`referenced`), and objects of
  * versions removed earlier that only this file read go with it
- * (deltarefs.ts removals).
+ * (deltarefs.ts removals). A file whose put never finished is settled
+ * with its hosts first (settleUnfinished): a copy a host countersigned is
+ * removed as any other, one it declined is given up, and one whose host
+ * does not answer is kept, named, until it does.
  */
-export async function deleteFile(deals: Deals, file: ManifestFile): Promise<DeleteFileResult> {
+export async function deleteFile(deals: Deals, given: ManifestFile): Promise<DeleteFileResult> {
   const removed: DeleteFileResult['removed'] = [];
   const kept: DeleteFileResult['kept'] = [];
   const referenced: DeleteFileResult['referenced'] = [];
   const gone = new Set<string>();
   const manifests: Array<{ id: Buffer; dataURL: string; token: string }> = [];
-  const plan = removals(file, await deals.store.listFiles());
   // Hosts we are not connected to are dialled (a renter restarted is connected to none).
-  await deals.negotiator.reach(file.replicas.map((r) => r.hostPk));
+  await deals.negotiator.reach(given.replicas.map((r) => r.hostPk));
+  // An unfinished put's copies are settled first: what its hosts hold is removed below, the rest given up.
+  const unsettled = await settleUnfinished(deals, given);
+  const file = await deals.store.getFile(given.fileId);
+  if (!file)
+    return { fileId: given.fileId.toString('hex'), removed, kept, referenced, forgotten: true };
+  const plan = removals(file, await deals.store.listFiles());
   for (const r of file.replicas) {
     const key = `${r.contractId.toString('hex')}/${r.object}`;
     const host = deals.negotiator.addressOf(r.hostPk);
     const state = await deals.contractBook.ctx.state(r.contractId);
     const held = await deals.store.getObject(r.contractId, r.object);
-    const inForce = state !== null && ['pending', 'committed', 'active'].includes(state);
+    const inForce = state !== null && OPEN_STATES.includes(state);
+    const waiting = unsettled.find((u) => u.id.equals(r.contractId));
+    if (waiting && !held) {
+      // Its host may hold the copy and countersign it: forgetting it now could leave an object paid for that no file names.
+      kept.push({ id: r.contractId.toString('hex'), host, reason: `revision ${waiting.revision} adding this copy (an unfinished put) `
+        + 'is pending and its host did not answer: the node settles it with the host at a later block; run rm again then' });
+      continue;
+    }
     if (inForce && !held && !await deals.store.getRenterContract(r.contractId)) {
       // Found again from the seed and not taken over yet (takeover.ts): its revisions are the host's, unknown here.
       kept.push({ id: r.contractId.toString('hex'), host, reason: 'contract recovered from the seed and not taken over yet '
@@ -70,6 +85,50 @@ export async function deleteFile(deals: Deals, file: ManifestFile): Promise<Dele
   const left = await deals.files.dropReplicas(file.fileId, (r) => gone.has(`${r.contractId.toString('hex')}/${r.object}`));
   await putManifests(deals, manifests);
   return { fileId: file.fileId.toString('hex'), removed, kept, referenced, forgotten: left === null };
+}
+
+/** Contract states in which a copy is paid for, or about to be (the commitment is out). */
+const OPEN_STATES = ['pending', 'committed', 'active'];
+
+/**
+ * Settle now, with their hosts, the pending revisions that add copies of
+ * `file` to contracts in force: the file's put is given up (interrupted,
+ * killed, or removed by rm), so these revisions are not left to it for
+ * the offer window, where they would keep the contracts from the next
+ * put. Each is asked of its host as after a restart (rentercontracts.ts
+ * settle): countersigned -> final (the host holds the copy: the caller
+ * removes it by a revision, never leaving an object no file names),
+ * declined -> given up (the host holds nothing of it). A new contract's
+ * revision 0 is left alone: nothing of it was paid, and it lapses with
+ * its offer. Returns the revisions whose host did not answer; those are
+ * released to the node, which settles them at a later block.
+ */
+export async function settleUnfinished(deals: Deals, file: ManifestFile): Promise<Array<{ id: Buffer; revision: number }>> {
+  const unsettled: Array<{ id: Buffer; revision: number }> = [];
+  const todo: Array<{ id: Buffer; hostPk: Buffer; number: number }> = [];
+  for (const r of file.replicas) {
+    const p = await deals.store.getPending(r.contractId);
+    if (!p || !p.add.some((o) => o.fileId.equals(file.fileId)) || todo.some((x) => x.id.equals(r.contractId)))
+      continue;
+    const state = await deals.contractBook.ctx.state(r.contractId);
+    if (state !== null && OPEN_STATES.includes(state))
+      todo.push({ id: r.contractId, hostPk: r.hostPk, number: p.revision.number });
+  }
+  if (todo.length)
+    await deals.negotiator.reach(todo.map((x) => x.hostPk));
+  for (const { id, number } of todo) {
+    let settled = false;
+    try {
+      settled = await deals.contractBook.settle(id, true);
+    } catch (e) {
+      deals.api.logger.debug('deals: settling revision %d of %s failed: %s', number, id.toString('hex'), (e as Error).message);
+    }
+    if (!settled) {
+      unsettled.push({ id, revision: number });
+      deals.contractBook.release([id]);
+    }
+  }
+  return unsettled;
 }
 
 /**

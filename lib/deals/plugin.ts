@@ -88,7 +88,8 @@ export class Deals implements Extension {
       commit: async (contracts: StorageContract[]) => (await this.contracts.commit(contracts)).map((tx) => tx.txid()),
       addressOf: (pk) => this.negotiator.addressOf(pk),
       reachable: (pk) => this.renter.hostByKey(pk) !== null,
-      release: (ids) => this.contractBook.release(ids)
+      release: (ids) => this.contractBook.release(ids),
+      givenUpAt: (id) => this.contractBook.givenUpAt(id)
     });
     this.contractBook = new RenterContracts({
       store: this.store,

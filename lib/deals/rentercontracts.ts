@@ -349,6 +349,37 @@ export class RenterContracts {
     return true;
   }
 
+  /**
+   * Which put a pending revision belongs to, for the user who cannot tell
+   * a put still running from one whose client died: ` (NAME, file ID: if
+   * that put was interrupted, \`cloudcoin-cli rm ID\` releases it now)`;
+   * empty when it adds no file of ours (a removal).
+   */
+  private async pendingPut(id: Buffer, p: PendingRevision): Promise<string> {
+    const added = new Set(p.add.map((o) => o.id));
+    const files = (await this.ctx.filesOf(id)).filter((f) => f.replicas.some((r) => r.contractId.equals(id) && added.has(r.object)));
+    return files.map((f) => {
+      const short = f.fileId.toString('hex').slice(0, 12);
+      return ` (${JSON.stringify(f.name.toString('utf8'))}, file ${short}: if that put was interrupted, \`cloudcoin-cli rm ${short}\` `
+        + 'releases it now)';
+    }).join('');
+  }
+
+  /**
+   * The block at which the node gives up a pending revision of `id` that
+   * nobody finishes (settleStale asks its host then: an upload never
+   * completed is declined and dropped), or null when none is pending: a
+   * revision this process made waits out the offer window for its put,
+   * one from before a restart or released by its put goes at the next block.
+   */
+  async givenUpAt(id: Buffer): Promise<number | null> {
+    const p = await this.ctx.store.getPending(id);
+    if (!p)
+      return null;
+    return this.inflight.has(id.toString('hex')) ? Math.max(this.ctx.height(), p.revision.height + this.ctx.graceBlocks) + 1
+      : this.ctx.height() + 1;
+  }
+
   /** A put that gave up on these files: their pending revisions may be settled now. */
   release(ids: Buffer[]): void {
     for (const id of ids)
@@ -398,14 +429,15 @@ export class RenterContracts {
       const pending = await this.ctx.store.getPending(id);
       if (pending) {
         // Named, not left out silently: a put that asks must not hear "no open contract yet".
-        const busy = (reason: string) => skipped.push({ id: c.id(), host: host.identity, hostKey: c.hostKey.toString('hex'), reason });
+        const busy = async (reason: string) => skipped.push({ id: c.id(), host: host.identity, hostKey: c.hostKey.toString('hex'),
+          reason: `${reason}${await this.pendingPut(id, pending)}` });
         try {
           if (!await this.settle(id)) {
-            busy(`revision ${pending.revision.number} of an unfinished put waits for its host's receipt`);
+            await busy(`revision ${pending.revision.number} of an unfinished put waits for its host's receipt`);
             continue;
           }
         } catch {
-          busy(`revision ${pending.revision.number} of an unfinished put is in flight until block `
+          await busy(`revision ${pending.revision.number} of an unfinished put is in flight until block `
             + `${pending.revision.height + this.ctx.graceBlocks + 1}`);
           continue;
         }

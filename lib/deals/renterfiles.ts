@@ -59,6 +59,8 @@ export interface RenterFilesContext {
   reachable(pk: Buffer): boolean;
   /** Pending revisions of these contracts may be settled now: their put gave up on them. */
   release(ids: Buffer[]): void;
+  /** The block at which the node gives up the contract's pending revision if nobody finishes it, or null (none pending). */
+  givenUpAt(id: Buffer): Promise<number | null>;
 }
 
 /** What commitFile did. */
@@ -512,6 +514,7 @@ export class RenterFiles {
       // A chunk read from an earlier object is paid once, where that object is charged.
       const extra = (r.chunks?.sources ?? []).filter((s) => heirs.get(objectKey(r.contractId, s.object))?.fileId === mine)
         .map((s) => ({ object: s.object, objectSize: s.objectSize }));
+      const state = await this.replicaState(r, file.fileId);
       let cost = rc && latest ? await this.replicaCost(r, rc.contract, height, revisions) : null;
       for (const x of extra) {
         const more = cost && rc ? await this.replicaCost({ contractId: r.contractId, ...x }, rc.contract, height, revisions) : null;
@@ -529,10 +532,11 @@ export class RenterFiles {
         root: r.root.toString('hex'),
         objectSize: r.objectSize,
         shard: file.coded ? r.shard : null,
-        state: await this.replicaState(r, file.fileId),
+        state,
         endHeight: end,
         blocksLeft: Math.max(0, end - height),
         expiryHeight: rc ? rc.contract.expiryHeight : 0,
+        givenUpAt: state === 'uploading' && rc ? await this.givenUpAt(r.contractId, rc.contract) : null,
         cost,
         audits: rc ? auditStatus(rc.contract, await this.ctx.store.listAudits(r.contractId)) : null,
         chunks: r.chunks ? r.chunks.getJSON() : null,
@@ -556,6 +560,19 @@ export class RenterFiles {
       },
       repairs
     };
+  }
+
+  /**
+   * When an unfinished copy in `contract` is dropped if nobody finishes
+   * it: its pending revision given up (rentercontracts.ts givenUpAt), or,
+   * for a new contract never committed, its offer lapsing (maintain).
+   */
+  private async givenUpAt(id: Buffer, contract: StorageContract): Promise<number | null> {
+    const pending = await this.ctx.givenUpAt(id);
+    const lapse = await this.ctx.hasCommitment(id) ? null : contract.expiryHeight + 1;
+    if (pending === null || lapse === null)
+      return pending ?? lapse;
+    return Math.min(pending, lapse);
   }
 
   /**

@@ -26,9 +26,13 @@ import { fetchDelta } from './renterdelta';
 export async function getFile(c: RenterCore, fileId: string, workDir: string): Promise<GetResult> {
   const f = await c.rpc('getfile', [fileId]);
   // [REJECT] a put that never completed (interrupted, or still running): no host holds a copy to ask for
-  if (f.replicas.length > 0 && f.replicas.every((r) => r.state === 'uploading'))
-    throw new RenterClientError('incomplete-put', `${f.name} (file ${f.fileId.slice(0, 12)}, version ${f.revision}): its put never `
-      + 'completed, no host holds a copy (the node drops it when its offer window ends; put it again)');
+  if (f.replicas.length > 0 && f.replicas.every((r) => r.state === 'uploading')) {
+    const id = f.fileId.slice(0, 12);
+    const at = f.replicas.map((r) => r.givenUpAt).filter((h): h is number => h != null);
+    throw new RenterClientError('incomplete-put', `${f.name} (file ${id}, version ${f.revision}) was never fully stored: its put did not `
+      + 'complete (interrupted, or still running), so no host holds a copy; the node drops it '
+      + `${at.length ? `at block ${Math.max(...at)} ` : ''}unless it finishes, and \`cloudcoin-cli rm ${id}\` drops it now`);
+  }
   if (f.dataShards > 0)
     return getShards(c, f, workDir);
   const errors: string[] = [];

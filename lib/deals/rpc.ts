@@ -18,6 +18,7 @@ import { deriveChunkPrintKey, deriveFileKey } from '../storage/keys';
 import { ChunkMap, MAX_PRINTED_CHUNKS, PRINT_SIZE, checkChunkMap, fileChunks } from '../storage/delta';
 import { StorageError } from '../storage/errors';
 import { checkSources } from './deltarefs';
+import { settleUnfinished } from './deletion';
 import { MAX_FILE_REPLICAS, MAX_NAME_BYTES } from '../storage/common';
 import { Replica } from '../storage/manifest';
 import { MAX_DATA_SHARDS, MAX_SHARDS, type ShardScheme } from '../storage/erasure';
@@ -380,15 +381,43 @@ function fileIdParam(p: Params, i = 0, name = 'fileid'): string {
   return text;
 }
 
+/**
+ * A put interrupted before it proposed a copy left only a draft (in
+ * memory, not listed): forgotten by its whole id, so the put's Ctrl-C
+ * hears that it is gone, not "No such file".
+ */
+async function forgetDraft(text: string, deals: Deals): Promise<boolean> {
+  if (!/^[0-9a-f]{64}$/i.test(text))
+    return false;
+  const id = Buffer.from(text, 'hex');
+  if (await deals.store.getFile(id) || await deals.files.peek(id) === null)
+    return false;
+  return deals.files.forgetFile(id);
+}
+
 async function forgetFile(p: Params, deals: Deals): Promise<boolean> {
   p.count(1);
-  const file = await deals.files.resolve(fileIdParam(p));
+  const text = fileIdParam(p);
+  if (await forgetDraft(text, deals))
+    return true;
+  const file = await deals.files.resolve(text);
+  // [REJECT] a copy a host may hold and countersign: forgetting its keys would leave an object paid for that no file names
+  const unsettled = await settleUnfinished(deals, file);
+  if (unsettled.length)
+    throw new DealError('file-in-use', `contract ${unsettled[0].id.toString('hex')} has revision ${unsettled[0].revision} of this file's put `
+      + 'pending and its host did not answer: its keys are kept until the node settles it with the host (`cloudcoin-cli rm` then)');
+  // Settling may have given its last copy up, and the file with it.
+  if (!await deals.store.getFile(file.fileId))
+    return true;
   return deals.files.forgetFile(file.fileId);
 }
 
 async function deleteFile(p: Params, deals: Deals): Promise<DeleteFileResult> {
   p.count(1);
-  const file = await deals.files.resolve(fileIdParam(p));
+  const text = fileIdParam(p);
+  if (await forgetDraft(text, deals))
+    return { fileId: text.toLowerCase(), removed: [], kept: [], referenced: [], forgotten: true };
+  const file = await deals.files.resolve(text);
   return deals.deleteFile(file);
 }
 
@@ -521,9 +550,11 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
     + 'contract ids, the replicas kept with their states (as getfile) and the sealed manifest.',
   commitFile],
   ['forgetfile', 'forgetfile fileid\nForget a file locally, removing nothing from hosts: only when none of its objects is held\n'
-    + 'under a contract pending or in force (use deletefile, or cloudcoin-cli rm, to delete it from its hosts).', forgetFile],
+    + 'under a contract pending or in force (use deletefile, or cloudcoin-cli rm, to delete it from its hosts). An\n'
+    + 'unfinished put\'s revisions are settled with their hosts first (a copy a host countersigned is in force).', forgetFile],
   ['deletefile', 'deletefile fileid\nDelete a file from its hosts (a revision per contract dropping its object: the hosts free\n'
-    + 'the space and stop charging for it), then forget it. Replicas on unreachable hosts are kept and listed.', deleteFile],
+    + 'the space and stop charging for it), then forget it. Replicas on unreachable hosts are kept and listed. An\n'
+    + 'unfinished put\'s revisions are settled with their hosts first, which frees its open contracts at once.', deleteFile],
   ['pruneversions', 'pruneversions namehex ( keep )\nKeep the newest `keep` versions of a name (default: the node\'s --keep-revisions; 0 keeps\n'
     + 'all) and delete the older ones from their hosts as deletefile does (their space freed, cost stopped).\n'
     + 'put --keep-revisions calls it after a put.', pruneVersions],

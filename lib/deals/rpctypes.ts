@@ -199,6 +199,13 @@ export interface ReplicaInfo {
   /** Last block its commitment may confirm in (offer expiry). */
   expiryHeight: number;
   /**
+   * For an `uploading` replica, the block at which the node gives its put
+   * up unless someone finishes it (an interrupted or killed put: the copy
+   * is dropped then, and its open contract is free again; `rm` does it at
+   * once); null in every other state.
+   */
+  givenUpAt: number | null;
+  /**
    * What this replica's object costs under its current contract (sat):
    * upload plus storage so far (`accrued`) and to the contract's end
    * (`toEnd`); null while its contract has no final revision. Rounded per

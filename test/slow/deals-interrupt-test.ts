@@ -1,5 +1,8 @@
 // Interrupted puts and gets, and where get writes: Ctrl-C during a put or
-// a download, a put killed mid-upload (the node cleans up), symlinks,
+// a download (the node drops the put as rm does: no object left that no
+// file names, its open contracts free at once), a put killed mid-upload
+// (listed with the block the node gives it up at, named by a put that
+// cannot reuse its contracts, released by rm), symlinks,
 // standard output, FIFOs, bad destinations and existing files (refused
 // without --force, also one that appears during the download). A renter and two hosts as
 // cloudcoind processes, driven by cloudcoin-cli as a user runs it.
@@ -12,6 +15,18 @@ import { files, json, mine, startNetwork, states, textFile } from '../util/netwo
 import { rpcProxy } from '../util/rpcproxy';
 import { forValue } from '../util/wait';
 
+/** What these tests read of getcontract. */
+interface ContractJSON {
+  objects: number;
+  revision: number;
+  pendingRevision: number | null;
+}
+
+/** The objects and revisions of the renter's contracts `ids`. */
+async function contracts(renter: Awaited<ReturnType<typeof startNetwork>>['renter'], ids: string[]): Promise<ContractJSON[]> {
+  return Promise.all(ids.map((id) => json<ContractJSON>(renter.cli(['getcontract', id]))));
+}
+
 t.test('interrupted puts and gets, and destinations', async (t) => {
   const { renter } = await startNetwork(t, [[], []]);
   const work = tempDir();
@@ -22,6 +37,7 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
   const fileId = put.fileId;
   await mine(renter);
   await forValue(() => states(renter, fileId), (s) => s.join() === 'active,active', 30000, 'active');
+  const open = (await files(renter)).find((f) => f.fileId === fileId)!.replicas.map((r) => r.contractId);
 
   await t.test('should stop on Ctrl-C leaving no temp file, and the node forgets the put', async (t) => {
     const tmp = path.join(work, 'tmp');
@@ -39,6 +55,58 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
     t.equal(r.code, 130, 'exit code of an interrupt');
     t.same(fs.readdirSync(tmp), [], 'no temp file left behind');
     t.equal((await files(renter)).length, before, 'nothing recorded before a replica was proposed');
+    // What became of the put, in the node's words (the file was only a draft: not "No such file").
+    t.match(r.stderr, /interrupted: removed temporary files; abandoning the put: the node drops file [0-9a-f]{12} \(press Ctrl-C again/, r.stderr);
+    t.match(r.stderr, /\ninterrupted: the put was abandoned and the node dropped file [0-9a-f]{12} before any commitment; its open contracts are free/,
+      r.stderr);
+  });
+
+  await t.test('should list a put killed mid-upload with the block it is given up at, name it, and release it on rm', async (t) => {
+    // The file goes to the two open contracts by revisions: hold the receipts, the bytes are on the hosts.
+    const proxy = await rpcProxy(renter.rpcPort, 'getstoragereceipt', 'hold');
+    t.teardown(() => proxy.close());
+    const before = await contracts(renter, open);
+    const cli = spawnCLI(renter.cliArgs(['put', file, '--hosts', '2'], proxy.port));
+    await forValue(() => proxy.seen.includes('getstoragereceipt'), true, 60000, 'uploads done');
+    cli.proc.kill('SIGKILL');
+    await cli.done;
+    await proxy.close();
+    const stuck = (await files(renter)).find((f) => f.replicas.every((r) => r.state === 'uploading'));
+    t.ok(stuck, 'the killed put is listed as uploading');
+    const id = stuck!.fileId.slice(0, 12);
+    const height = Number((await renter.cli(['getblockcount'])).stdout);
+    const at = (stuck!.replicas as unknown as Array<{ givenUpAt: number | null }>).map((r) => r.givenUpAt);
+    t.ok(at.every((h) => h !== null && h > height), `each copy says when the node gives it up: ${at.join()}`);
+    const given = Math.max(...at.map(Number));
+    t.match((await renter.cli(['ls'])).stdout, `uploading (dropped at block ${given} unless finished)`);
+    t.match((await renter.cli(['log', 'notes.txt'])).stdout, `put unfinished: dropped at block ${given} unless finished`);
+    const got = await renter.cli(['get', id, path.join(work, 'never.txt')]);
+    t.equal(got.code, 1);
+    t.match(got.stderr, new RegExp(`^error: notes\\.txt \\(file ${id}, version \\d+\\) was never fully stored: its put did not complete `
+      + `\\(interrupted, or still running\\), so no host holds a copy; the node drops it at block ${given} unless it finishes, `
+      + `and \`cloudcoin-cli rm ${id}\` drops it now\\n$`));
+    // A put now could not reuse the contracts: the node names the put holding them and what releases it.
+    const found = await json<{ contracts: unknown[]; skipped: Array<{ id: string; reason: string }> }>(
+      renter.cli(['findcontracts', '3000000', '1', '5000', '0', 'true']));
+    t.equal(found.contracts.length, 0, 'both open contracts are held by the killed put');
+    t.equal(found.skipped.length, 2);
+    for (const k of found.skipped)
+      t.match(k.reason, `of an unfinished put is in flight until block ${given} ("notes.txt", file ${id}: if that put was interrupted, `
+        + `\`cloudcoin-cli rm ${id}\` releases it now)`);
+    // rm settles it with the hosts at once: they hold the bytes and countersign, so the copies are removed by a revision.
+    const rm = await renter.cli(['rm', id]);
+    t.equal(rm.code, 0, rm.stderr);
+    t.equal(rm.stdout.match(/^removed from /gm)?.length, 2, rm.stdout);
+    t.match(rm.stdout, `file ${stuck!.fileId} deleted`);
+    const after = await contracts(renter, open);
+    t.same(after.map((c) => [c.objects, c.pendingRevision]), before.map((c) => [c.objects, null]),
+      'no object left that no file names, nothing pending');
+    const again = await renter.cli(['put', file, '--hosts', '2', '--no-wait', '--json']);
+    t.equal(again.code, 0, again.stderr);
+    t.notMatch(again.stderr, /forming/, 'no new contract formed');
+    const summary = JSON.parse(again.stdout) as { contracts: Array<{ reused: boolean }>; fileId: string };
+    t.same(summary.contracts.map((c) => c.reused), [true, true], 'both open contracts reused at once');
+    t.equal((await renter.cli(['rm', summary.fileId])).code, 0);
   });
 
   await t.test('should clean up after a put killed mid-upload once its offers expire', async (t) => {
@@ -57,7 +125,7 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
     // get says so in one line instead of asking each host for an object it never got.
     const got = await renter.cli(['get', stuck!.fileId, path.join(work, 'never.txt')]);
     t.equal(got.code, 1);
-    t.match(got.stderr, /^error: notes\.txt \(file [0-9a-f]{12}, version \d+\): its put never completed, no host holds a copy/);
+    t.match(got.stderr, /^error: notes\.txt \(file [0-9a-f]{12}, version \d+\) was never fully stored: its put did not complete/);
     t.equal(got.stderr.trim().split('\n').length, 1, 'one line, no host asked');
     await mine(renter, 21); // past the offers' expiry (regtest offer window: 20 blocks)
     await forValue(async () => (await files(renter)).length, before, 30000, 'the node forgot the unpaid put');
@@ -68,19 +136,24 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
     const proxy = await rpcProxy(renter.rpcPort, 'getstoragereceipt', 'hold');
     t.teardown(() => proxy.close());
     const before = (await files(renter)).length;
+    const held = await contracts(renter, open);
     const cli = spawnCLI(renter.cliArgs(['put', file, '--hosts', '2'], proxy.port));
     await forValue(() => proxy.seen.includes('getstoragereceipt'), true, 60000, 'uploads done');
     cli.proc.kill('SIGINT');
     const r = await cli.done;
     t.equal(r.code, 130);
-    t.match(r.stderr, /interrupted: removed temporary files; the unfinished put [0-9a-f]{12} was dropped/, r.stderr);
+    // The hosts hold the bytes: they countersign when the node settles, and the copies go by a revision (none left unnamed).
+    t.match(r.stderr, /\ninterrupted: the put was abandoned and the node dropped file [0-9a-f]{12} before any commitment \(the copies 2 host\(s\) had received were deleted from them by a revision/, r.stderr);
     t.equal((await files(renter)).length, before, 'no file left listed');
+    t.same((await contracts(renter, open)).map((c) => [c.objects, c.pendingRevision]), held.map((c) => [c.objects, null]),
+      'the contracts hold what they held, nothing pending');
     await proxy.close();
     const again = await renter.cli(['put', file, '--hosts', '2', '--no-wait', '--json']);
     t.equal(again.code, 0, again.stderr);
     t.notMatch(again.stderr, /forming/, 'no new contract formed');
     const summary = JSON.parse(again.stdout) as { contracts: Array<{ reused: boolean }> };
     t.same(summary.contracts.map((c) => c.reused), [true, true], 'both open contracts reused');
+    t.same((await contracts(renter, open)).map((c) => c.objects), held.map((c) => c.objects + 1), 'one object more: the re-run\'s');
   });
 
   await t.test('should write where the user means, checking before downloading', async (t) => {
