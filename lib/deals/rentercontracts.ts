@@ -65,6 +65,8 @@ export interface SkippedContract {
   host: string;
   hostKey: string;
   reason: string;
+  /** The unfinished put whose pending revision holds it (file id and name, hex), if that is why. */
+  put?: { fileId: string; nameHex: string };
 }
 
 /** A contract put may add an object to. */
@@ -349,20 +351,10 @@ export class RenterContracts {
     return true;
   }
 
-  /**
-   * Which put a pending revision belongs to, for the user who cannot tell
-   * a put still running from one whose client died: ` (NAME, file ID: if
-   * that put was interrupted, \`cloudcoin-cli rm ID\` releases it now)`;
-   * empty when it adds no file of ours (a removal).
-   */
-  private async pendingPut(id: Buffer, p: PendingRevision): Promise<string> {
+  /** The files whose copies a pending revision of `id` adds (none for a removal). */
+  private async pendingFiles(id: Buffer, p: PendingRevision): Promise<ManifestFile[]> {
     const added = new Set(p.add.map((o) => o.id));
-    const files = (await this.ctx.filesOf(id)).filter((f) => f.replicas.some((r) => r.contractId.equals(id) && added.has(r.object)));
-    return files.map((f) => {
-      const short = f.fileId.toString('hex').slice(0, 12);
-      return ` (${JSON.stringify(f.name.toString('utf8'))}, file ${short}: if that put was interrupted, \`cloudcoin-cli rm ${short}\` `
-        + 'releases it now)';
-    }).join('');
+    return (await this.ctx.filesOf(id)).filter((f) => f.replicas.some((r) => r.contractId.equals(id) && added.has(r.object)));
   }
 
   /**
@@ -429,8 +421,11 @@ export class RenterContracts {
       const pending = await this.ctx.store.getPending(id);
       if (pending) {
         // Named, not left out silently: a put that asks must not hear "no open contract yet".
-        const busy = async (reason: string) => skipped.push({ id: c.id(), host: host.identity, hostKey: c.hostKey.toString('hex'),
-          reason: `${reason}${await this.pendingPut(id, pending)}` });
+        const busy = async (reason: string) => {
+          const files = await this.pendingFiles(id, pending);
+          skipped.push({ id: c.id(), host: host.identity, hostKey: c.hostKey.toString('hex'), reason: `${reason}${pendingPut(files)}`,
+            ...(files.length ? { put: { fileId: files[0].fileId.toString('hex'), nameHex: files[0].name.toString('hex') } } : {}) });
+        };
         try {
           if (!await this.settle(id)) {
             await busy(`revision ${pending.revision.number} of an unfinished put waits for its host's receipt`);
@@ -487,6 +482,20 @@ export class RenterContracts {
   async objects(id: Buffer): Promise<ContractObject[] | null> {
     return (await this.ctx.store.latestRevision(id)) ? this.ctx.store.listObjects(id) : null;
   }
+}
+
+/**
+ * Which put a pending revision belongs to, for the user who cannot tell
+ * a put still running from one whose client died: ` (NAME, file ID: if
+ * that put was interrupted, \`cloudcoin-cli rm ID\` releases it now)`;
+ * empty when it adds no file of ours (a removal).
+ */
+function pendingPut(files: ManifestFile[]): string {
+  return files.map((f) => {
+    const short = f.fileId.toString('hex').slice(0, 12);
+    return ` (${JSON.stringify(f.name.toString('utf8'))}, file ${short}: if that put was interrupted, \`cloudcoin-cli rm ${short}\` `
+      + 'releases it now)';
+  }).join('');
 }
 
 /** The contract numbers both sides show (listcontracts, getcontract), from stored revisions. */

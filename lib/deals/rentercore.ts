@@ -124,10 +124,15 @@ export class RenterCore {
   async targets(objectSize: number, opts: TargetOptions, avoid: string[] = [])
     : Promise<{ reuse: ReusableContract[]; neg: NegotiateStorageResult; note: string; skipped: SkippedContract[]; balance: number | null }> {
     let note = '';
-    const found = opts.reuse === false ? { contracts: [], skipped: [] }
-      : await this.rpc('findcontracts', [objectSize, reuseMinLeft(opts.duration), opts.maxPrice, opts.minScore ?? null, true]);
-    // An older node answers the plain list.
-    const { contracts, skipped } = Array.isArray(found) ? { contracts: found, skipped: [] } : found;
+    const find = async () => {
+      const found = opts.reuse === false ? { contracts: [], skipped: [] }
+        : await this.rpc('findcontracts', [objectSize, reuseMinLeft(opts.duration), opts.maxPrice, opts.minScore ?? null, true]);
+      // An older node answers the plain list.
+      return Array.isArray(found) ? { contracts: found, skipped: [] } : found;
+    };
+    let { contracts, skipped } = await find();
+    if (opts.name && await this.giveUpEarlier(opts.name, skipped))
+      ({ contracts, skipped } = await find());
     const reuse = contracts.filter((r) => !avoid.includes(r.hostKey)).slice(0, opts.hosts);
     const need = opts.hosts - reuse.length;
     let neg: NegotiateStorageResult = { size: objectSize, duration: opts.duration, maxPrice: opts.maxPrice, height: 0,
@@ -161,6 +166,36 @@ export class RenterCore {
     }
     this.checkEnough(reuse.length + neg.offers.length, opts.minHosts, 'made an offer or had an open contract', neg);
     return { reuse, neg, note, skipped, balance };
+  }
+
+  /**
+   * A put of a name gives up an unfinished put of the same name that
+   * holds open contracts by its pending revisions (its client was killed,
+   * or the machine went down, and the user runs the put again): as rm
+   * does, which settles them with the hosts at once, so this put reuses
+   * the contracts instead of locking new escrows. Concurrent puts of one
+   * name make no sense; the earlier one, if it still runs, fails on those
+   * hosts. Returns whether one was given up.
+   */
+  private async giveUpEarlier(name: Buffer, skipped: SkippedContract[]): Promise<boolean> {
+    const hex = name.toString('hex');
+    const held = new Map<string, string[]>();
+    for (const k of skipped) {
+      if (k.put?.nameHex === hex)
+        held.set(k.put.fileId, [...held.get(k.put.fileId) ?? [], k.id]);
+    }
+    for (const [fileId, ids] of held) {
+      const what = `the unfinished put of ${JSON.stringify(name.toString('utf8'))} (file ${fileId.slice(0, 12)}) holding open `
+        + `contract(s) ${ids.map((id) => id.slice(0, 12)).join(', ')}`;
+      try {
+        const res = await this.rpc('deletefile', [fileId]);
+        this.warn(res.forgotten ? `gave up ${what}, as rm does: the contracts are free for this put`
+          : `${what} is still held: ${res.kept.map((k) => `${k.host}: ${k.reason}`).join('; ')}`);
+      } catch (e) {
+        this.warn(`could not give up ${what}: ${message(e)}`);
+      }
+    }
+    return held.size > 0;
   }
 
   /** The states of a file's replicas in contracts `ids`: from commitfile's answer (`known`), or getfile for an older node. */

@@ -88,8 +88,12 @@ export interface PutOptions {
   keepRevisions?: number;
 }
 
-/** What choosing hosts needs: how many, for how long, at what price and allowance. */
-export type TargetOptions = Pick<PutOptions, 'hosts' | 'minHosts' | 'duration' | 'maxPrice' | 'allowance' | 'reuse' | 'minScore'>;
+/**
+ * What choosing hosts needs: how many, for how long, at what price and
+ * allowance; a put's file name, whose unfinished earlier put it gives up.
+ */
+export type TargetOptions = Pick<PutOptions, 'hosts' | 'minHosts' | 'duration' | 'maxPrice' | 'allowance' | 'reuse' | 'minScore'>
+  & { name?: Buffer };
 
 export interface RepairOptions {
   /** Length of new contracts in blocks (as put). */

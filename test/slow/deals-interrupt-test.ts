@@ -2,7 +2,8 @@
 // a download (the node drops the put as rm does: no object left that no
 // file names, its open contracts free at once), a put killed mid-upload
 // (listed with the block the node gives it up at, named by a put that
-// cannot reuse its contracts, released by rm), symlinks,
+// cannot reuse its contracts, released by rm or by a put of the same
+// name), symlinks,
 // standard output, FIFOs, bad destinations and existing files (refused
 // without --force, also one that appears during the download). A renter and two hosts as
 // cloudcoind processes, driven by cloudcoin-cli as a user runs it.
@@ -106,6 +107,30 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
     t.notMatch(again.stderr, /forming/, 'no new contract formed');
     const summary = JSON.parse(again.stdout) as { contracts: Array<{ reused: boolean }>; fileId: string };
     t.same(summary.contracts.map((c) => c.reused), [true, true], 'both open contracts reused at once');
+    t.equal((await renter.cli(['rm', summary.fileId])).code, 0);
+  });
+
+  await t.test('should give up a killed put when the same name is put again, reusing its open contracts', async (t) => {
+    const proxy = await rpcProxy(renter.rpcPort, 'getstoragereceipt', 'hold');
+    t.teardown(() => proxy.close());
+    const cli = spawnCLI(renter.cliArgs(['put', file, '--hosts', '2'], proxy.port));
+    await forValue(() => proxy.seen.includes('getstoragereceipt'), true, 60000, 'uploads done');
+    cli.proc.kill('SIGKILL');
+    await cli.done;
+    await proxy.close();
+    const killed = (await files(renter)).find((f) => f.replicas.every((r) => r.state === 'uploading'));
+    t.ok(killed, 'the killed put is listed');
+    const before = await contracts(renter, open);
+    const again = await renter.cli(['put', file, '--hosts', '2', '--no-wait', '--json']);
+    t.equal(again.code, 0, again.stderr);
+    t.match(again.stderr, `warning: gave up the unfinished put of "notes.txt" (file ${killed!.fileId.slice(0, 12)}) holding open contract(s) `);
+    t.match(again.stderr, 'as rm does: the contracts are free for this put');
+    t.notMatch(again.stderr, /forming/, 'no new contract formed, no escrow locked');
+    const summary = JSON.parse(again.stdout) as { contracts: Array<{ reused: boolean }>; fileId: string };
+    t.same(summary.contracts.map((c) => c.reused), [true, true], 'both open contracts reused');
+    t.notOk((await files(renter)).some((f) => f.fileId === killed!.fileId), 'the killed put is gone');
+    t.same((await contracts(renter, open)).map((c) => [c.objects, c.pendingRevision]), before.map((c) => [c.objects + 1, null]),
+      'one object more, the new put\'s: the killed copy was removed, not left unnamed');
     t.equal((await renter.cli(['rm', summary.fileId])).code, 0);
   });
 
