@@ -94,10 +94,11 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
     for (const k of found.skipped)
       t.match(k.reason, `of an unfinished put is in flight until block ${given} ("notes.txt", file ${id}: if that put was interrupted, `
         + `\`cloudcoin-cli rm ${id}\` releases it now)`);
-    // rm settles it with the hosts at once: they hold the bytes and countersign, so the copies are removed by a revision.
+    // rm settles it with the hosts at once: a host that holds all the bytes countersigns and the copy is removed by a
+    // revision; one still short of them (the other upload may not have ended when the put was killed) declines.
     const rm = await renter.cli(['rm', id]);
     t.equal(rm.code, 0, rm.stderr);
-    t.equal(rm.stdout.match(/^removed from /gm)?.length, 2, rm.stdout);
+    t.notMatch(rm.stdout, /did not answer/, rm.stdout);
     t.match(rm.stdout, `file ${stuck!.fileId} deleted`);
     const after = await contracts(renter, open);
     t.same(after.map((c) => [c.objects, c.pendingRevision]), before.map((c) => [c.objects, null]),
@@ -168,7 +169,7 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
     const r = await cli.done;
     t.equal(r.code, 130);
     // The hosts hold the bytes: they countersign when the node settles, and the copies go by a revision (none left unnamed).
-    t.match(r.stderr, /\ninterrupted: the put was abandoned and the node dropped file [0-9a-f]{12} before any commitment \(the copies 2 host\(s\) had received were deleted from them by a revision/, r.stderr);
+    t.match(r.stderr, /\ninterrupted: the put was abandoned and the node dropped file [0-9a-f]{12} before any commitment( \(the copies [12] host\(s\) had received were deleted from them by a revision; their upload stays charged\))?; its open contracts are free for the next put\n/, r.stderr);
     t.equal((await files(renter)).length, before, 'no file left listed');
     t.same((await contracts(renter, open)).map((c) => [c.objects, c.pendingRevision]), held.map((c) => [c.objects, null]),
       'the contracts hold what they held, nothing pending');
