@@ -6,7 +6,11 @@
  * file with fsync, GET back with fsync) measured in the same run. For N
  * hosts the upload baseline is N such PUTs at once (the hosts share the
  * machine's bandwidth); get reads one replica, so its baseline is one GET.
- * Prints the CLI's peak RSS during each put (the bar: 200 MB for 1 GiB).
+ * Prints the CLI's peak RSS during each put (the bar: 200 MB for 1 GiB)
+ * and the largest temp file it had during the put (the bar: one part,
+ * MAX_PART_SIZE): sampled every 25 ms, the files it holds open for
+ * writing (/proc/PID/fd and fdinfo's flags) and every file under its own
+ * TMPDIR (scratch files it may close between two samples).
  *
  *   npm run build && npx tsx bench/put.ts [--sizes 64MiB,1GiB] [--hosts 1,3] [--json]
  *   npx tsx bench/put.ts --cells 64MiB:1,64MiB:3,1GiB:3   (chosen size:hosts pairs, not every pair)
@@ -25,6 +29,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { spawn } from 'child_process';
 import { formatSize, parseSize } from '../lib/base/units';
+import { MAX_PART_SIZE } from '../lib/storage/storetypes';
 import { BIN, LocalNet, LocalNode } from '../scripts/localnet';
 import { BenchRatio, BenchReport, mbps, printReport, procMemory, randomFile, rawGet, rawPut, rawServer, renterWithHosts, sameFile, stringFlag, timed } from './util';
 
@@ -53,27 +58,83 @@ function covered(spans: [number, number][]): number {
   return total / 1000;
 }
 
-/** Runs cloudcoin-cli on `n`, sampling its peak RSS and recording its phases; resolves with stdout, VmHWM and the phases. */
-function cliWithMemory(n: LocalNode, args: string[]): Promise<{ out: string; hwm: number; phases: Phases }> {
+/** Bytes of the largest regular file `pid` holds open for writing (O_WRONLY or O_RDWR), 0 if none or gone. */
+function largestOpenForWrite(pid: number): number {
+  let largest = 0;
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return 0;
+  }
+  for (const fd of fds) {
+    try {
+      const flags = /^flags:\s+([0-7]+)/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      if (!flags || (parseInt(flags[1], 8) & 3) === 0)
+        continue;
+      const st = fs.statSync(`/proc/${pid}/fd/${fd}`);
+      if (st.isFile())
+        largest = Math.max(largest, st.size);
+    } catch {
+      // closed between the listing and the read
+    }
+  }
+  return largest;
+}
+
+/** Bytes of the largest file under `dir` (recursively), 0 if none. */
+function largestUnder(dir: string): number {
+  let largest = 0;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    try {
+      largest = Math.max(largest, e.isDirectory() ? largestUnder(p) : e.isFile() ? fs.statSync(p).size : 0);
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return largest;
+}
+
+/**
+ * Runs cloudcoin-cli on `n`, sampling its peak RSS and its largest temp
+ * file, and recording its phases; resolves with stdout, VmHWM, the
+ * largest temp file (bytes) and the phases.
+ */
+function cliWithMemory(n: LocalNode, args: string[]): Promise<{ out: string; hwm: number; temp: number; phases: Phases }> {
   const phaseFile = path.join(n.base, `phases-${process.pid}.json`);
   fs.rmSync(phaseFile, { force: true });
+  const tmp = fs.mkdtempSync(path.join(n.base, 'cli-tmp-'));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--require', path.join(__dirname, 'cliphases.cjs'), BIN('cloudcoin-cli'), '--regtest',
       '--datadir', n.base, '--rpcport', String(n.rpcPort), ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', CC_BENCH_T0: String(Date.now()), CC_BENCH_PHASES: phaseFile } });
+    { stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '', TMPDIR: tmp, CC_BENCH_T0: String(Date.now()), CC_BENCH_PHASES: phaseFile } });
     let out = '';
     let err = '';
     let hwm = 0;
-    const sample = setInterval(() => { hwm = Math.max(hwm, procMemory(child.pid!, 'VmHWM')); }, 25);
+    let temp = 0;
+    const sample = setInterval(() => {
+      hwm = Math.max(hwm, procMemory(child.pid!, 'VmHWM'));
+      temp = Math.max(temp, largestOpenForWrite(child.pid!), largestUnder(tmp));
+    }, 25);
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
     child.on('close', (code) => {
       clearInterval(sample);
+      temp = Math.max(temp, largestUnder(tmp));
+      fs.rmSync(tmp, { recursive: true, force: true });
       if (code !== 0)
         return reject(new Error(`cloudcoin-cli ${args[0]} failed: ${err.trim()}`));
       const phases = JSON.parse(fs.readFileSync(phaseFile, 'utf8')) as Phases;
       fs.rmSync(phaseFile, { force: true });
-      resolve({ out, hwm, phases });
+      resolve({ out, hwm, temp, phases });
     });
   });
 }
@@ -93,6 +154,8 @@ interface Row {
   put: number;
   get: number;
   hwm: number;
+  /** Bytes of the largest temp file the CLI had during the put. */
+  temp: number;
   same: boolean;
   putPhases: Phases;
   getPhases: Phases;
@@ -144,7 +207,7 @@ async function main(): Promise<void> {
         fs.rmSync(back);
         // Free the hosts' disks for the next file.
         await net.cli(renter, ['rm', fileId]).catch(() => '');
-        rows.push({ size, hosts: h, rawUp, rawDown, put, get, hwm: putRun.hwm, same, putPhases: putRun.phases, getPhases: getRun.phases });
+        rows.push({ size, hosts: h, rawUp, rawDown, put, get, hwm: putRun.hwm, temp: putRun.temp, same, putPhases: putRun.phases, getPhases: getRun.phases });
       }
       fs.rmSync(file);
     }
@@ -158,9 +221,10 @@ async function main(): Promise<void> {
     notes: ['cloudcoind processes on regtest over loopback; raw baseline: streamed HTTP PUT (N at once for N hosts) and GET to another process, with fsync'],
     tables: [{
       title: 'cloudcoin-cli put / get vs a raw streamed HTTP copy (same run)',
-      columns: ['file, hosts', 'raw up', 'put', 'x raw', 'raw down', 'get', 'x raw', 'CLI peak RSS', 'bytes back'],
+      columns: ['file, hosts', 'raw up', 'put', 'x raw', 'raw down', 'get', 'x raw', 'CLI peak RSS', 'largest temp file', 'bytes back'],
       rows: rows.map((r) => [label(r), mbps(r.size * r.hosts, r.rawUp), mbps(r.size, r.put), (r.rawUp / r.put).toFixed(2),
-        mbps(r.size, r.rawDown), mbps(r.size, r.get), (r.rawDown / r.get).toFixed(2), `${(r.hwm / 1e6).toFixed(0)} MB`, r.same ? 'same' : 'DIFFERENT'])
+        mbps(r.size, r.rawDown), mbps(r.size, r.get), (r.rawDown / r.get).toFixed(2), `${(r.hwm / 1e6).toFixed(0)} MB`,
+        r.temp > 0 ? formatSize(r.temp) : 'none', r.same ? 'same' : 'DIFFERENT'])
     }, {
       title: 'where the time goes, seconds (CLI start: spawn to its first RPC; data: the union of first passes and uploads, or the download)',
       columns: ['file, hosts', 'put', 'start', 'RPCs', 'first pass', 'uploads', 'data', 'data x raw', 'get', 'start', 'RPCs', 'download', 'data x raw'],
@@ -178,7 +242,9 @@ async function main(): Promise<void> {
       { name: `get ${label(r)}`, value: r.rawDown / r.get, baseline: 'raw HTTP GET', target: 0.8 },
       { name: `put data phase ${label(r)}`, value: r.rawUp / covered([...r.putPhases.pass1, ...r.putPhases.upload]), baseline: 'the same raw PUT' },
       { name: `get data phase ${label(r)}`, value: r.rawDown / covered(r.getPhases.download), baseline: 'the same raw GET' },
-      ...(r.size >= 2 ** 30 ? [{ name: `put CLI peak RSS MB / 200, ${label(r)}`, value: r.hwm / 200e6, baseline: 'the 200 MB bar', target: 1, lowerIsBetter: true }] : [])
+      ...(r.size >= 2 ** 30 ? [{ name: `put CLI peak RSS MB / 200, ${label(r)}`, value: r.hwm / 200e6, baseline: 'the 200 MB bar', target: 1, lowerIsBetter: true },
+        { name: `put largest temp file / one part, ${label(r)}`, value: r.temp / MAX_PART_SIZE, baseline: `MAX_PART_SIZE (${formatSize(MAX_PART_SIZE)})`,
+          target: 1, lowerIsBetter: true }] : [])
     ])
   };
   printReport(report, argv);
