@@ -130,13 +130,12 @@ export class NodesContext {
       await n.open();
   }
 
-  /** Connect node i to node j (outbound from i) and wait for the handshake. */
+  /** Connect node i to node j (outbound from i) and wait for the handshake at both ends of that connection. */
   async connect(i: number, j: number): Promise<void> {
     const a = this.nodes[i];
     const b = this.nodes[j];
     await a.rpc('addnode', [b.addr, 'onetry']);
-    await forValue(() => peerCount(a.node) > 0 && peerCount(b.node) > 0, true,
-      WAIT_TIMEOUT_MS, `handshake ${i} -> ${j}`);
+    await forValue(() => linked(a, b), true, WAIT_TIMEOUT_MS, `handshake ${i} -> ${j}`);
   }
 
   /** Connect every node to node 0. */
@@ -168,13 +167,23 @@ export class NodesContext {
   }
 }
 
-function peerCount(node: CloudNode): number {
-  let n = 0;
-  for (let p = node.pool.peers.head(); p; p = p.next) {
-    if (p.handshake)
-      n += 1;
+/**
+ * Whether `a` has an outbound connection to `b` that finished its version
+ * handshake at both ends: b's inbound peer is told apart by its remote port
+ * (a's end of the socket). Not a count of peers: b may have others, and a
+ * connection is listed before its handshake ends.
+ */
+function linked(a: TestNode, b: TestNode): boolean {
+  for (let p = a.node.pool.peers.head(); p; p = p.next) {
+    if (!p.outbound || !p.handshake || p.hostname() !== b.addr)
+      continue;
+    const ours = (p.socket as { localPort?: number } | null)?.localPort;
+    for (let q = b.node.pool.peers.head(); q; q = q.next) {
+      if (!q.outbound && q.handshake && q.address.port === ours)
+        return true;
+    }
   }
-  return n;
+  return false;
 }
 
 /** A cloudcoind child process, driven through cloudcoin-cli. */
