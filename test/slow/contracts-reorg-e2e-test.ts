@@ -95,8 +95,11 @@ t.test('every CloudCoin tx survives a reorg by itself', async (t) => {
   await forCloudPeers(renter, [...hosts, miner], RELAY_MS, 'peers');
   // Segwit is active from height 432; hosts get coins to pay for ratings.
   await mine(renter, 440);
-  // The wallet takes in mined blocks after the chain does: wait for the coins.
-  await forValue(() => call<number>(renter, 'getbalance'), (b) => b >= 2, RELAY_MS, 'the renter\'s mined coins');
+  // The wallet takes in mined blocks after the chain does, and counts a
+  // coinbase spendable 100 blocks deep by its own height: wait for mature
+  // coins (a balance is there blocks earlier, with nothing spendable yet).
+  await forValue(async () => (await call<Array<{ amount: number }>>(renter, 'listunspent', [100]))
+    .reduce((sum, c) => sum + c.amount, 0), (b) => b >= 3, RELAY_MS, 'the renter\'s mature coins');
   for (const h of hosts)
     await call(renter, 'sendtoaddress', [await call<string>(h, 'getnewaddress'), 1]);
   await mine(renter, 1);
