@@ -39,6 +39,19 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
   await mine(renter);
   await forValue(() => states(renter, fileId), (s) => s.join() === 'active,active', 30000, 'active');
   const open = (await files(renter)).find((f) => f.fileId === fileId)!.replicas.map((r) => r.contractId);
+  // A put into the two open contracts (by revisions) killed with the bytes on the hosts, its receipts held: the file it left listed.
+  const killedPut = async () => {
+    const proxy = await rpcProxy(renter.rpcPort, 'getstoragereceipt', 'hold');
+    try {
+      const cli = spawnCLI(renter.cliArgs(['put', file, '--hosts', '2'], proxy.port));
+      await forValue(() => proxy.seen.includes('getstoragereceipt'), true, 60000, 'uploads done');
+      cli.proc.kill('SIGKILL');
+      await cli.done;
+    } finally {
+      await proxy.close();
+    }
+    return (await files(renter)).find((f) => f.replicas.every((r) => r.state === 'uploading'));
+  };
 
   await t.test('should stop on Ctrl-C leaving no temp file, and the node forgets the put', async (t) => {
     const tmp = path.join(work, 'tmp');
@@ -63,16 +76,8 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
   });
 
   await t.test('should list a put killed mid-upload with the block it is given up at, name it, and release it on rm', async (t) => {
-    // The file goes to the two open contracts by revisions: hold the receipts, the bytes are on the hosts.
-    const proxy = await rpcProxy(renter.rpcPort, 'getstoragereceipt', 'hold');
-    t.teardown(() => proxy.close());
     const before = await contracts(renter, open);
-    const cli = spawnCLI(renter.cliArgs(['put', file, '--hosts', '2'], proxy.port));
-    await forValue(() => proxy.seen.includes('getstoragereceipt'), true, 60000, 'uploads done');
-    cli.proc.kill('SIGKILL');
-    await cli.done;
-    await proxy.close();
-    const stuck = (await files(renter)).find((f) => f.replicas.every((r) => r.state === 'uploading'));
+    const stuck = await killedPut();
     t.ok(stuck, 'the killed put is listed as uploading');
     const id = stuck!.fileId.slice(0, 12);
     const height = Number((await renter.cli(['getblockcount'])).stdout);
@@ -112,14 +117,7 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
   });
 
   await t.test('should give up a killed put when the same name is put again, reusing its open contracts', async (t) => {
-    const proxy = await rpcProxy(renter.rpcPort, 'getstoragereceipt', 'hold');
-    t.teardown(() => proxy.close());
-    const cli = spawnCLI(renter.cliArgs(['put', file, '--hosts', '2'], proxy.port));
-    await forValue(() => proxy.seen.includes('getstoragereceipt'), true, 60000, 'uploads done');
-    cli.proc.kill('SIGKILL');
-    await cli.done;
-    await proxy.close();
-    const killed = (await files(renter)).find((f) => f.replicas.every((r) => r.state === 'uploading'));
+    const killed = await killedPut();
     t.ok(killed, 'the killed put is listed');
     const before = await contracts(renter, open);
     const again = await renter.cli(['put', file, '--hosts', '2', '--no-wait', '--json']);
