@@ -122,7 +122,8 @@ export class RenterCore {
    * needed (for checkFunds), else null.
    */
   async targets(objectSize: number, opts: TargetOptions, avoid: string[] = [])
-    : Promise<{ reuse: ReusableContract[]; neg: NegotiateStorageResult; note: string; skipped: SkippedContract[]; balance: number | null }> {
+    : Promise<{ reuse: ReusableContract[]; neg: NegotiateStorageResult; note: string; skipped: SkippedContract[]; balance: number | null;
+      gaveUp: string[] }> {
     let note = '';
     const find = async () => {
       const found = opts.reuse === false ? { contracts: [], skipped: [] }
@@ -131,7 +132,8 @@ export class RenterCore {
       return Array.isArray(found) ? { contracts: found, skipped: [] } : found;
     };
     let { contracts, skipped } = await find();
-    if (opts.name && await this.giveUpEarlier(opts.name, skipped))
+    const gaveUp = opts.name ? await this.giveUpEarlier(opts.name, skipped) : [];
+    if (gaveUp.length)
       ({ contracts, skipped } = await find());
     const reuse = contracts.filter((r) => !avoid.includes(r.hostKey)).slice(0, opts.hosts);
     const need = opts.hosts - reuse.length;
@@ -165,7 +167,7 @@ export class RenterCore {
               + 'which pays a close\'s fee many times over: contract parameters minEscrow and closeFeeMultiple)' : '');
     }
     this.checkEnough(reuse.length + neg.offers.length, opts.minHosts, 'made an offer or had an open contract', neg);
-    return { reuse, neg, note, skipped, balance };
+    return { reuse, neg, note, skipped, balance, gaveUp };
   }
 
   /**
@@ -175,9 +177,9 @@ export class RenterCore {
    * does, which settles them with the hosts at once, so this put reuses
    * the contracts instead of locking new escrows. Concurrent puts of one
    * name make no sense; the earlier one, if it still runs, fails on those
-   * hosts. Returns whether one was given up.
+   * hosts. Returns the file ids given up.
    */
-  private async giveUpEarlier(name: Buffer, skipped: SkippedContract[]): Promise<boolean> {
+  private async giveUpEarlier(name: Buffer, skipped: SkippedContract[]): Promise<string[]> {
     const hex = name.toString('hex');
     const held = new Map<string, string[]>();
     for (const k of skipped) {
@@ -195,7 +197,7 @@ export class RenterCore {
         this.warn(`could not give up ${what}: ${message(e)}`);
       }
     }
-    return held.size > 0;
+    return [...held.keys()];
   }
 
   /** The states of a file's replicas in contracts `ids`: from commitfile's answer (`known`), or getfile for an older node. */

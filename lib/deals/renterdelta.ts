@@ -41,15 +41,28 @@ export interface DeltaPlan {
 /**
  * Fingerprint the file and find the newest earlier version of the name
  * whose fingerprints the node kept. Null for a file too large to keep
- * fingerprints of (it uploads whole).
+ * fingerprints of (it uploads whole). An unfinished earlier put of the
+ * name is being given up while the hosts are chosen (`chosen`, rentercore
+ * giveUpEarlier), and settling it may make its copies final for a moment:
+ * for a name stored before, the versions are read once that is done.
  */
-export async function planDelta(c: RenterCore, name: Buffer, file: string, size: number): Promise<DeltaPlan | null> {
+export async function planDelta(c: RenterCore, name: Buffer, file: string, size: number, chosen?: Promise<{ gaveUp: string[] }>)
+  : Promise<DeltaPlan | null> {
   const chunks = fileChunks(size);
   if (chunks > MAX_PRINTED_CHUNKS)
     return null;
   const { key } = await c.rpc('getchunkprints', []);
   const prints = await chunkPrints(Buffer.from(key, 'hex'), file);
-  const versions = (await c.versions(name)).filter((f) => f.dataShards === 0).reverse();
+  // A version whose put never finished (every copy still uploading) has no copy to read chunks from, nor fingerprints.
+  const unfinished = (f: FileInfo) => f.replicas.length > 0 && f.replicas.every((r) => r.state === 'uploading');
+  let all = await c.versions(name);
+  let gaveUp = false;
+  // Only a name stored before waits (its base comes first then, and early passes do not run).
+  if (all.length && chosen) {
+    gaveUp = ((await chosen.catch(() => null))?.gaveUp.length ?? 0) > 0;
+    all = await c.versions(name);
+  }
+  const versions = all.filter((f) => f.dataShards === 0 && !unfinished(f)).reverse();
   let base: FileInfo | null = null;
   let old: Buffer | null = null;
   for (const v of versions) {
@@ -68,7 +81,8 @@ export async function planDelta(c: RenterCore, name: Buffer, file: string, size:
   if (own.length === 0)
     own.push(chunks - 1);
   const note = base ? '' : versions.length ? 'no earlier version of this name has chunk fingerprints here (recovered from the seed, '
-    + 'or stored before delta uploads): uploaded whole' : '';
+    + 'or stored before delta uploads): uploaded whole'
+    : gaveUp || all.some(unfinished) ? 'the earlier put of this name never finished: uploaded whole' : '';
   return { prints, base, same, own, note };
 }
 

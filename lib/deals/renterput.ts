@@ -95,7 +95,10 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
     c.events.added?.(fileId.toString('hex'));
     return revision;
   });
-  const planning = scheme ? Promise.resolve(null) : planDelta(c, opts.name, opts.file, size);
+  const targeting = c.targets(stored, opts);
+  // Awaited below; a rejection after another one failed the put is not unhandled.
+  targeting.catch(() => {});
+  const planning = scheme ? Promise.resolve(null) : planDelta(c, opts.name, opts.file, size, targeting);
   // Awaited below; a rejection after another one failed the put is not unhandled.
   planning.catch(() => {});
   // One hashing pool for the put, closed by placeAll or placeShards (or below, on a failure before them).
@@ -106,7 +109,7 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
   let plan: DeltaPlan | null;
   let revision: number;
   try {
-    [found, plan, revision] = await Promise.all([c.targets(stored, opts), planning, adding]);
+    [found, plan, revision] = await Promise.all([targeting, planning, adding]);
     await c.checkFunds(found.neg.offers, found.balance);
   } catch (e) {
     // Nothing was proposed to a host: end the early passes and forget the record.
@@ -179,6 +182,8 @@ function deltaSummary(live: Placed[], plan: DeltaPlan | null, size: number, whol
       : 'a file stored as shards uploads whole (each shard is a slice of the whole object): no delta upload');
   else if (plan.note)
     notes.push(plan.note);
+  else if (!plan.base)
+    notes.push('no earlier version of this name is stored as whole replicas to compare with: uploaded whole');
   else if (deltas < live.length)
     notes.push(`${live.length - deltas} host(s) hold no copy of version ${plan.base?.revision}: uploaded whole there`);
   return {

@@ -40,10 +40,10 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
   await forValue(() => states(renter, fileId), (s) => s.join() === 'active,active', 30000, 'active');
   const open = (await files(renter)).find((f) => f.fileId === fileId)!.replicas.map((r) => r.contractId);
   // A put into the two open contracts (by revisions) killed with the bytes on the hosts, its receipts held: the file it left listed.
-  const killedPut = async () => {
+  const killedPut = async (what = file) => {
     const proxy = await rpcProxy(renter.rpcPort, 'getstoragereceipt', 'hold');
     try {
-      const cli = spawnCLI(renter.cliArgs(['put', file, '--hosts', '2'], proxy.port));
+      const cli = spawnCLI(renter.cliArgs(['put', what, '--hosts', '2'], proxy.port));
       await forValue(() => proxy.seen.includes('getstoragereceipt'), true, 60000, 'uploads done');
       cli.proc.kill('SIGKILL');
       await cli.done;
@@ -130,6 +130,19 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
     t.notOk((await files(renter)).some((f) => f.fileId === killed!.fileId), 'the killed put is gone');
     t.same((await contracts(renter, open)).map((c) => [c.objects, c.pendingRevision]), before.map((c) => [c.objects + 1, null]),
       'one object more, the new put\'s: the killed copy was removed, not left unnamed');
+    t.equal((await renter.cli(['rm', summary.fileId])).code, 0);
+  });
+
+  await t.test('should say why a name whose first put was killed is uploaded whole', async (t) => {
+    const first = path.join(work, 'first.txt');
+    textFile(first, 1024 * 1024 + 5);
+    t.ok(await killedPut(first), 'the killed first put is listed');
+    const again = await renter.cli(['put', first, '--hosts', '2', '--no-wait', '--json']);
+    t.equal(again.code, 0, again.stderr);
+    t.match(again.stderr, 'gave up the unfinished put of "first.txt"');
+    const summary = JSON.parse(again.stdout) as { fileId: string; delta: { notes: string[] } | null };
+    // Not "no fingerprints (recovered from the seed...)": there was no stored version to compare with.
+    t.same(summary.delta?.notes, ['the earlier put of this name never finished: uploaded whole']);
     t.equal((await renter.cli(['rm', summary.fileId])).code, 0);
   });
 
