@@ -186,11 +186,6 @@ export async function getFile(renter: DaemonProcess, work: string, fileId: strin
   return b;
 }
 
-/** How many CloudStorage peers a node has (getcloudpeers). */
-export async function cloudPeerCount(d: DaemonProcess): Promise<number> {
-  return (await call<unknown[]>(d, 'getcloudpeers')).length;
-}
-
 /** One RPC call to a daemon; its error names the method and params. */
 export async function call<T>(d: DaemonProcess, method: string, params: unknown[] = []): Promise<T> {
   try {

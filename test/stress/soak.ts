@@ -9,9 +9,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import type { DaemonProcess } from '../util/nodes-context';
-import { json, mine, startNetwork } from '../util/network';
-import { forValue } from '../util/wait';
-import { RssSampler, cloudPeerCount, getFile, mb, startSuite } from './common';
+import { forCloudPeer, forCloudPeers, identity, json, mine, startNetwork } from '../util/network';
+import { RssSampler, getFile, mb, startSuite } from './common';
 
 export interface SoakOptions {
   /** How long the cycles run (ms). */
@@ -42,6 +41,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const { log, rng, td, work, failures } = startSuite('cc-soak-', options);
   try {
     const { renter, hosts } = await startNetwork(td, [[], [], []]);
+    const ids = await Promise.all(hosts.map(identity));
     const rss = new RssSampler(() => renter.proc?.pid, 1000);
     td.teardown(() => rss.stop());
     const stored = new Map<string, Buffer>();
@@ -81,13 +81,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         const h: DaemonProcess = rng.pick(hosts);
         const sig = rng.int(2) ? 'SIGKILL' : 'SIGTERM';
         await h.stop(sig);
+        // Seen gone first, so the identity the renter lists later is the restarted host's.
+        await forCloudPeer(renter, ids[hosts.indexOf(h)], false, 120_000, `host ${hosts.indexOf(h) + 1} gone`);
         await h.start(['--connect', renter.addr]);
         restarts += 1;
         log(`cycle ${cycles}: host ${hosts.indexOf(h) + 1} restarted (${sig}); ${stored.size} files stored, RSS ${mb(rss.last)} MB`);
       }
     }
     // Every host back, one more block: every stored file comes back whole.
-    await forValue(() => cloudPeerCount(renter), 3, 120_000, 'all three hosts connected');
+    await forCloudPeers(renter, hosts, 120_000, 'all three hosts connected');
     await mine(renter, 1);
     let lost = 0;
     for (const [id, want] of stored) {
