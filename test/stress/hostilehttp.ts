@@ -74,9 +74,23 @@ function parse(text: string): { status: number; code: string | null } {
 }
 
 /**
+ * Whether `text` (latin1: one char a byte) holds a whole answer: its head,
+ * and as many body bytes as its Content-Length says (a head without one
+ * counts as whole).
+ */
+function wholeAnswer(text: string): boolean {
+  const end = text.indexOf('\r\n\r\n');
+  if (end < 0)
+    return false;
+  const m = /\r\ncontent-length:\s*(\d+)/i.exec(text.slice(0, end));
+  return !m || text.length - (end + 4) >= Number(m[1]);
+}
+
+/**
  * Writes `head` on a raw socket, then (if `drip`) one byte of it every
  * DRIP_MS, and collects the answer until the server closes the connection,
- * or an answer arrived and `untilAnswer`, or the limit passed.
+ * or a whole answer arrived and `untilAnswer` (then 200 ms more, for
+ * anything the server should not have sent after it), or the limit passed.
  */
 function converse(port: number, head: Buffer | string, opts: {
   drip?: Buffer; end?: boolean; localAddress?: string; limitMs?: number; untilAnswer?: boolean
@@ -87,6 +101,7 @@ function converse(port: number, head: Buffer | string, opts: {
     let text = '';
     let timer: ReturnType<typeof setInterval> | null = null;
     let done = false;
+    let answered = false;
     const finish = () => {
       if (done)
         return;
@@ -100,8 +115,11 @@ function converse(port: number, head: Buffer | string, opts: {
     const limit = setTimeout(finish, opts.limitMs ?? ATTACK_LIMIT_MS);
     s.on('data', (b: Buffer) => {
       text += b.toString('latin1');
-      if (opts.untilAnswer && /\r\n\r\n/.test(text))
+      // The body's error code is read: wait for all of it, not a fixed time after the head.
+      if (opts.untilAnswer && !answered && wholeAnswer(text)) {
+        answered = true;
         setTimeout(finish, 200);
+      }
     });
     s.on('error', finish);
     s.on('close', finish);
