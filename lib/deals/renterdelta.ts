@@ -58,7 +58,7 @@ export async function planDelta(c: RenterCore, name: Buffer, file: string, size:
   let all = await c.versions(name);
   let gaveUp = false;
   // Only a name stored before waits (its base comes first then, and early passes do not run).
-  if (all.length && chosen) {
+  if (all.length && chosen !== undefined) {
     gaveUp = ((await chosen.catch(() => null))?.gaveUp.length ?? 0) > 0;
     all = await c.versions(name);
   }
