@@ -386,7 +386,7 @@ export class RenterContracts {
    * allowance that pays the object to the end.
    */
   async reusable(size: number, minLeft: number, maxPrice: number, minScore?: number)
-    : Promise<{ contracts: ReusableContract[]; skipped: SkippedContract[] }> {
+    : Promise<{ contracts: ReusableContract[]; skipped: SkippedContract[]; open: boolean }> {
     const height = this.ctx.height();
     const best = new Map<string, ReusableContract>();
     const all = await this.ctx.store.listRenterContracts();
@@ -455,7 +455,15 @@ export class RenterContracts {
       if (!old || old.endHeight < info.endHeight)
         best.set(key, info);
     }
-    return { contracts: [...best.values()].sort((a, b) => b.blocksLeft - a.blocksLeft), skipped };
+    // Whether any contract of ours is open at all, so a put that found none to reuse does not say "no open contract yet".
+    let open = best.size > 0 || skipped.length > 0;
+    for (const rc of all) {
+      if (open)
+        break;
+      const state = rc.contract.endHeight > height ? await this.ctx.state(rc.contract.hash()) : null;
+      open = state !== null && OPEN_STATES.has(state);
+    }
+    return { contracts: [...best.values()].sort((a, b) => b.blocksLeft - a.blocksLeft), skipped, open };
   }
 
   /** Contracts per host (hex key) in which this node's auditor found wrong data (an audit `failed`). */

@@ -20,7 +20,8 @@ import { uploadEncrypted } from '../storage/transfer';
 import type { LeafHasherPool } from '../storage/hashpool';
 import { contractCost } from './pricing';
 import type {
-  CommitFileResult, FileInfo, NegotiateStorageResult, OfferInfo, RenterRPCResults, ReplicaState, ReusableContract, SkippedContract
+  CommitFileResult, FileInfo, FindContractsVerbose, NegotiateStorageResult, OfferInfo, RenterRPCResults, ReplicaState, ReusableContract,
+  SkippedContract
 } from './rpctypes';
 import {
   FEE_MARGIN, POLL_MS, RenterClientError, answeredByNode, message, reuseMinLeft,
@@ -129,12 +130,13 @@ export class RenterCore {
       const found = opts.reuse === false ? { contracts: [], skipped: [] }
         : await this.rpc('findcontracts', [objectSize, reuseMinLeft(opts.duration), opts.maxPrice, opts.minScore ?? null, true]);
       // An older node answers the plain list.
-      return Array.isArray(found) ? { contracts: found, skipped: [] } : found;
+      const out: FindContractsVerbose = Array.isArray(found) ? { contracts: found, skipped: [] } : found;
+      return out;
     };
-    let { contracts, skipped } = await find();
+    let { contracts, skipped, open } = await find();
     const gaveUp = opts.name ? await this.giveUpEarlier(opts.name, skipped) : [];
     if (gaveUp.length)
-      ({ contracts, skipped } = await find());
+      ({ contracts, skipped, open } = await find());
     const reuse = contracts.filter((r) => !avoid.includes(r.hostKey)).slice(0, opts.hosts);
     const need = opts.hosts - reuse.length;
     let neg: NegotiateStorageResult = { size: objectSize, duration: opts.duration, maxPrice: opts.maxPrice, height: 0,
@@ -159,7 +161,7 @@ export class RenterCore {
       const why = opts.reuse === false ? 'open contracts not reused: --new-contracts'
         : reuse.length ? `${reuse.length} open contract(s) reused, no open contract ${room} on the other hosts`
           : skipped.length ? `${plural(skipped.length, 'open contract')} not reused: ${skipped.map((k) => `${k.id.slice(0, 12)} ${k.reason}`).join('; ')}`
-            : contracts.length ? `no open contract ${room}` : 'no open contract yet';
+            : contracts.length || open ? `no open contract ${room}` : 'no open contract yet';
       if (neg.offers.length > 0)
         note = `forming ${plural(neg.offers.length, 'new contract')} (${why}) with ${allowanceText(neg.offers.map((o) => o.escrow))}`
           + (opts.allowance === undefined ? ' (default: 1 GiB for the duration, at least the minimum escrow; --allowance sets it)'

@@ -116,6 +116,8 @@ export type { ReusableContract, SkippedContract };
 export interface FindContractsVerbose {
   contracts: ReusableContract[];
   skipped: SkippedContract[];
+  /** Whether the renter has any open contract (committed or active, or its commitment out), fitting or not (absent from an older node). */
+  open?: boolean;
 }
 
 /** getstoragetoken hostkey contractid */

@@ -281,4 +281,20 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
     t.same(fs.readdirSync(dir), [], 'nothing left behind');
   });
 
+  await t.test('should say on Ctrl-C after the commitment that the node keeps the put', async (t) => {
+    // Longer than the open contracts have left: new contracts, one commitment that put waits on.
+    const cli = spawnCLI(renter.cliArgs(['put', file, '--hosts', '2', '--duration', '2000']));
+    await forValue(async () => (await json<string[]>(renter.cli(['getrawmempool']))).length, (n) => n > 0, 60000, 'the commitment sent');
+    await forValue(() => cli.stderr(), (e) => e.includes('waiting for commitment'), 60000, 'put waiting for it');
+    cli.proc.kill('SIGINT');
+    const r = await cli.done;
+    t.equal(r.code, 130);
+    // The open contracts are too short for --duration 2000: said so, not "no open contract yet".
+    t.match(r.stderr, /forming 2 new contracts \(no open contract with room for \d+ bytes and 1000 blocks left\)/, r.stderr);
+    t.match(r.stderr, /\ninterrupted: the put is committed \([0-9a-f]{64}\): the node keeps the file \(ls shows it\)\n/, r.stderr);
+    await mine(renter);
+    await forValue(async () => (await files(renter)).filter((f) => f.replicas.some((x) => x.state === 'active' && !open.includes(x.contractId)))
+      .length, 1, 30000, 'the committed put stays, active');
+  });
+
 });
