@@ -18,6 +18,19 @@ export const CLOUDCOIND = path.join(ROOT, 'bin', 'cloudcoind');
 export const CLOUDCOIN_CLI = path.join(ROOT, 'bin', 'cloudcoin-cli');
 
 /**
+ * `node ARGS` as a user's shell runs it, as [command, args] for spawn:
+ * tap's process tracker puts its loader into every child's NODE_OPTIONS
+ * (it patches spawn, so a cleaned env is not enough: cli-readme-test),
+ * which doubled a CLI's start CPU (0.17 -> 0.42 s user) and ran the
+ * programs under require hooks users never have (a CLI failed under them
+ * with its own imports undefined). `env -u` drops it after the spawn;
+ * env execs node, so the child's pid is node's.
+ */
+export function plainNode(args: string[]): [string, string[]] {
+  return ['env', ['-u', 'NODE_OPTIONS', process.execPath, ...args]];
+}
+
+/**
  * Deadline for a cloudcoind process to print its banner on an unloaded
  * machine, stretched by the load when it starts (wait.ts): opening bcoin and
  * every extension takes seconds alone and far longer on a loaded machine
@@ -240,9 +253,9 @@ export class DaemonProcess {
   private async startOnce(extra: string[]): Promise<void> {
     this.stdout = '';
     this.stderr = '';
-    const proc = spawn(process.execPath, [CLOUDCOIND, '--regtest', '--datadir', this.base,
+    const proc = spawn(...plainNode([CLOUDCOIND, '--regtest', '--datadir', this.base,
       '--bind', '127.0.0.1', '--port', String(this.port), '--rpcport', String(this.rpcPort),
-      ...this.args, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+      ...this.args, ...extra]), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     proc.stdout!.on('data', (d: Buffer) => { this.stdout += d.toString(); });
     proc.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
@@ -311,7 +324,7 @@ export const CLI_TIMEOUT_MS = 120000;
 /** Run bin/cloudcoin-cli with arguments (and `input` on its standard input, then EOF). */
 export function runCLI(args: string[], timeoutMs = stretched(CLI_TIMEOUT_MS), input?: string): Promise<CLIResult> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [CLOUDCOIN_CLI, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 },
+    const child = execFile(...plainNode([CLOUDCOIN_CLI, ...args]), { timeout: timeoutMs, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         let text = stderr.toString();
