@@ -98,6 +98,11 @@ t.test('wallet encryption', async (t) => {
 
     t.equal((await renter.cli(['walletpassphrasechange', 'renter pass', 'renter pass 2'])).code, 0, 'passphrase changed');
     oneLine(t, await renter.cli(['walletpassphrase', 'renter pass', '60']), /code -14/, 'the old passphrase is refused');
+    // While unlocked, bcoin took any passphrase: bitcoind checks it every time.
+    t.equal((await renter.cli(['walletpassphrase', 'renter pass 2', '60'])).code, 0, 'unlocked with the new passphrase');
+    oneLine(t, await renter.cli(['walletpassphrase', 'renter pass', '60']), /code -14/, 'the old passphrase is refused while unlocked');
+    oneLine(t, await renter.cli(['walletpassphrase', 'nope', '60']), /code -14/, 'a wrong one is refused while unlocked');
+    t.equal((await renter.cli(['walletlock'])).code, 0);
     oneLine(t, await renter.cli(['walletpassphrasechange', 'nope', 'x']), /code -14/, 'change with a wrong one');
     oneLine(t, await host.cli(['walletlock']), /not encrypted.*code -15/, 'walletlock on a clear wallet');
   });

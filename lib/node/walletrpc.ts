@@ -74,6 +74,14 @@ const WALLETPASSPHRASECHANGE = 'walletpassphrasechange "oldpassphrase" "newpassp
   + 'Change the passphrase (and the one cloudcoind is given at start).';
 
 /** `call` with bitcoind's answers to a locked wallet and a wrong passphrase. */
+/** What walletpassphrase needs of bcoin's MasterKey beyond the typed fields: an encrypted copy to check a passphrase on. */
+interface MasterKeyCopy {
+  encrypted: boolean;
+  key: unknown;
+  toRaw(): Buffer;
+  constructor: { fromRaw(raw: Buffer): { unlock(passphrase: string, timeout: number): Promise<unknown>; lock(): Promise<void> } };
+}
+
 function withWalletErrors(call: Handler, wrongPassphrase: boolean): Handler {
   return async function walletErrors(this: unknown, args, help) {
     try {
@@ -249,9 +257,20 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
       + 'or CLOUDCOIN_WALLET_PASSPHRASE); spending needs walletpassphrase.';
   };
   const unlock = walletRPC.calls.walletpassphrase;
-  walletRPC.calls.walletpassphrase = function walletPassphrase(this: unknown, args, help) {
+  walletRPC.calls.walletpassphrase = async function walletPassphrase(this: unknown, args, help) {
     if (help || !Array.isArray(args) || args.length !== 2)
       throw usage(WALLETPASSPHRASE);
+    // bcoin's MasterKey#unlock returns the key it holds without looking at
+    // the passphrase while the wallet is unlocked (by an earlier call, or by
+    // the node's own signing), so any passphrase passed then and a changed
+    // one kept working. bitcoind checks it every time: so do we, on an
+    // encrypted copy of the master key that holds no key.
+    const master = walletRPC.wallet.master as unknown as MasterKeyCopy;
+    if (master.encrypted && master.key && typeof args[0] === 'string') {
+      const probe = master.constructor.fromRaw(master.toRaw());
+      await probe.unlock(args[0], 1);
+      await probe.lock();
+    }
     return unlock.call(this, args, help);
   };
   const change = walletRPC.calls.walletpassphrasechange;
