@@ -63,9 +63,10 @@ t.test('host earnings', async (t) => {
   t.equal(put.contracts.length, 1);
   const id = put.contracts[0].id;
   await mine(renter);
+  // The host may not know the contract until the block reaches it: "Contract not found" until then.
   const info = await forValue(async () => json<{ state: string; contract: Record<string, unknown> }>(
-    host.cli(['getcontract', id])), (i) => i.state === 'active', 60000, 'active on the host');
-  const contract = new StorageContract().fromJSON(info.contract);
+    host.cli(['getcontract', id])).catch(() => null), (i) => i?.state === 'active', 60000, 'active on the host');
+  const contract = new StorageContract().fromJSON(info!.contract);
   const start = contract.startHeight;
   const end = contract.endHeight;
   const size = contract.size;
