@@ -5,6 +5,13 @@
 import type bcoin from 'bcoin';
 import { tags } from '../base/hash';
 
+/**
+ * States of a contract in force (contracts' state names): its commitment
+ * is out or on chain and not spent. It takes new objects, holds paid-for
+ * data (its keys must be kept), and can be renewed.
+ */
+export const IN_FORCE_STATES: ReadonlySet<string> = new Set(['pending', 'committed', 'active']);
+
 /** Name and version of the storage service on the OpenCloud envelope. */
 export const SERVICE_NAME = 'storage';
 export const SERVICE_VERSION = 1;

@@ -10,6 +10,7 @@ import { FileServerClient } from '../storage/fileserverclient';
 import type { DeleteFileResult, PruneVersionsResult } from './rpctypes';
 import type { Deals } from './plugin';
 import { removals } from './deltarefs';
+import { IN_FORCE_STATES } from './common';
 
 /**
  * Delete a file from its hosts: per contract a revision that drops the
@@ -42,7 +43,7 @@ export async function deleteFile(deals: Deals, given: ManifestFile): Promise<Del
     const host = deals.negotiator.addressOf(r.hostPk);
     const state = await deals.contractBook.ctx.state(r.contractId);
     const held = await deals.store.getObject(r.contractId, r.object);
-    const inForce = state !== null && OPEN_STATES.includes(state);
+    const inForce = state !== null && IN_FORCE_STATES.has(state);
     const waiting = unsettled.find((u) => u.id.equals(r.contractId));
     if (waiting && !held) {
       // Its host may hold the copy and countersign it: forgetting it now could leave an object paid for that no file names.
@@ -87,9 +88,6 @@ export async function deleteFile(deals: Deals, given: ManifestFile): Promise<Del
   return { fileId: file.fileId.toString('hex'), removed, kept, referenced, forgotten: left === null };
 }
 
-/** Contract states in which a copy is paid for, or about to be (the commitment is out). */
-const OPEN_STATES = ['pending', 'committed', 'active'];
-
 /**
  * Settle now, with their hosts, the pending revisions that add copies of
  * `file` to contracts in force: the file's put is given up (interrupted,
@@ -111,7 +109,7 @@ export async function settleUnfinished(deals: Deals, file: ManifestFile): Promis
     if (!p || !p.add.some((o) => o.fileId.equals(file.fileId)) || todo.some((x) => x.id.equals(r.contractId)))
       continue;
     const state = await deals.contractBook.ctx.state(r.contractId);
-    if (state !== null && OPEN_STATES.includes(state))
+    if (state !== null && IN_FORCE_STATES.has(state))
       todo.push({ id: r.contractId, hostPk: r.hostPk, number: p.revision.number });
   }
   if (todo.length)

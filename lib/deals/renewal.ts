@@ -16,6 +16,7 @@ import { firstRevision } from './revisions';
 import { AutoRenew, renewFrom, type AutoRenewOptions, type RenewCandidate } from './autorenew';
 import { localClient } from './renterside';
 import type { Deals } from './plugin';
+import { IN_FORCE_STATES } from './common';
 
 export function makeAutoRenew(deals: Deals, opts: AutoRenewOptions): AutoRenew {
   const logger = deals.api.logger;
@@ -114,7 +115,7 @@ export async function renewContract(deals: Deals, oldId: Buffer, duration: numbe
   const height = deals.api.chain.height;
   const state = await deals.contractBook.ctx.state(oldId);
   // [REJECT] only an open contract, before its end, with nothing in flight
-  if (state === null || !['pending', 'committed', 'active'].includes(state) || height >= old.endHeight)
+  if (state === null || !IN_FORCE_STATES.has(state) || height >= old.endHeight)
     throw new DealError('not-renewable', `contract ${old.id().slice(0, 12)} is ${state ?? 'not committed'} `
       + `(ends at ${old.endHeight}, height ${height}): only an open contract can be renewed before it ends`);
   const host = await deals.hostRef(old.hostKey);

@@ -28,9 +28,8 @@ import type { Renter } from './renter';
 import { accrualTerms, allowanceCovers, committedCost, nextRevision } from './revisions';
 import { earnedAt } from './accrual';
 import { withinPrice, type Prices } from './pricing';
+import { IN_FORCE_STATES } from './common';
 
-/** States in which a contract takes new objects: its commitment is out or on chain. */
-const OPEN_STATES = new Set(['pending', 'committed', 'active']);
 
 /** Contract hosts `reusable` dials at most per call (a put stores on a few hosts; more is a dial storm). */
 const REACH_HOSTS = 16;
@@ -416,7 +415,7 @@ export class RenterContracts {
         continue;
       const host = this.ctx.hostByKey(c.hostKey);
       const state = await this.ctx.state(id);
-      if (!host || state === null || !OPEN_STATES.has(state))
+      if (!host || state === null || !IN_FORCE_STATES.has(state))
         continue;
       const pending = await this.ctx.store.getPending(id);
       if (pending) {
@@ -461,7 +460,7 @@ export class RenterContracts {
       if (open)
         break;
       const state = rc.contract.endHeight > height ? await this.ctx.state(rc.contract.hash()) : null;
-      open = state !== null && OPEN_STATES.has(state);
+      open = state !== null && IN_FORCE_STATES.has(state);
     }
     return { contracts: [...best.values()].sort((a, b) => b.blocksLeft - a.blocksLeft), skipped, open };
   }

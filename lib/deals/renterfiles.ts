@@ -27,6 +27,7 @@ import { auditStatus } from './auditview';
 import { DealError } from './errors';
 import { NO_SHARD, RepairRecord } from './repairlog';
 import { HELD_STATES, type DroppedReplica, type FileHealth, type FileInfo, type RepairInfo, type ReplicaInfo, type ReplicaState } from './rpctypes';
+import { IN_FORCE_STATES } from './common';
 
 /**
  * Blocks of slack an offer must have left for its commitment to confirm
@@ -37,8 +38,6 @@ export const COMMIT_MARGIN = 2;
 export const DRAFT_BLOCKS = 6;
 /** Shortest id prefix accepted (as git's default abbreviation floor). */
 export const MIN_ID_PREFIX = 4;
-/** States of a contract that hold paid-for data: its keys must be kept. */
-const IN_FORCE = new Set(['pending', 'committed', 'active']);
 
 /** Revisions read per contract (hex id) during one listing: a contract holds many files. */
 export type RevisionCache = Map<string, Revision[]>;
@@ -381,7 +380,7 @@ export class RenterFiles {
         return this.drafts.delete(fileId.toString('hex'));
       for (const r of file.replicas) {
         const state = await this.replicaState(r, file.fileId);
-        if (IN_FORCE.has(state))
+        if (IN_FORCE_STATES.has(state))
           throw new DealError('file-in-use', `contract ${r.contractId.toString('hex')} of this file is ${state}: its keys must be kept `
             + '(`cloudcoin-cli rm` deletes it from its hosts)');
       }
