@@ -113,10 +113,9 @@ export async function withScratch<T>(fn: (scratch: Scratch) => Promise<T>): Prom
     out = await fn(scratch);
   } catch (e) {
     // Interrupted: the hook says what became of the command and exits; its own failure or result is not for the user.
-    if (!scratch.stopped)
-      scratch.close();
     if (scratch.stopped)
       return new Promise<T>(() => {});
+    scratch.close();
     throw e;
   }
   if (scratch.stopped)

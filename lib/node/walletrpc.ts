@@ -73,7 +73,6 @@ const BACKUPWALLET = 'backupwallet "destination"\n'
 const WALLETPASSPHRASECHANGE = 'walletpassphrasechange "oldpassphrase" "newpassphrase"\n'
   + 'Change the passphrase (and the one cloudcoind is given at start).';
 
-/** `call` with bitcoind's answers to a locked wallet and a wrong passphrase. */
 /** What walletpassphrase needs of bcoin's MasterKey beyond the typed fields: an encrypted copy to check a passphrase on. */
 interface MasterKeyCopy {
   encrypted: boolean;
@@ -82,6 +81,7 @@ interface MasterKeyCopy {
   constructor: { fromRaw(raw: Buffer): { unlock(passphrase: string, timeout: number): Promise<unknown>; lock(): Promise<void> } };
 }
 
+/** `call` with bitcoind's answers to a locked wallet and a wrong passphrase. */
 function withWalletErrors(call: Handler, wrongPassphrase: boolean): Handler {
   return async function walletErrors(this: unknown, args, help) {
     try {
