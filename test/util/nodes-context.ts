@@ -352,7 +352,7 @@ export interface SpawnedCLI {
 
 /** Start bin/cloudcoin-cli and keep its process, to kill or interrupt it. */
 export function spawnCLI(args: string[], env: NodeJS.ProcessEnv = process.env): SpawnedCLI {
-  const proc = spawn(process.execPath, [CLOUDCOIN_CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(...plainNode([CLOUDCOIN_CLI, ...args]), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
