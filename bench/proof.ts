@@ -20,7 +20,7 @@ import { createHash, randomFillSync, randomInt } from 'crypto';
 import { LEAF_SIZE, LeafHasherPool, hashFile, leafCount, leafHash, proofFromTreePath, verifyLeaf } from '../lib/storage';
 import { completeTreeFile, levelOffsets } from '../lib/storage/treefile';
 import { parseSize } from '../lib/base/units';
-import { BenchRatio, BenchReport, intFlag, median, printReport, randomFile, stringFlag, timed } from './util';
+import { BenchRatio, BenchReport, intFlag, median, printReport, randomFile, sizesFlag, stringFlag, timed } from './util';
 
 function us(secs: number): string {
   return `${(secs * 1e6).toFixed(1)} us`;
@@ -63,12 +63,7 @@ function fillTree(tree: string, file: string, size: number, picks: number[]): Bu
 
 async function main(): Promise<void> {
   const argv = process.argv;
-  const sizes = stringFlag(argv, 'sizes', '1MB,1GB,10GB').split(',').map((s) => {
-    const n = parseSize(s);
-    if (n === null || n < 1)
-      throw new Error(`--sizes: ${s} is not a size`);
-    return { label: s, n };
-  });
+  const sizes = sizesFlag(argv, 'sizes', '1MB,1GB,10GB');
   const count = Math.max(1, intFlag(argv, 'proofs', 300));
   const hashLimit = parseSize(stringFlag(argv, 'hash-limit', '2GB')) ?? 2e9;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-bench-proof-'));

@@ -28,10 +28,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawn } from 'child_process';
-import { formatSize, parseSize } from '../lib/base/units';
+import { formatSize } from '../lib/base/units';
 import { MAX_PART_SIZE } from '../lib/storage/storetypes';
 import { BIN, LocalNet, LocalNode } from '../scripts/localnet';
-import { BenchRatio, BenchReport, mbps, printReport, procMemory, randomFile, rawGet, rawPut, rawServer, renterWithHosts, sameFile, stringFlag, timed } from './util';
+import {
+  BenchRatio, BenchReport, listSize, mbps, printReport, procMemory, randomFile, rawGet, rawPut, rawServer, renterWithHosts, sameFile, stringFlag, timed
+} from './util';
 
 /** Phases of one CLI run, ms from its spawn (bench/cliphases.cjs). */
 interface Phases {
@@ -163,21 +165,15 @@ interface Row {
 
 async function main(): Promise<void> {
   const argv = process.argv;
-  const sizeOf = (s: string, flag: string): number => {
-    const n = parseSize(s);
-    if (n === null || n < 1)
-      throw new Error(`${flag}: ${s} is not a size`);
-    return n;
-  };
   // The runs: --cells' size:hosts pairs, or every --sizes x --hosts pair.
   const cellsFlag = stringFlag(argv, 'cells', '');
   const cells: [number, number][] = cellsFlag
     ? cellsFlag.split(',').map((c) => {
       const [s, h] = c.split(':');
-      return [sizeOf(s, '--cells'), Number(h)];
+      return [listSize(s, '--cells'), Number(h)];
     })
     : stringFlag(argv, 'sizes', '64MiB').split(',').flatMap((s) =>
-      stringFlag(argv, 'hosts', '1').split(',').map((h): [number, number] => [sizeOf(s, '--sizes'), Number(h)]));
+      stringFlag(argv, 'hosts', '1').split(',').map((h): [number, number] => [listSize(s, '--sizes'), Number(h)]));
   if (cells.some(([, h]) => !Number.isSafeInteger(h) || h < 1 || h > 8))
     throw new Error('--hosts (or a cell\'s hosts) must be counts such as 1,3');
   const sizes = [...new Set(cells.map(([s]) => s))];

@@ -20,17 +20,12 @@ import * as path from 'path';
 import { spawn } from 'child_process';
 import { formatSize, parseSize } from '../lib/base/units';
 import { BIN, LocalNet, LocalNode } from '../scripts/localnet';
-import { BenchReport, intFlag, median, printReport, randomFile, rawGet, rawPut, rawServer, renterWithHosts, stringFlag, timed } from './util';
+import {
+  BenchReport, intFlag, median, printReport, procCPUTimes, randomFile, rawGet, rawPut, rawServer, renterWithHosts, sizesFlag, stringFlag, timed
+} from './util';
 
 /** User and system CPU seconds. */
 interface Cpu { user: number; sys: number }
-
-const CLK_TCK = 100;
-
-function procCpu(pid: number): Cpu {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK };
-}
 
 function selfCpu(): Cpu {
   const u = process.cpuUsage();
@@ -79,13 +74,13 @@ interface Step { wall: number; cpu: Record<string, Cpu> }
 
 /** Runs `fn`, returning its wall seconds and the CPU `pids` (by name) and this process used meanwhile. */
 async function measured(pids: Record<string, number>, self: string | null, fn: () => Promise<Record<string, Cpu> | undefined>): Promise<Step> {
-  const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, procCpu(p)]));
+  const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, procCPUTimes(p)]));
   const s0 = selfCpu();
   let extra: Record<string, Cpu> | undefined;
   const wall = await timed(async () => { extra = await fn(); });
   const cpu: Record<string, Cpu> = {};
   for (const [k, p] of Object.entries(pids))
-    cpu[k] = minus(procCpu(p), before[k]);
+    cpu[k] = minus(procCPUTimes(p), before[k]);
   if (self)
     cpu[self] = minus(selfCpu(), s0);
   return { wall, cpu: { ...cpu, ...extra } };
@@ -93,12 +88,7 @@ async function measured(pids: Record<string, number>, self: string | null, fn: (
 
 async function main(): Promise<void> {
   const argv = process.argv;
-  const sizes = stringFlag(argv, 'sizes', '64MiB,1GiB').split(',').map((s) => {
-    const n = parseSize(s);
-    if (n === null || n < 1)
-      throw new Error(`--sizes: ${s} is not a size`);
-    return n;
-  });
+  const sizes = sizesFlag(argv, 'sizes', '64MiB,1GiB').map(({ n }) => n);
   const rounds = intFlag(argv, 'rounds', 2);
   const envFlag = stringFlag(argv, 'cli-env', '');
   const eq = envFlag.indexOf('=');

@@ -22,6 +22,19 @@ export function sizeFlag(argv: string[], name: string, fallback: number): number
   return size;
 }
 
+/** One size of a list flag (`--sizes 64MiB,1GiB`, `--cells 64MiB:3`) in bytes; throws naming `flag` for anything not a size above 0. */
+export function listSize(text: string, flag: string): number {
+  const n = parseSize(text);
+  if (n === null || n < 1)
+    throw new Error(`${flag}: ${text} is not a size`);
+  return n;
+}
+
+/** A comma-separated list of sizes `--name 1MB,1GB` (or `fallback`), each with its text as given. */
+export function sizesFlag(argv: string[], name: string, fallback: string): Array<{ label: string; n: number }> {
+  return stringFlag(argv, name, fallback).split(',').map((label) => ({ label, n: listSize(label, `--${name}`) }));
+}
+
 /** Writes `size` random bytes to `file`, 1 MiB at a time. */
 export function randomFile(file: string, size: number): void {
   const fd = fs.openSync(file, 'w');
@@ -176,10 +189,16 @@ export function procMemory(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/** User and system CPU seconds a process has used so far, from /proc/PID/stat (clock ticks of 1/100 s). */
+export function procCPUTimes(pid: number): { user: number; sys: number } {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 };
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
 export function procCPU(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const { user, sys } = procCPUTimes(pid);
+  return user + sys;
 }
 
 /** The median of `xs` (the mean of the middle two for an even count). */
