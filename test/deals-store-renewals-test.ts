@@ -2,11 +2,9 @@
 // contract is found from one read of the renter records, kept until a
 // record is written or deleted, and follows every kind of write.
 import t from 'tap';
-import * as fs from 'fs';
 import { DealStore } from '../lib/deals/dealstore';
 import { PendingRevision, RenterContract } from '../lib/deals/dealrecords';
 import { Revision } from '../lib/contracts/revision';
-import { tempDir } from './util/nodes-context';
 
 function contract(escrow: number, prev?: RenterContract): RenterContract {
   const rc = new RenterContract();
@@ -17,9 +15,7 @@ function contract(escrow: number, prev?: RenterContract): RenterContract {
 }
 
 t.test('renewedBy follows the renter records', async (t) => {
-  const dir = tempDir();
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const store = new DealStore({ datadir: dir, memory: true });
+  const store = new DealStore({ datadir: '', memory: true });
   await store.open();
   t.teardown(() => store.close());
   const old = contract(10000);
