@@ -20,11 +20,14 @@ import bcoin = require('../bcoin');
 import { RPCError, UNLOCK_NEEDED, rpcCodes } from '../base/errors';
 import { positionLabel, usageNames } from '../base/rpc';
 import { keyTypeOf, signMessage, verifyMessage } from './message';
+import { passphraseOpens } from './walletpassphrase';
 import { claimNewFile, claimNewFolder, dropNewFile, finishNewFile, finishNewFolder, newServerPath } from './rpcfiles';
 
 /** Wallet methods that need the private keys, checked for the lock first as bitcoind does. */
 const UNLOCK_FIRST = ['sendtoaddress', 'sendmany', 'sendfrom', 'dumpprivkey', 'dumpwallet'];
 
+/** bitcoind's answer to an empty passphrase (RPC -8, src/wallet/rpc/encrypt.cpp). */
+const EMPTY_PASSPHRASE = 'The passphrase cannot be empty.';
 /** bitcoind's answer to a wrong passphrase (RPC -14). */
 export const PASSPHRASE_INCORRECT = 'Error: The wallet passphrase entered was incorrect.';
 
@@ -72,14 +75,6 @@ const BACKUPWALLET = 'backupwallet "destination"\n'
   + 'Copy the wallet database to a new folder (an absolute path: cloudcoind writes it); never overwrites or writes into an existing one.';
 const WALLETPASSPHRASECHANGE = 'walletpassphrasechange "oldpassphrase" "newpassphrase"\n'
   + 'Change the passphrase (and the one cloudcoind is given at start).';
-
-/** What walletpassphrase needs of bcoin's MasterKey beyond the typed fields: an encrypted copy to check a passphrase on. */
-interface MasterKeyCopy {
-  encrypted: boolean;
-  key: unknown;
-  toRaw(): Buffer;
-  constructor: { fromRaw(raw: Buffer): { unlock(passphrase: string, timeout: number): Promise<unknown>; lock(): Promise<void> } };
-}
 
 /** `call` with bitcoind's answers to a locked wallet and a wrong passphrase. */
 function withWalletErrors(call: Handler, wrongPassphrase: boolean): Handler {
@@ -249,7 +244,7 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
     if (walletRPC.wallet.master.encrypted)
       throw new RPCError(rpcCodes.WALLET_WRONG_ENC_STATE, 'Error: running with an encrypted wallet, but encryptwallet was called.');
     if (passphrase.length === 0)
-      throw new RPCError(rpcCodes.INVALID_PARAMETER, 'The passphrase cannot be empty.');
+      throw new RPCError(rpcCodes.INVALID_PARAMETER, EMPTY_PASSPHRASE);
     hooks.keepMasterKey();
     await encrypt.call(this, [passphrase], false);
     await purgeOldKeys(walletRPC.wdb, walletRPC.wallet);
@@ -262,20 +257,25 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
       throw usage(WALLETPASSPHRASE);
     // bcoin's MasterKey#unlock returns the key it holds without looking at
     // the passphrase while the wallet is unlocked (by an earlier call, or by
-    // the node's own signing), so any passphrase passed then and a changed
-    // one kept working. bitcoind checks it every time: so do we, on an
-    // encrypted copy of the master key that holds no key.
-    const master = walletRPC.wallet.master as unknown as MasterKeyCopy;
-    if (master.encrypted && master.key && typeof args[0] === 'string') {
-      const probe = master.constructor.fromRaw(master.toRaw());
-      await probe.unlock(args[0], 1);
-      await probe.lock();
-    }
+    // the node's own signing), and when locked it trusts the AES padding,
+    // which 1 wrong passphrase in 256 passes. bitcoind checks the key every
+    // time: so do we (walletpassphrase.ts).
+    if (args[0] === '')
+      throw new RPCError(rpcCodes.INVALID_PARAMETER, EMPTY_PASSPHRASE);
+    if (typeof args[0] === 'string' && walletRPC.wallet.master.encrypted && !await passphraseOpens(walletRPC.wallet, args[0]))
+      throw new RPCError(rpcCodes.WALLET_PASSPHRASE_INCORRECT, PASSPHRASE_INCORRECT);
     return unlock.call(this, args, help);
   };
   const change = walletRPC.calls.walletpassphrasechange;
   walletRPC.calls.walletpassphrasechange = async function walletPassphraseChange(this: unknown, args, help) {
-    strings(args, 2, help, WALLETPASSPHRASECHANGE);
+    const [oldPassphrase, newPassphrase] = strings(args, 2, help, WALLETPASSPHRASECHANGE);
+    if (oldPassphrase.length === 0 || newPassphrase.length === 0)
+      throw new RPCError(rpcCodes.INVALID_PARAMETER, EMPTY_PASSPHRASE);
+    // bcoin would decrypt with a wrong old passphrase that passes the AES
+    // padding and write that garbage key under the new one in place of the
+    // wallet's own (walletpassphrase.ts).
+    if (walletRPC.wallet.master.encrypted && !await passphraseOpens(walletRPC.wallet, oldPassphrase))
+      throw new RPCError(rpcCodes.WALLET_PASSPHRASE_INCORRECT, PASSPHRASE_INCORRECT);
     const result = await change.call(this, args, help);
     // No copy under the old passphrase stays in the files either.
     await purgeOldKeys(walletRPC.wdb, walletRPC.wallet);

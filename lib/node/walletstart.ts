@@ -10,6 +10,7 @@
 
 import bcoin = require('../bcoin');
 import { WalletLockedError } from '../base/errors';
+import { passphraseOpens } from './walletpassphrase';
 
 /** How long the wallet may stay unlocked while the extensions open (it is locked right after). */
 const START_UNLOCK_SECONDS = 3600;
@@ -28,14 +29,12 @@ export async function unlockForStart(wallet: bcoin.Wallet, passphrase: string | 
     return false;
   if (!passphrase)
     throw new WalletLockedError(`the wallet is encrypted: ${PASSPHRASE_HINT}`);
-  try {
-    await wallet.unlock(passphrase, START_UNLOCK_SECONDS);
-  } catch (e) {
-    // bcrypto's AES unpadding check is how bcoin finds a wrong passphrase.
-    if (e instanceof Error && e.message === 'Bad key for decryption.')
-      throw new WalletLockedError('the wallet passphrase given at start is wrong');
-    throw e;
-  }
+  // bcoin's own check (the AES padding) lets 1 wrong passphrase in 256
+  // through, and the node would then sign with keys that are not the
+  // wallet's: check the key itself first (walletpassphrase.ts).
+  if (!await passphraseOpens(wallet, passphrase))
+    throw new WalletLockedError('the wallet passphrase given at start is wrong');
+  await wallet.unlock(passphrase, START_UNLOCK_SECONDS);
   return true;
 }
 

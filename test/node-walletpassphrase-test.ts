@@ -1,0 +1,129 @@
+// A wrong passphrase that bcoin's AES padding check lets through (1 in
+// 256) must be refused like any wrong one: by walletpassphrase, locked or
+// unlocked, by walletpassphrasechange (which would otherwise write a
+// garbage key in place of the wallet's) and at the node's start. The
+// wallets here use 1 PBKDF2 round so such a passphrase is found in a few
+// hundred tries; the check itself does not depend on the rounds.
+import t from 'tap';
+import bcoin = require('../lib/bcoin');
+import { WalletLockedError } from '../lib/base/errors';
+import { passphraseOpens } from '../lib/node/walletpassphrase';
+import { unlockForStart } from '../lib/node/walletstart';
+import { NodesContext } from './util/nodes-context';
+
+interface RawMasterKey {
+  n: number;
+  key: bcoin.HDPrivateKey | null;
+  toRaw(): Buffer;
+  constructor: { fromRaw(raw: Buffer): { unlock(p: string, timeout: number): Promise<unknown>; lock(): Promise<void> } };
+}
+interface MemoryWalletDB extends bcoin.WalletDB {
+  open(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const RIGHT = 'right passphrase';
+
+function rawMaster(wallet: bcoin.Wallet): RawMasterKey {
+  return wallet.master as unknown as RawMasterKey;
+}
+
+/** A passphrase other than RIGHT that bcoin's own MasterKey#unlock accepts (its padding check passes). */
+async function paddingPasser(wallet: bcoin.Wallet): Promise<string> {
+  const master = rawMaster(wallet);
+  for (let i = 0; i < 20000; i++) {
+    const probe = master.constructor.fromRaw(master.toRaw());
+    try {
+      await probe.unlock(`wrong ${i}`, 1);
+      return `wrong ${i}`;
+    } catch {
+      // the usual answer to a wrong passphrase
+    } finally {
+      await probe.lock();
+    }
+  }
+  throw new Error('no wrong passphrase passed the padding check in 20000 tries');
+}
+
+async function memoryWallet(): Promise<{ wdb: MemoryWalletDB; wallet: bcoin.Wallet }> {
+  const { WalletDB } = require('bcoin/lib/wallet') as { WalletDB: new (o: object) => MemoryWalletDB };
+  const wdb = new WalletDB({ network: 'regtest', memory: true });
+  await wdb.open();
+  return { wdb, wallet: wdb.primary };
+}
+
+/** The public key of account 0's first receive address: what the wallet's real master key derives. */
+async function firstReceiveKey(wallet: bcoin.Wallet): Promise<Buffer> {
+  const account = await wallet.getAccount(0);
+  if (!account)
+    throw new Error('no account 0');
+  return account.deriveReceive(0).publicKey;
+}
+
+t.test('passphraseOpens checks the key, not the padding', async (t) => {
+  const { wdb, wallet } = await memoryWallet();
+  t.teardown(() => wdb.close());
+  t.equal(await passphraseOpens(wallet, RIGHT), false, 'a wallet that is not encrypted has no passphrase');
+  rawMaster(wallet).n = 1;
+  await (wallet as unknown as { encrypt(p: string): Promise<void> }).encrypt(RIGHT);
+  const wrong = await paddingPasser(wallet);
+  t.equal(await passphraseOpens(wallet, RIGHT), true, 'the right passphrase opens it');
+  t.equal(await passphraseOpens(wallet, wrong), false, `"${wrong}", which bcoin's unlock takes, does not`);
+  t.equal(await passphraseOpens(wallet, ''), false, 'nor does an empty one');
+  t.equal(rawMaster(wallet).key, null, 'the wallet stays locked: only a copy was opened');
+
+  await wallet.unlock(RIGHT, 60);
+  t.equal(await passphraseOpens(wallet, wrong), false, 'unlocked, the wrong one is still refused');
+  t.equal(await passphraseOpens(wallet, RIGHT), true, 'and the right one taken');
+  t.ok(rawMaster(wallet).key, 'the wallet stays unlocked');
+  await wallet.lock();
+
+  await t.rejects(unlockForStart(wallet, wrong), WalletLockedError, 'a node does not start with it');
+  t.equal(rawMaster(wallet).key, null, 'and the wallet is not unlocked with a garbage key');
+  t.equal(await unlockForStart(wallet, RIGHT), true, 'the right one starts it');
+  await wallet.lock();
+});
+
+t.test('the premise: bcoin alone loses the key to such a passphrase', async (t) => {
+  const { wdb, wallet } = await memoryWallet();
+  t.teardown(() => wdb.close());
+  rawMaster(wallet).n = 1;
+  const before = await firstReceiveKey(wallet);
+  await (wallet as unknown as { encrypt(p: string): Promise<void> }).encrypt(RIGHT);
+  const wrong = await paddingPasser(wallet);
+  await (wallet as unknown as { setPassphrase(p: string, old: string): Promise<void> }).setPassphrase('new', wrong);
+  await wallet.unlock('new', 60);
+  const account = await wallet.getAccount(0);
+  t.not(account?.deriveReceive(0, wallet.master).publicKey.toString('hex'), before.toString('hex'),
+    'walletpassphrasechange through bcoin alone leaves a key that is not the wallet\'s');
+});
+
+t.test('walletpassphrase and walletpassphrasechange refuse it over RPC (-14)', async (t) => {
+  const ctx = await NodesContext.create([{ memory: true, extensions: [] }]);
+  t.teardown(() => ctx.close());
+  await ctx.open();
+  const [node] = ctx.nodes;
+  const wallet = node.node.wallet().wdb.primary;
+  rawMaster(wallet).n = 1;
+  const before = await firstReceiveKey(wallet);
+  await node.rpc('encryptwallet', [RIGHT]);
+  const wrong = await paddingPasser(wallet);
+  const refused = { code: -14, message: 'Error: The wallet passphrase entered was incorrect.' };
+
+  await t.rejects(node.rpc('walletpassphrase', [wrong, 60]), refused, 'walletpassphrase, locked');
+  t.equal(rawMaster(wallet).key, null, 'still locked');
+  await t.rejects(node.rpc('walletpassphrase', ['', 60]), { code: -8, message: 'The passphrase cannot be empty.' },
+    'an empty passphrase: -8, as bitcoind');
+  await t.rejects(node.rpc('walletpassphrasechange', [wrong, 'new']), refused, 'walletpassphrasechange');
+  await t.rejects(node.rpc('walletpassphrasechange', [RIGHT, '']), { code: -8 }, 'an empty new passphrase');
+  await node.rpc('walletpassphrase', [RIGHT, 60]);
+  await t.rejects(node.rpc('walletpassphrase', [wrong, 60]), refused, 'walletpassphrase, unlocked');
+  await node.rpc('walletlock');
+
+  await node.rpc('walletpassphrasechange', [RIGHT, 'new']);
+  await node.rpc('walletpassphrase', ['new', 60]);
+  const account = await wallet.getAccount(0);
+  t.equal(account?.deriveReceive(0, wallet.master).publicKey.toString('hex'), before.toString('hex'),
+    'after the refusals and a real change, the key is still the wallet\'s');
+  await node.rpc('walletlock');
+});
