@@ -120,10 +120,18 @@ t.test('walletpassphrase and walletpassphrasechange refuse it over RPC (-14)', a
   await t.rejects(node.rpc('walletpassphrase', [wrong, 60]), refused, 'walletpassphrase, unlocked');
   await node.rpc('walletlock');
 
+  const until = async () => (await node.rpc('getwalletinfo') as { unlocked_until: number }).unlocked_until;
   await node.rpc('walletpassphrasechange', [RIGHT, 'new']);
-  await node.rpc('walletpassphrase', ['new', 60]);
+  t.equal(await until(), 0, 'a change leaves a locked wallet locked');
+  await node.rpc('walletpassphrase', ['new', 600]);
   const account = await wallet.getAccount(0);
   t.equal(account?.deriveReceive(0, wallet.master).publicKey.toString('hex'), before.toString('hex'),
     'after the refusals and a real change, the key is still the wallet\'s');
+  const unlockedUntil = await until();
+  await node.rpc('walletpassphrasechange', ['new', 'newer']);
+  const after = await until();
+  t.ok(after > 0 && after <= unlockedUntil, `an unlocked wallet stays unlocked until its timeout, as bitcoind (${after} vs ${unlockedUntil})`);
+  t.ok(rawMaster(wallet).key, 'with its key');
+  await t.rejects(node.rpc('walletpassphrase', ['new', 60]), refused, 'the old passphrase is refused');
   await node.rpc('walletlock');
 });

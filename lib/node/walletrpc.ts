@@ -276,9 +276,16 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
     // wallet's own (walletpassphrase.ts).
     if (walletRPC.wallet.master.encrypted && !await passphraseOpens(walletRPC.wallet, oldPassphrase))
       throw new RPCError(rpcCodes.WALLET_PASSPHRASE_INCORRECT, PASSPHRASE_INCORRECT);
+    // bitcoind leaves an unlocked wallet unlocked until its walletpassphrase
+    // timeout (CWallet::ChangeWalletPassphrase relocks only if it was
+    // locked); bcoin's re-encryption always locks it.
+    const master = walletRPC.wallet.master as unknown as { key: unknown; until: number };
+    const unlockedFor = master.key ? master.until - Math.floor(Date.now() / 1000) : 0;
     const result = await change.call(this, args, help);
     // No copy under the old passphrase stays in the files either.
     await purgeOldKeys(walletRPC.wdb, walletRPC.wallet);
+    if (unlockedFor > 0)
+      await walletRPC.wallet.unlock(newPassphrase, unlockedFor);
     return result;
   };
 
