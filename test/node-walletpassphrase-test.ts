@@ -135,3 +135,74 @@ t.test('walletpassphrase and walletpassphrasechange refuse it over RPC (-14)', a
   await t.rejects(node.rpc('walletpassphrase', ['new', 60]), refused, 'the old passphrase is refused');
   await node.rpc('walletlock');
 });
+
+/** Make the wallet database's batch writes fail from the `failFrom`-th one on (1-based), as a crash would cut them. */
+function cutWrites(wallet: bcoin.Wallet, failFrom: number): () => void {
+  const db = (wallet as unknown as { wdb: { db: { batch(): { write(): Promise<void> } } } }).wdb.db;
+  const batch = db.batch;
+  let writes = 0;
+  db.batch = function cutBatch(this: unknown) {
+    const b = batch.call(this);
+    const write = b.write;
+    b.write = function cutWrite(this: unknown) {
+      writes++;
+      return writes >= failFrom ? Promise.reject(new Error('cut: the process died here')) : write.call(this);
+    };
+    return b;
+  };
+  return () => { db.batch = batch; };
+}
+
+t.test('walletpassphrasechange is one write: a crash leaves the old or the new passphrase, never a clear wallet', async (t) => {
+  const ctx = await NodesContext.create([{ extensions: [] }]);
+  t.teardown(() => ctx.close());
+  await ctx.open();
+  const [node] = ctx.nodes;
+  let wallet = node.node.wallet().wdb.primary;
+  rawMaster(wallet).n = 1;
+  const imported = bcoin.KeyRing.generate(true);
+  const wif = imported.toSecret('regtest');
+  await node.rpc('importprivkey', [wif, '', false]);
+  const importedAddr = imported.getAddress('string', 'regtest');
+  const before = await firstReceiveKey(wallet);
+  await node.rpc('encryptwallet', [RIGHT]);
+
+  // Everything after the change's first write is lost (bcoin's own change
+  // had written the wallet decrypted by then).
+  let restore = cutWrites(wallet, 2);
+  const r1 = await node.rpc('walletpassphrasechange', [RIGHT, 'second']).then(() => 'changed', (e: Error) => e.message);
+  restore();
+  await node.close();
+  await node.open({ walletPassphrase: 'second' });
+  wallet = node.node.wallet().wdb.primary;
+  t.equal(wallet.master.encrypted, true, `after a cut after the first write (${r1}) the wallet on disk is still encrypted`);
+  t.equal(await passphraseOpens(wallet, 'second'), true, 'under the new passphrase');
+
+  // The change's one write itself is lost: the old passphrase stays, on disk and in memory.
+  rawMaster(wallet).n = 1;
+  restore = cutWrites(wallet, 1);
+  await t.rejects(node.rpc('walletpassphrasechange', ['second', 'third']), /cut/, 'a failed write fails the call');
+  restore();
+  t.equal(await passphraseOpens(wallet, 'second'), true, 'in memory the old passphrase still opens it');
+  t.equal(await passphraseOpens(wallet, 'third'), false, 'and the new one does not');
+  await node.rpc('walletpassphrase', ['second', 60]);
+  t.equal(await node.rpc('dumpprivkey', [importedAddr]), wif, 'the imported key still decrypts');
+  await node.rpc('walletlock');
+  await node.close();
+  await node.open({ walletPassphrase: 'second' });
+  wallet = node.node.wallet().wdb.primary;
+  t.equal(await passphraseOpens(wallet, 'second'), true, 'on disk too');
+
+  await node.rpc('walletpassphrase', ['second', 60]);
+  await node.rpc('walletpassphrasechange', ['second', 'third']);
+  t.equal(await node.rpc('dumpprivkey', [importedAddr]), wif, 'an imported key is re-encrypted with the master key');
+  await node.rpc('walletlock');
+  await node.close();
+  await node.open({ walletPassphrase: 'third' });
+  wallet = node.node.wallet().wdb.primary;
+  await node.rpc('walletpassphrase', ['third', 60]);
+  t.equal(await node.rpc('dumpprivkey', [importedAddr]), wif, 'and reads back after a restart');
+  t.equal((await wallet.getAccount(0))?.deriveReceive(0, wallet.master).publicKey.toString('hex'), before.toString('hex'),
+    'the master key is the wallet\'s own throughout');
+  await node.rpc('walletlock');
+});

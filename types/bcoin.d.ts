@@ -216,6 +216,8 @@ declare module 'bcoin' {
       static fromPublic(key: Buffer): KeyRing;
       /** A WIF private key; its compression flag sets the ring's. */
       static fromSecret(wif: string, network?: string | Network): KeyRing;
+      /** The WIF private key. */
+      toSecret(network?: string | Network): string;
       getAddress(): Address;
       getAddress(enc: 'string', network?: string | Network): string;
       getKeyHash(): Buffer;

@@ -62,3 +62,107 @@ export async function passphraseOpens(wallet: bcoin.Wallet, passphrase: string):
     await probe.lock();
   }
 }
+
+/** What the change needs of bcoin's MasterKey: its ciphertext and, while unlocked, its AES key. */
+interface MasterKeyState extends MasterKeyRaw {
+  key: unknown;
+  iv: Buffer | null;
+  ciphertext: Buffer | null;
+  aesKey: Buffer | null;
+  constructor: { fromRaw(raw: Buffer): MasterKeyProbe & MasterKeyCipher };
+}
+
+/** A copy of the master key decrypted and encrypted again in memory (bcoin MasterKey). */
+interface MasterKeyCipher {
+  iv: Buffer | null;
+  ciphertext: Buffer | null;
+  decrypt(passphrase: string, clean: true): Promise<Buffer>;
+  encrypt(passphrase: string, clean: true): Promise<Buffer>;
+}
+
+/** bcoin's wallet database beyond the typed fields: batches and range iteration. */
+interface WalletBatchDB {
+  batch(): { put(key: Buffer, value: Buffer): void; write(): Promise<void> };
+  iterator(options: { gte: Buffer; lte: Buffer; values: true }): { each(cb: (key: Buffer, value: Buffer) => void): Promise<void> };
+}
+
+/** An imported key's record (bcoin/lib/wallet/path.js): its private key AES-encrypted under the master's AES key. */
+interface ImportedPath {
+  data: Buffer | null;
+  encrypted: boolean;
+  toRaw(): Buffer;
+}
+
+const pathLayout = (require('bcoin/lib/wallet/layout') as {
+  wdb: { P: { min(wid: number): Buffer; max(wid: number): Buffer; parse(key: Buffer): [number, string] } };
+}).wdb.P;
+const Path = require('bcoin/lib/wallet/path') as { fromRaw(raw: Buffer): ImportedPath };
+const aes = require('bcrypto/lib/aes') as {
+  encipher(data: Buffer, key: Buffer, iv: Buffer): Buffer;
+  decipher(data: Buffer, key: Buffer, iv: Buffer): Buffer;
+};
+
+/**
+ * walletpassphrasechange in one database write. bcoin's own change
+ * (Wallet#setPassphrase) decrypts the wallet for good in one write and
+ * encrypts it again in a second: a crash between the two left the wallet
+ * in the clear on disk, and the next start opened it without a
+ * passphrase. Here the master key is re-encrypted on a copy, the imported
+ * keys are re-encrypted from the old AES key to the new one, and the
+ * wallet record and those keys go to disk in one leveldb batch, as
+ * bitcoind rewrites only its encrypted master key record
+ * (CWallet::ChangeWalletPassphrase). A crash leaves the old passphrase or
+ * the new one, never neither. The wallet stays locked or unlocked as it
+ * was.
+ * @returns false for a wrong old passphrase (nothing is written)
+ */
+export async function changePassphrase(wallet: bcoin.Wallet, oldPassphrase: string, newPassphrase: string): Promise<boolean> {
+  const unlock = await wallet.writeLock.lock();
+  try {
+    if (!await passphraseOpens(wallet, oldPassphrase))
+      return false;
+    const master = wallet.master as unknown as MasterKeyState;
+    const copy = master.constructor.fromRaw(master.toRaw());
+    const oldKey = await copy.decrypt(oldPassphrase, true);
+    const newKey = await copy.encrypt(newPassphrase, true);
+    const wdb = (wallet as unknown as { wdb: { db: WalletBatchDB } }).wdb;
+    const b = wdb.db.batch();
+    await wdb.db.iterator({ gte: pathLayout.min(wallet.wid), lte: pathLayout.max(wallet.wid), values: true })
+      .each((key, value) => {
+        const imported = Path.fromRaw(value);
+        if (!imported.data || !imported.encrypted)
+          return;
+        // bcoin's IV for an imported key: the first 16 bytes of its hash (WalletDB#encryptKeys).
+        const iv = Buffer.from(pathLayout.parse(key)[1], 'hex').subarray(0, 16);
+        imported.data = aes.encipher(aes.decipher(imported.data, oldKey, iv), newKey, iv);
+        b.put(key, imported.toRaw());
+      });
+    oldKey.fill(0);
+    // The record is serialized with the new ciphertext; the wallet in
+    // memory takes it only once the write is done, so a failed write
+    // leaves the old passphrase in force on disk and in memory alike.
+    const before = { iv: master.iv, ciphertext: master.ciphertext };
+    master.iv = copy.iv;
+    master.ciphertext = copy.ciphertext;
+    (wallet as unknown as { save(b: unknown): void }).save(b);
+    master.iv = before.iv;
+    master.ciphertext = before.ciphertext;
+    try {
+      await b.write();
+    } catch (e) {
+      newKey.fill(0);
+      throw e;
+    }
+    master.iv = copy.iv;
+    master.ciphertext = copy.ciphertext;
+    if (master.aesKey) {
+      master.aesKey.fill(0);
+      master.aesKey = newKey;
+    } else {
+      newKey.fill(0);
+    }
+    return true;
+  } finally {
+    unlock();
+  }
+}

@@ -20,7 +20,7 @@ import bcoin = require('../bcoin');
 import { RPCError, UNLOCK_NEEDED, rpcCodes } from '../base/errors';
 import { positionLabel, usageNames } from '../base/rpc';
 import { keyTypeOf, signMessage, verifyMessage } from './message';
-import { passphraseOpens } from './walletpassphrase';
+import { changePassphrase, passphraseOpens } from './walletpassphrase';
 import { claimNewFile, claimNewFolder, dropNewFile, finishNewFile, finishNewFolder, newServerPath } from './rpcfiles';
 
 /** Wallet methods that need the private keys, checked for the lock first as bitcoind does. */
@@ -271,22 +271,19 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
     const [oldPassphrase, newPassphrase] = strings(args, 2, help, WALLETPASSPHRASECHANGE);
     if (oldPassphrase.length === 0 || newPassphrase.length === 0)
       throw new RPCError(rpcCodes.INVALID_PARAMETER, EMPTY_PASSPHRASE);
-    // bcoin would decrypt with a wrong old passphrase that passes the AES
-    // padding and write that garbage key under the new one in place of the
-    // wallet's own (walletpassphrase.ts).
-    if (walletRPC.wallet.master.encrypted && !await passphraseOpens(walletRPC.wallet, oldPassphrase))
+    if (!walletRPC.wallet.master.encrypted)
+      return change.call(this, args, help);
+    // bcoin's Wallet#setPassphrase writes the wallet decrypted, then
+    // encrypted again (a crash between left it in the clear), takes a wrong
+    // old passphrase that passes the AES padding (and writes that garbage
+    // key under the new one) and locks an unlocked wallet, which bitcoind
+    // leaves unlocked until its timeout: walletpassphrase.ts does it in one
+    // write, checked against the wallet's own key.
+    if (!await changePassphrase(walletRPC.wallet, oldPassphrase, newPassphrase))
       throw new RPCError(rpcCodes.WALLET_PASSPHRASE_INCORRECT, PASSPHRASE_INCORRECT);
-    // bitcoind leaves an unlocked wallet unlocked until its walletpassphrase
-    // timeout (CWallet::ChangeWalletPassphrase relocks only if it was
-    // locked); bcoin's re-encryption always locks it.
-    const master = walletRPC.wallet.master as unknown as { key: unknown; until: number };
-    const unlockedFor = master.key ? master.until - Math.floor(Date.now() / 1000) : 0;
-    const result = await change.call(this, args, help);
     // No copy under the old passphrase stays in the files either.
     await purgeOldKeys(walletRPC.wdb, walletRPC.wallet);
-    if (unlockedFor > 0)
-      await walletRPC.wallet.unlock(newPassphrase, unlockedFor);
-    return result;
+    return null;
   };
 
   // bitcoind answers a bad send amount -3 "Invalid amount" (src/rpc/util.cpp
