@@ -45,3 +45,22 @@ t.test('a restore that failed to start is run again with the same seed', async (
   await daemon.start(['--restore-mnemonic-file', seed.file]);
   t.pass('the same seed starts again');
 });
+
+t.test('a blank seed file is refused, not taken as "make a new wallet"', async (t) => {
+  const work = tempDir();
+  const daemon = await DaemonProcess.create();
+  t.teardown(async () => {
+    await daemon.stop('SIGKILL');
+    daemon.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+  const blank = path.join(work, 'blank.txt');
+  fs.writeFileSync(blank, '  \n\n', { mode: 0o600 });
+  await t.rejects(daemon.start(['--restore-mnemonic-file', blank]), /holds no words/, 'a blank file');
+  await t.rejects(daemon.start(['--restore-mnemonic-file', '']), /--restore-mnemonic-file/, 'an empty flag value');
+  const seed = seedFile(work, 'seed.txt');
+  await daemon.start(['--restore-mnemonic-file', seed.file]);
+  const dumped = path.join(work, 'dumped.txt');
+  await daemon.client().call('dumpmnemonic', [dumped]);
+  t.equal(fs.readFileSync(dumped, 'utf8').trim(), seed.phrase, 'no wallet was made before: the real restore goes through');
+});

@@ -255,7 +255,7 @@ export function parseDaemonArgs(argv: string[]): {
     logFile: true,
     extensions,
     config: cfg,
-    restoreMnemonic: cfg.str('restore-mnemonic-file') ? restoreMnemonic(cfg.str('restore-mnemonic-file') as string) : undefined
+    restoreMnemonic: cfg.str('restore-mnemonic-file') !== null ? restoreMnemonic(cfg.str('restore-mnemonic-file') as string) : undefined
   });
   return { node, network, base, conf: confFile, warnings };
 }

@@ -119,7 +119,7 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     fixWalletRPC(this.node.rpc, this.walletPlugin.rpc, this.network, { keepMasterKey: () => this.masterKey() });
     this.rpcMethods = new RPCMethods(this.node.rpc, this.walletPlugin.rpc);
     bitcoindParamErrors(this.node.rpc, (method) => this.rpcMethods.methodHelp(method), (address) => dustLimit(address, this.network));
-    if (options.restoreMnemonic)
+    if (options.restoreMnemonic !== undefined)
       restorePrimaryFrom(this.walletPlugin.wdb, options.restoreMnemonic);
     this.addRPC('dumpmnemonic', 'dumpmnemonic "filename"\nWrite the wallet\'s seed phrase (BIP39) to a new file (an absolute path: '
       + 'cloudcoind writes it, not the caller), '

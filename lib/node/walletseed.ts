@@ -25,6 +25,10 @@ export function readMnemonicFile(file: string): string {
     throw new Error(`cannot read mnemonic file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const phrase = text.trim().split(/\s+/).join(' ');
+  // bcoin's Mnemonic takes an empty phrase as "make a new one": a blank
+  // file would start a new random wallet in place of the restore.
+  if (phrase === '')
+    throw new Error(`${file} holds no words: a restore needs the wallet's seed phrase (12 to 24 English words)`);
   try {
     new bcoin.Mnemonic(phrase).toSeed();
   } catch {
@@ -43,6 +47,8 @@ export function readMnemonicFile(file: string): string {
  * (a restore goes into a new datadir: a seed cannot replace another).
  */
 export function restorePrimaryFrom(wdb: bcoin.WalletDB, phrase: string): void {
+  if (phrase.trim() === '')
+    throw new Error('a restore needs the wallet\'s seed phrase: the phrase is empty');
   const ensure = wdb.ensure.bind(wdb);
   wdb.ensure = async (options: { id?: string }) => {
     if (options.id !== 'primary')
