@@ -51,8 +51,13 @@ t.test('README commands', async (t) => {
     // child's NODE_OPTIONS (it patches spawn, so a cleaned env is not enough),
     // and under it npx's `prepare` build of the checkout failed, leaving
     // npm's npx cache entry without a package.json for every later npx.
-    // `env -u` drops it after the spawn.
-    const r = await run('env', ['-u', 'NODE_OPTIONS', 'npx', '--no-install', 'cloudcoind', '--help']);
+    // `env -u` drops it after the spawn. npx's first run from a checkout
+    // installs it into npm's cache, which runs `prepare` (the build): tsc
+    // then rewrote dist/ under the tests running beside this one, and a
+    // CLI that loaded a half-written dist/lib/node/config.js failed with
+    // "config_1.Config is not a constructor" (cli-hosts-test, twice).
+    // `npm test` built dist/ already: --ignore-scripts.
+    const r = await run('env', ['-u', 'NODE_OPTIONS', 'npx', '--no-install', '--ignore-scripts', 'cloudcoind', '--help']);
     t.equal(r.code, 0, `npx cloudcoind --help: ${r.stderr}`);
     t.match(r.stdout, /^Usage: cloudcoind /, 'npx cloudcoind prints its usage');
   });
