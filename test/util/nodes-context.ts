@@ -234,16 +234,19 @@ export class DaemonProcess {
   /**
    * Start and wait until the banner says it started. Free ports are only
    * free until someone binds them (other suites run on the same machine),
-   * so a first start that finds its port taken retries on fresh ports.
+   * so a first start that finds its port taken retries on fresh ports. A
+   * restart keeps its ports (peers may know the address) unless `movable`
+   * says nobody dials this node: a port left free while it was stopped may
+   * have been taken by then.
    */
-  async start(extra: string[] = []): Promise<void> {
+  async start(extra: string[] = [], movable = !this.started): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.startOnce(extra);
         this.started = true;
         return;
       } catch (e) {
-        if (this.started || attempt >= 3 || !/EADDRINUSE/.test((e as Error).message))
+        if (!movable || attempt >= 3 || !/EADDRINUSE/.test((e as Error).message))
           throw e;
         [this.port, this.rpcPort] = await freePorts(2);
       }
