@@ -134,6 +134,24 @@ t.test('walletpassphrase and walletpassphrasechange refuse it over RPC (-14)', a
   t.ok(rawMaster(wallet).key, 'with its key');
   await t.rejects(node.rpc('walletpassphrase', ['new', 60]), refused, 'the old passphrase is refused');
   await node.rpc('walletlock');
+
+  // bitcoind's timeouts: capped at 100000000 s, 0 locks at once, negative -8.
+  // A timer past 2^31 - 1 ms fires after 1 ms: one of 50 ms set after it fires later.
+  const aTick = () => new Promise((resolve) => setTimeout(resolve, 50));
+  for (const [timeout, seconds] of [[2147484, 2147484], [100_000_001, 100_000_000]]) {
+    const now = Math.floor(Date.now() / 1000);
+    await node.rpc('walletpassphrase', ['newer', timeout]);
+    await aTick();
+    const u = await until();
+    t.ok(u >= now + seconds && u <= now + seconds + 2, `walletpassphrase for ${timeout} s: unlocked until now + ${seconds} s`);
+    t.ok(rawMaster(wallet).key, 'and unlocked still after its timer would have overflowed');
+    await node.rpc('walletlock');
+    t.equal(await until(), 0, 'walletlock ends it');
+  }
+  await node.rpc('walletpassphrase', ['newer', 60]);
+  await node.rpc('walletpassphrase', ['newer', 0]);
+  t.equal(rawMaster(wallet).key, null, 'timeout 0 locks at once, as bitcoind (bcoin: 60 s)');
+  await t.rejects(node.rpc('walletpassphrase', ['newer', -5]), { code: -8, message: 'Timeout cannot be negative.' }, 'negative: -8');
 });
 
 /** Make the wallet database's batch writes fail from the `failFrom`-th one on (1-based), as a crash would cut them. */

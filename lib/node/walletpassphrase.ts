@@ -166,3 +166,47 @@ export async function changePassphrase(wallet: bcoin.Wallet, oldPassphrase: stri
     unlock();
   }
 }
+
+/** bitcoind's cap on walletpassphrase's timeout (MAX_SLEEP_TIME, src/wallet/rpc/encrypt.cpp): 100000000 s, about 3 years. */
+export const MAX_UNLOCK_SECONDS = 100_000_000;
+
+/** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days): a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Longest unlock bcoin's own relock timer handles (s). */
+export const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
+/** bcoin's MasterKey relock state. */
+interface RelockTimer {
+  timer: NodeJS.Timeout | null;
+  until: number;
+  stop(): void;
+  lock(): Promise<void>;
+}
+
+/**
+ * Keep an unlocked wallet unlocked for `seconds` from now, past what a
+ * Node timer can wait: bcoin's MasterKey arms one setTimeout for the whole
+ * unlock, which fires at once beyond 24.8 days (walletpassphrase answered
+ * success and the wallet was locked). The timer here re-arms in steps
+ * until the end; walletlock and a new walletpassphrase clear it as they
+ * clear bcoin's (MasterKey#stop clears `timer`).
+ */
+export function keepUnlocked(wallet: bcoin.Wallet, seconds: number): void {
+  const master = wallet.master as unknown as RelockTimer;
+  master.stop();
+  const endMs = Date.now() + seconds * 1000;
+  master.until = Math.floor(endMs / 1000);
+  const arm = (): void => {
+    const left = endMs - Date.now();
+    if (left <= 0) {
+      master.timer = null;
+      master.until = 0;
+      void master.lock();
+      return;
+    }
+    master.timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    master.timer.unref();
+  };
+  arm();
+}

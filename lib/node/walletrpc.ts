@@ -20,7 +20,7 @@ import bcoin = require('../bcoin');
 import { RPCError, UNLOCK_NEEDED, rpcCodes } from '../base/errors';
 import { positionLabel, usageNames } from '../base/rpc';
 import { keyTypeOf, signMessage, verifyMessage } from './message';
-import { changePassphrase, passphraseOpens } from './walletpassphrase';
+import { MAX_TIMER_SECONDS, MAX_UNLOCK_SECONDS, changePassphrase, keepUnlocked, passphraseOpens } from './walletpassphrase';
 import { claimNewFile, claimNewFolder, dropNewFile, finishNewFile, finishNewFolder, newServerPath } from './rpcfiles';
 
 /** Wallet methods that need the private keys, checked for the lock first as bitcoind does. */
@@ -264,7 +264,23 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
       throw new RPCError(rpcCodes.INVALID_PARAMETER, EMPTY_PASSPHRASE);
     if (typeof args[0] === 'string' && walletRPC.wallet.master.encrypted && !await passphraseOpens(walletRPC.wallet, args[0]))
       throw new RPCError(rpcCodes.WALLET_PASSPHRASE_INCORRECT, PASSPHRASE_INCORRECT);
-    return unlock.call(this, args, help);
+    // bitcoind's timeout: not negative, capped at MAX_SLEEP_TIME, 0 locks
+    // at once (bcoin: 0 unlocked for 60 s, and a timeout past a Node timer's
+    // 24.8 days locked at once while answering success).
+    const timeout = args[1];
+    if (typeof timeout !== 'number' || !Number.isInteger(timeout) || !walletRPC.wallet.master.encrypted)
+      return unlock.call(this, args, help);
+    if (timeout < 0)
+      throw new RPCError(rpcCodes.INVALID_PARAMETER, 'Timeout cannot be negative.');
+    const seconds = Math.min(timeout, MAX_UNLOCK_SECONDS);
+    if (seconds === 0) {
+      await walletRPC.wallet.lock();
+      return null;
+    }
+    const result = await unlock.call(this, [args[0], Math.min(seconds, MAX_TIMER_SECONDS)], help);
+    if (seconds > MAX_TIMER_SECONDS)
+      keepUnlocked(walletRPC.wallet, seconds);
+    return result;
   };
   const change = walletRPC.calls.walletpassphrasechange;
   walletRPC.calls.walletpassphrasechange = async function walletPassphraseChange(this: unknown, args, help) {

@@ -12,7 +12,7 @@
 
 import * as fs from 'fs';
 import bcoin = require('../bcoin');
-import { RPCError, rpcCodes } from '../base/errors';
+import { RPCError, UNLOCK_NEEDED, rpcCodes } from '../base/errors';
 import { positionLabel, strParam } from '../base/rpc';
 import { newServerPath, writeNewFile } from './rpcfiles';
 
@@ -81,8 +81,11 @@ export async function dumpMnemonic(wdb: bcoin.WalletDB, file: unknown): Promise<
   const label = positionLabel(0, 'filename');
   strParam(file, label);
   const master = wdb.primary.master;
-  if (master.encrypted)
-    throw new RPCError(rpcCodes.WALLET_UNLOCK_NEEDED, 'The wallet is encrypted: its mnemonic cannot be dumped.');
+  // As bitcoind's dumpwallet (EnsureWalletIsUnlocked): an encrypted wallet
+  // gives its seed once unlocked. bcoin keeps the phrase in memory after a
+  // lock, so the key, not the phrase, says whether it is unlocked.
+  if (master.encrypted && !master.key)
+    throw new RPCError(rpcCodes.WALLET_UNLOCK_NEEDED, UNLOCK_NEEDED);
   if (!master.mnemonic)
     throw new RPCError(rpcCodes.WALLET_ERROR, 'This wallet has no mnemonic (made from a raw key).');
   const target = newServerPath(file, label);
