@@ -53,6 +53,18 @@ t.test('cloudcoind', async (t) => {
     t.equal(again.code, 0, 'wallet accounts readable after restart');
   });
 
+  await t.test('should close cleanly on two SIGTERMs at once, as bitcoind (coreutils timeout sends two)', async (t) => {
+    const proc = d.proc!;
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    proc.kill('SIGTERM');
+    proc.kill('SIGTERM');
+    t.equal(await exited, 0, 'a clean exit');
+    t.match(d.stdout, /cloudcoind: stopped/, 'after closing');
+    t.notMatch(d.stderr, /forced exit/);
+    await d.start();
+    t.equal((await d.cli(['getblockcount'])).stdout, '101\n', 'and starts again');
+  });
+
   await t.test('should answer help grouped as bitcoin-cli does', async (t) => {
     const r = await d.cli(['help']);
     t.equal(r.code, 0, r.stderr);

@@ -160,6 +160,9 @@ function datadirIsFolder(base: string): void {
 /** blgr's levels (Logger.levels), least to most verbose. */
 const LOG_LEVELS = ['none', 'error', 'warning', 'info', 'debug', 'spam'];
 
+/** A second Ctrl-C forces the exit only this long after the first signal (ms): signals a group gets twice at once do not. */
+const FORCE_AFTER_MS = 2000;
+
 /** `--log-level` checked against blgr's levels, which says only "Invalid log level." */
 function logLevel(value: string): string {
   if (!LOG_LEVELS.includes(value.toLowerCase()))
@@ -281,13 +284,22 @@ export async function main(argv: string[]): Promise<void> {
   const { node, network } = parsed;
   for (const warning of parsed.warnings)
     process.stderr.write(`cloudcoind: warning: ${warning}\n`);
-  let stopping = false;
+  // Repeated SIGTERMs (coreutils `timeout` signals the child and its
+  // group; service managers repeat them) are ignored while closing, as
+  // bitcoind does: an exit halfway through would leave the databases
+  // unclosed. Only a deliberate second Ctrl-C, FORCE_AFTER_MS after the
+  // first signal, forces the exit.
+  let stoppingSince = 0;
   const shutdown = async (why: string) => {
-    if (stopping) {
-      process.stderr.write('cloudcoind: forced exit\n');
-      process.exit(1);
+    if (stoppingSince > 0) {
+      if (why === 'SIGINT' && Date.now() - stoppingSince >= FORCE_AFTER_MS) {
+        process.stderr.write('cloudcoind: forced exit\n');
+        process.exit(1);
+      }
+      process.stdout.write(`cloudcoind: ${why} while shutting down: still closing (Ctrl-C again to force)\n`);
+      return;
     }
-    stopping = true;
+    stoppingSince = Date.now();
     process.stdout.write(`cloudcoind: ${why}, shutting down\n`);
     try {
       await node.close();
