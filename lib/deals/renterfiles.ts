@@ -12,21 +12,17 @@
  * (the host deletes the upload then too).
  */
 
-import type { Revision } from '../contracts/revision';
 import type { StorageContract } from '../contracts/storagecontract';
-import { type ObjectCost, objectCost } from './accrual';
-import { accrualTerms, isRenewal } from './revisions';
 import { Mutex } from '../contracts/mutex';
 import { schemes } from '../storage/common';
 import type { ShardScheme } from '../storage/erasure';
 import { type Manifest, ManifestFile, type Replica } from '../storage/manifest';
 import type { AdoptOutcome } from './recovery';
-import { inherited, objectKey } from './deltarefs';
 import type { DealStore } from './dealstore';
-import { auditStatus } from './auditview';
 import { DealError } from './errors';
 import { NO_SHARD, RepairRecord } from './repairlog';
-import { HELD_STATES, type DroppedReplica, type FileHealth, type FileInfo, type RepairInfo, type ReplicaInfo, type ReplicaState } from './rpctypes';
+import { fileInfo, type RevisionCache } from './fileview';
+import type { DroppedReplica, FileInfo, ReplicaState } from './rpctypes';
 import { IN_FORCE_STATES } from './common';
 
 /**
@@ -38,9 +34,6 @@ export const COMMIT_MARGIN = 2;
 export const DRAFT_BLOCKS = 6;
 /** Shortest id prefix accepted (as git's default abbreviation floor). */
 export const MIN_ID_PREFIX = 4;
-
-/** Revisions read per contract (hex id) during one listing: a contract holds many files. */
-export type RevisionCache = Map<string, Revision[]>;
 
 /** What the renter's file book needs from the node. */
 export interface RenterFilesContext {
@@ -71,22 +64,6 @@ export interface CommitFileOutcome {
   dropped: DroppedReplica[];
 }
 
-
-/**
- * How many distinct shards (or replicas) are held by a connected host, and
- * how many the file needs: K for a coded file, 1 for replicas.
- */
-export function health(file: ManifestFile, replicas: ReplicaInfo[], replaced: ReadonlySet<string> = new Set()): FileHealth {
-  // A replica a repair replaced no longer counts: its re-upload stands in for it.
-  const current = file.coded ? replicas : replicas.filter((r) => !replaced.has(r.contractId));
-  const alive = current.filter((r) => HELD_STATES.has(r.state) && r.reachable);
-  const total = file.coded ? file.dataShards + file.parityShards : current.length;
-  return {
-    alive: file.coded ? new Set(alive.map((r) => r.shard)).size : alive.length,
-    needed: file.coded ? file.dataShards : 1,
-    total
-  };
-}
 
 export class RenterFiles {
   readonly ctx: RenterFilesContext;
@@ -495,115 +472,8 @@ export class RenterFiles {
     return 'uploaded';
   }
 
-  /**
-   * getfile / listfiles JSON for one file. `files` (every stored file, a
-   * listing passes it once) says which objects of removed versions this
-   * file's chunk maps read and is charged for (deltarefs.ts inherited).
-   */
-  async info(file: ManifestFile, revisions: RevisionCache = new Map(), files?: ManifestFile[]): Promise<FileInfo> {
-    const height = this.ctx.height();
-    const replicas: ReplicaInfo[] = [];
-    const heirs = file.delta ? inherited(files ?? await this.ctx.store.listFiles()) : new Map();
-    const mine = file.fileId.toString('hex');
-    for (const r of file.replicas) {
-      const info = await this.ctx.contractInfo(r.contractId);
-      const rc = await this.ctx.store.getRenterContract(r.contractId);
-      const latest = await this.ctx.store.latestRevision(r.contractId);
-      const end = info ? info.endHeight : rc ? rc.contract.endHeight : 0;
-      // A chunk read from an earlier object is paid once, where that object is charged.
-      const extra = (r.chunks?.sources ?? []).filter((s) => heirs.get(objectKey(r.contractId, s.object))?.fileId === mine)
-        .map((s) => ({ object: s.object, objectSize: s.objectSize }));
-      const state = await this.replicaState(r, file.fileId);
-      let cost = rc && latest ? await this.replicaCost(r, rc.contract, height, revisions) : null;
-      for (const x of extra) {
-        const more = cost && rc ? await this.replicaCost({ contractId: r.contractId, ...x }, rc.contract, height, revisions) : null;
-        if (cost && more)
-          cost = { accrued: cost.accrued + more.accrued, toEnd: cost.toEnd + more.toEnd };
-      }
-      replicas.push({
-        contractId: r.contractId.toString('hex'),
-        object: r.object,
-        revision: latest ? latest.number : null,
-        host: this.ctx.addressOf(r.hostPk),
-        hostKey: r.hostPk.toString('hex'),
-        reachable: this.ctx.reachable(r.hostPk),
-        salt: r.salt.toString('hex'),
-        root: r.root.toString('hex'),
-        objectSize: r.objectSize,
-        shard: file.coded ? r.shard : null,
-        state,
-        endHeight: end,
-        blocksLeft: Math.max(0, end - height),
-        expiryHeight: rc ? rc.contract.expiryHeight : 0,
-        givenUpAt: state === 'uploading' && rc ? await this.givenUpAt(r.contractId, rc.contract) : null,
-        cost,
-        audits: rc ? auditStatus(rc.contract, await this.ctx.store.listAudits(r.contractId)) : null,
-        chunks: r.chunks ? r.chunks.getJSON() : null,
-        inherited: extra
-      });
-    }
-    const repairs = (await this.ctx.store.listRepairs(file.fileId)).map((x) => this.repairInfo(x));
-    return {
-      fileId: file.fileId.toString('hex'),
-      name: file.name.toString('utf8'),
-      nameHex: file.name.toString('hex'),
-      size: file.size,
-      revision: file.revision,
-      dataShards: file.dataShards,
-      parityShards: file.parityShards,
-      health: health(file, replicas, new Set(repairs.flatMap((x) => x.replaced))),
-      replicas,
-      cost: {
-        accrued: replicas.reduce((n, r) => n + (r.cost ? r.cost.accrued : 0), 0),
-        toEnd: replicas.reduce((n, r) => n + (r.cost ? r.cost.toEnd : 0), 0)
-      },
-      repairs
-    };
-  }
-
-  /**
-   * When an unfinished copy in `contract` is dropped if nobody finishes
-   * it: its pending revision given up (rentercontracts.ts givenUpAt), or,
-   * for a new contract never committed, its offer lapsing (maintain).
-   */
-  private async givenUpAt(id: Buffer, contract: StorageContract): Promise<number | null> {
-    const pending = await this.ctx.givenUpAt(id);
-    const lapse = await this.ctx.hasCommitment(id) ? null : contract.expiryHeight + 1;
-    if (pending === null || lapse === null)
-      return pending ?? lapse;
-    return Math.min(pending, lapse);
-  }
-
-  /**
-   * A replica's object cost under `contract`: held from the height of the
-   * first final revision whose `nextObject` passed the object's id (ids are
-   * handed out in increasing order), upload charged unless that revision
-   * is a renewal's revision 0, which carries objects over. Null when no
-   * final revision holds it yet.
-   */
-  private async replicaCost(r: { contractId: Buffer; object: number; objectSize: number }, contract: StorageContract, height: number,
-    revisions: RevisionCache): Promise<ObjectCost | null> {
-    const key = r.contractId.toString('hex');
-    let list = revisions.get(key);
-    if (!list) {
-      list = await this.ctx.store.listRevisions(r.contractId);
-      revisions.set(key, list);
-    }
-    const added = list.find((rev) => rev.nextObject > r.object);
-    if (!added)
-      return null;
-    const uploaded = !(added.number === 0 && isRenewal(contract));
-    return objectCost(accrualTerms(contract), r.objectSize, added.height, height, uploaded);
-  }
-
-  private repairInfo(x: RepairRecord): RepairInfo {
-    return {
-      height: x.height,
-      time: x.time,
-      shard: x.shard === NO_SHARD ? null : x.shard,
-      contractId: x.contractId.toString('hex'),
-      host: this.ctx.addressOf(x.hostPk),
-      replaced: x.replaced.map((id) => id.toString('hex'))
-    };
+  /** getfile / listfiles JSON for one file (fileview.ts). */
+  info(file: ManifestFile, revisions: RevisionCache = new Map(), files?: ManifestFile[]): Promise<FileInfo> {
+    return fileInfo(this, file, revisions, files);
   }
 }

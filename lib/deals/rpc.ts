@@ -18,7 +18,6 @@ import { deriveChunkPrintKey, deriveFileKey } from '../storage/keys';
 import { ChunkMap, MAX_PRINTED_CHUNKS, PRINT_SIZE, checkChunkMap, fileChunks } from '../storage/delta';
 import { StorageError } from '../storage/errors';
 import { checkSources } from './deltarefs';
-import { settleUnfinished } from './deletion';
 import { MAX_FILE_REPLICAS, MAX_NAME_BYTES } from '../storage/common';
 import { Replica } from '../storage/manifest';
 import { MAX_DATA_SHARDS, MAX_SHARDS, type ShardScheme } from '../storage/erasure';
@@ -29,11 +28,13 @@ import { contractCost, costFormula, defaultAllowance, escrowValue } from './pric
 import type { Deals } from './plugin';
 import type { RPCCall } from './renterclient';
 import { firstRevision } from './revisions';
-import { MIN_ID_PREFIX, type RevisionCache } from './renterfiles';
+import type { RevisionCache } from './fileview';
+import { type DealsMethod, fileIdParam } from './rpcparams';
+import { removalMethods } from './removalrpc';
 import type { ReusableContract } from './rentercontracts';
 import type { FindContractsVerbose } from './rpctypes';
 import type {
-  AddFileResult, ChunkPrintsResult, CommitFileResult, DeleteFileResult, PruneVersionsResult, FileInfo, NegotiateStorageResult, ProposeRevisionResult, RepairInfo,
+  AddFileResult, ChunkPrintsResult, CommitFileResult, FileInfo, NegotiateStorageResult, ProposeRevisionResult, RepairInfo,
   ProposeStorageResult, RenewContractResult, StorageReceiptResult, StorageTokenResult
 } from './rpctypes';
 import { Offer } from './wire';
@@ -372,64 +373,6 @@ async function commitFile(p: Params, deals: Deals): Promise<CommitFileResult> {
   };
 }
 
-/** Param `i`: a file id or unique prefix; cloudcoin-cli passes an all-digit prefix as a number. */
-function fileIdParam(p: Params, i = 0, name = 'fileid'): string {
-  const v = p.get(i);
-  const text = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : v;
-  if (typeof text !== 'string' || !/^[0-9a-f]+$/i.test(text) || text.length > 64 || text.length < MIN_ID_PREFIX)
-    throw p.error(i, name, `must be hex: the whole id (64 digits) or a unique prefix of at least ${MIN_ID_PREFIX}.`);
-  return text;
-}
-
-/**
- * A put interrupted before it proposed a copy left only a draft (in
- * memory, not listed): forgotten by its whole id, so the put's Ctrl-C
- * hears that it is gone, not "No such file".
- */
-async function forgetDraft(text: string, deals: Deals): Promise<boolean> {
-  if (!/^[0-9a-f]{64}$/i.test(text))
-    return false;
-  const id = Buffer.from(text, 'hex');
-  if (await deals.store.getFile(id) || await deals.files.peek(id) === null)
-    return false;
-  return deals.files.forgetFile(id);
-}
-
-async function forgetFile(p: Params, deals: Deals): Promise<boolean> {
-  p.count(1);
-  const text = fileIdParam(p);
-  if (await forgetDraft(text, deals))
-    return true;
-  const file = await deals.files.resolve(text);
-  // [REJECT] a copy a host may hold and countersign: forgetting its keys would leave an object paid for that no file names
-  const unsettled = await settleUnfinished(deals, file);
-  if (unsettled.length)
-    throw new DealError('file-in-use', `contract ${unsettled[0].id.toString('hex')} has revision ${unsettled[0].revision} of this file's put `
-      + 'pending and its host did not answer: its keys are kept until the node settles it with the host (`cloudcoin-cli rm` then)');
-  // Settling may have given its last copy up, and the file with it.
-  if (!await deals.store.getFile(file.fileId))
-    return true;
-  return deals.files.forgetFile(file.fileId);
-}
-
-async function deleteFile(p: Params, deals: Deals): Promise<DeleteFileResult> {
-  p.count(1);
-  const text = fileIdParam(p);
-  if (await forgetDraft(text, deals))
-    return { fileId: text.toLowerCase(), removed: [], kept: [], referenced: [], forgotten: true };
-  const file = await deals.files.resolve(text);
-  return deals.deleteFile(file);
-}
-
-async function pruneVersions(p: Params, deals: Deals): Promise<PruneVersionsResult> {
-  p.count(1, 2);
-  const name = p.get(0) === '' ? Buffer.alloc(0) : p.hex(0, 'namehex');
-  if (name.length > MAX_NAME_BYTES)
-    throw p.error(0, 'namehex', `must be at most ${MAX_NAME_BYTES} bytes.`);
-  const keep = p.has(1) ? p.uint(1, 'keep', 0, 0xffffffff) : deals.keepRevisions;
-  return deals.pruneVersions(name, keep);
-}
-
 async function renewContract(p: Params, deals: Deals): Promise<RenewContractResult> {
   p.count(1, 3);
   const duration = p.has(1) ? p.uint(1, 'duration', 1, 0xffffffff) : null;
@@ -495,7 +438,7 @@ async function getAudits(p: Params, deals: Deals): Promise<AuditsResult> {
 }
 
 /** name, help (usage first), body: every deals RPC method. */
-const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unknown>]> = [
+const methods: DealsMethod[] = [
   ['getstorageinfo', 'getstorageinfo\nThis node\'s hosting: capacity, use, prices, limits for new renters, backend,\n'
     + 'renters dropped for not paying after an audit.',
     getStorageInfo],
@@ -549,15 +492,7 @@ const methods: Array<[string, string, (p: Params, deals: Deals) => Promise<unkno
     + '(hex, 32 bytes per chunk) are kept for the next version\'s delta upload. Returns txids,\n'
     + 'contract ids, the replicas kept with their states (as getfile) and the sealed manifest.',
   commitFile],
-  ['forgetfile', 'forgetfile fileid\nForget a file locally, removing nothing from hosts: only when none of its objects is held\n'
-    + 'under a contract pending or in force (use deletefile, or cloudcoin-cli rm, to delete it from its hosts). An\n'
-    + 'unfinished put\'s revisions are settled with their hosts first (a copy a host countersigned is in force).', forgetFile],
-  ['deletefile', 'deletefile fileid\nDelete a file from its hosts (a revision per contract dropping its object: the hosts free\n'
-    + 'the space and stop charging for it), then forget it. Replicas on unreachable hosts are kept and listed. An\n'
-    + 'unfinished put\'s revisions are settled with their hosts first, which frees its open contracts at once.', deleteFile],
-  ['pruneversions', 'pruneversions namehex ( keep )\nKeep the newest `keep` versions of a name (default: the node\'s --keep-revisions; 0 keeps\n'
-    + 'all) and delete the older ones from their hosts as deletefile does (their space freed, cost stopped).\n'
-    + 'put --keep-revisions calls it after a put.', pruneVersions],
+  ...removalMethods,
   ['renewcontract', 'renewcontract contractid|fileid ( duration allowance )\nRenew a contract before it ends: a new contract '
     + 'with the same host whose revision 0\ncarries every object of the old one (no re-upload); one commitment. A file id renews each of\n'
     + 'its contracts.', renewContract],
