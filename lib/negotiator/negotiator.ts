@@ -18,20 +18,19 @@ import { BoundedMap } from './boundedmap';
 import { Requester, CallResult, RequestOptions, Route } from './requester';
 import { RequestError, requestCodes } from './errors';
 import {
-  DEFAULT_DEFER_LIMIT, DEFAULT_MAX_QUOTE_PAYMENT, DEFAULT_UNCONFIRMED_LIMIT, DOUBLE_SPEND_SCORE, MALFORMED_SCORE, MAX_CLOUD_PEERS, NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_METHODS,
-  MAX_ANNOUNCE_SOURCES, REACH_NEW_PER_HOST, STANDARD_METHODS_VERSION
+  DEFAULT_DEFER_LIMIT, DEFAULT_MAX_QUOTE_PAYMENT, DEFAULT_UNCONFIRMED_LIMIT, DOUBLE_SPEND_SCORE, MAX_CLOUD_PEERS, NEW_HOSTS_BURST, NEW_HOSTS_PER_MIN, MAX_METHODS,
+  MAX_ANNOUNCE_SOURCES, REACH_NEW_PER_HOST
 } from './common';
-import { describeDecline } from './status';
-import { decodeAnnouncements, encodeAnnounceArgs, infoService, peersService } from './coreservices';
+import { infoService, peersService } from './coreservices';
 import { standardMethods } from './standard';
 import {
-  MarketBook, MarketStatement, decodeMarket, marketService, type MarketEntry, type MarketSourceView
+  MarketBook, MarketStatement, marketService, type MarketEntry, type MarketSourceView
 } from './market';
 import { CreditLedger } from './credit';
 import { NonceManager } from './nonces';
 import { AnnouncePacket } from './announcepacket';
 import { Packet } from './packets';
-import { AnnouncementStore, HostOffer, announceResults, type HostRecord } from './announce';
+import { AnnouncementStore, HostOffer, type HostRecord } from './announce';
 import { Dialer, type ConnectOptions, type ConnectResult } from './dialer';
 import { Gossip } from './gossip';
 import { Handshake } from './handshake';
@@ -45,6 +44,7 @@ import { Server, LedgerRecord } from './server';
 import { Service, ServiceRegistry } from './services';
 import { LedgerFiles, type BlockTX } from './ledgerfiles';
 import { resolveTarget } from './targets';
+import { fetchAnnouncements, marketPrices, type RemoteCallContext } from './remotecalls';
 
 export type { CoinHooks, HostReach, LoggerLike, NegotiatorOptions, Target };
 
@@ -74,6 +74,7 @@ export class Negotiator extends EventEmitter {
   private payments: PaymentHooks;
   private coinHooks: CoinHooks | null = null;
   private readonly ledgers: LedgerFiles;
+  private readonly remoteCalls: RemoteCallContext;
   private opened = false;
 
   constructor(options: NegotiatorOptions) {
@@ -125,6 +126,13 @@ export class Negotiator extends EventEmitter {
       directAddresses: () => options.directAddresses?.() ?? []
     });
     this.gossip.on('announcement', (ann: AnnouncePacket) => this.emit('announcement', ann));
+    this.remoteCalls = {
+      magic,
+      resolve: target => this.resolve(target),
+      request: (peer, service, method, args, opts) => this.request(peer, service, method, args, opts),
+      handle: (cp, packet) => this.gossip.handle(cp, packet),
+      ban: (peer, score) => this.options.ban?.(peer, score)
+    };
     this.dialer = new Dialer({
       peers: this.peers,
       events: this,
@@ -527,62 +535,15 @@ export class Negotiator extends EventEmitter {
     return this.requester.request(route, service, method, args, options);
   }
 
-  /**
-   * Ask a peer for the prices it knows (`market.prices`), paying at most
-   * `maxPayment` sat. Resolves with its statement, checked: signed by the
-   * peer for this network. Rejects with RequestError `unsupported` for a
-   * peer whose cs version predates the market (PROTOCOL 2.7), and
-   * `declined` (the status in the message) when it does not answer `ok`.
-   */
-  async marketPrices(target: Target, options: RequestOptions = {}): Promise<{ statement: MarketStatement; paid: number }> {
-    const cp = this.resolve(target);
-    if (cp.csVersion < STANDARD_METHODS_VERSION)
-      throw new RequestError(requestCodes.UNSUPPORTED, `peer speaks cs version ${cp.csVersion}: no market service`);
-    const res = await this.request(cp.peer, 'market', 'prices', Buffer.alloc(0), options);
-    if (res.status !== 'ok')
-      throw new RequestError(requestCodes.DECLINED, `market.prices: ${describeDecline(res.status, res.body, options.maxPayment ?? 0)}`);
-    let statement: MarketStatement;
-    try {
-      statement = decodeMarket(res.body);
-    } catch {
-      throw new RequestError(requestCodes.BAD_RESPONSE, 'malformed market statement');
-    }
-    // [REJECT] a statement the peer did not sign for this network
-    if (!statement.signer.equals(cp.publicKey as Buffer) || !statement.verify(this.network.magic))
-      throw new RequestError(requestCodes.BAD_RESPONSE, 'market statement not signed by the peer');
-    return { statement, paid: res.paid };
+  /** Ask a peer for the prices it knows (`market.prices`), its statement checked (remotecalls.ts). */
+  marketPrices(target: Target, options: RequestOptions = {}): Promise<{ statement: MarketStatement; paid: number }> {
+    return marketPrices(this.remoteCalls, target, options);
   }
 
-  /**
-   * Fetch host announcements from a peer on request (`peers.announce`,
-   * PROTOCOL 2.7): those of `hosts`, or (none named) the newest it knows,
-   * paying at most `maxPayment` sat. Each goes through the announcement
-   * store as a gossiped one would from that peer (signature, expiry,
-   * sequence, new-host budget); one its host did not sign scores the peer
-   * MALFORMED_SCORE. Resolves with each announcement and the store's
-   * verdict; rejects with RequestError `unsupported` before cs
-   * version 3, `declined` for an answer other than `ok`, `bad-response`
-   * for a body that does not decode.
-   */
-  async fetchAnnouncements(target: Target, hosts: Buffer[] = [], options: RequestOptions = {})
+  /** Fetch host announcements from a peer (`peers.announce`), each through the store (remotecalls.ts). */
+  fetchAnnouncements(target: Target, hosts: Buffer[] = [], options: RequestOptions = {})
     : Promise<{ announcements: Array<{ packet: AnnouncePacket; result: string }>; paid: number }> {
-    const cp = this.resolve(target);
-    if (cp.csVersion < STANDARD_METHODS_VERSION)
-      throw new RequestError(requestCodes.UNSUPPORTED, `peer speaks cs version ${cp.csVersion}: no peers.announce`);
-    const res = await this.request(cp.peer, 'peers', 'announce', encodeAnnounceArgs(hosts), options);
-    if (res.status !== 'ok')
-      throw new RequestError(requestCodes.DECLINED, `peers.announce: ${describeDecline(res.status, res.body, options.maxPayment ?? 0)}`);
-    let list: AnnouncePacket[];
-    try {
-      list = decodeAnnouncements(res.body);
-    } catch {
-      throw new RequestError(requestCodes.BAD_RESPONSE, 'malformed peers.announce body');
-    }
-    const announcements = list.map(packet => ({ packet, result: this.gossip.handle(cp, packet) }));
-    // [REJECT] an announcement its host did not sign: the answering peer forged or altered it
-    if (announcements.some(a => a.result === announceResults.BAD_SIG))
-      this.options.ban?.(cp.peer, MALFORMED_SCORE);
-    return { announcements, paid: res.paid };
+    return fetchAnnouncements(this.remoteCalls, target, hosts, options);
   }
 
   /** Connected CloudStorage peers, as `getcloudpeers` prints them. */
