@@ -257,6 +257,8 @@ declare module 'bcoin' {
       getTX(hash: Hash): Promise<TX | null>;
       /** With indexTX: whether a main-chain block holds this tx. */
       hasTX(hash: Hash): Promise<boolean>;
+      /** With indexTX: the main-chain tx and the height of its block, or null. */
+      getMeta(hash: Hash): Promise<{ height: number; tx: TX } | null>;
       getEntryByHeight(height: number): Promise<ChainEntry | null>;
       getEntryByHash(hash: Hash): Promise<ChainEntry | null>;
       getTips(): Promise<Hash[]>;

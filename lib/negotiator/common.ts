@@ -133,6 +133,16 @@ export const MAX_PAID_FILE_BYTES = 2 * 1024 * 1024;
  */
 export const PAID_KEEP_DEPTH = 6;
 
+/**
+ * Blocks below the tip a server searches for the tx that spent an input
+ * of a payment it finds double spent in the chain at start or after a
+ * reorg (walletpay.ts spender), to tell a malleated copy of the payment
+ * from a double spend: twice PAID_KEEP_DEPTH covers a reorg as deep as
+ * the server guards against and the blocks its chain hooks lag behind.
+ * A spender deeper than that counts as a double spend.
+ */
+export const SPENDER_SCAN_DEPTH = 2 * PAID_KEEP_DEPTH;
+
 /** Times a server serves the same call again against one payment tx (a client retrying after a lost answer). */
 export const PAID_RETRIES = 2;
 

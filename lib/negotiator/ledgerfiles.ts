@@ -7,7 +7,11 @@
  * crash forgets no debt and no taken payment (PROTOCOL 2.5). The payments
  * follow the chain: put back into the mempool at start and when a reorg
  * takes them out of a block, and found double spent by a block tx that
- * spends one of their inputs even when the mempool did not hold them.
+ * spends one of their inputs even when the mempool did not hold them. A
+ * spender that is the same payment under other input scripts (a
+ * malleated copy, paymentkey.ts: anyone relaying a legacy tx can make
+ * one) paid as the payment did: the record follows it (Server#paid
+ * rekey), confirmed when it confirms, and nothing is charged back.
  */
 
 import type { LoggerLike } from './options';
@@ -25,6 +29,8 @@ export type ChargeBack = (id: string, how: string) => boolean;
 export interface BlockTX {
   id: string;
   spends: string[];
+  /** Its raw bytes, read only for a tx that spends a payment's input. */
+  data?: () => Buffer;
 }
 
 export class LedgerFiles {
@@ -32,7 +38,7 @@ export class LedgerFiles {
   private paid: PaidStore | null = null;
 
   constructor(private readonly server: Server, private readonly requester: Requester,
-    private readonly logger: LoggerLike) {}
+    private readonly logger: LoggerLike, private readonly chargeBack: ChargeBack) {}
 
   /** Read the deferred tabs back from `file` and keep it in step with them (tabs.ts). */
   openTabs(file: string): void {
@@ -82,8 +88,8 @@ export class LedgerFiles {
    * charged back, one found confirmed is dated at `height`, the tip
    * (forgotten no earlier than its own block would have it).
    */
-  async restorePayments(hooks: PaymentHooks, chargeBack: ChargeBack, height: number): Promise<void> {
-    const counts = await this.putBack(hooks, this.server.paid.unconfirmedRecords(), chargeBack, 'at start', (id) => {
+  async restorePayments(hooks: PaymentHooks, height: number): Promise<void> {
+    const counts = await this.putBack(hooks, this.server.paid.unconfirmedRecords(), 'at start', (id) => {
       this.server.paid.connected([id], height);
     });
     if (counts)
@@ -96,11 +102,11 @@ export class LedgerFiles {
    * txs back only when its mempool is not empty). This runs behind the
    * chain (chain hooks), so it sees the reorg's new chain: one a new block
    * holds is dated by that block's connect, one whose inputs the new chain
-   * spent is charged back.
+   * spent is charged back (unless that spender is a malleated copy).
    */
-  async paymentsDisconnected(hooks: PaymentHooks, height: number, chargeBack: ChargeBack): Promise<void> {
+  async paymentsDisconnected(hooks: PaymentHooks, height: number): Promise<void> {
     const back = this.server.paid.disconnected(height).filter((rec) => !rec.doubleSpent && rec.data !== null);
-    const counts = await this.putBack(hooks, back, chargeBack, `after block ${height} was disconnected`, () => {});
+    const counts = await this.putBack(hooks, back, `after block ${height} was disconnected`, () => {});
     if (counts)
       this.logger.info('negotiator: payments taken of disconnected block %d put back: %j', height, counts);
   }
@@ -109,30 +115,55 @@ export class LedgerFiles {
    * A block at `height` holding `txs` was connected: a payment still
    * unconfirmed whose input one of them spends was double spent (found
    * here even when the mempool no longer held it, e.g. an orphan after a
-   * restart); those it holds are confirmed, and the deep ones forgotten.
+   * restart), unless it is a malleated copy of the payment: then the
+   * record follows it; those it holds are confirmed, and the deep ones forgotten.
    */
-  paymentsConnected(hooks: PaymentHooks, txs: BlockTX[], height: number, chargeBack: ChargeBack): void {
+  paymentsConnected(hooks: PaymentHooks, txs: BlockTX[], height: number): void {
     const paid = this.server.paid;
     if (hooks.spends) {
       const ids = new Set(txs.map((tx) => tx.id));
-      const spent = new Map<string, string>();
+      const spent = new Map<string, BlockTX>();
       for (const tx of txs) {
         for (const outpoint of tx.spends)
-          spent.set(outpoint, tx.id);
+          spent.set(outpoint, tx);
       }
       for (const rec of paid.unconfirmedRecords()) {
         if (ids.has(rec.id) || !rec.data)
           continue;
-        const by = hooks.spends(rec.data).map((outpoint) => spent.get(outpoint)).find((id) => id !== undefined);
-        if (by)
-          chargeBack(rec.id, `tx ${by} of block ${height} spends its input`);
+        const by = hooks.spends(rec.data).map((outpoint) => spent.get(outpoint)).find((tx) => tx !== undefined);
+        if (!by)
+          continue;
+        const data = by.data?.();
+        if (data && this.followCopy(hooks, rec, by.id, data, `in block ${height}`))
+          continue;
+        this.chargeBack(rec.id, `tx ${by.id} of block ${height} spends its input`);
       }
     }
     paid.connected(txs.map((tx) => tx.id), height);
   }
 
-  /** Restore each record's tx; charge back the double spent, call `confirmed` for the confirmed; counts by outcome (null: none). */
-  private async putBack(hooks: PaymentHooks, recs: PaidRecord[], chargeBack: ChargeBack, when: string,
+  /**
+   * Is `data` (txid `id`), which spends an input of `rec`'s payment, the
+   * same payment under other input scripts (PaymentHooks#samePayment)?
+   * Then it paid as `rec` did, and the record follows it (`where` it was
+   * found, for the log): no double spend.
+   */
+  private followCopy(hooks: PaymentHooks, rec: PaidRecord, id: string, data: Buffer, where: string): boolean {
+    if (!rec.data || !hooks.samePayment?.(rec.data, data))
+      return false;
+    this.logger.info('negotiator: payment %s of %d sat is now tx %s %s (the same payment, its input scripts changed: malleated, not double spent)',
+      rec.id, rec.amount, id, where);
+    this.server.paid.rekey(rec, id, data);
+    return true;
+  }
+
+  /**
+   * Restore each record's tx; charge back the double spent (a malleated
+   * copy holding its inputs instead: the record follows it, pending or
+   * confirmed as the copy is), call `confirmed` for the confirmed; counts
+   * by outcome (null: none).
+   */
+  private async putBack(hooks: PaymentHooks, recs: PaidRecord[], when: string,
     confirmed: (id: string) => void): Promise<Partial<Record<RestoredPayment, number>> | null> {
     if (!hooks.restore || recs.length === 0)
       return null;
@@ -140,10 +171,16 @@ export class LedgerFiles {
     for (const rec of recs) {
       if (!rec.data)
         continue;
-      const outcome = await hooks.restore(rec.data);
+      let outcome = await hooks.restore(rec.data);
+      if (outcome === 'double-spent') {
+        const by = await hooks.spender?.(rec.data) ?? null;
+        const id = by ? hooks.id?.(by.data) ?? null : null;
+        if (by && id && this.followCopy(hooks, rec, id, by.data, `${by.confirmed ? 'in the chain' : 'in the mempool'} (found ${when})`))
+          outcome = by.confirmed ? 'confirmed' : 'pending';
+      }
       counts[outcome] = (counts[outcome] ?? 0) + 1;
       if (outcome === 'double-spent')
-        chargeBack(rec.id, `its inputs were spent by another tx (found ${when})`);
+        this.chargeBack(rec.id, `its inputs were spent by another tx (found ${when})`);
       else if (outcome === 'confirmed')
         confirmed(rec.id);
     }

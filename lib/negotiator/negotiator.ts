@@ -111,7 +111,7 @@ export class Negotiator extends EventEmitter {
     this.requester = new Requester({
       magic, signer: () => this.identity, payments: () => this.payments, coins: () => this.coinHooks?.prover ?? null
     });
-    this.ledgers = new LedgerFiles(this.server, this.requester, this.logger);
+    this.ledgers = new LedgerFiles(this.server, this.requester, this.logger, (id, how) => this.paymentDoubleSpent(id, how));
     this.announcements = new AnnouncementStore(magic,
       { clock, intervalMs: options.announceIntervalMs, limit: options.announceLimit });
     this.gossip = new Gossip({
@@ -281,17 +281,17 @@ export class Negotiator extends EventEmitter {
    * into the mempool (ledgerfiles.ts). Call once the payment hooks are installed.
    */
   async restorePayments(): Promise<void> {
-    await this.ledgers.restorePayments(this.payments, (id, how) => this.paymentDoubleSpent(id, how), this.options.height?.() ?? 0);
+    await this.ledgers.restorePayments(this.payments, this.options.height?.() ?? 0);
   }
 
   /** A block at `height` holding `txs` was connected (ledgerfiles.ts). */
   paymentsConnected(txs: BlockTX[], height: number): void {
-    this.ledgers.paymentsConnected(this.payments, txs, height, (id, how) => this.paymentDoubleSpent(id, how));
+    this.ledgers.paymentsConnected(this.payments, txs, height);
   }
 
   /** The block at `height` was disconnected: its payments go back into the mempool (ledgerfiles.ts). */
   async paymentsDisconnected(height: number): Promise<void> {
-    await this.ledgers.paymentsDisconnected(this.payments, height, (id, how) => this.paymentDoubleSpent(id, how));
+    await this.ledgers.paymentsDisconnected(this.payments, height);
   }
 
   /** Install the payment hooks (cloudcoind: wallet payments, walletpay.ts). */
@@ -300,12 +300,13 @@ export class Negotiator extends EventEmitter {
   }
 
   /**
-   * A payment tx this node took as a server was double spent: the payer
-   * owes it again (Server#doubleSpent) and each connection of its identity
-   * gets DOUBLE_SPEND_SCORE. False for a tx that paid nothing here, or
-   * one charged back already. `how` it was found, for the log.
+   * A payment tx this node took as a server was double spent (found by
+   * ledgerfiles.ts, `how` for the log): the payer owes it again
+   * (Server#doubleSpent), each connection of its identity gets
+   * DOUBLE_SPEND_SCORE. False for a tx that paid nothing here, or one
+   * charged back already.
    */
-  paymentDoubleSpent(id: string, how = 'a block tx replaced it in the mempool'): boolean {
+  private paymentDoubleSpent(id: string, how: string): boolean {
     const rec = this.server.doubleSpent(id);
     if (!rec)
       return false;

@@ -13,7 +13,8 @@
  * record is forgotten once its tx is PAID_KEEP_DEPTH blocks deep (`prune`).
  * Each record keeps its raw tx until then (unless double spent), so a
  * payment a reorg takes out of the chain, even across a restart, can be
- * put back into the mempool. The records are kept on disk (paidstore.ts,
+ * put back into the mempool; a record follows a malleated copy of its tx
+ * (`rekey`, ledgerfiles.ts). The records are kept on disk (paidstore.ts,
  * `cspaid.dat`): `onChange` is called after every change.
  */
 
@@ -125,6 +126,21 @@ export class PaidTXs {
     rec.data = null;
     this.changed();
     return true;
+  }
+
+  /**
+   * `rec`'s payment now stands as the tx `id` with raw bytes `data`: a
+   * malleated copy of it (paymentkey.ts) that the chain or the mempool
+   * holds instead. Keyed by that txid from now on, so its block confirms
+   * the record and a reorg puts that tx back.
+   */
+  rekey(rec: PaidRecord, id: string, data: Buffer): void {
+    if (this.records.get(rec.id) === rec)
+      this.records.delete(rec.id);
+    rec.id = id;
+    rec.data = data;
+    this.records.set(id, rec);
+    this.changed();
   }
 
   /**

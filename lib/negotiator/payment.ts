@@ -67,6 +67,20 @@ export interface PaymentHooks {
    * the mempool did not see); [] when it is no tx.
    */
   spends?(data: Buffer): string[];
+  /**
+   * Server: the tx in the mempool, or in the chain's last blocks, that
+   * spends an input of the payment in `data` (its raw bytes, and whether
+   * a block holds it), or null: none found. Asked for a payment found
+   * double spent, to tell a malleated copy of it (paymentkey.ts) from a
+   * double spend.
+   */
+  spender?(data: Buffer): Promise<{ data: Buffer; confirmed: boolean } | null>;
+  /**
+   * Server: do `a` and `b` make the same payment under other input
+   * scripts (a malleated copy: the same inputs, outputs, version and
+   * locktime, paymentkey.ts)? Such a copy pays as the payment does.
+   */
+  samePayment?(a: Buffer, b: Buffer): boolean;
 }
 
 /** Claims are believed: for in-memory tests only, never installed by cloudcoind. */

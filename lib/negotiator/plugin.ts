@@ -292,8 +292,7 @@ export class NegotiatorPlugin extends Negotiator {
       const db = wdb;
       this.setPaymentHooks(walletPayments({
         network: this.api.network, chain: this.api.chain, mempool: this.api.mempool, wdb: db, wallet: db.primary,
-        identity: () => this.identity.publicKey, logger: this.api.logger, graceMs: this.graceMs,
-        doubleSpent: (id) => this.paymentDoubleSpent(id)
+        identity: () => this.identity.publicKey, logger: this.api.logger, graceMs: this.graceMs
       }));
       await this.restorePayments();
     }
@@ -302,7 +301,8 @@ export class NegotiatorPlugin extends Negotiator {
     this.api.onConnect(async (entry, block) => {
       this.paymentsConnected(block.txs.map((tx) => ({
         id: tx.txid(),
-        spends: tx.isCoinbase() ? [] : outpointsOf(tx)
+        spends: tx.isCoinbase() ? [] : outpointsOf(tx),
+        data: () => tx.toRaw()
       })), entry.height);
     });
     this.api.onDisconnect(async (entry) => this.paymentsDisconnected(entry.height));

@@ -302,8 +302,8 @@ export class Server extends EventEmitter {
   }
 
   /**
-   * A payment tx this server took was double spent (its mempool dropped it
-   * for a conflicting tx in a block): its payer owes the amount again and
+   * A payment tx this server took was double spent (another tx spent its
+   * input and pays otherwise, ledgerfiles.ts): its payer owes the amount again and
    * defers nothing until it pays (CreditLedger#chargeBack). Returns the
    * record, or null for a tx that paid nothing here.
    */

@@ -35,12 +35,14 @@
  * the node's mempool nor in its wallet (which a block holding it would
  * have put there), the server never broadcast it and the payment is
  * abandoned (its coins unlocked); if it is, the payment is kept. A refused
- * payment is abandoned at once. The server reports each of its payments
- * that its mempool drops for a conflicting block tx (`doubleSpent`); after
- * a restart, and after a reorg takes one out of the chain, it puts those
- * it took back into its mempool (`restore`, ledgerfiles.ts), so that still
- * holds for them; one whose inputs a tx in the chain spent already is
- * found double spent there (bcoin would keep it as an orphan).
+ * payment is abandoned at once. The server finds each of its payments
+ * whose input a block tx spends (`spends`, ledgerfiles.ts); after a
+ * restart, and after a reorg takes one out of the chain, it puts those it
+ * took back into its mempool (`restore`), so that still holds for them;
+ * one whose inputs a tx in the chain spent already is found double spent
+ * there (bcoin would keep it as an orphan). A spender that is the same
+ * payment under other input scripts (`samePayment`, `spender`: a
+ * malleated copy, paymentkey.ts) is no double spend.
  */
 
 import { createHash } from 'crypto';
@@ -48,7 +50,8 @@ import bcoin = require('../bcoin');
 import { walletIdle, withWalletLock } from '../contracts/builders';
 import { P2WPKH_DUST } from '../contracts/channel';
 import { getParams } from '../contracts/common';
-import { DEFAULT_PAYMENT_GRACE_MS } from './common';
+import { DEFAULT_PAYMENT_GRACE_MS, SPENDER_SCAN_DEPTH } from './common';
+import { samePayment } from './paymentkey';
 import type { PaymentHooks, PaymentVerdict, RestoredPayment, UnansweredOutcome } from './payment';
 
 /** What the wallet payments need from the node. */
@@ -64,8 +67,6 @@ export interface WalletPayContext {
   feeRate?: number;
   /** ms an unanswered payment may stay unseen before it is abandoned (default DEFAULT_PAYMENT_GRACE_MS). */
   graceMs?: number;
-  /** A payment tx in our mempool was dropped for a conflicting tx in a block (txid, RPC order). */
-  doubleSpent?: (id: string) => void;
   logger?: Pick<bcoin.Logger, 'info' | 'warning'>;
 }
 
@@ -105,6 +106,35 @@ async function spentInChain(chain: bcoin.Chain, tx: bcoin.TX): Promise<boolean> 
   return false;
 }
 
+/**
+ * The tx that spends an input of `tx`: one in the mempool, else one in the
+ * last SPENDER_SCAN_DEPTH blocks (no lower than the block holding the
+ * spent output: the spender comes after it), or null.
+ */
+async function spenderOf(chain: bcoin.Chain, mempool: bcoin.Mempool, tx: bcoin.TX)
+  : Promise<{ data: Buffer; confirmed: boolean } | null> {
+  for (const { prevout } of tx.inputs) {
+    const spender = mempool.getSpentTX(prevout.hash, prevout.index);
+    if (spender)
+      return { data: spender.toRaw(), confirmed: false };
+  }
+  const spent = new Set(tx.inputs.map(({ prevout }) => `${prevout.hash}:${prevout.index}`));
+  let low = Math.max(1, chain.height - SPENDER_SCAN_DEPTH + 1);
+  for (const { prevout } of tx.inputs) {
+    const meta = await chain.db.getMeta(prevout.hash);
+    if (meta && meta.height >= low)
+      low = meta.height;
+  }
+  for (let height = chain.height; height >= low; height--) {
+    const block = await chain.getBlock(height);
+    for (const btx of block?.txs ?? []) {
+      if (btx.inputs.some(({ prevout }) => spent.has(`${prevout.hash}:${prevout.index}`)))
+        return { data: btx.toRaw(), confirmed: true };
+    }
+  }
+  return null;
+}
+
 /** Sat a tx pays to `script` in all. */
 function paidTo(tx: bcoin.TX, script: bcoin.Script): number {
   const raw = script.toRaw();
@@ -121,10 +151,6 @@ export function walletPayments(ctx: WalletPayContext): PaymentHooks {
   // The rate the node's other transactions pay (the miner skips txs at the bare minimum relay rate).
   const rate = Math.max(ctx.feeRate ?? getParams(ctx.network).feeRate, ctx.network.minRelay);
   const grace = ctx.graceMs ?? DEFAULT_PAYMENT_GRACE_MS;
-  if (ctx.doubleSpent) {
-    const report = ctx.doubleSpent;
-    ctx.mempool.on('double spend', (entry: { tx: bcoin.TX }) => report(entry.tx.txid()));
-  }
   const wallet = ctx.wallet;
   /** Lock (or unlock) the coins a payment tx of ours spends. */
   const lock = (tx: bcoin.TX, on: boolean): void => {
@@ -294,6 +320,16 @@ export function walletPayments(ctx: WalletPayContext): PaymentHooks {
       } catch {
         return [];
       }
-    }
+    },
+
+    async spender(data: Buffer): Promise<{ data: Buffer; confirmed: boolean } | null> {
+      try {
+        return await spenderOf(ctx.chain, ctx.mempool, bcoin.TX.fromRaw(data));
+      } catch {
+        return null;
+      }
+    },
+
+    samePayment
   };
 }

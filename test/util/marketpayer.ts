@@ -30,8 +30,10 @@ export interface PayerConnection {
 export interface MarketPayer {
   me: Identity;
   hostKey: Buffer;
-  /** Our identity address's script, and the host's. */
+  /** Our identity address's script (legacy: our key's P2PKH), and the host's. */
   myScript: bcoin.Script;
+  /** Our key, as `pay` signs with it. */
+  ring: bcoin.KeyRing;
   toHost: bcoin.Script;
   /** `count` confirmed 0.001 BTC coins of ours. */
   coins: bcoin.Coin[];
@@ -43,18 +45,22 @@ export interface MarketPayer {
   tip(d: DaemonProcess): Promise<number>;
 }
 
-/** A payer with `count` confirmed coins (the renter sends and mines them); connections close at teardown. */
+/**
+ * A payer with `count` confirmed coins (the renter sends and mines them);
+ * connections close at teardown. `legacy`: the coins are on our key's
+ * P2PKH address, so our payments can be malleated (test/util/malleate.ts).
+ */
 export async function marketPayer(t: { teardown(fn: () => unknown): void }, renter: DaemonProcess, host: DaemonProcess,
-  count: number, subnet: number): Promise<MarketPayer> {
+  count: number, subnet: number, legacy = false): Promise<MarketPayer> {
   const port = Number(host.addr.split(':')[1]);
   const hostKey = Buffer.from((await json<{ pubkey: string }>(host.cli(['getidentity']))).pubkey, 'hex');
   const me = Identity.generate(network);
   const ring = bcoin.KeyRing.fromPrivate(me.ring.privateKey, true);
-  ring.witness = true;
-  const myScript = identityScript(me.publicKey);
+  ring.witness = !legacy;
+  const myScript = legacy ? bcoin.Script.fromAddress(ring.getAddress('string', network)) : identityScript(me.publicKey);
   const coins: bcoin.Coin[] = [];
   for (let i = 0; i < count; i++) {
-    const txid = (await renter.cli(['sendtoaddress', me.address, '0.001'])).stdout.trim();
+    const txid = (await renter.cli(['sendtoaddress', ring.getAddress('string', network), '0.001'])).stdout.trim();
     const tx = bcoin.TX.fromRaw((await renter.cli(['getrawtransaction', txid])).stdout.trim(), 'hex');
     const index = tx.outputs.findIndex((o) => o.script.toRaw().equals(myScript.toRaw()));
     coins.push(bcoin.Coin.fromTX(tx, index, -1));
@@ -102,5 +108,5 @@ export async function marketPayer(t: { teardown(fn: () => unknown): void }, rent
     };
     return { peer, ask, score };
   };
-  return { me, hostKey, myScript, toHost: identityScript(hostKey), coins, pay, connect, tip };
+  return { me, hostKey, myScript, ring, toHost: identityScript(hostKey), coins, pay, connect, tip };
 }
