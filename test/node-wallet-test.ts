@@ -113,7 +113,7 @@ t.test('wallet encryption', async (t) => {
 
   await t.test('should refuse a put up front while the renter cannot pay', async (t) => {
     const r = await renter.cli(['put', file, '--hosts', '1']);
-    oneLine(t, r, /walletpassphrase/, 'put while locked');
+    oneLine(t, r, /-stdinwalletpassphrase walletpassphrase SECONDS/, 'put while locked: the unlock without the passphrase on the command line');
     const [backend] = await json<Array<{ used: number }>>(host.cli(['getfileservers']));
     t.equal(backend.used, 0, 'the host stored nothing');
   });

@@ -231,7 +231,7 @@ export class RenterCore {
     const info = await this.rpc('getwalletinfo', []);
     if (info.unlocked_until === 0)
       throw new RenterClientError('wallet-locked', `the wallet is encrypted and locked, and ${contracts} new contract(s) must be `
-        + 'paid from it: unlock it with `cloudcoin-cli walletpassphrase PASSPHRASE SECONDS` first; nothing was paid');
+        + 'paid from it: unlock it first with `cloudcoin-cli -stdinwalletpassphrase walletpassphrase SECONDS` (the passphrase typed, not on the command line); nothing was paid');
   }
 
   /** The wallet's balance in sat (getbalance answers BTC, as bitcoind's). */
