@@ -152,6 +152,21 @@ t.test('walletpassphrase and walletpassphrasechange refuse it over RPC (-14)', a
   await node.rpc('walletpassphrase', ['newer', 0]);
   t.equal(rawMaster(wallet).key, null, 'timeout 0 locks at once, as bitcoind (bcoin: 60 s)');
   await t.rejects(node.rpc('walletpassphrase', ['newer', -5]), { code: -8, message: 'Timeout cannot be negative.' }, 'negative: -8');
+
+  // Signing unlocks through bcoin's Wallet#unlock with no timeout, which
+  // restarted the timer at 60 s: a long unlock got shorter, a short one longer.
+  const addr = await node.rpc('getnewaddress') as string;
+  for (const timeout of [3000, 5]) {
+    await node.rpc('walletpassphrase', ['newer', timeout]);
+    const set = await until();
+    await node.rpc('dumpprivkey', [addr]);
+    await node.rpc('signmessage', [addr, 'hello']);
+    t.equal(await until(), set, `an unlock for ${timeout} s keeps its end after signing`);
+  }
+  await node.rpc('walletpassphrase', ['newer', 600]);
+  const longer = await until();
+  t.ok(longer > Date.now() / 1000 + 500, 'a second walletpassphrase sets a new timeout, as bitcoind');
+  await node.rpc('walletlock');
 });
 
 /** Make the wallet database's batch writes fail from the `failFrom`-th one on (1-based), as a crash would cut them. */
@@ -223,4 +238,12 @@ t.test('walletpassphrasechange is one write: a crash leaves the old or the new p
   t.equal((await wallet.getAccount(0))?.deriveReceive(0, wallet.master).publicKey.toString('hex'), before.toString('hex'),
     'the master key is the wallet\'s own throughout');
   await node.rpc('walletlock');
+});
+
+t.test('a passphrase given for a wallet in the clear is a warning at start', async (t) => {
+  const ctx = await NodesContext.create([{ memory: true, extensions: [] }]);
+  t.teardown(() => ctx.close());
+  const [node] = ctx.nodes;
+  await node.open({ walletPassphrase: 'for an encrypted wallet' });
+  t.match(node.node.warnings.join('\n'), /a wallet passphrase was given, but the wallet is not encrypted/);
 });

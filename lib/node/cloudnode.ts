@@ -258,6 +258,14 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     // their accounts and load their keys), its key kept in memory for the
     // node's own signing, and locked again: spending needs walletpassphrase.
     const relock = await unlockForStart(this.walletPlugin.wdb.primary, this.options.walletPassphrase);
+    // A passphrase for a wallet in the clear (a restore into a new datadir
+    // with the old conf, say) would otherwise pass unseen: its keys are not encrypted.
+    if (this.options.walletPassphrase && !this.walletPlugin.wdb.primary.master.encrypted) {
+      const warning = 'a wallet passphrase was given, but the wallet is not encrypted: its keys are in the clear '
+        + '(encryptwallet encrypts them)';
+      this.logger.warning(warning);
+      this.warnings.push(warning);
+    }
     this.masterKey();
     for (const ext of this.extensions.values()) {
       await ext.open();

@@ -210,3 +210,45 @@ export function keepUnlocked(wallet: bcoin.Wallet, seconds: number): void {
   };
   arm();
 }
+
+/** bcoin's MasterKey prototype, for the one unlock fix below. */
+interface MasterKeyProto {
+  _unlock(this: { key: unknown }, passphrase: unknown, timeout?: number): Promise<unknown>;
+  ccUnlockFixed?: boolean;
+}
+
+/**
+ * Stop bcoin from resetting an unlocked wallet's relock timer. Every
+ * signing call (sendtoaddress, dumpprivkey, a put's new contract) goes
+ * through Wallet#unlock with no timeout, and MasterKey#_unlock then
+ * restarts the timer at its 60 s default: a 3000 s unlock ended 60 s after
+ * the next send, and a 5 s one stayed open 60 s. bitcoind keeps the
+ * timeout walletpassphrase set; so do we: an unlocked key is returned as
+ * it is, and walletpassphrase sets the timer itself (setUnlockTimeout).
+ * Idempotent; it patches the class, so every wallet of the process.
+ */
+export function keepUnlockTimeouts(): void {
+  const proto = (require('bcoin/lib/wallet/masterkey') as { prototype: MasterKeyProto }).prototype;
+  if (proto.ccUnlockFixed)
+    return;
+  const unlock = proto._unlock;
+  proto._unlock = function unlockKeepingTimer(passphrase, timeout) {
+    if (this.key)
+      return Promise.resolve(this.key);
+    return unlock.call(this, passphrase, timeout);
+  };
+  proto.ccUnlockFixed = true;
+}
+
+/**
+ * (Re)arm the relock timer of an unlocked wallet for `seconds` from now,
+ * as walletpassphrase does in bitcoind (a second walletpassphrase sets a
+ * new timeout). Past a Node timer's reach, keepUnlocked steps.
+ */
+export function setUnlockTimeout(wallet: bcoin.Wallet, seconds: number): void {
+  if (seconds > MAX_TIMER_SECONDS) {
+    keepUnlocked(wallet, seconds);
+    return;
+  }
+  (wallet.master as unknown as { start(seconds: number): void }).start(seconds);
+}

@@ -20,7 +20,7 @@ import bcoin = require('../bcoin');
 import { RPCError, UNLOCK_NEEDED, rpcCodes } from '../base/errors';
 import { positionLabel, usageNames } from '../base/rpc';
 import { keyTypeOf, signMessage, verifyMessage } from './message';
-import { MAX_TIMER_SECONDS, MAX_UNLOCK_SECONDS, changePassphrase, keepUnlocked, passphraseOpens } from './walletpassphrase';
+import { MAX_TIMER_SECONDS, MAX_UNLOCK_SECONDS, changePassphrase, keepUnlockTimeouts, passphraseOpens, setUnlockTimeout } from './walletpassphrase';
 import { claimNewFile, claimNewFolder, dropNewFile, finishNewFile, finishNewFolder, newServerPath } from './rpcfiles';
 
 /** Wallet methods that need the private keys, checked for the lock first as bitcoind does. */
@@ -180,6 +180,7 @@ export interface WalletRPCHooks {
 /** Install the fixes on the node's RPC and the mounted wallet RPC. */
 export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlugin['rpc'], network: bcoin.Network,
   hooks: WalletRPCHooks): void {
+  keepUnlockTimeouts();
   for (const name of ['getnewaddress', 'getrawchangeaddress']) {
     const call = walletRPC.calls[name];
     if (!call)
@@ -278,8 +279,8 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
       return null;
     }
     const result = await unlock.call(this, [args[0], Math.min(seconds, MAX_TIMER_SECONDS)], help);
-    if (seconds > MAX_TIMER_SECONDS)
-      keepUnlocked(walletRPC.wallet, seconds);
+    // The unlock leaves an unlocked wallet's timer alone (keepUnlockTimeouts): set it.
+    setUnlockTimeout(walletRPC.wallet, seconds);
     return result;
   };
   const change = walletRPC.calls.walletpassphrasechange;
