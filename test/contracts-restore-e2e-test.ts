@@ -24,9 +24,14 @@ async function mine(d: DaemonProcess, n: number): Promise<void> {
   await call(d, 'generatetoaddress', [n, await call<string>(d, 'getnewaddress')]);
 }
 
-/** Confirmed balance of every account, in sat. */
+/**
+ * Every confirmed coin of the wallet, in sat: getbalance leaves immature
+ * coinbase out, as bitcoind's, and the renter's coinbases mature while
+ * the hosts mine towards the refund height.
+ */
 async function balance(d: DaemonProcess): Promise<number> {
-  return Math.round(await call<number>(d, 'getbalance', ['*', 1]) * 1e8);
+  const { mine } = await call<{ mine: { immature: number } }>(d, 'getbalances');
+  return Math.round(await call<number>(d, 'getbalance', ['*', 1]) * 1e8) + Math.round(mine.immature * 1e8);
 }
 
 async function stateOf(d: DaemonProcess, id: string): Promise<string> {

@@ -151,6 +151,8 @@ declare module 'bcoin' {
       txid(): string;
       wtxid(): string;
       isCoinbase(): boolean;
+      /** Any input signals BIP125 replaceability. */
+      isRBF(): boolean;
       toRaw(): Buffer;
       getSize(): number;
       getVirtualSize(): number;
@@ -508,9 +510,50 @@ declare module 'bcoin' {
       account: number;
     }
 
+    /** A wallet coin with its spent flag (an unconfirmed spend sets it). */
+    class Credit {
+      coin: Coin;
+      spent: boolean;
+      /** Made by a tx that spends one of the wallet's own coins. */
+      own: boolean;
+    }
+
+    /** The wallet's record of a tx (bcoin/lib/wallet/records.js TXRecord). */
+    class TXRecord {
+      tx: TX;
+      hash: Hash;
+      /** When the wallet first saw it, unix seconds. */
+      mtime: number;
+      /** -1 while unconfirmed; `block` (internal-order hex) and `time` are null and 0 then. */
+      height: number;
+      block: Hash | null;
+      time: number;
+    }
+
+    /** One input or output of a wallet tx: `path` is set when the wallet owns it. */
+    class DetailsMember {
+      value: number;
+      address: Address | null;
+      path: (Path & { name: string }) | null;
+    }
+
+    /** A wallet tx with its inputs' coins and owners (bcoin/lib/wallet/txdb.js Details). */
+    class Details {
+      hash: Hash;
+      tx: TX;
+      inputs: DetailsMember[];
+      outputs: DetailsMember[];
+    }
+
     class Wallet extends EventEmitter {
       id: string;
       wid: number;
+      watchOnly: boolean;
+      /** Every tx of the account (all accounts with none), in key order. */
+      getHistory(acct?: number | string | null): Promise<TXRecord[]>;
+      toDetails(wtx: TXRecord): Promise<Details | null>;
+      /** The account's coins, spent ones included (`spent`). */
+      getCredits(acct?: number | string | null): Promise<Credit[]>;
       master: { key: HDPrivateKey | null; mnemonic: Mnemonic | null; encrypted: boolean };
       /** Decrypt the master key for `timeout` seconds (default 60). Throws on a wrong passphrase. */
       unlock(passphrase: string, timeout?: number): Promise<HDPrivateKey>;
@@ -539,7 +582,7 @@ declare module 'bcoin' {
       abandon(hash: Hash): Promise<unknown>;
       fund(mtx: MTX, options?: object, force?: boolean): Promise<void>;
       /** The tx record, or null if the wallet does not have it. */
-      getTX(hash: Hash): Promise<{ tx: TX; height: number } | null>;
+      getTX(hash: Hash): Promise<TXRecord | null>;
       /** In-memory coin locks (bitcoind lockunspent): `fund` skips locked coins; forgotten on restart. */
       lockCoin(prevout: Outpoint | Coin): void;
       unlockCoin(prevout: Outpoint | Coin): boolean;
@@ -604,7 +647,7 @@ declare module 'bcoin' {
     interface WalletPlugin {
       wdb: WalletDB;
       /** The wallet RPC; `wallet` is the one `selectwallet` chose (primary by default). */
-      rpc: RPCBase & { wallet: Wallet; wdb: WalletDB };
+      rpc: RPCBase & { wallet: Wallet; wdb: WalletDB; client: { node: FullNode } };
       http: HTTP;
     }
 
@@ -651,6 +694,8 @@ declare module 'bcoin' {
 
     namespace consensus {
       const COIN: number;
+      /** Blocks before a coinbase output may be spent (100, every network). */
+      const COINBASE_MATURITY: number;
     }
 
     namespace policy {

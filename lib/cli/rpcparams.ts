@@ -58,7 +58,7 @@ export const JSON_PARAMS: Readonly<Record<string, readonly number[]>> = {
   listaccounts: [0, 1],
   listreceivedbyaccount: [0, 1, 2],
   listreceivedbyaddress: [0, 1, 2],
-  listsinceblock: [1, 2],
+  listsinceblock: [1, 2, 3],
   listtransactions: [1, 2, 3],
   listunspent: [0, 1, 2],
   lockunspent: [0, 1],

@@ -80,7 +80,12 @@ export function localClient(deals: Deals, tag: string): RenterClient {
   const logger = deals.api.logger;
   const wallet = () => deals.api.wallet().wdb.primary;
   const call = localCall(deals, {
-    balance: async () => (await wallet().getBalance()).confirmed,
+    // The node's own getbalance, as a CLI renter asks it: bitcoind's trusted
+    // balance, no immature coinbase and less unconfirmed spends (lib/node/wallettxrpc.ts).
+    balance: async () => {
+      const rpc = deals.api.wallet().rpc;
+      return Math.round(Number(await rpc.calls.getbalance.call(rpc, [], false)) * 1e8);
+    },
     // As getwalletinfo: unlocked_until only for an encrypted wallet, 0 while it is locked.
     info: () => {
       const w = wallet();

@@ -21,6 +21,7 @@ import { RPCError, UNLOCK_NEEDED, rpcCodes } from '../base/errors';
 import { positionLabel, usageNames } from '../base/rpc';
 import { keyTypeOf, signMessage, verifyMessage } from './message';
 import { MAX_TIMER_SECONDS, MAX_UNLOCK_SECONDS, changePassphrase, keepUnlockTimeouts, passphraseOpens, setUnlockTimeout } from './walletpassphrase';
+import { fixWalletTxRPC } from './wallettxrpc';
 import { claimNewFile, claimNewFolder, dropNewFile, finishNewFile, finishNewFolder, newServerPath } from './rpcfiles';
 
 /** Wallet methods that need the private keys, checked for the lock first as bitcoind does. */
@@ -181,6 +182,7 @@ export interface WalletRPCHooks {
 export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlugin['rpc'], network: bcoin.Network,
   hooks: WalletRPCHooks): void {
   keepUnlockTimeouts();
+  fixWalletTxRPC(walletRPC, network);
   for (const name of ['getnewaddress', 'getrawchangeaddress']) {
     const call = walletRPC.calls[name];
     if (!call)
