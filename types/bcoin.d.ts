@@ -587,6 +587,14 @@ declare module 'bcoin' {
       lockCoin(prevout: Outpoint | Coin): void;
       unlockCoin(prevout: Outpoint | Coin): boolean;
       isLocked(prevout: Outpoint | Coin): boolean;
+      /** Every locked outpoint. */
+      getLocked(): Outpoint[];
+      /** Whether the wallet has a key for the address. */
+      hasAddress(address: Address | Buffer | string): Promise<boolean>;
+      /** Add a key outside the HD chain to account `acct`; throws 'Key already exists.' for one it has. */
+      importKey(acct: number | string, ring: KeyRing, passphrase?: string): Promise<void>;
+      /** The wallet's coins and txs (bcoin's TXDB). */
+      txdb: { getCoin(hash: Hash, index: number): Promise<Coin | null> };
     }
 
     class Account {
@@ -642,6 +650,8 @@ declare module 'bcoin' {
       txLock: { lock(force?: boolean): Promise<() => void> };
       /** Copy the database into a new leveldb folder at `path` (bdb's clone: refuses one holding a database). */
       backup(path: string): Promise<void>;
+      /** Rescan the chain from `height` for every wallet's addresses. */
+      rescan(height: number): Promise<void>;
     }
 
     interface WalletPlugin {

@@ -22,6 +22,7 @@ import { PacketRouter } from './packetrouter';
 import { bitcoindParamErrors } from './paramerrors';
 import { RPCCredentials } from './rpccookie';
 import { groupOf } from './rpchelp';
+import { guardNodeRPC } from './nodeguards';
 import { RPCMethods } from './rpcmethods';
 import { serveRPC } from './rpcserver';
 import { dustLimit, fixWalletRPC } from './walletrpc';
@@ -116,7 +117,10 @@ export class CloudNode extends EventEmitter implements NodeAPI {
 
     // One endpoint for node and wallet methods, as with bitcoind.
     this.node.rpc.mount(this.walletPlugin.rpc);
-    fixWalletRPC(this.node.rpc, this.walletPlugin.rpc, this.network, { keepMasterKey: () => this.masterKey() });
+    fixWalletRPC(this.node.rpc, this.walletPlugin.rpc, this.network, {
+      keepMasterKey: () => this.masterKey(), chain: this.node.chain
+    });
+    guardNodeRPC(this.node.rpc, this.walletPlugin.rpc, this.network);
     this.rpcMethods = new RPCMethods(this.node.rpc, this.walletPlugin.rpc);
     bitcoindParamErrors(this.node.rpc, (method) => this.rpcMethods.methodHelp(method), (address) => dustLimit(address, this.network));
     if (options.restoreMnemonic !== undefined)

@@ -44,7 +44,8 @@ export function bitcoindParamErrors(rpc: bcoin.RPCBase, usage: (method: string) 
       // the usage. Only that: an error of the method's own that merely starts
       // with its name (`cloudrequest failed: timeout`) passes unchanged.
       if (!help && err && err.type === 'RPCError' && err.code === rpcCodes.MISC_ERROR
-        && typeof err.message === 'string' && (err.message === json.method || err.message.startsWith(`${json.method} `))) {
+        && typeof err.message === 'string' && (err.message === json.method || err.message.startsWith(`${json.method} `)
+          || err.message.startsWith(`${json.method}\n`))) {
         const first = err.message.split('\n')[0];
         let line: string | null = null;
         try {

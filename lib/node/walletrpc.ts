@@ -22,6 +22,7 @@ import { positionLabel, usageNames } from '../base/rpc';
 import { keyTypeOf, signMessage, verifyMessage } from './message';
 import { MAX_TIMER_SECONDS, MAX_UNLOCK_SECONDS, changePassphrase, keepUnlockTimeouts, passphraseOpens, setUnlockTimeout } from './walletpassphrase';
 import { fixWalletTxRPC } from './wallettxrpc';
+import { guardWalletRPC, parseWIF } from './walletguards';
 import { claimNewFile, claimNewFolder, dropNewFile, finishNewFile, finishNewFolder, newServerPath } from './rpcfiles';
 
 /** Wallet methods that need the private keys, checked for the lock first as bitcoind does. */
@@ -172,10 +173,12 @@ export function dustWhy(limit: number): string {
   return `${limit} sat for this address: 3 x the fee of spending it at the minimum relay fee`;
 }
 
-/** What the encryption methods need from the node. */
+/** What the encryption methods and listsinceblock need from the node. */
 export interface WalletRPCHooks {
   /** Take the node's own keys before the wallet's key is encrypted away (CloudNode#masterKey). */
   keepMasterKey(): void;
+  /** The node's chain (listsinceblock's blocks). */
+  chain: bcoin.Chain;
 }
 
 /** Install the fixes on the node's RPC and the mounted wallet RPC. */
@@ -183,6 +186,7 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
   hooks: WalletRPCHooks): void {
   keepUnlockTimeouts();
   fixWalletTxRPC(walletRPC, network);
+  guardWalletRPC(walletRPC, network, hooks.chain);
   for (const name of ['getnewaddress', 'getrawchangeaddress']) {
     const call = walletRPC.calls[name];
     if (!call)
@@ -228,12 +232,7 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
 
   const signmessagewithprivkey: Handler = async (args, help) => {
     const [wif, message] = strings(args, 2, help, SIGNWITHPRIVKEY);
-    let ring: bcoin.KeyRing;
-    try {
-      ring = bcoin.KeyRing.fromSecret(wif, network);
-    } catch {
-      throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Invalid private key');
-    }
+    const ring = parseWIF(wif, network, 'Invalid private key');
     return signMessage(message, ring.privateKey, ring.publicKey.length === 33, 'p2pkh');
   };
 
