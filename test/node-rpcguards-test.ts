@@ -81,6 +81,8 @@ t.test('bcoin RPCs given bad input', async (t) => {
       ['sendmany', ['', {}], rpcCodes.INVALID_PARAMETER, /^Transaction must have at least one recipient$/],
       ['abandontransaction', ['aa'.repeat(32)], rpcCodes.INVALID_ADDRESS_OR_KEY, /^Invalid or non-wallet transaction id$/],
       ['importpubkey', ['02' + '00'.repeat(32)], rpcCodes.INVALID_ADDRESS_OR_KEY, /^Pubkey is not a valid public key$/],
+      ['selectwallet', [null], rpcCodes.TYPE_ERROR, /^Position 1 \(id\) must be a string\.$/],
+      ['selectwallet', ['a'.repeat(300)], rpcCodes.WALLET_ERROR, /^Wallet not found\.$/],
       ['setloglevel', ['bogus'], rpcCodes.INVALID_PARAMETER, /^Position 1 \(level\) must be one of none, error/],
       ['submitblock', [null], rpcCodes.DESERIALIZATION_ERROR, /^Block decode failed$/],
       ['getworklp', ['x'], rpcCodes.MISC_ERROR, /^wrong number of parameters \(1 given\); usage: getworklp$/],
@@ -137,6 +139,27 @@ t.test('bcoin RPCs given bad input', async (t) => {
     t.equal(node.node.network.now(), 1000000000, 'mocked');
     t.equal((await call(node, 'setmocktime', [0])).code, null);
     t.ok(Math.abs(node.node.network.now() - Date.now() / 1000) < 5, `back to the clock (${node.node.network.now()})`);
+  });
+
+  await t.test('should say what the mempool did with a raw tx, and refuse an absurd fee', async (t) => {
+    const [coin] = (await call(node, 'listunspent', [])).result as Array<{ txid: string; vout: number; amount: number }>;
+    const raw = async (fee: number) => String((await call(node, 'createrawtransaction',
+      [[{ txid: coin.txid, vout: coin.vout }], { [addr]: coin.amount - fee }])).result);
+    const absurd = await call(node, 'sendrawtransaction', [await raw(1)]);
+    t.equal(absurd.code, rpcCodes.VERIFY_REJECTED);
+    t.match(absurd.message, /^max-fee-exceeded: fee 1 BTC/);
+    // Unsigned: the mempool refuses it, and the caller is told.
+    const unsigned = await call(node, 'sendrawtransaction', [await raw(0.0001)]);
+    t.equal(unsigned.code, rpcCodes.VERIFY_REJECTED, unsigned.message);
+    const allowed = await call(node, 'sendrawtransaction', [await raw(1), true]);
+    t.equal(allowed.code, rpcCodes.VERIFY_REJECTED, `allowhighfees passes the fee check only: ${allowed.message}`);
+    t.notMatch(allowed.message, /max-fee-exceeded/);
+    const missing = await call(node, 'sendrawtransaction', [String((await call(node, 'createrawtransaction',
+      [[{ txid: 'aa'.repeat(32), vout: 0 }], { [addr]: 1 }])).result)]);
+    t.equal(missing.code, rpcCodes.VERIFY_ERROR);
+    t.equal(missing.message, 'bad-txns-inputs-missingorspent');
+    t.equal((await call(node, 'sendrawtransaction', ['zz'])).code, rpcCodes.DESERIALIZATION_ERROR);
+    t.same((await call(node, 'getrawmempool', [])).result, [], 'nothing entered the mempool');
   });
 
   await t.test('should list since a block, and from the start without one', async (t) => {

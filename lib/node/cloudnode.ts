@@ -120,7 +120,7 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     fixWalletRPC(this.node.rpc, this.walletPlugin.rpc, this.network, {
       keepMasterKey: () => this.masterKey(), chain: this.node.chain
     });
-    guardNodeRPC(this.node.rpc, this.walletPlugin.rpc, this.network);
+    guardNodeRPC(this.node.rpc, this.walletPlugin.rpc, this.node);
     this.rpcMethods = new RPCMethods(this.node.rpc, this.walletPlugin.rpc);
     bitcoindParamErrors(this.node.rpc, (method) => this.rpcMethods.methodHelp(method), (address) => dustLimit(address, this.network));
     if (options.restoreMnemonic !== undefined)

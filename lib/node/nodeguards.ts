@@ -12,6 +12,13 @@
  * - submitblock of anything but hex: -22 as bitcoind (bcoin's assert);
  * - signrawtransaction's private keys: a long string is refused before
  *   bcoin's quadratic base58 decode stops the node (walletguards.ts);
+ * - sendrawtransaction answers what the mempool did with the tx, as
+ *   bitcoind: bcoin returned the txid at once and relayed in the
+ *   background, so an unsigned tx, a double spend or one the mempool
+ *   refused looked sent (and one refused with ban score 0, such as
+ *   "insufficient fee", was broadcast anyway); a fee rate over 0.1
+ *   BTC/kvB is refused unless allowhighfees (bitcoind's maxfeerate: a raw
+ *   tx whose change output was forgotten pays it all as fee);
  * - the wallet methods bcoin 1.0.2 lists but never implemented (move,
  *   setaccount, listaddressgroupings, addmultisigaddress,
  *   addwitnessaddress: an internal error "Not implemented.") are removed,
@@ -22,6 +29,9 @@ import bcoin = require('../bcoin');
 import { RPCError, rpcCodes } from '../base/errors';
 import { positionLabel, shownValue } from '../base/rpc';
 import { MAX_WIF_LENGTH } from './walletguards';
+
+/** Highest fee rate sendrawtransaction sends without allowhighfees, sat/kvB (bitcoind's DEFAULT_MAX_RAW_TX_FEE_RATE, 0.1 BTC). */
+export const MAX_RAW_TX_FEE_RATE = 10_000_000;
 
 /** bcoin's log levels (blgr Logger.levels), lowercase as setloglevel takes them. */
 const LOG_LEVELS = ['none', 'error', 'warning', 'info', 'debug', 'spam'];
@@ -34,8 +44,9 @@ function usage(text: string): RPCError {
 }
 
 /** Install the guards on the node's RPC and drop the wallet's unimplemented methods. */
-export function guardNodeRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.RPCBase, network: bcoin.Network): void {
+export function guardNodeRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.RPCBase, node: bcoin.FullNode): void {
   const calls = nodeRPC.calls;
+  const network = node.network;
   for (const name of UNIMPLEMENTED)
     delete walletRPC.calls[name];
 
@@ -85,5 +96,54 @@ export function guardNodeRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.RPCBase, n
     if (!help && Array.isArray(keys) && keys.some((k) => typeof k === 'string' && k.length > MAX_WIF_LENGTH))
       throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Invalid private key encoding');
     return signraw.call(this, args, help);
+  };
+
+  calls.sendrawtransaction = async function sendRawTransaction(args, help) {
+    if (help || !Array.isArray(args) || args.length < 1 || args.length > 2)
+      throw usage('sendrawtransaction "hexstring" ( allowhighfees )\nSubmit a signed transaction to the mempool and the network; '
+        + `a fee rate over ${MAX_RAW_TX_FEE_RATE / 1e8} BTC/kvB needs allowhighfees true.`);
+    if (args[1] !== undefined && args[1] !== null && typeof args[1] !== 'boolean')
+      throw new RPCError(rpcCodes.TYPE_ERROR, `${positionLabel(1, 'allowhighfees')} must be a boolean.`);
+    let tx: bcoin.TX;
+    try {
+      if (typeof args[0] !== 'string' || !/^([0-9a-f]{2})+$/i.test(args[0]))
+        throw new Error('not hex');
+      tx = bcoin.TX.fromRaw(args[0], 'hex');
+    } catch {
+      throw new RPCError(rpcCodes.DESERIALIZATION_ERROR, 'TX decode failed');
+    }
+    const mempool = node.mempool;
+    // bitcoind answers the txid of a tx its mempool already has.
+    if (mempool.has(tx.hash('hex')))
+      return tx.txid();
+    let spent = 0;
+    for (const input of tx.inputs) {
+      const parent = mempool.getTX(input.prevout.hash);
+      const output = parent ? parent.outputs[input.prevout.index] : await node.chain.getCoin(input.prevout.hash, input.prevout.index);
+      if (!output)
+        throw new RPCError(rpcCodes.VERIFY_ERROR, 'bad-txns-inputs-missingorspent');
+      spent += output.value;
+    }
+    const fee = spent - tx.outputs.reduce((sum, o) => sum + o.value, 0);
+    const rate = Math.floor(fee * 1000 / tx.getVirtualSize());
+    // [REJECT] a fee rate no one means to pay, unless the caller says so.
+    if (args[1] !== true && rate > MAX_RAW_TX_FEE_RATE) {
+      throw new RPCError(rpcCodes.VERIFY_REJECTED, `max-fee-exceeded: fee ${fee / 1e8} BTC is ${rate / 1e8} BTC/kvB, `
+        + `over ${MAX_RAW_TX_FEE_RATE / 1e8} (allowhighfees true sends it)`);
+    }
+    try {
+      // The pool announces what the mempool takes.
+      const missing = await mempool.addTX(tx);
+      if (Array.isArray(missing) && missing.length > 0) {
+        mempool.removeOrphan(tx.hash('hex'));
+        throw new RPCError(rpcCodes.VERIFY_ERROR, 'bad-txns-inputs-missingorspent');
+      }
+    } catch (e) {
+      const err = e as { type?: unknown; reason?: unknown };
+      if (err && err.type === 'VerifyError')
+        throw new RPCError(rpcCodes.VERIFY_REJECTED, String(err.reason));
+      throw e;
+    }
+    return tx.txid();
   };
 }

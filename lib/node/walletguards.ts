@@ -25,8 +25,8 @@
  * - an account name the wallet does not have is -11 with its name
  *   (bcoin: internal error "Account not found.", or a database key error
  *   for a name over 255 bytes);
- * - abandontransaction, sendmany with no recipients, importpubkey and
- *   importaddress get bitcoind's codes and words (bcoin's plain Errors
+ * - abandontransaction, sendmany with no recipients, selectwallet,
+ *   importpubkey and importaddress get bitcoind's codes and words (bcoin's plain Errors
  *   were internal errors, -32603, with a stack in debug.log).
  */
 
@@ -304,6 +304,18 @@ export function guardWalletRPC(walletRPC: WalletRPC, network: bcoin.Network, cha
     if (!help && to && typeof to === 'object' && !Array.isArray(to) && Object.keys(to).length === 0)
       throw new RPCError(rpcCodes.INVALID_PARAMETER, 'Transaction must have at least one recipient');
     return sendmany.call(this, args, help);
+  };
+
+  const select = calls.selectwallet;
+  calls.selectwallet = function selectWallet(this: unknown, args, help) {
+    if (!help && Array.isArray(args) && args.length === 1) {
+      if (typeof args[0] !== 'string')
+        throw new RPCError(rpcCodes.TYPE_ERROR, `${positionLabel(0, 'id')} must be a string.`);
+      // bcoin's wallet ids are at most 40 characters: a longer one is a database key error.
+      if (args[0].length > 40)
+        throw new RPCError(rpcCodes.WALLET_ERROR, 'Wallet not found.');
+    }
+    return select.call(this, args, help);
   };
 
   for (const name of ['importpubkey', 'importaddress']) {
