@@ -19,6 +19,9 @@
  *   "insufficient fee", was broadcast anyway); a fee rate over 0.1
  *   BTC/kvB is refused unless allowhighfees (bitcoind's maxfeerate: a raw
  *   tx whose change output was forgotten pays it all as fee);
+ * - bcoin's plain Errors for a caller's mistake (an estimate too far
+ *   ahead, an unknown block to invalidate, a tx without inputs, an amount
+ *   too small to pay its fee) get bitcoind's codes (PLAIN_ERRORS);
  * - the wallet methods bcoin 1.0.2 lists but never implemented (move,
  *   setaccount, listaddressgroupings, addmultisigaddress,
  *   addwitnessaddress: an internal error "Not implemented.") are removed,
@@ -26,7 +29,7 @@
  */
 
 import bcoin = require('../bcoin');
-import { RPCError, rpcCodes } from '../base/errors';
+import { RPCError, rpcCodes, type RPCCode } from '../base/errors';
 import { positionLabel, shownValue } from '../base/rpc';
 import { MAX_WIF_LENGTH } from './walletguards';
 
@@ -39,6 +42,21 @@ const LOG_LEVELS = ['none', 'error', 'warning', 'info', 'debug', 'spam'];
 /** Wallet methods bcoin 1.0.2 answers only with `throw new Error('Not implemented.')`. */
 export const UNIMPLEMENTED = ['move', 'setaccount', 'listaddressgroupings', 'addmultisigaddress', 'addwitnessaddress'];
 
+/**
+ * bcoin's plain Errors (asserts included) that answer a caller's mistake,
+ * by method: the message bcoin throws, and bitcoind's code and words.
+ */
+const PLAIN_ERRORS: Array<[string[], string, RPCCode, string]> = [
+  // bcoin's fee estimator tracks 15 blocks (MAX_BLOCK_CONFIRMS, lib/mempool/fees.js).
+  [['estimatefee', 'estimatesmartfee', 'estimatepriority', 'estimatesmartpriority'], 'Too many confirmations for estimate.',
+    rpcCodes.INVALID_PARAMETER, 'Invalid nblocks, must be between 0 and 15 (the blocks bcoin\'s fee estimator tracks)'],
+  [['invalidateblock'], 'Block not found.', rpcCodes.INVALID_ADDRESS_OR_KEY, 'Block not found'],
+  [['createrawtransaction'], 'Cannot serialize zero-input tx.', rpcCodes.INVALID_PARAMETER,
+    'Invalid parameter, a transaction needs at least one input (bcoin cannot encode one without)'],
+  [['sendtoaddress', 'sendmany', 'sendfrom'], 'Could not subtract fee.', rpcCodes.WALLET_ERROR,
+    'The transaction amount is too small to pay the fee']
+];
+
 function usage(text: string): RPCError {
   return new RPCError(rpcCodes.MISC_ERROR, text);
 }
@@ -49,6 +67,22 @@ export function guardNodeRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.RPCBase, n
   const network = node.network;
   for (const name of UNIMPLEMENTED)
     delete walletRPC.calls[name];
+
+  for (const [methods, message, code, text] of PLAIN_ERRORS) {
+    for (const name of methods) {
+      const table = Object.hasOwn(calls, name) ? calls : walletRPC.calls;
+      const call = table[name];
+      table[name] = async function plainErrors(this: unknown, args, help) {
+        try {
+          return await call.call(this, args, help);
+        } catch (e) {
+          if (e instanceof Error && !(e instanceof RPCError) && (e as { type?: unknown }).type !== 'RPCError' && e.message === message)
+            throw new RPCError(code, text);
+          throw e;
+        }
+      };
+    }
+  }
 
   const setloglevel = calls.setloglevel;
   calls.setloglevel = function setLogLevel(this: unknown, args, help) {
