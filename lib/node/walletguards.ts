@@ -49,15 +49,18 @@ export const MAX_TX_FEE_RATE = 10_000_000;
 /** Largest wallet dump importwallet reads: about 300,000 keys. */
 export const MAX_DUMP_FILE = 32 * 1024 * 1024;
 
-/** Methods whose first param is an account name, and whether null/"" mean the default account. */
-const ACCOUNT_FIRST: Record<string, boolean> = {
-  getbalance: false,
-  getnewaddress: true,
-  getaccountaddress: true,
-  getaddressesbyaccount: true,
-  getreceivedbyaccount: true,
-  sendmany: true,
-  sendfrom: true
+/**
+ * Methods whose first param is an account name: its name in the usage
+ * line, and whether null means the default account.
+ */
+const ACCOUNT_FIRST: Record<string, [string, boolean]> = {
+  getbalance: ['account', false],
+  getnewaddress: ['account', true],
+  getaccountaddress: ['account', true],
+  getaddressesbyaccount: ['account', true],
+  getreceivedbyaccount: ['account', true],
+  sendmany: ['fromaccount', true],
+  sendfrom: ['fromaccount', true]
 };
 
 function usage(text: string): RPCError {
@@ -339,7 +342,7 @@ export function guardWalletRPC(walletRPC: WalletRPC, network: bcoin.Network, cha
     };
   }
 
-  for (const [name, defaultOnEmpty] of Object.entries(ACCOUNT_FIRST)) {
+  for (const [name, [param, defaultOnEmpty]] of Object.entries(ACCOUNT_FIRST)) {
     const call = calls[name];
     if (!call)
       continue;
@@ -350,7 +353,7 @@ export function guardWalletRPC(walletRPC: WalletRPC, network: bcoin.Network, cha
       if (account === null && defaultOnEmpty)
         return call.call(this, ['default', ...args.slice(1)], help);
       if (account !== null && typeof account !== 'string')
-        throw new RPCError(rpcCodes.TYPE_ERROR, `${positionLabel(0, 'account')} must be a string.`);
+        throw new RPCError(rpcCodes.TYPE_ERROR, `${positionLabel(0, param)} must be a string.`);
       // '' is the default account and '*' every account (bcoin's and bitcoind's meanings).
       if (typeof account === 'string' && account !== '' && account !== '*') {
         // A name over bcoin's 40 characters is no account: asked unread (a long one is a database key error).
