@@ -159,6 +159,9 @@ t.test('bcoin RPCs given bad input', async (t) => {
     const allowed = await call(node, 'sendrawtransaction', [await raw(1), true]);
     t.equal(allowed.code, rpcCodes.VERIFY_REJECTED, `allowhighfees passes the fee check only: ${allowed.message}`);
     t.notMatch(allowed.message, /max-fee-exceeded/);
+    const funded = await call(node, 'fundrawtransaction', [await raw(0.0001)]);
+    t.equal(funded.code, rpcCodes.WALLET_ERROR);
+    t.match(funded.message, /^Cannot fund a transaction that has inputs/);
     const missing = await call(node, 'sendrawtransaction', [String((await call(node, 'createrawtransaction',
       [[{ txid: 'aa'.repeat(32), vout: 0 }], { [addr]: 1 }])).result)]);
     t.equal(missing.code, rpcCodes.VERIFY_ERROR);

@@ -20,8 +20,8 @@
  *   BTC/kvB is refused unless allowhighfees (bitcoind's maxfeerate: a raw
  *   tx whose change output was forgotten pays it all as fee);
  * - bcoin's plain Errors for a caller's mistake (an estimate too far
- *   ahead, an unknown block to invalidate, a tx without inputs, an amount
- *   too small to pay its fee) get bitcoind's codes (PLAIN_ERRORS);
+ *   ahead, an unknown block to invalidate, a tx without inputs, a tx to
+ *   fund that has some, an amount too small to pay its fee) get bitcoind's codes (PLAIN_ERRORS);
  * - the wallet methods bcoin 1.0.2 lists but never implemented (move,
  *   setaccount, listaddressgroupings, addmultisigaddress,
  *   addwitnessaddress: an internal error "Not implemented.") are removed,
@@ -53,6 +53,10 @@ const PLAIN_ERRORS: Array<[string[], string, RPCCode, string]> = [
   [['invalidateblock'], 'Block not found.', rpcCodes.INVALID_ADDRESS_OR_KEY, 'Block not found'],
   [['createrawtransaction'], 'Cannot serialize zero-input tx.', rpcCodes.INVALID_PARAMETER,
     'Invalid parameter, a transaction needs at least one input (bcoin cannot encode one without)'],
+  // bcoin 1.0.2 funds only a tx without inputs, which the raw tx encoding cannot carry.
+  [['fundrawtransaction'], 'TX is already funded.', rpcCodes.WALLET_ERROR,
+    'Cannot fund a transaction that has inputs (bcoin funds only one without any, which a raw transaction cannot encode); '
+    + 'sendtoaddress and sendmany fund and send'],
   [['sendtoaddress', 'sendmany', 'sendfrom'], 'Could not subtract fee.', rpcCodes.WALLET_ERROR,
     'The transaction amount is too small to pay the fee']
 ];
