@@ -13,6 +13,7 @@ import { execFileSync } from 'child_process';
 import { NodesContext, tempDir, type TestNode } from './util/nodes-context';
 import { stretched } from './util/wait';
 import { rpcCodes } from '../lib/base/errors';
+import { answerBody } from '../lib/node/rpcserver';
 import bcoin = require('../lib/bcoin');
 
 interface Answer { code: number | null; message: string; result: unknown }
@@ -30,6 +31,21 @@ async function call(node: TestNode, method: string, params: unknown[]): Promise<
     clearTimeout(timer);
   }
 }
+
+t.test('a batch lets the event loop run between its requests', async (t) => {
+  // Requests that answer in microtasks only, as most methods do.
+  let loopRan = false;
+  setImmediate(() => {
+    loopRan = true;
+  });
+  const seen: boolean[] = [];
+  const res = await answerBody([{ method: 'a', id: 0 }, { method: 'a', id: 1 }], async (r) => {
+    seen.push(loopRan);
+    return { result: null, error: null, id: r.id };
+  });
+  t.equal(res.status, 200);
+  t.same(seen, [true, true], 'the event loop ran before each request');
+});
 
 t.test('bcoin RPCs given bad input', async (t) => {
   const ctx = await NodesContext.create([{ memory: true }]);
