@@ -117,9 +117,7 @@ export class CloudNode extends EventEmitter implements NodeAPI {
 
     // One endpoint for node and wallet methods, as with bitcoind.
     this.node.rpc.mount(this.walletPlugin.rpc);
-    fixWalletRPC(this.node.rpc, this.walletPlugin.rpc, this.network, {
-      keepMasterKey: () => this.masterKey(), chain: this.node.chain
-    });
+    fixWalletRPC(this.node.rpc, this.walletPlugin.rpc, this.network, { keepMasterKey: () => this.masterKey() });
     guardNodeRPC(this.node.rpc, this.walletPlugin.rpc, this.node);
     this.rpcMethods = new RPCMethods(this.node.rpc, this.walletPlugin.rpc);
     bitcoindParamErrors(this.node.rpc, (method) => this.rpcMethods.methodHelp(method), (address) => dustLimit(address, this.network));

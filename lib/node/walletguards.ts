@@ -20,8 +20,6 @@
  * - lockunspent true unlocks every coin (bcoin 1.0.2 calls a method the
  *   wallet does not have), and only outputs of the wallet's own unspent
  *   coins are locked or unlocked (bitcoind's -8 answers);
- * - listsinceblock without a block lists from the genesis block (bcoin
- *   read a chain the wallet RPC does not have: internal error);
  * - an account name the wallet does not have is -11 with its name
  *   (bcoin: internal error "Account not found.", or a database key error
  *   for a name over 255 bytes);
@@ -51,10 +49,10 @@ export const MAX_DUMP_FILE = 32 * 1024 * 1024;
 
 /**
  * Methods whose first param is an account name: its name in the usage
- * line, and whether null means the default account.
+ * line, and whether null means the default account (getbalance has its
+ * own check, wallettxrpc.ts).
  */
 const ACCOUNT_FIRST: Record<string, [string, boolean]> = {
-  getbalance: ['account', false],
   getnewaddress: ['account', true],
   getaccountaddress: ['account', true],
   getaddressesbyaccount: ['account', true],
@@ -173,7 +171,7 @@ async function readDump(file: string): Promise<string> {
 }
 
 /** Install the guards on the wallet RPC (before fixWalletRPC's error translation wraps every method). */
-export function guardWalletRPC(walletRPC: WalletRPC, network: bcoin.Network, chain: bcoin.Chain): void {
+export function guardWalletRPC(walletRPC: WalletRPC, network: bcoin.Network): void {
   const calls = walletRPC.calls;
 
   const settxfee = calls.settxfee;
@@ -264,27 +262,6 @@ export function guardWalletRPC(walletRPC: WalletRPC, network: bcoin.Network, cha
         wallet.lockCoin(outpoint);
     }
     return true;
-  };
-
-  const listsinceblock = calls.listsinceblock;
-  calls.listsinceblock = async function listSinceBlock(this: unknown, args, help) {
-    if (help || !Array.isArray(args))
-      return listsinceblock.call(this, args, help);
-    if (args.length > 3)
-      throw usage('listsinceblock ( "blockhash" target-confirmations includeWatchonly )');
-    const given = args[0];
-    let block: string;
-    if (given === undefined || given === null || given === '') {
-      const genesis = await chain.getEntryByHeight(0);
-      block = genesis ? genesis.rhash() : '';
-    } else {
-      if (typeof given !== 'string' || !/^[0-9a-f]{64}$/i.test(given))
-        throw new RPCError(rpcCodes.INVALID_PARAMETER, `${positionLabel(0, 'blockhash')} must be 64 hex digits, got ${shownValue(given)}`);
-      if (!await chain.getEntry(Buffer.from(given, 'hex').reverse().toString('hex')))
-        throw new RPCError(rpcCodes.INVALID_ADDRESS_OR_KEY, 'Block not found');
-      block = given;
-    }
-    return listsinceblock.call(this, [block, ...args.slice(1)], false);
   };
 
   const abandon = calls.abandontransaction;

@@ -173,12 +173,10 @@ export function dustWhy(limit: number): string {
   return `${limit} sat for this address: 3 x the fee of spending it at the minimum relay fee`;
 }
 
-/** What the encryption methods and listsinceblock need from the node. */
+/** What the encryption methods need from the node. */
 export interface WalletRPCHooks {
   /** Take the node's own keys before the wallet's key is encrypted away (CloudNode#masterKey). */
   keepMasterKey(): void;
-  /** The node's chain (listsinceblock's blocks). */
-  chain: bcoin.Chain;
 }
 
 /** Install the fixes on the node's RPC and the mounted wallet RPC. */
@@ -186,7 +184,7 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
   hooks: WalletRPCHooks): void {
   keepUnlockTimeouts();
   fixWalletTxRPC(walletRPC, network);
-  guardWalletRPC(walletRPC, network, hooks.chain);
+  guardWalletRPC(walletRPC, network);
   for (const name of ['getnewaddress', 'getrawchangeaddress']) {
     const call = walletRPC.calls[name];
     if (!call)
