@@ -83,6 +83,7 @@ t.test('bcoin RPCs given bad input', async (t) => {
       ['lockunspent', [false, [{ txid: 'aa'.repeat(32), vout: 0 }]], rpcCodes.INVALID_PARAMETER, /^Invalid parameter, unknown transaction$/],
       ['lockunspent', [false, [{ txid: 'zz', vout: 0 }]], rpcCodes.INVALID_PARAMETER, /txid must be 64 hex digits/],
       ['lockunspent', [false, [{ txid: 'aa'.repeat(32) }]], rpcCodes.INVALID_PARAMETER, /vout must be a whole number/],
+      ['getbalance', ['a'.repeat(300)], rpcCodes.INVALID_PARAMETER, /^dummy must be "\*" or left out \(or a bcoin account name: no account "a/],
       ['getnewaddress', ['nosuch'], rpcCodes.WALLET_INVALID_ACCOUNT_NAME, /^No account "nosuch"/],
       ['getnewaddress', [5], rpcCodes.TYPE_ERROR, /^Position 1 \(account\) must be a string\.$/],
       ['getaccountaddress', ['a'.repeat(300)], rpcCodes.WALLET_INVALID_ACCOUNT_NAME, /^No account/],

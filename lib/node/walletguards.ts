@@ -278,6 +278,18 @@ export function guardWalletRPC(walletRPC: WalletRPC, network: bcoin.Network): vo
     }
   };
 
+  // wallettxrpc.ts looks getbalance's account up as it is: a name over
+  // 255 bytes is a database key error there (-32603). bcoin's names are
+  // at most 40 characters, so a longer one is no account, answered in
+  // wallettxrpc's words.
+  const getbalance = calls.getbalance;
+  calls.getbalance = function getBalance(this: unknown, args, help) {
+    const account = Array.isArray(args) ? args[0] : undefined;
+    if (!help && typeof account === 'string' && account.length > 40)
+      throw new RPCError(rpcCodes.INVALID_PARAMETER, `dummy must be "*" or left out (or a bcoin account name: no account ${shownValue(account)})`);
+    return getbalance.call(this, args, help);
+  };
+
   const sendmany = calls.sendmany;
   calls.sendmany = function sendMany(this: unknown, args, help) {
     const to = Array.isArray(args) ? args[1] : undefined;
