@@ -658,6 +658,46 @@ t.test('HostService', async (t) => {
     t.ok(dropped.length > 0);
   });
 
+  await t.test('should drop a contract never seen committed past its offer, one seen once W blocks later', async (t) => {
+    const commitOut = { script: bcoin.Script.fromNulldata(Buffer.concat([Buffer.from('4343000101', 'hex'), Buffer.alloc(33)])), value: 0 };
+    const form = async (fill: number) => {
+      const offer = Offer.decode(await svc.offer(offerArgs(4096, 100, 900), ctxOf(renter)));
+      const { c, rev0, objects } = await build(offer, Buffer.alloc(4096, fill));
+      await svc.propose(proposeArgs(c, rev0, objects), ctxOf(renter));
+      return c;
+    };
+    const [never, reorged, pending] = [await form(7), await form(8), await form(9)];
+    const escrowOf = (c: StorageContract) => ({ script: c.escrowOutputScript(), value: c.escrowValue });
+    // Funded in a block that a reorg then disconnected.
+    await svc.scanBlock({ txs: [{ outputs: [escrowOf(reorged), commitOut] }] } as unknown as bcoin.Block, height);
+    await svc.unscanBlock(height);
+    t.notOk(await store.isFunded(reorged.hash()));
+    t.ok(await store.wasFunded(reorged.hash()), 'remembered as seen once');
+    // Its commitment waiting in the mempool.
+    const mempool = new Set(HostService.escrowKeys({ outputs: [commitOut, escrowOf(pending)] } as unknown as bcoin.TX));
+    t.equal(mempool.size, 1);
+    t.same(HostService.escrowKeys({ outputs: [escrowOf(pending)] } as unknown as bcoin.TX), [], 'no commit OP_RETURN: none');
+    const expiry = never.expiryHeight;
+    t.ok(reorged.expiryHeight === expiry && pending.expiryHeight === expiry);
+    const held = async () => {
+      const ids = new Set((await store.listHosted()).map((c) => c.id()));
+      return [never, reorged, pending].filter((c) => ids.has(c.id())).map((c) => c.id());
+    };
+    await svc.maintain(expiry, () => mempool);
+    t.same(await held(), [never.id(), reorged.id(), pending.id()], 'all kept until the offer expires');
+    const dropped = await svc.maintain(expiry + 1, () => mempool);
+    t.same(dropped.filter((d) => d.contract.id() === never.id()).map((d) => d.ended), [false], 'dropped as never committed');
+    t.same(await held(), [reorged.id(), pending.id()], 'one never seen goes at the first block past its offer');
+    t.equal(backend.store.getContract(never.id()), null, 'its data is deleted');
+    const window = 12; // W on regtest
+    await svc.maintain(expiry + window, () => mempool);
+    t.same(await held(), [reorged.id(), pending.id()], 'ones seen once stay W blocks past the offer');
+    await svc.maintain(expiry + window + 1, () => mempool);
+    t.same(await held(), [], 'then go');
+    t.equal(backend.store.getContract(reorged.id()), null);
+    t.equal(backend.store.getContract(pending.id()), null);
+  });
+
   await t.test('should drop everything after its refund height', async (t) => {
     t.ok((await store.listHosted()).length > 0);
     height += 10000;

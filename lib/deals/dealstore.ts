@@ -35,6 +35,9 @@ function u32(n: number): Buffer {
   return b;
 }
 
+/** s[id] of an escrow seen funded in a block since disconnected (no height reaches it). */
+const DISCONNECTED = 0xffffffff;
+
 export class DealStore {
   readonly db: bdb.DB;
   /** `updated` of the last manifest made (unix s). */
@@ -96,18 +99,29 @@ export class DealStore {
     await this.db.put(layout.s.build(id), v);
   }
 
-  /** Drop funded marks made at `height` (its block was disconnected). */
+  /**
+   * Funded marks made at `height` (its block was disconnected) turn into
+   * "seen once": maintain() keeps such a contract's data W blocks past its
+   * offer, as a reorg may confirm the commitment again.
+   */
   async unmarkFundedAt(height: number): Promise<void> {
     const rows = await this.db.range({ gte: layout.s.min(), lte: layout.s.max() });
     const b = this.db.batch();
     for (const { key, value } of rows) {
       if (value.readUInt32LE(0) === height)
-        b.del(key);
+        b.put(key, u32(DISCONNECTED));
     }
     await b.write();
   }
 
+  /** Funded in a block of the current chain. */
   async isFunded(id: Buffer): Promise<boolean> {
+    const raw = await this.db.get(layout.s.build(id));
+    return raw !== null && raw.readUInt32LE(0) !== DISCONNECTED;
+  }
+
+  /** Funded in a block, now or in one since disconnected. */
+  async wasFunded(id: Buffer): Promise<boolean> {
     return (await this.db.get(layout.s.build(id))) !== null;
   }
 

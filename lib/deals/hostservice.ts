@@ -29,6 +29,13 @@ interface Watched {
   expiryHeight: number;
 }
 
+/** A contract maintain() deleted, and why. */
+export interface Dropped {
+  contract: StorageContract;
+  /** Past its refund height; false: its commitment never came in time. */
+  ended: boolean;
+}
+
 /** How an escrow output is recognised: its script and exact value. */
 function watchKey(c: StorageContract): string {
   return c.escrowOutputScript().toRaw().toString('hex') + ':' + c.escrowValue;
@@ -144,18 +151,25 @@ export class HostService {
    * Forget contracts whose commitment never came (DESIGN 5: pending data
    * is deleted at offer expiry) or whose refund height has passed, and
    * purge what the backend holds past its expiry, so capacity returns.
-   * Called from the chain hook with that block's height: hooks run in
-   * order, so every block up to `height` has been scanned.
+   * Called from the chain hook at every block with that block's height:
+   * hooks run in order, so every block up to `height` has been scanned.
+   * Everything is derived from the store, so a host down at the offer's
+   * end collects at its first block after a restart. `mempool` gives
+   * the `script:value` keys of escrow outputs of commitments in the
+   * mempool (asked at most once, and only when a contract needs it).
+   * Returns the contracts dropped (`ended`: past the refund height; else
+   * never committed).
    */
-  async maintain(height: number): Promise<string[]> {
+  async maintain(height: number, mempool: () => ReadonlySet<string> = () => new Set()): Promise<Dropped[]> {
     const window = getContractParams(this.ctx.network).window;
+    let pooled: ReadonlySet<string> | null = null;
+    const inMempool = (c: StorageContract) => (pooled ??= mempool()).has(watchKey(c));
     const backend = this.core.mustBackend();
-    const dropped: string[] = [];
+    const dropped: Dropped[] = [];
     for (const c of await this.ctx.store.listHosted()) {
       const id = c.hash();
       // Past the refund height the contract is over either way: the data
-      // and the record go. Before that, keep a margin of W blocks past the
-      // offer so a shallow reorg of the commitment cannot delete paid data.
+      // and the record go.
       const over = c.refundHeight < height;
       if (await this.ctx.store.droppedAt(id) !== null) {
         // Dropped for non-payment: its data is gone; the record goes at the refund height.
@@ -163,7 +177,7 @@ export class HostService {
           await this.ctx.store.deleteHosted(id);
         continue;
       }
-      if (!over && (c.expiryHeight + window >= height || await this.core.isCommitted(id))) {
+      if (!over && (height <= c.expiryHeight || await this.core.isCommitted(id) || await this.mayReturn(c, height, window, inMempool))) {
         await this.revisions.dropStale(c, height);
         continue;
       }
@@ -174,10 +188,33 @@ export class HostService {
       }
       await this.ctx.store.deleteHosted(id);
       this.watch?.delete(watchKey(c));
-      dropped.push(id.toString('hex'));
+      dropped.push({ contract: c, ended: over });
     }
     await backend.purge();
     return dropped;
+  }
+
+  /**
+   * Past its offer and not committed now, may a contract's commitment
+   * still come back? Only one seen once (in a block since disconnected,
+   * or in the mempool): a reorg of up to W blocks may confirm it again at
+   * or below its offer expiry, so its data is kept W blocks past the
+   * offer. A commitment never seen cannot confirm in time any more short
+   * of a reorg replacing blocks the host already holds with ones it never
+   * saw; its data goes at the first block past the offer.
+   */
+  private async mayReturn(c: StorageContract, height: number, window: number,
+    inMempool: (c: StorageContract) => boolean): Promise<boolean> {
+    if (c.expiryHeight + window < height)
+      return false;
+    return await this.ctx.store.wasFunded(c.hash()) || inMempool(c);
+  }
+
+  /** `script:value` of a tx's escrow-looking outputs if it carries a CloudCoin commit, else none. */
+  static escrowKeys(tx: bcoin.TX): string[] {
+    if (!tx.outputs.some((o) => isCommitScript(o.script)))
+      return [];
+    return tx.outputs.filter((o) => o.script.isWitnessScripthash()).map((o) => o.script.toRaw().toString('hex') + ':' + o.value);
   }
 
   /**

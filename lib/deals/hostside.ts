@@ -36,10 +36,11 @@ export async function openHost(deals: Deals): Promise<void> {
       if (await deals.contracts.getState(id) === null)
         deals.contracts.requestRecord(id);
     }
-    if (entry.height % params.offerWindow === 0) {
-      const dropped = await host.maintain(entry.height);
-      if (dropped.length)
-        deals.api.logger.info('deals: dropped %d contracts never committed', dropped.length);
+    for (const { contract: c, ended } of await host.maintain(entry.height, () => mempoolEscrows(deals))) {
+      if (ended)
+        deals.api.logger.info('deals: contract %s ended at refund height %d: data deleted', c.id(), c.refundHeight);
+      else
+        deals.api.logger.info('deals: contract %s never committed by its offer expiry (height %d): data deleted', c.id(), c.expiryHeight);
     }
     if (entry.height % params.announceInterval === 0)
       await announce(deals);
@@ -49,6 +50,18 @@ export async function openHost(deals: Deals): Promise<void> {
   deals.api.onDisconnect(async (entry) => {
     await host.unscanBlock(entry.height);
   });
+}
+
+/** `script:value` of every escrow output of a commitment in the mempool (HostService#maintain). */
+function mempoolEscrows(deals: Deals): Set<string> {
+  const out = new Set<string>();
+  const mempool = deals.api.mempool;
+  for (const hash of mempool.map.keys()) {
+    const tx = mempool.getTX(hash);
+    for (const key of tx ? HostService.escrowKeys(tx) : [])
+      out.add(key);
+  }
+  return out;
 }
 
 /**

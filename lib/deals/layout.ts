@@ -3,7 +3,8 @@
  *
  *   V              -> u32 version
  *   h[id]          -> StorageContract a host countersigned (raw)
- *   s[id]          -> u32 height at which the host saw its escrow funded
+ *   s[id]          -> u32 height at which the host saw its escrow funded,
+ *                     or 0xffffffff: seen in a block since disconnected
  *   f[fileId]      -> ManifestFile (raw), the renter's files
  *   r[id]          -> RenterContract: a contract this renter formed, kept for
  *                     the contract's life (its allowance, its id high-water)
