@@ -33,6 +33,15 @@ export async function getFile(c: RenterCore, fileId: string, workDir: string): P
       + 'complete (interrupted, or still running), so no host holds a copy; the node drops it '
       + `${at.length ? `at block ${Math.max(...at)} ` : ''}unless it finishes, and \`cloudcoin-cli rm ${id}\` drops it now`);
   }
+  // [REJECT] uploaded but no commitment known (the put died before committing, or is committing now):
+  // no escrow prepays a download, and its hosts delete the bytes once the offer ends
+  if (f.replicas.length > 0 && f.replicas.every((r) => r.state === 'uploading' || r.state === 'uploaded')) {
+    const id = f.fileId.slice(0, 12);
+    const end = Math.max(...f.replicas.map((r) => r.expiryHeight));
+    throw new RenterClientError('incomplete-put', `${f.name} (file ${id}, version ${f.revision}) was never fully stored: its hosts `
+      + `received it but no commitment funds them (its put died before committing, or is committing now); unless one confirms by block ${end} `
+      + `the hosts delete it, and \`cloudcoin-cli rm ${id}\` drops it now`);
+  }
   if (f.dataShards > 0)
     return getShards(c, f, workDir);
   const errors: string[] = [];
