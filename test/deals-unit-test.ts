@@ -698,6 +698,26 @@ t.test('HostService', async (t) => {
     t.equal(backend.store.getContract(pending.id()), null);
   });
 
+  await t.test('should rescan at start the blocks that may fund an awaited escrow', async (t) => {
+    const offer = Offer.decode(await svc.offer(offerArgs(4096, 100, 900), ctxOf(renter)));
+    const { c, rev0, objects } = await build(offer, Buffer.alloc(4096, 10));
+    await svc.propose(proposeArgs(c, rev0, objects), ctxOf(renter));
+    const commitOut = { script: bcoin.Script.fromNulldata(Buffer.concat([Buffer.from('4343000101', 'hex'), Buffer.alloc(33)])), value: 0 };
+    const funding = { txs: [{ outputs: [{ script: c.escrowOutputScript(), value: c.escrowValue }, commitOut] }] } as unknown as bcoin.Block;
+    // A block stored by the chain whose hook never ran (the host died in between).
+    const asked: number[] = [];
+    const seen = await svc.rescan(height + 5, async (h) => {
+      asked.push(h);
+      return h === height + 3 ? funding : null;
+    });
+    t.same(seen.map((id) => id.toString('hex')), [c.id()], 'its escrow found');
+    t.ok(await store.isFunded(c.hash()), 'and marked funded');
+    t.ok(asked.includes(height) && asked[asked.length - 1] === height + 5, 'from the offer to the tip');
+    t.same(await svc.rescan(height + 5, async () => funding), [], 'nothing awaited any more: nothing to do');
+    await store.deleteHosted(c.hash());
+    await backend.unregister(c.id());
+  });
+
   await t.test('should drop everything after its refund height', async (t) => {
     t.ok((await store.listHosted()).length > 0);
     height += 10000;

@@ -14,7 +14,7 @@ import bcoin = require('../bcoin');
 import type { StorageContract } from '../contracts/storagecontract';
 import { getParams as getContractParams } from '../contracts/common';
 import type { RequestContext, Service } from '../negotiator/services';
-import { SERVICE_NAME, SERVICE_VERSION } from './common';
+import { SERVICE_NAME, SERVICE_VERSION, getDealParams } from './common';
 import { HostCore, type HostContext, type HostTerms } from './hostcommon';
 import { HostFormation } from './hostformation';
 import { HostRevisions } from './hostrevisions';
@@ -250,6 +250,29 @@ export class HostService {
           seen.push(w.id);
         }
       }
+    }
+    return seen;
+  }
+
+  /**
+   * Scan again, at start, the blocks up to `tip` that may fund an escrow
+   * still awaited (from the earliest such offer on): a crash between
+   * bcoin storing a block and the chain hook scanning it would lose that
+   * block's funded marks, and maintain() would take a committed contract
+   * for one never committed. scanBlock is idempotent. Returns the ids
+   * seen funded.
+   */
+  async rescan(tip: number, getBlock: (height: number) => Promise<bcoin.Block | null>): Promise<Buffer[]> {
+    const awaited = [...(await this.unfunded()).values()].map((w) => w.expiryHeight);
+    if (awaited.length === 0)
+      return [];
+    const from = Math.max(1, Math.min(...awaited) - getDealParams(this.ctx.network).offerWindow);
+    const to = Math.min(tip, Math.max(...awaited));
+    const seen: Buffer[] = [];
+    for (let height = from; height <= to; height++) {
+      const block = await getBlock(height);
+      if (block)
+        seen.push(...await this.scanBlock(block, height));
     }
     return seen;
   }

@@ -30,6 +30,10 @@ export async function openHost(deals: Deals): Promise<void> {
   deals.host = host;
   deals.negotiator.registerService(host.service());
   await announce(deals);
+  const chain = deals.api.chain;
+  const rescanned = await host.rescan(chain.height, (height) => chain.getBlock(height));
+  if (rescanned.length)
+    deals.api.logger.info('deals: %d escrows found funded by the rescan at start', rescanned.length);
   deals.api.onConnect(async (entry, block) => {
     const params = getDealParams(deals.api.network);
     for (const id of await host.scanBlock(block, entry.height)) {
