@@ -103,6 +103,40 @@ export async function submitTX(ctx: WalletContext, tx: bcoin.TX): Promise<void> 
 }
 
 /**
+ * Submit a commitment wallet first, then to the mempool (which relays
+ * it): a kill between the two leaves it in the wallet, which resends it
+ * at restart (and the resubmitter at every block), so a commitment can
+ * reach peers only once the wallet holds it. The contracts plugin relies
+ * on that at open: an own pending commitment the wallet lacks was never
+ * broadcast (plugin.ts forgetUnbroadcast). If the mempool refuses it, or
+ * keeps it only as an orphan, the wallet abandons it again; throws as
+ * submitTX, or ContractError `wallet-refused` when the wallet did not
+ * take it (it conflicts with one of its unconfirmed txs).
+ */
+export async function submitWalletFirst(ctx: WalletContext, tx: bcoin.TX): Promise<void> {
+  const hash = tx.hash('hex');
+  await ctx.wdb.addTX(tx);
+  // [REJECT] the wallet ignored it: broadcast, it would be ours unknown to the wallet
+  if (!await ctx.wallet.getTX(hash))
+    throw new ContractError('wallet-refused', `the wallet did not take ${tx.txid()}: it conflicts with an unconfirmed tx`);
+  try {
+    await ctx.mempool.addTX(tx);
+    // An orphan: see submitTX.
+    if (!ctx.mempool.hasEntry(hash)) {
+      ctx.mempool.removeOrphan(hash);
+      throw new ContractError('inputs-spent', `the mempool did not take ${tx.txid()}: an input is spent or unknown`);
+    }
+  } catch (e) {
+    try {
+      await ctx.wallet.abandon(hash);
+    } catch {
+      // Not eligible: a block took it or its conflict meanwhile; the wallet follows the chain.
+    }
+    throw e;
+  }
+}
+
+/**
  * The outputs of a commitment: escrows at vout 0..n-1, then the OP_RETURN.
  * Change is appended by funding.
  */
@@ -141,16 +175,17 @@ export async function createCommitTX(ctx: WalletContext, contracts: StorageContr
 
 /** Called around the submission of a commitment (see commitContracts). */
 export interface CommitHooks {
-  /** After signing, before the mempool sees the tx: persist what it commits. */
+  /** After signing, before the wallet and the mempool see the tx: persist what it commits. */
   beforeSubmit?(tx: bcoin.TX): Promise<void>;
-  /** The mempool refused the tx: it was never broadcast. */
+  /** The wallet or the mempool refused the tx: it was never broadcast. */
   onReject?(tx: bcoin.TX): Promise<void>;
 }
 
 /**
  * Fund, sign and submit one commitment tx for up to 16 signed contracts.
  * The txid is final once signed, so `hooks.beforeSubmit` can record the
- * commitment first: a crash after the broadcast then loses nothing.
+ * commitment first: a crash after the broadcast then loses nothing. It
+ * goes to the wallet before the mempool (submitWalletFirst).
  */
 export async function commitContracts(ctx: WalletContext, contracts: StorageContract[],
   hooks: CommitHooks = {}): Promise<bcoin.TX> {
@@ -160,7 +195,7 @@ export async function commitContracts(ctx: WalletContext, contracts: StorageCont
     if (hooks.beforeSubmit)
       await hooks.beforeSubmit(tx);
     try {
-      await submitTX(ctx, tx);
+      await submitWalletFirst(ctx, tx);
     } catch (e) {
       if (hooks.onReject)
         await hooks.onReject(tx);

@@ -438,6 +438,19 @@ export class ContractIndex extends Indexer {
     return this.resolver.removePending(txid);
   }
 
+  /** Txids (internal order) of our own pending commitments. */
+  ownPending(): Promise<Buffer[]> {
+    return this.resolver.ownPending();
+  }
+
+  /**
+   * Our pending commitment `txid` was never broadcast: void its records
+   * (no longer ours; see RecordResolver#voidUnbroadcast).
+   */
+  voidUnbroadcast(txid: Buffer, code: string): Promise<ContractRecord[]> {
+    return this.resolver.voidUnbroadcast(txid, code);
+  }
+
 
   /*
    * Queries (contractqueries.ts, at the index tip)

@@ -81,7 +81,8 @@ export type ContractCode =
   | 'state-pays-less'
   | 'state-wrong-contract'
   | 'state-wrong-escrow'
-  | 'unknown-contract';
+  | 'unknown-contract'
+  | 'wallet-refused';
 
 /** A contract, payload or transaction failed a CloudCoin rule. */
 export class ContractError extends CodedError<ContractCode> {

@@ -169,11 +169,35 @@ export class ContractsPlugin implements Extension {
     this.index.on('error', () => { /* logged by the index; marked dirty */ });
     await this.channels.open();
     await this.index.open();
+    await this.voidUnbroadcast();
     await this.resubmitter.open();
     this.opened = true;
     // What fell due while the node was down: nothing waits for the next block.
     await this.closer.handleBlock(this.api.chain.height);
     await this.refunder.handleBlock(this.api.chain.height);
+  }
+
+  /**
+   * A commitment goes to the wallet before the mempool
+   * (builders.submitWalletFirst), and the mempool does not survive a
+   * restart: an own pending commitment that neither the wallet, the
+   * mempool nor the index holds was cut by a kill after we recorded it,
+   * and exists nowhere. Its records are voided (no longer ours), so no
+   * put reuses its contracts as pending, and the renter's book forgets
+   * them at offer expiry instead of keeping files in a dead contract.
+   */
+  private async voidUnbroadcast(): Promise<void> {
+    const wallet = this.api.wallet().wdb.primary;
+    for (const txid of await this.index.ownPending()) {
+      const hash = txid.toString('hex');
+      if (this.api.mempool.hasEntry(hash) || await wallet.getTX(hash) || await this.index.getCommit(txid))
+        continue;
+      const voided = await this.index.voidUnbroadcast(txid, 'commit-not-broadcast');
+      if (voided.length > 0)
+        this.api.logger.warning('Commitment %s of %d contract(s) (%s) was never broadcast (a restart cut it before the wallet '
+          + 'had it): its contracts are void', Buffer.from(txid).reverse().toString('hex'), voided.length,
+          voided.map(r => r.contract.id()).join(', '));
+    }
   }
 
   async close(): Promise<void> {

@@ -268,6 +268,52 @@ export class RecordResolver {
     });
   }
 
+  /**
+   * Txids of our pending commitments (records we added with addPending
+   * and still own), not those a reorg sent back to pending from peers.
+   */
+  async ownPending(): Promise<Buffer[]> {
+    const out = new Map<string, Buffer>();
+    for (const record of await this.ctx.queries.getPending()) {
+      const own = await this.ctx.db.get(layout.o(record.contract.hash()));
+      if (own && own.subarray(0, 32).equals(record.txid))
+        out.set(record.txid.toString('hex'), record.txid);
+    }
+    return [...out.values()];
+  }
+
+  /**
+   * Our commitment `txid` was never broadcast (a kill after addPending,
+   * before the wallet took it): its pending records become void records
+   * (`code`) that are no longer ours, so nothing counts their contracts as
+   * committed or reuses them, and the renter's book forgets them at offer
+   * expiry. Should the tx confirm after all, retryVoid resolves them.
+   * Untouched if its commit is indexed. Returns the records voided.
+   */
+  async voidUnbroadcast(txid: Buffer, code: string): Promise<ContractRecord[]> {
+    return this.ctx.lock.run(async () => {
+      if (await this.ctx.db.has(layout.t(txid)))
+        return [];
+      const rows = await this.ctx.db.range({
+        ...layout.range.q(txid),
+        parse: (key: Buffer, value: Buffer) => ({ key, record: new ContractRecord().decode(value) })
+      });
+      const b = this.ctx.db.batch();
+      for (const { key, record } of rows) {
+        const id = record.contract.hash();
+        b.del(key);
+        const own = await this.ctx.db.get(layout.o(id));
+        if (own && own.subarray(0, 32).equals(txid))
+          b.del(layout.o(id));
+        b.put(layout.v(id, txid, record.leaf), new VoidRecord({ record, code, height: this.ctx.height() }).encode());
+      }
+      await b.write();
+      for (const { record } of rows)
+        this.ctx.emit('void', record, code);
+      return rows.map(r => r.record);
+    });
+  }
+
   /** Forget a commitment that was never broadcast (the mempool refused it). */
   async removePending(txid: Buffer): Promise<void> {
     await this.ctx.lock.run(async () => {
