@@ -33,7 +33,8 @@ function replica(contractId: string): FileInfo['replicas'][number] {
 function node(locks: WorkLocks) {
   const file: FileInfo = {
     fileId: FILE, name: 'x', nameHex: '78', size: 10, revision: 0, dataShards: 0, parityShards: 0,
-    health: { alive: 1, needed: 1, total: 2 }, replicas: [replica(GONE), replica(KEPT)], cost: { accrued: 0, toEnd: 0 }, repairs: []
+    health: { alive: 1, needed: 1, total: 2 }, replicas: [replica(GONE), replica(KEPT)], cost: { accrued: 0, toEnd: 0 }, repairs: [],
+    leaseExpires: null
   } as FileInfo;
   const calls: Array<{ by: string; distrust: string[] }> = [];
   let running = 0;

@@ -36,7 +36,8 @@ t.test('recovered files and the manifest', async (t) => {
     store, height: () => 500, contractInfo: async () => null,
     hasCommitment: async (id) => committed.has(id.toString('hex')),
     commit: async () => [], addressOf: (pk) => pk.toString('hex'), reachable: () => false, release: () => {},
-    givenUpAt: async () => null
+    givenUpAt: async () => null,
+    leaseExpires: () => null
   });
 
   await t.test('a newer manifest\'s entry replaces one an earlier run found', async (t) => {

@@ -74,6 +74,7 @@ const TABLE: Array<[string, unknown[], RegExp]> = [
   ['commitfile', [{}], /^Position 1 \(fileid\) must be hex: the whole id \(64 digits\) or a unique prefix of at least 4\.$/],
   ['forgetfile', [true], /^Position 1 \(fileid\) must be hex/],
   ['deletefile', [[]], /^Position 1 \(fileid\) must be hex/],
+  ['renewputlease', ['zz'], /^Position 1 \(fileid\) must be 32 bytes of hex, got [^.]*\.$/],
   ['getfile', [null], /^Position 1 \(fileid\) must be hex/],
   ['getaudits', ['zz'], /^Position 1 \(contractid\) must be 32 bytes of hex, got [^.]*\.$/],
   ['logrepair', ['zz', 0, HEX32], /^Position 1 \(fileid\) must be hex: the whole id \(64 digits\) or a unique prefix of at least 4\.$/],

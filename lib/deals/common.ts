@@ -76,6 +76,26 @@ export const DEFAULT_ALLOWANCE_BYTES = 2 ** 30;
 /** How long a renter waits for each storage call (ms). */
 export const CALL_TIMEOUT_MS = 20000;
 
+/**
+ * Seconds a put's lease (putleases.ts) lives without a renewal before the
+ * node gives the put up as its Ctrl-C would: its client was killed
+ * outright (kill -9, a crash, the machine gone) and no hook ran. Generous
+ * on purpose: the client renews every PUT_LEASE_RENEW_MS, so 45 s is 9
+ * renewals in a row lost or late (a node busy verifying blocks, a loaded
+ * machine, a stalled event loop) before a live put could be touched, and
+ * it is still far shorter than the offer window (12 to 20 blocks) a
+ * killed put held its open contracts for without one.
+ */
+export const PUT_LEASE_SECONDS = 45;
+/** How often a put's client renews its lease (ms): a small share of PUT_LEASE_SECONDS. */
+export const PUT_LEASE_RENEW_MS = 5000;
+/**
+ * A lease timer that fires this late (ms) means the node's own event loop
+ * stalled: renewals may be queued behind it, so they get this long to
+ * arrive before the put is given up.
+ */
+export const PUT_LEASE_STALL_MS = 5000;
+
 /** Tags of the tagged hashes signed in deals. */
 export const OFFER_TAG = tags.OFFER;
 export const SEAL_TAG = tags.SEAL;

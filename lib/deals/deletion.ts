@@ -30,6 +30,8 @@ export async function deleteFile(deals: Deals, given: ManifestFile): Promise<Del
   const referenced: DeleteFileResult['referenced'] = [];
   const gone = new Set<string>();
   const manifests: Array<{ id: Buffer; dataURL: string; token: string }> = [];
+  // A put still running loses its file now: its lease goes with it.
+  deals.putLeases.end(given.fileId);
   // Hosts we are not connected to are dialled (a renter restarted is connected to none).
   await deals.negotiator.reach(given.replicas.map((r) => r.hostPk));
   // An unfinished put's copies are settled first: what its hosts hold is removed below, the rest given up.
@@ -127,6 +129,32 @@ export async function settleUnfinished(deals: Deals, file: ManifestFile): Promis
     }
   }
   return unsettled;
+}
+
+/**
+ * Give up the put of `fileId` whose lease lapsed (putleases.ts: its
+ * client was killed outright), exactly as its Ctrl-C does through
+ * `deletefile`: a draft is forgotten; a stored file is deleted as `rm`
+ * does, which settles its pending revisions with their hosts at once
+ * (countersigned -> applied, then removed by a revision; declined ->
+ * given up; no answer -> the file stays listed and the node settles it
+ * at a later block). Never throws: a timer calls it.
+ */
+export async function giveUpPut(deals: Deals, fileId: Buffer): Promise<void> {
+  const id = fileId.toString('hex');
+  try {
+    const file = await deals.store.getFile(fileId);
+    if (!file) {
+      await deals.files.forgetFile(fileId);
+      return;
+    }
+    const res = await deleteFile(deals, file);
+    deals.api.logger.info('deals: the put of file %s lapsed (its client stopped renewing its lease): %s', id,
+      res.forgotten ? `given up, ${res.removed.length} copy(ies) removed from their hosts by a revision`
+        : `kept until its hosts answer (${res.kept.map((k) => `${k.host}: ${k.reason}`).join('; ')})`);
+  } catch (e) {
+    deals.api.logger.warning('deals: giving up the lapsed put of file %s failed: %s', id, (e as Error).message);
+  }
 }
 
 /**

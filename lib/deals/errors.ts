@@ -15,7 +15,7 @@ export type DealErrorCode =
   | 'insufficient-allowance' | 'unknown-contract' | 'contract-busy' | 'not-formed' | 'not-renewable' | 'over-budget'
   // the renter's files
   | 'bad-file-id' | 'unknown-file' | 'ambiguous-id' | 'file-exists' | 'file-in-use' | 'nothing-to-commit'
-  | 'not-coded' | 'bad-repair' | 'bad-record' | 'bad-chunk-map'
+  | 'not-coded' | 'bad-repair' | 'bad-record' | 'bad-chunk-map' | 'unknown-put' | 'put-given-up'
   // the node
   | 'not-open' | 'not-activated' | 'wallet-locked';
 

@@ -90,6 +90,7 @@ export async function fileInfo(view: FileView, file: ManifestFile, revisions: Re
     });
   }
   const repairs = (await ctx.store.listRepairs(file.fileId)).map((x) => repairInfo(ctx, x));
+  const lease = ctx.leaseExpires(file.fileId);
   return {
     fileId: file.fileId.toString('hex'),
     name: file.name.toString('utf8'),
@@ -104,7 +105,8 @@ export async function fileInfo(view: FileView, file: ManifestFile, revisions: Re
       accrued: replicas.reduce((n, r) => n + (r.cost ? r.cost.accrued : 0), 0),
       toEnd: replicas.reduce((n, r) => n + (r.cost ? r.cost.toEnd : 0), 0)
     },
-    repairs
+    repairs,
+    leaseExpires: lease === null ? null : Math.ceil(lease / 1000)
   };
 }
 

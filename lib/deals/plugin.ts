@@ -14,7 +14,7 @@ import type { StorageBackend } from '../hosting/backend';
 import type { Extension, NodeAPI } from '../base/extension';
 import type { Negotiator } from '../negotiator/negotiator';
 import { taggedHash, tags } from '../base/hash';
-import { getDealParams } from './common';
+import { PUT_LEASE_SECONDS, PUT_LEASE_STALL_MS, getDealParams } from './common';
 import { DealStore } from './dealstore';
 import { DealError } from './errors';
 import type { HostService, HostTerms } from './hostservice';
@@ -39,7 +39,8 @@ import { readRenew, readRepair, readTerms } from './config';
 import { openHost } from './hostside';
 import { feedReputation, makeAuditor, makeAutoRepair, makePayer } from './renterside';
 import { makeAutoRenew, renewContract, renewDetails } from './renewal';
-import { deleteFile, pruneVersions } from './deletion';
+import { deleteFile, giveUpPut, pruneVersions } from './deletion';
+import { PutLeases } from './putleases';
 import { WorkLocks } from './worklocks';
 import { type OtherNodeContext, explainDecline } from './othernode';
 
@@ -69,6 +70,8 @@ export class Deals implements Extension {
   readonly keepRevisions: number;
   /** One repair or renewal per file and per contract at a time (worklocks.ts). */
   readonly workLocks = new WorkLocks();
+  /** Leases of running puts: one whose client stopped renewing is given up (putleases.ts). */
+  readonly putLeases: PutLeases;
 
   constructor(api: NodeAPI) {
     this.api = api;
@@ -89,8 +92,11 @@ export class Deals implements Extension {
       addressOf: (pk) => this.negotiator.addressOf(pk),
       reachable: (pk) => this.renter.hostByKey(pk) !== null,
       release: (ids) => this.contractBook.release(ids),
-      givenUpAt: (id) => this.contractBook.givenUpAt(id)
+      givenUpAt: (id) => this.contractBook.givenUpAt(id),
+      leaseExpires: (id) => this.putLeases.expires(id)
     });
+    this.putLeases = new PutLeases({ lapseMs: PUT_LEASE_SECONDS * 1000, stallMs: PUT_LEASE_STALL_MS,
+      giveUp: (fileId) => giveUpPut(this, fileId) });
     this.contractBook = new RenterContracts({
       store: this.store,
       renter: () => this.renter,
@@ -271,6 +277,7 @@ export class Deals implements Extension {
   }
 
   async close(): Promise<void> {
+    await this.putLeases.close();
     const auditor = this.auditor;
     this.auditor = null;
     await auditor?.idle();

@@ -53,6 +53,8 @@ export interface RenterFilesContext {
   release(ids: Buffer[]): void;
   /** The block at which the node gives up the contract's pending revision if nobody finishes it, or null (none pending). */
   givenUpAt(id: Buffer): Promise<number | null>;
+  /** Unix time (ms) the lease of the put of `fileId` lapses unless its client renews it, or null (putleases.ts). */
+  leaseExpires(fileId: Buffer): number | null;
 }
 
 /** What commitFile did. */

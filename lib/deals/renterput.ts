@@ -8,6 +8,9 @@
  * (transfer.ts), getstoragereceipt -> commitfile (the node funds one
  * commitment, and answers the replicas' states; from here the node owns
  * the outcome) -> the sealed manifest to every host -> wait for depth.
+ * From addfile until commitfile the client renews the put's lease
+ * (renterlease.ts): killed outright, it stops, and the node gives the put
+ * up as its Ctrl-C would, freeing the open contracts it held.
  *
  * A new version of a name stored as whole replicas uploads, to each host
  * holding the newest earlier version, only its changed chunks
@@ -32,6 +35,7 @@ import { fileChunks } from '../storage/delta';
 import { type DeltaPlan, mapFor, planDelta, stageOwn } from './renterdelta';
 import type { PruneVersionsResult, ReplicaState } from './rpctypes';
 import type { RenterCore } from './rentercore';
+import { LeaseKeeper } from './renterlease';
 import {
   RenterClientError, WAIT_ACTIVE_MS, type DeltaSummary, type FailedHost, type Placed, type PutOptions, type PutResult, type Target
 } from './rentertypes';
@@ -81,6 +85,34 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
   // What each host stores: the whole object, or one shard of it.
   const stored = scheme ? shardSize(objectSize, scheme.dataShards) : objectSize;
   const fileId = randomBytes(32);
+  const lease = new LeaseKeeper(c, fileId.toString('hex'));
+  let done = false;
+  try {
+    const res = await storeFile(c, opts, { size, objectSize, stored, scheme, fileId, lease });
+    done = true;
+    return res;
+  } finally {
+    // A put that failed leaves what it left as before leases (its failure path said what): the lease ends, nothing lapses.
+    if (!done)
+      await lease.end();
+  }
+}
+
+/** What putFile worked out before the put starts on the node. */
+interface PutPlan {
+  size: number;
+  objectSize: number;
+  /** Bytes each host stores: the object, or one shard of it. */
+  stored: number;
+  scheme: ShardScheme | null;
+  fileId: Buffer;
+  /** Renewed from addfile until commitfile (renterlease.ts). */
+  lease: LeaseKeeper;
+}
+
+/** The put itself, from addfile on (see the header for the flow). */
+async function storeFile(c: RenterCore, opts: PutOptions, { size, objectSize, stored, scheme, fileId, lease }: PutPlan)
+  : Promise<PutResult> {
   const addArgs: unknown[] = [fileId.toString('hex'), opts.name.toString('hex'), size];
   if (scheme)
     addArgs.push(scheme.dataShards, scheme.parityShards);
@@ -92,6 +124,8 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
   // asked (startEarly). Fingerprints first: the next version compares with
   // them, and this one with the last.
   const adding = c.rpc('addfile', addArgs).then(({ revision }) => {
+    // From here the node holds the put: a client killed outright stops renewing, and the node gives the put up.
+    lease.start();
     c.events.added?.(fileId.toString('hex'));
     return revision;
   });
@@ -127,10 +161,14 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
   const { placed, failed } = scheme
     ? await placeShards(c, opts, fileId, revision, targets, scheme, objectSize, pool)
     : await placeAll(c, opts, fileId, revision, targets, objectSize, size, plan, pool, early);
+  lease.check();
   if (placed.length < opts.minHosts) {
     await c.rpc('forgetfile', [fileId.toString('hex')]).catch(() => {});
     c.checkEnough(placed.length, opts.minHosts, 'stored the file', neg, failed);
   }
+  // The node owns the put once asked to commit (commitfile ends the lease).
+  await lease.settle();
+  lease.check();
   const commit = await c.commit(fileId, opts.minHosts, failed, plan ? plan.prints : null);
   const live = placed.filter((p) => commit.ids.includes(p.id));
   await c.putManifest(live, Buffer.from(commit.manifest, 'hex'));

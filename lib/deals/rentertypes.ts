@@ -27,7 +27,8 @@ export function reuseMinLeft(duration: number): number {
 
 /** Codes of the failures a renter client reports. */
 export type RenterClientErrorCode = 'empty-file' | 'no-hosts' | 'too-few-hosts' | 'insufficient-funds'
-  | 'wallet-locked' | 'put-failed' | 'commit-failed' | 'commit-unclear' | 'contract-void' | 'get-failed' | 'incomplete-put' | 'not-coded' | 'repair-failed';
+  | 'wallet-locked' | 'put-failed' | 'commit-failed' | 'commit-unclear' | 'contract-void' | 'get-failed' | 'incomplete-put' | 'not-coded' | 'repair-failed'
+  | 'put-given-up';
 
 /** A put or get failure; the message is one line for people. */
 export class RenterClientError extends CodedError<RenterClientErrorCode> {
@@ -279,8 +280,15 @@ export interface Placed {
 
 /** A node's answer, as opposed to a lost connection: only then is a failure certain. */
 export function answeredByNode(e: unknown): boolean {
+  return nodeCode(e) !== null;
+}
+
+/** The bitcoind-style code of an error the node answered (the CLI's rpcCode, the in-process RPCError's code), else null. */
+export function nodeCode(e: unknown): number | null {
   const err = e as { code?: unknown; rpcCode?: unknown } | null;
-  return !!err && (typeof err.rpcCode === 'number' || typeof err.code === 'number');
+  if (err && typeof err.rpcCode === 'number')
+    return err.rpcCode;
+  return err && typeof err.code === 'number' ? err.code : null;
 }
 
 /** The first line of an error's message, for one-line reports. */

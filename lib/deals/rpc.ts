@@ -2,7 +2,7 @@
  * rpc.ts - the deals RPC methods, as one flat list (bcoin's RPC#init).
  *
  * Params are checked by lib/base/rpc's Params; errors are translated once, here, into
- * bitcoind codes: a bad parameter -> -8, an unknown file -> -5, a host not
+ * bitcoind codes: a bad parameter -> -8, an unknown file or put -> -5, a host not
  * connected -> -29, deals not open -> -28, contracts' own failures as
  * contracts/rpc.ts maps them (-6 not enough funds, -25, -26), any other
  * deal failure -> -1 (its message says why). Result shapes are in
@@ -52,6 +52,7 @@ export const toRPCError = rpcErrors([
     'bad-file-id': rpcCodes.INVALID_PARAMETER,
     'ambiguous-id': rpcCodes.INVALID_PARAMETER,
     'unknown-file': rpcCodes.INVALID_ADDRESS_OR_KEY,
+    'unknown-put': rpcCodes.INVALID_ADDRESS_OR_KEY,
     'bad-chunk-map': rpcCodes.INVALID_PARAMETER,
     'host-unreachable': rpcCodes.CLIENT_NODE_NOT_CONNECTED,
     'unknown-contract': rpcCodes.INVALID_ADDRESS_OR_KEY,
@@ -351,6 +352,8 @@ async function addFile(p: Params, deals: Deals): Promise<AddFileResult> {
 async function commitFile(p: Params, deals: Deals): Promise<CommitFileResult> {
   p.count(1, 3);
   const file = await deals.files.resolve(fileIdParam(p));
+  // From here the node owns the put (DESIGN 5): its lease, if any, ends.
+  deals.putLeases.end(file.fileId);
   const min = p.has(1) ? p.uint(1, 'minreplicas', 1, MAX_HOSTS) : 1;
   let prints: Buffer | null = null;
   if (p.has(2)) {

@@ -251,6 +251,19 @@ export interface FileInfo {
   cost: { accrued: number; toEnd: number };
   /** Repairs of shards or replicas, oldest first (`cloudcoin-cli repair`). */
   repairs: RepairInfo[];
+  /**
+   * While a put of the file runs under a lease (renewputlease): the unix
+   * time (s) the node gives the put up unless its client renews it; null
+   * otherwise.
+   */
+  leaseExpires: number | null;
+}
+
+/** renewputlease: the lease's lapse (s) and when it lapses unless renewed again (unix s; null once ended). */
+export interface PutLeaseResult {
+  fileId: string;
+  lapse: number;
+  expires: number | null;
 }
 
 /**
@@ -325,6 +338,7 @@ export interface RenterRPCResults {
   forgetfile: boolean;
   deletefile: DeleteFileResult;
   pruneversions: PruneVersionsResult;
+  renewputlease: PutLeaseResult;
   renewcontract: RenewContractResult;
   getfile: FileInfo;
   listfiles: FileInfo[];
