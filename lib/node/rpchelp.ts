@@ -86,9 +86,7 @@ export const CORE_GROUPS: Readonly<Record<string, string>> = {
 export const FIXED_USAGE: Readonly<Record<string, string>> = {
   help: 'help ( "command" )\nList all methods, grouped, or get help for one (cloudcoin-cli also knows its own commands).',
   getwork: 'getwork ( "data" )',
-  getworklp: 'getworklp',
-  // bcoin's move throws "Not implemented." even for help (accounts are deprecated in bitcoind too).
-  move: 'move "fromaccount" "toaccount" amount ( minconf "comment" )\nNot implemented in bcoin 1.0.2.'
+  getworklp: 'getworklp'
 };
 
 /** One method in the listing. */
