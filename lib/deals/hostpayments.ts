@@ -46,9 +46,28 @@ export class HostPayments {
   readonly core: HostCore;
   /** States are checked against the stored one and stored one at a time. */
   private readonly states = new Mutex();
+  /**
+   * Contracts closed for non-payment (closeWith): no state is stored for
+   * them any more. In memory: after a restart the contract is either
+   * marked dropped (droppedAt) or closed again from the states held.
+   */
+  private readonly closing = new Set<string>();
 
   constructor(core: HostCore) {
     this.core = core;
+  }
+
+  /**
+   * Close contract `id` for non-payment with `close`, storing no state for
+   * it from then on. A state that came between the close (built from the
+   * latest state held) and the drop mark was stored and never paid: the
+   * host served prepaid reads for nothing.
+   */
+  closeWith<T>(id: Buffer, close: () => Promise<T>): Promise<T> {
+    return this.states.run(() => {
+      this.closing.add(id.toString('hex'));
+      return close();
+    });
   }
 
   /** Store a state through the channel store; its codes become `bad-terms` declines. */
@@ -81,6 +100,9 @@ export class HostPayments {
     }
     const id = c.hash();
     return this.states.run(async () => {
+      // [DECLINE] a contract being closed for non-payment (its close pays the state held before)
+      if (this.closing.has(id.toString('hex')))
+        throw decline(BAD_TERMS, 'contract-dropped');
       const last = await this.core.ctx.latestState(id);
       const paid = last ? last.paid : 0;
       // [DECLINE] less than the stored state plus the token's bytes at the download price
@@ -178,6 +200,9 @@ export class HostPayments {
         throw decline(BAD_TERMS, 'missed-but-served');
     }
     await this.states.run(async () => {
+      // [DECLINE] a contract being closed for non-payment (its close pays the state held before)
+      if (this.closing.has(id.toString('hex')))
+        throw decline(BAD_TERMS, 'contract-dropped');
       const last = await this.core.ctx.latestState(id);
       const prepaid = last ? last.prepaid : 0;
       const due = dueFor(c, await this.core.ctx.store.listRevisions(id), a.through, a.missed, prepaid);

@@ -142,6 +142,11 @@ export class HostService {
     return this.payments.observeAuditReads(height);
   }
 
+  /** Close contract `id` for non-payment with `close`; no state is stored for it from then on (hostpayments.ts). */
+  closeForNonPayment<T>(id: Buffer, close: () => Promise<T>): Promise<T> {
+    return this.payments.closeWith(id, close);
+  }
+
   /** Contracts whose renter stopped paying at `height` (hostpayments.ts). */
   nonPaying(height: number): Promise<StorageContract[]> {
     return this.payments.nonPaying(height);

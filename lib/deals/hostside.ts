@@ -79,7 +79,8 @@ export async function dropNonPaying(deals: Deals, host: HostService, height: num
     let closed = 'no state to close with: the renter\'s refund takes the escrow back';
     if (await deals.contracts.latestState(id)) {
       try {
-        const res = await deals.contracts.closeContract(id);
+        // No state is stored for it from here on: the close pays the last one held.
+        const res = await host.closeForNonPayment(id, () => deals.contracts.closeContract(id));
         closed = `closed in ${res.tx.txid()} (payout ${res.amounts.host} sat, fee ${res.amounts.fee} sat)`;
       } catch (e) {
         closed = `close failed: ${(e as Error).message}`;
