@@ -13,8 +13,7 @@ import { CommitEntry, ContractRecord, LeafEntry } from '../lib/contracts/records
 import type { StorageContract } from '../lib/contracts/storagecontract';
 import { forEvent } from './util/wait';
 import { layout } from '../lib/contracts/layout';
-import { SEGWIT_HEIGHT, mineSync, plugin, startNodes, stateOf } from './util/contracts';
-import { testIdentity, testKey } from './data/contracts-fixtures';
+import { SEGWIT_HEIGHT, mineSync, plugin, startNodes, stateOf, throwawayDeal } from './util/contracts';
 
 t.test('ContractIndex', async (t) => {
   const ctx = await startNodes(1);
@@ -26,24 +25,8 @@ t.test('ContractIndex', async (t) => {
   let lateVoid: StorageContract | null = null;
 
   // The node rents from a throwaway host identity.
-  async function deal(expiryIn = 10): Promise<StorageContract> {
-    const start = node.height;
-    const c = p.buildContract({
-      renterKey: (await p.identity()).publicKey,
-      hostKey: testIdentity('host').publicKey,
-      renterEscrowKey: await p.createEscrowKey(),
-      hostEscrowKey: testKey(`host escrow ${n++}`).publicKey,
-      root: Buffer.alloc(32, n),
-      size: 4096,
-      startHeight: start,
-      endHeight: start + 30,
-      auditInterval: 10,
-      escrowValue: 12000,
-      refundHeight: start + 42,
-      expiryHeight: start + expiryIn
-    });
-    await p.signContract(c);
-    return c.sign(testIdentity('host'));
+  function deal(expiryIn = 10): Promise<StorageContract> {
+    return throwawayDeal(p, node.height, n++, expiryIn);
   }
 
   t.test('should keep a commit unresolved until its record arrives', async (t) => {

@@ -17,9 +17,8 @@ import type { StorageContract } from '../lib/contracts/storagecontract';
 import { RenterClient } from '../lib/deals/renterclient';
 import { NodesContext, tempDir } from './util/nodes-context';
 import { forCloudPeers } from './util/network';
-import { plugin } from './util/contracts';
+import { plugin, throwawayDeal } from './util/contracts';
 import { forValue } from './util/wait';
-import { testIdentity, testKey } from './data/contracts-fixtures';
 
 type Found = { contracts: Array<{ id: string }>; skipped: Array<{ id: string }> };
 type Listed = Array<{ fileId: string; replicas: Array<{ contractId: string; state: string }> }>;
@@ -48,25 +47,7 @@ t.test('a commitment cut before the wallet had it', async (t) => {
   };
   let n = 0;
   // A contract of the renter with a throwaway host identity (only the renter's wallet commits).
-  const deal = async (p: ContractsPlugin): Promise<StorageContract> => {
-    const start = renter.height;
-    const c = p.buildContract({
-      renterKey: (await p.identity()).publicKey,
-      hostKey: testIdentity('host').publicKey,
-      renterEscrowKey: await p.createEscrowKey(),
-      hostEscrowKey: testKey(`host escrow ${n++}`).publicKey,
-      root: Buffer.alloc(32, n),
-      size: 4096,
-      startHeight: start,
-      endHeight: start + 30,
-      auditInterval: 10,
-      escrowValue: 12000,
-      refundHeight: start + 42,
-      expiryHeight: start + 10
-    });
-    await p.signContract(c);
-    return c.sign(testIdentity('host'));
-  };
+  const deal = (p: ContractsPlugin): Promise<StorageContract> => throwawayDeal(p, renter.height, n++);
 
   await t.test('should give a commitment to the wallet before the mempool, and abandon a refused one', async (t) => {
     const p = plugin(renter);

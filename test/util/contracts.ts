@@ -7,6 +7,31 @@ import type { ContractsPlugin } from '../../lib/contracts/plugin';
 import type { StorageContract } from '../../lib/contracts/storagecontract';
 import { NodesContext, TestNode, type NodeSpec } from './nodes-context';
 import { forValue } from './wait';
+import { testIdentity, testKey } from '../data/contracts-fixtures';
+
+/**
+ * A contract of `p`'s node with a throwaway host identity (only the
+ * renter's wallet commits), signed by both, starting at `start`: `n` makes
+ * its keys and root unique, its offer expires `expiryIn` blocks on.
+ */
+export async function throwawayDeal(p: ContractsPlugin, start: number, n: number, expiryIn = 10): Promise<StorageContract> {
+  const c = p.buildContract({
+    renterKey: (await p.identity()).publicKey,
+    hostKey: testIdentity('host').publicKey,
+    renterEscrowKey: await p.createEscrowKey(),
+    hostEscrowKey: testKey(`host escrow ${n}`).publicKey,
+    root: Buffer.alloc(32, n + 1),
+    size: 4096,
+    startHeight: start,
+    endHeight: start + 30,
+    auditInterval: 10,
+    escrowValue: 12000,
+    refundHeight: start + 42,
+    expiryHeight: start + expiryIn
+  });
+  await p.signContract(c);
+  return c.sign(testIdentity('host'));
+}
 
 /** Segwit activates at regtest height 432 (notes/bcoin-1.0.2.md). */
 export const SEGWIT_HEIGHT = 432;
