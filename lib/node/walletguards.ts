@@ -188,28 +188,9 @@ export function guardWalletRPC(walletRPC: WalletRPC, network: bcoin.Network): vo
     return settxfee.call(this, [rate / 1e8], false);
   };
 
-  const importprivkey = calls.importprivkey;
-  calls.importprivkey = async function importPrivKey(this: unknown, args, help) {
-    if (help || !Array.isArray(args) || args.length < 1 || args.length > 3)
-      return importprivkey.call(this, args, help);
-    const key = parseWIF(args[0], network);
-    const rescan = boolOr(args, 2, 'rescan', false);
-    // bitcoind skips a key it has; bcoin throws "Key already exists.".
-    if (!await walletRPC.wallet.hasAddress(key.getAddress())) {
-      await walletRPC.wallet.importKey(0, key);
-    }
-    if (rescan)
-      await walletRPC.wdb.rescan(0);
-    return null;
-  };
-
-  calls.importwallet = async function importWallet(args, help) {
-    if (help || !Array.isArray(args) || args.length < 1 || args.length > 2)
-      throw usage('importwallet "filename" ( rescan )\nImport the keys of a wallet dump (dumpwallet\'s format) that cloudcoind can read.');
-    if (typeof args[0] !== 'string' || args[0].length === 0)
-      throw new RPCError(rpcCodes.TYPE_ERROR, `${positionLabel(0, 'filename')} must be a non-empty string.`);
-    const rescan = boolOr(args, 1, 'rescan', false);
-    const keys = dumpKeys(await readDump(args[0]), network);
+  // importprivkey and importwallet: bitcoind skips a key it has (bcoin
+  // throws "Key already exists."), then rescans if asked.
+  const importKeys = async (keys: bcoin.KeyRing[], rescan: boolean): Promise<null> => {
     const wallet = walletRPC.wallet;
     for (const key of keys) {
       if (!await wallet.hasAddress(key.getAddress()))
@@ -218,6 +199,23 @@ export function guardWalletRPC(walletRPC: WalletRPC, network: bcoin.Network): vo
     if (rescan)
       await walletRPC.wdb.rescan(0);
     return null;
+  };
+
+  const importprivkey = calls.importprivkey;
+  calls.importprivkey = async function importPrivKey(this: unknown, args, help) {
+    if (help || !Array.isArray(args) || args.length < 1 || args.length > 3)
+      return importprivkey.call(this, args, help);
+    const key = parseWIF(args[0], network);
+    return importKeys([key], boolOr(args, 2, 'rescan', false));
+  };
+
+  calls.importwallet = async function importWallet(args, help) {
+    if (help || !Array.isArray(args) || args.length < 1 || args.length > 2)
+      throw usage('importwallet "filename" ( rescan )\nImport the keys of a wallet dump (dumpwallet\'s format) that cloudcoind can read.');
+    if (typeof args[0] !== 'string' || args[0].length === 0)
+      throw new RPCError(rpcCodes.TYPE_ERROR, `${positionLabel(0, 'filename')} must be a non-empty string.`);
+    const rescan = boolOr(args, 1, 'rescan', false);
+    return importKeys(dumpKeys(await readDump(args[0]), network), rescan);
   };
 
   calls.lockunspent = async function lockUnspent(args, help) {
