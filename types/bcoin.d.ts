@@ -554,7 +554,7 @@ declare module 'bcoin' {
       toDetails(wtx: TXRecord): Promise<Details | null>;
       /** The account's coins, spent ones included (`spent`). */
       getCredits(acct?: number | string | null): Promise<Credit[]>;
-      master: { key: HDPrivateKey | null; mnemonic: Mnemonic | null; encrypted: boolean };
+      master: { key: HDPrivateKey | null; mnemonic: Mnemonic | null; encrypted: boolean; ciphertext: Buffer | null };
       /** Decrypt the master key for `timeout` seconds (default 60). Throws on a wrong passphrase. */
       unlock(passphrase: string, timeout?: number): Promise<HDPrivateKey>;
       /** Forget the decrypted master key (an encrypted wallet only). */
@@ -627,6 +627,8 @@ declare module 'bcoin' {
       /** Throws on a phrase that is not BIP39 (unknown word, bad checksum). */
       constructor(phrase?: string);
       getPhrase(): string;
+      /** The phrase's entropy bytes (16-32). */
+      getEntropy(): Buffer;
       toSeed(passphrase?: string): Buffer;
     }
 
@@ -640,6 +642,8 @@ declare module 'bcoin' {
         compactRange(start?: Buffer | null, end?: Buffer | null): Promise<void>;
       };
       state: { height: number; startHeight: number };
+      /** The database folder (`location`); `memory` for a database with no files. */
+      options: { location: string; memory: boolean };
       height: number;
       get(id: string | number): Promise<Wallet | null>;
       /** The wallet `options.id`, created from `options` if missing. */

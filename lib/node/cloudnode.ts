@@ -39,6 +39,12 @@ export { COOKIE_USER, DEFAULT_RPC_USER } from './rpccookie';
 
 /** Longest one shutdown step (chain hooks, an extension's close) is waited for (ms). */
 export const CLOSE_STEP_MS = 20000;
+/**
+ * Longest a wallet RPC waits for the wallet to add the chain's blocks
+ * before answering (ms): bitcoind waits without bound; a rescan holds the
+ * wallet far longer, and the answer then is the wallet as it is.
+ */
+export const WALLET_RPC_SYNC_MS = 30000;
 
 export class CloudNode extends EventEmitter implements NodeAPI {
   readonly options: CloudNodeOptions;
@@ -117,7 +123,11 @@ export class CloudNode extends EventEmitter implements NodeAPI {
 
     // One endpoint for node and wallet methods, as with bitcoind.
     this.node.rpc.mount(this.walletPlugin.rpc);
-    fixWalletRPC(this.node.rpc, this.walletPlugin.rpc, this.network, { keepMasterKey: () => this.masterKey() });
+    fixWalletRPC(this.node.rpc, this.walletPlugin.rpc, this.network, {
+      keepMasterKey: () => this.masterKey(),
+      warn: (message) => this.logger.warning('%s', message),
+      synced: () => this.waitWalletSynced(WALLET_RPC_SYNC_MS)
+    });
     guardNodeRPC(this.node.rpc, this.walletPlugin.rpc, this.node);
     this.rpcMethods = new RPCMethods(this.node.rpc, this.walletPlugin.rpc);
     bitcoindParamErrors(this.node.rpc, (method) => this.rpcMethods.methodHelp(method), (address) => dustLimit(address, this.network));
@@ -337,8 +347,8 @@ export class CloudNode extends EventEmitter implements NodeAPI {
   /**
    * Resolves when the wallet has caught up with the chain tip (walletstart.ts).
    */
-  async waitWalletSynced(timeoutMs = 10000): Promise<void> {
-    await waitWalletSynced(this.walletPlugin.wdb, this.chain, timeoutMs);
+  async waitWalletSynced(timeoutMs = 10000): Promise<boolean> {
+    return waitWalletSynced(this.walletPlugin.wdb, this.chain, timeoutMs);
   }
 
   /** Bound addresses, for the startup banner and tests. */

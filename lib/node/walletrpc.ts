@@ -22,6 +22,7 @@ import { positionLabel, usageNames } from '../base/rpc';
 import { keyTypeOf, signMessage, verifyMessage } from './message';
 import { MAX_TIMER_SECONDS, MAX_UNLOCK_SECONDS, changePassphrase, keepUnlockTimeouts, passphraseOpens, setUnlockTimeout } from './walletpassphrase';
 import { fixWalletTxRPC } from './wallettxrpc';
+import { ciphertextOf, clearSecrets, purgeLater, purgeOldKeys } from './walletpurge';
 import { guardWalletRPC, parseWIF } from './walletguards';
 import { claimNewFile, claimNewFolder, dropNewFile, finishNewFile, finishNewFolder, newServerPath } from './rpcfiles';
 
@@ -97,39 +98,6 @@ function withWalletErrors(call: Handler, wrongPassphrase: boolean): Handler {
   };
 }
 
-/** bcoin's wallet record key, `w[wid] -> wallet` (bcoin/lib/wallet/layout.js): 'w' and the wid, big-endian. */
-function walletRecordKey(wid: number): Buffer {
-  const key = Buffer.alloc(5);
-  key[0] = 0x77;
-  key.writeUInt32BE(wid, 1);
-  return key;
-}
-
-/**
- * Drop every older version of the wallet record (the master key in the
- * clear, or under an old passphrase) from the database files. leveldb
- * keeps overwritten values until a compaction merges them, and a manual
- * compaction of the whole range never merges the bottom level: the first
- * one only moves the memtable (old and new record together) into a
- * table. Writing the record once more puts a newer copy above every
- * older one, and the second compaction merges them all, keeping the
- * newest. Bitcoin Core rewrites its wallet file after encryptwallet for
- * the same reason.
- */
-async function purgeOldKeys(wdb: bcoin.WalletDB, wallet: bcoin.Wallet): Promise<void> {
-  await wdb.db.compactRange();
-  const unlock = await wallet.writeLock.lock();
-  try {
-    const key = walletRecordKey(wallet.wid);
-    const raw = await wdb.db.get(key);
-    if (raw)
-      await wdb.db.put(key, raw);
-  } finally {
-    unlock();
-  }
-  await wdb.db.compactRange();
-}
-
 /**
  * The dust threshold of an output to `address` in sat (bcoin's wallet
  * refuses a smaller one: policy, 3 x the fee of spending it at the
@@ -177,6 +145,32 @@ export function dustWhy(limit: number): string {
 export interface WalletRPCHooks {
   /** Take the node's own keys before the wallet's key is encrypted away (CloudNode#masterKey). */
   keepMasterKey(): void;
+  /** Log a warning in debug.log. */
+  warn(message: string): void;
+  /** Resolves once the wallet has the chain's current tip (bounded; CloudNode#waitWalletSynced). */
+  synced(): Promise<unknown>;
+}
+
+/**
+ * Wallet methods that first wait for the wallet to catch up with the
+ * chain, as bitcoind's call BlockUntilSyncedToCurrentChain
+ * (src/wallet/rpc/*.cpp): a balance read right after generatetoaddress
+ * otherwise counts the blocks the wallet has not added yet as missing.
+ */
+const SYNCED_FIRST = ['getbalance', 'getbalances', 'getwalletinfo', 'getunconfirmedbalance', 'listunspent',
+  'listtransactions', 'listsinceblock', 'gettransaction', 'getreceivedbyaddress', 'listreceivedbyaddress',
+  'sendtoaddress', 'sendmany', 'fundrawtransaction', 'abandontransaction', 'dumpwallet'];
+
+/** What is said when an old copy of the key is still in the wallet's files after the purge (walletpurge.ts). */
+const NOT_PURGED = 'an older copy of the wallet key is still in the wallet database files (a read held them open); '
+  + 'cloudcoind keeps compacting them in the background and logs when it is gone';
+
+/** Purge in the background after purgeOldKeys gave up, saying in debug.log how it ended. */
+function purgeInBackground(walletRPC: bcoin.WalletPlugin['rpc'], secrets: Buffer[], hooks: WalletRPCHooks, what: string): void {
+  hooks.warn(`${what}: ${NOT_PURGED}`);
+  purgeLater(walletRPC.wdb, walletRPC.wallet, secrets, (purged) => hooks.warn(purged
+    ? `${what}: the older copy of the wallet key is now gone from the wallet database files`
+    : `${what}: the older copy of the wallet key may still be in the wallet database files (purge stopped)`));
 }
 
 /** Install the fixes on the node's RPC and the mounted wallet RPC. */
@@ -246,10 +240,13 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
     if (passphrase.length === 0)
       throw new RPCError(rpcCodes.INVALID_PARAMETER, EMPTY_PASSPHRASE);
     hooks.keepMasterKey();
+    const secrets = clearSecrets(walletRPC.wallet);
     await encrypt.call(this, [passphrase], false);
-    await purgeOldKeys(walletRPC.wdb, walletRPC.wallet);
+    const purged = await purgeOldKeys(walletRPC.wdb, walletRPC.wallet, secrets);
+    if (!purged)
+      purgeInBackground(walletRPC, secrets, hooks, 'encryptwallet');
     return 'wallet encrypted; cloudcoind needs the passphrase at its next start (wallet-passphrase-file= in cloudcoin.conf '
-      + 'or CLOUDCOIN_WALLET_PASSPHRASE); spending needs walletpassphrase.';
+      + 'or CLOUDCOIN_WALLET_PASSPHRASE); spending needs walletpassphrase.' + (purged ? '' : `\nwarning: ${NOT_PURGED}.`);
   };
   const unlock = walletRPC.calls.walletpassphrase;
   walletRPC.calls.walletpassphrase = async function walletPassphrase(this: unknown, args, help) {
@@ -295,10 +292,12 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
     // key under the new one) and locks an unlocked wallet, which bitcoind
     // leaves unlocked until its timeout: walletpassphrase.ts does it in one
     // write, checked against the wallet's own key.
+    const old = ciphertextOf(walletRPC.wallet);
     if (!await changePassphrase(walletRPC.wallet, oldPassphrase, newPassphrase))
       throw new RPCError(rpcCodes.WALLET_PASSPHRASE_INCORRECT, PASSPHRASE_INCORRECT);
     // No copy under the old passphrase stays in the files either.
-    await purgeOldKeys(walletRPC.wdb, walletRPC.wallet);
+    if (!await purgeOldKeys(walletRPC.wdb, walletRPC.wallet, old))
+      purgeInBackground(walletRPC, old, hooks, 'walletpassphrasechange');
     return null;
   };
 
@@ -370,6 +369,17 @@ export function fixWalletRPC(nodeRPC: bcoin.RPCBase, walletRPC: bcoin.WalletPlug
       const master = walletRPC.wallet.master;
       if (!help && master.encrypted && !master.key)
         throw new RPCError(rpcCodes.WALLET_UNLOCK_NEEDED, UNLOCK_NEEDED);
+      return call.call(this, args, help);
+    };
+  }
+
+  for (const name of SYNCED_FIRST) {
+    const call = walletRPC.calls[name];
+    if (!call)
+      continue;
+    walletRPC.calls[name] = async function syncedFirst(this: unknown, args, help) {
+      if (!help)
+        await hooks.synced();
       return call.call(this, args, help);
     };
   }

@@ -39,15 +39,30 @@ export async function unlockForStart(wallet: bcoin.Wallet, passphrase: string | 
 }
 
 /**
- * Resolves when the wallet has caught up with the chain tip (or after
- * `timeoutMs`). bcoin's wallet moves its tip before it adds the block's
- * txs, so also wait for its tx lock: only then are balances and coins
- * complete.
+ * Resolves true when the wallet has caught up with the chain tip as it is
+ * now, false after `timeoutMs` (bitcoind's BlockUntilSyncedToCurrentChain,
+ * bounded). bcoin's wallet moves its tip before it adds the block's txs,
+ * so also wait for its tx lock: only then are balances and coins complete.
  */
-export async function waitWalletSynced(wdb: bcoin.WalletDB, chain: bcoin.Chain, timeoutMs: number): Promise<void> {
+export async function waitWalletSynced(wdb: bcoin.WalletDB, chain: bcoin.Chain, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (wdb.state.height < chain.height && Date.now() < deadline)
+  const target = chain.height;
+  while (wdb.state.height < target) {
+    if (Date.now() >= deadline)
+      return false;
     await new Promise((r) => setTimeout(r, 10));
-  const unlock = await wdb.txLock.lock();
-  unlock();
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+  });
+  const idle = wdb.txLock.lock().then((unlock) => {
+    unlock();
+    return true;
+  });
+  try {
+    return await Promise.race([idle, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

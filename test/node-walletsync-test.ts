@@ -1,0 +1,56 @@
+/*!
+ * node-walletsync-test.ts - wallet RPCs answer for the chain's tip, as
+ * bitcoind's BlockUntilSyncedToCurrentChain: a getbalance sent while the
+ * wallet has not yet added the newest block waits for it, instead of
+ * answering the balance before it (CI once saw "the wallet has 0 sat" for
+ * a renter that had just mined 440 blocks). One in-process regtest node;
+ * the wallet is held back by taking its tx lock, as a busy wallet holds it.
+ */
+
+import t from 'tap';
+import bcoin = require('../lib/bcoin');
+import { NodesContext } from './util/nodes-context';
+import { forValue } from './util/wait';
+
+/** Regtest's block subsidy in sat (halving every 150 blocks), as bcoin's consensus.getReward. */
+function reward(height: number): number {
+  return Math.floor(50e8 / 2 ** Math.floor(height / 150));
+}
+
+t.test('wallet RPCs wait for the wallet to add the chain tip', { timeout: 300_000 }, async (t) => {
+  const ctx = await NodesContext.create([{ memory: true }]);
+  t.teardown(() => ctx.close());
+  await ctx.open();
+  const n = ctx.nodes[0];
+  await n.mine(440);
+  const wdb = (n.node as unknown as { walletPlugin: bcoin.WalletPlugin }).walletPlugin.wdb;
+  const sat = async (method: string) => Math.round(Number(await n.rpc(method)) * 1e8);
+  const before = await sat('getbalance');
+  t.ok(before > 0, `a balance after 440 blocks: ${before} sat`);
+
+  // Hold the wallet back, then mine one block: block 341's coinbase
+  // matures at 441 (101 deep), so the balance after it is known exactly.
+  const unlock = await wdb.txLock.lock();
+  let released = false;
+  const mined = n.rpc('generatetoaddress', [1, await n.address()]);
+  await forValue(() => n.node.chain.height, 441, undefined, 'the chain at 441');
+  const settled: string[] = [];
+  const balance = sat('getbalance').then((v) => {
+    settled.push(released ? 'after' : 'before');
+    return v;
+  });
+  const info = (n.rpc('getwalletinfo') as Promise<{ balance: number }>).then((v) => {
+    settled.push(released ? 'after' : 'before');
+    return v;
+  });
+  // Many turns of the event loop: without the wait both answer here.
+  for (let i = 0; i < 200; i++)
+    await new Promise((r) => setImmediate(r));
+  t.same(settled, [], 'neither answers while the wallet has not added the tip');
+  released = true;
+  unlock();
+  await mined;
+  t.equal(await balance, before + reward(341), 'getbalance counts the block that was mined before it was asked');
+  t.equal(Math.round((await info).balance * 1e8), before + reward(341), 'so does getwalletinfo');
+  t.same(settled, ['after', 'after'], 'both answered once the wallet had the tip');
+});
