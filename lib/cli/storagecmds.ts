@@ -357,8 +357,14 @@ export async function repair(ctx: CommandContext, argv: string[]): Promise<void>
       ...(o.file === undefined ? {} : { source: String(o.file) })
     });
   });
+  // As rclone: a copy left unrepaired is a failure (exit 1), after the result.
+  const unrepaired = res.lost.length - res.repaired.length;
+  const partial = () => new CommandError('partial', `${unrepaired} of ${res.lost.length} lost ${res.replicas ? 'replica(s)' : 'shard(s)'} `
+    + `not repaired${res.failed.length ? ` (${res.failed.map((f) => `${f.host}: ${f.reason}`).join('; ')})` : ''}; run repair again`);
   if (o.json) {
     ctx.out(JSON.stringify(res, null, 2));
+    if (unrepaired > 0)
+      throw partial();
     return;
   }
   ctx.out(!res.replicas
@@ -377,6 +383,8 @@ export async function repair(ctx: CommandContext, argv: string[]): Promise<void>
   if (res.txids.length)
     ctx.out(`commitment ${res.txids.join(', ')}`);
   ctx.out(`health ${res.health.alive}/${res.health.total} (${res.health.needed} needed)`);
+  if (unrepaired > 0)
+    throw partial();
 }
 
 /** rm FILE_ID: delete a file from its hosts (a revision per contract), then forget it. */

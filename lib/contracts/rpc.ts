@@ -118,6 +118,20 @@ async function listContracts(p: Params, plugin: ContractsPlugin): Promise<Array<
   return out;
 }
 
+/**
+ * bitcoind's getindexinfo for the storage contract index: `{ contractindex:
+ * { synced, best_block_height } }`, synced once the index holds the
+ * chain's tip; a name given that is not an index answers {} (as bitcoind).
+ */
+function getIndexInfo(p: Params, api: NodeAPI, plugin: ContractsPlugin): Record<string, { synced: boolean; best_block_height: number }> {
+  p.count(0, 1);
+  const name = p.has(0) ? p.str(0, 'index_name') : null;
+  if (name !== null && name !== 'contractindex')
+    return {};
+  const tip = plugin.index.tip;
+  return { contractindex: { synced: !plugin.index.dirty && tip.height === api.chain.height, best_block_height: tip.height } };
+}
+
 async function commitContracts(p: Params, plugin: ContractsPlugin): Promise<{ txids: string[]; ids: string[] }> {
   // One array param, or the contracts as positional params.
   const args = p.params.length === 1 && Array.isArray(p.get(0)) ? p.get(0) as unknown[] : p.params;
@@ -226,6 +240,9 @@ function rpcMethods(api: NodeAPI, plugin: ContractsPlugin): RPCMethodSpec[] {
     run: (p) => getEarnings(p, plugin) },
     { name: 'sendrating', help: 'sendrating "id" score ( passed failed flags )\nRate the other party of a contract on chain.',
       run: (p) => sendRating(p, plugin) },
+    { name: 'getindexinfo', help: 'getindexinfo ( "index_name" )\nThe node\'s indexes, as bitcoind\'s: contractindex (storage contracts, commitments,\n'
+      + 'ratings): synced (it holds the chain\'s tip) and best_block_height. A script that mined a block waits for it.',
+    run: (p) => getIndexInfo(p, api, plugin) },
     { name: 'getratings', help: 'getratings "identity"\nEffective on-chain ratings an identity (33-byte pubkey hex) received and gave.',
       run: (p) => getRatings(p, plugin) }
   ];

@@ -36,8 +36,9 @@ t.test('cloudcoin-cli repair re-uploads the replica of a killed host onto anothe
 
   const plain = await renter.cli(['repair', put.fileId.slice(0, 16), '--no-wait']);
   t.equal(plain.code, 0, plain.stderr);
-  t.match(plain.stdout, new RegExp(`replicas ${alive.id.slice(0, 12)}\\S* verified, ${dead.id.slice(0, 12)}\\S* lost \\(host unreachable\\)`));
-  t.match(plain.stdout, /uploaded from the replica in/);
+  t.match(plain.stdout, new RegExp(`replicas ${alive.id.slice(0, 12)}\\S* verified, ${dead.id.slice(0, 12)}\\S* lost \\(host unreachable\\)`),
+    `the lost replica (${plain.stdout})`);
+  t.match(plain.stdout, /uploaded from the replica in/, 'uploaded from the surviving replica');
   const info = await json<FileInfo>(renter.cli(['getfile', put.fileId]));
   t.equal(info.repairs.length, 1, 'one repair logged');
   const rep = info.repairs[0];
@@ -77,4 +78,30 @@ t.test('cloudcoin-cli repair re-uploads the replica of a killed host onto anothe
   await hosts[ids.indexOf(spare)].stop('SIGKILL');
   await json(renter.cli(['get', put.fileId, out2, '--json']));
   t.ok(fs.readFileSync(out2).equals(fs.readFileSync(file)), 'bytes identical from the replica made from the local file');
+});
+
+t.test('repair exits 1 when a lost replica is left unrepaired (one spare host for two lost)', async (t) => {
+  const { renter, hosts } = await startNetwork(t, [[], [], [], []]);
+  const ids = await Promise.all(hosts.map(identity));
+  const work = scratch(t);
+  const file = path.join(work, 'data.bin');
+  fs.writeFileSync(file, randomBytes(256 * 1024 + 3));
+  const put = await json<PutResult>(renter.cli(['put', file, '--hosts', '3', '--no-wait', '--json']));
+  await mine(renter);
+  const [lostA, lostB, kept] = put.contracts;
+  for (const c of [lostA, lostB])
+    await hosts[ids.indexOf(c.host)].stop('SIGKILL');
+  await forValue(async () => json<FileInfo>(renter.cli(['getfile', put.fileId])),
+    (f) => f.health.alive === 1, 60000, 'the renter to see two hosts gone');
+
+  const r = await renter.cli(['repair', put.fileId, '--no-wait']);
+  t.equal(r.code, 1, 'exit 1');
+  t.match(r.stdout, new RegExp(`replicas ${kept.id.slice(0, 12)}\\S* verified, .* lost \\(host unreachable\\), .* lost \\(host unreachable\\)`),
+    `both lost replicas named (${r.stdout})`);
+  t.match(r.stdout, /replica of \S+ uploaded into contract/, 'the one spare host took one');
+  t.match(r.stderr, /\nerror: 1 of 2 lost replica\(s\) not repaired; run repair again\n$/, 'an error line last, saying what is left');
+  t.equal(r.stderr.split('\n').filter((l) => l.startsWith('error:')).length, 1, 'one error line');
+  const info = await json<FileInfo>(renter.cli(['getfile', put.fileId]));
+  t.equal(info.repairs.length, 1, 'one repair logged');
+  t.equal(info.health.alive, 2, 'two live replicas');
 });

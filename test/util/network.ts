@@ -53,6 +53,16 @@ export async function forCloudPeers(d: AnyNode, peers: AnyNode[], timeoutMs: num
 export async function mine(d: DaemonProcess, n = 1): Promise<void> {
   const addr = (await d.cli(['getnewaddress'])).stdout.trim();
   await json(d.cli(['generatetoaddress', String(n), addr]));
+  // The contract index runs off the chain's events: what the test asks
+  // next (a get's prepay needs the escrow it indexes) waits for it.
+  const rpc = d.client();
+  const tip = await rpc.call('getblockcount', []) as number;
+  await forValue(async () => (await rpc.call('getindexinfo', ['contractindex']) as IndexInfo).contractindex.best_block_height,
+    (h) => h >= tip, 60000, `the contract index at ${tip}`);
+}
+
+interface IndexInfo {
+  contractindex: { synced: boolean; best_block_height: number };
 }
 
 /**
