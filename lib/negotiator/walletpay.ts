@@ -47,6 +47,7 @@
 
 import { createHash } from 'crypto';
 import bcoin = require('../bcoin');
+import { holdCoin, releaseCoin } from '../base/coinholds';
 import { walletIdle, withWalletLock } from '../contracts/builders';
 import { P2WPKH_DUST } from '../contracts/channel';
 import { getParams } from '../contracts/common';
@@ -155,10 +156,13 @@ export function walletPayments(ctx: WalletPayContext): PaymentHooks {
   /** Lock (or unlock) the coins a payment tx of ours spends. */
   const lock = (tx: bcoin.TX, on: boolean): void => {
     for (const input of tx.inputs) {
-      if (on)
+      if (on) {
         wallet.lockCoin(input.prevout);
-      else
+        holdCoin(wallet, input.prevout);
+      } else {
+        releaseCoin(wallet, input.prevout);
         wallet.unlockCoin(input.prevout);
+      }
     }
   };
   /**

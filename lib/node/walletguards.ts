@@ -18,7 +18,8 @@
  *   errno as an internal error), never a FIFO or a device (a read that
  *   never ends), its rescan param taken (bcoin refused 2 params);
  * - lockunspent true unlocks every coin (bcoin 1.0.2 calls a method the
- *   wallet does not have), and only outputs of the wallet's own unspent
+ *   wallet does not have) but those the node holds for an in-flight
+ *   payment (coinholds.ts), and only outputs of the wallet's own unspent
  *   coins are locked or unlocked (bitcoind's -8 answers);
  * - an account name the wallet does not have is -11 with its name
  *   (bcoin: internal error "Account not found.", or a database key error
@@ -31,6 +32,7 @@
 import * as fs from 'fs';
 import bcoin = require('../bcoin');
 import { RPCError, rpcCodes } from '../base/errors';
+import { isHeldCoin } from '../base/coinholds';
 import { positionLabel, shownValue } from '../base/rpc';
 
 type WalletRPC = bcoin.WalletPlugin['rpc'];
@@ -227,9 +229,12 @@ export function guardWalletRPC(walletRPC: WalletRPC, network: bcoin.Network): vo
     const wallet = walletRPC.wallet;
     if (args[1] === undefined || args[1] === null) {
       // bitcoind: unlock without a list unlocks every coin; lock without one does nothing.
+      // The node's own holds (an in-flight payment's inputs) stay locked.
       if (unlock) {
-        for (const outpoint of wallet.getLocked())
-          wallet.unlockCoin(outpoint);
+        for (const outpoint of wallet.getLocked()) {
+          if (!isHeldCoin(wallet, outpoint))
+            wallet.unlockCoin(outpoint);
+        }
       }
       return true;
     }
@@ -249,6 +254,8 @@ export function guardWalletRPC(walletRPC: WalletRPC, network: bcoin.Network): vo
       const locked = wallet.isLocked(outpoint);
       if (unlock && !locked)
         throw new RPCError(rpcCodes.INVALID_PARAMETER, 'Invalid parameter, expected locked output');
+      if (unlock && isHeldCoin(wallet, outpoint))
+        throw new RPCError(rpcCodes.INVALID_PARAMETER, 'Invalid parameter, output is held by a payment of the node still in flight');
       if (!unlock && locked)
         throw new RPCError(rpcCodes.INVALID_PARAMETER, 'Invalid parameter, output already locked');
       outpoints.push(outpoint);

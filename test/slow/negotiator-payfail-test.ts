@@ -132,6 +132,33 @@ t.test('a paid call that fails after paying leaves no coin stuck (real renter, h
     await takenBack(t, srv);
   });
 
+  await t.test('should keep an in-flight payment\'s coins locked through lockunspent true', async (t) => {
+    const srv = await connect('127.0.9.6');
+    type Out = Array<{ txid: string; vout: number }>;
+    // While the call waits for its answer, the user unlocks every coin.
+    let during: Promise<{ all: unknown; held: boolean; explicit: string }> | null = null;
+    srv.onPayment = (data) => {
+      srv.onPayment = null;
+      during = (async () => {
+        const rpc = renter.client();
+        const all = await rpc.call('lockunspent', [true]);
+        const locked = new Set((await rpc.call('listlockunspent', []) as Out).map((u) => `${u.txid}:${u.vout}`));
+        const [txid, vout] = inputs(data)[0].split(':');
+        const explicit = await rpc.call('lockunspent', [true, [{ txid, vout: Number(vout) }]])
+          .then(() => 'unlocked', (e: Error) => e.message);
+        return { all, held: inputs(data).every((o) => locked.has(o)), explicit };
+      })();
+    };
+    const res = await call(srv);
+    t.not(res.code, 0, 'the call fails');
+    t.ok(during, 'the server got the payment while the call waited');
+    const r = await (during as unknown as Promise<{ all: unknown; held: boolean; explicit: string }>);
+    t.equal(r.all, true, 'lockunspent true answers true');
+    t.ok(r.held, 'the payment\'s inputs stay locked');
+    t.match(r.explicit, /held by a payment of the node still in flight/, 'unlocking one of them by name is refused');
+    await takenBack(t, srv);
+  });
+
   await t.test('should not send the payment itself when a block comes while the call waits', async (t) => {
     const srv = await connect('127.0.9.5');
     // A block while the payment waits for an answer: the renter's resubmitter
