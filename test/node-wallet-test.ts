@@ -147,7 +147,9 @@ t.test('wallet encryption', async (t) => {
       ['no passphrase', [], {}, /^cloudcoind: cannot start: the wallet is encrypted: .*wallet-passphrase-file=FILE in cloudcoin\.conf/],
       ['a wrong one', [], { CLOUDCOIN_WALLET_PASSPHRASE: 'wrong' }, /^cloudcoind: cannot start: the wallet passphrase given at start is wrong\n$/]
     ];
+    const log = path.join(host.datadir, 'debug.log');
     for (const [what, args, env, re] of refused) {
+      const from = fs.statSync(log).size;
       Object.assign(process.env, env);
       try {
         await t.rejects(host.start(['--connect', renter.addr, ...args]), /exited with 1/, `${what}: exit 1`);
@@ -157,6 +159,11 @@ t.test('wallet encryption', async (t) => {
       }
       t.match(host.stderr, re, what);
       t.equal(host.stderr.trim().split('\n').length, 1, `${what}: one line`);
+      // Refused as soon as the wallet's database is open: no RPC port, no wallet scan or rebroadcast, nothing in flight at the exit.
+      const said = fs.readFileSync(log).subarray(from).toString();
+      t.match(said, /Chain is loading/, `${what}: debug.log has this start`);
+      t.notMatch(said, /HTTP server listening|WalletDB is scanning|Resending from|Database is closed|\n\s+at /,
+        `${what}: refused before the RPC port opens and the wallet syncs`);
     }
     const pass = path.join(work, 'host.pass');
     fs.writeFileSync(pass, 'host pass\n', { mode: 0o600 });

@@ -646,6 +646,8 @@ declare module 'bcoin' {
       options: { location: string; memory: boolean };
       height: number;
       get(id: string | number): Promise<Wallet | null>;
+      /** Connects to the chain at open (after the database opens, before the primary wallet is loaded): syncs, rescans, rebroadcasts. */
+      connect(): Promise<void>;
       /** The wallet `options.id`, created from `options` if missing. */
       ensure(options: object): Promise<Wallet>;
       /** Ids of every wallet. */

@@ -27,7 +27,7 @@ import { RPCMethods } from './rpcmethods';
 import { serveRPC } from './rpcserver';
 import { dustLimit, fixWalletRPC } from './walletrpc';
 import { dumpMnemonic, restorePrimaryFrom } from './walletseed';
-import { PASSPHRASE_HINT, unlockForStart, waitWalletSynced } from './walletstart';
+import { PASSPHRASE_HINT, checkPassphraseFirst, unlockForStart, waitWalletSynced } from './walletstart';
 import { RPCError, WalletLockedError, rpcCodes } from '../base/errors';
 import { Identity } from '../base/identity';
 import type {
@@ -133,6 +133,8 @@ export class CloudNode extends EventEmitter implements NodeAPI {
     bitcoindParamErrors(this.node.rpc, (method) => this.rpcMethods.methodHelp(method), (address) => dustLimit(address, this.network));
     if (options.restoreMnemonic !== undefined)
       restorePrimaryFrom(this.walletPlugin.wdb, options.restoreMnemonic);
+    else
+      checkPassphraseFirst(this.walletPlugin.wdb, options.walletPassphrase);
     this.addRPC('dumpmnemonic', 'dumpmnemonic "filename"\nWrite the wallet\'s seed phrase (BIP39) to a new file (an absolute path: '
       + 'cloudcoind writes it, not the caller), '
       + 'readable by its owner only; restore with cloudcoind --restore-mnemonic-file.',

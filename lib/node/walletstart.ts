@@ -20,11 +20,11 @@ export const PASSPHRASE_HINT = 'cloudcoind signs contracts and envelopes on its 
   + 'wallet-passphrase-file=FILE in cloudcoin.conf, --wallet-passphrase-file FILE or CLOUDCOIN_WALLET_PASSPHRASE';
 
 /**
- * Unlock an encrypted wallet with the passphrase given at start.
- * @returns true if it was unlocked here (and must be locked again)
+ * Whether the passphrase given at start opens an encrypted wallet.
+ * @returns false for a wallet that needs none (in the clear, or unlocked)
  * @throws WalletLockedError with no passphrase, or a wrong one
  */
-export async function unlockForStart(wallet: bcoin.Wallet, passphrase: string | undefined): Promise<boolean> {
+async function needsPassphrase(wallet: bcoin.Wallet, passphrase: string | undefined): Promise<boolean> {
   if (!wallet.master.encrypted || wallet.master.key)
     return false;
   if (!passphrase)
@@ -34,8 +34,38 @@ export async function unlockForStart(wallet: bcoin.Wallet, passphrase: string | 
   // wallet's: check the key itself first (walletpassphrase.ts).
   if (!await passphraseOpens(wallet, passphrase))
     throw new WalletLockedError('the wallet passphrase given at start is wrong');
-  await wallet.unlock(passphrase, START_UNLOCK_SECONDS);
   return true;
+}
+
+/**
+ * Unlock an encrypted wallet with the passphrase given at start.
+ * @returns true if it was unlocked here (and must be locked again)
+ * @throws WalletLockedError with no passphrase, or a wrong one
+ */
+export async function unlockForStart(wallet: bcoin.Wallet, passphrase: string | undefined): Promise<boolean> {
+  if (!await needsPassphrase(wallet, passphrase))
+    return false;
+  await wallet.unlock(passphrase as string, START_UNLOCK_SECONDS);
+  return true;
+}
+
+/**
+ * Check the passphrase given at start as soon as the wallet database is
+ * open: before the wallet connects to the chain (its scan and the
+ * rebroadcast of its transactions) and so before bcoin's node opens its
+ * RPC port, which comes after its plugins. A refused start then never
+ * listens nor sends anything, and has nothing in flight when it exits.
+ * The wallet record is read as `ensure` reads it later (a fresh datadir
+ * has none yet: nothing to check).
+ */
+export function checkPassphraseFirst(wdb: bcoin.WalletDB, passphrase: string | undefined): void {
+  const connect = wdb.connect.bind(wdb);
+  wdb.connect = async () => {
+    const wallet = await wdb.get('primary');
+    if (wallet)
+      await needsPassphrase(wallet, passphrase);
+    return connect();
+  };
 }
 
 /**
