@@ -57,6 +57,13 @@ export function allowanceText(escrows: number[]): string {
 export class RenterCore {
   readonly call: RPCCall;
   readonly events: RenterEvents;
+  /**
+   * Errors of calls the node never answered (connection refused or cut,
+   * its cookie gone: cloudcoind stopped or killed). What such a call did
+   * is the node's to know: it may have done it, and a restarted node
+   * finishes a put whose hosts countersigned.
+   */
+  private readonly unanswered = new WeakSet<object>();
 
   constructor(call: RPCCall, events: RenterEvents = {}) {
     this.call = call;
@@ -65,7 +72,27 @@ export class RenterCore {
 
   /** One typed call: the only place a result's shape is taken on trust. */
   rpc<M extends keyof RenterRPCResults>(method: M, params: unknown[]): Promise<RenterRPCResults[M]> {
-    return this.call(method, params) as Promise<RenterRPCResults[M]>;
+    return (this.call(method, params) as Promise<RenterRPCResults[M]>).catch((e: unknown) => {
+      if (!answeredByNode(e) && typeof e === 'object' && e !== null)
+        this.unanswered.add(e);
+      throw e;
+    });
+  }
+
+  /** Whether `e` failed a call the node never answered (see `unanswered`): its outcome is unknown here. */
+  lostNode(e: unknown): boolean {
+    return typeof e === 'object' && e !== null && this.unanswered.has(e);
+  }
+
+  /**
+   * A put that lost cloudcoind before its commitment: the client cannot
+   * know the outcome (a restarted node may finish the put, and charge it,
+   * or drop it), so it says so instead of "nothing was paid".
+   */
+  lostPut(fileId: Buffer, e: unknown): RenterClientError {
+    return new RenterClientError('put-unclear', `lost cloudcoind during the put of file ${fileId.toString('hex')} (${message(e)}): `
+      + 'the node may still complete the put when it runs again (and charge it), or drop it; '
+      + 'check `cloudcoin-cli ls` before putting it again');
   }
 
   /** Every file of the renter, with replica states (listfiles). */
@@ -249,8 +276,9 @@ export class RenterCore {
       throw new RenterClientError('insufficient-funds', `insufficient funds: the escrows need ${needed} sat with fees, the wallet has ${balance} sat`);
   }
 
-  /** Splits settled placements into the placed ones and the hosts that failed (warned). */
-  settle(targets: Target[], results: PromiseSettledResult<Placed>[]): { placed: Placed[]; failed: FailedHost[] } {
+  /** Splits settled placements into the placed ones and the hosts that failed (warned, but for those `quiet` leaves to one line). */
+  settle(targets: Target[], results: PromiseSettledResult<Placed>[], quiet: (reason: unknown) => boolean = () => false)
+    : { placed: Placed[]; failed: FailedHost[] } {
     const placed: Placed[] = [];
     const failed: FailedHost[] = [];
     results.forEach((r, i) => {
@@ -261,7 +289,8 @@ export class RenterCore {
       const t = targets[i];
       const host = 'offer' in t ? t.offer.host : t.reuse.host;
       failed.push({ host, reason: message(r.reason) });
-      this.warn(`host ${host} failed, nothing committed to it: ${message(r.reason)}`);
+      if (!quiet(r.reason))
+        this.warn(`host ${host} failed, nothing committed to it: ${message(r.reason)}`);
     });
     return { placed, failed };
   }

@@ -37,7 +37,7 @@ import type { PruneVersionsResult, ReplicaState } from './rpctypes';
 import type { RenterCore } from './rentercore';
 import { LeaseKeeper } from './renterlease';
 import {
-  RenterClientError, WAIT_ACTIVE_MS, type DeltaSummary, type FailedHost, type Placed, type PutOptions, type PutResult, type Target
+  RenterClientError, WAIT_ACTIVE_MS, type DeltaSummary, type Placed, type PutOptions, type PutResult, type Target
 } from './rentertypes';
 
 /**
@@ -69,7 +69,9 @@ export function putParallel(objectSize: number): number {
  * commitment for all); see the header for the flow.
  */
 export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResult> {
-  const size = fs.statSync(opts.file).size;
+  // Size and change time at the start: a file changed by the end of the upload is refused (fileChange).
+  const start = fs.statSync(opts.file, { bigint: true });
+  const size = Number(start.size);
   // [REJECT] nothing to store: a contract for 0 bytes would lock an escrow for nothing
   if (size === 0)
     throw new RenterClientError('empty-file', 'the file is empty: CloudCoin does not store 0-byte files (nothing to pay a host for)');
@@ -88,7 +90,7 @@ export async function putFile(c: RenterCore, opts: PutOptions): Promise<PutResul
   const lease = new LeaseKeeper(c, fileId.toString('hex'));
   let done = false;
   try {
-    const res = await storeFile(c, opts, { size, objectSize, stored, scheme, fileId, lease });
+    const res = await storeFile(c, opts, { size, objectSize, stored, scheme, fileId, lease, start });
     done = true;
     return res;
   } finally {
@@ -108,10 +110,33 @@ interface PutPlan {
   fileId: Buffer;
   /** Renewed from addfile until commitfile (renterlease.ts). */
   lease: LeaseKeeper;
+  /** The file as it was when the put started. */
+  start: fs.BigIntStats;
+}
+
+/**
+ * How the file changed since `start`, or null: its size, or its
+ * modification time (as rclone's "source file changed" check). A file
+ * written to during the upload fails every host it reached late (the
+ * bytes no longer match the root its first pass found), and those that
+ * got it first hold a version the user no longer has: refused as a whole.
+ */
+function fileChange(file: string, start: fs.BigIntStats): string | null {
+  let now: fs.BigIntStats;
+  try {
+    now = fs.statSync(file, { bigint: true });
+  } catch (e) {
+    return `it can no longer be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+  if (now.size !== start.size)
+    return `${start.size} bytes when the put started, ${now.size} now`;
+  if (now.mtimeNs !== start.mtimeNs)
+    return `modified at ${new Date(Number(now.mtimeNs / 1000000n)).toISOString()}, after the put started`;
+  return null;
 }
 
 /** The put itself, from addfile on (see the header for the flow). */
-async function storeFile(c: RenterCore, opts: PutOptions, { size, objectSize, stored, scheme, fileId, lease }: PutPlan)
+async function storeFile(c: RenterCore, opts: PutOptions, { size, objectSize, stored, scheme, fileId, lease, start }: PutPlan)
   : Promise<PutResult> {
   const addArgs: unknown[] = [fileId.toString('hex'), opts.name.toString('hex'), size];
   if (scheme)
@@ -158,12 +183,29 @@ async function storeFile(c: RenterCore, opts: PutOptions, { size, objectSize, st
   if (note)
     c.warn(note);
   const targets: Target[] = [...reuse.map((r) => ({ reuse: r })), ...neg.offers.map((o) => ({ offer: o }))];
-  const { placed, failed } = scheme
+  const results = scheme
     ? await placeShards(c, opts, fileId, revision, targets, scheme, objectSize, pool)
     : await placeAll(c, opts, fileId, revision, targets, objectSize, size, plan, pool, early);
+  const changed = fileChange(opts.file, start);
+  // Said once for the put, not per host: a changed file (not a root
+  // mismatch), or lost cloudcoind (whether anything was committed to the
+  // host is the node's to know).
+  const { placed, failed } = c.settle(targets, results, (e) => changed !== null || c.lostNode(e));
+  const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && c.lostNode(r.reason));
   lease.check();
+  if (changed !== null) {
+    // As an interrupted put: the node drops it, removing the copies hosts got (deletefile).
+    const dropped = await c.rpc('deletefile', [fileId.toString('hex')]).then(() => null, (e: unknown) => e);
+    if (lost || c.lostNode(dropped))
+      throw c.lostPut(fileId, lost ? lost.reason : dropped);
+    throw new RenterClientError('file-changed', `${JSON.stringify(opts.name.toString('utf8'))} changed while it was being uploaded `
+      + `(${changed}): not stored; put it again once it no longer changes`);
+  }
   if (placed.length < opts.minHosts) {
-    await c.rpc('forgetfile', [fileId.toString('hex')]).catch(() => {});
+    const forgot = await c.rpc('forgetfile', [fileId.toString('hex')]).then(() => null, (e: unknown) => e);
+    // Without the node's answer, "nothing was paid" is not known: a restarted node may finish the put.
+    if (lost || c.lostNode(forgot))
+      throw c.lostPut(fileId, lost ? lost.reason : forgot);
     c.checkEnough(placed.length, opts.minHosts, 'stored the file', neg, failed);
   }
   // The node owns the put once asked to commit (commitfile ends the lease).
@@ -305,11 +347,12 @@ function startEarly(c: RenterCore, file: string, fileId: Buffer, revision: Promi
  * its own key twice, once to learn its root (the host records the object
  * before a byte moves; the first replicas' passes may be done already:
  * `early`) and again while it is uploaded (transfer.ts), nothing staged
- * on disk. A slow or dead host does not hold up the others. Closes `pool`.
+ * on disk. A slow or dead host does not hold up the others. Closes `pool`;
+ * resolves each target's outcome, in order (storeFile settles them).
  */
 async function placeAll(c: RenterCore, opts: PutOptions, fileId: Buffer, revision: number, targets: Target[], objectSize: number,
   size: number, plan: DeltaPlan | null, pool: LeafHasherPool, early: Promise<EarlyPass | null>[])
-  : Promise<{ placed: Placed[]; failed: FailedHost[] }> {
+  : Promise<PromiseSettledResult<Placed>[]> {
   // Hosts holding the earlier version get the changed chunks only, staged once (the same chunks for every such host).
   const maps = targets.map((t) => (plan && 'reuse' in t ? mapFor(plan, t.reuse.id) : null));
   const changed = path.join(opts.workDir, 'changed');
@@ -333,7 +376,7 @@ async function placeAll(c: RenterCore, opts: PutOptions, fileId: Buffer, revisio
     await pool.close();
     fs.rmSync(changed, { force: true });
   }
-  return c.settle(targets, results);
+  return results;
 }
 
 /** `fn` over `items`, at most `limit` at once; settled results in the items' order. */
@@ -357,11 +400,11 @@ async function settleBounded<T, R>(items: T[], limit: number, fn: (item: T) => P
 /**
  * Encrypt once, code K + M shards stripe by stripe, hash each, and place
  * shard i with target i (distinct hosts: targets come one per host).
- * Closes `pool`.
+ * Closes `pool`; resolves each target's outcome, in order.
  */
 async function placeShards(c: RenterCore, opts: PutOptions, fileId: Buffer, revision: number, targets: Target[], scheme: ShardScheme,
   objectSize: number, pool: LeafHasherPool)
-  : Promise<{ placed: Placed[]; failed: FailedHost[] }> {
+  : Promise<PromiseSettledResult<Placed>[]> {
   const n = scheme.dataShards + scheme.parityShards;
   const salt = randomBytes(32);
   let results: PromiseSettledResult<Placed>[];
@@ -380,5 +423,5 @@ async function placeShards(c: RenterCore, opts: PutOptions, fileId: Buffer, revi
   } finally {
     await pool.close();
   }
-  return c.settle(targets, results);
+  return results;
 }

@@ -28,7 +28,7 @@ export function reuseMinLeft(duration: number): number {
 /** Codes of the failures a renter client reports. */
 export type RenterClientErrorCode = 'empty-file' | 'no-hosts' | 'too-few-hosts' | 'insufficient-funds'
   | 'wallet-locked' | 'put-failed' | 'commit-failed' | 'commit-unclear' | 'contract-void' | 'get-failed' | 'incomplete-put' | 'not-coded' | 'repair-failed'
-  | 'put-given-up';
+  | 'put-given-up' | 'put-unclear' | 'file-changed';
 
 /** A put or get failure; the message is one line for people. */
 export class RenterClientError extends CodedError<RenterClientErrorCode> {

@@ -5,7 +5,9 @@
 // cannot reuse its contracts, released by rm or by a put of the same
 // name), symlinks,
 // standard output, FIFOs, bad destinations and existing files (refused
-// without --force, also one that appears during the download). A renter and two hosts as
+// without --force, also one that appears during the download), a file
+// changed during its upload, and a put whose cloudcoind
+// stops mid-upload. A renter and two hosts as
 // cloudcoind processes, driven by cloudcoin-cli as a user runs it.
 import t from 'tap';
 import * as fs from 'fs';
@@ -295,6 +297,44 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
     await mine(renter);
     await forValue(async () => (await files(renter)).filter((f) => f.replicas.some((x) => x.state === 'active' && !open.includes(x.contractId)))
       .length, 1, 30000, 'the committed put stays, active');
+  });
+
+  await t.test('should refuse a file changed during its upload in one line that names it', async (t) => {
+    const changing = path.join(work, 'changing.txt');
+    textFile(changing, 2 * 1024 * 1024 + 77);
+    const before = (await files(renter)).length;
+    // Open contracts take it by revisions: hold both (each root is known by then), change the file, let them go.
+    const proxy = await rpcProxy(renter.rpcPort, 'proposerevision', 'hold');
+    t.teardown(() => proxy.close());
+    const cli = spawnCLI(renter.cliArgs(['put', changing, '--hosts', '2'], proxy.port));
+    await forValue(() => proxy.seen.filter((m) => m === 'proposerevision').length, 2, 60000, 'both revisions proposed');
+    const fd = fs.openSync(changing, 'r+');
+    fs.writeSync(fd, Buffer.from('changed while uploading'), 0, 23, 1024 * 1024);
+    fs.closeSync(fd);
+    proxy.release();
+    const r = await cli.done;
+    t.equal(r.code, 1);
+    t.match(r.stderr, /^error: "changing\.txt" changed while it was being uploaded \(modified at \S+, after the put started\): not stored; put it again once it no longer changes\n$/,
+      r.stderr);
+    t.notMatch(r.stderr, /registered root|nothing committed/, 'no per-host root mismatch');
+    t.equal((await files(renter)).length, before, 'the node dropped the put');
+  });
+
+  await t.test('should say a put that lost cloudcoind mid-upload may still complete, never that nothing was paid', async (t) => {
+    const proxy = await rpcProxy(renter.rpcPort, 'getstoragereceipt', 'hold');
+    t.teardown(() => proxy.close());
+    const cli = spawnCLI(renter.cliArgs(['put', file, '--hosts', '2'], proxy.port));
+    await forValue(() => proxy.seen.includes('getstoragereceipt'), true, 60000, 'uploads done');
+    t.equal(await renter.stop('SIGINT'), 0, 'cloudcoind stopped cleanly');
+    await proxy.close();
+    const r = await cli.done;
+    t.equal(r.code, 1);
+    const m = /^error: lost cloudcoind during the put of file ([0-9a-f]{64}) \(.+\): the node may still complete the put when it runs again \(and charge it\), or drop it; check `cloudcoin-cli ls` before putting it again\n$/
+      .exec(r.stderr);
+    t.ok(m, `one line: ${r.stderr}`);
+    t.notMatch(r.stderr, /nothing was paid|nothing committed/);
+    await renter.start();
+    t.ok((await files(renter)).some((f) => f.fileId === m?.[1]), 'the restarted node still holds the put (ls lists it)');
   });
 
 });
