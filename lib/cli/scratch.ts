@@ -24,7 +24,7 @@ export const INTERRUPT_HOOK_MS = 20000;
 export interface InterruptHook {
   /** Undoes what the command started on the node; resolves to what it did (after `interrupted: `). */
   run(): Promise<string>;
-  /** Said at once, before `run` (after `interrupted: removed temporary files; `); '' for a `run` that only says something. */
+  /** Said at once, before `run` (after `interrupted: removed temporary files; ` if there were any); '' for a `run` that only says something. */
   start: string;
   /** Said when `run` has not answered within INTERRUPT_HOOK_MS. */
   late: string;
@@ -44,16 +44,18 @@ export class Scratch {
         if (this.interrupted)
           process.exit(SIGNAL_EXIT[sig]);
         this.interrupted = true;
-        this.remove();
+        // A command that made no directory (rm) says nothing of temporary files.
+        const removed = this.remove() > 0 ? 'removed temporary files' : '';
         const hook = this.hook;
         if (!hook) {
-          process.stderr.write('\ninterrupted: removed temporary files\n');
+          process.stderr.write(`\ninterrupted${removed ? `: ${removed}` : ''}\n`);
           process.exit(SIGNAL_EXIT[sig]);
         }
-        process.stderr.write(hook.start ? `\ninterrupted: removed temporary files; ${hook.start} (press Ctrl-C again to leave at once)\n`
-          : '\ninterrupted: removed temporary files\n');
+        const first = [removed, hook.start].filter((s) => s).join('; ');
+        if (first)
+          process.stderr.write(`\ninterrupted: ${first}${hook.start ? ' (press Ctrl-C again to leave at once)' : ''}\n`);
         void this.runHook(hook).then((said) => {
-          process.stderr.write(`interrupted: ${said}\n`);
+          process.stderr.write(`${first ? '' : '\n'}interrupted: ${said}\n`);
           process.exit(SIGNAL_EXIT[sig]);
         });
       };
@@ -99,9 +101,12 @@ export class Scratch {
     this.handlers.clear();
   }
 
-  private remove(): void {
-    for (const dir of this.dirs.splice(0))
+  /** Remove every directory made so far; returns how many. */
+  private remove(): number {
+    const dirs = this.dirs.splice(0);
+    for (const dir of dirs)
       fs.rmSync(dir, { recursive: true, force: true });
+    return dirs.length;
   }
 }
 

@@ -394,7 +394,12 @@ export async function rm(ctx: CommandContext, argv: string[]): Promise<void> {
     .argument('<file>', 'file id or unique prefix (see ls)')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
-  const res = await ctx.client.call('deletefile', [hexIdArg(cmd.args[0], 'file id')]) as DeleteFileResult;
+  const id = hexIdArg(cmd.args[0], 'file id');
+  const res = await withScratch(async (scratch) => {
+    // Ctrl-C only stops the waiting: a removal the node was asked for goes on, host by host.
+    scratch.onInterrupt({ run: async () => rmInterrupted(id), start: '', late: rmInterrupted(id) });
+    return await ctx.client.call('deletefile', [id]) as DeleteFileResult;
+  });
   if (cmd.opts().json) {
     ctx.out(JSON.stringify(res, null, 2));
     return;
@@ -409,6 +414,12 @@ export async function rm(ctx: CommandContext, argv: string[]): Promise<void> {
   ctx.out(res.forgotten ? `file ${res.fileId} deleted` : `file ${res.fileId} still has ${res.kept.length} replica(s); run rm again`);
   if (!res.forgotten)
     throw new CommandError('partial', `file ${short(res.fileId)} is still held by ${res.kept.length} host(s)`);
+}
+
+/** What an interrupted rm tells the user (after `interrupted: `): the outcome is the node's, and how to learn it. */
+function rmInterrupted(id: string): string {
+  return `rm stopped waiting, but the node may still remove file ${id} from its hosts (it forgets the file once all have `
+    + `dropped it): if \`cloudcoin-cli ls\` still lists it, run \`cloudcoin-cli rm ${id}\` again`;
 }
 
 /**

@@ -6,7 +6,7 @@
 // name), symlinks,
 // standard output, FIFOs, bad destinations and existing files (refused
 // without --force, also one that appears during the download), a file
-// changed during its upload, and a put whose cloudcoind
+// changed during its upload, Ctrl-C during rm, and a put whose cloudcoind
 // stops mid-upload. A renter and two hosts as
 // cloudcoind processes, driven by cloudcoin-cli as a user runs it.
 import t from 'tap';
@@ -318,6 +318,25 @@ t.test('interrupted puts and gets, and destinations', async (t) => {
       r.stderr);
     t.notMatch(r.stderr, /registered root|nothing committed/, 'no per-host root mismatch');
     t.equal((await files(renter)).length, before, 'the node dropped the put');
+  });
+
+  await t.test('should say on Ctrl-C during rm that the node may still remove the file, and how to finish it', async (t) => {
+    const put = await json<{ fileId: string }>(renter.cli(['put', file, '--hosts', '2', '--no-wait', '--json']));
+    const id = put.fileId.slice(0, 12);
+    const proxy = await rpcProxy(renter.rpcPort, 'deletefile', 'hold');
+    t.teardown(() => proxy.close());
+    const cli = spawnCLI(renter.cliArgs(['rm', id], proxy.port));
+    await forValue(() => proxy.seen.includes('deletefile'), true, 60000, 'rm asked the node');
+    cli.proc.kill('SIGINT');
+    const r = await cli.done;
+    t.equal(r.code, 130, 'exit code of an interrupt');
+    t.equal(r.stderr, `\ninterrupted: rm stopped waiting, but the node may still remove file ${id} from its hosts (it forgets the file `
+      + `once all have dropped it): if \`cloudcoin-cli ls\` still lists it, run \`cloudcoin-cli rm ${id}\` again\n`, 'one line');
+    // The held request never reached the node: the file is listed, and rm again removes it, as the line says.
+    t.ok((await files(renter)).some((f) => f.fileId === put.fileId), 'still listed');
+    const again = await renter.cli(['rm', id]);
+    t.equal(again.code, 0, again.stderr);
+    t.notOk((await files(renter)).some((f) => f.fileId === put.fileId), 'removed');
   });
 
   await t.test('should say a put that lost cloudcoind mid-upload may still complete, never that nothing was paid', async (t) => {
