@@ -12,7 +12,7 @@ export type DealErrorCode =
   | 'bad-receipt' | 'no-token' | 'object-too-large' | 'host-unreachable' | 'host-behind' | 'host-pricier' | 'payment-declined'
   | 'other-node'
   // the renter's contracts
-  | 'insufficient-allowance' | 'unknown-contract' | 'contract-busy' | 'not-formed' | 'not-renewable' | 'over-budget'
+  | 'insufficient-allowance' | 'unknown-contract' | 'contract-busy' | 'revision-unsettled' | 'not-formed' | 'not-renewable' | 'over-budget'
   // the renter's files
   | 'bad-file-id' | 'unknown-file' | 'ambiguous-id' | 'file-exists' | 'file-in-use' | 'nothing-to-commit'
   | 'not-coded' | 'bad-repair' | 'bad-record' | 'bad-chunk-map' | 'unknown-put' | 'put-given-up'

@@ -108,7 +108,8 @@ export class Deals implements Extension {
       withFile: (fileId, change, write) => this.files.withFile(fileId, change, write),
       filesOf: (id) => this.files.filesOf(id),
       avoid: (keys, minScore) => this.avoidHosts(keys, minScore),
-      addressOf: (pk) => this.negotiator.addressOf(pk)
+      addressOf: (pk) => this.negotiator.addressOf(pk),
+      log: (msg) => this.api.logger.info('deals: %s', msg)
     });
   }
 

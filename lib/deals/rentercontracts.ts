@@ -55,6 +55,8 @@ export interface RenterContractsContext {
   avoid(hostKeys: Buffer[], minScore: number | undefined): Promise<Map<string, string>>;
   /** A host's identity address. */
   addressOf(pk: Buffer): string;
+  /** Log a line at info level (debug.log). */
+  log(msg: string): void;
 }
 
 /** A contract `reusable` left out, and why (put's table prints it). */
@@ -177,7 +179,15 @@ export class RenterContracts {
     return this.lock(id, async () => {
       const rc = await this.mustContract(id);
       const c = rc.contract;
-      await this.settleLocked(rc, false);
+      const before = new Set((await this.ctx.store.listObjects(id)).map((o) => o.id));
+      // A revision whose answer was lost is settled first: the host may
+      // have applied it, and the next one must build on what the host holds.
+      if (!await this.settleLocked(rc, false)) {
+        const p = await this.ctx.store.getPending(id);
+        const host = this.host(c);
+        throw new DealError('revision-unsettled', `host ${host.identity} has not answered for revision ${p ? p.revision.number : ''} `
+          + `of contract ${c.id().slice(0, 12)} (it may hold it): nothing is revised until it does; try again`);
+      }
       if (rc.hostBehind)
         throw new DealError('host-behind', `host of contract ${c.id()} lost revisions: it is not revised again`);
       const latest = await this.ctx.store.latestRevision(id);
@@ -185,6 +195,11 @@ export class RenterContracts {
         throw new DealError('not-formed', `contract ${c.id()} is not formed yet (revision 0 has no receipt)`);
       const host = this.host(c);
       const objects = await this.ctx.store.listObjects(id);
+      // Removals the settled revision already made (a removal whose answer
+      // was lost, asked again): done, not asked of the host a second time.
+      // A revision left with no change still goes: it is final at once and
+      // brings the manifest token a removal re-seals the manifest with.
+      remove = remove.filter((n) => !before.has(n) || objects.some((o) => o.id === n));
       const floor = Math.max(rc.nextObject, latest.nextObject);
       const entries: ContractObject[] = add.map((a, i) => ({ id: floor + i, root: a.root, size: a.size, fileId: a.fileId }));
       const height = Math.max(this.ctx.height(), latest.height);
@@ -260,10 +275,30 @@ export class RenterContracts {
       const p = await this.ctx.store.getPending(id);
       if (!p || (number !== undefined && p.revision.number !== number))
         throw new DealError('no-receipt', `contract ${rc.contract.id()} has no revision ${number ?? ''} waiting for a receipt`);
-      const rev = await this.ctx.renter().receipt(this.host(rc.contract), rc.contract, p.revision);
+      const rev = await this.askReceipt(rc.contract, p.revision);
       await this.apply(rc, p, rev);
       return rev;
     });
+  }
+
+  /**
+   * The host's receipt for `mine`. An answer that never came (a timeout,
+   * a dropped connection) may have been lost after the host countersigned:
+   * the host is dialled again if need be and asked once more, and answers
+   * a revision it made final with the stored one (PROTOCOL 5, ReceiptArgs).
+   * A decline or a bad answer is final.
+   */
+  private async askReceipt(c: StorageContract, mine: Revision): Promise<Revision> {
+    try {
+      return await this.ctx.renter().receipt(this.host(c), c, mine);
+    } catch (e) {
+      if (e instanceof DealError && (e.code === 'no-receipt' || e.code === 'bad-receipt'))
+        throw e;
+      this.ctx.log(`no answer from host ${this.ctx.addressOf(c.hostKey)} for the receipt of revision ${mine.number} `
+        + `of contract ${c.id()} (${(e as Error).message}): asking again`);
+      await this.ctx.reach([c.hostKey]);
+      return this.ctx.renter().receipt(this.host(c), c, mine);
+    }
   }
 
   private async apply(rc: RenterContract, p: PendingRevision, rev: Revision): Promise<void> {

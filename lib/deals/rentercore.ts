@@ -235,8 +235,13 @@ export class RenterCore {
     return ids.map((id) => replicas.find((r) => r.contractId === id)?.state ?? 'pending');
   }
 
-  /** A shortfall under --min-hosts fails, saying why and when open offers lapse. */
-  checkEnough(got: number, min: number, what: string, neg: NegotiateStorageResult, failed: FailedHost[] = []): void {
+  /**
+   * A shortfall under --min-hosts fails, saying why and when open offers
+   * lapse; `kept` is why the node kept the file (it refused to forget a
+   * copy a host countersigned or may have), else nothing was paid.
+   */
+  checkEnough(got: number, min: number, what: string, neg: NegotiateStorageResult, failed: FailedHost[] = [],
+    kept: string | null = null): void {
     if (got >= min)
       return;
     const reasons = [...neg.declined.map((d) => `${d.host}: ${d.reason}`), ...failed.map((f) => `${f.host}: ${f.reason}`)];
@@ -244,7 +249,9 @@ export class RenterCore {
     const offers = neg.offers.length
       ? `; the ${neg.offers.length} open offer(s) are reused by a put with the same terms until block ${until}, then released`
       : '';
-    throw new RenterClientError('too-few-hosts', `only ${got} host(s) ${what}, ${min} needed (--min-hosts); nothing was paid`
+    const paid = kept === null ? 'nothing was paid'
+      : `the file is kept, not forgotten: a host countersigned a copy, or may have (its answer was lost), paid from its contract (${kept})`;
+    throw new RenterClientError('too-few-hosts', `only ${got} host(s) ${what}, ${min} needed (--min-hosts); ${paid}`
       + `${reasons.length ? ` (${reasons.join('; ')})` : ''}${offers}`);
   }
 
@@ -289,8 +296,10 @@ export class RenterCore {
       const t = targets[i];
       const host = 'offer' in t ? t.offer.host : t.reuse.host;
       failed.push({ host, reason: message(r.reason) });
+      // A new contract is committed only later, by commitfile; an open
+      // contract's revision may be countersigned already (its answer lost).
       if (!quiet(r.reason))
-        this.warn(`host ${host} failed, nothing committed to it: ${message(r.reason)}`);
+        this.warn(`host ${host} failed${'offer' in t ? ', nothing committed to it' : ''}: ${message(r.reason)}`);
     });
     return { placed, failed };
   }

@@ -37,7 +37,7 @@ import type { PruneVersionsResult, ReplicaState } from './rpctypes';
 import type { RenterCore } from './rentercore';
 import { LeaseKeeper } from './renterlease';
 import {
-  RenterClientError, WAIT_ACTIVE_MS, type DeltaSummary, type Placed, type PutOptions, type PutResult, type Target
+  RenterClientError, WAIT_ACTIVE_MS, message, type DeltaSummary, type Placed, type PutOptions, type PutResult, type Target
 } from './rentertypes';
 
 /**
@@ -206,7 +206,8 @@ async function storeFile(c: RenterCore, opts: PutOptions, { size, objectSize, st
     // Without the node's answer, "nothing was paid" is not known: a restarted node may finish the put.
     if (lost || c.lostNode(forgot))
       throw c.lostPut(fileId, lost ? lost.reason : forgot);
-    c.checkEnough(placed.length, opts.minHosts, 'stored the file', neg, failed);
+    // The node refuses to forget a copy a host countersigned or may have (a receipt whose answer was lost): then the file is kept.
+    c.checkEnough(placed.length, opts.minHosts, 'stored the file', neg, failed, forgot === null ? null : message(forgot));
   }
   // The node owns the put once asked to commit (commitfile ends the lease).
   await lease.settle();

@@ -470,7 +470,8 @@ const methods: DealsMethod[] = [
     + 'hosts whose audits failed (wrong data) or that score below minscore (permille) are left out and\n'
     + 'their hosts not dialled; verbose=true returns {contracts, skipped: [{id, host, hostkey, reason}]}.', findContracts],
   ['getstoragereceipt', 'getstoragereceipt contractid ( number )\nAfter an upload, ask the host to countersign the contract\'s '
-    + 'pending revision (0 for a new\ncontract); returns it once both signed and it is stored.',
+    + 'pending revision (0 for a new\ncontract); returns it once both signed and it is stored. An answer that never came (a timeout,\n'
+    + 'a dropped connection) is asked for once more: a host that countersigned answers the stored revision.',
   getStorageReceipt],
   ['getstoragetoken', 'getstoragetoken hostkey contractid object\nA download token for one object of a contract from its host '
     + '(0: the sealed manifest).', getStorageToken],
