@@ -471,6 +471,11 @@ export class RenterFiles {
       return info.state as ReplicaState;
     if (await this.ctx.hasCommitment(r.contractId))
       return 'pending';
+    // Our own new contract, countersigned, with no commitment: its put has
+    // not finished (still running, or its client or this node died before
+    // committing), and it is dropped at its offer's end unless one comes.
+    if (await this.ctx.store.getRenterContract(r.contractId))
+      return 'uploading';
     return 'uploaded';
   }
 

@@ -26,7 +26,8 @@ import { fetchDelta } from './renterdelta';
 export async function getFile(c: RenterCore, fileId: string, workDir: string): Promise<GetResult> {
   const f = await c.rpc('getfile', [fileId]);
   // [REJECT] a put that never completed (interrupted, or still running): no host holds a copy to ask for
-  if (f.replicas.length > 0 && f.replicas.every((r) => r.state === 'uploading')) {
+  // (A copy with a cost is held under a final revision: its hosts have it, see below.)
+  if (f.replicas.length > 0 && f.replicas.every((r) => r.state === 'uploading' && r.cost === null)) {
     const id = f.fileId.slice(0, 12);
     const at = f.replicas.map((r) => r.givenUpAt).filter((h): h is number => h != null);
     throw new RenterClientError('incomplete-put', `${f.name} (file ${id}, version ${f.revision}) was never fully stored: its put did not `

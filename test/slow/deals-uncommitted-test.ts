@@ -2,7 +2,8 @@
 // its hosts holding uploads nobody will ever commit: each host deletes
 // them, and frees their space, at the first block past the offer's end,
 // also one that was down then and comes back later, while the data of a
-// committed contract stays. A renter and two hosts as cloudcoind
+// committed contract stays; the restarted renter lists the put
+// `uploading` until then, never as a stored copy. A renter and two hosts as cloudcoind
 // processes, driven by cloudcoin-cli as a user runs it.
 import t from 'tap';
 import * as fs from 'fs';
@@ -69,6 +70,17 @@ t.test('data of a contract never committed', async (t) => {
 
   await renter.start();
   await forCloudPeers(renter, hosts, 60000, 'hosts back with the restarted renter');
+  await t.test('the renter\'s ls lists it uploading, with the block it is dropped at', async (t) => {
+    const k9 = (await files(renter)).find((f) => f.name === 'k9.bin');
+    t.ok(k9, 'the put is still listed');
+    const replicas = k9!.replicas as unknown as Array<{ state: string; givenUpAt: number | null }>;
+    t.same(replicas.map((r) => r.state), ['uploading', 'uploading'], 'uploading: its put never committed');
+    const at = replicas.map((r) => r.givenUpAt);
+    t.ok(at.every((h) => h !== null && h > offered), `dropped at the offer's end: ${at.join()}`);
+    const ls = await renter.cli(['ls']);
+    t.match(ls.stdout, `uploading (dropped at block ${Math.max(...at.map(Number))} unless finished)`);
+  });
+
   await t.test('the renter\'s get says in one line that it was never fully stored', async (t) => {
     const k9 = (await files(renter)).find((f) => f.name === 'k9.bin');
     t.ok(k9, 'the put is still listed');
@@ -76,6 +88,7 @@ t.test('data of a contract never committed', async (t) => {
     t.not(r.code, 0);
     t.match(r.stderr, /^error: k9\.bin \(file [0-9a-f]{12}, version 0\) was never fully stored: .*cloudcoin-cli rm [0-9a-f]{12}` drops it now\n$/,
       r.stderr);
+    t.match(r.stderr, /its hosts received it but no commitment funds them/, 'the hosts hold it (not "no host holds a copy")');
   });
 
   // The second host is down when the offer ends and comes back after.
