@@ -89,6 +89,7 @@ t.test('host earnings', async (t) => {
       closeDeadline: contract.refundHeight - 6 });
     const renterMoney = (await json<{ money: MoneyJSON }>(renter.cli(['getcontract', id]))).money;
     t.equal(renterMoney.earned, e.expected.earned, 'the renter derives the same figure from the same revisions');
+    t.equal(renterMoney.signed, null, 'no state signed by the renter yet');
     await t.rejects(json(renter.cli(['earnings', id, '--json'])), /not-host/, 'earnings are the host\'s');
   });
 
@@ -140,6 +141,9 @@ t.test('host earnings', async (t) => {
     t.ok(settled.spend.fee >= 100 && settled.spend.fee < 1000, `close fee ${settled.spend.fee} sat (at least 1 sat/vB)`);
     t.same(settled.money, { earned, signed: paid, paidOut: paid, closeTxid, returned: contract.escrowValue - paid,
       fees: settled.spend.fee, closeDeadline: contract.refundHeight - 6 });
+    const renterSettled = await forValue(async () => json<{ state: string; money: MoneyJSON }>(renter.cli(['getcontract', id])),
+      (i) => i.state === 'settled', 60000, 'settled on the renter');
+    t.equal(renterSettled.money.signed, paid, 'the renter\'s node shows what its own latest state signed');
 
     const e = (await json<EarningsResult>(host.cli(['earnings', '--json']))).contracts[0];
     payout = paid - settled.spend.fee;

@@ -84,7 +84,11 @@ export interface ContractMoney {
    * stored here.
    */
   earned: number | null;
-  /** Cumulative sat the host's latest channel state pays; null off the host's node or without one. */
+  /**
+   * Cumulative sat the latest channel state pays: the one the host stored
+   * on the host's node, the renter's latest signed one on the renter's;
+   * null on other nodes or before any state.
+   */
   signed: number | null;
   /** Sat the close paid the host (before its fee); 0 while open or when refunded. */
   paidOut: number;

@@ -24,6 +24,8 @@ import type { StorageContract } from './storagecontract';
 
 /** The signed revisions of a contract another extension keeps (ascending by number), or null. */
 export type RevisionSource = (contract: StorageContract) => Promise<readonly RevisionPoint[] | null>;
+/** Cumulative sat the renter's own latest channel state pays (the renter's side keeps it), or null. */
+export type SignedSource = (contract: StorageContract) => Promise<number | null>;
 
 /** Off-chain facts of a contract another extension keeps (allowance used, revision), or null. */
 export type ContractDetailSource = (contract: StorageContract) => Promise<Record<string, unknown> | null>;
@@ -82,7 +84,7 @@ export class ContractViews {
     const settled = info.spend !== null && info.spend.type === 'settled';
     info.money = {
       earned: revisions.length ? earnedAt(accrualTerms(contract), revisions, this.ctx.chain.height) : null,
-      signed: stored ? stored.state.paid : null,
+      signed: stored ? stored.state.paid : await this.renterSigned(contract),
       paidOut: settled ? info.spend!.paid : 0,
       closeTxid: settled ? info.spend!.txid : null,
       returned: info.spend ? info.spend.returned : 0,
@@ -97,6 +99,22 @@ export class ContractViews {
    * here, so earnings and getcontract can apply the shared accrual to them.
    */
   private readonly revisionSources: RevisionSource[] = [];
+  private readonly signedSources: SignedSource[] = [];
+
+  /** The extension that signs the renter's channel states (the deals) registers here. */
+  addSignedSource(source: SignedSource): void {
+    this.signedSources.push(source);
+  }
+
+  /** What the renter's latest state of ours pays (sat), from the first source that has one, else null. */
+  private async renterSigned(contract: StorageContract): Promise<number | null> {
+    for (const source of this.signedSources) {
+      const paid = await source(contract);
+      if (paid !== null)
+        return paid;
+    }
+    return null;
+  }
 
   addRevisionSource(source: RevisionSource): void {
     this.revisionSources.push(source);

@@ -25,7 +25,7 @@ import { enforce } from './errors';
 import { createEscrowKey, ensureEscrowAccount, getEscrowRing } from './escrowkeys';
 import { ContractIndex } from './contractindex';
 import type { ContractInfo, EscrowInfo } from './contractqueries';
-import { ContractViews, type ContractDetailSource, type EarningsReport, type RevisionSource } from './contractviews';
+import { ContractViews, type ContractDetailSource, type EarningsReport, type RevisionSource, type SignedSource } from './contractviews';
 import type { RevisionPoint } from '../deals/accrual';
 import { EscrowSpender, type CloseResult } from './escrowspender';
 import { Refunder } from './refunder';
@@ -335,6 +335,11 @@ export class ContractsPlugin implements Extension {
    */
   addRevisionSource(source: RevisionSource): void {
     this.views.addRevisionSource(source);
+  }
+
+  /** The renter's side registers what its latest channel state pays (getcontract's money.signed on the renter's node). */
+  addSignedSource(source: SignedSource): void {
+    this.views.addSignedSource(source);
   }
 
   /** A contract's signed revisions from the first source that has them, else none. */

@@ -182,6 +182,7 @@ export class Deals implements Extension {
     });
     this.contracts.addDetails((c) => this.details(c));
     this.contracts.addRevisionSource((c) => this.store.listRevisions(c.hash()));
+    this.contracts.addSignedSource(async (c) => (await this.store.getPayment(c.hash()))?.state.paid ?? null);
     feedReputation(this);
     this.payer = makePayer(this);
     this.auditor = makeAuditor(this);
