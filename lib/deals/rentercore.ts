@@ -130,10 +130,17 @@ export class RenterCore {
     return res;
   }
 
-  /** Fails with the reasons when a negotiation got no offer. */
-  private noOffers(res: NegotiateStorageResult): void {
+  /**
+   * Fails with the reasons when a negotiation got no offer; `excluded`
+   * hosts were left out of it (they hold a copy of the file, or are being
+   * left), so no peer left may still mean hosts are connected.
+   */
+  private noOffers(res: NegotiateStorageResult, excluded = 0): void {
     if (res.offers.length === 0) {
-      const why = res.peers === 0
+      const why = res.peers === 0 && excluded > 0
+        ? `no CloudStorage peer is connected but the ${excluded} host(s) left out (they hold a copy of this file, or are being left for `
+          + 'a worse score or a higher price): connect to other hosts'
+        : res.peers === 0
         ? 'no CloudStorage peers are connected (start hosts with cloudcoind --host and connect to them)'
         : res.quoted === 0
           ? `none of ${res.peers} CloudStorage peers is hosting`
@@ -180,7 +187,7 @@ export class RenterCore {
         args.push(opts.minScore);
       neg = await this.rpc('negotiatestorage', args);
       if (reuse.length === 0)
-        this.noOffers(neg);
+        this.noOffers(neg, avoid.length);
       // Why new contracts: say it in the words that fit (a first put has
       // no open contract at all; "on the other hosts" only when some were
       // reused).

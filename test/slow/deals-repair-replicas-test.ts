@@ -104,4 +104,10 @@ t.test('repair exits 1 when a lost replica is left unrepaired (one spare host fo
   const info = await json<FileInfo>(renter.cli(['getfile', put.fileId]));
   t.equal(info.repairs.length, 1, 'one repair logged');
   t.equal(info.health.alive, 2, 'two live replicas');
+
+  // Every connected host holds a copy now: the reason says so, not "no peers".
+  const again = await renter.cli(['repair', put.fileId, '--no-wait']);
+  t.equal(again.code, 1, 'exit 1');
+  t.match(again.stderr, /no CloudStorage peer is connected but the 4 host\(s\) left out \(they hold a copy of this file/,
+    `the hosts left out named as the reason (${again.stderr.trim().split('\n').pop()})`);
 });
