@@ -111,4 +111,13 @@ t.test('three versions: changed chunks uploaded, all identical, pruning keeps wh
     t.match(await contract(id), { objects: 0, size: 0 }, 'everything freed');
   for (const h of hosts)
     await forValue(async () => (await json<{ used: number }>(h.cli(['getstorageinfo']))).used, (n) => n < CHUNK_SIZE, 30000, 'host space freed');
+
+  // A one-chunk file changed: its one chunk goes whole, and put says why (both hosts hold version 0).
+  const doc = path.join(work, 'doc.txt');
+  fs.writeFileSync(doc, 'first version\n');
+  await json<PutResult>(renter.cli(['put', doc, '--hosts', '2', '--json']));
+  fs.writeFileSync(doc, 'a second, longer one\n');
+  const d1 = await json<PutResult>(renter.cli(['put', doc, '--hosts', '2', '--json']));
+  t.same(d1.contracts.map((c) => c.delta), [false, false], 'uploaded whole to both');
+  t.same(d1.delta?.notes, ['every chunk changed since version 0: uploaded whole'], 'the reason is the change, not a missing copy');
 });

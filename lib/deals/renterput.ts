@@ -265,6 +265,8 @@ function deltaSummary(live: Placed[], plan: DeltaPlan | null, size: number, whol
     notes.push(plan.note);
   else if (!plan.base)
     notes.push('no earlier version of this name is stored as whole replicas to compare with: uploaded whole');
+  else if (deltas === 0 && plan.same.every((x) => x === -1))
+    notes.push(`every chunk changed since version ${plan.base.revision}: uploaded whole`);
   else if (deltas < live.length)
     notes.push(`${live.length - deltas} host(s) hold no copy of version ${plan.base?.revision}: uploaded whole there`);
   return {
