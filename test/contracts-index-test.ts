@@ -60,6 +60,30 @@ t.test('ContractIndex', async (t) => {
     t.equal(after.commit.txid, res.txids[0]);
   });
 
+  t.test('should find a contract whose commitment confirms between the reads of one lookup', async (t) => {
+    const c = await deal();
+    await node.rpc('commitcontracts', [c.encode().toString('hex')]);
+    t.equal((await node.rpc('getcontract', [c.id()]) as { state: string }).state, 'pending');
+    // The lookup reads the resolved record (none yet), then the void ones:
+    // the block resolving it is indexed right there, before the pending list is read.
+    const queries = p.index.queries as unknown as { getVoids(id: Buffer): Promise<unknown[]> };
+    const getVoids = queries.getVoids.bind(queries);
+    let mined = false;
+    queries.getVoids = async (id: Buffer) => {
+      if (!mined) {
+        mined = true;
+        await mineSync(ctx, node);
+      }
+      return getVoids(id);
+    };
+    t.teardown(() => {
+      queries.getVoids = getVoids;
+    });
+    const info = await node.rpc('getcontract', [c.id()]) as { state: string };
+    t.ok(mined, 'the block came between the reads');
+    t.equal(info.state, 'active', 'found, resolved');
+  });
+
   t.test('should void a contract whose commit confirms after offer expiry', async (t) => {
     const c = await deal(1);
     const mtx = await createCommitTX(p.walletContext(), [c]);

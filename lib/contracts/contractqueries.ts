@@ -357,6 +357,14 @@ export class ContractQueries {
    * record, else a pending record; null if none is stored.
    */
   async getContract(id: Buffer): Promise<ContractInfo | null> {
+    // These are several reads, not one snapshot: a block's batch that
+    // moves the record between the pending and the resolved keys (its
+    // commitment confirmed, or unconfirmed by a reorg) between two of them
+    // reads as no contract at all. Read again: the batch has landed then.
+    return await this.readContract(id) ?? await this.readContract(id);
+  }
+
+  private async readContract(id: Buffer): Promise<ContractInfo | null> {
     const record = await this.getRecord(id);
     if (!record) {
       const voids = await this.getVoids(id);
