@@ -3,7 +3,8 @@ import t from 'tap';
 import { ProgressBar } from '../lib/cli/progress';
 import { escapeName, renderTable } from '../lib/cli/table';
 import { formatResult } from '../lib/cli/cloudcoincli';
-import { paidLine, recoverTable } from '../lib/cli/storagecmds';
+import { paidLine } from '../lib/cli/storagecmds';
+import { recoverTable } from '../lib/cli/recovercmd';
 
 function sink(isTTY: boolean) {
   const chunks: string[] = [];
