@@ -467,15 +467,24 @@ export async function renew(ctx: CommandContext, argv: string[]): Promise<void> 
   const res = await ctx.client.call('renewcontract', params).catch((e: unknown) => {
     throw noContractOrFile(e, cmd.args[0]);
   }) as RenewContractResult;
+  // As repair: a contract left unrenewed is a failure (exit 1), after the result, so a script never takes it for a renewal.
+  const notRenewed = () => new CommandError('partial', (res.renewed.length === 0 ? 'nothing was renewed'
+    : `${res.failed.length} of ${res.failed.length + res.renewed.length} contract(s) not renewed`)
+    + `: ${res.failed.map((f) => `${short(f.old)}: ${f.reason}`).join('; ')}`);
   if (o.json) {
     ctx.out(JSON.stringify(res, null, 2));
+    if (res.failed.length > 0)
+      throw notRenewed();
     return;
   }
   for (const r of res.renewed)
     ctx.out(`renewed ${short(r.old)} as ${short(r.id)} on ${r.host}: ${r.objects} object(s), ends at ${r.endHeight}, allowance ${r.allowance} sat`);
   for (const f of res.failed)
     ctx.out(`not renewed ${short(f.old)} on ${f.host}: ${f.reason}`);
-  ctx.out(`commitment ${res.txids.join(', ') || '(none)'}`);
+  if (res.txids.length)
+    ctx.out(`commitment ${res.txids.join(', ')}`);
+  if (res.failed.length > 0)
+    throw notRenewed();
 }
 
 /** audits FILE_ID|CONTRACT_ID [--json]: the audits of a contract, or of every contract holding a file. */

@@ -1,0 +1,39 @@
+// cloudcoin-cli's exit codes where a command did less than it was asked,
+// against a real renter and host: a script reads the exit code, so a
+// command that did nothing (or less) must not exit 0 in silence, and
+// --json must fail as the table does.
+import t from 'tap';
+import { mine, putMined, startNetwork } from './util/network';
+
+/** The lines of a CLI stream, without the empty last one. */
+function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l !== '');
+}
+
+t.test('cloudcoin-cli exit codes against a renter and a host', async (t) => {
+  // The hosts serve at most 300 blocks: a renewal asking for more is declined.
+  const host = ['--host-storage-price', '500sat', '--host-max-duration', '300'];
+  const { renter } = await startNetwork(t, [host, host]);
+  const put = await putMined(t, renter, 5000, ['--hosts', '2', '--max-price', '2000sat', '--duration', '200']);
+  const contracts = put.contracts.map((c) => c.id).sort();
+  await mine(renter);
+
+  // A file's contracts (renewing one contract alone fails with the host's error, as any RPC error).
+  await t.test('renew that renews none of a file\'s contracts should exit 1 with one error line saying why', async (t) => {
+    const r = await renter.cli(['renew', put.fileId, '--duration', '400']);
+    t.equal(r.code, 1, `exit 1 (${r.stdout}${r.stderr})`);
+    for (const id of contracts)
+      t.match(r.stdout, `not renewed ${id.slice(0, 12)}`, 'each contract\'s line is printed');
+    t.notMatch(r.stdout, /commitment/, 'no "commitment (none)"');
+    const err = lines(r.stderr);
+    t.equal(err.length, 1, `one line on stderr: ${r.stderr}`);
+    t.match(err[0], /^error: nothing was renewed: [0-9a-f]{12}…: .*bad-duration.*; [0-9a-f]{12}…: .*bad-duration/,
+      'says nothing was renewed and why, per contract');
+
+    const j = await renter.cli(['renew', put.fileId, '--duration', '400', '--json']);
+    t.equal(j.code, 1, '--json: exit 1 too');
+    const res = JSON.parse(j.stdout) as { renewed: unknown[]; failed: Array<{ old: string }> };
+    t.same([res.renewed, res.failed.map((f) => f.old).sort()], [[], contracts], '--json: the result is still printed');
+    t.match(lines(j.stderr), [/^error: nothing was renewed: /], '--json: the same one error line');
+  });
+});
