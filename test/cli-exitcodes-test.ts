@@ -36,4 +36,16 @@ t.test('cloudcoin-cli exit codes against a renter and a host', async (t) => {
     t.same([res.renewed, res.failed.map((f) => f.old).sort()], [[], contracts], '--json: the result is still printed');
     t.match(lines(j.stderr), [/^error: nothing was renewed: /], '--json: the same one error line');
   });
+
+  await t.test('log of an unknown name should fail alike with and without --json', async (t) => {
+    for (const args of [['log', 'nosuch'], ['log', 'nosuch', '--json']]) {
+      const r = await renter.cli(args);
+      t.equal(r.code, 1, `${args.join(' ')}: exit 1`);
+      t.equal(r.stdout, '', `${args.join(' ')}: nothing on stdout (no [])`);
+      t.same(lines(r.stderr), ['error: no file named nosuch is stored'], `${args.join(' ')}: the same error line`);
+    }
+    const r = await renter.cli(['log', 'data.bin', '--json']);
+    t.equal(r.code, 0, r.stderr);
+    t.same((JSON.parse(r.stdout) as Array<{ fileId: string }>).map((f) => f.fileId), [put.fileId], 'a stored name still lists');
+  });
 });

@@ -311,12 +311,13 @@ export async function log(ctx: CommandContext, argv: string[]): Promise<void> {
   cmd.parse(argv, { from: 'user' });
   const name = nameArg(cmd.args[0]);
   const versions = await renterClient(ctx).versions(name);
+  // The same error in both modes: `[]` with exit 0 read as a name stored with no version.
+  if (versions.length === 0)
+    throw new CommandError('no-file', `no file named ${escapeName(name)} is stored`);
   if (cmd.opts().json) {
     ctx.out(JSON.stringify(versions, null, 2));
     return;
   }
-  if (versions.length === 0)
-    throw new CommandError('no-file', `no file named ${escapeName(name)} is stored`);
   ctx.out(renderTable([
     { title: 'rev', value: (f: FileInfo) => String(f.revision), align: 'right' },
     { title: 'file', value: (f) => short(f.fileId) },
