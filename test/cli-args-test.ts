@@ -81,6 +81,9 @@ t.test('put --min-hosts out of range says what it needs and what was given', asy
   }
   // In range, put goes on to the node (none here).
   t.match((await runCLI([...NO_NODE, 'put', file, '--hosts', '5', '--min-hosts', '5'])).stderr, /^error: cannot connect/);
+  const neg = await runCLI([...NO_NODE, 'negotiate-storage', '--size', '1MB', '--min-hosts', '2']);
+  t.equal(neg.stderr, 'error: --min-hosts 2 needs at least 2 hosts, but negotiate-storage asks --hosts 1 (the default): '
+    + 'give --hosts 2 or more\n', 'negotiate-storage checks its --min-hosts alike');
 });
 
 t.test('negotiate-storage takes put\'s --max-price default', async (t) => {

@@ -48,4 +48,22 @@ t.test('cloudcoin-cli exit codes against a renter and a host', async (t) => {
     t.equal(r.code, 0, r.stderr);
     t.same((JSON.parse(r.stdout) as Array<{ fileId: string }>).map((f) => f.fileId), [put.fileId], 'a stored name still lists');
   });
+
+  await t.test('negotiate-storage with fewer hosts than asked for should warn, and fail below --min-hosts', async (t) => {
+    const neg = ['negotiate-storage', '--size', '1MB', '--max-price', '2000sat'];
+    const all = await renter.cli([...neg, '--hosts', '2']);
+    t.equal(all.code, 0, all.stderr);
+    t.equal(all.stderr, '', 'as many offers as asked: no warning');
+
+    const fewer = 'only 2 of the 9 hosts asked for made an offer (2 of 2 CloudStorage peers quoted)';
+    for (const args of [['--hosts', '9'], ['--hosts', '9', '--min-hosts', '2', '--json']]) {
+      const r = await renter.cli([...neg, ...args]);
+      t.equal(r.code, 0, `${args.join(' ')}: exit 0 (${r.stderr})`);
+      t.same(lines(r.stderr), [`warning: ${fewer}`], `${args.join(' ')}: one warning line`);
+    }
+    const r = await renter.cli([...neg, '--hosts', '9', '--min-hosts', '3', '--json']);
+    t.equal(r.code, 1, 'below --min-hosts: exit 1, as put');
+    t.equal((JSON.parse(r.stdout) as { offers: unknown[] }).offers.length, 2, 'the offers are still printed');
+    t.same(lines(r.stderr), [`error: ${fewer}, 3 needed (--min-hosts)`], 'one error line, no warning besides');
+  });
 });

@@ -14,7 +14,8 @@ export const DEFAULT_DURATION = 200;
 export const DEFAULT_MAX_PRICE = 5000;
 
 /** Why a storage command refused its arguments. */
-export type CommandCode = 'bad-arg' | 'bad-destination' | 'destination-exists' | 'bad-file-id' | 'bad-price' | 'bad-size' | 'no-file' | 'partial';
+export type CommandCode = 'bad-arg' | 'bad-destination' | 'destination-exists' | 'bad-file-id' | 'bad-price' | 'bad-size' | 'no-file' | 'partial'
+  | 'too-few-hosts';
 
 /** A user-facing failure: printed as one line, exit 1. */
 export class CommandError extends CodedError<CommandCode> {

@@ -38,7 +38,7 @@ function offerTable(offers: OfferInfo[]): string {
   ], offers);
 }
 
-/** negotiate-storage --size S [--duration B] [--max-price P] [--hosts N] [--min-score S] [--json] */
+/** negotiate-storage --size S [--duration B] [--max-price P] [--hosts N] [--min-hosts M] [--min-score S] [--json] */
 export async function negotiateStorage(ctx: CommandContext, argv: string[]): Promise<void> {
   const cmd = command('negotiate-storage', 'Get signed storage offers from the best hosts by price and reputation; '
     + 'nothing is paid or committed.')
@@ -46,15 +46,27 @@ export async function negotiateStorage(ctx: CommandContext, argv: string[]): Pro
     .option('--duration <blocks>', 'contract length in blocks', String(DEFAULT_DURATION))
     .option('--max-price <price>', 'highest price a host may ask: storage in sat per GiB per 1000 blocks, upload and download in sat per GiB', String(DEFAULT_MAX_PRICE))
     .option('--hosts <n>', 'how many hosts', '1')
+    .option('--min-hosts <n>', 'fewest offers that count as success, as for put: with fewer, exit 1 (default: fewer only warn)')
     .option('--min-score <permille>', 'lowest reputation score (0..1000) a host may have; an unknown host scores 400 (docs/REPUTATION.md)')
     .option('--json', 'print JSON');
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts();
+  const hosts = uintOpt(o.hosts, '--hosts', 1, 16);
+  const minHosts = o.minHosts === undefined ? undefined : minHostsOpt(o.minHosts, hosts, undefined,
+    cmd.getOptionValueSource('hosts') === 'cli', 'negotiate-storage asks');
   const res = await renterClient(ctx).negotiate(sizeOpt(o.size), uintOpt(o.duration, '--duration', 1, 1e6),
-    priceOpt(o.maxPrice), uintOpt(o.hosts, '--hosts', 1, 16),
-    o.minScore === undefined ? undefined : uintOpt(o.minScore, '--min-score', 0, 1000));
+    priceOpt(o.maxPrice), hosts, o.minScore === undefined ? undefined : uintOpt(o.minScore, '--min-score', 0, 1000));
+  // Fewer offers than asked: said on stderr (stdout stays the table or JSON); below --min-hosts a failure, after the result.
+  const fewer = res.offers.length < hosts ? `only ${res.offers.length} of the ${hosts} hosts asked for made an offer (${res.quoted} of `
+    + `${res.peers} CloudStorage peers quoted${res.declined.length ? `, ${res.declined.length} declined` : ''})` : null;
+  const tooFew = fewer !== null && minHosts !== undefined && res.offers.length < minHosts;
+  if (fewer !== null && !tooFew)
+    ctx.err.write(`warning: ${fewer}\n`);
+  const fail = () => new CommandError('too-few-hosts', `${fewer}, ${minHosts} needed (--min-hosts)`);
   if (o.json) {
     ctx.out(JSON.stringify(res, null, 2));
+    if (tooFew)
+      throw fail();
     return;
   }
   ctx.out(`${res.offers.length} offer(s) for ${formatSize(res.size)} over ${res.duration} blocks `
@@ -65,15 +77,17 @@ export async function negotiateStorage(ctx: CommandContext, argv: string[]): Pro
   for (const d of res.declined)
     ctx.out(`  declined ${d.host}: ${d.reason}`);
   ctx.out('Offers are released when they expire; a put with the same terms reuses them until then.');
+  if (tooFew)
+    throw fail();
 }
 
 /**
- * --min-hosts against what put stores: at least 1 (K with shards), at most
- * --hosts (K + M). Out of range, one line says what it needs and what was
+ * --min-hosts against what put stores (or negotiate-storage asks for): at
+ * least 1 (K with shards), at most --hosts (K + M). Out of range, one line says what it needs and what was
  * given, since `from 1 to 1` reads like a bug when --hosts is the default.
  */
 function minHostsOpt(text: string, hosts: number, shards: { dataShards: number; parityShards: number } | undefined,
-  hostsGiven: boolean): number {
+  hostsGiven: boolean, uses = 'put stores on'): number {
   if (!/^\d+$/.test(text))
     throw new CommandError('bad-arg', `--min-hosts must be a whole number, got "${text}"`);
   const n = Number(text);
@@ -87,7 +101,7 @@ function minHostsOpt(text: string, hosts: number, shards: { dataShards: number; 
   if (n < 1)
     throw new CommandError('bad-arg', '--min-hosts must be at least 1');
   if (n > hosts)
-    throw new CommandError('bad-arg', `--min-hosts ${text} needs at least ${text} hosts, but put stores on --hosts ${hosts}`
+    throw new CommandError('bad-arg', `--min-hosts ${text} needs at least ${text} hosts, but ${uses} --hosts ${hosts}`
       + `${hostsGiven ? '' : ' (the default)'}: give --hosts ${text} or more`);
   return n;
 }
