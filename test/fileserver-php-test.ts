@@ -36,6 +36,36 @@ t.test('a config.php without a valid admin key', { skip: missing('php') ?? false
   }
 });
 
+t.test('a config.php capacity that is not a whole number of bytes', { skip: missing('php') ?? false }, async (t) => {
+  // As written in config.php -> what the server answers: the capacity, or the reason it is refused.
+  const table: Array<[string, number | RegExp]> = [
+    ['\'10GB\'', /got '10GB' \(text, not a number of bytes\)$/],
+    ['-5', /got -5 \(not above 0\)$/],
+    ['0', /got 0 \(not above 0\)$/],
+    ['1.5e20', /got 1\.5E\+20 \(above PHP_INT_MAX \(9223372036854775807\)\)$/],
+    ['\'99999999999999999999\'', /above PHP_INT_MAX/],
+    ['1.5', /got 1\.5 \(not a whole number\)$/],
+    ['true', /got true \(not a number\)$/],
+    ['10 * 1024 * 1024 * 1024', 10 * 1024 * 1024 * 1024],
+    ['1e9', 1e9],
+    ['\'1048576\'', 1048576]
+  ];
+  for (const [text, want] of table) {
+    const tg = await startTarget('php', KEY, MiB, { capacityText: text });
+    const r = await admin(tg, 'GET', '/admin/status');
+    await tg.close();
+    if (typeof want === 'number') {
+      t.same([r.status, r.json.capacity], [200, want], `${text}: accepted as ${want} bytes`);
+      continue;
+    }
+    t.same([r.status, r.json.error?.code], [500, 'not-configured'], `${text}: refused`);
+    t.match(r.json.error?.message as string, /^capacity in config\.php must be a whole number of bytes from 1 to PHP_INT_MAX/,
+      `${text}: names the setting`);
+    t.match(r.json.error?.message as string, want, `${text}: says why`);
+    noWarningPage(t, r, text);
+  }
+});
+
 t.test('a wrong admin key', { skip: missing('php') ?? false }, async (t) => {
   const tg = await startTarget('php', randomBytes(32), MiB);
   t.teardown(() => tg.close());

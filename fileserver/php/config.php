@@ -18,6 +18,7 @@ return [
     // '/cc' for https://example.com/cc/. Empty when it is the site root.
     'base_path' => '',
 
-    // Bytes of contract data to accept (manifests, objects and their tree files).
+    // Bytes of contract data to accept (manifests, objects and their tree
+    // files): a whole number of bytes, not '10GB' (the server refuses it).
     'capacity' => 10 * 1024 * 1024 * 1024,
 ];

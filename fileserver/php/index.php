@@ -16,6 +16,7 @@ require __DIR__ . '/lib/errors.php';
 require __DIR__ . '/lib/tree.php';
 require __DIR__ . '/lib/store.php';
 require __DIR__ . '/lib/auth.php';
+require __DIR__ . '/lib/settings.php';
 
 const CC_VERSION = '0.1.0';
 const CC_MAX_ADMIN_BODY = 64 << 10;
@@ -79,33 +80,6 @@ function cc_send_json(int $status, array $json, array $headers = []): void
 function cc_send_error(CCError $e): void
 {
     cc_send_json($e->status(), ['error' => ['code' => $e->errCode, 'message' => $e->getMessage()] + $e->detail]);
-}
-
-/** One loaded configuration: config.php, or the file CC_FILESERVER_CONFIG names. */
-function cc_config(): array
-{
-    $file = getenv('CC_FILESERVER_CONFIG') ?: __DIR__ . '/config.php';
-    $cfg = is_file($file) ? require $file : null;
-    if (!is_array($cfg))
-        throw new CCError('not-configured', 'config.php is missing or does not return an array');
-    $key = $cfg['admin_key'] ?? '';
-    if (!is_string($key) || !preg_match('/^[0-9a-f]{64}$/D', strtolower(trim($key))))
-        throw new CCError('not-configured', 'admin_key in config.php must be 64 hex characters (see docs/HOSTING.md)');
-    $base = rtrim((string)($cfg['base_path'] ?? ''), '/');
-    if ($base !== '' && !preg_match('#^(/[A-Za-z0-9._~-]+)+$#D', $base))
-        throw new CCError('not-configured', 'base_path in config.php must look like /cc');
-    $dir = (string)($cfg['data_dir'] ?? '');
-    if ($dir === '')
-        throw new CCError('not-configured', 'data_dir in config.php is required');
-    if ($dir[0] !== '/')
-        $dir = __DIR__ . '/' . $dir;
-    return [
-        'admin_key' => hex2bin(strtolower(trim($key))),
-        'data_dir' => rtrim($dir, '/'),
-        'base_path' => $base,
-        'capacity' => (int)($cfg['capacity'] ?? 10 * (1 << 30)),
-        'test_hooks' => ($cfg['test_hooks'] ?? false) === true,
-    ];
 }
 
 final class CCServer

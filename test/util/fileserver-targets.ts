@@ -185,7 +185,7 @@ export async function fileserverProcess(dataDir: string, key: Buffer, capacity: 
 }
 
 /** Copies the shipped PHP folder (no data) and writes its config.php. */
-function installPHP(dest: string, cfg: { key: Buffer | string; dataDir: string; basePath: string; capacity: number }): void {
+function installPHP(dest: string, cfg: { key: Buffer | string; dataDir: string; basePath: string; capacity: number | string }): void {
   fs.cpSync(path.join(ROOT, 'fileserver', 'php'), dest, {
     recursive: true, filter: (src) => !src.includes(`${path.sep}data${path.sep}`) || src.endsWith('.htaccess')
   });
@@ -205,6 +205,8 @@ export interface TargetOptions {
   dataDir?: string;
   /** config.php's admin_key as written (tests of a misconfigured server). */
   keyText?: string;
+  /** config.php's capacity as written, PHP source (e.g. `'10GB'`), instead of the number given. */
+  capacityText?: string;
   /** Apache: hand `dataDir` to the web server's user (default); false leaves it root's, unwritable for PHP. */
   ownData?: boolean;
   /** Node: run the built CLI (dist/) as its own process, as a host would (benchmarks); no test hooks. */
@@ -225,7 +227,7 @@ export async function startTarget(name: 'node' | 'php' | 'apache', key: Buffer, 
   }
   if (name === 'php') {
     const www = path.join(dir, 'www');
-    installPHP(www, { key: opts.keyText ?? key, dataDir: opts.dataDir ?? path.join(dir, 'data'), basePath: '', capacity });
+    installPHP(www, { key: opts.keyText ?? key, dataDir: opts.dataDir ?? path.join(dir, 'data'), basePath: '', capacity: opts.capacityText ?? capacity });
     const port = await freePort();
     let log = '';
     const proc = spawnGuarded('php', ['-d', 'display_errors=0', '-S', `127.0.0.1:${port}`, 'index.php'],
@@ -254,7 +256,7 @@ export async function startTarget(name: 'node' | 'php' | 'apache', key: Buffer, 
   // shipped folder in /cc with its .htaccess, data outside the web root.
   const www = path.join(dir, 'www');
   const data = opts.dataDir ?? path.join(dir, 'data');
-  installPHP(path.join(www, 'cc'), { key: opts.keyText ?? key, dataDir: data, basePath: '/cc', capacity });
+  installPHP(path.join(www, 'cc'), { key: opts.keyText ?? key, dataDir: data, basePath: '/cc', capacity: opts.capacityText ?? capacity });
   fs.mkdirSync(data, { recursive: true });
   const port = await freePort();
   const mods = '/usr/lib/apache2/modules';
