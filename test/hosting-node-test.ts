@@ -124,4 +124,27 @@ t.test('hosting extension', async (t) => {
     t.teardown(() => bad.cleanup());
     await t.rejects(bad.start(), /need --host/, 'a bad combination is one clear line');
   });
+
+  t.test('should warn at start when a local host offers more than its disk has free', { skip: built ? false : 'dist/ not built' },
+    async (t) => {
+      // 1000 TB: more than any test machine's disk; 5 MB: less.
+      const big = await DaemonProcess.create(['--host', '--host-capacity', '1000TB']);
+      const small = await DaemonProcess.create(['--host', '--host-capacity', '5MB']);
+      t.teardown(async () => {
+        for (const d of [big, small]) {
+          await d.stop();
+          d.cleanup();
+        }
+      });
+      await Promise.all([big.start(), small.start()]);
+      const dir = path.join(big.datadir, 'hostdata');
+      const want = new RegExp(`^warning: hosting capacity 909\\.5 TiB \\(--host-capacity\\) is more than the disk of ${dir} can hold: `
+        + '[0-9.]+ [KMGT]?i?B free; renters may be sold space this host cannot store \\(lower --host-capacity or free space\\)$', 'm');
+      await forValue(() => big.stderr, (e) => want.test(e), 10000, 'one warning line on the console');
+      t.equal(big.stderr.split('\n').filter((l) => /capacity/.test(l)).length, 1, 'said once');
+      const log = fs.readFileSync(path.join(big.datadir, 'debug.log'), 'utf8');
+      t.match(log, /hosting: capacity 909\.5 TiB \(--host-capacity\) is more than the disk of/, 'and in debug.log');
+      await forValue(() => small.stdout, (o) => /hosting: +local /.test(o), 10000, 'the small host\'s banner');
+      t.notMatch(small.stderr, /capacity/, 'a capacity the disk holds: no warning');
+    });
 });

@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { NodeAPI, OptionSpec } from '../base/extension';
+import { formatSize } from '../base/units';
 import { parseAdminKey } from '../storage';
 import type { BackendInfo, StorageBackend } from './backend';
 import { DEFAULT_HOST_CAPACITY, LOOPBACK_HOST } from './common';
@@ -122,6 +123,31 @@ export interface HostingLogger {
   warning(fmt: string, ...args: unknown[]): void;
 }
 
+/**
+ * Why a local backend cannot keep its capacity, or null: what it still
+ * offers (the capacity less the bytes already stored there) is more than
+ * the free space of its folder's disk, so renters would be sold space
+ * that fails with disk-full (hostd warns alike for a storage folder
+ * larger than its disk). Only a warning: the disk may be grown later.
+ */
+export function diskWarning(info: BackendInfo): string | null {
+  if (info.kind !== 'local' || !info.dir || info.capacity === null)
+    return null;
+  let free: number;
+  try {
+    const st = fs.statfsSync(info.dir);
+    free = st.bavail * st.bsize;
+  } catch {
+    return null;
+  }
+  const used = info.used ?? 0;
+  if (info.capacity - used <= free)
+    return null;
+  return `capacity ${formatSize(info.capacity)} (--host-capacity) is more than the disk of ${info.dir} can hold: ${formatSize(free)} free`
+    + `${used > 0 ? ` besides the ${formatSize(used)} stored` : ''}; renters may be sold space this host cannot store `
+    + '(lower --host-capacity or free space)';
+}
+
 /** Hosting options from the node's flags and cloudcoin.conf. */
 export function hostingOptions(api: NodeAPI): HostingOptions {
   return HostingOptions.from({
@@ -140,6 +166,8 @@ export class Hosting {
   readonly options: HostingOptions;
   readonly backends: StorageBackend[] = [];
   private readonly logger: HostingLogger;
+  /** Warnings found at open (in debug.log then), repeated on the console by banner(). */
+  private readonly openWarnings: string[] = [];
 
   constructor(options: HostingOptions, logger: HostingLogger) {
     this.options = options;
@@ -166,6 +194,11 @@ export class Hosting {
         this.logger.info('hosting: %s backend %s ready (capacity %d bytes)', info.kind, where, info.capacity);
       else
         this.logger.warning('hosting: %s backend %s unhealthy: %s', info.kind, where, info.error);
+      const disk = diskWarning(info);
+      if (disk !== null) {
+        this.logger.warning('hosting: %s', disk);
+        this.openWarnings.push(`warning: hosting ${disk}`);
+      }
     }
     if (this.options.fileserver && new URL(this.options.fileserver).protocol === 'http:'
       && !LOOPBACK_HOST.test(new URL(this.options.fileserver).hostname))
@@ -192,7 +225,7 @@ export class Hosting {
           + 'renters cannot store here until it answers (see getfileservers)');
       }
     }
-    return { lines, warnings };
+    return { lines, warnings: [...warnings, ...this.openWarnings] };
   }
 
   async close(): Promise<void> {
