@@ -5,7 +5,8 @@
  * log each repair with the node.
  *
  * A file of whole replicas (put --hosts N) is repaired the same way, a
- * replica for a shard: every replica is downloaded and verified, and each
+ * replica for a shard: every replica is downloaded and verified (a delta
+ * version's with every chunk it reads from earlier objects), and each
  * one with no good copy is re-uploaded from the plaintext (the local file
  * when it encrypts to a recorded root, else a surviving replica
  * decrypted) under a fresh salt, so a new key: no two hosts hold the same
@@ -157,6 +158,39 @@ async function place(c: RenterCore, f: FileInfo, opts: RepairOptions, result: Re
   result.health = (await c.rpc('getfile', [f.fileId])).health;
 }
 
+/** A verified replica kept on disk: its object (`plain` false) or, for a delta version, the plaintext it reads (`plain` true). */
+interface Kept {
+  r: Copy;
+  path: string;
+  plain: boolean;
+}
+
+/**
+ * Verify replica `r` into `dest`: its object against the root its
+ * contract holds, and for a delta version every chunk it reads, also
+ * those in earlier versions' objects of the contract (each opened under
+ * its object's key, so a corrupt or missing one fails its tag). A delta
+ * replica whose own object is fine but whose base chunks are not is lost
+ * like any corrupt copy: it cannot serve the file, nor be a repair's
+ * source. Throws (and leaves nothing) when the replica is not good.
+ */
+async function verifyReplica(c: RenterCore, f: FileInfo, r: Copy, dest: string, pool: LeafHasherPool): Promise<Kept> {
+  if (!r.chunks) {
+    await c.download(r, dest, pool);
+    return { r, path: dest, plain: false };
+  }
+  fs.mkdirSync(dest, { recursive: true });
+  try {
+    const own = path.join(dest, 'object');
+    await c.download(r, own, pool);
+    fs.rmSync(own, { force: true });
+    return { r, path: await fetchDelta(c, f, r, dest), plain: true };
+  } catch (e) {
+    fs.rmSync(dest, { recursive: true, force: true });
+    throw e;
+  }
+}
+
 /**
  * A file of whole replicas: the replicas the file counts now (not yet
  * replaced by a repair) are checked; each with no good copy gets a new
@@ -168,7 +202,7 @@ async function repairReplicas(c: RenterCore, f: FileInfo, opts: RepairOptions): 
   const good: Copy[] = [];
   const lost: RepairResult['lost'] = [];
   // The first replica verified stays on disk as the source; the others only had to be checked.
-  let kept: { r: Copy; path: string } | null = null;
+  let kept: Kept | null = null;
   const pool = new LeafHasherPool();
   try {
     await Promise.all(current.map(async (r, i) => {
@@ -178,19 +212,20 @@ async function repairReplicas(c: RenterCore, f: FileInfo, opts: RepairOptions): 
         return;
       }
       const dest = path.join(opts.workDir, `replica-${i}`);
+      let got: Kept | null = null;
       try {
-        await c.download(r, dest, pool);
+        got = await verifyReplica(c, f, r, dest, pool);
         good.push(r);
         if (kept === null)
-          kept = { r, path: dest };
+          kept = got;
         // Good, but on a host being left: the source of its own replacement.
         if (opts.leave?.includes(r.contractId))
           lost.push({ shard: null, contract: r.contractId, reason: 'its host is being left (worse or pricier)' });
       } catch (e) {
         lost.push({ shard: null, contract: r.contractId, reason: message(e) });
       }
-      if (kept?.r !== r)
-        fs.rmSync(dest, { force: true });
+      if (got === null || kept !== got)
+        fs.rmSync(dest, { recursive: true, force: true });
     }));
   } finally {
     await pool.close();
@@ -221,8 +256,7 @@ async function repairReplicas(c: RenterCore, f: FileInfo, opts: RepairOptions): 
  * recorded root (no download needed), else the first good replica
  * decrypted. Fails when neither is there.
  */
-async function plaintext(c: RenterCore, f: FileInfo, opts: RepairOptions, kept: { r: Copy; path: string } | null,
-  result: RepairResult): Promise<string> {
+async function plaintext(c: RenterCore, f: FileInfo, opts: RepairOptions, kept: Kept | null, result: RepairResult): Promise<string> {
   // A whole replica's root decides for the local file (a delta version's objects hold only its changed chunks).
   const whole = f.replicas.find((x) => !x.chunks);
   if (whole && opts.source !== undefined && fs.existsSync(opts.source) && fs.statSync(opts.source).size === f.size) {
@@ -238,17 +272,13 @@ async function plaintext(c: RenterCore, f: FileInfo, opts: RepairOptions, kept: 
   if (kept === null)
     throw new RenterClientError('repair-failed', `no good replica is left to copy from${opts.source === undefined ? ''
       : ' and the local file does not match'}: ${result.lost.map((l) => `${l.contract?.slice(0, 12)}: ${l.reason}`).join('; ')}`);
+  result.source = kept.r.contractId;
+  // A delta version's replica was verified by reading its plaintext through its chunk map.
+  if (kept.plain)
+    return kept.path;
   const plain = path.join(opts.workDir, 'plain');
-  if (kept.r.chunks) {
-    // A delta version: its unchanged chunks are read from the earlier objects of that contract.
-    fs.rmSync(kept.path, { force: true });
-    await fetchDelta(c, f, kept.r, opts.workDir);
-    result.source = kept.r.contractId;
-    return plain;
-  }
   const key = Buffer.from(await c.rpc('derivefilekey', [f.fileId, f.revision, kept.r.salt]), 'hex');
   await decryptFile(key, kept.path, plain);
   fs.rmSync(kept.path, { force: true });
-  result.source = kept.r.contractId;
   return plain;
 }

@@ -133,7 +133,7 @@ export interface RepairResult {
   replicas: boolean;
   /** Shards whose copy verified against its root (a coded file). */
   verified: number[];
-  /** Contracts whose copy verified against its root (shards and whole replicas). */
+  /** Contracts whose copy verified against its root (shards and whole replicas; a delta version's, with every chunk it reads). */
   verifiedContracts: string[];
   /** Shards (or, shard null, the whole replica in `contract`) that had no good copy, with why. */
   lost: Array<{ shard: number | null; contract?: string; reason: string }>;
