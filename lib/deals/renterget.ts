@@ -46,8 +46,11 @@ export async function getFile(c: RenterCore, fileId: string, workDir: string): P
   if (f.dataShards > 0)
     return getShards(c, f, workDir);
   const errors: string[] = [];
-  // Reachable hosts first: an unreachable one is tried last, not skipped.
-  const order = [...f.replicas].sort((a, b) => Number(b.reachable) - Number(a.reachable));
+  // Reachable hosts first: an unreachable one is tried last, not skipped; among
+  // them, copies a repair replaced (found bad or unreachable) after the others.
+  const replaced = new Set(f.repairs.flatMap((x) => x.replaced));
+  const order = [...f.replicas].sort((a, b) => Number(b.reachable) - Number(a.reachable)
+    || Number(replaced.has(a.contractId)) - Number(replaced.has(b.contractId)));
   for (const r of order) {
     try {
       // A delta version's replica reads its unchanged chunks from earlier objects of the contract.

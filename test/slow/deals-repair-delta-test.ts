@@ -71,13 +71,14 @@ t.test('repair of a delta version checks the chunks it reads from the earlier ve
   const info = await json<FileInfo>(renter.cli(['getfile', p1.fileId]));
   t.same(info.health, { alive: 2, needed: 1, total: 2 }, 'health counts the good replica and the new one');
 
-  // The good host gone: version 1 comes back from the new copy.
+  // The good host gone: version 1 comes back from the new copy, tried before the replaced one.
   await mine(renter);
   await hosts[ids.indexOf(good.host)].stop('SIGKILL');
   await forCloudPeer(renter, good.host, false, 60000, 'the good host gone');
   const out = path.join(work, 'out.bin');
   const got = await renter.cli(['get', p1.fileId, out]);
   t.equal(got.code, 0, got.stderr);
+  t.notOk(got.stderr.includes(broken.id.slice(0, 12)), `the replaced copy is not tried first (${got.stderr.trim()})`);
   t.ok(fs.readFileSync(out).equals(v1), 'version 1 identical from the repaired copy');
 });
 
