@@ -8,12 +8,13 @@
 // as the source, and place a new copy on the third host. The node's own
 // repair (--repair-budget), set off by another replica's failed audit,
 // does the same: it replaces the broken delta replica too, from the good
-// one, instead of taking it as its source and giving up.
+// one, instead of taking it as its source and giving up (the renter
+// restarts with --repair-budget once the other replica's audit failed).
 import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { forCloudPeer, identity, json, mine, startNetwork } from '../util/network';
+import { forCloudPeer, forCloudPeers, identity, json, mine, startNetwork } from '../util/network';
 import { forValue } from '../util/wait';
 import { mineUntil, scratch } from '../util/blocks';
 import { CHUNK_SIZE, PLAIN_CHUNK_SIZE } from '../../lib/storage/common';
@@ -83,16 +84,23 @@ t.test('repair of a delta version checks the chunks it reads from the earlier ve
 });
 
 t.test('automatic repair replaces a delta replica whose base chunks are corrupt, from a good one', async (t) => {
-  const { renter, hosts } = await startNetwork(t, [[], [], [], [], []], ['--repair-budget', '100000sat', '--renew', 'off']);
+  const { renter, hosts } = await startNetwork(t, [[], [], [], [], []], ['--renew', 'off']);
   const ids = await Promise.all(hosts.map(identity));
   const work = scratch(t);
   const file = path.join(work, 'disk.img');
   const { p0, p1, v1 } = await putVersions(renter, file, 3);
   t.same(p1.contracts.map((c) => c.delta), [true, true, true], 'version 1 is a delta on all three hosts');
   const [broken, good, failing] = p0.contracts;
-  // 4 KiB of version 0 on one host (its audits rarely sample it); all of version 0 on another (its next audit fails).
-  corrupt(hosts[ids.indexOf(broken.host)], broken.id, broken.object, CHUNK_SIZE + 10 * 4096, 4096);
+  // All of version 0 overwritten on one host: its next audit fails.
   corrupt(hosts[ids.indexOf(failing.host)], failing.id, failing.object);
+  await mineUntil(renter, () => json<{ audits: Array<{ outcome: string }> }>(renter.cli(['getaudits', failing.id])),
+    (a) => a.audits.some((x) => x.outcome === 'failed'), 'the audit of the overwritten copy to fail');
+  // Only then 4 KiB of version 0 on another host, and the node's own repair turned on: that host's
+  // audits (16 random leaves, which might hit the bad one) get no time to find it first.
+  corrupt(hosts[ids.indexOf(broken.host)], broken.id, broken.object, CHUNK_SIZE + 10 * 4096, 4096);
+  await renter.stop();
+  await renter.start(['--repair-budget', '100000sat', ...hosts.flatMap((h) => ['--connect', h.addr])]);
+  await forCloudPeers(renter, hosts, 60000, 'hosts connected to the restarted renter');
   const logFile = path.join(renter.datadir, 'debug.log');
   t.teardown(() => {
     if (fs.existsSync(logFile))
