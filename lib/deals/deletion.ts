@@ -2,7 +2,8 @@
  * deletion.ts - removing files from their hosts: `rm` (a revision per
  * contract dropping the file's objects, so the host frees the space and
  * stops charging), pruning old versions of a name (--keep-revisions), and
- * re-sealing the manifest on the hosts a removal revised.
+ * re-sealing the manifest on the hosts a removal revised (renewal.ts uses
+ * that for a renewal's new contract too).
  */
 
 import type { ManifestFile } from '../storage/manifest';
@@ -176,8 +177,9 @@ export async function pruneVersions(deals: Deals, name: Buffer, keep: number): P
 /**
  * The sealed manifest as it stands now to hosts whose contract a
  * removal just revised, so a renter recovering from its seed does not
- * bring a deleted file back (recovery.ts trusts the newest manifest). A
- * failure is only logged: the file is gone from that host either way.
+ * bring a deleted file back (recovery.ts trusts the newest manifest), or
+ * a renewal just formed (renewal.ts). A failure is only logged: the
+ * removal or renewal stands either way.
  */
 export async function putManifests(deals: Deals, targets: Array<{ id: Buffer; dataURL: string; token: string }>): Promise<void> {
   if (targets.length === 0)

@@ -17,6 +17,7 @@ import { AutoRenew, renewFrom, type AutoRenewOptions, type RenewCandidate } from
 import { localClient } from './renterside';
 import type { Deals } from './plugin';
 import { IN_FORCE_STATES } from './common';
+import { putManifests } from './deletion';
 
 export function makeAutoRenew(deals: Deals, opts: AutoRenewOptions): AutoRenew {
   const logger = deals.api.logger;
@@ -101,7 +102,8 @@ export function priceRise(then: Prices, now: Prices, maxRise: number): string | 
  * host (prevId = the old one) whose revision 0 carries every object of
  * the old one's latest revision, adopted by the host without a
  * re-upload; committed at once. The files' replicas follow once the
- * commitment is out. `maxEscrow` (sat; automatic renewal's budget left)
+ * commitment is out, and the new contract gets the sealed manifest
+ * (object 0) naming them. `maxEscrow` (sat; automatic renewal's budget left)
  * refuses a renewal whose allowance would lock more, before the host is
  * asked to adopt anything; `maxRise` (percent; automatic renewal's
  * --renew-max-rise) refuses with `host-pricier` a host whose offer asks
@@ -159,6 +161,12 @@ export async function renewContract(deals: Deals, oldId: Buffer, duration: numbe
   await deals.contractBook.receipt(newId, 0);
   const txids = (await deals.contracts.commit([res.contract])).map((tx) => tx.txid());
   await deals.files.follow(oldId, newId);
+  // The new contract's object 0, as a put leaves it: a node restored from
+  // the seed reads the manifests of the contracts in force, and without
+  // one here it would find the files only on the old contract, once
+  // ended. Sealed after the replicas follow, so it names the renewal.
+  if (res.manifestToken)
+    await putManifests(deals, [{ id: newId, dataURL: res.dataURL, token: res.manifestToken }]);
   return { id: contract.id(), host: host.identity, objects: objects.length, endHeight: contract.endHeight,
     allowance: contract.escrowValue, txids };
 }

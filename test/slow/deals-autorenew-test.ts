@@ -14,6 +14,7 @@ import { logLines, mineUntil, scratch, type ContractJSON } from '../util/blocks'
 // Three cloudcoind networks one after another on a loaded machine.
 import type { PutResult } from '../../lib/deals/renterclient';
 import type { FileInfo } from '../../lib/deals/rpctypes';
+import type { RecoverResult } from '../../lib/deals/recovery';
 import { renewFrom } from '../../lib/deals/autorenew';
 import { auditsLost } from '../../lib/deals/autorepair';
 
@@ -70,6 +71,12 @@ t.test('a contract holding a live file is renewed in its window with no user act
   const at = next.contract.startHeight;
   t.ok(at >= before.contract.endHeight - 6 && at < before.contract.endHeight, `renewed inside the window (at ${at})`);
   t.match(logLines(renter, 'renew'), new RegExp(`renew: contract ${old.slice(0, 12)} .* renewed as ${renewed.slice(0, 12)}: ends at ${next.contract.endHeight}`));
+  // The renewal carries the sealed manifest, as a put's contract does: recover reads it (a restore from the seed would).
+  await mineUntil(renter, () => json<FileInfo>(renter.cli(['getfile', put.fileId])), (f) => f.replicas.every((r) => r.state === 'active'),
+    'the renewal active');
+  const rec = await json<RecoverResult>(renter.cli(['recover', '--json']));
+  t.same(rec.contracts.filter((c) => c.error !== null).map((c) => [c.id, c.error]), [], 'recover reads a manifest from every contract');
+  t.equal(rec.contracts.find((c) => c.id === renewed)?.files, 1, 'the renewal\'s manifest lists the file');
 
   // Past the old contract's end: the file lives on in the renewal.
   await mineUntil(renter, () => height(renter), (h) => h > before.contract.endHeight + 1, 'past the old end');
