@@ -10,13 +10,9 @@
 
 import t from 'tap';
 import bcoin = require('../lib/bcoin');
+import { regtestReward } from './util/blocks';
 import { NodesContext } from './util/nodes-context';
 import { forValue } from './util/wait';
-
-/** Regtest's block subsidy in sat (halving every 150 blocks), as bcoin's consensus.getReward. */
-function reward(height: number): number {
-  return Math.floor(50e8 / 2 ** Math.floor(height / 150));
-}
 
 t.test('wallet RPCs wait for the wallet to add the chain tip', { timeout: 300_000 }, async (t) => {
   const ctx = await NodesContext.create([{ memory: true }]);
@@ -51,8 +47,8 @@ t.test('wallet RPCs wait for the wallet to add the chain tip', { timeout: 300_00
   released = true;
   unlock();
   await mined;
-  t.equal(await balance, before + reward(341), 'getbalance counts the block that was mined before it was asked');
-  t.equal(Math.round((await info).balance * 1e8), before + reward(341), 'so does getwalletinfo');
+  t.equal(await balance, before + regtestReward(341), 'getbalance counts the block that was mined before it was asked');
+  t.equal(Math.round((await info).balance * 1e8), before + regtestReward(341), 'so does getwalletinfo');
   t.same(settled, ['after', 'after'], 'both answered once the wallet had the tip');
 });
 

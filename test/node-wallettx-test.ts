@@ -9,6 +9,7 @@
 
 import t, { type Test } from 'tap';
 import bcoin = require('../lib/bcoin');
+import { regtestReward } from './util/blocks';
 import { NodesContext, type TestNode } from './util/nodes-context';
 
 interface Entry {
@@ -27,11 +28,6 @@ interface Entry {
 interface WalletTX extends Entry {
   details: Entry[];
   hex: string;
-}
-
-/** Regtest's block subsidy in sat (halving every 150 blocks), as bcoin's consensus.getReward. */
-function reward(height: number): number {
-  return Math.floor(50e8 / 2 ** Math.floor(height / 150));
 }
 
 function sat(btc: unknown): number {
@@ -61,9 +57,9 @@ t.test('wallet tx and balance RPCs as bitcoind', { timeout: 600_000 }, async (t)
     let immature = 0;
     for (let h = 1; h <= 440; h++) {
       if (h <= 340)
-        mature += reward(h);
+        mature += regtestReward(h);
       else
-        immature += reward(h);
+        immature += regtestReward(h);
     }
     t.equal(sat(await n.rpc('getbalance')), mature, 'getbalance: the 340 mature coinbases');
     t.equal(sat(await n.rpc('getbalance', ['*', 1])), mature, 'minconf 1: the same, nothing unconfirmed');

@@ -20,7 +20,7 @@ import { mineUntil, scratch } from '../util/blocks';
 import { CHUNK_SIZE, PLAIN_CHUNK_SIZE } from '../../lib/storage/common';
 import type { PutResult, RepairResult } from '../../lib/deals/renterclient';
 import type { FileInfo } from '../../lib/deals/rpctypes';
-import type { DaemonProcess } from '../util/nodes-context';
+import type { CLIResult, DaemonProcess } from '../util/nodes-context';
 
 // Cloudcoind networks on a loaded machine.
 t.setTimeout(15 * 60 * 1000);
@@ -35,6 +35,16 @@ function corrupt(host: DaemonProcess, contract: string, object: number, at = 0, 
 }
 
 /** Versions 0 and 1 of a four-chunk file, version 1 changing chunk 0 only (so it reads chunks 1-3 from version 0's object). */
+/** A block, then `host` (identity `id`) killed: `get` of the file into the work dir reads from the others. */
+async function getWithout(renter: DaemonProcess, host: DaemonProcess, id: string, fileId: string, work: string)
+  : Promise<{ got: CLIResult; out: string }> {
+  await mine(renter);
+  await host.stop('SIGKILL');
+  await forCloudPeer(renter, id, false, 60000, 'the good host gone');
+  const out = path.join(work, 'out.bin');
+  return { got: await renter.cli(['get', fileId, out]), out };
+}
+
 async function putVersions(renter: DaemonProcess, file: string, hosts: number): Promise<{ p0: PutResult; p1: PutResult; v1: Buffer }> {
   const v0 = randomBytes(3 * PLAIN_CHUNK_SIZE + 1000);
   const v1 = Buffer.from(v0);
@@ -73,11 +83,7 @@ t.test('repair of a delta version checks the chunks it reads from the earlier ve
   t.same(info.health, { alive: 2, needed: 1, total: 2 }, 'health counts the good replica and the new one');
 
   // The good host gone: version 1 comes back from the new copy, tried before the replaced one.
-  await mine(renter);
-  await hosts[ids.indexOf(good.host)].stop('SIGKILL');
-  await forCloudPeer(renter, good.host, false, 60000, 'the good host gone');
-  const out = path.join(work, 'out.bin');
-  const got = await renter.cli(['get', p1.fileId, out]);
+  const { got, out } = await getWithout(renter, hosts[ids.indexOf(good.host)], good.host, p1.fileId, work);
   t.equal(got.code, 0, got.stderr);
   t.notOk(got.stderr.includes(broken.id.slice(0, 12)), `the replaced copy is not tried first (${got.stderr.trim()})`);
   t.ok(fs.readFileSync(out).equals(v1), 'version 1 identical from the repaired copy');
@@ -116,11 +122,7 @@ t.test('automatic repair replaces a delta replica whose base chunks are corrupt,
     'no attempt took the broken replica as its source');
 
   // Only the new copies and the good one left to read from: version 1 comes back whole.
-  await mine(renter);
-  await hosts[ids.indexOf(good.host)].stop('SIGKILL');
-  await forCloudPeer(renter, good.host, false, 60000, 'the good host gone');
-  const out = path.join(work, 'out.bin');
-  const got = await renter.cli(['get', p1.fileId, out]);
+  const { got, out } = await getWithout(renter, hosts[ids.indexOf(good.host)], good.host, p1.fileId, work);
   t.equal(got.code, 0, got.stderr);
   t.ok(fs.readFileSync(out).equals(v1), 'version 1 identical from a repaired copy');
 });

@@ -1,6 +1,7 @@
 // What the renewal and repair tests share: blocks mined as a chain brings
 // them until the renter's node has acted, its log lines of one kind, a
-// scratch directory, and getcontract's shape for a renter's contract.
+// scratch directory, getcontract's shape for a renter's contract, and
+// regtest's block subsidy.
 import * as fs from 'fs';
 import * as path from 'path';
 import type { DaemonProcess } from './nodes-context';
@@ -44,4 +45,9 @@ export function scratch(t: { teardown(fn: () => unknown): void }): string {
   const work = tempDir();
   t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
   return work;
+}
+
+/** Regtest's block subsidy in sat at `height` (halving every 150 blocks), as bcoin's consensus.getReward. */
+export function regtestReward(height: number): number {
+  return Math.floor(50e8 / 2 ** Math.floor(height / 150));
 }
