@@ -605,8 +605,14 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
     await mine(renter);
     await settle();
     const finalList = await contracts(renter);
-    const unrefunded = finalList.filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null && c.spend?.type !== 'refunded'
-      && !closedByHost.has(c.id));
+    // Only escrows past their refund height are due: a contract holding a
+    // live file is renewed on its own (--renew auto) as the refunds are
+    // mined, and its renewal runs on.
+    const endTip = await height(renter);
+    const due = (c: (typeof finalList)[number]) => c.role === 'renter' && c.commit !== null && c.commit.height !== null
+      && !closedByHost.has(c.id) && (c.contract.refundHeight ?? c.contract.endHeight + 12) <= endTip;
+    const running = finalList.filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null && !c.spend && !due(c)).length;
+    const unrefunded = finalList.filter((c) => due(c) && c.spend?.type !== 'refunded');
     for (const c of unrefunded)
       problem(`contract ${c.id.slice(0, 12)} escrow not refunded (${c.state}, ${c.spend ? c.spend.type : 'unspent'})`);
     const mempool = await call<string[]>(renter, 'getrawmempool');
@@ -624,7 +630,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
     if (freshView.join('\n') !== want.join('\n'))
       problem(`a fresh node's index differs: ${freshView.length} contracts vs the renter's ${want.length}`);
 
-    const refundable = finalList.filter((c) => c.role === 'renter' && c.commit && c.commit.height !== null && !closedByHost.has(c.id)).length;
+    const refundable = finalList.filter(due).length;
     const totalKills = Object.values(kills).reduce((a, b) => a + b, 0);
     const result: CrashResult = {
       kills, byVictim, finished, cut, contracts: want.length, files: left.length, filesIntact: intact,
@@ -636,7 +642,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
       + `${failures.length ? `${failures.length} problems` : '0 contracts forgotten, 0 revisions regressed, 0 coins stranded'}; `
       + `${intact}/${left.length} files intact (${rmAgain} cut rm finished by a second rm), `
       + `${closePhase} contracts closed by the host with the state paid (${kills.close} closes cut, ${closesConfirmed} confirmed right after the restart), `
-      + `${result.refunded}/${refundable} escrows refunded, `
+      + `${result.refunded}/${refundable} escrows refunded${running ? ` (${running} contracts before their refund height)` : ''}, `
       + `index equal to a fresh sync (${want.length} contracts)`;
     return result;
   } finally {
