@@ -6,7 +6,9 @@
  */
 return [
     // 64 hex characters. Make one with: php -r 'echo bin2hex(random_bytes(32)), "\n";'
-    // and give the same key to the node: cloudcoind --host --fileserver URL --fileserver-key KEY
+    // and give the same key to the node in a file, not as a flag (any local
+    // user can read a command line): fileserver-key-file=FILE in its
+    // cloudcoin.conf, or cloudcoind --host --fileserver URL --fileserver-key-file FILE
     'admin_key' => '',
 
     // Where contracts and objects are kept. Best outside the web root
