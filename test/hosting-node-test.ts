@@ -142,8 +142,9 @@ t.test('hosting extension', async (t) => {
         + '[0-9.]+ [KMGT]?i?B free; renters may be sold space this host cannot store \\(lower --host-capacity or free space\\)$', 'm');
       await forValue(() => big.stderr, (e) => want.test(e), 10000, 'one warning line on the console');
       t.equal(big.stderr.split('\n').filter((l) => /capacity/.test(l)).length, 1, 'said once');
-      const log = fs.readFileSync(path.join(big.datadir, 'debug.log'), 'utf8');
-      t.match(log, /hosting: capacity 909\.5 TiB \(--host-capacity\) is more than the disk of/, 'and in debug.log');
+      // debug.log is written asynchronously: the console line can come first.
+      t.ok(await forValue(() => /hosting: capacity 909\.5 TiB \(--host-capacity\) is more than the disk of/
+        .test(fs.readFileSync(path.join(big.datadir, 'debug.log'), 'utf8')), true, 10000, 'the warning in debug.log'), 'and in debug.log');
       await forValue(() => small.stdout, (o) => /hosting: +local /.test(o), 10000, 'the small host\'s banner');
       t.notMatch(small.stderr, /capacity/, 'a capacity the disk holds: no warning');
     });

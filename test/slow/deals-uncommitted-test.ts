@@ -105,8 +105,9 @@ t.test('data of a contract never committed', async (t) => {
     await forValue(() => orphans(h1).length, 0, 30000, 'the object directory gone');
     t.same(dirs(h1, 'uploads').filter((id) => !keptIds.includes(id)), [], 'no upload left');
     t.same(await info(h1), before[0], 'getstorageinfo as before the put');
-    const log = fs.readFileSync(path.join(h1.datadir, 'debug.log'), 'utf8');
-    t.match(log, /deals: contract [0-9a-f]{64} never committed by its offer expiry \(height \d+\): data deleted/);
+    // Logged after the deletion, and debug.log is written asynchronously.
+    t.ok(await forValue(() => /deals: contract [0-9a-f]{64} never committed by its offer expiry \(height \d+\): data deleted/
+      .test(fs.readFileSync(path.join(h1.datadir, 'debug.log'), 'utf8')), true, 30000, 'the deletion logged'), 'the deletion logged');
   });
 
   await t.test('a host down at the offer\'s end deletes it once back', async (t) => {
