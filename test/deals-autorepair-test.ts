@@ -56,8 +56,9 @@ t.test('a lost shard is repaired by the node on its own', async (t) => {
   t.equal(info.repairs[0].shard, 0);
   t.same(info.repairs[0].replaced, [c0.id]);
   t.notOk(put.contracts.some((c) => c.host === info.repairs[0].host), 'onto the host that held no shard');
-  const log = fs.readFileSync(path.join(renter.datadir, 'debug.log'), 'utf8');
-  t.match(log, /repair: file [0-9a-f]{12} lost shard\(s\) 0; repairing/);
+  // debug.log is written asynchronously (bcoin's logger is an fs write stream): wait for the line.
+  t.ok(await forValue(() => /repair: file [0-9a-f]{12} lost shard\(s\) 0; repairing/.test(fs.readFileSync(logFile, 'utf8')), true,
+    10000, 'the repair in debug.log'), 'debug.log says the node repairs shard 0');
 
   await mine(renter);
   const out = path.join(work, 'out.bin');
