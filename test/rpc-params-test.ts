@@ -13,6 +13,7 @@ import { usageNames } from '../lib/base/rpc';
 import { convertParams } from '../lib/cli/rpcparams';
 import { MAX_DATA_SHARDS, MAX_SHARDS } from '../lib/storage/erasure';
 import { NodesContext, type TestNode } from './util/nodes-context';
+import { stretched } from './util/wait';
 
 const HEX32 = 'aa'.repeat(32);
 const KEY = `02${'11'.repeat(32)}`;
@@ -124,8 +125,11 @@ t.test('RPC parameter errors', { timeout: 600_000 }, async (t) => {
       for (let k = 0; k < 3; k++) {
         // Strings before the wrong-typed value: checked params fail on their own first, named the same way.
         const params: unknown[] = [...Array(k).fill('x'), { wrong: true }];
+        // A deadline stretched by the load, and cleared: a timer left pending kept the process 30 s past its tests.
+        let timer: NodeJS.Timeout | undefined;
         const err = await Promise.race([call(n, method, params),
-          new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${method} hung`)), 30_000))]);
+          new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${method} hung`)), stretched(30_000)); })])
+          .finally(() => clearTimeout(timer));
         const message = err?.message ?? '';
         t.notMatch(message, /Param #|parameter \d|param \d/i, `${method} ${k + 1}: no other numbering (${message})`);
         const m = /Position (\d+)(?: \(([^)]+)\))?/.exec(message);
