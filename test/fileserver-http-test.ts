@@ -247,8 +247,9 @@ t.test('connection exhaustion', async (t) => {
     const t0 = Date.now();
     await forValue(() => guarded.connections('127.0.0.3'), 6, 10000, 'readers connected');
     await forValue(() => guarded.connections('127.0.0.3'), 0, 15000, 'stalled readers cut');
-    // The wait above is the bound (stretched by the load, as a fixed 15 s here was not).
-    t.pass(`all cut after ${Date.now() - t0} ms`);
+    // The wait above is the bound (stretched by the load, as a fixed 15 s here was not): a
+    // figure, not a check.
+    t.comment(`all cut after ${Date.now() - t0} ms`);
     // A reader that keeps reading, but too slowly to finish, is cut at the
     // whole-request deadline (a server whose stall limit cannot fire first).
     const patient = new FileServer({
